@@ -1,0 +1,346 @@
+//! Parsers for single OneRoster field values. Pure functions: each returns the
+//! normalised value, whether a tolerated quirk was normalised away, or what
+//! was expected.
+
+use crate::model::{Grade, Status, UserId};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+
+/// A closed set of canonical spellings (implemented for the model's enums).
+pub trait Vocabulary: Copy + Sized + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// The canonical spelling.
+    fn text(self) -> &'static str;
+}
+
+/// A parsed value and whether it had to be normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Normalised<T> {
+    /// The value.
+    pub value: T,
+    /// True when the input was not in canonical form (case, `1`/`0`, ...).
+    pub quirk: bool,
+}
+
+fn exact<T>(value: T) -> Normalised<T> {
+    Normalised {
+        value,
+        quirk: false,
+    }
+}
+
+fn quirky<T>(value: T) -> Normalised<T> {
+    Normalised { value, quirk: true }
+}
+
+/// Reads an enumeration value; other case is tolerated.
+pub fn parse_vocabulary<V: Vocabulary>(text: &str) -> Option<Normalised<V>> {
+    if let Some(v) = V::ALL.iter().find(|v| v.text() == text) {
+        return Some(exact(*v));
+    }
+    V::ALL
+        .iter()
+        .find(|v| v.text().eq_ignore_ascii_case(text))
+        .map(|v| quirky(*v))
+}
+
+/// The allowed spellings of a vocabulary, for messages: `a, b or c`.
+pub fn expected_values<V: Vocabulary>() -> String {
+    let names: Vec<&str> = V::ALL.iter().map(|v| v.text()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {}", rest.join(", "), last),
+        Some((last, _)) => last.to_string(),
+        None => String::new(),
+    }
+}
+
+/// Reads `true`/`false`; other case and `1`/`0` are tolerated.
+pub fn parse_bool(text: &str) -> Option<Normalised<bool>> {
+    match text {
+        "true" => Some(exact(true)),
+        "false" => Some(exact(false)),
+        "1" => Some(quirky(true)),
+        "0" => Some(quirky(false)),
+        _ if text.eq_ignore_ascii_case("true") => Some(quirky(true)),
+        _ if text.eq_ignore_ascii_case("false") => Some(quirky(false)),
+        _ => None,
+    }
+}
+
+/// Reads a status. Blank reads as active (the caller decides whether blank
+/// is allowed); OneRoster 1.0's `inactive` reads as `tobedeleted` with a quirk.
+pub fn parse_status(text: &str) -> Option<Normalised<Status>> {
+    match text {
+        "active" | "" => Some(exact(Status::Active)),
+        "tobedeleted" => Some(exact(Status::ToBeDeleted)),
+        _ if text.eq_ignore_ascii_case("active") => Some(quirky(Status::Active)),
+        _ if text.eq_ignore_ascii_case("tobedeleted") => Some(quirky(Status::ToBeDeleted)),
+        _ if text.eq_ignore_ascii_case("inactive") => Some(quirky(Status::ToBeDeleted)),
+        _ => None,
+    }
+}
+
+fn digits(bytes: &[u8]) -> Option<u32> {
+    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        bytes
+            .iter()
+            .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0')),
+    )
+}
+
+/// Reads a `YYYY-MM-DD` date (a real calendar date).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = digits(&b[0..4])?;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    NaiveDate::from_ymd_opt(year as i32, month, day)
+}
+
+/// Reads `YYYY-MM-DDTHH:MM:SS(.fraction)Z`. A date alone is tolerated and
+/// read as midnight UTC (reported as a quirk).
+pub fn parse_datetime(text: &str) -> Option<Normalised<DateTime<Utc>>> {
+    if text.len() == 10 {
+        let date = parse_date(text)?;
+        return Some(quirky(
+            Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)),
+        ));
+    }
+    let b = text.as_bytes();
+    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let date = parse_date(&text[..10])?;
+    let hour = digits(&b[11..13])?;
+    let minute = digits(&b[14..16])?;
+    let second = digits(&b[17..19])?;
+    let rest = &b[19..];
+    let (fraction, zone) = match rest.first() {
+        Some(b'.') => {
+            let end = rest[1..]
+                .iter()
+                .position(|c| !c.is_ascii_digit())
+                .map(|p| p + 1)
+                .unwrap_or(rest.len());
+            (&rest[1..end], &rest[end..])
+        }
+        _ => (&rest[..0], rest),
+    };
+    if zone != b"Z" || fraction.len() > 9 || (rest.first() == Some(&b'.') && fraction.is_empty()) {
+        return None;
+    }
+    let nanos = if fraction.is_empty() {
+        0
+    } else {
+        digits(fraction)? * 10u32.pow(9 - fraction.len() as u32)
+    };
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
+    Some(exact(
+        Utc.from_utc_datetime(&NaiveDateTime::new(date, time)),
+    ))
+}
+
+/// Reads a four-digit `schoolYear`.
+pub fn parse_year(text: &str) -> Option<u16> {
+    let b = text.as_bytes();
+    if b.len() != 4 {
+        return None;
+    }
+    digits(b).map(|y| y as u16)
+}
+
+/// Reads a CEDS grade. Other case (`kg`) and one-digit grades (`9`) are
+/// tolerated as quirks.
+pub fn parse_grade(text: &str) -> Option<Normalised<Grade>> {
+    if let Some(g) = parse_vocabulary::<Grade>(text) {
+        return Some(g);
+    }
+    if text.len() == 1 && text.as_bytes()[0].is_ascii_digit() && text != "0" {
+        let padded = format!("0{text}");
+        return parse_vocabulary::<Grade>(&padded).map(|g| quirky(g.value));
+    }
+    None
+}
+
+/// Why a `userIds` entry is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserIdsError {
+    /// The malformed part of the field.
+    pub at: usize,
+}
+
+/// Splits `{type:id},{type:id}` into entries; a malformed entry yields an error.
+pub fn split_user_ids(text: &str) -> impl Iterator<Item = Result<UserId<'_>, UserIdsError>> {
+    let mut rest = text;
+    let mut offset = 0usize;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let trimmed = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+        offset += rest.len() - trimmed.len();
+        rest = trimmed;
+        if rest.is_empty() {
+            return None;
+        }
+        let entry = rest
+            .strip_prefix('{')
+            .and_then(|inner| inner.find('}').map(|end| (&inner[..end], end + 2)))
+            .and_then(|(inner, consumed)| {
+                let (id_type, identifier) = inner.split_once(':')?;
+                let (id_type, identifier) = (id_type.trim(), identifier.trim());
+                (!id_type.is_empty() && !identifier.is_empty()).then_some((
+                    UserId {
+                        id_type,
+                        identifier,
+                    },
+                    consumed,
+                ))
+            });
+        match entry {
+            Some((user_id, consumed)) => {
+                rest = &rest[consumed..];
+                offset += consumed;
+                Some(Ok(user_id))
+            }
+            None => {
+                failed = true;
+                Some(Err(UserIdsError { at: offset }))
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ClassType, Role};
+
+    #[test]
+    fn vocabulary_is_exact_or_case_tolerant() {
+        assert_eq!(
+            parse_vocabulary::<ClassType>("scheduled"),
+            Some(Normalised {
+                value: ClassType::Scheduled,
+                quirk: false
+            })
+        );
+        assert_eq!(
+            parse_vocabulary::<ClassType>("Scheduled"),
+            Some(Normalised {
+                value: ClassType::Scheduled,
+                quirk: true
+            })
+        );
+        assert_eq!(parse_vocabulary::<ClassType>("lecture"), None);
+        assert_eq!(
+            parse_vocabulary::<Role>("TEACHER").unwrap().value,
+            Role::Teacher
+        );
+    }
+
+    #[test]
+    fn expected_values_reads_naturally() {
+        assert_eq!(expected_values::<ClassType>(), "homeroom or scheduled");
+    }
+
+    #[test]
+    fn booleans_accept_case_and_digits_as_quirks() {
+        assert_eq!(parse_bool("true").unwrap(), exact(true));
+        assert_eq!(parse_bool("TRUE").unwrap(), quirky(true));
+        assert_eq!(parse_bool("0").unwrap(), quirky(false));
+        assert_eq!(parse_bool("yes"), None);
+        assert_eq!(parse_bool(""), None);
+    }
+
+    #[test]
+    fn status_reads_inactive_as_tobedeleted() {
+        assert_eq!(parse_status("").unwrap(), exact(Status::Active));
+        assert_eq!(
+            parse_status("tobedeleted").unwrap(),
+            exact(Status::ToBeDeleted)
+        );
+        assert_eq!(
+            parse_status("inactive").unwrap(),
+            quirky(Status::ToBeDeleted)
+        );
+        assert_eq!(parse_status("deleted"), None);
+    }
+
+    #[test]
+    fn dates_are_strict_calendar_dates() {
+        assert_eq!(
+            parse_date("2024-02-29"),
+            NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(parse_date("2023-13-01"), None);
+        assert_eq!(parse_date("2023/01/01"), None);
+        assert_eq!(parse_date("23-01-01"), None);
+        assert_eq!(parse_date("２０２３-01-01"), None);
+    }
+
+    #[test]
+    fn datetimes_accept_fractions_and_tolerate_dates() {
+        let t = parse_datetime("2019-03-01T12:34:56.789Z").unwrap();
+        assert!(!t.quirk);
+        assert_eq!(t.value.to_rfc3339(), "2019-03-01T12:34:56.789+00:00");
+        assert!(!parse_datetime("2019-03-01T12:34:56Z").unwrap().quirk);
+        let d = parse_datetime("2019-03-01").unwrap();
+        assert!(d.quirk);
+        assert_eq!(d.value.to_rfc3339(), "2019-03-01T00:00:00+00:00");
+        assert_eq!(parse_datetime("2019-03-01T12:34:56"), None);
+        assert_eq!(parse_datetime("2019-03-01T12:34:56.Z"), None);
+        assert_eq!(parse_datetime("2019-03-01T25:00:00Z"), None);
+        assert_eq!(parse_datetime("2019-03-01 12:34:56Z"), None);
+        assert_eq!(parse_datetime("2019-03-01T12:34:56+01:00"), None);
+    }
+
+    #[test]
+    fn grades_are_ceds_codes() {
+        assert_eq!(parse_grade("09").unwrap(), exact(Grade::G09));
+        assert_eq!(parse_grade("9").unwrap(), quirky(Grade::G09));
+        assert_eq!(parse_grade("kg").unwrap(), quirky(Grade::KG));
+        assert_eq!(parse_grade("Other").unwrap(), exact(Grade::Other));
+        assert_eq!(parse_grade("14"), None);
+        assert_eq!(parse_grade("0"), None);
+        assert_eq!(parse_grade("K"), None);
+    }
+
+    #[test]
+    fn years_have_four_digits() {
+        assert_eq!(parse_year("2024"), Some(2024));
+        assert_eq!(parse_year("24"), None);
+        assert_eq!(parse_year("2024-25"), None);
+    }
+
+    #[test]
+    fn user_ids_split_into_typed_entries() {
+        let ids: Vec<_> = split_user_ids("{Fed:123}, {StateID:NY-9}").collect();
+        assert_eq!(
+            ids,
+            vec![
+                Ok(UserId {
+                    id_type: "Fed",
+                    identifier: "123"
+                }),
+                Ok(UserId {
+                    id_type: "StateID",
+                    identifier: "NY-9"
+                })
+            ]
+        );
+        assert_eq!(split_user_ids("").count(), 0);
+        assert!(split_user_ids("Fed:123").any(|r| r.is_err()));
+        assert!(split_user_ids("{Fed123}").any(|r| r.is_err()));
+        assert!(split_user_ids("{Fed:}").any(|r| r.is_err()));
+        assert!(split_user_ids("{Fed:1},{Sta").any(|r| r.is_err()));
+    }
+}

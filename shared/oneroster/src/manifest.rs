@@ -1,0 +1,227 @@
+//! `manifest.csv`: `propertyName,value` rows declaring the OneRoster version
+//! and how each file is delivered.
+
+use crate::model::{EntityKind, FileMode, NOT_IMPORTED_FILES};
+use crate::report::{codes, Issue, Severity};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+const FILE: &str = "manifest";
+
+/// The parsed manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// `manifest.version` (expected 1.0).
+    pub manifest_version: Option<String>,
+    /// `oneroster.version` (must be 1.1).
+    pub oneroster_version: String,
+    /// `file.<name>` declarations by lower-case name: (canonical name, mode).
+    pub files: BTreeMap<String, (String, FileMode)>,
+    /// `source.systemName`.
+    pub source_system_name: Option<String>,
+    /// `source.systemCode`.
+    pub source_system_code: Option<String>,
+}
+
+/// Every file name a OneRoster 1.1 manifest may declare.
+fn known_file(name: &str) -> Option<&'static str> {
+    EntityKind::ALL
+        .iter()
+        .map(|k| k.file_name())
+        .chain(NOT_IMPORTED_FILES)
+        .find(|known| known.eq_ignore_ascii_case(name))
+}
+
+fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> Issue {
+    Issue::new(severity, FILE, code, message).at_line(line)
+}
+
+/// Reads a manifest. `Err` holds the fatal findings.
+pub(crate) fn parse_manifest(read: &mut dyn Read) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(crate::validate::skip_bom(read).0);
+    let mut warnings = Vec::new();
+    let mut fatal = Vec::new();
+    let mut manifest = Manifest::default();
+    let mut oneroster_version = None;
+    let mut record = csv::StringRecord::new();
+    let mut first = true;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let (code, what) = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => (codes::NOT_UTF8, "is not valid UTF-8"),
+                    _ => (codes::MANIFEST_INVALID, "cannot be parsed as CSV"),
+                };
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                fatal.push(issue(
+                    Severity::Fatal,
+                    code,
+                    line,
+                    format!("manifest.csv {what}: {e}"),
+                ));
+                return Err(fatal);
+            }
+        }
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let property = record.get(0).unwrap_or("").trim();
+        let value = record.get(1).unwrap_or("").trim();
+        if first {
+            first = false;
+            if property.eq_ignore_ascii_case("propertyName") {
+                continue;
+            }
+            warnings.push(issue(
+                Severity::Warning,
+                codes::HEADER_ORDER,
+                line,
+                "manifest.csv has no `propertyName,value` header row; the first row is read as data".into(),
+            ));
+        }
+        let lower = property.to_ascii_lowercase();
+        if lower == "manifest.version" {
+            if value != "1.0" {
+                warnings.push(
+                    issue(
+                        Severity::Warning,
+                        codes::MANIFEST_VERSION,
+                        line,
+                        format!("manifest.version is `{value}`; expected 1.0"),
+                    )
+                    .with_value(value),
+                );
+            }
+            manifest.manifest_version = Some(value.to_string());
+        } else if lower == "oneroster.version" {
+            oneroster_version = Some((value.to_string(), line));
+        } else if lower == "source.systemname" {
+            manifest.source_system_name = Some(value.to_string());
+        } else if lower == "source.systemcode" {
+            manifest.source_system_code = Some(value.to_string());
+        } else if let Some(name) = lower.strip_prefix("file.").and_then(known_file) {
+            let mode = match value.to_ascii_lowercase().as_str() {
+                "bulk" => FileMode::Bulk,
+                "delta" => FileMode::Delta,
+                "absent" => FileMode::Absent,
+                _ => {
+                    fatal.push(
+                        issue(
+                            Severity::Fatal,
+                            codes::MANIFEST_INVALID,
+                            line,
+                            format!("`{property}` is `{value}`; expected bulk, delta or absent"),
+                        )
+                        .in_column("value")
+                        .with_value(value),
+                    );
+                    continue;
+                }
+            };
+            manifest
+                .files
+                .insert(name.to_ascii_lowercase(), (name.to_string(), mode));
+        } else if !property.is_empty() {
+            warnings.push(
+                issue(
+                    Severity::Warning,
+                    codes::UNKNOWN_MANIFEST_PROPERTY,
+                    line,
+                    format!("manifest property `{property}` is not part of OneRoster 1.1; ignored"),
+                )
+                .in_column("propertyName")
+                .with_value(property),
+            );
+        }
+    }
+    match oneroster_version {
+        None => fatal.push(Issue::new(
+            Severity::Fatal,
+            FILE,
+            codes::MANIFEST_INVALID,
+            "manifest.csv has no `oneroster.version` row; expected oneroster.version,1.1",
+        )),
+        Some((version, _)) if version == "1.1" => manifest.oneroster_version = version,
+        Some((version, line)) => {
+            let message = if version.starts_with("1.2") {
+                format!("this package is OneRoster {version}; OneRoster 1.2 is not supported. In the ClassLink Roster Server, choose the OneRoster 1.1 export template")
+            } else {
+                format!("oneroster.version is `{version}`; only OneRoster 1.1 is supported")
+            };
+            fatal.push(
+                issue(Severity::Fatal, codes::UNSUPPORTED_VERSION, line, message)
+                    .in_column("value")
+                    .with_value(&version),
+            );
+            manifest.oneroster_version = version;
+        }
+    }
+    if fatal.is_empty() {
+        Ok((manifest, warnings))
+    } else {
+        Err(fatal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
+        parse_manifest(&mut text.as_bytes())
+    }
+
+    #[test]
+    fn reads_versions_files_and_source() {
+        let (m, warnings) = parse(
+            "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.users,bulk\nfile.Enrollments,Delta\nfile.results,absent\nsource.systemName,ClassLink\n",
+        )
+        .unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(m.oneroster_version, "1.1");
+        assert_eq!(m.files["users"], ("users".to_string(), FileMode::Bulk));
+        assert_eq!(
+            m.files["enrollments"],
+            ("enrollments".to_string(), FileMode::Delta)
+        );
+        assert_eq!(m.files["results"].1, FileMode::Absent);
+        assert_eq!(m.source_system_name.as_deref(), Some("ClassLink"));
+    }
+
+    #[test]
+    fn version_1_2_is_refused_with_advice() {
+        let fatal = parse("propertyName,value\noneroster.version,1.2\n").unwrap_err();
+        assert_eq!(fatal[0].code, codes::UNSUPPORTED_VERSION);
+        assert_eq!(fatal[0].line, Some(2));
+        assert!(fatal[0].message.contains("OneRoster 1.1 export template"));
+    }
+
+    #[test]
+    fn missing_version_and_bad_mode_are_fatal() {
+        let fatal = parse("propertyName,value\nfile.users,full\n").unwrap_err();
+        let codes: Vec<_> = fatal.iter().map(|i| i.code).collect();
+        assert_eq!(
+            codes,
+            vec![codes::MANIFEST_INVALID, codes::MANIFEST_INVALID]
+        );
+        assert!(fatal[0].message.contains("bulk, delta or absent"));
+    }
+
+    #[test]
+    fn unknown_properties_are_warnings() {
+        let (_, warnings) =
+            parse("propertyName,value\noneroster.version,1.1\nfiel.demographics,absent\n").unwrap();
+        assert_eq!(warnings[0].code, codes::UNKNOWN_MANIFEST_PROPERTY);
+        assert_eq!(warnings[0].line, Some(3));
+    }
+
+    #[test]
+    fn non_utf8_is_fatal() {
+        let fatal = parse_manifest(&mut &b"propertyName,value\noneroster.version,1.1\xff\n"[..])
+            .unwrap_err();
+        assert_eq!(fatal[0].code, codes::NOT_UTF8);
+    }
+}

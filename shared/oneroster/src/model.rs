@@ -1,0 +1,734 @@
+//! OneRoster 1.1 rostering model: the seven imported entity types, their
+//! enumerations, and borrowed record views produced by the reader.
+//!
+//! Records borrow their text from the CSV row they were read from (zero-copy);
+//! values that the reader normalises (enumerations, booleans, dates, grades)
+//! are plain Rust values. Consumers that keep a record copy what they need.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use std::fmt;
+
+/// The rostering files this reader models and imports, in dependency order
+/// (a file only references files before it, or itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EntityKind {
+    /// `orgs.csv`
+    Orgs,
+    /// `academicSessions.csv`
+    AcademicSessions,
+    /// `courses.csv`
+    Courses,
+    /// `classes.csv`
+    Classes,
+    /// `users.csv`
+    Users,
+    /// `enrollments.csv`
+    Enrollments,
+    /// `demographics.csv`
+    Demographics,
+}
+
+impl EntityKind {
+    /// All kinds in dependency order.
+    pub const ALL: [EntityKind; 7] = [
+        EntityKind::Orgs,
+        EntityKind::AcademicSessions,
+        EntityKind::Courses,
+        EntityKind::Classes,
+        EntityKind::Users,
+        EntityKind::Enrollments,
+        EntityKind::Demographics,
+    ];
+
+    /// The file name without extension, as in the manifest (`file.<name>`).
+    pub fn file_name(self) -> &'static str {
+        match self {
+            EntityKind::Orgs => "orgs",
+            EntityKind::AcademicSessions => "academicSessions",
+            EntityKind::Courses => "courses",
+            EntityKind::Classes => "classes",
+            EntityKind::Users => "users",
+            EntityKind::Enrollments => "enrollments",
+            EntityKind::Demographics => "demographics",
+        }
+    }
+
+    /// Looks a kind up by file name (case-insensitive, without extension).
+    pub fn from_file_name(name: &str) -> Option<EntityKind> {
+        EntityKind::ALL
+            .into_iter()
+            .find(|kind| kind.file_name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.file_name())
+    }
+}
+
+/// Gradebook and resource files: recognised and counted, not imported.
+pub const NOT_IMPORTED_FILES: [&str; 6] = [
+    "lineItems",
+    "results",
+    "categories",
+    "resources",
+    "classResources",
+    "courseResources",
+];
+
+/// How the manifest says a file is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileMode {
+    /// The file is the complete set of records of its type.
+    Bulk,
+    /// The file holds changes only.
+    Delta,
+    /// The file is not part of this delivery.
+    Absent,
+}
+
+impl FileMode {
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileMode::Bulk => "bulk",
+            FileMode::Delta => "delta",
+            FileMode::Absent => "absent",
+        }
+    }
+}
+
+/// Record status. A blank status in a bulk file reads as `Active`;
+/// OneRoster 1.0's `inactive` reads as `ToBeDeleted`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The record exists.
+    Active,
+    /// The record is to be removed (archived by the sync engine).
+    #[serde(rename = "tobedeleted")]
+    ToBeDeleted,
+}
+
+/// Declares a closed enumeration with its canonical OneRoster spellings.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in specification order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The canonical spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl crate::fields::Vocabulary for $name {
+            const ALL: &'static [$name] = &[$($name::$variant),+];
+            fn text(self) -> &'static str { self.as_str() }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// `orgs.type`
+    OrgType {
+        /// department
+        Department = "department",
+        /// school
+        School = "school",
+        /// district
+        District = "district",
+        /// local
+        Local = "local",
+        /// state
+        State = "state",
+        /// national
+        National = "national",
+    }
+);
+
+vocabulary!(
+    /// `academicSessions.type`
+    SessionType {
+        /// gradingPeriod
+        GradingPeriod = "gradingPeriod",
+        /// semester
+        Semester = "semester",
+        /// schoolYear
+        SchoolYear = "schoolYear",
+        /// term
+        Term = "term",
+    }
+);
+
+vocabulary!(
+    /// `classes.classType`
+    ClassType {
+        /// homeroom
+        Homeroom = "homeroom",
+        /// scheduled
+        Scheduled = "scheduled",
+    }
+);
+
+vocabulary!(
+    /// `users.role`
+    Role {
+        /// administrator
+        Administrator = "administrator",
+        /// aide
+        Aide = "aide",
+        /// guardian
+        Guardian = "guardian",
+        /// parent
+        Parent = "parent",
+        /// proctor
+        Proctor = "proctor",
+        /// relative
+        Relative = "relative",
+        /// student
+        Student = "student",
+        /// teacher
+        Teacher = "teacher",
+    }
+);
+
+vocabulary!(
+    /// `enrollments.role`
+    EnrollmentRole {
+        /// administrator
+        Administrator = "administrator",
+        /// proctor
+        Proctor = "proctor",
+        /// student
+        Student = "student",
+        /// teacher
+        Teacher = "teacher",
+    }
+);
+
+vocabulary!(
+    /// `demographics.sex`
+    Sex {
+        /// male
+        Male = "male",
+        /// female
+        Female = "female",
+    }
+);
+
+vocabulary!(
+    /// CEDS grade levels.
+    Grade {
+        /// Infant/toddler
+        IT = "IT",
+        /// Preschool
+        PR = "PR",
+        /// Prekindergarten
+        PK = "PK",
+        /// Transitional kindergarten
+        TK = "TK",
+        /// Kindergarten
+        KG = "KG",
+        /// First grade
+        G01 = "01",
+        /// Second grade
+        G02 = "02",
+        /// Third grade
+        G03 = "03",
+        /// Fourth grade
+        G04 = "04",
+        /// Fifth grade
+        G05 = "05",
+        /// Sixth grade
+        G06 = "06",
+        /// Seventh grade
+        G07 = "07",
+        /// Eighth grade
+        G08 = "08",
+        /// Ninth grade
+        G09 = "09",
+        /// Tenth grade
+        G10 = "10",
+        /// Eleventh grade
+        G11 = "11",
+        /// Twelfth grade
+        G12 = "12",
+        /// Grade 13
+        G13 = "13",
+        /// Postsecondary
+        PS = "PS",
+        /// Ungraded
+        UG = "UG",
+        /// Other
+        Other = "Other",
+    }
+);
+
+impl EnrollmentRole {
+    /// The user role an enrollment role corresponds to.
+    pub fn user_role(self) -> Role {
+        match self {
+            EnrollmentRole::Administrator => Role::Administrator,
+            EnrollmentRole::Proctor => Role::Proctor,
+            EnrollmentRole::Student => Role::Student,
+            EnrollmentRole::Teacher => Role::Teacher,
+        }
+    }
+}
+
+/// A set of user roles, e.g. the roles a tenant imports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoleSet(u16);
+
+impl RoleSet {
+    /// No role.
+    pub const EMPTY: RoleSet = RoleSet(0);
+
+    /// The default imported roles: student, teacher, administrator, aide.
+    pub fn default_imported() -> RoleSet {
+        [
+            Role::Student,
+            Role::Teacher,
+            Role::Administrator,
+            Role::Aide,
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    /// Whether `role` is in the set.
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & (1 << role as u16) != 0
+    }
+
+    /// Adds `role`.
+    pub fn insert(&mut self, role: Role) {
+        self.0 |= 1 << role as u16;
+    }
+
+    /// The roles in specification order.
+    pub fn iter(self) -> impl Iterator<Item = Role> {
+        Role::ALL.iter().copied().filter(move |r| self.contains(*r))
+    }
+}
+
+impl Default for RoleSet {
+    fn default() -> Self {
+        RoleSet::default_imported()
+    }
+}
+
+impl FromIterator<Role> for RoleSet {
+    fn from_iter<I: IntoIterator<Item = Role>>(iter: I) -> Self {
+        let mut set = RoleSet::EMPTY;
+        for role in iter {
+            set.insert(role);
+        }
+        set
+    }
+}
+
+/// A set of CEDS grades, kept in specification order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct GradeSet(u32);
+
+impl GradeSet {
+    /// Adds `grade`.
+    pub fn insert(&mut self, grade: Grade) {
+        self.0 |= 1 << grade as u32;
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The grades in specification order.
+    pub fn iter(self) -> impl Iterator<Item = Grade> {
+        Grade::ALL
+            .iter()
+            .copied()
+            .filter(move |g| self.0 & (1 << *g as u32) != 0)
+    }
+}
+
+impl Serialize for GradeSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// A comma-separated list of sourcedIds or free-text values, validated and
+/// borrowed from the row. Items are trimmed; empty items are skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct List<'a>(pub(crate) &'a str);
+
+impl<'a> List<'a> {
+    /// The items.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> {
+        self.0.split(',').map(str::trim).filter(|s| !s.is_empty())
+    }
+
+    /// Whether the list has no items.
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+impl Serialize for List<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// One `{type:identifier}` entry of `users.userIds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct UserId<'a> {
+    /// The identifier's type, e.g. `Fed`, `StateID`.
+    #[serde(rename = "type")]
+    pub id_type: &'a str,
+    /// The identifier.
+    pub identifier: &'a str,
+}
+
+/// `users.userIds`, validated; iterate to get the entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserIds<'a>(pub(crate) &'a str);
+
+impl<'a> UserIds<'a> {
+    /// The entries.
+    pub fn iter(&self) -> impl Iterator<Item = UserId<'a>> {
+        crate::fields::split_user_ids(self.0).filter_map(Result::ok)
+    }
+}
+
+impl Serialize for UserIds<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+/// Extension attributes of a row: `metadata.*`, `ext_*` and other columns
+/// outside the specification, with their header names. Empty values are skipped.
+#[derive(Debug, Clone, Copy)]
+pub struct Extensions<'a> {
+    pub(crate) columns: &'a [(String, usize)],
+    pub(crate) record: &'a csv::StringRecord,
+}
+
+impl<'a> Extensions<'a> {
+    /// `(column name, value)` pairs with non-empty values.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let record = self.record;
+        self.columns.iter().filter_map(move |(name, idx)| {
+            let value = record.get(*idx).map(str::trim).unwrap_or("");
+            (!value.is_empty()).then_some((name.as_str(), value))
+        })
+    }
+}
+
+impl Serialize for Extensions<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+/// Fields every record has.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Common<'a> {
+    /// The record's identifier, unique within its file.
+    pub sourced_id: &'a str,
+    /// `Active` or `ToBeDeleted`.
+    pub status: Status,
+    /// When the SIS last changed the record.
+    pub date_last_modified: Option<DateTime<Utc>>,
+    /// Extension attributes.
+    pub extensions: Extensions<'a>,
+}
+
+/// `orgs.csv` row.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Org<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// name*
+    pub name: &'a str,
+    /// type*
+    #[serde(rename = "type")]
+    pub org_type: OrgType,
+    /// identifier
+    pub identifier: Option<&'a str>,
+    /// parentSourcedId
+    pub parent_sourced_id: Option<&'a str>,
+}
+
+/// `academicSessions.csv` row.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcademicSession<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// title*
+    pub title: &'a str,
+    /// type*
+    #[serde(rename = "type")]
+    pub session_type: SessionType,
+    /// startDate*
+    pub start_date: NaiveDate,
+    /// endDate*
+    pub end_date: NaiveDate,
+    /// parentSourcedId
+    pub parent_sourced_id: Option<&'a str>,
+    /// schoolYear* (four digits)
+    pub school_year: u16,
+}
+
+/// `courses.csv` row.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Course<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// schoolYearSourcedId
+    pub school_year_sourced_id: Option<&'a str>,
+    /// title*
+    pub title: &'a str,
+    /// courseCode
+    pub course_code: Option<&'a str>,
+    /// grades
+    pub grades: GradeSet,
+    /// orgSourcedId*
+    pub org_sourced_id: &'a str,
+    /// subjects
+    pub subjects: List<'a>,
+    /// subjectCodes
+    pub subject_codes: List<'a>,
+}
+
+/// `classes.csv` row.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Class<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// title*
+    pub title: &'a str,
+    /// grades
+    pub grades: GradeSet,
+    /// courseSourcedId*
+    pub course_sourced_id: &'a str,
+    /// classCode
+    pub class_code: Option<&'a str>,
+    /// classType*
+    pub class_type: ClassType,
+    /// location
+    pub location: Option<&'a str>,
+    /// schoolSourcedId*
+    pub school_sourced_id: &'a str,
+    /// termSourcedIds* (at least one)
+    pub term_sourced_ids: List<'a>,
+    /// subjects
+    pub subjects: List<'a>,
+    /// subjectCodes
+    pub subject_codes: List<'a>,
+    /// periods
+    pub periods: List<'a>,
+}
+
+/// `users.csv` row. The `password` column is never read.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// enabledUser*
+    pub enabled_user: bool,
+    /// orgSourcedIds* (at least one)
+    pub org_sourced_ids: List<'a>,
+    /// role*
+    pub role: Role,
+    /// username*
+    pub username: &'a str,
+    /// userIds
+    pub user_ids: UserIds<'a>,
+    /// givenName*
+    pub given_name: &'a str,
+    /// familyName*
+    pub family_name: &'a str,
+    /// middleName
+    pub middle_name: Option<&'a str>,
+    /// identifier
+    pub identifier: Option<&'a str>,
+    /// email
+    pub email: Option<&'a str>,
+    /// sms
+    pub sms: Option<&'a str>,
+    /// phone
+    pub phone: Option<&'a str>,
+    /// agentSourcedIds
+    pub agent_sourced_ids: List<'a>,
+    /// grades
+    pub grades: GradeSet,
+}
+
+/// `enrollments.csv` row.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Enrollment<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// classSourcedId*
+    pub class_sourced_id: &'a str,
+    /// schoolSourcedId*
+    pub school_sourced_id: &'a str,
+    /// userSourcedId*
+    pub user_sourced_id: &'a str,
+    /// role*
+    pub role: EnrollmentRole,
+    /// primary
+    pub primary: Option<bool>,
+    /// beginDate
+    pub begin_date: Option<NaiveDate>,
+    /// endDate
+    pub end_date: Option<NaiveDate>,
+}
+
+/// `demographics.csv` row; `sourcedId` is the user's.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Demographics<'a> {
+    /// Common fields.
+    #[serde(flatten)]
+    pub common: Common<'a>,
+    /// birthDate
+    pub birth_date: Option<NaiveDate>,
+    /// sex
+    pub sex: Option<Sex>,
+    /// americanIndianOrAlaskaNative
+    pub american_indian_or_alaska_native: Option<bool>,
+    /// asian
+    pub asian: Option<bool>,
+    /// blackOrAfricanAmerican
+    pub black_or_african_american: Option<bool>,
+    /// nativeHawaiianOrOtherPacificIslander
+    pub native_hawaiian_or_other_pacific_islander: Option<bool>,
+    /// white
+    pub white: Option<bool>,
+    /// demographicRaceTwoOrMoreRaces
+    pub demographic_race_two_or_more_races: Option<bool>,
+    /// hispanicOrLatinoEthnicity
+    pub hispanic_or_latino_ethnicity: Option<bool>,
+    /// countryOfBirthCode
+    pub country_of_birth_code: Option<&'a str>,
+    /// stateOfBirthAbbreviation
+    pub state_of_birth_abbreviation: Option<&'a str>,
+    /// cityOfBirth
+    pub city_of_birth: Option<&'a str>,
+    /// publicSchoolResidenceStatus
+    pub public_school_residence_status: Option<&'a str>,
+}
+
+/// One accepted, fully validated record of any imported type.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum Record<'a> {
+    /// An org.
+    Org(Org<'a>),
+    /// An academic session.
+    AcademicSession(AcademicSession<'a>),
+    /// A course.
+    Course(Course<'a>),
+    /// A class.
+    Class(Class<'a>),
+    /// A user.
+    User(User<'a>),
+    /// An enrollment.
+    Enrollment(Enrollment<'a>),
+    /// Demographics of a user.
+    Demographics(Demographics<'a>),
+}
+
+impl<'a> Record<'a> {
+    /// The fields every record has.
+    pub fn common(&self) -> &Common<'a> {
+        match self {
+            Record::Org(r) => &r.common,
+            Record::AcademicSession(r) => &r.common,
+            Record::Course(r) => &r.common,
+            Record::Class(r) => &r.common,
+            Record::User(r) => &r.common,
+            Record::Enrollment(r) => &r.common,
+            Record::Demographics(r) => &r.common,
+        }
+    }
+
+    /// The record's sourcedId.
+    pub fn sourced_id(&self) -> &'a str {
+        self.common().sourced_id
+    }
+
+    /// The kind of record.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Record::Org(_) => EntityKind::Orgs,
+            Record::AcademicSession(_) => EntityKind::AcademicSessions,
+            Record::Course(_) => EntityKind::Courses,
+            Record::Class(_) => EntityKind::Classes,
+            Record::User(_) => EntityKind::Users,
+            Record::Enrollment(_) => EntityKind::Enrollments,
+            Record::Demographics(_) => EntityKind::Demographics,
+        }
+    }
+}
+
+/// What a row of a rostering file asks for, as the sync engine consumes it.
+#[derive(Debug, Clone, Copy)]
+pub enum RowItem<'a> {
+    /// Create or update the record, and make it active.
+    Upsert(Record<'a>),
+    /// A `tobedeleted` (or `inactive`) row: archive the record with this sourcedId.
+    Delete {
+        /// The record's kind.
+        kind: EntityKind,
+        /// The record's sourcedId.
+        sourced_id: &'a str,
+        /// The row's `dateLastModified`, when given.
+        date_last_modified: Option<DateTime<Utc>>,
+    },
+}
+
+impl<'a> RowItem<'a> {
+    /// The sourcedId the row is about.
+    pub fn sourced_id(&self) -> &'a str {
+        match self {
+            RowItem::Upsert(record) => record.sourced_id(),
+            RowItem::Delete { sourced_id, .. } => sourced_id,
+        }
+    }
+}

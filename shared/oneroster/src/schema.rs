@@ -1,0 +1,382 @@
+//! The columns of each rostering file, in specification order, and the
+//! mapping from a file's actual header to them (by name, not position).
+
+use crate::model::EntityKind;
+use crate::report::{codes, Issue, Severity};
+
+/// One specified column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnSpec {
+    /// The header name.
+    pub name: &'static str,
+    /// Whether a value is required (`*` in the specification).
+    pub required: bool,
+}
+
+const fn req(name: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        required: true,
+    }
+}
+
+const fn opt(name: &'static str) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        required: false,
+    }
+}
+
+/// Index of `sourcedId`, `status` and `dateLastModified`: the same in every file.
+pub(crate) const SOURCED_ID: usize = 0;
+pub(crate) const STATUS: usize = 1;
+pub(crate) const DATE_LAST_MODIFIED: usize = 2;
+
+const ORGS: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    req("name"),
+    req("type"),
+    opt("identifier"),
+    opt("parentSourcedId"),
+];
+
+const ACADEMIC_SESSIONS: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    req("title"),
+    req("type"),
+    req("startDate"),
+    req("endDate"),
+    opt("parentSourcedId"),
+    req("schoolYear"),
+];
+
+const COURSES: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    opt("schoolYearSourcedId"),
+    req("title"),
+    opt("courseCode"),
+    opt("grades"),
+    req("orgSourcedId"),
+    opt("subjects"),
+    opt("subjectCodes"),
+];
+
+const CLASSES: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    req("title"),
+    opt("grades"),
+    req("courseSourcedId"),
+    opt("classCode"),
+    req("classType"),
+    opt("location"),
+    req("schoolSourcedId"),
+    req("termSourcedIds"),
+    opt("subjects"),
+    opt("subjectCodes"),
+    opt("periods"),
+];
+
+/// Index of the `password` column in `users`: mapped so it is recognised, never read.
+#[cfg(test)]
+pub(crate) const USERS_PASSWORD: usize = 17;
+
+const USERS: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    req("enabledUser"),
+    req("orgSourcedIds"),
+    req("role"),
+    req("username"),
+    opt("userIds"),
+    req("givenName"),
+    req("familyName"),
+    opt("middleName"),
+    opt("identifier"),
+    opt("email"),
+    opt("sms"),
+    opt("phone"),
+    opt("agentSourcedIds"),
+    opt("grades"),
+    opt("password"),
+];
+
+const ENROLLMENTS: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    req("classSourcedId"),
+    req("schoolSourcedId"),
+    req("userSourcedId"),
+    req("role"),
+    opt("primary"),
+    opt("beginDate"),
+    opt("endDate"),
+];
+
+const DEMOGRAPHICS: &[ColumnSpec] = &[
+    req("sourcedId"),
+    opt("status"),
+    opt("dateLastModified"),
+    opt("birthDate"),
+    opt("sex"),
+    opt("americanIndianOrAlaskaNative"),
+    opt("asian"),
+    opt("blackOrAfricanAmerican"),
+    opt("nativeHawaiianOrOtherPacificIslander"),
+    opt("white"),
+    opt("demographicRaceTwoOrMoreRaces"),
+    opt("hispanicOrLatinoEthnicity"),
+    opt("countryOfBirthCode"),
+    opt("stateOfBirthAbbreviation"),
+    opt("cityOfBirth"),
+    opt("publicSchoolResidenceStatus"),
+];
+
+/// The specified columns of a rostering file, in specification order.
+pub fn columns(kind: EntityKind) -> &'static [ColumnSpec] {
+    match kind {
+        EntityKind::Orgs => ORGS,
+        EntityKind::AcademicSessions => ACADEMIC_SESSIONS,
+        EntityKind::Courses => COURSES,
+        EntityKind::Classes => CLASSES,
+        EntityKind::Users => USERS,
+        EntityKind::Enrollments => ENROLLMENTS,
+        EntityKind::Demographics => DEMOGRAPHICS,
+    }
+}
+
+/// Where each specified column is in a file's actual header.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnMap {
+    pub(crate) spec: &'static [ColumnSpec],
+    /// For each specified column, its position in the record, if present.
+    pub(crate) position: Vec<Option<usize>>,
+    /// Columns outside the specification: (header name, position).
+    pub(crate) extensions: Vec<(String, usize)>,
+    /// Number of columns in the header.
+    pub(crate) width: usize,
+}
+
+/// The result of mapping a header: the map, plus fatal issues and warnings.
+pub(crate) struct HeaderCheck {
+    pub(crate) map: ColumnMap,
+    pub(crate) fatal: Vec<Issue>,
+    pub(crate) warnings: Vec<Issue>,
+}
+
+impl ColumnMap {
+    /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
+    pub(crate) fn from_header(kind: EntityKind, header: &csv::StringRecord) -> HeaderCheck {
+        let file = kind.file_name();
+        let spec = columns(kind);
+        let mut position = vec![None; spec.len()];
+        let mut extensions = Vec::new();
+        let mut fatal = Vec::new();
+        let mut warnings = Vec::new();
+        let mut seen: Vec<String> = Vec::with_capacity(header.len());
+
+        for (idx, raw) in header.iter().enumerate() {
+            let name = raw.trim();
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                fatal.push(
+                    Issue::new(
+                        Severity::Fatal,
+                        file,
+                        codes::DUPLICATE_COLUMN,
+                        format!("column `{name}` appears more than once in the header"),
+                    )
+                    .at_line(1)
+                    .in_column(name),
+                );
+                continue;
+            }
+            seen.push(lower);
+            let exact = spec.iter().position(|c| c.name == name);
+            let found =
+                exact.or_else(|| spec.iter().position(|c| c.name.eq_ignore_ascii_case(name)));
+            match found {
+                Some(spec_idx) => {
+                    if exact.is_none() {
+                        warnings.push(
+                            Issue::new(
+                                Severity::Warning,
+                                file,
+                                codes::HEADER_CASE,
+                                format!(
+                                    "column `{name}` read as `{}` (the specification's spelling)",
+                                    spec[spec_idx].name
+                                ),
+                            )
+                            .at_line(1)
+                            .in_column(name),
+                        );
+                    }
+                    position[spec_idx] = Some(idx);
+                }
+                None if name.is_empty() => warnings.push(
+                    Issue::new(
+                        Severity::Warning,
+                        file,
+                        codes::EXTENSION_COLUMN,
+                        format!(
+                            "column {} has an empty header name; its values are ignored",
+                            idx + 1
+                        ),
+                    )
+                    .at_line(1),
+                ),
+                None => {
+                    warnings.push(
+                        Issue::new(
+                            Severity::Warning,
+                            file,
+                            codes::EXTENSION_COLUMN,
+                            format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
+                        )
+                        .at_line(1)
+                        .in_column(name),
+                    );
+                    extensions.push((name.to_string(), idx));
+                }
+            }
+        }
+
+        for (spec_idx, column) in spec.iter().enumerate() {
+            if position[spec_idx].is_some() {
+                continue;
+            }
+            if column.required {
+                fatal.push(
+                    Issue::new(
+                        Severity::Fatal,
+                        file,
+                        codes::REQUIRED_COLUMN_MISSING,
+                        format!(
+                            "required column `{}` is missing from the header; expected the columns {}",
+                            column.name,
+                            spec.iter().map(|c| c.name).collect::<Vec<_>>().join(",")
+                        ),
+                    )
+                    .at_line(1)
+                    .in_column(column.name),
+                );
+            } else {
+                warnings.push(
+                    Issue::new(
+                        Severity::Warning,
+                        file,
+                        codes::OPTIONAL_COLUMN_MISSING,
+                        format!(
+                            "optional column `{}` is missing; its values are read as empty",
+                            column.name
+                        ),
+                    )
+                    .at_line(1)
+                    .in_column(column.name),
+                );
+            }
+        }
+
+        let present: Vec<usize> = position.iter().flatten().copied().collect();
+        if present.windows(2).any(|w| w[0] > w[1]) {
+            warnings.push(
+                Issue::new(
+                    Severity::Warning,
+                    file,
+                    codes::HEADER_ORDER,
+                    "columns are not in specification order; they are matched by name",
+                )
+                .at_line(1),
+            );
+        }
+
+        HeaderCheck {
+            map: ColumnMap {
+                spec,
+                position,
+                extensions,
+                width: header.len(),
+            },
+            fatal,
+            warnings,
+        }
+    }
+
+    /// The header name of specified column `spec_idx`.
+    pub(crate) fn name(&self, spec_idx: usize) -> &'static str {
+        self.spec[spec_idx].name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> csv::StringRecord {
+        csv::StringRecord::from(names.to_vec())
+    }
+
+    #[test]
+    fn spec_header_maps_cleanly() {
+        let names: Vec<&str> = columns(EntityKind::Orgs).iter().map(|c| c.name).collect();
+        let check = ColumnMap::from_header(EntityKind::Orgs, &header(&names));
+        assert!(check.fatal.is_empty());
+        assert!(check.warnings.is_empty());
+        assert_eq!(check.map.position[4], Some(4));
+    }
+
+    #[test]
+    fn reordered_extended_and_partial_headers_are_tolerated() {
+        let check = ColumnMap::from_header(
+            EntityKind::Orgs,
+            &header(&["Type", "name", "sourcedId", "metadata.foo", "ext_bar"]),
+        );
+        assert!(check.fatal.is_empty());
+        let codes: Vec<&str> = check.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&codes::HEADER_CASE));
+        assert!(codes.contains(&codes::HEADER_ORDER));
+        assert_eq!(
+            codes
+                .iter()
+                .filter(|c| **c == codes::EXTENSION_COLUMN)
+                .count(),
+            2
+        );
+        assert_eq!(
+            codes
+                .iter()
+                .filter(|c| **c == codes::OPTIONAL_COLUMN_MISSING)
+                .count(),
+            4
+        );
+        assert_eq!(check.map.position[4], Some(0));
+        assert_eq!(check.map.extensions[0], ("metadata.foo".to_string(), 3));
+    }
+
+    #[test]
+    fn missing_required_and_duplicate_columns_are_fatal() {
+        let check =
+            ColumnMap::from_header(EntityKind::Orgs, &header(&["sourcedId", "name", "name"]));
+        let codes: Vec<&str> = check.fatal.iter().map(|w| w.code).collect();
+        assert_eq!(
+            codes,
+            vec![codes::DUPLICATE_COLUMN, codes::REQUIRED_COLUMN_MISSING]
+        );
+        assert_eq!(check.fatal[1].column.as_deref(), Some("type"));
+    }
+
+    #[test]
+    fn password_index_points_at_password() {
+        assert_eq!(columns(EntityKind::Users)[USERS_PASSWORD].name, "password");
+    }
+}

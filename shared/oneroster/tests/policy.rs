@@ -1,0 +1,745 @@
+//! One test per line of the reader's policy: what is fatal, what rejects a
+//! row, and what is tolerated with a warning.
+
+mod common;
+
+use common::*;
+use oneroster::report::codes;
+use oneroster::{
+    validate_package, ArchiveLimits, EntityKind, FileMode, Record, Role, RoleSet, RowItem,
+    ValidationOptions,
+};
+
+fn users(rows: &str) -> String {
+    format!("{USERS_HEADER}{rows}")
+}
+
+// ---------------------------------------------------------------- accepted
+
+#[test]
+fn a_valid_package_is_accepted_in_folder_and_zip_form() {
+    let fixture = Fixture::valid();
+    for path in [fixture.folder(), fixture.zip()] {
+        let v = validate_package(&path, &ValidationOptions::default());
+        assert!(v.report.ok, "{:#?}", v.report);
+        assert_eq!(v.report.error_count, 0, "{:#?}", v.report.errors);
+        let users = &v.report.files["users"];
+        assert_eq!(
+            (users.rows, users.accepted, users.skipped, users.rejected),
+            (4, 3, 1, 0)
+        );
+        assert_eq!(v.report.files["enrollments"].accepted, 3);
+        assert_eq!(streamed(&v, EntityKind::Users), vec!["t1u", "st1", "st2"]);
+        assert_eq!(streamed(&v, EntityKind::Classes), vec!["cl1", "cl2"]);
+    }
+}
+
+#[test]
+fn a_manifest_alone_means_no_changes() {
+    let v = Fixture::empty()
+        .with(
+            "manifest.csv",
+            "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.users,absent\n",
+        )
+        .validate();
+    assert!(v.report.ok);
+    let package = v.package.as_ref().unwrap();
+    for kind in EntityKind::ALL {
+        assert_eq!(package.mode(kind), FileMode::Absent);
+        assert!(streamed(&v, kind).is_empty());
+    }
+    assert_eq!(v.report.files["users"].mode, "absent");
+}
+
+// ------------------------------------------------------------------ fatal
+
+#[test]
+fn no_manifest_is_fatal() {
+    let v = Fixture::valid().without("manifest.csv").validate();
+    assert!(!v.report.ok);
+    assert!(v.package.is_none());
+    assert_eq!(error_codes(&v), vec![codes::MANIFEST_MISSING]);
+}
+
+#[test]
+fn oneroster_1_2_is_fatal_with_advice() {
+    let v = Fixture::valid()
+        .with(
+            "manifest.csv",
+            &MANIFEST.replace("oneroster.version,1.1", "oneroster.version,1.2"),
+        )
+        .validate();
+    assert!(!v.report.ok);
+    let e = error(&v, codes::UNSUPPORTED_VERSION);
+    assert!(e.message.contains("1.2 is not supported"));
+    assert!(e.message.contains("OneRoster 1.1 export template"));
+}
+
+#[test]
+fn a_declared_file_that_is_missing_is_fatal() {
+    let v = Fixture::valid().without("enrollments.csv").validate();
+    assert!(!v.report.ok);
+    let e = error(&v, codes::DECLARED_FILE_MISSING);
+    assert_eq!(e.file, "enrollments");
+}
+
+#[test]
+fn a_missing_required_column_is_fatal() {
+    let v = Fixture::valid()
+        .with(
+            "orgs.csv",
+            "sourcedId,status,dateLastModified,name\nd1,,,District\n",
+        )
+        .validate();
+    assert!(!v.report.ok);
+    let e = error(&v, codes::REQUIRED_COLUMN_MISSING);
+    assert_eq!(
+        (e.file.as_str(), e.column.as_deref(), e.line),
+        ("orgs", Some("type"), Some(1))
+    );
+}
+
+#[test]
+fn a_duplicate_header_is_fatal() {
+    let v = Fixture::valid()
+        .with(
+            "orgs.csv",
+            "sourcedId,status,dateLastModified,name,type,name\nd1,,,District,district,x\n",
+        )
+        .validate();
+    assert!(!v.report.ok);
+    assert_eq!(
+        error(&v, codes::DUPLICATE_COLUMN).column.as_deref(),
+        Some("name")
+    );
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_fatal_with_its_line() {
+    let latin1 = [
+        USERS_HEADER.as_bytes(),
+        b"st9,active,,true,s1,student,jose,,Jos\xe9,Garc\xeda,,,,,,,,\n",
+    ]
+    .concat();
+    let v = Fixture::valid().with_bytes("users.csv", &latin1).validate();
+    assert!(!v.report.ok);
+    let e = error(&v, codes::NOT_UTF8);
+    assert_eq!((e.file.as_str(), e.line), ("users", Some(2)));
+}
+
+#[test]
+fn something_that_is_neither_zip_nor_folder_is_fatal() {
+    let fixture = Fixture::empty();
+    let junk = fixture.root.join("export.bin");
+    std::fs::write(&junk, b"\x00\x01 definitely not a package").unwrap();
+    let v = validate_package(&junk, &ValidationOptions::default());
+    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+
+    let single = fixture.root.join("users.csv");
+    std::fs::write(&single, USERS_HEADER).unwrap();
+    let v = validate_package(&single, &ValidationOptions::default());
+    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+    assert!(v.report.errors[0].message.contains("pass the folder"));
+
+    let fake_zip = fixture.root.join("fake.zip");
+    std::fs::write(&fake_zip, b"PK\x03\x04 truncated").unwrap();
+    let v = validate_package(&fake_zip, &ValidationOptions::default());
+    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+}
+
+#[test]
+fn zip_entries_that_climb_out_or_are_absolute_are_fatal() {
+    for bad in ["../evil.csv", "/etc/users.csv", "a/../../users.csv"] {
+        let fixture = Fixture::empty();
+        let path = fixture.root.join("bad.zip");
+        write_zip(
+            &path,
+            [
+                ("manifest.csv", MANIFEST.as_bytes()),
+                (bad, ORGS.as_bytes()),
+            ]
+            .into_iter(),
+        );
+        let v = validate_package(&path, &ValidationOptions::default());
+        assert!(!v.report.ok, "{bad}");
+        assert_eq!(
+            error(&v, codes::UNSAFE_ENTRY_NAME).value.as_deref(),
+            Some(bad)
+        );
+    }
+}
+
+#[test]
+fn nested_archives_are_fatal() {
+    let fixture = Fixture::empty();
+    let path = fixture.root.join("nested.zip");
+    write_zip(
+        &path,
+        [
+            ("manifest.csv", MANIFEST.as_bytes()),
+            ("inner.zip", b"PK\x03\x04".as_slice()),
+        ]
+        .into_iter(),
+    );
+    let v = validate_package(&path, &ValidationOptions::default());
+    assert!(!v.report.ok);
+    assert_eq!(error_codes(&v), vec![codes::NESTED_ARCHIVE]);
+}
+
+#[test]
+fn zip_bombs_are_fatal_by_ratio_and_by_total_size() {
+    let fixture = Fixture::empty();
+    let path = fixture.root.join("bomb.zip");
+    let zeros = vec![b'0'; 20 * 1024 * 1024];
+    write_zip(
+        &path,
+        [
+            ("manifest.csv", MANIFEST.as_bytes()),
+            ("orgs.csv", zeros.as_slice()),
+        ]
+        .into_iter(),
+    );
+    let v = validate_package(&path, &ValidationOptions::default());
+    assert!(!v.report.ok);
+    assert_eq!(error_codes(&v), vec![codes::COMPRESSION_RATIO]);
+
+    let options = ValidationOptions {
+        limits: ArchiveLimits {
+            max_uncompressed_bytes: 1000,
+            ..ArchiveLimits::default()
+        },
+        ..ValidationOptions::default()
+    };
+    let v = validate_package(&Fixture::valid().zip(), &options);
+    assert!(!v.report.ok);
+    assert_eq!(error_codes(&v), vec![codes::ARCHIVE_TOO_LARGE]);
+}
+
+#[test]
+fn a_fatal_problem_in_one_file_rejects_the_whole_package() {
+    let v = Fixture::valid()
+        .with("demographics.csv", "sourcedId,sourcedId\nx,y\n")
+        .validate();
+    assert!(!v.report.ok);
+    assert!(
+        v.package.is_none(),
+        "nothing from a rejected package may be applied"
+    );
+}
+
+// ------------------------------------------------------------- row errors
+
+#[test]
+fn a_missing_required_value_rejects_the_row_only() {
+    let v = Fixture::valid()
+        .with(
+            "users.csv",
+            &users(&format!(
+                "{USERS_ROWS}st3,active,,true,s1,student,,,Al,Bo,,,,,,,,\n"
+            )),
+        )
+        .validate();
+    assert!(v.report.ok);
+    let e = error(&v, codes::MISSING_VALUE);
+    assert_eq!(
+        (e.file.as_str(), e.line, e.column.as_deref()),
+        ("users", Some(6), Some("username"))
+    );
+    assert_eq!(v.report.files["users"].rejected, 1);
+    let outcome = v
+        .package
+        .as_ref()
+        .unwrap()
+        .outcome(EntityKind::Users)
+        .unwrap();
+    assert!(
+        outcome.rejected_ids.contains("st3"),
+        "a rejected row is not an absent row"
+    );
+    assert!(!streamed(&v, EntityKind::Users).contains(&"st3".to_string()));
+}
+
+#[test]
+fn values_outside_their_enumeration_reject_the_row() {
+    let v = Fixture::valid()
+        .with(
+            "classes.csv",
+            &format!("{CLASSES}cl3,active,,Art,03,c1,A1,lecture,,s1,t1,,,\n"),
+        )
+        .validate();
+    let e = error(&v, codes::INVALID_ENUM);
+    assert_eq!(
+        (e.line, e.column.as_deref(), e.value.as_deref()),
+        (Some(4), Some("classType"), Some("lecture"))
+    );
+    assert!(e.message.contains("homeroom or scheduled"));
+}
+
+#[test]
+fn bad_dates_datetimes_years_and_grades_reject_the_row() {
+    let v = Fixture::valid()
+        .with(
+            "academicSessions.csv",
+            &format!("{SESSIONS}t2,active,2024-13-01T00:00:00Z,Spring,semester,2025-01-06,06/30/2025,y1,25\n"),
+        )
+        .with("courses.csv", &format!("{COURSES}c2,active,,y1,Math,M1,\"01,14\",s1,,\n"))
+        .validate();
+    assert!(v.report.ok);
+    let codes_seen = error_codes(&v);
+    for code in [
+        codes::INVALID_DATETIME,
+        codes::INVALID_DATE,
+        codes::INVALID_YEAR,
+        codes::INVALID_GRADE,
+    ] {
+        assert!(codes_seen.contains(&code), "{code} in {codes_seen:?}");
+    }
+    assert_eq!(
+        error(&v, codes::INVALID_DATE).value.as_deref(),
+        Some("06/30/2025")
+    );
+    assert_eq!(error(&v, codes::INVALID_GRADE).value.as_deref(), Some("14"));
+    assert_eq!(v.report.files["academicSessions"].rejected, 1);
+    assert_eq!(v.report.files["courses"].rejected, 1);
+}
+
+#[test]
+fn a_malformed_user_ids_entry_rejects_the_row() {
+    let v = Fixture::valid()
+        .with(
+            "users.csv",
+            &users(&format!(
+                "{USERS_ROWS}st3,active,,true,s1,student,al,Fed:9,Al,Bo,,,,,,,,\n"
+            )),
+        )
+        .validate();
+    let e = error(&v, codes::INVALID_USER_IDS);
+    assert_eq!((e.line, e.column.as_deref()), (Some(6), Some("userIds")));
+}
+
+#[test]
+fn every_copy_of_a_duplicated_sourced_id_is_rejected() {
+    let v = Fixture::valid()
+        .with(
+            "users.csv",
+            &users(&format!(
+                "{USERS_ROWS}st2,active,,true,s1,student,sue2,,Sue,Again,,,,,,,,\n"
+            )),
+        )
+        .validate();
+    let dups: Vec<_> = v
+        .report
+        .errors
+        .iter()
+        .filter(|e| e.code == codes::DUPLICATE_SOURCED_ID)
+        .collect();
+    let mut lines: Vec<_> = dups.iter().map(|e| e.line.unwrap()).collect();
+    lines.sort();
+    assert_eq!(lines, vec![4, 6]);
+    let summary = &v.report.files["users"];
+    assert_eq!(
+        (summary.accepted, summary.rejected, summary.skipped),
+        (2, 2, 1)
+    );
+    assert_eq!(streamed(&v, EntityKind::Users), vec!["t1u", "st1"]);
+    let outcome = v
+        .package
+        .as_ref()
+        .unwrap()
+        .outcome(EntityKind::Users)
+        .unwrap();
+    assert!(outcome.rejected_ids.contains("st2"));
+    // The enrollment of the rejected user is left for the store to resolve.
+    let deferred = v.package.as_ref().unwrap().deferred_references();
+    assert_eq!(deferred.len(), 1);
+    assert_eq!(
+        (
+            deferred[0].sourced_id.as_str(),
+            deferred[0].target_id.as_str()
+        ),
+        ("e3", "st2")
+    );
+}
+
+#[test]
+fn enrollments_of_unknown_users_or_classes_are_rejected_when_those_files_are_bulk() {
+    let v = Fixture::valid()
+        .with(
+            "enrollments.csv",
+            &format!("{ENROLLMENTS}e4,active,,cl1,s1,nobody,student,false,,\ne5,active,,nowhere,s1,st1,student,false,,\n"),
+        )
+        .validate();
+    assert_eq!(error(&v, codes::UNKNOWN_USER).line, Some(5));
+    assert_eq!(error(&v, codes::UNKNOWN_CLASS).line, Some(6));
+    assert_eq!(
+        error(&v, codes::UNKNOWN_CLASS).column.as_deref(),
+        Some("classSourcedId")
+    );
+    assert_eq!(v.report.files["enrollments"].rejected, 2);
+}
+
+#[test]
+fn enrollment_references_into_delta_or_absent_files_are_deferred_to_the_store() {
+    let manifest = MANIFEST
+        .replace("file.users,bulk", "file.users,absent")
+        .replace("file.classes,bulk", "file.classes,delta")
+        .replace("file.demographics,bulk", "file.demographics,absent");
+    let v = Fixture::valid()
+        .with("manifest.csv", &manifest)
+        .without("users.csv")
+        .with("classes.csv", &CLASSES.replace(",active,", ",active,"))
+        .with(
+            "enrollments.csv",
+            &format!("{ENROLLMENTS}e4,active,,cl9,s1,u9,student,false,,\n"),
+        )
+        .validate();
+    assert!(v.report.ok, "{:#?}", v.report.errors);
+    assert_eq!(v.report.error_count, 0);
+    let deferred = v.package.as_ref().unwrap().deferred_references();
+    // Users are absent: every enrollment's user is checked later; cl9 is not in the delta classes.
+    let targets: Vec<_> = deferred
+        .iter()
+        .map(|d| (d.sourced_id.as_str(), d.target_id.as_str()))
+        .collect();
+    assert_eq!(
+        targets,
+        vec![
+            ("e1", "t1u"),
+            ("e2", "st1"),
+            ("e3", "st2"),
+            ("e4", "u9"),
+            ("e4", "cl9")
+        ]
+    );
+    assert_eq!(streamed(&v, EntityKind::Enrollments).len(), 4);
+}
+
+#[test]
+fn a_row_with_more_fields_than_the_header_is_rejected() {
+    let v = Fixture::valid()
+        .with(
+            "orgs.csv",
+            &format!("{ORGS}s2,active,,Two,school,,d1,extra\n"),
+        )
+        .validate();
+    assert_eq!(error(&v, codes::FIELD_COUNT).line, Some(4));
+    assert_eq!(v.report.files["orgs"].rejected, 1);
+}
+
+#[test]
+fn status_is_required_in_delta_files() {
+    let v = Fixture::valid()
+        .with("manifest.csv", &MANIFEST.replace("file.orgs,bulk", "file.orgs,delta"))
+        .with("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,,,School,school,,\ns2,tobedeleted,,,,,\n")
+        .validate();
+    let e = error(&v, codes::MISSING_VALUE);
+    assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("status")));
+    assert_eq!(streamed(&v, EntityKind::Orgs), vec!["-s2"]);
+}
+
+#[test]
+fn row_errors_beyond_the_cap_are_counted() {
+    let rows: String = (0..50)
+        .map(|i| format!("x{i},active,,,school,,\n"))
+        .collect();
+    let options = ValidationOptions {
+        max_reported_errors: 10,
+        ..ValidationOptions::default()
+    };
+    let fixture = Fixture::valid().with("orgs.csv", &format!("{ORGS}{rows}"));
+    let v = validate_package(&fixture.folder(), &options);
+    assert_eq!(v.report.errors.len(), 10);
+    assert_eq!(v.report.error_count, 50);
+    assert_eq!(v.report.files["orgs"].rejected, 50);
+}
+
+// ------------------------------------------------------------- tolerated
+
+#[test]
+fn bom_crlf_and_unquoted_or_quoted_fields_are_tolerated() {
+    let crlf = ORGS
+        .replace('\n', "\r\n")
+        .replacen("d1,active", "\"d1\",\"active\"", 1);
+    let with_bom = [b"\xEF\xBB\xBF".as_slice(), crlf.as_bytes()].concat();
+    let v = Fixture::valid()
+        .with_bytes("orgs.csv", &with_bom)
+        .validate();
+    assert!(v.report.ok);
+    assert_eq!(v.report.error_count, 0);
+    let w = warning_codes(&v);
+    assert!(w.contains(&codes::BOM) && w.contains(&codes::CRLF), "{w:?}");
+    assert_eq!(streamed(&v, EntityKind::Orgs), vec!["d1", "s1"]);
+}
+
+#[test]
+fn columns_are_matched_by_name_and_extensions_are_kept() {
+    let orgs = "type,name,sourcedId,metadata.classlink.tenant,ext_vendor_code,parentSourcedId\ndistrict,District,d1,42,V-1,\nschool,School One,s1,42,,d1\n";
+    let v = Fixture::valid().with("orgs.csv", orgs).validate();
+    assert!(v.report.ok);
+    assert_eq!(v.report.error_count, 0);
+    assert!(warning_codes(&v).contains(&codes::HEADER_ORDER));
+    assert_eq!(
+        v.report
+            .warnings
+            .iter()
+            .filter(|w| w.code == codes::EXTENSION_COLUMN)
+            .count(),
+        2
+    );
+    assert!(warning_codes(&v).contains(&codes::OPTIONAL_COLUMN_MISSING));
+    let mut seen = Vec::new();
+    v.package
+        .as_ref()
+        .unwrap()
+        .for_each_row(EntityKind::Orgs, |row| {
+            if let RowItem::Upsert(Record::Org(org)) = row {
+                let ext: Vec<(String, String)> = org
+                    .common
+                    .extensions
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                seen.push((
+                    org.common.sourced_id.to_string(),
+                    org.org_type.as_str(),
+                    ext,
+                ));
+            }
+            Ok::<(), oneroster::ReadError>(())
+        })
+        .unwrap();
+    assert_eq!(seen[0].0, "d1");
+    assert_eq!(seen[0].1, "district");
+    assert_eq!(
+        seen[0].2,
+        vec![
+            ("metadata.classlink.tenant".to_string(), "42".to_string()),
+            ("ext_vendor_code".to_string(), "V-1".to_string())
+        ]
+    );
+    assert_eq!(seen[1].2.len(), 1, "empty extension values are skipped");
+}
+
+#[test]
+fn enum_and_boolean_case_and_digit_booleans_are_normalised() {
+    let v = Fixture::valid()
+        .with(
+            "users.csv",
+            &users("t1u,Active,,TRUE,s1,Teacher,tina,,Tina,Teach,,,,,,,,\nst1,active,,1,s1,student,sam,,Sam,Stu,,,,,,,kg,\nst2,active,,true,s1,STUDENT,sue,,Sue,Stu,,,,,,,9,\n"),
+        )
+        .validate();
+    assert!(v.report.ok);
+    assert_eq!(v.report.error_count, 0, "{:#?}", v.report.errors);
+    let enum_case: Vec<_> = v
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == codes::ENUM_CASE)
+        .collect();
+    let role = enum_case
+        .iter()
+        .find(|w| w.column.as_deref() == Some("role"))
+        .unwrap();
+    assert_eq!(role.count, Some(2), "warnings count every occurrence");
+    assert_eq!(warning(&v, codes::BOOLEAN_FORM).count, Some(2));
+    assert_eq!(warning(&v, codes::GRADE_FORM).count, Some(2));
+    let mut roles = Vec::new();
+    v.package
+        .as_ref()
+        .unwrap()
+        .for_each_row(EntityKind::Users, |row| {
+            if let RowItem::Upsert(Record::User(u)) = row {
+                roles.push((
+                    u.role,
+                    u.enabled_user,
+                    u.grades.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+                ));
+            }
+            Ok::<(), oneroster::ReadError>(())
+        })
+        .unwrap();
+    assert_eq!(roles[0], (Role::Teacher, true, vec![]));
+    assert_eq!(roles[1], (Role::Student, true, vec!["KG"]));
+    assert_eq!(roles[2], (Role::Student, true, vec!["09"]));
+}
+
+#[test]
+fn date_only_last_modified_inactive_and_tobedeleted_in_bulk_are_tolerated() {
+    let v = Fixture::valid()
+        .with(
+            "orgs.csv",
+            "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,2024-05-01,District,district,,\ns1,active,,School,school,,d1\nold,inactive,,Old,school,,d1\ngone,tobedeleted,,,,,\n",
+        )
+        .validate();
+    assert!(v.report.ok);
+    assert_eq!(v.report.error_count, 0, "{:#?}", v.report.errors);
+    let w = warning_codes(&v);
+    for code in [
+        codes::DATE_ONLY_DATETIME,
+        codes::INACTIVE_STATUS,
+        codes::TOBEDELETED_IN_BULK,
+    ] {
+        assert!(w.contains(&code), "{code} in {w:?}");
+    }
+    assert_eq!(
+        streamed(&v, EntityKind::Orgs),
+        vec!["d1", "s1", "-old", "-gone"]
+    );
+}
+
+#[test]
+fn an_undeclared_csv_is_read_as_bulk_and_a_declared_absent_one_is_not_read() {
+    let manifest =
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.courses,absent\n";
+    let v = Fixture::valid().with("manifest.csv", manifest).validate();
+    assert!(v.report.ok, "{:#?}", v.report.errors);
+    let package = v.package.as_ref().unwrap();
+    assert_eq!(package.mode(EntityKind::Users), FileMode::Bulk);
+    assert_eq!(package.mode(EntityKind::Courses), FileMode::Absent);
+    assert!(warning_codes(&v).contains(&codes::UNDECLARED_FILE));
+    assert!(warning_codes(&v).contains(&codes::FILE_DECLARED_ABSENT));
+    assert!(streamed(&v, EntityKind::Courses).is_empty());
+    // Classes refer to a course the package does not carry: unchecked, not an error.
+    assert_eq!(streamed(&v, EntityKind::Classes).len(), 2);
+}
+
+#[test]
+fn other_unresolved_references_are_kept_with_a_warning() {
+    let v = Fixture::valid()
+        .with("orgs.csv", &ORGS.replace(",S1,d1", ",S1,d404"))
+        .with("classes.csv", &CLASSES.replace(",c1,R1-1,", ",c404,R1-1,"))
+        .with(
+            "users.csv",
+            &users(&USERS_ROWS.replace(",g1,01,", ",g404,01,")),
+        )
+        .validate();
+    assert!(v.report.ok);
+    assert_eq!(v.report.error_count, 0);
+    let unresolved: Vec<_> = v
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == codes::UNRESOLVED_REFERENCE)
+        .map(|w| (w.file.as_str(), w.column.as_deref().unwrap()))
+        .collect();
+    assert!(
+        unresolved.contains(&("orgs", "parentSourcedId")),
+        "{unresolved:?}"
+    );
+    assert!(unresolved.contains(&("classes", "courseSourcedId")));
+    assert!(unresolved.contains(&("users", "agentSourcedIds")));
+    assert_eq!(streamed(&v, EntityKind::Classes).len(), 2, "kept");
+}
+
+#[test]
+fn forward_references_within_a_file_resolve() {
+    let orgs = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,active,,School,school,,d1\nd1,active,,District,district,,\n";
+    let v = Fixture::valid().with("orgs.csv", orgs).validate();
+    assert!(
+        !warning_codes(&v).contains(&codes::UNRESOLVED_REFERENCE),
+        "{:#?}",
+        v.report.warnings
+    );
+}
+
+#[test]
+fn roles_the_tenant_does_not_import_are_skipped_with_what_hangs_off_them() {
+    let v = Fixture::valid()
+        .with(
+            "enrollments.csv",
+            &format!("{ENROLLMENTS}e4,active,,cl1,s1,g1,proctor,false,,\n"),
+        )
+        .with(
+            "demographics.csv",
+            &format!("{DEMOGRAPHICS}g1,active,,,female,,,,,,,,,,,\n"),
+        )
+        .validate();
+    assert_eq!(v.report.files["users"].skipped, 1);
+    assert_eq!(v.report.files["enrollments"].skipped, 1);
+    assert_eq!(v.report.files["demographics"].skipped, 1);
+    assert_eq!(v.report.error_count, 0);
+
+    let teachers_only = ValidationOptions {
+        imported_roles: [Role::Teacher].into_iter().collect::<RoleSet>(),
+        ..ValidationOptions::default()
+    };
+    let fixture = Fixture::valid();
+    let v = validate_package(&fixture.folder(), &teachers_only);
+    assert_eq!(v.report.files["users"].skipped, 3);
+    assert_eq!(v.report.files["enrollments"].skipped, 2);
+    assert_eq!(streamed(&v, EntityKind::Enrollments), vec!["e1"]);
+}
+
+#[test]
+fn the_password_column_never_reaches_a_record_or_the_report() {
+    let mut bad = users(USERS_ROWS);
+    bad.push_str("st3,active,,maybe,s1,student,x,,X,Y,,,,,,,,also-secret\n");
+    let v = Fixture::valid().with("users.csv", &bad).validate();
+    let report = serde_json::to_string(&v.report).unwrap();
+    for secret in ["hunter2", "s3cr3t-pw", "also-secret"] {
+        assert!(!report.contains(secret), "{secret} leaked into the report");
+    }
+    let mut json = String::new();
+    v.package
+        .as_ref()
+        .unwrap()
+        .for_each_row(EntityKind::Users, |row| {
+            if let RowItem::Upsert(record) = row {
+                json.push_str(&serde_json::to_string(&record).unwrap());
+            }
+            Ok::<(), oneroster::ReadError>(())
+        })
+        .unwrap();
+    assert!(json.contains("tina"), "records serialise: {json}");
+    for secret in ["hunter2", "s3cr3t-pw", "password"] {
+        assert!(!json.contains(secret), "{secret} leaked into a record");
+    }
+}
+
+#[test]
+fn gradebook_and_resource_files_are_counted_not_imported() {
+    let manifest = format!("{MANIFEST}file.lineItems,bulk\nfile.results,absent\n");
+    let v = Fixture::valid()
+        .with("manifest.csv", &manifest)
+        .with("lineItems.csv", "sourcedId,title\nl1,Quiz\nl2,Test\n")
+        .validate();
+    assert!(v.report.ok);
+    let line_items = &v.report.files["lineItems"];
+    assert_eq!((line_items.imported, line_items.rows), (false, 2));
+    assert!(warning_codes(&v).contains(&codes::NOT_IMPORTED));
+    assert_eq!(v.report.files["results"].mode, "absent");
+}
+
+#[test]
+fn unknown_manifest_properties_and_stray_files_are_warnings() {
+    let v = Fixture::valid()
+        .with(
+            "manifest.csv",
+            &format!("{MANIFEST}fiel.demographics,absent\n"),
+        )
+        .with("notes.txt", "hello")
+        .with("extra.csv", "a,b\n")
+        .validate();
+    assert!(v.report.ok);
+    let w = warning_codes(&v);
+    assert!(w.contains(&codes::UNKNOWN_MANIFEST_PROPERTY));
+    assert_eq!(warning(&v, codes::IGNORED_ENTRY).count, Some(2));
+}
+
+#[test]
+fn a_zip_with_its_files_in_one_folder_is_read() {
+    let fixture = Fixture::valid();
+    let path = fixture.root.join("nested-folder.zip");
+    let entries: Vec<(String, Vec<u8>)> = fixture
+        .files
+        .iter()
+        .map(|(n, b)| (format!("export-2024/{n}"), b.clone()))
+        .collect();
+    write_zip(
+        &path,
+        entries.iter().map(|(n, b)| (n.as_str(), b.as_slice())),
+    );
+    let v = validate_package(&path, &ValidationOptions::default());
+    assert!(v.report.ok, "{:#?}", v.report.errors);
+    assert_eq!(streamed(&v, EntityKind::Users).len(), 3);
+}
