@@ -1,0 +1,5 @@
+//! The operators' command line for the ClassLink OneRoster bridge, as a
+//! library so that its commands are testable; `main.rs` only parses arguments.
+
+pub mod generate;
+pub mod validate_cmd;

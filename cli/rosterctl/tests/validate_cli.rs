@@ -1,0 +1,190 @@
+//! `rosterctl validate` and `rosterctl generate` as a user runs them: the real
+//! binary, its stdout and its exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn rosterctl(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .args(args)
+        .output()
+        .expect("rosterctl runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    )
+}
+
+fn sample(set: &str) -> PathBuf {
+    let dir = std::env::var_os("ONEROSTER_SAMPLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
+        });
+    let path = dir.join("csv").join(set);
+    assert!(
+        path.is_dir(),
+        "OneRoster samples not found at {}",
+        path.display()
+    );
+    path
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout}"))
+}
+
+#[test]
+fn a_sample_validates_with_exit_0_and_the_documented_json() {
+    let path = sample("roster-hub-en");
+    let (code, stdout, _) = rosterctl(&["validate", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let v = json(&stdout);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["oneroster_version"], "1.1");
+    let users = &v["files"]["users"];
+    for field in [
+        "mode", "rows", "accepted", "rejected", "skipped", "warnings",
+    ] {
+        assert!(!users[field].is_null(), "files.users.{field} missing");
+    }
+    assert_eq!(users["mode"], "bulk");
+    assert_eq!(users["rows"], 20);
+    assert!(v["errors"].as_array().unwrap().is_empty());
+    let warning = &v["warnings"][0];
+    for field in ["file", "line", "column", "code", "message"] {
+        assert!(warning.get(field).is_some(), "warnings[0].{field} missing");
+    }
+}
+
+#[test]
+fn the_zip_form_validates_with_a_human_report() {
+    let path = sample("roster-hub-ja").join("oneroster.zip");
+    let (code, stdout, _) = rosterctl(&["validate", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("users              bulk"), "{stdout}");
+    assert!(stdout.contains("Package acceptable."));
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn a_rejected_package_exits_1_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "manifest.csv",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n",
+    );
+    let (code, stdout, _) = rosterctl(&["validate", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("unsupported_version"), "{stdout}");
+    assert!(stdout.contains("REJECTED"));
+
+    let (code, stdout, _) = rosterctl(&["validate", dir.path().to_str().unwrap(), "--json"]);
+    assert_eq!(code, 1);
+    let v = json(&stdout);
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["errors"][0]["code"], "unsupported_version");
+    assert_eq!(v["errors"][0]["line"], 3);
+}
+
+#[test]
+fn row_errors_are_listed_with_their_location_and_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "manifest.csv",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n",
+    );
+    write(dir.path(), "orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\no1,,,One,school,,\no2,,,Two,campus,,\n");
+    let (code, stdout, _) = rosterctl(&["validate", dir.path().to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "row errors do not reject the package: {stdout}");
+    let v = json(&stdout);
+    let e = &v["errors"][0];
+    assert_eq!(
+        (
+            e["file"].as_str(),
+            e["line"].as_u64(),
+            e["column"].as_str(),
+            e["code"].as_str()
+        ),
+        (Some("orgs"), Some(3), Some("type"), Some("invalid_enum"))
+    );
+    assert_eq!(v["files"]["orgs"]["rejected"], 1);
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let (code, _, _) = rosterctl(&["validate", "/nonexistent/export.zip"]);
+    assert_eq!(code, 2);
+    let path = sample("roster-hub-en");
+    let (code, _, stderr) = rosterctl(&[
+        "validate",
+        path.to_str().unwrap(),
+        "--tenant-roles",
+        "janitor",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("janitor"));
+    let (code, _, _) = rosterctl(&["validate"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn tenant_roles_decide_which_users_are_skipped() {
+    let path = sample("roster-hub-en");
+    let (code, stdout, _) = rosterctl(&[
+        "validate",
+        path.to_str().unwrap(),
+        "--json",
+        "--tenant-roles",
+        "teacher",
+    ]);
+    assert_eq!(code, 0);
+    let v = json(&stdout);
+    // The sample's users are all students: with teachers only, all are skipped, and so are their enrollments.
+    assert_eq!(v["files"]["users"]["skipped"], 20);
+    assert_eq!(v["files"]["enrollments"]["skipped"], 30);
+}
+
+#[test]
+fn a_generated_district_validates_cleanly_as_folder_and_zip() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("district");
+    let zip = dir.path().join("district.zip");
+    for out in [&folder, &zip] {
+        let (code, stdout, stderr) = rosterctl(&[
+            "generate",
+            "--students",
+            "600",
+            "--seed",
+            "7",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{stdout}{stderr}");
+        let (code, stdout, _) = rosterctl(&["validate", out.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{stdout}");
+        let v = json(&stdout);
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["errors"].as_array().unwrap().len(), 0, "{}", v["errors"]);
+        assert_eq!(v["files"]["users"]["rejected"], 0);
+        assert!(
+            v["files"]["users"]["skipped"].as_u64().unwrap() > 0,
+            "guardians are skipped by default"
+        );
+        assert!(v["files"]["enrollments"]["accepted"].as_u64().unwrap() >= 600 * 5);
+        assert_eq!(v["files"]["demographics"]["accepted"], 600);
+        let unresolved = v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["code"] == "unresolved_reference")
+            .count();
+        assert_eq!(unresolved, 0, "{}", v["warnings"]);
+    }
+}
