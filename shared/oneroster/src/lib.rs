@@ -20,6 +20,7 @@
 //! ```
 
 pub mod fields;
+mod idset;
 pub mod manifest;
 pub mod model;
 mod package;

@@ -708,6 +708,9 @@ impl<'a> Record<'a> {
 }
 
 /// What a row of a rostering file asks for, as the sync engine consumes it.
+// Rows are transient stack values handed to a callback; boxing the large
+// variant would cost an allocation per row for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy)]
 pub enum RowItem<'a> {
     /// Create or update the record, and make it active.

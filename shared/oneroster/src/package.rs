@@ -103,7 +103,8 @@ fn is_zip(path: &Path) -> io::Result<bool> {
     let mut magic = [0u8; 4];
     let mut file = File::open(path)?;
     let n = file.read(&mut magic)?;
-    Ok(n == 4 && magic == *b"PK\x03\x04" || n == 4 && magic == *b"PK\x05\x06")
+    // A local file header, or the end-of-central-directory record of an empty archive.
+    Ok(n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06"))
 }
 
 impl Package {

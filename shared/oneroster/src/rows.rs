@@ -50,7 +50,7 @@ impl<'r> RowCx<'r> {
             return "";
         };
         let raw = self.record.get(pos).unwrap_or("");
-        let trimmed = raw.trim();
+        let trimmed = trim(raw);
         if trimmed.len() != raw.len() && self.collect {
             self.quirk(
                 codes::WHITESPACE,
@@ -357,6 +357,19 @@ impl<'r> RowCx<'r> {
             columns: &self.map.extensions,
             record: self.record,
         }
+    }
+}
+
+/// `str::trim`, with a fast path for the usual value that needs none.
+fn trim(value: &str) -> &str {
+    match value.as_bytes() {
+        [] => value,
+        [first, .., last] | [first @ last]
+            if *first > b' ' && *first < 0x80 && *last > b' ' && *last < 0x80 =>
+        {
+            value
+        }
+        _ => value.trim(),
     }
 }
 

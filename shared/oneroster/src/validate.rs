@@ -7,6 +7,7 @@
 //! until pass 1 has read the whole package and found no fatal problem; pass 2
 //! then re-reads the files and hands each accepted row to the consumer.
 
+use crate::idset::IdMap;
 use crate::manifest::{parse_manifest, Manifest};
 use crate::model::*;
 use crate::package::{ArchiveLimits, Entry, Package};
@@ -450,13 +451,14 @@ enum IdState {
 
 #[derive(Debug, Clone, Copy)]
 struct IdEntry {
-    line: u64,
+    /// First line of the id (saturates past 4 billion lines).
+    line: u32,
     state: IdState,
 }
 
 struct KindIndex {
     mode: FileMode,
-    ids: FxHashMap<Box<str>, IdEntry>,
+    ids: IdMap<IdEntry>,
 }
 
 /// How a reference resolved against the package.
@@ -488,7 +490,7 @@ struct Scanner<'p> {
 struct FileScan {
     kind: EntityKind,
     mode: FileMode,
-    ids: FxHashMap<Box<str>, IdEntry>,
+    ids: IdMap<IdEntry>,
     outcome: FileOutcome,
     quirks: Vec<QuirkCount>,
     /// Same-file references not yet resolvable when seen: (line, column, id).
@@ -533,7 +535,8 @@ impl Scanner<'_> {
         let mut scan = FileScan {
             kind,
             mode,
-            ids: FxHashMap::default(),
+            // Rows are rarely shorter than 100 bytes; size the table once, roughly.
+            ids: IdMap::with_capacity((entry.size / 100).min(20_000_000) as usize),
             outcome: FileOutcome {
                 mode,
                 entry: Some(entry.clone()),
@@ -692,42 +695,63 @@ impl Scanner<'_> {
             .map(str::trim)
             .unwrap_or("");
         if !sourced_id.is_empty() {
-            if let Some(first) = scan.ids.get_mut(sourced_id) {
-                self.sink.error(
-                    Issue::new(
-                        Severity::Error,
-                        kind.file_name(),
-                        codes::DUPLICATE_SOURCED_ID,
-                        format!("sourcedId `{sourced_id}` also appears at line {}; every copy is rejected", first.line),
-                    )
-                    .at_line(line)
-                    .in_column("sourcedId")
-                    .with_value(sourced_id),
-                );
-                if first.state != IdState::Duplicate {
+            let entry = IdEntry {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                state,
+            };
+            match scan.ids.get_or_insert(sourced_id, entry) {
+                Ok(None) => {}
+                Ok(Some(first)) => {
+                    let first_line = u64::from(first.line);
                     self.sink.error(
                         Issue::new(
                             Severity::Error,
                             kind.file_name(),
                             codes::DUPLICATE_SOURCED_ID,
-                            format!("sourcedId `{sourced_id}` also appears at line {line}; every copy is rejected"),
+                            format!("sourcedId `{sourced_id}` also appears at line {first_line}; every copy is rejected"),
                         )
-                        .at_line(first.line)
+                        .at_line(line)
                         .in_column("sourcedId")
                         .with_value(sourced_id),
                     );
-                    match first.state {
-                        IdState::Accepted => scan.outcome.excluded_lines.push(first.line),
-                        IdState::Skipped => {
-                            scan.outcome.skipped_ids.remove(sourced_id);
+                    if first.state != IdState::Duplicate {
+                        self.sink.error(
+                            Issue::new(
+                                Severity::Error,
+                                kind.file_name(),
+                                codes::DUPLICATE_SOURCED_ID,
+                                format!("sourcedId `{sourced_id}` also appears at line {line}; every copy is rejected"),
+                            )
+                            .at_line(first_line)
+                            .in_column("sourcedId")
+                            .with_value(sourced_id),
+                        );
+                        match first.state {
+                            IdState::Accepted => scan.outcome.excluded_lines.push(first_line),
+                            IdState::Skipped => {
+                                scan.outcome.skipped_ids.remove(sourced_id);
+                            }
+                            IdState::Rejected | IdState::Duplicate => {}
                         }
-                        IdState::Rejected | IdState::Duplicate => {}
+                        first.state = IdState::Duplicate;
                     }
-                    first.state = IdState::Duplicate;
+                    state = IdState::Duplicate;
                 }
-                state = IdState::Duplicate;
-            } else {
-                scan.ids.insert(sourced_id.into(), IdEntry { line, state });
+                Err(_) => {
+                    self.sink.fatal(
+                        Issue::new(
+                            Severity::Fatal,
+                            kind.file_name(),
+                            codes::ARCHIVE_TOO_LARGE,
+                            format!(
+                                "{}.csv holds more than 4 GiB of sourcedIds; split the export",
+                                kind.file_name()
+                            ),
+                        )
+                        .at_line(line),
+                    );
+                    state = IdState::Rejected;
+                }
             }
         }
 
@@ -772,41 +796,45 @@ impl Scanner<'_> {
         record: &Record<'_>,
         deferred: &mut Vec<DeferredReference>,
     ) -> IdState {
-        let mut refs: Vec<(usize, EntityKind, &str)> = Vec::new();
+        let kind = scan.kind;
+        let check =
+            |this: &mut Self, scan: &mut FileScan, column: usize, target: EntityKind, id: &str| {
+                this.check_reference(scan, map, line, column, target, id);
+            };
         match record {
             Record::Org(org) => {
-                refs.extend(org.parent_sourced_id.map(|p| (6, EntityKind::Orgs, p)))
+                if let Some(parent) = org.parent_sourced_id {
+                    check(self, scan, 6, EntityKind::Orgs, parent);
+                }
             }
-            Record::AcademicSession(s) => refs.extend(
-                s.parent_sourced_id
-                    .map(|p| (7, EntityKind::AcademicSessions, p)),
-            ),
-            Record::Course(c) => {
-                refs.extend(
-                    c.school_year_sourced_id
-                        .map(|p| (3, EntityKind::AcademicSessions, p)),
-                );
-                refs.push((7, EntityKind::Orgs, c.org_sourced_id));
+            Record::AcademicSession(session) => {
+                if let Some(parent) = session.parent_sourced_id {
+                    check(self, scan, 7, EntityKind::AcademicSessions, parent);
+                }
             }
-            Record::Class(c) => {
-                refs.push((5, EntityKind::Courses, c.course_sourced_id));
-                refs.push((9, EntityKind::Orgs, c.school_sourced_id));
-                refs.extend(
-                    c.term_sourced_ids
-                        .iter()
-                        .map(|t| (10, EntityKind::AcademicSessions, t)),
-                );
+            Record::Course(course) => {
+                if let Some(year) = course.school_year_sourced_id {
+                    check(self, scan, 3, EntityKind::AcademicSessions, year);
+                }
+                check(self, scan, 7, EntityKind::Orgs, course.org_sourced_id);
             }
-            Record::User(u) => {
-                if !self.options.imported_roles.contains(u.role) {
+            Record::Class(class) => {
+                check(self, scan, 5, EntityKind::Courses, class.course_sourced_id);
+                check(self, scan, 9, EntityKind::Orgs, class.school_sourced_id);
+                for term in class.term_sourced_ids.iter() {
+                    check(self, scan, 10, EntityKind::AcademicSessions, term);
+                }
+            }
+            Record::User(user) => {
+                if !self.options.imported_roles.contains(user.role) {
                     return IdState::Skipped;
                 }
-                refs.extend(u.org_sourced_ids.iter().map(|o| (4, EntityKind::Orgs, o)));
-                refs.extend(
-                    u.agent_sourced_ids
-                        .iter()
-                        .map(|a| (15, EntityKind::Users, a)),
-                );
+                for org in user.org_sourced_ids.iter() {
+                    check(self, scan, 4, EntityKind::Orgs, org);
+                }
+                for agent in user.agent_sourced_ids.iter() {
+                    check(self, scan, 15, EntityKind::Users, agent);
+                }
             }
             Record::Enrollment(e) => {
                 let targets = [
@@ -825,7 +853,7 @@ impl Scanner<'_> {
                         Resolution::Found(IdState::Rejected | IdState::Duplicate)
                         | Resolution::Unchecked => {
                             deferred.push(DeferredReference {
-                                file: scan.kind,
+                                file: kind,
                                 line,
                                 sourced_id: e.common.sourced_id.to_string(),
                                 column: map.name(column),
@@ -837,7 +865,7 @@ impl Scanner<'_> {
                             self.sink.error(
                                 Issue::new(
                                     Severity::Error,
-                                    scan.kind.file_name(),
+                                    kind.file_name(),
                                     code,
                                     format!(
                                         "`{id}` is not in {}.csv, which is a complete (bulk) file",
@@ -852,7 +880,7 @@ impl Scanner<'_> {
                         }
                     }
                 }
-                refs.push((4, EntityKind::Orgs, e.school_sourced_id));
+                check(self, scan, 4, EntityKind::Orgs, e.school_sourced_id);
             }
             Record::Demographics(d) => {
                 if let Resolution::Found(IdState::Skipped) =
@@ -860,35 +888,52 @@ impl Scanner<'_> {
                 {
                     return IdState::Skipped;
                 }
-                refs.push((SOURCED_ID, EntityKind::Users, d.common.sourced_id));
-            }
-        }
-        for (column, target, id) in refs {
-            match self.resolve(scan, target, id) {
-                Resolution::Found(_) | Resolution::Unchecked => {}
-                Resolution::Missing if target == scan.kind => {
-                    scan.pending.push((line, column, id.into()));
-                }
-                Resolution::Missing => scan.quirk(
-                    codes::UNRESOLVED_REFERENCE,
-                    column,
-                    line,
-                    format!(
-                        "`{id}` is not in {}.csv; the reference is kept",
-                        target.file_name()
-                    ),
-                    map,
-                ),
+                check(
+                    self,
+                    scan,
+                    SOURCED_ID,
+                    EntityKind::Users,
+                    d.common.sourced_id,
+                );
             }
         }
         IdState::Accepted
+    }
+
+    /// Warns about a reference that a bulk file of the package cannot resolve;
+    /// same-file references are kept for the end of the file (they may point forward).
+    fn check_reference(
+        &mut self,
+        scan: &mut FileScan,
+        map: &ColumnMap,
+        line: u64,
+        column: usize,
+        target: EntityKind,
+        id: &str,
+    ) {
+        match self.resolve(scan, target, id) {
+            Resolution::Found(_) | Resolution::Unchecked => {}
+            Resolution::Missing if target == scan.kind => {
+                scan.pending.push((line, column, id.into()));
+            }
+            Resolution::Missing => scan.quirk(
+                codes::UNRESOLVED_REFERENCE,
+                column,
+                line,
+                format!(
+                    "`{id}` is not in {}.csv; the reference is kept",
+                    target.file_name()
+                ),
+                map,
+            ),
+        }
     }
 
     /// Same-file references (org parents, user agents) can point forward; check them at the end.
     fn resolve_pending(&mut self, scan: &mut FileScan, map: &ColumnMap) {
         let pending = std::mem::take(&mut scan.pending);
         for (line, column, id) in pending {
-            if !scan.ids.contains_key(&id) {
+            if !scan.ids.contains(&id) {
                 scan.quirk(
                     codes::UNRESOLVED_REFERENCE,
                     column,
@@ -924,7 +969,7 @@ impl Scanner<'_> {
                 scan.kind,
                 KindIndex {
                     mode: scan.mode,
-                    ids: std::mem::take(&mut scan.ids),
+                    ids: std::mem::replace(&mut scan.ids, IdMap::with_capacity(0)),
                 },
             );
         }

@@ -387,7 +387,6 @@ fn enrollment_references_into_delta_or_absent_files_are_deferred_to_the_store() 
     let v = Fixture::valid()
         .with("manifest.csv", &manifest)
         .without("users.csv")
-        .with("classes.csv", &CLASSES.replace(",active,", ",active,"))
         .with(
             "enrollments.csv",
             &format!("{ENROLLMENTS}e4,active,,cl9,s1,u9,student,false,,\n"),
