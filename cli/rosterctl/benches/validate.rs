@@ -29,7 +29,14 @@ fn generate(students: u64, out: &Path) {
         return;
     }
     let status = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
-        .args(["generate", "--students", &students.to_string(), "--seed", "1", "--out"])
+        .args([
+            "generate",
+            "--students",
+            &students.to_string(),
+            "--seed",
+            "1",
+            "--out",
+        ])
         .arg(out)
         .status()
         .expect("rosterctl generate runs");
@@ -61,11 +68,15 @@ fn median(mut runs: Vec<Duration>) -> Duration {
 }
 
 fn measure(runs: u64, mut f: impl FnMut()) -> Duration {
-    median((0..runs).map(|_| {
-        let start = Instant::now();
-        f();
-        start.elapsed()
-    }).collect())
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
 }
 
 fn mbps(bytes: u64, d: Duration) -> f64 {
@@ -101,22 +112,38 @@ fn main() {
         }
         assert!(rows > 0);
     });
-    println!("csv crate alone (ByteRecord):   {:>8.0} ms {:>7.0} MB/s", csv_only.as_secs_f64() * 1e3, mbps(bytes, csv_only));
+    println!(
+        "csv crate alone (ByteRecord):   {:>8.0} ms {:>7.0} MB/s",
+        csv_only.as_secs_f64() * 1e3,
+        mbps(bytes, csv_only)
+    );
 
     let options = ValidationOptions::default();
     let mut rows = 0;
     let pass1 = measure(runs, || {
         let v = validate_package(&folder, &options);
-        assert!(v.report.ok && v.report.error_count == 0, "{:?}", v.report.errors.first());
+        assert!(
+            v.report.ok && v.report.error_count == 0,
+            "{:?}",
+            v.report.errors.first()
+        );
         rows = v.report.files.values().map(|f| f.rows).sum::<u64>();
     });
-    println!("validate folder (pass 1):       {:>8.0} ms {:>7.0} MB/s  ({rows} rows)", pass1.as_secs_f64() * 1e3, mbps(bytes, pass1));
+    println!(
+        "validate folder (pass 1):       {:>8.0} ms {:>7.0} MB/s  ({rows} rows)",
+        pass1.as_secs_f64() * 1e3,
+        mbps(bytes, pass1)
+    );
 
     let pass1_zip = measure(runs, || {
         let v = validate_package(&zip, &options);
         assert!(v.report.ok);
     });
-    println!("validate zip (pass 1, inflate): {:>8.0} ms {:>7.0} MB/s", pass1_zip.as_secs_f64() * 1e3, mbps(bytes, pass1_zip));
+    println!(
+        "validate zip (pass 1, inflate): {:>8.0} ms {:>7.0} MB/s",
+        pass1_zip.as_secs_f64() * 1e3,
+        mbps(bytes, pass1_zip)
+    );
 
     let validated = validate_package(&folder, &options).package.unwrap();
     let pass2 = measure(runs, || {
@@ -131,6 +158,13 @@ fn main() {
         }
         assert!(n > 0);
     });
-    println!("stream accepted rows (pass 2):  {:>8.0} ms {:>7.0} MB/s", pass2.as_secs_f64() * 1e3, mbps(bytes, pass2));
-    println!("peak RSS of this process:       {:>8.1} MiB", peak_rss_mib());
+    println!(
+        "stream accepted rows (pass 2):  {:>8.0} ms {:>7.0} MB/s",
+        pass2.as_secs_f64() * 1e3,
+        mbps(bytes, pass2)
+    );
+    println!(
+        "peak RSS of this process:       {:>8.1} MiB",
+        peak_rss_mib()
+    );
 }

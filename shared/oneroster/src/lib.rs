@@ -24,6 +24,7 @@ mod idset;
 pub mod manifest;
 pub mod model;
 mod package;
+mod records;
 pub mod report;
 mod rows;
 pub mod schema;

@@ -37,7 +37,9 @@ fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> 
 }
 
 /// Reads a manifest. `Err` holds the fatal findings.
-pub(crate) fn parse_manifest(read: &mut dyn Read) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
+pub(crate) fn parse_manifest(
+    read: &mut (dyn Read + Send),
+) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -171,7 +173,8 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
-        parse_manifest(&mut text.as_bytes())
+        let mut bytes = text.as_bytes();
+        parse_manifest(&mut bytes)
     }
 
     #[test]

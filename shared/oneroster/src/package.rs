@@ -367,7 +367,7 @@ impl Package {
     pub(crate) fn with_entry<T>(
         &self,
         entry: &Entry,
-        read: impl FnOnce(&mut dyn Read) -> T,
+        read: impl FnOnce(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<T> {
         match &self.source {
             Source::Folder(dir) => {

@@ -11,6 +11,7 @@ use crate::idset::IdMap;
 use crate::manifest::{parse_manifest, Manifest};
 use crate::model::*;
 use crate::package::{ArchiveLimits, Entry, Package};
+use crate::records::{csv_reader, for_each_record};
 use crate::report::{codes, FileSummary, Issue, IssueSink, Severity, ValidationReport};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
@@ -397,14 +398,6 @@ pub(crate) fn skip_bom<R: Read>(read: R) -> (BufReader<R>, Peek) {
     (reader, peek)
 }
 
-fn csv_reader<R: Read>(read: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(read)
-}
-
 fn count_rows(package: &Package, name: &'static str, entry: &Entry, sink: &mut IssueSink) -> u64 {
     let result = package.with_entry(entry, |read| {
         let (buffered, _) = skip_bom(read);
@@ -561,7 +554,7 @@ impl Scanner<'_> {
         self.finish_file(scan)
     }
 
-    fn scan_stream(&mut self, scan: &mut FileScan, read: &mut dyn Read) {
+    fn scan_stream(&mut self, scan: &mut FileScan, read: &mut (dyn Read + Send)) {
         let file = scan.kind.file_name();
         let (buffered, peek) = skip_bom(read);
         if peek.bom {
@@ -614,15 +607,13 @@ impl Scanner<'_> {
             return;
         }
         let map = header.map;
-        loop {
-            match reader.read_record(&mut record) {
-                Ok(true) => self.scan_row(scan, &map, &record),
-                Ok(false) => break,
-                Err(e) => {
-                    self.csv_fatal(file, &e);
-                    return;
-                }
-            }
+        let result = for_each_record(&mut reader, |record| {
+            self.scan_row(scan, &map, record);
+            true
+        });
+        if let Err(e) = result {
+            self.csv_fatal(file, &e);
+            return;
         }
         self.resolve_pending(scan, &map);
     }
@@ -1035,24 +1026,34 @@ impl ValidatedPackage {
             let map = header.map;
             let mut excluded = outcome.excluded_lines.iter().peekable();
             let mut rows = 0u64;
-            while reader.read_record(&mut record).map_err(csv_error)? {
+            let mut failure: Option<E> = None;
+            for_each_record(&mut reader, |record| {
                 rows += 1;
                 let line = record.position().map(|p| p.line()).unwrap_or(0);
                 while excluded.next_if(|l| **l < line).is_some() {}
                 if excluded.next_if(|l| **l == line).is_some() {
-                    continue;
+                    return true;
                 }
-                let mut cx = RowCx::new(&record, &map, kind, line, false);
-                match parse_row(kind, outcome.mode, &mut cx) {
-                    Some(item) => consume(item)?,
-                    None => {
-                        return Err(changed(
-                            line,
-                            "a row that was accepted no longer validates".into(),
-                        )
-                        .into())
+                let mut cx = RowCx::new(record, &map, kind, line, false);
+                let outcome = match parse_row(kind, outcome.mode, &mut cx) {
+                    Some(item) => consume(item),
+                    None => Err(changed(
+                        line,
+                        "a row that was accepted no longer validates".into(),
+                    )
+                    .into()),
+                };
+                match outcome {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failure = Some(e);
+                        false
                     }
                 }
+            })
+            .map_err(csv_error)?;
+            if let Some(e) = failure {
+                return Err(e);
             }
             if rows != outcome.rows {
                 return Err(changed(
