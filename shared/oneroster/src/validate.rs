@@ -377,6 +377,8 @@ fn plan_files(package: &Package, manifest: &Manifest, sink: &mut IssueSink) -> F
 pub(crate) struct Peek {
     pub(crate) bom: bool,
     pub(crate) crlf: bool,
+    /// A UTF-16 byte order mark: the file is not UTF-8 at all.
+    pub(crate) utf16: bool,
 }
 
 /// Wraps `read` in a buffer, drops a UTF-8 byte order mark, and notes line endings.
@@ -385,9 +387,11 @@ pub(crate) fn skip_bom<R: Read>(read: R) -> (BufReader<R>, Peek) {
     let mut peek = Peek {
         bom: false,
         crlf: false,
+        utf16: false,
     };
     if let Ok(buf) = reader.fill_buf() {
         peek.bom = buf.starts_with(&[0xEF, 0xBB, 0xBF]);
+        peek.utf16 = buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]);
         if let Some(nl) = buf.iter().position(|b| *b == b'\n') {
             peek.crlf = nl > 0 && buf[nl - 1] == b'\r';
         }
@@ -557,6 +561,18 @@ impl Scanner<'_> {
     fn scan_stream(&mut self, scan: &mut FileScan, read: &mut (dyn Read + Send)) {
         let file = scan.kind.file_name();
         let (buffered, peek) = skip_bom(read);
+        if peek.utf16 {
+            self.sink.fatal(
+                Issue::new(
+                    Severity::Fatal,
+                    file,
+                    codes::NOT_UTF8,
+                    format!("{file}.csv is UTF-16 encoded; export the file as UTF-8"),
+                )
+                .at_line(1),
+            );
+            return;
+        }
         if peek.bom {
             self.sink.warn(
                 Issue::new(

@@ -128,6 +128,18 @@ fn a_file_that_is_not_utf8_is_fatal_with_its_line() {
 }
 
 #[test]
+fn a_utf16_file_is_fatal_and_says_so() {
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(ORGS.encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    let v = Fixture::valid().with_bytes("orgs.csv", &utf16).validate();
+    assert!(!v.report.ok);
+    let e = error(&v, codes::NOT_UTF8);
+    assert!(e.message.contains("UTF-16"), "{}", e.message);
+}
+
+#[test]
 fn something_that_is_neither_zip_nor_folder_is_fatal() {
     let fixture = Fixture::empty();
     let junk = fixture.root.join("export.bin");
