@@ -102,13 +102,19 @@ impl<'r> RowCx<'r> {
         (!value.is_empty()).then_some(value)
     }
 
+    /// `Some(Some(value))`, `Some(None)` for an empty optional value, or
+    /// `None` (with an error recorded) for an empty required one.
+    fn present(&mut self, idx: usize, required: bool) -> Option<Option<&'r str>> {
+        if required {
+            self.required(idx).map(Some)
+        } else {
+            Some(self.optional(idx))
+        }
+    }
+
     /// An enumeration value; `required` decides whether empty is an error.
     pub(crate) fn vocabulary<V: Vocabulary>(&mut self, idx: usize, required: bool) -> Option<V> {
-        let value = if required {
-            self.required(idx)?
-        } else {
-            self.optional(idx)?
-        };
+        let value = self.present(idx, required)??;
         match fields::parse_vocabulary::<V>(value) {
             Some(n) => {
                 if n.quirk {
@@ -135,13 +141,8 @@ impl<'r> RowCx<'r> {
 
     /// A boolean; returns `Some(None)` for an empty optional value, `None` on error.
     pub(crate) fn boolean(&mut self, idx: usize, required: bool) -> Option<Option<bool>> {
-        let value = if required {
-            self.required(idx)?
-        } else {
-            match self.optional(idx) {
-                Some(v) => v,
-                None => return Some(None),
-            }
+        let Some(value) = self.present(idx, required)? else {
+            return Some(None);
         };
         match fields::parse_bool(value) {
             Some(n) => {
@@ -168,13 +169,8 @@ impl<'r> RowCx<'r> {
 
     /// A `YYYY-MM-DD` date; `Some(None)` when empty and optional.
     pub(crate) fn date(&mut self, idx: usize, required: bool) -> Option<Option<NaiveDate>> {
-        let value = if required {
-            self.required(idx)?
-        } else {
-            match self.optional(idx) {
-                Some(v) => v,
-                None => return Some(None),
-            }
+        let Some(value) = self.present(idx, required)? else {
+            return Some(None);
         };
         match fields::parse_date(value) {
             Some(date) => Some(Some(date)),
