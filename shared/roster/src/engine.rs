@@ -1,0 +1,581 @@
+//! The sync engine: lease, staleness, plan against the store, safety hold,
+//! apply, run record. The one path by which roster data is written.
+
+use crate::artifacts::Artifacts;
+use crate::plan::{plan_kind, Before, KindPlan, PlannedWrite};
+use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
+use crate::snapshot::{CsvSnapshot, Snapshot};
+use crate::store::{LeaseOutcome, Store, StoreError};
+use crate::tenant::{TenantConfig, TenantState};
+use chrono::{DateTime, Utc};
+use oneroster::report::codes;
+use oneroster::{validate_package, EntityKind, FileMode, Issue, Severity, ValidationOptions};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Why a sync could not complete. Runs that end `held`, `rejected`, `stale`
+/// or `busy` are not errors: they are outcomes recorded in the run record.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A local file could not be read or written.
+    #[error("I/O error: {0}")]
+    Io(String),
+    /// The snapshot could not be streamed.
+    #[error("reading the delivery failed: {0}")]
+    Read(String),
+    /// No such run or tenant.
+    #[error("{0}")]
+    NotFound(String),
+    /// The operation was refused (wrong state, plan out of date, lease lost).
+    #[error("{0}")]
+    Refused(String),
+}
+
+impl SyncError {
+    /// Whether retrying later may succeed (throttling, network).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SyncError::Store(e) if e.is_retryable())
+    }
+}
+
+impl From<std::io::Error> for SyncError {
+    fn from(e: std::io::Error) -> Self {
+        SyncError::Io(e.to_string())
+    }
+}
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// How long a lease lasts without renewal (a dead run blocks its tenant this long).
+    pub lease_ttl: Duration,
+    /// How long to wait for another run of the tenant before ending `busy`.
+    pub lease_wait: Duration,
+    /// Plan only: no lease, no writes, no run record stored.
+    pub dry_run: bool,
+    /// Writes handed to the store at a time.
+    pub chunk: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            lease_ttl: Duration::from_secs(300),
+            lease_wait: Duration::ZERO,
+            dry_run: false,
+            chunk: 1000,
+        }
+    }
+}
+
+/// The engine over a store and a place for run files.
+pub struct Engine<'a, S: Store, A: Artifacts> {
+    /// The roster store.
+    pub store: &'a S,
+    /// Where reports and plans are kept.
+    pub artifacts: &'a A,
+    /// Options.
+    pub options: SyncOptions,
+}
+
+const PLAN_FILE: &str = "plan.jsonl";
+const REPORT_FILE: &str = "report.json";
+
+fn kind_key(kind: EntityKind) -> String {
+    kind.file_name().to_string()
+}
+
+impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
+    /// An engine with default options.
+    pub fn new(store: &'a S, artifacts: &'a A) -> Self {
+        Engine {
+            store,
+            artifacts,
+            options: SyncOptions::default(),
+        }
+    }
+
+    /// Validates the CSV package at `path` for `tenant` and syncs it.
+    pub async fn sync_package(
+        &self,
+        tenant: &TenantConfig,
+        path: &Path,
+        source: RunSource,
+        generated_at: Option<DateTime<Utc>>,
+    ) -> Result<RunRecord, SyncError> {
+        let mut run = RunRecord::start(&tenant.tenant, source, Utc::now());
+        run.generated_at = generated_at;
+        let options = ValidationOptions {
+            imported_roles: tenant.role_set(),
+            ..ValidationOptions::default()
+        };
+        let validation = validate_package(path, &options);
+        for issue in &validation.report.errors {
+            run.push_error(issue);
+        }
+        if !self.options.dry_run {
+            let report_path = self.artifacts.scratch(&tenant.tenant, &run.run_id, REPORT_FILE)?;
+            std::fs::write(&report_path, serde_json::to_vec_pretty(&validation.report).map_err(|e| SyncError::Io(e.to_string()))?)?;
+            run.report_ref = Some(self.artifacts.keep(&tenant.tenant, &run.run_id, REPORT_FILE, &report_path)?);
+        }
+        let Some(package) = validation.package else {
+            let first = validation
+                .report
+                .fatal()
+                .next()
+                .map(|i| i.render())
+                .unwrap_or_default();
+            run.finish(RunStatus::Rejected, format!("package rejected: {first}"), Utc::now());
+            if !self.options.dry_run {
+                self.store.put_run(&run).await?;
+            }
+            return Ok(run);
+        };
+        let snapshot = CsvSnapshot {
+            package,
+            report: validation.report,
+        };
+        self.sync_snapshot(tenant, &snapshot, run).await
+    }
+
+    /// Syncs a validated snapshot; `run` is the started run record.
+    pub async fn sync_snapshot(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &dyn Snapshot,
+        mut run: RunRecord,
+    ) -> Result<RunRecord, SyncError> {
+        if !tenant.enabled {
+            run.finish(RunStatus::Rejected, "the tenant is disabled; nothing was applied", Utc::now());
+            if !self.options.dry_run {
+                self.store.put_run(&run).await?;
+            }
+            return Ok(run);
+        }
+        if self.options.dry_run {
+            let plan_path = self.plan(tenant, snapshot, &mut run).await?;
+            let _ = std::fs::remove_file(plan_path);
+            let message = format!(
+                "dry run: {} writes planned{}; nothing was written",
+                run.total_writes(),
+                if run.hold.is_empty() { "" } else { ", and the plan would be held" }
+            );
+            run.finish(RunStatus::Planned, message, Utc::now());
+            return Ok(run);
+        }
+
+        self.store.put_run(&run).await?;
+        match self.take_lease(&tenant.tenant, &run.run_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.store.put_run(&run).await?;
+                return Ok(run);
+            }
+            Err(e) => return Err(self.fail(run, e).await),
+        }
+        let result = self.plan_and_apply(tenant, snapshot, &mut run).await;
+        let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
+        match result.and(released.map_err(SyncError::from)) {
+            Ok(()) => {
+                self.store.put_run(&run).await?;
+                Ok(run)
+            }
+            Err(e) => Err(self.fail(run, e).await),
+        }
+    }
+
+    /// Records a failed run (best effort) and returns the error.
+    async fn fail(&self, mut run: RunRecord, error: SyncError) -> SyncError {
+        run.finish(RunStatus::Failed, error.to_string(), Utc::now());
+        let _ = self.store.put_run(&run).await;
+        error
+    }
+
+    /// Takes the tenant's lease, waiting up to `lease_wait`. `Ok(false)`: busy
+    /// (the run is marked so). A run whose lease expired is marked failed.
+    async fn take_lease(&self, tenant: &str, run_id: &str) -> Result<bool, SyncError> {
+        let deadline = Instant::now() + self.options.lease_wait;
+        loop {
+            match self
+                .store
+                .acquire_lease(tenant, run_id, Utc::now(), self.options.lease_ttl)
+                .await?
+            {
+                LeaseOutcome::Acquired { expired_owner } => {
+                    if let Some(dead) = expired_owner {
+                        if let Some(mut old) = self.store.get_run(&dead).await? {
+                            if old.status == RunStatus::Running {
+                                old.finish(
+                                    RunStatus::Failed,
+                                    format!("interrupted: its lease expired; run {run_id} took over and re-planned against the store"),
+                                    Utc::now(),
+                                );
+                                self.store.put_run(&old).await?;
+                            }
+                        }
+                    }
+                    return Ok(true);
+                }
+                LeaseOutcome::Held { owner, expires_at } => {
+                    if Instant::now() >= deadline {
+                        if let Some(mut run) = self.store.get_run(run_id).await? {
+                            run.finish(
+                                RunStatus::Busy,
+                                format!("another run ({owner}) of this tenant is in progress (lease until {expires_at}); nothing was applied — try again later"),
+                                Utc::now(),
+                            );
+                            self.store.put_run(&run).await?;
+                        }
+                        return Ok(false);
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
+    }
+
+    async fn plan_and_apply(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &dyn Snapshot,
+        run: &mut RunRecord,
+    ) -> Result<(), SyncError> {
+        // Reload: take_lease may have marked the run busy or the caller's copy is stale.
+        let state = self.store.get_state(&tenant.tenant).await?;
+        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_generated_at) {
+            if generated < last {
+                run.finish(
+                    RunStatus::Stale,
+                    format!("the delivery (generated {generated}) is older than the last applied bulk delivery ({last}); nothing was applied"),
+                    Utc::now(),
+                );
+                return Ok(());
+            }
+        }
+        let plan_path = self.plan(tenant, snapshot, run).await?;
+        if !run.hold.is_empty() {
+            run.plan_ref = Some(self.artifacts.keep(&tenant.tenant, &run.run_id, PLAN_FILE, &plan_path)?);
+            let kinds: Vec<&str> = run.hold.keys().map(String::as_str).collect();
+            run.finish(
+                RunStatus::Held,
+                format!("held for approval: a bulk file would archive too much ({}); approve with `rosterctl runs approve {}` or discard", kinds.join(", "), run.run_id),
+                Utc::now(),
+            );
+            return Ok(());
+        }
+        let written = self.apply_plan(&tenant.tenant, &run.run_id, &plan_path).await?;
+        let _ = std::fs::remove_file(&plan_path);
+        run.items_written = written;
+        self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot)).await?;
+        let total = run.total_writes();
+        run.finish(
+            RunStatus::Applied,
+            if total == 0 {
+                "applied: the store already matched the delivery; nothing was written".to_string()
+            } else {
+                format!("applied: {total} records written")
+            },
+            Utc::now(),
+        );
+        Ok(())
+    }
+
+    async fn record_applied(
+        &self,
+        tenant: &str,
+        run: &RunRecord,
+        mut state: TenantState,
+        bulk: bool,
+    ) -> Result<(), SyncError> {
+        if bulk {
+            if let Some(generated) = run.generated_at {
+                state.last_bulk_generated_at = Some(state.last_bulk_generated_at.map_or(generated, |l| l.max(generated)));
+            }
+        }
+        state.last_applied_run = Some(run.run_id.clone());
+        state.last_applied_at = Some(Utc::now());
+        self.store.put_state(tenant, &state).await?;
+        Ok(())
+    }
+
+    /// Plans every type into the run's plan file; fills counts, holds and
+    /// warnings in `run`. Returns the plan file's path.
+    async fn plan(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &dyn Snapshot,
+        run: &mut RunRecord,
+    ) -> Result<std::path::PathBuf, SyncError> {
+        let path = if self.options.dry_run {
+            std::env::temp_dir().join(format!("roster-dry-run-{}.jsonl", run.run_id))
+        } else {
+            self.artifacts.scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?
+        };
+        let mut out = BufWriter::new(std::fs::File::create(&path)?);
+        let excluded = self.check_deferred(tenant, snapshot, run).await?;
+        let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
+        for kind in EntityKind::ALL {
+            let mode = effective_mode(tenant, snapshot, kind);
+            let (rejected, skipped) = snapshot.validation_counts(kind);
+            let engine_rejected = excluded.get(&kind).map_or(0, |s| s.len() as u64);
+            if mode == FileMode::Absent {
+                continue;
+            }
+            let stored = self.store.load_summaries(&tenant.tenant, kind).await?;
+            let none = HashSet::new();
+            let kind_excluded = excluded.get(&kind).unwrap_or(&none);
+            let mut emit = |w: PlannedWrite| -> Result<(), SyncError> {
+                serde_json::to_writer(&mut out, &w).map_err(|e| SyncError::Io(e.to_string()))?;
+                out.write_all(b"\n")?;
+                Ok(())
+            };
+            let mut kind_plan: KindPlan = plan_kind(kind, mode, &stored, snapshot, kind_excluded, &mut emit)?;
+            kind_plan.counts.rejected = rejected + engine_rejected;
+            kind_plan.counts.skipped = skipped;
+            if let Some(reason) = kind_plan.hold_reason(mode, &tenant.hold) {
+                run.hold.insert(
+                    kind_key(kind),
+                    HoldReason {
+                        active_before: kind_plan.active_before,
+                        would_archive: kind_plan.would_archive(),
+                        incoming_rows: kind_plan.incoming_rows,
+                        message: reason,
+                    },
+                );
+            }
+            run.counts.insert(kind_key(kind), kind_plan.counts);
+            archives.push((kind, std::mem::take(&mut kind_plan.archives)));
+        }
+        // Archives after all puts, dependants first (enrollments before users).
+        let admins: HashSet<String> = self.store.primary_admins(&tenant.tenant).await?.into_iter().collect();
+        for (kind, list) in archives.iter().rev() {
+            for w in list {
+                if *kind == EntityKind::Users && admins.contains(&w.id) {
+                    run.warnings.push(format!(
+                        "user {} is a Primary Administrator and this sync archives it; promote another administrator (`rosterctl admins promote`)",
+                        w.id
+                    ));
+                }
+                serde_json::to_writer(&mut out, w).map_err(|e| SyncError::Io(e.to_string()))?;
+                out.write_all(b"\n")?;
+            }
+        }
+        out.flush()?;
+        Ok(path)
+    }
+
+    /// Checks enrollment references the package could not resolve against
+    /// the store; rejects rows whose user or class is unknown.
+    async fn check_deferred(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &dyn Snapshot,
+        run: &mut RunRecord,
+    ) -> Result<HashMap<EntityKind, HashSet<String>>, SyncError> {
+        let deferred = snapshot.deferred_references();
+        let mut excluded: HashMap<EntityKind, HashSet<String>> = HashMap::new();
+        if deferred.is_empty() {
+            return Ok(excluded);
+        }
+        let mut known: HashMap<EntityKind, HashSet<String>> = HashMap::new();
+        for target in deferred.iter().map(|d| d.target).collect::<HashSet<_>>() {
+            let ids = self
+                .store
+                .load_summaries(&tenant.tenant, target)
+                .await?
+                .into_iter()
+                .map(|s| s.sourced_id)
+                .collect();
+            known.insert(target, ids);
+        }
+        for d in deferred {
+            if known.get(&d.target).is_some_and(|ids| ids.contains(&d.target_id)) {
+                continue;
+            }
+            if excluded.entry(d.file).or_default().insert(d.sourced_id.clone()) {
+                let code = if d.target == EntityKind::Users { codes::UNKNOWN_USER } else { codes::UNKNOWN_CLASS };
+                run.push_error(
+                    &Issue::new(
+                        Severity::Error,
+                        d.file.file_name(),
+                        code,
+                        format!("`{}` is neither in the delivery nor in the store", d.target_id),
+                    )
+                    .at_line(d.line)
+                    .in_column(d.column),
+                );
+            }
+        }
+        Ok(excluded)
+    }
+
+    /// Applies a plan file in chunks, renewing the lease as it goes.
+    async fn apply_plan(&self, tenant: &str, run_id: &str, plan: &Path) -> Result<u64, SyncError> {
+        let reader = BufReader::new(std::fs::File::open(plan)?);
+        let mut chunk = Vec::with_capacity(self.options.chunk);
+        let mut written = 0u64;
+        let mut last_renew = Instant::now();
+        let mut lines = reader.lines();
+        loop {
+            let line = lines.next().transpose()?;
+            if let Some(line) = &line {
+                let planned: PlannedWrite = serde_json::from_str(line).map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+                chunk.push(planned.to_write(Utc::now(), run_id));
+            }
+            if chunk.len() >= self.options.chunk || (line.is_none() && !chunk.is_empty()) {
+                written += self.store.write(tenant, &chunk).await?;
+                chunk.clear();
+                if last_renew.elapsed() > self.options.lease_ttl / 3 {
+                    if !self.store.renew_lease(tenant, run_id, Utc::now(), self.options.lease_ttl).await? {
+                        return Err(SyncError::Refused(format!(
+                            "run {run_id} lost its lease while applying; another run took over and will converge the store"
+                        )));
+                    }
+                    last_renew = Instant::now();
+                }
+            }
+            if line.is_none() {
+                return Ok(written);
+            }
+        }
+    }
+
+    /// Applies a held run's plan, after checking that the store has not changed
+    /// since the plan was made and that no newer bulk delivery was applied.
+    pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
+        let mut run = self.held_run(run_id).await?;
+        let tenant = run.tenant.clone();
+        if !self.take_lease(&tenant, &format!("approve-{run_id}")).await? {
+            return Err(SyncError::Refused(format!("another run of tenant {tenant} is in progress; try again later")));
+        }
+        let owner = format!("approve-{run_id}");
+        let result = self.approve_locked(&mut run, &owner, by).await;
+        self.store.release_lease(&tenant, &owner).await?;
+        result?;
+        self.store.put_run(&run).await?;
+        Ok(run)
+    }
+
+    async fn approve_locked(&self, run: &mut RunRecord, owner: &str, by: &str) -> Result<(), SyncError> {
+        let state = self.store.get_state(&run.tenant).await?;
+        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_generated_at) {
+            if generated < last {
+                run.decided_by = Some(by.to_string());
+                run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
+                return Ok(());
+            }
+        }
+        let plan_ref = run.plan_ref.clone().ok_or_else(|| SyncError::NotFound(format!("run {} has no stored plan", run.run_id)))?;
+        let plan = self.artifacts.fetch(&plan_ref)?;
+        self.recheck(&run.tenant, &plan).await?;
+        // Apply under the approver's lease, writing as the held run.
+        let written = self.apply_plan_as(&run.tenant, owner, &run.run_id, &plan).await?;
+        run.items_written = written;
+        run.decided_by = Some(by.to_string());
+        run.hold.clear();
+        let bulk = run.generated_at.is_some();
+        self.record_applied(&run.tenant, run, state, bulk).await?;
+        run.finish(RunStatus::Applied, format!("approved by {by} and applied: {written} records written"), Utc::now());
+        Ok(())
+    }
+
+    async fn apply_plan_as(&self, tenant: &str, owner: &str, run_id: &str, plan: &Path) -> Result<u64, SyncError> {
+        // The lease is renewed under the owner; records carry the held run's id.
+        let reader = BufReader::new(std::fs::File::open(plan)?);
+        let mut written = 0u64;
+        let mut chunk = Vec::with_capacity(self.options.chunk);
+        for line in reader.lines() {
+            let planned: PlannedWrite = serde_json::from_str(&line?).map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+            chunk.push(planned.to_write(Utc::now(), run_id));
+            if chunk.len() >= self.options.chunk {
+                written += self.store.write(tenant, &chunk).await?;
+                chunk.clear();
+                self.store.renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl).await?;
+            }
+        }
+        if !chunk.is_empty() {
+            written += self.store.write(tenant, &chunk).await?;
+        }
+        Ok(written)
+    }
+
+    /// Refuses when any planned record changed in the store since planning.
+    async fn recheck(&self, tenant: &str, plan: &Path) -> Result<(), SyncError> {
+        let mut planned: Vec<(EntityKind, String, Option<Before>)> = Vec::new();
+        for line in BufReader::new(std::fs::File::open(plan)?).lines() {
+            let w: PlannedWrite = serde_json::from_str(&line?).map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+            planned.push((w.kind, w.id, w.before));
+        }
+        let kinds: HashSet<EntityKind> = planned.iter().map(|p| p.0).collect();
+        let mut now: HashMap<(EntityKind, String), Before> = HashMap::new();
+        for kind in kinds {
+            for s in self.store.load_summaries(tenant, kind).await? {
+                now.insert((kind, s.sourced_id), Before { digest: s.digest, archived: s.archived });
+            }
+        }
+        let changed: Vec<String> = planned
+            .iter()
+            .filter(|(kind, id, before)| now.get(&(*kind, id.clone())) != before.as_ref())
+            .map(|(kind, id, _)| format!("{kind} {id}"))
+            .collect();
+        if let Some(first) = changed.first() {
+            return Err(SyncError::Refused(format!(
+                "{} records changed in the store since this plan was made (first: {first}); discard this run and sync the delivery again",
+                changed.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Discards a held run.
+    pub async fn discard(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
+        let mut run = self.held_run(run_id).await?;
+        run.decided_by = Some(by.to_string());
+        run.finish(RunStatus::Discarded, format!("discarded by {by}; nothing was applied"), Utc::now());
+        self.store.put_run(&run).await?;
+        Ok(run)
+    }
+
+    async fn held_run(&self, run_id: &str) -> Result<RunRecord, SyncError> {
+        let run = self
+            .store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| SyncError::NotFound(format!("no run {run_id}")))?;
+        if run.status != RunStatus::Held {
+            return Err(SyncError::Refused(format!("run {run_id} is {}, not held", run.status.as_str())));
+        }
+        Ok(run)
+    }
+}
+
+/// The mode the engine applies: demographics are absent for tenants that did not opt in.
+fn effective_mode(tenant: &TenantConfig, snapshot: &dyn Snapshot, kind: EntityKind) -> FileMode {
+    if kind == EntityKind::Demographics && !tenant.demographics {
+        return FileMode::Absent;
+    }
+    snapshot.mode(kind)
+}
+
+fn snapshot_has_bulk(snapshot: &dyn Snapshot) -> bool {
+    EntityKind::ALL.iter().any(|k| snapshot.mode(*k) == FileMode::Bulk)
+}
+
+/// Counts of a run, for display.
+pub fn total_counts(run: &RunRecord) -> KindCounts {
+    run.counts.values().fold(KindCounts::default(), |mut acc, c| {
+        acc.inserted += c.inserted;
+        acc.updated += c.updated;
+        acc.unchanged += c.unchanged;
+        acc.archived += c.archived;
+        acc.unarchived += c.unarchived;
+        acc.rejected += c.rejected;
+        acc.skipped += c.skipped;
+        acc
+    })
+}

@@ -1,0 +1,241 @@
+//! Run records: one per sync attempt, whatever its outcome.
+
+use chrono::{DateTime, Utc};
+use oneroster::Issue;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How many errors a run record keeps (the full report is stored beside it).
+pub const MAX_RUN_ERRORS: usize = 100;
+
+/// Outcome of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Planning or applying.
+    Running,
+    /// Applied (possibly with nothing to write).
+    Applied,
+    /// Not applied: the plan would archive too much; awaiting approval.
+    Held,
+    /// The package was rejected by validation.
+    Rejected,
+    /// Older than the last applied bulk delivery.
+    Stale,
+    /// Another run of the tenant held the lease.
+    Busy,
+    /// Failed (store or I/O error, or interrupted); nothing is assumed applied.
+    Failed,
+    /// A held run an operator discarded.
+    Discarded,
+    /// A dry run: planned, nothing written, not stored.
+    Planned,
+}
+
+impl RunStatus {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Applied => "applied",
+            RunStatus::Held => "held",
+            RunStatus::Rejected => "rejected",
+            RunStatus::Stale => "stale",
+            RunStatus::Busy => "busy",
+            RunStatus::Failed => "failed",
+            RunStatus::Discarded => "discarded",
+            RunStatus::Planned => "planned",
+        }
+    }
+}
+
+/// Where the data of a run came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSource {
+    /// `csv` or `api`.
+    pub kind: String,
+    /// S3 bucket/key/etag, a local path, or the API URL.
+    pub reference: String,
+}
+
+/// Counts for one entity type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindCounts {
+    /// New records.
+    pub inserted: u64,
+    /// Records whose SIS content changed.
+    pub updated: u64,
+    /// Records already as the SIS says.
+    pub unchanged: u64,
+    /// Records archived (absent from a bulk file, or `tobedeleted`).
+    pub archived: u64,
+    /// Archived records made active again.
+    pub unarchived: u64,
+    /// Rows rejected (by validation or by the engine's reference checks).
+    pub rejected: u64,
+    /// Rows skipped by policy.
+    pub skipped: u64,
+}
+
+impl KindCounts {
+    /// Records this plan writes.
+    pub fn writes(&self) -> u64 {
+        self.inserted + self.updated + self.archived + self.unarchived
+    }
+}
+
+/// Why a type's changes were held, with the numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoldReason {
+    /// Active records before the run.
+    pub active_before: u64,
+    /// Records the plan would archive.
+    pub would_archive: u64,
+    /// Valid rows the delivery brought.
+    pub incoming_rows: u64,
+    /// Human explanation.
+    pub message: String,
+}
+
+/// An error as a run record keeps it: located and coded, without the
+/// offending value (which may be personal data; the full report has it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunIssue {
+    /// File name without extension.
+    pub file: String,
+    /// 1-based line (header = 1).
+    pub line: Option<u64>,
+    /// Column header name.
+    pub column: Option<String>,
+    /// Stable code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+}
+
+impl From<&Issue> for RunIssue {
+    fn from(issue: &Issue) -> Self {
+        RunIssue {
+            file: issue.file.clone(),
+            line: issue.line,
+            column: issue.column.clone(),
+            code: issue.code.to_string(),
+            message: issue.message.clone(),
+        }
+    }
+}
+
+/// One sync attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run id: time-ordered (`YYYYMMDDTHHMMSSZ-xxxxxxxx`).
+    pub run_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Where the data came from.
+    pub source: RunSource,
+    /// When the delivery was generated (S3 object time, file time or pull start).
+    pub generated_at: Option<DateTime<Utc>>,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End (None while running).
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Outcome.
+    pub status: RunStatus,
+    /// One line saying what happened.
+    pub message: String,
+    /// Counts per entity type (file name).
+    pub counts: BTreeMap<String, KindCounts>,
+    /// Why the run was held, per type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub hold: BTreeMap<String, HoldReason>,
+    /// The first errors (validation and engine), at most [`MAX_RUN_ERRORS`].
+    pub errors: Vec<RunIssue>,
+    /// All errors.
+    pub error_count: u64,
+    /// Engine warnings (e.g. a Primary Administrator archived).
+    pub warnings: Vec<String>,
+    /// Where the full validation report is stored.
+    pub report_ref: Option<String>,
+    /// Where the plan of a held run is stored.
+    pub plan_ref: Option<String>,
+    /// Who approved or discarded a held run, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// Items written to the store.
+    pub items_written: u64,
+}
+
+impl RunRecord {
+    /// A new run, `running`.
+    pub fn start(tenant: &str, source: RunSource, now: DateTime<Utc>) -> RunRecord {
+        RunRecord {
+            run_id: new_run_id(now),
+            tenant: tenant.to_string(),
+            source,
+            generated_at: None,
+            started_at: now,
+            ended_at: None,
+            status: RunStatus::Running,
+            message: String::new(),
+            counts: BTreeMap::new(),
+            hold: BTreeMap::new(),
+            errors: Vec::new(),
+            error_count: 0,
+            warnings: Vec::new(),
+            report_ref: None,
+            plan_ref: None,
+            decided_by: None,
+            items_written: 0,
+        }
+    }
+
+    /// Ends the run.
+    pub fn finish(&mut self, status: RunStatus, message: impl Into<String>, now: DateTime<Utc>) {
+        self.status = status;
+        self.message = message.into();
+        self.ended_at = Some(now);
+    }
+
+    /// Adds an error, keeping at most [`MAX_RUN_ERRORS`].
+    pub fn push_error(&mut self, issue: &Issue) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_RUN_ERRORS {
+            self.errors.push(RunIssue::from(issue));
+        }
+    }
+
+    /// Total records written or to be written.
+    pub fn total_writes(&self) -> u64 {
+        self.counts.values().map(KindCounts::writes).sum()
+    }
+}
+
+/// A new time-ordered run id.
+pub fn new_run_id(now: DateTime<Utc>) -> String {
+    let suffix: u32 = rand::thread_rng().gen();
+    format!("{}-{suffix:08x}", now.format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', ""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let a = new_run_id("2026-01-01T00:00:00Z".parse().unwrap());
+        let b = new_run_id("2026-01-01T00:00:01Z".parse().unwrap());
+        assert!(a < b, "{a} < {b}");
+        assert_eq!(a.len(), "20260101T000000000Z-00000000".len());
+    }
+
+    #[test]
+    fn errors_are_capped_but_counted() {
+        let mut run = RunRecord::start("t", RunSource { kind: "csv".into(), reference: "x".into() }, Utc::now());
+        for _ in 0..150 {
+            run.push_error(&Issue::new(oneroster::Severity::Error, "users", "x", "m"));
+        }
+        assert_eq!((run.errors.len(), run.error_count), (MAX_RUN_ERRORS, 150));
+    }
+}

@@ -1,0 +1,281 @@
+//! The store port: everything the engine, the CLI and the Lambdas need from
+//! a roster store. Two adapters implement it — DynamoDB (production) and
+//! SQLite (embedded, local) — and one conformance suite keeps them equal.
+
+use crate::content::SisContent;
+use crate::run::RunRecord;
+use crate::tenant::{TenantConfig, TenantState};
+use chrono::{DateTime, Utc};
+use oneroster::EntityKind;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::time::Duration;
+
+/// A store failure.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, network faults: retrying later may succeed.
+    #[error("store unavailable (retryable): {0}")]
+    Unavailable(String),
+    /// A request the store refused or data it cannot read.
+    #[error("store error: {0}")]
+    Permanent(String),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Who archived a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchivedBy {
+    /// A sync (absent from a bulk file, or `tobedeleted`).
+    Sync,
+    /// Someone in the platform.
+    Manual,
+}
+
+impl ArchivedBy {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchivedBy::Sync => "sync",
+            ArchivedBy::Manual => "manual",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> ArchivedBy {
+        if text == "sync" {
+            ArchivedBy::Sync
+        } else {
+            ArchivedBy::Manual
+        }
+    }
+}
+
+/// When and by whom a record was archived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveInfo {
+    /// Who.
+    pub by: ArchivedBy,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The run, for archives by a sync.
+    pub run: Option<String>,
+}
+
+/// What the engine needs of a stored record to plan against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSummary {
+    /// The record's sourcedId.
+    pub sourced_id: String,
+    /// Digest of the SIS content as stored now.
+    pub digest: u64,
+    /// Whether the record is archived (by a sync or by hand).
+    pub archived: bool,
+    /// First seen (platform-owned; carried over on every write).
+    pub first_seen_at: DateTime<Utc>,
+    /// Run that first saw it.
+    pub first_seen_run: String,
+}
+
+/// A stored record in full.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEntity {
+    /// Type.
+    pub kind: EntityKind,
+    /// sourcedId.
+    pub sourced_id: String,
+    /// SIS-owned fields.
+    #[serde(serialize_with = "serialize_sis")]
+    pub sis: SisContent,
+    /// Archive state (None: active).
+    pub archive: Option<ArchiveInfo>,
+    /// First seen.
+    pub first_seen_at: DateTime<Utc>,
+    /// Run that first saw it.
+    pub first_seen_run: String,
+    /// Last written by a sync.
+    pub updated_at: DateTime<Utc>,
+    /// Run that last wrote it.
+    pub updated_run: String,
+    /// Platform-owned: the Primary Administrator flag (users only).
+    pub primary_admin: bool,
+}
+
+fn serialize_sis<S: serde::Serializer>(sis: &SisContent, s: S) -> Result<S::Ok, S::Error> {
+    sis.fields().serialize(s)
+}
+
+/// A write the engine asks for. Writes touch only sync-owned data:
+/// platform-owned fields live apart and are never written by a sync.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EntityWrite {
+    /// Create or replace the record's sync-owned data, active.
+    Put {
+        /// Type.
+        kind: EntityKind,
+        /// sourcedId.
+        sourced_id: String,
+        /// SIS content.
+        sis: SisContent,
+        /// First seen (kept from the stored record, or now for a new one).
+        first_seen_at: DateTime<Utc>,
+        /// Run that first saw it.
+        first_seen_run: String,
+        /// Now.
+        updated_at: DateTime<Utc>,
+        /// This run.
+        run: String,
+    },
+    /// Archive an existing record (its content is left as it is).
+    Archive {
+        /// Type.
+        kind: EntityKind,
+        /// sourcedId.
+        sourced_id: String,
+        /// Now.
+        at: DateTime<Utc>,
+        /// This run.
+        run: String,
+    },
+}
+
+impl EntityWrite {
+    /// The record's type.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            EntityWrite::Put { kind, .. } | EntityWrite::Archive { kind, .. } => *kind,
+        }
+    }
+
+    /// The record's sourcedId.
+    pub fn sourced_id(&self) -> &str {
+        match self {
+            EntityWrite::Put { sourced_id, .. } | EntityWrite::Archive { sourced_id, .. } => {
+                sourced_id
+            }
+        }
+    }
+}
+
+/// The result of trying to take a tenant's lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// Taken. `expired_owner` names a run whose lease had expired (it died).
+    Acquired {
+        /// The previous owner whose lease expired, if any.
+        expired_owner: Option<String>,
+    },
+    /// Another run holds it.
+    Held {
+        /// The holder.
+        owner: String,
+        /// Until when.
+        expires_at: DateTime<Utc>,
+    },
+}
+
+/// Result type of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The roster store.
+pub trait Store: Send + Sync {
+    /// A short name for messages (`sqlite`, `dynamodb`).
+    fn name(&self) -> &'static str;
+
+    /// A tenant's configuration.
+    fn get_tenant(&self, tenant: &str) -> impl Future<Output = StoreResult<Option<TenantConfig>>> + Send;
+    /// Creates or replaces a tenant's configuration.
+    fn put_tenant(&self, config: &TenantConfig) -> impl Future<Output = StoreResult<()>> + Send;
+    /// All tenants, by id.
+    fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<TenantConfig>>> + Send;
+    /// A tenant's sync state (default when none yet).
+    fn get_state(&self, tenant: &str) -> impl Future<Output = StoreResult<TenantState>> + Send;
+    /// Replaces a tenant's sync state (under the tenant's lease).
+    fn put_state(&self, tenant: &str, state: &TenantState) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Every stored record of a type for a tenant (active and archived).
+    fn load_summaries(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+    ) -> impl Future<Output = StoreResult<Vec<StoredSummary>>> + Send;
+    /// One stored record.
+    fn get_entity(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
+    /// Applies writes; returns the number of items written. Writes are
+    /// idempotent: applying the same write twice leaves the same state.
+    fn write(&self, tenant: &str, writes: &[EntityWrite]) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// The sourcedIds of the tenant's Primary Administrators.
+    fn primary_admins(&self, tenant: &str) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    /// Sets or clears the platform-owned Primary Administrator flag.
+    fn set_primary_admin(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        primary: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Creates or replaces a run record.
+    fn put_run(&self, run: &RunRecord) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A run by id.
+    fn get_run(&self, run_id: &str) -> impl Future<Output = StoreResult<Option<RunRecord>>> + Send;
+    /// A tenant's runs (or all tenants'), newest first.
+    fn list_runs(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<RunRecord>>> + Send;
+
+    /// Takes the tenant's lease for `owner` until `now + ttl`, if free or expired.
+    fn acquire_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> impl Future<Output = StoreResult<LeaseOutcome>> + Send;
+    /// Extends the lease; false when `owner` no longer holds it.
+    fn renew_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    /// Releases the lease if `owner` holds it.
+    fn release_lease(&self, tenant: &str, owner: &str) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Changes made in the platform, not by a sync: archiving a record by hand,
+/// editing a SIS field in the table. Used by tests (to prove a sync overrides
+/// them) and by operators' tooling.
+pub trait PlatformEdits: Send + Sync {
+    /// Archives a record as the platform would (`archived_by: manual`).
+    fn archive_by_hand(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Overwrites one SIS field of a stored record.
+    fn edit_sis_field(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        field: &str,
+        value: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
