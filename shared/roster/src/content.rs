@@ -139,7 +139,9 @@ mod tests {
 
     #[test]
     fn content_is_canonical_whatever_the_key_order_and_empties() {
-        let a = SisContent::from_value(json!({"b": "2", "a": "1", "status": "active", "c": null, "d": [], "e": ""}));
+        let a = SisContent::from_value(
+            json!({"b": "2", "a": "1", "status": "active", "c": null, "d": [], "e": ""}),
+        );
         let b = SisContent::from_json(r#"{"a":"1","b":"2"}"#).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.to_json(), r#"{"a":"1","b":"2"}"#);
@@ -148,9 +150,12 @@ mod tests {
 
     #[test]
     fn any_field_change_changes_the_digest() {
-        let a = SisContent::from_value(json!({"givenName": "Ann", "extensions": {"metadata.x": "1"}}));
-        let b = SisContent::from_value(json!({"givenName": "Anne", "extensions": {"metadata.x": "1"}}));
-        let c = SisContent::from_value(json!({"givenName": "Ann", "extensions": {"metadata.x": "2"}}));
+        let a =
+            SisContent::from_value(json!({"givenName": "Ann", "extensions": {"metadata.x": "1"}}));
+        let b =
+            SisContent::from_value(json!({"givenName": "Anne", "extensions": {"metadata.x": "1"}}));
+        let c =
+            SisContent::from_value(json!({"givenName": "Ann", "extensions": {"metadata.x": "2"}}));
         assert_ne!(a.digest(), b.digest());
         assert_ne!(a.digest(), c.digest());
     }
@@ -161,8 +166,12 @@ mod tests {
         let keys = user.index_keys(EntityKind::Users);
         assert_eq!(keys.email.as_deref(), Some("ann@x.org"));
         assert_eq!(keys.username.as_deref(), Some("ann"));
-        let enrollment = SisContent::from_value(json!({"classSourcedId": "c1", "userSourcedId": "u1"}));
+        let enrollment =
+            SisContent::from_value(json!({"classSourcedId": "c1", "userSourcedId": "u1"}));
         let keys = enrollment.index_keys(EntityKind::Enrollments);
-        assert_eq!((keys.class.as_deref(), keys.user.as_deref()), (Some("c1"), Some("u1")));
+        assert_eq!(
+            (keys.class.as_deref(), keys.user.as_deref()),
+            (Some("c1"), Some("u1"))
+        );
     }
 }

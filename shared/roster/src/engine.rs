@@ -119,9 +119,20 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             run.push_error(issue);
         }
         if !self.options.dry_run {
-            let report_path = self.artifacts.scratch(&tenant.tenant, &run.run_id, REPORT_FILE)?;
-            std::fs::write(&report_path, serde_json::to_vec_pretty(&validation.report).map_err(|e| SyncError::Io(e.to_string()))?)?;
-            run.report_ref = Some(self.artifacts.keep(&tenant.tenant, &run.run_id, REPORT_FILE, &report_path)?);
+            let report_path = self
+                .artifacts
+                .scratch(&tenant.tenant, &run.run_id, REPORT_FILE)?;
+            std::fs::write(
+                &report_path,
+                serde_json::to_vec_pretty(&validation.report)
+                    .map_err(|e| SyncError::Io(e.to_string()))?,
+            )?;
+            run.report_ref = Some(self.artifacts.keep(
+                &tenant.tenant,
+                &run.run_id,
+                REPORT_FILE,
+                &report_path,
+            )?);
         }
         let Some(package) = validation.package else {
             let first = validation
@@ -130,7 +141,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .next()
                 .map(|i| i.render())
                 .unwrap_or_default();
-            run.finish(RunStatus::Rejected, format!("package rejected: {first}"), Utc::now());
+            run.finish(
+                RunStatus::Rejected,
+                format!("package rejected: {first}"),
+                Utc::now(),
+            );
             if !self.options.dry_run {
                 self.store.put_run(&run).await?;
             }
@@ -151,7 +166,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         mut run: RunRecord,
     ) -> Result<RunRecord, SyncError> {
         if !tenant.enabled {
-            run.finish(RunStatus::Rejected, "the tenant is disabled; nothing was applied", Utc::now());
+            run.finish(
+                RunStatus::Rejected,
+                "the tenant is disabled; nothing was applied",
+                Utc::now(),
+            );
             if !self.options.dry_run {
                 self.store.put_run(&run).await?;
             }
@@ -163,7 +182,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             let message = format!(
                 "dry run: {} writes planned{}; nothing was written",
                 run.total_writes(),
-                if run.hold.is_empty() { "" } else { ", and the plan would be held" }
+                if run.hold.is_empty() {
+                    ""
+                } else {
+                    ", and the plan would be held"
+                }
             );
             run.finish(RunStatus::Planned, message, Utc::now());
             return Ok(run);
@@ -171,8 +194,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
 
         self.store.put_run(&run).await?;
         match self.take_lease(&tenant.tenant, &run.run_id).await {
-            Ok(true) => {}
-            Ok(false) => {
+            Ok(None) => {}
+            Ok(Some(busy)) => {
+                run.finish(RunStatus::Busy, busy, Utc::now());
                 self.store.put_run(&run).await?;
                 return Ok(run);
             }
@@ -196,9 +220,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         error
     }
 
-    /// Takes the tenant's lease, waiting up to `lease_wait`. `Ok(false)`: busy
-    /// (the run is marked so). A run whose lease expired is marked failed.
-    async fn take_lease(&self, tenant: &str, run_id: &str) -> Result<bool, SyncError> {
+    /// Takes the tenant's lease, waiting up to `lease_wait`. `Ok(Some(why))`:
+    /// busy. A run whose lease expired is marked failed.
+    async fn take_lease(&self, tenant: &str, run_id: &str) -> Result<Option<String>, SyncError> {
         let deadline = Instant::now() + self.options.lease_wait;
         loop {
             match self
@@ -219,19 +243,13 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                             }
                         }
                     }
-                    return Ok(true);
+                    return Ok(None);
                 }
                 LeaseOutcome::Held { owner, expires_at } => {
                     if Instant::now() >= deadline {
-                        if let Some(mut run) = self.store.get_run(run_id).await? {
-                            run.finish(
-                                RunStatus::Busy,
-                                format!("another run ({owner}) of this tenant is in progress (lease until {expires_at}); nothing was applied — try again later"),
-                                Utc::now(),
-                            );
-                            self.store.put_run(&run).await?;
-                        }
-                        return Ok(false);
+                        return Ok(Some(format!(
+                            "another run ({owner}) of this tenant is in progress (lease until {expires_at}); nothing was applied — try again later"
+                        )));
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
@@ -259,7 +277,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
         let plan_path = self.plan(tenant, snapshot, run).await?;
         if !run.hold.is_empty() {
-            run.plan_ref = Some(self.artifacts.keep(&tenant.tenant, &run.run_id, PLAN_FILE, &plan_path)?);
+            run.plan_ref =
+                Some(
+                    self.artifacts
+                        .keep(&tenant.tenant, &run.run_id, PLAN_FILE, &plan_path)?,
+                );
             let kinds: Vec<&str> = run.hold.keys().map(String::as_str).collect();
             run.finish(
                 RunStatus::Held,
@@ -268,10 +290,13 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
             return Ok(());
         }
-        let written = self.apply_plan(&tenant.tenant, &run.run_id, &plan_path).await?;
+        let written = self
+            .apply_plan(&tenant.tenant, &run.run_id, &plan_path)
+            .await?;
         let _ = std::fs::remove_file(&plan_path);
         run.items_written = written;
-        self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot)).await?;
+        self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot))
+            .await?;
         let total = run.total_writes();
         run.finish(
             RunStatus::Applied,
@@ -294,7 +319,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<(), SyncError> {
         if bulk {
             if let Some(generated) = run.generated_at {
-                state.last_bulk_generated_at = Some(state.last_bulk_generated_at.map_or(generated, |l| l.max(generated)));
+                state.last_bulk_generated_at = Some(
+                    state
+                        .last_bulk_generated_at
+                        .map_or(generated, |l| l.max(generated)),
+                );
             }
         }
         state.last_applied_run = Some(run.run_id.clone());
@@ -314,7 +343,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let path = if self.options.dry_run {
             std::env::temp_dir().join(format!("roster-dry-run-{}.jsonl", run.run_id))
         } else {
-            self.artifacts.scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?
+            self.artifacts
+                .scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?
         };
         let mut out = BufWriter::new(std::fs::File::create(&path)?);
         let excluded = self.check_deferred(tenant, snapshot, run).await?;
@@ -334,7 +364,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 out.write_all(b"\n")?;
                 Ok(())
             };
-            let mut kind_plan: KindPlan = plan_kind(kind, mode, &stored, snapshot, kind_excluded, &mut emit)?;
+            let mut kind_plan: KindPlan =
+                plan_kind(kind, mode, &stored, snapshot, kind_excluded, &mut emit)?;
             kind_plan.counts.rejected = rejected + engine_rejected;
             kind_plan.counts.skipped = skipped;
             if let Some(reason) = kind_plan.hold_reason(mode, &tenant.hold) {
@@ -352,7 +383,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             archives.push((kind, std::mem::take(&mut kind_plan.archives)));
         }
         // Archives after all puts, dependants first (enrollments before users).
-        let admins: HashSet<String> = self.store.primary_admins(&tenant.tenant).await?.into_iter().collect();
+        let admins: HashSet<String> = self
+            .store
+            .primary_admins(&tenant.tenant)
+            .await?
+            .into_iter()
+            .collect();
         for (kind, list) in archives.iter().rev() {
             for w in list {
                 if *kind == EntityKind::Users && admins.contains(&w.id) {
@@ -394,17 +430,31 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             known.insert(target, ids);
         }
         for d in deferred {
-            if known.get(&d.target).is_some_and(|ids| ids.contains(&d.target_id)) {
+            if known
+                .get(&d.target)
+                .is_some_and(|ids| ids.contains(&d.target_id))
+            {
                 continue;
             }
-            if excluded.entry(d.file).or_default().insert(d.sourced_id.clone()) {
-                let code = if d.target == EntityKind::Users { codes::UNKNOWN_USER } else { codes::UNKNOWN_CLASS };
+            if excluded
+                .entry(d.file)
+                .or_default()
+                .insert(d.sourced_id.clone())
+            {
+                let code = if d.target == EntityKind::Users {
+                    codes::UNKNOWN_USER
+                } else {
+                    codes::UNKNOWN_CLASS
+                };
                 run.push_error(
                     &Issue::new(
                         Severity::Error,
                         d.file.file_name(),
                         code,
-                        format!("`{}` is neither in the delivery nor in the store", d.target_id),
+                        format!(
+                            "`{}` is neither in the delivery nor in the store",
+                            d.target_id
+                        ),
                     )
                     .at_line(d.line)
                     .in_column(d.column),
@@ -424,14 +474,19 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         loop {
             let line = lines.next().transpose()?;
             if let Some(line) = &line {
-                let planned: PlannedWrite = serde_json::from_str(line).map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+                let planned: PlannedWrite = serde_json::from_str(line)
+                    .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
                 chunk.push(planned.to_write(Utc::now(), run_id));
             }
             if chunk.len() >= self.options.chunk || (line.is_none() && !chunk.is_empty()) {
                 written += self.store.write(tenant, &chunk).await?;
                 chunk.clear();
                 if last_renew.elapsed() > self.options.lease_ttl / 3 {
-                    if !self.store.renew_lease(tenant, run_id, Utc::now(), self.options.lease_ttl).await? {
+                    if !self
+                        .store
+                        .renew_lease(tenant, run_id, Utc::now(), self.options.lease_ttl)
+                        .await?
+                    {
                         return Err(SyncError::Refused(format!(
                             "run {run_id} lost its lease while applying; another run took over and will converge the store"
                         )));
@@ -450,8 +505,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
         let mut run = self.held_run(run_id).await?;
         let tenant = run.tenant.clone();
-        if !self.take_lease(&tenant, &format!("approve-{run_id}")).await? {
-            return Err(SyncError::Refused(format!("another run of tenant {tenant} is in progress; try again later")));
+        if let Some(busy) = self
+            .take_lease(&tenant, &format!("approve-{run_id}"))
+            .await?
+        {
+            return Err(SyncError::Refused(busy));
         }
         let owner = format!("approve-{run_id}");
         let result = self.approve_locked(&mut run, &owner, by).await;
@@ -461,7 +519,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(run)
     }
 
-    async fn approve_locked(&self, run: &mut RunRecord, owner: &str, by: &str) -> Result<(), SyncError> {
+    async fn approve_locked(
+        &self,
+        run: &mut RunRecord,
+        owner: &str,
+        by: &str,
+    ) -> Result<(), SyncError> {
         let state = self.store.get_state(&run.tenant).await?;
         if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_generated_at) {
             if generated < last {
@@ -470,32 +533,50 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 return Ok(());
             }
         }
-        let plan_ref = run.plan_ref.clone().ok_or_else(|| SyncError::NotFound(format!("run {} has no stored plan", run.run_id)))?;
+        let plan_ref = run
+            .plan_ref
+            .clone()
+            .ok_or_else(|| SyncError::NotFound(format!("run {} has no stored plan", run.run_id)))?;
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
         // Apply under the approver's lease, writing as the held run.
-        let written = self.apply_plan_as(&run.tenant, owner, &run.run_id, &plan).await?;
+        let written = self
+            .apply_plan_as(&run.tenant, owner, &run.run_id, &plan)
+            .await?;
         run.items_written = written;
         run.decided_by = Some(by.to_string());
         run.hold.clear();
         let bulk = run.generated_at.is_some();
         self.record_applied(&run.tenant, run, state, bulk).await?;
-        run.finish(RunStatus::Applied, format!("approved by {by} and applied: {written} records written"), Utc::now());
+        run.finish(
+            RunStatus::Applied,
+            format!("approved by {by} and applied: {written} records written"),
+            Utc::now(),
+        );
         Ok(())
     }
 
-    async fn apply_plan_as(&self, tenant: &str, owner: &str, run_id: &str, plan: &Path) -> Result<u64, SyncError> {
+    async fn apply_plan_as(
+        &self,
+        tenant: &str,
+        owner: &str,
+        run_id: &str,
+        plan: &Path,
+    ) -> Result<u64, SyncError> {
         // The lease is renewed under the owner; records carry the held run's id.
         let reader = BufReader::new(std::fs::File::open(plan)?);
         let mut written = 0u64;
         let mut chunk = Vec::with_capacity(self.options.chunk);
         for line in reader.lines() {
-            let planned: PlannedWrite = serde_json::from_str(&line?).map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+            let planned: PlannedWrite = serde_json::from_str(&line?)
+                .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
             chunk.push(planned.to_write(Utc::now(), run_id));
             if chunk.len() >= self.options.chunk {
                 written += self.store.write(tenant, &chunk).await?;
                 chunk.clear();
-                self.store.renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl).await?;
+                self.store
+                    .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
+                    .await?;
             }
         }
         if !chunk.is_empty() {
@@ -508,14 +589,21 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     async fn recheck(&self, tenant: &str, plan: &Path) -> Result<(), SyncError> {
         let mut planned: Vec<(EntityKind, String, Option<Before>)> = Vec::new();
         for line in BufReader::new(std::fs::File::open(plan)?).lines() {
-            let w: PlannedWrite = serde_json::from_str(&line?).map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+            let w: PlannedWrite = serde_json::from_str(&line?)
+                .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
             planned.push((w.kind, w.id, w.before));
         }
         let kinds: HashSet<EntityKind> = planned.iter().map(|p| p.0).collect();
         let mut now: HashMap<(EntityKind, String), Before> = HashMap::new();
         for kind in kinds {
             for s in self.store.load_summaries(tenant, kind).await? {
-                now.insert((kind, s.sourced_id), Before { digest: s.digest, archived: s.archived });
+                now.insert(
+                    (kind, s.sourced_id),
+                    Before {
+                        digest: s.digest,
+                        archived: s.archived,
+                    },
+                );
             }
         }
         let changed: Vec<String> = planned
@@ -536,7 +624,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     pub async fn discard(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
         let mut run = self.held_run(run_id).await?;
         run.decided_by = Some(by.to_string());
-        run.finish(RunStatus::Discarded, format!("discarded by {by}; nothing was applied"), Utc::now());
+        run.finish(
+            RunStatus::Discarded,
+            format!("discarded by {by}; nothing was applied"),
+            Utc::now(),
+        );
         self.store.put_run(&run).await?;
         Ok(run)
     }
@@ -548,7 +640,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .await?
             .ok_or_else(|| SyncError::NotFound(format!("no run {run_id}")))?;
         if run.status != RunStatus::Held {
-            return Err(SyncError::Refused(format!("run {run_id} is {}, not held", run.status.as_str())));
+            return Err(SyncError::Refused(format!(
+                "run {run_id} is {}, not held",
+                run.status.as_str()
+            )));
         }
         Ok(run)
     }
@@ -563,19 +658,23 @@ fn effective_mode(tenant: &TenantConfig, snapshot: &dyn Snapshot, kind: EntityKi
 }
 
 fn snapshot_has_bulk(snapshot: &dyn Snapshot) -> bool {
-    EntityKind::ALL.iter().any(|k| snapshot.mode(*k) == FileMode::Bulk)
+    EntityKind::ALL
+        .iter()
+        .any(|k| snapshot.mode(*k) == FileMode::Bulk)
 }
 
 /// Counts of a run, for display.
 pub fn total_counts(run: &RunRecord) -> KindCounts {
-    run.counts.values().fold(KindCounts::default(), |mut acc, c| {
-        acc.inserted += c.inserted;
-        acc.updated += c.updated;
-        acc.unchanged += c.unchanged;
-        acc.archived += c.archived;
-        acc.unarchived += c.unarchived;
-        acc.rejected += c.rejected;
-        acc.skipped += c.skipped;
-        acc
-    })
+    run.counts
+        .values()
+        .fold(KindCounts::default(), |mut acc, c| {
+            acc.inserted += c.inserted;
+            acc.updated += c.updated;
+            acc.unchanged += c.unchanged;
+            acc.archived += c.archived;
+            acc.unarchived += c.unarchived;
+            acc.rejected += c.rejected;
+            acc.skipped += c.skipped;
+            acc
+        })
 }

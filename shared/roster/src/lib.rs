@@ -7,6 +7,7 @@
 
 pub mod artifacts;
 pub mod content;
+pub mod dynamo;
 pub mod engine;
 pub mod plan;
 pub mod run;
@@ -17,9 +18,10 @@ pub mod tenant;
 
 pub use artifacts::{Artifacts, LocalArtifacts};
 pub use content::SisContent;
+pub use dynamo::DynamoStore;
 pub use engine::{Engine, SyncError, SyncOptions};
-pub use snapshot::{CsvSnapshot, Snapshot};
 pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
+pub use snapshot::{CsvSnapshot, Snapshot};
 pub use sqlite::SqliteStore;
 pub use store::*;
 pub use tenant::{TenantConfig, TenantState};

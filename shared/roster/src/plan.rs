@@ -224,17 +224,40 @@ mod tests {
     #[test]
     fn hold_needs_both_the_share_and_the_minimum_count() {
         let hold = HoldThresholds::default();
-        assert!(plan(1000, 900, 100).hold_reason(FileMode::Bulk, &hold).is_none(), "10% is not more than 10%");
-        assert!(plan(1000, 899, 101).hold_reason(FileMode::Bulk, &hold).is_some());
-        assert!(plan(100, 76, 24).hold_reason(FileMode::Bulk, &hold).is_none(), "under 25 records");
-        assert!(plan(100, 75, 25).hold_reason(FileMode::Bulk, &hold).is_some());
-        assert!(plan(1000, 0, 1000).hold_reason(FileMode::Delta, &hold).is_none(), "deltas never hold");
+        assert!(
+            plan(1000, 900, 100)
+                .hold_reason(FileMode::Bulk, &hold)
+                .is_none(),
+            "10% is not more than 10%"
+        );
+        assert!(plan(1000, 899, 101)
+            .hold_reason(FileMode::Bulk, &hold)
+            .is_some());
+        assert!(
+            plan(100, 76, 24)
+                .hold_reason(FileMode::Bulk, &hold)
+                .is_none(),
+            "under 25 records"
+        );
+        assert!(plan(100, 75, 25)
+            .hold_reason(FileMode::Bulk, &hold)
+            .is_some());
+        assert!(
+            plan(1000, 0, 1000)
+                .hold_reason(FileMode::Delta, &hold)
+                .is_none(),
+            "deltas never hold"
+        );
     }
 
     #[test]
     fn an_empty_bulk_file_for_a_populated_type_holds() {
-        let reason = plan(3, 0, 3).hold_reason(FileMode::Bulk, &HoldThresholds::default()).unwrap();
+        let reason = plan(3, 0, 3)
+            .hold_reason(FileMode::Bulk, &HoldThresholds::default())
+            .unwrap();
         assert!(reason.contains("no valid rows"));
-        assert!(plan(0, 0, 0).hold_reason(FileMode::Bulk, &HoldThresholds::default()).is_none());
+        assert!(plan(0, 0, 0)
+            .hold_reason(FileMode::Bulk, &HoldThresholds::default())
+            .is_none());
     }
 }

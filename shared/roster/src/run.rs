@@ -215,7 +215,12 @@ impl RunRecord {
 /// A new time-ordered run id.
 pub fn new_run_id(now: DateTime<Utc>) -> String {
     let suffix: u32 = rand::thread_rng().gen();
-    format!("{}-{suffix:08x}", now.format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', ""))
+    format!(
+        "{}-{suffix:08x}",
+        now.format("%Y%m%dT%H%M%S%.3fZ")
+            .to_string()
+            .replace('.', "")
+    )
 }
 
 #[cfg(test)]
@@ -232,7 +237,14 @@ mod tests {
 
     #[test]
     fn errors_are_capped_but_counted() {
-        let mut run = RunRecord::start("t", RunSource { kind: "csv".into(), reference: "x".into() }, Utc::now());
+        let mut run = RunRecord::start(
+            "t",
+            RunSource {
+                kind: "csv".into(),
+                reference: "x".into(),
+            },
+            Utc::now(),
+        );
         for _ in 0..150 {
             run.push_error(&Issue::new(oneroster::Severity::Error, "users", "x", "m"));
         }

@@ -3,8 +3,7 @@
 
 use crate::engine::SyncError;
 use oneroster::{
-    DeferredReference, EntityKind, FileMode, ReadError, RowItem, ValidatedPackage,
-    ValidationReport,
+    DeferredReference, EntityKind, FileMode, ReadError, RowItem, ValidatedPackage, ValidationReport,
 };
 
 /// A validated delivery, ready to plan against the store.

@@ -85,7 +85,10 @@ fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
 fn db_error(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(ref f, _)
-            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
         {
             StoreError::Unavailable(e.to_string())
         }
@@ -114,7 +117,8 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> StoreResult<SqliteStore> {
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db_error)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(db_error)?;
         conn.execute_batch(SCHEMA).map_err(db_error)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
@@ -138,10 +142,15 @@ impl Store for SqliteStore {
     async fn get_tenant(&self, tenant: &str) -> StoreResult<Option<TenantConfig>> {
         self.with(|c| {
             let text: Option<String> = c
-                .query_row("SELECT config FROM tenants WHERE tenant = ?1", [tenant], |r| r.get(0))
+                .query_row(
+                    "SELECT config FROM tenants WHERE tenant = ?1",
+                    [tenant],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(db_error)?;
-            text.map(|t| serde_json::from_str(&t).map_err(json_error)).transpose()
+            text.map(|t| serde_json::from_str(&t).map_err(json_error))
+                .transpose()
         })
     }
 
@@ -160,7 +169,9 @@ impl Store for SqliteStore {
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantConfig>> {
         self.with(|c| {
-            let mut stmt = c.prepare("SELECT config FROM tenants ORDER BY tenant").map_err(db_error)?;
+            let mut stmt = c
+                .prepare("SELECT config FROM tenants ORDER BY tenant")
+                .map_err(db_error)?;
             let rows = stmt
                 .query_map([], |r| r.get::<_, String>(0))
                 .map_err(db_error)?;
@@ -172,7 +183,11 @@ impl Store for SqliteStore {
     async fn get_state(&self, tenant: &str) -> StoreResult<TenantState> {
         self.with(|c| {
             let text: Option<Option<String>> = c
-                .query_row("SELECT state FROM tenants WHERE tenant = ?1", [tenant], |r| r.get(0))
+                .query_row(
+                    "SELECT state FROM tenants WHERE tenant = ?1",
+                    [tenant],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(db_error)?;
             match text.flatten() {
@@ -186,16 +201,25 @@ impl Store for SqliteStore {
         let text = serde_json::to_string(state).map_err(json_error)?;
         self.with(|c| {
             let n = c
-                .execute("UPDATE tenants SET state = ?2 WHERE tenant = ?1", params![tenant, text])
+                .execute(
+                    "UPDATE tenants SET state = ?2 WHERE tenant = ?1",
+                    params![tenant, text],
+                )
                 .map_err(db_error)?;
             if n == 0 {
-                return Err(StoreError::Permanent(format!("tenant `{tenant}` does not exist")));
+                return Err(StoreError::Permanent(format!(
+                    "tenant `{tenant}` does not exist"
+                )));
             }
             Ok(())
         })
     }
 
-    async fn load_summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {
+    async fn load_summaries(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+    ) -> StoreResult<Vec<StoredSummary>> {
         self.with(|c| {
             let mut stmt = c
                 .prepare_cached(
@@ -203,7 +227,9 @@ impl Store for SqliteStore {
                      FROM entities WHERE tenant = ?1 AND kind = ?2",
                 )
                 .map_err(db_error)?;
-            let mut rows = stmt.query(params![tenant, kind_name(kind)]).map_err(db_error)?;
+            let mut rows = stmt
+                .query(params![tenant, kind_name(kind)])
+                .map_err(db_error)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
                 let sis: String = row.get(1).map_err(db_error)?;
@@ -220,7 +246,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn get_entity(&self, tenant: &str, kind: EntityKind, sourced_id: &str) -> StoreResult<Option<StoredEntity>> {
+    async fn get_entity(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+    ) -> StoreResult<Option<StoredEntity>> {
         self.with(|c| {
             let row = c
                 .query_row(
@@ -353,7 +384,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn set_primary_admin(&self, tenant: &str, sourced_id: &str, primary: bool) -> StoreResult<()> {
+    async fn set_primary_admin(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        primary: bool,
+    ) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
                 "INSERT INTO platform (tenant, kind, sourced_id, primary_admin) VALUES (?1, 'users', ?2, ?3)
@@ -381,10 +417,13 @@ impl Store for SqliteStore {
     async fn get_run(&self, run_id: &str) -> StoreResult<Option<RunRecord>> {
         self.with(|c| {
             let text: Option<String> = c
-                .query_row("SELECT record FROM runs WHERE run_id = ?1", [run_id], |r| r.get(0))
+                .query_row("SELECT record FROM runs WHERE run_id = ?1", [run_id], |r| {
+                    r.get(0)
+                })
                 .optional()
                 .map_err(db_error)?;
-            text.map(|t| serde_json::from_str(&t).map_err(json_error)).transpose()
+            text.map(|t| serde_json::from_str(&t).map_err(json_error))
+                .transpose()
         })
     }
 
@@ -403,7 +442,13 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn acquire_lease(&self, tenant: &str, owner: &str, now: DateTime<Utc>, ttl: Duration) -> StoreResult<LeaseOutcome> {
+    async fn acquire_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<LeaseOutcome> {
         let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         self.with(|c| {
             let tx = c
@@ -439,7 +484,13 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn renew_lease(&self, tenant: &str, owner: &str, now: DateTime<Utc>, ttl: Duration) -> StoreResult<bool> {
+    async fn renew_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
         let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         self.with(|c| {
             let n = c
@@ -454,15 +505,24 @@ impl Store for SqliteStore {
 
     async fn release_lease(&self, tenant: &str, owner: &str) -> StoreResult<()> {
         self.with(|c| {
-            c.execute("DELETE FROM leases WHERE tenant = ?1 AND owner = ?2", params![tenant, owner])
-                .map_err(db_error)?;
+            c.execute(
+                "DELETE FROM leases WHERE tenant = ?1 AND owner = ?2",
+                params![tenant, owner],
+            )
+            .map_err(db_error)?;
             Ok(())
         })
     }
 }
 
 impl PlatformEdits for SqliteStore {
-    async fn archive_by_hand(&self, tenant: &str, kind: EntityKind, sourced_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn archive_by_hand(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
                 "UPDATE entities SET archived_by = 'manual', archived_at = ?4, archived_run = NULL
@@ -474,7 +534,14 @@ impl PlatformEdits for SqliteStore {
         })
     }
 
-    async fn edit_sis_field(&self, tenant: &str, kind: EntityKind, sourced_id: &str, field: &str, value: &str) -> StoreResult<()> {
+    async fn edit_sis_field(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        field: &str,
+        value: &str,
+    ) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
                 "UPDATE entities SET sis = json_set(sis, '$.' || ?4, ?5)

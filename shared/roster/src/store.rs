@@ -190,7 +190,10 @@ pub trait Store: Send + Sync {
     fn name(&self) -> &'static str;
 
     /// A tenant's configuration.
-    fn get_tenant(&self, tenant: &str) -> impl Future<Output = StoreResult<Option<TenantConfig>>> + Send;
+    fn get_tenant(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = StoreResult<Option<TenantConfig>>> + Send;
     /// Creates or replaces a tenant's configuration.
     fn put_tenant(&self, config: &TenantConfig) -> impl Future<Output = StoreResult<()>> + Send;
     /// All tenants, by id.
@@ -198,7 +201,11 @@ pub trait Store: Send + Sync {
     /// A tenant's sync state (default when none yet).
     fn get_state(&self, tenant: &str) -> impl Future<Output = StoreResult<TenantState>> + Send;
     /// Replaces a tenant's sync state (under the tenant's lease).
-    fn put_state(&self, tenant: &str, state: &TenantState) -> impl Future<Output = StoreResult<()>> + Send;
+    fn put_state(
+        &self,
+        tenant: &str,
+        state: &TenantState,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Every stored record of a type for a tenant (active and archived).
     fn load_summaries(
@@ -215,9 +222,14 @@ pub trait Store: Send + Sync {
     ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
     /// Applies writes; returns the number of items written. Writes are
     /// idempotent: applying the same write twice leaves the same state.
-    fn write(&self, tenant: &str, writes: &[EntityWrite]) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn write(
+        &self,
+        tenant: &str,
+        writes: &[EntityWrite],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
     /// The sourcedIds of the tenant's Primary Administrators.
-    fn primary_admins(&self, tenant: &str) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+    fn primary_admins(&self, tenant: &str)
+        -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// Sets or clears the platform-owned Primary Administrator flag.
     fn set_primary_admin(
         &self,
@@ -254,7 +266,11 @@ pub trait Store: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// Releases the lease if `owner` holds it.
-    fn release_lease(&self, tenant: &str, owner: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn release_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Changes made in the platform, not by a sync: archiving a record by hand,

@@ -101,7 +101,15 @@ mod tests {
         for ok in ["springfield", "d-042", "a_b", "9lives"] {
             assert!(check_tenant_id(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Springfield", "a/b", "a#b", "-x", "a b", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "Springfield",
+            "a/b",
+            "a#b",
+            "-x",
+            "a b",
+            &"x".repeat(65),
+        ] {
             assert!(check_tenant_id(bad).is_err(), "{bad}");
         }
     }

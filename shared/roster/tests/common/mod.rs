@@ -1,0 +1,343 @@
+//! Shared test support: the two stores (SQLite in memory; DynamoDB Local on
+//! the endpoint infra/test.sh starts), a small district builder, and a store
+//! that fails after N writes (to kill a run halfway).
+#![allow(dead_code)]
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use chrono::{DateTime, Utc};
+use oneroster::EntityKind;
+use roster::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn sqlite() -> SqliteStore {
+    SqliteStore::in_memory().expect("in-memory SQLite")
+}
+
+/// A DynamoDB store on a fresh table of DynamoDB Local. Fails loudly when
+/// the emulator is not configured: tests never pass by skipping.
+pub async fn dynamo() -> DynamoStore {
+    let endpoint = std::env::var("ROSTER_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!("ROSTER_DYNAMODB_ENDPOINT is not set: run the suite with infra/test.sh, or start DynamoDB Local with infra/local/dynamodb.sh start and export ROSTER_DYNAMODB_ENDPOINT")
+    });
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!("roster-test-{:016x}", rand_u64());
+    let store = DynamoStore::new(client, table);
+    store
+        .ensure_table()
+        .await
+        .expect("table created on DynamoDB Local");
+    store
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+/// A small district: one school, classes of students, one teacher per class, an administrator.
+#[derive(Clone)]
+pub struct District {
+    pub students: Vec<Student>,
+    pub classes: usize,
+    pub admin_given_name: String,
+    pub extra_users: String,
+    pub extra_enrollments: String,
+    pub manifest_modes: Vec<(&'static str, &'static str)>,
+    pub omit: Vec<&'static str>,
+}
+
+#[derive(Clone)]
+pub struct Student {
+    pub id: String,
+    pub given: String,
+    pub class: usize,
+}
+
+impl District {
+    pub fn new(students: usize, classes: usize) -> District {
+        District {
+            students: (0..students)
+                .map(|i| Student {
+                    id: format!("stu-{i:04}"),
+                    given: format!("Given{i}"),
+                    class: i % classes,
+                })
+                .collect(),
+            classes,
+            admin_given_name: "Ada".into(),
+            extra_users: String::new(),
+            extra_enrollments: String::new(),
+            manifest_modes: Vec::new(),
+            omit: Vec::new(),
+        }
+    }
+
+    pub fn mode(mut self, file: &'static str, mode: &'static str) -> District {
+        self.manifest_modes.retain(|(f, _)| *f != file);
+        self.manifest_modes.push((file, mode));
+        self
+    }
+
+    /// Total records a first load inserts, per type.
+    pub fn record_count(&self) -> usize {
+        2 + 1
+            + 1
+            + self.classes
+            + (self.students.len() + self.classes + 1)
+            + (self.students.len() + self.classes)
+    }
+
+    pub fn write(&self, dir: &Path) -> PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
+        let modes = [
+            "orgs",
+            "academicSessions",
+            "courses",
+            "classes",
+            "users",
+            "enrollments",
+        ]
+        .iter()
+        .map(|f| {
+            let mode = self
+                .manifest_modes
+                .iter()
+                .find(|(m, _)| m == f)
+                .map(|(_, m)| *m)
+                .unwrap_or("bulk");
+            format!("file.{f},{mode}\n")
+        })
+        .collect::<String>();
+        let files = [
+            ("manifest.csv", format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n{modes}")),
+            ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,,District,district,,\ns1,active,,School,school,,d1\n".to_string()),
+            ("academicSessions.csv", "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\ny1,active,,2026-27,schoolYear,2026-08-01,2027-06-30,,2027\n".to_string()),
+            ("courses.csv", "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\nc1,active,,y1,Reading,R,01,s1,,\n".to_string()),
+            ("classes.csv", {
+                let mut t = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n".to_string();
+                for c in 0..self.classes {
+                    t.push_str(&format!("cl-{c},active,,Reading {c},01,c1,R{c},scheduled,,s1,y1,,,\n"));
+                }
+                t
+            }),
+            ("users.csv", {
+                let mut t = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n".to_string();
+                t.push_str(&format!("adm-1,active,,true,s1,administrator,ada,,{},Admin,,,ada@d.example,,,,,\n", self.admin_given_name));
+                for c in 0..self.classes {
+                    t.push_str(&format!("tch-{c},active,,true,s1,teacher,tch{c},,Teacher{c},Teach,,,tch{c}@d.example,,,,,\n"));
+                }
+                for s in &self.students {
+                    t.push_str(&format!("{},active,,true,s1,student,{},,{},Stu,,,,,,,01,\n", s.id, s.id, s.given));
+                }
+                t.push_str(&self.extra_users);
+                t
+            }),
+            ("enrollments.csv", {
+                let mut t = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n".to_string();
+                for c in 0..self.classes {
+                    t.push_str(&format!("en-t{c},active,,cl-{c},s1,tch-{c},teacher,true,,\n"));
+                }
+                for s in &self.students {
+                    t.push_str(&format!("en-{},active,,cl-{},s1,{},student,false,,\n", s.id, s.class, s.id));
+                }
+                t.push_str(&self.extra_enrollments);
+                t
+            }),
+        ];
+        for (name, text) in files {
+            if !self.omit.contains(&name) {
+                std::fs::write(dir.join(name), text).unwrap();
+            }
+        }
+        dir.to_path_buf()
+    }
+}
+
+/// A workspace for one test: a temp dir for packages and run files.
+pub struct Bench {
+    pub dir: tempfile::TempDir,
+    pub artifacts: LocalArtifacts,
+    counter: AtomicU64,
+}
+
+impl Bench {
+    pub fn new() -> Bench {
+        let dir = tempfile::tempdir().unwrap();
+        let artifacts = LocalArtifacts::new(dir.path().join("runs"));
+        Bench {
+            dir,
+            artifacts,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// Writes `district` as a new package folder.
+    pub fn package(&self, district: &District) -> PathBuf {
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        district.write(&self.dir.path().join(format!("pkg-{n}")))
+    }
+}
+
+pub fn source(path: &Path) -> RunSource {
+    RunSource {
+        kind: "csv".into(),
+        reference: path.display().to_string(),
+    }
+}
+
+pub async fn tenant<S: Store>(store: &S, id: &str) -> TenantConfig {
+    let config = TenantConfig::new(id).unwrap();
+    store.put_tenant(&config).await.unwrap();
+    config
+}
+
+/// Syncs a package with default options and `generated_at`.
+pub async fn sync<S: Store>(
+    store: &S,
+    bench: &Bench,
+    tenant: &TenantConfig,
+    district: &District,
+    generated_at: Option<DateTime<Utc>>,
+) -> RunRecord {
+    let path = bench.package(district);
+    Engine::new(store, &bench.artifacts)
+        .sync_package(tenant, &path, source(&path), generated_at)
+        .await
+        .expect("sync completes")
+}
+
+pub fn counts(run: &RunRecord, kind: EntityKind) -> KindCounts {
+    run.counts
+        .get(kind.file_name())
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Digest of every stored record of a tenant: the end state, for comparisons.
+pub async fn state_of<S: Store>(store: &S, tenant: &str) -> Vec<(EntityKind, String, u64, bool)> {
+    let mut out = Vec::new();
+    for kind in EntityKind::ALL {
+        for s in store.load_summaries(tenant, kind).await.unwrap() {
+            out.push((kind, s.sourced_id, s.digest, s.archived));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A store that fails every write after `budget` items have been written:
+/// a run killed halfway through its apply.
+pub struct Faulty<S> {
+    pub inner: Arc<S>,
+    pub budget: AtomicU64,
+}
+
+impl<S: Store> Faulty<S> {
+    pub fn new(inner: Arc<S>, budget: u64) -> Faulty<S> {
+        Faulty {
+            inner,
+            budget: AtomicU64::new(budget),
+        }
+    }
+}
+
+impl<S: Store> Store for Faulty<S> {
+    fn name(&self) -> &'static str {
+        "faulty"
+    }
+    async fn get_tenant(&self, t: &str) -> StoreResult<Option<TenantConfig>> {
+        self.inner.get_tenant(t).await
+    }
+    async fn put_tenant(&self, c: &TenantConfig) -> StoreResult<()> {
+        self.inner.put_tenant(c).await
+    }
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantConfig>> {
+        self.inner.list_tenants().await
+    }
+    async fn get_state(&self, t: &str) -> StoreResult<TenantState> {
+        self.inner.get_state(t).await
+    }
+    async fn put_state(&self, t: &str, s: &TenantState) -> StoreResult<()> {
+        self.inner.put_state(t, s).await
+    }
+    async fn load_summaries(&self, t: &str, k: EntityKind) -> StoreResult<Vec<StoredSummary>> {
+        self.inner.load_summaries(t, k).await
+    }
+    async fn get_entity(
+        &self,
+        t: &str,
+        k: EntityKind,
+        id: &str,
+    ) -> StoreResult<Option<StoredEntity>> {
+        self.inner.get_entity(t, k, id).await
+    }
+    async fn write(&self, t: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+        let left = self.budget.load(Ordering::SeqCst);
+        if left == 0 {
+            return Err(StoreError::Unavailable(
+                "injected fault: the store went away".into(),
+            ));
+        }
+        let n = (writes.len() as u64).min(left);
+        self.budget.fetch_sub(n, Ordering::SeqCst);
+        let written = self.inner.write(t, &writes[..n as usize]).await?;
+        if (n as usize) < writes.len() {
+            return Err(StoreError::Unavailable(format!(
+                "injected fault after {written} items"
+            )));
+        }
+        Ok(written)
+    }
+    async fn primary_admins(&self, t: &str) -> StoreResult<Vec<String>> {
+        self.inner.primary_admins(t).await
+    }
+    async fn set_primary_admin(&self, t: &str, id: &str, p: bool) -> StoreResult<()> {
+        self.inner.set_primary_admin(t, id, p).await
+    }
+    async fn put_run(&self, r: &RunRecord) -> StoreResult<()> {
+        self.inner.put_run(r).await
+    }
+    async fn get_run(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+        self.inner.get_run(id).await
+    }
+    async fn list_runs(&self, t: Option<&str>, l: usize) -> StoreResult<Vec<RunRecord>> {
+        self.inner.list_runs(t, l).await
+    }
+    async fn acquire_lease(
+        &self,
+        t: &str,
+        o: &str,
+        n: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<LeaseOutcome> {
+        self.inner.acquire_lease(t, o, n, ttl).await
+    }
+    async fn renew_lease(
+        &self,
+        t: &str,
+        o: &str,
+        n: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        self.inner.renew_lease(t, o, n, ttl).await
+    }
+    async fn release_lease(&self, t: &str, o: &str) -> StoreResult<()> {
+        self.inner.release_lease(t, o).await
+    }
+}
