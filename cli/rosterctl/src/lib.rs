@@ -2,4 +2,6 @@
 //! library so that its commands are testable; `main.rs` only parses arguments.
 
 pub mod generate;
+pub mod roster_cmds;
+pub mod stores;
 pub mod validate_cmd;

@@ -1,8 +1,13 @@
 //! `rosterctl`: the operators' command line for the ClassLink OneRoster bridge.
+//! Arguments are parsed here; the commands live in the library.
 
+use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use rosterctl::generate::{generate, GenerateOptions};
-use rosterctl::validate_cmd::{self, EXIT_OK, EXIT_USAGE};
+use rosterctl::roster_cmds::{self, SyncParams};
+use rosterctl::stores::StoreArgs;
+use rosterctl::validate_cmd::{self, Outcome, EXIT_OK, EXIT_USAGE};
+use rosterctl::with_store;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +42,51 @@ enum Command {
         )]
         tenant_roles: String,
     },
+    /// Validate, plan and apply a package to a tenant's roster.
+    ///
+    /// Exit code 0: applied (or planned with --dry-run); 1: held, rejected,
+    /// stale or busy; 2: usage, I/O or store error.
+    Sync {
+        /// The package: a .zip file or a folder holding manifest.csv.
+        path: PathBuf,
+        /// The tenant (created with default settings if it does not exist).
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Plan only: show what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the run record as JSON.
+        #[arg(long)]
+        json: bool,
+        /// When the delivery was generated (RFC 3339) [default: the files' modification time].
+        #[arg(long, value_name = "TIME")]
+        generated_at: Option<DateTime<Utc>>,
+        /// Seconds to wait for another run of the tenant before ending busy.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Run records: list, show, approve or discard held runs.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// Stored users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Tenants.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// Primary Administrators (platform-owned; syncs never change them).
+    Admins {
+        #[command(subcommand)]
+        command: AdminsCommand,
+    },
     /// Write a deterministic synthetic district as a OneRoster 1.1 package.
     Generate {
         /// Number of students.
@@ -54,9 +104,139 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let code = match cli.command {
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// Recent runs, newest first.
+    List {
+        /// Only this tenant's runs.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run record.
+    Show {
+        /// The run id.
+        run_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a held run's plan (re-checked against the store first).
+    Approve {
+        /// The run id.
+        run_id: String,
+        /// Who approves (recorded) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Discard a held run; nothing is applied.
+    Discard {
+        /// The run id.
+        run_id: String,
+        /// Who discards (recorded) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// A stored user: SIS fields, archive state, Primary Administrator flag.
+    Show {
+        /// The user's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantsCommand {
+    /// Per tenant: last run, counts, and whether a Primary Administrator exists.
+    Status {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminsCommand {
+    /// Make an active administrator a Primary Administrator.
+    Promote {
+        /// The administrator's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the Primary Administrator flag.
+    Demote {
+        /// The administrator's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn operator(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into())
+}
+
+/// Opens the store and runs `$body`, or reports the failure to open it.
+macro_rules! on_store {
+    ($args:expr, $json:expr, $store:ident => $body:expr) => {
+        match $args.open().await {
+            Ok(open) => with_store!(open, $store => $body),
+            Err(e) => roster_cmds::failure($json, &e.to_string()),
+        }
+    };
+}
+
+async fn run(command: Command) -> Outcome {
+    match command {
         Command::Validate {
             path,
             json,
@@ -64,14 +244,105 @@ fn main() -> ExitCode {
         } => match validate_cmd::parse_roles(&tenant_roles) {
             Err(message) => {
                 eprintln!("error: --tenant-roles: {message}");
-                EXIT_USAGE
+                Outcome {
+                    stdout: String::new(),
+                    exit_code: EXIT_USAGE,
+                }
             }
-            Ok(roles) => {
-                let outcome = validate_cmd::run(&path, roles, json);
-                print(&outcome.stdout);
-                outcome.exit_code
+            Ok(roles) => validate_cmd::run(&path, roles, json),
+        },
+        Command::Sync {
+            path,
+            tenant,
+            store,
+            dry_run,
+            json,
+            generated_at,
+            wait,
+        } => {
+            let artifacts = store.artifacts();
+            on_store!(store, json, s => {
+                let params = SyncParams { path: &path, tenant: &tenant, dry_run, json, generated_at, wait };
+                let (outcome, note) = roster_cmds::sync(&s, &artifacts, params).await;
+                if let Some(note) = note {
+                    eprintln!("{note}");
+                }
+                outcome
+            })
+        }
+        Command::Runs { command } => match command {
+            RunsCommand::List {
+                tenant,
+                limit,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => roster_cmds::runs_list(&s, tenant.as_deref(), limit, json).await)
+            }
+            RunsCommand::Show {
+                run_id,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => roster_cmds::runs_show(&s, &run_id, json).await)
+            }
+            RunsCommand::Approve {
+                run_id,
+                by,
+                store,
+                json,
+            } => {
+                let artifacts = store.artifacts();
+                on_store!(store, json, s => roster_cmds::runs_decide(&s, &artifacts, &run_id, true, &operator(by), json).await)
+            }
+            RunsCommand::Discard {
+                run_id,
+                by,
+                store,
+                json,
+            } => {
+                let artifacts = store.artifacts();
+                on_store!(store, json, s => roster_cmds::runs_decide(&s, &artifacts, &run_id, false, &operator(by), json).await)
             }
         },
+        Command::Users {
+            command:
+                UsersCommand::Show {
+                    sourced_id,
+                    tenant,
+                    store,
+                    json,
+                },
+        } => {
+            on_store!(store, json, s => roster_cmds::users_show(&s, &tenant, &sourced_id, json).await)
+        }
+        Command::Tenants {
+            command:
+                TenantsCommand::Status {
+                    tenant,
+                    store,
+                    json,
+                },
+        } => {
+            on_store!(store, json, s => roster_cmds::tenants_status(&s, tenant.as_deref(), json).await)
+        }
+        Command::Admins { command } => {
+            let (sourced_id, tenant, store, json, promote) = match command {
+                AdminsCommand::Promote {
+                    sourced_id,
+                    tenant,
+                    store,
+                    json,
+                } => (sourced_id, tenant, store, json, true),
+                AdminsCommand::Demote {
+                    sourced_id,
+                    tenant,
+                    store,
+                    json,
+                } => (sourced_id, tenant, store, json, false),
+            };
+            on_store!(store, json, s => roster_cmds::admins_set(&s, &tenant, &sourced_id, promote, json).await)
+        }
         Command::Generate {
             students,
             seed,
@@ -79,8 +350,8 @@ fn main() -> ExitCode {
             json,
         } => match generate(&GenerateOptions { students, seed }, &out) {
             Ok(summary) => {
-                if json {
-                    print(&(serde_json::to_string(&summary).expect("summary serialises") + "\n"));
+                let stdout = if json {
+                    serde_json::to_string(&summary).expect("summary serialises") + "\n"
                 } else {
                     let mut text = format!(
                         "Wrote {} ({} bytes of CSV)\n",
@@ -90,22 +361,34 @@ fn main() -> ExitCode {
                     for (file, rows) in &summary.files {
                         text.push_str(&format!("  {file:<18} {rows:>10} rows\n"));
                     }
-                    print(&text);
+                    text
+                };
+                Outcome {
+                    stdout,
+                    exit_code: EXIT_OK,
                 }
-                EXIT_OK
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                EXIT_USAGE
+                Outcome {
+                    stdout: String::new(),
+                    exit_code: EXIT_USAGE,
+                }
             }
         },
-    };
-    ExitCode::from(code as u8)
+    }
 }
 
-fn print(text: &str) {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome = runtime.block_on(run(cli.command));
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(outcome.stdout.as_bytes());
     let _ = stdout.flush();
+    ExitCode::from(outcome.exit_code as u8)
 }

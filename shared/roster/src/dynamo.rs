@@ -302,12 +302,16 @@ impl DynamoStore {
     }
 
     /// Every item of a partition whose sort key starts with `prefix`, paged.
-    async fn query_prefix(
+    /// Every item of a partition whose sort key starts with `prefix`, paged,
+    /// each converted as its page arrives (raw items are large; only the
+    /// converted values are kept).
+    async fn query_prefix<T>(
         &self,
         pk: &str,
         prefix: &str,
         projection: Option<&str>,
-    ) -> StoreResult<Vec<Item>> {
+        convert: impl Fn(Item) -> StoreResult<T> + Send + Sync,
+    ) -> StoreResult<Vec<T>> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -328,7 +332,9 @@ impl DynamoStore {
                 q = q.projection_expression(p);
             }
             let out = q.send().await.map_err(sdk_error)?;
-            items.extend(out.items.unwrap_or_default());
+            for item in out.items.unwrap_or_default() {
+                items.push(convert(item)?);
+            }
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => return Ok(items),
@@ -544,6 +550,20 @@ impl DynamoStore {
     }
 }
 
+fn summary_of(item: Item) -> StoreResult<StoredSummary> {
+    let sis = item
+        .get("sis")
+        .map(attribute_to_json)
+        .unwrap_or(Value::Null);
+    Ok(StoredSummary {
+        sourced_id: need_s(&item, "sid")?.to_string(),
+        digest: SisContent::from_value(sis).digest(),
+        archived: item.contains_key("archived_by"),
+        first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
+        first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
+    })
+}
+
 fn record_of(item: &Item) -> StoreResult<RunRecord> {
     serde_json::from_str(need_s(item, "record")?).map_err(json_error)
 }
@@ -569,11 +589,10 @@ impl Store for DynamoStore {
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantConfig>> {
-        let items = self.query_prefix("TENANTS", "", None).await?;
-        items
-            .iter()
-            .map(|i| serde_json::from_str(need_s(i, "config")?).map_err(json_error))
-            .collect()
+        self.query_prefix("TENANTS", "", None, |i| {
+            serde_json::from_str(need_s(&i, "config")?).map_err(json_error)
+        })
+        .await
     }
 
     async fn get_state(&self, tenant: &str) -> StoreResult<TenantState> {
@@ -605,35 +624,18 @@ impl Store for DynamoStore {
         tenant: &str,
         kind: EntityKind,
     ) -> StoreResult<Vec<StoredSummary>> {
+        let projection = "sid, sis, archived_by, first_seen_at, first_seen_run";
         let shards = stream::iter((0..SHARDS).map(|shard| {
             let pk = shard_pk(tenant, kind, shard);
             async move {
-                self.query_prefix(
-                    &pk,
-                    "E#",
-                    Some("sid, sis, archived_by, first_seen_at, first_seen_run"),
-                )
-                .await
+                self.query_prefix(&pk, "E#", Some(projection), summary_of)
+                    .await
             }
         }))
         .buffer_unordered(8)
-        .try_collect::<Vec<Vec<Item>>>()
+        .try_collect::<Vec<Vec<StoredSummary>>>()
         .await?;
-        let mut out = Vec::new();
-        for item in shards.into_iter().flatten() {
-            let sis = item
-                .get("sis")
-                .map(attribute_to_json)
-                .unwrap_or(Value::Null);
-            out.push(StoredSummary {
-                sourced_id: need_s(&item, "sid")?.to_string(),
-                digest: SisContent::from_value(sis).digest(),
-                archived: item.contains_key("archived_by"),
-                first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
-                first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
-            });
-        }
-        Ok(out)
+        Ok(shards.into_iter().flatten().collect())
     }
 
     async fn get_entity(

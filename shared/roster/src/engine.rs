@@ -381,6 +381,23 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             }
             run.counts.insert(kind_key(kind), kind_plan.counts);
             archives.push((kind, std::mem::take(&mut kind_plan.archives)));
+            // Planning a large district takes a while: keep the lease.
+            if !self.options.dry_run
+                && !self
+                    .store
+                    .renew_lease(
+                        &tenant.tenant,
+                        &run.run_id,
+                        Utc::now(),
+                        self.options.lease_ttl,
+                    )
+                    .await?
+            {
+                return Err(SyncError::Refused(format!(
+                    "run {} lost its lease while planning; another run took over",
+                    run.run_id
+                )));
+            }
         }
         // Archives after all puts, dependants first (enrollments before users).
         let admins: HashSet<String> = self

@@ -120,8 +120,13 @@ pub fn plan_kind(
     excluded: &HashSet<String>,
     emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
 ) -> Result<KindPlan, SyncError> {
-    let by_id: HashMap<&str, &StoredSummary> =
-        stored.iter().map(|s| (s.sourced_id.as_str(), s)).collect();
+    // Index into `stored`; `seen[i]` marks stored records the delivery mentions.
+    let by_id: HashMap<&str, usize> = stored
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.sourced_id.as_str(), i))
+        .collect();
+    let mut seen = vec![false; stored.len()];
     let mut plan = KindPlan {
         active_before: stored.iter().filter(|s| !s.archived).count() as u64,
         ..KindPlan::default()
@@ -130,7 +135,6 @@ pub fn plan_kind(
         digest: s.digest,
         archived: s.archived,
     };
-    let mut seen: HashSet<String> = HashSet::new();
     let mut archive_ids: Vec<&StoredSummary> = Vec::new();
 
     snapshot.for_each_row(kind, &mut |row| {
@@ -138,14 +142,15 @@ pub fn plan_kind(
         if excluded.contains(id) {
             return Ok(());
         }
-        if mode == FileMode::Bulk {
-            seen.insert(id.to_string());
+        let index = by_id.get(id).copied();
+        if let Some(i) = index {
+            seen[i] = true;
         }
+        let stored = index.map(|i| &stored[i]);
         match row {
             RowItem::Upsert(record) => {
                 plan.incoming_rows += 1;
                 let content = SisContent::from_record(&record);
-                let stored = by_id.get(id).copied();
                 match stored {
                     Some(s) if s.digest == content.digest() && !s.archived => {
                         plan.counts.unchanged += 1;
@@ -164,7 +169,7 @@ pub fn plan_kind(
                 })
             }
             RowItem::Delete { .. } => {
-                if let Some(s) = by_id.get(id) {
+                if let Some(s) = stored {
                     if !s.archived {
                         archive_ids.push(s);
                     }
@@ -175,9 +180,8 @@ pub fn plan_kind(
     })?;
 
     if mode == FileMode::Bulk {
-        for s in stored {
+        for (s, _) in stored.iter().zip(&seen).filter(|(_, seen)| !**seen) {
             if !s.archived
-                && !seen.contains(&s.sourced_id)
                 && !excluded.contains(&s.sourced_id)
                 && !snapshot.is_rejected(kind, &s.sourced_id)
             {

@@ -49,7 +49,7 @@ impl Snapshot for CsvSnapshot {
         kind: EntityKind,
         consume: &mut dyn FnMut(RowItem<'_>) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
-        self.package.for_each_row(kind, |row| consume(row))
+        self.package.for_each_row(kind, consume)
     }
 
     fn is_rejected(&self, kind: EntityKind, sourced_id: &str) -> bool {

@@ -1,0 +1,79 @@
+//! Which store a command works on: the embedded SQLite file (default,
+//! `./roster.db`) or a DynamoDB table; and where run files are kept.
+
+use roster::{DynamoStore, LocalArtifacts, SqliteStore, StoreError};
+use std::path::PathBuf;
+
+/// Store selection shared by every command that touches the roster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// SQLite database file (the default store).
+    #[arg(long, value_name = "FILE", conflicts_with = "dynamodb")]
+    pub db: Option<PathBuf>,
+    /// Use this DynamoDB table instead (AWS credentials and region from the
+    /// environment; AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB for an emulator).
+    #[arg(long, value_name = "TABLE")]
+    pub dynamodb: Option<String>,
+    /// With --dynamodb: create the table if it does not exist (local emulators).
+    #[arg(long, requires = "dynamodb")]
+    pub create_table: bool,
+    /// Where run files (validation reports, held plans) are kept
+    /// [default: `runs/` beside the database, or `./runs` with --dynamodb].
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+}
+
+/// An opened store.
+pub enum OpenStore {
+    /// SQLite.
+    Sqlite(SqliteStore),
+    /// DynamoDB.
+    Dynamo(DynamoStore),
+}
+
+impl StoreArgs {
+    fn db_path(&self) -> PathBuf {
+        self.db
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("roster.db"))
+    }
+
+    /// Opens the selected store.
+    pub async fn open(&self) -> Result<OpenStore, StoreError> {
+        match &self.dynamodb {
+            Some(table) => {
+                let store = DynamoStore::new(DynamoStore::client_from_env().await, table.clone());
+                if self.create_table {
+                    store.ensure_table().await?;
+                }
+                Ok(OpenStore::Dynamo(store))
+            }
+            None => Ok(OpenStore::Sqlite(SqliteStore::open(&self.db_path())?)),
+        }
+    }
+
+    /// Where run files go.
+    pub fn artifacts(&self) -> LocalArtifacts {
+        let dir = match (&self.runs_dir, &self.dynamodb) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(_)) => PathBuf::from("runs"),
+            (None, None) => self
+                .db_path()
+                .parent()
+                .map(|p| p.join("runs"))
+                .unwrap_or_else(|| PathBuf::from("runs")),
+        };
+        LocalArtifacts::new(dir)
+    }
+}
+
+/// Runs `$body` with `$store` bound to the concrete store type.
+#[macro_export]
+macro_rules! with_store {
+    ($open:expr, $store:ident => $body:expr) => {
+        match $open {
+            $crate::stores::OpenStore::Sqlite($store) => $body,
+            $crate::stores::OpenStore::Dynamo($store) => $body,
+        }
+    };
+}

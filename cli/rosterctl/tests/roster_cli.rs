@@ -1,0 +1,228 @@
+//! The roster commands as an operator runs them: the real binary on a SQLite
+//! database in a temporary folder — exit codes, JSON fields, human output.
+
+use std::path::Path;
+use std::process::Command;
+
+fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("rosterctl runs");
+    (
+        out.status.code().expect("exit code"),
+        String::from_utf8(out.stdout).expect("utf-8 stdout"),
+    )
+}
+
+fn json(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn generate(dir: &Path, name: &str, students: &str) -> String {
+    let (code, out) = rosterctl(
+        dir,
+        &[
+            "generate",
+            "--students",
+            students,
+            "--seed",
+            "3",
+            "--out",
+            name,
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    name.to_string()
+}
+
+#[test]
+fn sync_then_resync_writes_nothing_and_reports_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district.zip", "200");
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "springfield", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let first = json(&out);
+    assert_eq!(first["status"], "applied");
+    assert!(first["items_written"].as_u64().unwrap() > 1000);
+    assert!(
+        d.join("roster.db").is_file(),
+        "default store is ./roster.db"
+    );
+    let run_id = first["run_id"].as_str().unwrap().to_string();
+    let report = first["report_ref"].as_str().unwrap();
+    assert!(
+        d.join(report).is_file() || Path::new(report).is_file(),
+        "report kept at {report}"
+    );
+
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "springfield", "--json"]);
+    assert_eq!(code, 0);
+    let second = json(&out);
+    assert_eq!(second["items_written"], 0);
+    assert_eq!(
+        second["counts"]["users"]["unchanged"],
+        first["counts"]["users"]["inserted"]
+    );
+
+    let (code, out) = rosterctl(d, &["runs", "list", "--json"]);
+    assert_eq!(code, 0);
+    let runs = json(&out);
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+    assert_eq!(runs[1]["run_id"], run_id.as_str(), "newest first");
+    let (code, out) = rosterctl(d, &["runs", "show", &run_id]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("status applied") && out.contains("enrollments"),
+        "{out}"
+    );
+    let (code, _) = rosterctl(d, &["runs", "show", "no-such-run"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn dry_run_plans_without_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district", "60");
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "t1", "--dry-run", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let run = json(&out);
+    assert_eq!(run["status"], "planned");
+    assert_eq!(run["items_written"], 0);
+    assert!(run["counts"]["users"]["inserted"].as_u64().unwrap() > 60);
+    let (_, out) = rosterctl(d, &["runs", "list", "--json"]);
+    assert_eq!(json(&out).as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_held_sync_exits_1_and_approval_applies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "full", "300");
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    // Drop half of the users: a mass archive.
+    let users = std::fs::read_to_string(d.join("full/users.csv")).unwrap();
+    let lines: Vec<&str> = users.lines().collect();
+    let kept: Vec<&str> = lines.iter().take(lines.len() / 2).copied().collect();
+    std::fs::write(d.join("full/users.csv"), kept.join("\n") + "\n").unwrap();
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 1, "held is a refusal: {out}");
+    let held = json(&out);
+    assert_eq!(held["status"], "held");
+    assert!(held["hold"]["users"]["would_archive"].as_u64().unwrap() > 25);
+    let run_id = held["run_id"].as_str().unwrap();
+
+    let (code, out) = rosterctl(d, &["runs", "approve", run_id, "--by", "tester", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let approved = json(&out);
+    assert_eq!(approved["status"], "applied");
+    assert_eq!(approved["decided_by"], "tester");
+    let (code, _) = rosterctl(d, &["runs", "discard", run_id]);
+    assert_eq!(code, 1, "only held runs can be discarded");
+}
+
+#[test]
+fn users_show_admins_and_tenant_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district.zip", "100");
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+
+    let (code, out) = rosterctl(d, &["tenants", "status", "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!(json(&out)[0]["has_primary_admin"], false);
+    let (_, human) = rosterctl(d, &["tenants", "status"]);
+    assert!(
+        human.contains("not usable until one is promoted"),
+        "{human}"
+    );
+
+    let (code, out) = rosterctl(d, &["admins", "promote", "--tenant", "t1", "stu-000001"]);
+    assert_eq!(code, 1, "a student cannot be promoted: {out}");
+    let (code, _) = rosterctl(d, &["admins", "promote", "--tenant", "t1", "nobody"]);
+    assert_eq!(code, 1);
+    let (code, out) = rosterctl(
+        d,
+        &["admins", "promote", "--tenant", "t1", "adm-0001", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = rosterctl(
+        d,
+        &["users", "show", "--tenant", "t1", "adm-0001", "--json"],
+    );
+    assert_eq!(code, 0);
+    let user = json(&out);
+    for field in ["sis", "archived", "archived_by", "primary_admin"] {
+        assert!(user.get(field).is_some(), "{field} missing: {user}");
+    }
+    assert_eq!(user["primary_admin"], true);
+    assert_eq!(user["archived"], false);
+    assert_eq!(user["sis"]["role"], "administrator");
+
+    // A re-sync keeps the promotion.
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    let (_, out) = rosterctl(
+        d,
+        &["users", "show", "--tenant", "t1", "adm-0001", "--json"],
+    );
+    assert_eq!(json(&out)["primary_admin"], true);
+    let (_, out) = rosterctl(d, &["tenants", "status", "--tenant", "t1", "--json"]);
+    assert_eq!(json(&out)[0]["primary_admins"][0], "adm-0001");
+
+    let (code, _) = rosterctl(d, &["admins", "demote", "--tenant", "t1", "adm-0001"]);
+    assert_eq!(code, 0);
+    let (code, _) = rosterctl(d, &["users", "show", "--tenant", "t1", "ghost"]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn rejected_and_stale_packages_exit_1_and_bad_input_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district", "50");
+    let (code, _) = rosterctl(
+        d,
+        &[
+            "sync",
+            &pkg,
+            "--tenant",
+            "t1",
+            "--generated-at",
+            "2026-06-01T00:00:00Z",
+        ],
+    );
+    assert_eq!(code, 0);
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "sync",
+            &pkg,
+            "--tenant",
+            "t1",
+            "--generated-at",
+            "2026-05-01T00:00:00Z",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["status"], "stale");
+
+    std::fs::remove_file(d.join("district/users.csv")).unwrap();
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 1);
+    assert_eq!(json(&out)["status"], "rejected");
+
+    assert_eq!(
+        rosterctl(d, &["sync", "missing.zip", "--tenant", "t1"]).0,
+        2
+    );
+    assert_eq!(
+        rosterctl(d, &["sync", &pkg, "--tenant", "Bad Tenant!"]).0,
+        2
+    );
+    assert_eq!(rosterctl(d, &["sync", &pkg]).0, 2, "--tenant is required");
+}
