@@ -684,6 +684,27 @@ impl Store for DynamoStore {
         }))
     }
 
+    async fn lookup(&self, tenant: &str, lookup: &Lookup) -> StoreResult<Vec<String>> {
+        let (index, pk) = match lookup {
+            Lookup::UsersByEmail(v) => ("gsi1", format!("T#{tenant}#EMAIL#{}", v.to_lowercase())),
+            Lookup::UsersByUsername(v) => {
+                ("gsi2", format!("T#{tenant}#USERNAME#{}", v.to_lowercase()))
+            }
+            Lookup::ClassesOfSchool(v) => ("gsi1", format!("T#{tenant}#SCHOOL#{v}")),
+            Lookup::EnrollmentsOfClass(v) => ("gsi1", format!("T#{tenant}#CLASS#{v}")),
+            Lookup::EnrollmentsOfUser(v) => ("gsi2", format!("T#{tenant}#USER#{v}")),
+        };
+        let kind = lookup.kind().file_name();
+        let items = self.query_index(index, &pk, None).await?;
+        let mut ids: Vec<String> = items
+            .iter()
+            .filter(|i| get_s(i, "kind") == Some(kind))
+            .filter_map(|i| get_s(i, "sid").map(String::from))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
     async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         let puts: Vec<Item> = writes
             .iter()

@@ -302,6 +302,28 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn lookup(&self, tenant: &str, lookup: &Lookup) -> StoreResult<Vec<String>> {
+        let (column, value) = match lookup {
+            Lookup::UsersByEmail(v) => ("email", v.to_lowercase()),
+            Lookup::UsersByUsername(v) => ("username", v.to_lowercase()),
+            Lookup::ClassesOfSchool(v) => ("school", v.clone()),
+            Lookup::EnrollmentsOfClass(v) => ("class", v.clone()),
+            Lookup::EnrollmentsOfUser(v) => ("user", v.clone()),
+        };
+        let sql = format!(
+            "SELECT sourced_id FROM entities WHERE tenant = ?1 AND kind = ?2 AND {column} = ?3 ORDER BY sourced_id"
+        );
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(db_error)?;
+            let rows = stmt
+                .query_map(params![tenant, kind_name(lookup.kind()), value], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(db_error)?;
+            rows.map(|r| r.map_err(db_error)).collect()
+        })
+    }
+
     async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.with(|c| {
             let tx = c.transaction().map_err(db_error)?;

@@ -164,6 +164,32 @@ impl EntityWrite {
     }
 }
 
+/// A secondary lookup within one tenant (never across tenants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Users by email (case-insensitive).
+    UsersByEmail(String),
+    /// Users by username (case-insensitive).
+    UsersByUsername(String),
+    /// Classes of a school.
+    ClassesOfSchool(String),
+    /// Enrollments of a class.
+    EnrollmentsOfClass(String),
+    /// Enrollments of a user.
+    EnrollmentsOfUser(String),
+}
+
+impl Lookup {
+    /// The type of record the lookup returns.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Lookup::UsersByEmail(_) | Lookup::UsersByUsername(_) => EntityKind::Users,
+            Lookup::ClassesOfSchool(_) => EntityKind::Classes,
+            Lookup::EnrollmentsOfClass(_) | Lookup::EnrollmentsOfUser(_) => EntityKind::Enrollments,
+        }
+    }
+}
+
 /// The result of trying to take a tenant's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseOutcome {
@@ -220,6 +246,13 @@ pub trait Store: Send + Sync {
         kind: EntityKind,
         sourced_id: &str,
     ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
+    /// The sourcedIds (sorted) of the tenant's records matching a lookup,
+    /// archived ones included. Index-backed: may lag a write by a moment on DynamoDB.
+    fn lookup(
+        &self,
+        tenant: &str,
+        lookup: &Lookup,
+    ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
     /// Applies writes; returns the number of items written. Writes are
     /// idempotent: applying the same write twice leaves the same state.
     fn write(

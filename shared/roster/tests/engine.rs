@@ -710,6 +710,54 @@ async fn runs_list_newest_first<S: Store + PlatformEdits>(store: S) {
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
 }
 
+async fn lookups_find_records_within_one_tenant<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let a = tenant(&store, "district-a").await;
+    let b = tenant(&store, "district-b").await;
+    let district = District::new(20, 2);
+    sync(&store, &bench, &a, &district, None).await;
+    sync(&store, &bench, &b, &district, None).await;
+    let find = |t: &'static str, l: Lookup| {
+        let store = &store;
+        async move { store.lookup(t, &l).await.unwrap() }
+    };
+    assert_eq!(
+        find("district-a", Lookup::UsersByEmail("TCH1@d.example".into())).await,
+        vec!["tch-1"]
+    );
+    assert_eq!(
+        find("district-a", Lookup::UsersByUsername("Ada".into())).await,
+        vec!["adm-1"]
+    );
+    assert_eq!(
+        find("district-a", Lookup::ClassesOfSchool("s1".into())).await,
+        vec!["cl-0", "cl-1"]
+    );
+    let of_class = find("district-a", Lookup::EnrollmentsOfClass("cl-1".into())).await;
+    assert_eq!(of_class.len(), 11, "{of_class:?}");
+    assert!(of_class.contains(&"en-t1".to_string()));
+    assert_eq!(
+        find("district-a", Lookup::EnrollmentsOfUser("stu-0003".into())).await,
+        vec!["en-stu-0003"]
+    );
+    assert!(find(
+        "district-a",
+        Lookup::UsersByEmail("nobody@d.example".into())
+    )
+    .await
+    .is_empty());
+    // The same email in another tenant is another tenant's record.
+    assert_eq!(
+        find("district-b", Lookup::UsersByEmail("tch1@d.example".into())).await,
+        vec!["tch-1"]
+    );
+    assert!(
+        find("district-c", Lookup::UsersByEmail("tch1@d.example".into()))
+            .await
+            .is_empty()
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -752,4 +800,5 @@ conformance!(
     a_dry_run_writes_nothing,
     a_rejected_package_changes_nothing_and_is_recorded,
     runs_list_newest_first,
+    lookups_find_records_within_one_tenant,
 );

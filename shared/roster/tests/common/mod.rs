@@ -287,6 +287,9 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<Option<StoredEntity>> {
         self.inner.get_entity(t, k, id).await
     }
+    async fn lookup(&self, t: &str, l: &Lookup) -> StoreResult<Vec<String>> {
+        self.inner.lookup(t, l).await
+    }
     async fn write(&self, t: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         let left = self.budget.load(Ordering::SeqCst);
         if left == 0 {
