@@ -21,27 +21,24 @@ fn ok(stdout: String) -> Outcome {
     }
 }
 
-fn refused(json: bool, message: &str) -> Outcome {
+fn error_outcome(json: bool, label: &str, message: &str, exit_code: i32) -> Outcome {
     Outcome {
         stdout: if json {
             json!({"ok": false, "error": message}).to_string() + "\n"
         } else {
-            format!("refused: {message}\n")
+            format!("{label}: {message}\n")
         },
-        exit_code: EXIT_REFUSED,
+        exit_code,
     }
+}
+
+fn refused(json: bool, message: &str) -> Outcome {
+    error_outcome(json, "refused", message, EXIT_REFUSED)
 }
 
 /// A store or I/O failure: exit code 2.
 pub fn failure(json: bool, message: &str) -> Outcome {
-    Outcome {
-        stdout: if json {
-            json!({"ok": false, "error": message}).to_string() + "\n"
-        } else {
-            format!("error: {message}\n")
-        },
-        exit_code: EXIT_USAGE,
-    }
+    error_outcome(json, "error", message, EXIT_USAGE)
 }
 
 fn store_failure(json: bool, e: &StoreError) -> Outcome {

@@ -493,6 +493,37 @@ impl DynamoStore {
         }
     }
 
+    /// Marks an entity archived (`by` = `sync` with the run, or `manual`).
+    async fn set_archived(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        by: ArchivedBy,
+        at: DateTime<Utc>,
+        run: Option<&str>,
+    ) -> Result<(), SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                entity_pk(tenant, kind, sourced_id),
+                format!("E#{sourced_id}"),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":by", s(by.as_str()))
+            .expression_attribute_values(":at", s(ts(at)));
+        let update = match run {
+            Some(run) => update
+                .update_expression("SET archived_by = :by, archived_at = :at, archived_run = :run")
+                .expression_attribute_values(":run", s(run)),
+            None => update
+                .update_expression("SET archived_by = :by, archived_at = :at REMOVE archived_run"),
+        };
+        update.send().await.map(|_| ())
+    }
+
     async fn archive_one(
         &self,
         tenant: &str,
@@ -503,23 +534,11 @@ impl DynamoStore {
     ) -> StoreResult<()> {
         let mut attempt = 0;
         loop {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(
-                    entity_pk(tenant, kind, sourced_id),
-                    format!("E#{sourced_id}"),
-                )))
-                .update_expression("SET archived_by = :by, archived_at = :at, archived_run = :run")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":by", s("sync"))
-                .expression_attribute_values(":at", s(ts(at)))
-                .expression_attribute_values(":run", s(run))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
+            match self
+                .set_archived(tenant, kind, sourced_id, ArchivedBy::Sync, at, Some(run))
+                .await
+            {
+                Ok(()) => return Ok(()),
                 // Gone meanwhile: nothing to archive.
                 Err(e) if is_condition_failed(&e) => return Ok(()),
                 Err(e) => {
@@ -920,21 +939,9 @@ impl PlatformEdits for DynamoStore {
         sourced_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(
-                entity_pk(tenant, kind, sourced_id),
-                format!("E#{sourced_id}"),
-            )))
-            .update_expression("SET archived_by = :by, archived_at = :at REMOVE archived_run")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":by", s("manual"))
-            .expression_attribute_values(":at", s(ts(now)))
-            .send()
+        self.set_archived(tenant, kind, sourced_id, ArchivedBy::Manual, now, None)
             .await
-            .map_err(sdk_error)?;
-        Ok(())
+            .map_err(sdk_error)
     }
 
     async fn edit_sis_field(
