@@ -23,6 +23,18 @@ pub struct Manifest {
     pub source_system_code: Option<String>,
 }
 
+impl Manifest {
+    /// The file names (without extension, canonical spelling) declared `bulk` or `delta`:
+    /// the files a complete delivery must contain.
+    pub fn required_files(&self) -> Vec<&str> {
+        self.files
+            .values()
+            .filter(|(_, mode)| *mode != FileMode::Absent)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    }
+}
+
 /// Every file name a OneRoster 1.1 manifest may declare.
 fn known_file(name: &str) -> Option<&'static str> {
     EntityKind::ALL
@@ -36,8 +48,8 @@ fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> 
     Issue::new(severity, FILE, code, message).at_line(line)
 }
 
-/// Reads a manifest. `Err` holds the fatal findings.
-pub(crate) fn parse_manifest(
+/// Reads a manifest. `Err` holds the fatal findings; `Ok` the manifest and its warnings.
+pub fn parse_manifest(
     read: &mut (dyn Read + Send),
 ) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
     let mut reader = csv::ReaderBuilder::new()

@@ -38,6 +38,23 @@ const MAX_ATTEMPTS: u32 = 10;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// The state of a claim on a piece of work (an S3 event, a set of loose files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Claimed by the caller: do the work, then finish or release the claim.
+    Claimed,
+    /// Already done (the duplicate is skipped); `result` says how it ended.
+    Done {
+        /// What the finisher recorded (a run id and status).
+        result: String,
+    },
+    /// Another invocation is doing it now.
+    Busy {
+        /// The holder.
+        owner: String,
+    },
+}
+
 /// The DynamoDB store.
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -550,6 +567,91 @@ impl DynamoStore {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
             }
+        }
+    }
+
+    /// Claims `work` (idempotency key) for `owner` for `lease`, unless it is
+    /// done or another owner's lease is still running. Conditional write.
+    pub async fn claim(&self, work: &str, owner: &str, now: DateTime<Utc>, lease: Duration) -> StoreResult<ClaimOutcome> {
+        let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let mut item = key(format!("CLAIM#{work}"), "CLAIM".into());
+        item.insert("owner".into(), s(owner));
+        item.insert("state".into(), s("in_progress"));
+        item.insert("expires_at".into(), s(ts(expires)));
+        item.insert("ttl".into(), AttributeValue::N((expires.timestamp() + 86_400).to_string()));
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND expires_at < :now)")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .expression_attribute_values(":now", s(ts(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(ClaimOutcome::Claimed),
+            Err(e) if is_condition_failed(&e) => {
+                let current = self.get_item(key(format!("CLAIM#{work}"), "CLAIM".into())).await?;
+                let Some(current) = current else {
+                    return Ok(ClaimOutcome::Busy { owner: "unknown".into() });
+                };
+                if get_s(&current, "state") == Some("done") {
+                    Ok(ClaimOutcome::Done {
+                        result: get_s(&current, "result").unwrap_or_default().to_string(),
+                    })
+                } else {
+                    Ok(ClaimOutcome::Busy {
+                        owner: get_s(&current, "owner").unwrap_or_default().to_string(),
+                    })
+                }
+            }
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    /// Marks a claimed piece of work done, remembered for `keep`.
+    pub async fn finish_claim(&self, work: &str, owner: &str, result: &str, now: DateTime<Utc>, keep: Duration) -> StoreResult<()> {
+        let until = now + chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CLAIM#{work}"), "CLAIM".into())))
+            .update_expression("SET #state = :done, #result = :result, #ttl = :ttl")
+            .condition_expression("#owner = :me")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":done", s("done"))
+            .expression_attribute_values(":result", s(result))
+            .expression_attribute_values(":ttl", AttributeValue::N(until.timestamp().to_string()))
+            .expression_attribute_values(":me", s(owner))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    /// Gives a claim up (the work failed and may be retried).
+    pub async fn release_claim(&self, work: &str, owner: &str) -> StoreResult<()> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CLAIM#{work}"), "CLAIM".into())))
+            .condition_expression("#owner = :me AND #state = :in_progress")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(sdk_error(e)),
         }
     }
 

@@ -34,6 +34,12 @@ pub enum SyncError {
     /// The operation was refused (wrong state, plan out of date, lease lost).
     #[error("{0}")]
     Refused(String),
+    /// The time limit came before the plan was fully applied.
+    #[error("stopped before the time limit after writing {written} items; continue in a new invocation")]
+    DeadlineReached {
+        /// Items written before stopping.
+        written: u64,
+    },
 }
 
 impl SyncError {
@@ -60,6 +66,8 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Writes handed to the store at a time.
     pub chunk: usize,
+    /// Stop applying (status `continued`) once this instant has passed.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for SyncOptions {
@@ -69,6 +77,7 @@ impl Default for SyncOptions {
             lease_wait: Duration::ZERO,
             dry_run: false,
             chunk: 1000,
+            deadline: None,
         }
     }
 }
@@ -206,6 +215,16 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
         match result.and(released.map_err(SyncError::from)) {
             Ok(()) => {
+                self.store.put_run(&run).await?;
+                Ok(run)
+            }
+            Err(SyncError::DeadlineReached { written }) => {
+                run.items_written = written;
+                run.finish(
+                    RunStatus::Continued,
+                    format!("stopped before the time limit after writing {written} items; a new invocation continues, re-planning against the store so nothing is written twice"),
+                    Utc::now(),
+                );
                 self.store.put_run(&run).await?;
                 Ok(run)
             }
@@ -498,6 +517,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             if chunk.len() >= self.options.chunk || (line.is_none() && !chunk.is_empty()) {
                 written += self.store.write(tenant, &chunk).await?;
                 chunk.clear();
+                if line.is_some() && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(SyncError::DeadlineReached { written });
+                }
                 if last_renew.elapsed() > self.options.lease_ttl / 3 {
                     if !self
                         .store

@@ -18,10 +18,10 @@ pub mod tenant;
 
 pub use artifacts::{Artifacts, LocalArtifacts};
 pub use content::SisContent;
-pub use dynamo::DynamoStore;
+pub use dynamo::{ClaimOutcome, DynamoStore};
 pub use engine::{Engine, SyncError, SyncOptions};
 pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, Snapshot};
 pub use sqlite::SqliteStore;
 pub use store::*;
-pub use tenant::{TenantConfig, TenantState};
+pub use tenant::{Connection, TenantConfig, TenantState};

@@ -31,6 +31,9 @@ pub enum RunStatus {
     Discarded,
     /// A dry run: planned, nothing written, not stored.
     Planned,
+    /// Stopped before a time limit (the Lambda deadline) part-way through
+    /// applying; a new invocation continues by re-planning against the store.
+    Continued,
 }
 
 impl RunStatus {
@@ -46,6 +49,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Discarded => "discarded",
             RunStatus::Planned => "planned",
+            RunStatus::Continued => "continued",
         }
     }
 }

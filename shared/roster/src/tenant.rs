@@ -43,8 +43,22 @@ impl Default for HoldThresholds {
     }
 }
 
-/// A district's configuration. Fields beyond the sync engine's needs
-/// (connections, schedules, SSO) are added by the issues that use them.
+/// How a district delivers its roster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Connection {
+    /// ClassLink's Roster Server uploads CSV packages over SFTP (to S3).
+    Sftp,
+    /// We pull from the district's OneRoster 1.1 API.
+    Api,
+}
+
+fn default_connections() -> Vec<Connection> {
+    vec![Connection::Sftp]
+}
+
+/// A district's configuration. Fields beyond the sync engine's and the
+/// ingest's needs (schedules, SSO) are added by the issues that use them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TenantConfig {
     /// Tenant id (lower-case; see [`check_tenant_id`]).
@@ -59,6 +73,9 @@ pub struct TenantConfig {
     pub hold: HoldThresholds,
     /// Disabled tenants are never synced.
     pub enabled: bool,
+    /// How the district delivers its roster.
+    #[serde(default = "default_connections")]
+    pub connections: Vec<Connection>,
 }
 
 impl TenantConfig {
@@ -72,7 +89,13 @@ impl TenantConfig {
             demographics: true,
             hold: HoldThresholds::default(),
             enabled: true,
+            connections: default_connections(),
         })
+    }
+
+    /// Whether the district delivers by `connection`.
+    pub fn uses(&self, connection: Connection) -> bool {
+        self.connections.contains(&connection)
     }
 
     /// The imported roles as a set.

@@ -1,0 +1,15 @@
+//! csv-ingest: ClassLink's SFTP uploads (landed in S3 by Transfer Family)
+//! through the OneRoster package reader and the sync engine.
+//!
+//! `main.rs` builds the clients once and hands each event to [`Ingest::handle`].
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod ingest;
+pub mod keys;
+pub mod s3;
+
+pub use config::IngestConfig;
+pub use error::IngestError;
+pub use ingest::{Ingest, ItemOutcome};

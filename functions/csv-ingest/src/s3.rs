@@ -1,0 +1,178 @@
+//! The S3 operations the ingest needs: stream an object to a file, list a
+//! folder, move an object (copy, then delete that version), write a report.
+
+use crate::error::{sdk, IngestError};
+use crate::keys::copy_source;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use chrono::{DateTime, Utc};
+use std::path::Path;
+use tokio::io::AsyncWriteExt;
+
+/// An object as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Key.
+    pub key: String,
+    /// ETag (quotes stripped).
+    pub etag: String,
+    /// Last modified.
+    pub last_modified: DateTime<Utc>,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// What a download learned about the object.
+#[derive(Debug, Clone)]
+pub struct Downloaded {
+    /// Last modified (the delivery's generation time).
+    pub last_modified: Option<DateTime<Utc>>,
+    /// ETag.
+    pub etag: Option<String>,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+fn to_chrono(t: &aws_sdk_s3::primitives::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+fn strip_quotes(etag: &str) -> String {
+    etag.trim_matches('"').to_string()
+}
+
+/// Whether an SDK error is "the object is not there".
+fn is_missing<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &aws_sdk_s3::error::SdkError<E>) -> bool {
+    matches!(e, aws_sdk_s3::error::SdkError::ServiceError(s)
+        if matches!(s.err().code(), Some("NoSuchKey") | Some("NoSuchVersion") | Some("NotFound")))
+}
+
+/// Streams an object (that version, if given) to `dest` without holding it in memory.
+/// `Ok(None)`: the object is gone (moved by another invocation).
+pub async fn download(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+    dest: &Path,
+) -> Result<Option<Downloaded>, IngestError> {
+    let response = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(String::from))
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(sdk("GetObject", e)),
+    };
+    let last_modified = response.last_modified().and_then(to_chrono);
+    let etag = response.e_tag().map(strip_quotes);
+    let mut file = tokio::fs::File::create(dest).await?;
+    let mut body = response.body.into_async_read();
+    let bytes = tokio::io::copy(&mut body, &mut file)
+        .await
+        .map_err(|e| IngestError::Retryable(format!("reading s3://{bucket}/{key}: {e}")))?;
+    file.flush().await?;
+    Ok(Some(Downloaded {
+        last_modified,
+        etag,
+        bytes,
+    }))
+}
+
+/// The objects directly in `folder` (not in sub-folders).
+pub async fn list_folder(s3: &Client, bucket: &str, folder: &str) -> Result<Vec<Listed>, IngestError> {
+    list(s3, bucket, folder, Some("/")).await
+}
+
+/// Every object under `prefix`.
+pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, IngestError> {
+    list(s3, bucket, prefix, None).await
+}
+
+async fn list(s3: &Client, bucket: &str, prefix: &str, delimiter: Option<&str>) -> Result<Vec<Listed>, IngestError> {
+    let mut out = Vec::new();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .set_delimiter(delimiter.map(String::from))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk("ListObjectsV2", e))?;
+        for o in page.contents() {
+            let (Some(key), Some(modified)) = (o.key(), o.last_modified().and_then(to_chrono)) else {
+                continue;
+            };
+            out.push(Listed {
+                key: key.to_string(),
+                etag: o.e_tag().map(strip_quotes).unwrap_or_default(),
+                last_modified: modified,
+                size: o.size().unwrap_or(0).max(0) as u64,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Moves an object: copy to `dest`, then delete the source (that version).
+/// A source that is already gone is not an error (a duplicate moved it).
+pub async fn move_object(s3: &Client, bucket: &str, key: &str, version: Option<&str>, dest: &str) -> Result<(), IngestError> {
+    let copied = s3
+        .copy_object()
+        .bucket(bucket)
+        .key(dest)
+        .copy_source(copy_source(bucket, key, version))
+        .send()
+        .await;
+    match copied {
+        Ok(_) => {}
+        Err(e) if is_missing(&e) => return Ok(()),
+        Err(e) => return Err(sdk("CopyObject", e)),
+    }
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(String::from))
+        .send()
+        .await
+        .map_err(|e| sdk("DeleteObject", e))?;
+    Ok(())
+}
+
+/// Writes a JSON document.
+pub async fn put_json(s3: &Client, bucket: &str, key: &str, value: &serde_json::Value) -> Result<(), IngestError> {
+    let body = serde_json::to_vec_pretty(value).map_err(|e| IngestError::Permanent(e.to_string()))?;
+    put_bytes(s3, bucket, key, body, "application/json").await
+}
+
+/// Uploads a local file.
+pub async fn put_file(s3: &Client, bucket: &str, key: &str, path: &Path) -> Result<(), IngestError> {
+    let body = ByteStream::from_path(path)
+        .await
+        .map_err(|e| IngestError::Permanent(format!("reading {}: {e}", path.display())))?;
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| sdk("PutObject", e))?;
+    Ok(())
+}
+
+async fn put_bytes(s3: &Client, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), IngestError> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| sdk("PutObject", e))?;
+    Ok(())
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Checks template.yaml (AWS SAM), offline and without an AWS account.
+#
+# Installs its tools, idempotently, in a Python venv under .tools/venv (nothing global):
+# cfn-lint, cfn-lint-serverless, aws-sam-cli, cargo-lambda and ziglang (zig, which
+# cargo-lambda uses to cross-compile). Then, from the repository root:
+#   1. cfn-lint with the serverless rules (.cfnlintrc.yaml also turns on informational checks)
+#   2. sam validate (the SAM transform itself) and sam validate --lint
+#   3. cfn-lint on the CloudFormation that the SAM transform generates (the IAM role,
+#      the EventBridge rule, the EventInvokeConfig), which cfn-lint alone never sees
+#   4. with --build: sam build (compiles functions/csv-ingest in release mode for the
+#      template's architecture, arm64 by default; many minutes on 2 cores the first time)
+# Every check must be clean: any error, warning or informational finding fails the script.
+#
+# Usage: infra/check-template.sh [--build]
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+BUILD=0
+for arg in "$@"; do
+  case "$arg" in
+    --build) BUILD=1 ;;
+    -h | --help)
+      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      exit 0
+      ;;
+    *)
+      echo "unknown argument: $arg (usage: infra/check-template.sh [--build])" >&2
+      exit 2
+      ;;
+  esac
+done
+
+VENV="$ROOT/.tools/venv"
+# Package names on PyPI; the import or command that proves each is installed.
+TOOLS=(cfn-lint cfn-lint-serverless aws-sam-cli cargo-lambda ziglang)
+
+log "tools in $VENV"
+if [ ! -x "$VENV/bin/python3" ]; then
+  echo "creating the venv"
+  python3 -m venv "$VENV"
+fi
+missing=()
+for pkg in "${TOOLS[@]}"; do
+  "$VENV/bin/python3" -m pip show --quiet "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
+else
+  echo "already installed: ${TOOLS[*]}"
+fi
+
+# The venv first on PATH: `python3` is then the venv's, which is how SAM and cargo-lambda
+# find zig (`python3 -m ziglang`), and `sam`, `cfn-lint`, `cargo-lambda` are its too.
+export PATH="$VENV/bin:$PATH"
+# SAM needs a region and, for some code paths, credentials; none is used for these
+# offline checks, so dummy ones are fine. No telemetry, no update check (no network).
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export AWS_REGION="${AWS_REGION:-$AWS_DEFAULT_REGION}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-offline-check}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-offline-check}"
+export AWS_EC2_METADATA_DISABLED=true
+export SAM_CLI_TELEMETRY=0
+export SAM_CLI_DISABLE_UPDATE_CHECK=1 # not every SAM version reads it; harmless
+
+echo "cfn-lint $(cfn-lint --version | awk '{print $2}'), $(sam --version), cargo-lambda $(pip show cargo-lambda 2>/dev/null | awk '/^Version/{print $2}')"
+
+failed=()
+run_check() {
+  local name="$1"
+  shift
+  log "$name: $*"
+  if "$@"; then
+    echo "ok: $name"
+  else
+    echo "FAILED: $name" >&2
+    failed+=("$name")
+  fi
+}
+
+# 1. The template as written. (The template must come before --append-rules: that
+#    option takes several values and would swallow the file name.)
+run_check "cfn-lint" cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+# 2. The SAM transform (offline: SAM's own managed-policy map), then SAM's lint, which
+#    reads .cfnlintrc.yaml as well.
+run_check "sam validate" sam validate --region us-east-1
+run_check "sam validate --lint" sam validate --lint --region us-east-1
+
+# 3. The generated CloudFormation. cfn-lint 1.x checks SAM resources against SAM's schema
+#    without transforming them, so the role, rule, permissions and EventInvokeConfig that
+#    SAM makes are linted here. CodeUri is replaced by a placeholder S3 URI, as SAM does
+#    for validation.
+lint_transformed() {
+  local out
+  out="$(mktemp --suffix=.json)"
+  # shellcheck disable=SC2064
+  trap "rm -f '$out'" RETURN
+  python3 - template.yaml "$out" <<'PY'
+import json
+import sys
+
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+with open(sys.argv[1], encoding="utf-8") as f:
+    template = yaml_parse(f.read())
+for resource in template.get("Resources", {}).values():
+    if resource.get("Type") == "AWS::Serverless::Function":
+        resource["Properties"]["CodeUri"] = "s3://placeholder/placeholder.zip"
+translated = Translator(managed_policy_map={}, sam_parser=Parser()).translate(
+    sam_template=template, parameter_values={}, get_managed_policy_map=lambda: {}
+)
+with open(sys.argv[2], "w", encoding="utf-8") as f:
+    json.dump(translated, f, indent=1)
+resources = translated["Resources"]
+print(f"{len(resources)} resources: " + ", ".join(f"{k} ({v['Type']})" for k, v in resources.items()))
+PY
+  cfn-lint "$out" --append-rules cfn_lint_serverless.rules --include-checks I
+}
+run_check "cfn-lint (SAM-transformed)" lint_transformed
+
+# 4. Build, offline. SAM runs `cargo lambda build --release [--arm64] --bin csv-ingest` at
+#    the workspace root (CodeUri: .) into the shared target/ directory, and copies
+#    target/lambda/csv-ingest/bootstrap to .aws-sam/build/CsvIngestFunction/bootstrap.
+if [ "$BUILD" = 1 ]; then
+  # cargo-lambda cross-compiles with zig; the Rust standard library for arm64 comes from
+  # rustup (added here once; cargo-lambda would otherwise try to add it itself).
+  if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
+    log "rustup target add aarch64-unknown-linux-gnu"
+    rustup target add aarch64-unknown-linux-gnu
+  fi
+  start=$SECONDS
+  run_check "sam build" sam build --template-file template.yaml
+  echo "sam build took $((SECONDS - start)) s"
+  if [ -f .aws-sam/build/CsvIngestFunction/bootstrap ]; then
+    file .aws-sam/build/CsvIngestFunction/bootstrap 2>/dev/null || ls -l .aws-sam/build/CsvIngestFunction/bootstrap
+  fi
+fi
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  log "FAILED: ${failed[*]}"
+  exit 1
+fi
+log "template checks passed"

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# moto server (PyPI `moto[server]`): S3, Secrets Manager, Lambda and Scheduler
+# APIs on a loopback port, in memory. Installed in .tools/moto (a venv).
+#
+#   infra/local/moto.sh install        install (idempotent)
+#   infra/local/moto.sh start [PORT]   start in the background (default 8766); prints the endpoint
+#   infra/local/moto.sh stop           stop the one started here
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+TOOLS="$ROOT/.tools"
+VENV="$TOOLS/moto"
+PIDFILE="$TOOLS/moto.pid"
+SPEC="${MOTO_SPEC:-moto[server]>=5,<6}"
+
+install() {
+  if [ -x "$VENV/bin/moto_server" ]; then
+    return 0
+  fi
+  mkdir -p "$TOOLS"
+  python3 -m venv "$VENV"
+  echo "installing $SPEC under $VENV" >&2
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$SPEC" >&2
+}
+
+wait_for_port() {
+  local port="$1"
+  for _ in $(seq 1 120); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.25
+  done
+  echo "moto did not start on port $port" >&2
+  return 1
+}
+
+start() {
+  local port="${1:-8766}"
+  install
+  if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    cat "$TOOLS/moto.endpoint"
+    return 0
+  fi
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$TOOLS/moto.log" 2>&1 &
+  echo $! >"$PIDFILE"
+  wait_for_port "$port"
+  echo "http://127.0.0.1:$port" | tee "$TOOLS/moto.endpoint"
+}
+
+stop() {
+  if [ -f "$PIDFILE" ]; then
+    kill "$(cat "$PIDFILE")" 2>/dev/null || true
+    rm -f "$PIDFILE"
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) shift; start "$@" ;;
+  stop) stop ;;
+  *) echo "usage: $0 install|start [PORT]|stop" >&2; exit 2 ;;
+esac

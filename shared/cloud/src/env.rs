@@ -1,0 +1,53 @@
+//! Configuration from environment variables, validated at start-up.
+
+use std::str::FromStr;
+
+/// A missing or malformed environment variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The variable is not set (or empty).
+    #[error("environment variable {0} is required and not set")]
+    Missing(&'static str),
+    /// The variable does not parse.
+    #[error("environment variable {name} is `{value}`; expected {expected}")]
+    Invalid {
+        /// Variable name.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+}
+
+/// A required variable.
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError::Missing(name)),
+    }
+}
+
+/// An optional variable parsed as `T`, or `default` when unset.
+pub fn parsed_or<T: FromStr>(name: &'static str, default: T, expected: &'static str) -> Result<T, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            value: v,
+            expected,
+        }),
+        _ => Ok(default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_and_invalid_variables_are_named() {
+        let missing = required("CLOUD_TEST_SURELY_UNSET").unwrap_err();
+        assert!(missing.to_string().contains("CLOUD_TEST_SURELY_UNSET"));
+        assert_eq!(parsed_or("CLOUD_TEST_SURELY_UNSET", 7u32, "a number").unwrap(), 7);
+    }
+}
