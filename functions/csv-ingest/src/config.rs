@@ -26,10 +26,22 @@ impl IngestConfig {
         Ok(IngestConfig {
             table: required("ROSTER_TABLE")?,
             bucket: required("INBOUND_BUCKET")?,
-            incomplete_window: Duration::from_secs(60 * parsed_or("INCOMPLETE_SET_MINUTES", 120u64, "a number of minutes")?),
-            continue_margin: Duration::from_secs(parsed_or("CONTINUE_MARGIN_SECONDS", 120u64, "a number of seconds")?),
-            continue_queue_url: std::env::var("CONTINUE_QUEUE_URL").ok().filter(|u| !u.is_empty()),
-            tenant_wait: Duration::from_secs(parsed_or("TENANT_WAIT_SECONDS", 60u64, "a number of seconds")?),
+            incomplete_window: Duration::from_secs(
+                60 * parsed_or("INCOMPLETE_SET_MINUTES", 120u64, "a number of minutes")?,
+            ),
+            continue_margin: Duration::from_secs(parsed_or(
+                "CONTINUE_MARGIN_SECONDS",
+                120u64,
+                "a number of seconds",
+            )?),
+            continue_queue_url: std::env::var("CONTINUE_QUEUE_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+            tenant_wait: Duration::from_secs(parsed_or(
+                "TENANT_WAIT_SECONDS",
+                60u64,
+                "a number of seconds",
+            )?),
         })
     }
 }

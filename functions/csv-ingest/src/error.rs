@@ -56,7 +56,14 @@ pub fn sdk<E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug>(
     e: aws_sdk_s3::error::SdkError<E>,
 ) -> IngestError {
     use aws_sdk_s3::error::SdkError;
-    let retryable_codes = ["SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "Throttling", "ThrottlingException"];
+    let retryable_codes = [
+        "SlowDown",
+        "InternalError",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "Throttling",
+        "ThrottlingException",
+    ];
     match &e {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             IngestError::Retryable(format!("{what}: {e:?}"))

@@ -69,7 +69,8 @@ pub fn decode(event: Value) -> Result<Invocation, UnknownEvent> {
         .to_string();
     match source.as_str() {
         "aws:s3" => {
-            let s3: S3Event = serde_json::from_value(event).map_err(|e| UnknownEvent(format!("S3 event: {e}")))?;
+            let s3: S3Event = serde_json::from_value(event)
+                .map_err(|e| UnknownEvent(format!("S3 event: {e}")))?;
             let mut objects = Vec::new();
             for record in s3.records {
                 let bucket = record.s3.bucket.name.clone().unwrap_or_default();
@@ -79,7 +80,12 @@ pub fn decode(event: Value) -> Result<Invocation, UnknownEvent> {
                     ObjectRef {
                         bucket,
                         key,
-                        version_id: record.s3.object.version_id.clone().filter(|v| !v.is_empty()),
+                        version_id: record
+                            .s3
+                            .object
+                            .version_id
+                            .clone()
+                            .filter(|v| !v.is_empty()),
                         etag: record.s3.object.e_tag.clone().filter(|v| !v.is_empty()),
                         event_time: Some(record.event_time),
                     },
@@ -89,11 +95,13 @@ pub fn decode(event: Value) -> Result<Invocation, UnknownEvent> {
             Ok(Invocation::Objects(objects))
         }
         "aws:sqs" => {
-            let sqs: SqsEvent = serde_json::from_value(event).map_err(|e| UnknownEvent(format!("SQS event: {e}")))?;
+            let sqs: SqsEvent = serde_json::from_value(event)
+                .map_err(|e| UnknownEvent(format!("SQS event: {e}")))?;
             let mut objects = Vec::new();
             for message in sqs.records {
                 let body = message.body.unwrap_or_default();
-                let c: Continuation = serde_json::from_str(&body).map_err(|e| UnknownEvent(format!("continuation message: {e}")))?;
+                let c: Continuation = serde_json::from_str(&body)
+                    .map_err(|e| UnknownEvent(format!("continuation message: {e}")))?;
                 objects.push((c.object, c.attempt));
             }
             Ok(Invocation::Objects(objects))
@@ -121,22 +129,38 @@ mod tests {
 
     #[test]
     fn s3_events_decode_with_their_keys() {
-        let Invocation::Objects(objects) = decode(s3_event("inbound/d1/My+Export.zip")).unwrap() else {
+        let Invocation::Objects(objects) = decode(s3_event("inbound/d1/My+Export.zip")).unwrap()
+        else {
             panic!("objects expected");
         };
         let (o, attempt) = &objects[0];
-        assert_eq!((o.bucket.as_str(), o.key.as_str(), attempt), ("inbound-bucket", "inbound/d1/My Export.zip", &0));
-        assert_eq!(o.claim_key(), "OBJ#inbound-bucket/inbound/d1/My Export.zip#v1");
+        assert_eq!(
+            (o.bucket.as_str(), o.key.as_str(), attempt),
+            ("inbound-bucket", "inbound/d1/My Export.zip", &0)
+        );
+        assert_eq!(
+            o.claim_key(),
+            "OBJ#inbound-bucket/inbound/d1/My Export.zip#v1"
+        );
     }
 
     #[test]
     fn continuations_and_sweeps_decode() {
         let c = Continuation {
-            object: ObjectRef { bucket: "b".into(), key: "inbound/d1/x.zip".into(), version_id: None, etag: Some("e".into()), event_time: None },
+            object: ObjectRef {
+                bucket: "b".into(),
+                key: "inbound/d1/x.zip".into(),
+                version_id: None,
+                etag: Some("e".into()),
+                event_time: None,
+            },
             attempt: 3,
         };
         let event = json!({"Records": [{"messageId": "m", "eventSource": "aws:sqs", "body": serde_json::to_string(&c).unwrap()}]});
-        assert_eq!(decode(event).unwrap(), Invocation::Objects(vec![(c.object, 3)]));
+        assert_eq!(
+            decode(event).unwrap(),
+            Invocation::Objects(vec![(c.object, 3)])
+        );
         assert_eq!(decode(json!({"sweep": true})).unwrap(), Invocation::Sweep);
         assert!(decode(json!({"hello": 1})).is_err());
     }

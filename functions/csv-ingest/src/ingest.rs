@@ -10,8 +10,8 @@ use crate::s3::{self, Listed};
 use chrono::{DateTime, Utc};
 use oneroster::manifest::parse_manifest;
 use roster::{
-    ClaimOutcome, Connection, DynamoStore, Engine, LocalArtifacts, RunRecord, RunSource,
-    RunStatus, Store, SyncOptions, TenantConfig,
+    ClaimOutcome, Connection, DynamoStore, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
+    Store, SyncOptions, TenantConfig,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -77,7 +77,11 @@ struct Delivery {
 
 impl Ingest {
     /// Handles one invocation; `deadline` is when Lambda will stop this one.
-    pub async fn handle(&self, invocation: Invocation, deadline: Option<Instant>) -> Result<Vec<ItemOutcome>, IngestError> {
+    pub async fn handle(
+        &self,
+        invocation: Invocation,
+        deadline: Option<Instant>,
+    ) -> Result<Vec<ItemOutcome>, IngestError> {
         match invocation {
             Invocation::Sweep => self.sweep(Utc::now()).await,
             Invocation::Objects(objects) => {
@@ -90,14 +94,27 @@ impl Ingest {
         }
     }
 
-    async fn handle_object(&self, object: ObjectRef, attempt: u32, deadline: Option<Instant>) -> Result<ItemOutcome, IngestError> {
+    async fn handle_object(
+        &self,
+        object: ObjectRef,
+        attempt: u32,
+        deadline: Option<Instant>,
+    ) -> Result<ItemOutcome, IngestError> {
         let Some(inbound) = InboundKey::parse(&object.key) else {
             tracing::warn!(key = %object.key, "object outside inbound/{{tenant}}/ ignored");
             return Ok(ItemOutcome::new(&object.key, "ignored"));
         };
-        let owner = format!("{}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or_default());
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
         let claim_key = object.claim_key();
-        match self.store.claim(&claim_key, &owner, Utc::now(), CLAIM_LEASE).await? {
+        match self
+            .store
+            .claim(&claim_key, &owner, Utc::now(), CLAIM_LEASE)
+            .await?
+        {
             ClaimOutcome::Claimed => {}
             ClaimOutcome::Done { result } => {
                 tracing::info!(key = %object.key, previous = %result, "duplicate delivery skipped");
@@ -114,27 +131,52 @@ impl Ingest {
                 self.store.release_claim(&claim_key, &owner).await?;
             }
             Ok(outcome) => {
-                let summary = format!("{} {}", outcome.outcome, outcome.run_id.as_deref().unwrap_or("-"));
-                self.store.finish_claim(&claim_key, &owner, &summary, Utc::now(), CLAIM_MEMORY).await?;
+                let summary = format!(
+                    "{} {}",
+                    outcome.outcome,
+                    outcome.run_id.as_deref().unwrap_or("-")
+                );
+                self.store
+                    .finish_claim(&claim_key, &owner, &summary, Utc::now(), CLAIM_MEMORY)
+                    .await?;
             }
             Err(_) => self.store.release_claim(&claim_key, &owner).await?,
         }
         result
     }
 
-    async fn process(&self, object: &ObjectRef, inbound: &InboundKey, attempt: u32, deadline: Option<Instant>) -> Result<ItemOutcome, IngestError> {
+    async fn process(
+        &self,
+        object: &ObjectRef,
+        inbound: &InboundKey,
+        attempt: u32,
+        deadline: Option<Instant>,
+    ) -> Result<ItemOutcome, IngestError> {
         let tenant = match self.tenant_for(&inbound.tenant).await? {
             Ok(tenant) => tenant,
             Err(reason) => {
-                let moved = self.move_aside(object, inbound, &reason, Utc::now()).await?;
-                return Ok(ItemOutcome { moved_to: Some(moved), ..ItemOutcome::new(&object.key, "moved_aside") });
+                let moved = self
+                    .move_aside(object, inbound, &reason, Utc::now())
+                    .await?;
+                return Ok(ItemOutcome {
+                    moved_to: Some(moved),
+                    ..ItemOutcome::new(&object.key, "moved_aside")
+                });
             }
         };
         match inbound.upload() {
             Upload::Zip => {
                 let dir = self.work_dir()?;
                 let path = dir.join(&inbound.file_name);
-                let Some(downloaded) = s3::download(&self.s3, &object.bucket, &object.key, object.version_id.as_deref(), &path).await? else {
+                let Some(downloaded) = s3::download(
+                    &self.s3,
+                    &object.bucket,
+                    &object.key,
+                    object.version_id.as_deref(),
+                    &path,
+                )
+                .await?
+                else {
                     return Ok(ItemOutcome::new(&object.key, "duplicate"));
                 };
                 let delivery = Delivery {
@@ -148,16 +190,24 @@ impl Ingest {
                         downloaded.etag.map(|e| format!("#{e}")).unwrap_or_default()
                     ),
                 };
-                let outcome = self.run(&tenant, object, inbound, delivery, attempt, deadline).await;
+                let outcome = self
+                    .run(&tenant, object, inbound, delivery, attempt, deadline)
+                    .await;
                 let _ = std::fs::remove_dir_all(&dir);
                 outcome
             }
-            Upload::Csv => self.loose_file(&tenant, object, inbound, attempt, deadline).await,
+            Upload::Csv => {
+                self.loose_file(&tenant, object, inbound, attempt, deadline)
+                    .await
+            }
             Upload::Other => {
                 let moved = self
                     .move_aside(object, inbound, "not part of a OneRoster package: upload a .zip, or manifest.csv and the CSV files", Utc::now())
                     .await?;
-                Ok(ItemOutcome { moved_to: Some(moved), ..ItemOutcome::new(&object.key, "moved_aside") })
+                Ok(ItemOutcome {
+                    moved_to: Some(moved),
+                    ..ItemOutcome::new(&object.key, "moved_aside")
+                })
             }
         }
     }
@@ -170,17 +220,33 @@ impl Ingest {
         Ok(match self.store.get_tenant(id).await? {
             None => Err(format!("tenant `{id}` is not configured")),
             Some(t) if !t.enabled => Err(format!("tenant `{id}` is disabled")),
-            Some(t) if !t.uses(Connection::Sftp) => Err(format!("tenant `{id}` does not have the SFTP connection enabled")),
+            Some(t) if !t.uses(Connection::Sftp) => Err(format!(
+                "tenant `{id}` does not have the SFTP connection enabled"
+            )),
             Some(t) => Ok(t),
         })
     }
 
     /// A loose CSV arrived: when its set is complete, the invocation that wins
     /// the set's claim processes it, exactly once.
-    async fn loose_file(&self, tenant: &TenantConfig, object: &ObjectRef, inbound: &InboundKey, attempt: u32, deadline: Option<Instant>) -> Result<ItemOutcome, IngestError> {
-        let listed: Vec<Listed> = s3::list_folder(&self.s3, &object.bucket, &inbound.folder).await?;
-        let csvs: Vec<&Listed> = listed.iter().filter(|o| o.key.to_ascii_lowercase().ends_with(".csv")).collect();
-        let Some(manifest) = csvs.iter().find(|o| file_name(&o.key).eq_ignore_ascii_case("manifest.csv")) else {
+    async fn loose_file(
+        &self,
+        tenant: &TenantConfig,
+        object: &ObjectRef,
+        inbound: &InboundKey,
+        attempt: u32,
+        deadline: Option<Instant>,
+    ) -> Result<ItemOutcome, IngestError> {
+        let listed: Vec<Listed> =
+            s3::list_folder(&self.s3, &object.bucket, &inbound.folder).await?;
+        let csvs: Vec<&Listed> = listed
+            .iter()
+            .filter(|o| o.key.to_ascii_lowercase().ends_with(".csv"))
+            .collect();
+        let Some(manifest) = csvs
+            .iter()
+            .find(|o| file_name(&o.key).eq_ignore_ascii_case("manifest.csv"))
+        else {
             return Ok(ItemOutcome::new(&object.key, "waiting"));
         };
         if manifest.size <= MAX_MANIFEST_BYTES {
@@ -188,12 +254,17 @@ impl Ingest {
             let path = dir.join("manifest.csv");
             let read = s3::download(&self.s3, &object.bucket, &manifest.key, None, &path).await?;
             let parsed = match read {
-                Some(_) => std::fs::File::open(&path).ok().map(|mut f| parse_manifest(&mut f)),
+                Some(_) => std::fs::File::open(&path)
+                    .ok()
+                    .map(|mut f| parse_manifest(&mut f)),
                 None => None,
             };
             let _ = std::fs::remove_dir_all(&dir);
             if let Some(Ok((m, _))) = parsed {
-                let present: Vec<String> = csvs.iter().map(|o| file_name(&o.key).to_ascii_lowercase()).collect();
+                let present: Vec<String> = csvs
+                    .iter()
+                    .map(|o| file_name(&o.key).to_ascii_lowercase())
+                    .collect();
                 let missing: Vec<&str> = m
                     .required_files()
                     .into_iter()
@@ -207,31 +278,61 @@ impl Ingest {
             // An unreadable manifest makes the set "complete": the run rejects it with a report.
         }
         let set_key = format!("SET#{}/{}#{}", object.bucket, inbound.folder, manifest.etag);
-        let owner = format!("set-{}", Utc::now().timestamp_nanos_opt().unwrap_or_default());
-        match self.store.claim(&set_key, &owner, Utc::now(), CLAIM_LEASE).await? {
+        let owner = format!(
+            "set-{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        );
+        match self
+            .store
+            .claim(&set_key, &owner, Utc::now(), CLAIM_LEASE)
+            .await?
+        {
             ClaimOutcome::Claimed => {}
             ClaimOutcome::Done { .. } => return Ok(ItemOutcome::new(&object.key, "duplicate")),
             ClaimOutcome::Busy { .. } => return Ok(ItemOutcome::new(&object.key, "in_progress")),
         }
-        let result = self.run_set(tenant, object, inbound, &csvs, attempt, deadline).await;
+        let result = self
+            .run_set(tenant, object, inbound, &csvs, attempt, deadline)
+            .await;
         match &result {
-            Ok(o) if matches!(o.outcome.as_str(), "continued" | "deferred") => self.store.release_claim(&set_key, &owner).await?,
+            Ok(o) if matches!(o.outcome.as_str(), "continued" | "deferred") => {
+                self.store.release_claim(&set_key, &owner).await?
+            }
             Ok(o) => {
                 let summary = format!("{} {}", o.outcome, o.run_id.as_deref().unwrap_or("-"));
-                self.store.finish_claim(&set_key, &owner, &summary, Utc::now(), CLAIM_MEMORY).await?
+                self.store
+                    .finish_claim(&set_key, &owner, &summary, Utc::now(), CLAIM_MEMORY)
+                    .await?
             }
             Err(_) => self.store.release_claim(&set_key, &owner).await?,
         }
         result
     }
 
-    async fn run_set(&self, tenant: &TenantConfig, object: &ObjectRef, inbound: &InboundKey, csvs: &[&Listed], attempt: u32, deadline: Option<Instant>) -> Result<ItemOutcome, IngestError> {
+    async fn run_set(
+        &self,
+        tenant: &TenantConfig,
+        object: &ObjectRef,
+        inbound: &InboundKey,
+        csvs: &[&Listed],
+        attempt: u32,
+        deadline: Option<Instant>,
+    ) -> Result<ItemOutcome, IngestError> {
         let dir = self.work_dir()?;
         let package = dir.join("package");
         std::fs::create_dir_all(&package)?;
         let mut objects = Vec::new();
         for o in csvs {
-            if s3::download(&self.s3, &object.bucket, &o.key, None, &package.join(file_name(&o.key))).await?.is_some() {
+            if s3::download(
+                &self.s3,
+                &object.bucket,
+                &o.key,
+                None,
+                &package.join(file_name(&o.key)),
+            )
+            .await?
+            .is_some()
+            {
                 objects.push((o.key.clone(), None));
             }
         }
@@ -241,13 +342,23 @@ impl Ingest {
             generated_at: csvs.iter().map(|o| o.last_modified).max(),
             reference: format!("s3://{}/{}", object.bucket, inbound.folder),
         };
-        let outcome = self.run(tenant, object, inbound, delivery, attempt, deadline).await;
+        let outcome = self
+            .run(tenant, object, inbound, delivery, attempt, deadline)
+            .await;
         let _ = std::fs::remove_dir_all(&dir);
         outcome
     }
 
     /// Runs the engine on a downloaded delivery, then files the objects.
-    async fn run(&self, tenant: &TenantConfig, object: &ObjectRef, inbound: &InboundKey, delivery: Delivery, attempt: u32, deadline: Option<Instant>) -> Result<ItemOutcome, IngestError> {
+    async fn run(
+        &self,
+        tenant: &TenantConfig,
+        object: &ObjectRef,
+        inbound: &InboundKey,
+        delivery: Delivery,
+        attempt: u32,
+        deadline: Option<Instant>,
+    ) -> Result<ItemOutcome, IngestError> {
         let started = Instant::now();
         let artifacts = LocalArtifacts::new(self.scratch.join("runs"));
         let engine = Engine {
@@ -259,33 +370,74 @@ impl Ingest {
                 ..SyncOptions::default()
             },
         };
-        let source = RunSource { kind: "csv".into(), reference: delivery.reference.clone() };
-        let mut run = engine.sync_package(tenant, &delivery.path, source, delivery.generated_at).await?;
+        let source = RunSource {
+            kind: "csv".into(),
+            reference: delivery.reference.clone(),
+        };
+        let mut run = engine
+            .sync_package(tenant, &delivery.path, source, delivery.generated_at)
+            .await?;
         emit_metrics(&run, started.elapsed(), &object.key);
         match run.status {
             RunStatus::Busy | RunStatus::Continued => {
-                let outcome = if run.status == RunStatus::Busy { "deferred" } else { "continued" };
-                self.continue_later(object, attempt, run.status == RunStatus::Busy).await?;
-                return Ok(ItemOutcome { run_id: Some(run.run_id.clone()), ..ItemOutcome::new(&object.key, outcome) });
+                let outcome = if run.status == RunStatus::Busy {
+                    "deferred"
+                } else {
+                    "continued"
+                };
+                self.continue_later(object, attempt, run.status == RunStatus::Busy)
+                    .await?;
+                return Ok(ItemOutcome {
+                    run_id: Some(run.run_id.clone()),
+                    ..ItemOutcome::new(&object.key, outcome)
+                });
             }
             _ => {}
         }
-        let outcome = if run.status == RunStatus::Rejected { Outcome::Rejected } else { Outcome::Processed };
-        let folder = format!("{}{}/{}/", outcome.prefix(), safe_segment(&tenant.tenant), run.run_id);
+        let outcome = if run.status == RunStatus::Rejected {
+            Outcome::Rejected
+        } else {
+            Outcome::Processed
+        };
+        let folder = format!(
+            "{}{}/{}/",
+            outcome.prefix(),
+            safe_segment(&tenant.tenant),
+            run.run_id
+        );
         // Keep the run's files beside the objects, and point the run record at them.
-        let local_runs = self.scratch.join("runs").join(&tenant.tenant).join(&run.run_id);
-        let validation = std::fs::read(local_runs.join("report.json")).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-        if let Some(plan) = run.plan_ref.clone().map(PathBuf::from).filter(|p| p.is_file()) {
+        let local_runs = self
+            .scratch
+            .join("runs")
+            .join(&tenant.tenant)
+            .join(&run.run_id);
+        let validation = std::fs::read(local_runs.join("report.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+        if let Some(plan) = run
+            .plan_ref
+            .clone()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+        {
             let key = format!("{folder}plan.jsonl");
             s3::put_file(&self.s3, &object.bucket, &key, &plan).await?;
             run.plan_ref = Some(format!("s3://{}/{key}", object.bucket));
         }
         run.report_ref = Some(format!("s3://{}/{folder}report.json", object.bucket));
         self.store.put_run(&run).await?;
-        s3::put_json(&self.s3, &object.bucket, &format!("{folder}report.json"), &json!({"run": run, "validation": validation})).await?;
+        s3::put_json(
+            &self.s3,
+            &object.bucket,
+            &format!("{folder}report.json"),
+            &json!({"run": run, "validation": validation}),
+        )
+        .await?;
         let mut moved_to = None;
         for (key, version) in &delivery.objects {
-            let dest = InboundKey::parse(key).map(|k| k.destination(key, outcome, &run.run_id)).unwrap_or_else(|| format!("{folder}{}", file_name(key)));
+            let dest = InboundKey::parse(key)
+                .map(|k| k.destination(key, outcome, &run.run_id))
+                .unwrap_or_else(|| format!("{folder}{}", file_name(key)));
             s3::move_object(&self.s3, &object.bucket, key, version.as_deref(), &dest).await?;
             if key == &object.key || moved_to.is_none() {
                 moved_to = Some(dest);
@@ -301,14 +453,26 @@ impl Ingest {
     }
 
     /// Sends the object back through the continuation queue (a deferral waits a while first).
-    async fn continue_later(&self, object: &ObjectRef, attempt: u32, defer: bool) -> Result<(), IngestError> {
+    async fn continue_later(
+        &self,
+        object: &ObjectRef,
+        attempt: u32,
+        defer: bool,
+    ) -> Result<(), IngestError> {
         if attempt + 1 >= MAX_ATTEMPTS {
-            return Err(IngestError::Permanent(format!("{} was continued or deferred {MAX_ATTEMPTS} times; giving up", object.key)));
+            return Err(IngestError::Permanent(format!(
+                "{} was continued or deferred {MAX_ATTEMPTS} times; giving up",
+                object.key
+            )));
         }
         let Some(url) = &self.config.continue_queue_url else {
             return Err(IngestError::Retryable(format!("{} must continue later and no CONTINUE_QUEUE_URL is set: failing so Lambda retries", object.key)));
         };
-        let body = serde_json::to_string(&Continuation { object: object.clone(), attempt: attempt + 1 }).map_err(|e| IngestError::Permanent(e.to_string()))?;
+        let body = serde_json::to_string(&Continuation {
+            object: object.clone(),
+            attempt: attempt + 1,
+        })
+        .map_err(|e| IngestError::Permanent(e.to_string()))?;
         self.sqs
             .send_message()
             .queue_url(url)
@@ -321,13 +485,36 @@ impl Ingest {
     }
 
     /// Moves an object the function will not import aside, with a report saying why.
-    async fn move_aside(&self, object: &ObjectRef, inbound: &InboundKey, reason: &str, now: DateTime<Utc>) -> Result<String, IngestError> {
+    async fn move_aside(
+        &self,
+        object: &ObjectRef,
+        inbound: &InboundKey,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, IngestError> {
         let id = roster::run::new_run_id(now);
         let dest = inbound.destination(&object.key, Outcome::Rejected, &id);
-        let folder = format!("{}{}/{id}/", Outcome::Rejected.prefix(), safe_segment(&inbound.tenant));
+        let folder = format!(
+            "{}{}/{id}/",
+            Outcome::Rejected.prefix(),
+            safe_segment(&inbound.tenant)
+        );
         tracing::warn!(key = %object.key, reason, "object moved aside");
-        s3::put_json(&self.s3, &object.bucket, &format!("{folder}report.json"), &json!({"key": object.key, "reason": reason, "at": now})).await?;
-        s3::move_object(&self.s3, &object.bucket, &object.key, object.version_id.as_deref(), &dest).await?;
+        s3::put_json(
+            &self.s3,
+            &object.bucket,
+            &format!("{folder}report.json"),
+            &json!({"key": object.key, "reason": reason, "at": now}),
+        )
+        .await?;
+        s3::move_object(
+            &self.s3,
+            &object.bucket,
+            &object.key,
+            object.version_id.as_deref(),
+            &dest,
+        )
+        .await?;
         Ok(dest)
     }
 
@@ -344,48 +531,91 @@ impl Ingest {
                 }
             }
         }
-        let window = chrono::Duration::from_std(self.config.incomplete_window).unwrap_or(chrono::Duration::hours(2));
+        let window = chrono::Duration::from_std(self.config.incomplete_window)
+            .unwrap_or(chrono::Duration::hours(2));
         let mut outcomes = Vec::new();
         for (folder, objects) in folders {
             let newest = objects.iter().map(|o| o.last_modified).max().unwrap_or(now);
             if now - newest < window {
                 continue;
             }
-            let Some(first) = InboundKey::parse(&objects[0].key) else { continue };
-            let names: Vec<String> = objects.iter().map(|o| file_name(&o.key).to_string()).collect();
+            let Some(first) = InboundKey::parse(&objects[0].key) else {
+                continue;
+            };
+            let names: Vec<String> = objects
+                .iter()
+                .map(|o| file_name(&o.key).to_string())
+                .collect();
             let reason = format!(
                 "incomplete loose-file set: {} file(s) ({}) waited more than {} minutes for manifest.csv and the files it declares",
                 names.len(),
                 names.join(", "),
                 self.config.incomplete_window.as_secs() / 60
             );
-            let mut run = RunRecord::start(&first.tenant, RunSource { kind: "csv".into(), reference: format!("s3://{bucket}/{folder}") }, now);
+            let mut run = RunRecord::start(
+                &first.tenant,
+                RunSource {
+                    kind: "csv".into(),
+                    reference: format!("s3://{bucket}/{folder}"),
+                },
+                now,
+            );
             run.finish(RunStatus::Rejected, reason.clone(), now);
-            let dest_folder = format!("{}{}/{}/", Outcome::Rejected.prefix(), safe_segment(&first.tenant), run.run_id);
+            let dest_folder = format!(
+                "{}{}/{}/",
+                Outcome::Rejected.prefix(),
+                safe_segment(&first.tenant),
+                run.run_id
+            );
             run.report_ref = Some(format!("s3://{bucket}/{dest_folder}report.json"));
-            if self.store.get_tenant(&first.tenant).await.ok().flatten().is_some() {
+            if self
+                .store
+                .get_tenant(&first.tenant)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+            {
                 self.store.put_run(&run).await?;
             }
-            s3::put_json(&self.s3, &bucket, &format!("{dest_folder}report.json"), &json!({"run": run, "reason": reason})).await?;
+            s3::put_json(
+                &self.s3,
+                &bucket,
+                &format!("{dest_folder}report.json"),
+                &json!({"run": run, "reason": reason}),
+            )
+            .await?;
             for o in &objects {
-                let dest = InboundKey::parse(&o.key).map(|k| k.destination(&o.key, Outcome::Rejected, &run.run_id)).unwrap_or_default();
+                let dest = InboundKey::parse(&o.key)
+                    .map(|k| k.destination(&o.key, Outcome::Rejected, &run.run_id))
+                    .unwrap_or_default();
                 s3::move_object(&self.s3, &bucket, &o.key, None, &dest).await?;
             }
             tracing::warn!(tenant = %first.tenant, folder = %folder, files = objects.len(), run_id = %run.run_id, "incomplete set moved aside");
-            outcomes.push(ItemOutcome { run_id: Some(run.run_id), moved_to: Some(dest_folder), ..ItemOutcome::new(&folder, "moved_aside") });
+            outcomes.push(ItemOutcome {
+                run_id: Some(run.run_id),
+                moved_to: Some(dest_folder),
+                ..ItemOutcome::new(&folder, "moved_aside")
+            });
         }
         Ok(outcomes)
     }
 
     fn work_dir(&self) -> Result<PathBuf, IngestError> {
-        let dir = self.scratch.join(format!("work-{}", Utc::now().timestamp_nanos_opt().unwrap_or_default()));
+        let dir = self.scratch.join(format!(
+            "work-{}",
+            Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ));
         std::fs::create_dir_all(&dir)?;
         Ok(dir)
     }
 }
 
 fn file_name(key: &str) -> &str {
-    Path::new(key).file_name().and_then(|n| n.to_str()).unwrap_or(key)
+    Path::new(key)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(key)
 }
 
 /// One structured summary line and one CloudWatch EMF line per run: ids and counts only.
@@ -405,13 +635,38 @@ fn emit_metrics(run: &RunRecord, elapsed: Duration, key: &str) {
         duration_ms = elapsed.as_millis() as u64,
         "run finished"
     );
-    let rows_read = totals.inserted + totals.updated + totals.unchanged + totals.unarchived + totals.rejected + totals.skipped;
+    let rows_read = totals.inserted
+        + totals.updated
+        + totals.unchanged
+        + totals.unarchived
+        + totals.rejected
+        + totals.skipped;
     let metrics = [
-        cloud::metrics::Metric { name: "RowsRead", value: rows_read as f64, unit: "Count" },
-        cloud::metrics::Metric { name: "RecordsWritten", value: run.items_written as f64, unit: "Count" },
-        cloud::metrics::Metric { name: "RecordsArchived", value: totals.archived as f64, unit: "Count" },
-        cloud::metrics::Metric { name: "RowsRejected", value: totals.rejected as f64, unit: "Count" },
-        cloud::metrics::Metric { name: "DurationMs", value: elapsed.as_millis() as f64, unit: "Milliseconds" },
+        cloud::metrics::Metric {
+            name: "RowsRead",
+            value: rows_read as f64,
+            unit: "Count",
+        },
+        cloud::metrics::Metric {
+            name: "RecordsWritten",
+            value: run.items_written as f64,
+            unit: "Count",
+        },
+        cloud::metrics::Metric {
+            name: "RecordsArchived",
+            value: totals.archived as f64,
+            unit: "Count",
+        },
+        cloud::metrics::Metric {
+            name: "RowsRejected",
+            value: totals.rejected as f64,
+            unit: "Count",
+        },
+        cloud::metrics::Metric {
+            name: "DurationMs",
+            value: elapsed.as_millis() as f64,
+            unit: "Milliseconds",
+        },
     ];
     println!(
         "{}",

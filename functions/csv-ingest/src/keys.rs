@@ -27,7 +27,10 @@ const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
 pub fn copy_source(bucket: &str, key: &str, version: Option<&str>) -> String {
     let key = utf8_percent_encode(key, COPY_SOURCE).to_string();
     match version {
-        Some(v) => format!("{bucket}/{key}?versionId={}", utf8_percent_encode(v, COPY_SOURCE)),
+        Some(v) => format!(
+            "{bucket}/{key}?versionId={}",
+            utf8_percent_encode(v, COPY_SOURCE)
+        ),
         None => format!("{bucket}/{key}"),
     }
 }
@@ -90,7 +93,11 @@ impl InboundKey {
             .and_then(|r| r.split_once('/'))
             .map(|(_, below)| below)
             .unwrap_or(&self.file_name);
-        format!("{}{}/{run}/{below}", outcome.prefix(), safe_segment(&self.tenant))
+        format!(
+            "{}{}/{run}/{below}",
+            outcome.prefix(),
+            safe_segment(&self.tenant)
+        )
     }
 }
 
@@ -117,7 +124,13 @@ impl Outcome {
 pub fn safe_segment(tenant: &str) -> String {
     let cleaned: String = tenant
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if cleaned.is_empty() {
@@ -133,16 +146,31 @@ mod tests {
 
     #[test]
     fn event_keys_decode_plus_and_percent() {
-        assert_eq!(decode_event_key("inbound/d1/My+Export%282%29.zip").unwrap(), "inbound/d1/My Export(2).zip");
-        assert_eq!(decode_event_key("inbound/d1/a%2Bb.zip").unwrap(), "inbound/d1/a+b.zip");
-        assert_eq!(decode_event_key("inbound/d1/%C3%A9t%C3%A9.csv").unwrap(), "inbound/d1/été.csv");
+        assert_eq!(
+            decode_event_key("inbound/d1/My+Export%282%29.zip").unwrap(),
+            "inbound/d1/My Export(2).zip"
+        );
+        assert_eq!(
+            decode_event_key("inbound/d1/a%2Bb.zip").unwrap(),
+            "inbound/d1/a+b.zip"
+        );
+        assert_eq!(
+            decode_event_key("inbound/d1/%C3%A9t%C3%A9.csv").unwrap(),
+            "inbound/d1/été.csv"
+        );
         assert!(decode_event_key("inbound/d1/%FF.zip").is_err());
     }
 
     #[test]
     fn copy_sources_encode_the_key() {
-        assert_eq!(copy_source("b", "inbound/d1/My Export+1.zip", None), "b/inbound/d1/My%20Export%2B1.zip");
-        assert_eq!(copy_source("b", "k.zip", Some("v1")), "b/k.zip?versionId=v1");
+        assert_eq!(
+            copy_source("b", "inbound/d1/My Export+1.zip", None),
+            "b/inbound/d1/My%20Export%2B1.zip"
+        );
+        assert_eq!(
+            copy_source("b", "k.zip", Some("v1")),
+            "b/k.zip?versionId=v1"
+        );
     }
 
     #[test]
@@ -151,8 +179,14 @@ mod tests {
         assert_eq!(k.tenant, "d1");
         assert_eq!(k.folder, "inbound/d1/2026-11-28/");
         assert_eq!(k.upload(), Upload::Csv);
-        assert_eq!(InboundKey::parse("inbound/d1/x.ZIP").unwrap().upload(), Upload::Zip);
-        assert_eq!(InboundKey::parse("inbound/d1/notes.txt").unwrap().upload(), Upload::Other);
+        assert_eq!(
+            InboundKey::parse("inbound/d1/x.ZIP").unwrap().upload(),
+            Upload::Zip
+        );
+        assert_eq!(
+            InboundKey::parse("inbound/d1/notes.txt").unwrap().upload(),
+            Upload::Other
+        );
         assert!(InboundKey::parse("processed/d1/x.zip").is_none());
         assert!(InboundKey::parse("inbound/d1/").is_none());
         assert!(InboundKey::parse("inbound/x.zip").is_none());
@@ -162,9 +196,15 @@ mod tests {
     fn destinations_keep_the_path_below_the_tenant() {
         let key = "inbound/d1/2026/users.csv";
         let k = InboundKey::parse(key).unwrap();
-        assert_eq!(k.destination(key, Outcome::Processed, "r1"), "processed/d1/r1/2026/users.csv");
+        assert_eq!(
+            k.destination(key, Outcome::Processed, "r1"),
+            "processed/d1/r1/2026/users.csv"
+        );
         let odd = "inbound/../evil/x.zip";
         let k = InboundKey::parse(odd).unwrap();
-        assert_eq!(k.destination(odd, Outcome::Rejected, "r2"), "rejected/__/r2/evil/x.zip");
+        assert_eq!(
+            k.destination(odd, Outcome::Rejected, "r2"),
+            "rejected/__/r2/evil/x.zip"
+        );
     }
 }

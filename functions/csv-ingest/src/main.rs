@@ -12,8 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 async fn handler(ingest: &Ingest, event: LambdaEvent<Value>) -> Result<Value, Error> {
     let deadline_ms = event.context.deadline;
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    let deadline = (deadline_ms > now_ms).then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms));
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let deadline = (deadline_ms > now_ms)
+        .then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms));
     let invocation = decode(event.payload)?;
     let outcomes = ingest.handle(invocation, deadline).await?;
     Ok(serde_json::to_value(outcomes)?)
@@ -24,7 +28,11 @@ async fn main() -> Result<(), Error> {
     cloud::init_tracing();
     let config = IngestConfig::from_env()?;
     let sdk = cloud::sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some()).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build(),
+    );
     let ingest = Ingest {
         s3,
         sqs: aws_sdk_sqs::Client::new(&sdk),

@@ -42,7 +42,9 @@ fn strip_quotes(etag: &str) -> String {
 }
 
 /// Whether an SDK error is "the object is not there".
-fn is_missing<E: aws_sdk_s3::error::ProvideErrorMetadata>(e: &aws_sdk_s3::error::SdkError<E>) -> bool {
+fn is_missing<E: aws_sdk_s3::error::ProvideErrorMetadata>(
+    e: &aws_sdk_s3::error::SdkError<E>,
+) -> bool {
     matches!(e, aws_sdk_s3::error::SdkError::ServiceError(s)
         if matches!(s.err().code(), Some("NoSuchKey") | Some("NoSuchVersion") | Some("NotFound")))
 }
@@ -84,7 +86,11 @@ pub async fn download(
 }
 
 /// The objects directly in `folder` (not in sub-folders).
-pub async fn list_folder(s3: &Client, bucket: &str, folder: &str) -> Result<Vec<Listed>, IngestError> {
+pub async fn list_folder(
+    s3: &Client,
+    bucket: &str,
+    folder: &str,
+) -> Result<Vec<Listed>, IngestError> {
     list(s3, bucket, folder, Some("/")).await
 }
 
@@ -93,7 +99,12 @@ pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> Result<Vec<Lis
     list(s3, bucket, prefix, None).await
 }
 
-async fn list(s3: &Client, bucket: &str, prefix: &str, delimiter: Option<&str>) -> Result<Vec<Listed>, IngestError> {
+async fn list(
+    s3: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+) -> Result<Vec<Listed>, IngestError> {
     let mut out = Vec::new();
     let mut pages = s3
         .list_objects_v2()
@@ -105,7 +116,8 @@ async fn list(s3: &Client, bucket: &str, prefix: &str, delimiter: Option<&str>) 
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| sdk("ListObjectsV2", e))?;
         for o in page.contents() {
-            let (Some(key), Some(modified)) = (o.key(), o.last_modified().and_then(to_chrono)) else {
+            let (Some(key), Some(modified)) = (o.key(), o.last_modified().and_then(to_chrono))
+            else {
                 continue;
             };
             out.push(Listed {
@@ -121,7 +133,13 @@ async fn list(s3: &Client, bucket: &str, prefix: &str, delimiter: Option<&str>) 
 
 /// Moves an object: copy to `dest`, then delete the source (that version).
 /// A source that is already gone is not an error (a duplicate moved it).
-pub async fn move_object(s3: &Client, bucket: &str, key: &str, version: Option<&str>, dest: &str) -> Result<(), IngestError> {
+pub async fn move_object(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+    dest: &str,
+) -> Result<(), IngestError> {
     let copied = s3
         .copy_object()
         .bucket(bucket)
@@ -145,13 +163,24 @@ pub async fn move_object(s3: &Client, bucket: &str, key: &str, version: Option<&
 }
 
 /// Writes a JSON document.
-pub async fn put_json(s3: &Client, bucket: &str, key: &str, value: &serde_json::Value) -> Result<(), IngestError> {
-    let body = serde_json::to_vec_pretty(value).map_err(|e| IngestError::Permanent(e.to_string()))?;
+pub async fn put_json(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<(), IngestError> {
+    let body =
+        serde_json::to_vec_pretty(value).map_err(|e| IngestError::Permanent(e.to_string()))?;
     put_bytes(s3, bucket, key, body, "application/json").await
 }
 
 /// Uploads a local file.
-pub async fn put_file(s3: &Client, bucket: &str, key: &str, path: &Path) -> Result<(), IngestError> {
+pub async fn put_file(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+) -> Result<(), IngestError> {
     let body = ByteStream::from_path(path)
         .await
         .map_err(|e| IngestError::Permanent(format!("reading {}: {e}", path.display())))?;
@@ -165,7 +194,13 @@ pub async fn put_file(s3: &Client, bucket: &str, key: &str, path: &Path) -> Resu
     Ok(())
 }
 
-async fn put_bytes(s3: &Client, bucket: &str, key: &str, body: Vec<u8>, content_type: &str) -> Result<(), IngestError> {
+async fn put_bytes(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), IngestError> {
     s3.put_object()
         .bucket(bucket)
         .key(key)

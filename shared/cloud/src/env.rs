@@ -29,7 +29,11 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
 }
 
 /// An optional variable parsed as `T`, or `default` when unset.
-pub fn parsed_or<T: FromStr>(name: &'static str, default: T, expected: &'static str) -> Result<T, ConfigError> {
+pub fn parsed_or<T: FromStr>(
+    name: &'static str,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| ConfigError::Invalid {
             name,
@@ -48,6 +52,9 @@ mod tests {
     fn missing_and_invalid_variables_are_named() {
         let missing = required("CLOUD_TEST_SURELY_UNSET").unwrap_err();
         assert!(missing.to_string().contains("CLOUD_TEST_SURELY_UNSET"));
-        assert_eq!(parsed_or("CLOUD_TEST_SURELY_UNSET", 7u32, "a number").unwrap(), 7);
+        assert_eq!(
+            parsed_or("CLOUD_TEST_SURELY_UNSET", 7u32, "a number").unwrap(),
+            7
+        );
     }
 }

@@ -55,13 +55,23 @@ mod tests {
         let line = emf_line(
             "RosterBridge",
             &[("Function", "csv-ingest"), ("Status", "applied")],
-            &[Metric { name: "RecordsWritten", value: 12.0, unit: "Count" }],
+            &[Metric {
+                name: "RecordsWritten",
+                value: 12.0,
+                unit: "Count",
+            }],
             &[("tenant", json!("d1"))],
             1_700_000_000_000,
         );
         let v: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], "RosterBridge");
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][1], "Status");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "RosterBridge"
+        );
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][1],
+            "Status"
+        );
         assert_eq!(v["RecordsWritten"], 12.0);
         assert_eq!(v["Status"], "applied");
         assert_eq!(v["tenant"], "d1");

@@ -49,9 +49,7 @@ fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> 
 }
 
 /// Reads a manifest. `Err` holds the fatal findings; `Ok` the manifest and its warnings.
-pub fn parse_manifest(
-    read: &mut (dyn Read + Send),
-) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
+pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)

@@ -572,19 +572,30 @@ impl DynamoStore {
 
     /// Claims `work` (idempotency key) for `owner` for `lease`, unless it is
     /// done or another owner's lease is still running. Conditional write.
-    pub async fn claim(&self, work: &str, owner: &str, now: DateTime<Utc>, lease: Duration) -> StoreResult<ClaimOutcome> {
+    pub async fn claim(
+        &self,
+        work: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<ClaimOutcome> {
         let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let mut item = key(format!("CLAIM#{work}"), "CLAIM".into());
         item.insert("owner".into(), s(owner));
         item.insert("state".into(), s("in_progress"));
         item.insert("expires_at".into(), s(ts(expires)));
-        item.insert("ttl".into(), AttributeValue::N((expires.timestamp() + 86_400).to_string()));
+        item.insert(
+            "ttl".into(),
+            AttributeValue::N((expires.timestamp() + 86_400).to_string()),
+        );
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR (#state = :in_progress AND expires_at < :now)")
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :in_progress AND expires_at < :now)",
+            )
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":in_progress", s("in_progress"))
             .expression_attribute_values(":now", s(ts(now)))
@@ -593,9 +604,13 @@ impl DynamoStore {
         match result {
             Ok(_) => Ok(ClaimOutcome::Claimed),
             Err(e) if is_condition_failed(&e) => {
-                let current = self.get_item(key(format!("CLAIM#{work}"), "CLAIM".into())).await?;
+                let current = self
+                    .get_item(key(format!("CLAIM#{work}"), "CLAIM".into()))
+                    .await?;
                 let Some(current) = current else {
-                    return Ok(ClaimOutcome::Busy { owner: "unknown".into() });
+                    return Ok(ClaimOutcome::Busy {
+                        owner: "unknown".into(),
+                    });
                 };
                 if get_s(&current, "state") == Some("done") {
                     Ok(ClaimOutcome::Done {
@@ -612,7 +627,14 @@ impl DynamoStore {
     }
 
     /// Marks a claimed piece of work done, remembered for `keep`.
-    pub async fn finish_claim(&self, work: &str, owner: &str, result: &str, now: DateTime<Utc>, keep: Duration) -> StoreResult<()> {
+    pub async fn finish_claim(
+        &self,
+        work: &str,
+        owner: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep: Duration,
+    ) -> StoreResult<()> {
         let until = now + chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
         self.client
             .update_item()

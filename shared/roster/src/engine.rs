@@ -35,7 +35,9 @@ pub enum SyncError {
     #[error("{0}")]
     Refused(String),
     /// The time limit came before the plan was fully applied.
-    #[error("stopped before the time limit after writing {written} items; continue in a new invocation")]
+    #[error(
+        "stopped before the time limit after writing {written} items; continue in a new invocation"
+    )]
     DeadlineReached {
         /// Items written before stopping.
         written: u64,

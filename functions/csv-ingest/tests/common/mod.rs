@@ -1,0 +1,258 @@
+//! Test support: real S3 and SQS (moto server) and DynamoDB (DynamoDB Local),
+//! on the endpoints infra/test.sh starts; events built as S3 sends them.
+#![allow(dead_code)]
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use csv_ingest::{Ingest, IngestConfig};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use roster::{DynamoStore, Store, TenantConfig};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn endpoint(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the suite with infra/test.sh (it starts moto and DynamoDB Local), or start them with infra/local/*.sh and export the endpoints")
+    })
+}
+
+pub fn moto() -> String {
+    endpoint("ROSTER_MOTO_ENDPOINT")
+}
+
+pub fn dynamodb() -> String {
+    endpoint("ROSTER_DYNAMODB_ENDPOINT")
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "tests")
+}
+
+pub fn s3_client() -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+/// A fresh bucket (versioned), queue and table, and an Ingest over them.
+pub struct World {
+    pub ingest: Ingest,
+    pub bucket: String,
+    pub queue_url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn new() -> World {
+        Self::with_dynamodb(&dynamodb()).await
+    }
+
+    pub async fn with_dynamodb(ddb_endpoint: &str) -> World {
+        let s3 = s3_client();
+        let sqs = sqs_client();
+        let bucket = unique("inbound");
+        s3.create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("bucket on moto");
+        s3.put_bucket_versioning()
+            .bucket(&bucket)
+            .versioning_configuration(
+                aws_sdk_s3::types::VersioningConfiguration::builder()
+                    .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("versioning");
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("continue"))
+            .send()
+            .await
+            .expect("queue on moto")
+            .queue_url
+            .expect("queue url");
+        let table = unique("roster");
+        let store = DynamoStore::new(dynamodb_client(ddb_endpoint), table.clone());
+        if ddb_endpoint == dynamodb() {
+            store.ensure_table().await.expect("table on DynamoDB Local");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = Ingest {
+            s3,
+            sqs,
+            store,
+            config: IngestConfig {
+                table,
+                bucket: bucket.clone(),
+                incomplete_window: Duration::from_secs(7200),
+                continue_margin: Duration::from_secs(0),
+                continue_queue_url: Some(queue_url.clone()),
+                tenant_wait: Duration::from_secs(5),
+            },
+            scratch: dir.path().join("scratch"),
+        };
+        World {
+            ingest,
+            bucket,
+            queue_url,
+            dir,
+        }
+    }
+
+    pub async fn tenant(&self, id: &str) -> TenantConfig {
+        let t = TenantConfig::new(id).unwrap();
+        self.ingest.store.put_tenant(&t).await.unwrap();
+        t
+    }
+
+    /// Uploads bytes; returns (version id, etag).
+    pub async fn put(&self, key: &str, body: Vec<u8>) -> (Option<String>, Option<String>) {
+        let out = self
+            .ingest
+            .s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .expect("put object");
+        (
+            out.version_id,
+            out.e_tag.map(|e| e.trim_matches('"').to_string()),
+        )
+    }
+
+    pub async fn put_file(&self, key: &str, path: &Path) -> Value {
+        let (version, etag) = self.put(key, std::fs::read(path).unwrap()).await;
+        s3_event(&self.bucket, key, version.as_deref(), etag.as_deref())
+    }
+
+    pub async fn keys(&self, prefix: &str) -> Vec<String> {
+        let out = self
+            .ingest
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = out
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(String::from))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    pub async fn get_json(&self, key: &str) -> Value {
+        let out = self
+            .ingest
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        let bytes = out.body.collect().await.unwrap().into_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// A generated district as a folder (and a zip of it).
+    pub fn district(&self, name: &str, students: u32) -> PathBuf {
+        let out = self.dir.path().join(name);
+        rosterctl::generate::generate(
+            &rosterctl::generate::GenerateOptions { students, seed: 5 },
+            &out,
+        )
+        .unwrap();
+        out
+    }
+
+    pub fn zip_of(&self, folder: &Path) -> PathBuf {
+        let path = folder.with_extension("zip");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut zip = zip::ZipWriter::new(file);
+        let options = zip::write::SimpleFileOptions::default();
+        let mut entries: Vec<_> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            use std::io::Write;
+            zip.start_file(p.file_name().unwrap().to_str().unwrap(), options)
+                .unwrap();
+            zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
+        }
+        zip.finish().unwrap();
+        path
+    }
+}
+
+/// Characters S3 leaves as they are in event keys (space becomes `+`).
+const EVENT_KEY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b' ');
+
+/// An S3 ObjectCreated:Put notification as S3 sends it (key URL-encoded).
+pub fn s3_event(bucket: &str, key: &str, version: Option<&str>, etag: Option<&str>) -> Value {
+    let encoded = utf8_percent_encode(key, EVENT_KEY)
+        .to_string()
+        .replace(' ', "+");
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": chrono::Utc::now().to_rfc3339(), "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:transfer"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "r", "x-amz-id-2": "i"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "inbound",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "o"}, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "size": 1, "eTag": etag, "versionId": version, "sequencer": "0A"}}
+    }]})
+}

@@ -1,0 +1,460 @@
+//! csv-ingest end to end through the real handler, against moto (S3, SQS)
+//! and DynamoDB Local.
+
+mod common;
+
+use common::*;
+use csv_ingest::event::decode;
+use csv_ingest::ItemOutcome;
+use oneroster::EntityKind;
+use roster::{RunStatus, Store};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+async fn handle(world: &World, event: Value) -> Result<Vec<ItemOutcome>, csv_ingest::IngestError> {
+    world
+        .ingest
+        .handle(
+            decode(event).expect("event decodes"),
+            Some(Instant::now() + Duration::from_secs(600)),
+        )
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_upload_is_applied_and_filed_with_its_report() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 60));
+    let event = world.put_file("inbound/d1/district.zip", &zip).await;
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    let run_id = out[0].run_id.clone().unwrap();
+    assert!(
+        world.keys("inbound/").await.is_empty(),
+        "nothing left in inbound/"
+    );
+    let processed = world.keys("processed/d1/").await;
+    assert_eq!(
+        processed,
+        vec![
+            format!("processed/d1/{run_id}/district.zip"),
+            format!("processed/d1/{run_id}/report.json")
+        ]
+    );
+    let report = world
+        .get_json(&format!("processed/d1/{run_id}/report.json"))
+        .await;
+    assert_eq!(report["run"]["status"], "applied");
+    assert_eq!(report["validation"]["ok"], true);
+    let run = world.ingest.store.get_run(&run_id).await.unwrap().unwrap();
+    assert_eq!(run.source.kind, "csv");
+    assert!(run
+        .source
+        .reference
+        .starts_with(&format!("s3://{}/inbound/d1/district.zip", world.bucket)));
+    assert!(
+        run.generated_at.is_some(),
+        "the object's time is the generation time"
+    );
+    assert!(world
+        .ingest
+        .store
+        .get_entity("d1", EntityKind::Users, "stu-000001")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicate_event_is_processed_once() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 30));
+    let event = world.put_file("inbound/d1/export.zip", &zip).await;
+    let first = handle(&world, event.clone()).await.unwrap();
+    let second = handle(&world, event).await.unwrap();
+    assert_eq!(first[0].outcome, "applied");
+    assert_eq!(second[0].outcome, "duplicate");
+    assert_eq!(
+        world
+            .ingest
+            .store
+            .list_runs(Some("d1"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A re-upload with new content is a new delivery and a new run.
+    let event = world.put_file("inbound/d1/export.zip", &zip).await;
+    let third = handle(&world, event).await.unwrap();
+    assert_eq!(third[0].outcome, "applied");
+    assert_eq!(
+        world
+            .ingest
+            .store
+            .list_runs(Some("d1"), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_with_spaces_and_plus_signs_are_decoded() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 20));
+    let key = "inbound/d1/Roster Export+2026 (1).zip";
+    let event = world.put_file(key, &zip).await;
+    assert!(
+        event
+            .to_string()
+            .contains("Roster+Export%2B2026+%281%29.zip"),
+        "encoded as S3 does: {event}"
+    );
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    assert_eq!(out[0].key, key);
+    assert!(out[0]
+        .moved_to
+        .as_deref()
+        .unwrap()
+        .ends_with("/Roster Export+2026 (1).zip"));
+    assert!(world.keys("inbound/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_or_disabled_tenant_is_moved_aside_never_imported() {
+    let world = World::new().await;
+    let zip = world.zip_of(&world.district("district", 20));
+    let event = world.put_file("inbound/nobody/export.zip", &zip).await;
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "moved_aside");
+    let rejected = world.keys("rejected/nobody/").await;
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    let report_key = rejected
+        .iter()
+        .find(|k| k.ends_with("report.json"))
+        .unwrap();
+    assert!(world.get_json(report_key).await["reason"]
+        .as_str()
+        .unwrap()
+        .contains("not configured"));
+    assert!(world
+        .ingest
+        .store
+        .get_entity("nobody", EntityKind::Users, "stu-000001")
+        .await
+        .unwrap()
+        .is_none());
+
+    let mut t = world.tenant("sleepy").await;
+    t.enabled = false;
+    world.ingest.store.put_tenant(&t).await.unwrap();
+    let event = world.put_file("inbound/sleepy/export.zip", &zip).await;
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "moved_aside");
+    let api_only = roster::TenantConfig {
+        connections: vec![roster::Connection::Api],
+        ..world.tenant("apionly").await
+    };
+    world.ingest.store.put_tenant(&api_only).await.unwrap();
+    let event = world.put_file("inbound/apionly/export.zip", &zip).await;
+    assert_eq!(
+        handle(&world, event).await.unwrap()[0].outcome,
+        "moved_aside"
+    );
+    assert!(world.keys("inbound/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_package_is_moved_to_rejected_with_a_report_naming_the_line() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("district", 20);
+    let users = std::fs::read(folder.join("users.csv")).unwrap();
+    let mut broken = users.clone();
+    let at = broken.iter().position(|b| *b == b'\n').unwrap() + 40;
+    broken[at] = 0xFF; // not UTF-8, on line 2
+    std::fs::write(folder.join("users.csv"), broken).unwrap();
+    let zip = world.zip_of(&folder);
+    let event = world.put_file("inbound/d1/bad.zip", &zip).await;
+    let out = handle(&world, event)
+        .await
+        .expect("a bad package is not a failed invocation");
+    assert_eq!(out[0].outcome, "rejected");
+    let run_id = out[0].run_id.clone().unwrap();
+    let report = world
+        .get_json(&format!("rejected/d1/{run_id}/report.json"))
+        .await;
+    let error = &report["validation"]["errors"][0];
+    assert_eq!(error["code"], "not_utf8");
+    assert_eq!(error["file"], "users");
+    assert_eq!(error["line"], 2);
+    assert!(
+        world
+            .keys(&format!("rejected/d1/{run_id}/bad.zip"))
+            .await
+            .len()
+            == 1
+    );
+    assert!(
+        world
+            .ingest
+            .store
+            .get_entity("d1", EntityKind::Users, "stu-000001")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing applied"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loose_files_in_any_order_and_racing_events_make_exactly_one_run() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("loose", 40);
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.reverse(); // users, orgs, manifest, ... — manifest is not last
+    let mut events = Vec::new();
+    // The first files arrive alone: the set is incomplete, nothing runs.
+    let first = world
+        .put_file(
+            &format!(
+                "inbound/d1/2026-11-28/{}",
+                files[0].file_name().unwrap().to_str().unwrap()
+            ),
+            &files[0],
+        )
+        .await;
+    assert_eq!(
+        handle(&world, first.clone()).await.unwrap()[0].outcome,
+        "waiting"
+    );
+    events.push(first);
+    for f in &files[1..] {
+        events.push(
+            world
+                .put_file(
+                    &format!(
+                        "inbound/d1/2026-11-28/{}",
+                        f.file_name().unwrap().to_str().unwrap()
+                    ),
+                    f,
+                )
+                .await,
+        );
+    }
+    // Every event fires at once (S3 may deliver them in any order, concurrently).
+    let world = std::sync::Arc::new(world);
+    let tasks: Vec<_> = events
+        .into_iter()
+        .map(|e| {
+            let w = world.clone();
+            tokio::spawn(async move { handle(&w, e).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.extend(t.await.unwrap());
+    }
+    let applied: Vec<_> = outcomes.iter().filter(|o| o.outcome == "applied").collect();
+    assert_eq!(applied.len(), 1, "exactly one run: {outcomes:?}");
+    assert_eq!(
+        world
+            .ingest
+            .store
+            .list_runs(Some("d1"), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let run_id = applied[0].run_id.clone().unwrap();
+    let processed = world.keys(&format!("processed/d1/{run_id}/")).await;
+    assert_eq!(
+        processed.len(),
+        files.len() + 1,
+        "every file and the report: {processed:?}"
+    );
+    assert!(world.keys("inbound/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incomplete_set_is_moved_aside_by_the_sweep_after_the_window() {
+    let mut world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("partial", 10);
+    let event = world
+        .put_file("inbound/d1/drop/manifest.csv", &folder.join("manifest.csv"))
+        .await;
+    assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "waiting");
+    let event = world
+        .put_file("inbound/d1/drop/users.csv", &folder.join("users.csv"))
+        .await;
+    assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "waiting");
+    // Within the window the sweep leaves it alone.
+    assert!(world
+        .ingest
+        .sweep(chrono::Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+    world.ingest.config.incomplete_window = Duration::from_secs(60);
+    let swept = world
+        .ingest
+        .sweep(chrono::Utc::now() + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(swept.len(), 1);
+    assert!(world.keys("inbound/").await.is_empty());
+    let run = world
+        .ingest
+        .store
+        .list_runs(Some("d1"), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(run.status, RunStatus::Rejected);
+    assert!(run.message.contains("incomplete"), "{}", run.message);
+    assert_eq!(
+        world
+            .keys(&format!("rejected/d1/{}/", run.run_id))
+            .await
+            .len(),
+        3
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_and_stale_packages_are_reported_not_retried() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("district", 300);
+    let zip = world.zip_of(&folder);
+    let event = world.put_file("inbound/d1/full.zip", &zip).await;
+    assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "applied");
+
+    let users = std::fs::read_to_string(folder.join("users.csv")).unwrap();
+    let lines: Vec<&str> = users.lines().collect();
+    std::fs::write(
+        folder.join("users.csv"),
+        lines[..lines.len() / 2].join("\n") + "\n",
+    )
+    .unwrap();
+    let truncated = world.zip_of(&folder);
+    let event = world.put_file("inbound/d1/truncated.zip", &truncated).await;
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "held");
+    let run_id = out[0].run_id.clone().unwrap();
+    let files = world.keys(&format!("processed/d1/{run_id}/")).await;
+    assert!(
+        files.iter().any(|k| k.ends_with("plan.jsonl")),
+        "the held plan is kept: {files:?}"
+    );
+    let run = world.ingest.store.get_run(&run_id).await.unwrap().unwrap();
+    assert!(run.plan_ref.unwrap().starts_with("s3://"));
+
+    // A package generated before the last applied bulk is stale. Backdate the state.
+    let mut state = world.ingest.store.get_state("d1").await.unwrap();
+    state.last_bulk_generated_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    world.ingest.store.put_state("d1", &state).await.unwrap();
+    let event = world.put_file("inbound/d1/old.zip", &zip).await;
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "stale");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_fails_the_invocation_and_leaves_the_object_in_place() {
+    // DynamoDB on a closed port: every store call fails as retryable.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}")
+    };
+    let world = World::with_dynamodb(&dead).await;
+    let zip = world.zip_of(&world.district("district", 20));
+    let event = world.put_file("inbound/d1/export.zip", &zip).await;
+    let error = handle(&world, event)
+        .await
+        .expect_err("the invocation fails");
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(
+        world.keys("inbound/").await,
+        vec!["inbound/d1/export.zip".to_string()],
+        "left for the retry"
+    );
+    assert!(world.keys("processed/").await.is_empty() && world.keys("rejected/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_run_continues_in_a_fresh_invocation_through_the_queue() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 200));
+    let event = world.put_file("inbound/d1/big.zip", &zip).await;
+    // The deadline has already come: the run stops after its first chunk.
+    let out = world
+        .ingest
+        .handle(decode(event).unwrap(), Some(Instant::now()))
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome, "continued", "{out:?}");
+    let first_run = world
+        .ingest
+        .store
+        .get_run(out[0].run_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first_run.status, RunStatus::Continued);
+    assert!(first_run.items_written > 0);
+    assert_eq!(
+        world.keys("inbound/").await.len(),
+        1,
+        "the object waits for the continuation"
+    );
+
+    let received = world
+        .ingest
+        .sqs
+        .receive_message()
+        .queue_url(&world.queue_url)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap();
+    let message = received
+        .messages()
+        .first()
+        .expect("a continuation message")
+        .clone();
+    let sqs_event = serde_json::json!({"Records": [{"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}]});
+    let out = handle(&world, sqs_event).await.unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    let second_run = world
+        .ingest
+        .store
+        .get_run(out[0].run_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let inserted: u64 = second_run.counts.values().map(|c| c.inserted).sum();
+    let unchanged: u64 = second_run.counts.values().map(|c| c.unchanged).sum();
+    assert_eq!(
+        unchanged, first_run.items_written,
+        "applied work is not redone"
+    );
+    assert_eq!(second_run.items_written, inserted);
+    assert!(world.keys("inbound/").await.is_empty());
+}
