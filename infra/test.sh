@@ -7,7 +7,9 @@
 #   - moto server (PyPI moto[server], in a venv) for S3 and SQS.
 # The tests also read the public OneRoster samples in ../shared/samples (set
 # ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly
-# when it is missing; none is skipped.
+# when it is missing; none is skipped. template.yaml is linted (cfn-lint with the
+# serverless rules, sam validate --lint); `infra/check-template.sh --build` also
+# runs the slower offline `sam build`.
 #
 # Usage: infra/test.sh            (from anywhere; CI runs it via .ci/run)
 set -euo pipefail
@@ -51,6 +53,9 @@ infra/local/moto.sh stop
 ROSTER_MOTO_ENDPOINT="$(infra/local/moto.sh start "$(free_port)" | tail -1)"
 export ROSTER_MOTO_ENDPOINT
 echo "moto at $ROSTER_MOTO_ENDPOINT"
+
+log "template checks: cfn-lint (with serverless rules) and sam validate --lint"
+infra/check-template.sh
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -22,12 +22,20 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
-    let students: u32 = std::env::var("BENCH_STUDENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let students: u32 = std::env::var("BENCH_STUDENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let world = common::World::new().await;
         world.tenant("bench").await;
-        let zip = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/bench-data/students-{students}-seed-1.zip"));
+        let zip = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "../../target/bench-data/students-{students}-seed-1.zip"
+        ));
         let zip = if zip.is_file() {
             zip
         } else {
@@ -35,11 +43,30 @@ fn main() {
             world.zip_of(&folder)
         };
         let event = world.put_file("inbound/bench/district.zip", &zip).await;
-        for (label, event) in [("first load", event.clone()), ("re-upload (unchanged)", world.put_file("inbound/bench/district.zip", &zip).await)] {
+        for (label, event) in [
+            ("first load", event.clone()),
+            (
+                "re-upload (unchanged)",
+                world.put_file("inbound/bench/district.zip", &zip).await,
+            ),
+        ] {
             let started = Instant::now();
-            let out = world.ingest.handle(decode(event).unwrap(), Some(Instant::now() + Duration::from_secs(3600))).await.unwrap();
+            let out = world
+                .ingest
+                .handle(
+                    decode(event).unwrap(),
+                    Some(Instant::now() + Duration::from_secs(3600)),
+                )
+                .await
+                .unwrap();
             let elapsed = started.elapsed();
-            let run = world.ingest.store.get_run(out[0].run_id.as_deref().unwrap()).await.unwrap().unwrap();
+            let run = world
+                .ingest
+                .store
+                .get_run(out[0].run_id.as_deref().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
             println!(
                 "{label}: {} in {:.1} s, items written {}, peak RSS so far {:.0} MiB",
                 out[0].outcome,
