@@ -26,6 +26,7 @@ pub mod model;
 mod package;
 mod records;
 pub mod report;
+pub mod rest;
 mod rows;
 pub mod schema;
 mod validate;
