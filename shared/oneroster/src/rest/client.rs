@@ -8,7 +8,6 @@ use super::oauth1;
 use rand::Rng;
 use serde_json::Value;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How requests are authenticated.
@@ -42,7 +41,9 @@ impl fmt::Debug for Auth {
         match self {
             Auth::OAuth1 { .. } => f.write_str("OAuth1 { .. }"),
             Auth::Bearer { .. } => f.write_str("Bearer { .. }"),
-            Auth::ClientCredentials { token_url, .. } => write!(f, "ClientCredentials {{ token_url: {token_url:?}, .. }}"),
+            Auth::ClientCredentials { token_url, .. } => {
+                write!(f, "ClientCredentials {{ token_url: {token_url:?}, .. }}")
+            }
         }
     }
 }
@@ -128,20 +129,26 @@ pub struct Client {
     base: String,
     auth: Auth,
     options: ClientOptions,
-    token: Mutex<Option<(String, Instant)>>,
+    /// The cached OAuth 2 token; held across a fetch so concurrent pages wait for one token.
+    token: tokio::sync::Mutex<Option<(String, Instant)>>,
     requests: std::sync::atomic::AtomicU64,
     retries: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).field("auth", &self.auth).finish()
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("auth", &self.auth)
+            .finish()
     }
 }
 
 /// Full jitter: a random wait between zero and `base * 2^attempt` (capped at 60 s).
 pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    let ceiling = base.saturating_mul(1 << attempt.min(16)).min(Duration::from_secs(60));
+    let ceiling = base
+        .saturating_mul(1 << attempt.min(16))
+        .min(Duration::from_secs(60));
     Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling.as_millis() as u64))
 }
 
@@ -152,7 +159,11 @@ fn nonce() -> String {
 
 impl Client {
     /// A client for the API at `api_url` (the district's URL; `/ims/oneroster/v1p1` is appended when missing).
-    pub fn new(api_url: &str, auth: Auth, options: ClientOptions) -> Result<Client, reqwest::Error> {
+    pub fn new(
+        api_url: &str,
+        auth: Auth,
+        options: ClientOptions,
+    ) -> Result<Client, reqwest::Error> {
         let trimmed = api_url.trim_end_matches('/');
         let base = if trimmed.ends_with("/ims/oneroster/v1p1") {
             trimmed.to_string()
@@ -172,7 +183,7 @@ impl Client {
                 page_size: options.page_size.clamp(1, 10_000),
                 ..options
             },
-            token: Mutex::new(None),
+            token: tokio::sync::Mutex::new(None),
             requests: Default::default(),
             retries: Default::default(),
         })
@@ -195,10 +206,16 @@ impl Client {
     }
 
     async fn bearer_for_client_credentials(&self, collection: &str) -> Result<String, ClientError> {
-        let Auth::ClientCredentials { token_url, client_id, client_secret } = &self.auth else {
+        let Auth::ClientCredentials {
+            token_url,
+            client_id,
+            client_secret,
+        } = &self.auth
+        else {
             unreachable!("only for client credentials");
         };
-        if let Some((token, until)) = self.token.lock().expect("token lock").clone() {
+        let mut cached = self.token.lock().await;
+        if let Some((token, until)) = cached.clone() {
             if Instant::now() < until {
                 return Ok(token);
             }
@@ -206,25 +223,53 @@ impl Client {
         let response = self
             .http
             .post(token_url)
-            .form(&[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", client_secret)])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", client_secret),
+            ])
             .send()
             .await
-            .map_err(|e| ClientError::Request { collection: collection.into(), offset: 0, message: format!("token request failed: {}", e.without_url()) })?;
+            .map_err(|e| ClientError::Request {
+                collection: collection.into(),
+                offset: 0,
+                message: format!("token request failed: {}", e.without_url()),
+            })?;
         let status = response.status().as_u16();
         if status == 400 || status == 401 || status == 403 {
-            return Err(ClientError::CredentialsRejected { status, collection: collection.into() });
+            return Err(ClientError::CredentialsRejected {
+                status,
+                collection: collection.into(),
+            });
         }
-        let body: Value = response.json().await.map_err(|e| ClientError::Request { collection: collection.into(), offset: 0, message: format!("token response unreadable: {}", e.without_url()) })?;
-        let token = body["access_token"].as_str().ok_or_else(|| ClientError::Request { collection: collection.into(), offset: 0, message: "token response has no access_token".into() })?.to_string();
+        let body: Value = response.json().await.map_err(|e| ClientError::Request {
+            collection: collection.into(),
+            offset: 0,
+            message: format!("token response unreadable: {}", e.without_url()),
+        })?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| ClientError::Request {
+                collection: collection.into(),
+                offset: 0,
+                message: "token response has no access_token".into(),
+            })?
+            .to_string();
         let lifetime = body["expires_in"].as_u64().unwrap_or(300);
         // Renew a minute early.
         let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1));
-        *self.token.lock().expect("token lock") = Some((token.clone(), until));
+        *cached = Some((token.clone(), until));
         Ok(token)
     }
 
     /// Fetches one page, with retries.
-    pub async fn page(&self, collection: &str, offset: usize, filter: Option<&str>, deadline: Instant) -> Result<Page, ClientError> {
+    pub async fn page(
+        &self,
+        collection: &str,
+        offset: usize,
+        filter: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Page, ClientError> {
         let url = format!("{}/{collection}", self.base);
         let mut query = vec![
             ("limit".to_string(), self.options.page_size.to_string()),
@@ -236,28 +281,60 @@ impl Client {
             query.push(("filter".to_string(), f.to_string()));
         }
         let full_url = format!("{url}?{}", oauth1::query_string(&query));
-        let fail = |message: String| ClientError::Request { collection: collection.into(), offset, message };
+        let fail = |message: String| ClientError::Request {
+            collection: collection.into(),
+            offset,
+            message,
+        };
         let mut attempt = 0u32;
         loop {
             if Instant::now() >= deadline {
-                return Err(ClientError::Budget { collection: collection.into() });
+                return Err(ClientError::Budget {
+                    collection: collection.into(),
+                });
             }
             let authorization = match &self.auth {
                 Auth::OAuth1 { key, secret } => {
-                    let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                    let timestamp = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0);
                     let n = nonce();
-                    oauth1::authorization("GET", &url, &query, &oauth1::OAuthParams { consumer_key: key, nonce: &n, timestamp }, secret)
+                    oauth1::authorization(
+                        "GET",
+                        &url,
+                        &query,
+                        &oauth1::OAuthParams {
+                            consumer_key: key,
+                            nonce: &n,
+                            timestamp,
+                        },
+                        secret,
+                    )
                 }
                 Auth::Bearer { token } => format!("Bearer {token}"),
-                Auth::ClientCredentials { .. } => format!("Bearer {}", self.bearer_for_client_credentials(collection).await?),
+                Auth::ClientCredentials { .. } => format!(
+                    "Bearer {}",
+                    self.bearer_for_client_credentials(collection).await?
+                ),
             };
-            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let sent = self.http.get(&full_url).header("Authorization", authorization).header("Accept", "application/json").send().await;
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let sent = self
+                .http
+                .get(&full_url)
+                .header("Authorization", authorization)
+                .header("Accept", "application/json")
+                .send()
+                .await;
             let retry_after = match sent {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     if status == 401 || status == 403 {
-                        return Err(ClientError::CredentialsRejected { status, collection: collection.into() });
+                        return Err(ClientError::CredentialsRejected {
+                            status,
+                            collection: collection.into(),
+                        });
                     }
                     if status == 200 {
                         let total = response
@@ -265,13 +342,17 @@ impl Client {
                             .get("X-Total-Count")
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse().ok());
-                        let body: Value = response.json().await.map_err(|e| ClientError::Decode {
-                            collection: collection.into(),
-                            offset,
-                            message: e.without_url().to_string(),
-                        })?;
+                        let body: Value =
+                            response.json().await.map_err(|e| ClientError::Decode {
+                                collection: collection.into(),
+                                offset,
+                                message: e.without_url().to_string(),
+                            })?;
                         let records = match body.get(collection) {
-                            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_object().cloned()).collect(),
+                            Some(Value::Array(items)) => items
+                                .iter()
+                                .filter_map(|v| v.as_object().cloned())
+                                .collect(),
                             _ => {
                                 return Err(ClientError::Decode {
                                     collection: collection.into(),
@@ -297,12 +378,17 @@ impl Client {
             };
             attempt += 1;
             if attempt >= self.options.max_attempts {
-                return Err(fail(format!("gave up after {attempt} attempts (throttled, server errors or network faults)")));
+                return Err(fail(format!(
+                    "gave up after {attempt} attempts (throttled, server errors or network faults)"
+                )));
             }
-            self.retries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let wait = retry_after.unwrap_or_else(|| backoff(self.options.backoff_base, attempt));
             if Instant::now() + wait >= deadline {
-                return Err(ClientError::Budget { collection: collection.into() });
+                return Err(ClientError::Budget {
+                    collection: collection.into(),
+                });
             }
             tokio::time::sleep(wait).await;
         }
@@ -315,18 +401,36 @@ mod tests {
 
     #[test]
     fn debug_output_never_shows_credentials() {
-        let auth = Auth::ClientCredentials { token_url: "https://t".into(), client_id: "id-123".into(), client_secret: "s3cret".into() };
+        let auth = Auth::ClientCredentials {
+            token_url: "https://t".into(),
+            client_id: "id-123".into(),
+            client_secret: "s3cret".into(),
+        };
         let client = Client::new("https://api.example/", auth, ClientOptions::default()).unwrap();
         let shown = format!("{client:?}");
-        assert!(!shown.contains("s3cret") && !shown.contains("id-123"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("id-123"),
+            "{shown}"
+        );
         assert_eq!(client.base(), "https://api.example/ims/oneroster/v1p1");
-        let oauth = Auth::OAuth1 { key: "k".into(), secret: "s3cret".into() };
+        let oauth = Auth::OAuth1 {
+            key: "k".into(),
+            secret: "s3cret".into(),
+        };
         assert!(!format!("{oauth:?}").contains("s3cret"));
     }
 
     #[test]
     fn page_size_is_clamped_and_backoff_bounded() {
-        let client = Client::new("http://h/ims/oneroster/v1p1", Auth::Bearer { token: "t".into() }, ClientOptions { page_size: 50_000, ..ClientOptions::default() }).unwrap();
+        let client = Client::new(
+            "http://h/ims/oneroster/v1p1",
+            Auth::Bearer { token: "t".into() },
+            ClientOptions {
+                page_size: 50_000,
+                ..ClientOptions::default()
+            },
+        )
+        .unwrap();
         assert_eq!(client.options().page_size, 10_000);
         assert_eq!(client.base(), "http://h/ims/oneroster/v1p1");
         for attempt in 0..30 {

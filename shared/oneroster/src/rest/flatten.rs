@@ -40,9 +40,18 @@ enum Source {
 
 fn sources(kind: EntityKind) -> Vec<Source> {
     use Source::*;
-    let common = [Scalar("sourcedId"), Scalar("status"), Scalar("dateLastModified")];
+    let common = [
+        Scalar("sourcedId"),
+        Scalar("status"),
+        Scalar("dateLastModified"),
+    ];
     let rest: Vec<Source> = match kind {
-        EntityKind::Orgs => vec![Scalar("name"), Scalar("type"), Scalar("identifier"), Ref("parent")],
+        EntityKind::Orgs => vec![
+            Scalar("name"),
+            Scalar("type"),
+            Scalar("identifier"),
+            Ref("parent"),
+        ],
         EntityKind::AcademicSessions => vec![
             Scalar("title"),
             Scalar("type"),
@@ -159,7 +168,11 @@ fn user_ids(value: Option<&Value>) -> String {
         .iter()
         .filter_map(|v| {
             let o = v.as_object()?;
-            Some(format!("{{{}:{}}}", scalar(o.get("type")), scalar(o.get("identifier"))))
+            Some(format!(
+                "{{{}:{}}}",
+                scalar(o.get("type")),
+                scalar(o.get("identifier"))
+            ))
         })
         .collect::<Vec<_>>()
         .join(",")
@@ -223,15 +236,26 @@ mod tests {
         assert_eq!(get("grades"), "09,10");
         assert_eq!(get("password"), "", "the password is dropped");
         assert!(!format!("{row:?}").contains("notReal"));
-        assert_eq!(row.extensions, vec![("metadata.classlink.tenantId".into(), "42".into()), ("metadata.note".into(), "x".into())]);
+        assert_eq!(
+            row.extensions,
+            vec![
+                ("metadata.classlink.tenantId".into(), "42".into()),
+                ("metadata.note".into(), "x".into())
+            ]
+        );
     }
 
     #[test]
     fn enrollments_take_ref_ids_and_missing_status_is_active() {
         let row = flatten(
             EntityKind::Enrollments,
-            &obj(json!({"sourcedId": "e1", "user": {"sourcedId": "u1"}, "class": {"sourcedId": "c1", "href": "http://evil/"}, "school": {"sourcedId": "s1"}, "role": "teacher", "primary": "true"})),
+            &obj(
+                json!({"sourcedId": "e1", "user": {"sourcedId": "u1"}, "class": {"sourcedId": "c1", "href": "http://evil/"}, "school": {"sourcedId": "s1"}, "role": "teacher", "primary": "true"}),
+            ),
         );
-        assert_eq!(row.fields[..8], ["e1", "active", "", "c1", "s1", "u1", "teacher", "true"]);
+        assert_eq!(
+            row.fields[..8],
+            ["e1", "active", "", "c1", "s1", "u1", "teacher", "true"]
+        );
     }
 }

@@ -74,29 +74,45 @@ pub enum PullError {
 
 /// The `filter` of a delta pull.
 pub fn delta_filter(since: DateTime<Utc>) -> String {
-    format!("dateLastModified>'{}'", since.to_rfc3339_opts(SecondsFormat::Millis, true))
+    format!(
+        "dateLastModified>'{}'",
+        since.to_rfc3339_opts(SecondsFormat::Millis, true)
+    )
 }
 
 /// Pulls `kinds` into the package folder `out` (created), within `budget`.
-pub async fn pull(client: &Client, kinds: &[EntityKind], mode: PullMode, out: &Path, budget: Duration) -> Result<PullSummary, PullError> {
+pub async fn pull(
+    client: &Client,
+    kinds: &[EntityKind],
+    mode: PullMode,
+    out: &Path,
+    budget: Duration,
+) -> Result<PullSummary, PullError> {
     std::fs::create_dir_all(out)?;
     let deadline = Instant::now() + budget;
     let filter = match mode {
         PullMode::Full => None,
         PullMode::Delta { since } => Some(delta_filter(since)),
     };
-    let results: Vec<Result<(EntityKind, CollectionPull), PullError>> = stream::iter(kinds.iter().copied())
-        .map(|kind| {
-            let filter = filter.clone();
-            async move { pull_collection(client, kind, filter.as_deref(), out, deadline).await.map(|c| (kind, c)) }
-        })
-        .buffer_unordered(client.options().max_in_flight.max(1))
-        .collect()
-        .await;
+    let results: Vec<Result<(EntityKind, CollectionPull), PullError>> =
+        stream::iter(kinds.iter().copied())
+            .map(|kind| {
+                let filter = filter.clone();
+                async move {
+                    pull_collection(client, kind, filter.as_deref(), out, deadline)
+                        .await
+                        .map(|c| (kind, c))
+                }
+            })
+            .buffer_unordered(client.options().max_in_flight.max(1))
+            .collect()
+            .await;
     let mut summary = PullSummary::default();
     for result in results {
         let (kind, pulled) = result?;
-        summary.collections.insert(kind.file_name().to_string(), pulled);
+        summary
+            .collections
+            .insert(kind.file_name().to_string(), pulled);
     }
     let (requests, retries) = client.counters();
     summary.requests = requests;
@@ -106,7 +122,8 @@ pub async fn pull(client: &Client, kinds: &[EntityKind], mode: PullMode, out: &P
 }
 
 fn write_manifest(out: &Path, kinds: &[EntityKind], mode: PullMode) -> std::io::Result<()> {
-    let mut text = String::from("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n");
+    let mut text =
+        String::from("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n");
     for kind in EntityKind::ALL {
         let m = if !kinds.contains(&kind) {
             "absent"
@@ -121,14 +138,23 @@ fn write_manifest(out: &Path, kinds: &[EntityKind], mode: PullMode) -> std::io::
     std::fs::write(out.join("manifest.csv"), text)
 }
 
-async fn pull_collection(client: &Client, kind: EntityKind, filter: Option<&str>, out: &Path, deadline: Instant) -> Result<CollectionPull, PullError> {
+async fn pull_collection(
+    client: &Client,
+    kind: EntityKind,
+    filter: Option<&str>,
+    out: &Path,
+    deadline: Instant,
+) -> Result<CollectionPull, PullError> {
     let name = kind.file_name();
     let spill_path = out.join(format!(".{name}.jsonl"));
     let mut spill = BufWriter::new(std::fs::File::create(&spill_path)?);
     let mut extensions: BTreeSet<String> = BTreeSet::new();
     let mut pulled = CollectionPull::default();
     let limit = client.options().page_size;
-    let incomplete = |reason: String| PullError::Incomplete { collection: name.to_string(), reason };
+    let incomplete = |reason: String| PullError::Incomplete {
+        collection: name.to_string(),
+        reason,
+    };
     let mut offset = 0usize;
     loop {
         let page = client.page(name, offset, filter, deadline).await?;
@@ -136,13 +162,18 @@ async fn pull_collection(client: &Client, kind: EntityKind, filter: Option<&str>
         match (pulled.total, page.total) {
             (None, Some(t)) if pulled.pages == 1 => pulled.total = Some(t as u64),
             (Some(first), Some(now)) if first != now as u64 => {
-                return Err(incomplete(format!("X-Total-Count changed from {first} to {now} during the pull")))
+                return Err(incomplete(format!(
+                    "X-Total-Count changed from {first} to {now} during the pull"
+                )))
             }
             _ => {}
         }
         let received = page.records.len();
         for record in &page.records {
-            let FlatRow { fields, extensions: ext } = flatten(kind, record);
+            let FlatRow {
+                fields,
+                extensions: ext,
+            } = flatten(kind, record);
             for (k, _) in &ext {
                 if !extensions.contains(k) {
                     extensions.insert(k.clone());
@@ -170,25 +201,43 @@ async fn pull_collection(client: &Client, kind: EntityKind, filter: Option<&str>
     }
     if let Some(total) = pulled.total {
         if pulled.rows != total {
-            return Err(incomplete(format!("received {} records, X-Total-Count says {total}", pulled.rows)));
+            return Err(incomplete(format!(
+                "received {} records, X-Total-Count says {total}",
+                pulled.rows
+            )));
         }
     }
     spill.flush()?;
     drop(spill);
-    write_csv(kind, &spill_path, &extensions, &out.join(format!("{name}.csv")))?;
+    write_csv(
+        kind,
+        &spill_path,
+        &extensions,
+        &out.join(format!("{name}.csv")),
+    )?;
     std::fs::remove_file(&spill_path)?;
     Ok(pulled)
 }
 
-fn write_csv(kind: EntityKind, spill: &Path, extensions: &BTreeSet<String>, target: &Path) -> std::io::Result<()> {
+fn write_csv(
+    kind: EntityKind,
+    spill: &Path,
+    extensions: &BTreeSet<String>,
+    target: &Path,
+) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(target)?));
     let mut header: Vec<&str> = columns(kind).iter().map(|c| c.name).collect();
     header.extend(extensions.iter().map(String::as_str));
     writer.write_record(&header)?;
-    let ext_index: BTreeMap<&str, usize> = extensions.iter().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+    let ext_index: BTreeMap<&str, usize> = extensions
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
     let mut row: Vec<String> = Vec::with_capacity(header.len());
     for line in BufReader::new(std::fs::File::open(spill)?).lines() {
-        let (fields, ext): (Vec<String>, Vec<(String, String)>) = serde_json::from_str(&line?).map_err(std::io::Error::other)?;
+        let (fields, ext): (Vec<String>, Vec<(String, String)>) =
+            serde_json::from_str(&line?).map_err(std::io::Error::other)?;
         row.clear();
         row.extend(fields);
         row.extend(std::iter::repeat_n(String::new(), extensions.len()));
@@ -211,14 +260,26 @@ mod tests {
     #[test]
     fn delta_filters_quote_the_time() {
         let since: DateTime<Utc> = "2026-11-01T08:00:00Z".parse().unwrap();
-        assert_eq!(delta_filter(since), "dateLastModified>'2026-11-01T08:00:00.000Z'");
+        assert_eq!(
+            delta_filter(since),
+            "dateLastModified>'2026-11-01T08:00:00.000Z'"
+        );
     }
 
     #[test]
     fn manifests_declare_pulled_kinds_and_the_rest_absent() {
         let dir = tempfile::tempdir().unwrap();
-        write_manifest(dir.path(), &[EntityKind::Users], PullMode::Delta { since: Utc::now() }).unwrap();
+        write_manifest(
+            dir.path(),
+            &[EntityKind::Users],
+            PullMode::Delta { since: Utc::now() },
+        )
+        .unwrap();
         let text = std::fs::read_to_string(dir.path().join("manifest.csv")).unwrap();
-        assert!(text.contains("file.users,delta") && text.contains("file.orgs,absent") && text.contains("oneroster.version,1.1"));
+        assert!(
+            text.contains("file.users,delta")
+                && text.contains("file.orgs,absent")
+                && text.contains("oneroster.version,1.1")
+        );
     }
 }

@@ -1,0 +1,403 @@
+//! The OneRoster REST client and pulls against the project's local OneRoster
+//! server (infra/oneroster-server/server.py), which verifies every OAuth 1.0a
+//! signature with oauthlib and injects faults on request.
+
+use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};
+use oneroster::rest::pull::{pull, PullError, PullMode};
+use oneroster::{validate_package, EntityKind, ValidationOptions};
+use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, Store, TenantConfig};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const KINDS: [EntityKind; 7] = EntityKind::ALL;
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> String {
+    std::env::var("ROSTER_API_PYTHON").unwrap_or_else(|_| {
+        panic!("ROSTER_API_PYTHON is not set: run the suite with infra/test.sh (it installs oauthlib in .tools/api), or point it at a python with oauthlib")
+    })
+}
+
+fn start(package: &Path, auth: &str, key: &str, secret: &str) -> Server {
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/oneroster-server/server.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .args([
+            "--package",
+            package.to_str().unwrap(),
+            "--auth",
+            auth,
+            "--key",
+            key,
+            "--secret",
+            secret,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the local OneRoster server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("server said: {line}"));
+    Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+fn control(server: &Server, path: &str, body: Option<&str>) -> serde_json::Value {
+    // A blocking request on a helper thread (the tests run in a tokio runtime).
+    let url = format!("{}{path}", server.url);
+    let body = body.map(String::from);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let client = reqwest::Client::new();
+            let response = match body {
+                Some(b) => client.post(url).body(b).send().await,
+                None => client.get(url).send().await,
+            };
+            response.unwrap().json::<serde_json::Value>().await.unwrap()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+fn district(dir: &Path, students: u32) -> PathBuf {
+    let out = dir.join("district");
+    rosterctl::generate::generate(
+        &rosterctl::generate::GenerateOptions { students, seed: 11 },
+        &out,
+    )
+    .unwrap();
+    out
+}
+
+fn options(page_size: usize) -> ClientOptions {
+    ClientOptions {
+        page_size,
+        backoff_base: Duration::from_millis(20),
+        ..ClientOptions::default()
+    }
+}
+
+fn oauth1(secret: &str) -> Auth {
+    Auth::OAuth1 {
+        key: "district-key".into(),
+        secret: secret.into(),
+    }
+}
+
+async fn state_of(store: &SqliteStore, tenant: &str) -> Vec<(EntityKind, String, u64, bool)> {
+    let mut out = Vec::new();
+    for kind in EntityKind::ALL {
+        for s in store.load_summaries(tenant, kind).await.unwrap() {
+            out.push((kind, s.sourced_id, s.digest, s.archived));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pull_gives_the_same_roster_as_the_csv_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = district(dir.path(), 150);
+    let server = start(&package, "oauth1", "district-key", "s3cr3t 'with' quotes");
+    let client = Client::new(&server.url, oauth1("s3cr3t 'with' quotes"), options(97)).unwrap();
+    let pulled = dir.path().join("pulled");
+    let summary = pull(
+        &client,
+        &KINDS,
+        PullMode::Full,
+        &pulled,
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert!(
+        summary.collections["enrollments"].pages > 5,
+        "paged: {summary:?}"
+    );
+    assert_eq!(
+        summary.collections["users"].rows,
+        summary.collections["users"].total.unwrap()
+    );
+    assert_eq!(
+        control(&server, "/_stats", None)["rejected_signatures"],
+        0,
+        "oauthlib accepted every signature"
+    );
+
+    let validation = validate_package(&pulled, &ValidationOptions::default());
+    assert!(
+        validation.report.ok && validation.report.error_count == 0,
+        "{:?}",
+        validation.report.errors.first()
+    );
+
+    let runs = tempfile::tempdir().unwrap();
+    let artifacts = LocalArtifacts::new(runs.path());
+    let (via_api, via_csv) = (
+        SqliteStore::in_memory().unwrap(),
+        SqliteStore::in_memory().unwrap(),
+    );
+    for (store, path, kind) in [(&via_api, &pulled, "api"), (&via_csv, &package, "csv")] {
+        let tenant = TenantConfig::new("d1").unwrap();
+        store.put_tenant(&tenant).await.unwrap();
+        let source = RunSource {
+            kind: kind.into(),
+            reference: server.url.clone(),
+        };
+        let run = Engine::new(store, &artifacts)
+            .sync_package(&tenant, path, source, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            run.status,
+            roster::RunStatus::Applied,
+            "{kind}: {}",
+            run.message
+        );
+    }
+    let (a, c) = (
+        state_of(&via_api, "d1").await,
+        state_of(&via_csv, "d1").await,
+    );
+    assert!(a.len() > 1000);
+    assert_eq!(a, c, "the API path and the CSV path store the same roster");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_fails_fast_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 20), "oauth1", "district-key", "right");
+    let client = Client::new(&server.url, oauth1("wrong-secret-value"), options(100)).unwrap();
+    let error = pull(
+        &client,
+        &[EntityKind::Users],
+        PullMode::Full,
+        &dir.path().join("p"),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(
+            error,
+            PullError::Client(ClientError::CredentialsRejected { status: 401, .. })
+        ),
+        "{message}"
+    );
+    assert!(message.contains("credentials rejected"), "{message}");
+    assert!(!message.contains("wrong-secret-value"));
+    assert_eq!(client.counters().0, 1, "no retries on 401");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_server_errors_are_retried_honouring_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 60), "oauth1", "k", "s");
+    control(
+        &server,
+        "/_faults",
+        Some(r#"{"status_429_every": 4, "retry_after": 1, "status_500_every": 7}"#),
+    );
+    let client = Client::new(
+        &server.url,
+        Auth::OAuth1 {
+            key: "k".into(),
+            secret: "s".into(),
+        },
+        options(50),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let summary = pull(
+        &client,
+        &KINDS,
+        PullMode::Full,
+        &dir.path().join("p"),
+        Duration::from_secs(120),
+    )
+    .await
+    .unwrap();
+    assert!(summary.retries >= 3, "{summary:?}");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    assert!(
+        validate_package(&dir.path().join("p"), &ValidationOptions::default())
+            .report
+            .ok
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_page_or_a_moving_total_makes_the_pull_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 60), "bearer", "", "token-1");
+    let client = Client::new(
+        &server.url,
+        Auth::Bearer {
+            token: "token-1".into(),
+        },
+        options(40),
+    )
+    .unwrap();
+    control(
+        &server,
+        "/_faults",
+        Some(r#"{"short_page": "enrollments"}"#),
+    );
+    let error = pull(
+        &client,
+        &KINDS,
+        PullMode::Full,
+        &dir.path().join("a"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, PullError::Incomplete { collection, .. } if collection == "enrollments"),
+        "{error}"
+    );
+    assert!(
+        !dir.path().join("a/manifest.csv").exists(),
+        "no package is written from a partial pull"
+    );
+    control(&server, "/_faults", Some(r#"{"total_changes": "users"}"#));
+    let error = pull(
+        &client,
+        &KINDS,
+        PullMode::Full,
+        &dir.path().join("b"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("X-Total-Count changed"),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_and_client_credentials_modes_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = district(dir.path(), 30);
+    let server = start(&package, "oauth2", "client-1", "cc-secret");
+    let auth = Auth::ClientCredentials {
+        token_url: format!("{}/token", server.url),
+        client_id: "client-1".into(),
+        client_secret: "cc-secret".into(),
+    };
+    let client = Client::new(&server.url, auth, options(25)).unwrap();
+    let summary = pull(
+        &client,
+        &KINDS,
+        PullMode::Full,
+        &dir.path().join("p"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(summary.collections["users"].rows > 30);
+    assert_eq!(
+        control(&server, "/_stats", None)["tokens"],
+        1,
+        "the token is cached until it expires"
+    );
+    let bad = Auth::ClientCredentials {
+        token_url: format!("{}/token", server.url),
+        client_id: "client-1".into(),
+        client_secret: "nope".into(),
+    };
+    let error = pull(
+        &Client::new(&server.url, bad, options(25)).unwrap(),
+        &[EntityKind::Orgs],
+        PullMode::Full,
+        &dir.path().join("q"),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            PullError::Client(ClientError::CredentialsRejected { .. })
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_filter_with_quotes_and_spaces_is_signed_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 30), "oauth1", "k", "s");
+    let client = Client::new(
+        &server.url,
+        Auth::OAuth1 {
+            key: "k".into(),
+            secret: "s".into(),
+        },
+        options(1000),
+    )
+    .unwrap();
+    let before: chrono::DateTime<chrono::Utc> = "2026-07-01T00:00:00Z".parse().unwrap();
+    let all = pull(
+        &client,
+        &[EntityKind::Users, EntityKind::Enrollments],
+        PullMode::Delta { since: before },
+        &dir.path().join("a"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert!(all.collections["users"].rows > 30);
+    let after: chrono::DateTime<chrono::Utc> = "2026-09-01T00:00:00Z".parse().unwrap();
+    let none = pull(
+        &client,
+        &[EntityKind::Users],
+        PullMode::Delta { since: after },
+        &dir.path().join("b"),
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(none.collections["users"].rows, 0);
+    assert_eq!(control(&server, "/_stats", None)["rejected_signatures"], 0);
+    let manifest = std::fs::read_to_string(dir.path().join("a/manifest.csv")).unwrap();
+    assert!(manifest.contains("file.users,delta") && manifest.contains("file.orgs,absent"));
+    assert!(
+        validate_package(&dir.path().join("a"), &ValidationOptions::default())
+            .report
+            .ok
+    );
+}
