@@ -347,6 +347,13 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 );
             }
         }
+        if run.source.kind == "api" {
+            // An API pull's generation time is its start: the base of the next delta.
+            state.last_pull_started_at = run.generated_at.or(state.last_pull_started_at);
+            if bulk {
+                state.last_full_pull_at = run.generated_at.or(state.last_full_pull_at);
+            }
+        }
         state.last_applied_run = Some(run.run_id.clone());
         state.last_applied_at = Some(Utc::now());
         self.store.put_state(tenant, &state).await?;

@@ -76,6 +76,33 @@ pub struct TenantConfig {
     /// How the district delivers its roster.
     #[serde(default = "default_connections")]
     pub connections: Vec<Connection>,
+    /// The OneRoster API connection, for tenants that use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<ApiSettings>,
+}
+
+/// A district's OneRoster 1.1 API connection. The credentials are not here:
+/// they are in Secrets Manager under `secret_name`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiSettings {
+    /// The API URL the district gave (`/ims/oneroster/v1p1` is appended when missing).
+    pub url: String,
+    /// Secrets Manager secret holding the credentials (JSON; see docs/oneroster-pull.md).
+    pub secret_name: String,
+    /// Records per page (default 1000, at most 10000).
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
+    /// A full pull at least this often (days); delta pulls in between. 0: always full.
+    #[serde(default = "default_full_every_days")]
+    pub full_every_days: u32,
+}
+
+fn default_page_size() -> usize {
+    1000
+}
+
+fn default_full_every_days() -> u32 {
+    7
 }
 
 impl TenantConfig {
@@ -90,6 +117,7 @@ impl TenantConfig {
             hold: HoldThresholds::default(),
             enabled: true,
             connections: default_connections(),
+            api: None,
         })
     }
 
@@ -113,6 +141,12 @@ pub struct TenantState {
     pub last_applied_run: Option<String>,
     /// When that run ended.
     pub last_applied_at: Option<DateTime<Utc>>,
+    /// Start of the last API pull that was applied (the base of the next delta).
+    #[serde(default)]
+    pub last_pull_started_at: Option<DateTime<Utc>>,
+    /// Start of the last full API pull that was applied.
+    #[serde(default)]
+    pub last_full_pull_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -1,0 +1,230 @@
+//! The pull function end to end: tenant config and runs in DynamoDB Local,
+//! the credentials in Secrets Manager (moto), the district's API served by the
+//! local OneRoster server (oauthlib-verified signatures).
+
+mod common;
+
+use common::*;
+use oneroster::EntityKind;
+use oneroster_pull::{PullConfig, PullEvent, Puller, RequestedMode};
+use roster::{ApiSettings, Connection, DynamoStore, RunStatus, Store, TenantConfig};
+use std::time::{Duration, Instant};
+
+async fn setup(
+    students: u32,
+    secret_json: &str,
+    server_secret: &str,
+) -> (Puller<DynamoStore>, Server, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let package = district(dir.path(), students);
+    let server = start(&package, "oauth1", "district-key", server_secret);
+    let secrets = secrets_client();
+    let secret_name = unique("roster/district");
+    secrets
+        .create_secret()
+        .name(&secret_name)
+        .secret_string(secret_json)
+        .send()
+        .await
+        .expect("secret on moto");
+    let store = dynamo_store().await;
+    let mut tenant = TenantConfig::new("d1").unwrap();
+    tenant.connections = vec![Connection::Api];
+    tenant.api = Some(ApiSettings {
+        url: server.url.clone(),
+        secret_name: secret_name.clone(),
+        page_size: 200,
+        full_every_days: 7,
+    });
+    store.put_tenant(&tenant).await.unwrap();
+    let puller = Puller {
+        store,
+        secrets,
+        config: PullConfig::default(),
+        scratch: dir.path().join("scratch"),
+    };
+    (puller, server, dir, secret_name)
+}
+
+fn event(mode: RequestedMode) -> PullEvent {
+    PullEvent {
+        tenant: "d1".into(),
+        mode,
+    }
+}
+
+fn deadline() -> Option<Instant> {
+    Some(Instant::now() + Duration::from_secs(600))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_pull_applies_a_full_then_a_delta() {
+    let (puller, _server, _dir, _) = setup(
+        80,
+        r#"{"auth":"oauth1","key":"district-key","secret":"the-secret"}"#,
+        "the-secret",
+    )
+    .await;
+    let first = puller
+        .handle(event(RequestedMode::Auto), deadline())
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Applied, "{}", first.message);
+    assert_eq!(first.source.kind, "api");
+    assert!(first.items_written > 500);
+    assert!(puller
+        .store
+        .get_entity("d1", EntityKind::Users, "stu-000001")
+        .await
+        .unwrap()
+        .is_some());
+    let state = puller.store.get_state("d1").await.unwrap();
+    assert!(state.last_full_pull_at.is_some() && state.last_pull_started_at.is_some());
+
+    // Next time, by the cadence: a delta (the filter is signed and accepted), nothing new.
+    let second = puller
+        .handle(event(RequestedMode::Auto), deadline())
+        .await
+        .unwrap();
+    assert_eq!(second.status, RunStatus::Applied, "{}", second.message);
+    assert_eq!(second.items_written, 0);
+    assert!(
+        second.counts.values().all(|c| c.archived == 0),
+        "a delta never archives absent records"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_credentials_fail_the_run_clearly_and_apply_nothing() {
+    let (puller, _server, _dir, _) = setup(
+        20,
+        r#"{"auth":"oauth1","key":"district-key","secret":"stale-secret"}"#,
+        "the-secret",
+    )
+    .await;
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.message.contains("credentials rejected"),
+        "{}",
+        run.message
+    );
+    assert!(!run.message.contains("stale-secret"));
+    assert!(puller
+        .store
+        .get_entity("d1", EntityKind::Users, "stu-000001")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        puller
+            .store
+            .get_run(&run.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        RunStatus::Failed
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incomplete_pull_applies_nothing() {
+    // More users than one page (200), so the faulty second page matters.
+    let (puller, server, _dir, _) = setup(
+        300,
+        r#"{"auth":"oauth1","key":"district-key","secret":"s"}"#,
+        "s",
+    )
+    .await;
+    control(&server, "/_faults", Some(r#"{"short_page": "users"}"#));
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.message.contains("users is incomplete"),
+        "{}",
+        run.message
+    );
+    for kind in EntityKind::ALL {
+        assert!(
+            puller
+                .store
+                .load_summaries("d1", kind)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{kind} written from a partial pull"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_or_malformed_secret_is_a_clear_failure() {
+    let (puller, _server, _dir, name) = setup(
+        10,
+        r#"{"auth":"oauth1","key":"k","secret":"SECRET-VALUE"}"#,
+        "x",
+    )
+    .await;
+    puller
+        .secrets
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string(r#"{"auth":"oauth1","key":"k","secret":SECRET-VALUE}"#)
+        .send()
+        .await
+        .unwrap();
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.message.contains(&name) && !run.message.contains("SECRET-VALUE"),
+        "{}",
+        run.message
+    );
+
+    let mut tenant = puller.store.get_tenant("d1").await.unwrap().unwrap();
+    tenant.api.as_mut().unwrap().secret_name = "no/such/secret".into();
+    puller.store.put_tenant(&tenant).await.unwrap();
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.message.contains("no/such/secret") && run.message.contains("ResourceNotFound"),
+        "{}",
+        run.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_without_the_api_connection_is_not_pulled() {
+    let (puller, _server, _dir, _) = setup(10, r#"{"auth":"bearer","token":"t"}"#, "x").await;
+    let mut tenant = puller.store.get_tenant("d1").await.unwrap().unwrap();
+    tenant.connections = vec![Connection::Sftp];
+    puller.store.put_tenant(&tenant).await.unwrap();
+    let run = puller
+        .handle(event(RequestedMode::Auto), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Rejected);
+    assert!(puller
+        .handle(
+            PullEvent {
+                tenant: "ghost".into(),
+                mode: RequestedMode::Auto
+            },
+            deadline()
+        )
+        .await
+        .is_err());
+}
