@@ -67,6 +67,50 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         wait: u64,
     },
+    /// Pull a tenant's OneRoster 1.1 API now and sync it (locally; the Lambda
+    /// does the same on the tenant's schedule with credentials from Secrets Manager).
+    ///
+    /// Credentials: --key with --secret (OAuth 1.0a, ClassLink Roster Server),
+    /// --token (bearer), or --token-url with --client-id and --client-secret
+    /// (OAuth 2). A secret may come from ONEROSTER_API_SECRET instead of the
+    /// command line (shell history).
+    Pull {
+        /// The tenant (created with default settings if it does not exist).
+        #[arg(long)]
+        tenant: String,
+        /// The API URL [default: the tenant's configured URL].
+        #[arg(long)]
+        api_url: Option<String>,
+        /// OAuth 1.0a Application Key.
+        #[arg(long)]
+        key: Option<String>,
+        /// OAuth 1.0a Application Secret (or ONEROSTER_API_SECRET).
+        #[arg(long)]
+        secret: Option<String>,
+        /// Bearer token.
+        #[arg(long, conflicts_with_all = ["key", "client_id"])]
+        token: Option<String>,
+        /// OAuth 2 token URL.
+        #[arg(long, requires = "client_id")]
+        token_url: Option<String>,
+        /// OAuth 2 client id.
+        #[arg(long, requires = "token_url")]
+        client_id: Option<String>,
+        /// OAuth 2 client secret (or ONEROSTER_API_SECRET).
+        #[arg(long)]
+        client_secret: Option<String>,
+        /// full, delta, or auto (by the tenant's cadence).
+        #[arg(long, default_value = "auto")]
+        mode: String,
+        /// Records per page (1-10000).
+        #[arg(long, default_value_t = 1000)]
+        page_size: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the run record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run records: list, show, approve or discard held runs.
     Runs {
         #[command(subcommand)]
@@ -220,6 +264,14 @@ enum AdminsCommand {
     },
 }
 
+fn usage(message: &str) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome {
+        stdout: String::new(),
+        exit_code: EXIT_USAGE,
+    }
+}
+
 fn operator(by: Option<String>) -> String {
     by.or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "operator".into())
@@ -269,6 +321,56 @@ async fn run(command: Command) -> Outcome {
                 }
                 outcome
             })
+        }
+        Command::Pull {
+            tenant,
+            api_url,
+            key,
+            secret,
+            token,
+            token_url,
+            client_id,
+            client_secret,
+            mode,
+            page_size,
+            store,
+            json,
+        } => {
+            let env_secret = std::env::var("ONEROSTER_API_SECRET").ok();
+            let auth = match (key, token, token_url, client_id) {
+                (Some(key), None, None, None) => match secret.or(env_secret) {
+                    Some(secret) => oneroster::rest::client::Auth::OAuth1 { key, secret },
+                    None => return usage("--key needs --secret (or ONEROSTER_API_SECRET)"),
+                },
+                (None, Some(token), None, None) => oneroster::rest::client::Auth::Bearer { token },
+                (None, None, Some(token_url), Some(client_id)) => match client_secret.or(env_secret) {
+                    Some(client_secret) => oneroster::rest::client::Auth::ClientCredentials { token_url, client_id, client_secret },
+                    None => return usage("--client-id needs --client-secret (or ONEROSTER_API_SECRET)"),
+                },
+                _ => return usage("give credentials: --key and --secret, --token, or --token-url, --client-id and --client-secret"),
+            };
+            let mode = match mode.as_str() {
+                "auto" => roster::api::RequestedMode::Auto,
+                "full" => roster::api::RequestedMode::Full,
+                "delta" => roster::api::RequestedMode::Delta,
+                other => {
+                    return usage(&format!(
+                        "--mode is `{other}`; expected full, delta or auto"
+                    ))
+                }
+            };
+            let scratch =
+                std::env::temp_dir().join(format!("rosterctl-pull-{}", std::process::id()));
+            let outcome = on_store!(store, json, s => {
+                let params = roster_cmds::PullParams { tenant: &tenant, api_url: api_url.as_deref(), auth, mode, page_size, json, scratch: &scratch };
+                let (outcome, note) = roster_cmds::pull(&s, params).await;
+                if let Some(note) = note {
+                    eprintln!("{note}");
+                }
+                outcome
+            });
+            let _ = std::fs::remove_dir_all(&scratch);
+            outcome
         }
         Command::Runs { command } => match command {
             RunsCommand::List {

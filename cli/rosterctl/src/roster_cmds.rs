@@ -502,3 +502,81 @@ pub async fn admins_set<S: Store>(
         ))
     }
 }
+
+/// Parameters of `rosterctl pull`.
+pub struct PullParams<'p> {
+    /// Tenant id.
+    pub tenant: &'p str,
+    /// API URL (default: the tenant's).
+    pub api_url: Option<&'p str>,
+    /// Credentials.
+    pub auth: oneroster::rest::client::Auth,
+    /// Full, delta or by cadence.
+    pub mode: roster::api::RequestedMode,
+    /// Records per page.
+    pub page_size: usize,
+    /// JSON output.
+    pub json: bool,
+    /// Scratch folder for the pulled package.
+    pub scratch: &'p Path,
+}
+
+/// `rosterctl pull`: pulls the tenant's OneRoster API locally and syncs it.
+pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<String>) {
+    let mut note = None;
+    let mut tenant = match store.get_tenant(p.tenant).await {
+        Ok(Some(t)) => t,
+        Ok(None) => match TenantConfig::new(p.tenant) {
+            Ok(t) => {
+                note = Some(format!(
+                    "note: tenant `{}` did not exist; created with default settings",
+                    p.tenant
+                ));
+                t
+            }
+            Err(e) => return (failure(p.json, &e.to_string()), None),
+        },
+        Err(e) => return (store_failure(p.json, &e), None),
+    };
+    let url = match (p.api_url, tenant.api.as_ref()) {
+        (Some(url), _) => url.to_string(),
+        (None, Some(api)) => api.url.clone(),
+        (None, None) => {
+            return (
+                failure(
+                    p.json,
+                    "no API URL: give --api-url, or configure the tenant's API connection",
+                ),
+                note,
+            )
+        }
+    };
+    let api = roster::ApiSettings {
+        url,
+        secret_name: tenant
+            .api
+            .as_ref()
+            .map(|a| a.secret_name.clone())
+            .unwrap_or_default(),
+        page_size: p.page_size,
+        full_every_days: tenant.api.as_ref().map(|a| a.full_every_days).unwrap_or(7),
+    };
+    if tenant.api.is_none() {
+        tenant.api = Some(api.clone());
+        if !tenant.uses(roster::Connection::Api) {
+            tenant.connections.push(roster::Connection::Api);
+        }
+    }
+    if let Err(e) = store.put_tenant(&tenant).await {
+        return (store_failure(p.json, &e), note);
+    }
+    let config = roster::api::PullConfig::default();
+    match roster::api::pull_and_sync(
+        store, &tenant, &api, p.auth, p.mode, None, &config, p.scratch,
+    )
+    .await
+    {
+        Ok(run) => (run_outcome(&run, p.json), note),
+        Err(e) => (sync_failure(p.json, &e), note),
+    }
+}

@@ -35,6 +35,9 @@ async fn main() -> Result<(), Error> {
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         config: PullConfig::default(),
         scratch: std::env::temp_dir().join("oneroster-pull"),
+        secret_prefix: std::env::var("TENANT_SECRET_PREFIX")
+            .ok()
+            .filter(|p| !p.is_empty()),
     };
     lambda_runtime::run(service_fn(|event| handler(&puller, event))).await
 }

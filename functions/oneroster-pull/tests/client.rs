@@ -318,3 +318,41 @@ async fn a_delta_filter_with_quotes_and_spaces_is_signed_correctly() {
             .ok
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_pages_time_out_and_fail_the_pull_after_the_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 20), "oauth1", "k", "s");
+    control(&server, "/_faults", Some(r#"{"slow_ms": 1500}"#));
+    let options = ClientOptions {
+        request_timeout: Duration::from_millis(300),
+        max_attempts: 2,
+        ..options(100)
+    };
+    let client = Client::new(
+        &server.url,
+        Auth::OAuth1 {
+            key: "k".into(),
+            secret: "s".into(),
+        },
+        options,
+    )
+    .unwrap();
+    let error = pull(
+        &client,
+        &[EntityKind::Orgs],
+        PullMode::Full,
+        &dir.path().join("p"),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, PullError::Client(ClientError::Request { .. })),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("gave up after 2 attempts"),
+        "{error}"
+    );
+}

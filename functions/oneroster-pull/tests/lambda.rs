@@ -19,7 +19,7 @@ async fn setup(
     let package = district(dir.path(), students);
     let server = start(&package, "oauth1", "district-key", server_secret);
     let secrets = secrets_client();
-    let secret_name = unique("roster/district");
+    let secret_name = format!("roster/tenants/{}", unique("d1"));
     secrets
         .create_secret()
         .name(&secret_name)
@@ -42,6 +42,7 @@ async fn setup(
         secrets,
         config: PullConfig::default(),
         scratch: dir.path().join("scratch"),
+        secret_prefix: Some("roster/tenants/".into()),
     };
     (puller, server, dir, secret_name)
 }
@@ -192,7 +193,7 @@ async fn a_missing_or_malformed_secret_is_a_clear_failure() {
     );
 
     let mut tenant = puller.store.get_tenant("d1").await.unwrap().unwrap();
-    tenant.api.as_mut().unwrap().secret_name = "no/such/secret".into();
+    tenant.api.as_mut().unwrap().secret_name = "roster/tenants/no-such-secret".into();
     puller.store.put_tenant(&tenant).await.unwrap();
     let run = puller
         .handle(event(RequestedMode::Full), deadline())
@@ -200,7 +201,21 @@ async fn a_missing_or_malformed_secret_is_a_clear_failure() {
         .unwrap();
     assert_eq!(run.status, RunStatus::Failed);
     assert!(
-        run.message.contains("no/such/secret") && run.message.contains("ResourceNotFound"),
+        run.message.contains("no-such-secret") && run.message.contains("ResourceNotFound"),
+        "{}",
+        run.message
+    );
+
+    // A secret outside the function's prefix is never requested.
+    tenant.api.as_mut().unwrap().secret_name = "prod/database/password".into();
+    puller.store.put_tenant(&tenant).await.unwrap();
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.message.contains("not under the prefix"),
         "{}",
         run.message
     );

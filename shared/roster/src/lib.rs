@@ -5,6 +5,7 @@
 //! The store is a port ([`Store`]) with two adapters: [`SqliteStore`]
 //! (embedded, local) and [`DynamoStore`] (production).
 
+pub mod api;
 pub mod artifacts;
 pub mod content;
 pub mod dynamo;

@@ -1,0 +1,177 @@
+//! A tenant's OneRoster API pulled and synced: full or delta by the tenant's
+//! cadence, the pull written as a package, then the one engine. A partial
+//! pull applies nothing and is recorded as a `failed` run. Shared by the
+//! oneroster-pull Lambda and `rosterctl pull`.
+
+use crate::artifacts::LocalArtifacts;
+use crate::engine::{Engine, SyncError, SyncOptions};
+use crate::run::{RunRecord, RunSource, RunStatus};
+use crate::store::Store;
+use crate::tenant::{ApiSettings, TenantConfig};
+use chrono::{DateTime, Utc};
+use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};
+use oneroster::rest::pull::{pull, PullError, PullMode};
+use oneroster::EntityKind;
+use serde::Deserialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Which kind of pull to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestedMode {
+    /// Full when the last full pull is older than the tenant's `full_every_days`, else delta.
+    #[default]
+    Auto,
+    /// Every record.
+    Full,
+    /// Records modified since the last applied pull (minus the skew margin).
+    Delta,
+}
+
+/// Settings of pulls.
+#[derive(Debug, Clone)]
+pub struct PullConfig {
+    /// Subtracted from the last pull's start for the delta filter (clock skew, slow SIS writes).
+    pub delta_skew: Duration,
+    /// Stop this long before the deadline.
+    pub margin: Duration,
+    /// Longest pull when there is no deadline (local runs).
+    pub max_pull: Duration,
+}
+
+impl Default for PullConfig {
+    fn default() -> Self {
+        PullConfig {
+            delta_skew: Duration::from_secs(15 * 60),
+            margin: Duration::from_secs(120),
+            max_pull: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Decides full or delta from the tenant's state and cadence.
+pub async fn choose_mode<S: Store>(
+    store: &S,
+    tenant: &str,
+    requested: RequestedMode,
+    full_every_days: u32,
+    skew: Duration,
+) -> Result<PullMode, SyncError> {
+    let state = store.get_state(tenant).await?;
+    let skew = chrono::Duration::from_std(skew).unwrap_or_default();
+    let delta = |since: DateTime<Utc>| PullMode::Delta {
+        since: since - skew,
+    };
+    Ok(
+        match (
+            requested,
+            state.last_pull_started_at,
+            state.last_full_pull_at,
+        ) {
+            (RequestedMode::Full, _, _) | (_, None, _) | (_, _, None) => PullMode::Full,
+            (RequestedMode::Delta, Some(last), _) => delta(last),
+            (RequestedMode::Auto, Some(last), Some(full)) => {
+                if full_every_days == 0
+                    || Utc::now() - full >= chrono::Duration::days(full_every_days.into())
+                {
+                    PullMode::Full
+                } else {
+                    delta(last)
+                }
+            }
+        },
+    )
+}
+
+/// Pulls `tenant`'s API with `auth` and syncs it. Pull failures end as a
+/// stored `failed` run (`Ok`); store failures are errors.
+#[allow(clippy::too_many_arguments)]
+pub async fn pull_and_sync<S: Store>(
+    store: &S,
+    tenant: &TenantConfig,
+    api: &ApiSettings,
+    auth: Auth,
+    requested: RequestedMode,
+    deadline: Option<Instant>,
+    config: &PullConfig,
+    scratch: &Path,
+) -> Result<RunRecord, SyncError> {
+    let started = Utc::now();
+    let mut run = RunRecord::start(
+        &tenant.tenant,
+        RunSource {
+            kind: "api".into(),
+            reference: api.url.clone(),
+        },
+        started,
+    );
+    run.generated_at = Some(started);
+    let mode = choose_mode(
+        store,
+        &tenant.tenant,
+        requested,
+        api.full_every_days,
+        config.delta_skew,
+    )
+    .await?;
+    let options = ClientOptions {
+        page_size: api.page_size,
+        ..ClientOptions::default()
+    };
+    let client = Client::new(&api.url, auth, options)
+        .map_err(|e| SyncError::Io(format!("HTTP client: {e}")))?;
+    let budget = match deadline {
+        Some(d) => d
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(config.margin),
+        None => config.max_pull,
+    };
+    let folder = scratch.join(format!("pull-{}", run.run_id));
+    let kinds: Vec<EntityKind> = EntityKind::ALL
+        .into_iter()
+        .filter(|k| *k != EntityKind::Demographics || tenant.demographics)
+        .collect();
+    let summary = match pull(&client, &kinds, mode, &folder, budget).await {
+        Ok(summary) => summary,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&folder);
+            let message = match &e {
+                PullError::Client(ClientError::CredentialsRejected { .. }) => {
+                    format!("credentials rejected: {e}")
+                }
+                other => format!("pull failed, nothing applied: {other}"),
+            };
+            tracing::warn!(tenant = %tenant.tenant, run_id = %run.run_id, "{message}");
+            run.finish(RunStatus::Failed, message, Utc::now());
+            store.put_run(&run).await?;
+            return Ok(run);
+        }
+    };
+    tracing::info!(
+        tenant = %tenant.tenant,
+        run_id = %run.run_id,
+        requests = summary.requests,
+        retries = summary.retries,
+        full = matches!(mode, PullMode::Full),
+        "pull complete"
+    );
+    let artifacts = LocalArtifacts::new(scratch.join("runs"));
+    let engine = Engine {
+        store,
+        artifacts: &artifacts,
+        options: SyncOptions {
+            deadline: deadline.map(|d| d.checked_sub(config.margin).unwrap_or(d)),
+            ..SyncOptions::default()
+        },
+    };
+    let source = RunSource {
+        kind: "api".into(),
+        reference: client.base().to_string(),
+    };
+    let result = engine
+        .sync_package(tenant, &folder, source, Some(started))
+        .await;
+    let _ = std::fs::remove_dir_all(&folder);
+    result
+}
