@@ -3,7 +3,7 @@
 
 use cloud::env::required;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use oneroster_pull::{PullConfig, PullEvent, PullFailure, Puller};
+use oneroster_pull::{PullConfig, PullFailure, Puller};
 use roster::DynamoStore;
 use serde_json::Value;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,13 +16,20 @@ async fn handler(puller: &Puller<DynamoStore>, event: LambdaEvent<Value>) -> Res
     let deadline_ms = event.context.deadline;
     let deadline = (deadline_ms > now_ms)
         .then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms));
-    let request: PullEvent = serde_json::from_value(event.payload)?;
-    match puller.handle(request, deadline).await {
-        Ok(run) => Ok(
-            serde_json::json!({"run_id": run.run_id, "status": run.status.as_str(), "message": run.message}),
-        ),
-        Err(e @ PullFailure::Retryable(_)) | Err(e @ PullFailure::Permanent(_)) => Err(e.into()),
+    let mut results = Vec::new();
+    for request in oneroster_pull::decode(event.payload)? {
+        match puller.handle(request, deadline).await {
+            Ok(run) => results.push(serde_json::json!({
+                "run_id": run.run_id,
+                "status": run.status.as_str(),
+                "message": run.message
+            })),
+            Err(e @ PullFailure::Retryable(_)) | Err(e @ PullFailure::Permanent(_)) => {
+                return Err(e.into())
+            }
+        }
     }
+    Ok(Value::Array(results))
 }
 
 #[tokio::main]
@@ -38,6 +45,10 @@ async fn main() -> Result<(), Error> {
         secret_prefix: std::env::var("TENANT_SECRET_PREFIX")
             .ok()
             .filter(|p| !p.is_empty()),
+        continue_queue: std::env::var("CONTINUE_QUEUE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .map(|url| (aws_sdk_sqs::Client::new(&sdk), url)),
     };
     lambda_runtime::run(service_fn(|event| handler(&puller, event))).await
 }

@@ -12,14 +12,21 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 /// The invocation: `{"tenant": "...", "mode": "full" | "delta" | "auto"}` (mode optional).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Continuations carry the mode the interrupted run used and their count.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct PullEvent {
     /// Tenant id.
     pub tenant: String,
     /// Requested mode (default: by the tenant's cadence).
     #[serde(default)]
     pub mode: RequestedMode,
+    /// How many times this pull has been continued.
+    #[serde(default)]
+    pub continuation: u32,
 }
+
+/// Continuations before giving up.
+const MAX_CONTINUATIONS: u32 = 20;
 
 /// A failure the invocation should surface (the store, or Secrets Manager, unreachable).
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +72,8 @@ pub struct Puller<S: Store> {
     /// Tenants' secrets must be named with this prefix (`TENANT_SECRET_PREFIX`);
     /// the function's IAM policy grants nothing else.
     pub secret_prefix: Option<String>,
+    /// Where a pull that reached the deadline continues (`CONTINUE_QUEUE_URL`).
+    pub continue_queue: Option<(aws_sdk_sqs::Client, String)>,
 }
 
 impl<S: Store> Puller<S> {
@@ -121,7 +130,7 @@ impl<S: Store> Puller<S> {
             }
             Err(e) => return Err(e),
         };
-        Ok(pull_and_sync(
+        let run = pull_and_sync(
             &self.store,
             &tenant,
             &api,
@@ -131,7 +140,48 @@ impl<S: Store> Puller<S> {
             &self.config,
             &self.scratch,
         )
-        .await?)
+        .await?;
+        if run.status == RunStatus::Continued {
+            self.continue_later(&event, &run).await?;
+        }
+        Ok(run)
+    }
+
+    /// A run that reached the deadline continues in a fresh invocation: the
+    /// next one pulls again and re-plans, so what was written is not rewritten.
+    async fn continue_later(&self, event: &PullEvent, run: &RunRecord) -> Result<(), PullFailure> {
+        if event.continuation + 1 >= MAX_CONTINUATIONS {
+            return Err(PullFailure::Permanent(format!(
+                "the pull of {} was continued {MAX_CONTINUATIONS} times; giving up",
+                event.tenant
+            )));
+        }
+        let Some((sqs, url)) = &self.continue_queue else {
+            return Err(PullFailure::Retryable(format!(
+                "run {} must continue and no CONTINUE_QUEUE_URL is set",
+                run.run_id
+            )));
+        };
+        // A full pull continues as a full pull (a delta would not archive what is absent).
+        let full = run.counts.values().any(|c| c.archived > 0) || event.mode == RequestedMode::Full;
+        let next = PullEvent {
+            tenant: event.tenant.clone(),
+            mode: if full {
+                RequestedMode::Full
+            } else {
+                event.mode
+            },
+            continuation: event.continuation + 1,
+        };
+        let body =
+            serde_json::to_string(&next).map_err(|e| PullFailure::Permanent(e.to_string()))?;
+        sqs.send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| PullFailure::Retryable(format!("SendMessage: {e:?}")))?;
+        Ok(())
     }
 
     async fn read_secret(&self, name: &str) -> Result<ApiSecret, PullFailure> {

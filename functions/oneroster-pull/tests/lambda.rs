@@ -43,6 +43,7 @@ async fn setup(
         config: PullConfig::default(),
         scratch: dir.path().join("scratch"),
         secret_prefix: Some("roster/tenants/".into()),
+        continue_queue: None,
     };
     (puller, server, dir, secret_name)
 }
@@ -51,6 +52,7 @@ fn event(mode: RequestedMode) -> PullEvent {
     PullEvent {
         tenant: "d1".into(),
         mode,
+        continuation: 0,
     }
 }
 
@@ -236,10 +238,70 @@ async fn a_tenant_without_the_api_connection_is_not_pulled() {
         .handle(
             PullEvent {
                 tenant: "ghost".into(),
-                mode: RequestedMode::Auto
+                mode: RequestedMode::Auto,
+                continuation: 0,
             },
             deadline()
         )
         .await
         .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
+    let (mut puller, _server, _dir, _) = setup(
+        120,
+        r#"{"auth":"oauth1","key":"district-key","secret":"s"}"#,
+        "s",
+    )
+    .await;
+    let sqs = sqs_client();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("pull-continue"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    puller.continue_queue = Some((sqs.clone(), url.clone()));
+    // Time enough to pull, none left to apply: the engine stops after its first chunk.
+    puller.config.pull_margin = Duration::from_secs(5);
+    puller.config.apply_margin = Duration::from_secs(60);
+    puller.config.write_chunk = 100;
+    let first = puller
+        .handle(
+            event(RequestedMode::Full),
+            Some(Instant::now() + Duration::from_secs(30)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Continued, "{}", first.message);
+    assert_eq!(first.items_written, 100);
+    let message = sqs
+        .receive_message()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap()
+        .messages()
+        .first()
+        .cloned()
+        .expect("a continuation message");
+    let body: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
+    assert_eq!(body["continuation"], 1);
+    assert_eq!(body["mode"], "full");
+    let next = oneroster_pull::decode(
+        serde_json::json!({"Records": [{"eventSource": "aws:sqs", "body": message.body()}]}),
+    )
+    .unwrap()
+    .remove(0);
+    puller.config = PullConfig::default();
+    let second = puller.handle(next, deadline()).await.unwrap();
+    assert_eq!(second.status, RunStatus::Applied, "{}", second.message);
+    let unchanged: u64 = second.counts.values().map(|c| c.unchanged).sum();
+    assert_eq!(
+        unchanged, first.items_written,
+        "what the first invocation wrote is not rewritten"
+    );
 }

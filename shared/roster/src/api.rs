@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Which kind of pull to run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RequestedMode {
     /// Full when the last full pull is older than the tenant's `full_every_days`, else delta.
@@ -34,18 +34,24 @@ pub enum RequestedMode {
 pub struct PullConfig {
     /// Subtracted from the last pull's start for the delta filter (clock skew, slow SIS writes).
     pub delta_skew: Duration,
-    /// Stop this long before the deadline.
-    pub margin: Duration,
+    /// The pull must end this long before the deadline (time left to apply).
+    pub pull_margin: Duration,
+    /// Applying stops (run `continued`) this long before the deadline.
+    pub apply_margin: Duration,
     /// Longest pull when there is no deadline (local runs).
     pub max_pull: Duration,
+    /// Writes handed to the store at a time.
+    pub write_chunk: usize,
 }
 
 impl Default for PullConfig {
     fn default() -> Self {
         PullConfig {
             delta_skew: Duration::from_secs(15 * 60),
-            margin: Duration::from_secs(120),
+            pull_margin: Duration::from_secs(300),
+            apply_margin: Duration::from_secs(60),
             max_pull: Duration::from_secs(3600),
+            write_chunk: 1000,
         }
     }
 }
@@ -124,7 +130,7 @@ pub async fn pull_and_sync<S: Store>(
     let budget = match deadline {
         Some(d) => d
             .saturating_duration_since(Instant::now())
-            .saturating_sub(config.margin),
+            .saturating_sub(config.pull_margin),
         None => config.max_pull,
     };
     let folder = scratch.join(format!("pull-{}", run.run_id));
@@ -161,7 +167,8 @@ pub async fn pull_and_sync<S: Store>(
         store,
         artifacts: &artifacts,
         options: SyncOptions {
-            deadline: deadline.map(|d| d.checked_sub(config.margin).unwrap_or(d)),
+            deadline: deadline.map(|d| d.checked_sub(config.apply_margin).unwrap_or(d)),
+            chunk: config.write_chunk,
             ..SyncOptions::default()
         },
     };
