@@ -4,4 +4,5 @@
 pub mod generate;
 pub mod roster_cmds;
 pub mod stores;
+pub mod tenants_cmd;
 pub mod validate_cmd;

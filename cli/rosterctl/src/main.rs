@@ -221,6 +221,60 @@ enum UsersCommand {
 
 #[derive(Subcommand)]
 enum TenantsCommand {
+    /// Onboard a district: config, API credentials (Secrets Manager), pull schedule.
+    Add {
+        /// Tenant id (lower-case letters, digits, `-`, `_`).
+        tenant: String,
+        #[command(flatten)]
+        settings: rosterctl::tenants_cmd::TenantArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a district's settings (only the options given change).
+    Update {
+        /// Tenant id.
+        tenant: String,
+        #[command(flatten)]
+        settings: rosterctl::tenants_cmd::TenantArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A district's config (never its credentials).
+    Show {
+        /// Tenant id.
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// All districts.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop syncing a district (its pull schedule is disabled too).
+    Disable {
+        /// Tenant id.
+        tenant: String,
+        #[command(flatten)]
+        settings: rosterctl::tenants_cmd::TenantArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per tenant: last run, counts, and whether a Primary Administrator exists.
     Status {
         /// Only this tenant.
@@ -418,16 +472,49 @@ async fn run(command: Command) -> Outcome {
         } => {
             on_store!(store, json, s => roster_cmds::users_show(&s, &tenant, &sourced_id, json).await)
         }
-        Command::Tenants {
-            command:
-                TenantsCommand::Status {
-                    tenant,
-                    store,
-                    json,
-                },
-        } => {
-            on_store!(store, json, s => roster_cmds::tenants_status(&s, tenant.as_deref(), json).await)
-        }
+        Command::Tenants { command } => match command {
+            TenantsCommand::Status {
+                tenant,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => roster_cmds::tenants_status(&s, tenant.as_deref(), json).await)
+            }
+            TenantsCommand::Add {
+                tenant,
+                settings,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => rosterctl::tenants_cmd::add_or_update(&s, &tenant, &settings, true, json).await)
+            }
+            TenantsCommand::Update {
+                tenant,
+                settings,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => rosterctl::tenants_cmd::add_or_update(&s, &tenant, &settings, false, json).await)
+            }
+            TenantsCommand::Show {
+                tenant,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => rosterctl::tenants_cmd::show(&s, &tenant, json).await)
+            }
+            TenantsCommand::List { store, json } => {
+                on_store!(store, json, s => rosterctl::tenants_cmd::list(&s, json).await)
+            }
+            TenantsCommand::Disable {
+                tenant,
+                settings,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => rosterctl::tenants_cmd::disable(&s, &tenant, &settings, json).await)
+            }
+        },
         Command::Admins { command } => {
             let (sourced_id, tenant, store, json, promote) = match command {
                 AdminsCommand::Promote {

@@ -101,6 +101,15 @@ impl<S: Store> Puller<S> {
             },
             Utc::now(),
         );
+        if event.continuation >= MAX_CONTINUATIONS {
+            run.finish(
+                RunStatus::Failed,
+                format!("the pull was continued {MAX_CONTINUATIONS} times without finishing; giving up (the next schedule starts afresh)"),
+                Utc::now(),
+            );
+            self.store.put_run(&run).await?;
+            return Ok(run);
+        }
         let Some(api) = tenant
             .api
             .clone()
@@ -150,12 +159,6 @@ impl<S: Store> Puller<S> {
     /// A run that reached the deadline continues in a fresh invocation: the
     /// next one pulls again and re-plans, so what was written is not rewritten.
     async fn continue_later(&self, event: &PullEvent, run: &RunRecord) -> Result<(), PullFailure> {
-        if event.continuation + 1 >= MAX_CONTINUATIONS {
-            return Err(PullFailure::Permanent(format!(
-                "the pull of {} was continued {MAX_CONTINUATIONS} times; giving up",
-                event.tenant
-            )));
-        }
         let Some((sqs, url)) = &self.continue_queue else {
             return Err(PullFailure::Retryable(format!(
                 "run {} must continue and no CONTINUE_QUEUE_URL is set",

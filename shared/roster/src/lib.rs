@@ -25,4 +25,4 @@ pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, Snapshot};
 pub use sqlite::SqliteStore;
 pub use store::*;
-pub use tenant::{ApiSettings, Connection, TenantConfig, TenantState};
+pub use tenant::{ApiSettings, Connection, PullSchedule, TenantConfig, TenantState};

@@ -79,6 +79,84 @@ pub struct TenantConfig {
     /// The OneRoster API connection, for tenants that use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api: Option<ApiSettings>,
+    /// When the API is pulled (EventBridge Scheduler), for API tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<PullSchedule>,
+    /// ClassLink's TenantId (for SSO).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classlink_tenant_id: Option<String>,
+    /// Teachers may sign in with ClassLink SSO.
+    #[serde(default)]
+    pub sso_enabled: bool,
+    /// Administrators may sign in with ClassLink SSO too (not yet, by default).
+    #[serde(default)]
+    pub admin_sso_enabled: bool,
+}
+
+/// When a tenant's API is pulled: days, a time of day, and the district's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullSchedule {
+    /// Days of the week (`MON`..`SUN`).
+    pub days: Vec<String>,
+    /// Time of day, `HH:MM` (24 h), in `timezone`.
+    pub time: String,
+    /// IANA time zone, e.g. `America/Chicago`.
+    pub timezone: String,
+}
+
+impl PullSchedule {
+    /// Checks and normalises days (`mon,Wed` → `MON,WED`) and the time.
+    pub fn new(days: &str, time: &str, timezone: &str) -> Result<PullSchedule, String> {
+        const DAYS: [&str; 7] = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+        let days: Vec<String> = days
+            .split(',')
+            .map(|d| d.trim().to_ascii_uppercase())
+            .filter(|d| !d.is_empty())
+            .map(|d| if d == "DAILY" { DAYS.join(",") } else { d })
+            .flat_map(|d| d.split(',').map(String::from).collect::<Vec<_>>())
+            .collect();
+        if days.is_empty() {
+            return Err("no days given; expected e.g. MON,WED,FRI or DAILY".into());
+        }
+        if let Some(bad) = days.iter().find(|d| !DAYS.contains(&d.as_str())) {
+            return Err(format!(
+                "`{bad}` is not a day; expected MON, TUE, WED, THU, FRI, SAT, SUN or DAILY"
+            ));
+        }
+        let (h, m) = time
+            .split_once(':')
+            .ok_or_else(|| format!("time `{time}` is not HH:MM"))?;
+        let (h, m): (u32, u32) = (
+            h.parse()
+                .map_err(|_| format!("time `{time}` is not HH:MM"))?,
+            m.parse()
+                .map_err(|_| format!("time `{time}` is not HH:MM"))?,
+        );
+        if h > 23 || m > 59 {
+            return Err(format!("time `{time}` is not a time of day"));
+        }
+        if timezone.is_empty() || timezone.contains(' ') {
+            return Err(format!(
+                "time zone `{timezone}` is not an IANA name like America/Chicago"
+            ));
+        }
+        Ok(PullSchedule {
+            days,
+            time: format!("{h:02}:{m:02}"),
+            timezone: timezone.to_string(),
+        })
+    }
+
+    /// The EventBridge Scheduler expression, e.g. `cron(30 2 ? * MON,WED *)`.
+    pub fn expression(&self) -> String {
+        let (h, m) = self.time.split_once(':').unwrap_or(("0", "0"));
+        format!(
+            "cron({} {} ? * {} *)",
+            m.trim_start_matches('0').parse::<u32>().unwrap_or(0),
+            h.trim_start_matches('0').parse::<u32>().unwrap_or(0),
+            self.days.join(",")
+        )
+    }
 }
 
 /// A district's OneRoster 1.1 API connection. The credentials are not here:
@@ -118,6 +196,10 @@ impl TenantConfig {
             enabled: true,
             connections: default_connections(),
             api: None,
+            schedule: None,
+            classlink_tenant_id: None,
+            sso_enabled: false,
+            admin_sso_enabled: false,
         })
     }
 
@@ -169,6 +251,22 @@ mod tests {
         ] {
             assert!(check_tenant_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn schedules_become_scheduler_cron_expressions() {
+        let s = PullSchedule::new("mon, Wed", "2:05", "America/Chicago").unwrap();
+        assert_eq!(s.expression(), "cron(5 2 ? * MON,WED *)");
+        assert_eq!(
+            PullSchedule::new("daily", "23:59", "UTC")
+                .unwrap()
+                .days
+                .len(),
+            7
+        );
+        assert!(PullSchedule::new("funday", "02:00", "UTC").is_err());
+        assert!(PullSchedule::new("MON", "24:00", "UTC").is_err());
+        assert!(PullSchedule::new("MON", "0200", "UTC").is_err());
     }
 
     #[test]

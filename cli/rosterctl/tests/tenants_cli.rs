@@ -1,0 +1,226 @@
+//! `rosterctl tenants ...` against moto (Secrets Manager, EventBridge Scheduler)
+//! with the SQLite store: onboarding writes the config, stores the API
+//! credentials, and creates, updates and disables the pull schedule.
+
+use std::path::Path;
+use std::process::Command;
+
+fn moto() -> String {
+    std::env::var("ROSTER_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("ROSTER_MOTO_ENDPOINT is not set: run the suite with infra/test.sh")
+    })
+}
+
+fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn sdk() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "t"),
+            ),
+        )
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tenant = format!("district-{}", rand::random::<u32>());
+    let arns = [
+        "--pull-function-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:roster-oneroster-pull",
+        "--scheduler-role-arn",
+        "arn:aws:iam::123456789012:role/roster-scheduler",
+        "--schedule-group",
+        "default",
+    ];
+    let mut args = vec![
+        "tenants",
+        "add",
+        tenant.as_str(),
+        "--connection",
+        "api",
+        "--api-url",
+        "https://oneroster.example/",
+        "--api-key",
+        "KEY1",
+        "--api-secret",
+        "SECRET1",
+        "--schedule-days",
+        "mon,wed",
+        "--schedule-time",
+        "2:30",
+        "--timezone",
+        "America/Chicago",
+        "--json",
+    ];
+    args.extend(arns);
+    let (code, out, err) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["schedule"], format!("default/{tenant}-pull"));
+    assert!(!out.contains("SECRET1"), "credentials are never printed");
+    assert_eq!(
+        report["tenant"]["api"]["secret_name"],
+        format!("roster/tenants/{tenant}")
+    );
+
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk());
+    let stored = sm
+        .get_secret_value()
+        .secret_id(format!("roster/tenants/{tenant}"))
+        .send()
+        .await
+        .unwrap();
+    let secret: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        secret,
+        serde_json::json!({"auth": "oauth1", "key": "KEY1", "secret": "SECRET1"})
+    );
+
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk());
+    let schedule = scheduler
+        .get_schedule()
+        .name(format!("{tenant}-pull"))
+        .group_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("cron(30 2 ? * MON,WED *)")
+    );
+    assert_eq!(
+        schedule.schedule_expression_timezone(),
+        Some("America/Chicago")
+    );
+    let input: serde_json::Value =
+        serde_json::from_str(schedule.target().unwrap().input().unwrap()).unwrap();
+    assert_eq!(input, serde_json::json!({"tenant": tenant, "mode": "auto"}));
+
+    // Adding again is refused; updating changes only what is given.
+    assert_eq!(
+        rosterctl(d, &["tenants", "add", &tenant, "--connection", "sftp"]).0,
+        1
+    );
+    let mut args = vec![
+        "tenants",
+        "update",
+        tenant.as_str(),
+        "--schedule-days",
+        "daily",
+        "--schedule-time",
+        "05:00",
+        "--hold-percent",
+        "5",
+    ];
+    args.extend(arns);
+    let (code, out, err) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    let schedule = scheduler
+        .get_schedule()
+        .name(format!("{tenant}-pull"))
+        .group_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        schedule.schedule_expression(),
+        Some("cron(0 5 ? * MON,TUE,WED,THU,FRI,SAT,SUN *)")
+    );
+    let (_, shown, _) = rosterctl(d, &["tenants", "show", &tenant, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["hold"]["max_archive_percent"], 5.0);
+    assert_eq!(
+        shown["api"]["url"], "https://oneroster.example/",
+        "unchanged"
+    );
+
+    let mut args = vec!["tenants", "disable", tenant.as_str()];
+    args.extend(arns);
+    assert_eq!(rosterctl(d, &args).0, 0);
+    let schedule = scheduler
+        .get_schedule()
+        .name(format!("{tenant}-pull"))
+        .group_name("default")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(schedule.state().map(|s| s.as_str()), Some("DISABLED"));
+    let (_, list, _) = rosterctl(d, &["tenants", "list"]);
+    assert!(list.contains(&tenant) && list.contains("false"), "{list}");
+}
+
+#[test]
+fn an_sftp_district_gets_its_transfer_family_user_details() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = rosterctl(
+        dir.path(),
+        &[
+            "tenants",
+            "add",
+            "springfield",
+            "--name",
+            "Springfield USD",
+            "--inbound-bucket",
+            "roster-inbound",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["sftp_user"]["home_directory_mappings"][0]["Target"],
+        "/roster-inbound/inbound/springfield"
+    );
+    assert_eq!(report["tenant"]["display_name"], "Springfield USD");
+    assert_eq!(
+        rosterctl(
+            dir.path(),
+            &["tenants", "add", "other", "--connection", "api"]
+        )
+        .0,
+        2,
+        "an API tenant needs a URL"
+    );
+    assert_eq!(
+        rosterctl(
+            dir.path(),
+            &[
+                "tenants",
+                "add",
+                "x",
+                "--schedule-days",
+                "funday",
+                "--schedule-time",
+                "1:00"
+            ]
+        )
+        .0,
+        2
+    );
+    assert_eq!(
+        rosterctl(dir.path(), &["tenants", "update", "nobody", "--name", "n"]).0,
+        1
+    );
+}
