@@ -283,7 +283,15 @@ impl Ingest {
             }
             // An unreadable manifest makes the set "complete": the run rejects it with a report.
         }
-        let set_key = format!("SET#{}/{}#{}", object.bucket, inbound.folder, manifest.etag);
+        // The set is this upload of the manifest: the same content uploaded again
+        // tomorrow (ClassLink re-sends unchanged manifests) is a new set.
+        let set_key = format!(
+            "SET#{}/{}#{}#{}",
+            object.bucket,
+            inbound.folder,
+            manifest.etag,
+            manifest.last_modified.timestamp_millis()
+        );
         let owner = format!(
             "set-{}",
             Utc::now().timestamp_nanos_opt().unwrap_or_default()

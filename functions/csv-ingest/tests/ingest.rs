@@ -458,3 +458,43 @@ async fn a_long_run_continues_in_a_fresh_invocation_through_the_queue() {
     assert_eq!(second_run.items_written, inserted);
     assert!(world.keys("inbound/").await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_loose_set_uploaded_again_the_next_day_is_a_new_run() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("daily", 30);
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for day in 0..2 {
+        let mut outcomes = Vec::new();
+        for f in &files {
+            // S3 times have one-second resolution: make the second upload a later one.
+            if day == 1 && f == &files[0] {
+                tokio::time::sleep(Duration::from_millis(1100)).await;
+            }
+            let key = format!("inbound/d1/{}", f.file_name().unwrap().to_str().unwrap());
+            let event = world.put_file(&key, f).await;
+            outcomes.extend(handle(&world, event).await.unwrap());
+        }
+        let applied: Vec<_> = outcomes.iter().filter(|o| o.outcome == "applied").collect();
+        assert_eq!(applied.len(), 1, "day {day}: {outcomes:?}");
+        assert!(
+            world.keys("inbound/").await.is_empty(),
+            "day {day}: the set was filed"
+        );
+    }
+    assert_eq!(
+        world
+            .ingest
+            .store
+            .list_runs(Some("d1"), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
