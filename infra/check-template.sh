@@ -53,7 +53,8 @@ if [ ! -x "$VENV/bin/python3" ]; then
 fi
 missing=()
 for spec in "${TOOLS[@]}"; do
-  have="$("$VENV/bin/python3" -m pip show "${spec%%==*}" 2>/dev/null | awk '/^Version:/{print $2}')"
+  # `pip show` fails for a package not installed yet: that is "missing", not an error.
+  have="$("$VENV/bin/python3" -m pip show "${spec%%==*}" 2>/dev/null | awk '/^Version:/{print $2}' || true)"
   [ "$have" = "${spec##*==}" ] || missing+=("$spec")
 done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -8,7 +8,6 @@ use crate::event::{Continuation, Invocation, ObjectRef};
 use crate::keys::{safe_segment, InboundKey, Outcome, Upload};
 use crate::s3::{self, Listed};
 use chrono::{DateTime, Utc};
-use cloud::metrics::Metric;
 use oneroster::manifest::parse_manifest;
 use roster::{
     ClaimOutcome, Connection, DynamoStore, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
@@ -380,7 +379,7 @@ impl Ingest {
         let mut run = engine
             .sync_package(tenant, &delivery.path, source, delivery.generated_at)
             .await?;
-        emit_metrics(&run, started.elapsed(), &object.key);
+        cloud::runs::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
         match run.status {
             RunStatus::Busy | RunStatus::Continued => {
                 let outcome = if run.status == RunStatus::Busy {
@@ -619,46 +618,4 @@ fn file_name(key: &str) -> &str {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(key)
-}
-
-/// One structured summary line and one CloudWatch EMF line per run: ids and counts only.
-fn emit_metrics(run: &RunRecord, elapsed: Duration, key: &str) {
-    let totals = roster::engine::total_counts(run);
-    tracing::info!(
-        tenant = %run.tenant,
-        run_id = %run.run_id,
-        key,
-        status = run.status.as_str(),
-        inserted = totals.inserted,
-        updated = totals.updated,
-        unchanged = totals.unchanged,
-        archived = totals.archived,
-        rejected = totals.rejected,
-        items_written = run.items_written,
-        duration_ms = elapsed.as_millis() as u64,
-        "run finished"
-    );
-    let rows_read = totals.inserted
-        + totals.updated
-        + totals.unchanged
-        + totals.unarchived
-        + totals.rejected
-        + totals.skipped;
-    let metrics = [
-        Metric::count("RowsRead", rows_read),
-        Metric::count("RecordsWritten", run.items_written),
-        Metric::count("RecordsArchived", totals.archived),
-        Metric::count("RowsRejected", totals.rejected),
-        Metric::millis("DurationMs", elapsed),
-    ];
-    println!(
-        "{}",
-        cloud::metrics::emf_line(
-            "RosterBridge",
-            &[("Function", "csv-ingest"), ("Status", run.status.as_str())],
-            &metrics,
-            &[("tenant", json!(run.tenant)), ("run_id", json!(run.run_id))],
-            Utc::now().timestamp_millis(),
-        )
-    );
 }

@@ -85,6 +85,17 @@ impl<S: Store> Puller<S> {
         event: PullEvent,
         deadline: Option<Instant>,
     ) -> Result<RunRecord, PullFailure> {
+        let started = Instant::now();
+        let run = self.handle_inner(event, deadline).await?;
+        cloud::runs::emit("oneroster-pull", &run, started.elapsed(), None);
+        Ok(run)
+    }
+
+    async fn handle_inner(
+        &self,
+        event: PullEvent,
+        deadline: Option<Instant>,
+    ) -> Result<RunRecord, PullFailure> {
         let tenant = self.store.get_tenant(&event.tenant).await?.ok_or_else(|| {
             PullFailure::Permanent(format!("tenant `{}` is not configured", event.tenant))
         })?;

@@ -6,6 +6,7 @@
 
 pub mod env;
 pub mod metrics;
+pub mod runs;
 
 /// The SDK configuration from the environment (region, credentials, endpoints).
 pub async fn sdk_config() -> aws_config::SdkConfig {
