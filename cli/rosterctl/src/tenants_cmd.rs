@@ -157,10 +157,16 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         if !(0.0..=100.0).contains(&p) {
             return Err(format!("--hold-percent {p} is not a percentage"));
         }
-        config.hold.max_archive_percent = p;
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .max_archive_percent = p;
     }
     if let Some(m) = a.hold_min {
-        config.hold.min_archive_count = m;
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .min_archive_count = m;
     }
     if let Some(s) = a.sso {
         config.sso_enabled = s;

@@ -70,6 +70,8 @@ pub struct SyncOptions {
     pub chunk: usize,
     /// Stop applying (status `continued`) once this instant has passed.
     pub deadline: Option<Instant>,
+    /// Hold thresholds for tenants without their own.
+    pub default_hold: crate::tenant::HoldThresholds,
 }
 
 impl Default for SyncOptions {
@@ -80,6 +82,7 @@ impl Default for SyncOptions {
             dry_run: false,
             chunk: 1000,
             deadline: None,
+            default_hold: crate::tenant::HoldThresholds::from_env(),
         }
     }
 }
@@ -396,7 +399,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 plan_kind(kind, mode, &stored, snapshot, kind_excluded, &mut emit)?;
             kind_plan.counts.rejected = rejected + engine_rejected;
             kind_plan.counts.skipped = skipped;
-            if let Some(reason) = kind_plan.hold_reason(mode, &tenant.hold) {
+            let hold = tenant.hold.unwrap_or(self.options.default_hold);
+            if let Some(reason) = kind_plan.hold_reason(mode, &hold) {
                 run.hold.insert(
                     kind_key(kind),
                     HoldReason {

@@ -34,6 +34,28 @@ pub struct HoldThresholds {
     pub min_archive_count: u64,
 }
 
+impl HoldThresholds {
+    /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT` and
+    /// `HOLD_MIN_ARCHIVE_COUNT` when set (the template passes them), else 10% and 25.
+    pub fn from_env() -> HoldThresholds {
+        let default = HoldThresholds::default();
+        let read = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        HoldThresholds {
+            max_archive_percent: read("HOLD_MAX_ARCHIVE_PERCENT")
+                .filter(|p| (0.0..=100.0).contains(p))
+                .unwrap_or(default.max_archive_percent),
+            min_archive_count: read("HOLD_MIN_ARCHIVE_COUNT")
+                .filter(|c| *c >= 0.0)
+                .map(|c| c as u64)
+                .unwrap_or(default.min_archive_count),
+        }
+    }
+}
+
 impl Default for HoldThresholds {
     fn default() -> Self {
         HoldThresholds {
@@ -70,7 +92,9 @@ pub struct TenantConfig {
     /// Whether demographics are imported.
     pub demographics: bool,
     /// Safety-hold thresholds.
-    pub hold: HoldThresholds,
+    /// The tenant's own safety-hold thresholds; `None`: the deployment's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldThresholds>,
     /// Disabled tenants are never synced.
     pub enabled: bool,
     /// How the district delivers its roster.
@@ -192,7 +216,7 @@ impl TenantConfig {
             display_name: tenant.to_string(),
             imported_roles: RoleSet::default_imported().iter().collect(),
             demographics: true,
-            hold: HoldThresholds::default(),
+            hold: None,
             enabled: true,
             connections: default_connections(),
             api: None,
@@ -275,6 +299,7 @@ mod tests {
         let set = t.role_set();
         assert!(set.contains(Role::Student) && set.contains(Role::Aide));
         assert!(!set.contains(Role::Guardian));
-        assert_eq!(t.hold.min_archive_count, 25);
+        assert_eq!(t.hold, None);
+        assert_eq!(HoldThresholds::default().min_archive_count, 25);
     }
 }
