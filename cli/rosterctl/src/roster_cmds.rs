@@ -303,16 +303,121 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
     by: &str,
     json: bool,
 ) -> Outcome {
-    let engine = Engine::new(store, artifacts);
-    let result = if approve {
-        engine.approve(run_id, by).await
-    } else {
-        engine.discard(run_id, by).await
+    // A plan kept in S3 by a Lambda run is fetched first.
+    let mut fetched = None;
+    if approve {
+        if let Ok(Some(run)) = store.get_run(run_id).await {
+            if let Some(uri) = run.plan_ref.as_deref().filter(|r| r.starts_with("s3://")) {
+                match fetch_s3(uri).await {
+                    Ok(local) => {
+                        fetched = Some(S3Prefetched {
+                            uri: uri.to_string(),
+                            local,
+                        })
+                    }
+                    Err(e) => return failure(json, &e),
+                }
+            }
+        }
+    }
+    let result = match &fetched {
+        Some(prefetched) => decide(&Engine::new(store, prefetched), run_id, approve, by).await,
+        None => decide(&Engine::new(store, artifacts), run_id, approve, by).await,
     };
+    if let Some(p) = fetched {
+        let _ = std::fs::remove_file(&p.local);
+    }
     match result {
         Ok(run) => run_outcome(&run, json),
         Err(e) => sync_failure(json, &e),
     }
+}
+
+async fn decide<S: Store, A: Artifacts>(
+    engine: &Engine<'_, S, A>,
+    run_id: &str,
+    approve: bool,
+    by: &str,
+) -> Result<RunRecord, SyncError> {
+    if approve {
+        engine.approve(run_id, by).await
+    } else {
+        engine.discard(run_id, by).await
+    }
+}
+
+/// A held plan downloaded from S3 for approval.
+struct S3Prefetched {
+    uri: String,
+    local: std::path::PathBuf,
+}
+
+impl Artifacts for S3Prefetched {
+    fn scratch(
+        &self,
+        _tenant: &str,
+        _run_id: &str,
+        name: &str,
+    ) -> std::io::Result<std::path::PathBuf> {
+        Ok(std::env::temp_dir().join(name))
+    }
+
+    fn keep(
+        &self,
+        _tenant: &str,
+        _run_id: &str,
+        _name: &str,
+        path: &Path,
+    ) -> std::io::Result<String> {
+        Ok(path.display().to_string())
+    }
+
+    fn fetch(&self, reference: &str) -> std::io::Result<std::path::PathBuf> {
+        if reference == self.uri {
+            Ok(self.local.clone())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("run file `{reference}` was not fetched"),
+            ))
+        }
+    }
+}
+
+/// Downloads `s3://bucket/key` to a temporary file (credentials and endpoint from the environment).
+async fn fetch_s3(uri: &str) -> Result<std::path::PathBuf, String> {
+    let rest = uri
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("`{uri}` is not an s3:// URI"))?;
+    let (bucket, key) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("`{uri}` has no key"))?;
+    let sdk = cloud::sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build(),
+    );
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot fetch the held plan {uri}: {}",
+                e.into_service_error()
+            )
+        })?;
+    let local = std::env::temp_dir().join(format!("rosterctl-plan-{}.jsonl", std::process::id()));
+    let mut file = tokio::fs::File::create(&local)
+        .await
+        .map_err(|e| format!("writing {}: {e}", local.display()))?;
+    tokio::io::copy(&mut object.body.into_async_read(), &mut file)
+        .await
+        .map_err(|e| format!("reading the held plan {uri}: {e}"))?;
+    Ok(local)
 }
 
 /// `rosterctl users show`.

@@ -1,0 +1,94 @@
+//! `rosterctl runs approve` of a run whose plan a Lambda kept in S3 (moto).
+
+use roster::Store;
+use std::path::Path;
+use std::process::Command;
+
+fn moto() -> String {
+    std::env::var("ROSTER_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("ROSTER_MOTO_ENDPOINT is not set: run the suite with infra/test.sh")
+    })
+}
+
+fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .current_dir(dir)
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        rosterctl(d, &["generate", "--students", "300", "--out", "district"]).0,
+        0
+    );
+    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
+    let users = std::fs::read_to_string(d.join("district/users.csv")).unwrap();
+    let lines: Vec<&str> = users.lines().collect();
+    std::fs::write(
+        d.join("district/users.csv"),
+        lines[..lines.len() / 2].join("\n") + "\n",
+    )
+    .unwrap();
+    let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let held: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let run_id = held["run_id"].as_str().unwrap().to_string();
+    let local_plan = std::path::PathBuf::from(held["plan_ref"].as_str().unwrap());
+    let local_plan = if local_plan.is_absolute() {
+        local_plan
+    } else {
+        d.join(local_plan)
+    };
+
+    // Move the plan to S3, as csv-ingest keeps it, and point the run at it.
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("testing", "testing", None, None, "t"),
+            ),
+        )
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("plans-{}", rand::random::<u32>());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = format!("processed/t1/{run_id}/plan.jsonl");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(std::fs::read(&local_plan).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    std::fs::remove_file(&local_plan).unwrap();
+    let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let mut run = store.get_run(&run_id).await.unwrap().unwrap();
+    run.plan_ref = Some(format!("s3://{bucket}/{key}"));
+    store.put_run(&run).await.unwrap();
+    drop(store);
+
+    let (code, out) = rosterctl(d, &["runs", "approve", &run_id, "--by", "ops", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let approved: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(approved["status"], "applied");
+    assert!(approved["items_written"].as_u64().unwrap() > 25);
+}
