@@ -27,9 +27,11 @@ pub fn emit(function: &str, run: &RunRecord, elapsed: Duration, object_key: Opti
         duration_ms = elapsed.as_millis() as u64,
         "run finished"
     );
+    let stack = std::env::var("STACK_NAME").unwrap_or_default();
     println!(
         "{}",
         metrics_line(
+            &stack,
             function,
             run,
             elapsed,
@@ -38,8 +40,11 @@ pub fn emit(function: &str, run: &RunRecord, elapsed: Duration, object_key: Opti
     );
 }
 
-/// The EMF line of a run.
+/// The EMF line of a run. Dimensions: `Stack` (from `STACK_NAME`, so that
+/// two deployments in one account do not trigger each other's alarms),
+/// `Function`, `Status`.
 pub fn metrics_line(
+    stack: &str,
     function: &str,
     run: &RunRecord,
     elapsed: Duration,
@@ -61,7 +66,11 @@ pub fn metrics_line(
     ];
     emf_line(
         "RosterBridge",
-        &[("Function", function), ("Status", run.status.as_str())],
+        &[
+            ("Stack", stack),
+            ("Function", function),
+            ("Status", run.status.as_str()),
+        ],
         &metrics,
         &[("tenant", json!(run.tenant)), ("run_id", json!(run.run_id))],
         timestamp_ms,
@@ -86,12 +95,14 @@ mod tests {
         run.finish(RunStatus::Held, "held", chrono::Utc::now());
         run.items_written = 0;
         let line: serde_json::Value = serde_json::from_str(&metrics_line(
+            "roster-dev",
             "oneroster-pull",
             &run,
             Duration::from_millis(1500),
             1,
         ))
         .unwrap();
+        assert_eq!(line["Stack"], "roster-dev");
         assert_eq!(line["Function"], "oneroster-pull");
         assert_eq!(line["Status"], "held");
         assert_eq!(line["DurationMs"], 1500.0);

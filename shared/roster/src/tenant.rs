@@ -115,6 +115,13 @@ pub struct TenantConfig {
     /// Administrators may sign in with ClassLink SSO too (not yet, by default).
     #[serde(default)]
     pub admin_sso_enabled: bool,
+    /// When ClassLink sends no SourcedId, match the teacher by email or username
+    /// (within this tenant only).
+    #[serde(default)]
+    pub sso_match_by_email: bool,
+    /// Aides may sign in as teachers.
+    #[serde(default)]
+    pub sso_allow_aides: bool,
 }
 
 /// When a tenant's API is pulled: days, a time of day, and the district's time zone.
@@ -224,6 +231,8 @@ impl TenantConfig {
             classlink_tenant_id: None,
             sso_enabled: false,
             admin_sso_enabled: false,
+            sso_match_by_email: false,
+            sso_allow_aides: false,
         })
     }
 

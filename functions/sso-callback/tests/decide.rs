@@ -1,0 +1,202 @@
+//! The sign-in decision against a real roster (the SQLite store, synced by the engine).
+
+use roster::{Engine, LocalArtifacts, PlatformEdits, RunSource, SqliteStore, Store, TenantConfig};
+use sso_callback::decide::{decide, Decision, UserInfo};
+
+async fn roster() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let files = [
+        ("manifest.csv", "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\n"),
+        ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,active,,School,school,,\n"),
+        ("users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+t1,active,,true,s1,teacher,tina,,Tina,T,,,tina@d.example,,,,,\n\
+t2,active,,true,s1,teacher,tom,,Tom,T,,,tom@d.example,,,,,\n\
+a1,active,,true,s1,aide,amy,,Amy,A,,,amy@d.example,,,,,\n\
+ad1,active,,true,s1,administrator,ada,,Ada,A,,,ada@d.example,,,,,\n\
+s1u,active,,true,s1,student,sam,,Sam,S,,,sam@d.example,,,,,\n"),
+    ];
+    for (name, text) in files {
+        std::fs::write(pkg.join(name), text).unwrap();
+    }
+    let store = SqliteStore::in_memory().unwrap();
+    let mut tenant = TenantConfig::new("d1").unwrap();
+    tenant.classlink_tenant_id = Some("4242".into());
+    tenant.sso_enabled = true;
+    store.put_tenant(&tenant).await.unwrap();
+    let artifacts = LocalArtifacts::new(dir.path().join("runs"));
+    let run = Engine::new(&store, &artifacts)
+        .sync_package(
+            &tenant,
+            &pkg,
+            RunSource {
+                kind: "csv".into(),
+                reference: "t".into(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, roster::RunStatus::Applied);
+    let mut other = TenantConfig::new("d2").unwrap();
+    other.classlink_tenant_id = Some("777".into());
+    other.sso_enabled = true;
+    other.sso_match_by_email = true;
+    store.put_tenant(&other).await.unwrap();
+    (store, dir)
+}
+
+fn info(tenant: &str, role: &str, sourced_id: Option<&str>, email: Option<&str>) -> UserInfo {
+    UserInfo {
+        user_id: Some(serde_json::json!(123)),
+        tenant_id: Some(serde_json::json!(tenant.parse::<u64>().unwrap())),
+        sourced_id: sourced_id.map(String::from),
+        role: Some(role.into()),
+        email: email.map(String::from),
+        login_id: None,
+    }
+}
+
+#[tokio::test]
+async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
+    let (store, _dir) = roster().await;
+    let signed_in = decide(&store, &info("4242", "Teacher", Some("t1"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in,
+        Decision::SignIn {
+            tenant: "d1".into(),
+            sourced_id: "t1".into()
+        }
+    );
+    assert_eq!(
+        decide(&store, &info("4242", "Student", Some("s1u"), None))
+            .await
+            .unwrap(),
+        Decision::Student
+    );
+    assert_eq!(
+        decide(
+            &store,
+            &info("4242", "Tenant Administrator", Some("ad1"), None)
+        )
+        .await
+        .unwrap(),
+        Decision::AdminPortal
+    );
+    assert_eq!(
+        decide(&store, &info("9999", "Teacher", Some("t1"), None))
+            .await
+            .unwrap(),
+        Decision::NotSetUp,
+        "unknown district"
+    );
+    assert_eq!(
+        decide(&store, &info("4242", "Teacher", Some("nobody"), None))
+            .await
+            .unwrap(),
+        Decision::NotInRoster
+    );
+    assert_eq!(
+        decide(&store, &info("4242", "Teacher", Some("a1"), None))
+            .await
+            .unwrap(),
+        Decision::NotInRoster,
+        "aides only where allowed"
+    );
+    assert_eq!(
+        decide(&store, &info("4242", "Teacher", Some("s1u"), None))
+            .await
+            .unwrap(),
+        Decision::NotInRoster,
+        "a roster student is no teacher"
+    );
+    store
+        .archive_by_hand("d1", oneroster::EntityKind::Users, "t2", chrono_now())
+        .await
+        .unwrap();
+    assert_eq!(
+        decide(&store, &info("4242", "Teacher", Some("t2"), None))
+            .await
+            .unwrap(),
+        Decision::NotInRoster,
+        "archived"
+    );
+}
+
+#[tokio::test]
+async fn switches_and_fallbacks_are_per_tenant() {
+    let (store, _dir) = roster().await;
+    let mut t = store.get_tenant("d1").await.unwrap().unwrap();
+    // Without a SourcedId, no fallback unless the tenant allows it.
+    assert_eq!(
+        decide(
+            &store,
+            &info("4242", "Teacher", None, Some("TINA@d.example"))
+        )
+        .await
+        .unwrap(),
+        Decision::NotInRoster
+    );
+    t.sso_match_by_email = true;
+    t.sso_allow_aides = true;
+    t.admin_sso_enabled = true;
+    store.put_tenant(&t).await.unwrap();
+    assert_eq!(
+        decide(
+            &store,
+            &info("4242", "Teacher", None, Some("TINA@d.example"))
+        )
+        .await
+        .unwrap(),
+        Decision::SignIn {
+            tenant: "d1".into(),
+            sourced_id: "t1".into()
+        }
+    );
+    assert_eq!(
+        decide(&store, &info("4242", "Teacher", Some("a1"), None))
+            .await
+            .unwrap(),
+        Decision::SignIn {
+            tenant: "d1".into(),
+            sourced_id: "a1".into()
+        }
+    );
+    assert_eq!(
+        decide(
+            &store,
+            &info("4242", "Tenant Administrator", Some("ad1"), None)
+        )
+        .await
+        .unwrap(),
+        Decision::SignIn {
+            tenant: "d1".into(),
+            sourced_id: "ad1".into()
+        }
+    );
+    // Never by email across tenants: district 777 has no such teacher.
+    assert_eq!(
+        decide(
+            &store,
+            &info("777", "Teacher", None, Some("tina@d.example"))
+        )
+        .await
+        .unwrap(),
+        Decision::NotInRoster
+    );
+    t.sso_enabled = false;
+    store.put_tenant(&t).await.unwrap();
+    assert_eq!(
+        decide(&store, &info("4242", "Teacher", Some("t1"), None))
+            .await
+            .unwrap(),
+        Decision::NotSetUp
+    );
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
