@@ -952,6 +952,72 @@ impl Store for DynamoStore {
         items.iter().map(record_of).collect()
     }
 
+    async fn put_one_time(
+        &self,
+        kind: OneTimeKind,
+        key_text: &str,
+        payload: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut item = key(
+            format!("ONETIME#{}#{key_text}", kind.as_str()),
+            "ONETIME".into(),
+        );
+        item.insert("payload".into(), s(payload));
+        item.insert("expires_at".into(), s(ts(expires_at)));
+        // DynamoDB's TTL removes it eventually; `take_one_time` checks the time itself.
+        item.insert(
+            "ttl".into(),
+            AttributeValue::N((expires_at.timestamp() + 60).to_string()),
+        );
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Err(StoreError::Permanent(
+                "a one-time record with this key exists".into(),
+            )),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn take_one_time(
+        &self,
+        kind: OneTimeKind,
+        key_text: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                format!("ONETIME#{}#{key_text}", kind.as_str()),
+                "ONETIME".into(),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        let old = match result {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            // Not there (never, or already taken): nobody gets it twice.
+            Err(e) if is_condition_failed(&e) => return Ok(None),
+            Err(e) => return Err(sdk_error(e)),
+        };
+        let expires = parse_ts(need_s(&old, "expires_at")?)?;
+        if expires <= now {
+            return Ok(None);
+        }
+        Ok(Some(need_s(&old, "payload")?.to_string()))
+    }
+
     async fn acquire_lease(
         &self,
         tenant: &str,

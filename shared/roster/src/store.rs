@@ -190,6 +190,25 @@ impl Lookup {
     }
 }
 
+/// Short-lived, single-use records: SSO login transactions and login tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OneTimeKind {
+    /// An SSO login transaction (state, nonce, PKCE verifier), ~10 minutes.
+    LoginTransaction,
+    /// A one-time login ticket, ~60 seconds.
+    LoginTicket,
+}
+
+impl OneTimeKind {
+    /// Stable name used in keys.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OneTimeKind::LoginTransaction => "login-tx",
+            OneTimeKind::LoginTicket => "ticket",
+        }
+    }
+}
+
 /// The result of trying to take a tenant's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseOutcome {
@@ -281,6 +300,24 @@ pub trait Store: Send + Sync {
         tenant: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<RunRecord>>> + Send;
+
+    /// Stores a single-use record under `key` (the caller stores a hash of any
+    /// secret, never the secret) until `expires_at`. Refused if `key` exists.
+    fn put_one_time(
+        &self,
+        kind: OneTimeKind,
+        key: &str,
+        payload: &str,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Takes a single-use record: at most one caller ever gets its payload;
+    /// an expired record is gone.
+    fn take_one_time(
+        &self,
+        kind: OneTimeKind,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
 
     /// Takes the tenant's lease for `owner` until `now + ttl`, if free or expired.
     fn acquire_lease(

@@ -758,6 +758,81 @@ async fn lookups_find_records_within_one_tenant<S: Store + PlatformEdits>(store:
     );
 }
 
+async fn one_time_records_are_taken_once_and_expire<S: Store + PlatformEdits + 'static>(store: S) {
+    let store = Arc::new(store);
+    let now = Utc::now();
+    let later = now + Days::seconds(60);
+    store
+        .put_one_time(
+            OneTimeKind::LoginTicket,
+            "hash-1",
+            r#"{"tenant":"d1","user":"t1"}"#,
+            later,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .put_one_time(OneTimeKind::LoginTicket, "hash-1", "other", later)
+            .await
+            .is_err(),
+        "a key is never reused"
+    );
+    // Many concurrent takers: exactly one gets the payload.
+    let takers: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .take_one_time(OneTimeKind::LoginTicket, "hash-1", Utc::now())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for t in takers {
+        got.extend(t.await.unwrap());
+    }
+    assert_eq!(got, vec![r#"{"tenant":"d1","user":"t1"}"#.to_string()]);
+    // Kinds are separate key spaces; an expired record is gone.
+    store
+        .put_one_time(
+            OneTimeKind::LoginTransaction,
+            "hash-1",
+            "tx",
+            now + Days::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .take_one_time(
+                OneTimeKind::LoginTransaction,
+                "hash-1",
+                now + Days::seconds(2)
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .take_one_time(OneTimeKind::LoginTransaction, "hash-1", now)
+            .await
+            .unwrap(),
+        None,
+        "taken even when expired"
+    );
+    assert_eq!(
+        store
+            .take_one_time(OneTimeKind::LoginTicket, "never", now)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -801,4 +876,5 @@ conformance!(
     a_rejected_package_changes_nothing_and_is_recorded,
     runs_list_newest_first,
     lookups_find_records_within_one_tenant,
+    one_time_records_are_taken_once_and_expire,
 );

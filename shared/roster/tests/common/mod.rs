@@ -322,6 +322,23 @@ impl<S: Store> Store for Faulty<S> {
     async fn list_runs(&self, t: Option<&str>, l: usize) -> StoreResult<Vec<RunRecord>> {
         self.inner.list_runs(t, l).await
     }
+    async fn put_one_time(
+        &self,
+        k: OneTimeKind,
+        key: &str,
+        p: &str,
+        e: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.inner.put_one_time(k, key, p, e).await
+    }
+    async fn take_one_time(
+        &self,
+        k: OneTimeKind,
+        key: &str,
+        n: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
+        self.inner.take_one_time(k, key, n).await
+    }
     async fn acquire_lease(
         &self,
         t: &str,
