@@ -200,3 +200,72 @@ async fn switches_and_fallbacks_are_per_tenant() {
 fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
+
+#[tokio::test]
+async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
+    let (store, dir) = roster().await;
+    // Give t1 a class: sync classes and an enrollment as a delta.
+    let pkg = dir.path().join("delta");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("manifest.csv"), "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.academicSessions,delta\nfile.courses,delta\nfile.classes,delta\nfile.enrollments,delta\n").unwrap();
+    std::fs::write(pkg.join("academicSessions.csv"), "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\ny1,active,,Year,schoolYear,2026-08-01,2027-06-30,,2027\n").unwrap();
+    std::fs::write(pkg.join("courses.csv"), "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\nc1,active,,y1,Reading,R,01,s1,,\n").unwrap();
+    std::fs::write(pkg.join("classes.csv"), "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\ncl1,active,,Reading,01,c1,R1,scheduled,,s1,y1,,,\ncl2,active,,Art,01,c1,A1,scheduled,,s1,y1,,,\n").unwrap();
+    std::fs::write(pkg.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne1,active,,cl1,s1,t1,teacher,true,,\ne2,active,,cl2,s1,s1u,student,false,,\n").unwrap();
+    let tenant = store.get_tenant("d1").await.unwrap().unwrap();
+    let artifacts = LocalArtifacts::new(dir.path().join("runs2"));
+    let run = Engine::new(&store, &artifacts)
+        .sync_package(
+            &tenant,
+            &pkg,
+            RunSource {
+                kind: "csv".into(),
+                reference: "delta".into(),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
+
+    let now = chrono::Utc::now();
+    let ticket = sso_callback::tickets::issue(&store, "d1", "t1", now)
+        .await
+        .unwrap();
+    assert!(ticket.len() >= 43, "256 bits");
+    let identity = sso_callback::tickets::redeem(&store, &ticket, now)
+        .await
+        .unwrap()
+        .expect("redeemed");
+    assert_eq!(identity.sourced_id, "t1");
+    assert_eq!(identity.email.as_deref(), Some("tina@d.example"));
+    assert_eq!(identity.orgs, vec!["s1".to_string()]);
+    assert_eq!(
+        identity.classes,
+        vec!["cl1".to_string()],
+        "only the classes they teach"
+    );
+    assert!(
+        sso_callback::tickets::redeem(&store, &ticket, now)
+            .await
+            .unwrap()
+            .is_none(),
+        "single use"
+    );
+
+    let late = sso_callback::tickets::issue(&store, "d1", "t1", now)
+        .await
+        .unwrap();
+    let after = now + chrono::Duration::seconds(61);
+    assert!(
+        sso_callback::tickets::redeem(&store, &late, after)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired after 60 s"
+    );
+    assert!(sso_callback::tickets::redeem(&store, "forged", now)
+        .await
+        .unwrap()
+        .is_none());
+}

@@ -1,0 +1,154 @@
+//! One-time login tickets: issued after a successful sign-in decision,
+//! redeemed once by the teacher app for the teacher's identity. A ticket is
+//! 256 random bits (base64url); only its SHA-256 is stored, for 60 seconds,
+//! bound to the tenant and the user.
+
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use oneroster::EntityKind;
+use rand::RngCore;
+use roster::{Lookup, OneTimeKind, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How long a ticket lives.
+pub const TICKET_TTL_SECONDS: i64 = 60;
+
+#[derive(Serialize, Deserialize)]
+struct Binding {
+    tenant: String,
+    sourced_id: String,
+}
+
+/// What the teacher app receives for a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// Tenant.
+    pub tenant: String,
+    /// The teacher's sourcedId.
+    pub sourced_id: String,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// The teacher's orgs (sourcedIds).
+    pub orgs: Vec<String>,
+    /// The classes they teach (sourcedIds of active classes with an active teacher enrollment).
+    pub classes: Vec<String>,
+}
+
+fn hash(ticket: &str) -> String {
+    let digest = Sha256::digest(ticket.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Issues a ticket for (tenant, user); returns the ticket (never stored as is).
+pub async fn issue<S: Store>(
+    store: &S,
+    tenant: &str,
+    sourced_id: &str,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let ticket = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let payload = serde_json::to_string(&Binding {
+        tenant: tenant.into(),
+        sourced_id: sourced_id.into(),
+    })
+    .map_err(|e| StoreError::Permanent(e.to_string()))?;
+    store
+        .put_one_time(
+            OneTimeKind::LoginTicket,
+            &hash(&ticket),
+            &payload,
+            now + Duration::seconds(TICKET_TTL_SECONDS),
+        )
+        .await?;
+    Ok(ticket)
+}
+
+/// Redeems a ticket once: the teacher's identity, or `None` (unknown, used,
+/// expired, or the teacher is no longer an active roster user).
+pub async fn redeem<S: Store>(
+    store: &S,
+    ticket: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Identity>, StoreError> {
+    if ticket.len() > 128 {
+        return Ok(None);
+    }
+    let Some(payload) = store
+        .take_one_time(OneTimeKind::LoginTicket, &hash(ticket), now)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let binding: Binding =
+        serde_json::from_str(&payload).map_err(|e| StoreError::Permanent(e.to_string()))?;
+    let Some(user) = store
+        .get_entity(&binding.tenant, EntityKind::Users, &binding.sourced_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if user.archive.is_some() {
+        return Ok(None);
+    }
+    let mut classes = Vec::new();
+    for enrollment_id in store
+        .lookup(
+            &binding.tenant,
+            &Lookup::EnrollmentsOfUser(binding.sourced_id.clone()),
+        )
+        .await?
+    {
+        let Some(e) = store
+            .get_entity(&binding.tenant, EntityKind::Enrollments, &enrollment_id)
+            .await?
+        else {
+            continue;
+        };
+        if e.archive.is_none() && e.sis.str("role") == Some("teacher") {
+            if let Some(class) = e.sis.str("classSourcedId") {
+                let active = store
+                    .get_entity(&binding.tenant, EntityKind::Classes, class)
+                    .await?
+                    .is_some_and(|c| c.archive.is_none());
+                if active && !classes.iter().any(|c: &String| c == class) {
+                    classes.push(class.to_string());
+                }
+            }
+        }
+    }
+    classes.sort();
+    Ok(Some(Identity {
+        tenant: binding.tenant,
+        sourced_id: binding.sourced_id,
+        given_name: user.sis.str("givenName").map(String::from),
+        family_name: user.sis.str("familyName").map(String::from),
+        email: user.sis.str("email").map(String::from),
+        orgs: user
+            .sis
+            .list("orgSourcedIds")
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        classes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tickets_are_stored_only_as_hashes() {
+        let h = hash("abc");
+        assert_eq!(h.len(), 64);
+        assert_ne!(h, "abc");
+        assert_eq!(h, hash("abc"));
+    }
+}
