@@ -177,6 +177,28 @@ pub fn package_time(path: &Path) -> Option<DateTime<Utc>> {
     Some(DateTime::<Utc>::from(newest))
 }
 
+/// The tenant's config, or a default one (not stored yet) with a note saying so.
+async fn tenant_or_default<S: Store>(
+    store: &S,
+    tenant: &str,
+    json: bool,
+) -> Result<(TenantConfig, Option<String>), Outcome> {
+    match store.get_tenant(tenant).await {
+        Ok(Some(t)) => Ok((t, None)),
+        Ok(None) => TenantConfig::new(tenant)
+            .map(|t| {
+                (
+                    t,
+                    Some(format!(
+                        "note: tenant `{tenant}` did not exist; created with default settings"
+                    )),
+                )
+            })
+            .map_err(|e| failure(json, &e.to_string())),
+        Err(e) => Err(store_failure(json, &e)),
+    }
+}
+
 /// Parameters of `rosterctl sync`.
 pub struct SyncParams<'p> {
     /// Package path.
@@ -208,26 +230,15 @@ pub async fn sync<S: Store, A: Artifacts>(
             None,
         );
     }
-    let mut note = None;
-    let tenant = match store.get_tenant(p.tenant).await {
-        Ok(Some(t)) => t,
-        Ok(None) => match TenantConfig::new(p.tenant) {
-            Ok(t) => {
-                if !p.dry_run {
-                    if let Err(e) = store.put_tenant(&t).await {
-                        return (store_failure(p.json, &e), None);
-                    }
-                }
-                note = Some(format!(
-                    "note: tenant `{}` did not exist; created with default settings",
-                    p.tenant
-                ));
-                t
-            }
-            Err(e) => return (failure(p.json, &e.to_string()), None),
-        },
-        Err(e) => return (store_failure(p.json, &e), None),
+    let (tenant, note) = match tenant_or_default(store, p.tenant, p.json).await {
+        Ok(found) => found,
+        Err(outcome) => return (outcome, None),
     };
+    if note.is_some() && !p.dry_run {
+        if let Err(e) = store.put_tenant(&tenant).await {
+            return (store_failure(p.json, &e), None);
+        }
+    }
     let engine = Engine {
         store,
         artifacts,
@@ -628,20 +639,9 @@ pub struct PullParams<'p> {
 
 /// `rosterctl pull`: pulls the tenant's OneRoster API locally and syncs it.
 pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<String>) {
-    let mut note = None;
-    let mut tenant = match store.get_tenant(p.tenant).await {
-        Ok(Some(t)) => t,
-        Ok(None) => match TenantConfig::new(p.tenant) {
-            Ok(t) => {
-                note = Some(format!(
-                    "note: tenant `{}` did not exist; created with default settings",
-                    p.tenant
-                ));
-                t
-            }
-            Err(e) => return (failure(p.json, &e.to_string()), None),
-        },
-        Err(e) => return (store_failure(p.json, &e), None),
+    let (mut tenant, note) = match tenant_or_default(store, p.tenant, p.json).await {
+        Ok(found) => found,
+        Err(outcome) => return (outcome, None),
     };
     let url = match (p.api_url, tenant.api.as_ref()) {
         (Some(url), _) => url.to_string(),

@@ -175,9 +175,7 @@ impl Ingest {
                         downloaded.etag.map(|e| format!("#{e}")).unwrap_or_default()
                     ),
                 };
-                let outcome = self
-                    .run(&tenant, object, inbound, delivery, attempt, deadline)
-                    .await;
+                let outcome = self.run(&tenant, object, delivery, attempt, deadline).await;
                 let _ = std::fs::remove_dir_all(&dir);
                 outcome
             }
@@ -344,9 +342,7 @@ impl Ingest {
             generated_at: csvs.iter().map(|o| o.last_modified).max(),
             reference: format!("s3://{}/{}", object.bucket, inbound.folder),
         };
-        let outcome = self
-            .run(tenant, object, inbound, delivery, attempt, deadline)
-            .await;
+        let outcome = self.run(tenant, object, delivery, attempt, deadline).await;
         let _ = std::fs::remove_dir_all(&dir);
         outcome
     }
@@ -356,7 +352,6 @@ impl Ingest {
         &self,
         tenant: &TenantConfig,
         object: &ObjectRef,
-        inbound: &InboundKey,
         delivery: Delivery,
         attempt: u32,
         deadline: Option<Instant>,
@@ -446,7 +441,6 @@ impl Ingest {
             }
         }
         let _ = std::fs::remove_dir_all(&local_runs);
-        let _ = inbound;
         Ok(ItemOutcome {
             run_id: Some(run.run_id.clone()),
             moved_to,

@@ -187,10 +187,19 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         if outcome.entry.is_none() && !manifest.files.contains_key(&name.to_ascii_lowercase()) {
             continue;
         }
-        let summary = report.files.entry(name.to_string()).or_default();
-        summary.mode = outcome.mode.as_str().to_string();
-        summary.imported = true;
-        summary.warnings = sink.warning_total(name);
+        let (accepted, rejected, skipped) = outcome.counts();
+        report.files.insert(
+            name.to_string(),
+            FileSummary {
+                mode: outcome.mode.as_str().to_string(),
+                imported: true,
+                rows: outcome.rows,
+                accepted,
+                rejected,
+                skipped,
+                warnings: sink.warning_total(name),
+            },
+        );
     }
     for (name, mode, entry) in plan.not_imported {
         let rows = match (&entry, mode) {
@@ -218,19 +227,6 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
             },
         );
     }
-    for (kind, outcome) in &files {
-        if let Some(summary) = report.files.get_mut(kind.file_name()) {
-            summary.rows = outcome.rows;
-        }
-    }
-    for (name, counts) in row_counts(&files) {
-        if let Some(summary) = report.files.get_mut(&name) {
-            summary.accepted = counts.0;
-            summary.rejected = counts.1;
-            summary.skipped = counts.2;
-        }
-    }
-
     let excluded_deferred: FxHashSet<(EntityKind, u64)> = files
         .iter()
         .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
@@ -247,24 +243,6 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         deferred,
     };
     finish(report, sink, Some(validated))
-}
-
-/// (accepted, rejected, skipped) per file. Skipped rows have unique ids (a
-/// duplicated id turns every copy into a rejection), so they are counted by id.
-fn row_counts(files: &BTreeMap<EntityKind, FileOutcome>) -> Vec<(String, (u64, u64, u64))> {
-    files
-        .iter()
-        .map(|(kind, o)| {
-            let rejected = o.excluded_lines.len() as u64 - skipped_lines(o);
-            let skipped = skipped_lines(o);
-            let accepted = o.rows - rejected - skipped;
-            (kind.file_name().to_string(), (accepted, rejected, skipped))
-        })
-        .collect()
-}
-
-fn skipped_lines(outcome: &FileOutcome) -> u64 {
-    outcome.skipped_ids.len() as u64
 }
 
 fn finish(
@@ -296,14 +274,13 @@ fn plan_files(package: &Package, manifest: &Manifest, sink: &mut IssueSink) -> F
         let key = name.to_ascii_lowercase();
         let entry = package.files.get(&key).cloned();
         match (manifest.files.get(&key), entry) {
-            (Some((_, FileMode::Absent)), Some(entry)) => {
+            (Some((_, FileMode::Absent)), Some(_)) => {
                 sink.warn(Issue::new(
                     Severity::Warning,
                     name,
                     codes::FILE_DECLARED_ABSENT,
                     format!("{name}.csv is in the package but the manifest declares it absent; it is not read"),
                 ));
-                let _ = entry;
                 (FileMode::Absent, None)
             }
             (Some((_, mode)), Some(entry)) => (*mode, Some(entry)),
@@ -957,7 +934,6 @@ impl Scanner<'_> {
 
     fn finish_file(&mut self, mut scan: FileScan) -> FileOutcome {
         for q in scan.quirks.drain(..) {
-            let _ = q.column;
             self.sink.warn_n(q.first, q.count);
         }
         scan.outcome.excluded_lines.sort_unstable();
@@ -981,6 +957,16 @@ impl Scanner<'_> {
             );
         }
         scan.outcome
+    }
+}
+
+impl FileOutcome {
+    /// (accepted, rejected, skipped) rows. Skipped rows have unique ids (a
+    /// duplicated id turns every copy into a rejection), so they are counted by id.
+    fn counts(&self) -> (u64, u64, u64) {
+        let skipped = self.skipped_ids.len() as u64;
+        let rejected = self.excluded_lines.len() as u64 - skipped;
+        (self.rows - rejected - skipped, rejected, skipped)
     }
 }
 

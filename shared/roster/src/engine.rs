@@ -315,7 +315,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Ok(());
         }
         let written = self
-            .apply_plan(&tenant.tenant, &run.run_id, &plan_path)
+            .apply_plan(&tenant.tenant, &run.run_id, &run.run_id, &plan_path)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
         run.items_written = written;
@@ -513,30 +513,34 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(excluded)
     }
 
-    /// Applies a plan file in chunks, renewing the lease as it goes.
-    async fn apply_plan(&self, tenant: &str, run_id: &str, plan: &Path) -> Result<u64, SyncError> {
-        let reader = BufReader::new(std::fs::File::open(plan)?);
+    /// Applies a plan file in chunks as run `run_id`, renewing `owner`'s
+    /// lease as it goes; stops at the deadline.
+    async fn apply_plan(
+        &self,
+        tenant: &str,
+        owner: &str,
+        run_id: &str,
+        plan: &Path,
+    ) -> Result<u64, SyncError> {
         let mut chunk = Vec::with_capacity(self.options.chunk);
         let mut written = 0u64;
         let mut last_renew = Instant::now();
-        let mut lines = reader.lines();
+        let mut lines = plan_lines(plan)?;
         loop {
-            let line = lines.next().transpose()?;
-            if let Some(line) = &line {
-                let planned: PlannedWrite = serde_json::from_str(line)
-                    .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+            let planned = lines.next().transpose()?;
+            if let Some(planned) = &planned {
                 chunk.push(planned.to_write(Utc::now(), run_id));
             }
-            if chunk.len() >= self.options.chunk || (line.is_none() && !chunk.is_empty()) {
+            if chunk.len() >= self.options.chunk || (planned.is_none() && !chunk.is_empty()) {
                 written += self.store.write(tenant, &chunk).await?;
                 chunk.clear();
-                if line.is_some() && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
+                if planned.is_some() && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(SyncError::DeadlineReached { written });
                 }
                 if last_renew.elapsed() > self.options.lease_ttl / 3 {
                     if !self
                         .store
-                        .renew_lease(tenant, run_id, Utc::now(), self.options.lease_ttl)
+                        .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
                         .await?
                     {
                         return Err(SyncError::Refused(format!(
@@ -546,7 +550,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     last_renew = Instant::now();
                 }
             }
-            if line.is_none() {
+            if planned.is_none() {
                 return Ok(written);
             }
         }
@@ -593,7 +597,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         self.recheck(&run.tenant, &plan).await?;
         // Apply under the approver's lease, writing as the held run.
         let written = self
-            .apply_plan_as(&run.tenant, owner, &run.run_id, &plan)
+            .apply_plan(&run.tenant, owner, &run.run_id, &plan)
             .await?;
         run.items_written = written;
         run.decided_by = Some(by.to_string());
@@ -608,41 +612,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(())
     }
 
-    async fn apply_plan_as(
-        &self,
-        tenant: &str,
-        owner: &str,
-        run_id: &str,
-        plan: &Path,
-    ) -> Result<u64, SyncError> {
-        // The lease is renewed under the owner; records carry the held run's id.
-        let reader = BufReader::new(std::fs::File::open(plan)?);
-        let mut written = 0u64;
-        let mut chunk = Vec::with_capacity(self.options.chunk);
-        for line in reader.lines() {
-            let planned: PlannedWrite = serde_json::from_str(&line?)
-                .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
-            chunk.push(planned.to_write(Utc::now(), run_id));
-            if chunk.len() >= self.options.chunk {
-                written += self.store.write(tenant, &chunk).await?;
-                chunk.clear();
-                self.store
-                    .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
-                    .await?;
-            }
-        }
-        if !chunk.is_empty() {
-            written += self.store.write(tenant, &chunk).await?;
-        }
-        Ok(written)
-    }
-
     /// Refuses when any planned record changed in the store since planning.
     async fn recheck(&self, tenant: &str, plan: &Path) -> Result<(), SyncError> {
         let mut planned: Vec<(EntityKind, String, Option<Before>)> = Vec::new();
-        for line in BufReader::new(std::fs::File::open(plan)?).lines() {
-            let w: PlannedWrite = serde_json::from_str(&line?)
-                .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))?;
+        for w in plan_lines(plan)? {
+            let w = w?;
             planned.push((w.kind, w.id, w.before));
         }
         let kinds: HashSet<EntityKind> = planned.iter().map(|p| p.0).collect();
@@ -699,6 +673,17 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
         Ok(run)
     }
+}
+
+/// The planned writes of a plan file, line by line.
+fn plan_lines(
+    plan: &Path,
+) -> Result<impl Iterator<Item = Result<PlannedWrite, SyncError>>, SyncError> {
+    let reader = BufReader::new(std::fs::File::open(plan)?);
+    Ok(reader.lines().map(|line| {
+        serde_json::from_str(&line?)
+            .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))
+    }))
 }
 
 /// The mode the engine applies: demographics are absent for tenants that did not opt in.

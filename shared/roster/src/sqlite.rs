@@ -478,7 +478,21 @@ impl Store for SqliteStore {
         payload: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.put_one_time_sync(kind, key, payload, expires_at)
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO one_time (kind, key, payload, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![kind.as_str(), key, payload, ts(expires_at)],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Permanent("a one-time record with this key exists".into())
+                }
+                other => db_error(other),
+            })?;
+            Ok(())
+        })
     }
 
     async fn take_one_time(
@@ -487,7 +501,20 @@ impl Store for SqliteStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<String>> {
-        self.take_one_time_sync(kind, key, now)
+        self.with(|c| {
+            let taken: Option<(String, String)> = c
+                .query_row(
+                    "DELETE FROM one_time WHERE kind = ?1 AND key = ?2 RETURNING payload, expires_at",
+                    params![kind.as_str(), key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            match taken {
+                Some((payload, expires)) if parse_ts(&expires)? > now => Ok(Some(payload)),
+                _ => Ok(None),
+            }
+        })
     }
 
     async fn acquire_lease(
@@ -559,54 +586,6 @@ impl Store for SqliteStore {
             )
             .map_err(db_error)?;
             Ok(())
-        })
-    }
-}
-
-impl SqliteStore {
-    fn put_one_time_sync(
-        &self,
-        kind: OneTimeKind,
-        key: &str,
-        payload: &str,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO one_time (kind, key, payload, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![kind.as_str(), key, payload, ts(expires_at)],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    StoreError::Permanent("a one-time record with this key exists".into())
-                }
-                other => db_error(other),
-            })?;
-            Ok(())
-        })
-    }
-
-    fn take_one_time_sync(
-        &self,
-        kind: OneTimeKind,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<String>> {
-        self.with(|c| {
-            let taken: Option<(String, String)> = c
-                .query_row(
-                    "DELETE FROM one_time WHERE kind = ?1 AND key = ?2 RETURNING payload, expires_at",
-                    params![kind.as_str(), key],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(db_error)?;
-            match taken {
-                Some((payload, expires)) if parse_ts(&expires)? > now => Ok(Some(payload)),
-                _ => Ok(None),
-            }
         })
     }
 }

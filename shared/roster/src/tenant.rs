@@ -181,10 +181,11 @@ impl PullSchedule {
     /// The EventBridge Scheduler expression, e.g. `cron(30 2 ? * MON,WED *)`.
     pub fn expression(&self) -> String {
         let (h, m) = self.time.split_once(':').unwrap_or(("0", "0"));
+        let number = |text: &str| text.parse::<u32>().unwrap_or(0);
         format!(
             "cron({} {} ? * {} *)",
-            m.trim_start_matches('0').parse::<u32>().unwrap_or(0),
-            h.trim_start_matches('0').parse::<u32>().unwrap_or(0),
+            number(m),
+            number(h),
             self.days.join(",")
         )
     }
