@@ -1018,6 +1018,57 @@ impl Store for DynamoStore {
         Ok(Some(need_s(&old, "payload")?.to_string()))
     }
 
+    async fn put_sign_in_audit(&self, audit: &SignInAudit) -> StoreResult<()> {
+        let mut item = key(
+            format!("SSOAUDIT#{}", audit.tenant.as_deref().unwrap_or("-")),
+            format!("{}#{}", ts(audit.at), audit.request_id),
+        );
+        let record =
+            serde_json::to_string(audit).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        item.insert("record".into(), s(record));
+        item.insert(
+            "ttl".into(),
+            AttributeValue::N(audit.expires_at.timestamp().to_string()),
+        );
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn list_sign_in_audits(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SignInAudit>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(format!("SSOAUDIT#{}", tenant.unwrap_or("-"))))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let mut audits = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let audit: SignInAudit = serde_json::from_str(need_s(&item, "record")?)
+                .map_err(|e| StoreError::Permanent(format!("bad sign-in audit record: {e}")))?;
+            if audit.expires_at > now {
+                audits.push(audit);
+            }
+        }
+        Ok(audits)
+    }
+
     async fn acquire_lease(
         &self,
         tenant: &str,

@@ -67,6 +67,13 @@ CREATE TABLE IF NOT EXISTS one_time (
     expires_at TEXT NOT NULL,
     PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sign_in_audit (
+    tenant TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, sort_key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leases (
     tenant TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -514,6 +521,60 @@ impl Store for SqliteStore {
                 Some((payload, expires)) if parse_ts(&expires)? > now => Ok(Some(payload)),
                 _ => Ok(None),
             }
+        })
+    }
+
+    async fn put_sign_in_audit(&self, audit: &SignInAudit) -> StoreResult<()> {
+        let record =
+            serde_json::to_string(audit).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        self.with(|c| {
+            // Expired records go as new ones arrive (SQLite has no TTL).
+            c.execute(
+                "DELETE FROM sign_in_audit WHERE expires_at <= ?1",
+                params![ts(audit.at)],
+            )
+            .map_err(db_error)?;
+            c.execute(
+                "INSERT OR REPLACE INTO sign_in_audit (tenant, sort_key, record, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    audit.tenant.as_deref().unwrap_or("-"),
+                    format!("{}#{}", ts(audit.at), audit.request_id),
+                    record,
+                    ts(audit.expires_at)
+                ],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    async fn list_sign_in_audits(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<SignInAudit>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT record FROM sign_in_audit WHERE tenant = ?1 AND expires_at > ?2 \
+                     ORDER BY sort_key DESC LIMIT ?3",
+                )
+                .map_err(db_error)?;
+            let rows = stmt
+                .query_map(
+                    params![tenant.unwrap_or("-"), ts(now), limit.clamp(1, 1000) as i64],
+                    |r| r.get::<_, String>(0),
+                )
+                .map_err(db_error)?;
+            let mut audits = Vec::new();
+            for row in rows {
+                let record = row.map_err(db_error)?;
+                audits.push(serde_json::from_str(&record).map_err(|e| {
+                    StoreError::Permanent(format!("bad sign-in audit record: {e}"))
+                })?);
+            }
+            Ok(audits)
         })
     }
 

@@ -209,6 +209,28 @@ impl OneTimeKind {
     }
 }
 
+/// One SSO sign-in attempt, for the audit trail: ids and the outcome, never
+/// names, emails, codes or tokens. Kept until `expires_at` (then TTL removes it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInAudit {
+    /// When the attempt finished.
+    pub at: DateTime<Utc>,
+    /// The request id shown to the user as the support reference.
+    pub request_id: String,
+    /// Our tenant, when known.
+    pub tenant: Option<String>,
+    /// ClassLink's TenantId, when known.
+    pub classlink_tenant_id: Option<String>,
+    /// ClassLink's UserId, when known.
+    pub classlink_user_id: Option<String>,
+    /// The roster user signed in, if any.
+    pub sourced_id: Option<String>,
+    /// A stable outcome code (`signed_in`, `not_in_roster`, `invalid_token`, ...).
+    pub outcome: String,
+    /// When the record may be removed.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// The result of trying to take a tenant's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseOutcome {
@@ -318,6 +340,20 @@ pub trait Store: Send + Sync {
         key: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
+    /// Appends a sign-in audit record.
+    fn put_sign_in_audit(
+        &self,
+        audit: &SignInAudit,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// A tenant's sign-in audit records (or those with no known tenant, for
+    /// `None`), newest first; expired records are left out.
+    fn list_sign_in_audits(
+        &self,
+        tenant: Option<&str>,
+        limit: usize,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<SignInAudit>>> + Send;
 
     /// Takes the tenant's lease for `owner` until `now + ttl`, if free or expired.
     fn acquire_lease(

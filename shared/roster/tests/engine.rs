@@ -833,6 +833,68 @@ async fn one_time_records_are_taken_once_and_expire<S: Store + PlatformEdits + '
     );
 }
 
+async fn sign_in_audits_are_kept_per_tenant_newest_first<S: Store + PlatformEdits>(store: S) {
+    let now = Utc::now();
+    let audit = |i: i64, tenant: Option<&str>, outcome: &str, keep: i64| SignInAudit {
+        at: now + Days::seconds(i),
+        request_id: format!("req-{i}"),
+        tenant: tenant.map(String::from),
+        classlink_tenant_id: Some("4242".into()),
+        classlink_user_id: Some(format!("cl-{i}")),
+        sourced_id: None,
+        outcome: outcome.into(),
+        expires_at: now + Days::seconds(keep),
+    };
+    store
+        .put_sign_in_audit(&audit(1, Some("d1"), "signed_in", 3600))
+        .await
+        .unwrap();
+    store
+        .put_sign_in_audit(&audit(2, Some("d1"), "not_in_roster", 3600))
+        .await
+        .unwrap();
+    store
+        .put_sign_in_audit(&audit(3, Some("d2"), "signed_in", 3600))
+        .await
+        .unwrap();
+    store
+        .put_sign_in_audit(&audit(4, None, "not_set_up", 3600))
+        .await
+        .unwrap();
+    store
+        .put_sign_in_audit(&audit(5, Some("d1"), "student", 10))
+        .await
+        .unwrap();
+    let d1 = store
+        .list_sign_in_audits(Some("d1"), 10, now)
+        .await
+        .unwrap();
+    let ids: Vec<_> = d1.iter().map(|a| a.request_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["req-5", "req-2", "req-1"],
+        "newest first, one tenant only"
+    );
+    assert_eq!(d1[1], audit(2, Some("d1"), "not_in_roster", 3600));
+    let later = now + Days::seconds(60);
+    let d1 = store
+        .list_sign_in_audits(Some("d1"), 10, later)
+        .await
+        .unwrap();
+    assert_eq!(d1.len(), 2, "expired records are left out");
+    let unknown = store.list_sign_in_audits(None, 10, now).await.unwrap();
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0].outcome, "not_set_up");
+    assert_eq!(
+        store
+            .list_sign_in_audits(Some("d1"), 1, now)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -877,4 +939,5 @@ conformance!(
     runs_list_newest_first,
     lookups_find_records_within_one_tenant,
     one_time_records_are_taken_once_and_expire,
+    sign_in_audits_are_kept_per_tenant_newest_first,
 );

@@ -339,6 +339,17 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<Option<String>> {
         self.inner.take_one_time(k, key, n).await
     }
+    async fn put_sign_in_audit(&self, a: &SignInAudit) -> StoreResult<()> {
+        self.inner.put_sign_in_audit(a).await
+    }
+    async fn list_sign_in_audits(
+        &self,
+        t: Option<&str>,
+        limit: usize,
+        n: DateTime<Utc>,
+    ) -> StoreResult<Vec<SignInAudit>> {
+        self.inner.list_sign_in_audits(t, limit, n).await
+    }
     async fn acquire_lease(
         &self,
         t: &str,
