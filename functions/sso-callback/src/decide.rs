@@ -44,6 +44,11 @@ impl UserInfo {
     pub fn tenant(&self) -> Option<String> {
         text(&self.tenant_id)
     }
+
+    /// The ClassLink UserId as text.
+    pub fn user(&self) -> Option<String> {
+        text(&self.user_id)
+    }
 }
 
 /// The outcome.
@@ -55,15 +60,50 @@ pub enum Decision {
         tenant: String,
         /// The roster user.
         sourced_id: String,
+        /// Their roster role (`teacher`, `aide`, `administrator`).
+        role: String,
     },
     /// The district is unknown, or has not switched SSO on.
     NotSetUp,
     /// Students do not sign in here.
-    Student,
+    Student {
+        /// Our tenant id.
+        tenant: String,
+    },
     /// Administrators use the admin portal (unless the tenant enabled admin SSO).
-    AdminPortal,
+    AdminPortal {
+        /// Our tenant id.
+        tenant: String,
+    },
     /// No active teacher in the district's roster matches (not synced yet, archived, other role).
-    NotInRoster,
+    NotInRoster {
+        /// Our tenant id.
+        tenant: String,
+    },
+}
+
+impl Decision {
+    /// Our tenant, when the district was recognised.
+    pub fn tenant(&self) -> Option<&str> {
+        match self {
+            Decision::SignIn { tenant, .. }
+            | Decision::Student { tenant }
+            | Decision::AdminPortal { tenant }
+            | Decision::NotInRoster { tenant } => Some(tenant),
+            Decision::NotSetUp => None,
+        }
+    }
+
+    /// A stable code for logs and the audit trail.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Decision::SignIn { .. } => "signed_in",
+            Decision::NotSetUp => "not_set_up",
+            Decision::Student { .. } => "student",
+            Decision::AdminPortal { .. } => "admin_portal",
+            Decision::NotInRoster { .. } => "not_in_roster",
+        }
+    }
 }
 
 fn is_admin(role: &str) -> bool {
@@ -86,30 +126,38 @@ pub async fn decide<S: Store>(store: &S, info: &UserInfo) -> Result<Decision, St
     };
     let role = info.role.clone().unwrap_or_default();
     if role.eq_ignore_ascii_case("student") {
-        return Ok(Decision::Student);
+        return Ok(Decision::Student {
+            tenant: tenant.tenant,
+        });
     }
     if is_admin(&role) && !tenant.admin_sso_enabled {
-        return Ok(Decision::AdminPortal);
+        return Ok(Decision::AdminPortal {
+            tenant: tenant.tenant,
+        });
     }
+    let not_in_roster = Decision::NotInRoster {
+        tenant: tenant.tenant.clone(),
+    };
     let Some(sourced_id) = find_user(store, &tenant, info).await? else {
-        return Ok(Decision::NotInRoster);
+        return Ok(not_in_roster);
     };
     let Some(user) = store
         .get_entity(&tenant.tenant, EntityKind::Users, &sourced_id)
         .await?
     else {
-        return Ok(Decision::NotInRoster);
+        return Ok(not_in_roster);
     };
     let roster_role = user.sis.str("role").unwrap_or("");
     let allowed = roster_role == "teacher"
         || (roster_role == "aide" && tenant.sso_allow_aides)
         || (roster_role == "administrator" && tenant.admin_sso_enabled && is_admin(&role));
     if user.archive.is_some() || !allowed {
-        return Ok(Decision::NotInRoster);
+        return Ok(not_in_roster);
     }
     Ok(Decision::SignIn {
         tenant: tenant.tenant,
         sourced_id,
+        role: roster_role.to_string(),
     })
 }
 

@@ -1,31 +1,57 @@
-//! `sso-callback` Lambda: ClassLink single sign-on for teachers (OIDC) -> roster lookup -> one-time login ticket.
+//! `sso-callback` Lambda: ClassLink single sign-on for teachers.
 //!
-//! A thin, compiling stub: the function is built in its own issue (#6). Until
-//! then it refuses every event with a clear error rather than pretending to work.
+//! In Lambda (`AWS_LAMBDA_RUNTIME_API` set) the router is served by
+//! `lambda_http` (HTTP API or Function URL events). Anywhere else the same
+//! router serves on `SSO_LOCAL_ADDR` (default `127.0.0.1:8787`) for local
+//! development, against DynamoDB (`ROSTER_TABLE`) or a SQLite roster
+//! (`ROSTER_DB`, for example the main job's `target/demo/roster.db`).
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use serde_json::Value;
+use cloud::env::required;
+use lambda_http::Error;
+use roster::{DynamoStore, SqliteStore, Store};
+use sso_callback::app::{router, App};
+use sso_callback::config::SsoConfig;
+use sso_callback::oidc::ClassLink;
+use sso_callback::secrets::CachedSecret;
+use std::sync::Arc;
 
-/// Refuses the event: this function is not implemented yet.
-async fn handler(event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let _ = event;
-    Err("sso-callback is not implemented yet (see issue #6)".into())
+async fn serve<S: Store + 'static>(
+    store: S,
+    config: SsoConfig,
+    sdk: &aws_config::SdkConfig,
+) -> Result<(), Error> {
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let app = Arc::new(App {
+        store,
+        classlink: ClassLink::new(config.clone())?,
+        client_secret: CachedSecret::new(secrets.clone(), config.client_secret_id.clone()),
+        redeem_secret: CachedSecret::new(secrets, config.redeem_secret_id.clone()),
+        config,
+    });
+    let routes = router(app);
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        return lambda_http::run(routes).await;
+    }
+    let addr = std::env::var("SSO_LOCAL_ADDR").unwrap_or_else(|_| "127.0.0.1:8787".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    tracing::info!(addr, "not in Lambda: serving on a local port");
+    axum::serve(listener, routes).await?;
+    Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_runtime::run(service_fn(handler)).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lambda_runtime::Context;
-
-    #[tokio::test]
-    async fn the_stub_refuses_events_instead_of_pretending() {
-        let event = LambdaEvent::new(serde_json::json!({}), Context::default());
-        let error = handler(event).await.unwrap_err();
-        assert!(error.to_string().contains("not implemented"));
+    cloud::init_tracing();
+    let config = SsoConfig::from_env()?;
+    let sdk = cloud::sdk_config().await;
+    match std::env::var("ROSTER_DB").ok().filter(|p| !p.is_empty()) {
+        Some(path) if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() => {
+            serve(SqliteStore::open(path.as_ref())?, config, &sdk).await
+        }
+        _ => {
+            let table = required("ROSTER_TABLE")?;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            serve(store, config, &sdk).await
+        }
     }
 }

@@ -9,7 +9,6 @@ use oneroster::EntityKind;
 use rand::RngCore;
 use roster::{Lookup, OneTimeKind, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// How long a ticket lives.
 pub const TICKET_TTL_SECONDS: i64 = 60;
@@ -40,8 +39,7 @@ pub struct Identity {
 }
 
 fn hash(ticket: &str) -> String {
-    let digest = Sha256::digest(ticket.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::sha256_hex(ticket)
 }
 
 /// Issues a ticket for (tenant, user); returns the ticket (never stored as is).

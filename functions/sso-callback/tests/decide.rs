@@ -68,14 +68,15 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         signed_in,
         Decision::SignIn {
             tenant: "d1".into(),
-            sourced_id: "t1".into()
+            sourced_id: "t1".into(),
+            role: "teacher".into()
         }
     );
     assert_eq!(
         decide(&store, &info("4242", "Student", Some("s1u"), None))
             .await
             .unwrap(),
-        Decision::Student
+        Decision::Student { tenant: "d1".into() }
     );
     assert_eq!(
         decide(
@@ -84,7 +85,7 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         )
         .await
         .unwrap(),
-        Decision::AdminPortal
+        Decision::AdminPortal { tenant: "d1".into() }
     );
     assert_eq!(
         decide(&store, &info("9999", "Teacher", Some("t1"), None))
@@ -97,20 +98,20 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         decide(&store, &info("4242", "Teacher", Some("nobody"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster
+        Decision::NotInRoster { tenant: "d1".into() }
     );
     assert_eq!(
         decide(&store, &info("4242", "Teacher", Some("a1"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster,
+        Decision::NotInRoster { tenant: "d1".into() },
         "aides only where allowed"
     );
     assert_eq!(
         decide(&store, &info("4242", "Teacher", Some("s1u"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster,
+        Decision::NotInRoster { tenant: "d1".into() },
         "a roster student is no teacher"
     );
     store
@@ -121,7 +122,7 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         decide(&store, &info("4242", "Teacher", Some("t2"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster,
+        Decision::NotInRoster { tenant: "d1".into() },
         "archived"
     );
 }
@@ -138,7 +139,7 @@ async fn switches_and_fallbacks_are_per_tenant() {
         )
         .await
         .unwrap(),
-        Decision::NotInRoster
+        Decision::NotInRoster { tenant: "d1".into() }
     );
     t.sso_match_by_email = true;
     t.sso_allow_aides = true;
@@ -153,7 +154,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         .unwrap(),
         Decision::SignIn {
             tenant: "d1".into(),
-            sourced_id: "t1".into()
+            sourced_id: "t1".into(),
+            role: "teacher".into()
         }
     );
     assert_eq!(
@@ -162,7 +164,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
             .unwrap(),
         Decision::SignIn {
             tenant: "d1".into(),
-            sourced_id: "a1".into()
+            sourced_id: "a1".into(),
+            role: "aide".into()
         }
     );
     assert_eq!(
@@ -174,7 +177,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         .unwrap(),
         Decision::SignIn {
             tenant: "d1".into(),
-            sourced_id: "ad1".into()
+            sourced_id: "ad1".into(),
+            role: "administrator".into()
         }
     );
     // Never by email across tenants: district 777 has no such teacher.
@@ -185,7 +189,7 @@ async fn switches_and_fallbacks_are_per_tenant() {
         )
         .await
         .unwrap(),
-        Decision::NotInRoster
+        Decision::NotInRoster { tenant: "d2".into() }
     );
     t.sso_enabled = false;
     store.put_tenant(&t).await.unwrap();

@@ -1,0 +1,337 @@
+//! The OpenID Connect side: ClassLink's discovery document and keys (cached,
+//! keys refreshed when a token names an unknown `kid`), the authorization
+//! URL with state, nonce and PKCE S256, the code exchange (client secret in
+//! the form body), ID token validation (RS256 only, `iss`, `aud`, `exp`/`iat`
+//! with a small leeway, `nonce`), and ClassLink's user info.
+//!
+//! The HTTP client follows no redirects and has timeouts, so a slow or
+//! misbehaving provider gives a clear error page rather than a hung request.
+
+use crate::config::SsoConfig;
+use crate::decide::UserInfo;
+use chrono::Utc;
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+};
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+use url::Url;
+
+/// How long the discovery document (and keys) are reused.
+pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+/// Keys are fetched again on an unknown `kid` at most this often.
+pub const JWKS_REFRESH_MIN_INTERVAL: Duration = Duration::from_secs(30);
+/// An ID token issued longer ago than this is refused.
+pub const ID_TOKEN_MAX_AGE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// What went wrong talking to ClassLink. Messages never contain codes or tokens.
+#[derive(Debug, thiserror::Error)]
+pub enum ClassLinkError {
+    /// No answer (connection refused, timeout, DNS).
+    #[error("ClassLink could not be reached: {0}")]
+    Unreachable(String),
+    /// An answer we cannot use (a 5xx, a redirect, a malformed document).
+    #[error("ClassLink answered unexpectedly: {0}")]
+    BadResponse(String),
+    /// The token endpoint refused the code (`invalid_grant`, ...).
+    #[error("ClassLink refused the authorization code: {0}")]
+    Refused(String),
+    /// The ID token failed validation.
+    #[error("the ID token is not valid: {0}")]
+    InvalidIdToken(String),
+    /// Our own settings are wrong (for example the issuer is not a URL).
+    #[error("sign-in is misconfigured: {0}")]
+    Misconfigured(String),
+}
+
+/// What the start of a login needs to remember (stored server-side).
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    /// The URL to send the browser to.
+    pub url: Url,
+    /// `state` sent.
+    pub state: String,
+    /// `nonce` sent.
+    pub nonce: String,
+    /// The PKCE verifier whose S256 challenge was sent.
+    pub pkce_verifier: String,
+}
+
+/// What a successful exchange proves.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// ClassLink's user info for the access token.
+    pub info: UserInfo,
+    /// The ID token's subject.
+    pub subject: String,
+}
+
+struct Discovered {
+    metadata: CoreProviderMetadata,
+    fetched_at: Instant,
+    keys_fetched_at: Instant,
+}
+
+/// ClassLink as an OpenID provider, with cached discovery.
+pub struct ClassLink {
+    config: SsoConfig,
+    http: reqwest::Client,
+    discovered: RwLock<Option<Discovered>>,
+}
+
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn http_error(e: &openidconnect::HttpClientError<reqwest::Error>) -> ClassLinkError {
+    match e {
+        openidconnect::HttpClientError::Reqwest(inner)
+            if inner.is_timeout() || inner.is_connect() || inner.is_request() =>
+        {
+            ClassLinkError::Unreachable(describe(e))
+        }
+        _ => ClassLinkError::BadResponse(describe(e)),
+    }
+}
+
+fn discovery_error(
+    e: openidconnect::DiscoveryError<openidconnect::HttpClientError<reqwest::Error>>,
+) -> ClassLinkError {
+    match &e {
+        openidconnect::DiscoveryError::Request(inner) => http_error(inner),
+        _ => ClassLinkError::BadResponse(describe(&e)),
+    }
+}
+
+impl ClassLink {
+    /// A client for the configured issuer. Builds the HTTP client (no
+    /// redirects, connect and total timeouts).
+    pub fn new(config: SsoConfig) -> Result<ClassLink, ClassLinkError> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.http_timeout.min(Duration::from_secs(3)))
+            .timeout(config.http_timeout)
+            .user_agent("sonday-roster-bridge-sso/1")
+            .build()
+            .map_err(|e| ClassLinkError::Misconfigured(describe(&e)))?;
+        Ok(ClassLink {
+            config,
+            http,
+            discovered: RwLock::new(None),
+        })
+    }
+
+    /// The discovery document with keys: cached for [`DISCOVERY_TTL`].
+    async fn metadata(&self) -> Result<CoreProviderMetadata, ClassLinkError> {
+        if let Some(d) = self.discovered.read().await.as_ref() {
+            if d.fetched_at.elapsed() < DISCOVERY_TTL {
+                return Ok(d.metadata.clone());
+            }
+        }
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| ClassLinkError::Misconfigured(format!("CLASSLINK_ISSUER: {e}")))?;
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
+            .await
+            .map_err(discovery_error)?;
+        let now = Instant::now();
+        *self.discovered.write().await = Some(Discovered {
+            metadata: metadata.clone(),
+            fetched_at: now,
+            keys_fetched_at: now,
+        });
+        Ok(metadata)
+    }
+
+    /// Fetches the keys again (a token named a `kid` we do not have), unless
+    /// that happened moments ago. Returns whether the keys changed.
+    async fn refresh_keys(&self) -> Result<bool, ClassLinkError> {
+        let mut guard = self.discovered.write().await;
+        let Some(d) = guard.as_mut() else {
+            return Ok(false);
+        };
+        if d.keys_fetched_at.elapsed() < JWKS_REFRESH_MIN_INTERVAL {
+            return Ok(false);
+        }
+        let keys = CoreJsonWebKeySet::fetch_async(d.metadata.jwks_uri(), &self.http)
+            .await
+            .map_err(discovery_error)?;
+        d.keys_fetched_at = Instant::now();
+        let changed = &keys != d.metadata.jwks();
+        d.metadata = d.metadata.clone().set_jwks(keys);
+        Ok(changed)
+    }
+
+    fn redirect_url(&self) -> Result<RedirectUrl, ClassLinkError> {
+        RedirectUrl::new(self.config.redirect_url.to_string())
+            .map_err(|e| ClassLinkError::Misconfigured(format!("SSO_REDIRECT_URL: {e}")))
+    }
+
+    /// The authorization URL for a new login, with fresh state, nonce and PKCE S256.
+    pub async fn authorization_request(&self) -> Result<AuthorizationRequest, ClassLinkError> {
+        let metadata = self.metadata().await?;
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            None,
+        )
+        .set_redirect_uri(self.redirect_url()?);
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = client.authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in self.config.scopes.iter().filter(|s| s.as_str() != "openid") {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        Ok(AuthorizationRequest {
+            url,
+            state: state.secret().clone(),
+            nonce: nonce.secret().clone(),
+            pkce_verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Whether an `iss` authorization response parameter (RFC 9207) names our issuer.
+    pub fn issuer_matches(&self, iss: &str) -> bool {
+        iss == self.config.issuer
+    }
+
+    /// Exchanges the code, validates the ID token against `nonce`, and reads
+    /// ClassLink's user info with the access token.
+    pub async fn finish(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+        client_secret: &str,
+    ) -> Result<SignedIn, ClassLinkError> {
+        let metadata = self.metadata().await?;
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(self.config.client_id.clone()),
+            Some(ClientSecret::new(client_secret.to_string())),
+        )
+        .set_redirect_uri(self.redirect_url()?)
+        .set_auth_type(AuthType::RequestBody);
+        let token = client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| ClassLinkError::BadResponse(format!("no token endpoint: {e}")))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match &e {
+                RequestTokenError::ServerResponse(r) => {
+                    ClassLinkError::Refused(r.error().to_string())
+                }
+                RequestTokenError::Request(inner) => http_error(inner),
+                RequestTokenError::Parse(_, _) | RequestTokenError::Other(_) => {
+                    ClassLinkError::BadResponse(format!("token endpoint: {}", describe(&e)))
+                }
+            })?;
+        let id_token = token
+            .id_token()
+            .ok_or_else(|| ClassLinkError::InvalidIdToken("the token response has no ID token".into()))?;
+        let nonce = Nonce::new(nonce.to_string());
+        let subject = {
+            let mut refreshed = false;
+            loop {
+                let current = self.metadata().await?;
+                let client = CoreClient::from_provider_metadata(
+                    current,
+                    ClientId::new(self.config.client_id.clone()),
+                    None,
+                );
+                let verifier = self.verifier(&client);
+                match id_token.claims(&verifier, &nonce) {
+                    Ok(claims) => break claims.subject().to_string(),
+                    Err(ClaimsVerificationError::SignatureVerification(
+                        SignatureVerificationError::NoMatchingKey,
+                    )) if !refreshed => {
+                        refreshed = true;
+                        if !self.refresh_keys().await? {
+                            return Err(ClassLinkError::InvalidIdToken(
+                                "no key matches the token's key id".into(),
+                            ));
+                        }
+                    }
+                    Err(e) => return Err(ClassLinkError::InvalidIdToken(e.to_string())),
+                }
+            }
+        };
+        let info = self.user_info(token.access_token().secret()).await?;
+        Ok(SignedIn { info, subject })
+    }
+
+    fn verifier<'a>(
+        &self,
+        client: &'a CoreClient<
+            openidconnect::EndpointSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointNotSet,
+            openidconnect::EndpointMaybeSet,
+            openidconnect::EndpointMaybeSet,
+        >,
+    ) -> openidconnect::core::CoreIdTokenVerifier<'a> {
+        let leeway = chrono::Duration::from_std(self.config.clock_leeway)
+            .unwrap_or(chrono::Duration::seconds(60));
+        client
+            .id_token_verifier()
+            .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
+            // `exp` may have passed by at most the leeway (clock skew).
+            .set_time_fn(move || Utc::now() - leeway)
+            .set_issue_time_verifier_fn(move |iat| {
+                let now = Utc::now();
+                if iat > now + leeway {
+                    Err(format!("issued in the future ({iat})"))
+                } else if iat < now - ID_TOKEN_MAX_AGE - leeway {
+                    Err(format!("issued too long ago ({iat})"))
+                } else {
+                    Ok(())
+                }
+            })
+    }
+
+    /// ClassLink's `/v2/my/info` for an access token.
+    async fn user_info(&self, access_token: &str) -> Result<UserInfo, ClassLinkError> {
+        let response = self
+            .http
+            .get(self.config.userinfo_url.clone())
+            .bearer_auth(access_token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() || e.is_connect() || e.is_request() {
+                    ClassLinkError::Unreachable(format!("user info: {}", describe(&e)))
+                } else {
+                    ClassLinkError::BadResponse(format!("user info: {}", describe(&e)))
+                }
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(ClassLinkError::BadResponse(format!(
+                "user info answered HTTP {status}"
+            )));
+        }
+        response
+            .json::<UserInfo>()
+            .await
+            .map_err(|e| ClassLinkError::BadResponse(format!("user info: {}", describe(&e))))
+    }
+}

@@ -1,0 +1,160 @@
+//! What people see when sign-in cannot continue: plain, accessible HTML
+//! pages with a support reference (the request id) and never a stack trace,
+//! token or code. Also the security headers every response carries.
+
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// The only style on our pages; the CSP allows exactly this block by hash.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}h1{font-size:1.5rem}a{color:#0b5394}.ref{color:#555;font-size:.9rem}";
+
+fn style_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| {
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()))
+    })
+}
+
+/// The Content-Security-Policy of every response: nothing loads, nothing
+/// frames us, no forms post anywhere; only our one style block applies.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src 'sha256-{}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        style_hash()
+    )
+}
+
+/// Adds the security headers every response carries.
+pub fn add_security_headers(headers: &mut HeaderMap) {
+    let fixed = [
+        (header::CACHE_CONTROL, "no-store"),
+        (header::PRAGMA, "no-cache"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=63072000; includeSubDomains",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+    ];
+    for (name, value) in fixed {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Ok(csp) = HeaderValue::from_str(&content_security_policy()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+}
+
+/// A page explaining why sign-in stopped.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Heading (also the title).
+    pub title: &'static str,
+    /// Explanation paragraphs (plain text).
+    pub paragraphs: Vec<String>,
+    /// An optional link: (href, label).
+    pub link: Option<(String, &'static str)>,
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Page {
+    /// A page with a heading and paragraphs.
+    pub fn new(status: StatusCode, title: &'static str, paragraphs: &[&str]) -> Page {
+        Page {
+            status,
+            title,
+            paragraphs: paragraphs.iter().map(|p| p.to_string()).collect(),
+            link: None,
+        }
+    }
+
+    /// Adds a link.
+    pub fn with_link(mut self, href: impl Into<String>, label: &'static str) -> Page {
+        self.link = Some((href.into(), label));
+        self
+    }
+
+    /// The HTML, with the support reference.
+    pub fn html(&self, request_id: &str) -> String {
+        let mut body = String::new();
+        for p in &self.paragraphs {
+            body.push_str(&format!("<p>{}</p>\n", escape(p)));
+        }
+        if let Some((href, label)) = &self.link {
+            body.push_str(&format!(
+                "<p><a href=\"{}\">{}</a></p>\n",
+                escape(href),
+                escape(label)
+            ));
+        }
+        format!(
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>{title} | Sonday System Digital</title>\n<style>{STYLE}</style>\n</head>\n\
+             <body>\n<main>\n<h1>{title}</h1>\n{body}\
+             <p class=\"ref\">If you contact support, please quote this reference: \
+             <strong>{reference}</strong></p>\n</main>\n</body>\n</html>\n",
+            title = escape(self.title),
+            reference = escape(request_id),
+        )
+    }
+
+    /// The response for this page.
+    pub fn respond(&self, request_id: &str) -> Response {
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            self.html(request_id),
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_escape_text_and_carry_the_reference() {
+        let page = Page::new(StatusCode::FORBIDDEN, "Not here", &["a <b> & \"c\""])
+            .with_link("https://x.example/?a=1&b=2", "Go");
+        let html = page.html("req-<1>");
+        assert!(html.contains("a &lt;b&gt; &amp; &quot;c&quot;"));
+        assert!(html.contains("href=\"https://x.example/?a=1&amp;b=2\""));
+        assert!(html.contains("req-&lt;1&gt;"));
+        assert!(html.contains("<html lang=\"en\">"));
+        assert!(!html.contains("<script"));
+    }
+
+    #[test]
+    fn the_csp_allows_exactly_our_style_block() {
+        let csp = content_security_policy();
+        assert!(csp.starts_with("default-src 'none'; style-src 'sha256-"));
+        let expected = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE));
+        assert!(csp.contains(&expected));
+        let mut headers = HeaderMap::new();
+        add_security_headers(&mut headers);
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+        assert!(headers.contains_key(header::STRICT_TRANSPORT_SECURITY));
+    }
+}
