@@ -191,8 +191,13 @@ async fn begin_login<S: Store>(app: &App<S>, id: &str, destination: &Url) -> Res
         destination: destination.to_string(),
         started_at: Utc::now(),
     };
-    if let Err(e) =
-        login::remember(&app.store, &request.state, &transaction, app.config.login_ttl).await
+    if let Err(e) = login::remember(
+        &app.store,
+        &request.state,
+        &transaction,
+        app.config.login_ttl,
+    )
+    .await
     {
         tracing::error!(request_id = id, error = %e, "cannot store the login transaction");
         return unavailable_page().respond(id);
@@ -289,13 +294,21 @@ async fn callback<S: Store>(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let param = |name: &str| query.get(name).map(String::as_str).filter(|v| !v.is_empty());
+    let param = |name: &str| {
+        query
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
     let mut attempt = Attempt::new(&id, app.config.audit_retention_days);
     let store = &app.store;
     let Some(state) = param("state") else {
         if param("code").is_some() {
             // ClassLink-initiated: a code without our state is never exchanged.
-            tracing::info!(request_id = id, "callback without state; starting a fresh login");
+            tracing::info!(
+                request_id = id,
+                "callback without state; starting a fresh login"
+            );
             return see_other(START_PATH);
         }
         let page = Page::new(
@@ -325,14 +338,19 @@ async fn callback<S: Store>(
                 .await;
         }
     };
-    if !login::browser_matches(&transaction, login::cookie(&headers, LOGIN_COOKIE).as_deref()) {
+    if !login::browser_matches(
+        &transaction,
+        login::cookie(&headers, LOGIN_COOKIE).as_deref(),
+    ) {
         let page = Page::new(
             StatusCode::BAD_REQUEST,
             "Please sign in again",
             &["This sign-in was started in a different browser or window, or your browser blocked our cookie. Please start again in this browser."],
         )
         .with_link(start_again().0, start_again().1);
-        return attempt.finish(store, "browser_mismatch", page.respond(&id)).await;
+        return attempt
+            .finish(store, "browser_mismatch", page.respond(&id))
+            .await;
     }
     if let Some(error) = param("error") {
         tracing::info!(request_id = id, provider_error = %error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect::<String>(), "ClassLink returned an error");
@@ -341,14 +359,18 @@ async fn callback<S: Store>(
             "ClassLink did not sign you in",
             &["ClassLink ended the sign-in without signing you in. Please start again from your ClassLink LaunchPad."],
         );
-        return attempt.finish(store, "provider_denied", page.respond(&id)).await;
+        return attempt
+            .finish(store, "provider_denied", page.respond(&id))
+            .await;
     }
     if let Some(iss) = param("iss") {
         if !app.classlink.issuer_matches(iss) {
             let page = classlink_page(&ClassLinkError::InvalidIdToken(
                 "authorization response from another issuer".into(),
             ));
-            return attempt.finish(store, "issuer_mismatch", page.respond(&id)).await;
+            return attempt
+                .finish(store, "issuer_mismatch", page.respond(&id))
+                .await;
         }
     }
     let Some(code) = param("code") else {
@@ -370,7 +392,12 @@ async fn callback<S: Store>(
     };
     let signed_in = match app
         .classlink
-        .finish(code, &transaction.pkce_verifier, &transaction.nonce, &secret)
+        .finish(
+            code,
+            &transaction.pkce_verifier,
+            &transaction.nonce,
+            &secret,
+        )
         .await
     {
         Ok(s) => s,
@@ -519,7 +546,12 @@ async fn redeem<S: Store>(
     };
     match tickets::redeem(&app.store, request.ticket.trim(), Utc::now()).await {
         Ok(Some(identity)) => {
-            tracing::info!(request_id = id, tenant = identity.tenant, sourced_id = identity.sourced_id, "ticket redeemed");
+            tracing::info!(
+                request_id = id,
+                tenant = identity.tenant,
+                sourced_id = identity.sourced_id,
+                "ticket redeemed"
+            );
             Json(identity).into_response()
         }
         Ok(None) => json_error(

@@ -54,7 +54,12 @@ pub async fn remember<S: Store>(
     let expires = transaction.started_at
         + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
     store
-        .put_one_time(OneTimeKind::LoginTransaction, &sha256_hex(state), &payload, expires)
+        .put_one_time(
+            OneTimeKind::LoginTransaction,
+            &sha256_hex(state),
+            &payload,
+            expires,
+        )
         .await
 }
 
@@ -149,7 +154,13 @@ mod tests {
         assert_eq!(cookie(&headers, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&headers, "c"), None);
         let set = set_cookie("v", Duration::from_secs(600));
-        for part in ["__Host-sso_login=v", "Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
+        for part in [
+            "__Host-sso_login=v",
+            "Path=/",
+            "Secure",
+            "HttpOnly",
+            "SameSite=Lax",
+        ] {
             assert!(set.contains(part), "{set}");
         }
         assert!(!set.contains("Domain"));

@@ -75,7 +75,8 @@ pub struct SignedIn {
 struct Discovered {
     metadata: CoreProviderMetadata,
     fetched_at: Instant,
-    keys_fetched_at: Instant,
+    /// When keys were last fetched because a token named an unknown `kid`.
+    keys_refreshed_at: Option<Instant>,
 }
 
 /// ClassLink as an OpenID provider, with cached discovery.
@@ -146,29 +147,31 @@ impl ClassLink {
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(discovery_error)?;
-        let now = Instant::now();
         *self.discovered.write().await = Some(Discovered {
             metadata: metadata.clone(),
-            fetched_at: now,
-            keys_fetched_at: now,
+            fetched_at: Instant::now(),
+            keys_refreshed_at: None,
         });
         Ok(metadata)
     }
 
     /// Fetches the keys again (a token named a `kid` we do not have), unless
-    /// that happened moments ago. Returns whether the keys changed.
+    /// such a refresh happened moments ago (so forged `kid`s cannot make us
+    /// hammer ClassLink). Returns whether the keys changed.
     async fn refresh_keys(&self) -> Result<bool, ClassLinkError> {
         let mut guard = self.discovered.write().await;
         let Some(d) = guard.as_mut() else {
             return Ok(false);
         };
-        if d.keys_fetched_at.elapsed() < JWKS_REFRESH_MIN_INTERVAL {
+        if d.keys_refreshed_at
+            .is_some_and(|at| at.elapsed() < JWKS_REFRESH_MIN_INTERVAL)
+        {
             return Ok(false);
         }
         let keys = CoreJsonWebKeySet::fetch_async(d.metadata.jwks_uri(), &self.http)
             .await
             .map_err(discovery_error)?;
-        d.keys_fetched_at = Instant::now();
+        d.keys_refreshed_at = Some(Instant::now());
         let changed = &keys != d.metadata.jwks();
         d.metadata = d.metadata.clone().set_jwks(keys);
         Ok(changed)
@@ -243,9 +246,9 @@ impl ClassLink {
                     ClassLinkError::BadResponse(format!("token endpoint: {}", describe(&e)))
                 }
             })?;
-        let id_token = token
-            .id_token()
-            .ok_or_else(|| ClassLinkError::InvalidIdToken("the token response has no ID token".into()))?;
+        let id_token = token.id_token().ok_or_else(|| {
+            ClassLinkError::InvalidIdToken("the token response has no ID token".into())
+        })?;
         let nonce = Nonce::new(nonce.to_string());
         let subject = {
             let mut refreshed = false;

@@ -34,7 +34,9 @@ pub struct CachedSecret {
 
 impl std::fmt::Debug for CachedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CachedSecret").field("id", &self.id).finish()
+        f.debug_struct("CachedSecret")
+            .field("id", &self.id)
+            .finish()
     }
 }
 

@@ -76,7 +76,9 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         decide(&store, &info("4242", "Student", Some("s1u"), None))
             .await
             .unwrap(),
-        Decision::Student { tenant: "d1".into() }
+        Decision::Student {
+            tenant: "d1".into()
+        }
     );
     assert_eq!(
         decide(
@@ -85,7 +87,9 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         )
         .await
         .unwrap(),
-        Decision::AdminPortal { tenant: "d1".into() }
+        Decision::AdminPortal {
+            tenant: "d1".into()
+        }
     );
     assert_eq!(
         decide(&store, &info("9999", "Teacher", Some("t1"), None))
@@ -98,20 +102,26 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         decide(&store, &info("4242", "Teacher", Some("nobody"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster { tenant: "d1".into() }
+        Decision::NotInRoster {
+            tenant: "d1".into()
+        }
     );
     assert_eq!(
         decide(&store, &info("4242", "Teacher", Some("a1"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster { tenant: "d1".into() },
+        Decision::NotInRoster {
+            tenant: "d1".into()
+        },
         "aides only where allowed"
     );
     assert_eq!(
         decide(&store, &info("4242", "Teacher", Some("s1u"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster { tenant: "d1".into() },
+        Decision::NotInRoster {
+            tenant: "d1".into()
+        },
         "a roster student is no teacher"
     );
     store
@@ -122,7 +132,9 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         decide(&store, &info("4242", "Teacher", Some("t2"), None))
             .await
             .unwrap(),
-        Decision::NotInRoster { tenant: "d1".into() },
+        Decision::NotInRoster {
+            tenant: "d1".into()
+        },
         "archived"
     );
 }
@@ -139,7 +151,9 @@ async fn switches_and_fallbacks_are_per_tenant() {
         )
         .await
         .unwrap(),
-        Decision::NotInRoster { tenant: "d1".into() }
+        Decision::NotInRoster {
+            tenant: "d1".into()
+        }
     );
     t.sso_match_by_email = true;
     t.sso_allow_aides = true;
@@ -189,7 +203,9 @@ async fn switches_and_fallbacks_are_per_tenant() {
         )
         .await
         .unwrap(),
-        Decision::NotInRoster { tenant: "d2".into() }
+        Decision::NotInRoster {
+            tenant: "d2".into()
+        }
     );
     t.sso_enabled = false;
     store.put_tenant(&t).await.unwrap();

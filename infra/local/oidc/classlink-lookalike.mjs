@@ -26,6 +26,7 @@ if (!port || !clientId || !clientSecret || !redirectUri) {
   console.error('usage: classlink-lookalike.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI');
   process.exit(2);
 }
+process.stdout.on('error', () => {});
 const issuer = `http://127.0.0.1:${port}`;
 
 async function signingKey(kid) {

@@ -1,0 +1,510 @@
+//! The SSO test harness: a real OpenID provider (the ClassLink look-alike on
+//! npm `oidc-provider`, infra/local/oidc), DynamoDB Local for the roster,
+//! moto for Secrets Manager, and the function's router served on loopback.
+//! A test drives a browser by hand (no automatic redirects), so it can
+//! tamper with any step. Missing services fail the test loudly.
+
+#![allow(dead_code)]
+
+use roster::{DynamoStore, Engine, LocalArtifacts, RunSource, Store, TenantConfig};
+use serde_json::{json, Value};
+use sso_callback::app::{router, App};
+use sso_callback::config::SsoConfig;
+use sso_callback::oidc::ClassLink;
+use sso_callback::secrets::CachedSecret;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use url::Url;
+
+pub const TEACHER_APP: &str = "https://teacher.example/app";
+pub const ADMIN_PORTAL: &str = "https://admin.example/portal";
+pub const OTHER_DESTINATION: &str = "https://teacher.example/app/classes";
+pub const CLIENT_ID: &str = "sonday-test-client";
+pub const CLASSLINK_TENANT: u64 = 4242;
+
+fn endpoint(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the suite with infra/test.sh (it starts DynamoDB Local and moto)")
+    })
+}
+
+/// Every log line the tests' code wrote (one global subscriber per test binary).
+pub fn logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(move || LogWriter(writer.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        buffer
+    })
+}
+
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The ClassLink look-alike, as a child process.
+pub struct Provider {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Provider {
+    /// Starts the provider for a client whose exact redirect URI is given.
+    pub fn start(client_secret: &str, redirect_uri: &str) -> Provider {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/local/oidc");
+        assert!(
+            dir.join("node_modules/oidc-provider").is_dir(),
+            "the ClassLink look-alike's packages are not installed: run infra/test.sh (or `npm ci` in {})",
+            dir.display()
+        );
+        let node = std::env::var("ROSTER_NODE").unwrap_or_else(|_| "node".into());
+        let port = free_port();
+        let mut child = Command::new(&node)
+            .current_dir(&dir)
+            .arg("classlink-lookalike.mjs")
+            .arg(port.to_string())
+            .arg(CLIENT_ID)
+            .arg(client_secret)
+            .arg(redirect_uri)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {node} (Node.js 20+ is required): {e}"));
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(
+            line.starts_with("listening "),
+            "provider did not start: {line:?}"
+        );
+        // Keep draining its output so that it never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        Provider {
+            child,
+            url: line.trim().trim_start_matches("listening ").to_string(),
+        }
+    }
+
+    /// Stops it (the provider goes down).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A roster, a provider, secrets, and the function's router on loopback.
+pub struct Harness {
+    pub store: DynamoStore,
+    pub provider: Provider,
+    pub base: String,
+    pub redeem_secret: String,
+    pub client_secret: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// What a browser holds midway through a login.
+pub struct Flow {
+    /// The URL ClassLink sent the browser back to.
+    pub callback: String,
+    /// Our login cookie's value.
+    pub cookie: String,
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .unwrap_or_else(|| panic!("no Location on {}", response.status()))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+const ROSTER: &[(&str, &str)] = &[
+    ("manifest.csv", "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.courses,bulk\nfile.academicSessions,bulk\nfile.enrollments,bulk\n"),
+    ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,active,,School,school,,\n"),
+    ("academicSessions.csv", "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\nterm1,active,,Year,schoolYear,2026-08-01,2027-06-30,,2027\n"),
+    ("courses.csv", "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\ncourse1,active,,term1,Reading,,,s1,,\n"),
+    ("classes.csv", "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\nc1,active,,Reading 1,,course1,,scheduled,,s1,term1,,,\nc2,active,,Reading 2,,course1,,scheduled,,s1,term1,,,\n"),
+    ("users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+t1,active,,true,s1,teacher,tina,,Tina,Teach,,,tina@d.example,,,,,\n\
+t2,active,,true,s1,teacher,tom,,Tom,Teach,,,tom@d.example,,,,,\n\
+ad1,active,,true,s1,administrator,ada,,Ada,Admin,,,ada@d.example,,,,,\n\
+s1u,active,,true,s1,student,sam,,Sam,Stu,,,sam@d.example,,,,,\n"),
+    ("enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne1,active,,c1,s1,t1,teacher,true,,\ne2,active,,c1,s1,s1u,student,false,,\ne3,active,,c2,s1,t2,teacher,true,,\n"),
+];
+
+/// ClassLink-shaped user info.
+pub fn classlink_user(
+    user_id: u64,
+    tenant: u64,
+    sourced_id: Option<&str>,
+    role: &str,
+    email: &str,
+) -> Value {
+    json!({
+        "UserId": user_id,
+        "TenantId": tenant,
+        "SourcedId": sourced_id,
+        "Role": role,
+        "Email": email,
+        "LoginId": email.split('@').next().unwrap_or(""),
+        "FirstName": "First",
+        "LastName": "Last",
+        "DisplayName": "First Last",
+        "BuildingId": "b-1",
+        "StateId": "st-1"
+    })
+}
+
+impl Harness {
+    /// Everything started; the roster of district `d1` (ClassLink tenant 4242) synced.
+    pub async fn start() -> Harness {
+        Harness::start_with(|_| {}).await
+    }
+
+    /// As [`Harness::start`], with the settings adjusted first.
+    pub async fn start_with(adjust: impl FnOnce(&mut SsoConfig)) -> Harness {
+        log_buffer();
+        let dir = tempfile::tempdir().unwrap();
+        // The roster.
+        let ddb = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint("ROSTER_DYNAMODB_ENDPOINT"))
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build();
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(ddb), unique("sso"));
+        store.ensure_table().await.expect("table on DynamoDB Local");
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        for (name, text) in ROSTER {
+            std::fs::write(pkg.join(name), text).unwrap();
+        }
+        let mut tenant = TenantConfig::new("d1").unwrap();
+        tenant.classlink_tenant_id = Some(CLASSLINK_TENANT.to_string());
+        tenant.sso_enabled = true;
+        store.put_tenant(&tenant).await.unwrap();
+        let artifacts = LocalArtifacts::new(dir.path().join("runs"));
+        let run = Engine::new(&store, &artifacts)
+            .sync_package(
+                &tenant,
+                &pkg,
+                RunSource {
+                    kind: "csv".into(),
+                    reference: "sso-test".into(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
+        // Secrets.
+        let sm = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint("ROSTER_MOTO_ENDPOINT"))
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .build();
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(sm);
+        let client_secret = unique("client-secret");
+        let redeem_secret = unique("redeem-secret");
+        let client_secret_id = unique("sso/classlink-client");
+        let redeem_secret_id = unique("sso/redeem");
+        for (id, value) in [
+            (&client_secret_id, &client_secret),
+            (&redeem_secret_id, &redeem_secret),
+        ] {
+            secrets
+                .create_secret()
+                .name(id)
+                .secret_string(value)
+                .send()
+                .await
+                .expect("secret created on moto");
+        }
+        // Our listener first: the provider needs the exact redirect URI.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let redirect = format!("{base}/sso/classlink/callback");
+        let provider = Provider::start(&client_secret, &redirect);
+        let mut config = SsoConfig {
+            issuer: provider.url.clone(),
+            userinfo_url: Url::parse(&format!("{}/v2/my/info", provider.url)).unwrap(),
+            client_id: CLIENT_ID.into(),
+            client_secret_id,
+            redirect_url: Url::parse(&redirect).unwrap(),
+            teacher_app_url: Url::parse(TEACHER_APP).unwrap(),
+            admin_portal_url: Url::parse(ADMIN_PORTAL).unwrap(),
+            allowed_destinations: vec![Url::parse(OTHER_DESTINATION).unwrap()],
+            redeem_secret_id,
+            scopes: vec!["openid".into(), "profile".into()],
+            http_timeout: Duration::from_secs(2),
+            login_ttl: Duration::from_secs(600),
+            audit_retention_days: 90,
+            clock_leeway: Duration::from_secs(60),
+        };
+        adjust(&mut config);
+        let app = Arc::new(App {
+            store: store.clone(),
+            classlink: ClassLink::new(config.clone()).unwrap(),
+            client_secret: CachedSecret::new(secrets.clone(), config.client_secret_id.clone()),
+            redeem_secret: CachedSecret::new(secrets, config.redeem_secret_id.clone()),
+            config,
+        });
+        tokio::spawn(async move { axum::serve(listener, router(app)).await.unwrap() });
+        let harness = Harness {
+            store,
+            provider,
+            base,
+            redeem_secret,
+            client_secret,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            _dir: dir,
+        };
+        harness
+            .control(
+                "accounts",
+                json!({
+                    "teacher": classlink_user(9001, CLASSLINK_TENANT, Some("t1"), "Teacher", "tina@d.example"),
+                    "archived-teacher": classlink_user(9002, CLASSLINK_TENANT, Some("t2"), "Teacher", "tom@d.example"),
+                    "student": classlink_user(9003, CLASSLINK_TENANT, Some("s1u"), "Student", "sam@d.example"),
+                    "admin": classlink_user(9004, CLASSLINK_TENANT, Some("ad1"), "Tenant Administrator", "ada@d.example"),
+                    "stranger": classlink_user(9005, 777_777, Some("t1"), "Teacher", "tina@d.example"),
+                    "ghost": classlink_user(9006, CLASSLINK_TENANT, Some("nobody"), "Teacher", "ghost@d.example"),
+                    "no-sourced-id": classlink_user(9007, CLASSLINK_TENANT, None, "Teacher", "TINA@d.example"),
+                }),
+            )
+            .await;
+        harness
+    }
+
+    /// Posts to the provider's test controls.
+    pub async fn control(&self, what: &str, body: Value) -> Value {
+        self.http
+            .post(format!("{}/_test/{what}", self.provider.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("provider control")
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The provider's request counts.
+    pub async fn stats(&self) -> Value {
+        self.http
+            .get(format!("{}/_test/stats", self.provider.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// A GET on our function.
+    pub async fn get(&self, path_or_url: &str, cookie: Option<&str>) -> reqwest::Response {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        };
+        let mut request = self.http.get(url);
+        if let Some(c) = cookie {
+            request = request.header("cookie", format!("__Host-sso_login={c}"));
+        }
+        request.send().await.expect("the function answers")
+    }
+
+    /// Clicks the tile as `account` and follows ClassLink until it sends the
+    /// browser back to our callback (not followed).
+    pub async fn begin(&self, account: &str, entry: &str) -> Flow {
+        self.control("login", json!({"accountId": account})).await;
+        let first = self.get(entry, None).await;
+        assert_eq!(first.status(), 303, "{entry} redirects to ClassLink");
+        let cookie = set_cookies(&first)
+            .iter()
+            .find_map(|c| c.strip_prefix("__Host-sso_login="))
+            .and_then(|c| c.split(';').next())
+            .expect("login cookie")
+            .to_string();
+        let mut url = Url::parse(&location(&first)).unwrap();
+        assert!(url.as_str().starts_with(&self.provider.url), "{url}");
+        let mut jar: HashMap<String, String> = HashMap::new();
+        for _ in 0..12 {
+            let header = jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let response = self
+                .http
+                .get(url.clone())
+                .header("cookie", header)
+                .send()
+                .await
+                .expect("provider answers");
+            for c in set_cookies(&response) {
+                let pair = c.split(';').next().unwrap();
+                if let Some((k, v)) = pair.split_once('=') {
+                    if v.is_empty() {
+                        jar.remove(k);
+                    } else {
+                        jar.insert(k.to_string(), v.to_string());
+                    }
+                }
+            }
+            assert!(
+                response.status().is_redirection(),
+                "provider step {url} answered {}: {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+            let next = url.join(&location(&response)).unwrap();
+            if next
+                .as_str()
+                .starts_with(&format!("{}/sso/classlink/callback", self.base))
+            {
+                return Flow {
+                    callback: next.to_string(),
+                    cookie,
+                };
+            }
+            url = next;
+        }
+        panic!("the provider never sent the browser back");
+    }
+
+    /// A whole sign-in from the LaunchPad tile; the callback's response.
+    pub async fn sign_in(&self, account: &str) -> reqwest::Response {
+        let flow = self.begin(account, "/sso/classlink/launch").await;
+        self.get(&flow.callback, Some(&flow.cookie)).await
+    }
+
+    /// Redeems a ticket as the teacher app.
+    pub async fn redeem(&self, ticket: &str, secret: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/sso/tickets/redeem", self.base))
+            .json(&json!({ "ticket": ticket }));
+        if let Some(s) = secret {
+            request = request.bearer_auth(s);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The tenant's config (to flip switches).
+    pub async fn tenant(&self) -> TenantConfig {
+        self.store.get_tenant("d1").await.unwrap().unwrap()
+    }
+}
+
+/// The ticket in a redirect to the teacher app; asserts nothing else is in the URL.
+pub fn ticket_of(location: &str, destination: &str) -> String {
+    let url = Url::parse(location).unwrap();
+    assert!(location.starts_with(destination), "{location}");
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        pairs.len(),
+        1,
+        "only the ticket travels in the URL: {location}"
+    );
+    assert_eq!(pairs[0].0, "ticket");
+    pairs[0].1.clone()
+}
+
+/// Asserts the security headers every response carries.
+pub fn assert_security_headers(response: &reqwest::Response) {
+    let h = response.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(h["strict-transport-security"]
+        .to_str()
+        .unwrap()
+        .starts_with("max-age="));
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(h.contains_key("x-request-id"));
+}
+
+/// A page's body, after checking it is an HTML page with its support reference.
+pub async fn page(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    assert_security_headers(&response);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = response.text().await.unwrap();
+    assert!(body.contains(&id), "the page shows the support reference");
+    assert!(body.contains("<html lang=\"en\">"));
+    body
+}

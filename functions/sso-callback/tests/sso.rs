@@ -1,0 +1,389 @@
+//! ClassLink single sign-on end to end: a real OpenID provider (the ClassLink
+//! look-alike on npm `oidc-provider`), DynamoDB Local for the roster, moto for
+//! Secrets Manager, and the function's router on loopback.
+
+mod common;
+
+use common::*;
+use roster::{PlatformEdits, Store};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_signs_in_from_the_launchpad_and_the_app_redeems_the_ticket() {
+    let h = Harness::start().await;
+    let flow = h.begin("teacher", "/sso/classlink/launch").await;
+    let code = url::Url::parse(&flow.callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    let response = h.get(&flow.callback, Some(&flow.cookie)).await;
+    assert_eq!(response.status(), 303);
+    assert_security_headers(&response);
+    assert!(
+        set_cookies(&response)
+            .iter()
+            .any(|c| c.starts_with("__Host-sso_login=;") && c.contains("Max-Age=0")),
+        "the login cookie is cleared"
+    );
+    let ticket = ticket_of(&location(&response), TEACHER_APP);
+    assert!(ticket.len() >= 43, "256 random bits");
+
+    // PKCE S256 was sent, the code was exchanged once, user info read once.
+    let stats = h.stats().await;
+    assert_eq!(stats["pkce_methods"], json!(["S256"]));
+    assert_eq!(stats["token_requests"], 1);
+    assert_eq!(stats["userinfo_requests"], 1);
+
+    // The teacher app redeems the ticket once.
+    let redeemed = h.redeem(&ticket, Some(&h.redeem_secret)).await;
+    assert_eq!(redeemed.status(), 200);
+    assert_security_headers(&redeemed);
+    let identity: Value = redeemed.json().await.unwrap();
+    assert_eq!(identity["tenant"], "d1");
+    assert_eq!(identity["sourced_id"], "t1");
+    assert_eq!(identity["given_name"], "Tina");
+    assert_eq!(identity["family_name"], "Teach");
+    assert_eq!(identity["email"], "tina@d.example");
+    assert_eq!(identity["orgs"], json!(["s1"]));
+    assert_eq!(
+        identity["classes"],
+        json!(["c1"]),
+        "the classes she teaches"
+    );
+    let again = h.redeem(&ticket, Some(&h.redeem_secret)).await;
+    assert_eq!(again.status(), 404, "a ticket is redeemed once");
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_ticket");
+
+    // The audit trail: ids and the outcome, no personal data.
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].outcome, "signed_in");
+    assert_eq!(audits[0].classlink_user_id.as_deref(), Some("9001"));
+    assert_eq!(audits[0].classlink_tenant_id.as_deref(), Some("4242"));
+    assert_eq!(audits[0].sourced_id.as_deref(), Some("t1"));
+    assert!(audits[0].expires_at > chrono::Utc::now() + chrono::Duration::days(80));
+
+    // Nothing secret or personal reached the logs.
+    let logs = logs();
+    assert!(logs.contains("sign-in attempt"), "the attempt was logged");
+    for secret in [
+        &code,
+        &ticket,
+        &flow.cookie,
+        &h.client_secret,
+        &h.redeem_secret,
+    ] {
+        assert!(!logs.contains(secret.as_str()), "a secret value was logged");
+    }
+    assert!(!logs.contains("tina@d.example"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeeming_needs_the_shared_secret_and_a_well_formed_body() {
+    let h = Harness::start().await;
+    let response = h.sign_in("teacher").await;
+    let ticket = ticket_of(&location(&response), TEACHER_APP);
+    for secret in [None, Some("wrong"), Some("")] {
+        let denied = h.redeem(&ticket, secret).await;
+        assert_eq!(denied.status(), 401);
+        assert_eq!(denied.headers()["www-authenticate"], "Bearer");
+    }
+    let bad = h
+        .http
+        .post(format!("{}/sso/tickets/redeem", h.base))
+        .bearer_auth(&h.redeem_secret)
+        .body("ticket=abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let unknown = h.redeem("not-a-ticket", Some(&h.redeem_secret)).await;
+    assert_eq!(unknown.status(), 404);
+    // The denied attempts did not use the ticket up.
+    let ok = h.redeem(&ticket, Some(&h.redeem_secret)).await;
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn students_and_administrators_are_told_where_to_go() {
+    let h = Harness::start().await;
+    let body = page(h.sign_in("student").await, 403).await;
+    assert!(body.contains("Students do not sign in here"));
+    let body = page(h.sign_in("admin").await, 403).await;
+    assert!(body.contains("admin portal"));
+    assert!(body.contains(ADMIN_PORTAL), "links the admin portal");
+
+    // The tenant switch lets administrators in, to the admin portal.
+    let mut tenant = h.tenant().await;
+    tenant.admin_sso_enabled = true;
+    h.store.put_tenant(&tenant).await.unwrap();
+    let response = h.sign_in("admin").await;
+    assert_eq!(response.status(), 303);
+    let ticket = ticket_of(&location(&response), ADMIN_PORTAL);
+    let identity: Value = h
+        .redeem(&ticket, Some(&h.redeem_secret))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(identity["sourced_id"], "ad1");
+
+    let outcomes: Vec<String> = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(outcomes, ["signed_in", "admin_portal", "student"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_districts_and_teachers_missing_from_the_roster_are_refused() {
+    let h = Harness::start().await;
+    let body = page(h.sign_in("stranger").await, 403).await;
+    assert!(body.contains("not set up"));
+    let body = page(h.sign_in("ghost").await, 403).await;
+    assert!(body.contains("not received your roster"));
+
+    // An archived teacher is not signed in.
+    h.store
+        .archive_by_hand("d1", oneroster::EntityKind::Users, "t2", chrono::Utc::now())
+        .await
+        .unwrap();
+    let body = page(h.sign_in("archived-teacher").await, 403).await;
+    assert!(body.contains("not received your roster"));
+
+    // SSO switched off for the district.
+    let mut tenant = h.tenant().await;
+    tenant.sso_enabled = false;
+    h.store.put_tenant(&tenant).await.unwrap();
+    let body = page(h.sign_in("teacher").await, 403).await;
+    assert!(body.contains("not set up"));
+    let unknown = h
+        .store
+        .list_sign_in_audits(None, 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.len(),
+        2,
+        "attempts of unknown districts are audited too"
+    );
+    assert!(unknown.iter().all(|a| a.outcome == "not_set_up"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_sourced_id_the_email_fallback_is_per_tenant() {
+    let h = Harness::start().await;
+    let body = page(h.sign_in("no-sourced-id").await, 403).await;
+    assert!(
+        body.contains("not received your roster"),
+        "no fallback by default"
+    );
+    let mut tenant = h.tenant().await;
+    tenant.sso_match_by_email = true;
+    h.store.put_tenant(&tenant).await.unwrap();
+    let response = h.sign_in("no-sourced-id").await;
+    assert_eq!(response.status(), 303);
+    let ticket = ticket_of(&location(&response), TEACHER_APP);
+    let identity: Value = h
+        .redeem(&ticket, Some(&h.redeem_secret))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        identity["sourced_id"], "t1",
+        "matched by email within the tenant"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_state_missing_or_foreign_cookies_and_replays_are_refused() {
+    let h = Harness::start().await;
+    // Tampered state.
+    let flow = h.begin("teacher", "/sso/classlink/start").await;
+    let tampered = flow.callback.replace("state=", "state=x");
+    let body = page(h.get(&tampered, Some(&flow.cookie)).await, 400).await;
+    assert!(body.contains("expired or has already been used"));
+    // Missing cookie.
+    let flow = h.begin("teacher", "/sso/classlink/start").await;
+    let body = page(h.get(&flow.callback, None).await, 400).await;
+    assert!(body.contains("different browser"));
+    // Another browser's cookie.
+    let other = h.begin("teacher", "/sso/classlink/start").await;
+    let flow = h.begin("teacher", "/sso/classlink/start").await;
+    page(h.get(&flow.callback, Some(&other.cookie)).await, 400).await;
+    assert_eq!(
+        h.stats().await["token_requests"],
+        0,
+        "no code was exchanged for a refused callback"
+    );
+    // A replayed callback: the first succeeds, the replay is refused.
+    let flow = h.begin("teacher", "/sso/classlink/start").await;
+    let first = h.get(&flow.callback, Some(&flow.cookie)).await;
+    assert_eq!(first.status(), 303);
+    let body = page(h.get(&flow.callback, Some(&flow.cookie)).await, 400).await;
+    assert!(body.contains("expired or has already been used"));
+    assert_eq!(
+        h.stats().await["token_requests"],
+        1,
+        "the code is exchanged once"
+    );
+    let outcomes: Vec<String> = h
+        .store
+        .list_sign_in_audits(None, 10, chrono::Utc::now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "login_expired_or_used",
+            "browser_mismatch",
+            "browser_mismatch",
+            "login_expired_or_used"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_id_tokens_are_refused_and_a_rotated_key_is_fetched() {
+    let h = Harness::start().await;
+    // A new signing key (unknown kid): the keys are fetched again and it works.
+    h.control("faults", json!({"id_token": "rotated_key"}))
+        .await;
+    let response = h.sign_in("teacher").await;
+    assert_eq!(response.status(), 303, "a rotated key is picked up");
+    for fault in [
+        "bad_signature",
+        "wrong_aud",
+        "wrong_iss",
+        "expired",
+        "wrong_nonce",
+    ] {
+        h.control("faults", json!({ "id_token": fault })).await;
+        let response = h.sign_in("teacher").await;
+        let location = response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_string());
+        assert_eq!(location, None, "{fault}: no ticket");
+        let body = page(response, 401).await;
+        assert!(body.contains("could not verify"), "{fault}");
+        assert!(!body.contains("eyJ"), "{fault}: no token on the page");
+    }
+    let audits = h
+        .store
+        .list_sign_in_audits(None, 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(audits.len(), 5);
+    assert!(audits.iter().all(|a| a.outcome == "invalid_token"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_without_our_state_is_never_exchanged() {
+    let h = Harness::start().await;
+    // ClassLink-initiated: a code at the callback without state.
+    let response = h
+        .get("/sso/classlink/callback?code=classlink-initiated", None)
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), "/sso/classlink/start");
+    // A code at the launch URL starts a fresh login at ClassLink.
+    let response = h
+        .get("/sso/classlink/launch?code=classlink-initiated", None)
+        .await;
+    assert_eq!(response.status(), 303);
+    assert!(location(&response).starts_with(&format!("{}/oauth2/v2/auth?", h.provider.url)));
+    assert_eq!(h.stats().await["token_requests"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destinations_are_an_allow_list() {
+    let h = Harness::start().await;
+    let body = page(
+        h.get(
+            "/sso/classlink/start?destination=https%3A%2F%2Fevil.example%2F",
+            None,
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(body.contains("not allowed"));
+    let flow = h
+        .begin(
+            "teacher",
+            "/sso/classlink/start?destination=https%3A%2F%2Fteacher.example%2Fapp%2Fclasses",
+        )
+        .await;
+    let response = h.get(&flow.callback, Some(&flow.cookie)).await;
+    ticket_of(&location(&response), OTHER_DESTINATION);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_hangs_or_is_down_gives_a_clear_page_not_a_hang() {
+    let mut h = Harness::start().await;
+    h.control("faults", json!({"token": "hang"})).await;
+    let body = page(h.sign_in("teacher").await, 502).await;
+    assert!(body.contains("ClassLink is not responding"));
+    h.control("faults", json!({"token": "error"})).await;
+    let body = page(h.sign_in("teacher").await, 502).await;
+    assert!(body.contains("ClassLink is not responding"));
+    h.control("faults", json!({})).await;
+    let flow = h.begin("teacher", "/sso/classlink/launch").await;
+    h.provider.stop();
+    let body = page(h.get(&flow.callback, Some(&flow.cookie)).await, 502).await;
+    assert!(body.contains("ClassLink is not responding"));
+    let outcomes: Vec<String> = h
+        .store
+        .list_sign_in_audits(None, 10, chrono::Utc::now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "provider_unreachable",
+            "provider_error",
+            "provider_unreachable"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_down_at_discovery_gives_a_clear_page() {
+    let h = Harness::start_with(|c| {
+        c.issuer = "http://127.0.0.1:9".into();
+    })
+    .await;
+    let body = page(h.get("/sso/classlink/launch", None).await, 502).await;
+    assert!(body.contains("ClassLink is not responding"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_unknown_paths_and_every_response_carry_the_security_headers() {
+    let h = Harness::start().await;
+    let health = h.get("/healthz", None).await;
+    assert_eq!(health.status(), 200);
+    assert_security_headers(&health);
+    let body = page(h.get("/nowhere", None).await, 404).await;
+    assert!(body.contains("Page not found"));
+    let launch = h.get("/sso/classlink/launch", None).await;
+    assert_security_headers(&launch);
+}
