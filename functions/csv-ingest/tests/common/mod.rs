@@ -2,7 +2,6 @@
 //! on the endpoints infra/test.sh starts; events built as S3 sends them.
 #![allow(dead_code)]
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use csv_ingest::{Ingest, IngestConfig};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use roster::{DynamoStore, Store, TenantConfig};
@@ -10,64 +9,8 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn endpoint(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run the suite with infra/test.sh (it starts moto and DynamoDB Local), or start them with infra/local/*.sh and export the endpoints")
-    })
-}
-
-pub fn moto() -> String {
-    endpoint("ROSTER_MOTO_ENDPOINT")
-}
-
-pub fn dynamodb() -> String {
-    endpoint("ROSTER_DYNAMODB_ENDPOINT")
-}
-
-fn credentials() -> Credentials {
-    Credentials::new("testing", "testing", None, None, "tests")
-}
-
-pub fn s3_client() -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-pub fn sqs_client() -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .timeout_config(
-            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
-        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
-}
+#[allow(unused_imports)]
+pub use testkit::{dynamodb, dynamodb_client, moto, s3_client, sqs_client, unique};
 
 /// A fresh bucket (versioned), queue and table, and an Ingest over them.
 pub struct World {

@@ -89,49 +89,9 @@ pub fn district(dir: &Path, students: u32) -> PathBuf {
     out
 }
 
-fn endpoint(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the suite with infra/test.sh, which starts moto and DynamoDB Local"))
-}
-
-pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint("ROSTER_MOTO_ENDPOINT"))
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
-}
+#[allow(unused_imports)]
+pub use testkit::{secrets_client, sqs_client, unique};
 
 pub async fn dynamo_store() -> roster::DynamoStore {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint("ROSTER_DYNAMODB_ENDPOINT"))
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .build();
-    let store =
-        roster::DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), unique("pull"));
-    store.ensure_table().await.expect("table on DynamoDB Local");
-    store
-}
-
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
-}
-
-pub fn sqs_client() -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint("ROSTER_MOTO_ENDPOINT"))
-        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
+    testkit::dynamo_store("pull").await
 }

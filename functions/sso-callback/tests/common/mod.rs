@@ -26,12 +26,6 @@ pub const OTHER_DESTINATION: &str = "https://teacher.example/app/classes";
 pub const CLIENT_ID: &str = "sonday-test-client";
 pub const CLASSLINK_TENANT: u64 = 4242;
 
-fn endpoint(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run the suite with infra/test.sh (it starts DynamoDB Local and moto)")
-    })
-}
-
 /// Every log line the tests' code wrote (one global subscriber per test binary).
 pub fn logs() -> String {
     String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
@@ -64,9 +58,7 @@ impl std::io::Write for LogWriter {
     }
 }
 
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:016x}", rand::random::<u64>())
-}
+pub use testkit::unique;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -140,6 +132,8 @@ pub struct Harness {
     pub base: String,
     pub redeem_secret: String,
     pub client_secret: String,
+    /// The settings the router was started with.
+    pub config: SsoConfig,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -219,16 +213,7 @@ impl Harness {
         log_buffer();
         let dir = tempfile::tempdir().unwrap();
         // The roster.
-        let ddb = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .endpoint_url(endpoint("ROSTER_DYNAMODB_ENDPOINT"))
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .build();
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(ddb), unique("sso"));
-        store.ensure_table().await.expect("table on DynamoDB Local");
+        let store = testkit::dynamo_store("sso").await;
         let pkg = dir.path().join("pkg");
         std::fs::create_dir_all(&pkg).unwrap();
         for (name, text) in ROSTER {
@@ -253,15 +238,7 @@ impl Harness {
             .unwrap();
         assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
         // Secrets.
-        let sm = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .endpoint_url(endpoint("ROSTER_MOTO_ENDPOINT"))
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .build();
-        let secrets = aws_sdk_secretsmanager::Client::from_conf(sm);
+        let secrets = testkit::secrets_client();
         let client_secret = unique("client-secret");
         let redeem_secret = unique("redeem-secret");
         let client_secret_id = unique("sso/classlink-client");
@@ -300,6 +277,7 @@ impl Harness {
             clock_leeway: Duration::from_secs(60),
         };
         adjust(&mut config);
+        let app_config = config.clone();
         let app = Arc::new(App {
             store: store.clone(),
             classlink: ClassLink::new(config.clone()).unwrap(),
@@ -314,6 +292,7 @@ impl Harness {
             base,
             redeem_secret,
             client_secret,
+            config: app_config,
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))

@@ -1,0 +1,112 @@
+//! Test support shared by the integration tests of every crate (a
+//! dev-dependency only): clients for the local emulators that `infra/test.sh`
+//! starts (moto for S3, SQS, Secrets Manager and Scheduler; DynamoDB Local),
+//! and a Lambda Runtime API emulator that runs a real function binary.
+//!
+//! A test that needs an emulator panics with a clear message when its
+//! endpoint variable is not set: tests never pass by skipping.
+
+pub mod runtime_api;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use roster::DynamoStore;
+use std::time::Duration;
+
+/// An emulator endpoint from the environment, or a loud failure.
+pub fn endpoint(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the suite with infra/test.sh (it starts moto and DynamoDB Local), or start them with infra/local/*.sh and export the endpoints")
+    })
+}
+
+/// moto server (`ROSTER_MOTO_ENDPOINT`).
+pub fn moto() -> String {
+    endpoint("ROSTER_MOTO_ENDPOINT")
+}
+
+/// DynamoDB Local (`ROSTER_DYNAMODB_ENDPOINT`).
+pub fn dynamodb() -> String {
+    endpoint("ROSTER_DYNAMODB_ENDPOINT")
+}
+
+/// A unique name for a table, bucket, queue or secret.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+fn credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "tests")
+}
+
+/// S3 on moto (path-style addressing).
+pub fn s3_client() -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// SQS on moto.
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Secrets Manager on moto.
+pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+/// EventBridge Scheduler on moto.
+pub fn scheduler_client() -> aws_sdk_scheduler::Client {
+    let config = aws_sdk_scheduler::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(moto())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .build();
+    aws_sdk_scheduler::Client::from_conf(config)
+}
+
+/// A DynamoDB client for `endpoint`, with short timeouts and few retries so
+/// that outage tests fail fast.
+pub fn dynamodb_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(2))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A store over a fresh table (named after `prefix`) on DynamoDB Local.
+pub async fn dynamo_store(prefix: &str) -> DynamoStore {
+    let store = DynamoStore::new(dynamodb_client(&dynamodb()), unique(prefix));
+    store
+        .ensure_table()
+        .await
+        .expect("table created on DynamoDB Local");
+    store
+}
