@@ -129,6 +129,11 @@ enum Command {
         command: TenantsCommand,
     },
     /// Primary Administrators (platform-owned; syncs never change them).
+    /// ClassLink single sign-on: the sign-in audit trail.
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
     Admins {
         #[command(subcommand)]
         command: AdminsCommand,
@@ -196,6 +201,25 @@ enum RunsCommand {
         /// Who discards (recorded) [default: $USER].
         #[arg(long)]
         by: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SsoCommand {
+    /// Recent ClassLink sign-in attempts of a district: time, outcome, ClassLink
+    /// user id, roster user, and the support reference shown to the person.
+    Audit {
+        /// The tenant; without it, attempts from districts that were not recognised.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
         #[command(flatten)]
         store: StoreArgs,
         /// JSON output.
@@ -474,6 +498,17 @@ async fn run(command: Command) -> Outcome {
                 },
         } => {
             on_store!(store, json, s => roster_cmds::users_show(&s, &tenant, &sourced_id, json).await)
+        }
+        Command::Sso {
+            command:
+                SsoCommand::Audit {
+                    tenant,
+                    limit,
+                    store,
+                    json,
+                },
+        } => {
+            on_store!(store, json, s => roster_cmds::sso_audit(&s, tenant.as_deref(), limit, json).await)
         }
         Command::Tenants { command } => match command {
             TenantsCommand::Status {

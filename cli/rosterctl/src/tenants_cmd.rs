@@ -310,17 +310,52 @@ async fn upsert_schedule(config: &TenantConfig, a: &TenantArgs) -> Result<Option
     Ok(Some(format!("{}/{name}", a.schedule_group)))
 }
 
+/// The AWS Transfer Family user to create for an SFTP district (the pattern
+/// documented at `SftpUserRole` in template.yaml): the tenant id as user
+/// name, a logical home directory mapped to `inbound/{tenant}/`, the stack's
+/// SFTP user role, and a session policy that confines the user to its folder.
 fn sftp_instructions(config: &TenantConfig, bucket: Option<&str>) -> Option<serde_json::Value> {
     if !config.uses(Connection::Sftp) {
         return None;
     }
     let bucket = bucket.unwrap_or("<InboundBucketName>");
+    let tenant = &config.tenant;
+    let target = format!("/{bucket}/inbound/{tenant}");
+    let session_policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListOwnFolder",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": format!("arn:aws:s3:::{bucket}"),
+                "Condition": {"StringLike": {"s3:prefix": [
+                    "inbound/${transfer:UserName}/*", "inbound/${transfer:UserName}"
+                ]}}
+            },
+            {
+                "Sid": "UploadAndReadOwnFolder",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/inbound/${{transfer:UserName}}/*")
+            }
+        ]
+    });
+    let mappings = json!([{"Entry": "/", "Target": target}]);
     Some(json!({
-        "user_name": config.tenant,
+        "user_name": tenant,
+        "server_id": "<SftpServerId output>",
+        "role": "<SftpUserRoleArn output>",
         "home_directory_type": "LOGICAL",
-        "home_directory_mappings": [{"Entry": "/", "Target": format!("/{bucket}/inbound/{}", config.tenant)}],
-        "role_policy": "s3:PutObject, s3:GetObject, s3:DeleteObject on arn:aws:s3:::<bucket>/inbound/<tenant>/*; s3:ListBucket with prefix inbound/<tenant>/",
-        "ssh_public_key": "the district's (ClassLink Roster Server) public key",
+        "home_directory_mappings": mappings,
+        "session_policy": session_policy,
+        "ssh_public_key": "the district's ClassLink Roster Server public key",
+        "note": "uploads only (no delete): ClassLink must upload under the final file name",
+        "command": format!(
+            "aws transfer create-user --server-id <SftpServerId> --user-name {tenant} --role <SftpUserRoleArn> \
+             --home-directory-type LOGICAL --home-directory-mappings '{mappings}' \
+             --policy '{session_policy}' --ssh-public-key-body '<ssh-rsa ...>'"
+        ),
     }))
 }
 
@@ -359,6 +394,26 @@ pub async fn add_or_update<S: Store>(
     };
     if let Err(e) = apply(&mut config, a) {
         return err(json, EXIT_USAGE, &e);
+    }
+    // Sign-in finds the district by its ClassLink TenantId: it must be unique.
+    if let Some(classlink) = &config.classlink_tenant_id {
+        match store.list_tenants().await {
+            Ok(all) => {
+                if let Some(other) = all.iter().find(|t| {
+                    t.tenant != config.tenant && t.classlink_tenant_id.as_ref() == Some(classlink)
+                }) {
+                    return err(
+                        json,
+                        EXIT_REFUSED,
+                        &format!(
+                            "ClassLink TenantId {classlink} already belongs to tenant `{}`; one district, one ClassLink tenant",
+                            other.tenant
+                        ),
+                    );
+                }
+            }
+            Err(e) => return err(json, EXIT_USAGE, &e.to_string()),
+        }
     }
     let secret = match secret_json(a) {
         Ok(s) => s,

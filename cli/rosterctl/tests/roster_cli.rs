@@ -226,3 +226,48 @@ fn rejected_and_stale_packages_exit_1_and_bad_input_exits_2() {
     );
     assert_eq!(rosterctl(d, &["sync", &pkg]).0, 2, "--tenant is required");
 }
+
+#[test]
+fn sso_audit_lists_a_districts_sign_in_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = chrono::Utc::now();
+    {
+        let store = roster::SqliteStore::open(&dir.path().join("roster.db")).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        for (i, (tenant, outcome)) in [
+            (Some("d1"), "signed_in"),
+            (Some("d1"), "not_in_roster"),
+            (None, "not_set_up"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let audit = roster::SignInAudit {
+                at: now + chrono::Duration::seconds(i as i64),
+                request_id: format!("ref-{i}"),
+                tenant: tenant.map(String::from),
+                classlink_tenant_id: Some("4242".into()),
+                classlink_user_id: Some(format!("90{i}")),
+                sourced_id: (outcome == "signed_in").then(|| "t1".to_string()),
+                outcome: outcome.into(),
+                expires_at: now + chrono::Duration::days(90),
+            };
+            runtime
+                .block_on(roster::Store::put_sign_in_audit(&store, &audit))
+                .unwrap();
+        }
+    }
+    let (code, out) = rosterctl(dir.path(), &["sso", "audit", "--tenant", "d1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let attempts = json(&out)["attempts"].as_array().unwrap().clone();
+    let outcomes: Vec<&str> = attempts
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["not_in_roster", "signed_in"]);
+    let (code, out) = rosterctl(dir.path(), &["sso", "audit"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("unrecognised districts"), "{out}");
+    assert!(out.contains("not_set_up") && out.contains("ref-2"), "{out}");
+    assert!(!out.contains("signed_in"), "{out}");
+}

@@ -193,6 +193,9 @@ fn an_sftp_district_gets_its_transfer_family_user_details() {
         report["sftp_user"]["home_directory_mappings"][0]["Target"],
         "/roster-inbound/inbound/springfield"
     );
+    let policy = report["sftp_user"]["session_policy"].to_string();
+    assert!(policy.contains("arn:aws:s3:::roster-inbound/inbound/${transfer:UserName}/*"));
+    assert!(!policy.contains("DeleteObject"), "uploads only");
     assert_eq!(report["tenant"]["display_name"], "Springfield USD");
     assert_eq!(
         rosterctl(
@@ -223,4 +226,44 @@ fn an_sftp_district_gets_its_transfer_family_user_details() {
         rosterctl(dir.path(), &["tenants", "update", "nobody", "--name", "n"]).0,
         1
     );
+    // One ClassLink tenant per district: sign-in finds the district by it.
+    let (code, out, err) = rosterctl(
+        dir.path(),
+        &[
+            "tenants",
+            "update",
+            "springfield",
+            "--classlink-tenant-id",
+            "4242",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = rosterctl(
+        dir.path(),
+        &[
+            "tenants",
+            "add",
+            "shelbyville",
+            "--classlink-tenant-id",
+            "4242",
+        ],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        format!("{out}{err}").contains("already belongs to tenant `springfield`"),
+        "{out}{err}"
+    );
+    let (code, out, err) = rosterctl(
+        dir.path(),
+        &[
+            "tenants",
+            "update",
+            "springfield",
+            "--classlink-tenant-id",
+            "4242",
+            "--sso",
+            "true",
+        ],
+    );
+    assert_eq!(code, 0, "the same tenant may keep its id: {out}{err}");
 }
