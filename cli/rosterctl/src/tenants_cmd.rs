@@ -67,6 +67,13 @@ pub struct TenantArgs {
     /// Administrators sign in with ClassLink SSO too (true/false).
     #[arg(long)]
     pub admin_sso: Option<bool>,
+    /// Without a SourcedId from ClassLink, match teachers by email, then
+    /// username, within this district (true/false).
+    #[arg(long)]
+    pub sso_match_by_email: Option<bool>,
+    /// Aides may sign in with ClassLink SSO (true/false).
+    #[arg(long)]
+    pub sso_allow_aides: Option<bool>,
     /// The stack's PullScheduleGroupName output.
     #[arg(long, default_value = "roster-pulls")]
     pub schedule_group: String,
@@ -170,6 +177,12 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     }
     if let Some(s) = a.sso {
         config.sso_enabled = s;
+    }
+    if let Some(s) = a.sso_match_by_email {
+        config.sso_match_by_email = s;
+    }
+    if let Some(s) = a.sso_allow_aides {
+        config.sso_allow_aides = s;
     }
     if let Some(s) = a.admin_sso {
         config.admin_sso_enabled = s;

@@ -263,7 +263,16 @@ fn an_sftp_district_gets_its_transfer_family_user_details() {
             "4242",
             "--sso",
             "true",
+            "--sso-match-by-email",
+            "true",
+            "--sso-allow-aides",
+            "false",
+            "--json",
         ],
     );
     assert_eq!(code, 0, "the same tenant may keep its id: {out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tenant"]["sso_enabled"], true);
+    assert_eq!(report["tenant"]["sso_match_by_email"], true);
+    assert_eq!(report["tenant"]["sso_allow_aides"], false);
 }
