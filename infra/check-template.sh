@@ -13,6 +13,7 @@
 # Every check must be clean: any error, warning or informational finding fails the script.
 #
 # Usage: infra/check-template.sh [--build]
+#        infra/check-template.sh --install-only   (just the venv; infra/local/stack.sh uses it)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,15 +22,17 @@ cd "$ROOT"
 log() { printf '\n==> %s\n' "$*"; }
 
 BUILD=0
+INSTALL_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --build) BUILD=1 ;;
+    --install-only) INSTALL_ONLY=1 ;;
     -h | --help)
       sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
-      echo "unknown argument: $arg (usage: infra/check-template.sh [--build])" >&2
+      echo "unknown argument: $arg (usage: infra/check-template.sh [--build | --install-only])" >&2
       exit 2
       ;;
   esac
@@ -62,6 +65,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
 else
   echo "already installed: ${TOOLS[*]}"
+fi
+if [ "$INSTALL_ONLY" = 1 ]; then
+  exit 0
 fi
 
 # The venv first on PATH: `python3` is then the venv's, which is how SAM and cargo-lambda

@@ -72,6 +72,9 @@ export ROSTER_NODE
 
 log "template checks: cfn-lint (with serverless rules) and sam validate --lint"
 infra/check-template.sh
+# Its venv (cfn-lint's template decoder, boto3) also creates the end-to-end test's table
+# and bucket from template.yaml's own definitions (infra/local/resources.py).
+export ROSTER_TEMPLATE_PYTHON="$ROOT/.tools/venv/bin/python"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -12,27 +12,7 @@ use std::time::Duration;
 use testkit::runtime_api::RuntimeApi;
 
 fn http_event(method: &str, path: &str, query: &str, headers: Value, body: Option<&str>) -> Value {
-    json!({
-        "version": "2.0",
-        "routeKey": format!("{method} {path}"),
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": "sso-api",
-            "domainName": "sso.example",
-            "domainPrefix": "sso",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
-            "requestId": "apigw-request",
-            "routeKey": format!("{method} {path}"),
-            "stage": "$default",
-            "time": "29/Nov/2026:00:00:00 +0000",
-            "timeEpoch": 1_795_000_000_000u64
-        },
-        "body": body,
-        "isBase64Encoded": false
-    })
+    testkit::events::http_api_event(method, path, query, headers, &[], body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

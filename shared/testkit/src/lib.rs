@@ -6,7 +6,9 @@
 //! A test that needs an emulator panics with a clear message when its
 //! endpoint variable is not set: tests never pass by skipping.
 
+pub mod events;
 pub mod runtime_api;
+pub mod servers;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use roster::DynamoStore;

@@ -3,9 +3,8 @@
 #![allow(dead_code)]
 
 use csv_ingest::{Ingest, IngestConfig};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use roster::{DynamoStore, Store, TenantConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -175,27 +174,4 @@ impl World {
 }
 
 /// Characters S3 leaves as they are in event keys (space becomes `+`).
-const EVENT_KEY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'*')
-    .remove(b' ');
-
-/// An S3 ObjectCreated:Put notification as S3 sends it (key URL-encoded).
-pub fn s3_event(bucket: &str, key: &str, version: Option<&str>, etag: Option<&str>) -> Value {
-    let encoded = utf8_percent_encode(key, EVENT_KEY)
-        .to_string()
-        .replace(' ', "+");
-    json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventTime": chrono::Utc::now().to_rfc3339(), "eventName": "ObjectCreated:Put",
-        "userIdentity": {"principalId": "AWS:transfer"}, "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-        "responseElements": {"x-amz-request-id": "r", "x-amz-id-2": "i"},
-        "s3": {"s3SchemaVersion": "1.0", "configurationId": "inbound",
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "o"}, "arn": format!("arn:aws:s3:::{bucket}")},
-               "object": {"key": encoded, "size": 1, "eTag": etag, "versionId": version, "sequencer": "0A"}}
-    }]})
-}
+pub use testkit::events::s3_event;

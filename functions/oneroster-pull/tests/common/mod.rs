@@ -2,59 +2,12 @@
 //! and clients for moto (Secrets Manager) and DynamoDB Local.
 #![allow(dead_code)]
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 
-pub struct Server {
-    pub child: Child,
-    pub url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn python() -> String {
-    std::env::var("ROSTER_API_PYTHON").unwrap_or_else(|_| {
-        panic!("ROSTER_API_PYTHON is not set: run the suite with infra/test.sh (it installs oauthlib in .tools/api), or point it at a python with oauthlib")
-    })
-}
+pub use testkit::servers::Server;
 
 pub fn start(package: &Path, auth: &str, key: &str, secret: &str) -> Server {
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/oneroster-server/server.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .args([
-            "--package",
-            package.to_str().unwrap(),
-            "--auth",
-            auth,
-            "--key",
-            key,
-            "--secret",
-            secret,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the local OneRoster server starts");
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("server said: {line}"));
-    Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    }
+    testkit::servers::oneroster_server(package, auth, key, secret)
 }
 
 pub fn control(server: &Server, path: &str, body: Option<&str>) -> serde_json::Value {

@@ -13,9 +13,6 @@ use sso_callback::config::SsoConfig;
 use sso_callback::oidc::ClassLink;
 use sso_callback::secrets::CachedSecret;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
@@ -60,70 +57,8 @@ impl std::io::Write for LogWriter {
 
 pub use testkit::unique;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The ClassLink look-alike, as a child process.
-pub struct Provider {
-    child: Child,
-    pub url: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Provider {
-    /// Starts the provider for a client whose exact redirect URI is given.
-    pub fn start(client_secret: &str, redirect_uri: &str) -> Provider {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/local/oidc");
-        assert!(
-            dir.join("node_modules/oidc-provider").is_dir(),
-            "the ClassLink look-alike's packages are not installed: run infra/test.sh (or `npm ci` in {})",
-            dir.display()
-        );
-        let node = std::env::var("ROSTER_NODE").unwrap_or_else(|_| "node".into());
-        let port = free_port();
-        let mut child = Command::new(&node)
-            .current_dir(&dir)
-            .arg("classlink-lookalike.mjs")
-            .arg(port.to_string())
-            .arg(CLIENT_ID)
-            .arg(client_secret)
-            .arg(redirect_uri)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {node} (Node.js 20+ is required): {e}"));
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        assert!(
-            line.starts_with("listening "),
-            "provider did not start: {line:?}"
-        );
-        // Keep draining its output so that it never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Provider {
-            child,
-            url: line.trim().trim_start_matches("listening ").to_string(),
-        }
-    }
-
-    /// Stops it (the provider goes down).
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub type Provider = testkit::servers::Server;
 
 /// A roster, a provider, secrets, and the function's router on loopback.
 pub struct Harness {
@@ -259,7 +194,7 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let redirect = format!("{base}/sso/classlink/callback");
-        let provider = Provider::start(&client_secret, &redirect);
+        let provider = testkit::servers::oidc_provider(CLIENT_ID, &client_secret, &redirect);
         let mut config = SsoConfig {
             issuer: provider.url.clone(),
             userinfo_url: Url::parse(&format!("{}/v2/my/info", provider.url)).unwrap(),
