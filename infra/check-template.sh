@@ -161,9 +161,21 @@ if [ "$BUILD" = 1 ]; then
   start=$SECONDS
   run_check "sam build" sam build --template-file template.yaml
   echo "sam build took $((SECONDS - start)) s"
-  if [ -f .aws-sam/build/CsvIngestFunction/bootstrap ]; then
-    file .aws-sam/build/CsvIngestFunction/bootstrap 2>/dev/null || ls -l .aws-sam/build/CsvIngestFunction/bootstrap
-  fi
+  # Every function must have come out as a Linux executable for the template's architecture.
+  for fn in CsvIngestFunction OneRosterPullFunction SsoCallbackFunction; do
+    artifact=".aws-sam/build/$fn/bootstrap"
+    if [ ! -x "$artifact" ]; then
+      echo "sam build produced no $artifact" >&2
+      failed+=("sam build: $fn")
+      continue
+    fi
+    kind="$(file -b "$artifact" 2>/dev/null || echo "?")"
+    echo "$fn: $kind"
+    case "$kind" in
+      *ELF*aarch64* | *ELF*ARM*aarch64* | "?") ;;
+      *) echo "$artifact is not an arm64 ELF executable: $kind" >&2; failed+=("sam build: $fn architecture") ;;
+    esac
+  done
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

@@ -13,7 +13,8 @@
 # ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly
 # when it is missing; none is skipped. template.yaml is linted (cfn-lint with the
 # serverless rules, sam validate --lint); `infra/check-template.sh --build` also
-# runs the slower offline `sam build`.
+# runs the slower offline `sam build`, which this script runs when CI=true or
+# ROSTER_SAM_BUILD=1.
 #
 # Usage: infra/test.sh            (from anywhere; CI runs it via .ci/run)
 set -euo pipefail
@@ -84,5 +85,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
 cargo test --workspace --locked
+
+# sam build proves the template builds offline (three arm64 binaries through cargo-lambda
+# and zig): many minutes cold, so CI (CI=true) runs it, and locally ROSTER_SAM_BUILD=1 does.
+if [ "${CI:-}" = "true" ] || [ "${ROSTER_SAM_BUILD:-}" = "1" ]; then
+  log "sam build (offline, arm64): infra/check-template.sh --build"
+  infra/check-template.sh --build
+else
+  log "sam build not run (set ROSTER_SAM_BUILD=1, or CI=true, to run it)"
+fi
 
 log "all tests passed"

@@ -11,7 +11,6 @@
 //! written); a truncated package is held and changes nothing.
 
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -98,6 +97,24 @@ impl Function {
         assert!(posted.ok, "the function failed: {}", posted.body);
         posted.body
     }
+}
+
+/// The tenant's newest run, from `rosterctl runs list`.
+fn newest_run(dir: &Path, table: &str) -> Value {
+    let (code, runs) = rosterctl(
+        dir,
+        &[
+            "runs",
+            "list",
+            "--tenant",
+            TENANT,
+            "--json",
+            "--dynamodb",
+            table,
+        ],
+    );
+    assert_eq!(code, 0, "{runs}");
+    runs[0].clone()
 }
 
 fn zip_folder(folder: &Path, out: &Path) {
@@ -335,20 +352,8 @@ async fn a_day_in_the_life_of_a_district() {
     .await;
     let result = ingest.invoke(event);
     assert_eq!(result[0]["outcome"], "applied", "{result}");
-    let (_, runs) = rosterctl(
-        d,
-        &[
-            "runs",
-            "list",
-            "--tenant",
-            TENANT,
-            "--json",
-            "--dynamodb",
-            &table,
-        ],
-    );
-    let first = &runs[0];
-    assert_eq!(first["status"], "applied", "{runs}");
+    let first = newest_run(d, &table);
+    assert_eq!(first["status"], "applied", "{first}");
     let loaded = first["items_written"].as_u64().unwrap();
     assert!(loaded > 1000, "the first load wrote the roster: {first}");
 
@@ -438,43 +443,12 @@ async fn a_day_in_the_life_of_a_district() {
         .next()
         .unwrap()
         .to_string();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut jar: HashMap<String, String> = HashMap::new();
-    let mut at = Url::parse(&header(&launch, "location")).unwrap();
-    let callback = loop {
-        let cookie = jar
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = browser
-            .get(at.clone())
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap();
-        for c in response.headers().get_all("set-cookie") {
-            let pair = c.to_str().unwrap().split(';').next().unwrap();
-            if let Some((k, v)) = pair.split_once('=') {
-                jar.insert(k.into(), v.into());
-            }
-        }
-        assert!(
-            response.status().is_redirection(),
-            "provider: {}",
-            response.status()
-        );
-        let next = at
-            .join(response.headers()["location"].to_str().unwrap())
-            .unwrap();
-        if next.as_str().starts_with(REDIRECT) {
-            break next;
-        }
-        at = next;
-    };
+    let callback = testkit::browser::follow_until(
+        &testkit::browser::client(),
+        Url::parse(&header(&launch, "location")).unwrap(),
+        REDIRECT,
+    )
+    .await;
     let signed_in = sso.invoke(testkit::events::http_api_event(
         "GET",
         "/sso/classlink/callback",
@@ -540,19 +514,8 @@ async fn a_day_in_the_life_of_a_district() {
     .await;
     let result = ingest.invoke(event);
     assert_eq!(result[0]["outcome"], "applied", "{result}");
-    let (_, runs) = rosterctl(
-        d,
-        &[
-            "runs",
-            "list",
-            "--tenant",
-            TENANT,
-            "--json",
-            "--dynamodb",
-            &table,
-        ],
-    );
-    assert_eq!(runs[0]["items_written"], 3, "only the changes: {}", runs[0]);
+    let second = newest_run(d, &table);
+    assert_eq!(second["items_written"], 3, "only the changes: {second}");
 
     // 7. A truncated export (most users missing) is held; nothing changes.
     edit_users(&folder, |i, _| i < 20);

@@ -6,6 +6,7 @@
 //! A test that needs an emulator panics with a clear message when its
 //! endpoint variable is not set: tests never pass by skipping.
 
+pub mod browser;
 pub mod events;
 pub mod runtime_api;
 pub mod servers;

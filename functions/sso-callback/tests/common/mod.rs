@@ -12,7 +12,6 @@ use sso_callback::app::{router, App};
 use sso_callback::config::SsoConfig;
 use sso_callback::oidc::ClassLink;
 use sso_callback::secrets::CachedSecret;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
@@ -303,51 +302,18 @@ impl Harness {
             .and_then(|c| c.split(';').next())
             .expect("login cookie")
             .to_string();
-        let mut url = Url::parse(&location(&first)).unwrap();
+        let url = Url::parse(&location(&first)).unwrap();
         assert!(url.as_str().starts_with(&self.provider.url), "{url}");
-        let mut jar: HashMap<String, String> = HashMap::new();
-        for _ in 0..12 {
-            let header = jar
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            let response = self
-                .http
-                .get(url.clone())
-                .header("cookie", header)
-                .send()
-                .await
-                .expect("provider answers");
-            for c in set_cookies(&response) {
-                let pair = c.split(';').next().unwrap();
-                if let Some((k, v)) = pair.split_once('=') {
-                    if v.is_empty() {
-                        jar.remove(k);
-                    } else {
-                        jar.insert(k.to_string(), v.to_string());
-                    }
-                }
-            }
-            assert!(
-                response.status().is_redirection(),
-                "provider step {url} answered {}: {}",
-                response.status(),
-                response.text().await.unwrap_or_default()
-            );
-            let next = url.join(&location(&response)).unwrap();
-            if next
-                .as_str()
-                .starts_with(&format!("{}/sso/classlink/callback", self.base))
-            {
-                return Flow {
-                    callback: next.to_string(),
-                    cookie,
-                };
-            }
-            url = next;
+        let callback = testkit::browser::follow_until(
+            &self.http,
+            url,
+            &format!("{}/sso/classlink/callback", self.base),
+        )
+        .await;
+        Flow {
+            callback: callback.to_string(),
+            cookie,
         }
-        panic!("the provider never sent the browser back");
     }
 
     /// A whole sign-in from the LaunchPad tile; the callback's response.
