@@ -124,15 +124,7 @@ async fn students_and_administrators_are_told_where_to_go() {
     let mut tenant = h.tenant().await;
     tenant.admin_sso_enabled = true;
     h.store.put_tenant(&tenant).await.unwrap();
-    let response = h.sign_in("admin").await;
-    assert_eq!(response.status(), 303);
-    let ticket = ticket_of(&location(&response), ADMIN_PORTAL);
-    let identity: Value = h
-        .redeem(&ticket, Some(&h.redeem_secret))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let identity = h.identity(&h.sign_in("admin").await, ADMIN_PORTAL).await;
     assert_eq!(identity["sourced_id"], "ad1");
 
     let outcomes: Vec<String> = h
@@ -192,15 +184,9 @@ async fn without_a_sourced_id_the_email_fallback_is_per_tenant() {
     let mut tenant = h.tenant().await;
     tenant.sso_match_by_email = true;
     h.store.put_tenant(&tenant).await.unwrap();
-    let response = h.sign_in("no-sourced-id").await;
-    assert_eq!(response.status(), 303);
-    let ticket = ticket_of(&location(&response), TEACHER_APP);
-    let identity: Value = h
-        .redeem(&ticket, Some(&h.redeem_secret))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let identity = h
+        .identity(&h.sign_in("no-sourced-id").await, TEACHER_APP)
+        .await;
     assert_eq!(
         identity["sourced_id"], "t1",
         "matched by email within the tenant"

@@ -308,19 +308,8 @@ async fn a_day_in_the_life_of_a_district() {
     let redeem_secret = testkit::unique("redeem-secret");
     let client_secret_id = testkit::unique("sso/client");
     let redeem_secret_id = testkit::unique("sso/redeem");
-    let secrets = testkit::secrets_client();
-    for (id, value) in [
-        (&client_secret_id, &client_secret),
-        (&redeem_secret_id, &redeem_secret),
-    ] {
-        secrets
-            .create_secret()
-            .name(id)
-            .secret_string(value)
-            .send()
-            .await
-            .unwrap();
-    }
+    testkit::create_secret(&client_secret_id, &client_secret).await;
+    testkit::create_secret(&redeem_secret_id, &redeem_secret).await;
     let provider = testkit::servers::oidc_provider("sonday", &client_secret, REDIRECT);
     let sso = Function::start(
         "sso-callback",

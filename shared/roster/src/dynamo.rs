@@ -1030,14 +1030,7 @@ impl Store for DynamoStore {
             "ttl".into(),
             AttributeValue::N(audit.expires_at.timestamp().to_string()),
         );
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(())
+        self.put_item(item).await
     }
 
     async fn list_sign_in_audits(

@@ -75,6 +75,17 @@ pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
+/// Creates a secret with a plain string value on moto.
+pub async fn create_secret(name: &str, value: &str) {
+    secrets_client()
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("secret {name} not created on moto: {e}"));
+}
+
 /// EventBridge Scheduler on moto.
 pub fn scheduler_client() -> aws_sdk_scheduler::Client {
     let config = aws_sdk_scheduler::Config::builder()

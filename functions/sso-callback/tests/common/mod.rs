@@ -177,18 +177,8 @@ impl Harness {
         let redeem_secret = unique("redeem-secret");
         let client_secret_id = unique("sso/classlink-client");
         let redeem_secret_id = unique("sso/redeem");
-        for (id, value) in [
-            (&client_secret_id, &client_secret),
-            (&redeem_secret_id, &redeem_secret),
-        ] {
-            secrets
-                .create_secret()
-                .name(id)
-                .secret_string(value)
-                .send()
-                .await
-                .expect("secret created on moto");
-        }
+        testkit::create_secret(&client_secret_id, &client_secret).await;
+        testkit::create_secret(&redeem_secret_id, &redeem_secret).await;
         // Our listener first: the provider needs the exact redirect URI.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -352,6 +342,18 @@ pub fn ticket_of(location: &str, destination: &str) -> String {
     );
     assert_eq!(pairs[0].0, "ticket");
     pairs[0].1.clone()
+}
+
+impl Harness {
+    /// Follows a sign-in's redirect to `destination` and redeems its ticket:
+    /// the identity the app receives.
+    pub async fn identity(&self, response: &reqwest::Response, destination: &str) -> Value {
+        assert_eq!(response.status(), 303);
+        let ticket = ticket_of(&location(response), destination);
+        let redeemed = self.redeem(&ticket, Some(&self.redeem_secret)).await;
+        assert_eq!(redeemed.status(), 200);
+        redeemed.json().await.unwrap()
+    }
 }
 
 /// Asserts the security headers every response carries.
