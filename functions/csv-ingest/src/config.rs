@@ -18,6 +18,9 @@ pub struct IngestConfig {
     pub continue_queue_url: Option<String>,
     /// How long to wait for another run of the same tenant before deferring (`TENANT_WAIT_SECONDS`, default 60).
     pub tenant_wait: Duration,
+    /// The sweep counts tenants whose last applied run is older than this many
+    /// days (`OVERDUE_SYNC_DAYS`, default 3) into the `TenantsOverdue` metric.
+    pub overdue_days: u32,
 }
 
 impl IngestConfig {
@@ -42,6 +45,7 @@ impl IngestConfig {
                 60u64,
                 "a number of seconds",
             )?),
+            overdue_days: parsed_or("OVERDUE_SYNC_DAYS", 3u32, "a number of days")?,
         })
     }
 }

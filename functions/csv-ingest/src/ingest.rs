@@ -594,7 +594,42 @@ impl Ingest {
                 ..ItemOutcome::new(&folder, "moved_aside")
             });
         }
+        self.report_overdue_tenants(now).await?;
         Ok(outcomes)
+    }
+
+    /// Counts the tenants overdue for a sync into the `TenantsOverdue` metric
+    /// (the stack's per-tenant staleness alarm) and logs their ids.
+    pub async fn report_overdue_tenants(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, IngestError> {
+        let overdue = roster::overdue_tenants(&self.store, now, self.config.overdue_days).await?;
+        if overdue.is_empty() {
+            tracing::info!(overdue = 0, "no tenant is overdue for a sync");
+        } else {
+            tracing::warn!(
+                overdue = overdue.len(),
+                tenants = %overdue.join(","),
+                days = self.config.overdue_days,
+                "tenants overdue for a sync"
+            );
+        }
+        let stack = std::env::var("STACK_NAME").unwrap_or_default();
+        println!(
+            "{}",
+            cloud::metrics::emf_line(
+                "RosterBridge",
+                &[("Stack", stack.as_str())],
+                &[cloud::metrics::Metric::count(
+                    "TenantsOverdue",
+                    overdue.len() as u64
+                )],
+                &[("overdue_tenants", serde_json::json!(overdue))],
+                now.timestamp_millis(),
+            )
+        );
+        Ok(overdue)
     }
 
     fn work_dir(&self) -> Result<PathBuf, IngestError> {

@@ -498,3 +498,27 @@ async fn the_same_loose_set_uploaded_again_the_next_day_is_a_new_run() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_counts_tenants_overdue_for_a_sync() {
+    let world = World::new().await;
+    let now = chrono::Utc::now();
+    for (tenant, days_ago) in [("fresh", 1), ("stale", 5), ("new", -1)] {
+        world.tenant(tenant).await;
+        if days_ago >= 0 {
+            let state = roster::TenantState {
+                last_applied_at: Some(now - chrono::Duration::days(days_ago)),
+                ..Default::default()
+            };
+            world.ingest.store.put_state(tenant, &state).await.unwrap();
+        }
+    }
+    let overdue = world.ingest.report_overdue_tenants(now).await.unwrap();
+    assert_eq!(
+        overdue,
+        ["stale"],
+        "a tenant that never synced is not overdue"
+    );
+    // The sweep reports them too (and succeeds).
+    world.ingest.sweep(now).await.unwrap();
+}

@@ -25,4 +25,6 @@ pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, Snapshot};
 pub use sqlite::SqliteStore;
 pub use store::*;
-pub use tenant::{ApiSettings, Connection, PullSchedule, TenantConfig, TenantState};
+pub use tenant::{
+    overdue_tenants, sync_overdue, ApiSettings, Connection, PullSchedule, TenantConfig, TenantState,
+};

@@ -313,3 +313,53 @@ mod tests {
         assert_eq!(HoldThresholds::default().min_archive_count, 25);
     }
 }
+
+/// Whether a tenant is overdue for a sync: enabled, it has synced before, and
+/// its last applied run is more than `days` old. A tenant that has never
+/// synced is awaiting its first delivery, which onboarding watches, not an alarm.
+pub fn sync_overdue(
+    config: &TenantConfig,
+    state: &TenantState,
+    now: DateTime<Utc>,
+    days: u32,
+) -> bool {
+    config.enabled
+        && state
+            .last_applied_at
+            .is_some_and(|at| now - at > chrono::Duration::days(i64::from(days)))
+}
+
+/// The ids of the tenants overdue for a sync (see [`sync_overdue`]).
+pub async fn overdue_tenants<S: crate::Store>(
+    store: &S,
+    now: DateTime<Utc>,
+    days: u32,
+) -> crate::StoreResult<Vec<String>> {
+    let mut overdue = Vec::new();
+    for config in store.list_tenants().await? {
+        let state = store.get_state(&config.tenant).await?;
+        if sync_overdue(&config, &state, now, days) {
+            overdue.push(config.tenant);
+        }
+    }
+    Ok(overdue)
+}
+
+#[cfg(test)]
+mod overdue_tests {
+    use super::*;
+
+    #[test]
+    fn only_enabled_tenants_that_synced_before_can_be_overdue() {
+        let now = Utc::now();
+        let mut config = TenantConfig::new("d1").unwrap();
+        let mut state = TenantState::default();
+        assert!(!sync_overdue(&config, &state, now, 3), "never synced");
+        state.last_applied_at = Some(now - chrono::Duration::days(2));
+        assert!(!sync_overdue(&config, &state, now, 3));
+        state.last_applied_at = Some(now - chrono::Duration::days(4));
+        assert!(sync_overdue(&config, &state, now, 3));
+        config.enabled = false;
+        assert!(!sync_overdue(&config, &state, now, 3), "disabled");
+    }
+}

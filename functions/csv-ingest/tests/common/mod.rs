@@ -68,6 +68,7 @@ impl World {
                 continue_margin: Duration::from_secs(0),
                 continue_queue_url: Some(queue_url.clone()),
                 tenant_wait: Duration::from_secs(5),
+                overdue_days: 3,
             },
             scratch: dir.path().join("scratch"),
         };
