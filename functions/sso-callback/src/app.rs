@@ -125,8 +125,19 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
-fn start_again() -> (&'static str, &'static str) {
-    (START_PATH, "Sign in again")
+impl Page {
+    /// Adds the link that starts a fresh login.
+    fn with_start_again(self) -> Page {
+        self.with_link(START_PATH, "Sign in again")
+    }
+}
+
+fn incomplete_page() -> Page {
+    Page::new(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is incomplete",
+        &["Open the app from your ClassLink LaunchPad to sign in."],
+    )
 }
 
 fn unavailable_page() -> Page {
@@ -149,7 +160,7 @@ fn classlink_page(error: &ClassLinkError) -> Page {
             "This sign-in has expired",
             &["ClassLink did not accept this sign-in, usually because it took too long or the page was reloaded. Please start again."],
         )
-        .with_link(start_again().0, start_again().1),
+        .with_start_again(),
         ClassLinkError::InvalidIdToken(_) => Page::new(
             StatusCode::UNAUTHORIZED,
             "We could not verify your sign-in",
@@ -311,12 +322,9 @@ async fn callback<S: Store>(
             );
             return see_other(START_PATH);
         }
-        let page = Page::new(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link is incomplete",
-            &["Open the app from your ClassLink LaunchPad to sign in."],
-        );
-        return attempt.finish(store, "incomplete", page.respond(&id)).await;
+        return attempt
+            .finish(store, "incomplete", incomplete_page().respond(&id))
+            .await;
     };
     let transaction = match login::consume(store, state, Utc::now()).await {
         Ok(Some(t)) => t,
@@ -326,7 +334,7 @@ async fn callback<S: Store>(
                 "This sign-in has expired",
                 &["This sign-in link has expired or has already been used. Please start again."],
             )
-            .with_link(start_again().0, start_again().1);
+            .with_start_again();
             return attempt
                 .finish(store, "login_expired_or_used", page.respond(&id))
                 .await;
@@ -347,7 +355,7 @@ async fn callback<S: Store>(
             "Please sign in again",
             &["This sign-in was started in a different browser or window, or your browser blocked our cookie. Please start again in this browser."],
         )
-        .with_link(start_again().0, start_again().1);
+        .with_start_again();
         return attempt
             .finish(store, "browser_mismatch", page.respond(&id))
             .await;
@@ -374,12 +382,9 @@ async fn callback<S: Store>(
         }
     }
     let Some(code) = param("code") else {
-        let page = Page::new(
-            StatusCode::BAD_REQUEST,
-            "This sign-in link is incomplete",
-            &["Open the app from your ClassLink LaunchPad to sign in."],
-        );
-        return attempt.finish(store, "incomplete", page.respond(&id)).await;
+        return attempt
+            .finish(store, "incomplete", incomplete_page().respond(&id))
+            .await;
     };
     let secret = match app.client_secret.value().await {
         Ok(s) => s,

@@ -48,39 +48,40 @@ pub struct SsoConfig {
     pub clock_leeway: Duration,
 }
 
-fn url_var(name: &'static str, default: Option<&str>) -> Result<Url, ConfigError> {
-    let value = match default {
-        Some(d) => std::env::var(name)
+/// The variable's text (trimmed), or `default` when unset or empty.
+fn text_var(name: &'static str, default: Option<&str>) -> Result<String, ConfigError> {
+    match default {
+        Some(d) => Ok(std::env::var(name)
             .ok()
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| d.to_string()),
-        None => required(name)?,
-    };
-    let url = Url::parse(value.trim()).map_err(|_| ConfigError::Invalid {
-        name,
-        value: value.clone(),
-        expected: "an absolute http(s) URL",
-    })?;
-    if !matches!(url.scheme(), "https" | "http") {
-        return Err(ConfigError::Invalid {
-            name,
-            value,
-            expected: "an absolute http(s) URL",
-        });
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| d.to_string())),
+        None => required(name).map(|v| v.trim().to_string()),
     }
-    Ok(url)
+}
+
+/// `value` of variable `name` as an absolute http(s) URL.
+fn parse_url(name: &'static str, value: &str) -> Result<Url, ConfigError> {
+    Url::parse(value)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "https" | "http"))
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            value: value.to_string(),
+            expected: "an absolute http(s) URL",
+        })
+}
+
+fn url_var(name: &'static str, default: Option<&str>) -> Result<Url, ConfigError> {
+    parse_url(name, &text_var(name, default)?)
 }
 
 impl SsoConfig {
     /// Reads and checks the settings; the error names the variable.
     pub fn from_env() -> Result<SsoConfig, ConfigError> {
         // Checked as a URL but kept as written: discovery compares it literally.
-        url_var("CLASSLINK_ISSUER", Some(CLASSLINK_ISSUER))?;
-        let issuer = std::env::var("CLASSLINK_ISSUER")
-            .ok()
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| CLASSLINK_ISSUER.to_string());
+        let issuer = text_var("CLASSLINK_ISSUER", Some(CLASSLINK_ISSUER))?;
+        parse_url("CLASSLINK_ISSUER", &issuer)?;
         let redirect_url = url_var("SSO_REDIRECT_URL", None)?;
         if redirect_url.path() != CALLBACK_PATH || redirect_url.query().is_some() {
             return Err(ConfigError::Invalid {

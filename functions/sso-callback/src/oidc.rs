@@ -11,8 +11,8 @@ use crate::config::SsoConfig;
 use crate::decide::UserInfo;
 use chrono::Utc;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
+    CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
@@ -250,64 +250,57 @@ impl ClassLink {
             ClassLinkError::InvalidIdToken("the token response has no ID token".into())
         })?;
         let nonce = Nonce::new(nonce.to_string());
-        let subject = {
-            let mut refreshed = false;
-            loop {
-                let current = self.metadata().await?;
-                let client = CoreClient::from_provider_metadata(
-                    current,
-                    ClientId::new(self.config.client_id.clone()),
-                    None,
-                );
-                let verifier = self.verifier(&client);
-                match id_token.claims(&verifier, &nonce) {
-                    Ok(claims) => break claims.subject().to_string(),
-                    Err(ClaimsVerificationError::SignatureVerification(
-                        SignatureVerificationError::NoMatchingKey,
-                    )) if !refreshed => {
-                        refreshed = true;
-                        if !self.refresh_keys().await? {
-                            return Err(ClassLinkError::InvalidIdToken(
-                                "no key matches the token's key id".into(),
-                            ));
-                        }
+        let mut refreshed = false;
+        let subject = loop {
+            // The keys as cached now (a refresh below replaces them).
+            let keys = self.metadata().await?.jwks().clone();
+            match id_token.claims(&self.verifier(keys)?, &nonce) {
+                Ok(claims) => break claims.subject().to_string(),
+                Err(ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey,
+                )) if !refreshed => {
+                    refreshed = true;
+                    if !self.refresh_keys().await? {
+                        return Err(ClassLinkError::InvalidIdToken(
+                            "no key matches the token's key id".into(),
+                        ));
                     }
-                    Err(e) => return Err(ClassLinkError::InvalidIdToken(e.to_string())),
                 }
+                Err(e) => return Err(ClassLinkError::InvalidIdToken(e.to_string())),
             }
         };
         let info = self.user_info(token.access_token().secret()).await?;
         Ok(SignedIn { info, subject })
     }
 
-    fn verifier<'a>(
+    /// The ID token checks: our client id as audience, our issuer, RS256 with
+    /// `keys` only, `exp` with the leeway, `iat` neither future nor stale.
+    fn verifier(
         &self,
-        client: &'a CoreClient<
-            openidconnect::EndpointSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointNotSet,
-            openidconnect::EndpointMaybeSet,
-            openidconnect::EndpointMaybeSet,
-        >,
-    ) -> openidconnect::core::CoreIdTokenVerifier<'a> {
+        keys: CoreJsonWebKeySet,
+    ) -> Result<CoreIdTokenVerifier<'static>, ClassLinkError> {
+        let issuer = IssuerUrl::new(self.config.issuer.clone())
+            .map_err(|e| ClassLinkError::Misconfigured(format!("CLASSLINK_ISSUER: {e}")))?;
         let leeway = chrono::Duration::from_std(self.config.clock_leeway)
             .unwrap_or(chrono::Duration::seconds(60));
-        client
-            .id_token_verifier()
-            .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
-            // `exp` may have passed by at most the leeway (clock skew).
-            .set_time_fn(move || Utc::now() - leeway)
-            .set_issue_time_verifier_fn(move |iat| {
-                let now = Utc::now();
-                if iat > now + leeway {
-                    Err(format!("issued in the future ({iat})"))
-                } else if iat < now - ID_TOKEN_MAX_AGE - leeway {
-                    Err(format!("issued too long ago ({iat})"))
-                } else {
-                    Ok(())
-                }
-            })
+        Ok(CoreIdTokenVerifier::new_public_client(
+            ClientId::new(self.config.client_id.clone()),
+            issuer,
+            keys,
+        )
+        .set_allowed_algs(vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
+        // `exp` may have passed by at most the leeway (clock skew).
+        .set_time_fn(move || Utc::now() - leeway)
+        .set_issue_time_verifier_fn(move |iat| {
+            let now = Utc::now();
+            if iat > now + leeway {
+                Err(format!("issued in the future ({iat})"))
+            } else if iat < now - ID_TOKEN_MAX_AGE - leeway {
+                Err(format!("issued too long ago ({iat})"))
+            } else {
+                Ok(())
+            }
+        }))
     }
 
     /// ClassLink's `/v2/my/info` for an access token.

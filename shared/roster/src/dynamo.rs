@@ -66,6 +66,26 @@ fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
+/// A query of partition `pk`, limited to sort keys starting with `prefix` unless it is empty.
+fn in_partition(
+    q: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    pk: &str,
+    prefix: &str,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    let q = q.expression_attribute_values(":pk", s(pk));
+    if prefix.is_empty() {
+        q.key_condition_expression("pk = :pk")
+    } else {
+        q.key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":prefix", s(prefix))
+    }
+}
+
+/// The `ttl` attribute: DynamoDB's TTL removes the item some time after `at`.
+fn ttl_at(at: DateTime<Utc>) -> AttributeValue {
+    AttributeValue::N(at.timestamp().to_string())
+}
+
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -318,7 +338,6 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Every item of a partition whose sort key starts with `prefix`, paged.
     /// Every item of a partition whose sort key starts with `prefix`, paged,
     /// each converted as its page arrives (raw items are large; only the
     /// converted values are kept).
@@ -336,15 +355,9 @@ impl DynamoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .expression_attribute_values(":pk", s(pk))
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take());
-            q = if prefix.is_empty() {
-                q.key_condition_expression("pk = :pk")
-            } else {
-                q.key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":prefix", s(prefix))
-            };
+            q = in_partition(q, pk, prefix);
             if let Some(p) = projection {
                 q = q.projection_expression(p);
             }
@@ -357,6 +370,27 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// The first `limit` items of a partition (whose sort key starts with
+    /// `prefix`, unless empty), highest sort key (newest) first. One page:
+    /// `limit` is at most 1,000.
+    async fn newest_in_partition(
+        &self,
+        pk: &str,
+        prefix: &str,
+        limit: i32,
+    ) -> StoreResult<Vec<Item>> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .limit(limit)
+            .consistent_read(true);
+        q = in_partition(q, pk, prefix);
+        let out = q.send().await.map_err(sdk_error)?;
+        Ok(out.items.unwrap_or_default())
     }
 
     /// Items of a GSI partition, newest (highest sort key) first.
@@ -586,7 +620,7 @@ impl DynamoStore {
         item.insert("expires_at".into(), s(ts(expires)));
         item.insert(
             "ttl".into(),
-            AttributeValue::N((expires.timestamp() + 86_400).to_string()),
+            ttl_at(expires + chrono::Duration::seconds(86_400)),
         );
         let result = self
             .client
@@ -932,20 +966,8 @@ impl Store for DynamoStore {
     async fn list_runs(&self, tenant: Option<&str>, limit: usize) -> StoreResult<Vec<RunRecord>> {
         let items = match tenant {
             Some(t) => {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":pk", s(format!("T#{t}#RUNS")))
-                    .expression_attribute_values(":prefix", s("RUN#"))
-                    .scan_index_forward(false)
-                    .limit(limit.min(1000) as i32)
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                out.items.unwrap_or_default()
+                self.newest_in_partition(&format!("T#{t}#RUNS"), "RUN#", limit.min(1000) as i32)
+                    .await?
             }
             None => self.query_index("gsi1", "RUNS", Some(limit)).await?,
         };
@@ -968,7 +990,7 @@ impl Store for DynamoStore {
         // DynamoDB's TTL removes it eventually; `take_one_time` checks the time itself.
         item.insert(
             "ttl".into(),
-            AttributeValue::N((expires_at.timestamp() + 60).to_string()),
+            ttl_at(expires_at + chrono::Duration::seconds(60)),
         );
         let result = self
             .client
@@ -1026,10 +1048,7 @@ impl Store for DynamoStore {
         let record =
             serde_json::to_string(audit).map_err(|e| StoreError::Permanent(e.to_string()))?;
         item.insert("record".into(), s(record));
-        item.insert(
-            "ttl".into(),
-            AttributeValue::N(audit.expires_at.timestamp().to_string()),
-        );
+        item.insert("ttl".into(), ttl_at(audit.expires_at));
         self.put_item(item).await
     }
 
@@ -1039,20 +1058,15 @@ impl Store for DynamoStore {
         limit: usize,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<SignInAudit>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(format!("SSOAUDIT#{}", tenant.unwrap_or("-"))))
-            .scan_index_forward(false)
-            .limit(limit.clamp(1, 1000) as i32)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        let items = self
+            .newest_in_partition(
+                &format!("SSOAUDIT#{}", tenant.unwrap_or("-")),
+                "",
+                limit.clamp(1, 1000) as i32,
+            )
+            .await?;
         let mut audits = Vec::new();
-        for item in out.items.unwrap_or_default() {
+        for item in items {
             let audit: SignInAudit = serde_json::from_str(need_s(&item, "record")?)
                 .map_err(|e| StoreError::Permanent(format!("bad sign-in audit record: {e}")))?;
             if audit.expires_at > now {
@@ -1079,7 +1093,7 @@ impl Store for DynamoStore {
             // Leases outlive their expiry by a day, then DynamoDB's TTL removes them.
             item.insert(
                 "ttl".into(),
-                AttributeValue::N((expires.timestamp() + 86_400).to_string()),
+                ttl_at(expires + chrono::Duration::seconds(86_400)),
             );
             let put = self
                 .client
@@ -1134,7 +1148,7 @@ impl Store for DynamoStore {
             .expression_attribute_values(":exp", s(ts(expires)))
             .expression_attribute_values(
                 ":ttl",
-                AttributeValue::N((expires.timestamp() + 86_400).to_string()),
+                ttl_at(expires + chrono::Duration::seconds(86_400)),
             )
             .expression_attribute_values(":me", s(owner))
             .send()

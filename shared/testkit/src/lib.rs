@@ -41,13 +41,21 @@ fn credentials() -> Credentials {
     Credentials::new("testing", "testing", None, None, "tests")
 }
 
-/// S3 on moto (path-style addressing).
-pub fn s3_client() -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
+/// The SDK configuration for moto: its endpoint, a region, dummy credentials.
+fn moto_config() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(moto())
         .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials()),
+        )
+        .build()
+}
+
+/// S3 on moto (path-style addressing).
+pub fn s3_client() -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(&moto_config())
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(config)
@@ -55,24 +63,12 @@ pub fn s3_client() -> aws_sdk_s3::Client {
 
 /// SQS on moto.
 pub fn sqs_client() -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
+    aws_sdk_sqs::Client::new(&moto_config())
 }
 
 /// Secrets Manager on moto.
 pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_secretsmanager::Client::from_conf(config)
+    aws_sdk_secretsmanager::Client::new(&moto_config())
 }
 
 /// Creates a secret with a plain string value on moto.
@@ -88,13 +84,7 @@ pub async fn create_secret(name: &str, value: &str) {
 
 /// EventBridge Scheduler on moto.
 pub fn scheduler_client() -> aws_sdk_scheduler::Client {
-    let config = aws_sdk_scheduler::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .build();
-    aws_sdk_scheduler::Client::from_conf(config)
+    aws_sdk_scheduler::Client::new(&moto_config())
 }
 
 /// A DynamoDB client for `endpoint`, with short timeouts and few retries so
