@@ -7,7 +7,7 @@
 #   - moto server (PyPI moto[server], in a venv) for S3 and SQS;
 #   - Python with oauthlib (in a venv) for the local OneRoster server, which
 #     verifies the client's OAuth 1.0a signatures independently;
-#   - npm `oidc-provider` (from infra/local/oidc/package-lock.json) for the
+#   - npm `oidc-provider` (from tests/servers/classlink/package-lock.json) for the
 #     ClassLink look-alike OpenID provider the SSO tests start (Node.js 20+).
 # The tests also read the public OneRoster samples in ../shared/samples (set
 # ONEROSTER_SAMPLES to use another copy). Tests that need a service fail loudly

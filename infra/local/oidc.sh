@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The ClassLink look-alike OpenID provider (npm `oidc-provider`, see
-# infra/local/oidc/classlink-lookalike.mjs): installs its packages from the
+# tests/servers/classlink/classlink-lookalike.mjs): installs its packages from the
 # lock file, idempotently, and runs it for local development.
 #
 #   infra/local/oidc.sh install                                   install (idempotent)
@@ -9,7 +9,7 @@
 # The SSO tests start their own provider per test; they only need `install`.
 set -euo pipefail
 
-DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/oidc" && pwd)"
+DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../tests/servers/classlink" && pwd)"
 
 install() {
   command -v node >/dev/null || { echo "Node.js 20+ is required for the OpenID provider" >&2; exit 2; }

@@ -4,7 +4,7 @@
 # inbound bucket created from template.yaml's own definitions, and the ClassLink
 # look-alike OpenID provider. Prints the environment to export; the functions
 # then run as they would in Lambda with `cargo lambda watch`, or as the
-# day-in-the-life test runs them (infra/e2e), and rosterctl works against it with
+# day-in-the-life test runs them (tests/e2e), and rosterctl works against it with
 # `--dynamodb roster-local`.
 #
 #   infra/local/stack.sh up     start everything (idempotent); prints `export ...` lines
@@ -33,7 +33,7 @@ up() {
     --dynamodb "$ddb" --moto "$moto" --table "$TABLE" --bucket "$BUCKET") >&2
   "$ROOT/infra/local/oidc.sh" install
   if ! { [ -f "$OIDC_PIDFILE" ] && kill -0 "$(cat "$OIDC_PIDFILE")" 2>/dev/null; }; then
-    (cd "$ROOT/infra/local/oidc" && node classlink-lookalike.mjs "$oidc_port" local-client local-secret "$SSO_REDIRECT" \
+    (cd "$ROOT/tests/servers/classlink" && node classlink-lookalike.mjs "$oidc_port" local-client local-secret "$SSO_REDIRECT" \
       >"$TOOLS/oidc.log" 2>&1 &
       echo $! >"$OIDC_PIDFILE")
     wait_for_port "OpenID provider" "$oidc_port"

@@ -18,7 +18,7 @@ fn server(package: &Path) -> Server {
         panic!("ROSTER_API_PYTHON is not set: run the suite with infra/test.sh")
     });
     let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../infra/oneroster-server/server.py");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/servers/oneroster-api/server.py");
     let mut child = Command::new(python)
         .arg(script)
         .args([

@@ -1,5 +1,5 @@
 //! The OneRoster REST client and pulls against the project's local OneRoster
-//! server (infra/oneroster-server/server.py), which verifies every OAuth 1.0a
+//! server (tests/servers/oneroster-api/server.py), which verifies every OAuth 1.0a
 //! signature with oauthlib and injects faults on request.
 
 use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};

@@ -1,5 +1,5 @@
 //! The SSO test harness: a real OpenID provider (the ClassLink look-alike on
-//! npm `oidc-provider`, infra/local/oidc), DynamoDB Local for the roster,
+//! npm `oidc-provider`, tests/servers/classlink), DynamoDB Local for the roster,
 //! moto for Secrets Manager, and the function's router served on loopback.
 //! A test drives a browser by hand (no automatic redirects), so it can
 //! tamper with any step. Missing services fail the test loudly.

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-/// The repository root (testkit lives in shared/testkit).
+/// The repository root (testkit lives in tests/support).
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -65,7 +65,7 @@ pub fn python() -> String {
 pub fn oneroster_server(package: &Path, auth: &str, key: &str, secret: &str) -> Server {
     let mut command = Command::new(python());
     command
-        .arg(repo_root().join("infra/oneroster-server/server.py"))
+        .arg(repo_root().join("tests/servers/oneroster-api/server.py"))
         .args(["--package", package.to_str().unwrap()])
         .args(["--auth", auth, "--key", key, "--secret", secret]);
     let (child, port) = spawn(command, "the local OneRoster server", "listening on ");
@@ -87,7 +87,7 @@ fn free_port() -> u16 {
 /// redirect URI (`ROSTER_NODE`, default `node`; packages installed by
 /// `infra/local/oidc.sh install`).
 pub fn oidc_provider(client_id: &str, client_secret: &str, redirect_uri: &str) -> Server {
-    let dir = repo_root().join("infra/local/oidc");
+    let dir = repo_root().join("tests/servers/classlink");
     assert!(
         dir.join("node_modules/oidc-provider").is_dir(),
         "the ClassLink look-alike's packages are not installed: run infra/test.sh (or infra/local/oidc.sh install)"
