@@ -4,7 +4,8 @@
 //! invokes oneroster-pull; prints the SFTP user to create for SFTP tenants.
 
 use crate::validate_cmd::{parse_roles, Outcome, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
-use roster::{ApiSettings, Connection, PullSchedule, Store, TenantConfig};
+use roster::api::PullEvent;
+use roster::{ApiSecret, ApiSettings, Connection, PullSchedule, Store, TenantConfig};
 use serde_json::json;
 
 /// Every setting `add` and `update` accept; only those given change.
@@ -203,10 +204,19 @@ fn secret_json(a: &TenantArgs) -> Result<Option<String>, String> {
         (Some(key), None) => {
             let secret = secret.ok_or("--api-key needs --api-secret (or ONEROSTER_API_SECRET)")?;
             Ok(Some(
-                json!({"auth": "oauth1", "key": key, "secret": secret}).to_string(),
+                ApiSecret::Oauth1 {
+                    key: key.clone(),
+                    secret,
+                }
+                .to_secret_string(),
             ))
         }
-        (None, Some(token)) => Ok(Some(json!({"auth": "bearer", "token": token}).to_string())),
+        (None, Some(token)) => Ok(Some(
+            ApiSecret::Bearer {
+                token: token.clone(),
+            }
+            .to_secret_string(),
+        )),
         (None, None) => Ok(None),
         (Some(_), Some(_)) => Err("give either --api-key/--api-secret or --api-token".into()),
     }
@@ -265,10 +275,9 @@ async fn upsert_schedule(config: &TenantConfig, a: &TenantArgs) -> Result<Option
     let sdk = cloud::sdk_config().await;
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     let name = format!("{}-pull", config.tenant);
-    let mut target = Target::builder()
-        .arn(function)
-        .role_arn(role)
-        .input(json!({"tenant": config.tenant, "mode": "auto"}).to_string());
+    let mut target = Target::builder().arn(function).role_arn(role).input(
+        serde_json::to_string(&PullEvent::scheduled(&config.tenant)).map_err(|e| e.to_string())?,
+    );
     if let Some(dlq) = &a.scheduler_dlq_arn {
         target = target.dead_letter_config(DeadLetterConfig::builder().arn(dlq).build());
     }

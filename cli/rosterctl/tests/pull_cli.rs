@@ -17,8 +17,8 @@ fn server(package: &Path) -> Server {
     let python = std::env::var("ROSTER_API_PYTHON").unwrap_or_else(|_| {
         panic!("ROSTER_API_PYTHON is not set: run the suite with infra/test.sh")
     });
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/servers/oneroster-api/server.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/servers/oneroster-api/server.py");
     let mut child = Command::new(python)
         .arg(script)
         .args([

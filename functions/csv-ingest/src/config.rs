@@ -1,6 +1,6 @@
 //! The function's configuration, from the environment, checked at start-up.
 
-use cloud::env::{parsed_or, required, ConfigError};
+use cloud::env::{optional, parsed_or, required, ConfigError};
 use std::time::Duration;
 
 /// Configuration of csv-ingest.
@@ -37,9 +37,7 @@ impl IngestConfig {
                 120u64,
                 "a number of seconds",
             )?),
-            continue_queue_url: std::env::var("CONTINUE_QUEUE_URL")
-                .ok()
-                .filter(|u| !u.is_empty()),
+            continue_queue_url: optional("CONTINUE_QUEUE_URL"),
             tenant_wait: Duration::from_secs(parsed_or(
                 "TENANT_WAIT_SECONDS",
                 60u64,

@@ -3,11 +3,12 @@
 //! `report.json` beside them. Nothing is ever written under `inbound/`.
 
 use crate::config::IngestConfig;
-use crate::error::IngestError;
 use crate::event::{Continuation, Invocation, ObjectRef};
 use crate::keys::{safe_segment, InboundKey, Outcome, Upload};
 use crate::s3::{self, Listed};
 use chrono::{DateTime, Utc};
+use cloud::continuation::ContinuationQueue;
+use cloud::Failure;
 use oneroster::manifest::parse_manifest;
 use roster::{
     ClaimOutcome, Connection, DynamoStore, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
@@ -22,8 +23,6 @@ use std::time::{Duration, Instant};
 const CLAIM_LEASE: Duration = Duration::from_secs(20 * 60);
 /// How long a finished claim is remembered to drop duplicate events.
 const CLAIM_MEMORY: Duration = Duration::from_secs(14 * 24 * 3600);
-/// Continuations and deferrals before giving up (then the invocation fails).
-const MAX_ATTEMPTS: u32 = 50;
 /// Largest manifest read into memory.
 const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
 
@@ -57,8 +56,9 @@ impl ItemOutcome {
 pub struct Ingest {
     /// S3.
     pub s3: aws_sdk_s3::Client,
-    /// SQS (continuations).
-    pub sqs: aws_sdk_sqs::Client,
+    /// Where work continues in a new invocation (`CONTINUE_QUEUE_URL`; without
+    /// it, the invocation fails and Lambda's retries are used).
+    pub continuations: Option<ContinuationQueue>,
     /// The roster store.
     pub store: DynamoStore,
     /// Configuration.
@@ -81,7 +81,7 @@ impl Ingest {
         &self,
         invocation: Invocation,
         deadline: Option<Instant>,
-    ) -> Result<Vec<ItemOutcome>, IngestError> {
+    ) -> Result<Vec<ItemOutcome>, Failure> {
         match invocation {
             Invocation::Sweep => self.sweep(Utc::now()).await,
             Invocation::Objects(objects) => {
@@ -99,7 +99,7 @@ impl Ingest {
         object: ObjectRef,
         attempt: u32,
         deadline: Option<Instant>,
-    ) -> Result<ItemOutcome, IngestError> {
+    ) -> Result<ItemOutcome, Failure> {
         let Some(inbound) = InboundKey::parse(&object.key) else {
             tracing::warn!(key = %object.key, "object outside inbound/{{tenant}}/ ignored");
             return Ok(ItemOutcome::new(&object.key, "ignored"));
@@ -136,7 +136,7 @@ impl Ingest {
         inbound: &InboundKey,
         attempt: u32,
         deadline: Option<Instant>,
-    ) -> Result<ItemOutcome, IngestError> {
+    ) -> Result<ItemOutcome, Failure> {
         let tenant = match self.tenant_for(&inbound.tenant).await? {
             Ok(tenant) => tenant,
             Err(reason) => {
@@ -201,8 +201,8 @@ impl Ingest {
         &self,
         key: &str,
         owner: &str,
-        result: &Result<ItemOutcome, IngestError>,
-    ) -> Result<(), IngestError> {
+        result: &Result<ItemOutcome, Failure>,
+    ) -> Result<(), Failure> {
         match result {
             Ok(o) if !matches!(o.outcome.as_str(), "continued" | "deferred") => {
                 let summary = format!("{} {}", o.outcome, o.run_id.as_deref().unwrap_or("-"));
@@ -216,7 +216,7 @@ impl Ingest {
     }
 
     /// The tenant for an inbound folder, or why its files are not imported.
-    async fn tenant_for(&self, id: &str) -> Result<Result<TenantConfig, String>, IngestError> {
+    async fn tenant_for(&self, id: &str) -> Result<Result<TenantConfig, String>, Failure> {
         if roster::tenant::check_tenant_id(id).is_err() {
             return Ok(Err(format!("`{id}` is not a valid tenant id")));
         }
@@ -239,7 +239,7 @@ impl Ingest {
         inbound: &InboundKey,
         attempt: u32,
         deadline: Option<Instant>,
-    ) -> Result<ItemOutcome, IngestError> {
+    ) -> Result<ItemOutcome, Failure> {
         let listed: Vec<Listed> =
             s3::list_folder(&self.s3, &object.bucket, &inbound.folder).await?;
         let csvs: Vec<&Listed> = listed
@@ -317,7 +317,7 @@ impl Ingest {
         csvs: &[&Listed],
         attempt: u32,
         deadline: Option<Instant>,
-    ) -> Result<ItemOutcome, IngestError> {
+    ) -> Result<ItemOutcome, Failure> {
         let dir = self.work_dir()?;
         let package = dir.join("package");
         std::fs::create_dir_all(&package)?;
@@ -355,7 +355,7 @@ impl Ingest {
         delivery: Delivery,
         attempt: u32,
         deadline: Option<Instant>,
-    ) -> Result<ItemOutcome, IngestError> {
+    ) -> Result<ItemOutcome, Failure> {
         let started = Instant::now();
         let artifacts = LocalArtifacts::new(self.scratch.join("runs"));
         let engine = Engine {
@@ -374,7 +374,7 @@ impl Ingest {
         let mut run = engine
             .sync_package(tenant, &delivery.path, source, delivery.generated_at)
             .await?;
-        cloud::runs::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
+        roster::run_log::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
         match run.status {
             RunStatus::Busy | RunStatus::Continued => {
                 let outcome = if run.status == RunStatus::Busy {
@@ -454,29 +454,18 @@ impl Ingest {
         object: &ObjectRef,
         attempt: u32,
         defer: bool,
-    ) -> Result<(), IngestError> {
-        if attempt + 1 >= MAX_ATTEMPTS {
-            return Err(IngestError::Permanent(format!(
-                "{} was continued or deferred {MAX_ATTEMPTS} times; giving up",
-                object.key
-            )));
-        }
-        let Some(url) = &self.config.continue_queue_url else {
-            return Err(IngestError::Retryable(format!("{} must continue later and no CONTINUE_QUEUE_URL is set: failing so Lambda retries", object.key)));
+    ) -> Result<(), Failure> {
+        let Some(queue) = &self.continuations else {
+            return Err(Failure::retryable(format!("{} must continue later and no CONTINUE_QUEUE_URL is set: failing so Lambda retries", object.key)));
         };
-        let body = serde_json::to_string(&Continuation {
+        let message = Continuation {
             object: object.clone(),
             attempt: attempt + 1,
-        })
-        .map_err(|e| IngestError::Permanent(e.to_string()))?;
-        self.sqs
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
-            .delay_seconds(if defer { 120 } else { 0 })
-            .send()
-            .await
-            .map_err(|e| IngestError::Retryable(format!("SendMessage: {e:?}")))?;
+        };
+        let delay = Duration::from_secs(if defer { 120 } else { 0 });
+        queue
+            .send(&object.key, attempt + 1, &message, delay)
+            .await?;
         Ok(())
     }
 
@@ -487,7 +476,7 @@ impl Ingest {
         inbound: &InboundKey,
         reason: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, IngestError> {
+    ) -> Result<String, Failure> {
         let id = roster::run::new_run_id(now);
         let dest = inbound.destination(&object.key, Outcome::Rejected, &id);
         let folder = format!(
@@ -516,7 +505,7 @@ impl Ingest {
 
     /// Moves loose-file sets that stayed incomplete past the window aside,
     /// with a report and a `rejected` run record naming what was missing.
-    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Vec<ItemOutcome>, IngestError> {
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Vec<ItemOutcome>, Failure> {
         let bucket = self.config.bucket.clone();
         let all = s3::list_all(&self.s3, &bucket, crate::keys::INBOUND).await?;
         let mut folders: std::collections::BTreeMap<String, Vec<&Listed>> = Default::default();
@@ -600,10 +589,7 @@ impl Ingest {
 
     /// Counts the tenants overdue for a sync into the `TenantsOverdue` metric
     /// (the stack's per-tenant staleness alarm) and logs their ids.
-    pub async fn report_overdue_tenants(
-        &self,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<String>, IngestError> {
+    pub async fn report_overdue_tenants(&self, now: DateTime<Utc>) -> Result<Vec<String>, Failure> {
         let overdue = roster::overdue_tenants(&self.store, now, self.config.overdue_days).await?;
         if overdue.is_empty() {
             tracing::info!(overdue = 0, "no tenant is overdue for a sync");
@@ -615,24 +601,18 @@ impl Ingest {
                 "tenants overdue for a sync"
             );
         }
-        let stack = std::env::var("STACK_NAME").unwrap_or_default();
-        println!(
-            "{}",
-            cloud::metrics::emf_line(
-                "RosterBridge",
-                &[("Stack", stack.as_str())],
-                &[cloud::metrics::Metric::count(
-                    "TenantsOverdue",
-                    overdue.len() as u64
-                )],
-                &[("overdue_tenants", serde_json::json!(overdue))],
-                now.timestamp_millis(),
-            )
+        cloud::metrics::emit(
+            &[],
+            &[cloud::metrics::Metric::count(
+                "TenantsOverdue",
+                overdue.len() as u64,
+            )],
+            &[("overdue_tenants", serde_json::json!(overdue))],
         );
         Ok(overdue)
     }
 
-    fn work_dir(&self) -> Result<PathBuf, IngestError> {
+    fn work_dir(&self) -> Result<PathBuf, Failure> {
         let dir = self.scratch.join(format!(
             "work-{}",
             Utc::now().timestamp_nanos_opt().unwrap_or_default()

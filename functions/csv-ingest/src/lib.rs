@@ -4,12 +4,11 @@
 //! `main.rs` builds the clients once and hands each event to [`Ingest::handle`].
 
 pub mod config;
-pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod keys;
 pub mod s3;
 
+pub use cloud::Failure;
 pub use config::IngestConfig;
-pub use error::IngestError;
 pub use ingest::{Ingest, ItemOutcome};

@@ -3,24 +3,24 @@
 //! invocation (Lambda retries, then the on-failure queue); rejected packages
 //! are reported and the invocation succeeds.
 
+use cloud::continuation::ContinuationQueue;
+use cloud::Failure;
 use csv_ingest::event::decode;
 use csv_ingest::{Ingest, IngestConfig};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use roster::DynamoStore;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-async fn handler(ingest: &Ingest, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let deadline_ms = event.context.deadline;
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let deadline = (deadline_ms > now_ms)
-        .then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms));
-    let invocation = decode(event.payload)?;
+async fn handler(ingest: &Ingest, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+    let deadline = cloud::lambda::deadline(&event.context);
+    let invocation = decode(event.payload)
+        .map_err(|e| Failure::permanent("an event this function cannot handle").because(e))?;
     let outcomes = ingest.handle(invocation, deadline).await?;
-    Ok(serde_json::to_value(outcomes)?)
+    serde_json::to_value(outcomes).map_err(|e| {
+        Failure::permanent("encoding the outcomes")
+            .because(e)
+            .into()
+    })
 }
 
 #[tokio::main]
@@ -28,14 +28,12 @@ async fn main() -> Result<(), Error> {
     cloud::init_tracing();
     let config = IngestConfig::from_env()?;
     let sdk = cloud::sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-            .build(),
-    );
     let ingest = Ingest {
-        s3,
-        sqs: aws_sdk_sqs::Client::new(&sdk),
+        s3: cloud::s3_client(&sdk),
+        continuations: config
+            .continue_queue_url
+            .clone()
+            .map(|url| ContinuationQueue::new(aws_sdk_sqs::Client::new(&sdk), url)),
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone()),
         config,
         scratch: std::env::temp_dir().join("csv-ingest"),

@@ -1,11 +1,11 @@
 //! The S3 operations the ingest needs: stream an object to a file, list a
 //! folder, move an object (copy, then delete that version), write a report.
 
-use crate::error::{sdk, IngestError};
 use crate::keys::copy_source;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
+use cloud::Failure;
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
 
@@ -57,7 +57,7 @@ pub async fn download(
     key: &str,
     version: Option<&str>,
     dest: &Path,
-) -> Result<Option<Downloaded>, IngestError> {
+) -> Result<Option<Downloaded>, Failure> {
     let response = s3
         .get_object()
         .bucket(bucket)
@@ -68,7 +68,7 @@ pub async fn download(
     let response = match response {
         Ok(r) => r,
         Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => return Err(sdk("GetObject", e)),
+        Err(e) => return Err(Failure::sdk("GetObject", e)),
     };
     let last_modified = response.last_modified().and_then(to_chrono);
     let etag = response.e_tag().map(strip_quotes);
@@ -76,7 +76,7 @@ pub async fn download(
     let mut body = response.body.into_async_read();
     let bytes = tokio::io::copy(&mut body, &mut file)
         .await
-        .map_err(|e| IngestError::Retryable(format!("reading s3://{bucket}/{key}: {e}")))?;
+        .map_err(|e| Failure::retryable(format!("reading s3://{bucket}/{key}")).because(e))?;
     file.flush().await?;
     Ok(Some(Downloaded {
         last_modified,
@@ -86,16 +86,12 @@ pub async fn download(
 }
 
 /// The objects directly in `folder` (not in sub-folders).
-pub async fn list_folder(
-    s3: &Client,
-    bucket: &str,
-    folder: &str,
-) -> Result<Vec<Listed>, IngestError> {
+pub async fn list_folder(s3: &Client, bucket: &str, folder: &str) -> Result<Vec<Listed>, Failure> {
     list(s3, bucket, folder, Some("/")).await
 }
 
 /// Every object under `prefix`.
-pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, IngestError> {
+pub async fn list_all(s3: &Client, bucket: &str, prefix: &str) -> Result<Vec<Listed>, Failure> {
     list(s3, bucket, prefix, None).await
 }
 
@@ -104,7 +100,7 @@ async fn list(
     bucket: &str,
     prefix: &str,
     delimiter: Option<&str>,
-) -> Result<Vec<Listed>, IngestError> {
+) -> Result<Vec<Listed>, Failure> {
     let mut out = Vec::new();
     let mut pages = s3
         .list_objects_v2()
@@ -114,7 +110,7 @@ async fn list(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| sdk("ListObjectsV2", e))?;
+        let page = page.map_err(|e| Failure::sdk("ListObjectsV2", e))?;
         for o in page.contents() {
             let (Some(key), Some(modified)) = (o.key(), o.last_modified().and_then(to_chrono))
             else {
@@ -139,7 +135,7 @@ pub async fn move_object(
     key: &str,
     version: Option<&str>,
     dest: &str,
-) -> Result<(), IngestError> {
+) -> Result<(), Failure> {
     let copied = s3
         .copy_object()
         .bucket(bucket)
@@ -150,7 +146,7 @@ pub async fn move_object(
     match copied {
         Ok(_) => {}
         Err(e) if is_missing(&e) => return Ok(()),
-        Err(e) => return Err(sdk("CopyObject", e)),
+        Err(e) => return Err(Failure::sdk("CopyObject", e)),
     }
     s3.delete_object()
         .bucket(bucket)
@@ -158,7 +154,7 @@ pub async fn move_object(
         .set_version_id(version.map(String::from))
         .send()
         .await
-        .map_err(|e| sdk("DeleteObject", e))?;
+        .map_err(|e| Failure::sdk("DeleteObject", e))?;
     Ok(())
 }
 
@@ -168,29 +164,24 @@ pub async fn put_json(
     bucket: &str,
     key: &str,
     value: &serde_json::Value,
-) -> Result<(), IngestError> {
-    let body =
-        serde_json::to_vec_pretty(value).map_err(|e| IngestError::Permanent(e.to_string()))?;
+) -> Result<(), Failure> {
+    let body = serde_json::to_vec_pretty(value)
+        .map_err(|e| Failure::permanent("encoding a report").because(e))?;
     put_bytes(s3, bucket, key, body, "application/json").await
 }
 
 /// Uploads a local file.
-pub async fn put_file(
-    s3: &Client,
-    bucket: &str,
-    key: &str,
-    path: &Path,
-) -> Result<(), IngestError> {
+pub async fn put_file(s3: &Client, bucket: &str, key: &str, path: &Path) -> Result<(), Failure> {
     let body = ByteStream::from_path(path)
         .await
-        .map_err(|e| IngestError::Permanent(format!("reading {}: {e}", path.display())))?;
+        .map_err(|e| Failure::permanent(format!("reading {}", path.display())).because(e))?;
     s3.put_object()
         .bucket(bucket)
         .key(key)
         .body(body)
         .send()
         .await
-        .map_err(|e| sdk("PutObject", e))?;
+        .map_err(|e| Failure::sdk("PutObject", e))?;
     Ok(())
 }
 
@@ -200,7 +191,7 @@ async fn put_bytes(
     key: &str,
     body: Vec<u8>,
     content_type: &str,
-) -> Result<(), IngestError> {
+) -> Result<(), Failure> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
@@ -208,6 +199,6 @@ async fn put_bytes(
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| sdk("PutObject", e))?;
+        .map_err(|e| Failure::sdk("PutObject", e))?;
     Ok(())
 }

@@ -11,7 +11,7 @@ use roster::{RunStatus, Store};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-async fn handle(world: &World, event: Value) -> Result<Vec<ItemOutcome>, csv_ingest::IngestError> {
+async fn handle(world: &World, event: Value) -> Result<Vec<ItemOutcome>, csv_ingest::Failure> {
     world
         .ingest
         .handle(
@@ -425,9 +425,7 @@ async fn a_long_run_continues_in_a_fresh_invocation_through_the_queue() {
         "the object waits for the continuation"
     );
 
-    let received = world
-        .ingest
-        .sqs
+    let received = common::sqs_client()
         .receive_message()
         .queue_url(&world.queue_url)
         .max_number_of_messages(1)

@@ -1,11 +1,11 @@
 //! oneroster-pull: a tenant's OneRoster 1.1 API pulled on its schedule (or on
 //! demand) with credentials from Secrets Manager, then synced by the one engine.
 
+pub mod config;
 pub mod puller;
-pub mod secret;
 
-pub use puller::{PullConfig, PullEvent, PullFailure, Puller, RequestedMode};
-pub use secret::ApiSecret;
+pub use config::PullFunctionConfig;
+pub use puller::{PullConfig, PullEvent, Puller, RequestedMode};
 
 /// Decodes an invocation: a schedule's (or a manual) `{"tenant": ...}`, or
 /// continuation messages from the queue (SQS records whose bodies are the same JSON).

@@ -1,33 +1,28 @@
 //! The oneroster-pull Lambda: clients built once; each event is
 //! `{"tenant": "...", "mode": "full" | "delta" | "auto"}`.
 
-use cloud::env::required;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use oneroster_pull::{PullConfig, PullFailure, Puller};
+use cloud::continuation::ContinuationQueue;
+use cloud::Failure;
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
+use oneroster_pull::{PullConfig, PullFunctionConfig, Puller};
 use roster::DynamoStore;
 use serde_json::Value;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-async fn handler(puller: &Puller<DynamoStore>, event: LambdaEvent<Value>) -> Result<Value, Error> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let deadline_ms = event.context.deadline;
-    let deadline = (deadline_ms > now_ms)
-        .then(|| Instant::now() + Duration::from_millis(deadline_ms - now_ms));
+async fn handler(
+    puller: &Puller<DynamoStore>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
+    let deadline = cloud::lambda::deadline(&event.context);
+    let requests = oneroster_pull::decode(event.payload)
+        .map_err(|e| Failure::permanent("an event this function cannot handle").because(e))?;
     let mut results = Vec::new();
-    for request in oneroster_pull::decode(event.payload)? {
-        match puller.handle(request, deadline).await {
-            Ok(run) => results.push(serde_json::json!({
-                "run_id": run.run_id,
-                "status": run.status.as_str(),
-                "message": run.message
-            })),
-            Err(e @ PullFailure::Retryable(_)) | Err(e @ PullFailure::Permanent(_)) => {
-                return Err(e.into())
-            }
-        }
+    for request in requests {
+        let run = puller.handle(request, deadline).await?;
+        results.push(serde_json::json!({
+            "run_id": run.run_id,
+            "status": run.status.as_str(),
+            "message": run.message
+        }));
     }
     Ok(Value::Array(results))
 }
@@ -35,20 +30,17 @@ async fn handler(puller: &Puller<DynamoStore>, event: LambdaEvent<Value>) -> Res
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     cloud::init_tracing();
-    let table = required("ROSTER_TABLE")?;
+    let config = PullFunctionConfig::from_env()?;
     let sdk = cloud::sdk_config().await;
     let puller = Puller {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         config: PullConfig::default(),
         scratch: std::env::temp_dir().join("oneroster-pull"),
-        secret_prefix: std::env::var("TENANT_SECRET_PREFIX")
-            .ok()
-            .filter(|p| !p.is_empty()),
-        continue_queue: std::env::var("CONTINUE_QUEUE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-            .map(|url| (aws_sdk_sqs::Client::new(&sdk), url)),
+        secret_prefix: config.secret_prefix,
+        continuations: config
+            .continue_queue_url
+            .map(|url| ContinuationQueue::new(aws_sdk_sqs::Client::new(&sdk), url)),
     };
     lambda_runtime::run(service_fn(|event| handler(&puller, event))).await
 }

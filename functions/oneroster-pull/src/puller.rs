@@ -2,62 +2,14 @@
 //! API settings, the credentials from Secrets Manager, then the shared
 //! pull-and-sync (`roster::api`). A partial pull applies nothing.
 
-use crate::secret::ApiSecret;
 use chrono::Utc;
+use cloud::continuation::{ContinuationQueue, MAX_HOPS};
+use cloud::Failure;
 use roster::api::pull_and_sync;
-pub use roster::api::{PullConfig, RequestedMode};
-use roster::{Connection, RunRecord, RunSource, RunStatus, Store, StoreError, SyncError};
-use serde::Deserialize;
+pub use roster::api::{PullConfig, PullEvent, RequestedMode};
+use roster::{ApiSecret, Connection, RunRecord, RunSource, RunStatus, Store};
 use std::path::PathBuf;
-use std::time::Instant;
-
-/// The invocation: `{"tenant": "...", "mode": "full" | "delta" | "auto"}` (mode optional).
-/// Continuations carry the mode the interrupted run used and their count.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub struct PullEvent {
-    /// Tenant id.
-    pub tenant: String,
-    /// Requested mode (default: by the tenant's cadence).
-    #[serde(default)]
-    pub mode: RequestedMode,
-    /// How many times this pull has been continued.
-    #[serde(default)]
-    pub continuation: u32,
-}
-
-/// Continuations before giving up.
-const MAX_CONTINUATIONS: u32 = 20;
-
-/// A failure the invocation should surface (the store, or Secrets Manager, unreachable).
-#[derive(Debug, thiserror::Error)]
-pub enum PullFailure {
-    /// Retrying may help.
-    #[error("retryable: {0}")]
-    Retryable(String),
-    /// It will not.
-    #[error("{0}")]
-    Permanent(String),
-}
-
-impl From<StoreError> for PullFailure {
-    fn from(e: StoreError) -> Self {
-        if e.is_retryable() {
-            PullFailure::Retryable(e.to_string())
-        } else {
-            PullFailure::Permanent(e.to_string())
-        }
-    }
-}
-
-impl From<SyncError> for PullFailure {
-    fn from(e: SyncError) -> Self {
-        if e.is_retryable() {
-            PullFailure::Retryable(e.to_string())
-        } else {
-            PullFailure::Permanent(e.to_string())
-        }
-    }
-}
+use std::time::{Duration, Instant};
 
 /// The pull function's clients and settings.
 pub struct Puller<S: Store> {
@@ -73,7 +25,7 @@ pub struct Puller<S: Store> {
     /// the function's IAM policy grants nothing else.
     pub secret_prefix: Option<String>,
     /// Where a pull that reached the deadline continues (`CONTINUE_QUEUE_URL`).
-    pub continue_queue: Option<(aws_sdk_sqs::Client, String)>,
+    pub continuations: Option<ContinuationQueue>,
 }
 
 impl<S: Store> Puller<S> {
@@ -84,10 +36,10 @@ impl<S: Store> Puller<S> {
         &self,
         event: PullEvent,
         deadline: Option<Instant>,
-    ) -> Result<RunRecord, PullFailure> {
+    ) -> Result<RunRecord, Failure> {
         let started = Instant::now();
         let run = self.handle_inner(event, deadline).await?;
-        cloud::runs::emit("oneroster-pull", &run, started.elapsed(), None);
+        roster::run_log::emit("oneroster-pull", &run, started.elapsed(), None);
         Ok(run)
     }
 
@@ -95,9 +47,9 @@ impl<S: Store> Puller<S> {
         &self,
         event: PullEvent,
         deadline: Option<Instant>,
-    ) -> Result<RunRecord, PullFailure> {
+    ) -> Result<RunRecord, Failure> {
         let tenant = self.store.get_tenant(&event.tenant).await?.ok_or_else(|| {
-            PullFailure::Permanent(format!("tenant `{}` is not configured", event.tenant))
+            Failure::permanent(format!("tenant `{}` is not configured", event.tenant))
         })?;
         let reference = tenant
             .api
@@ -112,10 +64,10 @@ impl<S: Store> Puller<S> {
             },
             Utc::now(),
         );
-        if event.continuation >= MAX_CONTINUATIONS {
+        if event.continuation >= MAX_HOPS {
             run.finish(
                 RunStatus::Failed,
-                format!("the pull was continued {MAX_CONTINUATIONS} times without finishing; giving up (the next schedule starts afresh)"),
+                format!("the pull was continued {MAX_HOPS} times without finishing; giving up (the next schedule starts afresh)"),
                 Utc::now(),
             );
             self.store.put_run(&run).await?;
@@ -143,8 +95,8 @@ impl<S: Store> Puller<S> {
         }
         let secret = match self.read_secret(&api.secret_name).await {
             Ok(s) => s,
-            Err(PullFailure::Permanent(message)) => {
-                run.finish(RunStatus::Failed, message, Utc::now());
+            Err(e) if !e.is_retryable() => {
+                run.finish(RunStatus::Failed, e.to_string(), Utc::now());
                 self.store.put_run(&run).await?;
                 return Ok(run);
             }
@@ -169,9 +121,9 @@ impl<S: Store> Puller<S> {
 
     /// A run that reached the deadline continues in a fresh invocation: the
     /// next one pulls again and re-plans, so what was written is not rewritten.
-    async fn continue_later(&self, event: &PullEvent, run: &RunRecord) -> Result<(), PullFailure> {
-        let Some((sqs, url)) = &self.continue_queue else {
-            return Err(PullFailure::Retryable(format!(
+    async fn continue_later(&self, event: &PullEvent, run: &RunRecord) -> Result<(), Failure> {
+        let Some(queue) = &self.continuations else {
+            return Err(Failure::retryable(format!(
                 "run {} must continue and no CONTINUE_QUEUE_URL is set",
                 run.run_id
             )));
@@ -187,44 +139,31 @@ impl<S: Store> Puller<S> {
             },
             continuation: event.continuation + 1,
         };
-        let body =
-            serde_json::to_string(&next).map_err(|e| PullFailure::Permanent(e.to_string()))?;
-        sqs.send_message()
-            .queue_url(url)
-            .message_body(body)
-            .send()
+        queue
+            .send(
+                &format!("the pull of tenant {}", event.tenant),
+                next.continuation,
+                &next,
+                Duration::ZERO,
+            )
             .await
-            .map_err(|e| PullFailure::Retryable(format!("SendMessage: {e:?}")))?;
-        Ok(())
     }
 
-    async fn read_secret(&self, name: &str) -> Result<ApiSecret, PullFailure> {
-        use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
-        let value = match self.secrets.get_secret_value().secret_id(name).send().await {
-            Ok(v) => v,
-            Err(SdkError::ServiceError(s))
-                if matches!(
-                    s.err().code(),
-                    Some("ResourceNotFoundException")
-                        | Some("AccessDeniedException")
-                        | Some("DecryptionFailure")
-                ) =>
-            {
-                return Err(PullFailure::Permanent(format!(
-                    "the API secret `{name}` cannot be read: {}",
-                    s.err().code().unwrap_or("error")
-                )));
-            }
-            Err(_) => {
-                return Err(PullFailure::Retryable(format!(
-                    "Secrets Manager unavailable reading `{name}`"
-                )))
-            }
-        };
+    async fn read_secret(&self, name: &str) -> Result<ApiSecret, Failure> {
+        let value = self
+            .secrets
+            .get_secret_value()
+            .secret_id(name)
+            .send()
+            .await
+            .map_err(|e| {
+                let code = cloud::failure::service_code(&e).unwrap_or("no response");
+                Failure::sdk(format!("the API secret `{name}` cannot be read: {code}"), e)
+            })?;
         let text = value.secret_string().ok_or_else(|| {
-            PullFailure::Permanent(format!("the API secret `{name}` has no string value"))
+            Failure::permanent(format!("the API secret `{name}` has no string value"))
         })?;
         ApiSecret::parse(text)
-            .map_err(|e| PullFailure::Permanent(format!("the API secret `{name}`: {e}")))
+            .map_err(|e| Failure::permanent(format!("the API secret `{name}`: {e}")))
     }
 }

@@ -43,7 +43,7 @@ async fn setup(
         config: PullConfig::default(),
         scratch: dir.path().join("scratch"),
         secret_prefix: Some("roster/tenants/".into()),
-        continue_queue: None,
+        continuations: None,
     };
     (puller, server, dir, secret_name)
 }
@@ -264,7 +264,10 @@ async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
         .unwrap()
         .queue_url
         .unwrap();
-    puller.continue_queue = Some((sqs.clone(), url.clone()));
+    puller.continuations = Some(cloud::continuation::ContinuationQueue::new(
+        sqs.clone(),
+        url.clone(),
+    ));
     // Time enough to pull, none left to apply: the engine stops after its first chunk.
     puller.config.pull_margin = Duration::from_secs(5);
     puller.config.apply_margin = Duration::from_secs(60);

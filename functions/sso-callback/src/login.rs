@@ -49,8 +49,8 @@ pub async fn remember<S: Store>(
     transaction: &LoginTransaction,
     ttl: Duration,
 ) -> Result<(), StoreError> {
-    let payload =
-        serde_json::to_string(transaction).map_err(|e| StoreError::Permanent(e.to_string()))?;
+    let payload = serde_json::to_string(transaction)
+        .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
     let expires = transaction.started_at
         + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
     store
@@ -80,7 +80,7 @@ pub async fn consume<S: Store>(
     };
     serde_json::from_str(&payload)
         .map(Some)
-        .map_err(|e| StoreError::Permanent(format!("bad login transaction: {e}")))
+        .map_err(|e| StoreError::permanent("bad login transaction").because(e))
 }
 
 /// Whether the browser's cookie is the one the transaction was started with

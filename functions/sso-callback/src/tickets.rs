@@ -56,7 +56,7 @@ pub async fn issue<S: Store>(
         tenant: tenant.into(),
         sourced_id: sourced_id.into(),
     })
-    .map_err(|e| StoreError::Permanent(e.to_string()))?;
+    .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
     store
         .put_one_time(
             OneTimeKind::LoginTicket,
@@ -84,8 +84,8 @@ pub async fn redeem<S: Store>(
     else {
         return Ok(None);
     };
-    let binding: Binding =
-        serde_json::from_str(&payload).map_err(|e| StoreError::Permanent(e.to_string()))?;
+    let binding: Binding = serde_json::from_str(&payload)
+        .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
     let Some(user) = store
         .get_entity(&binding.tenant, EntityKind::Users, &binding.sourced_id)
         .await?

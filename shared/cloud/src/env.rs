@@ -28,6 +28,12 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
     }
 }
 
+/// An optional variable: `None` when unset or empty (an empty value in a
+/// template or a shell means "not configured").
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// An optional variable parsed as `T`, or `default` when unset.
 pub fn parsed_or<T: FromStr>(
     name: &'static str,
@@ -56,5 +62,6 @@ mod tests {
             parsed_or("CLOUD_TEST_SURELY_UNSET", 7u32, "a number").unwrap(),
             7
         );
+        assert_eq!(optional("CLOUD_TEST_SURELY_UNSET"), None);
     }
 }

@@ -1,16 +1,38 @@
-//! AWS plumbing shared by the Lambdas: configuration read from the
-//! environment (with clear errors naming the variable), the SDK
-//! configuration (honouring `AWS_ENDPOINT_URL` and the per-service
-//! `AWS_ENDPOINT_URL_<SERVICE>` so the same binaries run against local
-//! emulators), JSON tracing, and CloudWatch embedded-metric-format lines.
+//! AWS plumbing shared by the Lambdas and the CLI, below everything else that
+//! talks to AWS: configuration read from the environment (with clear errors
+//! naming the variable), the SDK configuration (honouring `AWS_ENDPOINT_URL`
+//! and the per-service `AWS_ENDPOINT_URL_<SERVICE>` so the same binaries run
+//! against local emulators), the one failure type and SDK error classifier,
+//! JSON tracing, CloudWatch embedded-metric-format lines and, behind
+//! features, the Lambda deadline (`lambda`), the continuation queue (`sqs`)
+//! and the S3 client (`s3`).
 
+#[cfg(feature = "sqs")]
+pub mod continuation;
 pub mod env;
+pub mod failure;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod metrics;
-pub mod runs;
+
+pub use failure::{classify, Failure, Retry};
 
 /// The SDK configuration from the environment (region, credentials, endpoints).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// An S3 client from `sdk`. Path-style addressing when an endpoint is set
+/// (`AWS_ENDPOINT_URL[_S3]`: an emulator has no per-bucket host names).
+#[cfg(feature = "s3")]
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let emulated = env::optional("AWS_ENDPOINT_URL_S3").is_some()
+        || env::optional("AWS_ENDPOINT_URL").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(emulated)
+            .build(),
+    )
 }
 
 /// Initialises `tracing`: JSON lines in Lambda (or when `LOG_FORMAT=json`),

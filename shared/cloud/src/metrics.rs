@@ -3,6 +3,45 @@
 
 use serde_json::{json, Map, Value};
 
+/// The CloudWatch namespace of every metric the bridge emits.
+pub const NAMESPACE: &str = "RosterBridge";
+
+/// The deployment's name (`STACK_NAME`, set by the template), the `Stack`
+/// dimension of every metric, so that two deployments in one account do not
+/// trigger each other's alarms. Empty outside a deployment.
+pub fn stack_name() -> String {
+    crate::env::optional("STACK_NAME").unwrap_or_default()
+}
+
+/// Prints (stdout, where Lambda sends it to CloudWatch) one EMF line in
+/// [`NAMESPACE`] with the `Stack` dimension first, then `dimensions`.
+pub fn emit(dimensions: &[(&str, &str)], metrics: &[Metric<'_>], properties: &[(&str, Value)]) {
+    println!(
+        "{}",
+        stack_line(
+            &stack_name(),
+            dimensions,
+            metrics,
+            properties,
+            chrono::Utc::now().timestamp_millis()
+        )
+    );
+}
+
+/// The EMF line [`emit`] prints, for stack `stack`.
+pub fn stack_line(
+    stack: &str,
+    dimensions: &[(&str, &str)],
+    metrics: &[Metric<'_>],
+    properties: &[(&str, Value)],
+    timestamp_ms: i64,
+) -> String {
+    let mut all = Vec::with_capacity(dimensions.len() + 1);
+    all.push(("Stack", stack));
+    all.extend_from_slice(dimensions);
+    emf_line(NAMESPACE, &all, metrics, properties, timestamp_ms)
+}
+
 /// One metric: name, value, unit (`Count`, `Milliseconds`, ...).
 pub struct Metric<'a> {
     /// Name.

@@ -29,6 +29,37 @@ pub enum RequestedMode {
     Delta,
 }
 
+/// The pull function's input: `{"tenant": "...", "mode": "full" | "delta" | "auto"}`
+/// (mode optional) — what a tenant's schedule sends (`rosterctl tenants add`
+/// writes it) and what a continuation carries, with the mode the interrupted
+/// run used and how many times it was continued.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct PullEvent {
+    /// Tenant id.
+    pub tenant: String,
+    /// Requested mode (default: by the tenant's cadence).
+    #[serde(default)]
+    pub mode: RequestedMode,
+    /// How many times this pull has been continued (left out when 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub continuation: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl PullEvent {
+    /// What a tenant's schedule sends: a pull in the tenant's cadence.
+    pub fn scheduled(tenant: &str) -> PullEvent {
+        PullEvent {
+            tenant: tenant.to_string(),
+            mode: RequestedMode::Auto,
+            continuation: 0,
+        }
+    }
+}
+
 /// Settings of pulls.
 #[derive(Debug, Clone)]
 pub struct PullConfig {
@@ -126,7 +157,7 @@ pub async fn pull_and_sync<S: Store>(
         ..ClientOptions::default()
     };
     let client = Client::new(&api.url, auth, options)
-        .map_err(|e| SyncError::Io(format!("HTTP client: {e}")))?;
+        .map_err(|e| SyncError::io("building the HTTP client", e))?;
     let budget = match deadline {
         Some(d) => d
             .saturating_duration_since(Instant::now())

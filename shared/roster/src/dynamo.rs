@@ -93,7 +93,7 @@ fn ts(t: DateTime<Utc>) -> String {
 fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Permanent(format!("bad timestamp `{text}` in table: {e}")))
+        .map_err(|e| StoreError::permanent(format!("bad timestamp `{text}` in table")).because(e))
 }
 
 fn get_s<'i>(item: &'i Item, key: &str) -> Option<&'i str> {
@@ -103,34 +103,19 @@ fn get_s<'i>(item: &'i Item, key: &str) -> Option<&'i str> {
 }
 
 fn need_s<'i>(item: &'i Item, key: &str) -> StoreResult<&'i str> {
-    get_s(item, key).ok_or_else(|| StoreError::Permanent(format!("item lacks attribute `{key}`")))
+    get_s(item, key).ok_or_else(|| StoreError::permanent(format!("item lacks attribute `{key}`")))
 }
 
-/// Classifies an SDK error: throttling, timeouts and transport faults are retryable.
-fn sdk_error<E: ProvideErrorMetadata + std::fmt::Debug>(e: SdkError<E>) -> StoreError {
-    let retryable_codes = [
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-    ];
-    match &e {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{e:?}"))
-        }
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("unknown");
-            let message = service.err().message().unwrap_or("");
-            if retryable_codes.contains(&code) {
-                StoreError::Unavailable(format!("{code}: {message}"))
-            } else {
-                StoreError::Permanent(format!("{code}: {message}"))
-            }
-        }
-        _ => StoreError::Permanent(format!("{e:?}")),
-    }
+/// An SDK error as a store error, classified by `cloud::classify` (the one
+/// list of retryable codes), the SDK error kept as the source.
+fn sdk_error<E>(e: SdkError<E>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = cloud::failure::service_code(&e)
+        .unwrap_or("no response")
+        .to_string();
+    StoreError::new(cloud::classify(&e), format!("DynamoDB: {code}")).because(e)
 }
 
 fn is_condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
@@ -138,7 +123,7 @@ fn is_condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
 }
 
 fn json_error(e: serde_json::Error) -> StoreError {
-    StoreError::Permanent(format!("unreadable JSON in table: {e}"))
+    StoreError::permanent("unreadable JSON in table").because(e)
 }
 
 /// JSON to a DynamoDB attribute (strings, numbers, booleans, lists, maps).
@@ -535,7 +520,7 @@ impl DynamoStore {
             }
             attempt += 1;
             if attempt >= MAX_ATTEMPTS {
-                return Err(StoreError::Unavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "{} items still unprocessed after {MAX_ATTEMPTS} attempts (throttled)",
                     batch.len()
                 )));
@@ -784,7 +769,7 @@ impl Store for DynamoStore {
 
     async fn put_state(&self, tenant: &str, state: &TenantState) -> StoreResult<()> {
         if self.get_tenant(tenant).await?.is_none() {
-            return Err(StoreError::Permanent(format!(
+            return Err(StoreError::permanent(format!(
                 "tenant `{tenant}` does not exist"
             )));
         }
@@ -1002,8 +987,8 @@ impl Store for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Err(StoreError::Permanent(
-                "a one-time record with this key exists".into(),
+            Err(e) if is_condition_failed(&e) => Err(StoreError::permanent(
+                "a one-time record with this key exists",
             )),
             Err(e) => Err(sdk_error(e)),
         }
@@ -1045,8 +1030,8 @@ impl Store for DynamoStore {
             format!("SSOAUDIT#{}", audit.tenant.as_deref().unwrap_or("-")),
             format!("{}#{}", ts(audit.at), audit.request_id),
         );
-        let record =
-            serde_json::to_string(audit).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let record = serde_json::to_string(audit)
+            .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
         item.insert("record".into(), s(record));
         item.insert("ttl".into(), ttl_at(audit.expires_at));
         self.put_item(item).await
@@ -1068,7 +1053,7 @@ impl Store for DynamoStore {
         let mut audits = Vec::new();
         for item in items {
             let audit: SignInAudit = serde_json::from_str(need_s(&item, "record")?)
-                .map_err(|e| StoreError::Permanent(format!("bad sign-in audit record: {e}")))?;
+                .map_err(|e| StoreError::permanent("bad sign-in audit record").because(e))?;
             if audit.expires_at > now {
                 audits.push(audit);
             }

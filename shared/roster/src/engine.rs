@@ -8,6 +8,8 @@ use crate::snapshot::{CsvSnapshot, Snapshot};
 use crate::store::{LeaseOutcome, Store, StoreError};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
+use cloud::failure::BoxError;
+use cloud::{Failure, Retry};
 use oneroster::report::codes;
 use oneroster::{validate_package, EntityKind, FileMode, Issue, Severity, ValidationOptions};
 use std::collections::{HashMap, HashSet};
@@ -23,11 +25,17 @@ pub enum SyncError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A local file could not be read or written.
-    #[error("I/O error: {0}")]
-    Io(String),
+    #[error("I/O error: {context}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
     /// The snapshot could not be streamed.
-    #[error("reading the delivery failed: {0}")]
-    Read(String),
+    #[error("reading the delivery failed")]
+    Read(#[source] BoxError),
     /// No such run or tenant.
     #[error("{0}")]
     NotFound(String),
@@ -51,9 +59,30 @@ impl SyncError {
     }
 }
 
+impl SyncError {
+    /// A local I/O (or encoding) failure while doing `context`.
+    pub fn io(context: &'static str, source: impl Into<BoxError>) -> SyncError {
+        SyncError::Io {
+            context,
+            source: source.into(),
+        }
+    }
+}
+
 impl From<std::io::Error> for SyncError {
     fn from(e: std::io::Error) -> Self {
-        SyncError::Io(e.to_string())
+        SyncError::io("local file", e)
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Failure {
+        let retry = if e.is_retryable() {
+            Retry::Retryable
+        } else {
+            Retry::Permanent
+        };
+        Failure::new(retry, "the sync failed").because(e)
     }
 }
 
@@ -139,7 +168,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             std::fs::write(
                 &report_path,
                 serde_json::to_vec_pretty(&validation.report)
-                    .map_err(|e| SyncError::Io(e.to_string()))?,
+                    .map_err(|e| SyncError::io("encoding the validation report", e))?,
             )?;
             run.report_ref = Some(self.artifacts.keep(
                 &tenant.tenant,
@@ -391,7 +420,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             let none = HashSet::new();
             let kind_excluded = excluded.get(&kind).unwrap_or(&none);
             let mut emit = |w: PlannedWrite| -> Result<(), SyncError> {
-                serde_json::to_writer(&mut out, &w).map_err(|e| SyncError::Io(e.to_string()))?;
+                serde_json::to_writer(&mut out, &w)
+                    .map_err(|e| SyncError::io("writing the plan file", e))?;
                 out.write_all(b"\n")?;
                 Ok(())
             };
@@ -446,7 +476,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                         w.id
                     ));
                 }
-                serde_json::to_writer(&mut out, w).map_err(|e| SyncError::Io(e.to_string()))?;
+                serde_json::to_writer(&mut out, w)
+                    .map_err(|e| SyncError::io("writing the plan file", e))?;
                 out.write_all(b"\n")?;
             }
         }
@@ -681,8 +712,7 @@ fn plan_lines(
 ) -> Result<impl Iterator<Item = Result<PlannedWrite, SyncError>>, SyncError> {
     let reader = BufReader::new(std::fs::File::open(plan)?);
     Ok(reader.lines().map(|line| {
-        serde_json::from_str(&line?)
-            .map_err(|e| SyncError::Io(format!("plan file unreadable: {e}")))
+        serde_json::from_str(&line?).map_err(|e| SyncError::io("reading the plan file", e))
     }))
 }
 

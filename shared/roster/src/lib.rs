@@ -6,17 +6,20 @@
 //! (embedded, local) and [`DynamoStore`] (production).
 
 pub mod api;
+pub mod api_secret;
 pub mod artifacts;
 pub mod content;
 pub mod dynamo;
 pub mod engine;
 pub mod plan;
 pub mod run;
+pub mod run_log;
 pub mod snapshot;
 pub mod sqlite;
 pub mod store;
 pub mod tenant;
 
+pub use api_secret::ApiSecret;
 pub use artifacts::{Artifacts, LocalArtifacts};
 pub use content::SisContent;
 pub use dynamo::{ClaimOutcome, DynamoStore};

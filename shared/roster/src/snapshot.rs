@@ -35,7 +35,7 @@ pub struct CsvSnapshot {
 
 impl From<ReadError> for SyncError {
     fn from(e: ReadError) -> Self {
-        SyncError::Read(e.to_string())
+        SyncError::Read(Box::new(e))
     }
 }
 

@@ -93,7 +93,7 @@ fn ts(t: DateTime<Utc>) -> String {
 fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Permanent(format!("bad timestamp `{text}` in store: {e}")))
+        .map_err(|e| StoreError::permanent(format!("bad timestamp `{text}` in store")).because(e))
 }
 
 fn db_error(e: rusqlite::Error) -> StoreError {
@@ -104,14 +104,14 @@ fn db_error(e: rusqlite::Error) -> StoreError {
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
             ) =>
         {
-            StoreError::Unavailable(e.to_string())
+            StoreError::unavailable("SQLite is busy").because(e)
         }
-        other => StoreError::Permanent(other.to_string()),
+        other => StoreError::permanent("SQLite").because(other),
     }
 }
 
 fn json_error(e: serde_json::Error) -> StoreError {
-    StoreError::Permanent(format!("unreadable JSON in store: {e}"))
+    StoreError::permanent("unreadable JSON in store").because(e)
 }
 
 fn kind_name(kind: EntityKind) -> &'static str {
@@ -143,7 +143,7 @@ impl SqliteStore {
         let mut conn = self
             .conn
             .lock()
-            .map_err(|_| StoreError::Permanent("SQLite connection poisoned".into()))?;
+            .map_err(|_| StoreError::permanent("SQLite connection poisoned"))?;
         f(&mut conn)
     }
 }
@@ -221,7 +221,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(db_error)?;
             if n == 0 {
-                return Err(StoreError::Permanent(format!(
+                return Err(StoreError::permanent(format!(
                     "tenant `{tenant}` does not exist"
                 )));
             }
@@ -494,7 +494,7 @@ impl Store for SqliteStore {
                 rusqlite::Error::SqliteFailure(f, _)
                     if f.code == rusqlite::ErrorCode::ConstraintViolation =>
                 {
-                    StoreError::Permanent("a one-time record with this key exists".into())
+                    StoreError::permanent("a one-time record with this key exists")
                 }
                 other => db_error(other),
             })?;
@@ -525,8 +525,8 @@ impl Store for SqliteStore {
     }
 
     async fn put_sign_in_audit(&self, audit: &SignInAudit) -> StoreResult<()> {
-        let record =
-            serde_json::to_string(audit).map_err(|e| StoreError::Permanent(e.to_string()))?;
+        let record = serde_json::to_string(audit)
+            .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
         self.with(|c| {
             // Expired records go as new ones arrive (SQLite has no TTL).
             c.execute(
@@ -570,9 +570,11 @@ impl Store for SqliteStore {
             let mut audits = Vec::new();
             for row in rows {
                 let record = row.map_err(db_error)?;
-                audits.push(serde_json::from_str(&record).map_err(|e| {
-                    StoreError::Permanent(format!("bad sign-in audit record: {e}"))
-                })?);
+                audits.push(
+                    serde_json::from_str(&record).map_err(|e| {
+                        StoreError::permanent("bad sign-in audit record").because(e)
+                    })?,
+                );
             }
             Ok(audits)
         })

@@ -6,26 +6,93 @@ use crate::content::SisContent;
 use crate::run::RunRecord;
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
+use cloud::failure::BoxError;
+use cloud::{Failure, Retry};
 use oneroster::EntityKind;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::time::Duration;
 
-/// A store failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A store failure. The underlying error (an SDK or SQLite error) is kept as
+/// the source; the message says what the store was doing.
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Throttling, timeouts, network faults: retrying later may succeed.
-    #[error("store unavailable (retryable): {0}")]
-    Unavailable(String),
+    #[error("store unavailable (retryable): {context}")]
+    Unavailable {
+        /// What failed.
+        context: String,
+        /// Why.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// A request the store refused or data it cannot read.
-    #[error("store error: {0}")]
-    Permanent(String),
+    #[error("store error: {context}")]
+    Permanent {
+        /// What failed.
+        context: String,
+        /// Why.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl StoreError {
+    /// A failure that retrying later may fix.
+    pub fn unavailable(context: impl Into<String>) -> StoreError {
+        StoreError::Unavailable {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure that retrying will not fix.
+    pub fn permanent(context: impl Into<String>) -> StoreError {
+        StoreError::Permanent {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// The same failure, caused by `cause`.
+    pub fn because(self, cause: impl Into<BoxError>) -> StoreError {
+        match self {
+            StoreError::Unavailable { context, .. } => StoreError::Unavailable {
+                context,
+                source: Some(cause.into()),
+            },
+            StoreError::Permanent { context, .. } => StoreError::Permanent {
+                context,
+                source: Some(cause.into()),
+            },
+        }
+    }
+
+    /// A failure of `retry` kind.
+    pub fn new(retry: Retry, context: impl Into<String>) -> StoreError {
+        match retry {
+            Retry::Retryable => StoreError::unavailable(context),
+            Retry::Permanent => StoreError::permanent(context),
+        }
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn retry(&self) -> Retry {
+        match self {
+            StoreError::Unavailable { .. } => Retry::Retryable,
+            StoreError::Permanent { .. } => Retry::Permanent,
+        }
+    }
+
     /// Whether retrying later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        self.retry().is_retryable()
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        Failure::new(e.retry(), "the roster store failed").because(e)
     }
 }
 

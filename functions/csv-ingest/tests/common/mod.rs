@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cloud::continuation::ContinuationQueue;
 #[allow(unused_imports)]
 pub use testkit::{dynamodb, dynamodb_client, moto, s3_client, sqs_client, unique};
 
@@ -59,7 +60,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let ingest = Ingest {
             s3,
-            sqs,
+            continuations: Some(ContinuationQueue::new(sqs, queue_url.clone())),
             store,
             config: IngestConfig {
                 table,

@@ -293,15 +293,15 @@ impl<S: Store> Store for Faulty<S> {
     async fn write(&self, t: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         let left = self.budget.load(Ordering::SeqCst);
         if left == 0 {
-            return Err(StoreError::Unavailable(
-                "injected fault: the store went away".into(),
+            return Err(StoreError::unavailable(
+                "injected fault: the store went away",
             ));
         }
         let n = (writes.len() as u64).min(left);
         self.budget.fetch_sub(n, Ordering::SeqCst);
         let written = self.inner.write(t, &writes[..n as usize]).await?;
         if (n as usize) < writes.len() {
-            return Err(StoreError::Unavailable(format!(
+            return Err(StoreError::unavailable(format!(
                 "injected fault after {written} items"
             )));
         }

@@ -1,8 +1,10 @@
-//! The district's API credentials, as stored in Secrets Manager (JSON).
-//! Never logged, never in an error message, never in `Debug` output.
+//! The district's API credentials, as stored in Secrets Manager (JSON): the
+//! one definition of the secret's shape, written by `rosterctl tenants add`
+//! and read by the oneroster-pull function. Never logged, never in an error
+//! message, never in `Debug` output.
 
 use oneroster::rest::client::Auth;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// The secret's JSON, by authentication mode:
@@ -11,7 +13,7 @@ use std::fmt;
 ///   (Application Key and Secret from the kickoff call);
 /// - `{"auth": "bearer", "token": "..."}` — ClassLink's OneRoster proxy;
 /// - `{"auth": "oauth2", "token_url": "...", "client_id": "...", "client_secret": "..."}`.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "auth", rename_all = "lowercase")]
 pub enum ApiSecret {
     /// OAuth 1.0a.
@@ -66,6 +68,11 @@ impl ApiSecret {
         })
     }
 
+    /// The secret string to store in Secrets Manager.
+    pub fn to_secret_string(&self) -> String {
+        serde_json::to_string(self).expect("a secret of strings always encodes")
+    }
+
     /// The client authentication.
     pub fn auth(&self) -> Auth {
         match self.clone() {
@@ -107,6 +114,22 @@ mod tests {
             .auth(),
             Auth::ClientCredentials { .. }
         ));
+        for secret in [
+            ApiSecret::Oauth1 {
+                key: "k".into(),
+                secret: "s".into(),
+            },
+            ApiSecret::Bearer { token: "t".into() },
+        ] {
+            assert_eq!(
+                ApiSecret::parse(&secret.to_secret_string()).unwrap(),
+                secret
+            );
+        }
+        assert_eq!(
+            ApiSecret::Bearer { token: "t".into() }.to_secret_string(),
+            r#"{"auth":"bearer","token":"t"}"#
+        );
         let bad =
             ApiSecret::parse(r#"{"auth":"oauth1","key":"k","secret":TOPSECRET}"#).unwrap_err();
         assert!(!bad.to_string().contains("TOPSECRET"), "{bad}");

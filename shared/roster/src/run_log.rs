@@ -1,10 +1,10 @@
 //! The per-run log lines every function writes: one structured summary line
 //! and one CloudWatch EMF metrics line (namespace `RosterBridge`, dimensions
-//! `Function` and `Status`). Ids and counts only: never names or emails.
+//! `Stack`, `Function` and `Status`). Ids and counts only: never names or emails.
 
-use crate::metrics::{emf_line, Metric};
-use roster::engine::total_counts;
-use roster::RunRecord;
+use crate::engine::total_counts;
+use crate::run::RunRecord;
+use cloud::metrics::{stack_line, Metric};
 use serde_json::json;
 use std::time::Duration;
 
@@ -27,11 +27,10 @@ pub fn emit(function: &str, run: &RunRecord, elapsed: Duration, object_key: Opti
         duration_ms = elapsed.as_millis() as u64,
         "run finished"
     );
-    let stack = std::env::var("STACK_NAME").unwrap_or_default();
     println!(
         "{}",
         metrics_line(
-            &stack,
+            &cloud::metrics::stack_name(),
             function,
             run,
             elapsed,
@@ -64,13 +63,9 @@ pub fn metrics_line(
         Metric::count("RowsRejected", totals.rejected),
         Metric::millis("DurationMs", elapsed),
     ];
-    emf_line(
-        "RosterBridge",
-        &[
-            ("Stack", stack),
-            ("Function", function),
-            ("Status", run.status.as_str()),
-        ],
+    stack_line(
+        stack,
+        &[("Function", function), ("Status", run.status.as_str())],
         &metrics,
         &[("tenant", json!(run.tenant)), ("run_id", json!(run.run_id))],
         timestamp_ms,
@@ -80,7 +75,7 @@ pub fn metrics_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roster::{RunSource, RunStatus};
+    use crate::run::{RunSource, RunStatus};
 
     #[test]
     fn a_run_line_has_ids_counts_and_the_status_dimension() {

@@ -1,0 +1,26 @@
+//! The function's configuration, from the environment, checked at start-up.
+
+use cloud::env::{optional, required, ConfigError};
+
+/// Configuration of oneroster-pull.
+#[derive(Debug, Clone)]
+pub struct PullFunctionConfig {
+    /// DynamoDB table (`ROSTER_TABLE`).
+    pub table: String,
+    /// Tenants' API secrets must be named with this prefix
+    /// (`TENANT_SECRET_PREFIX`); the function's IAM policy grants nothing else.
+    pub secret_prefix: Option<String>,
+    /// Where a pull that reaches the deadline continues (`CONTINUE_QUEUE_URL`).
+    pub continue_queue_url: Option<String>,
+}
+
+impl PullFunctionConfig {
+    /// Reads the configuration; the error names the variable.
+    pub fn from_env() -> Result<PullFunctionConfig, ConfigError> {
+        Ok(PullFunctionConfig {
+            table: required("ROSTER_TABLE")?,
+            secret_prefix: optional("TENANT_SECRET_PREFIX"),
+            continue_queue_url: optional("CONTINUE_QUEUE_URL"),
+        })
+    }
+}
