@@ -1,7 +1,6 @@
 //! The operators' command line for the ClassLink OneRoster bridge, as a
 //! library so that its commands are testable; `main.rs` only parses arguments.
 
-pub mod generate;
 pub mod roster_cmds;
 pub mod stores;
 pub mod tenants_cmd;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
-use rosterctl::generate::{generate, GenerateOptions};
+use district::{generate, GenerateOptions};
 use rosterctl::roster_cmds::{self, SyncParams};
 use rosterctl::stores::StoreArgs;
 use rosterctl::validate_cmd::{self, Outcome, EXIT_OK, EXIT_USAGE};

@@ -146,11 +146,7 @@ impl World {
     /// A generated district as a folder (and a zip of it).
     pub fn district(&self, name: &str, students: u32) -> PathBuf {
         let out = self.dir.path().join(name);
-        rosterctl::generate::generate(
-            &rosterctl::generate::GenerateOptions { students, seed: 5 },
-            &out,
-        )
-        .unwrap();
+        district::generate(&district::GenerateOptions { students, seed: 5 }, &out).unwrap();
         out
     }
 
