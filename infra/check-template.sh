@@ -7,7 +7,8 @@
 #   1. cfn-lint with the serverless rules (.cfnlintrc.yaml also turns on informational checks)
 #   2. sam validate (the SAM transform itself) and sam validate --lint
 #   3. cfn-lint on the CloudFormation that the SAM transform generates (the IAM role,
-#      the EventBridge rule, the EventInvokeConfig), which cfn-lint alone never sees
+#      the EventBridge rule, the EventInvokeConfig), which cfn-lint alone never sees,
+#      after expanding the template's Fn::ForEach loops (AWS::LanguageExtensions)
 #   4. with --build: sam build (compiles functions/csv-ingest in release mode for the
 #      template's architecture, arm64 by default; many minutes on 2 cores the first time)
 # Every check must be clean: any error, warning or informational finding fails the script.
@@ -28,7 +29,7 @@ for arg in "$@"; do
     --build) BUILD=1 ;;
     --install-only) INSTALL_ONLY=1 ;;
     -h | --help)
-      sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+      sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
@@ -103,7 +104,9 @@ run_check() {
 run_check "cfn-lint" cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
 # 2. The SAM transform (offline: SAM's own managed-policy map), then SAM's lint, which
-#    reads .cfnlintrc.yaml as well.
+#    reads .cfnlintrc.yaml as well. Both read samconfig.toml's [default] environment,
+#    whose language_extensions = true lets SAM CLI expand the Fn::ForEach loops first, as
+#    sam build and sam deploy do: a samconfig.toml without it fails here.
 run_check "sam validate" sam validate --region us-east-1
 run_check "sam validate --lint" sam validate --lint --region us-east-1
 
@@ -114,6 +117,10 @@ run_check "sam validate --lint" sam validate --lint --region us-east-1
 #    for: on SAM's output they misread the SQS event source mapping (ES1001 asks for an
 #    on-failure destination, which Lambda supports only for streams; the queue's redrive
 #    policy is SQS's). CodeUri is replaced by a placeholder S3 URI, as SAM does to validate.
+#    The Fn::ForEach loops are expanded first with cfn-lint's AWS::LanguageExtensions
+#    transform (as CloudFormation does before the SAM transform). Not with SAM CLI's: it
+#    expands only for its own use and resolves Fn::Sub and Fn::Join lossily (parameter
+#    defaults filled in, pseudo-parameters left as text), where cfn-lint's keeps them.
 lint_transformed() {
   local dir out
   dir="$(mktemp -d)"
@@ -124,12 +131,29 @@ lint_transformed() {
 import json
 import sys
 
+from cfnlint.decode import decode
+from cfnlint.template import Template
+from cfnlint.template.transforms._language_extensions import language_extension
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
-from samtranslator.yaml_helper import yaml_parse
 
-with open(sys.argv[1], encoding="utf-8") as f:
-    template = yaml_parse(f.read())
+template, problems = decode(sys.argv[1])
+if template is None:
+    sys.exit(f"cannot read {sys.argv[1]}: {problems}")
+problems, template = language_extension(Template(sys.argv[1], template, ["us-east-1"]))
+if problems:
+    sys.exit(f"cannot expand Fn::ForEach: {problems}")
+# Plain values (no cfn-lint node types), and the one transform left for SAM.
+template = json.loads(json.dumps(template))
+template["Transform"] = "AWS::Serverless-2016-10-31"
+# The expansion resolves the loops' Fn::FindInMap: drop the mappings it left unused
+# (cfn-lint's own run, step 1, sees them used).
+text = json.dumps(template.get("Resources", {})) + json.dumps(template.get("Outputs", {}))
+for name in list(template.get("Mappings", {})):
+    if f'"Fn::FindInMap": ["{name}"' not in text:
+        del template["Mappings"][name]
+if not template.get("Mappings", True):
+    del template["Mappings"]
 for resource in template.get("Resources", {}).values():
     if resource.get("Type") == "AWS::Serverless::Function":
         resource["Properties"]["CodeUri"] = "s3://placeholder/placeholder.zip"
