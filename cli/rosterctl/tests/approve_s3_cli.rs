@@ -1,6 +1,6 @@
 //! `rosterctl runs approve` of a run whose plan a Lambda kept in S3 (moto).
 
-use roster::Store;
+use roster::roles::*;
 use std::path::Path;
 use std::process::Command;
 

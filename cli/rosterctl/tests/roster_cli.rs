@@ -253,7 +253,7 @@ fn sso_audit_lists_a_districts_sign_in_attempts() {
                 expires_at: now + chrono::Duration::days(90),
             };
             runtime
-                .block_on(roster::Store::put_sign_in_audit(&store, &audit))
+                .block_on(roster::SignInAudits::put_sign_in_audit(&store, &audit))
                 .unwrap();
         }
     }

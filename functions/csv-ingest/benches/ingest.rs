@@ -8,7 +8,7 @@
 mod common;
 
 use csv_ingest::event::decode;
-use roster::Store;
+use roster::roles::*;
 use std::time::{Duration, Instant};
 
 fn peak_rss_mib() -> f64 {

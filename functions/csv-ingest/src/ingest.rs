@@ -11,8 +11,8 @@ use cloud::continuation::ContinuationQueue;
 use cloud::Failure;
 use oneroster::manifest::parse_manifest;
 use roster::{
-    ClaimOutcome, Connection, DynamoStore, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
-    Store, SyncOptions, TenantConfig,
+    ClaimOutcome, Connection, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus, Store,
+    SyncOptions, TenantConfig,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -53,14 +53,15 @@ impl ItemOutcome {
 }
 
 /// The function's clients and configuration, built once per container.
-pub struct Ingest {
+/// Generic over the roster store (DynamoDB in Lambda).
+pub struct Ingest<S: Store> {
     /// S3.
     pub s3: aws_sdk_s3::Client,
     /// Where work continues in a new invocation (`CONTINUE_QUEUE_URL`; without
     /// it, the invocation fails and Lambda's retries are used).
     pub continuations: Option<ContinuationQueue>,
     /// The roster store.
-    pub store: DynamoStore,
+    pub store: S,
     /// Configuration.
     pub config: IngestConfig,
     /// Local scratch space (`/tmp` in Lambda).
@@ -75,7 +76,7 @@ struct Delivery {
     reference: String,
 }
 
-impl Ingest {
+impl<S: Store> Ingest<S> {
     /// Handles one invocation; `deadline` is when Lambda will stop this one.
     pub async fn handle(
         &self,

@@ -11,7 +11,10 @@ use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use roster::DynamoStore;
 use serde_json::Value;
 
-async fn handler(ingest: &Ingest, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+async fn handler(
+    ingest: &Ingest<DynamoStore>,
+    event: LambdaEvent<Value>,
+) -> Result<Value, Diagnostic> {
     let deadline = cloud::lambda::deadline(&event.context);
     let invocation = decode(event.payload)
         .map_err(|e| Failure::permanent("an event this function cannot handle").because(e))?;

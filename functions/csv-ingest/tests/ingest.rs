@@ -7,7 +7,8 @@ use common::*;
 use csv_ingest::event::decode;
 use csv_ingest::ItemOutcome;
 use oneroster::EntityKind;
-use roster::{RunStatus, Store};
+use roster::roles::*;
+use roster::RunStatus;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,8 @@
 use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};
 use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::{validate_package, EntityKind, ValidationOptions};
-use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, Store, TenantConfig};
+use roster::roles::*;
+use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, TenantConfig};
 mod common;
 
 use common::*;

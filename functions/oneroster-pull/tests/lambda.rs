@@ -7,7 +7,8 @@ mod common;
 use common::*;
 use oneroster::EntityKind;
 use oneroster_pull::{PullConfig, PullEvent, Puller, RequestedMode};
-use roster::{ApiSettings, Connection, DynamoStore, RunStatus, Store, TenantConfig};
+use roster::roles::*;
+use roster::{ApiSettings, Connection, DynamoStore, RunStatus, TenantConfig};
 use std::time::{Duration, Instant};
 
 async fn setup(

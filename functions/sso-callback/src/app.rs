@@ -31,7 +31,14 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::Utc;
 use rand::RngCore;
-use roster::{SignInAudit, Store};
+use roster::{OneTimeRecords, Records, SignInAudit, SignInAudits, Tenants};
+
+/// What the SSO function needs of the roster store: tenants and records to
+/// find the teacher, one-time records for logins and tickets, and the audit
+/// trail. No runs, leases, claims or writes of roster data.
+pub trait SsoStore: Tenants + Records + OneTimeRecords + SignInAudits + 'static {}
+
+impl<T: Tenants + Records + OneTimeRecords + SignInAudits + 'static> SsoStore for T {}
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,7 +69,7 @@ pub struct RequestId(pub String);
 type Shared<S> = Arc<App<S>>;
 
 /// The router with every route and the response envelope.
-pub fn router<S: Store + 'static>(app: Shared<S>) -> Router {
+pub fn router<S: SsoStore>(app: Shared<S>) -> Router {
     Router::new()
         .route("/sso/classlink/launch", get(launch::<S>))
         .route(START_PATH, get(start::<S>))
@@ -186,7 +193,7 @@ fn classlink_outcome(error: &ClassLinkError) -> &'static str {
 
 /// Starts a login: a transaction stored server-side, a cookie binding it to
 /// this browser, and a redirect to ClassLink.
-async fn begin_login<S: Store>(app: &App<S>, id: &str, destination: &Url) -> Response {
+async fn begin_login<S: SsoStore>(app: &App<S>, id: &str, destination: &Url) -> Response {
     let request = match app.classlink.authorization_request().await {
         Ok(r) => r,
         Err(e) => {
@@ -219,7 +226,7 @@ async fn begin_login<S: Store>(app: &App<S>, id: &str, destination: &Url) -> Res
     )
 }
 
-async fn launch<S: Store>(
+async fn launch<S: SsoStore>(
     State(app): State<Shared<S>>,
     Extension(RequestId(id)): Extension<RequestId>,
     Query(query): Query<HashMap<String, String>>,
@@ -234,7 +241,7 @@ async fn launch<S: Store>(
     begin_login(&app, &id, &app.config.teacher_app_url).await
 }
 
-async fn start<S: Store>(
+async fn start<S: SsoStore>(
     State(app): State<Shared<S>>,
     Extension(RequestId(id)): Extension<RequestId>,
     Query(query): Query<HashMap<String, String>>,
@@ -279,7 +286,12 @@ impl Attempt {
     }
 
     /// Logs and stores the attempt; returns the response with the login cookie cleared.
-    async fn finish<S: Store>(mut self, store: &S, outcome: &str, response: Response) -> Response {
+    async fn finish<S: SsoStore>(
+        mut self,
+        store: &S,
+        outcome: &str,
+        response: Response,
+    ) -> Response {
         self.audit.outcome = outcome.to_string();
         self.audit.at = Utc::now();
         let a = &self.audit;
@@ -299,7 +311,7 @@ impl Attempt {
     }
 }
 
-async fn callback<S: Store>(
+async fn callback<S: SsoStore>(
     State(app): State<Shared<S>>,
     Extension(RequestId(id)): Extension<RequestId>,
     Query(query): Query<HashMap<String, String>>,
@@ -506,7 +518,7 @@ fn secret_matches(presented: &str, expected: &str) -> bool {
     !presented.is_empty() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-async fn redeem<S: Store>(
+async fn redeem<S: SsoStore>(
     State(app): State<Shared<S>>,
     Extension(RequestId(id)): Extension<RequestId>,
     headers: HeaderMap,

@@ -4,7 +4,7 @@
 //! a login ticket; everyone else gets a page saying why.
 
 use oneroster::EntityKind;
-use roster::{Lookup, Store, StoreError, TenantConfig};
+use roster::{Lookup, Records, StoreError, TenantConfig, Tenants};
 use serde::Deserialize;
 
 /// ClassLink's `/v2/my/info` (the fields used here).
@@ -112,7 +112,10 @@ fn is_admin(role: &str) -> bool {
 }
 
 /// Decides, given the tenants and the roster.
-pub async fn decide<S: Store>(store: &S, info: &UserInfo) -> Result<Decision, StoreError> {
+pub async fn decide<S: Tenants + Records>(
+    store: &S,
+    info: &UserInfo,
+) -> Result<Decision, StoreError> {
     let Some(classlink_tenant) = info.tenant() else {
         return Ok(Decision::NotSetUp);
     };
@@ -163,7 +166,7 @@ pub async fn decide<S: Store>(store: &S, info: &UserInfo) -> Result<Decision, St
 
 /// The roster user: by SourcedId; without one, by email then username when
 /// the tenant allows it — always within the tenant, never across tenants.
-async fn find_user<S: Store>(
+async fn find_user<S: Records>(
     store: &S,
     tenant: &TenantConfig,
     info: &UserInfo,

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderMap};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use roster::{OneTimeKind, Store, StoreError};
+use roster::{OneTimeKind, OneTimeRecords, StoreError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
@@ -43,7 +43,7 @@ pub fn new_browser_binding() -> (String, String) {
 }
 
 /// Stores the transaction under the hash of `state` until `now + ttl`.
-pub async fn remember<S: Store>(
+pub async fn remember<S: OneTimeRecords>(
     store: &S,
     state: &str,
     transaction: &LoginTransaction,
@@ -64,7 +64,7 @@ pub async fn remember<S: Store>(
 }
 
 /// Consumes the transaction for `state`: at most one callback ever gets it.
-pub async fn consume<S: Store>(
+pub async fn consume<S: OneTimeRecords>(
     store: &S,
     state: &str,
     now: DateTime<Utc>,

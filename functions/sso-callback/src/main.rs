@@ -8,14 +8,14 @@
 
 use cloud::env::required;
 use lambda_http::Error;
-use roster::{DynamoStore, SqliteStore, Store};
-use sso_callback::app::{router, App};
+use roster::{DynamoStore, SqliteStore};
+use sso_callback::app::{router, App, SsoStore};
 use sso_callback::config::SsoConfig;
 use sso_callback::oidc::ClassLink;
 use sso_callback::secrets::CachedSecret;
 use std::sync::Arc;
 
-async fn serve<S: Store + 'static>(
+async fn serve<S: SsoStore>(
     store: S,
     config: SsoConfig,
     sdk: &aws_config::SdkConfig,

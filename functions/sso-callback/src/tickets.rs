@@ -7,7 +7,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use oneroster::EntityKind;
 use rand::RngCore;
-use roster::{Lookup, OneTimeKind, Store, StoreError};
+use roster::{Lookup, OneTimeKind, OneTimeRecords, Records, StoreError};
 use serde::{Deserialize, Serialize};
 
 /// How long a ticket lives.
@@ -43,7 +43,7 @@ fn hash(ticket: &str) -> String {
 }
 
 /// Issues a ticket for (tenant, user); returns the ticket (never stored as is).
-pub async fn issue<S: Store>(
+pub async fn issue<S: OneTimeRecords>(
     store: &S,
     tenant: &str,
     sourced_id: &str,
@@ -70,7 +70,7 @@ pub async fn issue<S: Store>(
 
 /// Redeems a ticket once: the teacher's identity, or `None` (unknown, used,
 /// expired, or the teacher is no longer an active roster user).
-pub async fn redeem<S: Store>(
+pub async fn redeem<S: OneTimeRecords + Records>(
     store: &S,
     ticket: &str,
     now: DateTime<Utc>,

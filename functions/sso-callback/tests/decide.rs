@@ -1,6 +1,7 @@
 //! The sign-in decision against a real roster (the SQLite store, synced by the engine).
 
-use roster::{Engine, LocalArtifacts, PlatformEdits, RunSource, SqliteStore, Store, TenantConfig};
+use roster::roles::*;
+use roster::{Engine, LocalArtifacts, PlatformEdits, RunSource, SqliteStore, TenantConfig};
 use sso_callback::decide::{decide, Decision, UserInfo};
 
 async fn roster() -> (SqliteStore, tempfile::TempDir) {

@@ -5,7 +5,8 @@
 mod common;
 
 use common::*;
-use roster::{PlatformEdits, Store};
+use roster::roles::*;
+use roster::PlatformEdits;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

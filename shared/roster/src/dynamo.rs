@@ -38,23 +38,6 @@ const MAX_ATTEMPTS: u32 = 10;
 
 type Item = HashMap<String, AttributeValue>;
 
-/// The state of a claim on a piece of work (an S3 event, a set of loose files).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimOutcome {
-    /// Claimed by the caller: do the work, then finish or release the claim.
-    Claimed,
-    /// Already done (the duplicate is skipped); `result` says how it ended.
-    Done {
-        /// What the finisher recorded (a run id and status).
-        result: String,
-    },
-    /// Another invocation is doing it now.
-    Busy {
-        /// The holder.
-        owner: String,
-    },
-}
-
 /// The DynamoDB store.
 #[derive(Clone)]
 pub struct DynamoStore {
@@ -589,9 +572,26 @@ impl DynamoStore {
         }
     }
 
+    fn run_items(run: &RunRecord) -> StoreResult<(Item, Item)> {
+        let text = serde_json::to_string(run).map_err(json_error)?;
+        let mut listing = key(
+            format!("T#{}#RUNS", run.tenant),
+            format!("RUN#{}", run.run_id),
+        );
+        listing.insert("record".into(), s(text.clone()));
+        listing.insert("gsi1pk".into(), s("RUNS"));
+        listing.insert("gsi1sk".into(), s(run.run_id.as_str()));
+        let mut by_id = key(format!("RUN#{}", run.run_id), "RUN".into());
+        by_id.insert("record".into(), s(text));
+        by_id.insert("tenant".into(), s(run.tenant.as_str()));
+        Ok((listing, by_id))
+    }
+}
+
+impl Claims for DynamoStore {
     /// Claims `work` (idempotency key) for `owner` for `lease`, unless it is
     /// done or another owner's lease is still running. Conditional write.
-    pub async fn claim(
+    async fn claim(
         &self,
         work: &str,
         owner: &str,
@@ -646,7 +646,7 @@ impl DynamoStore {
     }
 
     /// Marks a claimed piece of work done, remembered for `keep`.
-    pub async fn finish_claim(
+    async fn finish_claim(
         &self,
         work: &str,
         owner: &str,
@@ -676,7 +676,7 @@ impl DynamoStore {
     }
 
     /// Gives a claim up (the work failed and may be retried).
-    pub async fn release_claim(&self, work: &str, owner: &str) -> StoreResult<()> {
+    async fn release_claim(&self, work: &str, owner: &str) -> StoreResult<()> {
         let result = self
             .client
             .delete_item()
@@ -694,21 +694,6 @@ impl DynamoStore {
             Err(e) if is_condition_failed(&e) => Ok(()),
             Err(e) => Err(sdk_error(e)),
         }
-    }
-
-    fn run_items(run: &RunRecord) -> StoreResult<(Item, Item)> {
-        let text = serde_json::to_string(run).map_err(json_error)?;
-        let mut listing = key(
-            format!("T#{}#RUNS", run.tenant),
-            format!("RUN#{}", run.run_id),
-        );
-        listing.insert("record".into(), s(text.clone()));
-        listing.insert("gsi1pk".into(), s("RUNS"));
-        listing.insert("gsi1sk".into(), s(run.run_id.as_str()));
-        let mut by_id = key(format!("RUN#{}", run.run_id), "RUN".into());
-        by_id.insert("record".into(), s(text));
-        by_id.insert("tenant".into(), s(run.tenant.as_str()));
-        Ok((listing, by_id))
     }
 }
 
@@ -730,11 +715,7 @@ fn record_of(item: &Item) -> StoreResult<RunRecord> {
     serde_json::from_str(need_s(item, "record")?).map_err(json_error)
 }
 
-impl Store for DynamoStore {
-    fn name(&self) -> &'static str {
-        "dynamodb"
-    }
-
+impl Tenants for DynamoStore {
     async fn get_tenant(&self, tenant: &str) -> StoreResult<Option<TenantConfig>> {
         let item = self.get_item(key("TENANTS".into(), tenant.into())).await?;
         item.map(|i| serde_json::from_str(need_s(&i, "config")?).map_err(json_error))
@@ -779,6 +760,12 @@ impl Store for DynamoStore {
             s(serde_json::to_string(state).map_err(json_error)?),
         );
         self.put_item(item).await
+    }
+}
+
+impl Records for DynamoStore {
+    fn name(&self) -> &'static str {
+        "dynamodb"
     }
 
     async fn load_summaries(
@@ -895,7 +882,9 @@ impl Store for DynamoStore {
         written += archived;
         Ok(written)
     }
+}
 
+impl PrimaryAdmins for DynamoStore {
     async fn primary_admins(&self, tenant: &str) -> StoreResult<Vec<String>> {
         let items = self
             .query_index("gsi1", &format!("T#{tenant}#PRIMARY_ADMIN"), None)
@@ -934,7 +923,9 @@ impl Store for DynamoStore {
         update.send().await.map_err(sdk_error)?;
         Ok(())
     }
+}
 
+impl Runs for DynamoStore {
     async fn put_run(&self, run: &RunRecord) -> StoreResult<()> {
         let (listing, by_id) = Self::run_items(run)?;
         self.put_item(by_id).await?;
@@ -958,7 +949,9 @@ impl Store for DynamoStore {
         };
         items.iter().map(record_of).collect()
     }
+}
 
+impl OneTimeRecords for DynamoStore {
     async fn put_one_time(
         &self,
         kind: OneTimeKind,
@@ -1024,7 +1017,9 @@ impl Store for DynamoStore {
         }
         Ok(Some(need_s(&old, "payload")?.to_string()))
     }
+}
 
+impl SignInAudits for DynamoStore {
     async fn put_sign_in_audit(&self, audit: &SignInAudit) -> StoreResult<()> {
         let mut item = key(
             format!("SSOAUDIT#{}", audit.tenant.as_deref().unwrap_or("-")),
@@ -1060,7 +1055,9 @@ impl Store for DynamoStore {
         }
         Ok(audits)
     }
+}
 
+impl Leases for DynamoStore {
     async fn acquire_lease(
         &self,
         tenant: &str,

@@ -2,19 +2,23 @@
 //! validated OneRoster snapshot (a CSV package or an API pull) into a roster
 //! store. Snapshot -> plan (diff against what is stored now) -> apply -> run record.
 //!
-//! The store is a port ([`Store`]) with two adapters: [`SqliteStore`]
-//! (embedded, local) and [`DynamoStore`] (production).
+//! The store is a port ([`Store`], gathered from small role traits) with two
+//! adapters, each behind a cargo feature so that a Lambda links only the one
+//! it uses: `SqliteStore` (feature `sqlite`: embedded, local) and
+//! `DynamoStore` (feature `dynamodb`: production). Both are on by default.
 
 pub mod api;
 pub mod api_secret;
 pub mod artifacts;
 pub mod content;
+#[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod engine;
 pub mod plan;
 pub mod run;
 pub mod run_log;
 pub mod snapshot;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
 pub mod tenant;
@@ -22,12 +26,23 @@ pub mod tenant;
 pub use api_secret::ApiSecret;
 pub use artifacts::{Artifacts, LocalArtifacts};
 pub use content::SisContent;
-pub use dynamo::{ClaimOutcome, DynamoStore};
+#[cfg(feature = "dynamodb")]
+pub use dynamo::DynamoStore;
 pub use engine::{Engine, SyncError, SyncOptions};
 pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, Snapshot};
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use store::*;
+
+/// The store's role traits, to bring their methods into scope on a concrete
+/// store (`use roster::roles::*;`).
+pub mod roles {
+    pub use crate::store::{
+        Claims, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, Records, Runs, SignInAudits,
+        Store, Tenants,
+    };
+}
 pub use tenant::{
     overdue_tenants, sync_overdue, ApiSettings, Connection, PullSchedule, TenantConfig, TenantState,
 };

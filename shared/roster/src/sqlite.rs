@@ -74,6 +74,13 @@ CREATE TABLE IF NOT EXISTS sign_in_audit (
     expires_at TEXT NOT NULL,
     PRIMARY KEY (tenant, sort_key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    work TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    state TEXT NOT NULL,
+    result TEXT,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS leases (
     tenant TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -148,11 +155,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
-    fn name(&self) -> &'static str {
-        "sqlite"
-    }
-
+impl Tenants for SqliteStore {
     async fn get_tenant(&self, tenant: &str) -> StoreResult<Option<TenantConfig>> {
         self.with(|c| {
             let text: Option<String> = c
@@ -227,6 +230,12 @@ impl Store for SqliteStore {
             }
             Ok(())
         })
+    }
+}
+
+impl Records for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
     }
 
     async fn load_summaries(
@@ -409,7 +418,9 @@ impl Store for SqliteStore {
             Ok(written)
         })
     }
+}
 
+impl PrimaryAdmins for SqliteStore {
     async fn primary_admins(&self, tenant: &str) -> StoreResult<Vec<String>> {
         self.with(|c| {
             let mut stmt = c
@@ -436,7 +447,9 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+}
 
+impl Runs for SqliteStore {
     async fn put_run(&self, run: &RunRecord) -> StoreResult<()> {
         let text = serde_json::to_string(run).map_err(json_error)?;
         self.with(|c| {
@@ -477,7 +490,9 @@ impl Store for SqliteStore {
                 .collect()
         })
     }
+}
 
+impl OneTimeRecords for SqliteStore {
     async fn put_one_time(
         &self,
         kind: OneTimeKind,
@@ -523,7 +538,9 @@ impl Store for SqliteStore {
             }
         })
     }
+}
 
+impl SignInAudits for SqliteStore {
     async fn put_sign_in_audit(&self, audit: &SignInAudit) -> StoreResult<()> {
         let record = serde_json::to_string(audit)
             .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
@@ -579,7 +596,9 @@ impl Store for SqliteStore {
             Ok(audits)
         })
     }
+}
 
+impl Leases for SqliteStore {
     async fn acquire_lease(
         &self,
         tenant: &str,
@@ -646,6 +665,90 @@ impl Store for SqliteStore {
             c.execute(
                 "DELETE FROM leases WHERE tenant = ?1 AND owner = ?2",
                 params![tenant, owner],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+}
+
+impl Claims for SqliteStore {
+    async fn claim(
+        &self,
+        work: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<ClaimOutcome> {
+        let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        self.with(|c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let current: Option<(String, String, Option<String>, String)> = tx
+                .query_row(
+                    "SELECT owner, state, result, expires_at FROM claims WHERE work = ?1",
+                    [work],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            if let Some((holder, state, result, until)) = current {
+                // A finished claim is remembered until its time (then it is gone,
+                // as DynamoDB's TTL removes it); a running one until its lease ends.
+                if parse_ts(&until)? >= now {
+                    return Ok(if state == "done" {
+                        ClaimOutcome::Done {
+                            result: result.unwrap_or_default(),
+                        }
+                    } else {
+                        ClaimOutcome::Busy { owner: holder }
+                    });
+                }
+            }
+            tx.execute(
+                "INSERT INTO claims (work, owner, state, result, expires_at) VALUES (?1, ?2, 'in_progress', NULL, ?3)
+                 ON CONFLICT (work) DO UPDATE SET owner = excluded.owner, state = excluded.state,
+                     result = NULL, expires_at = excluded.expires_at",
+                params![work, owner, ts(expires)],
+            )
+            .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
+    async fn finish_claim(
+        &self,
+        work: &str,
+        owner: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        let until = now + chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "UPDATE claims SET state = 'done', result = ?3, expires_at = ?4
+                     WHERE work = ?1 AND owner = ?2",
+                    params![work, owner, result, ts(until)],
+                )
+                .map_err(db_error)?;
+            if n == 0 {
+                return Err(StoreError::permanent(format!(
+                    "the claim on `{work}` is not held by `{owner}`"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    async fn release_claim(&self, work: &str, owner: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM claims WHERE work = ?1 AND owner = ?2 AND state = 'in_progress'",
+                params![work, owner],
             )
             .map_err(db_error)?;
             Ok(())

@@ -1,5 +1,7 @@
 //! The store port: everything the engine, the CLI and the Lambdas need from
-//! a roster store. Two adapters implement it — DynamoDB (production) and
+//! a roster store, as small role traits ([`Tenants`], [`Records`],
+//! [`PrimaryAdmins`], [`Runs`], [`OneTimeRecords`], [`SignInAudits`],
+//! [`Leases`], [`Claims`]) that [`Store`] gathers. Two adapters implement them — DynamoDB (production) and
 //! SQLite (embedded, local) — and one conformance suite keeps them equal.
 
 use crate::content::SisContent;
@@ -318,28 +320,35 @@ pub enum LeaseOutcome {
 /// Result type of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The roster store.
-pub trait Store: Send + Sync {
-    /// A short name for messages (`sqlite`, `dynamodb`).
-    fn name(&self) -> &'static str;
-
+/// Tenants' configurations and sync states.
+pub trait Tenants: Send + Sync {
     /// A tenant's configuration.
     fn get_tenant(
         &self,
         tenant: &str,
     ) -> impl Future<Output = StoreResult<Option<TenantConfig>>> + Send;
+
     /// Creates or replaces a tenant's configuration.
     fn put_tenant(&self, config: &TenantConfig) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// All tenants, by id.
     fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<TenantConfig>>> + Send;
+
     /// A tenant's sync state (default when none yet).
     fn get_state(&self, tenant: &str) -> impl Future<Output = StoreResult<TenantState>> + Send;
+
     /// Replaces a tenant's sync state (under the tenant's lease).
     fn put_state(
         &self,
         tenant: &str,
         state: &TenantState,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The roster records themselves (SIS-owned content and archive state).
+pub trait Records: Send + Sync {
+    /// A short name for messages (`sqlite`, `dynamodb`).
+    fn name(&self) -> &'static str;
 
     /// Every stored record of a type for a tenant (active and archived).
     fn load_summaries(
@@ -347,6 +356,7 @@ pub trait Store: Send + Sync {
         tenant: &str,
         kind: EntityKind,
     ) -> impl Future<Output = StoreResult<Vec<StoredSummary>>> + Send;
+
     /// One stored record.
     fn get_entity(
         &self,
@@ -354,6 +364,7 @@ pub trait Store: Send + Sync {
         kind: EntityKind,
         sourced_id: &str,
     ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
+
     /// The sourcedIds (sorted) of the tenant's records matching a lookup,
     /// archived ones included. Index-backed: may lag a write by a moment on DynamoDB.
     fn lookup(
@@ -361,6 +372,7 @@ pub trait Store: Send + Sync {
         tenant: &str,
         lookup: &Lookup,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
     /// Applies writes; returns the number of items written. Writes are
     /// idempotent: applying the same write twice leaves the same state.
     fn write(
@@ -368,9 +380,14 @@ pub trait Store: Send + Sync {
         tenant: &str,
         writes: &[EntityWrite],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+}
+
+/// The platform-owned Primary Administrator flag (never written by a sync).
+pub trait PrimaryAdmins: Send + Sync {
     /// The sourcedIds of the tenant's Primary Administrators.
     fn primary_admins(&self, tenant: &str)
         -> impl Future<Output = StoreResult<Vec<String>>> + Send;
+
     /// Sets or clears the platform-owned Primary Administrator flag.
     fn set_primary_admin(
         &self,
@@ -378,18 +395,26 @@ pub trait Store: Send + Sync {
         sourced_id: &str,
         primary: bool,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
 
+/// Run records.
+pub trait Runs: Send + Sync {
     /// Creates or replaces a run record.
     fn put_run(&self, run: &RunRecord) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// A run by id.
     fn get_run(&self, run_id: &str) -> impl Future<Output = StoreResult<Option<RunRecord>>> + Send;
+
     /// A tenant's runs (or all tenants'), newest first.
     fn list_runs(
         &self,
         tenant: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<RunRecord>>> + Send;
+}
 
+/// Short-lived, single-use records (SSO login transactions, login tickets).
+pub trait OneTimeRecords: Send + Sync {
     /// Stores a single-use record under `key` (the caller stores a hash of any
     /// secret, never the secret) until `expires_at`. Refused if `key` exists.
     fn put_one_time(
@@ -399,6 +424,7 @@ pub trait Store: Send + Sync {
         payload: &str,
         expires_at: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Takes a single-use record: at most one caller ever gets its payload;
     /// an expired record is gone.
     fn take_one_time(
@@ -407,12 +433,16 @@ pub trait Store: Send + Sync {
         key: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+}
 
+/// The SSO sign-in audit trail.
+pub trait SignInAudits: Send + Sync {
     /// Appends a sign-in audit record.
     fn put_sign_in_audit(
         &self,
         audit: &SignInAudit,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// A tenant's sign-in audit records (or those with no known tenant, for
     /// `None`), newest first; expired records are left out.
     fn list_sign_in_audits(
@@ -421,7 +451,10 @@ pub trait Store: Send + Sync {
         limit: usize,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<Vec<SignInAudit>>> + Send;
+}
 
+/// Per-tenant leases that serialise runs.
+pub trait Leases: Send + Sync {
     /// Takes the tenant's lease for `owner` until `now + ttl`, if free or expired.
     fn acquire_lease(
         &self,
@@ -430,6 +463,7 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> impl Future<Output = StoreResult<LeaseOutcome>> + Send;
+
     /// Extends the lease; false when `owner` no longer holds it.
     fn renew_lease(
         &self,
@@ -438,12 +472,72 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
     /// Releases the lease if `owner` holds it.
     fn release_lease(
         &self,
         tenant: &str,
         owner: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Idempotency claims on pieces of work (an S3 object, a loose-file set):
+/// a duplicate event finds the work done or in progress and does nothing.
+pub trait Claims: Send + Sync {
+    /// Claims `work` (idempotency key) for `owner` for `lease`, unless it is
+    /// done or another owner's lease is still running.
+    fn claim(
+        &self,
+        work: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> impl Future<Output = StoreResult<ClaimOutcome>> + Send;
+    /// Marks a claimed piece of work done, remembered for `keep`.
+    fn finish_claim(
+        &self,
+        work: &str,
+        owner: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep: Duration,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Gives a claim up (the work failed and may be retried).
+    fn release_claim(
+        &self,
+        work: &str,
+        owner: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// What claiming a piece of work found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Claimed by the caller: do the work, then finish or release the claim.
+    Claimed,
+    /// Already done (the duplicate is skipped); `result` says how it ended.
+    Done {
+        /// What the finisher recorded (a run id and status).
+        result: String,
+    },
+    /// Another invocation is doing it now.
+    Busy {
+        /// The holder.
+        owner: String,
+    },
+}
+
+/// The whole roster store: every role. The engine and operators' tools take
+/// it; a caller that needs less takes only the roles it uses (the SSO
+/// function takes [`Tenants`], [`Records`], [`OneTimeRecords`] and [`SignInAudits`]).
+pub trait Store:
+    Tenants + Records + PrimaryAdmins + Runs + OneTimeRecords + SignInAudits + Leases + Claims
+{
+}
+
+impl<T> Store for T where
+    T: Tenants + Records + PrimaryAdmins + Runs + OneTimeRecords + SignInAudits + Leases + Claims
+{
 }
 
 /// Changes made in the platform, not by a sync: archiving a record by hand,

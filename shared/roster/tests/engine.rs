@@ -895,6 +895,88 @@ async fn sign_in_audits_are_kept_per_tenant_newest_first<S: Store + PlatformEdit
     );
 }
 
+async fn claims_take_work_once_remember_it_done_and_free_it_when_released<
+    S: Store + PlatformEdits + 'static,
+>(
+    store: S,
+) {
+    let store = Arc::new(store);
+    let now = Utc::now();
+    let lease = Duration::from_secs(600);
+    // Many invocations of one event at once: exactly one claims it.
+    let claimants: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim("s3://b/k#v1", &format!("owner-{i}"), now, lease)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for c in claimants {
+        outcomes.push(c.await.unwrap());
+    }
+    let claimed = outcomes
+        .iter()
+        .filter(|o| **o == ClaimOutcome::Claimed)
+        .count();
+    assert_eq!(claimed, 1, "{outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, ClaimOutcome::Claimed | ClaimOutcome::Busy { .. })));
+    let owner = {
+        let busy = store
+            .claim("s3://b/k#v1", "late", now, lease)
+            .await
+            .unwrap();
+        let ClaimOutcome::Busy { owner } = busy else {
+            panic!("the claim is running: {busy:?}")
+        };
+        owner
+    };
+    // Only the holder finishes it; then duplicates find it done.
+    assert!(store
+        .finish_claim("s3://b/k#v1", "not-the-owner", "x", now, lease)
+        .await
+        .is_err());
+    store
+        .finish_claim("s3://b/k#v1", &owner, "run-1 applied", now, lease)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim("s3://b/k#v1", "dup", now, lease).await.unwrap(),
+        ClaimOutcome::Done {
+            result: "run-1 applied".into()
+        }
+    );
+    // A released claim is free again; an expired running claim is taken over.
+    assert_eq!(
+        store.claim("set-2", "a", now, lease).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    store.release_claim("set-2", "someone-else").await.unwrap();
+    assert!(matches!(
+        store.claim("set-2", "b", now, lease).await.unwrap(),
+        ClaimOutcome::Busy { .. }
+    ));
+    store.release_claim("set-2", "a").await.unwrap();
+    assert_eq!(
+        store.claim("set-2", "b", now, lease).await.unwrap(),
+        ClaimOutcome::Claimed
+    );
+    assert_eq!(
+        store
+            .claim("set-2", "c", now + Days::seconds(601), lease)
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed,
+        "the crashed holder's lease expired"
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -940,4 +1022,5 @@ conformance!(
     lookups_find_records_within_one_tenant,
     one_time_records_are_taken_once_and_expire,
     sign_in_audits_are_kept_per_tenant_newest_first,
+    claims_take_work_once_remember_it_done_and_free_it_when_released,
 );

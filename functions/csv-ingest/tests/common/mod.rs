@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use csv_ingest::{Ingest, IngestConfig};
-use roster::{DynamoStore, Store, TenantConfig};
+use roster::roles::*;
+use roster::{DynamoStore, TenantConfig};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,7 +15,7 @@ pub use testkit::{dynamodb, dynamodb_client, moto, s3_client, sqs_client, unique
 
 /// A fresh bucket (versioned), queue and table, and an Ingest over them.
 pub struct World {
-    pub ingest: Ingest,
+    pub ingest: Ingest<DynamoStore>,
     pub bucket: String,
     pub queue_url: String,
     pub dir: tempfile::TempDir,

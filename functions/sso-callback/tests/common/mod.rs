@@ -6,7 +6,8 @@
 
 #![allow(dead_code)]
 
-use roster::{DynamoStore, Engine, LocalArtifacts, RunSource, Store, TenantConfig};
+use roster::roles::*;
+use roster::{DynamoStore, Engine, LocalArtifacts, RunSource, TenantConfig};
 use serde_json::{json, Value};
 use sso_callback::app::{router, App};
 use sso_callback::config::SsoConfig;

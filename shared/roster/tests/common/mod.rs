@@ -257,28 +257,37 @@ impl<S: Store> Faulty<S> {
     }
 }
 
-impl<S: Store> Store for Faulty<S> {
-    fn name(&self) -> &'static str {
-        "faulty"
-    }
+impl<S: Store> Tenants for Faulty<S> {
     async fn get_tenant(&self, t: &str) -> StoreResult<Option<TenantConfig>> {
         self.inner.get_tenant(t).await
     }
+
     async fn put_tenant(&self, c: &TenantConfig) -> StoreResult<()> {
         self.inner.put_tenant(c).await
     }
+
     async fn list_tenants(&self) -> StoreResult<Vec<TenantConfig>> {
         self.inner.list_tenants().await
     }
+
     async fn get_state(&self, t: &str) -> StoreResult<TenantState> {
         self.inner.get_state(t).await
     }
+
     async fn put_state(&self, t: &str, s: &TenantState) -> StoreResult<()> {
         self.inner.put_state(t, s).await
     }
+}
+
+impl<S: Store> Records for Faulty<S> {
+    fn name(&self) -> &'static str {
+        "faulty"
+    }
+
     async fn load_summaries(&self, t: &str, k: EntityKind) -> StoreResult<Vec<StoredSummary>> {
         self.inner.load_summaries(t, k).await
     }
+
     async fn get_entity(
         &self,
         t: &str,
@@ -287,9 +296,11 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<Option<StoredEntity>> {
         self.inner.get_entity(t, k, id).await
     }
+
     async fn lookup(&self, t: &str, l: &Lookup) -> StoreResult<Vec<String>> {
         self.inner.lookup(t, l).await
     }
+
     async fn write(&self, t: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         let left = self.budget.load(Ordering::SeqCst);
         if left == 0 {
@@ -307,21 +318,33 @@ impl<S: Store> Store for Faulty<S> {
         }
         Ok(written)
     }
+}
+
+impl<S: Store> PrimaryAdmins for Faulty<S> {
     async fn primary_admins(&self, t: &str) -> StoreResult<Vec<String>> {
         self.inner.primary_admins(t).await
     }
+
     async fn set_primary_admin(&self, t: &str, id: &str, p: bool) -> StoreResult<()> {
         self.inner.set_primary_admin(t, id, p).await
     }
+}
+
+impl<S: Store> Runs for Faulty<S> {
     async fn put_run(&self, r: &RunRecord) -> StoreResult<()> {
         self.inner.put_run(r).await
     }
+
     async fn get_run(&self, id: &str) -> StoreResult<Option<RunRecord>> {
         self.inner.get_run(id).await
     }
+
     async fn list_runs(&self, t: Option<&str>, l: usize) -> StoreResult<Vec<RunRecord>> {
         self.inner.list_runs(t, l).await
     }
+}
+
+impl<S: Store> OneTimeRecords for Faulty<S> {
     async fn put_one_time(
         &self,
         k: OneTimeKind,
@@ -331,6 +354,7 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<()> {
         self.inner.put_one_time(k, key, p, e).await
     }
+
     async fn take_one_time(
         &self,
         k: OneTimeKind,
@@ -339,9 +363,13 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<Option<String>> {
         self.inner.take_one_time(k, key, n).await
     }
+}
+
+impl<S: Store> SignInAudits for Faulty<S> {
     async fn put_sign_in_audit(&self, a: &SignInAudit) -> StoreResult<()> {
         self.inner.put_sign_in_audit(a).await
     }
+
     async fn list_sign_in_audits(
         &self,
         t: Option<&str>,
@@ -350,6 +378,9 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<Vec<SignInAudit>> {
         self.inner.list_sign_in_audits(t, limit, n).await
     }
+}
+
+impl<S: Store> Leases for Faulty<S> {
     async fn acquire_lease(
         &self,
         t: &str,
@@ -359,6 +390,7 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<LeaseOutcome> {
         self.inner.acquire_lease(t, o, n, ttl).await
     }
+
     async fn renew_lease(
         &self,
         t: &str,
@@ -368,7 +400,35 @@ impl<S: Store> Store for Faulty<S> {
     ) -> StoreResult<bool> {
         self.inner.renew_lease(t, o, n, ttl).await
     }
+
     async fn release_lease(&self, t: &str, o: &str) -> StoreResult<()> {
         self.inner.release_lease(t, o).await
+    }
+}
+
+impl<S: Store> Claims for Faulty<S> {
+    async fn claim(
+        &self,
+        w: &str,
+        o: &str,
+        n: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<ClaimOutcome> {
+        self.inner.claim(w, o, n, lease).await
+    }
+
+    async fn finish_claim(
+        &self,
+        w: &str,
+        o: &str,
+        r: &str,
+        n: DateTime<Utc>,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        self.inner.finish_claim(w, o, r, n, keep).await
+    }
+
+    async fn release_claim(&self, w: &str, o: &str) -> StoreResult<()> {
+        self.inner.release_claim(w, o).await
     }
 }
