@@ -2,16 +2,10 @@
 //! normalised value, whether a tolerated quirk was normalised away, or what
 //! was expected.
 
-use crate::model::{Grade, Status, UserId};
+pub use crate::model::Vocabulary;
+use crate::model::{Grade, Status};
+pub use crate::user_ids::{split_user_ids, UserIdsError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
-
-/// A closed set of canonical spellings (implemented for the model's enums).
-pub trait Vocabulary: Copy + Sized + 'static {
-    /// Every value.
-    const ALL: &'static [Self];
-    /// The canonical spelling.
-    fn text(self) -> &'static str;
-}
 
 /// A parsed value and whether it had to be normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,60 +162,11 @@ pub fn parse_grade(text: &str) -> Option<Normalised<Grade>> {
     None
 }
 
-/// Why a `userIds` entry is malformed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UserIdsError {
-    /// The malformed part of the field.
-    pub at: usize,
-}
-
-/// Splits `{type:id},{type:id}` into entries; a malformed entry yields an error.
-pub fn split_user_ids(text: &str) -> impl Iterator<Item = Result<UserId<'_>, UserIdsError>> {
-    let mut rest = text;
-    let mut offset = 0usize;
-    let mut failed = false;
-    std::iter::from_fn(move || {
-        if failed {
-            return None;
-        }
-        let trimmed = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
-        offset += rest.len() - trimmed.len();
-        rest = trimmed;
-        if rest.is_empty() {
-            return None;
-        }
-        let entry = rest
-            .strip_prefix('{')
-            .and_then(|inner| inner.find('}').map(|end| (&inner[..end], end + 2)))
-            .and_then(|(inner, consumed)| {
-                let (id_type, identifier) = inner.split_once(':')?;
-                let (id_type, identifier) = (id_type.trim(), identifier.trim());
-                (!id_type.is_empty() && !identifier.is_empty()).then_some((
-                    UserId {
-                        id_type,
-                        identifier,
-                    },
-                    consumed,
-                ))
-            });
-        match entry {
-            Some((user_id, consumed)) => {
-                rest = &rest[consumed..];
-                offset += consumed;
-                Some(Ok(user_id))
-            }
-            None => {
-                failed = true;
-                Some(Err(UserIdsError { at: offset }))
-            }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{ClassType, Role};
+    use crate::user_ids::UserId;
 
     #[test]
     fn vocabulary_is_exact_or_case_tolerant() {

@@ -29,6 +29,7 @@ pub mod report;
 pub mod rest;
 mod rows;
 pub mod schema;
+mod user_ids;
 mod validate;
 
 pub use manifest::Manifest;

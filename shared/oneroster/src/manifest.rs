@@ -53,7 +53,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(crate::validate::skip_bom(read).0);
+        .from_reader(crate::records::skip_bom(read).0);
     let mut warnings = Vec::new();
     let mut fatal = Vec::new();
     let mut manifest = Manifest::default();

@@ -5,6 +5,7 @@
 //! values that the reader normalises (enumerations, booleans, dates, grades)
 //! are plain Rust values. Consumers that keep a record copy what they need.
 
+pub use crate::user_ids::{UserId, UserIds};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -114,6 +115,14 @@ pub enum Status {
     ToBeDeleted,
 }
 
+/// A closed set of canonical spellings (implemented for the model's enums).
+pub trait Vocabulary: Copy + Sized + 'static {
+    /// Every value.
+    const ALL: &'static [Self];
+    /// The canonical spelling.
+    fn text(self) -> &'static str;
+}
+
 /// Declares a closed enumeration with its canonical OneRoster spellings.
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -133,7 +142,7 @@ macro_rules! vocabulary {
             }
         }
 
-        impl crate::fields::Vocabulary for $name {
+        impl crate::model::Vocabulary for $name {
             const ALL: &'static [$name] = &[$($name::$variant),+];
             fn text(self) -> &'static str { self.as_str() }
         }
@@ -394,33 +403,6 @@ impl<'a> List<'a> {
 }
 
 impl Serialize for List<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
-    }
-}
-
-/// One `{type:identifier}` entry of `users.userIds`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct UserId<'a> {
-    /// The identifier's type, e.g. `Fed`, `StateID`.
-    #[serde(rename = "type")]
-    pub id_type: &'a str,
-    /// The identifier.
-    pub identifier: &'a str,
-}
-
-/// `users.userIds`, validated; iterate to get the entries.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UserIds<'a>(pub(crate) &'a str);
-
-impl<'a> UserIds<'a> {
-    /// The entries.
-    pub fn iter(&self) -> impl Iterator<Item = UserId<'a>> {
-        crate::fields::split_user_ids(self.0).filter_map(Result::ok)
-    }
-}
-
-impl Serialize for UserIds<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.iter())
     }

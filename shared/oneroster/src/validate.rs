@@ -11,13 +11,13 @@ use crate::idset::IdMap;
 use crate::manifest::{parse_manifest, Manifest};
 use crate::model::*;
 use crate::package::{ArchiveLimits, Entry, Package};
-use crate::records::{csv_reader, for_each_record};
+use crate::records::{csv_reader, for_each_record, skip_bom};
 use crate::report::{codes, FileSummary, Issue, IssueSink, Severity, ValidationReport};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 /// How a package is validated.
@@ -348,35 +348,6 @@ fn plan_files(package: &Package, manifest: &Manifest, sink: &mut IssueSink) -> F
         rostering,
         not_imported,
     }
-}
-
-/// What the first bytes of a file told us.
-pub(crate) struct Peek {
-    pub(crate) bom: bool,
-    pub(crate) crlf: bool,
-    /// A UTF-16 byte order mark: the file is not UTF-8 at all.
-    pub(crate) utf16: bool,
-}
-
-/// Wraps `read` in a buffer, drops a UTF-8 byte order mark, and notes line endings.
-pub(crate) fn skip_bom<R: Read>(read: R) -> (BufReader<R>, Peek) {
-    let mut reader = BufReader::with_capacity(256 * 1024, read);
-    let mut peek = Peek {
-        bom: false,
-        crlf: false,
-        utf16: false,
-    };
-    if let Ok(buf) = reader.fill_buf() {
-        peek.bom = buf.starts_with(&[0xEF, 0xBB, 0xBF]);
-        peek.utf16 = buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]);
-        if let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-            peek.crlf = nl > 0 && buf[nl - 1] == b'\r';
-        }
-    }
-    if peek.bom {
-        reader.consume(3);
-    }
-    (reader, peek)
 }
 
 fn count_rows(package: &Package, name: &'static str, entry: &Entry, sink: &mut IssueSink) -> u64 {

@@ -14,6 +14,7 @@ pub mod content;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod engine;
+pub mod error;
 pub mod plan;
 pub mod run;
 pub mod run_log;
@@ -28,7 +29,8 @@ pub use artifacts::{Artifacts, LocalArtifacts};
 pub use content::SisContent;
 #[cfg(feature = "dynamodb")]
 pub use dynamo::DynamoStore;
-pub use engine::{Engine, SyncError, SyncOptions};
+pub use engine::{Engine, SyncOptions};
+pub use error::SyncError;
 pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, Snapshot};
 #[cfg(feature = "sqlite")]

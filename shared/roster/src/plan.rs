@@ -2,7 +2,7 @@
 //! one entity type. Pure: reads summaries and rows, emits planned writes.
 
 use crate::content::SisContent;
-use crate::engine::SyncError;
+use crate::error::SyncError;
 use crate::run::KindCounts;
 use crate::snapshot::Snapshot;
 use crate::store::{EntityWrite, StoredSummary};

@@ -1,7 +1,7 @@
 //! The engine's input: per entity type, a mode and a stream of validated rows.
 //! A CSV package and an API pull both become a [`Snapshot`].
 
-use crate::engine::SyncError;
+use crate::error::SyncError;
 use oneroster::{
     DeferredReference, EntityKind, FileMode, ReadError, RowItem, ValidatedPackage, ValidationReport,
 };

@@ -1,0 +1,75 @@
+//! Why a sync could not complete: the engine's error, below every module
+//! that returns it (plan, snapshot, engine, api).
+
+use crate::store::StoreError;
+use cloud::failure::BoxError;
+use cloud::{Failure, Retry};
+
+/// Why a sync could not complete. Runs that end `held`, `rejected`, `stale`
+/// or `busy` are not errors: they are outcomes recorded in the run record.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A local file could not be read or written.
+    #[error("I/O error: {context}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
+    /// The snapshot could not be streamed.
+    #[error("reading the delivery failed")]
+    Read(#[source] BoxError),
+    /// No such run or tenant.
+    #[error("{0}")]
+    NotFound(String),
+    /// The operation was refused (wrong state, plan out of date, lease lost).
+    #[error("{0}")]
+    Refused(String),
+    /// The time limit came before the plan was fully applied.
+    #[error(
+        "stopped before the time limit after writing {written} items; continue in a new invocation"
+    )]
+    DeadlineReached {
+        /// Items written before stopping.
+        written: u64,
+    },
+}
+
+impl SyncError {
+    /// Whether retrying later may succeed (throttling, network).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SyncError::Store(e) if e.is_retryable())
+    }
+}
+
+impl SyncError {
+    /// A local I/O (or encoding) failure while doing `context`.
+    pub fn io(context: &'static str, source: impl Into<BoxError>) -> SyncError {
+        SyncError::Io {
+            context,
+            source: source.into(),
+        }
+    }
+}
+
+impl From<std::io::Error> for SyncError {
+    fn from(e: std::io::Error) -> Self {
+        SyncError::io("local file", e)
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(e: SyncError) -> Failure {
+        let retry = if e.is_retryable() {
+            Retry::Retryable
+        } else {
+            Retry::Permanent
+        };
+        Failure::new(retry, "the sync failed").because(e)
+    }
+}
