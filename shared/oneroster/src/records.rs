@@ -85,6 +85,35 @@ pub(crate) fn for_each_record<R: Read + Send>(
     })
 }
 
+/// What the first bytes of a file told us.
+pub(crate) struct Peek {
+    pub(crate) bom: bool,
+    pub(crate) crlf: bool,
+    /// A UTF-16 byte order mark: the file is not UTF-8 at all.
+    pub(crate) utf16: bool,
+}
+
+/// Wraps `read` in a buffer, drops a UTF-8 byte order mark, and notes line endings.
+pub(crate) fn skip_bom<R: Read>(read: R) -> (BufReader<R>, Peek) {
+    let mut reader = BufReader::with_capacity(256 * 1024, read);
+    let mut peek = Peek {
+        bom: false,
+        crlf: false,
+        utf16: false,
+    };
+    if let Ok(buf) = reader.fill_buf() {
+        peek.bom = buf.starts_with(&[0xEF, 0xBB, 0xBF]);
+        peek.utf16 = buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]);
+        if let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+            peek.crlf = nl > 0 && buf[nl - 1] == b'\r';
+        }
+    }
+    if peek.bom {
+        reader.consume(3);
+    }
+    (reader, peek)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,33 +156,4 @@ mod tests {
         assert!(matches!(err.kind(), csv::ErrorKind::Utf8 { .. }));
         assert_eq!(rows, 2);
     }
-}
-
-/// What the first bytes of a file told us.
-pub(crate) struct Peek {
-    pub(crate) bom: bool,
-    pub(crate) crlf: bool,
-    /// A UTF-16 byte order mark: the file is not UTF-8 at all.
-    pub(crate) utf16: bool,
-}
-
-/// Wraps `read` in a buffer, drops a UTF-8 byte order mark, and notes line endings.
-pub(crate) fn skip_bom<R: Read>(read: R) -> (BufReader<R>, Peek) {
-    let mut reader = BufReader::with_capacity(256 * 1024, read);
-    let mut peek = Peek {
-        bom: false,
-        crlf: false,
-        utf16: false,
-    };
-    if let Ok(buf) = reader.fill_buf() {
-        peek.bom = buf.starts_with(&[0xEF, 0xBB, 0xBF]);
-        peek.utf16 = buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]);
-        if let Some(nl) = buf.iter().position(|b| *b == b'\n') {
-            peek.crlf = nl > 0 && buf[nl - 1] == b'\r';
-        }
-    }
-    if peek.bom {
-        reader.consume(3);
-    }
-    (reader, peek)
 }
