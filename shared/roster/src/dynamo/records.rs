@@ -1,0 +1,219 @@
+//! Roster records: summaries, lookups, writes, the platform-owned Primary
+//! Administrator flag, and the platform's own edits.
+
+use super::*;
+
+pub(super) fn summary_of(item: Item) -> StoreResult<StoredSummary> {
+    let sis = item
+        .get("sis")
+        .map(attribute_to_json)
+        .unwrap_or(Value::Null);
+    Ok(StoredSummary {
+        sourced_id: need_s(&item, "sid")?.to_string(),
+        digest: SisContent::from_value(sis).digest(),
+        archived: item.contains_key("archived_by"),
+        first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
+        first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
+    })
+}
+
+impl Records for DynamoStore {
+    fn name(&self) -> &'static str {
+        "dynamodb"
+    }
+
+    async fn load_summaries(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+    ) -> StoreResult<Vec<StoredSummary>> {
+        let projection = "sid, sis, archived_by, first_seen_at, first_seen_run";
+        let shards = stream::iter((0..SHARDS).map(|shard| {
+            let pk = shard_pk(tenant, kind, shard);
+            async move {
+                self.query_prefix(&pk, "E#", Some(projection), summary_of)
+                    .await
+            }
+        }))
+        .buffer_unordered(8)
+        .try_collect::<Vec<Vec<StoredSummary>>>()
+        .await?;
+        Ok(shards.into_iter().flatten().collect())
+    }
+
+    async fn get_entity(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+    ) -> StoreResult<Option<StoredEntity>> {
+        let pk = entity_pk(tenant, kind, sourced_id);
+        let Some(item) = self
+            .get_item(key(pk.clone(), format!("E#{sourced_id}")))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let platform = self.get_item(key(pk, format!("P#{sourced_id}"))).await?;
+        let primary_admin = platform
+            .and_then(|p| {
+                p.get("primary_admin")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+            })
+            .unwrap_or(false);
+        let archive = match (get_s(&item, "archived_by"), get_s(&item, "archived_at")) {
+            (Some(by), Some(at)) => Some(ArchiveInfo {
+                by: ArchivedBy::parse(by),
+                at: parse_ts(at)?,
+                run: get_s(&item, "archived_run").map(String::from),
+            }),
+            _ => None,
+        };
+        Ok(Some(StoredEntity {
+            kind,
+            sourced_id: sourced_id.to_string(),
+            sis: SisContent::from_value(
+                item.get("sis")
+                    .map(attribute_to_json)
+                    .unwrap_or(Value::Null),
+            ),
+            archive,
+            first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
+            first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
+            updated_at: parse_ts(need_s(&item, "updated_at")?)?,
+            updated_run: need_s(&item, "updated_run")?.to_string(),
+            primary_admin,
+        }))
+    }
+
+    async fn lookup(&self, tenant: &str, lookup: &Lookup) -> StoreResult<Vec<String>> {
+        let (index, pk) = match lookup {
+            Lookup::UsersByEmail(v) => ("gsi1", format!("T#{tenant}#EMAIL#{}", v.to_lowercase())),
+            Lookup::UsersByUsername(v) => {
+                ("gsi2", format!("T#{tenant}#USERNAME#{}", v.to_lowercase()))
+            }
+            Lookup::ClassesOfSchool(v) => ("gsi1", format!("T#{tenant}#SCHOOL#{v}")),
+            Lookup::EnrollmentsOfClass(v) => ("gsi1", format!("T#{tenant}#CLASS#{v}")),
+            Lookup::EnrollmentsOfUser(v) => ("gsi2", format!("T#{tenant}#USER#{v}")),
+        };
+        let kind = lookup.kind().file_name();
+        let items = self.query_index(index, &pk, None).await?;
+        let mut ids: Vec<String> = items
+            .iter()
+            .filter(|i| get_s(i, "kind") == Some(kind))
+            .filter_map(|i| get_s(i, "sid").map(String::from))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+        let puts: Vec<Item> = writes
+            .iter()
+            .filter_map(|w| Self::entity_item(tenant, w))
+            .collect();
+        let mut written = self.batch_put(puts).await?;
+        let archives: Vec<(EntityKind, String, DateTime<Utc>, String)> = writes
+            .iter()
+            .filter_map(|w| match w {
+                EntityWrite::Archive {
+                    kind,
+                    sourced_id,
+                    at,
+                    run,
+                } => Some((*kind, sourced_id.clone(), *at, run.clone())),
+                EntityWrite::Put { .. } => None,
+            })
+            .collect();
+        let archived = archives.len() as u64;
+        stream::iter(archives.into_iter().map(|(kind, id, at, run)| async move {
+            self.archive_one(tenant, kind, &id, at, &run).await
+        }))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
+        written += archived;
+        Ok(written)
+    }
+}
+
+impl PrimaryAdmins for DynamoStore {
+    async fn primary_admins(&self, tenant: &str) -> StoreResult<Vec<String>> {
+        let items = self
+            .query_index("gsi1", &format!("T#{tenant}#PRIMARY_ADMIN"), None)
+            .await?;
+        let mut ids: Vec<String> = items
+            .iter()
+            .filter_map(|i| get_s(i, "gsi1sk").map(String::from))
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn set_primary_admin(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        primary: bool,
+    ) -> StoreResult<()> {
+        let pk = entity_pk(tenant, EntityKind::Users, sourced_id);
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, format!("P#{sourced_id}"))));
+        let update = if primary {
+            update
+                .update_expression("SET primary_admin = :t, gsi1pk = :gpk, gsi1sk = :gsk")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .expression_attribute_values(":gpk", s(format!("T#{tenant}#PRIMARY_ADMIN")))
+                .expression_attribute_values(":gsk", s(sourced_id))
+        } else {
+            update
+                .update_expression("SET primary_admin = :f REMOVE gsi1pk, gsi1sk")
+                .expression_attribute_values(":f", AttributeValue::Bool(false))
+        };
+        update.send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+impl PlatformEdits for DynamoStore {
+    async fn archive_by_hand(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.set_archived(tenant, kind, sourced_id, ArchivedBy::Manual, now, None)
+            .await
+            .map_err(sdk_error)
+    }
+
+    async fn edit_sis_field(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        field: &str,
+        value: &str,
+    ) -> StoreResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                entity_pk(tenant, kind, sourced_id),
+                format!("E#{sourced_id}"),
+            )))
+            .update_expression("SET sis.#f = :v")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#f", field)
+            .expression_attribute_values(":v", s(value))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+}
