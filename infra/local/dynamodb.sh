@@ -3,7 +3,7 @@
 # installed under .tools/node and run in memory on a loopback port.
 #
 #   infra/local/dynamodb.sh install        install (idempotent)
-#   infra/local/dynamodb.sh start [PORT]   start in the background (default 8765); prints the endpoint
+#   infra/local/dynamodb.sh start [PORT]   start in the background (default 8000, DynamoDB Local's usual port); prints the endpoint
 #   infra/local/dynamodb.sh stop           stop the one started here
 #
 # The endpoint is written to .tools/dynamodb.endpoint; tests read
@@ -35,7 +35,7 @@ install() {
 }
 
 start() {
-  local port="${1:-8765}"
+  local port="${1:-8000}"
   install
   if [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
     cat "$TOOLS/dynamodb.endpoint"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# moto server (PyPI `moto[server]`): S3, Secrets Manager, Lambda and Scheduler
+# moto server (PyPI `moto[server]`): S3, SQS, Secrets Manager and Scheduler
 # APIs on a loopback port, in memory. Installed in .tools/moto (a venv).
 #
 #   infra/local/moto.sh install        install (idempotent)

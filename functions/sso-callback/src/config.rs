@@ -13,6 +13,9 @@ pub const CLASSLINK_USERINFO: &str = "https://nodeapi.classlink.com/v2/my/info";
 /// The path of the callback route; the configured redirect URL must end with it.
 pub const CALLBACK_PATH: &str = "/sso/classlink/callback";
 
+/// The path of the start route.
+pub const START_PATH: &str = "/sso/classlink/start";
+
 /// Settings of the sso-callback function.
 #[derive(Debug, Clone)]
 pub struct SsoConfig {

@@ -8,12 +8,14 @@
 //! on a local port for development.
 
 pub mod app;
+pub mod callback;
 pub mod config;
 pub mod decide;
 pub mod login;
 pub mod oidc;
 pub mod pages;
 pub mod secrets;
+pub mod state;
 pub mod tickets;
 
 /// SHA-256 of `text`, as lowercase hex: what is stored in place of secrets

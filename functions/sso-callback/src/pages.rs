@@ -2,6 +2,8 @@
 //! pages with a support reference (the request id) and never a stack trace,
 //! token or code. Also the security headers every response carries.
 
+use crate::config::START_PATH;
+use crate::oidc::ClassLinkError;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -126,6 +128,85 @@ impl Page {
             self.html(request_id),
         )
             .into_response()
+    }
+}
+
+/// A 303 redirect to `location`.
+pub fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// The response with a `Set-Cookie` header added.
+pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+impl Page {
+    /// Adds the link that starts a fresh login.
+    pub fn with_start_again(self) -> Page {
+        self.with_link(START_PATH, "Sign in again")
+    }
+}
+
+/// A callback without its parameters.
+pub fn incomplete_page() -> Page {
+    Page::new(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is incomplete",
+        &["Open the app from your ClassLink LaunchPad to sign in."],
+    )
+}
+
+/// Our side failed (store, secrets).
+pub fn unavailable_page() -> Page {
+    Page::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is temporarily unavailable",
+        &["We could not complete your sign-in because of a problem on our side. Please try again in a few minutes."],
+    )
+}
+
+/// ClassLink failed or refused.
+pub fn classlink_page(error: &ClassLinkError) -> Page {
+    match error {
+        ClassLinkError::Unreachable(_) | ClassLinkError::BadResponse(_) => Page::new(
+            StatusCode::BAD_GATEWAY,
+            "ClassLink is not responding",
+            &["We could not reach ClassLink to complete your sign-in. Please try again in a few minutes."],
+        ),
+        ClassLinkError::Refused(_) => Page::new(
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired",
+            &["ClassLink did not accept this sign-in, usually because it took too long or the page was reloaded. Please start again."],
+        )
+        .with_start_again(),
+        ClassLinkError::InvalidIdToken(_) => Page::new(
+            StatusCode::UNAUTHORIZED,
+            "We could not verify your sign-in",
+            &["The sign-in information from ClassLink could not be verified, so you have not been signed in. Please start again from your ClassLink LaunchPad."],
+        ),
+        ClassLinkError::Misconfigured(_) => Page::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Sign-in is not available",
+            &["Sign-in with ClassLink is not configured correctly on our side. Please contact support."],
+        ),
+    }
+}
+
+/// The audit outcome code of a ClassLink failure.
+pub fn classlink_outcome(error: &ClassLinkError) -> &'static str {
+    match error {
+        ClassLinkError::Unreachable(_) => "provider_unreachable",
+        ClassLinkError::BadResponse(_) => "provider_error",
+        ClassLinkError::Refused(_) => "code_refused",
+        ClassLinkError::InvalidIdToken(_) => "invalid_token",
+        ClassLinkError::Misconfigured(_) => "misconfigured",
     }
 }
 

@@ -1,0 +1,294 @@
+//! The OpenID Connect callback: ClassLink sends the teacher back with a code;
+//! the login transaction is consumed, the code exchanged, the ID token
+//! checked, and the sign-in decided. Every way a callback can end short of a
+//! ticket is a [`Refusal`] with its outcome code and page, so the steps read
+//! top to bottom with `?`, and every attempt is logged and audited once.
+
+use crate::config::START_PATH;
+use crate::decide::{decide, Decision};
+use crate::login::{self, LoginTransaction, LOGIN_COOKIE};
+use crate::oidc::ClassLinkError;
+use crate::pages::{
+    classlink_outcome, classlink_page, incomplete_page, see_other, unavailable_page, with_cookie,
+    Page,
+};
+use crate::secrets::SecretError;
+use crate::state::{RequestId, Shared, SsoStore};
+use crate::tickets;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use chrono::Utc;
+use roster::{SignInAudit, StoreError};
+use std::collections::HashMap;
+use url::Url;
+
+/// Why a callback ends without a ticket.
+#[derive(Debug)]
+pub enum Refusal {
+    /// No state or no code in the callback.
+    Incomplete,
+    /// The login transaction is unknown: expired, or used already.
+    LoginExpiredOrUsed,
+    /// The browser that came back is not the one that started.
+    BrowserMismatch,
+    /// ClassLink ended the login with an `error` parameter.
+    ProviderDenied,
+    /// The authorization response names another issuer (RFC 9207).
+    IssuerMismatch,
+    /// The code exchange, the ID token or user info failed.
+    ClassLink(ClassLinkError),
+    /// Our own store or secrets failed: `what` was being read or written.
+    Unavailable {
+        /// What failed (for the log).
+        what: &'static str,
+        /// The error (for the log; never shown).
+        error: String,
+    },
+}
+
+impl From<ClassLinkError> for Refusal {
+    fn from(e: ClassLinkError) -> Refusal {
+        Refusal::ClassLink(e)
+    }
+}
+
+impl From<SecretError> for Refusal {
+    fn from(e: SecretError) -> Refusal {
+        Refusal::Unavailable {
+            what: "cannot read the ClassLink client secret",
+            error: e.to_string(),
+        }
+    }
+}
+
+impl Refusal {
+    /// The store failed while doing `what`.
+    fn store(what: &'static str) -> impl FnOnce(StoreError) -> Refusal {
+        move |e| Refusal::Unavailable {
+            what,
+            error: cloud::failure::chain(&e),
+        }
+    }
+
+    /// The stable outcome code of the audit record.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Refusal::Incomplete => "incomplete",
+            Refusal::LoginExpiredOrUsed => "login_expired_or_used",
+            Refusal::BrowserMismatch => "browser_mismatch",
+            Refusal::ProviderDenied => "provider_denied",
+            Refusal::IssuerMismatch => "issuer_mismatch",
+            Refusal::ClassLink(e) => classlink_outcome(e),
+            Refusal::Unavailable { .. } => "unavailable",
+        }
+    }
+
+    /// Logs the refusal (ids and kinds only) and returns its page.
+    fn page(&self, request_id: &str) -> Page {
+        match self {
+            Refusal::Incomplete => incomplete_page(),
+            Refusal::LoginExpiredOrUsed => Page::new(
+                StatusCode::BAD_REQUEST,
+                "This sign-in has expired",
+                &["This sign-in link has expired or has already been used. Please start again."],
+            )
+            .with_start_again(),
+            Refusal::BrowserMismatch => Page::new(
+                StatusCode::BAD_REQUEST,
+                "Please sign in again",
+                &["This sign-in was started in a different browser or window, or your browser blocked our cookie. Please start again in this browser."],
+            )
+            .with_start_again(),
+            Refusal::ProviderDenied => Page::new(
+                StatusCode::FORBIDDEN,
+                "ClassLink did not sign you in",
+                &["ClassLink ended the sign-in without signing you in. Please start again from your ClassLink LaunchPad."],
+            ),
+            Refusal::IssuerMismatch => classlink_page(&ClassLinkError::InvalidIdToken(
+                "authorization response from another issuer".into(),
+            )),
+            Refusal::ClassLink(e) => {
+                tracing::warn!(request_id, error = %e, "ClassLink sign-in failed");
+                classlink_page(e)
+            }
+            Refusal::Unavailable { what, error } => {
+                tracing::error!(request_id, error = %error, "{what}");
+                unavailable_page()
+            }
+        }
+    }
+}
+
+/// One sign-in attempt's audit record, filled in as the callback proceeds.
+struct Attempt {
+    audit: SignInAudit,
+}
+
+impl Attempt {
+    fn new(id: &str, retention_days: i64) -> Attempt {
+        let now = Utc::now();
+        Attempt {
+            audit: SignInAudit {
+                at: now,
+                request_id: id.to_string(),
+                tenant: None,
+                classlink_tenant_id: None,
+                classlink_user_id: None,
+                sourced_id: None,
+                outcome: String::new(),
+                expires_at: now + chrono::Duration::days(retention_days.max(1)),
+            },
+        }
+    }
+
+    /// Logs and stores the attempt; returns the response with the login cookie cleared.
+    async fn finish<S: SsoStore>(
+        mut self,
+        store: &S,
+        outcome: &str,
+        response: Response,
+    ) -> Response {
+        self.audit.outcome = outcome.to_string();
+        self.audit.at = Utc::now();
+        let a = &self.audit;
+        tracing::info!(
+            request_id = a.request_id,
+            outcome = a.outcome,
+            tenant = a.tenant.as_deref().unwrap_or("-"),
+            classlink_tenant_id = a.classlink_tenant_id.as_deref().unwrap_or("-"),
+            classlink_user_id = a.classlink_user_id.as_deref().unwrap_or("-"),
+            status = response.status().as_u16(),
+            "sign-in attempt"
+        );
+        if let Err(e) = store.put_sign_in_audit(a).await {
+            tracing::error!(request_id = a.request_id, error = %e, "cannot store the sign-in audit record");
+        }
+        with_cookie(response, &login::clear_cookie())
+    }
+}
+
+/// The callback route.
+pub async fn callback<S: SsoStore>(
+    State(app): State<Shared<S>>,
+    Extension(RequestId(id)): Extension<RequestId>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let param = |name: &str| {
+        query
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    if param("state").is_none() && param("code").is_some() {
+        // ClassLink-initiated: a code without our state is never exchanged.
+        tracing::info!(
+            request_id = id,
+            "callback without state; starting a fresh login"
+        );
+        return see_other(START_PATH);
+    }
+    let mut attempt = Attempt::new(&id, app.config.audit_retention_days);
+    let (outcome, response) = match sign_in(&app, &id, &param, &headers, &mut attempt).await {
+        Ok(done) => done,
+        Err(refusal) => (refusal.outcome(), refusal.page(&id).respond(&id)),
+    };
+    attempt.finish(&app.store, outcome, response).await
+}
+
+/// The callback's steps, in order; the first refusal ends it.
+async fn sign_in<'q, S: SsoStore>(
+    app: &Shared<S>,
+    id: &str,
+    param: &impl Fn(&str) -> Option<&'q str>,
+    headers: &HeaderMap,
+    attempt: &mut Attempt,
+) -> Result<(&'static str, Response), Refusal> {
+    let store = &app.store;
+    let state = param("state").ok_or(Refusal::Incomplete)?;
+    let transaction: LoginTransaction = login::consume(store, state, Utc::now())
+        .await
+        .map_err(Refusal::store("cannot read the login transaction"))?
+        .ok_or(Refusal::LoginExpiredOrUsed)?;
+    if !login::browser_matches(
+        &transaction,
+        login::cookie(headers, LOGIN_COOKIE).as_deref(),
+    ) {
+        return Err(Refusal::BrowserMismatch);
+    }
+    if let Some(error) = param("error") {
+        tracing::info!(request_id = id, provider_error = %error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect::<String>(), "ClassLink returned an error");
+        return Err(Refusal::ProviderDenied);
+    }
+    if param("iss").is_some_and(|iss| !app.classlink.issuer_matches(iss)) {
+        return Err(Refusal::IssuerMismatch);
+    }
+    let code = param("code").ok_or(Refusal::Incomplete)?;
+    let secret = app.client_secret.value().await?;
+    let signed_in = app
+        .classlink
+        .finish(
+            code,
+            &transaction.pkce_verifier,
+            &transaction.nonce,
+            &secret,
+        )
+        .await?;
+    attempt.audit.classlink_tenant_id = signed_in.info.tenant();
+    attempt.audit.classlink_user_id = signed_in.info.user();
+    let decision = decide(store, &signed_in.info)
+        .await
+        .map_err(Refusal::store("cannot read the roster"))?;
+    attempt.audit.tenant = decision.tenant().map(String::from);
+    let outcome = decision.outcome();
+    let response = match &decision {
+        Decision::SignIn {
+            tenant,
+            sourced_id,
+            role,
+        } => {
+            attempt.audit.sourced_id = Some(sourced_id.clone());
+            let mut destination = if role == "administrator" {
+                app.config.admin_portal_url.clone()
+            } else {
+                Url::parse(&transaction.destination)
+                    .ok()
+                    .filter(|d| app.config.is_allowed_destination(d))
+                    .unwrap_or_else(|| app.config.teacher_app_url.clone())
+            };
+            let ticket = tickets::issue(store, tenant, sourced_id, Utc::now())
+                .await
+                .map_err(Refusal::store("cannot issue a login ticket"))?;
+            destination.query_pairs_mut().append_pair("ticket", &ticket);
+            see_other(destination.as_str())
+        }
+        Decision::NotSetUp => Page::new(
+            StatusCode::FORBIDDEN,
+            "Your district is not set up for sign-in yet",
+            &["Your school district has not been set up to sign in to Sonday System Digital through ClassLink. Please ask your district's ClassLink administrator or your Customer Success Manager."],
+        )
+        .respond(id),
+        Decision::Student { .. } => Page::new(
+            StatusCode::FORBIDDEN,
+            "Students do not sign in here",
+            &["Sonday System Digital is used by teachers; students do not sign in to it. If you are a teacher, ask your district to check your role in ClassLink."],
+        )
+        .respond(id),
+        Decision::AdminPortal { .. } => Page::new(
+            StatusCode::FORBIDDEN,
+            "Administrators use the admin portal",
+            &["District administrators sign in through the admin portal, not through the ClassLink LaunchPad."],
+        )
+        .with_link(app.config.admin_portal_url.as_str(), "Go to the admin portal")
+        .respond(id),
+        Decision::NotInRoster { .. } => Page::new(
+            StatusCode::FORBIDDEN,
+            "We have not received your roster yet",
+            &["We could not find you as an active teacher in your district's roster. Rosters arrive from your district's student information system through ClassLink; if you were added recently, please try again after the next roster sync, or ask your district to check your record."],
+        )
+        .respond(id),
+    };
+    Ok((outcome, response))
+}
