@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Checks template.yaml (AWS SAM), offline and without an AWS account.
 #
-# Installs its tools, idempotently, in a Python venv under .tools/venv (nothing global):
-# cfn-lint, cfn-lint-serverless, aws-sam-cli, cargo-lambda and ziglang (zig, which
-# cargo-lambda uses to cross-compile). Then, from the repository root:
+# Its tools (cfn-lint, cfn-lint-serverless, aws-sam-cli, cargo-lambda, ziglang: zig, which
+# cargo-lambda uses to cross-compile) are in the project's one venv, .tools/venv, pinned in
+# infra/python-tools.txt and installed by infra/local/python.sh. Then, from the repository root:
 #   1. cfn-lint with the serverless rules (.cfnlintrc.yaml also turns on informational checks)
 #   2. sam validate (the SAM transform itself) and sam validate --lint
 #   3. cfn-lint on the CloudFormation that the SAM transform generates (the IAM role,
@@ -40,33 +40,8 @@ for arg in "$@"; do
 done
 
 VENV="$ROOT/.tools/venv"
-# PyPI packages, pinned: a new cfn-lint or serverless rule must not turn a clean template
-# red by itself. Raise a pin on purpose, and fix what the new version reports.
-TOOLS=(
-  cfn-lint==1.58.0
-  cfn-lint-serverless==0.3.6
-  aws-sam-cli==1.170.0
-  cargo-lambda==1.9.2
-  ziglang==0.17.1
-)
-
-log "tools in $VENV"
-if [ ! -x "$VENV/bin/python3" ]; then
-  echo "creating the venv"
-  python3 -m venv "$VENV"
-fi
-missing=()
-for spec in "${TOOLS[@]}"; do
-  # `pip show` fails for a package not installed yet: that is "missing", not an error.
-  have="$("$VENV/bin/python3" -m pip show "${spec%%==*}" 2>/dev/null | awk '/^Version:/{print $2}' || true)"
-  [ "$have" = "${spec##*==}" ] || missing+=("$spec")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check "${missing[@]}"
-else
-  echo "already installed: ${TOOLS[*]}"
-fi
+log "tools in $VENV (infra/python-tools.txt)"
+infra/local/python.sh >/dev/null
 if [ "$INSTALL_ONLY" = 1 ]; then
   exit 0
 fi

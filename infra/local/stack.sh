@@ -27,8 +27,8 @@ up() {
   local ddb moto oidc_port="${OIDC_PORT:-9400}"
   ddb="$("$ROOT/infra/local/dynamodb.sh" start "${DYNAMODB_PORT:-8000}" | tail -1)"
   moto="$("$ROOT/infra/local/moto.sh" start "${MOTO_PORT:-8766}" | tail -1)"
-  # The template checker's venv has cfn-lint (which reads the template) and boto3.
-  "$ROOT/infra/check-template.sh" --install-only >&2
+  # The project's venv has cfn-lint (which reads the template) and boto3.
+  "$ROOT/infra/local/python.sh" >/dev/null
   (cd "$ROOT" && "$TOOLS/venv/bin/python" infra/local/resources.py \
     --dynamodb "$ddb" --moto "$moto" --table "$TABLE" --bucket "$BUCKET") >&2
   "$ROOT/infra/local/oidc.sh" install
