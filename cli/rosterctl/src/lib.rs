@@ -1,7 +1,12 @@
 //! The operators' command line for the ClassLink OneRoster bridge, as a
 //! library so that its commands are testable; `main.rs` only parses arguments.
 
-pub mod roster_cmds;
+pub mod outcome;
+pub mod runs_cmd;
+pub mod sso_cmd;
+pub mod status_cmd;
 pub mod stores;
+pub mod sync_cmd;
 pub mod tenants_cmd;
+pub mod users_cmd;
 pub mod validate_cmd;

@@ -3,7 +3,8 @@
 //! API tenants, creates or updates the EventBridge Scheduler schedule that
 //! invokes oneroster-pull; prints the SFTP user to create for SFTP tenants.
 
-use crate::validate_cmd::{parse_roles, Outcome, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
+use crate::outcome::{Outcome, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
+use crate::validate_cmd::parse_roles;
 use roster::api::PullEvent;
 use roster::{ApiSecret, ApiSettings, Connection, PullSchedule, Store, TenantConfig};
 use serde_json::json;

@@ -1,5 +1,6 @@
 //! `rosterctl validate`: read a package, print the report, exit 0/1/2.
 
+use crate::outcome::{Outcome, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
 use oneroster::report::codes;
 use oneroster::{validate_package, EntityKind, Role, RoleSet, ValidationOptions, ValidationReport};
 use std::fmt::Write as _;
@@ -7,13 +8,6 @@ use std::path::Path;
 
 /// How many row errors the human output lists before summarising.
 const HUMAN_ERRORS_SHOWN: usize = 20;
-
-/// Exit code: the package is acceptable (warnings allowed).
-pub const EXIT_OK: i32 = 0;
-/// Exit code: the package (or operation) was refused.
-pub const EXIT_REFUSED: i32 = 1;
-/// Exit code: usage or I/O error.
-pub const EXIT_USAGE: i32 = 2;
 
 /// Parses `student,teacher,...` into a role set.
 pub fn parse_roles(text: &str) -> Result<RoleSet, String> {
@@ -32,14 +26,6 @@ pub fn parse_roles(text: &str) -> Result<RoleSet, String> {
         return Err("at least one role is needed".into());
     }
     Ok(set)
-}
-
-/// The result of the command: what to print and the exit code.
-pub struct Outcome {
-    /// Text for stdout.
-    pub stdout: String,
-    /// Process exit code.
-    pub exit_code: i32,
 }
 
 /// Runs `validate` on `path`.

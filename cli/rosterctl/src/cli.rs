@@ -1,0 +1,339 @@
+//! The command line: every command and option, with its help text (clap).
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use rosterctl::stores::StoreArgs;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "rosterctl",
+    version,
+    about = "Operate the ClassLink OneRoster roster bridge"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Read and validate a OneRoster 1.1 CSV package (a .zip or a folder).
+    ///
+    /// Exit code 0: acceptable (warnings allowed); 1: rejected; 2: usage or I/O error.
+    Validate {
+        /// The package: a .zip file or a folder holding manifest.csv.
+        path: PathBuf,
+        /// Print one JSON object instead of the human report.
+        #[arg(long)]
+        json: bool,
+        /// User roles the tenant imports (comma-separated); others are skipped.
+        #[arg(
+            long,
+            value_name = "ROLES",
+            default_value = "student,teacher,administrator,aide"
+        )]
+        tenant_roles: String,
+    },
+    /// Validate, plan and apply a package to a tenant's roster.
+    ///
+    /// Exit code 0: applied (or planned with --dry-run); 1: held, rejected,
+    /// stale or busy; 2: usage, I/O or store error.
+    Sync {
+        /// The package: a .zip file or a folder holding manifest.csv.
+        path: PathBuf,
+        /// The tenant (created with default settings if it does not exist).
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Plan only: show what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the run record as JSON.
+        #[arg(long)]
+        json: bool,
+        /// When the delivery was generated (RFC 3339) [default: the files' modification time].
+        #[arg(long, value_name = "TIME")]
+        generated_at: Option<DateTime<Utc>>,
+        /// Seconds to wait for another run of the tenant before ending busy.
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Pull a tenant's OneRoster 1.1 API now and sync it (locally; the Lambda
+    /// does the same on the tenant's schedule with credentials from Secrets Manager).
+    ///
+    /// Credentials: --key with --secret (OAuth 1.0a, ClassLink Roster Server),
+    /// --token (bearer), or --token-url with --client-id and --client-secret
+    /// (OAuth 2). A secret may come from ONEROSTER_API_SECRET instead of the
+    /// command line (shell history).
+    Pull {
+        /// The tenant (created with default settings if it does not exist).
+        #[arg(long)]
+        tenant: String,
+        /// The API URL [default: the tenant's configured URL].
+        #[arg(long)]
+        api_url: Option<String>,
+        /// OAuth 1.0a Application Key.
+        #[arg(long)]
+        key: Option<String>,
+        /// OAuth 1.0a Application Secret (or ONEROSTER_API_SECRET).
+        #[arg(long)]
+        secret: Option<String>,
+        /// Bearer token.
+        #[arg(long, conflicts_with_all = ["key", "client_id"])]
+        token: Option<String>,
+        /// OAuth 2 token URL.
+        #[arg(long, requires = "client_id")]
+        token_url: Option<String>,
+        /// OAuth 2 client id.
+        #[arg(long, requires = "token_url")]
+        client_id: Option<String>,
+        /// OAuth 2 client secret (or ONEROSTER_API_SECRET).
+        #[arg(long)]
+        client_secret: Option<String>,
+        /// full, delta, or auto (by the tenant's cadence).
+        #[arg(long, default_value = "auto")]
+        mode: String,
+        /// Records per page (1-10000).
+        #[arg(long, default_value_t = 1000)]
+        page_size: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the run record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run records: list, show, approve or discard held runs.
+    Runs {
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// Stored users.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Tenants.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
+    /// Primary Administrators (platform-owned; syncs never change them).
+    /// ClassLink single sign-on: the sign-in audit trail.
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
+    Admins {
+        #[command(subcommand)]
+        command: AdminsCommand,
+    },
+    /// Write a deterministic synthetic district as a OneRoster 1.1 package.
+    Generate {
+        /// Number of students.
+        #[arg(long, default_value_t = 1000)]
+        students: u32,
+        /// Random seed: the same seed and size give byte-identical output.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder, or a path ending in .zip.
+        #[arg(long)]
+        out: PathBuf,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RunsCommand {
+    /// Recent runs, newest first.
+    List {
+        /// Only this tenant's runs.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One run record.
+    Show {
+        /// The run id.
+        run_id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a held run's plan (re-checked against the store first).
+    Approve {
+        /// The run id.
+        run_id: String,
+        /// Who approves (recorded) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Discard a held run; nothing is applied.
+    Discard {
+        /// The run id.
+        run_id: String,
+        /// Who discards (recorded) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SsoCommand {
+    /// Recent ClassLink sign-in attempts of a district: time, outcome, ClassLink
+    /// user id, roster user, and the support reference shown to the person.
+    Audit {
+        /// The tenant; without it, attempts from districts that were not recognised.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// At most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UsersCommand {
+    /// A stored user: SIS fields, archive state, Primary Administrator flag.
+    Show {
+        /// The user's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub(crate) enum TenantsCommand {
+    /// Onboard a district: config, API credentials (Secrets Manager), pull schedule.
+    Add {
+        /// Tenant id (lower-case letters, digits, `-`, `_`).
+        tenant: String,
+        #[command(flatten)]
+        settings: rosterctl::tenants_cmd::TenantArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a district's settings (only the options given change).
+    Update {
+        /// Tenant id.
+        tenant: String,
+        #[command(flatten)]
+        settings: rosterctl::tenants_cmd::TenantArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A district's config (never its credentials).
+    Show {
+        /// Tenant id.
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// All districts.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop syncing a district (its pull schedule is disabled too).
+    Disable {
+        /// Tenant id.
+        tenant: String,
+        #[command(flatten)]
+        settings: rosterctl::tenants_cmd::TenantArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per tenant: last run, counts, and whether a Primary Administrator exists.
+    Status {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum AdminsCommand {
+    /// Make an active administrator a Primary Administrator.
+    Promote {
+        /// The administrator's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Clear the Primary Administrator flag.
+    Demote {
+        /// The administrator's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,279 @@
+//! `rosterctl runs list|show|approve|discard`: run records, and deciding held runs
+//! (a held plan kept in S3 is fetched first).
+
+use crate::outcome::*;
+use oneroster::EntityKind;
+use roster::{Artifacts, Engine, RunRecord, Store, SyncError};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Human rendering of a run record.
+pub fn render_run(run: &RunRecord) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Run {}  tenant {}  status {}",
+        run.run_id,
+        run.tenant,
+        run.status.as_str()
+    );
+    let _ = writeln!(out, "  {}", run.message);
+    let _ = writeln!(
+        out,
+        "  source: {} {}",
+        run.source.kind, run.source.reference
+    );
+    if let Some(generated) = run.generated_at {
+        let _ = writeln!(out, "  generated: {generated}");
+    }
+    let _ = writeln!(
+        out,
+        "  started: {}  ended: {}",
+        run.started_at,
+        run.ended_at
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "-".into())
+    );
+    if !run.counts.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<18} {:>9} {:>9} {:>10} {:>9} {:>11} {:>9} {:>8}",
+            "type",
+            "inserted",
+            "updated",
+            "unchanged",
+            "archived",
+            "unarchived",
+            "rejected",
+            "skipped"
+        );
+        for kind in EntityKind::ALL {
+            if let Some(c) = run.counts.get(kind.file_name()) {
+                let _ = writeln!(
+                    out,
+                    "{:<18} {:>9} {:>9} {:>10} {:>9} {:>11} {:>9} {:>8}",
+                    kind.file_name(),
+                    c.inserted,
+                    c.updated,
+                    c.unchanged,
+                    c.archived,
+                    c.unarchived,
+                    c.rejected,
+                    c.skipped
+                );
+            }
+        }
+        let _ = writeln!(out, "items written: {}", run.items_written);
+    }
+    for (kind, hold) in &run.hold {
+        let _ = writeln!(out, "HOLD {kind}: {}", hold.message);
+    }
+    for warning in &run.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
+    if run.error_count > 0 {
+        let _ = writeln!(
+            out,
+            "\nErrors ({} in all; first {}):",
+            run.error_count,
+            run.errors.len().min(20)
+        );
+        for e in run.errors.iter().take(20) {
+            let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+            let column = e
+                .column
+                .as_ref()
+                .map(|c| format!(" [{c}]"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}.csv{line}{column} {}: {}",
+                e.file, e.code, e.message
+            );
+        }
+    }
+    if let Some(report) = &run.report_ref {
+        let _ = writeln!(out, "report: {report}");
+    }
+    out
+}
+
+pub(crate) fn run_outcome(run: &RunRecord, json: bool) -> Outcome {
+    Outcome {
+        stdout: if json {
+            serde_json::to_string(run).expect("run serialises") + "\n"
+        } else {
+            render_run(run)
+        },
+        exit_code: exit_code_for(run.status),
+    }
+}
+
+/// `rosterctl runs list`.
+pub async fn runs_list<S: Store>(
+    store: &S,
+    tenant: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> Outcome {
+    match store.list_runs(tenant, limit).await {
+        Err(e) => store_failure(json, &e),
+        Ok(runs) if json => ok(serde_json::to_string(&runs).expect("runs serialise") + "\n"),
+        Ok(runs) => {
+            let mut out = format!(
+                "{:<30} {:<16} {:<10} {:>8}  {}\n",
+                "run", "tenant", "status", "written", "message"
+            );
+            for r in runs {
+                let _ = writeln!(
+                    out,
+                    "{:<30} {:<16} {:<10} {:>8}  {}",
+                    r.run_id,
+                    r.tenant,
+                    r.status.as_str(),
+                    r.items_written,
+                    r.message
+                );
+            }
+            ok(out)
+        }
+    }
+}
+
+/// `rosterctl runs show`.
+pub async fn runs_show<S: Store>(store: &S, run_id: &str, json: bool) -> Outcome {
+    match store.get_run(run_id).await {
+        Err(e) => store_failure(json, &e),
+        Ok(None) => refused(json, &format!("no run {run_id}")),
+        Ok(Some(run)) => Outcome {
+            exit_code: EXIT_OK,
+            ..run_outcome(&run, json)
+        },
+    }
+}
+
+/// `rosterctl runs approve|discard`.
+pub async fn runs_decide<S: Store, A: Artifacts>(
+    store: &S,
+    artifacts: &A,
+    run_id: &str,
+    approve: bool,
+    by: &str,
+    json: bool,
+) -> Outcome {
+    // A plan kept in S3 by a Lambda run is fetched first.
+    let mut fetched = None;
+    if approve {
+        if let Ok(Some(run)) = store.get_run(run_id).await {
+            if let Some(uri) = run.plan_ref.as_deref().filter(|r| r.starts_with("s3://")) {
+                match fetch_s3(uri).await {
+                    Ok(local) => {
+                        fetched = Some(S3Prefetched {
+                            uri: uri.to_string(),
+                            local,
+                        })
+                    }
+                    Err(e) => return failure(json, &e),
+                }
+            }
+        }
+    }
+    let result = match &fetched {
+        Some(prefetched) => decide(&Engine::new(store, prefetched), run_id, approve, by).await,
+        None => decide(&Engine::new(store, artifacts), run_id, approve, by).await,
+    };
+    if let Some(p) = fetched {
+        let _ = std::fs::remove_file(&p.local);
+    }
+    match result {
+        Ok(run) => run_outcome(&run, json),
+        Err(e) => sync_failure(json, &e),
+    }
+}
+
+pub(crate) async fn decide<S: Store, A: Artifacts>(
+    engine: &Engine<'_, S, A>,
+    run_id: &str,
+    approve: bool,
+    by: &str,
+) -> Result<RunRecord, SyncError> {
+    if approve {
+        engine.approve(run_id, by).await
+    } else {
+        engine.discard(run_id, by).await
+    }
+}
+
+/// A held plan downloaded from S3 for approval.
+pub(crate) struct S3Prefetched {
+    uri: String,
+    local: std::path::PathBuf,
+}
+
+impl Artifacts for S3Prefetched {
+    fn scratch(
+        &self,
+        _tenant: &str,
+        _run_id: &str,
+        name: &str,
+    ) -> std::io::Result<std::path::PathBuf> {
+        Ok(std::env::temp_dir().join(name))
+    }
+
+    fn keep(
+        &self,
+        _tenant: &str,
+        _run_id: &str,
+        _name: &str,
+        path: &Path,
+    ) -> std::io::Result<String> {
+        Ok(path.display().to_string())
+    }
+
+    fn fetch(&self, reference: &str) -> std::io::Result<std::path::PathBuf> {
+        if reference == self.uri {
+            Ok(self.local.clone())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("run file `{reference}` was not fetched"),
+            ))
+        }
+    }
+}
+
+/// Downloads `s3://bucket/key` to a temporary file (credentials and endpoint from the environment).
+pub(crate) async fn fetch_s3(uri: &str) -> Result<std::path::PathBuf, String> {
+    let rest = uri
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("`{uri}` is not an s3:// URI"))?;
+    let (bucket, key) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("`{uri}` has no key"))?;
+    let sdk = cloud::sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build(),
+    );
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot fetch the held plan {uri}: {}",
+                e.into_service_error()
+            )
+        })?;
+    let local = std::env::temp_dir().join(format!("rosterctl-plan-{}.jsonl", std::process::id()));
+    let mut file = tokio::fs::File::create(&local)
+        .await
+        .map_err(|e| format!("writing {}: {e}", local.display()))?;
+    tokio::io::copy(&mut object.body.into_async_read(), &mut file)
+        .await
+        .map_err(|e| format!("reading the held plan {uri}: {e}"))?;
+    Ok(local)
+}
