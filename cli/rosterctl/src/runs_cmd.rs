@@ -2,10 +2,10 @@
 //! (a held plan kept in S3 is fetched first).
 
 use crate::outcome::*;
+use cloud::s3::S3Uri;
 use oneroster::EntityKind;
-use roster::{Artifacts, Engine, RunRecord, Store, SyncError};
+use roster::{Artifacts, Engine, Prefetched, RunRecord, Store, SyncError};
 use std::fmt::Write as _;
-use std::path::Path;
 
 /// Human rendering of a run record.
 pub fn render_run(run: &RunRecord) -> String {
@@ -168,10 +168,10 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
             if let Some(uri) = run.plan_ref.as_deref().filter(|r| r.starts_with("s3://")) {
                 match fetch_s3(uri).await {
                     Ok(local) => {
-                        fetched = Some(S3Prefetched {
-                            uri: uri.to_string(),
-                            local,
-                        })
+                        fetched = Some(Prefetched::new(
+                            vec![(uri.to_string(), local)],
+                            std::env::temp_dir().join("rosterctl-runs"),
+                        ))
                     }
                     Err(e) => return failure(json, &e),
                 }
@@ -183,7 +183,9 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
         None => decide(&Engine::new(store, artifacts), run_id, approve, by).await,
     };
     if let Some(p) = fetched {
-        let _ = std::fs::remove_file(&p.local);
+        for local in p.local_files() {
+            let _ = std::fs::remove_file(local);
+        }
     }
     match result {
         Ok(run) => run_outcome(&run, json),
@@ -204,76 +206,14 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
     }
 }
 
-/// A held plan downloaded from S3 for approval.
-pub(crate) struct S3Prefetched {
-    uri: String,
-    local: std::path::PathBuf,
-}
-
-impl Artifacts for S3Prefetched {
-    fn scratch(
-        &self,
-        _tenant: &str,
-        _run_id: &str,
-        name: &str,
-    ) -> std::io::Result<std::path::PathBuf> {
-        Ok(std::env::temp_dir().join(name))
-    }
-
-    fn keep(
-        &self,
-        _tenant: &str,
-        _run_id: &str,
-        _name: &str,
-        path: &Path,
-    ) -> std::io::Result<String> {
-        Ok(path.display().to_string())
-    }
-
-    fn fetch(&self, reference: &str) -> std::io::Result<std::path::PathBuf> {
-        if reference == self.uri {
-            Ok(self.local.clone())
-        } else {
-            Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                format!("run file `{reference}` was not fetched"),
-            ))
-        }
-    }
-}
-
-/// Downloads `s3://bucket/key` to a temporary file (credentials and endpoint from the environment).
+/// Downloads a held plan kept in S3 to a local file.
 pub(crate) async fn fetch_s3(uri: &str) -> Result<std::path::PathBuf, String> {
-    let rest = uri
-        .strip_prefix("s3://")
-        .ok_or_else(|| format!("`{uri}` is not an s3:// URI"))?;
-    let (bucket, key) = rest
-        .split_once('/')
-        .ok_or_else(|| format!("`{uri}` has no key"))?;
-    let sdk = cloud::sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-            .build(),
-    );
-    let object = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot fetch the held plan {uri}: {}",
-                e.into_service_error()
-            )
-        })?;
+    let object = S3Uri::parse(uri)?;
+    let s3 = cloud::s3_client(&cloud::sdk_config().await);
     let local = std::env::temp_dir().join(format!("rosterctl-plan-{}.jsonl", std::process::id()));
-    let mut file = tokio::fs::File::create(&local)
-        .await
-        .map_err(|e| format!("writing {}: {e}", local.display()))?;
-    tokio::io::copy(&mut object.body.into_async_read(), &mut file)
-        .await
-        .map_err(|e| format!("reading the held plan {uri}: {e}"))?;
-    Ok(local)
+    match cloud::s3::download(&s3, &object.bucket, &object.key, None, &local).await {
+        Ok(Some(_)) => Ok(local),
+        Ok(None) => Err(format!("the held plan {uri} is gone")),
+        Err(e) => Err(format!("cannot fetch the held plan {uri}: {}", e.chain())),
+    }
 }

@@ -5,9 +5,9 @@
 use crate::config::IngestConfig;
 use crate::event::{Continuation, Invocation, ObjectRef};
 use crate::keys::{safe_segment, InboundKey, Outcome, Upload};
-use crate::s3::{self, Listed};
 use chrono::{DateTime, Utc};
 use cloud::continuation::ContinuationQueue;
+use cloud::s3::{self, Listed, S3Uri};
 use cloud::Failure;
 use oneroster::manifest::parse_manifest;
 use roster::{
@@ -420,7 +420,13 @@ impl<S: Store> Ingest<S> {
         {
             let key = format!("{folder}plan.jsonl");
             s3::put_file(&self.s3, &object.bucket, &key, &plan).await?;
-            run.plan_ref = Some(format!("s3://{}/{key}", object.bucket));
+            run.plan_ref = Some(
+                S3Uri {
+                    bucket: object.bucket.clone(),
+                    key,
+                }
+                .to_string(),
+            );
         }
         run.report_ref = Some(format!("s3://{}/{folder}report.json", object.bucket));
         self.store.put_run(&run).await?;

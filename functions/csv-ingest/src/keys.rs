@@ -1,7 +1,7 @@
 //! Object keys: decoding what S3 events carry, finding the tenant, and where
 //! objects go after a run. Pure functions.
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::percent_decode_str;
 
 /// Where ClassLink's uploads land: `inbound/{tenant}/...`.
 pub const INBOUND: &str = "inbound/";
@@ -13,26 +13,6 @@ pub fn decode_event_key(raw: &str) -> Result<String, String> {
         .decode_utf8()
         .map(|k| k.into_owned())
         .map_err(|_| format!("object key `{raw}` does not decode to UTF-8"))
-}
-
-/// Characters kept as they are in a `CopySource` (everything else is %-encoded).
-const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'/')
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// `bucket/key[?versionId=...]` for CopyObject, with the key URL-encoded.
-pub fn copy_source(bucket: &str, key: &str, version: Option<&str>) -> String {
-    let key = utf8_percent_encode(key, COPY_SOURCE).to_string();
-    match version {
-        Some(v) => format!(
-            "{bucket}/{key}?versionId={}",
-            utf8_percent_encode(v, COPY_SOURCE)
-        ),
-        None => format!("{bucket}/{key}"),
-    }
 }
 
 /// A key under `inbound/`, split.
@@ -159,18 +139,6 @@ mod tests {
             "inbound/d1/été.csv"
         );
         assert!(decode_event_key("inbound/d1/%FF.zip").is_err());
-    }
-
-    #[test]
-    fn copy_sources_encode_the_key() {
-        assert_eq!(
-            copy_source("b", "inbound/d1/My Export+1.zip", None),
-            "b/inbound/d1/My%20Export%2B1.zip"
-        );
-        assert_eq!(
-            copy_source("b", "k.zip", Some("v1")),
-            "b/k.zip?versionId=v1"
-        );
     }
 
     #[test]

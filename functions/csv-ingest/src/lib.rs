@@ -7,7 +7,6 @@ pub mod config;
 pub mod event;
 pub mod ingest;
 pub mod keys;
-pub mod s3;
 
 pub use cloud::Failure;
 pub use config::IngestConfig;

@@ -14,6 +14,8 @@ pub mod failure;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod metrics;
+#[cfg(feature = "s3")]
+pub mod s3;
 
 pub use failure::{classify, Failure, Retry};
 

@@ -1,5 +1,7 @@
 //! Where a run keeps its files: the full validation report and the plan of a
-//! held run. Locally a folder (`runs/{tenant}/{run_id}/`); in Lambda, S3.
+//! held run. Locally a folder (`runs/{tenant}/{run_id}/`); in Lambda, S3 beside
+//! the delivery's `report.json`, written by csv-ingest and fetched by `rosterctl
+//! runs approve` (`cloud::s3`) into a [`Prefetched`] set before the engine reads it.
 
 use std::path::{Path, PathBuf};
 
@@ -50,5 +52,58 @@ impl Artifacts for LocalArtifacts {
                 format!("run file `{reference}` is gone"),
             ))
         }
+    }
+}
+
+/// Run files fetched beforehand (a held plan downloaded from S3): the engine
+/// reads them by their references; new files go to a scratch folder.
+pub struct Prefetched {
+    files: Vec<(String, PathBuf)>,
+    scratch: PathBuf,
+}
+
+impl Prefetched {
+    /// `files` as (reference, local path); new files under `scratch`.
+    pub fn new(files: Vec<(String, PathBuf)>, scratch: impl Into<PathBuf>) -> Prefetched {
+        Prefetched {
+            files,
+            scratch: scratch.into(),
+        }
+    }
+
+    /// The local copies (to remove when done).
+    pub fn local_files(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(_, p)| p.as_path())
+    }
+}
+
+impl Artifacts for Prefetched {
+    fn scratch(&self, tenant: &str, run_id: &str, name: &str) -> std::io::Result<PathBuf> {
+        let dir = self.scratch.join(tenant).join(run_id);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir.join(name))
+    }
+
+    fn keep(
+        &self,
+        _tenant: &str,
+        _run_id: &str,
+        _name: &str,
+        path: &Path,
+    ) -> std::io::Result<String> {
+        Ok(path.display().to_string())
+    }
+
+    fn fetch(&self, reference: &str) -> std::io::Result<PathBuf> {
+        self.files
+            .iter()
+            .find(|(r, _)| r == reference)
+            .map(|(_, p)| p.clone())
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("run file `{reference}` was not fetched"),
+                )
+            })
     }
 }

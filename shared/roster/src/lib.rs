@@ -25,7 +25,7 @@ pub mod store;
 pub mod tenant;
 
 pub use api_secret::ApiSecret;
-pub use artifacts::{Artifacts, LocalArtifacts};
+pub use artifacts::{Artifacts, LocalArtifacts, Prefetched};
 pub use content::SisContent;
 #[cfg(feature = "dynamodb")]
 pub use dynamo::DynamoStore;

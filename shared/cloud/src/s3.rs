@@ -1,13 +1,67 @@
-//! The S3 operations the ingest needs: stream an object to a file, list a
-//! folder, move an object (copy, then delete that version), write a report.
+//! The S3 operations the functions and the CLI need: stream an object to a
+//! file, list a folder, move an object (copy, then delete that version),
+//! write a report or a file, and `s3://` references to run files (held plans
+//! and reports kept beside the delivery).
 
-use crate::keys::copy_source;
+use crate::Failure;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
-use cloud::Failure;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
+
+/// An object's `s3://bucket/key` reference, as run records store it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Uri {
+    /// Bucket.
+    pub bucket: String,
+    /// Key.
+    pub key: String,
+}
+
+impl S3Uri {
+    /// `s3://bucket/key`, or an error saying what is wrong with it.
+    pub fn parse(uri: &str) -> Result<S3Uri, String> {
+        let rest = uri
+            .strip_prefix("s3://")
+            .ok_or_else(|| format!("`{uri}` is not an s3:// URI"))?;
+        let (bucket, key) = rest
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+            .ok_or_else(|| format!("`{uri}` has no bucket or no key"))?;
+        Ok(S3Uri {
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Uri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// Characters kept as they are in a `CopySource` (everything else is %-encoded).
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `bucket/key[?versionId=...]` for CopyObject, with the key URL-encoded.
+pub fn copy_source(bucket: &str, key: &str, version: Option<&str>) -> String {
+    let key = utf8_percent_encode(key, COPY_SOURCE).to_string();
+    match version {
+        Some(v) => format!(
+            "{bucket}/{key}?versionId={}",
+            utf8_percent_encode(v, COPY_SOURCE)
+        ),
+        None => format!("{bucket}/{key}"),
+    }
+}
 
 /// An object as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,4 +255,32 @@ async fn put_bytes(
         .await
         .map_err(|e| Failure::sdk("PutObject", e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_sources_encode_the_key() {
+        assert_eq!(
+            copy_source("b", "inbound/d1/My Export+1.zip", None),
+            "b/inbound/d1/My%20Export%2B1.zip"
+        );
+        assert_eq!(
+            copy_source("b", "k.zip", Some("v1")),
+            "b/k.zip?versionId=v1"
+        );
+    }
+
+    #[test]
+    fn s3_uris_parse_and_print() {
+        let uri = S3Uri::parse("s3://b/processed/d1/plan.jsonl").unwrap();
+        assert_eq!(uri.bucket, "b");
+        assert_eq!(uri.key, "processed/d1/plan.jsonl");
+        assert_eq!(uri.to_string(), "s3://b/processed/d1/plan.jsonl");
+        assert!(S3Uri::parse("https://b/k").is_err());
+        assert!(S3Uri::parse("s3://b").is_err());
+        assert!(S3Uri::parse("s3:///k").is_err());
+    }
 }
