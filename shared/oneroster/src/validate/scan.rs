@@ -1,392 +1,20 @@
-//! Reading and validating a whole package (pass 1), and streaming its accepted
-//! rows to a consumer afterwards (pass 2).
-//!
-//! Pass 1 reads every file once, in dependency order, checking each row and
-//! keeping only identifiers in memory: which rows were accepted, rejected or
-//! skipped, and which references could not be resolved. Nothing is applied
-//! until pass 1 has read the whole package and found no fatal problem; pass 2
-//! then re-reads the files and hands each accepted row to the consumer.
+//! Pass 1: every row of every file checked, in dependency order, keeping only
+//! identifiers (accepted, rejected, skipped) and the references the store must resolve.
 
+use super::types::*;
 use crate::idset::IdMap;
-use crate::manifest::{parse_manifest, Manifest};
 use crate::model::*;
-use crate::package::{ArchiveLimits, Entry, Package};
+use crate::package::{Entry, Package};
 use crate::records::{csv_reader, for_each_record, skip_bom};
-use crate::report::{codes, FileSummary, Issue, IssueSink, Severity, ValidationReport};
+use crate::report::{codes, Issue, IssueSink, Severity};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::Path;
-
-/// How a package is validated.
-#[derive(Debug, Clone)]
-pub struct ValidationOptions {
-    /// User roles the tenant imports; rows of other roles are skipped (default:
-    /// student, teacher, administrator, aide).
-    pub imported_roles: RoleSet,
-    /// Most row errors kept in the report (all are counted).
-    pub max_reported_errors: usize,
-    /// Archive safety limits.
-    pub limits: ArchiveLimits,
-}
-
-impl Default for ValidationOptions {
-    fn default() -> Self {
-        ValidationOptions {
-            imported_roles: RoleSet::default_imported(),
-            max_reported_errors: 1000,
-            limits: ArchiveLimits::default(),
-        }
-    }
-}
-
-/// An enrollment reference the package could not resolve itself, because the
-/// referenced file is delta or absent (or the referenced row was rejected).
-/// The sync engine checks it against the store and rejects the row if unknown.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeferredReference {
-    /// The referring file.
-    pub file: EntityKind,
-    /// Line of the referring row.
-    pub line: u64,
-    /// sourcedId of the referring row.
-    pub sourced_id: String,
-    /// The referring column.
-    pub column: &'static str,
-    /// The referenced type.
-    pub target: EntityKind,
-    /// The referenced sourcedId.
-    pub target_id: String,
-}
-
-/// What pass 1 learned about one rostering file.
-#[derive(Debug, Clone)]
-pub struct FileOutcome {
-    /// How the file is delivered.
-    pub mode: FileMode,
-    entry: Option<Entry>,
-    /// Lines (sorted) that pass 2 must not hand over: rejected and skipped rows.
-    excluded_lines: Vec<u64>,
-    /// sourcedIds of rejected rows: present in the file, so never to be archived for absence.
-    pub rejected_ids: FxHashSet<String>,
-    /// sourcedIds of rows skipped by policy (roles not imported).
-    pub skipped_ids: FxHashSet<String>,
-    /// Data rows seen in pass 1.
-    rows: u64,
-}
-
-/// A package that passed validation: its accepted rows can be streamed.
-#[derive(Debug)]
-pub struct ValidatedPackage {
-    package: Package,
-    manifest: Manifest,
-    files: BTreeMap<EntityKind, FileOutcome>,
-    deferred: Vec<DeferredReference>,
-}
-
-/// The result of [`validate_package`].
-#[derive(Debug)]
-pub struct Validation {
-    /// What was found.
-    pub report: ValidationReport,
-    /// The package, when it may be applied (`report.ok`).
-    pub package: Option<ValidatedPackage>,
-}
-
-/// Why pass 2 could not stream a file.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// The file could not be read.
-    #[error("{file}.csv: {source}")]
-    Io {
-        /// File name without extension.
-        file: &'static str,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file no longer reads as it did during validation (changed underneath).
-    #[error("{file}.csv line {line}: the file changed after it was validated ({detail})")]
-    Changed {
-        /// File name without extension.
-        file: &'static str,
-        /// Line where the difference was seen.
-        line: u64,
-        /// What differed.
-        detail: String,
-    },
-}
-
-/// Reads and validates the package at `path` (a `.zip` or a folder).
-pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation {
-    let mut sink = IssueSink::new(options.max_reported_errors);
-    let mut report = ValidationReport::default();
-
-    let (package, open_warnings) = match Package::open(path, &options.limits) {
-        Ok(opened) => opened,
-        Err(failure) => {
-            failure.warnings.into_iter().for_each(|w| sink.warn(w));
-            failure.fatal.into_iter().for_each(|f| sink.fatal(f));
-            return finish(report, sink, None);
-        }
-    };
-    open_warnings.into_iter().for_each(|w| sink.warn(w));
-
-    let manifest = match package.with_entry(&package.manifest, parse_manifest) {
-        Err(e) => {
-            sink.fatal(Issue::new(
-                Severity::Fatal,
-                "manifest",
-                codes::IO,
-                format!("manifest.csv cannot be read: {e}"),
-            ));
-            return finish(report, sink, None);
-        }
-        Ok(Err(fatal)) => {
-            fatal.into_iter().for_each(|f| sink.fatal(f));
-            return finish(report, sink, None);
-        }
-        Ok(Ok((manifest, warnings))) => {
-            warnings.into_iter().for_each(|w| sink.warn(w));
-            manifest
-        }
-    };
-    report.oneroster_version = Some(manifest.oneroster_version.clone());
-    report.source_system_name = manifest.source_system_name.clone();
-    report.source_system_code = manifest.source_system_code.clone();
-
-    let plan = plan_files(&package, &manifest, &mut sink);
-    let mut scanner = Scanner {
-        package: &package,
-        options,
-        sink: &mut sink,
-        indexes: FxHashMap::default(),
-        deferred: Vec::new(),
-    };
-    let mut files = BTreeMap::new();
-    for (kind, mode, entry) in plan.rostering {
-        let outcome = match entry {
-            Some(entry) if mode != FileMode::Absent => scanner.scan(kind, mode, entry),
-            _ => FileOutcome {
-                mode,
-                entry: None,
-                excluded_lines: Vec::new(),
-                rejected_ids: FxHashSet::default(),
-                skipped_ids: FxHashSet::default(),
-                rows: 0,
-            },
-        };
-        files.insert(kind, outcome);
-    }
-    let deferred = std::mem::take(&mut scanner.deferred);
-    drop(scanner);
-
-    for (kind, outcome) in &files {
-        let name = kind.file_name();
-        if outcome.entry.is_none() && !manifest.files.contains_key(&name.to_ascii_lowercase()) {
-            continue;
-        }
-        let (accepted, rejected, skipped) = outcome.counts();
-        report.files.insert(
-            name.to_string(),
-            FileSummary {
-                mode: outcome.mode.as_str().to_string(),
-                imported: true,
-                rows: outcome.rows,
-                accepted,
-                rejected,
-                skipped,
-                warnings: sink.warning_total(name),
-            },
-        );
-    }
-    for (name, mode, entry) in plan.not_imported {
-        let rows = match (&entry, mode) {
-            (Some(entry), FileMode::Bulk | FileMode::Delta) => {
-                count_rows(&package, name, entry, &mut sink)
-            }
-            _ => 0,
-        };
-        if rows > 0 || entry.is_some() {
-            sink.warn(Issue::new(
-                Severity::Warning,
-                name,
-                codes::NOT_IMPORTED,
-                format!("{name}.csv ({rows} rows) is a gradebook/resource file; it is counted, not imported"),
-            ));
-        }
-        report.files.insert(
-            name.to_string(),
-            FileSummary {
-                mode: mode.as_str().to_string(),
-                imported: false,
-                rows,
-                warnings: sink.warning_total(name),
-                ..FileSummary::default()
-            },
-        );
-    }
-    let excluded_deferred: FxHashSet<(EntityKind, u64)> = files
-        .iter()
-        .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
-        .collect();
-    let deferred = deferred
-        .into_iter()
-        .filter(|d| !excluded_deferred.contains(&(d.file, d.line)))
-        .collect();
-
-    let validated = ValidatedPackage {
-        package,
-        manifest,
-        files,
-        deferred,
-    };
-    finish(report, sink, Some(validated))
-}
-
-fn finish(
-    mut report: ValidationReport,
-    sink: IssueSink,
-    package: Option<ValidatedPackage>,
-) -> Validation {
-    let ok = !sink.has_fatal();
-    let (errors, error_count, warnings) = sink.into_parts();
-    report.ok = ok;
-    report.errors = errors;
-    report.error_count = error_count;
-    report.warnings = warnings;
-    Validation {
-        report,
-        package: if ok { package } else { None },
-    }
-}
-
-struct FilePlan {
-    rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
-    not_imported: Vec<(&'static str, FileMode, Option<Entry>)>,
-}
-
-/// Decides, per file, how it is read: the manifest's mode, or bulk for a
-/// file present but undeclared. Declared files that are missing are fatal.
-fn plan_files(package: &Package, manifest: &Manifest, sink: &mut IssueSink) -> FilePlan {
-    let mut decide = |name: &'static str| -> (FileMode, Option<Entry>) {
-        let key = name.to_ascii_lowercase();
-        let entry = package.files.get(&key).cloned();
-        match (manifest.files.get(&key), entry) {
-            (Some((_, FileMode::Absent)), Some(_)) => {
-                sink.warn(Issue::new(
-                    Severity::Warning,
-                    name,
-                    codes::FILE_DECLARED_ABSENT,
-                    format!("{name}.csv is in the package but the manifest declares it absent; it is not read"),
-                ));
-                (FileMode::Absent, None)
-            }
-            (Some((_, mode)), Some(entry)) => (*mode, Some(entry)),
-            (Some((_, FileMode::Absent)), None) => (FileMode::Absent, None),
-            (Some((_, mode)), None) => {
-                sink.fatal(Issue::new(
-                    Severity::Fatal,
-                    name,
-                    codes::DECLARED_FILE_MISSING,
-                    format!(
-                        "the manifest declares {name}.csv as {} but the package does not contain it",
-                        mode.as_str()
-                    ),
-                ));
-                (*mode, None)
-            }
-            (None, Some(entry)) => {
-                sink.warn(Issue::new(
-                    Severity::Warning,
-                    name,
-                    codes::UNDECLARED_FILE,
-                    format!("{name}.csv is not declared in the manifest; read as bulk"),
-                ));
-                (FileMode::Bulk, Some(entry))
-            }
-            (None, None) => (FileMode::Absent, None),
-        }
-    };
-    let rostering = EntityKind::ALL
-        .into_iter()
-        .map(|kind| {
-            let (mode, entry) = decide(kind.file_name());
-            (kind, mode, entry)
-        })
-        .collect();
-    let not_imported = NOT_IMPORTED_FILES
-        .into_iter()
-        .filter_map(|name| {
-            let key = name.to_ascii_lowercase();
-            let known = manifest.files.contains_key(&key) || package.files.contains_key(&key);
-            known.then(|| {
-                let (mode, entry) = decide(name);
-                (name, mode, entry)
-            })
-        })
-        .collect();
-    for (stem, entry) in &package.files {
-        let known = EntityKind::from_file_name(stem).is_some()
-            || NOT_IMPORTED_FILES
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(stem));
-        if !known {
-            sink.warn(
-                Issue::new(
-                    Severity::Warning,
-                    crate::report::PACKAGE_FILE,
-                    codes::IGNORED_ENTRY,
-                    format!("`{}` is not a OneRoster 1.1 file; ignored", entry.name),
-                )
-                .with_value(&entry.name),
-            );
-        }
-    }
-    FilePlan {
-        rostering,
-        not_imported,
-    }
-}
-
-fn count_rows(package: &Package, name: &'static str, entry: &Entry, sink: &mut IssueSink) -> u64 {
-    let result = package.with_entry(entry, |read| {
-        let (buffered, _) = skip_bom(read);
-        let mut reader = csv_reader(buffered);
-        let mut record = csv::ByteRecord::new();
-        let mut rows = 0u64;
-        while reader.read_byte_record(&mut record)? {
-            rows += 1;
-        }
-        Ok::<u64, csv::Error>(rows.saturating_sub(1))
-    });
-    match result {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => {
-            sink.fatal(Issue::new(
-                Severity::Fatal,
-                name,
-                codes::CSV_MALFORMED,
-                format!("{name}.csv cannot be read as CSV: {e}"),
-            ));
-            0
-        }
-        Err(e) => {
-            sink.fatal(Issue::new(
-                Severity::Fatal,
-                name,
-                codes::IO,
-                format!("{name}.csv cannot be read: {e}"),
-            ));
-            0
-        }
-    }
-}
 
 /// What pass 1 knows about one sourcedId of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IdState {
+pub(super) enum IdState {
     Accepted,
     Rejected,
     Skipped,
@@ -395,19 +23,19 @@ enum IdState {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct IdEntry {
+pub(super) struct IdEntry {
     /// First line of the id (saturates past 4 billion lines).
-    line: u32,
-    state: IdState,
+    pub(super) line: u32,
+    pub(super) state: IdState,
 }
 
-struct KindIndex {
-    mode: FileMode,
-    ids: IdMap<IdEntry>,
+pub(super) struct KindIndex {
+    pub(super) mode: FileMode,
+    pub(super) ids: IdMap<IdEntry>,
 }
 
 /// How a reference resolved against the package.
-enum Resolution {
+pub(super) enum Resolution {
     Found(IdState),
     /// Not in a bulk file of the package: it does not exist.
     Missing,
@@ -416,30 +44,30 @@ enum Resolution {
 }
 
 /// One aggregated quirk of the file being scanned.
-struct QuirkCount {
-    code: &'static str,
-    column: usize,
-    count: u64,
-    first: Issue,
+pub(super) struct QuirkCount {
+    pub(super) code: &'static str,
+    pub(super) column: usize,
+    pub(super) count: u64,
+    pub(super) first: Issue,
 }
 
-struct Scanner<'p> {
-    package: &'p Package,
-    options: &'p ValidationOptions,
-    sink: &'p mut IssueSink,
-    indexes: FxHashMap<EntityKind, KindIndex>,
-    deferred: Vec<DeferredReference>,
+pub(super) struct Scanner<'p> {
+    pub(super) package: &'p Package,
+    pub(super) options: &'p ValidationOptions,
+    pub(super) sink: &'p mut IssueSink,
+    pub(super) indexes: FxHashMap<EntityKind, KindIndex>,
+    pub(super) deferred: Vec<DeferredReference>,
 }
 
 /// Pass-1 state of the file being scanned.
-struct FileScan {
-    kind: EntityKind,
-    mode: FileMode,
-    ids: IdMap<IdEntry>,
-    outcome: FileOutcome,
-    quirks: Vec<QuirkCount>,
+pub(super) struct FileScan {
+    pub(super) kind: EntityKind,
+    pub(super) mode: FileMode,
+    pub(super) ids: IdMap<IdEntry>,
+    pub(super) outcome: FileOutcome,
+    pub(super) quirks: Vec<QuirkCount>,
     /// Same-file references not yet resolvable when seen: (line, column, id).
-    pending: Vec<(u64, usize, Box<str>)>,
+    pub(super) pending: Vec<(u64, usize, Box<str>)>,
 }
 
 impl FileScan {
@@ -473,10 +101,10 @@ impl FileScan {
     }
 }
 
-const NO_COLUMN: usize = usize::MAX;
+pub(super) const NO_COLUMN: usize = usize::MAX;
 
 impl Scanner<'_> {
-    fn scan(&mut self, kind: EntityKind, mode: FileMode, entry: Entry) -> FileOutcome {
+    pub(super) fn scan(&mut self, kind: EntityKind, mode: FileMode, entry: Entry) -> FileOutcome {
         let mut scan = FileScan {
             kind,
             mode,
@@ -928,115 +556,5 @@ impl Scanner<'_> {
             );
         }
         scan.outcome
-    }
-}
-
-impl FileOutcome {
-    /// (accepted, rejected, skipped) rows. Skipped rows have unique ids (a
-    /// duplicated id turns every copy into a rejection), so they are counted by id.
-    fn counts(&self) -> (u64, u64, u64) {
-        let skipped = self.skipped_ids.len() as u64;
-        let rejected = self.excluded_lines.len() as u64 - skipped;
-        (self.rows - rejected - skipped, rejected, skipped)
-    }
-}
-
-impl ValidatedPackage {
-    /// How `kind` is delivered in this package.
-    pub fn mode(&self, kind: EntityKind) -> FileMode {
-        self.files
-            .get(&kind)
-            .map(|f| f.mode)
-            .unwrap_or(FileMode::Absent)
-    }
-
-    /// What pass 1 learned about `kind`.
-    pub fn outcome(&self, kind: EntityKind) -> Option<&FileOutcome> {
-        self.files.get(&kind)
-    }
-
-    /// The manifest.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// Enrollment references to check against the store.
-    pub fn deferred_references(&self) -> &[DeferredReference] {
-        &self.deferred
-    }
-
-    /// Streams every accepted row of `kind`, in file order, to `consume`.
-    /// Rows that pass 1 rejected or skipped are not handed over.
-    pub fn for_each_row<E, F>(&self, kind: EntityKind, mut consume: F) -> Result<(), E>
-    where
-        E: From<ReadError>,
-        F: FnMut(RowItem<'_>) -> Result<(), E>,
-    {
-        let Some(outcome) = self.files.get(&kind) else {
-            return Ok(());
-        };
-        let Some(entry) = &outcome.entry else {
-            return Ok(());
-        };
-        let file = kind.file_name();
-        let io = |source: std::io::Error| ReadError::Io { file, source };
-        let changed = |line: u64, detail: String| ReadError::Changed { file, line, detail };
-        let result = self.package.with_entry(entry, |read| -> Result<(), E> {
-            let (buffered, _) = skip_bom(read);
-            let mut reader = csv_reader(buffered);
-            let mut record = csv::StringRecord::new();
-            let csv_error = |e: csv::Error| {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                changed(line, e.to_string())
-            };
-            if !reader.read_record(&mut record).map_err(csv_error)? {
-                return Err(changed(1, "the header is gone".into()).into());
-            }
-            let header = ColumnMap::from_header(kind, &record);
-            if !header.fatal.is_empty() {
-                return Err(changed(1, "the header no longer validates".into()).into());
-            }
-            let map = header.map;
-            let mut excluded = outcome.excluded_lines.iter().peekable();
-            let mut rows = 0u64;
-            let mut failure: Option<E> = None;
-            for_each_record(&mut reader, |record| {
-                rows += 1;
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
-                while excluded.next_if(|l| **l < line).is_some() {}
-                if excluded.next_if(|l| **l == line).is_some() {
-                    return true;
-                }
-                let mut cx = RowCx::new(record, &map, kind, line, false);
-                let outcome = match parse_row(kind, outcome.mode, &mut cx) {
-                    Some(item) => consume(item),
-                    None => Err(changed(
-                        line,
-                        "a row that was accepted no longer validates".into(),
-                    )
-                    .into()),
-                };
-                match outcome {
-                    Ok(()) => true,
-                    Err(e) => {
-                        failure = Some(e);
-                        false
-                    }
-                }
-            })
-            .map_err(csv_error)?;
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            if rows != outcome.rows {
-                return Err(changed(
-                    0,
-                    format!("{rows} rows now, {} when validated", outcome.rows),
-                )
-                .into());
-            }
-            Ok(())
-        });
-        result.map_err(|e| E::from(io(e)))?
     }
 }

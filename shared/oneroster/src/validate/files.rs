@@ -1,0 +1,134 @@
+//! Which files a package has, in which mode (from the manifest), and how many rows each holds.
+
+use crate::manifest::Manifest;
+use crate::model::*;
+use crate::package::{Entry, Package};
+use crate::records::{csv_reader, skip_bom};
+use crate::report::{codes, Issue, IssueSink, Severity};
+
+pub(super) struct FilePlan {
+    pub(super) rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
+    pub(super) not_imported: Vec<(&'static str, FileMode, Option<Entry>)>,
+}
+
+/// Decides, per file, how it is read: the manifest's mode, or bulk for a
+/// file present but undeclared. Declared files that are missing are fatal.
+pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut IssueSink) -> FilePlan {
+    let mut decide = |name: &'static str| -> (FileMode, Option<Entry>) {
+        let key = name.to_ascii_lowercase();
+        let entry = package.files.get(&key).cloned();
+        match (manifest.files.get(&key), entry) {
+            (Some((_, FileMode::Absent)), Some(_)) => {
+                sink.warn(Issue::new(
+                    Severity::Warning,
+                    name,
+                    codes::FILE_DECLARED_ABSENT,
+                    format!("{name}.csv is in the package but the manifest declares it absent; it is not read"),
+                ));
+                (FileMode::Absent, None)
+            }
+            (Some((_, mode)), Some(entry)) => (*mode, Some(entry)),
+            (Some((_, FileMode::Absent)), None) => (FileMode::Absent, None),
+            (Some((_, mode)), None) => {
+                sink.fatal(Issue::new(
+                    Severity::Fatal,
+                    name,
+                    codes::DECLARED_FILE_MISSING,
+                    format!(
+                        "the manifest declares {name}.csv as {} but the package does not contain it",
+                        mode.as_str()
+                    ),
+                ));
+                (*mode, None)
+            }
+            (None, Some(entry)) => {
+                sink.warn(Issue::new(
+                    Severity::Warning,
+                    name,
+                    codes::UNDECLARED_FILE,
+                    format!("{name}.csv is not declared in the manifest; read as bulk"),
+                ));
+                (FileMode::Bulk, Some(entry))
+            }
+            (None, None) => (FileMode::Absent, None),
+        }
+    };
+    let rostering = EntityKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let (mode, entry) = decide(kind.file_name());
+            (kind, mode, entry)
+        })
+        .collect();
+    let not_imported = NOT_IMPORTED_FILES
+        .into_iter()
+        .filter_map(|name| {
+            let key = name.to_ascii_lowercase();
+            let known = manifest.files.contains_key(&key) || package.files.contains_key(&key);
+            known.then(|| {
+                let (mode, entry) = decide(name);
+                (name, mode, entry)
+            })
+        })
+        .collect();
+    for (stem, entry) in &package.files {
+        let known = EntityKind::from_file_name(stem).is_some()
+            || NOT_IMPORTED_FILES
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(stem));
+        if !known {
+            sink.warn(
+                Issue::new(
+                    Severity::Warning,
+                    crate::report::PACKAGE_FILE,
+                    codes::IGNORED_ENTRY,
+                    format!("`{}` is not a OneRoster 1.1 file; ignored", entry.name),
+                )
+                .with_value(&entry.name),
+            );
+        }
+    }
+    FilePlan {
+        rostering,
+        not_imported,
+    }
+}
+
+pub(super) fn count_rows(
+    package: &Package,
+    name: &'static str,
+    entry: &Entry,
+    sink: &mut IssueSink,
+) -> u64 {
+    let result = package.with_entry(entry, |read| {
+        let (buffered, _) = skip_bom(read);
+        let mut reader = csv_reader(buffered);
+        let mut record = csv::ByteRecord::new();
+        let mut rows = 0u64;
+        while reader.read_byte_record(&mut record)? {
+            rows += 1;
+        }
+        Ok::<u64, csv::Error>(rows.saturating_sub(1))
+    });
+    match result {
+        Ok(Ok(rows)) => rows,
+        Ok(Err(e)) => {
+            sink.fatal(Issue::new(
+                Severity::Fatal,
+                name,
+                codes::CSV_MALFORMED,
+                format!("{name}.csv cannot be read as CSV: {e}"),
+            ));
+            0
+        }
+        Err(e) => {
+            sink.fatal(Issue::new(
+                Severity::Fatal,
+                name,
+                codes::IO,
+                format!("{name}.csv cannot be read: {e}"),
+            ));
+            0
+        }
+    }
+}

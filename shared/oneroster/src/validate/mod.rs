@@ -1,0 +1,169 @@
+//! Reading and validating a whole package (pass 1), and streaming its accepted
+//! rows to a consumer afterwards (pass 2).
+//!
+//! Pass 1 reads every file once, in dependency order, checking each row and
+//! keeping only identifiers in memory: which rows were accepted, rejected or
+//! skipped, and which references could not be resolved. Nothing is applied
+//! until pass 1 has read the whole package and found no fatal problem; pass 2
+//! then re-reads the files and hands each accepted row to the consumer.
+
+use crate::manifest::parse_manifest;
+use crate::model::*;
+use crate::package::Package;
+use crate::report::{codes, FileSummary, Issue, IssueSink, Severity, ValidationReport};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+mod files;
+mod scan;
+mod stream;
+mod types;
+
+use files::*;
+use scan::*;
+pub use types::*;
+
+/// Reads and validates the package at `path` (a `.zip` or a folder).
+pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation {
+    let mut sink = IssueSink::new(options.max_reported_errors);
+    let mut report = ValidationReport::default();
+
+    let (package, open_warnings) = match Package::open(path, &options.limits) {
+        Ok(opened) => opened,
+        Err(failure) => {
+            failure.warnings.into_iter().for_each(|w| sink.warn(w));
+            failure.fatal.into_iter().for_each(|f| sink.fatal(f));
+            return finish(report, sink, None);
+        }
+    };
+    open_warnings.into_iter().for_each(|w| sink.warn(w));
+
+    let manifest = match package.with_entry(&package.manifest, parse_manifest) {
+        Err(e) => {
+            sink.fatal(Issue::new(
+                Severity::Fatal,
+                "manifest",
+                codes::IO,
+                format!("manifest.csv cannot be read: {e}"),
+            ));
+            return finish(report, sink, None);
+        }
+        Ok(Err(fatal)) => {
+            fatal.into_iter().for_each(|f| sink.fatal(f));
+            return finish(report, sink, None);
+        }
+        Ok(Ok((manifest, warnings))) => {
+            warnings.into_iter().for_each(|w| sink.warn(w));
+            manifest
+        }
+    };
+    report.oneroster_version = Some(manifest.oneroster_version.clone());
+    report.source_system_name = manifest.source_system_name.clone();
+    report.source_system_code = manifest.source_system_code.clone();
+
+    let plan = plan_files(&package, &manifest, &mut sink);
+    let mut scanner = Scanner {
+        package: &package,
+        options,
+        sink: &mut sink,
+        indexes: FxHashMap::default(),
+        deferred: Vec::new(),
+    };
+    let mut files = BTreeMap::new();
+    for (kind, mode, entry) in plan.rostering {
+        let outcome = match entry {
+            Some(entry) if mode != FileMode::Absent => scanner.scan(kind, mode, entry),
+            _ => FileOutcome {
+                mode,
+                entry: None,
+                excluded_lines: Vec::new(),
+                rejected_ids: FxHashSet::default(),
+                skipped_ids: FxHashSet::default(),
+                rows: 0,
+            },
+        };
+        files.insert(kind, outcome);
+    }
+    let deferred = std::mem::take(&mut scanner.deferred);
+    drop(scanner);
+
+    for (kind, outcome) in &files {
+        let name = kind.file_name();
+        if outcome.entry.is_none() && !manifest.files.contains_key(&name.to_ascii_lowercase()) {
+            continue;
+        }
+        let (accepted, rejected, skipped) = outcome.counts();
+        report.files.insert(
+            name.to_string(),
+            FileSummary {
+                mode: outcome.mode.as_str().to_string(),
+                imported: true,
+                rows: outcome.rows,
+                accepted,
+                rejected,
+                skipped,
+                warnings: sink.warning_total(name),
+            },
+        );
+    }
+    for (name, mode, entry) in plan.not_imported {
+        let rows = match (&entry, mode) {
+            (Some(entry), FileMode::Bulk | FileMode::Delta) => {
+                count_rows(&package, name, entry, &mut sink)
+            }
+            _ => 0,
+        };
+        if rows > 0 || entry.is_some() {
+            sink.warn(Issue::new(
+                Severity::Warning,
+                name,
+                codes::NOT_IMPORTED,
+                format!("{name}.csv ({rows} rows) is a gradebook/resource file; it is counted, not imported"),
+            ));
+        }
+        report.files.insert(
+            name.to_string(),
+            FileSummary {
+                mode: mode.as_str().to_string(),
+                imported: false,
+                rows,
+                warnings: sink.warning_total(name),
+                ..FileSummary::default()
+            },
+        );
+    }
+    let excluded_deferred: FxHashSet<(EntityKind, u64)> = files
+        .iter()
+        .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
+        .collect();
+    let deferred = deferred
+        .into_iter()
+        .filter(|d| !excluded_deferred.contains(&(d.file, d.line)))
+        .collect();
+
+    let validated = ValidatedPackage {
+        package,
+        manifest,
+        files,
+        deferred,
+    };
+    finish(report, sink, Some(validated))
+}
+
+fn finish(
+    mut report: ValidationReport,
+    sink: IssueSink,
+    package: Option<ValidatedPackage>,
+) -> Validation {
+    let ok = !sink.has_fatal();
+    let (errors, error_count, warnings) = sink.into_parts();
+    report.ok = ok;
+    report.errors = errors;
+    report.error_count = error_count;
+    report.warnings = warnings;
+    Validation {
+        report,
+        package: if ok { package } else { None },
+    }
+}

@@ -1,0 +1,107 @@
+//! What validation yields: its options, the validated package, per-file outcomes,
+//! the references left for the store, and read errors.
+
+use crate::manifest::Manifest;
+use crate::model::*;
+use crate::package::{ArchiveLimits, Entry, Package};
+use crate::report::ValidationReport;
+use rustc_hash::FxHashSet;
+use std::collections::BTreeMap;
+
+/// How a package is validated.
+#[derive(Debug, Clone)]
+pub struct ValidationOptions {
+    /// User roles the tenant imports; rows of other roles are skipped (default:
+    /// student, teacher, administrator, aide).
+    pub imported_roles: RoleSet,
+    /// Most row errors kept in the report (all are counted).
+    pub max_reported_errors: usize,
+    /// Archive safety limits.
+    pub limits: ArchiveLimits,
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        ValidationOptions {
+            imported_roles: RoleSet::default_imported(),
+            max_reported_errors: 1000,
+            limits: ArchiveLimits::default(),
+        }
+    }
+}
+
+/// An enrollment reference the package could not resolve itself, because the
+/// referenced file is delta or absent (or the referenced row was rejected).
+/// The sync engine checks it against the store and rejects the row if unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredReference {
+    /// The referring file.
+    pub file: EntityKind,
+    /// Line of the referring row.
+    pub line: u64,
+    /// sourcedId of the referring row.
+    pub sourced_id: String,
+    /// The referring column.
+    pub column: &'static str,
+    /// The referenced type.
+    pub target: EntityKind,
+    /// The referenced sourcedId.
+    pub target_id: String,
+}
+
+/// What pass 1 learned about one rostering file.
+#[derive(Debug, Clone)]
+pub struct FileOutcome {
+    /// How the file is delivered.
+    pub mode: FileMode,
+    pub(super) entry: Option<Entry>,
+    /// Lines (sorted) that pass 2 must not hand over: rejected and skipped rows.
+    pub(super) excluded_lines: Vec<u64>,
+    /// sourcedIds of rejected rows: present in the file, so never to be archived for absence.
+    pub rejected_ids: FxHashSet<String>,
+    /// sourcedIds of rows skipped by policy (roles not imported).
+    pub skipped_ids: FxHashSet<String>,
+    /// Data rows seen in pass 1.
+    pub(super) rows: u64,
+}
+
+/// A package that passed validation: its accepted rows can be streamed.
+#[derive(Debug)]
+pub struct ValidatedPackage {
+    pub(super) package: Package,
+    pub(super) manifest: Manifest,
+    pub(super) files: BTreeMap<EntityKind, FileOutcome>,
+    pub(super) deferred: Vec<DeferredReference>,
+}
+
+/// The result of [`validate_package`].
+#[derive(Debug)]
+pub struct Validation {
+    /// What was found.
+    pub report: ValidationReport,
+    /// The package, when it may be applied (`report.ok`).
+    pub package: Option<ValidatedPackage>,
+}
+
+/// Why pass 2 could not stream a file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file could not be read.
+    #[error("{file}.csv: {source}")]
+    Io {
+        /// File name without extension.
+        file: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file no longer reads as it did during validation (changed underneath).
+    #[error("{file}.csv line {line}: the file changed after it was validated ({detail})")]
+    Changed {
+        /// File name without extension.
+        file: &'static str,
+        /// Line where the difference was seen.
+        line: u64,
+        /// What differed.
+        detail: String,
+    },
+}
