@@ -11,12 +11,13 @@
 //! written); a truncated package is held and changes nothing.
 
 use serde_json::{json, Value};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use testkit::binaries::workspace_binary as binary;
+use testkit::cli::Cli;
 use testkit::runtime_api::RuntimeApi;
-use testkit::servers::repo_root;
+use testkit::zip::zip_folder;
 use url::Url;
 
 const TENANT: &str = "springfield";
@@ -25,39 +26,9 @@ const TEACHER_APP: &str = "https://teacher.example/app";
 const REDIRECT: &str = "https://sso.example/sso/classlink/callback";
 const INVOKE: Duration = Duration::from_secs(300);
 
-/// A workspace binary built by `cargo test --workspace` (target/debug/NAME).
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let path = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        path.is_file(),
-        "{} is not built: run `cargo build --workspace` (infra/test.sh does)",
-        path.display()
-    );
-    path
-}
-
-/// The environment every process of the stack gets.
-fn aws_env(command: &mut Command) -> &mut Command {
-    command
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", testkit::moto())
-        .env("AWS_ENDPOINT_URL_DYNAMODB", testkit::dynamodb())
-}
-
+/// rosterctl on the stack; its stdout parsed as JSON.
 fn rosterctl(dir: &Path, args: &[&str]) -> (i32, Value) {
-    let out = aws_env(&mut Command::new(binary("rosterctl")))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("rosterctl {args:?}: not JSON ({e}): {stdout}{stderr}"));
-    (out.status.code().unwrap(), value)
+    Cli::new(binary("rosterctl")).dir(dir).aws().json(args)
 }
 
 /// A function binary running under its own Runtime API emulator.
@@ -77,7 +48,7 @@ impl Function {
     fn start(name: &str, env: &[(&str, String)], tmp: &Path) -> Function {
         let api = RuntimeApi::start(name);
         let mut command = Command::new(binary(name));
-        aws_env(&mut command)
+        testkit::aws_env(&mut command)
             .env("AWS_LAMBDA_RUNTIME_API", &api.address)
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -115,23 +86,6 @@ fn newest_run(dir: &Path, table: &str) -> Value {
     );
     assert_eq!(code, 0, "{runs}");
     runs[0].clone()
-}
-
-fn zip_folder(folder: &Path, out: &Path) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(out).unwrap());
-    let mut names: Vec<_> = std::fs::read_dir(folder)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".csv"))
-        .collect();
-    names.sort();
-    for name in names {
-        zip.start_file::<_, ()>(name.as_str(), zip::write::FileOptions::default())
-            .unwrap();
-        zip.write_all(&std::fs::read(folder.join(&name)).unwrap())
-            .unwrap();
-    }
-    zip.finish().unwrap();
 }
 
 /// Rewrites users.csv: `edit(row)` may change a row or drop it (false).
@@ -196,31 +150,7 @@ async fn a_day_in_the_life_of_a_district() {
     let bucket = testkit::unique("e2e-inbound");
 
     // The table and bucket, from template.yaml's definitions.
-    let python = std::env::var("ROSTER_TEMPLATE_PYTHON").unwrap_or_else(|_| {
-        panic!("ROSTER_TEMPLATE_PYTHON is not set: run the suite with infra/test.sh (its template venv has cfn-lint and boto3)")
-    });
-    let created = Command::new(python)
-        .current_dir(repo_root())
-        .args([
-            "infra/local/resources.py",
-            "--dynamodb",
-            &testkit::dynamodb(),
-        ])
-        .args([
-            "--moto",
-            &testkit::moto(),
-            "--table",
-            &table,
-            "--bucket",
-            &bucket,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    testkit::template::create_resources(&table, &bucket);
 
     // The district's data: one export for SFTP, the same data behind the API.
     let folder = d.join("district");

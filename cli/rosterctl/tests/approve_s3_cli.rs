@@ -2,28 +2,15 @@
 
 use roster::roles::*;
 use std::path::Path;
-use std::process::Command;
+use testkit::cli::Cli;
 
-fn moto() -> String {
-    std::env::var("ROSTER_MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("ROSTER_MOTO_ENDPOINT is not set: run the suite with infra/test.sh")
-    })
-}
-
+/// (exit code, stdout followed by stderr), on the emulators.
 fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
-        .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
-    )
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .dir(dir)
+        .aws()
+        .run(args);
+    (out.code, out.combined())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,22 +41,8 @@ async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
     };
 
     // Move the plan to S3, as csv-ingest keeps it, and point the run at it.
-    let sdk = aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("testing", "testing", None, None, "t"),
-            ),
-        )
-        .build();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("plans-{}", rand::random::<u32>());
+    let s3 = testkit::s3_client();
+    let bucket = testkit::unique("plans");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let key = format!("processed/t1/{run_id}/plan.jsonl");
     s3.put_object()

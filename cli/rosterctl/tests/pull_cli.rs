@@ -1,61 +1,16 @@
 //! `rosterctl pull` against the project's local OneRoster server.
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::path::Path;
+use testkit::cli::Cli;
+use testkit::servers::{oneroster_server, Server};
 
 fn server(package: &Path) -> Server {
-    let python = std::env::var("ROSTER_API_PYTHON").unwrap_or_else(|_| {
-        panic!("ROSTER_API_PYTHON is not set: run the suite with infra/test.sh")
-    });
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/servers/oneroster-api/server.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .args([
-            "--package",
-            package.to_str().unwrap(),
-            "--auth",
-            "oauth1",
-            "--key",
-            "k",
-            "--secret",
-            "s",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    Server(child, format!("http://127.0.0.1:{port}"))
+    oneroster_server(package, "oauth1", "k", "s")
 }
 
 fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-    )
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl")).dir(dir).run(args);
+    (out.code, out.stdout)
 }
 
 #[test]
@@ -74,7 +29,7 @@ fn pull_syncs_a_tenants_api_and_refuses_bad_credentials() {
             "--tenant",
             "t1",
             "--api-url",
-            &api.1,
+            &api.url,
             "--key",
             "k",
             "--secret",

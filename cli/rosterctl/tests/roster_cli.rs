@@ -2,18 +2,11 @@
 //! database in a temporary folder — exit codes, JSON fields, human output.
 
 use std::path::Path;
-use std::process::Command;
+use testkit::cli::Cli;
 
 fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("rosterctl runs");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8(out.stdout).expect("utf-8 stdout"),
-    )
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl")).dir(dir).run(args);
+    (out.code, out.stdout)
 }
 
 fn json(stdout: &str) -> serde_json::Value {

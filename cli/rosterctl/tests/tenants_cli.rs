@@ -3,49 +3,22 @@
 //! credentials, and creates, updates and disables the pull schedule.
 
 use std::path::Path;
-use std::process::Command;
+use testkit::cli::Cli;
 
-fn moto() -> String {
-    std::env::var("ROSTER_MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("ROSTER_MOTO_ENDPOINT is not set: run the suite with infra/test.sh")
-    })
-}
-
+/// (exit code, stdout, stderr), on the emulators.
 fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
-        .current_dir(dir)
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn sdk() -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_credential_types::Credentials::new("testing", "testing", None, None, "t"),
-            ),
-        )
-        .build()
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .dir(dir)
+        .aws()
+        .run(args);
+    (out.code, out.stdout, out.stderr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let tenant = format!("district-{}", rand::random::<u32>());
+    let tenant = testkit::unique("district");
     let arns = [
         "--pull-function-arn",
         "arn:aws:lambda:us-east-1:123456789012:function:roster-oneroster-pull",
@@ -85,7 +58,7 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         format!("roster/tenants/{tenant}")
     );
 
-    let sm = aws_sdk_secretsmanager::Client::new(&sdk());
+    let sm = testkit::secrets_client();
     let stored = sm
         .get_secret_value()
         .secret_id(format!("roster/tenants/{tenant}"))
@@ -98,7 +71,7 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         serde_json::json!({"auth": "oauth1", "key": "KEY1", "secret": "SECRET1"})
     );
 
-    let scheduler = aws_sdk_scheduler::Client::new(&sdk());
+    let scheduler = testkit::scheduler_client();
     let schedule = scheduler
         .get_schedule()
         .name(format!("{tenant}-pull"))

@@ -2,33 +2,15 @@
 //! binary, its stdout and its exit code.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use testkit::cli::Cli;
 
 fn rosterctl(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rosterctl"))
-        .args(args)
-        .output()
-        .expect("rosterctl runs");
-    (
-        out.status.code().expect("exit code"),
-        String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    )
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl")).run(args);
+    (out.code, out.stdout, out.stderr)
 }
 
 fn sample(set: &str) -> PathBuf {
-    let dir = std::env::var_os("ONEROSTER_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
-        });
-    let path = dir.join("csv").join(set);
-    assert!(
-        path.is_dir(),
-        "OneRoster samples not found at {}",
-        path.display()
-    );
-    path
+    testkit::samples::set(set)
 }
 
 fn json(stdout: &str) -> serde_json::Value {

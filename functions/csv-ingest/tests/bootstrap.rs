@@ -19,7 +19,8 @@ async fn the_built_binary_processes_an_s3_event_through_the_runtime_api() {
     let event = world.put_file("inbound/d1/My Export.zip", &zip).await;
     let api = RuntimeApi::start("csv-ingest");
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_csv-ingest"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_csv-ingest"));
+    command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
@@ -27,12 +28,8 @@ async fn the_built_binary_processes_an_s3_event_through_the_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "3008")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/csv-ingest")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", moto())
-        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb())
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/csv-ingest");
+    let mut child = testkit::aws_env(&mut command)
         .env("ROSTER_TABLE", &world.ingest.config.table)
         .env("INBOUND_BUCKET", &world.bucket)
         .env("TMPDIR", tmp.path())

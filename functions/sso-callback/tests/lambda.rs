@@ -23,7 +23,8 @@ async fn the_built_binary_serves_http_api_events_through_the_runtime_api() {
     let ticket = ticket_of(&location(&response), TEACHER_APP);
 
     let api = RuntimeApi::start("sso-callback");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sso-callback"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sso-callback"));
+    command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", &api.address)
@@ -31,12 +32,8 @@ async fn the_built_binary_serves_http_api_events_through_the_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/sso-callback")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_ENDPOINT_URL", testkit::moto())
-        .env("AWS_ENDPOINT_URL_DYNAMODB", testkit::dynamodb())
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/sso-callback");
+    let mut child = testkit::aws_env(&mut command)
         .env("ROSTER_TABLE", h.store.table())
         .env("CLASSLINK_ISSUER", &h.config.issuer)
         .env("CLASSLINK_USERINFO_URL", h.config.userinfo_url.as_str())

@@ -169,8 +169,7 @@ fn zip_entries_that_climb_out_or_are_absolute_are_fatal() {
             [
                 ("manifest.csv", MANIFEST.as_bytes()),
                 (bad, ORGS.as_bytes()),
-            ]
-            .into_iter(),
+            ],
         );
         let v = validate_package(&path, &ValidationOptions::default());
         assert!(!v.report.ok, "{bad}");
@@ -190,8 +189,7 @@ fn nested_archives_are_fatal() {
         [
             ("manifest.csv", MANIFEST.as_bytes()),
             ("inner.zip", b"PK\x03\x04".as_slice()),
-        ]
-        .into_iter(),
+        ],
     );
     let v = validate_package(&path, &ValidationOptions::default());
     assert!(!v.report.ok);
@@ -208,8 +206,7 @@ fn zip_bombs_are_fatal_by_ratio_and_by_total_size() {
         [
             ("manifest.csv", MANIFEST.as_bytes()),
             ("orgs.csv", zeros.as_slice()),
-        ]
-        .into_iter(),
+        ],
     );
     let v = validate_package(&path, &ValidationOptions::default());
     assert!(!v.report.ok);

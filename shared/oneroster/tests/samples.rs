@@ -6,17 +6,7 @@ use oneroster::{validate_package, EntityKind, RowItem, ValidationOptions};
 use std::path::PathBuf;
 
 fn samples_dir() -> PathBuf {
-    let dir = std::env::var_os("ONEROSTER_SAMPLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples")
-        });
-    assert!(
-        dir.join("csv").is_dir(),
-        "OneRoster samples not found at {} (set ONEROSTER_SAMPLES to the samples folder)",
-        dir.display()
-    );
-    dir.join("csv")
+    testkit::samples::csv_dir()
 }
 
 fn check(set: &str, expect_users: u64) {

@@ -1,18 +1,26 @@
 //! Test support shared by the integration tests of every crate (a
 //! dev-dependency only): clients for the local emulators that `infra/test.sh`
 //! starts (moto for S3, SQS, Secrets Manager and Scheduler; DynamoDB Local),
-//! and a Lambda Runtime API emulator that runs a real function binary.
+//! a Lambda Runtime API emulator that runs a real function binary, a runner
+//! for the CLI, the stack's resources from template.yaml, the OneRoster
+//! samples, and zip writers.
 //!
 //! A test that needs an emulator panics with a clear message when its
 //! endpoint variable is not set: tests never pass by skipping.
 
+pub mod binaries;
 pub mod browser;
+pub mod cli;
 pub mod events;
 pub mod runtime_api;
+pub mod samples;
 pub mod servers;
+pub mod template;
+pub mod zip;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use roster::DynamoStore;
+use std::process::Command;
 use std::time::Duration;
 
 /// An emulator endpoint from the environment, or a loud failure.
@@ -35,6 +43,19 @@ pub fn dynamodb() -> String {
 /// A unique name for a table, bucket, queue or secret.
 pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+/// The environment of a child process of the stack (a function binary,
+/// rosterctl) on the local emulators: a region, dummy credentials, moto for
+/// every service and DynamoDB Local for DynamoDB. Panics if either endpoint
+/// variable is not set.
+pub fn aws_env(command: &mut Command) -> &mut Command {
+    command
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_ENDPOINT_URL", moto())
+        .env("AWS_ENDPOINT_URL_DYNAMODB", dynamodb())
 }
 
 fn credentials() -> Credentials {

@@ -153,21 +153,7 @@ impl World {
 
     pub fn zip_of(&self, folder: &Path) -> PathBuf {
         let path = folder.with_extension("zip");
-        let file = std::fs::File::create(&path).unwrap();
-        let mut zip = zip::ZipWriter::new(file);
-        let options = zip::write::SimpleFileOptions::default();
-        let mut entries: Vec<_> = std::fs::read_dir(folder)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        entries.sort();
-        for p in entries {
-            use std::io::Write;
-            zip.start_file(p.file_name().unwrap().to_str().unwrap(), options)
-                .unwrap();
-            zip.write_all(&std::fs::read(&p).unwrap()).unwrap();
-        }
-        zip.finish().unwrap();
+        testkit::zip::zip_folder(folder, &path);
         path
     }
 }

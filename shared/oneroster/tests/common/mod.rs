@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use oneroster::{validate_package, EntityKind, Issue, RowItem, Validation, ValidationOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+pub use testkit::zip::write_zip;
 
 pub const MANIFEST: &str = "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.academicSessions,bulk\nfile.courses,bulk\nfile.classes,bulk\nfile.users,bulk\nfile.enrollments,bulk\nfile.demographics,bulk\n";
 pub const ORGS: &str = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,2024-01-01T00:00:00.000Z,District,district,,\ns1,active,2024-01-01T00:00:00.000Z,School One,school,S1,d1\n";
@@ -104,18 +104,6 @@ impl std::ops::Deref for Checked {
     fn deref(&self) -> &Validation {
         &self.validation
     }
-}
-
-pub fn write_zip<'a>(path: &Path, entries: impl Iterator<Item = (&'a str, &'a [u8])>) {
-    let file = std::fs::File::create(path).unwrap();
-    let mut zip = zip::ZipWriter::new(file);
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in entries {
-        zip.start_file(name, options).unwrap();
-        zip.write_all(bytes).unwrap();
-    }
-    zip.finish().unwrap();
 }
 
 /// The codes of the report's errors.

@@ -3,7 +3,6 @@
 //! that fails after N writes (to kill a run halfway).
 #![allow(dead_code)]
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use roster::*;
@@ -16,38 +15,11 @@ pub fn sqlite() -> SqliteStore {
     SqliteStore::in_memory().expect("in-memory SQLite")
 }
 
-/// A DynamoDB store on a fresh table of DynamoDB Local. Fails loudly when
-/// the emulator is not configured: tests never pass by skipping.
+/// A DynamoDB store on a fresh table of DynamoDB Local
+/// (`testkit::dynamo_store`). Fails loudly when the emulator is not
+/// configured: tests never pass by skipping.
 pub async fn dynamo() -> DynamoStore {
-    let endpoint = std::env::var("ROSTER_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
-        panic!("ROSTER_DYNAMODB_ENDPOINT is not set: run the suite with infra/test.sh, or start DynamoDB Local with infra/local/dynamodb.sh start and export ROSTER_DYNAMODB_ENDPOINT")
-    });
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("local", "local", None, None, "tests"))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("roster-test-{:016x}", rand_u64());
-    let store = DynamoStore::new(client, table);
-    store
-        .ensure_table()
-        .await
-        .expect("table created on DynamoDB Local");
-    store
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos(),
-    );
-    h.finish()
+    testkit::dynamo_store("roster-test").await
 }
 
 /// A small district: one school, classes of students, one teacher per class, an administrator.
