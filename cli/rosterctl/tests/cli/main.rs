@@ -1,0 +1,8 @@
+//! rosterctl as operators run it: the real binary, its output and exit codes.
+//! One test binary (each links the AWS SDK once), one module per command group.
+
+mod approve_s3_cli;
+mod pull_cli;
+mod roster_cli;
+mod tenants_cli;
+mod validate_cli;
