@@ -99,8 +99,10 @@ fn strip_quotes(etag: &str) -> String {
 fn is_missing<E: aws_sdk_s3::error::ProvideErrorMetadata>(
     e: &aws_sdk_s3::error::SdkError<E>,
 ) -> bool {
-    matches!(e, aws_sdk_s3::error::SdkError::ServiceError(s)
-        if matches!(s.err().code(), Some("NoSuchKey") | Some("NoSuchVersion") | Some("NotFound")))
+    matches!(
+        crate::failure::service_code(e),
+        Some("NoSuchKey" | "NoSuchVersion" | "NotFound")
+    )
 }
 
 /// Streams an object (that version, if given) to `dest` without holding it in memory.

@@ -59,7 +59,7 @@ where
 }
 
 pub(super) fn is_condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
-    matches!(e, SdkError::ServiceError(s) if s.err().code() == Some("ConditionalCheckFailedException"))
+    cloud::failure::service_code(e) == Some("ConditionalCheckFailedException")
 }
 
 pub(super) fn json_error(e: serde_json::Error) -> StoreError {
