@@ -4,7 +4,7 @@
 //! ROSTER_DYNAMODB_ENDPOINT (start them with infra/local/*.sh).
 //! `cargo bench -p csv-ingest --bench ingest`; BENCH_STUDENTS overrides the size.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common.rs"]
 mod common;
 
 use csv_ingest::event::decode;

@@ -3,9 +3,7 @@
 //! to the router and responses (headers, cookies, bodies) back, and the
 //! Lambda request id becomes the support reference.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::Duration;

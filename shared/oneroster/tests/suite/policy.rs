@@ -1,9 +1,7 @@
 //! One test per line of the reader's policy: what is fatal, what rejects a
 //! row, and what is tolerated with a warning.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use oneroster::report::codes;
 use oneroster::{
     validate_package, ArchiveLimits, EntityKind, FileMode, Record, Role, RoleSet, RowItem,

@@ -2,9 +2,7 @@
 //! look-alike on npm `oidc-provider`), DynamoDB Local for the roster, moto for
 //! Secrets Manager, and the function's router on loopback.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use roster::roles::*;
 use roster::PlatformEdits;
 use serde_json::{json, Value};

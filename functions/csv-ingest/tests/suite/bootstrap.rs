@@ -3,9 +3,7 @@
 //! S3 event, and posts its response; the test checks the response, the
 //! objects and the logs (JSON, an EMF line, no personal data).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::Duration;

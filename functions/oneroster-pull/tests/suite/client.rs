@@ -2,14 +2,12 @@
 //! server (tests/servers/oneroster-api/server.py), which verifies every OAuth 1.0a
 //! signature with oauthlib and injects faults on request.
 
+use crate::common::*;
 use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};
 use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::{validate_package, EntityKind, ValidationOptions};
 use roster::roles::*;
 use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, TenantConfig};
-mod common;
-
-use common::*;
 use std::time::Duration;
 
 const KINDS: [EntityKind; 7] = EntityKind::ALL;

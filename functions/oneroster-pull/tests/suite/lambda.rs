@@ -2,9 +2,7 @@
 //! the credentials in Secrets Manager (moto), the district's API served by the
 //! local OneRoster server (oauthlib-verified signatures).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use oneroster::EntityKind;
 use oneroster_pull::{PullConfig, PullEvent, Puller, RequestedMode};
 use roster::roles::*;

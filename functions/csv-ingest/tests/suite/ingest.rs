@@ -1,9 +1,7 @@
 //! csv-ingest end to end through the real handler, against moto (S3, SQS)
 //! and DynamoDB Local.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use csv_ingest::event::decode;
 use csv_ingest::ItemOutcome;
 use oneroster::EntityKind;
@@ -426,7 +424,7 @@ async fn a_long_run_continues_in_a_fresh_invocation_through_the_queue() {
         "the object waits for the continuation"
     );
 
-    let received = common::sqs_client()
+    let received = crate::common::sqs_client()
         .receive_message()
         .queue_url(&world.queue_url)
         .max_number_of_messages(1)

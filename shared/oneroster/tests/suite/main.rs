@@ -1,0 +1,6 @@
+//! The reader's tests: its policy line by line, and the public OneRoster samples.
+//! One test binary per crate: the AWS SDK and the crate are linked once.
+
+mod common;
+mod policy;
+mod samples;
