@@ -12,7 +12,7 @@ impl Leases for DynamoStore {
         ttl: Duration,
     ) -> StoreResult<LeaseOutcome> {
         let lease_key = key(format!("TENANT#{tenant}"), "LEASE".into());
-        let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let expires = expires_after(now, ttl);
         loop {
             let current = self.get_item(lease_key.clone()).await?;
             let mut item = lease_key.clone();
@@ -63,7 +63,7 @@ impl Leases for DynamoStore {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> StoreResult<bool> {
-        let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let expires = expires_after(now, ttl);
         let result = self
             .client
             .update_item()
@@ -117,7 +117,7 @@ impl Claims for DynamoStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> StoreResult<ClaimOutcome> {
-        let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let expires = expires_after(now, lease);
         let mut item = key(format!("CLAIM#{work}"), "CLAIM".into());
         item.insert("owner".into(), s(owner));
         item.insert("state".into(), s("in_progress"));
@@ -173,7 +173,7 @@ impl Claims for DynamoStore {
         now: DateTime<Utc>,
         keep: Duration,
     ) -> StoreResult<()> {
-        let until = now + chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+        let until = expires_after(now, keep);
         self.client
             .update_item()
             .table_name(&self.table)

@@ -1,0 +1,166 @@
+//! Coordination: per-tenant leases (one sync at a time) and idempotency claims
+//! (each delivery's work done once).
+
+use super::{db_error, parse_ts, ts, SqliteStore};
+use crate::store::*;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension};
+use std::time::Duration;
+
+impl Leases for SqliteStore {
+    async fn acquire_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<LeaseOutcome> {
+        let expires = expires_after(now, ttl);
+        self.with(|c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let current: Option<(String, String)> = tx
+                .query_row("SELECT owner, expires_at FROM leases WHERE tenant = ?1", [tenant], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()
+                .map_err(db_error)?;
+            let expired_owner = match current {
+                Some((holder, until)) => {
+                    let until = parse_ts(&until)?;
+                    if holder != owner && until > now {
+                        return Ok(LeaseOutcome::Held {
+                            owner: holder,
+                            expires_at: until,
+                        });
+                    }
+                    (holder != owner).then_some(holder)
+                }
+                None => None,
+            };
+            tx.execute(
+                "INSERT INTO leases (tenant, owner, expires_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (tenant) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
+                params![tenant, owner, ts(expires)],
+            )
+            .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(LeaseOutcome::Acquired { expired_owner })
+        })
+    }
+
+    async fn renew_lease(
+        &self,
+        tenant: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let expires = expires_after(now, ttl);
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "UPDATE leases SET expires_at = ?3 WHERE tenant = ?1 AND owner = ?2",
+                    params![tenant, owner, ts(expires)],
+                )
+                .map_err(db_error)?;
+            Ok(n == 1)
+        })
+    }
+
+    async fn release_lease(&self, tenant: &str, owner: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM leases WHERE tenant = ?1 AND owner = ?2",
+                params![tenant, owner],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+}
+
+impl Claims for SqliteStore {
+    async fn claim(
+        &self,
+        work: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<ClaimOutcome> {
+        let expires = expires_after(now, lease);
+        self.with(|c| {
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let current: Option<(String, String, Option<String>, String)> = tx
+                .query_row(
+                    "SELECT owner, state, result, expires_at FROM claims WHERE work = ?1",
+                    [work],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(db_error)?;
+            if let Some((holder, state, result, until)) = current {
+                // A finished claim is remembered until its time (then it is gone,
+                // as DynamoDB's TTL removes it); a running one until its lease ends.
+                if parse_ts(&until)? >= now {
+                    return Ok(if state == "done" {
+                        ClaimOutcome::Done {
+                            result: result.unwrap_or_default(),
+                        }
+                    } else {
+                        ClaimOutcome::Busy { owner: holder }
+                    });
+                }
+            }
+            tx.execute(
+                "INSERT INTO claims (work, owner, state, result, expires_at) VALUES (?1, ?2, 'in_progress', NULL, ?3)
+                 ON CONFLICT (work) DO UPDATE SET owner = excluded.owner, state = excluded.state,
+                     result = NULL, expires_at = excluded.expires_at",
+                params![work, owner, ts(expires)],
+            )
+            .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
+            Ok(ClaimOutcome::Claimed)
+        })
+    }
+
+    async fn finish_claim(
+        &self,
+        work: &str,
+        owner: &str,
+        result: &str,
+        now: DateTime<Utc>,
+        keep: Duration,
+    ) -> StoreResult<()> {
+        let until = expires_after(now, keep);
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "UPDATE claims SET state = 'done', result = ?3, expires_at = ?4
+                     WHERE work = ?1 AND owner = ?2",
+                    params![work, owner, result, ts(until)],
+                )
+                .map_err(db_error)?;
+            if n == 0 {
+                return Err(StoreError::permanent(format!(
+                    "the claim on `{work}` is not held by `{owner}`"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    async fn release_claim(&self, work: &str, owner: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM claims WHERE work = ?1 AND owner = ?2 AND state = 'in_progress'",
+                params![work, owner],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! The embedded store: one SQLite file (rusqlite, bundled), the default of
+//! `rosterctl` for local runs. Same semantics as the DynamoDB store, kept
+//! equal by the conformance suite.
+//!
+//! One module per role the store plays (tenants, records, runs, one-time
+//! records and sign-in audits, leases and claims); this one holds the
+//! connection, the schema and the conversions they share.
+
+use crate::store::*;
+use chrono::{DateTime, SecondsFormat, Utc};
+use oneroster::EntityKind;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+mod coordination;
+mod one_time;
+mod records;
+mod runs;
+mod schema;
+mod tenants;
+
+use schema::SCHEMA;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+pub(super) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub(super) fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::permanent(format!("bad timestamp `{text}` in store")).because(e))
+}
+
+pub(super) fn db_error(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(ref f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::unavailable("SQLite is busy").because(e)
+        }
+        other => StoreError::permanent("SQLite").because(other),
+    }
+}
+
+pub(super) fn json_error(e: serde_json::Error) -> StoreError {
+    StoreError::permanent("unreadable JSON in store").because(e)
+}
+
+pub(super) fn kind_name(kind: EntityKind) -> &'static str {
+    kind.file_name()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let conn = Connection::open(path).map_err(db_error)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> StoreResult<SqliteStore> {
+        Self::init(Connection::open_in_memory().map_err(db_error)?)
+    }
+
+    fn init(conn: Connection) -> StoreResult<SqliteStore> {
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(db_error)?;
+        conn.execute_batch(SCHEMA).map_err(db_error)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    pub(super) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::permanent("SQLite connection poisoned"))?;
+        f(&mut conn)
+    }
+}

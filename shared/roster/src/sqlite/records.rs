@@ -1,0 +1,264 @@
+//! Roster records: the sync-owned content, the Primary Administrator flag beside it
+//! (platform-owned), and the platform's own edits.
+
+use super::{db_error, json_error, kind_name, parse_ts, ts, SqliteStore};
+use crate::content::SisContent;
+use crate::store::*;
+use chrono::{DateTime, Utc};
+use oneroster::EntityKind;
+use rusqlite::{params, OptionalExtension};
+
+impl Records for SqliteStore {
+    fn name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn load_summaries(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+    ) -> StoreResult<Vec<StoredSummary>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run
+                     FROM entities WHERE tenant = ?1 AND kind = ?2",
+                )
+                .map_err(db_error)?;
+            let mut rows = stmt
+                .query(params![tenant, kind_name(kind)])
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                let sis: String = row.get(1).map_err(db_error)?;
+                let first_seen_at: String = row.get(3).map_err(db_error)?;
+                out.push(StoredSummary {
+                    sourced_id: row.get(0).map_err(db_error)?,
+                    digest: SisContent::from_json(&sis).map_err(json_error)?.digest(),
+                    archived: row.get(2).map_err(db_error)?,
+                    first_seen_at: parse_ts(&first_seen_at)?,
+                    first_seen_run: row.get(4).map_err(db_error)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn get_entity(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+    ) -> StoreResult<Option<StoredEntity>> {
+        self.with(|c| {
+            let row = c
+                .query_row(
+                    "SELECT e.sis, e.archived_by, e.archived_at, e.archived_run, e.first_seen_at, e.first_seen_run,
+                            e.updated_at, e.updated_run, COALESCE(p.primary_admin, 0)
+                     FROM entities e LEFT JOIN platform p
+                       ON p.tenant = e.tenant AND p.kind = e.kind AND p.sourced_id = e.sourced_id
+                     WHERE e.tenant = ?1 AND e.kind = ?2 AND e.sourced_id = ?3",
+                    params![tenant, kind_name(kind), sourced_id],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, Option<String>>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                            r.get::<_, String>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, String>(6)?,
+                            r.get::<_, String>(7)?,
+                            r.get::<_, bool>(8)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(db_error)?;
+            let Some((sis, by, at, run, fs_at, fs_run, up_at, up_run, primary)) = row else {
+                return Ok(None);
+            };
+            let archive = match (by, at) {
+                (Some(by), Some(at)) => Some(ArchiveInfo {
+                    by: ArchivedBy::parse(&by),
+                    at: parse_ts(&at)?,
+                    run,
+                }),
+                _ => None,
+            };
+            Ok(Some(StoredEntity {
+                kind,
+                sourced_id: sourced_id.to_string(),
+                sis: SisContent::from_json(&sis).map_err(json_error)?,
+                archive,
+                first_seen_at: parse_ts(&fs_at)?,
+                first_seen_run: fs_run,
+                updated_at: parse_ts(&up_at)?,
+                updated_run: up_run,
+                primary_admin: primary,
+            }))
+        })
+    }
+
+    async fn lookup(&self, tenant: &str, lookup: &Lookup) -> StoreResult<Vec<String>> {
+        let (column, value) = match lookup {
+            Lookup::UsersByEmail(v) => ("email", v.to_lowercase()),
+            Lookup::UsersByUsername(v) => ("username", v.to_lowercase()),
+            Lookup::ClassesOfSchool(v) => ("school", v.clone()),
+            Lookup::EnrollmentsOfClass(v) => ("class", v.clone()),
+            Lookup::EnrollmentsOfUser(v) => ("user", v.clone()),
+        };
+        let sql = format!(
+            "SELECT sourced_id FROM entities WHERE tenant = ?1 AND kind = ?2 AND {column} = ?3 ORDER BY sourced_id"
+        );
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&sql).map_err(db_error)?;
+            let rows = stmt
+                .query_map(params![tenant, kind_name(lookup.kind()), value], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map_err(db_error)?;
+            rows.map(|r| r.map_err(db_error)).collect()
+        })
+    }
+
+    async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+        self.with(|c| {
+            let tx = c.transaction().map_err(db_error)?;
+            let mut written = 0u64;
+            {
+                let mut put = tx
+                    .prepare_cached(
+                        "INSERT INTO entities (tenant, kind, sourced_id, sis, archived_by, archived_at, archived_run,
+                             first_seen_at, first_seen_run, updated_at, updated_run, email, username, school, class, user)
+                         VALUES (?1, ?2, ?3, ?4, NULL, NULL, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                         ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET
+                             sis = excluded.sis, archived_by = NULL, archived_at = NULL, archived_run = NULL,
+                             first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
+                             updated_at = excluded.updated_at, updated_run = excluded.updated_run,
+                             email = excluded.email, username = excluded.username, school = excluded.school,
+                             class = excluded.class, user = excluded.user",
+                    )
+                    .map_err(db_error)?;
+                let mut archive = tx
+                    .prepare_cached(
+                        "UPDATE entities SET archived_by = 'sync', archived_at = ?4, archived_run = ?5
+                         WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
+                    )
+                    .map_err(db_error)?;
+                for w in writes {
+                    match w {
+                        EntityWrite::Put {
+                            kind,
+                            sourced_id,
+                            sis,
+                            first_seen_at,
+                            first_seen_run,
+                            updated_at,
+                            run,
+                        } => {
+                            let keys = sis.index_keys(*kind);
+                            put.execute(params![
+                                tenant,
+                                kind_name(*kind),
+                                sourced_id,
+                                sis.to_json(),
+                                ts(*first_seen_at),
+                                first_seen_run,
+                                ts(*updated_at),
+                                run,
+                                keys.email,
+                                keys.username,
+                                keys.school,
+                                keys.class,
+                                keys.user,
+                            ])
+                            .map_err(db_error)?;
+                        }
+                        EntityWrite::Archive {
+                            kind,
+                            sourced_id,
+                            at,
+                            run,
+                        } => {
+                            archive
+                                .execute(params![tenant, kind_name(*kind), sourced_id, ts(*at), run])
+                                .map_err(db_error)?;
+                        }
+                    }
+                    written += 1;
+                }
+            }
+            tx.commit().map_err(db_error)?;
+            Ok(written)
+        })
+    }
+}
+
+impl PrimaryAdmins for SqliteStore {
+    async fn primary_admins(&self, tenant: &str) -> StoreResult<Vec<String>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT sourced_id FROM platform WHERE tenant = ?1 AND kind = 'users' AND primary_admin = 1 ORDER BY sourced_id")
+                .map_err(db_error)?;
+            let rows = stmt.query_map([tenant], |r| r.get::<_, String>(0)).map_err(db_error)?;
+            rows.map(|r| r.map_err(db_error)).collect()
+        })
+    }
+
+    async fn set_primary_admin(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        primary: bool,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO platform (tenant, kind, sourced_id, primary_admin) VALUES (?1, 'users', ?2, ?3)
+                 ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET primary_admin = excluded.primary_admin",
+                params![tenant, sourced_id, primary],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+}
+
+impl PlatformEdits for SqliteStore {
+    async fn archive_by_hand(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE entities SET archived_by = 'manual', archived_at = ?4, archived_run = NULL
+                 WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
+                params![tenant, kind_name(kind), sourced_id, ts(now)],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    async fn edit_sis_field(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        field: &str,
+        value: &str,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE entities SET sis = json_set(sis, '$.' || ?4, ?5)
+                 WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
+                params![tenant, kind_name(kind), sourced_id, field, value],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+}

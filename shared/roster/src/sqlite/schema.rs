@@ -1,0 +1,76 @@
+//! The embedded store's tables: one per item type of the DynamoDB table.
+
+pub(super) const SCHEMA: &str = r#"
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    state TEXT
+);
+-- Sync-owned: written by syncs only.
+CREATE TABLE IF NOT EXISTS entities (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sourced_id TEXT NOT NULL,
+    sis TEXT NOT NULL,
+    archived_by TEXT,
+    archived_at TEXT,
+    archived_run TEXT,
+    first_seen_at TEXT NOT NULL,
+    first_seen_run TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_run TEXT NOT NULL,
+    email TEXT,
+    username TEXT,
+    school TEXT,
+    class TEXT,
+    user TEXT,
+    PRIMARY KEY (tenant, kind, sourced_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_username ON entities (tenant, username) WHERE username IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_school ON entities (tenant, school) WHERE school IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_class ON entities (tenant, class) WHERE class IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_user ON entities (tenant, user) WHERE user IS NOT NULL;
+-- Platform-owned: never written by a sync.
+CREATE TABLE IF NOT EXISTS platform (
+    tenant TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    sourced_id TEXT NOT NULL,
+    primary_admin INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, kind, sourced_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_tenant ON runs (tenant, run_id);
+CREATE TABLE IF NOT EXISTS one_time (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sign_in_audit (
+    tenant TEXT NOT NULL,
+    sort_key TEXT NOT NULL,
+    record TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, sort_key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS claims (
+    work TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    state TEXT NOT NULL,
+    result TEXT,
+    expires_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    tenant TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+"#;

@@ -1,0 +1,85 @@
+//! Tenants: each district's configuration and sync state.
+
+use super::{db_error, json_error, SqliteStore};
+use crate::store::*;
+use crate::tenant::{TenantConfig, TenantState};
+use rusqlite::params;
+use rusqlite::OptionalExtension;
+
+impl Tenants for SqliteStore {
+    async fn get_tenant(&self, tenant: &str) -> StoreResult<Option<TenantConfig>> {
+        self.with(|c| {
+            let text: Option<String> = c
+                .query_row(
+                    "SELECT config FROM tenants WHERE tenant = ?1",
+                    [tenant],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            text.map(|t| serde_json::from_str(&t).map_err(json_error))
+                .transpose()
+        })
+    }
+
+    async fn put_tenant(&self, config: &TenantConfig) -> StoreResult<()> {
+        let text = serde_json::to_string(config).map_err(json_error)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO tenants (tenant, config) VALUES (?1, ?2)
+                 ON CONFLICT (tenant) DO UPDATE SET config = excluded.config",
+                params![config.tenant, text],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantConfig>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT config FROM tenants ORDER BY tenant")
+                .map_err(db_error)?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(db_error)?;
+            rows.map(|t| serde_json::from_str(&t.map_err(db_error)?).map_err(json_error))
+                .collect()
+        })
+    }
+
+    async fn get_state(&self, tenant: &str) -> StoreResult<TenantState> {
+        self.with(|c| {
+            let text: Option<Option<String>> = c
+                .query_row(
+                    "SELECT state FROM tenants WHERE tenant = ?1",
+                    [tenant],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_error)?;
+            match text.flatten() {
+                Some(t) => serde_json::from_str(&t).map_err(json_error),
+                None => Ok(TenantState::default()),
+            }
+        })
+    }
+
+    async fn put_state(&self, tenant: &str, state: &TenantState) -> StoreResult<()> {
+        let text = serde_json::to_string(state).map_err(json_error)?;
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "UPDATE tenants SET state = ?2 WHERE tenant = ?1",
+                    params![tenant, text],
+                )
+                .map_err(db_error)?;
+            if n == 0 {
+                return Err(StoreError::permanent(format!(
+                    "tenant `{tenant}` does not exist"
+                )));
+            }
+            Ok(())
+        })
+    }
+}
