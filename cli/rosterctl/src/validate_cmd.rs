@@ -32,14 +32,7 @@ pub fn parse_roles(text: &str) -> Result<RoleSet, String> {
 pub fn run(path: &Path, roles: RoleSet, json: bool) -> Outcome {
     if !path.exists() {
         let message = format!("{}: no such file or folder", path.display());
-        return Outcome {
-            stdout: if json {
-                serde_json::json!({"ok": false, "error": message}).to_string() + "\n"
-            } else {
-                format!("error: {message}\n")
-            },
-            exit_code: EXIT_USAGE,
-        };
+        return crate::outcome::failure(json, &message);
     }
     let options = ValidationOptions {
         imported_roles: roles,

@@ -1,0 +1,189 @@
+//! `rosterctl tenants add|update|show|list|disable`: onboarding a district.
+//! Writes the tenant config; stores API credentials in Secrets Manager; for
+//! API tenants, creates or updates the EventBridge Scheduler schedule that
+//! invokes oneroster-pull; prints the SFTP user to create for SFTP tenants.
+
+use crate::outcome::{error_outcome, failure, Outcome, EXIT_OK, EXIT_REFUSED};
+use roster::{Connection, Store, TenantConfig};
+use serde_json::json;
+
+mod schedule;
+mod secret;
+mod settings;
+mod sftp;
+
+use schedule::upsert_schedule;
+use secret::{secret_json, store_secret};
+pub use settings::{apply, TenantArgs};
+use sftp::sftp_instructions;
+
+/// A refusal (exit code 1), worded as the tenants commands always have: `error: …`.
+fn refusal(json: bool, message: &str) -> Outcome {
+    error_outcome(json, "error", message, EXIT_REFUSED)
+}
+
+/// `tenants add` (`create`: refuse an existing tenant) or `tenants update` (refuse a missing one).
+pub async fn add_or_update<S: Store>(
+    store: &S,
+    tenant: &str,
+    a: &TenantArgs,
+    create: bool,
+    json: bool,
+) -> Outcome {
+    let existing = match store.get_tenant(tenant).await {
+        Ok(t) => t,
+        Err(e) => return failure(json, &e.to_string()),
+    };
+    let mut config = match (existing, create) {
+        (Some(_), true) => {
+            return refusal(
+                json,
+                &format!("tenant `{tenant}` exists; use `tenants update`"),
+            )
+        }
+        (None, false) => return refusal(json, &format!("no tenant `{tenant}`; use `tenants add`")),
+        (Some(t), false) => t,
+        (None, true) => match TenantConfig::new(tenant) {
+            Ok(t) => t,
+            Err(e) => return failure(json, &e.to_string()),
+        },
+    };
+    if let Err(e) = apply(&mut config, a) {
+        return failure(json, &e);
+    }
+    // Sign-in finds the district by its ClassLink TenantId: it must be unique.
+    if let Some(classlink) = &config.classlink_tenant_id {
+        match store.list_tenants().await {
+            Ok(all) => {
+                if let Some(other) = all.iter().find(|t| {
+                    t.tenant != config.tenant && t.classlink_tenant_id.as_ref() == Some(classlink)
+                }) {
+                    return refusal(
+                        json,
+                        &format!(
+                            "ClassLink TenantId {classlink} already belongs to tenant `{}`; one district, one ClassLink tenant",
+                            other.tenant
+                        ),
+                    );
+                }
+            }
+            Err(e) => return failure(json, &e.to_string()),
+        }
+    }
+    let secret = match secret_json(a) {
+        Ok(s) => s,
+        Err(e) => return failure(json, &e),
+    };
+    let mut secret_action = None;
+    if let (Some(value), Some(api)) = (&secret, &config.api) {
+        match store_secret(&api.secret_name, value).await {
+            Ok(action) => secret_action = Some(format!("{action} {}", api.secret_name)),
+            Err(e) => return failure(json, &e),
+        }
+    }
+    let schedule = match upsert_schedule(&config, a).await {
+        Ok(s) => s,
+        Err(e) => return failure(json, &e),
+    };
+    if let Err(e) = store.put_tenant(&config).await {
+        return failure(json, &e.to_string());
+    }
+    let report = json!({
+        "ok": true,
+        "tenant": config,
+        "secret": secret_action,
+        "schedule": schedule,
+        "sftp_user": sftp_instructions(&config, a.inbound_bucket.as_deref()),
+    });
+    Outcome {
+        stdout: if json {
+            report.to_string() + "\n"
+        } else {
+            serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+        },
+        exit_code: EXIT_OK,
+    }
+}
+
+/// `tenants show`.
+pub async fn show<S: Store>(store: &S, tenant: &str, json: bool) -> Outcome {
+    match store.get_tenant(tenant).await {
+        Ok(Some(t)) => {
+            let v = serde_json::to_value(&t).unwrap_or_default();
+            Outcome {
+                stdout: if json {
+                    v.to_string() + "\n"
+                } else {
+                    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+                },
+                exit_code: EXIT_OK,
+            }
+        }
+        Ok(None) => refusal(json, &format!("no tenant `{tenant}`")),
+        Err(e) => failure(json, &e.to_string()),
+    }
+}
+
+/// `tenants list`.
+pub async fn list<S: Store>(store: &S, json: bool) -> Outcome {
+    match store.list_tenants().await {
+        Ok(all) if json => Outcome {
+            stdout: serde_json::to_string(&all).unwrap_or_default() + "\n",
+            exit_code: EXIT_OK,
+        },
+        Ok(all) => {
+            let mut out = format!(
+                "{:<24} {:<8} {:<10} {}\n",
+                "tenant", "enabled", "connection", "name"
+            );
+            for t in all {
+                let conn: Vec<&str> = t
+                    .connections
+                    .iter()
+                    .map(|c| match c {
+                        Connection::Sftp => "sftp",
+                        Connection::Api => "api",
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "{:<24} {:<8} {:<10} {}\n",
+                    t.tenant,
+                    t.enabled,
+                    conn.join("+"),
+                    t.display_name
+                ));
+            }
+            Outcome {
+                stdout: out,
+                exit_code: EXIT_OK,
+            }
+        }
+        Err(e) => failure(json, &e.to_string()),
+    }
+}
+
+/// `tenants disable`: no more syncs (and the pull schedule, if any, is disabled).
+pub async fn disable<S: Store>(store: &S, tenant: &str, a: &TenantArgs, json: bool) -> Outcome {
+    let mut config = match store.get_tenant(tenant).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return refusal(json, &format!("no tenant `{tenant}`")),
+        Err(e) => return failure(json, &e.to_string()),
+    };
+    config.enabled = false;
+    if config.schedule.is_some() && a.pull_function_arn.is_some() {
+        if let Err(e) = upsert_schedule(&config, a).await {
+            return failure(json, &e);
+        }
+    }
+    if let Err(e) = store.put_tenant(&config).await {
+        return failure(json, &e.to_string());
+    }
+    Outcome {
+        stdout: if json {
+            json!({"ok": true, "tenant": tenant, "enabled": false}).to_string() + "\n"
+        } else {
+            format!("tenant {tenant} disabled: no more syncs\n")
+        },
+        exit_code: EXIT_OK,
+    }
+}

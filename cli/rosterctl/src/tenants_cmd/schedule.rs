@@ -1,0 +1,85 @@
+//! An API district's pull schedule in EventBridge Scheduler.
+
+use super::TenantArgs;
+use roster::api::PullEvent;
+use roster::{Connection, TenantConfig};
+
+/// Creates or updates the EventBridge Scheduler schedule `{tenant}-pull` that invokes the
+/// pull function with the schedule's own input (`PullEvent::scheduled`); disabled with the
+/// tenant. `None` for a tenant without an API schedule.
+pub(super) async fn upsert_schedule(
+    config: &TenantConfig,
+    a: &TenantArgs,
+) -> Result<Option<String>, String> {
+    let Some(schedule) = config
+        .schedule
+        .as_ref()
+        .filter(|_| config.uses(Connection::Api))
+    else {
+        return Ok(None);
+    };
+    let (Some(function), Some(role)) = (&a.pull_function_arn, &a.scheduler_role_arn) else {
+        return Err("a pull schedule needs --pull-function-arn and --scheduler-role-arn (the stack's outputs)".into());
+    };
+    use aws_sdk_scheduler::types::{
+        DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode, ScheduleState, Target,
+    };
+    let sdk = cloud::sdk_config().await;
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    let name = format!("{}-pull", config.tenant);
+    let mut target = Target::builder().arn(function).role_arn(role).input(
+        serde_json::to_string(&PullEvent::scheduled(&config.tenant)).map_err(|e| e.to_string())?,
+    );
+    if let Some(dlq) = &a.scheduler_dlq_arn {
+        target = target.dead_letter_config(DeadLetterConfig::builder().arn(dlq).build());
+    }
+    let target = target.build().map_err(|e| e.to_string())?;
+    let window = FlexibleTimeWindow::builder()
+        .mode(FlexibleTimeWindowMode::Off)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let state = if config.enabled {
+        ScheduleState::Enabled
+    } else {
+        ScheduleState::Disabled
+    };
+    let exists = scheduler
+        .get_schedule()
+        .name(&name)
+        .group_name(&a.schedule_group)
+        .send()
+        .await
+        .is_ok();
+    let result = if exists {
+        scheduler
+            .update_schedule()
+            .name(&name)
+            .group_name(&a.schedule_group)
+            .schedule_expression(schedule.expression())
+            .schedule_expression_timezone(&schedule.timezone)
+            .flexible_time_window(window)
+            .target(target)
+            .state(state)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", e.into_service_error()))
+    } else {
+        scheduler
+            .create_schedule()
+            .name(&name)
+            .group_name(&a.schedule_group)
+            .schedule_expression(schedule.expression())
+            .schedule_expression_timezone(&schedule.timezone)
+            .flexible_time_window(window)
+            .target(target)
+            .state(state)
+            .description(format!("OneRoster API pull of tenant {}", config.tenant))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{}", e.into_service_error()))
+    };
+    result.map_err(|e| format!("EventBridge Scheduler: {e}"))?;
+    Ok(Some(format!("{}/{name}", a.schedule_group)))
+}

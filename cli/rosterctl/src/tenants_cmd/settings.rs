@@ -1,0 +1,179 @@
+//! The settings `tenants add` and `update` take, and how they change a tenant's config.
+
+use crate::validate_cmd::parse_roles;
+use roster::{ApiSettings, Connection, PullSchedule, TenantConfig};
+
+/// Every setting `add` and `update` accept; only those given change.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TenantArgs {
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// How the district delivers: sftp, api, or both.
+    #[arg(long)]
+    pub connection: Option<String>,
+    /// ClassLink TenantId (for SSO).
+    #[arg(long)]
+    pub classlink_tenant_id: Option<String>,
+    /// OneRoster API URL.
+    #[arg(long)]
+    pub api_url: Option<String>,
+    /// OAuth 1.0a Application Key (stored in Secrets Manager with --api-secret).
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// OAuth 1.0a Application Secret (or ONEROSTER_API_SECRET).
+    #[arg(long)]
+    pub api_secret: Option<String>,
+    /// Bearer token (ClassLink's OneRoster proxy).
+    #[arg(long)]
+    pub api_token: Option<String>,
+    /// Secrets Manager name prefix of tenants' API secrets (the stack's TenantSecretPrefix).
+    #[arg(long, default_value = "roster/tenants/")]
+    pub secret_prefix: String,
+    /// Records per API page.
+    #[arg(long)]
+    pub page_size: Option<usize>,
+    /// Pull days: MON,WED,... or DAILY.
+    #[arg(long)]
+    pub schedule_days: Option<String>,
+    /// Pull time, HH:MM (24 h), in --timezone.
+    #[arg(long)]
+    pub schedule_time: Option<String>,
+    /// The district's IANA time zone.
+    #[arg(long, default_value = "America/New_York")]
+    pub timezone: String,
+    /// A full pull at least every N days; deltas in between (0: always full).
+    #[arg(long)]
+    pub full_every_days: Option<u32>,
+    /// User roles imported (comma-separated).
+    #[arg(long)]
+    pub roles: Option<String>,
+    /// Import demographics (true/false).
+    #[arg(long)]
+    pub demographics: Option<bool>,
+    /// Hold a bulk sync archiving more than this percent of a type's active records.
+    #[arg(long)]
+    pub hold_percent: Option<f64>,
+    /// ... and at least this many.
+    #[arg(long)]
+    pub hold_min: Option<u64>,
+    /// Teachers sign in with ClassLink SSO (true/false).
+    #[arg(long)]
+    pub sso: Option<bool>,
+    /// Administrators sign in with ClassLink SSO too (true/false).
+    #[arg(long)]
+    pub admin_sso: Option<bool>,
+    /// Without a SourcedId from ClassLink, match teachers by email, then
+    /// username, within this district (true/false).
+    #[arg(long)]
+    pub sso_match_by_email: Option<bool>,
+    /// Aides may sign in with ClassLink SSO (true/false).
+    #[arg(long)]
+    pub sso_allow_aides: Option<bool>,
+    /// The stack's PullScheduleGroupName output.
+    #[arg(long, default_value = "roster-pulls")]
+    pub schedule_group: String,
+    /// The stack's OneRosterPullFunctionArn output.
+    #[arg(long)]
+    pub pull_function_arn: Option<String>,
+    /// The stack's PullSchedulerRoleArn output.
+    #[arg(long)]
+    pub scheduler_role_arn: Option<String>,
+    /// The stack's PullSchedulerDeadLetterQueueArn output.
+    #[arg(long)]
+    pub scheduler_dlq_arn: Option<String>,
+    /// The stack's InboundBucketName output (for the SFTP user details).
+    #[arg(long)]
+    pub inbound_bucket: Option<String>,
+}
+
+/// Applies the given settings to `config`.
+pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
+    if let Some(name) = &a.name {
+        config.display_name = name.clone();
+    }
+    if let Some(c) = &a.connection {
+        config.connections = match c.as_str() {
+            "sftp" => vec![Connection::Sftp],
+            "api" => vec![Connection::Api],
+            "both" => vec![Connection::Sftp, Connection::Api],
+            other => {
+                return Err(format!(
+                    "--connection is `{other}`; expected sftp, api or both"
+                ))
+            }
+        };
+    }
+    if let Some(id) = &a.classlink_tenant_id {
+        config.classlink_tenant_id = Some(id.clone());
+    }
+    if a.api_url.is_some()
+        || a.page_size.is_some()
+        || a.full_every_days.is_some()
+        || a.api_key.is_some()
+        || a.api_token.is_some()
+    {
+        let current = config.api.clone();
+        let url = a
+            .api_url
+            .clone()
+            .or(current.as_ref().map(|c| c.url.clone()))
+            .ok_or("the API connection needs --api-url")?;
+        config.api = Some(ApiSettings {
+            url,
+            secret_name: format!("{}{}", a.secret_prefix, config.tenant),
+            page_size: a
+                .page_size
+                .or(current.as_ref().map(|c| c.page_size))
+                .unwrap_or(1000),
+            full_every_days: a
+                .full_every_days
+                .or(current.as_ref().map(|c| c.full_every_days))
+                .unwrap_or(7),
+        });
+    }
+    match (&a.schedule_days, &a.schedule_time) {
+        (Some(days), Some(time)) => {
+            config.schedule = Some(PullSchedule::new(days, time, &a.timezone)?)
+        }
+        (None, None) => {}
+        _ => return Err("a schedule needs both --schedule-days and --schedule-time".into()),
+    }
+    if let Some(roles) = &a.roles {
+        config.imported_roles = parse_roles(roles)?.iter().collect();
+    }
+    if let Some(d) = a.demographics {
+        config.demographics = d;
+    }
+    if let Some(p) = a.hold_percent {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(format!("--hold-percent {p} is not a percentage"));
+        }
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .max_archive_percent = p;
+    }
+    if let Some(m) = a.hold_min {
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .min_archive_count = m;
+    }
+    if let Some(s) = a.sso {
+        config.sso_enabled = s;
+    }
+    if let Some(s) = a.sso_match_by_email {
+        config.sso_match_by_email = s;
+    }
+    if let Some(s) = a.sso_allow_aides {
+        config.sso_allow_aides = s;
+    }
+    if let Some(s) = a.admin_sso {
+        config.admin_sso_enabled = s;
+    }
+    if config.uses(Connection::Api) && config.api.is_none() {
+        return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, or --api-token)".into());
+    }
+    Ok(())
+}
