@@ -23,7 +23,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-log() { printf '\n==> %s\n' "$*"; }
+# Each step is stamped with the seconds since the start, so a CI log shows where time goes.
+log() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }
 
 # Emulators started below are stopped on exit, whatever happens.
 cleanup() {
