@@ -139,6 +139,12 @@ pub(crate) enum Command {
         /// Random seed: the same seed and size give byte-identical output.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Write the district's school year this many rollovers after the first
+        /// (2026–2027): new sessions, classes and enrollments, and about 8% of
+        /// the students replaced each year; the rest is byte-identical, so
+        /// syncing year 0 then year 1 replays a rollover.
+        #[arg(long, default_value_t = 0)]
+        rollovers: u32,
         /// Output folder, or a path ending in .zip.
         #[arg(long)]
         out: PathBuf,

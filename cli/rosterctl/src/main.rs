@@ -242,9 +242,17 @@ async fn run(command: Command) -> Outcome {
         Command::Generate {
             students,
             seed,
+            rollovers,
             out,
             json,
-        } => match generate(&GenerateOptions { students, seed }, &out) {
+        } => match generate(
+            &GenerateOptions {
+                students,
+                seed,
+                rollovers,
+            },
+            &out,
+        ) {
             Ok(summary) => {
                 let stdout = if json {
                     serde_json::to_string(&summary).expect("summary serialises") + "\n"

@@ -80,6 +80,12 @@ pub struct GenerateOptions {
     /// Seed of every random stream; the same `(students, seed)` gives the
     /// same bytes.
     pub seed: u64,
+    /// School-year rollovers since the first year (2026–2027; 0 writes it).
+    /// Each rollover writes the next school year of the same district: new
+    /// sessions, classes and enrollments (new sourcedIds), courses moved to
+    /// the new school year, and about 8% of the students replaced by new ones
+    /// (same school and grade); everyone else's rows are byte-identical.
+    pub rollovers: u32,
 }
 
 /// What was written (counts per file, total bytes of CSV).
@@ -100,7 +106,7 @@ pub struct GenerateSummary {
 /// are left alone. In zip mode, a missing parent directory is created and an
 /// existing archive is replaced.
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, GenerateError> {
-    let plan = Plan::build(opts.students, opts.seed);
+    let plan = Plan::build(opts.students, opts.seed, opts.rollovers);
     // Each zip entry's uncompressed size must stay below 4 GiB unless zip64
     // is used; enrollments.csv is ~0.85 kB per student.
     let mut sink = Sink::create(out, opts.students >= 2_000_000)?;
@@ -109,11 +115,9 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, G
     let files: [(&str, &[&str], TableBody<'_>); 8] = [
         ("manifest.csv", MANIFEST_HEADER, &write_manifest),
         ("orgs.csv", ORGS_HEADER, &|t| write_orgs(&plan, t)),
-        (
-            "academicSessions.csv",
-            ACADEMIC_SESSIONS_HEADER,
-            &write_sessions,
-        ),
+        ("academicSessions.csv", ACADEMIC_SESSIONS_HEADER, &|t| {
+            write_sessions(&plan, t)
+        }),
         ("courses.csv", COURSES_HEADER, &|t| write_courses(&plan, t)),
         ("classes.csv", CLASSES_HEADER, &|t| write_classes(&plan, t)),
         ("users.csv", USERS_HEADER, &|t| write_users(&plan, t)),

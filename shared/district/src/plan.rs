@@ -14,7 +14,9 @@ use crate::names::{
     ascii_fold, DISTRICT_CITIES, DISTRICT_KINDS, FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES,
     PLACE_WORDS, SCHOOL_NAMES, SIS_NAMES,
 };
-use crate::rng::{pick, rng_for, K_CHOICE, K_DISTRICT, K_FAMILY, K_SCHOOL_NAMES, K_STUDENT};
+use crate::rng::{
+    pick, rng_for, K_CHOICE, K_DISTRICT, K_FAMILY, K_LEAVER, K_SCHOOL_NAMES, K_STUDENT,
+};
 
 const STUDENTS_PER_SCHOOL: u64 = 500;
 const STUDENTS_PER_TEACHER: u64 = 15;
@@ -112,10 +114,18 @@ pub(crate) struct District {
     pub(crate) sis: &'static str,
 }
 
+/// The calendar year the first school year (2026–2027) ends in.
+pub(crate) const FIRST_SCHOOL_YEAR: u32 = 2027;
+
+/// The share of students who leave at each rollover (as many join).
+pub(crate) const LEAVER_SHARE: f64 = 0.08;
+
 /// Everything the rows are drawn from.
 #[derive(Debug)]
 pub(crate) struct Plan {
     pub(crate) seed: u64,
+    /// School-year rollovers since the first year (2026–2027): 0 for it.
+    pub(crate) rollovers: u32,
     pub(crate) students: u32,
     pub(crate) district: District,
     pub(crate) schools: Vec<School>,
@@ -167,8 +177,9 @@ fn sections_for(count: u32) -> u32 {
 }
 
 impl Plan {
-    /// The plan of the district of `students` students for `seed`.
-    pub(crate) fn build(students: u32, seed: u64) -> Plan {
+    /// The plan of the district of `students` students for `seed`, as it is
+    /// `rollovers` school years after the first (2026–2027).
+    pub(crate) fn build(students: u32, seed: u64, rollovers: u32) -> Plan {
         let n = u64::from(students);
         let mut rng = rng_for(seed, K_DISTRICT, 0);
         let (city, state, fips, area_code) = pick(&mut rng, DISTRICT_CITIES);
@@ -286,6 +297,7 @@ impl Plan {
         }
         Plan {
             seed,
+            rollovers,
             students,
             district,
             schools,
@@ -333,15 +345,54 @@ impl Plan {
         )
     }
 
+    /// The school year (the calendar year it ends in) of this plan.
+    pub(crate) fn school_year(&self) -> u32 {
+        FIRST_SCHOOL_YEAR + self.rollovers
+    }
+
+    /// The rollover (1 to `rollovers`) at which the student now in place `i`
+    /// joined, or 0 for one there since the first year: at each rollover about
+    /// [`LEAVER_SHARE`] of the students leave and as many new ones take their
+    /// places (same school and grade).
+    pub(crate) fn student_generation(&self, i: u32) -> u32 {
+        (1..=self.rollovers)
+            .rev()
+            .find(|&k| {
+                rng_for(
+                    self.seed,
+                    K_LEAVER,
+                    (u64::from(i) << 8) | u64::from(k & 0xff),
+                )
+                .gen_bool(LEAVER_SHARE)
+            })
+            .unwrap_or(0)
+    }
+
+    /// The key of the random streams of the student in place `i`: `i` for one
+    /// there since the first year, so that its draws (and rows) never change.
+    pub(crate) fn student_key(&self, i: u32) -> u64 {
+        u64::from(i) | (u64::from(self.student_generation(i)) << 32)
+    }
+
+    /// sourcedId of the student in place `i`: `stu-000123`, or for one who
+    /// joined at a rollover `stu-000123-2028` (the school year it joined).
+    pub(crate) fn student_id(&self, i: u32) -> String {
+        match self.student_generation(i) {
+            0 => student_id(i),
+            k => format!("{}-{}", student_id(i), FIRST_SCHOOL_YEAR + k),
+        }
+    }
+
     /// Student `i` as a person (the same draws for users.csv and
-    /// demographics.csv).
+    /// demographics.csv). A student who joined at a rollover is a new person.
     pub(crate) fn student_person(&self, i: u32) -> Person {
-        let family = self.family_name(i);
-        draw_person(
-            &mut rng_for(self.seed, K_STUDENT, u64::from(i)),
-            family,
-            0.6,
-        )
+        let key = self.student_key(i);
+        let family = if key == u64::from(i) {
+            self.family_name(i)
+        } else {
+            pick(&mut rng_for(self.seed, K_FAMILY, key), FAMILY_NAMES)
+        };
+        draw_person(&mut rng_for(self.seed, K_STUDENT, key), family, 0.6)
     }
 
     /// The unique email of the `ordinal`-th user.
@@ -481,7 +532,7 @@ mod tests {
     #[test]
     fn school_names_stay_unique_in_large_districts() {
         // 400 schools: 185 elementary schools for 48 base names.
-        let plan = Plan::build(200_000, 3);
+        let plan = Plan::build(200_000, 3, 0);
         assert_eq!(plan.schools.len(), 400);
         let names: HashSet<String> = plan.schools.iter().map(School::name).collect();
         assert_eq!(names.len(), 400);

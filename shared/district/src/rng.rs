@@ -17,6 +17,7 @@ pub(crate) const K_DEMOGRAPHICS: u64 = 6;
 pub(crate) const K_TEACHER: u64 = 7;
 pub(crate) const K_ADMIN: u64 = 8;
 pub(crate) const K_GUARDIAN: u64 = 9;
+pub(crate) const K_LEAVER: u64 = 10;
 
 /// An independent, reproducible random stream for entity `idx` of `kind`.
 pub(crate) fn rng_for(seed: u64, kind: u64, idx: u64) -> ChaCha8Rng {

@@ -9,7 +9,9 @@ use crate::dates::{civil_from_days, days_from_civil};
 use crate::names::{
     FAMILY_NAMES, FOREIGN_BIRTHPLACES, RACE_WEIGHTS, RESIDENCE_STATUS, RESIDENCE_WEIGHTS, US_STATES,
 };
-use crate::plan::{draw_person, guardian_id, student_id, Plan, STUDENTS_PER_GUARDIAN};
+use crate::plan::{
+    draw_person, guardian_id, Plan, School, FIRST_SCHOOL_YEAR, STUDENTS_PER_GUARDIAN,
+};
 use crate::rng::{
     pick, rng_for, scramble, weighted, K_ADMIN, K_DEMOGRAPHICS, K_GUARDIAN, K_TEACHER,
 };
@@ -144,85 +146,164 @@ const ACTIVE: &str = "active";
 /// `dateLastModified` of every row.
 pub(crate) const DATE_LAST_MODIFIED: &str = "2026-08-01T12:00:00.000Z";
 
-// The school year 2026-27 and its sessions.
+// The school year and its sessions: 2026–27 for the first year, each rollover
+// one year later (new session ids, the same calendar shifted by whole years).
 
-const SCHOOL_YEAR_ID: &str = "as-2027";
-const FALL_ID: &str = "as-2027-s1";
-const SPRING_ID: &str = "as-2027-s2";
-const BOTH_SEMESTERS: &str = "as-2027-s1,as-2027-s2";
-const YEAR_START: &str = "2026-08-17";
-const YEAR_END: &str = "2027-06-11";
-const FALL_END: &str = "2026-12-18";
-const SPRING_START: &str = "2027-01-05";
+/// The sessions and dates of one school year, as text.
+pub(crate) struct SchoolYear {
+    /// `schoolYear`: the calendar year it ends in (2027 for 2026–27).
+    year: String,
+    school_year_id: String,
+    fall_id: String,
+    spring_id: String,
+    both_semesters: String,
+    start: String,
+    end: String,
+    fall_end: String,
+    spring_start: String,
+    /// `dateLastModified` of the year's own rows (sessions, courses, classes,
+    /// enrollments).
+    modified: String,
+    /// `[sourcedId, title, type, startDate, endDate, parentSourcedId]`.
+    sessions: Vec<[String; 6]>,
+}
 
-/// `[sourcedId, title, type, startDate, endDate, parentSourcedId]`.
-const SESSIONS: &[[&str; 6]] = &[
-    [
-        SCHOOL_YEAR_ID,
-        "2026-2027",
-        "schoolYear",
-        YEAR_START,
-        YEAR_END,
-        "",
-    ],
-    [
-        FALL_ID,
-        "Fall 2026",
-        "semester",
-        YEAR_START,
-        FALL_END,
-        SCHOOL_YEAR_ID,
-    ],
-    [
-        SPRING_ID,
-        "Spring 2027",
-        "semester",
-        SPRING_START,
-        YEAR_END,
-        SCHOOL_YEAR_ID,
-    ],
-    [
-        "as-2027-gp1",
-        "Quarter 1 2026-2027",
-        "gradingPeriod",
-        YEAR_START,
-        "2026-10-16",
-        SCHOOL_YEAR_ID,
-    ],
-    [
-        "as-2027-gp2",
-        "Quarter 2 2026-2027",
-        "gradingPeriod",
-        "2026-10-19",
-        FALL_END,
-        SCHOOL_YEAR_ID,
-    ],
-    [
-        "as-2027-gp3",
-        "Quarter 3 2026-2027",
-        "gradingPeriod",
-        SPRING_START,
-        "2027-03-19",
-        SCHOOL_YEAR_ID,
-    ],
-    [
-        "as-2027-gp4",
-        "Quarter 4 2026-2027",
-        "gradingPeriod",
-        "2027-03-22",
-        YEAR_END,
-        SCHOOL_YEAR_ID,
-    ],
-];
-const SCHOOL_YEAR: &str = "2027";
+/// `dateLastModified` of the rows of the school year ending in `year`.
+fn modified_in(year: u32) -> String {
+    if year == FIRST_SCHOOL_YEAR {
+        DATE_LAST_MODIFIED.to_string()
+    } else {
+        format!("{}-08-01T12:00:00.000Z", year - 1)
+    }
+}
 
-/// `(termSourcedIds, beginDate, endDate)` of a class.
-fn class_term(term: Term, section: u32) -> (&'static str, &'static str, &'static str) {
-    match term {
-        Term::SchoolYear => (SCHOOL_YEAR_ID, YEAR_START, YEAR_END),
-        Term::FullYear => (BOTH_SEMESTERS, YEAR_START, YEAR_END),
-        Term::Semester if section % 2 == 1 => (SPRING_ID, SPRING_START, YEAR_END),
-        Term::Semester => (FALL_ID, YEAR_START, FALL_END),
+impl SchoolYear {
+    /// The school year ending in `year` (2027: 2026–27).
+    pub(crate) fn ending_in(year: u32) -> SchoolYear {
+        let (y0, y1) = (year - 1, year);
+        let id = format!("as-{y1}");
+        let date = |y: u32, md: &str| format!("{y}-{md}");
+        let (start, end) = (date(y0, "08-17"), date(y1, "06-11"));
+        let (fall_end, spring_start) = (date(y0, "12-18"), date(y1, "01-05"));
+        let fall_id = format!("{id}-s1");
+        let spring_id = format!("{id}-s2");
+        let span = format!("{y0}-{y1}");
+        let session =
+            |sid: String, title: String, kind: &str, from: &str, to: &str, parent: &str| {
+                [
+                    sid,
+                    title,
+                    kind.to_string(),
+                    from.to_string(),
+                    to.to_string(),
+                    parent.to_string(),
+                ]
+            };
+        let sessions = vec![
+            session(id.clone(), span.clone(), "schoolYear", &start, &end, ""),
+            session(
+                fall_id.clone(),
+                format!("Fall {y0}"),
+                "semester",
+                &start,
+                &fall_end,
+                &id,
+            ),
+            session(
+                spring_id.clone(),
+                format!("Spring {y1}"),
+                "semester",
+                &spring_start,
+                &end,
+                &id,
+            ),
+            session(
+                format!("{id}-gp1"),
+                format!("Quarter 1 {span}"),
+                "gradingPeriod",
+                &start,
+                &date(y0, "10-16"),
+                &id,
+            ),
+            session(
+                format!("{id}-gp2"),
+                format!("Quarter 2 {span}"),
+                "gradingPeriod",
+                &date(y0, "10-19"),
+                &fall_end,
+                &id,
+            ),
+            session(
+                format!("{id}-gp3"),
+                format!("Quarter 3 {span}"),
+                "gradingPeriod",
+                &spring_start,
+                &date(y1, "03-19"),
+                &id,
+            ),
+            session(
+                format!("{id}-gp4"),
+                format!("Quarter 4 {span}"),
+                "gradingPeriod",
+                &date(y1, "03-22"),
+                &end,
+                &id,
+            ),
+        ];
+        SchoolYear {
+            year: y1.to_string(),
+            both_semesters: format!("{fall_id},{spring_id}"),
+            school_year_id: id,
+            fall_id,
+            spring_id,
+            start,
+            end,
+            fall_end,
+            spring_start,
+            modified: modified_in(year),
+            sessions,
+        }
+    }
+
+    /// `(termSourcedIds, beginDate, endDate)` of a class.
+    fn class_term(&self, term: Term, section: u32) -> (&str, &str, &str) {
+        match term {
+            Term::SchoolYear => (&self.school_year_id, &self.start, &self.end),
+            Term::FullYear => (&self.both_semesters, &self.start, &self.end),
+            Term::Semester if section % 2 == 1 => (&self.spring_id, &self.spring_start, &self.end),
+            Term::Semester => (&self.fall_id, &self.start, &self.fall_end),
+        }
+    }
+}
+
+impl Plan {
+    /// This plan's school year.
+    pub(crate) fn calendar(&self) -> SchoolYear {
+        SchoolYear::ending_in(self.school_year())
+    }
+
+    /// sourcedId of school `s`'s class `local`: `cls-0001-001`, and after a
+    /// rollover `cls-0001-001-2028` (the school year's own).
+    pub(crate) fn class_id(&self, s: &School, local: u32) -> String {
+        match self.rollovers {
+            0 => s.class_id(local),
+            _ => format!("{}-{}", s.class_id(local), self.school_year()),
+        }
+    }
+
+    /// sourcedId of the `n`-th enrollment: `enr-0000001`, and after a rollover
+    /// `enr-2028-0000001`.
+    pub(crate) fn enrollment_id(&self, n: u64) -> String {
+        match self.rollovers {
+            0 => format!("enr-{n:07}"),
+            _ => format!("enr-{}-{n:07}", self.school_year()),
+        }
+    }
+
+    /// `dateLastModified` of the student in place `i`: the first year's for
+    /// one there since then (its rows never change), else the year it joined.
+    pub(crate) fn student_modified(&self, i: u32) -> String {
+        modified_in(FIRST_SCHOOL_YEAR + self.student_generation(i))
     }
 }
 
@@ -235,18 +316,19 @@ pub(crate) fn write_manifest(t: &mut Table<'_>) -> csv::Result<()> {
 }
 
 /// The rows of `academicSessions.csv`.
-pub(crate) fn write_sessions(t: &mut Table<'_>) -> csv::Result<()> {
-    for &[id, title, kind, start, end, parent] in SESSIONS {
+pub(crate) fn write_sessions(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+    let year = plan.calendar();
+    for [id, title, kind, start, end, parent] in &year.sessions {
         t.row([
-            id,
+            id.as_str(),
             ACTIVE,
-            DATE_LAST_MODIFIED,
+            &year.modified,
             title,
             kind,
             start,
             end,
             parent,
-            SCHOOL_YEAR,
+            &year.year,
         ])?;
     }
     Ok(())
@@ -280,13 +362,14 @@ pub(crate) fn write_orgs(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 
 /// The rows of `courses.csv`, school by school.
 pub(crate) fn write_courses(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+    let year = plan.calendar();
     for s in &plan.schools {
         for (c, course) in s.courses.iter().enumerate() {
             t.row([
                 s.course_id(c).as_str(),
                 ACTIVE,
-                DATE_LAST_MODIFIED,
-                SCHOOL_YEAR_ID,
+                &year.modified,
+                &year.school_year_id,
                 &course.title,
                 &course.code,
                 &course.grades(),
@@ -301,6 +384,7 @@ pub(crate) fn write_courses(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 
 /// The rows of `classes.csv`: every section of every offering.
 pub(crate) fn write_classes(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+    let year = plan.calendar();
     for s in &plan.schools {
         for (o, off) in s.offerings.iter().enumerate() {
             let course = &s.courses[off.course];
@@ -333,11 +417,11 @@ pub(crate) fn write_classes(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
                         ((o as u32 + section) % 7 + 1).to_string(),
                     ),
                 };
-                let (terms, _, _) = class_term(course.term, section);
+                let (terms, _, _) = year.class_term(course.term, section);
                 t.row([
-                    s.class_id(local).as_str(),
+                    plan.class_id(s, local).as_str(),
                     ACTIVE,
-                    DATE_LAST_MODIFIED,
+                    &year.modified,
                     &title,
                     &grades,
                     &course_id,
@@ -456,17 +540,18 @@ pub(crate) fn write_users(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
                 let p = plan.student_person(i);
                 let email = plan.email(&p, ordinal);
                 let username = email.split('@').next().unwrap_or_default();
-                let number = (100_001 + u64::from(i)).to_string();
+                let key = plan.student_key(i);
+                let number = (100_001 + key).to_string();
                 let user_ids = format!(
                     "{{StateID:{}{:08}}},{{LocalID:{number}}}",
                     d.state,
-                    scramble(u64::from(i), 8)
+                    scramble(key, 8)
                 );
                 let agents = plan.guardian_of(i).map(guardian_id).unwrap_or_default();
                 t.row([
-                    student_id(i).as_str(),
+                    plan.student_id(i).as_str(),
                     ACTIVE,
-                    DATE_LAST_MODIFIED,
+                    &plan.student_modified(i),
                     "true",
                     &s.id,
                     "student",
@@ -501,7 +586,7 @@ pub(crate) fn write_users(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
         let phone = plan.phone(&mut rng);
         let agents = plan
             .children_of(g)
-            .map(student_id)
+            .map(|i| plan.student_id(i))
             .collect::<Vec<_>>()
             .join(",");
         t.row([
@@ -533,6 +618,7 @@ pub(crate) fn write_users(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 /// The rows of `enrollments.csv`: per school, each class's teacher, then
 /// the students.
 pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+    let year = plan.calendar();
     let mut next = 0u64;
     let mut row = |t: &mut Table<'_>,
                    class: &str,
@@ -543,11 +629,11 @@ pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_>) -> csv::Result<(
                    section: u32|
      -> csv::Result<()> {
         next += 1;
-        let (_, begin, end) = class_term(term, section);
+        let (_, begin, end) = year.class_term(term, section);
         t.row([
-            format!("enr-{next:07}").as_str(),
+            plan.enrollment_id(next).as_str(),
             ACTIVE,
-            DATE_LAST_MODIFIED,
+            &year.modified,
             class,
             school,
             user,
@@ -567,7 +653,7 @@ pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_>) -> csv::Result<(
                 let teacher = format!("tch-{:05}", s.teacher_of(local) + 1);
                 row(
                     t,
-                    &s.class_id(local),
+                    &plan.class_id(s, local),
                     &s.id,
                     &teacher,
                     "teacher",
@@ -580,14 +666,14 @@ pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_>) -> csv::Result<(
         let mut filled = vec![0u32; s.offerings.len()];
         for (_, gp) in &s.grades {
             for i in gp.first_student..gp.first_student + gp.students {
-                let student = student_id(i);
+                let student = plan.student_id(i);
                 s.student_offerings(plan.seed, gp, i, &mut chosen);
                 for &o in &chosen {
                     let off = &s.offerings[o];
                     let section = filled[o] * off.sections / off.count;
                     filled[o] += 1;
                     let term = s.courses[off.course].term;
-                    let class = s.class_id(off.first_class + section);
+                    let class = plan.class_id(s, off.first_class + section);
                     row(t, &class, &s.id, &student, "student", term, section)?;
                 }
             }
@@ -607,7 +693,7 @@ pub(crate) fn write_demographics(plan: &Plan, t: &mut Table<'_>) -> csv::Result<
             let first_birthday = days_from_civil(2020 - i64::from(*g), 9, 2);
             for i in gp.first_student..gp.first_student + gp.students {
                 let p = plan.student_person(i);
-                let mut rng = rng_for(plan.seed, K_DEMOGRAPHICS, u64::from(i));
+                let mut rng = rng_for(plan.seed, K_DEMOGRAPHICS, plan.student_key(i));
                 let birth = civil_from_days(first_birthday + rng.gen_range(0..365));
                 let mut race = [false; 5];
                 race[weighted(&mut rng, RACE_WEIGHTS)] = true;
@@ -629,9 +715,9 @@ pub(crate) fn write_demographics(plan: &Plan, t: &mut Table<'_>) -> csv::Result<
                 };
                 let residence = RESIDENCE_STATUS[weighted(&mut rng, RESIDENCE_WEIGHTS)];
                 t.row([
-                    student_id(i).as_str(),
+                    plan.student_id(i).as_str(),
                     ACTIVE,
-                    DATE_LAST_MODIFIED,
+                    &plan.student_modified(i),
                     &birth,
                     if p.female { "female" } else { "male" },
                     tf(race[0]),

@@ -11,7 +11,11 @@ use crate::catalogue::{Level, GRADES};
 use crate::tables::{DATE_LAST_MODIFIED, MANIFEST};
 
 fn opts(students: u32, seed: u64) -> GenerateOptions {
-    GenerateOptions { students, seed }
+    GenerateOptions {
+        students,
+        seed,
+        rollovers: 0,
+    }
 }
 
 const FILES: [&str; 8] = [
@@ -142,8 +146,10 @@ fn check_package(dir: &Path, summary: &GenerateSummary) -> HashMap<&'static str,
         let p = &files[name];
         unique(p, name);
         assert!(p.col("status").all(|s| s == "active"), "{name}");
+        // The first year's time, or (after rollovers) 1 August of a later year.
         assert!(
-            p.col("dateLastModified").all(|s| s == DATE_LAST_MODIFIED),
+            p.col("dateLastModified").all(|s| s == DATE_LAST_MODIFIED
+                || (s.ends_with("-08-01T12:00:00.000Z") && s > DATE_LAST_MODIFIED)),
             "{name}"
         );
     }
@@ -173,10 +179,18 @@ fn check_package(dir: &Path, summary: &GenerateSummary) -> HashMap<&'static str,
     let sessions = &files["academicSessions.csv"];
     let session_ids = sessions.ids();
     let mut year = None;
+    // One school year (2027 unless the package is a later year's), ending in
+    // the year its school-year session ends.
+    let school_year = sessions
+        .rows
+        .iter()
+        .find(|r| r["type"] == "schoolYear")
+        .map(|r| r["endDate"][..4].to_string())
+        .unwrap();
     for r in &sessions.rows {
         assert!(is_date(&r["startDate"]) && is_date(&r["endDate"]));
         assert!(r["startDate"] < r["endDate"]);
-        assert_eq!(r["schoolYear"], "2027");
+        assert_eq!(r["schoolYear"], school_year);
         match r["type"].as_str() {
             "schoolYear" => {
                 assert_eq!(r["parentSourcedId"], "");
@@ -456,13 +470,13 @@ fn integrity_for_edge_sizes() {
         let summary = generate(&opts(n, 99), tmp.path()).unwrap();
         check_package(tmp.path(), &summary);
         assert_eq!(summary.files["demographics.csv"], u64::from(n));
-        let plan = Plan::build(n, 99);
+        let plan = Plan::build(n, 99, 0);
         let teachers = plan.schools.iter().map(|s| s.teachers).sum::<u32>();
         assert_eq!(teachers, u64::from(n).div_ceil(15).max(1) as u32);
         assert_eq!(plan.schools.iter().map(|s| s.students).sum::<u32>(), n);
     }
     // 6000 students: 12 schools of all three levels.
-    let plan = Plan::build(6_000, 99);
+    let plan = Plan::build(6_000, 99, 0);
     let levels: Vec<Level> = plan.schools.iter().map(|s| s.level).collect();
     assert_eq!(levels.len(), 12);
     for level in [Level::Elementary, Level::Middle, Level::High] {
@@ -472,6 +486,103 @@ fn integrity_for_edge_sizes() {
         assert!((300..=700).contains(&s.students), "{}", s.students);
         assert!((15..=25).contains(&s.courses.len()), "{}", s.courses.len());
     }
+}
+
+#[test]
+fn a_rollover_writes_the_next_school_year_of_the_same_district() {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |rollovers: u32| {
+        let dir = tmp.path().join(format!("year-{rollovers}"));
+        let options = GenerateOptions {
+            rollovers,
+            ..opts(2000, 4)
+        };
+        let summary = generate(&options, &dir).unwrap();
+        (check_package(&dir, &summary), dir)
+    };
+    let (first, first_dir) = write(0);
+    let (next, next_dir) = write(1);
+    let (later, _) = write(2);
+
+    // Every session, class and enrollment is new; the school year moved on.
+    for file in ["academicSessions.csv", "classes.csv", "enrollments.csv"] {
+        assert!(
+            first[file].ids().is_disjoint(&next[file].ids()),
+            "{file}: no sourcedId survives a rollover"
+        );
+        assert_eq!(first[file].rows.len(), next[file].rows.len(), "{file}");
+    }
+    assert!(next["academicSessions.csv"]
+        .col("schoolYear")
+        .all(|y| y == "2028"));
+    assert!(next["academicSessions.csv"]
+        .col("endDate")
+        .all(|d| d.as_bytes() > b"2027-06-11".as_slice()));
+    // Courses keep their ids and move to the new school year.
+    assert_eq!(first["courses.csv"].ids(), next["courses.csv"].ids());
+    assert!(next["courses.csv"]
+        .col("schoolYearSourcedId")
+        .all(|y| y == "as-2028"));
+
+    // About 8% of the students leave and as many join; everyone else's rows,
+    // staff included, are byte-identical.
+    let rows = |dir: &Path, name: &str| -> HashSet<String> {
+        fs::read_to_string(dir.join(name))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect()
+    };
+    let students = |p: &Parsed| -> HashSet<String> {
+        p.rows
+            .iter()
+            .filter(|r| r["role"] == "student")
+            .map(|r| r["sourcedId"].clone())
+            .collect()
+    };
+    let (before, after) = (students(&first["users.csv"]), students(&next["users.csv"]));
+    assert_eq!(before.len(), after.len());
+    let left = before.difference(&after).count();
+    assert!((100..=220).contains(&left), "{left} of 2000 students left");
+    assert!(after.difference(&before).all(|id| id.ends_with("-2028")));
+    let (old_users, new_users) = (rows(&first_dir, "users.csv"), rows(&next_dir, "users.csv"));
+    let kept = old_users.intersection(&new_users).count();
+    let staff = first["users.csv"]
+        .rows
+        .iter()
+        .filter(|r| r["role"] != "student" && r["role"] != "guardian")
+        .count();
+    assert!(kept >= staff + (2000 - left), "{kept} rows kept");
+    let old_demographics = rows(&first_dir, "demographics.csv");
+    let new_demographics = rows(&next_dir, "demographics.csv");
+    assert_eq!(
+        old_demographics.intersection(&new_demographics).count(),
+        2000 - left
+    );
+    // Each rollover is a year on from the last.
+    assert!(next["classes.csv"]
+        .ids()
+        .is_disjoint(&later["classes.csv"].ids()));
+    assert!(later["academicSessions.csv"]
+        .col("schoolYear")
+        .all(|y| y == "2029"));
+}
+
+#[test]
+fn the_first_years_bytes_never_change() {
+    use sha2::{Digest, Sha256};
+    // Pinned: a change to the generator must not change what earlier
+    // benchmarks and tests were run on (rollovers only add later years).
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = tmp.path().join("district.zip");
+    generate(&opts(500, 7), &zip).unwrap();
+    let digest = Sha256::digest(fs::read(&zip).unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        hex,
+        "8caade348f45201e492e682f4e705449cb44486943b2caef80b403c8acf7ea04"
+    );
 }
 
 #[test]

@@ -147,7 +147,15 @@ impl World {
     /// A generated district as a folder (and a zip of it).
     pub fn district(&self, name: &str, students: u32) -> PathBuf {
         let out = self.dir.path().join(name);
-        district::generate(&district::GenerateOptions { students, seed: 5 }, &out).unwrap();
+        district::generate(
+            &district::GenerateOptions {
+                students,
+                seed: 5,
+                rollovers: 0,
+            },
+            &out,
+        )
+        .unwrap();
         out
     }
 

@@ -34,7 +34,15 @@ pub fn control(server: &Server, path: &str, body: Option<&str>) -> serde_json::V
 
 pub fn district(dir: &Path, students: u32) -> PathBuf {
     let out = dir.join("district");
-    district::generate(&district::GenerateOptions { students, seed: 11 }, &out).unwrap();
+    district::generate(
+        &district::GenerateOptions {
+            students,
+            seed: 11,
+            rollovers: 0,
+        },
+        &out,
+    )
+    .unwrap();
     out
 }
 
