@@ -37,12 +37,13 @@ pub fn render_run(run: &RunRecord) -> String {
     if !run.counts.is_empty() {
         let _ = writeln!(
             out,
-            "\n{:<18} {:>9} {:>9} {:>10} {:>9} {:>11} {:>9} {:>8}",
+            "\n{:<18} {:>9} {:>9} {:>10} {:>9} {:>7} {:>11} {:>9} {:>8}",
             "type",
             "inserted",
             "updated",
             "unchanged",
             "archived",
+            "ended",
             "unarchived",
             "rejected",
             "skipped"
@@ -51,12 +52,13 @@ pub fn render_run(run: &RunRecord) -> String {
             if let Some(c) = run.counts.get(kind.file_name()) {
                 let _ = writeln!(
                     out,
-                    "{:<18} {:>9} {:>9} {:>10} {:>9} {:>11} {:>9} {:>8}",
+                    "{:<18} {:>9} {:>9} {:>10} {:>9} {:>7} {:>11} {:>9} {:>8}",
                     kind.file_name(),
                     c.inserted,
                     c.updated,
                     c.unchanged,
                     c.archived,
+                    c.ended,
                     c.unarchived,
                     c.rejected,
                     c.skipped
@@ -64,6 +66,9 @@ pub fn render_run(run: &RunRecord) -> String {
             }
         }
         let _ = writeln!(out, "items written: {}", run.items_written);
+    }
+    if let Some(rollover) = &run.rollover {
+        let _ = writeln!(out, "{rollover}");
     }
     for (kind, hold) in &run.hold {
         let _ = writeln!(out, "HOLD {kind}: {}", hold.message);

@@ -7,8 +7,10 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use oneroster::EntityKind;
 use rand::RngCore;
+use roster::school_year::{class_is_current, RecordFacts};
 use roster::{Lookup, OneTimeKind, OneTimeRecords, Records, StoreError};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// How long a ticket lives.
 pub const TICKET_TTL_SECONDS: i64 = 60;
@@ -34,7 +36,9 @@ pub struct Identity {
     pub email: Option<String>,
     /// The teacher's orgs (sourcedIds).
     pub orgs: Vec<String>,
-    /// The classes they teach (sourcedIds of active classes with an active teacher enrollment).
+    /// The classes they teach now (sourcedIds): active, with an active teacher
+    /// enrollment, and a term that includes today (a class whose terms carry
+    /// no dates counts as current). Last school year's classes never appear.
     pub classes: Vec<String>,
 }
 
@@ -95,6 +99,8 @@ pub async fn redeem<S: OneTimeRecords + Records>(
     if user.archive.is_some() {
         return Ok(None);
     }
+    let today = now.date_naive();
+    let mut terms = HashMap::new();
     let mut classes = Vec::new();
     for enrollment_id in store
         .lookup(
@@ -111,11 +117,29 @@ pub async fn redeem<S: OneTimeRecords + Records>(
         };
         if e.archive.is_none() && e.sis.str("role") == Some("teacher") {
             if let Some(class) = e.sis.str("classSourcedId") {
-                let active = store
+                if classes.iter().any(|c: &String| c == class) {
+                    continue;
+                }
+                let Some(record) = store
                     .get_entity(&binding.tenant, EntityKind::Classes, class)
                     .await?
-                    .is_some_and(|c| c.archive.is_none());
-                if active && !classes.iter().any(|c: &String| c == class) {
+                    .filter(|c| c.archive.is_none())
+                else {
+                    continue;
+                };
+                let class_terms: Vec<String> = record
+                    .sis
+                    .list("termSourcedIds")
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                for term in &class_terms {
+                    if !terms.contains_key(term) {
+                        let dates = session_dates(store, &binding.tenant, term).await?;
+                        terms.insert(term.clone(), dates);
+                    }
+                }
+                if class_is_current(&class_terms, &terms, today) {
                     classes.push(class.to_string());
                 }
             }
@@ -136,6 +160,24 @@ pub async fn redeem<S: OneTimeRecords + Records>(
             .collect(),
         classes,
     }))
+}
+
+/// A session's `(startDate, endDate)`, archived or not; `(None, None)` when
+/// the store does not have it.
+async fn session_dates<S: Records>(
+    store: &S,
+    tenant: &str,
+    session: &str,
+) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), StoreError> {
+    let record = store
+        .get_entity(tenant, EntityKind::AcademicSessions, session)
+        .await?;
+    Ok(
+        match record.map(|r| RecordFacts::of(EntityKind::AcademicSessions, &r.sis)) {
+            Some(RecordFacts::Session { start, end, .. }) => (start, end),
+            _ => (None, None),
+        },
+    )
 }
 
 #[cfg(test)]

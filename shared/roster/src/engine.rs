@@ -5,6 +5,7 @@ use crate::artifacts::Artifacts;
 pub use crate::error::SyncError;
 use crate::plan::{plan_kind, Before, KindPlan, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
+use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot};
 use crate::store::{LeaseOutcome, Store};
 use crate::tenant::{TenantConfig, TenantState};
@@ -265,10 +266,18 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     self.artifacts
                         .keep(&tenant.tenant, &run.run_id, PLAN_FILE, &plan_path)?,
                 );
-            let kinds: Vec<&str> = run.hold.keys().map(String::as_str).collect();
+            let reasons: Vec<String> = run
+                .hold
+                .iter()
+                .map(|(kind, hold)| format!("{kind}: {}", hold.message))
+                .collect();
             run.finish(
                 RunStatus::Held,
-                format!("held for approval: a bulk file would archive too much ({}); approve with `rosterctl runs approve {}` or discard", kinds.join(", "), run.run_id),
+                format!(
+                    "held for approval: {}; approve with `rosterctl runs approve {}` or discard",
+                    reasons.join("; "),
+                    run.run_id
+                ),
                 Utc::now(),
             );
             return Ok(());
@@ -281,12 +290,17 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot))
             .await?;
         let total = run.total_writes();
+        let rollover = run
+            .rollover
+            .as_ref()
+            .map(|r| format!("; {r}"))
+            .unwrap_or_default();
         run.finish(
             RunStatus::Applied,
             if total == 0 {
                 "applied: the store already matched the delivery; nothing was written".to_string()
             } else {
-                format!("applied: {total} records written")
+                format!("applied: {total} records written{rollover}")
             },
             Utc::now(),
         );
@@ -339,11 +353,23 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let mut out = BufWriter::new(std::fs::File::create(&path)?);
         let excluded = self.check_deferred(tenant, snapshot, run).await?;
         let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
+        // Records are judged ended against the delivery's time.
+        let mut calendar = Calendar::new(run.generated_at.unwrap_or(run.started_at).date_naive());
+        if snapshot.mode(EntityKind::AcademicSessions) == FileMode::Bulk {
+            calendar.sessions_delivered_in_full();
+        }
         for kind in EntityKind::ALL {
             let mode = effective_mode(tenant, snapshot, kind);
             let (rejected, skipped) = snapshot.validation_counts(kind);
             let engine_rejected = excluded.get(&kind).map_or(0, |s| s.len() as u64);
             if mode == FileMode::Absent {
+                // Not delivered, but the calendar still needs the stored terms
+                // and classes that later types refer to.
+                if matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes) {
+                    for s in self.store.load_summaries(&tenant.tenant, kind).await? {
+                        calendar.learn_stored(&s.sourced_id, &s.facts);
+                    }
+                }
                 continue;
             }
             let stored = self.store.load_summaries(&tenant.tenant, kind).await?;
@@ -355,8 +381,15 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 out.write_all(b"\n")?;
                 Ok(())
             };
-            let mut kind_plan: KindPlan =
-                plan_kind(kind, mode, &stored, snapshot, kind_excluded, &mut emit)?;
+            let mut kind_plan: KindPlan = plan_kind(
+                kind,
+                mode,
+                &stored,
+                snapshot,
+                kind_excluded,
+                &mut calendar,
+                &mut emit,
+            )?;
             kind_plan.counts.rejected = rejected + engine_rejected;
             kind_plan.counts.skipped = skipped;
             let hold = tenant.hold.unwrap_or(self.options.default_hold);
@@ -366,6 +399,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     HoldReason {
                         active_before: kind_plan.active_before,
                         would_archive: kind_plan.would_archive(),
+                        would_change_identity: kind_plan.identity_changes,
                         incoming_rows: kind_plan.incoming_rows,
                         message: reason,
                     },
@@ -391,6 +425,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 )));
             }
         }
+        run.rollover = rollover_summary(run, &calendar);
         // Archives after all puts, dependants first (enrollments before users).
         let admins: HashSet<String> = self
             .store
@@ -669,9 +704,78 @@ pub fn total_counts(run: &RunRecord) -> KindCounts {
             acc.updated += c.updated;
             acc.unchanged += c.unchanged;
             acc.archived += c.archived;
+            acc.ended += c.ended;
             acc.unarchived += c.unarchived;
             acc.rejected += c.rejected;
             acc.skipped += c.skipped;
             acc
         })
+}
+
+/// The rollover in words, when the plan archives records as ended:
+/// "rollover: 759 classes and 19,553 enrollments of school year 2025–2026
+/// archived as ended; 240 users archived as absent (7.5%)".
+fn rollover_summary(run: &RunRecord, calendar: &Calendar) -> Option<String> {
+    let ended: Vec<String> = EntityKind::ALL
+        .iter()
+        .filter_map(|kind| {
+            let n = run.counts.get(&kind_key(*kind))?.ended;
+            (n > 0).then(|| format!("{} {}", thousands(n), plural_name(*kind, n)))
+        })
+        .collect();
+    if ended.is_empty() {
+        return None;
+    }
+    let list = match ended.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [] => unreachable!("not empty"),
+    };
+    let years = calendar
+        .ended_years_label()
+        .map(|y| format!(" of {y}"))
+        .unwrap_or_default();
+    let mut summary = format!("rollover: {list}{years} archived as ended");
+    if let Some(users) = run.counts.get(&kind_key(EntityKind::Users)) {
+        let active = users.unchanged + users.updated + users.archived;
+        if users.archived > 0 && active > 0 {
+            summary.push_str(&format!(
+                "; {} users archived as absent ({:.1}%)",
+                thousands(users.archived),
+                users.archived as f64 * 100.0 / active as f64
+            ));
+        }
+    }
+    Some(summary)
+}
+
+/// The plural (or singular) of a type's records, in words.
+fn plural_name(kind: EntityKind, n: u64) -> &'static str {
+    let (one, many) = match kind {
+        EntityKind::Orgs => ("org", "orgs"),
+        EntityKind::AcademicSessions => ("academic session", "academic sessions"),
+        EntityKind::Courses => ("course", "courses"),
+        EntityKind::Classes => ("class", "classes"),
+        EntityKind::Users => ("user", "users"),
+        EntityKind::Enrollments => ("enrollment", "enrollments"),
+        EntityKind::Demographics => ("demographics record", "demographics records"),
+    };
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// `19553` as `19,553`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod plan;
 pub mod run;
 pub mod run_log;
+pub mod school_year;
 pub mod snapshot;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;

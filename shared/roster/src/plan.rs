@@ -4,8 +4,9 @@
 use crate::content::SisContent;
 use crate::error::SyncError;
 use crate::run::KindCounts;
+use crate::school_year::{Calendar, RecordFacts};
 use crate::snapshot::Snapshot;
-use crate::store::{EntityWrite, StoredSummary};
+use crate::store::{ArchiveReason, EntityWrite, StoredSummary};
 use crate::tenant::HoldThresholds;
 use chrono::{DateTime, Utc};
 use oneroster::{EntityKind, FileMode, RowItem};
@@ -37,6 +38,9 @@ pub struct PlannedWrite {
     pub first_seen: Option<(DateTime<Utc>, String)>,
     /// The stored state when planned (`None`: not stored).
     pub before: Option<Before>,
+    /// Why an archive archives (plans made before reasons were kept: absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ArchiveReason>,
 }
 
 impl PlannedWrite {
@@ -63,6 +67,7 @@ impl PlannedWrite {
                 sourced_id: self.id.clone(),
                 at: now,
                 run: run.to_string(),
+                reason: self.reason.unwrap_or(ArchiveReason::Absent),
             },
         }
     }
@@ -79,45 +84,73 @@ pub struct KindPlan {
     pub incoming_rows: u64,
     /// Archives planned (kept apart: they are applied after all puts).
     pub archives: Vec<PlannedWrite>,
+    /// Active users whose stored email or username the delivery rewrites.
+    pub identity_changes: u64,
 }
 
 impl KindPlan {
-    /// Records the plan would archive.
+    /// Records the plan would archive that count toward the hold: absent or
+    /// deleted, not ended.
     pub fn would_archive(&self) -> u64 {
-        self.archives.len() as u64
+        self.archives
+            .iter()
+            .filter(|w| w.reason != Some(ArchiveReason::Ended))
+            .count() as u64
     }
 
-    /// Why this type's plan must be held, if it must (bulk files only).
+    /// Why this type's plan must be held, if it must: a bulk file that
+    /// archives too much of what is current, or a delivery (bulk or delta)
+    /// that rewrites too many users' sign-in keys.
     pub fn hold_reason(&self, mode: FileMode, hold: &HoldThresholds) -> Option<String> {
-        if mode != FileMode::Bulk || self.active_before == 0 {
+        if self.active_before == 0 {
             return None;
         }
-        if self.incoming_rows == 0 {
-            return Some(format!(
-                "the bulk file brings no valid rows but {} records are active",
-                self.active_before
+        let share = |n: u64| n as f64 * 100.0 / self.active_before as f64;
+        let mut reasons = Vec::new();
+        if mode == FileMode::Bulk {
+            let archive = self.would_archive();
+            if self.incoming_rows == 0 {
+                reasons.push(format!(
+                    "the bulk file brings no valid rows but {} records are active",
+                    self.active_before
+                ));
+            } else if archive >= hold.min_archive_count && share(archive) > hold.max_archive_percent
+            {
+                reasons.push(format!(
+                    "would archive {archive} of {} active records ({:.1}%; the limit is {}% and at least {})",
+                    self.active_before, share(archive), hold.max_archive_percent, hold.min_archive_count
+                ));
+            }
+        }
+        let changes = self.identity_changes;
+        if changes >= hold.min_identity_change_count
+            && share(changes) > hold.max_identity_change_percent
+        {
+            reasons.push(format!(
+                "would change the email or username of {changes} of {} active users ({:.1}%; the limit is {}% and at least {})",
+                self.active_before,
+                share(changes),
+                hold.max_identity_change_percent,
+                hold.min_identity_change_count
             ));
         }
-        let archive = self.would_archive();
-        let share = archive as f64 * 100.0 / self.active_before as f64;
-        (archive >= hold.min_archive_count && share > hold.max_archive_percent).then(|| {
-            format!(
-                "would archive {archive} of {} active records ({share:.1}%; the limit is {}% and at least {})",
-                self.active_before, hold.max_archive_percent, hold.min_archive_count
-            )
-        })
+        (!reasons.is_empty()).then(|| reasons.join("; "))
     }
 }
 
 /// Plans one type: every row of the snapshot against the stored summaries.
-/// Puts go to `emit` in file order; archives are returned in the plan.
-/// `excluded` holds sourcedIds the engine rejected (unknown references).
+/// Puts go to `emit` in file order; archives are returned in the plan, each
+/// with its reason. `excluded` holds sourcedIds the engine rejected (unknown
+/// references). The calendar learns this type's sessions and classes (the
+/// delivered ones first) and judges which archives are ended: plan the types
+/// in `EntityKind::ALL` order.
 pub fn plan_kind(
     kind: EntityKind,
     mode: FileMode,
     stored: &[StoredSummary],
     snapshot: &dyn Snapshot,
     excluded: &HashSet<String>,
+    calendar: &mut Calendar,
     emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
 ) -> Result<KindPlan, SyncError> {
     // Index into `stored`; `seen[i]` marks stored records the delivery mentions.
@@ -135,7 +168,8 @@ pub fn plan_kind(
         digest: s.digest,
         archived: s.archived,
     };
-    let mut archive_ids: Vec<&StoredSummary> = Vec::new();
+    let mut archive_ids: Vec<(&StoredSummary, ArchiveReason)> = Vec::new();
+    let learns = matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes);
 
     snapshot.for_each_row(kind, &mut |row| {
         let id = row.sourced_id();
@@ -151,6 +185,17 @@ pub fn plan_kind(
             RowItem::Upsert(record) => {
                 plan.incoming_rows += 1;
                 let content = SisContent::from_record(&record);
+                if learns {
+                    calendar.learn_delivered(kind, id, &RecordFacts::of(kind, &content));
+                }
+                let changed = stored.is_some_and(|s| s.digest != content.digest());
+                if kind == EntityKind::Users && changed {
+                    let s = stored.expect("changed implies stored");
+                    if !s.archived && RecordFacts::of(kind, &content).rewrites_identity_of(&s.facts)
+                    {
+                        plan.identity_changes += 1;
+                    }
+                }
                 match stored {
                     Some(s) if s.digest == content.digest() && !s.archived => {
                         plan.counts.unchanged += 1;
@@ -166,12 +211,13 @@ pub fn plan_kind(
                     sis: Some(serde_json::Value::Object(content.fields().clone())),
                     first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.clone())),
                     before: stored.map(before),
+                    reason: None,
                 })
             }
             RowItem::Delete { .. } => {
                 if let Some(s) = stored {
                     if !s.archived {
-                        archive_ids.push(s);
+                        archive_ids.push((s, ArchiveReason::Deleted));
                     }
                 }
                 Ok(())
@@ -179,25 +225,42 @@ pub fn plan_kind(
         }
     })?;
 
+    if learns {
+        for s in stored {
+            calendar.learn_stored(&s.sourced_id, &s.facts);
+        }
+    }
     if mode == FileMode::Bulk {
         for (s, _) in stored.iter().zip(&seen).filter(|(_, seen)| !**seen) {
             if !s.archived
                 && !excluded.contains(&s.sourced_id)
                 && !snapshot.is_rejected(kind, &s.sourced_id)
             {
-                archive_ids.push(s);
+                let reason = if calendar.is_ended(kind, &s.sourced_id, &s.facts) {
+                    calendar.note_ended(kind, &s.sourced_id, &s.facts);
+                    ArchiveReason::Ended
+                } else {
+                    ArchiveReason::Absent
+                };
+                archive_ids.push((s, reason));
             }
         }
     }
-    plan.counts.archived = archive_ids.len() as u64;
+    for (_, reason) in &archive_ids {
+        match reason {
+            ArchiveReason::Ended => plan.counts.ended += 1,
+            ArchiveReason::Absent | ArchiveReason::Deleted => plan.counts.archived += 1,
+        }
+    }
     plan.archives = archive_ids
         .into_iter()
-        .map(|s| PlannedWrite {
+        .map(|(s, reason)| PlannedWrite {
             kind,
             id: s.sourced_id.clone(),
             sis: None,
             first_seen: None,
             before: Some(before(s)),
+            reason: Some(reason),
         })
         .collect();
     Ok(plan)
@@ -218,6 +281,7 @@ mod tests {
                     sis: None,
                     first_seen: None,
                     before: None,
+                    reason: Some(ArchiveReason::Absent),
                 };
                 archives
             ],

@@ -72,8 +72,14 @@ pub struct KindCounts {
     pub updated: u64,
     /// Records already as the SIS says.
     pub unchanged: u64,
-    /// Records archived (absent from a bulk file, or `tobedeleted`).
+    /// Records archived because they were absent from a bulk file while
+    /// their time was not over, or `tobedeleted` in a delta.
     pub archived: u64,
+    /// Records archived because they were absent from a bulk file after their
+    /// time was over (a past school year's sessions, classes, enrollments):
+    /// they never count toward the safety hold.
+    #[serde(default)]
+    pub ended: u64,
     /// Archived records made active again.
     pub unarchived: u64,
     /// Rows rejected (by validation or by the engine's reference checks).
@@ -85,7 +91,7 @@ pub struct KindCounts {
 impl KindCounts {
     /// Records this plan writes.
     pub fn writes(&self) -> u64 {
-        self.inserted + self.updated + self.archived + self.unarchived
+        self.inserted + self.updated + self.archived + self.ended + self.unarchived
     }
 }
 
@@ -94,8 +100,11 @@ impl KindCounts {
 pub struct HoldReason {
     /// Active records before the run.
     pub active_before: u64,
-    /// Records the plan would archive.
+    /// Records the plan would archive as absent or deleted (ended ones aside).
     pub would_archive: u64,
+    /// Active users whose email or username the plan would change (users only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub would_change_identity: u64,
     /// Valid rows the delivery brought.
     pub incoming_rows: u64,
     /// Human explanation.
@@ -169,6 +178,15 @@ pub struct RunRecord {
     pub decided_by: Option<String>,
     /// Items written to the store.
     pub items_written: u64,
+    /// A school year's rollover, in words, when the run archived records as
+    /// ended ("rollover: 759 classes and 19,553 enrollments of school year
+    /// 2025–2026 archived as ended; 240 users archived as absent (7.5%)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollover: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RunRecord {
@@ -192,6 +210,7 @@ impl RunRecord {
             plan_ref: None,
             decided_by: None,
             items_written: 0,
+            rollover: None,
         }
     }
 

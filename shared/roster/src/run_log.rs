@@ -60,6 +60,7 @@ pub fn metrics_line(
         Metric::count("RowsRead", rows_read),
         Metric::count("RecordsWritten", run.items_written),
         Metric::count("RecordsArchived", totals.archived),
+        Metric::count("RecordsEnded", totals.ended),
         Metric::count("RowsRejected", totals.rejected),
         Metric::millis("DurationMs", elapsed),
     ];

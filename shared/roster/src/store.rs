@@ -6,6 +6,7 @@
 
 use crate::content::SisContent;
 use crate::run::RunRecord;
+use crate::school_year::RecordFacts;
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use cloud::failure::BoxError;
@@ -127,6 +128,44 @@ impl ArchivedBy {
     }
 }
 
+/// Why a sync archived a record (see docs/data-model.md, "Archive reasons").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveReason {
+    /// Left out of a bulk file while its time was not over: the district
+    /// dropped it (a student who left, a class cancelled), or the file is broken.
+    /// These count toward the safety hold.
+    Absent,
+    /// Left out of a bulk file after its time was over (a past session, a class
+    /// of past terms, an enrollment that ended): the school year moved on.
+    /// These do not count toward the safety hold.
+    Ended,
+    /// Deleted by the district: `tobedeleted` in a delta file.
+    Deleted,
+}
+
+impl ArchiveReason {
+    /// Lower-case name, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArchiveReason::Absent => "absent",
+            ArchiveReason::Ended => "ended",
+            ArchiveReason::Deleted => "deleted",
+        }
+    }
+
+    /// Parses the stored name; `None` for anything else (records archived
+    /// before reasons were kept, and hand archives, have none).
+    pub fn parse(text: &str) -> Option<ArchiveReason> {
+        match text {
+            "absent" => Some(ArchiveReason::Absent),
+            "ended" => Some(ArchiveReason::Ended),
+            "deleted" => Some(ArchiveReason::Deleted),
+            _ => None,
+        }
+    }
+}
+
 /// When and by whom a record was archived.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArchiveInfo {
@@ -136,6 +175,10 @@ pub struct ArchiveInfo {
     pub at: DateTime<Utc>,
     /// The run, for archives by a sync.
     pub run: Option<String>,
+    /// Why, for archives by a sync (none for hand archives, and for records a
+    /// sync archived before reasons were kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ArchiveReason>,
 }
 
 /// What the engine needs of a stored record to plan against it.
@@ -151,6 +194,8 @@ pub struct StoredSummary {
     pub first_seen_at: DateTime<Utc>,
     /// Run that first saw it.
     pub first_seen_run: String,
+    /// What the school-year rules and the mass-update guard read of its content.
+    pub facts: RecordFacts,
 }
 
 /// A stored record in full.
@@ -212,6 +257,8 @@ pub enum EntityWrite {
         at: DateTime<Utc>,
         /// This run.
         run: String,
+        /// Why.
+        reason: ArchiveReason,
     },
 }
 

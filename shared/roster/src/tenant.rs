@@ -25,18 +25,38 @@ pub fn check_tenant_id(id: &str) -> Result<(), InvalidTenantId> {
     }
 }
 
-/// Safety-hold thresholds for bulk syncs.
+/// Safety-hold thresholds: how much a delivery may archive (bulk files), and
+/// how many users' sign-in keys it may rewrite (bulk or delta), before it
+/// waits for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HoldThresholds {
-    /// Hold when a bulk sync would archive more than this share (percent) of a type's active records...
+    /// Hold when a bulk sync would archive more than this share (percent) of a
+    /// type's active records (records whose time is over aside)...
     pub max_archive_percent: f64,
     /// ...and at least this many records.
     pub min_archive_count: u64,
+    /// Hold when a sync would change the email or username of more than this
+    /// share (percent) of a tenant's active users...
+    #[serde(default = "default_identity_percent")]
+    pub max_identity_change_percent: f64,
+    /// ...and at least this many users.
+    #[serde(default = "default_identity_count")]
+    pub min_identity_change_count: u64,
+}
+
+fn default_identity_percent() -> f64 {
+    10.0
+}
+
+fn default_identity_count() -> u64 {
+    25
 }
 
 impl HoldThresholds {
-    /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT` and
-    /// `HOLD_MIN_ARCHIVE_COUNT` when set (the template passes them), else 10% and 25.
+    /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT`,
+    /// `HOLD_MIN_ARCHIVE_COUNT`, `HOLD_MAX_IDENTITY_CHANGE_PERCENT` and
+    /// `HOLD_MIN_IDENTITY_CHANGE_COUNT` when set (the template passes them),
+    /// else 10% and 25 for both.
     pub fn from_env() -> HoldThresholds {
         let default = HoldThresholds::default();
         let read = |name: &str| {
@@ -44,14 +64,28 @@ impl HoldThresholds {
                 .ok()
                 .and_then(|v| v.trim().parse::<f64>().ok())
         };
-        HoldThresholds {
-            max_archive_percent: read("HOLD_MAX_ARCHIVE_PERCENT")
+        let percent = |name: &str, default: f64| {
+            read(name)
                 .filter(|p| (0.0..=100.0).contains(p))
-                .unwrap_or(default.max_archive_percent),
-            min_archive_count: read("HOLD_MIN_ARCHIVE_COUNT")
+                .unwrap_or(default)
+        };
+        let count = |name: &str, default: u64| {
+            read(name)
                 .filter(|c| *c >= 0.0)
                 .map(|c| c as u64)
-                .unwrap_or(default.min_archive_count),
+                .unwrap_or(default)
+        };
+        HoldThresholds {
+            max_archive_percent: percent("HOLD_MAX_ARCHIVE_PERCENT", default.max_archive_percent),
+            min_archive_count: count("HOLD_MIN_ARCHIVE_COUNT", default.min_archive_count),
+            max_identity_change_percent: percent(
+                "HOLD_MAX_IDENTITY_CHANGE_PERCENT",
+                default.max_identity_change_percent,
+            ),
+            min_identity_change_count: count(
+                "HOLD_MIN_IDENTITY_CHANGE_COUNT",
+                default.min_identity_change_count,
+            ),
         }
     }
 }
@@ -61,6 +95,8 @@ impl Default for HoldThresholds {
         HoldThresholds {
             max_archive_percent: 10.0,
             min_archive_count: 25,
+            max_identity_change_percent: default_identity_percent(),
+            min_identity_change_count: default_identity_count(),
         }
     }
 }

@@ -57,6 +57,13 @@ pub struct TenantArgs {
     /// ... and at least this many.
     #[arg(long)]
     pub hold_min: Option<u64>,
+    /// Hold a sync changing the email or username of more than this percent of the
+    /// tenant's active users (the mass-update guard).
+    #[arg(long)]
+    pub identity_hold_percent: Option<f64>,
+    /// ... and at least this many.
+    #[arg(long)]
+    pub identity_hold_min: Option<u64>,
     /// Teachers sign in with ClassLink SSO (true/false).
     #[arg(long)]
     pub sso: Option<bool>,
@@ -159,6 +166,21 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
             .hold
             .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
             .min_archive_count = m;
+    }
+    if let Some(p) = a.identity_hold_percent {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(format!("--identity-hold-percent {p} is not a percentage"));
+        }
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .max_identity_change_percent = p;
+    }
+    if let Some(m) = a.identity_hold_min {
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .min_identity_change_count = m;
     }
     if let Some(s) = a.sso {
         config.sso_enabled = s;

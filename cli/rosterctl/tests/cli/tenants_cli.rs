@@ -106,6 +106,10 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         "05:00",
         "--hold-percent",
         "5",
+        "--identity-hold-percent",
+        "20",
+        "--identity-hold-min",
+        "40",
     ];
     args.extend(arns);
     let (code, out, err) = rosterctl(d, &args);
@@ -124,6 +128,8 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
     let (_, shown, _) = rosterctl(d, &["tenants", "show", &tenant, "--json"]);
     let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(shown["hold"]["max_archive_percent"], 5.0);
+    assert_eq!(shown["hold"]["max_identity_change_percent"], 20.0);
+    assert_eq!(shown["hold"]["min_identity_change_count"], 40);
     assert_eq!(
         shown["api"]["url"], "https://oneroster.example/",
         "unchanged"

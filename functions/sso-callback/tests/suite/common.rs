@@ -100,19 +100,29 @@ pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-const ROSTER: &[(&str, &str)] = &[
-    ("manifest.csv", "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.courses,bulk\nfile.academicSessions,bulk\nfile.enrollments,bulk\n"),
-    ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,active,,School,school,,\n"),
-    ("academicSessions.csv", "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\nterm1,active,,Year,schoolYear,2026-08-01,2027-06-30,,2027\n"),
-    ("courses.csv", "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\ncourse1,active,,term1,Reading,,,s1,,\n"),
-    ("classes.csv", "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\nc1,active,,Reading 1,,course1,,scheduled,,s1,term1,,,\nc2,active,,Reading 2,,course1,,scheduled,,s1,term1,,,\n"),
-    ("users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
+/// The roster: one school, this school year's classes (`term1`, which
+/// includes today, whatever today is) and last year's (`term0`, over): Tina
+/// (`t1`) teaches `c1` now and taught `c0` last year, which the district still
+/// delivers; Tom (`t2`) teaches `c2`.
+fn roster() -> Vec<(&'static str, String)> {
+    let today = chrono::Utc::now().date_naive();
+    let day = |offset: i64| (today + chrono::Duration::days(offset)).to_string();
+    vec![
+        ("manifest.csv", "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\nfile.classes,bulk\nfile.courses,bulk\nfile.academicSessions,bulk\nfile.enrollments,bulk\n".into()),
+        ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,active,,School,school,,\n".into()),
+        ("academicSessions.csv", format!("sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n\
+term0,active,,Last year,schoolYear,{},{},,2000\n\
+term1,active,,This year,schoolYear,{},{},,2001\n", day(-485), day(-150), day(-120), day(240))),
+        ("courses.csv", "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\ncourse1,active,,term1,Reading,,,s1,,\n".into()),
+        ("classes.csv", "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\nc0,active,,Reading 0,,course1,,scheduled,,s1,term0,,,\nc1,active,,Reading 1,,course1,,scheduled,,s1,term1,,,\nc2,active,,Reading 2,,course1,,scheduled,,s1,term1,,,\n".into()),
+        ("users.csv", "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n\
 t1,active,,true,s1,teacher,tina,,Tina,Teach,,,tina@d.example,,,,,\n\
 t2,active,,true,s1,teacher,tom,,Tom,Teach,,,tom@d.example,,,,,\n\
 ad1,active,,true,s1,administrator,ada,,Ada,Admin,,,ada@d.example,,,,,\n\
-s1u,active,,true,s1,student,sam,,Sam,Stu,,,sam@d.example,,,,,\n"),
-    ("enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne1,active,,c1,s1,t1,teacher,true,,\ne2,active,,c1,s1,s1u,student,false,,\ne3,active,,c2,s1,t2,teacher,true,,\n"),
-];
+s1u,active,,true,s1,student,sam,,Sam,Stu,,,sam@d.example,,,,,\n".into()),
+        ("enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne0,active,,c0,s1,t1,teacher,true,,\ne1,active,,c1,s1,t1,teacher,true,,\ne2,active,,c1,s1,s1u,student,false,,\ne3,active,,c2,s1,t2,teacher,true,,\n".into()),
+    ]
+}
 
 /// ClassLink-shaped user info.
 pub fn classlink_user(
@@ -151,7 +161,7 @@ impl Harness {
         let store = testkit::dynamo_store("sso").await;
         let pkg = dir.path().join("pkg");
         std::fs::create_dir_all(&pkg).unwrap();
-        for (name, text) in ROSTER {
+        for (name, text) in roster() {
             std::fs::write(pkg.join(name), text).unwrap();
         }
         let mut tenant = TenantConfig::new("d1").unwrap();

@@ -49,7 +49,7 @@ async fn a_teacher_signs_in_from_the_launchpad_and_the_app_redeems_the_ticket() 
     assert_eq!(
         identity["classes"],
         json!(["c1"]),
-        "the classes she teaches"
+        "the classes she teaches now: not last year's c0, which the district still delivers"
     );
     let again = h.redeem(&ticket, Some(&h.redeem_secret)).await;
     assert_eq!(again.status(), 404, "a ticket is redeemed once");

@@ -2,15 +2,18 @@
 //! Administrator flag, and the platform's own edits.
 
 use super::*;
+use crate::school_year::RecordFacts;
 
-pub(super) fn summary_of(item: Item) -> StoreResult<StoredSummary> {
-    let sis = item
-        .get("sis")
-        .map(attribute_to_json)
-        .unwrap_or(Value::Null);
+pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSummary> {
+    let sis = SisContent::from_value(
+        item.get("sis")
+            .map(attribute_to_json)
+            .unwrap_or(Value::Null),
+    );
     Ok(StoredSummary {
         sourced_id: need_s(&item, "sid")?.to_string(),
-        digest: SisContent::from_value(sis).digest(),
+        digest: sis.digest(),
+        facts: RecordFacts::of(kind, &sis),
         archived: item.contains_key("archived_by"),
         first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
         first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
@@ -31,7 +34,7 @@ impl Records for DynamoStore {
         let shards = stream::iter((0..SHARDS).map(|shard| {
             let pk = shard_pk(tenant, kind, shard);
             async move {
-                self.query_prefix(&pk, "E#", Some(projection), summary_of)
+                self.query_prefix(&pk, "E#", Some(projection), |item| summary_of(kind, item))
                     .await
             }
         }))
@@ -67,6 +70,7 @@ impl Records for DynamoStore {
                 by: ArchivedBy::parse(by),
                 at: parse_ts(at)?,
                 run: get_s(&item, "archived_run").map(String::from),
+                reason: get_s(&item, "archive_reason").and_then(ArchiveReason::parse),
             }),
             _ => None,
         };
@@ -114,7 +118,7 @@ impl Records for DynamoStore {
             .filter_map(|w| Self::entity_item(tenant, w))
             .collect();
         let mut written = self.batch_put(puts).await?;
-        let archives: Vec<(EntityKind, String, DateTime<Utc>, String)> = writes
+        let archives: Vec<(EntityKind, String, DateTime<Utc>, String, ArchiveReason)> = writes
             .iter()
             .filter_map(|w| match w {
                 EntityWrite::Archive {
@@ -122,14 +126,19 @@ impl Records for DynamoStore {
                     sourced_id,
                     at,
                     run,
-                } => Some((*kind, sourced_id.clone(), *at, run.clone())),
+                    reason,
+                } => Some((*kind, sourced_id.clone(), *at, run.clone(), *reason)),
                 EntityWrite::Put { .. } => None,
             })
             .collect();
         let archived = archives.len() as u64;
-        stream::iter(archives.into_iter().map(|(kind, id, at, run)| async move {
-            self.archive_one(tenant, kind, &id, at, &run).await
-        }))
+        stream::iter(
+            archives
+                .into_iter()
+                .map(|(kind, id, at, run, reason)| async move {
+                    self.archive_one(tenant, kind, &id, at, &run, reason).await
+                }),
+        )
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<()>>()
         .await?;

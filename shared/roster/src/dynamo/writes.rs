@@ -131,6 +131,7 @@ impl DynamoStore {
     }
 
     /// Marks an entity archived (`by` = `sync` with the run, or `manual`).
+    /// Archives a record: by a sync (`sync`: its run and the reason) or by hand.
     pub(super) async fn set_archived(
         &self,
         tenant: &str,
@@ -138,7 +139,7 @@ impl DynamoStore {
         sourced_id: &str,
         by: ArchivedBy,
         at: DateTime<Utc>,
-        run: Option<&str>,
+        sync: Option<(&str, ArchiveReason)>,
     ) -> Result<(), SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>> {
         let update = self
             .client
@@ -151,12 +152,16 @@ impl DynamoStore {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":by", s(by.as_str()))
             .expression_attribute_values(":at", s(ts(at)));
-        let update = match run {
-            Some(run) => update
-                .update_expression("SET archived_by = :by, archived_at = :at, archived_run = :run")
-                .expression_attribute_values(":run", s(run)),
-            None => update
-                .update_expression("SET archived_by = :by, archived_at = :at REMOVE archived_run"),
+        let update = match sync {
+            Some((run, reason)) => update
+                .update_expression(
+                    "SET archived_by = :by, archived_at = :at, archived_run = :run, archive_reason = :reason",
+                )
+                .expression_attribute_values(":run", s(run))
+                .expression_attribute_values(":reason", s(reason.as_str())),
+            None => update.update_expression(
+                "SET archived_by = :by, archived_at = :at REMOVE archived_run, archive_reason",
+            ),
         };
         update.send().await.map(|_| ())
     }
@@ -168,11 +173,19 @@ impl DynamoStore {
         sourced_id: &str,
         at: DateTime<Utc>,
         run: &str,
+        reason: ArchiveReason,
     ) -> StoreResult<()> {
         let mut attempt = 0;
         loop {
             match self
-                .set_archived(tenant, kind, sourced_id, ArchivedBy::Sync, at, Some(run))
+                .set_archived(
+                    tenant,
+                    kind,
+                    sourced_id,
+                    ArchivedBy::Sync,
+                    at,
+                    Some((run, reason)),
+                )
                 .await
             {
                 Ok(()) => return Ok(()),

@@ -21,7 +21,7 @@ mod runs;
 mod schema;
 mod tenants;
 
-use schema::SCHEMA;
+use schema::{ADDED_COLUMNS, SCHEMA};
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -76,6 +76,23 @@ impl SqliteStore {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(db_error)?;
         conn.execute_batch(SCHEMA).map_err(db_error)?;
+        for (table, column, definition) in ADDED_COLUMNS {
+            let present: bool = conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"
+                    ),
+                    [column],
+                    |r| r.get(0),
+                )
+                .map_err(db_error)?;
+            if !present {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+                ))
+                .map_err(db_error)?;
+            }
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })

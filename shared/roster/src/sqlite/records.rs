@@ -3,6 +3,7 @@
 
 use super::{db_error, json_error, kind_name, parse_ts, ts, SqliteStore};
 use crate::content::SisContent;
+use crate::school_year::RecordFacts;
 use crate::store::*;
 use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
@@ -31,10 +32,12 @@ impl Records for SqliteStore {
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
                 let sis: String = row.get(1).map_err(db_error)?;
+                let sis = SisContent::from_json(&sis).map_err(json_error)?;
                 let first_seen_at: String = row.get(3).map_err(db_error)?;
                 out.push(StoredSummary {
                     sourced_id: row.get(0).map_err(db_error)?,
-                    digest: SisContent::from_json(&sis).map_err(json_error)?.digest(),
+                    digest: sis.digest(),
+                    facts: RecordFacts::of(kind, &sis),
                     archived: row.get(2).map_err(db_error)?,
                     first_seen_at: parse_ts(&first_seen_at)?,
                     first_seen_run: row.get(4).map_err(db_error)?,
@@ -54,7 +57,7 @@ impl Records for SqliteStore {
             let row = c
                 .query_row(
                     "SELECT e.sis, e.archived_by, e.archived_at, e.archived_run, e.first_seen_at, e.first_seen_run,
-                            e.updated_at, e.updated_run, COALESCE(p.primary_admin, 0)
+                            e.updated_at, e.updated_run, COALESCE(p.primary_admin, 0), e.archive_reason
                      FROM entities e LEFT JOIN platform p
                        ON p.tenant = e.tenant AND p.kind = e.kind AND p.sourced_id = e.sourced_id
                      WHERE e.tenant = ?1 AND e.kind = ?2 AND e.sourced_id = ?3",
@@ -70,12 +73,13 @@ impl Records for SqliteStore {
                             r.get::<_, String>(6)?,
                             r.get::<_, String>(7)?,
                             r.get::<_, bool>(8)?,
+                            r.get::<_, Option<String>>(9)?,
                         ))
                     },
                 )
                 .optional()
                 .map_err(db_error)?;
-            let Some((sis, by, at, run, fs_at, fs_run, up_at, up_run, primary)) = row else {
+            let Some((sis, by, at, run, fs_at, fs_run, up_at, up_run, primary, reason)) = row else {
                 return Ok(None);
             };
             let archive = match (by, at) {
@@ -83,6 +87,7 @@ impl Records for SqliteStore {
                     by: ArchivedBy::parse(&by),
                     at: parse_ts(&at)?,
                     run,
+                    reason: reason.as_deref().and_then(ArchiveReason::parse),
                 }),
                 _ => None,
             };
@@ -133,7 +138,7 @@ impl Records for SqliteStore {
                              first_seen_at, first_seen_run, updated_at, updated_run, email, username, school, class, user)
                          VALUES (?1, ?2, ?3, ?4, NULL, NULL, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                          ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET
-                             sis = excluded.sis, archived_by = NULL, archived_at = NULL, archived_run = NULL,
+                             sis = excluded.sis, archived_by = NULL, archived_at = NULL, archived_run = NULL, archive_reason = NULL,
                              first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
                              updated_at = excluded.updated_at, updated_run = excluded.updated_run,
                              email = excluded.email, username = excluded.username, school = excluded.school,
@@ -142,7 +147,7 @@ impl Records for SqliteStore {
                     .map_err(db_error)?;
                 let mut archive = tx
                     .prepare_cached(
-                        "UPDATE entities SET archived_by = 'sync', archived_at = ?4, archived_run = ?5
+                        "UPDATE entities SET archived_by = 'sync', archived_at = ?4, archived_run = ?5, archive_reason = ?6
                          WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
                     )
                     .map_err(db_error)?;
@@ -180,9 +185,17 @@ impl Records for SqliteStore {
                             sourced_id,
                             at,
                             run,
+                            reason,
                         } => {
                             archive
-                                .execute(params![tenant, kind_name(*kind), sourced_id, ts(*at), run])
+                                .execute(params![
+                                    tenant,
+                                    kind_name(*kind),
+                                    sourced_id,
+                                    ts(*at),
+                                    run,
+                                    reason.as_str()
+                                ])
                                 .map_err(db_error)?;
                         }
                     }
@@ -234,7 +247,7 @@ impl PlatformEdits for SqliteStore {
     ) -> StoreResult<()> {
         self.with(|c| {
             c.execute(
-                "UPDATE entities SET archived_by = 'manual', archived_at = ?4, archived_run = NULL
+                "UPDATE entities SET archived_by = 'manual', archived_at = ?4, archived_run = NULL, archive_reason = NULL
                  WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
                 params![tenant, kind_name(kind), sourced_id, ts(now)],
             )

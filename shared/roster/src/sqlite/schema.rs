@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS entities (
     archived_by TEXT,
     archived_at TEXT,
     archived_run TEXT,
+    archive_reason TEXT,
     first_seen_at TEXT NOT NULL,
     first_seen_run TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -74,3 +75,7 @@ CREATE TABLE IF NOT EXISTS leases (
     expires_at TEXT NOT NULL
 );
 "#;
+
+/// Columns added since the first schema, with their definitions: a database
+/// file made before them gets them when it is opened (`ALTER TABLE … ADD COLUMN`).
+pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("entities", "archive_reason", "TEXT")];

@@ -3,7 +3,7 @@
 //! that fails after N writes (to kill a run halfway).
 #![allow(dead_code)]
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use oneroster::EntityKind;
 use roster::*;
 use std::path::{Path, PathBuf};
@@ -32,6 +32,13 @@ pub struct District {
     pub extra_enrollments: String,
     pub manifest_modes: Vec<(&'static str, &'static str)>,
     pub omit: Vec<&'static str>,
+    /// The school year (the year it ends in). `None`, the default: the
+    /// current one, whatever today is (it began 120 days ago and ends in 240),
+    /// with the ids the tests have always used (`y1`, `cl-0`, `en-t0`), so
+    /// that no test changes its meaning with the calendar. `Some(year)`: that
+    /// year (1 August to 30 June), with its own session, class and enrollment
+    /// ids, as after a rollover.
+    pub school_year: Option<u32>,
 }
 
 #[derive(Clone)]
@@ -39,6 +46,8 @@ pub struct Student {
     pub id: String,
     pub given: String,
     pub class: usize,
+    /// The username (single sign-on matches on it); the sourcedId unless set.
+    pub username: String,
 }
 
 impl District {
@@ -49,6 +58,7 @@ impl District {
                     id: format!("stu-{i:04}"),
                     given: format!("Given{i}"),
                     class: i % classes,
+                    username: format!("stu-{i:04}"),
                 })
                 .collect(),
             classes,
@@ -57,6 +67,50 @@ impl District {
             extra_enrollments: String::new(),
             manifest_modes: Vec::new(),
             omit: Vec::new(),
+            school_year: None,
+        }
+    }
+
+    /// The same district in school year `year` (see [`District::school_year`]).
+    pub fn in_school_year(mut self, year: u32) -> District {
+        self.school_year = Some(year);
+        self
+    }
+
+    /// The suffix of this year's session, class and enrollment ids.
+    fn year_suffix(&self) -> String {
+        match self.school_year {
+            None => String::new(),
+            Some(year) => format!("-{year}"),
+        }
+    }
+
+    /// The school year's `(startDate, endDate, schoolYear)`.
+    fn school_year_dates(&self) -> (NaiveDate, NaiveDate, i32) {
+        match self.school_year {
+            None => {
+                let today = Utc::now().date_naive();
+                let end = today + Days::days(240);
+                (today - Days::days(120), end, end.year())
+            }
+            Some(y) => {
+                let y = y as i32;
+                let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+                (date(y - 1, 8, 1), date(y, 6, 30), y)
+            }
+        }
+    }
+
+    /// sourcedId of class `c` in this school year.
+    pub fn class_id(&self, c: usize) -> String {
+        format!("cl-{c}{}", self.year_suffix())
+    }
+
+    /// sourcedId of this school year's session.
+    pub fn session_id(&self) -> String {
+        match self.school_year {
+            None => "y1".to_string(),
+            Some(year) => format!("y{year}"),
         }
     }
 
@@ -99,12 +153,16 @@ impl District {
         let files = [
             ("manifest.csv", format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n{modes}")),
             ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,,District,district,,\ns1,active,,School,school,,d1\n".to_string()),
-            ("academicSessions.csv", "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\ny1,active,,2026-27,schoolYear,2026-08-01,2027-06-30,,2027\n".to_string()),
-            ("courses.csv", "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\nc1,active,,y1,Reading,R,01,s1,,\n".to_string()),
+            ("academicSessions.csv", {
+                let (start, end, y) = self.school_year_dates();
+                let session = self.session_id();
+                format!("sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n{session},active,,{}-{},schoolYear,{start},{end},,{y}\n", y - 1, y % 100)
+            }),
+            ("courses.csv", format!("sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\nc1,active,,{},Reading,R,01,s1,,\n", self.session_id())),
             ("classes.csv", {
                 let mut t = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n".to_string();
                 for c in 0..self.classes {
-                    t.push_str(&format!("cl-{c},active,,Reading {c},01,c1,R{c},scheduled,,s1,y1,,,\n"));
+                    t.push_str(&format!("{},active,,Reading {c},01,c1,R{c},scheduled,,s1,{},,,\n", self.class_id(c), self.session_id()));
                 }
                 t
             }),
@@ -115,18 +173,19 @@ impl District {
                     t.push_str(&format!("tch-{c},active,,true,s1,teacher,tch{c},,Teacher{c},Teach,,,tch{c}@d.example,,,,,\n"));
                 }
                 for s in &self.students {
-                    t.push_str(&format!("{},active,,true,s1,student,{},,{},Stu,,,,,,,01,\n", s.id, s.id, s.given));
+                    t.push_str(&format!("{},active,,true,s1,student,{},,{},Stu,,,,,,,01,\n", s.id, s.username, s.given));
                 }
                 t.push_str(&self.extra_users);
                 t
             }),
             ("enrollments.csv", {
                 let mut t = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n".to_string();
+                let suffix = self.year_suffix();
                 for c in 0..self.classes {
-                    t.push_str(&format!("en-t{c},active,,cl-{c},s1,tch-{c},teacher,true,,\n"));
+                    t.push_str(&format!("en-t{c}{suffix},active,,{},s1,tch-{c},teacher,true,,\n", self.class_id(c)));
                 }
                 for s in &self.students {
-                    t.push_str(&format!("en-{},active,,cl-{},s1,{},student,false,,\n", s.id, s.class, s.id));
+                    t.push_str(&format!("en-{}{suffix},active,,{},s1,{},student,false,,\n", s.id, self.class_id(s.class), s.id));
                 }
                 t.push_str(&self.extra_enrollments);
                 t
@@ -403,4 +462,11 @@ impl<S: Store> Claims for Faulty<S> {
     async fn release_claim(&self, w: &str, o: &str) -> StoreResult<()> {
         self.inner.release_claim(w, o).await
     }
+}
+
+/// A time of day on a date, UTC (a delivery's generation time).
+pub fn at(date: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&format!("{date}T06:00:00Z"))
+        .unwrap()
+        .with_timezone(&Utc)
 }

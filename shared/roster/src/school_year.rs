@@ -1,0 +1,525 @@
+//! The school year: which records' time is over.
+//!
+//! A record is **ended** when the data says its time is over, judged against
+//! the delivery's generation time:
+//! - an academic session whose `endDate` has passed, or one no longer
+//!   delivered while a newer school year is;
+//! - a class all of whose `termSourcedIds` are ended sessions;
+//! - an enrollment whose `endDate` has passed or whose class is ended;
+//! - a course whose `schoolYearSourcedId` is an ended session.
+//!
+//! Where the data says nothing (no dates, unknown terms) a record is not
+//! ended. When a bulk file leaves out an ended record the engine archives it
+//! with the reason `ended`, and such archives do not count toward the safety
+//! hold: a school year's rollover applies on its own, while a file that drops
+//! current records is still held. Pure: no I/O.
+
+use crate::content::SisContent;
+use chrono::NaiveDate;
+use oneroster::EntityKind;
+use std::collections::{BTreeSet, HashMap};
+
+/// What the school-year rules and the mass-update guard need of one record,
+/// read from its SIS content (kept with each stored summary).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum RecordFacts {
+    /// Nothing the rules use (orgs, demographics).
+    #[default]
+    None,
+    /// An academic session.
+    Session {
+        /// `startDate`.
+        start: Option<NaiveDate>,
+        /// `endDate`.
+        end: Option<NaiveDate>,
+        /// `schoolYear` (the year the school year ends in).
+        school_year: Option<u16>,
+    },
+    /// A course.
+    Course {
+        /// `schoolYearSourcedId`.
+        school_year: Option<String>,
+    },
+    /// A class.
+    Class {
+        /// `termSourcedIds`.
+        terms: Vec<String>,
+    },
+    /// An enrollment.
+    Enrollment {
+        /// `endDate`.
+        end: Option<NaiveDate>,
+        /// `classSourcedId`.
+        class: Option<String>,
+    },
+    /// A user: the keys single sign-on matches on, lower-case.
+    User {
+        /// `email`.
+        email: Option<String>,
+        /// `username`.
+        username: Option<String>,
+    },
+}
+
+fn date(content: &SisContent, key: &str) -> Option<NaiveDate> {
+    content
+        .str(key)
+        .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+}
+
+fn year(content: &SisContent, key: &str) -> Option<u16> {
+    let value = content.fields().get(key)?;
+    value
+        .as_u64()
+        .and_then(|y| u16::try_from(y).ok())
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+impl RecordFacts {
+    /// The facts of a record of `kind` with this content.
+    pub fn of(kind: EntityKind, content: &SisContent) -> RecordFacts {
+        let text = |key: &str| content.str(key).map(String::from);
+        let lower = |key: &str| content.str(key).map(str::to_lowercase);
+        match kind {
+            EntityKind::AcademicSessions => RecordFacts::Session {
+                start: date(content, "startDate"),
+                end: date(content, "endDate"),
+                school_year: year(content, "schoolYear"),
+            },
+            EntityKind::Courses => RecordFacts::Course {
+                school_year: text("schoolYearSourcedId"),
+            },
+            EntityKind::Classes => RecordFacts::Class {
+                terms: content
+                    .list("termSourcedIds")
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+            },
+            EntityKind::Enrollments => RecordFacts::Enrollment {
+                end: date(content, "endDate"),
+                class: text("classSourcedId"),
+            },
+            EntityKind::Users => RecordFacts::User {
+                email: lower("email"),
+                username: lower("username"),
+            },
+            EntityKind::Orgs | EntityKind::Demographics => RecordFacts::None,
+        }
+    }
+
+    /// Whether a delivered user's sign-in keys differ from these stored ones:
+    /// a stored email or username that the delivery changes or removes (case
+    /// aside). Filling in a key that was empty is not a change: nothing signs
+    /// in by it yet.
+    pub fn rewrites_identity_of(&self, stored: &RecordFacts) -> bool {
+        match (stored, self) {
+            (
+                RecordFacts::User { email, username },
+                RecordFacts::User {
+                    email: new_email,
+                    username: new_username,
+                },
+            ) => {
+                (email.is_some() && email != new_email)
+                    || (username.is_some() && username != new_username)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A session as the calendar knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Session {
+    start: Option<NaiveDate>,
+    end: Option<NaiveDate>,
+    school_year: Option<u16>,
+    delivered: bool,
+}
+
+/// The calendar of one sync: the sessions and classes the delivery and the
+/// store know, and the day the delivery was made. The engine feeds it each
+/// type as it plans (sessions before courses and classes, classes before
+/// enrollments) and asks it which archives are ended.
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    today: NaiveDate,
+    sessions: HashMap<String, Session>,
+    /// Whether this delivery carries every current session (a bulk file):
+    /// only then can a session be "no longer delivered".
+    sessions_delivered: bool,
+    /// Delivered classes: their terms.
+    delivered_classes: HashMap<String, Vec<String>>,
+    /// Stored classes: their terms.
+    stored_classes: HashMap<String, Vec<String>>,
+    /// School years (`schoolYear`) of the sessions found ended.
+    ended_years: BTreeSet<u16>,
+}
+
+impl Calendar {
+    /// A calendar for a delivery made on `today`.
+    pub fn new(today: NaiveDate) -> Calendar {
+        Calendar {
+            today,
+            sessions: HashMap::new(),
+            sessions_delivered: false,
+            delivered_classes: HashMap::new(),
+            stored_classes: HashMap::new(),
+            ended_years: BTreeSet::new(),
+        }
+    }
+
+    /// The day records are judged against.
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+
+    /// A record the delivery brings (sessions and classes are kept).
+    pub fn learn_delivered(&mut self, kind: EntityKind, id: &str, facts: &RecordFacts) {
+        match facts {
+            RecordFacts::Session {
+                start,
+                end,
+                school_year,
+            } => {
+                self.sessions.insert(
+                    id.to_string(),
+                    Session {
+                        start: *start,
+                        end: *end,
+                        school_year: *school_year,
+                        delivered: true,
+                    },
+                );
+            }
+            RecordFacts::Class { terms } if kind == EntityKind::Classes => {
+                self.delivered_classes.insert(id.to_string(), terms.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// A stored record (the delivery's own version, when it has one, wins).
+    pub fn learn_stored(&mut self, id: &str, facts: &RecordFacts) {
+        match facts {
+            RecordFacts::Session {
+                start,
+                end,
+                school_year,
+            } => {
+                self.sessions.entry(id.to_string()).or_insert(Session {
+                    start: *start,
+                    end: *end,
+                    school_year: *school_year,
+                    delivered: false,
+                });
+            }
+            RecordFacts::Class { terms } => {
+                self.stored_classes.insert(id.to_string(), terms.clone());
+            }
+            _ => {}
+        }
+    }
+
+    /// Marks that the delivery carries every current session (a bulk
+    /// sessions file): only then is a session left out "no longer delivered".
+    pub fn sessions_delivered_in_full(&mut self) {
+        self.sessions_delivered = true;
+    }
+
+    fn newest_delivered_year(&self) -> Option<u16> {
+        self.sessions
+            .values()
+            .filter(|s| s.delivered)
+            .filter_map(|s| s.school_year)
+            .max()
+    }
+
+    /// Whether the session `id` is over: its end date has passed, or it is no
+    /// longer delivered while a newer school year is. Unknown: not ended.
+    pub fn session_ended(&self, id: &str) -> bool {
+        let Some(session) = self.sessions.get(id) else {
+            return false;
+        };
+        if session.end.is_some_and(|end| end < self.today) {
+            return true;
+        }
+        !session.delivered
+            && self.sessions_delivered
+            && match (session.school_year, self.newest_delivered_year()) {
+                (Some(year), Some(newest)) => year < newest,
+                _ => false,
+            }
+    }
+
+    /// Whether a class with these terms is over: it has terms, and every one
+    /// is an ended session.
+    pub fn terms_ended(&self, terms: &[String]) -> bool {
+        !terms.is_empty() && terms.iter().all(|t| self.session_ended(t))
+    }
+
+    /// Whether the class `id` is over, by the terms the delivery gives it, or
+    /// else the stored ones. Unknown class: not ended.
+    pub fn class_ended(&self, id: &str) -> bool {
+        self.delivered_classes
+            .get(id)
+            .or_else(|| self.stored_classes.get(id))
+            .is_some_and(|terms| self.terms_ended(terms))
+    }
+
+    /// Whether a record of `kind` with these facts is over.
+    pub fn is_ended(&self, kind: EntityKind, id: &str, facts: &RecordFacts) -> bool {
+        match (kind, facts) {
+            (EntityKind::AcademicSessions, RecordFacts::Session { .. }) => self.session_ended(id),
+            (EntityKind::Courses, RecordFacts::Course { school_year }) => school_year
+                .as_deref()
+                .is_some_and(|year| self.session_ended(year)),
+            (EntityKind::Classes, RecordFacts::Class { terms }) => self.terms_ended(terms),
+            (EntityKind::Enrollments, RecordFacts::Enrollment { end, class }) => {
+                end.is_some_and(|end| end < self.today)
+                    || class.as_deref().is_some_and(|c| self.class_ended(c))
+            }
+            _ => false,
+        }
+    }
+
+    /// Notes the school years of an ended record's sessions, for the run's
+    /// summary ("school year 2025–2026").
+    pub fn note_ended(&mut self, kind: EntityKind, id: &str, facts: &RecordFacts) {
+        let mut sessions: Vec<&str> = Vec::new();
+        match (kind, facts) {
+            (EntityKind::AcademicSessions, _) => sessions.push(id),
+            (EntityKind::Courses, RecordFacts::Course { school_year }) => {
+                sessions.extend(school_year.as_deref())
+            }
+            (EntityKind::Classes, RecordFacts::Class { terms }) => {
+                sessions.extend(terms.iter().map(String::as_str))
+            }
+            _ => {}
+        }
+        let years: Vec<u16> = sessions
+            .iter()
+            .filter_map(|s| self.sessions.get(*s).and_then(|s| s.school_year))
+            .collect();
+        self.ended_years.extend(years);
+    }
+
+    /// The school years whose records were archived as ended, in words:
+    /// `school year 2025–2026`, `school years 2024–2025 and 2025–2026`.
+    pub fn ended_years_label(&self) -> Option<String> {
+        let names: Vec<String> = self
+            .ended_years
+            .iter()
+            .map(|y| format!("{}–{}", y - 1, y))
+            .collect();
+        match names.as_slice() {
+            [] => None,
+            [one] => Some(format!("school year {one}")),
+            [rest @ .., last] => Some(format!("school years {} and {last}", rest.join(", "))),
+        }
+    }
+}
+
+/// Whether a class with these terms is current on `day`: it has no terms we
+/// know dates of, or one of its terms includes `day`. `terms` maps each term
+/// to its `(startDate, endDate)`; a term missing from it counts as current.
+pub fn class_is_current(
+    terms: &[String],
+    dates: &HashMap<String, (Option<NaiveDate>, Option<NaiveDate>)>,
+    day: NaiveDate,
+) -> bool {
+    terms.is_empty()
+        || terms.iter().any(|t| match dates.get(t) {
+            None => true,
+            Some((start, end)) => start.is_none_or(|s| s <= day) && end.is_none_or(|e| day <= e),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn content(value: serde_json::Value) -> SisContent {
+        SisContent::from_value(value)
+    }
+
+    fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn session(start: &str, end: &str, year: u16) -> RecordFacts {
+        RecordFacts::of(
+            EntityKind::AcademicSessions,
+            &content(json!({"startDate": start, "endDate": end, "schoolYear": year})),
+        )
+    }
+
+    fn class(terms: &[&str]) -> RecordFacts {
+        RecordFacts::of(
+            EntityKind::Classes,
+            &content(json!({ "termSourcedIds": terms })),
+        )
+    }
+
+    /// August 2026: last year's sessions stored, this year's delivered.
+    fn august() -> Calendar {
+        let mut c = Calendar::new(day("2026-08-20"));
+        c.sessions_delivered_in_full();
+        c.learn_delivered(
+            EntityKind::AcademicSessions,
+            "y27",
+            &session("2026-08-17", "2027-06-11", 2027),
+        );
+        c.learn_stored("y26", &session("2025-08-18", "2026-06-12", 2026));
+        c.learn_stored(
+            "undated-old",
+            &RecordFacts::of(
+                EntityKind::AcademicSessions,
+                &content(json!({"schoolYear": 2026})),
+            ),
+        );
+        c.learn_stored(
+            "undated",
+            &RecordFacts::of(EntityKind::AcademicSessions, &content(json!({}))),
+        );
+        c
+    }
+
+    #[test]
+    fn a_session_is_ended_when_its_end_date_has_passed() {
+        let c = august();
+        assert!(c.session_ended("y26"));
+        assert!(!c.session_ended("y27"));
+        let mut on_the_last_day = Calendar::new(day("2026-06-12"));
+        on_the_last_day.learn_stored("y26", &session("2025-08-18", "2026-06-12", 2026));
+        assert!(
+            !on_the_last_day.session_ended("y26"),
+            "the end date is the last day, inclusive"
+        );
+    }
+
+    #[test]
+    fn an_undelivered_session_of_an_older_school_year_is_ended_even_without_dates() {
+        let c = august();
+        assert!(c.session_ended("undated-old"));
+        assert!(
+            !c.session_ended("undated"),
+            "no dates, no year: the data says nothing"
+        );
+        assert!(!c.session_ended("unknown"));
+        // Without this year's sessions in the delivery, "no longer delivered" cannot be judged.
+        let mut no_sessions = Calendar::new(day("2026-08-20"));
+        no_sessions.learn_stored(
+            "undated-old",
+            &RecordFacts::of(
+                EntityKind::AcademicSessions,
+                &content(json!({"schoolYear": 2026})),
+            ),
+        );
+        assert!(!no_sessions.session_ended("undated-old"));
+    }
+
+    #[test]
+    fn a_class_is_ended_when_every_term_is() {
+        let c = august();
+        assert!(c.is_ended(EntityKind::Classes, "c1", &class(&["y26"])));
+        assert!(!c.is_ended(EntityKind::Classes, "c2", &class(&["y26", "y27"])));
+        assert!(!c.is_ended(EntityKind::Classes, "c3", &class(&[])));
+        assert!(!c.is_ended(EntityKind::Classes, "c4", &class(&["y26", "unknown"])));
+    }
+
+    #[test]
+    fn an_enrollment_is_ended_by_its_end_date_or_its_class() {
+        let mut c = august();
+        c.learn_stored("old-class", &class(&["y26"]));
+        c.learn_delivered(EntityKind::Classes, "new-class", &class(&["y27"]));
+        let enrollment = |class: &str, end: Option<&str>| {
+            RecordFacts::of(
+                EntityKind::Enrollments,
+                &content(json!({"classSourcedId": class, "endDate": end})),
+            )
+        };
+        let ended = |f: &RecordFacts| c.is_ended(EntityKind::Enrollments, "e", f);
+        assert!(ended(&enrollment("old-class", None)));
+        assert!(ended(&enrollment("new-class", Some("2026-06-12"))));
+        assert!(!ended(&enrollment("new-class", None)));
+        assert!(!ended(&enrollment("new-class", Some("2026-08-20"))));
+        assert!(!ended(&enrollment("unknown-class", None)));
+    }
+
+    #[test]
+    fn a_course_is_ended_with_its_school_year() {
+        let c = august();
+        let course = |year: Option<&str>| {
+            RecordFacts::of(
+                EntityKind::Courses,
+                &content(json!({ "schoolYearSourcedId": year })),
+            )
+        };
+        assert!(c.is_ended(EntityKind::Courses, "k", &course(Some("y26"))));
+        assert!(!c.is_ended(EntityKind::Courses, "k", &course(Some("y27"))));
+        assert!(!c.is_ended(EntityKind::Courses, "k", &course(None)));
+        assert!(!c.is_ended(EntityKind::Users, "u", &RecordFacts::None));
+    }
+
+    #[test]
+    fn the_ended_school_years_are_named() {
+        let mut c = august();
+        assert_eq!(c.ended_years_label(), None);
+        c.note_ended(EntityKind::Classes, "c1", &class(&["y26"]));
+        assert_eq!(
+            c.ended_years_label().as_deref(),
+            Some("school year 2025–2026")
+        );
+        c.learn_stored("y25", &session("2024-08-19", "2025-06-13", 2025));
+        c.note_ended(EntityKind::AcademicSessions, "y25", &RecordFacts::None);
+        assert_eq!(
+            c.ended_years_label().as_deref(),
+            Some("school years 2024–2025 and 2025–2026")
+        );
+    }
+
+    #[test]
+    fn identity_rewrites_count_changes_and_removals_not_first_fills() {
+        let user = |email: Option<&str>, username: &str| {
+            RecordFacts::of(
+                EntityKind::Users,
+                &content(json!({"email": email, "username": username})),
+            )
+        };
+        let stored = user(Some("a@x.org"), "ann");
+        assert!(
+            !user(Some("A@X.org"), "ANN").rewrites_identity_of(&stored),
+            "case aside"
+        );
+        assert!(user(Some("b@x.org"), "ann").rewrites_identity_of(&stored));
+        assert!(user(None, "ann").rewrites_identity_of(&stored));
+        assert!(user(Some("a@x.org"), "anne").rewrites_identity_of(&stored));
+        assert!(!user(Some("a@x.org"), "ann").rewrites_identity_of(&user(None, "ann")));
+    }
+
+    #[test]
+    fn a_class_is_current_when_a_term_includes_the_day_or_nothing_says_otherwise() {
+        let dates: HashMap<String, (Option<NaiveDate>, Option<NaiveDate>)> = [
+            (
+                "y26".to_string(),
+                (Some(day("2025-08-18")), Some(day("2026-06-12"))),
+            ),
+            (
+                "y27".to_string(),
+                (Some(day("2026-08-17")), Some(day("2027-06-11"))),
+            ),
+            ("undated".to_string(), (None, None)),
+        ]
+        .into();
+        let today = day("2026-09-01");
+        let terms = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(!class_is_current(&terms(&["y26"]), &dates, today));
+        assert!(class_is_current(&terms(&["y26", "y27"]), &dates, today));
+        assert!(class_is_current(&terms(&["undated"]), &dates, today));
+        assert!(class_is_current(&terms(&[]), &dates, today));
+        assert!(class_is_current(&terms(&["unknown"]), &dates, today));
+    }
+}
