@@ -29,6 +29,7 @@ pub async fn users_show<S: Store>(
                 "archived_by": user.archive.as_ref().map(|a| a.by.as_str()),
                 "archived_at": user.archive.as_ref().map(|a| a.at),
                 "archived_run": user.archive.as_ref().and_then(|a| a.run.clone()),
+                "archive_reason": user.archive.as_ref().and_then(|a| a.reason).map(|r| r.as_str()),
                 "primary_admin": user.primary_admin,
                 "first_seen_at": user.first_seen_at,
                 "first_seen_run": user.first_seen_run,
@@ -46,10 +47,13 @@ pub async fn users_show<S: Store>(
             if let Some(a) = &user.archive {
                 let _ = writeln!(
                     out,
-                    "archived_by: {} at {} (run {})",
+                    "archived_by: {} at {} (run {}){}",
                     a.by.as_str(),
                     a.at,
-                    a.run.as_deref().unwrap_or("-")
+                    a.run.as_deref().unwrap_or("-"),
+                    a.reason
+                        .map(|r| format!(", reason: {}", r.as_str()))
+                        .unwrap_or_default()
                 );
             }
             let _ = writeln!(out, "primary_admin: {}", user.primary_admin);

@@ -264,3 +264,83 @@ fn sso_audit_lists_a_districts_sign_in_attempts() {
     assert!(out.contains("not_set_up") && out.contains("ref-2"), "{out}");
     assert!(!out.contains("signed_in"), "{out}");
 }
+
+#[test]
+fn a_rollover_applies_and_says_what_ended() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let first = generate(d, "year-0", "600");
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "generate",
+            "--students",
+            "600",
+            "--seed",
+            "3",
+            "--rollovers",
+            "1",
+            "--out",
+            "year-1",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let sync = |pkg: &str, at: &str| {
+        rosterctl(
+            d,
+            &[
+                "sync",
+                pkg,
+                "--tenant",
+                "t1",
+                "--generated-at",
+                at,
+                "--json",
+            ],
+        )
+    };
+    assert_eq!(sync(&first, "2026-09-01T06:00:00Z").0, 0);
+    let (code, out) = sync("year-1", "2027-08-20T06:00:00Z");
+    assert_eq!(code, 0, "the rollover applies without approval: {out}");
+    let run = json(&out);
+    assert_eq!(run["status"], "applied");
+    assert_eq!(run["counts"]["academicSessions"]["ended"], 7);
+    assert!(run["counts"]["classes"]["ended"].as_u64().unwrap() > 100);
+    assert_eq!(run["counts"]["classes"]["archived"], 0);
+    let words = run["rollover"].as_str().unwrap();
+    assert!(
+        words.contains("of school year 2026–2027 archived as ended"),
+        "{words}"
+    );
+
+    // The human view shows the ended column and the rollover line.
+    let run_id = run["run_id"].as_str().unwrap();
+    let (code, shown) = rosterctl(d, &["runs", "show", run_id]);
+    assert_eq!(code, 0);
+    assert!(shown.contains(" ended "), "{shown}");
+    assert!(shown.contains(words), "{shown}");
+
+    // A student who left: archived as absent.
+    let students = |folder: &str| -> std::collections::HashSet<String> {
+        std::fs::read_to_string(d.join(folder).join("users.csv"))
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains(r#""student""#))
+            .map(|l| l.split(',').next().unwrap().trim_matches('"').to_string())
+            .collect()
+    };
+    let next = students("year-1");
+    let leaver = students("year-0")
+        .into_iter()
+        .find(|s| !next.contains(s))
+        .unwrap();
+    let (code, out) = rosterctl(d, &["users", "show", "--tenant", "t1", &leaver, "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let user = json(&out);
+    assert_eq!(
+        (user["archived"].clone(), user["archive_reason"].clone()),
+        (true.into(), "absent".into())
+    );
+    let (_, text) = rosterctl(d, &["users", "show", "--tenant", "t1", &leaver]);
+    assert!(text.contains("reason: absent"), "{text}");
+}
