@@ -108,6 +108,18 @@ impl RecordFacts {
         }
     }
 
+    /// The facts a stored summary keeps: an archived record is never archived
+    /// again nor its keys compared, so only the sessions and classes the
+    /// calendar reads are kept for it (memory: a store holds every past
+    /// year's enrollments, archived).
+    pub fn for_summary(kind: EntityKind, content: &SisContent, archived: bool) -> RecordFacts {
+        if archived && !matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes) {
+            RecordFacts::None
+        } else {
+            RecordFacts::of(kind, content)
+        }
+    }
+
     /// Whether a delivered user's sign-in keys differ from these stored ones:
     /// a stored email or username that the delivery changes or removes (case
     /// aside). Filling in a key that was empty is not a change: nothing signs

@@ -10,11 +10,12 @@ pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSumm
             .map(attribute_to_json)
             .unwrap_or(Value::Null),
     );
+    let archived = item.contains_key("archived_by");
     Ok(StoredSummary {
         sourced_id: need_s(&item, "sid")?.to_string(),
         digest: sis.digest(),
-        facts: RecordFacts::of(kind, &sis),
-        archived: item.contains_key("archived_by"),
+        facts: RecordFacts::for_summary(kind, &sis, archived),
+        archived,
         first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
         first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
     })

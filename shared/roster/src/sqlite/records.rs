@@ -34,11 +34,12 @@ impl Records for SqliteStore {
                 let sis: String = row.get(1).map_err(db_error)?;
                 let sis = SisContent::from_json(&sis).map_err(json_error)?;
                 let first_seen_at: String = row.get(3).map_err(db_error)?;
+                let archived: bool = row.get(2).map_err(db_error)?;
                 out.push(StoredSummary {
                     sourced_id: row.get(0).map_err(db_error)?,
                     digest: sis.digest(),
-                    facts: RecordFacts::of(kind, &sis),
-                    archived: row.get(2).map_err(db_error)?,
+                    facts: RecordFacts::for_summary(kind, &sis, archived),
+                    archived,
                     first_seen_at: parse_ts(&first_seen_at)?,
                     first_seen_run: row.get(4).map_err(db_error)?,
                 });
