@@ -186,7 +186,7 @@ pub fn plan_kind(
                 plan.incoming_rows += 1;
                 let content = SisContent::from_record(&record);
                 if learns {
-                    calendar.learn_delivered(kind, id, &RecordFacts::of(kind, &content));
+                    calendar.learn_delivered(id, &RecordFacts::of(kind, &content));
                 }
                 let changed = stored.is_some_and(|s| s.digest != content.digest());
                 if kind == EntityKind::Users && changed {

@@ -144,10 +144,24 @@ impl RecordFacts {
 /// A session as the calendar knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Session {
-    start: Option<NaiveDate>,
     end: Option<NaiveDate>,
     school_year: Option<u16>,
     delivered: bool,
+}
+
+impl Session {
+    fn of(facts: &RecordFacts, delivered: bool) -> Option<Session> {
+        match facts {
+            RecordFacts::Session {
+                end, school_year, ..
+            } => Some(Session {
+                end: *end,
+                school_year: *school_year,
+                delivered,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The calendar of one sync: the sessions and classes the delivery and the
@@ -182,55 +196,21 @@ impl Calendar {
         }
     }
 
-    /// The day records are judged against.
-    pub fn today(&self) -> NaiveDate {
-        self.today
-    }
-
     /// A record the delivery brings (sessions and classes are kept).
-    pub fn learn_delivered(&mut self, kind: EntityKind, id: &str, facts: &RecordFacts) {
-        match facts {
-            RecordFacts::Session {
-                start,
-                end,
-                school_year,
-            } => {
-                self.sessions.insert(
-                    id.to_string(),
-                    Session {
-                        start: *start,
-                        end: *end,
-                        school_year: *school_year,
-                        delivered: true,
-                    },
-                );
-            }
-            RecordFacts::Class { terms } if kind == EntityKind::Classes => {
-                self.delivered_classes.insert(id.to_string(), terms.clone());
-            }
-            _ => {}
+    pub fn learn_delivered(&mut self, id: &str, facts: &RecordFacts) {
+        if let Some(session) = Session::of(facts, true) {
+            self.sessions.insert(id.to_string(), session);
+        } else if let RecordFacts::Class { terms } = facts {
+            self.delivered_classes.insert(id.to_string(), terms.clone());
         }
     }
 
     /// A stored record (the delivery's own version, when it has one, wins).
     pub fn learn_stored(&mut self, id: &str, facts: &RecordFacts) {
-        match facts {
-            RecordFacts::Session {
-                start,
-                end,
-                school_year,
-            } => {
-                self.sessions.entry(id.to_string()).or_insert(Session {
-                    start: *start,
-                    end: *end,
-                    school_year: *school_year,
-                    delivered: false,
-                });
-            }
-            RecordFacts::Class { terms } => {
-                self.stored_classes.insert(id.to_string(), terms.clone());
-            }
-            _ => {}
+        if let Some(session) = Session::of(facts, false) {
+            self.sessions.entry(id.to_string()).or_insert(session);
+        } else if let RecordFacts::Class { terms } = facts {
+            self.stored_classes.insert(id.to_string(), terms.clone());
         }
     }
 
@@ -379,11 +359,7 @@ mod tests {
     fn august() -> Calendar {
         let mut c = Calendar::new(day("2026-08-20"));
         c.sessions_delivered_in_full();
-        c.learn_delivered(
-            EntityKind::AcademicSessions,
-            "y27",
-            &session("2026-08-17", "2027-06-11", 2027),
-        );
+        c.learn_delivered("y27", &session("2026-08-17", "2027-06-11", 2027));
         c.learn_stored("y26", &session("2025-08-18", "2026-06-12", 2026));
         c.learn_stored(
             "undated-old",
@@ -446,7 +422,7 @@ mod tests {
     fn an_enrollment_is_ended_by_its_end_date_or_its_class() {
         let mut c = august();
         c.learn_stored("old-class", &class(&["y26"]));
-        c.learn_delivered(EntityKind::Classes, "new-class", &class(&["y27"]));
+        c.learn_delivered("new-class", &class(&["y27"]));
         let enrollment = |class: &str, end: Option<&str>| {
             RecordFacts::of(
                 EntityKind::Enrollments,
