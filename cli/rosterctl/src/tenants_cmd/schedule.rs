@@ -50,35 +50,31 @@ pub(super) async fn upsert_schedule(
         .send()
         .await
         .is_ok();
+    let description = format!("OneRoster API pull of tenant {}", config.tenant);
+    // CreateSchedule and UpdateSchedule take the same settings (an update replaces
+    // them all, the description too) on two builder types the SDK does not unify:
+    // one list, applied to either.
+    macro_rules! with_settings {
+        ($request:expr) => {
+            $request
+                .name(&name)
+                .group_name(&a.schedule_group)
+                .schedule_expression(schedule.expression())
+                .schedule_expression_timezone(&schedule.timezone)
+                .flexible_time_window(window)
+                .target(target)
+                .state(state)
+                .description(description)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| e.into_service_error().to_string())
+        };
+    }
     let result = if exists {
-        scheduler
-            .update_schedule()
-            .name(&name)
-            .group_name(&a.schedule_group)
-            .schedule_expression(schedule.expression())
-            .schedule_expression_timezone(&schedule.timezone)
-            .flexible_time_window(window)
-            .target(target)
-            .state(state)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{}", e.into_service_error()))
+        with_settings!(scheduler.update_schedule())
     } else {
-        scheduler
-            .create_schedule()
-            .name(&name)
-            .group_name(&a.schedule_group)
-            .schedule_expression(schedule.expression())
-            .schedule_expression_timezone(&schedule.timezone)
-            .flexible_time_window(window)
-            .target(target)
-            .state(state)
-            .description(format!("OneRoster API pull of tenant {}", config.tenant))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{}", e.into_service_error()))
+        with_settings!(scheduler.create_schedule())
     };
     result.map_err(|e| format!("EventBridge Scheduler: {e}"))?;
     Ok(Some(format!("{}/{name}", a.schedule_group)))

@@ -125,6 +125,11 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         schedule.schedule_expression(),
         Some("cron(0 5 ? * MON,TUE,WED,THU,FRI,SAT,SUN *)")
     );
+    assert_eq!(
+        schedule.description(),
+        Some(format!("OneRoster API pull of tenant {tenant}").as_str()),
+        "an update keeps the description (it replaces every setting)"
+    );
     let (_, shown, _) = rosterctl(d, &["tenants", "show", &tenant, "--json"]);
     let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(shown["hold"]["max_archive_percent"], 5.0);
