@@ -26,18 +26,19 @@ pub async fn sso_audit<S: Store>(
             );
             let _ = writeln!(
                 out,
-                "{:<24}  {:<22}  {:<12}  {:<14}  {:<14}  reference",
-                "time", "outcome", "classlink", "user", "sourcedId"
+                "{:<24}  {:<22}  {:<12}  {:<14}  {:<14}  {:<10}  reference",
+                "time", "outcome", "classlink", "user", "sourcedId", "matched by"
             );
             for a in &audits {
                 let _ = writeln!(
                     out,
-                    "{:<24}  {:<22}  {:<12}  {:<14}  {:<14}  {}",
+                    "{:<24}  {:<22}  {:<12}  {:<14}  {:<14}  {:<10}  {}",
                     a.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     a.outcome,
                     a.classlink_tenant_id.as_deref().unwrap_or("-"),
                     a.classlink_user_id.as_deref().unwrap_or("-"),
                     a.sourced_id.as_deref().unwrap_or("-"),
+                    a.matched_by.as_deref().unwrap_or("-"),
                     a.request_id
                 );
             }

@@ -7,7 +7,7 @@
 use crate::config::START_PATH;
 use crate::decide::{decide, Decision};
 use crate::login::{self, LoginTransaction, LOGIN_COOKIE};
-use crate::oidc::ClassLinkError;
+use crate::oidc::{ClassLinkError, InfoSource};
 use crate::pages::{
     classlink_outcome, classlink_page, incomplete_page, see_other, unavailable_page, with_cookie,
     Page,
@@ -137,6 +137,7 @@ impl Attempt {
                 classlink_tenant_id: None,
                 classlink_user_id: None,
                 sourced_id: None,
+                matched_by: None,
                 outcome: String::new(),
                 expires_at: now + chrono::Duration::days(retention_days.max(1)),
             },
@@ -159,6 +160,7 @@ impl Attempt {
             tenant = a.tenant.as_deref().unwrap_or("-"),
             classlink_tenant_id = a.classlink_tenant_id.as_deref().unwrap_or("-"),
             classlink_user_id = a.classlink_user_id.as_deref().unwrap_or("-"),
+            matched_by = a.matched_by.as_deref().unwrap_or("-"),
             status = response.status().as_u16(),
             "sign-in attempt"
         );
@@ -238,9 +240,27 @@ async fn sign_in<'q, S: SsoStore>(
         .await?;
     attempt.audit.classlink_tenant_id = signed_in.info.tenant();
     attempt.audit.classlink_user_id = signed_in.info.user();
-    let decision = decide(store, &signed_in.info)
+    let mut decision = decide(store, &signed_in.info)
         .await
         .map_err(Refusal::store("cannot read the roster"))?;
+    if matches!(
+        decision,
+        Decision::NotInRoster {
+            needs_login_id: true,
+            ..
+        }
+    ) && signed_in.source == InfoSource::IdToken
+    {
+        // The ID token has no LoginId: ClassLink's user info does, for the
+        // fallback match by username. Read only on such a miss.
+        let info = app
+            .classlink
+            .user_info(signed_in.access_token.secret())
+            .await?;
+        decision = decide(store, &info)
+            .await
+            .map_err(Refusal::store("cannot read the roster"))?;
+    }
     attempt.audit.tenant = decision.tenant().map(String::from);
     let outcome = decision.outcome();
     let response = match &decision {
@@ -248,8 +268,10 @@ async fn sign_in<'q, S: SsoStore>(
             tenant,
             sourced_id,
             role,
+            matched_by,
         } => {
             attempt.audit.sourced_id = Some(sourced_id.clone());
+            attempt.audit.matched_by = Some(matched_by.as_str().to_string());
             let mut destination = if role == "administrator" {
                 app.config.admin_portal_url.clone()
             } else {
@@ -274,6 +296,12 @@ async fn sign_in<'q, S: SsoStore>(
             StatusCode::FORBIDDEN,
             "Students do not sign in here",
             &["Sonday System Digital is used by teachers; students do not sign in to it. If you are a teacher, ask your district to check your role in ClassLink."],
+        )
+        .respond(id),
+        Decision::Parent { .. } => Page::new(
+            StatusCode::FORBIDDEN,
+            "Parents do not sign in here",
+            &["Sonday System Digital is used by teachers; parents and guardians do not sign in to it through ClassLink."],
         )
         .respond(id),
         Decision::AdminPortal { .. } => Page::new(

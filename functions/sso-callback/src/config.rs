@@ -14,6 +14,10 @@ pub const CLASSLINK_USERINFO: &str = "https://nodeapi.classlink.com/v2/my/info";
 pub const CALLBACK_PATH: &str = "/sso/classlink/callback";
 
 /// The path of the start route.
+/// The scopes asked of ClassLink unless `CLASSLINK_SCOPES` says otherwise: `email`
+/// as well, which the fallback match by email needs.
+pub const DEFAULT_SCOPES: &str = "openid profile email";
+
 pub const START_PATH: &str = "/sso/classlink/start";
 
 /// Settings of the sso-callback function.
@@ -107,7 +111,7 @@ impl SsoConfig {
         let scopes = std::env::var("CLASSLINK_SCOPES")
             .ok()
             .filter(|s| !s.trim().is_empty())
-            .unwrap_or_else(|| "openid profile".into())
+            .unwrap_or_else(|| DEFAULT_SCOPES.into())
             .split_whitespace()
             .map(String::from)
             .collect();

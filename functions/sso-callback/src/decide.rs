@@ -4,7 +4,7 @@
 //! a login ticket; everyone else gets a page saying why.
 
 use oneroster::EntityKind;
-use roster::{Lookup, Records, StoreError, TenantConfig, Tenants};
+use roster::{Lookup, Records, StoreError, StoredEntity, TenantConfig, Tenants};
 use serde::Deserialize;
 
 /// ClassLink's `/v2/my/info` (the fields used here).
@@ -51,6 +51,63 @@ impl UserInfo {
     }
 }
 
+/// How ClassLink names a user's role, each name mapped on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClassLinkRole {
+    /// `Teacher`: looked up in the roster.
+    Teacher,
+    /// `Student`: students never sign in here.
+    Student,
+    /// `Tenant Administrator`, `District Administrator`, `School Administrator`
+    /// (and any other name with "admin" in it): the admin portal, unless the
+    /// tenant allows administrators to sign in.
+    Administrator,
+    /// `Parent`: never reaches the roster lookup.
+    Parent,
+    /// Any other name (none, or one ClassLink adds later): looked up in the
+    /// roster, where the roster's own role decides.
+    Other,
+}
+
+impl ClassLinkRole {
+    /// Reads ClassLink's role name (case and surrounding spaces aside).
+    pub fn parse(name: &str) -> ClassLinkRole {
+        let name = name.trim().to_ascii_lowercase();
+        match name.as_str() {
+            "teacher" => ClassLinkRole::Teacher,
+            "student" => ClassLinkRole::Student,
+            "tenant administrator" | "district administrator" | "school administrator" => {
+                ClassLinkRole::Administrator
+            }
+            "parent" => ClassLinkRole::Parent,
+            other if other.contains("admin") => ClassLinkRole::Administrator,
+            _ => ClassLinkRole::Other,
+        }
+    }
+}
+
+/// Which key found the roster user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKey {
+    /// ClassLink's SourcedId is the roster's sourcedId.
+    SourcedId,
+    /// The one active roster user of the tenant with this email.
+    Email,
+    /// The one active roster user of the tenant with this username (ClassLink's LoginId).
+    Username,
+}
+
+impl MatchKey {
+    /// The name the audit record keeps.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchKey::SourcedId => "sourced_id",
+            MatchKey::Email => "email",
+            MatchKey::Username => "username",
+        }
+    }
+}
+
 /// The outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -62,11 +119,18 @@ pub enum Decision {
         sourced_id: String,
         /// Their roster role (`teacher`, `aide`, `administrator`).
         role: String,
+        /// Which key found them.
+        matched_by: MatchKey,
     },
     /// The district is unknown, or has not switched SSO on.
     NotSetUp,
     /// Students do not sign in here.
     Student {
+        /// Our tenant id.
+        tenant: String,
+    },
+    /// Parents do not sign in here.
+    Parent {
         /// Our tenant id.
         tenant: String,
     },
@@ -79,6 +143,9 @@ pub enum Decision {
     NotInRoster {
         /// Our tenant id.
         tenant: String,
+        /// The tenant matches by username but the details had no LoginId (an ID
+        /// token carries none): ClassLink's user info might still find them.
+        needs_login_id: bool,
     },
 }
 
@@ -88,8 +155,9 @@ impl Decision {
         match self {
             Decision::SignIn { tenant, .. }
             | Decision::Student { tenant }
+            | Decision::Parent { tenant }
             | Decision::AdminPortal { tenant }
-            | Decision::NotInRoster { tenant } => Some(tenant),
+            | Decision::NotInRoster { tenant, .. } => Some(tenant),
             Decision::NotSetUp => None,
         }
     }
@@ -100,15 +168,11 @@ impl Decision {
             Decision::SignIn { .. } => "signed_in",
             Decision::NotSetUp => "not_set_up",
             Decision::Student { .. } => "student",
+            Decision::Parent { .. } => "parent",
             Decision::AdminPortal { .. } => "admin_portal",
             Decision::NotInRoster { .. } => "not_in_roster",
         }
     }
-}
-
-fn is_admin(role: &str) -> bool {
-    let r = role.to_ascii_lowercase();
-    r.contains("admin")
 }
 
 /// Decides, given the tenants and the roster.
@@ -127,72 +191,117 @@ pub async fn decide<S: Tenants + Records>(
     else {
         return Ok(Decision::NotSetUp);
     };
-    let role = info.role.clone().unwrap_or_default();
-    if role.eq_ignore_ascii_case("student") {
-        return Ok(Decision::Student {
+    let role = ClassLinkRole::parse(info.role.as_deref().unwrap_or_default());
+    match role {
+        ClassLinkRole::Student => {
+            return Ok(Decision::Student {
+                tenant: tenant.tenant,
+            })
+        }
+        ClassLinkRole::Parent => {
+            return Ok(Decision::Parent {
+                tenant: tenant.tenant,
+            })
+        }
+        ClassLinkRole::Administrator if !tenant.admin_sso_enabled => {
+            return Ok(Decision::AdminPortal {
+                tenant: tenant.tenant,
+            })
+        }
+        _ => {}
+    }
+    let allowed = |roster_role: &str| {
+        roster_role == "teacher"
+            || (roster_role == "aide" && tenant.sso_allow_aides)
+            || (roster_role == "administrator"
+                && tenant.admin_sso_enabled
+                && role == ClassLinkRole::Administrator)
+    };
+    Ok(match find_user(store, &tenant, info, &allowed).await? {
+        Some((sourced_id, roster_role, matched_by)) => Decision::SignIn {
             tenant: tenant.tenant,
-        });
-    }
-    if is_admin(&role) && !tenant.admin_sso_enabled {
-        return Ok(Decision::AdminPortal {
+            sourced_id,
+            role: roster_role,
+            matched_by,
+        },
+        None => Decision::NotInRoster {
+            needs_login_id: tenant.sso_match_by_email
+                && info.login_id.as_deref().is_none_or(|l| l.trim().is_empty()),
             tenant: tenant.tenant,
-        });
-    }
-    let not_in_roster = Decision::NotInRoster {
-        tenant: tenant.tenant.clone(),
-    };
-    let Some(sourced_id) = find_user(store, &tenant, info).await? else {
-        return Ok(not_in_roster);
-    };
-    let Some(user) = store
-        .get_entity(&tenant.tenant, EntityKind::Users, &sourced_id)
-        .await?
-    else {
-        return Ok(not_in_roster);
-    };
-    let roster_role = user.sis.str("role").unwrap_or("");
-    let allowed = roster_role == "teacher"
-        || (roster_role == "aide" && tenant.sso_allow_aides)
-        || (roster_role == "administrator" && tenant.admin_sso_enabled && is_admin(&role));
-    if user.archive.is_some() || !allowed {
-        return Ok(not_in_roster);
-    }
-    Ok(Decision::SignIn {
-        tenant: tenant.tenant,
-        sourced_id,
-        role: roster_role.to_string(),
+        },
     })
 }
 
-/// The roster user: by SourcedId; without one, by email then username when
-/// the tenant allows it — always within the tenant, never across tenants.
+/// The roster user who may sign in, with their roster role and the key that
+/// found them: by SourcedId; on a miss (no SourcedId, or one that names no
+/// active user who may sign in, as when ClassLink still sends an old one), by
+/// email then username when the tenant allows it. A fallback key must name
+/// exactly one active user of the tenant — two is no match — and never looks
+/// across tenants.
 async fn find_user<S: Records>(
     store: &S,
     tenant: &TenantConfig,
     info: &UserInfo,
-) -> Result<Option<String>, StoreError> {
+    allowed: &impl Fn(&str) -> bool,
+) -> Result<Option<(String, String, MatchKey)>, StoreError> {
+    let eligible = |user: &StoredEntity| {
+        let role = user.sis.str("role").unwrap_or_default();
+        (user.archive.is_none() && allowed(role)).then(|| role.to_string())
+    };
     if let Some(id) = info.sourced_id.as_deref().filter(|s| !s.is_empty()) {
-        return Ok(Some(id.to_string()));
+        let user = store
+            .get_entity(&tenant.tenant, EntityKind::Users, id)
+            .await?;
+        if let Some(role) = user.as_ref().and_then(eligible) {
+            return Ok(Some((id.to_string(), role, MatchKey::SourcedId)));
+        }
     }
     if !tenant.sso_match_by_email {
         return Ok(None);
     }
+    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
     let lookups = [
-        info.email
-            .clone()
-            .filter(|e| !e.is_empty())
-            .map(Lookup::UsersByEmail),
-        info.login_id
-            .clone()
-            .filter(|l| !l.is_empty())
-            .map(Lookup::UsersByUsername),
+        nonempty(&info.email).map(|e| (Lookup::UsersByEmail(e), MatchKey::Email)),
+        nonempty(&info.login_id).map(|l| (Lookup::UsersByUsername(l), MatchKey::Username)),
     ];
-    for lookup in lookups.into_iter().flatten() {
-        let found = store.lookup(&tenant.tenant, &lookup).await?;
-        // Ambiguous (two users with one email) is no match.
-        if found.len() == 1 {
-            return Ok(found.into_iter().next());
+    for (lookup, key) in lookups.into_iter().flatten() {
+        let mut active = Vec::new();
+        for id in store.lookup(&tenant.tenant, &lookup).await? {
+            if let Some(user) = store
+                .get_entity(&tenant.tenant, EntityKind::Users, &id)
+                .await?
+                .filter(|u| u.archive.is_none())
+            {
+                active.push(user);
+            }
+        }
+        // Exactly one active user with this key, or no match by it.
+        if let [user] = active.as_slice() {
+            return Ok(eligible(user).map(|role| (user.sourced_id.clone(), role, key)));
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classlink_role_names_map_on_purpose() {
+        for (name, role) in [
+            ("Teacher", ClassLinkRole::Teacher),
+            ("Student", ClassLinkRole::Student),
+            ("Tenant Administrator", ClassLinkRole::Administrator),
+            ("District Administrator", ClassLinkRole::Administrator),
+            ("School Administrator", ClassLinkRole::Administrator),
+            ("Parent", ClassLinkRole::Parent),
+            ("TEACHER", ClassLinkRole::Teacher),
+            ("Building Admin", ClassLinkRole::Administrator),
+            ("", ClassLinkRole::Other),
+            ("Aide", ClassLinkRole::Other),
+        ] {
+            assert_eq!(ClassLinkRole::parse(name), role, "{name:?}");
+        }
+    }
 }

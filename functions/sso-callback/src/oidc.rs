@@ -9,15 +9,16 @@
 
 use crate::config::SsoConfig;
 use crate::decide::UserInfo;
+use base64::Engine as _;
 use chrono::Utc;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenVerifier, CoreJsonWebKeySet,
     CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
-    AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret, CsrfToken,
-    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
-    RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
+    AccessToken, AuthType, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
+    CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RequestTokenError, Scope, SignatureVerificationError, TokenResponse,
 };
 use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
@@ -63,13 +64,72 @@ pub struct AuthorizationRequest {
     pub pkce_verifier: String,
 }
 
+/// Where the user's ClassLink details came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InfoSource {
+    /// ClassLink's own claims in the verified ID token (no extra request).
+    IdToken,
+    /// ClassLink's user info (`/v2/my/info`), read with the access token.
+    UserInfo,
+}
+
 /// What a successful exchange proves.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// ClassLink's user info for the access token.
+    /// ClassLink's details of the user.
     pub info: UserInfo,
+    /// Where `info` came from.
+    pub source: InfoSource,
     /// The ID token's subject.
     pub subject: String,
+    /// The access token, to read user info later if the ID token's claims do
+    /// not suffice (its `Debug` is redacted; never logged or stored).
+    pub access_token: AccessToken,
+}
+
+/// ClassLink's own claims in the ID token (its discovery document lists them).
+#[derive(Debug, Default, serde::Deserialize)]
+struct ClassLinkClaims {
+    #[serde(rename = "classLink_sourcedId", default)]
+    sourced_id: Option<String>,
+    #[serde(rename = "classLink_tenant_id", default)]
+    tenant_id: Option<serde_json::Value>,
+    #[serde(rename = "classLink_role", default)]
+    role: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+}
+
+impl ClassLinkClaims {
+    /// The claims of a token whose signature and claims were verified: its
+    /// payload, read again for the fields the standard claims type leaves out.
+    fn of_verified(id_token: &str) -> ClassLinkClaims {
+        id_token
+            .split('.')
+            .nth(1)
+            .and_then(|payload| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(payload)
+                    .ok()
+            })
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .unwrap_or_default()
+    }
+
+    /// The user's details, when the token carries the district and the role
+    /// (what the decision cannot do without).
+    fn user_info(self, subject: &str) -> Option<UserInfo> {
+        let tenant = self.tenant_id.filter(|t| !t.is_null())?;
+        let role = self.role.filter(|r| !r.trim().is_empty())?;
+        Some(UserInfo {
+            user_id: Some(serde_json::Value::String(subject.to_string())),
+            tenant_id: Some(tenant),
+            sourced_id: self.sourced_id.filter(|s| !s.is_empty()),
+            role: Some(role),
+            email: self.email,
+            login_id: None,
+        })
+    }
 }
 
 struct Discovered {
@@ -214,8 +274,9 @@ impl ClassLink {
         iss == self.config.issuer
     }
 
-    /// Exchanges the code, validates the ID token against `nonce`, and reads
-    /// ClassLink's user info with the access token.
+    /// Exchanges the code, validates the ID token against `nonce`, and takes
+    /// the user's details from ClassLink's claims in it, or (when it carries
+    /// none) from ClassLink's user info with the access token.
     pub async fn finish(
         &self,
         code: &str,
@@ -269,8 +330,21 @@ impl ClassLink {
                 Err(e) => return Err(ClassLinkError::InvalidIdToken(e.to_string())),
             }
         };
-        let info = self.user_info(token.access_token().secret()).await?;
-        Ok(SignedIn { info, subject })
+        let access_token = token.access_token().clone();
+        let claims = ClassLinkClaims::of_verified(&id_token.to_string());
+        let (info, source) = match claims.user_info(&subject) {
+            Some(info) => (info, InfoSource::IdToken),
+            None => (
+                self.user_info(access_token.secret()).await?,
+                InfoSource::UserInfo,
+            ),
+        };
+        Ok(SignedIn {
+            info,
+            source,
+            subject,
+            access_token,
+        })
     }
 
     /// The ID token checks: our client id as audience, our issuer, RS256 with
@@ -304,7 +378,7 @@ impl ClassLink {
     }
 
     /// ClassLink's `/v2/my/info` for an access token.
-    async fn user_info(&self, access_token: &str) -> Result<UserInfo, ClassLinkError> {
+    pub async fn user_info(&self, access_token: &str) -> Result<UserInfo, ClassLinkError> {
         let response = self
             .http
             .get(self.config.userinfo_url.clone())

@@ -341,6 +341,9 @@ pub struct SignInAudit {
     pub classlink_user_id: Option<String>,
     /// The roster user signed in, if any.
     pub sourced_id: Option<String>,
+    /// Which key found the roster user: `sourced_id`, `email` or `username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched_by: Option<String>,
     /// A stable outcome code (`signed_in`, `not_in_roster`, `invalid_token`, ...).
     pub outcome: String,
     /// When the record may be removed.

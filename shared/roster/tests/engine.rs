@@ -842,6 +842,7 @@ async fn sign_in_audits_are_kept_per_tenant_newest_first<S: Store + PlatformEdit
         classlink_tenant_id: Some("4242".into()),
         classlink_user_id: Some(format!("cl-{i}")),
         sourced_id: None,
+        matched_by: None,
         outcome: outcome.into(),
         expires_at: now + Days::seconds(keep),
     };

@@ -6,6 +6,9 @@
 //     the form body: `client_secret_post`), PKCE S256 required, RS256 ID tokens;
 //   - ClassLink's user info at `/v2/my/info` (UserId, TenantId, SourcedId, Role,
 //     Email, LoginId, FirstName, LastName, DisplayName, BuildingId, StateId);
+//   - ClassLink's own claims in the ID token, as its discovery document lists
+//     them: `classLink_sourcedId`, `classLink_tenant_id`, `classLink_role` (and
+//     `email`), from the signed-in account's user info;
 //   - non-interactive login: whoever the test chose (POST /_test/login) is
 //     signed in, and consent is granted, without a form.
 // Test controls (loopback only, never in production):
@@ -13,8 +16,11 @@
 //   POST /_test/login     {"accountId": "..."}
 //   POST /_test/faults    {"id_token": null | "bad_signature" | "wrong_aud" |
 //                          "wrong_iss" | "expired" | "wrong_nonce" | "rotated_key",
-//                          "token": null | "hang" | "error"}
-//   GET  /_test/stats     counts of token and user-info requests, PKCE methods seen
+//                          "token": null | "hang" | "error",
+//                          "classlink_claims": null | "omit"}  (omit: an ID token
+//                          without ClassLink's claims, so user info is needed)
+//   GET  /_test/stats     counts of token and user-info requests, PKCE methods seen,
+//                         and the provider's own time answering them (token_ms, userinfo_ms)
 //
 // Usage: node classlink-lookalike.mjs PORT CLIENT_ID CLIENT_SECRET REDIRECT_URI
 // Prints `listening <issuer>` once it accepts connections.
@@ -41,8 +47,14 @@ const impostor = await signingKey('k1'); // same kid, different key: a bad signa
 
 const accounts = {};
 let loginAs = null;
-let faults = { id_token: null, token: null };
-const stats = { token_requests: 0, userinfo_requests: 0, pkce_methods: [], authorizations: 0 };
+let faults = { id_token: null, token: null, classlink_claims: null };
+// Times are the provider's own (server-side) milliseconds, summed: a benchmark
+// subtracts them from a callback's time to get the relying party's own.
+const stats = {
+  token_requests: 0, userinfo_requests: 0, pkce_methods: [], authorizations: 0,
+  token_ms: 0, userinfo_ms: 0,
+};
+const since = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -82,6 +94,15 @@ async function readJson(req) {
 async function resign(idToken) {
   const claims = jose.decodeJwt(idToken);
   const now = Math.floor(Date.now() / 1000);
+  const account = accounts[claims.sub];
+  // ClassLink's subject is the user's ClassLink UserId (here, the account's).
+  if (account && account.UserId !== undefined) claims.sub = String(account.UserId);
+  if (account && faults.classlink_claims !== 'omit') {
+    if (account.SourcedId) claims.classLink_sourcedId = account.SourcedId;
+    if (account.TenantId !== undefined) claims.classLink_tenant_id = account.TenantId;
+    if (account.Role) claims.classLink_role = account.Role;
+    if (account.Email) claims.email = account.Email;
+  }
   let key = current.privateKey;
   let kid = 'k1';
   switch (faults.id_token) {
@@ -91,7 +112,7 @@ async function resign(idToken) {
     case 'wrong_nonce': claims.nonce = 'not-the-nonce-you-sent'; break;
     case 'bad_signature': key = impostor.privateKey; break;
     case 'rotated_key': key = rotated.privateKey; kid = 'k2'; break;
-    default: return idToken;
+    default: break;
   }
   return new jose.SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(key);
 }
@@ -104,7 +125,7 @@ provider.use(async (ctx, next) => {
     } else if (ctx.method === 'POST' && path === '/_test/login') {
       loginAs = (await readJson(ctx.req)).accountId;
     } else if (ctx.method === 'POST' && path === '/_test/faults') {
-      faults = { id_token: null, token: null, ...(await readJson(ctx.req)) };
+      faults = { id_token: null, token: null, classlink_claims: null, ...(await readJson(ctx.req)) };
     } else if (ctx.method === 'GET' && path === '/_test/stats') {
       ctx.body = stats;
       return;
@@ -116,6 +137,7 @@ provider.use(async (ctx, next) => {
     return;
   }
   if (path === '/v2/my/info') {
+    const started = process.hrtime.bigint();
     stats.userinfo_requests += 1;
     const auth = ctx.get('authorization');
     const token = auth.startsWith('Bearer ') ? await provider.AccessToken.find(auth.slice(7)) : undefined;
@@ -125,6 +147,7 @@ provider.use(async (ctx, next) => {
       return;
     }
     ctx.body = accounts[token.accountId];
+    stats.userinfo_ms += since(started);
     return;
   }
   if (path.startsWith('/interaction/')) {
@@ -153,6 +176,7 @@ provider.use(async (ctx, next) => {
     stats.authorizations += 1;
     stats.pkce_methods.push(ctx.query.code_challenge_method || null);
   }
+  const started = process.hrtime.bigint();
   if (path === '/oauth2/v2/token') {
     stats.token_requests += 1;
     if (faults.token === 'hang') {
@@ -168,6 +192,7 @@ provider.use(async (ctx, next) => {
   if (path === '/oauth2/v2/token' && ctx.body && ctx.body.id_token) {
     ctx.body = { ...ctx.body, id_token: await resign(ctx.body.id_token) };
   }
+  if (path === '/oauth2/v2/token') stats.token_ms += since(started);
   if (path === '/oauth2/v2/jwks' && faults.id_token === 'rotated_key' && ctx.body && ctx.body.keys) {
     ctx.body = { keys: [...ctx.body.keys, rotated.pub] };
   }

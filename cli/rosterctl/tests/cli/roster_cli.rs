@@ -242,6 +242,7 @@ fn sso_audit_lists_a_districts_sign_in_attempts() {
                 classlink_tenant_id: Some("4242".into()),
                 classlink_user_id: Some(format!("90{i}")),
                 sourced_id: (outcome == "signed_in").then(|| "t1".to_string()),
+                matched_by: None,
                 outcome: outcome.into(),
                 expires_at: now + chrono::Duration::days(90),
             };

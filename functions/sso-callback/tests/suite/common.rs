@@ -119,7 +119,9 @@ term1,active,,This year,schoolYear,{},{},,2001\n", day(-485), day(-150), day(-12
 t1,active,,true,s1,teacher,tina,,Tina,Teach,,,tina@d.example,,,,,\n\
 t2,active,,true,s1,teacher,tom,,Tom,Teach,,,tom@d.example,,,,,\n\
 ad1,active,,true,s1,administrator,ada,,Ada,Admin,,,ada@d.example,,,,,\n\
-s1u,active,,true,s1,student,sam,,Sam,Stu,,,sam@d.example,,,,,\n".into()),
+s1u,active,,true,s1,student,sam,,Sam,Stu,,,sam@d.example,,,,,\n\
+tw1,active,,true,s1,teacher,twin1,,Twin,One,,,twins@d.example,,,,,\n\
+tw2,active,,true,s1,teacher,twin2,,Twin,Two,,,twins@d.example,,,,,\n".into()),
         ("enrollments.csv", "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne0,active,,c0,s1,t1,teacher,true,,\ne1,active,,c1,s1,t1,teacher,true,,\ne2,active,,c1,s1,s1u,student,false,,\ne3,active,,c2,s1,t2,teacher,true,,\n".into()),
     ]
 }
@@ -205,7 +207,10 @@ impl Harness {
             admin_portal_url: Url::parse(ADMIN_PORTAL).unwrap(),
             allowed_destinations: vec![Url::parse(OTHER_DESTINATION).unwrap()],
             redeem_secret_id,
-            scopes: vec!["openid".into(), "profile".into()],
+            scopes: sso_callback::config::DEFAULT_SCOPES
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
             http_timeout: Duration::from_secs(2),
             login_ttl: Duration::from_secs(600),
             audit_retention_days: 90,

@@ -2,7 +2,7 @@
 
 use roster::roles::*;
 use roster::{Engine, LocalArtifacts, PlatformEdits, RunSource, SqliteStore, TenantConfig};
-use sso_callback::decide::{decide, Decision, UserInfo};
+use sso_callback::decide::{decide, ClassLinkRole, Decision, MatchKey, UserInfo};
 
 async fn roster() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -70,7 +70,8 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
         Decision::SignIn {
             tenant: "d1".into(),
             sourced_id: "t1".into(),
-            role: "teacher".into()
+            role: "teacher".into(),
+            matched_by: MatchKey::SourcedId
         }
     );
     assert_eq!(
@@ -104,7 +105,8 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
             .await
             .unwrap(),
         Decision::NotInRoster {
-            tenant: "d1".into()
+            tenant: "d1".into(),
+            needs_login_id: false
         }
     );
     assert_eq!(
@@ -112,7 +114,8 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
             .await
             .unwrap(),
         Decision::NotInRoster {
-            tenant: "d1".into()
+            tenant: "d1".into(),
+            needs_login_id: false
         },
         "aides only where allowed"
     );
@@ -121,7 +124,8 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
             .await
             .unwrap(),
         Decision::NotInRoster {
-            tenant: "d1".into()
+            tenant: "d1".into(),
+            needs_login_id: false
         },
         "a roster student is no teacher"
     );
@@ -134,7 +138,8 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
             .await
             .unwrap(),
         Decision::NotInRoster {
-            tenant: "d1".into()
+            tenant: "d1".into(),
+            needs_login_id: false
         },
         "archived"
     );
@@ -153,7 +158,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         .await
         .unwrap(),
         Decision::NotInRoster {
-            tenant: "d1".into()
+            tenant: "d1".into(),
+            needs_login_id: false
         }
     );
     t.sso_match_by_email = true;
@@ -170,7 +176,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         Decision::SignIn {
             tenant: "d1".into(),
             sourced_id: "t1".into(),
-            role: "teacher".into()
+            role: "teacher".into(),
+            matched_by: MatchKey::Email
         }
     );
     assert_eq!(
@@ -180,7 +187,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         Decision::SignIn {
             tenant: "d1".into(),
             sourced_id: "a1".into(),
-            role: "aide".into()
+            role: "aide".into(),
+            matched_by: MatchKey::SourcedId
         }
     );
     assert_eq!(
@@ -193,7 +201,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         Decision::SignIn {
             tenant: "d1".into(),
             sourced_id: "ad1".into(),
-            role: "administrator".into()
+            role: "administrator".into(),
+            matched_by: MatchKey::SourcedId
         }
     );
     // Never by email across tenants: district 777 has no such teacher.
@@ -205,7 +214,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
         .await
         .unwrap(),
         Decision::NotInRoster {
-            tenant: "d2".into()
+            tenant: "d2".into(),
+            needs_login_id: true
         }
     );
     t.sso_enabled = false;
@@ -229,7 +239,13 @@ async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
     let pkg = dir.path().join("delta");
     std::fs::create_dir_all(&pkg).unwrap();
     std::fs::write(pkg.join("manifest.csv"), "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.academicSessions,delta\nfile.courses,delta\nfile.classes,delta\nfile.enrollments,delta\n").unwrap();
-    std::fs::write(pkg.join("academicSessions.csv"), "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\ny1,active,,Year,schoolYear,2026-08-01,2027-06-30,,2027\n").unwrap();
+    // This school year, whatever today is (redemption lists current classes only).
+    let today = chrono::Utc::now().date_naive();
+    let (start, end) = (
+        today - chrono::Duration::days(120),
+        today + chrono::Duration::days(240),
+    );
+    std::fs::write(pkg.join("academicSessions.csv"), format!("sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\ny1,active,,Year,schoolYear,{start},{end},,{}\n", chrono::Datelike::year(&end))).unwrap();
     std::fs::write(pkg.join("courses.csv"), "sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\nc1,active,,y1,Reading,R,01,s1,,\n").unwrap();
     std::fs::write(pkg.join("classes.csv"), "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\ncl1,active,,Reading,01,c1,R1,scheduled,,s1,y1,,,\ncl2,active,,Art,01,c1,A1,scheduled,,s1,y1,,,\n").unwrap();
     std::fs::write(pkg.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\ne1,active,,cl1,s1,t1,teacher,true,,\ne2,active,,cl2,s1,s1u,student,false,,\n").unwrap();
@@ -289,4 +305,91 @@ async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
         .await
         .unwrap()
         .is_none());
+}
+
+/// The decision for a user of district 4242 with ClassLink role `role` whose
+/// SourcedId is a teacher's (`t1`): only the role decides who reaches the roster.
+async fn outcome_for_role(role: &str) -> &'static str {
+    let (store, _dir) = roster().await;
+    decide(
+        &store,
+        &info("4242", role, Some("t1"), Some("tina@d.example")),
+    )
+    .await
+    .unwrap()
+    .outcome()
+}
+
+#[tokio::test]
+async fn classlink_role_teacher_is_looked_up_in_the_roster() {
+    assert_eq!(ClassLinkRole::parse("Teacher"), ClassLinkRole::Teacher);
+    assert_eq!(outcome_for_role("Teacher").await, "signed_in");
+}
+
+#[tokio::test]
+async fn classlink_role_student_never_signs_in() {
+    assert_eq!(ClassLinkRole::parse("Student"), ClassLinkRole::Student);
+    assert_eq!(outcome_for_role("Student").await, "student");
+}
+
+#[tokio::test]
+async fn classlink_role_tenant_administrator_goes_to_the_admin_portal() {
+    assert_eq!(
+        ClassLinkRole::parse("Tenant Administrator"),
+        ClassLinkRole::Administrator
+    );
+    assert_eq!(
+        outcome_for_role("Tenant Administrator").await,
+        "admin_portal"
+    );
+}
+
+#[tokio::test]
+async fn classlink_role_district_administrator_goes_to_the_admin_portal() {
+    assert_eq!(
+        ClassLinkRole::parse("District Administrator"),
+        ClassLinkRole::Administrator
+    );
+    assert_eq!(
+        outcome_for_role("District Administrator").await,
+        "admin_portal"
+    );
+}
+
+#[tokio::test]
+async fn classlink_role_school_administrator_goes_to_the_admin_portal() {
+    assert_eq!(
+        ClassLinkRole::parse("School Administrator"),
+        ClassLinkRole::Administrator
+    );
+    assert_eq!(
+        outcome_for_role("School Administrator").await,
+        "admin_portal"
+    );
+}
+
+#[tokio::test]
+async fn classlink_role_parent_never_reaches_the_roster() {
+    assert_eq!(ClassLinkRole::parse("Parent"), ClassLinkRole::Parent);
+    assert_eq!(ClassLinkRole::parse(" parent "), ClassLinkRole::Parent);
+    assert_eq!(outcome_for_role("Parent").await, "parent");
+}
+
+#[tokio::test]
+async fn an_unknown_classlink_role_is_judged_by_the_roster_role() {
+    assert_eq!(ClassLinkRole::parse("Staff"), ClassLinkRole::Other);
+    assert_eq!(
+        outcome_for_role("Staff").await,
+        "signed_in",
+        "t1 is a roster teacher"
+    );
+    let (store, _dir) = roster().await;
+    let student = decide(&store, &info("4242", "Staff", Some("s1u"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        student.outcome(),
+        "not_in_roster",
+        "a roster student is not let in"
+    );
 }

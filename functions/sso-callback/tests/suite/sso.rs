@@ -33,7 +33,10 @@ async fn a_teacher_signs_in_from_the_launchpad_and_the_app_redeems_the_ticket() 
     let stats = h.stats().await;
     assert_eq!(stats["pkce_methods"], json!(["S256"]));
     assert_eq!(stats["token_requests"], 1);
-    assert_eq!(stats["userinfo_requests"], 1);
+    assert_eq!(
+        stats["userinfo_requests"], 0,
+        "ClassLink's claims in the ID token suffice: no user-info round trip"
+    );
 
     // The teacher app redeems the ticket once.
     let redeemed = h.redeem(&ticket, Some(&h.redeem_secret)).await;
@@ -371,4 +374,171 @@ async fn health_unknown_paths_and_every_response_carry_the_security_headers() {
     assert!(body.contains("Page not found"));
     let launch = h.get("/sso/classlink/launch", None).await;
     assert_security_headers(&launch);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_id_token_claims_and_user_info_give_the_same_decision() {
+    let h = Harness::start().await;
+    let by_token = h.identity(&h.sign_in("teacher").await, TEACHER_APP).await;
+    assert_eq!(h.stats().await["userinfo_requests"], 0);
+    // A provider that puts none of ClassLink's claims in the ID token.
+    h.control("faults", json!({"classlink_claims": "omit"}))
+        .await;
+    let by_user_info = h.identity(&h.sign_in("teacher").await, TEACHER_APP).await;
+    assert_eq!(
+        h.stats().await["userinfo_requests"],
+        1,
+        "read once, when needed"
+    );
+    assert_eq!(by_token, by_user_info);
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(audits.len(), 2);
+    for a in &audits {
+        assert_eq!(
+            (
+                a.outcome.as_str(),
+                a.sourced_id.as_deref(),
+                a.classlink_user_id.as_deref()
+            ),
+            ("signed_in", Some("t1"), Some("9001"))
+        );
+        assert_eq!(a.matched_by.as_deref(), Some("sourced_id"));
+    }
+    // Other refusals read the same either way.
+    for omit in [json!(null), json!("omit")] {
+        h.control("faults", json!({ "classlink_claims": omit }))
+            .await;
+        let body = page(h.sign_in("student").await, 403).await;
+        assert!(body.contains("Students do not sign in here"), "{omit}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_sourced_id_falls_back_by_email_or_username_where_the_tenant_allows() {
+    let h = Harness::start().await;
+    h.control(
+        "accounts",
+        json!({
+            // ClassLink still sends Tina's old SourcedId.
+            "stale": classlink_user(9101, CLASSLINK_TENANT, Some("t1-old"), "Teacher", "tina@d.example"),
+            // An old SourcedId and an email the roster does not have; her LoginId is right.
+            "stale-login": {
+                "UserId": 9102, "TenantId": CLASSLINK_TENANT, "SourcedId": "t1-old", "Role": "Teacher",
+                "Email": "tina.t@elsewhere.example", "LoginId": "tina",
+                "FirstName": "Tina", "LastName": "Teach", "DisplayName": "Tina Teach",
+            },
+            // Two active teachers share this email: no match by it.
+            "twin": classlink_user(9103, CLASSLINK_TENANT, Some("gone"), "Teacher", "twins@d.example"),
+        }),
+    )
+    .await;
+    let user_info_reads = || async { h.stats().await["userinfo_requests"].as_u64().unwrap() };
+    // Without the switch: not in the roster (and no user info: it could not help).
+    let body = page(h.sign_in("stale").await, 403).await;
+    assert!(body.contains("We have not received your roster yet"));
+    assert_eq!(user_info_reads().await, 0);
+
+    let mut tenant = h.tenant().await;
+    tenant.sso_match_by_email = true;
+    h.store.put_tenant(&tenant).await.unwrap();
+    let identity = h.identity(&h.sign_in("stale").await, TEACHER_APP).await;
+    assert_eq!(identity["sourced_id"], "t1", "found by email");
+    assert_eq!(user_info_reads().await, 0, "the ID token's email sufficed");
+    let identity = h
+        .identity(&h.sign_in("stale-login").await, TEACHER_APP)
+        .await;
+    assert_eq!(identity["sourced_id"], "t1", "found by username");
+    assert_eq!(
+        user_info_reads().await,
+        1,
+        "the LoginId is in user info only: read on the miss"
+    );
+    let body = page(h.sign_in("twin").await, 403).await;
+    assert!(
+        body.contains("We have not received your roster yet"),
+        "ambiguous is no match"
+    );
+
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, Option<&str>)> = audits
+        .iter()
+        .rev()
+        .map(|a| (a.outcome.as_str(), a.matched_by.as_deref()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("not_in_roster", None),
+            ("signed_in", Some("email")),
+            ("signed_in", Some("username")),
+            ("not_in_roster", None),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_classlink_role_name_is_mapped_on_purpose() {
+    let h = Harness::start().await;
+    // Every account names Tina's SourcedId: only the role decides.
+    let names = [
+        ("Teacher", "signed_in"),
+        ("Student", "student"),
+        ("Tenant Administrator", "admin_portal"),
+        ("District Administrator", "admin_portal"),
+        ("School Administrator", "admin_portal"),
+        ("Parent", "parent"),
+    ];
+    let accounts: serde_json::Map<String, Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (role, _))| {
+            (
+                format!("role-{i}"),
+                classlink_user(
+                    9200 + i as u64,
+                    CLASSLINK_TENANT,
+                    Some("t1"),
+                    role,
+                    "tina@d.example",
+                ),
+            )
+        })
+        .collect();
+    h.control("accounts", Value::Object(accounts)).await;
+    for (i, (role, _)) in names.iter().enumerate() {
+        let response = h.sign_in(&format!("role-{i}")).await;
+        if *role == "Teacher" {
+            assert_eq!(response.status(), 303, "{role}");
+        } else {
+            let body = page(response, 403).await;
+            if *role == "Parent" {
+                assert!(
+                    body.contains("Parents do not sign in here"),
+                    "{role}: {body}"
+                );
+            }
+        }
+    }
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = audits.iter().rev().map(|a| a.outcome.as_str()).collect();
+    let expected: Vec<&str> = names.iter().map(|(_, outcome)| *outcome).collect();
+    assert_eq!(outcomes, expected);
+    assert!(
+        audits
+            .iter()
+            .all(|a| a.outcome == "signed_in" || a.sourced_id.is_none()),
+        "no one but the teacher reached a roster user"
+    );
 }
