@@ -229,6 +229,23 @@ pub(crate) enum SsoCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum UsersCommand {
+    /// A tenant's users: sourcedId and state (active, archived, provisional).
+    ///
+    /// `--provisional` lists only the teachers signed in with ClassLink whom
+    /// the roster did not have yet (the tenant's `sso_provision_teachers`).
+    List {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Only provisional users, made at sign-in and not yet delivered by a sync.
+        #[arg(long)]
+        provisional: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// A stored user: SIS fields, archive state, Primary Administrator flag.
     Show {
         /// The user's sourcedId.

@@ -159,6 +159,17 @@ async fn run(command: Command) -> Outcome {
         },
         Command::Users {
             command:
+                UsersCommand::List {
+                    tenant,
+                    provisional,
+                    store,
+                    json,
+                },
+        } => {
+            on_store!(store, json, s => users_cmd::users_list(&s, &tenant, provisional, json).await)
+        }
+        Command::Users {
+            command:
                 UsersCommand::Show {
                     sourced_id,
                     tenant,

@@ -1,11 +1,106 @@
-//! `rosterctl users show` and `rosterctl admins promote|demote`: one roster
-//! user, and the platform-owned Primary Administrator flag.
+//! `rosterctl users list|show` and `rosterctl admins promote|demote`: a
+//! tenant's users, one roster user, and the platform-owned Primary
+//! Administrator flag.
 
 use crate::outcome::*;
 use oneroster::{EntityKind, Role};
 use roster::Store;
 use serde_json::json;
 use std::fmt::Write as _;
+
+/// `rosterctl users list`: every user of the tenant with its state, or with
+/// `provisional` only the provisional ones (when and by which sign-in each
+/// was made, and its email, so the district can be asked to send them).
+pub async fn users_list<S: Store>(
+    store: &S,
+    tenant: &str,
+    provisional: bool,
+    json: bool,
+) -> Outcome {
+    match store.get_tenant(tenant).await {
+        Err(e) => return store_failure(json, &e),
+        Ok(None) => {
+            return refused(
+                json,
+                &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
+            )
+        }
+        Ok(Some(_)) => {}
+    }
+    if provisional {
+        let users = match store.provisional_users(tenant).await {
+            Ok(u) => u,
+            Err(e) => return store_failure(json, &e),
+        };
+        if json {
+            let rows: Vec<_> = users
+                .iter()
+                .map(|u| {
+                    json!({
+                        "sourcedId": u.sourced_id,
+                        "email": u.sis.str("email"),
+                        "archived": u.archive.is_some(),
+                        "first_seen_at": u.first_seen_at,
+                        "first_seen_run": u.first_seen_run,
+                    })
+                })
+                .collect();
+            return ok(json!({"tenant": tenant, "provisional": rows}).to_string() + "\n");
+        }
+        let mut out = format!(
+            "{} provisional user(s) in tenant {tenant}: signed in with ClassLink before the roster had them\n",
+            users.len()
+        );
+        if !users.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<24} {:<26} {:<9} email",
+                "sourcedId", "first signed in", "state"
+            );
+        }
+        for u in &users {
+            let _ = writeln!(
+                out,
+                "{:<24} {:<26} {:<9} {}",
+                u.sourced_id,
+                u.first_seen_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                if u.archive.is_some() {
+                    "archived"
+                } else {
+                    "active"
+                },
+                u.sis.str("email").unwrap_or("-")
+            );
+        }
+        if !users.is_empty() {
+            out.push_str("Ask the district to send them (in ClassLink, turn on Unenrolled Users, or enrol them in a class); the next sync makes them ordinary roster users.\n");
+        }
+        return ok(out);
+    }
+    let mut users = match store.load_summaries(tenant, EntityKind::Users).await {
+        Ok(u) => u,
+        Err(e) => return store_failure(json, &e),
+    };
+    users.sort_by(|a, b| a.sourced_id.cmp(&b.sourced_id));
+    let state = |u: &roster::StoredSummary| match (u.archived, u.provisional) {
+        (true, _) => "archived",
+        (false, true) => "provisional",
+        (false, false) => "active",
+    };
+    if json {
+        let rows: Vec<_> = users
+            .iter()
+            .map(|u| json!({"sourcedId": u.sourced_id, "state": state(u)}))
+            .collect();
+        return ok(json!({"tenant": tenant, "users": rows}).to_string() + "\n");
+    }
+    let mut out = format!("{} user(s) in tenant {tenant}\n", users.len());
+    for u in &users {
+        let _ = writeln!(out, "{:<24} {}", u.sourced_id, state(u));
+    }
+    ok(out)
+}
 
 /// `rosterctl users show`.
 pub async fn users_show<S: Store>(
@@ -31,6 +126,7 @@ pub async fn users_show<S: Store>(
                 "archived_run": user.archive.as_ref().and_then(|a| a.run.clone()),
                 "archive_reason": user.archive.as_ref().and_then(|a| a.reason).map(|r| r.as_str()),
                 "primary_admin": user.primary_admin,
+                "provisional": user.provisional,
                 "first_seen_at": user.first_seen_at,
                 "first_seen_run": user.first_seen_run,
                 "updated_at": user.updated_at,
@@ -57,6 +153,12 @@ pub async fn users_show<S: Store>(
                 );
             }
             let _ = writeln!(out, "primary_admin: {}", user.primary_admin);
+            if user.provisional {
+                let _ = writeln!(
+                    out,
+                    "provisional: true (made at ClassLink sign-in; no sync has delivered this user yet)"
+                );
+            }
             let _ = writeln!(
                 out,
                 "first seen: {} (run {}); last written: {} (run {})",

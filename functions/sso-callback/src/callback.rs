@@ -5,7 +5,7 @@
 //! top to bottom with `?`, and every attempt is logged and audited once.
 
 use crate::config::START_PATH;
-use crate::decide::{decide, Decision};
+use crate::decide::{decide, provisional_content, Decision};
 use crate::login::{self, LoginTransaction, LOGIN_COOKIE};
 use crate::oidc::{ClassLinkError, InfoSource};
 use crate::pages::{
@@ -200,6 +200,30 @@ pub async fn callback<S: SsoStore>(
     attempt.finish(&app.store, outcome, response).await
 }
 
+/// Issues the ticket and sends the browser on: administrators to the admin
+/// portal, teachers to where the login started (when allowed) or the teacher app.
+async fn ticket_redirect<S: SsoStore>(
+    app: &Shared<S>,
+    transaction: &LoginTransaction,
+    tenant: &str,
+    sourced_id: &str,
+    role: &str,
+) -> Result<Response, Refusal> {
+    let mut destination = if role == "administrator" {
+        app.config.admin_portal_url.clone()
+    } else {
+        Url::parse(&transaction.destination)
+            .ok()
+            .filter(|d| app.config.is_allowed_destination(d))
+            .unwrap_or_else(|| app.config.teacher_app_url.clone())
+    };
+    let ticket = tickets::issue(&app.store, tenant, sourced_id, Utc::now())
+        .await
+        .map_err(Refusal::store("cannot issue a login ticket"))?;
+    destination.query_pairs_mut().append_pair("ticket", &ticket);
+    Ok(see_other(destination.as_str()))
+}
+
 /// The callback's steps, in order; the first refusal ends it.
 async fn sign_in<'q, S: SsoStore>(
     app: &Shared<S>,
@@ -261,6 +285,28 @@ async fn sign_in<'q, S: SsoStore>(
             .await
             .map_err(Refusal::store("cannot read the roster"))?;
     }
+    if let Decision::Provision { tenant, sourced_id } = &decision {
+        let content = provisional_content(sourced_id, &signed_in.info);
+        let created = store
+            .provision_user(
+                tenant,
+                sourced_id,
+                &content,
+                Utc::now(),
+                &format!("sso:{id}"),
+            )
+            .await
+            .map_err(Refusal::store("cannot store the provisional teacher"))?;
+        if created {
+            tracing::info!(request_id = id, tenant = %tenant, sourced_id = %sourced_id, "provisional teacher created");
+        } else {
+            // Someone made the record meanwhile (the same teacher signing in
+            // twice, or a sync): decide again on what is stored now.
+            decision = decide(store, &signed_in.info)
+                .await
+                .map_err(Refusal::store("cannot read the roster"))?;
+        }
+    }
     attempt.audit.tenant = decision.tenant().map(String::from);
     let outcome = decision.outcome();
     let response = match &decision {
@@ -269,22 +315,15 @@ async fn sign_in<'q, S: SsoStore>(
             sourced_id,
             role,
             matched_by,
+            ..
         } => {
             attempt.audit.sourced_id = Some(sourced_id.clone());
             attempt.audit.matched_by = Some(matched_by.as_str().to_string());
-            let mut destination = if role == "administrator" {
-                app.config.admin_portal_url.clone()
-            } else {
-                Url::parse(&transaction.destination)
-                    .ok()
-                    .filter(|d| app.config.is_allowed_destination(d))
-                    .unwrap_or_else(|| app.config.teacher_app_url.clone())
-            };
-            let ticket = tickets::issue(store, tenant, sourced_id, Utc::now())
-                .await
-                .map_err(Refusal::store("cannot issue a login ticket"))?;
-            destination.query_pairs_mut().append_pair("ticket", &ticket);
-            see_other(destination.as_str())
+            ticket_redirect(app, &transaction, tenant, sourced_id, role).await?
+        }
+        Decision::Provision { tenant, sourced_id } => {
+            attempt.audit.sourced_id = Some(sourced_id.clone());
+            ticket_redirect(app, &transaction, tenant, sourced_id, "teacher").await?
         }
         Decision::NotSetUp => Page::new(
             StatusCode::FORBIDDEN,

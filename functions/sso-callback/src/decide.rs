@@ -4,7 +4,7 @@
 //! a login ticket; everyone else gets a page saying why.
 
 use oneroster::EntityKind;
-use roster::{Lookup, Records, StoreError, StoredEntity, TenantConfig, Tenants};
+use roster::{Lookup, Records, SisContent, StoreError, StoredEntity, TenantConfig, Tenants};
 use serde::Deserialize;
 
 /// ClassLink's `/v2/my/info` (the fields used here).
@@ -29,6 +29,12 @@ pub struct UserInfo {
     /// Login id (the roster's username).
     #[serde(default)]
     pub login_id: Option<String>,
+    /// Given name (for a provisional record only; never logged).
+    #[serde(default)]
+    pub first_name: Option<String>,
+    /// Family name (for a provisional record only; never logged).
+    #[serde(default)]
+    pub last_name: Option<String>,
 }
 
 fn text(v: &Option<serde_json::Value>) -> Option<String> {
@@ -121,6 +127,16 @@ pub enum Decision {
         role: String,
         /// Which key found them.
         matched_by: MatchKey,
+        /// They are a provisional user made at an earlier sign-in.
+        provisional: bool,
+    },
+    /// A teacher ClassLink knows whom the roster lacks, of a tenant that
+    /// provisions them: make a provisional record, then sign them in.
+    Provision {
+        /// Our tenant id.
+        tenant: String,
+        /// ClassLink's SourcedId: the new record's sourcedId.
+        sourced_id: String,
     },
     /// The district is unknown, or has not switched SSO on.
     NotSetUp,
@@ -154,6 +170,7 @@ impl Decision {
     pub fn tenant(&self) -> Option<&str> {
         match self {
             Decision::SignIn { tenant, .. }
+            | Decision::Provision { tenant, .. }
             | Decision::Student { tenant }
             | Decision::Parent { tenant }
             | Decision::AdminPortal { tenant }
@@ -166,6 +183,7 @@ impl Decision {
     pub fn outcome(&self) -> &'static str {
         match self {
             Decision::SignIn { .. } => "signed_in",
+            Decision::Provision { .. } => "provisioned",
             Decision::NotSetUp => "not_set_up",
             Decision::Student { .. } => "student",
             Decision::Parent { .. } => "parent",
@@ -217,19 +235,89 @@ pub async fn decide<S: Tenants + Records>(
                 && tenant.admin_sso_enabled
                 && role == ClassLinkRole::Administrator)
     };
-    Ok(match find_user(store, &tenant, info, &allowed).await? {
-        Some((sourced_id, roster_role, matched_by)) => Decision::SignIn {
+    if let Some(found) = find_user(store, &tenant, info, &allowed).await? {
+        return Ok(Decision::SignIn {
             tenant: tenant.tenant,
-            sourced_id,
-            role: roster_role,
-            matched_by,
-        },
-        None => Decision::NotInRoster {
-            needs_login_id: tenant.sso_match_by_email
-                && info.login_id.as_deref().is_none_or(|l| l.trim().is_empty()),
-            tenant: tenant.tenant,
-        },
+            sourced_id: found.sourced_id,
+            role: found.role,
+            matched_by: found.matched_by,
+            provisional: found.provisional,
+        });
+    }
+    if role == ClassLinkRole::Teacher && tenant.sso_provision_teachers {
+        if let Some(sourced_id) = provisionable(store, &tenant.tenant, info).await? {
+            return Ok(Decision::Provision {
+                tenant: tenant.tenant,
+                sourced_id,
+            });
+        }
+    }
+    Ok(Decision::NotInRoster {
+        needs_login_id: tenant.sso_match_by_email
+            && info.login_id.as_deref().is_none_or(|l| l.trim().is_empty()),
+        tenant: tenant.tenant,
     })
+}
+
+/// The sourcedId a provisional record would take: ClassLink's SourcedId,
+/// when the tenant has no user with it (an archived one is the district's
+/// word and stays archived) and no user with the same email or username
+/// (that person is in the roster under another id: a second record would be
+/// a duplicate). `None`: do not provision.
+async fn provisionable<S: Records>(
+    store: &S,
+    tenant: &str,
+    info: &UserInfo,
+) -> Result<Option<String>, StoreError> {
+    let Some(id) = info
+        .sourced_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(None);
+    };
+    if store
+        .get_entity(tenant, EntityKind::Users, id)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let lookups = [
+        nonempty(&info.email).map(Lookup::UsersByEmail),
+        nonempty(&info.login_id).map(Lookup::UsersByUsername),
+    ];
+    for lookup in lookups.into_iter().flatten() {
+        if !store.lookup(tenant, &lookup).await?.is_empty() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(id.to_string()))
+}
+
+/// The content of a provisional teacher: what ClassLink says of them, in
+/// OneRoster's field names, and no classes or orgs.
+pub fn provisional_content(sourced_id: &str, info: &UserInfo) -> SisContent {
+    let field = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or_default().to_string();
+    SisContent::from_value(serde_json::json!({
+        "sourcedId": sourced_id,
+        "role": "teacher",
+        "enabledUser": true,
+        "givenName": field(&info.first_name),
+        "familyName": field(&info.last_name),
+        "email": field(&info.email),
+        "username": field(&info.login_id),
+    }))
+}
+
+/// A roster user found for a sign-in.
+struct Found {
+    sourced_id: String,
+    role: String,
+    matched_by: MatchKey,
+    provisional: bool,
 }
 
 /// The roster user who may sign in, with their roster role and the key that
@@ -243,17 +331,22 @@ async fn find_user<S: Records>(
     tenant: &TenantConfig,
     info: &UserInfo,
     allowed: &impl Fn(&str) -> bool,
-) -> Result<Option<(String, String, MatchKey)>, StoreError> {
-    let eligible = |user: &StoredEntity| {
+) -> Result<Option<Found>, StoreError> {
+    let eligible = |user: &StoredEntity, matched_by: MatchKey| {
         let role = user.sis.str("role").unwrap_or_default();
-        (user.archive.is_none() && allowed(role)).then(|| role.to_string())
+        (user.archive.is_none() && allowed(role)).then(|| Found {
+            sourced_id: user.sourced_id.clone(),
+            role: role.to_string(),
+            matched_by,
+            provisional: user.provisional,
+        })
     };
     if let Some(id) = info.sourced_id.as_deref().filter(|s| !s.is_empty()) {
         let user = store
             .get_entity(&tenant.tenant, EntityKind::Users, id)
             .await?;
-        if let Some(role) = user.as_ref().and_then(eligible) {
-            return Ok(Some((id.to_string(), role, MatchKey::SourcedId)));
+        if let Some(found) = user.and_then(|u| eligible(&u, MatchKey::SourcedId)) {
+            return Ok(Some(found));
         }
     }
     if !tenant.sso_match_by_email {
@@ -277,7 +370,7 @@ async fn find_user<S: Records>(
         }
         // Exactly one active user with this key, or no match by it.
         if let [user] = active.as_slice() {
-            return Ok(eligible(user).map(|role| (user.sourced_id.clone(), role, key)));
+            return Ok(eligible(user, key));
         }
     }
     Ok(None)

@@ -98,6 +98,10 @@ struct ClassLinkClaims {
     role: Option<String>,
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    given_name: Option<String>,
+    #[serde(default)]
+    family_name: Option<String>,
 }
 
 impl ClassLinkClaims {
@@ -128,6 +132,8 @@ impl ClassLinkClaims {
             role: Some(role),
             email: self.email,
             login_id: None,
+            first_name: self.given_name,
+            last_name: self.family_name,
         })
     }
 }

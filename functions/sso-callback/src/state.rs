@@ -4,15 +4,22 @@
 use crate::config::SsoConfig;
 use crate::oidc::ClassLink;
 use crate::secrets::CachedSecret;
-use roster::{OneTimeRecords, Records, SignInAudits, Tenants};
+use roster::{OneTimeRecords, ProvisionalUsers, Records, SignInAudits, Tenants};
 use std::sync::Arc;
 
 /// What the SSO function needs of the roster store: tenants and records to
-/// find the teacher, one-time records for logins and tickets, and the audit
-/// trail. No runs, leases, claims or writes of roster data.
-pub trait SsoStore: Tenants + Records + OneTimeRecords + SignInAudits + 'static {}
+/// find the teacher, provisional users for teachers the roster lacks (where
+/// the tenant allows), one-time records for logins and tickets, and the audit
+/// trail. No runs, leases, claims or sync writes of roster data.
+pub trait SsoStore:
+    Tenants + Records + ProvisionalUsers + OneTimeRecords + SignInAudits + 'static
+{
+}
 
-impl<T: Tenants + Records + OneTimeRecords + SignInAudits + 'static> SsoStore for T {}
+impl<T> SsoStore for T where
+    T: Tenants + Records + ProvisionalUsers + OneTimeRecords + SignInAudits + 'static
+{
+}
 
 /// Everything the routes need.
 pub struct App<S> {

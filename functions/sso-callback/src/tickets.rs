@@ -40,6 +40,9 @@ pub struct Identity {
     /// enrollment, and a term that includes today (a class whose terms carry
     /// no dates counts as current). Last school year's classes never appear.
     pub classes: Vec<String>,
+    /// A provisional user: made at sign-in because the district's roster did
+    /// not have them yet (no classes until a sync delivers them).
+    pub provisional: bool,
 }
 
 fn hash(ticket: &str) -> String {
@@ -159,6 +162,7 @@ pub async fn redeem<S: OneTimeRecords + Records>(
             .map(String::from)
             .collect(),
         classes,
+        provisional: user.provisional,
     }))
 }
 

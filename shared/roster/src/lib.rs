@@ -42,8 +42,8 @@ pub use store::*;
 /// store (`use roster::roles::*;`).
 pub mod roles {
     pub use crate::store::{
-        Claims, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, Records, Runs, SignInAudits,
-        Store, Tenants,
+        Claims, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, ProvisionalUsers, Records,
+        Runs, SignInAudits, Store, Tenants,
     };
 }
 pub use tenant::{

@@ -161,7 +161,11 @@ pub fn plan_kind(
         .collect();
     let mut seen = vec![false; stored.len()];
     let mut plan = KindPlan {
-        active_before: stored.iter().filter(|s| !s.archived).count() as u64,
+        // Provisional users were never SIS data: they count toward no hold.
+        active_before: stored
+            .iter()
+            .filter(|s| !s.archived && !s.provisional)
+            .count() as u64,
         ..KindPlan::default()
     };
     let before = |s: &StoredSummary| Before {
@@ -191,16 +195,22 @@ pub fn plan_kind(
                 let changed = stored.is_some_and(|s| s.digest != content.digest());
                 if kind == EntityKind::Users && changed {
                     let s = stored.expect("changed implies stored");
-                    if !s.archived && RecordFacts::of(kind, &content).rewrites_identity_of(&s.facts)
+                    if !s.archived
+                        && !s.provisional
+                        && RecordFacts::of(kind, &content).rewrites_identity_of(&s.facts)
                     {
                         plan.identity_changes += 1;
                     }
                 }
                 match stored {
-                    Some(s) if s.digest == content.digest() && !s.archived => {
+                    Some(s) if s.digest == content.digest() && !s.archived && !s.provisional => {
                         plan.counts.unchanged += 1;
                         return Ok(());
                     }
+                    // The SIS delivers a user first made at sign-in: from now on
+                    // an ordinary roster record, as the SIS has it (written even
+                    // when the content is the same, to clear the mark).
+                    Some(s) if s.provisional => plan.counts.inserted += 1,
                     Some(s) if s.archived => plan.counts.unarchived += 1,
                     Some(_) => plan.counts.updated += 1,
                     None => plan.counts.inserted += 1,
@@ -233,6 +243,7 @@ pub fn plan_kind(
     if mode == FileMode::Bulk {
         for (s, _) in stored.iter().zip(&seen).filter(|(_, seen)| !**seen) {
             if !s.archived
+                && !s.provisional
                 && !excluded.contains(&s.sourced_id)
                 && !snapshot.is_rejected(kind, &s.sourced_id)
             {

@@ -196,6 +196,10 @@ pub struct StoredSummary {
     pub first_seen_run: String,
     /// What the school-year rules and the mass-update guard read of its content.
     pub facts: RecordFacts,
+    /// Platform-owned: made at sign-in for a teacher the roster lacked
+    /// ([`ProvisionalUsers`]). A sync that delivers it makes it an ordinary
+    /// record; a bulk sync that does not leaves it alone (it was never SIS data).
+    pub provisional: bool,
 }
 
 /// A stored record in full.
@@ -220,6 +224,8 @@ pub struct StoredEntity {
     pub updated_run: String,
     /// Platform-owned: the Primary Administrator flag (users only).
     pub primary_admin: bool,
+    /// Platform-owned: a provisional user made at sign-in, not yet delivered by a sync.
+    pub provisional: bool,
 }
 
 fn serialize_sis<S: serde::Serializer>(sis: &SisContent, s: S) -> Result<S::Ok, S::Error> {
@@ -463,6 +469,30 @@ pub trait Runs: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<RunRecord>>> + Send;
 }
 
+/// Provisional users: teachers ClassLink signed in whom the district's roster
+/// did not have yet. Each is a user record (`provisional: true`) that only
+/// the sign-in creates; a sync that delivers the same sourcedId overwrites it
+/// as ordinary SIS data, and a sync never archives it for being absent.
+pub trait ProvisionalUsers: Send + Sync {
+    /// Creates a provisional, active user with `sis` content, unless the
+    /// tenant has a user with this sourcedId already (active, archived or
+    /// provisional): true when it was created.
+    fn provision_user(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        sis: &SisContent,
+        now: DateTime<Utc>,
+        origin: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// The tenant's provisional users, by sourcedId.
+    fn provisional_users(
+        &self,
+        tenant: &str,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
+}
+
 /// Short-lived, single-use records (SSO login transactions, login tickets).
 pub trait OneTimeRecords: Send + Sync {
     /// Stores a single-use record under `key` (the caller stores a hash of any
@@ -579,14 +609,30 @@ pub enum ClaimOutcome {
 
 /// The whole roster store: every role. The engine and operators' tools take
 /// it; a caller that needs less takes only the roles it uses (the SSO
-/// function takes [`Tenants`], [`Records`], [`OneTimeRecords`] and [`SignInAudits`]).
+/// function takes [`Tenants`], [`Records`], [`ProvisionalUsers`], [`OneTimeRecords`] and [`SignInAudits`]).
 pub trait Store:
-    Tenants + Records + PrimaryAdmins + Runs + OneTimeRecords + SignInAudits + Leases + Claims
+    Tenants
+    + Records
+    + PrimaryAdmins
+    + ProvisionalUsers
+    + Runs
+    + OneTimeRecords
+    + SignInAudits
+    + Leases
+    + Claims
 {
 }
 
 impl<T> Store for T where
-    T: Tenants + Records + PrimaryAdmins + Runs + OneTimeRecords + SignInAudits + Leases + Claims
+    T: Tenants
+        + Records
+        + PrimaryAdmins
+        + ProvisionalUsers
+        + Runs
+        + OneTimeRecords
+        + SignInAudits
+        + Leases
+        + Claims
 {
 }
 

@@ -158,6 +158,12 @@ pub struct TenantConfig {
     /// Aides may sign in as teachers.
     #[serde(default)]
     pub sso_allow_aides: bool,
+    /// A teacher ClassLink signs in whom the roster does not have yet (ClassLink
+    /// sends only users enrolled in a class unless *Unenrolled Users* is on) gets
+    /// a provisional platform-owned record and is signed in; the next sync that
+    /// delivers them makes them an ordinary roster user. Off by default.
+    #[serde(default)]
+    pub sso_provision_teachers: bool,
 }
 
 /// When a tenant's API is pulled: days, a time of day, and the district's time zone.
@@ -270,6 +276,7 @@ impl TenantConfig {
             admin_sso_enabled: false,
             sso_match_by_email: false,
             sso_allow_aides: false,
+            sso_provision_teachers: false,
         })
     }
 

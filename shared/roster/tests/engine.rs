@@ -1304,6 +1304,151 @@ async fn a_hand_archived_current_class_returns_and_an_ended_one_does_not<
     );
 }
 
+/// The content the sign-in gives a teacher the roster lacked.
+fn provisional_teacher(id: &str, email: &str) -> SisContent {
+    SisContent::from_value(serde_json::json!({
+        "sourcedId": id,
+        "role": "teacher",
+        "givenName": "New",
+        "familyName": "Teacher",
+        "email": email,
+        "enabledUser": true,
+    }))
+}
+
+async fn a_provisional_teacher_is_adopted_by_a_sync_that_delivers_them_and_left_by_one_that_does_not<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let mut district = District::new(40, 4);
+    sync(&store, &bench, &t, &district, None).await;
+    let now = Utc::now();
+    let content = provisional_teacher("tch-new", "new@d.example");
+    assert!(store
+        .provision_user("d1", "tch-new", &content, now, "sso:req-1")
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .provision_user("d1", "tch-new", &content, now, "sso:req-2")
+            .await
+            .unwrap(),
+        "a second sign-in finds the record made by the first"
+    );
+    assert!(
+        !store
+            .provision_user("d1", "tch-0", &content, now, "sso:req-3")
+            .await
+            .unwrap(),
+        "a roster user is never replaced by a provisional one"
+    );
+    let roster_teacher = store
+        .get_entity("d1", EntityKind::Users, "tch-0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!roster_teacher.provisional);
+    assert_eq!(roster_teacher.sis.str("givenName"), Some("Teacher0"));
+    let user = store
+        .get_entity("d1", EntityKind::Users, "tch-new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.provisional && user.archive.is_none());
+    assert_eq!(user.first_seen_run, "sso:req-1");
+    assert_eq!(
+        store
+            .lookup("d1", &Lookup::UsersByEmail("NEW@d.example".into()))
+            .await
+            .unwrap(),
+        vec!["tch-new".to_string()]
+    );
+    let listed: Vec<String> = store
+        .provisional_users("d1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.sourced_id)
+        .collect();
+    assert_eq!(listed, vec!["tch-new".to_string()]);
+    assert!(store.provisional_users("d2").await.unwrap().is_empty());
+
+    // A bulk sync that does not deliver them leaves them as they are.
+    let run = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(run.items_written, 0, "{:?}", run.counts);
+    assert_eq!(counts(&run, EntityKind::Users).archived, 0);
+    let user = store
+        .get_entity("d1", EntityKind::Users, "tch-new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(user.provisional && user.archive.is_none());
+
+    // The sync that delivers them makes them an ordinary roster user, as the SIS has them.
+    district.extra_users =
+        "tch-new,active,,true,s1,teacher,tnew,,Newton,Teacher,,,new@d.example,,,,,\n".into();
+    let run = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(counts(&run, EntityKind::Users).inserted, 1);
+    assert_eq!(run.items_written, 1);
+    let user = store
+        .get_entity("d1", EntityKind::Users, "tch-new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!user.provisional);
+    assert_eq!(user.sis.str("givenName"), Some("Newton"));
+    assert_eq!(user.first_seen_run, "sso:req-1", "first seen at sign-in");
+    assert_eq!(user.updated_run, run.run_id);
+    assert!(store.provisional_users("d1").await.unwrap().is_empty());
+
+    // Now SIS data: a bulk sync without them archives them like anyone else.
+    district.extra_users.clear();
+    let run = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(counts(&run, EntityKind::Users).archived, 1);
+}
+
+async fn a_provisional_record_with_the_delivered_content_still_becomes_ordinary<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let mut district = District::new(10, 1);
+    sync(&store, &bench, &t, &district, None).await;
+    district.extra_users =
+        "tch-new,active,,true,s1,teacher,tnew,,New,Teacher,,,new@d.example,,,,,\n".into();
+    // Exactly the content the SIS will deliver: the digests agree.
+    let mut content = provisional_teacher("tch-new", "new@d.example");
+    content
+        .fields_mut()
+        .insert("username".into(), "tnew".into());
+    content
+        .fields_mut()
+        .insert("orgSourcedIds".into(), serde_json::json!(["s1"]));
+    store
+        .provision_user("d1", "tch-new", &content, Utc::now(), "sso:req-1")
+        .await
+        .unwrap();
+    let run = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(run.items_written, 1, "{:?}", run.counts);
+    let user = store
+        .get_entity("d1", EntityKind::Users, "tch-new")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.sis, content,
+        "the SIS delivered what the sign-in had stored"
+    );
+    assert!(!user.provisional);
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -1356,4 +1501,6 @@ conformance!(
     without_sessions_the_calendar_says_nothing_and_the_hold_is_as_before,
     the_mass_update_guard_holds_a_file_that_rewrites_sign_in_keys,
     a_hand_archived_current_class_returns_and_an_ended_one_does_not,
+    a_provisional_teacher_is_adopted_by_a_sync_that_delivers_them_and_left_by_one_that_does_not,
+    a_provisional_record_with_the_delivered_content_still_becomes_ordinary,
 );

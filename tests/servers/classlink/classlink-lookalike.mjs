@@ -8,7 +8,8 @@
 //     Email, LoginId, FirstName, LastName, DisplayName, BuildingId, StateId);
 //   - ClassLink's own claims in the ID token, as its discovery document lists
 //     them: `classLink_sourcedId`, `classLink_tenant_id`, `classLink_role` (and
-//     `email`), from the signed-in account's user info;
+//     `email`), from the signed-in account's user info, and the standard
+//     profile claims `given_name` and `family_name` (FirstName, LastName);
 //   - non-interactive login: whoever the test chose (POST /_test/login) is
 //     signed in, and consent is granted, without a form.
 // Test controls (loopback only, never in production):
@@ -102,6 +103,10 @@ async function resign(idToken) {
     if (account.TenantId !== undefined) claims.classLink_tenant_id = account.TenantId;
     if (account.Role) claims.classLink_role = account.Role;
     if (account.Email) claims.email = account.Email;
+  }
+  if (account) {
+    if (account.FirstName) claims.given_name = account.FirstName;
+    if (account.LastName) claims.family_name = account.LastName;
   }
   let key = current.privateKey;
   let kid = 'k1';

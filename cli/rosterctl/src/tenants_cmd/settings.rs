@@ -70,13 +70,17 @@ pub struct TenantArgs {
     /// Administrators sign in with ClassLink SSO too (true/false).
     #[arg(long)]
     pub admin_sso: Option<bool>,
-    /// Without a SourcedId from ClassLink, match teachers by email, then
-    /// username, within this district (true/false).
+    /// When ClassLink's SourcedId is absent or finds no active teacher, match
+    /// teachers by email, then username, within this district (true/false).
     #[arg(long)]
     pub sso_match_by_email: Option<bool>,
     /// Aides may sign in with ClassLink SSO (true/false).
     #[arg(long)]
     pub sso_allow_aides: Option<bool>,
+    /// A teacher ClassLink signs in whom the roster lacks gets a provisional
+    /// record and is signed in, until a sync delivers them (true/false).
+    #[arg(long)]
+    pub sso_provision_teachers: Option<bool>,
     /// The stack's PullScheduleGroupName output.
     #[arg(long, default_value = "roster-pulls")]
     pub schedule_group: String,
@@ -190,6 +194,9 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     }
     if let Some(s) = a.sso_allow_aides {
         config.sso_allow_aides = s;
+    }
+    if let Some(s) = a.sso_provision_teachers {
+        config.sso_provision_teachers = s;
     }
     if let Some(s) = a.admin_sso {
         config.admin_sso_enabled = s;

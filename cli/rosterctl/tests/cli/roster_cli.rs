@@ -345,3 +345,68 @@ fn a_rollover_applies_and_says_what_ended() {
     let (_, text) = rosterctl(d, &["users", "show", "--tenant", "t1", &leaver]);
     assert!(text.contains("reason: absent"), "{text}");
 }
+
+#[test]
+fn users_list_shows_each_users_state_and_provisional_lists_the_teachers_made_at_sign_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district.zip", "30");
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    // A sign-in provisions a teacher (as sso-callback does, on the same store).
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        use roster::ProvisionalUsers;
+        let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+        let content = roster::SisContent::from_value(serde_json::json!({
+            "sourcedId": "tch-new", "role": "teacher", "email": "new@d.example", "givenName": "New"
+        }));
+        assert!(store
+            .provision_user("t1", "tch-new", &content, chrono::Utc::now(), "sso:req-1")
+            .await
+            .unwrap());
+    });
+
+    let (code, out) = rosterctl(
+        d,
+        &["users", "list", "--tenant", "t1", "--provisional", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let listed = json(&out);
+    assert_eq!(
+        listed["provisional"].as_array().unwrap().len(),
+        1,
+        "{listed}"
+    );
+    assert_eq!(listed["provisional"][0]["sourcedId"], "tch-new");
+    assert_eq!(listed["provisional"][0]["email"], "new@d.example");
+    assert_eq!(listed["provisional"][0]["first_seen_run"], "sso:req-1");
+    let (_, human) = rosterctl(d, &["users", "list", "--tenant", "t1", "--provisional"]);
+    assert!(
+        human.contains("1 provisional user(s) in tenant t1"),
+        "{human}"
+    );
+    assert!(
+        human.contains("tch-new") && human.contains("Unenrolled Users"),
+        "{human}"
+    );
+
+    let (code, out) = rosterctl(d, &["users", "list", "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let all = json(&out);
+    let users = all["users"].as_array().unwrap();
+    let state_of = |id: &str| {
+        users
+            .iter()
+            .find(|u| u["sourcedId"] == id)
+            .map(|u| u["state"].clone())
+    };
+    assert_eq!(state_of("tch-new"), Some("provisional".into()));
+    assert_eq!(state_of("adm-0001"), Some("active".into()));
+    assert!(users.len() > 30, "students, teachers and the administrator");
+    let (_, out) = rosterctl(d, &["users", "show", "--tenant", "t1", "tch-new", "--json"]);
+    assert_eq!(json(&out)["provisional"], true);
+
+    let (code, out) = rosterctl(d, &["users", "list", "--tenant", "nowhere"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("rosterctl tenants add nowhere"), "{out}");
+}

@@ -161,29 +161,10 @@ impl Harness {
         let dir = tempfile::tempdir().unwrap();
         // The roster.
         let store = testkit::dynamo_store("sso").await;
-        let pkg = dir.path().join("pkg");
-        std::fs::create_dir_all(&pkg).unwrap();
-        for (name, text) in roster() {
-            std::fs::write(pkg.join(name), text).unwrap();
-        }
         let mut tenant = TenantConfig::new("d1").unwrap();
         tenant.classlink_tenant_id = Some(CLASSLINK_TENANT.to_string());
         tenant.sso_enabled = true;
         store.put_tenant(&tenant).await.unwrap();
-        let artifacts = LocalArtifacts::new(dir.path().join("runs"));
-        let run = Engine::new(&store, &artifacts)
-            .sync_package(
-                &tenant,
-                &pkg,
-                RunSource {
-                    kind: "csv".into(),
-                    reference: "sso-test".into(),
-                },
-                None,
-            )
-            .await
-            .unwrap();
-        assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
         // Secrets.
         let secrets = testkit::secrets_client();
         let client_secret = unique("client-secret");
@@ -240,6 +221,8 @@ impl Harness {
                 .unwrap(),
             _dir: dir,
         };
+        let run = harness.sync_roster("").await;
+        assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
         harness
             .control(
                 "accounts",
@@ -338,6 +321,31 @@ impl Harness {
             request = request.bearer_auth(s);
         }
         request.send().await.unwrap()
+    }
+
+    /// Syncs district `d1`'s roster (a bulk package), with `extra_users`
+    /// (lines of users.csv) added to its users.
+    pub async fn sync_roster(&self, extra_users: &str) -> roster::RunRecord {
+        let pkg = tempfile::tempdir_in(self._dir.path()).unwrap();
+        for (name, mut text) in roster() {
+            if name == "users.csv" {
+                text.push_str(extra_users);
+            }
+            std::fs::write(pkg.path().join(name), text).unwrap();
+        }
+        let artifacts = LocalArtifacts::new(self._dir.path().join("runs"));
+        Engine::new(&self.store, &artifacts)
+            .sync_package(
+                &self.tenant().await,
+                pkg.path(),
+                RunSource {
+                    kind: "csv".into(),
+                    reference: "sso-test".into(),
+                },
+                None,
+            )
+            .await
+            .unwrap()
     }
 
     /// The tenant's config (to flip switches).

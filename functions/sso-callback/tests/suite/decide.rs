@@ -56,6 +56,8 @@ fn info(tenant: &str, role: &str, sourced_id: Option<&str>, email: Option<&str>)
         role: Some(role.into()),
         email: email.map(String::from),
         login_id: None,
+        first_name: None,
+        last_name: None,
     }
 }
 
@@ -71,7 +73,8 @@ async fn active_teachers_sign_in_and_everyone_else_is_told_why() {
             tenant: "d1".into(),
             sourced_id: "t1".into(),
             role: "teacher".into(),
-            matched_by: MatchKey::SourcedId
+            matched_by: MatchKey::SourcedId,
+            provisional: false,
         }
     );
     assert_eq!(
@@ -177,7 +180,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
             tenant: "d1".into(),
             sourced_id: "t1".into(),
             role: "teacher".into(),
-            matched_by: MatchKey::Email
+            matched_by: MatchKey::Email,
+            provisional: false,
         }
     );
     assert_eq!(
@@ -188,7 +192,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
             tenant: "d1".into(),
             sourced_id: "a1".into(),
             role: "aide".into(),
-            matched_by: MatchKey::SourcedId
+            matched_by: MatchKey::SourcedId,
+            provisional: false,
         }
     );
     assert_eq!(
@@ -202,7 +207,8 @@ async fn switches_and_fallbacks_are_per_tenant() {
             tenant: "d1".into(),
             sourced_id: "ad1".into(),
             role: "administrator".into(),
-            matched_by: MatchKey::SourcedId
+            matched_by: MatchKey::SourcedId,
+            provisional: false,
         }
     );
     // Never by email across tenants: district 777 has no such teacher.

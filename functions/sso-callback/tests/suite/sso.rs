@@ -542,3 +542,128 @@ async fn every_classlink_role_name_is_mapped_on_purpose() {
         "no one but the teacher reached a roster user"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_the_roster_lacks_is_provisioned_where_the_tenant_allows_until_a_sync_delivers_them(
+) {
+    let h = Harness::start().await;
+    let person = |id: u64, sourced_id: &str, role: &str, email: &str, first: &str| {
+        json!({
+            "UserId": id, "TenantId": CLASSLINK_TENANT, "SourcedId": sourced_id, "Role": role,
+            "Email": email, "LoginId": email.split('@').next().unwrap(),
+            "FirstName": first, "LastName": "New", "DisplayName": format!("{first} New"),
+        })
+    };
+    h.control(
+        "accounts",
+        json!({
+            "newcomer": person(9301, "t9", "Teacher", "nina@d.example", "Nina"),
+            "new-student": person(9302, "s9", "Student", "stella@d.example", "Stella"),
+            "new-admin": person(9303, "ad9", "District Administrator", "abe@d.example", "Abe"),
+            // Tom is in the roster as t2: a new SourcedId with his email is not a new person.
+            "tom-again": person(9304, "t2-new", "Teacher", "tom@d.example", "Tom"),
+        }),
+    )
+    .await;
+    let user = |id: &'static str| {
+        let store = &h.store;
+        async move {
+            store
+                .get_entity("d1", oneroster::EntityKind::Users, id)
+                .await
+                .unwrap()
+        }
+    };
+
+    // Off (the default): not in the roster, and nothing is stored.
+    let body = page(h.sign_in("newcomer").await, 403).await;
+    assert!(body.contains("We have not received your roster yet"));
+    assert!(user("t9").await.is_none());
+
+    let mut tenant = h.tenant().await;
+    tenant.sso_provision_teachers = true;
+    h.store.put_tenant(&tenant).await.unwrap();
+    let identity = h.identity(&h.sign_in("newcomer").await, TEACHER_APP).await;
+    assert_eq!(identity["sourced_id"], "t9");
+    assert_eq!(identity["provisional"], true);
+    assert_eq!(identity["given_name"], "Nina");
+    assert_eq!(identity["family_name"], "New");
+    assert_eq!(identity["email"], "nina@d.example");
+    assert_eq!(identity["classes"], json!([]));
+    assert_eq!(identity["orgs"], json!([]));
+    let stored = user("t9").await.expect("a provisional record");
+    assert!(stored.provisional && stored.archive.is_none());
+    assert_eq!(stored.sis.str("role"), Some("teacher"));
+    assert!(stored.first_seen_run.starts_with("sso:"));
+    // The next sign-in finds the record the first one made.
+    let identity = h.identity(&h.sign_in("newcomer").await, TEACHER_APP).await;
+    assert_eq!(identity["provisional"], true);
+    // Students and administrators are never provisioned; nor is a teacher
+    // whose email the roster already has under another id.
+    assert!(page(h.sign_in("new-student").await, 403)
+        .await
+        .contains("Students do not sign in here"));
+    assert!(page(h.sign_in("new-admin").await, 403)
+        .await
+        .contains("Administrators use the admin portal"));
+    assert!(page(h.sign_in("tom-again").await, 403)
+        .await
+        .contains("We have not received your roster yet"));
+    for id in ["s9", "ad9", "t2-new"] {
+        assert!(user(id).await.is_none(), "{id} was provisioned");
+    }
+    let provisional: Vec<String> = h
+        .store
+        .provisional_users("d1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.sourced_id)
+        .collect();
+    assert_eq!(provisional, vec!["t9".to_string()]);
+
+    // A bulk sync that does not deliver her leaves her provisional, and signed in.
+    let run = h.sync_roster("").await;
+    assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
+    assert_eq!(run.items_written, 0);
+    assert!(user("t9").await.unwrap().provisional);
+    assert_eq!(
+        h.identity(&h.sign_in("newcomer").await, TEACHER_APP).await["provisional"],
+        true
+    );
+
+    // The sync that delivers her makes her an ordinary roster user, as the SIS has her.
+    let run = h
+        .sync_roster("t9,active,,true,s1,teacher,nina,,Nina,Newman,,,nina@d.example,,,,,\n")
+        .await;
+    assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
+    let stored = user("t9").await.unwrap();
+    assert!(!stored.provisional);
+    assert_eq!(stored.sis.str("familyName"), Some("Newman"));
+    let identity = h.identity(&h.sign_in("newcomer").await, TEACHER_APP).await;
+    assert_eq!(identity["provisional"], false);
+    assert_eq!(identity["family_name"], "Newman");
+    assert_eq!(identity["orgs"], json!(["s1"]));
+
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 20, chrono::Utc::now())
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = audits.iter().rev().map(|a| a.outcome.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            "not_in_roster",
+            "provisioned",
+            "signed_in",
+            "student",
+            "admin_portal",
+            "not_in_roster",
+            "signed_in",
+            "signed_in",
+        ]
+    );
+    assert!(!logs().contains("nina@d.example"), "no email in the logs");
+    assert!(!logs().contains("Nina"), "no name in the logs");
+}

@@ -18,7 +18,16 @@ pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSumm
         archived,
         first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
         first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
+        provisional: is_provisional(&item),
     })
+}
+
+/// Whether an entity item is a provisional user made at sign-in.
+fn is_provisional(item: &Item) -> bool {
+    item.get("provisional")
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }
 
 impl Records for DynamoStore {
@@ -31,7 +40,7 @@ impl Records for DynamoStore {
         tenant: &str,
         kind: EntityKind,
     ) -> StoreResult<Vec<StoredSummary>> {
-        let projection = "sid, sis, archived_by, first_seen_at, first_seen_run";
+        let projection = "sid, sis, archived_by, first_seen_at, first_seen_run, provisional";
         let shards = stream::iter((0..SHARDS).map(|shard| {
             let pk = shard_pk(tenant, kind, shard);
             async move {
@@ -89,6 +98,7 @@ impl Records for DynamoStore {
             updated_at: parse_ts(need_s(&item, "updated_at")?)?,
             updated_run: need_s(&item, "updated_run")?.to_string(),
             primary_admin,
+            provisional: is_provisional(&item),
         }))
     }
 
@@ -145,6 +155,68 @@ impl Records for DynamoStore {
         .await?;
         written += archived;
         Ok(written)
+    }
+}
+
+impl ProvisionalUsers for DynamoStore {
+    async fn provision_user(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        sis: &SisContent,
+        now: DateTime<Utc>,
+        origin: &str,
+    ) -> StoreResult<bool> {
+        let write = EntityWrite::Put {
+            kind: EntityKind::Users,
+            sourced_id: sourced_id.to_string(),
+            sis: sis.clone(),
+            first_seen_at: now,
+            first_seen_run: origin.to_string(),
+            updated_at: now,
+            run: origin.to_string(),
+        };
+        let mut item = Self::entity_item(tenant, &write).expect("a put has an item");
+        item.insert("provisional".into(), AttributeValue::Bool(true));
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn provisional_users(&self, tenant: &str) -> StoreResult<Vec<StoredEntity>> {
+        let shards = stream::iter((0..SHARDS).map(|shard| {
+            let pk = shard_pk(tenant, EntityKind::Users, shard);
+            async move {
+                self.query_prefix(&pk, "E#", Some("sid, provisional"), |item| {
+                    is_provisional(&item)
+                        .then(|| need_s(&item, "sid").map(String::from))
+                        .transpose()
+                })
+                .await
+            }
+        }))
+        .buffer_unordered(8)
+        .try_collect::<Vec<Vec<Option<String>>>>()
+        .await?;
+        let mut ids: Vec<String> = shards.into_iter().flatten().flatten().collect();
+        ids.sort();
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(user) = self.get_entity(tenant, EntityKind::Users, &id).await? {
+                users.push(user);
+            }
+        }
+        Ok(users)
     }
 }
 

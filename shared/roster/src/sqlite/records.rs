@@ -7,7 +7,7 @@ use crate::school_year::RecordFacts;
 use crate::store::*;
 use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 impl Records for SqliteStore {
     fn name(&self) -> &'static str {
@@ -22,7 +22,7 @@ impl Records for SqliteStore {
         self.with(|c| {
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run
+                    "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run, provisional
                      FROM entities WHERE tenant = ?1 AND kind = ?2",
                 )
                 .map_err(db_error)?;
@@ -42,6 +42,7 @@ impl Records for SqliteStore {
                     archived,
                     first_seen_at: parse_ts(&first_seen_at)?,
                     first_seen_run: row.get(4).map_err(db_error)?,
+                    provisional: row.get(5).map_err(db_error)?,
                 });
             }
             Ok(out)
@@ -55,54 +56,18 @@ impl Records for SqliteStore {
         sourced_id: &str,
     ) -> StoreResult<Option<StoredEntity>> {
         self.with(|c| {
-            let row = c
-                .query_row(
-                    "SELECT e.sis, e.archived_by, e.archived_at, e.archived_run, e.first_seen_at, e.first_seen_run,
-                            e.updated_at, e.updated_run, COALESCE(p.primary_admin, 0), e.archive_reason
-                     FROM entities e LEFT JOIN platform p
-                       ON p.tenant = e.tenant AND p.kind = e.kind AND p.sourced_id = e.sourced_id
-                     WHERE e.tenant = ?1 AND e.kind = ?2 AND e.sourced_id = ?3",
-                    params![tenant, kind_name(kind), sourced_id],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, Option<String>>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, String>(5)?,
-                            r.get::<_, String>(6)?,
-                            r.get::<_, String>(7)?,
-                            r.get::<_, bool>(8)?,
-                            r.get::<_, Option<String>>(9)?,
-                        ))
-                    },
-                )
-                .optional()
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "{ENTITY_SELECT} WHERE e.tenant = ?1 AND e.kind = ?2 AND e.sourced_id = ?3"
+                ))
                 .map_err(db_error)?;
-            let Some((sis, by, at, run, fs_at, fs_run, up_at, up_run, primary, reason)) = row else {
-                return Ok(None);
-            };
-            let archive = match (by, at) {
-                (Some(by), Some(at)) => Some(ArchiveInfo {
-                    by: ArchivedBy::parse(&by),
-                    at: parse_ts(&at)?,
-                    run,
-                    reason: reason.as_deref().and_then(ArchiveReason::parse),
-                }),
-                _ => None,
-            };
-            Ok(Some(StoredEntity {
-                kind,
-                sourced_id: sourced_id.to_string(),
-                sis: SisContent::from_json(&sis).map_err(json_error)?,
-                archive,
-                first_seen_at: parse_ts(&fs_at)?,
-                first_seen_run: fs_run,
-                updated_at: parse_ts(&up_at)?,
-                updated_run: up_run,
-                primary_admin: primary,
-            }))
+            let mut rows = stmt
+                .query(params![tenant, kind_name(kind), sourced_id])
+                .map_err(db_error)?;
+            match rows.next().map_err(db_error)? {
+                Some(row) => entity_of(kind, row).map(Some),
+                None => Ok(None),
+            }
         })
     }
 
@@ -140,7 +105,7 @@ impl Records for SqliteStore {
                          VALUES (?1, ?2, ?3, ?4, NULL, NULL, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                          ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET
                              sis = excluded.sis, archived_by = NULL, archived_at = NULL, archived_run = NULL, archive_reason = NULL,
-                             first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
+                             provisional = 0, first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
                              updated_at = excluded.updated_at, updated_run = excluded.updated_run,
                              email = excluded.email, username = excluded.username, school = excluded.school,
                              class = excluded.class, user = excluded.user",
@@ -205,6 +170,95 @@ impl Records for SqliteStore {
             }
             tx.commit().map_err(db_error)?;
             Ok(written)
+        })
+    }
+}
+
+/// The columns [`entity_of`] reads, with the platform-owned flag beside them.
+const ENTITY_SELECT: &str =
+    "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, e.archived_run,
+        e.first_seen_at, e.first_seen_run, e.updated_at, e.updated_run,
+        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional
+    FROM entities e LEFT JOIN platform p
+      ON p.tenant = e.tenant AND p.kind = e.kind AND p.sourced_id = e.sourced_id";
+
+/// One row of [`ENTITY_SELECT`] as a stored record.
+fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntity> {
+    let by: Option<String> = r.get(2).map_err(db_error)?;
+    let at: Option<String> = r.get(3).map_err(db_error)?;
+    let reason: Option<String> = r.get(10).map_err(db_error)?;
+    let archive = match (by, at) {
+        (Some(by), Some(at)) => Some(ArchiveInfo {
+            by: ArchivedBy::parse(&by),
+            at: parse_ts(&at)?,
+            run: r.get(4).map_err(db_error)?,
+            reason: reason.as_deref().and_then(ArchiveReason::parse),
+        }),
+        _ => None,
+    };
+    let sis: String = r.get(1).map_err(db_error)?;
+    let first_seen_at: String = r.get(5).map_err(db_error)?;
+    let updated_at: String = r.get(7).map_err(db_error)?;
+    Ok(StoredEntity {
+        kind,
+        sourced_id: r.get(0).map_err(db_error)?,
+        sis: SisContent::from_json(&sis).map_err(json_error)?,
+        archive,
+        first_seen_at: parse_ts(&first_seen_at)?,
+        first_seen_run: r.get(6).map_err(db_error)?,
+        updated_at: parse_ts(&updated_at)?,
+        updated_run: r.get(8).map_err(db_error)?,
+        primary_admin: r.get(9).map_err(db_error)?,
+        provisional: r.get(11).map_err(db_error)?,
+    })
+}
+
+impl ProvisionalUsers for SqliteStore {
+    async fn provision_user(
+        &self,
+        tenant: &str,
+        sourced_id: &str,
+        sis: &SisContent,
+        now: DateTime<Utc>,
+        origin: &str,
+    ) -> StoreResult<bool> {
+        let keys = sis.index_keys(EntityKind::Users);
+        self.with(|c| {
+            let created = c
+                .execute(
+                    "INSERT INTO entities (tenant, kind, sourced_id, sis, first_seen_at, first_seen_run,
+                         updated_at, updated_run, email, username, school, class, user, provisional)
+                     VALUES (?1, 'users', ?2, ?3, ?4, ?5, ?4, ?5, ?6, ?7, NULL, NULL, NULL, 1)
+                     ON CONFLICT (tenant, kind, sourced_id) DO NOTHING",
+                    params![
+                        tenant,
+                        sourced_id,
+                        sis.to_json(),
+                        ts(now),
+                        origin,
+                        keys.email,
+                        keys.username
+                    ],
+                )
+                .map_err(db_error)?;
+            Ok(created == 1)
+        })
+    }
+
+    async fn provisional_users(&self, tenant: &str) -> StoreResult<Vec<StoredEntity>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "{ENTITY_SELECT} WHERE e.tenant = ?1 AND e.kind = 'users' AND e.provisional = 1
+                     ORDER BY e.sourced_id"
+                ))
+                .map_err(db_error)?;
+            let mut rows = stmt.query(params![tenant]).map_err(db_error)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                out.push(entity_of(EntityKind::Users, row)?);
+            }
+            Ok(out)
         })
     }
 }

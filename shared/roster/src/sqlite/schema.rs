@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS entities (
     school TEXT,
     class TEXT,
     user TEXT,
+    -- Platform-made at sign-in (never by a sync); a sync's write clears it.
+    provisional INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant, kind, sourced_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
@@ -78,4 +80,7 @@ CREATE TABLE IF NOT EXISTS leases (
 
 /// Columns added since the first schema, with their definitions: a database
 /// file made before them gets them when it is opened (`ALTER TABLE … ADD COLUMN`).
-pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("entities", "archive_reason", "TEXT")];
+pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("entities", "archive_reason", "TEXT"),
+    ("entities", "provisional", "INTEGER NOT NULL DEFAULT 0"),
+];

@@ -361,6 +361,23 @@ impl<S: Store> PrimaryAdmins for Faulty<S> {
     }
 }
 
+impl<S: Store> ProvisionalUsers for Faulty<S> {
+    async fn provision_user(
+        &self,
+        t: &str,
+        id: &str,
+        sis: &SisContent,
+        now: DateTime<Utc>,
+        origin: &str,
+    ) -> StoreResult<bool> {
+        self.inner.provision_user(t, id, sis, now, origin).await
+    }
+
+    async fn provisional_users(&self, t: &str) -> StoreResult<Vec<StoredEntity>> {
+        self.inner.provisional_users(t).await
+    }
+}
+
 impl<S: Store> Runs for Faulty<S> {
     async fn put_run(&self, r: &RunRecord) -> StoreResult<()> {
         self.inner.put_run(r).await
