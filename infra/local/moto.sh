@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# moto server (PyPI `moto[server]`): S3, SQS, Secrets Manager and Scheduler
+# moto server (PyPI `moto[server]`): S3, SQS, Secrets Manager, Scheduler and Transfer Family
 # APIs on a loopback port, in memory. Installed in the project's venv (infra/local/python.sh).
 #
 #   infra/local/moto.sh install        install (idempotent)
@@ -26,7 +26,8 @@ start() {
     cat "$TOOLS/moto.endpoint"
     return 0
   fi
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$TOOLS/moto.log" 2>&1 &
+  # moto_server.py is moto's own server with one fix to what it sends (see the file).
+  "$VENV/bin/python" "$ROOT/infra/local/moto_server.py" -H 127.0.0.1 -p "$port" >"$TOOLS/moto.log" 2>&1 &
   echo $! >"$PIDFILE"
   wait_for_port "moto" "$port"
   echo "http://127.0.0.1:$port" | tee "$TOOLS/moto.endpoint"

@@ -318,6 +318,28 @@ pub(crate) enum TenantsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Whether a district is ready: connection, deliveries, administrators, SSO, schedule.
+    ///
+    /// Each failing line says what to do next. Exit code 0: ready; 1: not ready.
+    Check {
+        /// Tenant id.
+        tenant: String,
+        /// The Transfer Family server to find the district's SFTP user on (the
+        /// stack's SftpServerId output) [default: ROSTER_SFTP_SERVER_ID].
+        #[arg(long, value_name = "ID")]
+        sftp_server_id: Option<String>,
+        /// The stack's InboundBucketName output, to check the SFTP home mapping exactly.
+        #[arg(long)]
+        inbound_bucket: Option<String>,
+        /// The EventBridge Scheduler group of the pull schedules.
+        #[arg(long, default_value = "roster-pulls")]
+        schedule_group: String,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Per tenant: last run, counts, and whether a Primary Administrator exists.
     Status {
         /// Only this tenant.

@@ -191,6 +191,23 @@ async fn run(command: Command) -> Outcome {
             on_store!(store, json, s => sso_cmd::sso_audit(&s, tenant.as_deref(), limit, json).await)
         }
         Command::Tenants { command } => match command {
+            TenantsCommand::Check {
+                tenant,
+                sftp_server_id,
+                inbound_bucket,
+                schedule_group,
+                store,
+                json,
+            } => {
+                let args = rosterctl::tenants_cmd::CheckArgs {
+                    sftp_server_id: sftp_server_id
+                        .or_else(|| std::env::var("ROSTER_SFTP_SERVER_ID").ok())
+                        .filter(|s| !s.is_empty()),
+                    inbound_bucket,
+                    schedule_group,
+                };
+                on_store!(store, json, s => rosterctl::tenants_cmd::check_tenant(&s, &tenant, &args, json).await)
+            }
             TenantsCommand::Status {
                 tenant,
                 store,

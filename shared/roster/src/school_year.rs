@@ -58,6 +58,8 @@ pub enum RecordFacts {
         email: Option<String>,
         /// `username`.
         username: Option<String>,
+        /// Role `administrator` (readiness checks count them).
+        administrator: bool,
     },
 }
 
@@ -103,6 +105,7 @@ impl RecordFacts {
             EntityKind::Users => RecordFacts::User {
                 email: lower("email"),
                 username: lower("username"),
+                administrator: content.str("role") == Some("administrator"),
             },
             EntityKind::Orgs | EntityKind::Demographics => RecordFacts::None,
         }
@@ -127,10 +130,13 @@ impl RecordFacts {
     pub fn rewrites_identity_of(&self, stored: &RecordFacts) -> bool {
         match (stored, self) {
             (
-                RecordFacts::User { email, username },
+                RecordFacts::User {
+                    email, username, ..
+                },
                 RecordFacts::User {
                     email: new_email,
                     username: new_username,
+                    ..
                 },
             ) => {
                 (email.is_some() && email != new_email)

@@ -63,7 +63,7 @@ fn credentials() -> Credentials {
 }
 
 /// The SDK configuration for moto: its endpoint, a region, dummy credentials.
-fn moto_config() -> aws_config::SdkConfig {
+pub fn moto_config() -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(moto())

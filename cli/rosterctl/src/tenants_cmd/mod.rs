@@ -7,15 +7,16 @@ use crate::outcome::{error_outcome, failure, Outcome, EXIT_OK, EXIT_REFUSED};
 use roster::{Connection, Store, TenantConfig};
 use serde_json::json;
 
+pub mod check;
 mod schedule;
 mod secret;
 mod settings;
 mod sftp;
 
-use schedule::upsert_schedule;
-use secret::{secret_json, store_secret};
+use schedule::{schedule_state, upsert_schedule};
+use secret::{read_secret, secret_json, store_secret};
 pub use settings::{apply, TenantArgs};
-use sftp::sftp_instructions;
+use sftp::{find_sftp_user, sftp_instructions};
 
 /// A refusal (exit code 1), worded as the tenants commands always have: `error: …`.
 fn refusal(json: bool, message: &str) -> Outcome {
@@ -185,5 +186,90 @@ pub async fn disable<S: Store>(store: &S, tenant: &str, a: &TenantArgs, json: bo
             format!("tenant {tenant} disabled: no more syncs\n")
         },
         exit_code: EXIT_OK,
+    }
+}
+
+/// Where `tenants check` looks on the AWS side.
+#[derive(Debug, Clone, Default)]
+pub struct CheckArgs {
+    /// The Transfer Family server (the stack's SftpServerId output).
+    pub sftp_server_id: Option<String>,
+    /// The inbound bucket (the stack's InboundBucketName output), to check the home mapping exactly.
+    pub inbound_bucket: Option<String>,
+    /// The EventBridge Scheduler group of the pull schedules.
+    pub schedule_group: String,
+}
+
+/// `tenants check`: the readiness report. Exit 0 when ready, 1 when a line fails.
+pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json: bool) -> Outcome {
+    let config = match store.get_tenant(tenant).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return refusal(
+                json,
+                &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
+            )
+        }
+        Err(e) => return failure(json, &e.to_string()),
+    };
+    let now = chrono::Utc::now();
+    let mut facts = match check::store_facts(store, config.clone(), now).await {
+        Ok(f) => f,
+        Err(e) => return failure(json, &e.to_string()),
+    };
+    if config.uses(Connection::Sftp) {
+        facts.sftp = Some(match &a.sftp_server_id {
+            Some(server) => find_sftp_user(server, tenant, a.inbound_bucket.as_deref()).await,
+            None => check::SftpFinding::NotChecked,
+        });
+    }
+    if config.uses(Connection::Api) {
+        facts.api = Some(match &config.api {
+            None => check::ApiFinding::NoSettings,
+            Some(api) => match read_secret(&api.secret_name).await {
+                Err(e) => check::ApiFinding::NoCredentials(e),
+                Ok(secret) => test_request(&api.url, secret.auth()).await,
+            },
+        });
+        if config.schedule.is_some() {
+            facts.schedule = Some(schedule_state(&a.schedule_group, tenant).await);
+        }
+    }
+    let lines = check::assess(&facts);
+    let ready = lines.iter().all(|l| l.status != check::Status::Fail);
+    let stdout = if json {
+        json!({"tenant": tenant, "ready": ready, "checks": lines}).to_string() + "\n"
+    } else {
+        check::render(tenant, &lines)
+    };
+    Outcome {
+        stdout,
+        exit_code: if ready { EXIT_OK } else { EXIT_REFUSED },
+    }
+}
+
+/// One small request (the first org) with the district's credentials.
+async fn test_request(url: &str, auth: oneroster::rest::client::Auth) -> check::ApiFinding {
+    use oneroster::rest::client::{Client, ClientOptions};
+    use std::time::{Duration, Instant};
+    let options = ClientOptions {
+        page_size: 1,
+        max_in_flight: 1,
+        request_timeout: Duration::from_secs(15),
+        max_attempts: 2,
+        backoff_base: Duration::from_millis(200),
+    };
+    let client = match Client::new(url, auth, options) {
+        Ok(c) => c,
+        Err(e) => return check::ApiFinding::RequestFailed(e.without_url().to_string()),
+    };
+    match client
+        .page("orgs", 0, None, Instant::now() + Duration::from_secs(40))
+        .await
+    {
+        Ok(_) => check::ApiFinding::Answered {
+            url: client.base().to_string(),
+        },
+        Err(e) => check::ApiFinding::RequestFailed(e.to_string()),
     }
 }

@@ -79,3 +79,29 @@ pub(super) async fn upsert_schedule(
     result.map_err(|e| format!("EventBridge Scheduler: {e}"))?;
     Ok(Some(format!("{}/{name}", a.schedule_group)))
 }
+
+/// Whether the tenant's schedule `{tenant}-pull` exists in `group`, and its state.
+pub(super) async fn schedule_state(group: &str, tenant: &str) -> super::check::ScheduleFinding {
+    use super::check::ScheduleFinding;
+    let sdk = cloud::sdk_config().await;
+    let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+    match scheduler
+        .get_schedule()
+        .name(format!("{tenant}-pull"))
+        .group_name(group)
+        .send()
+        .await
+    {
+        Ok(s) => match s.state() {
+            Some(aws_sdk_scheduler::types::ScheduleState::Enabled) => ScheduleFinding::Enabled,
+            _ => ScheduleFinding::Disabled,
+        },
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            ScheduleFinding::Missing
+        }
+        Err(e) => ScheduleFinding::Error(cloud::failure::chain(&e)),
+    }
+}

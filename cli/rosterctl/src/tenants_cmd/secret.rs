@@ -69,3 +69,23 @@ pub(super) async fn store_secret(name: &str, value: &str) -> Result<&'static str
         )),
     }
 }
+
+/// Reads a district's credentials back (for `tenants check`): the parsed
+/// secret, or why it cannot be used. Never returns or prints the value.
+pub(super) async fn read_secret(name: &str) -> Result<ApiSecret, String> {
+    let sdk = cloud::sdk_config().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let value = sm
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .map_err(|e| {
+            let code = cloud::failure::service_code(&e).unwrap_or("no response");
+            format!("the secret `{name}` cannot be read ({code})")
+        })?;
+    let text = value
+        .secret_string()
+        .ok_or_else(|| format!("the secret `{name}` has no string value"))?;
+    ApiSecret::parse(text).map_err(|e| format!("the secret `{name}`: {e}"))
+}

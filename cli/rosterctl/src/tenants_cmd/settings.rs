@@ -64,6 +64,9 @@ pub struct TenantArgs {
     /// ... and at least this many.
     #[arg(long)]
     pub identity_hold_min: Option<u64>,
+    /// Sync the district (true/false); `tenants disable` is `--enabled false`.
+    #[arg(long)]
+    pub enabled: Option<bool>,
     /// Teachers sign in with ClassLink SSO (true/false).
     #[arg(long)]
     pub sso: Option<bool>,
@@ -185,6 +188,9 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
             .hold
             .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
             .min_identity_change_count = m;
+    }
+    if let Some(e) = a.enabled {
+        config.enabled = e;
     }
     if let Some(s) = a.sso {
         config.sso_enabled = s;

@@ -54,3 +54,61 @@ pub(super) fn sftp_instructions(
         ),
     }))
 }
+
+/// The district's Transfer Family user on `server_id`, checked against what
+/// [`sftp_instructions`] says it must be: a LOGICAL home whose `/` maps to
+/// `…/inbound/{tenant}` (in `bucket`, when given), and at least one SSH key.
+pub(super) async fn find_sftp_user(
+    server_id: &str,
+    tenant: &str,
+    bucket: Option<&str>,
+) -> super::check::SftpFinding {
+    use super::check::SftpFinding;
+    use aws_sdk_transfer::types::HomeDirectoryType;
+    let sdk = cloud::sdk_config().await;
+    let transfer = aws_sdk_transfer::Client::new(&sdk);
+    let user = match transfer
+        .describe_user()
+        .server_id(server_id)
+        .user_name(tenant)
+        .send()
+        .await
+    {
+        Ok(out) => out.user,
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return SftpFinding::Missing
+        }
+        Err(e) => return SftpFinding::Error(cloud::failure::chain(&e)),
+    };
+    let Some(user) = user else {
+        return SftpFinding::Missing;
+    };
+    let mut problems = Vec::new();
+    if user.home_directory_type() != Some(&HomeDirectoryType::Logical) {
+        problems.push(
+            "its home directory is not LOGICAL (the district could see other folders)".to_string(),
+        );
+    }
+    let want = match bucket {
+        Some(b) => format!("/{b}/inbound/{tenant}"),
+        None => format!("/inbound/{tenant}"),
+    };
+    let root = user
+        .home_directory_mappings()
+        .iter()
+        .find(|m| m.entry() == "/")
+        .map(|m| m.target().trim_end_matches('/').to_string());
+    match root {
+        Some(target) if target.ends_with(&want) => {}
+        Some(target) => problems.push(format!("its home maps to {target}, not …{want}")),
+        None => problems.push(format!("it has no home mapping of / to …{want}")),
+    }
+    if user.ssh_public_keys().is_empty() {
+        problems
+            .push("it has no SSH public key (ClassLink's Roster Server cannot log in)".to_string());
+    }
+    SftpFinding::Found { problems }
+}

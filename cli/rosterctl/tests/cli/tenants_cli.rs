@@ -260,3 +260,316 @@ fn an_sftp_district_gets_its_transfer_family_user_details() {
     assert_eq!(report["tenant"]["sso_match_by_email"], true);
     assert_eq!(report["tenant"]["sso_allow_aides"], false);
 }
+
+/// The `tenants check` report as JSON: (exit code, report).
+fn check(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["tenants", "check"];
+    all.extend(args);
+    all.push("--json");
+    let (code, out, err) = rosterctl(dir, &all);
+    let report =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}{err}"));
+    (code, report)
+}
+
+/// The line of a report about `topic`.
+fn line<'r>(report: &'r serde_json::Value, topic: &str) -> &'r serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["topic"] == topic)
+        .unwrap_or_else(|| panic!("no `{topic}` line: {report}"))
+}
+
+/// A Transfer Family server on moto, and a user of it for `tenant` (with or without a key).
+async fn sftp_user(tenant: &str, bucket: &str, with_key: bool) -> String {
+    use aws_sdk_transfer::types::{HomeDirectoryMapEntry, HomeDirectoryType};
+    let transfer = aws_sdk_transfer::Client::new(&testkit::moto_config());
+    let server = transfer.create_server().send().await.unwrap().server_id;
+    let mut user = transfer
+        .create_user()
+        .server_id(&server)
+        .user_name(tenant)
+        .role("arn:aws:iam::123456789012:role/roster-sftp-user")
+        .home_directory_type(HomeDirectoryType::Logical)
+        .home_directory_mappings(
+            HomeDirectoryMapEntry::builder()
+                .entry("/")
+                .target(format!("/{bucket}/inbound/{tenant}"))
+                .build()
+                .unwrap(),
+        );
+    if with_key {
+        user = user.ssh_public_key_body("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhK0b6m0Yc2GLzY0uFv7WvFXlQJ2v0mT1nBn6p2pQ7D roster-server");
+    }
+    user.send().await.unwrap();
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unready_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bucket = testkit::unique("inbound");
+
+    // A ready SFTP district: delivered, an administrator promoted, SSO on and used.
+    let ready = testkit::unique("ready");
+    let (code, out, err) = rosterctl(
+        d,
+        &[
+            "tenants",
+            "add",
+            &ready,
+            "--connection",
+            "sftp",
+            "--classlink-tenant-id",
+            "5151",
+            "--sso",
+            "true",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        rosterctl(
+            d,
+            &[
+                "generate",
+                "--students",
+                "60",
+                "--seed",
+                "4",
+                "--out",
+                "district"
+            ]
+        )
+        .0,
+        0
+    );
+    let (code, out, _) = rosterctl(d, &["sync", "district", "--tenant", &ready]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        rosterctl(d, &["admins", "promote", "--tenant", &ready, "adm-0001"]).0,
+        0
+    );
+    let server = sftp_user(&ready, &bucket, true).await;
+    {
+        use roster::roles::*;
+        let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+        let now = chrono::Utc::now();
+        store
+            .put_sign_in_audit(&roster::SignInAudit {
+                at: now,
+                request_id: "req-1".into(),
+                tenant: Some(ready.clone()),
+                classlink_tenant_id: Some("5151".into()),
+                classlink_user_id: Some("77".into()),
+                sourced_id: Some("tch-0001".into()),
+                matched_by: Some("sourced_id".into()),
+                outcome: "signed_in".into(),
+                expires_at: now + chrono::Duration::days(90),
+            })
+            .await
+            .unwrap();
+    }
+    let (code, report) = check(
+        d,
+        &[
+            &ready,
+            "--sftp-server-id",
+            &server,
+            "--inbound-bucket",
+            &bucket,
+        ],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["ready"], true);
+    for l in report["checks"].as_array().unwrap() {
+        assert!(l["status"] == "ok" || l["status"] == "info", "{l}");
+    }
+    assert!(line(&report, "roster")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("users"));
+    assert_eq!(
+        line(&report, "sign-ins")["detail"],
+        "last 7 days: signed_in 1"
+    );
+    let (code, human, _) = rosterctl(
+        d,
+        &[
+            "tenants",
+            "check",
+            &ready,
+            "--sftp-server-id",
+            &server,
+            "--inbound-bucket",
+            &bucket,
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        human.starts_with(&format!("Tenant {ready}: ready")),
+        "{human}"
+    );
+
+    // An unready API district: wrong credentials, nothing delivered, no SSO.
+    let files = d.join("api-district");
+    assert_eq!(
+        rosterctl(
+            d,
+            &["generate", "--students", "20", "--out", "api-district"]
+        )
+        .0,
+        0
+    );
+    let api = testkit::servers::oneroster_server(&files, "oauth1", "KEY", "RIGHT");
+    let unready = testkit::unique("unready");
+    let arns = [
+        "--pull-function-arn",
+        "arn:aws:lambda:us-east-1:123456789012:function:roster-oneroster-pull",
+        "--scheduler-role-arn",
+        "arn:aws:iam::123456789012:role/roster-scheduler",
+        "--schedule-group",
+        "default",
+    ];
+    let mut args = vec![
+        "tenants",
+        "add",
+        unready.as_str(),
+        "--connection",
+        "api",
+        "--api-url",
+        api.url.as_str(),
+        "--api-key",
+        "KEY",
+        "--api-secret",
+        "WRONG",
+        "--schedule-days",
+        "daily",
+        "--schedule-time",
+        "02:00",
+        "--timezone",
+        "America/Chicago",
+    ];
+    args.extend(arns);
+    let (code, out, err) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, report) = check(d, &[&unready, "--schedule-group", "default"]);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["ready"], false);
+    let failing: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["status"] == "fail")
+        .map(|l| l["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failing,
+        vec![
+            "api connection",
+            "last delivery",
+            "roster",
+            "administrators",
+            "primary administrator"
+        ],
+        "{report:#}"
+    );
+    for l in report["checks"].as_array().unwrap() {
+        if l["status"] == "fail" || l["status"] == "warn" {
+            assert!(!l["next"].as_str().unwrap_or_default().is_empty(), "{l}");
+        }
+    }
+    assert!(line(&report, "api connection")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("test request failed"));
+    assert!(line(&report, "administrators")["next"]
+        .as_str()
+        .unwrap()
+        .contains("turn on *Unenrolled Users* in ClassLink's Roster Server"));
+    assert_eq!(
+        line(&report, "sso")["status"],
+        "warn",
+        "a district may sync without SSO"
+    );
+    let schedule = line(&report, "schedule");
+    assert_eq!(schedule["status"], "ok", "{schedule}");
+    assert!(schedule["detail"].as_str().unwrap().contains("next run 20"));
+    let (_, _, err) = rosterctl(
+        d,
+        &["tenants", "check", &unready, "--schedule-group", "default"],
+    );
+    assert!(!err.contains("WRONG") && !err.contains("RIGHT"));
+
+    // The right secret: the connection line passes; a pull delivers the roster.
+    let mut args = vec![
+        "tenants",
+        "update",
+        unready.as_str(),
+        "--api-key",
+        "KEY",
+        "--api-secret",
+        "RIGHT",
+    ];
+    args.extend(arns);
+    assert_eq!(rosterctl(d, &args).0, 0);
+    let (_, report) = check(d, &[&unready, "--schedule-group", "default"]);
+    assert_eq!(
+        line(&report, "api connection")["status"],
+        "ok",
+        "{report:#}"
+    );
+    let (_, human, _) = rosterctl(
+        d,
+        &["tenants", "check", &unready, "--schedule-group", "default"],
+    );
+    assert!(
+        human.starts_with(&format!("Tenant {unready}: not ready")),
+        "{human}"
+    );
+    assert!(human.contains("FAIL") && human.contains("→ "), "{human}");
+
+    // An SFTP user without a key, and one that does not exist.
+    let keyless = testkit::unique("keyless");
+    assert_eq!(
+        rosterctl(d, &["tenants", "add", &keyless, "--connection", "sftp"]).0,
+        0
+    );
+    let server = sftp_user(&keyless, &bucket, false).await;
+    let (_, report) = check(
+        d,
+        &[
+            &keyless,
+            "--sftp-server-id",
+            &server,
+            "--inbound-bucket",
+            &bucket,
+        ],
+    );
+    let sftp = line(&report, "sftp user");
+    assert_eq!(sftp["status"], "fail");
+    assert!(
+        sftp["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no SSH public key"),
+        "{sftp}"
+    );
+    let (_, report) = check(d, &[&ready, "--sftp-server-id", &server]);
+    assert_eq!(
+        line(&report, "sftp user")["status"],
+        "fail",
+        "not on that server"
+    );
+    let (_, report) = check(d, &[&ready]);
+    assert_eq!(
+        line(&report, "sftp user")["status"],
+        "warn",
+        "no server id: not checked"
+    );
+
+    let (code, _, _) = rosterctl(d, &["tenants", "check", "nowhere"]);
+    assert_eq!(code, 1);
+}
