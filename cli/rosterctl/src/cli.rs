@@ -225,6 +225,25 @@ pub(crate) enum SsoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Serve ClassLink sign-in locally: the sso-callback router on a SQLite roster.
+    ///
+    /// Settings come from the same environment variables as the Lambda
+    /// (CLASSLINK_ISSUER, CLASSLINK_CLIENT_ID, TEACHER_APP_URL, ADMIN_PORTAL_URL, ...;
+    /// SSO_REDIRECT_URL defaults to http://ADDR/sso/classlink/callback). The two
+    /// secrets come from CLASSLINK_CLIENT_SECRET and SSO_REDEEM_SECRET, or from
+    /// --secrets-file: never from a flag, never logged. Runs until stopped.
+    Serve {
+        /// The SQLite roster (for example the main job's target/demo/roster.db).
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+        listen: String,
+        /// A file of `CLASSLINK_CLIENT_SECRET=…` and `SSO_REDEEM_SECRET=…` lines
+        /// (instead of the environment variables).
+        #[arg(long, value_name = "FILE")]
+        secrets_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]

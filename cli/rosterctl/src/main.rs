@@ -181,6 +181,14 @@ async fn run(command: Command) -> Outcome {
         }
         Command::Sso {
             command:
+                SsoCommand::Serve {
+                    db,
+                    listen,
+                    secrets_file,
+                },
+        } => sso_cmd::sso_serve(&db, &listen, secrets_file.as_deref()).await,
+        Command::Sso {
+            command:
                 SsoCommand::Audit {
                     tenant,
                     limit,

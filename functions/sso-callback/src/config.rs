@@ -86,10 +86,25 @@ fn url_var(name: &'static str, default: Option<&str>) -> Result<Url, ConfigError
 impl SsoConfig {
     /// Reads and checks the settings; the error names the variable.
     pub fn from_env() -> Result<SsoConfig, ConfigError> {
+        Self::read(None)
+    }
+
+    /// The settings of a local server whose secrets are given directly
+    /// (`rosterctl sso serve`): no Secrets Manager ids are read, and
+    /// `SSO_REDIRECT_URL` defaults to `default_redirect`.
+    pub fn from_env_local(default_redirect: &str) -> Result<SsoConfig, ConfigError> {
+        Self::read(Some(default_redirect))
+    }
+
+    fn read(local: Option<&str>) -> Result<SsoConfig, ConfigError> {
+        let secret_id = |name: &'static str| match local {
+            Some(_) => Ok(format!("(given locally, not {name})")),
+            None => required(name),
+        };
         // Checked as a URL but kept as written: discovery compares it literally.
         let issuer = text_var("CLASSLINK_ISSUER", Some(CLASSLINK_ISSUER))?;
         parse_url("CLASSLINK_ISSUER", &issuer)?;
-        let redirect_url = url_var("SSO_REDIRECT_URL", None)?;
+        let redirect_url = url_var("SSO_REDIRECT_URL", local)?;
         if redirect_url.path() != CALLBACK_PATH || redirect_url.query().is_some() {
             return Err(ConfigError::Invalid {
                 name: "SSO_REDIRECT_URL",
@@ -119,12 +134,12 @@ impl SsoConfig {
             issuer,
             userinfo_url: url_var("CLASSLINK_USERINFO_URL", Some(CLASSLINK_USERINFO))?,
             client_id: required("CLASSLINK_CLIENT_ID")?,
-            client_secret_id: required("CLASSLINK_CLIENT_SECRET_ID")?,
+            client_secret_id: secret_id("CLASSLINK_CLIENT_SECRET_ID")?,
             redirect_url,
             teacher_app_url: url_var("TEACHER_APP_URL", None)?,
             admin_portal_url: url_var("ADMIN_PORTAL_URL", None)?,
             allowed_destinations,
-            redeem_secret_id: required("REDEEM_SECRET_ID")?,
+            redeem_secret_id: secret_id("REDEEM_SECRET_ID")?,
             scopes,
             http_timeout: Duration::from_secs(parsed_or(
                 "CLASSLINK_HTTP_TIMEOUT_SECONDS",

@@ -4,5 +4,6 @@
 mod approve_s3_cli;
 mod pull_cli;
 mod roster_cli;
+mod sso_serve_cli;
 mod tenants_cli;
 mod validate_cli;
