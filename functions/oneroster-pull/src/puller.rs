@@ -150,20 +150,8 @@ impl<S: Store> Puller<S> {
     }
 
     async fn read_secret(&self, name: &str) -> Result<ApiSecret, Failure> {
-        let value = self
-            .secrets
-            .get_secret_value()
-            .secret_id(name)
-            .send()
-            .await
-            .map_err(|e| {
-                let code = cloud::failure::service_code(&e).unwrap_or("no response");
-                Failure::sdk(format!("the API secret `{name}` cannot be read: {code}"), e)
-            })?;
-        let text = value.secret_string().ok_or_else(|| {
-            Failure::permanent(format!("the API secret `{name}` has no string value"))
-        })?;
-        ApiSecret::parse(text)
+        let text = cloud::secrets::secret_string(&self.secrets, name).await?;
+        ApiSecret::parse(&text)
             .map_err(|e| Failure::permanent(format!("the API secret `{name}`: {e}")))
     }
 }

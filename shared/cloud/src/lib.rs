@@ -16,6 +16,8 @@ pub mod lambda;
 pub mod metrics;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 
 pub use failure::{classify, Failure, Retry};
 

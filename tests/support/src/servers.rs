@@ -75,7 +75,8 @@ pub fn oneroster_server(package: &Path, auth: &str, key: &str, secret: &str) -> 
     }
 }
 
-fn free_port() -> u16 {
+/// A free loopback port (for a server a test starts).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

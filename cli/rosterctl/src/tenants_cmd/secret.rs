@@ -75,17 +75,8 @@ pub(super) async fn store_secret(name: &str, value: &str) -> Result<&'static str
 pub(super) async fn read_secret(name: &str) -> Result<ApiSecret, String> {
     let sdk = cloud::sdk_config().await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
-    let value = sm
-        .get_secret_value()
-        .secret_id(name)
-        .send()
+    let text = cloud::secrets::secret_string(&sm, name)
         .await
-        .map_err(|e| {
-            let code = cloud::failure::service_code(&e).unwrap_or("no response");
-            format!("the secret `{name}` cannot be read ({code})")
-        })?;
-    let text = value
-        .secret_string()
-        .ok_or_else(|| format!("the secret `{name}` has no string value"))?;
-    ApiSecret::parse(text).map_err(|e| format!("the secret `{name}`: {e}"))
+        .map_err(|e| e.to_string())?;
+    ApiSecret::parse(&text).map_err(|e| format!("the secret `{name}`: {e}"))
 }

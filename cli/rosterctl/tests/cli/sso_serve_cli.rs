@@ -16,14 +16,6 @@ fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
     (out.code, out.stdout + &out.stderr)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The server process, stopped when dropped; its output kept for inspection.
 struct Served {
     child: Child,
@@ -180,7 +172,7 @@ async fn sso_serve_signs_a_teacher_in_with_secrets_from_the_environment_or_a_fil
     );
     assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
 
-    let port = free_port();
+    let port = testkit::servers::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client_secret = testkit::unique("client-secret");
     let redeem_secret = testkit::unique("redeem-secret");
