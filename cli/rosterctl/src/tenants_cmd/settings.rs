@@ -148,6 +148,12 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     }
     match (&a.schedule_days, &a.schedule_time) {
         (Some(days), Some(time)) => {
+            if a.timezone.parse::<chrono_tz::Tz>().is_err() {
+                return Err(format!(
+                    "--timezone `{}` is not an IANA time zone name like America/Chicago",
+                    a.timezone
+                ));
+            }
             config.schedule = Some(PullSchedule::new(days, time, &a.timezone)?)
         }
         (None, None) => {}

@@ -572,4 +572,25 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
 
     let (code, _, _) = rosterctl(d, &["tenants", "check", "nowhere"]);
     assert_eq!(code, 1);
+
+    // A time zone that is not one is refused when the schedule is set.
+    let (code, out, _) = rosterctl(
+        d,
+        &[
+            "tenants",
+            "update",
+            &unready,
+            "--schedule-days",
+            "mon",
+            "--schedule-time",
+            "02:00",
+            "--timezone",
+            "Mars/Olympus",
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("`Mars/Olympus` is not an IANA time zone"),
+        "{out}"
+    );
 }
