@@ -2,12 +2,13 @@
 //! apply, run record. The one path by which roster data is written.
 
 use crate::artifacts::Artifacts;
+use crate::before::{BeforeImage, ImageWriter, BEFORE_FILE};
 pub use crate::error::SyncError;
 use crate::plan::{plan_kind, Before, KindPlan, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot};
-use crate::store::{LeaseOutcome, Store};
+use crate::store::{EntityWrite, LeaseOutcome, RecordState, Store};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use oneroster::report::codes;
@@ -57,7 +58,7 @@ pub struct Engine<'a, S: Store, A: Artifacts> {
     pub options: SyncOptions,
 }
 
-const PLAN_FILE: &str = "plan.jsonl";
+pub(crate) const PLAN_FILE: &str = "plan.jsonl";
 const REPORT_FILE: &str = "report.json";
 
 fn kind_key(kind: EntityKind) -> String {
@@ -198,7 +199,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     }
 
     /// Records a failed run (best effort) and returns the error.
-    async fn fail(&self, mut run: RunRecord, error: SyncError) -> SyncError {
+    pub(crate) async fn fail(&self, mut run: RunRecord, error: SyncError) -> SyncError {
         run.finish(RunStatus::Failed, error.to_string(), Utc::now());
         let _ = self.store.put_run(&run).await;
         error
@@ -206,7 +207,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
 
     /// Takes the tenant's lease, waiting up to `lease_wait`. `Ok(Some(why))`:
     /// busy. A run whose lease expired is marked failed.
-    async fn take_lease(&self, tenant: &str, run_id: &str) -> Result<Option<String>, SyncError> {
+    pub(crate) async fn take_lease(
+        &self,
+        tenant: &str,
+        run_id: &str,
+    ) -> Result<Option<String>, SyncError> {
         let deadline = Instant::now() + self.options.lease_wait;
         loop {
             match self
@@ -282,8 +287,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
             return Ok(());
         }
+        let owner = run.run_id.clone();
         let written = self
-            .apply_plan(&tenant.tenant, &run.run_id, &run.run_id, &plan_path)
+            .apply_with_images(&tenant.tenant, &owner, run, &plan_path)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
         run.items_written = written;
@@ -307,7 +313,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(())
     }
 
-    async fn record_applied(
+    pub(crate) async fn record_applied(
         &self,
         tenant: &str,
         run: &RunRecord,
@@ -510,27 +516,35 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     }
 
     /// Applies a plan file in chunks as run `run_id`, renewing `owner`'s
-    /// lease as it goes; stops at the deadline.
+    /// lease as it goes; stops at the deadline. Before each chunk is written,
+    /// the stored state of each record it touches goes to `images`.
     async fn apply_plan(
         &self,
         tenant: &str,
         owner: &str,
         run_id: &str,
         plan: &Path,
+        images: &mut ImageWriter,
     ) -> Result<u64, SyncError> {
-        let mut chunk = Vec::with_capacity(self.options.chunk);
+        let mut chunk: Vec<PlannedWrite> = Vec::with_capacity(self.options.chunk);
         let mut written = 0u64;
         let mut last_renew = Instant::now();
         let mut lines = plan_lines(plan)?;
         loop {
             let planned = lines.next().transpose()?;
-            if let Some(planned) = &planned {
-                chunk.push(planned.to_write(Utc::now(), run_id));
+            let more = planned.is_some();
+            if let Some(planned) = planned {
+                chunk.push(planned);
             }
-            if chunk.len() >= self.options.chunk || (planned.is_none() && !chunk.is_empty()) {
-                written += self.store.write(tenant, &chunk).await?;
+            if chunk.len() >= self.options.chunk || (!more && !chunk.is_empty()) {
+                let now = Utc::now();
+                let writes: Vec<EntityWrite> =
+                    chunk.iter().map(|p| p.to_write(now, run_id)).collect();
+                self.keep_before_images(tenant, &chunk, &writes, images)
+                    .await?;
+                written += self.store.write(tenant, &writes).await?;
                 chunk.clear();
-                if planned.is_some() && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
+                if more && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(SyncError::DeadlineReached { written });
                 }
                 if last_renew.elapsed() > self.options.lease_ttl / 3 {
@@ -546,10 +560,90 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     last_renew = Instant::now();
                 }
             }
-            if planned.is_none() {
+            if !more {
                 return Ok(written);
             }
         }
+    }
+
+    /// The stored state of a planned write's record (`None` when the plan saw none).
+    async fn stored_state(
+        &self,
+        tenant: &str,
+        planned: &PlannedWrite,
+    ) -> Result<Option<RecordState>, SyncError> {
+        if planned.before.is_none() {
+            return Ok(None);
+        }
+        let entity = self
+            .store
+            .get_entity(tenant, planned.kind, &planned.id)
+            .await?;
+        Ok(entity.as_ref().map(RecordState::of))
+    }
+
+    /// Writes the before-image of each planned write: the record read from
+    /// the store (records the plan saw stored), or "did not exist".
+    async fn keep_before_images(
+        &self,
+        tenant: &str,
+        planned: &[PlannedWrite],
+        writes: &[EntityWrite],
+        images: &mut ImageWriter,
+    ) -> Result<(), SyncError> {
+        let mut states: Vec<Option<RecordState>> = Vec::with_capacity(planned.len());
+        for group in planned.chunks(16) {
+            let mut reads = Vec::with_capacity(group.len());
+            for p in group {
+                reads.push(self.stored_state(tenant, p));
+            }
+            states.extend(futures::future::try_join_all(reads).await?);
+        }
+        for ((p, write), before) in planned.iter().zip(writes).zip(states) {
+            let after = match write {
+                EntityWrite::Put { sis, .. } => Before {
+                    digest: sis.digest(),
+                    archived: false,
+                },
+                EntityWrite::Archive { .. } => Before {
+                    digest: before.as_ref().map_or(0, |b| b.sis.digest()),
+                    archived: true,
+                },
+                EntityWrite::Restore { state, .. } => Before {
+                    digest: state.sis.digest(),
+                    archived: state.archive.is_some(),
+                },
+            };
+            images.write(&BeforeImage {
+                kind: p.kind,
+                id: p.id.clone(),
+                before,
+                after,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Applies a plan as `run` under `owner`'s lease, keeping the
+    /// before-images with the run's files (`run.before_ref`).
+    pub(crate) async fn apply_with_images(
+        &self,
+        tenant: &str,
+        owner: &str,
+        run: &mut RunRecord,
+        plan: &Path,
+    ) -> Result<u64, SyncError> {
+        let path = self.artifacts.scratch(tenant, &run.run_id, BEFORE_FILE)?;
+        let mut images = ImageWriter::create(&path)?;
+        let written = self
+            .apply_plan(tenant, owner, &run.run_id, plan, &mut images)
+            .await?;
+        images.finish()?;
+        run.before_ref = Some(
+            self.artifacts
+                .keep(tenant, &run.run_id, BEFORE_FILE, &path)?,
+        );
+        Ok(written)
     }
 
     /// Applies a held run's plan, after checking that the store has not changed
@@ -592,12 +686,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
         // Apply under the approver's lease, writing as the held run.
-        let written = self
-            .apply_plan(&run.tenant, owner, &run.run_id, &plan)
-            .await?;
+        let tenant = run.tenant.clone();
+        let written = self.apply_with_images(&tenant, owner, run, &plan).await?;
         run.items_written = written;
         run.decided_by = Some(by.to_string());
         run.hold.clear();
+        self.finish_revert(run).await?;
         let bulk = run.generated_at.is_some();
         self.record_applied(&run.tenant, run, state, bulk).await?;
         run.finish(

@@ -10,12 +10,14 @@
 pub mod api;
 pub mod api_secret;
 pub mod artifacts;
+pub mod before;
 pub mod content;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod engine;
 pub mod error;
 pub mod plan;
+pub mod revert;
 pub mod run;
 pub mod run_log;
 pub mod school_year;

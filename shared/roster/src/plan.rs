@@ -6,7 +6,7 @@ use crate::error::SyncError;
 use crate::run::KindCounts;
 use crate::school_year::{Calendar, RecordFacts};
 use crate::snapshot::Snapshot;
-use crate::store::{ArchiveReason, EntityWrite, StoredSummary};
+use crate::store::{ArchiveReason, ArchivedBy, EntityWrite, RecordState, StoredSummary};
 use crate::tenant::HoldThresholds;
 use chrono::{DateTime, Utc};
 use oneroster::{EntityKind, FileMode, RowItem};
@@ -41,11 +41,24 @@ pub struct PlannedWrite {
     /// Why an archive archives (plans made before reasons were kept: absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<ArchiveReason>,
+    /// Who an archive is by (`None`: a sync; a revert archives as `revert`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_by: Option<ArchivedBy>,
+    /// A revert: the whole earlier state to put back (content, archive state, stamps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<RecordState>,
 }
 
 impl PlannedWrite {
     /// The store write this plan line asks for.
     pub fn to_write(&self, now: DateTime<Utc>, run: &str) -> EntityWrite {
+        if let Some(state) = &self.restore {
+            return EntityWrite::Restore {
+                kind: self.kind,
+                sourced_id: self.id.clone(),
+                state: state.clone(),
+            };
+        }
         match &self.sis {
             Some(sis) => {
                 let (first_seen_at, first_seen_run) = self
@@ -67,7 +80,13 @@ impl PlannedWrite {
                 sourced_id: self.id.clone(),
                 at: now,
                 run: run.to_string(),
-                reason: self.reason.unwrap_or(ArchiveReason::Absent),
+                reason: match self.archived_by {
+                    None | Some(ArchivedBy::Sync) => {
+                        Some(self.reason.unwrap_or(ArchiveReason::Absent))
+                    }
+                    Some(_) => self.reason,
+                },
+                by: self.archived_by.unwrap_or(ArchivedBy::Sync),
             },
         }
     }
@@ -222,6 +241,8 @@ pub fn plan_kind(
                     first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.clone())),
                     before: stored.map(before),
                     reason: None,
+                    archived_by: None,
+                    restore: None,
                 })
             }
             RowItem::Delete { .. } => {
@@ -272,6 +293,8 @@ pub fn plan_kind(
             first_seen: None,
             before: Some(before(s)),
             reason: Some(reason),
+            archived_by: None,
+            restore: None,
         })
         .collect();
     Ok(plan)
@@ -293,6 +316,8 @@ mod tests {
                     first_seen: None,
                     before: None,
                     reason: Some(ArchiveReason::Absent),
+                    archived_by: None,
+                    restore: None,
                 };
                 archives
             ],

@@ -183,6 +183,16 @@ pub struct RunRecord {
     /// 2025–2026 archived as ended; 240 users archived as absent (7.5%)").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollover: Option<String>,
+    /// Where the before-images of an applied run are stored: each record's
+    /// state just before the run wrote it (`rosterctl runs revert`, history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_ref: Option<String>,
+    /// For a revert: the run it reverts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverts: Option<String>,
+    /// For a reverted run: the run that reverted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverted_by: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -211,6 +221,9 @@ impl RunRecord {
             decided_by: None,
             items_written: 0,
             rollover: None,
+            before_ref: None,
+            reverts: None,
+            reverted_by: None,
         }
     }
 

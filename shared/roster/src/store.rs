@@ -107,6 +107,8 @@ pub enum ArchivedBy {
     Sync,
     /// Someone in the platform.
     Manual,
+    /// `rosterctl runs revert`: a record the reverted run had inserted.
+    Revert,
 }
 
 impl ArchivedBy {
@@ -115,15 +117,16 @@ impl ArchivedBy {
         match self {
             ArchivedBy::Sync => "sync",
             ArchivedBy::Manual => "manual",
+            ArchivedBy::Revert => "revert",
         }
     }
 
-    /// Parses the stored name.
+    /// Parses the stored name (anything unknown is a hand archive).
     pub fn parse(text: &str) -> ArchivedBy {
-        if text == "sync" {
-            ArchivedBy::Sync
-        } else {
-            ArchivedBy::Manual
+        match text {
+            "sync" => ArchivedBy::Sync,
+            "revert" => ArchivedBy::Revert,
+            _ => ArchivedBy::Manual,
         }
     }
 }
@@ -263,25 +266,82 @@ pub enum EntityWrite {
         at: DateTime<Utc>,
         /// This run.
         run: String,
-        /// Why.
-        reason: ArchiveReason,
+        /// Why (a sync always says; a revert's archive has no reason).
+        reason: Option<ArchiveReason>,
+        /// Who: a sync, or a revert.
+        by: ArchivedBy,
     },
+    /// Puts a record back in a whole earlier state (a revert): its content,
+    /// archive state (none, or who, when, which run, why), first-seen and
+    /// last-written stamps, and the provisional mark.
+    Restore {
+        /// Type.
+        kind: EntityKind,
+        /// sourcedId.
+        sourced_id: String,
+        /// The state to put back.
+        state: RecordState,
+    },
+}
+
+/// A record's whole stored state, as a before-image keeps it and a revert
+/// restores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordState {
+    /// SIS content.
+    #[serde(serialize_with = "serialize_sis", deserialize_with = "deserialize_sis")]
+    pub sis: SisContent,
+    /// Archive state (None: active).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveInfo>,
+    /// First seen.
+    pub first_seen_at: DateTime<Utc>,
+    /// Run that first saw it.
+    pub first_seen_run: String,
+    /// Last written.
+    pub updated_at: DateTime<Utc>,
+    /// Run that last wrote it.
+    pub updated_run: String,
+    /// A provisional user made at sign-in.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub provisional: bool,
+}
+
+fn deserialize_sis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SisContent, D::Error> {
+    serde_json::Value::deserialize(d).map(SisContent::from_value)
+}
+
+impl RecordState {
+    /// The state of a stored record.
+    pub fn of(entity: &StoredEntity) -> RecordState {
+        RecordState {
+            sis: entity.sis.clone(),
+            archive: entity.archive.clone(),
+            first_seen_at: entity.first_seen_at,
+            first_seen_run: entity.first_seen_run.clone(),
+            updated_at: entity.updated_at,
+            updated_run: entity.updated_run.clone(),
+            provisional: entity.provisional,
+        }
+    }
 }
 
 impl EntityWrite {
     /// The record's type.
     pub fn kind(&self) -> EntityKind {
         match self {
-            EntityWrite::Put { kind, .. } | EntityWrite::Archive { kind, .. } => *kind,
+            EntityWrite::Put { kind, .. }
+            | EntityWrite::Archive { kind, .. }
+            | EntityWrite::Restore { kind, .. } => *kind,
         }
     }
 
     /// The record's sourcedId.
     pub fn sourced_id(&self) -> &str {
         match self {
-            EntityWrite::Put { sourced_id, .. } | EntityWrite::Archive { sourced_id, .. } => {
-                sourced_id
-            }
+            EntityWrite::Put { sourced_id, .. }
+            | EntityWrite::Archive { sourced_id, .. }
+            | EntityWrite::Restore { sourced_id, .. } => sourced_id,
         }
     }
 }

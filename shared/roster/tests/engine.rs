@@ -1455,7 +1455,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::common::sqlite()).await
+                    super::$name(crate::common::sqlite()).await
                 }
             )*
         }
@@ -1463,7 +1463,7 @@ macro_rules! conformance {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::common::dynamo().await).await
+                    super::$name(crate::common::dynamo().await).await
                 }
             )*
         }
@@ -1504,3 +1504,5 @@ conformance!(
     a_provisional_teacher_is_adopted_by_a_sync_that_delivers_them_and_left_by_one_that_does_not,
     a_provisional_record_with_the_delivered_content_still_becomes_ordinary,
 );
+
+mod engine_revert;

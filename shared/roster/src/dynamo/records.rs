@@ -129,7 +129,15 @@ impl Records for DynamoStore {
             .filter_map(|w| Self::entity_item(tenant, w))
             .collect();
         let mut written = self.batch_put(puts).await?;
-        let archives: Vec<(EntityKind, String, DateTime<Utc>, String, ArchiveReason)> = writes
+        type Archive = (
+            EntityKind,
+            String,
+            DateTime<Utc>,
+            String,
+            Option<ArchiveReason>,
+            ArchivedBy,
+        );
+        let archives: Vec<Archive> = writes
             .iter()
             .filter_map(|w| match w {
                 EntityWrite::Archive {
@@ -138,16 +146,23 @@ impl Records for DynamoStore {
                     at,
                     run,
                     reason,
-                } => Some((*kind, sourced_id.clone(), *at, run.clone(), *reason)),
-                EntityWrite::Put { .. } => None,
+                    by,
+                } => Some((*kind, sourced_id.clone(), *at, run.clone(), *reason, *by)),
+                EntityWrite::Put { .. } | EntityWrite::Restore { .. } => None,
             })
             .collect();
         let archived = archives.len() as u64;
         stream::iter(
             archives
                 .into_iter()
-                .map(|(kind, id, at, run, reason)| async move {
-                    self.archive_one(tenant, kind, &id, at, &run, reason).await
+                .map(|(kind, id, at, run, reason, by)| async move {
+                    let mark = ArchiveInfo {
+                        by,
+                        at,
+                        run: Some(run),
+                        reason,
+                    };
+                    self.archive_one(tenant, kind, &id, &mark).await
                 }),
         )
         .buffer_unordered(CONCURRENCY)
@@ -269,7 +284,13 @@ impl PlatformEdits for DynamoStore {
         sourced_id: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        self.set_archived(tenant, kind, sourced_id, ArchivedBy::Manual, now, None)
+        let mark = ArchiveInfo {
+            by: ArchivedBy::Manual,
+            at: now,
+            run: None,
+            reason: None,
+        };
+        self.set_archived(tenant, kind, sourced_id, &mark)
             .await
             .map_err(sdk_error)
     }

@@ -13,37 +13,83 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 }
 
 impl DynamoStore {
+    /// The item a put or a restore writes (`None` for an archive, an update).
     pub(super) fn entity_item(tenant: &str, write: &EntityWrite) -> Option<Item> {
-        let EntityWrite::Put {
-            kind,
-            sourced_id,
-            sis,
-            first_seen_at,
-            first_seen_run,
-            updated_at,
-            run,
-        } = write
-        else {
-            return None;
-        };
+        match write {
+            EntityWrite::Put {
+                kind,
+                sourced_id,
+                sis,
+                first_seen_at,
+                first_seen_run,
+                updated_at,
+                run,
+            } => Some(Self::item_of(
+                tenant,
+                *kind,
+                sourced_id,
+                sis,
+                (first_seen_at, first_seen_run),
+                (updated_at, run),
+            )),
+            EntityWrite::Restore {
+                kind,
+                sourced_id,
+                state,
+            } => {
+                let mut item = Self::item_of(
+                    tenant,
+                    *kind,
+                    sourced_id,
+                    &state.sis,
+                    (&state.first_seen_at, &state.first_seen_run),
+                    (&state.updated_at, &state.updated_run),
+                );
+                if let Some(a) = &state.archive {
+                    item.insert("archived_by".into(), s(a.by.as_str()));
+                    item.insert("archived_at".into(), s(ts(a.at)));
+                    if let Some(run) = &a.run {
+                        item.insert("archived_run".into(), s(run.as_str()));
+                    }
+                    if let Some(reason) = a.reason {
+                        item.insert("archive_reason".into(), s(reason.as_str()));
+                    }
+                }
+                if state.provisional {
+                    item.insert("provisional".into(), AttributeValue::Bool(true));
+                }
+                Some(item)
+            }
+            EntityWrite::Archive { .. } => None,
+        }
+    }
+
+    fn item_of(
+        tenant: &str,
+        kind: EntityKind,
+        sourced_id: &str,
+        sis: &SisContent,
+        first_seen: (&DateTime<Utc>, &String),
+        updated: (&DateTime<Utc>, &String),
+    ) -> Item {
         let mut item = key(
-            entity_pk(tenant, *kind, sourced_id),
+            entity_pk(tenant, kind, sourced_id),
             format!("E#{sourced_id}"),
         );
-        item.insert("sid".into(), s(sourced_id.as_str()));
+        item.insert("sid".into(), s(sourced_id));
         item.insert("kind".into(), s(kind.file_name()));
         item.insert(
             "sis".into(),
             json_to_attribute(&Value::Object(sis.fields().clone())),
         );
-        item.insert("first_seen_at".into(), s(ts(*first_seen_at)));
-        item.insert("first_seen_run".into(), s(first_seen_run.as_str()));
-        item.insert("updated_at".into(), s(ts(*updated_at)));
-        item.insert("updated_run".into(), s(run.as_str()));
-        let keys = sis.index_keys(*kind);
+        item.insert("first_seen_at".into(), s(ts(*first_seen.0)));
+        item.insert("first_seen_run".into(), s(first_seen.1.as_str()));
+        item.insert("updated_at".into(), s(ts(*updated.0)));
+        item.insert("updated_run".into(), s(updated.1.as_str()));
+        let keys = sis.index_keys(kind);
         let mut index = |n: u8, pk: String| {
             item.insert(format!("gsi{n}pk"), s(pk));
-            item.insert(format!("gsi{n}sk"), s(sourced_id.as_str()));
+            item.insert(format!("gsi{n}sk"), s(sourced_id));
         };
         if let Some(email) = keys.email {
             index(1, format!("T#{tenant}#EMAIL#{email}"));
@@ -60,7 +106,7 @@ impl DynamoStore {
         if let Some(user) = keys.user {
             index(2, format!("T#{tenant}#USER#{user}"));
         }
-        Some(item)
+        item
     }
 
     /// Writes puts with BatchWriteItem, retrying unprocessed items with
@@ -130,18 +176,22 @@ impl DynamoStore {
         }
     }
 
-    /// Marks an entity archived (`by` = `sync` with the run, or `manual`).
-    /// Archives a record: by a sync (`sync`: its run and the reason) or by hand.
+    /// Archives a record: by a sync (its run and the reason), by a revert
+    /// (its run, no reason) or by hand (neither).
     pub(super) async fn set_archived(
         &self,
         tenant: &str,
         kind: EntityKind,
         sourced_id: &str,
-        by: ArchivedBy,
-        at: DateTime<Utc>,
-        sync: Option<(&str, ArchiveReason)>,
+        mark: &ArchiveInfo,
     ) -> Result<(), SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError>> {
-        let update = self
+        let ArchiveInfo {
+            by,
+            at,
+            run,
+            reason,
+        } = mark;
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -151,19 +201,33 @@ impl DynamoStore {
             )))
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":by", s(by.as_str()))
-            .expression_attribute_values(":at", s(ts(at)));
-        let update = match sync {
-            Some((run, reason)) => update
-                .update_expression(
-                    "SET archived_by = :by, archived_at = :at, archived_run = :run, archive_reason = :reason",
-                )
-                .expression_attribute_values(":run", s(run))
-                .expression_attribute_values(":reason", s(reason.as_str())),
-            None => update.update_expression(
-                "SET archived_by = :by, archived_at = :at REMOVE archived_run, archive_reason",
-            ),
-        };
-        update.send().await.map(|_| ())
+            .expression_attribute_values(":at", s(ts(*at)));
+        let mut set = vec!["archived_by = :by", "archived_at = :at"];
+        let mut remove = Vec::new();
+        match run {
+            Some(run) => {
+                set.push("archived_run = :run");
+                update = update.expression_attribute_values(":run", s(run.as_str()));
+            }
+            None => remove.push("archived_run"),
+        }
+        match reason {
+            Some(reason) => {
+                let reason = *reason;
+                set.push("archive_reason = :reason");
+                update = update.expression_attribute_values(":reason", s(reason.as_str()));
+            }
+            None => remove.push("archive_reason"),
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map(|_| ())
     }
 
     pub(super) async fn archive_one(
@@ -171,23 +235,11 @@ impl DynamoStore {
         tenant: &str,
         kind: EntityKind,
         sourced_id: &str,
-        at: DateTime<Utc>,
-        run: &str,
-        reason: ArchiveReason,
+        mark: &ArchiveInfo,
     ) -> StoreResult<()> {
         let mut attempt = 0;
         loop {
-            match self
-                .set_archived(
-                    tenant,
-                    kind,
-                    sourced_id,
-                    ArchivedBy::Sync,
-                    at,
-                    Some((run, reason)),
-                )
-                .await
-            {
+            match self.set_archived(tenant, kind, sourced_id, mark).await {
                 Ok(()) => return Ok(()),
                 // Gone meanwhile: nothing to archive.
                 Err(e) if is_condition_failed(&e) => return Ok(()),

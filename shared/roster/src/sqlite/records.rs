@@ -111,9 +111,23 @@ impl Records for SqliteStore {
                              class = excluded.class, user = excluded.user",
                     )
                     .map_err(db_error)?;
+                let mut restore = tx
+                    .prepare_cached(
+                        "INSERT INTO entities (tenant, kind, sourced_id, sis, archived_by, archived_at, archived_run, archive_reason,
+                             first_seen_at, first_seen_run, updated_at, updated_run, email, username, school, class, user, provisional)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                         ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET
+                             sis = excluded.sis, archived_by = excluded.archived_by, archived_at = excluded.archived_at,
+                             archived_run = excluded.archived_run, archive_reason = excluded.archive_reason,
+                             first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
+                             updated_at = excluded.updated_at, updated_run = excluded.updated_run,
+                             email = excluded.email, username = excluded.username, school = excluded.school,
+                             class = excluded.class, user = excluded.user, provisional = excluded.provisional",
+                    )
+                    .map_err(db_error)?;
                 let mut archive = tx
                     .prepare_cached(
-                        "UPDATE entities SET archived_by = 'sync', archived_at = ?4, archived_run = ?5, archive_reason = ?6
+                        "UPDATE entities SET archived_by = ?7, archived_at = ?4, archived_run = ?5, archive_reason = ?6
                          WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
                     )
                     .map_err(db_error)?;
@@ -146,12 +160,43 @@ impl Records for SqliteStore {
                             ])
                             .map_err(db_error)?;
                         }
+                        EntityWrite::Restore {
+                            kind,
+                            sourced_id,
+                            state,
+                        } => {
+                            let keys = state.sis.index_keys(*kind);
+                            let archive = state.archive.as_ref();
+                            restore
+                                .execute(params![
+                                    tenant,
+                                    kind_name(*kind),
+                                    sourced_id,
+                                    state.sis.to_json(),
+                                    archive.map(|a| a.by.as_str()),
+                                    archive.map(|a| ts(a.at)),
+                                    archive.and_then(|a| a.run.clone()),
+                                    archive.and_then(|a| a.reason).map(|r| r.as_str()),
+                                    ts(state.first_seen_at),
+                                    state.first_seen_run,
+                                    ts(state.updated_at),
+                                    state.updated_run,
+                                    keys.email,
+                                    keys.username,
+                                    keys.school,
+                                    keys.class,
+                                    keys.user,
+                                    state.provisional,
+                                ])
+                                .map_err(db_error)?;
+                        }
                         EntityWrite::Archive {
                             kind,
                             sourced_id,
                             at,
                             run,
                             reason,
+                            by,
                         } => {
                             archive
                                 .execute(params![
@@ -160,7 +205,8 @@ impl Records for SqliteStore {
                                     sourced_id,
                                     ts(*at),
                                     run,
-                                    reason.as_str()
+                                    reason.map(|r| r.as_str()),
+                                    by.as_str(),
                                 ])
                                 .map_err(db_error)?;
                         }

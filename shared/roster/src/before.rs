@@ -1,0 +1,77 @@
+//! Before-images: for each record an applied run wrote, its whole stored state
+//! just before the write (or that it did not exist), and what the run left
+//! (digest and archive state). Kept with the run's files, gzip-compressed JSON
+//! lines, for `runs revert` (put the earlier states back, unless a later run
+//! changed the record since) and `records history`.
+
+use crate::error::SyncError;
+use crate::plan::Before;
+use crate::store::RecordState;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use oneroster::EntityKind;
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
+
+/// The run file that holds a run's before-images.
+pub const BEFORE_FILE: &str = "before.jsonl.gz";
+
+/// One record's state before a run wrote it, and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BeforeImage {
+    /// Type.
+    pub kind: EntityKind,
+    /// sourcedId.
+    pub id: String,
+    /// The stored state just before the write; `None`: the record did not exist.
+    pub before: Option<RecordState>,
+    /// What the run left: the content's digest and whether it was archived.
+    pub after: Before,
+}
+
+/// Writes before-images to a gzip file, one JSON line each.
+pub struct ImageWriter {
+    out: GzEncoder<BufWriter<File>>,
+    count: u64,
+}
+
+impl ImageWriter {
+    /// A new file at `path` (replaced if it exists).
+    pub fn create(path: &Path) -> Result<ImageWriter, SyncError> {
+        Ok(ImageWriter {
+            out: GzEncoder::new(
+                BufWriter::new(File::create(path)?),
+                flate2::Compression::fast(),
+            ),
+            count: 0,
+        })
+    }
+
+    /// Appends one image.
+    pub fn write(&mut self, image: &BeforeImage) -> Result<(), SyncError> {
+        serde_json::to_writer(&mut self.out, image)
+            .map_err(|e| SyncError::io("writing the before-images", e))?;
+        self.out.write_all(b"\n")?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Flushes and closes the file; the number of images written.
+    pub fn finish(self) -> Result<u64, SyncError> {
+        let count = self.count;
+        self.out.finish()?.flush()?;
+        Ok(count)
+    }
+}
+
+/// The images of a before-images file, in the order they were written.
+pub fn read_images(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<BeforeImage, SyncError>>, SyncError> {
+    let reader = BufReader::new(GzDecoder::new(File::open(path)?));
+    Ok(reader.lines().map(|line| {
+        serde_json::from_str(&line?).map_err(|e| SyncError::io("reading the before-images", e))
+    }))
+}

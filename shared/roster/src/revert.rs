@@ -1,0 +1,438 @@
+//! Undoing an applied run (`rosterctl runs revert`): from the run's
+//! before-images, the inverse of what it wrote, through the engine's path
+//! (lease, plan, hold check, apply with before-images of its own, run record
+//! with source `revert`). Records it updated get their earlier state back,
+//! records it archived are un-archived, records it inserted are archived
+//! (`archived_by: revert`, never deleted). A record a later run changed since
+//! is left alone: listed, and the revert refused unless forced.
+
+use crate::artifacts::Artifacts;
+use crate::before::{read_images, BeforeImage};
+use crate::engine::{Engine, PLAN_FILE};
+use crate::error::SyncError;
+use crate::plan::{Before, PlannedWrite};
+use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
+use crate::store::{ArchivedBy, Store};
+use chrono::Utc;
+use oneroster::EntityKind;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// How many conflicting records a refusal or a warning lists by id.
+pub const LISTED_CONFLICTS: usize = 20;
+
+/// What to do with one before-image, given the record's stored state now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RevertStep {
+    /// Put the earlier state back (or archive what the run inserted).
+    Revert(Box<PlannedWrite>),
+    /// The record is already as it was before the run (a revert that ran
+    /// before, halfway or whole).
+    AlreadyDone,
+    /// A later run (or a hand) changed the record since: left alone.
+    Conflict,
+}
+
+/// The state a revert brings a record to: the earlier one, or archived for
+/// a record the run inserted (content as the run left it).
+fn target(image: &BeforeImage) -> Before {
+    match &image.before {
+        Some(state) => Before {
+            digest: state.sis.digest(),
+            archived: state.archive.is_some(),
+        },
+        None => Before {
+            digest: image.after.digest,
+            archived: true,
+        },
+    }
+}
+
+/// Decides one record (pure).
+pub fn revert_step(image: &BeforeImage, current: Option<Before>) -> RevertStep {
+    let Some(current) = current else {
+        // Records are never deleted: nothing is stored to revert.
+        return RevertStep::AlreadyDone;
+    };
+    if current == image.after {
+        return RevertStep::Revert(Box::new(PlannedWrite {
+            kind: image.kind,
+            id: image.id.clone(),
+            sis: None,
+            first_seen: None,
+            before: Some(current),
+            reason: None,
+            archived_by: image.before.is_none().then_some(ArchivedBy::Revert),
+            restore: image.before.clone(),
+        }));
+    }
+    if current == target(image) {
+        RevertStep::AlreadyDone
+    } else {
+        RevertStep::Conflict
+    }
+}
+
+/// How a revert ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RevertOutcome {
+    /// The run was reverted already, by this run: nothing to do.
+    AlreadyReverted {
+        /// The reverting run.
+        by: String,
+    },
+    /// Records changed since the run: refused (without `force`).
+    Refused {
+        /// The first [`LISTED_CONFLICTS`] records (`kind id`).
+        conflicts: Vec<String>,
+        /// How many there are.
+        total: u64,
+    },
+    /// The revert run: applied, held, or (dry run) planned.
+    Run(Box<RunRecord>),
+}
+
+/// What a revert asks for.
+#[derive(Debug, Clone, Default)]
+pub struct RevertRequest {
+    /// Revert the other records when some changed since.
+    pub force: bool,
+    /// Who asks (for the run record).
+    pub by: String,
+}
+
+struct Planned {
+    counts: HashMap<EntityKind, KindCounts>,
+    archives: HashMap<EntityKind, u64>,
+    active: HashMap<EntityKind, u64>,
+    conflicts: Vec<String>,
+    conflict_total: u64,
+    already: u64,
+}
+
+impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
+    /// Reverts applied run `run_id` (see the module's documentation). With
+    /// `dry_run` in the engine's options, plans and writes nothing.
+    pub async fn revert(
+        &self,
+        run_id: &str,
+        request: &RevertRequest,
+    ) -> Result<RevertOutcome, SyncError> {
+        let original = self
+            .store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| SyncError::NotFound(format!("no run {run_id}")))?;
+        if let Some(by) = &original.reverted_by {
+            return Ok(RevertOutcome::AlreadyReverted { by: by.clone() });
+        }
+        if original.status != RunStatus::Applied {
+            return Err(SyncError::Refused(format!(
+                "run {run_id} is {}; only an applied run can be reverted",
+                original.status.as_str()
+            )));
+        }
+        let images_ref = original.before_ref.clone().ok_or_else(|| {
+            SyncError::NotFound(format!(
+                "run {run_id} has no before-images (it was applied before they were kept)"
+            ))
+        })?;
+        let images = self.artifacts.fetch(&images_ref).map_err(|e| {
+            SyncError::NotFound(format!(
+                "the before-images of run {run_id} are gone ({e}); they are kept for the deployment's retention"
+            ))
+        })?;
+        let tenant = self
+            .store
+            .get_tenant(&original.tenant)
+            .await?
+            .ok_or_else(|| SyncError::NotFound(format!("no tenant {}", original.tenant)))?;
+        let mut run = RunRecord::start(
+            &tenant.tenant,
+            RunSource {
+                kind: "revert".into(),
+                reference: run_id.to_string(),
+            },
+            Utc::now(),
+        );
+        run.reverts = Some(run_id.to_string());
+        run.decided_by = Some(request.by.clone());
+
+        if self.options.dry_run {
+            let path = std::env::temp_dir().join(format!("roster-revert-{}.jsonl", run.run_id));
+            let planned = self.plan_revert(&tenant.tenant, &images, &path).await;
+            let _ = std::fs::remove_file(&path);
+            let planned = planned?;
+            self.fill(&mut run, &planned, request.force);
+            let message = format!(
+                "dry run: reverting {run_id} would write {} records{}; nothing was written",
+                run.total_writes(),
+                conflicts_note(&planned)
+            );
+            run.finish(RunStatus::Planned, message, Utc::now());
+            return Ok(RevertOutcome::Run(Box::new(run)));
+        }
+
+        self.store.put_run(&run).await?;
+        match self.take_lease(&tenant.tenant, &run.run_id).await {
+            Ok(None) => {}
+            Ok(Some(busy)) => {
+                run.finish(RunStatus::Busy, busy, Utc::now());
+                self.store.put_run(&run).await?;
+                return Ok(RevertOutcome::Run(Box::new(run)));
+            }
+            Err(e) => return Err(self.fail(run, e).await),
+        }
+        let result = self
+            .revert_locked(&tenant, &original, &images, request, &mut run)
+            .await;
+        let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
+        match released.map_err(SyncError::from).and(result) {
+            Ok(Some(refused)) => {
+                // Nothing was written: the revert's own record says why.
+                run.finish(
+                    RunStatus::Discarded,
+                    format!(
+                        "refused: {} records changed since run {run_id}; nothing was written",
+                        refused_total(&refused)
+                    ),
+                    Utc::now(),
+                );
+                self.store.put_run(&run).await?;
+                Ok(refused)
+            }
+            Ok(None) => {
+                self.store.put_run(&run).await?;
+                Ok(RevertOutcome::Run(Box::new(run)))
+            }
+            Err(e) => Err(self.fail(run, e).await),
+        }
+    }
+
+    /// Under the lease: plan, refuse or hold, apply. `Some`: refused.
+    async fn revert_locked(
+        &self,
+        tenant: &crate::tenant::TenantConfig,
+        original: &RunRecord,
+        images: &Path,
+        request: &RevertRequest,
+        run: &mut RunRecord,
+    ) -> Result<Option<RevertOutcome>, SyncError> {
+        let plan = self
+            .artifacts
+            .scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?;
+        let planned = self.plan_revert(&tenant.tenant, images, &plan).await?;
+        if planned.conflict_total > 0 && !request.force {
+            let _ = std::fs::remove_file(&plan);
+            return Ok(Some(RevertOutcome::Refused {
+                conflicts: planned.conflicts,
+                total: planned.conflict_total,
+            }));
+        }
+        self.fill(run, &planned, request.force);
+        let hold = tenant.hold.unwrap_or(self.options.default_hold);
+        for (kind, archive) in &planned.archives {
+            let active = planned.active.get(kind).copied().unwrap_or(0);
+            if active == 0 {
+                continue;
+            }
+            let share = *archive as f64 * 100.0 / active as f64;
+            if *archive >= hold.min_archive_count && share > hold.max_archive_percent {
+                run.hold.insert(
+                    kind.file_name().to_string(),
+                    HoldReason {
+                        active_before: active,
+                        would_archive: *archive,
+                        would_change_identity: 0,
+                        incoming_rows: 0,
+                        message: format!(
+                            "the revert would archive {archive} of {active} active records ({share:.1}%; the limit is {}% and at least {})",
+                            hold.max_archive_percent, hold.min_archive_count
+                        ),
+                    },
+                );
+            }
+        }
+        if !run.hold.is_empty() {
+            run.plan_ref =
+                Some(
+                    self.artifacts
+                        .keep(&tenant.tenant, &run.run_id, PLAN_FILE, &plan)?,
+                );
+            run.finish(
+                RunStatus::Held,
+                format!(
+                    "held for approval: the revert of {} archives too much; approve with `rosterctl runs approve {}` or discard",
+                    original.run_id, run.run_id
+                ),
+                Utc::now(),
+            );
+            return Ok(None);
+        }
+        let owner = run.run_id.clone();
+        let written = self
+            .apply_with_images(&tenant.tenant, &owner, run, &plan)
+            .await?;
+        let _ = std::fs::remove_file(&plan);
+        run.items_written = written;
+        self.finish_revert(run).await?;
+        let state = self.store.get_state(&tenant.tenant).await?;
+        self.record_applied(&tenant.tenant, run, state, false)
+            .await?;
+        run.finish(
+            RunStatus::Applied,
+            format!(
+                "reverted run {}: {written} records written{}",
+                original.run_id,
+                conflicts_note(&planned)
+            ),
+            Utc::now(),
+        );
+        Ok(None)
+    }
+
+    /// Marks the run a revert reverted (when the revert is applied, also after approval).
+    pub(crate) async fn finish_revert(&self, run: &RunRecord) -> Result<(), SyncError> {
+        let Some(reverted) = &run.reverts else {
+            return Ok(());
+        };
+        if let Some(mut original) = self.store.get_run(reverted).await? {
+            original.reverted_by = Some(run.run_id.clone());
+            self.store.put_run(&original).await?;
+        }
+        Ok(())
+    }
+
+    /// Plans the inverse of a run's writes into `plan`, type by type (each
+    /// type's stored summaries once, the images read again per type).
+    async fn plan_revert(
+        &self,
+        tenant: &str,
+        images: &Path,
+        plan: &Path,
+    ) -> Result<Planned, SyncError> {
+        let mut out = BufWriter::new(std::fs::File::create(plan)?);
+        let mut planned = Planned {
+            counts: HashMap::new(),
+            archives: HashMap::new(),
+            active: HashMap::new(),
+            conflicts: Vec::new(),
+            conflict_total: 0,
+            already: 0,
+        };
+        let mut kinds_present = std::collections::HashSet::new();
+        for image in read_images(images)? {
+            kinds_present.insert(image?.kind);
+        }
+        for kind in EntityKind::ALL {
+            if !kinds_present.contains(&kind) {
+                continue;
+            }
+            let stored = self.store.load_summaries(tenant, kind).await?;
+            planned
+                .active
+                .insert(kind, stored.iter().filter(|s| !s.archived).count() as u64);
+            let now: HashMap<String, Before> = stored
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.sourced_id,
+                        Before {
+                            digest: s.digest,
+                            archived: s.archived,
+                        },
+                    )
+                })
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            for image in read_images(images)? {
+                let image = image?;
+                // A record's first image is its state before the run.
+                if image.kind != kind || !seen.insert(image.id.clone()) {
+                    continue;
+                }
+                match revert_step(&image, now.get(&image.id).copied()) {
+                    RevertStep::AlreadyDone => planned.already += 1,
+                    RevertStep::Conflict => {
+                        planned.conflict_total += 1;
+                        if planned.conflicts.len() < LISTED_CONFLICTS {
+                            planned.conflicts.push(format!("{kind} {}", image.id));
+                        }
+                    }
+                    RevertStep::Revert(write) => {
+                        let counts = planned.counts.entry(kind).or_default();
+                        let was_archived = write.before.is_some_and(|b| b.archived);
+                        let archives = match &write.restore {
+                            None => true,
+                            Some(state) => state.archive.is_some() && !was_archived,
+                        };
+                        if archives {
+                            counts.archived += 1;
+                            *planned.archives.entry(kind).or_default() += 1;
+                        } else if was_archived
+                            && write.restore.as_ref().is_some_and(|s| s.archive.is_none())
+                        {
+                            counts.unarchived += 1;
+                        } else {
+                            counts.updated += 1;
+                        }
+                        serde_json::to_writer(&mut out, &write)
+                            .map_err(|e| SyncError::io("writing the plan file", e))?;
+                        out.write_all(b"\n")?;
+                    }
+                }
+            }
+        }
+        out.flush()?;
+        Ok(planned)
+    }
+
+    /// Counts and warnings of a planned revert into its run record.
+    fn fill(&self, run: &mut RunRecord, planned: &Planned, force: bool) {
+        for (kind, counts) in &planned.counts {
+            run.counts.insert(kind.file_name().to_string(), *counts);
+        }
+        if planned.already > 0 {
+            run.warnings.push(format!(
+                "{} records were already as they were before the run (a revert that ran before); left as they are",
+                planned.already
+            ));
+        }
+        if planned.conflict_total > 0 {
+            run.warnings.push(format!(
+                "{} records changed since the run and were {}: {}{}",
+                planned.conflict_total,
+                if force {
+                    "left alone (--force)"
+                } else {
+                    "not reverted"
+                },
+                planned.conflicts.join(", "),
+                if planned.conflict_total as usize > planned.conflicts.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+}
+
+fn conflicts_note(planned: &Planned) -> String {
+    if planned.conflict_total == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {} records changed since were left alone",
+            planned.conflict_total
+        )
+    }
+}
+
+fn refused_total(outcome: &RevertOutcome) -> u64 {
+    match outcome {
+        RevertOutcome::Refused { total, .. } => *total,
+        _ => 0,
+    }
+}
