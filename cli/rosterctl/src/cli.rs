@@ -193,6 +193,30 @@ pub(crate) enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Undo an applied run from its before-images (records it updated get their
+    /// earlier state back, archived ones are un-archived, inserted ones archived).
+    ///
+    /// A record a later run changed since is listed and the revert refused,
+    /// unless --force, which reverts the others. A revert that would archive too
+    /// much is held like a sync. Exit code 0: reverted (or already); 1: refused or held.
+    Revert {
+        /// The applied run to undo.
+        run_id: String,
+        /// Revert the records no later run changed, and leave the others.
+        #[arg(long)]
+        force: bool,
+        /// Show what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who reverts (recorded) [default: $USER].
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Discard a held run; nothing is applied.
     Discard {
         /// The run id.

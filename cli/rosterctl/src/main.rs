@@ -147,6 +147,21 @@ async fn run(command: Command) -> Outcome {
                 let artifacts = store.artifacts();
                 on_store!(store, json, s => runs_cmd::runs_decide(&s, &artifacts, &run_id, true, &operator(by), json).await)
             }
+            RunsCommand::Revert {
+                run_id,
+                force,
+                dry_run,
+                by,
+                store,
+                json,
+            } => {
+                let artifacts = store.artifacts();
+                let request = roster::revert::RevertRequest {
+                    force,
+                    by: operator(by),
+                };
+                on_store!(store, json, s => runs_cmd::runs_revert(&s, &artifacts, &run_id, &request, dry_run, json).await)
+            }
             RunsCommand::Discard {
                 run_id,
                 by,

@@ -4,7 +4,9 @@
 use crate::outcome::*;
 use cloud::s3::S3Uri;
 use oneroster::EntityKind;
+use roster::revert::{RevertOutcome, RevertRequest};
 use roster::{Artifacts, Engine, Prefetched, RunRecord, Store, SyncError};
+use serde_json::json;
 use std::fmt::Write as _;
 
 /// Human rendering of a run record.
@@ -25,6 +27,12 @@ pub fn render_run(run: &RunRecord) -> String {
     );
     if let Some(generated) = run.generated_at {
         let _ = writeln!(out, "  generated: {generated}");
+    }
+    if let Some(reverted) = &run.reverts {
+        let _ = writeln!(out, "  reverts run {reverted}");
+    }
+    if let Some(by) = &run.reverted_by {
+        let _ = writeln!(out, "  reverted by run {by}");
     }
     let _ = writeln!(
         out,
@@ -198,6 +206,82 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
     }
 }
 
+/// `rosterctl runs revert`.
+pub async fn runs_revert<S: Store, A: Artifacts>(
+    store: &S,
+    artifacts: &A,
+    run_id: &str,
+    request: &RevertRequest,
+    dry_run: bool,
+    json: bool,
+) -> Outcome {
+    // Before-images kept in S3 by a Lambda run are fetched first.
+    let mut fetched = None;
+    if let Ok(Some(run)) = store.get_run(run_id).await {
+        if let Some(uri) = run.before_ref.as_deref().filter(|r| r.starts_with("s3://")) {
+            match fetch_s3(uri).await {
+                Ok(local) => {
+                    fetched = Some(Prefetched::new(
+                        vec![(uri.to_string(), local)],
+                        std::env::temp_dir().join("rosterctl-runs"),
+                    ))
+                }
+                Err(e) => return failure(json, &e),
+            }
+        }
+    }
+    let result = match &fetched {
+        Some(prefetched) => revert(Engine::new(store, prefetched), run_id, request, dry_run).await,
+        None => revert(Engine::new(store, artifacts), run_id, request, dry_run).await,
+    };
+    if let Some(p) = fetched {
+        for local in p.local_files() {
+            let _ = std::fs::remove_file(local);
+        }
+    }
+    match result {
+        Err(e) => sync_failure(json, &e),
+        Ok(RevertOutcome::AlreadyReverted { by }) => {
+            let message = format!("run {run_id} was reverted already by run {by}; nothing to do");
+            ok(if json {
+                json!({"ok": true, "run_id": run_id, "reverted_by": by, "message": message})
+                    .to_string()
+                    + "\n"
+            } else {
+                message + "\n"
+            })
+        }
+        Ok(RevertOutcome::Refused { conflicts, total }) => {
+            let message = format!(
+                "{total} records changed since run {run_id} (a later run or a hand edit): {}{}; nothing was written. `--force` reverts the others and leaves these",
+                conflicts.join(", "),
+                if total as usize > conflicts.len() { ", ..." } else { "" }
+            );
+            if json {
+                Outcome {
+                    stdout: json!({"ok": false, "error": message, "changed_since": conflicts, "changed_since_count": total})
+                        .to_string()
+                        + "\n",
+                    exit_code: EXIT_REFUSED,
+                }
+            } else {
+                refused(false, &message)
+            }
+        }
+        Ok(RevertOutcome::Run(run)) => run_outcome(&run, json),
+    }
+}
+
+async fn revert<S: Store, A: Artifacts>(
+    mut engine: Engine<'_, S, A>,
+    run_id: &str,
+    request: &RevertRequest,
+    dry_run: bool,
+) -> Result<RevertOutcome, SyncError> {
+    engine.options.dry_run = dry_run;
+    engine.revert(run_id, request).await
+}
+
 pub(crate) async fn decide<S: Store, A: Artifacts>(
     engine: &Engine<'_, S, A>,
     run_id: &str,
@@ -211,14 +295,14 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
     }
 }
 
-/// Downloads a held plan kept in S3 to a local file.
+/// Downloads a run file kept in S3 (a held plan, before-images) to a local file.
 pub(crate) async fn fetch_s3(uri: &str) -> Result<std::path::PathBuf, String> {
     let object = S3Uri::parse(uri)?;
     let s3 = cloud::s3_client(&cloud::sdk_config().await);
     let local = std::env::temp_dir().join(format!("rosterctl-plan-{}.jsonl", std::process::id()));
     match cloud::s3::download(&s3, &object.bucket, &object.key, None, &local).await {
         Ok(Some(_)) => Ok(local),
-        Ok(None) => Err(format!("the held plan {uri} is gone")),
-        Err(e) => Err(format!("cannot fetch the held plan {uri}: {}", e.chain())),
+        Ok(None) => Err(format!("the run file {uri} is gone")),
+        Err(e) => Err(format!("cannot fetch the run file {uri}: {}", e.chain())),
     }
 }

@@ -410,3 +410,63 @@ fn users_list_shows_each_users_state_and_provisional_lists_the_teachers_made_at_
     assert_eq!(code, 1);
     assert!(out.contains("rosterctl tenants add nowhere"), "{out}");
 }
+
+#[test]
+fn runs_revert_undoes_an_applied_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district", "40");
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    let (_, shown) = rosterctl(
+        d,
+        &["users", "show", "--tenant", "t1", "stu-000001", "--json"],
+    );
+    let given = json(&shown)["sis"]["givenName"].clone();
+    // The district renames a student.
+    let users = std::fs::read_to_string(d.join("district/users.csv")).unwrap();
+    let renamed: Vec<String> = users
+        .lines()
+        .map(|l| {
+            if l.starts_with("\"stu-000001\",") {
+                l.replace(&format!("\"{}\"", given.as_str().unwrap()), "\"Renamed\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(d.join("district/users.csv"), renamed.join("\n") + "\n").unwrap();
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let change = json(&out);
+    assert_eq!(change["counts"]["users"]["updated"], 1);
+    let run_id = change["run_id"].as_str().unwrap().to_string();
+
+    let (code, out) = rosterctl(d, &["runs", "revert", &run_id, "--dry-run", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json(&out)["status"], "planned");
+    assert_eq!(json(&out)["counts"]["users"]["updated"], 1);
+    let (code, out) = rosterctl(d, &["runs", "revert", &run_id, "--by", "ops", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let revert = json(&out);
+    assert_eq!(revert["status"], "applied");
+    assert_eq!(revert["reverts"], run_id.as_str());
+    assert_eq!(revert["source"]["kind"], "revert");
+    assert_eq!(revert["items_written"], 1);
+    let (_, shown) = rosterctl(
+        d,
+        &["users", "show", "--tenant", "t1", "stu-000001", "--json"],
+    );
+    assert_eq!(
+        json(&shown)["sis"]["givenName"],
+        given,
+        "the name as before"
+    );
+    let (_, text) = rosterctl(d, &["runs", "show", &run_id]);
+    assert!(text.contains("reverted by run"), "{text}");
+
+    let (code, out) = rosterctl(d, &["runs", "revert", &run_id]);
+    assert_eq!(code, 0);
+    assert!(out.contains("reverted already"), "{out}");
+    let (code, out) = rosterctl(d, &["runs", "revert", "no-such-run"]);
+    assert_eq!(code, 1, "{out}");
+}
