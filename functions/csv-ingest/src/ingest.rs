@@ -412,15 +412,30 @@ impl<S: Store> Ingest<S> {
         let validation = std::fs::read(local_runs.join("report.json"))
             .ok()
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
-        if let Some(plan) = run
-            .plan_ref
-            .clone()
-            .map(PathBuf::from)
-            .filter(|p| p.is_file())
-        {
+        // A held plan, and an applied run's before-images (tagged: the bucket's
+        // lifecycle rule expires them after the deployment's retention).
+        if let Some(plan) = local_file(&run.plan_ref) {
             let key = format!("{folder}plan.jsonl");
             s3::put_file(&self.s3, &object.bucket, &key, &plan).await?;
             run.plan_ref = Some(
+                S3Uri {
+                    bucket: object.bucket.clone(),
+                    key,
+                }
+                .to_string(),
+            );
+        }
+        if let Some(images) = local_file(&run.before_ref) {
+            let key = format!("{folder}{}", roster::before::BEFORE_FILE);
+            s3::put_file_tagged(
+                &self.s3,
+                &object.bucket,
+                &key,
+                &images,
+                Some(BEFORE_IMAGES_TAG),
+            )
+            .await?;
+            run.before_ref = Some(
                 S3Uri {
                     bucket: object.bucket.clone(),
                     key,
@@ -634,4 +649,17 @@ fn file_name(key: &str) -> &str {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(key)
+}
+
+/// The object tag of before-images in S3: template.yaml's lifecycle rule
+/// `expire-before-images` removes them after `BeforeImageRetentionDays`.
+pub const BEFORE_IMAGES_TAG: &str = "roster-file=before-images";
+
+/// A run file's local path, when the reference names one that exists.
+fn local_file(reference: &Option<String>) -> Option<PathBuf> {
+    reference
+        .as_deref()
+        .filter(|r| !r.starts_with("s3://"))
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
 }

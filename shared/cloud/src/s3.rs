@@ -228,6 +228,18 @@ pub async fn put_json(
 
 /// Uploads a local file.
 pub async fn put_file(s3: &Client, bucket: &str, key: &str, path: &Path) -> Result<(), Failure> {
+    put_file_tagged(s3, bucket, key, path, None).await
+}
+
+/// Uploads a local file with object tags (`key=value&...`, URL-encoded), for
+/// example the tag a lifecycle rule expires by.
+pub async fn put_file_tagged(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    tagging: Option<&str>,
+) -> Result<(), Failure> {
     let body = ByteStream::from_path(path)
         .await
         .map_err(|e| Failure::permanent(format!("reading {}", path.display())).because(e))?;
@@ -235,6 +247,7 @@ pub async fn put_file(s3: &Client, bucket: &str, key: &str, path: &Path) -> Resu
         .bucket(bucket)
         .key(key)
         .body(body)
+        .set_tagging(tagging.map(String::from))
         .send()
         .await
         .map_err(|e| Failure::sdk("PutObject", e))?;

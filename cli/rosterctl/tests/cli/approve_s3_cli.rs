@@ -65,3 +65,62 @@ async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
     assert_eq!(approved["status"], "applied");
     assert!(approved["items_written"].as_u64().unwrap() > 25);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_images_kept_in_s3_are_fetched_for_a_revert() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        rosterctl(d, &["generate", "--students", "40", "--out", "district"]).0,
+        0
+    );
+    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
+    // The district drops three students.
+    let users = std::fs::read_to_string(d.join("district/users.csv")).unwrap();
+    let kept: Vec<&str> = users
+        .lines()
+        .filter(|l| {
+            !["\"stu-000001\",", "\"stu-000002\",", "\"stu-000003\","]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .collect();
+    assert_eq!(kept.len(), users.lines().count() - 3);
+    std::fs::write(d.join("district/users.csv"), kept.join("\n") + "\n").unwrap();
+    let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let change: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let run_id = change["run_id"].as_str().unwrap().to_string();
+    assert_eq!(change["counts"]["users"]["archived"], 3);
+    let local = std::path::PathBuf::from(change["before_ref"].as_str().unwrap());
+    let local = if local.is_absolute() {
+        local
+    } else {
+        d.join(local)
+    };
+
+    // Move the before-images to S3, as csv-ingest keeps them.
+    let s3 = testkit::s3_client();
+    let bucket = testkit::unique("runs");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = format!("processed/t1/{run_id}/before.jsonl.gz");
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&key)
+        .body(std::fs::read(&local).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    std::fs::remove_file(&local).unwrap();
+    let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let mut run = store.get_run(&run_id).await.unwrap().unwrap();
+    run.before_ref = Some(format!("s3://{bucket}/{key}"));
+    store.put_run(&run).await.unwrap();
+    drop(store);
+
+    let (code, out) = rosterctl(d, &["runs", "revert", &run_id, "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let reverted: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(reverted["status"], "applied", "{reverted}");
+    assert_eq!(reverted["counts"]["users"]["unarchived"], 3);
+}

@@ -341,7 +341,29 @@ async fn held_and_stale_packages_are_reported_not_retried() {
     let folder = world.district("district", 300);
     let zip = world.zip_of(&folder);
     let event = world.put_file("inbound/d1/full.zip", &zip).await;
-    assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "applied");
+    let applied = handle(&world, event).await.unwrap();
+    assert_eq!(applied[0].outcome, "applied");
+    // The applied run's before-images are kept beside its report, tagged for expiry.
+    let first = applied[0].run_id.clone().unwrap();
+    let run = world.ingest.store.get_run(&first).await.unwrap().unwrap();
+    let key = format!("processed/d1/{first}/before.jsonl.gz");
+    assert_eq!(
+        run.before_ref.as_deref(),
+        Some(format!("s3://{}/{key}", world.bucket).as_str())
+    );
+    let tags = testkit::s3_client()
+        .get_object_tagging()
+        .bucket(&world.bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(tags, vec![("roster-file", "before-images")]);
 
     let users = std::fs::read_to_string(folder.join("users.csv")).unwrap();
     let lines: Vec<&str> = users.lines().collect();
