@@ -106,10 +106,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run records: list, show, approve or discard held runs.
+    /// Run records: list, show, approve or discard held runs, revert applied ones.
     Runs {
         #[command(subcommand)]
         command: RunsCommand,
+    },
+    /// Any stored roster record (classes, enrollments, orgs, ...): its history.
+    Records {
+        #[command(subcommand)]
+        command: RecordsCommand,
     },
     /// Stored users.
     Users {
@@ -271,6 +276,30 @@ pub(crate) enum SsoCommand {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum RecordsCommand {
+    /// The runs that wrote a record, newest first, and what each changed
+    /// (field names; values only for ids, status, role, dates and the like).
+    History {
+        /// The record's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The type: orgs, academicSessions, courses, classes, users, enrollments, demographics.
+        #[arg(long)]
+        kind: String,
+        /// How many of the tenant's newest runs to look through.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum UsersCommand {
     /// A tenant's users: sourcedId and state (active, archived, provisional).
     ///
@@ -283,6 +312,22 @@ pub(crate) enum UsersCommand {
         /// Only provisional users, made at sign-in and not yet delivered by a sync.
         #[arg(long)]
         provisional: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The runs that wrote a user, newest first, and what each changed.
+    History {
+        /// The user's sourcedId.
+        sourced_id: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// How many of the tenant's newest runs to look through.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
         #[command(flatten)]
         store: StoreArgs,
         /// JSON output.

@@ -1,6 +1,7 @@
 //! The operators' command line for the ClassLink OneRoster bridge, as a
 //! library so that its commands are testable; `main.rs` only parses arguments.
 
+pub mod history_cmd;
 pub mod outcome;
 pub mod runs_cmd;
 pub mod sso_cmd;

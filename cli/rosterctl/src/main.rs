@@ -172,6 +172,39 @@ async fn run(command: Command) -> Outcome {
                 on_store!(store, json, s => runs_cmd::runs_decide(&s, &artifacts, &run_id, false, &operator(by), json).await)
             }
         },
+        Command::Records {
+            command:
+                RecordsCommand::History {
+                    sourced_id,
+                    tenant,
+                    kind,
+                    limit,
+                    store,
+                    json,
+                },
+        } => match oneroster::EntityKind::from_file_name(&kind) {
+            None => outcome::failure(
+                json,
+                &format!("--kind `{kind}` is not a OneRoster type (orgs, academicSessions, courses, classes, users, enrollments, demographics)"),
+            ),
+            Some(kind) => {
+                let artifacts = store.artifacts();
+                on_store!(store, json, s => rosterctl::history_cmd::record_history(&s, &artifacts, &tenant, kind, &sourced_id, limit, json).await)
+            }
+        },
+        Command::Users {
+            command:
+                UsersCommand::History {
+                    sourced_id,
+                    tenant,
+                    limit,
+                    store,
+                    json,
+                },
+        } => {
+            let artifacts = store.artifacts();
+            on_store!(store, json, s => rosterctl::history_cmd::record_history(&s, &artifacts, &tenant, oneroster::EntityKind::Users, &sourced_id, limit, json).await)
+        }
         Command::Users {
             command:
                 UsersCommand::List {

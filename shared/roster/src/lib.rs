@@ -16,6 +16,7 @@ pub mod content;
 pub mod dynamo;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod plan;
 pub mod revert;
 pub mod run;

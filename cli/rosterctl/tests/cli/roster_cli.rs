@@ -470,3 +470,112 @@ fn runs_revert_undoes_an_applied_run_once() {
     let (code, out) = rosterctl(d, &["runs", "revert", "no-such-run"]);
     assert_eq!(code, 1, "{out}");
 }
+
+#[test]
+fn history_lists_the_runs_that_wrote_a_record_and_what_each_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district", "40");
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    let users_csv = d.join("district/users.csv");
+    let original = std::fs::read_to_string(&users_csv).unwrap();
+    let (_, shown) = rosterctl(
+        d,
+        &["users", "show", "--tenant", "t1", "stu-000001", "--json"],
+    );
+    let given = json(&shown)["sis"]["givenName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rewrite = |change: &dyn Fn(&str) -> Option<String>| {
+        let lines: Vec<String> = original.lines().filter_map(change).collect();
+        std::fs::write(&users_csv, lines.join("\n") + "\n").unwrap();
+    };
+    // Run 2 renames the student; run 3 leaves them out (archived).
+    rewrite(&|l| {
+        Some(if l.starts_with("\"stu-000001\",") {
+            l.replace(&format!("\"{given}\""), "\"Renamed\"")
+        } else {
+            l.to_string()
+        })
+    });
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    rewrite(&|l| (!l.starts_with("\"stu-000001\",")).then(|| l.to_string()));
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+
+    let (code, out) = rosterctl(
+        d,
+        &["users", "history", "--tenant", "t1", "stu-000001", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let history = json(&out);
+    let rows = history["history"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{history:#}");
+    assert_eq!(rows[0]["archive"], "archived");
+    assert_eq!(rows[0]["changes"], serde_json::json!([]));
+    assert_eq!(rows[1]["archive"], serde_json::Value::Null);
+    assert_eq!(
+        rows[1]["changes"],
+        serde_json::json!([{"field": "givenName", "hidden": true}])
+    );
+    assert_eq!(rows[2]["archive"], "inserted");
+    let fields: Vec<&str> = rows[2]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"role") && fields.contains(&"familyName"),
+        "{fields:?}"
+    );
+    let role = rows[2]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "role")
+        .unwrap();
+    assert_eq!(role["to"], "student", "non-personal values are shown");
+    assert!(
+        !out.contains(&given) && !out.contains("Renamed"),
+        "no names: {out}"
+    );
+    let runs = json(&rosterctl(d, &["runs", "list", "--tenant", "t1", "--json"]).1);
+    let newest: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    let listed: Vec<&str> = rows.iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+    assert_eq!(listed, newest[..3].to_vec(), "newest first");
+
+    let (code, text) = rosterctl(
+        d,
+        &[
+            "records",
+            "history",
+            "--tenant",
+            "t1",
+            "--kind",
+            "users",
+            "stu-000001",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(text.contains("givenName changed"), "{text}");
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "records",
+            "history",
+            "--tenant",
+            "t1",
+            "--kind",
+            "pupils",
+            "stu-000001",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(out.contains("not a OneRoster type"), "{out}");
+}

@@ -1,0 +1,164 @@
+//! `rosterctl records history` and `rosterctl users history`: the runs that
+//! wrote a record, newest first, and what each changed, from the runs'
+//! before-images and run records (no second copy of the roster). Field names
+//! always; values only for fields that are not personal (`roster::history`).
+
+use crate::outcome::*;
+use oneroster::EntityKind;
+use roster::before::read_images;
+use roster::history::{archive_change, field_changes, FieldChange};
+use roster::{Artifacts, RecordState, RunRecord, Store};
+use serde_json::json;
+use std::fmt::Write as _;
+
+/// One run's write of the record.
+struct Entry {
+    run: RunRecord,
+    before: Option<RecordState>,
+    after_archived: bool,
+}
+
+/// `records history`: the record's writes among the tenant's newest `limit` runs.
+pub async fn record_history<S: Store, A: Artifacts>(
+    store: &S,
+    artifacts: &A,
+    tenant: &str,
+    kind: EntityKind,
+    id: &str,
+    limit: usize,
+    json: bool,
+) -> Outcome {
+    let current = match store.get_entity(tenant, kind, id).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return refused(json, &format!("no {kind} {id} in tenant {tenant}")),
+        Err(e) => return store_failure(json, &e),
+    };
+    let runs = match store.list_runs(Some(tenant), limit).await {
+        Ok(r) => r,
+        Err(e) => return store_failure(json, &e),
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut without_images = 0;
+    for run in runs {
+        let Some(reference) = run.before_ref.clone() else {
+            if run.status == roster::RunStatus::Applied && run.items_written > 0 {
+                without_images += 1;
+            }
+            continue;
+        };
+        let path = if reference.starts_with("s3://") {
+            match crate::runs_cmd::fetch_s3(&reference).await {
+                Ok(p) => p,
+                Err(_) => {
+                    without_images += 1;
+                    continue;
+                }
+            }
+        } else {
+            match artifacts.fetch(&reference) {
+                Ok(p) => p,
+                Err(_) => {
+                    without_images += 1;
+                    continue;
+                }
+            }
+        };
+        let images = match read_images(&path) {
+            Ok(i) => i,
+            Err(e) => return failure(json, &format!("run {}: {e}", run.run_id)),
+        };
+        for image in images {
+            match image {
+                Ok(image) if image.kind == kind && image.id == id => {
+                    entries.push(Entry {
+                        run,
+                        before: image.before,
+                        after_archived: image.after.archived,
+                    });
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => return failure(json, &e.to_string()),
+            }
+        }
+    }
+    // What each run left is what the next newer one found, or what is stored now.
+    let now = RecordState::of(&current);
+    let mut rows = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let after = if i == 0 {
+            &now
+        } else {
+            entries[i - 1].before.as_ref().unwrap_or(&now)
+        };
+        let changes: Vec<FieldChange> =
+            field_changes(entry.before.as_ref().map(|b| &b.sis), Some(&after.sis));
+        rows.push((
+            entry,
+            changes,
+            archive_change(entry.before.as_ref(), entry.after_archived),
+        ));
+    }
+    if json {
+        let history: Vec<_> = rows
+            .iter()
+            .map(|(e, changes, archive)| {
+                json!({
+                    "run_id": e.run.run_id,
+                    "at": e.run.ended_at.unwrap_or(e.run.started_at),
+                    "source": e.run.source.kind,
+                    "archive": archive,
+                    "changes": changes,
+                })
+            })
+            .collect();
+        return ok(json!({
+            "tenant": tenant, "kind": kind.file_name(), "sourcedId": id,
+            "history": history, "runs_without_images": without_images,
+        })
+        .to_string()
+            + "\n");
+    }
+    let mut out = format!(
+        "{kind} {id} (tenant {tenant}): written by {} of the newest {limit} runs, newest first\n",
+        rows.len()
+    );
+    for (e, changes, archive) in &rows {
+        let fields: Vec<String> = changes
+            .iter()
+            .map(|c| match (c.hidden, &c.from, &c.to) {
+                (true, _, _) => format!("{} changed", c.field),
+                (false, from, to) => format!(
+                    "{}: {} → {}",
+                    c.field,
+                    from.as_deref().unwrap_or("-"),
+                    to.as_deref().unwrap_or("-")
+                ),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {}  {}  {:<6}  {}{}{}",
+            e.run.run_id,
+            e.run
+                .ended_at
+                .unwrap_or(e.run.started_at)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            e.run.source.kind,
+            archive.unwrap_or(""),
+            if archive.is_some() && !fields.is_empty() {
+                "; "
+            } else {
+                ""
+            },
+            fields.join(", ")
+        );
+    }
+    if without_images > 0 {
+        let _ = writeln!(
+            out,
+            "  ({without_images} applied runs have no before-images: kept before they existed, or expired)"
+        );
+    }
+    ok(out)
+}
