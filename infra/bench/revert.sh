@@ -59,7 +59,7 @@ timed() { # label, command...
 import json, os, sys
 label, out, time, root = sys.argv[1:]
 run = json.loads(open(out).read().splitlines()[0])
-wall, rss = open(time).read().split()
+wall, rss = open(time).read().split("\n")[-2].split()
 ref = run.get("before_ref")
 size = ""
 if ref:
