@@ -175,22 +175,14 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
     json: bool,
 ) -> Outcome {
     // A plan kept in S3 by a Lambda run is fetched first.
-    let mut fetched = None;
-    if approve {
-        if let Ok(Some(run)) = store.get_run(run_id).await {
-            if let Some(uri) = run.plan_ref.as_deref().filter(|r| r.starts_with("s3://")) {
-                match fetch_s3(uri).await {
-                    Ok(local) => {
-                        fetched = Some(Prefetched::new(
-                            vec![(uri.to_string(), local)],
-                            std::env::temp_dir().join("rosterctl-runs"),
-                        ))
-                    }
-                    Err(e) => return failure(json, &e),
-                }
-            }
+    let fetched = if approve {
+        match prefetch_from_s3(store, run_id, |r| r.plan_ref.clone()).await {
+            Ok(f) => f,
+            Err(e) => return failure(json, &e),
         }
-    }
+    } else {
+        None
+    };
     let result = match &fetched {
         Some(prefetched) => decide(&Engine::new(store, prefetched), run_id, approve, by).await,
         None => decide(&Engine::new(store, artifacts), run_id, approve, by).await,
@@ -216,20 +208,10 @@ pub async fn runs_revert<S: Store, A: Artifacts>(
     json: bool,
 ) -> Outcome {
     // Before-images kept in S3 by a Lambda run are fetched first.
-    let mut fetched = None;
-    if let Ok(Some(run)) = store.get_run(run_id).await {
-        if let Some(uri) = run.before_ref.as_deref().filter(|r| r.starts_with("s3://")) {
-            match fetch_s3(uri).await {
-                Ok(local) => {
-                    fetched = Some(Prefetched::new(
-                        vec![(uri.to_string(), local)],
-                        std::env::temp_dir().join("rosterctl-runs"),
-                    ))
-                }
-                Err(e) => return failure(json, &e),
-            }
-        }
-    }
+    let fetched = match prefetch_from_s3(store, run_id, |r| r.before_ref.clone()).await {
+        Ok(f) => f,
+        Err(e) => return failure(json, &e),
+    };
     let result = match &fetched {
         Some(prefetched) => revert(Engine::new(store, prefetched), run_id, request, dry_run).await,
         None => revert(Engine::new(store, artifacts), run_id, request, dry_run).await,
@@ -293,6 +275,26 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
     } else {
         engine.discard(run_id, by).await
     }
+}
+
+/// The run file `file` of run `run_id` names, downloaded when it is kept in
+/// S3 (by a Lambda run): `None` when it is local (or the run is unknown).
+async fn prefetch_from_s3<S: Store>(
+    store: &S,
+    run_id: &str,
+    file: impl Fn(&RunRecord) -> Option<String>,
+) -> Result<Option<Prefetched>, String> {
+    let Ok(Some(run)) = store.get_run(run_id).await else {
+        return Ok(None);
+    };
+    let Some(uri) = file(&run).filter(|r| r.starts_with("s3://")) else {
+        return Ok(None);
+    };
+    let local = fetch_s3(&uri).await?;
+    Ok(Some(Prefetched::new(
+        vec![(uri, local)],
+        std::env::temp_dir().join("rosterctl-runs"),
+    )))
 }
 
 /// Downloads a run file kept in S3 (a held plan, before-images) to a local file.

@@ -37,9 +37,11 @@ async fn a_zip_upload_is_applied_and_filed_with_its_report() {
     assert_eq!(
         processed,
         vec![
+            format!("processed/d1/{run_id}/before.jsonl.gz"),
             format!("processed/d1/{run_id}/district.zip"),
             format!("processed/d1/{run_id}/report.json")
-        ]
+        ],
+        "the delivery, its report and the run's before-images"
     );
     let report = world
         .get_json(&format!("processed/d1/{run_id}/report.json"))
@@ -282,8 +284,8 @@ async fn loose_files_in_any_order_and_racing_events_make_exactly_one_run() {
     let processed = world.keys(&format!("processed/d1/{run_id}/")).await;
     assert_eq!(
         processed.len(),
-        files.len() + 1,
-        "every file and the report: {processed:?}"
+        files.len() + 2,
+        "every file, the report and the before-images: {processed:?}"
     );
     assert!(world.keys("inbound/").await.is_empty());
 }
