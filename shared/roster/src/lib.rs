@@ -17,6 +17,7 @@ pub mod dynamo;
 pub mod engine;
 pub mod error;
 pub mod history;
+pub mod notice;
 pub mod plan;
 pub mod revert;
 pub mod run;

@@ -164,6 +164,12 @@ pub struct TenantConfig {
     /// delivers them makes them an ordinary roster user. Off by default.
     #[serde(default)]
     pub sso_provision_teachers: bool,
+    /// The district's contacts for run notices (rejected, held, failed, stale runs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify_emails: Vec<String>,
+    /// Notify the contacts of applied runs too.
+    #[serde(default)]
+    pub notify_applied: bool,
 }
 
 /// When a tenant's API is pulled: days, a time of day, and the district's time zone.
@@ -277,6 +283,8 @@ impl TenantConfig {
             sso_match_by_email: false,
             sso_allow_aides: false,
             sso_provision_teachers: false,
+            notify_emails: Vec::new(),
+            notify_applied: false,
         })
     }
 

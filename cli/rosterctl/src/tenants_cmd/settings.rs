@@ -84,6 +84,13 @@ pub struct TenantArgs {
     /// record and is signed in, until a sync delivers them (true/false).
     #[arg(long)]
     pub sso_provision_teachers: Option<bool>,
+    /// The district's contacts for run notices, comma-separated (`""` clears them).
+    #[arg(long, value_name = "EMAILS")]
+    pub notify_email: Option<String>,
+    /// Notify the contacts of applied runs too, not only rejected, held, failed
+    /// and stale ones (true/false).
+    #[arg(long)]
+    pub notify_applied: Option<bool>,
     /// The stack's PullScheduleGroupName output.
     #[arg(long, default_value = "roster-pulls")]
     pub schedule_group: String,
@@ -207,6 +214,12 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     if let Some(s) = a.sso_allow_aides {
         config.sso_allow_aides = s;
     }
+    if let Some(list) = &a.notify_email {
+        config.notify_emails = parse_emails(list)?;
+    }
+    if let Some(n) = a.notify_applied {
+        config.notify_applied = n;
+    }
     if let Some(s) = a.sso_provision_teachers {
         config.sso_provision_teachers = s;
     }
@@ -217,4 +230,48 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, or --api-token)".into());
     }
     Ok(())
+}
+
+/// A comma-separated list of email addresses, each checked for the shape
+/// `local@domain.tld` (no spaces); duplicates removed, order kept.
+pub fn parse_emails(list: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let valid = part.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        }) && !part
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>');
+        if !valid {
+            return Err(format!(
+                "--notify-email: `{part}` is not an email address (expected name@district.org)"
+            ));
+        }
+        let lower = part.to_ascii_lowercase();
+        if !out.contains(&lower) {
+            out.push(lower);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notice_contacts_are_checked_and_deduplicated() {
+        assert_eq!(
+            parse_emails(" a@x.org, B@y.org ,a@x.org,").unwrap(),
+            vec!["a@x.org".to_string(), "b@y.org".to_string()]
+        );
+        assert_eq!(parse_emails("").unwrap(), Vec::<String>::new());
+        for bad in ["ada", "a@b", "a b@x.org", "@x.org", "a@.org", "<a@x.org>"] {
+            let e = parse_emails(bad).unwrap_err();
+            assert!(e.contains(bad), "{e}");
+        }
+    }
 }

@@ -579,3 +579,40 @@ fn history_lists_the_runs_that_wrote_a_record_and_what_each_changed() {
     assert_eq!(code, 2);
     assert!(out.contains("not a OneRoster type"), "{out}");
 }
+
+#[test]
+fn a_district_may_name_contacts_for_run_notices() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "tenants",
+            "add",
+            "t1",
+            "--connection",
+            "sftp",
+            "--notify-email",
+            "Data@District.org, it@district.org",
+            "--notify-applied",
+            "true",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (_, shown) = rosterctl(d, &["tenants", "show", "t1", "--json"]);
+    let shown = json(&shown);
+    assert_eq!(
+        shown["notify_emails"],
+        serde_json::json!(["data@district.org", "it@district.org"])
+    );
+    assert_eq!(shown["notify_applied"], true);
+    let (code, out) = rosterctl(d, &["tenants", "update", "t1", "--notify-email", "nobody"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("`nobody` is not an email address"), "{out}");
+    assert_eq!(
+        rosterctl(d, &["tenants", "update", "t1", "--notify-email", ""]).0,
+        0
+    );
+    let (_, shown) = rosterctl(d, &["tenants", "show", "t1", "--json"]);
+    assert!(json(&shown).get("notify_emails").is_none(), "cleared");
+}

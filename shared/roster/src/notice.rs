@@ -1,0 +1,218 @@
+//! Word to a district about a run (issue #14's notifications): which outcomes
+//! are worth a message, and the message itself. Pure: publishing it (SNS,
+//! with the tenant as a message attribute for the subscribers' filter
+//! policies) is the caller's. A message names the tenant, the outcome, the
+//! counts per type, the first validation errors by file, line, column and
+//! code, what to do next, and the run id; never a value from the data, so no
+//! name, email or other personal data of students or staff.
+
+use crate::run::{RunRecord, RunStatus};
+use oneroster::EntityKind;
+use std::fmt::Write as _;
+
+/// How many validation errors a message lists.
+pub const NOTICE_ERRORS: usize = 10;
+
+/// A message about one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The tenant (the message attribute subscriptions filter on).
+    pub tenant: String,
+    /// The run's outcome (`rejected`, `held`, `failed`, `stale`, `applied`).
+    pub outcome: String,
+    /// A short subject line.
+    pub subject: String,
+    /// The plain-text body.
+    pub body: String,
+}
+
+/// Whether a run's outcome is worth a message: rejected, held, failed and
+/// stale runs always; applied runs when the tenant asked for them too.
+pub fn worth_notice(status: RunStatus, applied_too: bool) -> bool {
+    match status {
+        RunStatus::Rejected | RunStatus::Held | RunStatus::Failed | RunStatus::Stale => true,
+        RunStatus::Applied => applied_too,
+        _ => false,
+    }
+}
+
+fn next_step(run: &RunRecord) -> &'static str {
+    match run.status {
+        RunStatus::Rejected => "Nothing was changed. Please correct the errors below in your student information system or in ClassLink's export, then send the file again.",
+        RunStatus::Held => "Nothing was changed yet: this file would remove many records at once, so it waits for a person to approve it. Please tell your Customer Success Manager whether the change is intended.",
+        RunStatus::Failed => "Nothing is assumed applied. We retry automatically; if this repeats, your Customer Success Manager will contact you.",
+        RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
+        RunStatus::Applied => "Your roster is up to date.",
+        _ => "",
+    }
+}
+
+/// The message about `run` (for a district's contacts).
+pub fn notice(run: &RunRecord) -> Notice {
+    let outcome = run.status.as_str().to_string();
+    let subject = format!(
+        "Roster sync for {}: {outcome} (run {})",
+        run.tenant, run.run_id
+    );
+    let mut body = format!(
+        "District: {}\nOutcome: {outcome}\nRun: {}\nSource: {}\n\n{}\n",
+        run.tenant,
+        run.run_id,
+        run.source.kind,
+        next_step(run)
+    );
+    if !run.counts.is_empty() {
+        body.push_str("\nRecords by type (inserted / updated / archived / ended / un-archived / rejected rows):\n");
+        for kind in EntityKind::ALL {
+            if let Some(c) = run.counts.get(kind.file_name()) {
+                let _ = writeln!(
+                    body,
+                    "  {}: {} / {} / {} / {} / {} / {}",
+                    kind.file_name(),
+                    c.inserted,
+                    c.updated,
+                    c.archived,
+                    c.ended,
+                    c.unarchived,
+                    c.rejected
+                );
+            }
+        }
+    }
+    if run.status == RunStatus::Held {
+        for (kind, hold) in &run.hold {
+            let _ = writeln!(
+                body,
+                "\nHeld ({kind}): {} of {} active records would be archived; {} users' email or username would change.",
+                hold.would_archive, hold.active_before, hold.would_change_identity
+            );
+        }
+    }
+    if run.error_count > 0 {
+        let _ = writeln!(
+            body,
+            "\n{} error(s); the first {}:",
+            run.error_count,
+            run.errors.len().min(NOTICE_ERRORS)
+        );
+        for e in run.errors.iter().take(NOTICE_ERRORS) {
+            let _ = writeln!(
+                body,
+                "  {} line {} column {}: {}",
+                e.file,
+                e.line.map_or("-".to_string(), |l| l.to_string()),
+                e.column.as_deref().unwrap_or("-"),
+                e.code
+            );
+        }
+    }
+    Notice {
+        tenant: run.tenant.clone(),
+        outcome,
+        subject,
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::{KindCounts, RunIssue, RunSource};
+
+    fn run(status: RunStatus) -> RunRecord {
+        let mut run = RunRecord::start(
+            "springfield",
+            RunSource {
+                kind: "csv".into(),
+                reference: "s3://bucket/inbound/springfield/x.zip".into(),
+            },
+            chrono::Utc::now(),
+        );
+        run.status = status;
+        run
+    }
+
+    #[test]
+    fn only_outcomes_worth_knowing_are_sent() {
+        for status in [
+            RunStatus::Rejected,
+            RunStatus::Held,
+            RunStatus::Failed,
+            RunStatus::Stale,
+        ] {
+            assert!(worth_notice(status, false), "{status:?}");
+        }
+        assert!(!worth_notice(RunStatus::Applied, false));
+        assert!(worth_notice(RunStatus::Applied, true));
+        for status in [
+            RunStatus::Busy,
+            RunStatus::Continued,
+            RunStatus::Running,
+            RunStatus::Discarded,
+        ] {
+            assert!(!worth_notice(status, true), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_rejection_lists_the_first_ten_errors_by_place_and_code_and_no_value() {
+        let mut r = run(RunStatus::Rejected);
+        r.message = "package rejected: users.csv line 3: email `ada@x.org` is not an email".into();
+        for i in 0..12 {
+            r.errors.push(RunIssue {
+                file: "users.csv".into(),
+                line: Some(i + 2),
+                column: Some("email".into()),
+                code: "invalid_email".into(),
+                message: format!("`student{i}@x.org` is not an email, Ada Lovelace"),
+            });
+        }
+        r.error_count = 12;
+        r.counts.insert(
+            "users".into(),
+            KindCounts {
+                rejected: 12,
+                ..KindCounts::default()
+            },
+        );
+        let n = notice(&r);
+        assert_eq!(n.tenant, "springfield");
+        assert_eq!(n.outcome, "rejected");
+        assert!(n.subject.contains(&r.run_id));
+        assert!(n.body.contains("12 error(s); the first 10:"), "{}", n.body);
+        assert!(n
+            .body
+            .contains("users.csv line 2 column email: invalid_email"));
+        assert!(n
+            .body
+            .contains("users.csv line 11 column email: invalid_email"));
+        assert!(!n.body.contains("line 12 "), "only ten");
+        assert!(n.body.contains("Please correct the errors"));
+        for personal in ["@x.org", "Ada", "Lovelace"] {
+            assert!(
+                !n.body.contains(personal) && !n.subject.contains(personal),
+                "{personal}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_held_run_says_how_much_and_what_to_do() {
+        let mut r = run(RunStatus::Held);
+        r.hold.insert(
+            "users".into(),
+            crate::run::HoldReason {
+                active_before: 1000,
+                would_archive: 400,
+                would_change_identity: 0,
+                incoming_rows: 600,
+                message: "would archive 400 of 1000".into(),
+            },
+        );
+        let n = notice(&r);
+        assert!(n
+            .body
+            .contains("Held (users): 400 of 1000 active records would be archived"));
+        assert!(n.body.contains("waits for a person to approve it"));
+    }
+}
