@@ -5,7 +5,7 @@
 
 use crate::outcome::*;
 use oneroster::EntityKind;
-use roster::before::read_images;
+use roster::before::{read_images, BeforeImage};
 use roster::history::{archive_change, field_changes, FieldChange};
 use roster::{Artifacts, RecordState, RunRecord, Store};
 use serde_json::json;
@@ -16,6 +16,21 @@ struct Entry {
     run: RunRecord,
     before: Option<RecordState>,
     after_archived: bool,
+}
+
+/// The record's image in a before-images file, if the run wrote it.
+fn find_image(
+    path: &std::path::Path,
+    kind: EntityKind,
+    id: &str,
+) -> Result<Option<BeforeImage>, roster::SyncError> {
+    for image in read_images(path)? {
+        let image = image?;
+        if image.kind == kind && image.id == id {
+            return Ok(Some(image));
+        }
+    }
+    Ok(None)
 }
 
 /// `records history`: the record's writes among the tenant's newest `limit` runs.
@@ -46,7 +61,8 @@ pub async fn record_history<S: Store, A: Artifacts>(
             }
             continue;
         };
-        let path = if reference.starts_with("s3://") {
+        let downloaded = reference.starts_with("s3://");
+        let path = if downloaded {
             match crate::runs_cmd::fetch_s3(&reference).await {
                 Ok(p) => p,
                 Err(_) => {
@@ -63,23 +79,18 @@ pub async fn record_history<S: Store, A: Artifacts>(
                 }
             }
         };
-        let images = match read_images(&path) {
-            Ok(i) => i,
+        let found = find_image(&path, kind, id);
+        if downloaded {
+            let _ = std::fs::remove_file(&path);
+        }
+        match found {
+            Ok(Some(image)) => entries.push(Entry {
+                run,
+                before: image.before,
+                after_archived: image.after.archived,
+            }),
+            Ok(None) => {}
             Err(e) => return failure(json, &format!("run {}: {e}", run.run_id)),
-        };
-        for image in images {
-            match image {
-                Ok(image) if image.kind == kind && image.id == id => {
-                    entries.push(Entry {
-                        run,
-                        before: image.before,
-                        after_archived: image.after.archived,
-                    });
-                    break;
-                }
-                Ok(_) => {}
-                Err(e) => return failure(json, &e.to_string()),
-            }
         }
     }
     // What each run left is what the next newer one found, or what is stored now.

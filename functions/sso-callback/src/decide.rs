@@ -284,12 +284,7 @@ async fn provisionable<S: Records>(
     {
         return Ok(None);
     }
-    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
-    let lookups = [
-        nonempty(&info.email).map(Lookup::UsersByEmail),
-        nonempty(&info.login_id).map(Lookup::UsersByUsername),
-    ];
-    for lookup in lookups.into_iter().flatten() {
+    for (lookup, _) in fallback_lookups(info) {
         if !store.lookup(tenant, &lookup).await?.is_empty() {
             return Ok(None);
         }
@@ -310,6 +305,20 @@ pub fn provisional_content(sourced_id: &str, info: &UserInfo) -> SisContent {
         "email": field(&info.email),
         "username": field(&info.login_id),
     }))
+}
+
+/// The keys other than the SourcedId that name a person in the tenant's
+/// roster, in the order they are tried: email, then username (ClassLink's
+/// LoginId); empty ones left out.
+fn fallback_lookups(info: &UserInfo) -> Vec<(Lookup, MatchKey)> {
+    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    [
+        nonempty(&info.email).map(|e| (Lookup::UsersByEmail(e), MatchKey::Email)),
+        nonempty(&info.login_id).map(|l| (Lookup::UsersByUsername(l), MatchKey::Username)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// A roster user found for a sign-in.
@@ -352,12 +361,7 @@ async fn find_user<S: Records>(
     if !tenant.sso_match_by_email {
         return Ok(None);
     }
-    let nonempty = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
-    let lookups = [
-        nonempty(&info.email).map(|e| (Lookup::UsersByEmail(e), MatchKey::Email)),
-        nonempty(&info.login_id).map(|l| (Lookup::UsersByUsername(l), MatchKey::Username)),
-    ];
-    for (lookup, key) in lookups.into_iter().flatten() {
+    for (lookup, key) in fallback_lookups(info) {
         let mut active = Vec::new();
         for id in store.lookup(&tenant.tenant, &lookup).await? {
             if let Some(user) = store

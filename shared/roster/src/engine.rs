@@ -713,13 +713,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let mut now: HashMap<(EntityKind, String), Before> = HashMap::new();
         for kind in kinds {
             for s in self.store.load_summaries(tenant, kind).await? {
-                now.insert(
-                    (kind, s.sourced_id),
-                    Before {
-                        digest: s.digest,
-                        archived: s.archived,
-                    },
-                );
+                now.insert((kind, s.sourced_id.clone()), Before::of(&s));
             }
         }
         let changed: Vec<String> = planned

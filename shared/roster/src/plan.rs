@@ -23,6 +23,16 @@ pub struct Before {
     pub archived: bool,
 }
 
+impl Before {
+    /// What a stored summary says of the record now.
+    pub fn of(stored: &StoredSummary) -> Before {
+        Before {
+            digest: stored.digest,
+            archived: stored.archived,
+        }
+    }
+}
+
 /// One planned write, as a line of a plan file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlannedWrite {
@@ -133,12 +143,8 @@ impl KindPlan {
                     "the bulk file brings no valid rows but {} records are active",
                     self.active_before
                 ));
-            } else if archive >= hold.min_archive_count && share(archive) > hold.max_archive_percent
-            {
-                reasons.push(format!(
-                    "would archive {archive} of {} active records ({:.1}%; the limit is {}% and at least {})",
-                    self.active_before, share(archive), hold.max_archive_percent, hold.min_archive_count
-                ));
+            } else if let Some(over) = hold.archive_over_limit(archive, self.active_before) {
+                reasons.push(format!("would archive {over}"));
             }
         }
         let changes = self.identity_changes;
@@ -186,10 +192,6 @@ pub fn plan_kind(
             .filter(|s| !s.archived && !s.provisional)
             .count() as u64,
         ..KindPlan::default()
-    };
-    let before = |s: &StoredSummary| Before {
-        digest: s.digest,
-        archived: s.archived,
     };
     let mut archive_ids: Vec<(&StoredSummary, ArchiveReason)> = Vec::new();
     let learns = matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes);
@@ -239,7 +241,7 @@ pub fn plan_kind(
                     id: id.to_string(),
                     sis: Some(serde_json::Value::Object(content.fields().clone())),
                     first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.clone())),
-                    before: stored.map(before),
+                    before: stored.map(Before::of),
                     reason: None,
                     archived_by: None,
                     restore: None,
@@ -291,7 +293,7 @@ pub fn plan_kind(
             id: s.sourced_id.clone(),
             sis: None,
             first_seen: None,
-            before: Some(before(s)),
+            before: Some(Before::of(s)),
             reason: Some(reason),
             archived_by: None,
             restore: None,

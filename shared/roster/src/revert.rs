@@ -234,11 +234,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let hold = tenant.hold.unwrap_or(self.options.default_hold);
         for (kind, archive) in &planned.archives {
             let active = planned.active.get(kind).copied().unwrap_or(0);
-            if active == 0 {
-                continue;
-            }
-            let share = *archive as f64 * 100.0 / active as f64;
-            if *archive >= hold.min_archive_count && share > hold.max_archive_percent {
+            if let Some(over) = hold.archive_over_limit(*archive, active) {
                 run.hold.insert(
                     kind.file_name().to_string(),
                     HoldReason {
@@ -246,10 +242,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                         would_archive: *archive,
                         would_change_identity: 0,
                         incoming_rows: 0,
-                        message: format!(
-                            "the revert would archive {archive} of {active} active records ({share:.1}%; the limit is {}% and at least {})",
-                            hold.max_archive_percent, hold.min_archive_count
-                        ),
+                        message: format!("the revert would archive {over}"),
                     },
                 );
             }
@@ -334,16 +327,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .active
                 .insert(kind, stored.iter().filter(|s| !s.archived).count() as u64);
             let now: HashMap<String, Before> = stored
-                .into_iter()
-                .map(|s| {
-                    (
-                        s.sourced_id,
-                        Before {
-                            digest: s.digest,
-                            archived: s.archived,
-                        },
-                    )
-                })
+                .iter()
+                .map(|s| (s.sourced_id.clone(), Before::of(s)))
                 .collect();
             let mut seen = std::collections::HashSet::new();
             for image in read_images(images)? {

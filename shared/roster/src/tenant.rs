@@ -53,6 +53,22 @@ fn default_identity_count() -> u64 {
 }
 
 impl HoldThresholds {
+    /// When archiving `archive` of `active` active records goes past the
+    /// limit (at least the minimum count, and more than the share), says so:
+    /// "`archive` of `active` active records (n%; the limit is …)".
+    pub fn archive_over_limit(&self, archive: u64, active: u64) -> Option<String> {
+        if active == 0 {
+            return None;
+        }
+        let share = archive as f64 * 100.0 / active as f64;
+        (archive >= self.min_archive_count && share > self.max_archive_percent).then(|| {
+            format!(
+                "{archive} of {active} active records ({share:.1}%; the limit is {}% and at least {})",
+                self.max_archive_percent, self.min_archive_count
+            )
+        })
+    }
+
     /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT`,
     /// `HOLD_MIN_ARCHIVE_COUNT`, `HOLD_MAX_IDENTITY_CHANGE_PERCENT` and
     /// `HOLD_MIN_IDENTITY_CHANGE_COUNT` when set (the template passes them),
