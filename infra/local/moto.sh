@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# moto server (PyPI `moto[server]`): S3, SQS, Secrets Manager, Scheduler and Transfer Family
+# moto server (PyPI `moto[server]`): S3, SQS, SNS, Secrets Manager, Scheduler and Transfer Family
 # APIs on a loopback port, in memory. Installed in the project's venv (infra/local/python.sh).
 #
 #   infra/local/moto.sh install        install (idempotent)

@@ -422,6 +422,27 @@ pub(crate) enum TenantsCommand {
         /// The EventBridge Scheduler group of the pull schedules.
         #[arg(long, default_value = "roster-pulls")]
         schedule_group: String,
+        /// The stack's RunNoticeTopicArn output, to check the contacts'
+        /// subscriptions [default: ROSTER_NOTICE_TOPIC_ARN].
+        #[arg(long, value_name = "ARN")]
+        notice_topic_arn: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the run-notice topic's email subscriptions in line with every district's contacts.
+    ///
+    /// One subscription per address, its filter policy admitting the districts that name it;
+    /// subscriptions made by hand without a tenant filter are left as they are.
+    Notices {
+        /// The stack's RunNoticeTopicArn output [default: ROSTER_NOTICE_TOPIC_ARN].
+        #[arg(long, value_name = "ARN")]
+        notice_topic_arn: Option<String>,
+        /// Only say what would change.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         store: StoreArgs,
         /// JSON output.

@@ -252,10 +252,14 @@ async fn run(command: Command) -> Outcome {
                 sftp_server_id,
                 inbound_bucket,
                 schedule_group,
+                notice_topic_arn,
                 store,
                 json,
             } => {
                 let args = rosterctl::tenants_cmd::CheckArgs {
+                    notice_topic_arn: rosterctl::tenants_cmd::notices::notice_topic_arn(
+                        notice_topic_arn.as_deref(),
+                    ),
                     sftp_server_id: sftp_server_id
                         .or_else(|| std::env::var("ROSTER_SFTP_SERVER_ID").ok())
                         .filter(|s| !s.is_empty()),
@@ -263,6 +267,14 @@ async fn run(command: Command) -> Outcome {
                     schedule_group,
                 };
                 on_store!(store, json, s => rosterctl::tenants_cmd::check_tenant(&s, &tenant, &args, json).await)
+            }
+            TenantsCommand::Notices {
+                notice_topic_arn,
+                dry_run,
+                store,
+                json,
+            } => {
+                on_store!(store, json, s => rosterctl::tenants_cmd::sync_notices(&s, notice_topic_arn.as_deref(), dry_run, json).await)
             }
             TenantsCommand::Status {
                 tenant,

@@ -21,6 +21,10 @@ pub struct IngestConfig {
     /// The sweep counts tenants whose last applied run is older than this many
     /// days (`OVERDUE_SYNC_DAYS`, default 3) into the `TenantsOverdue` metric.
     pub overdue_days: u32,
+    /// The run-notice topic (`NOTICE_TOPIC_ARN`): districts' contacts hear of
+    /// rejected, held, failed and stale runs (and applied ones if asked).
+    /// Without it, no notices are sent.
+    pub notice_topic_arn: Option<String>,
 }
 
 impl IngestConfig {
@@ -44,6 +48,7 @@ impl IngestConfig {
                 "a number of seconds",
             )?),
             overdue_days: parsed_or("OVERDUE_SYNC_DAYS", 3u32, "a number of days")?,
+            notice_topic_arn: optional("NOTICE_TOPIC_ARN"),
         })
     }
 }

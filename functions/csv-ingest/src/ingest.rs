@@ -60,6 +60,8 @@ pub struct Ingest<S: Store> {
     /// Where work continues in a new invocation (`CONTINUE_QUEUE_URL`; without
     /// it, the invocation fails and Lambda's retries are used).
     pub continuations: Option<ContinuationQueue>,
+    /// The run-notice topic (`NOTICE_TOPIC_ARN`), if the deployment has one.
+    pub notices: Option<cloud::sns::Topic>,
     /// The roster store.
     pub store: S,
     /// Configuration.
@@ -372,9 +374,20 @@ impl<S: Store> Ingest<S> {
             kind: "csv".into(),
             reference: delivery.reference.clone(),
         };
-        let mut run = engine
+        let mut run = match engine
             .sync_package(tenant, &delivery.path, source, delivery.generated_at)
-            .await?;
+            .await
+        {
+            Ok(run) => run,
+            Err(e) => {
+                // Retrying cannot fix it: the district hears of the failed run now
+                // (a retryable failure is retried, then reaches the operators' alarm).
+                if !e.is_retryable() {
+                    self.notify_failed(tenant, &delivery.reference).await;
+                }
+                return Err(e.into());
+            }
+        };
         roster::run_log::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
         match run.status {
             RunStatus::Busy | RunStatus::Continued => {
@@ -463,11 +476,37 @@ impl<S: Store> Ingest<S> {
             }
         }
         let _ = std::fs::remove_dir_all(&local_runs);
+        self.notify(tenant, &run).await;
         Ok(ItemOutcome {
             run_id: Some(run.run_id.clone()),
             moved_to,
             ..ItemOutcome::new(&object.key, run.status.as_str())
         })
+    }
+
+    /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).
+    async fn notify(&self, tenant: &TenantConfig, run: &RunRecord) {
+        if let (Some(topic), Some(n)) = (&self.notices, roster::notice::for_tenant(tenant, run)) {
+            topic
+                .send_notice(&n.tenant, &n.outcome, &n.subject, &n.body)
+                .await;
+        }
+    }
+
+    /// After a run failed for good: the failed run the engine recorded for
+    /// `reference`, to the tenant's contacts.
+    async fn notify_failed(&self, tenant: &TenantConfig, reference: &str) {
+        if self.notices.is_none() || tenant.notify_emails.is_empty() {
+            return;
+        }
+        if let Ok(runs) = self.store.list_runs(Some(&tenant.tenant), 1).await {
+            if let Some(run) = runs
+                .into_iter()
+                .find(|r| r.status == RunStatus::Failed && r.source.reference == reference)
+            {
+                self.notify(tenant, &run).await;
+            }
+        }
     }
 
     /// Sends the object back through the continuation queue (a deferral waits a while first).
@@ -567,6 +606,14 @@ impl<S: Store> Ingest<S> {
                 },
                 now,
             );
+            run.errors.push(roster::run::RunIssue {
+                file: "manifest.csv".into(),
+                line: None,
+                column: None,
+                code: "incomplete_set".into(),
+                message: reason.clone(),
+            });
+            run.error_count = 1;
             run.finish(RunStatus::Rejected, reason.clone(), now);
             let dest_folder = format!(
                 "{}{}/{}/",
@@ -575,14 +622,8 @@ impl<S: Store> Ingest<S> {
                 run.run_id
             );
             run.report_ref = Some(format!("s3://{bucket}/{dest_folder}report.json"));
-            if self
-                .store
-                .get_tenant(&first.tenant)
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-            {
+            let tenant = self.store.get_tenant(&first.tenant).await.ok().flatten();
+            if tenant.is_some() {
                 self.store.put_run(&run).await?;
             }
             s3::put_json(
@@ -599,6 +640,9 @@ impl<S: Store> Ingest<S> {
                 s3::move_object(&self.s3, &bucket, &o.key, None, &dest).await?;
             }
             tracing::warn!(tenant = %first.tenant, folder = %folder, files = objects.len(), run_id = %run.run_id, "incomplete set moved aside");
+            if let Some(tenant) = &tenant {
+                self.notify(tenant, &run).await;
+            }
             outcomes.push(ItemOutcome {
                 run_id: Some(run.run_id),
                 moved_to: Some(dest_folder),

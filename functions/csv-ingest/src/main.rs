@@ -37,6 +37,10 @@ async fn main() -> Result<(), Error> {
             .continue_queue_url
             .clone()
             .map(|url| ContinuationQueue::new(aws_sdk_sqs::Client::new(&sdk), url)),
+        notices: config
+            .notice_topic_arn
+            .clone()
+            .map(|arn| cloud::sns::Topic::new(aws_sdk_sns::Client::new(&sdk), arn)),
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table.clone()),
         config,
         scratch: std::env::temp_dir().join("csv-ingest"),

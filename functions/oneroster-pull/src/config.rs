@@ -12,6 +12,8 @@ pub struct PullFunctionConfig {
     pub secret_prefix: Option<String>,
     /// Where a pull that reaches the deadline continues (`CONTINUE_QUEUE_URL`).
     pub continue_queue_url: Option<String>,
+    /// The run-notice topic (`NOTICE_TOPIC_ARN`); without it, no notices are sent.
+    pub notice_topic_arn: Option<String>,
 }
 
 impl PullFunctionConfig {
@@ -21,6 +23,7 @@ impl PullFunctionConfig {
             table: required("ROSTER_TABLE")?,
             secret_prefix: optional("TENANT_SECRET_PREFIX"),
             continue_queue_url: optional("CONTINUE_QUEUE_URL"),
+            notice_topic_arn: optional("NOTICE_TOPIC_ARN"),
         })
     }
 }

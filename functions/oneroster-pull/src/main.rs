@@ -41,6 +41,9 @@ async fn main() -> Result<(), Error> {
         continuations: config
             .continue_queue_url
             .map(|url| ContinuationQueue::new(aws_sdk_sqs::Client::new(&sdk), url)),
+        notices: config
+            .notice_topic_arn
+            .map(|arn| cloud::sns::Topic::new(aws_sdk_sns::Client::new(&sdk), arn)),
     };
     lambda_runtime::run(service_fn(|event| handler(&puller, event))).await
 }

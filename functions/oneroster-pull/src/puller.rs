@@ -7,7 +7,7 @@ use cloud::continuation::{ContinuationQueue, MAX_HOPS};
 use cloud::Failure;
 use roster::api::pull_and_sync;
 pub use roster::api::{PullConfig, PullEvent, RequestedMode};
-use roster::{ApiSecret, Connection, RunRecord, RunSource, RunStatus, Store};
+use roster::{ApiSecret, Connection, RunRecord, RunSource, RunStatus, Store, TenantConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,8 @@ pub struct Puller<S: Store> {
     pub secret_prefix: Option<String>,
     /// Where a pull that reached the deadline continues (`CONTINUE_QUEUE_URL`).
     pub continuations: Option<ContinuationQueue>,
+    /// The run-notice topic (`NOTICE_TOPIC_ARN`), if the deployment has one.
+    pub notices: Option<cloud::sns::Topic>,
 }
 
 impl<S: Store> Puller<S> {
@@ -38,8 +40,13 @@ impl<S: Store> Puller<S> {
         deadline: Option<Instant>,
     ) -> Result<RunRecord, Failure> {
         let started = Instant::now();
-        let run = self.handle_inner(event, deadline).await?;
+        let (tenant, run) = self.handle_inner(event, deadline).await?;
         roster::run_log::emit("oneroster-pull", &run, started.elapsed(), None);
+        if let (Some(topic), Some(n)) = (&self.notices, roster::notice::for_tenant(&tenant, &run)) {
+            topic
+                .send_notice(&n.tenant, &n.outcome, &n.subject, &n.body)
+                .await;
+        }
         Ok(run)
     }
 
@@ -47,7 +54,7 @@ impl<S: Store> Puller<S> {
         &self,
         event: PullEvent,
         deadline: Option<Instant>,
-    ) -> Result<RunRecord, Failure> {
+    ) -> Result<(TenantConfig, RunRecord), Failure> {
         let tenant = self.store.get_tenant(&event.tenant).await?.ok_or_else(|| {
             Failure::permanent(format!("tenant `{}` is not configured", event.tenant))
         })?;
@@ -71,7 +78,7 @@ impl<S: Store> Puller<S> {
                 Utc::now(),
             );
             self.store.put_run(&run).await?;
-            return Ok(run);
+            return Ok((tenant, run));
         }
         let Some(api) = tenant
             .api
@@ -80,7 +87,7 @@ impl<S: Store> Puller<S> {
         else {
             run.finish(RunStatus::Rejected, "the tenant is disabled or has no OneRoster API connection configured; nothing was pulled", Utc::now());
             self.store.put_run(&run).await?;
-            return Ok(run);
+            return Ok((tenant, run));
         };
         if let Some(prefix) = &self.secret_prefix {
             if !api.secret_name.starts_with(prefix.as_str()) {
@@ -90,7 +97,7 @@ impl<S: Store> Puller<S> {
                     Utc::now(),
                 );
                 self.store.put_run(&run).await?;
-                return Ok(run);
+                return Ok((tenant, run));
             }
         }
         let secret = match self.read_secret(&api.secret_name).await {
@@ -98,7 +105,7 @@ impl<S: Store> Puller<S> {
             Err(e) if !e.is_retryable() => {
                 run.finish(RunStatus::Failed, e.to_string(), Utc::now());
                 self.store.put_run(&run).await?;
-                return Ok(run);
+                return Ok((tenant, run));
             }
             Err(e) => return Err(e),
         };
@@ -116,7 +123,7 @@ impl<S: Store> Puller<S> {
         if run.status == RunStatus::Continued {
             self.continue_later(&event, &run).await?;
         }
-        Ok(run)
+        Ok((tenant, run))
     }
 
     /// A run that reached the deadline continues in a fresh invocation: the

@@ -5,7 +5,8 @@
 //! against local emulators), the one failure type and SDK error classifier,
 //! JSON tracing, CloudWatch embedded-metric-format lines and, behind
 //! features, the Lambda deadline (`lambda`), the continuation queue (`sqs`)
-//! and the S3 client (`s3`).
+//! the S3 client (`s3`), Secrets Manager (`secrets`) and the run-notice topic
+//! (`sns`).
 
 #[cfg(feature = "sqs")]
 pub mod continuation;
@@ -18,6 +19,8 @@ pub mod metrics;
 pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;
+#[cfg(feature = "sns")]
+pub mod sns;
 
 pub use failure::{classify, Failure, Retry};
 

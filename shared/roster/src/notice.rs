@@ -7,6 +7,7 @@
 //! name, email or other personal data of students or staff.
 
 use crate::run::{RunRecord, RunStatus};
+use crate::tenant::TenantConfig;
 use oneroster::EntityKind;
 use std::fmt::Write as _;
 
@@ -36,10 +37,21 @@ pub fn worth_notice(status: RunStatus, applied_too: bool) -> bool {
     }
 }
 
+/// The message a district's contacts get about `run`, if any: the tenant is
+/// enabled (a disabled district is not mailed about the runs it refuses), has
+/// contacts, and the outcome is worth a notice to it.
+pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
+    (tenant.enabled
+        && !tenant.notify_emails.is_empty()
+        && worth_notice(run.status, tenant.notify_applied))
+    .then(|| notice(run))
+}
+
 fn next_step(run: &RunRecord) -> &'static str {
     match run.status {
         RunStatus::Rejected => "Nothing was changed. Please correct the errors below in your student information system or in ClassLink's export, then send the file again.",
         RunStatus::Held => "Nothing was changed yet: this file would remove many records at once, so it waits for a person to approve it. Please tell your Customer Success Manager whether the change is intended.",
+        RunStatus::Failed if run.source.kind == "api" => "Nothing was changed: the pull from ClassLink's OneRoster API did not complete. If the Application Key, Secret or API URL changed in ClassLink, send the new ones to your Customer Success Manager; otherwise the next scheduled pull tries again.",
         RunStatus::Failed => "Nothing is assumed applied. We retry automatically; if this repeats, your Customer Success Manager will contact you.",
         RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
         RunStatus::Applied => "Your roster is up to date.",
@@ -96,10 +108,15 @@ pub fn notice(run: &RunRecord) -> Notice {
             run.errors.len().min(NOTICE_ERRORS)
         );
         for e in run.errors.iter().take(NOTICE_ERRORS) {
+            // The reader names a file by its type (`users`): the district knows `users.csv`.
+            let file = if e.file.contains('.') {
+                e.file.clone()
+            } else {
+                format!("{}.csv", e.file)
+            };
             let _ = writeln!(
                 body,
-                "  {} line {} column {}: {}",
-                e.file,
+                "  {file} line {} column {}: {}",
                 e.line.map_or("-".to_string(), |l| l.to_string()),
                 e.column.as_deref().unwrap_or("-"),
                 e.code
@@ -160,7 +177,7 @@ mod tests {
         r.message = "package rejected: users.csv line 3: email `ada@x.org` is not an email".into();
         for i in 0..12 {
             r.errors.push(RunIssue {
-                file: "users.csv".into(),
+                file: if i == 0 { "users" } else { "users.csv" }.into(),
                 line: Some(i + 2),
                 column: Some("email".into()),
                 code: "invalid_email".into(),
@@ -194,6 +211,26 @@ mod tests {
                 "{personal}"
             );
         }
+    }
+
+    #[test]
+    fn only_a_tenant_with_contacts_hears_and_applied_runs_only_when_asked() {
+        let mut tenant = TenantConfig::new("springfield").unwrap();
+        assert_eq!(for_tenant(&tenant, &run(RunStatus::Rejected)), None);
+        tenant.notify_emails = vec!["data@springfield.k12.us".into()];
+        assert_eq!(
+            for_tenant(&tenant, &run(RunStatus::Rejected)).map(|n| n.outcome),
+            Some("rejected".into())
+        );
+        assert_eq!(for_tenant(&tenant, &run(RunStatus::Applied)), None);
+        tenant.notify_applied = true;
+        assert_eq!(
+            for_tenant(&tenant, &run(RunStatus::Applied)).map(|n| n.outcome),
+            Some("applied".into())
+        );
+        assert_eq!(for_tenant(&tenant, &run(RunStatus::Continued)), None);
+        tenant.enabled = false;
+        assert_eq!(for_tenant(&tenant, &run(RunStatus::Rejected)), None);
     }
 
     #[test]

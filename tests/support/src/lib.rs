@@ -1,6 +1,6 @@
 //! Test support shared by the integration tests of every crate (a
 //! dev-dependency only): clients for the local emulators that `infra/test.sh`
-//! starts (moto for S3, SQS, Secrets Manager and Scheduler; DynamoDB Local),
+//! starts (moto for S3, SQS, SNS, Secrets Manager and Scheduler; DynamoDB Local),
 //! a Lambda Runtime API emulator that runs a real function binary, a runner
 //! for the CLI, the stack's resources from template.yaml, the OneRoster
 //! samples, and zip writers.
@@ -12,6 +12,7 @@ pub mod binaries;
 pub mod browser;
 pub mod cli;
 pub mod events;
+pub mod notices;
 pub mod runtime_api;
 pub mod samples;
 pub mod servers;

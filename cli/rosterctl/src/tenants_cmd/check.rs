@@ -111,6 +111,29 @@ pub enum ScheduleFinding {
     Error(String),
 }
 
+/// What was found of the district's run-notice contacts and their subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeFinding {
+    /// The tenant names no contacts.
+    NoContacts,
+    /// Contacts, but no notice topic to check their subscriptions on.
+    NotChecked {
+        /// How many contacts.
+        contacts: usize,
+    },
+    /// The contacts' subscriptions on the topic.
+    Checked {
+        /// How many contacts.
+        contacts: usize,
+        /// Contacts whose subscription awaits the address's confirmation.
+        pending: usize,
+        /// Contacts with no subscription admitting this tenant.
+        missing: usize,
+    },
+    /// The topic could not be read.
+    Error(String),
+}
+
 /// Counts of one type's stored records.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct TypeCounts {
@@ -147,6 +170,8 @@ pub struct Facts {
     pub refused_teachers: u64,
     /// Provisional users (teachers signed in before the roster had them).
     pub provisional: u64,
+    /// The run-notice contacts.
+    pub notices: NoticeFinding,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -280,7 +305,82 @@ pub fn assess(f: &Facts) -> Vec<Line> {
         ),
     });
     lines.extend(sso_lines(f));
+    lines.push(notice_line(f));
     lines
+}
+
+fn notice_line(f: &Facts) -> Line {
+    let t = &f.config.tenant;
+    let add = format!("name the district's data contacts: rosterctl tenants update {t} --notify-email a@district.org,b@district.org");
+    let sync = "run `rosterctl tenants notices` (with the stack's RunNoticeTopicArn)";
+    match &f.notices {
+        NoticeFinding::NoContacts => Line::new(
+            "notices",
+            Status::Warn,
+            "no contacts: the district hears of rejected or held files only from us",
+        )
+        .then(add),
+        NoticeFinding::NotChecked { contacts } => Line::new(
+            "notices",
+            Status::Warn,
+            format!("{contacts} contact(s); their subscriptions were not checked: no notice topic"),
+        )
+        .then(format!("pass --notice-topic-arn (the stack's RunNoticeTopicArn output) or set {}", super::notices::NOTICE_TOPIC_ENV)),
+        NoticeFinding::Error(e) => Line::new(
+            "notices",
+            Status::Warn,
+            format!("the notice topic could not be read: {e}"),
+        )
+        .then("check the topic ARN and the credentials' sns:ListSubscriptionsByTopic"),
+        NoticeFinding::Checked { contacts, missing, .. } if *missing > 0 => Line::new(
+            "notices",
+            Status::Warn,
+            format!("{missing} of {contacts} contact(s) not subscribed for {t}: they hear nothing"),
+        )
+        .then(sync),
+        NoticeFinding::Checked { contacts, pending, .. } if *pending > 0 => Line::new(
+            "notices",
+            Status::Warn,
+            format!("{pending} of {contacts} contact(s) have not confirmed SNS's subscription email: nothing reaches them until they do"),
+        )
+        .then("ask them to follow the link in the email \"AWS Notification - Subscription Confirmation\" (look in spam), then run `rosterctl tenants notices`"),
+        NoticeFinding::Checked { contacts, .. } => Line::new(
+            "notices",
+            Status::Ok,
+            format!("{contacts} contact(s) subscribed to run notices"),
+        ),
+    }
+}
+
+/// The notice finding of `config`'s contacts on the topic's `subscriptions`.
+pub fn notice_finding(
+    config: &TenantConfig,
+    subscriptions: &[cloud::sns::EmailSubscription],
+) -> NoticeFinding {
+    if config.notify_emails.is_empty() {
+        return NoticeFinding::NoContacts;
+    }
+    let (mut pending, mut missing) = (0, 0);
+    for email in &config.notify_emails {
+        match subscriptions
+            .iter()
+            .find(|s| s.endpoint.eq_ignore_ascii_case(email))
+        {
+            Some(s) if s.arn.is_none() => pending += 1,
+            Some(s)
+                if s.tenants
+                    .as_ref()
+                    .is_some_and(|t| t.contains(&config.tenant)) => {}
+            // A hand-made subscription without a tenant filter hears of every district.
+            Some(s) if s.tenants.is_none() => {}
+            _ => missing += 1,
+        }
+    }
+    NoticeFinding::Checked {
+        contacts: config.notify_emails.len(),
+        pending,
+        missing,
+    }
 }
 
 fn schedule_line(f: &Facts) -> Line {
@@ -555,7 +655,6 @@ pub async fn store_facts<S: Store>(
         *sign_ins.entry(audit.outcome).or_insert(0) += 1;
     }
     Ok(Facts {
-        config,
         sftp: None,
         api: None,
         schedule: None,
@@ -567,6 +666,11 @@ pub async fn store_facts<S: Store>(
         sign_ins,
         refused_teachers: refused.len() as u64,
         provisional,
+        notices: match config.notify_emails.len() {
+            0 => NoticeFinding::NoContacts,
+            contacts => NoticeFinding::NotChecked { contacts },
+        },
+        config,
         now,
     })
 }
@@ -657,8 +761,51 @@ mod tests {
             sign_ins: BTreeMap::from([("signed_in".to_string(), 4)]),
             refused_teachers: 0,
             provisional: 0,
+            notices: NoticeFinding::Checked {
+                contacts: 1,
+                pending: 0,
+                missing: 0,
+            },
             now,
         }
+    }
+
+    #[test]
+    fn contacts_without_a_confirmed_subscription_for_the_tenant_are_warned_of() {
+        use cloud::sns::EmailSubscription;
+        let mut config = ready_facts().config;
+        assert_eq!(notice_finding(&config, &[]), NoticeFinding::NoContacts);
+        config.notify_emails = vec!["a@d.org".into(), "b@d.org".into(), "c@d.org".into()];
+        let sub = |arn: Option<&str>, email: &str, tenants: &[&str]| EmailSubscription {
+            arn: arn.map(str::to_string),
+            endpoint: email.into(),
+            tenants: Some(tenants.iter().map(|s| s.to_string()).collect()),
+        };
+        let subscriptions = [
+            sub(Some("arn:1"), "A@d.org", &[config.tenant.as_str()]),
+            sub(None, "b@d.org", &[]),
+            sub(Some("arn:3"), "c@d.org", &["another-district"]),
+        ];
+        let finding = notice_finding(&config, &subscriptions);
+        assert_eq!(
+            finding,
+            NoticeFinding::Checked {
+                contacts: 3,
+                pending: 1,
+                missing: 1
+            }
+        );
+        let mut f = ready_facts();
+        f.notices = finding;
+        let line = notice_line(&f);
+        assert_eq!(line.status, Status::Warn);
+        assert!(
+            line.detail.contains("1 of 3 contact(s) not subscribed"),
+            "{line:?}"
+        );
+        assert!(line.next.unwrap().contains("rosterctl tenants notices"));
+        f.notices = NoticeFinding::NoContacts;
+        assert!(notice_line(&f).next.unwrap().contains("--notify-email"));
     }
 
     #[test]

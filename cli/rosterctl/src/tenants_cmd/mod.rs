@@ -8,6 +8,7 @@ use roster::{Connection, Store, TenantConfig};
 use serde_json::json;
 
 pub mod check;
+pub mod notices;
 mod schedule;
 mod secret;
 mod settings;
@@ -89,12 +90,28 @@ pub async fn add_or_update<S: Store>(
     if let Err(e) = store.put_tenant(&config).await {
         return failure(json, &e.to_string());
     }
+    let notices = if a.notify_email.is_some() {
+        Some(
+            match notices::notice_topic_arn(a.notice_topic_arn.as_deref()) {
+                None => {
+                    json!({"subscriptions": format!("not changed: no --notice-topic-arn (the stack's RunNoticeTopicArn output) or {}", notices::NOTICE_TOPIC_ENV)})
+                }
+                Some(arn) => match follow_contacts(store, &arn, false).await {
+                    Ok(applied) => json!({"topic": arn, "subscriptions": applied}),
+                    Err(e) => return failure(json, &format!("tenant `{tenant}` saved, but {e}")),
+                },
+            },
+        )
+    } else {
+        None
+    };
     let report = json!({
         "ok": true,
         "tenant": config,
         "secret": secret_action,
         "schedule": schedule,
         "sftp_user": sftp_instructions(&config, a.inbound_bucket.as_deref()),
+        "notices": notices,
     });
     Outcome {
         stdout: if json {
@@ -103,6 +120,52 @@ pub async fn add_or_update<S: Store>(
             serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
         },
         exit_code: EXIT_OK,
+    }
+}
+
+/// The notice topic's subscriptions brought in line with every tenant's contacts.
+async fn follow_contacts<S: Store>(
+    store: &S,
+    arn: &str,
+    dry_run: bool,
+) -> Result<Vec<notices::Applied>, String> {
+    let tenants = store.list_tenants().await.map_err(|e| e.to_string())?;
+    notices::reconcile(&notices::topic(arn).await, &tenants, dry_run).await
+}
+
+/// `tenants notices`: the run-notice topic's email subscriptions, brought in
+/// line with every district's contacts (or, with `dry_run`, what would change).
+/// Exit 1 when a change failed.
+pub async fn sync_notices<S: Store>(
+    store: &S,
+    topic_flag: Option<&str>,
+    dry_run: bool,
+    json: bool,
+) -> Outcome {
+    let Some(arn) = notices::notice_topic_arn(topic_flag) else {
+        return refusal(
+            json,
+            &format!(
+                "no notice topic: give --notice-topic-arn (the stack's RunNoticeTopicArn output) or set {}",
+                notices::NOTICE_TOPIC_ENV
+            ),
+        );
+    };
+    match follow_contacts(store, &arn, dry_run).await {
+        Ok(applied) => {
+            let ok = applied.iter().all(|a| a.error.is_none());
+            Outcome {
+                stdout: if json {
+                    json!({"ok": ok, "topic": arn, "dry_run": dry_run, "subscriptions": applied})
+                        .to_string()
+                        + "\n"
+                } else {
+                    notices::render(&applied, dry_run)
+                },
+                exit_code: if ok { EXIT_OK } else { EXIT_REFUSED },
+            }
+        }
+        Err(e) => failure(json, &e),
     }
 }
 
@@ -198,6 +261,9 @@ pub struct CheckArgs {
     pub inbound_bucket: Option<String>,
     /// The EventBridge Scheduler group of the pull schedules.
     pub schedule_group: String,
+    /// The run-notice topic (the stack's RunNoticeTopicArn output), to check
+    /// the contacts' subscriptions.
+    pub notice_topic_arn: Option<String>,
 }
 
 /// `tenants check`: the readiness report. Exit 0 when ready, 1 when a line fails.
@@ -234,6 +300,12 @@ pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json
         if config.schedule.is_some() {
             facts.schedule = Some(schedule_state(&a.schedule_group, tenant).await);
         }
+    }
+    if let (Some(arn), false) = (&a.notice_topic_arn, config.notify_emails.is_empty()) {
+        facts.notices = match notices::topic(arn).await.email_subscriptions().await {
+            Ok(subscriptions) => check::notice_finding(&config, &subscriptions),
+            Err(e) => check::NoticeFinding::Error(e.chain()),
+        };
     }
     let lines = check::assess(&facts);
     let ready = lines.iter().all(|l| l.status != check::Status::Fail);

@@ -91,6 +91,10 @@ pub struct TenantArgs {
     /// and stale ones (true/false).
     #[arg(long)]
     pub notify_applied: Option<bool>,
+    /// The stack's RunNoticeTopicArn output: with `--notify-email`, the topic's
+    /// email subscriptions follow the contacts [default: ROSTER_NOTICE_TOPIC_ARN].
+    #[arg(long, value_name = "ARN")]
+    pub notice_topic_arn: Option<String>,
     /// The stack's PullScheduleGroupName output.
     #[arg(long, default_value = "roster-pulls")]
     pub schedule_group: String,

@@ -594,3 +594,146 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
         "{out}"
     );
 }
+
+/// The topic's email subscriptions on moto: (address, filter policy).
+async fn email_subscriptions(topic: &str) -> Vec<(String, String)> {
+    let sns = testkit::notices::sns_client();
+    let listed = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for s in listed.subscriptions() {
+        if s.protocol() != Some("email") {
+            continue;
+        }
+        let attributes = sns
+            .get_subscription_attributes()
+            .subscription_arn(s.subscription_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let policy = attributes
+            .attributes()
+            .and_then(|a| a.get("FilterPolicy").cloned())
+            .unwrap_or_default();
+        out.push((s.endpoint().unwrap().to_string(), policy));
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notice_contacts_become_email_subscriptions_filtered_on_their_districts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let topic = testkit::notices::notice_topic().await;
+    let sns = testkit::notices::sns_client();
+    // Subscribed by hand, without a tenant filter: never touched.
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("email")
+        .endpoint("ops@vendor.example")
+        .send()
+        .await
+        .unwrap();
+    let (a, b) = (testkit::unique("north"), testkit::unique("south"));
+    let with_topic = ["--notice-topic-arn", topic.as_str(), "--json"];
+    let mut args = vec!["tenants", "add", &a, "--connection", "sftp"];
+    args.extend(["--notify-email", "Data@Region.example,it@north.example"]);
+    args.extend(with_topic);
+    let (code, out, err) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["notices"]["topic"], topic.as_str());
+    // The region's contact serves both districts: one subscription admitting both.
+    let mut args = vec!["tenants", "add", &b, "--connection", "sftp"];
+    args.extend(["--notify-email", "data@region.example"]);
+    args.extend(with_topic);
+    assert_eq!(rosterctl(d, &args).0, 0);
+    let both = serde_json::json!({"tenant": [&a, &b]}).to_string();
+    assert_eq!(
+        email_subscriptions(&topic).await,
+        vec![
+            ("data@region.example".to_string(), both.clone()),
+            (
+                "it@north.example".to_string(),
+                serde_json::json!({"tenant": [&a]}).to_string()
+            ),
+            ("ops@vendor.example".to_string(), String::new()),
+        ]
+    );
+
+    // North drops both contacts; the region stays for south only.
+    let mut args = vec!["tenants", "update", &a, "--notify-email", ""];
+    args.extend(with_topic);
+    let (code, out, _) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{out}");
+    let actions: Vec<String> = serde_json::from_str::<serde_json::Value>(&out).unwrap()["notices"]
+        ["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {}",
+                s["email"].as_str().unwrap(),
+                s["action"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&"data@region.example set_tenants".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"it@north.example unsubscribe".to_string()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"ops@vendor.example left_as_is".to_string()),
+        "{actions:?}"
+    );
+    assert_eq!(
+        email_subscriptions(&topic).await,
+        vec![
+            (
+                "data@region.example".to_string(),
+                serde_json::json!({"tenant": [&b]}).to_string()
+            ),
+            ("ops@vendor.example".to_string(), String::new()),
+        ]
+    );
+
+    // In line now: `tenants notices` changes nothing, and says so.
+    let (code, out, _) = rosterctl(d, &["tenants", "notices", "--notice-topic-arn", &topic]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("data@region.example: subscribed for {b}")),
+        "{out}"
+    );
+    assert!(
+        out.contains("ops@vendor.example: subscribed by hand"),
+        "{out}"
+    );
+    // Without a topic, the command says where to find it.
+    let (code, out, err) = rosterctl(d, &["tenants", "notices"]);
+    assert_eq!(code, 1);
+    assert!(
+        format!("{out}{err}").contains("RunNoticeTopicArn"),
+        "{out}{err}"
+    );
+
+    // `tenants check` sees south's contact subscribed, and north's absence of contacts.
+    let (_, report) = check(d, &[&b, "--notice-topic-arn", &topic]);
+    assert_eq!(line(&report, "notices")["status"], "ok", "{report}");
+    let (_, report) = check(d, &[&a, "--notice-topic-arn", &topic]);
+    let notices = line(&report, "notices");
+    assert_eq!(notices["status"], "warn");
+    assert!(
+        notices["next"].as_str().unwrap().contains("--notify-email"),
+        "{notices}"
+    );
+}

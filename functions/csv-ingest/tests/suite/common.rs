@@ -62,6 +62,7 @@ impl World {
         let ingest = Ingest {
             s3,
             continuations: Some(ContinuationQueue::new(sqs, queue_url.clone())),
+            notices: None,
             store,
             config: IngestConfig {
                 table,
@@ -71,6 +72,7 @@ impl World {
                 continue_queue_url: Some(queue_url.clone()),
                 tenant_wait: Duration::from_secs(5),
                 overdue_days: 3,
+                notice_topic_arn: None,
             },
             scratch: dir.path().join("scratch"),
         };

@@ -43,6 +43,7 @@ async fn setup(
         scratch: dir.path().join("scratch"),
         secret_prefix: Some("roster/tenants/".into()),
         continuations: None,
+        notices: None,
     };
     (puller, server, dir, secret_name)
 }
@@ -131,6 +132,43 @@ async fn rejected_credentials_fail_the_run_clearly_and_apply_nothing() {
             .status,
         RunStatus::Failed
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_district_hears_of_a_failed_pull_and_never_its_secret() {
+    use testkit::notices::{attribute, notice_topic, received, sns_client, tenant_listener};
+    let (mut puller, _server, _dir, _) = setup(
+        20,
+        r#"{"auth":"oauth1","key":"district-key","secret":"stale-secret"}"#,
+        "the-secret",
+    )
+    .await;
+    let topic = notice_topic().await;
+    puller.notices = Some(cloud::sns::Topic::new(sns_client(), topic.clone()));
+    let mut tenant = puller.store.get_tenant("d1").await.unwrap().unwrap();
+    tenant.notify_emails = vec!["data@d1.example.org".into()];
+    puller.store.put_tenant(&tenant).await.unwrap();
+    let d1 = tenant_listener(&topic, "d1").await;
+    let other = tenant_listener(&topic, "d2").await;
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    let heard = received(&d1).await;
+    assert_eq!(heard.len(), 1, "{heard:#?}");
+    assert_eq!(attribute(&heard[0], "tenant"), Some("d1"));
+    assert_eq!(attribute(&heard[0], "outcome"), Some("failed"));
+    let body = heard[0]["Message"].as_str().unwrap();
+    assert!(body.contains(&run.run_id), "{body}");
+    assert!(
+        body.contains("Application Key, Secret or API URL"),
+        "{body}"
+    );
+    for secret in ["stale-secret", "district-key", "the-secret"] {
+        assert!(!body.contains(secret), "{body}");
+    }
+    assert!(received(&other).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
