@@ -313,8 +313,10 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
     let d = dir.path();
     let bucket = testkit::unique("inbound");
 
-    // A ready SFTP district: delivered, an administrator promoted, SSO on and used.
+    // A ready SFTP district: delivered, an administrator promoted, SSO on and used,
+    // a contact subscribed to its run notices.
     let ready = testkit::unique("ready");
+    let topic = testkit::notices::notice_topic().await;
     let (code, out, err) = rosterctl(
         d,
         &[
@@ -327,6 +329,10 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
             "5151",
             "--sso",
             "true",
+            "--notify-email",
+            "data@ready.example",
+            "--notice-topic-arn",
+            &topic,
         ],
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -380,6 +386,8 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
             &server,
             "--inbound-bucket",
             &bucket,
+            "--notice-topic-arn",
+            &topic,
         ],
     );
     assert_eq!(code, 0, "{report:#}");
