@@ -7,7 +7,7 @@ use crate::event::{Continuation, Invocation, ObjectRef};
 use crate::keys::{safe_segment, InboundKey, Outcome, Upload};
 use chrono::{DateTime, Utc};
 use cloud::continuation::ContinuationQueue;
-use cloud::s3::{self, Listed, S3Uri};
+use cloud::s3::{self, Listed};
 use cloud::Failure;
 use oneroster::manifest::parse_manifest;
 use roster::{
@@ -396,6 +396,19 @@ impl<S: Store> Ingest<S> {
                 } else {
                     "continued"
                 };
+                // What a continued run wrote so far can be reverted: its before-images
+                // leave this container's /tmp now.
+                if run.status == RunStatus::Continued {
+                    let folder = format!(
+                        "{}{}/{}/",
+                        Outcome::Processed.prefix(),
+                        safe_segment(&tenant.tenant),
+                        run.run_id
+                    );
+                    roster::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run)
+                        .await?;
+                    self.store.put_run(&run).await?;
+                }
                 self.continue_later(object, attempt, run.status == RunStatus::Busy)
                     .await?;
                 return Ok(ItemOutcome {
@@ -427,35 +440,7 @@ impl<S: Store> Ingest<S> {
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
         // A held plan, and an applied run's before-images (tagged: the bucket's
         // lifecycle rule expires them after the deployment's retention).
-        if let Some(plan) = local_file(&run.plan_ref) {
-            let key = format!("{folder}plan.jsonl");
-            s3::put_file(&self.s3, &object.bucket, &key, &plan).await?;
-            run.plan_ref = Some(
-                S3Uri {
-                    bucket: object.bucket.clone(),
-                    key,
-                }
-                .to_string(),
-            );
-        }
-        if let Some(images) = local_file(&run.before_ref) {
-            let key = format!("{folder}{}", roster::before::BEFORE_FILE);
-            s3::put_file_tagged(
-                &self.s3,
-                &object.bucket,
-                &key,
-                &images,
-                Some(BEFORE_IMAGES_TAG),
-            )
-            .await?;
-            run.before_ref = Some(
-                S3Uri {
-                    bucket: object.bucket.clone(),
-                    key,
-                }
-                .to_string(),
-            );
-        }
+        roster::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run).await?;
         run.report_ref = Some(format!("s3://{}/{folder}report.json", object.bucket));
         self.store.put_run(&run).await?;
         s3::put_json(
@@ -693,17 +678,4 @@ fn file_name(key: &str) -> &str {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(key)
-}
-
-/// The object tag of before-images in S3: template.yaml's lifecycle rule
-/// `expire-before-images` removes them after `BeforeImageRetentionDays`.
-pub const BEFORE_IMAGES_TAG: &str = "roster-file=before-images";
-
-/// A run file's local path, when the reference names one that exists.
-fn local_file(reference: &Option<String>) -> Option<PathBuf> {
-    reference
-        .as_deref()
-        .filter(|r| !r.starts_with("s3://"))
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
 }

@@ -14,6 +14,8 @@ pub struct PullFunctionConfig {
     pub continue_queue_url: Option<String>,
     /// The run-notice topic (`NOTICE_TOPIC_ARN`); without it, no notices are sent.
     pub notice_topic_arn: Option<String>,
+    /// The bucket that keeps runs' held plans and before-images (`RUN_FILES_BUCKET`).
+    pub run_files_bucket: Option<String>,
 }
 
 impl PullFunctionConfig {
@@ -24,6 +26,7 @@ impl PullFunctionConfig {
             secret_prefix: optional("TENANT_SECRET_PREFIX"),
             continue_queue_url: optional("CONTINUE_QUEUE_URL"),
             notice_topic_arn: optional("NOTICE_TOPIC_ARN"),
+            run_files_bucket: optional("RUN_FILES_BUCKET"),
         })
     }
 }

@@ -5,7 +5,7 @@ pub mod config;
 pub mod puller;
 
 pub use config::PullFunctionConfig;
-pub use puller::{PullConfig, PullEvent, Puller, RequestedMode};
+pub use puller::{PullConfig, PullEvent, Puller, RequestedMode, RunFilesBucket};
 
 /// Decodes an invocation: a schedule's (or a manual) `{"tenant": ...}`, or
 /// continuation messages from the queue (SQS records whose bodies are the same JSON).

@@ -4,7 +4,7 @@
 use cloud::continuation::ContinuationQueue;
 use cloud::Failure;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use oneroster_pull::{PullConfig, PullFunctionConfig, Puller};
+use oneroster_pull::{PullConfig, PullFunctionConfig, Puller, RunFilesBucket};
 use roster::DynamoStore;
 use serde_json::Value;
 
@@ -44,6 +44,10 @@ async fn main() -> Result<(), Error> {
         notices: config
             .notice_topic_arn
             .map(|arn| cloud::sns::Topic::new(aws_sdk_sns::Client::new(&sdk), arn)),
+        run_files: config.run_files_bucket.map(|bucket| RunFilesBucket {
+            s3: cloud::s3_client(&sdk),
+            bucket,
+        }),
     };
     lambda_runtime::run(service_fn(|event| handler(&puller, event))).await
 }

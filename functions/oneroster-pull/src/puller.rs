@@ -28,6 +28,19 @@ pub struct Puller<S: Store> {
     pub continuations: Option<ContinuationQueue>,
     /// The run-notice topic (`NOTICE_TOPIC_ARN`), if the deployment has one.
     pub notices: Option<cloud::sns::Topic>,
+    /// Where runs' files are kept (`RUN_FILES_BUCKET`): held plans for
+    /// `runs approve`, before-images for `runs revert`. Without it they stay in
+    /// `/tmp` and are lost with the container.
+    pub run_files: Option<RunFilesBucket>,
+}
+
+/// The bucket that keeps runs' files, under `processed/{tenant}/{run_id}/`.
+#[derive(Debug, Clone)]
+pub struct RunFilesBucket {
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+    /// The bucket (the stack's inbound bucket).
+    pub bucket: String,
 }
 
 impl<S: Store> Puller<S> {
@@ -109,7 +122,7 @@ impl<S: Store> Puller<S> {
             }
             Err(e) => return Err(e),
         };
-        let run = pull_and_sync(
+        let mut run = pull_and_sync(
             &self.store,
             &tenant,
             &api,
@@ -120,10 +133,33 @@ impl<S: Store> Puller<S> {
             &self.scratch,
         )
         .await?;
+        self.keep_run_files(&mut run).await?;
         if run.status == RunStatus::Continued {
             self.continue_later(&event, &run).await?;
         }
         Ok((tenant, run))
+    }
+
+    /// Moves the run's held plan and before-images from `/tmp` to the run-files
+    /// bucket and stores the record pointing at them.
+    async fn keep_run_files(&self, run: &mut RunRecord) -> Result<(), Failure> {
+        let local = self
+            .scratch
+            .join("runs")
+            .join(&run.tenant)
+            .join(&run.run_id);
+        if run.plan_ref.is_none() && run.before_ref.is_none() {
+            return Ok(());
+        }
+        let Some(files) = &self.run_files else {
+            tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "no RUN_FILES_BUCKET: the run's plan and before-images stay in /tmp");
+            return Ok(());
+        };
+        let folder = format!("processed/{}/{}/", run.tenant, run.run_id);
+        roster::run_files::keep_in_s3(&files.s3, &files.bucket, &folder, run).await?;
+        self.store.put_run(run).await?;
+        let _ = std::fs::remove_dir_all(&local);
+        Ok(())
     }
 
     /// A run that reached the deadline continues in a fresh invocation: the

@@ -21,6 +21,8 @@ pub mod notice;
 pub mod plan;
 pub mod revert;
 pub mod run;
+#[cfg(feature = "s3")]
+pub mod run_files;
 pub mod run_log;
 pub mod school_year;
 pub mod snapshot;

@@ -44,6 +44,7 @@ async fn setup(
         secret_prefix: Some("roster/tenants/".into()),
         continuations: None,
         notices: None,
+        run_files: None,
     };
     (puller, server, dir, secret_name)
 }
@@ -94,6 +95,65 @@ async fn a_scheduled_pull_applies_a_full_then_a_delta() {
     assert!(
         second.counts.values().all(|c| c.archived == 0),
         "a delta never archives absent records"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_applied_pull_keeps_its_before_images_in_s3_for_revert() {
+    let (mut puller, _server, dir, _) = setup(
+        20,
+        r#"{"auth":"oauth1","key":"district-key","secret":"the-secret"}"#,
+        "the-secret",
+    )
+    .await;
+    let s3 = testkit::s3_client();
+    let bucket = unique("inbound");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    puller.run_files = Some(oneroster_pull::RunFilesBucket {
+        s3: s3.clone(),
+        bucket: bucket.clone(),
+    });
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let key = format!("processed/d1/{}/before.jsonl.gz", run.run_id);
+    let expected = format!("s3://{bucket}/{key}");
+    assert_eq!(run.before_ref.as_deref(), Some(expected.as_str()));
+    let stored = puller.store.get_run(&run.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.before_ref.as_deref(), Some(expected.as_str()));
+    let tags = s3
+        .get_object_tagging()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(tags, vec![("roster-file", "before-images")]);
+    // The images are the run's: one per record it wrote.
+    let body = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let local = dir.path().join("before.jsonl.gz");
+    std::fs::write(&local, body.body.collect().await.unwrap().into_bytes()).unwrap();
+    let images = roster::before::read_images(&local).unwrap().count();
+    assert_eq!(images as u64, run.items_written);
+    assert!(
+        !dir.path()
+            .join("scratch/runs/d1")
+            .join(&run.run_id)
+            .exists(),
+        "the local copy is gone with /tmp's other files"
     );
 }
 
