@@ -83,6 +83,21 @@ pub fn s3_client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// An S3 object's tags on moto, as (key, value) pairs.
+pub async fn s3_tags(bucket: &str, key: &str) -> Vec<(String, String)> {
+    s3_client()
+        .get_object_tagging()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("tags of s3://{bucket}/{key}: {e:?}"))
+        .tag_set()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 /// SQS on moto.
 pub fn sqs_client() -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(&moto_config())

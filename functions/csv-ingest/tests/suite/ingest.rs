@@ -353,19 +353,10 @@ async fn held_and_stale_packages_are_reported_not_retried() {
         run.before_ref.as_deref(),
         Some(format!("s3://{}/{key}", world.bucket).as_str())
     );
-    let tags = testkit::s3_client()
-        .get_object_tagging()
-        .bucket(&world.bucket)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
-    let tags: Vec<(&str, &str)> = tags
-        .tag_set()
-        .iter()
-        .map(|t| (t.key(), t.value()))
-        .collect();
-    assert_eq!(tags, vec![("roster-file", "before-images")]);
+    assert_eq!(
+        testkit::s3_tags(&world.bucket, &key).await,
+        vec![("roster-file".to_string(), "before-images".to_string())]
+    );
 
     let users = std::fs::read_to_string(folder.join("users.csv")).unwrap();
     let lines: Vec<&str> = users.lines().collect();

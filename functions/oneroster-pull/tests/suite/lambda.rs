@@ -9,6 +9,10 @@ use roster::roles::*;
 use roster::{ApiSettings, Connection, DynamoStore, RunStatus, TenantConfig};
 use std::time::{Duration, Instant};
 
+/// The district's credentials as the server knows them, and a stale copy.
+const GOOD_SECRET: &str = r#"{"auth":"oauth1","key":"district-key","secret":"the-secret"}"#;
+const STALE_SECRET: &str = r#"{"auth":"oauth1","key":"district-key","secret":"stale-secret"}"#;
+
 async fn setup(
     students: u32,
     secret_json: &str,
@@ -100,12 +104,7 @@ async fn a_scheduled_pull_applies_a_full_then_a_delta() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_applied_pull_keeps_its_before_images_in_s3_for_revert() {
-    let (mut puller, _server, dir, _) = setup(
-        20,
-        r#"{"auth":"oauth1","key":"district-key","secret":"the-secret"}"#,
-        "the-secret",
-    )
-    .await;
+    let (mut puller, _server, dir, _) = setup(20, GOOD_SECRET, "the-secret").await;
     let s3 = testkit::s3_client();
     let bucket = unique("inbound");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -123,19 +122,10 @@ async fn an_applied_pull_keeps_its_before_images_in_s3_for_revert() {
     assert_eq!(run.before_ref.as_deref(), Some(expected.as_str()));
     let stored = puller.store.get_run(&run.run_id).await.unwrap().unwrap();
     assert_eq!(stored.before_ref.as_deref(), Some(expected.as_str()));
-    let tags = s3
-        .get_object_tagging()
-        .bucket(&bucket)
-        .key(&key)
-        .send()
-        .await
-        .unwrap();
-    let tags: Vec<(&str, &str)> = tags
-        .tag_set()
-        .iter()
-        .map(|t| (t.key(), t.value()))
-        .collect();
-    assert_eq!(tags, vec![("roster-file", "before-images")]);
+    assert_eq!(
+        testkit::s3_tags(&bucket, &key).await,
+        vec![("roster-file".to_string(), "before-images".to_string())]
+    );
     // The images are the run's: one per record it wrote.
     let body = s3
         .get_object()
@@ -197,12 +187,7 @@ async fn rejected_credentials_fail_the_run_clearly_and_apply_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_district_hears_of_a_failed_pull_and_never_its_secret() {
     use testkit::notices::{attribute, notice_topic, received, sns_client, tenant_listener};
-    let (mut puller, _server, _dir, _) = setup(
-        20,
-        r#"{"auth":"oauth1","key":"district-key","secret":"stale-secret"}"#,
-        "the-secret",
-    )
-    .await;
+    let (mut puller, _server, _dir, _) = setup(20, STALE_SECRET, "the-secret").await;
     let topic = notice_topic().await;
     puller.notices = Some(cloud::sns::Topic::new(sns_client(), topic.clone()));
     let mut tenant = puller.store.get_tenant("d1").await.unwrap().unwrap();
