@@ -9,12 +9,23 @@ use std::path::PathBuf;
 #[command(
     name = "rosterctl",
     version,
-    about = "Operate the ClassLink OneRoster roster bridge"
+    about = "Operate the ClassLink OneRoster roster bridge",
+    after_help = COMMAND_GROUPS
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 }
+
+/// The commands by task, under the list clap prints (`rosterctl --help`).
+pub(crate) const COMMAND_GROUPS: &str = "\
+Commands by task:
+  A district's roster:   validate, sync, pull
+  Watching and undoing:  runs, records, users
+  Districts:             tenants, admins, sso
+  Testing:               generate
+
+Commands that read or write a roster take --db FILE (default ./roster.db) or --dynamodb TABLE.";
 
 // Parsed once per process: the size of the largest variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -116,25 +127,25 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RecordsCommand,
     },
-    /// Stored users.
+    /// Stored users: list, show, history.
     Users {
         #[command(subcommand)]
         command: UsersCommand,
     },
-    /// Tenants.
+    /// Districts: onboard, update, check readiness, status, run-notice contacts.
     Tenants {
         #[command(subcommand)]
         command: TenantsCommand,
     },
-    /// Primary Administrators (platform-owned; syncs never change them).
-    /// ClassLink single sign-on: the sign-in audit trail.
-    Sso {
-        #[command(subcommand)]
-        command: SsoCommand,
-    },
+    /// Primary Administrators: promote or demote (platform-owned; syncs never change them).
     Admins {
         #[command(subcommand)]
         command: AdminsCommand,
+    },
+    /// ClassLink single sign-on: the sign-in audit trail, and the sign-in served locally.
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
     },
     /// Write a deterministic synthetic district as a OneRoster 1.1 package.
     Generate {

@@ -32,6 +32,16 @@ macro_rules! on_store {
     ($args:expr, $json:expr, $store:ident => $body:expr) => {
         match $args.open().await {
             Ok(open) => with_store!(open, $store => $body),
+            Err(e) => outcome::failure($json, &e),
+        }
+    };
+}
+
+/// As `on_store!`, for the commands that may create the SQLite file.
+macro_rules! on_new_store {
+    ($args:expr, $json:expr, $store:ident => $body:expr) => {
+        match $args.open_or_create().await {
+            Ok(open) => with_store!(open, $store => $body),
             Err(e) => outcome::failure($json, &e.to_string()),
         }
     };
@@ -63,7 +73,7 @@ async fn run(command: Command) -> Outcome {
             wait,
         } => {
             let artifacts = store.artifacts();
-            on_store!(store, json, s => {
+            on_new_store!(store, json, s => {
                 let params = SyncParams { path: &path, tenant: &tenant, dry_run, json, generated_at, wait };
                 let (outcome, note) = sync_cmd::sync(&s, &artifacts, params).await;
                 if let Some(note) = note {
@@ -111,7 +121,7 @@ async fn run(command: Command) -> Outcome {
             };
             let scratch =
                 std::env::temp_dir().join(format!("rosterctl-pull-{}", std::process::id()));
-            let outcome = on_store!(store, json, s => {
+            let outcome = on_new_store!(store, json, s => {
                 let params = sync_cmd::PullParams { tenant: &tenant, api_url: api_url.as_deref(), auth, mode, page_size, json, scratch: &scratch };
                 let (outcome, note) = sync_cmd::pull(&s, params).await;
                 if let Some(note) = note {
@@ -289,7 +299,7 @@ async fn run(command: Command) -> Outcome {
                 store,
                 json,
             } => {
-                on_store!(store, json, s => rosterctl::tenants_cmd::add_or_update(&s, &tenant, &settings, true, json).await)
+                on_new_store!(store, json, s => rosterctl::tenants_cmd::add_or_update(&s, &tenant, &settings, true, json).await)
             }
             TenantsCommand::Update {
                 tenant,

@@ -43,7 +43,11 @@ pub async fn tenants_status<S: Store>(store: &S, only: Option<&str>, json: bool)
         }));
     }
     if only.is_some() && rows.is_empty() {
-        return refused(json, &format!("no tenant {}", only.unwrap_or_default()));
+        let t = only.unwrap_or_default();
+        return refused(
+            json,
+            &format!("no tenant `{t}`; add it with `rosterctl tenants add {t}` (`rosterctl tenants list` shows the tenants)"),
+        );
     }
     if json {
         return ok(serde_json::Value::Array(rows).to_string() + "\n");

@@ -38,8 +38,26 @@ impl StoreArgs {
             .unwrap_or_else(|| PathBuf::from("roster.db"))
     }
 
-    /// Opens the selected store.
-    pub async fn open(&self) -> Result<OpenStore, StoreError> {
+    /// Opens the selected store, which must exist: a command that reads the
+    /// roster refuses a SQLite file that is not there (rather than reading an
+    /// empty new one), and says where it looked.
+    pub async fn open(&self) -> Result<OpenStore, String> {
+        if self.dynamodb.is_none() {
+            let path = self.db_path();
+            if !path.exists() {
+                let shown = std::path::absolute(&path).unwrap_or(path);
+                return Err(format!(
+                    "no roster database at {}: give --db FILE (or --dynamodb TABLE); `rosterctl sync` or `rosterctl tenants add` creates one",
+                    shown.display()
+                ));
+            }
+        }
+        self.open_or_create().await.map_err(|e| e.to_string())
+    }
+
+    /// Opens the selected store, creating the SQLite file if it does not exist
+    /// (the commands that write a roster: sync, pull, tenants add).
+    pub async fn open_or_create(&self) -> Result<OpenStore, StoreError> {
         match &self.dynamodb {
             Some(table) => {
                 let store = DynamoStore::new(DynamoStore::client_from_env().await, table.clone());

@@ -43,7 +43,12 @@ pub async fn add_or_update<S: Store>(
                 &format!("tenant `{tenant}` exists; use `tenants update`"),
             )
         }
-        (None, false) => return refusal(json, &format!("no tenant `{tenant}`; use `tenants add`")),
+        (None, false) => {
+            return refusal(
+                json,
+                &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
+            )
+        }
         (Some(t), false) => t,
         (None, true) => match TenantConfig::new(tenant) {
             Ok(t) => t,
@@ -183,7 +188,10 @@ pub async fn show<S: Store>(store: &S, tenant: &str, json: bool) -> Outcome {
                 exit_code: EXIT_OK,
             }
         }
-        Ok(None) => refusal(json, &format!("no tenant `{tenant}`")),
+        Ok(None) => refusal(
+            json,
+            &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
+        ),
         Err(e) => failure(json, &e.to_string()),
     }
 }
@@ -230,7 +238,12 @@ pub async fn list<S: Store>(store: &S, json: bool) -> Outcome {
 pub async fn disable<S: Store>(store: &S, tenant: &str, a: &TenantArgs, json: bool) -> Outcome {
     let mut config = match store.get_tenant(tenant).await {
         Ok(Some(t)) => t,
-        Ok(None) => return refusal(json, &format!("no tenant `{tenant}`")),
+        Ok(None) => {
+            return refusal(
+                json,
+                &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
+            )
+        }
         Err(e) => return failure(json, &e.to_string()),
     };
     config.enabled = false;
