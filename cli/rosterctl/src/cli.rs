@@ -460,11 +460,15 @@ pub(crate) enum TenantsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Per tenant: last run, counts, and whether a Primary Administrator exists.
+    /// The morning check: one line per district (last applied run and its age, last outcome, Primary Administrator, SSO, overdue).
     Status {
         /// Only this tenant.
         #[arg(long)]
         tenant: Option<String>,
+        /// A district is overdue when its last applied run is older than this
+        /// (the stack's NoSyncAlarmDays).
+        #[arg(long, default_value_t = 3, value_name = "DAYS")]
+        overdue_days: u32,
         #[command(flatten)]
         store: StoreArgs,
         /// JSON output.

@@ -288,10 +288,11 @@ async fn run(command: Command) -> Outcome {
             }
             TenantsCommand::Status {
                 tenant,
+                overdue_days,
                 store,
                 json,
             } => {
-                on_store!(store, json, s => status_cmd::tenants_status(&s, tenant.as_deref(), json).await)
+                on_store!(store, json, s => status_cmd::tenants_status(&s, tenant.as_deref(), overdue_days, json).await)
             }
             TenantsCommand::Add {
                 tenant,

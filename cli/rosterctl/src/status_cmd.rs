@@ -1,17 +1,173 @@
-//! `rosterctl tenants status`: each district's last run and whether a Primary
-//! Administrator exists.
+//! `rosterctl tenants status`: the morning check, one line per district —
+//! its last applied run and how long ago, the last run's outcome, whether a
+//! Primary Administrator exists, SSO on or off, and whether it is overdue.
+//! What needs doing follows the table, one line per district that needs it.
 
 use crate::outcome::*;
-use roster::Store;
-use serde_json::json;
+use crate::tenants_cmd::check::age_of;
+use chrono::{DateTime, Utc};
+use roster::{RunRecord, Store, TenantConfig, TenantState};
+use serde::Serialize;
 use std::fmt::Write as _;
 
+/// One district's line.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusRow {
+    /// The tenant id.
+    pub tenant: String,
+    /// Whether it syncs.
+    pub enabled: bool,
+    /// The newest run, whatever its outcome.
+    pub last_run: Option<LastRun>,
+    /// The last applied run.
+    pub last_applied_run: Option<String>,
+    /// When it was applied.
+    pub last_applied_at: Option<DateTime<Utc>>,
+    /// Its age in seconds.
+    pub last_applied_age_seconds: Option<i64>,
+    /// The Primary Administrators.
+    pub primary_admins: Vec<String>,
+    /// Whether there is one.
+    pub has_primary_admin: bool,
+    /// Whether teachers sign in with ClassLink SSO.
+    pub sso_enabled: bool,
+    /// Enabled, synced before, and the last applied run older than the overdue days.
+    pub overdue: bool,
+}
+
+/// The newest run of a district.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    /// The run.
+    pub run_id: String,
+    /// Its outcome.
+    pub status: String,
+    /// When it ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Its message.
+    pub message: String,
+    /// Items written.
+    pub items_written: u64,
+}
+
+/// The row of one district (pure).
+pub fn row(
+    t: &TenantConfig,
+    last: Option<&RunRecord>,
+    state: &TenantState,
+    primary_admins: Vec<String>,
+    now: DateTime<Utc>,
+    overdue_days: u32,
+) -> StatusRow {
+    StatusRow {
+        tenant: t.tenant.clone(),
+        enabled: t.enabled,
+        last_run: last.map(|r| LastRun {
+            run_id: r.run_id.clone(),
+            status: r.status.as_str().to_string(),
+            ended_at: r.ended_at,
+            message: r.message.clone(),
+            items_written: r.items_written,
+        }),
+        last_applied_run: state.last_applied_run.clone(),
+        last_applied_at: state.last_applied_at,
+        last_applied_age_seconds: state.last_applied_at.map(|at| (now - at).num_seconds()),
+        has_primary_admin: !primary_admins.is_empty(),
+        primary_admins,
+        sso_enabled: t.sso_enabled,
+        overdue: roster::tenant::sync_overdue(t, state, now, overdue_days),
+    }
+}
+
+/// The table and what needs doing, for people.
+pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> String {
+    let mut table = vec![[
+        "TENANT".to_string(),
+        "LAST APPLIED".to_string(),
+        "AGE".to_string(),
+        "LAST OUTCOME".to_string(),
+        "PRIMARY ADMIN".to_string(),
+        "SSO".to_string(),
+        "OVERDUE".to_string(),
+    ]];
+    let mut todo = Vec::new();
+    for r in rows {
+        let t = &r.tenant;
+        let outcome = r
+            .last_run
+            .as_ref()
+            .map_or("none yet", |l| l.status.as_str());
+        table.push([
+            if r.enabled {
+                t.clone()
+            } else {
+                format!("{t} (disabled)")
+            },
+            r.last_applied_run.clone().unwrap_or_else(|| "never".into()),
+            r.last_applied_at
+                .map(|at| age_of(now, at))
+                .unwrap_or_else(|| "-".into()),
+            outcome.to_string(),
+            if r.has_primary_admin { "yes" } else { "NONE" }.into(),
+            if r.sso_enabled { "on" } else { "off" }.into(),
+            if r.overdue { "OVERDUE" } else { "no" }.into(),
+        ]);
+        if !r.has_primary_admin {
+            todo.push(format!("{t}: no Primary Administrator — the roster is not usable until one is promoted (rosterctl admins promote --tenant {t} SOURCEDID)"));
+        }
+        if r.overdue {
+            todo.push(format!("{t}: no applied run for more than {overdue_days} days (rosterctl runs list --tenant {t}; rosterctl tenants check {t})"));
+        }
+        if let Some(last) = &r.last_run {
+            match last.status.as_str() {
+                "held" => todo.push(format!("{t}: run {} is held — rosterctl runs show {} then runs approve or runs discard", last.run_id, last.run_id)),
+                "rejected" | "failed" => todo.push(format!("{t}: the last run {} was {} — rosterctl runs show {}", last.run_id, last.status, last.run_id)),
+                _ => {}
+            }
+        }
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| {
+            table
+                .iter()
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in &table {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if rows.is_empty() {
+        out.push_str("no tenants yet: add one with `rosterctl tenants add TENANT`\n");
+    }
+    if !todo.is_empty() {
+        out.push_str("\nTo do:\n");
+        for t in todo {
+            let _ = writeln!(out, "  {t}");
+        }
+    }
+    out
+}
+
 /// `rosterctl tenants status`.
-pub async fn tenants_status<S: Store>(store: &S, only: Option<&str>, json: bool) -> Outcome {
+pub async fn tenants_status<S: Store>(
+    store: &S,
+    only: Option<&str>,
+    overdue_days: u32,
+    json: bool,
+) -> Outcome {
     let tenants = match store.list_tenants().await {
         Ok(t) => t,
         Err(e) => return store_failure(json, &e),
     };
+    let now = Utc::now();
     let mut rows = Vec::new();
     for t in tenants
         .iter()
@@ -29,60 +185,94 @@ pub async fn tenants_status<S: Store>(store: &S, only: Option<&str>, json: bool)
             Ok(s) => s,
             Err(e) => return store_failure(json, &e),
         };
-        rows.push(json!({
-            "tenant": t.tenant,
-            "enabled": t.enabled,
-            "last_run": last.as_ref().map(|r| json!({
-                "run_id": r.run_id, "status": r.status.as_str(), "ended_at": r.ended_at,
-                "message": r.message, "counts": r.counts, "items_written": r.items_written,
-            })),
-            "last_applied_run": state.last_applied_run,
-            "last_applied_at": state.last_applied_at,
-            "primary_admins": admins,
-            "has_primary_admin": !admins.is_empty(),
-        }));
+        rows.push(row(t, last.as_ref(), &state, admins, now, overdue_days));
     }
-    if only.is_some() && rows.is_empty() {
-        let t = only.unwrap_or_default();
+    if let (Some(t), true) = (only, rows.is_empty()) {
         return refused(
             json,
             &format!("no tenant `{t}`; add it with `rosterctl tenants add {t}` (`rosterctl tenants list` shows the tenants)"),
         );
     }
     if json {
-        return ok(serde_json::Value::Array(rows).to_string() + "\n");
+        return ok(serde_json::to_string(&rows).unwrap_or_default() + "\n");
     }
-    let mut out = String::new();
-    for r in &rows {
-        let _ = writeln!(
-            out,
-            "Tenant {}{}",
-            r["tenant"].as_str().unwrap_or(""),
-            if r["enabled"] == true {
-                ""
-            } else {
-                " (disabled)"
-            }
+    ok(render(&rows, now, overdue_days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+    use roster::{RunSource, RunStatus};
+
+    #[test]
+    fn one_line_per_district_and_what_needs_doing_after() {
+        let now = Utc::now();
+        let mut ready = TenantConfig::new("springfield").unwrap();
+        ready.sso_enabled = true;
+        let state = TenantState {
+            last_applied_run: Some("r-1".into()),
+            last_applied_at: Some(now - Duration::hours(5)),
+            ..TenantState::default()
+        };
+        let mut applied = RunRecord::start(
+            "springfield",
+            RunSource {
+                kind: "csv".into(),
+                reference: "x".into(),
+            },
+            now,
         );
-        match r["last_run"].as_object() {
-            Some(last) => {
-                let _ = writeln!(
-                    out,
-                    "  last run: {} {} — {}",
-                    last["run_id"].as_str().unwrap_or(""),
-                    last["status"].as_str().unwrap_or(""),
-                    last["message"].as_str().unwrap_or("")
-                );
-            }
-            None => {
-                let _ = writeln!(out, "  last run: none yet");
-            }
-        }
-        if r["has_primary_admin"] == true {
-            let _ = writeln!(out, "  Primary Administrator: {}", r["primary_admins"]);
-        } else {
-            let _ = writeln!(out, "  Primary Administrator: NONE — the roster is not usable until one is promoted (rosterctl admins promote --tenant {} SOURCEDID)", r["tenant"].as_str().unwrap_or(""));
-        }
+        applied.status = RunStatus::Applied;
+        let a = row(&ready, Some(&applied), &state, vec!["adm-1".into()], now, 3);
+        assert!(!a.overdue && a.has_primary_admin && a.sso_enabled);
+
+        let late = TenantConfig::new("shelbyville").unwrap();
+        let old = TenantState {
+            last_applied_run: Some("r-0".into()),
+            last_applied_at: Some(now - Duration::days(4)),
+            ..TenantState::default()
+        };
+        let mut held = applied.clone();
+        held.tenant = "shelbyville".into();
+        held.status = RunStatus::Held;
+        let b = row(&late, Some(&held), &old, vec![], now, 3);
+        assert!(b.overdue && !b.has_primary_admin && !b.sso_enabled);
+
+        let out = render(&[a, b], now, 3);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("TENANT"), "{out}");
+        assert!(
+            lines[1].starts_with("springfield")
+                && lines[1].contains("5h 0m")
+                && lines[1].contains("applied"),
+            "{out}"
+        );
+        assert!(
+            lines[1].contains(" yes ") && lines[1].contains(" on ") && lines[1].ends_with("no"),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("shelbyville")
+                && lines[2].contains("4d 0h")
+                && lines[2].ends_with("OVERDUE"),
+            "{out}"
+        );
+        assert!(
+            out.contains("shelbyville: no Primary Administrator"),
+            "{out}"
+        );
+        assert!(
+            out.contains("shelbyville: no applied run for more than 3 days"),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("shelbyville: run {} is held", held.run_id)),
+            "{out}"
+        );
+        assert!(
+            !out.contains("springfield:"),
+            "nothing to do for springfield: {out}"
+        );
     }
-    ok(out)
 }

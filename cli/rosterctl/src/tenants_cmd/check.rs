@@ -568,7 +568,7 @@ fn sso_lines(f: &Facts) -> Vec<Line> {
 }
 
 /// `3d 4h`, `5h 2m`, `7m`: how long ago.
-fn age_of(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+pub fn age_of(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
     let d = now.signed_duration_since(at).max(Duration::zero());
     if d.num_days() > 0 {
         format!("{}d {}h", d.num_days(), d.num_hours() % 24)
