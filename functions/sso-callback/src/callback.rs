@@ -164,6 +164,18 @@ impl Attempt {
             status = response.status().as_u16(),
             "sign-in attempt"
         );
+        // The dashboard's sign-ins by outcome (EMF, in Lambda only: `rosterctl sso
+        // serve` runs this router too, and its stdout is a person's terminal).
+        if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+            cloud::metrics::emit(
+                &[
+                    ("Function", "sso-callback"),
+                    ("Outcome", a.outcome.as_str()),
+                ],
+                &[cloud::metrics::Metric::count("SignIns", 1)],
+                &[],
+            );
+        }
         if let Err(e) = store.put_sign_in_audit(a).await {
             tracing::error!(request_id = a.request_id, error = %e, "cannot store the sign-in audit record");
         }

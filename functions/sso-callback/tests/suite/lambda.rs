@@ -71,6 +71,17 @@ async fn the_built_binary_serves_http_api_events_through_the_runtime_api() {
         ),
         timeout,
     );
+    // A callback nobody started: refused, audited, and counted for the dashboard.
+    let stray = api.invoke(
+        http_event(
+            "GET",
+            "/sso/classlink/callback",
+            "code=stray&state=nobody-started-this",
+            json!({"host": "sso.example"}),
+            None,
+        ),
+        timeout,
+    );
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
     let logs = String::from_utf8_lossy(&output.stdout).to_string()
@@ -108,6 +119,21 @@ async fn the_built_binary_serves_http_api_events_through_the_runtime_api() {
     let identity: Value = serde_json::from_str(redeem.body["body"].as_str().unwrap()).unwrap();
     assert_eq!(identity["sourced_id"], "t1");
     assert_eq!(identity["classes"], json!(["c1"]));
+
+    let stray = stray.unwrap_or_else(|e| panic!("{e}; logs:\n{logs}"));
+    assert_eq!(stray.body["statusCode"], 400, "{:?}", stray.body);
+    let emf: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l.get("SignIns").is_some())
+        .collect();
+    assert_eq!(emf.len(), 1, "one sign-in metric line:\n{logs}");
+    assert_eq!(emf[0]["Function"], "sso-callback");
+    assert!(emf[0]["Outcome"].as_str().is_some_and(|o| !o.is_empty()));
+    assert_eq!(
+        emf[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "RosterBridge"
+    );
 
     // JSON logs with the request id; never the ticket or the redeem secret.
     assert!(
