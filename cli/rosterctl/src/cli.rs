@@ -47,6 +47,9 @@ pub(crate) enum Command {
             default_value = "student,teacher,administrator,aide"
         )]
         tenant_roles: String,
+        /// Also write the report as a self-contained HTML page (for the district's data manager).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Validate, plan and apply a package to a tenant's roster.
     ///

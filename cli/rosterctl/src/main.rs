@@ -53,6 +53,7 @@ async fn run(command: Command) -> Outcome {
             path,
             json,
             tenant_roles,
+            html,
         } => match validate_cmd::parse_roles(&tenant_roles) {
             Err(message) => {
                 eprintln!("error: --tenant-roles: {message}");
@@ -61,7 +62,7 @@ async fn run(command: Command) -> Outcome {
                     exit_code: EXIT_USAGE,
                 }
             }
-            Ok(roles) => validate_cmd::run(&path, roles, json),
+            Ok(roles) => validate_cmd::run(&path, roles, json, html.as_deref()),
         },
         Command::Sync {
             path,

@@ -29,7 +29,7 @@ pub fn parse_roles(text: &str) -> Result<RoleSet, String> {
 }
 
 /// Runs `validate` on `path`.
-pub fn run(path: &Path, roles: RoleSet, json: bool) -> Outcome {
+pub fn run(path: &Path, roles: RoleSet, json: bool, html: Option<&Path>) -> Outcome {
     if !path.exists() {
         let message = format!("{}: no such file or folder", path.display());
         return crate::outcome::failure(json, &message);
@@ -47,6 +47,12 @@ pub fn run(path: &Path, roles: RoleSet, json: bool) -> Outcome {
     } else {
         EXIT_REFUSED
     };
+    if let Some(page) = html {
+        let value = serde_json::to_value(&report).expect("report serialises");
+        if let Err(e) = std::fs::write(page, roster::report_page::render(None, Some(&value))) {
+            return crate::outcome::failure(json, &format!("{}: {e}", page.display()));
+        }
+    }
     let stdout = if json {
         serde_json::to_string(&report).expect("report serialises") + "\n"
     } else {
@@ -141,6 +147,7 @@ mod tests {
             Path::new("/nonexistent/package.zip"),
             RoleSet::default(),
             true,
+            None,
         );
         assert_eq!(outcome.exit_code, EXIT_USAGE);
         assert!(outcome.stdout.contains("no such file"));

@@ -443,11 +443,12 @@ impl<S: Store> Ingest<S> {
         roster::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run).await?;
         run.report_ref = Some(format!("s3://{}/{folder}report.json", object.bucket));
         self.store.put_run(&run).await?;
-        s3::put_json(
-            &self.s3,
+        self.put_report(
             &object.bucket,
-            &format!("{folder}report.json"),
+            &folder,
             &json!({"run": run, "validation": validation}),
+            &run,
+            validation.as_ref(),
         )
         .await?;
         let mut moved_to = None;
@@ -467,6 +468,27 @@ impl<S: Store> Ingest<S> {
             moved_to,
             ..ItemOutcome::new(&object.key, run.status.as_str())
         })
+    }
+
+    /// A run's `report.json` in `folder`, and beside it the same report as a
+    /// page for the district's data manager (`report.html`).
+    async fn put_report(
+        &self,
+        bucket: &str,
+        folder: &str,
+        report: &Value,
+        run: &RunRecord,
+        validation: Option<&Value>,
+    ) -> Result<(), Failure> {
+        s3::put_json(&self.s3, bucket, &format!("{folder}report.json"), report).await?;
+        s3::put_bytes(
+            &self.s3,
+            bucket,
+            &format!("{folder}{}", roster::report_page::PAGE_FILE),
+            roster::report_page::render(Some(run), validation).into_bytes(),
+            "text/html; charset=utf-8",
+        )
+        .await
     }
 
     /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).
@@ -611,11 +633,12 @@ impl<S: Store> Ingest<S> {
             if tenant.is_some() {
                 self.store.put_run(&run).await?;
             }
-            s3::put_json(
-                &self.s3,
+            self.put_report(
                 &bucket,
-                &format!("{dest_folder}report.json"),
+                &dest_folder,
                 &json!({"run": run, "reason": reason}),
+                &run,
+                None,
             )
             .await?;
             for o in &objects {

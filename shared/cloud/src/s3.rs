@@ -254,7 +254,8 @@ pub async fn put_file_tagged(
     Ok(())
 }
 
-async fn put_bytes(
+/// Writes `body` with its content type (`text/html; charset=utf-8`, ...).
+pub async fn put_bytes(
     s3: &Client,
     bucket: &str,
     key: &str,

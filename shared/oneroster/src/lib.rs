@@ -19,6 +19,7 @@
 //! }
 //! ```
 
+pub mod explain;
 pub mod fields;
 mod idset;
 pub mod manifest;

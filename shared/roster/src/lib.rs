@@ -19,6 +19,7 @@ pub mod error;
 pub mod history;
 pub mod notice;
 pub mod plan;
+pub mod report_page;
 pub mod revert;
 pub mod run;
 #[cfg(feature = "s3")]

@@ -47,7 +47,8 @@ pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
     .then(|| notice(run))
 }
 
-fn next_step(run: &RunRecord) -> &'static str {
+/// What the district should do next about `run`, in one sentence (empty for outcomes that need nothing).
+pub fn next_step(run: &RunRecord) -> &'static str {
     match run.status {
         RunStatus::Rejected => "Nothing was changed. Please correct the errors below in your student information system or in ClassLink's export, then send the file again.",
         RunStatus::Held => "Nothing was changed yet: this file would remove many records at once, so it waits for a person to approve it. Please tell your Customer Success Manager whether the change is intended.",

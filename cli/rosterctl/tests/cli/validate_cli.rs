@@ -170,3 +170,33 @@ fn a_generated_district_validates_cleanly_as_folder_and_zip() {
         assert_eq!(unresolved, 0, "{}", v["warnings"]);
     }
 }
+
+#[test]
+fn validate_html_writes_the_page_with_values_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "manifest.csv",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n",
+    );
+    write(dir.path(), "orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\no1,,,One,school,,\no2,,,Two,<script>alert(1)</script>,,\n");
+    let page = dir.path().join("report.html");
+    let (code, stdout, _) = rosterctl(&[
+        "validate",
+        dir.path().to_str().unwrap(),
+        "--html",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let html = std::fs::read_to_string(&page).expect("the page is written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        html.contains("orgs.csv") && html.contains("invalid_enum"),
+        "{html}"
+    );
+}

@@ -39,9 +39,10 @@ async fn a_zip_upload_is_applied_and_filed_with_its_report() {
         vec![
             format!("processed/d1/{run_id}/before.jsonl.gz"),
             format!("processed/d1/{run_id}/district.zip"),
+            format!("processed/d1/{run_id}/report.html"),
             format!("processed/d1/{run_id}/report.json")
         ],
-        "the delivery, its report and the run's before-images"
+        "the delivery, its report (JSON and page) and the run's before-images"
     );
     let report = world
         .get_json(&format!("processed/d1/{run_id}/report.json"))
@@ -194,6 +195,26 @@ async fn a_rejected_package_is_moved_to_rejected_with_a_report_naming_the_line()
         .await;
     let error = &report["validation"]["errors"][0];
     assert_eq!(error["code"], "not_utf8");
+    // Beside it, the page a district's data manager reads.
+    let page = world
+        .ingest
+        .s3
+        .get_object()
+        .bucket(&world.bucket)
+        .key(format!("rejected/d1/{run_id}/report.html"))
+        .send()
+        .await
+        .expect("report.html beside report.json");
+    assert_eq!(page.content_type(), Some("text/html; charset=utf-8"));
+    let page = String::from_utf8(page.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
+    assert!(
+        page.contains("<main>") && page.contains("users.csv"),
+        "{page}"
+    );
+    assert!(
+        page.contains(oneroster::explain::explain("not_utf8").unwrap()),
+        "{page}"
+    );
     assert_eq!(error["file"], "users");
     assert_eq!(error["line"], 2);
     assert!(
@@ -284,8 +305,8 @@ async fn loose_files_in_any_order_and_racing_events_make_exactly_one_run() {
     let processed = world.keys(&format!("processed/d1/{run_id}/")).await;
     assert_eq!(
         processed.len(),
-        files.len() + 2,
-        "every file, the report and the before-images: {processed:?}"
+        files.len() + 3,
+        "every file, the report (JSON and page) and the before-images: {processed:?}"
     );
     assert!(world.keys("inbound/").await.is_empty());
 }
@@ -332,7 +353,8 @@ async fn an_incomplete_set_is_moved_aside_by_the_sweep_after_the_window() {
             .keys(&format!("rejected/d1/{}/", run.run_id))
             .await
             .len(),
-        3
+        4,
+        "the files, report.json and report.html"
     );
 }
 

@@ -156,7 +156,7 @@ async fn a_notice_that_cannot_be_published_does_not_fail_the_run() {
     assert_eq!(outcome, "rejected");
     assert_eq!(
         world.keys(&format!("rejected/d1/{run_id}/")).await.len(),
-        2,
-        "the package and its report are filed"
+        3,
+        "the package and its report (JSON and page) are filed"
     );
 }
