@@ -73,6 +73,10 @@ infra/local/oidc.sh install
 ROSTER_NODE="$(command -v node)"
 export ROSTER_NODE
 
+log "headless Chromium for the report-page tests (Debian chromium, npm playwright-core)"
+ROSTER_CHROMIUM="$(infra/local/browser.sh install | tail -1)"
+export ROSTER_CHROMIUM
+
 log "template checks: cfn-lint (with serverless rules) and sam validate --lint"
 infra/check-template.sh
 

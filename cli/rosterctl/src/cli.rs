@@ -198,6 +198,9 @@ pub(crate) enum RunsCommand {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Also write the run's report as a self-contained HTML page (for the district).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Apply a held run's plan (re-checked against the store first).
     Approve {

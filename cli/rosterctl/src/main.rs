@@ -146,8 +146,9 @@ async fn run(command: Command) -> Outcome {
                 run_id,
                 store,
                 json,
+                html,
             } => {
-                on_store!(store, json, s => runs_cmd::runs_show(&s, &run_id, json).await)
+                on_store!(store, json, s => runs_cmd::runs_show(&s, &run_id, json, html.as_deref()).await)
             }
             RunsCommand::Approve {
                 run_id,

@@ -154,15 +154,62 @@ pub async fn runs_list<S: Store>(
 }
 
 /// `rosterctl runs show`.
-pub async fn runs_show<S: Store>(store: &S, run_id: &str, json: bool) -> Outcome {
+pub async fn runs_show<S: Store>(
+    store: &S,
+    run_id: &str,
+    json: bool,
+    html: Option<&std::path::Path>,
+) -> Outcome {
     match store.get_run(run_id).await {
         Err(e) => store_failure(json, &e),
-        Ok(None) => refused(json, &format!("no run {run_id}")),
-        Ok(Some(run)) => Outcome {
-            exit_code: EXIT_OK,
-            ..run_outcome(&run, json)
-        },
+        Ok(None) => refused(
+            json,
+            &format!("no run {run_id} (`rosterctl runs list` shows the recent runs)"),
+        ),
+        Ok(Some(run)) => {
+            if let Some(page) = html {
+                let validation = match run_validation(&run).await {
+                    Ok(v) => v,
+                    Err(e) => return failure(json, &e),
+                };
+                let text = roster::report_page::render(Some(&run), validation.as_ref());
+                if let Err(e) = std::fs::write(page, text) {
+                    return failure(json, &format!("{}: {e}", page.display()));
+                }
+            }
+            Outcome {
+                exit_code: EXIT_OK,
+                ..run_outcome(&run, json)
+            }
+        }
     }
+}
+
+/// The validation report of a run, from its `report_ref` (a local file, or
+/// S3 for Lambda runs, where `report.json` holds `{"run", "validation"}`).
+async fn run_validation(run: &RunRecord) -> Result<Option<serde_json::Value>, String> {
+    let Some(reference) = &run.report_ref else {
+        return Ok(None);
+    };
+    let local = if reference.starts_with("s3://") {
+        fetch_s3(reference).await?
+    } else {
+        std::path::PathBuf::from(reference)
+    };
+    let read = std::fs::read(&local);
+    if reference.starts_with("s3://") {
+        let _ = std::fs::remove_file(&local);
+    }
+    let Ok(bytes) = read else {
+        return Ok(None); // a report that is gone: the page shows the run alone
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("the run's report {reference} is not JSON: {e}"))?;
+    Ok(Some(match value.get("validation") {
+        Some(v) if !v.is_null() => v.clone(),
+        Some(_) => return Ok(None),
+        None => value,
+    }))
 }
 
 /// `rosterctl runs approve|discard`.

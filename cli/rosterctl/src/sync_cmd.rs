@@ -102,7 +102,13 @@ pub async fn sync<S: Store, A: Artifacts>(
         .sync_package(&tenant, p.path, source, generated_at)
         .await
     {
-        Ok(run) => (run_outcome(&run, p.json), note),
+        Ok(run) => {
+            // The page a district reads, beside report.json in the runs folder.
+            if let Err(e) = roster::report_page::write_beside(&run) {
+                eprintln!("warning: report.html not written: {e}");
+            }
+            (run_outcome(&run, p.json), note)
+        }
         Err(e) => (sync_failure(p.json, &e), note),
     }
 }

@@ -19,6 +19,24 @@ use std::fmt::Write as _;
 /// The page's file name beside `report.json`.
 pub const PAGE_FILE: &str = "report.html";
 
+/// Writes `report.html` beside a run's local `report.json` (the runs folder);
+/// returns its path, or `None` when the run has no local report.
+pub fn write_beside(run: &RunRecord) -> std::io::Result<Option<std::path::PathBuf>> {
+    let Some(report) = run
+        .report_ref
+        .as_deref()
+        .filter(|r| !r.starts_with("s3://"))
+        .map(std::path::Path::new)
+        .filter(|p| p.is_file())
+    else {
+        return Ok(None);
+    };
+    let validation: Option<Value> = serde_json::from_slice(&std::fs::read(report)?).ok();
+    let page = report.with_file_name(PAGE_FILE);
+    std::fs::write(&page, render(Some(run), validation.as_ref()))?;
+    Ok(Some(page))
+}
+
 /// HTML-escapes `text` (element content and attribute values).
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -122,7 +140,13 @@ fn capitalise(s: &str) -> String {
 }
 
 fn counts_table(h: &mut String, r: &RunRecord) {
-    h.push_str("<section aria-labelledby=\"counts\"><h2 id=\"counts\">Records by type</h2><table><caption>What this run applied (or, held, would apply)</caption><thead><tr><th scope=\"col\">Type</th><th scope=\"col\">Inserted</th><th scope=\"col\">Updated</th><th scope=\"col\">Archived</th><th scope=\"col\">Ended</th><th scope=\"col\">Un-archived</th><th scope=\"col\">Rows rejected</th></tr></thead><tbody>");
+    let caption = if r.status == RunStatus::Held {
+        "What this run would apply once approved"
+    } else {
+        "What this run applied"
+    };
+    let _ = write!(h, "<section aria-labelledby=\"counts\"><h2 id=\"counts\">Records by type</h2><table><caption>{caption}</caption><thead>");
+    h.push_str("<tr><th scope=\"col\">Type</th><th scope=\"col\">Inserted</th><th scope=\"col\">Updated</th><th scope=\"col\">Archived</th><th scope=\"col\">Ended</th><th scope=\"col\">Un-archived</th><th scope=\"col\">Rows rejected</th></tr></thead><tbody>");
     for kind in EntityKind::ALL {
         if let Some(c) = r.counts.get(kind.file_name()) {
             let _ = write!(

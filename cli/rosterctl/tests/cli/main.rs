@@ -2,6 +2,7 @@
 //! One test binary (each links the AWS SDK once), one module per command group.
 
 mod approve_s3_cli;
+mod browser_cli;
 mod help_cli;
 mod pull_cli;
 mod roster_cli;
