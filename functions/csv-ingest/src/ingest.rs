@@ -560,6 +560,14 @@ impl<S: Store> Ingest<S> {
             &json!({"key": object.key, "reason": reason, "at": now}),
         )
         .await?;
+        s3::put_bytes(
+            &self.s3,
+            &object.bucket,
+            &format!("{folder}{}", roster::report_page::PAGE_FILE),
+            roster::report_page::render_set_aside(file_name(&object.key), reason, now).into_bytes(),
+            "text/html; charset=utf-8",
+        )
+        .await?;
         s3::move_object(
             &self.s3,
             &object.bucket,

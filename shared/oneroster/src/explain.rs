@@ -53,6 +53,7 @@ pub fn explain(code: &str) -> Option<&'static str> {
         "not_imported" => "Gradebook and resource files are counted, not imported.",
         "ignored_entry" => "A file that is not part of a OneRoster package; it was ignored.",
         "whitespace" => "A value had spaces before or after it; they were removed.",
+        "set_aside" => "The upload was set aside without being read. The reason follows; nothing in the roster was changed.",
         "incomplete_set" => "Some of the package's files arrived, but not manifest.csv and all the files it declares, within the waiting time. Send the whole package again.",
         _ => return None,
     })

@@ -19,6 +19,30 @@ use std::fmt::Write as _;
 /// The page's file name beside `report.json`.
 pub const PAGE_FILE: &str = "report.html";
 
+/// The page for an upload set aside without being read (not a package, a
+/// tenant not configured or disabled): the file, when, and why.
+pub fn render_set_aside(file: &str, reason: &str, at: chrono::DateTime<chrono::Utc>) -> String {
+    let mut run = RunRecord::start(
+        "",
+        crate::run::RunSource {
+            kind: "upload".into(),
+            reference: file.to_string(),
+        },
+        at,
+    );
+    run.run_id = format!("(none: {file} was set aside unread)");
+    run.errors.push(crate::run::RunIssue {
+        file: file.to_string(),
+        line: None,
+        column: None,
+        code: "set_aside".into(),
+        message: reason.to_string(),
+    });
+    run.error_count = 1;
+    run.status = RunStatus::Rejected;
+    render(Some(&run), None)
+}
+
 /// Writes `report.html` beside a run's local `report.json` (the runs folder);
 /// returns its path, or `None` when the run has no local report.
 pub fn write_beside(run: &RunRecord) -> std::io::Result<Option<std::path::PathBuf>> {
@@ -90,7 +114,10 @@ pub fn render(run: Option<&RunRecord>, validation: Option<&Value>) -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| sentence(status, valid));
     let title = match run {
-        Some(r) => format!("Roster file report: {} — {outcome}", r.tenant),
+        Some(r) if !r.tenant.is_empty() => {
+            format!("Roster file report: {} — {outcome}", r.tenant)
+        }
+        Some(_) => format!("Roster file report — {outcome}"),
         None => format!("Roster file report — {outcome}"),
     };
     let _ = write!(
@@ -283,8 +310,7 @@ fn run_errors_table(h: &mut String, r: &RunRecord) {
         r.error_count
     );
     for e in &r.errors {
-        let issue =
-            serde_json::json!({"file": e.file, "line": e.line, "column": e.column, "code": e.code});
+        let issue = serde_json::json!({"file": e.file, "line": e.line, "column": e.column, "code": e.code, "message": e.message});
         issue_row(h, &issue, false);
     }
     h.push_str("</tbody></table></section>\n");
@@ -329,6 +355,19 @@ mod tests {
             !page.contains("http://") && !page.contains("https://"),
             "no external reference"
         );
+    }
+
+    #[test]
+    fn an_upload_set_aside_says_which_file_and_why() {
+        let page = render_set_aside(
+            "export.xlsx",
+            "not part of a OneRoster package: upload a .zip",
+            chrono::Utc::now(),
+        );
+        assert!(page.contains("export.xlsx"));
+        assert!(page.contains("not part of a OneRoster package"));
+        assert!(page.contains(oneroster::explain::explain("set_aside").unwrap()));
+        assert!(page.contains("Nothing was changed"));
     }
 
     #[test]

@@ -137,7 +137,12 @@ async fn an_unknown_or_disabled_tenant_is_moved_aside_never_imported() {
     let out = handle(&world, event).await.unwrap();
     assert_eq!(out[0].outcome, "moved_aside");
     let rejected = world.keys("rejected/nobody/").await;
-    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert_eq!(
+        rejected.len(),
+        3,
+        "the upload, report.json, report.html: {rejected:?}"
+    );
+    assert!(rejected.iter().any(|k| k.ends_with("report.html")));
     let report_key = rejected
         .iter()
         .find(|k| k.ends_with("report.json"))
