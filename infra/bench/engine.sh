@@ -50,9 +50,8 @@ PY
 
 # time CMD... -> "seconds peak_kib"
 measure() {
-  local out
-  out="$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )"
-  echo "$out"
+  /usr/bin/time -o "$DATA/time.txt" -f '%e %M' "$@" >/dev/null 2>"$DATA/stderr.txt" || true
+  tail -1 "$DATA/time.txt"
 }
 
 rm -f "$DATA/plain.db" "$DATA/roster.db"; rm -rf "$DATA/runs"
