@@ -4,7 +4,7 @@
 
 use crate::config::IngestConfig;
 use crate::event::{Continuation, Invocation, ObjectRef};
-use crate::keys::{safe_segment, InboundKey, Outcome, Upload};
+use crate::keys::{InboundKey, Outcome, Upload};
 use chrono::{DateTime, Utc};
 use cloud::continuation::ContinuationQueue;
 use cloud::s3::{self, Listed};
@@ -399,12 +399,7 @@ impl<S: Store> Ingest<S> {
                 // What a continued run wrote so far can be reverted: its before-images
                 // leave this container's /tmp now.
                 if run.status == RunStatus::Continued {
-                    let folder = format!(
-                        "{}{}/{}/",
-                        Outcome::Processed.prefix(),
-                        safe_segment(&tenant.tenant),
-                        run.run_id
-                    );
+                    let folder = Outcome::Processed.run_folder(&tenant.tenant, &run.run_id);
                     roster::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run)
                         .await?;
                     self.store.put_run(&run).await?;
@@ -423,12 +418,7 @@ impl<S: Store> Ingest<S> {
         } else {
             Outcome::Processed
         };
-        let folder = format!(
-            "{}{}/{}/",
-            outcome.prefix(),
-            safe_segment(&tenant.tenant),
-            run.run_id
-        );
+        let folder = outcome.run_folder(&tenant.tenant, &run.run_id);
         // Keep the run's files beside the objects, and point the run record at them.
         let local_runs = self
             .scratch
@@ -547,11 +537,7 @@ impl<S: Store> Ingest<S> {
     ) -> Result<String, Failure> {
         let id = roster::run::new_run_id(now);
         let dest = inbound.destination(&object.key, Outcome::Rejected, &id);
-        let folder = format!(
-            "{}{}/{id}/",
-            Outcome::Rejected.prefix(),
-            safe_segment(&inbound.tenant)
-        );
+        let folder = Outcome::Rejected.run_folder(&inbound.tenant, &id);
         tracing::warn!(key = %object.key, reason, "object moved aside");
         s3::put_json(
             &self.s3,
@@ -630,12 +616,7 @@ impl<S: Store> Ingest<S> {
             });
             run.error_count = 1;
             run.finish(RunStatus::Rejected, reason.clone(), now);
-            let dest_folder = format!(
-                "{}{}/{}/",
-                Outcome::Rejected.prefix(),
-                safe_segment(&first.tenant),
-                run.run_id
-            );
+            let dest_folder = Outcome::Rejected.run_folder(&first.tenant, &run.run_id);
             run.report_ref = Some(format!("s3://{bucket}/{dest_folder}report.json"));
             let tenant = self.store.get_tenant(&first.tenant).await.ok().flatten();
             if tenant.is_some() {

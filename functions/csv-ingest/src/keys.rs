@@ -73,11 +73,7 @@ impl InboundKey {
             .and_then(|r| r.split_once('/'))
             .map(|(_, below)| below)
             .unwrap_or(&self.file_name);
-        format!(
-            "{}{}/{run}/{below}",
-            outcome.prefix(),
-            safe_segment(&self.tenant)
-        )
+        format!("{}{below}", outcome.run_folder(&self.tenant, run))
     }
 }
 
@@ -91,6 +87,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The folder of `tenant`'s run `run` under this outcome, with its trailing `/`:
+    /// `processed/{tenant}/{run}/`.
+    pub fn run_folder(self, tenant: &str, run: &str) -> String {
+        format!("{}{}/{run}/", self.prefix(), safe_segment(tenant))
+    }
+
     /// The prefix, with its trailing `/`.
     pub fn prefix(self) -> &'static str {
         match self {

@@ -8,7 +8,6 @@
 
 use crate::run::{RunRecord, RunStatus};
 use crate::tenant::TenantConfig;
-use oneroster::EntityKind;
 use std::fmt::Write as _;
 
 /// How many validation errors a message lists.
@@ -76,20 +75,9 @@ pub fn notice(run: &RunRecord) -> Notice {
     );
     if !run.counts.is_empty() {
         body.push_str("\nRecords by type (inserted / updated / archived / ended / un-archived / rejected rows):\n");
-        for kind in EntityKind::ALL {
-            if let Some(c) = run.counts.get(kind.file_name()) {
-                let _ = writeln!(
-                    body,
-                    "  {}: {} / {} / {} / {} / {} / {}",
-                    kind.file_name(),
-                    c.inserted,
-                    c.updated,
-                    c.archived,
-                    c.ended,
-                    c.unarchived,
-                    c.rejected
-                );
-            }
+        for (kind, c) in run.counts_by_kind() {
+            let shown = c.shown().map(|n| n.to_string());
+            let _ = writeln!(body, "  {kind}: {}", shown.join(" / "));
         }
     }
     if run.status == RunStatus::Held {

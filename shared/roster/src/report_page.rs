@@ -11,8 +11,7 @@
 //! per type for applied or held runs. Values come only from the district's own
 //! file, escaped; a `password` column's value is never shown.
 
-use crate::run::{RunRecord, RunStatus};
-use oneroster::EntityKind;
+use crate::run::{KindCounts, RunRecord, RunStatus};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -87,6 +86,9 @@ h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}\
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #767676;padding:.3rem .5rem;text-align:left;vertical-align:top}\
 th{background:#e6e6e6}td.n{text-align:right}code,.value{font-family:ui-monospace,monospace;word-break:break-all}\
 @media print{body{max-width:none;font-size:11pt}.outcome{background:none}th{background:none}}";
+
+/// The head of an errors table (a validation's, or a run's own).
+const ERROR_TABLE_HEAD: &str = "<table><thead><tr><th scope=\"col\">File</th><th scope=\"col\">Line</th><th scope=\"col\">Column</th><th scope=\"col\">Value</th><th scope=\"col\">What is wrong</th></tr></thead><tbody>";
 
 /// The next step for a validation without a run.
 fn sentence(status: Option<RunStatus>, valid: Option<bool>) -> &'static str {
@@ -173,21 +175,17 @@ fn counts_table(h: &mut String, r: &RunRecord) {
         "What this run applied"
     };
     let _ = write!(h, "<section aria-labelledby=\"counts\"><h2 id=\"counts\">Records by type</h2><table><caption>{caption}</caption><thead>");
-    h.push_str("<tr><th scope=\"col\">Type</th><th scope=\"col\">Inserted</th><th scope=\"col\">Updated</th><th scope=\"col\">Archived</th><th scope=\"col\">Ended</th><th scope=\"col\">Un-archived</th><th scope=\"col\">Rows rejected</th></tr></thead><tbody>");
-    for kind in EntityKind::ALL {
-        if let Some(c) = r.counts.get(kind.file_name()) {
-            let _ = write!(
-                h,
-                "<tr><th scope=\"row\">{}</th><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
-                kind.file_name(),
-                c.inserted,
-                c.updated,
-                c.archived,
-                c.ended,
-                c.unarchived,
-                c.rejected
-            );
+    h.push_str("<tr><th scope=\"col\">Type</th>");
+    for name in KindCounts::SHOWN {
+        let _ = write!(h, "<th scope=\"col\">{name}</th>");
+    }
+    h.push_str("</tr></thead><tbody>");
+    for (kind, c) in r.counts_by_kind() {
+        let _ = write!(h, "<tr><th scope=\"row\">{kind}</th>");
+        for n in c.shown() {
+            let _ = write!(h, "<td class=\"n\">{n}</td>");
         }
+        h.push_str("</tr>");
     }
     h.push_str("</tbody></table>");
     for (kind, hold) in &r.hold {
@@ -285,7 +283,7 @@ fn errors_table(h: &mut String, v: &Value) {
             errors.len()
         );
     }
-    h.push_str("<table><thead><tr><th scope=\"col\">File</th><th scope=\"col\">Line</th><th scope=\"col\">Column</th><th scope=\"col\">Value</th><th scope=\"col\">What is wrong</th></tr></thead><tbody>");
+    h.push_str(ERROR_TABLE_HEAD);
     for e in &errors {
         issue_row(h, e, false);
     }
@@ -306,7 +304,7 @@ fn quirks_table(h: &mut String, v: &Value) {
 fn run_errors_table(h: &mut String, r: &RunRecord) {
     let _ = write!(
         h,
-        "<section aria-labelledby=\"errors\"><h2 id=\"errors\">Errors ({})</h2><table><thead><tr><th scope=\"col\">File</th><th scope=\"col\">Line</th><th scope=\"col\">Column</th><th scope=\"col\">Value</th><th scope=\"col\">What is wrong</th></tr></thead><tbody>",
+        "<section aria-labelledby=\"errors\"><h2 id=\"errors\">Errors ({})</h2>{ERROR_TABLE_HEAD}",
         r.error_count
     );
     for e in &r.errors {

@@ -89,6 +89,28 @@ pub struct KindCounts {
 }
 
 impl KindCounts {
+    /// The names of [`KindCounts::shown`]'s columns, for people (notices, report pages).
+    pub const SHOWN: [&'static str; 6] = [
+        "Inserted",
+        "Updated",
+        "Archived",
+        "Ended",
+        "Un-archived",
+        "Rows rejected",
+    ];
+
+    /// The counts a person is shown, in the order of [`KindCounts::SHOWN`].
+    pub fn shown(&self) -> [u64; 6] {
+        [
+            self.inserted,
+            self.updated,
+            self.archived,
+            self.ended,
+            self.unarchived,
+            self.rejected,
+        ]
+    }
+
     /// Records this plan writes.
     pub fn writes(&self) -> u64 {
         self.inserted + self.updated + self.archived + self.ended + self.unarchived
@@ -200,6 +222,15 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl RunRecord {
+    /// The run's counts per type, in the order of the OneRoster files.
+    pub fn counts_by_kind(&self) -> impl Iterator<Item = (&'static str, &KindCounts)> {
+        oneroster::EntityKind::ALL.iter().filter_map(|kind| {
+            self.counts
+                .get(kind.file_name())
+                .map(|c| (kind.file_name(), c))
+        })
+    }
+
     /// A new run, `running`.
     pub fn start(tenant: &str, source: RunSource, now: DateTime<Utc>) -> RunRecord {
         RunRecord {
