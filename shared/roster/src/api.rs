@@ -71,7 +71,7 @@ pub struct PullConfig {
     pub apply_margin: Duration,
     /// Longest pull when there is no deadline (local runs).
     pub max_pull: Duration,
-    /// Writes handed to the store at a time.
+    /// Writes handed to the store at a time (0: the store's own batch size).
     pub write_chunk: usize,
 }
 
@@ -82,7 +82,7 @@ impl Default for PullConfig {
             pull_margin: Duration::from_secs(300),
             apply_margin: Duration::from_secs(60),
             max_pull: Duration::from_secs(3600),
-            write_chunk: 1000,
+            write_chunk: 0,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct BeforeImage {
 /// Writes before-images to a gzip file, one JSON line each.
 pub struct ImageWriter {
     out: GzEncoder<BufWriter<File>>,
+    /// One image's line, handed to the encoder in one write.
+    line: Vec<u8>,
     count: u64,
 }
 
@@ -45,15 +47,18 @@ impl ImageWriter {
                 BufWriter::new(File::create(path)?),
                 flate2::Compression::fast(),
             ),
+            line: Vec::with_capacity(1024),
             count: 0,
         })
     }
 
     /// Appends one image.
     pub fn write(&mut self, image: &BeforeImage) -> Result<(), SyncError> {
-        serde_json::to_writer(&mut self.out, image)
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, image)
             .map_err(|e| SyncError::io("writing the before-images", e))?;
-        self.out.write_all(b"\n")?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)?;
         self.count += 1;
         Ok(())
     }

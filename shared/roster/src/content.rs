@@ -2,16 +2,34 @@
 //!
 //! Content is a JSON object with sorted keys, without empty values: the same
 //! record read from a CSV file, from the API or back from a store gives the
-//! same text and so the same digest. Digests are computed from what is
-//! stored *now*, every run, so that a hand edit in the table is seen.
+//! same text and so the same digest. The text is the content: it is written
+//! once from the record (`crate::canonical`), stored as it is, and its digest
+//! is the hash of its bytes. A stored text that differs from the delivery's
+//! in any way (a hand edit included) has another digest, and the record is
+//! rewritten. Digests are computed from what is stored *now*, every run.
 
 use oneroster::{EntityKind, Record};
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Canonical SIS content: a JSON object, sorted keys, no null/empty values.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SisContent(Map<String, Value>);
+/// SIS content: its canonical JSON text (or the text a store holds, as it
+/// holds it), and its fields, parsed when first asked for.
+#[derive(Debug, Clone)]
+pub struct SisContent {
+    text: String,
+    fields: OnceLock<Map<String, Value>>,
+}
+
+impl PartialEq for SisContent {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SisContent {}
 
 /// Fields of a record that are not content: the status is the archive state.
 const NOT_CONTENT: [&str; 1] = ["status"];
@@ -36,80 +54,223 @@ fn prune(value: Value) -> Option<Value> {
 }
 
 impl SisContent {
-    /// The content of a record read from a package or the API.
-    pub fn from_record(record: &Record<'_>) -> SisContent {
-        let value = serde_json::to_value(record).expect("records serialise");
-        Self::from_value(value)
+    fn of_text(text: String) -> SisContent {
+        SisContent {
+            text,
+            fields: OnceLock::new(),
+        }
     }
 
-    /// Canonicalises a JSON object read back from a store.
+    /// The content of a record read from a package or the API.
+    pub fn from_record(record: &Record<'_>) -> SisContent {
+        let mut out = Vec::with_capacity(256);
+        if !crate::canonical::write(record, &NOT_CONTENT, &mut out).expect("records serialise") {
+            out.extend_from_slice(b"{}");
+        }
+        Self::of_text(String::from_utf8(out).expect("serde_json writes UTF-8"))
+    }
+
+    /// Canonicalises a JSON object (read back from a store, or made by hand).
     pub fn from_value(value: Value) -> SisContent {
-        match prune(value) {
+        let map = match prune(value) {
             Some(Value::Object(mut map)) => {
                 for key in NOT_CONTENT {
                     map.remove(key);
                 }
-                SisContent(map)
+                map
             }
-            _ => SisContent(Map::new()),
+            _ => Map::new(),
+        };
+        let text = serde_json::to_string(&map).expect("JSON serialises");
+        SisContent {
+            text,
+            fields: OnceLock::from(map),
         }
     }
 
-    /// Parses canonical or non-canonical JSON text.
+    /// Parses canonical or non-canonical JSON text into canonical content.
     pub fn from_json(text: &str) -> Result<SisContent, serde_json::Error> {
         serde_json::from_str::<Value>(text).map(Self::from_value)
     }
 
-    /// The canonical JSON text.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.0).expect("JSON serialises")
+    /// Content as a store holds it, kept byte for byte: its digest is the
+    /// hash of these bytes, so a hand edit is seen whatever form it took.
+    pub fn from_stored(text: String) -> SisContent {
+        Self::of_text(text)
     }
 
-    /// The digest of the canonical text (xxh3, 64 bits; stable across versions).
+    /// The JSON text (canonical, unless a store held it otherwise).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The JSON text, owned.
+    pub fn into_text(self) -> String {
+        self.text
+    }
+
+    /// The digest of the text (xxh3, 64 bits; stable across versions).
     pub fn digest(&self) -> u64 {
-        xxh3_64(self.to_json().as_bytes())
+        digest_of_text(&self.text)
     }
 
-    /// The fields.
+    /// The fields (parsed from the text when first asked for; a text that is
+    /// not a JSON object has none).
     pub fn fields(&self) -> &Map<String, Value> {
-        &self.0
+        self.fields
+            .get_or_init(|| match serde_json::from_str::<Value>(&self.text) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            })
     }
 
-    /// Mutable fields (tests and tools that simulate hand edits).
-    pub fn fields_mut(&mut self) -> &mut Map<String, Value> {
-        &mut self.0
+    /// The content with one field set (tests and tools that simulate hand
+    /// edits): canonical again afterwards.
+    pub fn with_field(&self, key: &str, value: Value) -> SisContent {
+        let mut map = self.fields().clone();
+        map.insert(key.to_string(), value);
+        Self::from_value(Value::Object(map))
     }
 
     /// A string field.
     pub fn str(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(Value::as_str)
+        self.fields().get(key).and_then(Value::as_str)
     }
 
     /// A list field's string items.
     pub fn list(&self, key: &str) -> Vec<&str> {
-        self.0
+        self.fields()
             .get(key)
             .and_then(Value::as_array)
             .map(|items| items.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default()
     }
 
+    /// The fields the engine and the stores read of the content, read
+    /// without parsing the rest.
+    pub fn probe(&self) -> Probe<'_> {
+        Probe::of_text(&self.text).unwrap_or_else(|| Probe::of_fields(self.fields()))
+    }
+
     /// The lookup keys a store indexes this record by (see docs/data-model.md).
     pub fn index_keys(&self, kind: EntityKind) -> IndexKeys {
-        let lower = |s: Option<&str>| s.map(str::to_lowercase);
+        self.probe().index_keys(kind)
+    }
+}
+
+/// The digest of a content text: what [`SisContent::digest`] gives for it.
+pub fn digest_of_text(text: &str) -> u64 {
+    xxh3_64(text.as_bytes())
+}
+
+/// `schoolYear` as the text has it: a number, or a string of one.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum YearField<'a> {
+    /// `2027`
+    Number(u64),
+    /// `"2027"`
+    #[serde(borrow)]
+    Text(Cow<'a, str>),
+}
+
+/// The fields of a content that the engine and the stores read: sign-in
+/// keys, index keys and what the school-year rules use. Read from the text
+/// without parsing the rest of it (fields of another JSON type than these
+/// fall back to a full parse, where they read as absent).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Probe<'a> {
+    /// `email`
+    #[serde(borrow, default)]
+    pub email: Option<Cow<'a, str>>,
+    /// `username`
+    #[serde(borrow, default)]
+    pub username: Option<Cow<'a, str>>,
+    /// `role`
+    #[serde(borrow, default)]
+    pub role: Option<Cow<'a, str>>,
+    /// `schoolSourcedId`
+    #[serde(borrow, default)]
+    pub school_sourced_id: Option<Cow<'a, str>>,
+    /// `classSourcedId`
+    #[serde(borrow, default)]
+    pub class_sourced_id: Option<Cow<'a, str>>,
+    /// `userSourcedId`
+    #[serde(borrow, default)]
+    pub user_sourced_id: Option<Cow<'a, str>>,
+    /// `startDate`
+    #[serde(borrow, default)]
+    pub start_date: Option<Cow<'a, str>>,
+    /// `endDate`
+    #[serde(borrow, default)]
+    pub end_date: Option<Cow<'a, str>>,
+    /// `schoolYear`
+    #[serde(borrow, default)]
+    pub school_year: Option<YearField<'a>>,
+    /// `schoolYearSourcedId`
+    #[serde(borrow, default)]
+    pub school_year_sourced_id: Option<Cow<'a, str>>,
+    /// `termSourcedIds`
+    #[serde(borrow, default)]
+    pub term_sourced_ids: Option<Vec<Cow<'a, str>>>,
+}
+
+impl<'a> Probe<'a> {
+    /// Reads the fields from a JSON object's text; `None` when the text is
+    /// not one or a field has another JSON type.
+    pub fn of_text(text: &'a str) -> Option<Probe<'a>> {
+        serde_json::from_str(text).ok()
+    }
+
+    /// Reads the fields from parsed ones (values of another type are absent).
+    pub fn of_fields(fields: &'a Map<String, Value>) -> Probe<'a> {
+        let text = |key: &str| fields.get(key).and_then(Value::as_str).map(Cow::Borrowed);
+        Probe {
+            email: text("email"),
+            username: text("username"),
+            role: text("role"),
+            school_sourced_id: text("schoolSourcedId"),
+            class_sourced_id: text("classSourcedId"),
+            user_sourced_id: text("userSourcedId"),
+            start_date: text("startDate"),
+            end_date: text("endDate"),
+            school_year: fields.get("schoolYear").and_then(|v| match v {
+                Value::Number(n) => n.as_u64().map(YearField::Number),
+                Value::String(s) => Some(YearField::Text(Cow::Borrowed(s))),
+                _ => None,
+            }),
+            school_year_sourced_id: text("schoolYearSourcedId"),
+            term_sourced_ids: fields
+                .get("termSourcedIds")
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(Cow::Borrowed)
+                        .collect()
+                }),
+        }
+    }
+
+    /// The lookup keys a store indexes a record of `kind` by.
+    pub fn index_keys(&self, kind: EntityKind) -> IndexKeys {
+        let lower = |s: &Option<Cow<'_, str>>| s.as_deref().map(str::to_lowercase);
+        let owned = |s: &Option<Cow<'_, str>>| s.as_deref().map(String::from);
         match kind {
             EntityKind::Users => IndexKeys {
-                email: lower(self.str("email")),
-                username: lower(self.str("username")),
+                email: lower(&self.email),
+                username: lower(&self.username),
                 ..IndexKeys::default()
             },
             EntityKind::Classes => IndexKeys {
-                school: self.str("schoolSourcedId").map(String::from),
+                school: owned(&self.school_sourced_id),
                 ..IndexKeys::default()
             },
             EntityKind::Enrollments => IndexKeys {
-                class: self.str("classSourcedId").map(String::from),
-                user: self.str("userSourcedId").map(String::from),
+                class: owned(&self.class_sourced_id),
+                user: owned(&self.user_sourced_id),
                 ..IndexKeys::default()
             },
             _ => IndexKeys::default(),
@@ -144,7 +305,7 @@ mod tests {
         );
         let b = SisContent::from_json(r#"{"a":"1","b":"2"}"#).unwrap();
         assert_eq!(a, b);
-        assert_eq!(a.to_json(), r#"{"a":"1","b":"2"}"#);
+        assert_eq!(a.text(), r#"{"a":"1","b":"2"}"#);
         assert_eq!(a.digest(), b.digest());
     }
 

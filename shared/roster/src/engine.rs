@@ -4,7 +4,7 @@
 use crate::artifacts::Artifacts;
 use crate::before::{BeforeImage, ImageWriter, BEFORE_FILE};
 pub use crate::error::SyncError;
-use crate::plan::{plan_kind, Before, KindPlan, PlannedWrite};
+use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanWriter, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot};
@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use oneroster::report::codes;
 use oneroster::{validate_package, EntityKind, FileMode, Issue, Severity, ValidationOptions};
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ pub struct SyncOptions {
     pub lease_wait: Duration,
     /// Plan only: no lease, no writes, no run record stored.
     pub dry_run: bool,
-    /// Writes handed to the store at a time.
+    /// Writes handed to the store at a time (0: the store's own batch size).
     pub chunk: usize,
     /// Stop applying (status `continued`) once this instant has passed.
     pub deadline: Option<Instant>,
@@ -41,7 +40,7 @@ impl Default for SyncOptions {
             lease_ttl: Duration::from_secs(300),
             lease_wait: Duration::ZERO,
             dry_run: false,
-            chunk: 1000,
+            chunk: 0,
             deadline: None,
             default_hold: crate::tenant::HoldThresholds::from_env(),
         }
@@ -356,7 +355,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             self.artifacts
                 .scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?
         };
-        let mut out = BufWriter::new(std::fs::File::create(&path)?);
+        let mut out = PlanWriter::create(&path)?;
         let excluded = self.check_deferred(tenant, snapshot, run).await?;
         let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
         // Records are judged ended against the delivery's time.
@@ -381,12 +380,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             let stored = self.store.load_summaries(&tenant.tenant, kind).await?;
             let none = HashSet::new();
             let kind_excluded = excluded.get(&kind).unwrap_or(&none);
-            let mut emit = |w: PlannedWrite| -> Result<(), SyncError> {
-                serde_json::to_writer(&mut out, &w)
-                    .map_err(|e| SyncError::io("writing the plan file", e))?;
-                out.write_all(b"\n")?;
-                Ok(())
-            };
+            let mut emit = |w: PlannedWrite| out.write(&w);
             let mut kind_plan: KindPlan = plan_kind(
                 kind,
                 mode,
@@ -447,12 +441,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                         w.id
                     ));
                 }
-                serde_json::to_writer(&mut out, w)
-                    .map_err(|e| SyncError::io("writing the plan file", e))?;
-                out.write_all(b"\n")?;
+                out.write(w)?;
             }
         }
-        out.flush()?;
+        out.finish()?;
         Ok(path)
     }
 
@@ -526,17 +518,21 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         plan: &Path,
         images: &mut ImageWriter,
     ) -> Result<u64, SyncError> {
-        let mut chunk: Vec<PlannedWrite> = Vec::with_capacity(self.options.chunk);
+        let size = match self.options.chunk {
+            0 => self.store.write_batch(),
+            n => n,
+        };
+        let mut chunk: Vec<PlannedWrite> = Vec::with_capacity(size);
         let mut written = 0u64;
         let mut last_renew = Instant::now();
-        let mut lines = plan_lines(plan)?;
+        let mut lines = read_plan(plan)?;
         loop {
             let planned = lines.next().transpose()?;
             let more = planned.is_some();
             if let Some(planned) = planned {
                 chunk.push(planned);
             }
-            if chunk.len() >= self.options.chunk || (!more && !chunk.is_empty()) {
+            if chunk.len() >= size || (!more && !chunk.is_empty()) {
                 let now = Utc::now();
                 let writes: Vec<EntityWrite> =
                     chunk.iter().map(|p| p.to_write(now, run_id)).collect();
@@ -705,7 +701,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     /// Refuses when any planned record changed in the store since planning.
     async fn recheck(&self, tenant: &str, plan: &Path) -> Result<(), SyncError> {
         let mut planned: Vec<(EntityKind, String, Option<Before>)> = Vec::new();
-        for w in plan_lines(plan)? {
+        for w in read_plan(plan)? {
             let w = w?;
             planned.push((w.kind, w.id, w.before));
         }
@@ -757,16 +753,6 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
         Ok(run)
     }
-}
-
-/// The planned writes of a plan file, line by line.
-fn plan_lines(
-    plan: &Path,
-) -> Result<impl Iterator<Item = Result<PlannedWrite, SyncError>>, SyncError> {
-    let reader = BufReader::new(std::fs::File::open(plan)?);
-    Ok(reader.lines().map(|line| {
-        serde_json::from_str(&line?).map_err(|e| SyncError::io("reading the plan file", e))
-    }))
 }
 
 /// The mode the engine applies: demographics are absent for tenants that did not opt in.

@@ -11,6 +11,7 @@ pub mod api;
 pub mod api_secret;
 pub mod artifacts;
 pub mod before;
+pub mod canonical;
 pub mod content;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;

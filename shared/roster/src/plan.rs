@@ -10,8 +10,13 @@ use crate::store::{ArchiveReason, ArchivedBy, EntityWrite, RecordState, StoredSu
 use crate::tenant::HoldThresholds;
 use chrono::{DateTime, Utc};
 use oneroster::{EntityKind, FileMode, RowItem};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use serde_json::value::RawValue;
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::Path;
 
 /// What was stored when a write was planned; checked again before a held
 /// plan is applied.
@@ -40,9 +45,15 @@ pub struct PlannedWrite {
     pub kind: EntityKind,
     /// sourcedId.
     pub id: String,
-    /// The content to put (active); `None` archives the record.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sis: Option<serde_json::Value>,
+    /// The content to put (active); `None` archives the record. Written as
+    /// the JSON object it is, read back without parsing it into fields.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "content_as_json",
+        deserialize_with = "content_from_json"
+    )]
+    pub sis: Option<SisContent>,
     /// First seen, carried over (puts only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<(DateTime<Utc>, String)>,
@@ -59,7 +70,67 @@ pub struct PlannedWrite {
     pub restore: Option<RecordState>,
 }
 
+/// A planned content as the JSON object of its text.
+fn content_as_json<S: serde::Serializer>(
+    sis: &Option<SisContent>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error;
+    let text = sis.as_ref().map_or("null", SisContent::text);
+    RawValue::from_string(text.to_string())
+        .map_err(S::Error::custom)?
+        .serialize(s)
+}
+
+/// A planned content read back as text: plan files hold canonical text.
+fn content_from_json<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<SisContent>, D::Error> {
+    let raw = Option::<Box<RawValue>>::deserialize(d)?;
+    Ok(raw.map(|raw| SisContent::from_stored(String::from(Box::<str>::from(raw)))))
+}
+
 impl PlannedWrite {
+    /// Appends this write as one plan-file line (JSON and a newline). The
+    /// content goes in as its text, not re-serialised.
+    pub fn write_line(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        let sis = self.sis.as_ref();
+        if let Some(sis) = sis {
+            let without = PlannedWrite {
+                sis: None,
+                ..self.clone_without_content()
+            };
+            serde_json::to_writer(&mut *out, &without)?;
+            debug_assert_eq!(out.last(), Some(&b'}'));
+            out.pop();
+            out.extend_from_slice(b",\"sis\":");
+            out.extend_from_slice(sis.text().as_bytes());
+            out.extend_from_slice(b"}\n");
+        } else {
+            serde_json::to_writer(&mut *out, self)?;
+            out.push(b'\n');
+        }
+        Ok(())
+    }
+
+    fn clone_without_content(&self) -> PlannedWrite {
+        PlannedWrite {
+            kind: self.kind,
+            id: self.id.clone(),
+            sis: None,
+            first_seen: self.first_seen.clone(),
+            before: self.before,
+            reason: self.reason,
+            archived_by: self.archived_by,
+            restore: self.restore.clone(),
+        }
+    }
+
+    /// Reads one plan-file line.
+    pub fn read_line(line: &str) -> Result<PlannedWrite, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
     /// The store write this plan line asks for.
     pub fn to_write(&self, now: DateTime<Utc>, run: &str) -> EntityWrite {
         if let Some(state) = &self.restore {
@@ -78,7 +149,7 @@ impl PlannedWrite {
                 EntityWrite::Put {
                     kind: self.kind,
                     sourced_id: self.id.clone(),
-                    sis: SisContent::from_value(sis.clone()),
+                    sis: sis.clone(),
                     first_seen_at,
                     first_seen_run,
                     updated_at: now,
@@ -100,6 +171,48 @@ impl PlannedWrite {
             },
         }
     }
+}
+
+/// A plan file being written: one [`PlannedWrite`] a line.
+pub struct PlanWriter {
+    out: BufWriter<File>,
+    line: Vec<u8>,
+}
+
+impl PlanWriter {
+    /// Creates (or truncates) the plan file at `path`.
+    pub fn create(path: &Path) -> Result<PlanWriter, SyncError> {
+        Ok(PlanWriter {
+            out: BufWriter::with_capacity(256 * 1024, File::create(path)?),
+            line: Vec::with_capacity(512),
+        })
+    }
+
+    /// Appends one planned write.
+    pub fn write(&mut self, planned: &PlannedWrite) -> Result<(), SyncError> {
+        self.line.clear();
+        planned
+            .write_line(&mut self.line)
+            .map_err(|e| SyncError::io("writing the plan file", e))?;
+        self.out.write_all(&self.line)?;
+        Ok(())
+    }
+
+    /// Flushes the file.
+    pub fn finish(mut self) -> Result<(), SyncError> {
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// The planned writes of a plan file, line by line.
+pub fn read_plan(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<PlannedWrite, SyncError>>, SyncError> {
+    let reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
+    Ok(reader.lines().map(|line| {
+        PlannedWrite::read_line(&line?).map_err(|e| SyncError::io("reading the plan file", e))
+    }))
 }
 
 /// The plan of one type: counts and what the hold check needs.
@@ -179,7 +292,7 @@ pub fn plan_kind(
     emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
 ) -> Result<KindPlan, SyncError> {
     // Index into `stored`; `seen[i]` marks stored records the delivery mentions.
-    let by_id: HashMap<&str, usize> = stored
+    let by_id: FxHashMap<&str, usize> = stored
         .iter()
         .enumerate()
         .map(|(i, s)| (s.sourced_id.as_str(), i))
@@ -213,7 +326,8 @@ pub fn plan_kind(
                 if learns {
                     calendar.learn_delivered(id, &RecordFacts::of(kind, &content));
                 }
-                let changed = stored.is_some_and(|s| s.digest != content.digest());
+                let digest = stored.map(|_| content.digest());
+                let changed = stored.is_some_and(|s| Some(s.digest) != digest);
                 if kind == EntityKind::Users && changed {
                     let s = stored.expect("changed implies stored");
                     if !s.archived
@@ -224,7 +338,7 @@ pub fn plan_kind(
                     }
                 }
                 match stored {
-                    Some(s) if s.digest == content.digest() && !s.archived && !s.provisional => {
+                    Some(s) if Some(s.digest) == digest && !s.archived && !s.provisional => {
                         plan.counts.unchanged += 1;
                         return Ok(());
                     }
@@ -239,7 +353,7 @@ pub fn plan_kind(
                 emit(PlannedWrite {
                     kind,
                     id: id.to_string(),
-                    sis: Some(serde_json::Value::Object(content.fields().clone())),
+                    sis: Some(content),
                     first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.clone())),
                     before: stored.map(Before::of),
                     reason: None,

@@ -10,13 +10,12 @@ use crate::artifacts::Artifacts;
 use crate::before::{read_images, BeforeImage};
 use crate::engine::{Engine, PLAN_FILE};
 use crate::error::SyncError;
-use crate::plan::{Before, PlannedWrite};
+use crate::plan::{Before, PlanWriter, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::store::{ArchivedBy, Store};
 use chrono::Utc;
 use oneroster::EntityKind;
 use std::collections::HashMap;
-use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// How many conflicting records a refusal or a warning lists by id.
@@ -305,7 +304,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         images: &Path,
         plan: &Path,
     ) -> Result<Planned, SyncError> {
-        let mut out = BufWriter::new(std::fs::File::create(plan)?);
+        let mut out = PlanWriter::create(plan)?;
         let mut planned = Planned {
             counts: HashMap::new(),
             archives: HashMap::new(),
@@ -362,14 +361,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                         } else {
                             counts.updated += 1;
                         }
-                        serde_json::to_writer(&mut out, &write)
-                            .map_err(|e| SyncError::io("writing the plan file", e))?;
-                        out.write_all(b"\n")?;
+                        out.write(&write)?;
                     }
                 }
             }
         }
-        out.flush()?;
+        out.finish()?;
         Ok(planned)
     }
 

@@ -14,9 +14,10 @@
 //! hold: a school year's rollover applies on its own, while a file that drops
 //! current records is still held. Pure: no I/O.
 
-use crate::content::SisContent;
+use crate::content::{Probe, SisContent, YearField};
 use chrono::NaiveDate;
 use oneroster::EntityKind;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// What the school-year rules and the mass-update guard need of one record,
@@ -63,51 +64,67 @@ pub enum RecordFacts {
     },
 }
 
-fn date(content: &SisContent, key: &str) -> Option<NaiveDate> {
-    content
-        .str(key)
+fn date(text: &Option<Cow<'_, str>>) -> Option<NaiveDate> {
+    text.as_deref()
         .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
 }
 
-fn year(content: &SisContent, key: &str) -> Option<u16> {
-    let value = content.fields().get(key)?;
-    value
-        .as_u64()
-        .and_then(|y| u16::try_from(y).ok())
-        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+fn year(value: &Option<YearField<'_>>) -> Option<u16> {
+    match value.as_ref()? {
+        YearField::Number(y) => u16::try_from(*y).ok(),
+        YearField::Text(s) => s.trim().parse().ok(),
+    }
 }
 
 impl RecordFacts {
     /// The facts of a record of `kind` with this content.
     pub fn of(kind: EntityKind, content: &SisContent) -> RecordFacts {
-        let text = |key: &str| content.str(key).map(String::from);
-        let lower = |key: &str| content.str(key).map(str::to_lowercase);
+        Self::of_probe(kind, &content.probe())
+    }
+
+    /// The facts of a record of `kind` whose content reads as `probe`.
+    pub fn of_probe(kind: EntityKind, probe: &Probe<'_>) -> RecordFacts {
+        let text = |key: &Option<Cow<'_, str>>| key.as_deref().map(String::from);
+        let lower = |key: &Option<Cow<'_, str>>| key.as_deref().map(str::to_lowercase);
         match kind {
             EntityKind::AcademicSessions => RecordFacts::Session {
-                start: date(content, "startDate"),
-                end: date(content, "endDate"),
-                school_year: year(content, "schoolYear"),
+                start: date(&probe.start_date),
+                end: date(&probe.end_date),
+                school_year: year(&probe.school_year),
             },
             EntityKind::Courses => RecordFacts::Course {
-                school_year: text("schoolYearSourcedId"),
+                school_year: text(&probe.school_year_sourced_id),
             },
             EntityKind::Classes => RecordFacts::Class {
-                terms: content
-                    .list("termSourcedIds")
-                    .into_iter()
-                    .map(String::from)
+                terms: probe
+                    .term_sourced_ids
+                    .iter()
+                    .flatten()
+                    .map(|t| t.to_string())
                     .collect(),
             },
             EntityKind::Enrollments => RecordFacts::Enrollment {
-                end: date(content, "endDate"),
-                class: text("classSourcedId"),
+                end: date(&probe.end_date),
+                class: text(&probe.class_sourced_id),
             },
             EntityKind::Users => RecordFacts::User {
-                email: lower("email"),
-                username: lower("username"),
-                administrator: content.str("role") == Some("administrator"),
+                email: lower(&probe.email),
+                username: lower(&probe.username),
+                administrator: probe.role.as_deref() == Some("administrator"),
             },
             EntityKind::Orgs | EntityKind::Demographics => RecordFacts::None,
+        }
+    }
+
+    /// The facts a stored summary keeps of a record whose stored content
+    /// text is `text` (see [`RecordFacts::for_summary`]).
+    pub fn for_stored_text(kind: EntityKind, text: &str, archived: bool) -> RecordFacts {
+        if archived && !matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes) {
+            return RecordFacts::None;
+        }
+        match Probe::of_text(text) {
+            Some(probe) => Self::of_probe(kind, &probe),
+            None => Self::of(kind, &SisContent::from_stored(text.to_string())),
         }
     }
 

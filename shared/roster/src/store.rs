@@ -231,8 +231,12 @@ pub struct StoredEntity {
     pub provisional: bool,
 }
 
+/// Content as the JSON object of its text (not re-serialised field by field).
 fn serialize_sis<S: serde::Serializer>(sis: &SisContent, s: S) -> Result<S::Ok, S::Error> {
-    sis.fields().serialize(s)
+    use serde::ser::Error;
+    serde_json::value::RawValue::from_string(sis.text().to_string())
+        .map_err(S::Error::custom)?
+        .serialize(s)
 }
 
 /// A write the engine asks for. Writes touch only sync-owned data:
@@ -307,8 +311,11 @@ pub struct RecordState {
     pub provisional: bool,
 }
 
+/// Content read back as the text it was kept as (a before-image restores
+/// exactly what was stored).
 fn deserialize_sis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SisContent, D::Error> {
-    serde_json::Value::deserialize(d).map(SisContent::from_value)
+    let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+    Ok(SisContent::from_stored(String::from(Box::<str>::from(raw))))
 }
 
 impl RecordState {
@@ -465,6 +472,12 @@ pub trait Tenants: Send + Sync {
 pub trait Records: Send + Sync {
     /// A short name for messages (`sqlite`, `dynamodb`).
     fn name(&self) -> &'static str;
+
+    /// How many writes the engine hands to [`Records::write`] at a time when
+    /// its options leave it to the store (one transaction or batch of calls).
+    fn write_batch(&self) -> usize {
+        1000
+    }
 
     /// Every stored record of a type for a tenant (active and archived).
     fn load_summaries(

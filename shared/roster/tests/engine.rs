@@ -1424,13 +1424,9 @@ async fn a_provisional_record_with_the_delivered_content_still_becomes_ordinary<
     district.extra_users =
         "tch-new,active,,true,s1,teacher,tnew,,New,Teacher,,,new@d.example,,,,,\n".into();
     // Exactly the content the SIS will deliver: the digests agree.
-    let mut content = provisional_teacher("tch-new", "new@d.example");
-    content
-        .fields_mut()
-        .insert("username".into(), "tnew".into());
-    content
-        .fields_mut()
-        .insert("orgSourcedIds".into(), serde_json::json!(["s1"]));
+    let content = provisional_teacher("tch-new", "new@d.example")
+        .with_field("username", "tnew".into())
+        .with_field("orgSourcedIds", serde_json::json!(["s1"]));
     store
         .provision_user("d1", "tch-new", &content, Utc::now(), "sso:req-1")
         .await

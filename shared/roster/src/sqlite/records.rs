@@ -1,8 +1,8 @@
 //! Roster records: the sync-owned content, the Primary Administrator flag beside it
 //! (platform-owned), and the platform's own edits.
 
-use super::{db_error, json_error, kind_name, parse_ts, ts, SqliteStore};
-use crate::content::SisContent;
+use super::{db_error, kind_name, parse_ts, ts, SqliteStore};
+use crate::content::{digest_of_text, SisContent};
 use crate::school_year::RecordFacts;
 use crate::store::*;
 use chrono::{DateTime, Utc};
@@ -12,6 +12,11 @@ use rusqlite::params;
 impl Records for SqliteStore {
     fn name(&self) -> &'static str {
         "sqlite"
+    }
+
+    /// One transaction per batch: large ones, since a commit costs a WAL sync.
+    fn write_batch(&self) -> usize {
+        20_000
     }
 
     async fn load_summaries(
@@ -31,14 +36,15 @@ impl Records for SqliteStore {
                 .map_err(db_error)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
-                let sis: String = row.get(1).map_err(db_error)?;
-                let sis = SisContent::from_json(&sis).map_err(json_error)?;
+                // The stored text as it is: its digest is the hash of its bytes.
+                let sis = row.get_ref(1).map_err(db_error)?;
+                let sis = sis.as_str().map_err(|e| db_error(e.into()))?;
                 let first_seen_at: String = row.get(3).map_err(db_error)?;
                 let archived: bool = row.get(2).map_err(db_error)?;
                 out.push(StoredSummary {
                     sourced_id: row.get(0).map_err(db_error)?,
-                    digest: sis.digest(),
-                    facts: RecordFacts::for_summary(kind, &sis, archived),
+                    digest: digest_of_text(sis),
+                    facts: RecordFacts::for_stored_text(kind, sis, archived),
                     archived,
                     first_seen_at: parse_ts(&first_seen_at)?,
                     first_seen_run: row.get(4).map_err(db_error)?,
@@ -131,6 +137,7 @@ impl Records for SqliteStore {
                          WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
                     )
                     .map_err(db_error)?;
+                let mut stamps = Stamps::default();
                 for w in writes {
                     match w {
                         EntityWrite::Put {
@@ -147,10 +154,10 @@ impl Records for SqliteStore {
                                 tenant,
                                 kind_name(*kind),
                                 sourced_id,
-                                sis.to_json(),
-                                ts(*first_seen_at),
+                                sis.text(),
+                                stamps.text(*first_seen_at),
                                 first_seen_run,
-                                ts(*updated_at),
+                                stamps.text(*updated_at),
                                 run,
                                 keys.email,
                                 keys.username,
@@ -172,7 +179,7 @@ impl Records for SqliteStore {
                                     tenant,
                                     kind_name(*kind),
                                     sourced_id,
-                                    state.sis.to_json(),
+                                    state.sis.text(),
                                     archive.map(|a| a.by.as_str()),
                                     archive.map(|a| ts(a.at)),
                                     archive.and_then(|a| a.run.clone()),
@@ -220,6 +227,25 @@ impl Records for SqliteStore {
     }
 }
 
+/// Timestamps as stored text, formatted once each: the writes of one call
+/// share a few instants (this run's, and the first-seen ones they carry).
+#[derive(Default)]
+struct Stamps(Vec<(DateTime<Utc>, String)>);
+
+impl Stamps {
+    fn text(&mut self, at: DateTime<Utc>) -> String {
+        if let Some((_, text)) = self.0.iter().find(|(t, _)| *t == at) {
+            return text.clone();
+        }
+        let text = ts(at);
+        if self.0.len() >= 8 {
+            self.0.remove(0);
+        }
+        self.0.push((at, text.clone()));
+        text
+    }
+}
+
 /// The columns [`entity_of`] reads, with the platform-owned flag beside them.
 const ENTITY_SELECT: &str =
     "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, e.archived_run,
@@ -248,7 +274,7 @@ fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntit
     Ok(StoredEntity {
         kind,
         sourced_id: r.get(0).map_err(db_error)?,
-        sis: SisContent::from_json(&sis).map_err(json_error)?,
+        sis: SisContent::from_stored(sis),
         archive,
         first_seen_at: parse_ts(&first_seen_at)?,
         first_seen_run: r.get(6).map_err(db_error)?,
@@ -279,7 +305,7 @@ impl ProvisionalUsers for SqliteStore {
                     params![
                         tenant,
                         sourced_id,
-                        sis.to_json(),
+                        sis.text(),
                         ts(now),
                         origin,
                         keys.email,

@@ -3,6 +3,8 @@
 pub(super) const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+-- Large batches of writes touch index pages all over: keep them in memory (64 MiB).
+PRAGMA cache_size = -65536;
 CREATE TABLE IF NOT EXISTS tenants (
     tenant TEXT PRIMARY KEY,
     config TEXT NOT NULL,
