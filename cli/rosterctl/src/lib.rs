@@ -3,6 +3,7 @@
 
 pub mod history_cmd;
 pub mod outcome;
+pub mod progress;
 pub mod runs_cmd;
 pub mod sso_cmd;
 pub mod status_cmd;

@@ -5,7 +5,7 @@ mod cli;
 
 use clap::Parser;
 use cli::*;
-use district::{generate, GenerateOptions};
+use district::{generate_with_progress, GenerateEvent, GenerateOptions};
 use rosterctl::outcome::{Outcome, EXIT_OK, EXIT_USAGE};
 use rosterctl::sync_cmd::{self, SyncParams};
 use rosterctl::validate_cmd;
@@ -354,14 +354,22 @@ async fn run(command: Command) -> Outcome {
             rollovers,
             out,
             json,
-        } => match generate(
-            &GenerateOptions {
-                students,
-                seed,
-                rollovers,
-            },
-            &out,
-        ) {
+        } => {
+            let progress = rosterctl::progress::for_command(json);
+            let result = generate_with_progress(
+                &GenerateOptions {
+                    students,
+                    seed,
+                    rollovers,
+                },
+                &out,
+                &|event| match event {
+                    GenerateEvent::File(name) => progress.stage(&format!("writing {name}"), None),
+                    GenerateEvent::Rows(n) => progress.advance(n),
+                },
+            );
+            progress.finish();
+            match result {
             Ok(summary) => {
                 let stdout = if json {
                     serde_json::to_string(&summary).expect("summary serialises") + "\n"
@@ -388,7 +396,8 @@ async fn run(command: Command) -> Outcome {
                     exit_code: EXIT_USAGE,
                 }
             }
-        },
+            }
+        }
     }
 }
 

@@ -90,6 +90,7 @@ pub async fn sync<S: Store, A: Artifacts>(
         options: SyncOptions {
             dry_run: p.dry_run,
             lease_wait: Duration::from_secs(p.wait),
+            progress: crate::progress::for_command(p.json),
             ..SyncOptions::default()
         },
     };
@@ -169,7 +170,10 @@ pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<St
     if let Err(e) = store.put_tenant(&tenant).await {
         return (store_failure(p.json, &e), note);
     }
-    let config = roster::api::PullConfig::default();
+    let config = roster::api::PullConfig {
+        progress: crate::progress::for_command(p.json),
+        ..roster::api::PullConfig::default()
+    };
     match roster::api::pull_and_sync(
         store, &tenant, &api, p.auth, p.mode, None, &config, p.scratch,
     )

@@ -36,9 +36,11 @@ pub fn run(path: &Path, roles: RoleSet, json: bool, html: Option<&Path>) -> Outc
     }
     let options = ValidationOptions {
         imported_roles: roles,
+        progress: crate::progress::for_command(json),
         ..ValidationOptions::default()
     };
     let validation = validate_package(path, &options);
+    options.progress.finish();
     let report = validation.report;
     let exit_code = if report.ok {
         EXIT_OK

@@ -10,6 +10,7 @@ use cloud::continuation::ContinuationQueue;
 use cloud::s3::{self, Listed};
 use cloud::Failure;
 use oneroster::manifest::parse_manifest;
+use roster::progress_log::LoggedProgress;
 use roster::{
     ClaimOutcome, Connection, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus, Store,
     SyncOptions, TenantConfig,
@@ -25,6 +26,8 @@ const CLAIM_LEASE: Duration = Duration::from_secs(20 * 60);
 const CLAIM_MEMORY: Duration = Duration::from_secs(14 * 24 * 3600);
 /// Largest manifest read into memory.
 const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+/// A long run logs a progress line at most this often (CloudWatch).
+const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// What happened to one object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -367,6 +370,7 @@ impl<S: Store> Ingest<S> {
             options: SyncOptions {
                 lease_wait: self.config.tenant_wait,
                 deadline: deadline.map(|d| d.checked_sub(self.config.continue_margin).unwrap_or(d)),
+                progress: LoggedProgress::every(PROGRESS_LOG_INTERVAL),
                 ..SyncOptions::default()
             },
         };

@@ -35,7 +35,12 @@ async fn main() -> Result<(), Error> {
     let puller = Puller {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
-        config: PullConfig::default(),
+        config: PullConfig {
+            progress: roster::progress_log::LoggedProgress::every(std::time::Duration::from_secs(
+                5,
+            )),
+            ..PullConfig::default()
+        },
         scratch: std::env::temp_dir().join("oneroster-pull"),
         secret_prefix: config.secret_prefix,
         continuations: config

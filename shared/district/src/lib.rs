@@ -106,6 +106,24 @@ pub struct GenerateSummary {
 /// are left alone. In zip mode, a missing parent directory is created and an
 /// existing archive is replaced.
 pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, GenerateError> {
+    generate_with_progress(opts, out, &|_| {})
+}
+
+/// What [`generate_with_progress`] reports as it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenerateEvent<'a> {
+    /// A file is begun (`users.csv`).
+    File(&'a str),
+    /// More data rows of the current file are written.
+    Rows(u64),
+}
+
+/// [`generate`], telling `progress` of each file begun and of the rows written.
+pub fn generate_with_progress(
+    opts: &GenerateOptions,
+    out: &Path,
+    progress: &dyn Fn(GenerateEvent<'_>),
+) -> Result<GenerateSummary, GenerateError> {
     let plan = Plan::build(opts.students, opts.seed, opts.rollovers);
     // Each zip entry's uncompressed size must stay below 4 GiB unless zip64
     // is used; enrollments.csv is ~0.85 kB per student.
@@ -134,7 +152,7 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, G
         out: out.to_path_buf(),
     };
     for (name, header, body) in files {
-        let (rows, bytes) = sink.table(name, header, body)?;
+        let (rows, bytes) = sink.table(name, header, body, progress)?;
         summary.files.insert(name.to_string(), rows);
         summary.csv_bytes += bytes;
     }

@@ -308,7 +308,7 @@ impl Plan {
 }
 
 /// The rows of `manifest.csv`.
-pub(crate) fn write_manifest(t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_manifest(t: &mut Table<'_, '_>) -> csv::Result<()> {
     for row in MANIFEST {
         t.row(row)?;
     }
@@ -316,7 +316,7 @@ pub(crate) fn write_manifest(t: &mut Table<'_>) -> csv::Result<()> {
 }
 
 /// The rows of `academicSessions.csv`.
-pub(crate) fn write_sessions(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_sessions(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let year = plan.calendar();
     for [id, title, kind, start, end, parent] in &year.sessions {
         t.row([
@@ -335,7 +335,7 @@ pub(crate) fn write_sessions(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> 
 }
 
 /// The rows of `orgs.csv`: the district, then its schools.
-pub(crate) fn write_orgs(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_orgs(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let d = &plan.district;
     t.row([
         d.id.as_str(),
@@ -361,7 +361,7 @@ pub(crate) fn write_orgs(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 }
 
 /// The rows of `courses.csv`, school by school.
-pub(crate) fn write_courses(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_courses(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let year = plan.calendar();
     for s in &plan.schools {
         for (c, course) in s.courses.iter().enumerate() {
@@ -383,7 +383,7 @@ pub(crate) fn write_courses(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 }
 
 /// The rows of `classes.csv`: every section of every offering.
-pub(crate) fn write_classes(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_classes(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let year = plan.calendar();
     for s in &plan.schools {
         for (o, off) in s.offerings.iter().enumerate() {
@@ -441,10 +441,10 @@ pub(crate) fn write_classes(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 }
 
 /// The rows of `users.csv`: administrators, teachers, students, guardians.
-pub(crate) fn write_users(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_users(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let d = &plan.district;
     let mut ordinal = 0u32;
-    let staff = |t: &mut Table<'_>,
+    let staff = |t: &mut Table<'_, '_>,
                  id: String,
                  org: &str,
                  role: &str,
@@ -617,10 +617,10 @@ pub(crate) fn write_users(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
 
 /// The rows of `enrollments.csv`: per school, each class's teacher, then
 /// the students.
-pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let year = plan.calendar();
     let mut next = 0u64;
-    let mut row = |t: &mut Table<'_>,
+    let mut row = |t: &mut Table<'_, '_>,
                    class: &str,
                    school: &str,
                    user: &str,
@@ -684,7 +684,7 @@ pub(crate) fn write_enrollments(plan: &Plan, t: &mut Table<'_>) -> csv::Result<(
 }
 
 /// The rows of `demographics.csv`, one per student.
-pub(crate) fn write_demographics(plan: &Plan, t: &mut Table<'_>) -> csv::Result<()> {
+pub(crate) fn write_demographics(plan: &Plan, t: &mut Table<'_, '_>) -> csv::Result<()> {
     let d = &plan.district;
     let tf = |b: bool| if b { "true" } else { "false" };
     for s in &plan.schools {

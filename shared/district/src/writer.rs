@@ -32,15 +32,24 @@ impl<W: Write> Write for Counting<W> {
 }
 
 /// Writes the data rows of one CSV file.
-pub(crate) type TableBody<'a> = &'a dyn Fn(&mut Table<'_>) -> csv::Result<()>;
+pub(crate) type TableBody<'a> = &'a dyn Fn(&mut Table<'_, '_>) -> csv::Result<()>;
 
 /// One CSV file being written.
-pub(crate) struct Table<'a> {
+pub(crate) struct Table<'a, 'r> {
     w: csv::Writer<&'a mut dyn Write>,
     rows: u64,
+    /// Told of rows written, in batches.
+    report: Reporter<'r>,
+    unreported: u64,
 }
 
-impl Table<'_> {
+/// Where rows written are reported.
+pub(crate) type Reporter<'a> = &'a dyn Fn(crate::GenerateEvent<'_>);
+
+/// Rows reported at a time.
+const REPORT_EVERY: u64 = 8192;
+
+impl Table<'_, '_> {
     /// Writes one data row.
     pub(crate) fn row<I, T>(&mut self, fields: I) -> csv::Result<()>
     where
@@ -49,22 +58,40 @@ impl Table<'_> {
     {
         self.w.write_record(fields)?;
         self.rows += 1;
+        self.unreported += 1;
+        if self.unreported >= REPORT_EVERY {
+            (self.report)(crate::GenerateEvent::Rows(self.unreported));
+            self.unreported = 0;
+        }
         Ok(())
     }
 }
 
 /// Writes `header` and the body's rows to `out`; returns the number of data
 /// rows.
-fn write_table(out: &mut dyn Write, header: &[&str], body: TableBody<'_>) -> csv::Result<u64> {
+fn write_table(
+    out: &mut dyn Write,
+    header: &[&str],
+    body: TableBody<'_>,
+    report: Reporter<'_>,
+) -> csv::Result<u64> {
     let w = csv::WriterBuilder::new()
         .quote_style(csv::QuoteStyle::Always)
         .terminator(csv::Terminator::Any(b'\n'))
         .buffer_capacity(1 << 16)
         .from_writer(out);
-    let mut t = Table { w, rows: 0 };
+    let mut t = Table {
+        w,
+        rows: 0,
+        report,
+        unreported: 0,
+    };
     t.w.write_record(header)?;
     body(&mut t)?;
     t.w.flush()?;
+    if t.unreported > 0 {
+        report(crate::GenerateEvent::Rows(t.unreported));
+    }
     Ok(t.rows)
 }
 
@@ -111,7 +138,9 @@ impl Sink {
         name: &str,
         header: &[&str],
         body: TableBody<'_>,
+        report: Reporter<'_>,
     ) -> Result<(u64, u64), GenerateError> {
+        report(crate::GenerateEvent::File(name));
         match self {
             Sink::Dir(dir) => {
                 let path = dir.join(name);
@@ -121,11 +150,12 @@ impl Sink {
                     inner: BufWriter::with_capacity(1 << 16, file),
                     bytes: 0,
                 };
-                let rows =
-                    write_table(&mut out, header, body).map_err(|source| GenerateError::Csv {
+                let rows = write_table(&mut out, header, body, report).map_err(|source| {
+                    GenerateError::Csv {
                         file: path.display().to_string(),
                         source,
-                    })?;
+                    }
+                })?;
                 out.inner
                     .flush()
                     .map_err(|e| GenerateError::io("writing", &path, e))?;
@@ -153,11 +183,12 @@ impl Sink {
                     inner: &mut **zip,
                     bytes: 0,
                 };
-                let rows =
-                    write_table(&mut out, header, body).map_err(|source| GenerateError::Csv {
+                let rows = write_table(&mut out, header, body, report).map_err(|source| {
+                    GenerateError::Csv {
                         file: format!("{}:{name}", path.display()),
                         source,
-                    })?;
+                    }
+                })?;
                 Ok((rows, out.bytes))
             }
         }

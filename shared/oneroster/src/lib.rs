@@ -25,6 +25,7 @@ mod idset;
 pub mod manifest;
 pub mod model;
 mod package;
+pub mod progress;
 mod records;
 pub mod report;
 pub mod rest;
@@ -36,6 +37,7 @@ mod validate;
 pub use manifest::Manifest;
 pub use model::*;
 pub use package::ArchiveLimits;
+pub use progress::Progress;
 pub use report::{FileSummary, Issue, Severity, ValidationReport};
 pub use validate::{
     validate_package, DeferredReference, FileOutcome, ReadError, ValidatedPackage, Validation,

@@ -73,6 +73,8 @@ pub struct PullConfig {
     pub max_pull: Duration,
     /// Writes handed to the store at a time (0: the store's own batch size).
     pub write_chunk: usize,
+    /// Where the pull and the sync report what they have done so far.
+    pub progress: oneroster::Progress,
 }
 
 impl Default for PullConfig {
@@ -83,6 +85,7 @@ impl Default for PullConfig {
             apply_margin: Duration::from_secs(60),
             max_pull: Duration::from_secs(3600),
             write_chunk: 0,
+            progress: oneroster::Progress::none(),
         }
     }
 }
@@ -154,6 +157,7 @@ pub async fn pull_and_sync<S: Store>(
     .await?;
     let options = ClientOptions {
         page_size: api.page_size,
+        progress: config.progress.clone(),
         ..ClientOptions::default()
     };
     let client = Client::new(&api.url, auth, options)
@@ -200,6 +204,7 @@ pub async fn pull_and_sync<S: Store>(
         options: SyncOptions {
             deadline: deadline.map(|d| d.checked_sub(config.apply_margin).unwrap_or(d)),
             chunk: config.write_chunk,
+            progress: config.progress.clone(),
             ..SyncOptions::default()
         },
     };

@@ -12,7 +12,10 @@ use crate::store::{EntityWrite, LeaseOutcome, RecordState, Store};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use oneroster::report::codes;
-use oneroster::{validate_package, EntityKind, FileMode, Issue, Severity, ValidationOptions};
+use oneroster::{
+    validate_package, DeferredReference, EntityKind, FileMode, Issue, Progress, RowItem, Severity,
+    ValidationOptions,
+};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,6 +35,8 @@ pub struct SyncOptions {
     pub deadline: Option<Instant>,
     /// Hold thresholds for tenants without their own.
     pub default_hold: crate::tenant::HoldThresholds,
+    /// Where the run reports what it has done so far (default: nowhere).
+    pub progress: Progress,
 }
 
 impl Default for SyncOptions {
@@ -43,6 +48,7 @@ impl Default for SyncOptions {
             chunk: 0,
             deadline: None,
             default_hold: crate::tenant::HoldThresholds::from_env(),
+            progress: Progress::none(),
         }
     }
 }
@@ -86,6 +92,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         run.generated_at = generated_at;
         let options = ValidationOptions {
             imported_roles: tenant.role_set(),
+            progress: self.options.progress.clone(),
             ..ValidationOptions::default()
         };
         let validation = validate_package(path, &options);
@@ -177,6 +184,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             Err(e) => return Err(self.fail(run, e).await),
         }
         let result = self.plan_and_apply(tenant, snapshot, &mut run).await;
+        self.options.progress.finish();
         let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
         match result.and(released.map_err(SyncError::from)) {
             Ok(()) => {
@@ -381,11 +389,18 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             let none = HashSet::new();
             let kind_excluded = excluded.get(&kind).unwrap_or(&none);
             let mut emit = |w: PlannedWrite| out.write(&w);
+            self.options
+                .progress
+                .stage(&format!("planning {kind}"), None);
+            let counted = CountedSnapshot {
+                inner: snapshot,
+                progress: &self.options.progress,
+            };
             let mut kind_plan: KindPlan = plan_kind(
                 kind,
                 mode,
                 &stored,
-                snapshot,
+                &counted,
                 kind_excluded,
                 &mut calendar,
                 &mut emit,
@@ -539,6 +554,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 self.keep_before_images(tenant, &chunk, &writes, images)
                     .await?;
                 written += self.store.write(tenant, &writes).await?;
+                self.options.progress.advance(chunk.len() as u64);
                 chunk.clear();
                 if more && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(SyncError::DeadlineReached { written });
@@ -631,6 +647,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<u64, SyncError> {
         let path = self.artifacts.scratch(tenant, &run.run_id, BEFORE_FILE)?;
         let mut images = ImageWriter::create(&path)?;
+        let total = run.total_writes();
+        self.options
+            .progress
+            .stage("applying", (total > 0).then_some(total));
         let written = self
             .apply_plan(tenant, owner, &run.run_id, plan, &mut images)
             .await?;
@@ -752,6 +772,42 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             )));
         }
         Ok(run)
+    }
+}
+
+/// A snapshot whose rows are counted as they are planned.
+struct CountedSnapshot<'s> {
+    inner: &'s dyn Snapshot,
+    progress: &'s Progress,
+}
+
+impl Snapshot for CountedSnapshot<'_> {
+    fn mode(&self, kind: EntityKind) -> FileMode {
+        self.inner.mode(kind)
+    }
+
+    fn for_each_row(
+        &self,
+        kind: EntityKind,
+        consume: &mut dyn FnMut(RowItem<'_>) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let mut counter = self.progress.counter(4096);
+        self.inner.for_each_row(kind, &mut |row| {
+            counter.tick();
+            consume(row)
+        })
+    }
+
+    fn is_rejected(&self, kind: EntityKind, sourced_id: &str) -> bool {
+        self.inner.is_rejected(kind, sourced_id)
+    }
+
+    fn validation_counts(&self, kind: EntityKind) -> (u64, u64) {
+        self.inner.validation_counts(kind)
+    }
+
+    fn deferred_references(&self) -> &[DeferredReference] {
+        self.inner.deferred_references()
     }
 }
 

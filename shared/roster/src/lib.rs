@@ -20,6 +20,7 @@ pub mod error;
 pub mod history;
 pub mod notice;
 pub mod plan;
+pub mod progress_log;
 pub mod report_page;
 pub mod revert;
 pub mod run;

@@ -343,6 +343,7 @@ async fn test_request(url: &str, auth: oneroster::rest::client::Auth) -> check::
         request_timeout: Duration::from_secs(15),
         max_attempts: 2,
         backoff_base: Duration::from_millis(200),
+        ..ClientOptions::default()
     };
     let client = match Client::new(url, auth, options) {
         Ok(c) => c,

@@ -4,6 +4,7 @@
 mod approve_s3_cli;
 mod browser_cli;
 mod help_cli;
+mod progress_cli;
 mod pull_cli;
 mod roster_cli;
 mod sso_serve_cli;

@@ -61,6 +61,8 @@ pub struct ClientOptions {
     pub max_attempts: u32,
     /// Base of the exponential backoff.
     pub backoff_base: Duration,
+    /// Where the records received are counted (default: nowhere).
+    pub progress: crate::Progress,
 }
 
 impl Default for ClientOptions {
@@ -71,6 +73,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(60),
             max_attempts: 6,
             backoff_base: Duration::from_millis(500),
+            progress: crate::Progress::none(),
         }
     }
 }

@@ -94,6 +94,7 @@ pub async fn pull(
         PullMode::Full => None,
         PullMode::Delta { since } => Some(delta_filter(since)),
     };
+    client.options().progress.stage("pulling", None);
     let results: Vec<Result<(EntityKind, CollectionPull), PullError>> =
         stream::iter(kinds.iter().copied())
             .map(|kind| {
@@ -169,6 +170,7 @@ async fn pull_collection(
             _ => {}
         }
         let received = page.records.len();
+        client.options().progress.advance(received as u64);
         for record in &page.records {
             let FlatRow {
                 fields,

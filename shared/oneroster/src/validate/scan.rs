@@ -199,10 +199,15 @@ impl Scanner<'_> {
             return;
         }
         let map = header.map;
+        let progress = self.options.progress.clone();
+        progress.stage(&format!("validating {file}.csv"), None);
+        let mut counter = progress.counter(4096);
         let result = for_each_record(&mut reader, |record| {
             self.scan_row(scan, &map, record);
+            counter.tick();
             true
         });
+        drop(counter);
         if let Err(e) = result {
             self.csv_fatal(file, &e);
             return;

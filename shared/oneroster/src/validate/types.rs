@@ -18,6 +18,8 @@ pub struct ValidationOptions {
     pub max_reported_errors: usize,
     /// Archive safety limits.
     pub limits: ArchiveLimits,
+    /// Where the rows read are counted, file by file (default: nowhere).
+    pub progress: crate::Progress,
 }
 
 impl Default for ValidationOptions {
@@ -26,6 +28,7 @@ impl Default for ValidationOptions {
             imported_roles: RoleSet::default_imported(),
             max_reported_errors: 1000,
             limits: ArchiveLimits::default(),
+            progress: crate::Progress::none(),
         }
     }
 }
