@@ -195,11 +195,12 @@ impl<'o> ser::Serializer for Canon<'o> {
         Err(custom("tuple variants have no canonical form"))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Object<'o>, Error> {
+        let (scratch, entries) = BUFFERS.with_borrow_mut(Vec::pop).unwrap_or_default();
         Ok(Object {
             out: self.out,
             skip: self.skip,
-            scratch: Vec::new(),
-            entries: Vec::new(),
+            scratch,
+            entries,
             pending_key: None,
         })
     }
@@ -284,6 +285,16 @@ impl ser::SerializeTupleStruct for Seq<'_> {
     }
 }
 
+/// Entry ranges of an object: (raw key, JSON value or `None` when empty).
+type Entries = Vec<(Range<usize>, Option<Range<usize>>)>;
+
+thread_local! {
+    /// Emptied buffers of finished objects, reused by the next ones (one
+    /// record after another, no allocation once warm).
+    static BUFFERS: std::cell::RefCell<Vec<(Vec<u8>, Entries)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// An object being written: each entry's raw key and JSON value go to
 /// `scratch`; at the end they are sorted by key and written out.
 struct Object<'o> {
@@ -291,7 +302,7 @@ struct Object<'o> {
     skip: &'static [&'static str],
     scratch: Vec<u8>,
     /// (raw key, JSON value or `None` when empty) ranges in `scratch`.
-    entries: Vec<(Range<usize>, Option<Range<usize>>)>,
+    entries: Entries,
     /// The key of `serialize_key`, until its value comes.
     pending_key: Option<Range<usize>>,
 }
@@ -322,6 +333,21 @@ impl Object<'_> {
     }
 
     fn finish(mut self) -> Result<bool, Error> {
+        let written = self.write_sorted();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut entries = std::mem::take(&mut self.entries);
+        scratch.clear();
+        entries.clear();
+        BUFFERS.with_borrow_mut(|pool| {
+            // Keep a few, and none grown huge by one odd record.
+            if pool.len() < 8 && scratch.capacity() <= 1 << 20 {
+                pool.push((scratch, entries));
+            }
+        });
+        written
+    }
+
+    fn write_sorted(&mut self) -> Result<bool, Error> {
         let scratch = &self.scratch;
         // Stable: of equal keys, the last one written is the one kept.
         self.entries

@@ -64,10 +64,19 @@ impl SisContent {
     /// The content of a record read from a package or the API.
     pub fn from_record(record: &Record<'_>) -> SisContent {
         let mut out = Vec::with_capacity(256);
-        if !crate::canonical::write(record, &NOT_CONTENT, &mut out).expect("records serialise") {
-            out.extend_from_slice(b"{}");
+        let text = Self::record_text(record, &mut out);
+        Self::of_text(text.to_string())
+    }
+
+    /// Writes the canonical text of a record's content into `buffer` (its
+    /// earlier content is dropped) and returns it: the text without making a
+    /// content, for records whose digest alone is wanted.
+    pub fn record_text<'b>(record: &Record<'_>, buffer: &'b mut Vec<u8>) -> &'b str {
+        buffer.clear();
+        if !crate::canonical::write(record, &NOT_CONTENT, buffer).expect("records serialise") {
+            buffer.extend_from_slice(b"{}");
         }
-        Self::of_text(String::from_utf8(out).expect("serde_json writes UTF-8"))
+        std::str::from_utf8(buffer).expect("serde_json writes UTF-8")
     }
 
     /// Canonicalises a JSON object (read back from a store, or made by hand).

@@ -4,11 +4,11 @@
 use crate::artifacts::Artifacts;
 use crate::before::{BeforeImage, ImageWriter, BEFORE_FILE};
 pub use crate::error::SyncError;
-use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanWriter, PlannedWrite};
+use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot};
-use crate::store::{EntityWrite, LeaseOutcome, RecordState, Store};
+use crate::store::{EntityWrite, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use oneroster::report::codes;
@@ -371,21 +371,35 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         if snapshot.mode(EntityKind::AcademicSessions) == FileMode::Bulk {
             calendar.sessions_delivered_in_full();
         }
-        for kind in EntityKind::ALL {
+        // Absent types are not planned, but the calendar still needs the
+        // stored terms and classes that later types refer to.
+        let needs_stored = |kind: EntityKind| {
+            effective_mode(tenant, snapshot, kind) != FileMode::Absent
+                || matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes)
+        };
+        // The next type's summaries, loaded while this type was planned.
+        let mut prefetched: Option<(EntityKind, Vec<StoredSummary>)> = None;
+        for (position, kind) in EntityKind::ALL.into_iter().enumerate() {
             let mode = effective_mode(tenant, snapshot, kind);
             let (rejected, skipped) = snapshot.validation_counts(kind);
             let engine_rejected = excluded.get(&kind).map_or(0, |s| s.len() as u64);
+            if !needs_stored(kind) {
+                continue;
+            }
+            let stored = match prefetched.take() {
+                Some((k, stored)) if k == kind => stored,
+                _ => self.store.load_summaries(&tenant.tenant, kind).await?,
+            };
             if mode == FileMode::Absent {
-                // Not delivered, but the calendar still needs the stored terms
-                // and classes that later types refer to.
-                if matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes) {
-                    for s in self.store.load_summaries(&tenant.tenant, kind).await? {
-                        calendar.learn_stored(&s.sourced_id, &s.facts);
-                    }
+                for s in &stored {
+                    calendar.learn_stored(&s.sourced_id, &s.facts);
                 }
                 continue;
             }
-            let stored = self.store.load_summaries(&tenant.tenant, kind).await?;
+            let next = EntityKind::ALL[position + 1..]
+                .iter()
+                .copied()
+                .find(|k| needs_stored(*k));
             let none = HashSet::new();
             let kind_excluded = excluded.get(&kind).unwrap_or(&none);
             let mut emit = |w: PlannedWrite| out.write(&w);
@@ -396,15 +410,33 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 inner: snapshot,
                 progress: &self.options.progress,
             };
-            let mut kind_plan: KindPlan = plan_kind(
-                kind,
-                mode,
-                &stored,
-                &counted,
-                kind_excluded,
-                &mut calendar,
-                &mut emit,
-            )?;
+            let (kind_plan, next_stored) = std::thread::scope(|scope| {
+                let loader = next.map(|next| {
+                    scope.spawn(move || {
+                        self.store
+                            .load_summaries_now(&tenant.tenant, next)
+                            .map(|loaded| loaded.map(|stored| (next, stored)))
+                    })
+                });
+                let kind_plan = plan_kind(
+                    kind,
+                    mode,
+                    &stored,
+                    &counted,
+                    kind_excluded,
+                    &mut calendar,
+                    &mut emit,
+                );
+                let next_stored = loader.and_then(|loader| {
+                    loader
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                });
+                (kind_plan, next_stored)
+            });
+            drop(stored);
+            prefetched = next_stored.transpose()?;
+            let mut kind_plan: KindPlan = kind_plan?;
             kind_plan.counts.rejected = rejected + engine_rejected;
             kind_plan.counts.skipped = skipped;
             let hold = tenant.hold.unwrap_or(self.options.default_hold);
@@ -537,45 +569,36 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             0 => self.store.write_batch(),
             n => n,
         };
-        let mut chunk: Vec<PlannedWrite> = Vec::with_capacity(size);
         let mut written = 0u64;
         let mut last_renew = Instant::now();
-        let mut lines = read_plan(plan)?;
-        loop {
-            let planned = lines.next().transpose()?;
-            let more = planned.is_some();
-            if let Some(planned) = planned {
-                chunk.push(planned);
+        let mut chunks = PlanChunks::open(plan, size)?;
+        let mut next = chunks.next_chunk().transpose()?;
+        while let Some(chunk) = next {
+            let now = Utc::now();
+            let writes: Vec<EntityWrite> = chunk.iter().map(|p| p.to_write(now, run_id)).collect();
+            self.keep_before_images(tenant, &chunk, &writes, images)
+                .await?;
+            written += self.store.write(tenant, &writes).await?;
+            self.options.progress.advance(chunk.len() as u64);
+            next = chunks.next_chunk().transpose()?;
+            let more = next.is_some();
+            if more && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SyncError::DeadlineReached { written });
             }
-            if chunk.len() >= size || (!more && !chunk.is_empty()) {
-                let now = Utc::now();
-                let writes: Vec<EntityWrite> =
-                    chunk.iter().map(|p| p.to_write(now, run_id)).collect();
-                self.keep_before_images(tenant, &chunk, &writes, images)
-                    .await?;
-                written += self.store.write(tenant, &writes).await?;
-                self.options.progress.advance(chunk.len() as u64);
-                chunk.clear();
-                if more && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(SyncError::DeadlineReached { written });
+            if last_renew.elapsed() > self.options.lease_ttl / 3 {
+                if !self
+                    .store
+                    .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
+                    .await?
+                {
+                    return Err(SyncError::Refused(format!(
+                        "run {run_id} lost its lease while applying; another run took over and will converge the store"
+                    )));
                 }
-                if last_renew.elapsed() > self.options.lease_ttl / 3 {
-                    if !self
-                        .store
-                        .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
-                        .await?
-                    {
-                        return Err(SyncError::Refused(format!(
-                            "run {run_id} lost its lease while applying; another run took over and will converge the store"
-                        )));
-                    }
-                    last_renew = Instant::now();
-                }
-            }
-            if !more {
-                return Ok(written);
+                last_renew = Instant::now();
             }
         }
+        Ok(written)
     }
 
     /// The stored state of a planned write's record (`None` when the plan saw none).

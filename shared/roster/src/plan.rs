@@ -1,7 +1,7 @@
 //! Planning: the difference between a snapshot and what is stored now, for
 //! one entity type. Pure: reads summaries and rows, emits planned writes.
 
-use crate::content::SisContent;
+use crate::content::{digest_of_text, SisContent};
 use crate::error::SyncError;
 use crate::run::KindCounts;
 use crate::school_year::{Calendar, RecordFacts};
@@ -215,6 +215,67 @@ pub fn read_plan(
     }))
 }
 
+/// A plan file read ahead on a second thread, in chunks of planned writes:
+/// parsing the next chunk overlaps with writing this one.
+pub struct PlanChunks {
+    chunks: std::sync::mpsc::Receiver<Result<Vec<PlannedWrite>, SyncError>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PlanChunks {
+    /// Starts reading the plan file at `path` in chunks of `size` writes.
+    pub fn open(path: &Path, size: usize) -> Result<PlanChunks, SyncError> {
+        let lines = read_plan(path)?;
+        let size = size.max(1);
+        // Two chunks ahead at most: memory stays bounded by the chunk size.
+        let (send, chunks) = std::sync::mpsc::sync_channel(2);
+        let reader = std::thread::Builder::new()
+            .name("plan-reader".into())
+            .spawn(move || {
+                let mut chunk = Vec::with_capacity(size);
+                for planned in lines {
+                    match planned {
+                        Ok(planned) => chunk.push(planned),
+                        Err(e) => {
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    }
+                    if chunk.len() == size {
+                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(size));
+                        if send.send(Ok(full)).is_err() {
+                            return; // The applier stopped (deadline, error).
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    let _ = send.send(Ok(chunk));
+                }
+            })
+            .map_err(|e| SyncError::io("starting the plan reader", e))?;
+        Ok(PlanChunks {
+            chunks,
+            reader: Some(reader),
+        })
+    }
+
+    /// The next chunk, or `None` at the end of the plan.
+    pub fn next_chunk(&mut self) -> Option<Result<Vec<PlannedWrite>, SyncError>> {
+        self.chunks.recv().ok()
+    }
+}
+
+impl Drop for PlanChunks {
+    fn drop(&mut self) {
+        // Hang up first, so that a reader blocked on a full channel ends.
+        let (_, empty) = std::sync::mpsc::sync_channel(0);
+        drop(std::mem::replace(&mut self.chunks, empty));
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+}
+
 /// The plan of one type: counts and what the hold check needs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KindPlan {
@@ -276,6 +337,54 @@ impl KindPlan {
     }
 }
 
+/// Finds stored records by sourcedId. A delivery usually lists records in
+/// the order the store returns them (or in long runs of it), so the record
+/// after the last one found is tried first; a hash map of every id is built
+/// the first time that guess misses.
+struct StoredIndex<'s> {
+    stored: &'s [StoredSummary],
+    next: usize,
+    by_id: Option<FxHashMap<&'s str, usize>>,
+}
+
+impl<'s> StoredIndex<'s> {
+    fn new(stored: &'s [StoredSummary]) -> Self {
+        StoredIndex {
+            stored,
+            next: 0,
+            by_id: None,
+        }
+    }
+
+    /// The position of the stored record `id`, if it is stored.
+    fn find(&mut self, id: &str) -> Option<usize> {
+        if self
+            .stored
+            .get(self.next)
+            .is_some_and(|s| s.sourced_id == id)
+        {
+            self.next += 1;
+            return Some(self.next - 1);
+        }
+        let stored = self.stored;
+        let found = self
+            .by_id
+            .get_or_insert_with(|| {
+                stored
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.sourced_id.as_str(), i))
+                    .collect()
+            })
+            .get(id)
+            .copied();
+        if let Some(i) = found {
+            self.next = i + 1;
+        }
+        found
+    }
+}
+
 /// Plans one type: every row of the snapshot against the stored summaries.
 /// Puts go to `emit` in file order; archives are returned in the plan, each
 /// with its reason. `excluded` holds sourcedIds the engine rejected (unknown
@@ -292,11 +401,7 @@ pub fn plan_kind(
     emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
 ) -> Result<KindPlan, SyncError> {
     // Index into `stored`; `seen[i]` marks stored records the delivery mentions.
-    let by_id: FxHashMap<&str, usize> = stored
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.sourced_id.as_str(), i))
-        .collect();
+    let mut by_id = StoredIndex::new(stored);
     let mut seen = vec![false; stored.len()];
     let mut plan = KindPlan {
         // Provisional users were never SIS data: they count toward no hold.
@@ -309,12 +414,13 @@ pub fn plan_kind(
     let mut archive_ids: Vec<(&StoredSummary, ArchiveReason)> = Vec::new();
     let learns = matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes);
 
+    let mut text_buffer: Vec<u8> = Vec::with_capacity(1024);
     snapshot.for_each_row(kind, &mut |row| {
         let id = row.sourced_id();
         if excluded.contains(id) {
             return Ok(());
         }
-        let index = by_id.get(id).copied();
+        let index = by_id.find(id);
         if let Some(i) = index {
             seen[i] = true;
         }
@@ -322,17 +428,20 @@ pub fn plan_kind(
         match row {
             RowItem::Upsert(record) => {
                 plan.incoming_rows += 1;
-                let content = SisContent::from_record(&record);
+                // The text is made in a buffer kept from row to row: an
+                // unchanged record needs only its digest.
+                let text = SisContent::record_text(&record, &mut text_buffer);
                 if learns {
-                    calendar.learn_delivered(id, &RecordFacts::of(kind, &content));
+                    calendar.learn_delivered(id, &RecordFacts::for_stored_text(kind, text, false));
                 }
-                let digest = stored.map(|_| content.digest());
+                let digest = stored.map(|_| digest_of_text(text));
                 let changed = stored.is_some_and(|s| Some(s.digest) != digest);
                 if kind == EntityKind::Users && changed {
                     let s = stored.expect("changed implies stored");
                     if !s.archived
                         && !s.provisional
-                        && RecordFacts::of(kind, &content).rewrites_identity_of(&s.facts)
+                        && RecordFacts::for_stored_text(kind, text, false)
+                            .rewrites_identity_of(&s.facts)
                     {
                         plan.identity_changes += 1;
                     }
@@ -353,8 +462,8 @@ pub fn plan_kind(
                 emit(PlannedWrite {
                     kind,
                     id: id.to_string(),
-                    sis: Some(content),
-                    first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.clone())),
+                    sis: Some(SisContent::from_stored(text.to_string())),
+                    first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.to_string())),
                     before: stored.map(Before::of),
                     reason: None,
                     archived_by: None,
@@ -468,6 +577,31 @@ mod tests {
                 .is_none(),
             "deltas never hold"
         );
+    }
+
+    #[test]
+    fn stored_records_are_found_in_order_and_out_of_it() {
+        let summary = |id: &str| StoredSummary {
+            sourced_id: id.into(),
+            digest: 0,
+            archived: false,
+            first_seen_at: chrono::Utc::now(),
+            first_seen_run: "r".into(),
+            facts: Default::default(),
+            provisional: false,
+        };
+        let stored: Vec<StoredSummary> = ["a", "b", "c", "d"].map(summary).into();
+        let mut index = StoredIndex::new(&stored);
+        assert_eq!(index.find("a"), Some(0));
+        assert_eq!(index.find("b"), Some(1));
+        assert!(index.by_id.is_none(), "in order: no map");
+        assert_eq!(index.find("new"), None);
+        assert_eq!(index.find("c"), Some(2), "the guess survives a new record");
+        assert_eq!(index.find("a"), Some(0));
+        assert_eq!(index.find("b"), Some(1));
+        assert_eq!(index.find("d"), Some(3));
+        assert_eq!(index.find("d"), Some(3), "found again");
+        assert_eq!(index.find("zz"), None);
     }
 
     #[test]

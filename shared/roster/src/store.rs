@@ -195,8 +195,8 @@ pub struct StoredSummary {
     pub archived: bool,
     /// First seen (platform-owned; carried over on every write).
     pub first_seen_at: DateTime<Utc>,
-    /// Run that first saw it.
-    pub first_seen_run: String,
+    /// Run that first saw it (one shared copy per run id).
+    pub first_seen_run: RunId,
     /// What the school-year rules and the mass-update guard read of its content.
     pub facts: RecordFacts,
     /// Platform-owned: made at sign-in for a teacher the roster lacked
@@ -204,6 +204,9 @@ pub struct StoredSummary {
     /// record; a bulk sync that does not leaves it alone (it was never SIS data).
     pub provisional: bool,
 }
+
+/// A run id as summaries keep it: the records a run wrote share one copy.
+pub type RunId = std::sync::Arc<str>;
 
 /// A stored record in full.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -485,6 +488,17 @@ pub trait Records: Send + Sync {
         tenant: &str,
         kind: EntityKind,
     ) -> impl Future<Output = StoreResult<Vec<StoredSummary>>> + Send;
+
+    /// [`Records::load_summaries`] on the calling thread, without an async
+    /// runtime, when the store can (the embedded store: the engine then loads
+    /// the next type while it plans this one); `None` when it cannot.
+    fn load_summaries_now(
+        &self,
+        _tenant: &str,
+        _kind: EntityKind,
+    ) -> Option<StoreResult<Vec<StoredSummary>>> {
+        None
+    }
 
     /// One stored record.
     fn get_entity(

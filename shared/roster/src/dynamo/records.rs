@@ -17,7 +17,7 @@ pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSumm
         facts: RecordFacts::for_summary(kind, &sis, archived),
         archived,
         first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
-        first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
+        first_seen_run: need_s(&item, "first_seen_run")?.into(),
         provisional: is_provisional(&item),
     })
 }

