@@ -3,12 +3,13 @@
 
 use crate::artifacts::Artifacts;
 use crate::before::{BeforeImage, ImageWriter, BEFORE_FILE};
+use crate::direct;
 pub use crate::error::SyncError;
 use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot};
-use crate::store::{EntityWrite, LeaseOutcome, RecordState, Store, StoredSummary};
+use crate::store::{BlockingRecords, EntityWrite, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use oneroster::report::codes;
@@ -271,6 +272,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 return Ok(());
             }
         }
+        if let Some(store) = self.first_load_store(&tenant.tenant)? {
+            return self
+                .load_directly(tenant, snapshot, run, store, state)
+                .await;
+        }
         let plan_path = self.plan(tenant, snapshot, run).await?;
         if !run.hold.is_empty() {
             run.plan_ref =
@@ -320,6 +326,69 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(())
     }
 
+    /// The store to write a first load into as it is planned: one that
+    /// writes on the calling thread, with no record of the tenant, in a run
+    /// with no deadline that is not a dry run.
+    fn first_load_store(&self, tenant: &str) -> Result<Option<&dyn BlockingRecords>, SyncError> {
+        if self.options.dry_run || self.options.deadline.is_some() {
+            return Ok(None);
+        }
+        match self.store.blocking() {
+            Some(store) if !store.has_records(tenant)? => Ok(Some(store)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A first load: planned and written at once (see `crate::direct`).
+    async fn load_directly(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &dyn Snapshot,
+        run: &mut RunRecord,
+        store: &dyn BlockingRecords,
+        state: TenantState,
+    ) -> Result<(), SyncError> {
+        let path = self
+            .artifacts
+            .scratch(&tenant.tenant, &run.run_id, BEFORE_FILE)?;
+        let mut images = ImageWriter::create(&path)?;
+        let mut output = PlanOutput::Direct {
+            store,
+            images: &mut images,
+            written: 0,
+        };
+        self.plan_into(tenant, snapshot, run, &mut output).await?;
+        let PlanOutput::Direct { written, .. } = output else {
+            unreachable!("a direct plan stays direct")
+        };
+        if !run.hold.is_empty() {
+            // Every hold needs active records, and there were none.
+            return Err(SyncError::Refused(
+                "a first load was held although the tenant had no records; nothing more was written — run the sync again".into(),
+            ));
+        }
+        images.finish()?;
+        run.before_ref =
+            Some(
+                self.artifacts
+                    .keep(&tenant.tenant, &run.run_id, BEFORE_FILE, &path)?,
+            );
+        run.items_written = written;
+        self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot))
+            .await?;
+        let rollover = run
+            .rollover
+            .as_ref()
+            .map(|r| format!("; {r}"))
+            .unwrap_or_default();
+        run.finish(
+            RunStatus::Applied,
+            format!("applied: {} records written{rollover}", run.total_writes()),
+            Utc::now(),
+        );
+        Ok(())
+    }
+
     pub(crate) async fn record_applied(
         &self,
         tenant: &str,
@@ -363,7 +432,22 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             self.artifacts
                 .scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?
         };
-        let mut out = PlanWriter::create(&path)?;
+        let mut output = PlanOutput::File(PlanWriter::create(&path)?);
+        self.plan_into(tenant, snapshot, run, &mut output).await?;
+        Ok(path)
+    }
+
+    /// Plans every type into `output`: the plan file, or (a first load into
+    /// a store that writes on the calling thread) the store itself.
+    async fn plan_into(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &dyn Snapshot,
+        run: &mut RunRecord,
+        output: &mut PlanOutput<'_>,
+    ) -> Result<(), SyncError> {
+        let run_id = run.run_id.clone();
+        let size = self.write_chunk();
         let excluded = self.check_deferred(tenant, snapshot, run).await?;
         let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
         // Records are judged ended against the delivery's time.
@@ -402,10 +486,13 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .find(|k| needs_stored(*k));
             let none = HashSet::new();
             let kind_excluded = excluded.get(&kind).unwrap_or(&none);
-            let mut emit = |w: PlannedWrite| out.write(&w);
-            self.options
-                .progress
-                .stage(&format!("planning {kind}"), None);
+            self.options.progress.stage(
+                &match output {
+                    PlanOutput::Direct { .. } => format!("loading {kind}"),
+                    PlanOutput::File(_) | PlanOutput::Done => format!("planning {kind}"),
+                },
+                None,
+            );
             let counted = CountedSnapshot {
                 inner: snapshot,
                 progress: &self.options.progress,
@@ -414,19 +501,44 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 let loader = next.map(|next| {
                     scope.spawn(move || {
                         self.store
-                            .load_summaries_now(&tenant.tenant, next)
+                            .blocking()
+                            .map(|store| store.load_summaries(&tenant.tenant, next))
                             .map(|loaded| loaded.map(|stored| (next, stored)))
                     })
                 });
-                let kind_plan = plan_kind(
-                    kind,
-                    mode,
-                    &stored,
-                    &counted,
-                    kind_excluded,
-                    &mut calendar,
-                    &mut emit,
-                );
+                let mut plan_to = |emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>| {
+                    plan_kind(
+                        kind,
+                        mode,
+                        &stored,
+                        &counted,
+                        kind_excluded,
+                        &mut calendar,
+                        emit,
+                    )
+                };
+                let kind_plan = match &mut *output {
+                    PlanOutput::File(out) => plan_to(&mut |w| out.write(&w)),
+                    PlanOutput::Done => {
+                        Err(SyncError::Refused("the plan was already finished".into()))
+                    }
+                    PlanOutput::Direct {
+                        store,
+                        images,
+                        written,
+                    } => direct::plan_while_writing(
+                        *store,
+                        &tenant.tenant,
+                        &run_id,
+                        size,
+                        images,
+                        |writes| plan_to(&mut |w| writes.push(w)),
+                    )
+                    .map(|(plan, n)| {
+                        *written += n;
+                        plan
+                    }),
+                };
                 let next_stored = loader.and_then(|loader| {
                     loader
                         .join()
@@ -488,11 +600,31 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                         w.id
                     ));
                 }
-                out.write(w)?;
+                match output {
+                    PlanOutput::File(out) => out.write(w)?,
+                    PlanOutput::Direct { .. } | PlanOutput::Done => {
+                        return Err(SyncError::Refused(format!(
+                            "{kind} {} is stored, but the tenant had no records when the run began; run the sync again",
+                            w.id
+                        )))
+                    }
+                }
             }
         }
-        out.finish()?;
-        Ok(path)
+        if matches!(output, PlanOutput::File(_)) {
+            if let PlanOutput::File(out) = std::mem::replace(output, PlanOutput::Done) {
+                out.finish()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes handed to the store at a time.
+    fn write_chunk(&self) -> usize {
+        match self.options.chunk {
+            0 => self.store.write_batch(),
+            n => n,
+        }
     }
 
     /// Checks enrollment references the package could not resolve against
@@ -565,10 +697,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         plan: &Path,
         images: &mut ImageWriter,
     ) -> Result<u64, SyncError> {
-        let size = match self.options.chunk {
-            0 => self.store.write_batch(),
-            n => n,
-        };
+        let size = self.write_chunk();
         let mut written = 0u64;
         let mut last_renew = Instant::now();
         let mut chunks = PlanChunks::open(plan, size)?;
@@ -796,6 +925,20 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
         Ok(run)
     }
+}
+
+/// Where a plan goes.
+enum PlanOutput<'a> {
+    /// The plan file, applied (or held) afterwards.
+    File(PlanWriter),
+    /// Straight into a store with no records for the tenant, as planned.
+    Direct {
+        store: &'a dyn BlockingRecords,
+        images: &'a mut ImageWriter,
+        written: u64,
+    },
+    /// Planning is over.
+    Done,
 }
 
 /// A snapshot whose rows are counted as they are planned.

@@ -13,6 +13,7 @@ pub mod artifacts;
 pub mod before;
 pub mod canonical;
 pub mod content;
+mod direct;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod engine;

@@ -205,6 +205,16 @@ pub struct StoredSummary {
     pub provisional: bool,
 }
 
+/// Record operations a store does on the calling thread (see [`Records::blocking`]).
+pub trait BlockingRecords: Sync {
+    /// [`Records::load_summaries`].
+    fn load_summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>>;
+    /// [`Records::write`].
+    fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64>;
+    /// Whether the tenant has any record stored (active, archived or provisional).
+    fn has_records(&self, tenant: &str) -> StoreResult<bool>;
+}
+
 /// A run id as summaries keep it: the records a run wrote share one copy.
 pub type RunId = std::sync::Arc<str>;
 
@@ -489,14 +499,11 @@ pub trait Records: Send + Sync {
         kind: EntityKind,
     ) -> impl Future<Output = StoreResult<Vec<StoredSummary>>> + Send;
 
-    /// [`Records::load_summaries`] on the calling thread, without an async
-    /// runtime, when the store can (the embedded store: the engine then loads
-    /// the next type while it plans this one); `None` when it cannot.
-    fn load_summaries_now(
-        &self,
-        _tenant: &str,
-        _kind: EntityKind,
-    ) -> Option<StoreResult<Vec<StoredSummary>>> {
+    /// The same records on the calling thread, without an async runtime,
+    /// when the store can (the embedded store): the engine then loads the
+    /// next type while it plans this one, and writes a first load while it
+    /// plans it. `None` when it cannot.
+    fn blocking(&self) -> Option<&dyn BlockingRecords> {
         None
     }
 

@@ -38,25 +38,44 @@ fn a_terminal_shows_each_stage_with_its_count_and_a_pipe_shows_none() {
     assert!(shown.contains("writing users.csv: "), "{shown}");
     let shown = on_a_terminal(dir.path(), &["validate", "d"]);
     assert!(shown.contains("validating users.csv: "), "{shown}");
+    // A first load is written as it is planned: one stage per type.
     let shown = on_a_terminal(
         dir.path(),
         &["sync", "d", "--tenant", "t1", "--db", "roster.db"],
     );
     for stage in [
         "validating enrollments.csv: ",
-        "planning users: ",
-        "applying: ",
+        "loading users: ",
+        "loading enrollments: ",
     ] {
         assert!(shown.contains(stage), "no `{stage}` in {shown}");
     }
-    // Each finished stage keeps its count: every planned write was applied.
-    let applied = shown
-        .split("applying: ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap();
-    let written: u64 = applied.replace(',', "").parse().unwrap();
-    assert!(written > 1000, "{shown}");
+    // Each finished stage keeps its count.
+    let count = |shown: &str, stage: &str| -> u64 {
+        let after = shown
+            .split(stage)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {stage} in {shown}"));
+        after
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .replace(',', "")
+            .parse()
+            .unwrap()
+    };
+    assert!(count(&shown, "loading enrollments: ") > 1000, "{shown}");
+    // A re-sync plans against the store, then applies what changed (nothing).
+    let shown = on_a_terminal(
+        dir.path(),
+        &["sync", "d", "--tenant", "t1", "--db", "roster.db"],
+    );
+    assert_eq!(
+        count(&shown, "planning users: "),
+        count(&shown, "validating users.csv: ") - 30,
+        "every user row but the 30 of roles not imported: {shown}"
+    );
+    assert_eq!(count(&shown, "applying: "), 0, "{shown}");
 
     // With --json on a terminal: the JSON alone.
     let shown = on_a_terminal(

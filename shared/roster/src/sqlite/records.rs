@@ -27,12 +27,8 @@ impl Records for SqliteStore {
         self.summaries(tenant, kind)
     }
 
-    fn load_summaries_now(
-        &self,
-        tenant: &str,
-        kind: EntityKind,
-    ) -> Option<StoreResult<Vec<StoredSummary>>> {
-        Some(self.summaries(tenant, kind))
+    fn blocking(&self) -> Option<&dyn BlockingRecords> {
+        Some(self)
     }
 
     async fn get_entity(
@@ -80,6 +76,34 @@ impl Records for SqliteStore {
     }
 
     async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+        self.write_now(tenant, writes)
+    }
+}
+
+impl BlockingRecords for SqliteStore {
+    fn load_summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {
+        self.summaries(tenant, kind)
+    }
+
+    fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+        self.write_now(tenant, writes)
+    }
+
+    fn has_records(&self, tenant: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM entities WHERE tenant = ?1)",
+                params![tenant],
+                |r| r.get(0),
+            )
+            .map_err(db_error)
+        })
+    }
+}
+
+impl SqliteStore {
+    /// Writes in one transaction.
+    fn write_now(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.with(|c| {
             let tx = c.transaction().map_err(db_error)?;
             let mut written = 0u64;
@@ -205,9 +229,7 @@ impl Records for SqliteStore {
             Ok(written)
         })
     }
-}
 
-impl SqliteStore {
     /// Every stored record of a type, summarised (the stored text's digest,
     /// its facts; timestamps and run ids that repeat parsed once).
     fn summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {

@@ -1,0 +1,109 @@
+//! A first load written while it is planned. When the tenant has no record
+//! stored at all, nothing can be held (every hold needs active records), no
+//! before-image needs a read (each is "did not exist"), and nothing is
+//! archived: the plan file would only be written to be read back. A store
+//! that writes on the calling thread ([`BlockingRecords`]) then takes the
+//! planned writes from a second thread as the planner makes them.
+
+use crate::before::{BeforeImage, ImageWriter};
+use crate::error::SyncError;
+use crate::plan::{Before, PlannedWrite};
+use crate::store::{BlockingRecords, EntityWrite};
+use chrono::Utc;
+use std::sync::mpsc;
+
+/// Where the planner puts its writes: chunks handed to the writer thread.
+pub(crate) struct DirectWrites {
+    chunk: Vec<PlannedWrite>,
+    size: usize,
+    send: mpsc::SyncSender<Vec<PlannedWrite>>,
+}
+
+impl DirectWrites {
+    /// One planned write (a put of a record not stored).
+    pub(crate) fn push(&mut self, planned: PlannedWrite) -> Result<(), SyncError> {
+        if planned.before.is_some() || planned.sis.is_none() {
+            return Err(SyncError::Refused(format!(
+                "{} {} is stored, but the tenant had no records when the run began; run the sync again",
+                planned.kind, planned.id
+            )));
+        }
+        self.chunk.push(planned);
+        if self.chunk.len() >= self.size {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SyncError> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(self.size));
+        self.send
+            .send(full)
+            .map_err(|_| SyncError::Refused("the writer stopped".into()))
+    }
+}
+
+/// The before-image of a put of a record that was not stored.
+pub(crate) fn image_of_insert(planned: &PlannedWrite, write: &EntityWrite) -> BeforeImage {
+    let digest = match write {
+        EntityWrite::Put { sis, .. } => sis.digest(),
+        _ => 0,
+    };
+    BeforeImage {
+        kind: planned.kind,
+        id: planned.id.clone(),
+        before: None,
+        after: Before {
+            digest,
+            archived: false,
+        },
+    }
+}
+
+/// Runs `plan`, which pushes its writes to a [`DirectWrites`], while a second
+/// thread writes them to `store` as run `run_id`, `size` at a time, keeping
+/// each one's before-image in `images`. Returns what `plan` returned and the
+/// number of items written. A failing write stops the planner.
+pub(crate) fn plan_while_writing<T>(
+    store: &dyn BlockingRecords,
+    tenant: &str,
+    run_id: &str,
+    size: usize,
+    images: &mut ImageWriter,
+    plan: impl FnOnce(&mut DirectWrites) -> Result<T, SyncError>,
+) -> Result<(T, u64), SyncError> {
+    std::thread::scope(|scope| {
+        // Two chunks in flight: memory stays bounded by the chunk size.
+        let (send, receive) = mpsc::sync_channel::<Vec<PlannedWrite>>(2);
+        let writer = scope.spawn(move || -> Result<u64, SyncError> {
+            let mut written = 0u64;
+            for chunk in receive {
+                let now = Utc::now();
+                let writes: Vec<EntityWrite> =
+                    chunk.iter().map(|p| p.to_write(now, run_id)).collect();
+                for (planned, write) in chunk.iter().zip(&writes) {
+                    images.write(&image_of_insert(planned, write))?;
+                }
+                written += store.write(tenant, &writes)?;
+            }
+            Ok(written)
+        });
+        let mut writes = DirectWrites {
+            chunk: Vec::with_capacity(size),
+            size,
+            send,
+        };
+        let planned = plan(&mut writes).and_then(|t| writes.flush().map(|()| t));
+        // Hanging up ends the writer once it has written what it was given.
+        drop(writes);
+        let written = writer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // The writer's error is the cause when the planner saw it stop.
+        let written = written?;
+        Ok((planned?, written))
+    })
+}
