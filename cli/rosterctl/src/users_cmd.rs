@@ -91,7 +91,7 @@ pub async fn users_list<S: Store>(
     if json {
         let rows: Vec<_> = users
             .iter()
-            .map(|u| json!({"sourcedId": u.sourced_id, "state": state(u)}))
+            .map(|u| json!({"sourcedId": u.sourced_id.as_str(), "state": state(u)}))
             .collect();
         return ok(json!({"tenant": tenant, "users": rows}).to_string() + "\n");
     }

@@ -65,6 +65,10 @@ pub struct Engine<'a, S: Store, A: Artifacts> {
 }
 
 pub(crate) const PLAN_FILE: &str = "plan.jsonl";
+/// The next type's summaries are loaded while this type is planned only
+/// while the two together hold at most this many records (about 100 bytes
+/// each): a 1M-student district's enrollments are loaded on their own.
+const PREFETCH_MAX_RECORDS: u64 = 2_000_000;
 const REPORT_FILE: &str = "report.json";
 
 fn kind_key(kind: EntityKind) -> String {
@@ -305,25 +309,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .apply_with_images(&tenant.tenant, &owner, run, &plan_path)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
-        run.items_written = written;
-        self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot))
-            .await?;
-        let total = run.total_writes();
-        let rollover = run
-            .rollover
-            .as_ref()
-            .map(|r| format!("; {r}"))
-            .unwrap_or_default();
-        run.finish(
-            RunStatus::Applied,
-            if total == 0 {
-                "applied: the store already matched the delivery; nothing was written".to_string()
-            } else {
-                format!("applied: {total} records written{rollover}")
-            },
-            Utc::now(),
-        );
-        Ok(())
+        self.finish_applied(
+            &tenant.tenant,
+            run,
+            state,
+            snapshot_has_bulk(snapshot),
+            written,
+        )
+        .await
     }
 
     /// The store to write a first load into as it is planned: one that
@@ -373,9 +366,28 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 self.artifacts
                     .keep(&tenant.tenant, &run.run_id, BEFORE_FILE, &path)?,
             );
+        self.finish_applied(
+            &tenant.tenant,
+            run,
+            state,
+            snapshot_has_bulk(snapshot),
+            written,
+        )
+        .await
+    }
+
+    /// Records an applied run: counts, tenant state, status and message.
+    async fn finish_applied(
+        &self,
+        tenant: &str,
+        run: &mut RunRecord,
+        state: TenantState,
+        bulk: bool,
+        written: u64,
+    ) -> Result<(), SyncError> {
         run.items_written = written;
-        self.record_applied(&tenant.tenant, run, state, snapshot_has_bulk(snapshot))
-            .await?;
+        self.record_applied(tenant, run, state, bulk).await?;
+        let total = run.total_writes();
         let rollover = run
             .rollover
             .as_ref()
@@ -383,7 +395,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .unwrap_or_default();
         run.finish(
             RunStatus::Applied,
-            format!("applied: {} records written{rollover}", run.total_writes()),
+            if total == 0 {
+                "applied: the store already matched the delivery; nothing was written".to_string()
+            } else {
+                format!("applied: {total} records written{rollover}")
+            },
             Utc::now(),
         );
         Ok(())
@@ -480,10 +496,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 }
                 continue;
             }
+            // Loaded ahead only while both types' summaries stay few (memory).
             let next = EntityKind::ALL[position + 1..]
                 .iter()
                 .copied()
-                .find(|k| needs_stored(*k));
+                .find(|k| needs_stored(*k))
+                .filter(|next| {
+                    stored.len() as u64 + snapshot.delivered_rows(*next) <= PREFETCH_MAX_RECORDS
+                });
             let none = HashSet::new();
             let kind_excluded = excluded.get(&kind).unwrap_or(&none);
             self.options.progress.stage(
@@ -647,7 +667,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .load_summaries(&tenant.tenant, target)
                 .await?
                 .into_iter()
-                .map(|s| s.sourced_id)
+                .map(|s| s.sourced_id.into_string())
                 .collect();
             known.insert(target, ids);
         }
@@ -881,7 +901,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let mut now: HashMap<(EntityKind, String), Before> = HashMap::new();
         for kind in kinds {
             for s in self.store.load_summaries(tenant, kind).await? {
-                now.insert((kind, s.sourced_id.clone()), Before::of(&s));
+                now.insert((kind, s.sourced_id.to_string()), Before::of(&s));
             }
         }
         let changed: Vec<String> = planned
@@ -970,6 +990,10 @@ impl Snapshot for CountedSnapshot<'_> {
 
     fn validation_counts(&self, kind: EntityKind) -> (u64, u64) {
         self.inner.validation_counts(kind)
+    }
+
+    fn delivered_rows(&self, kind: EntityKind) -> u64 {
+        self.inner.delivered_rows(kind)
     }
 
     fn deferred_references(&self) -> &[DeferredReference] {

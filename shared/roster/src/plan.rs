@@ -463,7 +463,7 @@ pub fn plan_kind(
                     kind,
                     id: id.to_string(),
                     sis: Some(SisContent::from_stored(text.to_string())),
-                    first_seen: stored.map(|s| (s.first_seen_at, s.first_seen_run.to_string())),
+                    first_seen: stored.map(|s| (s.first_seen.at, s.first_seen.run.clone())),
                     before: stored.map(Before::of),
                     reason: None,
                     archived_by: None,
@@ -490,7 +490,7 @@ pub fn plan_kind(
         for (s, _) in stored.iter().zip(&seen).filter(|(_, seen)| !**seen) {
             if !s.archived
                 && !s.provisional
-                && !excluded.contains(&s.sourced_id)
+                && !excluded.contains(s.sourced_id.as_str())
                 && !snapshot.is_rejected(kind, &s.sourced_id)
             {
                 let reason = if calendar.is_ended(kind, &s.sourced_id, &s.facts) {
@@ -513,7 +513,7 @@ pub fn plan_kind(
         .into_iter()
         .map(|(s, reason)| PlannedWrite {
             kind,
-            id: s.sourced_id.clone(),
+            id: s.sourced_id.to_string(),
             sis: None,
             first_seen: None,
             before: Some(Before::of(s)),
@@ -585,8 +585,10 @@ mod tests {
             sourced_id: id.into(),
             digest: 0,
             archived: false,
-            first_seen_at: chrono::Utc::now(),
-            first_seen_run: "r".into(),
+            first_seen: std::sync::Arc::new(crate::store::FirstSeen {
+                at: chrono::Utc::now(),
+                run: "r".into(),
+            }),
             facts: Default::default(),
             provisional: false,
         };

@@ -327,7 +327,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .insert(kind, stored.iter().filter(|s| !s.archived).count() as u64);
             let now: HashMap<String, Before> = stored
                 .iter()
-                .map(|s| (s.sourced_id.clone(), Before::of(s)))
+                .map(|s| (s.sourced_id.to_string(), Before::of(s)))
                 .collect();
             let mut seen = std::collections::HashSet::new();
             for image in read_images(images)? {

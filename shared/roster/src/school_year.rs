@@ -16,6 +16,7 @@
 
 use crate::content::{Probe, SisContent, YearField};
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use oneroster::EntityKind;
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
@@ -39,7 +40,7 @@ pub enum RecordFacts {
     /// A course.
     Course {
         /// `schoolYearSourcedId`.
-        school_year: Option<String>,
+        school_year: Option<CompactString>,
     },
     /// A class.
     Class {
@@ -50,15 +51,15 @@ pub enum RecordFacts {
     Enrollment {
         /// `endDate`.
         end: Option<NaiveDate>,
-        /// `classSourcedId`.
-        class: Option<String>,
+        /// `classSourcedId` (short ids are kept inline: no allocation).
+        class: Option<CompactString>,
     },
     /// A user: the keys single sign-on matches on, lower-case.
     User {
         /// `email`.
-        email: Option<String>,
+        email: Option<Box<str>>,
         /// `username`.
-        username: Option<String>,
+        username: Option<Box<str>>,
         /// Role `administrator` (readiness checks count them).
         administrator: bool,
     },
@@ -84,8 +85,9 @@ impl RecordFacts {
 
     /// The facts of a record of `kind` whose content reads as `probe`.
     pub fn of_probe(kind: EntityKind, probe: &Probe<'_>) -> RecordFacts {
-        let text = |key: &Option<Cow<'_, str>>| key.as_deref().map(String::from);
-        let lower = |key: &Option<Cow<'_, str>>| key.as_deref().map(str::to_lowercase);
+        let text = |key: &Option<Cow<'_, str>>| key.as_deref().map(CompactString::from);
+        let lower =
+            |key: &Option<Cow<'_, str>>| key.as_deref().map(|k| k.to_lowercase().into_boxed_str());
         match kind {
             EntityKind::AcademicSessions => RecordFacts::Session {
                 start: date(&probe.start_date),

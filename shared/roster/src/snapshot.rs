@@ -21,6 +21,8 @@ pub trait Snapshot: Sync {
     fn is_rejected(&self, kind: EntityKind, sourced_id: &str) -> bool;
     /// Rows rejected and skipped by validation, per type.
     fn validation_counts(&self, kind: EntityKind) -> (u64, u64);
+    /// Data rows delivered for a type (accepted or not).
+    fn delivered_rows(&self, kind: EntityKind) -> u64;
     /// Enrollment references only the store can resolve.
     fn deferred_references(&self) -> &[DeferredReference];
 }
@@ -64,6 +66,13 @@ impl Snapshot for CsvSnapshot {
             .get(kind.file_name())
             .map(|f| (f.rejected, f.skipped))
             .unwrap_or((0, 0))
+    }
+
+    fn delivered_rows(&self, kind: EntityKind) -> u64 {
+        self.report
+            .files
+            .get(kind.file_name())
+            .map_or(0, |f| f.rows)
     }
 
     fn deferred_references(&self) -> &[DeferredReference] {

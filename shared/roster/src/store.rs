@@ -11,9 +11,11 @@ use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use cloud::failure::BoxError;
 use cloud::{Failure, Retry};
+use compact_str::CompactString;
 use oneroster::EntityKind;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A store failure. The underlying error (an SDK or SQLite error) is kept as
@@ -188,15 +190,14 @@ pub struct ArchiveInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredSummary {
     /// The record's sourcedId.
-    pub sourced_id: String,
+    pub sourced_id: CompactString,
     /// Digest of the SIS content as stored now.
     pub digest: u64,
     /// Whether the record is archived (by a sync or by hand).
     pub archived: bool,
-    /// First seen (platform-owned; carried over on every write).
-    pub first_seen_at: DateTime<Utc>,
-    /// Run that first saw it (one shared copy per run id).
-    pub first_seen_run: RunId,
+    /// First seen, and by which run (platform-owned; carried over on every
+    /// write). The records a run first saw share one copy.
+    pub first_seen: Arc<FirstSeen>,
     /// What the school-year rules and the mass-update guard read of its content.
     pub facts: RecordFacts,
     /// Platform-owned: made at sign-in for a teacher the roster lacked
@@ -215,8 +216,42 @@ pub trait BlockingRecords: Sync {
     fn has_records(&self, tenant: &str) -> StoreResult<bool>;
 }
 
-/// A run id as summaries keep it: the records a run wrote share one copy.
-pub type RunId = std::sync::Arc<str>;
+/// When a record was first seen, and by which run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstSeen {
+    /// First seen.
+    pub at: DateTime<Utc>,
+    /// The run that first saw it.
+    pub run: String,
+}
+
+/// One shared [`FirstSeen`] for each stamp and run as summaries are read
+/// (records come in runs of the same stamp): a summary keeps a pointer, not
+/// its own copy, and a stamp is parsed once.
+#[derive(Debug, Default)]
+pub struct FirstSeenCache(Option<(String, Arc<FirstSeen>)>);
+
+impl FirstSeenCache {
+    /// The shared value for the stored stamp text `at` and run id `run`.
+    pub fn get(
+        &mut self,
+        at: &str,
+        run: &str,
+        parse: impl FnOnce(&str) -> StoreResult<DateTime<Utc>>,
+    ) -> StoreResult<Arc<FirstSeen>> {
+        if let Some((last_at, last)) = &self.0 {
+            if last_at == at && last.run == run {
+                return Ok(last.clone());
+            }
+        }
+        let first_seen = Arc::new(FirstSeen {
+            at: parse(at)?,
+            run: run.to_string(),
+        });
+        self.0 = Some((at.to_string(), first_seen.clone()));
+        Ok(first_seen)
+    }
+}
 
 /// A stored record in full.
 #[derive(Debug, Clone, PartialEq, Serialize)]

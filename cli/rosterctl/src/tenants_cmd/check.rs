@@ -630,7 +630,7 @@ pub async fn store_facts<S: Store>(
                 ..
             } = s.facts
             {
-                administrators.push(s.sourced_id);
+                administrators.push(s.sourced_id.into_string());
             }
         }
         counts.insert(kind.file_name(), c);

@@ -31,7 +31,7 @@ async fn state_of(store: &SqliteStore, tenant: &str) -> Vec<(EntityKind, String,
     let mut out = Vec::new();
     for kind in EntityKind::ALL {
         for s in store.load_summaries(tenant, kind).await.unwrap() {
-            out.push((kind, s.sourced_id, s.digest, s.archived));
+            out.push((kind, s.sourced_id.into_string(), s.digest, s.archived));
         }
     }
     out.sort();

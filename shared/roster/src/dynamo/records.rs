@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::school_year::RecordFacts;
+use std::sync::Arc;
 
 pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSummary> {
     let sis = SisContent::from_value(
@@ -12,12 +13,14 @@ pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSumm
     );
     let archived = item.contains_key("archived_by");
     Ok(StoredSummary {
-        sourced_id: need_s(&item, "sid")?.to_string(),
+        sourced_id: need_s(&item, "sid")?.into(),
         digest: sis.digest(),
         facts: RecordFacts::for_summary(kind, &sis, archived),
         archived,
-        first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
-        first_seen_run: need_s(&item, "first_seen_run")?.into(),
+        first_seen: Arc::new(FirstSeen {
+            at: parse_ts(need_s(&item, "first_seen_at")?)?,
+            run: need_s(&item, "first_seen_run")?.to_string(),
+        }),
         provisional: is_provisional(&item),
     })
 }

@@ -244,8 +244,7 @@ impl SqliteStore {
                 .query(params![tenant, kind_name(kind)])
                 .map_err(db_error)?;
             let mut out = Vec::new();
-            let mut stamps = ParsedStamps::default();
-            let mut runs = RunIds::default();
+            let mut first_seen = FirstSeenCache::default();
             while let Some(row) = rows.next().map_err(db_error)? {
                 // The stored text as it is: its digest is the hash of its bytes.
                 let sis = row.get_ref(1).map_err(db_error)?;
@@ -256,51 +255,20 @@ impl SqliteStore {
                 let first_seen_run = first_seen_run.as_str().map_err(|e| db_error(e.into()))?;
                 let archived: bool = row.get(2).map_err(db_error)?;
                 out.push(StoredSummary {
-                    sourced_id: row.get(0).map_err(db_error)?,
+                    sourced_id: row
+                        .get_ref(0)
+                        .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+                        .map_err(db_error)?
+                        .into(),
                     digest: digest_of_text(sis),
                     facts: RecordFacts::for_stored_text(kind, sis, archived),
                     archived,
-                    first_seen_at: stamps.parse(first_seen_at)?,
-                    first_seen_run: runs.get(first_seen_run),
+                    first_seen: first_seen.get(first_seen_at, first_seen_run, parse_ts)?,
                     provisional: row.get(5).map_err(db_error)?,
                 });
             }
             Ok(out)
         })
-    }
-}
-
-/// Stored timestamps parsed once each: the records a run wrote share its stamp.
-#[derive(Default)]
-struct ParsedStamps(Option<(String, DateTime<Utc>)>);
-
-impl ParsedStamps {
-    fn parse(&mut self, text: &str) -> StoreResult<DateTime<Utc>> {
-        match &self.0 {
-            Some((last, at)) if last == text => Ok(*at),
-            _ => {
-                let at = parse_ts(text)?;
-                self.0 = Some((text.to_string(), at));
-                Ok(at)
-            }
-        }
-    }
-}
-
-/// Run ids as they repeat from record to record, one copy each.
-#[derive(Default)]
-struct RunIds(Option<RunId>);
-
-impl RunIds {
-    fn get(&mut self, text: &str) -> RunId {
-        match &self.0 {
-            Some(last) if &**last == text => last.clone(),
-            _ => {
-                let id: RunId = text.into();
-                self.0 = Some(id.clone());
-                id
-            }
-        }
     }
 }
 

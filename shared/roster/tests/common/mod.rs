@@ -265,7 +265,7 @@ pub async fn state_of<S: Store>(store: &S, tenant: &str) -> Vec<(EntityKind, Str
     let mut out = Vec::new();
     for kind in EntityKind::ALL {
         for s in store.load_summaries(tenant, kind).await.unwrap() {
-            out.push((kind, s.sourced_id, s.digest, s.archived));
+            out.push((kind, s.sourced_id.into_string(), s.digest, s.archived));
         }
     }
     out.sort();

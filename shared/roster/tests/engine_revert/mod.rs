@@ -29,7 +29,7 @@ async fn full_state<S: Store>(store: &S, tenant: &str) -> Vec<(EntityKind, Strin
             });
             out.push((
                 kind,
-                s.sourced_id,
+                s.sourced_id.into_string(),
                 format!(
                     "{:x} {archive:?} {} {} {} {} {}",
                     e.sis.digest(),
