@@ -74,6 +74,13 @@ pub fn render_run(run: &RunRecord) -> String {
             }
         }
         let _ = writeln!(out, "items written: {}", run.items_written);
+        if let Some(usage) = &run.store_usage {
+            let _ = writeln!(
+                out,
+                "store requests: {}, {:.1} read units, {:.1} write units",
+                usage.requests, usage.read_units, usage.write_units
+            );
+        }
     }
     if let Some(rollover) = &run.rollover {
         let _ = writeln!(out, "{rollover}");

@@ -178,6 +178,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Ok(run);
         }
 
+        let usage_at_start = self.store.usage();
         self.store.put_run(&run).await?;
         match self.take_lease(&tenant.tenant, &run.run_id).await {
             Ok(None) => {}
@@ -191,6 +192,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let result = self.plan_and_apply(tenant, snapshot, &mut run).await;
         self.options.progress.finish();
         let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
+        // The run's own requests, up to the record that says how it ended.
+        run.store_usage = usage_at_start
+            .zip(self.store.usage())
+            .map(|(start, now)| now.since(start));
         match result.and(released.map_err(SyncError::from)) {
             Ok(()) => {
                 self.store.put_run(&run).await?;

@@ -200,6 +200,10 @@ pub struct RunRecord {
     pub decided_by: Option<String>,
     /// Items written to the store.
     pub items_written: u64,
+    /// What the run's requests to the store consumed (DynamoDB: requests,
+    /// read and write capacity units; absent for stores that do not count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_usage: Option<crate::store::StoreUsage>,
     /// A school year's rollover, in words, when the run archived records as
     /// ended ("rollover: 759 classes and 19,553 enrollments of school year
     /// 2025–2026 archived as ended; 240 users archived as absent (7.5%)").
@@ -251,6 +255,7 @@ impl RunRecord {
             plan_ref: None,
             decided_by: None,
             items_written: 0,
+            store_usage: None,
             rollover: None,
             before_ref: None,
             reverts: None,

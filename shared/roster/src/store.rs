@@ -216,6 +216,28 @@ pub trait BlockingRecords: Sync {
     fn has_records(&self, tenant: &str) -> StoreResult<bool>;
 }
 
+/// What a store's requests consumed (DynamoDB: `ReturnConsumedCapacity: TOTAL`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreUsage {
+    /// Requests sent (each page of a query, each batch, each retry).
+    pub requests: u64,
+    /// Read capacity units.
+    pub read_units: f64,
+    /// Write capacity units.
+    pub write_units: f64,
+}
+
+impl StoreUsage {
+    /// What was consumed since `earlier`.
+    pub fn since(self, earlier: StoreUsage) -> StoreUsage {
+        StoreUsage {
+            requests: self.requests.saturating_sub(earlier.requests),
+            read_units: (self.read_units - earlier.read_units).max(0.0),
+            write_units: (self.write_units - earlier.write_units).max(0.0),
+        }
+    }
+}
+
 /// When a record was first seen, and by which run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirstSeen {
@@ -520,6 +542,12 @@ pub trait Tenants: Send + Sync {
 pub trait Records: Send + Sync {
     /// A short name for messages (`sqlite`, `dynamodb`).
     fn name(&self) -> &'static str;
+
+    /// The requests and capacity units the store has consumed since it was
+    /// made (`None`: the store does not count them).
+    fn usage(&self) -> Option<StoreUsage> {
+        None
+    }
 
     /// How many writes the engine hands to [`Records::write`] at a time when
     /// its options leave it to the store (one transaction or batch of calls).

@@ -54,6 +54,36 @@ async fn an_unchanged_resync_writes_nothing<S: Store + PlatformEdits>(store: S) 
     assert_eq!(state_of(&store, "d1").await, before);
 }
 
+async fn a_run_records_what_its_requests_consumed<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let district = District::new(40, 4);
+    let first = sync(&store, &bench, &t, &district, None).await;
+    let again = sync(&store, &bench, &t, &district, None).await;
+    let stored = store.get_run(&again.run_id).await.unwrap().unwrap();
+    if store.name() != "dynamodb" {
+        assert_eq!(first.store_usage, None, "{} does not count", store.name());
+        return;
+    }
+    let first = first.store_usage.expect("DynamoDB counts");
+    assert!(first.requests > 0);
+    // Every put of the first load costs at least one write unit.
+    let items = district.record_count() as f64;
+    assert!(first.write_units >= items, "{first:?} for {items} items");
+    let again = again.store_usage.expect("DynamoDB counts");
+    assert!(
+        again.read_units > 0.0,
+        "the re-sync reads what is stored: {again:?}"
+    );
+    // The run record, the lease and the tenant state: a handful of writes.
+    assert!(again.write_units < 20.0, "{again:?}");
+    assert_eq!(
+        stored.store_usage,
+        Some(again),
+        "kept on the stored run record"
+    );
+}
+
 async fn changes_write_only_the_changed_records<S: Store + PlatformEdits>(store: S) {
     let bench = Bench::new();
     let t = tenant(&store, "d1").await;
@@ -1469,6 +1499,7 @@ macro_rules! conformance {
 conformance!(
     first_load_inserts_everything,
     an_unchanged_resync_writes_nothing,
+    a_run_records_what_its_requests_consumed,
     changes_write_only_the_changed_records,
     bulk_absence_archives_and_return_unarchives,
     manual_archives_and_edits_are_overridden,

@@ -47,7 +47,7 @@ impl Leases for DynamoStore {
                     (put, (holder != owner).then_some(holder))
                 }
             };
-            match put.send().await {
+            match put.metered(&self.meter).await {
                 Ok(_) => return Ok(LeaseOutcome::Acquired { expired_owner }),
                 // Someone else moved first: look again.
                 Err(e) if is_condition_failed(&e) => continue,
@@ -79,7 +79,7 @@ impl Leases for DynamoStore {
                 ttl_at(expires + chrono::Duration::seconds(86_400)),
             )
             .expression_attribute_values(":me", s(owner))
-            .send()
+            .metered(&self.meter)
             .await;
         match result {
             Ok(_) => Ok(true),
@@ -97,7 +97,7 @@ impl Leases for DynamoStore {
             .condition_expression("#owner = :me")
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":me", s(owner))
-            .send()
+            .metered(&self.meter)
             .await;
         match result {
             Ok(_) => Ok(()),
@@ -137,7 +137,7 @@ impl Claims for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":in_progress", s("in_progress"))
             .expression_attribute_values(":now", s(ts(now)))
-            .send()
+            .metered(&self.meter)
             .await;
         match result {
             Ok(_) => Ok(ClaimOutcome::Claimed),
@@ -188,7 +188,7 @@ impl Claims for DynamoStore {
             .expression_attribute_values(":result", s(result))
             .expression_attribute_values(":ttl", AttributeValue::N(until.timestamp().to_string()))
             .expression_attribute_values(":me", s(owner))
-            .send()
+            .metered(&self.meter)
             .await
             .map_err(sdk_error)?;
         Ok(())
@@ -206,7 +206,7 @@ impl Claims for DynamoStore {
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":me", s(owner))
             .expression_attribute_values(":in_progress", s("in_progress"))
-            .send()
+            .metered(&self.meter)
             .await;
         match result {
             Ok(_) => Ok(()),

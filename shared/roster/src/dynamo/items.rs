@@ -114,7 +114,8 @@ pub fn entity_pk(tenant: &str, kind: EntityKind, sourced_id: &str) -> String {
     shard_pk(tenant, kind, shard_of(sourced_id))
 }
 
-pub(super) fn shard_pk(tenant: &str, kind: EntityKind, shard: u64) -> String {
+/// The partition key of one shard of a tenant's records of a type.
+pub fn shard_pk(tenant: &str, kind: EntityKind, shard: u64) -> String {
     format!("T#{tenant}#{}#{shard:02}", kind.file_name())
 }
 

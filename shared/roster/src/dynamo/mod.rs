@@ -29,6 +29,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 mod coordination;
 mod items;
+mod meter;
 mod one_time;
 mod records;
 mod requests;
@@ -38,7 +39,9 @@ mod tenants;
 mod writes;
 
 use items::*;
-pub use items::{attribute_to_json, entity_pk, json_to_attribute, shard_of};
+pub use items::{attribute_to_json, entity_pk, json_to_attribute, shard_of, shard_pk};
+pub use meter::Meter;
+use meter::MeteredSend;
 
 /// Partition-key shards per tenant and entity type.
 pub const SHARDS: u64 = 32;
@@ -59,6 +62,8 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// What the requests consumed (shared by the clones).
+    meter: std::sync::Arc<Meter>,
 }
 
 impl DynamoStore {
@@ -67,6 +72,7 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            meter: Default::default(),
         }
     }
 

@@ -27,7 +27,7 @@ impl OneTimeRecords for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
+            .metered(&self.meter)
             .await;
         match result {
             Ok(_) => Ok(()),
@@ -54,7 +54,7 @@ impl OneTimeRecords for DynamoStore {
             )))
             .condition_expression("attribute_exists(pk)")
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
+            .metered(&self.meter)
             .await;
         let old = match result {
             Ok(out) => out.attributes.unwrap_or_default(),

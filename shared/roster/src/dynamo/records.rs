@@ -38,6 +38,10 @@ impl Records for DynamoStore {
         "dynamodb"
     }
 
+    fn usage(&self) -> Option<StoreUsage> {
+        Some(self.meter.usage())
+    }
+
     async fn load_summaries(
         &self,
         tenant: &str,
@@ -202,7 +206,7 @@ impl ProvisionalUsers for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
-            .send()
+            .metered(&self.meter)
             .await
         {
             Ok(_) => Ok(true),
@@ -274,7 +278,7 @@ impl PrimaryAdmins for DynamoStore {
                 .update_expression("SET primary_admin = :f REMOVE gsi1pk, gsi1sk")
                 .expression_attribute_values(":f", AttributeValue::Bool(false))
         };
-        update.send().await.map_err(sdk_error)?;
+        update.metered(&self.meter).await.map_err(sdk_error)?;
         Ok(())
     }
 }
@@ -317,7 +321,7 @@ impl PlatformEdits for DynamoStore {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#f", field)
             .expression_attribute_values(":v", s(value))
-            .send()
+            .metered(&self.meter)
             .await
             .map_err(sdk_error)?;
         Ok(())

@@ -10,7 +10,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key))
             .consistent_read(true)
-            .send()
+            .metered(&self.meter)
             .await
             .map_err(sdk_error)?;
         Ok(out.item)
@@ -21,7 +21,7 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .send()
+            .metered(&self.meter)
             .await
             .map_err(sdk_error)?;
         Ok(())
@@ -50,7 +50,7 @@ impl DynamoStore {
             if let Some(p) = projection {
                 q = q.projection_expression(p);
             }
-            let out = q.send().await.map_err(sdk_error)?;
+            let out = q.metered(&self.meter).await.map_err(sdk_error)?;
             for item in out.items.unwrap_or_default() {
                 items.push(convert(item)?);
             }
@@ -78,7 +78,7 @@ impl DynamoStore {
             .limit(limit)
             .consistent_read(true);
         q = in_partition(q, pk, prefix);
-        let out = q.send().await.map_err(sdk_error)?;
+        let out = q.metered(&self.meter).await.map_err(sdk_error)?;
         Ok(out.items.unwrap_or_default())
     }
 
@@ -101,7 +101,7 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", s(pk))
                 .scan_index_forward(false)
                 .set_exclusive_start_key(start.take())
-                .send()
+                .metered(&self.meter)
                 .await
                 .map_err(sdk_error)?;
             items.extend(out.items.unwrap_or_default());

@@ -145,7 +145,7 @@ impl DynamoStore {
                 .client
                 .batch_write_item()
                 .request_items(&self.table, batch.clone())
-                .send()
+                .metered(&self.meter)
                 .await;
             match result {
                 Ok(out) => {
@@ -225,7 +225,7 @@ impl DynamoStore {
         }
         update
             .update_expression(expression)
-            .send()
+            .metered(&self.meter)
             .await
             .map(|_| ())
     }
