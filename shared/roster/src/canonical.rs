@@ -36,6 +36,37 @@ fn json_str(out: &mut Vec<u8>, text: &str) {
     serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
 }
 
+/// The `serialize_i8` … `serialize_u64` methods of a serializer, each handing
+/// its value to the serializer's own `$method`.
+macro_rules! integers {
+    ($method:ident) => {
+        fn serialize_i8(self, v: i8) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_i16(self, v: i16) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_i32(self, v: i32) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_i64(self, v: i64) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_u8(self, v: u8) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_u16(self, v: u16) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_u32(self, v: u32) -> Result<bool, Error> {
+            self.$method(v)
+        }
+        fn serialize_u64(self, v: u64) -> Result<bool, Error> {
+            self.$method(v)
+        }
+    };
+}
+
 /// The serializer of one value into `out`; `Ok(false)` when it is empty.
 struct Canon<'o> {
     out: &'o mut Vec<u8>,
@@ -66,30 +97,7 @@ impl<'o> ser::Serializer for Canon<'o> {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(true)
     }
-    fn serialize_i8(self, v: i8) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<bool, Error> {
-        self.number(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<bool, Error> {
-        self.number(v)
-    }
+    integers!(number);
     fn serialize_f32(self, v: f32) -> Result<bool, Error> {
         self.serialize_f64(f64::from(v))
     }
@@ -424,6 +432,9 @@ impl KeyText<'_> {
         self.0.extend_from_slice(text.as_bytes());
         Ok(true)
     }
+    fn integer_text(self, n: impl std::fmt::Display) -> Result<bool, Error> {
+        self.text(&n.to_string())
+    }
     fn not_text<T>() -> Result<T, Error> {
         Err(custom("a map key must be text"))
     }
@@ -461,30 +472,7 @@ impl ser::Serializer for KeyText<'_> {
     ) -> Result<bool, Error> {
         value.serialize(self)
     }
-    fn serialize_i8(self, v: i8) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i16(self, v: i16) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i32(self, v: i32) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_i64(self, v: i64) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u8(self, v: u8) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u16(self, v: u16) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u32(self, v: u32) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
-    fn serialize_u64(self, v: u64) -> Result<bool, Error> {
-        self.text(&v.to_string())
-    }
+    integers!(integer_text);
     fn serialize_bool(self, _v: bool) -> Result<bool, Error> {
         Self::not_text()
     }
