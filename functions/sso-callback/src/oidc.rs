@@ -152,6 +152,29 @@ pub struct ClassLink {
     discovered: RwLock<Option<Discovered>>,
 }
 
+/// What is wrong with an ID token, in words that carry none of its claim
+/// values (the errors' own text quotes the audience, the issuer, the times).
+fn claims_error(e: &ClaimsVerificationError) -> &'static str {
+    match e {
+        ClaimsVerificationError::Expired(_) => "the ID token has expired",
+        ClaimsVerificationError::InvalidAudience(_) => "the ID token is for another audience",
+        ClaimsVerificationError::InvalidAuthContext(_) => {
+            "the ID token's authentication context is not accepted"
+        }
+        ClaimsVerificationError::InvalidAuthTime(_) => {
+            "the ID token's authentication time is not valid"
+        }
+        ClaimsVerificationError::InvalidIssuer(_) => "the ID token is from another issuer",
+        ClaimsVerificationError::InvalidNonce(_) => "the ID token's nonce is not this sign-in's",
+        ClaimsVerificationError::InvalidSubject(_) => "the ID token's subject is not valid",
+        ClaimsVerificationError::SignatureVerification(_) => {
+            "the ID token's signature does not verify"
+        }
+        ClaimsVerificationError::Unsupported(_) => "the ID token uses something not supported",
+        _ => "the ID token could not be verified",
+    }
+}
+
 fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
@@ -309,7 +332,16 @@ impl ClassLink {
                     ClassLinkError::Refused(r.error().to_string())
                 }
                 RequestTokenError::Request(inner) => http_error(inner),
-                RequestTokenError::Parse(_, _) | RequestTokenError::Other(_) => {
+                // Where the response failed to parse, not the parser's words:
+                // they quote the offending value (a claim of the ID token).
+                RequestTokenError::Parse(parse, _) => ClassLinkError::BadResponse(format!(
+                    "token endpoint: the response does not parse at `{}` ({:?} error, line {}, column {})",
+                    parse.path(),
+                    parse.inner().classify(),
+                    parse.inner().line(),
+                    parse.inner().column()
+                )),
+                RequestTokenError::Other(_) => {
                     ClassLinkError::BadResponse(format!("token endpoint: {}", describe(&e)))
                 }
             })?;
@@ -333,7 +365,7 @@ impl ClassLink {
                         ));
                     }
                 }
-                Err(e) => return Err(ClassLinkError::InvalidIdToken(e.to_string())),
+                Err(e) => return Err(ClassLinkError::InvalidIdToken(claims_error(&e).into())),
             }
         };
         let access_token = token.access_token().clone();

@@ -16,7 +16,8 @@
 //   POST /_test/accounts  {"<accountId>": {<ClassLink user info>}, ...}
 //   POST /_test/login     {"accountId": "..."}
 //   POST /_test/faults    {"id_token": null | "bad_signature" | "wrong_aud" |
-//                          "wrong_iss" | "expired" | "wrong_nonce" | "rotated_key",
+//                          "wrong_iss" | "expired" | "wrong_nonce" | "rotated_key" |
+//                          "malformed",
 //                          "token": null | "hang" | "error",
 //                          "classlink_claims": null | "omit"}  (omit: an ID token
 //                          without ClassLink's claims, so user info is needed)
@@ -115,6 +116,8 @@ async function resign(idToken) {
     case 'wrong_iss': claims.iss = 'https://impostor.example'; break;
     case 'expired': claims.iat = now - 7200; claims.exp = now - 3600; break;
     case 'wrong_nonce': claims.nonce = 'not-the-nonce-you-sent'; break;
+    // A claim of the wrong type: the token does not parse (its value must not be logged).
+    case 'malformed': claims.exp = 'leaky-claim-value'; break;
     case 'bad_signature': key = impostor.privateKey; break;
     case 'rotated_key': key = rotated.privateKey; kid = 'k2'; break;
     default: break;

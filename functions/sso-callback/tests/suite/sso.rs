@@ -279,6 +279,27 @@ async fn invalid_id_tokens_are_refused_and_a_rotated_key_is_fetched() {
         .unwrap();
     assert_eq!(audits.len(), 5);
     assert!(audits.iter().all(|a| a.outcome == "invalid_token"));
+    // A token that does not parse (a claim of the wrong type): refused too.
+    h.control("faults", json!({ "id_token": "malformed" }))
+        .await;
+    let response = h.sign_in("teacher").await;
+    assert!(
+        response.headers().get("location").is_none(),
+        "malformed: no ticket"
+    );
+    assert!(!response.status().is_success(), "{}", response.status());
+    // The refusals are logged, and say what was wrong without the token's claim values.
+    let logs = logs();
+    assert!(logs.contains("does not parse at"), "{logs}");
+    assert!(logs.contains("another audience"), "{logs}");
+    for value in [
+        "some-other-client",
+        "impostor.example",
+        "not-the-nonce-you-sent",
+        "leaky-claim-value",
+    ] {
+        assert!(!logs.contains(value), "`{value}` logged: {logs}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
