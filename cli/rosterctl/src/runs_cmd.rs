@@ -3,6 +3,7 @@
 
 use crate::outcome::*;
 use cloud::s3::S3Uri;
+use oneroster::report::escape_controls;
 use oneroster::EntityKind;
 use roster::revert::{RevertOutcome, RevertRequest};
 use roster::{Artifacts, Engine, Prefetched, RunRecord, Store, SyncError};
@@ -19,7 +20,7 @@ pub fn render_run(run: &RunRecord) -> String {
         run.tenant,
         run.status.as_str()
     );
-    let _ = writeln!(out, "  {}", run.message);
+    let _ = writeln!(out, "  {}", escape_controls(&run.message));
     let _ = writeln!(
         out,
         "  source: {} {}",
@@ -89,7 +90,7 @@ pub fn render_run(run: &RunRecord) -> String {
         let _ = writeln!(out, "HOLD {kind}: {}", hold.message);
     }
     for warning in &run.warnings {
-        let _ = writeln!(out, "warning: {warning}");
+        let _ = writeln!(out, "warning: {}", escape_controls(warning));
     }
     if run.error_count > 0 {
         let _ = writeln!(
@@ -103,12 +104,14 @@ pub fn render_run(run: &RunRecord) -> String {
             let column = e
                 .column
                 .as_ref()
-                .map(|c| format!(" [{c}]"))
+                .map(|c| format!(" [{}]", escape_controls(c)))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "  {}.csv{line}{column} {}: {}",
-                e.file, e.code, e.message
+                e.file,
+                e.code,
+                escape_controls(&e.message)
             );
         }
     }
@@ -152,7 +155,7 @@ pub async fn runs_list<S: Store>(
                     r.tenant,
                     r.status.as_str(),
                     r.items_written,
-                    r.message
+                    escape_controls(&r.message)
                 );
             }
             ok(out)

@@ -97,9 +97,13 @@ impl Issue {
             out.push_str(&format!(":{line}"));
         }
         if let Some(column) = &self.column {
-            out.push_str(&format!(" [{column}]"));
+            out.push_str(&format!(" [{}]", escape_controls(column)));
         }
-        out.push_str(&format!(" {}: {}", self.code, self.message));
+        out.push_str(&format!(
+            " {}: {}",
+            self.code,
+            escape_controls(&self.message)
+        ));
         if let Some(count) = self.count {
             if count > 1 {
                 out.push_str(&format!(" ({count} times)"));
@@ -107,6 +111,25 @@ impl Issue {
         }
         out
     }
+}
+
+/// Text for a terminal, on one line: every control character (escape
+/// sequences, carriage returns, line breaks, tabs) is shown as `\u{1b}`, never
+/// emitted. A value from a district's file cannot move the cursor, recolour
+/// the screen or forge a line of output.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn truncate(value: &str) -> String {

@@ -200,3 +200,66 @@ fn validate_html_writes_the_page_with_values_escaped() {
         "{html}"
     );
 }
+
+#[test]
+fn control_characters_in_values_are_shown_escaped_never_emitted() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "manifest.csv",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n",
+    );
+    // A type with an escape sequence (clear the screen) and a carriage return.
+    write(
+        dir.path(),
+        "orgs.csv",
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\no1,,,One,school,,\no2,,,Two,\"cam\u{1b}[2Jp\rus\",,\n",
+    );
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = rosterctl(&["validate", path]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("invalid_enum"), "{stdout}");
+    assert!(
+        stdout.contains("\\u{1b}[2J") && stdout.contains("\\u{d}"),
+        "{stdout:?}"
+    );
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+
+    // The same error in a stored run, as `runs show` and `runs list` print it.
+    let db = dir.path().join("roster.db");
+    let db = db.to_str().unwrap();
+    let runs = dir.path().join("runs");
+    let runs = runs.to_str().unwrap();
+    let (code, stdout, _) = rosterctl(&[
+        "sync",
+        path,
+        "--tenant",
+        "t",
+        "--db",
+        db,
+        "--runs-dir",
+        runs,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let run_id = json(&stdout)["run_id"].as_str().unwrap().to_string();
+    let (code, shown, _) = rosterctl(&["runs", "show", &run_id, "--db", db]);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("invalid_enum") && shown.contains("\\u{1b}[2J"),
+        "{shown:?}"
+    );
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\r'),
+        "{shown:?}"
+    );
+    // The JSON keeps the value as it was (escaped by JSON itself).
+    let (_, json_out, _) = rosterctl(&["runs", "show", &run_id, "--db", db, "--json"]);
+    assert!(json(&json_out)["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains('\u{1b}'));
+}
