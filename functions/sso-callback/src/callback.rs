@@ -76,7 +76,7 @@ impl Refusal {
     pub fn outcome(&self) -> &'static str {
         match self {
             Refusal::Incomplete => "incomplete",
-            Refusal::LoginExpiredOrUsed => "login_expired_or_used",
+            Refusal::LoginExpiredOrUsed => UNKNOWN_STATE,
             Refusal::BrowserMismatch => "browser_mismatch",
             Refusal::ProviderDenied => "provider_denied",
             Refusal::IssuerMismatch => "issuer_mismatch",
@@ -120,6 +120,9 @@ impl Refusal {
         }
     }
 }
+
+/// The outcome of a callback whose state the store does not hold.
+const UNKNOWN_STATE: &str = "login_expired_or_used";
 
 /// One sign-in attempt's audit record, filled in as the callback proceeds.
 struct Attempt {
@@ -176,8 +179,13 @@ impl Attempt {
                 &[],
             );
         }
-        if let Err(e) = store.put_sign_in_audit(a).await {
-            tracing::error!(request_id = a.request_id, error = %e, "cannot store the sign-in audit record");
+        // A state the store does not hold (never issued, used or expired) is
+        // logged and counted, never stored: anyone can send random states,
+        // and each would otherwise be a 90-day record in the audit table.
+        if outcome != UNKNOWN_STATE {
+            if let Err(e) = store.put_sign_in_audit(a).await {
+                tracing::error!(request_id = a.request_id, error = %e, "cannot store the sign-in audit record");
+            }
         }
         with_cookie(response, &login::clear_cookie())
     }

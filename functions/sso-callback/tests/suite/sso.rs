@@ -3,6 +3,7 @@
 //! Secrets Manager, and the function's router on loopback.
 
 use crate::common::*;
+use futures::StreamExt;
 use roster::roles::*;
 use roster::PlatformEdits;
 use serde_json::{json, Value};
@@ -235,15 +236,60 @@ async fn tampered_state_missing_or_foreign_cookies_and_replays_are_refused() {
         .into_iter()
         .map(|a| a.outcome)
         .collect();
+    // The tampered state and the replay name no login the store holds: they are
+    // logged and counted, not stored (anyone can send states; see the flood test).
+    assert_eq!(outcomes, ["browser_mismatch", "browser_mismatch"]);
+    assert!(logs().contains("login_expired_or_used"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_random_states_writes_no_audit_record() {
+    let h = Harness::start().await;
+    let before = h
+        .store
+        .list_sign_in_audits(None, 1000, chrono::Utc::now())
+        .await
+        .unwrap()
+        .len();
+    let started = std::time::Instant::now();
+    let refused = futures::stream::iter(0..1000)
+        .map(|i| {
+            let h = &h;
+            async move {
+                let state = format!("{:032x}", rand::random::<u128>() ^ i);
+                let response = h
+                    .get(
+                        &format!("/sso/classlink/callback?state={state}&code=c{i}"),
+                        None,
+                    )
+                    .await;
+                response.status().as_u16()
+            }
+        })
+        .buffer_unordered(32)
+        .filter(|status| futures::future::ready(*status == 400))
+        .count()
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(refused, 1000, "every random state is refused");
+    let after = h
+        .store
+        .list_sign_in_audits(None, 1000, chrono::Utc::now())
+        .await
+        .unwrap()
+        .len();
     assert_eq!(
-        outcomes,
-        [
-            "login_expired_or_used",
-            "browser_mismatch",
-            "browser_mismatch",
-            "login_expired_or_used"
-        ]
+        after, before,
+        "no audit record for a state the store does not hold"
     );
+    assert_eq!(
+        h.stats().await["token_requests"],
+        0,
+        "no code was exchanged"
+    );
+    eprintln!("1,000 random-state callbacks in {elapsed:?}");
+    // A teacher still signs in afterwards.
+    assert_eq!(h.sign_in("teacher").await.status(), 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
