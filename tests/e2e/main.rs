@@ -3,4 +3,5 @@
 
 mod dashboard;
 mod day_in_the_life;
+mod sso_bounds;
 mod table_shape;
