@@ -235,7 +235,10 @@ pub async fn decide<S: Tenants + Records>(
                 && tenant.admin_sso_enabled
                 && role == ClassLinkRole::Administrator)
     };
-    if let Some(found) = find_user(store, &tenant, info, &allowed).await? {
+    // Email and username name a person only when ClassLink says they are staff:
+    // another role (one ClassLink adds later) is matched by its SourcedId alone.
+    let staff = matches!(role, ClassLinkRole::Teacher | ClassLinkRole::Administrator);
+    if let Some(found) = find_user(store, &tenant, info, staff, &allowed).await? {
         return Ok(Decision::SignIn {
             tenant: tenant.tenant,
             sourced_id: found.sourced_id,
@@ -332,13 +335,15 @@ struct Found {
 /// The roster user who may sign in, with their roster role and the key that
 /// found them: by SourcedId; on a miss (no SourcedId, or one that names no
 /// active user who may sign in, as when ClassLink still sends an old one), by
-/// email then username when the tenant allows it. A fallback key must name
+/// email then username when the tenant allows it and ClassLink names a staff
+/// role (`staff`: Teacher or an administrator). A fallback key must name
 /// exactly one active user of the tenant — two is no match — and never looks
 /// across tenants.
 async fn find_user<S: Records>(
     store: &S,
     tenant: &TenantConfig,
     info: &UserInfo,
+    staff: bool,
     allowed: &impl Fn(&str) -> bool,
 ) -> Result<Option<Found>, StoreError> {
     let eligible = |user: &StoredEntity, matched_by: MatchKey| {
@@ -358,7 +363,7 @@ async fn find_user<S: Records>(
             return Ok(Some(found));
         }
     }
-    if !tenant.sso_match_by_email {
+    if !tenant.sso_match_by_email || !staff {
         return Ok(None);
     }
     for (lookup, key) in fallback_lookups(info) {

@@ -372,10 +372,16 @@ impl ClassLink {
         let claims = ClassLinkClaims::of_verified(&id_token.to_string());
         let (info, source) = match claims.user_info(&subject) {
             Some(info) => (info, InfoSource::IdToken),
-            None => (
-                self.user_info(access_token.secret()).await?,
-                InfoSource::UserInfo,
-            ),
+            None => {
+                let info = self.user_info(access_token.secret()).await?;
+                // The user info must be of the user the verified ID token names.
+                if info.user().as_deref() != Some(subject.as_str()) {
+                    return Err(ClassLinkError::InvalidIdToken(
+                        "the user info is of another user than the ID token".into(),
+                    ));
+                }
+                (info, InfoSource::UserInfo)
+            }
         };
         Ok(SignedIn {
             info,

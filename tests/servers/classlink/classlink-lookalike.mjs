@@ -19,8 +19,9 @@
 //                          "wrong_iss" | "expired" | "wrong_nonce" | "rotated_key" |
 //                          "malformed",
 //                          "token": null | "hang" | "error",
-//                          "classlink_claims": null | "omit"}  (omit: an ID token
+//                          "classlink_claims": null | "omit",  (omit: an ID token
 //                          without ClassLink's claims, so user info is needed)
+//                          "userinfo": null | "other_user"}  (another UserId than the sub)
 //   GET  /_test/stats     counts of token and user-info requests, PKCE methods seen,
 //                         and the provider's own time answering them (token_ms, userinfo_ms)
 //
@@ -133,7 +134,7 @@ provider.use(async (ctx, next) => {
     } else if (ctx.method === 'POST' && path === '/_test/login') {
       loginAs = (await readJson(ctx.req)).accountId;
     } else if (ctx.method === 'POST' && path === '/_test/faults') {
-      faults = { id_token: null, token: null, classlink_claims: null, ...(await readJson(ctx.req)) };
+      faults = { id_token: null, token: null, classlink_claims: null, userinfo: null, ...(await readJson(ctx.req)) };
     } else if (ctx.method === 'GET' && path === '/_test/stats') {
       ctx.body = stats;
       return;
@@ -155,6 +156,8 @@ provider.use(async (ctx, next) => {
       return;
     }
     ctx.body = accounts[token.accountId];
+    // Another user's info than the token's subject (a mix-up the function must refuse).
+    if (faults.userinfo === 'other_user') ctx.body = { ...ctx.body, UserId: 424242 };
     stats.userinfo_ms += since(started);
     return;
   }

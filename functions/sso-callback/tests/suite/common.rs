@@ -234,6 +234,8 @@ impl Harness {
                     "stranger": classlink_user(9005, 777_777, Some("t1"), "Teacher", "tina@d.example"),
                     "ghost": classlink_user(9006, CLASSLINK_TENANT, Some("nobody"), "Teacher", "ghost@d.example"),
                     "no-sourced-id": classlink_user(9007, CLASSLINK_TENANT, None, "Teacher", "TINA@d.example"),
+                    // A role ClassLink may add later (not staff): never matched by email.
+                    "other-role-same-email": classlink_user(9008, CLASSLINK_TENANT, None, "Volunteer", "tina@d.example"),
                 }),
             )
             .await;

@@ -194,6 +194,9 @@ async fn without_a_sourced_id_the_email_fallback_is_per_tenant() {
         identity["sourced_id"], "t1",
         "matched by email within the tenant"
     );
+    // The same email on an account whose ClassLink role is not a staff role: no match.
+    let body = page(h.sign_in("other-role-same-email").await, 403).await;
+    assert!(body.contains("not received your roster"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,6 +461,18 @@ async fn the_id_token_claims_and_user_info_give_the_same_decision() {
         "read once, when needed"
     );
     assert_eq!(by_token, by_user_info);
+    // User info of another user than the ID token's subject: refused, no ticket.
+    h.control(
+        "faults",
+        json!({"classlink_claims": "omit", "userinfo": "other_user"}),
+    )
+    .await;
+    let response = h.sign_in("teacher").await;
+    assert!(response.headers().get("location").is_none(), "no ticket");
+    let body = page(response, 401).await;
+    assert!(body.contains("could not verify"), "{body}");
+    h.control("faults", json!({"classlink_claims": "omit"}))
+        .await;
     let audits = h
         .store
         .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
