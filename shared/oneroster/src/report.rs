@@ -145,6 +145,10 @@ fn truncate(value: &str) -> String {
 /// The pseudo file name used for findings about the package as a whole.
 pub const PACKAGE_FILE: &str = "package";
 
+/// The longest sourcedId accepted, in bytes: ids are keys (DynamoDB's sort key
+/// `E#{sourcedId}`, index keys), and no SIS's ids come near it.
+pub const MAX_SOURCED_ID_BYTES: usize = 256;
+
 /// Stable issue codes. They are part of the interface: tools and runbooks match on them.
 pub mod codes {
     // Fatal: the package is rejected.
@@ -204,6 +208,8 @@ pub mod codes {
     pub const UNKNOWN_CLASS: &str = "unknown_class";
     /// A row with more fields than the header.
     pub const FIELD_COUNT: &str = "field_count";
+    /// A sourcedId longer than [`crate::report::MAX_SOURCED_ID_BYTES`].
+    pub const ID_TOO_LONG: &str = "id_too_long";
 
     // Warnings: tolerated and normalised.
     /// UTF-8 byte order mark at the start of a file.

@@ -263,3 +263,51 @@ fn control_characters_in_values_are_shown_escaped_never_emitted() {
         .unwrap()
         .contains('\u{1b}'));
 }
+
+#[test]
+fn a_sourced_id_over_256_bytes_is_a_row_rejection_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "manifest.csv",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n",
+    );
+    let long = "x".repeat(257);
+    let near = "y".repeat(256);
+    write(
+        dir.path(),
+        "orgs.csv",
+        &format!("sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\no1,,,One,school,,\n{long},,,Long,school,,\n{near},,,Near,school,,\n"),
+    );
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = rosterctl(&["validate", path, "--json"]);
+    assert_eq!(code, 0, "one row, not the package: {stdout}");
+    let v = json(&stdout);
+    let e = &v["errors"][0];
+    assert_eq!(
+        (e["code"].as_str(), e["line"].as_u64(), e["column"].as_str()),
+        (Some("id_too_long"), Some(3), Some("sourcedId"))
+    );
+    assert_eq!(
+        v["errors"].as_array().unwrap().len(),
+        1,
+        "256 bytes are accepted"
+    );
+    assert_eq!(v["files"]["orgs"]["rejected"], 1);
+    assert_eq!(v["files"]["orgs"]["accepted"], 2);
+    // The sync stores the two others, not the long one.
+    let db = dir.path().join("roster.db");
+    let (code, stdout, _) = rosterctl(&[
+        "sync",
+        path,
+        "--tenant",
+        "t",
+        "--db",
+        db.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    let run = json(&stdout);
+    assert_eq!(run["counts"]["orgs"]["inserted"], 2, "{stdout}");
+    assert_eq!(run["counts"]["orgs"]["rejected"], 1, "{stdout}");
+}

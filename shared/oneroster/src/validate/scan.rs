@@ -6,7 +6,7 @@ use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{csv_reader, for_each_record, skip_bom};
-use crate::report::{codes, Issue, IssueSink, Severity};
+use crate::report::{codes, Issue, IssueSink, Severity, MAX_SOURCED_ID_BYTES};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -266,6 +266,27 @@ impl Scanner<'_> {
             );
             state = IdState::Rejected;
         }
+        let sourced_id = map.position[SOURCED_ID]
+            .and_then(|p| record.get(p))
+            .map(str::trim)
+            .unwrap_or("");
+        if sourced_id.len() > MAX_SOURCED_ID_BYTES {
+            self.sink.error(
+                Issue::new(
+                    Severity::Error,
+                    kind.file_name(),
+                    codes::ID_TOO_LONG,
+                    format!(
+                        "the sourcedId is {} bytes long; at most {MAX_SOURCED_ID_BYTES} are accepted",
+                        sourced_id.len()
+                    ),
+                )
+                .at_line(line)
+                .in_column("sourcedId")
+                .with_value(sourced_id),
+            );
+            state = IdState::Rejected;
+        }
         for issue in cx.errors.drain(..) {
             self.sink.error(issue);
         }
@@ -278,10 +299,6 @@ impl Scanner<'_> {
             state = self.check_policy_and_references(scan, map, line, record, &mut deferred);
         }
 
-        let sourced_id = map.position[SOURCED_ID]
-            .and_then(|p| record.get(p))
-            .map(str::trim)
-            .unwrap_or("");
         if !sourced_id.is_empty() {
             let entry = IdEntry {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
