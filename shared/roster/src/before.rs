@@ -5,8 +5,8 @@
 //! changed the record since) and `records history`.
 
 use crate::error::SyncError;
-use crate::plan::Before;
-use crate::store::RecordState;
+use crate::plan::{Before, PlannedWrite};
+use crate::store::{EntityWrite, RecordState};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use oneroster::EntityKind;
@@ -29,6 +29,37 @@ pub struct BeforeImage {
     pub before: Option<RecordState>,
     /// What the run left: the content's digest and whether it was archived.
     pub after: Before,
+}
+
+impl BeforeImage {
+    /// The image of `write`, made for `planned`, over the stored state
+    /// `before` (`None`: the record did not exist).
+    pub fn of(
+        planned: &PlannedWrite,
+        write: &EntityWrite,
+        before: Option<RecordState>,
+    ) -> BeforeImage {
+        let after = match write {
+            EntityWrite::Put { sis, .. } => Before {
+                digest: sis.digest(),
+                archived: false,
+            },
+            EntityWrite::Archive { .. } => Before {
+                digest: before.as_ref().map_or(0, |b| b.sis.digest()),
+                archived: true,
+            },
+            EntityWrite::Restore { state, .. } => Before {
+                digest: state.sis.digest(),
+                archived: state.archive.is_some(),
+            },
+        };
+        BeforeImage {
+            kind: planned.kind,
+            id: planned.id.clone(),
+            before,
+            after,
+        }
+    }
 }
 
 /// Writes before-images to a gzip file, one JSON line each.

@@ -54,18 +54,11 @@ fn prune(value: Value) -> Option<Value> {
 }
 
 impl SisContent {
-    fn of_text(text: String) -> SisContent {
-        SisContent {
-            text,
-            fields: OnceLock::new(),
-        }
-    }
-
     /// The content of a record read from a package or the API.
     pub fn from_record(record: &Record<'_>) -> SisContent {
         let mut out = Vec::with_capacity(256);
         let text = Self::record_text(record, &mut out);
-        Self::of_text(text.to_string())
+        Self::from_stored(text.to_string())
     }
 
     /// Writes the canonical text of a record's content into `buffer` (its
@@ -105,7 +98,10 @@ impl SisContent {
     /// Content as a store holds it, kept byte for byte: its digest is the
     /// hash of these bytes, so a hand edit is seen whatever form it took.
     pub fn from_stored(text: String) -> SisContent {
-        Self::of_text(text)
+        SisContent {
+            text,
+            fields: OnceLock::new(),
+        }
     }
 
     /// The JSON text (canonical, unless a store held it otherwise).
@@ -164,6 +160,26 @@ impl SisContent {
     /// The lookup keys a store indexes this record by (see docs/data-model.md).
     pub fn index_keys(&self, kind: EntityKind) -> IndexKeys {
         self.probe().index_keys(kind)
+    }
+}
+
+/// Content is written as the JSON object of its text, not re-serialised field
+/// by field (plan files, before-images, stored records as JSON).
+impl serde::Serialize for SisContent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        serde_json::value::RawValue::from_string(self.text.clone())
+            .map_err(S::Error::custom)?
+            .serialize(s)
+    }
+}
+
+/// Content is read back as the text it was written as (a plan file holds
+/// canonical text; a before-image restores exactly what was stored).
+impl<'de> Deserialize<'de> for SisContent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SisContent, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        Ok(SisContent::from_stored(String::from(Box::<str>::from(raw))))
     }
 }
 

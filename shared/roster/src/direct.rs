@@ -7,7 +7,7 @@
 
 use crate::before::{BeforeImage, ImageWriter};
 use crate::error::SyncError;
-use crate::plan::{Before, PlannedWrite};
+use crate::plan::PlannedWrite;
 use crate::store::{BlockingRecords, EntityWrite};
 use chrono::Utc;
 use std::sync::mpsc;
@@ -46,23 +46,6 @@ impl DirectWrites {
     }
 }
 
-/// The before-image of a put of a record that was not stored.
-pub(crate) fn image_of_insert(planned: &PlannedWrite, write: &EntityWrite) -> BeforeImage {
-    let digest = match write {
-        EntityWrite::Put { sis, .. } => sis.digest(),
-        _ => 0,
-    };
-    BeforeImage {
-        kind: planned.kind,
-        id: planned.id.clone(),
-        before: None,
-        after: Before {
-            digest,
-            archived: false,
-        },
-    }
-}
-
 /// Runs `plan`, which pushes its writes to a [`DirectWrites`], while a second
 /// thread writes them to `store` as run `run_id`, `size` at a time, keeping
 /// each one's before-image in `images`. Returns what `plan` returned and the
@@ -85,7 +68,7 @@ pub(crate) fn plan_while_writing<T>(
                 let writes: Vec<EntityWrite> =
                     chunk.iter().map(|p| p.to_write(now, run_id)).collect();
                 for (planned, write) in chunk.iter().zip(&writes) {
-                    images.write(&image_of_insert(planned, write))?;
+                    images.write(&BeforeImage::of(planned, write, None))?;
                 }
                 written += store.write(tenant, &writes)?;
             }

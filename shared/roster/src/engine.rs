@@ -12,6 +12,7 @@ use crate::snapshot::{CsvSnapshot, Snapshot};
 use crate::store::{BlockingRecords, EntityWrite, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
+use oneroster::progress::thousands;
 use oneroster::report::codes;
 use oneroster::{
     validate_package, DeferredReference, EntityKind, FileMode, Issue, Progress, RowItem, Severity,
@@ -789,26 +790,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             states.extend(futures::future::try_join_all(reads).await?);
         }
         for ((p, write), before) in planned.iter().zip(writes).zip(states) {
-            let after = match write {
-                EntityWrite::Put { sis, .. } => Before {
-                    digest: sis.digest(),
-                    archived: false,
-                },
-                EntityWrite::Archive { .. } => Before {
-                    digest: before.as_ref().map_or(0, |b| b.sis.digest()),
-                    archived: true,
-                },
-                EntityWrite::Restore { state, .. } => Before {
-                    digest: state.sis.digest(),
-                    archived: state.archive.is_some(),
-                },
-            };
-            images.write(&BeforeImage {
-                kind: p.kind,
-                id: p.id.clone(),
-                before,
-                after,
-            })?;
+            images.write(&BeforeImage::of(p, write, before))?;
         }
         Ok(())
     }
@@ -1090,17 +1072,4 @@ fn plural_name(kind: EntityKind, n: u64) -> &'static str {
     } else {
         many
     }
-}
-
-/// `19553` as `19,553`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

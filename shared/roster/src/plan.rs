@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use oneroster::{EntityKind, FileMode, RowItem};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -47,12 +46,7 @@ pub struct PlannedWrite {
     pub id: String,
     /// The content to put (active); `None` archives the record. Written as
     /// the JSON object it is, read back without parsing it into fields.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "content_as_json",
-        deserialize_with = "content_from_json"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sis: Option<SisContent>,
     /// First seen, carried over (puts only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,37 +64,13 @@ pub struct PlannedWrite {
     pub restore: Option<RecordState>,
 }
 
-/// A planned content as the JSON object of its text.
-fn content_as_json<S: serde::Serializer>(
-    sis: &Option<SisContent>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::Error;
-    let text = sis.as_ref().map_or("null", SisContent::text);
-    RawValue::from_string(text.to_string())
-        .map_err(S::Error::custom)?
-        .serialize(s)
-}
-
-/// A planned content read back as text: plan files hold canonical text.
-fn content_from_json<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> Result<Option<SisContent>, D::Error> {
-    let raw = Option::<Box<RawValue>>::deserialize(d)?;
-    Ok(raw.map(|raw| SisContent::from_stored(String::from(Box::<str>::from(raw)))))
-}
-
 impl PlannedWrite {
     /// Appends this write as one plan-file line (JSON and a newline). The
     /// content goes in as its text, not re-serialised.
     pub fn write_line(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         let sis = self.sis.as_ref();
         if let Some(sis) = sis {
-            let without = PlannedWrite {
-                sis: None,
-                ..self.clone_without_content()
-            };
-            serde_json::to_writer(&mut *out, &without)?;
+            serde_json::to_writer(&mut *out, &self.clone_without_content())?;
             debug_assert_eq!(out.last(), Some(&b'}'));
             out.pop();
             out.extend_from_slice(b",\"sis\":");

@@ -283,7 +283,6 @@ pub struct StoredEntity {
     /// sourcedId.
     pub sourced_id: String,
     /// SIS-owned fields.
-    #[serde(serialize_with = "serialize_sis")]
     pub sis: SisContent,
     /// Archive state (None: active).
     pub archive: Option<ArchiveInfo>,
@@ -299,14 +298,6 @@ pub struct StoredEntity {
     pub primary_admin: bool,
     /// Platform-owned: a provisional user made at sign-in, not yet delivered by a sync.
     pub provisional: bool,
-}
-
-/// Content as the JSON object of its text (not re-serialised field by field).
-fn serialize_sis<S: serde::Serializer>(sis: &SisContent, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::Error;
-    serde_json::value::RawValue::from_string(sis.text().to_string())
-        .map_err(S::Error::custom)?
-        .serialize(s)
 }
 
 /// A write the engine asks for. Writes touch only sync-owned data:
@@ -363,7 +354,6 @@ pub enum EntityWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordState {
     /// SIS content.
-    #[serde(serialize_with = "serialize_sis", deserialize_with = "deserialize_sis")]
     pub sis: SisContent,
     /// Archive state (None: active).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -379,13 +369,6 @@ pub struct RecordState {
     /// A provisional user made at sign-in.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provisional: bool,
-}
-
-/// Content read back as the text it was kept as (a before-image restores
-/// exactly what was stored).
-fn deserialize_sis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SisContent, D::Error> {
-    let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-    Ok(SisContent::from_stored(String::from(Box::<str>::from(raw))))
 }
 
 impl RecordState {

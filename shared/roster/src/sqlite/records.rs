@@ -247,29 +247,27 @@ impl SqliteStore {
             let mut first_seen = FirstSeenCache::default();
             while let Some(row) = rows.next().map_err(db_error)? {
                 // The stored text as it is: its digest is the hash of its bytes.
-                let sis = row.get_ref(1).map_err(db_error)?;
-                let sis = sis.as_str().map_err(|e| db_error(e.into()))?;
-                let first_seen_at = row.get_ref(3).map_err(db_error)?;
-                let first_seen_at = first_seen_at.as_str().map_err(|e| db_error(e.into()))?;
-                let first_seen_run = row.get_ref(4).map_err(db_error)?;
-                let first_seen_run = first_seen_run.as_str().map_err(|e| db_error(e.into()))?;
+                let sis = text_at(row, 1)?;
                 let archived: bool = row.get(2).map_err(db_error)?;
                 out.push(StoredSummary {
-                    sourced_id: row
-                        .get_ref(0)
-                        .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
-                        .map_err(db_error)?
-                        .into(),
+                    sourced_id: text_at(row, 0)?.into(),
                     digest: digest_of_text(sis),
                     facts: RecordFacts::for_stored_text(kind, sis, archived),
                     archived,
-                    first_seen: first_seen.get(first_seen_at, first_seen_run, parse_ts)?,
+                    first_seen: first_seen.get(text_at(row, 3)?, text_at(row, 4)?, parse_ts)?,
                     provisional: row.get(5).map_err(db_error)?,
                 });
             }
             Ok(out)
         })
     }
+}
+
+/// A text column of `row`, borrowed (no copy).
+fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> StoreResult<&'r str> {
+    row.get_ref(column)
+        .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
+        .map_err(db_error)
 }
 
 /// Timestamps as stored text, formatted once each: the writes of one call
