@@ -4,7 +4,9 @@
 //! - `GET /sso/classlink/launch` — the LaunchPad tile: always a fresh login;
 //!   a code arriving here is never exchanged.
 //! - `GET /sso/classlink/start` — creates a login transaction and sends the
-//!   browser to ClassLink.
+//!   browser to ClassLink. Takes `destination` (an allowed URL) and the
+//!   teacher app's opaque `app_state`, which is bound to the ticket and
+//!   returned on redeem.
 //! - `GET /sso/classlink/callback` — finishes it: one transaction, one
 //!   browser, one code exchange, a validated ID token, ClassLink's user info,
 //!   the decision, and a one-time ticket for the teacher app.
@@ -88,7 +90,12 @@ async fn not_found(Extension(RequestId(id)): Extension<RequestId>) -> Response {
 
 /// Starts a login: a transaction stored server-side, a cookie binding it to
 /// this browser, and a redirect to ClassLink.
-async fn begin_login<S: SsoStore>(app: &App<S>, id: &str, destination: &Url) -> Response {
+async fn begin_login<S: SsoStore>(
+    app: &App<S>,
+    id: &str,
+    destination: &Url,
+    app_state: Option<String>,
+) -> Response {
     let request = match app.classlink.authorization_request().await {
         Ok(r) => r,
         Err(e) => {
@@ -103,6 +110,7 @@ async fn begin_login<S: SsoStore>(app: &App<S>, id: &str, destination: &Url) -> 
         browser_binding: binding,
         destination: destination.to_string(),
         started_at: Utc::now(),
+        app_state,
     };
     if let Err(e) = login::remember(
         &app.store,
@@ -133,7 +141,7 @@ async fn launch<S: SsoStore>(
             "launch carried an unsolicited code; starting a fresh login"
         );
     }
-    begin_login(&app, &id, &app.config.teacher_app_url).await
+    begin_login(&app, &id, &app.config.teacher_app_url, None).await
 }
 
 async fn start<S: SsoStore>(
@@ -155,7 +163,25 @@ async fn start<S: SsoStore>(
             }
         },
     };
-    begin_login(&app, &id, &destination).await
+    let app_state = match query.get("app_state") {
+        None => None,
+        Some(value) => match login::check_app_state(value) {
+            Ok(()) => Some(value.clone()),
+            Err(e) => {
+                tracing::info!(request_id = id, error = %e, "start refused an app_state");
+                return Page::new(
+                    StatusCode::BAD_REQUEST,
+                    "This sign-in link is not valid",
+                    &[
+                        "The app that sent you here passed a value we cannot accept, so the sign-in was not started. Open the app from your ClassLink LaunchPad instead.",
+                        &format!("For the app's developers: {e}."),
+                    ],
+                )
+                .respond(&id);
+            }
+        },
+    };
+    begin_login(&app, &id, &destination, app_state).await
 }
 
 /// The teacher app's redeem request body.

@@ -237,9 +237,15 @@ async fn ticket_redirect<S: SsoStore>(
             .filter(|d| app.config.is_allowed_destination(d))
             .unwrap_or_else(|| app.config.teacher_app_url.clone())
     };
-    let ticket = tickets::issue(&app.store, tenant, sourced_id, Utc::now())
-        .await
-        .map_err(Refusal::store("cannot issue a login ticket"))?;
+    let ticket = tickets::issue(
+        &app.store,
+        tenant,
+        sourced_id,
+        transaction.app_state.as_deref(),
+        Utc::now(),
+    )
+    .await
+    .map_err(Refusal::store("cannot issue a login ticket"))?;
     destination.query_pairs_mut().append_pair("ticket", &ticket);
     Ok(see_other(destination.as_str()))
 }

@@ -31,6 +31,43 @@ pub struct LoginTransaction {
     pub destination: String,
     /// When the login started.
     pub started_at: DateTime<Utc>,
+    /// The teacher app's opaque value from `/start?app_state=`, bound to the
+    /// ticket and returned on redeem (absent for a LaunchPad launch, and in
+    /// transactions stored before this field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_state: Option<String>,
+}
+
+/// The longest `app_state` accepted, in bytes.
+pub const MAX_APP_STATE_BYTES: usize = 512;
+
+/// Why an `app_state` is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppStateError {
+    /// Empty.
+    #[error("app_state is empty")]
+    Empty,
+    /// Over [`MAX_APP_STATE_BYTES`].
+    #[error("app_state is {0} bytes; at most {MAX_APP_STATE_BYTES} are accepted")]
+    TooLong(usize),
+    /// A byte outside visible ASCII.
+    #[error("app_state may hold only visible ASCII characters (no spaces or control characters)")]
+    NotVisibleAscii,
+}
+
+/// Checks the teacher app's `app_state`: 1 to 512 visible ASCII characters
+/// (what a random token or a signed value in any URL-safe encoding is).
+pub fn check_app_state(value: &str) -> Result<(), AppStateError> {
+    if value.is_empty() {
+        return Err(AppStateError::Empty);
+    }
+    if value.len() > MAX_APP_STATE_BYTES {
+        return Err(AppStateError::TooLong(value.len()));
+    }
+    if !value.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppStateError::NotVisibleAscii);
+    }
+    Ok(())
 }
 
 /// A fresh random cookie value and its hash (the hash is what is stored).
@@ -134,12 +171,38 @@ mod tests {
             browser_binding: hash,
             destination: "https://app.example/".into(),
             started_at: Utc::now(),
+            app_state: None,
         };
         assert!(browser_matches(&tx, Some(&value)));
         assert!(!browser_matches(&tx, Some("other")));
         assert!(!browser_matches(&tx, Some("")));
         assert!(!browser_matches(&tx, None));
         assert!(!tx.browser_binding.contains(&value));
+    }
+
+    #[test]
+    fn app_state_is_visible_ascii_of_bounded_length() {
+        assert_eq!(check_app_state("abc-123_~.=+/"), Ok(()));
+        assert_eq!(check_app_state(&"x".repeat(512)), Ok(()));
+        assert_eq!(check_app_state(""), Err(AppStateError::Empty));
+        assert_eq!(
+            check_app_state(&"x".repeat(513)),
+            Err(AppStateError::TooLong(513))
+        );
+        for bad in ["a b", "a\nb", "caf\u{e9}", "a\u{7f}"] {
+            assert_eq!(
+                check_app_state(bad),
+                Err(AppStateError::NotVisibleAscii),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transaction_stored_before_app_state_still_reads() {
+        let old = r#"{"nonce":"n","pkce_verifier":"v","browser_binding":"b","destination":"https://app.example/","started_at":"2026-12-01T00:00:00Z"}"#;
+        let tx: LoginTransaction = serde_json::from_str(old).unwrap();
+        assert_eq!(tx.app_state, None);
     }
 
     #[test]

@@ -19,6 +19,9 @@ pub const TICKET_TTL_SECONDS: i64 = 60;
 struct Binding {
     tenant: String,
     sourced_id: String,
+    /// The teacher app's `app_state` of the login that issued the ticket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app_state: Option<String>,
 }
 
 /// What the teacher app receives for a ticket.
@@ -43,17 +46,23 @@ pub struct Identity {
     /// A provisional user: made at sign-in because the district's roster did
     /// not have them yet (no classes until a sync delivers them).
     pub provisional: bool,
+    /// The `app_state` the teacher app passed to `/start`, exactly; `null`
+    /// for a login started at the LaunchPad tile. The app rejects a ticket
+    /// whose `app_state` is not the one it started (login CSRF).
+    pub app_state: Option<String>,
 }
 
 fn hash(ticket: &str) -> String {
     crate::sha256_hex(ticket)
 }
 
-/// Issues a ticket for (tenant, user); returns the ticket (never stored as is).
+/// Issues a ticket for (tenant, user), bound to the login's `app_state`;
+/// returns the ticket (never stored as is).
 pub async fn issue<S: OneTimeRecords>(
     store: &S,
     tenant: &str,
     sourced_id: &str,
+    app_state: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     let mut bytes = [0u8; 32];
@@ -62,6 +71,7 @@ pub async fn issue<S: OneTimeRecords>(
     let payload = serde_json::to_string(&Binding {
         tenant: tenant.into(),
         sourced_id: sourced_id.into(),
+        app_state: app_state.map(String::from),
     })
     .map_err(|e| StoreError::permanent("encoding JSON").because(e))?;
     store
@@ -163,6 +173,7 @@ pub async fn redeem<S: OneTimeRecords + Records>(
             .collect(),
         classes,
         provisional: user.provisional,
+        app_state: binding.app_state,
     }))
 }
 

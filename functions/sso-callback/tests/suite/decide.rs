@@ -272,7 +272,7 @@ async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
     assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
 
     let now = chrono::Utc::now();
-    let ticket = sso_callback::tickets::issue(&store, "d1", "t1", now)
+    let ticket = sso_callback::tickets::issue(&store, "d1", "t1", None, now)
         .await
         .unwrap();
     assert!(ticket.len() >= 43, "256 bits");
@@ -296,7 +296,7 @@ async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
         "single use"
     );
 
-    let late = sso_callback::tickets::issue(&store, "d1", "t1", now)
+    let late = sso_callback::tickets::issue(&store, "d1", "t1", None, now)
         .await
         .unwrap();
     let after = now + chrono::Duration::seconds(61);

@@ -393,6 +393,55 @@ async fn destinations_are_an_allow_list() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_state_is_bound_to_the_ticket_and_returned_on_redeem() {
+    let h = Harness::start().await;
+    // The teacher app starts the login with its own opaque value.
+    let mine = "app-session-5f3a9c~signed.v1";
+    let flow = h
+        .begin("teacher", &format!("/sso/classlink/start?app_state={mine}"))
+        .await;
+    let response = h.get(&flow.callback, Some(&flow.cookie)).await;
+    let identity = h.identity(&response, TEACHER_APP).await;
+    assert_eq!(identity["sourced_id"], "t1");
+    assert_eq!(identity["app_state"], mine, "returned exactly");
+
+    // Login CSRF: an attacker signs in as themselves with their own app
+    // state, stops at their 303 and hands the ticket to a victim's browser.
+    // The victim's app expects its own value; the ticket carries the
+    // attacker's, so the app can refuse it.
+    let flow = h
+        .begin("teacher", "/sso/classlink/start?app_state=attacker-777")
+        .await;
+    let attackers = h.get(&flow.callback, Some(&flow.cookie)).await;
+    let identity = h.identity(&attackers, TEACHER_APP).await;
+    assert_eq!(identity["app_state"], "attacker-777");
+    assert_ne!(identity["app_state"], mine);
+
+    // A LaunchPad launch has no app state: the key is there, null.
+    let identity = h.identity(&h.sign_in("teacher").await, TEACHER_APP).await;
+    assert!(identity.as_object().unwrap().contains_key("app_state"));
+    assert_eq!(identity["app_state"], Value::Null);
+
+    // A value that is not 1..=512 visible ASCII starts no login at all.
+    let token_requests = h.stats().await["token_requests"].clone();
+    for bad in ["", "has%20space", "line%0Abreak", &"x".repeat(513)] {
+        let response = h
+            .get(&format!("/sso/classlink/start?app_state={bad}"), None)
+            .await;
+        assert!(response.headers().get("location").is_none(), "{bad:?}");
+        assert!(
+            set_cookies(&response).is_empty(),
+            "{bad:?}: no login cookie"
+        );
+        let body = page(response, 400).await;
+        assert!(body.contains("This sign-in link is not valid"), "{bad:?}");
+        assert!(body.contains("app_state"), "{bad:?}: says which parameter");
+    }
+    assert_eq!(h.stats().await["token_requests"], token_requests);
+    assert!(!logs().contains(mine), "the app state is not logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_that_hangs_or_is_down_gives_a_clear_page_not_a_hang() {
     let mut h = Harness::start().await;
     h.control("faults", json!({"token": "hang"})).await;
