@@ -357,6 +357,21 @@ async fn sign_in<'q, S: SsoStore>(
             &["Your school district has not been set up to sign in to Sonday System Digital through ClassLink. Please ask your district's ClassLink administrator or your Customer Success Manager."],
         )
         .respond(id),
+        Decision::Misconfigured { tenants } => {
+            tracing::error!(
+                request_id = id,
+                classlink_tenant_id = attempt.audit.classlink_tenant_id.as_deref().unwrap_or("-"),
+                tenants = tenants.join(","),
+                "sign-in refused: more than one tenant claims this ClassLink TenantId; \
+                 run `rosterctl tenants list` and give the id to one of them"
+            );
+            Page::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is not set up correctly for your district",
+                &["Your district's sign-in settings need attention from our support team, so we cannot sign you in right now. We have been alerted; please try again later or contact your Customer Success Manager, quoting the reference below."],
+            )
+            .respond(id)
+        }
         Decision::Student { .. } => Page::new(
             StatusCode::FORBIDDEN,
             "Students do not sign in here",

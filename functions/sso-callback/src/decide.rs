@@ -4,7 +4,10 @@
 //! a login ticket; everyone else gets a page saying why.
 
 use oneroster::EntityKind;
-use roster::{Lookup, Records, SisContent, StoreError, StoredEntity, TenantConfig, Tenants};
+use roster::{
+    tenant_for_classlink, ClassLinkOwner, Lookup, Records, SisContent, StoreError, StoredEntity,
+    TenantConfig, Tenants,
+};
 use serde::Deserialize;
 
 /// ClassLink's `/v2/my/info` (the fields used here).
@@ -140,6 +143,13 @@ pub enum Decision {
     },
     /// The district is unknown, or has not switched SSO on.
     NotSetUp,
+    /// More than one of our tenants claims the district's ClassLink TenantId
+    /// (configurations edited past the store's check): nobody signs in until
+    /// an operator fixes them.
+    Misconfigured {
+        /// The tenants involved.
+        tenants: Vec<String>,
+    },
     /// Students do not sign in here.
     Student {
         /// Our tenant id.
@@ -175,7 +185,7 @@ impl Decision {
             | Decision::Parent { tenant }
             | Decision::AdminPortal { tenant }
             | Decision::NotInRoster { tenant, .. } => Some(tenant),
-            Decision::NotSetUp => None,
+            Decision::NotSetUp | Decision::Misconfigured { .. } => None,
         }
     }
 
@@ -185,6 +195,7 @@ impl Decision {
             Decision::SignIn { .. } => "signed_in",
             Decision::Provision { .. } => "provisioned",
             Decision::NotSetUp => "not_set_up",
+            Decision::Misconfigured { .. } => "misconfigured",
             Decision::Student { .. } => "student",
             Decision::Parent { .. } => "parent",
             Decision::AdminPortal { .. } => "admin_portal",
@@ -201,13 +212,13 @@ pub async fn decide<S: Tenants + Records>(
     let Some(classlink_tenant) = info.tenant() else {
         return Ok(Decision::NotSetUp);
     };
-    let tenants = store.list_tenants().await?;
-    let Some(tenant) = tenants
-        .into_iter()
-        .find(|t| t.classlink_tenant_id.as_deref() == Some(classlink_tenant.as_str()))
-        .filter(|t| t.enabled && t.sso_enabled)
-    else {
-        return Ok(Decision::NotSetUp);
+    let tenant = match tenant_for_classlink(store, &classlink_tenant).await? {
+        ClassLinkOwner::Unknown => return Ok(Decision::NotSetUp),
+        ClassLinkOwner::Misconfigured { tenants } => {
+            return Ok(Decision::Misconfigured { tenants })
+        }
+        ClassLinkOwner::Tenant(t) if t.enabled && t.sso_enabled => *t,
+        ClassLinkOwner::Tenant(_) => return Ok(Decision::NotSetUp),
     };
     let role = ClassLinkRole::parse(info.role.as_deref().unwrap_or_default());
     match role {

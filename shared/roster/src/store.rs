@@ -31,6 +31,14 @@ pub enum StoreError {
         #[source]
         source: Option<BoxError>,
     },
+    /// A write the store refused because it would break a rule it enforces
+    /// (a ClassLink TenantId that belongs to another tenant). Retrying will
+    /// not help; the message says what to change.
+    #[error("{context}")]
+    Conflict {
+        /// What the rule is and who holds what.
+        context: String,
+    },
     /// A request the store refused or data it cannot read.
     #[error("store error: {context}")]
     Permanent {
@@ -59,9 +67,17 @@ impl StoreError {
         }
     }
 
-    /// The same failure, caused by `cause`.
+    /// A write refused by a rule the store enforces.
+    pub fn conflict(context: impl Into<String>) -> StoreError {
+        StoreError::Conflict {
+            context: context.into(),
+        }
+    }
+
+    /// The same failure, caused by `cause` (a conflict carries no cause).
     pub fn because(self, cause: impl Into<BoxError>) -> StoreError {
         match self {
+            StoreError::Conflict { context } => StoreError::Conflict { context },
             StoreError::Unavailable { context, .. } => StoreError::Unavailable {
                 context,
                 source: Some(cause.into()),
@@ -85,8 +101,13 @@ impl StoreError {
     pub fn retry(&self) -> Retry {
         match self {
             StoreError::Unavailable { .. } => Retry::Retryable,
-            StoreError::Permanent { .. } => Retry::Permanent,
+            StoreError::Permanent { .. } | StoreError::Conflict { .. } => Retry::Permanent,
         }
+    }
+
+    /// Whether the store refused the write by one of its rules.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
     }
 
     /// Whether retrying later may succeed.
@@ -504,8 +525,20 @@ pub trait Tenants: Send + Sync {
         tenant: &str,
     ) -> impl Future<Output = StoreResult<Option<TenantConfig>>> + Send;
 
-    /// Creates or replaces a tenant's configuration.
+    /// Creates or replaces a tenant's configuration, and with it, in the same
+    /// atomic write, the mapping item of its ClassLink TenantId (created,
+    /// moved or removed as the configuration's id changes). Refused with
+    /// [`StoreError::Conflict`] when the id belongs to another tenant: one
+    /// ClassLink tenant, one district, whatever races.
     fn put_tenant(&self, config: &TenantConfig) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The tenant the mapping item of `classlink_tenant_id` names (`None`: no
+    /// mapping item). One strongly consistent read. Use
+    /// [`tenant_for_classlink`], which also checks the tenant agrees.
+    fn classlink_mapping(
+        &self,
+        classlink_tenant_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
 
     /// All tenants, by id.
     fn list_tenants(&self) -> impl Future<Output = StoreResult<Vec<TenantConfig>>> + Send;
@@ -519,6 +552,65 @@ pub trait Tenants: Send + Sync {
         tenant: &str,
         state: &TenantState,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Whom a ClassLink TenantId belongs to, as sign-in sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClassLinkOwner {
+    /// No tenant has it.
+    Unknown,
+    /// Exactly this tenant.
+    Tenant(Box<TenantConfig>),
+    /// The store's records disagree (configurations edited past the store's
+    /// check): sign-in is refused until an operator fixes them.
+    Misconfigured {
+        /// Every tenant involved: the mapping's, and each whose configuration
+        /// carries the id.
+        tenants: Vec<String>,
+    },
+}
+
+/// Finds the tenant of a ClassLink TenantId: the mapping item, then that
+/// tenant's configuration, which must carry the same id (two reads).
+///
+/// Without a mapping item (a tenant saved before the mapping existed), every
+/// configuration is read: one match is the tenant, more than one is
+/// [`ClassLinkOwner::Misconfigured`]. So is a mapping whose tenant no longer
+/// carries the id while another configuration does.
+pub async fn tenant_for_classlink<S: Tenants + ?Sized>(
+    store: &S,
+    classlink_tenant_id: &str,
+) -> StoreResult<ClassLinkOwner> {
+    let carries = |t: &TenantConfig| t.classlink_tenant_id.as_deref() == Some(classlink_tenant_id);
+    let mapped = store.classlink_mapping(classlink_tenant_id).await?;
+    if let Some(owner) = &mapped {
+        if let Some(config) = store.get_tenant(owner).await?.filter(carries) {
+            return Ok(ClassLinkOwner::Tenant(Box::new(config)));
+        }
+    }
+    let mut matches: Vec<TenantConfig> = store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .filter(carries)
+        .collect();
+    Ok(match (mapped, matches.len()) {
+        (_, 0) => ClassLinkOwner::Unknown,
+        (None, 1) => ClassLinkOwner::Tenant(Box::new(matches.remove(0))),
+        (mapped, _) => ClassLinkOwner::Misconfigured {
+            tenants: mapped
+                .into_iter()
+                .chain(matches.into_iter().map(|t| t.tenant))
+                .collect(),
+        },
+    })
+}
+
+/// The refusal when a ClassLink TenantId already belongs to `owner`.
+pub fn classlink_taken(classlink_tenant_id: &str, owner: &str) -> StoreError {
+    StoreError::conflict(format!(
+        "ClassLink TenantId {classlink_tenant_id} already belongs to tenant `{owner}`; one district, one ClassLink tenant"
+    ))
 }
 
 /// The roster records themselves (SIS-owned content and archive state).

@@ -1475,6 +1475,99 @@ async fn a_provisional_record_with_the_delivered_content_still_becomes_ordinary<
     assert!(!user.provisional);
 }
 
+fn with_classlink(tenant: &str, classlink: Option<&str>) -> TenantConfig {
+    let mut config = TenantConfig::new(tenant).unwrap();
+    config.classlink_tenant_id = classlink.map(String::from);
+    config
+}
+
+async fn owner_of<S: Store>(store: &S, classlink: &str) -> Option<String> {
+    match tenant_for_classlink(store, classlink).await.unwrap() {
+        ClassLinkOwner::Tenant(t) => Some(t.tenant),
+        ClassLinkOwner::Unknown => None,
+        other => panic!("{classlink}: {other:?}"),
+    }
+}
+
+async fn a_classlink_tenant_id_belongs_to_one_tenant<S: Store + PlatformEdits + 'static>(store: S) {
+    store
+        .put_tenant(&with_classlink("a", Some("4242")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.classlink_mapping("4242").await.unwrap().as_deref(),
+        Some("a")
+    );
+    assert_eq!(owner_of(&store, "4242").await.as_deref(), Some("a"));
+
+    // Another tenant cannot take it, and is not saved.
+    let refused = store
+        .put_tenant(&with_classlink("b", Some("4242")))
+        .await
+        .unwrap_err();
+    assert!(refused.is_conflict(), "{refused:?}");
+    assert!(
+        refused
+            .to_string()
+            .contains("already belongs to tenant `a`"),
+        "{refused}"
+    );
+    assert!(store.get_tenant("b").await.unwrap().is_none());
+
+    // Saving the owner again (another setting changed) keeps it.
+    let mut a = with_classlink("a", Some("4242"));
+    a.sso_enabled = true;
+    store.put_tenant(&a).await.unwrap();
+    assert!(store.get_tenant("a").await.unwrap().unwrap().sso_enabled);
+
+    // The owner moves to another id: the old one is free.
+    a.classlink_tenant_id = Some("5151".into());
+    store.put_tenant(&a).await.unwrap();
+    assert_eq!(store.classlink_mapping("4242").await.unwrap(), None);
+    assert_eq!(owner_of(&store, "5151").await.as_deref(), Some("a"));
+    store
+        .put_tenant(&with_classlink("b", Some("4242")))
+        .await
+        .unwrap();
+    assert_eq!(owner_of(&store, "4242").await.as_deref(), Some("b"));
+
+    // Clearing the id removes the mapping.
+    a.classlink_tenant_id = None;
+    store.put_tenant(&a).await.unwrap();
+    assert_eq!(store.classlink_mapping("5151").await.unwrap(), None);
+    assert_eq!(owner_of(&store, "5151").await, None);
+
+    // Six operators add six tenants with one id at once: exactly one wins.
+    let store = Arc::new(store);
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let config = with_classlink(&format!("race-{i}"), Some("7777"));
+                store.put_tenant(&config).await
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for (i, racer) in racers.into_iter().enumerate() {
+        match racer.await.unwrap() {
+            Ok(()) => winners.push(format!("race-{i}")),
+            Err(e) => assert!(e.is_conflict(), "race-{i}: {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(owner_of(&*store, "7777").await, Some(winners[0].clone()));
+    let saved: Vec<String> = store
+        .list_tenants()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.tenant.starts_with("race-"))
+        .map(|t| t.tenant)
+        .collect();
+    assert_eq!(saved, winners, "the losers were not saved");
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -1514,6 +1607,7 @@ conformance!(
     a_run_killed_halfway_converges_when_run_again,
     a_crashed_runs_expired_lease_is_taken_over,
     tenants_are_walls,
+    a_classlink_tenant_id_belongs_to_one_tenant,
     deferred_enrollment_references_are_checked_against_the_store,
     a_dry_run_writes_nothing,
     a_rejected_package_changes_nothing_and_is_recorded,
@@ -1533,3 +1627,110 @@ conformance!(
 );
 
 mod engine_revert;
+
+/// Configurations edited past the store (a hand edit of the table) that give
+/// one ClassLink TenantId to two tenants: the mapping's tenant keeps it while
+/// it still carries the id; without a mapping, sign-in sees a misconfiguration.
+mod classlink_hand_edits {
+    use super::*;
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    fn config_text(tenant: &str, classlink: &str) -> String {
+        serde_json::to_string(&with_classlink(tenant, Some(classlink))).unwrap()
+    }
+
+    async fn misconfigured<S: Store>(store: &S, classlink: &str) -> Vec<String> {
+        match tenant_for_classlink(store, classlink).await.unwrap() {
+            ClassLinkOwner::Misconfigured { mut tenants } => {
+                tenants.sort();
+                tenants
+            }
+            other => panic!("expected a misconfiguration, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn sqlite_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .put_tenant(&with_classlink("a", Some("4242")))
+            .await
+            .unwrap();
+        let raw = rusqlite::Connection::open(&path).unwrap();
+        raw.execute(
+            "INSERT INTO tenants (tenant, config) VALUES ('b', ?1)",
+            [config_text("b", "4242")],
+        )
+        .unwrap();
+        assert_eq!(owner_of(&store, "4242").await.as_deref(), Some("a"));
+        // The owner's own configuration edited away from the id: nobody has it cleanly.
+        raw.execute(
+            "UPDATE tenants SET config = ?1 WHERE tenant = 'a'",
+            [config_text("a", "9999")],
+        )
+        .unwrap();
+        assert_eq!(misconfigured(&store, "4242").await, ["a", "b"]);
+        raw.execute(
+            "UPDATE tenants SET config = ?1 WHERE tenant = 'a'",
+            [config_text("a", "4242")],
+        )
+        .unwrap();
+        // A file from before the mapping: two claimants and no mapping stay unmapped.
+        raw.execute("DELETE FROM classlink_tenants", []).unwrap();
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.classlink_mapping("4242").await.unwrap(), None);
+        assert_eq!(misconfigured(&store, "4242").await, ["a", "b"]);
+        // One claimant: opening the file maps it.
+        raw.execute("DELETE FROM tenants WHERE tenant = 'b'", [])
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store.classlink_mapping("4242").await.unwrap().as_deref(),
+            Some("a")
+        );
+    }
+
+    #[tokio::test]
+    async fn dynamodb_store() {
+        let store = dynamo().await;
+        store
+            .put_tenant(&with_classlink("a", Some("4242")))
+            .await
+            .unwrap();
+        let raw = testkit::dynamodb_client(&testkit::dynamodb());
+        let s = |v: &str| AttributeValue::S(v.into());
+        raw.put_item()
+            .table_name(store.table())
+            .item("pk", s("TENANTS"))
+            .item("sk", s("b"))
+            .item("config", s(&config_text("b", "4242")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(owner_of(&store, "4242").await.as_deref(), Some("a"));
+        // A tenant saved before the mapping existed: no mapping, two claimants.
+        raw.delete_item()
+            .table_name(store.table())
+            .key("pk", s("CLASSLINK#4242"))
+            .key("sk", s("TENANT"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(misconfigured(&store, "4242").await, ["a", "b"]);
+        // Saving `a` again writes its mapping back; `b` cannot be saved with the id.
+        store
+            .put_tenant(&with_classlink("a", Some("4242")))
+            .await
+            .unwrap();
+        assert_eq!(owner_of(&store, "4242").await.as_deref(), Some("a"));
+        let refused = store
+            .put_tenant(&with_classlink("b", Some("4242")))
+            .await
+            .unwrap_err();
+        assert!(refused.is_conflict());
+    }
+}

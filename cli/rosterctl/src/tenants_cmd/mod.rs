@@ -58,22 +58,30 @@ pub async fn add_or_update<S: Store>(
     if let Err(e) = apply(&mut config, a) {
         return failure(json, &e);
     }
-    // Sign-in finds the district by its ClassLink TenantId: it must be unique.
+    // Sign-in finds the district by its ClassLink TenantId: refuse a taken one
+    // before storing a secret or a schedule. (The store's own check, when the
+    // configuration is saved, is what holds when two operators race.)
     if let Some(classlink) = &config.classlink_tenant_id {
-        match store.list_tenants().await {
-            Ok(all) => {
-                if let Some(other) = all.iter().find(|t| {
-                    t.tenant != config.tenant && t.classlink_tenant_id.as_ref() == Some(classlink)
-                }) {
+        match roster::tenant_for_classlink(store, classlink).await {
+            Ok(roster::ClassLinkOwner::Tenant(owner)) if owner.tenant != config.tenant => {
+                return refusal(
+                    json,
+                    &roster::classlink_taken(classlink, &owner.tenant).to_string(),
+                )
+            }
+            Ok(roster::ClassLinkOwner::Misconfigured { tenants }) => {
+                let others: Vec<String> = tenants
+                    .into_iter()
+                    .filter(|t| *t != config.tenant)
+                    .collect();
+                if !others.is_empty() {
                     return refusal(
                         json,
-                        &format!(
-                            "ClassLink TenantId {classlink} already belongs to tenant `{}`; one district, one ClassLink tenant",
-                            other.tenant
-                        ),
+                        &roster::classlink_taken(classlink, &others.join("`, `")).to_string(),
                     );
                 }
             }
+            Ok(_) => {}
             Err(e) => return failure(json, &e.to_string()),
         }
     }
@@ -92,7 +100,12 @@ pub async fn add_or_update<S: Store>(
         Ok(s) => s,
         Err(e) => return failure(json, &e),
     };
+    // The store refuses a ClassLink TenantId another tenant holds (atomically:
+    // two operators racing cannot both get it).
     if let Err(e) = store.put_tenant(&config).await {
+        if e.is_conflict() {
+            return refusal(json, &e.to_string());
+        }
         return failure(json, &e.to_string());
     }
     let notices = if a.notify_email.is_some() {
@@ -252,7 +265,12 @@ pub async fn disable<S: Store>(store: &S, tenant: &str, a: &TenantArgs, json: bo
             return failure(json, &e);
         }
     }
+    // The store refuses a ClassLink TenantId another tenant holds (atomically:
+    // two operators racing cannot both get it).
     if let Err(e) = store.put_tenant(&config).await {
+        if e.is_conflict() {
+            return refusal(json, &e.to_string());
+        }
         return failure(json, &e.to_string());
     }
     Outcome {

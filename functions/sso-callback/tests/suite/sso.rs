@@ -177,6 +177,77 @@ async fn unknown_districts_and_teachers_missing_from_the_roster_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tenants_claiming_one_classlink_tenant_refuse_sign_in_as_misconfigured() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use roster::TenantConfig;
+    let h = Harness::start().await;
+    // The store refuses a second tenant with d1's ClassLink TenantId.
+    let mut twin = TenantConfig::new("d1-copy").unwrap();
+    twin.classlink_tenant_id = Some(CLASSLINK_TENANT.to_string());
+    twin.sso_enabled = true;
+    let refused = h.store.put_tenant(&twin).await.unwrap_err();
+    assert!(refused.is_conflict(), "{refused}");
+
+    // A configuration written past the store does not take d1's district:
+    // the mapping names d1, whose configuration still carries the id.
+    let raw = testkit::dynamodb_client(&testkit::dynamodb());
+    let s = |v: &str| AttributeValue::S(v.into());
+    raw.put_item()
+        .table_name(h.store.table())
+        .item("pk", s("TENANTS"))
+        .item("sk", s("d1-copy"))
+        .item("config", s(&serde_json::to_string(&twin).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let identity = h.identity(&h.sign_in("teacher").await, TEACHER_APP).await;
+    assert_eq!(identity["tenant"], "d1");
+
+    // Without the mapping item (a tenant saved before it existed), two
+    // tenants claim the district: nobody signs in, and it is audited.
+    raw.delete_item()
+        .table_name(h.store.table())
+        .key("pk", s(&format!("CLASSLINK#{CLASSLINK_TENANT}")))
+        .key("sk", s("TENANT"))
+        .send()
+        .await
+        .unwrap();
+    let response = h.sign_in("teacher").await;
+    assert!(response.headers().get("location").is_none(), "no ticket");
+    let body = page(response, 503).await;
+    assert!(
+        body.contains("not set up correctly for your district"),
+        "{body}"
+    );
+    let audits = h
+        .store
+        .list_sign_in_audits(None, 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    let refused: Vec<_> = audits
+        .iter()
+        .filter(|a| a.outcome == "misconfigured")
+        .collect();
+    assert_eq!(refused.len(), 1, "{audits:?}");
+    assert_eq!(
+        refused[0].classlink_tenant_id,
+        Some(CLASSLINK_TENANT.to_string())
+    );
+    assert_eq!(refused[0].sourced_id, None);
+    let logs = logs();
+    assert!(
+        logs.contains("more than one tenant claims this ClassLink TenantId"),
+        "the operator is told"
+    );
+    assert!(logs.contains("d1,d1-copy"), "which tenants");
+
+    // Saving d1 again restores its mapping: d1's teachers sign in again.
+    h.store.put_tenant(&h.tenant().await).await.unwrap();
+    let identity = h.identity(&h.sign_in("teacher").await, TEACHER_APP).await;
+    assert_eq!(identity["tenant"], "d1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_sourced_id_the_email_fallback_is_per_tenant() {
     let h = Harness::start().await;
     let body = page(h.sign_in("no-sourced-id").await, 403).await;

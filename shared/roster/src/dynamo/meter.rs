@@ -12,6 +12,10 @@ use aws_sdk_dynamodb::operation::{
     get_item::{builders::GetItemFluentBuilder, GetItemError, GetItemOutput},
     put_item::{builders::PutItemFluentBuilder, PutItemError, PutItemOutput},
     query::{builders::QueryFluentBuilder, QueryError, QueryOutput},
+    transact_write_items::{
+        builders::TransactWriteItemsFluentBuilder, TransactWriteItemsError,
+        TransactWriteItemsOutput,
+    },
     update_item::{builders::UpdateItemFluentBuilder, UpdateItemError, UpdateItemOutput},
 };
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
@@ -125,6 +129,13 @@ metered_send!(
     BatchWriteItemFluentBuilder,
     BatchWriteItemOutput,
     BatchWriteItemError,
+    true,
+    |o| o.consumed_capacity().iter().map(|c| units(Some(c))).sum()
+);
+metered_send!(
+    TransactWriteItemsFluentBuilder,
+    TransactWriteItemsOutput,
+    TransactWriteItemsError,
     true,
     |o| o.consumed_capacity().iter().map(|c| units(Some(c))).sum()
 );

@@ -81,6 +81,20 @@ CREATE TABLE IF NOT EXISTS leases (
     owner TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+-- One ClassLink TenantId, one tenant: the key enforces it, and sign-in finds
+-- the tenant with one read. Written with the tenant's configuration.
+CREATE TABLE IF NOT EXISTS classlink_tenants (
+    classlink_tenant_id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL
+);
+-- Tenants saved before the table existed: each id carried by exactly one
+-- tenant gets its mapping (an id carried by two stays unmapped, and sign-in
+-- refuses it as misconfigured until an operator fixes one of them).
+INSERT OR IGNORE INTO classlink_tenants (classlink_tenant_id, tenant)
+    SELECT json_extract(config, '$.classlink_tenant_id'), MIN(tenant) FROM tenants
+    WHERE json_extract(config, '$.classlink_tenant_id') IS NOT NULL
+    GROUP BY json_extract(config, '$.classlink_tenant_id')
+    HAVING COUNT(*) = 1;
 "#;
 
 /// Columns added since the first schema, with their definitions: a database

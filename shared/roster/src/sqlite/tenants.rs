@@ -25,13 +25,71 @@ impl Tenants for SqliteStore {
     async fn put_tenant(&self, config: &TenantConfig) -> StoreResult<()> {
         let text = serde_json::to_string(config).map_err(json_error)?;
         self.with(|c| {
-            c.execute(
+            // IMMEDIATE: another process's put_tenant waits for this one.
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            let mapped = |id: &str| {
+                tx.query_row(
+                    "SELECT tenant FROM classlink_tenants WHERE classlink_tenant_id = ?1",
+                    [id],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(db_error)
+            };
+            let old: Option<TenantConfig> = tx
+                .query_row(
+                    "SELECT config FROM tenants WHERE tenant = ?1",
+                    [&config.tenant],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(db_error)?
+                .map(|t| serde_json::from_str(&t).map_err(json_error))
+                .transpose()?;
+            let old_id = old.and_then(|o| o.classlink_tenant_id);
+            if let Some(id) = &config.classlink_tenant_id {
+                match mapped(id)? {
+                    Some(owner) if owner != config.tenant => {
+                        return Err(classlink_taken(id, &owner))
+                    }
+                    Some(_) => {}
+                    None => {
+                        tx.execute(
+                            "INSERT INTO classlink_tenants (classlink_tenant_id, tenant) VALUES (?1, ?2)",
+                            params![id, config.tenant],
+                        )
+                        .map_err(db_error)?;
+                    }
+                }
+            }
+            if let Some(old_id) = old_id.filter(|o| Some(o) != config.classlink_tenant_id.as_ref()) {
+                tx.execute(
+                    "DELETE FROM classlink_tenants WHERE classlink_tenant_id = ?1 AND tenant = ?2",
+                    params![old_id, config.tenant],
+                )
+                .map_err(db_error)?;
+            }
+            tx.execute(
                 "INSERT INTO tenants (tenant, config) VALUES (?1, ?2)
                  ON CONFLICT (tenant) DO UPDATE SET config = excluded.config",
                 params![config.tenant, text],
             )
             .map_err(db_error)?;
-            Ok(())
+            tx.commit().map_err(db_error)
+        })
+    }
+
+    async fn classlink_mapping(&self, classlink_tenant_id: &str) -> StoreResult<Option<String>> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT tenant FROM classlink_tenants WHERE classlink_tenant_id = ?1",
+                [classlink_tenant_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_error)
         })
     }
 

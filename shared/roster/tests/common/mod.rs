@@ -301,6 +301,10 @@ impl<S: Store> Tenants for Faulty<S> {
         self.inner.list_tenants().await
     }
 
+    async fn classlink_mapping(&self, id: &str) -> StoreResult<Option<String>> {
+        self.inner.classlink_mapping(id).await
+    }
+
     async fn get_state(&self, t: &str) -> StoreResult<TenantState> {
         self.inner.get_state(t).await
     }
