@@ -241,8 +241,8 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
         None
     };
     let result = match &fetched {
-        Some(prefetched) => decide(&Engine::new(store, prefetched), run_id, approve, by).await,
-        None => decide(&Engine::new(store, artifacts), run_id, approve, by).await,
+        Some(prefetched) => decide(&local_engine(store, prefetched), run_id, approve, by).await,
+        None => decide(&local_engine(store, artifacts), run_id, approve, by).await,
     };
     if let Some(p) = fetched {
         for local in p.local_files() {
@@ -270,8 +270,8 @@ pub async fn runs_revert<S: Store, A: Artifacts>(
         Err(e) => return failure(json, &e),
     };
     let result = match &fetched {
-        Some(prefetched) => revert(Engine::new(store, prefetched), run_id, request, dry_run).await,
-        None => revert(Engine::new(store, artifacts), run_id, request, dry_run).await,
+        Some(prefetched) => revert(local_engine(store, prefetched), run_id, request, dry_run).await,
+        None => revert(local_engine(store, artifacts), run_id, request, dry_run).await,
     };
     if let Some(p) = fetched {
         for local in p.local_files() {
@@ -364,4 +364,12 @@ pub(crate) async fn fetch_s3(uri: &str) -> Result<std::path::PathBuf, String> {
         Ok(None) => Err(format!("the run file {uri} is gone")),
         Err(e) => Err(format!("cannot fetch the run file {uri}: {}", e.chain())),
     }
+}
+
+/// The engine as the CLI runs it: its runs record this process, so a later
+/// command on this machine takes over at once if it dies.
+fn local_engine<'a, S: Store, A: Artifacts>(store: &'a S, artifacts: &'a A) -> Engine<'a, S, A> {
+    let mut engine = Engine::new(store, artifacts);
+    engine.options.this_process = roster::run::RunProcess::current();
+    engine
 }

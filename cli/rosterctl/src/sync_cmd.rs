@@ -91,6 +91,7 @@ pub async fn sync<S: Store, A: Artifacts>(
             dry_run: p.dry_run,
             lease_wait: Duration::from_secs(p.wait),
             progress: crate::progress::for_command(p.json),
+            this_process: roster::run::RunProcess::current(),
             ..SyncOptions::default()
         },
     };

@@ -25,8 +25,17 @@ use std::time::{Duration, Instant};
 /// How the engine runs.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
-    /// How long a lease lasts without renewal (a dead run blocks its tenant this long).
+    /// How long a lease lasts without renewal (a dead run blocks its tenant
+    /// about this long). Default 60 s.
     pub lease_ttl: Duration,
+    /// How often a run renews its lease while it works. Default 15 s: three
+    /// renewals may fail before the lease runs out.
+    pub lease_renew_every: Duration,
+    /// This process, when the engine runs on an operator's machine
+    /// (`rosterctl`): recorded on each run, and a lease held by a run of this
+    /// machine whose process no longer exists is taken over at once. `None`
+    /// (Lambda): a dead run's lease is taken over when it expires.
+    pub this_process: Option<crate::run::RunProcess>,
     /// How long to wait for another run of the tenant before ending `busy`.
     pub lease_wait: Duration,
     /// Plan only: no lease, no writes, no run record stored.
@@ -44,7 +53,9 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            lease_ttl: Duration::from_secs(300),
+            lease_ttl: Duration::from_secs(60),
+            lease_renew_every: Duration::from_secs(15),
+            this_process: None,
             lease_wait: Duration::ZERO,
             dry_run: false,
             chunk: 0,
@@ -180,17 +191,16 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
 
         let usage_at_start = self.store.usage();
-        self.store.put_run(&run).await?;
-        match self.take_lease(&tenant.tenant, &run.run_id).await {
-            Ok(None) => {}
-            Ok(Some(busy)) => {
-                run.finish(RunStatus::Busy, busy, Utc::now());
-                self.store.put_run(&run).await?;
-                return Ok(run);
-            }
-            Err(e) => return Err(self.fail(run, e).await),
+        if !self.start_under_lease(&mut run).await? {
+            return Ok(run);
         }
-        let result = self.plan_and_apply(tenant, snapshot, &mut run).await;
+        let result = self
+            .keeping_lease(
+                &tenant.tenant,
+                &run.run_id.clone(),
+                self.plan_and_apply(tenant, snapshot, &mut run),
+            )
+            .await;
         self.options.progress.finish();
         let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
         // The run's own requests, up to the record that says how it ended.
@@ -223,8 +233,68 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         error
     }
 
+    /// Records the run as started and takes its tenant's lease. `Ok(false)`:
+    /// another run holds it, and the run is recorded `busy`.
+    pub(crate) async fn start_under_lease(&self, run: &mut RunRecord) -> Result<bool, SyncError> {
+        run.process = self.options.this_process.clone();
+        self.store.put_run(run).await?;
+        match self.take_lease(&run.tenant, &run.run_id).await {
+            Ok(None) => Ok(true),
+            Ok(Some(busy)) => {
+                run.finish(RunStatus::Busy, busy, Utc::now());
+                self.store.put_run(run).await?;
+                Ok(false)
+            }
+            Err(e) => Err(self.fail(run.clone(), e).await),
+        }
+    }
+
+    /// Runs `work` while renewing `owner`'s lease every `lease_renew_every`.
+    /// When a renewal finds the lease taken by another run, the work is
+    /// dropped where it stands, as if its process had died (the run that
+    /// took over re-plans against the store and converges it), and the run
+    /// fails with that reason.
+    pub(crate) async fn keeping_lease<T>(
+        &self,
+        tenant: &str,
+        owner: &str,
+        work: impl std::future::Future<Output = Result<T, SyncError>>,
+    ) -> Result<T, SyncError> {
+        tokio::select! {
+            biased;
+            result = work => result,
+            lost = self.renew_until_lost(tenant, owner) => Err(lost),
+        }
+    }
+
+    /// Renews the lease until it is lost (or cannot be renewed before it runs out).
+    async fn renew_until_lost(&self, tenant: &str, owner: &str) -> SyncError {
+        let every = self.options.lease_renew_every;
+        let mut renewed = Instant::now();
+        loop {
+            tokio::time::sleep(every).await;
+            match self
+                .store
+                .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
+                .await
+            {
+                Ok(true) => renewed = Instant::now(),
+                Ok(false) => {
+                    return SyncError::Refused(format!(
+                    "run {owner} lost its lease; another run took over and will converge the store"
+                ))
+                }
+                Err(e) if renewed.elapsed() + every < self.options.lease_ttl => {
+                    tracing::warn!(tenant, run = owner, error = %e, "cannot renew the lease; trying again");
+                }
+                Err(e) => return e.into(),
+            }
+        }
+    }
+
     /// Takes the tenant's lease, waiting up to `lease_wait`. `Ok(Some(why))`:
-    /// busy. A run whose lease expired is marked failed.
+    /// busy. A run whose lease expired is marked failed, and so is a run of
+    /// this machine whose process has died (its lease is taken at once).
     pub(crate) async fn take_lease(
         &self,
         tenant: &str,
@@ -253,6 +323,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     return Ok(None);
                 }
                 LeaseOutcome::Held { owner, expires_at } => {
+                    if self
+                        .take_over_from_dead_process(tenant, &owner, run_id)
+                        .await?
+                    {
+                        return Ok(None);
+                    }
                     if Instant::now() >= deadline {
                         return Ok(Some(format!(
                             "another run ({owner}) of this tenant is in progress (lease until {expires_at}); nothing was applied — try again later"
@@ -262,6 +338,52 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 }
             }
         }
+    }
+
+    /// When `holder` is a run of this machine whose process no longer exists:
+    /// frees its lease (only if it still holds it), takes it for `run_id`,
+    /// and marks the dead run failed. `Ok(false)`: the holder may be alive.
+    async fn take_over_from_dead_process(
+        &self,
+        tenant: &str,
+        holder: &str,
+        run_id: &str,
+    ) -> Result<bool, SyncError> {
+        let Some(me) = &self.options.this_process else {
+            return Ok(false);
+        };
+        let Some(mut dead) = self.store.get_run(holder).await? else {
+            return Ok(false);
+        };
+        let Some(process) = dead.process.clone().filter(|p| p.is_gone_from(me)) else {
+            return Ok(false);
+        };
+        self.store.release_lease(tenant, holder).await?;
+        let LeaseOutcome::Acquired { .. } = self
+            .store
+            .acquire_lease(tenant, run_id, Utc::now(), self.options.lease_ttl)
+            .await?
+        else {
+            return Ok(false);
+        };
+        if dead.status == RunStatus::Running {
+            dead.finish(
+                RunStatus::Failed,
+                format!(
+                    "interrupted: its process ({}) on this machine ended without finishing; run {run_id} took over at once and re-planned against the store",
+                    process.pid
+                ),
+                Utc::now(),
+            );
+            self.store.put_run(&dead).await?;
+        }
+        tracing::info!(
+            tenant,
+            dead_run = holder,
+            run = run_id,
+            "took over the lease of a run whose process has ended"
+        );
+        Ok(true)
     }
 
     async fn plan_and_apply(
@@ -833,7 +955,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Err(SyncError::Refused(busy));
         }
         let owner = format!("approve-{run_id}");
-        let result = self.approve_locked(&mut run, &owner, by).await;
+        let result = self
+            .keeping_lease(&tenant, &owner, self.approve_locked(&mut run, &owner, by))
+            .await;
         self.store.release_lease(&tenant, &owner).await?;
         result?;
         self.store.put_run(&run).await?;

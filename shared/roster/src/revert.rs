@@ -173,18 +173,16 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Ok(RevertOutcome::Run(Box::new(run)));
         }
 
-        self.store.put_run(&run).await?;
-        match self.take_lease(&tenant.tenant, &run.run_id).await {
-            Ok(None) => {}
-            Ok(Some(busy)) => {
-                run.finish(RunStatus::Busy, busy, Utc::now());
-                self.store.put_run(&run).await?;
-                return Ok(RevertOutcome::Run(Box::new(run)));
-            }
-            Err(e) => return Err(self.fail(run, e).await),
+        if !self.start_under_lease(&mut run).await? {
+            return Ok(RevertOutcome::Run(Box::new(run)));
         }
+        let owner = run.run_id.clone();
         let result = self
-            .revert_locked(&tenant, &original, &images, request, &mut run)
+            .keeping_lease(
+                &tenant.tenant,
+                &owner,
+                self.revert_locked(&tenant, &original, &images, request, &mut run),
+            )
             .await;
         let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
         match released.map_err(SyncError::from).and(result) {

@@ -219,6 +219,72 @@ pub struct RunRecord {
     /// For a reverted run: the run that reverted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverted_by: Option<String>,
+    /// The process the run ran in, when on an operator's machine (`rosterctl`):
+    /// a later run on the same machine takes the tenant's lease over at once
+    /// when that process no longer exists. Absent in Lambda.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<RunProcess>,
+}
+
+/// A process on a machine: where a local run runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunProcess {
+    /// The machine's host name.
+    pub host: String,
+    /// The process id.
+    pub pid: u32,
+}
+
+impl RunProcess {
+    /// This process (`None` where the host name cannot be read).
+    pub fn current() -> Option<RunProcess> {
+        Some(RunProcess {
+            host: host_name()?,
+            pid: std::process::id(),
+        })
+    }
+
+    /// Whether this is a process of this machine that no longer exists. A
+    /// process elsewhere, or one this machine cannot check, is never gone.
+    pub fn is_gone_from(&self, this_machine: &RunProcess) -> bool {
+        self.host == this_machine.host && !process_exists(self.pid)
+    }
+}
+
+#[cfg(unix)]
+fn host_name() -> Option<String> {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]).into_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+#[cfg(not(unix))]
+fn host_name() -> Option<String> {
+    None
+}
+
+#[cfg(unix)]
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return true;
+    };
+    if pid <= 0 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(not(unix))]
+fn process_exists(_pid: u32) -> bool {
+    true
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -260,6 +326,7 @@ impl RunRecord {
             before_ref: None,
             reverts: None,
             reverted_by: None,
+            process: None,
         }
     }
 
@@ -293,6 +360,33 @@ pub fn new_run_id(now: DateTime<Utc>) -> String {
             .to_string()
             .replace('.', "")
     )
+}
+
+#[cfg(test)]
+mod process_tests {
+    use super::*;
+
+    #[test]
+    fn a_process_is_gone_only_when_it_is_of_this_machine_and_has_exited() {
+        let me = RunProcess::current().expect("a host name");
+        assert!(!me.is_gone_from(&me), "this process exists");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        let dead = RunProcess {
+            host: me.host.clone(),
+            pid,
+        };
+        assert!(dead.is_gone_from(&me), "an exited child is gone");
+        let elsewhere = RunProcess {
+            host: format!("{}-other", me.host),
+            pid,
+        };
+        assert!(
+            !elsewhere.is_gone_from(&me),
+            "another machine's is never gone"
+        );
+    }
 }
 
 #[cfg(test)]

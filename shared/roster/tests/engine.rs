@@ -618,6 +618,163 @@ async fn a_crashed_runs_expired_lease_is_taken_over<S: Store + PlatformEdits>(st
     assert!(dead.message.contains("lease expired"));
 }
 
+async fn sync_with<S: Store>(
+    engine: &Engine<'_, S, LocalArtifacts>,
+    bench: &Bench,
+    t: &TenantConfig,
+) -> RunRecord {
+    let path = bench.package(&District::new(10, 2));
+    engine
+        .sync_package(t, &path, source(&path), None)
+        .await
+        .unwrap()
+}
+
+/// A run whose process is gone, holding `d1`'s lease for another minute.
+async fn a_run_holding_the_lease<S: Store>(
+    store: &S,
+    process: Option<run::RunProcess>,
+) -> RunRecord {
+    let mut holder = RunRecord::start(
+        "d1",
+        RunSource {
+            kind: "csv".into(),
+            reference: "x".into(),
+        },
+        Utc::now(),
+    );
+    holder.process = process;
+    store.put_run(&holder).await.unwrap();
+    let outcome = store
+        .acquire_lease("d1", &holder.run_id, Utc::now(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, LeaseOutcome::Acquired { .. }));
+    holder
+}
+
+async fn a_dead_local_process_lease_is_taken_over_at_once<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let me = run::RunProcess::current().expect("a host name");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = child.id();
+    child.wait().unwrap();
+    let dead = run::RunProcess {
+        host: me.host.clone(),
+        pid: dead_pid,
+    };
+    // Its process on this machine has ended: taken over at once, not in a minute.
+    let holder = a_run_holding_the_lease(&store, Some(dead.clone())).await;
+    let mut engine = Engine::new(&store, &bench.artifacts);
+    engine.options.this_process = Some(me.clone());
+    let run = sync_with(&engine, &bench, &t).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(
+        run.process.as_ref(),
+        Some(&me),
+        "the run records its process"
+    );
+    let holder = store.get_run(&holder.run_id).await.unwrap().unwrap();
+    assert_eq!(holder.status, RunStatus::Failed);
+    assert!(
+        holder.message.contains("took over at once"),
+        "{}",
+        holder.message
+    );
+    assert!(store.release_lease("d1", &run.run_id).await.is_ok());
+
+    // A live process, another machine's, or a run without a process (Lambda):
+    // the lease is held until it expires.
+    for (what, process, this) in [
+        ("a live process", Some(me.clone()), Some(me.clone())),
+        (
+            "another machine",
+            Some(run::RunProcess {
+                host: format!("{}-elsewhere", me.host),
+                pid: dead_pid,
+            }),
+            Some(me.clone()),
+        ),
+        ("no process recorded", None, Some(me.clone())),
+        ("a run in Lambda", Some(dead.clone()), None),
+    ] {
+        let holder = a_run_holding_the_lease(&store, process).await;
+        let mut engine = Engine::new(&store, &bench.artifacts);
+        engine.options.this_process = this;
+        let run = sync_with(&engine, &bench, &t).await;
+        assert_eq!(run.status, RunStatus::Busy, "{what}: {}", run.message);
+        store.release_lease("d1", &holder.run_id).await.unwrap();
+    }
+}
+
+async fn a_long_run_keeps_its_short_lease_and_one_that_loses_it_stops<
+    S: Store + PlatformEdits + 'static,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let store = Arc::new(store);
+    // One write call longer than the whole lease: only the renewals beside
+    // the work keep it.
+    let slow = Faulty::slow(store.clone(), Duration::from_millis(2500));
+    let short = |engine: &mut Engine<'_, _, LocalArtifacts>| {
+        engine.options.lease_ttl = Duration::from_secs(1);
+        engine.options.lease_renew_every = Duration::from_millis(200);
+    };
+    let path = bench.package(&District::new(10, 2));
+    let mut engine = Engine::new(&slow, &bench.artifacts);
+    short(&mut engine);
+    let long_run = engine.sync_package(&t, &path, source(&path), None);
+    let rival = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        sync(&*store, &bench, &t, &District::new(10, 2), None).await
+    };
+    let (long_run, rival) = tokio::join!(long_run, rival);
+    let long_run = long_run.unwrap();
+    assert_eq!(long_run.status, RunStatus::Applied, "{}", long_run.message);
+    assert_eq!(
+        rival.status,
+        RunStatus::Busy,
+        "the lease was still held after 1.5 s: {}",
+        rival.message
+    );
+
+    // Another run takes the lease (as after an expiry): the slow run's next
+    // renewal finds it gone, and it stops before its write.
+    let mut changed = District::new(10, 2);
+    changed.admin_given_name = "Changed".into();
+    let path = bench.package(&changed);
+    let mut engine = Engine::new(&slow, &bench.artifacts);
+    short(&mut engine);
+    let doomed = engine.sync_package(&t, &path, source(&path), None);
+    let thief = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let LeaseOutcome::Held { owner, .. } = store
+            .acquire_lease("d1", "thief", Utc::now(), Duration::from_secs(60))
+            .await
+            .unwrap()
+        else {
+            panic!("the slow run holds the lease");
+        };
+        store.release_lease("d1", &owner).await.unwrap();
+        let taken = store
+            .acquire_lease("d1", "thief", Utc::now(), Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(matches!(taken, LeaseOutcome::Acquired { .. }));
+        owner
+    };
+    let before = state_of(&*store, "d1").await;
+    let (doomed, owner) = tokio::join!(doomed, thief);
+    let error = doomed.unwrap_err();
+    assert!(error.to_string().contains("lost its lease"), "{error}");
+    let recorded = store.get_run(&owner).await.unwrap().unwrap();
+    assert_eq!(recorded.status, RunStatus::Failed);
+    assert_eq!(state_of(&*store, "d1").await, before, "it wrote nothing");
+}
+
 async fn tenants_are_walls<S: Store + PlatformEdits>(store: S) {
     let bench = Bench::new();
     let a = tenant(&store, "district-a").await;
@@ -1606,6 +1763,8 @@ conformance!(
     concurrent_runs_of_one_tenant_serialise,
     a_run_killed_halfway_converges_when_run_again,
     a_crashed_runs_expired_lease_is_taken_over,
+    a_dead_local_process_lease_is_taken_over_at_once,
+    a_long_run_keeps_its_short_lease_and_one_that_loses_it_stops,
     tenants_are_walls,
     a_classlink_tenant_id_belongs_to_one_tenant,
     deferred_enrollment_references_are_checked_against_the_store,

@@ -277,6 +277,8 @@ pub async fn state_of<S: Store>(store: &S, tenant: &str) -> Vec<(EntityKind, Str
 pub struct Faulty<S> {
     pub inner: Arc<S>,
     pub budget: AtomicU64,
+    /// How long each write call waits before it writes.
+    pub write_delay: Duration,
 }
 
 impl<S: Store> Faulty<S> {
@@ -284,6 +286,15 @@ impl<S: Store> Faulty<S> {
         Faulty {
             inner,
             budget: AtomicU64::new(budget),
+            write_delay: Duration::ZERO,
+        }
+    }
+
+    /// A store whose every write call takes `delay` longer, and never fails.
+    pub fn slow(inner: Arc<S>, delay: Duration) -> Faulty<S> {
+        Faulty {
+            write_delay: delay,
+            ..Faulty::new(inner, u64::MAX)
         }
     }
 }
@@ -337,6 +348,7 @@ impl<S: Store> Records for Faulty<S> {
     }
 
     async fn write(&self, t: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+        tokio::time::sleep(self.write_delay).await;
         let left = self.budget.load(Ordering::SeqCst);
         if left == 0 {
             return Err(StoreError::unavailable(
