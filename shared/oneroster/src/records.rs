@@ -69,6 +69,15 @@ pub(crate) fn for_each_record<R: Read + Send>(
                             break 'batches;
                         }
                     }
+                    // A record that held a long row keeps its capacity:
+                    // drop it rather than recycle it.
+                    for record in batch.iter_mut() {
+                        if record.as_byte_record().as_slice().len()
+                            > crate::report::MAX_RECORD_BYTES
+                        {
+                            *record = csv::StringRecord::new();
+                        }
+                    }
                     batch.resize(BATCH, csv::StringRecord::new());
                     let _ = empty_tx.send(batch);
                 }

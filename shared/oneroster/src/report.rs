@@ -149,6 +149,17 @@ pub const PACKAGE_FILE: &str = "package";
 /// `E#{sourcedId}`, index keys), and no SIS's ids come near it.
 pub const MAX_SOURCED_ID_BYTES: usize = 256;
 
+/// The longest row accepted, in bytes of field content: a OneRoster row is a
+/// few hundred bytes, and a row far longer is a broken export (an unclosed
+/// quote swallowing lines) or an attack. It also keeps every stored item well
+/// under DynamoDB's 400 KB item limit.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// The longest email or username accepted, in bytes: both become index keys
+/// (DynamoDB refuses a partition key over 2,048 bytes, which would block
+/// every later sync of the tenant), and no real address comes near it.
+pub const MAX_INDEXED_VALUE_BYTES: usize = 1024;
+
 /// Stable issue codes. They are part of the interface: tools and runbooks match on them.
 pub mod codes {
     // Fatal: the package is rejected.
@@ -210,6 +221,10 @@ pub mod codes {
     pub const FIELD_COUNT: &str = "field_count";
     /// A sourcedId longer than [`crate::report::MAX_SOURCED_ID_BYTES`].
     pub const ID_TOO_LONG: &str = "id_too_long";
+    /// A row longer than [`crate::report::MAX_RECORD_BYTES`].
+    pub const RECORD_TOO_LONG: &str = "record_too_long";
+    /// An email or username longer than [`crate::report::MAX_INDEXED_VALUE_BYTES`].
+    pub const VALUE_TOO_LONG: &str = "value_too_long";
 
     // Warnings: tolerated and normalised.
     /// UTF-8 byte order mark at the start of a file.

@@ -311,3 +311,69 @@ fn a_sourced_id_over_256_bytes_is_a_row_rejection_with_its_location() {
     assert_eq!(run["counts"]["orgs"]["inserted"], 2, "{stdout}");
     assert_eq!(run["counts"]["orgs"]["rejected"], 1, "{stdout}");
 }
+
+#[test]
+fn a_row_over_64_kib_and_an_email_over_1_kib_are_row_rejections_with_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "manifest.csv",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\n",
+    );
+    write(
+        dir.path(),
+        "orgs.csv",
+        "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,,,School,school,,\n",
+    );
+    // Line 3: a 10 MB given name. Line 4: an email of 1,025 bytes. Line 5:
+    // 65,000 bytes in all, under the limit, accepted.
+    let huge = "g".repeat(10 * 1024 * 1024);
+    let long_email = format!("{}@d.example", "e".repeat(1025 - "@d.example".len()));
+    let big_but_fine = "n".repeat(65_000);
+    let header = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password";
+    write(
+        dir.path(),
+        "users.csv",
+        &format!("{header}\nu1,,,true,s1,teacher,u1,,Ann,One,,,a@d.example,,,,,\nu2,,,true,s1,teacher,u2,,{huge},Two,,,b@d.example,,,,,\nu3,,,true,s1,teacher,u3,,Cy,Three,,,{long_email},,,,,\nu4,,,true,s1,teacher,u4,,Di,{big_but_fine},,,d@d.example,,,,,\n"),
+    );
+    let path = dir.path().to_str().unwrap();
+    let (code, stdout, _) = rosterctl(&["validate", path, "--json"]);
+    assert_eq!(
+        code,
+        0,
+        "rows, not the package: {}",
+        &stdout[..stdout.len().min(2000)]
+    );
+    assert!(stdout.len() < 100_000, "the 10 MB value is not echoed back");
+    let v = json(&stdout);
+    let found: Vec<(Option<&str>, Option<u64>, Option<&str>)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["code"].as_str(), e["line"].as_u64(), e["column"].as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some("record_too_long"), Some(3), None),
+            (Some("value_too_long"), Some(4), Some("email")),
+        ]
+    );
+    assert_eq!(v["files"]["users"]["rejected"], 2);
+    assert_eq!(v["files"]["users"]["accepted"], 2);
+    // The sync stores the two others, and the report page explains the codes.
+    let db = dir.path().join("roster.db");
+    let (code, stdout, _) = rosterctl(&[
+        "sync",
+        path,
+        "--tenant",
+        "t",
+        "--db",
+        db.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{}", &stdout[..stdout.len().min(2000)]);
+    let run = json(&stdout);
+    assert_eq!(run["counts"]["users"]["inserted"], 2);
+    assert_eq!(run["counts"]["users"]["rejected"], 2);
+}

@@ -6,7 +6,10 @@ use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{csv_reader, for_each_record, skip_bom};
-use crate::report::{codes, Issue, IssueSink, Severity, MAX_SOURCED_ID_BYTES};
+use crate::report::{
+    codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
+    MAX_SOURCED_ID_BYTES,
+};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -244,12 +247,54 @@ impl Scanner<'_> {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         scan.outcome.rows += 1;
         let mut cx = RowCx::new(record, map, kind, line, true);
-        let item = parse_row(kind, scan.mode, &mut cx);
+        // A row past the size limit is not parsed: it is rejected as a whole.
+        let size = record.as_byte_record().as_slice().len();
+        let too_long = size > MAX_RECORD_BYTES;
+        let item = if too_long {
+            self.sink.error(
+                Issue::new(
+                    Severity::Error,
+                    kind.file_name(),
+                    codes::RECORD_TOO_LONG,
+                    format!(
+                        "the row holds {size} bytes; at most {MAX_RECORD_BYTES} are accepted (an unclosed quote can swallow the lines after it)"
+                    ),
+                )
+                .at_line(line),
+            );
+            None
+        } else {
+            parse_row(kind, scan.mode, &mut cx)
+        };
         let mut state = if item.is_some() {
             IdState::Accepted
         } else {
             IdState::Rejected
         };
+        if let Some(RowItem::Upsert(Record::User(user))) = &item {
+            for (column, value) in [
+                ("email", user.email.unwrap_or("")),
+                ("username", user.username),
+            ] {
+                if value.len() > MAX_INDEXED_VALUE_BYTES {
+                    self.sink.error(
+                        Issue::new(
+                            Severity::Error,
+                            kind.file_name(),
+                            codes::VALUE_TOO_LONG,
+                            format!(
+                                "the {column} is {} bytes long; at most {MAX_INDEXED_VALUE_BYTES} are accepted",
+                                value.len()
+                            ),
+                        )
+                        .at_line(line)
+                        .in_column(column)
+                        .with_value(value),
+                    );
+                    state = IdState::Rejected;
+                }
+            }
+        }
         if record.len() > map.width {
             self.sink.error(
                 Issue::new(
