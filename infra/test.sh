@@ -48,6 +48,9 @@ if [ ! -d "$SAMPLES/csv" ]; then
   exit 2
 fi
 export ONEROSTER_SAMPLES="$SAMPLES"
+# The test OneRoster APIs listen on loopback over http: the documented local-development
+# switch lets pulls reach them (tests of the production policy set it off explicitly).
+export ONEROSTER_API_LOCAL_DEVELOPMENT=true
 
 log "starting DynamoDB Local"
 infra/local/dynamodb.sh stop

@@ -9,7 +9,8 @@ use crate::run::{RunRecord, RunSource, RunStatus};
 use crate::store::Store;
 use crate::tenant::{ApiSettings, TenantConfig};
 use chrono::{DateTime, Utc};
-use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};
+use oneroster::rest::address::AddressPolicy;
+use oneroster::rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
 use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::EntityKind;
 use serde::Deserialize;
@@ -75,6 +76,9 @@ pub struct PullConfig {
     pub write_chunk: usize,
     /// Where the pull and the sync report what they have done so far.
     pub progress: oneroster::Progress,
+    /// Which API and token URLs are accepted: https to public addresses,
+    /// unless `ONEROSTER_API_LOCAL_DEVELOPMENT=true` (the default reads it).
+    pub addresses: AddressPolicy,
 }
 
 impl Default for PullConfig {
@@ -86,6 +90,7 @@ impl Default for PullConfig {
             max_pull: Duration::from_secs(3600),
             write_chunk: 0,
             progress: oneroster::Progress::none(),
+            addresses: AddressPolicy::from_env(),
         }
     }
 }
@@ -158,10 +163,13 @@ pub async fn pull_and_sync<S: Store>(
     let options = ClientOptions {
         page_size: api.page_size,
         progress: config.progress.clone(),
+        addresses: config.addresses,
         ..ClientOptions::default()
     };
-    let client = Client::new(&api.url, auth, options)
-        .map_err(|e| SyncError::io("building the HTTP client", e))?;
+    let client = Client::new(&api.url, auth, options).map_err(|e| match e {
+        ClientBuildError::Address(refused) => SyncError::Refused(refused.to_string()),
+        ClientBuildError::Http(e) => SyncError::io("building the HTTP client", e),
+    })?;
     let budget = match deadline {
         Some(d) => d
             .saturating_duration_since(Instant::now())

@@ -361,11 +361,12 @@ async fn test_request(url: &str, auth: oneroster::rest::client::Auth) -> check::
         request_timeout: Duration::from_secs(15),
         max_attempts: 2,
         backoff_base: Duration::from_millis(200),
+        addresses: oneroster::rest::address::AddressPolicy::from_env(),
         ..ClientOptions::default()
     };
     let client = match Client::new(url, auth, options) {
         Ok(c) => c,
-        Err(e) => return check::ApiFinding::RequestFailed(e.without_url().to_string()),
+        Err(e) => return check::ApiFinding::RequestFailed(e.to_string()),
     };
     match client
         .page("orgs", 0, None, Instant::now() + Duration::from_secs(40))

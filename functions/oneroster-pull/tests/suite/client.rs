@@ -3,7 +3,8 @@
 //! signature with oauthlib and injects faults on request.
 
 use crate::common::*;
-use oneroster::rest::client::{Auth, Client, ClientError, ClientOptions};
+use oneroster::rest::address::AddressPolicy;
+use oneroster::rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
 use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::{validate_package, EntityKind, ValidationOptions};
 use roster::roles::*;
@@ -16,6 +17,8 @@ fn options(page_size: usize) -> ClientOptions {
     ClientOptions {
         page_size,
         backoff_base: Duration::from_millis(20),
+        // The test servers are on loopback, over http.
+        addresses: AddressPolicy::LocalDevelopment,
         ..ClientOptions::default()
     }
 }
@@ -359,4 +362,115 @@ async fn slow_pages_time_out_and_fail_the_pull_after_the_retries() {
         error.to_string().contains("gave up after 2 attempts"),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_urls_must_be_https_to_public_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 5), "oauth1", "k", "s");
+    let production = || ClientOptions {
+        addresses: AddressPolicy::PublicHttps,
+        ..options(10)
+    };
+    let port = server.url.rsplit(':').next().unwrap().trim_end_matches('/');
+    for (url, expected) in [
+        (server.url.clone(), "must be https, not http"),
+        (format!("https://127.0.0.1:{port}/"), "127.0.0.1"),
+        ("https://169.254.169.254/".to_string(), "169.254.169.254"),
+        ("https://[::1]/".to_string(), "::1"),
+    ] {
+        let refused = Client::new(&url, oauth1("s"), production()).unwrap_err();
+        assert!(matches!(refused, ClientBuildError::Address(_)), "{url}");
+        assert!(refused.to_string().contains(expected), "{url}: {refused}");
+    }
+    let token_over_http = Auth::ClientCredentials {
+        token_url: format!("{}/token", server.url),
+        client_id: "c".into(),
+        client_secret: "s".into(),
+    };
+    let refused =
+        Client::new("https://roster.example.org/", token_over_http, production()).unwrap_err();
+    assert!(
+        refused.to_string().contains("token URL must be https"),
+        "{refused}"
+    );
+
+    // A name is checked after resolution: `localhost` resolves to loopback,
+    // so no connection is made, and the refusal is not retried.
+    let client = Client::new(
+        &format!("https://localhost:{port}/"),
+        oauth1("s"),
+        production(),
+    )
+    .unwrap();
+    let error = pull(
+        &client,
+        &[EntityKind::Orgs],
+        PullMode::Full,
+        &dir.path().join("p"),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("not a public address"),
+        "{error}"
+    );
+    assert_eq!(client.counters(), (1, 0), "refused at once, not retried");
+    let stats = control(&server, "/_stats", None);
+    assert_eq!(stats["requests"], 0, "the server saw nothing: {stats}");
+}
+
+/// A server on loopback that answers every request with 200 and a body of
+/// `size` bytes, streamed in 1 MiB chunks (no length), or only announced by a
+/// `Content-Length` when `announce` is set.
+async fn huge_body_server(announce: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                if announce {
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n{")
+                        .await;
+                    return;
+                }
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let chunk = vec![b' '; 1024 * 1024];
+                let head = format!("{:x}\r\n", chunk.len());
+                for _ in 0..100 {
+                    if socket.write_all(head.as_bytes()).await.is_err()
+                        || socket.write_all(&chunk).await.is_err()
+                        || socket.write_all(b"\r\n").await.is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = socket.write_all(b"0\r\n\r\n").await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_over_64_mib_is_refused_as_it_arrives() {
+    for announce in [false, true] {
+        let url = huge_body_server(announce).await;
+        let client = Client::new(&url, oauth1("s"), options(10)).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let error = client.page("users", 0, None, deadline).await.unwrap_err();
+        assert!(matches!(error, ClientError::Decode { .. }), "{error}");
+        assert!(
+            error.to_string().contains("over 67108864 bytes"),
+            "announce={announce}: {error}"
+        );
+        assert_eq!(client.counters(), (1, 0), "not retried");
+    }
 }

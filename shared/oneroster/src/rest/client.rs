@@ -4,6 +4,7 @@
 //! rejected credentials, request timeouts, and no redirects followed.
 //! Credentials never appear in `Debug` output, logs or errors.
 
+use super::address::{self, AddressPolicy, AddressRefused};
 use super::oauth1;
 use rand::Rng;
 use serde_json::Value;
@@ -63,6 +64,35 @@ pub struct ClientOptions {
     pub backoff_base: Duration,
     /// Where the records received are counted (default: nowhere).
     pub progress: crate::Progress,
+    /// Which URLs and addresses the client may use (default: https to
+    /// public addresses only).
+    pub addresses: AddressPolicy,
+}
+
+/// The most a page's response body may hold: a page of 10,000 records of a
+/// few hundred bytes each is a few MiB.
+pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most a token response may hold.
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Reads a response body up to `limit` bytes, as it arrives.
+async fn body_up_to(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(format!("the response is over {limit} bytes; refused"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the response is over {limit} bytes; refused"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 impl Default for ClientOptions {
@@ -74,6 +104,7 @@ impl Default for ClientOptions {
             max_attempts: 6,
             backoff_base: Duration::from_millis(500),
             progress: crate::Progress::none(),
+            addresses: AddressPolicy::default(),
         }
     }
 }
@@ -109,12 +140,26 @@ pub enum ClientError {
         /// What was wrong.
         message: String,
     },
+    /// The API or token URL is not https, or not to a public address.
+    #[error("{0}")]
+    AddressRefused(#[from] AddressRefused),
     /// The overall time budget ran out.
     #[error("the pull ran out of its time budget while reading {collection}")]
     Budget {
         /// Collection.
         collection: String,
     },
+}
+
+/// Why a client could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    /// A URL the address policy refuses.
+    #[error(transparent)]
+    Address(#[from] AddressRefused),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
 }
 
 /// One page of a collection.
@@ -162,22 +207,31 @@ fn nonce() -> String {
 
 impl Client {
     /// A client for the API at `api_url` (the district's URL; `/ims/oneroster/v1p1` is appended when missing).
+    /// Refused when the URL (or the token URL) is not https to a public
+    /// address, unless the options allow local development.
     pub fn new(
         api_url: &str,
         auth: Auth,
         options: ClientOptions,
-    ) -> Result<Client, reqwest::Error> {
+    ) -> Result<Client, ClientBuildError> {
+        options.addresses.check_url("API URL", api_url)?;
+        if let Auth::ClientCredentials { token_url, .. } = &auth {
+            options.addresses.check_url("token URL", token_url)?;
+        }
         let trimmed = api_url.trim_end_matches('/');
         let base = if trimmed.ends_with("/ims/oneroster/v1p1") {
             trimmed.to_string()
         } else {
             format!("{trimmed}/ims/oneroster/v1p1")
         };
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(options.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()?;
+            .connect_timeout(Duration::from_secs(10));
+        if let Some(resolver) = address::resolver(options.addresses) {
+            http = http.dns_resolver(resolver).https_only(true);
+        }
+        let http = http.build()?;
         Ok(Client {
             http,
             base,
@@ -236,7 +290,10 @@ impl Client {
             .map_err(|e| ClientError::Request {
                 collection: collection.into(),
                 offset: 0,
-                message: format!("token request failed: {}", e.without_url()),
+                message: match address::refusal_in(&e) {
+                    Some(refused) => format!("token request refused: {refused}"),
+                    None => format!("token request failed: {}", e.without_url()),
+                },
             })?;
         let status = response.status().as_u16();
         if status == 400 || status == 401 || status == 403 {
@@ -245,10 +302,21 @@ impl Client {
                 collection: collection.into(),
             });
         }
-        let body: Value = response.json().await.map_err(|e| ClientError::Request {
+        let bytes = body_up_to(response, MAX_TOKEN_RESPONSE_BYTES)
+            .await
+            .map_err(|message| ClientError::Request {
+                collection: collection.into(),
+                offset: 0,
+                message: format!("token response unreadable: {message}"),
+            })?;
+        let body: Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Request {
             collection: collection.into(),
             offset: 0,
-            message: format!("token response unreadable: {}", e.without_url()),
+            message: format!(
+                "token response unreadable: not JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
         })?;
         let token = body["access_token"]
             .as_str()
@@ -345,11 +413,19 @@ impl Client {
                             .get("X-Total-Count")
                             .and_then(|v| v.to_str().ok())
                             .and_then(|v| v.trim().parse().ok());
+                        let bytes =
+                            body_up_to(response, MAX_PAGE_BYTES)
+                                .await
+                                .map_err(|message| ClientError::Decode {
+                                    collection: collection.into(),
+                                    offset,
+                                    message,
+                                })?;
                         let body: Value =
-                            response.json().await.map_err(|e| ClientError::Decode {
+                            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
                                 collection: collection.into(),
                                 offset,
-                                message: e.without_url().to_string(),
+                                message: e.to_string(),
                             })?;
                         let records = match body.get(collection) {
                             Some(Value::Array(items)) => items
@@ -375,6 +451,9 @@ impl Client {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs)
+                }
+                Err(e) if address::refusal_in(&e).is_some() => {
+                    return Err(fail(address::refusal_in(&e).unwrap_or_default()))
                 }
                 Err(e) if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() => None,
                 Err(e) => return Err(fail(e.without_url().to_string())),
@@ -426,7 +505,7 @@ mod tests {
     #[test]
     fn page_size_is_clamped_and_backoff_bounded() {
         let client = Client::new(
-            "http://h/ims/oneroster/v1p1",
+            "https://h/ims/oneroster/v1p1",
             Auth::Bearer { token: "t".into() },
             ClientOptions {
                 page_size: 50_000,
@@ -435,7 +514,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(client.options().page_size, 10_000);
-        assert_eq!(client.base(), "http://h/ims/oneroster/v1p1");
+        assert_eq!(client.base(), "https://h/ims/oneroster/v1p1");
         for attempt in 0..30 {
             assert!(backoff(Duration::from_millis(500), attempt) <= Duration::from_secs(60));
         }

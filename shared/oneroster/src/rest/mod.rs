@@ -2,6 +2,7 @@
 //! pulls written as a CSV package so they share the CSV path's validation
 //! and the one merge engine.
 
+pub mod address;
 pub mod client;
 pub mod flatten;
 pub mod oauth1;
