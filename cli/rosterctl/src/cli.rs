@@ -423,6 +423,24 @@ pub(crate) enum TenantsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The district's AWS Transfer Family user alone: a LOGICAL home mapped to
+    /// inbound/<tenant>, exactly the district session policy, an SSH key.
+    ///
+    /// Exit code 0: right; 1: missing or wrong (each problem is listed); 2: AWS could not be asked.
+    CheckSftp {
+        /// Tenant id (the SFTP user's name).
+        tenant: String,
+        /// The Transfer Family server (the stack's SftpServerId output)
+        /// [default: ROSTER_SFTP_SERVER_ID].
+        #[arg(long, value_name = "ID")]
+        sftp_server_id: Option<String>,
+        /// The stack's InboundBucketName output [default: the bucket of the user's home mapping].
+        #[arg(long)]
+        inbound_bucket: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Whether a district is ready: connection, deliveries, administrators, SSO, schedule.
     ///
     /// Each failing line says what to do next. Exit code 0: ready; 1: not ready.

@@ -259,6 +259,23 @@ async fn run(command: Command) -> Outcome {
             on_store!(store, json, s => sso_cmd::sso_audit(&s, tenant.as_deref(), limit, json).await)
         }
         Command::Tenants { command } => match command {
+            TenantsCommand::CheckSftp {
+                tenant,
+                sftp_server_id,
+                inbound_bucket,
+                json,
+            } => {
+                let server = sftp_server_id
+                    .or_else(|| std::env::var("ROSTER_SFTP_SERVER_ID").ok())
+                    .filter(|s| !s.is_empty());
+                rosterctl::tenants_cmd::check_sftp(
+                    &tenant,
+                    server.as_deref(),
+                    inbound_bucket.as_deref(),
+                    json,
+                )
+                .await
+            }
             TenantsCommand::Check {
                 tenant,
                 sftp_server_id,

@@ -297,6 +297,56 @@ pub struct CheckArgs {
     pub notice_topic_arn: Option<String>,
 }
 
+/// `tenants check-sftp`: the district's AWS Transfer Family user on
+/// `server_id`, checked alone (no store needed): a LOGICAL home mapped to
+/// `inbound/{tenant}`, exactly the district session policy, an SSH key.
+/// Exit 0 when it is right, 1 when it is missing or wrong, 2 when AWS
+/// cannot be asked.
+pub async fn check_sftp(
+    tenant: &str,
+    server_id: Option<&str>,
+    bucket: Option<&str>,
+    json: bool,
+) -> Outcome {
+    use check::SftpFinding;
+    let Some(server_id) = server_id else {
+        return failure(
+            json,
+            "no Transfer Family server: pass --sftp-server-id (the stack's SftpServerId output) or set ROSTER_SFTP_SERVER_ID",
+        );
+    };
+    let (status, problems, exit_code) = match find_sftp_user(server_id, tenant, bucket).await {
+        SftpFinding::Found { problems } if problems.is_empty() => ("ok", problems, EXIT_OK),
+        SftpFinding::Found { problems } => ("fail", problems, EXIT_REFUSED),
+        SftpFinding::Missing => (
+            "missing",
+            vec![format!("server {server_id} has no user named {tenant}; create it as `rosterctl tenants show {tenant}` prints it (sftp_user)")],
+            EXIT_REFUSED,
+        ),
+        SftpFinding::NotChecked => unreachable!("a server id was given"),
+        SftpFinding::Error(e) => return failure(json, &format!("cannot read the Transfer Family user: {e}")),
+    };
+    let stdout = if json {
+        serde_json::json!({
+            "tenant": tenant,
+            "server_id": server_id,
+            "status": status,
+            "problems": problems,
+        })
+        .to_string()
+            + "\n"
+    } else if problems.is_empty() {
+        format!("SFTP user {tenant} on {server_id}: ok (LOGICAL home at inbound/{tenant}, the district session policy, an SSH key)\n")
+    } else {
+        let mut text = format!("SFTP user {tenant} on {server_id}: {status}\n");
+        for p in &problems {
+            text.push_str(&format!("  - {p}\n"));
+        }
+        text
+    };
+    Outcome { stdout, exit_code }
+}
+
 /// `tenants check`: the readiness report. Exit 0 when ready, 1 when a line fails.
 pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json: bool) -> Outcome {
     let config = match store.get_tenant(tenant).await {

@@ -17,26 +17,7 @@ pub(super) fn sftp_instructions(
     let bucket = bucket.unwrap_or("<InboundBucketName>");
     let tenant = &config.tenant;
     let target = format!("/{bucket}/inbound/{tenant}");
-    let session_policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ListOwnFolder",
-                "Effect": "Allow",
-                "Action": "s3:ListBucket",
-                "Resource": format!("arn:aws:s3:::{bucket}"),
-                "Condition": {"StringLike": {"s3:prefix": [
-                    "inbound/${transfer:UserName}/*", "inbound/${transfer:UserName}"
-                ]}}
-            },
-            {
-                "Sid": "UploadAndReadOwnFolder",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject", "s3:GetObject"],
-                "Resource": format!("arn:aws:s3:::{bucket}/inbound/${{transfer:UserName}}/*")
-            }
-        ]
-    });
+    let session_policy = session_policy(bucket);
     let mappings = json!([{"Entry": "/", "Target": target}]);
     Some(json!({
         "user_name": tenant,
@@ -55,9 +36,54 @@ pub(super) fn sftp_instructions(
     }))
 }
 
+/// The session policy every district's SFTP user gets (one text: the user
+/// name variable narrows it to the district's own folder of `bucket`).
+pub(super) fn session_policy(bucket: &str) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListOwnFolder",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": format!("arn:aws:s3:::{bucket}"),
+                "Condition": {"StringLike": {"s3:prefix": [
+                    "inbound/${transfer:UserName}/*", "inbound/${transfer:UserName}"
+                ]}}
+            },
+            {
+                "Sid": "UploadAndReadOwnFolder",
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": format!("arn:aws:s3:::{bucket}/inbound/${{transfer:UserName}}/*")
+            }
+        ]
+    })
+}
+
+/// What is wrong with a user's session policy (`None`: it is exactly the
+/// expected one, compared as JSON, so spacing and key order do not matter).
+fn session_policy_problem(policy: Option<&str>, bucket: &str) -> Option<String> {
+    let Some(text) = policy.filter(|p| !p.trim().is_empty()) else {
+        return Some(
+            "it has no session policy (the role alone would let it reach every district's folder)"
+                .into(),
+        );
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(found) if found == session_policy(bucket) => None,
+        Ok(_) => Some(format!(
+            "its session policy is not the one every district gets (confined to inbound/<user name>/ of {bucket}); set it as `tenants show` prints it"
+        )),
+        Err(_) => Some("its session policy is not JSON".into()),
+    }
+}
+
 /// The district's Transfer Family user on `server_id`, checked against what
 /// [`sftp_instructions`] says it must be: a LOGICAL home whose `/` maps to
-/// `…/inbound/{tenant}` (in `bucket`, when given), and at least one SSH key.
+/// `…/inbound/{tenant}` (in `bucket`, when given), exactly the session
+/// policy of [`session_policy`] (for `bucket`, or the bucket of the home
+/// mapping), and at least one SSH key.
 pub(super) async fn find_sftp_user(
     server_id: &str,
     tenant: &str,
@@ -75,9 +101,13 @@ pub(super) async fn find_sftp_user(
         .await
     {
         Ok(out) => out.user,
+        // AWS answers ResourceNotFoundException; moto, the emulator, UserNotFound.
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            if e.as_service_error().is_some_and(|s| {
+                s.is_resource_not_found_exception()
+                    || aws_sdk_transfer::error::ProvideErrorMetadata::code(s)
+                        == Some("UserNotFound")
+            }) =>
         {
             return SftpFinding::Missing
         }
@@ -101,14 +131,53 @@ pub(super) async fn find_sftp_user(
         .iter()
         .find(|m| m.entry() == "/")
         .map(|m| m.target().trim_end_matches('/').to_string());
-    match root {
+    match &root {
         Some(target) if target.ends_with(&want) => {}
         Some(target) => problems.push(format!("its home maps to {target}, not …{want}")),
         None => problems.push(format!("it has no home mapping of / to …{want}")),
+    }
+    // The bucket the policy must name: the one given, or the home mapping's.
+    let policy_bucket = bucket.map(String::from).or_else(|| {
+        root.as_deref()
+            .and_then(|t| t.trim_start_matches('/').split('/').next())
+            .map(String::from)
+    });
+    if let Some(b) = policy_bucket {
+        if let Some(problem) = session_policy_problem(user.policy(), &b) {
+            problems.push(problem);
+        }
     }
     if user.ssh_public_keys().is_empty() {
         problems
             .push("it has no SSH public key (ClassLink's Roster Server cannot log in)".to_string());
     }
     SftpFinding::Found { problems }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_policy_must_be_exactly_the_districts() {
+        let expected = session_policy("inbound-b").to_string();
+        assert_eq!(session_policy_problem(Some(&expected), "inbound-b"), None);
+        let pretty = serde_json::to_string_pretty(&session_policy("inbound-b")).unwrap();
+        assert_eq!(
+            session_policy_problem(Some(&pretty), "inbound-b"),
+            None,
+            "spacing is not a difference"
+        );
+        let other_bucket = session_policy_problem(Some(&expected), "inbound-c").unwrap();
+        assert!(
+            other_bucket.contains("not the one every district gets"),
+            "{other_bucket}"
+        );
+        assert!(session_policy_problem(None, "b")
+            .unwrap()
+            .contains("no session policy"));
+        assert!(session_policy_problem(Some("{"), "b")
+            .unwrap()
+            .contains("not JSON"));
+    }
 }

@@ -284,6 +284,30 @@ fn line<'r>(report: &'r serde_json::Value, topic: &str) -> &'r serde_json::Value
 
 /// A Transfer Family server on moto, and a user of it for `tenant` (with or without a key).
 async fn sftp_user(tenant: &str, bucket: &str, with_key: bool) -> String {
+    let policy = district_session_policy(bucket);
+    sftp_user_with_policy(tenant, bucket, with_key, Some(&policy)).await
+}
+
+/// The session policy docs and `tenants show` give every district (the text
+/// is compared as JSON, so it is written here with other spacing).
+fn district_session_policy(bucket: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[
+          {{"Sid":"ListOwnFolder","Effect":"Allow","Action":"s3:ListBucket",
+            "Resource":"arn:aws:s3:::{bucket}",
+            "Condition":{{"StringLike":{{"s3:prefix":["inbound/${{transfer:UserName}}/*","inbound/${{transfer:UserName}}"]}}}}}},
+          {{"Sid":"UploadAndReadOwnFolder","Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],
+            "Resource":"arn:aws:s3:::{bucket}/inbound/${{transfer:UserName}}/*"}}]}}"#
+    )
+}
+
+/// As [`sftp_user`], with `policy` as the user's session policy.
+async fn sftp_user_with_policy(
+    tenant: &str,
+    bucket: &str,
+    with_key: bool,
+    policy: Option<&str>,
+) -> String {
     use aws_sdk_transfer::types::{HomeDirectoryMapEntry, HomeDirectoryType};
     let transfer = aws_sdk_transfer::Client::new(&testkit::moto_config());
     let server = transfer.create_server().send().await.unwrap().server_id;
@@ -300,6 +324,9 @@ async fn sftp_user(tenant: &str, bucket: &str, with_key: bool) -> String {
                 .build()
                 .unwrap(),
         );
+    if let Some(policy) = policy {
+        user = user.policy(policy);
+    }
     if with_key {
         user = user.ssh_public_key_body("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHhK0b6m0Yc2GLzY0uFv7WvFXlQJ2v0mT1nBn6p2pQ7D roster-server");
     }
@@ -565,6 +592,31 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
             .contains("no SSH public key"),
         "{sftp}"
     );
+    // A user whose session policy reaches every district's folder, and one with none.
+    for (policy, expected) in [
+        (
+            Some(format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"arn:aws:s3:::{bucket}/inbound/*"}}]}}"#
+            )),
+            "not the one every district gets",
+        ),
+        (None, "no session policy"),
+    ] {
+        let loose = testkit::unique("loose");
+        assert_eq!(
+            rosterctl(d, &["tenants", "add", &loose, "--connection", "sftp"]).0,
+            0
+        );
+        let server = sftp_user_with_policy(&loose, &bucket, true, policy.as_deref()).await;
+        // Without --inbound-bucket, the policy is checked against the home mapping's bucket.
+        let (_, report) = check(d, &[&loose, "--sftp-server-id", &server]);
+        let sftp = line(&report, "sftp user");
+        assert_eq!(sftp["status"], "fail", "{sftp}");
+        assert!(
+            sftp["detail"].as_str().unwrap().contains(expected),
+            "{sftp}"
+        );
+    }
     let (_, report) = check(d, &[&ready, "--sftp-server-id", &server]);
     assert_eq!(
         line(&report, "sftp user")["status"],
@@ -743,5 +795,67 @@ async fn notice_contacts_become_email_subscriptions_filtered_on_their_districts(
     assert!(
         notices["next"].as_str().unwrap().contains("--notify-email"),
         "{notices}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_check_sftp_verifies_the_transfer_family_user_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bucket = testkit::unique("inbound");
+    let sftp = |args: &[&str]| {
+        let mut all = vec!["tenants", "check-sftp"];
+        all.extend(args);
+        all.push("--json");
+        let (code, out, err) = rosterctl(d, &all);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}{err}"));
+        (code, v)
+    };
+    // Right: LOGICAL home at inbound/<tenant>, the district policy, a key.
+    let good = testkit::unique("good");
+    let server = sftp_user(&good, &bucket, true).await;
+    let (code, v) = sftp(&[
+        &good,
+        "--sftp-server-id",
+        &server,
+        "--inbound-bucket",
+        &bucket,
+    ]);
+    assert_eq!((code, v["status"].as_str()), (0, Some("ok")), "{v}");
+    assert_eq!(v["problems"], serde_json::json!([]));
+    // The same, checked against another bucket: the mapping and the policy are wrong for it.
+    let (code, v) = sftp(&[
+        &good,
+        "--sftp-server-id",
+        &server,
+        "--inbound-bucket",
+        "other-bucket",
+    ]);
+    assert_eq!((code, v["status"].as_str()), (1, Some("fail")), "{v}");
+    assert_eq!(v["problems"].as_array().unwrap().len(), 2, "{v}");
+    // A session policy that reaches every district's folder.
+    let loose = testkit::unique("loose");
+    let wide = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::{bucket}/*"}}]}}"#
+    );
+    let server = sftp_user_with_policy(&loose, &bucket, true, Some(&wide)).await;
+    let (code, v) = sftp(&[&loose, "--sftp-server-id", &server]);
+    assert_eq!(code, 1, "{v}");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not the one every district gets"),
+        "{v}"
+    );
+    // No such user on the server; no server at all.
+    let (code, v) = sftp(&["nobody-here", "--sftp-server-id", &server]);
+    assert_eq!((code, v["status"].as_str()), (1, Some("missing")), "{v}");
+    let (code, v) = sftp(&[&good]);
+    assert_eq!(code, 2, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("--sftp-server-id"),
+        "{v}"
     );
 }
