@@ -122,7 +122,7 @@ impl Package {
         };
         let meta = std::fs::metadata(path).map_err(io_failure)?;
         if meta.is_dir() {
-            Self::open_folder(path).map_err(io_failure)?
+            Self::open_folder(path, limits).map_err(io_failure)?
         } else if is_zip(path).map_err(io_failure)? {
             Self::open_zip(path, limits)
         } else if extension(&path.to_string_lossy()) == "csv" {
@@ -150,7 +150,10 @@ impl Package {
         }
     }
 
-    fn open_folder(dir: &Path) -> io::Result<Result<(Package, Vec<Issue>), OpenFailure>> {
+    fn open_folder(
+        dir: &Path,
+        limits: &ArchiveLimits,
+    ) -> io::Result<Result<(Package, Vec<Issue>), OpenFailure>> {
         let mut warnings = Vec::new();
         let mut files = BTreeMap::new();
         let mut manifest = None;
@@ -181,6 +184,21 @@ impl Package {
                 }
                 _ => warnings.push(ignored(&name, "not a CSV file")),
             }
+        }
+        // Loose files have no compression ratio to check, but the same total:
+        // a folder of huge CSVs is refused before a byte of it is read.
+        let total: u64 = files.values().map(|e: &Entry| e.size).sum();
+        if total > limits.max_uncompressed_bytes {
+            return Ok(Err(OpenFailure {
+                fatal: vec![fatal(
+                    codes::ARCHIVE_TOO_LARGE,
+                    format!(
+                        "the CSV files hold {total} bytes; at most {} are accepted",
+                        limits.max_uncompressed_bytes
+                    ),
+                )],
+                warnings,
+            }));
         }
         Ok(match manifest {
             Some(manifest) => Ok((

@@ -220,6 +220,14 @@ fn zip_bombs_are_fatal_by_ratio_and_by_total_size() {
     let v = validate_package(&Fixture::valid().zip(), &options);
     assert!(!v.report.ok);
     assert_eq!(error_codes(&v), vec![codes::ARCHIVE_TOO_LARGE]);
+    // Loose files: the same total, before anything is read.
+    let fixture = Fixture::valid();
+    let folder = fixture.folder();
+    let v = validate_package(&folder, &options);
+    assert!(!v.report.ok);
+    assert_eq!(error_codes(&v), vec![codes::ARCHIVE_TOO_LARGE]);
+    let v = validate_package(&folder, &ValidationOptions::default());
+    assert!(v.report.ok, "the same folder under the default limit");
 }
 
 #[test]
