@@ -296,18 +296,7 @@ fn a_sourced_id_over_256_bytes_is_a_row_rejection_with_its_location() {
     assert_eq!(v["files"]["orgs"]["rejected"], 1);
     assert_eq!(v["files"]["orgs"]["accepted"], 2);
     // The sync stores the two others, not the long one.
-    let db = dir.path().join("roster.db");
-    let (code, stdout, _) = rosterctl(&[
-        "sync",
-        path,
-        "--tenant",
-        "t",
-        "--db",
-        db.to_str().unwrap(),
-        "--json",
-    ]);
-    assert_eq!(code, 0, "{stdout}");
-    let run = json(&stdout);
+    let run = sync_into_fresh_db(dir.path(), path);
     assert_eq!(run["counts"]["orgs"]["inserted"], 2, "{stdout}");
     assert_eq!(run["counts"]["orgs"]["rejected"], 1, "{stdout}");
 }
@@ -361,8 +350,16 @@ fn a_row_over_64_kib_and_an_email_over_1_kib_are_row_rejections_with_their_lines
     );
     assert_eq!(v["files"]["users"]["rejected"], 2);
     assert_eq!(v["files"]["users"]["accepted"], 2);
-    // The sync stores the two others, and the report page explains the codes.
-    let db = dir.path().join("roster.db");
+    // The sync stores the two others.
+    let run = sync_into_fresh_db(dir.path(), path);
+    assert_eq!(run["counts"]["users"]["inserted"], 2);
+    assert_eq!(run["counts"]["users"]["rejected"], 2);
+}
+
+/// Syncs the package at `path` into a new database in `dir` as tenant `t`:
+/// the run, which must have been applied.
+fn sync_into_fresh_db(dir: &std::path::Path, path: &str) -> serde_json::Value {
+    let db = dir.join("roster.db");
     let (code, stdout, _) = rosterctl(&[
         "sync",
         path,
@@ -373,7 +370,5 @@ fn a_row_over_64_kib_and_an_email_over_1_kib_are_row_rejections_with_their_lines
         "--json",
     ]);
     assert_eq!(code, 0, "{}", &stdout[..stdout.len().min(2000)]);
-    let run = json(&stdout);
-    assert_eq!(run["counts"]["users"]["inserted"], 2);
-    assert_eq!(run["counts"]["users"]["rejected"], 2);
+    json(&stdout)
 }

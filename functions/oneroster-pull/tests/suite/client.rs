@@ -23,6 +23,18 @@ fn options(page_size: usize) -> ClientOptions {
     }
 }
 
+/// A full pull of `kinds` into `folder` that must fail: its error.
+async fn full_pull_error(
+    client: &Client,
+    kinds: &[EntityKind],
+    folder: &std::path::Path,
+    budget: Duration,
+) -> PullError {
+    pull(client, kinds, PullMode::Full, folder, budget)
+        .await
+        .unwrap_err()
+}
+
 fn oauth1(secret: &str) -> Auth {
     Auth::OAuth1 {
         key: "district-key".into(),
@@ -115,15 +127,13 @@ async fn a_wrong_secret_fails_fast_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(&district(dir.path(), 20), "oauth1", "district-key", "right");
     let client = Client::new(&server.url, oauth1("wrong-secret-value"), options(100)).unwrap();
-    let error = pull(
+    let error = full_pull_error(
         &client,
         &[EntityKind::Users],
-        PullMode::Full,
         &dir.path().join("p"),
         Duration::from_secs(30),
     )
-    .await
-    .unwrap_err();
+    .await;
     let message = error.to_string();
     assert!(
         matches!(
@@ -199,15 +209,13 @@ async fn a_short_page_or_a_moving_total_makes_the_pull_incomplete() {
         "/_faults",
         Some(r#"{"short_page": "enrollments"}"#),
     );
-    let error = pull(
+    let error = full_pull_error(
         &client,
         &KINDS,
-        PullMode::Full,
         &dir.path().join("a"),
         Duration::from_secs(60),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(&error, PullError::Incomplete { collection, .. } if collection == "enrollments"),
         "{error}"
@@ -217,15 +225,13 @@ async fn a_short_page_or_a_moving_total_makes_the_pull_incomplete() {
         "no package is written from a partial pull"
     );
     control(&server, "/_faults", Some(r#"{"total_changes": "users"}"#));
-    let error = pull(
+    let error = full_pull_error(
         &client,
         &KINDS,
-        PullMode::Full,
         &dir.path().join("b"),
         Duration::from_secs(60),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         error.to_string().contains("X-Total-Count changed"),
         "{error}"
@@ -263,15 +269,13 @@ async fn bearer_and_client_credentials_modes_work() {
         client_id: "client-1".into(),
         client_secret: "nope".into(),
     };
-    let error = pull(
+    let error = full_pull_error(
         &Client::new(&server.url, bad, options(25)).unwrap(),
         &[EntityKind::Orgs],
-        PullMode::Full,
         &dir.path().join("q"),
         Duration::from_secs(30),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(
             error,
@@ -345,15 +349,13 @@ async fn slow_pages_time_out_and_fail_the_pull_after_the_retries() {
         options,
     )
     .unwrap();
-    let error = pull(
+    let error = full_pull_error(
         &client,
         &[EntityKind::Orgs],
-        PullMode::Full,
         &dir.path().join("p"),
         Duration::from_secs(30),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         matches!(error, PullError::Client(ClientError::Request { .. })),
         "{error}"
@@ -403,15 +405,13 @@ async fn production_urls_must_be_https_to_public_addresses() {
         production(),
     )
     .unwrap();
-    let error = pull(
+    let error = full_pull_error(
         &client,
         &[EntityKind::Orgs],
-        PullMode::Full,
         &dir.path().join("p"),
         Duration::from_secs(30),
     )
-    .await
-    .unwrap_err();
+    .await;
     assert!(
         error.to_string().contains("not a public address"),
         "{error}"
