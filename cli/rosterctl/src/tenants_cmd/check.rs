@@ -172,6 +172,9 @@ pub struct Facts {
     pub provisional: u64,
     /// The run-notice contacts.
     pub notices: NoticeFinding,
+    /// The tenant the store's mapping item of the ClassLink TenantId names
+    /// (`None`: no id, or no mapping item).
+    pub classlink_mapping: Option<String>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -524,6 +527,23 @@ fn sso_lines(f: &Facts) -> Vec<Line> {
             ),
         )),
     }
+    if let Some(id) = &f.config.classlink_tenant_id {
+        if f.classlink_mapping.as_deref() != Some(t.as_str()) {
+            let status = if f.config.sso_enabled {
+                Status::Fail
+            } else {
+                Status::Warn
+            };
+            let detail = match &f.classlink_mapping {
+                None => format!("the store has no mapping of ClassLink TenantId {id} to {t} (saved before the mapping existed, or edited by hand): sign-in falls back to reading every tenant, and refuses the district if another claims the id"),
+                Some(other) => format!("the store maps ClassLink TenantId {id} to tenant `{other}`, not {t}: {t}'s teachers are not signed in as {t}"),
+            };
+            lines.push(
+                Line::new("sso mapping", status, detail)
+                    .then(format!("rosterctl tenants update {t} (saving the tenant writes its mapping; it is refused while another tenant holds the id)")),
+            );
+        }
+    }
     if !f.config.sso_enabled {
         return lines;
     }
@@ -654,7 +674,12 @@ pub async fn store_facts<S: Store>(
         }
         *sign_ins.entry(audit.outcome).or_insert(0) += 1;
     }
+    let classlink_mapping = match &config.classlink_tenant_id {
+        Some(id) => store.classlink_mapping(id).await?,
+        None => None,
+    };
     Ok(Facts {
+        classlink_mapping,
         sftp: None,
         api: None,
         schedule: None,
@@ -766,8 +791,37 @@ mod tests {
                 pending: 0,
                 missing: 0,
             },
+            classlink_mapping: Some("d1".into()),
             now,
         }
+    }
+
+    #[test]
+    fn a_classlink_tenant_id_without_its_mapping_is_a_failing_line() {
+        let mut f = ready_facts();
+        assert!(!assess(&f).iter().any(|l| l.topic == "sso mapping"));
+        f.classlink_mapping = None;
+        let lines = assess(&f);
+        let line = lines
+            .iter()
+            .find(|l| l.topic == "sso mapping")
+            .expect("a line");
+        assert_eq!(line.status, Status::Fail);
+        assert!(line.detail.contains("no mapping"), "{}", line.detail);
+        f.classlink_mapping = Some("other".into());
+        let lines = assess(&f);
+        let line = lines.iter().find(|l| l.topic == "sso mapping").unwrap();
+        assert!(line.detail.contains("`other`"), "{}", line.detail);
+        f.config.sso_enabled = false;
+        let lines = assess(&f);
+        assert_eq!(
+            lines
+                .iter()
+                .find(|l| l.topic == "sso mapping")
+                .unwrap()
+                .status,
+            Status::Warn
+        );
     }
 
     #[test]
