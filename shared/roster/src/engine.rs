@@ -309,25 +309,19 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             {
                 LeaseOutcome::Acquired { expired_owner } => {
                     if let Some(dead) = expired_owner {
-                        if let Some(mut old) = self.store.get_run(&dead).await? {
-                            if old.status == RunStatus::Running {
-                                old.finish(
-                                    RunStatus::Failed,
-                                    format!("interrupted: its lease expired; run {run_id} took over and re-planned against the store"),
-                                    Utc::now(),
-                                );
-                                self.store.put_run(&old).await?;
-                            }
+                        if let Some(old) = self.store.get_run(&dead).await? {
+                            let why = format!("interrupted: its lease expired; run {run_id} took over and re-planned against the store");
+                            self.mark_interrupted(old, why).await?;
                         }
                     }
                     return Ok(None);
                 }
                 LeaseOutcome::Held { owner, expires_at } => {
                     if self
-                        .take_over_from_dead_process(tenant, &owner, run_id)
+                        .free_lease_of_dead_process(tenant, &owner, run_id)
                         .await?
                     {
-                        return Ok(None);
+                        continue;
                     }
                     if Instant::now() >= deadline {
                         return Ok(Some(format!(
@@ -340,10 +334,19 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
     }
 
+    /// Records a run that was still `running` as failed, for `why`.
+    async fn mark_interrupted(&self, mut run: RunRecord, why: String) -> Result<(), SyncError> {
+        if run.status == RunStatus::Running {
+            run.finish(RunStatus::Failed, why, Utc::now());
+            self.store.put_run(&run).await?;
+        }
+        Ok(())
+    }
+
     /// When `holder` is a run of this machine whose process no longer exists:
-    /// frees its lease (only if it still holds it), takes it for `run_id`,
-    /// and marks the dead run failed. `Ok(false)`: the holder may be alive.
-    async fn take_over_from_dead_process(
+    /// frees its lease (only if it still holds it) for `run_id` to take, and
+    /// marks the dead run failed. `Ok(false)`: the holder may be alive.
+    async fn free_lease_of_dead_process(
         &self,
         tenant: &str,
         holder: &str,
@@ -352,36 +355,26 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let Some(me) = &self.options.this_process else {
             return Ok(false);
         };
-        let Some(mut dead) = self.store.get_run(holder).await? else {
+        let Some(dead) = self.store.get_run(holder).await? else {
             return Ok(false);
         };
         let Some(process) = dead.process.clone().filter(|p| p.is_gone_from(me)) else {
             return Ok(false);
         };
         self.store.release_lease(tenant, holder).await?;
-        let LeaseOutcome::Acquired { .. } = self
-            .store
-            .acquire_lease(tenant, run_id, Utc::now(), self.options.lease_ttl)
-            .await?
-        else {
-            return Ok(false);
-        };
-        if dead.status == RunStatus::Running {
-            dead.finish(
-                RunStatus::Failed,
-                format!(
-                    "interrupted: its process ({}) on this machine ended without finishing; run {run_id} took over at once and re-planned against the store",
-                    process.pid
-                ),
-                Utc::now(),
-            );
-            self.store.put_run(&dead).await?;
-        }
+        self.mark_interrupted(
+            dead,
+            format!(
+                "interrupted: its process ({}) on this machine ended without finishing; run {run_id} took over at once and re-planned against the store",
+                process.pid
+            ),
+        )
+        .await?;
         tracing::info!(
             tenant,
             dead_run = holder,
             run = run_id,
-            "took over the lease of a run whose process has ended"
+            "freed the lease of a run whose process has ended"
         );
         Ok(true)
     }
