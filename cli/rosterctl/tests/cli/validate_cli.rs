@@ -223,10 +223,7 @@ fn control_characters_in_values_are_shown_escaped_never_emitted() {
         stdout.contains("\\u{1b}[2J") && stdout.contains("\\u{d}"),
         "{stdout:?}"
     );
-    assert!(
-        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
-        "{stdout:?}"
-    );
+    assert_no_raw_controls(&stdout);
 
     // The same error in a stored run, as `runs show` and `runs list` print it.
     let db = dir.path().join("roster.db");
@@ -252,10 +249,7 @@ fn control_characters_in_values_are_shown_escaped_never_emitted() {
         shown.contains("invalid_enum") && shown.contains("\\u{1b}[2J"),
         "{shown:?}"
     );
-    assert!(
-        !shown.contains('\u{1b}') && !shown.contains('\r'),
-        "{shown:?}"
-    );
+    assert_no_raw_controls(&shown);
     // The JSON keeps the value as it was (escaped by JSON itself).
     let (_, json_out, _) = rosterctl(&["runs", "show", &run_id, "--db", db, "--json"]);
     assert!(json(&json_out)["errors"][0]["message"]
@@ -371,4 +365,10 @@ fn sync_into_fresh_db(dir: &std::path::Path, path: &str) -> serde_json::Value {
     ]);
     assert_eq!(code, 0, "{}", &stdout[..stdout.len().min(2000)]);
     json(&stdout)
+}
+
+/// Human output carries no raw escape or carriage return (a report value
+/// could otherwise rewrite the operator's terminal).
+fn assert_no_raw_controls(text: &str) {
+    assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
 }

@@ -452,11 +452,14 @@ impl Client {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs)
                 }
-                Err(e) if address::refusal_in(&e).is_some() => {
-                    return Err(fail(address::refusal_in(&e).unwrap_or_default()))
-                }
-                Err(e) if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() => None,
-                Err(e) => return Err(fail(e.without_url().to_string())),
+                Err(e) => match address::refusal_in(&e) {
+                    // Refused by the address policy: retrying cannot help.
+                    Some(refused) => return Err(fail(refused)),
+                    None if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() => {
+                        None
+                    }
+                    None => return Err(fail(e.without_url().to_string())),
+                },
             };
             attempt += 1;
             if attempt >= self.options.max_attempts {
