@@ -33,7 +33,7 @@ pub fn explain(code: &str) -> Option<&'static str> {
         "unknown_user" => "The row refers to a user who is not in users.csv (or was not imported); the row is not imported.",
         "unknown_class" => "The row refers to a class that is not in classes.csv (or was not imported); the row is not imported.",
         "field_count" => "This line has more or fewer values than the header has columns.",
-        "record_too_long" => "The row holds more than 64 KiB; it is not imported. OneRoster rows are a few hundred bytes: look for an unclosed quote on this line, which swallows the lines after it.",
+        "record_too_long" => "The row holds more than 64 KiB, or more than 16,384 fields; it is not imported (it is read past without being kept). OneRoster rows are a few hundred bytes: look for an unclosed quote on this line, which swallows the lines after it.",
         "value_too_long" => "The email or username is longer than 1,024 bytes; the row is not imported. These values are used to find people at sign-in, and no real one is that long.",
         "id_too_long" => "The sourcedId is longer than 256 bytes; the row is not imported. Ids that long are not ids: check the export's columns.",
         "bom" => "The file starts with a byte-order mark; it was ignored.",

@@ -2,7 +2,8 @@
 //! and how each file is delivered.
 
 use crate::model::{EntityKind, FileMode, NOT_IMPORTED_FILES};
-use crate::report::{codes, Issue, Severity};
+use crate::records::{csv_reader, skip_bom, RecordError, Row};
+use crate::report::{codes, Issue, Severity, MAX_RECORD_BYTES};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -50,36 +51,49 @@ fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> 
 
 /// Reads a manifest. `Err` holds the fatal findings; `Ok` the manifest and its warnings.
 pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(crate::records::skip_bom(read).0);
+    let mut reader = csv_reader(skip_bom(read).0);
     let mut warnings = Vec::new();
     let mut fatal = Vec::new();
     let mut manifest = Manifest::default();
     let mut oneroster_version = None;
-    let mut record = csv::StringRecord::new();
+    let mut row = Row::default();
     let mut first = true;
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read(&mut row) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let (code, what) = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => (codes::NOT_UTF8, "is not valid UTF-8"),
-                    _ => (codes::MANIFEST_INVALID, "cannot be parsed as CSV"),
+                let (code, what) = match e {
+                    RecordError::Utf8 { .. } => {
+                        (codes::NOT_UTF8, "is not valid UTF-8")
+                    }
+                    RecordError::Io(_) => {
+                        (codes::MANIFEST_INVALID, "cannot be read")
+                    }
                 };
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
                 fatal.push(issue(
                     Severity::Fatal,
                     code,
-                    line,
+                    e.line().unwrap_or(0),
                     format!("manifest.csv {what}: {e}"),
                 ));
                 return Err(fatal);
             }
         }
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = row.line();
+        if row.too_long.is_some() {
+            fatal.push(issue(
+                Severity::Fatal,
+                codes::MANIFEST_INVALID,
+                line,
+                format!(
+                    "manifest.csv has a row over {} bytes; a manifest row is a property name and a value",
+                    MAX_RECORD_BYTES
+                ),
+            ));
+            return Err(fatal);
+        }
+        let record = &row.record;
         let property = record.get(0).unwrap_or("").trim();
         let value = record.get(1).unwrap_or("").trim();
         if first {

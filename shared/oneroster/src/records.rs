@@ -1,51 +1,305 @@
-//! Reading CSV records on a second thread, so that parsing overlaps with
-//! validation: the reader thread fills batches of records, the caller's
+//! Reading CSV rows with bounded memory, on a second thread.
+//!
+//! [`RecordReader`] drives `csv_core` with fixed buffers: a row over
+//! [`MAX_RECORD_BYTES`] of field content or [`MAX_RECORD_FIELDS`] fields is
+//! read to its end through the same buffers and handed over as *too long*,
+//! without its fields, so a 10 MB field costs no more memory than a short one.
+//! [`for_each_record`] reads ahead on a second thread, so that parsing overlaps
+//! with validation: the reader thread fills batches of rows, the caller's
 //! thread consumes them, and emptied batches go back to be refilled (no
-//! allocation per record once the batches are warm).
+//! allocation per row once the batches are warm).
 
+use crate::report::{MAX_RECORD_BYTES, MAX_RECORD_FIELDS};
+use csv_core::ReadRecordResult;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
 
-/// Records per batch handed between the threads.
+/// Rows per batch handed between the threads.
 const BATCH: usize = 2048;
+/// Field bytes per batch: a batch of long rows ends early, so the rows in
+/// flight stay a few MiB whatever the file holds.
+const BATCH_BYTES: usize = 1024 * 1024;
 /// Batches in flight: enough to keep both threads busy, small enough to bound memory.
 const IN_FLIGHT: usize = 4;
+/// A recycled row whose fields took more than this is replaced by a new one,
+/// so that one long row does not keep its capacity for the rest of the file.
+const RECYCLED_ROW_BYTES: usize = 4096;
 
-/// Opens a CSV reader with this crate's settings: no header handling (the
-/// caller reads the header as the first record, so line numbers stay plain),
-/// rows of any width (checked by the caller), a large buffer.
-pub(crate) fn csv_reader<R: Read>(read: R) -> csv::Reader<R> {
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(256 * 1024)
-        .from_reader(read)
+/// One row of a CSV file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Row {
+    /// The fields, with the row's position (line, byte, record number).
+    /// Empty when the row is too long.
+    pub(crate) record: csv::StringRecord,
+    /// `Some(bytes)` when the row held more than [`MAX_RECORD_BYTES`] of field
+    /// content or more than [`MAX_RECORD_FIELDS`] fields: its length in the
+    /// file. Its fields were read past, not kept.
+    pub(crate) too_long: Option<u64>,
 }
 
-/// Hands every record of `reader` to `consume`, in order, reading ahead on a
-/// second thread. Stops at the first CSV error and returns it; `consume` may
+impl Row {
+    /// The line the row starts on (1-based).
+    pub(crate) fn line(&self) -> u64 {
+        self.record.position().map(|p| p.line()).unwrap_or(0)
+    }
+
+    /// Bytes of field content this row holds in memory.
+    fn held_bytes(&self) -> usize {
+        self.record.as_byte_record().as_slice().len()
+    }
+}
+
+/// Why a row could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RecordError {
+    /// The underlying stream failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A field is not UTF-8.
+    #[error("line {line}, field {field}: invalid UTF-8 at byte {byte} of the field")]
+    Utf8 {
+        /// The line the row starts on.
+        line: u64,
+        /// 1-based field number.
+        field: usize,
+        /// 1-based byte of the field where the invalid sequence starts.
+        byte: usize,
+    },
+}
+
+impl RecordError {
+    /// The line of the row, when the error is about a row.
+    pub(crate) fn line(&self) -> Option<u64> {
+        match self {
+            RecordError::Io(_) => None,
+            RecordError::Utf8 { line, .. } => Some(*line),
+        }
+    }
+}
+
+/// A CSV reader with this crate's settings (RFC 4180 quoting, any line
+/// ending, rows of any width: the caller checks widths) and bounded memory.
+/// The header is read as the first row, so line numbers stay plain.
+pub(crate) struct RecordReader<R> {
+    input: R,
+    core: csv_core::Reader,
+    /// Field content of the row being read; one byte over the limit, so that
+    /// filling it means the row is too long.
+    fields: Vec<u8>,
+    /// Field ends of the row being read; one over the limit, likewise.
+    ends: Vec<usize>,
+    byte: u64,
+    records: u64,
+    done: bool,
+    /// The column whose value a too-long row still reports (the sourcedId).
+    key: Option<KeyCapture>,
+}
+
+/// The first bytes of one column's value, caught as a row streams past: a row
+/// too long to keep still says which record it is, so a bulk file's rejected
+/// row is never mistaken for an absent one.
+struct KeyCapture {
+    column: usize,
+    /// Bytes kept: enough to tell an id over its limit from one within it.
+    limit: usize,
+    /// Where the column's content starts and ends in the row's content, once known.
+    start: Option<usize>,
+    end: Option<usize>,
+    value: Vec<u8>,
+}
+
+impl KeyCapture {
+    fn reset(&mut self) {
+        self.start = (self.column == 0).then_some(0);
+        self.end = None;
+        self.value.clear();
+    }
+
+    /// Takes in one read step: `out` is the row's content from offset `base`
+    /// on; `ends` are the ends of fields `first_field..`.
+    fn observe(&mut self, base: usize, out: &[u8], first_field: usize, ends: &[usize]) {
+        for (i, &end) in ends.iter().enumerate() {
+            let field = first_field + i;
+            if field + 1 == self.column {
+                self.start = Some(end);
+            } else if field == self.column {
+                self.end = Some(end);
+            }
+        }
+        let Some(start) = self.start else { return };
+        let from = start.max(base);
+        let to = self.end.unwrap_or(usize::MAX).min(base + out.len());
+        if from < to && self.value.len() < self.limit {
+            let piece = &out[from - base..to - base];
+            let room = self.limit - self.value.len();
+            self.value.extend_from_slice(&piece[..piece.len().min(room)]);
+        }
+    }
+}
+
+impl<R: BufRead> RecordReader<R> {
+    /// A reader of `input`.
+    pub(crate) fn new(input: R) -> Self {
+        RecordReader {
+            input,
+            core: csv_core::Reader::new(),
+            fields: vec![0; MAX_RECORD_BYTES + 1],
+            ends: vec![0; MAX_RECORD_FIELDS + 1],
+            byte: 0,
+            records: 0,
+            done: false,
+            key: None,
+        }
+    }
+
+    /// Keeps the first `limit` bytes of `column` for rows too long to keep,
+    /// which then hold that column alone (the others empty).
+    pub(crate) fn keep_key_column(&mut self, column: usize, limit: usize) {
+        self.key = Some(KeyCapture {
+            column,
+            limit,
+            start: None,
+            end: None,
+            value: Vec::new(),
+        });
+    }
+
+    /// Reads the next row into `row`; `Ok(false)` at the end of the input.
+    /// After an error the reader is not to be used again.
+    pub(crate) fn read(&mut self, row: &mut Row) -> Result<bool, RecordError> {
+        if self.done {
+            return Ok(false);
+        }
+        let line = self.core.line();
+        let start = self.byte;
+        let (mut out_len, mut ends_len) = (0, 0);
+        // Content bytes and field ends seen, kept or not.
+        let (mut content, mut fields) = (0, 0);
+        let mut too_long = false;
+        if let Some(key) = &mut self.key {
+            key.reset();
+        }
+        loop {
+            let input = self.input.fill_buf()?;
+            let (result, n_in, n_out, n_ends) = if too_long {
+                // Past the limit: read on to the row's end through the same
+                // buffers, keeping nothing.
+                self.core.read_record(input, &mut self.fields, &mut self.ends)
+            } else {
+                self.core.read_record(
+                    input,
+                    &mut self.fields[out_len..],
+                    &mut self.ends[ends_len..],
+                )
+            };
+            self.input.consume(n_in);
+            self.byte += n_in as u64;
+            if let Some(key) = &mut self.key {
+                let (out, ends) = if too_long {
+                    (&self.fields[..n_out], &self.ends[..n_ends])
+                } else {
+                    (
+                        &self.fields[out_len..out_len + n_out],
+                        &self.ends[ends_len..ends_len + n_ends],
+                    )
+                };
+                key.observe(content, out, fields, ends);
+            }
+            content += n_out;
+            fields += n_ends;
+            if !too_long {
+                out_len += n_out;
+                ends_len += n_ends;
+            }
+            match result {
+                ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {
+                    too_long = true;
+                }
+                ReadRecordResult::Record => break,
+                ReadRecordResult::End => {
+                    self.done = true;
+                    return Ok(false);
+                }
+            }
+        }
+        // The buffers hold one past each limit: a row that just fills one is over it.
+        too_long |= out_len > MAX_RECORD_BYTES || ends_len > MAX_RECORD_FIELDS;
+        self.records += 1;
+        let mut position = csv::Position::new();
+        position
+            .set_line(line)
+            .set_byte(start)
+            .set_record(self.records - 1);
+        let mut bytes = std::mem::take(&mut row.record).into_byte_record();
+        bytes.clear();
+        if too_long {
+            row.too_long = Some(self.byte - start);
+            if let Some(key) = &self.key {
+                for _ in 0..key.column.min(fields) {
+                    bytes.push_field(b"");
+                }
+                if key.column < fields {
+                    // Cut at the limit, the value may end inside a character.
+                    bytes.push_field(String::from_utf8_lossy(&key.value).as_bytes());
+                }
+            }
+        } else {
+            row.too_long = None;
+            let mut field_start = 0;
+            for &end in &self.ends[..ends_len] {
+                bytes.push_field(&self.fields[field_start..end]);
+                field_start = end;
+            }
+        }
+        bytes.set_position(Some(position));
+        row.record = csv::StringRecord::from_byte_record(bytes).map_err(|e| {
+            let utf8 = e.utf8_error();
+            RecordError::Utf8 {
+                line,
+                field: utf8.field() + 1,
+                byte: utf8.valid_up_to() + 1,
+            }
+        })?;
+        Ok(true)
+    }
+}
+
+/// Opens a [`RecordReader`] on a buffered stream (see [`skip_bom`]).
+pub(crate) fn csv_reader<R: BufRead>(input: R) -> RecordReader<R> {
+    RecordReader::new(input)
+}
+
+/// Hands every row of `reader` to `consume`, in order, reading ahead on a
+/// second thread. Stops at the first read error and returns it; `consume` may
 /// stop early by returning `false`.
-pub(crate) fn for_each_record<R: Read + Send>(
-    reader: &mut csv::Reader<R>,
-    mut consume: impl FnMut(&csv::StringRecord) -> bool,
-) -> Result<(), csv::Error> {
-    let (full_tx, full_rx) =
-        mpsc::sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<csv::StringRecord>>();
+pub(crate) fn for_each_record<R: BufRead + Send>(
+    reader: &mut RecordReader<R>,
+    mut consume: impl FnMut(&Row) -> bool,
+) -> Result<(), RecordError> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<Row>, RecordError>>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Row>>();
     for _ in 0..IN_FLIGHT {
-        let _ = empty_tx.send(vec![csv::StringRecord::new(); BATCH]);
+        let _ = empty_tx.send(vec![Row::default(); BATCH]);
     }
     std::thread::scope(|scope| {
         scope.spawn(move || {
             // Ends when the consumer hangs up (empty_rx fails) or input ends.
             while let Ok(mut batch) = empty_rx.recv() {
-                let mut filled = 0;
-                while filled < batch.len() {
-                    match reader.read_record(&mut batch[filled]) {
-                        Ok(true) => filled += 1,
-                        Ok(false) => break,
+                let (mut filled, mut bytes) = (0, 0);
+                let mut done = false;
+                while filled < batch.len() && bytes < BATCH_BYTES {
+                    match reader.read(&mut batch[filled]) {
+                        Ok(true) => {
+                            bytes += batch[filled].held_bytes();
+                            filled += 1;
+                        }
+                        Ok(false) => {
+                            done = true;
+                            break;
+                        }
                         Err(e) => {
-                            // The records before the error still count.
+                            // The rows before the error still count.
                             batch.truncate(filled);
                             let _ = full_tx.send(Ok(batch));
                             let _ = full_tx.send(Err(e));
@@ -53,7 +307,6 @@ pub(crate) fn for_each_record<R: Read + Send>(
                         }
                     }
                 }
-                let done = filled < batch.len();
                 batch.truncate(filled);
                 if full_tx.send(Ok(batch)).is_err() || done {
                     return;
@@ -64,21 +317,19 @@ pub(crate) fn for_each_record<R: Read + Send>(
         'batches: for message in full_rx.iter() {
             match message {
                 Ok(mut batch) => {
-                    for record in &batch {
-                        if !consume(record) {
+                    for row in &batch {
+                        if !consume(row) {
                             break 'batches;
                         }
                     }
-                    // A record that held a long row keeps its capacity:
+                    // A row that held a long record keeps its capacity:
                     // drop it rather than recycle it.
-                    for record in batch.iter_mut() {
-                        if record.as_byte_record().as_slice().len()
-                            > crate::report::MAX_RECORD_BYTES
-                        {
-                            *record = csv::StringRecord::new();
+                    for row in batch.iter_mut() {
+                        if row.held_bytes() > RECYCLED_ROW_BYTES {
+                            *row = Row::default();
                         }
                     }
-                    batch.resize(BATCH, csv::StringRecord::new());
+                    batch.resize(BATCH, Row::default());
                     let _ = empty_tx.send(batch);
                 }
                 Err(e) => {
@@ -133,7 +384,7 @@ mod tests {
         let mut reader = csv_reader(text.as_bytes());
         let mut seen = Vec::new();
         for_each_record(&mut reader, |r| {
-            seen.push((r[0].parse::<u32>().unwrap(), r.position().unwrap().line()));
+            seen.push((r.record[0].parse::<u32>().unwrap(), r.line()));
             true
         })
         .unwrap();
@@ -162,7 +413,131 @@ mod tests {
             true
         })
         .unwrap_err();
-        assert!(matches!(err.kind(), csv::ErrorKind::Utf8 { .. }));
+        assert!(
+            matches!(
+                err,
+                RecordError::Utf8 {
+                    line: 3,
+                    field: 1,
+                    byte: 1
+                }
+            ),
+            "{err:?}"
+        );
         assert_eq!(rows, 2);
+    }
+
+    /// Every row of `text`, as (line, fields) or (line, too long by bytes).
+    fn rows_of(text: &[u8]) -> Vec<(u64, Result<Vec<String>, u64>)> {
+        let mut reader = csv_reader(text);
+        let mut row = Row::default();
+        let mut rows = Vec::new();
+        while reader.read(&mut row).unwrap() {
+            let fields = match row.too_long {
+                Some(bytes) => Err(bytes),
+                None => Ok(row.record.iter().map(String::from).collect()),
+            };
+            rows.push((row.line(), fields));
+        }
+        rows
+    }
+
+    #[test]
+    fn rows_read_as_the_csv_crate_reads_them() {
+        let text = b"a,b,c\r\n\"quoted, with comma\",\"two\nlines\",\"a \"\"quote\"\"\"\n\n,,\nx,\"\",z\r\n\"\"\"\"\nlast,row";
+        let mut expected = Vec::new();
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(&text[..]);
+        for record in csv.records() {
+            let record = record.unwrap();
+            let line = record.position().unwrap().line();
+            expected.push((line, Ok(record.iter().map(String::from).collect())));
+        }
+        assert_eq!(expected.len(), 6);
+        assert_eq!(rows_of(text), expected);
+    }
+
+    #[test]
+    fn a_row_over_the_limits_is_read_past_in_fixed_buffers() {
+        let huge = "g".repeat(10 * 1024 * 1024);
+        let commas = ",".repeat(MAX_RECORD_FIELDS);
+        let at_limit = "n".repeat(MAX_RECORD_BYTES);
+        let over_limit = "n".repeat(MAX_RECORD_BYTES + 1);
+        let text = format!(
+            "h1,h2\nbefore,1\nx,\"{huge}\"\ncommas{commas}\n{at_limit}\n\"{over_limit}\"\nafter,\"2\n2\"\nend,3\n{over_limit}"
+        );
+        let mut reader = csv_reader(text.as_bytes());
+        let mut row = Row::default();
+        let mut seen = Vec::new();
+        while reader.read(&mut row).unwrap() {
+            seen.push((row.line(), row.too_long, row.record.len()));
+            // Neither the reader's buffers nor the row grew with the long rows.
+            assert_eq!(reader.fields.capacity(), MAX_RECORD_BYTES + 1);
+            assert_eq!(reader.ends.capacity(), MAX_RECORD_FIELDS + 1);
+            assert!(row.held_bytes() <= MAX_RECORD_BYTES, "{}", row.held_bytes());
+        }
+        let huge_row = (huge.len() + "x,\"\"\n".len()) as u64;
+        let commas_row = (commas.len() + "commas\n".len()) as u64;
+        let over_row = (over_limit.len() + 3) as u64;
+        assert_eq!(
+            seen,
+            [
+                (1, None, 2),
+                (2, None, 2),
+                (3, Some(huge_row), 0),
+                (4, Some(commas_row), 0),
+                (5, None, 1),
+                (6, Some(over_row), 0),
+                (7, None, 2),
+                (9, None, 2),
+                (10, Some(over_limit.len() as u64), 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_too_long_to_keep_still_gives_its_key_column() {
+        let huge = "g".repeat(300_000);
+        let long_id = "i".repeat(1000);
+        let text = format!(
+            "name,id,x\n\"{huge}\",u1,x\nshort,u2,x\n{huge},{long_id},x\na,\"u3\",\"{huge}\"\nend,\"{huge}"
+        );
+        let mut reader = csv_reader(text.as_bytes());
+        reader.keep_key_column(1, 257);
+        let mut row = Row::default();
+        let mut seen = Vec::new();
+        while reader.read(&mut row).unwrap() {
+            let fields: Vec<String> = row.record.iter().map(String::from).collect();
+            seen.push((row.too_long.is_some(), fields));
+        }
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            seen,
+            [
+                (false, strings(&["name", "id", "x"])),
+                (true, strings(&["", "u1"])),
+                (false, strings(&["short", "u2", "x"])),
+                (true, strings(&["", &long_id[..257]])),
+                (true, strings(&["", "u3"])),
+                (true, strings(&["", &huge[..257]])),
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_in_batches_cut_by_size_arrive_in_order() {
+        // 64 rows of 60 KiB: one batch would hold 3.8 MB; batches end near 1 MiB.
+        let long = "v".repeat(60 * 1024);
+        let text: String = (0..64).map(|i| format!("{i},{long}\n")).collect();
+        let mut lines = Vec::new();
+        for_each_record(&mut csv_reader(text.as_bytes()), |row| {
+            assert_eq!(row.too_long, None);
+            lines.push(row.line());
+            true
+        })
+        .unwrap();
+        assert_eq!(lines, (1..=64).collect::<Vec<u64>>());
     }
 }

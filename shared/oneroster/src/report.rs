@@ -155,6 +155,11 @@ pub const MAX_SOURCED_ID_BYTES: usize = 256;
 /// under DynamoDB's 400 KB item limit.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024;
 
+/// The most fields a row may have: a OneRoster row has about twenty, and the
+/// extension columns a SIS adds are a handful. A row past it is rejected like
+/// a row past [`MAX_RECORD_BYTES`] (a row of commas holds no content).
+pub const MAX_RECORD_FIELDS: usize = 16 * 1024;
+
 /// The longest email or username accepted, in bytes: both become index keys
 /// (DynamoDB refuses a partition key over 2,048 bytes, which would block
 /// every later sync of the tenant), and no real address comes near it.

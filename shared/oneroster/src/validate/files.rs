@@ -3,7 +3,7 @@
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::package::{Entry, Package};
-use crate::records::{csv_reader, skip_bom};
+use crate::records::{csv_reader, skip_bom, RecordError, Row};
 use crate::report::{codes, Issue, IssueSink, Severity};
 
 pub(super) struct FilePlan {
@@ -103,16 +103,16 @@ pub(super) fn count_rows(
     let result = package.with_entry(entry, |read| {
         let (buffered, _) = skip_bom(read);
         let mut reader = csv_reader(buffered);
-        let mut record = csv::ByteRecord::new();
+        let mut row = Row::default();
         let mut rows = 0u64;
-        while reader.read_byte_record(&mut record)? {
+        while reader.read(&mut row)? {
             rows += 1;
         }
-        Ok::<u64, csv::Error>(rows.saturating_sub(1))
+        Ok::<u64, RecordError>(rows.saturating_sub(1))
     });
     match result {
         Ok(Ok(rows)) => rows,
-        Ok(Err(e)) => {
+        Ok(Err(e @ RecordError::Utf8 { .. })) => {
             sink.fatal(Issue::new(
                 Severity::Fatal,
                 name,
@@ -121,7 +121,7 @@ pub(super) fn count_rows(
             ));
             0
         }
-        Err(e) => {
+        Ok(Err(RecordError::Io(e))) | Err(e) => {
             sink.fatal(Issue::new(
                 Severity::Fatal,
                 name,

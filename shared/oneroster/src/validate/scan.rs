@@ -5,10 +5,10 @@ use super::types::*;
 use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
-use crate::records::{csv_reader, for_each_record, skip_bom};
+use crate::records::{csv_reader, for_each_record, skip_bom, RecordError, Row};
 use crate::report::{
     codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
-    MAX_SOURCED_ID_BYTES,
+    MAX_RECORD_FIELDS, MAX_SOURCED_ID_BYTES,
 };
 use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
@@ -106,13 +106,18 @@ impl FileScan {
 
 pub(super) const NO_COLUMN: usize = usize::MAX;
 
+/// The most ids a file's table is sized for before its rows are seen (about 8 MB).
+const ID_TABLE_PRESIZE: u64 = 256 * 1024;
+
 impl Scanner<'_> {
     pub(super) fn scan(&mut self, kind: EntityKind, mode: FileMode, entry: Entry) -> FileOutcome {
         let mut scan = FileScan {
             kind,
             mode,
-            // Rows are rarely shorter than 100 bytes; size the table once, roughly.
-            ids: IdMap::with_capacity((entry.size / 100).min(20_000_000) as usize),
+            // Rows are rarely shorter than 100 bytes: size the table roughly from
+            // the file, but only so far; past that it grows with the ids it
+            // meets, so one huge field does not reserve memory.
+            ids: IdMap::with_capacity((entry.size / 100).min(ID_TABLE_PRESIZE) as usize),
             outcome: FileOutcome {
                 mode,
                 entry: Some(entry.clone()),
@@ -175,8 +180,20 @@ impl Scanner<'_> {
             );
         }
         let mut reader = csv_reader(buffered);
-        let mut record = csv::StringRecord::new();
-        match reader.read_record(&mut record) {
+        let mut header = Row::default();
+        match reader.read(&mut header) {
+            Ok(true) if header.too_long.is_some() => {
+                self.sink.fatal(
+                    Issue::new(
+                        Severity::Fatal,
+                        file,
+                        codes::RECORD_TOO_LONG,
+                        format!("{file}.csv has a header row over {MAX_RECORD_BYTES} bytes or {MAX_RECORD_FIELDS} columns; expected the OneRoster column names"),
+                    )
+                    .at_line(1),
+                );
+                return;
+            }
             Ok(true) => {}
             Ok(false) => {
                 self.sink.fatal(
@@ -195,18 +212,22 @@ impl Scanner<'_> {
                 return;
             }
         }
-        let header = ColumnMap::from_header(scan.kind, &record);
+        let header = ColumnMap::from_header(scan.kind, &header.record);
         header.warnings.into_iter().for_each(|w| self.sink.warn(w));
         if !header.fatal.is_empty() {
             header.fatal.into_iter().for_each(|f| self.sink.fatal(f));
             return;
         }
         let map = header.map;
+        if let Some(column) = map.position[SOURCED_ID] {
+            // A row too long to keep still names its record, up to one byte past the id limit.
+            reader.keep_key_column(column, MAX_SOURCED_ID_BYTES + 1);
+        }
         let progress = self.options.progress.clone();
         progress.stage(&format!("validating {file}.csv"), None);
         let mut counter = progress.counter(4096);
-        let result = for_each_record(&mut reader, |record| {
-            self.scan_row(scan, &map, record);
+        let result = for_each_record(&mut reader, |row| {
+            self.scan_row(scan, &map, row);
             counter.tick();
             true
         });
@@ -218,22 +239,16 @@ impl Scanner<'_> {
         self.resolve_pending(scan, &map);
     }
 
-    fn csv_fatal(&mut self, file: &'static str, e: &csv::Error) {
-        let line = e.position().map(|p| p.line());
-        let (code, message) = match e.kind() {
-            csv::ErrorKind::Utf8 { err, .. } => (
+    fn csv_fatal(&mut self, file: &'static str, e: &RecordError) {
+        let line = e.line();
+        let (code, message) = match e {
+            RecordError::Utf8 { field, byte, .. } => (
                 codes::NOT_UTF8,
                 format!(
-                    "{file}.csv is not valid UTF-8 (field {}, byte {}); export the file as UTF-8",
-                    err.field() + 1,
-                    err.valid_up_to() + 1
+                    "{file}.csv is not valid UTF-8 (field {field}, byte {byte}); export the file as UTF-8"
                 ),
             ),
-            csv::ErrorKind::Io(io) => (codes::IO, format!("{file}.csv cannot be read: {io}")),
-            _ => (
-                codes::CSV_MALFORMED,
-                format!("{file}.csv is not valid CSV: {e}"),
-            ),
+            RecordError::Io(io) => (codes::IO, format!("{file}.csv cannot be read: {io}")),
         };
         let mut issue = Issue::new(Severity::Fatal, file, code, message);
         if let Some(line) = line {
@@ -242,22 +257,21 @@ impl Scanner<'_> {
         self.sink.fatal(issue);
     }
 
-    fn scan_row(&mut self, scan: &mut FileScan, map: &ColumnMap, record: &csv::StringRecord) {
+    fn scan_row(&mut self, scan: &mut FileScan, map: &ColumnMap, row: &Row) {
         let kind = scan.kind;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let line = row.line();
+        let record = &row.record;
         scan.outcome.rows += 1;
         let mut cx = RowCx::new(record, map, kind, line, true);
-        // A row past the size limit is not parsed: it is rejected as a whole.
-        let size = record.as_byte_record().as_slice().len();
-        let too_long = size > MAX_RECORD_BYTES;
-        let item = if too_long {
+        // A row past the limits was not kept: it is rejected as a whole.
+        let item = if let Some(size) = row.too_long {
             self.sink.error(
                 Issue::new(
                     Severity::Error,
                     kind.file_name(),
                     codes::RECORD_TOO_LONG,
                     format!(
-                        "the row holds {size} bytes; at most {MAX_RECORD_BYTES} are accepted (an unclosed quote can swallow the lines after it)"
+                        "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes of field content and {MAX_RECORD_FIELDS} fields are accepted (an unclosed quote can swallow the lines after it)"
                     ),
                 )
                 .at_line(line),

@@ -3,7 +3,7 @@
 use super::types::*;
 use crate::manifest::Manifest;
 use crate::model::*;
-use crate::records::{csv_reader, for_each_record, skip_bom};
+use crate::records::{csv_reader, for_each_record, skip_bom, RecordError, Row};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::ColumnMap;
 
@@ -60,15 +60,12 @@ impl ValidatedPackage {
         let result = self.package.with_entry(entry, |read| -> Result<(), E> {
             let (buffered, _) = skip_bom(read);
             let mut reader = csv_reader(buffered);
-            let mut record = csv::StringRecord::new();
-            let csv_error = |e: csv::Error| {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                changed(line, e.to_string())
-            };
-            if !reader.read_record(&mut record).map_err(csv_error)? {
+            let mut header = Row::default();
+            let csv_error = |e: RecordError| changed(e.line().unwrap_or(0), e.to_string());
+            if !reader.read(&mut header).map_err(csv_error)? {
                 return Err(changed(1, "the header is gone".into()).into());
             }
-            let header = ColumnMap::from_header(kind, &record);
+            let header = ColumnMap::from_header(kind, &header.record);
             if !header.fatal.is_empty() {
                 return Err(changed(1, "the header no longer validates".into()).into());
             }
@@ -76,14 +73,14 @@ impl ValidatedPackage {
             let mut excluded = outcome.excluded_lines.iter().peekable();
             let mut rows = 0u64;
             let mut failure: Option<E> = None;
-            for_each_record(&mut reader, |record| {
+            for_each_record(&mut reader, |row| {
                 rows += 1;
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                let line = row.line();
                 while excluded.next_if(|l| **l < line).is_some() {}
                 if excluded.next_if(|l| **l == line).is_some() {
                     return true;
                 }
-                let mut cx = RowCx::new(record, &map, kind, line, false);
+                let mut cx = RowCx::new(&row.record, &map, kind, line, false);
                 let outcome = match parse_row(kind, outcome.mode, &mut cx) {
                     Some(item) => consume(item),
                     None => Err(changed(
