@@ -64,12 +64,8 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             Ok(true) => {}
             Err(e) => {
                 let (code, what) = match e {
-                    RecordError::Utf8 { .. } => {
-                        (codes::NOT_UTF8, "is not valid UTF-8")
-                    }
-                    RecordError::Io(_) => {
-                        (codes::MANIFEST_INVALID, "cannot be read")
-                    }
+                    RecordError::Utf8 { .. } => (codes::NOT_UTF8, "is not valid UTF-8"),
+                    RecordError::Io(_) => (codes::MANIFEST_INVALID, "cannot be read"),
                 };
                 fatal.push(issue(
                     Severity::Fatal,

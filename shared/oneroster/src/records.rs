@@ -132,7 +132,8 @@ impl KeyCapture {
         if from < to && self.value.len() < self.limit {
             let piece = &out[from - base..to - base];
             let room = self.limit - self.value.len();
-            self.value.extend_from_slice(&piece[..piece.len().min(room)]);
+            self.value
+                .extend_from_slice(&piece[..piece.len().min(room)]);
         }
     }
 }
@@ -184,7 +185,8 @@ impl<R: BufRead> RecordReader<R> {
             let (result, n_in, n_out, n_ends) = if too_long {
                 // Past the limit: read on to the row's end through the same
                 // buffers, keeping nothing.
-                self.core.read_record(input, &mut self.fields, &mut self.ends)
+                self.core
+                    .read_record(input, &mut self.fields, &mut self.ends)
             } else {
                 self.core.read_record(
                     input,
