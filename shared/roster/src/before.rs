@@ -6,7 +6,7 @@
 
 use crate::error::SyncError;
 use crate::plan::{Before, PlannedWrite};
-use crate::store::{EntityWrite, RecordState};
+use crate::store::RecordState;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use oneroster::EntityKind;
@@ -32,25 +32,22 @@ pub struct BeforeImage {
 }
 
 impl BeforeImage {
-    /// The image of `write`, made for `planned`, over the stored state
-    /// `before` (`None`: the record did not exist).
-    pub fn of(
-        planned: &PlannedWrite,
-        write: &EntityWrite,
-        before: Option<RecordState>,
-    ) -> BeforeImage {
-        let after = match write {
-            EntityWrite::Put { sis, .. } => Before {
+    /// The image of the write `planned` asks for (see
+    /// [`PlannedWrite::to_write`]), over the stored state `before` (`None`:
+    /// the record did not exist).
+    pub fn of(planned: &PlannedWrite, before: Option<RecordState>) -> BeforeImage {
+        let after = match (&planned.restore, &planned.sis) {
+            (Some(state), _) => Before {
+                digest: state.sis.digest(),
+                archived: state.archive.is_some(),
+            },
+            (None, Some(sis)) => Before {
                 digest: sis.digest(),
                 archived: false,
             },
-            EntityWrite::Archive { .. } => Before {
+            (None, None) => Before {
                 digest: before.as_ref().map_or(0, |b| b.sis.digest()),
                 archived: true,
-            },
-            EntityWrite::Restore { state, .. } => Before {
-                digest: state.sis.digest(),
-                archived: state.archive.is_some(),
             },
         };
         BeforeImage {

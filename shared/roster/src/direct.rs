@@ -3,7 +3,9 @@
 //! before-image needs a read (each is "did not exist"), and nothing is
 //! archived: the plan file would only be written to be read back. A store
 //! that writes on the calling thread ([`BlockingRecords`]) then takes the
-//! planned writes from a second thread as the planner makes them.
+//! planned writes from a second thread as the planner makes them. The store
+//! is the slower side, so the planner's thread keeps the before-images, each
+//! before its record is handed over, and the writer's thread only writes.
 
 use crate::before::{BeforeImage, ImageWriter};
 use crate::error::SyncError;
@@ -13,14 +15,16 @@ use chrono::Utc;
 use std::sync::mpsc;
 
 /// Where the planner puts its writes: chunks handed to the writer thread.
-pub(crate) struct DirectWrites {
+pub(crate) struct DirectWrites<'i> {
     chunk: Vec<PlannedWrite>,
     size: usize,
     send: mpsc::SyncSender<Vec<PlannedWrite>>,
+    images: &'i mut ImageWriter,
 }
 
-impl DirectWrites {
-    /// One planned write (a put of a record not stored).
+impl DirectWrites<'_> {
+    /// One planned write (a put of a record not stored); its before-image
+    /// ("did not exist") is kept at once.
     pub(crate) fn push(&mut self, planned: PlannedWrite) -> Result<(), SyncError> {
         if planned.before.is_some() || planned.sis.is_none() {
             return Err(SyncError::Refused(format!(
@@ -28,6 +32,8 @@ impl DirectWrites {
                 planned.kind, planned.id
             )));
         }
+        self.images.write(&BeforeImage::of(&planned, None))?;
+
         self.chunk.push(planned);
         if self.chunk.len() >= self.size {
             self.flush()?;
@@ -65,11 +71,10 @@ pub(crate) fn plan_while_writing<T>(
             let mut written = 0u64;
             for chunk in receive {
                 let now = Utc::now();
-                let writes: Vec<EntityWrite> =
-                    chunk.iter().map(|p| p.to_write(now, run_id)).collect();
-                for (planned, write) in chunk.iter().zip(&writes) {
-                    images.write(&BeforeImage::of(planned, write, None))?;
-                }
+                let writes: Vec<EntityWrite> = chunk
+                    .into_iter()
+                    .map(|p| p.into_write(now, run_id))
+                    .collect();
                 written += store.write(tenant, &writes)?;
             }
             Ok(written)
@@ -78,6 +83,7 @@ pub(crate) fn plan_while_writing<T>(
             chunk: Vec::with_capacity(size),
             size,
             send,
+            images,
         };
         let planned = plan(&mut writes).and_then(|t| writes.flush().map(|()| t));
         // Hanging up ends the writer once it has written what it was given.

@@ -471,7 +471,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             images: &mut images,
             written: 0,
         };
-        self.plan_into(tenant, snapshot, run, &mut output).await?;
+        store.begin_bulk_load()?;
+        let planned = self.plan_into(tenant, snapshot, run, &mut output).await;
+        let ended = store.end_bulk_load();
+        planned?;
+        ended?;
         let PlanOutput::Direct { written, .. } = output else {
             unreachable!("a direct plan stays direct")
         };
@@ -844,12 +848,15 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let mut chunks = PlanChunks::open(plan, size)?;
         let mut next = chunks.next_chunk().transpose()?;
         while let Some(chunk) = next {
+            self.keep_before_images(tenant, &chunk, images).await?;
+            let count = chunk.len() as u64;
             let now = Utc::now();
-            let writes: Vec<EntityWrite> = chunk.iter().map(|p| p.to_write(now, run_id)).collect();
-            self.keep_before_images(tenant, &chunk, &writes, images)
-                .await?;
+            let writes: Vec<EntityWrite> = chunk
+                .into_iter()
+                .map(|p| p.into_write(now, run_id))
+                .collect();
             written += self.store.write(tenant, &writes).await?;
-            self.options.progress.advance(chunk.len() as u64);
+            self.options.progress.advance(count);
             next = chunks.next_chunk().transpose()?;
             let more = next.is_some();
             if more && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -893,7 +900,6 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         &self,
         tenant: &str,
         planned: &[PlannedWrite],
-        writes: &[EntityWrite],
         images: &mut ImageWriter,
     ) -> Result<(), SyncError> {
         let mut states: Vec<Option<RecordState>> = Vec::with_capacity(planned.len());
@@ -904,8 +910,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             }
             states.extend(futures::future::try_join_all(reads).await?);
         }
-        for ((p, write), before) in planned.iter().zip(writes).zip(states) {
-            images.write(&BeforeImage::of(p, write, before))?;
+        for (p, before) in planned.iter().zip(states) {
+            images.write(&BeforeImage::of(p, before))?;
         }
         Ok(())
     }

@@ -103,23 +103,27 @@ impl PlannedWrite {
 
     /// The store write this plan line asks for.
     pub fn to_write(&self, now: DateTime<Utc>, run: &str) -> EntityWrite {
-        if let Some(state) = &self.restore {
+        self.clone().into_write(now, run)
+    }
+
+    /// The store write this plan line asks for, made of the line itself (its
+    /// content moved, not copied).
+    pub fn into_write(self, now: DateTime<Utc>, run: &str) -> EntityWrite {
+        if let Some(state) = self.restore {
             return EntityWrite::Restore {
                 kind: self.kind,
-                sourced_id: self.id.clone(),
-                state: state.clone(),
+                sourced_id: self.id,
+                state,
             };
         }
-        match &self.sis {
+        match self.sis {
             Some(sis) => {
-                let (first_seen_at, first_seen_run) = self
-                    .first_seen
-                    .clone()
-                    .unwrap_or_else(|| (now, run.to_string()));
+                let (first_seen_at, first_seen_run) =
+                    self.first_seen.unwrap_or_else(|| (now, run.to_string()));
                 EntityWrite::Put {
                     kind: self.kind,
-                    sourced_id: self.id.clone(),
-                    sis: sis.clone(),
+                    sourced_id: self.id,
+                    sis,
                     first_seen_at,
                     first_seen_run,
                     updated_at: now,
@@ -128,7 +132,7 @@ impl PlannedWrite {
             }
             None => EntityWrite::Archive {
                 kind: self.kind,
-                sourced_id: self.id.clone(),
+                sourced_id: self.id,
                 at: now,
                 run: run.to_string(),
                 reason: match self.archived_by {

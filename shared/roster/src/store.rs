@@ -235,6 +235,16 @@ pub trait BlockingRecords: Sync {
     fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64>;
     /// Whether the tenant has any record stored (active, archived or provisional).
     fn has_records(&self, tenant: &str) -> StoreResult<bool>;
+    /// A first load is about to write many records in a row: the store may
+    /// change how it writes until [`BlockingRecords::end_bulk_load`], which
+    /// is called after it whatever happens. Default: nothing changes.
+    fn begin_bulk_load(&self) -> StoreResult<()> {
+        Ok(())
+    }
+    /// The first load begun by [`BlockingRecords::begin_bulk_load`] is over.
+    fn end_bulk_load(&self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 /// What a store's requests consumed (DynamoDB: `ReturnConsumedCapacity: TOTAL`).

@@ -89,6 +89,45 @@ impl BlockingRecords for SqliteStore {
         self.write_now(tenant, writes)
     }
 
+    /// Writes through a rollback journal instead of the WAL, when no other
+    /// connection has the file open (SQLite refuses the switch otherwise, and
+    /// the load goes through the WAL as usual): pages added at the end of
+    /// the file are then written once, not once to the WAL and again at the
+    /// checkpoint. Each batch is still one transaction, so a load that dies
+    /// keeps its committed batches, as through the WAL.
+    fn begin_bulk_load(&self) -> StoreResult<()> {
+        self.with(|c| {
+            let mode: String = c
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(db_error)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Ok(());
+            }
+            // Refused (busy) while another connection has the file open.
+            let switched = c
+                .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
+            tracing::debug!(switched, "bulk load: rollback journal");
+            Ok(())
+        })
+    }
+
+    /// Back to the WAL (a no-op when the load never left it).
+    fn end_bulk_load(&self) -> StoreResult<()> {
+        self.with(|c| {
+            let mode: String = c
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(db_error)?;
+            if mode.eq_ignore_ascii_case("delete") {
+                c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                    .map_err(db_error)?;
+            }
+            Ok(())
+        })
+    }
+
     fn has_records(&self, tenant: &str) -> StoreResult<bool> {
         self.with(|c| {
             c.query_row(
@@ -102,6 +141,15 @@ impl BlockingRecords for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The file's journal mode as SQLite names it (`wal`; `delete` during a
+    /// bulk load; `memory` for an in-memory database).
+    pub fn journal_mode(&self) -> StoreResult<String> {
+        self.with(|c| {
+            c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(db_error)
+        })
+    }
+
     /// Writes in one transaction.
     fn write_now(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.with(|c| {
