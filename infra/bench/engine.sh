@@ -54,7 +54,11 @@ measure() {
   tail -1 "$DATA/time.txt"
 }
 
-rm -f "$DATA/plain.db" "$DATA/roster.db"; rm -rf "$DATA/runs"
+# The databases are gigabytes at 1M students: made new for each invocation and
+# removed when it ends (the generated district is kept for the next one).
+clean() { rm -f "$DATA"/plain.db* "$DATA"/roster.db*; rm -rf "$DATA/runs"; }
+clean
+trap clean EXIT
 read -r PLAIN_FIRST PLAIN_FIRST_KIB < <(measure python3 "$DATA/plain.py" "$DATA/district" "$DATA/plain.db")
 read -r PLAIN_AGAIN PLAIN_AGAIN_KIB < <(measure python3 "$DATA/plain.py" "$DATA/district" "$DATA/plain.db")
 read -r OURS_FIRST OURS_FIRST_KIB < <(measure "$BIN" sync "$DATA/district" --tenant bench --db "$DATA/roster.db" --json)

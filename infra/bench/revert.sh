@@ -48,7 +48,9 @@ rewrite("users.csv", rename)
 rewrite("enrollments.csv", drop)
 PY
 DB="$DATA/roster.db"
-rm -f "$DB" "$DB"-wal "$DB"-shm
+rm -f "$DB" "$DB"-wal "$DB"-shm "$DB"-journal
+# Removed when the benchmark ends: the databases are large, the inputs are kept.
+trap 'rm -f "$DB" "$DB"-wal "$DB"-shm "$DB"-journal; rm -rf "$RUNS"' EXIT
 RUNS="$DATA/runs"
 rm -rf "$RUNS"
 

@@ -22,7 +22,9 @@ for year in 0 1; do
   fi
 done
 DB="$DATA/roster.db"
-rm -f "$DB" "$DB"-wal "$DB"-shm
+rm -f "$DB" "$DB"-wal "$DB"-shm "$DB"-journal
+# Removed when the benchmark ends: the databases are large, the inputs are kept.
+trap 'rm -f "$DB" "$DB"-wal "$DB"-shm "$DB"-journal; rm -rf "$RUNS"' EXIT
 RUNS="$DATA/runs"
 rm -rf "$RUNS"
 
