@@ -165,6 +165,15 @@ impl<R: BufRead> RecordReader<R> {
         });
     }
 
+    /// A row has just turned out too long: the key column's bytes so far
+    /// are in the kept part of the buffers.
+    fn catch_key_up(&mut self, out_len: usize, ends_len: usize) {
+        if let Some(key) = &mut self.key {
+            key.reset();
+            key.observe(0, &self.fields[..out_len], 0, &self.ends[..ends_len]);
+        }
+    }
+
     /// Reads the next row into `row`; `Ok(false)` at the end of the input.
     /// After an error the reader is not to be used again.
     pub(crate) fn read(&mut self, row: &mut Row) -> Result<bool, RecordError> {
@@ -177,14 +186,11 @@ impl<R: BufRead> RecordReader<R> {
         // Content bytes and field ends seen, kept or not.
         let (mut content, mut fields) = (0, 0);
         let mut too_long = false;
-        if let Some(key) = &mut self.key {
-            key.reset();
-        }
         loop {
             let input = self.input.fill_buf()?;
             let (result, n_in, n_out, n_ends) = if too_long {
                 // Past the limit: read on to the row's end through the same
-                // buffers, keeping nothing.
+                // buffers, keeping nothing but the key column's first bytes.
                 self.core
                     .read_record(input, &mut self.fields, &mut self.ends)
             } else {
@@ -196,27 +202,23 @@ impl<R: BufRead> RecordReader<R> {
             };
             self.input.consume(n_in);
             self.byte += n_in as u64;
-            if let Some(key) = &mut self.key {
-                let (out, ends) = if too_long {
-                    (&self.fields[..n_out], &self.ends[..n_ends])
-                } else {
-                    (
-                        &self.fields[out_len..out_len + n_out],
-                        &self.ends[ends_len..ends_len + n_ends],
-                    )
-                };
-                key.observe(content, out, fields, ends);
-            }
-            content += n_out;
-            fields += n_ends;
-            if !too_long {
+            if too_long {
+                if let Some(key) = &mut self.key {
+                    key.observe(content, &self.fields[..n_out], fields, &self.ends[..n_ends]);
+                }
+            } else {
                 out_len += n_out;
                 ends_len += n_ends;
             }
+            content += n_out;
+            fields += n_ends;
             match result {
                 ReadRecordResult::InputEmpty => {}
                 ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {
-                    too_long = true;
+                    if !too_long {
+                        self.catch_key_up(out_len, ends_len);
+                        too_long = true;
+                    }
                 }
                 ReadRecordResult::Record => break,
                 ReadRecordResult::End => {
@@ -226,7 +228,10 @@ impl<R: BufRead> RecordReader<R> {
             }
         }
         // The buffers hold one past each limit: a row that just fills one is over it.
-        too_long |= out_len > MAX_RECORD_BYTES || ends_len > MAX_RECORD_FIELDS;
+        if !too_long && (out_len > MAX_RECORD_BYTES || ends_len > MAX_RECORD_FIELDS) {
+            self.catch_key_up(out_len, ends_len);
+            too_long = true;
+        }
         self.records += 1;
         let mut position = csv::Position::new();
         position
