@@ -3,7 +3,8 @@
 //! [`RecordReader`] drives `csv_core` with fixed buffers: a row over
 //! [`MAX_RECORD_BYTES`] of field content or [`MAX_RECORD_FIELDS`] fields is
 //! read to its end through the same buffers and handed over as *too long*,
-//! without its fields, so a 10 MB field costs no more memory than a short one.
+//! without its fields (but the first bytes of its sourcedId), so a 10 MB
+//! field costs no more memory than a short one.
 //! [`for_each_record`] reads ahead on a second thread, so that parsing overlaps
 //! with validation: the reader thread fills batches of rows, the caller's
 //! thread consumes them, and emptied batches go back to be refilled (no
@@ -29,7 +30,8 @@ const RECYCLED_ROW_BYTES: usize = 4096;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Row {
     /// The fields, with the row's position (line, byte, record number).
-    /// Empty when the row is too long.
+    /// When the row is too long: only the key column's first bytes (see
+    /// [`RecordReader::keep_key_column`]) after empty fields, or no field.
     pub(crate) record: csv::StringRecord,
     /// `Some(bytes)` when the row held more than [`MAX_RECORD_BYTES`] of field
     /// content or more than [`MAX_RECORD_FIELDS`] fields: its length in the
