@@ -97,6 +97,20 @@ pub(crate) struct RecordReader<R> {
     key: Option<KeyCapture>,
 }
 
+/// Where the row just parsed lies in the reader's buffers.
+struct Parsed {
+    /// The line it starts on.
+    line: u64,
+    /// Its first byte in the input.
+    start: u64,
+    /// Field ends kept in the buffers (none past the limits).
+    ends: usize,
+    /// Fields it had, kept or not.
+    fields: usize,
+    /// Over [`MAX_RECORD_BYTES`] or [`MAX_RECORD_FIELDS`].
+    too_long: bool,
+}
+
 /// The first bytes of one column's value, caught as a row streams past: a row
 /// too long to keep still says which record it is, so a bulk file's rejected
 /// row is never mistaken for an absent one.
@@ -176,11 +190,11 @@ impl<R: BufRead> RecordReader<R> {
         }
     }
 
-    /// Reads the next row into `row`; `Ok(false)` at the end of the input.
-    /// After an error the reader is not to be used again.
-    pub(crate) fn read(&mut self, row: &mut Row) -> Result<bool, RecordError> {
+    /// Parses the next row into the reader's buffers; `None` at the end of
+    /// the input. After an error the reader is not to be used again.
+    fn next_row(&mut self) -> std::io::Result<Option<Parsed>> {
         if self.done {
-            return Ok(false);
+            return Ok(None);
         }
         let line = self.core.line();
         let start = self.byte;
@@ -225,7 +239,7 @@ impl<R: BufRead> RecordReader<R> {
                 ReadRecordResult::Record => break,
                 ReadRecordResult::End => {
                     self.done = true;
-                    return Ok(false);
+                    return Ok(None);
                 }
             }
         }
@@ -235,6 +249,34 @@ impl<R: BufRead> RecordReader<R> {
             too_long = true;
         }
         self.records += 1;
+        Ok(Some(Parsed {
+            line,
+            start,
+            ends: ends_len,
+            fields,
+            too_long,
+        }))
+    }
+
+    /// Reads past the next row without making a record of it (no copy, no
+    /// UTF-8 check); `Ok(false)` at the end of the input.
+    pub(crate) fn skip(&mut self) -> std::io::Result<bool> {
+        Ok(self.next_row()?.is_some())
+    }
+
+    /// Reads the next row into `row`; `Ok(false)` at the end of the input.
+    /// After an error the reader is not to be used again.
+    pub(crate) fn read(&mut self, row: &mut Row) -> Result<bool, RecordError> {
+        let Some(Parsed {
+            line,
+            start,
+            ends: ends_len,
+            fields,
+            too_long,
+        }) = self.next_row()?
+        else {
+            return Ok(false);
+        };
         let mut position = csv::Position::new();
         position
             .set_line(line)

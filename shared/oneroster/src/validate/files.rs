@@ -3,7 +3,7 @@
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::package::{Entry, Package};
-use crate::records::{csv_reader, skip_bom, RecordError, Row};
+use crate::records::{csv_reader, skip_bom};
 use crate::report::{codes, Issue, IssueSink, Severity};
 
 pub(super) struct FilePlan {
@@ -100,28 +100,21 @@ pub(super) fn count_rows(
     entry: &Entry,
     sink: &mut IssueSink,
 ) -> u64 {
-    let result = package.with_entry(entry, |read| {
-        let (buffered, _) = skip_bom(read);
-        let mut reader = csv_reader(buffered);
-        let mut row = Row::default();
-        let mut rows = 0u64;
-        while reader.read(&mut row)? {
-            rows += 1;
-        }
-        Ok::<u64, RecordError>(rows.saturating_sub(1))
-    });
-    match result {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(e @ RecordError::Utf8 { .. })) => {
-            sink.fatal(Issue::new(
-                Severity::Fatal,
-                name,
-                codes::CSV_MALFORMED,
-                format!("{name}.csv cannot be read as CSV: {e}"),
-            ));
-            0
-        }
-        Ok(Err(RecordError::Io(e))) | Err(e) => {
+    // Counted, not read: a file we do not import need not be UTF-8.
+    let counted = package
+        .with_entry(entry, |read| {
+            let (buffered, _) = skip_bom(read);
+            let mut reader = csv_reader(buffered);
+            let mut rows = 0u64;
+            while reader.skip()? {
+                rows += 1;
+            }
+            Ok(rows.saturating_sub(1))
+        })
+        .and_then(|rows| rows);
+    match counted {
+        Ok(rows) => rows,
+        Err(e) => {
             sink.fatal(Issue::new(
                 Severity::Fatal,
                 name,

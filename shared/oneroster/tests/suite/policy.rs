@@ -722,6 +722,15 @@ fn gradebook_and_resource_files_are_counted_not_imported() {
     assert_eq!((line_items.imported, line_items.rows), (false, 2));
     assert!(warning_codes(&v).contains(&codes::NOT_IMPORTED));
     assert_eq!(v.report.files["results"].mode, "absent");
+
+    // Counted, not read: one that is not UTF-8 (Latin-1 here) is no reason
+    // to refuse the package.
+    let v = Fixture::valid()
+        .with("manifest.csv", &manifest)
+        .with_bytes("lineItems.csv", b"sourcedId,title\nl1,Qu\xe9bec\nl2,Test\n")
+        .validate();
+    assert!(v.report.ok, "{:?}", v.report.fatal().collect::<Vec<_>>());
+    assert_eq!(v.report.files["lineItems"].rows, 2);
 }
 
 #[test]
