@@ -33,7 +33,7 @@ pub struct BeforeImage {
 
 impl BeforeImage {
     /// The image of the write `planned` asks for (see
-    /// [`PlannedWrite::to_write`]), over the stored state `before` (`None`:
+    /// [`PlannedWrite::into_write`]), over the stored state `before` (`None`:
     /// the record did not exist).
     pub fn of(planned: &PlannedWrite, before: Option<RecordState>) -> BeforeImage {
         let after = match (&planned.restore, &planned.sis) {

@@ -10,7 +10,7 @@
 use crate::before::{BeforeImage, ImageWriter};
 use crate::error::SyncError;
 use crate::plan::PlannedWrite;
-use crate::store::{BlockingRecords, EntityWrite};
+use crate::store::BlockingRecords;
 use chrono::Utc;
 use std::sync::mpsc;
 
@@ -71,10 +71,7 @@ pub(crate) fn plan_while_writing<T>(
             let mut written = 0u64;
             for chunk in receive {
                 let now = Utc::now();
-                let writes: Vec<EntityWrite> = chunk
-                    .into_iter()
-                    .map(|p| p.into_write(now, run_id))
-                    .collect();
+                let writes = PlannedWrite::into_writes(chunk, now, run_id);
                 written += store.write(tenant, &writes)?;
             }
             Ok(written)

@@ -9,7 +9,7 @@ use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot};
-use crate::store::{BlockingRecords, EntityWrite, LeaseOutcome, RecordState, Store, StoredSummary};
+use crate::store::{BlockingRecords, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use oneroster::progress::thousands;
@@ -851,10 +851,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             self.keep_before_images(tenant, &chunk, images).await?;
             let count = chunk.len() as u64;
             let now = Utc::now();
-            let writes: Vec<EntityWrite> = chunk
-                .into_iter()
-                .map(|p| p.into_write(now, run_id))
-                .collect();
+            let writes = PlannedWrite::into_writes(chunk, now, run_id);
             written += self.store.write(tenant, &writes).await?;
             self.options.progress.advance(count);
             next = chunks.next_chunk().transpose()?;

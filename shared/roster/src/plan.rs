@@ -101,9 +101,14 @@ impl PlannedWrite {
         serde_json::from_str(line)
     }
 
-    /// The store write this plan line asks for.
-    pub fn to_write(&self, now: DateTime<Utc>, run: &str) -> EntityWrite {
-        self.clone().into_write(now, run)
+    /// The store writes a chunk of plan lines asks for, made at `now` by
+    /// `run` (see [`PlannedWrite::into_write`]).
+    pub fn into_writes(
+        chunk: Vec<PlannedWrite>,
+        now: DateTime<Utc>,
+        run: &str,
+    ) -> Vec<EntityWrite> {
+        chunk.into_iter().map(|p| p.into_write(now, run)).collect()
     }
 
     /// The store write this plan line asks for, made of the line itself (its

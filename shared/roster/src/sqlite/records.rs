@@ -97,18 +97,12 @@ impl BlockingRecords for SqliteStore {
     /// keeps its committed batches, as through the WAL.
     fn begin_bulk_load(&self) -> StoreResult<()> {
         self.with(|c| {
-            let mode: String = c
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .map_err(db_error)?;
-            if !mode.eq_ignore_ascii_case("wal") {
+            if !journal_mode_of(c)?.eq_ignore_ascii_case("wal") {
                 return Ok(());
             }
             // Refused (busy) while another connection has the file open.
-            let switched = c
-                .query_row("PRAGMA journal_mode = DELETE", [], |r| {
-                    r.get::<_, String>(0)
-                })
-                .is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
+            let switched =
+                set_journal_mode(c, "DELETE").is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
             tracing::debug!(switched, "bulk load: rollback journal");
             Ok(())
         })
@@ -117,12 +111,8 @@ impl BlockingRecords for SqliteStore {
     /// Back to the WAL (a no-op when the load never left it).
     fn end_bulk_load(&self) -> StoreResult<()> {
         self.with(|c| {
-            let mode: String = c
-                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .map_err(db_error)?;
-            if mode.eq_ignore_ascii_case("delete") {
-                c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-                    .map_err(db_error)?;
+            if journal_mode_of(c)?.eq_ignore_ascii_case("delete") {
+                set_journal_mode(c, "WAL")?;
             }
             Ok(())
         })
@@ -144,10 +134,7 @@ impl SqliteStore {
     /// The file's journal mode as SQLite names it (`wal`; `delete` during a
     /// bulk load; `memory` for an in-memory database).
     pub fn journal_mode(&self) -> StoreResult<String> {
-        self.with(|c| {
-            c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
-                .map_err(db_error)
-        })
+        self.with(|c| journal_mode_of(c))
     }
 
     /// Writes in one transaction.
@@ -309,6 +296,19 @@ impl SqliteStore {
             Ok(out)
         })
     }
+}
+
+/// The connection's journal mode as SQLite names it.
+fn journal_mode_of(c: &rusqlite::Connection) -> StoreResult<String> {
+    c.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(db_error)
+}
+
+/// Asks for journal mode `mode`; the mode SQLite then reports (it may keep
+/// the old one).
+fn set_journal_mode(c: &rusqlite::Connection, mode: &str) -> StoreResult<String> {
+    c.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| r.get(0))
+        .map_err(db_error)
 }
 
 /// A text column of `row`, borrowed (no copy).
