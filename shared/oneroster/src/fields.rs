@@ -140,6 +140,96 @@ pub fn parse_datetime(text: &str) -> Option<Normalised<DateTime<Utc>>> {
     ))
 }
 
+/// Serialisers of dates and instants that give the text chrono's own
+/// `Serialize` gives (`YYYY-MM-DD`, `YYYY-MM-DDTHH:MM:SSZ`), written from
+/// the numbers rather than through `fmt`: every record has a
+/// `dateLastModified`, and its canonical text is written at every sync.
+/// Values the fast path does not cover (years outside 0–9999, fractions of a
+/// second) are handed to chrono.
+pub mod serde_text {
+    use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+    use serde::{Serialize, Serializer};
+
+    fn push_digits(out: &mut [u8], mut value: u32) {
+        for slot in out.iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+
+    /// `YYYY-MM-DD` into `out[..10]`; `false` when the year has no four digits.
+    fn date_text(date: &NaiveDate, out: &mut [u8]) -> bool {
+        let Ok(year) = u32::try_from(date.year()) else {
+            return false;
+        };
+        if year > 9999 {
+            return false;
+        }
+        push_digits(&mut out[0..4], year);
+        out[4] = b'-';
+        push_digits(&mut out[5..7], date.month());
+        out[7] = b'-';
+        push_digits(&mut out[8..10], date.day());
+        true
+    }
+
+    /// A date, as chrono serialises it.
+    pub fn date<S: Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0u8; 10];
+        if !date_text(date, &mut text) {
+            return date.serialize(s);
+        }
+        s.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
+    }
+
+    /// An optional date ([`date`] when there is one).
+    pub fn option_date<S: Serializer>(date: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+        struct Text<'d>(&'d NaiveDate);
+        impl Serialize for Text<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::serde_text::date(self.0, s)
+            }
+        }
+        match date {
+            Some(d) => s.serialize_some(&Text(d)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// An instant in UTC, as chrono serialises it.
+    pub fn instant<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        let mut text = [0u8; 20];
+        if at.nanosecond() != 0 || !date_text(&at.date_naive(), &mut text) {
+            return at.serialize(s);
+        }
+        text[10] = b'T';
+        push_digits(&mut text[11..13], at.hour());
+        text[13] = b':';
+        push_digits(&mut text[14..16], at.minute());
+        text[16] = b':';
+        push_digits(&mut text[17..19], at.second());
+        text[19] = b'Z';
+        s.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
+    }
+
+    /// An optional instant ([`instant`] when there is one).
+    pub fn option_instant<S: Serializer>(
+        at: &Option<DateTime<Utc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        struct Text<'d>(&'d DateTime<Utc>);
+        impl Serialize for Text<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                super::serde_text::instant(self.0, s)
+            }
+        }
+        match at {
+            Some(at) => s.serialize_some(&Text(at)),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// Reads a four-digit `schoolYear`.
 pub fn parse_year(text: &str) -> Option<u16> {
     let b = text.as_bytes();
@@ -164,6 +254,61 @@ pub fn parse_grade(text: &str) -> Option<Normalised<Grade>> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn dates_and_instants_serialise_as_chrono_does() {
+        #[derive(serde::Serialize)]
+        struct Fast {
+            #[serde(serialize_with = "serde_text::date")]
+            d: NaiveDate,
+            #[serde(serialize_with = "serde_text::option_date")]
+            od: Option<NaiveDate>,
+            #[serde(serialize_with = "serde_text::option_instant")]
+            oi: Option<DateTime<Utc>>,
+        }
+        #[derive(serde::Serialize)]
+        struct Chrono {
+            d: NaiveDate,
+            od: Option<NaiveDate>,
+            oi: Option<DateTime<Utc>>,
+        }
+        let dates = [
+            NaiveDate::from_ymd_opt(2026, 8, 17).unwrap(),
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(10000, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(-5, 3, 9).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+        ];
+        let times = [
+            NaiveTime::MIN,
+            NaiveTime::from_hms_opt(23, 59, 59).unwrap(),
+            NaiveTime::from_hms_opt(9, 5, 7).unwrap(),
+            NaiveTime::from_hms_milli_opt(12, 0, 0, 500).unwrap(),
+            NaiveTime::from_hms_micro_opt(12, 0, 0, 123_456).unwrap(),
+            NaiveTime::from_hms_nano_opt(12, 0, 0, 1).unwrap(),
+            NaiveTime::from_hms_milli_opt(23, 59, 59, 1_500).unwrap(),
+        ];
+        let mut compared = 0;
+        for d in dates {
+            for t in times {
+                for (od, oi) in [
+                    (None, None),
+                    (
+                        Some(d),
+                        Some(Utc.from_utc_datetime(&NaiveDateTime::new(d, t))),
+                    ),
+                ] {
+                    let fast = serde_json::to_string(&Fast { d, od, oi }).unwrap();
+                    let chrono = serde_json::to_string(&Chrono { d, od, oi }).unwrap();
+                    assert_eq!(fast, chrono);
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 84);
+    }
+
     use super::*;
     use crate::model::{ClassType, Role};
     use crate::user_ids::UserId;

@@ -442,6 +442,7 @@ pub struct Common<'a> {
     /// `Active` or `ToBeDeleted`.
     pub status: Status,
     /// When the SIS last changed the record.
+    #[serde(serialize_with = "crate::fields::serde_text::option_instant")]
     pub date_last_modified: Option<DateTime<Utc>>,
     /// Extension attributes.
     pub extensions: Extensions<'a>,
@@ -478,8 +479,10 @@ pub struct AcademicSession<'a> {
     #[serde(rename = "type")]
     pub session_type: SessionType,
     /// startDate*
+    #[serde(serialize_with = "crate::fields::serde_text::date")]
     pub start_date: NaiveDate,
     /// endDate*
+    #[serde(serialize_with = "crate::fields::serde_text::date")]
     pub end_date: NaiveDate,
     /// parentSourcedId
     pub parent_sourced_id: Option<&'a str>,
@@ -596,8 +599,10 @@ pub struct Enrollment<'a> {
     /// primary
     pub primary: Option<bool>,
     /// beginDate
+    #[serde(serialize_with = "crate::fields::serde_text::option_date")]
     pub begin_date: Option<NaiveDate>,
     /// endDate
+    #[serde(serialize_with = "crate::fields::serde_text::option_date")]
     pub end_date: Option<NaiveDate>,
 }
 
@@ -609,6 +614,7 @@ pub struct Demographics<'a> {
     #[serde(flatten)]
     pub common: Common<'a>,
     /// birthDate
+    #[serde(serialize_with = "crate::fields::serde_text::option_date")]
     pub birth_date: Option<NaiveDate>,
     /// sex
     pub sex: Option<Sex>,

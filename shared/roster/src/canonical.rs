@@ -31,8 +31,16 @@ pub fn write<T: Serialize + ?Sized>(
     })
 }
 
-/// Appends the JSON string literal of `text` (quotes and escapes).
+/// Appends the JSON string literal of `text` (quotes and escapes). Text
+/// with nothing to escape, most of it, is copied as it is.
 fn json_str(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        return;
+    }
     serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
 }
 
@@ -574,7 +582,7 @@ mod tests {
         for value in [
             json!({"b": "2", "a": "1", "status": "active", "c": null, "d": [], "e": ""}),
             json!({"z": {"y": "", "x": [""]}, "a": ["", "1", null, "2"], "n": 3, "t": true, "f": false}),
-            json!({"q\"uote": "a\\b\n\u{1b}", "é": "ü", "E": "upper", "nested": {"b": {"c": 1}, "a": {}}}),
+            json!({"q\"uote": "a\\b\n\u{1b}", "tab": "a\tb\u{7f}\u{0}", "é": "ü", "E": "upper", "nested": {"b": {"c": 1}, "a": {}}}),
             json!({}),
             json!({"status": "x"}),
             json!({"list": [{"a": ""}, {"b": "1"}], "num": -12, "big": 18446744073709551615u64}),

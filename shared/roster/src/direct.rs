@@ -5,20 +5,31 @@
 //! that writes on the calling thread ([`BlockingRecords`]) then takes the
 //! planned writes from a second thread as the planner makes them. The store
 //! is the slower side, so the planner's thread keeps the before-images, each
-//! before its record is handed over, and the writer's thread only writes.
+//! before its record is handed over, and makes the store writes (reading
+//! their lookup keys from the content); the writer's thread only writes.
+//! The first chunks of each type are small, so the writer starts at once
+//! rather than waiting for a whole chunk to be planned.
 
 use crate::before::{BeforeImage, ImageWriter};
 use crate::error::SyncError;
 use crate::plan::PlannedWrite;
-use crate::store::BlockingRecords;
+use crate::store::{BlockingRecords, EntityWrite};
 use chrono::Utc;
 use std::sync::mpsc;
+
+/// The first chunk of a type: the writer waits for no more than this to be
+/// planned. Each next chunk is twice as large, up to the store's batch.
+const FIRST_CHUNK: usize = 1_000;
 
 /// Where the planner puts its writes: chunks handed to the writer thread.
 pub(crate) struct DirectWrites<'i> {
     chunk: Vec<PlannedWrite>,
+    /// The current chunk's length when full (see [`FIRST_CHUNK`]).
     size: usize,
-    send: mpsc::SyncSender<Vec<PlannedWrite>>,
+    /// The store's batch: the largest chunk.
+    batch: usize,
+    run_id: &'i str,
+    send: mpsc::SyncSender<Vec<EntityWrite>>,
     images: &'i mut ImageWriter,
 }
 
@@ -45,9 +56,11 @@ impl DirectWrites<'_> {
         if self.chunk.is_empty() {
             return Ok(());
         }
+        self.size = (self.size * 2).min(self.batch);
         let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(self.size));
+        let writes = PlannedWrite::into_writes(full, Utc::now(), self.run_id);
         self.send
-            .send(full)
+            .send(writes)
             .map_err(|_| SyncError::Refused("the writer stopped".into()))
     }
 }
@@ -66,19 +79,20 @@ pub(crate) fn plan_while_writing<T>(
 ) -> Result<(T, u64), SyncError> {
     std::thread::scope(|scope| {
         // Two chunks in flight: memory stays bounded by the chunk size.
-        let (send, receive) = mpsc::sync_channel::<Vec<PlannedWrite>>(2);
+        let (send, receive) = mpsc::sync_channel::<Vec<EntityWrite>>(2);
         let writer = scope.spawn(move || -> Result<u64, SyncError> {
             let mut written = 0u64;
-            for chunk in receive {
-                let now = Utc::now();
-                let writes = PlannedWrite::into_writes(chunk, now, run_id);
+            for writes in receive {
                 written += store.write(tenant, &writes)?;
             }
             Ok(written)
         });
+        let first = FIRST_CHUNK.min(size).max(1);
         let mut writes = DirectWrites {
-            chunk: Vec::with_capacity(size),
-            size,
+            chunk: Vec::with_capacity(first),
+            size: first,
+            batch: size.max(1),
+            run_id,
             send,
             images,
         };

@@ -128,6 +128,7 @@ impl PlannedWrite {
                 EntityWrite::Put {
                     kind: self.kind,
                     sourced_id: self.id,
+                    keys: sis.index_keys(self.kind),
                     sis,
                     first_seen_at,
                     first_seen_run,

@@ -65,9 +65,14 @@ pub enum RecordFacts {
     },
 }
 
+/// A `YYYY-MM-DD` date; the common form is read without chrono's format
+/// parser (every stored enrollment's end date is read at every sync), any
+/// other by it, as before.
 fn date(text: &Option<Cow<'_, str>>) -> Option<NaiveDate> {
-    text.as_deref()
-        .and_then(|text| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+    text.as_deref().and_then(|text| {
+        oneroster::fields::parse_date(text)
+            .or_else(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok())
+    })
 }
 
 fn year(value: &Option<YearField<'_>>) -> Option<u16> {

@@ -4,7 +4,7 @@
 //! [`Leases`], [`Claims`]) that [`Store`] gathers. Two adapters implement them — DynamoDB (production) and
 //! SQLite (embedded, local) — and one conformance suite keeps them equal.
 
-use crate::content::SisContent;
+use crate::content::{IndexKeys, SisContent};
 use crate::run::RunRecord;
 use crate::school_year::RecordFacts;
 use crate::tenant::{TenantConfig, TenantState};
@@ -343,6 +343,10 @@ pub enum EntityWrite {
         sourced_id: String,
         /// SIS content.
         sis: SisContent,
+        /// Its lookup keys (`sis.index_keys(kind)`), read from the content
+        /// when the write is made: a store that writes on another thread
+        /// does not parse the content again.
+        keys: IndexKeys,
         /// First seen (kept from the stored record, or now for a new one).
         first_seen_at: DateTime<Utc>,
         /// Run that first saw it.

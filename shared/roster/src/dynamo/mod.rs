@@ -7,7 +7,7 @@
 //! platform-owned data (`P#` items) are separate items: a sync's `PutItem`
 //! replaces only the former, so it cannot clobber the Primary Administrator flag.
 
-use crate::content::SisContent;
+use crate::content::{IndexKeys, SisContent};
 use crate::run::RunRecord;
 use crate::store::*;
 use crate::tenant::{TenantConfig, TenantState};

@@ -192,6 +192,7 @@ impl ProvisionalUsers for DynamoStore {
         let write = EntityWrite::Put {
             kind: EntityKind::Users,
             sourced_id: sourced_id.to_string(),
+            keys: sis.index_keys(EntityKind::Users),
             sis: sis.clone(),
             first_seen_at: now,
             first_seen_run: origin.to_string(),

@@ -20,6 +20,7 @@ impl DynamoStore {
                 kind,
                 sourced_id,
                 sis,
+                keys,
                 first_seen_at,
                 first_seen_run,
                 updated_at,
@@ -28,7 +29,7 @@ impl DynamoStore {
                 tenant,
                 *kind,
                 sourced_id,
-                sis,
+                (sis, keys.clone()),
                 (first_seen_at, first_seen_run),
                 (updated_at, run),
             )),
@@ -41,7 +42,7 @@ impl DynamoStore {
                     tenant,
                     *kind,
                     sourced_id,
-                    &state.sis,
+                    (&state.sis, state.sis.index_keys(*kind)),
                     (&state.first_seen_at, &state.first_seen_run),
                     (&state.updated_at, &state.updated_run),
                 );
@@ -68,7 +69,7 @@ impl DynamoStore {
         tenant: &str,
         kind: EntityKind,
         sourced_id: &str,
-        sis: &SisContent,
+        (sis, keys): (&SisContent, IndexKeys),
         first_seen: (&DateTime<Utc>, &String),
         updated: (&DateTime<Utc>, &String),
     ) -> Item {
@@ -86,7 +87,6 @@ impl DynamoStore {
         item.insert("first_seen_run".into(), s(first_seen.1.as_str()));
         item.insert("updated_at".into(), s(ts(*updated.0)));
         item.insert("updated_run".into(), s(updated.1.as_str()));
-        let keys = sis.index_keys(kind);
         let mut index = |n: u8, pk: String| {
             item.insert(format!("gsi{n}pk"), s(pk));
             item.insert(format!("gsi{n}sk"), s(sourced_id));

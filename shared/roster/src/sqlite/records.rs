@@ -176,35 +176,46 @@ impl SqliteStore {
                          WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
                     )
                     .map_err(db_error)?;
-                let mut stamps = Stamps::default();
+                // The put's parameters that repeat from one write to the next
+                // (tenant, type, stamps, run) are bound only when they change:
+                // SQLite keeps bindings from one execution to the next.
+                let mut bound: Option<(EntityKind, DateTime<Utc>, &str, DateTime<Utc>, &str)> = None;
                 for w in writes {
                     match w {
                         EntityWrite::Put {
                             kind,
                             sourced_id,
                             sis,
+                            keys,
                             first_seen_at,
                             first_seen_run,
                             updated_at,
                             run,
                         } => {
-                            let keys = sis.index_keys(*kind);
-                            put.execute(params![
-                                tenant,
-                                kind_name(*kind),
-                                sourced_id,
-                                sis.text(),
-                                stamps.text(*first_seen_at),
-                                first_seen_run,
-                                stamps.text(*updated_at),
-                                run,
-                                keys.email,
-                                keys.username,
-                                keys.school,
-                                keys.class,
-                                keys.user,
-                            ])
-                            .map_err(db_error)?;
+                            let shared = (
+                                *kind,
+                                *first_seen_at,
+                                first_seen_run.as_str(),
+                                *updated_at,
+                                run.as_str(),
+                            );
+                            if bound != Some(shared) {
+                                put.raw_bind_parameter(1, tenant).map_err(db_error)?;
+                                put.raw_bind_parameter(2, kind_name(*kind)).map_err(db_error)?;
+                                put.raw_bind_parameter(5, ts(*first_seen_at)).map_err(db_error)?;
+                                put.raw_bind_parameter(6, first_seen_run).map_err(db_error)?;
+                                put.raw_bind_parameter(7, ts(*updated_at)).map_err(db_error)?;
+                                put.raw_bind_parameter(8, run).map_err(db_error)?;
+                                bound = Some(shared);
+                            }
+                            put.raw_bind_parameter(3, sourced_id).map_err(db_error)?;
+                            put.raw_bind_parameter(4, sis.text()).map_err(db_error)?;
+                            put.raw_bind_parameter(9, &keys.email).map_err(db_error)?;
+                            put.raw_bind_parameter(10, &keys.username).map_err(db_error)?;
+                            put.raw_bind_parameter(11, &keys.school).map_err(db_error)?;
+                            put.raw_bind_parameter(12, &keys.class).map_err(db_error)?;
+                            put.raw_bind_parameter(13, &keys.user).map_err(db_error)?;
+                            put.raw_execute().map_err(db_error)?;
                         }
                         EntityWrite::Restore {
                             kind,
@@ -316,25 +327,6 @@ fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> StoreResult<&'r str
     row.get_ref(column)
         .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
         .map_err(db_error)
-}
-
-/// Timestamps as stored text, formatted once each: the writes of one call
-/// share a few instants (this run's, and the first-seen ones they carry).
-#[derive(Default)]
-struct Stamps(Vec<(DateTime<Utc>, String)>);
-
-impl Stamps {
-    fn text(&mut self, at: DateTime<Utc>) -> String {
-        if let Some((_, text)) = self.0.iter().find(|(t, _)| *t == at) {
-            return text.clone();
-        }
-        let text = ts(at);
-        if self.0.len() >= 8 {
-            self.0.remove(0);
-        }
-        self.0.push((at, text.clone()));
-        text
-    }
 }
 
 /// The columns [`entity_of`] reads, with the platform-owned flag beside them.
