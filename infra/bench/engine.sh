@@ -50,6 +50,9 @@ PY
 
 # time CMD... -> "seconds peak_kib"
 measure() {
+  # Each command starts with nothing of the previous one still being written
+  # back to disk (the databases are hundreds of MB; writeback would land on the next).
+  sync
   /usr/bin/time -o "$DATA/time.txt" -f '%e %M' "$@" >/dev/null 2>"$DATA/stderr.txt" || true
   tail -1 "$DATA/time.txt"
 }
