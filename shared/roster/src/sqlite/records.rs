@@ -8,6 +8,7 @@ use crate::store::*;
 use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use rusqlite::params;
+use std::sync::mpsc;
 
 impl Records for SqliteStore {
     fn name(&self) -> &'static str {
@@ -278,6 +279,11 @@ impl SqliteStore {
 
     /// Every stored record of a type, summarised (the stored text's digest,
     /// its facts; timestamps and run ids that repeat parsed once).
+    ///
+    /// Two threads share the work: this one steps through the rows and
+    /// copies their columns into batches, a second one summarises them
+    /// (hashing, reading the facts, building the list). A large district's
+    /// enrollments take seconds to load, and nothing else runs meanwhile.
     fn summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {
         self.with(|c| {
             let mut stmt = c
@@ -289,24 +295,125 @@ impl SqliteStore {
             let mut rows = stmt
                 .query(params![tenant, kind_name(kind)])
                 .map_err(db_error)?;
-            let mut out = Vec::new();
-            let mut first_seen = FirstSeenCache::default();
-            while let Some(row) = rows.next().map_err(db_error)? {
-                // The stored text as it is: its digest is the hash of its bytes.
-                let sis = text_at(row, 1)?;
-                let archived: bool = row.get(2).map_err(db_error)?;
-                out.push(StoredSummary {
-                    sourced_id: text_at(row, 0)?.into(),
-                    digest: digest_of_text(sis),
-                    facts: RecordFacts::for_stored_text(kind, sis, archived),
-                    archived,
-                    first_seen: first_seen.get(text_at(row, 3)?, text_at(row, 4)?, parse_ts)?,
-                    provisional: row.get(5).map_err(db_error)?,
-                });
-            }
-            Ok(out)
+            std::thread::scope(|scope| {
+                let (full, filled) = mpsc::sync_channel::<RawRows>(SUMMARY_BATCHES_IN_FLIGHT);
+                let (empty, emptied) = mpsc::channel::<RawRows>();
+                let summariser = scope.spawn(move || summarise(kind, filled, empty));
+                let read = (|| -> StoreResult<()> {
+                    let mut batch = RawRows::default();
+                    while let Some(row) = rows.next().map_err(db_error)? {
+                        batch.push(
+                            [text_at(row, 0)?, text_at(row, 1)?, text_at(row, 3)?, text_at(row, 4)?],
+                            row.get(2).map_err(db_error)?,
+                            row.get(5).map_err(db_error)?,
+                        );
+                        if batch.is_full() {
+                            let next = emptied.try_recv().unwrap_or_default();
+                            if full.send(std::mem::replace(&mut batch, next)).is_err() {
+                                // The summariser stopped: its error is the one to report.
+                                return Ok(());
+                            }
+                        }
+                    }
+                    if !batch.rows.is_empty() {
+                        let _ = full.send(batch);
+                    }
+                    Ok(())
+                })();
+                drop(full);
+                let summarised = summariser
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                read?;
+                summarised
+            })
         })
     }
+}
+
+/// Batches of rows between the reading and the summarising thread.
+const SUMMARY_BATCHES_IN_FLIGHT: usize = 4;
+
+/// Rows of [`SqliteStore::summaries`] as read: their text columns side by
+/// side in one buffer (reused from batch to batch).
+#[derive(Default)]
+struct RawRows {
+    text: String,
+    rows: Vec<RawRow>,
+}
+
+/// One row of [`RawRows`]: where its columns end in the buffer (sourcedId,
+/// content, first-seen stamp, first-seen run), and its two flags.
+struct RawRow {
+    ends: [usize; 4],
+    archived: bool,
+    provisional: bool,
+}
+
+impl RawRows {
+    fn push(&mut self, columns: [&str; 4], archived: bool, provisional: bool) {
+        let mut ends = [0; 4];
+        for (end, column) in ends.iter_mut().zip(columns) {
+            self.text.push_str(column);
+            *end = self.text.len();
+        }
+        self.rows.push(RawRow {
+            ends,
+            archived,
+            provisional,
+        });
+    }
+
+    /// 2,048 rows or 1 MiB of text: a batch stays small, whatever the records.
+    fn is_full(&self) -> bool {
+        self.rows.len() >= 2048 || self.text.len() >= 1 << 20
+    }
+
+    /// Each row's columns, in order.
+    fn each(&self) -> impl Iterator<Item = ([&str; 4], &RawRow)> {
+        let mut start = 0;
+        self.rows.iter().map(move |row| {
+            let mut columns = [""; 4];
+            for (column, end) in columns.iter_mut().zip(row.ends) {
+                *column = &self.text[start..end];
+                start = end;
+            }
+            (columns, row)
+        })
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+}
+
+/// The summarising side of [`SqliteStore::summaries`]: every batch
+/// received, summarised, and its buffer handed back.
+fn summarise(
+    kind: EntityKind,
+    filled: mpsc::Receiver<RawRows>,
+    empty: mpsc::Sender<RawRows>,
+) -> StoreResult<Vec<StoredSummary>> {
+    let mut out = Vec::new();
+    let mut first_seen = FirstSeenCache::default();
+    for mut batch in filled {
+        for ([id, sis, at, run], row) in batch.each() {
+            // The stored text as it is: its digest is the hash of its bytes.
+            out.push(StoredSummary {
+                sourced_id: id.into(),
+                digest: digest_of_text(sis),
+                facts: RecordFacts::for_stored_text(kind, sis, row.archived),
+                archived: row.archived,
+                first_seen: first_seen.get(at, run, parse_ts)?,
+                provisional: row.provisional,
+            });
+        }
+        batch.clear();
+        // The reader may have finished: then the buffer is simply dropped.
+        let _ = empty.send(batch);
+    }
+    Ok(out)
 }
 
 /// The connection's journal mode as SQLite names it.
@@ -483,5 +590,143 @@ impl PlatformEdits for SqliteStore {
             .map_err(db_error)?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use std::sync::Arc;
+
+    fn put(id: String, text: &str, at: DateTime<Utc>, run: &str) -> EntityWrite {
+        let sis = SisContent::from_json(text).unwrap();
+        EntityWrite::Put {
+            kind: EntityKind::Enrollments,
+            sourced_id: id,
+            keys: sis.index_keys(EntityKind::Enrollments),
+            sis,
+            first_seen_at: at,
+            first_seen_run: run.into(),
+            updated_at: at,
+            run: run.into(),
+        }
+    }
+
+    /// Rows cross the reading and the summarising thread in batches cut by
+    /// count and by size; every row arrives once, in order, summarised.
+    #[test]
+    fn summaries_are_read_in_batches_and_all_arrive() {
+        let store = SqliteStore::in_memory().unwrap();
+        let first = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+        let second = Utc.with_ymd_and_hms(2026, 9, 1, 12, 0, 0).unwrap();
+        let big = "x".repeat(1_500_000);
+        let mut writes = Vec::new();
+        for i in 0..5_000 {
+            let note = if i == 2_500 { big.as_str() } else { "n" };
+            let text = format!(
+                r#"{{"classSourcedId":"cls-{}","endDate":"2027-06-11","note":"{note}","sourcedId":"e-{i:05}"}}"#,
+                i % 7
+            );
+            let (at, run) = if i < 3_000 {
+                (first, "run-1")
+            } else {
+                (second, "run-2")
+            };
+            writes.push(put(format!("e-{i:05}"), &text, at, run));
+        }
+        writes.push(EntityWrite::Archive {
+            kind: EntityKind::Enrollments,
+            sourced_id: "e-00042".into(),
+            at: second,
+            run: "run-2".into(),
+            reason: Some(ArchiveReason::Absent),
+            by: ArchivedBy::Sync,
+        });
+        assert_eq!(store.write_now("t", &writes).unwrap(), 5_001);
+
+        let mut summaries = store.summaries("t", EntityKind::Enrollments).unwrap();
+        summaries.sort_by(|a, b| a.sourced_id.cmp(&b.sourced_id));
+        assert_eq!(summaries.len(), 5_000);
+        let stored = store
+            .with(|c| {
+                let mut stmt = c
+                    .prepare("SELECT sis FROM entities WHERE tenant = 't' ORDER BY sourced_id")
+                    .map_err(db_error)?;
+                let texts = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(db_error)?;
+                texts
+                    .map(|t| t.map_err(db_error))
+                    .collect::<StoreResult<Vec<_>>>()
+            })
+            .unwrap();
+        for (i, (s, text)) in summaries.iter().zip(&stored).enumerate() {
+            assert_eq!(s.sourced_id, format!("e-{i:05}"));
+            assert_eq!(s.digest, digest_of_text(text), "{}", s.sourced_id);
+            assert_eq!(s.archived, i == 42);
+            assert_eq!(s.first_seen.at, if i < 3_000 { first } else { second });
+            assert_eq!(s.first_seen.run, if i < 3_000 { "run-1" } else { "run-2" });
+            if i != 42 {
+                let RecordFacts::Enrollment { class, end } = &s.facts else {
+                    panic!("{} has no enrollment facts", s.sourced_id);
+                };
+                assert_eq!(class.as_deref(), Some(format!("cls-{}", i % 7).as_str()));
+                assert_eq!(end.map(|d| d.to_string()).as_deref(), Some("2027-06-11"));
+            }
+        }
+        // Records that came in runs of the same stamp share one copy of it.
+        assert!(Arc::ptr_eq(
+            &summaries[0].first_seen,
+            &summaries[2_999].first_seen
+        ));
+    }
+
+    /// A row the summariser cannot read stops the load with its error, at
+    /// any point of the table: nothing waits forever on the other thread.
+    #[test]
+    fn a_bad_stored_row_fails_the_load_without_hanging() {
+        let store = SqliteStore::in_memory().unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+        let writes: Vec<_> = (0..10_000)
+            .map(|i| {
+                put(
+                    format!("e-{i:05}"),
+                    r#"{"classSourcedId":"c"}"#,
+                    at,
+                    "run-1",
+                )
+            })
+            .collect();
+        store.write_now("t", &writes).unwrap();
+        for id in ["e-00000", "e-05000", "e-09999"] {
+            store
+                .with(|c| {
+                    c.execute(
+                        "UPDATE entities SET first_seen_at = 'garbage' WHERE sourced_id = ?1",
+                        [id],
+                    )
+                    .map_err(db_error)
+                })
+                .unwrap();
+            let error = store.summaries("t", EntityKind::Enrollments).unwrap_err();
+            assert!(
+                error.to_string().contains("bad timestamp `garbage`"),
+                "{error}"
+            );
+            store
+                .with(|c| {
+                    c.execute(
+                        "UPDATE entities SET first_seen_at = ?2 WHERE sourced_id = ?1",
+                        params![id, ts(at)],
+                    )
+                    .map_err(db_error)
+                })
+                .unwrap();
+        }
+        assert_eq!(
+            store.summaries("t", EntityKind::Enrollments).unwrap().len(),
+            10_000
+        );
     }
 }
