@@ -180,7 +180,7 @@ impl SqliteStore {
                 // The put's parameters that repeat from one write to the next
                 // (tenant, type, stamps, run) are bound only when they change:
                 // SQLite keeps bindings from one execution to the next.
-                let mut bound: Option<(EntityKind, DateTime<Utc>, &str, DateTime<Utc>, &str)> = None;
+                let mut bound: Option<PutShared> = None;
                 for w in writes {
                     match w {
                         EntityWrite::Put {
@@ -330,6 +330,10 @@ impl SqliteStore {
         })
     }
 }
+
+/// A put's parameters that repeat from one write to the next: type, first
+/// seen (stamp, run), written (stamp, run). The tenant is the call's.
+type PutShared<'w> = (EntityKind, DateTime<Utc>, &'w str, DateTime<Utc>, &'w str);
 
 /// Batches of rows between the reading and the summarising thread.
 const SUMMARY_BATCHES_IN_FLIGHT: usize = 4;
