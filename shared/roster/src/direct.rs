@@ -30,6 +30,10 @@ pub(crate) struct DirectWrites<'i> {
     batch: usize,
     run_id: &'i str,
     send: mpsc::SyncSender<Vec<EntityWrite>>,
+    /// Chunks the writer has written, handed back to be freed here: the
+    /// planner's thread allocated them, and the writer, the slower side,
+    /// is spared the frees.
+    written: mpsc::Receiver<Vec<EntityWrite>>,
     images: &'i mut ImageWriter,
 }
 
@@ -56,6 +60,9 @@ impl DirectWrites<'_> {
         if self.chunk.is_empty() {
             return Ok(());
         }
+        while let Ok(done) = self.written.try_recv() {
+            drop(done);
+        }
         self.size = (self.size * 2).min(self.batch);
         let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(self.size));
         let writes = PlannedWrite::into_writes(full, Utc::now(), self.run_id);
@@ -80,12 +87,15 @@ pub(crate) fn plan_while_writing<T>(
     std::thread::scope(|scope| {
         // Two chunks in flight: memory stays bounded by the chunk size.
         let (send, receive) = mpsc::sync_channel::<Vec<EntityWrite>>(2);
+        let (give_back, written) = mpsc::channel::<Vec<EntityWrite>>();
         let writer = scope.spawn(move || -> Result<u64, SyncError> {
-            let mut written = 0u64;
+            let mut count = 0u64;
             for writes in receive {
-                written += store.write(tenant, &writes)?;
+                count += store.write(tenant, &writes)?;
+                // The planner may have finished: then the chunk is freed here.
+                let _ = give_back.send(writes);
             }
-            Ok(written)
+            Ok(count)
         });
         let first = FIRST_CHUNK.min(size).max(1);
         let mut writes = DirectWrites {
@@ -94,6 +104,7 @@ pub(crate) fn plan_while_writing<T>(
             batch: size.max(1),
             run_id,
             send,
+            written,
             images,
         };
         let planned = plan(&mut writes).and_then(|t| writes.flush().map(|()| t));
