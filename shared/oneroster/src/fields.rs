@@ -184,16 +184,7 @@ pub mod serde_text {
 
     /// An optional date ([`date`] when there is one).
     pub fn option_date<S: Serializer>(date: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
-        struct Text<'d>(&'d NaiveDate);
-        impl Serialize for Text<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                super::serde_text::date(self.0, s)
-            }
-        }
-        match date {
-            Some(d) => s.serialize_some(&Text(d)),
-            None => s.serialize_none(),
-        }
+        optional(date.as_ref(), s)
     }
 
     /// An instant in UTC, as chrono serialises it.
@@ -217,14 +208,36 @@ pub mod serde_text {
         at: &Option<DateTime<Utc>>,
         s: S,
     ) -> Result<S::Ok, S::Error> {
-        struct Text<'d>(&'d DateTime<Utc>);
-        impl Serialize for Text<'_> {
+        optional(at.as_ref(), s)
+    }
+
+    /// A value these serialisers write.
+    trait Text {
+        fn write<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error>;
+    }
+
+    impl Text for NaiveDate {
+        fn write<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            date(self, s)
+        }
+    }
+
+    impl Text for DateTime<Utc> {
+        fn write<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            instant(self, s)
+        }
+    }
+
+    /// `Some` with the value as [`Text`] writes it, or `None`.
+    fn optional<T: Text, S: Serializer>(value: Option<&T>, s: S) -> Result<S::Ok, S::Error> {
+        struct Present<'v, T>(&'v T);
+        impl<T: Text> Serialize for Present<'_, T> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                super::serde_text::instant(self.0, s)
+                self.0.write(s)
             }
         }
-        match at {
-            Some(at) => s.serialize_some(&Text(at)),
+        match value {
+            Some(value) => s.serialize_some(&Present(value)),
             None => s.serialize_none(),
         }
     }
@@ -254,6 +267,9 @@ pub fn parse_grade(text: &str) -> Option<Normalised<Grade>> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::model::{ClassType, Role};
+    use crate::user_ids::UserId;
 
     #[test]
     fn dates_and_instants_serialise_as_chrono_does() {
@@ -308,10 +324,6 @@ mod tests {
         }
         assert_eq!(compared, 84);
     }
-
-    use super::*;
-    use crate::model::{ClassType, Role};
-    use crate::user_ids::UserId;
 
     #[test]
     fn vocabulary_is_exact_or_case_tolerant() {

@@ -29,7 +29,8 @@ impl DynamoStore {
                 tenant,
                 *kind,
                 sourced_id,
-                (sis, keys.clone()),
+                sis,
+                keys,
                 (first_seen_at, first_seen_run),
                 (updated_at, run),
             )),
@@ -42,7 +43,8 @@ impl DynamoStore {
                     tenant,
                     *kind,
                     sourced_id,
-                    (&state.sis, state.sis.index_keys(*kind)),
+                    &state.sis,
+                    &state.sis.index_keys(*kind),
                     (&state.first_seen_at, &state.first_seen_run),
                     (&state.updated_at, &state.updated_run),
                 );
@@ -69,7 +71,8 @@ impl DynamoStore {
         tenant: &str,
         kind: EntityKind,
         sourced_id: &str,
-        (sis, keys): (&SisContent, IndexKeys),
+        sis: &SisContent,
+        keys: &IndexKeys,
         first_seen: (&DateTime<Utc>, &String),
         updated: (&DateTime<Utc>, &String),
     ) -> Item {
@@ -91,19 +94,19 @@ impl DynamoStore {
             item.insert(format!("gsi{n}pk"), s(pk));
             item.insert(format!("gsi{n}sk"), s(sourced_id));
         };
-        if let Some(email) = keys.email {
+        if let Some(email) = &keys.email {
             index(1, format!("T#{tenant}#EMAIL#{email}"));
         }
-        if let Some(school) = keys.school {
+        if let Some(school) = &keys.school {
             index(1, format!("T#{tenant}#SCHOOL#{school}"));
         }
-        if let Some(class) = keys.class {
+        if let Some(class) = &keys.class {
             index(1, format!("T#{tenant}#CLASS#{class}"));
         }
-        if let Some(username) = keys.username {
+        if let Some(username) = &keys.username {
             index(2, format!("T#{tenant}#USERNAME#{username}"));
         }
-        if let Some(user) = keys.user {
+        if let Some(user) = &keys.user {
             index(2, format!("T#{tenant}#USER#{user}"));
         }
         item
