@@ -321,6 +321,46 @@ pub(crate) fn csv_reader<R: BufRead>(input: R) -> RecordReader<R> {
     RecordReader::new(input)
 }
 
+/// Fills `rows` from `reader`: up to [`BATCH`] rows or [`BATCH_BYTES`] of
+/// field content. `rows` is cut to the rows read. Returns whether the input
+/// ended, or the error that stopped the reading (the rows before it kept).
+fn fill_batch<R: BufRead>(
+    reader: &mut RecordReader<R>,
+    rows: &mut Vec<Row>,
+) -> (bool, Option<RecordError>) {
+    let (mut filled, mut bytes) = (0, 0);
+    let mut outcome = (false, None);
+    while filled < rows.len() && bytes < BATCH_BYTES {
+        match reader.read(&mut rows[filled]) {
+            Ok(true) => {
+                bytes += rows[filled].held_bytes();
+                filled += 1;
+            }
+            Ok(false) => {
+                outcome = (true, None);
+                break;
+            }
+            Err(e) => {
+                outcome = (true, Some(e));
+                break;
+            }
+        }
+    }
+    rows.truncate(filled);
+    outcome
+}
+
+/// Readies a consumed batch for refilling. A row that held a long record
+/// keeps its capacity: it is dropped rather than recycled.
+fn recycle(rows: &mut Vec<Row>) {
+    for row in rows.iter_mut() {
+        if row.held_bytes() > RECYCLED_ROW_BYTES {
+            *row = Row::default();
+        }
+    }
+    rows.resize(BATCH, Row::default());
+}
+
 /// Hands every row of `reader` to `consume`, in order, reading ahead on a
 /// second thread. Stops at the first read error and returns it; `consume` may
 /// stop early by returning `false`.
@@ -337,29 +377,14 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
         scope.spawn(move || {
             // Ends when the consumer hangs up (empty_rx fails) or input ends.
             while let Ok(mut batch) = empty_rx.recv() {
-                let (mut filled, mut bytes) = (0, 0);
-                let mut done = false;
-                while filled < batch.len() && bytes < BATCH_BYTES {
-                    match reader.read(&mut batch[filled]) {
-                        Ok(true) => {
-                            bytes += batch[filled].held_bytes();
-                            filled += 1;
-                        }
-                        Ok(false) => {
-                            done = true;
-                            break;
-                        }
-                        Err(e) => {
-                            // The rows before the error still count.
-                            batch.truncate(filled);
-                            let _ = full_tx.send(Ok(batch));
-                            let _ = full_tx.send(Err(e));
-                            return;
-                        }
-                    }
+                let (done, error) = fill_batch(reader, &mut batch);
+                if full_tx.send(Ok(batch)).is_err() {
+                    return;
                 }
-                batch.truncate(filled);
-                if full_tx.send(Ok(batch)).is_err() || done {
+                if let Some(e) = error {
+                    let _ = full_tx.send(Err(e));
+                }
+                if done {
                     return;
                 }
             }
@@ -373,14 +398,7 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
                             break 'batches;
                         }
                     }
-                    // A row that held a long record keeps its capacity:
-                    // drop it rather than recycle it.
-                    for row in batch.iter_mut() {
-                        if row.held_bytes() > RECYCLED_ROW_BYTES {
-                            *row = Row::default();
-                        }
-                    }
-                    batch.resize(BATCH, Row::default());
+                    recycle(&mut batch);
                     let _ = empty_tx.send(batch);
                 }
                 Err(e) => {
@@ -391,6 +409,115 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
         }
         // Dropping the receivers lets a reader still running finish.
         drop(full_rx);
+        drop(empty_tx);
+        result
+    })
+}
+
+/// Rows and what a preparing step made of each, travelling together from
+/// the reader to the preparing thread, to the consumer and back.
+struct PreparedBatch<T> {
+    rows: Vec<Row>,
+    prepared: Vec<T>,
+}
+
+/// Like [`for_each_record`], with preparing threads between the two: the
+/// reader thread parses rows, `workers` preparing threads run `prepare` on
+/// them (a batch each in turn, into `T`s kept from batch to batch, so their
+/// buffers are reused), and the caller's thread hands each row with its `T`
+/// to `consume`, in file order. For consumers whose per-row work is mostly a
+/// pure function of the row: that part runs beside their own, on as many
+/// cores as there are.
+pub(crate) fn for_each_record_prepared<R, T>(
+    reader: &mut RecordReader<R>,
+    workers: usize,
+    prepare: impl Fn(&Row, &mut T) + Sync,
+    mut consume: impl FnMut(&Row, &mut T) -> bool,
+) -> Result<(), RecordError>
+where
+    R: BufRead + Send,
+    T: Default + Send,
+{
+    type Message<T> = Result<PreparedBatch<T>, RecordError>;
+    let workers = workers.max(1);
+    // Batch i goes to worker i % workers and comes back from it: two
+    // channels per worker keep the order with no sequence numbers.
+    let (to_workers, from_reader): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| mpsc::sync_channel::<Message<T>>(IN_FLIGHT))
+        .unzip();
+    let (to_consumer, from_workers): (Vec<_>, Vec<_>) = (0..workers)
+        .map(|_| mpsc::sync_channel::<Message<T>>(IN_FLIGHT))
+        .unzip();
+    let (empty_tx, empty_rx) = mpsc::channel::<PreparedBatch<T>>();
+    for _ in 0..IN_FLIGHT + workers {
+        let _ = empty_tx.send(PreparedBatch {
+            rows: vec![Row::default(); BATCH],
+            prepared: Vec::new(),
+        });
+    }
+    let prepare = &prepare;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            // Ends when the input ends or a preparing thread hangs up.
+            let mut turn = 0;
+            while let Ok(mut batch) = empty_rx.recv() {
+                let (done, error) = fill_batch(reader, &mut batch.rows);
+                if to_workers[turn % workers].send(Ok(batch)).is_err() {
+                    return;
+                }
+                turn += 1;
+                if let Some(e) = error {
+                    let _ = to_workers[turn % workers].send(Err(e));
+                }
+                if done {
+                    return;
+                }
+            }
+        });
+        for (from_reader, to_consumer) in from_reader.into_iter().zip(to_consumer) {
+            scope.spawn(move || {
+                // Ends when the reader is done or the consumer hangs up.
+                for message in from_reader.iter() {
+                    let message = message.map(|mut batch| {
+                        let PreparedBatch { rows, prepared } = &mut batch;
+                        prepared.resize_with(rows.len().max(prepared.len()), T::default);
+                        for (row, out) in rows.iter().zip(prepared.iter_mut()) {
+                            prepare(row, out);
+                        }
+                        batch
+                    });
+                    if to_consumer.send(message).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        let mut result = Ok(());
+        // A worker's channel closes once the reader has ended and the worker
+        // has passed on its last batch: every batch before it has arrived.
+        'batches: for turn in 0.. {
+            let Ok(message) = from_workers[turn % workers].recv() else {
+                break;
+            };
+            match message {
+                Ok(mut batch) => {
+                    let PreparedBatch { rows, prepared } = &mut batch;
+                    for (row, out) in rows.iter().zip(prepared.iter_mut()) {
+                        if !consume(row, out) {
+                            break 'batches;
+                        }
+                    }
+                    recycle(rows);
+                    let _ = empty_tx.send(batch);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        // Dropping the receivers lets the other threads finish.
+        drop(from_workers);
         drop(empty_tx);
         result
     })
@@ -476,6 +603,63 @@ mod tests {
             "{err:?}"
         );
         assert_eq!(rows, 2);
+    }
+
+    #[test]
+    fn prepared_rows_arrive_in_order_with_what_was_made_of_them() {
+        for workers in [1, 2, 3] {
+            prepared_rows_arrive_in_order(workers);
+        }
+    }
+
+    fn prepared_rows_arrive_in_order(workers: usize) {
+        let text: String = (0..10_000).map(|i| format!("{i},x\n")).collect();
+        let mut seen = Vec::new();
+        for_each_record_prepared(
+            &mut csv_reader(text.as_bytes()),
+            workers,
+            |row, doubled: &mut u64| *doubled = row.record[0].parse::<u64>().unwrap() * 2,
+            |row, doubled| {
+                seen.push((row.line(), *doubled));
+                true
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 10_000);
+        assert!(seen
+            .iter()
+            .enumerate()
+            .all(|(i, (line, doubled))| *line == i as u64 + 1 && *doubled == 2 * i as u64));
+
+        // The consumer stops early; the other threads end.
+        let mut n = 0;
+        for_each_record_prepared(
+            &mut csv_reader(text.as_bytes()),
+            workers,
+            |_, _: &mut ()| {},
+            |_, _| {
+                n += 1;
+                n < 3
+            },
+        )
+        .unwrap();
+        assert_eq!(n, 3);
+
+        // A read error arrives after the rows before it.
+        let bad = b"a\nb\n\xff\n".to_vec();
+        let mut rows = Vec::new();
+        let err = for_each_record_prepared(
+            &mut csv_reader(&bad[..]),
+            workers,
+            |row, first: &mut String| *first = row.record[0].to_string(),
+            |_, first| {
+                rows.push(first.clone());
+                true
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, RecordError::Utf8 { line: 3, .. }), "{err:?}");
+        assert_eq!(rows, ["a", "b"]);
     }
 
     /// Every row of `text`, as (line, fields) or (line, too long by bytes).

@@ -8,14 +8,14 @@ pub use crate::error::SyncError;
 use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
-use crate::snapshot::{CsvSnapshot, Snapshot};
+use crate::snapshot::{CsvSnapshot, Snapshot, TextRow};
 use crate::store::{BlockingRecords, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
 use oneroster::progress::thousands;
 use oneroster::report::codes;
 use oneroster::{
-    validate_package, DeferredReference, EntityKind, FileMode, Issue, Progress, RowItem, Severity,
+    validate_package, DeferredReference, EntityKind, FileMode, Issue, Progress, Severity,
     ValidationOptions,
 };
 use std::collections::{HashMap, HashSet};
@@ -1079,13 +1079,14 @@ impl Snapshot for CountedSnapshot<'_> {
         self.inner.mode(kind)
     }
 
-    fn for_each_row(
+    fn for_each_text(
         &self,
         kind: EntityKind,
-        consume: &mut dyn FnMut(RowItem<'_>) -> Result<(), SyncError>,
+        beside: bool,
+        consume: &mut dyn FnMut(TextRow<'_>) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         let mut counter = self.progress.counter(4096);
-        self.inner.for_each_row(kind, &mut |row| {
+        self.inner.for_each_text(kind, beside, &mut |row| {
             counter.tick();
             consume(row)
         })

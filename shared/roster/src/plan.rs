@@ -1,15 +1,15 @@
 //! Planning: the difference between a snapshot and what is stored now, for
 //! one entity type. Pure: reads summaries and rows, emits planned writes.
 
-use crate::content::{digest_of_text, SisContent};
+use crate::content::SisContent;
 use crate::error::SyncError;
 use crate::run::KindCounts;
 use crate::school_year::{Calendar, RecordFacts};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{RowAction, Snapshot};
 use crate::store::{ArchiveReason, ArchivedBy, EntityWrite, RecordState, StoredSummary};
 use crate::tenant::HoldThresholds;
 use chrono::{DateTime, Utc};
-use oneroster::{EntityKind, FileMode, RowItem};
+use oneroster::{EntityKind, FileMode};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -394,9 +394,10 @@ pub fn plan_kind(
     let mut archive_ids: Vec<(&StoredSummary, ArchiveReason)> = Vec::new();
     let learns = matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes);
 
-    let mut text_buffer: Vec<u8> = Vec::with_capacity(1024);
-    snapshot.for_each_row(kind, &mut |row| {
-        let id = row.sourced_id();
+    // With nothing stored (a first load), every row is written: the texts are
+    // made on this thread, and the writer's keeps the other core.
+    snapshot.for_each_text(kind, !stored.is_empty(), &mut |row| {
+        let id = row.sourced_id;
         if excluded.contains(id) {
             return Ok(());
         }
@@ -405,17 +406,13 @@ pub fn plan_kind(
             seen[i] = true;
         }
         let stored = index.map(|i| &stored[i]);
-        match row {
-            RowItem::Upsert(record) => {
+        match row.action {
+            RowAction::Upsert { text, digest } => {
                 plan.incoming_rows += 1;
-                // The text is made in a buffer kept from row to row: an
-                // unchanged record needs only its digest.
-                let text = SisContent::record_text(&record, &mut text_buffer);
                 if learns {
                     calendar.learn_delivered(id, &RecordFacts::for_stored_text(kind, text, false));
                 }
-                let digest = stored.map(|_| digest_of_text(text));
-                let changed = stored.is_some_and(|s| Some(s.digest) != digest);
+                let changed = stored.is_some_and(|s| s.digest != digest);
                 if kind == EntityKind::Users && changed {
                     let s = stored.expect("changed implies stored");
                     if !s.archived
@@ -427,7 +424,7 @@ pub fn plan_kind(
                     }
                 }
                 match stored {
-                    Some(s) if Some(s.digest) == digest && !s.archived && !s.provisional => {
+                    Some(s) if s.digest == digest && !s.archived && !s.provisional => {
                         plan.counts.unchanged += 1;
                         return Ok(());
                     }
@@ -450,7 +447,7 @@ pub fn plan_kind(
                     restore: None,
                 })
             }
-            RowItem::Delete { .. } => {
+            RowAction::Delete => {
                 if let Some(s) = stored {
                     if !s.archived {
                         archive_ids.push((s, ArchiveReason::Deleted));

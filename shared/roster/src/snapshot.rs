@@ -1,6 +1,7 @@
 //! The engine's input: per entity type, a mode and a stream of validated rows.
 //! A CSV package and an API pull both become a [`Snapshot`].
 
+use crate::content::{digest_of_text, SisContent};
 use crate::error::SyncError;
 use oneroster::{
     DeferredReference, EntityKind, FileMode, ReadError, RowItem, ValidatedPackage, ValidationReport,
@@ -10,11 +11,18 @@ use oneroster::{
 pub trait Snapshot: Sync {
     /// How `kind` is delivered.
     fn mode(&self, kind: EntityKind) -> FileMode;
-    /// Streams the accepted rows of `kind`.
-    fn for_each_row(
+    /// Streams the accepted rows of `kind` as planning reads them: each
+    /// row's sourcedId and, for a record to create or update, its canonical
+    /// content text and that text's digest. With `beside`, the snapshot may
+    /// make the texts on a thread of its own, beside `consume`: worth it when
+    /// `consume` has work of its own for each row (a re-sync compares and
+    /// looks up), not when its rows go on to a writer that keeps a core busy
+    /// (a first load).
+    fn for_each_text(
         &self,
         kind: EntityKind,
-        consume: &mut dyn FnMut(RowItem<'_>) -> Result<(), SyncError>,
+        beside: bool,
+        consume: &mut dyn FnMut(TextRow<'_>) -> Result<(), SyncError>,
     ) -> Result<(), SyncError>;
     /// Whether a row with this sourcedId was rejected by validation (such a
     /// record is present in the delivery: it must not be archived as absent).
@@ -25,6 +33,67 @@ pub trait Snapshot: Sync {
     fn delivered_rows(&self, kind: EntityKind) -> u64;
     /// Enrollment references only the store can resolve.
     fn deferred_references(&self) -> &[DeferredReference];
+}
+
+/// One delivered row, as planning reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextRow<'a> {
+    /// The record's sourcedId.
+    pub sourced_id: &'a str,
+    /// What the row asks for.
+    pub action: RowAction<'a>,
+}
+
+/// What a delivered row asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowAction<'a> {
+    /// Create or update the record with this content: its canonical text
+    /// (see [`SisContent::record_text`]) and the text's digest.
+    Upsert {
+        /// The canonical content text.
+        text: &'a str,
+        /// [`digest_of_text`] of it.
+        digest: u64,
+    },
+    /// A `tobedeleted` row: archive the record.
+    Delete,
+}
+
+/// A row made into its text on the pass-2 preparing thread; kept from batch
+/// to batch, so its buffers are reused.
+#[derive(Default)]
+struct PreparedText {
+    sourced_id: String,
+    text: Vec<u8>,
+    digest: Option<u64>,
+}
+
+impl PreparedText {
+    fn prepare(&mut self, row: RowItem<'_>) {
+        self.sourced_id.clear();
+        self.sourced_id.push_str(row.sourced_id());
+        self.digest = match row {
+            RowItem::Upsert(record) => Some(digest_of_text(SisContent::record_text(
+                &record,
+                &mut self.text,
+            ))),
+            RowItem::Delete { .. } => None,
+        };
+    }
+
+    fn as_row(&self) -> TextRow<'_> {
+        TextRow {
+            sourced_id: &self.sourced_id,
+            action: match self.digest {
+                Some(digest) => RowAction::Upsert {
+                    // Made from a `&str` by `record_text`.
+                    text: std::str::from_utf8(&self.text).expect("canonical text is UTF-8"),
+                    digest,
+                },
+                None => RowAction::Delete,
+            },
+        }
+    }
 }
 
 /// A CSV package that passed validation.
@@ -46,12 +115,26 @@ impl Snapshot for CsvSnapshot {
         self.package.mode(kind)
     }
 
-    fn for_each_row(
+    /// `beside`: each row's text and digest are made on a thread of their
+    /// own (a third beside the reader's and the caller's).
+    fn for_each_text(
         &self,
         kind: EntityKind,
-        consume: &mut dyn FnMut(RowItem<'_>) -> Result<(), SyncError>,
+        beside: bool,
+        consume: &mut dyn FnMut(TextRow<'_>) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
-        self.package.for_each_row(kind, consume)
+        if beside {
+            return self.package.for_each_row_prepared(
+                kind,
+                |row, prepared: &mut PreparedText| prepared.prepare(row),
+                |prepared| consume(prepared.as_row()),
+            );
+        }
+        let mut prepared = PreparedText::default();
+        self.package.for_each_row(kind, |row| {
+            prepared.prepare(row);
+            consume(prepared.as_row())
+        })
     }
 
     fn is_rejected(&self, kind: EntityKind, sourced_id: &str) -> bool {

@@ -3,9 +3,12 @@
 use super::types::*;
 use crate::manifest::Manifest;
 use crate::model::*;
-use crate::records::{csv_reader, for_each_record, skip_bom, RecordError, Row};
+use crate::records::{
+    csv_reader, for_each_record, for_each_record_prepared, skip_bom, RecordError, RecordReader, Row,
+};
 use crate::rows::{parse_row, RowCx};
 use crate::schema::ColumnMap;
+use std::io::{BufReader, Read};
 
 impl FileOutcome {
     /// (accepted, rejected, skipped) rows. Skipped rows have unique ids (a
@@ -48,6 +51,91 @@ impl ValidatedPackage {
         E: From<ReadError>,
         F: FnMut(RowItem<'_>) -> Result<(), E>,
     {
+        self.read_accepted(kind, |reader, map, outcome| {
+            let mut failure: Option<E> = None;
+            let mut rows = 0;
+            for_each_record(reader, |row| {
+                rows += 1;
+                let outcome = match parse_accepted(kind, outcome, row, map) {
+                    Parsed::Excluded => return true,
+                    Parsed::Item(item) => consume(item),
+                    Parsed::Failed => Err(no_longer_valid(kind, row).into()),
+                };
+                outcome.map_err(|e| failure = Some(e)).is_ok()
+            })
+            .map_err(|e| csv_error(kind, e))?;
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(rows),
+            }
+        })
+    }
+
+    /// Like [`for_each_row`](Self::for_each_row), but each accepted row is
+    /// first turned into a `T` by `prepare`, on threads of their own (one
+    /// per core, at most four), and `consume` gets the
+    /// `T`s in file order. The `T`s are kept from batch to
+    /// batch: `prepare` overwrites one that held an earlier row, so buffers
+    /// in it are reused. For consumers whose per-row work is mostly a pure
+    /// function of the row (canonical text, digests): that part then runs
+    /// beside the consumer's own.
+    pub fn for_each_row_prepared<T, E, P, F>(
+        &self,
+        kind: EntityKind,
+        prepare: P,
+        mut consume: F,
+    ) -> Result<(), E>
+    where
+        T: Default + Send,
+        E: From<ReadError>,
+        P: Fn(RowItem<'_>, &mut T) + Sync,
+        F: FnMut(&mut T) -> Result<(), E>,
+    {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_PREPARING_THREADS);
+        self.read_accepted(kind, |reader, map, outcome| {
+            let mut failure: Option<E> = None;
+            let mut rows = 0;
+            for_each_record_prepared(
+                reader,
+                workers,
+                |row, slot: &mut Slot<T>| {
+                    slot.state = match parse_accepted(kind, outcome, row, map) {
+                        Parsed::Excluded => SlotState::Excluded,
+                        Parsed::Failed => SlotState::Failed,
+                        Parsed::Item(item) => {
+                            prepare(item, &mut slot.value);
+                            SlotState::Ready
+                        }
+                    };
+                },
+                |row, slot| {
+                    rows += 1;
+                    let outcome = match slot.state {
+                        SlotState::Excluded => return true,
+                        SlotState::Ready => consume(&mut slot.value),
+                        SlotState::Failed => Err(no_longer_valid(kind, row).into()),
+                    };
+                    outcome.map_err(|e| failure = Some(e)).is_ok()
+                },
+            )
+            .map_err(|e| csv_error(kind, e))?;
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(rows),
+            }
+        })
+    }
+
+    /// Opens `kind`'s file, reads its header again, and hands the reader to
+    /// `read`, which returns how many data rows it read; checks that count
+    /// against pass 1's.
+    fn read_accepted<E, F>(&self, kind: EntityKind, read: F) -> Result<(), E>
+    where
+        E: From<ReadError>,
+        F: FnOnce(&mut PackageReader<'_>, &ColumnMap, &FileOutcome) -> Result<u64, E>,
+    {
         let Some(outcome) = self.files.get(&kind) else {
             return Ok(());
         };
@@ -55,52 +143,19 @@ impl ValidatedPackage {
             return Ok(());
         };
         let file = kind.file_name();
-        let io = |source: std::io::Error| ReadError::Io { file, source };
         let changed = |line: u64, detail: String| ReadError::Changed { file, line, detail };
-        let result = self.package.with_entry(entry, |read| -> Result<(), E> {
-            let (buffered, _) = skip_bom(read);
+        let result = self.package.with_entry(entry, |input| -> Result<(), E> {
+            let (buffered, _) = skip_bom(input);
             let mut reader = csv_reader(buffered);
             let mut header = Row::default();
-            let csv_error = |e: RecordError| changed(e.line().unwrap_or(0), e.to_string());
-            if !reader.read(&mut header).map_err(csv_error)? {
+            if !reader.read(&mut header).map_err(|e| csv_error(kind, e))? {
                 return Err(changed(1, "the header is gone".into()).into());
             }
             let header = ColumnMap::from_header(kind, &header.record);
             if !header.fatal.is_empty() {
                 return Err(changed(1, "the header no longer validates".into()).into());
             }
-            let map = header.map;
-            let mut excluded = outcome.excluded_lines.iter().peekable();
-            let mut rows = 0u64;
-            let mut failure: Option<E> = None;
-            for_each_record(&mut reader, |row| {
-                rows += 1;
-                let line = row.line();
-                while excluded.next_if(|l| **l < line).is_some() {}
-                if excluded.next_if(|l| **l == line).is_some() {
-                    return true;
-                }
-                let mut cx = RowCx::new(&row.record, &map, kind, line, false);
-                let outcome = match parse_row(kind, outcome.mode, &mut cx) {
-                    Some(item) => consume(item),
-                    None => Err(changed(
-                        line,
-                        "a row that was accepted no longer validates".into(),
-                    )
-                    .into()),
-                };
-                match outcome {
-                    Ok(()) => true,
-                    Err(e) => {
-                        failure = Some(e);
-                        false
-                    }
-                }
-            })
-            .map_err(csv_error)?;
-            if let Some(e) = failure {
-                return Err(e);
-            }
+            let rows = read(&mut reader, &header.map, outcome)?;
             if rows != outcome.rows {
                 return Err(changed(
                     0,
@@ -110,6 +165,74 @@ impl ValidatedPackage {
             }
             Ok(())
         });
-        result.map_err(|e| E::from(io(e)))?
+        result.map_err(|source| E::from(ReadError::Io { file, source }))?
     }
+}
+
+/// The reader pass 2 reads a file of the package with.
+type PackageReader<'a> = RecordReader<BufReader<&'a mut (dyn Read + Send)>>;
+
+/// Most threads [`ValidatedPackage::for_each_row_prepared`] prepares rows on.
+const MAX_PREPARING_THREADS: usize = 4;
+
+/// One row of a file, unless pass 1 excluded it (in any order: for rows
+/// prepared on several threads).
+fn parse_accepted<'r>(
+    kind: EntityKind,
+    outcome: &FileOutcome,
+    row: &'r Row,
+    map: &'r ColumnMap,
+) -> Parsed<'r> {
+    let line = row.line();
+    if outcome.excluded_lines.binary_search(&line).is_ok() {
+        return Parsed::Excluded;
+    }
+    let mut cx = RowCx::new(&row.record, map, kind, line, false);
+    match parse_row(kind, outcome.mode, &mut cx) {
+        Some(item) => Parsed::Item(item),
+        None => Parsed::Failed,
+    }
+}
+
+/// What became of one row.
+// Returned and matched at once, never stored: no need to box the item.
+#[allow(clippy::large_enum_variant)]
+enum Parsed<'r> {
+    /// Rejected or skipped in pass 1: not handed over.
+    Excluded,
+    /// Accepted, and still valid.
+    Item(RowItem<'r>),
+    /// Accepted in pass 1 but no longer valid: the file changed.
+    Failed,
+}
+
+fn no_longer_valid(kind: EntityKind, row: &Row) -> ReadError {
+    ReadError::Changed {
+        file: kind.file_name(),
+        line: row.line(),
+        detail: "a row that was accepted no longer validates".into(),
+    }
+}
+
+fn csv_error(kind: EntityKind, e: RecordError) -> ReadError {
+    ReadError::Changed {
+        file: kind.file_name(),
+        line: e.line().unwrap_or(0),
+        detail: e.to_string(),
+    }
+}
+
+/// A row on its way from the preparing thread to the consumer.
+#[derive(Default)]
+struct Slot<T> {
+    state: SlotState,
+    value: T,
+}
+
+#[derive(Default, Clone, Copy)]
+enum SlotState {
+    #[default]
+    Excluded,
+    Failed,
+    Ready,
 }

@@ -133,17 +133,31 @@ pub fn error<'a>(v: &'a Validation, code: &str) -> &'a Issue {
 }
 
 /// The sourcedIds pass 2 hands over for `kind`, with a marker for deletions.
+/// Both ways of streaming are read, and must agree.
 pub fn streamed(v: &Validation, kind: EntityKind) -> Vec<String> {
     let package = v.package.as_ref().expect("package accepted");
+    let name = |row: RowItem<'_>| match row {
+        RowItem::Upsert(r) => r.sourced_id().to_string(),
+        RowItem::Delete { sourced_id, .. } => format!("-{sourced_id}"),
+    };
     let mut out = Vec::new();
     package
         .for_each_row(kind, |row| {
-            out.push(match row {
-                RowItem::Upsert(r) => r.sourced_id().to_string(),
-                RowItem::Delete { sourced_id, .. } => format!("-{sourced_id}"),
-            });
+            out.push(name(row));
             Ok::<(), oneroster::ReadError>(())
         })
         .unwrap();
+    let mut prepared = Vec::new();
+    package
+        .for_each_row_prepared(
+            kind,
+            |row, slot: &mut String| *slot = name(row),
+            |slot| {
+                prepared.push(std::mem::take(slot));
+                Ok::<(), oneroster::ReadError>(())
+            },
+        )
+        .unwrap();
+    assert_eq!(prepared, out, "the prepared stream of {kind:?}");
     out
 }

@@ -766,3 +766,79 @@ fn a_zip_with_its_files_in_one_folder_is_read() {
     assert!(v.report.ok, "{:#?}", v.report.errors);
     assert_eq!(streamed(&v, EntityKind::Users).len(), 3);
 }
+
+#[test]
+fn a_file_changed_between_the_passes_fails_pass_2_with_its_line() {
+    let fixture = Fixture::valid();
+    let folder = fixture.folder();
+    let validation = validate_package(&folder, &ValidationOptions::default());
+    let package = validation.package.as_ref().expect("accepted");
+    // Line 3 (st1) no longer validates: its role is gone.
+    let broken = USERS_ROWS.replacen("s1,student,sam", "s1,,sam", 1);
+    std::fs::write(folder.join("users.csv"), users(&broken)).unwrap();
+    let plain = package
+        .for_each_row(EntityKind::Users, |_| Ok::<(), oneroster::ReadError>(()))
+        .unwrap_err();
+    let prepared = package
+        .for_each_row_prepared(
+            EntityKind::Users,
+            |row, slot: &mut String| *slot = row.sourced_id().to_string(),
+            |_| Ok::<(), oneroster::ReadError>(()),
+        )
+        .unwrap_err();
+    for error in [&plain, &prepared] {
+        assert!(
+            matches!(
+                error,
+                oneroster::ReadError::Changed {
+                    file: "users",
+                    line: 3,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    // A row more than pass 1 counted.
+    let longer = format!("{USERS_ROWS}st9,active,,true,s1,student,nine,,Nine,Stu,,S9,,,,,02,\n");
+    std::fs::write(folder.join("users.csv"), users(&longer)).unwrap();
+    let error = package
+        .for_each_row_prepared(
+            EntityKind::Users,
+            |_, _: &mut ()| {},
+            |_| Ok::<(), oneroster::ReadError>(()),
+        )
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("5 rows now, 4 when validated"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_prepared_stream_stops_when_its_consumer_fails() {
+    let validation = Fixture::valid().validate();
+    let package = validation.package.as_ref().expect("accepted");
+    let mut seen = Vec::new();
+    let error = package
+        .for_each_row_prepared(
+            EntityKind::Enrollments,
+            |row, slot: &mut String| *slot = row.sourced_id().to_string(),
+            |slot| {
+                seen.push(slot.clone());
+                if seen.len() == 2 {
+                    Err(oneroster::ReadError::Changed {
+                        file: "enrollments",
+                        line: 0,
+                        detail: "stop".into(),
+                    })
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .unwrap_err();
+    assert_eq!(seen, ["e1", "e2"]);
+    assert!(error.to_string().contains("stop"), "{error}");
+}
