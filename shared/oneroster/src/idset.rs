@@ -5,11 +5,14 @@
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::hash::BuildHasher;
 
-/// Kept small (16 bytes with an 8-byte value): the table of a large
-/// enrollments file is probed at random, so its size is its speed.
+/// Kept small (20 bytes with an 8-byte value): the table of a large
+/// enrollments file is probed at random, so its size is its speed. The
+/// slot keeps its id's hash, so that growing the table (millions of ids, a
+/// few times over) never reads the ids' text, which lies all over memory.
 struct Slot<V> {
     start: u32,
     len: u32,
+    hash: u32,
     value: V,
 }
 
@@ -39,11 +42,28 @@ impl<V> IdMap<V> {
         &text[start..start + slot.len as usize]
     }
 
+    /// The id's hash as kept in its slot.
+    fn short_hash(&self, id: &str) -> u32 {
+        (self.hasher.hash_one(id) >> 32) as u32
+    }
+
+    /// The table's hash of a kept hash: spread over 64 bits again, since the
+    /// table takes its buckets from the low bits and its tags from the top ones.
+    fn table_hash(short: u32) -> u64 {
+        u64::from(short).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn matches(text: &str, slot: &Slot<V>, short: u32, id: &str) -> bool {
+        slot.hash == short && Self::key(text, slot) == id
+    }
+
     /// The value for `id`.
     pub(crate) fn get(&self, id: &str) -> Option<&V> {
-        let hash = self.hasher.hash_one(id);
+        let short = self.short_hash(id);
         self.table
-            .find(hash, |slot| Self::key(&self.text, slot) == id)
+            .find(Self::table_hash(short), |slot| {
+                Self::matches(&self.text, slot, short, id)
+            })
             .map(|slot| &slot.value)
     }
 
@@ -59,12 +79,12 @@ impl<V> IdMap<V> {
         id: &str,
         value: V,
     ) -> Result<Option<&mut V>, IdTextFull> {
-        let hash = self.hasher.hash_one(id);
-        let (text, hasher) = (&mut self.text, &self.hasher);
+        let short = self.short_hash(id);
+        let text = &mut self.text;
         let entry = self.table.entry(
-            hash,
-            |slot| Self::key(text, slot) == id,
-            |slot| hasher.hash_one(Self::key(text, slot)),
+            Self::table_hash(short),
+            |slot| Self::matches(text, slot, short, id),
+            |slot| Self::table_hash(slot.hash),
         );
         match entry {
             hashbrown::hash_table::Entry::Occupied(occupied) => {
@@ -75,7 +95,12 @@ impl<V> IdMap<V> {
                 let len = u32::try_from(id.len()).map_err(|_| IdTextFull)?;
                 start.checked_add(len).ok_or(IdTextFull)?;
                 text.push_str(id);
-                vacant.insert(Slot { start, len, value });
+                vacant.insert(Slot {
+                    start,
+                    len,
+                    hash: short,
+                    value,
+                });
                 Ok(None)
             }
         }

@@ -26,13 +26,67 @@ const IN_FLIGHT: usize = 4;
 /// so that one long row does not keep its capacity for the rest of the file.
 const RECYCLED_ROW_BYTES: usize = 4096;
 
+/// The fields of one row: their text one after another, and where each ends.
+/// Filled with two copies from the reader's buffers (not field by field),
+/// and checked as UTF-8 once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Fields {
+    text: String,
+    ends: Vec<usize>,
+    line: u64,
+}
+
+impl Fields {
+    /// Fields from their values (headers and tests).
+    #[cfg(test)]
+    pub(crate) fn of(values: &[&str]) -> Fields {
+        let mut fields = Fields::default();
+        for value in values {
+            fields.text.push_str(value);
+            fields.ends.push(fields.text.len());
+        }
+        fields
+    }
+
+    /// The same fields, read from `line`.
+    #[cfg(test)]
+    fn with_line(mut self, line: u64) -> Fields {
+        self.line = line;
+        self
+    }
+
+    /// How many fields.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `i`, if the row has it.
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.text[start..end])
+    }
+
+    /// Every field, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i).unwrap_or(""))
+    }
+}
+
+impl std::ops::Index<usize> for Fields {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        self.get(i).expect("field index in range")
+    }
+}
+
 /// One row of a CSV file.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Row {
-    /// The fields, with the row's position (line, byte, record number).
-    /// When the row is too long: only the key column's first bytes (see
+    /// The fields, and the line the row starts on. When the row is too
+    /// long: only the key column's first bytes (see
     /// [`RecordReader::keep_key_column`]) after empty fields, or no field.
-    pub(crate) record: csv::StringRecord,
+    pub(crate) record: Fields,
     /// `Some(bytes)` when the row held more than [`MAX_RECORD_BYTES`] of field
     /// content or more than [`MAX_RECORD_FIELDS`] fields: its length in the
     /// file. Its fields were read past, not kept.
@@ -42,12 +96,12 @@ pub(crate) struct Row {
 impl Row {
     /// The line the row starts on (1-based).
     pub(crate) fn line(&self) -> u64 {
-        self.record.position().map(|p| p.line()).unwrap_or(0)
+        self.record.line
     }
 
     /// Bytes of field content this row holds in memory.
     fn held_bytes(&self) -> usize {
-        self.record.as_byte_record().as_slice().len()
+        self.record.text.len()
     }
 }
 
@@ -277,42 +331,50 @@ impl<R: BufRead> RecordReader<R> {
         else {
             return Ok(false);
         };
-        let mut position = csv::Position::new();
-        position
-            .set_line(line)
-            .set_byte(start)
-            .set_record(self.records - 1);
-        let mut bytes = std::mem::take(&mut row.record).into_byte_record();
+        let record = &mut row.record;
+        record.line = line;
+        record.ends.clear();
+        let mut bytes = std::mem::take(&mut record.text).into_bytes();
         bytes.clear();
         if too_long {
             row.too_long = Some(self.byte - start);
             if let Some(key) = &self.key {
-                for _ in 0..key.column.min(fields) {
-                    bytes.push_field(b"");
-                }
+                record.ends.resize(key.column.min(fields), 0);
                 if key.column < fields {
                     // Cut at the limit, the value may end inside a character.
-                    bytes.push_field(String::from_utf8_lossy(&key.value).as_bytes());
+                    bytes.extend_from_slice(String::from_utf8_lossy(&key.value).as_bytes());
+                    record.ends.push(bytes.len());
                 }
             }
         } else {
             row.too_long = None;
-            let mut field_start = 0;
-            for &end in &self.ends[..ends_len] {
-                bytes.push_field(&self.fields[field_start..end]);
-                field_start = end;
+            bytes.extend_from_slice(
+                &self.fields[..self.ends[..ends_len].last().copied().unwrap_or(0)],
+            );
+            record.ends.extend_from_slice(&self.ends[..ends_len]);
+        }
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                record.text = text;
+                Ok(true)
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                // The field the invalid byte is in, and where that field starts.
+                let field = record.ends.partition_point(|end| *end <= at);
+                let field_start = if field == 0 {
+                    0
+                } else {
+                    record.ends[field - 1]
+                };
+                record.ends.clear();
+                Err(RecordError::Utf8 {
+                    line,
+                    field: field + 1,
+                    byte: at - field_start + 1,
+                })
             }
         }
-        bytes.set_position(Some(position));
-        row.record = csv::StringRecord::from_byte_record(bytes).map_err(|e| {
-            let utf8 = e.utf8_error();
-            RecordError::Utf8 {
-                line,
-                field: utf8.field() + 1,
-                byte: utf8.valid_up_to() + 1,
-            }
-        })?;
-        Ok(true)
     }
 }
 
@@ -354,7 +416,7 @@ fn fill_batch<R: BufRead>(
 /// keeps its capacity: it is dropped rather than recycled.
 fn recycle(rows: &mut Vec<Row>) {
     for row in rows.iter_mut() {
-        if row.held_bytes() > RECYCLED_ROW_BYTES {
+        if row.record.text.capacity() > RECYCLED_ROW_BYTES {
             *row = Row::default();
         }
     }
@@ -660,6 +722,27 @@ mod tests {
         .unwrap_err();
         assert!(matches!(err, RecordError::Utf8 { line: 3, .. }), "{err:?}");
         assert_eq!(rows, ["a", "b"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_placed_by_field_and_byte() {
+        let text = b"h1,h2,h3\nok,\"x\xffy\",z\n";
+        let mut reader = csv_reader(&text[..]);
+        let mut row = Row::default();
+        assert!(reader.read(&mut row).unwrap());
+        assert_eq!(row.record, Fields::of(&["h1", "h2", "h3"]).with_line(1));
+        let err = reader.read(&mut row).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RecordError::Utf8 {
+                    line: 2,
+                    field: 2,
+                    byte: 2
+                }
+            ),
+            "{err:?}"
+        );
     }
 
     /// Every row of `text`, as (line, fields) or (line, too long by bytes).

@@ -175,7 +175,7 @@ pub(crate) struct HeaderCheck {
 
 impl ColumnMap {
     /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
-    pub(crate) fn from_header(kind: EntityKind, header: &csv::StringRecord) -> HeaderCheck {
+    pub(crate) fn from_header(kind: EntityKind, header: &crate::records::Fields) -> HeaderCheck {
         let file = kind.file_name();
         let spec = columns(kind);
         let mut position = vec![None; spec.len()];
@@ -322,8 +322,8 @@ impl ColumnMap {
 mod tests {
     use super::*;
 
-    fn header(names: &[&str]) -> csv::StringRecord {
-        csv::StringRecord::from(names.to_vec())
+    fn header(names: &[&str]) -> crate::records::Fields {
+        crate::records::Fields::of(names)
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub enum RowAction<'a> {
     Delete,
 }
 
+/// A text buffer larger than this is not kept for the next row: thousands of
+/// rows are prepared ahead, and one long record must not make them all large.
+const KEPT_TEXT_BYTES: usize = 16 * 1024;
+
 /// A row made into its text on the pass-2 preparing thread; kept from batch
 /// to batch, so its buffers are reused.
 #[derive(Default)]
@@ -70,6 +74,10 @@ struct PreparedText {
 
 impl PreparedText {
     fn prepare(&mut self, row: RowItem<'_>) {
+        // Kept from row to row, but not at the size one long record gave it.
+        if self.text.capacity() > KEPT_TEXT_BYTES {
+            self.text = Vec::new();
+        }
         self.sourced_id.clear();
         self.sourced_id.push_str(row.sourced_id());
         self.digest = match row {

@@ -5,7 +5,7 @@ use super::types::*;
 use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
-use crate::records::{csv_reader, for_each_record, skip_bom, RecordError, Row};
+use crate::records::{csv_reader, for_each_record_prepared, skip_bom, RecordError, Row};
 use crate::report::{
     codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
     MAX_RECORD_FIELDS, MAX_SOURCED_ID_BYTES,
@@ -16,9 +16,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Read;
 
 /// What pass 1 knows about one sourcedId of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum IdState {
     Accepted,
+    #[default]
     Rejected,
     Skipped,
     /// Seen more than once: every copy rejected.
@@ -226,11 +227,20 @@ impl Scanner<'_> {
         let progress = self.options.progress.clone();
         progress.stage(&format!("validating {file}.csv"), None);
         let mut counter = progress.counter(4096);
-        let result = for_each_record(&mut reader, |row| {
-            self.scan_row(scan, &map, row);
-            counter.tick();
-            true
-        });
+        let (kind, mode, roles) = (scan.kind, scan.mode, self.options.imported_roles);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_PREPARING_THREADS);
+        let result = for_each_record_prepared(
+            &mut reader,
+            workers,
+            |row, findings: &mut RowFindings| findings.examine(kind, mode, &map, roles, row),
+            |row, findings| {
+                self.scan_row(scan, &map, row, findings);
+                counter.tick();
+                true
+            },
+        );
         drop(counter);
         if let Err(e) = result {
             self.csv_fatal(file, &e);
@@ -257,105 +267,33 @@ impl Scanner<'_> {
         self.sink.fatal(issue);
     }
 
-    fn scan_row(&mut self, scan: &mut FileScan, map: &ColumnMap, row: &Row) {
+    /// Takes in one row's findings, in file order: reports them, resolves
+    /// the row's references against the files read so far, and records its id.
+    fn scan_row(
+        &mut self,
+        scan: &mut FileScan,
+        map: &ColumnMap,
+        row: &Row,
+        findings: &mut RowFindings,
+    ) {
         let kind = scan.kind;
         let line = row.line();
-        let record = &row.record;
         scan.outcome.rows += 1;
-        let mut cx = RowCx::new(record, map, kind, line, true);
-        // A row past the limits was not kept: it is rejected as a whole.
-        let item = if let Some(size) = row.too_long {
-            self.sink.error(
-                Issue::new(
-                    Severity::Error,
-                    kind.file_name(),
-                    codes::RECORD_TOO_LONG,
-                    format!(
-                        "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes of field content and {MAX_RECORD_FIELDS} fields are accepted (an unclosed quote can swallow the lines after it)"
-                    ),
-                )
-                .at_line(line),
-            );
-            None
-        } else {
-            parse_row(kind, scan.mode, &mut cx)
-        };
-        let mut state = if item.is_some() {
-            IdState::Accepted
-        } else {
-            IdState::Rejected
-        };
-        if let Some(RowItem::Upsert(Record::User(user))) = &item {
-            for (column, value) in [
-                ("email", user.email.unwrap_or("")),
-                ("username", user.username),
-            ] {
-                if value.len() > MAX_INDEXED_VALUE_BYTES {
-                    self.sink.error(
-                        Issue::new(
-                            Severity::Error,
-                            kind.file_name(),
-                            codes::VALUE_TOO_LONG,
-                            format!(
-                                "the {column} is {} bytes long; at most {MAX_INDEXED_VALUE_BYTES} are accepted",
-                                value.len()
-                            ),
-                        )
-                        .at_line(line)
-                        .in_column(column)
-                        .with_value(value),
-                    );
-                    state = IdState::Rejected;
-                }
-            }
-        }
-        if record.len() > map.width {
-            self.sink.error(
-                Issue::new(
-                    Severity::Error,
-                    kind.file_name(),
-                    codes::FIELD_COUNT,
-                    format!(
-                        "the row has {} fields but the header has {}; the columns would be misaligned",
-                        record.len(),
-                        map.width
-                    ),
-                )
-                .at_line(line),
-            );
-            state = IdState::Rejected;
-        }
         let sourced_id = map.position[SOURCED_ID]
-            .and_then(|p| record.get(p))
+            .and_then(|p| row.record.get(p))
             .map(str::trim)
             .unwrap_or("");
-        if sourced_id.len() > MAX_SOURCED_ID_BYTES {
-            self.sink.error(
-                Issue::new(
-                    Severity::Error,
-                    kind.file_name(),
-                    codes::ID_TOO_LONG,
-                    format!(
-                        "the sourcedId is {} bytes long; at most {MAX_SOURCED_ID_BYTES} are accepted",
-                        sourced_id.len()
-                    ),
-                )
-                .at_line(line)
-                .in_column("sourcedId")
-                .with_value(sourced_id),
-            );
-            state = IdState::Rejected;
-        }
-        for issue in cx.errors.drain(..) {
+        for issue in findings.errors.drain(..) {
             self.sink.error(issue);
         }
-        for (code, column, message) in cx.quirks.drain(..) {
+        for (code, column, message) in findings.quirks.drain(..) {
             scan.quirk(code, column, line, message, map);
         }
 
         let mut deferred = Vec::new();
-        if let (IdState::Accepted, Some(RowItem::Upsert(record))) = (state, &item) {
-            state = self.check_policy_and_references(scan, map, line, record, &mut deferred);
+        let mut state = findings.state;
+        if state == IdState::Accepted {
+            state = self.check_references(scan, map, line, findings, &mut deferred);
         }
 
         if !sourced_id.is_empty() {
@@ -450,115 +388,60 @@ impl Scanner<'_> {
         }
     }
 
-    /// Applies the import policy (roles) and checks the row's references.
+    /// Checks an accepted row's references against the files read so far.
     /// Returns the row's state: accepted, skipped or rejected.
-    fn check_policy_and_references(
+    fn check_references(
         &mut self,
         scan: &mut FileScan,
         map: &ColumnMap,
         line: u64,
-        record: &Record<'_>,
+        findings: &RowFindings,
         deferred: &mut Vec<DeferredReference>,
     ) -> IdState {
         let kind = scan.kind;
-        let check =
-            |this: &mut Self, scan: &mut FileScan, column: usize, target: EntityKind, id: &str| {
-                this.check_reference(scan, map, line, column, target, id);
-            };
-        match record {
-            Record::Org(org) => {
-                if let Some(parent) = org.parent_sourced_id {
-                    check(self, scan, 6, EntityKind::Orgs, parent);
-                }
-            }
-            Record::AcademicSession(session) => {
-                if let Some(parent) = session.parent_sourced_id {
-                    check(self, scan, 7, EntityKind::AcademicSessions, parent);
-                }
-            }
-            Record::Course(course) => {
-                if let Some(year) = course.school_year_sourced_id {
-                    check(self, scan, 3, EntityKind::AcademicSessions, year);
-                }
-                check(self, scan, 7, EntityKind::Orgs, course.org_sourced_id);
-            }
-            Record::Class(class) => {
-                check(self, scan, 5, EntityKind::Courses, class.course_sourced_id);
-                check(self, scan, 9, EntityKind::Orgs, class.school_sourced_id);
-                for term in class.term_sourced_ids.iter() {
-                    check(self, scan, 10, EntityKind::AcademicSessions, term);
-                }
-            }
-            Record::User(user) => {
-                if !self.options.imported_roles.contains(user.role) {
-                    return IdState::Skipped;
-                }
-                for org in user.org_sourced_ids.iter() {
-                    check(self, scan, 4, EntityKind::Orgs, org);
-                }
-                for agent in user.agent_sourced_ids.iter() {
-                    check(self, scan, 15, EntityKind::Users, agent);
-                }
-            }
-            Record::Enrollment(e) => {
-                let targets = [
-                    (5, EntityKind::Users, e.user_sourced_id, codes::UNKNOWN_USER),
-                    (
-                        3,
-                        EntityKind::Classes,
-                        e.class_sourced_id,
-                        codes::UNKNOWN_CLASS,
-                    ),
-                ];
-                for (column, target, id, code) in targets {
-                    match self.resolve(scan, target, id) {
-                        Resolution::Found(IdState::Accepted) => {}
-                        Resolution::Found(IdState::Skipped) => return IdState::Skipped,
-                        Resolution::Found(IdState::Rejected | IdState::Duplicate)
-                        | Resolution::Unchecked => {
-                            deferred.push(DeferredReference {
-                                file: kind,
-                                line,
-                                sourced_id: e.common.sourced_id.to_string(),
-                                column: map.name(column),
-                                target,
-                                target_id: id.to_string(),
-                            });
-                        }
-                        Resolution::Missing => {
-                            self.sink.error(
-                                Issue::new(
-                                    Severity::Error,
-                                    kind.file_name(),
-                                    code,
-                                    format!(
-                                        "`{id}` is not in {}.csv, which is a complete (bulk) file",
-                                        target.file_name()
-                                    ),
-                                )
-                                .at_line(line)
-                                .in_column(map.name(column))
-                                .with_value(id),
-                            );
-                            return IdState::Rejected;
-                        }
+        for reference in &findings.references {
+            let id = findings.id(reference);
+            let (column, target) = (reference.column, reference.target);
+            match reference.rule {
+                ReferenceRule::Kept => self.check_reference(scan, map, line, column, target, id),
+                ReferenceRule::Subject => {
+                    if let Resolution::Found(IdState::Skipped) = self.resolve(scan, target, id) {
+                        return IdState::Skipped;
                     }
+                    self.check_reference(scan, map, line, column, target, id);
                 }
-                check(self, scan, 4, EntityKind::Orgs, e.school_sourced_id);
-            }
-            Record::Demographics(d) => {
-                if let Resolution::Found(IdState::Skipped) =
-                    self.resolve(scan, EntityKind::Users, d.common.sourced_id)
-                {
-                    return IdState::Skipped;
-                }
-                check(
-                    self,
-                    scan,
-                    SOURCED_ID,
-                    EntityKind::Users,
-                    d.common.sourced_id,
-                );
+                ReferenceRule::Required(code) => match self.resolve(scan, target, id) {
+                    Resolution::Found(IdState::Accepted) => {}
+                    Resolution::Found(IdState::Skipped) => return IdState::Skipped,
+                    Resolution::Found(IdState::Rejected | IdState::Duplicate)
+                    | Resolution::Unchecked => {
+                        deferred.push(DeferredReference {
+                            file: kind,
+                            line,
+                            sourced_id: findings.sourced_id.clone(),
+                            column: map.name(column),
+                            target,
+                            target_id: id.to_string(),
+                        });
+                    }
+                    Resolution::Missing => {
+                        self.sink.error(
+                            Issue::new(
+                                Severity::Error,
+                                kind.file_name(),
+                                code,
+                                format!(
+                                    "`{id}` is not in {}.csv, which is a complete (bulk) file",
+                                    target.file_name()
+                                ),
+                            )
+                            .at_line(line)
+                            .in_column(map.name(column))
+                            .with_value(id),
+                        );
+                        return IdState::Rejected;
+                    }
+                },
             }
         }
         IdState::Accepted
@@ -637,5 +520,242 @@ impl Scanner<'_> {
             );
         }
         scan.outcome
+    }
+}
+
+/// Findings whose reference ids took more than this are made anew for the
+/// next row, so that thousands of kept findings stay small whatever the rows held.
+const KEPT_FINDINGS_BYTES: usize = 4096;
+
+/// Most threads a file's rows are examined on.
+const MAX_PREPARING_THREADS: usize = 4;
+
+/// How an unresolved reference counts.
+#[derive(Debug, Clone, Copy)]
+enum ReferenceRule {
+    /// Kept, with a warning.
+    Kept,
+    /// The row's own subject (a demographics row's user): a skipped user
+    /// skips the row; otherwise as [`ReferenceRule::Kept`].
+    Subject,
+    /// An enrollment's user or class: missing from a bulk file rejects the
+    /// row (with this code), skipped skips it, rejected or unknown is left
+    /// for the store to resolve.
+    Required(&'static str),
+}
+
+/// One reference a row makes.
+#[derive(Debug, Clone, Copy)]
+struct Reference {
+    /// Specified column it is in.
+    column: usize,
+    target: EntityKind,
+    rule: ReferenceRule,
+    /// Where its id lies in [`RowFindings::ids`].
+    start: usize,
+    end: usize,
+}
+
+/// What pass 1 learns of a row from the row alone: its errors and quirks,
+/// whether it is accepted, and the references it makes. Made on a preparing
+/// thread, beside the scan that resolves references and ids in file order;
+/// kept from row to row, so its buffers are reused.
+#[derive(Default)]
+pub(super) struct RowFindings {
+    /// The row's problems, in the order they are reported.
+    errors: Vec<Issue>,
+    quirks: Vec<crate::rows::Quirk>,
+    /// Accepted, rejected, or skipped by the import policy (a role).
+    state: IdState,
+    /// The references to check, in order, and the text of their ids.
+    references: Vec<Reference>,
+    ids: String,
+    /// The record's sourcedId as parsed (accepted enrollments only: an
+    /// unresolved reference names it).
+    sourced_id: String,
+}
+
+impl RowFindings {
+    fn id(&self, reference: &Reference) -> &str {
+        &self.ids[reference.start..reference.end]
+    }
+
+    fn refer(&mut self, column: usize, target: EntityKind, rule: ReferenceRule, id: &str) {
+        let start = self.ids.len();
+        self.ids.push_str(id);
+        self.references.push(Reference {
+            column,
+            target,
+            rule,
+            start,
+            end: self.ids.len(),
+        });
+    }
+
+    /// Examines `row` of a `kind` file read in `mode`; `roles` are the
+    /// roles the tenant imports.
+    fn examine(
+        &mut self,
+        kind: EntityKind,
+        mode: FileMode,
+        map: &ColumnMap,
+        roles: RoleSet,
+        row: &Row,
+    ) {
+        // Kept from row to row, but not at the size one long row gave them.
+        if self.ids.capacity() + self.sourced_id.capacity() > KEPT_FINDINGS_BYTES {
+            *self = RowFindings::default();
+        }
+        self.errors.clear();
+        self.quirks.clear();
+        self.references.clear();
+        self.ids.clear();
+        self.sourced_id.clear();
+        let line = row.line();
+        let record = &row.record;
+        let mut cx = RowCx::new(record, map, kind, line, true);
+        // A row past the limits was not kept: it is rejected as a whole.
+        let item = if let Some(size) = row.too_long {
+            self.errors.push(
+                Issue::new(
+                    Severity::Error,
+                    kind.file_name(),
+                    codes::RECORD_TOO_LONG,
+                    format!(
+                        "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes of field content and {MAX_RECORD_FIELDS} fields are accepted (an unclosed quote can swallow the lines after it)"
+                    ),
+                )
+                .at_line(line),
+            );
+            None
+        } else {
+            parse_row(kind, mode, &mut cx)
+        };
+        let mut accepted = item.is_some();
+        if let Some(RowItem::Upsert(Record::User(user))) = &item {
+            for (column, value) in [
+                ("email", user.email.unwrap_or("")),
+                ("username", user.username),
+            ] {
+                if value.len() > MAX_INDEXED_VALUE_BYTES {
+                    self.errors.push(
+                        Issue::new(
+                            Severity::Error,
+                            kind.file_name(),
+                            codes::VALUE_TOO_LONG,
+                            format!(
+                                "the {column} is {} bytes long; at most {MAX_INDEXED_VALUE_BYTES} are accepted",
+                                value.len()
+                            ),
+                        )
+                        .at_line(line)
+                        .in_column(column)
+                        .with_value(value),
+                    );
+                    accepted = false;
+                }
+            }
+        }
+        if record.len() > map.width {
+            self.errors.push(
+                Issue::new(
+                    Severity::Error,
+                    kind.file_name(),
+                    codes::FIELD_COUNT,
+                    format!(
+                        "the row has {} fields but the header has {}; the columns would be misaligned",
+                        record.len(),
+                        map.width
+                    ),
+                )
+                .at_line(line),
+            );
+            accepted = false;
+        }
+        let sourced_id = map.position[SOURCED_ID]
+            .and_then(|p| record.get(p))
+            .map(str::trim)
+            .unwrap_or("");
+        if sourced_id.len() > MAX_SOURCED_ID_BYTES {
+            self.errors.push(
+                Issue::new(
+                    Severity::Error,
+                    kind.file_name(),
+                    codes::ID_TOO_LONG,
+                    format!(
+                        "the sourcedId is {} bytes long; at most {MAX_SOURCED_ID_BYTES} are accepted",
+                        sourced_id.len()
+                    ),
+                )
+                .at_line(line)
+                .in_column("sourcedId")
+                .with_value(sourced_id),
+            );
+            accepted = false;
+        }
+        self.errors.append(&mut cx.errors);
+        self.quirks.append(&mut cx.quirks);
+        self.state = if accepted {
+            IdState::Accepted
+        } else {
+            IdState::Rejected
+        };
+        if let (true, Some(RowItem::Upsert(record))) = (accepted, &item) {
+            self.note_references(record, roles);
+        }
+    }
+
+    /// The import policy (roles) and the references of an accepted record,
+    /// in the order they are checked.
+    fn note_references(&mut self, record: &Record<'_>, roles: RoleSet) {
+        use ReferenceRule::{Kept, Required, Subject};
+        match record {
+            Record::Org(org) => {
+                if let Some(parent) = org.parent_sourced_id {
+                    self.refer(6, EntityKind::Orgs, Kept, parent);
+                }
+            }
+            Record::AcademicSession(session) => {
+                if let Some(parent) = session.parent_sourced_id {
+                    self.refer(7, EntityKind::AcademicSessions, Kept, parent);
+                }
+            }
+            Record::Course(course) => {
+                if let Some(year) = course.school_year_sourced_id {
+                    self.refer(3, EntityKind::AcademicSessions, Kept, year);
+                }
+                self.refer(7, EntityKind::Orgs, Kept, course.org_sourced_id);
+            }
+            Record::Class(class) => {
+                self.refer(5, EntityKind::Courses, Kept, class.course_sourced_id);
+                self.refer(9, EntityKind::Orgs, Kept, class.school_sourced_id);
+                for term in class.term_sourced_ids.iter() {
+                    self.refer(10, EntityKind::AcademicSessions, Kept, term);
+                }
+            }
+            Record::User(user) => {
+                if !roles.contains(user.role) {
+                    self.state = IdState::Skipped;
+                    return;
+                }
+                for org in user.org_sourced_ids.iter() {
+                    self.refer(4, EntityKind::Orgs, Kept, org);
+                }
+                for agent in user.agent_sourced_ids.iter() {
+                    self.refer(15, EntityKind::Users, Kept, agent);
+                }
+            }
+            Record::Enrollment(e) => {
+                self.sourced_id.push_str(e.common.sourced_id);
+                let user = Required(codes::UNKNOWN_USER);
+                self.refer(5, EntityKind::Users, user, e.user_sourced_id);
+                let class = Required(codes::UNKNOWN_CLASS);
+                self.refer(3, EntityKind::Classes, class, e.class_sourced_id);
+                self.refer(4, EntityKind::Orgs, Kept, e.school_sourced_id);
+            }
+            Record::Demographics(d) => {
+                self.refer(SOURCED_ID, EntityKind::Users, Subject, d.common.sourced_id);
+            }
+        }
     }
 }
