@@ -39,6 +39,7 @@ pub(super) struct KindIndex {
 }
 
 /// How a reference resolved against the package.
+#[derive(Debug, Clone, Copy)]
 pub(super) enum Resolution {
     Found(IdState),
     /// Not in a bulk file of the package: it does not exist.
@@ -131,7 +132,11 @@ impl Scanner<'_> {
             pending: Vec::new(),
         };
         let package = self.package;
-        let result = package.with_entry(&entry, |read| self.scan_stream(&mut scan, read));
+        // The files read before: looked up by the preparing threads while
+        // this one is read (and not changed until it has been).
+        let indexes = std::mem::take(&mut self.indexes);
+        let result = package.with_entry(&entry, |read| self.scan_stream(&mut scan, read, &indexes));
+        self.indexes = indexes;
         if let Err(e) = result {
             self.sink.fatal(Issue::new(
                 Severity::Fatal,
@@ -143,7 +148,12 @@ impl Scanner<'_> {
         self.finish_file(scan)
     }
 
-    fn scan_stream(&mut self, scan: &mut FileScan, read: &mut (dyn Read + Send)) {
+    fn scan_stream(
+        &mut self,
+        scan: &mut FileScan,
+        read: &mut (dyn Read + Send),
+        indexes: &FxHashMap<EntityKind, KindIndex>,
+    ) {
         let file = scan.kind.file_name();
         let (buffered, peek) = skip_bom(read);
         if peek.utf16 {
@@ -234,7 +244,9 @@ impl Scanner<'_> {
         let result = for_each_record_prepared(
             &mut reader,
             workers,
-            |row, findings: &mut RowFindings| findings.examine(kind, mode, &map, roles, row),
+            |row, findings: &mut RowFindings| {
+                findings.examine(kind, mode, &map, roles, indexes, row)
+            },
             |row, findings| {
                 self.scan_row(scan, &map, row, findings);
                 counter.tick();
@@ -372,20 +384,12 @@ impl Scanner<'_> {
         }
     }
 
-    fn resolve(&self, scan: &FileScan, target: EntityKind, id: &str) -> Resolution {
-        let (mode, ids) = if target == scan.kind {
-            (scan.mode, &scan.ids)
-        } else {
-            match self.indexes.get(&target) {
-                Some(index) => (index.mode, &index.ids),
-                None => return Resolution::Unchecked,
-            }
-        };
-        match ids.get(id) {
-            Some(entry) => Resolution::Found(entry.state),
-            None if mode == FileMode::Bulk => Resolution::Missing,
-            None => Resolution::Unchecked,
-        }
+    /// How a reference resolves: against another file as the preparing
+    /// thread found, against this file's ids read so far.
+    fn resolve(scan: &FileScan, reference: &Reference, id: &str) -> Resolution {
+        reference
+            .resolved
+            .unwrap_or_else(|| resolve_in(scan.mode, &scan.ids, id))
     }
 
     /// Checks an accepted row's references against the files read so far.
@@ -402,15 +406,18 @@ impl Scanner<'_> {
         for reference in &findings.references {
             let id = findings.id(reference);
             let (column, target) = (reference.column, reference.target);
+            let resolution = Self::resolve(scan, reference, id);
             match reference.rule {
-                ReferenceRule::Kept => self.check_reference(scan, map, line, column, target, id),
+                ReferenceRule::Kept => {
+                    self.check_reference(scan, map, line, column, target, id, resolution)
+                }
                 ReferenceRule::Subject => {
-                    if let Resolution::Found(IdState::Skipped) = self.resolve(scan, target, id) {
+                    if let Resolution::Found(IdState::Skipped) = resolution {
                         return IdState::Skipped;
                     }
-                    self.check_reference(scan, map, line, column, target, id);
+                    self.check_reference(scan, map, line, column, target, id, resolution);
                 }
-                ReferenceRule::Required(code) => match self.resolve(scan, target, id) {
+                ReferenceRule::Required(code) => match resolution {
                     Resolution::Found(IdState::Accepted) => {}
                     Resolution::Found(IdState::Skipped) => return IdState::Skipped,
                     Resolution::Found(IdState::Rejected | IdState::Duplicate)
@@ -457,8 +464,9 @@ impl Scanner<'_> {
         column: usize,
         target: EntityKind,
         id: &str,
+        resolution: Resolution,
     ) {
-        match self.resolve(scan, target, id) {
+        match resolution {
             Resolution::Found(_) | Resolution::Unchecked => {}
             Resolution::Missing if target == scan.kind => {
                 scan.pending.push((line, column, id.into()));
@@ -554,11 +562,33 @@ struct Reference {
     /// Where its id lies in [`RowFindings::ids`].
     start: usize,
     end: usize,
+    /// How it resolved against an earlier file; `None` for a reference to
+    /// the row's own file, which only the scan in file order can resolve.
+    resolved: Option<Resolution>,
 }
 
-/// What pass 1 learns of a row from the row alone: its errors and quirks,
-/// whether it is accepted, and the references it makes. Made on a preparing
-/// thread, beside the scan that resolves references and ids in file order;
+/// How `id` resolves against the ids of a file read in `mode`.
+fn resolve_in(mode: FileMode, ids: &IdMap<IdEntry>, id: &str) -> Resolution {
+    match ids.get(id) {
+        Some(entry) => Resolution::Found(entry.state),
+        None if mode == FileMode::Bulk => Resolution::Missing,
+        None => Resolution::Unchecked,
+    }
+}
+
+/// What a row's references are resolved against on a preparing thread.
+struct References<'i> {
+    /// The file being read: references to it wait for the scan.
+    kind: EntityKind,
+    /// The files read before it.
+    indexes: &'i FxHashMap<EntityKind, KindIndex>,
+}
+
+/// What pass 1 learns of a row from the row itself and the files read
+/// before its own: its errors and quirks, whether it is accepted, and the
+/// references it makes, resolved where they point to an earlier file. Made
+/// on a preparing thread, beside the scan that resolves references to the
+/// row's own file and records ids, in file order;
 /// kept from row to row, so its buffers are reused.
 #[derive(Default)]
 pub(super) struct RowFindings {
@@ -580,7 +610,18 @@ impl RowFindings {
         &self.ids[reference.start..reference.end]
     }
 
-    fn refer(&mut self, column: usize, target: EntityKind, rule: ReferenceRule, id: &str) {
+    fn refer(
+        &mut self,
+        cx: &References<'_>,
+        column: usize,
+        target: EntityKind,
+        rule: ReferenceRule,
+        id: &str,
+    ) {
+        let resolved = (target != cx.kind).then(|| match cx.indexes.get(&target) {
+            Some(index) => resolve_in(index.mode, &index.ids, id),
+            None => Resolution::Unchecked,
+        });
         let start = self.ids.len();
         self.ids.push_str(id);
         self.references.push(Reference {
@@ -589,6 +630,7 @@ impl RowFindings {
             rule,
             start,
             end: self.ids.len(),
+            resolved,
         });
     }
 
@@ -600,6 +642,7 @@ impl RowFindings {
         mode: FileMode,
         map: &ColumnMap,
         roles: RoleSet,
+        indexes: &FxHashMap<EntityKind, KindIndex>,
         row: &Row,
     ) {
         // Kept from row to row, but not at the size one long row gave them.
@@ -701,36 +744,36 @@ impl RowFindings {
             IdState::Rejected
         };
         if let (true, Some(RowItem::Upsert(record))) = (accepted, &item) {
-            self.note_references(record, roles);
+            self.note_references(&References { kind, indexes }, record, roles);
         }
     }
 
     /// The import policy (roles) and the references of an accepted record,
     /// in the order they are checked.
-    fn note_references(&mut self, record: &Record<'_>, roles: RoleSet) {
+    fn note_references(&mut self, cx: &References<'_>, record: &Record<'_>, roles: RoleSet) {
         use ReferenceRule::{Kept, Required, Subject};
         match record {
             Record::Org(org) => {
                 if let Some(parent) = org.parent_sourced_id {
-                    self.refer(6, EntityKind::Orgs, Kept, parent);
+                    self.refer(cx, 6, EntityKind::Orgs, Kept, parent);
                 }
             }
             Record::AcademicSession(session) => {
                 if let Some(parent) = session.parent_sourced_id {
-                    self.refer(7, EntityKind::AcademicSessions, Kept, parent);
+                    self.refer(cx, 7, EntityKind::AcademicSessions, Kept, parent);
                 }
             }
             Record::Course(course) => {
                 if let Some(year) = course.school_year_sourced_id {
-                    self.refer(3, EntityKind::AcademicSessions, Kept, year);
+                    self.refer(cx, 3, EntityKind::AcademicSessions, Kept, year);
                 }
-                self.refer(7, EntityKind::Orgs, Kept, course.org_sourced_id);
+                self.refer(cx, 7, EntityKind::Orgs, Kept, course.org_sourced_id);
             }
             Record::Class(class) => {
-                self.refer(5, EntityKind::Courses, Kept, class.course_sourced_id);
-                self.refer(9, EntityKind::Orgs, Kept, class.school_sourced_id);
+                self.refer(cx, 5, EntityKind::Courses, Kept, class.course_sourced_id);
+                self.refer(cx, 9, EntityKind::Orgs, Kept, class.school_sourced_id);
                 for term in class.term_sourced_ids.iter() {
-                    self.refer(10, EntityKind::AcademicSessions, Kept, term);
+                    self.refer(cx, 10, EntityKind::AcademicSessions, Kept, term);
                 }
             }
             Record::User(user) => {
@@ -739,22 +782,28 @@ impl RowFindings {
                     return;
                 }
                 for org in user.org_sourced_ids.iter() {
-                    self.refer(4, EntityKind::Orgs, Kept, org);
+                    self.refer(cx, 4, EntityKind::Orgs, Kept, org);
                 }
                 for agent in user.agent_sourced_ids.iter() {
-                    self.refer(15, EntityKind::Users, Kept, agent);
+                    self.refer(cx, 15, EntityKind::Users, Kept, agent);
                 }
             }
             Record::Enrollment(e) => {
                 self.sourced_id.push_str(e.common.sourced_id);
                 let user = Required(codes::UNKNOWN_USER);
-                self.refer(5, EntityKind::Users, user, e.user_sourced_id);
+                self.refer(cx, 5, EntityKind::Users, user, e.user_sourced_id);
                 let class = Required(codes::UNKNOWN_CLASS);
-                self.refer(3, EntityKind::Classes, class, e.class_sourced_id);
-                self.refer(4, EntityKind::Orgs, Kept, e.school_sourced_id);
+                self.refer(cx, 3, EntityKind::Classes, class, e.class_sourced_id);
+                self.refer(cx, 4, EntityKind::Orgs, Kept, e.school_sourced_id);
             }
             Record::Demographics(d) => {
-                self.refer(SOURCED_ID, EntityKind::Users, Subject, d.common.sourced_id);
+                self.refer(
+                    cx,
+                    SOURCED_ID,
+                    EntityKind::Users,
+                    Subject,
+                    d.common.sourced_id,
+                );
             }
         }
     }
