@@ -409,13 +409,13 @@ impl Scanner<'_> {
             let resolution = Self::resolve(scan, reference, id);
             match reference.rule {
                 ReferenceRule::Kept => {
-                    self.check_reference(scan, map, line, column, target, id, resolution)
+                    self.check_reference(scan, map, line, reference, id, resolution)
                 }
                 ReferenceRule::Subject => {
                     if let Resolution::Found(IdState::Skipped) = resolution {
                         return IdState::Skipped;
                     }
-                    self.check_reference(scan, map, line, column, target, id, resolution);
+                    self.check_reference(scan, map, line, reference, id, resolution);
                 }
                 ReferenceRule::Required(code) => match resolution {
                     Resolution::Found(IdState::Accepted) => {}
@@ -461,11 +461,11 @@ impl Scanner<'_> {
         scan: &mut FileScan,
         map: &ColumnMap,
         line: u64,
-        column: usize,
-        target: EntityKind,
+        reference: &Reference,
         id: &str,
         resolution: Resolution,
     ) {
+        let (column, target) = (reference.column, reference.target);
         match resolution {
             Resolution::Found(_) | Resolution::Unchecked => {}
             Resolution::Missing if target == scan.kind => {
