@@ -318,6 +318,45 @@ pub struct IndexKeys {
     pub user: Option<String>,
 }
 
+impl IndexKeys {
+    /// Sets these keys to those of `record`, the same as the keys read from
+    /// its canonical text ([`SisContent::index_keys`]) but without reading
+    /// the text back; the strings already held are reused.
+    pub fn set_from_record(&mut self, record: &Record<'_>) {
+        fn set(slot: &mut Option<String>, value: Option<&str>, lower: bool) {
+            let (Some(value), false) = (value, value.is_some_and(str::is_empty)) else {
+                *slot = None;
+                return;
+            };
+            let held = slot.get_or_insert_with(String::new);
+            held.clear();
+            if !lower {
+                held.push_str(value);
+            } else if value.is_ascii() {
+                held.push_str(value);
+                held.make_ascii_lowercase();
+            } else {
+                held.push_str(&value.to_lowercase());
+            }
+        }
+        let (mut email, mut username, mut school, mut class, mut user) =
+            (None, None, None, None, None);
+        match record {
+            Record::User(u) => (email, username) = (u.email, Some(u.username)),
+            Record::Class(c) => school = Some(c.school_sourced_id),
+            Record::Enrollment(e) => {
+                (class, user) = (Some(e.class_sourced_id), Some(e.user_sourced_id))
+            }
+            _ => {}
+        }
+        set(&mut self.email, email, true);
+        set(&mut self.username, username, true);
+        set(&mut self.school, school, false);
+        set(&mut self.class, class, false);
+        set(&mut self.user, user, false);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

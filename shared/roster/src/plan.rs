@@ -1,7 +1,7 @@
 //! Planning: the difference between a snapshot and what is stored now, for
 //! one entity type. Pure: reads summaries and rows, emits planned writes.
 
-use crate::content::SisContent;
+use crate::content::{IndexKeys, SisContent};
 use crate::error::SyncError;
 use crate::run::KindCounts;
 use crate::school_year::{Calendar, RecordFacts};
@@ -62,6 +62,10 @@ pub struct PlannedWrite {
     /// A revert: the whole earlier state to put back (content, archive state, stamps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<RecordState>,
+    /// The put's lookup keys, when the planner had them from the record
+    /// (not kept in plan files: `None` reads them from the content).
+    #[serde(skip)]
+    pub keys: Option<IndexKeys>,
 }
 
 impl PlannedWrite {
@@ -93,6 +97,7 @@ impl PlannedWrite {
             reason: self.reason,
             archived_by: self.archived_by,
             restore: self.restore.clone(),
+            keys: None,
         }
     }
 
@@ -128,7 +133,7 @@ impl PlannedWrite {
                 EntityWrite::Put {
                     kind: self.kind,
                     sourced_id: self.id,
-                    keys: sis.index_keys(self.kind),
+                    keys: self.keys.unwrap_or_else(|| sis.index_keys(self.kind)),
                     sis,
                     first_seen_at,
                     first_seen_run,
@@ -407,7 +412,7 @@ pub fn plan_kind(
         }
         let stored = index.map(|i| &stored[i]);
         match row.action {
-            RowAction::Upsert { text, digest } => {
+            RowAction::Upsert { text, digest, keys } => {
                 plan.incoming_rows += 1;
                 if learns {
                     calendar.learn_delivered(id, &RecordFacts::for_stored_text(kind, text, false));
@@ -445,6 +450,7 @@ pub fn plan_kind(
                     reason: None,
                     archived_by: None,
                     restore: None,
+                    keys: Some(keys.clone()),
                 })
             }
             RowAction::Delete => {
@@ -497,6 +503,7 @@ pub fn plan_kind(
             reason: Some(reason),
             archived_by: None,
             restore: None,
+            keys: None,
         })
         .collect();
     Ok(plan)
@@ -520,6 +527,7 @@ mod tests {
                     reason: Some(ArchiveReason::Absent),
                     archived_by: None,
                     restore: None,
+                    keys: None,
                 };
                 archives
             ],

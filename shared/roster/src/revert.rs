@@ -64,6 +64,7 @@ pub fn revert_step(image: &BeforeImage, current: Option<Before>) -> RevertStep {
             reason: None,
             archived_by: image.before.is_none().then_some(ArchivedBy::Revert),
             restore: image.before.clone(),
+            keys: None,
         }));
     }
     if current == target(image) {

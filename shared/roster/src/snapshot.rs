@@ -1,7 +1,7 @@
 //! The engine's input: per entity type, a mode and a stream of validated rows.
 //! A CSV package and an API pull both become a [`Snapshot`].
 
-use crate::content::{digest_of_text, SisContent};
+use crate::content::{digest_of_text, IndexKeys, SisContent};
 use crate::error::SyncError;
 use oneroster::{
     DeferredReference, EntityKind, FileMode, ReadError, RowItem, ValidatedPackage, ValidationReport,
@@ -54,6 +54,9 @@ pub enum RowAction<'a> {
         text: &'a str,
         /// [`digest_of_text`] of it.
         digest: u64,
+        /// The record's lookup keys (what [`SisContent::index_keys`] reads
+        /// from the text).
+        keys: &'a IndexKeys,
     },
     /// A `tobedeleted` row: archive the record.
     Delete,
@@ -70,6 +73,7 @@ struct PreparedText {
     sourced_id: String,
     text: Vec<u8>,
     digest: Option<u64>,
+    keys: IndexKeys,
 }
 
 impl PreparedText {
@@ -81,10 +85,13 @@ impl PreparedText {
         self.sourced_id.clear();
         self.sourced_id.push_str(row.sourced_id());
         self.digest = match row {
-            RowItem::Upsert(record) => Some(digest_of_text(SisContent::record_text(
-                &record,
-                &mut self.text,
-            ))),
+            RowItem::Upsert(record) => {
+                self.keys.set_from_record(&record);
+                Some(digest_of_text(SisContent::record_text(
+                    &record,
+                    &mut self.text,
+                )))
+            }
             RowItem::Delete { .. } => None,
         };
     }
@@ -97,6 +104,7 @@ impl PreparedText {
                     // Made from a `&str` by `record_text`.
                     text: std::str::from_utf8(&self.text).expect("canonical text is UTF-8"),
                     digest,
+                    keys: &self.keys,
                 },
                 None => RowAction::Delete,
             },

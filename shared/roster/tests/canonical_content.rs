@@ -1,7 +1,8 @@
 //! The canonical text written straight from a record is byte for byte the
 //! text of the `serde_json::Value` path (serialise, prune, sort), for every
 //! row of the public samples and of a generated district: stored digests stay
-//! what they were, and an unchanged re-sync still writes nothing.
+//! what they were, and an unchanged re-sync still writes nothing. The lookup
+//! keys read from a record are those read back from its text.
 
 use oneroster::{validate_package, EntityKind, RowItem, ValidationOptions};
 use roster::content::Probe;
@@ -15,6 +16,7 @@ fn check_package(path: &Path) -> usize {
         .package
         .unwrap_or_else(|| panic!("{} is valid: {:?}", path.display(), validation.report));
     let mut checked = 0;
+    let mut held_keys = roster::content::IndexKeys::default();
     for kind in EntityKind::ALL {
         package
             .for_each_row(kind, |row| -> Result<(), oneroster::ReadError> {
@@ -28,6 +30,12 @@ fn check_package(path: &Path) -> usize {
                         Probe::of_fields(reference.fields()),
                         "{kind} probe"
                     );
+                    // The lookup keys read from the record are those read
+                    // from its text, into keys that held another record's.
+                    let mut keys = held_keys.clone();
+                    keys.set_from_record(&record);
+                    assert_eq!(keys, direct.index_keys(kind), "{kind} lookup keys");
+                    held_keys = keys;
                     checked += 1;
                 }
                 Ok(())
