@@ -423,6 +423,50 @@ fn recycle(rows: &mut Vec<Row>) {
     rows.resize(BATCH, Row::default());
 }
 
+/// The reader thread's loop: fills each empty batch that comes back and
+/// sends it on, then the error that stopped the reading, if any. Ends at the
+/// input's end, when `send` fails (the other side hung up), or when no empty
+/// batch comes back.
+fn read_ahead<R: BufRead, B>(
+    reader: &mut RecordReader<R>,
+    empty: mpsc::Receiver<B>,
+    rows: impl Fn(&mut B) -> &mut Vec<Row>,
+    mut send: impl FnMut(Result<B, RecordError>) -> bool,
+) {
+    while let Ok(mut batch) = empty.recv() {
+        let (done, error) = fill_batch(reader, rows(&mut batch));
+        if !send(Ok(batch)) {
+            return;
+        }
+        if let Some(e) = error {
+            send(Err(e));
+        }
+        if done {
+            return;
+        }
+    }
+}
+
+/// The consumer's loop: takes batches from `next` in order and hands each to
+/// `consume` (which returns `false` to stop), then readies it for refilling
+/// and gives it back to the reader. Returns the first read error.
+fn consume_batches<B>(
+    mut next: impl FnMut() -> Option<Result<B, RecordError>>,
+    rows: impl Fn(&mut B) -> &mut Vec<Row>,
+    mut consume: impl FnMut(&mut B) -> bool,
+    give_back: &mpsc::Sender<B>,
+) -> Result<(), RecordError> {
+    while let Some(message) = next() {
+        let mut batch = message?;
+        if !consume(&mut batch) {
+            break;
+        }
+        recycle(rows(&mut batch));
+        let _ = give_back.send(batch);
+    }
+    Ok(())
+}
+
 /// Hands every row of `reader` to `consume`, in order, reading ahead on a
 /// second thread. Stops at the first read error and returns it; `consume` may
 /// stop early by returning `false`.
@@ -436,39 +480,13 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
         let _ = empty_tx.send(vec![Row::default(); BATCH]);
     }
     std::thread::scope(|scope| {
-        scope.spawn(move || {
-            // Ends when the consumer hangs up (empty_rx fails) or input ends.
-            while let Ok(mut batch) = empty_rx.recv() {
-                let (done, error) = fill_batch(reader, &mut batch);
-                if full_tx.send(Ok(batch)).is_err() {
-                    return;
-                }
-                if let Some(e) = error {
-                    let _ = full_tx.send(Err(e));
-                }
-                if done {
-                    return;
-                }
-            }
-        });
-        let mut result = Ok(());
-        'batches: for message in full_rx.iter() {
-            match message {
-                Ok(mut batch) => {
-                    for row in &batch {
-                        if !consume(row) {
-                            break 'batches;
-                        }
-                    }
-                    recycle(&mut batch);
-                    let _ = empty_tx.send(batch);
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        scope.spawn(move || read_ahead(reader, empty_rx, |rows| rows, |m| full_tx.send(m).is_ok()));
+        let result = consume_batches(
+            || full_rx.recv().ok(),
+            |rows| rows,
+            |rows| rows.iter().all(&mut consume),
+            &empty_tx,
+        );
         // Dropping the receivers lets a reader still running finish.
         drop(full_rx);
         drop(empty_tx);
@@ -483,13 +501,23 @@ struct PreparedBatch<T> {
     prepared: Vec<T>,
 }
 
+/// Most preparing threads [`preparing_threads`] gives.
+const MAX_PREPARING_THREADS: usize = 4;
+
+/// How many preparing threads to run: one per core, at most four.
+pub(crate) fn preparing_threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_PREPARING_THREADS)
+}
+
 /// Like [`for_each_record`], with preparing threads between the two: the
 /// reader thread parses rows, `workers` preparing threads run `prepare` on
 /// them (a batch each in turn, into `T`s kept from batch to batch, so their
 /// buffers are reused), and the caller's thread hands each row with its `T`
 /// to `consume`, in file order. For consumers whose per-row work is mostly a
 /// pure function of the row: that part runs beside their own, on as many
-/// cores as there are.
+/// cores as there are (see [`preparing_threads`]).
 pub(crate) fn for_each_record_prepared<R, T>(
     reader: &mut RecordReader<R>,
     workers: usize,
@@ -520,21 +548,18 @@ where
     let prepare = &prepare;
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            // Ends when the input ends or a preparing thread hangs up.
+            // An error goes to the next worker in turn, like a batch.
             let mut turn = 0;
-            while let Ok(mut batch) = empty_rx.recv() {
-                let (done, error) = fill_batch(reader, &mut batch.rows);
-                if to_workers[turn % workers].send(Ok(batch)).is_err() {
-                    return;
-                }
-                turn += 1;
-                if let Some(e) = error {
-                    let _ = to_workers[turn % workers].send(Err(e));
-                }
-                if done {
-                    return;
-                }
-            }
+            read_ahead(
+                reader,
+                empty_rx,
+                |batch| &mut batch.rows,
+                |message| {
+                    let sent = to_workers[turn % workers].send(message).is_ok();
+                    turn += 1;
+                    sent
+                },
+            )
         });
         for (from_reader, to_consumer) in from_reader.into_iter().zip(to_consumer) {
             scope.spawn(move || {
@@ -554,30 +579,24 @@ where
                 }
             });
         }
-        let mut result = Ok(());
         // A worker's channel closes once the reader has ended and the worker
         // has passed on its last batch: every batch before it has arrived.
-        'batches: for turn in 0.. {
-            let Ok(message) = from_workers[turn % workers].recv() else {
-                break;
-            };
-            match message {
-                Ok(mut batch) => {
-                    let PreparedBatch { rows, prepared } = &mut batch;
-                    for (row, out) in rows.iter().zip(prepared.iter_mut()) {
-                        if !consume(row, out) {
-                            break 'batches;
-                        }
-                    }
-                    recycle(rows);
-                    let _ = empty_tx.send(batch);
-                }
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
+        let mut turn = 0;
+        let result = consume_batches(
+            || {
+                let message = from_workers[turn % workers].recv().ok();
+                turn += 1;
+                message
+            },
+            |batch| &mut batch.rows,
+            |batch| {
+                let PreparedBatch { rows, prepared } = batch;
+                rows.iter()
+                    .zip(prepared.iter_mut())
+                    .all(|(row, out)| consume(row, out))
+            },
+            &empty_tx,
+        );
         // Dropping the receivers lets the other threads finish.
         drop(from_workers);
         drop(empty_tx);

@@ -5,7 +5,9 @@ use super::types::*;
 use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
-use crate::records::{csv_reader, for_each_record_prepared, skip_bom, RecordError, Row};
+use crate::records::{
+    csv_reader, for_each_record_prepared, preparing_threads, skip_bom, RecordError, Row,
+};
 use crate::report::{
     codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
     MAX_RECORD_FIELDS, MAX_SOURCED_ID_BYTES,
@@ -238,12 +240,9 @@ impl Scanner<'_> {
         progress.stage(&format!("validating {file}.csv"), None);
         let mut counter = progress.counter(4096);
         let (kind, mode, roles) = (scan.kind, scan.mode, self.options.imported_roles);
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_PREPARING_THREADS);
         let result = for_each_record_prepared(
             &mut reader,
-            workers,
+            preparing_threads(),
             |row, findings: &mut RowFindings| {
                 findings.examine(kind, mode, &map, roles, indexes, row)
             },
@@ -534,9 +533,6 @@ impl Scanner<'_> {
 /// Findings whose reference ids took more than this are made anew for the
 /// next row, so that thousands of kept findings stay small whatever the rows held.
 const KEPT_FINDINGS_BYTES: usize = 4096;
-
-/// Most threads a file's rows are examined on.
-const MAX_PREPARING_THREADS: usize = 4;
 
 /// How an unresolved reference counts.
 #[derive(Debug, Clone, Copy)]

@@ -4,7 +4,8 @@ use super::types::*;
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::records::{
-    csv_reader, for_each_record, for_each_record_prepared, skip_bom, RecordError, RecordReader, Row,
+    csv_reader, for_each_record, for_each_record_prepared, preparing_threads, skip_bom,
+    RecordError, RecordReader, Row,
 };
 use crate::rows::{parse_row, RowCx};
 use crate::schema::ColumnMap;
@@ -91,15 +92,12 @@ impl ValidatedPackage {
         P: Fn(RowItem<'_>, &mut T) + Sync,
         F: FnMut(&mut T) -> Result<(), E>,
     {
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(MAX_PREPARING_THREADS);
         self.read_accepted(kind, |reader, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;
             for_each_record_prepared(
                 reader,
-                workers,
+                preparing_threads(),
                 |row, slot: &mut Slot<T>| {
                     slot.state = match parse_accepted(kind, outcome, row, map) {
                         Parsed::Excluded => SlotState::Excluded,
@@ -171,9 +169,6 @@ impl ValidatedPackage {
 
 /// The reader pass 2 reads a file of the package with.
 type PackageReader<'a> = RecordReader<BufReader<&'a mut (dyn Read + Send)>>;
-
-/// Most threads [`ValidatedPackage::for_each_row_prepared`] prepares rows on.
-const MAX_PREPARING_THREADS: usize = 4;
 
 /// One row of a file, unless pass 1 excluded it (in any order: for rows
 /// prepared on several threads).
