@@ -280,29 +280,24 @@ pub struct FirstSeen {
 
 /// One shared [`FirstSeen`] for each stamp and run as summaries are read
 /// (records come in runs of the same stamp): a summary keeps a pointer, not
-/// its own copy, and a stamp is parsed once.
+/// its own copy of the run id.
 #[derive(Debug, Default)]
-pub struct FirstSeenCache(Option<(String, Arc<FirstSeen>)>);
+pub struct FirstSeenCache(Option<Arc<FirstSeen>>);
 
 impl FirstSeenCache {
-    /// The shared value for the stored stamp text `at` and run id `run`.
-    pub fn get(
-        &mut self,
-        at: &str,
-        run: &str,
-        parse: impl FnOnce(&str) -> StoreResult<DateTime<Utc>>,
-    ) -> StoreResult<Arc<FirstSeen>> {
-        if let Some((last_at, last)) = &self.0 {
-            if last_at == at && last.run == run {
-                return Ok(last.clone());
+    /// The shared value for the stamp `at` and run id `run`.
+    pub fn get(&mut self, at: DateTime<Utc>, run: &str) -> Arc<FirstSeen> {
+        if let Some(last) = &self.0 {
+            if last.at == at && last.run == run {
+                return last.clone();
             }
         }
         let first_seen = Arc::new(FirstSeen {
-            at: parse(at)?,
+            at,
             run: run.to_string(),
         });
-        self.0 = Some((at.to_string(), first_seen.clone()));
-        Ok(first_seen)
+        self.0 = Some(first_seen.clone());
+        first_seen
     }
 }
 

@@ -1838,7 +1838,7 @@ mod sqlite_bulk_load {
         if let Some(reader) = reader {
             let stored: i64 = reader
                 .query_row(
-                    "SELECT COUNT(*) FROM entities WHERE tenant = 'd1'",
+                    "SELECT COUNT(*) FROM entities WHERE tenant = (SELECT id FROM tenant_keys WHERE tenant = 'd1')",
                     [],
                     |r| r.get(0),
                 )

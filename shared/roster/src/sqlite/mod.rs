@@ -15,13 +15,14 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 mod coordination;
+mod layout;
 mod one_time;
 mod records;
 mod runs;
 mod schema;
 mod tenants;
 
-use schema::{ADDED_COLUMNS, SCHEMA};
+use schema::{entities_table, ADDED_COLUMNS, ENTITY_INDEXES, SCHEMA};
 
 /// The SQLite store.
 pub struct SqliteStore {
@@ -60,6 +61,19 @@ pub(super) fn kind_name(kind: EntityKind) -> &'static str {
     kind.file_name()
 }
 
+/// The code that stands for a type in `entities` (stable: stored in files).
+pub(super) fn kind_code(kind: EntityKind) -> i64 {
+    match kind {
+        EntityKind::Orgs => 1,
+        EntityKind::AcademicSessions => 2,
+        EntityKind::Courses => 3,
+        EntityKind::Classes => 4,
+        EntityKind::Users => 5,
+        EntityKind::Enrollments => 6,
+        EntityKind::Demographics => 7,
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
@@ -72,10 +86,12 @@ impl SqliteStore {
         Self::init(Connection::open_in_memory().map_err(db_error)?)
     }
 
-    fn init(conn: Connection) -> StoreResult<SqliteStore> {
+    fn init(mut conn: Connection) -> StoreResult<SqliteStore> {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(db_error)?;
         conn.execute_batch(SCHEMA).map_err(db_error)?;
+        conn.execute_batch(&entities_table("entities"))
+            .map_err(db_error)?;
         for (table, column, definition) in ADDED_COLUMNS {
             let present: bool = conn
                 .query_row(
@@ -93,6 +109,8 @@ impl SqliteStore {
                 .map_err(db_error)?;
             }
         }
+        layout::rewrite_old_layout(&mut conn)?;
+        conn.execute_batch(ENTITY_INDEXES).map_err(db_error)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })

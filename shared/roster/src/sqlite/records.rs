@@ -1,7 +1,8 @@
 //! Roster records: the sync-owned content, the Primary Administrator flag beside it
 //! (platform-owned), and the platform's own edits.
 
-use super::{db_error, kind_name, parse_ts, ts, SqliteStore};
+use super::layout::{optional_stamp_at, stamp, stamp_at, tenant_key, tenant_key_for_writing};
+use super::{db_error, kind_code, kind_name, SqliteStore};
 use crate::content::{digest_of_text, SisContent};
 use crate::school_year::RecordFacts;
 use crate::store::*;
@@ -39,13 +40,20 @@ impl Records for SqliteStore {
         sourced_id: &str,
     ) -> StoreResult<Option<StoredEntity>> {
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(None);
+            };
             let mut stmt = c
-                .prepare_cached(&format!(
-                    "{ENTITY_SELECT} WHERE e.tenant = ?1 AND e.kind = ?2 AND e.sourced_id = ?3"
-                ))
+                .prepare_cached(&format!("{ENTITY_SELECT} AND e.sourced_id = ?5"))
                 .map_err(db_error)?;
             let mut rows = stmt
-                .query(params![tenant, kind_name(kind), sourced_id])
+                .query(params![
+                    tenant,
+                    kind_name(kind),
+                    key,
+                    kind_code(kind),
+                    sourced_id
+                ])
                 .map_err(db_error)?;
             match rows.next().map_err(db_error)? {
                 Some(row) => entity_of(kind, row).map(Some),
@@ -66,9 +74,12 @@ impl Records for SqliteStore {
             "SELECT sourced_id FROM entities WHERE tenant = ?1 AND kind = ?2 AND {column} = ?3 ORDER BY sourced_id"
         );
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(Vec::new());
+            };
             let mut stmt = c.prepare_cached(&sql).map_err(db_error)?;
             let rows = stmt
-                .query_map(params![tenant, kind_name(lookup.kind()), value], |r| {
+                .query_map(params![key, kind_code(lookup.kind()), value], |r| {
                     r.get::<_, String>(0)
                 })
                 .map_err(db_error)?;
@@ -121,9 +132,12 @@ impl BlockingRecords for SqliteStore {
 
     fn has_records(&self, tenant: &str) -> StoreResult<bool> {
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(false);
+            };
             c.query_row(
                 "SELECT EXISTS (SELECT 1 FROM entities WHERE tenant = ?1)",
-                params![tenant],
+                params![key],
                 |r| r.get(0),
             )
             .map_err(db_error)
@@ -142,6 +156,7 @@ impl SqliteStore {
     fn write_now(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.with(|c| {
             let tx = c.transaction().map_err(db_error)?;
+            let key = tenant_key_for_writing(&tx, tenant)?;
             let mut written = 0u64;
             {
                 let mut put = tx
@@ -201,11 +216,12 @@ impl SqliteStore {
                                 run.as_str(),
                             );
                             if bound != Some(shared) {
-                                put.raw_bind_parameter(1, tenant).map_err(db_error)?;
-                                put.raw_bind_parameter(2, kind_name(*kind)).map_err(db_error)?;
-                                put.raw_bind_parameter(5, ts(*first_seen_at)).map_err(db_error)?;
+                                put.raw_bind_parameter(1, key).map_err(db_error)?;
+                                put.raw_bind_parameter(2, kind_code(*kind)).map_err(db_error)?;
+                                put.raw_bind_parameter(5, stamp(*first_seen_at))
+                                    .map_err(db_error)?;
                                 put.raw_bind_parameter(6, first_seen_run).map_err(db_error)?;
-                                put.raw_bind_parameter(7, ts(*updated_at)).map_err(db_error)?;
+                                put.raw_bind_parameter(7, stamp(*updated_at)).map_err(db_error)?;
                                 put.raw_bind_parameter(8, run).map_err(db_error)?;
                                 bound = Some(shared);
                             }
@@ -227,17 +243,17 @@ impl SqliteStore {
                             let archive = state.archive.as_ref();
                             restore
                                 .execute(params![
-                                    tenant,
-                                    kind_name(*kind),
+                                    key,
+                                    kind_code(*kind),
                                     sourced_id,
                                     state.sis.text(),
                                     archive.map(|a| a.by.as_str()),
-                                    archive.map(|a| ts(a.at)),
+                                    archive.map(|a| stamp(a.at)),
                                     archive.and_then(|a| a.run.clone()),
                                     archive.and_then(|a| a.reason).map(|r| r.as_str()),
-                                    ts(state.first_seen_at),
+                                    stamp(state.first_seen_at),
                                     state.first_seen_run,
-                                    ts(state.updated_at),
+                                    stamp(state.updated_at),
                                     state.updated_run,
                                     keys.email,
                                     keys.username,
@@ -258,10 +274,10 @@ impl SqliteStore {
                         } => {
                             archive
                                 .execute(params![
-                                    tenant,
-                                    kind_name(*kind),
+                                    key,
+                                    kind_code(*kind),
                                     sourced_id,
-                                    ts(*at),
+                                    stamp(*at),
                                     run,
                                     reason.map(|r| r.as_str()),
                                     by.as_str(),
@@ -286,6 +302,9 @@ impl SqliteStore {
     /// enrollments take seconds to load, and nothing else runs meanwhile.
     fn summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(Vec::new());
+            };
             let mut stmt = c
                 .prepare_cached(
                     "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run, provisional
@@ -293,7 +312,7 @@ impl SqliteStore {
                 )
                 .map_err(db_error)?;
             let mut rows = stmt
-                .query(params![tenant, kind_name(kind)])
+                .query(params![key, kind_code(kind)])
                 .map_err(db_error)?;
             std::thread::scope(|scope| {
                 let (full, filled) = mpsc::sync_channel::<RawRows>(SUMMARY_BATCHES_IN_FLIGHT);
@@ -303,7 +322,8 @@ impl SqliteStore {
                     let mut batch = RawRows::default();
                     while let Some(row) = rows.next().map_err(db_error)? {
                         batch.push(
-                            [text_at(row, 0)?, text_at(row, 1)?, text_at(row, 3)?, text_at(row, 4)?],
+                            [text_at(row, 0)?, text_at(row, 1)?, text_at(row, 4)?],
+                            stamp_at(row, 3)?,
                             row.get(2).map_err(db_error)?,
                             row.get(5).map_err(db_error)?,
                         );
@@ -346,23 +366,31 @@ struct RawRows {
     rows: Vec<RawRow>,
 }
 
-/// One row of [`RawRows`]: where its columns end in the buffer (sourcedId,
-/// content, first-seen stamp, first-seen run), and its two flags.
+/// One row of [`RawRows`]: where its text columns end in the buffer
+/// (sourcedId, content, first-seen run), its first-seen stamp and its two flags.
 struct RawRow {
-    ends: [usize; 4],
+    ends: [usize; 3],
+    first_seen_at: DateTime<Utc>,
     archived: bool,
     provisional: bool,
 }
 
 impl RawRows {
-    fn push(&mut self, columns: [&str; 4], archived: bool, provisional: bool) {
-        let mut ends = [0; 4];
+    fn push(
+        &mut self,
+        columns: [&str; 3],
+        first_seen_at: DateTime<Utc>,
+        archived: bool,
+        provisional: bool,
+    ) {
+        let mut ends = [0; 3];
         for (end, column) in ends.iter_mut().zip(columns) {
             self.text.push_str(column);
             *end = self.text.len();
         }
         self.rows.push(RawRow {
             ends,
+            first_seen_at,
             archived,
             provisional,
         });
@@ -374,10 +402,10 @@ impl RawRows {
     }
 
     /// Each row's columns, in order.
-    fn each(&self) -> impl Iterator<Item = ([&str; 4], &RawRow)> {
+    fn each(&self) -> impl Iterator<Item = ([&str; 3], &RawRow)> {
         let mut start = 0;
         self.rows.iter().map(move |row| {
-            let mut columns = [""; 4];
+            let mut columns = [""; 3];
             for (column, end) in columns.iter_mut().zip(row.ends) {
                 *column = &self.text[start..end];
                 start = end;
@@ -402,14 +430,14 @@ fn summarise(
     let mut out = Vec::new();
     let mut first_seen = FirstSeenCache::default();
     for mut batch in filled {
-        for ([id, sis, at, run], row) in batch.each() {
+        for ([id, sis, run], row) in batch.each() {
             // The stored text as it is: its digest is the hash of its bytes.
             out.push(StoredSummary {
                 sourced_id: id.into(),
                 digest: digest_of_text(sis),
                 facts: RecordFacts::for_stored_text(kind, sis, row.archived),
                 archived: row.archived,
-                first_seen: first_seen.get(at, run, parse_ts)?,
+                first_seen: first_seen.get(row.first_seen_at, run),
                 provisional: row.provisional,
             });
         }
@@ -440,39 +468,41 @@ fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> StoreResult<&'r str
         .map_err(db_error)
 }
 
-/// The columns [`entity_of`] reads, with the platform-owned flag beside them.
+/// The columns [`entity_of`] reads, with the platform-owned flag beside
+/// them, of a tenant's records of a type: `?1` the tenant, `?2` the type's
+/// name (the platform table's key), `?3` and `?4` their key and code in
+/// `entities`.
 const ENTITY_SELECT: &str =
     "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, e.archived_run,
         e.first_seen_at, e.first_seen_run, e.updated_at, e.updated_run,
         COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional
     FROM entities e LEFT JOIN platform p
-      ON p.tenant = e.tenant AND p.kind = e.kind AND p.sourced_id = e.sourced_id";
+      ON p.tenant = ?1 AND p.kind = ?2 AND p.sourced_id = e.sourced_id
+    WHERE e.tenant = ?3 AND e.kind = ?4";
 
 /// One row of [`ENTITY_SELECT`] as a stored record.
 fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntity> {
     let by: Option<String> = r.get(2).map_err(db_error)?;
-    let at: Option<String> = r.get(3).map_err(db_error)?;
+    let at = optional_stamp_at(r, 3)?;
     let reason: Option<String> = r.get(10).map_err(db_error)?;
     let archive = match (by, at) {
         (Some(by), Some(at)) => Some(ArchiveInfo {
             by: ArchivedBy::parse(&by),
-            at: parse_ts(&at)?,
+            at,
             run: r.get(4).map_err(db_error)?,
             reason: reason.as_deref().and_then(ArchiveReason::parse),
         }),
         _ => None,
     };
     let sis: String = r.get(1).map_err(db_error)?;
-    let first_seen_at: String = r.get(5).map_err(db_error)?;
-    let updated_at: String = r.get(7).map_err(db_error)?;
     Ok(StoredEntity {
         kind,
         sourced_id: r.get(0).map_err(db_error)?,
         sis: SisContent::from_stored(sis),
         archive,
-        first_seen_at: parse_ts(&first_seen_at)?,
+        first_seen_at: stamp_at(r, 5)?,
         first_seen_run: r.get(6).map_err(db_error)?,
-        updated_at: parse_ts(&updated_at)?,
+        updated_at: stamp_at(r, 7)?,
         updated_run: r.get(8).map_err(db_error)?,
         primary_admin: r.get(9).map_err(db_error)?,
         provisional: r.get(11).map_err(db_error)?,
@@ -490,36 +520,45 @@ impl ProvisionalUsers for SqliteStore {
     ) -> StoreResult<bool> {
         let keys = sis.index_keys(EntityKind::Users);
         self.with(|c| {
-            let created = c
+            let tx = c.transaction().map_err(db_error)?;
+            let key = tenant_key_for_writing(&tx, tenant)?;
+            let created = tx
                 .execute(
                     "INSERT INTO entities (tenant, kind, sourced_id, sis, first_seen_at, first_seen_run,
                          updated_at, updated_run, email, username, school, class, user, provisional)
-                     VALUES (?1, 'users', ?2, ?3, ?4, ?5, ?4, ?5, ?6, ?7, NULL, NULL, NULL, 1)
+                     VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?4, ?5, ?6, ?7, NULL, NULL, NULL, 1)
                      ON CONFLICT (tenant, kind, sourced_id) DO NOTHING",
                     params![
-                        tenant,
+                        key,
                         sourced_id,
                         sis.text(),
-                        ts(now),
+                        stamp(now),
                         origin,
                         keys.email,
-                        keys.username
+                        keys.username,
+                        kind_code(EntityKind::Users)
                     ],
                 )
                 .map_err(db_error)?;
+            tx.commit().map_err(db_error)?;
             Ok(created == 1)
         })
     }
 
     async fn provisional_users(&self, tenant: &str) -> StoreResult<Vec<StoredEntity>> {
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(Vec::new());
+            };
+            let users = EntityKind::Users;
             let mut stmt = c
                 .prepare_cached(&format!(
-                    "{ENTITY_SELECT} WHERE e.tenant = ?1 AND e.kind = 'users' AND e.provisional = 1
-                     ORDER BY e.sourced_id"
+                    "{ENTITY_SELECT} AND e.provisional = 1 ORDER BY e.sourced_id"
                 ))
                 .map_err(db_error)?;
-            let mut rows = stmt.query(params![tenant]).map_err(db_error)?;
+            let mut rows = stmt
+                .query(params![tenant, kind_name(users), key, kind_code(users)])
+                .map_err(db_error)?;
             let mut out = Vec::new();
             while let Some(row) = rows.next().map_err(db_error)? {
                 out.push(entity_of(EntityKind::Users, row)?);
@@ -567,10 +606,13 @@ impl PlatformEdits for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(());
+            };
             c.execute(
                 "UPDATE entities SET archived_by = 'manual', archived_at = ?4, archived_run = NULL, archive_reason = NULL
                  WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
-                params![tenant, kind_name(kind), sourced_id, ts(now)],
+                params![key, kind_code(kind), sourced_id, stamp(now)],
             )
             .map_err(db_error)?;
             Ok(())
@@ -586,10 +628,13 @@ impl PlatformEdits for SqliteStore {
         value: &str,
     ) -> StoreResult<()> {
         self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(());
+            };
             c.execute(
                 "UPDATE entities SET sis = json_set(sis, '$.' || ?4, ?5)
                  WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
-                params![tenant, kind_name(kind), sourced_id, field, value],
+                params![key, kind_code(kind), sourced_id, field, value],
             )
             .map_err(db_error)?;
             Ok(())
@@ -655,7 +700,11 @@ mod tests {
         let stored = store
             .with(|c| {
                 let mut stmt = c
-                    .prepare("SELECT sis FROM entities WHERE tenant = 't' ORDER BY sourced_id")
+                    .prepare(
+                        "SELECT sis FROM entities
+                         WHERE tenant = (SELECT id FROM tenant_keys WHERE tenant = 't')
+                         ORDER BY sourced_id",
+                    )
                     .map_err(db_error)?;
                 let texts = stmt
                     .query_map([], |r| r.get::<_, String>(0))
@@ -722,7 +771,7 @@ mod tests {
                 .with(|c| {
                     c.execute(
                         "UPDATE entities SET first_seen_at = ?2 WHERE sourced_id = ?1",
-                        params![id, ts(at)],
+                        params![id, stamp(at)],
                     )
                     .map_err(db_error)
                 })

@@ -13,34 +13,13 @@ CREATE TABLE IF NOT EXISTS tenants (
     config TEXT NOT NULL,
     state TEXT
 );
--- Sync-owned: written by syncs only.
-CREATE TABLE IF NOT EXISTS entities (
-    tenant TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    sourced_id TEXT NOT NULL,
-    sis TEXT NOT NULL,
-    archived_by TEXT,
-    archived_at TEXT,
-    archived_run TEXT,
-    archive_reason TEXT,
-    first_seen_at TEXT NOT NULL,
-    first_seen_run TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    updated_run TEXT NOT NULL,
-    email TEXT,
-    username TEXT,
-    school TEXT,
-    class TEXT,
-    user TEXT,
-    -- Platform-made at sign-in (never by a sync); a sync's write clears it.
-    provisional INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (tenant, kind, sourced_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entities_by_username ON entities (tenant, username) WHERE username IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entities_by_school ON entities (tenant, school) WHERE school IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entities_by_class ON entities (tenant, class) WHERE class IS NOT NULL;
-CREATE INDEX IF NOT EXISTS entities_by_user ON entities (tenant, user) WHERE user IS NOT NULL;
+-- The short integer that stands for a tenant in `entities` (its key's
+-- first column): compared in every B-tree step of every write, an integer
+-- costs less than the name.
+CREATE TABLE IF NOT EXISTS tenant_keys (
+    id INTEGER PRIMARY KEY,
+    tenant TEXT NOT NULL UNIQUE
+);
 -- Platform-owned: never written by a sync.
 CREATE TABLE IF NOT EXISTS platform (
     tenant TEXT NOT NULL,
@@ -95,6 +74,50 @@ INSERT OR IGNORE INTO classlink_tenants (classlink_tenant_id, tenant)
     WHERE json_extract(config, '$.classlink_tenant_id') IS NOT NULL
     GROUP BY json_extract(config, '$.classlink_tenant_id')
     HAVING COUNT(*) = 1;
+"#;
+
+/// The `entities` table, named `name` (`entities`, or the table an old
+/// file's records are rewritten into, see `layout.rs`).
+///
+/// Sync-owned: written by syncs only. `tenant` is a `tenant_keys` id, `kind`
+/// the type's code (`kind_code`), the stamps milliseconds since 1970 (UTC).
+/// (Files made before 2026-12 held the names and RFC 3339 texts; they are
+/// rewritten in this layout when first opened, see `layout.rs`.)
+pub(super) fn entities_table(name: &str) -> String {
+    format!("CREATE TABLE IF NOT EXISTS {name} ({ENTITIES_COLUMNS}) WITHOUT ROWID;")
+}
+
+const ENTITIES_COLUMNS: &str = "
+    tenant INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    sourced_id TEXT NOT NULL,
+    sis TEXT NOT NULL,
+    archived_by TEXT,
+    archived_at INTEGER,
+    archived_run TEXT,
+    archive_reason TEXT,
+    first_seen_at INTEGER NOT NULL,
+    first_seen_run TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_run TEXT NOT NULL,
+    email TEXT,
+    username TEXT,
+    school TEXT,
+    class TEXT,
+    user TEXT,
+    -- Platform-made at sign-in (never by a sync); a sync's write clears it.
+    provisional INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, kind, sourced_id)
+";
+
+/// The lookup indexes of `entities`: made after the table is in its current
+/// layout (a file in the old one gets them when it has been rewritten).
+pub(super) const ENTITY_INDEXES: &str = r#"
+CREATE INDEX IF NOT EXISTS entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_username ON entities (tenant, username) WHERE username IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_school ON entities (tenant, school) WHERE school IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_class ON entities (tenant, class) WHERE class IS NOT NULL;
+CREATE INDEX IF NOT EXISTS entities_by_user ON entities (tenant, user) WHERE user IS NOT NULL;
 "#;
 
 /// Columns added since the first schema, with their definitions: a database
