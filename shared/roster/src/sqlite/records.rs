@@ -662,6 +662,105 @@ mod tests {
         }
     }
 
+    /// A put's shared parameters (type, stamps, run) are bound only when
+    /// they change: whatever changes between two puts (another run id,
+    /// another type, another stamp, an archive between them), every record
+    /// is stored with its own fields and lookup keys.
+    #[tokio::test]
+    async fn puts_keep_each_record_its_own_fields_as_shared_parameters_change() {
+        let store = SqliteStore::in_memory().unwrap();
+        let first = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+        let later = Utc.with_ymd_and_hms(2026, 9, 1, 12, 0, 0).unwrap();
+        let mut writes = Vec::new();
+        for i in 0..200usize {
+            let (kind, text) = if (80..90).contains(&i) {
+                (
+                    EntityKind::Users,
+                    format!(
+                        r#"{{"email":"U{i}@d.example","sourcedId":"r-{i:03}","username":"Name{i}"}}"#
+                    ),
+                )
+            } else {
+                (
+                    EntityKind::Enrollments,
+                    format!(
+                        r#"{{"classSourcedId":"cls-{}","sourcedId":"r-{i:03}","userSourcedId":"u-{i}"}}"#,
+                        i % 3
+                    ),
+                )
+            };
+            let run = if i < 70 || i >= 150 { "run-1" } else { "run-2" };
+            let at = if i >= 120 { later } else { first };
+            let sis = SisContent::from_json(&text).unwrap();
+            writes.push(EntityWrite::Put {
+                kind,
+                sourced_id: format!("r-{i:03}"),
+                keys: sis.index_keys(kind),
+                sis,
+                first_seen_at: first,
+                first_seen_run: "run-0".into(),
+                updated_at: at,
+                run: run.into(),
+            });
+            if i == 40 {
+                writes.push(EntityWrite::Archive {
+                    kind: EntityKind::Enrollments,
+                    sourced_id: "r-007".into(),
+                    at,
+                    run: run.into(),
+                    reason: Some(ArchiveReason::Absent),
+                    by: ArchivedBy::Sync,
+                });
+            }
+        }
+        assert_eq!(store.write_now("t", &writes).unwrap(), 201);
+        for i in 0..200usize {
+            let kind = if (80..90).contains(&i) {
+                EntityKind::Users
+            } else {
+                EntityKind::Enrollments
+            };
+            let id = format!("r-{i:03}");
+            let stored = store.get_entity("t", kind, &id).await.unwrap().unwrap();
+            assert_eq!(stored.sourced_id, id);
+            assert!(stored
+                .sis
+                .text()
+                .contains(&format!(r#""sourcedId":"{id}""#)));
+            assert_eq!(stored.first_seen_run, "run-0");
+            assert_eq!(stored.first_seen_at, first);
+            let run = if i < 70 || i >= 150 { "run-1" } else { "run-2" };
+            assert_eq!(stored.updated_run, run, "{id}");
+            assert_eq!(
+                stored.updated_at,
+                if i >= 120 { later } else { first },
+                "{id}"
+            );
+            assert_eq!(stored.archive.is_some(), i == 7, "{id}");
+            let lookup = if kind == EntityKind::Users {
+                Lookup::UsersByUsername(format!("name{i}"))
+            } else {
+                Lookup::EnrollmentsOfUser(format!("u-{i}"))
+            };
+            assert_eq!(store.lookup("t", &lookup).await.unwrap(), vec![id.clone()]);
+        }
+        let of_class = store
+            .lookup("t", &Lookup::EnrollmentsOfClass("cls-1".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            of_class.len(),
+            (0..200)
+                .filter(|i| i % 3 == 1 && !(80..90).contains(i))
+                .count()
+        );
+        let by_email = store
+            .lookup("t", &Lookup::UsersByEmail("u85@d.example".into()))
+            .await
+            .unwrap();
+        assert_eq!(by_email, vec!["r-085".to_string()]);
+    }
+
     /// Rows cross the reading and the summarising thread in batches cut by
     /// count and by size; every row arrives once, in order, summarised.
     #[test]
