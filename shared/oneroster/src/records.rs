@@ -501,6 +501,11 @@ struct PreparedBatch<T> {
     prepared: Vec<T>,
 }
 
+/// How far ahead of the row it is given [`for_each_record_prepared`]'s
+/// consumer sees: far enough for memory to answer, near enough for the
+/// answer to stay in the cache.
+pub(crate) const LOOK_AHEAD: usize = 8;
+
 /// Most preparing threads [`preparing_threads`] gives.
 const MAX_PREPARING_THREADS: usize = 4;
 
@@ -515,14 +520,15 @@ pub(crate) fn preparing_threads() -> usize {
 /// reader thread parses rows, `workers` preparing threads run `prepare` on
 /// them (a batch each in turn, into `T`s kept from batch to batch, so their
 /// buffers are reused), and the caller's thread hands each row with its `T`
-/// to `consume`, in file order. For consumers whose per-row work is mostly a
+/// to `consume`, in file order, with the `T` of the row [`LOOK_AHEAD`] rows
+/// later when its batch holds it (to fetch what that row will need early). For consumers whose per-row work is mostly a
 /// pure function of the row: that part runs beside their own, on as many
 /// cores as there are (see [`preparing_threads`]).
 pub(crate) fn for_each_record_prepared<R, T>(
     reader: &mut RecordReader<R>,
     workers: usize,
     prepare: impl Fn(&Row, &mut T) + Sync,
-    mut consume: impl FnMut(&Row, &mut T) -> bool,
+    mut consume: impl FnMut(&Row, &mut T, Option<&T>) -> bool,
 ) -> Result<(), RecordError>
 where
     R: BufRead + Send,
@@ -591,9 +597,13 @@ where
             |batch| &mut batch.rows,
             |batch| {
                 let PreparedBatch { rows, prepared } = batch;
-                rows.iter()
-                    .zip(prepared.iter_mut())
-                    .all(|(row, out)| consume(row, out))
+                (0..rows.len()).all(|i| {
+                    let (this, later) = prepared[i..].split_at_mut(1);
+                    let ahead = later
+                        .get(LOOK_AHEAD - 1)
+                        .filter(|_| i + LOOK_AHEAD < rows.len());
+                    consume(&rows[i], &mut this[0], ahead.map(|a| &*a))
+                })
             },
             &empty_tx,
         );
@@ -700,8 +710,8 @@ mod tests {
             &mut csv_reader(text.as_bytes()),
             workers,
             |row, doubled: &mut u64| *doubled = row.record[0].parse::<u64>().unwrap() * 2,
-            |row, doubled| {
-                seen.push((row.line(), *doubled));
+            |row, doubled, ahead| {
+                seen.push((row.line(), *doubled, ahead.copied()));
                 true
             },
         )
@@ -710,7 +720,20 @@ mod tests {
         assert!(seen
             .iter()
             .enumerate()
-            .all(|(i, (line, doubled))| *line == i as u64 + 1 && *doubled == 2 * i as u64));
+            .all(|(i, (line, doubled, _))| *line == i as u64 + 1 && *doubled == 2 * i as u64));
+        // What the consumer sees ahead is the row LOOK_AHEAD later's, when
+        // its batch holds it: never another row's, and most of the time.
+        let mut shown = 0;
+        for (i, (_, _, ahead)) in seen.iter().enumerate() {
+            if let Some(ahead) = ahead {
+                assert_eq!(*ahead, 2 * (i + LOOK_AHEAD) as u64, "row {i}");
+                shown += 1;
+            }
+        }
+        assert!(
+            shown >= 10_000 - 10_000 / BATCH * LOOK_AHEAD - LOOK_AHEAD,
+            "{shown}"
+        );
 
         // The consumer stops early; the other threads end.
         let mut n = 0;
@@ -718,7 +741,7 @@ mod tests {
             &mut csv_reader(text.as_bytes()),
             workers,
             |_, _: &mut ()| {},
-            |_, _| {
+            |_, _, _| {
                 n += 1;
                 n < 3
             },
@@ -733,7 +756,7 @@ mod tests {
             &mut csv_reader(&bad[..]),
             workers,
             |row, first: &mut String| *first = row.record[0].to_string(),
-            |_, first| {
+            |_, first, _| {
                 rows.push(first.clone());
                 true
             },

@@ -2,7 +2,7 @@
 //! identifiers (accepted, rejected, skipped) and the references the store must resolve.
 
 use super::types::*;
-use crate::idset::IdMap;
+use crate::idset::{id_hash, IdHash, IdMap};
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{
@@ -17,6 +17,15 @@ use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Read;
 
+/// A row's sourcedId as the scan records it: trimmed, empty when the file
+/// has no such column or the row no such field.
+fn row_sourced_id<'r>(map: &ColumnMap, row: &'r Row) -> &'r str {
+    map.position[SOURCED_ID]
+        .and_then(|p| row.record.get(p))
+        .map(str::trim)
+        .unwrap_or("")
+}
+
 /// What pass 1 knows about one sourcedId of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum IdState {
@@ -28,7 +37,7 @@ pub(super) enum IdState {
     Duplicate,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(super) struct IdEntry {
     /// First line of the id (saturates past 4 billion lines).
     pub(super) line: u32,
@@ -246,7 +255,10 @@ impl Scanner<'_> {
             |row, findings: &mut RowFindings| {
                 findings.examine(kind, mode, &map, roles, indexes, row)
             },
-            |row, findings| {
+            |row, findings, ahead| {
+                if let Some(ahead) = ahead {
+                    scan.ids.prefetch(ahead.id_hash);
+                }
                 self.scan_row(scan, &map, row, findings);
                 counter.tick();
                 true
@@ -290,10 +302,7 @@ impl Scanner<'_> {
         let kind = scan.kind;
         let line = row.line();
         scan.outcome.rows += 1;
-        let sourced_id = map.position[SOURCED_ID]
-            .and_then(|p| row.record.get(p))
-            .map(str::trim)
-            .unwrap_or("");
+        let sourced_id = row_sourced_id(map, row);
         for issue in findings.errors.drain(..) {
             self.sink.error(issue);
         }
@@ -312,7 +321,10 @@ impl Scanner<'_> {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 state,
             };
-            match scan.ids.get_or_insert(sourced_id, entry) {
+            match scan
+                .ids
+                .get_or_insert_hashed(sourced_id, findings.id_hash, entry)
+            {
                 Ok(None) => {}
                 Ok(Some(first)) => {
                     let first_line = u64::from(first.line);
@@ -599,6 +611,9 @@ pub(super) struct RowFindings {
     /// The record's sourcedId as parsed (accepted enrollments only: an
     /// unresolved reference names it).
     sourced_id: String,
+    /// The hash of the row's sourcedId as the scan records it (trimmed),
+    /// made here, beside the scan: the scan fetches the id's slot ahead.
+    id_hash: IdHash,
 }
 
 impl RowFindings {
@@ -650,6 +665,7 @@ impl RowFindings {
         self.references.clear();
         self.ids.clear();
         self.sourced_id.clear();
+        self.id_hash = id_hash(row_sourced_id(map, row));
         let line = row.line();
         let record = &row.record;
         let mut cx = RowCx::new(record, map, kind, line, true);

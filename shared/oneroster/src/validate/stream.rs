@@ -108,7 +108,7 @@ impl ValidatedPackage {
                         }
                     };
                 },
-                |row, slot| {
+                |row, slot, _| {
                     rows += 1;
                     let outcome = match slot.state {
                         SlotState::Excluded => return true,
