@@ -602,7 +602,7 @@ where
                     let ahead = later
                         .get(LOOK_AHEAD - 1)
                         .filter(|_| i + LOOK_AHEAD < rows.len());
-                    consume(&rows[i], &mut this[0], ahead.map(|a| &*a))
+                    consume(&rows[i], &mut this[0], ahead)
                 })
             },
             &empty_tx,
