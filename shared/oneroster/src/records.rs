@@ -521,18 +521,21 @@ pub(crate) fn preparing_threads() -> usize {
 /// them (a batch each in turn, into `T`s kept from batch to batch, so their
 /// buffers are reused), and the caller's thread hands each row with its `T`
 /// to `consume`, in file order, with the `T` of the row [`LOOK_AHEAD`] rows
-/// later when its batch holds it (to fetch what that row will need early). For consumers whose per-row work is mostly a
+/// later when its batch holds it (to fetch what that row will need early).
+/// Each preparing thread has a `W` of its own, made when it starts, for what
+/// `prepare` remembers from row to row within this file. For consumers whose per-row work is mostly a
 /// pure function of the row: that part runs beside their own, on as many
 /// cores as there are (see [`preparing_threads`]).
-pub(crate) fn for_each_record_prepared<R, T>(
+pub(crate) fn for_each_record_prepared<R, T, W>(
     reader: &mut RecordReader<R>,
     workers: usize,
-    prepare: impl Fn(&Row, &mut T) + Sync,
+    prepare: impl Fn(&Row, &mut T, &mut W) + Sync,
     mut consume: impl FnMut(&Row, &mut T, Option<&T>) -> bool,
 ) -> Result<(), RecordError>
 where
     R: BufRead + Send,
     T: Default + Send,
+    W: Default,
 {
     type Message<T> = Result<PreparedBatch<T>, RecordError>;
     let workers = workers.max(1);
@@ -570,12 +573,13 @@ where
         for (from_reader, to_consumer) in from_reader.into_iter().zip(to_consumer) {
             scope.spawn(move || {
                 // Ends when the reader is done or the consumer hangs up.
+                let mut scratch = W::default();
                 for message in from_reader.iter() {
                     let message = message.map(|mut batch| {
                         let PreparedBatch { rows, prepared } = &mut batch;
                         prepared.resize_with(rows.len().max(prepared.len()), T::default);
                         for (row, out) in rows.iter().zip(prepared.iter_mut()) {
-                            prepare(row, out);
+                            prepare(row, out, &mut scratch);
                         }
                         batch
                     });
@@ -709,7 +713,12 @@ mod tests {
         for_each_record_prepared(
             &mut csv_reader(text.as_bytes()),
             workers,
-            |row, doubled: &mut u64| *doubled = row.record[0].parse::<u64>().unwrap() * 2,
+            |row, doubled: &mut u64, rows_here: &mut u64| {
+                *rows_here += 1;
+                // Each thread counts its own rows: a batch at a time in turn.
+                assert!(*rows_here <= (10_000 / workers as u64 / BATCH as u64 + 1) * BATCH as u64);
+                *doubled = row.record[0].parse::<u64>().unwrap() * 2
+            },
             |row, doubled, ahead| {
                 seen.push((row.line(), *doubled, ahead.copied()));
                 true
@@ -740,7 +749,7 @@ mod tests {
         for_each_record_prepared(
             &mut csv_reader(text.as_bytes()),
             workers,
-            |_, _: &mut ()| {},
+            |_, _: &mut (), _: &mut ()| {},
             |_, _, _| {
                 n += 1;
                 n < 3
@@ -755,7 +764,7 @@ mod tests {
         let err = for_each_record_prepared(
             &mut csv_reader(&bad[..]),
             workers,
-            |row, first: &mut String| *first = row.record[0].to_string(),
+            |row, first: &mut String, _: &mut ()| *first = row.record[0].to_string(),
             |_, first, _| {
                 rows.push(first.clone());
                 true

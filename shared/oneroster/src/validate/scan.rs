@@ -252,8 +252,8 @@ impl Scanner<'_> {
         let result = for_each_record_prepared(
             &mut reader,
             preparing_threads(),
-            |row, findings: &mut RowFindings| {
-                findings.examine(kind, mode, &map, roles, indexes, row)
+            |row, findings: &mut RowFindings, memo: &mut ReferenceMemo| {
+                findings.examine(kind, mode, &map, roles, indexes, memo, row)
             },
             |row, findings, ahead| {
                 if let Some(ahead) = ahead {
@@ -590,6 +590,48 @@ struct References<'i> {
     kind: EntityKind,
     /// The files read before it.
     indexes: &'i FxHashMap<EntityKind, KindIndex>,
+    memo: &'i mut ReferenceMemo,
+}
+
+/// A preparing thread's last resolution in each earlier file, for the file
+/// being read: rows name the same student, school or session row after row
+/// (an enrollments file sorted by student, a school's classes), and the
+/// files read before do not change while this one is read.
+#[derive(Default)]
+pub(super) struct ReferenceMemo {
+    last: Vec<(EntityKind, String, Resolution)>,
+}
+
+impl ReferenceMemo {
+    /// How `id` resolves in the earlier file of `target`: remembered when it
+    /// is the id this thread resolved there last, otherwise `resolve`d.
+    fn resolve(
+        &mut self,
+        target: EntityKind,
+        id: &str,
+        resolve: impl FnOnce() -> Resolution,
+    ) -> Resolution {
+        let at = match self.last.iter().position(|(kind, _, _)| *kind == target) {
+            Some(at) => {
+                let (_, last, resolution) = &self.last[at];
+                if last == id {
+                    return *resolution;
+                }
+                at
+            }
+            None => {
+                self.last
+                    .push((target, String::new(), Resolution::Unchecked));
+                self.last.len() - 1
+            }
+        };
+        let resolution = resolve();
+        let (_, last, remembered) = &mut self.last[at];
+        last.clear();
+        last.push_str(id);
+        *remembered = resolution;
+        resolution
+    }
 }
 
 /// What pass 1 learns of a row from the row itself and the files read
@@ -623,15 +665,18 @@ impl RowFindings {
 
     fn refer(
         &mut self,
-        cx: &References<'_>,
+        cx: &mut References<'_>,
         column: usize,
         target: EntityKind,
         rule: ReferenceRule,
         id: &str,
     ) {
-        let resolved = (target != cx.kind).then(|| match cx.indexes.get(&target) {
-            Some(index) => resolve_in(index.mode, &index.ids, id),
-            None => Resolution::Unchecked,
+        let indexes = cx.indexes;
+        let resolved = (target != cx.kind).then(|| {
+            cx.memo.resolve(target, id, || match indexes.get(&target) {
+                Some(index) => resolve_in(index.mode, &index.ids, id),
+                None => Resolution::Unchecked,
+            })
         });
         let start = self.ids.len();
         self.ids.push_str(id);
@@ -654,6 +699,7 @@ impl RowFindings {
         map: &ColumnMap,
         roles: RoleSet,
         indexes: &FxHashMap<EntityKind, KindIndex>,
+        memo: &mut ReferenceMemo,
         row: &Row,
     ) {
         // Kept from row to row, but not at the size one long row gave them.
@@ -665,7 +711,6 @@ impl RowFindings {
         self.references.clear();
         self.ids.clear();
         self.sourced_id.clear();
-        self.id_hash = id_hash(row_sourced_id(map, row));
         let line = row.line();
         let record = &row.record;
         let mut cx = RowCx::new(record, map, kind, line, true);
@@ -727,10 +772,8 @@ impl RowFindings {
             );
             accepted = false;
         }
-        let sourced_id = map.position[SOURCED_ID]
-            .and_then(|p| record.get(p))
-            .map(str::trim)
-            .unwrap_or("");
+        let sourced_id = row_sourced_id(map, row);
+        self.id_hash = id_hash(sourced_id);
         if sourced_id.len() > MAX_SOURCED_ID_BYTES {
             self.errors.push(
                 Issue::new(
@@ -756,13 +799,18 @@ impl RowFindings {
             IdState::Rejected
         };
         if let (true, Some(RowItem::Upsert(record))) = (accepted, &item) {
-            self.note_references(&References { kind, indexes }, record, roles);
+            let mut cx = References {
+                kind,
+                indexes,
+                memo,
+            };
+            self.note_references(&mut cx, record, roles);
         }
     }
 
     /// The import policy (roles) and the references of an accepted record,
     /// in the order they are checked.
-    fn note_references(&mut self, cx: &References<'_>, record: &Record<'_>, roles: RoleSet) {
+    fn note_references(&mut self, cx: &mut References<'_>, record: &Record<'_>, roles: RoleSet) {
         use ReferenceRule::{Kept, Required, Subject};
         match record {
             Record::Org(org) => {
@@ -818,5 +866,67 @@ impl RowFindings {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memo answers for the id it resolved last in each file, and asks
+    /// again for any other id, in that file or another.
+    #[test]
+    fn the_reference_memo_answers_only_for_the_last_id_of_each_file() {
+        let mut memo = ReferenceMemo::default();
+        let mut asked = Vec::new();
+        let mut resolve = |memo: &mut ReferenceMemo, target, id: &str, answer| {
+            memo.resolve(target, id, || {
+                asked.push((target, id.to_string()));
+                answer
+            })
+        };
+        let found = Resolution::Found(IdState::Accepted);
+        let skipped = Resolution::Found(IdState::Skipped);
+        use EntityKind::{Classes, Users};
+        assert!(matches!(
+            resolve(&mut memo, Users, "u1", found),
+            Resolution::Found(IdState::Accepted)
+        ));
+        // Remembered: the answer given is not asked for.
+        assert!(matches!(
+            resolve(&mut memo, Users, "u1", Resolution::Missing),
+            Resolution::Found(IdState::Accepted)
+        ));
+        // Another file, the same id: asked.
+        assert!(matches!(
+            resolve(&mut memo, Classes, "u1", Resolution::Missing),
+            Resolution::Missing
+        ));
+        assert!(matches!(
+            resolve(&mut memo, Users, "u1", Resolution::Missing),
+            Resolution::Found(IdState::Accepted)
+        ));
+        // Another id: asked, and then remembered in its place.
+        assert!(matches!(
+            resolve(&mut memo, Users, "u10", skipped),
+            Resolution::Found(IdState::Skipped)
+        ));
+        assert!(matches!(
+            resolve(&mut memo, Users, "u1", Resolution::Unchecked),
+            Resolution::Unchecked
+        ));
+        assert!(matches!(
+            resolve(&mut memo, Users, "u1", found),
+            Resolution::Unchecked
+        ));
+        assert_eq!(
+            asked,
+            [
+                (Users, "u1".to_string()),
+                (Classes, "u1".to_string()),
+                (Users, "u10".to_string()),
+                (Users, "u1".to_string()),
+            ]
+        );
     }
 }

@@ -98,7 +98,7 @@ impl ValidatedPackage {
             for_each_record_prepared(
                 reader,
                 preparing_threads(),
-                |row, slot: &mut Slot<T>| {
+                |row, slot: &mut Slot<T>, _: &mut ()| {
                     slot.state = match parse_accepted(kind, outcome, row, map) {
                         Parsed::Excluded => SlotState::Excluded,
                         Parsed::Failed => SlotState::Failed,
