@@ -248,12 +248,18 @@ impl Scanner<'_> {
         let progress = self.options.progress.clone();
         progress.stage(&format!("validating {file}.csv"), None);
         let mut counter = progress.counter(4096);
-        let (kind, mode, roles) = (scan.kind, scan.mode, self.options.imported_roles);
+        let rules = FileRules {
+            kind: scan.kind,
+            mode: scan.mode,
+            map: &map,
+            roles: self.options.imported_roles,
+            indexes,
+        };
         let result = for_each_record_prepared(
             &mut reader,
             preparing_threads(),
             |row, findings: &mut RowFindings, memo: &mut ReferenceMemo| {
-                findings.examine(kind, mode, &map, roles, indexes, memo, row)
+                findings.examine(&rules, memo, row)
             },
             |row, findings, ahead| {
                 if let Some(ahead) = ahead {
@@ -584,6 +590,19 @@ fn resolve_in(mode: FileMode, ids: &IdMap<IdEntry>, id: &str) -> Resolution {
     }
 }
 
+/// What a preparing thread examines each row of a file against.
+#[derive(Clone, Copy)]
+struct FileRules<'a> {
+    kind: EntityKind,
+    /// How the file is read (bulk or delta).
+    mode: FileMode,
+    map: &'a ColumnMap,
+    /// The roles the tenant imports.
+    roles: RoleSet,
+    /// The files read before it.
+    indexes: &'a FxHashMap<EntityKind, KindIndex>,
+}
+
 /// What a row's references are resolved against on a preparing thread.
 struct References<'i> {
     /// The file being read: references to it wait for the scan.
@@ -690,18 +709,16 @@ impl RowFindings {
         });
     }
 
-    /// Examines `row` of a `kind` file read in `mode`; `roles` are the
-    /// roles the tenant imports.
-    fn examine(
-        &mut self,
-        kind: EntityKind,
-        mode: FileMode,
-        map: &ColumnMap,
-        roles: RoleSet,
-        indexes: &FxHashMap<EntityKind, KindIndex>,
-        memo: &mut ReferenceMemo,
-        row: &Row,
-    ) {
+    /// Examines `row` of `file`, resolving references to earlier files
+    /// through this thread's `memo`.
+    fn examine(&mut self, file: &FileRules<'_>, memo: &mut ReferenceMemo, row: &Row) {
+        let FileRules {
+            kind,
+            mode,
+            map,
+            roles,
+            indexes,
+        } = *file;
         // Kept from row to row, but not at the size one long row gave them.
         if self.ids.capacity() + self.sourced_id.capacity() > KEPT_FINDINGS_BYTES {
             *self = RowFindings::default();
