@@ -689,7 +689,11 @@ mod tests {
                     ),
                 )
             };
-            let run = if i < 70 || i >= 150 { "run-1" } else { "run-2" };
+            let run = if (70..150).contains(&i) {
+                "run-2"
+            } else {
+                "run-1"
+            };
             let at = if i >= 120 { later } else { first };
             let sis = SisContent::from_json(&text).unwrap();
             writes.push(EntityWrite::Put {
@@ -729,7 +733,11 @@ mod tests {
                 .contains(&format!(r#""sourcedId":"{id}""#)));
             assert_eq!(stored.first_seen_run, "run-0");
             assert_eq!(stored.first_seen_at, first);
-            let run = if i < 70 || i >= 150 { "run-1" } else { "run-2" };
+            let run = if (70..150).contains(&i) {
+                "run-2"
+            } else {
+                "run-1"
+            };
             assert_eq!(stored.updated_run, run, "{id}");
             assert_eq!(
                 stored.updated_at,
