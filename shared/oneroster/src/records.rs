@@ -32,7 +32,10 @@ const RECYCLED_ROW_BYTES: usize = 4096;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Fields {
     text: String,
-    ends: Vec<usize>,
+    /// Where each field ends in `text`. A kept row holds at most
+    /// [`MAX_RECORD_BYTES`] of text, so four bytes are enough: half the
+    /// memory each row's ends cross between threads.
+    ends: Vec<u32>,
     line: u64,
 }
 
@@ -43,7 +46,7 @@ impl Fields {
         let mut fields = Fields::default();
         for value in values {
             fields.text.push_str(value);
-            fields.ends.push(fields.text.len());
+            fields.ends.push(fields.text.len() as u32);
         }
         fields
     }
@@ -62,8 +65,8 @@ impl Fields {
 
     /// Field `i`, if the row has it.
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         Some(&self.text[start..end])
     }
 
@@ -343,7 +346,7 @@ impl<R: BufRead> RecordReader<R> {
                 if key.column < fields {
                     // Cut at the limit, the value may end inside a character.
                     bytes.extend_from_slice(String::from_utf8_lossy(&key.value).as_bytes());
-                    record.ends.push(bytes.len());
+                    record.ends.push(field_end(bytes.len()));
                 }
             }
         } else {
@@ -351,7 +354,9 @@ impl<R: BufRead> RecordReader<R> {
             bytes.extend_from_slice(
                 &self.fields[..self.ends[..ends_len].last().copied().unwrap_or(0)],
             );
-            record.ends.extend_from_slice(&self.ends[..ends_len]);
+            record
+                .ends
+                .extend(self.ends[..ends_len].iter().map(|end| field_end(*end)));
         }
         match String::from_utf8(bytes) {
             Ok(text) => {
@@ -361,11 +366,11 @@ impl<R: BufRead> RecordReader<R> {
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
                 // The field the invalid byte is in, and where that field starts.
-                let field = record.ends.partition_point(|end| *end <= at);
+                let field = record.ends.partition_point(|end| *end as usize <= at);
                 let field_start = if field == 0 {
                     0
                 } else {
-                    record.ends[field - 1]
+                    record.ends[field - 1] as usize
                 };
                 record.ends.clear();
                 Err(RecordError::Utf8 {
@@ -376,6 +381,13 @@ impl<R: BufRead> RecordReader<R> {
             }
         }
     }
+}
+
+/// A field's end in a kept row's text, which holds at most
+/// [`MAX_RECORD_BYTES`] (a longer row is not kept: see [`Row::too_long`]).
+fn field_end(end: usize) -> u32 {
+    debug_assert!(end <= MAX_RECORD_BYTES + MAX_RECORD_FIELDS);
+    end as u32
 }
 
 /// Opens a [`RecordReader`] on a buffered stream (see [`skip_bom`]).
