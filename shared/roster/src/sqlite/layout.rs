@@ -13,7 +13,7 @@ use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use rusqlite::types::ValueRef;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 
 /// A stamp as the compact layout stores it: milliseconds since 1970 (UTC).
 /// Finer parts are dropped, as the old layout's texts dropped them.
@@ -105,28 +105,35 @@ pub(super) fn rewrite_old_layout(c: &mut Connection) -> StoreResult<bool> {
         .map(|k| format!(" WHEN '{}' THEN {}", kind_name(*k), kind_code(*k)))
         .collect();
     let create_compact = super::schema::entities_table("entities_compact");
+    let rewrite_error =
+        |e| StoreError::permanent("rewriting the records into the compact layout").because(e);
     tx.execute_batch(&format!(
         "{create_compact}
-         INSERT OR IGNORE INTO tenant_keys (tenant) SELECT DISTINCT tenant FROM entities;
-         INSERT INTO entities_compact (tenant, kind, sourced_id, sis, archived_by, archived_at,
-             archived_run, archive_reason, first_seen_at, first_seen_run, updated_at, updated_run,
-             email, username, school, class, user, provisional)
-         SELECT k.id, CASE e.kind{kind_case} END, e.sourced_id, e.sis, e.archived_by, {archived_at},
-             e.archived_run, e.archive_reason, {first_seen_at}, e.first_seen_run, {updated_at},
-             e.updated_run, e.email, e.username, e.school, e.class, e.user, e.provisional
-         FROM entities e JOIN tenant_keys k ON k.tenant = e.tenant;
-         DROP TABLE entities;
-         ALTER TABLE entities_compact RENAME TO entities;",
-        archived_at = stamp_sql("e.archived_at"),
-        first_seen_at = stamp_sql("e.first_seen_at"),
-        updated_at = stamp_sql("e.updated_at"),
+         INSERT OR IGNORE INTO tenant_keys (tenant) SELECT DISTINCT tenant FROM entities;"
     ))
-    .map_err(|e| {
-        StoreError::permanent("rewriting the records into the compact layout").because(e)
-    })?;
-    let records: i64 = tx
-        .query_row("SELECT COUNT(*) FROM entities", params![], |r| r.get(0))
-        .map_err(db_error)?;
+    .map_err(rewrite_error)?;
+    let records = tx
+        .execute(
+            &format!(
+                "INSERT INTO entities_compact (tenant, kind, sourced_id, sis, archived_by, archived_at,
+                     archived_run, archive_reason, first_seen_at, first_seen_run, updated_at, updated_run,
+                     email, username, school, class, user, provisional)
+                 SELECT k.id, CASE e.kind{kind_case} END, e.sourced_id, e.sis, e.archived_by, {archived_at},
+                     e.archived_run, e.archive_reason, {first_seen_at}, e.first_seen_run, {updated_at},
+                     e.updated_run, e.email, e.username, e.school, e.class, e.user, e.provisional
+                 FROM entities e JOIN tenant_keys k ON k.tenant = e.tenant",
+                archived_at = stamp_sql("e.archived_at"),
+                first_seen_at = stamp_sql("e.first_seen_at"),
+                updated_at = stamp_sql("e.updated_at"),
+            ),
+            [],
+        )
+        .map_err(rewrite_error)?;
+    tx.execute_batch(
+        "DROP TABLE entities;
+         ALTER TABLE entities_compact RENAME TO entities;",
+    )
+    .map_err(rewrite_error)?;
     tx.commit().map_err(db_error)?;
     tracing::info!(
         records,

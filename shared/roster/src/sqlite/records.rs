@@ -330,7 +330,8 @@ impl SqliteStore {
                         if batch.is_full() {
                             let next = emptied.try_recv().unwrap_or_default();
                             if full.send(std::mem::replace(&mut batch, next)).is_err() {
-                                // The summariser stopped: its error is the one to report.
+                                // The summariser stopped (it cannot fail, so it
+                                // panicked): joining it below raises that again.
                                 return Ok(());
                             }
                         }
@@ -345,7 +346,7 @@ impl SqliteStore {
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 read?;
-                summarised
+                Ok(summarised)
             })
         })
     }
@@ -426,7 +427,7 @@ fn summarise(
     kind: EntityKind,
     filled: mpsc::Receiver<RawRows>,
     empty: mpsc::Sender<RawRows>,
-) -> StoreResult<Vec<StoredSummary>> {
+) -> Vec<StoredSummary> {
     let mut out = Vec::new();
     let mut first_seen = FirstSeenCache::default();
     for mut batch in filled {
@@ -445,7 +446,7 @@ fn summarise(
         // The reader may have finished: then the buffer is simply dropped.
         let _ = empty.send(batch);
     }
-    Ok(out)
+    out
 }
 
 /// The connection's journal mode as SQLite names it.
@@ -842,7 +843,7 @@ mod tests {
         ));
     }
 
-    /// A row the summariser cannot read stops the load with its error, at
+    /// A row whose stamp cannot be read stops the load with its error, at
     /// any point of the table: nothing waits forever on the other thread.
     #[test]
     fn a_bad_stored_row_fails_the_load_without_hanging() {
