@@ -535,9 +535,9 @@ pub(crate) fn preparing_threads() -> usize {
 /// to `consume`, in file order, with the `T` of the row [`LOOK_AHEAD`] rows
 /// later when its batch holds it (to fetch what that row will need early).
 /// Each preparing thread has a `W` of its own, made when it starts, for what
-/// `prepare` remembers from row to row within this file. For consumers whose per-row work is mostly a
-/// pure function of the row: that part runs beside their own, on as many
-/// cores as there are (see [`preparing_threads`]).
+/// `prepare` remembers from row to row within this file. For consumers
+/// whose per-row work is mostly a pure function of the row: that part runs
+/// beside their own, on as many cores as there are (see [`preparing_threads`]).
 pub(crate) fn for_each_record_prepared<R, T, W>(
     reader: &mut RecordReader<R>,
     workers: usize,

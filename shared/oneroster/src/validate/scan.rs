@@ -603,12 +603,11 @@ struct FileRules<'a> {
     indexes: &'a FxHashMap<EntityKind, KindIndex>,
 }
 
-/// What a row's references are resolved against on a preparing thread.
+/// What a row's references are resolved against on a preparing thread:
+/// the files read before its own (references to its own file wait for the
+/// scan), through the thread's memo.
 struct References<'i> {
-    /// The file being read: references to it wait for the scan.
-    kind: EntityKind,
-    /// The files read before it.
-    indexes: &'i FxHashMap<EntityKind, KindIndex>,
+    rules: &'i FileRules<'i>,
     memo: &'i mut ReferenceMemo,
 }
 
@@ -690,8 +689,8 @@ impl RowFindings {
         rule: ReferenceRule,
         id: &str,
     ) {
-        let indexes = cx.indexes;
-        let resolved = (target != cx.kind).then(|| {
+        let indexes = cx.rules.indexes;
+        let resolved = (target != cx.rules.kind).then(|| {
             cx.memo.resolve(target, id, || match indexes.get(&target) {
                 Some(index) => resolve_in(index.mode, &index.ids, id),
                 None => Resolution::Unchecked,
@@ -717,7 +716,7 @@ impl RowFindings {
             mode,
             map,
             roles,
-            indexes,
+            ..
         } = *file;
         // Kept from row to row, but not at the size one long row gave them.
         if self.ids.capacity() + self.sourced_id.capacity() > KEPT_FINDINGS_BYTES {
@@ -816,11 +815,7 @@ impl RowFindings {
             IdState::Rejected
         };
         if let (true, Some(RowItem::Upsert(record))) = (accepted, &item) {
-            let mut cx = References {
-                kind,
-                indexes,
-                memo,
-            };
+            let mut cx = References { rules: file, memo };
             self.note_references(&mut cx, record, roles);
         }
     }
