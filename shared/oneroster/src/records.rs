@@ -26,18 +26,28 @@ const IN_FLIGHT: usize = 4;
 /// so that one long row does not keep its capacity for the rest of the file.
 const RECYCLED_ROW_BYTES: usize = 4096;
 
-/// The fields of one row: their text one after another, and where each ends.
-/// Filled with two copies from the reader's buffers (not field by field),
-/// and checked as UTF-8 once.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The fields of one row: a text, and where each field lies in it. A plain
+/// line (see [`split_plain_line`]) is copied once from the input's buffer,
+/// quotes and commas and all; any other row is copied from the `csv_core`
+/// parser's output, its fields one after another. Checked as UTF-8 once.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Fields {
     text: String,
-    /// Where each field ends in `text`. A kept row holds at most
-    /// [`MAX_RECORD_BYTES`] of text, so four bytes are enough: half the
-    /// memory each row's ends cross between threads.
-    ends: Vec<u32>,
+    /// Where each field starts and ends in `text`. A kept row holds at most
+    /// [`MAX_RECORD_BYTES`] of text, so four bytes each are enough: half
+    /// the memory each row's spans cross between threads.
+    spans: Vec<(u32, u32)>,
     line: u64,
 }
+
+/// Rows are equal when their fields and line are, however their text is kept.
+impl PartialEq for Fields {
+    fn eq(&self, other: &Fields) -> bool {
+        self.line == other.line && self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Fields {}
 
 impl Fields {
     /// Fields from their values (headers and tests).
@@ -45,8 +55,9 @@ impl Fields {
     pub(crate) fn of(values: &[&str]) -> Fields {
         let mut fields = Fields::default();
         for value in values {
+            let start = fields.text.len() as u32;
             fields.text.push_str(value);
-            fields.ends.push(fields.text.len() as u32);
+            fields.spans.push((start, fields.text.len() as u32));
         }
         fields
     }
@@ -60,14 +71,13 @@ impl Fields {
 
     /// How many fields.
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// Field `i`, if the row has it.
     pub(crate) fn get(&self, i: usize) -> Option<&str> {
-        let end = *self.ends.get(i)? as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        Some(&self.text[start..end])
+        let (start, end) = *self.spans.get(i)?;
+        Some(&self.text[start as usize..end as usize])
     }
 
     /// Every field, in order.
@@ -148,6 +158,8 @@ pub(crate) struct RecordReader<R> {
     /// Field ends of the row being read; one over the limit, likewise.
     ends: Vec<usize>,
     byte: u64,
+    /// Line ends read past outside `core`, which counts only its own.
+    lines_outside: u64,
     records: u64,
     done: bool,
     /// The column whose value a too-long row still reports (the sourcedId).
@@ -214,16 +226,86 @@ impl KeyCapture {
 impl<R: BufRead> RecordReader<R> {
     /// A reader of `input`.
     pub(crate) fn new(input: R) -> Self {
+        let mut core = csv_core::Reader::new();
+        // `csv_core` drops a byte order mark at the start of the first input
+        // it is given, which here may be any row (plain lines are not given
+        // to it): a blank line first makes that its start. `skip_bom` drops
+        // the file's own mark.
+        let (result, ..) = core.read_record(b"\n", &mut [0], &mut [0]);
+        debug_assert_eq!(result, ReadRecordResult::InputEmpty);
         RecordReader {
             input,
-            core: csv_core::Reader::new(),
+            core,
             fields: vec![0; MAX_RECORD_BYTES + 1],
             ends: vec![0; MAX_RECORD_FIELDS + 1],
             byte: 0,
+            lines_outside: 0,
             records: 0,
             done: false,
             key: None,
         }
+    }
+
+    /// The line the next byte of the input is on.
+    fn line(&self) -> u64 {
+        // Less the blank line `new` gave the parser.
+        self.core.line() - 1 + self.lines_outside
+    }
+
+    /// Reads past the line ends before a row (blank lines, and the LF of a
+    /// CRLF the parser stopped inside), as the parser would, so that a row's
+    /// line is the line it starts on. `Ok(false)` at the end of the input.
+    fn skip_line_ends(&mut self) -> std::io::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        loop {
+            let input = self.input.fill_buf()?;
+            if input.is_empty() {
+                self.done = true;
+                return Ok(false);
+            }
+            let available = input.len();
+            let ends = input
+                .iter()
+                .position(|b| *b != b'\n' && *b != b'\r')
+                .unwrap_or(available);
+            self.lines_outside += memchr::memchr_iter(b'\n', &input[..ends]).count() as u64;
+            self.input.consume(ends);
+            self.byte += ends as u64;
+            if ends < available {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// Reads the next row into `text` and `spans` when it is a plain line
+    /// (see [`split_plain_line`]) whole in the input's buffer, within the
+    /// limits: the line is copied once, quotes and commas and all.
+    /// `false` (nothing read) for any other row. Call after
+    /// [`Self::skip_line_ends`] returned `true`.
+    fn read_plain_line(&mut self, text: &mut Vec<u8>, spans: &mut Vec<(u32, u32)>) -> bool {
+        let Ok(input) = self.input.fill_buf() else {
+            return false;
+        };
+        let Some(lf) = memchr::memchr(b'\n', input) else {
+            return false;
+        };
+        let end = if lf > 0 && input[lf - 1] == b'\r' {
+            lf - 1
+        } else {
+            lf
+        };
+        let line = &input[..end];
+        if line.len() > MAX_RECORD_BYTES || !split_plain_line(line, spans) {
+            return false;
+        }
+        text.extend_from_slice(line);
+        self.input.consume(lf + 1);
+        self.byte += lf as u64 + 1;
+        self.lines_outside += 1;
+        self.records += 1;
+        true
     }
 
     /// Keeps the first `limit` bytes of `column` for rows too long to keep,
@@ -250,10 +332,16 @@ impl<R: BufRead> RecordReader<R> {
     /// Parses the next row into the reader's buffers; `None` at the end of
     /// the input. After an error the reader is not to be used again.
     fn next_row(&mut self) -> std::io::Result<Option<Parsed>> {
-        if self.done {
+        if !self.skip_line_ends()? {
             return Ok(None);
         }
-        let line = self.core.line();
+        self.parse_row()
+    }
+
+    /// Parses the row the input is at (past its line ends) into the
+    /// reader's buffers; `None` if the input ends first.
+    fn parse_row(&mut self) -> std::io::Result<Option<Parsed>> {
+        let line = self.line();
         let start = self.byte;
         let (mut out_len, mut ends_len) = (0, 0);
         // Content bytes and field ends seen, kept or not.
@@ -324,29 +412,39 @@ impl<R: BufRead> RecordReader<R> {
     /// Reads the next row into `row`; `Ok(false)` at the end of the input.
     /// After an error the reader is not to be used again.
     pub(crate) fn read(&mut self, row: &mut Row) -> Result<bool, RecordError> {
+        if !self.skip_line_ends()? {
+            return Ok(false);
+        }
+        let record = &mut row.record;
+        let line = self.line();
+        record.line = line;
+        let mut bytes = std::mem::take(&mut record.text).into_bytes();
+        bytes.clear();
+        if self.read_plain_line(&mut bytes, &mut record.spans) {
+            row.too_long = None;
+            return Self::check_utf8(record, bytes);
+        }
+        record.spans.clear();
         let Some(Parsed {
-            line,
+            line: parsed_line,
             start,
             ends: ends_len,
             fields,
             too_long,
-        }) = self.next_row()?
+        }) = self.parse_row()?
         else {
+            record.text = String::from_utf8(bytes).unwrap_or_default();
             return Ok(false);
         };
-        let record = &mut row.record;
-        record.line = line;
-        record.ends.clear();
-        let mut bytes = std::mem::take(&mut record.text).into_bytes();
-        bytes.clear();
+        debug_assert_eq!(line, parsed_line);
         if too_long {
             row.too_long = Some(self.byte - start);
             if let Some(key) = &self.key {
-                record.ends.resize(key.column.min(fields), 0);
+                record.spans.resize(key.column.min(fields), (0, 0));
                 if key.column < fields {
                     // Cut at the limit, the value may end inside a character.
                     bytes.extend_from_slice(String::from_utf8_lossy(&key.value).as_bytes());
-                    record.ends.push(field_end(bytes.len()));
+                    record.spans.push((0, field_end(bytes.len())));
                 }
             }
         } else {
@@ -354,10 +452,19 @@ impl<R: BufRead> RecordReader<R> {
             bytes.extend_from_slice(
                 &self.fields[..self.ends[..ends_len].last().copied().unwrap_or(0)],
             );
-            record
-                .ends
-                .extend(self.ends[..ends_len].iter().map(|end| field_end(*end)));
+            let mut start = 0;
+            record.spans.extend(self.ends[..ends_len].iter().map(|end| {
+                let span = (start, field_end(*end));
+                start = span.1;
+                span
+            }));
         }
+        Self::check_utf8(record, bytes)
+    }
+
+    /// Makes `bytes`, the text `record.spans` divides, the record's text
+    /// when it is UTF-8; the error names the field and byte when not.
+    fn check_utf8(record: &mut Fields, bytes: Vec<u8>) -> Result<bool, RecordError> {
         match String::from_utf8(bytes) {
             Ok(text) => {
                 record.text = text;
@@ -365,20 +472,63 @@ impl<R: BufRead> RecordReader<R> {
             }
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
-                // The field the invalid byte is in, and where that field starts.
-                let field = record.ends.partition_point(|end| *end as usize <= at);
-                let field_start = if field == 0 {
-                    0
-                } else {
-                    record.ends[field - 1] as usize
-                };
-                record.ends.clear();
+                // The field the invalid byte is in (not a quote or comma: it
+                // is in a field), and where that field starts.
+                let field = record.spans.partition_point(|(_, end)| *end as usize <= at);
+                let start = record
+                    .spans
+                    .get(field)
+                    .map_or(0, |(start, _)| *start as usize);
+                let byte = at.saturating_sub(start) + 1;
+                record.spans.clear();
                 Err(RecordError::Utf8 {
-                    line,
+                    line: record.line,
                     field: field + 1,
-                    byte: at - field_start + 1,
+                    byte,
                 })
             }
+        }
+    }
+}
+
+/// Splits `line` (no line end) into `spans` when it is plain: each field
+/// either unquoted, with no quote or CR in it, or wholly quoted, with no
+/// quote inside (a comma, CR or non-ASCII letter is fine there), and at most
+/// [`MAX_RECORD_FIELDS`] of them. Such a line's fields are the spans
+/// between its separating commas, less the quotes: what `csv_core` would
+/// give, found with `memchr` instead of a byte at a time. `false` for any
+/// other line (a doubled quote, a line end inside quotes, text after a
+/// closing quote), which the parser then reads.
+fn split_plain_line(line: &[u8], spans: &mut Vec<(u32, u32)>) -> bool {
+    spans.clear();
+    let mut at = 0;
+    loop {
+        if spans.len() == MAX_RECORD_FIELDS {
+            return false;
+        }
+        let (start, end) = if line.get(at) == Some(&b'"') {
+            let Some(close) = memchr::memchr(b'"', &line[at + 1..]) else {
+                return false;
+            };
+            (at + 1, at + 1 + close)
+        } else {
+            match memchr::memchr3(b',', b'"', b'\r', &line[at..]) {
+                Some(k) if line[at + k] != b',' => return false,
+                Some(k) => (at, at + k),
+                None => (at, line.len()),
+            }
+        };
+        spans.push((field_end(start), field_end(end)));
+        // Past a closing quote, or at the comma or end that ended the field.
+        let next = if line.get(at) == Some(&b'"') {
+            end + 1
+        } else {
+            end
+        };
+        match line.get(next) {
+            None => return true,
+            Some(b',') => at = next + 1,
+            Some(_) => return false,
         }
     }
 }
@@ -808,9 +958,71 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_plain_line_is_read_as_a_quoted_one_is_up_to_the_limits() {
+        let most = ",".repeat(MAX_RECORD_FIELDS - 1);
+        let one_more = ",".repeat(MAX_RECORD_FIELDS);
+        let text = format!("id{most}\n\"id\"{most}\nid{one_more}\n");
+        let rows = rows_of(text.as_bytes());
+        assert_eq!(rows.len(), 3);
+        let fields = |i: usize| rows[i].1.as_ref().map(|f| f.len());
+        assert_eq!(fields(0), Ok(MAX_RECORD_FIELDS));
+        assert_eq!(rows[0].1, rows[1].1, "a plain line and a quoted one");
+        assert_eq!((rows[0].0, rows[1].0, rows[2].0), (1, 2, 3));
+        assert_eq!(fields(2), Err(&(one_more.len() as u64 + 3)));
+
+        // Invalid UTF-8 in an unquoted field is placed as in a quoted one.
+        for text in [&b"a,b\nok,x\xffy,z\n"[..], &b"a,b\nok,\"x\xffy\",z\n"[..]] {
+            let mut reader = csv_reader(text);
+            let mut row = Row::default();
+            assert!(reader.read(&mut row).unwrap());
+            let err = reader.read(&mut row).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    RecordError::Utf8 {
+                        line: 2,
+                        field: 2,
+                        byte: 2
+                    }
+                ),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn plain_lines_are_split_and_others_left_to_the_parser() {
+        fn split(line: &str) -> Option<Vec<&str>> {
+            let mut spans = Vec::new();
+            split_plain_line(line.as_bytes(), &mut spans).then(|| {
+                spans
+                    .iter()
+                    .map(|(s, e)| &line[*s as usize..*e as usize])
+                    .collect()
+            })
+        }
+        assert_eq!(split("a,b,,c"), Some(vec!["a", "b", "", "c"]));
+        assert_eq!(split("a,"), Some(vec!["a", ""]));
+        assert_eq!(split(","), Some(vec!["", ""]));
+        assert_eq!(
+            split("\"a\",\"b, c\",\"\",d,\"é\r\""),
+            Some(vec!["a", "b, c", "", "d", "é\r"])
+        );
+        assert_eq!(split("\"a\","), Some(vec!["a", ""]));
+        for other in ["\"a\"\"b\"", "\"a\"b", "a\"b", "\"a", "a\rb", "\"a\" ,b"] {
+            assert_eq!(split(other), None, "{other:?}");
+        }
+    }
+
     /// Every row of `text`, as (line, fields) or (line, too long by bytes).
     fn rows_of(text: &[u8]) -> Vec<(u64, Result<Vec<String>, u64>)> {
-        let mut reader = csv_reader(text);
+        rows_of_input(text)
+    }
+
+    /// Every row read from `input`, as [`rows_of`] gives them.
+    fn rows_of_input(input: impl BufRead) -> Vec<(u64, Result<Vec<String>, u64>)> {
+        let mut reader = csv_reader(input);
         let mut row = Row::default();
         let mut rows = Vec::new();
         while reader.read(&mut row).unwrap() {
@@ -826,18 +1038,90 @@ mod tests {
     #[test]
     fn rows_read_as_the_csv_crate_reads_them() {
         let text = b"a,b,c\r\n\"quoted, with comma\",\"two\nlines\",\"a \"\"quote\"\"\"\n\n,,\nx,\"\",z\r\n\"\"\"\"\nlast,row";
-        let mut expected = Vec::new();
+        let expected = csv_crate_rows(text);
+        assert_eq!(expected.len(), 6);
+        assert_eq!(expected[1].0, 2, "the line after a CRLF");
+        assert_eq!(expected[2].0, 5, "the line after a blank line");
+        assert_eq!(rows_of(text), expected);
+    }
+
+    /// The rows the `csv` crate reads in `text`, as [`rows_of`] gives them,
+    /// each with the line it starts on. (The crate's own line is where it
+    /// began to read for the row: before the blank lines and the LF of a
+    /// CRLF in front of it, one line early in a CRLF file.)
+    fn csv_crate_rows(text: &[u8]) -> Vec<(u64, Result<Vec<String>, u64>)> {
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(&text[..]);
-        for record in csv.records() {
+            .from_reader(text);
+        let mut rows = Vec::new();
+        for record in csv.byte_records() {
             let record = record.unwrap();
-            let line = record.position().unwrap().line();
-            expected.push((line, Ok(record.iter().map(String::from).collect())));
+            let from = record.position().unwrap().byte() as usize;
+            let start = from
+                + text[from..]
+                    .iter()
+                    .take_while(|b| **b == b'\n' || **b == b'\r')
+                    .count();
+            let line = 1 + text[..start].iter().filter(|b| **b == b'\n').count() as u64;
+            let fields = record
+                .iter()
+                .map(|f| String::from_utf8(f.to_vec()).unwrap())
+                .collect();
+            rows.push((line, Ok(fields)));
         }
-        assert_eq!(expected.len(), 6);
-        assert_eq!(rows_of(text), expected);
+        rows
+    }
+
+    /// Random texts, each cut into buffers of random sizes: every row, its
+    /// fields and its line are the `csv` crate's. Half the texts are noise
+    /// (commas, quotes, line ends, blank lines, non-ASCII letters in any
+    /// order); half are rows of well-formed fields, quoted or not, with
+    /// commas, quotes and line ends inside the quoted ones now and then.
+    #[test]
+    fn random_texts_read_as_the_csv_crate_reads_them() {
+        use rand::{Rng, SeedableRng};
+        const NOISE: [&str; 10] = ["a", "bc", ",", ",", "\"", "\r", "\n", "\r\n", "é", "\"\""];
+        const UNQUOTED: [&str; 4] = ["", "a", "bc", "é"];
+        const QUOTED: [&str; 8] = ["", "a", "b c", "é", ",", "\r", "\n", "\"\""];
+        const LINE_ENDS: [&str; 5] = ["\n", "\n", "\r\n", "\r", "\n\n"];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        let mut pick = |from: &[&'static str]| from[rng.gen_range(0..from.len())];
+        let mut texts = Vec::new();
+        for _ in 0..3_000 {
+            let noise: String = (0..pick(&["0", "1", "9", "59"]).parse::<usize>().unwrap())
+                .map(|_| pick(&NOISE))
+                .collect();
+            let mut rows = String::new();
+            for _ in 0..pick(&["1", "2", "5"]).parse::<usize>().unwrap() {
+                for field in 0..pick(&["1", "2", "4"]).parse::<usize>().unwrap() {
+                    if field > 0 {
+                        rows.push(',');
+                    }
+                    if pick(&["quoted", "plain"]) == "quoted" {
+                        rows.push('"');
+                        for _ in 0..pick(&["0", "1", "3"]).parse::<usize>().unwrap() {
+                            rows.push_str(pick(&QUOTED));
+                        }
+                        rows.push('"');
+                    } else {
+                        rows.push_str(pick(&UNQUOTED));
+                    }
+                }
+                rows.push_str(pick(&LINE_ENDS));
+            }
+            texts.push(noise);
+            texts.push(rows);
+        }
+        let mut rng = rand::rngs::StdRng::seed_from_u64(17);
+        for (case, text) in texts.iter().enumerate() {
+            let expected = csv_crate_rows(text.as_bytes());
+            // Small buffers cut rows (read by the parser), large ones
+            // hold them whole (plain lines read by `read_plain_line`).
+            let capacity = rng.gen_range(1..80);
+            let input = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            assert_eq!(rows_of_input(input), expected, "case {case}: {text:?}");
+        }
     }
 
     #[test]

@@ -394,6 +394,23 @@ fn enrollments_of_unknown_users_or_classes_are_rejected_when_those_files_are_bul
 }
 
 #[test]
+fn errors_name_the_line_a_row_starts_on_in_crlf_files_and_after_blank_lines() {
+    // The `csv` crate's own positions put every row of a CRLF file after
+    // the first one line early, and a row after blank lines on the first
+    // blank one.
+    let enrollments = format!(
+        "{ENROLLMENTS}e4,active,,cl1,s1,nobody,student,false,,\n\n\ne5,active,,nowhere,s1,st1,student,false,,\n"
+    )
+    .replace('\n', "\r\n");
+    let v = Fixture::valid()
+        .with("enrollments.csv", &enrollments)
+        .validate();
+    assert_eq!(error(&v, codes::UNKNOWN_USER).line, Some(5));
+    assert_eq!(error(&v, codes::UNKNOWN_CLASS).line, Some(8));
+    assert_eq!(v.report.files["enrollments"].rejected, 2);
+}
+
+#[test]
 fn enrollment_references_into_delta_or_absent_files_are_deferred_to_the_store() {
     let manifest = MANIFEST
         .replace("file.users,bulk", "file.users,absent")
