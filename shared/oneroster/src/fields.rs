@@ -91,10 +91,28 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
+    // Rows of a file mostly repeat their neighbours' dates (a term's begin
+    // and end, one export's dateLastModified): each thread remembers the
+    // last date it read, as its ten bytes, and checks that first.
+    thread_local! {
+        static LAST: std::cell::Cell<(u128, Option<NaiveDate>)> =
+            const { std::cell::Cell::new((0, None)) };
+    }
+    let mut key = [0u8; 16];
+    key[..10].copy_from_slice(b);
+    let key = u128::from_le_bytes(key);
+    let (last_key, last_date) = LAST.get();
+    if key == last_key && last_date.is_some() {
+        return last_date;
+    }
     let year = digits(&b[0..4])?;
     let month = digits(&b[5..7])?;
     let day = digits(&b[8..10])?;
-    NaiveDate::from_ymd_opt(year as i32, month, day)
+    let date = NaiveDate::from_ymd_opt(year as i32, month, day);
+    if date.is_some() {
+        LAST.set((key, date));
+    }
+    date
 }
 
 /// Reads `YYYY-MM-DDTHH:MM:SS(.fraction)Z`. A date alone is tolerated and
@@ -387,6 +405,31 @@ mod tests {
         assert_eq!(parse_date("2023/01/01"), None);
         assert_eq!(parse_date("23-01-01"), None);
         assert_eq!(parse_date("２０２３-01-01"), None);
+    }
+
+    #[test]
+    fn the_date_a_thread_remembers_answers_only_its_own_text() {
+        let sequence = [
+            "2024-02-29",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-02-29",
+            "2024-02-28",
+            "2024-02-29",
+            "2024-02-2x",
+            "2024-02-29",
+            "2027-06-11",
+            "2027-06-11",
+        ];
+        for text in sequence {
+            let b = text.as_bytes();
+            let fresh = || {
+                let n = |r: std::ops::Range<usize>| text[r].parse().ok();
+                NaiveDate::from_ymd_opt(n(0..4)? as i32, n(5..7)?, n(8..10)?)
+                    .filter(|_| b[4] == b'-' && b[7] == b'-')
+            };
+            assert_eq!(parse_date(text), fresh(), "{text}");
+        }
     }
 
     #[test]
