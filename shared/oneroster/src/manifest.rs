@@ -2,7 +2,7 @@
 //! and how each file is delivered.
 
 use crate::model::{EntityKind, FileMode, NOT_IMPORTED_FILES};
-use crate::records::{csv_reader, skip_bom, RecordError, Row};
+use crate::records::{csv_reader, skip_bom, RecordError, Rows};
 use crate::report::{codes, Issue, Severity, MAX_RECORD_BYTES};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -56,10 +56,11 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
     let mut fatal = Vec::new();
     let mut manifest = Manifest::default();
     let mut oneroster_version = None;
-    let mut row = Row::default();
+    let mut rows = Rows::default();
     let mut first = true;
     loop {
-        match reader.read(&mut row) {
+        rows.clear();
+        match reader.read(&mut rows) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
@@ -76,6 +77,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
                 return Err(fatal);
             }
         }
+        let row = rows.get(0);
         let line = row.line();
         if row.too_long.is_some() {
             fatal.push(issue(

@@ -413,7 +413,7 @@ impl Serialize for List<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct Extensions<'a> {
     pub(crate) columns: &'a [(String, usize)],
-    pub(crate) record: &'a crate::records::Fields,
+    pub(crate) record: crate::records::Fields<'a>,
 }
 
 impl<'a> Extensions<'a> {

@@ -22,99 +22,166 @@ const BATCH: usize = 2048;
 const BATCH_BYTES: usize = 1024 * 1024;
 /// Batches in flight: enough to keep both threads busy, small enough to bound memory.
 const IN_FLIGHT: usize = 4;
-/// A recycled row whose fields took more than this is replaced by a new one,
-/// so that one long row does not keep its capacity for the rest of the file.
-const RECYCLED_ROW_BYTES: usize = 4096;
+/// A recycled batch whose text took more than this (a batch ending on a
+/// long row) gives its buffer back rather than keep it for the rest of the file.
+const RECYCLED_BATCH_BYTES: usize = 2 * BATCH_BYTES;
 
-/// The fields of one row: a text, and where each field lies in it. A plain
-/// line (see [`split_plain_line`]) is copied once from the input's buffer,
-/// quotes and commas and all; any other row is copied from the `csv_core`
-/// parser's output, its fields one after another. Checked as UTF-8 once.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Fields {
-    text: String,
+/// The fields of one row, borrowed from the [`Rows`] that hold it: a text,
+/// and where each field lies in it. A plain line (see [`split_plain_line`])
+/// is the line itself, quotes and commas and all; any other row is the
+/// `csv_core` parser's output, its fields one after another.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    text: &'a str,
     /// Where each field starts and ends in `text`. A kept row holds at most
-    /// [`MAX_RECORD_BYTES`] of text, so four bytes each are enough: half
-    /// the memory each row's spans cross between threads.
-    spans: Vec<(u32, u32)>,
+    /// [`MAX_RECORD_BYTES`] of text, so four bytes each are enough.
+    spans: &'a [(u32, u32)],
     line: u64,
 }
 
 /// Rows are equal when their fields and line are, however their text is kept.
-impl PartialEq for Fields {
-    fn eq(&self, other: &Fields) -> bool {
+impl PartialEq for Fields<'_> {
+    fn eq(&self, other: &Fields<'_>) -> bool {
         self.line == other.line && self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
-impl Eq for Fields {}
+impl Eq for Fields<'_> {}
 
-impl Fields {
-    /// Fields from their values (headers and tests).
-    #[cfg(test)]
-    pub(crate) fn of(values: &[&str]) -> Fields {
-        let mut fields = Fields::default();
-        for value in values {
-            let start = fields.text.len() as u32;
-            fields.text.push_str(value);
-            fields.spans.push((start, fields.text.len() as u32));
-        }
-        fields
-    }
-
-    /// The same fields, read from `line`.
-    #[cfg(test)]
-    fn with_line(mut self, line: u64) -> Fields {
-        self.line = line;
-        self
-    }
-
+impl<'a> Fields<'a> {
     /// How many fields.
     pub(crate) fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Field `i`, if the row has it.
-    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
         let (start, end) = *self.spans.get(i)?;
         Some(&self.text[start as usize..end as usize])
     }
 
     /// Every field, in order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
         (0..self.len()).map(|i| self.get(i).unwrap_or(""))
     }
 }
 
-impl std::ops::Index<usize> for Fields {
+impl std::ops::Index<usize> for Fields<'_> {
     type Output = str;
     fn index(&self, i: usize) -> &str {
         self.get(i).expect("field index in range")
     }
 }
 
-/// One row of a CSV file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Row {
+/// One row of a CSV file, borrowed from the [`Rows`] that hold it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Row<'a> {
     /// The fields, and the line the row starts on. When the row is too
     /// long: only the key column's first bytes (see
     /// [`RecordReader::keep_key_column`]) after empty fields, or no field.
-    pub(crate) record: Fields,
+    pub(crate) record: Fields<'a>,
     /// `Some(bytes)` when the row held more than [`MAX_RECORD_BYTES`] of field
     /// content or more than [`MAX_RECORD_FIELDS`] fields: its length in the
     /// file. Its fields were read past, not kept.
     pub(crate) too_long: Option<u64>,
 }
 
-impl Row {
+impl Row<'_> {
     /// The line the row starts on (1-based).
     pub(crate) fn line(&self) -> u64 {
         self.record.line
     }
+}
 
-    /// Bytes of field content this row holds in memory.
-    fn held_bytes(&self) -> usize {
-        self.record.text.len()
+/// Rows read together: their texts one after another in one buffer, their
+/// fields' spans in another, so that a batch of thousands of rows is three
+/// allocations, kept from batch to batch, and the threads that read it
+/// after the reader's walk through memory in order.
+#[derive(Debug, Default)]
+pub(crate) struct Rows {
+    text: String,
+    /// Each row's spans, relative to the start of its text.
+    spans: Vec<(u32, u32)>,
+    rows: Vec<RowEnd>,
+}
+
+/// Where one row of [`Rows`] ends in its buffers, and what else is known of it.
+#[derive(Debug, Clone, Copy)]
+struct RowEnd {
+    text: usize,
+    spans: usize,
+    line: u64,
+    too_long: Option<u64>,
+}
+
+impl Rows {
+    /// Rows made from their fields' values, each row on its own line (tests).
+    #[cfg(test)]
+    pub(crate) fn of(rows: &[&[&str]]) -> Rows {
+        let mut all = Rows::default();
+        for (i, values) in rows.iter().enumerate() {
+            let start = all.text.len();
+            for value in *values {
+                let from = (all.text.len() - start) as u32;
+                all.text.push_str(value);
+                all.spans.push((from, (all.text.len() - start) as u32));
+            }
+            all.end_row(i as u64 + 1, None);
+        }
+        all
+    }
+
+    /// How many rows.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Row `i` (of those there are).
+    pub(crate) fn get(&self, i: usize) -> Row<'_> {
+        let end = self.rows[i];
+        let (text, spans) = match i.checked_sub(1).map(|before| self.rows[before]) {
+            Some(before) => (before.text, before.spans),
+            None => (0, 0),
+        };
+        Row {
+            record: Fields {
+                text: &self.text[text..end.text],
+                spans: &self.spans[spans..end.spans],
+                line: end.line,
+            },
+            too_long: end.too_long,
+        }
+    }
+
+    /// Every row, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Row<'_>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// No rows, the buffers kept (unless a long row grew them past
+    /// [`RECYCLED_BATCH_BYTES`]).
+    pub(crate) fn clear(&mut self) {
+        if self.text.capacity() > RECYCLED_BATCH_BYTES {
+            self.text = String::new();
+        }
+        self.text.clear();
+        self.spans.clear();
+        self.rows.clear();
+    }
+
+    /// Ends the row whose text and spans were just added.
+    fn end_row(&mut self, line: u64, too_long: Option<u64>) {
+        self.rows.push(RowEnd {
+            text: self.text.len(),
+            spans: self.spans.len(),
+            line,
+            too_long,
+        });
+    }
+
+    /// Where the row being added starts in `text` and `spans`.
+    fn next_start(&self) -> (usize, usize) {
+        self.rows.last().map_or((0, 0), |end| (end.text, end.spans))
     }
 }
 
@@ -279,17 +346,18 @@ impl<R: BufRead> RecordReader<R> {
         }
     }
 
-    /// Reads the next row into `text` and `spans` when it is a plain line
-    /// (see [`split_plain_line`]) whole in the input's buffer, within the
-    /// limits: the line is copied once, quotes and commas and all.
-    /// `false` (nothing read) for any other row. Call after
+    /// Adds the next row to `rows` when it is a plain line (see
+    /// [`split_plain_line`]) whole in the input's buffer, within the limits,
+    /// and UTF-8: the line is copied once, quotes and commas and all.
+    /// `Ok(false)` (nothing read) for any other row, which the parser then
+    /// reads; the error names the invalid byte's field. Call after
     /// [`Self::skip_line_ends`] returned `true`.
-    fn read_plain_line(&mut self, text: &mut Vec<u8>, spans: &mut Vec<(u32, u32)>) -> bool {
+    fn read_plain_line(&mut self, rows: &mut Rows, line_number: u64) -> Result<bool, RecordError> {
         let Ok(input) = self.input.fill_buf() else {
-            return false;
+            return Ok(false);
         };
         let Some(lf) = memchr::memchr(b'\n', input) else {
-            return false;
+            return Ok(false);
         };
         let end = if lf > 0 && input[lf - 1] == b'\r' {
             lf - 1
@@ -297,15 +365,20 @@ impl<R: BufRead> RecordReader<R> {
             lf
         };
         let line = &input[..end];
-        if line.len() > MAX_RECORD_BYTES || !split_plain_line(line, spans) {
-            return false;
+        let (_, spans_start) = rows.next_start();
+        if line.len() > MAX_RECORD_BYTES || !split_plain_line(line, &mut rows.spans) {
+            rows.spans.truncate(spans_start);
+            return Ok(false);
         }
-        text.extend_from_slice(line);
+        let text = std::str::from_utf8(line)
+            .map_err(|e| utf8_error(line_number, &mut rows.spans, spans_start, e));
+        rows.text.push_str(text?);
+        rows.end_row(line_number, None);
         self.input.consume(lf + 1);
         self.byte += lf as u64 + 1;
         self.lines_outside += 1;
         self.records += 1;
-        true
+        Ok(true)
     }
 
     /// Keeps the first `limit` bytes of `column` for rows too long to keep,
@@ -409,22 +482,16 @@ impl<R: BufRead> RecordReader<R> {
         Ok(self.next_row()?.is_some())
     }
 
-    /// Reads the next row into `row`; `Ok(false)` at the end of the input.
+    /// Adds the next row to `rows`; `Ok(false)` at the end of the input.
     /// After an error the reader is not to be used again.
-    pub(crate) fn read(&mut self, row: &mut Row) -> Result<bool, RecordError> {
+    pub(crate) fn read(&mut self, rows: &mut Rows) -> Result<bool, RecordError> {
         if !self.skip_line_ends()? {
             return Ok(false);
         }
-        let record = &mut row.record;
         let line = self.line();
-        record.line = line;
-        let mut bytes = std::mem::take(&mut record.text).into_bytes();
-        bytes.clear();
-        if self.read_plain_line(&mut bytes, &mut record.spans) {
-            row.too_long = None;
-            return Self::check_utf8(record, bytes);
+        if self.read_plain_line(rows, line)? {
+            return Ok(true);
         }
-        record.spans.clear();
         let Some(Parsed {
             line: parsed_line,
             start,
@@ -433,61 +500,58 @@ impl<R: BufRead> RecordReader<R> {
             too_long,
         }) = self.parse_row()?
         else {
-            record.text = String::from_utf8(bytes).unwrap_or_default();
             return Ok(false);
         };
         debug_assert_eq!(line, parsed_line);
+        let (_, spans_start) = rows.next_start();
         if too_long {
-            row.too_long = Some(self.byte - start);
             if let Some(key) = &self.key {
-                record.spans.resize(key.column.min(fields), (0, 0));
+                rows.spans
+                    .resize(spans_start + key.column.min(fields), (0, 0));
                 if key.column < fields {
                     // Cut at the limit, the value may end inside a character.
-                    bytes.extend_from_slice(String::from_utf8_lossy(&key.value).as_bytes());
-                    record.spans.push((0, field_end(bytes.len())));
+                    let value = String::from_utf8_lossy(&key.value);
+                    rows.text.push_str(&value);
+                    rows.spans.push((0, field_end(value.len())));
                 }
             }
+            rows.end_row(line, Some(self.byte - start));
         } else {
-            row.too_long = None;
-            bytes.extend_from_slice(
-                &self.fields[..self.ends[..ends_len].last().copied().unwrap_or(0)],
-            );
-            let mut start = 0;
-            record.spans.extend(self.ends[..ends_len].iter().map(|end| {
-                let span = (start, field_end(*end));
-                start = span.1;
+            let ends = &self.ends[..ends_len];
+            let text = &self.fields[..ends.last().copied().unwrap_or(0)];
+            let mut from = 0;
+            rows.spans.extend(ends.iter().map(|end| {
+                let span = (from, field_end(*end));
+                from = span.1;
                 span
             }));
+            let text = std::str::from_utf8(text)
+                .map_err(|e| utf8_error(line, &mut rows.spans, spans_start, e));
+            rows.text.push_str(text?);
+            rows.end_row(line, None);
         }
-        Self::check_utf8(record, bytes)
+        Ok(true)
     }
+}
 
-    /// Makes `bytes`, the text `record.spans` divides, the record's text
-    /// when it is UTF-8; the error names the field and byte when not.
-    fn check_utf8(record: &mut Fields, bytes: Vec<u8>) -> Result<bool, RecordError> {
-        match String::from_utf8(bytes) {
-            Ok(text) => {
-                record.text = text;
-                Ok(true)
-            }
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                // The field the invalid byte is in (not a quote or comma: it
-                // is in a field), and where that field starts.
-                let field = record.spans.partition_point(|(_, end)| *end as usize <= at);
-                let start = record
-                    .spans
-                    .get(field)
-                    .map_or(0, |(start, _)| *start as usize);
-                let byte = at.saturating_sub(start) + 1;
-                record.spans.clear();
-                Err(RecordError::Utf8 {
-                    line: record.line,
-                    field: field + 1,
-                    byte,
-                })
-            }
-        }
+/// The error for a row on `line` whose text is not UTF-8, naming the field
+/// the invalid byte is in (not a quote or comma: it is in a field, by the
+/// row's spans from `spans_start` on, which are then dropped) and the byte.
+fn utf8_error(
+    line: u64,
+    spans: &mut Vec<(u32, u32)>,
+    spans_start: usize,
+    e: std::str::Utf8Error,
+) -> RecordError {
+    let at = e.valid_up_to();
+    let row = &spans[spans_start..];
+    let field = row.partition_point(|(_, end)| *end as usize <= at);
+    let start = row.get(field).map_or(0, |(start, _)| *start as usize);
+    spans.truncate(spans_start);
+    RecordError::Utf8 {
+        line,
+        field: field + 1,
+        byte: at.saturating_sub(start) + 1,
     }
 }
 
@@ -499,11 +563,12 @@ impl<R: BufRead> RecordReader<R> {
 /// give, found with `memchr` instead of a byte at a time. `false` for any
 /// other line (a doubled quote, a line end inside quotes, text after a
 /// closing quote), which the parser then reads.
+/// The spans are added to `spans` (on `false`, some may have been).
 fn split_plain_line(line: &[u8], spans: &mut Vec<(u32, u32)>) -> bool {
-    spans.clear();
     let mut at = 0;
+    let first = spans.len();
     loop {
-        if spans.len() == MAX_RECORD_FIELDS {
+        if spans.len() - first == MAX_RECORD_FIELDS {
             return false;
         }
         let (start, end) = if line.get(at) == Some(&b'"') {
@@ -545,44 +610,21 @@ pub(crate) fn csv_reader<R: BufRead>(input: R) -> RecordReader<R> {
     RecordReader::new(input)
 }
 
-/// Fills `rows` from `reader`: up to [`BATCH`] rows or [`BATCH_BYTES`] of
-/// field content. `rows` is cut to the rows read. Returns whether the input
-/// ended, or the error that stopped the reading (the rows before it kept).
+/// Fills the empty `rows` from `reader`: up to [`BATCH`] rows or
+/// [`BATCH_BYTES`] of field content. Returns whether the input ended, or the
+/// error that stopped the reading (the rows before it kept).
 fn fill_batch<R: BufRead>(
     reader: &mut RecordReader<R>,
-    rows: &mut Vec<Row>,
+    rows: &mut Rows,
 ) -> (bool, Option<RecordError>) {
-    let (mut filled, mut bytes) = (0, 0);
-    let mut outcome = (false, None);
-    while filled < rows.len() && bytes < BATCH_BYTES {
-        match reader.read(&mut rows[filled]) {
-            Ok(true) => {
-                bytes += rows[filled].held_bytes();
-                filled += 1;
-            }
-            Ok(false) => {
-                outcome = (true, None);
-                break;
-            }
-            Err(e) => {
-                outcome = (true, Some(e));
-                break;
-            }
+    while rows.len() < BATCH && rows.text.len() < BATCH_BYTES {
+        match reader.read(rows) {
+            Ok(true) => {}
+            Ok(false) => return (true, None),
+            Err(e) => return (true, Some(e)),
         }
     }
-    rows.truncate(filled);
-    outcome
-}
-
-/// Readies a consumed batch for refilling. A row that held a long record
-/// keeps its capacity: it is dropped rather than recycled.
-fn recycle(rows: &mut Vec<Row>) {
-    for row in rows.iter_mut() {
-        if row.record.text.capacity() > RECYCLED_ROW_BYTES {
-            *row = Row::default();
-        }
-    }
-    rows.resize(BATCH, Row::default());
+    (false, None)
 }
 
 /// The reader thread's loop: fills each empty batch that comes back and
@@ -592,7 +634,7 @@ fn recycle(rows: &mut Vec<Row>) {
 fn read_ahead<R: BufRead, B>(
     reader: &mut RecordReader<R>,
     empty: mpsc::Receiver<B>,
-    rows: impl Fn(&mut B) -> &mut Vec<Row>,
+    rows: impl Fn(&mut B) -> &mut Rows,
     mut send: impl FnMut(Result<B, RecordError>) -> bool,
 ) {
     while let Ok(mut batch) = empty.recv() {
@@ -614,7 +656,7 @@ fn read_ahead<R: BufRead, B>(
 /// and gives it back to the reader. Returns the first read error.
 fn consume_batches<B>(
     mut next: impl FnMut() -> Option<Result<B, RecordError>>,
-    rows: impl Fn(&mut B) -> &mut Vec<Row>,
+    rows: impl Fn(&mut B) -> &mut Rows,
     mut consume: impl FnMut(&mut B) -> bool,
     give_back: &mpsc::Sender<B>,
 ) -> Result<(), RecordError> {
@@ -623,7 +665,7 @@ fn consume_batches<B>(
         if !consume(&mut batch) {
             break;
         }
-        recycle(rows(&mut batch));
+        rows(&mut batch).clear();
         let _ = give_back.send(batch);
     }
     Ok(())
@@ -634,19 +676,19 @@ fn consume_batches<B>(
 /// stop early by returning `false`.
 pub(crate) fn for_each_record<R: BufRead + Send>(
     reader: &mut RecordReader<R>,
-    mut consume: impl FnMut(&Row) -> bool,
+    mut consume: impl FnMut(&Row<'_>) -> bool,
 ) -> Result<(), RecordError> {
-    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Vec<Row>, RecordError>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel::<Vec<Row>>();
+    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Rows, RecordError>>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Rows>();
     for _ in 0..IN_FLIGHT {
-        let _ = empty_tx.send(vec![Row::default(); BATCH]);
+        let _ = empty_tx.send(Rows::default());
     }
     std::thread::scope(|scope| {
         scope.spawn(move || read_ahead(reader, empty_rx, |rows| rows, |m| full_tx.send(m).is_ok()));
         let result = consume_batches(
             || full_rx.recv().ok(),
             |rows| rows,
-            |rows| rows.iter().all(&mut consume),
+            |rows| rows.iter().all(|row| consume(&row)),
             &empty_tx,
         );
         // Dropping the receivers lets a reader still running finish.
@@ -659,7 +701,7 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
 /// Rows and what a preparing step made of each, travelling together from
 /// the reader to the preparing thread, to the consumer and back.
 struct PreparedBatch<T> {
-    rows: Vec<Row>,
+    rows: Rows,
     prepared: Vec<T>,
 }
 
@@ -691,8 +733,8 @@ pub(crate) fn preparing_threads() -> usize {
 pub(crate) fn for_each_record_prepared<R, T, W>(
     reader: &mut RecordReader<R>,
     workers: usize,
-    prepare: impl Fn(&Row, &mut T, &mut W) + Sync,
-    mut consume: impl FnMut(&Row, &mut T, Option<&T>) -> bool,
+    prepare: impl Fn(&Row<'_>, &mut T, &mut W) + Sync,
+    mut consume: impl FnMut(&Row<'_>, &mut T, Option<&T>) -> bool,
 ) -> Result<(), RecordError>
 where
     R: BufRead + Send,
@@ -712,7 +754,7 @@ where
     let (empty_tx, empty_rx) = mpsc::channel::<PreparedBatch<T>>();
     for _ in 0..IN_FLIGHT + workers {
         let _ = empty_tx.send(PreparedBatch {
-            rows: vec![Row::default(); BATCH],
+            rows: Rows::default(),
             prepared: Vec::new(),
         });
     }
@@ -741,7 +783,7 @@ where
                         let PreparedBatch { rows, prepared } = &mut batch;
                         prepared.resize_with(rows.len().max(prepared.len()), T::default);
                         for (row, out) in rows.iter().zip(prepared.iter_mut()) {
-                            prepare(row, out, &mut scratch);
+                            prepare(&row, out, &mut scratch);
                         }
                         batch
                     });
@@ -768,7 +810,7 @@ where
                     let ahead = later
                         .get(LOOK_AHEAD - 1)
                         .filter(|_| i + LOOK_AHEAD < rows.len());
-                    consume(&rows[i], &mut this[0], ahead)
+                    consume(&rows.get(i), &mut this[0], ahead)
                 })
             },
             &empty_tx,
@@ -941,10 +983,15 @@ mod tests {
     fn invalid_utf8_is_placed_by_field_and_byte() {
         let text = b"h1,h2,h3\nok,\"x\xffy\",z\n";
         let mut reader = csv_reader(&text[..]);
-        let mut row = Row::default();
-        assert!(reader.read(&mut row).unwrap());
-        assert_eq!(row.record, Fields::of(&["h1", "h2", "h3"]).with_line(1));
-        let err = reader.read(&mut row).unwrap_err();
+        let mut rows = Rows::default();
+        assert!(reader.read(&mut rows).unwrap());
+        assert_eq!(
+            rows.get(0).record,
+            Rows::of(&[&["h1", "h2", "h3"]]).get(0).record
+        );
+        let err = reader.read(&mut rows).unwrap_err();
+        // Nothing of the bad row stays in the batch.
+        assert_eq!((rows.len(), rows.spans.len(), rows.text.len()), (1, 3, 8));
         assert!(
             matches!(
                 err,
@@ -974,9 +1021,10 @@ mod tests {
         // Invalid UTF-8 in an unquoted field is placed as in a quoted one.
         for text in [&b"a,b\nok,x\xffy,z\n"[..], &b"a,b\nok,\"x\xffy\",z\n"[..]] {
             let mut reader = csv_reader(text);
-            let mut row = Row::default();
-            assert!(reader.read(&mut row).unwrap());
-            let err = reader.read(&mut row).unwrap_err();
+            let mut rows = Rows::default();
+            assert!(reader.read(&mut rows).unwrap());
+            let err = reader.read(&mut rows).unwrap_err();
+            assert_eq!((rows.len(), rows.spans.len(), rows.text.len()), (1, 2, 3));
             assert!(
                 matches!(
                     err,
@@ -1023,9 +1071,10 @@ mod tests {
     /// Every row read from `input`, as [`rows_of`] gives them.
     fn rows_of_input(input: impl BufRead) -> Vec<(u64, Result<Vec<String>, u64>)> {
         let mut reader = csv_reader(input);
-        let mut row = Row::default();
+        let mut batch = Rows::default();
         let mut rows = Vec::new();
-        while reader.read(&mut row).unwrap() {
+        while reader.read(&mut batch).unwrap() {
+            let row = batch.get(batch.len() - 1);
             let fields = match row.too_long {
                 Some(bytes) => Err(bytes),
                 None => Ok(row.record.iter().map(String::from).collect()),
@@ -1134,14 +1183,16 @@ mod tests {
             "h1,h2\nbefore,1\nx,\"{huge}\"\ncommas{commas}\n{at_limit}\n\"{over_limit}\"\nafter,\"2\n2\"\nend,3\n{over_limit}"
         );
         let mut reader = csv_reader(text.as_bytes());
-        let mut row = Row::default();
+        let mut rows = Rows::default();
         let mut seen = Vec::new();
-        while reader.read(&mut row).unwrap() {
+        while reader.read(&mut rows).unwrap() {
+            let row = rows.get(0);
             seen.push((row.line(), row.too_long, row.record.len()));
             // Neither the reader's buffers nor the row grew with the long rows.
             assert_eq!(reader.fields.capacity(), MAX_RECORD_BYTES + 1);
             assert_eq!(reader.ends.capacity(), MAX_RECORD_FIELDS + 1);
-            assert!(row.held_bytes() <= MAX_RECORD_BYTES, "{}", row.held_bytes());
+            assert!(rows.text.len() <= MAX_RECORD_BYTES, "{}", rows.text.len());
+            rows.clear();
         }
         let huge_row = (huge.len() + "x,\"\"\n".len()) as u64;
         let commas_row = (commas.len() + "commas\n".len()) as u64;
@@ -1171,9 +1222,10 @@ mod tests {
         );
         let mut reader = csv_reader(text.as_bytes());
         reader.keep_key_column(1, 257);
-        let mut row = Row::default();
+        let mut rows = Rows::default();
         let mut seen = Vec::new();
-        while reader.read(&mut row).unwrap() {
+        while reader.read(&mut rows).unwrap() {
+            let row = rows.get(rows.len() - 1);
             let fields: Vec<String> = row.record.iter().map(String::from).collect();
             seen.push((row.too_long.is_some(), fields));
         }

@@ -14,7 +14,7 @@ pub(crate) type Quirk = (&'static str, usize, String);
 /// tolerated. When `collect` is false (the second, applying pass over an
 /// already validated file) nothing is recorded.
 pub(crate) struct RowCx<'r> {
-    record: &'r crate::records::Fields,
+    record: crate::records::Fields<'r>,
     map: &'r ColumnMap,
     kind: EntityKind,
     line: u64,
@@ -26,7 +26,7 @@ pub(crate) struct RowCx<'r> {
 
 impl<'r> RowCx<'r> {
     pub(crate) fn new(
-        record: &'r crate::records::Fields,
+        record: crate::records::Fields<'r>,
         map: &'r ColumnMap,
         kind: EntityKind,
         line: u64,

@@ -175,7 +175,7 @@ pub(crate) struct HeaderCheck {
 
 impl ColumnMap {
     /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
-    pub(crate) fn from_header(kind: EntityKind, header: &crate::records::Fields) -> HeaderCheck {
+    pub(crate) fn from_header(kind: EntityKind, header: crate::records::Fields<'_>) -> HeaderCheck {
         let file = kind.file_name();
         let spec = columns(kind);
         let mut position = vec![None; spec.len()];
@@ -322,14 +322,14 @@ impl ColumnMap {
 mod tests {
     use super::*;
 
-    fn header(names: &[&str]) -> crate::records::Fields {
-        crate::records::Fields::of(names)
+    fn header(names: &[&str]) -> crate::records::Rows {
+        crate::records::Rows::of(&[names])
     }
 
     #[test]
     fn spec_header_maps_cleanly() {
         let names: Vec<&str> = columns(EntityKind::Orgs).iter().map(|c| c.name).collect();
-        let check = ColumnMap::from_header(EntityKind::Orgs, &header(&names));
+        let check = ColumnMap::from_header(EntityKind::Orgs, header(&names).get(0).record);
         assert!(check.fatal.is_empty());
         assert!(check.warnings.is_empty());
         assert_eq!(check.map.position[4], Some(4));
@@ -339,7 +339,9 @@ mod tests {
     fn reordered_extended_and_partial_headers_are_tolerated() {
         let check = ColumnMap::from_header(
             EntityKind::Orgs,
-            &header(&["Type", "name", "sourcedId", "metadata.foo", "ext_bar"]),
+            header(&["Type", "name", "sourcedId", "metadata.foo", "ext_bar"])
+                .get(0)
+                .record,
         );
         assert!(check.fatal.is_empty());
         let codes: Vec<&str> = check.warnings.iter().map(|w| w.code).collect();
@@ -365,8 +367,10 @@ mod tests {
 
     #[test]
     fn missing_required_and_duplicate_columns_are_fatal() {
-        let check =
-            ColumnMap::from_header(EntityKind::Orgs, &header(&["sourcedId", "name", "name"]));
+        let check = ColumnMap::from_header(
+            EntityKind::Orgs,
+            header(&["sourcedId", "name", "name"]).get(0).record,
+        );
         let codes: Vec<&str> = check.fatal.iter().map(|w| w.code).collect();
         assert_eq!(
             codes,

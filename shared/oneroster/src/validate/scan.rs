@@ -6,7 +6,7 @@ use crate::idset::{id_hash, IdHash, IdMap};
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{
-    csv_reader, for_each_record_prepared, preparing_threads, skip_bom, RecordError, Row,
+    csv_reader, for_each_record_prepared, preparing_threads, skip_bom, RecordError, Row, Rows,
 };
 use crate::report::{
     codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
@@ -202,9 +202,9 @@ impl Scanner<'_> {
             );
         }
         let mut reader = csv_reader(buffered);
-        let mut header = Row::default();
+        let mut header = Rows::default();
         match reader.read(&mut header) {
-            Ok(true) if header.too_long.is_some() => {
+            Ok(true) if header.get(0).too_long.is_some() => {
                 self.sink.fatal(
                     Issue::new(
                         Severity::Fatal,
@@ -234,7 +234,7 @@ impl Scanner<'_> {
                 return;
             }
         }
-        let header = ColumnMap::from_header(scan.kind, &header.record);
+        let header = ColumnMap::from_header(scan.kind, header.get(0).record);
         header.warnings.into_iter().for_each(|w| self.sink.warn(w));
         if !header.fatal.is_empty() {
             header.fatal.into_iter().for_each(|f| self.sink.fatal(f));
@@ -728,7 +728,7 @@ impl RowFindings {
         self.ids.clear();
         self.sourced_id.clear();
         let line = row.line();
-        let record = &row.record;
+        let record = row.record;
         let mut cx = RowCx::new(record, map, kind, line, true);
         // A row past the limits was not kept: it is rejected as a whole.
         let item = if let Some(size) = row.too_long {

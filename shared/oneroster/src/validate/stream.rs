@@ -5,7 +5,7 @@ use crate::manifest::Manifest;
 use crate::model::*;
 use crate::records::{
     csv_reader, for_each_record, for_each_record_prepared, preparing_threads, skip_bom,
-    RecordError, RecordReader, Row,
+    RecordError, RecordReader, Row, Rows,
 };
 use crate::rows::{parse_row, RowCx};
 use crate::schema::ColumnMap;
@@ -145,11 +145,11 @@ impl ValidatedPackage {
         let result = self.package.with_entry(entry, |input| -> Result<(), E> {
             let (buffered, _) = skip_bom(input);
             let mut reader = csv_reader(buffered);
-            let mut header = Row::default();
+            let mut header = Rows::default();
             if !reader.read(&mut header).map_err(|e| csv_error(kind, e))? {
                 return Err(changed(1, "the header is gone".into()).into());
             }
-            let header = ColumnMap::from_header(kind, &header.record);
+            let header = ColumnMap::from_header(kind, header.get(0).record);
             if !header.fatal.is_empty() {
                 return Err(changed(1, "the header no longer validates".into()).into());
             }
@@ -182,7 +182,7 @@ fn parse_accepted<'r>(
     if outcome.excluded_lines.binary_search(&line).is_ok() {
         return Parsed::Excluded;
     }
-    let mut cx = RowCx::new(&row.record, map, kind, line, false);
+    let mut cx = RowCx::new(row.record, map, kind, line, false);
     match parse_row(kind, outcome.mode, &mut cx) {
         Some(item) => Parsed::Item(item),
         None => Parsed::Failed,
