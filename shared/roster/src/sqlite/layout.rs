@@ -66,17 +66,20 @@ pub(super) fn tenant_key_for_writing(c: &Connection, tenant: &str) -> StoreResul
         .map_err(db_error)
 }
 
+/// The declared type of `entities.tenant` (`None` before the table exists).
+fn tenant_column_type(c: &Connection) -> StoreResult<Option<String>> {
+    c.query_row(
+        "SELECT type FROM pragma_table_info('entities') WHERE name = 'tenant'",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(db_error)
+}
+
 /// Whether `entities` is in the old layout (the tenant's name in its key).
 fn in_old_layout(c: &Connection) -> StoreResult<bool> {
-    let tenant_type: Option<String> = c
-        .query_row(
-            "SELECT type FROM pragma_table_info('entities') WHERE name = 'tenant'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_error)?;
-    Ok(tenant_type.is_some_and(|t| t.eq_ignore_ascii_case("TEXT")))
+    Ok(tenant_column_type(c)?.is_some_and(|t| t.eq_ignore_ascii_case("TEXT")))
 }
 
 /// An old layout's stamp text as milliseconds, in SQL; a text SQLite cannot
@@ -204,17 +207,8 @@ mod tests {
 
         for opening in 0..2 {
             let store = SqliteStore::open(&path).unwrap();
-            let tenant_type: String = store
-                .with(|c| {
-                    c.query_row(
-                        "SELECT type FROM pragma_table_info('entities') WHERE name = 'tenant'",
-                        [],
-                        |r| r.get(0),
-                    )
-                    .map_err(super::db_error)
-                })
-                .unwrap();
-            assert_eq!(tenant_type, "INTEGER", "opening {opening}");
+            let tenant_type = store.with(|c| super::tenant_column_type(c)).unwrap();
+            assert_eq!(tenant_type.as_deref(), Some("INTEGER"), "opening {opening}");
             let indexes: i64 = store
                 .with(|c| {
                     c.query_row(
