@@ -1,12 +1,14 @@
-//! The `entities` table's layout, and the rewrite of a file made in the old one.
+//! The `entities` table's layout, and the rewrite of a file made in an older one.
 //!
 //! Until 2026-12 a record's key held the tenant's name and the type's file
 //! name, and its stamps RFC 3339 texts. Every B-tree step of every write
 //! compared those names, and every row carried ~100 bytes of them; the
 //! compact layout (a tenant key, a type code, stamps in milliseconds) writes
 //! a district's enrollments a fifth faster into a file a quarter smaller
-//! (docs/BENCHMARKS.md). A file in the old layout is rewritten once, in one
-//! transaction, when a store first opens it.
+//! (docs/BENCHMARKS.md). Its first version still held the run ids as texts
+//! (two on every record, ~60 bytes); the current one holds `run_keys` ids.
+//! A file in an older layout is rewritten once, in one transaction, when a
+//! store first opens it.
 
 use super::{db_error, kind_code, kind_name, parse_ts};
 use crate::store::{StoreError, StoreResult};
@@ -14,6 +16,7 @@ use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
+use std::collections::HashMap;
 
 /// A stamp as the compact layout stores it: milliseconds since 1970 (UTC).
 /// Finer parts are dropped, as the old layout's texts dropped them.
@@ -58,28 +61,97 @@ pub(super) fn tenant_key(c: &Connection, tenant: &str) -> StoreResult<Option<i64
 /// The key that stands for `tenant` in `entities`, made if it has none yet
 /// (in the caller's transaction, if it has one).
 pub(super) fn tenant_key_for_writing(c: &Connection, tenant: &str) -> StoreResult<i64> {
-    if let Some(key) = tenant_key(c, tenant)? {
-        return Ok(key);
+    match tenant_key(c, tenant)? {
+        Some(key) => Ok(key),
+        None => insert_key(c, "INSERT INTO tenant_keys (tenant) VALUES (?1)", tenant),
     }
-    c.prepare_cached("INSERT INTO tenant_keys (tenant) VALUES (?1)")
-        .and_then(|mut s| s.insert([tenant]))
+}
+
+/// The key that stands for the run id (or other origin) `run` in
+/// `entities`, made if it has none yet (in the caller's transaction, if it
+/// has one).
+pub(super) fn run_key_for_writing(c: &Connection, run: &str) -> StoreResult<i64> {
+    let key = c
+        .prepare_cached("SELECT id FROM run_keys WHERE run = ?1")
+        .and_then(|mut s| s.query_row([run], |r| r.get(0)).optional())
+        .map_err(db_error)?;
+    match key {
+        Some(key) => Ok(key),
+        None => insert_key(c, "INSERT INTO run_keys (run) VALUES (?1)", run),
+    }
+}
+
+fn insert_key(c: &Connection, insert: &str, value: &str) -> StoreResult<i64> {
+    c.prepare_cached(insert)
+        .and_then(|mut s| s.insert([value]))
         .map_err(db_error)
 }
 
-/// The declared type of `entities.tenant` (`None` before the table exists).
-fn tenant_column_type(c: &Connection) -> StoreResult<Option<String>> {
+/// The run ids of `run_keys`, by key: read once by a call that reads many
+/// records (a handful of rows, one per run).
+pub(super) fn run_names(c: &Connection) -> StoreResult<HashMap<i64, String>> {
+    let mut stmt = c
+        .prepare_cached("SELECT id, run FROM run_keys")
+        .map_err(db_error)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(db_error)?;
+    rows.map(|r| r.map_err(db_error)).collect()
+}
+
+/// The run key in column `column` of `row`. A value that is not one (a
+/// text left by a hand edit, say) is an error that names it.
+pub(super) fn run_key_at(row: &Row<'_>, column: usize) -> StoreResult<i64> {
+    match row.get_ref(column).map_err(db_error)? {
+        ValueRef::Integer(key) => Ok(key),
+        other => Err(StoreError::permanent(format!(
+            "bad run key {} in store (expected an id of `run_keys`)",
+            describe(other)
+        ))),
+    }
+}
+
+/// A stored value as an error names it.
+fn describe(value: ValueRef<'_>) -> String {
+    match value {
+        ValueRef::Text(text) => format!("`{}`", String::from_utf8_lossy(text)),
+        other => format!("of type {}", other.data_type()),
+    }
+}
+
+/// The layouts `entities` has had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// Before 2026-12: names in the key, stamps and run ids as texts.
+    Named,
+    /// The compact layout's first version: run ids still as texts.
+    CompactRunNames,
+    /// The current layout (see `schema::entities_table`).
+    Current,
+}
+
+/// The declared type of column `column` of `entities` (`None` before the
+/// table exists).
+fn column_type(c: &Connection, column: &str) -> StoreResult<Option<String>> {
     c.query_row(
-        "SELECT type FROM pragma_table_info('entities') WHERE name = 'tenant'",
-        [],
+        "SELECT type FROM pragma_table_info('entities') WHERE name = ?1",
+        [column],
         |r| r.get(0),
     )
     .optional()
     .map_err(db_error)
 }
 
-/// Whether `entities` is in the old layout (the tenant's name in its key).
-fn in_old_layout(c: &Connection) -> StoreResult<bool> {
-    Ok(tenant_column_type(c)?.is_some_and(|t| t.eq_ignore_ascii_case("TEXT")))
+/// The layout `entities` is in (`Current` before the table exists).
+fn layout_of(c: &Connection) -> StoreResult<Layout> {
+    let is_text = |t: Option<String>| t.is_some_and(|t| t.eq_ignore_ascii_case("TEXT"));
+    Ok(if is_text(column_type(c, "tenant")?) {
+        Layout::Named
+    } else if is_text(column_type(c, "first_seen_run")?) {
+        Layout::CompactRunNames
+    } else {
+        Layout::Current
+    })
 }
 
 /// An old layout's stamp text as milliseconds, in SQL; a text SQLite cannot
@@ -88,60 +160,93 @@ fn stamp_sql(column: &str) -> String {
     format!("COALESCE(CAST(ROUND(unixepoch({column}, 'subsec') * 1000) AS INTEGER), {column})")
 }
 
-/// Rewrites `entities` from the old layout into the compact one, in one
-/// transaction, if it is in the old one; does nothing otherwise. Two
+/// The statement that copies every record of `entities`, in layout `from`,
+/// into `entities_current`, in the current one (the tenants' and the runs'
+/// keys made beforehand).
+fn copy_sql(from: Layout) -> String {
+    let named = from == Layout::Named;
+    let (tenant, tenant_join) = if named {
+        ("k.id", "JOIN tenant_keys k ON k.tenant = e.tenant")
+    } else {
+        ("e.tenant", "")
+    };
+    let kind = if named {
+        let cases: String = EntityKind::ALL
+            .iter()
+            .map(|k| format!(" WHEN '{}' THEN {}", kind_name(*k), kind_code(*k)))
+            .collect();
+        format!("CASE e.kind{cases} END")
+    } else {
+        "e.kind".to_string()
+    };
+    let stamp = |column: &str| {
+        if named {
+            stamp_sql(column)
+        } else {
+            column.to_string()
+        }
+    };
+    format!(
+        "INSERT INTO entities_current (tenant, kind, sourced_id, sis, archived_by, archived_at,
+             archived_run, archive_reason, first_seen_at, first_seen_run, updated_at, updated_run,
+             email, username, school, class, user, provisional)
+         SELECT {tenant}, {kind}, e.sourced_id, e.sis, e.archived_by, {archived_at},
+             ra.id, e.archive_reason, {first_seen_at}, rf.id, {updated_at},
+             ru.id, e.email, e.username, e.school, e.class, e.user, e.provisional
+         FROM entities e {tenant_join}
+             JOIN run_keys rf ON rf.run = e.first_seen_run
+             JOIN run_keys ru ON ru.run = e.updated_run
+             LEFT JOIN run_keys ra ON ra.run = e.archived_run",
+        archived_at = stamp("e.archived_at"),
+        first_seen_at = stamp("e.first_seen_at"),
+        updated_at = stamp("e.updated_at"),
+    )
+}
+
+/// Rewrites `entities` from an older layout into the current one, in one
+/// transaction, if it is in an older one; does nothing otherwise. Two
 /// processes opening an old file at once: the second waits for the first's
-/// rewrite, then finds the new layout and does nothing.
+/// rewrite, then finds the current layout and does nothing.
 pub(super) fn rewrite_old_layout(c: &mut Connection) -> StoreResult<bool> {
-    if !in_old_layout(c)? {
+    if layout_of(c)? == Layout::Current {
         return Ok(false);
     }
     let tx = c
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(db_error)?;
-    if !in_old_layout(&tx)? {
+    let from = layout_of(&tx)?;
+    if from == Layout::Current {
         return Ok(false);
     }
     let started = std::time::Instant::now();
-    let kind_case: String = EntityKind::ALL
-        .iter()
-        .map(|k| format!(" WHEN '{}' THEN {}", kind_name(*k), kind_code(*k)))
-        .collect();
-    let create_compact = super::schema::entities_table("entities_compact");
     let rewrite_error =
-        |e| StoreError::permanent("rewriting the records into the compact layout").because(e);
+        |e| StoreError::permanent("rewriting the records into the current layout").because(e);
+    let tenant_keys = if from == Layout::Named {
+        "INSERT OR IGNORE INTO tenant_keys (tenant) SELECT DISTINCT tenant FROM entities;"
+    } else {
+        ""
+    };
     tx.execute_batch(&format!(
-        "{create_compact}
-         INSERT OR IGNORE INTO tenant_keys (tenant) SELECT DISTINCT tenant FROM entities;"
+        "{create}
+         {tenant_keys}
+         INSERT OR IGNORE INTO run_keys (run)
+             SELECT first_seen_run FROM entities UNION SELECT updated_run FROM entities
+             UNION SELECT archived_run FROM entities WHERE archived_run IS NOT NULL;",
+        create = super::schema::entities_table("entities_current"),
     ))
     .map_err(rewrite_error)?;
-    let records = tx
-        .execute(
-            &format!(
-                "INSERT INTO entities_compact (tenant, kind, sourced_id, sis, archived_by, archived_at,
-                     archived_run, archive_reason, first_seen_at, first_seen_run, updated_at, updated_run,
-                     email, username, school, class, user, provisional)
-                 SELECT k.id, CASE e.kind{kind_case} END, e.sourced_id, e.sis, e.archived_by, {archived_at},
-                     e.archived_run, e.archive_reason, {first_seen_at}, e.first_seen_run, {updated_at},
-                     e.updated_run, e.email, e.username, e.school, e.class, e.user, e.provisional
-                 FROM entities e JOIN tenant_keys k ON k.tenant = e.tenant",
-                archived_at = stamp_sql("e.archived_at"),
-                first_seen_at = stamp_sql("e.first_seen_at"),
-                updated_at = stamp_sql("e.updated_at"),
-            ),
-            [],
-        )
-        .map_err(rewrite_error)?;
+    let records = tx.execute(&copy_sql(from), []).map_err(rewrite_error)?;
     tx.execute_batch(
         "DROP TABLE entities;
-         ALTER TABLE entities_compact RENAME TO entities;",
+         ALTER TABLE entities_current RENAME TO entities;",
     )
     .map_err(rewrite_error)?;
     tx.commit().map_err(db_error)?;
     tracing::info!(
         records,
+        from = ?from,
         elapsed_ms = started.elapsed().as_millis() as u64,
-        "SQLite: records rewritten into the compact layout"
+        "SQLite: records rewritten into the current layout"
     );
     Ok(true)
 }
@@ -191,24 +296,92 @@ mod tests {
         INSERT INTO platform VALUES ('d1', 'users', 'u1', 1);
     ";
 
-    /// A file in the first layout is rewritten when opened: every record
-    /// reads back as it was (stamps to the millisecond, archives, the
-    /// Primary Administrator flag beside it), lookups find them, tenants
-    /// stay apart, a stamp that was not one is still named, and opening
-    /// the file again changes nothing.
+    /// The compact layout's first version (run ids as texts), with the same
+    /// records as [`FIRST_LAYOUT`] and a provisional user made at sign-in.
+    const COMPACT_LAYOUT_WITH_RUN_NAMES: &str = "
+        CREATE TABLE tenant_keys (id INTEGER PRIMARY KEY, tenant TEXT NOT NULL UNIQUE);
+        INSERT INTO tenant_keys VALUES (1, 'd1'), (2, 'd2');
+        CREATE TABLE entities (
+            tenant INTEGER NOT NULL, kind INTEGER NOT NULL, sourced_id TEXT NOT NULL,
+            sis TEXT NOT NULL, archived_by TEXT, archived_at INTEGER, archived_run TEXT,
+            archive_reason TEXT, first_seen_at INTEGER NOT NULL, first_seen_run TEXT NOT NULL,
+            updated_at INTEGER NOT NULL, updated_run TEXT NOT NULL,
+            email TEXT, username TEXT, school TEXT, class TEXT, user TEXT,
+            provisional INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, kind, sourced_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
+        CREATE INDEX entities_by_user ON entities (tenant, user) WHERE user IS NOT NULL;
+        CREATE TABLE platform (
+            tenant TEXT NOT NULL, kind TEXT NOT NULL, sourced_id TEXT NOT NULL,
+            primary_admin INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, kind, sourced_id)
+        ) WITHOUT ROWID;
+        INSERT INTO entities VALUES
+            (1, 5, 'u1', '{\"email\":\"Ann@d1.example\",\"sourcedId\":\"u1\"}', NULL, NULL, NULL,
+             NULL, 1785585600123, 'run-1', 1788264000000, 'run-2',
+             'ann@d1.example', 'ann', NULL, NULL, NULL, 0),
+            (1, 6, 'e1', '{\"class\":\"c1\",\"sourcedId\":\"e1\",\"user\":\"u1\"}',
+             'sync', 1788307200999, 'run-3', NULL,
+             1785585600123, 'run-1', 1785585600123, 'run-1', NULL, NULL, NULL, 'c1', 'u1', 0),
+            (2, 5, 'u1', '{\"sourcedId\":\"u1\"}', NULL, NULL, NULL, NULL,
+             1738367999000, 'run-9', 1738367999000, 'run-9', 'ann@d2.example', NULL, NULL, NULL, NULL, 0),
+            (2, 5, 'u9', '{\"sourcedId\":\"u9\"}', NULL, NULL, NULL, NULL,
+             'garbage', 'run-9', 1738367999000, 'run-9', NULL, NULL, NULL, NULL, NULL, 0),
+            (2, 5, 'tch-new', '{\"sourcedId\":\"tch-new\"}', NULL, NULL, NULL, NULL,
+             1738367999000, 'sso:req-1', 1738367999000, 'sso:req-1', NULL, NULL, NULL, NULL, NULL, 1);
+        INSERT INTO platform VALUES ('d1', 'users', 'u1', 1);
+    ";
+
+    /// A file in the first layout is rewritten when opened (see
+    /// [`reads_as_it_was_written`]).
     #[tokio::test]
     async fn a_file_in_the_first_layout_is_rewritten_when_opened() {
         let dir = tempfile::tempdir().unwrap();
+        reads_as_it_was_written(&dir.path().join("roster.db"), FIRST_LAYOUT).await;
+    }
+
+    /// A file in the compact layout's first version (run ids as texts) is
+    /// rewritten when opened (see [`reads_as_it_was_written`]); a
+    /// provisional user keeps the sign-in it came from.
+    #[tokio::test]
+    async fn a_file_with_run_ids_as_texts_is_rewritten_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("roster.db");
-        Connection::open(&path)
+        reads_as_it_was_written(&path, COMPACT_LAYOUT_WITH_RUN_NAMES).await;
+        let store = SqliteStore::open(&path).unwrap();
+        let provisional = store.provisional_users("d2").await.unwrap();
+        assert_eq!(provisional.len(), 1);
+        assert_eq!(provisional[0].sourced_id, "tch-new");
+        assert_eq!(provisional[0].first_seen_run, "sso:req-1");
+        assert_eq!(provisional[0].updated_run, "sso:req-1");
+        let bad = Records::load_summaries(&store, "d2", EntityKind::Users)
+            .await
+            .unwrap_err();
+        assert!(bad.to_string().contains("bad timestamp `garbage`"), "{bad}");
+    }
+
+    /// The file at `path` made by `layout` (SQL), opened twice: each time,
+    /// its records are in the current layout, every record reads back as it
+    /// was (stamps to the millisecond, runs, archives, the Primary
+    /// Administrator flag beside it), lookups find them, tenants stay apart,
+    /// and a stamp that was not one is still named.
+    async fn reads_as_it_was_written(path: &std::path::Path, layout: &str) {
+        Connection::open(path)
             .unwrap()
-            .execute_batch(FIRST_LAYOUT)
+            .execute_batch(layout)
             .unwrap();
 
         for opening in 0..2 {
-            let store = SqliteStore::open(&path).unwrap();
-            let tenant_type = store.with(|c| super::tenant_column_type(c)).unwrap();
-            assert_eq!(tenant_type.as_deref(), Some("INTEGER"), "opening {opening}");
+            let store = SqliteStore::open(path).unwrap();
+            for column in ["tenant", "first_seen_run", "updated_run", "archived_run"] {
+                let declared = store.with(|c| super::column_type(c, column)).unwrap();
+                assert_eq!(
+                    declared.as_deref(),
+                    Some("INTEGER"),
+                    "{column}, opening {opening}"
+                );
+            }
             let indexes: i64 = store
                 .with(|c| {
                     c.query_row(

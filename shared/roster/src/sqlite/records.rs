@@ -1,7 +1,10 @@
 //! Roster records: the sync-owned content, the Primary Administrator flag beside it
 //! (platform-owned), and the platform's own edits.
 
-use super::layout::{optional_stamp_at, stamp, stamp_at, tenant_key, tenant_key_for_writing};
+use super::layout::{
+    optional_stamp_at, run_key_at, run_key_for_writing, run_names, stamp, stamp_at, tenant_key,
+    tenant_key_for_writing,
+};
 use super::{db_error, kind_code, kind_name, SqliteStore};
 use crate::content::{digest_of_text, SisContent};
 use crate::school_year::RecordFacts;
@@ -9,6 +12,7 @@ use crate::store::*;
 use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use rusqlite::params;
+use std::collections::HashMap;
 use std::sync::mpsc;
 
 impl Records for SqliteStore {
@@ -196,6 +200,7 @@ impl SqliteStore {
                 // (tenant, type, stamps, run) are bound only when they change:
                 // SQLite keeps bindings from one execution to the next.
                 let mut bound: Option<PutShared> = None;
+                let mut runs = RunKeys::default();
                 for w in writes {
                     match w {
                         EntityWrite::Put {
@@ -220,9 +225,11 @@ impl SqliteStore {
                                 put.raw_bind_parameter(2, kind_code(*kind)).map_err(db_error)?;
                                 put.raw_bind_parameter(5, stamp(*first_seen_at))
                                     .map_err(db_error)?;
-                                put.raw_bind_parameter(6, first_seen_run).map_err(db_error)?;
+                                put.raw_bind_parameter(6, runs.key(&tx, first_seen_run)?)
+                                    .map_err(db_error)?;
                                 put.raw_bind_parameter(7, stamp(*updated_at)).map_err(db_error)?;
-                                put.raw_bind_parameter(8, run).map_err(db_error)?;
+                                put.raw_bind_parameter(8, runs.key(&tx, run)?)
+                                    .map_err(db_error)?;
                                 bound = Some(shared);
                             }
                             put.raw_bind_parameter(3, sourced_id).map_err(db_error)?;
@@ -241,6 +248,10 @@ impl SqliteStore {
                         } => {
                             let keys = state.sis.index_keys(*kind);
                             let archive = state.archive.as_ref();
+                            let archive_run = match archive.and_then(|a| a.run.as_deref()) {
+                                Some(run) => Some(runs.key(&tx, run)?),
+                                None => None,
+                            };
                             restore
                                 .execute(params![
                                     key,
@@ -249,12 +260,12 @@ impl SqliteStore {
                                     state.sis.text(),
                                     archive.map(|a| a.by.as_str()),
                                     archive.map(|a| stamp(a.at)),
-                                    archive.and_then(|a| a.run.clone()),
+                                    archive_run,
                                     archive.and_then(|a| a.reason).map(|r| r.as_str()),
                                     stamp(state.first_seen_at),
-                                    state.first_seen_run,
+                                    runs.key(&tx, &state.first_seen_run)?,
                                     stamp(state.updated_at),
-                                    state.updated_run,
+                                    runs.key(&tx, &state.updated_run)?,
                                     keys.email,
                                     keys.username,
                                     keys.school,
@@ -278,7 +289,7 @@ impl SqliteStore {
                                     kind_code(*kind),
                                     sourced_id,
                                     stamp(*at),
-                                    run,
+                                    runs.key(&tx, run)?,
                                     reason.map(|r| r.as_str()),
                                     by.as_str(),
                                 ])
@@ -305,6 +316,7 @@ impl SqliteStore {
             let Some(key) = tenant_key(c, tenant)? else {
                 return Ok(Vec::new());
             };
+            let runs = run_names(c)?;
             let mut stmt = c
                 .prepare_cached(
                     "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run, provisional
@@ -317,12 +329,13 @@ impl SqliteStore {
             std::thread::scope(|scope| {
                 let (full, filled) = mpsc::sync_channel::<RawRows>(SUMMARY_BATCHES_IN_FLIGHT);
                 let (empty, emptied) = mpsc::channel::<RawRows>();
-                let summariser = scope.spawn(move || summarise(kind, filled, empty));
+                let summariser = scope.spawn(move || summarise(kind, &runs, filled, empty));
                 let read = (|| -> StoreResult<()> {
                     let mut batch = RawRows::default();
                     while let Some(row) = rows.next().map_err(db_error)? {
                         batch.push(
-                            [text_at(row, 0)?, text_at(row, 1)?, text_at(row, 4)?],
+                            [text_at(row, 0)?, text_at(row, 1)?],
+                            run_key_at(row, 4)?,
                             stamp_at(row, 3)?,
                             row.get(2).map_err(db_error)?,
                             row.get(5).map_err(db_error)?,
@@ -330,8 +343,8 @@ impl SqliteStore {
                         if batch.is_full() {
                             let next = emptied.try_recv().unwrap_or_default();
                             if full.send(std::mem::replace(&mut batch, next)).is_err() {
-                                // The summariser stopped (it cannot fail, so it
-                                // panicked): joining it below raises that again.
+                                // The summariser stopped: on an error, returned
+                                // below; on a panic, raised again by the join.
                                 return Ok(());
                             }
                         }
@@ -346,7 +359,7 @@ impl SqliteStore {
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 read?;
-                Ok(summarised)
+                summarised
             })
         })
     }
@@ -355,6 +368,23 @@ impl SqliteStore {
 /// A put's parameters that repeat from one write to the next: type, first
 /// seen (stamp, run), written (stamp, run). The tenant is the call's.
 type PutShared<'w> = (EntityKind, DateTime<Utc>, &'w str, DateTime<Utc>, &'w str);
+
+/// The run keys a call has used, by run id: one lookup for each run id a
+/// call writes (a run's writes name the same one or two).
+#[derive(Default)]
+struct RunKeys(HashMap<String, i64>);
+
+impl RunKeys {
+    /// The key of `run` (made if it has none yet).
+    fn key(&mut self, c: &rusqlite::Connection, run: &str) -> StoreResult<i64> {
+        if let Some(key) = self.0.get(run) {
+            return Ok(*key);
+        }
+        let key = run_key_for_writing(c, run)?;
+        self.0.insert(run.to_string(), key);
+        Ok(key)
+    }
+}
 
 /// Batches of rows between the reading and the summarising thread.
 const SUMMARY_BATCHES_IN_FLIGHT: usize = 4;
@@ -368,9 +398,10 @@ struct RawRows {
 }
 
 /// One row of [`RawRows`]: where its text columns end in the buffer
-/// (sourcedId, content, first-seen run), its first-seen stamp and its two flags.
+/// (sourcedId, content), its first-seen run key and stamp, and its two flags.
 struct RawRow {
-    ends: [usize; 3],
+    ends: [usize; 2],
+    first_seen_run: i64,
     first_seen_at: DateTime<Utc>,
     archived: bool,
     provisional: bool,
@@ -379,18 +410,20 @@ struct RawRow {
 impl RawRows {
     fn push(
         &mut self,
-        columns: [&str; 3],
+        columns: [&str; 2],
+        first_seen_run: i64,
         first_seen_at: DateTime<Utc>,
         archived: bool,
         provisional: bool,
     ) {
-        let mut ends = [0; 3];
+        let mut ends = [0; 2];
         for (end, column) in ends.iter_mut().zip(columns) {
             self.text.push_str(column);
             *end = self.text.len();
         }
         self.rows.push(RawRow {
             ends,
+            first_seen_run,
             first_seen_at,
             archived,
             provisional,
@@ -403,10 +436,10 @@ impl RawRows {
     }
 
     /// Each row's columns, in order.
-    fn each(&self) -> impl Iterator<Item = ([&str; 3], &RawRow)> {
+    fn each(&self) -> impl Iterator<Item = ([&str; 2], &RawRow)> {
         let mut start = 0;
         self.rows.iter().map(move |row| {
-            let mut columns = [""; 3];
+            let mut columns = [""; 2];
             for (column, end) in columns.iter_mut().zip(row.ends) {
                 *column = &self.text[start..end];
                 start = end;
@@ -425,13 +458,20 @@ impl RawRows {
 /// received, summarised, and its buffer handed back.
 fn summarise(
     kind: EntityKind,
+    runs: &HashMap<i64, String>,
     filled: mpsc::Receiver<RawRows>,
     empty: mpsc::Sender<RawRows>,
-) -> Vec<StoredSummary> {
+) -> StoreResult<Vec<StoredSummary>> {
     let mut out = Vec::new();
     let mut first_seen = FirstSeenCache::default();
     for mut batch in filled {
-        for ([id, sis, run], row) in batch.each() {
+        for ([id, sis], row) in batch.each() {
+            let run = runs.get(&row.first_seen_run).ok_or_else(|| {
+                StoreError::permanent(format!(
+                    "run key {} of record `{id}` in store is not in `run_keys`",
+                    row.first_seen_run
+                ))
+            })?;
             // The stored text as it is: its digest is the hash of its bytes.
             out.push(StoredSummary {
                 sourced_id: id.into(),
@@ -446,7 +486,7 @@ fn summarise(
         // The reader may have finished: then the buffer is simply dropped.
         let _ = empty.send(batch);
     }
-    out
+    Ok(out)
 }
 
 /// The connection's journal mode as SQLite names it.
@@ -473,13 +513,38 @@ fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> StoreResult<&'r str
 /// them, of a tenant's records of a type: `?1` the tenant, `?2` the type's
 /// name (the platform table's key), `?3` and `?4` their key and code in
 /// `entities`.
-const ENTITY_SELECT: &str =
-    "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, e.archived_run,
-        e.first_seen_at, e.first_seen_run, e.updated_at, e.updated_run,
-        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional
-    FROM entities e LEFT JOIN platform p
-      ON p.tenant = ?1 AND p.kind = ?2 AND p.sourced_id = e.sourced_id
+const ENTITY_SELECT: &str = "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, ra.run,
+        e.first_seen_at, rf.run, e.updated_at, ru.run,
+        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional,
+        e.archived_run, e.first_seen_run, e.updated_run
+    FROM entities e
+      LEFT JOIN run_keys ra ON ra.id = e.archived_run
+      LEFT JOIN run_keys rf ON rf.id = e.first_seen_run
+      LEFT JOIN run_keys ru ON ru.id = e.updated_run
+      LEFT JOIN platform p
+        ON p.tenant = ?1 AND p.kind = ?2 AND p.sourced_id = e.sourced_id
     WHERE e.tenant = ?3 AND e.kind = ?4";
+
+/// The run id in column `name` of a row of [`ENTITY_SELECT`], whose key is
+/// in column `key` (`None`: the record has no key there). A key that is not
+/// in `run_keys` is an error that names it.
+fn run_at(r: &rusqlite::Row<'_>, name: usize, key: usize) -> StoreResult<Option<String>> {
+    if let Some(run) = r.get::<_, Option<String>>(name).map_err(db_error)? {
+        return Ok(Some(run));
+    }
+    if r.get_ref(key).map_err(db_error)? == rusqlite::types::ValueRef::Null {
+        return Ok(None);
+    }
+    let key = run_key_at(r, key)?;
+    Err(StoreError::permanent(format!(
+        "run key {key} in store is not in `run_keys`"
+    )))
+}
+
+/// [`run_at`] for a column every record has a key in.
+fn required_run_at(r: &rusqlite::Row<'_>, name: usize, key: usize) -> StoreResult<String> {
+    run_at(r, name, key)?.ok_or_else(|| StoreError::permanent("a record in store has no run key"))
+}
 
 /// One row of [`ENTITY_SELECT`] as a stored record.
 fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntity> {
@@ -490,7 +555,7 @@ fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntit
         (Some(by), Some(at)) => Some(ArchiveInfo {
             by: ArchivedBy::parse(&by),
             at,
-            run: r.get(4).map_err(db_error)?,
+            run: run_at(r, 4, 12)?,
             reason: reason.as_deref().and_then(ArchiveReason::parse),
         }),
         _ => None,
@@ -502,9 +567,9 @@ fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntit
         sis: SisContent::from_stored(sis),
         archive,
         first_seen_at: stamp_at(r, 5)?,
-        first_seen_run: r.get(6).map_err(db_error)?,
+        first_seen_run: required_run_at(r, 6, 13)?,
         updated_at: stamp_at(r, 7)?,
-        updated_run: r.get(8).map_err(db_error)?,
+        updated_run: required_run_at(r, 8, 14)?,
         primary_admin: r.get(9).map_err(db_error)?,
         provisional: r.get(11).map_err(db_error)?,
     })
@@ -534,7 +599,7 @@ impl ProvisionalUsers for SqliteStore {
                         sourced_id,
                         sis.text(),
                         stamp(now),
-                        origin,
+                        run_key_for_writing(&tx, origin)?,
                         keys.email,
                         keys.username,
                         kind_code(EntityKind::Users)
@@ -843,8 +908,10 @@ mod tests {
         ));
     }
 
-    /// A row whose stamp cannot be read stops the load with its error, at
-    /// any point of the table: nothing waits forever on the other thread.
+    /// A row whose stamp or run key cannot be read stops the load with its
+    /// error, at any point of the table, whichever thread finds it (the
+    /// reading one a value of the wrong type, the summarising one a key
+    /// `run_keys` does not have): nothing waits forever on the other thread.
     #[test]
     fn a_bad_stored_row_fails_the_load_without_hanging() {
         let store = SqliteStore::in_memory().unwrap();
@@ -860,30 +927,50 @@ mod tests {
             })
             .collect();
         store.write_now("t", &writes).unwrap();
-        for id in ["e-00000", "e-05000", "e-09999"] {
-            store
-                .with(|c| {
-                    c.execute(
-                        "UPDATE entities SET first_seen_at = 'garbage' WHERE sourced_id = ?1",
-                        [id],
-                    )
-                    .map_err(db_error)
-                })
-                .unwrap();
-            let error = store.summaries("t", EntityKind::Enrollments).unwrap_err();
-            assert!(
-                error.to_string().contains("bad timestamp `garbage`"),
-                "{error}"
-            );
-            store
-                .with(|c| {
-                    c.execute(
-                        "UPDATE entities SET first_seen_at = ?2 WHERE sourced_id = ?1",
-                        params![id, stamp(at)],
-                    )
-                    .map_err(db_error)
-                })
-                .unwrap();
+        let bad_values: [(&str, rusqlite::types::Value, &str); 3] = [
+            (
+                "first_seen_at",
+                "garbage".to_string().into(),
+                "bad timestamp `garbage`",
+            ),
+            (
+                "first_seen_run",
+                "garbage".to_string().into(),
+                "bad run key `garbage`",
+            ),
+            ("first_seen_run", 99.into(), "run key 99 of record `e-"),
+        ];
+        for (column, bad, expected) in bad_values {
+            for id in ["e-00000", "e-05000", "e-09999"] {
+                let set = |value: &rusqlite::types::Value| {
+                    store
+                        .with(|c| {
+                            c.execute(
+                                &format!("UPDATE entities SET {column} = ?2 WHERE sourced_id = ?1"),
+                                params![id, value],
+                            )
+                            .map_err(db_error)
+                        })
+                        .unwrap()
+                };
+                let good: rusqlite::types::Value = store
+                    .with(|c| {
+                        c.query_row(
+                            &format!("SELECT {column} FROM entities WHERE sourced_id = ?1"),
+                            [id],
+                            |r| r.get(0),
+                        )
+                        .map_err(db_error)
+                    })
+                    .unwrap();
+                set(&bad);
+                let error = store.summaries("t", EntityKind::Enrollments).unwrap_err();
+                assert!(
+                    error.to_string().contains(expected),
+                    "{column} of {id}: {error}"
+                );
+                set(&good);
+            }
         }
         assert_eq!(
             store.summaries("t", EntityKind::Enrollments).unwrap().len(),
