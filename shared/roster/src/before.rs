@@ -62,10 +62,14 @@ impl BeforeImage {
 /// Writes before-images to a gzip file, one JSON line each.
 pub struct ImageWriter {
     out: GzEncoder<BufWriter<File>>,
-    /// One image's line, handed to the encoder in one write.
-    line: Vec<u8>,
+    /// Lines not yet handed to the encoder: it is handed 64 KiB at a time
+    /// (a call per line of ~100 bytes cost a fifth of the compression).
+    lines: Vec<u8>,
     count: u64,
 }
+
+/// How many bytes of lines [`ImageWriter`] hands the encoder at a time.
+const LINES_PER_WRITE: usize = 64 * 1024;
 
 impl ImageWriter {
     /// A new file at `path` (replaced if it exists).
@@ -75,27 +79,29 @@ impl ImageWriter {
                 BufWriter::new(File::create(path)?),
                 flate2::Compression::fast(),
             ),
-            line: Vec::with_capacity(1024),
+            lines: Vec::with_capacity(LINES_PER_WRITE + 1024),
             count: 0,
         })
     }
 
     /// Appends one image.
     pub fn write(&mut self, image: &BeforeImage) -> Result<(), SyncError> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, image)
+        serde_json::to_writer(&mut self.lines, image)
             .map_err(|e| SyncError::io("writing the before-images", e))?;
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)?;
+        self.lines.push(b'\n');
         self.count += 1;
+        if self.lines.len() >= LINES_PER_WRITE {
+            self.out.write_all(&self.lines)?;
+            self.lines.clear();
+        }
         Ok(())
     }
 
     /// Flushes and closes the file; the number of images written.
-    pub fn finish(self) -> Result<u64, SyncError> {
-        let count = self.count;
+    pub fn finish(mut self) -> Result<u64, SyncError> {
+        self.out.write_all(&self.lines)?;
         self.out.finish()?.flush()?;
-        Ok(count)
+        Ok(self.count)
     }
 }
 

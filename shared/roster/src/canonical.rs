@@ -23,7 +23,7 @@ fn custom(message: &str) -> Error {
 pub fn write<T: Serialize + ?Sized>(
     value: &T,
     skip_top: &'static [&'static str],
-    out: &mut Vec<u8>,
+    out: &mut String,
 ) -> Result<bool, Error> {
     value.serialize(Canon {
         out,
@@ -33,15 +33,15 @@ pub fn write<T: Serialize + ?Sized>(
 
 /// Appends the JSON string literal of `text` (quotes and escapes). Text
 /// with nothing to escape, most of it, is copied as it is.
-fn json_str(out: &mut Vec<u8>, text: &str) {
+fn json_str(out: &mut String, text: &str) {
     if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
         out.reserve(text.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
         return;
     }
-    serde_json::to_writer(&mut *out, text).expect("writing to a Vec cannot fail");
+    out.push_str(&serde_json::to_string(text).expect("a string serialises"));
 }
 
 /// The `serialize_i8` … `serialize_u64` methods of a serializer, each handing
@@ -77,14 +77,14 @@ macro_rules! integers {
 
 /// The serializer of one value into `out`; `Ok(false)` when it is empty.
 struct Canon<'o> {
-    out: &'o mut Vec<u8>,
+    out: &'o mut String,
     /// Keys to leave out of this object (the top level only).
     skip: &'static [&'static str],
 }
 
 impl<'o> Canon<'o> {
     fn number(self, text: impl Serialize) -> Result<bool, Error> {
-        serde_json::to_writer(&mut *self.out, &text)?;
+        self.out.push_str(&serde_json::to_string(&text)?);
         Ok(true)
     }
 }
@@ -101,8 +101,7 @@ impl<'o> ser::Serializer for Canon<'o> {
     type SerializeStructVariant = Impossible<bool, Error>;
 
     fn serialize_bool(self, v: bool) -> Result<bool, Error> {
-        self.out
-            .extend_from_slice(if v { b"true" } else { b"false" });
+        self.out.push_str(if v { "true" } else { "false" });
         Ok(true)
     }
     integers!(number);
@@ -188,7 +187,7 @@ impl<'o> ser::Serializer for Canon<'o> {
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Seq<'o>, Error> {
         let start = self.out.len();
-        self.out.push(b'[');
+        self.out.push('[');
         Ok(Seq {
             out: self.out,
             start,
@@ -236,7 +235,7 @@ impl<'o> ser::Serializer for Canon<'o> {
 
 /// An array being written: items that are empty are taken back.
 struct Seq<'o> {
-    out: &'o mut Vec<u8>,
+    out: &'o mut String,
     start: usize,
     items: usize,
 }
@@ -245,7 +244,7 @@ impl Seq<'_> {
     fn item<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
         let before = self.out.len();
         if self.items > 0 {
-            self.out.push(b',');
+            self.out.push(',');
         }
         if value.serialize(Canon {
             out: self.out,
@@ -263,7 +262,7 @@ impl Seq<'_> {
             self.out.truncate(self.start);
             return Ok(false);
         }
-        self.out.push(b']');
+        self.out.push(']');
         Ok(true)
     }
 }
@@ -307,16 +306,16 @@ type Entries = Vec<(Range<usize>, Option<Range<usize>>)>;
 thread_local! {
     /// Emptied buffers of finished objects, reused by the next ones (one
     /// record after another, no allocation once warm).
-    static BUFFERS: std::cell::RefCell<Vec<(Vec<u8>, Entries)>> =
+    static BUFFERS: std::cell::RefCell<Vec<(String, Entries)>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// An object being written: each entry's raw key and JSON value go to
 /// `scratch`; at the end they are sorted by key and written out.
 struct Object<'o> {
-    out: &'o mut Vec<u8>,
+    out: &'o mut String,
     skip: &'static [&'static str],
-    scratch: Vec<u8>,
+    scratch: String,
     /// (raw key, JSON value or `None` when empty) ranges in `scratch`.
     entries: Entries,
     /// The key of `serialize_key`, until its value comes.
@@ -332,7 +331,7 @@ impl Object<'_> {
 
     fn value<T: Serialize + ?Sized>(&mut self, key: Range<usize>, value: &T) -> Result<(), Error> {
         let raw = &self.scratch[key.clone()];
-        if self.skip.iter().any(|s| s.as_bytes() == raw) {
+        if self.skip.contains(&raw) {
             self.scratch.truncate(key.start);
             return Ok(());
         }
@@ -369,7 +368,7 @@ impl Object<'_> {
         self.entries
             .sort_by(|a, b| scratch[a.0.clone()].cmp(&scratch[b.0.clone()]));
         let start = self.out.len();
-        self.out.push(b'{');
+        self.out.push('{');
         let mut written = 0usize;
         for (i, (key, value)) in self.entries.iter().enumerate() {
             let superseded = self
@@ -380,19 +379,18 @@ impl Object<'_> {
                 continue;
             };
             if written > 0 {
-                self.out.push(b',');
+                self.out.push(',');
             }
-            let key = std::str::from_utf8(&scratch[key.clone()]).expect("keys are text");
-            json_str(self.out, key);
-            self.out.push(b':');
-            self.out.extend_from_slice(&scratch[value.clone()]);
+            json_str(self.out, &scratch[key.clone()]);
+            self.out.push(':');
+            self.out.push_str(&scratch[value.clone()]);
             written += 1;
         }
         if written == 0 {
             self.out.truncate(start);
             return Ok(false);
         }
-        self.out.push(b'}');
+        self.out.push('}');
         Ok(true)
     }
 }
@@ -433,11 +431,11 @@ impl ser::SerializeStruct for Object<'_> {
 }
 
 /// A map key as raw text (strings, characters and integers, as serde_json allows).
-struct KeyText<'s>(&'s mut Vec<u8>);
+struct KeyText<'s>(&'s mut String);
 
 impl KeyText<'_> {
     fn text(self, text: &str) -> Result<bool, Error> {
-        self.0.extend_from_slice(text.as_bytes());
+        self.0.push_str(text);
         Ok(true)
     }
     fn integer_text(self, n: impl std::fmt::Display) -> Result<bool, Error> {
@@ -570,11 +568,11 @@ mod tests {
     }
 
     fn canonical(value: &serde_json::Value) -> String {
-        let mut out = Vec::new();
+        let mut out = String::new();
         if !write(value, &["status"], &mut out).unwrap() {
-            out.extend_from_slice(b"{}");
+            out.push_str("{}");
         }
-        String::from_utf8(out).unwrap()
+        out
     }
 
     #[test]
@@ -605,15 +603,15 @@ mod tests {
                 m.end()
             }
         }
-        let mut out = Vec::new();
+        let mut out = String::new();
         write(&Twice, &[], &mut out).unwrap();
-        assert_eq!(out, br#"{"a":"2"}"#);
+        assert_eq!(out, r#"{"a":"2"}"#);
     }
 
     #[test]
     fn an_empty_value_writes_nothing() {
-        let mut out = b"keep".to_vec();
+        let mut out = "keep".to_string();
         assert!(!write(&json!({"a": ""}), &[], &mut out).unwrap());
-        assert_eq!(out, b"keep");
+        assert_eq!(out, "keep");
     }
 }

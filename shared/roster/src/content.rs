@@ -56,7 +56,7 @@ fn prune(value: Value) -> Option<Value> {
 impl SisContent {
     /// The content of a record read from a package or the API.
     pub fn from_record(record: &Record<'_>) -> SisContent {
-        let mut out = Vec::with_capacity(256);
+        let mut out = String::with_capacity(256);
         let text = Self::record_text(record, &mut out);
         Self::from_stored(text.to_string())
     }
@@ -64,12 +64,12 @@ impl SisContent {
     /// Writes the canonical text of a record's content into `buffer` (its
     /// earlier content is dropped) and returns it: the text without making a
     /// content, for records whose digest alone is wanted.
-    pub fn record_text<'b>(record: &Record<'_>, buffer: &'b mut Vec<u8>) -> &'b str {
+    pub fn record_text<'b>(record: &Record<'_>, buffer: &'b mut String) -> &'b str {
         buffer.clear();
         if !crate::canonical::write(record, &NOT_CONTENT, buffer).expect("records serialise") {
-            buffer.extend_from_slice(b"{}");
+            buffer.push_str("{}");
         }
-        std::str::from_utf8(buffer).expect("serde_json writes UTF-8")
+        buffer
     }
 
     /// Canonicalises a JSON object (read back from a store, or made by hand).

@@ -71,7 +71,7 @@ const KEPT_TEXT_BYTES: usize = 16 * 1024;
 #[derive(Default)]
 struct PreparedText {
     sourced_id: String,
-    text: Vec<u8>,
+    text: String,
     digest: Option<u64>,
     keys: IndexKeys,
 }
@@ -80,7 +80,7 @@ impl PreparedText {
     fn prepare(&mut self, row: RowItem<'_>) {
         // Kept from row to row, but not at the size one long record gave it.
         if self.text.capacity() > KEPT_TEXT_BYTES {
-            self.text = Vec::new();
+            self.text = String::new();
         }
         self.sourced_id.clear();
         self.sourced_id.push_str(row.sourced_id());
@@ -101,8 +101,7 @@ impl PreparedText {
             sourced_id: &self.sourced_id,
             action: match self.digest {
                 Some(digest) => RowAction::Upsert {
-                    // Made from a `&str` by `record_text`.
-                    text: std::str::from_utf8(&self.text).expect("canonical text is UTF-8"),
+                    text: &self.text,
                     digest,
                     keys: &self.keys,
                 },
