@@ -93,27 +93,36 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     }
     // Rows of a file mostly repeat their neighbours' dates (a term's begin
     // and end, one export's dateLastModified): each thread remembers the
-    // last date it read, as its ten bytes, and checks that first.
+    // last dates it read, as their ten bytes, in a few slots chosen by the
+    // bytes (a row has up to three dates, so one slot would always miss).
+    type Slot = std::cell::Cell<(u128, Option<NaiveDate>)>;
     thread_local! {
-        static LAST: std::cell::Cell<(u128, Option<NaiveDate>)> =
-            const { std::cell::Cell::new((0, None)) };
+        static LAST: [Slot; DATE_SLOTS] = const { [const { Slot::new((0, None)) }; DATE_SLOTS] };
     }
     let mut key = [0u8; 16];
     key[..10].copy_from_slice(b);
     let key = u128::from_le_bytes(key);
-    let (last_key, last_date) = LAST.get();
-    if key == last_key && last_date.is_some() {
-        return last_date;
-    }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let date = NaiveDate::from_ymd_opt(year as i32, month, day);
-    if date.is_some() {
-        LAST.set((key, date));
-    }
-    date
+    // Bytes 2-9 (the year's last two digits to the day) mixed: the slot.
+    let slot = (((key >> 16) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize;
+    LAST.with(|last| {
+        let (last_key, last_date) = last[slot].get();
+        if key == last_key && last_date.is_some() {
+            return last_date;
+        }
+        let year = digits(&b[0..4])?;
+        let month = digits(&b[5..7])?;
+        let day = digits(&b[8..10])?;
+        let date = NaiveDate::from_ymd_opt(year as i32, month, day);
+        if date.is_some() {
+            last[slot].set((key, date));
+        }
+        date
+    })
 }
+
+/// The dates [`parse_date`] remembers on each thread (the slot index is
+/// three bits of a hash).
+const DATE_SLOTS: usize = 8;
 
 /// Reads `YYYY-MM-DDTHH:MM:SS(.fraction)Z`. A date alone is tolerated and
 /// read as midnight UTC (reported as a quirk).
@@ -421,7 +430,24 @@ mod tests {
             "2027-06-11",
             "2027-06-11",
         ];
-        for text in sequence {
+        // Then many texts in a mixed order, so that slots are shared and
+        // replaced: valid dates, impossible ones, and near misses.
+        let texts: Vec<String> = (0..60)
+            .map(|i| match i % 4 {
+                0 => format!("20{:02}-{:02}-{:02}", 20 + i % 9, 1 + i % 12, 1 + i % 31),
+                1 => format!("2024-02-{:02}", 27 + i % 4),
+                2 => format!("19{:02}-1{}-0{}", 50 + i, i % 4, 1 + i % 9),
+                _ => format!("2023-0{}-3{}", 1 + i % 9, i % 2),
+            })
+            .collect();
+        let mut x = 7u64;
+        let mixed = (0..5_000).map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            texts[(x >> 33) as usize % texts.len()].as_str()
+        });
+        for text in sequence.into_iter().chain(mixed) {
             let b = text.as_bytes();
             let fresh = || {
                 let n = |r: std::ops::Range<usize>| text[r].parse().ok();
