@@ -259,8 +259,17 @@ mod tests {
     use oneroster::EntityKind;
     use rusqlite::Connection;
 
+    /// The platform table, as every layout below had it (made before them).
+    const PLATFORM_TABLE: &str = "
+        CREATE TABLE platform (
+            tenant TEXT NOT NULL, kind TEXT NOT NULL, sourced_id TEXT NOT NULL,
+            primary_admin INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (tenant, kind, sourced_id)
+        ) WITHOUT ROWID;
+    ";
+
     /// The first layout of `entities` (before `archive_reason` and
-    /// `provisional` were added), with its indexes and the platform table.
+    /// `provisional` were added), with its indexes and a platform flag.
     const FIRST_LAYOUT: &str = "
         CREATE TABLE entities (
             tenant TEXT NOT NULL, kind TEXT NOT NULL, sourced_id TEXT NOT NULL, sis TEXT NOT NULL,
@@ -275,11 +284,6 @@ mod tests {
         CREATE INDEX entities_by_school ON entities (tenant, school) WHERE school IS NOT NULL;
         CREATE INDEX entities_by_class ON entities (tenant, class) WHERE class IS NOT NULL;
         CREATE INDEX entities_by_user ON entities (tenant, user) WHERE user IS NOT NULL;
-        CREATE TABLE platform (
-            tenant TEXT NOT NULL, kind TEXT NOT NULL, sourced_id TEXT NOT NULL,
-            primary_admin INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (tenant, kind, sourced_id)
-        ) WITHOUT ROWID;
         INSERT INTO entities VALUES
             ('d1', 'users', 'u1', '{\"email\":\"Ann@d1.example\",\"sourcedId\":\"u1\"}', NULL, NULL, NULL,
              '2026-08-01T12:00:00.123Z', 'run-1', '2026-09-01T12:00:00.000Z', 'run-2',
@@ -312,11 +316,6 @@ mod tests {
         ) WITHOUT ROWID;
         CREATE INDEX entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
         CREATE INDEX entities_by_user ON entities (tenant, user) WHERE user IS NOT NULL;
-        CREATE TABLE platform (
-            tenant TEXT NOT NULL, kind TEXT NOT NULL, sourced_id TEXT NOT NULL,
-            primary_admin INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (tenant, kind, sourced_id)
-        ) WITHOUT ROWID;
         INSERT INTO entities VALUES
             (1, 5, 'u1', '{\"email\":\"Ann@d1.example\",\"sourcedId\":\"u1\"}', NULL, NULL, NULL,
              NULL, 1785585600123, 'run-1', 1788264000000, 'run-2',
@@ -367,10 +366,10 @@ mod tests {
     /// Administrator flag beside it), lookups find them, tenants stay apart,
     /// and a stamp that was not one is still named.
     async fn reads_as_it_was_written(path: &std::path::Path, layout: &str) {
-        Connection::open(path)
-            .unwrap()
-            .execute_batch(layout)
-            .unwrap();
+        let made = Connection::open(path).unwrap();
+        made.execute_batch(PLATFORM_TABLE).unwrap();
+        made.execute_batch(layout).unwrap();
+        drop(made);
 
         for opening in 0..2 {
             let store = SqliteStore::open(path).unwrap();
