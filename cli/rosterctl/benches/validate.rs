@@ -4,8 +4,10 @@
 //! `target/bench-data/` (with the release `rosterctl generate`, in a child
 //! process so its memory is not counted), then measures in this process:
 //!
-//! * the `csv` crate alone reading every file (the ceiling),
-//! * pass 1 (`validate_package`, parse + validate) on the folder and on the zip,
+//! * the `csv` crate alone reading every file (the ceiling), and pass 1
+//!   (`validate_package`, parse + validate) on the folder, in alternating
+//!   pairs (with the median of the pairs' ratios),
+//! * pass 1 on the zip,
 //! * pass 2 (streaming every accepted row, as the sync engine will),
 //!
 //! and prints MB/s of CSV and the process's peak RSS (VmHWM). Results are
@@ -79,6 +81,35 @@ fn measure(runs: u64, mut f: impl FnMut()) -> Duration {
     )
 }
 
+/// `f` and `g` timed in turn, `runs` times each (the first of each pair
+/// alternating): their medians and the median of each pair's ratio `f / g`.
+/// A pair's two runs are seconds apart, so a minute when the machine is
+/// busier slows both sides of a pair, not one side of a whole series.
+fn measure_pairs(runs: u64, mut f: impl FnMut(), mut g: impl FnMut()) -> (Duration, Duration, f64) {
+    let time = |h: &mut dyn FnMut()| {
+        let start = Instant::now();
+        h();
+        start.elapsed()
+    };
+    let mut fs = Vec::new();
+    let mut gs = Vec::new();
+    let mut ratios = Vec::new();
+    for run in 0..runs {
+        let (a, b) = if run % 2 == 0 {
+            let a = time(&mut f);
+            (a, time(&mut g))
+        } else {
+            let b = time(&mut g);
+            (time(&mut f), b)
+        };
+        fs.push(a);
+        gs.push(b);
+        ratios.push(a.as_secs_f64() / b.as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    (median(fs), median(gs), ratios[ratios.len() / 2])
+}
+
 fn mbps(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
 }
@@ -101,39 +132,42 @@ fn main() {
         zip_bytes as f64 / 1e6
     );
 
-    let csv_only = measure(runs, || {
-        let mut record = csv::ByteRecord::new();
-        let mut rows = 0u64;
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let mut reader = csv::Reader::from_path(entry.unwrap().path()).unwrap();
-            while reader.read_byte_record(&mut record).unwrap() {
-                rows += 1;
+    let options = ValidationOptions::default();
+    let mut rows = 0;
+    let (csv_only, pass1, ratio) = measure_pairs(
+        runs,
+        || {
+            let mut record = csv::ByteRecord::new();
+            let mut rows = 0u64;
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let mut reader = csv::Reader::from_path(entry.unwrap().path()).unwrap();
+                while reader.read_byte_record(&mut record).unwrap() {
+                    rows += 1;
+                }
             }
-        }
-        assert!(rows > 0);
-    });
+            assert!(rows > 0);
+        },
+        || {
+            let v = validate_package(&folder, &options);
+            assert!(
+                v.report.ok && v.report.error_count == 0,
+                "{:?}",
+                v.report.errors.first()
+            );
+            rows = v.report.files.values().map(|f| f.rows).sum::<u64>();
+        },
+    );
     println!(
         "csv crate alone (ByteRecord):   {:>8.0} ms {:>7.0} MB/s",
         csv_only.as_secs_f64() * 1e3,
         mbps(bytes, csv_only)
     );
-
-    let options = ValidationOptions::default();
-    let mut rows = 0;
-    let pass1 = measure(runs, || {
-        let v = validate_package(&folder, &options);
-        assert!(
-            v.report.ok && v.report.error_count == 0,
-            "{:?}",
-            v.report.errors.first()
-        );
-        rows = v.report.files.values().map(|f| f.rows).sum::<u64>();
-    });
     println!(
         "validate folder (pass 1):       {:>8.0} ms {:>7.0} MB/s  ({rows} rows)",
         pass1.as_secs_f64() * 1e3,
         mbps(bytes, pass1)
     );
+    println!("  raw csv / pass 1, in pairs:   {ratio:>8.2}   (median of each pair's ratio)");
 
     let pass1_zip = measure(runs, || {
         let v = validate_package(&zip, &options);
