@@ -86,8 +86,12 @@ impl ImageWriter {
 
     /// Appends one image.
     pub fn write(&mut self, image: &BeforeImage) -> Result<(), SyncError> {
-        serde_json::to_writer(&mut self.lines, image)
-            .map_err(|e| SyncError::io("writing the before-images", e))?;
+        let start = self.lines.len();
+        if let Err(e) = serde_json::to_writer(&mut self.lines, image) {
+            // No half line is left for the next image to follow.
+            self.lines.truncate(start);
+            return Err(SyncError::io("writing the before-images", e));
+        }
         self.lines.push(b'\n');
         self.count += 1;
         if self.lines.len() >= LINES_PER_WRITE {

@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
-use std::collections::HashMap;
 
 /// A stamp as the compact layout stores it: milliseconds since 1970 (UTC).
 /// Finer parts are dropped, as the old layout's texts dropped them.
@@ -87,16 +86,11 @@ fn insert_key(c: &Connection, insert: &str, value: &str) -> StoreResult<i64> {
         .map_err(db_error)
 }
 
-/// The run ids of `run_keys`, by key: read once by a call that reads many
-/// records (a handful of rows, one per run).
-pub(super) fn run_names(c: &Connection) -> StoreResult<HashMap<i64, String>> {
-    let mut stmt = c
-        .prepare_cached("SELECT id, run FROM run_keys")
-        .map_err(db_error)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .map_err(db_error)?;
-    rows.map(|r| r.map_err(db_error)).collect()
+/// The run id that key `key` stands for, if `run_keys` has it.
+pub(super) fn run_name(c: &Connection, key: i64) -> StoreResult<Option<String>> {
+    c.prepare_cached("SELECT run FROM run_keys WHERE id = ?1")
+        .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+        .map_err(db_error)
 }
 
 /// The run key in column `column` of `row`. A value that is not one (a
@@ -117,6 +111,39 @@ fn describe(value: ValueRef<'_>) -> String {
         ValueRef::Text(text) => format!("`{}`", String::from_utf8_lossy(text)),
         other => format!("of type {}", other.data_type()),
     }
+}
+
+/// The layout this build writes, kept in the file's `PRAGMA user_version`
+/// (files made before the stamp have 0; their layout is read from the
+/// columns' types). A file stamped with a later one was made by a newer
+/// build, which may store what this one would misread: it is refused.
+pub(super) const LAYOUT_VERSION: i64 = 3;
+
+fn version_of(c: &Connection) -> StoreResult<i64> {
+    c.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_error)
+}
+
+/// Refuses a file made by a newer build (see [`LAYOUT_VERSION`]), before
+/// anything is written to it.
+pub(super) fn check_version(c: &Connection) -> StoreResult<()> {
+    let version = version_of(c)?;
+    if version > LAYOUT_VERSION {
+        return Err(StoreError::permanent(format!(
+            "the database is in layout version {version}, made by a newer rosterctl; this one reads up to version {LAYOUT_VERSION}: use the newer one"
+        )));
+    }
+    Ok(())
+}
+
+/// Stamps the file with [`LAYOUT_VERSION`] once its records are in that
+/// layout (a write only the first time).
+pub(super) fn stamp_version(c: &Connection) -> StoreResult<()> {
+    if version_of(c)? == LAYOUT_VERSION {
+        return Ok(());
+    }
+    c.execute_batch(&format!("PRAGMA user_version = {LAYOUT_VERSION}"))
+        .map_err(db_error)
 }
 
 /// The layouts `entities` has had.
@@ -236,6 +263,15 @@ pub(super) fn rewrite_old_layout(c: &mut Connection) -> StoreResult<bool> {
     ))
     .map_err(rewrite_error)?;
     let records = tx.execute(&copy_sql(from), []).map_err(rewrite_error)?;
+    let before: usize = tx
+        .query_row("SELECT COUNT(*) FROM entities", [], |r| r.get(0))
+        .map_err(rewrite_error)?;
+    if records != before {
+        // Nothing is dropped: the transaction is rolled back.
+        return Err(StoreError::permanent(format!(
+            "rewriting the records into the current layout copied {records} of {before}; the file is left as it was"
+        )));
+    }
     tx.execute_batch(
         "DROP TABLE entities;
          ALTER TABLE entities_current RENAME TO entities;",
@@ -360,6 +396,34 @@ mod tests {
         assert!(bad.to_string().contains("bad timestamp `garbage`"), "{bad}");
     }
 
+    /// A file made by a newer build (a later layout version) is refused
+    /// when opened, and left as it was: no table is made in it.
+    #[test]
+    fn a_file_of_a_newer_layout_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+            .unwrap();
+        let error = SqliteStore::open(&path).err().expect("refused");
+        assert!(
+            error
+                .to_string()
+                .contains("layout version 99, made by a newer rosterctl"),
+            "{error}"
+        );
+        let tables: Vec<String> = Connection::open(&path)
+            .unwrap()
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(tables, ["future"]);
+    }
+
     /// The file at `path` made by `layout` (SQL), opened twice: each time,
     /// its records are in the current layout, every record reads back as it
     /// was (stamps to the millisecond, runs, archives, the Primary
@@ -373,6 +437,8 @@ mod tests {
 
         for opening in 0..2 {
             let store = SqliteStore::open(path).unwrap();
+            let version = store.with(|c| super::version_of(c)).unwrap();
+            assert_eq!(version, super::LAYOUT_VERSION, "opening {opening}");
             for column in ["tenant", "first_seen_run", "updated_run", "archived_run"] {
                 let declared = store.with(|c| super::column_type(c, column)).unwrap();
                 assert_eq!(

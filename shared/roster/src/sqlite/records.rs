@@ -2,7 +2,7 @@
 //! (platform-owned), and the platform's own edits.
 
 use super::layout::{
-    optional_stamp_at, run_key_at, run_key_for_writing, run_names, stamp, stamp_at, tenant_key,
+    optional_stamp_at, run_key_at, run_key_for_writing, run_name, stamp, stamp_at, tenant_key,
     tenant_key_for_writing,
 };
 use super::{db_error, kind_code, kind_name, SqliteStore};
@@ -316,7 +316,6 @@ impl SqliteStore {
             let Some(key) = tenant_key(c, tenant)? else {
                 return Ok(Vec::new());
             };
-            let runs = run_names(c)?;
             let mut stmt = c
                 .prepare_cached(
                     "SELECT sourced_id, sis, archived_by IS NOT NULL, first_seen_at, first_seen_run, provisional
@@ -329,13 +328,15 @@ impl SqliteStore {
             std::thread::scope(|scope| {
                 let (full, filled) = mpsc::sync_channel::<RawRows>(SUMMARY_BATCHES_IN_FLIGHT);
                 let (empty, emptied) = mpsc::channel::<RawRows>();
-                let summariser = scope.spawn(move || summarise(kind, &runs, filled, empty));
+                let summariser = scope.spawn(move || summarise(kind, filled, empty));
                 let read = (|| -> StoreResult<()> {
                     let mut batch = RawRows::default();
+                    let mut runs = RunNames::default();
                     while let Some(row) = rows.next().map_err(db_error)? {
+                        let id = text_at(row, 0)?;
+                        let run = runs.name(c, run_key_at(row, 4)?, id)?;
                         batch.push(
-                            [text_at(row, 0)?, text_at(row, 1)?],
-                            run_key_at(row, 4)?,
+                            [id, text_at(row, 1)?, run],
                             stamp_at(row, 3)?,
                             row.get(2).map_err(db_error)?,
                             row.get(5).map_err(db_error)?,
@@ -343,8 +344,8 @@ impl SqliteStore {
                         if batch.is_full() {
                             let next = emptied.try_recv().unwrap_or_default();
                             if full.send(std::mem::replace(&mut batch, next)).is_err() {
-                                // The summariser stopped: on an error, returned
-                                // below; on a panic, raised again by the join.
+                                // The summariser stopped (it cannot fail, so it
+                                // panicked): joining it below raises that again.
                                 return Ok(());
                             }
                         }
@@ -359,7 +360,7 @@ impl SqliteStore {
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                 read?;
-                summarised
+                Ok(summarised)
             })
         })
     }
@@ -386,6 +387,29 @@ impl RunKeys {
     }
 }
 
+/// The run ids of the keys a read has met, looked up when first met, on the
+/// connection of the read (inside its read transaction, so a key another
+/// process has just made is there with the records that name it).
+#[derive(Default)]
+struct RunNames(HashMap<i64, String>);
+
+impl RunNames {
+    /// The run id of key `key`, named by record `id`; a key `run_keys`
+    /// lacks is an error that names both.
+    fn name(&mut self, c: &rusqlite::Connection, key: i64, id: &str) -> StoreResult<&str> {
+        use std::collections::hash_map::Entry;
+        match self.0.entry(key) {
+            Entry::Occupied(found) => Ok(found.into_mut()),
+            Entry::Vacant(slot) => match run_name(c, key)? {
+                Some(run) => Ok(slot.insert(run)),
+                None => Err(StoreError::permanent(format!(
+                    "run key {key} of record `{id}` in store is not in `run_keys`"
+                ))),
+            },
+        }
+    }
+}
+
 /// Batches of rows between the reading and the summarising thread.
 const SUMMARY_BATCHES_IN_FLIGHT: usize = 4;
 
@@ -398,10 +422,9 @@ struct RawRows {
 }
 
 /// One row of [`RawRows`]: where its text columns end in the buffer
-/// (sourcedId, content), its first-seen run key and stamp, and its two flags.
+/// (sourcedId, content, first-seen run), its first-seen stamp and its two flags.
 struct RawRow {
-    ends: [usize; 2],
-    first_seen_run: i64,
+    ends: [usize; 3],
     first_seen_at: DateTime<Utc>,
     archived: bool,
     provisional: bool,
@@ -410,20 +433,18 @@ struct RawRow {
 impl RawRows {
     fn push(
         &mut self,
-        columns: [&str; 2],
-        first_seen_run: i64,
+        columns: [&str; 3],
         first_seen_at: DateTime<Utc>,
         archived: bool,
         provisional: bool,
     ) {
-        let mut ends = [0; 2];
+        let mut ends = [0; 3];
         for (end, column) in ends.iter_mut().zip(columns) {
             self.text.push_str(column);
             *end = self.text.len();
         }
         self.rows.push(RawRow {
             ends,
-            first_seen_run,
             first_seen_at,
             archived,
             provisional,
@@ -436,10 +457,10 @@ impl RawRows {
     }
 
     /// Each row's columns, in order.
-    fn each(&self) -> impl Iterator<Item = ([&str; 2], &RawRow)> {
+    fn each(&self) -> impl Iterator<Item = ([&str; 3], &RawRow)> {
         let mut start = 0;
         self.rows.iter().map(move |row| {
-            let mut columns = [""; 2];
+            let mut columns = [""; 3];
             for (column, end) in columns.iter_mut().zip(row.ends) {
                 *column = &self.text[start..end];
                 start = end;
@@ -458,20 +479,13 @@ impl RawRows {
 /// received, summarised, and its buffer handed back.
 fn summarise(
     kind: EntityKind,
-    runs: &HashMap<i64, String>,
     filled: mpsc::Receiver<RawRows>,
     empty: mpsc::Sender<RawRows>,
-) -> StoreResult<Vec<StoredSummary>> {
+) -> Vec<StoredSummary> {
     let mut out = Vec::new();
     let mut first_seen = FirstSeenCache::default();
     for mut batch in filled {
-        for ([id, sis], row) in batch.each() {
-            let run = runs.get(&row.first_seen_run).ok_or_else(|| {
-                StoreError::permanent(format!(
-                    "run key {} of record `{id}` in store is not in `run_keys`",
-                    row.first_seen_run
-                ))
-            })?;
+        for ([id, sis, run], row) in batch.each() {
             // The stored text as it is: its digest is the hash of its bytes.
             out.push(StoredSummary {
                 sourced_id: id.into(),
@@ -486,7 +500,7 @@ fn summarise(
         // The reader may have finished: then the buffer is simply dropped.
         let _ = empty.send(batch);
     }
-    Ok(out)
+    out
 }
 
 /// The connection's journal mode as SQLite names it.
@@ -726,6 +740,49 @@ mod tests {
             updated_at: at,
             run: run.into(),
         }
+    }
+
+    /// Another process writes the file while summaries are read: records
+    /// it has just written, with a run key it has just made, are read with
+    /// their run (the key and the records are read in one transaction).
+    #[test]
+    fn summaries_read_while_another_process_writes_name_every_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("roster.db");
+        let reader = SqliteStore::open(&path).unwrap();
+        let writer = SqliteStore::open(&path).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+        let records: Vec<_> = (0..2_000)
+            .map(|i| {
+                put(
+                    format!("e-{i:05}"),
+                    r#"{"classSourcedId":"c"}"#,
+                    at,
+                    "run-0",
+                )
+            })
+            .collect();
+        writer.write_now("t", &records).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let writes = scope.spawn(|| {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 5_000 {
+                    n += 1;
+                    let run = format!("run-{n}");
+                    let w = put("e-00000".into(), r#"{"classSourcedId":"c"}"#, at, &run);
+                    writer.write_now("t", &[w]).unwrap();
+                }
+                n
+            });
+            for _ in 0..100 {
+                let summaries = reader.summaries("t", EntityKind::Enrollments).unwrap();
+                assert_eq!(summaries.len(), 2_000);
+                assert!(summaries[0].first_seen.run.starts_with("run-"));
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            assert!(writes.join().unwrap() > 1, "the writer wrote meanwhile");
+        });
     }
 
     /// A put's shared parameters (type, stamps, run) are bound only when
