@@ -742,6 +742,13 @@ mod tests {
         }
     }
 
+    /// `n` puts of enrollments `e-00000`, `e-00001`, … made at `at` by `run`.
+    fn enrollments(n: usize, at: DateTime<Utc>, run: &str) -> Vec<EntityWrite> {
+        (0..n)
+            .map(|i| put(format!("e-{i:05}"), r#"{"classSourcedId":"c"}"#, at, run))
+            .collect()
+    }
+
     /// Another process writes the file while summaries are read: records
     /// it has just written, with a run key it has just made, are read with
     /// their run (the key and the records are read in one transaction).
@@ -752,17 +759,9 @@ mod tests {
         let reader = SqliteStore::open(&path).unwrap();
         let writer = SqliteStore::open(&path).unwrap();
         let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
-        let records: Vec<_> = (0..2_000)
-            .map(|i| {
-                put(
-                    format!("e-{i:05}"),
-                    r#"{"classSourcedId":"c"}"#,
-                    at,
-                    "run-0",
-                )
-            })
-            .collect();
-        writer.write_now("t", &records).unwrap();
+        writer
+            .write_now("t", &enrollments(2_000, at, "run-0"))
+            .unwrap();
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             let writes = scope.spawn(|| {
@@ -965,25 +964,16 @@ mod tests {
         ));
     }
 
-    /// A row whose stamp or run key cannot be read stops the load with its
-    /// error, at any point of the table, whichever thread finds it (the
-    /// reading one a value of the wrong type, the summarising one a key
-    /// `run_keys` does not have): nothing waits forever on the other thread.
+    /// A row whose stamp or run key cannot be read (a value of the wrong
+    /// type, a key `run_keys` does not have) stops the load with its error,
+    /// at any point of the table: nothing waits forever on the other thread.
     #[test]
     fn a_bad_stored_row_fails_the_load_without_hanging() {
         let store = SqliteStore::in_memory().unwrap();
         let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
-        let writes: Vec<_> = (0..10_000)
-            .map(|i| {
-                put(
-                    format!("e-{i:05}"),
-                    r#"{"classSourcedId":"c"}"#,
-                    at,
-                    "run-1",
-                )
-            })
-            .collect();
-        store.write_now("t", &writes).unwrap();
+        store
+            .write_now("t", &enrollments(10_000, at, "run-1"))
+            .unwrap();
         let bad_values: [(&str, rusqlite::types::Value, &str); 3] = [
             (
                 "first_seen_at",
