@@ -692,6 +692,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 (kind_plan, next_stored)
             });
             drop(stored);
+            crate::memory::release_freed_memory();
             prefetched = next_stored.transpose()?;
             let mut kind_plan: KindPlan = kind_plan?;
             kind_plan.counts.rejected = rejected + engine_rejected;

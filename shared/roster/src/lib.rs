@@ -19,6 +19,7 @@ pub mod dynamo;
 pub mod engine;
 pub mod error;
 pub mod history;
+mod memory;
 pub mod notice;
 pub mod plan;
 pub mod progress_log;
