@@ -691,8 +691,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 });
                 (kind_plan, next_stored)
             });
+            let summaries = stored.len();
             drop(stored);
-            crate::memory::release_freed_memory();
+            if summaries >= crate::memory::RELEASE_AFTER_SUMMARIES {
+                crate::memory::release_freed_memory();
+            }
             prefetched = next_stored.transpose()?;
             let mut kind_plan: KindPlan = kind_plan?;
             kind_plan.counts.rejected = rejected + engine_rejected;

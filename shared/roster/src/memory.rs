@@ -1,5 +1,10 @@
 //! Giving freed memory back to the system between the types of a sync.
 
+/// How many stored summaries a type must have had for their memory to be
+/// given back when it is done (fewer: not worth the page faults of using
+/// the memory again).
+pub(crate) const RELEASE_AFTER_SUMMARIES: usize = 100_000;
+
 /// Returns the allocator's free pages to the system. A type's stored
 /// summaries are a million small allocations or more; once they are
 /// dropped, the next type's summaries (one large vector, mapped on its own)
