@@ -60,7 +60,7 @@ impl Records for SqliteStore {
                 ])
                 .map_err(db_error)?;
             match rows.next().map_err(db_error)? {
-                Some(row) => entity_of(kind, row).map(Some),
+                Some(row) => entity_of(kind, row, c, &mut RunNames::default()).map(Some),
                 None => Ok(None),
             }
         })
@@ -389,7 +389,8 @@ impl RunKeys {
 
 /// The run ids of the keys a read has met, looked up when first met, on the
 /// connection of the read (inside its read transaction, so a key another
-/// process has just made is there with the records that name it).
+/// process has just made is there with the records that name it). Every
+/// read of records names their runs through it.
 #[derive(Default)]
 struct RunNames(HashMap<i64, String>);
 
@@ -527,41 +528,27 @@ fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> StoreResult<&'r str
 /// them, of a tenant's records of a type: `?1` the tenant, `?2` the type's
 /// name (the platform table's key), `?3` and `?4` their key and code in
 /// `entities`.
-const ENTITY_SELECT: &str = "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, ra.run,
-        e.first_seen_at, rf.run, e.updated_at, ru.run,
-        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional,
-        e.archived_run, e.first_seen_run, e.updated_run
-    FROM entities e
-      LEFT JOIN run_keys ra ON ra.id = e.archived_run
-      LEFT JOIN run_keys rf ON rf.id = e.first_seen_run
-      LEFT JOIN run_keys ru ON ru.id = e.updated_run
-      LEFT JOIN platform p
-        ON p.tenant = ?1 AND p.kind = ?2 AND p.sourced_id = e.sourced_id
+const ENTITY_SELECT: &str =
+    "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, e.archived_run,
+        e.first_seen_at, e.first_seen_run, e.updated_at, e.updated_run,
+        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional
+    FROM entities e LEFT JOIN platform p
+      ON p.tenant = ?1 AND p.kind = ?2 AND p.sourced_id = e.sourced_id
     WHERE e.tenant = ?3 AND e.kind = ?4";
 
-/// The run id in column `name` of a row of [`ENTITY_SELECT`], whose key is
-/// in column `key` (`None`: the record has no key there). A key that is not
-/// in `run_keys` is an error that names it.
-fn run_at(r: &rusqlite::Row<'_>, name: usize, key: usize) -> StoreResult<Option<String>> {
-    if let Some(run) = r.get::<_, Option<String>>(name).map_err(db_error)? {
-        return Ok(Some(run));
-    }
-    if r.get_ref(key).map_err(db_error)? == rusqlite::types::ValueRef::Null {
-        return Ok(None);
-    }
-    let key = run_key_at(r, key)?;
-    Err(StoreError::permanent(format!(
-        "run key {key} in store is not in `run_keys`"
-    )))
-}
-
-/// [`run_at`] for a column every record has a key in.
-fn required_run_at(r: &rusqlite::Row<'_>, name: usize, key: usize) -> StoreResult<String> {
-    run_at(r, name, key)?.ok_or_else(|| StoreError::permanent("a record in store has no run key"))
-}
-
-/// One row of [`ENTITY_SELECT`] as a stored record.
-fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntity> {
+/// One row of [`ENTITY_SELECT`] as a stored record, its run keys looked up
+/// through `runs` on `c`, the connection of the read.
+fn entity_of(
+    kind: EntityKind,
+    r: &rusqlite::Row<'_>,
+    c: &rusqlite::Connection,
+    runs: &mut RunNames,
+) -> StoreResult<StoredEntity> {
+    let sourced_id: String = r.get(0).map_err(db_error)?;
+    let mut run = |column| -> StoreResult<String> {
+        let key = run_key_at(r, column)?;
+        runs.name(c, key, &sourced_id).map(str::to_string)
+    };
     let by: Option<String> = r.get(2).map_err(db_error)?;
     let at = optional_stamp_at(r, 3)?;
     let reason: Option<String> = r.get(10).map_err(db_error)?;
@@ -569,21 +556,26 @@ fn entity_of(kind: EntityKind, r: &rusqlite::Row<'_>) -> StoreResult<StoredEntit
         (Some(by), Some(at)) => Some(ArchiveInfo {
             by: ArchivedBy::parse(&by),
             at,
-            run: run_at(r, 4, 12)?,
+            run: match r.get_ref(4).map_err(db_error)? {
+                rusqlite::types::ValueRef::Null => None,
+                _ => Some(run(4)?),
+            },
             reason: reason.as_deref().and_then(ArchiveReason::parse),
         }),
         _ => None,
     };
+    let first_seen_run = run(6)?;
+    let updated_run = run(8)?;
     let sis: String = r.get(1).map_err(db_error)?;
     Ok(StoredEntity {
         kind,
-        sourced_id: r.get(0).map_err(db_error)?,
+        sourced_id,
         sis: SisContent::from_stored(sis),
         archive,
         first_seen_at: stamp_at(r, 5)?,
-        first_seen_run: required_run_at(r, 6, 13)?,
+        first_seen_run,
         updated_at: stamp_at(r, 7)?,
-        updated_run: required_run_at(r, 8, 14)?,
+        updated_run,
         primary_admin: r.get(9).map_err(db_error)?,
         provisional: r.get(11).map_err(db_error)?,
     })
@@ -640,8 +632,9 @@ impl ProvisionalUsers for SqliteStore {
                 .query(params![tenant, kind_name(users), key, kind_code(users)])
                 .map_err(db_error)?;
             let mut out = Vec::new();
+            let mut runs = RunNames::default();
             while let Some(row) = rows.next().map_err(db_error)? {
-                out.push(entity_of(EntityKind::Users, row)?);
+                out.push(entity_of(EntityKind::Users, row, c, &mut runs)?);
             }
             Ok(out)
         })
@@ -782,6 +775,35 @@ mod tests {
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             assert!(writes.join().unwrap() > 1, "the writer wrote meanwhile");
         });
+    }
+
+    /// A record read whole names its runs, and a run key `run_keys` lacks
+    /// is an error that names the key and the record.
+    #[tokio::test]
+    async fn a_record_read_whole_names_its_runs_or_the_missing_key() {
+        let store = SqliteStore::in_memory().unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
+        store.write_now("t", &enrollments(2, at, "run-1")).unwrap();
+        let read = |id: &'static str| store.get_entity("t", EntityKind::Enrollments, id);
+        let record = read("e-00000").await.unwrap().unwrap();
+        assert_eq!(
+            (record.first_seen_run.as_str(), record.updated_run.as_str()),
+            ("run-1", "run-1")
+        );
+        store
+            .with(|c| {
+                c.execute(
+                    "UPDATE entities SET updated_run = 99 WHERE sourced_id = 'e-00001'",
+                    [],
+                )
+                .map_err(db_error)
+            })
+            .unwrap();
+        let error = read("e-00001").await.unwrap_err();
+        assert!(
+            error.to_string().contains("run key 99 of record `e-00001`"),
+            "{error}"
+        );
     }
 
     /// A put's shared parameters (type, stamps, run) are bound only when
