@@ -124,22 +124,23 @@ fn version_of(c: &Connection) -> StoreResult<i64> {
         .map_err(db_error)
 }
 
-/// Refuses a file made by a newer build (see [`LAYOUT_VERSION`]), before
-/// anything is written to it.
-pub(super) fn check_version(c: &Connection) -> StoreResult<()> {
+/// The file's layout version, when this build can open it; a file made by
+/// a newer build (see [`LAYOUT_VERSION`]) is refused, before anything is
+/// written to it.
+pub(super) fn check_version(c: &Connection) -> StoreResult<i64> {
     let version = version_of(c)?;
     if version > LAYOUT_VERSION {
         return Err(StoreError::permanent(format!(
             "the database is in layout version {version}, made by a newer rosterctl; this one reads up to version {LAYOUT_VERSION}: use the newer one"
         )));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Stamps the file with [`LAYOUT_VERSION`] once its records are in that
-/// layout (a write only the first time).
-pub(super) fn stamp_version(c: &Connection) -> StoreResult<()> {
-    if version_of(c)? == LAYOUT_VERSION {
+/// layout, unless `found` (what [`check_version`] read) says it is already.
+pub(super) fn stamp_version(c: &Connection, found: i64) -> StoreResult<()> {
+    if found == LAYOUT_VERSION {
         return Ok(());
     }
     c.execute_batch(&format!("PRAGMA user_version = {LAYOUT_VERSION}"))

@@ -89,7 +89,7 @@ impl SqliteStore {
     fn init(mut conn: Connection) -> StoreResult<SqliteStore> {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(db_error)?;
-        layout::check_version(&conn)?;
+        let version = layout::check_version(&conn)?;
         conn.execute_batch(SCHEMA).map_err(db_error)?;
         conn.execute_batch(&entities_table("entities"))
             .map_err(db_error)?;
@@ -112,7 +112,7 @@ impl SqliteStore {
         }
         layout::rewrite_old_layout(&mut conn)?;
         conn.execute_batch(ENTITY_INDEXES).map_err(db_error)?;
-        layout::stamp_version(&conn)?;
+        layout::stamp_version(&conn, version)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
