@@ -4,7 +4,7 @@
 use crate::outcome::*;
 use crate::runs_cmd::*;
 use chrono::{DateTime, Utc};
-use roster::{Artifacts, Engine, RunSource, Store, SyncOptions, TenantConfig};
+use roster::{Artifacts, Delivered, Engine, RunSource, Store, SyncOptions, TenantConfig};
 use std::path::Path;
 use std::time::Duration;
 
@@ -99,9 +99,10 @@ pub async fn sync<S: Store, A: Artifacts>(
         kind: "csv".into(),
         reference: p.path.display().to_string(),
     };
-    let generated_at = p.generated_at.or_else(|| package_time(p.path));
+    // Received now, by this machine's clock: a later file time is not believed.
+    let delivered = Delivered::now(p.generated_at.or_else(|| package_time(p.path)));
     match engine
-        .sync_package(&tenant, p.path, source, generated_at)
+        .sync_package(&tenant, p.path, source, delivered)
         .await
     {
         Ok(run) => {

@@ -12,8 +12,8 @@ use cloud::Failure;
 use oneroster::manifest::parse_manifest;
 use roster::progress_log::LoggedProgress;
 use roster::{
-    ClaimOutcome, Connection, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus, Store,
-    SyncOptions, TenantConfig,
+    ClaimOutcome, Connection, Delivered, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
+    Store, SyncOptions, TenantConfig,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -79,6 +79,13 @@ struct Delivery {
     objects: Vec<(String, Option<String>)>,
     generated_at: Option<DateTime<Utc>>,
     reference: String,
+}
+
+/// An S3 object's time is when it reached us, and the delivery's time too.
+fn delivered(delivery: &Delivery) -> Delivered {
+    delivery
+        .generated_at
+        .map_or_else(|| Delivered::now(None), Delivered::at)
 }
 
 impl<S: Store> Ingest<S> {
@@ -379,7 +386,7 @@ impl<S: Store> Ingest<S> {
             reference: delivery.reference.clone(),
         };
         let mut run = match engine
-            .sync_package(tenant, &delivery.path, source, delivery.generated_at)
+            .sync_package(tenant, &delivery.path, source, delivered(&delivery))
             .await
         {
             Ok(run) => run,

@@ -5,7 +5,7 @@
 
 use crate::artifacts::LocalArtifacts;
 use crate::engine::{Engine, SyncError, SyncOptions};
-use crate::run::{RunRecord, RunSource, RunStatus};
+use crate::run::{Delivered, RunRecord, RunSource, RunStatus};
 use crate::store::Store;
 use crate::tenant::{ApiSettings, TenantConfig};
 use chrono::{DateTime, Utc};
@@ -152,6 +152,7 @@ pub async fn pull_and_sync<S: Store>(
         started,
     );
     run.generated_at = Some(started);
+    run.received_at = Some(started);
     let mode = choose_mode(
         store,
         &tenant.tenant,
@@ -221,7 +222,7 @@ pub async fn pull_and_sync<S: Store>(
         reference: client.base().to_string(),
     };
     let result = engine
-        .sync_package(tenant, &folder, source, Some(started))
+        .sync_package(tenant, &folder, source, Delivered::at(started))
         .await;
     let _ = std::fs::remove_dir_all(&folder);
     result

@@ -6,12 +6,12 @@ use crate::before::{BeforeImage, ImageWriter, BEFORE_FILE};
 use crate::direct;
 pub use crate::error::SyncError;
 use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter, PlannedWrite};
-use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
+use crate::run::{Delivered, HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot, TextRow};
 use crate::store::{BlockingRecords, LeaseOutcome, RecordState, Store, StoredSummary};
-use crate::tenant::{TenantConfig, TenantState};
-use chrono::{DateTime, Utc};
+use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
+use chrono::Utc;
 use oneroster::progress::thousands;
 use oneroster::report::codes;
 use oneroster::{
@@ -103,10 +103,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         tenant: &TenantConfig,
         path: &Path,
         source: RunSource,
-        generated_at: Option<DateTime<Utc>>,
+        delivered: Delivered,
     ) -> Result<RunRecord, SyncError> {
         let mut run = RunRecord::start(&tenant.tenant, source, Utc::now());
-        run.generated_at = generated_at;
+        run.generated_at = delivered.generated_at;
+        run.received_at = Some(delivered.received_at);
         let options = ValidationOptions {
             imported_roles: tenant.role_set(),
             progress: self.options.progress.clone(),
@@ -163,6 +164,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         snapshot: &dyn Snapshot,
         mut run: RunRecord,
     ) -> Result<RunRecord, SyncError> {
+        clamp_generation_time(&mut run);
         if !tenant.enabled {
             run.finish(
                 RunStatus::Rejected,
@@ -397,7 +399,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 return Ok(());
             }
         }
-        if let Some(store) = self.first_load_store(&tenant.tenant)? {
+        let hold = tenant.hold.unwrap_or(self.options.default_hold);
+        if let Some(store) = self
+            .first_load_store(&tenant.tenant)?
+            .filter(|_| !rejections_may_hold(snapshot, &hold))
+        {
             return self
                 .load_directly(tenant, snapshot, run, store, state)
                 .await;
@@ -414,10 +420,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .iter()
                 .map(|(kind, hold)| format!("{kind}: {}", hold.message))
                 .collect();
+            let why = match run.calendar_notes.as_slice() {
+                [] => String::new(),
+                notes => format!(" (the delivery's dates: {})", listed(notes, 5)),
+            };
             run.finish(
                 RunStatus::Held,
                 format!(
-                    "held for approval: {}; approve with `rosterctl runs approve {}` or discard",
+                    "held for approval: {}{why}; approve with `rosterctl runs approve {}` or discard",
                     reasons.join("; "),
                     run.run_id
                 ),
@@ -591,11 +601,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let size = self.write_chunk();
         let excluded = self.check_deferred(tenant, snapshot, run).await?;
         let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
-        // Records are judged ended against the delivery's time.
+        // Stored records are judged ended against the delivery's time
+        // (never later than its receipt: `clamp_generation_time`).
         let mut calendar = Calendar::new(run.generated_at.unwrap_or(run.started_at).date_naive());
-        if snapshot.mode(EntityKind::AcademicSessions) == FileMode::Bulk {
-            calendar.sessions_delivered_in_full();
-        }
         // Absent types are not planned, but the calendar still needs the
         // stored terms and classes that later types refer to.
         let needs_stored = |kind: EntityKind| {
@@ -713,6 +721,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     },
                 );
             }
+            if let Some(over) =
+                hold.archive_over_limit(kind_plan.counts.ended, kind_plan.active_before)
+            {
+                run.mass_ended
+                    .insert(kind_key(kind), format!("{over} archived as ended"));
+            }
             run.counts.insert(kind_key(kind), kind_plan.counts);
             archives.push((kind, std::mem::take(&mut kind_plan.archives)));
             // Planning a large district takes a while: keep the lease.
@@ -734,6 +748,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             }
         }
         run.rollover = rollover_summary(run, &calendar);
+        run.calendar_notes.extend(calendar.notes());
         // Archives after all puts, dependants first (enrollments before users).
         let admins: HashSet<String> = self
             .store
@@ -1125,6 +1140,58 @@ fn snapshot_has_bulk(snapshot: &dyn Snapshot) -> bool {
     EntityKind::ALL
         .iter()
         .any(|k| snapshot.mode(*k) == FileMode::Bulk)
+}
+
+/// The latest generation time a delivery received when `run` started may
+/// claim: clocks of the district's machines and ours may differ this much.
+pub const GENERATION_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// A generation time later than the delivery's receipt (plus
+/// [`GENERATION_TIME_SKEW`]) cannot be true (an unzip that stamps files in
+/// the future, a wrong clock): the receipt time (or the run's start) is used
+/// instead, and the run notes it. Such a time would otherwise end records
+/// early and make every later delivery `stale`.
+fn clamp_generation_time(run: &mut RunRecord) {
+    let Some(generated) = run.generated_at else {
+        return;
+    };
+    let received = run.received_at.unwrap_or(run.started_at);
+    if generated > received + GENERATION_TIME_SKEW {
+        let note = format!(
+            "generation time {} is later than the delivery's receipt ({}); the receipt time is used",
+            generated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            received.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        tracing::warn!(tenant = %run.tenant, run = %run.run_id, "{note}");
+        run.warnings.push(note.clone());
+        run.calendar_notes.push(note);
+        run.generated_at = Some(received);
+    }
+}
+
+/// Whether a type's validation rejections, with the enrollments whose
+/// references wait for the store (all rejected when it is empty), may reach
+/// the rejection hold: such a first load is planned to a file, to be held.
+fn rejections_may_hold(snapshot: &dyn Snapshot, hold: &HoldThresholds) -> bool {
+    EntityKind::ALL.into_iter().any(|kind| {
+        let deferred = snapshot
+            .deferred_references()
+            .iter()
+            .filter(|d| d.file == kind)
+            .count() as u64;
+        let rejected = snapshot.validation_counts(kind).0 + deferred;
+        hold.rejected_over_limit(rejected, snapshot.delivered_rows(kind))
+            .is_some()
+    })
+}
+
+/// The first `max` items joined by "; ", and how many more.
+fn listed(items: &[String], max: usize) -> String {
+    let mut text = items[..items.len().min(max)].join("; ");
+    if items.len() > max {
+        text.push_str(&format!("; and {} more", items.len() - max));
+    }
+    text
 }
 
 /// Counts of a run, for display.

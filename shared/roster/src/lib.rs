@@ -43,7 +43,7 @@ pub use content::SisContent;
 pub use dynamo::DynamoStore;
 pub use engine::{Engine, SyncOptions};
 pub use error::SyncError;
-pub use run::{KindCounts, RunRecord, RunSource, RunStatus};
+pub use run::{Delivered, KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, RowAction, Snapshot, TextRow};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

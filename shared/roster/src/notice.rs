@@ -27,7 +27,9 @@ pub struct Notice {
 }
 
 /// Whether a run's outcome is worth a message: rejected, held, failed and
-/// stale runs always; applied runs when the tenant asked for them too.
+/// stale runs always; applied runs when the tenant asked for them too (an
+/// applied run that archived many records as ended asks for itself: see
+/// [`for_tenant`]).
 pub fn worth_notice(status: RunStatus, applied_too: bool) -> bool {
     match status {
         RunStatus::Rejected | RunStatus::Held | RunStatus::Failed | RunStatus::Stale => true,
@@ -42,7 +44,10 @@ pub fn worth_notice(status: RunStatus, applied_too: bool) -> bool {
 pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
     (tenant.enabled
         && !tenant.notify_emails.is_empty()
-        && worth_notice(run.status, tenant.notify_applied))
+        && worth_notice(
+            run.status,
+            tenant.notify_applied || !run.mass_ended.is_empty(),
+        ))
     .then(|| notice(run))
 }
 
@@ -50,7 +55,7 @@ pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
 pub fn next_step(run: &RunRecord) -> &'static str {
     match run.status {
         RunStatus::Rejected => "Nothing was changed. Please correct the errors below in your student information system or in ClassLink's export, then send the file again.",
-        RunStatus::Held => "Nothing was changed yet: this file would remove many records at once, so it waits for a person to approve it. Please tell your Customer Success Manager whether the change is intended.",
+        RunStatus::Held => "Nothing was changed yet: this file would remove or change many records at once, or many of its rows were rejected, so it waits for a person to approve it. Please tell your Customer Success Manager whether the change is intended.",
         RunStatus::Failed if run.source.kind == "api" => "Nothing was changed: the pull from ClassLink's OneRoster API did not complete. If the Application Key, Secret or API URL changed in ClassLink, send the new ones to your Customer Success Manager; otherwise the next scheduled pull tries again.",
         RunStatus::Failed => "Nothing is assumed applied. We retry automatically; if this repeats, your Customer Success Manager will contact you.",
         RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
@@ -82,11 +87,19 @@ pub fn notice(run: &RunRecord) -> Notice {
     }
     if run.status == RunStatus::Held {
         for (kind, hold) in &run.hold {
-            let _ = writeln!(
-                body,
-                "\nHeld ({kind}): {} of {} active records would be archived; {} users' email or username would change.",
-                hold.would_archive, hold.active_before, hold.would_change_identity
-            );
+            let _ = writeln!(body, "\nHeld ({kind}): {}.", hold.message);
+        }
+    }
+    if !run.mass_ended.is_empty() {
+        body.push_str("\nArchived as ended, beyond the safety hold's limits (their school year is over by the dates we hold; please check this is the rollover you expect):\n");
+        for (kind, numbers) in &run.mass_ended {
+            let _ = writeln!(body, "  {kind}: {numbers}");
+        }
+    }
+    if !run.calendar_notes.is_empty() {
+        body.push_str("\nWhat the delivery says of dates that we did not follow:\n");
+        for note in &run.calendar_notes {
+            let _ = writeln!(body, "  {note}");
         }
     }
     if run.error_count > 0 {
@@ -218,6 +231,19 @@ mod tests {
             Some("applied".into())
         );
         assert_eq!(for_tenant(&tenant, &run(RunStatus::Continued)), None);
+        tenant.notify_applied = false;
+        let mut mass_ended = run(RunStatus::Applied);
+        mass_ended.mass_ended.insert(
+            "classes".into(),
+            "81 of 82 active records (98.8%; the limit is 10% and at least 25) archived as ended"
+                .into(),
+        );
+        let n = for_tenant(&tenant, &mass_ended).expect("a mass end is told unasked");
+        assert!(
+            n.body.contains("  classes: 81 of 82 active records (98.8%"),
+            "{}",
+            n.body
+        );
         tenant.enabled = false;
         assert_eq!(for_tenant(&tenant, &run(RunStatus::Rejected)), None);
     }
@@ -232,13 +258,16 @@ mod tests {
                 would_archive: 400,
                 would_change_identity: 0,
                 incoming_rows: 600,
-                message: "would archive 400 of 1000".into(),
+                message: "would archive 400 of 1000 active records (40.0%; the limit is 10% and at least 25)".into(),
             },
         );
         let n = notice(&r);
-        assert!(n
-            .body
-            .contains("Held (users): 400 of 1000 active records would be archived"));
+        assert!(
+            n.body
+                .contains("Held (users): would archive 400 of 1000 active records (40.0%"),
+            "{}",
+            n.body
+        );
         assert!(n.body.contains("waits for a person to approve it"));
     }
 }

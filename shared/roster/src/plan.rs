@@ -287,20 +287,33 @@ impl KindPlan {
     }
 
     /// Why this type's plan must be held, if it must: a bulk file that
-    /// archives too much of what is current, or a delivery (bulk or delta)
-    /// that rewrites too many users' sign-in keys.
+    /// archives too much of what is current (or brings no valid rows while
+    /// records are current), a delivery (bulk or delta) that rewrites too
+    /// many users' sign-in keys, or one whose rows are rejected beyond the
+    /// limit (`counts.rejected` set: validation's and the engine's).
     pub fn hold_reason(&self, mode: FileMode, hold: &HoldThresholds) -> Option<String> {
-        if self.active_before == 0 {
-            return None;
+        let mut reasons = Vec::new();
+        let rejected = self.counts.rejected;
+        if let Some(over) = hold.rejected_over_limit(rejected, self.incoming_rows + rejected) {
+            reasons.push(format!("rejects {over}"));
         }
+        if self.active_before > 0 {
+            reasons.extend(self.archive_hold(mode, hold));
+        }
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+
+    /// The archive and identity reasons, for a type with active records.
+    fn archive_hold(&self, mode: FileMode, hold: &HoldThresholds) -> Vec<String> {
         let share = |n: u64| n as f64 * 100.0 / self.active_before as f64;
         let mut reasons = Vec::new();
         if mode == FileMode::Bulk {
             let archive = self.would_archive();
-            if self.incoming_rows == 0 {
+            if self.incoming_rows == 0 && archive > 0 {
+                // Records whose time is over by stored dates may all go: the
+                // summer file before the schedule is built.
                 reasons.push(format!(
-                    "the bulk file brings no valid rows but {} records are active",
-                    self.active_before
+                    "the bulk file brings no valid rows but {archive} current records are active"
                 ));
             } else if let Some(over) = hold.archive_over_limit(archive, self.active_before) {
                 reasons.push(format!("would archive {over}"));
@@ -318,7 +331,7 @@ impl KindPlan {
                 hold.min_identity_change_count
             ));
         }
-        (!reasons.is_empty()).then(|| reasons.join("; "))
+        reasons
     }
 }
 
@@ -397,7 +410,10 @@ pub fn plan_kind(
         ..KindPlan::default()
     };
     let mut archive_ids: Vec<(&StoredSummary, ArchiveReason)> = Vec::new();
-    let learns = matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes);
+    // The calendar reads what the delivery says of sessions (to note and to
+    // extend), and the stored sessions and classes (to judge).
+    let learns_delivered = kind == EntityKind::AcademicSessions;
+    let learns_stored = matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes);
 
     // With nothing stored (a first load), every row is written: the texts are
     // made on this thread, and the writer's keeps the other core.
@@ -414,7 +430,7 @@ pub fn plan_kind(
         match row.action {
             RowAction::Upsert { text, digest, keys } => {
                 plan.incoming_rows += 1;
-                if learns {
+                if learns_delivered {
                     calendar.learn_delivered(id, &RecordFacts::for_stored_text(kind, text, false));
                 }
                 let changed = stored.is_some_and(|s| s.digest != digest);
@@ -464,7 +480,7 @@ pub fn plan_kind(
         }
     })?;
 
-    if learns {
+    if learns_stored {
         for s in stored {
             calendar.learn_stored(&s.sourced_id, &s.facts);
         }
@@ -596,9 +612,55 @@ mod tests {
         let reason = plan(3, 0, 3)
             .hold_reason(FileMode::Bulk, &HoldThresholds::default())
             .unwrap();
-        assert!(reason.contains("no valid rows"));
+        assert!(reason.contains("no valid rows but 3 current records"));
         assert!(plan(0, 0, 0)
             .hold_reason(FileMode::Bulk, &HoldThresholds::default())
             .is_none());
+    }
+
+    #[test]
+    fn an_empty_bulk_file_whose_records_have_all_ended_applies() {
+        let mut summer = plan(761, 0, 761);
+        for w in &mut summer.archives {
+            w.reason = Some(ArchiveReason::Ended);
+        }
+        assert_eq!(
+            summer.hold_reason(FileMode::Bulk, &HoldThresholds::default()),
+            None
+        );
+        summer.archives[0].reason = Some(ArchiveReason::Absent);
+        assert!(summer
+            .hold_reason(FileMode::Bulk, &HoldThresholds::default())
+            .unwrap()
+            .contains("no valid rows but 1 current records"));
+    }
+
+    #[test]
+    fn rows_rejected_beyond_the_limit_hold_in_any_mode_even_a_first_load() {
+        let hold = HoldThresholds::default();
+        let rejected = |incoming: u64, rejected: u64, active: u64| {
+            let mut p = plan(active, incoming, 0);
+            p.counts.rejected = rejected;
+            p
+        };
+        let reason = rejected(0, 36, 0)
+            .hold_reason(FileMode::Bulk, &hold)
+            .expect("a first load whose rows are all rejected");
+        assert!(
+            reason.starts_with("rejects 36 of 36 rows (100.0%"),
+            "{reason}"
+        );
+        assert!(rejected(900, 100, 900)
+            .hold_reason(FileMode::Delta, &hold)
+            .is_none());
+        assert!(rejected(899, 101, 900)
+            .hold_reason(FileMode::Delta, &hold)
+            .is_some());
+        assert!(
+            rejected(10, 24, 10)
+                .hold_reason(FileMode::Bulk, &hold)
+                .is_none(),
+            "under 25 rows"
+        );
     }
 }

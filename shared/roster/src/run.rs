@@ -63,6 +63,34 @@ pub struct RunSource {
     pub reference: String,
 }
 
+/// When a delivery was made, as it says, and when it reached us: the times
+/// a run is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// The generation time the delivery claims (a file's time, an option).
+    pub generated_at: Option<DateTime<Utc>>,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+}
+
+impl Delivered {
+    /// Received now; generated when it says.
+    pub fn now(generated_at: Option<DateTime<Utc>>) -> Delivered {
+        Delivered {
+            generated_at,
+            received_at: Utc::now(),
+        }
+    }
+
+    /// Generated and received at `time` (an S3 object's time; a pull's start).
+    pub fn at(time: DateTime<Utc>) -> Delivered {
+        Delivered {
+            generated_at: Some(time),
+            received_at: time,
+        }
+    }
+}
+
 /// Counts for one entity type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindCounts {
@@ -170,8 +198,13 @@ pub struct RunRecord {
     pub tenant: String,
     /// Where the data came from.
     pub source: RunSource,
-    /// When the delivery was generated (S3 object time, file time or pull start).
+    /// When the delivery was generated (S3 object time, file time or pull
+    /// start), never later than its receipt (see `Delivered`).
     pub generated_at: Option<DateTime<Utc>>,
+    /// When the delivery reached us (S3 object time, the CLI's clock, the
+    /// pull's start); runs recorded before it was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End (None while running).
@@ -209,6 +242,18 @@ pub struct RunRecord {
     /// 2025–2026 archived as ended; 240 users archived as absent (7.5%)").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollover: Option<String>,
+    /// What the delivery said of time that the school-year rules did not
+    /// follow ("session as-2027 end date moved from 2027-06-11 to
+    /// 2026-08-31"; a generation time later than the receipt): a held run
+    /// names them as the why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calendar_notes: Vec<String>,
+    /// Types whose records the run archived as ended beyond the hold's
+    /// thresholds, with the numbers ("classes: 81 of 82 active records
+    /// (98.8%; …)"): applied, yet worth a notice to the district and the
+    /// operators.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub mass_ended: BTreeMap<String, String>,
     /// Where the before-images of an applied run are stored: each record's
     /// state just before the run wrote it (`rosterctl runs revert`, history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,6 +353,7 @@ impl RunRecord {
             tenant: tenant.to_string(),
             source,
             generated_at: None,
+            received_at: None,
             started_at: now,
             ended_at: None,
             status: RunStatus::Running,
@@ -323,6 +369,8 @@ impl RunRecord {
             items_written: 0,
             store_usage: None,
             rollover: None,
+            calendar_notes: Vec::new(),
+            mass_ended: BTreeMap::new(),
             before_ref: None,
             reverts: None,
             reverted_by: None,

@@ -1,21 +1,26 @@
 //! The school year: which records' time is over.
 //!
-//! A record is **ended** when the data says its time is over, judged against
-//! the delivery's generation time:
-//! - an academic session whose `endDate` has passed, or one no longer
-//!   delivered while a newer school year is;
-//! - a class all of whose `termSourcedIds` are ended sessions;
-//! - an enrollment whose `endDate` has passed or whose class is ended;
-//! - a course whose `schoolYearSourcedId` is an ended session.
+//! A stored record is **ended** when time has passed over what is already
+//! stored, judged on the delivery's generation time (never later than when
+//! the delivery was received):
+//! - an academic session whose stored `endDate` has passed (a delivery may
+//!   give a later end date, never an earlier one), or, with no end date, whose
+//!   stored `schoolYear` is over (on 1 July of that year);
+//! - a class all of whose stored `termSourcedIds` are ended sessions;
+//! - an enrollment whose stored `endDate` has passed or whose class is ended;
+//! - a course whose stored `schoolYearSourcedId` is an ended session.
 //!
-//! Where the data says nothing (no dates, unknown terms) a record is not
-//! ended. When a bulk file leaves out an ended record the engine archives it
-//! with the reason `ended`, and such archives do not count toward the safety
-//! hold: a school year's rollover applies on its own, while a file that drops
-//! current records is still held. Pure: no I/O.
+//! What a delivery says of time by itself ends nothing: a session whose end
+//! date it moves earlier, or a school year far ahead, are judged as any
+//! other change (their archives count toward the safety hold) and noted for
+//! the run to say why. Where the stored data says nothing (no dates, unknown
+//! terms) a record is not ended. When a bulk file leaves out an ended record
+//! the engine archives it with the reason `ended`, and such archives do not
+//! count toward the safety hold: a school year's rollover applies on its
+//! own, while a file that drops current records is still held. Pure: no I/O.
 
 use crate::content::{Probe, SisContent, YearField};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use compact_str::CompactString;
 use oneroster::EntityKind;
 use std::borrow::Cow;
@@ -176,37 +181,39 @@ impl RecordFacts {
 struct Session {
     end: Option<NaiveDate>,
     school_year: Option<u16>,
-    delivered: bool,
 }
 
 impl Session {
-    fn of(facts: &RecordFacts, delivered: bool) -> Option<Session> {
+    fn of(facts: &RecordFacts) -> Option<Session> {
         match facts {
             RecordFacts::Session {
                 end, school_year, ..
             } => Some(Session {
                 end: *end,
                 school_year: *school_year,
-                delivered,
             }),
             _ => None,
         }
     }
 }
 
-/// The calendar of one sync: the sessions and classes the delivery and the
-/// store know, and the day the delivery was made. The engine feeds it each
-/// type as it plans (sessions before courses and classes, classes before
-/// enrollments) and asks it which archives are ended.
+/// The calendar of one sync: the sessions and classes the store knows, what
+/// the delivery says of the sessions, and the day the delivery was made. The
+/// engine feeds it each type as it plans (sessions before courses and
+/// classes, classes before enrollments) and asks it which archives are ended.
+///
+/// Only time passing over what is already stored ends a record: a delivery
+/// may make a stored session last longer, never end sooner, and a school
+/// year a delivery brings ends nothing. What a delivery says that would have
+/// ended records (an end date moved earlier, a far school year) is kept as a
+/// note for the run to explain itself.
 #[derive(Debug, Clone)]
 pub struct Calendar {
     today: NaiveDate,
-    sessions: HashMap<String, Session>,
-    /// Whether this delivery carries every current session (a bulk file):
-    /// only then can a session be "no longer delivered".
-    sessions_delivered: bool,
-    /// Delivered classes: their terms.
-    delivered_classes: HashMap<String, Vec<String>>,
+    /// Stored sessions.
+    stored_sessions: HashMap<String, Session>,
+    /// Sessions the delivery brings.
+    delivered_sessions: HashMap<String, Session>,
     /// Stored classes: their terms.
     stored_classes: HashMap<String, Vec<String>>,
     /// School years (`schoolYear`) of the sessions found ended.
@@ -218,61 +225,46 @@ impl Calendar {
     pub fn new(today: NaiveDate) -> Calendar {
         Calendar {
             today,
-            sessions: HashMap::new(),
-            sessions_delivered: false,
-            delivered_classes: HashMap::new(),
+            stored_sessions: HashMap::new(),
+            delivered_sessions: HashMap::new(),
             stored_classes: HashMap::new(),
             ended_years: BTreeSet::new(),
         }
     }
 
-    /// A record the delivery brings (sessions and classes are kept).
+    /// A record the delivery brings (sessions are kept: they may extend a
+    /// stored session, and are noted when they say something odd).
     pub fn learn_delivered(&mut self, id: &str, facts: &RecordFacts) {
-        if let Some(session) = Session::of(facts, true) {
-            self.sessions.insert(id.to_string(), session);
-        } else if let RecordFacts::Class { terms } = facts {
-            self.delivered_classes.insert(id.to_string(), terms.clone());
+        if let Some(session) = Session::of(facts) {
+            self.delivered_sessions.insert(id.to_string(), session);
         }
     }
 
-    /// A stored record (the delivery's own version, when it has one, wins).
+    /// A stored record (sessions and classes are kept).
     pub fn learn_stored(&mut self, id: &str, facts: &RecordFacts) {
-        if let Some(session) = Session::of(facts, false) {
-            self.sessions.entry(id.to_string()).or_insert(session);
+        if let Some(session) = Session::of(facts) {
+            self.stored_sessions.insert(id.to_string(), session);
         } else if let RecordFacts::Class { terms } = facts {
             self.stored_classes.insert(id.to_string(), terms.clone());
         }
     }
 
-    /// Marks that the delivery carries every current session (a bulk
-    /// sessions file): only then is a session left out "no longer delivered".
-    pub fn sessions_delivered_in_full(&mut self) {
-        self.sessions_delivered = true;
-    }
-
-    fn newest_delivered_year(&self) -> Option<u16> {
-        self.sessions
-            .values()
-            .filter(|s| s.delivered)
-            .filter_map(|s| s.school_year)
-            .max()
-    }
-
-    /// Whether the session `id` is over: its end date has passed, or it is no
-    /// longer delivered while a newer school year is. Unknown: not ended.
+    /// Whether the stored session `id` is over on the delivery's day: its
+    /// end date (the stored one, or a later one the delivery gives) has
+    /// passed; or, undated, its school year is (the school year `Y` is over
+    /// on 1 July of `Y`). Unknown or undated without a year: not ended.
     pub fn session_ended(&self, id: &str) -> bool {
-        let Some(session) = self.sessions.get(id) else {
+        let Some(stored) = self.stored_sessions.get(id) else {
             return false;
         };
-        if session.end.is_some_and(|end| end < self.today) {
-            return true;
+        let delivered_end = self.delivered_sessions.get(id).and_then(|s| s.end);
+        match stored.end.max(delivered_end) {
+            Some(end) => end < self.today,
+            None => stored
+                .school_year
+                .and_then(|year| NaiveDate::from_ymd_opt(i32::from(year), 7, 1))
+                .is_some_and(|over| over <= self.today),
         }
-        !session.delivered
-            && self.sessions_delivered
-            && match (session.school_year, self.newest_delivered_year()) {
-                (Some(year), Some(newest)) => year < newest,
-                _ => false,
-            }
     }
 
     /// Whether a class with these terms is over: it has terms, and every one
@@ -281,16 +273,15 @@ impl Calendar {
         !terms.is_empty() && terms.iter().all(|t| self.session_ended(t))
     }
 
-    /// Whether the class `id` is over, by the terms the delivery gives it, or
-    /// else the stored ones. Unknown class: not ended.
+    /// Whether the stored class `id` is over by its stored terms. Unknown
+    /// class: not ended.
     pub fn class_ended(&self, id: &str) -> bool {
-        self.delivered_classes
+        self.stored_classes
             .get(id)
-            .or_else(|| self.stored_classes.get(id))
             .is_some_and(|terms| self.terms_ended(terms))
     }
 
-    /// Whether a record of `kind` with these facts is over.
+    /// Whether a stored record of `kind` with these (stored) facts is over.
     pub fn is_ended(&self, kind: EntityKind, id: &str, facts: &RecordFacts) -> bool {
         match (kind, facts) {
             (EntityKind::AcademicSessions, RecordFacts::Session { .. }) => self.session_ended(id),
@@ -304,6 +295,34 @@ impl Calendar {
             }
             _ => false,
         }
+    }
+
+    /// What the delivery says of time that the rules did not follow, in
+    /// words, one note a session: a stored session's end date moved earlier
+    /// ("session as-2027 end date moved from 2027-06-11 to 2026-08-31"), a
+    /// school year beyond next year ("session s-2099 brings school year
+    /// 2099, beyond 2027"). Sorted by session id.
+    pub fn notes(&self) -> Vec<String> {
+        let next_year = self.today.year() + 1;
+        let mut ids: Vec<&String> = self.delivered_sessions.keys().collect();
+        ids.sort();
+        ids.into_iter()
+            .filter_map(|id| {
+                let delivered = &self.delivered_sessions[id];
+                let stored_end = self.stored_sessions.get(id).and_then(|s| s.end);
+                if let (Some(was), Some(now)) = (stored_end, delivered.end) {
+                    if now < was {
+                        return Some(format!("session {id} end date moved from {was} to {now}"));
+                    }
+                }
+                delivered
+                    .school_year
+                    .filter(|year| i32::from(*year) > next_year)
+                    .map(|year| {
+                        format!("session {id} brings school year {year}, beyond {next_year}")
+                    })
+            })
+            .collect()
     }
 
     /// Notes the school years of an ended record's sessions, for the run's
@@ -322,7 +341,7 @@ impl Calendar {
         }
         let years: Vec<u16> = sessions
             .iter()
-            .filter_map(|s| self.sessions.get(*s).and_then(|s| s.school_year))
+            .filter_map(|s| self.stored_sessions.get(*s).and_then(|s| s.school_year))
             .collect();
         self.ended_years.extend(years);
     }
@@ -388,8 +407,8 @@ mod tests {
     /// August 2026: last year's sessions stored, this year's delivered.
     fn august() -> Calendar {
         let mut c = Calendar::new(day("2026-08-20"));
-        c.sessions_delivered_in_full();
         c.learn_delivered("y27", &session("2026-08-17", "2027-06-11", 2027));
+        c.learn_stored("y27", &session("2026-08-17", "2027-06-11", 2027));
         c.learn_stored("y26", &session("2025-08-18", "2026-06-12", 2026));
         c.learn_stored(
             "undated-old",
@@ -406,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn a_session_is_ended_when_its_end_date_has_passed() {
+    fn a_session_is_ended_when_its_stored_end_date_has_passed() {
         let c = august();
         assert!(c.session_ended("y26"));
         assert!(!c.session_ended("y27"));
@@ -419,24 +438,61 @@ mod tests {
     }
 
     #[test]
-    fn an_undelivered_session_of_an_older_school_year_is_ended_even_without_dates() {
+    fn a_delivery_extends_a_session_but_never_ends_one_sooner() {
+        let mut c = Calendar::new(day("2026-09-01"));
+        c.learn_delivered("y27", &session("2026-08-17", "2026-08-31", 2027));
+        c.learn_stored("y27", &session("2026-08-17", "2027-06-11", 2027));
+        assert!(!c.session_ended("y27"), "the stored end date holds");
+        c.learn_delivered("y26", &session("2025-08-18", "2026-12-18", 2026));
+        c.learn_stored("y26", &session("2025-08-18", "2026-06-12", 2026));
+        assert!(!c.session_ended("y26"), "a later end date is taken");
+        // A session the store does not know ends nothing, whatever it says.
+        c.learn_delivered("new", &session("2020-01-01", "2020-06-01", 2020));
+        assert!(!c.session_ended("new"));
+        assert_eq!(
+            c.notes(),
+            vec!["session y27 end date moved from 2027-06-11 to 2026-08-31".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_far_school_year_ends_nothing_and_is_noted() {
+        let mut c = Calendar::new(day("2026-09-01"));
+        c.learn_delivered("s2099", &session("2098-08-01", "2099-06-30", 2099));
+        c.learn_stored("y27", &session("2026-08-17", "2027-06-11", 2027));
+        c.learn_stored(
+            "undated-27",
+            &RecordFacts::of(
+                EntityKind::AcademicSessions,
+                &content(json!({"schoolYear": 2027})),
+            ),
+        );
+        assert!(!c.session_ended("y27"));
+        assert!(!c.session_ended("undated-27"));
+        assert_eq!(
+            c.notes(),
+            vec!["session s2099 brings school year 2099, beyond 2027".to_string()]
+        );
+    }
+
+    #[test]
+    fn an_undated_session_ends_with_its_school_year() {
         let c = august();
-        assert!(c.session_ended("undated-old"));
+        assert!(c.session_ended("undated-old"), "school year 2026 is over");
         assert!(
             !c.session_ended("undated"),
             "no dates, no year: the data says nothing"
         );
         assert!(!c.session_ended("unknown"));
-        // Without this year's sessions in the delivery, "no longer delivered" cannot be judged.
-        let mut no_sessions = Calendar::new(day("2026-08-20"));
-        no_sessions.learn_stored(
+        let mut june = Calendar::new(day("2026-06-30"));
+        june.learn_stored(
             "undated-old",
             &RecordFacts::of(
                 EntityKind::AcademicSessions,
                 &content(json!({"schoolYear": 2026})),
             ),
         );
-        assert!(!no_sessions.session_ended("undated-old"));
+        assert!(!june.session_ended("undated-old"), "not before 1 July");
     }
 
     #[test]
@@ -452,7 +508,7 @@ mod tests {
     fn an_enrollment_is_ended_by_its_end_date_or_its_class() {
         let mut c = august();
         c.learn_stored("old-class", &class(&["y26"]));
-        c.learn_delivered("new-class", &class(&["y27"]));
+        c.learn_stored("new-class", &class(&["y27"]));
         let enrollment = |class: &str, end: Option<&str>| {
             RecordFacts::of(
                 EntityKind::Enrollments,

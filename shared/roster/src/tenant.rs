@@ -42,6 +42,21 @@ pub struct HoldThresholds {
     /// ...and at least this many users.
     #[serde(default = "default_identity_count")]
     pub min_identity_change_count: u64,
+    /// Hold when a sync's reader and reference checks reject more than this
+    /// share (percent) of a type's delivered rows...
+    #[serde(default = "default_rejected_percent")]
+    pub max_rejected_percent: f64,
+    /// ...and at least this many rows.
+    #[serde(default = "default_rejected_count")]
+    pub min_rejected_count: u64,
+}
+
+fn default_rejected_percent() -> f64 {
+    10.0
+}
+
+fn default_rejected_count() -> u64 {
+    25
 }
 
 fn default_identity_percent() -> f64 {
@@ -69,10 +84,27 @@ impl HoldThresholds {
         })
     }
 
+    /// When rejecting `rejected` of a type's `rows` delivered rows goes past
+    /// the limit (at least the minimum count, and more than the share), says
+    /// so: "`rejected` of `rows` rows (n%; the limit is …)".
+    pub fn rejected_over_limit(&self, rejected: u64, rows: u64) -> Option<String> {
+        if rows == 0 {
+            return None;
+        }
+        let share = rejected as f64 * 100.0 / rows as f64;
+        (rejected >= self.min_rejected_count && share > self.max_rejected_percent).then(|| {
+            format!(
+                "{rejected} of {rows} rows ({share:.1}%; the limit is {}% and at least {})",
+                self.max_rejected_percent, self.min_rejected_count
+            )
+        })
+    }
+
     /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT`,
-    /// `HOLD_MIN_ARCHIVE_COUNT`, `HOLD_MAX_IDENTITY_CHANGE_PERCENT` and
-    /// `HOLD_MIN_IDENTITY_CHANGE_COUNT` when set (the template passes them),
-    /// else 10% and 25 for both.
+    /// `HOLD_MIN_ARCHIVE_COUNT`, `HOLD_MAX_IDENTITY_CHANGE_PERCENT`,
+    /// `HOLD_MIN_IDENTITY_CHANGE_COUNT`, `HOLD_MAX_REJECTED_PERCENT` and
+    /// `HOLD_MIN_REJECTED_COUNT` when set (the template passes them), else
+    /// 10% and 25 for each.
     pub fn from_env() -> HoldThresholds {
         let default = HoldThresholds::default();
         let read = |name: &str| {
@@ -102,6 +134,11 @@ impl HoldThresholds {
                 "HOLD_MIN_IDENTITY_CHANGE_COUNT",
                 default.min_identity_change_count,
             ),
+            max_rejected_percent: percent(
+                "HOLD_MAX_REJECTED_PERCENT",
+                default.max_rejected_percent,
+            ),
+            min_rejected_count: count("HOLD_MIN_REJECTED_COUNT", default.min_rejected_count),
         }
     }
 }
@@ -113,6 +150,8 @@ impl Default for HoldThresholds {
             min_archive_count: 25,
             max_identity_change_percent: default_identity_percent(),
             min_identity_change_count: default_identity_count(),
+            max_rejected_percent: default_rejected_percent(),
+            min_rejected_count: default_rejected_count(),
         }
     }
 }

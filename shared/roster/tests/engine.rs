@@ -238,7 +238,7 @@ async fn a_primary_administrator_survives_syncs<S: Store + PlatformEdits>(store:
     )
     .unwrap();
     let run = Engine::new(&store, &bench.artifacts)
-        .sync_package(&t, &path, source(&path), None)
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
         .await
         .unwrap();
     assert_eq!(counts(&run, EntityKind::Users).archived, 1);
@@ -269,7 +269,7 @@ async fn delta_upserts_deletes_and_leaves_the_rest<S: Store + PlatformEdits>(sto
     std::fs::write(dir.join("users.csv"), "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nstu-0001,active,,true,s1,student,stu-0001,,Changed,Stu,,,,,,,01,\nstu-new,active,,true,s1,student,stu-new,,New,Stu,,,,,,,01,\nstu-0002,tobedeleted,,,,,,,,,,,,,,,,\n").unwrap();
     std::fs::write(dir.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\nen-new,active,,cl-0,s1,stu-new,student,false,,\nen-stu-0002,tobedeleted,,,,,,,,\n").unwrap();
     let run = Engine::new(&store, &bench.artifacts)
-        .sync_package(&t, &dir, source(&dir), None)
+        .sync_package(&t, &dir, source(&dir), Delivered::now(None))
         .await
         .unwrap();
     assert_eq!(
@@ -323,7 +323,7 @@ async fn rejected_rows_never_archive<S: Store + PlatformEdits>(store: S) {
     )
     .unwrap();
     let run = Engine::new(&store, &bench.artifacts)
-        .sync_package(&t, &path, source(&path), None)
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Applied);
@@ -413,7 +413,7 @@ async fn an_empty_bulk_file_for_a_populated_type_is_held_and_can_be_discarded<
     let path = bench.package(&full);
     std::fs::write(path.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n").unwrap();
     let held = Engine::new(&store, &bench.artifacts)
-        .sync_package(&t, &path, source(&path), None)
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
         .await
         .unwrap();
     assert_eq!(held.status, RunStatus::Held);
@@ -504,7 +504,7 @@ async fn concurrent_runs_of_one_tenant_serialise<S: Store + PlatformEdits + 'sta
             let mut engine = Engine::new(store.as_ref(), &bench.artifacts);
             engine.options.lease_wait = wait;
             engine
-                .sync_package(&t, &path, source(&path), None)
+                .sync_package(&t, &path, source(&path), Delivered::now(None))
                 .await
                 .unwrap()
         })
@@ -561,7 +561,9 @@ async fn a_run_killed_halfway_converges_when_run_again<S: Store + PlatformEdits 
     let path = bench.package(&district);
     let mut engine = Engine::new(&faulty, &bench.artifacts);
     engine.options.chunk = 50;
-    let failed = engine.sync_package(&t, &path, source(&path), None).await;
+    let failed = engine
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
+        .await;
     let error = failed.expect_err("the injected fault fails the run");
     assert!(error.is_retryable(), "{error}");
     let runs = store.list_runs(Some("d1"), 10).await.unwrap();
@@ -625,7 +627,7 @@ async fn sync_with<S: Store>(
 ) -> RunRecord {
     let path = bench.package(&District::new(10, 2));
     engine
-        .sync_package(t, &path, source(&path), None)
+        .sync_package(t, &path, source(&path), Delivered::now(None))
         .await
         .unwrap()
 }
@@ -726,7 +728,7 @@ async fn a_long_run_keeps_its_short_lease_and_one_that_loses_it_stops<
     let path = bench.package(&District::new(10, 2));
     let mut engine = Engine::new(&slow, &bench.artifacts);
     short(&mut engine);
-    let long_run = engine.sync_package(&t, &path, source(&path), None);
+    let long_run = engine.sync_package(&t, &path, source(&path), Delivered::now(None));
     let rival = async {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         sync(&*store, &bench, &t, &District::new(10, 2), None).await
@@ -748,7 +750,7 @@ async fn a_long_run_keeps_its_short_lease_and_one_that_loses_it_stops<
     let path = bench.package(&changed);
     let mut engine = Engine::new(&slow, &bench.artifacts);
     short(&mut engine);
-    let doomed = engine.sync_package(&t, &path, source(&path), None);
+    let doomed = engine.sync_package(&t, &path, source(&path), Delivered::now(None));
     let thief = async {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let LeaseOutcome::Held { owner, .. } = store
@@ -815,7 +817,7 @@ async fn deferred_enrollment_references_are_checked_against_the_store<S: Store +
     .unwrap();
     std::fs::write(dir.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\nen-ok,active,,cl-1,s1,stu-0001,student,false,,\nen-nouser,active,,cl-1,s1,ghost,student,false,,\nen-noclass,active,,cl-9,s1,stu-0001,student,false,,\n").unwrap();
     let run = Engine::new(&store, &bench.artifacts)
-        .sync_package(&t, &dir, source(&dir), None)
+        .sync_package(&t, &dir, source(&dir), Delivered::now(None))
         .await
         .unwrap();
     let e = counts(&run, EntityKind::Enrollments);
@@ -844,7 +846,7 @@ async fn a_dry_run_writes_nothing<S: Store + PlatformEdits>(store: S) {
     let mut engine = Engine::new(&store, &bench.artifacts);
     engine.options.dry_run = true;
     let run = engine
-        .sync_package(&t, &path, source(&path), None)
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Planned);
@@ -1210,7 +1212,7 @@ async fn a_rollover_applies_on_its_own_archiving_last_years_records_as_ended<
         let t = &t;
         async move {
             engine
-                .sync_package(t, &dir, source(&dir), Some(at(day)))
+                .sync_package(t, &dir, source(&dir), Delivered::at(at(day)))
                 .await
                 .unwrap()
         }
@@ -1320,6 +1322,14 @@ async fn a_rollover_applies_on_its_own_archiving_last_years_records_as_ended<
         "{words}"
     );
     assert!(rollover.message.contains(&words), "{}", rollover.message);
+    // Applied, yet the district and the operators hear of it (7 sessions are
+    // under the count that matters).
+    assert_eq!(
+        rollover.mass_ended.keys().collect::<Vec<_>>(),
+        vec!["classes", "enrollments"],
+        "{:?}",
+        rollover.mass_ended
+    );
 
     // The same package again: nothing to write.
     let again = sync_year(next, "2027-08-21").await;
@@ -1785,6 +1795,7 @@ conformance!(
     a_provisional_record_with_the_delivered_content_still_becomes_ordinary,
 );
 
+mod engine_promise;
 mod engine_revert;
 
 /// A first load into a SQLite file goes through a rollback journal when the

@@ -104,7 +104,7 @@ async fn a_full_pull_gives_the_same_roster_as_the_csv_path() {
             reference: server.url.clone(),
         };
         let run = Engine::new(store, &artifacts)
-            .sync_package(&tenant, path, source, None)
+            .sync_package(&tenant, path, source, roster::Delivered::now(None))
             .await
             .unwrap();
         assert_eq!(

@@ -344,7 +344,7 @@ impl Harness {
                     kind: "csv".into(),
                     reference: "sso-test".into(),
                 },
-                None,
+                roster::Delivered::now(None),
             )
             .await
             .unwrap()

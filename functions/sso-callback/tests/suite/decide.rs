@@ -35,7 +35,7 @@ s1u,active,,true,s1,student,sam,,Sam,S,,,sam@d.example,,,,,\n"),
                 kind: "csv".into(),
                 reference: "t".into(),
             },
-            None,
+            roster::Delivered::now(None),
         )
         .await
         .unwrap();
@@ -265,7 +265,7 @@ async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
                 kind: "csv".into(),
                 reference: "delta".into(),
             },
-            None,
+            roster::Delivered::now(None),
         )
         .await
         .unwrap();

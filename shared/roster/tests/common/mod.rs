@@ -39,6 +39,8 @@ pub struct District {
     /// year (1 August to 30 June), with its own session, class and enrollment
     /// ids, as after a rollover.
     pub school_year: Option<u32>,
+    /// Files written with this text instead of the district's own.
+    pub replace: Vec<(&'static str, String)>,
 }
 
 #[derive(Clone)]
@@ -68,7 +70,15 @@ impl District {
             manifest_modes: Vec::new(),
             omit: Vec::new(),
             school_year: None,
+            replace: Vec::new(),
         }
+    }
+
+    /// The same district with `file` written as `text`.
+    pub fn with_file(mut self, file: &'static str, text: impl Into<String>) -> District {
+        self.replace.retain(|(f, _)| *f != file);
+        self.replace.push((file, text.into()));
+        self
     }
 
     /// The same district in school year `year` (see [`District::school_year`]).
@@ -192,6 +202,11 @@ impl District {
             }),
         ];
         for (name, text) in files {
+            let text = self
+                .replace
+                .iter()
+                .find(|(file, _)| *file == name)
+                .map_or(text, |(_, text)| text.clone());
             if !self.omit.contains(&name) {
                 std::fs::write(dir.join(name), text).unwrap();
             }
@@ -248,7 +263,12 @@ pub async fn sync<S: Store>(
 ) -> RunRecord {
     let path = bench.package(district);
     Engine::new(store, &bench.artifacts)
-        .sync_package(tenant, &path, source(&path), generated_at)
+        .sync_package(
+            tenant,
+            &path,
+            source(&path),
+            generated_at.map_or_else(|| Delivered::now(None), Delivered::at),
+        )
         .await
         .expect("sync completes")
 }

@@ -1,0 +1,252 @@
+//! The promise against bad data, on both stores: what a delivery says of time
+//! ends no current record, a generation time from the future is not believed,
+//! the summer and semester files still apply on their own, and a delivery
+//! whose rows are rejected en masse is held.
+
+use crate::common::*;
+use chrono::{Duration as Days, Utc};
+use oneroster::EntityKind;
+use roster::*;
+
+const SESSIONS_HEADER: &str =
+    "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n";
+const CLASSES_HEADER: &str = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n";
+const ENROLLMENTS_HEADER: &str = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n";
+
+/// School year 2026–27 (1 August to 30 June): 60 students in 30 classes.
+fn school_year_2027() -> District {
+    District::new(60, 30).in_school_year(2027)
+}
+
+async fn loaded<S: Store + PlatformEdits>(store: &S, bench: &Bench, district: &District) {
+    let t = tenant(store, "d1").await;
+    let run = sync(store, bench, &t, district, Some(at("2026-09-01"))).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+}
+
+async fn a_delivery_moving_session_ends_earlier_is_held_not_ended<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let full = school_year_2027();
+    loaded(&store, &bench, &full).await;
+    let before = state_of(&store, "d1").await;
+    // Every session kept, its end moved into the past; one class left.
+    let mut moved = full.clone().with_file(
+        "academicSessions.csv",
+        format!("{SESSIONS_HEADER}y2027,active,,2026-27,schoolYear,2026-08-01,2026-08-31,,2027\n"),
+    );
+    moved.classes = 1;
+    for s in &mut moved.students {
+        s.class = 0;
+    }
+    let t = store.get_tenant("d1").await.unwrap().unwrap();
+    let held = sync(&store, &bench, &t, &moved, Some(at("2026-09-01"))).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    assert_eq!(held.hold["classes"].would_archive, 29);
+    assert_eq!(counts(&held, EntityKind::Classes).ended, 0);
+    assert_eq!(counts(&held, EntityKind::Enrollments).ended, 0);
+    assert!(
+        held.message
+            .contains("session y2027 end date moved from 2027-06-30 to 2026-08-31"),
+        "{}",
+        held.message
+    );
+    assert_eq!(state_of(&store, "d1").await, before, "nothing applied");
+}
+
+async fn a_far_school_year_ends_nothing<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    loaded(&store, &bench, &school_year_2027()).await;
+    let before = state_of(&store, "d1").await;
+    // A sessions file of school year 2099 only, its classes and enrollments.
+    let far = District::new(60, 30).in_school_year(2099);
+    let t = store.get_tenant("d1").await.unwrap().unwrap();
+    let held = sync(&store, &bench, &t, &far, Some(at("2026-09-02"))).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    for kind in [
+        EntityKind::AcademicSessions,
+        EntityKind::Classes,
+        EntityKind::Enrollments,
+    ] {
+        assert_eq!(counts(&held, kind).ended, 0, "{kind}");
+    }
+    assert_eq!(held.hold["classes"].would_archive, 30);
+    assert!(
+        held.message
+            .contains("session y2099 brings school year 2099, beyond 2027"),
+        "{}",
+        held.message
+    );
+    assert_eq!(state_of(&store, "d1").await, before, "nothing applied");
+}
+
+async fn a_generation_time_from_the_future_is_not_believed<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let district = District::new(10, 2);
+    let path = bench.package(&district);
+    // An unzip stamped the files a year ahead; the delivery is received now.
+    let future = Utc::now() + Days::days(365);
+    let run = Engine::new(&store, &bench.artifacts)
+        .sync_package(&t, &path, source(&path), Delivered::now(Some(future)))
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let used = run.generated_at.unwrap();
+    assert!(used <= Utc::now(), "{used}");
+    assert!(
+        run.warnings
+            .iter()
+            .any(|w| w.contains("is later than the delivery's receipt")),
+        "{:?}",
+        run.warnings
+    );
+    let state = store.get_state("d1").await.unwrap();
+    assert!(state.last_bulk_generated_at.unwrap() <= Utc::now());
+    // The next delivery, made now, is not stale.
+    let next = sync(&store, &bench, &t, &district, Some(Utc::now())).await;
+    assert_eq!(next.status, RunStatus::Applied, "{}", next.message);
+}
+
+async fn the_july_file_applies_on_its_own<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    loaded(&store, &bench, &school_year_2027()).await;
+    // July: next year's session, the course moved to it, no classes or
+    // enrollments yet (the schedule is not built), three seniors gone.
+    let july = District::new(57, 30)
+        .in_school_year(2028)
+        .with_file("classes.csv", CLASSES_HEADER)
+        .with_file("enrollments.csv", ENROLLMENTS_HEADER);
+    let t = store.get_tenant("d1").await.unwrap().unwrap();
+    let run = sync(&store, &bench, &t, &july, Some(at("2027-07-15"))).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let ended = |kind| counts(&run, kind).ended;
+    assert_eq!(ended(EntityKind::AcademicSessions), 1);
+    assert_eq!(ended(EntityKind::Classes), 30);
+    assert_eq!(ended(EntityKind::Enrollments), 90);
+    assert_eq!(counts(&run, EntityKind::Users).archived, 3);
+    assert_eq!(counts(&run, EntityKind::Courses).updated, 1);
+    // Applied, but worth a word: most of the roster ended at once.
+    assert!(
+        run.mass_ended["classes"].starts_with("30 of 30 active records"),
+        "{:?}",
+        run.mass_ended
+    );
+    assert!(run.mass_ended.contains_key("enrollments"));
+}
+
+/// Fall and spring terms of 2026–27, and `classes` classes of `term`.
+fn semester(district: District, term: &str) -> District {
+    let sessions = format!(
+        "{SESSIONS_HEADER}y2027,active,,2026-27,schoolYear,2026-08-01,2027-06-30,,2027\n\
+         fall,active,,Fall,semester,2026-08-01,2026-12-20,y2027,2027\n\
+         spring,active,,Spring,semester,2027-01-05,2027-06-30,y2027,2027\n"
+    );
+    let mut classes = CLASSES_HEADER.to_string();
+    let mut enrollments = ENROLLMENTS_HEADER.to_string();
+    for c in 0..district.classes {
+        let class = format!("{term}-{c}");
+        classes.push_str(&format!(
+            "{class},active,,Reading {c},01,c1,R{c},scheduled,,s1,{term},,,\n"
+        ));
+        enrollments.push_str(&format!(
+            "en-{class}-t,active,,{class},s1,tch-{c},teacher,true,,\n"
+        ));
+    }
+    for s in &district.students {
+        enrollments.push_str(&format!(
+            "en-{term}-{},active,,{term}-{},s1,{},student,false,,\n",
+            s.id, s.class, s.id
+        ));
+    }
+    district
+        .with_file("academicSessions.csv", sessions)
+        .with_file("classes.csv", classes)
+        .with_file("enrollments.csv", enrollments)
+}
+
+async fn the_january_semester_change_applies_unheld<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let fall = semester(school_year_2027(), "fall");
+    loaded(&store, &bench, &fall).await;
+    let spring = semester(school_year_2027(), "spring");
+    let t = store.get_tenant("d1").await.unwrap().unwrap();
+    let run = sync(&store, &bench, &t, &spring, Some(at("2027-01-10"))).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let classes = counts(&run, EntityKind::Classes);
+    assert_eq!(
+        (classes.ended, classes.archived, classes.inserted),
+        (30, 0, 30)
+    );
+    let enrollments = counts(&run, EntityKind::Enrollments);
+    assert_eq!(
+        (
+            enrollments.ended,
+            enrollments.archived,
+            enrollments.inserted
+        ),
+        (90, 0, 90)
+    );
+}
+
+/// `district` with every student's enrollment naming an unknown role.
+fn with_broken_enrollments(bench: &Bench, district: &District) -> District {
+    let dir = bench.package(district);
+    let text = std::fs::read_to_string(dir.join("enrollments.csv")).unwrap();
+    district
+        .clone()
+        .with_file("enrollments.csv", text.replace(",student,", ",learner,"))
+}
+
+async fn a_delivery_whose_rows_are_rejected_en_masse_is_held<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let district = District::new(40, 4);
+    let broken = with_broken_enrollments(&bench, &district);
+    let engine = Engine::new(&store, &bench.artifacts);
+
+    // A first load: held too, nothing written.
+    let held = sync(&store, &bench, &t, &broken, None).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    assert!(
+        held.hold["enrollments"]
+            .message
+            .starts_with("rejects 40 of 44 rows (90.9%"),
+        "{}",
+        held.hold["enrollments"].message
+    );
+    assert!(state_of(&store, "d1").await.is_empty(), "nothing written");
+    engine.discard(&held.run_id, "ops").await.unwrap();
+
+    // A populated tenant: held with the numbers, the store unchanged.
+    let loaded = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(loaded.status, RunStatus::Applied, "{}", loaded.message);
+    let before = state_of(&store, "d1").await;
+    let held = sync(&store, &bench, &t, &broken, None).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    assert_eq!(held.hold.keys().collect::<Vec<_>>(), vec!["enrollments"]);
+    assert_eq!(state_of(&store, "d1").await, before);
+    // Approved, it applies what was valid and archives nothing rejected.
+    let approved = engine.approve(&held.run_id, "ops").await.unwrap();
+    assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
+    assert_eq!(counts(&held, EntityKind::Enrollments).archived, 0);
+
+    // A few rejected rows do not hold.
+    let mut few = district.clone();
+    few.extra_enrollments = "en-x1,active,,cl-0,s1,stu-0000,learner,false,,\n\
+                             en-x2,active,,cl-0,s1,stu-0001,learner,false,,\n"
+        .to_string();
+    let run = sync(&store, &bench, &t, &few, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(counts(&run, EntityKind::Enrollments).rejected, 2);
+}
+
+conformance!(
+    a_delivery_moving_session_ends_earlier_is_held_not_ended,
+    a_far_school_year_ends_nothing,
+    a_generation_time_from_the_future_is_not_believed,
+    the_july_file_applies_on_its_own,
+    the_january_semester_change_applies_unheld,
+    a_delivery_whose_rows_are_rejected_en_masse_is_held,
+);
