@@ -7,7 +7,7 @@
 use crate::config::START_PATH;
 use crate::decide::{decide, provisional_content, Decision};
 use crate::login::{self, LoginTransaction, LOGIN_COOKIE};
-use crate::oidc::{ClassLinkError, InfoSource};
+use crate::oidc::ClassLinkError;
 use crate::pages::{
     classlink_outcome, classlink_page, incomplete_page, see_other, unavailable_page, with_cookie,
     Page,
@@ -290,7 +290,8 @@ async fn sign_in<'q, S: SsoStore>(
         .await?;
     attempt.audit.classlink_tenant_id = signed_in.info.tenant();
     attempt.audit.classlink_user_id = signed_in.info.user();
-    let mut decision = decide(store, &signed_in.info)
+    let mut info = signed_in.info;
+    let mut decision = decide(store, &info)
         .await
         .map_err(Refusal::store("cannot read the roster"))?;
     if matches!(
@@ -299,20 +300,22 @@ async fn sign_in<'q, S: SsoStore>(
             needs_login_id: true,
             ..
         }
-    ) && signed_in.source == InfoSource::IdToken
-    {
+    ) {
         // The ID token has no LoginId: ClassLink's user info does, for the
-        // fallback match by username. Read only on such a miss.
-        let info = app
+        // match by username, and before any provisional record (the roster
+        // may know them by username). Read only on such a miss; `user_info`
+        // refuses the info of another user or district than the token's.
+        attempt.audit.tenant = decision.tenant().map(String::from);
+        info = app
             .classlink
-            .user_info(signed_in.access_token.secret())
+            .user_info(&signed_in.access_token, &signed_in.subject)
             .await?;
         decision = decide(store, &info)
             .await
             .map_err(Refusal::store("cannot read the roster"))?;
     }
     if let Decision::Provision { tenant, sourced_id } = &decision {
-        let content = provisional_content(sourced_id, &signed_in.info);
+        let content = provisional_content(sourced_id, &info);
         let created = store
             .provision_user(
                 tenant,
@@ -328,7 +331,7 @@ async fn sign_in<'q, S: SsoStore>(
         } else {
             // Someone made the record meanwhile (the same teacher signing in
             // twice, or a sync): decide again on what is stored now.
-            decision = decide(store, &signed_in.info)
+            decision = decide(store, &info)
                 .await
                 .map_err(Refusal::store("cannot read the roster"))?;
         }

@@ -38,9 +38,15 @@ pub struct UserInfo {
     /// Family name (for a provisional record only; never logged).
     #[serde(default)]
     pub last_name: Option<String>,
+    /// The details come from where no LoginId is carried (ClassLink's claims
+    /// in the ID token): `login_id` is unknown rather than absent, and user
+    /// info may have it. Never read from JSON: user info is complete.
+    #[serde(skip)]
+    pub login_id_unknown: bool,
 }
 
-fn text(v: &Option<serde_json::Value>) -> Option<String> {
+/// A ClassLink id (a UserId, a TenantId) as text: a non-empty string or a number.
+pub(crate) fn id_text(v: &Option<serde_json::Value>) -> Option<String> {
     match v {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -51,12 +57,12 @@ fn text(v: &Option<serde_json::Value>) -> Option<String> {
 impl UserInfo {
     /// The ClassLink TenantId as text.
     pub fn tenant(&self) -> Option<String> {
-        text(&self.tenant_id)
+        id_text(&self.tenant_id)
     }
 
     /// The ClassLink UserId as text.
     pub fn user(&self) -> Option<String> {
-        text(&self.user_id)
+        id_text(&self.user_id)
     }
 }
 
@@ -169,8 +175,10 @@ pub enum Decision {
     NotInRoster {
         /// Our tenant id.
         tenant: String,
-        /// The tenant matches by username but the details had no LoginId (an ID
-        /// token carries none): ClassLink's user info might still find them.
+        /// Not decided yet: the tenant matches by username and ClassLink names
+        /// a staff role, but the details could not carry a LoginId (an ID
+        /// token has none). ClassLink's user info might still find them, and
+        /// must be read before a provisional record is made.
         needs_login_id: bool,
     },
 }
@@ -258,6 +266,15 @@ pub async fn decide<S: Tenants + Records>(
             provisional: found.provisional,
         });
     }
+    // Username matching applies but the details cannot carry a LoginId (an
+    // ID token has none): whether the roster knows them by username, and so
+    // whether a provisional record would be a duplicate, is not known yet.
+    if tenant.sso_match_by_email && staff && info.login_id_unknown {
+        return Ok(Decision::NotInRoster {
+            tenant: tenant.tenant,
+            needs_login_id: true,
+        });
+    }
     if role == ClassLinkRole::Teacher && tenant.sso_provision_teachers {
         if let Some(sourced_id) = provisionable(store, &tenant.tenant, info).await? {
             return Ok(Decision::Provision {
@@ -267,9 +284,8 @@ pub async fn decide<S: Tenants + Records>(
         }
     }
     Ok(Decision::NotInRoster {
-        needs_login_id: tenant.sso_match_by_email
-            && info.login_id.as_deref().is_none_or(|l| l.trim().is_empty()),
         tenant: tenant.tenant,
+        needs_login_id: false,
     })
 }
 

@@ -8,7 +8,7 @@
 //! misbehaving provider gives a clear error page rather than a hung request.
 
 use crate::config::SsoConfig;
-use crate::decide::UserInfo;
+use crate::decide::{id_text, UserInfo};
 use base64::Engine as _;
 use chrono::Utc;
 use openidconnect::core::{
@@ -49,6 +49,22 @@ pub enum ClassLinkError {
     /// Our own settings are wrong (for example the issuer is not a URL).
     #[error("sign-in is misconfigured: {0}")]
     Misconfigured(String),
+    /// User info names another user or district than the verified ID token.
+    /// Ids only (ClassLink UserIds and TenantIds; `-` for none).
+    #[error(
+        "the user info is not of the ID token's user: it names UserId {info_user}, \
+         TenantId {info_tenant}; the ID token names UserId {token_user}, TenantId {token_tenant}"
+    )]
+    UserInfoMismatch {
+        /// The ID token's `sub`.
+        token_user: String,
+        /// The ID token's `classLink_tenant_id`.
+        token_tenant: String,
+        /// User info's `UserId`.
+        info_user: String,
+        /// User info's `TenantId`.
+        info_tenant: String,
+    },
 }
 
 /// What the start of a login needs to remember (stored server-side).
@@ -73,6 +89,41 @@ pub enum InfoSource {
     UserInfo,
 }
 
+/// Whom a verified ID token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSubject {
+    /// The token's `sub`: ClassLink's UserId.
+    pub user_id: String,
+    /// The token's `classLink_tenant_id`, when it carries one.
+    pub tenant_id: Option<String>,
+}
+
+/// The longest id a refusal quotes (user info is not ours to trust).
+const MAX_QUOTED_ID: usize = 64;
+
+impl TokenSubject {
+    /// Whether `info` is of this user (`UserId` is the token's `sub`) and,
+    /// when the token names the district, of this district (same `TenantId`).
+    fn owns(&self, info: &UserInfo) -> Result<(), ClassLinkError> {
+        let (info_user, info_tenant) = (info.user(), info.tenant());
+        let same_user = info_user.as_deref() == Some(self.user_id.as_str());
+        let same_tenant = self.tenant_id.is_none() || info_tenant == self.tenant_id;
+        if same_user && same_tenant {
+            return Ok(());
+        }
+        let quote = |id: Option<&str>| match id {
+            Some(id) => id.chars().take(MAX_QUOTED_ID).collect(),
+            None => "-".to_string(),
+        };
+        Err(ClassLinkError::UserInfoMismatch {
+            token_user: quote(Some(&self.user_id)),
+            token_tenant: quote(self.tenant_id.as_deref()),
+            info_user: quote(info_user.as_deref()),
+            info_tenant: quote(info_tenant.as_deref()),
+        })
+    }
+}
+
 /// What a successful exchange proves.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -80,8 +131,8 @@ pub struct SignedIn {
     pub info: UserInfo,
     /// Where `info` came from.
     pub source: InfoSource,
-    /// The ID token's subject.
-    pub subject: String,
+    /// Whom the ID token names (what user info read later must match).
+    pub subject: TokenSubject,
     /// The access token, to read user info later if the ID token's claims do
     /// not suffice (its `Debug` is redacted; never logged or stored).
     pub access_token: AccessToken,
@@ -134,6 +185,7 @@ impl ClassLinkClaims {
             login_id: None,
             first_name: self.given_name,
             last_name: self.family_name,
+            login_id_unknown: true,
         })
     }
 }
@@ -350,7 +402,7 @@ impl ClassLink {
         })?;
         let nonce = Nonce::new(nonce.to_string());
         let mut refreshed = false;
-        let subject = loop {
+        let user_id = loop {
             // The keys as cached now (a refresh below replaces them).
             let keys = self.metadata().await?.jwks().clone();
             match id_token.claims(&self.verifier(keys)?, &nonce) {
@@ -370,18 +422,16 @@ impl ClassLink {
         };
         let access_token = token.access_token().clone();
         let claims = ClassLinkClaims::of_verified(&id_token.to_string());
-        let (info, source) = match claims.user_info(&subject) {
+        let subject = TokenSubject {
+            tenant_id: id_text(&claims.tenant_id),
+            user_id,
+        };
+        let (info, source) = match claims.user_info(&subject.user_id) {
             Some(info) => (info, InfoSource::IdToken),
-            None => {
-                let info = self.user_info(access_token.secret()).await?;
-                // The user info must be of the user the verified ID token names.
-                if info.user().as_deref() != Some(subject.as_str()) {
-                    return Err(ClassLinkError::InvalidIdToken(
-                        "the user info is of another user than the ID token".into(),
-                    ));
-                }
-                (info, InfoSource::UserInfo)
-            }
+            None => (
+                self.user_info(&access_token, &subject).await?,
+                InfoSource::UserInfo,
+            ),
         };
         Ok(SignedIn {
             info,
@@ -421,12 +471,19 @@ impl ClassLink {
         }))
     }
 
-    /// ClassLink's `/v2/my/info` for an access token.
-    pub async fn user_info(&self, access_token: &str) -> Result<UserInfo, ClassLinkError> {
+    /// ClassLink's `/v2/my/info` for an access token, refused unless it is of
+    /// the user the verified ID token names (`UserId` equal to its `sub`) and,
+    /// when the token names the district, of that district (same `TenantId`).
+    /// The only place user info is read, so no caller can skip the check.
+    pub async fn user_info(
+        &self,
+        access_token: &AccessToken,
+        subject: &TokenSubject,
+    ) -> Result<UserInfo, ClassLinkError> {
         let response = self
             .http
             .get(self.config.userinfo_url.clone())
-            .bearer_auth(access_token)
+            .bearer_auth(access_token.secret())
             .header("accept", "application/json")
             .send()
             .await
@@ -443,9 +500,62 @@ impl ClassLink {
                 "user info answered HTTP {status}"
             )));
         }
-        response
+        let info = response
             .json::<UserInfo>()
             .await
-            .map_err(|e| ClassLinkError::BadResponse(format!("user info: {}", describe(&e))))
+            .map_err(|e| ClassLinkError::BadResponse(format!("user info: {}", describe(&e))))?;
+        subject.owns(&info)?;
+        Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn subject(user: &str, tenant: Option<&str>) -> TokenSubject {
+        TokenSubject {
+            user_id: user.into(),
+            tenant_id: tenant.map(String::from),
+        }
+    }
+
+    fn info(value: serde_json::Value) -> UserInfo {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn user_info_must_name_the_token_user_and_district() {
+        let tina = info(json!({"UserId": 9001, "TenantId": 4242, "Email": "tina@d.example"}));
+        assert!(subject("9001", Some("4242")).owns(&tina).is_ok());
+        assert!(
+            subject("9001", None).owns(&tina).is_ok(),
+            "a token without the district checks the user only"
+        );
+        let refused = subject("9150", Some("4242")).owns(&tina).unwrap_err();
+        let text = refused.to_string();
+        assert!(matches!(refused, ClassLinkError::UserInfoMismatch { .. }));
+        assert!(
+            text.contains("UserId 9001") && text.contains("UserId 9150"),
+            "{text}"
+        );
+        assert!(!text.contains('@'), "ids only: {text}");
+        assert!(
+            subject("9001", Some("777")).owns(&tina).is_err(),
+            "another district"
+        );
+        let no_tenant = info(json!({"UserId": "9001"}));
+        assert!(subject("9001", Some("4242")).owns(&no_tenant).is_err());
+        assert!(subject("9001", Some("4242"))
+            .owns(&UserInfo::default())
+            .is_err());
+        // A long id is quoted cut short.
+        let long = info(json!({"UserId": "x".repeat(10_000), "TenantId": 4242}));
+        let text = subject("9001", Some("4242"))
+            .owns(&long)
+            .unwrap_err()
+            .to_string();
+        assert!(text.len() < 400, "{}", text.len());
     }
 }

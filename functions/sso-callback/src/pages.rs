@@ -173,7 +173,7 @@ pub fn classlink_page(error: &ClassLinkError) -> Page {
             &["ClassLink did not accept this sign-in, usually because it took too long or the page was reloaded. Please start again."],
         )
         .with_start_again(),
-        ClassLinkError::InvalidIdToken(_) => Page::new(
+        ClassLinkError::InvalidIdToken(_) | ClassLinkError::UserInfoMismatch { .. } => Page::new(
             StatusCode::UNAUTHORIZED,
             "We could not verify your sign-in",
             &["The sign-in information from ClassLink could not be verified, so you have not been signed in. Please start again from your ClassLink LaunchPad."],
@@ -192,7 +192,9 @@ pub fn classlink_outcome(error: &ClassLinkError) -> &'static str {
         ClassLinkError::Unreachable(_) => "provider_unreachable",
         ClassLinkError::BadResponse(_) => "provider_error",
         ClassLinkError::Refused(_) => "code_refused",
-        ClassLinkError::InvalidIdToken(_) => "invalid_token",
+        ClassLinkError::InvalidIdToken(_) | ClassLinkError::UserInfoMismatch { .. } => {
+            "invalid_token"
+        }
         ClassLinkError::Misconfigured(_) => "misconfigured",
     }
 }

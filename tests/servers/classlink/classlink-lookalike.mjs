@@ -21,7 +21,10 @@
 //                          "token": null | "hang" | "error",
 //                          "classlink_claims": null | "omit",  (omit: an ID token
 //                          without ClassLink's claims, so user info is needed)
-//                          "userinfo": null | "other_user"}  (another UserId than the sub)
+//                          "userinfo": null | "other_user" | "other_tenant" | "error" |
+//                                      "account:<accountId>"}
+//                          (user info with another UserId than the sub, another
+//                          TenantId, an HTTP 500, or another account's whole info)
 //   GET  /_test/stats     counts of token and user-info requests, PKCE methods seen,
 //                         and the provider's own time answering them (token_ms, userinfo_ms)
 //
@@ -155,9 +158,19 @@ provider.use(async (ctx, next) => {
       ctx.body = { error: 'invalid_token' };
       return;
     }
+    if (faults.userinfo === 'error') {
+      ctx.status = 500;
+      ctx.body = 'internal error';
+      return;
+    }
     ctx.body = accounts[token.accountId];
-    // Another user's info than the token's subject (a mix-up the function must refuse).
+    // Another user's info than the token's subject, or another district's
+    // (mix-ups the function must refuse).
     if (faults.userinfo === 'other_user') ctx.body = { ...ctx.body, UserId: 424242 };
+    if (faults.userinfo === 'other_tenant') ctx.body = { ...ctx.body, TenantId: 777777 };
+    const other = typeof faults.userinfo === 'string' && faults.userinfo.startsWith('account:')
+      ? accounts[faults.userinfo.slice('account:'.length)] : undefined;
+    if (other) ctx.body = other;
     stats.userinfo_ms += since(started);
     return;
   }

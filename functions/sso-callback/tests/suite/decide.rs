@@ -48,6 +48,7 @@ s1u,active,,true,s1,student,sam,,Sam,S,,,sam@d.example,,,,,\n"),
     (store, dir)
 }
 
+/// Details as ClassLink's claims in the ID token give them: no LoginId.
 fn info(tenant: &str, role: &str, sourced_id: Option<&str>, email: Option<&str>) -> UserInfo {
     UserInfo {
         user_id: Some(serde_json::json!(123)),
@@ -58,6 +59,16 @@ fn info(tenant: &str, role: &str, sourced_id: Option<&str>, email: Option<&str>)
         login_id: None,
         first_name: None,
         last_name: None,
+        login_id_unknown: true,
+    }
+}
+
+/// The same details as ClassLink's user info gives them, with its LoginId (or none).
+fn read_from_user_info(details: UserInfo, login_id: Option<&str>) -> UserInfo {
+    UserInfo {
+        login_id: login_id.map(String::from),
+        login_id_unknown: false,
+        ..details
     }
 }
 
@@ -397,5 +408,84 @@ async fn an_unknown_classlink_role_is_judged_by_the_roster_role() {
         student.outcome(),
         "not_in_roster",
         "a roster student is not let in"
+    );
+}
+
+#[tokio::test]
+async fn no_teacher_is_provisioned_before_user_info_gives_their_login_id() {
+    let (store, _dir) = roster().await;
+    let mut t = store.get_tenant("d1").await.unwrap().unwrap();
+    t.sso_provision_teachers = true;
+    t.sso_match_by_email = true;
+    store.put_tenant(&t).await.unwrap();
+    // Tina (t1, username `tina`) under a new SourcedId and an unknown email.
+    let tina = info(
+        "4242",
+        "Teacher",
+        Some("t1-new"),
+        Some("tina.new@elsewhere.example"),
+    );
+    let needs_login_id = Decision::NotInRoster {
+        tenant: "d1".into(),
+        needs_login_id: true,
+    };
+    assert_eq!(
+        decide(&store, &tina).await.unwrap(),
+        needs_login_id,
+        "no LoginId from the ID token: not decided, not provisioned"
+    );
+    assert_eq!(
+        decide(&store, &read_from_user_info(tina.clone(), Some("tina")))
+            .await
+            .unwrap(),
+        Decision::SignIn {
+            tenant: "d1".into(),
+            sourced_id: "t1".into(),
+            role: "teacher".into(),
+            matched_by: MatchKey::Username,
+            provisional: false,
+        }
+    );
+    // User info without a LoginId: nobody to find by username, so provisioned.
+    assert_eq!(
+        decide(&store, &read_from_user_info(tina.clone(), None))
+            .await
+            .unwrap(),
+        Decision::Provision {
+            tenant: "d1".into(),
+            sourced_id: "t1-new".into(),
+        }
+    );
+    // A LoginId the roster lacks: provisioned.
+    let nina = info("4242", "Teacher", Some("t9"), Some("nina@d.example"));
+    assert_eq!(decide(&store, &nina).await.unwrap(), needs_login_id);
+    assert_eq!(
+        decide(&store, &read_from_user_info(nina, Some("nina")))
+            .await
+            .unwrap(),
+        Decision::Provision {
+            tenant: "d1".into(),
+            sourced_id: "t9".into(),
+        }
+    );
+    // A role that is not staff is never matched by username: nothing to read.
+    assert_eq!(
+        decide(&store, &info("4242", "Volunteer", Some("v1"), None))
+            .await
+            .unwrap(),
+        Decision::NotInRoster {
+            tenant: "d1".into(),
+            needs_login_id: false,
+        }
+    );
+    // Without username matching, the ID token's details decide at once.
+    t.sso_match_by_email = false;
+    store.put_tenant(&t).await.unwrap();
+    assert_eq!(
+        decide(&store, &tina).await.unwrap(),
+        Decision::Provision {
+            tenant: "d1".into(),
+            sourced_id: "t1-new".into(),
+        }
     );
 }

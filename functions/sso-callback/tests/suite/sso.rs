@@ -869,3 +869,156 @@ async fn a_teacher_the_roster_lacks_is_provisioned_where_the_tenant_allows_until
     assert!(!logs().contains("nina@d.example"), "no email in the logs");
     assert!(!logs().contains("Nina"), "no name in the logs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_info_read_again_for_the_login_id_must_name_the_token_user_and_district() {
+    let h = Harness::start().await;
+    let mut tenant = h.tenant().await;
+    tenant.sso_match_by_email = true;
+    h.store.put_tenant(&tenant).await.unwrap();
+    h.control(
+        "accounts",
+        json!({
+            // A stale SourcedId and an email the roster lacks: a miss that
+            // reads user info again for the LoginId.
+            "mallory": {
+                "UserId": 9150, "TenantId": CLASSLINK_TENANT, "SourcedId": "m-old", "Role": "Teacher",
+                "Email": "mallory.m@elsewhere.example", "LoginId": "mallory.m",
+                "FirstName": "Mallory", "LastName": "Mal", "DisplayName": "Mallory Mal",
+            },
+        }),
+    )
+    .await;
+    // User info of another teacher (Tina, UserId 9001: her SourcedId and
+    // LoginId are in the roster), of another UserId, of another district.
+    for (fault, other_id) in [
+        ("account:teacher", "9001"),
+        ("other_user", "424242"),
+        ("other_tenant", "777777"),
+    ] {
+        h.control("faults", json!({ "userinfo": fault })).await;
+        let response = h.sign_in("mallory").await;
+        assert!(
+            response.headers().get("location").is_none(),
+            "{fault}: no ticket"
+        );
+        let body = page(response, 401).await;
+        assert!(body.contains("could not verify"), "{fault}: {body}");
+        // The refusal is logged by ids only (other tests log into the same buffer).
+        let logs = logs();
+        let line = logs
+            .lines()
+            .find(|l| {
+                l.contains("user info is not of the ID token's user")
+                    && l.contains("the ID token names UserId 9150")
+                    && l.contains(other_id)
+            })
+            .unwrap_or_else(|| panic!("{fault}: the refusal is logged with the ids"));
+        assert!(
+            !line.contains('@') && !line.to_lowercase().contains("mallory"),
+            "{line}"
+        );
+    }
+    assert_eq!(h.stats().await["userinfo_requests"], 3);
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    let seen: Vec<_> = audits
+        .iter()
+        .map(|a| {
+            (
+                a.outcome.as_str(),
+                a.classlink_user_id.as_deref(),
+                a.sourced_id.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, vec![("invalid_token", Some("9150"), None); 3]);
+    let logs = logs();
+    assert!(!logs.contains("mallory.m@elsewhere.example") && !logs.contains("Mallory"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teacher_the_roster_knows_by_username_is_matched_not_provisioned_again() {
+    let h = Harness::start().await;
+    let mut tenant = h.tenant().await;
+    tenant.sso_match_by_email = true;
+    tenant.sso_provision_teachers = true;
+    h.store.put_tenant(&tenant).await.unwrap();
+    h.control(
+        "accounts",
+        json!({
+            // Tina (t1, username `tina`) under a new SourcedId and an email the
+            // roster lacks: only her LoginId, in user info alone, finds her.
+            "tina-new-id": {
+                "UserId": 9160, "TenantId": CLASSLINK_TENANT, "SourcedId": "t1-new", "Role": "Teacher",
+                "Email": "tina.new@elsewhere.example", "LoginId": "tina",
+                "FirstName": "Tina", "LastName": "Teach", "DisplayName": "Tina Teach",
+            },
+            // A teacher the roster does not have at all.
+            "nina": {
+                "UserId": 9161, "TenantId": CLASSLINK_TENANT, "SourcedId": "t9", "Role": "Teacher",
+                "Email": "nina@d.example", "LoginId": "nina",
+                "FirstName": "Nina", "LastName": "New", "DisplayName": "Nina New",
+            },
+        }),
+    )
+    .await;
+    let user = |id: &'static str| {
+        let store = &h.store;
+        async move {
+            store
+                .get_entity("d1", oneroster::EntityKind::Users, id)
+                .await
+                .unwrap()
+        }
+    };
+    let user_info_reads = || async { h.stats().await["userinfo_requests"].as_u64().unwrap() };
+
+    let identity = h
+        .identity(&h.sign_in("tina-new-id").await, TEACHER_APP)
+        .await;
+    assert_eq!(identity["sourced_id"], "t1", "matched by username");
+    assert_eq!(identity["provisional"], false);
+    assert!(user("t1-new").await.is_none(), "no duplicate of Tina");
+    assert_eq!(user_info_reads().await, 1, "read for the LoginId");
+
+    // User info cannot be read: a clear page, and still no duplicate.
+    h.control("faults", json!({"userinfo": "error"})).await;
+    let response = h.sign_in("tina-new-id").await;
+    assert!(response.headers().get("location").is_none(), "no ticket");
+    let body = page(response, 502).await;
+    assert!(body.contains("ClassLink is not responding"), "{body}");
+    assert!(user("t1-new").await.is_none(), "no duplicate of Tina");
+    h.control("faults", json!({})).await;
+
+    // A teacher the roster lacks is still provisioned, with the username
+    // user info gave.
+    let identity = h.identity(&h.sign_in("nina").await, TEACHER_APP).await;
+    assert_eq!(identity["sourced_id"], "t9");
+    assert_eq!(identity["provisional"], true);
+    let stored = user("t9").await.expect("a provisional record");
+    assert_eq!(stored.sis.str("username"), Some("nina"));
+    assert_eq!(user_info_reads().await, 3);
+
+    let audits = h
+        .store
+        .list_sign_in_audits(Some("d1"), 10, chrono::Utc::now())
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, Option<&str>)> = audits
+        .iter()
+        .rev()
+        .map(|a| (a.outcome.as_str(), a.matched_by.as_deref()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("signed_in", Some("username")),
+            ("provider_error", None),
+            ("provisioned", None),
+        ]
+    );
+}
