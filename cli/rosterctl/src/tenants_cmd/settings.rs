@@ -64,6 +64,13 @@ pub struct TenantArgs {
     /// ... and at least this many.
     #[arg(long)]
     pub identity_hold_min: Option<u64>,
+    /// Hold a sync whose reader and reference checks reject more than this
+    /// percent of a type's delivered rows.
+    #[arg(long)]
+    pub rejected_hold_percent: Option<f64>,
+    /// ... and at least this many rows.
+    #[arg(long)]
+    pub rejected_hold_min: Option<u64>,
     /// Sync the district (true/false); `tenants disable` is `--enabled false`.
     #[arg(long)]
     pub enabled: Option<bool>,
@@ -205,6 +212,21 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
             .hold
             .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
             .min_identity_change_count = m;
+    }
+    if let Some(p) = a.rejected_hold_percent {
+        if !(0.0..=100.0).contains(&p) {
+            return Err(format!("--rejected-hold-percent {p} is not a percentage"));
+        }
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .max_rejected_percent = p;
+    }
+    if let Some(m) = a.rejected_hold_min {
+        config
+            .hold
+            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .min_rejected_count = m;
     }
     if let Some(e) = a.enabled {
         config.enabled = e;

@@ -110,6 +110,10 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         "20",
         "--identity-hold-min",
         "40",
+        "--rejected-hold-percent",
+        "30",
+        "--rejected-hold-min",
+        "100",
     ];
     args.extend(arns);
     let (code, out, err) = rosterctl(d, &args);
@@ -135,6 +139,8 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
     assert_eq!(shown["hold"]["max_archive_percent"], 5.0);
     assert_eq!(shown["hold"]["max_identity_change_percent"], 20.0);
     assert_eq!(shown["hold"]["min_identity_change_count"], 40);
+    assert_eq!(shown["hold"]["max_rejected_percent"], 30.0);
+    assert_eq!(shown["hold"]["min_rejected_count"], 100);
     assert_eq!(
         shown["api"]["url"], "https://oneroster.example/",
         "unchanged"
