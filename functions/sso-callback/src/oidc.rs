@@ -238,6 +238,19 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// User info from its JSON. A decoding error names where and what kind, never
+/// the text: serde's message quotes the value it met (a name, an email).
+fn parse_user_info(body: &[u8]) -> Result<UserInfo, ClassLinkError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ClassLinkError::BadResponse(format!(
+            "user info is not the JSON expected ({:?} error at line {} column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 fn http_error(e: &openidconnect::HttpClientError<reqwest::Error>) -> ClassLinkError {
     match e {
         openidconnect::HttpClientError::Reqwest(inner)
@@ -500,10 +513,11 @@ impl ClassLink {
                 "user info answered HTTP {status}"
             )));
         }
-        let info = response
-            .json::<UserInfo>()
+        let body = response
+            .bytes()
             .await
             .map_err(|e| ClassLinkError::BadResponse(format!("user info: {}", describe(&e))))?;
+        let info = parse_user_info(&body)?;
         subject.owns(&info)?;
         Ok(info)
     }
@@ -513,6 +527,16 @@ impl ClassLink {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn user_info_that_does_not_decode_is_described_without_its_values() {
+        // serde's own message would quote the number ("invalid type: integer `5551234`").
+        let error = parse_user_info(br#"{"UserId": 1, "Email": 5551234}"#)
+            .expect_err("an email must be text");
+        let text = error.to_string();
+        assert!(text.contains("line 1 column"), "{text}");
+        assert!(!text.contains("5551234"), "{text}");
+    }
 
     fn subject(user: &str, tenant: Option<&str>) -> TokenSubject {
         TokenSubject {
