@@ -29,6 +29,9 @@ pub fn render_run(run: &RunRecord) -> String {
     if let Some(generated) = run.generated_at {
         let _ = writeln!(out, "  generated: {generated}");
     }
+    if let Some(received) = run.received_at {
+        let _ = writeln!(out, "  received: {received}");
+    }
     if let Some(reverted) = &run.reverts {
         let _ = writeln!(out, "  reverts run {reverted}");
     }
@@ -86,8 +89,17 @@ pub fn render_run(run: &RunRecord) -> String {
     if let Some(rollover) = &run.rollover {
         let _ = writeln!(out, "{rollover}");
     }
+    for (kind, ended) in &run.mass_ended {
+        let _ = writeln!(
+            out,
+            "ENDED {kind}: {ended} (beyond the hold's limits; the district was told)"
+        );
+    }
     for (kind, hold) in &run.hold {
         let _ = writeln!(out, "HOLD {kind}: {}", hold.message);
+    }
+    for note in &run.calendar_notes {
+        let _ = writeln!(out, "the delivery's dates: {}", escape_controls(note));
     }
     for warning in &run.warnings {
         let _ = writeln!(out, "warning: {}", escape_controls(warning));

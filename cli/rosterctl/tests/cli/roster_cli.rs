@@ -220,6 +220,45 @@ fn rejected_and_stale_packages_exit_1_and_bad_input_exits_2() {
     assert_eq!(rosterctl(d, &["sync", &pkg]).0, 2, "--tenant is required");
 }
 
+/// Stamps every file of a package folder with `time`.
+fn stamp(folder: &Path, time: std::time::SystemTime) {
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(entry.unwrap().path())
+            .unwrap();
+        file.set_modified(time).unwrap();
+    }
+}
+
+#[test]
+fn a_folder_stamped_in_the_future_is_judged_by_when_it_was_received() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district", "50");
+    // An unzip stamped the files a year ahead.
+    let year = std::time::Duration::from_secs(365 * 86_400);
+    stamp(&d.join("district"), std::time::SystemTime::now() + year);
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let run = json(&out);
+    let generated: chrono::DateTime<chrono::Utc> =
+        run["generated_at"].as_str().unwrap().parse().unwrap();
+    assert!(generated <= chrono::Utc::now(), "{generated}");
+    assert!(
+        run["warnings"]
+            .to_string()
+            .contains("later than the delivery's receipt"),
+        "{}",
+        run["warnings"]
+    );
+    // The district's next delivery, stamped as it arrives, is not stale.
+    stamp(&d.join("district"), std::time::SystemTime::now());
+    let (code, out) = rosterctl(d, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json(&out)["status"], "applied");
+}
+
 #[test]
 fn sso_audit_lists_a_districts_sign_in_attempts() {
     let dir = tempfile::tempdir().unwrap();
