@@ -191,10 +191,24 @@ fn counts_table(h: &mut String, r: &RunRecord) {
     for (kind, hold) in &r.hold {
         let _ = write!(
             h,
-            "<p>Held ({}): {} of {} active records would be archived.</p>",
+            "<p>Held ({}): {}.</p>",
             escape(kind),
-            hold.would_archive,
-            hold.active_before
+            escape(&hold.message)
+        );
+    }
+    for (kind, ended) in &r.mass_ended {
+        let _ = write!(
+            h,
+            "<p>Archived as ended ({}): {}; their school year is over by the dates we hold.</p>",
+            escape(kind),
+            escape(ended)
+        );
+    }
+    for note in &r.calendar_notes {
+        let _ = write!(
+            h,
+            "<p>Your file's dates, not followed: {}.</p>",
+            escape(note)
         );
     }
     h.push_str("</section>\n");

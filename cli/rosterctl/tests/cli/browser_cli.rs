@@ -153,7 +153,7 @@ fn a_rejected_package_and_a_held_run_read_right_in_chromium() {
         text.contains("Records by type") && text.contains("classes"),
         "{text}"
     );
-    assert!(text.contains("would be archived"), "{text}");
+    assert!(text.contains("would archive"), "{text}");
     assert!(
         text.contains("<script>alert(1)</script>"),
         "the value shows as text: {text}"
