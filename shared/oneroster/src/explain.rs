@@ -19,6 +19,7 @@ pub fn explain(code: &str) -> Option<&'static str> {
         "nested_archive" => "The zip contains another archive. Put the CSV files directly in one zip.",
         "archive_too_large" => "The package is larger than this system accepts.",
         "compression_ratio" => "An entry in the zip expands far more than real CSV data does; the package is refused for safety.",
+        "not_a_regular_file" => "Where a CSV file should be, the package has a shortcut (symbolic link), a pipe, a device or a folder; it is refused for safety. Put the CSV file itself in the folder, or upload a .zip.",
         "entry_size_mismatch" => "An entry in the zip is not the size the zip says: the file is damaged. Upload it again.",
         "io" => "The file could not be read to the end. Upload it again.",
         "missing_value" => "A required value is empty in this row; the row is not imported.",

@@ -194,6 +194,9 @@ pub mod codes {
     pub const ARCHIVE_TOO_LARGE: &str = "archive_too_large";
     /// Compression ratio over the limit (zip bomb).
     pub const COMPRESSION_RATIO: &str = "compression_ratio";
+    /// A folder file or zip entry named like a CSV file that is not a regular
+    /// file (a symbolic link, a named pipe, a device, a folder).
+    pub const NOT_A_REGULAR_FILE: &str = "not_a_regular_file";
     /// An entry decompressed to more bytes than its header declared.
     pub const ENTRY_SIZE_MISMATCH: &str = "entry_size_mismatch";
     /// The package could not be read.

@@ -2,5 +2,6 @@
 //! One test binary per crate: the AWS SDK and the crate are linked once.
 
 mod common;
+mod folder_files;
 mod policy;
 mod samples;
