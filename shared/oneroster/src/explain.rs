@@ -47,6 +47,7 @@ pub fn explain(code: &str) -> Option<&'static str> {
         "boolean_form" => "A true/false value was written as 1/0 or in another case; it was read anyway.",
         "grade_form" => "A grade was written in another form (9 for 09, kg for KG); it was read anyway.",
         "date_only_datetime" => "dateLastModified had a date but no time; midnight UTC was assumed.",
+        "date_time_in_date_column" => "A date column (for example beginDate) had a date and a time; the date was kept as written and the time dropped.",
         "inactive_status" => "The status inactive (OneRoster 1.0) was read as tobedeleted.",
         "tobedeleted_in_bulk" => "A row marked tobedeleted inside a bulk file was read as a removal.",
         "undeclared_file" => "A CSV file that manifest.csv does not declare; it was read as bulk.",

@@ -255,6 +255,8 @@ pub mod codes {
     pub const GRADE_FORM: &str = "grade_form";
     /// `dateLastModified` given as a date only.
     pub const DATE_ONLY_DATETIME: &str = "date_only_datetime";
+    /// A date-time in a date column (`beginDate` of `2025-08-11T00:00:00Z`): read as its date.
+    pub const DATE_TIME_IN_DATE_COLUMN: &str = "date_time_in_date_column";
     /// OneRoster 1.0's `inactive` status, read as `tobedeleted`.
     pub const INACTIVE_STATUS: &str = "inactive_status";
     /// A `tobedeleted` row inside a bulk file, read as a deletion.
