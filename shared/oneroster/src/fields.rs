@@ -134,14 +134,54 @@ pub fn parse_datetime(text: &str) -> Option<Normalised<DateTime<Utc>>> {
         ));
     }
     let b = text.as_bytes();
-    if b.len() < 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20 || b[10] != b'T' {
         return None;
     }
     let date = parse_date(&text[..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
-    let rest = &b[19..];
+    let (time, zone) = time_of_day(&b[11..])?;
+    if zone != b"Z" {
+        return None;
+    }
+    Some(exact(
+        Utc.from_utc_datetime(&NaiveDateTime::new(date, time)),
+    ))
+}
+
+/// Reads the date of a date-time written where a date is expected:
+/// `YYYY-MM-DDTHH:MM:SS(.fraction)` then `Z`, `±hh:mm` or nothing. The date
+/// is the one written, whatever the offset: a school's begin or end date is
+/// a day of its own calendar, not an instant to convert. `None` for anything
+/// else, a plain date included (that is [`parse_date`]'s: callers try it
+/// first, so that plain dates cost nothing more).
+pub fn parse_date_of_datetime(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() < 19 || b[10] != b'T' {
+        return None;
+    }
+    // Byte 10 is ASCII, so `..10` ends on a character boundary.
+    let date = parse_date(&text[..10])?;
+    let (_, zone) = time_of_day(&b[11..])?;
+    let zone_ok = match zone {
+        b"" | b"Z" => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            digits(&[*h1, *h2]).is_some_and(|h| h <= 23)
+                && digits(&[*m1, *m2]).is_some_and(|m| m <= 59)
+        }
+        _ => false,
+    };
+    zone_ok.then_some(date)
+}
+
+/// Reads `HH:MM:SS(.fraction)` at the start of `b`: the time, and the bytes
+/// after it (the zone, if any).
+fn time_of_day(b: &[u8]) -> Option<(NaiveTime, &[u8])> {
+    if b.len() < 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let hour = digits(&b[0..2])?;
+    let minute = digits(&b[3..5])?;
+    let second = digits(&b[6..8])?;
+    let rest = &b[8..];
     let (fraction, zone) = match rest.first() {
         Some(b'.') => {
             let end = rest[1..]
@@ -153,7 +193,7 @@ pub fn parse_datetime(text: &str) -> Option<Normalised<DateTime<Utc>>> {
         }
         _ => (&rest[..0], rest),
     };
-    if zone != b"Z" || fraction.len() > 9 || (rest.first() == Some(&b'.') && fraction.is_empty()) {
+    if fraction.len() > 9 || (rest.first() == Some(&b'.') && fraction.is_empty()) {
         return None;
     }
     let nanos = if fraction.is_empty() {
@@ -162,9 +202,7 @@ pub fn parse_datetime(text: &str) -> Option<Normalised<DateTime<Utc>>> {
         digits(fraction)? * 10u32.pow(9 - fraction.len() as u32)
     };
     let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos)?;
-    Some(exact(
-        Utc.from_utc_datetime(&NaiveDateTime::new(date, time)),
-    ))
+    Some((time, zone))
 }
 
 /// Serialisers of dates and instants that give the text chrono's own
@@ -472,6 +510,58 @@ mod tests {
         assert_eq!(parse_datetime("2019-03-01T25:00:00Z"), None);
         assert_eq!(parse_datetime("2019-03-01 12:34:56Z"), None);
         assert_eq!(parse_datetime("2019-03-01T12:34:56+01:00"), None);
+        assert_eq!(parse_datetime("2019-03-01T12:34:56.1234567890Z"), None);
+        assert_eq!(parse_datetime("2019-03-01T12:34:56ZZ"), None);
+        assert_eq!(parse_datetime("2019-03-01T12:34Z"), None);
+        assert_eq!(
+            parse_datetime("2019-03-01T12:34:56.000000001Z")
+                .unwrap()
+                .value
+                .timestamp_subsec_nanos(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_date_time_in_a_date_column_reads_as_the_date_written() {
+        let aug11 = NaiveDate::from_ymd_opt(2025, 8, 11);
+        for text in [
+            "2025-08-11T00:00:00.000Z",
+            "2025-08-11T00:00:00Z",
+            "2025-08-11T23:59:59",
+            "2025-08-11T12:00:00.5",
+            "2025-08-11T12:00:00.123456789Z",
+            "2025-08-11T22:30:00-05:00",
+            "2025-08-11T00:00:00+14:00",
+            "2025-08-11T00:00:00.000+00:00",
+        ] {
+            assert_eq!(parse_date_of_datetime(text), aug11, "{text}");
+        }
+        for text in [
+            "2025-08-11",
+            "2025-02-30T00:00:00Z",
+            "2025-13-01T00:00:00Z",
+            "2025-08-11T24:00:00Z",
+            "2025-08-11T12:60:00Z",
+            "2025-08-11T12:00Z",
+            "2025-08-11T12:00:00.Z",
+            "2025-08-11T12:00:00.1234567890Z",
+            "2025-08-11T12:00:00+5:00",
+            "2025-08-11T12:00:00+0500",
+            "2025-08-11T12:00:00+24:00",
+            "2025-08-11T12:00:00+05:60",
+            "2025-08-11T12:00:00 Z",
+            "2025-08-11T12:00:00ZZ",
+            "2025-08-11 12:00:00Z",
+            "2025-08-11t12:00:00Z",
+            "2025-08-11Tnoon",
+            "2025-08-11T１2:00:00Z",
+            "08/11/2025T00:00:00Z",
+            "",
+            "T",
+        ] {
+            assert_eq!(parse_date_of_datetime(text), None, "{text}");
+        }
     }
 
     #[test]

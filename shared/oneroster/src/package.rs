@@ -1,10 +1,12 @@
 //! Opening a package: a `.zip` or a folder of loose CSV files. Finds
 //! `manifest.csv`, lists the CSV files beside it, and refuses unsafe archives
-//! (path traversal, nested archives, zip bombs) before anything is read.
+//! (path traversal, nested archives, zip bombs) and anything but regular files
+//! where a CSV file should be (symbolic links, named pipes, devices, folders)
+//! before anything is read. Every read of a file is bounded.
 
 use crate::report::{codes, Issue, Severity, PACKAGE_FILE};
 use std::collections::BTreeMap;
-use std::fs::File;
+use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -38,7 +40,11 @@ const ARCHIVE_EXTENSIONS: [&str; 9] = ["zip", "gz", "tgz", "tar", "7z", "rar", "
 /// Where the package's bytes are.
 #[derive(Debug, Clone)]
 enum Source {
-    Folder(PathBuf),
+    /// Loose files in `dir`, each read up to `max_bytes` (the package limit).
+    Folder {
+        dir: PathBuf,
+        max_bytes: u64,
+    },
     Zip(PathBuf),
 }
 
@@ -99,6 +105,39 @@ fn stem(name: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// What a file that is not a regular file is, for messages.
+fn file_kind(file_type: FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The fatal finding for a folder file named like a CSV file that is `kind`.
+fn not_regular(name: &str, kind: &str) -> Issue {
+    fatal(
+        codes::NOT_A_REGULAR_FILE,
+        format!("`{name}` is {kind}; a package folder holds regular files only"),
+    )
+    .with_value(name)
+}
+
 fn is_zip(path: &Path) -> io::Result<bool> {
     let mut magic = [0u8; 4];
     let mut file = File::open(path)?;
@@ -123,6 +162,19 @@ impl Package {
         let meta = std::fs::metadata(path).map_err(io_failure)?;
         if meta.is_dir() {
             Self::open_folder(path, limits).map_err(io_failure)?
+        } else if !meta.is_file() {
+            // A named pipe or a device is not opened: either could block or never end.
+            Err(OpenFailure {
+                fatal: vec![fatal(
+                    codes::NOT_A_PACKAGE,
+                    format!(
+                        "`{}` is {}, not a zip archive or a folder",
+                        path.display(),
+                        file_kind(meta.file_type())
+                    ),
+                )],
+                warnings: Vec::new(),
+            })
         } else if is_zip(path).map_err(io_failure)? {
             Self::open_zip(path, limits)
         } else if extension(&path.to_string_lossy()) == "csv" {
@@ -155,55 +207,73 @@ impl Package {
         limits: &ArchiveLimits,
     ) -> io::Result<Result<(Package, Vec<Issue>), OpenFailure>> {
         let mut warnings = Vec::new();
+        let mut fatals = Vec::new();
         let mut files = BTreeMap::new();
         let mut manifest = None;
-        let mut names: Vec<(String, u64, bool)> = Vec::new();
+        let mut names: Vec<(String, std::fs::Metadata)> = Vec::new();
         for item in std::fs::read_dir(dir)? {
             let item = item?;
+            // The entry itself, not what a symbolic link points to.
             let meta = item.metadata()?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            names.push((name, meta.len(), meta.is_dir()));
+            names.push((item.file_name().to_string_lossy().into_owned(), meta));
         }
-        names.sort();
-        for (name, size, is_dir) in names {
-            if is_dir {
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, meta) in names {
+            let csv = extension(&name) == "csv";
+            if meta.is_dir() && !csv {
                 warnings.push(ignored(&name, "sub-folders are not part of a package"));
                 continue;
             }
             if name.starts_with('.') {
                 continue;
             }
+            if !csv {
+                warnings.push(ignored(&name, "not a CSV file"));
+                continue;
+            }
+            if !meta.is_file() {
+                fatals.push(not_regular(&name, file_kind(meta.file_type())));
+                continue;
+            }
             let entry = Entry {
                 name: name.clone(),
-                size,
+                size: meta.len(),
             };
-            match extension(&name).as_str() {
-                "csv" if stem(&name) == "manifest" => manifest = Some(entry),
-                "csv" => {
-                    files.insert(stem(&name), entry);
-                }
-                _ => warnings.push(ignored(&name, "not a CSV file")),
+            if stem(&name) == "manifest" {
+                manifest = Some(entry);
+            } else {
+                files.insert(stem(&name), entry);
             }
         }
         // Loose files have no compression ratio to check, but the same total:
         // a folder of huge CSVs is refused before a byte of it is read.
-        let total: u64 = files.values().map(|e: &Entry| e.size).sum();
+        let total: u64 = files
+            .values()
+            .chain(manifest.as_ref())
+            .map(|e: &Entry| e.size)
+            .sum();
         if total > limits.max_uncompressed_bytes {
+            fatals.push(fatal(
+                codes::ARCHIVE_TOO_LARGE,
+                format!(
+                    "the CSV files hold {total} bytes; at most {} are accepted",
+                    limits.max_uncompressed_bytes
+                ),
+            ));
+        }
+        if !fatals.is_empty() {
             return Ok(Err(OpenFailure {
-                fatal: vec![fatal(
-                    codes::ARCHIVE_TOO_LARGE,
-                    format!(
-                        "the CSV files hold {total} bytes; at most {} are accepted",
-                        limits.max_uncompressed_bytes
-                    ),
-                )],
+                fatal: fatals,
                 warnings,
             }));
         }
         Ok(match manifest {
             Some(manifest) => Ok((
                 Package {
-                    source: Source::Folder(dir.to_path_buf()),
+                    source: Source::Folder {
+                        dir: dir.to_path_buf(),
+                        max_bytes: limits.max_uncompressed_bytes,
+                    },
                     files,
                     manifest,
                 },
@@ -282,6 +352,17 @@ impl Package {
                 continue;
             }
             if entry.is_dir() {
+                continue;
+            }
+            if entry.is_symlink() && extension(&name) == "csv" {
+                // Its bytes are the link's target, not a file: refused as a folder's link is.
+                fatals.push(
+                    fatal(
+                        codes::NOT_A_REGULAR_FILE,
+                        format!("archive entry `{name}` is a symbolic link; a package holds regular files only"),
+                    )
+                    .with_value(&name),
+                );
                 continue;
             }
             let base = name.rsplit('/').next().unwrap_or(&name).to_string();
@@ -388,9 +469,14 @@ impl Package {
         read: impl FnOnce(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<T> {
         match &self.source {
-            Source::Folder(dir) => {
-                let mut file = File::open(dir.join(&entry.name))?;
-                Ok(read(&mut file))
+            Source::Folder { dir, max_bytes } => {
+                let file = open_regular(&dir.join(&entry.name), *max_bytes)?;
+                let mut bounded = SizeBound {
+                    inner: file,
+                    remaining: *max_bytes,
+                    excess: "the file grew past the package limit while it was read",
+                };
+                Ok(read(&mut bounded))
             }
             Source::Zip(path) => {
                 let mut archive = zip::ZipArchive::new(BufReader::new(File::open(path)?))
@@ -399,6 +485,7 @@ impl Package {
                 let mut bounded = SizeBound {
                     inner: zipped,
                     remaining: entry.size,
+                    excess: "entry decompresses to more bytes than its header declares",
                 };
                 Ok(read(&mut bounded))
             }
@@ -413,20 +500,69 @@ fn manifest_missing(where_: &str) -> Issue {
     )
 }
 
-/// Fails a read that goes past the entry's declared size (a lying zip header).
+/// Opens a folder file for reading, if it is still a regular file of at most
+/// `max_bytes`: it was one when the folder was listed, but may have been
+/// replaced since. The opened handle is what is checked, so nothing can be
+/// swapped in between; on Unix a symbolic link is not followed, and a named
+/// pipe does not block the open waiting for a writer.
+fn open_regular(path: &Path, max_bytes: u64) -> io::Result<File> {
+    let changed = |kind: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it has become {kind} since the package was opened; a package folder holds regular files only"),
+        )
+    };
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    {
+        let meta = std::fs::symlink_metadata(path)?;
+        if !meta.is_file() {
+            return Err(changed(file_kind(meta.file_type())));
+        }
+    }
+    let file = options.open(path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return changed("a symbolic link");
+        }
+        e
+    })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(changed(file_kind(meta.file_type())));
+    }
+    if meta.len() > max_bytes {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the file holds {} bytes; at most {max_bytes} are accepted",
+                meta.len()
+            ),
+        ));
+    }
+    Ok(file)
+}
+
+/// Fails a read that goes past `remaining` bytes: a zip entry's declared
+/// size (a lying header), or a folder file's package limit.
 struct SizeBound<R> {
     inner: R,
     remaining: u64,
+    /// What going past means, for the error.
+    excess: &'static str,
 }
 
 impl<R: Read> Read for SizeBound<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.remaining {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "entry decompresses to more bytes than its header declares",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, self.excess));
         }
         self.remaining -= n as u64;
         Ok(n)

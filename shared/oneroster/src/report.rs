@@ -194,6 +194,9 @@ pub mod codes {
     pub const ARCHIVE_TOO_LARGE: &str = "archive_too_large";
     /// Compression ratio over the limit (zip bomb).
     pub const COMPRESSION_RATIO: &str = "compression_ratio";
+    /// A folder file or zip entry named like a CSV file that is not a regular
+    /// file (a symbolic link, a named pipe, a device, a folder).
+    pub const NOT_A_REGULAR_FILE: &str = "not_a_regular_file";
     /// An entry decompressed to more bytes than its header declared.
     pub const ENTRY_SIZE_MISMATCH: &str = "entry_size_mismatch";
     /// The package could not be read.
@@ -252,6 +255,8 @@ pub mod codes {
     pub const GRADE_FORM: &str = "grade_form";
     /// `dateLastModified` given as a date only.
     pub const DATE_ONLY_DATETIME: &str = "date_only_datetime";
+    /// A date-time in a date column (`beginDate` of `2025-08-11T00:00:00Z`): read as its date.
+    pub const DATE_TIME_IN_DATE_COLUMN: &str = "date_time_in_date_column";
     /// OneRoster 1.0's `inactive` status, read as `tobedeleted`.
     pub const INACTIVE_STATUS: &str = "inactive_status";
     /// A `tobedeleted` row inside a bulk file, read as a deletion.

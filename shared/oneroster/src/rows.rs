@@ -167,13 +167,25 @@ impl<'r> RowCx<'r> {
         }
     }
 
-    /// A `YYYY-MM-DD` date; `Some(None)` when empty and optional.
+    /// A `YYYY-MM-DD` date; `Some(None)` when empty and optional. A
+    /// date-time is tolerated: its date as written is kept.
     pub(crate) fn date(&mut self, idx: usize, required: bool) -> Option<Option<NaiveDate>> {
         let Some(value) = self.present(idx, required)? else {
             return Some(None);
         };
-        match fields::parse_date(value) {
-            Some(date) => Some(Some(date)),
+        if let Some(date) = fields::parse_date(value) {
+            return Some(Some(date));
+        }
+        match fields::parse_date_of_datetime(value) {
+            Some(date) => {
+                // The value is not echoed: it may be a birth date.
+                self.quirk(
+                    codes::DATE_TIME_IN_DATE_COLUMN,
+                    idx,
+                    "a date and time where a date is expected; read as the date written (the time and offset are dropped)".into(),
+                );
+                Some(Some(date))
+            }
             None => {
                 self.error(
                     codes::INVALID_DATE,

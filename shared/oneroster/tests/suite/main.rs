@@ -2,5 +2,7 @@
 //! One test binary per crate: the AWS SDK and the crate are linked once.
 
 mod common;
+mod date_columns;
+mod folder_files;
 mod policy;
 mod samples;
