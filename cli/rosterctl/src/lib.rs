@@ -1,5 +1,7 @@
 //! The operators' command line for the ClassLink OneRoster bridge, as a
-//! library so that its commands are testable; `main.rs` only parses arguments.
+//! library so that its commands are testable. `main.rs` parses the arguments
+//! (defined in `cli.rs`), checks what the parser cannot, opens the store,
+//! runs `generate` and dispatches every other command to a module here.
 
 pub mod history_cmd;
 pub mod outcome;

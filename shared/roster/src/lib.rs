@@ -3,9 +3,12 @@
 //! store. Snapshot -> plan (diff against what is stored now) -> apply -> run record.
 //!
 //! The store is a port ([`Store`], gathered from small role traits) with two
-//! adapters, each behind a cargo feature so that a Lambda links only the one
-//! it uses: `SqliteStore` (feature `sqlite`: embedded, local) and
-//! `DynamoStore` (feature `dynamodb`: production). Both are on by default.
+//! adapters, each behind a cargo feature so that a binary links only what it
+//! names: `SqliteStore` (feature `sqlite`: embedded, local) and `DynamoStore`
+//! (feature `dynamodb`: production). Both are on by default; the workspace
+//! turns the defaults off, and csv-ingest and oneroster-pull link DynamoDB
+//! only, while sso-callback (a local SQLite roster outside Lambda) and
+//! rosterctl link both.
 
 pub mod api;
 pub mod api_secret;
