@@ -130,12 +130,14 @@ impl Records for DynamoStore {
         Ok(ids)
     }
 
-    async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+    async fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
+        let fence = super::writes::Fence::hold(self, tenant, lease).await?;
+        let fence = &fence;
         let puts: Vec<Item> = writes
             .iter()
             .filter_map(|w| Self::entity_item(tenant, w))
             .collect();
-        let mut written = self.batch_put(puts).await?;
+        let mut written = self.batch_put(puts, fence).await?;
         type Archive = (
             EntityKind,
             String,
@@ -169,7 +171,7 @@ impl Records for DynamoStore {
                         run: Some(run),
                         reason,
                     };
-                    self.archive_one(tenant, kind, &id, &mark).await
+                    self.archive_one(tenant, kind, &id, &mark, fence).await
                 }),
         )
         .buffer_unordered(CONCURRENCY)
