@@ -872,10 +872,22 @@ async fn a_run_stopped_mid_apply_writes_nothing_after_its_lease_is_taken_over<
     let rt = tenant(&reference, "d1").await;
     sync(&reference, &bench, &rt, &first, None).await;
     sync(&reference, &bench, &rt, &newer, None).await;
-    assert_eq!(
+    let (stored, expected) = (
         state_of(store.as_ref(), "d1").await,
         state_of(&reference, "d1").await,
-        "the store is the newer delivery, every record"
+    );
+    let differing: Vec<&str> = stored
+        .iter()
+        .zip(&expected)
+        .filter(|(s, e)| s != e)
+        .map(|(s, _)| s.1.as_str())
+        .collect();
+    assert_eq!(stored.len(), expected.len());
+    assert!(
+        differing.is_empty(),
+        "the store is the newer delivery, every record; {} differ: {:?}",
+        differing.len(),
+        &differing[..differing.len().min(5)]
     );
     let state = store.get_state("d1").await.unwrap();
     assert_eq!(state.last_applied_run.as_deref(), Some(b.run_id.as_str()));
