@@ -873,39 +873,33 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(written)
     }
 
-    /// The stored state of a planned write's record, read now (`None`: not
-    /// stored). Read even when the plan saw no record: one may have been
-    /// made since (a teacher provisioned at sign-in), and a revert must
-    /// put it back, not archive it.
-    async fn stored_state(
-        &self,
-        tenant: &str,
-        planned: &PlannedWrite,
-    ) -> Result<Option<RecordState>, SyncError> {
-        let entity = self
-            .store
-            .get_entity(tenant, planned.kind, &planned.id)
-            .await?;
-        Ok(entity.as_ref().map(RecordState::of))
-    }
-
     /// Writes the before-image of each planned write: the record as read
     /// from the store just before its chunk is written, or "did not exist".
+    /// Every record is read, also those the plan saw no record of: one may
+    /// have been made since (a teacher provisioned at sign-in), and a revert
+    /// must put it back, not archive it.
     async fn keep_before_images(
         &self,
         tenant: &str,
         planned: &[PlannedWrite],
         images: &mut ImageWriter,
     ) -> Result<(), SyncError> {
-        let mut states: Vec<Option<RecordState>> = Vec::with_capacity(planned.len());
-        for group in planned.chunks(16) {
-            let mut reads = Vec::with_capacity(group.len());
-            for p in group {
-                reads.push(self.stored_state(tenant, p));
+        let mut states: HashMap<EntityKind, HashMap<String, RecordState>> = HashMap::new();
+        for kind in EntityKind::ALL {
+            let ids: Vec<String> = planned
+                .iter()
+                .filter(|p| p.kind == kind)
+                .map(|p| p.id.clone())
+                .collect();
+            if !ids.is_empty() {
+                let read = self.store.record_states(tenant, kind, &ids).await?;
+                states.insert(kind, read);
             }
-            states.extend(futures::future::try_join_all(reads).await?);
         }
-        for (p, before) in planned.iter().zip(states) {
+        for p in planned {
+            let before = states
+                .get_mut(&p.kind)
+                .and_then(|read| read.get(&p.id).cloned());
             images.write(&BeforeImage::of(p, before))?;
         }
         Ok(())

@@ -719,6 +719,28 @@ pub trait Records: Send + Sync {
         sourced_id: &str,
     ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
 
+    /// The stored states of the records `ids` of one type, read now
+    /// (strongly consistent), by sourcedId; records not stored are left out.
+    /// What a run keeps as before-images. Default: one
+    /// [`Records::get_entity`] each.
+    fn record_states(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<std::collections::HashMap<String, RecordState>>> + Send
+    {
+        async move {
+            let mut states = std::collections::HashMap::with_capacity(ids.len());
+            for id in ids {
+                if let Some(entity) = self.get_entity(tenant, kind, id).await? {
+                    states.insert(id.clone(), RecordState::of(&entity));
+                }
+            }
+            Ok(states)
+        }
+    }
+
     /// The sourcedIds (sorted) of the tenant's records matching a lookup,
     /// archived ones included. Index-backed: may lag a write by a moment on DynamoDB.
     fn lookup(
