@@ -13,7 +13,7 @@
 use crate::before::{BeforeImage, ImageWriter};
 use crate::error::SyncError;
 use crate::plan::PlannedWrite;
-use crate::store::{BlockingRecords, EntityWrite};
+use crate::store::{BlockingRecords, EntityWrite, Lease};
 use chrono::Utc;
 use std::sync::mpsc;
 
@@ -73,12 +73,14 @@ impl DirectWrites<'_> {
 }
 
 /// Runs `plan`, which pushes its writes to a [`DirectWrites`], while a second
-/// thread writes them to `store` as run `run_id`, `size` at a time, keeping
+/// thread writes them to `store` as run `run_id`, `size` at a time, each
+/// chunk under `lease` (fenced as [`crate::store::Records::write`]), keeping
 /// each one's before-image in `images`. Returns what `plan` returned and the
-/// number of items written. A failing write stops the planner.
+/// number of items written. A failing write (a lost lease among them) stops
+/// the planner, and no later chunk is written.
 pub(crate) fn plan_while_writing<T>(
     store: &dyn BlockingRecords,
-    tenant: &str,
+    (tenant, lease): (&str, &Lease),
     run_id: &str,
     size: usize,
     images: &mut ImageWriter,
@@ -91,7 +93,7 @@ pub(crate) fn plan_while_writing<T>(
         let writer = scope.spawn(move || -> Result<u64, SyncError> {
             let mut count = 0u64;
             for writes in receive {
-                count += store.write(tenant, &writes)?;
+                count += store.write(tenant, lease, &writes)?;
                 // The planner may have finished: then the chunk is freed here.
                 let _ = give_back.send(writes);
             }

@@ -9,7 +9,7 @@ use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter
 use crate::run::{Delivered, HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
 use crate::school_year::Calendar;
 use crate::snapshot::{CsvSnapshot, Snapshot, TextRow};
-use crate::store::{BlockingRecords, LeaseOutcome, RecordState, Store, StoredSummary};
+use crate::store::{BlockingRecords, Lease, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
 use chrono::Utc;
 use oneroster::progress::thousands;
@@ -33,7 +33,8 @@ pub struct SyncOptions {
     pub lease_renew_every: Duration,
     /// This process, when the engine runs on an operator's machine
     /// (`rosterctl`): recorded on each run, and a lease held by a run of this
-    /// machine whose process no longer exists is taken over at once. `None`
+    /// machine's boot and PID namespace whose process no longer exists is
+    /// taken over at once ([`crate::run::RunProcess::is_gone_from`]). `None`
     /// (Lambda): a dead run's lease is taken over when it expires.
     pub this_process: Option<crate::run::RunProcess>,
     /// How long to wait for another run of the tenant before ending `busy`.
@@ -177,7 +178,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Ok(run);
         }
         if self.options.dry_run {
-            let plan_path = self.plan(tenant, snapshot, &mut run).await?;
+            let plan_path = self.plan(tenant, snapshot, &mut run, None).await?;
             let _ = std::fs::remove_file(plan_path);
             let message = format!(
                 "dry run: {} writes planned{}; nothing was written",
@@ -193,18 +194,18 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
 
         let usage_at_start = self.store.usage();
-        if !self.start_under_lease(&mut run).await? {
+        let Some(lease) = self.start_under_lease(&mut run).await? else {
             return Ok(run);
-        }
+        };
         let result = self
             .keeping_lease(
                 &tenant.tenant,
-                &run.run_id.clone(),
-                self.plan_and_apply(tenant, snapshot, &mut run),
+                &lease,
+                self.plan_and_apply(tenant, snapshot, &mut run, &lease),
             )
             .await;
         self.options.progress.finish();
-        let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
+        let released = self.store.release_lease(&tenant.tenant, &lease).await;
         // The run's own requests, up to the record that says how it ended.
         run.store_usage = usage_at_start
             .zip(self.store.usage())
@@ -235,73 +236,73 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         error
     }
 
-    /// Records the run as started and takes its tenant's lease. `Ok(false)`:
+    /// Records the run as started and takes its tenant's lease. `Ok(None)`:
     /// another run holds it, and the run is recorded `busy`.
-    pub(crate) async fn start_under_lease(&self, run: &mut RunRecord) -> Result<bool, SyncError> {
+    pub(crate) async fn start_under_lease(
+        &self,
+        run: &mut RunRecord,
+    ) -> Result<Option<Lease>, SyncError> {
         run.process = self.options.this_process.clone();
         self.store.put_run(run).await?;
         match self.take_lease(&run.tenant, &run.run_id).await {
-            Ok(None) => Ok(true),
-            Ok(Some(busy)) => {
+            Ok(Taken::Lease(lease)) => Ok(Some(lease)),
+            Ok(Taken::Busy(busy)) => {
                 run.finish(RunStatus::Busy, busy, Utc::now());
                 self.store.put_run(run).await?;
-                Ok(false)
+                Ok(None)
             }
             Err(e) => Err(self.fail(run.clone(), e).await),
         }
     }
 
-    /// Runs `work` while renewing `owner`'s lease every `lease_renew_every`.
-    /// When a renewal finds the lease taken by another run, the work is
-    /// dropped where it stands, as if its process had died (the run that
-    /// took over re-plans against the store and converges it), and the run
-    /// fails with that reason.
+    /// Runs `work` while renewing `lease` every `lease_renew_every`. When a
+    /// renewal finds the lease taken by another run, the work is dropped
+    /// where it stands, and the run fails ("lease lost"). The work's own
+    /// writes are fenced by the store besides ([`crate::store::Records::write`]):
+    /// whatever the timing, none lands once the lease was taken over.
     pub(crate) async fn keeping_lease<T>(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
         work: impl std::future::Future<Output = Result<T, SyncError>>,
     ) -> Result<T, SyncError> {
         tokio::select! {
             biased;
             result = work => result,
-            lost = self.renew_until_lost(tenant, owner) => Err(lost),
+            lost = self.renew_until_lost(tenant, lease) => Err(lost),
         }
     }
 
     /// Renews the lease until it is lost (or cannot be renewed before it runs out).
-    async fn renew_until_lost(&self, tenant: &str, owner: &str) -> SyncError {
+    async fn renew_until_lost(&self, tenant: &str, lease: &Lease) -> SyncError {
         let every = self.options.lease_renew_every;
         let mut renewed = Instant::now();
         loop {
             tokio::time::sleep(every).await;
-            match self
-                .store
-                .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
-                .await
-            {
+            match self.store.renew_lease(tenant, lease, Utc::now()).await {
                 Ok(true) => renewed = Instant::now(),
-                Ok(false) => {
-                    return SyncError::Refused(format!(
-                    "run {owner} lost its lease; another run took over and will converge the store"
-                ))
-                }
-                Err(e) if renewed.elapsed() + every < self.options.lease_ttl => {
-                    tracing::warn!(tenant, run = owner, error = %e, "cannot renew the lease; trying again");
+                Ok(false) => return lease.lost(tenant).into(),
+                Err(e) if renewed.elapsed() + every < lease.ttl => {
+                    tracing::warn!(tenant, run = lease.owner, error = %e, "cannot renew the lease; trying again");
                 }
                 Err(e) => return e.into(),
             }
         }
     }
 
-    /// Takes the tenant's lease, waiting up to `lease_wait`. `Ok(Some(why))`:
-    /// busy. A run whose lease expired is marked failed, and so is a run of
-    /// this machine whose process has died (its lease is taken at once).
-    pub(crate) async fn take_lease(
-        &self,
-        tenant: &str,
-        run_id: &str,
-    ) -> Result<Option<String>, SyncError> {
+    /// Renews `lease` now; an error when another run has taken it over.
+    async fn renew_or_lost(&self, tenant: &str, lease: &Lease) -> Result<(), SyncError> {
+        if self.store.renew_lease(tenant, lease, Utc::now()).await? {
+            Ok(())
+        } else {
+            Err(lease.lost(tenant).into())
+        }
+    }
+
+    /// Takes the tenant's lease, waiting up to `lease_wait`. A run whose
+    /// lease expired is marked failed, and so is a run of this machine whose
+    /// process has died (its lease is taken at once).
+    pub(crate) async fn take_lease(&self, tenant: &str, run_id: &str) -> Result<Taken, SyncError> {
         let deadline = Instant::now() + self.options.lease_wait;
         loop {
             match self
@@ -309,25 +310,29 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .acquire_lease(tenant, run_id, Utc::now(), self.options.lease_ttl)
                 .await?
             {
-                LeaseOutcome::Acquired { expired_owner } => {
+                LeaseOutcome::Acquired {
+                    lease,
+                    expired_owner,
+                } => {
                     if let Some(dead) = expired_owner {
                         if let Some(old) = self.store.get_run(&dead).await? {
                             let why = format!("interrupted: its lease expired; run {run_id} took over and re-planned against the store");
                             self.mark_interrupted(old, why).await?;
                         }
                     }
-                    return Ok(None);
+                    return Ok(Taken::Lease(lease));
                 }
-                LeaseOutcome::Held { owner, expires_at } => {
+                LeaseOutcome::Held { lease, expires_at } => {
                     if self
-                        .free_lease_of_dead_process(tenant, &owner, run_id)
+                        .free_lease_of_dead_process(tenant, &lease, run_id)
                         .await?
                     {
                         continue;
                     }
                     if Instant::now() >= deadline {
-                        return Ok(Some(format!(
-                            "another run ({owner}) of this tenant is in progress (lease until {expires_at}); nothing was applied — try again later"
+                        return Ok(Taken::Busy(format!(
+                            "another run ({}) of this tenant is in progress (lease until {expires_at}); nothing was applied — try again later",
+                            lease.owner
                         )));
                     }
                     tokio::time::sleep(Duration::from_millis(250)).await;
@@ -345,19 +350,20 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(())
     }
 
-    /// When `holder` is a run of this machine whose process no longer exists:
-    /// frees its lease (only if it still holds it) for `run_id` to take, and
-    /// marks the dead run failed. `Ok(false)`: the holder may be alive.
+    /// When `holder` is a run of this machine's boot and PID namespace
+    /// whose process no longer exists: frees its lease (only if it still
+    /// holds it) for `run_id` to take, and marks the dead run failed.
+    /// `Ok(false)`: the holder may be alive.
     async fn free_lease_of_dead_process(
         &self,
         tenant: &str,
-        holder: &str,
+        holder: &Lease,
         run_id: &str,
     ) -> Result<bool, SyncError> {
         let Some(me) = &self.options.this_process else {
             return Ok(false);
         };
-        let Some(dead) = self.store.get_run(holder).await? else {
+        let Some(dead) = self.store.get_run(&holder.owner).await? else {
             return Ok(false);
         };
         let Some(process) = dead.process.clone().filter(|p| p.is_gone_from(me)) else {
@@ -374,7 +380,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         .await?;
         tracing::info!(
             tenant,
-            dead_run = holder,
+            dead_run = holder.owner,
             run = run_id,
             "freed the lease of a run whose process has ended"
         );
@@ -386,6 +392,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         tenant: &TenantConfig,
         snapshot: &dyn Snapshot,
         run: &mut RunRecord,
+        lease: &Lease,
     ) -> Result<(), SyncError> {
         // Reload: take_lease may have marked the run busy or the caller's copy is stale.
         let state = self.store.get_state(&tenant.tenant).await?;
@@ -405,10 +412,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .filter(|_| !rejections_may_hold(snapshot, &hold))
         {
             return self
-                .load_directly(tenant, snapshot, run, store, state)
+                .load_directly(tenant, snapshot, run, (store, lease), state)
                 .await;
         }
-        let plan_path = self.plan(tenant, snapshot, run).await?;
+        let plan_path = self.plan(tenant, snapshot, run, Some(lease)).await?;
         if !run.hold.is_empty() {
             run.plan_ref =
                 Some(
@@ -435,16 +442,15 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
             return Ok(());
         }
-        let owner = run.run_id.clone();
         let written = self
-            .apply_with_images(&tenant.tenant, &owner, run, &plan_path)
+            .apply_with_images(&tenant.tenant, lease, run, &plan_path)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
         self.finish_applied(
             &tenant.tenant,
+            lease,
             run,
-            state,
-            snapshot_has_bulk(snapshot),
+            (state, snapshot_has_bulk(snapshot)),
             written,
         )
         .await
@@ -463,13 +469,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
     }
 
-    /// A first load: planned and written at once (see `crate::direct`).
+    /// A first load: planned and written at once (see `crate::direct`),
+    /// each chunk under `lease`.
     async fn load_directly(
         &self,
         tenant: &TenantConfig,
         snapshot: &dyn Snapshot,
         run: &mut RunRecord,
-        store: &dyn BlockingRecords,
+        (store, lease): (&dyn BlockingRecords, &Lease),
         state: TenantState,
     ) -> Result<(), SyncError> {
         let path = self
@@ -478,11 +485,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let mut images = ImageWriter::create(&path)?;
         let mut output = PlanOutput::Direct {
             store,
+            lease,
             images: &mut images,
             written: 0,
         };
         store.begin_bulk_load()?;
-        let planned = self.plan_into(tenant, snapshot, run, &mut output).await;
+        let planned = self
+            .plan_into(tenant, snapshot, run, &mut output, Some(lease))
+            .await;
         let ended = store.end_bulk_load();
         planned?;
         ended?;
@@ -503,25 +513,26 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
         self.finish_applied(
             &tenant.tenant,
+            lease,
             run,
-            state,
-            snapshot_has_bulk(snapshot),
+            (state, snapshot_has_bulk(snapshot)),
             written,
         )
         .await
     }
 
-    /// Records an applied run: counts, tenant state, status and message.
+    /// Records an applied run: counts, tenant state (under `lease`), status
+    /// and message.
     async fn finish_applied(
         &self,
         tenant: &str,
+        lease: &Lease,
         run: &mut RunRecord,
-        state: TenantState,
-        bulk: bool,
+        (state, bulk): (TenantState, bool),
         written: u64,
     ) -> Result<(), SyncError> {
         run.items_written = written;
-        self.record_applied(tenant, run, state, bulk).await?;
+        self.record_applied(tenant, lease, run, state, bulk).await?;
         let total = run.total_writes();
         let rollover = run
             .rollover
@@ -540,9 +551,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(())
     }
 
+    /// The tenant's state after an applied run, written only while `lease`
+    /// is still the tenant's: a run that lost it is never recorded applied.
     pub(crate) async fn record_applied(
         &self,
         tenant: &str,
+        lease: &Lease,
         run: &RunRecord,
         mut state: TenantState,
         bulk: bool,
@@ -565,7 +579,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
         state.last_applied_run = Some(run.run_id.clone());
         state.last_applied_at = Some(Utc::now());
-        self.store.put_state(tenant, &state).await?;
+        self.store.put_state(tenant, &state, lease).await?;
         Ok(())
     }
 
@@ -576,6 +590,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         tenant: &TenantConfig,
         snapshot: &dyn Snapshot,
         run: &mut RunRecord,
+        lease: Option<&Lease>,
     ) -> Result<std::path::PathBuf, SyncError> {
         let path = if self.options.dry_run {
             std::env::temp_dir().join(format!("roster-dry-run-{}.jsonl", run.run_id))
@@ -584,18 +599,21 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .scratch(&tenant.tenant, &run.run_id, PLAN_FILE)?
         };
         let mut output = PlanOutput::File(PlanWriter::create(&path)?);
-        self.plan_into(tenant, snapshot, run, &mut output).await?;
+        self.plan_into(tenant, snapshot, run, &mut output, lease)
+            .await?;
         Ok(path)
     }
 
     /// Plans every type into `output`: the plan file, or (a first load into
-    /// a store that writes on the calling thread) the store itself.
+    /// a store that writes on the calling thread) the store itself. Renews
+    /// `lease` (none: a dry run) after each type.
     async fn plan_into(
         &self,
         tenant: &TenantConfig,
         snapshot: &dyn Snapshot,
         run: &mut RunRecord,
         output: &mut PlanOutput<'_>,
+        lease: Option<&Lease>,
     ) -> Result<(), SyncError> {
         let run_id = run.run_id.clone();
         let size = self.write_chunk();
@@ -677,11 +695,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                     }
                     PlanOutput::Direct {
                         store,
+                        lease,
                         images,
                         written,
                     } => direct::plan_while_writing(
                         *store,
-                        &tenant.tenant,
+                        (&tenant.tenant, lease),
                         &run_id,
                         size,
                         images,
@@ -730,21 +749,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             run.counts.insert(kind_key(kind), kind_plan.counts);
             archives.push((kind, std::mem::take(&mut kind_plan.archives)));
             // Planning a large district takes a while: keep the lease.
-            if !self.options.dry_run
-                && !self
-                    .store
-                    .renew_lease(
-                        &tenant.tenant,
-                        &run.run_id,
-                        Utc::now(),
-                        self.options.lease_ttl,
-                    )
-                    .await?
-            {
-                return Err(SyncError::Refused(format!(
-                    "run {} lost its lease while planning; another run took over",
-                    run.run_id
-                )));
+            if let Some(lease) = lease {
+                self.renew_or_lost(&tenant.tenant, lease).await?;
             }
         }
         run.rollover = rollover_summary(run, &calendar);
@@ -850,20 +856,20 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(excluded)
     }
 
-    /// Applies a plan file in chunks as run `run_id`, renewing `owner`'s
-    /// lease as it goes; stops at the deadline. Before each chunk is written,
+    /// Applies a plan file in chunks as run `run_id`, each chunk under
+    /// `lease` (the store renews it, or refuses the chunk once another run
+    /// took it over); stops at the deadline. Before each chunk is written,
     /// the stored state of each record it touches goes to `images`.
     async fn apply_plan(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
         run_id: &str,
         plan: &Path,
         images: &mut ImageWriter,
     ) -> Result<u64, SyncError> {
         let size = self.write_chunk();
         let mut written = 0u64;
-        let mut last_renew = Instant::now();
         let mut chunks = PlanChunks::open(plan, size)?;
         let mut next = chunks.next_chunk().transpose()?;
         while let Some(chunk) = next {
@@ -871,73 +877,55 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             let count = chunk.len() as u64;
             let now = Utc::now();
             let writes = PlannedWrite::into_writes(chunk, now, run_id);
-            written += self.store.write(tenant, &writes).await?;
+            written += self.store.write(tenant, lease, &writes).await?;
             self.options.progress.advance(count);
             next = chunks.next_chunk().transpose()?;
             let more = next.is_some();
             if more && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SyncError::DeadlineReached { written });
             }
-            if last_renew.elapsed() > self.options.lease_ttl / 3 {
-                if !self
-                    .store
-                    .renew_lease(tenant, owner, Utc::now(), self.options.lease_ttl)
-                    .await?
-                {
-                    return Err(SyncError::Refused(format!(
-                        "run {run_id} lost its lease while applying; another run took over and will converge the store"
-                    )));
-                }
-                last_renew = Instant::now();
-            }
         }
         Ok(written)
     }
 
-    /// The stored state of a planned write's record (`None` when the plan saw none).
-    async fn stored_state(
-        &self,
-        tenant: &str,
-        planned: &PlannedWrite,
-    ) -> Result<Option<RecordState>, SyncError> {
-        if planned.before.is_none() {
-            return Ok(None);
-        }
-        let entity = self
-            .store
-            .get_entity(tenant, planned.kind, &planned.id)
-            .await?;
-        Ok(entity.as_ref().map(RecordState::of))
-    }
-
-    /// Writes the before-image of each planned write: the record read from
-    /// the store (records the plan saw stored), or "did not exist".
+    /// Writes the before-image of each planned write: the record as read
+    /// from the store just before its chunk is written, or "did not exist".
+    /// Every record is read, also those the plan saw no record of: one may
+    /// have been made since (a teacher provisioned at sign-in), and a revert
+    /// must put it back, not archive it.
     async fn keep_before_images(
         &self,
         tenant: &str,
         planned: &[PlannedWrite],
         images: &mut ImageWriter,
     ) -> Result<(), SyncError> {
-        let mut states: Vec<Option<RecordState>> = Vec::with_capacity(planned.len());
-        for group in planned.chunks(16) {
-            let mut reads = Vec::with_capacity(group.len());
-            for p in group {
-                reads.push(self.stored_state(tenant, p));
+        let mut states: HashMap<EntityKind, HashMap<String, RecordState>> = HashMap::new();
+        for kind in EntityKind::ALL {
+            let ids: Vec<String> = planned
+                .iter()
+                .filter(|p| p.kind == kind)
+                .map(|p| p.id.clone())
+                .collect();
+            if !ids.is_empty() {
+                let read = self.store.record_states(tenant, kind, &ids).await?;
+                states.insert(kind, read);
             }
-            states.extend(futures::future::try_join_all(reads).await?);
         }
-        for (p, before) in planned.iter().zip(states) {
+        for p in planned {
+            let before = states
+                .get_mut(&p.kind)
+                .and_then(|read| read.get(&p.id).cloned());
             images.write(&BeforeImage::of(p, before))?;
         }
         Ok(())
     }
 
-    /// Applies a plan as `run` under `owner`'s lease, keeping the
-    /// before-images with the run's files (`run.before_ref`).
+    /// Applies a plan as `run` under `lease`, keeping the before-images
+    /// with the run's files (`run.before_ref`).
     pub(crate) async fn apply_with_images(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
         run: &mut RunRecord,
         plan: &Path,
     ) -> Result<u64, SyncError> {
@@ -948,7 +936,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .progress
             .stage("applying", (total > 0).then_some(total));
         let written = self
-            .apply_plan(tenant, owner, &run.run_id, plan, &mut images)
+            .apply_plan(tenant, lease, &run.run_id, plan, &mut images)
             .await?;
         images.finish()?;
         run.before_ref = Some(
@@ -963,17 +951,17 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
         let mut run = self.held_run(run_id).await?;
         let tenant = run.tenant.clone();
-        if let Some(busy) = self
+        let lease = match self
             .take_lease(&tenant, &format!("approve-{run_id}"))
             .await?
         {
-            return Err(SyncError::Refused(busy));
-        }
-        let owner = format!("approve-{run_id}");
+            Taken::Lease(lease) => lease,
+            Taken::Busy(busy) => return Err(SyncError::Refused(busy)),
+        };
         let result = self
-            .keeping_lease(&tenant, &owner, self.approve_locked(&mut run, &owner, by))
+            .keeping_lease(&tenant, &lease, self.approve_locked(&mut run, &lease, by))
             .await;
-        self.store.release_lease(&tenant, &owner).await?;
+        self.store.release_lease(&tenant, &lease).await?;
         result?;
         self.store.put_run(&run).await?;
         Ok(run)
@@ -982,7 +970,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     async fn approve_locked(
         &self,
         run: &mut RunRecord,
-        owner: &str,
+        lease: &Lease,
         by: &str,
     ) -> Result<(), SyncError> {
         let state = self.store.get_state(&run.tenant).await?;
@@ -1001,13 +989,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         self.recheck(&run.tenant, &plan).await?;
         // Apply under the approver's lease, writing as the held run.
         let tenant = run.tenant.clone();
-        let written = self.apply_with_images(&tenant, owner, run, &plan).await?;
+        let written = self.apply_with_images(&tenant, lease, run, &plan).await?;
         run.items_written = written;
         run.decided_by = Some(by.to_string());
         run.hold.clear();
         self.finish_revert(run).await?;
         let bulk = run.generated_at.is_some();
-        self.record_applied(&run.tenant, run, state, bulk).await?;
+        self.record_applied(&run.tenant, lease, run, state, bulk)
+            .await?;
         run.finish(
             RunStatus::Applied,
             format!("approved by {by} and applied: {written} records written"),
@@ -1073,13 +1062,23 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     }
 }
 
+/// What taking a tenant's lease came to.
+pub(crate) enum Taken {
+    /// The lease, held.
+    Lease(Lease),
+    /// Another run holds it: why the run is busy.
+    Busy(String),
+}
+
 /// Where a plan goes.
 enum PlanOutput<'a> {
     /// The plan file, applied (or held) afterwards.
     File(PlanWriter),
-    /// Straight into a store with no records for the tenant, as planned.
+    /// Straight into a store with no records for the tenant, as planned,
+    /// each chunk under the run's lease.
     Direct {
         store: &'a dyn BlockingRecords,
+        lease: &'a Lease,
         images: &'a mut ImageWriter,
         written: u64,
     },

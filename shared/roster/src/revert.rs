@@ -12,7 +12,7 @@ use crate::engine::{Engine, PLAN_FILE};
 use crate::error::SyncError;
 use crate::plan::{Before, PlanWriter, PlannedWrite};
 use crate::run::{HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
-use crate::store::{ArchivedBy, Store};
+use crate::store::{ArchivedBy, Lease, Store};
 use chrono::Utc;
 use oneroster::EntityKind;
 use std::collections::HashMap;
@@ -174,18 +174,17 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Ok(RevertOutcome::Run(Box::new(run)));
         }
 
-        if !self.start_under_lease(&mut run).await? {
+        let Some(lease) = self.start_under_lease(&mut run).await? else {
             return Ok(RevertOutcome::Run(Box::new(run)));
-        }
-        let owner = run.run_id.clone();
+        };
         let result = self
             .keeping_lease(
                 &tenant.tenant,
-                &owner,
-                self.revert_locked(&tenant, &original, &images, request, &mut run),
+                &lease,
+                self.revert_locked(&tenant, (&original, &images), request, &mut run, &lease),
             )
             .await;
-        let released = self.store.release_lease(&tenant.tenant, &run.run_id).await;
+        let released = self.store.release_lease(&tenant.tenant, &lease).await;
         match released.map_err(SyncError::from).and(result) {
             Ok(Some(refused)) => {
                 // Nothing was written: the revert's own record says why.
@@ -212,10 +211,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     async fn revert_locked(
         &self,
         tenant: &crate::tenant::TenantConfig,
-        original: &RunRecord,
-        images: &Path,
+        (original, images): (&RunRecord, &Path),
         request: &RevertRequest,
         run: &mut RunRecord,
+        lease: &Lease,
     ) -> Result<Option<RevertOutcome>, SyncError> {
         let plan = self
             .artifacts
@@ -261,15 +260,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
             return Ok(None);
         }
-        let owner = run.run_id.clone();
         let written = self
-            .apply_with_images(&tenant.tenant, &owner, run, &plan)
+            .apply_with_images(&tenant.tenant, lease, run, &plan)
             .await?;
         let _ = std::fs::remove_file(&plan);
         run.items_written = written;
         self.finish_revert(run).await?;
         let state = self.store.get_state(&tenant.tenant).await?;
-        self.record_applied(&tenant.tenant, run, state, false)
+        self.record_applied(&tenant.tenant, lease, run, state, false)
             .await?;
         run.finish(
             RunStatus::Applied,

@@ -39,6 +39,13 @@ pub enum StoreError {
         /// What the rule is and who holds what.
         context: String,
     },
+    /// A write refused because its run no longer holds its tenant's lease
+    /// (another run took it over): the run must stop writing.
+    #[error("lease lost: {context}")]
+    LeaseLost {
+        /// Whose lease, and what was refused.
+        context: String,
+    },
     /// A request the store refused or data it cannot read.
     #[error("store error: {context}")]
     Permanent {
@@ -74,10 +81,19 @@ impl StoreError {
         }
     }
 
-    /// The same failure, caused by `cause` (a conflict carries no cause).
+    /// A write refused because the run's lease is no longer held.
+    pub fn lease_lost(context: impl Into<String>) -> StoreError {
+        StoreError::LeaseLost {
+            context: context.into(),
+        }
+    }
+
+    /// The same failure, caused by `cause` (a conflict or a lost lease
+    /// carries no cause).
     pub fn because(self, cause: impl Into<BoxError>) -> StoreError {
         match self {
             StoreError::Conflict { context } => StoreError::Conflict { context },
+            StoreError::LeaseLost { context } => StoreError::LeaseLost { context },
             StoreError::Unavailable { context, .. } => StoreError::Unavailable {
                 context,
                 source: Some(cause.into()),
@@ -101,13 +117,20 @@ impl StoreError {
     pub fn retry(&self) -> Retry {
         match self {
             StoreError::Unavailable { .. } => Retry::Retryable,
-            StoreError::Permanent { .. } | StoreError::Conflict { .. } => Retry::Permanent,
+            StoreError::Permanent { .. }
+            | StoreError::Conflict { .. }
+            | StoreError::LeaseLost { .. } => Retry::Permanent,
         }
     }
 
     /// Whether the store refused the write by one of its rules.
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
+    }
+
+    /// Whether the write was refused because the run's lease was lost.
+    pub fn is_lease_lost(&self) -> bool {
+        matches!(self, StoreError::LeaseLost { .. })
     }
 
     /// Whether retrying later may succeed.
@@ -232,7 +255,7 @@ pub trait BlockingRecords: Sync {
     /// [`Records::load_summaries`].
     fn load_summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>>;
     /// [`Records::write`].
-    fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64>;
+    fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64>;
     /// Whether the tenant has any record stored (active, archived or provisional).
     fn has_records(&self, tenant: &str) -> StoreResult<bool>;
     /// A first load is about to write many records in a row: the store may
@@ -506,18 +529,49 @@ pub struct SignInAudit {
     pub expires_at: DateTime<Utc>,
 }
 
+/// One tenure of a tenant's lease: who took it, with which fencing token.
+///
+/// The token grows by one each time the lease is taken (by anyone), so a
+/// run whose lease was taken over holds a token the store no longer has:
+/// every write under the lease ([`Records::write`], [`Tenants::put_state`])
+/// is refused with [`StoreError::LeaseLost`] from then on, whatever the
+/// clocks say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The run (or approval) that holds it.
+    pub owner: String,
+    /// The fencing token of this tenure.
+    pub token: u64,
+    /// How long the lease lasts from each renewal.
+    pub ttl: Duration,
+}
+
+impl Lease {
+    /// The refusal of a write under this lease of `tenant` once another run
+    /// has taken it over.
+    pub fn lost(&self, tenant: &str) -> StoreError {
+        StoreError::lease_lost(format!(
+            "{} no longer holds the lease of tenant `{tenant}` (token {}); another run took it over, and nothing more was written",
+            self.owner, self.token
+        ))
+    }
+}
+
 /// The result of trying to take a tenant's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseOutcome {
     /// Taken. `expired_owner` names a run whose lease had expired (it died).
     Acquired {
+        /// The lease now held.
+        lease: Lease,
         /// The previous owner whose lease expired, if any.
         expired_owner: Option<String>,
     },
     /// Another run holds it.
     Held {
-        /// The holder.
-        owner: String,
+        /// The holder's lease (its token frees it only if it is still held,
+        /// see [`Leases::release_lease`]).
+        lease: Lease,
         /// Until when.
         expires_at: DateTime<Utc>,
     },
@@ -555,11 +609,14 @@ pub trait Tenants: Send + Sync {
     /// A tenant's sync state (default when none yet).
     fn get_state(&self, tenant: &str) -> impl Future<Output = StoreResult<TenantState>> + Send;
 
-    /// Replaces a tenant's sync state (under the tenant's lease).
+    /// Replaces a tenant's sync state, only while `lease` is the tenant's
+    /// lease (else [`StoreError::LeaseLost`], nothing written): one atomic
+    /// check and write.
     fn put_state(
         &self,
         tenant: &str,
         state: &TenantState,
+        lease: &Lease,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
@@ -662,6 +719,28 @@ pub trait Records: Send + Sync {
         sourced_id: &str,
     ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
 
+    /// The stored states of the records `ids` of one type, read now
+    /// (strongly consistent), by sourcedId; records not stored are left out.
+    /// What a run keeps as before-images. Default: one
+    /// [`Records::get_entity`] each.
+    fn record_states(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        ids: &[String],
+    ) -> impl Future<Output = StoreResult<std::collections::HashMap<String, RecordState>>> + Send
+    {
+        async move {
+            let mut states = std::collections::HashMap::with_capacity(ids.len());
+            for id in ids {
+                if let Some(entity) = self.get_entity(tenant, kind, id).await? {
+                    states.insert(id.clone(), RecordState::of(&entity));
+                }
+            }
+            Ok(states)
+        }
+    }
+
     /// The sourcedIds (sorted) of the tenant's records matching a lookup,
     /// archived ones included. Index-backed: may lag a write by a moment on DynamoDB.
     fn lookup(
@@ -670,11 +749,20 @@ pub trait Records: Send + Sync {
         lookup: &Lookup,
     ) -> impl Future<Output = StoreResult<Vec<String>>> + Send;
 
-    /// Applies writes; returns the number of items written. Writes are
-    /// idempotent: applying the same write twice leaves the same state.
+    /// Applies writes under the tenant's `lease`; returns the number of
+    /// items written. Writes are idempotent: applying the same write twice
+    /// leaves the same state.
+    ///
+    /// Fenced: the store first renews `lease` (for its `ttl`) only if it is
+    /// still the tenant's lease, same owner and token, and writes nothing
+    /// otherwise ([`StoreError::LeaseLost`]). SQLite renews and writes in one
+    /// transaction; DynamoDB renews with a conditional update and sends no
+    /// request after half the lease has passed without renewing it again
+    /// (see docs/operations.md, "One run of a tenant at a time").
     fn write(
         &self,
         tenant: &str,
+        lease: &Lease,
         writes: &[EntityWrite],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
@@ -774,9 +862,12 @@ pub trait SignInAudits: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<SignInAudit>>> + Send;
 }
 
-/// Per-tenant leases that serialise runs.
+/// Per-tenant leases that serialise runs. Each taking of a lease gets the
+/// next fencing token ([`Lease`]); renewing and releasing act only on the
+/// same owner and token.
 pub trait Leases: Send + Sync {
-    /// Takes the tenant's lease for `owner` until `now + ttl`, if free or expired.
+    /// Takes the tenant's lease for `owner` until `now + ttl`, if free or
+    /// expired, with the next fencing token.
     fn acquire_lease(
         &self,
         tenant: &str,
@@ -785,20 +876,21 @@ pub trait Leases: Send + Sync {
         ttl: Duration,
     ) -> impl Future<Output = StoreResult<LeaseOutcome>> + Send;
 
-    /// Extends the lease; false when `owner` no longer holds it.
+    /// Extends the lease to `now + lease.ttl`; false when it is no longer
+    /// the tenant's lease (another owner or token).
     fn renew_lease(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        ttl: Duration,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    /// Releases the lease if `owner` holds it.
+    /// Frees the lease if it is still `lease` (same owner and token); the
+    /// token is kept, so the next taker gets a greater one.
     fn release_lease(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 

@@ -408,7 +408,7 @@ async fn held_and_stale_packages_are_reported_not_retried() {
     // A package generated before the last applied bulk is stale. Backdate the state.
     let mut state = world.ingest.store.get_state("d1").await.unwrap();
     state.last_bulk_generated_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
-    world.ingest.store.put_state("d1", &state).await.unwrap();
+    put_state_as_a_run(&world.ingest.store, "d1", &state).await;
     let event = world.put_file("inbound/d1/old.zip", &zip).await;
     let out = handle(&world, event).await.unwrap();
     assert_eq!(out[0].outcome, "stale");
@@ -549,7 +549,7 @@ async fn the_sweep_counts_tenants_overdue_for_a_sync() {
                 last_applied_at: Some(now - chrono::Duration::days(days_ago)),
                 ..Default::default()
             };
-            world.ingest.store.put_state(tenant, &state).await.unwrap();
+            put_state_as_a_run(&world.ingest.store, tenant, &state).await;
         }
     }
     let overdue = world.ingest.report_overdue_tenants(now).await.unwrap();
@@ -560,4 +560,21 @@ async fn the_sweep_counts_tenants_overdue_for_a_sync() {
     );
     // The sweep reports them too (and succeeds).
     world.ingest.sweep(now).await.unwrap();
+}
+
+/// Writes a tenant's state as a run does: under the tenant's lease.
+async fn put_state_as_a_run<S: roster::Store>(
+    store: &S,
+    tenant: &str,
+    state: &roster::TenantState,
+) {
+    let taken = store
+        .acquire_lease(tenant, "test", chrono::Utc::now(), Duration::from_secs(60))
+        .await
+        .unwrap();
+    let roster::LeaseOutcome::Acquired { lease, .. } = taken else {
+        panic!("no run holds the lease of {tenant}: {taken:?}");
+    };
+    store.put_state(tenant, state, &lease).await.unwrap();
+    store.release_lease(tenant, &lease).await.unwrap();
 }

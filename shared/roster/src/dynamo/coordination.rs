@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// The key of a tenant's lease item.
+fn lease_key(tenant: &str) -> Item {
+    key(format!("TENANT#{tenant}"), "LEASE".into())
+}
+
+/// A lease item's fencing token (0 for an item written before tokens).
+fn token_of(item: &Item) -> StoreResult<u64> {
+    match item.get("token") {
+        None => Ok(0),
+        Some(v) => v
+            .as_n()
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| StoreError::permanent("a lease item's `token` is not a number")),
+    }
+}
+
 impl Leases for DynamoStore {
     async fn acquire_lease(
         &self,
@@ -11,12 +28,18 @@ impl Leases for DynamoStore {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> StoreResult<LeaseOutcome> {
-        let lease_key = key(format!("TENANT#{tenant}"), "LEASE".into());
         let expires = expires_after(now, ttl);
         loop {
-            let current = self.get_item(lease_key.clone()).await?;
-            let mut item = lease_key.clone();
+            let current = self.get_item(lease_key(tenant)).await?;
+            let token = current.as_ref().map(token_of).transpose()?.unwrap_or(0);
+            let lease = Lease {
+                owner: owner.to_string(),
+                token: token + 1,
+                ttl,
+            };
+            let mut item = lease_key(tenant);
             item.insert("owner".into(), s(owner));
+            item.insert("token".into(), AttributeValue::N(lease.token.to_string()));
             item.insert("expires_at".into(), s(ts(expires)));
             // Leases outlive their expiry by a day, then DynamoDB's TTL removes them.
             item.insert(
@@ -31,24 +54,47 @@ impl Leases for DynamoStore {
             let (put, expired_owner) = match &current {
                 None => (put.condition_expression("attribute_not_exists(pk)"), None),
                 Some(cur) => {
-                    let holder = need_s(cur, "owner")?.to_string();
+                    // No owner: released.
+                    let holder = get_s(cur, "owner").filter(|h| !h.is_empty());
                     let until = need_s(cur, "expires_at")?.to_string();
-                    if holder != owner && parse_ts(&until)? > now {
-                        return Ok(LeaseOutcome::Held {
-                            owner: holder,
-                            expires_at: parse_ts(&until)?,
-                        });
+                    if let Some(holder) = holder.filter(|h| *h != owner) {
+                        if parse_ts(&until)? > now {
+                            return Ok(LeaseOutcome::Held {
+                                lease: Lease {
+                                    owner: holder.to_string(),
+                                    token,
+                                    ttl,
+                                },
+                                expires_at: parse_ts(&until)?,
+                            });
+                        }
                     }
+                    // Taken only as it was read: no renewal or taking since.
+                    let put = if cur.contains_key("token") {
+                        put.condition_expression("#token = :seen AND expires_at = :until")
+                            .expression_attribute_values(
+                                ":seen",
+                                AttributeValue::N(token.to_string()),
+                            )
+                    } else {
+                        put.condition_expression(
+                            "attribute_not_exists(#token) AND expires_at = :until",
+                        )
+                    };
                     let put = put
-                        .condition_expression("#owner = :holder AND expires_at = :until")
-                        .expression_attribute_names("#owner", "owner")
-                        .expression_attribute_values(":holder", s(holder.clone()))
+                        .expression_attribute_names("#token", "token")
                         .expression_attribute_values(":until", s(until));
-                    (put, (holder != owner).then_some(holder))
+                    let expired = holder.filter(|h| *h != owner).map(str::to_string);
+                    (put, expired)
                 }
             };
             match put.metered(&self.meter).await {
-                Ok(_) => return Ok(LeaseOutcome::Acquired { expired_owner }),
+                Ok(_) => {
+                    return Ok(LeaseOutcome::Acquired {
+                        lease,
+                        expired_owner,
+                    })
+                }
                 // Someone else moved first: look again.
                 Err(e) if is_condition_failed(&e) => continue,
                 Err(e) => return Err(sdk_error(e)),
@@ -59,26 +105,27 @@ impl Leases for DynamoStore {
     async fn renew_lease(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        ttl: Duration,
     ) -> StoreResult<bool> {
-        let expires = expires_after(now, ttl);
+        let expires = expires_after(now, lease.ttl);
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("TENANT#{tenant}"), "LEASE".into())))
+            .set_key(Some(lease_key(tenant)))
             .update_expression("SET expires_at = :exp, #ttl = :ttl")
-            .condition_expression("#owner = :me")
+            .condition_expression("#owner = :me AND #token = :token")
             .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#token", "token")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":exp", s(ts(expires)))
             .expression_attribute_values(
                 ":ttl",
                 ttl_at(expires + chrono::Duration::seconds(86_400)),
             )
-            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":me", s(lease.owner.as_str()))
+            .expression_attribute_values(":token", AttributeValue::N(lease.token.to_string()))
             .metered(&self.meter)
             .await;
         match result {
@@ -88,15 +135,19 @@ impl Leases for DynamoStore {
         }
     }
 
-    async fn release_lease(&self, tenant: &str, owner: &str) -> StoreResult<()> {
+    async fn release_lease(&self, tenant: &str, lease: &Lease) -> StoreResult<()> {
+        // The item stays, with its token, so the next taker's is greater.
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("TENANT#{tenant}"), "LEASE".into())))
-            .condition_expression("#owner = :me")
+            .set_key(Some(lease_key(tenant)))
+            .update_expression("REMOVE #owner")
+            .condition_expression("#owner = :me AND #token = :token")
             .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":me", s(lease.owner.as_str()))
+            .expression_attribute_values(":token", AttributeValue::N(lease.token.to_string()))
             .metered(&self.meter)
             .await;
         match result {
@@ -104,6 +155,36 @@ impl Leases for DynamoStore {
             Err(e) if is_condition_failed(&e) => Ok(()),
             Err(e) => Err(sdk_error(e)),
         }
+    }
+}
+
+impl DynamoStore {
+    /// The fence of a write under `lease`: renews it, or refuses the write
+    /// ([`StoreError::LeaseLost`]) when another run has taken it over.
+    pub(super) async fn fence(&self, tenant: &str, lease: &Lease) -> StoreResult<()> {
+        if self.renew_lease(tenant, lease, Utc::now()).await? {
+            Ok(())
+        } else {
+            Err(lease.lost(tenant))
+        }
+    }
+
+    /// The condition a transaction puts on the lease item: still `lease`.
+    pub(super) fn lease_check(
+        &self,
+        tenant: &str,
+        lease: &Lease,
+    ) -> StoreResult<aws_sdk_dynamodb::types::ConditionCheck> {
+        aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(lease_key(tenant)))
+            .condition_expression("#owner = :me AND #token = :token")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#token", "token")
+            .expression_attribute_values(":me", s(lease.owner.as_str()))
+            .expression_attribute_values(":token", AttributeValue::N(lease.token.to_string()))
+            .build()
+            .map_err(|e| StoreError::permanent("building a DynamoDB request").because(e))
     }
 }
 

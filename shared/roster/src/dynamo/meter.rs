@@ -5,6 +5,7 @@
 use super::*;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::operation::{
+    batch_get_item::{builders::BatchGetItemFluentBuilder, BatchGetItemError, BatchGetItemOutput},
     batch_write_item::{
         builders::BatchWriteItemFluentBuilder, BatchWriteItemError, BatchWriteItemOutput,
     },
@@ -137,5 +138,12 @@ metered_send!(
     TransactWriteItemsOutput,
     TransactWriteItemsError,
     true,
+    |o| o.consumed_capacity().iter().map(|c| units(Some(c))).sum()
+);
+metered_send!(
+    BatchGetItemFluentBuilder,
+    BatchGetItemOutput,
+    BatchGetItemError,
+    false,
     |o| o.consumed_capacity().iter().map(|c| units(Some(c))).sum()
 );

@@ -25,6 +25,40 @@ pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSumm
     })
 }
 
+/// A stored record from its entity item (`primary_admin` from its platform item).
+fn entity_of(
+    kind: EntityKind,
+    sourced_id: &str,
+    item: &Item,
+    primary_admin: bool,
+) -> StoreResult<StoredEntity> {
+    let archive = match (get_s(item, "archived_by"), get_s(item, "archived_at")) {
+        (Some(by), Some(at)) => Some(ArchiveInfo {
+            by: ArchivedBy::parse(by),
+            at: parse_ts(at)?,
+            run: get_s(item, "archived_run").map(String::from),
+            reason: get_s(item, "archive_reason").and_then(ArchiveReason::parse),
+        }),
+        _ => None,
+    };
+    Ok(StoredEntity {
+        kind,
+        sourced_id: sourced_id.to_string(),
+        sis: SisContent::from_value(
+            item.get("sis")
+                .map(attribute_to_json)
+                .unwrap_or(Value::Null),
+        ),
+        archive,
+        first_seen_at: parse_ts(need_s(item, "first_seen_at")?)?,
+        first_seen_run: need_s(item, "first_seen_run")?.to_string(),
+        updated_at: parse_ts(need_s(item, "updated_at")?)?,
+        updated_run: need_s(item, "updated_run")?.to_string(),
+        primary_admin,
+        provisional: is_provisional(item),
+    })
+}
+
 /// Whether an entity item is a provisional user made at sign-in.
 fn is_provisional(item: &Item) -> bool {
     item.get("provisional")
@@ -82,31 +116,37 @@ impl Records for DynamoStore {
                     .copied()
             })
             .unwrap_or(false);
-        let archive = match (get_s(&item, "archived_by"), get_s(&item, "archived_at")) {
-            (Some(by), Some(at)) => Some(ArchiveInfo {
-                by: ArchivedBy::parse(by),
-                at: parse_ts(at)?,
-                run: get_s(&item, "archived_run").map(String::from),
-                reason: get_s(&item, "archive_reason").and_then(ArchiveReason::parse),
-            }),
-            _ => None,
-        };
-        Ok(Some(StoredEntity {
-            kind,
-            sourced_id: sourced_id.to_string(),
-            sis: SisContent::from_value(
-                item.get("sis")
-                    .map(attribute_to_json)
-                    .unwrap_or(Value::Null),
-            ),
-            archive,
-            first_seen_at: parse_ts(need_s(&item, "first_seen_at")?)?,
-            first_seen_run: need_s(&item, "first_seen_run")?.to_string(),
-            updated_at: parse_ts(need_s(&item, "updated_at")?)?,
-            updated_run: need_s(&item, "updated_run")?.to_string(),
-            primary_admin,
-            provisional: is_provisional(&item),
-        }))
+        entity_of(kind, sourced_id, &item, primary_admin).map(Some)
+    }
+
+    /// `BatchGetItem` of the records' items (100 keys a request, strongly
+    /// consistent, unprocessed keys retried), several requests at once.
+    async fn record_states(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        ids: &[String],
+    ) -> StoreResult<HashMap<String, RecordState>> {
+        let batches: Vec<Vec<Item>> = ids
+            .chunks(100)
+            .map(|batch| {
+                batch
+                    .iter()
+                    .map(|id| key(entity_pk(tenant, kind, id), format!("E#{id}")))
+                    .collect()
+            })
+            .collect();
+        let items = stream::iter(batches.into_iter().map(|keys| self.batch_get(keys)))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<Vec<Item>>>()
+            .await?;
+        let mut states = HashMap::with_capacity(ids.len());
+        for item in items.into_iter().flatten() {
+            let id = need_s(&item, "sid")?.to_string();
+            let entity = entity_of(kind, &id, &item, false)?;
+            states.insert(id, RecordState::of(&entity));
+        }
+        Ok(states)
     }
 
     async fn lookup(&self, tenant: &str, lookup: &Lookup) -> StoreResult<Vec<String>> {
@@ -130,12 +170,14 @@ impl Records for DynamoStore {
         Ok(ids)
     }
 
-    async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+    async fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
+        let fence = super::writes::Fence::hold(self, tenant, lease).await?;
+        let fence = &fence;
         let puts: Vec<Item> = writes
             .iter()
             .filter_map(|w| Self::entity_item(tenant, w))
             .collect();
-        let mut written = self.batch_put(puts).await?;
+        let mut written = self.batch_put(puts, fence).await?;
         type Archive = (
             EntityKind,
             String,
@@ -169,7 +211,7 @@ impl Records for DynamoStore {
                         run: Some(run),
                         reason,
                     };
-                    self.archive_one(tenant, kind, &id, &mark).await
+                    self.archive_one(tenant, kind, &id, &mark, fence).await
                 }),
         )
         .buffer_unordered(CONCURRENCY)

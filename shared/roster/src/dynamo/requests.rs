@@ -16,6 +16,61 @@ impl DynamoStore {
         Ok(out.item)
     }
 
+    /// The items of up to 100 `keys` (strongly consistent; those not stored
+    /// are left out), unprocessed keys retried with backoff.
+    pub(super) async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::with_capacity(keys.len());
+        let mut pending = keys;
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::permanent("building a DynamoDB request").because(e))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request.clone())
+                .metered(&self.meter)
+                .await;
+            match out {
+                Ok(mut out) => {
+                    items.extend(
+                        out.responses
+                            .as_mut()
+                            .and_then(|r| r.remove(&self.table))
+                            .unwrap_or_default(),
+                    );
+                    pending = out
+                        .unprocessed_keys
+                        .and_then(|mut u| u.remove(&self.table))
+                        .map(|k| k.keys)
+                        .unwrap_or_default();
+                    if pending.is_empty() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let err = sdk_error(e);
+                    if !err.is_retryable() {
+                        return Err(err);
+                    }
+                    pending = request.keys;
+                }
+            }
+            attempt += 1;
+            if attempt >= MAX_ATTEMPTS {
+                return Err(StoreError::unavailable(format!(
+                    "{} records still unread after {MAX_ATTEMPTS} attempts (throttled)",
+                    pending.len()
+                )));
+            }
+            tokio::time::sleep(super::writes::backoff(attempt)).await;
+        }
+        Ok(items)
+    }
+
     pub(super) async fn put_item(&self, item: Item) -> StoreResult<()> {
         self.client
             .put_item()

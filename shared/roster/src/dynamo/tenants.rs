@@ -72,7 +72,8 @@ impl Tenants for DynamoStore {
         }
     }
 
-    async fn put_state(&self, tenant: &str, state: &TenantState) -> StoreResult<()> {
+    /// One transaction: the lease item's check and the state's put.
+    async fn put_state(&self, tenant: &str, state: &TenantState, lease: &Lease) -> StoreResult<()> {
         if self.get_tenant(tenant).await?.is_none() {
             return Err(StoreError::permanent(format!(
                 "tenant `{tenant}` does not exist"
@@ -83,7 +84,40 @@ impl Tenants for DynamoStore {
             "state".into(),
             s(serde_json::to_string(state).map_err(json_error)?),
         );
-        self.put_item(item).await
+        let check = TransactWriteItem::builder()
+            .condition_check(self.lease_check(tenant, lease)?)
+            .build();
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(build_error)?;
+        let writes = vec![check, TransactWriteItem::builder().put(put).build()];
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .metered(&self.meter)
+                .await;
+            let Err(e) = result else {
+                return Ok(());
+            };
+            let reasons = cancellation_reasons(&e);
+            if reasons.first().and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+                return Err(lease.lost(tenant));
+            }
+            // The lease item was being renewed at that moment: try again.
+            let contended = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            attempt += 1;
+            if !contended || attempt >= MAX_ATTEMPTS {
+                return Err(sdk_error(e));
+            }
+            tokio::time::sleep(super::writes::backoff(attempt)).await;
+        }
     }
 }
 
@@ -176,15 +210,7 @@ impl DynamoStore {
         let Err(e) = result else {
             return Ok(Saved::Yes);
         };
-        let reasons = e
-            .as_service_error()
-            .and_then(|s| match s {
-                TransactWriteItemsError::TransactionCanceledException(c) => {
-                    Some(c.cancellation_reasons().to_vec())
-                }
-                _ => None,
-            })
-            .unwrap_or_default();
+        let reasons = cancellation_reasons(&e);
         let failed = |i: usize| {
             reasons
                 .get(i)
@@ -207,4 +233,18 @@ impl DynamoStore {
         }
         Err(sdk_error(e))
     }
+}
+
+/// Why a transaction was cancelled, one reason per item (none for other errors).
+fn cancellation_reasons(
+    e: &SdkError<TransactWriteItemsError>,
+) -> Vec<aws_sdk_dynamodb::types::CancellationReason> {
+    e.as_service_error()
+        .and_then(|s| match s {
+            TransactWriteItemsError::TransactionCanceledException(c) => {
+                Some(c.cancellation_reasons().to_vec())
+            }
+            _ => None,
+        })
+        .unwrap_or_default()
 }

@@ -2,6 +2,7 @@
 //! backoff and jitter, many batches at once) and archives.
 
 use super::*;
+use std::time::Instant;
 
 /// Full jitter backoff: a random wait up to `base * 2^attempt`, capped.
 pub(super) fn backoff(attempt: u32) -> Duration {
@@ -10,6 +11,55 @@ pub(super) fn backoff(attempt: u32) -> Duration {
         .saturating_mul(1 << attempt.min(10))
         .min(cap);
     Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling.as_millis() as u64))
+}
+
+/// The fence of one `write` under a lease. The lease is renewed (only if it
+/// is still the run's: owner and token) before the first request; a request
+/// is sent only while half the lease's length has not passed since the last
+/// renewal, and past that the lease is renewed again first. So no request
+/// leaves after another run could have taken the lease over, unless the
+/// clocks of the two machines differ by more than half the lease (see
+/// docs/operations.md).
+pub(super) struct Fence<'a> {
+    store: &'a DynamoStore,
+    tenant: &'a str,
+    lease: &'a Lease,
+    /// Requests may be sent until then (`None`: a lease that never ends).
+    send_by: tokio::sync::Mutex<Option<Instant>>,
+}
+
+impl<'a> Fence<'a> {
+    /// Renews `lease`, or refuses the write when it was taken over.
+    pub(super) async fn hold(
+        store: &'a DynamoStore,
+        tenant: &'a str,
+        lease: &'a Lease,
+    ) -> StoreResult<Fence<'a>> {
+        let fence = Fence {
+            store,
+            tenant,
+            lease,
+            send_by: tokio::sync::Mutex::new(None),
+        };
+        *fence.send_by.lock().await = fence.renew().await?;
+        Ok(fence)
+    }
+
+    /// Before each request: renews the lease again when half of it has passed.
+    pub(super) async fn check(&self) -> StoreResult<()> {
+        let mut send_by = self.send_by.lock().await;
+        if send_by.is_none_or(|until| Instant::now() < until) {
+            return Ok(());
+        }
+        *send_by = self.renew().await?;
+        Ok(())
+    }
+
+    async fn renew(&self) -> StoreResult<Option<Instant>> {
+        let start = Instant::now();
+        self.store.fence(self.tenant, self.lease).await?;
+        Ok(start.checked_add(self.lease.ttl / 2))
+    }
 }
 
 impl DynamoStore {
@@ -114,7 +164,7 @@ impl DynamoStore {
 
     /// Writes puts with BatchWriteItem, retrying unprocessed items with
     /// exponential backoff and full jitter.
-    pub(super) async fn batch_put(&self, items: Vec<Item>) -> StoreResult<u64> {
+    pub(super) async fn batch_put(&self, items: Vec<Item>, fence: &Fence<'_>) -> StoreResult<u64> {
         let count = items.len() as u64;
         let batches: Vec<Vec<WriteRequest>> = items
             .chunks(BATCH)
@@ -134,16 +184,25 @@ impl DynamoStore {
                     .collect()
             })
             .collect();
-        stream::iter(batches.into_iter().map(|batch| self.send_batch(batch)))
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<()>>()
-            .await?;
+        stream::iter(
+            batches
+                .into_iter()
+                .map(|batch| self.send_batch(batch, fence)),
+        )
+        .buffer_unordered(CONCURRENCY)
+        .try_collect::<Vec<()>>()
+        .await?;
         Ok(count)
     }
 
-    pub(super) async fn send_batch(&self, mut batch: Vec<WriteRequest>) -> StoreResult<()> {
+    pub(super) async fn send_batch(
+        &self,
+        mut batch: Vec<WriteRequest>,
+        fence: &Fence<'_>,
+    ) -> StoreResult<()> {
         let mut attempt = 0;
         loop {
+            fence.check().await?;
             let result = self
                 .client
                 .batch_write_item()
@@ -239,9 +298,11 @@ impl DynamoStore {
         kind: EntityKind,
         sourced_id: &str,
         mark: &ArchiveInfo,
+        fence: &Fence<'_>,
     ) -> StoreResult<()> {
         let mut attempt = 0;
         loop {
+            fence.check().await?;
             match self.set_archived(tenant, kind, sourced_id, mark).await {
                 Ok(()) => return Ok(()),
                 // Gone meanwhile: nothing to archive.

@@ -20,64 +20,111 @@ impl Leases for SqliteStore {
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(db_error)?;
-            let current: Option<(String, String)> = tx
-                .query_row("SELECT owner, expires_at FROM leases WHERE tenant = ?1", [tenant], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+            let current: Option<(String, String, i64)> = tx
+                .query_row(
+                    "SELECT owner, expires_at, token FROM leases WHERE tenant = ?1",
+                    [tenant],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
                 .optional()
                 .map_err(db_error)?;
-            let expired_owner = match current {
-                Some((holder, until)) => {
-                    let until = parse_ts(&until)?;
+            let mut token = 0u64;
+            let mut expired_owner = None;
+            if let Some((holder, until, held_token)) = current {
+                token = u64::try_from(held_token).unwrap_or(0);
+                let until = parse_ts(&until)?;
+                // An empty owner: released.
+                if !holder.is_empty() {
                     if holder != owner && until > now {
                         return Ok(LeaseOutcome::Held {
-                            owner: holder,
+                            lease: Lease {
+                                owner: holder,
+                                token,
+                                ttl,
+                            },
                             expires_at: until,
                         });
                     }
-                    (holder != owner).then_some(holder)
+                    expired_owner = (holder != owner).then_some(holder);
                 }
-                None => None,
+            }
+            let lease = Lease {
+                owner: owner.to_string(),
+                token: token + 1,
+                ttl,
             };
             tx.execute(
-                "INSERT INTO leases (tenant, owner, expires_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (tenant) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at",
-                params![tenant, owner, ts(expires)],
+                "INSERT INTO leases (tenant, owner, expires_at, token) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (tenant) DO UPDATE SET owner = excluded.owner,
+                     expires_at = excluded.expires_at, token = excluded.token",
+                params![tenant, owner, ts(expires), token_value(lease.token)?],
             )
             .map_err(db_error)?;
             tx.commit().map_err(db_error)?;
-            Ok(LeaseOutcome::Acquired { expired_owner })
+            Ok(LeaseOutcome::Acquired {
+                lease,
+                expired_owner,
+            })
         })
     }
 
     async fn renew_lease(
         &self,
         tenant: &str,
-        owner: &str,
+        lease: &Lease,
         now: DateTime<Utc>,
-        ttl: Duration,
     ) -> StoreResult<bool> {
-        let expires = expires_after(now, ttl);
-        self.with(|c| {
-            let n = c
-                .execute(
-                    "UPDATE leases SET expires_at = ?3 WHERE tenant = ?1 AND owner = ?2",
-                    params![tenant, owner, ts(expires)],
-                )
-                .map_err(db_error)?;
-            Ok(n == 1)
-        })
+        self.with(|c| renew(c, tenant, lease, now))
     }
 
-    async fn release_lease(&self, tenant: &str, owner: &str) -> StoreResult<()> {
+    async fn release_lease(&self, tenant: &str, lease: &Lease) -> StoreResult<()> {
         self.with(|c| {
+            // The row stays, with its token: the next taker's is greater.
             c.execute(
-                "DELETE FROM leases WHERE tenant = ?1 AND owner = ?2",
-                params![tenant, owner],
+                "UPDATE leases SET owner = '' WHERE tenant = ?1 AND owner = ?2 AND token = ?3",
+                params![tenant, lease.owner, token_value(lease.token)?],
             )
             .map_err(db_error)?;
             Ok(())
         })
+    }
+}
+
+/// A token as SQLite stores it (a signed 64-bit integer).
+fn token_value(token: u64) -> StoreResult<i64> {
+    i64::try_from(token)
+        .map_err(|_| StoreError::permanent(format!("lease token {token} out of range")))
+}
+
+/// Renews `lease` on connection `c` (in the caller's transaction, if it has
+/// one): true when it is still the tenant's lease.
+fn renew(
+    c: &rusqlite::Connection,
+    tenant: &str,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let n = c
+        .execute(
+            "UPDATE leases SET expires_at = ?4 WHERE tenant = ?1 AND owner = ?2 AND token = ?3",
+            params![
+                tenant,
+                lease.owner,
+                token_value(lease.token)?,
+                ts(expires_after(now, lease.ttl))
+            ],
+        )
+        .map_err(db_error)?;
+    Ok(n == 1)
+}
+
+/// The fence of a write under `lease`, in the write's own transaction:
+/// renews the lease, or refuses the write when another run took it over.
+pub(super) fn fence(c: &rusqlite::Connection, tenant: &str, lease: &Lease) -> StoreResult<()> {
+    if renew(c, tenant, lease, Utc::now())? {
+        Ok(())
+    } else {
+        Err(lease.lost(tenant))
     }
 }
 

@@ -91,8 +91,8 @@ impl Records for SqliteStore {
         })
     }
 
-    async fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
-        self.write_now(tenant, writes)
+    async fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
+        self.write_now(tenant, lease, writes)
     }
 }
 
@@ -101,8 +101,8 @@ impl BlockingRecords for SqliteStore {
         self.summaries(tenant, kind)
     }
 
-    fn write(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
-        self.write_now(tenant, writes)
+    fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
+        self.write_now(tenant, lease, writes)
     }
 
     /// Writes through a rollback journal instead of the WAL, when no other
@@ -156,10 +156,12 @@ impl SqliteStore {
         self.with(|c| journal_mode_of(c))
     }
 
-    /// Writes in one transaction.
-    fn write_now(&self, tenant: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+    /// Writes in one transaction, which first renews `lease` (the fence:
+    /// nothing is written once another run has taken the lease over).
+    fn write_now(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.with(|c| {
             let tx = c.transaction().map_err(db_error)?;
+            super::coordination::fence(&tx, tenant, lease)?;
             let key = tenant_key_for_writing(&tx, tenant)?;
             let mut written = 0u64;
             {
@@ -735,6 +737,24 @@ mod tests {
         }
     }
 
+    /// Writes to tenant `t` under a lease taken for the test.
+    fn write_leased(store: &SqliteStore, writes: &[EntityWrite]) -> StoreResult<u64> {
+        let lease = Lease {
+            owner: "test".into(),
+            token: 1,
+            ttl: std::time::Duration::from_secs(3600),
+        };
+        store.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO leases (tenant, owner, expires_at, token)
+                 VALUES ('t', 'test', '9999-01-01T00:00:00.000Z', 1)",
+                [],
+            )
+            .map_err(db_error)
+        })?;
+        store.write_now("t", &lease, writes)
+    }
+
     /// `n` puts of enrollments `e-00000`, `e-00001`, … made at `at` by `run`.
     fn enrollments(n: usize, at: DateTime<Utc>, run: &str) -> Vec<EntityWrite> {
         (0..n)
@@ -752,9 +772,7 @@ mod tests {
         let reader = SqliteStore::open(&path).unwrap();
         let writer = SqliteStore::open(&path).unwrap();
         let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
-        writer
-            .write_now("t", &enrollments(2_000, at, "run-0"))
-            .unwrap();
+        write_leased(&writer, &enrollments(2_000, at, "run-0")).unwrap();
         let stop = std::sync::atomic::AtomicBool::new(false);
         std::thread::scope(|scope| {
             let writes = scope.spawn(|| {
@@ -763,7 +781,7 @@ mod tests {
                     n += 1;
                     let run = format!("run-{n}");
                     let w = put("e-00000".into(), r#"{"classSourcedId":"c"}"#, at, &run);
-                    writer.write_now("t", &[w]).unwrap();
+                    write_leased(&writer, &[w]).unwrap();
                 }
                 n
             });
@@ -783,7 +801,7 @@ mod tests {
     async fn a_record_read_whole_names_its_runs_or_the_missing_key() {
         let store = SqliteStore::in_memory().unwrap();
         let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
-        store.write_now("t", &enrollments(2, at, "run-1")).unwrap();
+        write_leased(&store, &enrollments(2, at, "run-1")).unwrap();
         let read = |id: &'static str| store.get_entity("t", EntityKind::Enrollments, id);
         let record = read("e-00000").await.unwrap().unwrap();
         assert_eq!(
@@ -861,7 +879,7 @@ mod tests {
                 });
             }
         }
-        assert_eq!(store.write_now("t", &writes).unwrap(), 201);
+        assert_eq!(write_leased(&store, &writes).unwrap(), 201);
         for i in 0..200usize {
             let kind = if (80..90).contains(&i) {
                 EntityKind::Users
@@ -943,7 +961,7 @@ mod tests {
             reason: Some(ArchiveReason::Absent),
             by: ArchivedBy::Sync,
         });
-        assert_eq!(store.write_now("t", &writes).unwrap(), 5_001);
+        assert_eq!(write_leased(&store, &writes).unwrap(), 5_001);
 
         let mut summaries = store.summaries("t", EntityKind::Enrollments).unwrap();
         summaries.sort_by(|a, b| a.sourced_id.cmp(&b.sourced_id));
@@ -993,9 +1011,7 @@ mod tests {
     fn a_bad_stored_row_fails_the_load_without_hanging() {
         let store = SqliteStore::in_memory().unwrap();
         let at = Utc.with_ymd_and_hms(2026, 8, 1, 12, 0, 0).unwrap();
-        store
-            .write_now("t", &enrollments(10_000, at, "run-1"))
-            .unwrap();
+        write_leased(&store, &enrollments(10_000, at, "run-1")).unwrap();
         let bad_values: [(&str, rusqlite::types::Value, &str); 3] = [
             (
                 "first_seen_at",

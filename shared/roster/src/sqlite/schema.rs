@@ -63,10 +63,14 @@ CREATE TABLE IF NOT EXISTS claims (
     result TEXT,
     expires_at TEXT NOT NULL
 ) WITHOUT ROWID;
+-- A tenant's lease: `owner` is empty once released; `token` (the fencing
+-- token) grows by one each time the lease is taken, and every write under
+-- the lease checks it in its own transaction.
 CREATE TABLE IF NOT EXISTS leases (
     tenant TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
-    expires_at TEXT NOT NULL
+    expires_at TEXT NOT NULL,
+    token INTEGER NOT NULL DEFAULT 0
 );
 -- One ClassLink TenantId, one tenant: the key enforces it, and sign-in finds
 -- the tenant with one read. Written with the tenant's configuration.
@@ -134,4 +138,5 @@ CREATE INDEX IF NOT EXISTS entities_by_user ON entities (tenant, user) WHERE use
 pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("entities", "archive_reason", "TEXT"),
     ("entities", "provisional", "INTEGER NOT NULL DEFAULT 0"),
+    ("leases", "token", "INTEGER NOT NULL DEFAULT 0"),
 ];

@@ -123,10 +123,14 @@ impl Tenants for SqliteStore {
         })
     }
 
-    async fn put_state(&self, tenant: &str, state: &TenantState) -> StoreResult<()> {
+    async fn put_state(&self, tenant: &str, state: &TenantState, lease: &Lease) -> StoreResult<()> {
         let text = serde_json::to_string(state).map_err(json_error)?;
         self.with(|c| {
-            let n = c
+            let tx = c
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(db_error)?;
+            super::coordination::fence(&tx, tenant, lease)?;
+            let n = tx
                 .execute(
                     "UPDATE tenants SET state = ?2 WHERE tenant = ?1",
                     params![tenant, text],
@@ -137,7 +141,7 @@ impl Tenants for SqliteStore {
                     "tenant `{tenant}` does not exist"
                 )));
             }
-            Ok(())
+            tx.commit().map_err(db_error)
         })
     }
 }

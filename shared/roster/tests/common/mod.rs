@@ -299,6 +299,61 @@ pub struct Faulty<S> {
     pub budget: AtomicU64,
     /// How long each write call waits before it writes.
     pub write_delay: Duration,
+    /// Where the run's process is stopped, if it is.
+    pub pause: Option<Arc<Pause>>,
+    /// A teacher signing in (tenant, sourcedId, content) once a run has
+    /// planned every type, before it applies: the engine asks for the
+    /// Primary Administrators between the two.
+    pub sign_in_after_planning: std::sync::Mutex<Option<(String, String, SisContent)>>,
+}
+
+/// A process stopped (SIGSTOP) in the middle of its apply: the write call
+/// numbered `at_write` (from 1) waits before it writes, and every lease
+/// renewal waits with it, until [`Pause::resume`].
+pub struct Pause {
+    at_write: u64,
+    writes: AtomicU64,
+    state: tokio::sync::watch::Sender<PauseState>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum PauseState {
+    Running,
+    Stopped,
+    Resumed,
+}
+
+impl Pause {
+    pub fn at_write(at_write: u64) -> Arc<Pause> {
+        Arc::new(Pause {
+            at_write,
+            writes: AtomicU64::new(0),
+            state: tokio::sync::watch::channel(PauseState::Running).0,
+        })
+    }
+
+    /// Waits until the process has stopped.
+    pub async fn stopped(&self) {
+        let mut seen = self.state.subscribe();
+        seen.wait_for(|s| *s == PauseState::Stopped).await.unwrap();
+    }
+
+    /// Lets the process go on.
+    pub fn resume(&self) {
+        self.state.send_replace(PauseState::Resumed);
+    }
+
+    async fn on_write(&self) {
+        if self.writes.fetch_add(1, Ordering::SeqCst) + 1 == self.at_write {
+            self.state.send_replace(PauseState::Stopped);
+        }
+        self.while_stopped().await;
+    }
+
+    async fn while_stopped(&self) {
+        let mut seen = self.state.subscribe();
+        seen.wait_for(|s| *s != PauseState::Stopped).await.unwrap();
+    }
 }
 
 impl<S: Store> Faulty<S> {
@@ -307,6 +362,16 @@ impl<S: Store> Faulty<S> {
             inner,
             budget: AtomicU64::new(budget),
             write_delay: Duration::ZERO,
+            pause: None,
+            sign_in_after_planning: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// A store whose process stops as `pause` says, and never fails.
+    pub fn pausing(inner: Arc<S>, pause: Arc<Pause>) -> Faulty<S> {
+        Faulty {
+            pause: Some(pause),
+            ..Faulty::new(inner, u64::MAX)
         }
     }
 
@@ -340,8 +405,8 @@ impl<S: Store> Tenants for Faulty<S> {
         self.inner.get_state(t).await
     }
 
-    async fn put_state(&self, t: &str, s: &TenantState) -> StoreResult<()> {
-        self.inner.put_state(t, s).await
+    async fn put_state(&self, t: &str, s: &TenantState, l: &Lease) -> StoreResult<()> {
+        self.inner.put_state(t, s, l).await
     }
 }
 
@@ -367,8 +432,11 @@ impl<S: Store> Records for Faulty<S> {
         self.inner.lookup(t, l).await
     }
 
-    async fn write(&self, t: &str, writes: &[EntityWrite]) -> StoreResult<u64> {
+    async fn write(&self, t: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
         tokio::time::sleep(self.write_delay).await;
+        if let Some(pause) = &self.pause {
+            pause.on_write().await;
+        }
         let left = self.budget.load(Ordering::SeqCst);
         if left == 0 {
             return Err(StoreError::unavailable(
@@ -377,7 +445,7 @@ impl<S: Store> Records for Faulty<S> {
         }
         let n = (writes.len() as u64).min(left);
         self.budget.fetch_sub(n, Ordering::SeqCst);
-        let written = self.inner.write(t, &writes[..n as usize]).await?;
+        let written = self.inner.write(t, lease, &writes[..n as usize]).await?;
         if (n as usize) < writes.len() {
             return Err(StoreError::unavailable(format!(
                 "injected fault after {written} items"
@@ -389,6 +457,14 @@ impl<S: Store> Records for Faulty<S> {
 
 impl<S: Store> PrimaryAdmins for Faulty<S> {
     async fn primary_admins(&self, t: &str) -> StoreResult<Vec<String>> {
+        let sign_in = self.sign_in_after_planning.lock().unwrap().take();
+        if let Some((tenant, id, sis)) = sign_in {
+            let made = self
+                .inner
+                .provision_user(&tenant, &id, &sis, Utc::now(), "sso:between")
+                .await?;
+            assert!(made, "{id} was not stored yet");
+        }
         self.inner.primary_admins(t).await
     }
 
@@ -475,18 +551,15 @@ impl<S: Store> Leases for Faulty<S> {
         self.inner.acquire_lease(t, o, n, ttl).await
     }
 
-    async fn renew_lease(
-        &self,
-        t: &str,
-        o: &str,
-        n: DateTime<Utc>,
-        ttl: Duration,
-    ) -> StoreResult<bool> {
-        self.inner.renew_lease(t, o, n, ttl).await
+    async fn renew_lease(&self, t: &str, l: &Lease, n: DateTime<Utc>) -> StoreResult<bool> {
+        if let Some(pause) = &self.pause {
+            pause.while_stopped().await;
+        }
+        self.inner.renew_lease(t, l, n).await
     }
 
-    async fn release_lease(&self, t: &str, o: &str) -> StoreResult<()> {
-        self.inner.release_lease(t, o).await
+    async fn release_lease(&self, t: &str, l: &Lease) -> StoreResult<()> {
+        self.inner.release_lease(t, l).await
     }
 }
 

@@ -292,8 +292,62 @@ async fn a_revert_killed_halfway_converges_when_run_again<S: Store + PlatformEdi
     assert_eq!(full_state(store.as_ref(), "d1").await, before);
 }
 
+/// A teacher signs in (and is provisioned) after a run planned to insert
+/// them and before it applied: the run's before-image is the provisional
+/// record as read then, so a revert puts it back rather than archiving a
+/// teacher who can sign in.
+async fn a_revert_keeps_a_teacher_provisioned_between_plan_and_apply<
+    S: Store + PlatformEdits + 'static,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let store = Arc::new(store);
+    let t = tenant(store.as_ref(), "d1").await;
+    let mut district = District::new(10, 1);
+    sync(store.as_ref(), &bench, &t, &district, None).await;
+    district.extra_users =
+        "tch-new,active,,true,s1,teacher,tnew,,Newton,Teacher,,,new@d.example,,,,,\n".into();
+    let signing_in = Faulty::new(store.clone(), u64::MAX);
+    let provisional = SisContent::from_value(serde_json::json!({
+        "sourcedId": "tch-new",
+        "role": "teacher",
+        "givenName": "New",
+        "familyName": "Teacher",
+        "email": "new@d.example",
+        "enabledUser": true,
+    }));
+    *signing_in.sign_in_after_planning.lock().unwrap() =
+        Some(("d1".into(), "tch-new".into(), provisional.clone()));
+    let run = sync(&signing_in, &bench, &t, &district, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(
+        run.counts["users"].inserted, 1,
+        "planned before the sign-in"
+    );
+    assert!(
+        signing_in.sign_in_after_planning.lock().unwrap().is_none(),
+        "the teacher signed in between plan and apply"
+    );
+
+    applied(revert(store.as_ref(), &bench, &run.run_id, false).await);
+    let teacher = store
+        .get_entity("d1", EntityKind::Users, "tch-new")
+        .await
+        .unwrap()
+        .expect("the teacher is stored");
+    assert!(
+        teacher.archive.is_none(),
+        "not archived by the revert: {:?}",
+        teacher.archive
+    );
+    assert!(teacher.provisional, "provisional again, as before the run");
+    assert_eq!(teacher.sis, provisional);
+}
+
 conformance!(
     a_revert_puts_every_record_back_as_it_was,
+    a_revert_keeps_a_teacher_provisioned_between_plan_and_apply,
     a_revert_leaves_what_a_later_run_changed_and_is_refused_without_force,
     a_revert_of_a_first_load_archives_everything_it_inserted_once_approved,
     a_revert_killed_halfway_converges_when_run_again,
