@@ -1,9 +1,11 @@
 //! `rosterctl records history` and `rosterctl users history`: the runs that
 //! wrote a record, newest first, and what each changed, from the runs'
 //! before-images and run records (no second copy of the roster). Field names
-//! always; values only for fields that are not personal (`roster::history`).
+//! always; values only of the fields on `roster::history::SHOWN_FIELDS`,
+//! written on one line (control characters escaped).
 
 use crate::outcome::*;
+use oneroster::report::escape_controls;
 use oneroster::EntityKind;
 use roster::before::{read_images, BeforeImage};
 use roster::history::{archive_change, field_changes, FieldChange};
@@ -142,8 +144,8 @@ pub async fn record_history<S: Store, A: Artifacts>(
                 (false, from, to) => format!(
                     "{}: {} → {}",
                     c.field,
-                    from.as_deref().unwrap_or("-"),
-                    to.as_deref().unwrap_or("-")
+                    escape_controls(from.as_deref().unwrap_or("-")),
+                    escape_controls(to.as_deref().unwrap_or("-"))
                 ),
             })
             .collect();
