@@ -63,28 +63,21 @@ pub async fn record_history<S: Store, A: Artifacts>(
             }
             continue;
         };
-        let downloaded = reference.starts_with("s3://");
-        let path = if downloaded {
-            match crate::runs_cmd::fetch_s3(&reference).await {
-                Ok(p) => p,
-                Err(_) => {
-                    without_images += 1;
-                    continue;
-                }
-            }
+        // A file fetched from S3 is a temporary one, removed when dropped.
+        let found = if reference.starts_with("s3://") {
+            crate::runs_cmd::fetch_s3(&reference)
+                .await
+                .map(|p| find_image(&p, kind, id))
         } else {
-            match artifacts.fetch(&reference) {
-                Ok(p) => p,
-                Err(_) => {
-                    without_images += 1;
-                    continue;
-                }
-            }
+            artifacts
+                .fetch(&reference)
+                .map(|p| find_image(&p, kind, id))
+                .map_err(|e| e.to_string())
         };
-        let found = find_image(&path, kind, id);
-        if downloaded {
-            let _ = std::fs::remove_file(&path);
-        }
+        let Ok(found) = found else {
+            without_images += 1;
+            continue;
+        };
         match found {
             Ok(Some(image)) => entries.push(Entry {
                 run,
