@@ -295,7 +295,9 @@ pub(crate) enum SsoCommand {
 #[derive(Subcommand)]
 pub(crate) enum RecordsCommand {
     /// The runs that wrote a record, newest first, and what each changed
-    /// (field names; values only for ids, status, role, dates and the like).
+    /// (field names; values only of the fields on a fixed allow-list: ids,
+    /// status, role, type, grades, session and enrollment dates; never
+    /// personal data such as birthDate).
     History {
         /// The record's sourcedId.
         sourced_id: String,

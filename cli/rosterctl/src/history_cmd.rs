@@ -1,9 +1,11 @@
 //! `rosterctl records history` and `rosterctl users history`: the runs that
 //! wrote a record, newest first, and what each changed, from the runs'
 //! before-images and run records (no second copy of the roster). Field names
-//! always; values only for fields that are not personal (`roster::history`).
+//! always; values only of the fields on `roster::history::SHOWN_FIELDS`,
+//! written on one line (control characters escaped).
 
 use crate::outcome::*;
+use oneroster::report::escape_controls;
 use oneroster::EntityKind;
 use roster::before::{read_images, BeforeImage};
 use roster::history::{archive_change, field_changes, FieldChange};
@@ -61,28 +63,21 @@ pub async fn record_history<S: Store, A: Artifacts>(
             }
             continue;
         };
-        let downloaded = reference.starts_with("s3://");
-        let path = if downloaded {
-            match crate::runs_cmd::fetch_s3(&reference).await {
-                Ok(p) => p,
-                Err(_) => {
-                    without_images += 1;
-                    continue;
-                }
-            }
+        // A file fetched from S3 is a temporary one, removed when dropped.
+        let found = if reference.starts_with("s3://") {
+            crate::runs_cmd::fetch_s3(&reference)
+                .await
+                .map(|p| find_image(&p, kind, id))
         } else {
-            match artifacts.fetch(&reference) {
-                Ok(p) => p,
-                Err(_) => {
-                    without_images += 1;
-                    continue;
-                }
-            }
+            artifacts
+                .fetch(&reference)
+                .map(|p| find_image(&p, kind, id))
+                .map_err(|e| e.to_string())
         };
-        let found = find_image(&path, kind, id);
-        if downloaded {
-            let _ = std::fs::remove_file(&path);
-        }
+        let Ok(found) = found else {
+            without_images += 1;
+            continue;
+        };
         match found {
             Ok(Some(image)) => entries.push(Entry {
                 run,
@@ -142,8 +137,8 @@ pub async fn record_history<S: Store, A: Artifacts>(
                 (false, from, to) => format!(
                     "{}: {} → {}",
                     c.field,
-                    from.as_deref().unwrap_or("-"),
-                    to.as_deref().unwrap_or("-")
+                    escape_controls(from.as_deref().unwrap_or("-")),
+                    escape_controls(to.as_deref().unwrap_or("-"))
                 ),
             })
             .collect();

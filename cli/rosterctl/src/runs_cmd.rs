@@ -9,6 +9,7 @@ use roster::revert::{RevertOutcome, RevertRequest};
 use roster::{Artifacts, Engine, Prefetched, RunRecord, Store, SyncError};
 use serde_json::json;
 use std::fmt::Write as _;
+use tempfile::TempPath;
 
 /// Human rendering of a run record.
 pub fn render_run(run: &RunRecord) -> String {
@@ -213,15 +214,11 @@ async fn run_validation(run: &RunRecord) -> Result<Option<serde_json::Value>, St
     let Some(reference) = &run.report_ref else {
         return Ok(None);
     };
-    let local = if reference.starts_with("s3://") {
-        fetch_s3(reference).await?
+    let read = if reference.starts_with("s3://") {
+        std::fs::read(fetch_s3(reference).await?)
     } else {
-        std::path::PathBuf::from(reference)
+        std::fs::read(reference)
     };
-    let read = std::fs::read(&local);
-    if reference.starts_with("s3://") {
-        let _ = std::fs::remove_file(&local);
-    }
     let Ok(bytes) = read else {
         return Ok(None); // a report that is gone: the page shows the run alone
     };
@@ -253,14 +250,12 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
         None
     };
     let result = match &fetched {
-        Some(prefetched) => decide(&local_engine(store, prefetched), run_id, approve, by).await,
+        Some((prefetched, _file)) => {
+            decide(&local_engine(store, prefetched), run_id, approve, by).await
+        }
         None => decide(&local_engine(store, artifacts), run_id, approve, by).await,
     };
-    if let Some(p) = fetched {
-        for local in p.local_files() {
-            let _ = std::fs::remove_file(local);
-        }
-    }
+    drop(fetched); // the fetched plan's temporary file is removed
     match result {
         Ok(run) => run_outcome(&run, json),
         Err(e) => sync_failure(json, &e),
@@ -282,14 +277,12 @@ pub async fn runs_revert<S: Store, A: Artifacts>(
         Err(e) => return failure(json, &e),
     };
     let result = match &fetched {
-        Some(prefetched) => revert(local_engine(store, prefetched), run_id, request, dry_run).await,
+        Some((prefetched, _file)) => {
+            revert(local_engine(store, prefetched), run_id, request, dry_run).await
+        }
         None => revert(local_engine(store, artifacts), run_id, request, dry_run).await,
     };
-    if let Some(p) = fetched {
-        for local in p.local_files() {
-            let _ = std::fs::remove_file(local);
-        }
-    }
+    drop(fetched); // the fetched images' temporary file is removed
     match result {
         Err(e) => sync_failure(json, &e),
         Ok(RevertOutcome::AlreadyReverted { by }) => {
@@ -347,12 +340,13 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
 }
 
 /// The run file `file` of run `run_id` names, downloaded when it is kept in
-/// S3 (by a Lambda run): `None` when it is local (or the run is unknown).
+/// S3 (by a Lambda run), with its temporary file (removed when dropped):
+/// `None` when it is local (or the run is unknown).
 async fn prefetch_from_s3<S: Store>(
     store: &S,
     run_id: &str,
     file: impl Fn(&RunRecord) -> Option<String>,
-) -> Result<Option<Prefetched>, String> {
+) -> Result<Option<(Prefetched, TempPath)>, String> {
     let Ok(Some(run)) = store.get_run(run_id).await else {
         return Ok(None);
     };
@@ -360,18 +354,33 @@ async fn prefetch_from_s3<S: Store>(
         return Ok(None);
     };
     let local = fetch_s3(&uri).await?;
-    Ok(Some(Prefetched::new(
-        vec![(uri, local)],
+    let prefetched = Prefetched::new(
+        vec![(uri, local.to_path_buf())],
         std::env::temp_dir().join("rosterctl-runs"),
-    )))
+    );
+    Ok(Some((prefetched, local)))
 }
 
-/// Downloads a run file kept in S3 (a held plan, before-images) to a local file.
-pub(crate) async fn fetch_s3(uri: &str) -> Result<std::path::PathBuf, String> {
-    let object = S3Uri::parse(uri)?;
+/// Downloads a run file kept in S3 (a held plan, before-images) with the
+/// AWS configuration of the environment; see [`fetch_run_file`].
+pub(crate) async fn fetch_s3(uri: &str) -> Result<TempPath, String> {
     let s3 = cloud::s3_client(&cloud::sdk_config().await);
-    let local = std::env::temp_dir().join(format!("rosterctl-plan-{}.jsonl", std::process::id()));
-    match cloud::s3::download(&s3, &object.bucket, &object.key, None, &local).await {
+    fetch_run_file(&s3, uri).await
+}
+
+/// Downloads the run file `uri` (`s3://...`) to a private temporary file:
+/// created new with mode 0600 under an unpredictable name in the temporary
+/// folder, and removed when the returned path is dropped (or the download
+/// fails). A run file holds people's records: no other local user may read
+/// it, nor plant a file or link where it goes.
+pub async fn fetch_run_file(s3: &aws_sdk_s3::Client, uri: &str) -> Result<TempPath, String> {
+    let object = S3Uri::parse(uri)?;
+    let local = tempfile::Builder::new()
+        .prefix("rosterctl-run-file-")
+        .tempfile()
+        .map_err(|e| format!("cannot create a temporary file for the run file {uri}: {e}"))?
+        .into_temp_path();
+    match cloud::s3::download(s3, &object.bucket, &object.key, None, &local).await {
         Ok(Some(_)) => Ok(local),
         Ok(None) => Err(format!("the run file {uri} is gone")),
         Err(e) => Err(format!("cannot fetch the run file {uri}: {}", e.chain())),

@@ -25,7 +25,17 @@ pub struct IngestConfig {
     /// rejected, held, failed and stale runs (and applied ones if asked).
     /// Without it, no notices are sent.
     pub notice_topic_arn: Option<String>,
+    /// The largest delivery (a zip, or a loose set's files together) the
+    /// function downloads, in bytes (`MAX_DELIVERY_MB`, default
+    /// [`DEFAULT_MAX_DELIVERY_MB`]): below the function's ephemeral storage,
+    /// which must also hold the run's plan and before-images. A larger one is
+    /// rejected before a byte of it is downloaded.
+    pub max_delivery_bytes: u64,
 }
+
+/// The default of `MAX_DELIVERY_MB`: 9 GiB of the function's 10 GiB of
+/// ephemeral storage (template.yaml), leaving 1 GiB for the run's files.
+pub const DEFAULT_MAX_DELIVERY_MB: u64 = 9 * 1024;
 
 impl IngestConfig {
     /// Reads the configuration; the error names the variable.
@@ -49,6 +59,12 @@ impl IngestConfig {
             )?),
             overdue_days: parsed_or("OVERDUE_SYNC_DAYS", 3u32, "a number of days")?,
             notice_topic_arn: optional("NOTICE_TOPIC_ARN"),
+            max_delivery_bytes: parsed_or(
+                "MAX_DELIVERY_MB",
+                DEFAULT_MAX_DELIVERY_MB,
+                "a number of MiB",
+            )?
+            .saturating_mul(1024 * 1024),
         })
     }
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tempfile::TempDir;
 
 /// How long a claim protects work in progress (past the Lambda maximum of 15 minutes).
 const CLAIM_LEASE: Duration = Duration::from_secs(20 * 60);
@@ -73,8 +74,11 @@ pub struct Ingest<S: Store> {
     pub scratch: PathBuf,
 }
 
-/// A package downloaded for a run: its path, the objects it came from, its time.
+/// A package downloaded for a run: its private scratch folder (removed when
+/// the delivery is dropped, whatever path the run took), its path there, the
+/// objects it came from, its time.
 struct Delivery {
+    work: TempDir,
     path: PathBuf,
     objects: Vec<(String, Option<String>)>,
     generated_at: Option<DateTime<Utc>>,
@@ -164,8 +168,21 @@ impl<S: Store> Ingest<S> {
         };
         match inbound.upload() {
             Upload::Zip => {
-                let dir = self.work_dir()?;
-                let path = dir.join(&inbound.file_name);
+                let version = object.version_id.as_deref();
+                let Some(size) =
+                    s3::size_of(&self.s3, &object.bucket, &object.key, version).await?
+                else {
+                    return Ok(ItemOutcome::new(&object.key, "duplicate"));
+                };
+                if size > self.config.max_delivery_bytes {
+                    let objects = [(object.key.clone(), object.version_id.clone())];
+                    let reference = format!("s3://{}/{}", object.bucket, object.key);
+                    return self
+                        .refuse_too_large(&tenant, object, &objects, reference, size)
+                        .await;
+                }
+                let work = self.work_dir()?;
+                let path = work.path().join(&inbound.file_name);
                 let Some(downloaded) = s3::download(
                     &self.s3,
                     &object.bucket,
@@ -178,6 +195,7 @@ impl<S: Store> Ingest<S> {
                     return Ok(ItemOutcome::new(&object.key, "duplicate"));
                 };
                 let delivery = Delivery {
+                    work,
                     path,
                     objects: vec![(object.key.clone(), object.version_id.clone())],
                     generated_at: downloaded.last_modified.or(object.event_time),
@@ -188,9 +206,7 @@ impl<S: Store> Ingest<S> {
                         downloaded.etag.map(|e| format!("#{e}")).unwrap_or_default()
                     ),
                 };
-                let outcome = self.run(&tenant, object, delivery, attempt, deadline).await;
-                let _ = std::fs::remove_dir_all(&dir);
-                outcome
+                self.run(&tenant, object, delivery, attempt, deadline).await
             }
             Upload::Csv => {
                 self.loose_file(&tenant, object, inbound, attempt, deadline)
@@ -266,8 +282,8 @@ impl<S: Store> Ingest<S> {
             return Ok(ItemOutcome::new(&object.key, "waiting"));
         };
         if manifest.size <= MAX_MANIFEST_BYTES {
-            let dir = self.work_dir()?;
-            let path = dir.join("manifest.csv");
+            let work = self.work_dir()?;
+            let path = work.path().join("manifest.csv");
             let read = s3::download(&self.s3, &object.bucket, &manifest.key, None, &path).await?;
             let parsed = match read {
                 Some(_) => std::fs::File::open(&path)
@@ -275,7 +291,7 @@ impl<S: Store> Ingest<S> {
                     .map(|mut f| parse_manifest(&mut f)),
                 None => None,
             };
-            let _ = std::fs::remove_dir_all(&dir);
+            drop(work);
             if let Some(Ok((m, _))) = parsed {
                 let present: Vec<String> = csvs
                     .iter()
@@ -331,8 +347,16 @@ impl<S: Store> Ingest<S> {
         attempt: u32,
         deadline: Option<Instant>,
     ) -> Result<ItemOutcome, Failure> {
-        let dir = self.work_dir()?;
-        let package = dir.join("package");
+        let size: u64 = csvs.iter().map(|o| o.size).sum();
+        if size > self.config.max_delivery_bytes {
+            let objects: Vec<_> = csvs.iter().map(|o| (o.key.clone(), None)).collect();
+            let reference = format!("s3://{}/{}", object.bucket, inbound.folder);
+            return self
+                .refuse_too_large(tenant, object, &objects, reference, size)
+                .await;
+        }
+        let work = self.work_dir()?;
+        let package = work.path().join("package");
         std::fs::create_dir_all(&package)?;
         let mut objects = Vec::new();
         for o in csvs {
@@ -350,14 +374,13 @@ impl<S: Store> Ingest<S> {
             }
         }
         let delivery = Delivery {
+            work,
             path: package,
             objects,
             generated_at: csvs.iter().map(|o| o.last_modified).max(),
             reference: format!("s3://{}/{}", object.bucket, inbound.folder),
         };
-        let outcome = self.run(tenant, object, delivery, attempt, deadline).await;
-        let _ = std::fs::remove_dir_all(&dir);
-        outcome
+        self.run(tenant, object, delivery, attempt, deadline).await
     }
 
     /// Runs the engine on a downloaded delivery, then files the objects.
@@ -370,7 +393,8 @@ impl<S: Store> Ingest<S> {
         deadline: Option<Instant>,
     ) -> Result<ItemOutcome, Failure> {
         let started = Instant::now();
-        let artifacts = LocalArtifacts::new(self.scratch.join("runs"));
+        let runs = delivery.work.path().join("runs");
+        let artifacts = LocalArtifacts::new(&runs);
         let engine = Engine {
             store: &self.store,
             artifacts: &artifacts,
@@ -431,11 +455,7 @@ impl<S: Store> Ingest<S> {
         };
         let folder = outcome.run_folder(&tenant.tenant, &run.run_id);
         // Keep the run's files beside the objects, and point the run record at them.
-        let local_runs = self
-            .scratch
-            .join("runs")
-            .join(&tenant.tenant)
-            .join(&run.run_id);
+        let local_runs = runs.join(&tenant.tenant).join(&run.run_id);
         let validation = std::fs::read(local_runs.join("report.json"))
             .ok()
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
@@ -462,13 +482,100 @@ impl<S: Store> Ingest<S> {
                 moved_to = Some(dest);
             }
         }
-        let _ = std::fs::remove_dir_all(&local_runs);
         self.notify(tenant, &run).await;
         Ok(ItemOutcome {
             run_id: Some(run.run_id.clone()),
             moved_to,
             ..ItemOutcome::new(&object.key, run.status.as_str())
         })
+    }
+
+    /// Refuses a delivery larger than `MAX_DELIVERY_MB` before a byte of it
+    /// is downloaded: a `rejected` run naming its size and the limit, its
+    /// objects filed in `rejected/` with the report, the district told.
+    async fn refuse_too_large(
+        &self,
+        tenant: &TenantConfig,
+        object: &ObjectRef,
+        objects: &[(String, Option<String>)],
+        reference: String,
+        size: u64,
+    ) -> Result<ItemOutcome, Failure> {
+        let limit = self.config.max_delivery_bytes;
+        let (file, what) = match objects {
+            [(key, _)] => (file_name(key).to_string(), file_name(key).to_string()),
+            _ => (
+                "manifest.csv".to_string(),
+                format!("the set's {} files", objects.len()),
+            ),
+        };
+        let message = format!(
+            "delivery too large: {what} is {} ({size} bytes), more than the {} ({limit} bytes) this system accepts (MAX_DELIVERY_MB); nothing was read",
+            human_bytes(size),
+            human_bytes(limit)
+        );
+        tracing::warn!(tenant = %tenant.tenant, key = %object.key, bytes = size, limit, "delivery too large: rejected unread");
+        let now = Utc::now();
+        let source = RunSource {
+            kind: "csv".into(),
+            reference,
+        };
+        let mut run = RunRecord::start(&tenant.tenant, source, now);
+        run.errors.push(roster::run::RunIssue {
+            file,
+            line: None,
+            column: None,
+            code: "archive_too_large".into(),
+            message: message.clone(),
+        });
+        run.error_count = 1;
+        run.finish(RunStatus::Rejected, message.clone(), now);
+        let folder = self
+            .file_unread(&object.bucket, objects, &mut run, Some(tenant), &message)
+            .await?;
+        let moved_to = objects
+            .iter()
+            .find(|(key, _)| key == &object.key)
+            .or(objects.first())
+            .and_then(|(key, _)| InboundKey::parse(key).map(|k| (k, key)))
+            .map(|(k, key)| k.destination(key, Outcome::Rejected, &run.run_id))
+            .unwrap_or(folder);
+        Ok(ItemOutcome {
+            run_id: Some(run.run_id.clone()),
+            moved_to: Some(moved_to),
+            ..ItemOutcome::new(&object.key, run.status.as_str())
+        })
+    }
+
+    /// Files a run rejected without reading its delivery (too large, an
+    /// incomplete set): the run record (when the tenant is configured), its
+    /// report in `rejected/{tenant}/{run}/`, the objects moved there, the
+    /// district told. Returns the folder.
+    async fn file_unread(
+        &self,
+        bucket: &str,
+        objects: &[(String, Option<String>)],
+        run: &mut RunRecord,
+        tenant: Option<&TenantConfig>,
+        reason: &str,
+    ) -> Result<String, Failure> {
+        let folder = Outcome::Rejected.run_folder(&run.tenant, &run.run_id);
+        run.report_ref = Some(format!("s3://{bucket}/{folder}report.json"));
+        if tenant.is_some() {
+            self.store.put_run(run).await?;
+        }
+        let report = json!({"run": run, "reason": reason});
+        self.put_report(bucket, &folder, &report, run, None).await?;
+        for (key, version) in objects {
+            let dest = InboundKey::parse(key)
+                .map(|k| k.destination(key, Outcome::Rejected, &run.run_id))
+                .unwrap_or_else(|| format!("{folder}{}", file_name(key)));
+            s3::move_object(&self.s3, bucket, key, version.as_deref(), &dest).await?;
+        }
+        if let Some(tenant) = tenant {
+            self.notify(tenant, run).await;
+        }
+        Ok(folder)
     }
 
     /// A run's `report.json` in `folder`, and beside it the same report as a
@@ -627,30 +734,12 @@ impl<S: Store> Ingest<S> {
             });
             run.error_count = 1;
             run.finish(RunStatus::Rejected, reason.clone(), now);
-            let dest_folder = Outcome::Rejected.run_folder(&first.tenant, &run.run_id);
-            run.report_ref = Some(format!("s3://{bucket}/{dest_folder}report.json"));
-            let tenant = self.store.get_tenant(&first.tenant).await.ok().flatten();
-            if tenant.is_some() {
-                self.store.put_run(&run).await?;
-            }
-            self.put_report(
-                &bucket,
-                &dest_folder,
-                &json!({"run": run, "reason": reason}),
-                &run,
-                None,
-            )
-            .await?;
-            for o in &objects {
-                let dest = InboundKey::parse(&o.key)
-                    .map(|k| k.destination(&o.key, Outcome::Rejected, &run.run_id))
-                    .unwrap_or_default();
-                s3::move_object(&self.s3, &bucket, &o.key, None, &dest).await?;
-            }
             tracing::warn!(tenant = %first.tenant, folder = %folder, files = objects.len(), run_id = %run.run_id, "incomplete set moved aside");
-            if let Some(tenant) = &tenant {
-                self.notify(tenant, &run).await;
-            }
+            let tenant = self.store.get_tenant(&first.tenant).await.ok().flatten();
+            let keys: Vec<_> = objects.iter().map(|o| (o.key.clone(), None)).collect();
+            let dest_folder = self
+                .file_unread(&bucket, &keys, &mut run, tenant.as_ref(), &reason)
+                .await?;
             outcomes.push(ItemOutcome {
                 run_id: Some(run.run_id),
                 moved_to: Some(dest_folder),
@@ -686,13 +775,42 @@ impl<S: Store> Ingest<S> {
         Ok(overdue)
     }
 
-    fn work_dir(&self) -> Result<PathBuf, Failure> {
-        let dir = self.scratch.join(format!(
-            "work-{}",
-            Utc::now().timestamp_nanos_opt().unwrap_or_default()
-        ));
-        std::fs::create_dir_all(&dir)?;
-        Ok(dir)
+    /// A private folder for one delivery under the scratch space (0700, an
+    /// unpredictable name), removed when dropped: on success, rejection, error
+    /// or panic alike.
+    fn work_dir(&self) -> Result<TempDir, Failure> {
+        std::fs::create_dir_all(&self.scratch)?;
+        Ok(tempfile::Builder::new()
+            .prefix("work-")
+            .tempdir_in(&self.scratch)?)
+    }
+
+    /// Removes whatever an earlier process left in the scratch space (one
+    /// killed mid-run: at a timeout, Lambda starts a new process in the same
+    /// environment, `/tmp` included). Call it once, before the first invocation.
+    pub fn clear_scratch(&self) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(&self.scratch) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `bytes` for a person: `9.0 GiB`, `512.0 KiB`, `900 bytes`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = None;
+    for u in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = Some(u);
+    }
+    match unit {
+        Some(u) => format!("{value:.1} {u}"),
+        None => format!("{bytes} bytes"),
     }
 }
 
@@ -701,4 +819,17 @@ fn file_name(key: &str) -> &str {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_as_a_person_says_them() {
+        assert_eq!(human_bytes(900), "900 bytes");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(9 * 1024 * 1024 * 1024), "9.0 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16777216.0 TiB");
+    }
 }

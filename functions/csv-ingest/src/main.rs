@@ -45,5 +45,6 @@ async fn main() -> Result<(), Error> {
         config,
         scratch: std::env::temp_dir().join("csv-ingest"),
     };
+    ingest.clear_scratch()?;
     lambda_runtime::run(service_fn(|event| handler(&ingest, event))).await
 }

@@ -105,6 +105,27 @@ fn is_missing<E: aws_sdk_s3::error::ProvideErrorMetadata>(
     )
 }
 
+/// An object's size, without its content (HeadObject); `None` when it is gone.
+pub async fn size_of(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+) -> Result<Option<u64>, Failure> {
+    let response = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version.map(String::from))
+        .send()
+        .await;
+    match response {
+        Ok(r) => Ok(Some(r.content_length().unwrap_or(0).max(0) as u64)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(Failure::sdk("HeadObject", e)),
+    }
+}
+
 /// Streams an object (that version, if given) to `dest` without holding it in memory.
 /// `Ok(None)`: the object is gone (moved by another invocation).
 pub async fn download(

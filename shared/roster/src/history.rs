@@ -1,7 +1,9 @@
 //! A record's history, from the runs' before-images: which runs wrote it and
 //! what each changed. Pure: the caller finds the images and the record's
 //! current state; this says what changed between two states, naming fields and
-//! showing values only where they are not personal data.
+//! showing values only of the fields on an explicit allow-list
+//! ([`SHOWN_FIELDS`]): anything else, personal data such as `birthDate` or a
+//! vendor's `metadata.*` column included, is named as changed, never shown.
 
 use crate::content::SisContent;
 use crate::store::RecordState;
@@ -23,27 +25,48 @@ pub struct FieldChange {
     pub hidden: bool,
 }
 
-/// Whether a field's values may be shown: ids, references, status, role,
-/// dates, grades, types and flags; names, emails, usernames, phone numbers,
-/// identifiers and anything else may not.
+/// The fields whose values `records history` shows, by exact name: ids and
+/// references, status and modification time, roles, types, flags, grades and
+/// subjects, and the dates of sessions and enrollments. No other field's
+/// values are shown: names, emails, usernames, phone numbers, identifiers,
+/// titles, every demographics field (`birthDate`, `sex`, ...), extension
+/// columns, and any field added later until it is listed here
+/// (docs/operations.md, "A record's history").
+pub const SHOWN_FIELDS: &[&str] = &[
+    // every type
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    // references to other records
+    "parentSourcedId",
+    "schoolYearSourcedId",
+    "orgSourcedId",
+    "orgSourcedIds",
+    "courseSourcedId",
+    "schoolSourcedId",
+    "termSourcedIds",
+    "classSourcedId",
+    "userSourcedId",
+    "agentSourcedIds",
+    // kinds, roles, flags
+    "type",
+    "role",
+    "enabledUser",
+    "primary",
+    "classType",
+    "grades",
+    "subjects",
+    "subjectCodes",
+    // academic sessions and enrollments
+    "schoolYear",
+    "startDate",
+    "endDate",
+    "beginDate",
+];
+
+/// Whether a field's values may be shown: it is on [`SHOWN_FIELDS`].
 pub fn shows_values(field: &str) -> bool {
-    const SHOWN: [&str; 10] = [
-        "sourcedId",
-        "role",
-        "status",
-        "enabledUser",
-        "type",
-        "schoolYear",
-        "grades",
-        "classType",
-        "primary",
-        "subjects",
-    ];
-    SHOWN.contains(&field)
-        || field.ends_with("SourcedId")
-        || field.ends_with("SourcedIds")
-        || field.ends_with("Date")
-        || field == "dateLastModified"
+    SHOWN_FIELDS.contains(&field)
 }
 
 fn text(value: &serde_json::Value) -> String {
@@ -118,6 +141,51 @@ mod tests {
         assert_eq!(changes[2].to.as_deref(), Some("[\"s2\"]"));
         let text = serde_json::to_string(&changes).unwrap();
         assert!(!text.contains("Ada") && !text.contains("a@x.org"), "{text}");
+    }
+
+    #[test]
+    fn only_listed_fields_show_values_never_a_birth_date() {
+        let before = content(serde_json::json!({
+            "sourcedId": "u1", "role": "student", "birthDate": "2012-03-04",
+            "metadata.dob": "2012-03-04", "ext_birthDate": "2012-03-04", "sex": "female"
+        }));
+        let after = content(serde_json::json!({
+            "sourcedId": "u1", "role": "teacher", "birthDate": "2013-05-06",
+            "metadata.dob": "2013-05-06", "ext_birthDate": "2013-05-06", "sex": "male"
+        }));
+        let changes = field_changes(Some(&before), Some(&after));
+        let text = serde_json::to_string(&changes).unwrap();
+        assert!(
+            !text.contains("2012") && !text.contains("2013") && !text.contains("male"),
+            "{text}"
+        );
+        let hidden: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.hidden)
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(
+            hidden,
+            ["birthDate", "ext_birthDate", "metadata.dob", "sex"]
+        );
+        let role = changes.iter().find(|c| c.field == "role").unwrap();
+        assert_eq!(
+            (role.from.as_deref(), role.to.as_deref()),
+            (Some("student"), Some("teacher"))
+        );
+        for field in ["endDate", "beginDate", "classSourcedId", "dateLastModified"] {
+            assert!(shows_values(field), "{field}");
+        }
+        for field in [
+            "birthDate",
+            "givenName",
+            "email",
+            "identifier",
+            "title",
+            "xSourcedId",
+        ] {
+            assert!(!shows_values(field), "{field}");
+        }
     }
 
     #[test]

@@ -5,6 +5,14 @@
 //! counts per type, the first validation errors by file, line, column and
 //! code, what to do next, and the run id; never a value from the data, so no
 //! name, email or other personal data of students or staff.
+//!
+//! The notice is plain text (SNS email). Every value in it that a delivery or
+//! the store supplied (ids, file names, column headers, codes) goes through
+//! [`shown`]: on one line (control characters, line and paragraph separators
+//! and bidirectional overrides written as `\u{..}`), no clickable link
+//! (`://` written `[:]//`), and at most [`NOTICE_VALUE_CHARS`] characters, so
+//! a header such as `"\n<a href=http://evil>click</a>"` cannot forge a line
+//! or a link of the message, nor make it endless.
 
 use crate::run::{RunRecord, RunStatus};
 use crate::tenant::TenantConfig;
@@ -12,6 +20,33 @@ use std::fmt::Write as _;
 
 /// How many validation errors a message lists.
 pub const NOTICE_ERRORS: usize = 10;
+
+/// The longest value a message shows, in characters (longer ones end in `…`).
+pub const NOTICE_VALUE_CHARS: usize = 80;
+
+/// `value` as a notice shows it: one line, no link, at most
+/// [`NOTICE_VALUE_CHARS`] characters (then `…`).
+pub fn shown(value: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in value.chars().enumerate() {
+        if i == NOTICE_VALUE_CHARS {
+            out.push('…');
+            break;
+        }
+        if breaks_text(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out.replace("://", "[:]//")
+}
+
+/// Characters that break a line, or reorder what follows, when shown.
+fn breaks_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
 
 /// A message about one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,39 +102,35 @@ pub fn next_step(run: &RunRecord) -> &'static str {
 /// The message about `run` (for a district's contacts).
 pub fn notice(run: &RunRecord) -> Notice {
     let outcome = run.status.as_str().to_string();
-    let subject = format!(
-        "Roster sync for {}: {outcome} (run {})",
-        run.tenant, run.run_id
-    );
+    let (tenant, run_id) = (shown(&run.tenant), shown(&run.run_id));
+    let subject = format!("Roster sync for {tenant}: {outcome} (run {run_id})");
     let mut body = format!(
-        "District: {}\nOutcome: {outcome}\nRun: {}\nSource: {}\n\n{}\n",
-        run.tenant,
-        run.run_id,
-        run.source.kind,
+        "District: {tenant}\nOutcome: {outcome}\nRun: {run_id}\nSource: {}\n\n{}\n",
+        shown(&run.source.kind),
         next_step(run)
     );
     if !run.counts.is_empty() {
         body.push_str("\nRecords by type (inserted / updated / archived / ended / un-archived / rejected rows):\n");
         for (kind, c) in run.counts_by_kind() {
-            let shown = c.shown().map(|n| n.to_string());
-            let _ = writeln!(body, "  {kind}: {}", shown.join(" / "));
+            let counts = c.shown().map(|n| n.to_string());
+            let _ = writeln!(body, "  {}: {}", shown(kind), counts.join(" / "));
         }
     }
     if run.status == RunStatus::Held {
         for (kind, hold) in &run.hold {
-            let _ = writeln!(body, "\nHeld ({kind}): {}.", hold.message);
+            let _ = writeln!(body, "\nHeld ({}): {}.", shown(kind), hold.message);
         }
     }
     if !run.mass_ended.is_empty() {
         body.push_str("\nArchived as ended, beyond the safety hold's limits (their school year is over by the dates we hold; please check this is the rollover you expect):\n");
         for (kind, numbers) in &run.mass_ended {
-            let _ = writeln!(body, "  {kind}: {numbers}");
+            let _ = writeln!(body, "  {}: {numbers}", shown(kind));
         }
     }
     if !run.calendar_notes.is_empty() {
         body.push_str("\nWhat the delivery says of dates that we did not follow:\n");
         for note in &run.calendar_notes {
-            let _ = writeln!(body, "  {note}");
+            let _ = writeln!(body, "  {}", shown(note));
         }
     }
     if run.error_count > 0 {
@@ -118,10 +149,11 @@ pub fn notice(run: &RunRecord) -> Notice {
             };
             let _ = writeln!(
                 body,
-                "  {file} line {} column {}: {}",
+                "  {} line {} column {}: {}",
+                shown(&file),
                 e.line.map_or("-".to_string(), |l| l.to_string()),
-                e.column.as_deref().unwrap_or("-"),
-                e.code
+                e.column.as_deref().map_or("-".to_string(), shown),
+                shown(&e.code)
             );
         }
     }
@@ -246,6 +278,73 @@ mod tests {
         );
         tenant.enabled = false;
         assert_eq!(for_tenant(&tenant, &run(RunStatus::Rejected)), None);
+    }
+
+    #[test]
+    fn values_from_a_delivery_cannot_forge_lines_or_links_nor_run_on() {
+        let mut r = run(RunStatus::Rejected);
+        r.tenant = "springfield\r\nOutcome: applied".into();
+        let header = "\n<a href=http://evil>click</a>";
+        let long = "x".repeat(10_000);
+        for (file, column) in [("users", header), (long.as_str(), long.as_str())] {
+            r.errors.push(RunIssue {
+                file: file.into(),
+                line: Some(1),
+                column: Some(column.into()),
+                code: "duplicate_column".into(),
+                message: String::new(),
+            });
+        }
+        r.error_count = 2;
+        r.hold.insert(
+            format!("users\u{2028}{long}"),
+            crate::run::HoldReason {
+                active_before: 10,
+                would_archive: 5,
+                would_change_identity: 0,
+                incoming_rows: 5,
+                message: String::new(),
+            },
+        );
+        r.status = RunStatus::Held;
+        let n = notice(&r);
+        let all = format!("{}\n{}", n.subject, n.body);
+        assert!(!n.subject.contains(['\n', '\r']), "{}", n.subject);
+        assert!(
+            n.body.contains(
+                "users.csv line 1 column \\u{a}<a href=http[:]//evil>click</a>: duplicate_column"
+            ),
+            "{}",
+            n.body
+        );
+        assert!(!all.contains("http://"), "no link: {all}");
+        for line in all.lines() {
+            assert!(
+                !line.starts_with("<a") && !line.starts_with("Outcome: applied"),
+                "a forged line: {line}"
+            );
+            assert!(line.chars().count() < 300, "a line that runs on: {line}");
+        }
+        assert!(
+            all.contains(&format!("{}…", "x".repeat(NOTICE_VALUE_CHARS))),
+            "cut with an ellipsis"
+        );
+        assert!(all.contains("users\\u{2028}x"), "{all}");
+        assert!(all.len() < 3_000, "{} bytes", all.len());
+    }
+
+    #[test]
+    fn shown_values_are_one_line_linkless_and_short() {
+        assert_eq!(shown("users.csv"), "users.csv");
+        assert_eq!(shown("a\tb\u{202e}c"), "a\\u{9}b\\u{202e}c");
+        assert_eq!(shown("see https://x.org"), "see https[:]//x.org");
+        let cut = shown(&"é".repeat(NOTICE_VALUE_CHARS + 1));
+        assert_eq!(cut.chars().count(), NOTICE_VALUE_CHARS + 1);
+        assert!(cut.ends_with("é…"));
+        assert_eq!(
+            shown(&"é".repeat(NOTICE_VALUE_CHARS)).chars().count(),
+            NOTICE_VALUE_CHARS
+        );
     }
 
     #[test]

@@ -124,3 +124,51 @@ async fn before_images_kept_in_s3_are_fetched_for_a_revert() {
     assert_eq!(reverted["status"], "applied", "{reverted}");
     assert_eq!(reverted["counts"]["users"]["unarchived"], 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_file_is_fetched_to_a_private_temporary_file_removed_after_use() {
+    use std::os::unix::fs::PermissionsExt;
+    let s3 = testkit::s3_client();
+    let bucket = testkit::unique("runs");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = "processed/t1/r1/plan.jsonl";
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(b"{\"kind\":\"users\"}\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let uri = format!("s3://{bucket}/{key}");
+    let first = rosterctl::runs_cmd::fetch_run_file(&s3, &uri)
+        .await
+        .unwrap();
+    let second = rosterctl::runs_cmd::fetch_run_file(&s3, &uri)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&first).unwrap(), b"{\"kind\":\"users\"}\n");
+    let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only its owner reads it: {mode:o}");
+    let name = first.file_name().unwrap().to_str().unwrap().to_string();
+    assert_ne!(
+        name,
+        format!("rosterctl-plan-{}.jsonl", std::process::id()),
+        "not named by the process id"
+    );
+    assert!(
+        name.starts_with("rosterctl-run-file-") && name.len() >= "rosterctl-run-file-".len() + 6,
+        "{name}"
+    );
+    assert_ne!(
+        Some(name.as_str()),
+        second.file_name().and_then(|n| n.to_str()),
+        "a new name each time"
+    );
+    let path = first.to_path_buf();
+    drop(first);
+    assert!(!path.exists(), "removed after use");
+    let gone = rosterctl::runs_cmd::fetch_run_file(&s3, &format!("s3://{bucket}/nothing.jsonl"))
+        .await
+        .unwrap_err();
+    assert!(gone.contains("is gone"), "{gone}");
+}

@@ -620,6 +620,88 @@ fn history_lists_the_runs_that_wrote_a_record_and_what_each_changed() {
 }
 
 #[test]
+fn history_never_shows_a_birth_date_but_shows_the_listed_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district", "20");
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+    // The district corrects one student's birth date.
+    let demographics = d.join("district/demographics.csv");
+    let original = std::fs::read_to_string(&demographics).unwrap();
+    let header: Vec<&str> = original
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|h| h.trim_matches('"'))
+        .collect();
+    let at = header.iter().position(|h| *h == "birthDate").unwrap();
+    let row = original
+        .lines()
+        .find(|l| l.starts_with("\"stu-000001\","))
+        .unwrap();
+    let born = row
+        .split(',')
+        .nth(at)
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    assert_eq!(born.len(), 10, "{row}");
+    let corrected = "2001-02-03";
+    let fields: Vec<String> = row
+        .split(',')
+        .enumerate()
+        .map(|(i, f)| {
+            if i == at {
+                format!("\"{corrected}\"")
+            } else {
+                f.to_string()
+            }
+        })
+        .collect();
+    std::fs::write(&demographics, original.replace(row, &fields.join(","))).unwrap();
+    assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
+
+    let args = [
+        "records",
+        "history",
+        "--tenant",
+        "t1",
+        "--kind",
+        "demographics",
+        "stu-000001",
+    ];
+    let (code, text) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{text}");
+    let (code, out) = rosterctl(d, &[&args[..], &["--json"]].concat());
+    assert_eq!(code, 0, "{out}");
+    for shown in [&text, &out] {
+        assert!(
+            !shown.contains(&born) && !shown.contains(corrected),
+            "a birth date shown: {shown}"
+        );
+    }
+    assert!(text.contains("birthDate changed"), "{text}");
+    assert!(text.contains("sourcedId: - → stu-000001"), "{text}");
+    let history = json(&out);
+    let rows = history["history"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{history:#}");
+    assert_eq!(
+        rows[0]["changes"],
+        serde_json::json!([{"field": "birthDate", "hidden": true}])
+    );
+    let inserted = rows[1]["changes"].as_array().unwrap();
+    assert!(
+        inserted.contains(&serde_json::json!({"field": "sourcedId", "to": "stu-000001"})),
+        "{inserted:?}"
+    );
+    assert!(
+        inserted.contains(&serde_json::json!({"field": "birthDate", "hidden": true})),
+        "{inserted:?}"
+    );
+}
+
+#[test]
 fn a_district_may_name_contacts_for_run_notices() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

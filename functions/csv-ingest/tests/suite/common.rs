@@ -73,6 +73,7 @@ impl World {
                 tenant_wait: Duration::from_secs(5),
                 overdue_days: 3,
                 notice_topic_arn: None,
+                max_delivery_bytes: csv_ingest::config::DEFAULT_MAX_DELIVERY_MB * 1024 * 1024,
             },
             scratch: dir.path().join("scratch"),
         };
@@ -161,6 +162,26 @@ impl World {
         out
     }
 
+    /// Everything left under the scratch space (paths relative to it): a
+    /// finished invocation, whatever its outcome, leaves nothing there.
+    pub fn scratch_left(&self) -> Vec<String> {
+        fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+                if path.is_dir() {
+                    walk(&path, root, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.ingest.scratch, &self.ingest.scratch, &mut out);
+        out
+    }
+
     pub fn zip_of(&self, folder: &Path) -> PathBuf {
         let path = folder.with_extension("zip");
         testkit::zip::zip_folder(folder, &path);
@@ -170,3 +191,50 @@ impl World {
 
 /// Characters S3 leaves as they are in event keys (space becomes `+`).
 pub use testkit::events::s3_event;
+
+/// A TCP proxy in front of moto that cuts each connection once `budget` bytes
+/// have come back from moto: a download dropped mid-way. Its endpoint.
+pub fn cutting_proxy(budget: usize) -> String {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = moto().trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let target = target.clone();
+            std::thread::spawn(move || {
+                let Ok(mut server) = TcpStream::connect(&target) else {
+                    return;
+                };
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut from_client, &mut to_server));
+                let (mut sent, mut buf) = (0, [0u8; 4096]);
+                while sent < budget {
+                    let n = match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n.min(budget - sent),
+                    };
+                    if client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// S3 on moto through `endpoint` (a proxy).
+pub fn s3_client_via(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(&testkit::moto_config())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}

@@ -66,6 +66,11 @@ async fn a_zip_upload_is_applied_and_filed_with_its_report() {
         .await
         .unwrap()
         .is_some());
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "nothing in /tmp"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,6 +244,11 @@ async fn a_rejected_package_is_moved_to_rejected_with_a_report_naming_the_line()
             .is_none(),
         "nothing applied"
     );
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "nothing in /tmp"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,6 +324,11 @@ async fn loose_files_in_any_order_and_racing_events_make_exactly_one_run() {
         "every file, the report (JSON and page) and the before-images: {processed:?}"
     );
     assert!(world.keys("inbound/").await.is_empty());
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "nothing in /tmp"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,6 +427,11 @@ async fn held_and_stale_packages_are_reported_not_retried() {
     let event = world.put_file("inbound/d1/old.zip", &zip).await;
     let out = handle(&world, event).await.unwrap();
     assert_eq!(out[0].outcome, "stale");
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "nothing in /tmp"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -464,6 +484,11 @@ async fn a_long_run_continues_in_a_fresh_invocation_through_the_queue() {
         world.keys("inbound/").await.len(),
         1,
         "the object waits for the continuation"
+    );
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "the before-images went to S3, not left in /tmp"
     );
 
     let received = crate::common::sqs_client()
@@ -577,4 +602,188 @@ async fn put_state_as_a_run<S: roster::Store>(
     };
     store.put_state(tenant, state, &lease).await.unwrap();
     store.release_lease(tenant, &lease).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_over_the_size_limit_is_rejected_unread_and_the_district_told() {
+    use testkit::notices::{attribute, notice_topic, received, sns_client, tenant_listener};
+    let mut world = World::new().await;
+    let topic = notice_topic().await;
+    world.ingest.notices = Some(cloud::sns::Topic::new(sns_client(), topic.clone()));
+    let mut t = world.tenant("d1").await;
+    t.notify_emails = vec!["data@d1.example.org".into()];
+    world.ingest.store.put_tenant(&t).await.unwrap();
+    let listener = tenant_listener(&topic, "d1").await;
+    let zip = world.zip_of(&world.district("district", 20));
+    let size = std::fs::metadata(&zip).unwrap().len();
+    world.ingest.config.max_delivery_bytes = size - 1;
+    // The scratch space is a file: writing anything locally would fail the invocation.
+    std::fs::write(&world.ingest.scratch, b"not a folder").unwrap();
+    let event = world.put_file("inbound/d1/big.zip", &zip).await;
+    let out = handle(&world, event)
+        .await
+        .expect("a refusal is not a failed invocation");
+    assert_eq!(out[0].outcome, "rejected", "{out:?}");
+    let run_id = out[0].run_id.clone().unwrap();
+    let run = world.ingest.store.get_run(&run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Rejected);
+    assert!(
+        run.message.contains("big.zip is ")
+            && run.message.contains(&format!("({size} bytes)"))
+            && run.message.contains(&format!("({} bytes)", size - 1))
+            && run.message.contains("MAX_DELIVERY_MB"),
+        "names the size and the limit: {}",
+        run.message
+    );
+    assert_eq!(
+        (run.errors[0].file.as_str(), run.errors[0].code.as_str()),
+        ("big.zip", "archive_too_large")
+    );
+    assert_eq!(
+        world.keys(&format!("rejected/d1/{run_id}/")).await,
+        ["big.zip", "report.html", "report.json"].map(|f| format!("rejected/d1/{run_id}/{f}"))
+    );
+    assert_eq!(
+        out[0].moved_to.as_deref(),
+        Some(format!("rejected/d1/{run_id}/big.zip").as_str())
+    );
+    assert!(world.keys("inbound/").await.is_empty());
+    let heard = received(&listener).await;
+    assert_eq!(heard.len(), 1, "{heard:#?}");
+    assert_eq!(attribute(&heard[0], "outcome"), Some("rejected"));
+    let body = heard[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("big.zip line - column -: archive_too_large"),
+        "{body}"
+    );
+
+    // At the limit exactly, a delivery is read.
+    std::fs::remove_file(&world.ingest.scratch).unwrap();
+    world.ingest.config.max_delivery_bytes = size;
+    let event = world.put_file("inbound/d1/fits.zip", &zip).await;
+    assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "applied");
+    assert_eq!(world.scratch_left(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loose_set_over_the_size_limit_is_rejected_unread() {
+    let mut world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("loose", 20);
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    // Each file fits; together they do not.
+    world.ingest.config.max_delivery_bytes = total - 1;
+    let mut outcomes = Vec::new();
+    for f in &files {
+        let key = format!(
+            "inbound/d1/drop/{}",
+            f.file_name().unwrap().to_str().unwrap()
+        );
+        let event = world.put_file(&key, f).await;
+        outcomes.extend(handle(&world, event).await.unwrap());
+    }
+    let rejected: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.outcome == "rejected")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{outcomes:?}");
+    let run_id = rejected[0].run_id.clone().unwrap();
+    let run = world.ingest.store.get_run(&run_id).await.unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Rejected);
+    assert!(
+        run.message
+            .contains(&format!("the set's {} files", files.len()))
+            && run.message.contains(&format!("({total} bytes)"))
+            && run.message.contains(&format!("({} bytes)", total - 1)),
+        "{}",
+        run.message
+    );
+    assert_eq!(run.errors[0].code, "archive_too_large");
+    assert_eq!(
+        world.keys(&format!("rejected/d1/{run_id}/")).await.len(),
+        files.len() + 2,
+        "every file, report.json and report.html"
+    );
+    assert!(world.keys("inbound/").await.is_empty());
+    assert_eq!(world.scratch_left(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_gone_before_its_download_leaves_nothing_behind() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 20));
+    let event = world.put_file("inbound/d1/gone.zip", &zip).await;
+    let version = event["Records"][0]["s3"]["object"]["versionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // That version is deleted before the event is handled.
+    world
+        .ingest
+        .s3
+        .delete_object()
+        .bucket(&world.bucket)
+        .key("inbound/d1/gone.zip")
+        .version_id(version)
+        .send()
+        .await
+        .unwrap();
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "duplicate", "{out:?}");
+    assert_eq!(world.scratch_left(), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_cut_off_midway_fails_the_invocation_and_leaves_nothing_behind() {
+    const BUDGET: usize = 4 * 1024;
+    let mut world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 300));
+    let size = std::fs::metadata(&zip).unwrap().len();
+    assert!(size > 4 * BUDGET as u64, "{size}");
+    let event = world.put_file("inbound/d1/cut.zip", &zip).await;
+    // S3 through a proxy that drops each connection after 4 KiB.
+    world.ingest.s3 = s3_client_via(&cutting_proxy(BUDGET));
+    let error = handle(&world, event)
+        .await
+        .expect_err("a download cut off fails the invocation");
+    assert!(error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().contains("reading s3://"),
+        "the download failed: {error}"
+    );
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "no partial download left for the next invocation"
+    );
+    world.ingest.s3 = s3_client();
+    assert_eq!(
+        world.keys("inbound/").await,
+        ["inbound/d1/cut.zip"],
+        "left for the retry"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leftovers_of_a_killed_process_are_cleared_at_start() {
+    let world = World::new().await;
+    let left = world.ingest.scratch.join("work-old/runs/d1/r1");
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("before.jsonl.gz"), b"personal data").unwrap();
+    world.ingest.clear_scratch().unwrap();
+    assert!(!world.ingest.scratch.exists());
+    world
+        .ingest
+        .clear_scratch()
+        .expect("nothing to clear is fine");
 }

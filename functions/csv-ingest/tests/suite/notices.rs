@@ -159,3 +159,54 @@ async fn a_notice_that_cannot_be_published_does_not_fail_the_run() {
         "the package and its report (JSON and page) are filed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_with_a_line_break_and_a_link_reaches_the_notice_on_one_line_without_the_link() {
+    let mut world = World::new().await;
+    let topic = notice_topic().await;
+    world.ingest.notices = Some(cloud::sns::Topic::new(sns_client(), topic.clone()));
+    let mut t = world.tenant("d1").await;
+    t.notify_emails = vec!["data@d1.example.org".into()];
+    world.ingest.store.put_tenant(&t).await.unwrap();
+    let d1 = tenant_listener(&topic, "d1").await;
+
+    // users.csv gains two pairs of duplicate columns (fatal): a header holding a line
+    // break and a link, and one of 10,000 characters.
+    let folder = world.district("district", 20);
+    let users = folder.join("users.csv");
+    let text = std::fs::read_to_string(&users).unwrap();
+    let evil = "evil\n<a href=http://evil>click</a>";
+    let long = "x".repeat(10_000);
+    let extra = format!(",\"{evil}\",\"{evil}\",{long},{long}");
+    let mut lines = text.lines();
+    let mut out = format!("{}{extra}\n", lines.next().unwrap());
+    for line in lines {
+        out.push_str(line);
+        out.push_str(",,,,\n");
+    }
+    std::fs::write(&users, out).unwrap();
+    let (outcome, run_id) = deliver(&world, "inbound/d1/evil.zip", &world.zip_of(&folder)).await;
+    assert_eq!(outcome, "rejected");
+
+    let heard = received(&d1).await;
+    assert_eq!(heard.len(), 1, "{heard:#?}");
+    let subject = heard[0]["Subject"].as_str().unwrap();
+    let body = heard[0]["Message"].as_str().unwrap();
+    assert!(subject.contains(&run_id), "{subject}");
+    assert!(
+        body.contains(
+            "users.csv line 1 column evil\\u{a}<a href=http[:]//evil>click</a>: duplicate_column"
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("http://"), "no link: {body}");
+    for line in body.lines() {
+        assert!(!line.starts_with("<a"), "a forged line: {body}");
+        assert!(line.chars().count() < 300, "a line that runs on: {line}");
+    }
+    assert!(
+        body.contains(&format!("column {}…: duplicate_column", "x".repeat(80))),
+        "{body}"
+    );
+    assert!(body.len() < 4_000, "{} bytes", body.len());
+}
