@@ -69,7 +69,8 @@ pub(crate) enum Command {
         /// Print the run record as JSON.
         #[arg(long)]
         json: bool,
-        /// When the delivery was generated (RFC 3339) [default: the files' modification time].
+        /// When the delivery was generated and received (RFC 3339), as the operator states it
+        /// (a replay) [default: the files' modification time, never later than this machine's clock].
         #[arg(long, value_name = "TIME")]
         generated_at: Option<DateTime<Utc>>,
         /// Seconds to wait for another run of the tenant before ending busy.

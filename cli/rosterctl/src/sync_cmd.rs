@@ -99,8 +99,12 @@ pub async fn sync<S: Store, A: Artifacts>(
         kind: "csv".into(),
         reference: p.path.display().to_string(),
     };
-    // Received now, by this machine's clock: a later file time is not believed.
-    let delivered = Delivered::now(p.generated_at.or_else(|| package_time(p.path)));
+    // An operator's `--generated-at` is taken as stated (a replay, a rehearsal);
+    // the files' own time is a claim, received now by this machine's clock.
+    let delivered = match p.generated_at {
+        Some(stated) => Delivered::at(stated),
+        None => Delivered::now(package_time(p.path)),
+    };
     match engine
         .sync_package(&tenant, p.path, source, delivered)
         .await
