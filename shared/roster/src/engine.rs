@@ -396,7 +396,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<(), SyncError> {
         // Reload: take_lease may have marked the run busy or the caller's copy is stale.
         let state = self.store.get_state(&tenant.tenant).await?;
-        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_generated_at) {
+        let received = run.received_at.unwrap_or(run.started_at);
+        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_before(received))
+        {
             if generated < last {
                 run.finish(
                     RunStatus::Stale,
@@ -562,13 +564,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         bulk: bool,
     ) -> Result<(), SyncError> {
         if bulk {
-            if let Some(generated) = run.generated_at {
-                state.last_bulk_generated_at = Some(
-                    state
-                        .last_bulk_generated_at
-                        .map_or(generated, |l| l.max(generated)),
-                );
-            }
+            // A stored time from the future is dropped, not kept by `max`.
+            let last = state.last_bulk_before(run.received_at.unwrap_or(run.started_at));
+            state.last_bulk_generated_at = match (last, run.generated_at) {
+                (Some(last), Some(generated)) => Some(last.max(generated)),
+                (last, generated) => last.or(generated),
+            };
         }
         if run.source.kind == "api" {
             // An API pull's generation time is its start: the base of the next delta.
@@ -728,24 +729,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             kind_plan.counts.rejected = rejected + engine_rejected;
             kind_plan.counts.skipped = skipped;
             let hold = tenant.hold.unwrap_or(self.options.default_hold);
-            if let Some(reason) = kind_plan.hold_reason(mode, &hold) {
-                run.hold.insert(
-                    kind_key(kind),
-                    HoldReason {
-                        active_before: kind_plan.active_before,
-                        would_archive: kind_plan.would_archive(),
-                        would_change_identity: kind_plan.identity_changes,
-                        incoming_rows: kind_plan.incoming_rows,
-                        message: reason,
-                    },
-                );
-            }
-            if let Some(over) =
-                hold.archive_over_limit(kind_plan.counts.ended, kind_plan.active_before)
-            {
-                run.mass_ended
-                    .insert(kind_key(kind), format!("{over} archived as ended"));
-            }
+            judge_kind(run, kind, mode, &kind_plan, &hold, &calendar);
             run.counts.insert(kind_key(kind), kind_plan.counts);
             archives.push((kind, std::mem::take(&mut kind_plan.archives)));
             // Planning a large district takes a while: keep the lease.
@@ -974,7 +958,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         by: &str,
     ) -> Result<(), SyncError> {
         let state = self.store.get_state(&run.tenant).await?;
-        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_generated_at) {
+        let received = run.received_at.unwrap_or(run.started_at);
+        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_before(received))
+        {
             if generated < last {
                 run.decided_by = Some(by.to_string());
                 run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
@@ -1141,12 +1127,42 @@ fn snapshot_has_bulk(snapshot: &dyn Snapshot) -> bool {
         .any(|k| snapshot.mode(*k) == FileMode::Bulk)
 }
 
-/// The latest generation time a delivery received when `run` started may
-/// claim: clocks of the district's machines and ours may differ this much.
-pub const GENERATION_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+/// Records in `run` what one type's plan asks of a person: a hold (the
+/// plan's own reasons; for sessions, also current ones the delivery ends by
+/// moving their end dates into the past), and records archived as ended
+/// beyond the hold's limits (applied, but told).
+fn judge_kind(
+    run: &mut RunRecord,
+    kind: EntityKind,
+    mode: FileMode,
+    plan: &KindPlan,
+    hold: &HoldThresholds,
+    calendar: &Calendar,
+) {
+    let mut reasons: Vec<String> = plan.hold_reason(mode, hold).into_iter().collect();
+    if kind == EntityKind::AcademicSessions {
+        reasons.extend(calendar.sessions_ended_early());
+    }
+    if !reasons.is_empty() {
+        run.hold.insert(
+            kind_key(kind),
+            HoldReason {
+                active_before: plan.active_before,
+                would_archive: plan.would_archive(),
+                would_change_identity: plan.identity_changes,
+                incoming_rows: plan.incoming_rows,
+                message: reasons.join("; "),
+            },
+        );
+    }
+    if let Some(over) = hold.archive_over_limit(plan.counts.ended, plan.active_before) {
+        run.mass_ended
+            .insert(kind_key(kind), format!("{over} archived as ended"));
+    }
+}
 
 /// A generation time later than the delivery's receipt (plus
-/// [`GENERATION_TIME_SKEW`]) cannot be true (an unzip that stamps files in
+/// [`crate::run::GENERATION_TIME_SKEW`]) cannot be true (an unzip that stamps files in
 /// the future, a wrong clock): the receipt time (or the run's start) is used
 /// instead, and the run notes it. Such a time would otherwise end records
 /// early and make every later delivery `stale`.
@@ -1155,7 +1171,7 @@ fn clamp_generation_time(run: &mut RunRecord) {
         return;
     };
     let received = run.received_at.unwrap_or(run.started_at);
-    if generated > received + GENERATION_TIME_SKEW {
+    if generated > received + crate::run::GENERATION_TIME_SKEW {
         let note = format!(
             "generation time {} is later than the delivery's receipt ({}); the receipt time is used",
             generated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -1168,9 +1184,11 @@ fn clamp_generation_time(run: &mut RunRecord) {
     }
 }
 
-/// Whether a type's validation rejections, with the enrollments whose
-/// references wait for the store (all rejected when it is empty), may reach
-/// the rejection hold: such a first load is planned to a file, to be held.
+/// Whether a first load may be held for rejected rows: some type has at
+/// least the rejection hold's minimum of rows rejected by validation or
+/// waiting on references (all rejected when the store is empty). Such a
+/// load is planned to a file, so that it can be held; below the minimum the
+/// plan cannot hold whatever the share, so the load may write as it plans.
 fn rejections_may_hold(snapshot: &dyn Snapshot, hold: &HoldThresholds) -> bool {
     EntityKind::ALL.into_iter().any(|kind| {
         let deferred = snapshot
@@ -1178,9 +1196,7 @@ fn rejections_may_hold(snapshot: &dyn Snapshot, hold: &HoldThresholds) -> bool {
             .iter()
             .filter(|d| d.file == kind)
             .count() as u64;
-        let rejected = snapshot.validation_counts(kind).0 + deferred;
-        hold.rejected_over_limit(rejected, snapshot.delivered_rows(kind))
-            .is_some()
+        snapshot.validation_counts(kind).0 + deferred >= hold.min_rejected_count
     })
 }
 

@@ -63,6 +63,10 @@ pub struct RunSource {
     pub reference: String,
 }
 
+/// The latest generation time a delivery may claim past its receipt: clocks
+/// of the district's machines and ours may differ this much.
+pub const GENERATION_TIME_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
 /// When a delivery was made, as it says, and when it reached us: the times
 /// a run is judged by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -257,8 +257,13 @@ impl Calendar {
         let Some(stored) = self.stored_sessions.get(id) else {
             return false;
         };
+        // A delivery may move a stored end date later, not give an undated
+        // session one.
         let delivered_end = self.delivered_sessions.get(id).and_then(|s| s.end);
-        match stored.end.max(delivered_end) {
+        let end = stored
+            .end
+            .map(|end| delivered_end.map_or(end, |d| d.max(end)));
+        match end {
             Some(end) => end < self.today,
             None => stored
                 .school_year
@@ -323,6 +328,36 @@ impl Calendar {
                     })
             })
             .collect()
+    }
+
+    /// Why the delivery must be held when it ends current sessions itself:
+    /// stored sessions not over on its day whose end date it moves to a day
+    /// already past (sign-in would hide their classes at once, and the next
+    /// file would archive them as ended). A later, still future, end date
+    /// is an ordinary correction.
+    pub fn sessions_ended_early(&self) -> Option<String> {
+        let mut ended: Vec<String> = self
+            .delivered_sessions
+            .iter()
+            .filter_map(|(id, delivered)| {
+                let was = self.stored_sessions.get(id)?.end?;
+                let now = delivered.end?;
+                (now < self.today && self.today <= was)
+                    .then(|| format!("session {id} end date moved from {was} to {now}"))
+            })
+            .collect();
+        ended.sort();
+        let count = ended.len();
+        (count > 0).then(|| {
+            let shown: Vec<String> = ended.into_iter().take(5).collect();
+            format!(
+                "would end {count} current session{} at once by moving {} end date into the past ({}{})",
+                if count == 1 { "" } else { "s" },
+                if count == 1 { "its" } else { "their" },
+                shown.join("; "),
+                if count > 5 { "; …" } else { "" }
+            )
+        })
     }
 
     /// Notes the school years of an ended record's sessions, for the run's
@@ -446,6 +481,16 @@ mod tests {
         c.learn_delivered("y26", &session("2025-08-18", "2026-12-18", 2026));
         c.learn_stored("y26", &session("2025-08-18", "2026-06-12", 2026));
         assert!(!c.session_ended("y26"), "a later end date is taken");
+        // An undated stored session takes no end date from a delivery.
+        c.learn_stored(
+            "undated-27",
+            &RecordFacts::of(
+                EntityKind::AcademicSessions,
+                &content(json!({"schoolYear": 2027})),
+            ),
+        );
+        c.learn_delivered("undated-27", &session("2026-08-17", "2026-08-31", 2027));
+        assert!(!c.session_ended("undated-27"));
         // A session the store does not know ends nothing, whatever it says.
         c.learn_delivered("new", &session("2020-01-01", "2020-06-01", 2020));
         assert!(!c.session_ended("new"));
@@ -453,6 +498,16 @@ mod tests {
             c.notes(),
             vec!["session y27 end date moved from 2027-06-11 to 2026-08-31".to_string()]
         );
+        assert_eq!(
+            c.sessions_ended_early().as_deref(),
+            Some("would end 1 current session at once by moving its end date into the past (session y27 end date moved from 2027-06-11 to 2026-08-31)")
+        );
+        // Moved earlier, yet still ahead: a correction, not held.
+        let mut corrected = Calendar::new(day("2026-09-01"));
+        corrected.learn_stored("y27", &session("2026-08-17", "2027-06-11", 2027));
+        corrected.learn_delivered("y27", &session("2026-08-17", "2027-06-04", 2027));
+        assert_eq!(corrected.sessions_ended_early(), None);
+        assert_eq!(corrected.notes().len(), 1);
     }
 
     #[test]

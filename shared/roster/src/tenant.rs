@@ -371,6 +371,18 @@ pub struct TenantState {
     pub last_full_pull_at: Option<DateTime<Utc>>,
 }
 
+impl TenantState {
+    /// The newest applied bulk delivery's generation time, as a delivery
+    /// received at `received` is judged stale against: a stored time later
+    /// than that receipt (plus [`crate::run::GENERATION_TIME_SKEW`]) came
+    /// from a clock in the future, before generation times were clamped,
+    /// and is not believed (it would make every delivery stale).
+    pub fn last_bulk_before(&self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.last_bulk_generated_at
+            .filter(|last| *last <= received + crate::run::GENERATION_TIME_SKEW)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

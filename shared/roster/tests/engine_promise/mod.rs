@@ -7,6 +7,7 @@ use crate::common::*;
 use chrono::{Duration as Days, Utc};
 use oneroster::EntityKind;
 use roster::*;
+use LeaseOutcome::Acquired;
 
 const SESSIONS_HEADER: &str =
     "sourcedId,status,dateLastModified,title,type,startDate,endDate,parentSourcedId,schoolYear\n";
@@ -53,6 +54,43 @@ async fn a_delivery_moving_session_ends_earlier_is_held_not_ended<S: Store + Pla
         held.message
     );
     assert_eq!(state_of(&store, "d1").await, before, "nothing applied");
+}
+
+async fn a_delivery_ending_current_sessions_by_their_dates_is_held<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let full = school_year_2027();
+    loaded(&store, &bench, &full).await;
+    let before = state_of(&store, "d1").await;
+    // Nothing left out: only the session's end moved into the past, which
+    // would hide every class at sign-in and end them all with the next file.
+    let moved = full.with_file(
+        "academicSessions.csv",
+        format!("{SESSIONS_HEADER}y2027,active,,2026-27,schoolYear,2026-08-01,2026-08-31,,2027\n"),
+    );
+    let t = store.get_tenant("d1").await.unwrap().unwrap();
+    let held = sync(&store, &bench, &t, &moved, Some(at("2026-09-01"))).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    assert_eq!(
+        held.hold.keys().collect::<Vec<_>>(),
+        vec!["academicSessions"]
+    );
+    assert!(
+        held.hold["academicSessions"].message.starts_with(
+            "would end 1 current session at once by moving its end date into the past (session y2027"
+        ),
+        "{}",
+        held.hold["academicSessions"].message
+    );
+    assert_eq!(state_of(&store, "d1").await, before, "nothing applied");
+    // An end date moved earlier but still ahead is a correction: applied.
+    let corrected = school_year_2027().with_file(
+        "academicSessions.csv",
+        format!("{SESSIONS_HEADER}y2027,active,,2026-27,schoolYear,2026-08-01,2027-06-11,,2027\n"),
+    );
+    let run = sync(&store, &bench, &t, &corrected, Some(at("2026-09-02"))).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
 }
 
 async fn a_far_school_year_ends_nothing<S: Store + PlatformEdits>(store: S) {
@@ -107,6 +145,31 @@ async fn a_generation_time_from_the_future_is_not_believed<S: Store + PlatformEd
     // The next delivery, made now, is not stale.
     let next = sync(&store, &bench, &t, &district, Some(Utc::now())).await;
     assert_eq!(next.status, RunStatus::Applied, "{}", next.message);
+
+    // A tenant whose state a future time poisoned before times were clamped.
+    let Acquired { lease, .. } = store
+        .acquire_lease(
+            "d1",
+            "repair",
+            Utc::now(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("the lease is free");
+    };
+    let mut poisoned = store.get_state("d1").await.unwrap();
+    poisoned.last_bulk_generated_at = Some(future);
+    store.put_state("d1", &poisoned, &lease).await.unwrap();
+    store.release_lease("d1", &lease).await.unwrap();
+    let next = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(next.status, RunStatus::Applied, "{}", next.message);
+    let state = store.get_state("d1").await.unwrap();
+    assert!(
+        state.last_bulk_generated_at.is_none_or(|t| t <= Utc::now()),
+        "the time from the future is dropped"
+    );
 }
 
 async fn the_july_file_applies_on_its_own<S: Store + PlatformEdits>(store: S) {
@@ -231,6 +294,27 @@ async fn a_delivery_whose_rows_are_rejected_en_masse_is_held<S: Store + Platform
     let approved = engine.approve(&held.run_id, "ops").await.unwrap();
     assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
     assert_eq!(counts(&held, EntityKind::Enrollments).archived, 0);
+    assert_eq!(
+        state_of(&store, "d1").await,
+        before,
+        "the rejected rows' records stay as they were, active"
+    );
+
+    // A first load whose skipped rows (guardians, not imported) would dilute
+    // the share is held all the same, and writes nothing.
+    let t2 = tenant(&store, "d2").await;
+    let mut diluted = district.clone();
+    diluted.extra_users = (0..500)
+        .map(|i| format!("gua-{i},active,,true,s1,guardian,gua{i},,G,Gua,,,,,,,,\n"))
+        .collect();
+    // 500 skipped enrollments beside the 40 rejected: 7% of the file, 91% of what is read.
+    diluted.extra_enrollments = (0..500)
+        .map(|i| format!("en-gua-{i},active,,cl-0,s1,gua-{i},student,false,,\n"))
+        .collect();
+    let diluted = with_broken_enrollments(&bench, &diluted);
+    let held = sync(&store, &bench, &t2, &diluted, None).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    assert!(state_of(&store, "d2").await.is_empty(), "nothing written");
 
     // A few rejected rows do not hold.
     let mut few = district.clone();
@@ -244,6 +328,7 @@ async fn a_delivery_whose_rows_are_rejected_en_masse_is_held<S: Store + Platform
 
 conformance!(
     a_delivery_moving_session_ends_earlier_is_held_not_ended,
+    a_delivery_ending_current_sessions_by_their_dates_is_held,
     a_far_school_year_ends_nothing,
     a_generation_time_from_the_future_is_not_believed,
     the_july_file_applies_on_its_own,
