@@ -93,7 +93,7 @@ pub fn render_run(run: &RunRecord) -> String {
     for (kind, ended) in &run.mass_ended {
         let _ = writeln!(
             out,
-            "ENDED {kind}: {ended} (beyond the hold's limits; the district was told)"
+            "ENDED {kind}: {ended} (beyond the hold's limits: a notice goes to the district's contacts)"
         );
     }
     for (kind, hold) in &run.hold {

@@ -1,5 +1,6 @@
 //! A first load written while it is planned. When the tenant has no record
-//! stored at all, nothing can be held (every hold needs active records), no
+//! stored at all and too few rows are rejected to hold it, nothing can be
+//! held (the other holds need active records), no
 //! before-image needs a read (each is "did not exist"), and nothing is
 //! archived: the plan file would only be written to be read back. A store
 //! that writes on the calling thread ([`BlockingRecords`]) then takes the

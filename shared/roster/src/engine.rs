@@ -502,7 +502,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             unreachable!("a direct plan stays direct")
         };
         if !run.hold.is_empty() {
-            // Every hold needs active records, and there were none.
+            // Rejections that could hold send a first load to the plan file.
             return Err(SyncError::Refused(
                 "a first load was held although the tenant had no records; nothing more was written — run the sync again".into(),
             ));
@@ -874,9 +874,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
 
     /// Writes the before-image of each planned write: the record as read
     /// from the store just before its chunk is written, or "did not exist".
-    /// Every record is read, also those the plan saw no record of: one may
-    /// have been made since (a teacher provisioned at sign-in), and a revert
-    /// must put it back, not archive it.
+    /// Every record that may exist is read ([`may_exist`]), users the plan saw
+    /// no record of among them: one may have been provisioned at sign-in since,
+    /// and a revert must put it back, not archive it.
     async fn keep_before_images(
         &self,
         tenant: &str,
@@ -887,7 +887,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         for kind in EntityKind::ALL {
             let ids: Vec<String> = planned
                 .iter()
-                .filter(|p| p.kind == kind)
+                .filter(|p| p.kind == kind && may_exist(p))
                 .map(|p| p.id.clone())
                 .collect();
             if !ids.is_empty() {
@@ -1127,6 +1127,15 @@ fn snapshot_has_bulk(snapshot: &dyn Snapshot) -> bool {
         .any(|k| snapshot.mode(*k) == FileMode::Bulk)
 }
 
+/// Whether a planned write's record may be stored when it is applied: it
+/// was when planned, or a revert puts it back, or it is a user (sign-in
+/// makes provisional teachers at any time). Nothing else makes records but a
+/// sync, one at a time under the lease: a planned insert of another type
+/// finds nothing, and its before-image ("did not exist") needs no read.
+fn may_exist(planned: &PlannedWrite) -> bool {
+    planned.before.is_some() || planned.restore.is_some() || planned.kind == EntityKind::Users
+}
+
 /// Records in `run` what one type's plan asks of a person: a hold (the
 /// plan's own reasons; for sessions, also current ones the delivery ends by
 /// moving their end dates into the past), and records archived as ended
@@ -1178,7 +1187,6 @@ fn clamp_generation_time(run: &mut RunRecord) {
             received.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
         tracing::warn!(tenant = %run.tenant, run = %run.run_id, "{note}");
-        run.warnings.push(note.clone());
         run.calendar_notes.push(note);
         run.generated_at = Some(received);
     }

@@ -24,12 +24,21 @@ pub const NOTICE_ERRORS: usize = 10;
 /// The longest value a message shows, in characters (longer ones end in `…`).
 pub const NOTICE_VALUE_CHARS: usize = 80;
 
+/// The longest line of our own words around delivery values (a date note
+/// naming a session) a message shows.
+const NOTICE_NOTE_CHARS: usize = 240;
+
 /// `value` as a notice shows it: one line, no link, at most
 /// [`NOTICE_VALUE_CHARS`] characters (then `…`).
 pub fn shown(value: &str) -> String {
+    shown_at_most(value, NOTICE_VALUE_CHARS)
+}
+
+/// [`shown`], cut at `chars` characters.
+fn shown_at_most(value: &str, chars: usize) -> String {
     let mut out = String::new();
     for (i, c) in value.chars().enumerate() {
-        if i == NOTICE_VALUE_CHARS {
+        if i == chars {
             out.push('…');
             break;
         }
@@ -122,7 +131,12 @@ pub fn notice(run: &RunRecord) -> Notice {
         }
     }
     if !run.mass_ended.is_empty() {
-        body.push_str("\nArchived as ended, beyond the safety hold's limits (their school year is over by the dates we hold; please check this is the rollover you expect):\n");
+        let archived = if run.status == RunStatus::Held {
+            "Would be archived as ended"
+        } else {
+            "Archived as ended"
+        };
+        let _ = writeln!(body, "\n{archived}, beyond the safety hold's limits (their school year is over by the dates we hold; please check this is the rollover you expect):");
         for (kind, numbers) in &run.mass_ended {
             let _ = writeln!(body, "  {}: {numbers}", shown(kind));
         }
@@ -130,7 +144,7 @@ pub fn notice(run: &RunRecord) -> Notice {
     if !run.calendar_notes.is_empty() {
         body.push_str("\nWhat the delivery says of dates that we did not follow:\n");
         for note in &run.calendar_notes {
-            let _ = writeln!(body, "  {}", shown(note));
+            let _ = writeln!(body, "  {}", shown_at_most(note, NOTICE_NOTE_CHARS));
         }
     }
     if run.error_count > 0 {

@@ -312,8 +312,13 @@ impl KindPlan {
             if self.incoming_rows == 0 && archive > 0 {
                 // Records whose time is over by stored dates may all go: the
                 // summer file before the schedule is built.
+                let records = if archive == 1 {
+                    "record is"
+                } else {
+                    "records are"
+                };
                 reasons.push(format!(
-                    "the bulk file brings no valid rows but {archive} current records are active"
+                    "the bulk file brings no valid rows but {archive} current {records} active"
                 ));
             } else if let Some(over) = hold.archive_over_limit(archive, self.active_before) {
                 reasons.push(format!("would archive {over}"));
@@ -632,7 +637,7 @@ mod tests {
         assert!(summer
             .hold_reason(FileMode::Bulk, &HoldThresholds::default())
             .unwrap()
-            .contains("no valid rows but 1 current records"));
+            .contains("no valid rows but 1 current record is active"));
     }
 
     #[test]

@@ -196,10 +196,15 @@ fn counts_table(h: &mut String, r: &RunRecord) {
             escape(&hold.message)
         );
     }
+    let archived = if r.status == RunStatus::Held {
+        "Would be archived as ended"
+    } else {
+        "Archived as ended"
+    };
     for (kind, ended) in &r.mass_ended {
         let _ = write!(
             h,
-            "<p>Archived as ended ({}): {}; their school year is over by the dates we hold.</p>",
+            "<p>{archived} ({}): {}; their school year is over by the dates we hold.</p>",
             escape(kind),
             escape(ended)
         );

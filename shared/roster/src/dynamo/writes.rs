@@ -2,7 +2,7 @@
 //! backoff and jitter, many batches at once) and archives.
 
 use super::*;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// Full jitter backoff: a random wait up to `base * 2^attempt`, capped.
 pub(super) fn backoff(attempt: u32) -> Duration {
@@ -16,16 +16,18 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 /// The fence of one `write` under a lease. The lease is renewed (only if it
 /// is still the run's: owner and token) before the first request; a request
 /// is sent only while half the lease's length has not passed since the last
-/// renewal, and past that the lease is renewed again first. So no request
-/// leaves after another run could have taken the lease over, unless the
-/// clocks of the two machines differ by more than half the lease (see
-/// docs/operations.md).
+/// renewal, and past that the lease is renewed again first. Half the lease
+/// is measured on the monotonic clock and on the wall clock both (the
+/// monotonic one stops while a machine is suspended). What remains (see
+/// docs/operations.md): a process paused between a check and the requests
+/// it allowed, or clocks of two machines more than half the lease apart.
 pub(super) struct Fence<'a> {
     store: &'a DynamoStore,
     tenant: &'a str,
     lease: &'a Lease,
-    /// Requests may be sent until then (`None`: a lease that never ends).
-    send_by: tokio::sync::Mutex<Option<Instant>>,
+    /// Requests may be sent until then, by both clocks (`None`: a lease
+    /// that never ends).
+    send_by: tokio::sync::Mutex<Option<(Instant, SystemTime)>>,
 }
 
 impl<'a> Fence<'a> {
@@ -48,17 +50,18 @@ impl<'a> Fence<'a> {
     /// Before each request: renews the lease again when half of it has passed.
     pub(super) async fn check(&self) -> StoreResult<()> {
         let mut send_by = self.send_by.lock().await;
-        if send_by.is_none_or(|until| Instant::now() < until) {
+        if send_by.is_none_or(|(until, wall)| Instant::now() < until && SystemTime::now() < wall) {
             return Ok(());
         }
         *send_by = self.renew().await?;
         Ok(())
     }
 
-    async fn renew(&self) -> StoreResult<Option<Instant>> {
-        let start = Instant::now();
+    async fn renew(&self) -> StoreResult<Option<(Instant, SystemTime)>> {
+        let (start, wall) = (Instant::now(), SystemTime::now());
         self.store.fence(self.tenant, self.lease).await?;
-        Ok(start.checked_add(self.lease.ttl / 2))
+        let half = self.lease.ttl / 2;
+        Ok(start.checked_add(half).zip(wall.checked_add(half)))
     }
 }
 

@@ -134,11 +134,11 @@ async fn a_generation_time_from_the_future_is_not_believed<S: Store + PlatformEd
     let used = run.generated_at.unwrap();
     assert!(used <= Utc::now(), "{used}");
     assert!(
-        run.warnings
+        run.calendar_notes
             .iter()
             .any(|w| w.contains("is later than the delivery's receipt")),
         "{:?}",
-        run.warnings
+        run.calendar_notes
     );
     let state = store.get_state("d1").await.unwrap();
     assert!(state.last_bulk_generated_at.unwrap() <= Utc::now());
