@@ -292,6 +292,21 @@ pub async fn state_of<S: Store>(store: &S, tenant: &str) -> Vec<(EntityKind, Str
     out
 }
 
+/// The stored record `kind` `id` of `tenant`. Panics, naming the record,
+/// when it is not stored or the store cannot read it.
+pub async fn entity<S: Records>(
+    store: &S,
+    tenant: &str,
+    kind: EntityKind,
+    id: &str,
+) -> StoredEntity {
+    store
+        .get_entity(tenant, kind, id)
+        .await
+        .unwrap_or_else(|e| panic!("reading {kind} {id} of tenant {tenant}: {e}"))
+        .unwrap_or_else(|| panic!("{kind} {id} of tenant {tenant} is not stored"))
+}
+
 /// A store that fails every write after `budget` items have been written:
 /// a run killed halfway through its apply.
 pub struct Faulty<S> {

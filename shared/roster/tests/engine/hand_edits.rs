@@ -26,18 +26,11 @@ async fn manual_archives_and_edits_are_overridden<S: Store + PlatformEdits>(stor
         )
         .await
         .unwrap();
-    let edited = store
-        .get_entity("d1", EntityKind::Users, "stu-0004")
-        .await
-        .unwrap()
-        .unwrap();
+    let edited = entity(&store, "d1", EntityKind::Users, "stu-0004").await;
     assert_eq!(edited.sis.str("givenName"), Some("Hand Edited"));
     assert_eq!(
-        store
-            .get_entity("d1", EntityKind::Classes, "cl-2")
+        entity(&store, "d1", EntityKind::Classes, "cl-2")
             .await
-            .unwrap()
-            .unwrap()
             .archive
             .unwrap()
             .by,
@@ -48,21 +41,14 @@ async fn manual_archives_and_edits_are_overridden<S: Store + PlatformEdits>(stor
     assert_eq!(counts(&run, EntityKind::Classes).unarchived, 1);
     assert_eq!(counts(&run, EntityKind::Users).updated, 1);
     assert_eq!(run.items_written, 2);
-    let user = store
-        .get_entity("d1", EntityKind::Users, "stu-0004")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "stu-0004").await;
     assert_eq!(
         user.sis.str("givenName"),
         Some("Given4"),
         "the SIS value wins"
     );
-    assert!(store
-        .get_entity("d1", EntityKind::Classes, "cl-2")
+    assert!(entity(&store, "d1", EntityKind::Classes, "cl-2")
         .await
-        .unwrap()
-        .unwrap()
         .archive
         .is_none());
 }

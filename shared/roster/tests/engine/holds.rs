@@ -46,11 +46,8 @@ async fn a_mass_archive_is_held_until_approved<S: Store + PlatformEdits>(store: 
         .unwrap();
     assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
     assert_eq!(approved.decided_by.as_deref(), Some("ops@vendor"));
-    assert!(store
-        .get_entity("d1", EntityKind::Users, "stu-0080")
+    assert!(entity(&store, "d1", EntityKind::Users, "stu-0080")
         .await
-        .unwrap()
-        .unwrap()
         .archive
         .is_some());
     let again = Engine::new(&store, &bench.artifacts)
@@ -139,11 +136,8 @@ async fn a_stale_package_is_not_applied<S: Store + PlatformEdits>(store: S) {
     assert_eq!(stale.status, RunStatus::Stale, "{}", stale.message);
     assert_eq!(stale.items_written, 0);
     assert_eq!(
-        store
-            .get_entity("d1", EntityKind::Users, "stu-0000")
+        entity(&store, "d1", EntityKind::Users, "stu-0000")
             .await
-            .unwrap()
-            .unwrap()
             .sis
             .str("givenName"),
         Some("Given0")

@@ -131,11 +131,7 @@ async fn a_rollover_applies_on_its_own_archiving_last_years_records_as_ended<
         .into_keys()
         .next()
         .unwrap();
-    let class = store
-        .get_entity("d1", EntityKind::Classes, &old_class)
-        .await
-        .unwrap()
-        .unwrap();
+    let class = entity(&store, "d1", EntityKind::Classes, &old_class).await;
     let archive = class.archive.expect("last year's class is archived");
     assert_eq!(
         (archive.by, archive.reason),
@@ -145,11 +141,7 @@ async fn a_rollover_applies_on_its_own_archiving_last_years_records_as_ended<
         .keys()
         .find(|id| !new_users.contains_key(*id))
         .unwrap();
-    let leaver = store
-        .get_entity("d1", EntityKind::Users, leaver)
-        .await
-        .unwrap()
-        .unwrap();
+    let leaver = entity(&store, "d1", EntityKind::Users, leaver).await;
     assert_eq!(leaver.archive.unwrap().reason, Some(ArchiveReason::Absent));
     let words = rollover.rollover.clone().expect("the rollover in words");
     assert!(
@@ -273,17 +265,9 @@ async fn a_hand_archived_current_class_returns_and_an_ended_one_does_not<
         (classes.unarchived, classes.ended, classes.archived),
         (1, 0, 0)
     );
-    let current = store
-        .get_entity("d1", EntityKind::Classes, &next.class_id(0))
-        .await
-        .unwrap()
-        .unwrap();
+    let current = entity(&store, "d1", EntityKind::Classes, &next.class_id(0)).await;
     assert!(current.archive.is_none(), "the SIS is authoritative");
-    let ended = store
-        .get_entity("d1", EntityKind::Classes, &first.class_id(0))
-        .await
-        .unwrap()
-        .unwrap();
+    let ended = entity(&store, "d1", EntityKind::Classes, &first.class_id(0)).await;
     assert_eq!(
         ended.archive.map(|a| a.reason),
         Some(Some(ArchiveReason::Ended)),

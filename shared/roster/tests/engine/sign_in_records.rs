@@ -317,18 +317,10 @@ async fn a_provisional_teacher_is_adopted_by_a_sync_that_delivers_them_and_left_
             .unwrap(),
         "a roster user is never replaced by a provisional one"
     );
-    let roster_teacher = store
-        .get_entity("d1", EntityKind::Users, "tch-0")
-        .await
-        .unwrap()
-        .unwrap();
+    let roster_teacher = entity(&store, "d1", EntityKind::Users, "tch-0").await;
     assert!(!roster_teacher.provisional);
     assert_eq!(roster_teacher.sis.str("givenName"), Some("Teacher0"));
-    let user = store
-        .get_entity("d1", EntityKind::Users, "tch-new")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "tch-new").await;
     assert!(user.provisional && user.archive.is_none());
     assert_eq!(user.first_seen_run, "sso:req-1");
     assert_eq!(
@@ -353,11 +345,7 @@ async fn a_provisional_teacher_is_adopted_by_a_sync_that_delivers_them_and_left_
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
     assert_eq!(run.items_written, 0, "{:?}", run.counts);
     assert_eq!(counts(&run, EntityKind::Users).archived, 0);
-    let user = store
-        .get_entity("d1", EntityKind::Users, "tch-new")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "tch-new").await;
     assert!(user.provisional && user.archive.is_none());
 
     // The sync that delivers them makes them an ordinary roster user, as the SIS has them.
@@ -367,11 +355,7 @@ async fn a_provisional_teacher_is_adopted_by_a_sync_that_delivers_them_and_left_
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
     assert_eq!(counts(&run, EntityKind::Users).inserted, 1);
     assert_eq!(run.items_written, 1);
-    let user = store
-        .get_entity("d1", EntityKind::Users, "tch-new")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "tch-new").await;
     assert!(!user.provisional);
     assert_eq!(user.sis.str("givenName"), Some("Newton"));
     assert_eq!(user.first_seen_run, "sso:req-1", "first seen at sign-in");
@@ -405,11 +389,7 @@ async fn a_provisional_record_with_the_delivered_content_still_becomes_ordinary<
         .unwrap();
     let run = sync(&store, &bench, &t, &district, None).await;
     assert_eq!(run.items_written, 1, "{:?}", run.counts);
-    let user = store
-        .get_entity("d1", EntityKind::Users, "tch-new")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "tch-new").await;
     assert_eq!(
         user.sis, content,
         "the SIS delivered what the sign-in had stored"

@@ -62,11 +62,7 @@ async fn first_load_then_resync(path: &std::path::Path, reader: Option<&rusqlite
     assert_eq!(again.status, RunStatus::Applied, "{}", again.message);
     assert_eq!(again.items_written, 0);
     // Its records carry the run that first saw them.
-    let user = store
-        .get_entity("d1", EntityKind::Users, "stu-0001")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "stu-0001").await;
     assert_eq!(user.first_seen_run, run.run_id);
 }
 

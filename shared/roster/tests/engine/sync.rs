@@ -17,11 +17,7 @@ async fn first_load_inserts_everything<S: Store + PlatformEdits>(store: S) {
     assert_eq!(counts(&run, EntityKind::Enrollments).inserted, 44);
     assert_eq!(counts(&run, EntityKind::Classes).inserted, 4);
     assert_eq!(run.items_written as usize, district.record_count());
-    let user = store
-        .get_entity("d1", EntityKind::Users, "stu-0001")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "stu-0001").await;
     assert_eq!(user.sis.str("givenName"), Some("Given1"));
     assert_eq!(user.sis.str("role"), Some("student"));
     assert!(user.archive.is_none());
@@ -95,11 +91,7 @@ async fn changes_write_only_the_changed_records<S: Store + PlatformEdits>(store:
     assert_eq!(counts(&run, EntityKind::Enrollments).updated, 1);
     assert_eq!(counts(&run, EntityKind::Enrollments).inserted, 1);
     assert_eq!(run.items_written, 4, "writes equal the changed records");
-    let user = store
-        .get_entity("d1", EntityKind::Users, "stu-0003")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "stu-0003").await;
     assert_eq!(user.sis.str("givenName"), Some("Renamed"));
 }
 
@@ -114,11 +106,7 @@ async fn bulk_absence_archives_and_return_unarchives<S: Store + PlatformEdits>(s
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
     assert_eq!(counts(&run, EntityKind::Users).archived, 1);
     assert_eq!(counts(&run, EntityKind::Enrollments).archived, 1);
-    let gone = store
-        .get_entity("d1", EntityKind::Users, "stu-0005")
-        .await
-        .unwrap()
-        .unwrap();
+    let gone = entity(&store, "d1", EntityKind::Users, "stu-0005").await;
     let archive = gone.archive.expect("archived, not deleted");
     assert_eq!(archive.by, ArchivedBy::Sync);
     assert_eq!(archive.run.as_deref(), Some(run.run_id.as_str()));
@@ -126,11 +114,7 @@ async fn bulk_absence_archives_and_return_unarchives<S: Store + PlatformEdits>(s
 
     let back = sync(&store, &bench, &t, &full, None).await;
     assert_eq!(counts(&back, EntityKind::Users).unarchived, 1);
-    let user = store
-        .get_entity("d1", EntityKind::Users, "stu-0005")
-        .await
-        .unwrap()
-        .unwrap();
+    let user = entity(&store, "d1", EntityKind::Users, "stu-0005").await;
     assert!(user.archive.is_none());
 }
 
@@ -143,11 +127,7 @@ async fn a_primary_administrator_survives_syncs<S: Store + PlatformEdits>(store:
     district.admin_given_name = "Adaline".into();
     let run = sync(&store, &bench, &t, &district, None).await;
     assert_eq!(counts(&run, EntityKind::Users).updated, 1);
-    let admin = store
-        .get_entity("d1", EntityKind::Users, "adm-1")
-        .await
-        .unwrap()
-        .unwrap();
+    let admin = entity(&store, "d1", EntityKind::Users, "adm-1").await;
     assert!(
         admin.primary_admin,
         "a sync never clears the platform-owned flag"
@@ -187,11 +167,8 @@ async fn a_primary_administrator_survives_syncs<S: Store + PlatformEdits>(store:
         run.warnings
     );
     assert!(
-        store
-            .get_entity("d1", EntityKind::Users, "adm-1")
+        entity(&store, "d1", EntityKind::Users, "adm-1")
             .await
-            .unwrap()
-            .unwrap()
             .primary_admin
     );
 }
@@ -220,19 +197,13 @@ async fn delta_upserts_deletes_and_leaves_the_rest<S: Store + PlatformEdits>(sto
     assert_eq!((users.updated, users.inserted, users.archived), (1, 1, 1));
     assert_eq!(counts(&run, EntityKind::Enrollments).archived, 1);
     assert_eq!(run.items_written, 5);
-    assert!(store
-        .get_entity("d1", EntityKind::Users, "stu-0002")
+    assert!(entity(&store, "d1", EntityKind::Users, "stu-0002")
         .await
-        .unwrap()
-        .unwrap()
         .archive
         .is_some());
     assert!(
-        store
-            .get_entity("d1", EntityKind::Users, "stu-0030")
+        entity(&store, "d1", EntityKind::Users, "stu-0030")
             .await
-            .unwrap()
-            .unwrap()
             .archive
             .is_none(),
         "untouched"
@@ -273,11 +244,8 @@ async fn rejected_rows_never_archive<S: Store + PlatformEdits>(store: S) {
         "{:?}",
         run.errors
     );
-    assert!(store
-        .get_entity("d1", EntityKind::Users, "stu-0006")
+    assert!(entity(&store, "d1", EntityKind::Users, "stu-0006")
         .await
-        .unwrap()
-        .unwrap()
         .archive
         .is_none());
 }
