@@ -5,6 +5,7 @@
 use crate::common::*;
 use oneroster::EntityKind;
 use roster::*;
+use std::sync::Arc;
 
 #[test]
 fn the_journal_switches_only_when_the_file_is_ours_alone() {
@@ -66,19 +67,28 @@ async fn first_load_then_resync(path: &std::path::Path, reader: Option<&rusqlite
     assert_eq!(user.first_seen_run, run.run_id);
 }
 
-/// Thousands of records a type: the writer gets chunks of 1,000, then
-/// 2,000, then more; every record is written once, with the lookup keys
-/// the planner read for it.
+/// Thousands of records a type, written as they are planned: the writer
+/// gets each type's records in chunks of 1,000, then 2,000, then twice as
+/// many again up to the store's batch (here the rest); every record is
+/// written once, with the lookup keys the planner read for it.
 #[tokio::test]
 async fn a_first_load_in_growing_chunks_stores_and_indexes_everything() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("roster.db")).unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("roster.db")).unwrap();
+    let store = Faulty::recording(Arc::new(sqlite));
     let bench = Bench::new();
     let t = tenant(&store, "d1").await;
     let district = District::new(5_000, 10);
     let run = sync(&store, &bench, &t, &district, None).await;
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
     assert_eq!(run.items_written as usize, district.record_count());
+    // By type: 2 orgs, 1 session, 1 course, 10 classes, then 5,011 users
+    // and 5,010 enrollments in growing chunks.
+    assert_eq!(
+        store.write_sizes(),
+        [2, 1, 1, 10, 1_000, 2_000, 2_011, 1_000, 2_000, 2_010],
+        "the chunks handed to the writer"
+    );
     let of_user = store
         .lookup("d1", &Lookup::EnrollmentsOfUser("stu-4999".into()))
         .await
