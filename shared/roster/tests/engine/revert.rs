@@ -13,11 +13,7 @@ async fn full_state<S: Store>(store: &S, tenant: &str) -> Vec<(EntityKind, Strin
     let mut out = Vec::new();
     for kind in EntityKind::ALL {
         for s in store.load_summaries(tenant, kind).await.unwrap() {
-            let e = store
-                .get_entity(tenant, kind, &s.sourced_id)
-                .await
-                .unwrap()
-                .unwrap();
+            let e = entity(store, tenant, kind, &s.sourced_id).await;
             let archive = e.archive.as_ref().map(|a| {
                 format!(
                     "{}:{}:{}:{:?}",
@@ -135,11 +131,7 @@ async fn a_revert_puts_every_record_back_as_it_was<S: Store + PlatformEdits>(sto
         without_new, before,
         "record by record, the state before the run"
     );
-    let e = store
-        .get_entity("d1", EntityKind::Users, "stu-0003")
-        .await
-        .unwrap()
-        .unwrap();
+    let e = entity(&store, "d1", EntityKind::Users, "stu-0003").await;
     assert_eq!(
         e.archive.map(|a| a.by),
         Some(ArchivedBy::Manual),
@@ -196,13 +188,7 @@ async fn a_revert_leaves_what_a_later_run_changed_and_is_refused_without_force<
         .any(|w| w.contains("users stu-0000")));
     let get = |id: &'static str| {
         let store = &store;
-        async move {
-            store
-                .get_entity("d1", EntityKind::Users, id)
-                .await
-                .unwrap()
-                .unwrap()
-        }
+        async move { entity(store, "d1", EntityKind::Users, id).await }
     };
     assert_eq!(
         get("stu-0000").await.sis.str("givenName"),
@@ -245,11 +231,7 @@ async fn a_revert_of_a_first_load_archives_everything_it_inserted_once_approved<
     assert_eq!(approved.items_written as usize, district.record_count());
     for kind in EntityKind::ALL {
         for s in store.load_summaries("d1", kind).await.unwrap() {
-            let e = store
-                .get_entity("d1", kind, &s.sourced_id)
-                .await
-                .unwrap()
-                .unwrap();
+            let e = entity(&store, "d1", kind, &s.sourced_id).await;
             assert_eq!(
                 e.archive.map(|a| a.by),
                 Some(ArchivedBy::Revert),
@@ -331,11 +313,7 @@ async fn a_revert_keeps_a_teacher_provisioned_between_plan_and_apply<
     );
 
     applied(revert(store.as_ref(), &bench, &run.run_id, false).await);
-    let teacher = store
-        .get_entity("d1", EntityKind::Users, "tch-new")
-        .await
-        .unwrap()
-        .expect("the teacher is stored");
+    let teacher = entity(&*store, "d1", EntityKind::Users, "tch-new").await;
     assert!(
         teacher.archive.is_none(),
         "not archived by the revert: {:?}",
