@@ -119,6 +119,13 @@ async fn the_built_binary_fails_events_it_cannot_handle_and_goes_on() {
         let posted = posted.unwrap_or_else(|e| panic!("{event}: {e}"));
         let message = posted.body["errorMessage"].as_str().unwrap_or_default();
         assert!(!posted.ok, "{event} was handled: {}", posted.body);
+        // The runtime decodes the typed event, before the handler (docs/architecture.md).
+        let error_type = posted.body["errorType"].as_str().unwrap_or_default();
+        assert!(
+            error_type.ends_with("lambda_runtime::deserializer::DeserializeError"),
+            "{}",
+            posted.body
+        );
         assert!(
             message.contains("an event this function cannot handle") && message.contains(why),
             "{event}: `{why}` expected in {}",
