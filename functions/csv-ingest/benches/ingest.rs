@@ -7,7 +7,7 @@
 #[path = "../tests/suite/common.rs"]
 mod common;
 
-use csv_ingest::event::decode;
+use csv_ingest::event::IngestEvent;
 use roster::roles::*;
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,10 @@ fn main() {
             let out = world
                 .ingest
                 .handle(
-                    decode(event).unwrap(),
+                    serde_json::from_value::<IngestEvent>(event)
+                        .unwrap()
+                        .into_invocation()
+                        .unwrap(),
                     Some(Instant::now() + Duration::from_secs(3600)),
                 )
                 .await

@@ -1,11 +1,11 @@
-//! The csv-ingest Lambda: builds its clients once, then decodes each event
-//! and hands it to the ingest. Errors that retrying may fix fail the
-//! invocation (Lambda retries, then the on-failure queue); rejected packages
-//! are reported and the invocation succeeds.
+//! The csv-ingest Lambda: builds its clients once, then hands each typed
+//! event (`IngestEvent`, decoded by the runtime) to the ingest. Errors that
+//! retrying may fix fail the invocation (Lambda retries, then the on-failure
+//! queue); rejected packages are reported and the invocation succeeds.
 
 use cloud::continuation::ContinuationQueue;
 use cloud::Failure;
-use csv_ingest::event::decode;
+use csv_ingest::event::IngestEvent;
 use csv_ingest::{Ingest, IngestConfig};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use roster::DynamoStore;
@@ -13,11 +13,13 @@ use serde_json::Value;
 
 async fn handler(
     ingest: &Ingest<DynamoStore>,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<IngestEvent>,
 ) -> Result<Value, Diagnostic> {
     let deadline = cloud::lambda::deadline(&event.context);
-    let invocation = decode(event.payload)
-        .map_err(|e| Failure::permanent("an event this function cannot handle").because(e))?;
+    let invocation = event
+        .payload
+        .into_invocation()
+        .map_err(|e| Failure::permanent(e.to_string()))?;
     let outcomes = ingest.handle(invocation, deadline).await?;
     serde_json::to_value(outcomes).map_err(|e| {
         Failure::permanent("encoding the outcomes")

@@ -1,22 +1,20 @@
-//! The oneroster-pull Lambda: clients built once; each event is
-//! `{"tenant": "...", "mode": "full" | "delta" | "auto"}`.
+//! The oneroster-pull Lambda: clients built once; each typed event
+//! (`PullInvocation`, decoded by the runtime) is a schedule's
+//! `{"tenant": "...", "mode": "full" | "delta" | "auto"}` or continuations.
 
 use cloud::continuation::ContinuationQueue;
-use cloud::Failure;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use oneroster_pull::{PullConfig, PullFunctionConfig, Puller, RunFilesBucket};
+use oneroster_pull::{PullConfig, PullFunctionConfig, PullInvocation, Puller, RunFilesBucket};
 use roster::DynamoStore;
 use serde_json::Value;
 
 async fn handler(
     puller: &Puller<DynamoStore>,
-    event: LambdaEvent<Value>,
+    event: LambdaEvent<PullInvocation>,
 ) -> Result<Value, Diagnostic> {
     let deadline = cloud::lambda::deadline(&event.context);
-    let requests = oneroster_pull::decode(event.payload)
-        .map_err(|e| Failure::permanent("an event this function cannot handle").because(e))?;
     let mut results = Vec::new();
-    for request in requests {
+    for request in event.payload.requests() {
         let run = puller.handle(request, deadline).await?;
         results.push(serde_json::json!({
             "run_id": run.run_id,

@@ -3,7 +3,8 @@
 //! naming the variable), the SDK configuration (honouring `AWS_ENDPOINT_URL`
 //! and the per-service `AWS_ENDPOINT_URL_<SERVICE>` so the same binaries run
 //! against local emulators), the one failure type and SDK error classifier,
-//! JSON tracing, CloudWatch embedded-metric-format lines and, behind
+//! JSON tracing, CloudWatch embedded-metric-format lines, Lambda event
+//! payloads read once for typed events and, behind
 //! features, the Lambda deadline (`lambda`), the continuation queue (`sqs`)
 //! the S3 client (`s3`), Secrets Manager (`secrets`) and the run-notice topic
 //! (`sns`).
@@ -11,6 +12,7 @@
 #[cfg(feature = "sqs")]
 pub mod continuation;
 pub mod env;
+pub mod event;
 pub mod failure;
 #[cfg(feature = "lambda")]
 pub mod lambda;

@@ -4,19 +4,15 @@
 //! objects and the logs (JSON, an EMF line, no personal data).
 
 use crate::common::*;
+use serde_json::json;
 use serde_json::Value;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use testkit::runtime_api::RuntimeApi;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_built_binary_processes_an_s3_event_through_the_runtime_api() {
-    let world = World::new().await;
-    world.tenant("d1").await;
-    let zip = world.zip_of(&world.district("district", 30));
-    let event = world.put_file("inbound/d1/My Export.zip", &zip).await;
+/// The built binary under a Runtime API emulator, configured for `world`.
+fn start_binary(world: &World, tmp: &std::path::Path) -> (RuntimeApi, Child) {
     let api = RuntimeApi::start("csv-ingest");
-    let tmp = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_csv-ingest"));
     command
         .env_clear()
@@ -27,14 +23,25 @@ async fn the_built_binary_processes_an_s3_event_through_the_runtime_api() {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
         .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/csv-ingest");
-    let mut child = testkit::aws_env(&mut command)
+    let child = testkit::aws_env(&mut command)
         .env("ROSTER_TABLE", &world.ingest.config.table)
         .env("INBOUND_BUCKET", &world.bucket)
-        .env("TMPDIR", tmp.path())
+        .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the csv-ingest binary starts");
+    (api, child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_binary_processes_an_s3_event_through_the_runtime_api() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("district", 30));
+    let event = world.put_file("inbound/d1/My Export.zip", &zip).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, mut child) = start_binary(&world, tmp.path());
     let posted = api.invoke(event, Duration::from_secs(120));
     let _ = child.kill();
     let output = child.wait_with_output().unwrap();
@@ -80,4 +87,54 @@ async fn the_built_binary_processes_an_s3_event_through_the_runtime_api() {
             "`{personal}` appears in the logs"
         );
     }
+}
+
+/// Events the function is not wired to receive fail their invocation with
+/// what was wrong (the runtime decodes the typed event), and the same
+/// process goes on to handle the next event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_binary_fails_events_it_cannot_handle_and_goes_on() {
+    let world = World::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (api, mut child) = start_binary(&world, tmp.path());
+    let cases = [
+        (json!({"Records": []}), "`Records` is empty"),
+        (
+            json!({"Records": [{"eventSource": "aws:dynamodb", "eventName": "INSERT"}]}),
+            "records from `aws:dynamodb`",
+        ),
+        (
+            json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": "{}"}}]}),
+            "record 0 has no `eventSource`",
+        ),
+        (
+            json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": "not json"}]}),
+            "SQS record 0 (message m1): not a continuation message",
+        ),
+        (json!({"tenant": "d1"}), "an object with keys [\"tenant\"]"),
+        (json!({"sweep": "yes"}), "`sweep` is \"yes\", not true"),
+    ];
+    for (event, why) in cases {
+        let posted = api.invoke(event.clone(), Duration::from_secs(60));
+        let posted = posted.unwrap_or_else(|e| panic!("{event}: {e}"));
+        let message = posted.body["errorMessage"].as_str().unwrap_or_default();
+        assert!(!posted.ok, "{event} was handled: {}", posted.body);
+        // The runtime decodes the typed event, before the handler (docs/architecture.md).
+        let error_type = posted.body["errorType"].as_str().unwrap_or_default();
+        assert!(
+            error_type.ends_with("lambda_runtime::deserializer::DeserializeError"),
+            "{}",
+            posted.body
+        );
+        assert!(
+            message.contains("an event this function cannot handle") && message.contains(why),
+            "{event}: `{why}` expected in {}",
+            posted.body
+        );
+    }
+    let posted = api.invoke(json!({"sweep": true}), Duration::from_secs(60));
+    let _ = child.kill();
+    let _ = child.wait();
+    let posted = posted.unwrap();
+    assert!(posted.ok, "the sweep after them fails: {}", posted.body);
 }

@@ -2,6 +2,7 @@
 //! on the endpoints infra/test.sh starts; events built as S3 sends them.
 #![allow(dead_code)]
 
+use csv_ingest::event::{IngestEvent, Invocation};
 use csv_ingest::{Ingest, IngestConfig};
 use roster::roles::*;
 use roster::{DynamoStore, TenantConfig};
@@ -12,6 +13,15 @@ use std::time::Duration;
 use cloud::continuation::ContinuationQueue;
 #[allow(unused_imports)]
 pub use testkit::{dynamodb, dynamodb_client, moto, s3_client, sqs_client, unique};
+
+/// What the handler hands to the ingest: the typed event, decoded from
+/// `event` as the Lambda runtime decodes it, then its invocation.
+pub fn decode(event: Value) -> Result<Invocation, String> {
+    serde_json::from_value::<IngestEvent>(event)
+        .map_err(|e| e.to_string())?
+        .into_invocation()
+        .map_err(|e| e.to_string())
+}
 
 /// A fresh bucket (versioned), queue and table, and an Ingest over them.
 pub struct World {

@@ -2,7 +2,6 @@
 //! and DynamoDB Local.
 
 use crate::common::*;
-use csv_ingest::event::decode;
 use csv_ingest::ItemOutcome;
 use oneroster::EntityKind;
 use roster::roles::*;

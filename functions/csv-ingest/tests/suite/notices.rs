@@ -4,7 +4,6 @@
 //! another district's, and no message carries a roster user's name or email.
 
 use crate::common::*;
-use csv_ingest::event::decode;
 use roster::roles::*;
 use serde_json::Value;
 use std::time::{Duration, Instant};

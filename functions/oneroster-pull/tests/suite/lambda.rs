@@ -376,10 +376,11 @@ async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
     let body: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
     assert_eq!(body["continuation"], 1);
     assert_eq!(body["mode"], "full");
-    let next = oneroster_pull::decode(
+    let next = serde_json::from_value::<oneroster_pull::PullInvocation>(
         serde_json::json!({"Records": [{"eventSource": "aws:sqs", "body": message.body()}]}),
     )
     .unwrap()
+    .requests()
     .remove(0);
     puller.config = PullConfig::default();
     let second = puller.handle(next, deadline()).await.unwrap();
