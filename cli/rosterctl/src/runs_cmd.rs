@@ -6,7 +6,7 @@ use cloud::s3::S3Uri;
 use oneroster::report::escape_controls;
 use oneroster::EntityKind;
 use roster::revert::{RevertOutcome, RevertRequest};
-use roster::{Artifacts, Engine, Prefetched, RunRecord, Store, SyncError};
+use roster::{Artifacts, Engine, LocalArtifacts, Prefetched, RunRecord, Store, SyncError};
 use serde_json::json;
 use std::fmt::Write as _;
 use tempfile::TempPath;
@@ -232,9 +232,9 @@ async fn run_validation(run: &RunRecord) -> Result<Option<serde_json::Value>, St
 }
 
 /// `rosterctl runs approve|discard`.
-pub async fn runs_decide<S: Store, A: Artifacts>(
+pub async fn runs_decide<S: Store>(
     store: &S,
-    artifacts: &A,
+    artifacts: &LocalArtifacts,
     run_id: &str,
     approve: bool,
     by: &str,
@@ -242,7 +242,7 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
 ) -> Outcome {
     // A plan kept in S3 by a Lambda run is fetched first.
     let fetched = if approve {
-        match prefetch_from_s3(store, run_id, |r| r.plan_ref.clone()).await {
+        match prefetch_from_s3(store, artifacts, run_id, |r| r.plan_ref.clone()).await {
             Ok(f) => f,
             Err(e) => return failure(json, &e),
         }
@@ -263,16 +263,16 @@ pub async fn runs_decide<S: Store, A: Artifacts>(
 }
 
 /// `rosterctl runs revert`.
-pub async fn runs_revert<S: Store, A: Artifacts>(
+pub async fn runs_revert<S: Store>(
     store: &S,
-    artifacts: &A,
+    artifacts: &LocalArtifacts,
     run_id: &str,
     request: &RevertRequest,
     dry_run: bool,
     json: bool,
 ) -> Outcome {
     // Before-images kept in S3 by a Lambda run are fetched first.
-    let fetched = match prefetch_from_s3(store, run_id, |r| r.before_ref.clone()).await {
+    let fetched = match prefetch_from_s3(store, artifacts, run_id, |r| r.before_ref.clone()).await {
         Ok(f) => f,
         Err(e) => return failure(json, &e),
     };
@@ -341,9 +341,12 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
 
 /// The run file `file` of run `run_id` names, downloaded when it is kept in
 /// S3 (by a Lambda run), with its temporary file (removed when dropped):
-/// `None` when it is local (or the run is unknown).
+/// `None` when it is local (or the run is unknown). The files the new run
+/// keeps (its before-images) go where local runs keep theirs (`--runs-dir`),
+/// not to a shared temporary folder.
 async fn prefetch_from_s3<S: Store>(
     store: &S,
+    artifacts: &LocalArtifacts,
     run_id: &str,
     file: impl Fn(&RunRecord) -> Option<String>,
 ) -> Result<Option<(Prefetched, TempPath)>, String> {
@@ -356,7 +359,7 @@ async fn prefetch_from_s3<S: Store>(
     let local = fetch_s3(&uri).await?;
     let prefetched = Prefetched::new(
         vec![(uri, local.to_path_buf())],
-        std::env::temp_dir().join("rosterctl-runs"),
+        artifacts.dir().to_path_buf(),
     );
     Ok(Some((prefetched, local)))
 }

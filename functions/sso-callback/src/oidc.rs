@@ -80,15 +80,6 @@ pub struct AuthorizationRequest {
     pub pkce_verifier: String,
 }
 
-/// Where the user's ClassLink details came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InfoSource {
-    /// ClassLink's own claims in the verified ID token (no extra request).
-    IdToken,
-    /// ClassLink's user info (`/v2/my/info`), read with the access token.
-    UserInfo,
-}
-
 /// Whom a verified ID token names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenSubject {
@@ -127,10 +118,9 @@ impl TokenSubject {
 /// What a successful exchange proves.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// ClassLink's details of the user.
+    /// ClassLink's details of the user: its claims in the verified ID token,
+    /// or else user info read with the access token.
     pub info: UserInfo,
-    /// Where `info` came from.
-    pub source: InfoSource,
     /// Whom the ID token names (what user info read later must match).
     pub subject: TokenSubject,
     /// The access token, to read user info later if the ID token's claims do
@@ -439,16 +429,12 @@ impl ClassLink {
             tenant_id: id_text(&claims.tenant_id),
             user_id,
         };
-        let (info, source) = match claims.user_info(&subject.user_id) {
-            Some(info) => (info, InfoSource::IdToken),
-            None => (
-                self.user_info(&access_token, &subject).await?,
-                InfoSource::UserInfo,
-            ),
+        let info = match claims.user_info(&subject.user_id) {
+            Some(info) => info,
+            None => self.user_info(&access_token, &subject).await?,
         };
         Ok(SignedIn {
             info,
-            source,
             subject,
             access_token,
         })

@@ -25,6 +25,11 @@ impl LocalArtifacts {
     pub fn new(dir: impl Into<PathBuf>) -> LocalArtifacts {
         LocalArtifacts { dir: dir.into() }
     }
+
+    /// The folder the run files are under.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
 }
 
 impl Artifacts for LocalArtifacts {
@@ -69,11 +74,6 @@ impl Prefetched {
             files,
             scratch: scratch.into(),
         }
-    }
-
-    /// The local copies (to remove when done).
-    pub fn local_files(&self) -> impl Iterator<Item = &Path> {
-        self.files.iter().map(|(_, p)| p.as_path())
     }
 }
 
