@@ -417,6 +417,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .load_directly(tenant, snapshot, run, (store, lease), state)
                 .await;
         }
+        run.bulk = Some(snapshot_has_bulk(snapshot));
         let plan_path = self.plan(tenant, snapshot, run, Some(lease)).await?;
         if !run.hold.is_empty() {
             run.plan_ref =
@@ -980,7 +981,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         run.decided_by = Some(by.to_string());
         run.hold.clear();
         self.finish_revert(run).await?;
-        let bulk = run.generated_at.is_some();
+        // Runs held before `bulk` was kept: as before, by their time.
+        let bulk = run.bulk.unwrap_or(run.generated_at.is_some());
         self.record_applied(&run.tenant, lease, run, state, bulk)
             .await?;
         run.finish(

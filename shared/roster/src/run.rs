@@ -252,6 +252,10 @@ pub struct RunRecord {
     /// names them as the why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calendar_notes: Vec<String>,
+    /// Whether the delivery had a bulk file (then its generation time bounds
+    /// later deliveries); kept so that an approval records it as planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bulk: Option<bool>,
     /// Types whose records the run archived as ended beyond the hold's
     /// thresholds, with the numbers ("classes: 81 of 82 active records
     /// (98.8%; …)"): applied, yet worth a notice to the district and the
@@ -412,6 +416,7 @@ impl RunRecord {
             store_usage: None,
             rollover: None,
             calendar_notes: Vec::new(),
+            bulk: None,
             mass_ended: BTreeMap::new(),
             before_ref: None,
             reverts: None,

@@ -199,6 +199,43 @@ async fn the_july_file_applies_on_its_own<S: Store + PlatformEdits>(store: S) {
     assert!(run.mass_ended.contains_key("enrollments"));
 }
 
+async fn an_approved_delta_is_not_taken_for_a_bulk<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let district = District::new(60, 4);
+    let loaded = sync(&store, &bench, &t, &district, Some(at("2026-09-01"))).await;
+    assert_eq!(loaded.status, RunStatus::Applied, "{}", loaded.message);
+    // A delta rewriting every student's username is held; approved, it
+    // must not stand for a bulk delivery of its time.
+    let mut rewritten = district.clone();
+    for s in &mut rewritten.students {
+        s.username = format!("{}-x", s.username);
+    }
+    let only_users = [
+        "orgs",
+        "academicSessions",
+        "courses",
+        "classes",
+        "enrollments",
+    ]
+    .into_iter()
+    .fold(rewritten.clone().mode("users", "delta"), |d, file| {
+        d.mode(file, "absent")
+    });
+    let held = sync(&store, &bench, &t, &only_users, Some(at("2026-10-01"))).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    let approved = Engine::new(&store, &bench.artifacts)
+        .approve(&held.run_id, "ops")
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
+    let state = store.get_state("d1").await.unwrap();
+    assert_eq!(state.last_bulk_generated_at, Some(at("2026-09-01")));
+    // So a bulk file made in between is not stale.
+    let between = sync(&store, &bench, &t, &rewritten, Some(at("2026-09-15"))).await;
+    assert_eq!(between.status, RunStatus::Applied, "{}", between.message);
+}
+
 /// Fall and spring terms of 2026–27, and `classes` classes of `term`.
 fn semester(district: District, term: &str) -> District {
     let sessions = format!(
@@ -334,4 +371,5 @@ conformance!(
     the_july_file_applies_on_its_own,
     the_january_semester_change_applies_unheld,
     a_delivery_whose_rows_are_rejected_en_masse_is_held,
+    an_approved_delta_is_not_taken_for_a_bulk,
 );
