@@ -4,7 +4,9 @@
 //! always; values only of the fields on `roster::history::SHOWN_FIELDS`,
 //! written on one line (control characters escaped).
 
+use crate::on_store;
 use crate::outcome::*;
+use crate::stores::StoreArgs;
 use oneroster::report::escape_controls;
 use oneroster::EntityKind;
 use roster::before::{read_images, BeforeImage};
@@ -12,6 +14,96 @@ use roster::history::{archive_change, field_changes, FieldChange};
 use roster::{Artifacts, RecordState, RunRecord, Store};
 use serde_json::json;
 use std::fmt::Write as _;
+
+/// The arguments of `rosterctl records history`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordHistoryArgs {
+    /// The record's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// The type: orgs, academicSessions, courses, classes, users, enrollments, demographics.
+    // Parsed here, not by clap: an unknown type is refused on stdout (as JSON with --json).
+    #[arg(long)]
+    pub kind: String,
+    /// How many of the tenant's newest runs to look through.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RecordHistoryArgs {
+    /// Runs `rosterctl records history`.
+    pub async fn run(self) -> Outcome {
+        let Some(kind) = EntityKind::from_file_name(&self.kind) else {
+            return failure(
+                self.json,
+                &format!("--kind `{}` is not a OneRoster type (orgs, academicSessions, courses, classes, users, enrollments, demographics)", self.kind),
+            );
+        };
+        history_command(
+            self.sourced_id,
+            self.tenant,
+            kind,
+            self.limit,
+            self.store,
+            self.json,
+        )
+        .await
+    }
+}
+
+/// The arguments of `rosterctl users history`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UserHistoryArgs {
+    /// The user's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// How many of the tenant's newest runs to look through.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl UserHistoryArgs {
+    /// Runs `rosterctl users history`.
+    pub async fn run(self) -> Outcome {
+        let kind = EntityKind::Users;
+        history_command(
+            self.sourced_id,
+            self.tenant,
+            kind,
+            self.limit,
+            self.store,
+            self.json,
+        )
+        .await
+    }
+}
+
+/// A record's history, on the store `store` names.
+async fn history_command(
+    id: String,
+    tenant: String,
+    kind: EntityKind,
+    limit: usize,
+    store: StoreArgs,
+    json: bool,
+) -> Outcome {
+    let artifacts = store.artifacts();
+    on_store!(store, json, s => record_history(&s, &artifacts, &tenant, kind, &id, limit, json).await)
+}
 
 /// One run's write of the record.
 struct Entry {

@@ -2,11 +2,83 @@
 //! tenant's users, one roster user, and the platform-owned Primary
 //! Administrator flag.
 
+use crate::on_store;
 use crate::outcome::*;
+use crate::stores::StoreArgs;
 use oneroster::{EntityKind, Role};
 use roster::Store;
 use serde_json::json;
 use std::fmt::Write as _;
+
+/// The arguments of `rosterctl users list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// Only provisional users, made at sign-in and not yet delivered by a sync.
+    #[arg(long)]
+    pub provisional: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ListArgs {
+    /// Runs `rosterctl users list`.
+    pub async fn run(self) -> Outcome {
+        let (tenant, provisional, json) = (&self.tenant, self.provisional, self.json);
+        on_store!(self.store, json, s => users_list(&s, tenant, provisional, json).await)
+    }
+}
+
+/// The arguments of `rosterctl users show`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShowArgs {
+    /// The user's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ShowArgs {
+    /// Runs `rosterctl users show`.
+    pub async fn run(self) -> Outcome {
+        let (tenant, id, json) = (&self.tenant, &self.sourced_id, self.json);
+        on_store!(self.store, json, s => users_show(&s, tenant, id, json).await)
+    }
+}
+
+/// The arguments of `rosterctl admins promote` and `demote`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// The administrator's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl AdminArgs {
+    /// Runs `rosterctl admins promote` (`promote`) or `admins demote`.
+    pub async fn run(self, promote: bool) -> Outcome {
+        let (tenant, id, json) = (&self.tenant, &self.sourced_id, self.json);
+        on_store!(self.store, json, s => admins_set(&s, tenant, id, promote, json).await)
+    }
+}
 
 /// `rosterctl users list`: every user of the tenant with its state, or with
 /// `provisional` only the provisional ones (when and by which sign-in each

@@ -8,15 +8,19 @@ use roster::{Connection, Store, TenantConfig};
 use serde_json::json;
 
 pub mod check;
+mod commands;
 pub mod notices;
 mod schedule;
 mod secret;
 mod settings;
 mod sftp;
 
+pub use commands::{
+    AddArgs, ChangeArgs, CheckSftpArgs, CheckTenantArgs, ListArgs, NoticesArgs, ShowArgs,
+};
 use schedule::{schedule_state, upsert_schedule};
 use secret::{read_secret, secret_json, store_secret};
-pub use settings::{apply, TenantArgs};
+pub use settings::{apply, ConnectionArg, TenantArgs};
 use sftp::{find_sftp_user, sftp_instructions};
 
 /// A refusal (exit code 1), worded as the tenants commands always have: `error: …`.

@@ -1,7 +1,30 @@
 //! The settings `tenants add` and `update` take, and how they change a tenant's config.
 
 use crate::validate_cmd::parse_roles;
+use oneroster::RoleSet;
 use roster::{ApiSettings, Connection, PullSchedule, TenantConfig};
+
+/// How a district delivers its roster (`--connection`): CSV packages over
+/// SFTP, pulls from its OneRoster API, or both.
+// The variants have no doc comments: clap would list them under the option
+// and turn the whole `tenants add|update|disable` help into its long layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConnectionArg {
+    Sftp,
+    Api,
+    Both,
+}
+
+impl ConnectionArg {
+    /// The tenant's connections.
+    pub fn connections(self) -> Vec<Connection> {
+        match self {
+            ConnectionArg::Sftp => vec![Connection::Sftp],
+            ConnectionArg::Api => vec![Connection::Api],
+            ConnectionArg::Both => vec![Connection::Sftp, Connection::Api],
+        }
+    }
+}
 
 /// Every setting `add` and `update` accept; only those given change.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -9,9 +32,9 @@ pub struct TenantArgs {
     /// Display name.
     #[arg(long)]
     pub name: Option<String>,
-    /// How the district delivers: sftp, api, or both.
-    #[arg(long)]
-    pub connection: Option<String>,
+    /// How the district delivers its roster.
+    #[arg(long, value_enum)]
+    pub connection: Option<ConnectionArg>,
     /// ClassLink TenantId (for SSO).
     #[arg(long)]
     pub classlink_tenant_id: Option<String>,
@@ -46,8 +69,8 @@ pub struct TenantArgs {
     #[arg(long)]
     pub full_every_days: Option<u32>,
     /// User roles imported (comma-separated).
-    #[arg(long)]
-    pub roles: Option<String>,
+    #[arg(long, value_name = "ROLES", value_parser = parse_roles)]
+    pub roles: Option<RoleSet>,
     /// Import demographics (true/false).
     #[arg(long)]
     pub demographics: Option<bool>,
@@ -124,17 +147,8 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     if let Some(name) = &a.name {
         config.display_name = name.clone();
     }
-    if let Some(c) = &a.connection {
-        config.connections = match c.as_str() {
-            "sftp" => vec![Connection::Sftp],
-            "api" => vec![Connection::Api],
-            "both" => vec![Connection::Sftp, Connection::Api],
-            other => {
-                return Err(format!(
-                    "--connection is `{other}`; expected sftp, api or both"
-                ))
-            }
-        };
+    if let Some(c) = a.connection {
+        config.connections = c.connections();
     }
     if let Some(id) = &a.classlink_tenant_id {
         config.classlink_tenant_id = Some(id.clone());
@@ -177,8 +191,8 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         (None, None) => {}
         _ => return Err("a schedule needs both --schedule-days and --schedule-time".into()),
     }
-    if let Some(roles) = &a.roles {
-        config.imported_roles = parse_roles(roles)?.iter().collect();
+    if let Some(roles) = a.roles {
+        config.imported_roles = roles.iter().collect();
     }
     if let Some(d) = a.demographics {
         config.demographics = d;
