@@ -146,6 +146,27 @@ pub async fn record_history<S: Store, A: Artifacts>(
         Ok(r) => r,
         Err(e) => return store_failure(json, &e),
     };
+    let (entries, without_images) = match writes_of(artifacts, runs, kind, id).await {
+        Ok(found) => found,
+        Err(message) => return failure(json, &message),
+    };
+    let rows = history_rows(&entries, &RecordState::of(&current));
+    let record = Record { tenant, kind, id };
+    ok(if json {
+        render_json(&record, &rows, without_images)
+    } else {
+        render_text(&record, limit, &rows, without_images)
+    })
+}
+
+/// The record's writes among `runs`, newest first, and how many applied runs
+/// that wrote something have no before-images to look in.
+async fn writes_of<A: Artifacts>(
+    artifacts: &A,
+    runs: Vec<RunRecord>,
+    kind: EntityKind,
+    id: &str,
+) -> Result<(Vec<Entry>, usize), String> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut without_images = 0;
     for run in runs {
@@ -177,17 +198,31 @@ pub async fn record_history<S: Store, A: Artifacts>(
                 after_archived: image.after.archived,
             }),
             Ok(None) => {}
-            Err(e) => return failure(json, &format!("run {}: {e}", run.run_id)),
+            Err(e) => return Err(format!("run {}: {e}", run.run_id)),
         }
     }
-    // What each run left is what the next newer one found, or what is stored now.
-    let now = RecordState::of(&current);
+    Ok((entries, without_images))
+}
+
+/// The record whose history is shown.
+struct Record<'a> {
+    tenant: &'a str,
+    kind: EntityKind,
+    id: &'a str,
+}
+
+/// One run's write: the run, its field changes, its archive change.
+type Row<'a> = (&'a Entry, Vec<FieldChange>, Option<&'static str>);
+
+/// Each write with what it changed: what a run left is what the next newer
+/// one found, or `now` (what is stored now) for the newest.
+fn history_rows<'a>(entries: &'a [Entry], now: &RecordState) -> Vec<Row<'a>> {
     let mut rows = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let after = if i == 0 {
-            &now
+            now
         } else {
-            entries[i - 1].before.as_ref().unwrap_or(&now)
+            entries[i - 1].before.as_ref().unwrap_or(now)
         };
         let changes: Vec<FieldChange> =
             field_changes(entry.before.as_ref().map(|b| &b.sis), Some(&after.sis));
@@ -197,43 +232,40 @@ pub async fn record_history<S: Store, A: Artifacts>(
             archive_change(entry.before.as_ref(), entry.after_archived),
         ));
     }
-    if json {
-        let history: Vec<_> = rows
-            .iter()
-            .map(|(e, changes, archive)| {
-                json!({
-                    "run_id": e.run.run_id,
-                    "at": e.run.ended_at.unwrap_or(e.run.started_at),
-                    "source": e.run.source.kind,
-                    "archive": archive,
-                    "changes": changes,
-                })
+    rows
+}
+
+/// The history as one JSON object.
+fn render_json(record: &Record, rows: &[Row], without_images: usize) -> String {
+    let history: Vec<_> = rows
+        .iter()
+        .map(|(e, changes, archive)| {
+            json!({
+                "run_id": e.run.run_id,
+                "at": e.run.ended_at.unwrap_or(e.run.started_at),
+                "source": e.run.source.kind,
+                "archive": archive,
+                "changes": changes,
             })
-            .collect();
-        return ok(json!({
-            "tenant": tenant, "kind": kind.file_name(), "sourcedId": id,
-            "history": history, "runs_without_images": without_images,
         })
-        .to_string()
-            + "\n");
-    }
+        .collect();
+    json!({
+        "tenant": record.tenant, "kind": record.kind.file_name(), "sourcedId": record.id,
+        "history": history, "runs_without_images": without_images,
+    })
+    .to_string()
+        + "\n"
+}
+
+/// The history for a person: a line per write.
+fn render_text(record: &Record, limit: usize, rows: &[Row], without_images: usize) -> String {
+    let Record { tenant, kind, id } = record;
     let mut out = format!(
         "{kind} {id} (tenant {tenant}): written by {} of the newest {limit} runs, newest first\n",
         rows.len()
     );
-    for (e, changes, archive) in &rows {
-        let fields: Vec<String> = changes
-            .iter()
-            .map(|c| match (c.hidden, &c.from, &c.to) {
-                (true, _, _) => format!("{} changed", c.field),
-                (false, from, to) => format!(
-                    "{}: {} → {}",
-                    c.field,
-                    escape_controls(from.as_deref().unwrap_or("-")),
-                    escape_controls(to.as_deref().unwrap_or("-"))
-                ),
-            })
-            .collect();
+    for (e, changes, archive) in rows {
+        let fields: Vec<String> = changes.iter().map(render_change).collect();
         let _ = writeln!(
             out,
             "  {}  {}  {:<6}  {}{}{}",
@@ -258,5 +290,18 @@ pub async fn record_history<S: Store, A: Artifacts>(
             "  ({without_images} applied runs have no before-images: kept before they existed, or expired)"
         );
     }
-    ok(out)
+    out
+}
+
+/// `field changed` for a hidden field, else `field: from → to` (escaped, `-` for none).
+fn render_change(c: &FieldChange) -> String {
+    match (c.hidden, &c.from, &c.to) {
+        (true, _, _) => format!("{} changed", c.field),
+        (false, from, to) => format!(
+            "{}: {} → {}",
+            c.field,
+            escape_controls(from.as_deref().unwrap_or("-")),
+            escape_controls(to.as_deref().unwrap_or("-"))
+        ),
+    }
 }

@@ -161,6 +161,18 @@ pub(crate) fn operator(by: Option<String>) -> String {
 /// Human rendering of a run record.
 pub fn render_run(run: &RunRecord) -> String {
     let mut out = String::new();
+    render_header(&mut out, run);
+    render_counts(&mut out, run);
+    render_notes(&mut out, run);
+    render_errors(&mut out, run);
+    if let Some(report) = &run.report_ref {
+        let _ = writeln!(out, "report: {report}");
+    }
+    out
+}
+
+/// The run's id, status, message, source and times.
+fn render_header(out: &mut String, run: &RunRecord) {
     let _ = writeln!(
         out,
         "Run {}  tenant {}  status {}",
@@ -194,6 +206,10 @@ pub fn render_run(run: &RunRecord) -> String {
             .map(|t| t.to_string())
             .unwrap_or_else(|| "-".into())
     );
+}
+
+/// The table of counts per type, the items written and the store's usage.
+fn render_counts(out: &mut String, run: &RunRecord) {
     if !run.counts.is_empty() {
         let _ = writeln!(
             out,
@@ -234,6 +250,10 @@ pub fn render_run(run: &RunRecord) -> String {
             );
         }
     }
+}
+
+/// The rollover, what was ended or held, the calendar notes and the warnings.
+fn render_notes(out: &mut String, run: &RunRecord) {
     if let Some(rollover) = &run.rollover {
         let _ = writeln!(out, "{rollover}");
     }
@@ -252,6 +272,10 @@ pub fn render_run(run: &RunRecord) -> String {
     for warning in &run.warnings {
         let _ = writeln!(out, "warning: {}", escape_controls(warning));
     }
+}
+
+/// The first errors.
+fn render_errors(out: &mut String, run: &RunRecord) {
     if run.error_count > 0 {
         let _ = writeln!(
             out,
@@ -275,10 +299,6 @@ pub fn render_run(run: &RunRecord) -> String {
             );
         }
     }
-    if let Some(report) = &run.report_ref {
-        let _ = writeln!(out, "report: {report}");
-    }
-    out
 }
 
 pub(crate) fn run_outcome(run: &RunRecord, json: bool) -> Outcome {

@@ -100,55 +100,10 @@ pub async fn users_list<S: Store>(
         Ok(Some(_)) => {}
     }
     if provisional {
-        let users = match store.provisional_users(tenant).await {
-            Ok(u) => u,
-            Err(e) => return store_failure(json, &e),
+        return match store.provisional_users(tenant).await {
+            Ok(users) => ok(render_provisional(tenant, &users, json)),
+            Err(e) => store_failure(json, &e),
         };
-        if json {
-            let rows: Vec<_> = users
-                .iter()
-                .map(|u| {
-                    json!({
-                        "sourcedId": u.sourced_id,
-                        "email": u.sis.str("email"),
-                        "archived": u.archive.is_some(),
-                        "first_seen_at": u.first_seen_at,
-                        "first_seen_run": u.first_seen_run,
-                    })
-                })
-                .collect();
-            return ok(json!({"tenant": tenant, "provisional": rows}).to_string() + "\n");
-        }
-        let mut out = format!(
-            "{} provisional user(s) in tenant {tenant}: signed in with ClassLink before the roster had them\n",
-            users.len()
-        );
-        if !users.is_empty() {
-            let _ = writeln!(
-                out,
-                "{:<24} {:<26} {:<9} email",
-                "sourcedId", "first signed in", "state"
-            );
-        }
-        for u in &users {
-            let _ = writeln!(
-                out,
-                "{:<24} {:<26} {:<9} {}",
-                u.sourced_id,
-                u.first_seen_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                if u.archive.is_some() {
-                    "archived"
-                } else {
-                    "active"
-                },
-                u.sis.str("email").unwrap_or("-")
-            );
-        }
-        if !users.is_empty() {
-            out.push_str("Ask the district to send them (in ClassLink, turn on Unenrolled Users, or enrol them in a class); the next sync makes them ordinary roster users.\n");
-        }
-        return ok(out);
     }
     let mut users = match store.load_summaries(tenant, EntityKind::Users).await {
         Ok(u) => u,
@@ -172,6 +127,55 @@ pub async fn users_list<S: Store>(
         let _ = writeln!(out, "{:<24} {}", u.sourced_id, state(u));
     }
     ok(out)
+}
+
+/// The provisional users: JSON, or a table and what to ask the district.
+fn render_provisional(tenant: &str, users: &[roster::StoredEntity], json: bool) -> String {
+    if json {
+        let rows: Vec<_> = users
+            .iter()
+            .map(|u| {
+                json!({
+                    "sourcedId": u.sourced_id,
+                    "email": u.sis.str("email"),
+                    "archived": u.archive.is_some(),
+                    "first_seen_at": u.first_seen_at,
+                    "first_seen_run": u.first_seen_run,
+                })
+            })
+            .collect();
+        return json!({"tenant": tenant, "provisional": rows}).to_string() + "\n";
+    }
+    let mut out = format!(
+        "{} provisional user(s) in tenant {tenant}: signed in with ClassLink before the roster had them\n",
+        users.len()
+    );
+    if !users.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<26} {:<9} email",
+            "sourcedId", "first signed in", "state"
+        );
+    }
+    for u in users {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<26} {:<9} {}",
+            u.sourced_id,
+            u.first_seen_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            if u.archive.is_some() {
+                "archived"
+            } else {
+                "active"
+            },
+            u.sis.str("email").unwrap_or("-")
+        );
+    }
+    if !users.is_empty() {
+        out.push_str("Ask the district to send them (in ClassLink, turn on Unenrolled Users, or enrol them in a class); the next sync makes them ordinary roster users.\n");
+    }
+    out
 }
 
 /// `rosterctl users show`.
