@@ -4,7 +4,9 @@
 //! always; values only of the fields on `roster::history::SHOWN_FIELDS`,
 //! written on one line (control characters escaped).
 
+use crate::on_store;
 use crate::outcome::*;
+use crate::stores::StoreArgs;
 use oneroster::report::escape_controls;
 use oneroster::EntityKind;
 use roster::before::{read_images, BeforeImage};
@@ -12,6 +14,96 @@ use roster::history::{archive_change, field_changes, FieldChange};
 use roster::{Artifacts, RecordState, RunRecord, Store};
 use serde_json::json;
 use std::fmt::Write as _;
+
+/// The arguments of `rosterctl records history`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordHistoryArgs {
+    /// The record's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// The type: orgs, academicSessions, courses, classes, users, enrollments, demographics.
+    // Parsed here, not by clap: an unknown type is refused on stdout (as JSON with --json).
+    #[arg(long)]
+    pub kind: String,
+    /// How many of the tenant's newest runs to look through.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RecordHistoryArgs {
+    /// Runs `rosterctl records history`.
+    pub async fn run(self) -> Outcome {
+        let Some(kind) = EntityKind::from_file_name(&self.kind) else {
+            return failure(
+                self.json,
+                &format!("--kind `{}` is not a OneRoster type (orgs, academicSessions, courses, classes, users, enrollments, demographics)", self.kind),
+            );
+        };
+        history_command(
+            self.sourced_id,
+            self.tenant,
+            kind,
+            self.limit,
+            self.store,
+            self.json,
+        )
+        .await
+    }
+}
+
+/// The arguments of `rosterctl users history`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UserHistoryArgs {
+    /// The user's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// How many of the tenant's newest runs to look through.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl UserHistoryArgs {
+    /// Runs `rosterctl users history`.
+    pub async fn run(self) -> Outcome {
+        let kind = EntityKind::Users;
+        history_command(
+            self.sourced_id,
+            self.tenant,
+            kind,
+            self.limit,
+            self.store,
+            self.json,
+        )
+        .await
+    }
+}
+
+/// A record's history, on the store `store` names.
+async fn history_command(
+    id: String,
+    tenant: String,
+    kind: EntityKind,
+    limit: usize,
+    store: StoreArgs,
+    json: bool,
+) -> Outcome {
+    let artifacts = store.artifacts();
+    on_store!(store, json, s => record_history(&s, &artifacts, &tenant, kind, &id, limit, json).await)
+}
 
 /// One run's write of the record.
 struct Entry {
@@ -54,6 +146,27 @@ pub async fn record_history<S: Store, A: Artifacts>(
         Ok(r) => r,
         Err(e) => return store_failure(json, &e),
     };
+    let (entries, without_images) = match writes_of(artifacts, runs, kind, id).await {
+        Ok(found) => found,
+        Err(message) => return failure(json, &message),
+    };
+    let rows = history_rows(&entries, &RecordState::of(&current));
+    let record = Record { tenant, kind, id };
+    ok(if json {
+        render_json(&record, &rows, without_images)
+    } else {
+        render_text(&record, limit, &rows, without_images)
+    })
+}
+
+/// The record's writes among `runs`, newest first, and how many applied runs
+/// that wrote something have no before-images to look in.
+async fn writes_of<A: Artifacts>(
+    artifacts: &A,
+    runs: Vec<RunRecord>,
+    kind: EntityKind,
+    id: &str,
+) -> Result<(Vec<Entry>, usize), String> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut without_images = 0;
     for run in runs {
@@ -85,17 +198,31 @@ pub async fn record_history<S: Store, A: Artifacts>(
                 after_archived: image.after.archived,
             }),
             Ok(None) => {}
-            Err(e) => return failure(json, &format!("run {}: {e}", run.run_id)),
+            Err(e) => return Err(format!("run {}: {e}", run.run_id)),
         }
     }
-    // What each run left is what the next newer one found, or what is stored now.
-    let now = RecordState::of(&current);
+    Ok((entries, without_images))
+}
+
+/// The record whose history is shown.
+struct Record<'a> {
+    tenant: &'a str,
+    kind: EntityKind,
+    id: &'a str,
+}
+
+/// One run's write: the run, its field changes, its archive change.
+type Row<'a> = (&'a Entry, Vec<FieldChange>, Option<&'static str>);
+
+/// Each write with what it changed: what a run left is what the next newer
+/// one found, or `now` (what is stored now) for the newest.
+fn history_rows<'a>(entries: &'a [Entry], now: &RecordState) -> Vec<Row<'a>> {
     let mut rows = Vec::new();
     for (i, entry) in entries.iter().enumerate() {
         let after = if i == 0 {
-            &now
+            now
         } else {
-            entries[i - 1].before.as_ref().unwrap_or(&now)
+            entries[i - 1].before.as_ref().unwrap_or(now)
         };
         let changes: Vec<FieldChange> =
             field_changes(entry.before.as_ref().map(|b| &b.sis), Some(&after.sis));
@@ -105,43 +232,40 @@ pub async fn record_history<S: Store, A: Artifacts>(
             archive_change(entry.before.as_ref(), entry.after_archived),
         ));
     }
-    if json {
-        let history: Vec<_> = rows
-            .iter()
-            .map(|(e, changes, archive)| {
-                json!({
-                    "run_id": e.run.run_id,
-                    "at": e.run.ended_at.unwrap_or(e.run.started_at),
-                    "source": e.run.source.kind,
-                    "archive": archive,
-                    "changes": changes,
-                })
+    rows
+}
+
+/// The history as one JSON object.
+fn render_json(record: &Record, rows: &[Row], without_images: usize) -> String {
+    let history: Vec<_> = rows
+        .iter()
+        .map(|(e, changes, archive)| {
+            json!({
+                "run_id": e.run.run_id,
+                "at": e.run.ended_at.unwrap_or(e.run.started_at),
+                "source": e.run.source.kind,
+                "archive": archive,
+                "changes": changes,
             })
-            .collect();
-        return ok(json!({
-            "tenant": tenant, "kind": kind.file_name(), "sourcedId": id,
-            "history": history, "runs_without_images": without_images,
         })
-        .to_string()
-            + "\n");
-    }
+        .collect();
+    json!({
+        "tenant": record.tenant, "kind": record.kind.file_name(), "sourcedId": record.id,
+        "history": history, "runs_without_images": without_images,
+    })
+    .to_string()
+        + "\n"
+}
+
+/// The history for a person: a line per write.
+fn render_text(record: &Record, limit: usize, rows: &[Row], without_images: usize) -> String {
+    let Record { tenant, kind, id } = record;
     let mut out = format!(
         "{kind} {id} (tenant {tenant}): written by {} of the newest {limit} runs, newest first\n",
         rows.len()
     );
-    for (e, changes, archive) in &rows {
-        let fields: Vec<String> = changes
-            .iter()
-            .map(|c| match (c.hidden, &c.from, &c.to) {
-                (true, _, _) => format!("{} changed", c.field),
-                (false, from, to) => format!(
-                    "{}: {} → {}",
-                    c.field,
-                    escape_controls(from.as_deref().unwrap_or("-")),
-                    escape_controls(to.as_deref().unwrap_or("-"))
-                ),
-            })
-            .collect();
+    for (e, changes, archive) in rows {
+        let fields: Vec<String> = changes.iter().map(render_change).collect();
         let _ = writeln!(
             out,
             "  {}  {}  {:<6}  {}{}{}",
@@ -166,5 +290,18 @@ pub async fn record_history<S: Store, A: Artifacts>(
             "  ({without_images} applied runs have no before-images: kept before they existed, or expired)"
         );
     }
-    ok(out)
+    out
+}
+
+/// `field changed` for a hidden field, else `field: from → to` (escaped, `-` for none).
+fn render_change(c: &FieldChange) -> String {
+    match (c.hidden, &c.from, &c.to) {
+        (true, _, _) => format!("{} changed", c.field),
+        (false, from, to) => format!(
+            "{}: {} → {}",
+            c.field,
+            escape_controls(from.as_deref().unwrap_or("-")),
+            escape_controls(to.as_deref().unwrap_or("-"))
+        ),
+    }
 }

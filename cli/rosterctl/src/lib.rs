@@ -1,8 +1,10 @@
 //! The operators' command line for the ClassLink OneRoster bridge, as a
-//! library so that its commands are testable. `main.rs` parses the arguments
-//! (defined in `cli.rs`), checks what the parser cannot, opens the store,
-//! runs `generate` and dispatches every other command to a module here.
+//! library so that its commands are testable. Each command's arguments are a
+//! `clap::Args` struct in its module here, whose `run` checks what the parser
+//! cannot, opens the store it names and runs the command; `cli.rs` arranges
+//! them into the command tree and `main.rs` parses and dispatches.
 
+pub mod generate_cmd;
 pub mod history_cmd;
 pub mod outcome;
 pub mod progress;

@@ -37,6 +37,16 @@ pub(crate) fn error_outcome(json: bool, label: &str, message: &str, exit_code: i
     }
 }
 
+/// A usage error the parser cannot see (a missing credential): the message on
+/// stderr, nothing on stdout, exit code 2.
+pub(crate) fn usage(message: &str) -> Outcome {
+    eprintln!("error: {message}");
+    Outcome {
+        stdout: String::new(),
+        exit_code: EXIT_USAGE,
+    }
+}
+
 pub(crate) fn refused(json: bool, message: &str) -> Outcome {
     error_outcome(json, "refused", message, EXIT_REFUSED)
 }

@@ -1,7 +1,9 @@
 //! `rosterctl runs list|show|approve|discard`: run records, and deciding held runs
 //! (a held plan kept in S3 is fetched first).
 
+use crate::on_store;
 use crate::outcome::*;
+use crate::stores::StoreArgs;
 use cloud::s3::S3Uri;
 use oneroster::report::escape_controls;
 use oneroster::EntityKind;
@@ -9,11 +11,168 @@ use roster::revert::{RevertOutcome, RevertRequest};
 use roster::{Artifacts, Engine, LocalArtifacts, Prefetched, RunRecord, Store, SyncError};
 use serde_json::json;
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use tempfile::TempPath;
+
+/// The arguments of `rosterctl runs list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// Only this tenant's runs.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// How many.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ListArgs {
+    /// Runs `rosterctl runs list`.
+    pub async fn run(self) -> Outcome {
+        let tenant = self.tenant.as_deref();
+        on_store!(self.store, self.json, s => runs_list(&s, tenant, self.limit, self.json).await)
+    }
+}
+
+/// The arguments of `rosterctl runs show`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShowArgs {
+    /// The run id.
+    pub run_id: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the run's report as a self-contained HTML page (for the district).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+impl ShowArgs {
+    /// Runs `rosterctl runs show`.
+    pub async fn run(self) -> Outcome {
+        let html = self.html.as_deref();
+        on_store!(self.store, self.json, s => runs_show(&s, &self.run_id, self.json, html).await)
+    }
+}
+
+/// The arguments of `rosterctl runs approve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApproveArgs {
+    /// The run id.
+    pub run_id: String,
+    /// Who approves (recorded) [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ApproveArgs {
+    /// Runs `rosterctl runs approve`.
+    pub async fn run(self) -> Outcome {
+        decide_command(self.run_id, true, self.by, self.store, self.json).await
+    }
+}
+
+/// The arguments of `rosterctl runs discard`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiscardArgs {
+    /// The run id.
+    pub run_id: String,
+    /// Who discards (recorded) [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl DiscardArgs {
+    /// Runs `rosterctl runs discard`.
+    pub async fn run(self) -> Outcome {
+        decide_command(self.run_id, false, self.by, self.store, self.json).await
+    }
+}
+
+/// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
+async fn decide_command(
+    run_id: String,
+    approve: bool,
+    by: Option<String>,
+    store: StoreArgs,
+    json: bool,
+) -> Outcome {
+    let artifacts = store.artifacts();
+    let by = operator(by);
+    on_store!(store, json, s => runs_decide(&s, &artifacts, &run_id, approve, &by, json).await)
+}
+
+/// The arguments of `rosterctl runs revert`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RevertArgs {
+    /// The applied run to undo.
+    pub run_id: String,
+    /// Revert the records no later run changed, and leave the others.
+    #[arg(long)]
+    pub force: bool,
+    /// Show what would be written; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Who reverts (recorded) [default: $USER].
+    #[arg(long)]
+    pub by: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl RevertArgs {
+    /// Runs `rosterctl runs revert`.
+    pub async fn run(self) -> Outcome {
+        let artifacts = self.store.artifacts();
+        let request = RevertRequest {
+            force: self.force,
+            by: operator(self.by),
+        };
+        let (run_id, dry_run, json) = (&self.run_id, self.dry_run, self.json);
+        on_store!(self.store, json, s => runs_revert(&s, &artifacts, run_id, &request, dry_run, json).await)
+    }
+}
+
+/// Who runs a command, as recorded: `--by`, else `$USER`, else `operator`.
+pub(crate) fn operator(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "operator".into())
+}
 
 /// Human rendering of a run record.
 pub fn render_run(run: &RunRecord) -> String {
     let mut out = String::new();
+    render_header(&mut out, run);
+    render_counts(&mut out, run);
+    render_notes(&mut out, run);
+    render_errors(&mut out, run);
+    if let Some(report) = &run.report_ref {
+        let _ = writeln!(out, "report: {report}");
+    }
+    out
+}
+
+/// The run's id, status, message, source and times.
+fn render_header(out: &mut String, run: &RunRecord) {
     let _ = writeln!(
         out,
         "Run {}  tenant {}  status {}",
@@ -47,6 +206,10 @@ pub fn render_run(run: &RunRecord) -> String {
             .map(|t| t.to_string())
             .unwrap_or_else(|| "-".into())
     );
+}
+
+/// The table of counts per type, the items written and the store's usage.
+fn render_counts(out: &mut String, run: &RunRecord) {
     if !run.counts.is_empty() {
         let _ = writeln!(
             out,
@@ -87,6 +250,10 @@ pub fn render_run(run: &RunRecord) -> String {
             );
         }
     }
+}
+
+/// The rollover, what was ended or held, the calendar notes and the warnings.
+fn render_notes(out: &mut String, run: &RunRecord) {
     if let Some(rollover) = &run.rollover {
         let _ = writeln!(out, "{rollover}");
     }
@@ -105,6 +272,10 @@ pub fn render_run(run: &RunRecord) -> String {
     for warning in &run.warnings {
         let _ = writeln!(out, "warning: {}", escape_controls(warning));
     }
+}
+
+/// The first errors.
+fn render_errors(out: &mut String, run: &RunRecord) {
     if run.error_count > 0 {
         let _ = writeln!(
             out,
@@ -128,10 +299,6 @@ pub fn render_run(run: &RunRecord) -> String {
             );
         }
     }
-    if let Some(report) = &run.report_ref {
-        let _ = writeln!(out, "report: {report}");
-    }
-    out
 }
 
 pub(crate) fn run_outcome(run: &RunRecord, json: bool) -> Outcome {

@@ -1,10 +1,59 @@
 //! `rosterctl sso audit`: a district's recent sign-in attempts (ids and
 //! outcomes); `rosterctl sso serve`: the sign-in router locally, on a SQLite roster.
 
+use crate::on_store;
 use crate::outcome::*;
+use crate::stores::StoreArgs;
 use roster::Store;
 use serde_json::json;
 use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// The arguments of `rosterctl sso audit`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AuditArgs {
+    /// The tenant; without it, attempts from districts that were not recognised.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// At most this many, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl AuditArgs {
+    /// Runs `rosterctl sso audit`.
+    pub async fn run(self) -> Outcome {
+        let (tenant, limit, json) = (self.tenant.as_deref(), self.limit, self.json);
+        on_store!(self.store, json, s => sso_audit(&s, tenant, limit, json).await)
+    }
+}
+
+/// The arguments of `rosterctl sso serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The SQLite roster (for example the main job's target/demo/roster.db).
+    #[arg(long, value_name = "FILE")]
+    pub db: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// A file of `CLASSLINK_CLIENT_SECRET=…` and `SSO_REDEEM_SECRET=…` lines
+    /// (instead of the environment variables).
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// Runs `rosterctl sso serve` until the process is stopped.
+    pub async fn run(self) -> Outcome {
+        sso_serve(&self.db, &self.listen, self.secrets_file.as_deref()).await
+    }
+}
 
 /// `sso audit`: a district's recent sign-in attempts (ids and outcomes only).
 pub async fn sso_audit<S: Store>(

@@ -10,6 +10,31 @@ use roster::{RunRecord, Store, TenantConfig, TenantState};
 use serde::Serialize;
 use std::fmt::Write as _;
 
+/// The arguments of `rosterctl tenants status`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StatusArgs {
+    /// Only this tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// A district is overdue when its last applied run is older than this
+    /// (the stack's NoSyncAlarmDays).
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
+    pub overdue_days: u32,
+    #[command(flatten)]
+    pub store: crate::stores::StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl StatusArgs {
+    /// Runs `rosterctl tenants status`.
+    pub async fn run(self) -> Outcome {
+        let (tenant, days, json) = (self.tenant.as_deref(), self.overdue_days, self.json);
+        crate::on_store!(self.store, json, s => tenants_status(&s, tenant, days, json).await)
+    }
+}
+
 /// One district's line.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusRow {

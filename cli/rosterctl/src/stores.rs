@@ -95,3 +95,26 @@ macro_rules! with_store {
         }
     };
 }
+
+/// Opens the store `$args` (a [`StoreArgs`]) names and runs `$body` with
+/// `$store` bound to it; when it cannot be opened, the failure (exit 2).
+#[macro_export]
+macro_rules! on_store {
+    ($args:expr, $json:expr, $store:ident => $body:expr) => {
+        match $args.open().await {
+            Ok(open) => $crate::with_store!(open, $store => $body),
+            Err(e) => $crate::outcome::failure($json, &e),
+        }
+    };
+}
+
+/// As [`on_store!`], for the commands that may create the SQLite file.
+#[macro_export]
+macro_rules! on_new_store {
+    ($args:expr, $json:expr, $store:ident => $body:expr) => {
+        match $args.open_or_create().await {
+            Ok(open) => $crate::with_store!(open, $store => $body),
+            Err(e) => $crate::outcome::failure($json, &e.to_string()),
+        }
+    };
+}

@@ -3,10 +3,176 @@
 
 use crate::outcome::*;
 use crate::runs_cmd::*;
+use crate::stores::StoreArgs;
 use chrono::{DateTime, Utc};
+use oneroster::rest::client::Auth;
+use roster::api::RequestedMode;
 use roster::{Artifacts, Delivered, Engine, RunSource, Store, SyncOptions, TenantConfig};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The arguments of `rosterctl sync`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SyncArgs {
+    /// The package: a .zip file or a folder holding manifest.csv.
+    pub path: PathBuf,
+    /// The tenant (created with default settings if it does not exist).
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Plan only: show what would be written; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the run record as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// When the delivery was generated and received (RFC 3339), as the operator states it
+    /// (a replay) [default: the files' modification time, never later than this machine's clock].
+    #[arg(long, value_name = "TIME")]
+    pub generated_at: Option<DateTime<Utc>>,
+    /// Seconds to wait for another run of the tenant before ending busy.
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
+}
+
+impl SyncArgs {
+    /// Runs `rosterctl sync`: opens (or creates) the store and syncs the package.
+    pub async fn run(self) -> Outcome {
+        let artifacts = self.store.artifacts();
+        let params = SyncParams {
+            path: &self.path,
+            tenant: &self.tenant,
+            dry_run: self.dry_run,
+            json: self.json,
+            generated_at: self.generated_at,
+            wait: self.wait,
+        };
+        crate::on_new_store!(self.store, self.json, s => noted(sync(&s, &artifacts, params).await))
+    }
+}
+
+/// An outcome, its note (if any) printed on stderr.
+fn noted((outcome, note): (Outcome, Option<String>)) -> Outcome {
+    if let Some(note) = note {
+        eprintln!("{note}");
+    }
+    outcome
+}
+
+/// Which pull `rosterctl pull --mode` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PullMode {
+    /// Every record.
+    Full,
+    /// Records modified since the last applied pull.
+    Delta,
+    /// Full when the last full pull is older than the tenant's full_every_days, else delta.
+    Auto,
+}
+
+impl From<PullMode> for RequestedMode {
+    fn from(mode: PullMode) -> RequestedMode {
+        match mode {
+            PullMode::Full => RequestedMode::Full,
+            PullMode::Delta => RequestedMode::Delta,
+            PullMode::Auto => RequestedMode::Auto,
+        }
+    }
+}
+
+/// The arguments of `rosterctl pull` (no `Debug`: they hold secrets).
+#[derive(Clone, clap::Args)]
+pub struct PullArgs {
+    /// The tenant (created with default settings if it does not exist).
+    #[arg(long)]
+    pub tenant: String,
+    /// The API URL [default: the tenant's configured URL].
+    #[arg(long)]
+    pub api_url: Option<String>,
+    /// OAuth 1.0a Application Key.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// OAuth 1.0a Application Secret (or ONEROSTER_API_SECRET).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Bearer token.
+    #[arg(long, conflicts_with_all = ["key", "client_id"])]
+    pub token: Option<String>,
+    /// OAuth 2 token URL.
+    #[arg(long, requires = "client_id")]
+    pub token_url: Option<String>,
+    /// OAuth 2 client id.
+    #[arg(long, requires = "token_url")]
+    pub client_id: Option<String>,
+    /// OAuth 2 client secret (or ONEROSTER_API_SECRET).
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// Which pull to run (auto: full or delta by the tenant's cadence).
+    #[arg(long, value_enum, default_value_t = PullMode::Auto)]
+    pub mode: PullMode,
+    /// Records per page (1-10000).
+    #[arg(long, default_value_t = 1000)]
+    pub page_size: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Print the run record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl PullArgs {
+    /// Runs `rosterctl pull`: checks the credentials, opens (or creates) the
+    /// store, pulls into a scratch folder (removed after) and syncs.
+    pub async fn run(self) -> Outcome {
+        let auth = match self.auth(std::env::var("ONEROSTER_API_SECRET").ok()) {
+            Ok(auth) => auth,
+            Err(message) => return usage(message),
+        };
+        let scratch = std::env::temp_dir().join(format!("rosterctl-pull-{}", std::process::id()));
+        let params = PullParams {
+            tenant: &self.tenant,
+            api_url: self.api_url.as_deref(),
+            auth,
+            mode: self.mode.into(),
+            page_size: self.page_size,
+            json: self.json,
+            scratch: &scratch,
+        };
+        let outcome =
+            crate::on_new_store!(self.store, self.json, s => noted(pull(&s, params).await));
+        let _ = std::fs::remove_dir_all(&scratch);
+        outcome
+    }
+
+    /// The credentials given: exactly one of the three kinds, a secret from
+    /// `env_secret` (ONEROSTER_API_SECRET) when the flag is absent.
+    fn auth(&self, env_secret: Option<String>) -> Result<Auth, &'static str> {
+        match (&self.key, &self.token, &self.token_url, &self.client_id) {
+            (Some(key), None, None, None) => match self.secret.clone().or(env_secret) {
+                Some(secret) => Ok(Auth::OAuth1 {
+                    key: key.clone(),
+                    secret,
+                }),
+                None => Err("--key needs --secret (or ONEROSTER_API_SECRET)"),
+            },
+            (None, Some(token), None, None) => Ok(Auth::Bearer {
+                token: token.clone(),
+            }),
+            (None, None, Some(token_url), Some(client_id)) => {
+                match self.client_secret.clone().or(env_secret) {
+                    Some(client_secret) => Ok(Auth::ClientCredentials {
+                        token_url: token_url.clone(),
+                        client_id: client_id.clone(),
+                        client_secret,
+                    }),
+                    None => Err("--client-id needs --client-secret (or ONEROSTER_API_SECRET)"),
+                }
+            }
+            _ => Err("give credentials: --key and --secret, --token, or --token-url, --client-id and --client-secret"),
+        }
+    }
+}
 
 /// When a package was generated: the newest modification time of its files.
 pub fn package_time(path: &Path) -> Option<DateTime<Utc>> {
@@ -127,9 +293,9 @@ pub struct PullParams<'p> {
     /// API URL (default: the tenant's).
     pub api_url: Option<&'p str>,
     /// Credentials.
-    pub auth: oneroster::rest::client::Auth,
+    pub auth: Auth,
     /// Full, delta or by cadence.
-    pub mode: roster::api::RequestedMode,
+    pub mode: RequestedMode,
     /// Records per page.
     pub page_size: usize,
     /// JSON output.
@@ -187,5 +353,73 @@ pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<St
     {
         Ok(run) => (run_outcome(&run, p.json), note),
         Err(e) => (sync_failure(p.json, &e), note),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        pull: PullArgs,
+    }
+
+    fn auth(args: &[&str], env_secret: Option<&str>) -> Result<Auth, &'static str> {
+        let line = Line::try_parse_from([&["pull", "--tenant", "t"], args].concat()).unwrap();
+        line.pull.auth(env_secret.map(String::from))
+    }
+
+    #[test]
+    fn credentials_are_one_kind_with_its_secret_from_the_flag_or_the_environment() {
+        let oauth1 = |secret: &str| Auth::OAuth1 {
+            key: "k".into(),
+            secret: secret.into(),
+        };
+        assert_eq!(
+            auth(&["--key", "k", "--secret", "s"], Some("e")),
+            Ok(oauth1("s"))
+        );
+        assert_eq!(auth(&["--key", "k"], Some("e")), Ok(oauth1("e")));
+        assert!(auth(&["--key", "k"], None)
+            .unwrap_err()
+            .contains("--secret"));
+        assert_eq!(
+            auth(&["--token", "t"], None),
+            Ok(Auth::Bearer { token: "t".into() })
+        );
+        let oauth2 = ["--token-url", "https://idp/token", "--client-id", "c"];
+        assert_eq!(
+            auth(&oauth2, Some("e")),
+            Ok(Auth::ClientCredentials {
+                token_url: "https://idp/token".into(),
+                client_id: "c".into(),
+                client_secret: "e".into(),
+            })
+        );
+        assert!(auth(&oauth2, None).unwrap_err().contains("--client-secret"));
+        assert!(auth(&[], Some("e"))
+            .unwrap_err()
+            .starts_with("give credentials"));
+        assert!(auth(
+            &["--key", "k", "--token-url", "u", "--client-id", "c"],
+            Some("e")
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn the_mode_defaults_to_auto_and_maps_to_the_requested_mode() {
+        let mode = |args: &[&str]| {
+            let line = Line::try_parse_from([&["pull", "--tenant", "t"], args].concat());
+            line.map(|l| RequestedMode::from(l.pull.mode))
+        };
+        assert_eq!(mode(&[]).unwrap(), RequestedMode::Auto);
+        assert_eq!(mode(&["--mode", "full"]).unwrap(), RequestedMode::Full);
+        assert_eq!(mode(&["--mode", "delta"]).unwrap(), RequestedMode::Delta);
+        let refused = mode(&["--mode", "Full!"]).err().unwrap();
+        assert_eq!(refused.kind(), clap::error::ErrorKind::InvalidValue);
     }
 }

@@ -2,11 +2,83 @@
 //! tenant's users, one roster user, and the platform-owned Primary
 //! Administrator flag.
 
+use crate::on_store;
 use crate::outcome::*;
+use crate::stores::StoreArgs;
 use oneroster::{EntityKind, Role};
 use roster::Store;
 use serde_json::json;
 use std::fmt::Write as _;
+
+/// The arguments of `rosterctl users list`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ListArgs {
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    /// Only provisional users, made at sign-in and not yet delivered by a sync.
+    #[arg(long)]
+    pub provisional: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ListArgs {
+    /// Runs `rosterctl users list`.
+    pub async fn run(self) -> Outcome {
+        let (tenant, provisional, json) = (&self.tenant, self.provisional, self.json);
+        on_store!(self.store, json, s => users_list(&s, tenant, provisional, json).await)
+    }
+}
+
+/// The arguments of `rosterctl users show`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ShowArgs {
+    /// The user's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl ShowArgs {
+    /// Runs `rosterctl users show`.
+    pub async fn run(self) -> Outcome {
+        let (tenant, id, json) = (&self.tenant, &self.sourced_id, self.json);
+        on_store!(self.store, json, s => users_show(&s, tenant, id, json).await)
+    }
+}
+
+/// The arguments of `rosterctl admins promote` and `demote`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AdminArgs {
+    /// The administrator's sourcedId.
+    pub sourced_id: String,
+    /// The tenant.
+    #[arg(long)]
+    pub tenant: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl AdminArgs {
+    /// Runs `rosterctl admins promote` (`promote`) or `admins demote`.
+    pub async fn run(self, promote: bool) -> Outcome {
+        let (tenant, id, json) = (&self.tenant, &self.sourced_id, self.json);
+        on_store!(self.store, json, s => admins_set(&s, tenant, id, promote, json).await)
+    }
+}
 
 /// `rosterctl users list`: every user of the tenant with its state, or with
 /// `provisional` only the provisional ones (when and by which sign-in each
@@ -28,55 +100,10 @@ pub async fn users_list<S: Store>(
         Ok(Some(_)) => {}
     }
     if provisional {
-        let users = match store.provisional_users(tenant).await {
-            Ok(u) => u,
-            Err(e) => return store_failure(json, &e),
+        return match store.provisional_users(tenant).await {
+            Ok(users) => ok(render_provisional(tenant, &users, json)),
+            Err(e) => store_failure(json, &e),
         };
-        if json {
-            let rows: Vec<_> = users
-                .iter()
-                .map(|u| {
-                    json!({
-                        "sourcedId": u.sourced_id,
-                        "email": u.sis.str("email"),
-                        "archived": u.archive.is_some(),
-                        "first_seen_at": u.first_seen_at,
-                        "first_seen_run": u.first_seen_run,
-                    })
-                })
-                .collect();
-            return ok(json!({"tenant": tenant, "provisional": rows}).to_string() + "\n");
-        }
-        let mut out = format!(
-            "{} provisional user(s) in tenant {tenant}: signed in with ClassLink before the roster had them\n",
-            users.len()
-        );
-        if !users.is_empty() {
-            let _ = writeln!(
-                out,
-                "{:<24} {:<26} {:<9} email",
-                "sourcedId", "first signed in", "state"
-            );
-        }
-        for u in &users {
-            let _ = writeln!(
-                out,
-                "{:<24} {:<26} {:<9} {}",
-                u.sourced_id,
-                u.first_seen_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                if u.archive.is_some() {
-                    "archived"
-                } else {
-                    "active"
-                },
-                u.sis.str("email").unwrap_or("-")
-            );
-        }
-        if !users.is_empty() {
-            out.push_str("Ask the district to send them (in ClassLink, turn on Unenrolled Users, or enrol them in a class); the next sync makes them ordinary roster users.\n");
-        }
-        return ok(out);
     }
     let mut users = match store.load_summaries(tenant, EntityKind::Users).await {
         Ok(u) => u,
@@ -100,6 +127,55 @@ pub async fn users_list<S: Store>(
         let _ = writeln!(out, "{:<24} {}", u.sourced_id, state(u));
     }
     ok(out)
+}
+
+/// The provisional users: JSON, or a table and what to ask the district.
+fn render_provisional(tenant: &str, users: &[roster::StoredEntity], json: bool) -> String {
+    if json {
+        let rows: Vec<_> = users
+            .iter()
+            .map(|u| {
+                json!({
+                    "sourcedId": u.sourced_id,
+                    "email": u.sis.str("email"),
+                    "archived": u.archive.is_some(),
+                    "first_seen_at": u.first_seen_at,
+                    "first_seen_run": u.first_seen_run,
+                })
+            })
+            .collect();
+        return json!({"tenant": tenant, "provisional": rows}).to_string() + "\n";
+    }
+    let mut out = format!(
+        "{} provisional user(s) in tenant {tenant}: signed in with ClassLink before the roster had them\n",
+        users.len()
+    );
+    if !users.is_empty() {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<26} {:<9} email",
+            "sourcedId", "first signed in", "state"
+        );
+    }
+    for u in users {
+        let _ = writeln!(
+            out,
+            "{:<24} {:<26} {:<9} {}",
+            u.sourced_id,
+            u.first_seen_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            if u.archive.is_some() {
+                "archived"
+            } else {
+                "active"
+            },
+            u.sis.str("email").unwrap_or("-")
+        );
+    }
+    if !users.is_empty() {
+        out.push_str("Ask the district to send them (in ClassLink, turn on Unenrolled Users, or enrol them in a class); the next sync makes them ordinary roster users.\n");
+    }
+    out
 }
 
 /// `rosterctl users show`.

@@ -4,7 +4,7 @@ use crate::outcome::{Outcome, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
 use oneroster::report::codes;
 use oneroster::{validate_package, EntityKind, Role, RoleSet, ValidationOptions, ValidationReport};
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How many row errors the human output lists before summarising.
 const HUMAN_ERRORS_SHOWN: usize = 20;
@@ -26,6 +26,39 @@ pub fn parse_roles(text: &str) -> Result<RoleSet, String> {
         return Err("at least one role is needed".into());
     }
     Ok(set)
+}
+
+/// The arguments of `rosterctl validate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ValidateArgs {
+    /// The package: a .zip file or a folder holding manifest.csv.
+    pub path: PathBuf,
+    /// Print one JSON object instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+    /// User roles the tenant imports (comma-separated); others are skipped.
+    #[arg(
+        long,
+        value_name = "ROLES",
+        default_value = "student,teacher,administrator,aide",
+        value_parser = parse_roles
+    )]
+    pub tenant_roles: RoleSet,
+    /// Also write the report as a self-contained HTML page (for the district's data manager).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+impl ValidateArgs {
+    /// Runs `rosterctl validate`.
+    pub fn run(self) -> Outcome {
+        run(
+            &self.path,
+            self.tenant_roles,
+            self.json,
+            self.html.as_deref(),
+        )
+    }
 }
 
 /// Runs `validate` on `path`.

@@ -185,8 +185,27 @@ pub const SIGN_IN_WINDOW_DAYS: i64 = 7;
 /// Judges the facts: one line per topic, in the order an engineer works through them.
 pub fn assess(f: &Facts) -> Vec<Line> {
     let t = &f.config.tenant;
-    let mut lines = Vec::new();
-    lines.push(if f.config.enabled {
+    let mut lines = vec![tenant_line(f)];
+    if let Some(sftp) = &f.sftp {
+        lines.push(sftp_line(t, sftp));
+    }
+    if let Some(api) = &f.api {
+        lines.push(api_line(t, api));
+        lines.push(schedule_line(f));
+    }
+    lines.push(delivery_line(f));
+    lines.push(roster_line(f));
+    lines.push(administrators_line(f));
+    lines.push(primary_admin_line(f));
+    lines.extend(sso_lines(f));
+    lines.push(notice_line(f));
+    lines
+}
+
+/// Whether the tenant is enabled.
+fn tenant_line(f: &Facts) -> Line {
+    let t = &f.config.tenant;
+    if f.config.enabled {
         Line::new(
             "tenant",
             Status::Ok,
@@ -201,72 +220,79 @@ pub fn assess(f: &Facts) -> Vec<Line> {
         .then(format!(
             "re-enable it: rosterctl tenants update {t} --enabled true"
         ))
-    });
-    if let Some(sftp) = &f.sftp {
-        lines.push(match sftp {
-            SftpFinding::NotChecked => Line::new(
-                "sftp user",
-                Status::Warn,
-                "not checked: no Transfer Family server id",
-            )
-            .then("pass --sftp-server-id (the stack's SftpServerId output) or set ROSTER_SFTP_SERVER_ID"),
-            SftpFinding::Missing => Line::new(
-                "sftp user",
-                Status::Fail,
-                format!("the SFTP server has no user `{t}`: ClassLink's Roster Server cannot upload"),
-            )
-            .then(format!("create it with the command `rosterctl tenants show {t}` and `tenants add` print (sftp_user), with the district's Roster Server public key")),
-            SftpFinding::Found { problems } if problems.is_empty() => Line::new(
-                "sftp user",
-                Status::Ok,
-                format!("user `{t}` exists, confined to inbound/{t}, with a public key"),
-            ),
-            SftpFinding::Found { problems } => Line::new(
-                "sftp user",
-                Status::Fail,
-                format!("user `{t}` exists but {}", problems.join("; ")),
-            )
-            .then("fix the user as `tenants add` prints it (sftp_user): LOGICAL home mapped to inbound/<tenant>, and the district's public key"),
-            SftpFinding::Error(e) => Line::new(
-                "sftp user",
-                Status::Fail,
-                format!("Transfer Family could not be asked: {e}"),
-            )
-            .then("check the AWS credentials, the region and the server id"),
-        });
     }
-    if let Some(api) = &f.api {
-        lines.push(match api {
-            ApiFinding::NoSettings => Line::new("api connection", Status::Fail, "the tenant uses the API but has no API URL")
-                .then(format!("rosterctl tenants update {t} --api-url URL --api-key KEY --api-secret SECRET (ClassLink's OneRoster API Application Key, Secret and URL)")),
-            ApiFinding::NoCredentials(e) => Line::new(
-                "api connection",
-                Status::Fail,
-                format!("no usable credentials: {e}"),
-            )
-            .then(format!("store them: rosterctl tenants update {t} --api-key KEY --api-secret SECRET (from the district's OneRoster API connection in ClassLink)")),
-            ApiFinding::RequestFailed(e) => Line::new(
-                "api connection",
-                Status::Fail,
-                format!("a test request failed: {e}"),
-            )
-            .then("check the API URL and the Application Key and Secret in ClassLink's OneRoster API settings; the district must have shared its roster with the app"),
-            ApiFinding::Answered { url } => Line::new(
-                "api connection",
-                Status::Ok,
-                format!("credentials present; a test request to {url} succeeded"),
-            ),
-        });
-        lines.push(schedule_line(f));
+}
+
+/// The district's SFTP user, as found.
+fn sftp_line(t: &str, sftp: &SftpFinding) -> Line {
+    match sftp {
+        SftpFinding::NotChecked => Line::new(
+            "sftp user",
+            Status::Warn,
+            "not checked: no Transfer Family server id",
+        )
+        .then("pass --sftp-server-id (the stack's SftpServerId output) or set ROSTER_SFTP_SERVER_ID"),
+        SftpFinding::Missing => Line::new(
+            "sftp user",
+            Status::Fail,
+            format!("the SFTP server has no user `{t}`: ClassLink's Roster Server cannot upload"),
+        )
+        .then(format!("create it with the command `rosterctl tenants show {t}` and `tenants add` print (sftp_user), with the district's Roster Server public key")),
+        SftpFinding::Found { problems } if problems.is_empty() => Line::new(
+            "sftp user",
+            Status::Ok,
+            format!("user `{t}` exists, confined to inbound/{t}, with a public key"),
+        ),
+        SftpFinding::Found { problems } => Line::new(
+            "sftp user",
+            Status::Fail,
+            format!("user `{t}` exists but {}", problems.join("; ")),
+        )
+        .then("fix the user as `tenants add` prints it (sftp_user): LOGICAL home mapped to inbound/<tenant>, and the district's public key"),
+        SftpFinding::Error(e) => Line::new(
+            "sftp user",
+            Status::Fail,
+            format!("Transfer Family could not be asked: {e}"),
+        )
+        .then("check the AWS credentials, the region and the server id"),
     }
-    lines.push(delivery_line(f));
+}
+
+/// The district's OneRoster API: settings, credentials, a test request.
+fn api_line(t: &str, api: &ApiFinding) -> Line {
+    match api {
+        ApiFinding::NoSettings => Line::new("api connection", Status::Fail, "the tenant uses the API but has no API URL")
+            .then(format!("rosterctl tenants update {t} --api-url URL --api-key KEY --api-secret SECRET (ClassLink's OneRoster API Application Key, Secret and URL)")),
+        ApiFinding::NoCredentials(e) => Line::new(
+            "api connection",
+            Status::Fail,
+            format!("no usable credentials: {e}"),
+        )
+        .then(format!("store them: rosterctl tenants update {t} --api-key KEY --api-secret SECRET (from the district's OneRoster API connection in ClassLink)")),
+        ApiFinding::RequestFailed(e) => Line::new(
+            "api connection",
+            Status::Fail,
+            format!("a test request failed: {e}"),
+        )
+        .then("check the API URL and the Application Key and Secret in ClassLink's OneRoster API settings; the district must have shared its roster with the app"),
+        ApiFinding::Answered { url } => Line::new(
+            "api connection",
+            Status::Ok,
+            format!("credentials present; a test request to {url} succeeded"),
+        ),
+    }
+}
+
+/// What the roster holds: active records per type, provisional teachers.
+fn roster_line(f: &Facts) -> Line {
+    let t = &f.config.tenant;
     let users = f.counts.get("users").copied().unwrap_or_default();
     let counts: Vec<String> = f
         .counts
         .iter()
         .map(|(kind, c)| format!("{kind} {}", c.active))
         .collect();
-    lines.push(if users.active == 0 {
+    if users.active == 0 {
         Line::new("roster", Status::Fail, "no active users stored")
             .then("wait for the first delivery (above), or check why it was not applied")
     } else {
@@ -278,8 +304,12 @@ pub fn assess(f: &Facts) -> Vec<Line> {
             ));
         }
         Line::new("roster", Status::Info, detail)
-    });
-    lines.push(if f.administrators.is_empty() {
+    }
+}
+
+/// Whether the roster has an active administrator.
+fn administrators_line(f: &Facts) -> Line {
+    if f.administrators.is_empty() {
         Line::new("administrators", Status::Fail, "no active administrator in the roster")
             .then("turn on *Unenrolled Users* in ClassLink's Roster Server so administrators are sent, then promote one")
     } else {
@@ -288,8 +318,13 @@ pub fn assess(f: &Facts) -> Vec<Line> {
             Status::Ok,
             format!("{} active administrator(s)", f.administrators.len()),
         )
-    });
-    lines.push(match (f.primary_admins.as_slice(), f.administrators.first()) {
+    }
+}
+
+/// Whether one is a Primary Administrator.
+fn primary_admin_line(f: &Facts) -> Line {
+    let t = &f.config.tenant;
+    match (f.primary_admins.as_slice(), f.administrators.first()) {
         ([], Some(first)) => Line::new(
             "primary administrator",
             Status::Fail,
@@ -306,10 +341,7 @@ pub fn assess(f: &Facts) -> Vec<Line> {
             Status::Ok,
             format!("promoted: {}", promoted.join(", ")),
         ),
-    });
-    lines.extend(sso_lines(f));
-    lines.push(notice_line(f));
-    lines
+    }
 }
 
 fn notice_line(f: &Facts) -> Line {
@@ -501,23 +533,28 @@ fn delivery_line(f: &Facts) -> Line {
     }
 }
 
+/// Single sign-on: the ClassLink TenantId and switch, its mapping, and (when
+/// on) the recent sign-ins and refused teachers.
 fn sso_lines(f: &Facts) -> Vec<Line> {
+    let mut lines = vec![sso_line(f)];
+    lines.extend(sso_mapping_line(f));
+    if f.config.sso_enabled {
+        lines.extend(sign_in_lines(f));
+    }
+    lines
+}
+
+/// The ClassLink TenantId and whether SSO is on.
+fn sso_line(f: &Facts) -> Line {
     let t = &f.config.tenant;
-    let mut lines = Vec::new();
     match (&f.config.classlink_tenant_id, f.config.sso_enabled) {
-        (None, true) => lines.push(
-            Line::new("sso", Status::Fail, "SSO is on but there is no ClassLink TenantId: sign-in cannot find the district")
-                .then(format!("rosterctl tenants update {t} --classlink-tenant-id ID (the TenantId is in ClassLink's Management Console)")),
-        ),
-        (None, false) => lines.push(
-            Line::new("sso", Status::Warn, "SSO is off and there is no ClassLink TenantId: teachers cannot sign in from the LaunchPad")
-                .then(format!("when the district wants it: rosterctl tenants update {t} --classlink-tenant-id ID --sso true (the TenantId is in ClassLink's Management Console)")),
-        ),
-        (Some(id), false) => lines.push(
-            Line::new("sso", Status::Warn, format!("ClassLink TenantId {id}; SSO is off: teachers cannot sign in from the LaunchPad"))
-                .then(format!("when the district wants it: rosterctl tenants update {t} --sso true")),
-        ),
-        (Some(id), true) => lines.push(Line::new(
+        (None, true) => Line::new("sso", Status::Fail, "SSO is on but there is no ClassLink TenantId: sign-in cannot find the district")
+            .then(format!("rosterctl tenants update {t} --classlink-tenant-id ID (the TenantId is in ClassLink's Management Console)")),
+        (None, false) => Line::new("sso", Status::Warn, "SSO is off and there is no ClassLink TenantId: teachers cannot sign in from the LaunchPad")
+            .then(format!("when the district wants it: rosterctl tenants update {t} --classlink-tenant-id ID --sso true (the TenantId is in ClassLink's Management Console)")),
+        (Some(id), false) => Line::new("sso", Status::Warn, format!("ClassLink TenantId {id}; SSO is off: teachers cannot sign in from the LaunchPad"))
+            .then(format!("when the district wants it: rosterctl tenants update {t} --sso true")),
+        (Some(id), true) => Line::new(
             "sso",
             Status::Ok,
             format!(
@@ -525,28 +562,36 @@ fn sso_lines(f: &Facts) -> Vec<Line> {
                 if f.config.sso_match_by_email { "; matching by email/username" } else { "" },
                 if f.config.sso_provision_teachers { "; provisioning teachers" } else { "" },
             ),
-        )),
+        ),
     }
-    if let Some(id) = &f.config.classlink_tenant_id {
-        if f.classlink_mapping.as_deref() != Some(t.as_str()) {
-            let status = if f.config.sso_enabled {
-                Status::Fail
-            } else {
-                Status::Warn
-            };
-            let detail = match &f.classlink_mapping {
-                None => format!("the store has no mapping of ClassLink TenantId {id} to {t} (saved before the mapping existed, or edited by hand): sign-in falls back to reading every tenant, and refuses the district if another claims the id"),
-                Some(other) => format!("the store maps ClassLink TenantId {id} to tenant `{other}`, not {t}: {t}'s teachers are not signed in as {t}"),
-            };
-            lines.push(
-                Line::new("sso mapping", status, detail)
-                    .then(format!("rosterctl tenants update {t} (saving the tenant writes its mapping; it is refused while another tenant holds the id)")),
-            );
-        }
+}
+
+/// A ClassLink TenantId the store does not map to this tenant.
+fn sso_mapping_line(f: &Facts) -> Option<Line> {
+    let t = &f.config.tenant;
+    let id = f.config.classlink_tenant_id.as_ref()?;
+    if f.classlink_mapping.as_deref() == Some(t.as_str()) {
+        return None;
     }
-    if !f.config.sso_enabled {
-        return lines;
-    }
+    let status = if f.config.sso_enabled {
+        Status::Fail
+    } else {
+        Status::Warn
+    };
+    let detail = match &f.classlink_mapping {
+        None => format!("the store has no mapping of ClassLink TenantId {id} to {t} (saved before the mapping existed, or edited by hand): sign-in falls back to reading every tenant, and refuses the district if another claims the id"),
+        Some(other) => format!("the store maps ClassLink TenantId {id} to tenant `{other}`, not {t}: {t}'s teachers are not signed in as {t}"),
+    };
+    Some(
+        Line::new("sso mapping", status, detail)
+            .then(format!("rosterctl tenants update {t} (saving the tenant writes its mapping; it is refused while another tenant holds the id)")),
+    )
+}
+
+/// The recent sign-ins by outcome, and the teachers refused as not in the roster.
+fn sign_in_lines(f: &Facts) -> Vec<Line> {
+    let t = &f.config.tenant;
+    let mut lines = Vec::new();
     let total: u64 = f.sign_ins.values().sum();
     let by_outcome: Vec<String> = f
         .sign_ins

@@ -8,15 +8,19 @@ use roster::{Connection, Store, TenantConfig};
 use serde_json::json;
 
 pub mod check;
+mod commands;
 pub mod notices;
 mod schedule;
 mod secret;
 mod settings;
 mod sftp;
 
+pub use commands::{
+    AddArgs, ChangeArgs, CheckSftpArgs, CheckTenantArgs, ListArgs, NoticesArgs, ShowArgs,
+};
 use schedule::{schedule_state, upsert_schedule};
 use secret::{read_secret, secret_json, store_secret};
-pub use settings::{apply, TenantArgs};
+pub use settings::{apply, ConnectionArg, TenantArgs};
 use sftp::{find_sftp_user, sftp_instructions};
 
 /// A refusal (exit code 1), worded as the tenants commands always have: `error: …`.
@@ -32,58 +36,15 @@ pub async fn add_or_update<S: Store>(
     create: bool,
     json: bool,
 ) -> Outcome {
-    let existing = match store.get_tenant(tenant).await {
-        Ok(t) => t,
-        Err(e) => return failure(json, &e.to_string()),
-    };
-    let mut config = match (existing, create) {
-        (Some(_), true) => {
-            return refusal(
-                json,
-                &format!("tenant `{tenant}` exists; use `tenants update`"),
-            )
-        }
-        (None, false) => {
-            return refusal(
-                json,
-                &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
-            )
-        }
-        (Some(t), false) => t,
-        (None, true) => match TenantConfig::new(tenant) {
-            Ok(t) => t,
-            Err(e) => return failure(json, &e.to_string()),
-        },
+    let mut config = match config_to_change(store, tenant, create, json).await {
+        Ok(config) => config,
+        Err(outcome) => return outcome,
     };
     if let Err(e) = apply(&mut config, a) {
         return failure(json, &e);
     }
-    // Sign-in finds the district by its ClassLink TenantId: refuse a taken one
-    // before storing a secret or a schedule. (The store's own check, when the
-    // configuration is saved, is what holds when two operators race.)
-    if let Some(classlink) = &config.classlink_tenant_id {
-        match roster::tenant_for_classlink(store, classlink).await {
-            Ok(roster::ClassLinkOwner::Tenant(owner)) if owner.tenant != config.tenant => {
-                return refusal(
-                    json,
-                    &roster::classlink_taken(classlink, &owner.tenant).to_string(),
-                )
-            }
-            Ok(roster::ClassLinkOwner::Misconfigured { tenants }) => {
-                let others: Vec<String> = tenants
-                    .into_iter()
-                    .filter(|t| *t != config.tenant)
-                    .collect();
-                if !others.is_empty() {
-                    return refusal(
-                        json,
-                        &roster::classlink_taken(classlink, &others.join("`, `")).to_string(),
-                    );
-                }
-            }
-            Ok(_) => {}
-            Err(e) => return failure(json, &e.to_string()),
-        }
+    if let Err(outcome) = classlink_id_free(store, &config, json).await {
+        return outcome;
     }
     let secret = match secret_json(a) {
         Ok(s) => s,
@@ -108,20 +69,9 @@ pub async fn add_or_update<S: Store>(
         }
         return failure(json, &e.to_string());
     }
-    let notices = if a.notify_email.is_some() {
-        Some(
-            match notices::notice_topic_arn(a.notice_topic_arn.as_deref()) {
-                None => {
-                    json!({"subscriptions": format!("not changed: no --notice-topic-arn (the stack's RunNoticeTopicArn output) or {}", notices::NOTICE_TOPIC_ENV)})
-                }
-                Some(arn) => match follow_contacts(store, &arn, false).await {
-                    Ok(applied) => json!({"topic": arn, "subscriptions": applied}),
-                    Err(e) => return failure(json, &format!("tenant `{tenant}` saved, but {e}")),
-                },
-            },
-        )
-    } else {
-        None
+    let notices = match notices_followed(store, tenant, a).await {
+        Ok(notices) => notices,
+        Err(e) => return failure(json, &e),
     };
     let report = json!({
         "ok": true,
@@ -139,6 +89,89 @@ pub async fn add_or_update<S: Store>(
         },
         exit_code: EXIT_OK,
     }
+}
+
+/// The stored config to update, or (`create`) a new one; refused when the
+/// tenant exists and is to be created, or is missing and is to be updated.
+async fn config_to_change<S: Store>(
+    store: &S,
+    tenant: &str,
+    create: bool,
+    json: bool,
+) -> Result<TenantConfig, Outcome> {
+    let existing = store
+        .get_tenant(tenant)
+        .await
+        .map_err(|e| failure(json, &e.to_string()))?;
+    match (existing, create) {
+        (Some(_), true) => Err(refusal(
+            json,
+            &format!("tenant `{tenant}` exists; use `tenants update`"),
+        )),
+        (None, false) => Err(refusal(
+            json,
+            &format!("no tenant `{tenant}`; add it with `rosterctl tenants add {tenant}`"),
+        )),
+        (Some(t), false) => Ok(t),
+        (None, true) => TenantConfig::new(tenant).map_err(|e| failure(json, &e.to_string())),
+    }
+}
+
+/// Sign-in finds the district by its ClassLink TenantId: a taken one is
+/// refused before a secret or a schedule is stored. (The store's own check,
+/// when the configuration is saved, is what holds when two operators race.)
+async fn classlink_id_free<S: Store>(
+    store: &S,
+    config: &TenantConfig,
+    json: bool,
+) -> Result<(), Outcome> {
+    let Some(classlink) = &config.classlink_tenant_id else {
+        return Ok(());
+    };
+    match roster::tenant_for_classlink(store, classlink).await {
+        Ok(roster::ClassLinkOwner::Tenant(owner)) if owner.tenant != config.tenant => Err(refusal(
+            json,
+            &roster::classlink_taken(classlink, &owner.tenant).to_string(),
+        )),
+        Ok(roster::ClassLinkOwner::Misconfigured { tenants }) => {
+            let others: Vec<String> = tenants
+                .into_iter()
+                .filter(|t| *t != config.tenant)
+                .collect();
+            if others.is_empty() {
+                return Ok(());
+            }
+            Err(refusal(
+                json,
+                &roster::classlink_taken(classlink, &others.join("`, `")).to_string(),
+            ))
+        }
+        Ok(_) => Ok(()),
+        Err(e) => Err(failure(json, &e.to_string())),
+    }
+}
+
+/// With `--notify-email`, the notice topic's subscriptions brought in line
+/// (or why they were not changed); the error says the tenant was saved.
+async fn notices_followed<S: Store>(
+    store: &S,
+    tenant: &str,
+    a: &TenantArgs,
+) -> Result<Option<serde_json::Value>, String> {
+    if a.notify_email.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(
+        match notices::notice_topic_arn(a.notice_topic_arn.as_deref()) {
+            None => {
+                json!({"subscriptions": format!("not changed: no --notice-topic-arn (the stack's RunNoticeTopicArn output) or {}", notices::NOTICE_TOPIC_ENV)})
+            }
+            Some(arn) => match follow_contacts(store, &arn, false).await {
+                Ok(applied) => json!({"topic": arn, "subscriptions": applied}),
+                Err(e) => return Err(format!("tenant `{tenant}` saved, but {e}")),
+            },
+        },
+    ))
 }
 
 /// The notice topic's subscriptions brought in line with every tenant's contacts.

@@ -1,7 +1,30 @@
 //! The settings `tenants add` and `update` take, and how they change a tenant's config.
 
 use crate::validate_cmd::parse_roles;
+use oneroster::RoleSet;
 use roster::{ApiSettings, Connection, PullSchedule, TenantConfig};
+
+/// How a district delivers its roster (`--connection`): CSV packages over
+/// SFTP, pulls from its OneRoster API, or both.
+// The variants have no doc comments: clap would list them under the option
+// and turn the whole `tenants add|update|disable` help into its long layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConnectionArg {
+    Sftp,
+    Api,
+    Both,
+}
+
+impl ConnectionArg {
+    /// The tenant's connections.
+    pub fn connections(self) -> Vec<Connection> {
+        match self {
+            ConnectionArg::Sftp => vec![Connection::Sftp],
+            ConnectionArg::Api => vec![Connection::Api],
+            ConnectionArg::Both => vec![Connection::Sftp, Connection::Api],
+        }
+    }
+}
 
 /// Every setting `add` and `update` accept; only those given change.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -9,9 +32,9 @@ pub struct TenantArgs {
     /// Display name.
     #[arg(long)]
     pub name: Option<String>,
-    /// How the district delivers: sftp, api, or both.
-    #[arg(long)]
-    pub connection: Option<String>,
+    /// How the district delivers its roster.
+    #[arg(long, value_enum)]
+    pub connection: Option<ConnectionArg>,
     /// ClassLink TenantId (for SSO).
     #[arg(long)]
     pub classlink_tenant_id: Option<String>,
@@ -46,8 +69,8 @@ pub struct TenantArgs {
     #[arg(long)]
     pub full_every_days: Option<u32>,
     /// User roles imported (comma-separated).
-    #[arg(long)]
-    pub roles: Option<String>,
+    #[arg(long, value_name = "ROLES", value_parser = parse_roles)]
+    pub roles: Option<RoleSet>,
     /// Import demographics (true/false).
     #[arg(long)]
     pub demographics: Option<bool>,
@@ -124,46 +147,64 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     if let Some(name) = &a.name {
         config.display_name = name.clone();
     }
-    if let Some(c) = &a.connection {
-        config.connections = match c.as_str() {
-            "sftp" => vec![Connection::Sftp],
-            "api" => vec![Connection::Api],
-            "both" => vec![Connection::Sftp, Connection::Api],
-            other => {
-                return Err(format!(
-                    "--connection is `{other}`; expected sftp, api or both"
-                ))
-            }
-        };
+    if let Some(c) = a.connection {
+        config.connections = c.connections();
     }
     if let Some(id) = &a.classlink_tenant_id {
         config.classlink_tenant_id = Some(id.clone());
     }
-    if a.api_url.is_some()
-        || a.page_size.is_some()
-        || a.full_every_days.is_some()
-        || a.api_key.is_some()
-        || a.api_token.is_some()
-    {
-        let current = config.api.clone();
-        let url = a
-            .api_url
-            .clone()
-            .or(current.as_ref().map(|c| c.url.clone()))
-            .ok_or("the API connection needs --api-url")?;
-        config.api = Some(ApiSettings {
-            url,
-            secret_name: format!("{}{}", a.secret_prefix, config.tenant),
-            page_size: a
-                .page_size
-                .or(current.as_ref().map(|c| c.page_size))
-                .unwrap_or(1000),
-            full_every_days: a
-                .full_every_days
-                .or(current.as_ref().map(|c| c.full_every_days))
-                .unwrap_or(7),
-        });
+    apply_api(config, a)?;
+    apply_schedule(config, a)?;
+    if let Some(roles) = a.roles {
+        config.imported_roles = roles.iter().collect();
     }
+    if let Some(d) = a.demographics {
+        config.demographics = d;
+    }
+    apply_holds(config, a)?;
+    apply_switches(config, a);
+    if let Some(list) = &a.notify_email {
+        config.notify_emails = parse_emails(list)?;
+    }
+    if config.uses(Connection::Api) && config.api.is_none() {
+        return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, or --api-token)".into());
+    }
+    Ok(())
+}
+
+/// The API connection's settings, when one of them is given.
+fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
+    if a.api_url.is_none()
+        && a.page_size.is_none()
+        && a.full_every_days.is_none()
+        && a.api_key.is_none()
+        && a.api_token.is_none()
+    {
+        return Ok(());
+    }
+    let current = config.api.clone();
+    let url = a
+        .api_url
+        .clone()
+        .or(current.as_ref().map(|c| c.url.clone()))
+        .ok_or("the API connection needs --api-url")?;
+    config.api = Some(ApiSettings {
+        url,
+        secret_name: format!("{}{}", a.secret_prefix, config.tenant),
+        page_size: a
+            .page_size
+            .or(current.as_ref().map(|c| c.page_size))
+            .unwrap_or(1000),
+        full_every_days: a
+            .full_every_days
+            .or(current.as_ref().map(|c| c.full_every_days))
+            .unwrap_or(7),
+    });
+    Ok(())
+}
+
+/// The pull schedule: days and time together, in a real time zone.
+fn apply_schedule(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     match (&a.schedule_days, &a.schedule_time) {
         (Some(days), Some(time)) => {
             if a.timezone.parse::<chrono_tz::Tz>().is_err() {
@@ -172,90 +213,71 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
                     a.timezone
                 ));
             }
-            config.schedule = Some(PullSchedule::new(days, time, &a.timezone)?)
+            config.schedule = Some(PullSchedule::new(days, time, &a.timezone)?);
+            Ok(())
         }
-        (None, None) => {}
-        _ => return Err("a schedule needs both --schedule-days and --schedule-time".into()),
+        (None, None) => Ok(()),
+        _ => Err("a schedule needs both --schedule-days and --schedule-time".into()),
     }
-    if let Some(roles) = &a.roles {
-        config.imported_roles = parse_roles(roles)?.iter().collect();
+}
+
+/// A percentage flag's value, refused outside 0–100.
+fn percent(flag: &str, value: Option<f64>) -> Result<Option<f64>, String> {
+    match value {
+        Some(p) if !(0.0..=100.0).contains(&p) => Err(format!("{flag} {p} is not a percentage")),
+        other => Ok(other),
     }
-    if let Some(d) = a.demographics {
-        config.demographics = d;
-    }
-    if let Some(p) = a.hold_percent {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(format!("--hold-percent {p} is not a percentage"));
-        }
-        config
-            .hold
-            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
-            .max_archive_percent = p;
+}
+
+/// The hold thresholds given (the others keep their values, or the environment's defaults).
+fn apply_holds(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
+    let archive = percent("--hold-percent", a.hold_percent)?;
+    let identity = percent("--identity-hold-percent", a.identity_hold_percent)?;
+    let rejected = percent("--rejected-hold-percent", a.rejected_hold_percent)?;
+    let hold = roster::tenant::HoldThresholds::from_env;
+    if let Some(p) = archive {
+        config.hold.get_or_insert_with(hold).max_archive_percent = p;
     }
     if let Some(m) = a.hold_min {
-        config
-            .hold
-            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
-            .min_archive_count = m;
+        config.hold.get_or_insert_with(hold).min_archive_count = m;
     }
-    if let Some(p) = a.identity_hold_percent {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(format!("--identity-hold-percent {p} is not a percentage"));
-        }
+    if let Some(p) = identity {
         config
             .hold
-            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .get_or_insert_with(hold)
             .max_identity_change_percent = p;
     }
     if let Some(m) = a.identity_hold_min {
         config
             .hold
-            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
+            .get_or_insert_with(hold)
             .min_identity_change_count = m;
     }
-    if let Some(p) = a.rejected_hold_percent {
-        if !(0.0..=100.0).contains(&p) {
-            return Err(format!("--rejected-hold-percent {p} is not a percentage"));
-        }
-        config
-            .hold
-            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
-            .max_rejected_percent = p;
+    if let Some(p) = rejected {
+        config.hold.get_or_insert_with(hold).max_rejected_percent = p;
     }
     if let Some(m) = a.rejected_hold_min {
-        config
-            .hold
-            .get_or_insert_with(roster::tenant::HoldThresholds::from_env)
-            .min_rejected_count = m;
-    }
-    if let Some(e) = a.enabled {
-        config.enabled = e;
-    }
-    if let Some(s) = a.sso {
-        config.sso_enabled = s;
-    }
-    if let Some(s) = a.sso_match_by_email {
-        config.sso_match_by_email = s;
-    }
-    if let Some(s) = a.sso_allow_aides {
-        config.sso_allow_aides = s;
-    }
-    if let Some(list) = &a.notify_email {
-        config.notify_emails = parse_emails(list)?;
-    }
-    if let Some(n) = a.notify_applied {
-        config.notify_applied = n;
-    }
-    if let Some(s) = a.sso_provision_teachers {
-        config.sso_provision_teachers = s;
-    }
-    if let Some(s) = a.admin_sso {
-        config.admin_sso_enabled = s;
-    }
-    if config.uses(Connection::Api) && config.api.is_none() {
-        return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, or --api-token)".into());
+        config.hold.get_or_insert_with(hold).min_rejected_count = m;
     }
     Ok(())
+}
+
+/// The true/false settings given.
+fn apply_switches(config: &mut TenantConfig, a: &TenantArgs) {
+    let switches = [
+        (a.enabled, &mut config.enabled),
+        (a.sso, &mut config.sso_enabled),
+        (a.sso_match_by_email, &mut config.sso_match_by_email),
+        (a.sso_allow_aides, &mut config.sso_allow_aides),
+        (a.notify_applied, &mut config.notify_applied),
+        (a.sso_provision_teachers, &mut config.sso_provision_teachers),
+        (a.admin_sso, &mut config.admin_sso_enabled),
+    ];
+    for (given, setting) in switches {
+        if let Some(value) = given {
+            *setting = value;
+        }
+    }
 }
 
 /// A comma-separated list of email addresses, each checked for the shape
@@ -287,6 +309,66 @@ pub fn parse_emails(list: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_settings_given_change_and_percentages_are_checked() {
+        let mut config = TenantConfig::new("t1").unwrap();
+        let before = config.clone();
+        apply(&mut config, &TenantArgs::default()).unwrap();
+        assert_eq!(config, before, "nothing given, nothing changed");
+
+        let given = TenantArgs {
+            connection: Some(ConnectionArg::Both),
+            api_url: Some("https://api.example/ims/oneroster/v1p1".into()),
+            secret_prefix: "roster/tenants/".into(),
+            hold_percent: Some(20.0),
+            identity_hold_min: Some(7),
+            rejected_hold_percent: Some(3.5),
+            enabled: Some(false),
+            admin_sso: Some(true),
+            notify_applied: Some(true),
+            ..TenantArgs::default()
+        };
+        apply(&mut config, &given).unwrap();
+        assert_eq!(config.connections, vec![Connection::Sftp, Connection::Api]);
+        assert_eq!(
+            config.api.as_ref().unwrap().secret_name,
+            "roster/tenants/t1"
+        );
+        let hold = config.hold.unwrap();
+        assert_eq!(hold.max_archive_percent, 20.0);
+        assert_eq!(hold.min_identity_change_count, 7);
+        assert_eq!(hold.max_rejected_percent, 3.5);
+        assert!(!config.enabled && config.admin_sso_enabled && config.notify_applied);
+        assert_eq!(config.sso_enabled, before.sso_enabled, "not given");
+
+        for (flag, args) in [
+            (
+                "--hold-percent 101",
+                TenantArgs {
+                    hold_percent: Some(101.0),
+                    ..TenantArgs::default()
+                },
+            ),
+            (
+                "--identity-hold-percent -1",
+                TenantArgs {
+                    identity_hold_percent: Some(-1.0),
+                    ..TenantArgs::default()
+                },
+            ),
+            (
+                "--rejected-hold-percent 200",
+                TenantArgs {
+                    rejected_hold_percent: Some(200.0),
+                    ..TenantArgs::default()
+                },
+            ),
+        ] {
+            let e = apply(&mut config.clone(), &args).unwrap_err();
+            assert_eq!(e, format!("{flag} is not a percentage"));
+        }
+    }
 
     #[test]
     fn notice_contacts_are_checked_and_deduplicated() {

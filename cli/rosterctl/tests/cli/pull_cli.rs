@@ -84,3 +84,27 @@ fn pull_syncs_a_tenants_api_and_refuses_bad_credentials() {
         "credentials are required"
     );
 }
+
+#[test]
+fn a_mode_that_is_not_one_is_a_usage_error_naming_the_modes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .dir(dir.path())
+        .run(&[
+            "pull", "--tenant", "t1", "--token", "x", "--mode", "sideways", "--json",
+        ]);
+    assert_eq!(out.code, 2, "{}", out.combined());
+    assert!(
+        out.stderr
+            .contains("invalid value 'sideways' for '--mode <MODE>'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("[possible values: full, delta, auto]"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout, "");
+    assert!(!dir.path().join("roster.db").exists(), "nothing created");
+}

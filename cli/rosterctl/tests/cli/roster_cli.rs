@@ -737,3 +737,36 @@ fn a_district_may_name_contacts_for_run_notices() {
     let (_, shown) = rosterctl(d, &["tenants", "show", "t1", "--json"]);
     assert!(json(&shown).get("notify_emails").is_none(), "cleared");
 }
+
+#[test]
+fn a_connection_or_role_that_is_not_one_is_a_usage_error_naming_the_allowed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| Cli::new(env!("CARGO_BIN_EXE_rosterctl")).dir(d).run(args);
+    let out = run(&["tenants", "add", "t1", "--connection", "pigeon", "--json"]);
+    assert_eq!(out.code, 2, "{}", out.combined());
+    assert!(
+        out.stderr
+            .contains("invalid value 'pigeon' for '--connection <CONNECTION>'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("[possible values: sftp, api, both]"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["tenants", "add", "t1", "--roles", "student,janitor"]);
+    assert_eq!(out.code, 2, "{}", out.combined());
+    assert!(
+        out.stderr
+            .contains("invalid value 'student,janitor' for '--roles <ROLES>'")
+            && out.stderr.contains("expected some of administrator, aide"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !d.join("roster.db").exists(),
+        "a refused command creates no database"
+    );
+}
