@@ -419,9 +419,11 @@ async fn held_and_stale_packages_are_reported_not_retried() {
     let run = world.ingest.store.get_run(&run_id).await.unwrap().unwrap();
     assert!(run.plan_ref.unwrap().starts_with("s3://"));
 
-    // A package generated before the last applied bulk is stale. Backdate the state.
+    // A package generated before the last applied bulk is stale. Move the
+    // state ahead of the next upload (within the clocks' skew: a stored time
+    // further ahead would not be believed).
     let mut state = world.ingest.store.get_state("d1").await.unwrap();
-    state.last_bulk_generated_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    state.last_bulk_generated_at = Some(chrono::Utc::now() + chrono::Duration::minutes(2));
     put_state_as_a_run(&world.ingest.store, "d1", &state).await;
     let event = world.put_file("inbound/d1/old.zip", &zip).await;
     let out = handle(&world, event).await.unwrap();
