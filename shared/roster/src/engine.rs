@@ -397,7 +397,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         // Reload: take_lease may have marked the run busy or the caller's copy is stale.
         let state = self.store.get_state(&tenant.tenant).await?;
         let received = run.received_at.unwrap_or(run.started_at);
-        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_before(received))
+        if let (Some(generated), Some(last)) =
+            (run.generated_at, state.last_bulk_believed(received))
         {
             if generated < last {
                 run.finish(
@@ -566,7 +567,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<(), SyncError> {
         if bulk {
             // A stored time from the future is dropped, not kept by `max`.
-            let last = state.last_bulk_before(run.received_at.unwrap_or(run.started_at));
+            let last = state.last_bulk_believed(run.received_at.unwrap_or(run.started_at));
             state.last_bulk_generated_at = match (last, run.generated_at) {
                 (Some(last), Some(generated)) => Some(last.max(generated)),
                 (last, generated) => last.or(generated),
@@ -960,7 +961,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<(), SyncError> {
         let state = self.store.get_state(&run.tenant).await?;
         let received = run.received_at.unwrap_or(run.started_at);
-        if let (Some(generated), Some(last)) = (run.generated_at, state.last_bulk_before(received))
+        if let (Some(generated), Some(last)) =
+            (run.generated_at, state.last_bulk_believed(received))
         {
             if generated < last {
                 run.decided_by = Some(by.to_string());

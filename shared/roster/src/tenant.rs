@@ -373,13 +373,15 @@ pub struct TenantState {
 
 impl TenantState {
     /// The newest applied bulk delivery's generation time, as a delivery
-    /// received at `received` is judged stale against: a stored time later
-    /// than that receipt (plus [`crate::run::GENERATION_TIME_SKEW`]) came
-    /// from a clock in the future, before generation times were clamped,
-    /// and is not believed (it would make every delivery stale).
-    pub fn last_bulk_before(&self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// received at `received` is judged stale against. A stored time later
+    /// than both that receipt and this machine's clock (plus
+    /// [`crate::run::GENERATION_TIME_SKEW`]) came from a clock in the future,
+    /// before generation times were clamped, and is not believed (it would
+    /// make every delivery stale).
+    pub fn last_bulk_believed(&self, received: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let latest = received.max(Utc::now());
         self.last_bulk_generated_at
-            .filter(|last| *last <= received + crate::run::GENERATION_TIME_SKEW)
+            .filter(|last| *last <= latest + crate::run::GENERATION_TIME_SKEW)
     }
 }
 
