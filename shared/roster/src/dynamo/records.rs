@@ -127,6 +127,12 @@ impl Records for DynamoStore {
         kind: EntityKind,
         ids: &[String],
     ) -> StoreResult<HashMap<String, RecordState>> {
+        // BatchGetItem refuses a request that names a key twice.
+        let ids: Vec<&String> = ids
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
         let batches: Vec<Vec<Item>> = ids
             .chunks(100)
             .map(|batch| {

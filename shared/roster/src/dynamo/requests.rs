@@ -2,6 +2,48 @@
 
 use super::*;
 
+/// Sends `pending` with `send`, which returns what it got and what the
+/// service left unprocessed, until nothing is left: leftovers and retryable
+/// errors are sent again after a backoff with jitter. Gives up after
+/// [`MAX_ATTEMPTS`] rounds in a row that made no progress, saying how many
+/// `what` remain.
+pub(super) async fn until_processed<T, R, Fut>(
+    mut pending: Vec<T>,
+    what: &str,
+    mut send: impl FnMut(Vec<T>) -> Fut,
+) -> StoreResult<Vec<R>>
+where
+    T: Clone,
+    Fut: std::future::Future<Output = StoreResult<(Vec<R>, Vec<T>)>>,
+{
+    let mut done = Vec::new();
+    let mut attempt = 0;
+    loop {
+        match send(pending.clone()).await {
+            Ok((results, left)) => {
+                done.extend(results);
+                if left.is_empty() {
+                    return Ok(done);
+                }
+                if left.len() < pending.len() {
+                    attempt = 0; // progress: a throttled table, not a stuck one
+                }
+                pending = left;
+            }
+            Err(e) if e.is_retryable() => {}
+            Err(e) => return Err(e),
+        }
+        attempt += 1;
+        if attempt >= MAX_ATTEMPTS {
+            return Err(StoreError::unavailable(format!(
+                "{} {what} after {MAX_ATTEMPTS} attempts (throttled)",
+                pending.len()
+            )));
+        }
+        tokio::time::sleep(super::writes::backoff(attempt)).await;
+    }
+}
+
 impl DynamoStore {
     pub(super) async fn get_item(&self, key: Item) -> StoreResult<Option<Item>> {
         let out = self
@@ -16,59 +58,35 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// The items of up to 100 `keys` (strongly consistent; those not stored
-    /// are left out), unprocessed keys retried with backoff.
+    /// The items of up to 100 distinct `keys` (strongly consistent; those not
+    /// stored are left out), unprocessed keys retried with backoff.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
-        let mut items = Vec::with_capacity(keys.len());
-        let mut pending = keys;
-        let mut attempt = 0;
-        while !pending.is_empty() {
+        until_processed(keys, "records still unread", |keys| async move {
             let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
+                .set_keys(Some(keys))
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::permanent("building a DynamoDB request").because(e))?;
-            let out = self
+            let mut out = self
                 .client
                 .batch_get_item()
-                .request_items(&self.table, request.clone())
+                .request_items(&self.table, request)
                 .metered(&self.meter)
-                .await;
-            match out {
-                Ok(mut out) => {
-                    items.extend(
-                        out.responses
-                            .as_mut()
-                            .and_then(|r| r.remove(&self.table))
-                            .unwrap_or_default(),
-                    );
-                    pending = out
-                        .unprocessed_keys
-                        .and_then(|mut u| u.remove(&self.table))
-                        .map(|k| k.keys)
-                        .unwrap_or_default();
-                    if pending.is_empty() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let err = sdk_error(e);
-                    if !err.is_retryable() {
-                        return Err(err);
-                    }
-                    pending = request.keys;
-                }
-            }
-            attempt += 1;
-            if attempt >= MAX_ATTEMPTS {
-                return Err(StoreError::unavailable(format!(
-                    "{} records still unread after {MAX_ATTEMPTS} attempts (throttled)",
-                    pending.len()
-                )));
-            }
-            tokio::time::sleep(super::writes::backoff(attempt)).await;
-        }
-        Ok(items)
+                .await
+                .map_err(sdk_error)?;
+            let items = out
+                .responses
+                .as_mut()
+                .and_then(|r| r.remove(&self.table))
+                .unwrap_or_default();
+            let left = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            Ok((items, left))
+        })
+        .await
     }
 
     pub(super) async fn put_item(&self, item: Item) -> StoreResult<()> {
@@ -169,5 +187,39 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn leftovers_are_sent_again_and_progress_is_not_counted_as_failure() {
+        let mut calls = 0;
+        // 12 rounds of one item each: more than MAX_ATTEMPTS, yet each made progress.
+        let got: Vec<u32> = until_processed((0..12).collect(), "items", |mut left: Vec<u32>| {
+            calls += 1;
+            async move {
+                let first = left.remove(0);
+                Ok((vec![first], left))
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(got, (0..12).collect::<Vec<_>>());
+        assert_eq!(calls, 12);
+    }
+
+    #[tokio::test]
+    async fn an_error_that_retrying_cannot_fix_ends_at_once() {
+        let mut calls = 0;
+        let failed = until_processed(vec![1u32], "items", |_| {
+            calls += 1;
+            async { Err::<(Vec<u32>, Vec<u32>), _>(StoreError::permanent("bad request")) }
+        })
+        .await;
+        assert!(failed.is_err());
+        assert_eq!(calls, 1);
     }
 }

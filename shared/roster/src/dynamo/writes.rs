@@ -200,45 +200,31 @@ impl DynamoStore {
 
     pub(super) async fn send_batch(
         &self,
-        mut batch: Vec<WriteRequest>,
+        batch: Vec<WriteRequest>,
         fence: &Fence<'_>,
     ) -> StoreResult<()> {
-        let mut attempt = 0;
-        loop {
-            fence.check().await?;
-            let result = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, batch.clone())
-                .metered(&self.meter)
-                .await;
-            match result {
-                Ok(out) => {
-                    let unprocessed = out
-                        .unprocessed_items
-                        .and_then(|mut m| m.remove(&self.table))
-                        .unwrap_or_default();
-                    if unprocessed.is_empty() {
-                        return Ok(());
-                    }
-                    batch = unprocessed;
-                }
-                Err(e) => {
-                    let err = sdk_error(e);
-                    if !err.is_retryable() {
-                        return Err(err);
-                    }
-                }
-            }
-            attempt += 1;
-            if attempt >= MAX_ATTEMPTS {
-                return Err(StoreError::unavailable(format!(
-                    "{} items still unprocessed after {MAX_ATTEMPTS} attempts (throttled)",
-                    batch.len()
-                )));
-            }
-            tokio::time::sleep(backoff(attempt)).await;
-        }
+        let sent: Vec<()> = super::requests::until_processed(
+            batch,
+            "items still unprocessed",
+            |batch| async move {
+                fence.check().await?;
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, batch)
+                    .metered(&self.meter)
+                    .await
+                    .map_err(sdk_error)?;
+                let left = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                Ok((Vec::new(), left))
+            },
+        )
+        .await?;
+        debug_assert!(sent.is_empty());
+        Ok(())
     }
 
     /// Archives a record: by a sync (its run and the reason), by a revert
