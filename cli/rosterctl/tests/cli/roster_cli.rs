@@ -246,11 +246,11 @@ fn a_folder_stamped_in_the_future_is_judged_by_when_it_was_received() {
         run["generated_at"].as_str().unwrap().parse().unwrap();
     assert!(generated <= chrono::Utc::now(), "{generated}");
     assert!(
-        run["warnings"]
+        run["calendar_notes"]
             .to_string()
             .contains("later than the delivery's receipt"),
         "{}",
-        run["warnings"]
+        run["calendar_notes"]
     );
     // The district's next delivery, stamped as it arrives, is not stale.
     stamp(&d.join("district"), std::time::SystemTime::now());
