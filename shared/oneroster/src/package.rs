@@ -40,10 +40,9 @@ const ARCHIVE_EXTENSIONS: [&str; 9] = ["zip", "gz", "tgz", "tar", "7z", "rar", "
 /// Where the package's bytes are.
 #[derive(Debug, Clone)]
 enum Source {
-    /// Loose files in `dir`, each read up to `max_bytes` (the package limit).
+    /// Loose files in `dir`, each read up to the size it was listed with.
     Folder {
         dir: PathBuf,
-        max_bytes: u64,
     },
     Zip(PathBuf),
 }
@@ -272,7 +271,6 @@ impl Package {
                 Package {
                     source: Source::Folder {
                         dir: dir.to_path_buf(),
-                        max_bytes: limits.max_uncompressed_bytes,
                     },
                     files,
                     manifest,
@@ -469,12 +467,15 @@ impl Package {
         read: impl FnOnce(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<T> {
         match &self.source {
-            Source::Folder { dir, max_bytes } => {
-                let file = open_regular(&dir.join(&entry.name), *max_bytes)?;
+            Source::Folder { dir } => {
+                // Bounded by the size listed when the folder was read (the
+                // listing's total was held to the package limit): a file
+                // that grew since is not read.
+                let file = open_regular(&dir.join(&entry.name), entry.size)?;
                 let mut bounded = SizeBound {
                     inner: file,
-                    remaining: *max_bytes,
-                    excess: "the file grew past the package limit while it was read",
+                    remaining: entry.size,
+                    excess: "the file grew while it was read",
                 };
                 Ok(read(&mut bounded))
             }
@@ -501,11 +502,11 @@ fn manifest_missing(where_: &str) -> Issue {
 }
 
 /// Opens a folder file for reading, if it is still a regular file of at most
-/// `max_bytes`: it was one when the folder was listed, but may have been
+/// `listed` bytes: it was one when the folder was listed, but may have been
 /// replaced since. The opened handle is what is checked, so nothing can be
 /// swapped in between; on Unix a symbolic link is not followed, and a named
 /// pipe does not block the open waiting for a writer.
-fn open_regular(path: &Path, max_bytes: u64) -> io::Result<File> {
+fn open_regular(path: &Path, listed: u64) -> io::Result<File> {
     let changed = |kind: &str| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -537,11 +538,11 @@ fn open_regular(path: &Path, max_bytes: u64) -> io::Result<File> {
     if !meta.is_file() {
         return Err(changed(file_kind(meta.file_type())));
     }
-    if meta.len() > max_bytes {
+    if meta.len() > listed {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!(
-                "the file holds {} bytes; at most {max_bytes} are accepted",
+                "it changed since the package was read: {} bytes now, {listed} then",
                 meta.len()
             ),
         ));
@@ -550,7 +551,7 @@ fn open_regular(path: &Path, max_bytes: u64) -> io::Result<File> {
 }
 
 /// Fails a read that goes past `remaining` bytes: a zip entry's declared
-/// size (a lying header), or a folder file's package limit.
+/// size (a lying header), or a folder file's listed size.
 struct SizeBound<R> {
     inner: R,
     remaining: u64,
