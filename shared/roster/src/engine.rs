@@ -1164,6 +1164,7 @@ fn judge_kind(
                 would_archive: plan.would_archive(),
                 would_change_identity: plan.identity_changes,
                 incoming_rows: plan.incoming_rows,
+                rejected_rows: plan.counts.rejected,
                 message: reasons.join("; "),
             },
         );

@@ -317,6 +317,7 @@ mod tests {
                 would_archive: 5,
                 would_change_identity: 0,
                 incoming_rows: 5,
+                rejected_rows: 0,
                 message: String::new(),
             },
         );
@@ -371,6 +372,7 @@ mod tests {
                 would_archive: 400,
                 would_change_identity: 0,
                 incoming_rows: 600,
+                rejected_rows: 0,
                 message: "would archive 400 of 1000 active records (40.0%; the limit is 10% and at least 25)".into(),
             },
         );

@@ -239,6 +239,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                         would_archive: *archive,
                         would_change_identity: 0,
                         incoming_rows: 0,
+                        rejected_rows: 0,
                         message: format!("the revert would archive {over}"),
                     },
                 );

@@ -161,6 +161,9 @@ pub struct HoldReason {
     pub would_change_identity: u64,
     /// Valid rows the delivery brought.
     pub incoming_rows: u64,
+    /// Rows rejected (by validation and the engine's reference checks).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rejected_rows: u64,
     /// Human explanation.
     pub message: String,
 }

@@ -326,6 +326,7 @@ async fn a_delivery_whose_rows_are_rejected_en_masse_is_held<S: Store + Platform
     let held = sync(&store, &bench, &t, &broken, None).await;
     assert_eq!(held.status, RunStatus::Held, "{}", held.message);
     assert_eq!(held.hold.keys().collect::<Vec<_>>(), vec!["enrollments"]);
+    assert_eq!(held.hold["enrollments"].rejected_rows, 40);
     assert_eq!(state_of(&store, "d1").await, before);
     // Approved, it applies what was valid and archives nothing rejected.
     let approved = engine.approve(&held.run_id, "ops").await.unwrap();
