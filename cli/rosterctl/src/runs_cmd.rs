@@ -550,7 +550,7 @@ pub async fn fetch_run_file(s3: &aws_sdk_s3::Client, uri: &str) -> Result<TempPa
         .tempfile()
         .map_err(|e| format!("cannot create a temporary file for the run file {uri}: {e}"))?
         .into_temp_path();
-    match cloud::s3::download(s3, &object.bucket, &object.key, None, &local).await {
+    match cloud::s3::download(s3, &object.bucket, &object.key, None, &local, u64::MAX).await {
         Ok(Some(_)) => Ok(local),
         Ok(None) => Err(format!("the run file {uri} is gone")),
         Err(e) => Err(format!("cannot fetch the run file {uri}: {}", e.chain())),

@@ -189,6 +189,7 @@ impl<S: Store> Ingest<S> {
                     &object.key,
                     object.version_id.as_deref(),
                     &path,
+                    size,
                 )
                 .await?
                 else {
@@ -284,7 +285,15 @@ impl<S: Store> Ingest<S> {
         if manifest.size <= MAX_MANIFEST_BYTES {
             let work = self.work_dir()?;
             let path = work.path().join("manifest.csv");
-            let read = s3::download(&self.s3, &object.bucket, &manifest.key, None, &path).await?;
+            let read = s3::download(
+                &self.s3,
+                &object.bucket,
+                &manifest.key,
+                None,
+                &path,
+                MAX_MANIFEST_BYTES,
+            )
+            .await?;
             let parsed = match read {
                 Some(_) => std::fs::File::open(&path)
                     .ok()
@@ -366,6 +375,7 @@ impl<S: Store> Ingest<S> {
                 &o.key,
                 None,
                 &package.join(file_name(&o.key)),
+                o.size,
             )
             .await?
             .is_some()

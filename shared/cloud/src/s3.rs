@@ -9,7 +9,7 @@ use aws_sdk_s3::Client;
 use chrono::{DateTime, Utc};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::path::Path;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// An object's `s3://bucket/key` reference, as run records store it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +126,10 @@ pub async fn size_of(
     }
 }
 
-/// Streams an object (that version, if given) to `dest` without holding it in memory.
+/// Streams an object (that version, if given) to `dest` without holding it in
+/// memory, and no more than `max_bytes` of it: an object larger than that
+/// (replaced since its size was checked) is a retryable failure, and what was
+/// written of it is left for the caller's scratch folder to remove.
 /// `Ok(None)`: the object is gone (moved by another invocation).
 pub async fn download(
     s3: &Client,
@@ -134,6 +137,7 @@ pub async fn download(
     key: &str,
     version: Option<&str>,
     dest: &Path,
+    max_bytes: u64,
 ) -> Result<Option<Downloaded>, Failure> {
     let response = s3
         .get_object()
@@ -149,11 +153,26 @@ pub async fn download(
     };
     let last_modified = response.last_modified().and_then(to_chrono);
     let etag = response.e_tag().map(strip_quotes);
+    let too_large = |bytes: u64| {
+        Failure::retryable(format!(
+            "s3://{bucket}/{key} holds {bytes} bytes or more, more than the {max_bytes} checked before; it changed, and is checked again on the next attempt"
+        ))
+    };
+    let declared = response.content_length().unwrap_or(0).max(0) as u64;
+    if declared > max_bytes {
+        return Err(too_large(declared));
+    }
     let mut file = tokio::fs::File::create(dest).await?;
-    let mut body = response.body.into_async_read();
+    let mut body = response
+        .body
+        .into_async_read()
+        .take(max_bytes.saturating_add(1));
     let bytes = tokio::io::copy(&mut body, &mut file)
         .await
         .map_err(|e| Failure::retryable(format!("reading s3://{bucket}/{key}")).because(e))?;
+    if bytes > max_bytes {
+        return Err(too_large(bytes));
+    }
     file.flush().await?;
     Ok(Some(Downloaded {
         last_modified,

@@ -788,3 +788,32 @@ async fn leftovers_of_a_killed_process_are_cleared_at_start() {
         .clear_scratch()
         .expect("nothing to clear is fine");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_is_bounded_by_the_size_checked_before_it() {
+    let world = World::new().await;
+    world.put("inbound/d1/big.zip", vec![b'x'; 100]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("big.zip");
+    let download = |max| {
+        cloud::s3::download(
+            &world.ingest.s3,
+            &world.bucket,
+            "inbound/d1/big.zip",
+            None,
+            &dest,
+            max,
+        )
+    };
+    // Replaced by a larger object since its size was checked: not read whole.
+    let failure = download(99).await.expect_err("larger than checked");
+    assert!(failure.is_retryable(), "{failure}");
+    assert!(
+        failure
+            .to_string()
+            .contains("holds 100 bytes or more, more than the 99 checked"),
+        "{failure}"
+    );
+    let read = download(100).await.unwrap().expect("the object is there");
+    assert_eq!(read.bytes, 100);
+}
