@@ -95,6 +95,28 @@ impl Delivered {
     }
 }
 
+/// What a store's requests consumed (DynamoDB: `ReturnConsumedCapacity: TOTAL`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoreUsage {
+    /// Requests sent (each page of a query, each batch, each retry).
+    pub requests: u64,
+    /// Read capacity units.
+    pub read_units: f64,
+    /// Write capacity units.
+    pub write_units: f64,
+}
+
+impl StoreUsage {
+    /// What was consumed since `earlier`.
+    pub fn since(self, earlier: StoreUsage) -> StoreUsage {
+        StoreUsage {
+            requests: self.requests.saturating_sub(earlier.requests),
+            read_units: (self.read_units - earlier.read_units).max(0.0),
+            write_units: (self.write_units - earlier.write_units).max(0.0),
+        }
+    }
+}
+
 /// Counts for one entity type.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindCounts {
@@ -243,7 +265,7 @@ pub struct RunRecord {
     /// What the run's requests to the store consumed (DynamoDB: requests,
     /// read and write capacity units; absent for stores that do not count).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub store_usage: Option<crate::store::StoreUsage>,
+    pub store_usage: Option<StoreUsage>,
     /// A school year's rollover, in words, when the run archived records as
     /// ended ("rollover: 759 classes and 19,553 enrollments of school year
     /// 2025–2026 archived as ended; 240 users archived as absent (7.5%)").

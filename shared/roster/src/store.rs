@@ -6,6 +6,7 @@
 
 use crate::content::{IndexKeys, SisContent};
 use crate::run::RunRecord;
+pub use crate::run::StoreUsage;
 use crate::school_year::RecordFacts;
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
@@ -267,28 +268,6 @@ pub trait BlockingRecords: Sync {
     /// The first load begun by [`BlockingRecords::begin_bulk_load`] is over.
     fn end_bulk_load(&self) -> StoreResult<()> {
         Ok(())
-    }
-}
-
-/// What a store's requests consumed (DynamoDB: `ReturnConsumedCapacity: TOTAL`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct StoreUsage {
-    /// Requests sent (each page of a query, each batch, each retry).
-    pub requests: u64,
-    /// Read capacity units.
-    pub read_units: f64,
-    /// Write capacity units.
-    pub write_units: f64,
-}
-
-impl StoreUsage {
-    /// What was consumed since `earlier`.
-    pub fn since(self, earlier: StoreUsage) -> StoreUsage {
-        StoreUsage {
-            requests: self.requests.saturating_sub(earlier.requests),
-            read_units: (self.read_units - earlier.read_units).max(0.0),
-            write_units: (self.write_units - earlier.write_units).max(0.0),
-        }
     }
 }
 
