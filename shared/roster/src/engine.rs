@@ -7,7 +7,7 @@ use crate::direct;
 pub use crate::error::SyncError;
 use crate::plan::{plan_kind, read_plan, Before, KindPlan, PlanChunks, PlanWriter, PlannedWrite};
 use crate::run::{Delivered, HoldReason, KindCounts, RunRecord, RunSource, RunStatus};
-use crate::school_year::Calendar;
+use crate::school_year::{listed, Calendar};
 use crate::snapshot::{CsvSnapshot, Snapshot, TextRow};
 use crate::store::{BlockingRecords, Lease, LeaseOutcome, RecordState, Store, StoredSummary};
 use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
@@ -292,11 +292,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
 
     /// Renews `lease` now; an error when another run has taken it over.
     async fn renew_or_lost(&self, tenant: &str, lease: &Lease) -> Result<(), SyncError> {
-        if self.store.renew_lease(tenant, lease, Utc::now()).await? {
-            Ok(())
-        } else {
-            Err(lease.lost(tenant).into())
-        }
+        let renewed = self.store.renew_lease(tenant, lease, Utc::now()).await?;
+        Ok(lease.still_held(tenant, renewed)?)
     }
 
     /// Takes the tenant's lease, waiting up to `lease_wait`. A run whose
@@ -396,19 +393,15 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<(), SyncError> {
         // Reload: take_lease may have marked the run busy or the caller's copy is stale.
         let state = self.store.get_state(&tenant.tenant).await?;
-        let received = run.received_at.unwrap_or(run.started_at);
-        if let (Some(generated), Some(last)) =
-            (run.generated_at, state.last_bulk_believed(received))
-        {
-            if generated < last {
-                run.finish(
-                    RunStatus::Stale,
-                    format!("the delivery (generated {generated}) is older than the last applied bulk delivery ({last}); nothing was applied"),
-                    Utc::now(),
-                );
-                return Ok(());
-            }
+        if let Some((generated, last)) = state.newer_bulk_than(run) {
+            run.finish(
+                RunStatus::Stale,
+                format!("the delivery (generated {generated}) is older than the last applied bulk delivery ({last}); nothing was applied"),
+                Utc::now(),
+            );
+            return Ok(());
         }
+        run.bulk = Some(snapshot_has_bulk(snapshot));
         let hold = tenant.hold.unwrap_or(self.options.default_hold);
         if let Some(store) = self
             .first_load_store(&tenant.tenant)?
@@ -418,7 +411,6 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .load_directly(tenant, snapshot, run, (store, lease), state)
                 .await;
         }
-        run.bulk = Some(snapshot_has_bulk(snapshot));
         let plan_path = self.plan(tenant, snapshot, run, Some(lease)).await?;
         if !run.hold.is_empty() {
             run.plan_ref =
@@ -450,14 +442,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .apply_with_images(&tenant.tenant, lease, run, &plan_path)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
-        self.finish_applied(
-            &tenant.tenant,
-            lease,
-            run,
-            (state, snapshot_has_bulk(snapshot)),
-            written,
-        )
-        .await
+        self.finish_applied(&tenant.tenant, lease, run, state, written)
+            .await
     }
 
     /// The store to write a first load into as it is planned: one that
@@ -515,14 +501,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 self.artifacts
                     .keep(&tenant.tenant, &run.run_id, BEFORE_FILE, &path)?,
             );
-        self.finish_applied(
-            &tenant.tenant,
-            lease,
-            run,
-            (state, snapshot_has_bulk(snapshot)),
-            written,
-        )
-        .await
+        self.finish_applied(&tenant.tenant, lease, run, state, written)
+            .await
     }
 
     /// Records an applied run: counts, tenant state (under `lease`), status
@@ -532,11 +512,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         tenant: &str,
         lease: &Lease,
         run: &mut RunRecord,
-        (state, bulk): (TenantState, bool),
+        state: TenantState,
         written: u64,
     ) -> Result<(), SyncError> {
         run.items_written = written;
-        self.record_applied(tenant, lease, run, state, bulk).await?;
+        self.record_applied(tenant, lease, run, state).await?;
         let total = run.total_writes();
         let rollover = run
             .rollover
@@ -563,11 +543,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         lease: &Lease,
         run: &RunRecord,
         mut state: TenantState,
-        bulk: bool,
     ) -> Result<(), SyncError> {
-        if bulk {
+        if run.had_bulk() {
             // A stored time from the future is dropped, not kept by `max`.
-            let last = state.last_bulk_believed(run.received_at.unwrap_or(run.started_at));
+            let last = state.last_bulk_believed(run.received());
             state.last_bulk_generated_at = match (last, run.generated_at) {
                 (Some(last), Some(generated)) => Some(last.max(generated)),
                 (last, generated) => last.or(generated),
@@ -576,7 +555,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         if run.source.kind == "api" {
             // An API pull's generation time is its start: the base of the next delta.
             state.last_pull_started_at = run.generated_at.or(state.last_pull_started_at);
-            if bulk {
+            if run.had_bulk() {
                 state.last_full_pull_at = run.generated_at.or(state.last_full_pull_at);
             }
         }
@@ -960,15 +939,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         by: &str,
     ) -> Result<(), SyncError> {
         let state = self.store.get_state(&run.tenant).await?;
-        let received = run.received_at.unwrap_or(run.started_at);
-        if let (Some(generated), Some(last)) =
-            (run.generated_at, state.last_bulk_believed(received))
-        {
-            if generated < last {
-                run.decided_by = Some(by.to_string());
-                run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
-                return Ok(());
-            }
+        if let Some((_, last)) = state.newer_bulk_than(run) {
+            run.decided_by = Some(by.to_string());
+            run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
+            return Ok(());
         }
         let plan_ref = run
             .plan_ref
@@ -983,10 +957,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         run.decided_by = Some(by.to_string());
         run.hold.clear();
         self.finish_revert(run).await?;
-        // Runs held before `bulk` was kept: as before, by their time.
-        let bulk = run.bulk.unwrap_or(run.generated_at.is_some());
-        self.record_applied(&run.tenant, lease, run, state, bulk)
-            .await?;
+        self.record_applied(&run.tenant, lease, run, state).await?;
         run.finish(
             RunStatus::Applied,
             format!("approved by {by} and applied: {written} records written"),
@@ -1184,7 +1155,7 @@ fn clamp_generation_time(run: &mut RunRecord) {
     let Some(generated) = run.generated_at else {
         return;
     };
-    let received = run.received_at.unwrap_or(run.started_at);
+    let received = run.received();
     if generated > received + crate::run::GENERATION_TIME_SKEW {
         let note = format!(
             "generation time {} is later than the delivery's receipt ({}); the receipt time is used",
@@ -1211,15 +1182,6 @@ fn rejections_may_hold(snapshot: &dyn Snapshot, hold: &HoldThresholds) -> bool {
             .count() as u64;
         snapshot.validation_counts(kind).0 + deferred >= hold.min_rejected_count
     })
-}
-
-/// The first `max` items joined by "; ", and how many more.
-fn listed(items: &[String], max: usize) -> String {
-    let mut text = items[..items.len().min(max)].join("; ");
-    if items.len() > max {
-        text.push_str(&format!("; and {} more", items.len() - max));
-    }
-    text
 }
 
 /// Counts of a run, for display.

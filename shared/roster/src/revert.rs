@@ -268,7 +268,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         run.items_written = written;
         self.finish_revert(run).await?;
         let state = self.store.get_state(&tenant.tenant).await?;
-        self.record_applied(&tenant.tenant, lease, run, state, false)
+        self.record_applied(&tenant.tenant, lease, run, state)
             .await?;
         run.finish(
             RunStatus::Applied,

@@ -450,6 +450,18 @@ impl RunRecord {
         }
     }
 
+    /// When the delivery reached us (runs recorded before it was kept: the
+    /// run's start).
+    pub fn received(&self) -> DateTime<Utc> {
+        self.received_at.unwrap_or(self.started_at)
+    }
+
+    /// Whether the delivery had a bulk file (runs recorded before that was
+    /// kept: those with a generation time, as they were judged then).
+    pub fn had_bulk(&self) -> bool {
+        self.bulk.unwrap_or(self.generated_at.is_some())
+    }
+
     /// Ends the run.
     pub fn finish(&mut self, status: RunStatus, message: impl Into<String>, now: DateTime<Utc>) {
         self.status = status;

@@ -372,6 +372,17 @@ pub struct TenantState {
 }
 
 impl TenantState {
+    /// `(the run's generation time, the newer one)` when a bulk delivery
+    /// generated after `run`'s was applied: `run` is stale.
+    pub fn newer_bulk_than(
+        &self,
+        run: &crate::run::RunRecord,
+    ) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let generated = run.generated_at?;
+        let last = self.last_bulk_believed(run.received())?;
+        (generated < last).then_some((generated, last))
+    }
+
     /// The newest applied bulk delivery's generation time, as a delivery
     /// received at `received` is judged stale against. A stored time later
     /// than both that receipt and this machine's clock (plus
