@@ -302,6 +302,21 @@ impl Calendar {
         }
     }
 
+    /// The delivered sessions' ids, sorted.
+    fn delivered_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.delivered_sessions.keys().map(String::as_str).collect();
+        ids.sort();
+        ids
+    }
+
+    /// `(stored end, delivered end)` when the delivery moves the stored
+    /// session `id`'s end date earlier.
+    fn moved_earlier(&self, id: &str) -> Option<(NaiveDate, NaiveDate)> {
+        let was = self.stored_sessions.get(id)?.end?;
+        let now = self.delivered_sessions.get(id)?.end?;
+        (now < was).then_some((was, now))
+    }
+
     /// What the delivery says of time that the rules did not follow, in
     /// words, one note a session: a stored session's end date moved earlier
     /// ("session as-2027 end date moved from 2027-06-11 to 2026-08-31"), a
@@ -309,18 +324,13 @@ impl Calendar {
     /// 2099, beyond 2027"). Sorted by session id.
     pub fn notes(&self) -> Vec<String> {
         let next_year = self.today.year() + 1;
-        let mut ids: Vec<&String> = self.delivered_sessions.keys().collect();
-        ids.sort();
-        ids.into_iter()
+        self.delivered_ids()
+            .into_iter()
             .filter_map(|id| {
-                let delivered = &self.delivered_sessions[id];
-                let stored_end = self.stored_sessions.get(id).and_then(|s| s.end);
-                if let (Some(was), Some(now)) = (stored_end, delivered.end) {
-                    if now < was {
-                        return Some(format!("session {id} end date moved from {was} to {now}"));
-                    }
+                if let Some((was, now)) = self.moved_earlier(id) {
+                    return Some(moved_note(id, was, now));
                 }
-                delivered
+                self.delivered_sessions[id]
                     .school_year
                     .filter(|year| i32::from(*year) > next_year)
                     .map(|year| {
@@ -336,26 +346,21 @@ impl Calendar {
     /// file would archive them as ended). A later, still future, end date
     /// is an ordinary correction.
     pub fn sessions_ended_early(&self) -> Option<String> {
-        let mut ended: Vec<String> = self
-            .delivered_sessions
-            .iter()
-            .filter_map(|(id, delivered)| {
-                let was = self.stored_sessions.get(id)?.end?;
-                let now = delivered.end?;
-                (now < self.today && self.today <= was)
-                    .then(|| format!("session {id} end date moved from {was} to {now}"))
+        let ended: Vec<String> = self
+            .delivered_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let (was, now) = self.moved_earlier(id)?;
+                (now < self.today && self.today <= was).then(|| moved_note(id, was, now))
             })
             .collect();
-        ended.sort();
         let count = ended.len();
         (count > 0).then(|| {
-            let shown: Vec<String> = ended.into_iter().take(5).collect();
             format!(
-                "would end {count} current session{} at once by moving {} end date into the past ({}{})",
+                "would end {count} current session{} at once by moving {} end date into the past ({})",
                 if count == 1 { "" } else { "s" },
                 if count == 1 { "its" } else { "their" },
-                shown.join("; "),
-                if count > 5 { "; …" } else { "" }
+                listed(&ended, 5)
             )
         })
     }
@@ -395,6 +400,20 @@ impl Calendar {
             [rest @ .., last] => Some(format!("school years {} and {last}", rest.join(", "))),
         }
     }
+}
+
+/// "session {id} end date moved from {was} to {now}".
+fn moved_note(id: &str, was: NaiveDate, now: NaiveDate) -> String {
+    format!("session {id} end date moved from {was} to {now}")
+}
+
+/// The first `max` items joined by "; ", and how many more.
+pub(crate) fn listed(items: &[String], max: usize) -> String {
+    let mut text = items[..items.len().min(max)].join("; ");
+    if items.len() > max {
+        text.push_str(&format!("; and {} more", items.len() - max));
+    }
+    text
 }
 
 /// Whether a class with these terms is current on `day`: it has no terms we
