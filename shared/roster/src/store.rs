@@ -534,6 +534,16 @@ impl Lease {
             self.owner, self.token
         ))
     }
+
+    /// A renewal's answer as a fence: `Ok` when it `renewed` the lease, the
+    /// refusal ([`Lease::lost`]) when another run has taken it over.
+    pub fn still_held(&self, tenant: &str, renewed: bool) -> StoreResult<()> {
+        if renewed {
+            Ok(())
+        } else {
+            Err(self.lost(tenant))
+        }
+    }
 }
 
 /// The result of trying to take a tenant's lease.

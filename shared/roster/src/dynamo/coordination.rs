@@ -162,11 +162,7 @@ impl DynamoStore {
     /// The fence of a write under `lease`: renews it, or refuses the write
     /// ([`StoreError::LeaseLost`]) when another run has taken it over.
     pub(super) async fn fence(&self, tenant: &str, lease: &Lease) -> StoreResult<()> {
-        if self.renew_lease(tenant, lease, Utc::now()).await? {
-            Ok(())
-        } else {
-            Err(lease.lost(tenant))
-        }
+        lease.still_held(tenant, self.renew_lease(tenant, lease, Utc::now()).await?)
     }
 
     /// The condition a transaction puts on the lease item: still `lease`.

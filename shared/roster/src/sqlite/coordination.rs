@@ -121,11 +121,7 @@ fn renew(
 /// The fence of a write under `lease`, in the write's own transaction:
 /// renews the lease, or refuses the write when another run took it over.
 pub(super) fn fence(c: &rusqlite::Connection, tenant: &str, lease: &Lease) -> StoreResult<()> {
-    if renew(c, tenant, lease, Utc::now())? {
-        Ok(())
-    } else {
-        Err(lease.lost(tenant))
-    }
+    lease.still_held(tenant, renew(c, tenant, lease, Utc::now())?)
 }
 
 impl Claims for SqliteStore {
