@@ -113,23 +113,30 @@ impl Issue {
     }
 }
 
-/// Text for a terminal, on one line: every control character (escape
-/// sequences, carriage returns, line breaks, tabs) is shown as `\u{1b}`, never
-/// emitted. A value from a district's file cannot move the cursor, recolour
-/// the screen or forge a line of output.
+/// Text for a terminal or a message, on one line: every control character
+/// (escape sequences, carriage returns, line breaks, tabs), Unicode line and
+/// paragraph separator and text-direction control is shown as `\u{1b}`,
+/// never emitted. A value from a district's file cannot move the cursor,
+/// recolour the screen, reorder what follows or forge a line of output.
 pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(breaks_text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if breaks_text(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+/// Characters that break a line, or reorder what follows, when shown.
+fn breaks_text(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn truncate(value: &str) -> String {

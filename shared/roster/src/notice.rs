@@ -16,6 +16,7 @@
 
 use crate::run::{RunRecord, RunStatus};
 use crate::tenant::TenantConfig;
+use oneroster::report::escape_controls;
 use std::fmt::Write as _;
 
 /// How many validation errors a message lists.
@@ -36,25 +37,12 @@ pub fn shown(value: &str) -> String {
 
 /// [`shown`], cut at `chars` characters.
 fn shown_at_most(value: &str, chars: usize) -> String {
-    let mut out = String::new();
-    for (i, c) in value.chars().enumerate() {
-        if i == chars {
-            out.push('…');
-            break;
-        }
-        if breaks_text(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
+    let cut: String = value.chars().take(chars).collect();
+    let mut out = escape_controls(&cut).replace("://", "[:]//");
+    if cut.len() < value.len() {
+        out.push('…');
     }
-    out.replace("://", "[:]//")
-}
-
-/// Characters that break a line, or reorder what follows, when shown.
-fn breaks_text(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    out
 }
 
 /// A message about one run.
