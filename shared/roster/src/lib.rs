@@ -16,7 +16,6 @@ pub mod artifacts;
 pub mod before;
 pub mod canonical;
 pub mod content;
-mod direct;
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod engine;

@@ -8,7 +8,7 @@ use oneroster::{
 };
 
 /// A validated delivery, ready to plan against the store.
-pub trait Snapshot: Sync {
+pub trait Snapshot: Send + Sync {
     /// How `kind` is delivered.
     fn mode(&self, kind: EntityKind) -> FileMode;
     /// Streams the accepted rows of `kind` as planning reads them: each

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use cloud::failure::BoxError;
 use cloud::{Failure, Retry};
 use compact_str::CompactString;
+use futures::{Stream, StreamExt};
 use oneroster::EntityKind;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -249,26 +250,6 @@ pub struct StoredSummary {
     /// ([`ProvisionalUsers`]). A sync that delivers it makes it an ordinary
     /// record; a bulk sync that does not leaves it alone (it was never SIS data).
     pub provisional: bool,
-}
-
-/// Record operations a store does on the calling thread (see [`Records::blocking`]).
-pub trait BlockingRecords: Sync {
-    /// [`Records::load_summaries`].
-    fn load_summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>>;
-    /// [`Records::write`].
-    fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64>;
-    /// Whether the tenant has any record stored (active, archived or provisional).
-    fn has_records(&self, tenant: &str) -> StoreResult<bool>;
-    /// A first load is about to write many records in a row: the store may
-    /// change how it writes until [`BlockingRecords::end_bulk_load`], which
-    /// is called after it whatever happens. Default: nothing changes.
-    fn begin_bulk_load(&self) -> StoreResult<()> {
-        Ok(())
-    }
-    /// The first load begun by [`BlockingRecords::begin_bulk_load`] is over.
-    fn end_bulk_load(&self) -> StoreResult<()> {
-        Ok(())
-    }
 }
 
 /// When a record was first seen, and by which run.
@@ -692,13 +673,9 @@ pub trait Records: Send + Sync {
         kind: EntityKind,
     ) -> impl Future<Output = StoreResult<Vec<StoredSummary>>> + Send;
 
-    /// The same records on the calling thread, without an async runtime,
-    /// when the store can (the embedded store): the engine then loads the
-    /// next type while it plans this one, and writes a first load while it
-    /// plans it. `None` when it cannot.
-    fn blocking(&self) -> Option<&dyn BlockingRecords> {
-        None
-    }
+    /// Whether the tenant has any record stored (active, archived or
+    /// provisional): a run into a tenant without one is a first load.
+    fn has_records(&self, tenant: &str) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// One stored record.
     fn get_entity(
@@ -754,6 +731,28 @@ pub trait Records: Send + Sync {
         lease: &Lease,
         writes: &[EntityWrite],
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Applies a run's writes, chunk by chunk in the order they come, each
+    /// chunk as [`Records::write`] (fenced by `lease`); returns the number
+    /// of items written. Stops at the first chunk that fails. The one way
+    /// the engine writes a run: the chunks come from a plan file, or from
+    /// the planner itself during a first load. A store may pipeline inside
+    /// (default: one [`Records::write`] after the other).
+    fn write_all(
+        &self,
+        tenant: &str,
+        lease: &Lease,
+        chunks: impl Stream<Item = Vec<EntityWrite>> + Send,
+    ) -> impl Future<Output = StoreResult<u64>> + Send {
+        async move {
+            let mut chunks = std::pin::pin!(chunks);
+            let mut written = 0;
+            while let Some(chunk) = chunks.next().await {
+                written += self.write(tenant, lease, &chunk).await?;
+            }
+            Ok(written)
+        }
+    }
 }
 
 /// The platform-owned Primary Administrator flag (never written by a sync).

@@ -95,6 +95,30 @@ impl Records for DynamoStore {
         Ok(shards.into_iter().flatten().collect())
     }
 
+    /// One small query a partition until one holds a record, users' first
+    /// (most records are users): a tenant with records answers within a few
+    /// queries, an empty one after one query per shard and type.
+    async fn has_records(&self, tenant: &str) -> StoreResult<bool> {
+        let mut kinds = EntityKind::ALL;
+        kinds.sort_by_key(|kind| *kind != EntityKind::Users);
+        let partitions: Vec<String> = kinds
+            .into_iter()
+            .flat_map(|kind| (0..SHARDS).map(move |shard| (kind, shard)))
+            .map(|(kind, shard)| shard_pk(tenant, kind, shard))
+            .collect();
+        let mut found = stream::iter(partitions.into_iter().map(|pk| async move {
+            let items = self.newest_in_partition(&pk, "E#", 1).await?;
+            Ok::<bool, StoreError>(!items.is_empty())
+        }))
+        .buffer_unordered(CONCURRENCY);
+        while let Some(one) = found.next().await {
+            if one? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     async fn get_entity(
         &self,
         tenant: &str,

@@ -537,8 +537,8 @@ mod tests {
                 .await
                 .unwrap()
                 .is_none());
-            assert!(!store.blocking().unwrap().has_records("d3").unwrap());
-            assert!(store.blocking().unwrap().has_records("d2").unwrap());
+            assert!(!store.has_records("d3").await.unwrap());
+            assert!(store.has_records("d2").await.unwrap());
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::content::{digest_of_text, SisContent};
 use crate::school_year::RecordFacts;
 use crate::store::*;
 use chrono::{DateTime, Utc};
+use futures::{Stream, StreamExt};
 use oneroster::EntityKind;
 use rusqlite::params;
 use std::collections::HashMap;
@@ -33,8 +34,18 @@ impl Records for SqliteStore {
         self.summaries(tenant, kind)
     }
 
-    fn blocking(&self) -> Option<&dyn BlockingRecords> {
-        Some(self)
+    async fn has_records(&self, tenant: &str) -> StoreResult<bool> {
+        self.with(|c| {
+            let Some(key) = tenant_key(c, tenant)? else {
+                return Ok(false);
+            };
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM entities WHERE tenant = ?1)",
+                params![key],
+                |r| r.get(0),
+            )
+            .map_err(db_error)
+        })
     }
 
     async fn get_entity(
@@ -94,58 +105,34 @@ impl Records for SqliteStore {
     async fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.write_now(tenant, lease, writes)
     }
-}
 
-impl BlockingRecords for SqliteStore {
-    fn load_summaries(&self, tenant: &str, kind: EntityKind) -> StoreResult<Vec<StoredSummary>> {
-        self.summaries(tenant, kind)
-    }
-
-    fn write(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
-        self.write_now(tenant, lease, writes)
-    }
-
-    /// Writes through a rollback journal instead of the WAL, when no other
-    /// connection has the file open (SQLite refuses the switch otherwise, and
-    /// the load goes through the WAL as usual): pages added at the end of
-    /// the file are then written once, not once to the WAL and again at the
-    /// checkpoint. Each batch is still one transaction, so a load that dies
-    /// keeps its committed batches, as through the WAL.
-    fn begin_bulk_load(&self) -> StoreResult<()> {
-        self.with(|c| {
-            if !journal_mode_of(c)?.eq_ignore_ascii_case("wal") {
-                return Ok(());
+    /// A first load (the tenant has no record yet) goes through a rollback
+    /// journal instead of the WAL when no other connection has the file
+    /// open (SQLite refuses the switch otherwise, and the load goes through
+    /// the WAL as usual): pages added at the end of the file are then
+    /// written once, not once to the WAL and again at the checkpoint. Each
+    /// chunk is still one transaction, so a load that dies keeps its
+    /// committed chunks, as through the WAL.
+    async fn write_all(
+        &self,
+        tenant: &str,
+        lease: &Lease,
+        chunks: impl Stream<Item = Vec<EntityWrite>> + Send,
+    ) -> StoreResult<u64> {
+        let bulk = !self.has_records(tenant).await? && self.leave_wal()?;
+        let mut chunks = std::pin::pin!(chunks);
+        let written = async {
+            let mut written = 0;
+            while let Some(chunk) = chunks.next().await {
+                written += self.write_now(tenant, lease, &chunk)?;
             }
-            // Refused (busy) while another connection has the file open.
-            let switched =
-                set_journal_mode(c, "DELETE").is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
-            tracing::debug!(switched, "bulk load: rollback journal");
-            Ok(())
-        })
-    }
-
-    /// Back to the WAL (a no-op when the load never left it).
-    fn end_bulk_load(&self) -> StoreResult<()> {
-        self.with(|c| {
-            if journal_mode_of(c)?.eq_ignore_ascii_case("delete") {
-                set_journal_mode(c, "WAL")?;
-            }
-            Ok(())
-        })
-    }
-
-    fn has_records(&self, tenant: &str) -> StoreResult<bool> {
-        self.with(|c| {
-            let Some(key) = tenant_key(c, tenant)? else {
-                return Ok(false);
-            };
-            c.query_row(
-                "SELECT EXISTS (SELECT 1 FROM entities WHERE tenant = ?1)",
-                params![key],
-                |r| r.get(0),
-            )
-            .map_err(db_error)
-        })
+            Ok(written)
+        }
+        .await;
+        if bulk {
+            self.with(|c| set_journal_mode(c, "WAL").map(drop))?;
+        }
+        written
     }
 }
 
@@ -158,6 +145,21 @@ impl SqliteStore {
 
     /// Writes in one transaction, which first renews `lease` (the fence:
     /// nothing is written once another run has taken the lease over).
+    /// Leaves the WAL for a rollback journal, when the file is in WAL mode
+    /// and no other connection has it open; whether it did.
+    fn leave_wal(&self) -> StoreResult<bool> {
+        self.with(|c| {
+            if !journal_mode_of(c)?.eq_ignore_ascii_case("wal") {
+                return Ok(false);
+            }
+            // Refused (busy) while another connection has the file open.
+            let switched =
+                set_journal_mode(c, "DELETE").is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
+            tracing::debug!(switched, "first load: rollback journal");
+            Ok(switched)
+        })
+    }
+
     fn write_now(&self, tenant: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
         self.with(|c| {
             let tx = c.transaction().map_err(db_error)?;

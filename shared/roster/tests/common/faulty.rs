@@ -21,10 +21,9 @@ pub struct Faulty<S> {
     /// planned every type, before it applies: the engine asks for the
     /// Primary Administrators between the two.
     pub sign_in_after_planning: std::sync::Mutex<Option<(String, String, SisContent)>>,
-    /// Whether a first load is written on the calling thread when the inner
-    /// store can ([`Records::blocking`]); only [`Faulty::recording`] is.
-    /// Such writes neither fail nor pause.
-    pub blocking: bool,
+    /// Whether writes come in the inner store's batches (only
+    /// [`Faulty::recording`]) rather than in the port's default 1,000.
+    pub inner_batch: bool,
     /// The length of each write call, in order.
     pub write_sizes: std::sync::Mutex<Vec<usize>>,
 }
@@ -86,17 +85,16 @@ impl<S: Store> Faulty<S> {
             write_delay: Duration::ZERO,
             pause: None,
             sign_in_after_planning: std::sync::Mutex::new(None),
-            blocking: false,
+            inner_batch: false,
             write_sizes: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// A store that writes as the inner one does (a first load on the
-    /// calling thread, when it can) and keeps the length of each write call
-    /// in [`Faulty::write_sizes`]; it never fails.
+    /// A store that writes in the inner one's batches and keeps the length
+    /// of each write call in [`Faulty::write_sizes`]; it never fails.
     pub fn recording(inner: Arc<S>) -> Faulty<S> {
         Faulty {
-            blocking: true,
+            inner_batch: true,
             ..Faulty::new(inner, u64::MAX)
         }
     }
@@ -104,12 +102,6 @@ impl<S: Store> Faulty<S> {
     /// The lengths of the write calls so far, in order.
     pub fn write_sizes(&self) -> Vec<usize> {
         self.write_sizes.lock().unwrap().clone()
-    }
-
-    fn inner_blocking(&self) -> &dyn BlockingRecords {
-        self.inner
-            .blocking()
-            .expect("offered only when the inner store writes on the calling thread")
     }
 
     /// A store whose process stops as `pause` says, and never fails.
@@ -181,18 +173,15 @@ impl<S: Store> Records for Faulty<S> {
     /// inner store does); otherwise the port's default, 1,000, which the
     /// tests that fail or pause runs were written against.
     fn write_batch(&self) -> usize {
-        if self.blocking {
+        if self.inner_batch {
             self.inner.write_batch()
         } else {
             1000
         }
     }
 
-    fn blocking(&self) -> Option<&dyn BlockingRecords> {
-        match self.inner.blocking() {
-            Some(_) if self.blocking => Some(self),
-            _ => None,
-        }
+    async fn has_records(&self, t: &str) -> StoreResult<bool> {
+        self.inner.has_records(t).await
     }
 
     async fn write(&self, t: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
@@ -216,29 +205,6 @@ impl<S: Store> Records for Faulty<S> {
             )));
         }
         Ok(written)
-    }
-}
-
-impl<S: Store> BlockingRecords for Faulty<S> {
-    fn load_summaries(&self, t: &str, k: EntityKind) -> StoreResult<Vec<StoredSummary>> {
-        self.inner_blocking().load_summaries(t, k)
-    }
-
-    fn write(&self, t: &str, lease: &Lease, writes: &[EntityWrite]) -> StoreResult<u64> {
-        self.write_sizes.lock().unwrap().push(writes.len());
-        self.inner_blocking().write(t, lease, writes)
-    }
-
-    fn has_records(&self, t: &str) -> StoreResult<bool> {
-        self.inner_blocking().has_records(t)
-    }
-
-    fn begin_bulk_load(&self) -> StoreResult<()> {
-        self.inner_blocking().begin_bulk_load()
-    }
-
-    fn end_bulk_load(&self) -> StoreResult<()> {
-        self.inner_blocking().end_bulk_load()
     }
 }
 

@@ -485,11 +485,10 @@ async fn writes_under_a_lease_taken_over_are_refused<S: Store + PlatformEdits>(s
             .as_deref(),
         Some("run-a")
     );
-    if let Some(blocking) = store.blocking() {
-        let refused = blocking.write("d1", &old, &archive("run-a")).unwrap_err();
-        assert!(refused.is_lease_lost(), "{refused}");
-        assert_eq!(state_of(&store, "d1").await, before, "nothing was written");
-    }
+    let chunks = futures::stream::iter([archive("run-a"), archive("run-a")]);
+    let refused = store.write_all("d1", &old, chunks).await.unwrap_err();
+    assert!(refused.is_lease_lost(), "{refused}");
+    assert_eq!(state_of(&store, "d1").await, before, "nothing was written");
 
     // The holder writes; once it released, so does nobody with its lease.
     assert_eq!(store.write("d1", &new, &archive("run-b")).await.unwrap(), 1);

@@ -11,8 +11,15 @@ async fn first_load_inserts_everything<S: Store + PlatformEdits>(store: S) {
     let bench = Bench::new();
     let t = tenant(&store, "d1").await;
     let district = District::new(40, 4);
+    assert!(!store.has_records("d1").await.unwrap());
     let run = sync(&store, &bench, &t, &district, None).await;
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert!(store.has_records("d1").await.unwrap());
+    assert!(!store.has_records("d2").await.unwrap(), "tenants are walls");
+    assert!(
+        run.before_ref.is_some(),
+        "a first load keeps its before-images"
+    );
     assert_eq!(counts(&run, EntityKind::Users).inserted, 45);
     assert_eq!(counts(&run, EntityKind::Enrollments).inserted, 44);
     assert_eq!(counts(&run, EntityKind::Classes).inserted, 4);

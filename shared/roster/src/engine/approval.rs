@@ -1,0 +1,124 @@
+//! A held run: approved (applied after a check that nothing moved) or discarded.
+
+use super::{Engine, Taken};
+use crate::artifacts::Artifacts;
+use crate::error::SyncError;
+use crate::plan::{read_plan, Before};
+use crate::run::{RunRecord, RunStatus};
+use crate::store::{Lease, Store};
+use chrono::Utc;
+use oneroster::EntityKind;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+impl<S: Store, A: Artifacts> Engine<'_, S, A> {
+    /// since the plan was made and that no newer bulk delivery was applied.
+    pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
+        let mut run = self.held_run(run_id).await?;
+        let tenant = run.tenant.clone();
+        let lease = match self
+            .take_lease(&tenant, &format!("approve-{run_id}"))
+            .await?
+        {
+            Taken::Lease(lease) => lease,
+            Taken::Busy(busy) => return Err(SyncError::Refused(busy)),
+        };
+        let result = self
+            .keeping_lease(&tenant, &lease, self.approve_locked(&mut run, &lease, by))
+            .await;
+        self.store.release_lease(&tenant, &lease).await?;
+        result?;
+        self.store.put_run(&run).await?;
+        Ok(run)
+    }
+
+    async fn approve_locked(
+        &self,
+        run: &mut RunRecord,
+        lease: &Lease,
+        by: &str,
+    ) -> Result<(), SyncError> {
+        let state = self.store.get_state(&run.tenant).await?;
+        if let Some((_, last)) = state.newer_bulk_than(run) {
+            run.decided_by = Some(by.to_string());
+            run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
+            return Ok(());
+        }
+        let plan_ref = run
+            .plan_ref
+            .clone()
+            .ok_or_else(|| SyncError::NotFound(format!("run {} has no stored plan", run.run_id)))?;
+        let plan = self.artifacts.fetch(&plan_ref)?;
+        self.recheck(&run.tenant, &plan).await?;
+        // Apply under the approver's lease, writing as the held run.
+        let tenant = run.tenant.clone();
+        let written = self.apply_with_images(&tenant, lease, run, &plan).await?;
+        run.items_written = written;
+        run.decided_by = Some(by.to_string());
+        run.hold.clear();
+        self.finish_revert(run).await?;
+        self.record_applied(&run.tenant, lease, run, state).await?;
+        run.finish(
+            RunStatus::Applied,
+            format!("approved by {by} and applied: {written} records written"),
+            Utc::now(),
+        );
+        Ok(())
+    }
+
+    /// Refuses when any planned record changed in the store since planning.
+    async fn recheck(&self, tenant: &str, plan: &Path) -> Result<(), SyncError> {
+        let mut planned: Vec<(EntityKind, String, Option<Before>)> = Vec::new();
+        for w in read_plan(plan)? {
+            let w = w?;
+            planned.push((w.kind, w.id, w.before));
+        }
+        let kinds: HashSet<EntityKind> = planned.iter().map(|p| p.0).collect();
+        let mut now: HashMap<(EntityKind, String), Before> = HashMap::new();
+        for kind in kinds {
+            for s in self.store.load_summaries(tenant, kind).await? {
+                now.insert((kind, s.sourced_id.to_string()), Before::of(&s));
+            }
+        }
+        let changed: Vec<String> = planned
+            .iter()
+            .filter(|(kind, id, before)| now.get(&(*kind, id.clone())) != before.as_ref())
+            .map(|(kind, id, _)| format!("{kind} {id}"))
+            .collect();
+        if let Some(first) = changed.first() {
+            return Err(SyncError::Refused(format!(
+                "{} records changed in the store since this plan was made (first: {first}); discard this run and sync the delivery again",
+                changed.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Discards a held run.
+    pub async fn discard(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
+        let mut run = self.held_run(run_id).await?;
+        run.decided_by = Some(by.to_string());
+        run.finish(
+            RunStatus::Discarded,
+            format!("discarded by {by}; nothing was applied"),
+            Utc::now(),
+        );
+        self.store.put_run(&run).await?;
+        Ok(run)
+    }
+
+    async fn held_run(&self, run_id: &str) -> Result<RunRecord, SyncError> {
+        let run = self
+            .store
+            .get_run(run_id)
+            .await?
+            .ok_or_else(|| SyncError::NotFound(format!("no run {run_id}")))?;
+        if run.status != RunStatus::Held {
+            return Err(SyncError::Refused(format!(
+                "run {run_id} is {}, not held",
+                run.status.as_str()
+            )));
+        }
+        Ok(run)
+    }
+}
