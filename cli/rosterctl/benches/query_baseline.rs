@@ -9,7 +9,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use oneroster::EntityKind;
-use roster::dynamo::{shard_pk, SHARDS};
+use roster_dynamodb::{shard_pk, SHARDS};
 use std::time::Instant;
 
 async fn partition(
@@ -45,7 +45,7 @@ async fn partition(
 async fn main() {
     let table = std::env::var("ROSTER_BENCH_TABLE").expect("ROSTER_BENCH_TABLE names the table");
     let tenant = std::env::var("ROSTER_BENCH_TENANT").unwrap_or_else(|_| "bench".into());
-    let client = roster::DynamoStore::client_from_env().await;
+    let client = roster_dynamodb::DynamoStore::client_from_env().await;
     let partitions: Vec<String> = EntityKind::ALL
         .iter()
         .flat_map(|kind| {

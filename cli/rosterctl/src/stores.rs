@@ -1,7 +1,8 @@
 //! Which store a command works on: the embedded SQLite file (default,
 //! `./roster.db`) or a DynamoDB table; and where run files are kept.
 
-use roster::{DynamoStore, LocalArtifacts, SqliteStore, StoreError};
+use roster::{LocalArtifacts, SqliteStore, StoreError};
+use roster_dynamodb::DynamoStore;
 use std::path::PathBuf;
 
 /// Store selection shared by every command that touches the roster.

@@ -8,7 +8,7 @@ use cloud::Failure;
 use csv_ingest::event::IngestEvent;
 use csv_ingest::{Ingest, IngestConfig};
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
-use roster::DynamoStore;
+use roster_dynamodb::DynamoStore;
 use serde_json::Value;
 
 async fn handler(

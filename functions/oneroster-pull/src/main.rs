@@ -5,7 +5,7 @@
 use cloud::continuation::ContinuationQueue;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use oneroster_pull::{PullConfig, PullFunctionConfig, PullInvocation, Puller, RunFilesBucket};
-use roster::DynamoStore;
+use roster_dynamodb::DynamoStore;
 use serde_json::Value;
 
 async fn handler(

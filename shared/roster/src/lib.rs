@@ -3,12 +3,9 @@
 //! store. Snapshot -> plan (diff against what is stored now) -> apply -> run record.
 //!
 //! The store is a port ([`Store`], gathered from small role traits) with two
-//! adapters, each behind a cargo feature so that a binary links only what it
-//! names: `SqliteStore` (feature `sqlite`: embedded, local) and `DynamoStore`
-//! (feature `dynamodb`: production). Both are on by default; the workspace
-//! turns the defaults off, and csv-ingest and oneroster-pull link DynamoDB
-//! only, while sso-callback (a local SQLite roster outside Lambda) and
-//! rosterctl link both.
+//! adapters: `SqliteStore` (feature `sqlite`: embedded, local) and
+//! `roster_dynamodb::DynamoStore` (its own crate: production), so that a
+//! binary links only the store it names.
 
 pub mod api;
 pub mod api_secret;
@@ -16,8 +13,6 @@ pub mod artifacts;
 pub mod before;
 pub mod canonical;
 pub mod content;
-#[cfg(feature = "dynamodb")]
-pub mod dynamo;
 pub mod engine;
 pub mod error;
 pub mod history;
@@ -41,8 +36,6 @@ pub mod tenant;
 pub use api_secret::ApiSecret;
 pub use artifacts::{Artifacts, LocalArtifacts, Prefetched};
 pub use content::SisContent;
-#[cfg(feature = "dynamodb")]
-pub use dynamo::DynamoStore;
 pub use engine::{Engine, SyncOptions};
 pub use error::SyncError;
 pub use run::{Delivered, KindCounts, RunRecord, RunSource, RunStatus};

@@ -982,7 +982,7 @@ pub trait PlatformEdits: Send + Sync {
 
 /// When a lease, claim or kept result that starts at `now` and lasts `length`
 /// ends, in both adapters; a length past chrono's range never ends.
-pub(crate) fn expires_after(now: DateTime<Utc>, length: Duration) -> DateTime<Utc> {
+pub fn expires_after(now: DateTime<Utc>, length: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(length)
         .ok()
         .and_then(|length| now.checked_add_signed(length))

@@ -20,7 +20,7 @@ pub mod template;
 pub mod zip;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use roster::DynamoStore;
+use roster_dynamodb::DynamoStore;
 use std::process::Command;
 use std::time::Duration;
 

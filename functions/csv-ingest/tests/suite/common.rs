@@ -5,7 +5,8 @@
 use csv_ingest::event::{IngestEvent, Invocation};
 use csv_ingest::{Ingest, IngestConfig};
 use roster::roles::*;
-use roster::{DynamoStore, TenantConfig};
+use roster::TenantConfig;
+use roster_dynamodb::DynamoStore;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

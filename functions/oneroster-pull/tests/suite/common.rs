@@ -49,6 +49,6 @@ pub fn district(dir: &Path, students: u32) -> PathBuf {
 #[allow(unused_imports)]
 pub use testkit::{secrets_client, sqs_client, unique};
 
-pub async fn dynamo_store() -> roster::DynamoStore {
+pub async fn dynamo_store() -> roster_dynamodb::DynamoStore {
     testkit::dynamo_store("pull").await
 }

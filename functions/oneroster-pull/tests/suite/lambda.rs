@@ -6,7 +6,8 @@ use crate::common::*;
 use oneroster::EntityKind;
 use oneroster_pull::{PullConfig, PullEvent, Puller, RequestedMode};
 use roster::roles::*;
-use roster::{ApiSettings, Connection, DynamoStore, RunStatus, TenantConfig};
+use roster::{ApiSettings, Connection, RunStatus, TenantConfig};
+use roster_dynamodb::DynamoStore;
 use std::time::{Duration, Instant};
 
 /// The district's credentials as the server knows them, and a stale copy.

@@ -7,7 +7,8 @@
 #![allow(dead_code)]
 
 use roster::roles::*;
-use roster::{DynamoStore, Engine, LocalArtifacts, RunSource, TenantConfig};
+use roster::{Engine, LocalArtifacts, RunSource, TenantConfig};
+use roster_dynamodb::DynamoStore;
 use serde_json::{json, Value};
 use sso_callback::app::{router, App};
 use sso_callback::config::SsoConfig;

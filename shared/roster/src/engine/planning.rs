@@ -103,8 +103,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             self.options
                 .progress
                 .stage(&format!("{} {kind}", job.sink.doing()), None);
-            let (planned, loaded) =
-                tokio::join!(self.plan_type(job, snapshot), self.load_next(tenant, ahead));
+            let (planned, loaded) = tokio::join!(
+                self.plan_type(job, snapshot),
+                Box::pin(self.load_next(tenant, ahead))
+            );
             let (kind_plan, back_calendar, back_sink) = planned?;
             (calendar, sink) = (back_calendar, back_sink);
             stored = match ahead {

@@ -228,8 +228,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     {
         let (send, mut receive) = mpsc::channel(CHUNKS_AHEAD);
         let chunks = futures::stream::poll_fn(move |cx| receive.poll_recv(cx));
-        let (produced, written) =
-            tokio::join!(produce(send), self.store.write_all(tenant, lease, chunks));
+        // Boxed: the two futures are large, and a Lambda's stack is not.
+        let (produced, written) = tokio::join!(
+            Box::pin(produce(send)),
+            Box::pin(self.store.write_all(tenant, lease, chunks))
+        );
         // The store's error is the cause when the producer saw it stop.
         let written = written?;
         match produced {

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use oneroster::EntityKind;
 use roster::*;
+use roster_dynamodb::DynamoStore;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 

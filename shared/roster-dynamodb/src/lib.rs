@@ -7,10 +7,6 @@
 //! platform-owned data (`P#` items) are separate items: a sync's `PutItem`
 //! replaces only the former, so it cannot clobber the Primary Administrator flag.
 
-use crate::content::{IndexKeys, SisContent};
-use crate::run::RunRecord;
-use crate::store::*;
-use crate::tenant::{TenantConfig, TenantState};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
@@ -22,6 +18,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use oneroster::EntityKind;
 use rand::Rng;
+use roster::content::{IndexKeys, SisContent};
+use roster::run::RunRecord;
+use roster::store::*;
+use roster::tenant::{TenantConfig, TenantState};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! Administrator flag, and the platform's own edits.
 
 use super::*;
-use crate::school_year::RecordFacts;
+use roster::school_year::RecordFacts;
 use std::sync::Arc;
 
 pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSummary> {
