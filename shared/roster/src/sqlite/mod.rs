@@ -22,8 +22,6 @@ mod runs;
 mod schema;
 mod tenants;
 
-use schema::{entities_table, ADDED_COLUMNS, ENTITY_INDEXES, SCHEMA};
-
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -75,44 +73,24 @@ pub(super) fn kind_code(kind: EntityKind) -> i64 {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. A file of
+    /// another layout than this build's is refused, untouched (see
+    /// `schema::prepare`).
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let conn = Connection::open(path).map_err(db_error)?;
-        Self::init(conn)
+        Self::init(conn, &path.display().to_string())
     }
 
     /// An in-memory database (tests).
     pub fn in_memory() -> StoreResult<SqliteStore> {
-        Self::init(Connection::open_in_memory().map_err(db_error)?)
+        let conn = Connection::open_in_memory().map_err(db_error)?;
+        Self::init(conn, "the in-memory database")
     }
 
-    fn init(mut conn: Connection) -> StoreResult<SqliteStore> {
+    fn init(mut conn: Connection, file: &str) -> StoreResult<SqliteStore> {
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(db_error)?;
-        let version = layout::check_version(&conn)?;
-        conn.execute_batch(SCHEMA).map_err(db_error)?;
-        conn.execute_batch(&entities_table("entities"))
-            .map_err(db_error)?;
-        for (table, column, definition) in ADDED_COLUMNS {
-            let present: bool = conn
-                .query_row(
-                    &format!(
-                        "SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"
-                    ),
-                    [column],
-                    |r| r.get(0),
-                )
-                .map_err(db_error)?;
-            if !present {
-                conn.execute_batch(&format!(
-                    "ALTER TABLE {table} ADD COLUMN {column} {definition}"
-                ))
-                .map_err(db_error)?;
-            }
-        }
-        layout::rewrite_old_layout(&mut conn)?;
-        conn.execute_batch(ENTITY_INDEXES).map_err(db_error)?;
-        layout::stamp_version(&conn, version)?;
+        schema::prepare(&mut conn, file)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
