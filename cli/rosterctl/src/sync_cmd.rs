@@ -5,7 +5,7 @@ use crate::outcome::*;
 use crate::runs_cmd::*;
 use crate::stores::StoreArgs;
 use chrono::{DateTime, Utc};
-use oneroster::rest::client::Auth;
+use oneroster_rest::client::Auth;
 use roster::api::RequestedMode;
 use roster::{Artifacts, Delivered, Engine, RunSource, Store, SyncOptions, TenantConfig};
 use std::path::{Path, PathBuf};

@@ -3,10 +3,10 @@
 //! signature with oauthlib and injects faults on request.
 
 use crate::common::*;
-use oneroster::rest::address::AddressPolicy;
-use oneroster::rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
-use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::{validate_package, EntityKind, ValidationOptions};
+use oneroster_rest::address::AddressPolicy;
+use oneroster_rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
+use oneroster_rest::pull::{pull, PullError, PullMode};
 use roster::roles::*;
 use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, TenantConfig};
 use std::time::Duration;

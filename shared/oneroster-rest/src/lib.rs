@@ -1,6 +1,6 @@
 //! The OneRoster 1.1 REST binding: request signing, the paging client, and
 //! pulls written as a CSV package so they share the CSV path's validation
-//! and the one merge engine.
+//! (the `oneroster` crate) and the one merge engine.
 
 pub mod address;
 pub mod client;

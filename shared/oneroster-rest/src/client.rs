@@ -4,8 +4,8 @@
 //! rejected credentials, request timeouts, and no redirects followed.
 //! Credentials never appear in `Debug` output, logs or errors.
 
-use super::address::{self, AddressPolicy, AddressRefused};
-use super::oauth1;
+use crate::address::{self, AddressPolicy, AddressRefused};
+use crate::oauth1;
 use rand::Rng;
 use serde_json::Value;
 use std::fmt;
@@ -63,7 +63,7 @@ pub struct ClientOptions {
     /// Base of the exponential backoff.
     pub backoff_base: Duration,
     /// Where the records received are counted (default: nowhere).
-    pub progress: crate::Progress,
+    pub progress: oneroster::Progress,
     /// Which URLs and addresses the client may use (default: https to
     /// public addresses only).
     pub addresses: AddressPolicy,
@@ -103,7 +103,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(60),
             max_attempts: 6,
             backoff_base: Duration::from_millis(500),
-            progress: crate::Progress::none(),
+            progress: oneroster::Progress::none(),
             addresses: AddressPolicy::default(),
         }
     }
