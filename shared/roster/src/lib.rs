@@ -10,8 +10,6 @@
 //! only, while sso-callback (a local SQLite roster outside Lambda) and
 //! rosterctl link both.
 
-pub mod api;
-pub mod api_secret;
 pub mod artifacts;
 pub mod before;
 pub mod canonical;
@@ -39,7 +37,6 @@ pub mod sqlite;
 pub mod store;
 pub mod tenant;
 
-pub use api_secret::ApiSecret;
 pub use artifacts::{Artifacts, LocalArtifacts, Prefetched};
 pub use content::SisContent;
 #[cfg(feature = "dynamodb")]
