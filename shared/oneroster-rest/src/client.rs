@@ -6,9 +6,12 @@
 
 use crate::address::{self, AddressPolicy, AddressRefused};
 use crate::oauth1;
+use crate::token::{Credentials, TokenCache};
+use backon::{ExponentialBuilder, Retryable};
 use rand::Rng;
 use serde_json::Value;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How requests are authenticated.
@@ -76,8 +79,14 @@ pub const MAX_PAGE_BYTES: usize = 64 * 1024 * 1024;
 /// The most a token response may hold.
 pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
+/// The longest wait between two attempts at a page.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
 /// Reads a response body up to `limit` bytes, as it arrives.
-async fn body_up_to(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+pub(crate) async fn body_up_to(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(format!("the response is over {limit} bytes; refused"));
     }
@@ -177,10 +186,10 @@ pub struct Client {
     base: String,
     auth: Auth,
     options: ClientOptions,
-    /// The cached OAuth 2 token; held across a fetch so concurrent pages wait for one token.
-    token: tokio::sync::Mutex<Option<(String, Instant)>>,
-    requests: std::sync::atomic::AtomicU64,
-    retries: std::sync::atomic::AtomicU64,
+    /// The OAuth 2 token (`Auth::ClientCredentials` only).
+    token: TokenCache,
+    requests: AtomicU64,
+    retries: AtomicU64,
 }
 
 impl fmt::Debug for Client {
@@ -192,17 +201,166 @@ impl fmt::Debug for Client {
     }
 }
 
-/// Full jitter: a random wait between zero and `base * 2^attempt` (capped at 60 s).
-pub fn backoff(base: Duration, attempt: u32) -> Duration {
-    let ceiling = base
-        .saturating_mul(1 << attempt.min(16))
-        .min(Duration::from_secs(60));
-    Duration::from_millis(rand::thread_rng().gen_range(0..=ceiling.as_millis() as u64))
+/// Full jitter: a random wait between zero and `step`.
+fn full_jitter(step: Duration) -> Duration {
+    Duration::from_millis(rand::thread_rng().gen_range(0..=step.as_millis() as u64))
+}
+
+/// The exponential steps between attempts: from `base`, doubling, capped at
+/// [`MAX_BACKOFF`], `max_attempts` attempts in all. Each wait is drawn below
+/// its step ([`full_jitter`]) unless the server sent `Retry-After`.
+pub fn retry_policy(base: Duration, max_attempts: u32) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(base)
+        .with_factor(2.0)
+        .with_max_delay(MAX_BACKOFF)
+        .with_max_times(max_attempts.saturating_sub(1) as usize)
+}
+
+/// The wait before the next attempt: the server's `Retry-After`, else a
+/// draw below the policy's `step`.
+fn wait_before_retry(error: &AttemptError, step: Duration) -> Duration {
+    match error {
+        AttemptError::Transient {
+            retry_after: Some(wait),
+        } => *wait,
+        _ => full_jitter(step),
+    }
 }
 
 fn nonce() -> String {
     let bytes: [u8; 16] = rand::thread_rng().gen();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why one attempt at a page gave no page.
+#[derive(Debug)]
+enum AttemptError {
+    /// No further attempt can help.
+    Final(ClientError),
+    /// Throttled (429), a server error (5xx) or a network fault: worth another
+    /// attempt, after `retry_after` when the server said how long to wait.
+    Transient { retry_after: Option<Duration> },
+}
+
+/// One page's request: its URL and query, and what errors call it.
+struct PageRequest<'a> {
+    collection: &'a str,
+    offset: usize,
+    /// The collection's URL, without the query (what OAuth 1.0a signs).
+    url: String,
+    query: Vec<(String, String)>,
+}
+
+impl<'a> PageRequest<'a> {
+    fn new(
+        base: &str,
+        collection: &'a str,
+        offset: usize,
+        filter: Option<&str>,
+        page_size: usize,
+    ) -> Self {
+        let mut query = vec![
+            ("limit".to_string(), page_size.to_string()),
+            ("offset".to_string(), offset.to_string()),
+            ("sort".to_string(), "sourcedId".to_string()),
+            ("orderBy".to_string(), "asc".to_string()),
+        ];
+        if let Some(f) = filter {
+            query.push(("filter".to_string(), f.to_string()));
+        }
+        PageRequest {
+            collection,
+            offset,
+            url: format!("{base}/{collection}"),
+            query,
+        }
+    }
+
+    fn full_url(&self) -> String {
+        format!("{}?{}", self.url, oauth1::query_string(&self.query))
+    }
+
+    fn failed(&self, message: String) -> ClientError {
+        ClientError::Request {
+            collection: self.collection.into(),
+            offset: self.offset,
+            message,
+        }
+    }
+
+    fn unreadable(&self, message: String) -> ClientError {
+        ClientError::Decode {
+            collection: self.collection.into(),
+            offset: self.offset,
+            message,
+        }
+    }
+
+    fn out_of_time(&self) -> ClientError {
+        ClientError::Budget {
+            collection: self.collection.into(),
+        }
+    }
+
+    /// A request that got no response: retried when the fault may pass.
+    fn fault(&self, error: reqwest::Error) -> AttemptError {
+        match address::refusal_in(&error) {
+            // Refused by the address policy: retrying cannot help.
+            Some(refused) => AttemptError::Final(self.failed(refused)),
+            None if error.is_timeout()
+                || error.is_connect()
+                || error.is_request()
+                || error.is_body() =>
+            {
+                AttemptError::Transient { retry_after: None }
+            }
+            None => AttemptError::Final(self.failed(error.without_url().to_string())),
+        }
+    }
+
+    /// A response by its status: the page, a final error, or a retry.
+    async fn answer(&self, response: reqwest::Response) -> Result<Page, AttemptError> {
+        match response.status().as_u16() {
+            200 => self.decode(response).await.map_err(AttemptError::Final),
+            status @ (401 | 403) => Err(AttemptError::Final(ClientError::CredentialsRejected {
+                status,
+                collection: self.collection.into(),
+            })),
+            429 | 500.. => Err(AttemptError::Transient {
+                retry_after: header_number(&response, "Retry-After").map(Duration::from_secs),
+            }),
+            status => Err(AttemptError::Final(self.failed(format!("HTTP {status}")))),
+        }
+    }
+
+    /// A 200 response's records and `X-Total-Count`.
+    async fn decode(&self, response: reqwest::Response) -> Result<Page, ClientError> {
+        let total = header_number(&response, "X-Total-Count").map(|n| n as usize);
+        let bytes = body_up_to(response, MAX_PAGE_BYTES)
+            .await
+            .map_err(|message| self.unreadable(message))?;
+        let body: Value =
+            serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e.to_string()))?;
+        let Some(Value::Array(items)) = body.get(self.collection) else {
+            let collection = self.collection;
+            return Err(self.unreadable(format!("no `{collection}` array in the response")));
+        };
+        let records = items
+            .iter()
+            .filter_map(|v| v.as_object().cloned())
+            .collect();
+        Ok(Page { records, total })
+    }
+}
+
+/// A header's value as a whole number, when it is one.
+fn header_number(response: &reqwest::Response, name: &str) -> Option<u64> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 impl Client {
@@ -240,7 +398,7 @@ impl Client {
                 page_size: options.page_size.clamp(1, 10_000),
                 ..options
             },
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
             requests: Default::default(),
             retries: Default::default(),
         })
@@ -258,82 +416,12 @@ impl Client {
 
     /// Requests sent and retries made so far.
     pub fn counters(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
         (self.requests.load(Relaxed), self.retries.load(Relaxed))
     }
 
-    async fn bearer_for_client_credentials(&self, collection: &str) -> Result<String, ClientError> {
-        let Auth::ClientCredentials {
-            token_url,
-            client_id,
-            client_secret,
-        } = &self.auth
-        else {
-            unreachable!("only for client credentials");
-        };
-        let mut cached = self.token.lock().await;
-        if let Some((token, until)) = cached.clone() {
-            if Instant::now() < until {
-                return Ok(token);
-            }
-        }
-        let response = self
-            .http
-            .post(token_url)
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", client_id),
-                ("client_secret", client_secret),
-            ])
-            .send()
-            .await
-            .map_err(|e| ClientError::Request {
-                collection: collection.into(),
-                offset: 0,
-                message: match address::refusal_in(&e) {
-                    Some(refused) => format!("token request refused: {refused}"),
-                    None => format!("token request failed: {}", e.without_url()),
-                },
-            })?;
-        let status = response.status().as_u16();
-        if status == 400 || status == 401 || status == 403 {
-            return Err(ClientError::CredentialsRejected {
-                status,
-                collection: collection.into(),
-            });
-        }
-        let bytes = body_up_to(response, MAX_TOKEN_RESPONSE_BYTES)
-            .await
-            .map_err(|message| ClientError::Request {
-                collection: collection.into(),
-                offset: 0,
-                message: format!("token response unreadable: {message}"),
-            })?;
-        let body: Value = serde_json::from_slice(&bytes).map_err(|e| ClientError::Request {
-            collection: collection.into(),
-            offset: 0,
-            message: format!(
-                "token response unreadable: not JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        })?;
-        let token = body["access_token"]
-            .as_str()
-            .ok_or_else(|| ClientError::Request {
-                collection: collection.into(),
-                offset: 0,
-                message: "token response has no access_token".into(),
-            })?
-            .to_string();
-        let lifetime = body["expires_in"].as_u64().unwrap_or(300);
-        // Renew a minute early.
-        let until = Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1));
-        *cached = Some((token.clone(), until));
-        Ok(token)
-    }
-
-    /// Fetches one page, with retries.
+    /// Fetches one page, with retries: 429, 5xx and network faults are retried
+    /// by [`retry_policy`] (or after `Retry-After`) while attempts and the
+    /// `deadline` allow.
     pub async fn page(
         &self,
         collection: &str,
@@ -341,141 +429,115 @@ impl Client {
         filter: Option<&str>,
         deadline: Instant,
     ) -> Result<Page, ClientError> {
-        let url = format!("{}/{collection}", self.base);
-        let mut query = vec![
-            ("limit".to_string(), self.options.page_size.to_string()),
-            ("offset".to_string(), offset.to_string()),
-            ("sort".to_string(), "sourcedId".to_string()),
-            ("orderBy".to_string(), "asc".to_string()),
-        ];
-        if let Some(f) = filter {
-            query.push(("filter".to_string(), f.to_string()));
-        }
-        let full_url = format!("{url}?{}", oauth1::query_string(&query));
-        let fail = |message: String| ClientError::Request {
-            collection: collection.into(),
+        let request = PageRequest::new(
+            &self.base,
+            collection,
             offset,
-            message,
-        };
-        let mut attempt = 0u32;
-        loop {
-            if Instant::now() >= deadline {
-                return Err(ClientError::Budget {
-                    collection: collection.into(),
-                });
+            filter,
+            self.options.page_size,
+        );
+        let attempts = AtomicU32::new(0);
+        let out_of_time = AtomicBool::new(false);
+        let result = (|| {
+            attempts.fetch_add(1, Relaxed);
+            self.attempt(&request, deadline)
+        })
+        .retry(retry_policy(
+            self.options.backoff_base,
+            self.options.max_attempts,
+        ))
+        .sleep(tokio::time::sleep)
+        .when(|e| matches!(e, AttemptError::Transient { .. }))
+        .adjust(|e, step| {
+            // `step` is `None` when no attempt is left.
+            let wait = wait_before_retry(e, step?);
+            let fits = Instant::now() + wait < deadline;
+            out_of_time.store(!fits, Relaxed);
+            fits.then_some(wait)
+        })
+        .notify(|_, _| {
+            self.retries.fetch_add(1, Relaxed);
+        })
+        .await;
+        match result {
+            Ok(page) => Ok(page),
+            Err(AttemptError::Final(error)) => Err(error),
+            Err(AttemptError::Transient { .. }) if out_of_time.load(Relaxed) => {
+                Err(request.out_of_time())
             }
-            let authorization = match &self.auth {
-                Auth::OAuth1 { key, secret } => {
-                    let timestamp = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or(0);
-                    let n = nonce();
-                    oauth1::authorization(
-                        "GET",
-                        &url,
-                        &query,
-                        &oauth1::OAuthParams {
-                            consumer_key: key,
-                            nonce: &n,
-                            timestamp,
-                        },
-                        secret,
-                    )
-                }
-                Auth::Bearer { token } => format!("Bearer {token}"),
-                Auth::ClientCredentials { .. } => format!(
-                    "Bearer {}",
-                    self.bearer_for_client_credentials(collection).await?
-                ),
-            };
-            self.requests
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let sent = self
-                .http
-                .get(&full_url)
-                .header("Authorization", authorization)
-                .header("Accept", "application/json")
-                .send()
-                .await;
-            let retry_after = match sent {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    if status == 401 || status == 403 {
-                        return Err(ClientError::CredentialsRejected {
-                            status,
-                            collection: collection.into(),
-                        });
-                    }
-                    if status == 200 {
-                        let total = response
-                            .headers()
-                            .get("X-Total-Count")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(|v| v.trim().parse().ok());
-                        let bytes =
-                            body_up_to(response, MAX_PAGE_BYTES)
-                                .await
-                                .map_err(|message| ClientError::Decode {
-                                    collection: collection.into(),
-                                    offset,
-                                    message,
-                                })?;
-                        let body: Value =
-                            serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
-                                collection: collection.into(),
-                                offset,
-                                message: e.to_string(),
-                            })?;
-                        let records = match body.get(collection) {
-                            Some(Value::Array(items)) => items
-                                .iter()
-                                .filter_map(|v| v.as_object().cloned())
-                                .collect(),
-                            _ => {
-                                return Err(ClientError::Decode {
-                                    collection: collection.into(),
-                                    offset,
-                                    message: format!("no `{collection}` array in the response"),
-                                })
-                            }
-                        };
-                        return Ok(Page { records, total });
-                    }
-                    if status != 429 && status < 500 {
-                        return Err(fail(format!("HTTP {status}")));
-                    }
-                    response
-                        .headers()
-                        .get("Retry-After")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs)
-                }
-                Err(e) => match address::refusal_in(&e) {
-                    // Refused by the address policy: retrying cannot help.
-                    Some(refused) => return Err(fail(refused)),
-                    None if e.is_timeout() || e.is_connect() || e.is_request() || e.is_body() => {
-                        None
-                    }
-                    None => return Err(fail(e.without_url().to_string())),
-                },
-            };
-            attempt += 1;
-            if attempt >= self.options.max_attempts {
-                return Err(fail(format!(
-                    "gave up after {attempt} attempts (throttled, server errors or network faults)"
-                )));
+            Err(AttemptError::Transient { .. }) => Err(request.failed(format!(
+                "gave up after {} attempts (throttled, server errors or network faults)",
+                attempts.load(Relaxed)
+            ))),
+        }
+    }
+
+    /// One attempt at a page: authorise, send, read the answer.
+    async fn attempt(
+        &self,
+        request: &PageRequest<'_>,
+        deadline: Instant,
+    ) -> Result<Page, AttemptError> {
+        if Instant::now() >= deadline {
+            return Err(AttemptError::Final(request.out_of_time()));
+        }
+        let authorization = self
+            .authorization(request)
+            .await
+            .map_err(AttemptError::Final)?;
+        self.requests.fetch_add(1, Relaxed);
+        let sent = self
+            .http
+            .get(request.full_url())
+            .header("Authorization", authorization)
+            .header("Accept", "application/json")
+            .send()
+            .await;
+        match sent {
+            Ok(response) => request.answer(response).await,
+            Err(error) => Err(request.fault(error)),
+        }
+    }
+
+    /// The `Authorization` header of one request.
+    async fn authorization(&self, request: &PageRequest<'_>) -> Result<String, ClientError> {
+        match &self.auth {
+            Auth::OAuth1 { key, secret } => {
+                let timestamp = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let nonce = nonce();
+                let params = oauth1::OAuthParams {
+                    consumer_key: key,
+                    nonce: &nonce,
+                    timestamp,
+                };
+                Ok(oauth1::authorization(
+                    "GET",
+                    &request.url,
+                    &request.query,
+                    &params,
+                    secret,
+                ))
             }
-            self.retries
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let wait = retry_after.unwrap_or_else(|| backoff(self.options.backoff_base, attempt));
-            if Instant::now() + wait >= deadline {
-                return Err(ClientError::Budget {
-                    collection: collection.into(),
-                });
+            Auth::Bearer { token } => Ok(format!("Bearer {token}")),
+            Auth::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+            } => {
+                let credentials = Credentials {
+                    token_url,
+                    client_id,
+                    client_secret,
+                };
+                let token = self
+                    .token
+                    .bearer(&self.http, credentials, request.collection)
+                    .await?;
+                Ok(format!("Bearer {token}"))
             }
-            tokio::time::sleep(wait).await;
         }
     }
 }
@@ -483,6 +545,7 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backon::BackoffBuilder;
 
     #[test]
     fn debug_output_never_shows_credentials() {
@@ -518,8 +581,12 @@ mod tests {
         .unwrap();
         assert_eq!(client.options().page_size, 10_000);
         assert_eq!(client.base(), "https://h/ims/oneroster/v1p1");
-        for attempt in 0..30 {
-            assert!(backoff(Duration::from_millis(500), attempt) <= Duration::from_secs(60));
+        let steps: Vec<Duration> = retry_policy(Duration::from_millis(500), 30)
+            .build()
+            .collect();
+        assert_eq!(steps.len(), 29, "30 attempts: 29 waits");
+        for step in steps {
+            assert!(full_jitter(step) <= Duration::from_secs(60));
         }
     }
 }

@@ -7,3 +7,4 @@ pub mod client;
 pub mod flatten;
 pub mod oauth1;
 pub mod pull;
+mod token;
