@@ -4,9 +4,9 @@
 use crate::outcome::*;
 use crate::runs_cmd::*;
 use crate::stores::StoreArgs;
+use api_pull::RequestedMode;
 use chrono::{DateTime, Utc};
-use oneroster::rest::client::Auth;
-use roster::api::RequestedMode;
+use oneroster_rest::client::Auth;
 use roster::{Artifacts, Delivered, Engine, RunSource, Store, SyncOptions, TenantConfig};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -342,11 +342,11 @@ pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<St
     if let Err(e) = store.put_tenant(&tenant).await {
         return (store_failure(p.json, &e), note);
     }
-    let config = roster::api::PullConfig {
+    let config = api_pull::PullConfig {
         progress: crate::progress::for_command(p.json),
-        ..roster::api::PullConfig::default()
+        ..api_pull::PullConfig::default()
     };
-    match roster::api::pull_and_sync(
+    match api_pull::pull_and_sync(
         store, &tenant, &api, p.auth, p.mode, None, &config, p.scratch,
     )
     .await

@@ -2,10 +2,10 @@
 //! `{"tenant": ..., "mode": ...}`, or continuation messages from the queue
 //! whose bodies are the same JSON.
 
+use api_pull::PullEvent;
 use aws_lambda_events::sqs::SqsEventObj;
 pub use cloud::event::UnknownEvent;
 use cloud::event::{typed_records, Payload};
-use roster::api::PullEvent;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -64,7 +64,7 @@ impl PullInvocation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roster::api::RequestedMode;
+    use api_pull::RequestedMode;
     use serde_json::json;
 
     /// What the handler gets: the typed event as the runtime decodes it.

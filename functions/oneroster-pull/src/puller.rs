@@ -1,13 +1,14 @@
 //! One scheduled (or on-demand) pull of a tenant's OneRoster API: the tenant's
 //! API settings, the credentials from Secrets Manager, then the shared
-//! pull-and-sync (`roster::api`). A partial pull applies nothing.
+//! pull-and-sync (`api_pull`). A partial pull applies nothing.
 
+use api_pull::pull_and_sync;
+use api_pull::ApiSecret;
+pub use api_pull::{PullConfig, PullEvent, RequestedMode};
 use chrono::Utc;
 use cloud::continuation::{ContinuationQueue, MAX_HOPS};
 use cloud::Failure;
-use roster::api::pull_and_sync;
-pub use roster::api::{PullConfig, PullEvent, RequestedMode};
-use roster::{ApiSecret, Connection, RunRecord, RunSource, RunStatus, Store, TenantConfig};
+use roster::{Connection, RunRecord, RunSource, RunStatus, Store, TenantConfig};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

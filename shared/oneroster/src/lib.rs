@@ -28,7 +28,6 @@ mod package;
 pub mod progress;
 mod records;
 pub mod report;
-pub mod rest;
 mod rows;
 pub mod schema;
 mod user_ids;

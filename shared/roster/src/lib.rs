@@ -7,8 +7,6 @@
 //! `roster_dynamodb::DynamoStore` (its own crate: production), so that a
 //! binary links only the store it names.
 
-pub mod api;
-pub mod api_secret;
 pub mod artifacts;
 pub mod before;
 pub mod canonical;
@@ -33,7 +31,6 @@ pub mod sqlite;
 pub mod store;
 pub mod tenant;
 
-pub use api_secret::ApiSecret;
 pub use artifacts::{Artifacts, LocalArtifacts, Prefetched};
 pub use content::SisContent;
 pub use engine::{Engine, SyncOptions};

@@ -435,8 +435,8 @@ pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json
 }
 
 /// One small request (the first org) with the district's credentials.
-async fn test_request(url: &str, auth: oneroster::rest::client::Auth) -> check::ApiFinding {
-    use oneroster::rest::client::{Client, ClientOptions};
+async fn test_request(url: &str, auth: oneroster_rest::client::Auth) -> check::ApiFinding {
+    use oneroster_rest::client::{Client, ClientOptions};
     use std::time::{Duration, Instant};
     let options = ClientOptions {
         page_size: 1,
@@ -444,7 +444,7 @@ async fn test_request(url: &str, auth: oneroster::rest::client::Auth) -> check::
         request_timeout: Duration::from_secs(15),
         max_attempts: 2,
         backoff_base: Duration::from_millis(200),
-        addresses: oneroster::rest::address::AddressPolicy::from_env(),
+        addresses: oneroster_rest::address::AddressPolicy::from_env(),
         ..ClientOptions::default()
     };
     let client = match Client::new(url, auth, options) {

@@ -1,7 +1,7 @@
 //! An API district's pull schedule in EventBridge Scheduler.
 
 use super::TenantArgs;
-use roster::api::PullEvent;
+use api_pull::PullEvent;
 use roster::{Connection, TenantConfig};
 
 /// Creates or updates the EventBridge Scheduler schedule `{tenant}-pull` that invokes the

@@ -1,8 +1,8 @@
 //! An API district's credentials: read from the flags (or ONEROSTER_API_SECRET), stored
-//! in Secrets Manager as the pull function reads them (`roster::ApiSecret`).
+//! in Secrets Manager as the pull function reads them (`api_pull::ApiSecret`).
 
 use super::TenantArgs;
-use roster::ApiSecret;
+use api_pull::ApiSecret;
 
 /// The secret JSON to store, if credentials were given.
 pub(super) fn secret_json(a: &TenantArgs) -> Result<Option<String>, String> {

@@ -1,8 +1,8 @@
-//! oneroster-pull's tests: the OneRoster REST client and pulls against the local OneRoster
-//! server, the pull function end to end, and the real binary under a Runtime API emulator.
+//! oneroster-pull's tests: the pull function end to end against the local OneRoster server,
+//! and the real binary under a Runtime API emulator (the REST client's own tests are in
+//! shared/oneroster-rest).
 //! One test binary per crate: the AWS SDK and the crate are linked once.
 
 mod bootstrap;
-mod client;
 mod common;
 mod lambda;

@@ -3,16 +3,16 @@
 //! pull applies nothing and is recorded as a `failed` run. Shared by the
 //! oneroster-pull Lambda and `rosterctl pull`.
 
-use crate::artifacts::LocalArtifacts;
-use crate::engine::{Engine, SyncError, SyncOptions};
-use crate::run::{Delivered, RunRecord, RunSource, RunStatus};
-use crate::store::Store;
-use crate::tenant::{ApiSettings, TenantConfig};
 use chrono::{DateTime, Utc};
-use oneroster::rest::address::AddressPolicy;
-use oneroster::rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
-use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::EntityKind;
+use oneroster_rest::address::AddressPolicy;
+use oneroster_rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
+use oneroster_rest::pull::{pull, PullError, PullMode};
+use roster::artifacts::LocalArtifacts;
+use roster::engine::{Engine, SyncError, SyncOptions};
+use roster::run::{Delivered, RunRecord, RunSource, RunStatus};
+use roster::store::Store;
+use roster::tenant::{ApiSettings, TenantConfig};
 use serde::Deserialize;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -7,12 +7,12 @@
 //! failed. Any incomplete collection fails the whole pull: nothing is applied
 //! from a partial pull.
 
-use super::client::{Client, ClientError};
-use super::flatten::{flatten, FlatRow};
-use crate::model::EntityKind;
-use crate::schema::columns;
+use crate::client::{Client, ClientError};
+use crate::flatten::{flatten, FlatRow};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
+use oneroster::schema::columns;
+use oneroster::EntityKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, BufWriter, Write};

@@ -3,7 +3,7 @@
 //! and read by the oneroster-pull function. Never logged, never in an error
 //! message, never in `Debug` output.
 
-use oneroster::rest::client::Auth;
+use oneroster_rest::client::Auth;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

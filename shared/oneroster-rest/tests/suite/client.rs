@@ -3,10 +3,10 @@
 //! signature with oauthlib and injects faults on request.
 
 use crate::common::*;
-use oneroster::rest::address::AddressPolicy;
-use oneroster::rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
-use oneroster::rest::pull::{pull, PullError, PullMode};
 use oneroster::{validate_package, EntityKind, ValidationOptions};
+use oneroster_rest::address::AddressPolicy;
+use oneroster_rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
+use oneroster_rest::pull::{pull, PullError, PullMode};
 use roster::roles::*;
 use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, TenantConfig};
 use std::time::Duration;
@@ -472,5 +472,69 @@ async fn a_page_over_64_mib_is_refused_as_it_arrives() {
             "announce={announce}: {error}"
         );
         assert_eq!(client.counters(), (1, 0), "not retried");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_past_the_budget_ends_the_pull_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 5), "oauth1", "k", "s");
+    control(
+        &server,
+        "/_faults",
+        Some(r#"{"status_429_every": 1, "retry_after": 30}"#),
+    );
+    let client = Client::new(&server.url, oauth1_k_s(), options(100)).unwrap();
+    let started = std::time::Instant::now();
+    let error = full_pull_error(
+        &client,
+        &[EntityKind::Orgs],
+        &dir.path().join("p"),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(
+        matches!(error, PullError::Client(ClientError::Budget { ref collection }) if collection == "orgs"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "no wait that cannot end within the budget"
+    );
+    assert_eq!(client.counters(), (1, 0), "one request, no retry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_up_to_the_attempts_then_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(&district(dir.path(), 5), "oauth1", "k", "s");
+    control(&server, "/_faults", Some(r#"{"status_500_every": 1}"#));
+    let client = Client::new(
+        &server.url,
+        oauth1_k_s(),
+        ClientOptions {
+            max_attempts: 3,
+            ..options(100)
+        },
+    )
+    .unwrap();
+    let error = full_pull_error(
+        &client,
+        &[EntityKind::Users],
+        &dir.path().join("p"),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        error.to_string(),
+        "users at offset 0: gave up after 3 attempts (throttled, server errors or network faults)"
+    );
+    assert_eq!(client.counters(), (3, 2), "three requests, two retries");
+}
+
+fn oauth1_k_s() -> Auth {
+    Auth::OAuth1 {
+        key: "k".into(),
+        secret: "s".into(),
     }
 }

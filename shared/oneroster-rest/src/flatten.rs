@@ -8,8 +8,8 @@
 //! `metadata.*` extension columns); ClassLink's `userIds` types. The
 //! `password` field is dropped here and never written anywhere.
 
-use crate::model::EntityKind;
-use crate::schema::columns;
+use oneroster::schema::columns;
+use oneroster::EntityKind;
 use serde_json::{Map, Value};
 
 /// A record flattened to CSV columns: the specified columns in order, and
