@@ -194,7 +194,7 @@ pub async fn sso_serve(
         Ok(c) => c,
         Err(e) => return failure(false, &e.to_string()),
     };
-    let store = match roster::SqliteStore::open(db) {
+    let store = match roster_sqlite::SqliteStore::open(db) {
         Ok(s) => s,
         Err(e) => return failure(false, &e.to_string()),
     };

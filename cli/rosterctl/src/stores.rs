@@ -1,8 +1,9 @@
 //! Which store a command works on: the embedded SQLite file (default,
 //! `./roster.db`) or a DynamoDB table; and where run files are kept.
 
-use roster::{LocalArtifacts, SqliteStore, StoreError};
+use roster::{LocalArtifacts, StoreError};
 use roster_dynamodb::DynamoStore;
+use roster_sqlite::SqliteStore;
 use std::path::PathBuf;
 
 /// Store selection shared by every command that touches the roster.

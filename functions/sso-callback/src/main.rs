@@ -8,8 +8,8 @@
 
 use cloud::env::required;
 use lambda_http::Error;
-use roster::SqliteStore;
 use roster_dynamodb::DynamoStore;
+use roster_sqlite::SqliteStore;
 use sso_callback::app::{router, App, SsoStore};
 use sso_callback::config::SsoConfig;
 use sso_callback::oidc::ClassLink;

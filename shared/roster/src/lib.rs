@@ -3,9 +3,9 @@
 //! store. Snapshot -> plan (diff against what is stored now) -> apply -> run record.
 //!
 //! The store is a port ([`Store`], gathered from small role traits) with two
-//! adapters: `SqliteStore` (feature `sqlite`: embedded, local) and
-//! `roster_dynamodb::DynamoStore` (its own crate: production), so that a
-//! binary links only the store it names.
+//! adapters, each a crate of its own so that a binary links only the store it
+//! names: `roster_sqlite::SqliteStore` (embedded, local) and
+//! `roster_dynamodb::DynamoStore` (production). This crate needs no SDK.
 
 pub mod artifacts;
 pub mod before;
@@ -26,8 +26,6 @@ pub mod run_files;
 pub mod run_log;
 pub mod school_year;
 pub mod snapshot;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
 pub mod store;
 pub mod tenant;
 
@@ -37,8 +35,6 @@ pub use engine::{Engine, SyncOptions};
 pub use error::SyncError;
 pub use run::{Delivered, KindCounts, RunRecord, RunSource, RunStatus};
 pub use snapshot::{CsvSnapshot, RowAction, Snapshot, TextRow};
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
 pub use store::*;
 
 /// The store's role traits, to bring their methods into scope on a concrete

@@ -53,7 +53,7 @@ async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
         .await
         .unwrap();
     std::fs::remove_file(&local_plan).unwrap();
-    let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
     let mut run = store.get_run(&run_id).await.unwrap().unwrap();
     run.plan_ref = Some(format!("s3://{bucket}/{key}"));
     store.put_run(&run).await.unwrap();
@@ -112,7 +112,7 @@ async fn before_images_kept_in_s3_are_fetched_for_a_revert() {
         .await
         .unwrap();
     std::fs::remove_file(&local).unwrap();
-    let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
     let mut run = store.get_run(&run_id).await.unwrap().unwrap();
     run.before_ref = Some(format!("s3://{bucket}/{key}"));
     store.put_run(&run).await.unwrap();

@@ -264,7 +264,7 @@ fn sso_audit_lists_a_districts_sign_in_attempts() {
     let dir = tempfile::tempdir().unwrap();
     let now = chrono::Utc::now();
     {
-        let store = roster::SqliteStore::open(&dir.path().join("roster.db")).unwrap();
+        let store = roster_sqlite::SqliteStore::open(&dir.path().join("roster.db")).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         for (i, (tenant, outcome)) in [
             (Some("d1"), "signed_in"),
@@ -395,7 +395,7 @@ fn users_list_shows_each_users_state_and_provisional_lists_the_teachers_made_at_
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         use roster::ProvisionalUsers;
-        let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+        let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
         let content = roster::SisContent::from_value(serde_json::json!({
             "sourcedId": "tch-new", "role": "teacher", "email": "new@d.example", "givenName": "New"
         }));

@@ -394,7 +394,7 @@ async fn tenants_check_passes_a_ready_district_and_says_what_to_do_for_an_unread
     let server = sftp_user(&ready, &bucket, true).await;
     {
         use roster::roles::*;
-        let store = roster::SqliteStore::open(&d.join("roster.db")).unwrap();
+        let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
         let now = chrono::Utc::now();
         store
             .put_sign_in_audit(&roster::SignInAudit {

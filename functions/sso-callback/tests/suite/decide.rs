@@ -1,7 +1,8 @@
 //! The sign-in decision against a real roster (the SQLite store, synced by the engine).
 
 use roster::roles::*;
-use roster::{Engine, LocalArtifacts, PlatformEdits, RunSource, SqliteStore, TenantConfig};
+use roster::{Engine, LocalArtifacts, PlatformEdits, RunSource, TenantConfig};
+use roster_sqlite::SqliteStore;
 use sso_callback::decide::{decide, ClassLinkRole, Decision, MatchKey, UserInfo};
 
 async fn roster() -> (SqliteStore, tempfile::TempDir) {

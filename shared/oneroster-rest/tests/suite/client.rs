@@ -8,7 +8,8 @@ use oneroster_rest::address::AddressPolicy;
 use oneroster_rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
 use oneroster_rest::pull::{pull, PullError, PullMode};
 use roster::roles::*;
-use roster::{Engine, LocalArtifacts, RunSource, SqliteStore, TenantConfig};
+use roster::{Engine, LocalArtifacts, RunSource, TenantConfig};
+use roster_sqlite::SqliteStore;
 use std::time::Duration;
 
 const KINDS: [EntityKind; 7] = EntityKind::ALL;

@@ -6,7 +6,8 @@
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use oneroster::EntityKind;
 use roster::*;
-use roster_dynamodb::DynamoStore;
+pub use roster_dynamodb::DynamoStore;
+pub use roster_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,8 +1,8 @@
 //! Tenants: each district's configuration and sync state.
 
 use super::{db_error, json_error, SqliteStore};
-use crate::store::*;
-use crate::tenant::{TenantConfig, TenantState};
+use roster::store::*;
+use roster::tenant::{TenantConfig, TenantState};
 use rusqlite::params;
 use rusqlite::OptionalExtension;
 

@@ -6,7 +6,7 @@
 //! again into a fresh file (docs/data-model.md).
 
 use super::db_error;
-use crate::store::{StoreError, StoreResult};
+use roster::store::{StoreError, StoreResult};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The layout this build writes, kept in the file's `PRAGMA user_version`.
@@ -201,8 +201,8 @@ fn refusal(file: &str, version: i64) -> StoreError {
 mod tests {
     use super::super::SqliteStore;
     use super::LAYOUT_VERSION;
-    use crate::store::*;
-    use crate::TenantConfig;
+    use roster::store::*;
+    use roster::TenantConfig;
     use rusqlite::Connection;
     use std::path::Path;
 

@@ -1,8 +1,8 @@
 //! One-time records (SSO state, tickets) and sign-in audits, each with an expiry.
 
 use super::{db_error, parse_ts, ts, SqliteStore};
-use crate::store::*;
 use chrono::{DateTime, Utc};
+use roster::store::*;
 use rusqlite::{params, OptionalExtension};
 
 impl OneTimeRecords for SqliteStore {

@@ -5,8 +5,8 @@
 //! a file a quarter smaller (docs/BENCHMARKS.md).
 
 use super::db_error;
-use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
+use roster::store::{StoreError, StoreResult};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Row};
 

@@ -6,12 +6,12 @@ use super::layout::{
     tenant_key_for_writing,
 };
 use super::{db_error, kind_code, kind_name, SqliteStore};
-use crate::content::{digest_of_text, SisContent};
-use crate::school_year::RecordFacts;
-use crate::store::*;
 use chrono::{DateTime, Utc};
 use futures::{Stream, StreamExt};
 use oneroster::EntityKind;
+use roster::content::{digest_of_text, SisContent};
+use roster::school_year::RecordFacts;
+use roster::store::*;
 use rusqlite::params;
 use std::collections::HashMap;
 use std::sync::mpsc;

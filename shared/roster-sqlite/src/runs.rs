@@ -1,8 +1,8 @@
 //! Run records: one per sync, newest first.
 
 use super::{db_error, json_error, SqliteStore};
-use crate::run::RunRecord;
-use crate::store::*;
+use roster::run::RunRecord;
+use roster::store::*;
 use rusqlite::params;
 use rusqlite::OptionalExtension;
 

@@ -6,9 +6,9 @@
 //! records and sign-in audits, leases and claims); this one holds the
 //! connection, the schema and the conversions they share.
 
-use crate::store::*;
 use chrono::{DateTime, SecondsFormat, Utc};
 use oneroster::EntityKind;
+use roster::store::*;
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::Mutex;
@@ -27,17 +27,17 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-pub(super) fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub(super) fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
+pub(crate) fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::permanent(format!("bad timestamp `{text}` in store")).because(e))
 }
 
-pub(super) fn db_error(e: rusqlite::Error) -> StoreError {
+pub(crate) fn db_error(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(ref f, _)
             if matches!(
@@ -51,16 +51,16 @@ pub(super) fn db_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
-pub(super) fn json_error(e: serde_json::Error) -> StoreError {
+pub(crate) fn json_error(e: serde_json::Error) -> StoreError {
     StoreError::permanent("unreadable JSON in store").because(e)
 }
 
-pub(super) fn kind_name(kind: EntityKind) -> &'static str {
+pub(crate) fn kind_name(kind: EntityKind) -> &'static str {
     kind.file_name()
 }
 
 /// The code that stands for a type in `entities` (stable: stored in files).
-pub(super) fn kind_code(kind: EntityKind) -> i64 {
+pub(crate) fn kind_code(kind: EntityKind) -> i64 {
     match kind {
         EntityKind::Orgs => 1,
         EntityKind::AcademicSessions => 2,
@@ -96,7 +96,7 @@ impl SqliteStore {
         })
     }
 
-    pub(super) fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> StoreResult<T>,
     ) -> StoreResult<T> {

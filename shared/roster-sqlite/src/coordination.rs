@@ -2,8 +2,8 @@
 //! (each delivery's work done once).
 
 use super::{db_error, parse_ts, ts, SqliteStore};
-use crate::store::*;
 use chrono::{DateTime, Utc};
+use roster::store::*;
 use rusqlite::{params, OptionalExtension};
 use std::time::Duration;
 
