@@ -362,7 +362,7 @@ pub async fn runs_show<S: Store>(
                     Ok(v) => v,
                     Err(e) => return failure(json, &e),
                 };
-                let text = roster::report_page::render(Some(&run), validation.as_ref());
+                let text = present::report_page::render(Some(&run), validation.as_ref());
                 if let Err(e) = std::fs::write(page, text) {
                     return failure(json, &format!("{}: {e}", page.display()));
                 }

@@ -84,7 +84,7 @@ pub fn run(path: &Path, roles: RoleSet, json: bool, html: Option<&Path>) -> Outc
     };
     if let Some(page) = html {
         let value = serde_json::to_value(&report).expect("report serialises");
-        if let Err(e) = std::fs::write(page, roster::report_page::render(None, Some(&value))) {
+        if let Err(e) = std::fs::write(page, present::report_page::render(None, Some(&value))) {
             return crate::outcome::failure(json, &format!("{}: {e}", page.display()));
         }
     }

@@ -10,7 +10,7 @@ use cloud::continuation::ContinuationQueue;
 use cloud::s3::{self, Listed};
 use cloud::Failure;
 use oneroster::manifest::parse_manifest;
-use roster::progress_log::LoggedProgress;
+use present::progress_log::LoggedProgress;
 use roster::{
     ClaimOutcome, Connection, Delivered, Engine, LocalArtifacts, RunRecord, RunSource, RunStatus,
     Store, SyncOptions, TenantConfig,
@@ -433,7 +433,7 @@ impl<S: Store> Ingest<S> {
                 return Err(e.into());
             }
         };
-        roster::run_log::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
+        present::run_log::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
         match run.status {
             RunStatus::Busy | RunStatus::Continued => {
                 let outcome = if run.status == RunStatus::Busy {
@@ -602,8 +602,8 @@ impl<S: Store> Ingest<S> {
         s3::put_bytes(
             &self.s3,
             bucket,
-            &format!("{folder}{}", roster::report_page::PAGE_FILE),
-            roster::report_page::render(Some(run), validation).into_bytes(),
+            &format!("{folder}{}", present::report_page::PAGE_FILE),
+            present::report_page::render(Some(run), validation).into_bytes(),
             "text/html; charset=utf-8",
         )
         .await
@@ -611,7 +611,7 @@ impl<S: Store> Ingest<S> {
 
     /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).
     async fn notify(&self, tenant: &TenantConfig, run: &RunRecord) {
-        if let (Some(topic), Some(n)) = (&self.notices, roster::notice::for_tenant(tenant, run)) {
+        if let (Some(topic), Some(n)) = (&self.notices, present::notice::for_tenant(tenant, run)) {
             topic
                 .send_notice(&n.tenant, &n.outcome, &n.subject, &n.body)
                 .await;
@@ -677,8 +677,9 @@ impl<S: Store> Ingest<S> {
         s3::put_bytes(
             &self.s3,
             &object.bucket,
-            &format!("{folder}{}", roster::report_page::PAGE_FILE),
-            roster::report_page::render_set_aside(file_name(&object.key), reason, now).into_bytes(),
+            &format!("{folder}{}", present::report_page::PAGE_FILE),
+            present::report_page::render_set_aside(file_name(&object.key), reason, now)
+                .into_bytes(),
             "text/html; charset=utf-8",
         )
         .await?;

@@ -14,9 +14,9 @@
 //! a header such as `"\n<a href=http://evil>click</a>"` cannot forge a line
 //! or a link of the message, nor make it endless.
 
-use crate::run::{RunRecord, RunStatus};
-use crate::tenant::TenantConfig;
 use oneroster::report::escape_controls;
+use roster::run::{RunRecord, RunStatus};
+use roster::tenant::TenantConfig;
 use std::fmt::Write as _;
 
 /// How many validation errors a message lists.
@@ -170,7 +170,7 @@ pub fn notice(run: &RunRecord) -> Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{KindCounts, RunIssue, RunSource};
+    use roster::run::{KindCounts, RunIssue, RunSource};
 
     fn run(status: RunStatus) -> RunRecord {
         let mut run = RunRecord::start(
@@ -300,7 +300,7 @@ mod tests {
         r.error_count = 2;
         r.hold.insert(
             format!("users\u{2028}{long}"),
-            crate::run::HoldReason {
+            roster::run::HoldReason {
                 active_before: 10,
                 would_archive: 5,
                 would_change_identity: 0,
@@ -355,7 +355,7 @@ mod tests {
         let mut r = run(RunStatus::Held);
         r.hold.insert(
             "users".into(),
-            crate::run::HoldReason {
+            roster::run::HoldReason {
                 active_before: 1000,
                 would_archive: 400,
                 would_change_identity: 0,

@@ -11,7 +11,7 @@
 //! per type for applied or held runs. Values come only from the district's own
 //! file, escaped; a `password` column's value is never shown.
 
-use crate::run::{KindCounts, RunRecord, RunStatus};
+use roster::run::{KindCounts, RunRecord, RunStatus};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -23,14 +23,14 @@ pub const PAGE_FILE: &str = "report.html";
 pub fn render_set_aside(file: &str, reason: &str, at: chrono::DateTime<chrono::Utc>) -> String {
     let mut run = RunRecord::start(
         "",
-        crate::run::RunSource {
+        roster::run::RunSource {
             kind: "upload".into(),
             reference: file.to_string(),
         },
         at,
     );
     run.run_id = format!("(none: {file} was set aside unread)");
-    run.errors.push(crate::run::RunIssue {
+    run.errors.push(roster::run::RunIssue {
         file: file.to_string(),
         line: None,
         column: None,
