@@ -603,7 +603,13 @@ impl<S: Store> Ingest<S> {
             &self.s3,
             bucket,
             &format!("{folder}{}", present::report_page::PAGE_FILE),
-            present::report_page::render(Some(run), validation).into_bytes(),
+            present::report_page::render(
+                Some(run),
+                validation
+                    .and_then(present::report_page::Findings::from_value)
+                    .as_ref(),
+            )
+            .into_bytes(),
             "text/html; charset=utf-8",
         )
         .await

@@ -982,6 +982,7 @@ pub trait PlatformEdits: Send + Sync {
 
 /// When a lease, claim or kept result that starts at `now` and lasts `length`
 /// ends, in both adapters; a length past chrono's range never ends.
+#[cfg_attr(not(any(feature = "sqlite", feature = "dynamodb")), allow(dead_code))]
 pub(crate) fn expires_after(now: DateTime<Utc>, length: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(length)
         .ok()
