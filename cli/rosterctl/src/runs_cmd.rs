@@ -362,7 +362,9 @@ pub async fn runs_show<S: Store>(
                     Ok(v) => v,
                     Err(e) => return failure(json, &e),
                 };
-                let text = roster::report_page::render(Some(&run), validation.as_ref());
+                let findings =
+                    validation.and_then(|v| present::report_page::Findings::from_value(&v));
+                let text = present::report_page::render(Some(&run), findings.as_ref());
                 if let Err(e) = std::fs::write(page, text) {
                     return failure(json, &format!("{}: {e}", page.display()));
                 }

@@ -277,7 +277,7 @@ pub async fn sync<S: Store, A: Artifacts>(
     {
         Ok(run) => {
             // The page a district reads, beside report.json in the runs folder.
-            if let Err(e) = roster::report_page::write_beside(&run) {
+            if let Err(e) = present::report_page::write_beside(&run) {
                 eprintln!("warning: report.html not written: {e}");
             }
             (run_outcome(&run, p.json), note)

@@ -83,8 +83,8 @@ pub fn run(path: &Path, roles: RoleSet, json: bool, html: Option<&Path>) -> Outc
         EXIT_REFUSED
     };
     if let Some(page) = html {
-        let value = serde_json::to_value(&report).expect("report serialises");
-        if let Err(e) = std::fs::write(page, roster::report_page::render(None, Some(&value))) {
+        let findings = present::report_page::Findings::of(&report);
+        if let Err(e) = std::fs::write(page, present::report_page::render(None, Some(&findings))) {
             return crate::outcome::failure(json, &format!("{}: {e}", page.display()));
         }
     }

@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table),
         secrets: aws_sdk_secretsmanager::Client::new(&sdk),
         config: PullConfig {
-            progress: roster::progress_log::LoggedProgress::every(std::time::Duration::from_secs(
+            progress: present::progress_log::LoggedProgress::every(std::time::Duration::from_secs(
                 5,
             )),
             ..PullConfig::default()

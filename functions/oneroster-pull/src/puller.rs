@@ -55,8 +55,9 @@ impl<S: Store> Puller<S> {
     ) -> Result<RunRecord, Failure> {
         let started = Instant::now();
         let (tenant, run) = self.handle_inner(event, deadline).await?;
-        roster::run_log::emit("oneroster-pull", &run, started.elapsed(), None);
-        if let (Some(topic), Some(n)) = (&self.notices, roster::notice::for_tenant(&tenant, &run)) {
+        present::run_log::emit("oneroster-pull", &run, started.elapsed(), None);
+        if let (Some(topic), Some(n)) = (&self.notices, present::notice::for_tenant(&tenant, &run))
+        {
             topic
                 .send_notice(&n.tenant, &n.outcome, &n.subject, &n.body)
                 .await;

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 // One HTML escaper for every page the project writes.
-use roster::report_page::escape;
+use present::report_page::escape;
 
 /// The only style on our pages; the CSP allows exactly this block by hash.
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}h1{font-size:1.5rem}a{color:#0b5394}.ref{color:#555;font-size:.9rem}";

@@ -15,15 +15,11 @@ pub mod engine;
 pub mod error;
 pub mod history;
 mod memory;
-pub mod notice;
 pub mod plan;
-pub mod progress_log;
-pub mod report_page;
 pub mod revert;
 pub mod run;
 #[cfg(feature = "s3")]
 pub mod run_files;
-pub mod run_log;
 pub mod school_year;
 pub mod snapshot;
 pub mod store;

@@ -167,8 +167,14 @@ impl<S: Store> Ingest<S> {
         s3::put_bytes(
             &self.s3,
             bucket,
-            &format!("{folder}{}", roster::report_page::PAGE_FILE),
-            roster::report_page::render(Some(run), validation).into_bytes(),
+            &format!("{folder}{}", present::report_page::PAGE_FILE),
+            present::report_page::render(
+                Some(run),
+                validation
+                    .and_then(present::report_page::Findings::from_value)
+                    .as_ref(),
+            )
+            .into_bytes(),
             "text/html; charset=utf-8",
         )
         .await
@@ -176,7 +182,7 @@ impl<S: Store> Ingest<S> {
 
     /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).
     async fn notify(&self, tenant: &TenantConfig, run: &RunRecord) {
-        if let (Some(topic), Some(n)) = (&self.notices, roster::notice::for_tenant(tenant, run)) {
+        if let (Some(topic), Some(n)) = (&self.notices, present::notice::for_tenant(tenant, run)) {
             topic
                 .send_notice(&n.tenant, &n.outcome, &n.subject, &n.body)
                 .await;
@@ -221,8 +227,9 @@ impl<S: Store> Ingest<S> {
         s3::put_bytes(
             &self.s3,
             &object.bucket,
-            &format!("{folder}{}", roster::report_page::PAGE_FILE),
-            roster::report_page::render_set_aside(file_name(&object.key), reason, now).into_bytes(),
+            &format!("{folder}{}", present::report_page::PAGE_FILE),
+            present::report_page::render_set_aside(file_name(&object.key), reason, now)
+                .into_bytes(),
             "text/html; charset=utf-8",
         )
         .await?;

@@ -6,7 +6,7 @@ use super::{Delivery, Ingest, ItemOutcome};
 use crate::event::{Continuation, ObjectRef};
 use crate::keys::Outcome;
 use cloud::Failure;
-use roster::progress_log::LoggedProgress;
+use present::progress_log::LoggedProgress;
 use roster::{
     Delivered, Engine, LocalArtifacts, RunSource, RunStatus, Store, SyncOptions, TenantConfig,
 };
@@ -70,7 +70,7 @@ impl<S: Store> Ingest<S> {
                 return Err(e.into());
             }
         };
-        roster::run_log::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
+        present::run_log::emit("csv-ingest", &run, started.elapsed(), Some(&object.key));
         match run.status {
             RunStatus::Busy | RunStatus::Continued => {
                 let outcome = if run.status == RunStatus::Busy {

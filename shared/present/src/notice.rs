@@ -6,17 +6,18 @@
 //! code, what to do next, and the run id; never a value from the data, so no
 //! name, email or other personal data of students or staff.
 //!
-//! The notice is plain text (SNS email). Every value in it that a delivery or
-//! the store supplied (ids, file names, column headers, codes) goes through
-//! [`shown`]: on one line (control characters, line and paragraph separators
-//! and bidirectional overrides written as `\u{..}`), no clickable link
-//! (`://` written `[:]//`), and at most [`NOTICE_VALUE_CHARS`] characters, so
-//! a header such as `"\n<a href=http://evil>click</a>"` cannot forge a line
-//! or a link of the message, nor make it endless.
+//! The notice is plain text (SNS email), written with `writeln!`: a template
+//! library adds nothing to a few lines without markup. Every value in it that
+//! a delivery or the store supplied (ids, file names, column headers, codes)
+//! goes through [`shown`]: on one line (control characters, line and
+//! paragraph separators and bidirectional overrides written as `\u{..}`), no
+//! clickable link (`://` written `[:]//`), and at most [`NOTICE_VALUE_CHARS`]
+//! characters, so a header such as `"\n<a href=http://evil>click</a>"`
+//! cannot forge a line or a link of the message, nor make it endless.
 
-use crate::run::{RunRecord, RunStatus};
-use crate::tenant::TenantConfig;
 use oneroster::report::escape_controls;
+use roster::run::{RunRecord, RunStatus};
+use roster::tenant::TenantConfig;
 use std::fmt::Write as _;
 
 /// How many validation errors a message lists.
@@ -85,10 +86,16 @@ pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
 
 /// What the district should do next about `run`, in one sentence (empty for outcomes that need nothing).
 pub fn next_step(run: &RunRecord) -> &'static str {
-    match run.status {
+    next_step_for(run.status, &run.source.kind)
+}
+
+/// What to do next about an outcome `status` of a delivery of kind
+/// `delivery` (`csv`, `api`, `upload`), in one sentence.
+pub fn next_step_for(status: RunStatus, delivery: &str) -> &'static str {
+    match status {
         RunStatus::Rejected => "Nothing was changed. Please correct the errors below in your student information system or in ClassLink's export, then send the file again.",
         RunStatus::Held => "Nothing was changed yet: this file would remove or change many records at once, or many of its rows were rejected, so it waits for a person to approve it. Please tell your Customer Success Manager whether the change is intended.",
-        RunStatus::Failed if run.source.kind == "api" => "Nothing was changed: the pull from ClassLink's OneRoster API did not complete. If the Application Key, Secret or API URL changed in ClassLink, send the new ones to your Customer Success Manager; otherwise the next scheduled pull tries again.",
+        RunStatus::Failed if delivery == "api" => "Nothing was changed: the pull from ClassLink's OneRoster API did not complete. If the Application Key, Secret or API URL changed in ClassLink, send the new ones to your Customer Success Manager; otherwise the next scheduled pull tries again.",
         RunStatus::Failed => "Nothing is assumed applied. We retry automatically; if this repeats, your Customer Success Manager will contact you.",
         RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
         RunStatus::Applied => "Your roster is up to date.",
@@ -170,7 +177,7 @@ pub fn notice(run: &RunRecord) -> Notice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{KindCounts, RunIssue, RunSource};
+    use roster::run::{KindCounts, RunIssue, RunSource};
 
     fn run(status: RunStatus) -> RunRecord {
         let mut run = RunRecord::start(
@@ -300,7 +307,7 @@ mod tests {
         r.error_count = 2;
         r.hold.insert(
             format!("users\u{2028}{long}"),
-            crate::run::HoldReason {
+            roster::run::HoldReason {
                 active_before: 10,
                 would_archive: 5,
                 would_change_identity: 0,
@@ -355,7 +362,7 @@ mod tests {
         let mut r = run(RunStatus::Held);
         r.hold.insert(
             "users".into(),
-            crate::run::HoldReason {
+            roster::run::HoldReason {
                 active_before: 1000,
                 would_archive: 400,
                 would_change_identity: 0,

@@ -2,9 +2,9 @@
 //! and one CloudWatch EMF metrics line (namespace `RosterBridge`, dimensions
 //! `Stack`, `Function` and `Status`). Ids and counts only: never names or emails.
 
-use crate::engine::total_counts;
-use crate::run::RunRecord;
 use cloud::metrics::{stack_line, Metric};
+use roster::engine::total_counts;
+use roster::run::RunRecord;
 use serde_json::json;
 use std::time::Duration;
 
@@ -79,7 +79,7 @@ pub fn metrics_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::{RunSource, RunStatus};
+    use roster::run::{RunSource, RunStatus};
 
     #[test]
     fn a_run_line_has_ids_counts_and_the_status_dimension() {

@@ -1,6 +1,7 @@
 //! Progress as log lines (Lambda): a line when a stage begins, then at most
 //! one every few seconds with counts and rate, so an operator following a
-//! long apply in CloudWatch sees it moving.
+//! long apply in CloudWatch sees it moving. Here rather than in `cloud`,
+//! which would then depend on `oneroster` for the progress sink it implements.
 
 use oneroster::progress::{ProgressLog, ProgressSink};
 use oneroster::Progress;
