@@ -158,7 +158,7 @@ impl<S: Store> Puller<S> {
             return Ok(());
         };
         let folder = format!("processed/{}/{}/", run.tenant, run.run_id);
-        roster::run_files::keep_in_s3(&files.s3, &files.bucket, &folder, run).await?;
+        cloud::run_files::keep_in_s3(&files.s3, &files.bucket, &folder, run).await?;
         self.store.put_run(run).await?;
         let _ = std::fs::remove_dir_all(&local);
         Ok(())

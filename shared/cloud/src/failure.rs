@@ -200,6 +200,29 @@ impl From<Failure> for lambda_runtime::Diagnostic {
     }
 }
 
+impl Retry {
+    /// `Retryable` when `retryable`, else `Permanent`.
+    pub fn when(retryable: bool) -> Retry {
+        if retryable {
+            Retry::Retryable
+        } else {
+            Retry::Permanent
+        }
+    }
+}
+
+impl From<roster::StoreError> for Failure {
+    fn from(e: roster::StoreError) -> Failure {
+        Failure::new(Retry::when(e.is_retryable()), "the roster store failed").because(e)
+    }
+}
+
+impl From<roster::SyncError> for Failure {
+    fn from(e: roster::SyncError) -> Failure {
+        Failure::new(Retry::when(e.is_retryable()), "the sync failed").because(e)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@ pub mod failure;
 pub mod lambda;
 pub mod metrics;
 #[cfg(feature = "s3")]
+pub mod run_files;
+#[cfg(feature = "s3")]
 pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;

@@ -55,7 +55,12 @@ where
     let code = cloud::failure::service_code(&e)
         .unwrap_or("no response")
         .to_string();
-    StoreError::new(cloud::classify(&e), format!("DynamoDB: {code}")).because(e)
+    let context = format!("DynamoDB: {code}");
+    match cloud::classify(&e) {
+        cloud::Retry::Retryable => StoreError::unavailable(context),
+        cloud::Retry::Permanent => StoreError::permanent(context),
+    }
+    .because(e)
 }
 
 pub(super) fn is_condition_failed<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {

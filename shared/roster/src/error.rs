@@ -2,8 +2,9 @@
 //! that returns it (plan, snapshot, engine, api).
 
 use crate::store::StoreError;
-use cloud::failure::BoxError;
-use cloud::{Failure, Retry};
+
+/// Any error, kept as the source of another.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Why a sync could not complete. Runs that end `held`, `rejected`, `stale`
 /// or `busy` are not errors: they are outcomes recorded in the run record.
@@ -60,16 +61,5 @@ impl SyncError {
 impl From<std::io::Error> for SyncError {
     fn from(e: std::io::Error) -> Self {
         SyncError::io("local file", e)
-    }
-}
-
-impl From<SyncError> for Failure {
-    fn from(e: SyncError) -> Failure {
-        let retry = if e.is_retryable() {
-            Retry::Retryable
-        } else {
-            Retry::Permanent
-        };
-        Failure::new(retry, "the sync failed").because(e)
     }
 }

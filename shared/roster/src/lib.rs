@@ -18,8 +18,6 @@ mod memory;
 pub mod plan;
 pub mod revert;
 pub mod run;
-#[cfg(feature = "s3")]
-pub mod run_files;
 pub mod school_year;
 pub mod snapshot;
 pub mod store;

@@ -5,13 +5,12 @@
 //! SQLite (embedded, local) — and one conformance suite keeps them equal.
 
 use crate::content::{IndexKeys, SisContent};
+use crate::error::BoxError;
 use crate::run::RunRecord;
 pub use crate::run::StoreUsage;
 use crate::school_year::RecordFacts;
 use crate::tenant::{TenantConfig, TenantState};
 use chrono::{DateTime, Utc};
-use cloud::failure::BoxError;
-use cloud::{Failure, Retry};
 use compact_str::CompactString;
 use futures::{Stream, StreamExt};
 use oneroster::EntityKind;
@@ -107,24 +106,6 @@ impl StoreError {
         }
     }
 
-    /// A failure of `retry` kind.
-    pub fn new(retry: Retry, context: impl Into<String>) -> StoreError {
-        match retry {
-            Retry::Retryable => StoreError::unavailable(context),
-            Retry::Permanent => StoreError::permanent(context),
-        }
-    }
-
-    /// Whether retrying later may succeed.
-    pub fn retry(&self) -> Retry {
-        match self {
-            StoreError::Unavailable { .. } => Retry::Retryable,
-            StoreError::Permanent { .. }
-            | StoreError::Conflict { .. }
-            | StoreError::LeaseLost { .. } => Retry::Permanent,
-        }
-    }
-
     /// Whether the store refused the write by one of its rules.
     pub fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Conflict { .. })
@@ -135,15 +116,9 @@ impl StoreError {
         matches!(self, StoreError::LeaseLost { .. })
     }
 
-    /// Whether retrying later may succeed.
+    /// Whether retrying later may succeed (the store was unavailable).
     pub fn is_retryable(&self) -> bool {
-        self.retry().is_retryable()
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Failure {
-        Failure::new(e.retry(), "the roster store failed").because(e)
+        matches!(self, StoreError::Unavailable { .. })
     }
 }
 

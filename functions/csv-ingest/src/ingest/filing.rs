@@ -36,7 +36,7 @@ impl<S: Store> Ingest<S> {
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
         // A held plan, and an applied run's before-images (tagged: the bucket's
         // lifecycle rule expires them after the deployment's retention).
-        roster::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run).await?;
+        cloud::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run).await?;
         run.report_ref = Some(format!("s3://{}/{folder}report.json", object.bucket));
         self.store.put_run(&run).await?;
         self.put_report(

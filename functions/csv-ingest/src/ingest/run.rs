@@ -82,7 +82,7 @@ impl<S: Store> Ingest<S> {
                 // leave this container's /tmp now.
                 if run.status == RunStatus::Continued {
                     let folder = Outcome::Processed.run_folder(&tenant.tenant, &run.run_id);
-                    roster::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run)
+                    cloud::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run)
                         .await?;
                     self.store.put_run(&run).await?;
                 }

@@ -3,9 +3,9 @@
 //! function's `/tmp` for `s3://{bucket}/{folder}`, and the run record points
 //! at them. Shared by csv-ingest and oneroster-pull.
 
-use crate::run::RunRecord;
-use cloud::s3::{self, S3Uri};
-use cloud::Failure;
+use crate::s3::{self, S3Uri};
+use crate::Failure;
+use roster::RunRecord;
 use std::path::PathBuf;
 
 /// The object tag of before-images in S3: template.yaml's lifecycle rule
@@ -31,7 +31,7 @@ pub async fn keep_in_s3(
         run.plan_ref = Some(uri(bucket, key));
     }
     if let Some(images) = local_file(&run.before_ref) {
-        let key = format!("{folder}{}", crate::before::BEFORE_FILE);
+        let key = format!("{folder}{}", roster::before::BEFORE_FILE);
         s3::put_file_tagged(client, bucket, &key, &images, Some(BEFORE_IMAGES_TAG)).await?;
         run.before_ref = Some(uri(bucket, key));
     }
