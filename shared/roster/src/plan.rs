@@ -2,8 +2,8 @@
 //! one entity type. Pure: reads summaries and rows, emits planned writes.
 //!
 //! This module holds a type's plan and its hold check; its parts hold the
-//! planned writes and plan files ([`file`]) and the planning of a type
-//! ([`kind`]).
+//! planned writes and plan files (`file`) and the planning of a type
+//! (`kind`).
 
 use crate::run::KindCounts;
 use crate::store::ArchiveReason;
