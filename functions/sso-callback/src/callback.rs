@@ -5,9 +5,9 @@
 //! top to bottom with `?`, and every attempt is logged and audited once.
 
 use crate::config::START_PATH;
-use crate::decide::{decide, provisional_content, Decision};
+use crate::decide::{decide, provisional_content, Decision, UserInfo};
 use crate::login::{self, LoginTransaction, LOGIN_COOKIE};
-use crate::oidc::ClassLinkError;
+use crate::oidc::{ClassLinkError, SignedIn};
 use crate::pages::{
     classlink_outcome, classlink_page, incomplete_page, see_other, unavailable_page, with_cookie,
     Page,
@@ -258,9 +258,38 @@ async fn sign_in<'q, S: SsoStore>(
     headers: &HeaderMap,
     attempt: &mut Attempt,
 ) -> Result<(&'static str, Response), Refusal> {
-    let store = &app.store;
+    let transaction = returning_transaction(app, id, param, headers).await?;
+    let code = param("code").ok_or(Refusal::Incomplete)?;
+    let secret = app.client_secret.value().await?;
+    let signed_in = app
+        .classlink
+        .finish(
+            code,
+            &transaction.pkce_verifier,
+            &transaction.nonce,
+            &secret,
+        )
+        .await?;
+    attempt.audit.classlink_tenant_id = signed_in.info.tenant();
+    attempt.audit.classlink_user_id = signed_in.info.user();
+    let (decision, info) = decide_signed_in(app, signed_in, attempt).await?;
+    let decision = provision(app, id, &info, decision).await?;
+    attempt.audit.tenant = decision.tenant().map(String::from);
+    let outcome = decision.outcome();
+    let response = respond(app, id, &transaction, &decision, attempt).await?;
+    Ok((outcome, response))
+}
+
+/// The login transaction the browser returns with (its `state`), checked:
+/// this browser's, not an error from ClassLink, and from ClassLink's issuer.
+async fn returning_transaction<'q, S: SsoStore>(
+    app: &Shared<S>,
+    id: &str,
+    param: &impl Fn(&str) -> Option<&'q str>,
+    headers: &HeaderMap,
+) -> Result<LoginTransaction, Refusal> {
     let state = param("state").ok_or(Refusal::Incomplete)?;
-    let transaction: LoginTransaction = login::consume(store, state, Utc::now())
+    let transaction: LoginTransaction = login::consume(&app.store, state, Utc::now())
         .await
         .map_err(Refusal::store("cannot read the login transaction"))?
         .ok_or(Refusal::LoginExpiredOrUsed)?;
@@ -277,19 +306,18 @@ async fn sign_in<'q, S: SsoStore>(
     if param("iss").is_some_and(|iss| !app.classlink.issuer_matches(iss)) {
         return Err(Refusal::IssuerMismatch);
     }
-    let code = param("code").ok_or(Refusal::Incomplete)?;
-    let secret = app.client_secret.value().await?;
-    let signed_in = app
-        .classlink
-        .finish(
-            code,
-            &transaction.pkce_verifier,
-            &transaction.nonce,
-            &secret,
-        )
-        .await?;
-    attempt.audit.classlink_tenant_id = signed_in.info.tenant();
-    attempt.audit.classlink_user_id = signed_in.info.user();
+    Ok(transaction)
+}
+
+/// The decision on a signed-in user, and the user's information it was
+/// made on (ClassLink's user info, read when the ID token lacks a LoginId
+/// the roster needs).
+async fn decide_signed_in<S: SsoStore>(
+    app: &Shared<S>,
+    signed_in: SignedIn,
+    attempt: &mut Attempt,
+) -> Result<(Decision, UserInfo), Refusal> {
+    let store = &app.store;
     let mut info = signed_in.info;
     let mut decision = decide(store, &info)
         .await
@@ -314,31 +342,54 @@ async fn sign_in<'q, S: SsoStore>(
             .await
             .map_err(Refusal::store("cannot read the roster"))?;
     }
-    if let Decision::Provision { tenant, sourced_id } = &decision {
-        let content = provisional_content(sourced_id, &info);
-        let created = store
-            .provision_user(
-                tenant,
-                sourced_id,
-                &content,
-                Utc::now(),
-                &format!("sso:{id}"),
-            )
-            .await
-            .map_err(Refusal::store("cannot store the provisional teacher"))?;
-        if created {
-            tracing::info!(request_id = id, tenant = %tenant, sourced_id = %sourced_id, "provisional teacher created");
-        } else {
-            // Someone made the record meanwhile (the same teacher signing in
-            // twice, or a sync): decide again on what is stored now.
-            decision = decide(store, &info)
-                .await
-                .map_err(Refusal::store("cannot read the roster"))?;
-        }
+    Ok((decision, info))
+}
+
+/// A decision to provision: the provisional teacher stored, or (made
+/// meanwhile) the decision made again on what is stored now. Any other
+/// decision stands.
+async fn provision<S: SsoStore>(
+    app: &Shared<S>,
+    id: &str,
+    info: &UserInfo,
+    decision: Decision,
+) -> Result<Decision, Refusal> {
+    let Decision::Provision { tenant, sourced_id } = &decision else {
+        return Ok(decision);
+    };
+    let store = &app.store;
+    let content = provisional_content(sourced_id, info);
+    let created = store
+        .provision_user(
+            tenant,
+            sourced_id,
+            &content,
+            Utc::now(),
+            &format!("sso:{id}"),
+        )
+        .await
+        .map_err(Refusal::store("cannot store the provisional teacher"))?;
+    if created {
+        tracing::info!(request_id = id, tenant = %tenant, sourced_id = %sourced_id, "provisional teacher created");
+        return Ok(decision);
     }
-    attempt.audit.tenant = decision.tenant().map(String::from);
-    let outcome = decision.outcome();
-    let response = match &decision {
+    // Someone made the record meanwhile (the same teacher signing in
+    // twice, or a sync): decide again on what is stored now.
+    decide(store, info)
+        .await
+        .map_err(Refusal::store("cannot read the roster"))
+}
+
+/// Where a decision sends the browser: a ticket and on, for a sign-in;
+/// else a page that says why not.
+async fn respond<S: SsoStore>(
+    app: &Shared<S>,
+    id: &str,
+    transaction: &LoginTransaction,
+    decision: &Decision,
+    attempt: &mut Attempt,
+) -> Result<Response, Refusal> {
+    Ok(match decision {
         Decision::SignIn {
             tenant,
             sourced_id,
@@ -348,11 +399,11 @@ async fn sign_in<'q, S: SsoStore>(
         } => {
             attempt.audit.sourced_id = Some(sourced_id.clone());
             attempt.audit.matched_by = Some(matched_by.as_str().to_string());
-            ticket_redirect(app, &transaction, tenant, sourced_id, role).await?
+            ticket_redirect(app, transaction, tenant, sourced_id, role).await?
         }
         Decision::Provision { tenant, sourced_id } => {
             attempt.audit.sourced_id = Some(sourced_id.clone());
-            ticket_redirect(app, &transaction, tenant, sourced_id, "teacher").await?
+            ticket_redirect(app, transaction, tenant, sourced_id, "teacher").await?
         }
         Decision::NotSetUp => Page::new(
             StatusCode::FORBIDDEN,
@@ -360,21 +411,7 @@ async fn sign_in<'q, S: SsoStore>(
             &["Your school district has not been set up to sign in to Sonday System Digital through ClassLink. Please ask your district's ClassLink administrator or your Customer Success Manager."],
         )
         .respond(id),
-        Decision::Misconfigured { tenants } => {
-            tracing::error!(
-                request_id = id,
-                classlink_tenant_id = attempt.audit.classlink_tenant_id.as_deref().unwrap_or("-"),
-                tenants = tenants.join(","),
-                "sign-in refused: more than one tenant claims this ClassLink TenantId; \
-                 run `rosterctl tenants list` and give the id to one of them"
-            );
-            Page::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Sign-in is not set up correctly for your district",
-                &["Your district's sign-in settings need attention from our support team, so we cannot sign you in right now. We have been alerted; please try again later or contact your Customer Success Manager, quoting the reference below."],
-            )
-            .respond(id)
-        }
+        Decision::Misconfigured { tenants } => misconfigured_page(id, tenants, attempt),
         Decision::Student { .. } => Page::new(
             StatusCode::FORBIDDEN,
             "Students do not sign in here",
@@ -400,6 +437,23 @@ async fn sign_in<'q, S: SsoStore>(
             &["We could not find you as an active teacher in your district's roster. Rosters arrive from your district's student information system through ClassLink; if you were added recently, please try again after the next roster sync, or ask your district to check your record."],
         )
         .respond(id),
-    };
-    Ok((outcome, response))
+    })
+}
+
+/// The page of a ClassLink TenantId that more than one tenant claims (logged
+/// as an error: support must give it to one of them).
+fn misconfigured_page(id: &str, tenants: &[String], attempt: &Attempt) -> Response {
+    tracing::error!(
+        request_id = id,
+        classlink_tenant_id = attempt.audit.classlink_tenant_id.as_deref().unwrap_or("-"),
+        tenants = tenants.join(","),
+        "sign-in refused: more than one tenant claims this ClassLink TenantId; \
+         run `rosterctl tenants list` and give the id to one of them"
+    );
+    Page::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Sign-in is not set up correctly for your district",
+        &["Your district's sign-in settings need attention from our support team, so we cannot sign you in right now. We have been alerted; please try again later or contact your Customer Success Manager, quoting the reference below."],
+    )
+    .respond(id)
 }

@@ -161,16 +161,7 @@ pub async fn pull_and_sync<S: Store>(
         config.delta_skew,
     )
     .await?;
-    let options = ClientOptions {
-        page_size: api.page_size,
-        progress: config.progress.clone(),
-        addresses: config.addresses,
-        ..ClientOptions::default()
-    };
-    let client = Client::new(&api.url, auth, options).map_err(|e| match e {
-        ClientBuildError::Address(refused) => SyncError::Refused(refused.to_string()),
-        ClientBuildError::Http(e) => SyncError::io("building the HTTP client", e),
-    })?;
+    let client = api_client(api, auth, config)?;
     let budget = match deadline {
         Some(d) => d
             .saturating_duration_since(Instant::now())
@@ -184,19 +175,7 @@ pub async fn pull_and_sync<S: Store>(
         .collect();
     let summary = match pull(&client, &kinds, mode, &folder, budget).await {
         Ok(summary) => summary,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&folder);
-            let message = match &e {
-                PullError::Client(ClientError::CredentialsRejected { .. }) => {
-                    format!("credentials rejected: {e}")
-                }
-                other => format!("pull failed, nothing applied: {other}"),
-            };
-            tracing::warn!(tenant = %tenant.tenant, run_id = %run.run_id, "{message}");
-            run.finish(RunStatus::Failed, message, Utc::now());
-            store.put_run(&run).await?;
-            return Ok(run);
-        }
+        Err(e) => return record_failed_pull(store, run, &folder, e).await,
     };
     tracing::info!(
         tenant = %tenant.tenant,
@@ -226,4 +205,39 @@ pub async fn pull_and_sync<S: Store>(
         .await;
     let _ = std::fs::remove_dir_all(&folder);
     result
+}
+
+/// The client of the tenant's API.
+fn api_client(api: &ApiSettings, auth: Auth, config: &PullConfig) -> Result<Client, SyncError> {
+    let options = ClientOptions {
+        page_size: api.page_size,
+        progress: config.progress.clone(),
+        addresses: config.addresses,
+        ..ClientOptions::default()
+    };
+    Client::new(&api.url, auth, options).map_err(|e| match e {
+        ClientBuildError::Address(refused) => SyncError::Refused(refused.to_string()),
+        ClientBuildError::Http(e) => SyncError::io("building the HTTP client", e),
+    })
+}
+
+/// A pull that failed: its files removed, nothing applied, and `run`
+/// stored as failed with the reason.
+async fn record_failed_pull<S: Store>(
+    store: &S,
+    mut run: RunRecord,
+    folder: &Path,
+    e: PullError,
+) -> Result<RunRecord, SyncError> {
+    let _ = std::fs::remove_dir_all(folder);
+    let message = match &e {
+        PullError::Client(ClientError::CredentialsRejected { .. }) => {
+            format!("credentials rejected: {e}")
+        }
+        other => format!("pull failed, nothing applied: {other}"),
+    };
+    tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "{message}");
+    run.finish(RunStatus::Failed, message, Utc::now());
+    store.put_run(&run).await?;
+    Ok(run)
 }

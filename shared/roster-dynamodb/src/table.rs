@@ -18,33 +18,13 @@ impl DynamoStore {
                 {}
             Err(e) => return Err(sdk_error(e)),
         }
-        let attr = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute definition")
-        };
-        let key_el = |name: &str, key_type: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(key_type)
-                .build()
-                .expect("key schema")
-        };
-        let gsi = |n: u8| {
-            GlobalSecondaryIndex::builder()
-                .index_name(format!("gsi{n}"))
-                .key_schema(key_el(&format!("gsi{n}pk"), KeyType::Hash))
-                .key_schema(key_el(&format!("gsi{n}sk"), KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("gsi")
-        };
+        self.create_table().await?;
+        self.enable_ttl().await
+    }
+
+    /// Creates the table: its keys and two indexes (one made meanwhile by
+    /// another process is fine).
+    async fn create_table(&self) -> StoreResult<()> {
         let created = self
             .client
             .create_table()
@@ -52,21 +32,26 @@ impl DynamoStore {
             .billing_mode(BillingMode::PayPerRequest)
             .set_attribute_definitions(Some(
                 ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-                    .map(attr)
+                    .map(attribute)
                     .to_vec(),
             ))
-            .key_schema(key_el("pk", KeyType::Hash))
-            .key_schema(key_el("sk", KeyType::Range))
+            .key_schema(key_element("pk", KeyType::Hash))
+            .key_schema(key_element("sk", KeyType::Range))
             .global_secondary_indexes(gsi(1))
             .global_secondary_indexes(gsi(2))
             .send()
             .await;
         match created {
-            Ok(_) => {}
-            Err(e) if matches!(&e, SdkError::ServiceError(s) if s.err().is_resource_in_use_exception()) =>
-                {}
-            Err(e) => return Err(sdk_error(e)),
+            Ok(_) => Ok(()),
+            Err(e) if matches!(&e, SdkError::ServiceError(s) if s.err().is_resource_in_use_exception()) => {
+                Ok(())
+            }
+            Err(e) => Err(sdk_error(e)),
         }
+    }
+
+    /// Turns TTL on, on attribute `ttl`.
+    async fn enable_ttl(&self) -> StoreResult<()> {
         let ttl = self
             .client
             .update_time_to_live()
@@ -89,4 +74,38 @@ impl DynamoStore {
         }
         Ok(())
     }
+}
+
+/// A string attribute's definition.
+fn attribute(name: &str) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .expect("attribute definition")
+}
+
+/// A key schema element.
+fn key_element(name: &str, key_type: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(key_type)
+        .build()
+        .expect("key schema")
+}
+
+/// Global secondary index `gsi{n}`, keyed `gsi{n}pk` and `gsi{n}sk`, all
+/// attributes projected.
+fn gsi(n: u8) -> GlobalSecondaryIndex {
+    GlobalSecondaryIndex::builder()
+        .index_name(format!("gsi{n}"))
+        .key_schema(key_element(&format!("gsi{n}pk"), KeyType::Hash))
+        .key_schema(key_element(&format!("gsi{n}sk"), KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .expect("gsi")
 }

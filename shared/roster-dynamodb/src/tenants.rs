@@ -145,41 +145,9 @@ impl DynamoStore {
             .transpose()?
             .and_then(|o| o.classlink_tenant_id);
         let new_id = config.classlink_tenant_id.as_deref();
-        let mut item = key("TENANTS".into(), config.tenant.clone());
-        item.insert(
-            "config".into(),
-            s(serde_json::to_string(config).map_err(json_error)?),
-        );
-        // The configuration, only if nobody changed it since it was read
-        // (then the mapping writes below match what it said).
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .expression_attribute_names("#c", "config");
-        let put = match &old_text {
-            Some(old) => put
-                .condition_expression("#c = :old")
-                .expression_attribute_values(":old", s(old.as_str())),
-            None => put.condition_expression("attribute_not_exists(#c)"),
-        };
-        let mut writes = vec![TransactWriteItem::builder()
-            .put(put.build().map_err(build_error)?)
-            .build()];
+        let mut writes = vec![self.config_put(config, old_text.as_deref())?];
         if let Some(id) = new_id {
-            let mut mapping = key(classlink_pk(id), CLASSLINK_SK.into());
-            mapping.insert("tenant".into(), s(config.tenant.as_str()));
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(mapping))
-                .condition_expression("attribute_not_exists(pk) OR #t = :t")
-                .expression_attribute_names("#t", "tenant")
-                .expression_attribute_values(":t", s(config.tenant.as_str()))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .map_err(build_error)?;
-            writes.push(TransactWriteItem::builder().put(put).build());
+            writes.push(self.mapping_put(&config.tenant, id)?);
         }
         // The old id's mapping goes, when it is this tenant's (after a hand
         // edit it may be another's, which stays).
@@ -190,15 +158,7 @@ impl DynamoStore {
             }
         }
         if let Some(old) = old_mapping {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(classlink_pk(old), CLASSLINK_SK.into())))
-                .condition_expression("#t = :t")
-                .expression_attribute_names("#t", "tenant")
-                .expression_attribute_values(":t", s(config.tenant.as_str()))
-                .build()
-                .map_err(build_error)?;
-            writes.push(TransactWriteItem::builder().delete(delete).build());
+            writes.push(self.mapping_delete(&config.tenant, old)?);
         }
         let writes_len = writes.len();
         let result = self
@@ -210,29 +170,100 @@ impl DynamoStore {
         let Err(e) = result else {
             return Ok(Saved::Yes);
         };
-        let reasons = cancellation_reasons(&e);
-        let failed = |i: usize| {
-            reasons
-                .get(i)
-                .and_then(|r| r.code())
-                .is_some_and(|c| c == "ConditionalCheckFailed")
-        };
-        if let (Some(id), true) = (new_id, failed(1)) {
-            let owner = reasons[1]
-                .item()
-                .and_then(|i| get_s(i, "tenant"))
-                .unwrap_or("another tenant");
-            return Err(classlink_taken(id, owner));
-        }
-        let contended = reasons
-            .iter()
-            .any(|r| r.code() == Some("TransactionConflict"));
-        let delete_failed = old_mapping.is_some() && failed(writes_len - 1);
-        if failed(0) || delete_failed || contended {
-            return Ok(Saved::Contended);
-        }
-        Err(sdk_error(e))
+        not_saved(e, new_id, old_mapping.is_some(), writes_len)
     }
+
+    /// The put of the configuration, only if nobody changed it since it was
+    /// read as `old_text` (then the mapping writes beside it match what it said).
+    fn config_put(
+        &self,
+        config: &TenantConfig,
+        old_text: Option<&str>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut item = key("TENANTS".into(), config.tenant.clone());
+        item.insert(
+            "config".into(),
+            s(serde_json::to_string(config).map_err(json_error)?),
+        );
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .expression_attribute_names("#c", "config");
+        let put = match old_text {
+            Some(old) => put
+                .condition_expression("#c = :old")
+                .expression_attribute_values(":old", s(old)),
+            None => put.condition_expression("attribute_not_exists(#c)"),
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(build_error)?)
+            .build())
+    }
+
+    /// The put of ClassLink TenantId `id`'s mapping to `tenant`, unless it
+    /// maps to another tenant.
+    fn mapping_put(&self, tenant: &str, id: &str) -> StoreResult<TransactWriteItem> {
+        let mut mapping = key(classlink_pk(id), CLASSLINK_SK.into());
+        mapping.insert("tenant".into(), s(tenant));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(mapping))
+            .condition_expression("attribute_not_exists(pk) OR #t = :t")
+            .expression_attribute_names("#t", "tenant")
+            .expression_attribute_values(":t", s(tenant))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The delete of ClassLink TenantId `old`'s mapping, if it maps to `tenant`.
+    fn mapping_delete(&self, tenant: &str, old: &str) -> StoreResult<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(classlink_pk(old), CLASSLINK_SK.into())))
+            .condition_expression("#t = :t")
+            .expression_attribute_names("#t", "tenant")
+            .expression_attribute_values(":t", s(tenant))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+}
+
+/// Why the transaction of [`DynamoStore::try_put_tenant`] failed: the new
+/// ClassLink TenantId taken by another tenant (`new_id`, the second item), a
+/// contended attempt to retry (the configuration changed since it was read,
+/// the old mapping's delete, the last of `writes` items, refused, or a
+/// transaction conflict), or another error.
+fn not_saved(
+    e: SdkError<TransactWriteItemsError>,
+    new_id: Option<&str>,
+    deletes_old_mapping: bool,
+    writes: usize,
+) -> StoreResult<Saved> {
+    let reasons = cancellation_reasons(&e);
+    let failed = |i: usize| {
+        reasons
+            .get(i)
+            .and_then(|r| r.code())
+            .is_some_and(|c| c == "ConditionalCheckFailed")
+    };
+    if let (Some(id), true) = (new_id, failed(1)) {
+        let owner = reasons[1]
+            .item()
+            .and_then(|i| get_s(i, "tenant"))
+            .unwrap_or("another tenant");
+        return Err(classlink_taken(id, owner));
+    }
+    let contended = reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"));
+    let delete_failed = deletes_old_mapping && failed(writes - 1);
+    if failed(0) || delete_failed || contended {
+        return Ok(Saved::Contended);
+    }
+    Err(sdk_error(e))
 }
 
 /// Why a transaction was cancelled, one reason per item (none for other errors).

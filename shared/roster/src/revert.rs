@@ -16,7 +16,7 @@ use crate::store::{ArchivedBy, Lease, Store};
 use chrono::Utc;
 use oneroster::EntityKind;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How many conflicting records a refusal or a warning lists by id.
 pub const LISTED_CONFLICTS: usize = 20;
@@ -127,51 +127,17 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         if let Some(by) = &original.reverted_by {
             return Ok(RevertOutcome::AlreadyReverted { by: by.clone() });
         }
-        if original.status != RunStatus::Applied {
-            return Err(SyncError::Refused(format!(
-                "run {run_id} is {}; only an applied run can be reverted",
-                original.status.as_str()
-            )));
-        }
-        let images_ref = original.before_ref.clone().ok_or_else(|| {
-            SyncError::NotFound(format!(
-                "run {run_id} has no before-images (it was applied before they were kept)"
-            ))
-        })?;
-        let images = self.artifacts.fetch(&images_ref).map_err(|e| {
-            SyncError::NotFound(format!(
-                "the before-images of run {run_id} are gone ({e}); they are kept for the deployment's retention"
-            ))
-        })?;
+        let images = self.images_to_revert(&original)?;
         let tenant = self
             .store
             .get_tenant(&original.tenant)
             .await?
             .ok_or_else(|| SyncError::NotFound(format!("no tenant {}", original.tenant)))?;
-        let mut run = RunRecord::start(
-            &tenant.tenant,
-            RunSource {
-                kind: "revert".into(),
-                reference: run_id.to_string(),
-            },
-            Utc::now(),
-        );
-        run.reverts = Some(run_id.to_string());
-        run.decided_by = Some(request.by.clone());
-
+        let mut run = revert_run(&tenant.tenant, run_id, request);
         if self.options.dry_run {
-            let path = std::env::temp_dir().join(format!("roster-revert-{}.jsonl", run.run_id));
-            let planned = self.plan_revert(&tenant.tenant, &images, &path).await;
-            let _ = std::fs::remove_file(&path);
-            let planned = planned?;
-            self.fill(&mut run, &planned, request.force);
-            let message = format!(
-                "dry run: reverting {run_id} would write {} records{}; nothing was written",
-                run.total_writes(),
-                conflicts_note(&planned)
-            );
-            run.finish(RunStatus::Planned, message, Utc::now());
-            return Ok(RevertOutcome::Run(Box::new(run)));
+            return self
+                .revert_dry_run(run, run_id, &tenant.tenant, &images, request.force)
+                .await;
         }
 
         let Some(lease) = self.start_under_lease(&mut run).await? else {
@@ -185,7 +151,65 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             )
             .await;
         let released = self.store.release_lease(&tenant.tenant, &lease).await;
-        match released.map_err(SyncError::from).and(result) {
+        let result = released.map_err(SyncError::from).and(result);
+        self.record_revert(run, run_id, result).await
+    }
+
+    /// The before-images of `original`, which must be an applied run that
+    /// has them still.
+    fn images_to_revert(&self, original: &RunRecord) -> Result<PathBuf, SyncError> {
+        let run_id = &original.run_id;
+        if original.status != RunStatus::Applied {
+            return Err(SyncError::Refused(format!(
+                "run {run_id} is {}; only an applied run can be reverted",
+                original.status.as_str()
+            )));
+        }
+        let images_ref = original.before_ref.clone().ok_or_else(|| {
+            SyncError::NotFound(format!(
+                "run {run_id} has no before-images (it was applied before they were kept)"
+            ))
+        })?;
+        self.artifacts.fetch(&images_ref).map_err(|e| {
+            SyncError::NotFound(format!(
+                "the before-images of run {run_id} are gone ({e}); they are kept for the deployment's retention"
+            ))
+        })
+    }
+
+    /// A dry run: the revert planned into a temporary file, counted, and
+    /// nothing written.
+    async fn revert_dry_run(
+        &self,
+        mut run: RunRecord,
+        run_id: &str,
+        tenant: &str,
+        images: &Path,
+        force: bool,
+    ) -> Result<RevertOutcome, SyncError> {
+        let path = std::env::temp_dir().join(format!("roster-revert-{}.jsonl", run.run_id));
+        let planned = self.plan_revert(tenant, images, &path).await;
+        let _ = std::fs::remove_file(&path);
+        let planned = planned?;
+        self.fill(&mut run, &planned, force);
+        let message = format!(
+            "dry run: reverting {run_id} would write {} records{}; nothing was written",
+            run.total_writes(),
+            conflicts_note(&planned)
+        );
+        run.finish(RunStatus::Planned, message, Utc::now());
+        Ok(RevertOutcome::Run(Box::new(run)))
+    }
+
+    /// Stores the revert's run record, as the revert under the lease ended
+    /// (`Some`: refused, nothing written).
+    async fn record_revert(
+        &self,
+        mut run: RunRecord,
+        run_id: &str,
+        result: Result<Option<RevertOutcome>, SyncError>,
+    ) -> Result<RevertOutcome, SyncError> {
+        match result {
             Ok(Some(refused)) => {
                 // Nothing was written: the revert's own record says why.
                 run.finish(
@@ -397,6 +421,21 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             ));
         }
     }
+}
+
+/// The record of a revert of run `run_id`, started now.
+fn revert_run(tenant: &str, run_id: &str, request: &RevertRequest) -> RunRecord {
+    let mut run = RunRecord::start(
+        tenant,
+        RunSource {
+            kind: "revert".into(),
+            reference: run_id.to_string(),
+        },
+        Utc::now(),
+    );
+    run.reverts = Some(run_id.to_string());
+    run.decided_by = Some(request.by.clone());
+    run
 }
 
 fn conflicts_note(planned: &Planned) -> String {

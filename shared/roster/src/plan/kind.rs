@@ -1,0 +1,307 @@
+//! Planning one type: every delivered row against the stored summaries,
+//! then the archives of what the delivery no longer lists.
+
+use super::{Before, KindPlan, PlannedWrite};
+use crate::content::SisContent;
+use crate::error::SyncError;
+use crate::school_year::{Calendar, RecordFacts};
+use crate::snapshot::{RowAction, Snapshot, TextRow};
+use crate::store::{ArchiveReason, StoredSummary};
+use oneroster::{EntityKind, FileMode};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
+
+/// Finds stored records by sourcedId. A delivery usually lists records in
+/// the order the store returns them (or in long runs of it), so the record
+/// after the last one found is tried first; a hash map of every id is built
+/// the first time that guess misses.
+struct StoredIndex<'s> {
+    stored: &'s [StoredSummary],
+    next: usize,
+    by_id: Option<FxHashMap<&'s str, usize>>,
+}
+
+impl<'s> StoredIndex<'s> {
+    fn new(stored: &'s [StoredSummary]) -> Self {
+        StoredIndex {
+            stored,
+            next: 0,
+            by_id: None,
+        }
+    }
+
+    /// The position of the stored record `id`, if it is stored.
+    fn find(&mut self, id: &str) -> Option<usize> {
+        if self
+            .stored
+            .get(self.next)
+            .is_some_and(|s| s.sourced_id == id)
+        {
+            self.next += 1;
+            return Some(self.next - 1);
+        }
+        let stored = self.stored;
+        let found = self
+            .by_id
+            .get_or_insert_with(|| {
+                stored
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.sourced_id.as_str(), i))
+                    .collect()
+            })
+            .get(id)
+            .copied();
+        if let Some(i) = found {
+            self.next = i + 1;
+        }
+        found
+    }
+}
+
+/// Plans one type: every row of the snapshot against the stored summaries.
+/// Puts go to `emit` in file order; archives are returned in the plan, each
+/// with its reason. `excluded` holds sourcedIds the engine rejected (unknown
+/// references). The calendar learns this type's sessions and classes (the
+/// delivered ones first) and judges which archives are ended: plan the types
+/// in `EntityKind::ALL` order.
+pub fn plan_kind(
+    kind: EntityKind,
+    mode: FileMode,
+    stored: &[StoredSummary],
+    snapshot: &dyn Snapshot,
+    excluded: &HashSet<String>,
+    calendar: &mut Calendar,
+    emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
+) -> Result<KindPlan, SyncError> {
+    let mut planner = KindPlanner::new(kind, stored, excluded);
+    // With nothing stored (a first load), every row is written: the texts are
+    // made on this thread, and the writer's keeps the other core.
+    snapshot.for_each_text(kind, !stored.is_empty(), &mut |row| {
+        planner.row(row, calendar, emit)
+    })?;
+    // The calendar reads the stored sessions and classes (to judge).
+    if matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes) {
+        for s in stored {
+            calendar.learn_stored(&s.sourced_id, &s.facts);
+        }
+    }
+    if mode == FileMode::Bulk {
+        planner.archive_unseen(snapshot, calendar);
+    }
+    Ok(planner.finish())
+}
+
+/// The state of [`plan_kind`] while it plans a type.
+struct KindPlanner<'s> {
+    kind: EntityKind,
+    stored: &'s [StoredSummary],
+    excluded: &'s HashSet<String>,
+    /// Index into `stored`.
+    by_id: StoredIndex<'s>,
+    /// `seen[i]` marks stored records the delivery mentions.
+    seen: Vec<bool>,
+    plan: KindPlan,
+    /// The stored records to archive, and why.
+    archive_ids: Vec<(&'s StoredSummary, ArchiveReason)>,
+    /// Whether the calendar reads what the delivery says of this type (of
+    /// sessions: to note and to extend).
+    learns_delivered: bool,
+}
+
+impl<'s> KindPlanner<'s> {
+    fn new(kind: EntityKind, stored: &'s [StoredSummary], excluded: &'s HashSet<String>) -> Self {
+        KindPlanner {
+            kind,
+            stored,
+            excluded,
+            by_id: StoredIndex::new(stored),
+            seen: vec![false; stored.len()],
+            plan: KindPlan {
+                // Provisional users were never SIS data: they count toward no hold.
+                active_before: stored
+                    .iter()
+                    .filter(|s| !s.archived && !s.provisional)
+                    .count() as u64,
+                ..KindPlan::default()
+            },
+            archive_ids: Vec::new(),
+            learns_delivered: kind == EntityKind::AcademicSessions,
+        }
+    }
+
+    /// Plans one delivered row: a put to `emit`, or an archive kept for later.
+    #[inline]
+    fn row(
+        &mut self,
+        row: TextRow<'_>,
+        calendar: &mut Calendar,
+        emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        let id = row.sourced_id;
+        if self.excluded.contains(id) {
+            return Ok(());
+        }
+        let index = self.by_id.find(id);
+        if let Some(i) = index {
+            self.seen[i] = true;
+        }
+        let all = self.stored;
+        let stored = index.map(|i| &all[i]);
+        match row.action {
+            RowAction::Upsert { text, digest, keys } => {
+                if !self.upsert(id, stored, text, digest, calendar) {
+                    return Ok(());
+                }
+                emit(PlannedWrite {
+                    kind: self.kind,
+                    id: id.to_string(),
+                    sis: Some(SisContent::from_stored(text.to_string())),
+                    first_seen: stored.map(|s| (s.first_seen.at, s.first_seen.run.clone())),
+                    before: stored.map(Before::of),
+                    reason: None,
+                    archived_by: None,
+                    restore: None,
+                    keys: Some(keys.clone()),
+                })
+            }
+            RowAction::Delete => {
+                if let Some(s) = stored {
+                    if !s.archived {
+                        self.archive_ids.push((s, ArchiveReason::Deleted));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts an upsert row against its stored record (if any); whether it
+    /// is to be written (not when the stored record is the same and current).
+    #[inline]
+    fn upsert(
+        &mut self,
+        id: &str,
+        stored: Option<&StoredSummary>,
+        text: &str,
+        digest: u64,
+        calendar: &mut Calendar,
+    ) -> bool {
+        let kind = self.kind;
+        self.plan.incoming_rows += 1;
+        if self.learns_delivered {
+            calendar.learn_delivered(id, &RecordFacts::for_stored_text(kind, text, false));
+        }
+        let changed = stored.is_some_and(|s| s.digest != digest);
+        if kind == EntityKind::Users && changed {
+            let s = stored.expect("changed implies stored");
+            if !s.archived
+                && !s.provisional
+                && RecordFacts::for_stored_text(kind, text, false).rewrites_identity_of(&s.facts)
+            {
+                self.plan.identity_changes += 1;
+            }
+        }
+        let counts = &mut self.plan.counts;
+        match stored {
+            Some(s) if s.digest == digest && !s.archived && !s.provisional => {
+                counts.unchanged += 1;
+                return false;
+            }
+            // The SIS delivers a user first made at sign-in: from now on
+            // an ordinary roster record, as the SIS has it (written even
+            // when the content is the same, to clear the mark).
+            Some(s) if s.provisional => counts.inserted += 1,
+            Some(s) if s.archived => counts.unarchived += 1,
+            Some(_) => counts.updated += 1,
+            None => counts.inserted += 1,
+        }
+        true
+    }
+
+    /// A bulk file: the active stored records it does not list are archived,
+    /// as ended when their time is over, else as absent.
+    fn archive_unseen(&mut self, snapshot: &dyn Snapshot, calendar: &mut Calendar) {
+        let kind = self.kind;
+        for (s, _) in self
+            .stored
+            .iter()
+            .zip(&self.seen)
+            .filter(|(_, seen)| !**seen)
+        {
+            if !s.archived
+                && !s.provisional
+                && !self.excluded.contains(s.sourced_id.as_str())
+                && !snapshot.is_rejected(kind, &s.sourced_id)
+            {
+                let reason = if calendar.is_ended(kind, &s.sourced_id, &s.facts) {
+                    calendar.note_ended(kind, &s.sourced_id, &s.facts);
+                    ArchiveReason::Ended
+                } else {
+                    ArchiveReason::Absent
+                };
+                self.archive_ids.push((s, reason));
+            }
+        }
+    }
+
+    /// The plan, its archives counted and made planned writes.
+    fn finish(self) -> KindPlan {
+        let mut plan = self.plan;
+        for (_, reason) in &self.archive_ids {
+            match reason {
+                ArchiveReason::Ended => plan.counts.ended += 1,
+                ArchiveReason::Absent | ArchiveReason::Deleted => plan.counts.archived += 1,
+            }
+        }
+        let kind = self.kind;
+        plan.archives = self
+            .archive_ids
+            .into_iter()
+            .map(|(s, reason)| PlannedWrite {
+                kind,
+                id: s.sourced_id.to_string(),
+                sis: None,
+                first_seen: None,
+                before: Some(Before::of(s)),
+                reason: Some(reason),
+                archived_by: None,
+                restore: None,
+                keys: None,
+            })
+            .collect();
+        plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_records_are_found_in_order_and_out_of_it() {
+        let summary = |id: &str| StoredSummary {
+            sourced_id: id.into(),
+            digest: 0,
+            archived: false,
+            first_seen: std::sync::Arc::new(crate::store::FirstSeen {
+                at: chrono::Utc::now(),
+                run: "r".into(),
+            }),
+            facts: Default::default(),
+            provisional: false,
+        };
+        let stored: Vec<StoredSummary> = ["a", "b", "c", "d"].map(summary).into();
+        let mut index = StoredIndex::new(&stored);
+        assert_eq!(index.find("a"), Some(0));
+        assert_eq!(index.find("b"), Some(1));
+        assert!(index.by_id.is_none(), "in order: no map");
+        assert_eq!(index.find("new"), None);
+        assert_eq!(index.find("c"), Some(2), "the guess survives a new record");
+        assert_eq!(index.find("a"), Some(0));
+        assert_eq!(index.find("b"), Some(1));
+        assert_eq!(index.find("d"), Some(3));
+        assert_eq!(index.find("d"), Some(3), "found again");
+        assert_eq!(index.find("zz"), None);
+    }
+}
