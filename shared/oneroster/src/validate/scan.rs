@@ -2,7 +2,7 @@
 //! identifiers (accepted, rejected, skipped) and the references the store must resolve.
 
 use super::types::*;
-use crate::idset::{id_hash, IdHash, IdMap};
+use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{
@@ -261,10 +261,7 @@ impl Scanner<'_> {
             |row, findings: &mut RowFindings, memo: &mut ReferenceMemo| {
                 findings.examine(&rules, memo, row)
             },
-            |row, findings, ahead| {
-                if let Some(ahead) = ahead {
-                    scan.ids.prefetch(ahead.id_hash);
-                }
+            |row, findings, _| {
                 self.scan_row(scan, &map, row, findings);
                 counter.tick();
                 true
@@ -327,10 +324,7 @@ impl Scanner<'_> {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 state,
             };
-            match scan
-                .ids
-                .get_or_insert_hashed(sourced_id, findings.id_hash, entry)
-            {
+            match scan.ids.get_or_insert(sourced_id, entry) {
                 Ok(None) => {}
                 Ok(Some(first)) => {
                     let first_line = u64::from(first.line);
@@ -671,9 +665,6 @@ pub(super) struct RowFindings {
     /// The record's sourcedId as parsed (accepted enrollments only: an
     /// unresolved reference names it).
     sourced_id: String,
-    /// The hash of the row's sourcedId as the scan records it (trimmed),
-    /// made here, beside the scan: the scan fetches the id's slot ahead.
-    id_hash: IdHash,
 }
 
 impl RowFindings {
@@ -789,7 +780,6 @@ impl RowFindings {
             accepted = false;
         }
         let sourced_id = row_sourced_id(map, row);
-        self.id_hash = id_hash(sourced_id);
         if sourced_id.len() > MAX_SOURCED_ID_BYTES {
             self.errors.push(
                 Issue::new(
