@@ -25,6 +25,7 @@ mod idset;
 pub mod manifest;
 pub mod model;
 mod package;
+pub mod pipeline;
 pub mod progress;
 mod records;
 pub mod report;

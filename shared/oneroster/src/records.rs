@@ -6,14 +6,13 @@
 //! without its fields (but the first bytes of its sourcedId), so a 10 MB
 //! field costs no more memory than a short one.
 //! [`for_each_record`] reads ahead on a second thread, so that parsing overlaps
-//! with validation: the reader thread fills batches of rows, the caller's
-//! thread consumes them, and emptied batches go back to be refilled (no
-//! allocation per row once the batches are warm).
+//! with validation: the reader thread fills batches of rows and the caller's
+//! thread consumes them (see [`crate::pipeline`]).
 
+use crate::pipeline;
 use crate::report::{MAX_RECORD_BYTES, MAX_RECORD_FIELDS};
 use csv_core::ReadRecordResult;
 use std::io::{BufRead, BufReader, Read};
-use std::sync::mpsc;
 
 /// Rows per batch handed between the threads.
 const BATCH: usize = 2048;
@@ -22,9 +21,6 @@ const BATCH: usize = 2048;
 const BATCH_BYTES: usize = 1024 * 1024;
 /// Batches in flight: enough to keep both threads busy, small enough to bound memory.
 const IN_FLIGHT: usize = 4;
-/// A recycled batch whose text took more than this (a batch ending on a
-/// long row) gives its buffer back rather than keep it for the rest of the file.
-const RECYCLED_BATCH_BYTES: usize = 2 * BATCH_BYTES;
 
 /// The fields of one row, borrowed from the [`Rows`] that hold it: a text,
 /// and where each field lies in it. A plain line (see [`split_plain_line`])
@@ -155,12 +151,8 @@ impl Rows {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// No rows, the buffers kept (unless a long row grew them past
-    /// [`RECYCLED_BATCH_BYTES`]).
+    /// No rows.
     pub(crate) fn clear(&mut self) {
-        if self.text.capacity() > RECYCLED_BATCH_BYTES {
-            self.text = String::new();
-        }
         self.text.clear();
         self.spans.clear();
         self.rows.clear();
@@ -609,65 +601,39 @@ pub(crate) fn csv_reader<R: BufRead>(input: R) -> RecordReader<R> {
     RecordReader::new(input)
 }
 
-/// Fills the empty `rows` from `reader`: up to [`BATCH`] rows or
-/// [`BATCH_BYTES`] of field content. Returns whether the input ended, or the
-/// error that stopped the reading (the rows before it kept).
-fn fill_batch<R: BufRead>(
-    reader: &mut RecordReader<R>,
-    rows: &mut Rows,
-) -> (bool, Option<RecordError>) {
-    while rows.len() < BATCH && rows.text.len() < BATCH_BYTES {
-        match reader.read(rows) {
-            Ok(true) => {}
-            Ok(false) => return (true, None),
-            Err(e) => return (true, Some(e)),
-        }
-    }
-    (false, None)
-}
+/// One batch of rows on its way from the reader thread, or the error that
+/// stopped the reading (after the rows before it).
+type Batch = Result<Rows, RecordError>;
 
-/// The reader thread's loop: fills each empty batch that comes back and
-/// sends it on, then the error that stopped the reading, if any. Ends at the
-/// input's end, when `send` fails (the other side hung up), or when no empty
-/// batch comes back.
-fn read_ahead<R: BufRead, B>(
-    reader: &mut RecordReader<R>,
-    empty: mpsc::Receiver<B>,
-    rows: impl Fn(&mut B) -> &mut Rows,
-    mut send: impl FnMut(Result<B, RecordError>) -> bool,
-) {
-    while let Ok(mut batch) = empty.recv() {
-        let (done, error) = fill_batch(reader, rows(&mut batch));
-        if !send(Ok(batch)) {
+/// Reads `reader` to its end (or first error) in batches of up to [`BATCH`]
+/// rows or [`BATCH_BYTES`] of field content, sending each to `feed`; ends
+/// early when the consumer stops.
+fn read_batches<R: BufRead>(reader: &mut RecordReader<R>, feed: &mut pipeline::Feed<Batch>) {
+    loop {
+        let mut rows = Rows::default();
+        let mut error = None;
+        let mut done = false;
+        while rows.len() < BATCH && rows.text.len() < BATCH_BYTES {
+            match reader.read(&mut rows) {
+                Ok(true) => {}
+                Ok(false) => done = true,
+                Err(e) => error = Some(e),
+            }
+            if done || error.is_some() {
+                break;
+            }
+        }
+        if !feed.send(Ok(rows)) {
             return;
         }
         if let Some(e) = error {
-            send(Err(e));
+            feed.send(Err(e));
+            return;
         }
         if done {
             return;
         }
     }
-}
-
-/// The consumer's loop: takes batches from `next` in order and hands each to
-/// `consume` (which returns `false` to stop), then readies it for refilling
-/// and gives it back to the reader. Returns the first read error.
-fn consume_batches<B>(
-    mut next: impl FnMut() -> Option<Result<B, RecordError>>,
-    rows: impl Fn(&mut B) -> &mut Rows,
-    mut consume: impl FnMut(&mut B) -> bool,
-    give_back: &mpsc::Sender<B>,
-) -> Result<(), RecordError> {
-    while let Some(message) = next() {
-        let mut batch = message?;
-        if !consume(&mut batch) {
-            break;
-        }
-        rows(&mut batch).clear();
-        let _ = give_back.send(batch);
-    }
-    Ok(())
 }
 
 /// Hands every row of `reader` to `consume`, in order, reading ahead on a
@@ -677,37 +643,19 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
     reader: &mut RecordReader<R>,
     mut consume: impl FnMut(&Row<'_>) -> bool,
 ) -> Result<(), RecordError> {
-    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Rows, RecordError>>(IN_FLIGHT);
-    let (empty_tx, empty_rx) = mpsc::channel::<Rows>();
-    for _ in 0..IN_FLIGHT {
-        let _ = empty_tx.send(Rows::default());
-    }
-    std::thread::scope(|scope| {
-        scope.spawn(move || read_ahead(reader, empty_rx, |rows| rows, |m| full_tx.send(m).is_ok()));
-        let result = consume_batches(
-            || full_rx.recv().ok(),
-            |rows| rows,
-            |rows| rows.iter().all(|row| consume(&row)),
-            &empty_tx,
-        );
-        // Dropping the receivers lets a reader still running finish.
-        drop(full_rx);
-        drop(empty_tx);
-        result
-    })
+    pipeline::run(
+        IN_FLIGHT,
+        |feed| read_batches(reader, feed),
+        |batches| {
+            for rows in batches {
+                if !rows?.iter().all(|row| consume(&row)) {
+                    break;
+                }
+            }
+            Ok(())
+        },
+    )
 }
-
-/// Rows and what a preparing step made of each, travelling together from
-/// the reader to the preparing thread, to the consumer and back.
-struct PreparedBatch<T> {
-    rows: Rows,
-    prepared: Vec<T>,
-}
-
-/// How far ahead of the row it is given [`for_each_record_prepared`]'s
-/// consumer sees: far enough for memory to answer, near enough for the
-/// answer to stay in the cache.
-pub(crate) const LOOK_AHEAD: usize = 8;
 
 /// Most preparing threads [`preparing_threads`] gives.
 const MAX_PREPARING_THREADS: usize = 4;
@@ -721,10 +669,8 @@ pub(crate) fn preparing_threads() -> usize {
 
 /// Like [`for_each_record`], with preparing threads between the two: the
 /// reader thread parses rows, `workers` preparing threads run `prepare` on
-/// them (a batch each in turn, into `T`s kept from batch to batch, so their
-/// buffers are reused), and the caller's thread hands each row with its `T`
-/// to `consume`, in file order, with the `T` of the row [`LOOK_AHEAD`] rows
-/// later when its batch holds it (to fetch what that row will need early).
+/// them (a batch each in turn, each row into a new `T`), and the caller's
+/// thread hands each row with its `T` to `consume`, in file order.
 /// Each preparing thread has a `W` of its own, made when it starts, for what
 /// `prepare` remembers from row to row within this file. For consumers
 /// whose per-row work is mostly a pure function of the row: that part runs
@@ -733,92 +679,42 @@ pub(crate) fn for_each_record_prepared<R, T, W>(
     reader: &mut RecordReader<R>,
     workers: usize,
     prepare: impl Fn(&Row<'_>, &mut T, &mut W) + Sync,
-    mut consume: impl FnMut(&Row<'_>, &mut T, Option<&T>) -> bool,
+    mut consume: impl FnMut(&Row<'_>, &mut T) -> bool,
 ) -> Result<(), RecordError>
 where
     R: BufRead + Send,
     T: Default + Send,
     W: Default,
 {
-    type Message<T> = Result<PreparedBatch<T>, RecordError>;
-    let workers = workers.max(1);
-    // Batch i goes to worker i % workers and comes back from it: two
-    // channels per worker keep the order with no sequence numbers.
-    let (to_workers, from_reader): (Vec<_>, Vec<_>) = (0..workers)
-        .map(|_| mpsc::sync_channel::<Message<T>>(IN_FLIGHT))
-        .unzip();
-    let (to_consumer, from_workers): (Vec<_>, Vec<_>) = (0..workers)
-        .map(|_| mpsc::sync_channel::<Message<T>>(IN_FLIGHT))
-        .unzip();
-    let (empty_tx, empty_rx) = mpsc::channel::<PreparedBatch<T>>();
-    for _ in 0..IN_FLIGHT + workers {
-        let _ = empty_tx.send(PreparedBatch {
-            rows: Rows::default(),
-            prepared: Vec::new(),
-        });
-    }
-    let prepare = &prepare;
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            // An error goes to the next worker in turn, like a batch.
-            let mut turn = 0;
-            read_ahead(
-                reader,
-                empty_rx,
-                |batch| &mut batch.rows,
-                |message| {
-                    let sent = to_workers[turn % workers].send(message).is_ok();
-                    turn += 1;
-                    sent
-                },
-            )
-        });
-        for (from_reader, to_consumer) in from_reader.into_iter().zip(to_consumer) {
-            scope.spawn(move || {
-                // Ends when the reader is done or the consumer hangs up.
-                let mut scratch = W::default();
-                for message in from_reader.iter() {
-                    let message = message.map(|mut batch| {
-                        let PreparedBatch { rows, prepared } = &mut batch;
-                        prepared.resize_with(rows.len().max(prepared.len()), T::default);
-                        for (row, out) in rows.iter().zip(prepared.iter_mut()) {
-                            prepare(&row, out, &mut scratch);
-                        }
-                        batch
-                    });
-                    if to_consumer.send(message).is_err() {
-                        return;
+    pipeline::run_mapped(
+        IN_FLIGHT,
+        workers,
+        |feed| read_batches(reader, feed),
+        |batch: Batch, scratch: &mut W| {
+            batch.map(|rows| {
+                let prepared: Vec<T> = rows
+                    .iter()
+                    .map(|row| {
+                        let mut value = T::default();
+                        prepare(&row, &mut value, scratch);
+                        value
+                    })
+                    .collect();
+                (rows, prepared)
+            })
+        },
+        |batches| {
+            for batch in batches {
+                let (rows, mut prepared) = batch?;
+                for (row, value) in rows.iter().zip(&mut prepared) {
+                    if !consume(&row, value) {
+                        return Ok(());
                     }
                 }
-            });
-        }
-        // A worker's channel closes once the reader has ended and the worker
-        // has passed on its last batch: every batch before it has arrived.
-        let mut turn = 0;
-        let result = consume_batches(
-            || {
-                let message = from_workers[turn % workers].recv().ok();
-                turn += 1;
-                message
-            },
-            |batch| &mut batch.rows,
-            |batch| {
-                let PreparedBatch { rows, prepared } = batch;
-                (0..rows.len()).all(|i| {
-                    let (this, later) = prepared[i..].split_at_mut(1);
-                    let ahead = later
-                        .get(LOOK_AHEAD - 1)
-                        .filter(|_| i + LOOK_AHEAD < rows.len());
-                    consume(&rows.get(i), &mut this[0], ahead)
-                })
-            },
-            &empty_tx,
-        );
-        // Dropping the receivers lets the other threads finish.
-        drop(from_workers);
-        drop(empty_tx);
-        result
-    })
+            }
+            Ok(())
+        },
+    )
 }
 
 /// What the first bytes of a file told us.
@@ -922,8 +818,8 @@ mod tests {
                 assert!(*rows_here <= (10_000 / workers as u64 / BATCH as u64 + 1) * BATCH as u64);
                 *doubled = row.record[0].parse::<u64>().unwrap() * 2
             },
-            |row, doubled, ahead| {
-                seen.push((row.line(), *doubled, ahead.copied()));
+            |row, doubled| {
+                seen.push((row.line(), *doubled));
                 true
             },
         )
@@ -932,20 +828,7 @@ mod tests {
         assert!(seen
             .iter()
             .enumerate()
-            .all(|(i, (line, doubled, _))| *line == i as u64 + 1 && *doubled == 2 * i as u64));
-        // What the consumer sees ahead is the row LOOK_AHEAD later's, when
-        // its batch holds it: never another row's, and most of the time.
-        let mut shown = 0;
-        for (i, (_, _, ahead)) in seen.iter().enumerate() {
-            if let Some(ahead) = ahead {
-                assert_eq!(*ahead, 2 * (i + LOOK_AHEAD) as u64, "row {i}");
-                shown += 1;
-            }
-        }
-        assert!(
-            shown >= 10_000 - 10_000 / BATCH * LOOK_AHEAD - LOOK_AHEAD,
-            "{shown}"
-        );
+            .all(|(i, (line, doubled))| *line == i as u64 + 1 && *doubled == 2 * i as u64));
 
         // The consumer stops early; the other threads end.
         let mut n = 0;
@@ -953,7 +836,7 @@ mod tests {
             &mut csv_reader(text.as_bytes()),
             workers,
             |_, _: &mut (), _: &mut ()| {},
-            |_, _, _| {
+            |_, _| {
                 n += 1;
                 n < 3
             },
@@ -968,7 +851,7 @@ mod tests {
             &mut csv_reader(&bad[..]),
             workers,
             |row, first: &mut String, _: &mut ()| *first = row.record[0].to_string(),
-            |_, first, _| {
+            |_, first| {
                 rows.push(first.clone());
                 true
             },

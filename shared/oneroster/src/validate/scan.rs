@@ -261,7 +261,7 @@ impl Scanner<'_> {
             |row, findings: &mut RowFindings, memo: &mut ReferenceMemo| {
                 findings.examine(&rules, memo, row)
             },
-            |row, findings, _| {
+            |row, findings| {
                 self.scan_row(scan, &map, row, findings);
                 counter.tick();
                 true
@@ -542,10 +542,6 @@ impl Scanner<'_> {
     }
 }
 
-/// Findings whose reference ids took more than this are made anew for the
-/// next row, so that thousands of kept findings stay small whatever the rows held.
-const KEPT_FINDINGS_BYTES: usize = 4096;
-
 /// How an unresolved reference counts.
 #[derive(Debug, Clone, Copy)]
 enum ReferenceRule {
@@ -650,8 +646,7 @@ impl ReferenceMemo {
 /// before its own: its errors and quirks, whether it is accepted, and the
 /// references it makes, resolved where they point to an earlier file. Made
 /// on a preparing thread, beside the scan that resolves references to the
-/// row's own file and records ids, in file order;
-/// kept from row to row, so its buffers are reused.
+/// row's own file and records ids, in file order.
 #[derive(Default)]
 pub(super) struct RowFindings {
     /// The row's problems, in the order they are reported.
@@ -709,15 +704,6 @@ impl RowFindings {
             roles,
             ..
         } = *file;
-        // Kept from row to row, but not at the size one long row gave them.
-        if self.ids.capacity() + self.sourced_id.capacity() > KEPT_FINDINGS_BYTES {
-            *self = RowFindings::default();
-        }
-        self.errors.clear();
-        self.quirks.clear();
-        self.references.clear();
-        self.ids.clear();
-        self.sourced_id.clear();
         let line = row.line();
         let record = row.record;
         let mut cx = RowCx::new(record, map, kind, line, true);
