@@ -22,16 +22,14 @@ const BATCH_BYTES: usize = 1024 * 1024;
 /// Batches in flight: enough to keep both threads busy, small enough to bound memory.
 const IN_FLIGHT: usize = 4;
 
-/// The fields of one row, borrowed from the [`Rows`] that hold it: a text,
-/// and where each field lies in it. A plain line (see [`split_plain_line`])
-/// is the line itself, quotes and commas and all; any other row is the
-/// `csv_core` parser's output, its fields one after another.
+/// The fields of one row, borrowed from the [`Rows`] that hold it: the
+/// `csv_core` parser's output, its fields one after another, and where each
+/// field lies in it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields<'a> {
     text: &'a str,
-    /// Where each field starts and ends in `text`. A kept row holds at most
-    /// [`MAX_RECORD_BYTES`] of text, so four bytes each are enough.
-    spans: &'a [(u32, u32)],
+    /// Where each field starts and ends in `text`.
+    spans: &'a [(usize, usize)],
     line: u64,
 }
 
@@ -53,7 +51,7 @@ impl<'a> Fields<'a> {
     /// Field `i`, if the row has it.
     pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
         let (start, end) = *self.spans.get(i)?;
-        Some(&self.text[start as usize..end as usize])
+        Some(&self.text[start..end])
     }
 
     /// Every field, in order.
@@ -97,7 +95,7 @@ impl Row<'_> {
 pub(crate) struct Rows {
     text: String,
     /// Each row's spans, relative to the start of its text.
-    spans: Vec<(u32, u32)>,
+    spans: Vec<(usize, usize)>,
     rows: Vec<RowEnd>,
 }
 
@@ -118,9 +116,9 @@ impl Rows {
         for (i, values) in rows.iter().enumerate() {
             let start = all.text.len();
             for value in *values {
-                let from = (all.text.len() - start) as u32;
+                let from = all.text.len() - start;
                 all.text.push_str(value);
-                all.spans.push((from, (all.text.len() - start) as u32));
+                all.spans.push((from, all.text.len() - start));
             }
             all.end_row(i as u64 + 1, None);
         }
@@ -290,9 +288,8 @@ impl<R: BufRead> RecordReader<R> {
     pub(crate) fn new(input: R) -> Self {
         let mut core = csv_core::Reader::new();
         // `csv_core` drops a byte order mark at the start of the first input
-        // it is given, which here may be any row (plain lines are not given
-        // to it): a blank line first makes that its start. `skip_bom` drops
-        // the file's own mark.
+        // it is given: a blank line first makes that its start, so that a
+        // mark is dropped once, by `skip_bom`, and a second one is data.
         let (result, ..) = core.read_record(b"\n", &mut [0], &mut [0]);
         debug_assert_eq!(result, ReadRecordResult::InputEmpty);
         RecordReader {
@@ -339,41 +336,6 @@ impl<R: BufRead> RecordReader<R> {
                 return Ok(true);
             }
         }
-    }
-
-    /// Adds the next row to `rows` when it is a plain line (see
-    /// [`split_plain_line`]) whole in the input's buffer, within the limits,
-    /// and UTF-8: the line is copied once, quotes and commas and all.
-    /// `Ok(false)` (nothing read) for any other row, which the parser then
-    /// reads; the error names the invalid byte's field. Call after
-    /// [`Self::skip_line_ends`] returned `true`.
-    fn read_plain_line(&mut self, rows: &mut Rows, line_number: u64) -> Result<bool, RecordError> {
-        let Ok(input) = self.input.fill_buf() else {
-            return Ok(false);
-        };
-        let Some(lf) = memchr::memchr(b'\n', input) else {
-            return Ok(false);
-        };
-        let end = if lf > 0 && input[lf - 1] == b'\r' {
-            lf - 1
-        } else {
-            lf
-        };
-        let line = &input[..end];
-        let spans_start = rows.next_spans_start();
-        if line.len() > MAX_RECORD_BYTES || !split_plain_line(line, &mut rows.spans) {
-            rows.spans.truncate(spans_start);
-            return Ok(false);
-        }
-        let text = std::str::from_utf8(line)
-            .map_err(|e| utf8_error(line_number, &mut rows.spans, spans_start, e));
-        rows.text.push_str(text?);
-        rows.end_row(line_number, None);
-        self.input.consume(lf + 1);
-        self.byte += lf as u64 + 1;
-        self.lines_outside += 1;
-        self.records += 1;
-        Ok(true)
     }
 
     /// Keeps the first `limit` bytes of `column` for rows too long to keep,
@@ -482,9 +444,6 @@ impl<R: BufRead> RecordReader<R> {
             return Ok(false);
         }
         let line = self.line();
-        if self.read_plain_line(rows, line)? {
-            return Ok(true);
-        }
         let Some(Parsed {
             start,
             ends: ends_len,
@@ -503,7 +462,7 @@ impl<R: BufRead> RecordReader<R> {
                     // Cut at the limit, the value may end inside a character.
                     let value = String::from_utf8_lossy(&key.value);
                     rows.text.push_str(&value);
-                    rows.spans.push((0, field_end(value.len())));
+                    rows.spans.push((0, value.len()));
                 }
             }
             rows.end_row(line, Some(self.byte - start));
@@ -512,7 +471,7 @@ impl<R: BufRead> RecordReader<R> {
             let text = &self.fields[..ends.last().copied().unwrap_or(0)];
             let mut from = 0;
             rows.spans.extend(ends.iter().map(|end| {
-                let span = (from, field_end(*end));
+                let span = (from, *end);
                 from = span.1;
                 span
             }));
@@ -530,70 +489,20 @@ impl<R: BufRead> RecordReader<R> {
 /// row's spans from `spans_start` on, which are then dropped) and the byte.
 fn utf8_error(
     line: u64,
-    spans: &mut Vec<(u32, u32)>,
+    spans: &mut Vec<(usize, usize)>,
     spans_start: usize,
     e: std::str::Utf8Error,
 ) -> RecordError {
     let at = e.valid_up_to();
     let row = &spans[spans_start..];
-    let field = row.partition_point(|(_, end)| *end as usize <= at);
-    let start = row.get(field).map_or(0, |(start, _)| *start as usize);
+    let field = row.partition_point(|(_, end)| *end <= at);
+    let start = row.get(field).map_or(0, |(start, _)| *start);
     spans.truncate(spans_start);
     RecordError::Utf8 {
         line,
         field: field + 1,
         byte: at.saturating_sub(start) + 1,
     }
-}
-
-/// Splits `line` (no line end) into `spans` when it is plain: each field
-/// either unquoted, with no quote or CR in it, or wholly quoted, with no
-/// quote inside (a comma, CR or non-ASCII letter is fine there), and at most
-/// [`MAX_RECORD_FIELDS`] of them. Such a line's fields are the spans
-/// between its separating commas, less the quotes: what `csv_core` would
-/// give, found with `memchr` instead of a byte at a time. `false` for any
-/// other line (a doubled quote, a line end inside quotes, text after a
-/// closing quote), which the parser then reads.
-/// The spans are added to `spans` (on `false`, some may have been).
-fn split_plain_line(line: &[u8], spans: &mut Vec<(u32, u32)>) -> bool {
-    let mut at = 0;
-    let first = spans.len();
-    loop {
-        if spans.len() - first == MAX_RECORD_FIELDS {
-            return false;
-        }
-        let (start, end) = if line.get(at) == Some(&b'"') {
-            let Some(close) = memchr::memchr(b'"', &line[at + 1..]) else {
-                return false;
-            };
-            (at + 1, at + 1 + close)
-        } else {
-            match memchr::memchr3(b',', b'"', b'\r', &line[at..]) {
-                Some(k) if line[at + k] != b',' => return false,
-                Some(k) => (at, at + k),
-                None => (at, line.len()),
-            }
-        };
-        spans.push((field_end(start), field_end(end)));
-        // Past a closing quote, or at the comma or end that ended the field.
-        let next = if line.get(at) == Some(&b'"') {
-            end + 1
-        } else {
-            end
-        };
-        match line.get(next) {
-            None => return true,
-            Some(b',') => at = next + 1,
-            Some(_) => return false,
-        }
-    }
-}
-
-/// A field's end in a kept row's text, which holds at most
-/// [`MAX_RECORD_BYTES`] (a longer row is not kept: see [`Row::too_long`]).
-fn field_end(end: usize) -> u32 {
-    debug_assert!(end <= MAX_RECORD_BYTES + MAX_RECORD_FIELDS);
-    end as u32
 }
 
 /// Opens a [`RecordReader`] on a buffered stream (see [`skip_bom`]).
@@ -863,7 +772,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_placed_by_field_and_byte() {
-        // In a quoted field (the parser's row) and in an unquoted one (a plain line).
+        // In a quoted field and in an unquoted one.
         for text in [
             &b"h1,h2,h3\nok,\"x\xffy\",z\n"[..],
             &b"h1,h2,h3\nok,x\xffy,z\n"[..],
@@ -876,8 +785,12 @@ mod tests {
                 Rows::of(&[&["h1", "h2", "h3"]]).get(0).record
             );
             let err = reader.read(&mut rows).unwrap_err();
-            // Nothing of the bad row stays in the batch.
-            assert_eq!((rows.len(), rows.spans.len(), rows.text.len()), (1, 3, 8));
+            // Nothing of the bad row stays in the batch (the header's
+            // fields, one after another, are all its text).
+            assert_eq!(
+                (rows.len(), rows.spans.len(), rows.text.len()),
+                (1, 3, "h1h2h3".len())
+            );
             assert!(
                 matches!(
                     err,
@@ -904,30 +817,6 @@ mod tests {
         assert_eq!(rows[0].1, rows[1].1, "a plain line and a quoted one");
         assert_eq!((rows[0].0, rows[1].0, rows[2].0), (1, 2, 3));
         assert_eq!(fields(2), Err(&(one_more.len() as u64 + 3)));
-    }
-
-    #[test]
-    fn plain_lines_are_split_and_others_left_to_the_parser() {
-        fn split(line: &str) -> Option<Vec<&str>> {
-            let mut spans = Vec::new();
-            split_plain_line(line.as_bytes(), &mut spans).then(|| {
-                spans
-                    .iter()
-                    .map(|(s, e)| &line[*s as usize..*e as usize])
-                    .collect()
-            })
-        }
-        assert_eq!(split("a,b,,c"), Some(vec!["a", "b", "", "c"]));
-        assert_eq!(split("a,"), Some(vec!["a", ""]));
-        assert_eq!(split(","), Some(vec!["", ""]));
-        assert_eq!(
-            split("\"a\",\"b, c\",\"\",d,\"é\r\""),
-            Some(vec!["a", "b, c", "", "d", "é\r"])
-        );
-        assert_eq!(split("\"a\","), Some(vec!["a", ""]));
-        for other in ["\"a\"\"b\"", "\"a\"b", "a\"b", "\"a", "a\rb", "\"a\" ,b"] {
-            assert_eq!(split(other), None, "{other:?}");
-        }
     }
 
     /// Every row of `text`, as (line, fields) or (line, too long by bytes).
@@ -1032,8 +921,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(17);
         for (case, text) in texts.iter().enumerate() {
             let expected = csv_crate_rows(text.as_bytes());
-            // Small buffers cut rows (read by the parser), large ones
-            // hold them whole (plain lines read by `read_plain_line`).
+            // Small buffers cut rows, large ones hold them whole.
             let capacity = rng.gen_range(1..80);
             let input = std::io::BufReader::with_capacity(capacity, text.as_bytes());
             assert_eq!(rows_of_input(input), expected, "case {case}: {text:?}");
