@@ -4,7 +4,7 @@
 //!
 //! The reader is strict where the data would be wrong and tolerant where real
 //! exports are merely untidy. See [`validate_package`] for the entry point and
-//! [`report::codes`] for every finding it can report.
+//! [`report::IssueCode`] for every finding it can report.
 //!
 //! ```no_run
 //! use oneroster::{validate_package, EntityKind, ValidationOptions};
@@ -39,7 +39,7 @@ pub use manifest::Manifest;
 pub use model::*;
 pub use package::ArchiveLimits;
 pub use progress::Progress;
-pub use report::{FileSummary, Issue, Severity, ValidationReport};
+pub use report::{FileSummary, Issue, IssueCode, Severity, ValidationReport};
 pub use validate::{
     validate_package, DeferredReference, FileOutcome, ReadError, ValidatedPackage, Validation,
     ValidationOptions,

@@ -3,7 +3,7 @@
 
 use crate::model::{EntityKind, FileMode, NOT_IMPORTED_FILES};
 use crate::records::{csv_reader, skip_bom, RecordError, Rows};
-use crate::report::{codes, Issue, Severity, MAX_RECORD_BYTES};
+use crate::report::{Issue, IssueCode, Severity, MAX_RECORD_BYTES};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -45,7 +45,7 @@ fn known_file(name: &str) -> Option<&'static str> {
         .find(|known| known.eq_ignore_ascii_case(name))
 }
 
-fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> Issue {
+fn issue(severity: Severity, code: IssueCode, line: u64, message: String) -> Issue {
     Issue::new(severity, FILE, code, message).at_line(line)
 }
 
@@ -65,8 +65,8 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             Ok(true) => {}
             Err(e) => {
                 let (code, what) = match e {
-                    RecordError::Utf8 { .. } => (codes::NOT_UTF8, "is not valid UTF-8"),
-                    RecordError::Io(_) => (codes::MANIFEST_INVALID, "cannot be read"),
+                    RecordError::Utf8 { .. } => (IssueCode::NotUtf8, "is not valid UTF-8"),
+                    RecordError::Io(_) => (IssueCode::ManifestInvalid, "cannot be read"),
                 };
                 fatal.push(issue(
                     Severity::Fatal,
@@ -82,7 +82,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
         if row.too_long.is_some() {
             fatal.push(issue(
                 Severity::Fatal,
-                codes::MANIFEST_INVALID,
+                IssueCode::ManifestInvalid,
                 line,
                 format!(
                     "manifest.csv has a row over {} bytes; a manifest row is a property name and a value",
@@ -101,7 +101,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             }
             warnings.push(issue(
                 Severity::Warning,
-                codes::HEADER_ORDER,
+                IssueCode::HeaderOrder,
                 line,
                 "manifest.csv has no `propertyName,value` header row; the first row is read as data".into(),
             ));
@@ -112,7 +112,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
                 warnings.push(
                     issue(
                         Severity::Warning,
-                        codes::MANIFEST_VERSION,
+                        IssueCode::ManifestVersion,
                         line,
                         format!("manifest.version is `{value}`; expected 1.0"),
                     )
@@ -135,7 +135,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
                     fatal.push(
                         issue(
                             Severity::Fatal,
-                            codes::MANIFEST_INVALID,
+                            IssueCode::ManifestInvalid,
                             line,
                             format!("`{property}` is `{value}`; expected bulk, delta or absent"),
                         )
@@ -152,7 +152,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             warnings.push(
                 issue(
                     Severity::Warning,
-                    codes::UNKNOWN_MANIFEST_PROPERTY,
+                    IssueCode::UnknownManifestProperty,
                     line,
                     format!("manifest property `{property}` is not part of OneRoster 1.1; ignored"),
                 )
@@ -165,7 +165,7 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
         None => fatal.push(Issue::new(
             Severity::Fatal,
             FILE,
-            codes::MANIFEST_INVALID,
+            IssueCode::ManifestInvalid,
             "manifest.csv has no `oneroster.version` row; expected oneroster.version,1.1",
         )),
         Some((version, _)) if version == "1.1" => manifest.oneroster_version = version,
@@ -176,9 +176,14 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
                 format!("oneroster.version is `{version}`; only OneRoster 1.1 is supported")
             };
             fatal.push(
-                issue(Severity::Fatal, codes::UNSUPPORTED_VERSION, line, message)
-                    .in_column("value")
-                    .with_value(&version),
+                issue(
+                    Severity::Fatal,
+                    IssueCode::UnsupportedVersion,
+                    line,
+                    message,
+                )
+                .in_column("value")
+                .with_value(&version),
             );
             manifest.oneroster_version = version;
         }
@@ -219,7 +224,7 @@ mod tests {
     #[test]
     fn version_1_2_is_refused_with_advice() {
         let fatal = parse("propertyName,value\noneroster.version,1.2\n").unwrap_err();
-        assert_eq!(fatal[0].code, codes::UNSUPPORTED_VERSION);
+        assert_eq!(fatal[0].code, IssueCode::UnsupportedVersion);
         assert_eq!(fatal[0].line, Some(2));
         assert!(fatal[0].message.contains("OneRoster 1.1 export template"));
     }
@@ -230,7 +235,7 @@ mod tests {
         let codes: Vec<_> = fatal.iter().map(|i| i.code).collect();
         assert_eq!(
             codes,
-            vec![codes::MANIFEST_INVALID, codes::MANIFEST_INVALID]
+            vec![IssueCode::ManifestInvalid, IssueCode::ManifestInvalid]
         );
         assert!(fatal[0].message.contains("bulk, delta or absent"));
     }
@@ -239,7 +244,7 @@ mod tests {
     fn unknown_properties_are_warnings() {
         let (_, warnings) =
             parse("propertyName,value\noneroster.version,1.1\nfiel.demographics,absent\n").unwrap();
-        assert_eq!(warnings[0].code, codes::UNKNOWN_MANIFEST_PROPERTY);
+        assert_eq!(warnings[0].code, IssueCode::UnknownManifestProperty);
         assert_eq!(warnings[0].line, Some(3));
     }
 
@@ -247,6 +252,6 @@ mod tests {
     fn non_utf8_is_fatal() {
         let fatal = parse_manifest(&mut &b"propertyName,value\noneroster.version,1.1\xff\n"[..])
             .unwrap_err();
-        assert_eq!(fatal[0].code, codes::NOT_UTF8);
+        assert_eq!(fatal[0].code, IssueCode::NotUtf8);
     }
 }

@@ -4,7 +4,7 @@
 //! where a CSV file should be (symbolic links, named pipes, devices, folders)
 //! before anything is read. Every read of a file is bounded.
 
-use crate::report::{codes, Issue, Severity, PACKAGE_FILE};
+use crate::report::{Issue, IssueCode, Severity, PACKAGE_FILE};
 use std::collections::BTreeMap;
 use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, BufReader, Read};
@@ -74,7 +74,7 @@ pub(crate) struct OpenFailure {
     pub(crate) warnings: Vec<Issue>,
 }
 
-fn fatal(code: &'static str, message: impl Into<String>) -> Issue {
+fn fatal(code: IssueCode, message: impl Into<String>) -> Issue {
     Issue::new(Severity::Fatal, PACKAGE_FILE, code, message)
 }
 
@@ -82,7 +82,7 @@ fn ignored(name: &str, why: &str) -> Issue {
     Issue::new(
         Severity::Warning,
         PACKAGE_FILE,
-        codes::IGNORED_ENTRY,
+        IssueCode::IgnoredEntry,
         format!("`{name}` ignored: {why}"),
     )
     .with_value(name)
@@ -131,7 +131,7 @@ fn file_kind(file_type: FileType) -> &'static str {
 /// The fatal finding for a folder file named like a CSV file that is `kind`.
 fn not_regular(name: &str, kind: &str) -> Issue {
     fatal(
-        codes::NOT_A_REGULAR_FILE,
+        IssueCode::NotARegularFile,
         format!("`{name}` is {kind}; a package folder holds regular files only"),
     )
     .with_value(name)
@@ -153,7 +153,7 @@ impl Package {
     ) -> Result<(Package, Vec<Issue>), OpenFailure> {
         let io_failure = |e: io::Error| OpenFailure {
             fatal: vec![fatal(
-                codes::IO,
+                IssueCode::Io,
                 format!("cannot read `{}`: {e}", path.display()),
             )],
             warnings: Vec::new(),
@@ -165,7 +165,7 @@ impl Package {
             // A named pipe or a device is not opened: either could block or never end.
             Err(OpenFailure {
                 fatal: vec![fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!(
                         "`{}` is {}, not a zip archive or a folder",
                         path.display(),
@@ -179,7 +179,7 @@ impl Package {
         } else if extension(&path.to_string_lossy()) == "csv" {
             Err(OpenFailure {
                 fatal: vec![fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!(
                         "`{}` is a single CSV file; a OneRoster package is a .zip or a folder holding manifest.csv and the CSV files — pass the folder",
                         path.display()
@@ -190,7 +190,7 @@ impl Package {
         } else {
             Err(OpenFailure {
                 fatal: vec![fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!(
                         "`{}` is neither a zip archive nor a folder of CSV files",
                         path.display()
@@ -253,7 +253,7 @@ impl Package {
             .sum();
         if total > limits.max_uncompressed_bytes {
             fatals.push(fatal(
-                codes::ARCHIVE_TOO_LARGE,
+                IssueCode::ArchiveTooLarge,
                 format!(
                     "the CSV files hold {total} bytes; at most {} are accepted",
                     limits.max_uncompressed_bytes
@@ -291,19 +291,19 @@ impl Package {
         };
         let file = File::open(path).map_err(|e| {
             fail(fatal(
-                codes::IO,
+                IssueCode::Io,
                 format!("cannot read `{}`: {e}", path.display()),
             ))
         })?;
         let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
             fail(fatal(
-                codes::NOT_A_PACKAGE,
+                IssueCode::NotAPackage,
                 format!("`{}` is not a readable zip archive: {e}", path.display()),
             ))
         })?;
         if archive.len() > limits.max_entries {
             return Err(fail(fatal(
-                codes::ARCHIVE_TOO_LARGE,
+                IssueCode::ArchiveTooLarge,
                 format!(
                     "the archive has {} entries; at most {} are accepted",
                     archive.len(),
@@ -318,7 +318,7 @@ impl Package {
         for i in 0..archive.len() {
             let entry = archive.by_index_raw(i).map_err(|e| {
                 fail(fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!("zip entry {i} cannot be read: {e}"),
                 ))
             })?;
@@ -326,7 +326,7 @@ impl Package {
                 Ok(name) => name.into_owned(),
                 Err(e) => {
                     fatals.push(fatal(
-                        codes::UNSAFE_ENTRY_NAME,
+                        IssueCode::UnsafeEntryName,
                         format!("zip entry {i} has an unreadable name: {e}"),
                     ));
                     continue;
@@ -340,7 +340,7 @@ impl Package {
             if unsafe_name {
                 fatals.push(
                     fatal(
-                        codes::UNSAFE_ENTRY_NAME,
+                        IssueCode::UnsafeEntryName,
                         format!(
                             "archive entry `{name}` has an absolute path or climbs out with `..`"
                         ),
@@ -356,7 +356,7 @@ impl Package {
                 // Its bytes are the link's target, not a file: refused as a folder's link is.
                 fatals.push(
                     fatal(
-                        codes::NOT_A_REGULAR_FILE,
+                        IssueCode::NotARegularFile,
                         format!("archive entry `{name}` is a symbolic link; a package holds regular files only"),
                     )
                     .with_value(&name),
@@ -371,7 +371,7 @@ impl Package {
             if ARCHIVE_EXTENSIONS.contains(&ext.as_str()) {
                 fatals.push(
                     fatal(
-                        codes::NESTED_ARCHIVE,
+                        IssueCode::NestedArchive,
                         format!("archive entry `{name}` is itself an archive; nested archives are not accepted"),
                     )
                     .with_value(&name),
@@ -388,7 +388,7 @@ impl Package {
         let total: u64 = csvs.iter().map(|(_, size, _)| *size).sum();
         if total > limits.max_uncompressed_bytes {
             fatals.push(fatal(
-                codes::ARCHIVE_TOO_LARGE,
+                IssueCode::ArchiveTooLarge,
                 format!(
                     "the CSV files would expand to {total} bytes; at most {} are accepted",
                     limits.max_uncompressed_bytes
@@ -401,7 +401,7 @@ impl Package {
             {
                 fatals.push(
                     fatal(
-                        codes::COMPRESSION_RATIO,
+                        IssueCode::CompressionRatio,
                         format!(
                             "archive entry `{name}` expands {}:1 ({compressed} to {size} bytes); more than {}:1 is refused as a likely zip bomb",
                             size / (*compressed).max(1),
@@ -496,7 +496,7 @@ impl Package {
 
 fn manifest_missing(where_: &str) -> Issue {
     fatal(
-        codes::MANIFEST_MISSING,
+        IssueCode::ManifestMissing,
         format!("no manifest.csv in `{where_}`; every OneRoster 1.1 package starts with manifest.csv (propertyName,value)"),
     )
 }

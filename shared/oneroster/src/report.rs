@@ -34,8 +34,8 @@ pub struct Issue {
     /// The offending value (truncated), when showing it helps and is not a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Stable machine-readable code (see [`codes`]).
-    pub code: &'static str,
+    /// Stable machine-readable code, stored as its name.
+    pub code: IssueCode,
     /// What is wrong and what was expected.
     pub message: String,
     /// Severity of the finding.
@@ -53,7 +53,7 @@ impl Issue {
     pub fn new(
         severity: Severity,
         file: impl Into<String>,
-        code: &'static str,
+        code: IssueCode,
         message: impl Into<String>,
     ) -> Self {
         Issue {
@@ -172,118 +172,248 @@ pub const MAX_RECORD_FIELDS: usize = 16 * 1024;
 /// every later sync of the tenant), and no real address comes near it.
 pub const MAX_INDEXED_VALUE_BYTES: usize = 1024;
 
-/// Stable issue codes. They are part of the interface: tools and runbooks match on them.
-pub mod codes {
+/// Defines [`IssueCode`] from one table: each code's variant, its stable
+/// name and its plain-language explanation, so that a code cannot lack either.
+macro_rules! issue_codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal : $explanation:literal;)*) => {
+        /// A stable issue code. Part of the interface: tools and runbooks
+        /// match on its name, which is what reports and run records store.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum IssueCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl IssueCode {
+            /// Every code, in the order they are listed.
+            pub const ALL: &'static [IssueCode] = &[$(IssueCode::$variant,)*];
+
+            /// The stable snake_case name (`not_utf8`), as reports store it.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(IssueCode::$variant => $name,)*
+                }
+            }
+
+            /// What the code means and what to do about it, in plain words
+            /// for a district's data manager reading the report page.
+            pub fn explanation(self) -> &'static str {
+                match self {
+                    $(IssueCode::$variant => $explanation,)*
+                }
+            }
+        }
+    };
+}
+
+issue_codes! {
     // Fatal: the package is rejected.
     /// No `manifest.csv` in the package.
-    pub const MANIFEST_MISSING: &str = "manifest_missing";
+    ManifestMissing = "manifest_missing":
+        "The package has no manifest.csv. ClassLink's OneRoster export always includes one: export again with the OneRoster 1.1 template.";
     /// `manifest.csv` is unreadable or has an invalid row.
-    pub const MANIFEST_INVALID: &str = "manifest_invalid";
+    ManifestInvalid = "manifest_invalid":
+        "manifest.csv could not be read as OneRoster's list of property names and values.";
     /// `oneroster.version` is not 1.1.
-    pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
+    UnsupportedVersion = "unsupported_version":
+        "The package is not OneRoster 1.1. Choose the OneRoster 1.1 template in ClassLink's Roster Server.";
     /// A file declared `bulk` or `delta` is not in the package.
-    pub const DECLARED_FILE_MISSING: &str = "declared_file_missing";
+    DeclaredFileMissing = "declared_file_missing":
+        "manifest.csv says a file is in the package, but it is not there. The export or upload was incomplete: send the whole package again.";
     /// A column that carries a required value is missing from the header.
-    pub const REQUIRED_COLUMN_MISSING: &str = "required_column_missing";
+    RequiredColumnMissing = "required_column_missing":
+        "A column OneRoster requires is missing from this file's header. The export template was changed: restore the column.";
     /// The same column name appears twice in a header.
-    pub const DUPLICATE_COLUMN: &str = "duplicate_column";
+    DuplicateColumn = "duplicate_column":
+        "The same column appears twice in this file's header.";
     /// A file is not valid UTF-8.
-    pub const NOT_UTF8: &str = "not_utf8";
+    NotUtf8 = "not_utf8":
+        "The file is not in UTF-8 text encoding at this line (often a file saved from a spreadsheet program). Export it again as UTF-8.";
     /// The path is neither a zip nor a folder of CSV files.
-    pub const NOT_A_PACKAGE: &str = "not_a_package";
+    NotAPackage = "not_a_package":
+        "The upload is not a OneRoster package: upload a .zip of the CSV files, or manifest.csv and the CSV files.";
     /// The CSV could not be parsed at all.
-    pub const CSV_MALFORMED: &str = "csv_malformed";
+    CsvMalformed = "csv_malformed":
+        "This line is not well-formed CSV (for example, a quote that is never closed).";
     /// An archive entry name is absolute or climbs out with `..`.
-    pub const UNSAFE_ENTRY_NAME: &str = "unsafe_entry_name";
+    UnsafeEntryName = "unsafe_entry_name":
+        "An entry in the zip has a name that could write outside its folder; the package is refused for safety.";
     /// An archive inside the archive.
-    pub const NESTED_ARCHIVE: &str = "nested_archive";
+    NestedArchive = "nested_archive":
+        "The zip contains another archive. Put the CSV files directly in one zip.";
     /// Uncompressed size over the limit.
-    pub const ARCHIVE_TOO_LARGE: &str = "archive_too_large";
+    ArchiveTooLarge = "archive_too_large":
+        "The package is larger than this system accepts.";
     /// Compression ratio over the limit (zip bomb).
-    pub const COMPRESSION_RATIO: &str = "compression_ratio";
+    CompressionRatio = "compression_ratio":
+        "An entry in the zip expands far more than real CSV data does; the package is refused for safety.";
     /// A folder file or zip entry named like a CSV file that is not a regular
     /// file (a symbolic link, a named pipe, a device, a folder).
-    pub const NOT_A_REGULAR_FILE: &str = "not_a_regular_file";
+    NotARegularFile = "not_a_regular_file":
+        "Where a CSV file should be, the package has a shortcut (symbolic link), a pipe, a device or a folder; it is refused for safety. Put the CSV file itself in the folder, or upload a .zip.";
     /// An entry decompressed to more bytes than its header declared.
-    pub const ENTRY_SIZE_MISMATCH: &str = "entry_size_mismatch";
+    EntrySizeMismatch = "entry_size_mismatch":
+        "An entry in the zip is not the size the zip says: the file is damaged. Upload it again.";
     /// The package could not be read.
-    pub const IO: &str = "io";
+    Io = "io":
+        "The file could not be read to the end. Upload it again.";
 
     // Row errors: the row is rejected.
     /// A required value is empty.
-    pub const MISSING_VALUE: &str = "missing_value";
+    MissingValue = "missing_value":
+        "A required value is empty in this row; the row is not imported.";
     /// A value outside its enumeration.
-    pub const INVALID_ENUM: &str = "invalid_enum";
+    InvalidEnum = "invalid_enum":
+        "The value is not one OneRoster allows in this column (for example a role or status); the row is not imported.";
     /// Not a `YYYY-MM-DD` date.
-    pub const INVALID_DATE: &str = "invalid_date";
+    InvalidDate = "invalid_date":
+        "The value is not a date in the form YYYY-MM-DD.";
     /// Not a `YYYY-MM-DDTHH:MM:SS(.sss)Z` date-time.
-    pub const INVALID_DATETIME: &str = "invalid_datetime";
+    InvalidDatetime = "invalid_datetime":
+        "The value is not a date and time in the form YYYY-MM-DDThh:mm:ssZ.";
     /// Not a boolean.
-    pub const INVALID_BOOLEAN: &str = "invalid_boolean";
+    InvalidBoolean = "invalid_boolean":
+        "The value is not true or false.";
     /// `schoolYear` is not a four-digit year.
-    pub const INVALID_YEAR: &str = "invalid_year";
+    InvalidYear = "invalid_year":
+        "The value is not a four-digit school year.";
     /// A grade that is not a CEDS code.
-    pub const INVALID_GRADE: &str = "invalid_grade";
+    InvalidGrade = "invalid_grade":
+        "The value is not a grade OneRoster knows (for example KG, 01 to 13, PS).";
     /// A malformed `userIds` entry.
-    pub const INVALID_USER_IDS: &str = "invalid_user_ids";
+    InvalidUserIds = "invalid_user_ids":
+        "The userIds value is not a list of {type:identifier} pairs.";
     /// The same sourcedId more than once in one file (every copy is rejected).
-    pub const DUPLICATE_SOURCED_ID: &str = "duplicate_sourced_id";
+    DuplicateSourcedId = "duplicate_sourced_id":
+        "Two rows of this file have the same sourcedId; the later one is not imported. Each record needs its own id in the SIS.";
     /// An enrollment's user is neither in the package nor resolvable later.
-    pub const UNKNOWN_USER: &str = "unknown_user";
+    UnknownUser = "unknown_user":
+        "The row refers to a user who is not in users.csv (or was not imported); the row is not imported.";
     /// An enrollment's class is neither in the package nor resolvable later.
-    pub const UNKNOWN_CLASS: &str = "unknown_class";
+    UnknownClass = "unknown_class":
+        "The row refers to a class that is not in classes.csv (or was not imported); the row is not imported.";
     /// A row with more fields than the header.
-    pub const FIELD_COUNT: &str = "field_count";
+    FieldCount = "field_count":
+        "This line has more or fewer values than the header has columns.";
     /// A sourcedId longer than [`crate::report::MAX_SOURCED_ID_BYTES`].
-    pub const ID_TOO_LONG: &str = "id_too_long";
+    IdTooLong = "id_too_long":
+        "The sourcedId is longer than 256 bytes; the row is not imported. Ids that long are not ids: check the export's columns.";
     /// A row longer than [`crate::report::MAX_RECORD_BYTES`].
-    pub const RECORD_TOO_LONG: &str = "record_too_long";
+    RecordTooLong = "record_too_long":
+        "The row holds more than 64 KiB, or more than 16,384 fields; it is not imported (it is read past without being kept). OneRoster rows are a few hundred bytes: look for an unclosed quote on this line, which swallows the lines after it.";
     /// An email or username longer than [`crate::report::MAX_INDEXED_VALUE_BYTES`].
-    pub const VALUE_TOO_LONG: &str = "value_too_long";
+    ValueTooLong = "value_too_long":
+        "The email or username is longer than 1,024 bytes; the row is not imported. These values are used to find people at sign-in, and no real one is that long.";
 
     // Warnings: tolerated and normalised.
     /// UTF-8 byte order mark at the start of a file.
-    pub const BOM: &str = "bom";
+    Bom = "bom":
+        "The file starts with a byte-order mark; it was ignored.";
     /// CRLF line endings.
-    pub const CRLF: &str = "crlf";
+    Crlf = "crlf":
+        "The file uses Windows line endings; they were read as usual.";
     /// Columns in a different order than the specification.
-    pub const HEADER_ORDER: &str = "header_order";
+    HeaderOrder = "header_order":
+        "The columns are in another order than OneRoster lists them; they were read by name.";
     /// A column name differing from the specification only in case.
-    pub const HEADER_CASE: &str = "header_case";
+    HeaderCase = "header_case":
+        "A column name is in another letter case than OneRoster's; it was read anyway.";
     /// A column outside the specification, kept as an extension attribute.
-    pub const EXTENSION_COLUMN: &str = "extension_column";
+    ExtensionColumn = "extension_column":
+        "A column OneRoster does not define; it was ignored.";
     /// A column of an optional value is missing (read as empty).
-    pub const OPTIONAL_COLUMN_MISSING: &str = "optional_column_missing";
+    OptionalColumnMissing = "optional_column_missing":
+        "An optional column is missing; its values are taken as empty.";
     /// An enumeration value in non-canonical case.
-    pub const ENUM_CASE: &str = "enum_case";
+    EnumCase = "enum_case":
+        "A value is in another letter case than OneRoster's (for example Teacher for teacher); it was read anyway.";
     /// A boolean written as `1`/`0` or in non-canonical case.
-    pub const BOOLEAN_FORM: &str = "boolean_form";
+    BooleanForm = "boolean_form":
+        "A true/false value was written as 1/0 or in another case; it was read anyway.";
     /// A grade written in a non-canonical form (`9` for `09`, `kg`).
-    pub const GRADE_FORM: &str = "grade_form";
+    GradeForm = "grade_form":
+        "A grade was written in another form (9 for 09, kg for KG); it was read anyway.";
     /// `dateLastModified` given as a date only.
-    pub const DATE_ONLY_DATETIME: &str = "date_only_datetime";
+    DateOnlyDatetime = "date_only_datetime":
+        "dateLastModified had a date but no time; midnight UTC was assumed.";
     /// A date-time in a date column (`beginDate` of `2025-08-11T00:00:00Z`): read as its date.
-    pub const DATE_TIME_IN_DATE_COLUMN: &str = "date_time_in_date_column";
+    DateTimeInDateColumn = "date_time_in_date_column":
+        "A date column (for example beginDate) had a date and a time; the date was kept as written and the time dropped.";
     /// OneRoster 1.0's `inactive` status, read as `tobedeleted`.
-    pub const INACTIVE_STATUS: &str = "inactive_status";
+    InactiveStatus = "inactive_status":
+        "The status inactive (OneRoster 1.0) was read as tobedeleted.";
     /// A `tobedeleted` row inside a bulk file, read as a deletion.
-    pub const TOBEDELETED_IN_BULK: &str = "tobedeleted_in_bulk";
+    TobedeletedInBulk = "tobedeleted_in_bulk":
+        "A row marked tobedeleted inside a bulk file was read as a removal.";
     /// A CSV file not declared in the manifest, read as bulk.
-    pub const UNDECLARED_FILE: &str = "undeclared_file";
+    UndeclaredFile = "undeclared_file":
+        "A CSV file that manifest.csv does not declare; it was read as bulk.";
     /// A file declared `absent` that is present anyway; it is not read.
-    pub const FILE_DECLARED_ABSENT: &str = "file_declared_absent";
+    FileDeclaredAbsent = "file_declared_absent":
+        "manifest.csv says this file is absent, but it is present; it was not read.";
     /// A reference to a record that is not in the package; kept.
-    pub const UNRESOLVED_REFERENCE: &str = "unresolved_reference";
+    UnresolvedReference = "unresolved_reference":
+        "The row refers to a record that is not in this package; the reference was kept.";
     /// A manifest property this reader does not know.
-    pub const UNKNOWN_MANIFEST_PROPERTY: &str = "unknown_manifest_property";
+    UnknownManifestProperty = "unknown_manifest_property":
+        "manifest.csv has a property this system does not know; it was ignored.";
     /// `manifest.version` other than 1.0.
-    pub const MANIFEST_VERSION: &str = "manifest_version";
+    ManifestVersion = "manifest_version":
+        "manifest.version is not 1.0; the package was read anyway.";
     /// A gradebook or resource file: counted, not imported.
-    pub const NOT_IMPORTED: &str = "not_imported";
+    NotImported = "not_imported":
+        "Gradebook and resource files are counted, not imported.";
     /// A file or archive entry that is not part of a OneRoster package; ignored.
-    pub const IGNORED_ENTRY: &str = "ignored_entry";
+    IgnoredEntry = "ignored_entry":
+        "A file that is not part of a OneRoster package; it was ignored.";
     /// A value with leading or trailing spaces, trimmed.
-    pub const WHITESPACE: &str = "whitespace";
+    Whitespace = "whitespace":
+        "A value had spaces before or after it; they were removed.";
+
+    // Run records: an upload not validated at all.
+    /// An upload set aside without being read (not a package, a tenant not
+    /// configured or disabled).
+    SetAside = "set_aside":
+        "The upload was set aside without being read. The reason follows; nothing in the roster was changed.";
+    /// Part of a package arrived, but not all of it within the waiting time.
+    IncompleteSet = "incomplete_set":
+        "Some of the package's files arrived, but not manifest.csv and all the files it declares, within the waiting time. Send the whole package again.";
+}
+
+impl IssueCode {
+    /// The code named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<IssueCode> {
+        IssueCode::ALL
+            .iter()
+            .copied()
+            .find(|code| code.name() == name)
+    }
+}
+
+impl std::fmt::Display for IssueCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Stored as its name.
+impl Serialize for IssueCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// A code equals its name.
+impl PartialEq<str> for IssueCode {
+    fn eq(&self, name: &str) -> bool {
+        self.name() == name
+    }
+}
+
+/// A code equals its name.
+impl PartialEq<&str> for IssueCode {
+    fn eq(&self, name: &&str) -> bool {
+        self.name() == *name
+    }
 }
 
 /// Per-file counts.
@@ -345,8 +475,8 @@ pub(crate) struct IssueSink {
     pub(crate) errors: Vec<Issue>,
     pub(crate) error_count: u64,
     /// (file, code, column) -> aggregated warning.
-    warnings: BTreeMap<(String, &'static str, Option<String>), Issue>,
-    warning_order: Vec<(String, &'static str, Option<String>)>,
+    warnings: BTreeMap<(String, IssueCode, Option<String>), Issue>,
+    warning_order: Vec<(String, IssueCode, Option<String>)>,
 }
 
 impl IssueSink {
@@ -456,12 +586,14 @@ mod tests {
         let mut sink = IssueSink::new(10);
         for line in 2..5 {
             sink.warn(
-                Issue::new(Severity::Warning, "users", codes::ENUM_CASE, "m")
+                Issue::new(Severity::Warning, "users", IssueCode::EnumCase, "m")
                     .at_line(line)
                     .in_column("role"),
             );
         }
-        sink.warn(Issue::new(Severity::Warning, "orgs", codes::ENUM_CASE, "m").in_column("type"));
+        sink.warn(
+            Issue::new(Severity::Warning, "orgs", IssueCode::EnumCase, "m").in_column("type"),
+        );
         assert_eq!(sink.warning_total("users"), 3);
         let (_, _, warnings) = sink.into_parts();
         assert_eq!(warnings.len(), 2);
@@ -480,7 +612,7 @@ mod tests {
             sink.error(Issue::new(
                 Severity::Error,
                 "users",
-                codes::MISSING_VALUE,
+                IssueCode::MissingValue,
                 "m",
             ));
         }
@@ -489,9 +621,38 @@ mod tests {
         assert_eq!(count, 5);
     }
 
+    /// Reports and run records store a code as its name: the same
+    /// snake_case text the codes had as string constants.
+    #[test]
+    fn a_code_is_stored_as_its_name() {
+        let issue = Issue::new(Severity::Fatal, "users", IssueCode::NotUtf8, "m");
+        let json = serde_json::to_value(&issue).unwrap();
+        assert_eq!(json["code"], "not_utf8");
+        assert_eq!(
+            IssueCode::TobedeletedInBulk.to_string(),
+            "tobedeleted_in_bulk"
+        );
+        assert_eq!(
+            IssueCode::DateTimeInDateColumn.name(),
+            "date_time_in_date_column"
+        );
+        let mut names = std::collections::BTreeSet::new();
+        for code in IssueCode::ALL {
+            let name = code.name();
+            assert!(names.insert(name), "{name} twice");
+            assert!(name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
+            assert_eq!(IssueCode::from_name(name), Some(*code));
+            assert_eq!(serde_json::to_value(code).unwrap(), name);
+            assert!(*code == name);
+        }
+        assert_eq!(IssueCode::from_name("no_such_code"), None);
+    }
+
     #[test]
     fn long_values_are_truncated() {
-        let issue = Issue::new(Severity::Error, "users", codes::INVALID_ENUM, "m")
+        let issue = Issue::new(Severity::Error, "users", IssueCode::InvalidEnum, "m")
             .with_value(&"x".repeat(500));
         assert_eq!(issue.value.unwrap().chars().count(), MAX_VALUE_CHARS + 1);
     }

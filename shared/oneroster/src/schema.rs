@@ -2,7 +2,7 @@
 //! mapping from a file's actual header to them (by name, not position).
 
 use crate::model::EntityKind;
-use crate::report::{codes, Issue, Severity};
+use crate::report::{Issue, IssueCode, Severity};
 
 /// One specified column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +192,7 @@ impl ColumnMap {
                     Issue::new(
                         Severity::Fatal,
                         file,
-                        codes::DUPLICATE_COLUMN,
+                        IssueCode::DuplicateColumn,
                         format!("column `{name}` appears more than once in the header"),
                     )
                     .at_line(1)
@@ -211,7 +211,7 @@ impl ColumnMap {
                             Issue::new(
                                 Severity::Warning,
                                 file,
-                                codes::HEADER_CASE,
+                                IssueCode::HeaderCase,
                                 format!(
                                     "column `{name}` read as `{}` (the specification's spelling)",
                                     spec[spec_idx].name
@@ -227,7 +227,7 @@ impl ColumnMap {
                     Issue::new(
                         Severity::Warning,
                         file,
-                        codes::EXTENSION_COLUMN,
+                        IssueCode::ExtensionColumn,
                         format!(
                             "column {} has an empty header name; its values are ignored",
                             idx + 1
@@ -240,7 +240,7 @@ impl ColumnMap {
                         Issue::new(
                             Severity::Warning,
                             file,
-                            codes::EXTENSION_COLUMN,
+                            IssueCode::ExtensionColumn,
                             format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
                         )
                         .at_line(1)
@@ -260,7 +260,7 @@ impl ColumnMap {
                     Issue::new(
                         Severity::Fatal,
                         file,
-                        codes::REQUIRED_COLUMN_MISSING,
+                        IssueCode::RequiredColumnMissing,
                         format!(
                             "required column `{}` is missing from the header; expected the columns {}",
                             column.name,
@@ -275,7 +275,7 @@ impl ColumnMap {
                     Issue::new(
                         Severity::Warning,
                         file,
-                        codes::OPTIONAL_COLUMN_MISSING,
+                        IssueCode::OptionalColumnMissing,
                         format!(
                             "optional column `{}` is missing; its values are read as empty",
                             column.name
@@ -293,7 +293,7 @@ impl ColumnMap {
                 Issue::new(
                     Severity::Warning,
                     file,
-                    codes::HEADER_ORDER,
+                    IssueCode::HeaderOrder,
                     "columns are not in specification order; they are matched by name",
                 )
                 .at_line(1),
@@ -344,20 +344,20 @@ mod tests {
                 .record,
         );
         assert!(check.fatal.is_empty());
-        let codes: Vec<&str> = check.warnings.iter().map(|w| w.code).collect();
-        assert!(codes.contains(&codes::HEADER_CASE));
-        assert!(codes.contains(&codes::HEADER_ORDER));
+        let codes: Vec<IssueCode> = check.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&IssueCode::HeaderCase));
+        assert!(codes.contains(&IssueCode::HeaderOrder));
         assert_eq!(
             codes
                 .iter()
-                .filter(|c| **c == codes::EXTENSION_COLUMN)
+                .filter(|c| **c == IssueCode::ExtensionColumn)
                 .count(),
             2
         );
         assert_eq!(
             codes
                 .iter()
-                .filter(|c| **c == codes::OPTIONAL_COLUMN_MISSING)
+                .filter(|c| **c == IssueCode::OptionalColumnMissing)
                 .count(),
             4
         );
@@ -371,10 +371,10 @@ mod tests {
             EntityKind::Orgs,
             header(&["sourcedId", "name", "name"]).get(0).record,
         );
-        let codes: Vec<&str> = check.fatal.iter().map(|w| w.code).collect();
+        let codes: Vec<IssueCode> = check.fatal.iter().map(|w| w.code).collect();
         assert_eq!(
             codes,
-            vec![codes::DUPLICATE_COLUMN, codes::REQUIRED_COLUMN_MISSING]
+            vec![IssueCode::DuplicateColumn, IssueCode::RequiredColumnMissing]
         );
         assert_eq!(check.fatal[1].column.as_deref(), Some("type"));
     }

@@ -13,7 +13,7 @@ use crate::store::{BlockingRecords, Lease, LeaseOutcome, RecordState, Store, Sto
 use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
 use chrono::Utc;
 use oneroster::progress::thousands;
-use oneroster::report::codes;
+use oneroster::report::IssueCode;
 use oneroster::{
     validate_package, DeferredReference, EntityKind, FileMode, Issue, Progress, Severity,
     ValidationOptions,
@@ -799,9 +799,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .insert(d.sourced_id.clone())
             {
                 let code = if d.target == EntityKind::Users {
-                    codes::UNKNOWN_USER
+                    IssueCode::UnknownUser
                 } else {
-                    codes::UNKNOWN_CLASS
+                    IssueCode::UnknownClass
                 };
                 run.push_error(
                     &Issue::new(

@@ -10,7 +10,7 @@
 use crate::manifest::parse_manifest;
 use crate::model::*;
 use crate::package::Package;
-use crate::report::{codes, FileSummary, Issue, IssueSink, Severity, ValidationReport};
+use crate::report::{FileSummary, Issue, IssueCode, IssueSink, Severity, ValidationReport};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,7 +44,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
             sink.fatal(Issue::new(
                 Severity::Fatal,
                 "manifest",
-                codes::IO,
+                IssueCode::Io,
                 format!("manifest.csv cannot be read: {e}"),
             ));
             return finish(report, sink, None);
@@ -118,7 +118,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
             sink.warn(Issue::new(
                 Severity::Warning,
                 name,
-                codes::NOT_IMPORTED,
+                IssueCode::NotImported,
                 format!("{name}.csv ({rows} rows) is a gradebook/resource file; it is counted, not imported"),
             ));
         }

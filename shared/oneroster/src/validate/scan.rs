@@ -9,7 +9,7 @@ use crate::records::{
     csv_reader, for_each_record_prepared, preparing_threads, skip_bom, RecordError, Row, Rows,
 };
 use crate::report::{
-    codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
+    Issue, IssueCode, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
     MAX_RECORD_FIELDS, MAX_SOURCED_ID_BYTES,
 };
 use crate::rows::{parse_row, RowCx};
@@ -61,7 +61,7 @@ pub(super) enum Resolution {
 
 /// One aggregated quirk of the file being scanned.
 pub(super) struct QuirkCount {
-    pub(super) code: &'static str,
+    pub(super) code: IssueCode,
     pub(super) column: usize,
     pub(super) count: u64,
     pub(super) first: Issue,
@@ -89,7 +89,7 @@ pub(super) struct FileScan {
 impl FileScan {
     fn quirk(
         &mut self,
-        code: &'static str,
+        code: IssueCode,
         column: usize,
         line: u64,
         message: String,
@@ -152,7 +152,7 @@ impl Scanner<'_> {
             self.sink.fatal(Issue::new(
                 Severity::Fatal,
                 kind.file_name(),
-                codes::IO,
+                IssueCode::Io,
                 format!("{}.csv cannot be read: {e}", kind.file_name()),
             ));
         }
@@ -172,7 +172,7 @@ impl Scanner<'_> {
                 Issue::new(
                     Severity::Fatal,
                     file,
-                    codes::NOT_UTF8,
+                    IssueCode::NotUtf8,
                     format!("{file}.csv is UTF-16 encoded; export the file as UTF-8"),
                 )
                 .at_line(1),
@@ -184,7 +184,7 @@ impl Scanner<'_> {
                 Issue::new(
                     Severity::Warning,
                     file,
-                    codes::BOM,
+                    IssueCode::Bom,
                     "UTF-8 byte order mark at the start of the file; ignored",
                 )
                 .at_line(1),
@@ -195,7 +195,7 @@ impl Scanner<'_> {
                 Issue::new(
                     Severity::Warning,
                     file,
-                    codes::CRLF,
+                    IssueCode::Crlf,
                     "CRLF line endings; read as line breaks",
                 )
                 .at_line(1),
@@ -209,7 +209,7 @@ impl Scanner<'_> {
                     Issue::new(
                         Severity::Fatal,
                         file,
-                        codes::RECORD_TOO_LONG,
+                        IssueCode::RecordTooLong,
                         format!("{file}.csv has a header row over {MAX_RECORD_BYTES} bytes or {MAX_RECORD_FIELDS} columns; expected the OneRoster column names"),
                     )
                     .at_line(1),
@@ -222,7 +222,7 @@ impl Scanner<'_> {
                     Issue::new(
                         Severity::Fatal,
                         file,
-                        codes::REQUIRED_COLUMN_MISSING,
+                        IssueCode::RequiredColumnMissing,
                         format!("{file}.csv is empty; expected a header row"),
                     )
                     .at_line(1),
@@ -279,12 +279,12 @@ impl Scanner<'_> {
         let line = e.line();
         let (code, message) = match e {
             RecordError::Utf8 { field, byte, .. } => (
-                codes::NOT_UTF8,
+                IssueCode::NotUtf8,
                 format!(
                     "{file}.csv is not valid UTF-8 (field {field}, byte {byte}); export the file as UTF-8"
                 ),
             ),
-            RecordError::Io(io) => (codes::IO, format!("{file}.csv cannot be read: {io}")),
+            RecordError::Io(io) => (IssueCode::Io, format!("{file}.csv cannot be read: {io}")),
         };
         let mut issue = Issue::new(Severity::Fatal, file, code, message);
         if let Some(line) = line {
@@ -332,7 +332,7 @@ impl Scanner<'_> {
                         Issue::new(
                             Severity::Error,
                             kind.file_name(),
-                            codes::DUPLICATE_SOURCED_ID,
+                            IssueCode::DuplicateSourcedId,
                             format!("sourcedId `{sourced_id}` also appears at line {first_line}; every copy is rejected"),
                         )
                         .at_line(line)
@@ -344,7 +344,7 @@ impl Scanner<'_> {
                             Issue::new(
                                 Severity::Error,
                                 kind.file_name(),
-                                codes::DUPLICATE_SOURCED_ID,
+                                IssueCode::DuplicateSourcedId,
                                 format!("sourcedId `{sourced_id}` also appears at line {line}; every copy is rejected"),
                             )
                             .at_line(first_line)
@@ -367,7 +367,7 @@ impl Scanner<'_> {
                         Issue::new(
                             Severity::Fatal,
                             kind.file_name(),
-                            codes::ARCHIVE_TOO_LARGE,
+                            IssueCode::ArchiveTooLarge,
                             format!(
                                 "{}.csv holds more than 4 GiB of sourcedIds; split the export",
                                 kind.file_name()
@@ -483,7 +483,7 @@ impl Scanner<'_> {
                 scan.pending.push((line, column, id.into()));
             }
             Resolution::Missing => scan.quirk(
-                codes::UNRESOLVED_REFERENCE,
+                IssueCode::UnresolvedReference,
                 column,
                 line,
                 format!(
@@ -501,7 +501,7 @@ impl Scanner<'_> {
         for (line, column, id) in pending {
             if !scan.ids.contains(&id) {
                 scan.quirk(
-                    codes::UNRESOLVED_REFERENCE,
+                    IssueCode::UnresolvedReference,
                     column,
                     line,
                     format!(
@@ -553,7 +553,7 @@ enum ReferenceRule {
     /// An enrollment's user or class: missing from a bulk file rejects the
     /// row (with this code), skipped skips it, rejected or unknown is left
     /// for the store to resolve.
-    Required(&'static str),
+    Required(IssueCode),
 }
 
 /// One reference a row makes.
@@ -713,7 +713,7 @@ impl RowFindings {
                 Issue::new(
                     Severity::Error,
                     kind.file_name(),
-                    codes::RECORD_TOO_LONG,
+                    IssueCode::RecordTooLong,
                     format!(
                         "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes of field content and {MAX_RECORD_FIELDS} fields are accepted (an unclosed quote can swallow the lines after it)"
                     ),
@@ -735,7 +735,7 @@ impl RowFindings {
                         Issue::new(
                             Severity::Error,
                             kind.file_name(),
-                            codes::VALUE_TOO_LONG,
+                            IssueCode::ValueTooLong,
                             format!(
                                 "the {column} is {} bytes long; at most {MAX_INDEXED_VALUE_BYTES} are accepted",
                                 value.len()
@@ -754,7 +754,7 @@ impl RowFindings {
                 Issue::new(
                     Severity::Error,
                     kind.file_name(),
-                    codes::FIELD_COUNT,
+                    IssueCode::FieldCount,
                     format!(
                         "the row has {} fields but the header has {}; the columns would be misaligned",
                         record.len(),
@@ -771,7 +771,7 @@ impl RowFindings {
                 Issue::new(
                     Severity::Error,
                     kind.file_name(),
-                    codes::ID_TOO_LONG,
+                    IssueCode::IdTooLong,
                     format!(
                         "the sourcedId is {} bytes long; at most {MAX_SOURCED_ID_BYTES} are accepted",
                         sourced_id.len()
@@ -838,9 +838,9 @@ impl RowFindings {
             }
             Record::Enrollment(e) => {
                 self.sourced_id.push_str(e.common.sourced_id);
-                let user = Required(codes::UNKNOWN_USER);
+                let user = Required(IssueCode::UnknownUser);
                 self.refer(cx, 5, EntityKind::Users, user, e.user_sourced_id);
-                let class = Required(codes::UNKNOWN_CLASS);
+                let class = Required(IssueCode::UnknownClass);
                 self.refer(cx, 3, EntityKind::Classes, class, e.class_sourced_id);
                 self.refer(cx, 4, EntityKind::Orgs, Kept, e.school_sourced_id);
             }
