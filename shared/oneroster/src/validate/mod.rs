@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod files;
+mod findings;
 mod scan;
 mod stream;
 mod types;
