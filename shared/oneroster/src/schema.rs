@@ -173,90 +173,70 @@ pub(crate) struct HeaderCheck {
     pub(crate) warnings: Vec<Issue>,
 }
 
-impl ColumnMap {
-    /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
-    pub(crate) fn from_header(kind: EntityKind, header: crate::records::Fields<'_>) -> HeaderCheck {
-        let file = kind.file_name();
-        let spec = columns(kind);
-        let mut position = vec![None; spec.len()];
-        let mut extensions = Vec::new();
-        let mut fatal = Vec::new();
-        let mut warnings = Vec::new();
-        let mut seen: Vec<String> = Vec::with_capacity(header.len());
-
-        for (idx, raw) in header.iter().enumerate() {
-            let name = raw.trim();
-            let lower = name.to_ascii_lowercase();
-            if seen.contains(&lower) {
-                fatal.push(
-                    Issue::new(
-                        Severity::Fatal,
-                        file,
-                        IssueCode::DuplicateColumn,
-                        format!("column `{name}` appears more than once in the header"),
-                    )
-                    .at_line(1)
-                    .in_column(name),
-                );
-                continue;
-            }
-            seen.push(lower);
-            let exact = spec.iter().position(|c| c.name == name);
-            let found =
-                exact.or_else(|| spec.iter().position(|c| c.name.eq_ignore_ascii_case(name)));
-            match found {
-                Some(spec_idx) => {
-                    if exact.is_none() {
-                        warnings.push(
-                            Issue::new(
-                                Severity::Warning,
-                                file,
-                                IssueCode::HeaderCase,
-                                format!(
-                                    "column `{name}` read as `{}` (the specification's spelling)",
-                                    spec[spec_idx].name
-                                ),
-                            )
-                            .at_line(1)
-                            .in_column(name),
-                        );
-                    }
-                    position[spec_idx] = Some(idx);
-                }
-                None if name.is_empty() => warnings.push(
-                    Issue::new(
-                        Severity::Warning,
-                        file,
-                        IssueCode::ExtensionColumn,
-                        format!(
-                            "column {} has an empty header name; its values are ignored",
-                            idx + 1
-                        ),
-                    )
-                    .at_line(1),
-                ),
-                None => {
-                    warnings.push(
+impl HeaderCheck {
+    /// Places header column `idx`, named `name` (trimmed): at the specified
+    /// column it names (in any letter case, with a warning), or among the
+    /// extensions.
+    fn place(&mut self, file: &'static str, idx: usize, name: &str) {
+        let spec = self.map.spec;
+        let exact = spec.iter().position(|c| c.name == name);
+        let found = exact.or_else(|| spec.iter().position(|c| c.name.eq_ignore_ascii_case(name)));
+        match found {
+            Some(spec_idx) => {
+                if exact.is_none() {
+                    self.warnings.push(
                         Issue::new(
                             Severity::Warning,
                             file,
-                            IssueCode::ExtensionColumn,
-                            format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
+                            IssueCode::HeaderCase,
+                            format!(
+                                "column `{name}` read as `{}` (the specification's spelling)",
+                                spec[spec_idx].name
+                            ),
                         )
                         .at_line(1)
                         .in_column(name),
                     );
-                    extensions.push((name.to_string(), idx));
                 }
+                self.map.position[spec_idx] = Some(idx);
+            }
+            None if name.is_empty() => self.warnings.push(
+                Issue::new(
+                    Severity::Warning,
+                    file,
+                    IssueCode::ExtensionColumn,
+                    format!(
+                        "column {} has an empty header name; its values are ignored",
+                        idx + 1
+                    ),
+                )
+                .at_line(1),
+            ),
+            None => {
+                self.warnings.push(
+                    Issue::new(
+                        Severity::Warning,
+                        file,
+                        IssueCode::ExtensionColumn,
+                        format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
+                    )
+                    .at_line(1)
+                    .in_column(name),
+                );
+                self.map.extensions.push((name.to_string(), idx));
             }
         }
+    }
 
+    /// Reports each specified column the header lacks: fatal when it is required.
+    fn note_missing(&mut self, file: &'static str) {
+        let spec = self.map.spec;
         for (spec_idx, column) in spec.iter().enumerate() {
-            if position[spec_idx].is_some() {
+            if self.map.position[spec_idx].is_some() {
                 continue;
             }
             if column.required {
-                fatal.push(
+                self.fatal.push(
                     Issue::new(
                         Severity::Fatal,
                         file,
@@ -271,7 +251,7 @@ impl ColumnMap {
                     .in_column(column.name),
                 );
             } else {
-                warnings.push(
+                self.warnings.push(
                     Issue::new(
                         Severity::Warning,
                         file,
@@ -286,10 +266,13 @@ impl ColumnMap {
                 );
             }
         }
+    }
 
-        let present: Vec<usize> = position.iter().flatten().copied().collect();
+    /// Warns when the specified columns present are out of the specification's order.
+    fn note_order(&mut self, file: &'static str) {
+        let present: Vec<usize> = self.map.position.iter().flatten().copied().collect();
         if present.windows(2).any(|w| w[0] > w[1]) {
-            warnings.push(
+            self.warnings.push(
                 Issue::new(
                     Severity::Warning,
                     file,
@@ -299,17 +282,47 @@ impl ColumnMap {
                 .at_line(1),
             );
         }
+    }
+}
 
-        HeaderCheck {
+impl ColumnMap {
+    /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
+    pub(crate) fn from_header(kind: EntityKind, header: crate::records::Fields<'_>) -> HeaderCheck {
+        let file = kind.file_name();
+        let spec = columns(kind);
+        let mut check = HeaderCheck {
             map: ColumnMap {
                 spec,
-                position,
-                extensions,
+                position: vec![None; spec.len()],
+                extensions: Vec::new(),
                 width: header.len(),
             },
-            fatal,
-            warnings,
+            fatal: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut seen: Vec<String> = Vec::with_capacity(header.len());
+        for (idx, raw) in header.iter().enumerate() {
+            let name = raw.trim();
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                check.fatal.push(
+                    Issue::new(
+                        Severity::Fatal,
+                        file,
+                        IssueCode::DuplicateColumn,
+                        format!("column `{name}` appears more than once in the header"),
+                    )
+                    .at_line(1)
+                    .in_column(name),
+                );
+                continue;
+            }
+            seen.push(lower);
+            check.place(file, idx, name);
         }
+        check.note_missing(file);
+        check.note_order(file);
+        check
     }
 
     /// The header name of specified column `spec_idx`.
