@@ -17,6 +17,11 @@ mod reader;
 pub(crate) use batches::{for_each_record, for_each_record_prepared, preparing_threads};
 pub(crate) use reader::{csv_reader, RecordReader};
 
+/// A batch whose text took more than this (a batch ending on a long row)
+/// gives its buffer back when cleared rather than keep it for the rest of
+/// the file.
+const KEPT_BATCH_BYTES: usize = 2 * 1024 * 1024;
+
 /// The fields of one row, borrowed from the [`Rows`] that hold it: the
 /// `csv_core` parser's output, its fields one after another, and where each
 /// field lies in it.
@@ -144,8 +149,12 @@ impl Rows {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// No rows.
+    /// No rows, the buffers kept (unless a long row grew them past
+    /// [`KEPT_BATCH_BYTES`]).
     pub(crate) fn clear(&mut self) {
+        if self.text.capacity() > KEPT_BATCH_BYTES {
+            self.text = String::new();
+        }
         self.text.clear();
         self.spans.clear();
         self.rows.clear();

@@ -1,5 +1,5 @@
-//! Rows read ahead on a second thread, in batches, and optionally
-//! prepared on more threads (see [`crate::pipeline`]).
+//! Rows read ahead on a second thread, in batches that circulate, and
+//! optionally prepared on more threads (see [`crate::pipeline`]).
 
 use super::{RecordError, RecordReader, Row, Rows};
 use crate::pipeline;
@@ -10,42 +10,45 @@ const BATCH: usize = 2048;
 /// Field bytes per batch: a batch of long rows ends early, so the rows in
 /// flight stay a few MiB whatever the file holds.
 const BATCH_BYTES: usize = 1024 * 1024;
-/// Batches in flight: enough to keep both threads busy, small enough to bound memory.
+/// Batches in flight (besides one per preparing thread): enough to keep
+/// the threads busy, few enough to bound memory.
 const IN_FLIGHT: usize = 4;
 
-/// One batch of rows on its way from the reader thread, or the error that
-/// stopped the reading (after the rows before it).
-type Batch = Result<Rows, RecordError>;
+/// Rows read together, what the preparing threads made of each (kept from
+/// batch to batch, so their buffers serve again), and the error that
+/// stopped the reading after them, if any.
+struct Batch<T> {
+    rows: Rows,
+    prepared: Vec<T>,
+    error: Option<RecordError>,
+}
 
-/// Reads `reader` to its end (or first error) in batches of up to [`BATCH`]
-/// rows or [`BATCH_BYTES`] of field content, sending each to `feed`; ends
-/// early when the consumer stops.
-fn read_batches<R: BufRead>(reader: &mut RecordReader<R>, feed: &mut pipeline::Feed<Batch>) {
-    loop {
-        let mut rows = Rows::default();
-        let mut error = None;
-        let mut done = false;
-        while rows.len() < BATCH && rows.text.len() < BATCH_BYTES {
-            match reader.read(&mut rows) {
-                Ok(true) => {}
-                Ok(false) => done = true,
-                Err(e) => error = Some(e),
-            }
-            if done || error.is_some() {
-                break;
-            }
-        }
-        if !feed.send(Ok(rows)) {
-            return;
-        }
-        if let Some(e) = error {
-            feed.send(Err(e));
-            return;
-        }
-        if done {
-            return;
+impl<T> Default for Batch<T> {
+    fn default() -> Self {
+        Batch {
+            rows: Rows::default(),
+            prepared: Vec::new(),
+            error: None,
         }
     }
+}
+
+/// Fills `batch` from `reader` with up to [`BATCH`] rows or [`BATCH_BYTES`]
+/// of field content; `false` when the input ended or failed (the error then
+/// kept in the batch, after the rows before it).
+fn fill<R: BufRead, T>(reader: &mut RecordReader<R>, batch: &mut Batch<T>) -> bool {
+    batch.rows.clear();
+    while batch.rows.len() < BATCH && batch.rows.text.len() < BATCH_BYTES {
+        match reader.read(&mut batch.rows) {
+            Ok(true) => {}
+            Ok(false) => return false,
+            Err(e) => {
+                batch.error = Some(e);
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Hands every row of `reader` to `consume`, in order, reading ahead on a
@@ -55,18 +58,24 @@ pub(crate) fn for_each_record<R: BufRead + Send>(
     reader: &mut RecordReader<R>,
     mut consume: impl FnMut(&Row<'_>) -> bool,
 ) -> Result<(), RecordError> {
+    let mut result = Ok(());
     pipeline::run(
         IN_FLIGHT,
-        |feed| read_batches(reader, feed),
-        |batches| {
-            for rows in batches {
-                if !rows?.iter().all(|row| consume(&row)) {
-                    break;
-                }
+        |batch: &mut Batch<()>| fill(reader, batch),
+        |batch| {
+            if !batch.rows.iter().all(|row| consume(&row)) {
+                return false;
             }
-            Ok(())
+            match batch.error.take() {
+                Some(e) => {
+                    result = Err(e);
+                    false
+                }
+                None => true,
+            }
         },
-    )
+    );
+    result
 }
 
 /// Most preparing threads [`preparing_threads`] gives.
@@ -81,8 +90,9 @@ pub(crate) fn preparing_threads() -> usize {
 
 /// Like [`for_each_record`], with preparing threads between the two: the
 /// reader thread parses rows, `workers` preparing threads run `prepare` on
-/// them (a batch each in turn, each row into a new `T`), and the caller's
-/// thread hands each row with its `T` to `consume`, in file order.
+/// them (a batch each in turn, into `T`s kept from batch to batch, so their
+/// buffers are reused), and the caller's thread hands each row with its `T`
+/// to `consume`, in file order.
 /// Each preparing thread has a `W` of its own, made when it starts, for what
 /// `prepare` remembers from row to row within this file. For consumers
 /// whose per-row work is mostly a pure function of the row: that part runs
@@ -98,35 +108,40 @@ where
     T: Default + Send,
     W: Default,
 {
+    let workers = workers.max(1);
+    let mut result = Ok(());
     pipeline::run_mapped(
-        IN_FLIGHT,
+        IN_FLIGHT + workers,
         workers,
-        |feed| read_batches(reader, feed),
-        |batch: Batch, scratch: &mut W| {
-            batch.map(|rows| {
-                let prepared: Vec<T> = rows
-                    .iter()
-                    .map(|row| {
-                        let mut value = T::default();
-                        prepare(&row, &mut value, scratch);
-                        value
-                    })
-                    .collect();
-                (rows, prepared)
-            })
+        |batch: &mut Batch<T>| fill(reader, batch),
+        |batch, scratch: &mut W| {
+            let Batch { rows, prepared, .. } = batch;
+            prepared.resize_with(rows.len().max(prepared.len()), T::default);
+            for (row, out) in rows.iter().zip(prepared.iter_mut()) {
+                prepare(&row, out, scratch);
+            }
         },
-        |batches| {
-            for batch in batches {
-                let (rows, mut prepared) = batch?;
-                for (row, value) in rows.iter().zip(&mut prepared) {
-                    if !consume(&row, value) {
-                        return Ok(());
-                    }
+        |batch| {
+            let Batch {
+                rows,
+                prepared,
+                error,
+            } = batch;
+            for (row, value) in rows.iter().zip(prepared.iter_mut()) {
+                if !consume(&row, value) {
+                    return false;
                 }
             }
-            Ok(())
+            match error.take() {
+                Some(e) => {
+                    result = Err(e);
+                    false
+                }
+                None => true,
+            }
         },
-    )
+    );
+    result
 }
 
 #[cfg(test)]

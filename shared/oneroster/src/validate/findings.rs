@@ -14,6 +14,10 @@ use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::FxHashMap;
 
+/// Findings whose reference ids took more than this are made anew for the
+/// next row, so that thousands of kept findings stay small whatever the rows held.
+const KEPT_FINDINGS_BYTES: usize = 4096;
+
 /// How an unresolved reference counts.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum ReferenceRule {
@@ -118,7 +122,8 @@ impl ReferenceMemo {
 /// before its own: its errors and quirks, whether it is accepted, and the
 /// references it makes, resolved where they point to an earlier file. Made
 /// on a preparing thread, beside the scan that resolves references to the
-/// row's own file and records ids, in file order.
+/// row's own file and records ids, in file order;
+/// kept from row to row, so its buffers are reused.
 #[derive(Default)]
 pub(super) struct RowFindings {
     /// The row's problems, in the order they are reported.
@@ -176,6 +181,15 @@ impl RowFindings {
             roles,
             ..
         } = *file;
+        // Kept from row to row, but not at the size one long row gave them.
+        if self.ids.capacity() + self.sourced_id.capacity() > KEPT_FINDINGS_BYTES {
+            *self = RowFindings::default();
+        }
+        self.errors.clear();
+        self.quirks.clear();
+        self.references.clear();
+        self.ids.clear();
+        self.sourced_id.clear();
         let line = row.line();
         let record = row.record;
         let mut cx = RowCx::new(record, map, kind, line, true);

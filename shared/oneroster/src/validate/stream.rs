@@ -75,7 +75,9 @@ impl ValidatedPackage {
     /// Like [`for_each_row`](Self::for_each_row), but each accepted row is
     /// first turned into a `T` by `prepare`, on threads of their own (one
     /// per core, at most four), and `consume` gets the
-    /// `T`s in file order. Each row's `T` starts as `T::default()`. For consumers whose per-row work is mostly a pure
+    /// `T`s in file order. The `T`s are kept from batch to
+    /// batch: `prepare` overwrites one that held an earlier row, so buffers
+    /// in it are reused. For consumers whose per-row work is mostly a pure
     /// function of the row (canonical text, digests): that part then runs
     /// beside the consumer's own.
     pub fn for_each_row_prepared<T, E, P, F>(
