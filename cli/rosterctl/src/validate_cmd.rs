@@ -1,7 +1,7 @@
 //! `rosterctl validate`: read a package, print the report, exit 0/1/2.
 
 use crate::outcome::{Outcome, EXIT_OK, EXIT_REFUSED, EXIT_USAGE};
-use oneroster::report::codes;
+use oneroster::report::IssueCode;
 use oneroster::{validate_package, EntityKind, Role, RoleSet, ValidationOptions, ValidationReport};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ pub fn run(path: &Path, roles: RoleSet, json: bool, html: Option<&Path>) -> Outc
     let report = validation.report;
     let exit_code = if report.ok {
         EXIT_OK
-    } else if report.fatal().any(|f| f.code == codes::IO) {
+    } else if report.fatal().any(|f| f.code == IssueCode::Io) {
         EXIT_USAGE
     } else {
         EXIT_REFUSED

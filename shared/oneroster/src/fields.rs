@@ -91,38 +91,11 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    // Rows of a file mostly repeat their neighbours' dates (a term's begin
-    // and end, one export's dateLastModified): each thread remembers the
-    // last dates it read, as their ten bytes, in a few slots chosen by the
-    // bytes (a row has up to three dates, so one slot would always miss).
-    type Slot = std::cell::Cell<(u128, Option<NaiveDate>)>;
-    thread_local! {
-        static LAST: [Slot; DATE_SLOTS] = const { [const { Slot::new((0, None)) }; DATE_SLOTS] };
-    }
-    let mut key = [0u8; 16];
-    key[..10].copy_from_slice(b);
-    let key = u128::from_le_bytes(key);
-    // Bytes 2-9 (the year's last two digits to the day) mixed: the slot.
-    let slot = (((key >> 16) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 61) as usize;
-    LAST.with(|last| {
-        let (last_key, last_date) = last[slot].get();
-        if key == last_key && last_date.is_some() {
-            return last_date;
-        }
-        let year = digits(&b[0..4])?;
-        let month = digits(&b[5..7])?;
-        let day = digits(&b[8..10])?;
-        let date = NaiveDate::from_ymd_opt(year as i32, month, day);
-        if date.is_some() {
-            last[slot].set((key, date));
-        }
-        date
-    })
+    let year = digits(&b[0..4])?;
+    let month = digits(&b[5..7])?;
+    let day = digits(&b[8..10])?;
+    NaiveDate::from_ymd_opt(year as i32, month, day)
 }
-
-/// The dates [`parse_date`] remembers on each thread (the slot index is
-/// three bits of a hash).
-const DATE_SLOTS: usize = 8;
 
 /// Reads `YYYY-MM-DDTHH:MM:SS(.fraction)Z`. A date alone is tolerated and
 /// read as midnight UTC (reported as a quirk).
@@ -455,7 +428,7 @@ mod tests {
     }
 
     #[test]
-    fn the_date_a_thread_remembers_answers_only_its_own_text() {
+    fn dates_in_any_order_read_as_a_plain_parse_reads_them() {
         let sequence = [
             "2024-02-29",
             "2024-02-29",
@@ -468,8 +441,8 @@ mod tests {
             "2027-06-11",
             "2027-06-11",
         ];
-        // Then many texts in a mixed order, so that slots are shared and
-        // replaced: valid dates, impossible ones, and near misses.
+        // Then many texts in a mixed order: valid dates, impossible ones,
+        // and near misses.
         let texts: Vec<String> = (0..60)
             .map(|i| match i % 4 {
                 0 => format!("20{:02}-{:02}-{:02}", 20 + i % 9, 1 + i % 12, 1 + i % 31),

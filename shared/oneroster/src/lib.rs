@@ -4,7 +4,7 @@
 //!
 //! The reader is strict where the data would be wrong and tolerant where real
 //! exports are merely untidy. See [`validate_package`] for the entry point and
-//! [`report::codes`] for every finding it can report.
+//! [`report::IssueCode`] for every finding it can report.
 //!
 //! ```no_run
 //! use oneroster::{validate_package, EntityKind, ValidationOptions};
@@ -25,6 +25,7 @@ mod idset;
 pub mod manifest;
 pub mod model;
 mod package;
+pub mod pipeline;
 pub mod progress;
 mod records;
 pub mod report;
@@ -37,7 +38,7 @@ pub use manifest::Manifest;
 pub use model::*;
 pub use package::ArchiveLimits;
 pub use progress::Progress;
-pub use report::{FileSummary, Issue, Severity, ValidationReport};
+pub use report::{FileSummary, Issue, IssueCode, Severity, ValidationReport};
 pub use validate::{
     validate_package, DeferredReference, FileOutcome, ReadError, ValidatedPackage, Validation,
     ValidationOptions,

@@ -3,7 +3,7 @@
 
 use crate::model::{EntityKind, FileMode, NOT_IMPORTED_FILES};
 use crate::records::{csv_reader, skip_bom, RecordError, Rows};
-use crate::report::{codes, Issue, Severity, MAX_RECORD_BYTES};
+use crate::report::{Issue, IssueCode, Severity, MAX_RECORD_BYTES};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -45,17 +45,14 @@ fn known_file(name: &str) -> Option<&'static str> {
         .find(|known| known.eq_ignore_ascii_case(name))
 }
 
-fn issue(severity: Severity, code: &'static str, line: u64, message: String) -> Issue {
+fn issue(severity: Severity, code: IssueCode, line: u64, message: String) -> Issue {
     Issue::new(severity, FILE, code, message).at_line(line)
 }
 
 /// Reads a manifest. `Err` holds the fatal findings; `Ok` the manifest and its warnings.
 pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Issue>), Vec<Issue>> {
     let mut reader = csv_reader(skip_bom(read).0);
-    let mut warnings = Vec::new();
-    let mut fatal = Vec::new();
-    let mut manifest = Manifest::default();
-    let mut oneroster_version = None;
+    let mut scan = ManifestScan::default();
     let mut rows = Rows::default();
     let mut first = true;
     loop {
@@ -64,32 +61,23 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let (code, what) = match e {
-                    RecordError::Utf8 { .. } => (codes::NOT_UTF8, "is not valid UTF-8"),
-                    RecordError::Io(_) => (codes::MANIFEST_INVALID, "cannot be read"),
-                };
-                fatal.push(issue(
-                    Severity::Fatal,
-                    code,
-                    e.line().unwrap_or(0),
-                    format!("manifest.csv {what}: {e}"),
-                ));
-                return Err(fatal);
+                scan.fatal.push(read_error(&e));
+                return Err(scan.fatal);
             }
         }
         let row = rows.get(0);
         let line = row.line();
         if row.too_long.is_some() {
-            fatal.push(issue(
+            scan.fatal.push(issue(
                 Severity::Fatal,
-                codes::MANIFEST_INVALID,
+                IssueCode::ManifestInvalid,
                 line,
                 format!(
                     "manifest.csv has a row over {} bytes; a manifest row is a property name and a value",
                     MAX_RECORD_BYTES
                 ),
             ));
-            return Err(fatal);
+            return Err(scan.fatal);
         }
         let record = &row.record;
         let property = record.get(0).unwrap_or("").trim();
@@ -99,60 +87,77 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             if property.eq_ignore_ascii_case("propertyName") {
                 continue;
             }
-            warnings.push(issue(
+            scan.warnings.push(issue(
                 Severity::Warning,
-                codes::HEADER_ORDER,
+                IssueCode::HeaderOrder,
                 line,
                 "manifest.csv has no `propertyName,value` header row; the first row is read as data".into(),
             ));
         }
+        scan.property(property, value, line);
+    }
+    scan.check_version();
+    if scan.fatal.is_empty() {
+        Ok((scan.manifest, scan.warnings))
+    } else {
+        Err(scan.fatal)
+    }
+}
+
+/// The fatal issue for a manifest that cannot be read to its end.
+fn read_error(e: &RecordError) -> Issue {
+    let (code, what) = match e {
+        RecordError::Utf8 { .. } => (IssueCode::NotUtf8, "is not valid UTF-8"),
+        RecordError::Io(_) => (IssueCode::ManifestInvalid, "cannot be read"),
+    };
+    issue(
+        Severity::Fatal,
+        code,
+        e.line().unwrap_or(0),
+        format!("manifest.csv {what}: {e}"),
+    )
+}
+
+/// What reading a manifest has found so far.
+#[derive(Default)]
+struct ManifestScan {
+    manifest: Manifest,
+    /// The `oneroster.version` value and its line, checked at the end.
+    oneroster_version: Option<(String, u64)>,
+    warnings: Vec<Issue>,
+    fatal: Vec<Issue>,
+}
+
+impl ManifestScan {
+    /// Takes in one `property,value` row (trimmed) on `line`.
+    fn property(&mut self, property: &str, value: &str, line: u64) {
         let lower = property.to_ascii_lowercase();
         if lower == "manifest.version" {
             if value != "1.0" {
-                warnings.push(
+                self.warnings.push(
                     issue(
                         Severity::Warning,
-                        codes::MANIFEST_VERSION,
+                        IssueCode::ManifestVersion,
                         line,
                         format!("manifest.version is `{value}`; expected 1.0"),
                     )
                     .with_value(value),
                 );
             }
-            manifest.manifest_version = Some(value.to_string());
+            self.manifest.manifest_version = Some(value.to_string());
         } else if lower == "oneroster.version" {
-            oneroster_version = Some((value.to_string(), line));
+            self.oneroster_version = Some((value.to_string(), line));
         } else if lower == "source.systemname" {
-            manifest.source_system_name = Some(value.to_string());
+            self.manifest.source_system_name = Some(value.to_string());
         } else if lower == "source.systemcode" {
-            manifest.source_system_code = Some(value.to_string());
+            self.manifest.source_system_code = Some(value.to_string());
         } else if let Some(name) = lower.strip_prefix("file.").and_then(known_file) {
-            let mode = match value.to_ascii_lowercase().as_str() {
-                "bulk" => FileMode::Bulk,
-                "delta" => FileMode::Delta,
-                "absent" => FileMode::Absent,
-                _ => {
-                    fatal.push(
-                        issue(
-                            Severity::Fatal,
-                            codes::MANIFEST_INVALID,
-                            line,
-                            format!("`{property}` is `{value}`; expected bulk, delta or absent"),
-                        )
-                        .in_column("value")
-                        .with_value(value),
-                    );
-                    continue;
-                }
-            };
-            manifest
-                .files
-                .insert(name.to_ascii_lowercase(), (name.to_string(), mode));
+            self.file(name, property, value, line);
         } else if !property.is_empty() {
-            warnings.push(
+            self.warnings.push(
                 issue(
                     Severity::Warning,
-                    codes::UNKNOWN_MANIFEST_PROPERTY,
+                    IssueCode::UnknownManifestProperty,
                     line,
                     format!("manifest property `{property}` is not part of OneRoster 1.1; ignored"),
                 )
@@ -161,32 +166,61 @@ pub fn parse_manifest(read: &mut (dyn Read + Send)) -> Result<(Manifest, Vec<Iss
             );
         }
     }
-    match oneroster_version {
-        None => fatal.push(Issue::new(
-            Severity::Fatal,
-            FILE,
-            codes::MANIFEST_INVALID,
-            "manifest.csv has no `oneroster.version` row; expected oneroster.version,1.1",
-        )),
-        Some((version, _)) if version == "1.1" => manifest.oneroster_version = version,
-        Some((version, line)) => {
-            let message = if version.starts_with("1.2") {
-                format!("this package is OneRoster {version}; OneRoster 1.2 is not supported. In the ClassLink Roster Server, choose the OneRoster 1.1 export template")
-            } else {
-                format!("oneroster.version is `{version}`; only OneRoster 1.1 is supported")
-            };
-            fatal.push(
-                issue(Severity::Fatal, codes::UNSUPPORTED_VERSION, line, message)
+
+    /// Takes in a `file.NAME` row: how the known file `name` is delivered.
+    fn file(&mut self, name: &'static str, property: &str, value: &str, line: u64) {
+        let mode = match value.to_ascii_lowercase().as_str() {
+            "bulk" => FileMode::Bulk,
+            "delta" => FileMode::Delta,
+            "absent" => FileMode::Absent,
+            _ => {
+                self.fatal.push(
+                    issue(
+                        Severity::Fatal,
+                        IssueCode::ManifestInvalid,
+                        line,
+                        format!("`{property}` is `{value}`; expected bulk, delta or absent"),
+                    )
+                    .in_column("value")
+                    .with_value(value),
+                );
+                return;
+            }
+        };
+        self.manifest
+            .files
+            .insert(name.to_ascii_lowercase(), (name.to_string(), mode));
+    }
+
+    /// Checks `oneroster.version`, once every row has been read: present, and 1.1.
+    fn check_version(&mut self) {
+        match self.oneroster_version.take() {
+            None => self.fatal.push(Issue::new(
+                Severity::Fatal,
+                FILE,
+                IssueCode::ManifestInvalid,
+                "manifest.csv has no `oneroster.version` row; expected oneroster.version,1.1",
+            )),
+            Some((version, _)) if version == "1.1" => self.manifest.oneroster_version = version,
+            Some((version, line)) => {
+                let message = if version.starts_with("1.2") {
+                    format!("this package is OneRoster {version}; OneRoster 1.2 is not supported. In the ClassLink Roster Server, choose the OneRoster 1.1 export template")
+                } else {
+                    format!("oneroster.version is `{version}`; only OneRoster 1.1 is supported")
+                };
+                self.fatal.push(
+                    issue(
+                        Severity::Fatal,
+                        IssueCode::UnsupportedVersion,
+                        line,
+                        message,
+                    )
                     .in_column("value")
                     .with_value(&version),
-            );
-            manifest.oneroster_version = version;
+                );
+                self.manifest.oneroster_version = version;
+            }
         }
-    }
-    if fatal.is_empty() {
-        Ok((manifest, warnings))
-    } else {
-        Err(fatal)
     }
 }
 
@@ -219,7 +253,7 @@ mod tests {
     #[test]
     fn version_1_2_is_refused_with_advice() {
         let fatal = parse("propertyName,value\noneroster.version,1.2\n").unwrap_err();
-        assert_eq!(fatal[0].code, codes::UNSUPPORTED_VERSION);
+        assert_eq!(fatal[0].code, IssueCode::UnsupportedVersion);
         assert_eq!(fatal[0].line, Some(2));
         assert!(fatal[0].message.contains("OneRoster 1.1 export template"));
     }
@@ -230,7 +264,7 @@ mod tests {
         let codes: Vec<_> = fatal.iter().map(|i| i.code).collect();
         assert_eq!(
             codes,
-            vec![codes::MANIFEST_INVALID, codes::MANIFEST_INVALID]
+            vec![IssueCode::ManifestInvalid, IssueCode::ManifestInvalid]
         );
         assert!(fatal[0].message.contains("bulk, delta or absent"));
     }
@@ -239,7 +273,7 @@ mod tests {
     fn unknown_properties_are_warnings() {
         let (_, warnings) =
             parse("propertyName,value\noneroster.version,1.1\nfiel.demographics,absent\n").unwrap();
-        assert_eq!(warnings[0].code, codes::UNKNOWN_MANIFEST_PROPERTY);
+        assert_eq!(warnings[0].code, IssueCode::UnknownManifestProperty);
         assert_eq!(warnings[0].line, Some(3));
     }
 
@@ -247,6 +281,6 @@ mod tests {
     fn non_utf8_is_fatal() {
         let fatal = parse_manifest(&mut &b"propertyName,value\noneroster.version,1.1\xff\n"[..])
             .unwrap_err();
-        assert_eq!(fatal[0].code, codes::NOT_UTF8);
+        assert_eq!(fatal[0].code, IssueCode::NotUtf8);
     }
 }

@@ -4,11 +4,15 @@
 //! where a CSV file should be (symbolic links, named pipes, devices, folders)
 //! before anything is read. Every read of a file is bounded.
 
-use crate::report::{codes, Issue, Severity, PACKAGE_FILE};
+use crate::report::{Issue, IssueCode, Severity, PACKAGE_FILE};
 use std::collections::BTreeMap;
 use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+
+mod zip_entries;
+
+use zip_entries::{check_zip_sizes, zip_csv_entries, zip_package};
 
 /// Limits that keep a hostile or broken archive from exhausting the machine.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,7 +78,20 @@ pub(crate) struct OpenFailure {
     pub(crate) warnings: Vec<Issue>,
 }
 
-fn fatal(code: &'static str, message: impl Into<String>) -> Issue {
+/// A folder's entries, sorted by name, each with its own metadata (not
+/// what a symbolic link points to).
+fn folder_entries(dir: &Path) -> io::Result<Vec<(String, std::fs::Metadata)>> {
+    let mut names = Vec::new();
+    for item in std::fs::read_dir(dir)? {
+        let item = item?;
+        let meta = item.metadata()?;
+        names.push((item.file_name().to_string_lossy().into_owned(), meta));
+    }
+    names.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(names)
+}
+
+fn fatal(code: IssueCode, message: impl Into<String>) -> Issue {
     Issue::new(Severity::Fatal, PACKAGE_FILE, code, message)
 }
 
@@ -82,7 +99,7 @@ fn ignored(name: &str, why: &str) -> Issue {
     Issue::new(
         Severity::Warning,
         PACKAGE_FILE,
-        codes::IGNORED_ENTRY,
+        IssueCode::IgnoredEntry,
         format!("`{name}` ignored: {why}"),
     )
     .with_value(name)
@@ -131,7 +148,7 @@ fn file_kind(file_type: FileType) -> &'static str {
 /// The fatal finding for a folder file named like a CSV file that is `kind`.
 fn not_regular(name: &str, kind: &str) -> Issue {
     fatal(
-        codes::NOT_A_REGULAR_FILE,
+        IssueCode::NotARegularFile,
         format!("`{name}` is {kind}; a package folder holds regular files only"),
     )
     .with_value(name)
@@ -153,7 +170,7 @@ impl Package {
     ) -> Result<(Package, Vec<Issue>), OpenFailure> {
         let io_failure = |e: io::Error| OpenFailure {
             fatal: vec![fatal(
-                codes::IO,
+                IssueCode::Io,
                 format!("cannot read `{}`: {e}", path.display()),
             )],
             warnings: Vec::new(),
@@ -165,7 +182,7 @@ impl Package {
             // A named pipe or a device is not opened: either could block or never end.
             Err(OpenFailure {
                 fatal: vec![fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!(
                         "`{}` is {}, not a zip archive or a folder",
                         path.display(),
@@ -179,7 +196,7 @@ impl Package {
         } else if extension(&path.to_string_lossy()) == "csv" {
             Err(OpenFailure {
                 fatal: vec![fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!(
                         "`{}` is a single CSV file; a OneRoster package is a .zip or a folder holding manifest.csv and the CSV files — pass the folder",
                         path.display()
@@ -190,7 +207,7 @@ impl Package {
         } else {
             Err(OpenFailure {
                 fatal: vec![fatal(
-                    codes::NOT_A_PACKAGE,
+                    IssueCode::NotAPackage,
                     format!(
                         "`{}` is neither a zip archive nor a folder of CSV files",
                         path.display()
@@ -209,15 +226,7 @@ impl Package {
         let mut fatals = Vec::new();
         let mut files = BTreeMap::new();
         let mut manifest = None;
-        let mut names: Vec<(String, std::fs::Metadata)> = Vec::new();
-        for item in std::fs::read_dir(dir)? {
-            let item = item?;
-            // The entry itself, not what a symbolic link points to.
-            let meta = item.metadata()?;
-            names.push((item.file_name().to_string_lossy().into_owned(), meta));
-        }
-        names.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, meta) in names {
+        for (name, meta) in folder_entries(dir)? {
             let csv = extension(&name) == "csv";
             if meta.is_dir() && !csv {
                 warnings.push(ignored(&name, "sub-folders are not part of a package"));
@@ -253,7 +262,7 @@ impl Package {
             .sum();
         if total > limits.max_uncompressed_bytes {
             fatals.push(fatal(
-                codes::ARCHIVE_TOO_LARGE,
+                IssueCode::ArchiveTooLarge,
                 format!(
                     "the CSV files hold {total} bytes; at most {} are accepted",
                     limits.max_uncompressed_bytes
@@ -291,19 +300,19 @@ impl Package {
         };
         let file = File::open(path).map_err(|e| {
             fail(fatal(
-                codes::IO,
+                IssueCode::Io,
                 format!("cannot read `{}`: {e}", path.display()),
             ))
         })?;
         let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(|e| {
             fail(fatal(
-                codes::NOT_A_PACKAGE,
+                IssueCode::NotAPackage,
                 format!("`{}` is not a readable zip archive: {e}", path.display()),
             ))
         })?;
         if archive.len() > limits.max_entries {
             return Err(fail(fatal(
-                codes::ARCHIVE_TOO_LARGE,
+                IssueCode::ArchiveTooLarge,
                 format!(
                     "the archive has {} entries; at most {} are accepted",
                     archive.len(),
@@ -314,149 +323,15 @@ impl Package {
 
         let mut fatals = Vec::new();
         let mut warnings = Vec::new();
-        let mut csvs: Vec<(String, u64, u64)> = Vec::new();
-        for i in 0..archive.len() {
-            let entry = archive.by_index_raw(i).map_err(|e| {
-                fail(fatal(
-                    codes::NOT_A_PACKAGE,
-                    format!("zip entry {i} cannot be read: {e}"),
-                ))
-            })?;
-            let name = match entry.name() {
-                Ok(name) => name.into_owned(),
-                Err(e) => {
-                    fatals.push(fatal(
-                        codes::UNSAFE_ENTRY_NAME,
-                        format!("zip entry {i} has an unreadable name: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            let unsafe_name = name.starts_with('/')
-                || name.starts_with('\\')
-                || name.split(['/', '\\']).any(|part| part == "..")
-                || name.as_bytes().get(1) == Some(&b':')
-                || entry.enclosed_name().is_none();
-            if unsafe_name {
-                fatals.push(
-                    fatal(
-                        codes::UNSAFE_ENTRY_NAME,
-                        format!(
-                            "archive entry `{name}` has an absolute path or climbs out with `..`"
-                        ),
-                    )
-                    .with_value(&name),
-                );
-                continue;
-            }
-            if entry.is_dir() {
-                continue;
-            }
-            if entry.is_symlink() && extension(&name) == "csv" {
-                // Its bytes are the link's target, not a file: refused as a folder's link is.
-                fatals.push(
-                    fatal(
-                        codes::NOT_A_REGULAR_FILE,
-                        format!("archive entry `{name}` is a symbolic link; a package holds regular files only"),
-                    )
-                    .with_value(&name),
-                );
-                continue;
-            }
-            let base = name.rsplit('/').next().unwrap_or(&name).to_string();
-            if name.starts_with("__MACOSX/") || base.starts_with('.') {
-                continue;
-            }
-            let ext = extension(&base);
-            if ARCHIVE_EXTENSIONS.contains(&ext.as_str()) {
-                fatals.push(
-                    fatal(
-                        codes::NESTED_ARCHIVE,
-                        format!("archive entry `{name}` is itself an archive; nested archives are not accepted"),
-                    )
-                    .with_value(&name),
-                );
-                continue;
-            }
-            if ext != "csv" {
-                warnings.push(ignored(&name, "not a CSV file"));
-                continue;
-            }
-            csvs.push((name, entry.size(), entry.compressed_size()));
-        }
-
-        let total: u64 = csvs.iter().map(|(_, size, _)| *size).sum();
-        if total > limits.max_uncompressed_bytes {
-            fatals.push(fatal(
-                codes::ARCHIVE_TOO_LARGE,
-                format!(
-                    "the CSV files would expand to {total} bytes; at most {} are accepted",
-                    limits.max_uncompressed_bytes
-                ),
-            ));
-        }
-        for (name, size, compressed) in &csvs {
-            if *size > RATIO_CHECK_MIN_BYTES
-                && *size / (*compressed).max(1) > limits.max_compression_ratio
-            {
-                fatals.push(
-                    fatal(
-                        codes::COMPRESSION_RATIO,
-                        format!(
-                            "archive entry `{name}` expands {}:1 ({compressed} to {size} bytes); more than {}:1 is refused as a likely zip bomb",
-                            size / (*compressed).max(1),
-                            limits.max_compression_ratio
-                        ),
-                    )
-                    .with_value(name),
-                );
-            }
-        }
+        let csvs = zip_csv_entries(&mut archive, &mut fatals, &mut warnings)?;
+        check_zip_sizes(&csvs, limits, &mut fatals);
         if !fatals.is_empty() {
             return Err(OpenFailure {
                 fatal: fatals,
                 warnings,
             });
         }
-
-        // The manifest may sit at the root or in one folder; its folder is the package.
-        let manifest = csvs
-            .iter()
-            .filter(|(name, _, _)| stem(name) == "manifest")
-            .min_by_key(|(name, _, _)| name.matches('/').count());
-        let Some((manifest_name, manifest_size, _)) = manifest.cloned() else {
-            return Err(OpenFailure {
-                fatal: vec![manifest_missing(&path.display().to_string())],
-                warnings,
-            });
-        };
-        let prefix = match manifest_name.rfind('/') {
-            Some(pos) => manifest_name[..=pos].to_string(),
-            None => String::new(),
-        };
-        let mut files = BTreeMap::new();
-        for (name, size, _) in csvs {
-            if name == manifest_name {
-                continue;
-            }
-            match name.strip_prefix(&prefix) {
-                Some(rest) if !rest.contains('/') => {
-                    files.insert(stem(rest), Entry { name, size });
-                }
-                _ => warnings.push(ignored(&name, "not in the folder that holds manifest.csv")),
-            }
-        }
-        Ok((
-            Package {
-                source: Source::Zip(path.to_path_buf()),
-                files,
-                manifest: Entry {
-                    name: manifest_name,
-                    size: manifest_size,
-                },
-            },
-            warnings,
-        ))
+        zip_package(path, csvs, warnings)
     }
 
     /// Streams one file of the package through `read`. Zip entries are
@@ -496,7 +371,7 @@ impl Package {
 
 fn manifest_missing(where_: &str) -> Issue {
     fatal(
-        codes::MANIFEST_MISSING,
+        IssueCode::ManifestMissing,
         format!("no manifest.csv in `{where_}`; every OneRoster 1.1 package starts with manifest.csv (propertyName,value)"),
     )
 }

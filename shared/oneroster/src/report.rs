@@ -10,6 +10,10 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+mod issue_code;
+
+pub use issue_code::IssueCode;
+
 /// How serious an issue is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,8 +38,8 @@ pub struct Issue {
     /// The offending value (truncated), when showing it helps and is not a secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// Stable machine-readable code (see [`codes`]).
-    pub code: &'static str,
+    /// Stable machine-readable code, stored as its name.
+    pub code: IssueCode,
     /// What is wrong and what was expected.
     pub message: String,
     /// Severity of the finding.
@@ -53,7 +57,7 @@ impl Issue {
     pub fn new(
         severity: Severity,
         file: impl Into<String>,
-        code: &'static str,
+        code: IssueCode,
         message: impl Into<String>,
     ) -> Self {
         Issue {
@@ -172,120 +176,6 @@ pub const MAX_RECORD_FIELDS: usize = 16 * 1024;
 /// every later sync of the tenant), and no real address comes near it.
 pub const MAX_INDEXED_VALUE_BYTES: usize = 1024;
 
-/// Stable issue codes. They are part of the interface: tools and runbooks match on them.
-pub mod codes {
-    // Fatal: the package is rejected.
-    /// No `manifest.csv` in the package.
-    pub const MANIFEST_MISSING: &str = "manifest_missing";
-    /// `manifest.csv` is unreadable or has an invalid row.
-    pub const MANIFEST_INVALID: &str = "manifest_invalid";
-    /// `oneroster.version` is not 1.1.
-    pub const UNSUPPORTED_VERSION: &str = "unsupported_version";
-    /// A file declared `bulk` or `delta` is not in the package.
-    pub const DECLARED_FILE_MISSING: &str = "declared_file_missing";
-    /// A column that carries a required value is missing from the header.
-    pub const REQUIRED_COLUMN_MISSING: &str = "required_column_missing";
-    /// The same column name appears twice in a header.
-    pub const DUPLICATE_COLUMN: &str = "duplicate_column";
-    /// A file is not valid UTF-8.
-    pub const NOT_UTF8: &str = "not_utf8";
-    /// The path is neither a zip nor a folder of CSV files.
-    pub const NOT_A_PACKAGE: &str = "not_a_package";
-    /// The CSV could not be parsed at all.
-    pub const CSV_MALFORMED: &str = "csv_malformed";
-    /// An archive entry name is absolute or climbs out with `..`.
-    pub const UNSAFE_ENTRY_NAME: &str = "unsafe_entry_name";
-    /// An archive inside the archive.
-    pub const NESTED_ARCHIVE: &str = "nested_archive";
-    /// Uncompressed size over the limit.
-    pub const ARCHIVE_TOO_LARGE: &str = "archive_too_large";
-    /// Compression ratio over the limit (zip bomb).
-    pub const COMPRESSION_RATIO: &str = "compression_ratio";
-    /// A folder file or zip entry named like a CSV file that is not a regular
-    /// file (a symbolic link, a named pipe, a device, a folder).
-    pub const NOT_A_REGULAR_FILE: &str = "not_a_regular_file";
-    /// An entry decompressed to more bytes than its header declared.
-    pub const ENTRY_SIZE_MISMATCH: &str = "entry_size_mismatch";
-    /// The package could not be read.
-    pub const IO: &str = "io";
-
-    // Row errors: the row is rejected.
-    /// A required value is empty.
-    pub const MISSING_VALUE: &str = "missing_value";
-    /// A value outside its enumeration.
-    pub const INVALID_ENUM: &str = "invalid_enum";
-    /// Not a `YYYY-MM-DD` date.
-    pub const INVALID_DATE: &str = "invalid_date";
-    /// Not a `YYYY-MM-DDTHH:MM:SS(.sss)Z` date-time.
-    pub const INVALID_DATETIME: &str = "invalid_datetime";
-    /// Not a boolean.
-    pub const INVALID_BOOLEAN: &str = "invalid_boolean";
-    /// `schoolYear` is not a four-digit year.
-    pub const INVALID_YEAR: &str = "invalid_year";
-    /// A grade that is not a CEDS code.
-    pub const INVALID_GRADE: &str = "invalid_grade";
-    /// A malformed `userIds` entry.
-    pub const INVALID_USER_IDS: &str = "invalid_user_ids";
-    /// The same sourcedId more than once in one file (every copy is rejected).
-    pub const DUPLICATE_SOURCED_ID: &str = "duplicate_sourced_id";
-    /// An enrollment's user is neither in the package nor resolvable later.
-    pub const UNKNOWN_USER: &str = "unknown_user";
-    /// An enrollment's class is neither in the package nor resolvable later.
-    pub const UNKNOWN_CLASS: &str = "unknown_class";
-    /// A row with more fields than the header.
-    pub const FIELD_COUNT: &str = "field_count";
-    /// A sourcedId longer than [`crate::report::MAX_SOURCED_ID_BYTES`].
-    pub const ID_TOO_LONG: &str = "id_too_long";
-    /// A row longer than [`crate::report::MAX_RECORD_BYTES`].
-    pub const RECORD_TOO_LONG: &str = "record_too_long";
-    /// An email or username longer than [`crate::report::MAX_INDEXED_VALUE_BYTES`].
-    pub const VALUE_TOO_LONG: &str = "value_too_long";
-
-    // Warnings: tolerated and normalised.
-    /// UTF-8 byte order mark at the start of a file.
-    pub const BOM: &str = "bom";
-    /// CRLF line endings.
-    pub const CRLF: &str = "crlf";
-    /// Columns in a different order than the specification.
-    pub const HEADER_ORDER: &str = "header_order";
-    /// A column name differing from the specification only in case.
-    pub const HEADER_CASE: &str = "header_case";
-    /// A column outside the specification, kept as an extension attribute.
-    pub const EXTENSION_COLUMN: &str = "extension_column";
-    /// A column of an optional value is missing (read as empty).
-    pub const OPTIONAL_COLUMN_MISSING: &str = "optional_column_missing";
-    /// An enumeration value in non-canonical case.
-    pub const ENUM_CASE: &str = "enum_case";
-    /// A boolean written as `1`/`0` or in non-canonical case.
-    pub const BOOLEAN_FORM: &str = "boolean_form";
-    /// A grade written in a non-canonical form (`9` for `09`, `kg`).
-    pub const GRADE_FORM: &str = "grade_form";
-    /// `dateLastModified` given as a date only.
-    pub const DATE_ONLY_DATETIME: &str = "date_only_datetime";
-    /// A date-time in a date column (`beginDate` of `2025-08-11T00:00:00Z`): read as its date.
-    pub const DATE_TIME_IN_DATE_COLUMN: &str = "date_time_in_date_column";
-    /// OneRoster 1.0's `inactive` status, read as `tobedeleted`.
-    pub const INACTIVE_STATUS: &str = "inactive_status";
-    /// A `tobedeleted` row inside a bulk file, read as a deletion.
-    pub const TOBEDELETED_IN_BULK: &str = "tobedeleted_in_bulk";
-    /// A CSV file not declared in the manifest, read as bulk.
-    pub const UNDECLARED_FILE: &str = "undeclared_file";
-    /// A file declared `absent` that is present anyway; it is not read.
-    pub const FILE_DECLARED_ABSENT: &str = "file_declared_absent";
-    /// A reference to a record that is not in the package; kept.
-    pub const UNRESOLVED_REFERENCE: &str = "unresolved_reference";
-    /// A manifest property this reader does not know.
-    pub const UNKNOWN_MANIFEST_PROPERTY: &str = "unknown_manifest_property";
-    /// `manifest.version` other than 1.0.
-    pub const MANIFEST_VERSION: &str = "manifest_version";
-    /// A gradebook or resource file: counted, not imported.
-    pub const NOT_IMPORTED: &str = "not_imported";
-    /// A file or archive entry that is not part of a OneRoster package; ignored.
-    pub const IGNORED_ENTRY: &str = "ignored_entry";
-    /// A value with leading or trailing spaces, trimmed.
-    pub const WHITESPACE: &str = "whitespace";
-}
-
 /// Per-file counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileSummary {
@@ -345,8 +235,8 @@ pub(crate) struct IssueSink {
     pub(crate) errors: Vec<Issue>,
     pub(crate) error_count: u64,
     /// (file, code, column) -> aggregated warning.
-    warnings: BTreeMap<(String, &'static str, Option<String>), Issue>,
-    warning_order: Vec<(String, &'static str, Option<String>)>,
+    warnings: BTreeMap<(String, IssueCode, Option<String>), Issue>,
+    warning_order: Vec<(String, IssueCode, Option<String>)>,
 }
 
 impl IssueSink {
@@ -456,12 +346,14 @@ mod tests {
         let mut sink = IssueSink::new(10);
         for line in 2..5 {
             sink.warn(
-                Issue::new(Severity::Warning, "users", codes::ENUM_CASE, "m")
+                Issue::new(Severity::Warning, "users", IssueCode::EnumCase, "m")
                     .at_line(line)
                     .in_column("role"),
             );
         }
-        sink.warn(Issue::new(Severity::Warning, "orgs", codes::ENUM_CASE, "m").in_column("type"));
+        sink.warn(
+            Issue::new(Severity::Warning, "orgs", IssueCode::EnumCase, "m").in_column("type"),
+        );
         assert_eq!(sink.warning_total("users"), 3);
         let (_, _, warnings) = sink.into_parts();
         assert_eq!(warnings.len(), 2);
@@ -480,7 +372,7 @@ mod tests {
             sink.error(Issue::new(
                 Severity::Error,
                 "users",
-                codes::MISSING_VALUE,
+                IssueCode::MissingValue,
                 "m",
             ));
         }
@@ -491,7 +383,7 @@ mod tests {
 
     #[test]
     fn long_values_are_truncated() {
-        let issue = Issue::new(Severity::Error, "users", codes::INVALID_ENUM, "m")
+        let issue = Issue::new(Severity::Error, "users", IssueCode::InvalidEnum, "m")
             .with_value(&"x".repeat(500));
         assert_eq!(issue.value.unwrap().chars().count(), MAX_VALUE_CHARS + 1);
     }

@@ -3,12 +3,12 @@
 
 use crate::fields::{self, expected_values, Vocabulary};
 use crate::model::*;
-use crate::report::{codes, Issue, Severity};
+use crate::report::{Issue, IssueCode, Severity};
 use crate::schema::{ColumnMap, DATE_LAST_MODIFIED, SOURCED_ID, STATUS};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// A quirk seen in a row: (code, specified column index or `usize::MAX`), message.
-pub(crate) type Quirk = (&'static str, usize, String);
+pub(crate) type Quirk = (IssueCode, usize, String);
 
 /// Field access and checking for one row. Errors reject the row; quirks are
 /// tolerated. When `collect` is false (the second, applying pass over an
@@ -53,7 +53,7 @@ impl<'r> RowCx<'r> {
         let trimmed = trim(raw);
         if trimmed.len() != raw.len() && self.collect {
             self.quirk(
-                codes::WHITESPACE,
+                IssueCode::Whitespace,
                 idx,
                 "leading or trailing spaces were trimmed".into(),
             );
@@ -61,7 +61,7 @@ impl<'r> RowCx<'r> {
         trimmed
     }
 
-    fn error(&mut self, code: &'static str, idx: usize, value: &str, message: String) {
+    fn error(&mut self, code: IssueCode, idx: usize, value: &str, message: String) {
         self.failed = true;
         if self.collect {
             let mut issue = Issue::new(Severity::Error, self.kind.file_name(), code, message)
@@ -74,7 +74,7 @@ impl<'r> RowCx<'r> {
         }
     }
 
-    fn quirk(&mut self, code: &'static str, idx: usize, message: String) {
+    fn quirk(&mut self, code: IssueCode, idx: usize, message: String) {
         if self.collect && !self.quirks.iter().any(|q| q.0 == code && q.1 == idx) {
             self.quirks.push((code, idx, message));
         }
@@ -86,7 +86,7 @@ impl<'r> RowCx<'r> {
         if value.is_empty() {
             let name = self.map.name(idx);
             self.error(
-                codes::MISSING_VALUE,
+                IssueCode::MissingValue,
                 idx,
                 "",
                 format!("`{name}` is required and is empty"),
@@ -119,7 +119,7 @@ impl<'r> RowCx<'r> {
             Some(n) => {
                 if n.quirk {
                     self.quirk(
-                        codes::ENUM_CASE,
+                        IssueCode::EnumCase,
                         idx,
                         format!("`{value}` read as `{}`", n.value.text()),
                     );
@@ -129,7 +129,7 @@ impl<'r> RowCx<'r> {
             None => {
                 let expected = expected_values::<V>();
                 self.error(
-                    codes::INVALID_ENUM,
+                    IssueCode::InvalidEnum,
                     idx,
                     value,
                     format!("`{value}` is not one of {expected}"),
@@ -148,7 +148,7 @@ impl<'r> RowCx<'r> {
             Some(n) => {
                 if n.quirk {
                     self.quirk(
-                        codes::BOOLEAN_FORM,
+                        IssueCode::BooleanForm,
                         idx,
                         format!("`{value}` read as `{}`", n.value),
                     );
@@ -157,7 +157,7 @@ impl<'r> RowCx<'r> {
             }
             None => {
                 self.error(
-                    codes::INVALID_BOOLEAN,
+                    IssueCode::InvalidBoolean,
                     idx,
                     value,
                     format!("`{value}` is not a boolean; expected true or false"),
@@ -180,7 +180,7 @@ impl<'r> RowCx<'r> {
             Some(date) => {
                 // The value is not echoed: it may be a birth date.
                 self.quirk(
-                    codes::DATE_TIME_IN_DATE_COLUMN,
+                    IssueCode::DateTimeInDateColumn,
                     idx,
                     "a date and time where a date is expected; read as the date written (the time and offset are dropped)".into(),
                 );
@@ -188,7 +188,7 @@ impl<'r> RowCx<'r> {
             }
             None => {
                 self.error(
-                    codes::INVALID_DATE,
+                    IssueCode::InvalidDate,
                     idx,
                     value,
                     format!("`{value}` is not a date; expected YYYY-MM-DD"),
@@ -207,7 +207,7 @@ impl<'r> RowCx<'r> {
             Some(n) => {
                 if n.quirk {
                     self.quirk(
-                        codes::DATE_ONLY_DATETIME,
+                        IssueCode::DateOnlyDatetime,
                         DATE_LAST_MODIFIED,
                         format!("`{value}` has no time; read as midnight UTC"),
                     );
@@ -216,7 +216,7 @@ impl<'r> RowCx<'r> {
             }
             None => {
                 self.error(
-                    codes::INVALID_DATETIME,
+                    IssueCode::InvalidDatetime,
                     DATE_LAST_MODIFIED,
                     value,
                     format!("`{value}` is not a date-time; expected YYYY-MM-DDTHH:MM:SS.sssZ"),
@@ -231,7 +231,7 @@ impl<'r> RowCx<'r> {
         let value = self.text(STATUS);
         if value.is_empty() && mode == FileMode::Delta {
             self.error(
-                codes::MISSING_VALUE,
+                IssueCode::MissingValue,
                 STATUS,
                 "",
                 "`status` is required in a delta file; expected active or tobedeleted".into(),
@@ -243,13 +243,13 @@ impl<'r> RowCx<'r> {
                 if n.quirk {
                     if value.eq_ignore_ascii_case("inactive") {
                         self.quirk(
-                            codes::INACTIVE_STATUS,
+                            IssueCode::InactiveStatus,
                             STATUS,
                             "OneRoster 1.0 status `inactive` read as `tobedeleted`".into(),
                         );
                     } else {
                         self.quirk(
-                            codes::ENUM_CASE,
+                            IssueCode::EnumCase,
                             STATUS,
                             format!("`{value}` read in lower case"),
                         );
@@ -257,7 +257,7 @@ impl<'r> RowCx<'r> {
                 }
                 if n.value == Status::ToBeDeleted && mode == FileMode::Bulk {
                     self.quirk(
-                        codes::TOBEDELETED_IN_BULK,
+                        IssueCode::TobedeletedInBulk,
                         STATUS,
                         "a `tobedeleted` row in a bulk file is read as a deletion".into(),
                     );
@@ -266,7 +266,7 @@ impl<'r> RowCx<'r> {
             }
             None => {
                 self.error(
-                    codes::INVALID_ENUM,
+                    IssueCode::InvalidEnum,
                     STATUS,
                     value,
                     format!("`{value}` is not a status; expected active or tobedeleted"),
@@ -286,7 +286,7 @@ impl<'r> RowCx<'r> {
                 Some(n) => {
                     if n.quirk {
                         self.quirk(
-                            codes::GRADE_FORM,
+                            IssueCode::GradeForm,
                             idx,
                             format!("grade `{item}` read as `{}`", n.value.as_str()),
                         );
@@ -295,7 +295,7 @@ impl<'r> RowCx<'r> {
                 }
                 None => {
                     self.error(
-                        codes::INVALID_GRADE,
+                        IssueCode::InvalidGrade,
                         idx,
                         item,
                         format!("`{item}` is not a CEDS grade; expected IT, PR, PK, TK, KG, 01-13, PS, UG or Other"),
@@ -314,7 +314,7 @@ impl<'r> RowCx<'r> {
         if required && list.is_empty() {
             let name = self.map.name(idx);
             self.error(
-                codes::MISSING_VALUE,
+                IssueCode::MissingValue,
                 idx,
                 value,
                 format!("`{name}` needs at least one sourcedId"),
@@ -329,7 +329,7 @@ impl<'r> RowCx<'r> {
         let value = self.text(idx);
         if let Some(Err(e)) = fields::split_user_ids(value).find(|r| r.is_err()) {
             self.error(
-                codes::INVALID_USER_IDS,
+                IssueCode::InvalidUserIds,
                 idx,
                 value,
                 format!(
@@ -349,7 +349,7 @@ impl<'r> RowCx<'r> {
             Some(year) => Some(year),
             None => {
                 self.error(
-                    codes::INVALID_YEAR,
+                    IssueCode::InvalidYear,
                     idx,
                     value,
                     format!("`{value}` is not a school year; expected four digits (YYYY)"),

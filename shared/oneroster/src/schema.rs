@@ -2,7 +2,7 @@
 //! mapping from a file's actual header to them (by name, not position).
 
 use crate::model::EntityKind;
-use crate::report::{codes, Issue, Severity};
+use crate::report::{Issue, IssueCode, Severity};
 
 /// One specified column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,94 +173,74 @@ pub(crate) struct HeaderCheck {
     pub(crate) warnings: Vec<Issue>,
 }
 
-impl ColumnMap {
-    /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
-    pub(crate) fn from_header(kind: EntityKind, header: crate::records::Fields<'_>) -> HeaderCheck {
-        let file = kind.file_name();
-        let spec = columns(kind);
-        let mut position = vec![None; spec.len()];
-        let mut extensions = Vec::new();
-        let mut fatal = Vec::new();
-        let mut warnings = Vec::new();
-        let mut seen: Vec<String> = Vec::with_capacity(header.len());
-
-        for (idx, raw) in header.iter().enumerate() {
-            let name = raw.trim();
-            let lower = name.to_ascii_lowercase();
-            if seen.contains(&lower) {
-                fatal.push(
-                    Issue::new(
-                        Severity::Fatal,
-                        file,
-                        codes::DUPLICATE_COLUMN,
-                        format!("column `{name}` appears more than once in the header"),
-                    )
-                    .at_line(1)
-                    .in_column(name),
-                );
-                continue;
-            }
-            seen.push(lower);
-            let exact = spec.iter().position(|c| c.name == name);
-            let found =
-                exact.or_else(|| spec.iter().position(|c| c.name.eq_ignore_ascii_case(name)));
-            match found {
-                Some(spec_idx) => {
-                    if exact.is_none() {
-                        warnings.push(
-                            Issue::new(
-                                Severity::Warning,
-                                file,
-                                codes::HEADER_CASE,
-                                format!(
-                                    "column `{name}` read as `{}` (the specification's spelling)",
-                                    spec[spec_idx].name
-                                ),
-                            )
-                            .at_line(1)
-                            .in_column(name),
-                        );
-                    }
-                    position[spec_idx] = Some(idx);
-                }
-                None if name.is_empty() => warnings.push(
-                    Issue::new(
-                        Severity::Warning,
-                        file,
-                        codes::EXTENSION_COLUMN,
-                        format!(
-                            "column {} has an empty header name; its values are ignored",
-                            idx + 1
-                        ),
-                    )
-                    .at_line(1),
-                ),
-                None => {
-                    warnings.push(
+impl HeaderCheck {
+    /// Places header column `idx`, named `name` (trimmed): at the specified
+    /// column it names (in any letter case, with a warning), or among the
+    /// extensions.
+    fn place(&mut self, file: &'static str, idx: usize, name: &str) {
+        let spec = self.map.spec;
+        let exact = spec.iter().position(|c| c.name == name);
+        let found = exact.or_else(|| spec.iter().position(|c| c.name.eq_ignore_ascii_case(name)));
+        match found {
+            Some(spec_idx) => {
+                if exact.is_none() {
+                    self.warnings.push(
                         Issue::new(
                             Severity::Warning,
                             file,
-                            codes::EXTENSION_COLUMN,
-                            format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
+                            IssueCode::HeaderCase,
+                            format!(
+                                "column `{name}` read as `{}` (the specification's spelling)",
+                                spec[spec_idx].name
+                            ),
                         )
                         .at_line(1)
                         .in_column(name),
                     );
-                    extensions.push((name.to_string(), idx));
                 }
+                self.map.position[spec_idx] = Some(idx);
+            }
+            None if name.is_empty() => self.warnings.push(
+                Issue::new(
+                    Severity::Warning,
+                    file,
+                    IssueCode::ExtensionColumn,
+                    format!(
+                        "column {} has an empty header name; its values are ignored",
+                        idx + 1
+                    ),
+                )
+                .at_line(1),
+            ),
+            None => {
+                self.warnings.push(
+                    Issue::new(
+                        Severity::Warning,
+                        file,
+                        IssueCode::ExtensionColumn,
+                        format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
+                    )
+                    .at_line(1)
+                    .in_column(name),
+                );
+                self.map.extensions.push((name.to_string(), idx));
             }
         }
+    }
 
+    /// Reports each specified column the header lacks: fatal when it is required.
+    fn note_missing(&mut self, file: &'static str) {
+        let spec = self.map.spec;
         for (spec_idx, column) in spec.iter().enumerate() {
-            if position[spec_idx].is_some() {
+            if self.map.position[spec_idx].is_some() {
                 continue;
             }
             if column.required {
-                fatal.push(
+                self.fatal.push(
                     Issue::new(
                         Severity::Fatal,
                         file,
-                        codes::REQUIRED_COLUMN_MISSING,
+                        IssueCode::RequiredColumnMissing,
                         format!(
                             "required column `{}` is missing from the header; expected the columns {}",
                             column.name,
@@ -271,11 +251,11 @@ impl ColumnMap {
                     .in_column(column.name),
                 );
             } else {
-                warnings.push(
+                self.warnings.push(
                     Issue::new(
                         Severity::Warning,
                         file,
-                        codes::OPTIONAL_COLUMN_MISSING,
+                        IssueCode::OptionalColumnMissing,
                         format!(
                             "optional column `{}` is missing; its values are read as empty",
                             column.name
@@ -286,30 +266,63 @@ impl ColumnMap {
                 );
             }
         }
+    }
 
-        let present: Vec<usize> = position.iter().flatten().copied().collect();
+    /// Warns when the specified columns present are out of the specification's order.
+    fn note_order(&mut self, file: &'static str) {
+        let present: Vec<usize> = self.map.position.iter().flatten().copied().collect();
         if present.windows(2).any(|w| w[0] > w[1]) {
-            warnings.push(
+            self.warnings.push(
                 Issue::new(
                     Severity::Warning,
                     file,
-                    codes::HEADER_ORDER,
+                    IssueCode::HeaderOrder,
                     "columns are not in specification order; they are matched by name",
                 )
                 .at_line(1),
             );
         }
+    }
+}
 
-        HeaderCheck {
+impl ColumnMap {
+    /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
+    pub(crate) fn from_header(kind: EntityKind, header: crate::records::Fields<'_>) -> HeaderCheck {
+        let file = kind.file_name();
+        let spec = columns(kind);
+        let mut check = HeaderCheck {
             map: ColumnMap {
                 spec,
-                position,
-                extensions,
+                position: vec![None; spec.len()],
+                extensions: Vec::new(),
                 width: header.len(),
             },
-            fatal,
-            warnings,
+            fatal: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mut seen: Vec<String> = Vec::with_capacity(header.len());
+        for (idx, raw) in header.iter().enumerate() {
+            let name = raw.trim();
+            let lower = name.to_ascii_lowercase();
+            if seen.contains(&lower) {
+                check.fatal.push(
+                    Issue::new(
+                        Severity::Fatal,
+                        file,
+                        IssueCode::DuplicateColumn,
+                        format!("column `{name}` appears more than once in the header"),
+                    )
+                    .at_line(1)
+                    .in_column(name),
+                );
+                continue;
+            }
+            seen.push(lower);
+            check.place(file, idx, name);
         }
+        check.note_missing(file);
+        check.note_order(file);
+        check
     }
 
     /// The header name of specified column `spec_idx`.
@@ -344,20 +357,20 @@ mod tests {
                 .record,
         );
         assert!(check.fatal.is_empty());
-        let codes: Vec<&str> = check.warnings.iter().map(|w| w.code).collect();
-        assert!(codes.contains(&codes::HEADER_CASE));
-        assert!(codes.contains(&codes::HEADER_ORDER));
+        let codes: Vec<IssueCode> = check.warnings.iter().map(|w| w.code).collect();
+        assert!(codes.contains(&IssueCode::HeaderCase));
+        assert!(codes.contains(&IssueCode::HeaderOrder));
         assert_eq!(
             codes
                 .iter()
-                .filter(|c| **c == codes::EXTENSION_COLUMN)
+                .filter(|c| **c == IssueCode::ExtensionColumn)
                 .count(),
             2
         );
         assert_eq!(
             codes
                 .iter()
-                .filter(|c| **c == codes::OPTIONAL_COLUMN_MISSING)
+                .filter(|c| **c == IssueCode::OptionalColumnMissing)
                 .count(),
             4
         );
@@ -371,10 +384,10 @@ mod tests {
             EntityKind::Orgs,
             header(&["sourcedId", "name", "name"]).get(0).record,
         );
-        let codes: Vec<&str> = check.fatal.iter().map(|w| w.code).collect();
+        let codes: Vec<IssueCode> = check.fatal.iter().map(|w| w.code).collect();
         assert_eq!(
             codes,
-            vec![codes::DUPLICATE_COLUMN, codes::REQUIRED_COLUMN_MISSING]
+            vec![IssueCode::DuplicateColumn, IssueCode::RequiredColumnMissing]
         );
         assert_eq!(check.fatal[1].column.as_deref(), Some("type"));
     }

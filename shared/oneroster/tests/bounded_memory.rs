@@ -93,7 +93,7 @@ fn peak_heap_of_validate_and_stream(path: &Path) -> usize {
     assert_eq!((users.accepted, users.rejected), (2, 1));
     let first = &report.errors[0];
     assert_eq!(
-        (first.code, first.line),
+        (first.code.name(), first.line),
         ("record_too_long", Some(3)),
         "{first:?}"
     );

@@ -426,7 +426,12 @@ mod tests {
             Utc::now(),
         );
         for _ in 0..150 {
-            run.push_error(&Issue::new(oneroster::Severity::Error, "users", "x", "m"));
+            run.push_error(&Issue::new(
+                oneroster::Severity::Error,
+                "users",
+                oneroster::IssueCode::Io,
+                "m",
+            ));
         }
         assert_eq!((run.errors.len(), run.error_count), (MAX_RUN_ERRORS, 150));
     }

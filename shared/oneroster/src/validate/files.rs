@@ -4,7 +4,7 @@ use crate::manifest::Manifest;
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{csv_reader, skip_bom};
-use crate::report::{codes, Issue, IssueSink, Severity};
+use crate::report::{Issue, IssueCode, IssueSink, Severity};
 
 pub(super) struct FilePlan {
     pub(super) rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
@@ -22,7 +22,7 @@ pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut Issu
                 sink.warn(Issue::new(
                     Severity::Warning,
                     name,
-                    codes::FILE_DECLARED_ABSENT,
+                    IssueCode::FileDeclaredAbsent,
                     format!("{name}.csv is in the package but the manifest declares it absent; it is not read"),
                 ));
                 (FileMode::Absent, None)
@@ -33,7 +33,7 @@ pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut Issu
                 sink.fatal(Issue::new(
                     Severity::Fatal,
                     name,
-                    codes::DECLARED_FILE_MISSING,
+                    IssueCode::DeclaredFileMissing,
                     format!(
                         "the manifest declares {name}.csv as {} but the package does not contain it",
                         mode.as_str()
@@ -45,7 +45,7 @@ pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut Issu
                 sink.warn(Issue::new(
                     Severity::Warning,
                     name,
-                    codes::UNDECLARED_FILE,
+                    IssueCode::UndeclaredFile,
                     format!("{name}.csv is not declared in the manifest; read as bulk"),
                 ));
                 (FileMode::Bulk, Some(entry))
@@ -81,7 +81,7 @@ pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut Issu
                 Issue::new(
                     Severity::Warning,
                     crate::report::PACKAGE_FILE,
-                    codes::IGNORED_ENTRY,
+                    IssueCode::IgnoredEntry,
                     format!("`{}` is not a OneRoster 1.1 file; ignored", entry.name),
                 )
                 .with_value(&entry.name),
@@ -118,7 +118,7 @@ pub(super) fn count_rows(
             sink.fatal(Issue::new(
                 Severity::Fatal,
                 name,
-                codes::IO,
+                IssueCode::Io,
                 format!("{name}.csv cannot be read: {e}"),
             ));
             0

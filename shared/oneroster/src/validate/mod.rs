@@ -8,14 +8,16 @@
 //! then re-reads the files and hands each accepted row to the consumer.
 
 use crate::manifest::parse_manifest;
+use crate::manifest::Manifest;
 use crate::model::*;
-use crate::package::Package;
-use crate::report::{codes, FileSummary, Issue, IssueSink, Severity, ValidationReport};
+use crate::package::{Entry, Package};
+use crate::report::{FileSummary, Issue, IssueCode, IssueSink, Severity, ValidationReport};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 mod files;
+mod findings;
 mod scan;
 mod stream;
 mod types;
@@ -39,39 +41,75 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     };
     open_warnings.into_iter().for_each(|w| sink.warn(w));
 
-    let manifest = match package.with_entry(&package.manifest, parse_manifest) {
-        Err(e) => {
-            sink.fatal(Issue::new(
-                Severity::Fatal,
-                "manifest",
-                codes::IO,
-                format!("manifest.csv cannot be read: {e}"),
-            ));
-            return finish(report, sink, None);
-        }
-        Ok(Err(fatal)) => {
-            fatal.into_iter().for_each(|f| sink.fatal(f));
-            return finish(report, sink, None);
-        }
-        Ok(Ok((manifest, warnings))) => {
-            warnings.into_iter().for_each(|w| sink.warn(w));
-            manifest
-        }
+    let Some(manifest) = read_manifest(&package, &mut sink) else {
+        return finish(report, sink, None);
     };
     report.oneroster_version = Some(manifest.oneroster_version.clone());
     report.source_system_name = manifest.source_system_name.clone();
     report.source_system_code = manifest.source_system_code.clone();
 
     let plan = plan_files(&package, &manifest, &mut sink);
+    let (files, deferred) = scan_files(&package, options, &mut sink, plan.rostering);
+    summarise_imported(&mut report, &files, &manifest, &sink);
+    count_not_imported(&mut report, &package, plan.not_imported, &mut sink);
+    let excluded_deferred: FxHashSet<(EntityKind, u64)> = files
+        .iter()
+        .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
+        .collect();
+    let deferred = deferred
+        .into_iter()
+        .filter(|d| !excluded_deferred.contains(&(d.file, d.line)))
+        .collect();
+
+    let validated = ValidatedPackage {
+        package,
+        manifest,
+        files,
+        deferred,
+    };
+    finish(report, sink, Some(validated))
+}
+
+/// Reads the package's manifest; `None` after reporting why it cannot be used.
+fn read_manifest(package: &Package, sink: &mut IssueSink) -> Option<Manifest> {
+    match package.with_entry(&package.manifest, parse_manifest) {
+        Err(e) => {
+            sink.fatal(Issue::new(
+                Severity::Fatal,
+                "manifest",
+                IssueCode::Io,
+                format!("manifest.csv cannot be read: {e}"),
+            ));
+            None
+        }
+        Ok(Err(fatal)) => {
+            fatal.into_iter().for_each(|f| sink.fatal(f));
+            None
+        }
+        Ok(Ok((manifest, warnings))) => {
+            warnings.into_iter().for_each(|w| sink.warn(w));
+            Some(manifest)
+        }
+    }
+}
+
+/// Pass 1 over the rostering files, in dependency order: each file's
+/// outcome, and the enrollment references left for the store.
+fn scan_files(
+    package: &Package,
+    options: &ValidationOptions,
+    sink: &mut IssueSink,
+    rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
+) -> (BTreeMap<EntityKind, FileOutcome>, Vec<DeferredReference>) {
     let mut scanner = Scanner {
-        package: &package,
+        package,
         options,
-        sink: &mut sink,
+        sink,
         indexes: FxHashMap::default(),
         deferred: Vec::new(),
     };
     let mut files = BTreeMap::new();
-    for (kind, mode, entry) in plan.rostering {
+    for (kind, mode, entry) in rostering {
         let outcome = match entry {
             Some(entry) if mode != FileMode::Absent => scanner.scan(kind, mode, entry),
             _ => FileOutcome {
@@ -85,10 +123,17 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         };
         files.insert(kind, outcome);
     }
-    let deferred = std::mem::take(&mut scanner.deferred);
-    drop(scanner);
+    (files, scanner.deferred)
+}
 
-    for (kind, outcome) in &files {
+/// The report's summary of each rostering file present or declared.
+fn summarise_imported(
+    report: &mut ValidationReport,
+    files: &BTreeMap<EntityKind, FileOutcome>,
+    manifest: &Manifest,
+    sink: &IssueSink,
+) {
+    for (kind, outcome) in files {
         let name = kind.file_name();
         if outcome.entry.is_none() && !manifest.files.contains_key(&name.to_ascii_lowercase()) {
             continue;
@@ -107,10 +152,20 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
             },
         );
     }
-    for (name, mode, entry) in plan.not_imported {
+}
+
+/// Counts the rows of the gradebook and resource files, which are not
+/// imported, into the report.
+fn count_not_imported(
+    report: &mut ValidationReport,
+    package: &Package,
+    not_imported: Vec<(&'static str, FileMode, Option<Entry>)>,
+    sink: &mut IssueSink,
+) {
+    for (name, mode, entry) in not_imported {
         let rows = match (&entry, mode) {
             (Some(entry), FileMode::Bulk | FileMode::Delta) => {
-                count_rows(&package, name, entry, &mut sink)
+                count_rows(package, name, entry, sink)
             }
             _ => 0,
         };
@@ -118,7 +173,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
             sink.warn(Issue::new(
                 Severity::Warning,
                 name,
-                codes::NOT_IMPORTED,
+                IssueCode::NotImported,
                 format!("{name}.csv ({rows} rows) is a gradebook/resource file; it is counted, not imported"),
             ));
         }
@@ -133,22 +188,6 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
             },
         );
     }
-    let excluded_deferred: FxHashSet<(EntityKind, u64)> = files
-        .iter()
-        .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
-        .collect();
-    let deferred = deferred
-        .into_iter()
-        .filter(|d| !excluded_deferred.contains(&(d.file, d.line)))
-        .collect();
-
-    let validated = ValidatedPackage {
-        package,
-        manifest,
-        files,
-        deferred,
-    };
-    finish(report, sink, Some(validated))
 }
 
 fn finish(

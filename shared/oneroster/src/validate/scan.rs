@@ -1,25 +1,28 @@
 //! Pass 1: every row of every file checked, in dependency order, keeping only
 //! identifiers (accepted, rejected, skipped) and the references the store must resolve.
 
+use super::findings::{
+    resolve_in, FileRules, Reference, ReferenceMemo, ReferenceRule, RowFindings,
+};
 use super::types::*;
-use crate::idset::{id_hash, IdHash, IdMap};
+use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{Entry, Package};
 use crate::records::{
-    csv_reader, for_each_record_prepared, preparing_threads, skip_bom, RecordError, Row, Rows,
+    csv_reader, for_each_record_prepared, preparing_threads, skip_bom, Peek, RecordError,
+    RecordReader, Row, Rows,
 };
 use crate::report::{
-    codes, Issue, IssueSink, Severity, MAX_INDEXED_VALUE_BYTES, MAX_RECORD_BYTES,
-    MAX_RECORD_FIELDS, MAX_SOURCED_ID_BYTES,
+    Issue, IssueCode, IssueSink, Severity, MAX_RECORD_BYTES, MAX_RECORD_FIELDS,
+    MAX_SOURCED_ID_BYTES,
 };
-use crate::rows::{parse_row, RowCx};
 use crate::schema::{ColumnMap, SOURCED_ID};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::io::Read;
+use std::io::{BufRead, Read};
 
 /// A row's sourcedId as the scan records it: trimmed, empty when the file
 /// has no such column or the row no such field.
-fn row_sourced_id<'r>(map: &ColumnMap, row: &'r Row) -> &'r str {
+pub(super) fn row_sourced_id<'r>(map: &ColumnMap, row: &'r Row) -> &'r str {
     map.position[SOURCED_ID]
         .and_then(|p| row.record.get(p))
         .map(str::trim)
@@ -61,7 +64,7 @@ pub(super) enum Resolution {
 
 /// One aggregated quirk of the file being scanned.
 pub(super) struct QuirkCount {
-    pub(super) code: &'static str,
+    pub(super) code: IssueCode,
     pub(super) column: usize,
     pub(super) count: u64,
     pub(super) first: Issue,
@@ -89,7 +92,7 @@ pub(super) struct FileScan {
 impl FileScan {
     fn quirk(
         &mut self,
-        code: &'static str,
+        code: IssueCode,
         column: usize,
         line: u64,
         message: String,
@@ -152,7 +155,7 @@ impl Scanner<'_> {
             self.sink.fatal(Issue::new(
                 Severity::Fatal,
                 kind.file_name(),
-                codes::IO,
+                IssueCode::Io,
                 format!("{}.csv cannot be read: {e}", kind.file_name()),
             ));
         }
@@ -167,80 +170,13 @@ impl Scanner<'_> {
     ) {
         let file = scan.kind.file_name();
         let (buffered, peek) = skip_bom(read);
-        if peek.utf16 {
-            self.sink.fatal(
-                Issue::new(
-                    Severity::Fatal,
-                    file,
-                    codes::NOT_UTF8,
-                    format!("{file}.csv is UTF-16 encoded; export the file as UTF-8"),
-                )
-                .at_line(1),
-            );
+        if !self.check_encoding(file, &peek) {
             return;
-        }
-        if peek.bom {
-            self.sink.warn(
-                Issue::new(
-                    Severity::Warning,
-                    file,
-                    codes::BOM,
-                    "UTF-8 byte order mark at the start of the file; ignored",
-                )
-                .at_line(1),
-            );
-        }
-        if peek.crlf {
-            self.sink.warn(
-                Issue::new(
-                    Severity::Warning,
-                    file,
-                    codes::CRLF,
-                    "CRLF line endings; read as line breaks",
-                )
-                .at_line(1),
-            );
         }
         let mut reader = csv_reader(buffered);
-        let mut header = Rows::default();
-        match reader.read(&mut header) {
-            Ok(true) if header.get(0).too_long.is_some() => {
-                self.sink.fatal(
-                    Issue::new(
-                        Severity::Fatal,
-                        file,
-                        codes::RECORD_TOO_LONG,
-                        format!("{file}.csv has a header row over {MAX_RECORD_BYTES} bytes or {MAX_RECORD_FIELDS} columns; expected the OneRoster column names"),
-                    )
-                    .at_line(1),
-                );
-                return;
-            }
-            Ok(true) => {}
-            Ok(false) => {
-                self.sink.fatal(
-                    Issue::new(
-                        Severity::Fatal,
-                        file,
-                        codes::REQUIRED_COLUMN_MISSING,
-                        format!("{file}.csv is empty; expected a header row"),
-                    )
-                    .at_line(1),
-                );
-                return;
-            }
-            Err(e) => {
-                self.csv_fatal(file, &e);
-                return;
-            }
-        }
-        let header = ColumnMap::from_header(scan.kind, header.get(0).record);
-        header.warnings.into_iter().for_each(|w| self.sink.warn(w));
-        if !header.fatal.is_empty() {
-            header.fatal.into_iter().for_each(|f| self.sink.fatal(f));
+        let Some(map) = self.read_header(scan.kind, &mut reader) else {
             return;
-        }
-        let map = header.map;
+        };
         if let Some(column) = map.position[SOURCED_ID] {
             // A row too long to keep still names its record, up to one byte past the id limit.
             reader.keep_key_column(column, MAX_SOURCED_ID_BYTES + 1);
@@ -261,10 +197,7 @@ impl Scanner<'_> {
             |row, findings: &mut RowFindings, memo: &mut ReferenceMemo| {
                 findings.examine(&rules, memo, row)
             },
-            |row, findings, ahead| {
-                if let Some(ahead) = ahead {
-                    scan.ids.prefetch(ahead.id_hash);
-                }
+            |row, findings| {
                 self.scan_row(scan, &map, row, findings);
                 counter.tick();
                 true
@@ -278,16 +211,97 @@ impl Scanner<'_> {
         self.resolve_pending(scan, &map);
     }
 
+    /// Reports what the first bytes of `file` say of its encoding; `false`
+    /// when it is not UTF-8 at all (a fatal issue).
+    fn check_encoding(&mut self, file: &'static str, peek: &Peek) -> bool {
+        if peek.utf16 {
+            self.sink.fatal(
+                Issue::new(
+                    Severity::Fatal,
+                    file,
+                    IssueCode::NotUtf8,
+                    format!("{file}.csv is UTF-16 encoded; export the file as UTF-8"),
+                )
+                .at_line(1),
+            );
+            return false;
+        }
+        if peek.bom {
+            self.sink.warn(
+                Issue::new(
+                    Severity::Warning,
+                    file,
+                    IssueCode::Bom,
+                    "UTF-8 byte order mark at the start of the file; ignored",
+                )
+                .at_line(1),
+            );
+        }
+        if peek.crlf {
+            self.sink.warn(
+                Issue::new(
+                    Severity::Warning,
+                    file,
+                    IssueCode::Crlf,
+                    "CRLF line endings; read as line breaks",
+                )
+                .at_line(1),
+            );
+        }
+        true
+    }
+
+    /// Reads and checks the header row of `kind`'s file: its columns, or
+    /// `None` after reporting why the file cannot be read (a fatal issue).
+    fn read_header<R: BufRead>(
+        &mut self,
+        kind: EntityKind,
+        reader: &mut RecordReader<R>,
+    ) -> Option<ColumnMap> {
+        let file = kind.file_name();
+        let mut header = Rows::default();
+        let fatal =
+            |code, message: String| Issue::new(Severity::Fatal, file, code, message).at_line(1);
+        match reader.read(&mut header) {
+            Ok(true) if header.get(0).too_long.is_some() => {
+                self.sink.fatal(fatal(
+                    IssueCode::RecordTooLong,
+                    format!("{file}.csv has a header row over {MAX_RECORD_BYTES} bytes or {MAX_RECORD_FIELDS} columns; expected the OneRoster column names"),
+                ));
+                return None;
+            }
+            Ok(true) => {}
+            Ok(false) => {
+                self.sink.fatal(fatal(
+                    IssueCode::RequiredColumnMissing,
+                    format!("{file}.csv is empty; expected a header row"),
+                ));
+                return None;
+            }
+            Err(e) => {
+                self.csv_fatal(file, &e);
+                return None;
+            }
+        }
+        let header = ColumnMap::from_header(kind, header.get(0).record);
+        header.warnings.into_iter().for_each(|w| self.sink.warn(w));
+        if !header.fatal.is_empty() {
+            header.fatal.into_iter().for_each(|f| self.sink.fatal(f));
+            return None;
+        }
+        Some(header.map)
+    }
+
     fn csv_fatal(&mut self, file: &'static str, e: &RecordError) {
         let line = e.line();
         let (code, message) = match e {
             RecordError::Utf8 { field, byte, .. } => (
-                codes::NOT_UTF8,
+                IssueCode::NotUtf8,
                 format!(
                     "{file}.csv is not valid UTF-8 (field {field}, byte {byte}); export the file as UTF-8"
                 ),
             ),
-            RecordError::Io(io) => (codes::IO, format!("{file}.csv cannot be read: {io}")),
+            RecordError::Io(io) => (IssueCode::Io, format!("{file}.csv cannot be read: {io}")),
         };
         let mut issue = Issue::new(Severity::Fatal, file, code, message);
         if let Some(line) = line {
@@ -305,7 +319,6 @@ impl Scanner<'_> {
         row: &Row,
         findings: &mut RowFindings,
     ) {
-        let kind = scan.kind;
         let line = row.line();
         scan.outcome.rows += 1;
         let sourced_id = row_sourced_id(map, row);
@@ -323,67 +336,7 @@ impl Scanner<'_> {
         }
 
         if !sourced_id.is_empty() {
-            let entry = IdEntry {
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-                state,
-            };
-            match scan
-                .ids
-                .get_or_insert_hashed(sourced_id, findings.id_hash, entry)
-            {
-                Ok(None) => {}
-                Ok(Some(first)) => {
-                    let first_line = u64::from(first.line);
-                    self.sink.error(
-                        Issue::new(
-                            Severity::Error,
-                            kind.file_name(),
-                            codes::DUPLICATE_SOURCED_ID,
-                            format!("sourcedId `{sourced_id}` also appears at line {first_line}; every copy is rejected"),
-                        )
-                        .at_line(line)
-                        .in_column("sourcedId")
-                        .with_value(sourced_id),
-                    );
-                    if first.state != IdState::Duplicate {
-                        self.sink.error(
-                            Issue::new(
-                                Severity::Error,
-                                kind.file_name(),
-                                codes::DUPLICATE_SOURCED_ID,
-                                format!("sourcedId `{sourced_id}` also appears at line {line}; every copy is rejected"),
-                            )
-                            .at_line(first_line)
-                            .in_column("sourcedId")
-                            .with_value(sourced_id),
-                        );
-                        match first.state {
-                            IdState::Accepted => scan.outcome.excluded_lines.push(first_line),
-                            IdState::Skipped => {
-                                scan.outcome.skipped_ids.remove(sourced_id);
-                            }
-                            IdState::Rejected | IdState::Duplicate => {}
-                        }
-                        first.state = IdState::Duplicate;
-                    }
-                    state = IdState::Duplicate;
-                }
-                Err(_) => {
-                    self.sink.fatal(
-                        Issue::new(
-                            Severity::Fatal,
-                            kind.file_name(),
-                            codes::ARCHIVE_TOO_LARGE,
-                            format!(
-                                "{}.csv holds more than 4 GiB of sourcedIds; split the export",
-                                kind.file_name()
-                            ),
-                        )
-                        .at_line(line),
-                    );
-                    state = IdState::Rejected;
-                }
-            }
+            state = self.record_id(scan, sourced_id, line, state);
         }
 
         match state {
@@ -399,6 +352,78 @@ impl Scanner<'_> {
                 scan.outcome.skipped_ids.insert(sourced_id.to_string());
             }
         }
+    }
+
+    /// Records `sourced_id` of the row on `line`, in state `state`; returns
+    /// the row's state: `state`, or duplicate (every copy then rejected, the
+    /// first one too), or rejected when the file's ids are too many to hold.
+    fn record_id(
+        &mut self,
+        scan: &mut FileScan,
+        sourced_id: &str,
+        line: u64,
+        mut state: IdState,
+    ) -> IdState {
+        let kind = scan.kind;
+        let entry = IdEntry {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            state,
+        };
+        match scan.ids.get_or_insert(sourced_id, entry) {
+            Ok(None) => {}
+            Ok(Some(first)) => {
+                let first_line = u64::from(first.line);
+                self.sink.error(
+                    Issue::new(
+                        Severity::Error,
+                        kind.file_name(),
+                        IssueCode::DuplicateSourcedId,
+                        format!("sourcedId `{sourced_id}` also appears at line {first_line}; every copy is rejected"),
+                    )
+                    .at_line(line)
+                    .in_column("sourcedId")
+                    .with_value(sourced_id),
+                );
+                if first.state != IdState::Duplicate {
+                    self.sink.error(
+                        Issue::new(
+                            Severity::Error,
+                            kind.file_name(),
+                            IssueCode::DuplicateSourcedId,
+                            format!("sourcedId `{sourced_id}` also appears at line {line}; every copy is rejected"),
+                        )
+                        .at_line(first_line)
+                        .in_column("sourcedId")
+                        .with_value(sourced_id),
+                    );
+                    match first.state {
+                        IdState::Accepted => scan.outcome.excluded_lines.push(first_line),
+                        IdState::Skipped => {
+                            scan.outcome.skipped_ids.remove(sourced_id);
+                        }
+                        IdState::Rejected | IdState::Duplicate => {}
+                    }
+                    first.state = IdState::Duplicate;
+                }
+                state = IdState::Duplicate;
+            }
+            Err(_) => {
+                self.sink.fatal(
+                    Issue::new(
+                        Severity::Fatal,
+                        kind.file_name(),
+                        IssueCode::ArchiveTooLarge,
+                        format!(
+                            "{}.csv holds more than 4 GiB of sourcedIds; split the export",
+                            kind.file_name()
+                        ),
+                    )
+                    .at_line(line),
+                );
+                state = IdState::Rejected;
+            }
+        }
+        state
     }
 
     /// How a reference resolves: against another file as the preparing
@@ -489,7 +514,7 @@ impl Scanner<'_> {
                 scan.pending.push((line, column, id.into()));
             }
             Resolution::Missing => scan.quirk(
-                codes::UNRESOLVED_REFERENCE,
+                IssueCode::UnresolvedReference,
                 column,
                 line,
                 format!(
@@ -507,7 +532,7 @@ impl Scanner<'_> {
         for (line, column, id) in pending {
             if !scan.ids.contains(&id) {
                 scan.quirk(
-                    codes::UNRESOLVED_REFERENCE,
+                    IssueCode::UnresolvedReference,
                     column,
                     line,
                     format!(
@@ -545,400 +570,5 @@ impl Scanner<'_> {
             );
         }
         scan.outcome
-    }
-}
-
-/// Findings whose reference ids took more than this are made anew for the
-/// next row, so that thousands of kept findings stay small whatever the rows held.
-const KEPT_FINDINGS_BYTES: usize = 4096;
-
-/// How an unresolved reference counts.
-#[derive(Debug, Clone, Copy)]
-enum ReferenceRule {
-    /// Kept, with a warning.
-    Kept,
-    /// The row's own subject (a demographics row's user): a skipped user
-    /// skips the row; otherwise as [`ReferenceRule::Kept`].
-    Subject,
-    /// An enrollment's user or class: missing from a bulk file rejects the
-    /// row (with this code), skipped skips it, rejected or unknown is left
-    /// for the store to resolve.
-    Required(&'static str),
-}
-
-/// One reference a row makes.
-#[derive(Debug, Clone, Copy)]
-struct Reference {
-    /// Specified column it is in.
-    column: usize,
-    target: EntityKind,
-    rule: ReferenceRule,
-    /// Where its id lies in [`RowFindings::ids`].
-    start: usize,
-    end: usize,
-    /// How it resolved against an earlier file; `None` for a reference to
-    /// the row's own file, which only the scan in file order can resolve.
-    resolved: Option<Resolution>,
-}
-
-/// How `id` resolves against the ids of a file read in `mode`.
-fn resolve_in(mode: FileMode, ids: &IdMap<IdEntry>, id: &str) -> Resolution {
-    match ids.get(id) {
-        Some(entry) => Resolution::Found(entry.state),
-        None if mode == FileMode::Bulk => Resolution::Missing,
-        None => Resolution::Unchecked,
-    }
-}
-
-/// What a preparing thread examines each row of a file against.
-#[derive(Clone, Copy)]
-struct FileRules<'a> {
-    kind: EntityKind,
-    /// How the file is read (bulk or delta).
-    mode: FileMode,
-    map: &'a ColumnMap,
-    /// The roles the tenant imports.
-    roles: RoleSet,
-    /// The files read before it.
-    indexes: &'a FxHashMap<EntityKind, KindIndex>,
-}
-
-/// What a row's references are resolved against on a preparing thread:
-/// the files read before its own (references to its own file wait for the
-/// scan), through the thread's memo.
-struct References<'i> {
-    rules: &'i FileRules<'i>,
-    memo: &'i mut ReferenceMemo,
-}
-
-/// A preparing thread's last resolution in each earlier file, for the file
-/// being read: rows name the same student, school or session row after row
-/// (an enrollments file sorted by student, a school's classes), and the
-/// files read before do not change while this one is read.
-#[derive(Default)]
-pub(super) struct ReferenceMemo {
-    last: Vec<(EntityKind, String, Resolution)>,
-}
-
-impl ReferenceMemo {
-    /// How `id` resolves in the earlier file of `target`: remembered when it
-    /// is the id this thread resolved there last, otherwise `resolve`d.
-    fn resolve(
-        &mut self,
-        target: EntityKind,
-        id: &str,
-        resolve: impl FnOnce() -> Resolution,
-    ) -> Resolution {
-        let at = match self.last.iter().position(|(kind, _, _)| *kind == target) {
-            Some(at) => {
-                let (_, last, resolution) = &self.last[at];
-                if last == id {
-                    return *resolution;
-                }
-                at
-            }
-            None => {
-                self.last
-                    .push((target, String::new(), Resolution::Unchecked));
-                self.last.len() - 1
-            }
-        };
-        let resolution = resolve();
-        let (_, last, remembered) = &mut self.last[at];
-        last.clear();
-        last.push_str(id);
-        *remembered = resolution;
-        resolution
-    }
-}
-
-/// What pass 1 learns of a row from the row itself and the files read
-/// before its own: its errors and quirks, whether it is accepted, and the
-/// references it makes, resolved where they point to an earlier file. Made
-/// on a preparing thread, beside the scan that resolves references to the
-/// row's own file and records ids, in file order;
-/// kept from row to row, so its buffers are reused.
-#[derive(Default)]
-pub(super) struct RowFindings {
-    /// The row's problems, in the order they are reported.
-    errors: Vec<Issue>,
-    quirks: Vec<crate::rows::Quirk>,
-    /// Accepted, rejected, or skipped by the import policy (a role).
-    state: IdState,
-    /// The references to check, in order, and the text of their ids.
-    references: Vec<Reference>,
-    ids: String,
-    /// The record's sourcedId as parsed (accepted enrollments only: an
-    /// unresolved reference names it).
-    sourced_id: String,
-    /// The hash of the row's sourcedId as the scan records it (trimmed),
-    /// made here, beside the scan: the scan fetches the id's slot ahead.
-    id_hash: IdHash,
-}
-
-impl RowFindings {
-    fn id(&self, reference: &Reference) -> &str {
-        &self.ids[reference.start..reference.end]
-    }
-
-    fn refer(
-        &mut self,
-        cx: &mut References<'_>,
-        column: usize,
-        target: EntityKind,
-        rule: ReferenceRule,
-        id: &str,
-    ) {
-        let indexes = cx.rules.indexes;
-        let resolved = (target != cx.rules.kind).then(|| {
-            cx.memo.resolve(target, id, || match indexes.get(&target) {
-                Some(index) => resolve_in(index.mode, &index.ids, id),
-                None => Resolution::Unchecked,
-            })
-        });
-        let start = self.ids.len();
-        self.ids.push_str(id);
-        self.references.push(Reference {
-            column,
-            target,
-            rule,
-            start,
-            end: self.ids.len(),
-            resolved,
-        });
-    }
-
-    /// Examines `row` of `file`, resolving references to earlier files
-    /// through this thread's `memo`.
-    fn examine(&mut self, file: &FileRules<'_>, memo: &mut ReferenceMemo, row: &Row) {
-        let FileRules {
-            kind,
-            mode,
-            map,
-            roles,
-            ..
-        } = *file;
-        // Kept from row to row, but not at the size one long row gave them.
-        if self.ids.capacity() + self.sourced_id.capacity() > KEPT_FINDINGS_BYTES {
-            *self = RowFindings::default();
-        }
-        self.errors.clear();
-        self.quirks.clear();
-        self.references.clear();
-        self.ids.clear();
-        self.sourced_id.clear();
-        let line = row.line();
-        let record = row.record;
-        let mut cx = RowCx::new(record, map, kind, line, true);
-        // A row past the limits was not kept: it is rejected as a whole.
-        let item = if let Some(size) = row.too_long {
-            self.errors.push(
-                Issue::new(
-                    Severity::Error,
-                    kind.file_name(),
-                    codes::RECORD_TOO_LONG,
-                    format!(
-                        "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes of field content and {MAX_RECORD_FIELDS} fields are accepted (an unclosed quote can swallow the lines after it)"
-                    ),
-                )
-                .at_line(line),
-            );
-            None
-        } else {
-            parse_row(kind, mode, &mut cx)
-        };
-        let mut accepted = item.is_some();
-        if let Some(RowItem::Upsert(Record::User(user))) = &item {
-            for (column, value) in [
-                ("email", user.email.unwrap_or("")),
-                ("username", user.username),
-            ] {
-                if value.len() > MAX_INDEXED_VALUE_BYTES {
-                    self.errors.push(
-                        Issue::new(
-                            Severity::Error,
-                            kind.file_name(),
-                            codes::VALUE_TOO_LONG,
-                            format!(
-                                "the {column} is {} bytes long; at most {MAX_INDEXED_VALUE_BYTES} are accepted",
-                                value.len()
-                            ),
-                        )
-                        .at_line(line)
-                        .in_column(column)
-                        .with_value(value),
-                    );
-                    accepted = false;
-                }
-            }
-        }
-        if record.len() > map.width {
-            self.errors.push(
-                Issue::new(
-                    Severity::Error,
-                    kind.file_name(),
-                    codes::FIELD_COUNT,
-                    format!(
-                        "the row has {} fields but the header has {}; the columns would be misaligned",
-                        record.len(),
-                        map.width
-                    ),
-                )
-                .at_line(line),
-            );
-            accepted = false;
-        }
-        let sourced_id = row_sourced_id(map, row);
-        self.id_hash = id_hash(sourced_id);
-        if sourced_id.len() > MAX_SOURCED_ID_BYTES {
-            self.errors.push(
-                Issue::new(
-                    Severity::Error,
-                    kind.file_name(),
-                    codes::ID_TOO_LONG,
-                    format!(
-                        "the sourcedId is {} bytes long; at most {MAX_SOURCED_ID_BYTES} are accepted",
-                        sourced_id.len()
-                    ),
-                )
-                .at_line(line)
-                .in_column("sourcedId")
-                .with_value(sourced_id),
-            );
-            accepted = false;
-        }
-        self.errors.append(&mut cx.errors);
-        self.quirks.append(&mut cx.quirks);
-        self.state = if accepted {
-            IdState::Accepted
-        } else {
-            IdState::Rejected
-        };
-        if let (true, Some(RowItem::Upsert(record))) = (accepted, &item) {
-            let mut cx = References { rules: file, memo };
-            self.note_references(&mut cx, record, roles);
-        }
-    }
-
-    /// The import policy (roles) and the references of an accepted record,
-    /// in the order they are checked.
-    fn note_references(&mut self, cx: &mut References<'_>, record: &Record<'_>, roles: RoleSet) {
-        use ReferenceRule::{Kept, Required, Subject};
-        match record {
-            Record::Org(org) => {
-                if let Some(parent) = org.parent_sourced_id {
-                    self.refer(cx, 6, EntityKind::Orgs, Kept, parent);
-                }
-            }
-            Record::AcademicSession(session) => {
-                if let Some(parent) = session.parent_sourced_id {
-                    self.refer(cx, 7, EntityKind::AcademicSessions, Kept, parent);
-                }
-            }
-            Record::Course(course) => {
-                if let Some(year) = course.school_year_sourced_id {
-                    self.refer(cx, 3, EntityKind::AcademicSessions, Kept, year);
-                }
-                self.refer(cx, 7, EntityKind::Orgs, Kept, course.org_sourced_id);
-            }
-            Record::Class(class) => {
-                self.refer(cx, 5, EntityKind::Courses, Kept, class.course_sourced_id);
-                self.refer(cx, 9, EntityKind::Orgs, Kept, class.school_sourced_id);
-                for term in class.term_sourced_ids.iter() {
-                    self.refer(cx, 10, EntityKind::AcademicSessions, Kept, term);
-                }
-            }
-            Record::User(user) => {
-                if !roles.contains(user.role) {
-                    self.state = IdState::Skipped;
-                    return;
-                }
-                for org in user.org_sourced_ids.iter() {
-                    self.refer(cx, 4, EntityKind::Orgs, Kept, org);
-                }
-                for agent in user.agent_sourced_ids.iter() {
-                    self.refer(cx, 15, EntityKind::Users, Kept, agent);
-                }
-            }
-            Record::Enrollment(e) => {
-                self.sourced_id.push_str(e.common.sourced_id);
-                let user = Required(codes::UNKNOWN_USER);
-                self.refer(cx, 5, EntityKind::Users, user, e.user_sourced_id);
-                let class = Required(codes::UNKNOWN_CLASS);
-                self.refer(cx, 3, EntityKind::Classes, class, e.class_sourced_id);
-                self.refer(cx, 4, EntityKind::Orgs, Kept, e.school_sourced_id);
-            }
-            Record::Demographics(d) => {
-                self.refer(
-                    cx,
-                    SOURCED_ID,
-                    EntityKind::Users,
-                    Subject,
-                    d.common.sourced_id,
-                );
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The memo answers for the id it resolved last in each file, and asks
-    /// again for any other id, in that file or another.
-    #[test]
-    fn the_reference_memo_answers_only_for_the_last_id_of_each_file() {
-        let mut memo = ReferenceMemo::default();
-        let mut asked = Vec::new();
-        let mut resolve = |memo: &mut ReferenceMemo, target, id: &str, answer| {
-            memo.resolve(target, id, || {
-                asked.push((target, id.to_string()));
-                answer
-            })
-        };
-        let found = Resolution::Found(IdState::Accepted);
-        let skipped = Resolution::Found(IdState::Skipped);
-        use EntityKind::{Classes, Users};
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", found),
-            Resolution::Found(IdState::Accepted)
-        ));
-        // Remembered: the answer given is not asked for.
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", Resolution::Missing),
-            Resolution::Found(IdState::Accepted)
-        ));
-        // Another file, the same id: asked.
-        assert!(matches!(
-            resolve(&mut memo, Classes, "u1", Resolution::Missing),
-            Resolution::Missing
-        ));
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", Resolution::Missing),
-            Resolution::Found(IdState::Accepted)
-        ));
-        // Another id: asked, and then remembered in its place.
-        assert!(matches!(
-            resolve(&mut memo, Users, "u10", skipped),
-            Resolution::Found(IdState::Skipped)
-        ));
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", Resolution::Unchecked),
-            Resolution::Unchecked
-        ));
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", found),
-            Resolution::Unchecked
-        ));
-        assert_eq!(
-            asked,
-            [
-                (Users, "u1".to_string()),
-                (Classes, "u1".to_string()),
-                (Users, "u10".to_string()),
-                (Users, "u1".to_string()),
-            ]
-        );
     }
 }

@@ -108,7 +108,7 @@ impl ValidatedPackage {
                         }
                     };
                 },
-                |row, slot, _| {
+                |row, slot| {
                     rows += 1;
                     let outcome = match slot.state {
                         SlotState::Excluded => return true,

@@ -2,6 +2,7 @@
 //! written to a temporary folder or zip, one quirk or fault at a time.
 #![allow(dead_code)]
 
+use oneroster::report::IssueCode;
 use oneroster::{validate_package, EntityKind, Issue, RowItem, Validation, ValidationOptions};
 use std::path::PathBuf;
 pub use testkit::zip::write_zip;
@@ -107,16 +108,16 @@ impl std::ops::Deref for Checked {
 }
 
 /// The codes of the report's errors.
-pub fn error_codes(v: &Validation) -> Vec<&'static str> {
+pub fn error_codes(v: &Validation) -> Vec<IssueCode> {
     v.report.errors.iter().map(|e| e.code).collect()
 }
 
 /// The codes of the report's warnings.
-pub fn warning_codes(v: &Validation) -> Vec<&'static str> {
+pub fn warning_codes(v: &Validation) -> Vec<IssueCode> {
     v.report.warnings.iter().map(|e| e.code).collect()
 }
 
-pub fn warning<'a>(v: &'a Validation, code: &str) -> &'a Issue {
+pub fn warning(v: &Validation, code: IssueCode) -> &Issue {
     v.report
         .warnings
         .iter()
@@ -124,7 +125,7 @@ pub fn warning<'a>(v: &'a Validation, code: &str) -> &'a Issue {
         .unwrap_or_else(|| panic!("no warning {code} in {:#?}", v.report.warnings))
 }
 
-pub fn error<'a>(v: &'a Validation, code: &str) -> &'a Issue {
+pub fn error(v: &Validation, code: IssueCode) -> &Issue {
     v.report
         .errors
         .iter()

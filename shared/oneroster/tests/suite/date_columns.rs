@@ -4,7 +4,7 @@
 //! still rejects the row.
 
 use crate::common::*;
-use oneroster::report::codes;
+use oneroster::report::IssueCode;
 use oneroster::{EntityKind, Record, RowItem};
 
 const ENROLLMENTS_HEADER: &str = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n";
@@ -50,7 +50,7 @@ fn thirty_six_enrollments_with_date_times_are_all_accepted_as_their_dates() {
         .report
         .warnings
         .iter()
-        .filter(|w| w.code == codes::DATE_TIME_IN_DATE_COLUMN)
+        .filter(|w| w.code == IssueCode::DateTimeInDateColumn)
         .map(|w| (w.file.as_str(), w.column.as_deref(), w.line, w.count))
         .collect();
     assert_eq!(
@@ -107,13 +107,21 @@ fn an_impossible_date_or_a_garbled_time_still_rejects_the_row() {
     assert_eq!(
         rejected,
         vec![
-            (codes::INVALID_DATE, Some(2), Some("2017-02-30T00:00:00Z")),
-            (codes::INVALID_DATE, Some(3), Some("2017-03-04T25:00:00Z")),
-            (codes::INVALID_DATE, Some(4), Some("2017-03-04Tnoon")),
+            (
+                IssueCode::InvalidDate,
+                Some(2),
+                Some("2017-02-30T00:00:00Z")
+            ),
+            (
+                IssueCode::InvalidDate,
+                Some(3),
+                Some("2017-03-04T25:00:00Z")
+            ),
+            (IssueCode::InvalidDate, Some(4), Some("2017-03-04Tnoon")),
         ]
     );
     assert_eq!(v.report.files["demographics"].rejected, 3);
-    assert!(!warning_codes(&v).contains(&codes::DATE_TIME_IN_DATE_COLUMN));
+    assert!(!warning_codes(&v).contains(&IssueCode::DateTimeInDateColumn));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! after [`PATIENCE`].
 
 use crate::common::*;
-use oneroster::report::codes;
+use oneroster::report::IssueCode;
 use oneroster::{validate_package, ArchiveLimits, EntityKind, Validation, ValidationOptions};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -43,7 +43,7 @@ fn mkfifo(path: &Path) {
 /// The one fatal finding, with its message.
 fn refused(v: &Validation) -> &str {
     assert!(!v.report.ok, "accepted: {:#?}", v.report);
-    assert_eq!(error_codes(v), vec![codes::NOT_A_REGULAR_FILE]);
+    assert_eq!(error_codes(v), vec![IssueCode::NotARegularFile]);
     &v.report.errors[0].message
 }
 
@@ -194,7 +194,7 @@ fn a_large_manifest_counts_toward_the_folder_limit() {
         ..ValidationOptions::default()
     };
     let v = validate_package(&folder, &options);
-    assert_eq!(error_codes(&v), vec![codes::ARCHIVE_TOO_LARGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::ArchiveTooLarge]);
 }
 
 #[test]
@@ -226,5 +226,5 @@ fn a_package_path_that_is_a_named_pipe_is_not_a_package() {
     let v = within_patience("validating a named pipe", move || {
         validate_package(&pipe, &ValidationOptions::default())
     });
-    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::NotAPackage]);
 }

@@ -2,7 +2,7 @@
 //! row, and what is tolerated with a warning.
 
 use crate::common::*;
-use oneroster::report::codes;
+use oneroster::report::IssueCode;
 use oneroster::{
     validate_package, ArchiveLimits, EntityKind, FileMode, Record, Role, RoleSet, RowItem,
     ValidationOptions,
@@ -56,7 +56,7 @@ fn no_manifest_is_fatal() {
     let v = Fixture::valid().without("manifest.csv").validate();
     assert!(!v.report.ok);
     assert!(v.package.is_none());
-    assert_eq!(error_codes(&v), vec![codes::MANIFEST_MISSING]);
+    assert_eq!(error_codes(&v), vec![IssueCode::ManifestMissing]);
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn oneroster_1_2_is_fatal_with_advice() {
         )
         .validate();
     assert!(!v.report.ok);
-    let e = error(&v, codes::UNSUPPORTED_VERSION);
+    let e = error(&v, IssueCode::UnsupportedVersion);
     assert!(e.message.contains("1.2 is not supported"));
     assert!(e.message.contains("OneRoster 1.1 export template"));
 }
@@ -77,7 +77,7 @@ fn oneroster_1_2_is_fatal_with_advice() {
 fn a_declared_file_that_is_missing_is_fatal() {
     let v = Fixture::valid().without("enrollments.csv").validate();
     assert!(!v.report.ok);
-    let e = error(&v, codes::DECLARED_FILE_MISSING);
+    let e = error(&v, IssueCode::DeclaredFileMissing);
     assert_eq!(e.file, "enrollments");
 }
 
@@ -90,7 +90,7 @@ fn a_missing_required_column_is_fatal() {
         )
         .validate();
     assert!(!v.report.ok);
-    let e = error(&v, codes::REQUIRED_COLUMN_MISSING);
+    let e = error(&v, IssueCode::RequiredColumnMissing);
     assert_eq!(
         (e.file.as_str(), e.column.as_deref(), e.line),
         ("orgs", Some("type"), Some(1))
@@ -107,7 +107,7 @@ fn a_duplicate_header_is_fatal() {
         .validate();
     assert!(!v.report.ok);
     assert_eq!(
-        error(&v, codes::DUPLICATE_COLUMN).column.as_deref(),
+        error(&v, IssueCode::DuplicateColumn).column.as_deref(),
         Some("name")
     );
 }
@@ -121,7 +121,7 @@ fn a_file_that_is_not_utf8_is_fatal_with_its_line() {
     .concat();
     let v = Fixture::valid().with_bytes("users.csv", &latin1).validate();
     assert!(!v.report.ok);
-    let e = error(&v, codes::NOT_UTF8);
+    let e = error(&v, IssueCode::NotUtf8);
     assert_eq!((e.file.as_str(), e.line), ("users", Some(2)));
 }
 
@@ -133,7 +133,7 @@ fn a_utf16_file_is_fatal_and_says_so() {
         .collect();
     let v = Fixture::valid().with_bytes("orgs.csv", &utf16).validate();
     assert!(!v.report.ok);
-    let e = error(&v, codes::NOT_UTF8);
+    let e = error(&v, IssueCode::NotUtf8);
     assert!(e.message.contains("UTF-16"), "{}", e.message);
 }
 
@@ -143,18 +143,18 @@ fn something_that_is_neither_zip_nor_folder_is_fatal() {
     let junk = fixture.root.join("export.bin");
     std::fs::write(&junk, b"\x00\x01 definitely not a package").unwrap();
     let v = validate_package(&junk, &ValidationOptions::default());
-    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::NotAPackage]);
 
     let single = fixture.root.join("users.csv");
     std::fs::write(&single, USERS_HEADER).unwrap();
     let v = validate_package(&single, &ValidationOptions::default());
-    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::NotAPackage]);
     assert!(v.report.errors[0].message.contains("pass the folder"));
 
     let fake_zip = fixture.root.join("fake.zip");
     std::fs::write(&fake_zip, b"PK\x03\x04 truncated").unwrap();
     let v = validate_package(&fake_zip, &ValidationOptions::default());
-    assert_eq!(error_codes(&v), vec![codes::NOT_A_PACKAGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::NotAPackage]);
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn zip_entries_that_climb_out_or_are_absolute_are_fatal() {
         let v = validate_package(&path, &ValidationOptions::default());
         assert!(!v.report.ok, "{bad}");
         assert_eq!(
-            error(&v, codes::UNSAFE_ENTRY_NAME).value.as_deref(),
+            error(&v, IssueCode::UnsafeEntryName).value.as_deref(),
             Some(bad)
         );
     }
@@ -191,7 +191,7 @@ fn nested_archives_are_fatal() {
     );
     let v = validate_package(&path, &ValidationOptions::default());
     assert!(!v.report.ok);
-    assert_eq!(error_codes(&v), vec![codes::NESTED_ARCHIVE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::NestedArchive]);
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn zip_bombs_are_fatal_by_ratio_and_by_total_size() {
     );
     let v = validate_package(&path, &ValidationOptions::default());
     assert!(!v.report.ok);
-    assert_eq!(error_codes(&v), vec![codes::COMPRESSION_RATIO]);
+    assert_eq!(error_codes(&v), vec![IssueCode::CompressionRatio]);
 
     let options = ValidationOptions {
         limits: ArchiveLimits {
@@ -219,13 +219,13 @@ fn zip_bombs_are_fatal_by_ratio_and_by_total_size() {
     };
     let v = validate_package(&Fixture::valid().zip(), &options);
     assert!(!v.report.ok);
-    assert_eq!(error_codes(&v), vec![codes::ARCHIVE_TOO_LARGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::ArchiveTooLarge]);
     // Loose files: the same total, before anything is read.
     let fixture = Fixture::valid();
     let folder = fixture.folder();
     let v = validate_package(&folder, &options);
     assert!(!v.report.ok);
-    assert_eq!(error_codes(&v), vec![codes::ARCHIVE_TOO_LARGE]);
+    assert_eq!(error_codes(&v), vec![IssueCode::ArchiveTooLarge]);
     let v = validate_package(&folder, &ValidationOptions::default());
     assert!(v.report.ok, "the same folder under the default limit");
 }
@@ -255,7 +255,7 @@ fn a_missing_required_value_rejects_the_row_only() {
         )
         .validate();
     assert!(v.report.ok);
-    let e = error(&v, codes::MISSING_VALUE);
+    let e = error(&v, IssueCode::MissingValue);
     assert_eq!(
         (e.file.as_str(), e.line, e.column.as_deref()),
         ("users", Some(6), Some("username"))
@@ -282,7 +282,7 @@ fn values_outside_their_enumeration_reject_the_row() {
             &format!("{CLASSES}cl3,active,,Art,03,c1,A1,lecture,,s1,t1,,,\n"),
         )
         .validate();
-    let e = error(&v, codes::INVALID_ENUM);
+    let e = error(&v, IssueCode::InvalidEnum);
     assert_eq!(
         (e.line, e.column.as_deref(), e.value.as_deref()),
         (Some(4), Some("classType"), Some("lecture"))
@@ -302,18 +302,21 @@ fn bad_dates_datetimes_years_and_grades_reject_the_row() {
     assert!(v.report.ok);
     let codes_seen = error_codes(&v);
     for code in [
-        codes::INVALID_DATETIME,
-        codes::INVALID_DATE,
-        codes::INVALID_YEAR,
-        codes::INVALID_GRADE,
+        IssueCode::InvalidDatetime,
+        IssueCode::InvalidDate,
+        IssueCode::InvalidYear,
+        IssueCode::InvalidGrade,
     ] {
         assert!(codes_seen.contains(&code), "{code} in {codes_seen:?}");
     }
     assert_eq!(
-        error(&v, codes::INVALID_DATE).value.as_deref(),
+        error(&v, IssueCode::InvalidDate).value.as_deref(),
         Some("06/30/2025")
     );
-    assert_eq!(error(&v, codes::INVALID_GRADE).value.as_deref(), Some("14"));
+    assert_eq!(
+        error(&v, IssueCode::InvalidGrade).value.as_deref(),
+        Some("14")
+    );
     assert_eq!(v.report.files["academicSessions"].rejected, 1);
     assert_eq!(v.report.files["courses"].rejected, 1);
 }
@@ -328,7 +331,7 @@ fn a_malformed_user_ids_entry_rejects_the_row() {
             )),
         )
         .validate();
-    let e = error(&v, codes::INVALID_USER_IDS);
+    let e = error(&v, IssueCode::InvalidUserIds);
     assert_eq!((e.line, e.column.as_deref()), (Some(6), Some("userIds")));
 }
 
@@ -346,7 +349,7 @@ fn every_copy_of_a_duplicated_sourced_id_is_rejected() {
         .report
         .errors
         .iter()
-        .filter(|e| e.code == codes::DUPLICATE_SOURCED_ID)
+        .filter(|e| e.code == IssueCode::DuplicateSourcedId)
         .collect();
     let mut lines: Vec<_> = dups.iter().map(|e| e.line.unwrap()).collect();
     lines.sort();
@@ -384,10 +387,10 @@ fn enrollments_of_unknown_users_or_classes_are_rejected_when_those_files_are_bul
             &format!("{ENROLLMENTS}e4,active,,cl1,s1,nobody,student,false,,\ne5,active,,nowhere,s1,st1,student,false,,\n"),
         )
         .validate();
-    assert_eq!(error(&v, codes::UNKNOWN_USER).line, Some(5));
-    assert_eq!(error(&v, codes::UNKNOWN_CLASS).line, Some(6));
+    assert_eq!(error(&v, IssueCode::UnknownUser).line, Some(5));
+    assert_eq!(error(&v, IssueCode::UnknownClass).line, Some(6));
     assert_eq!(
-        error(&v, codes::UNKNOWN_CLASS).column.as_deref(),
+        error(&v, IssueCode::UnknownClass).column.as_deref(),
         Some("classSourcedId")
     );
     assert_eq!(v.report.files["enrollments"].rejected, 2);
@@ -405,8 +408,8 @@ fn errors_name_the_line_a_row_starts_on_in_crlf_files_and_after_blank_lines() {
     let v = Fixture::valid()
         .with("enrollments.csv", &enrollments)
         .validate();
-    assert_eq!(error(&v, codes::UNKNOWN_USER).line, Some(5));
-    assert_eq!(error(&v, codes::UNKNOWN_CLASS).line, Some(8));
+    assert_eq!(error(&v, IssueCode::UnknownUser).line, Some(5));
+    assert_eq!(error(&v, IssueCode::UnknownClass).line, Some(8));
     assert_eq!(v.report.files["enrollments"].rejected, 2);
 }
 
@@ -453,7 +456,7 @@ fn a_row_with_more_fields_than_the_header_is_rejected() {
             &format!("{ORGS}s2,active,,Two,school,,d1,extra\n"),
         )
         .validate();
-    assert_eq!(error(&v, codes::FIELD_COUNT).line, Some(4));
+    assert_eq!(error(&v, IssueCode::FieldCount).line, Some(4));
     assert_eq!(v.report.files["orgs"].rejected, 1);
 }
 
@@ -463,7 +466,7 @@ fn status_is_required_in_delta_files() {
         .with("manifest.csv", &MANIFEST.replace("file.orgs,bulk", "file.orgs,delta"))
         .with("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,,,School,school,,\ns2,tobedeleted,,,,,\n")
         .validate();
-    let e = error(&v, codes::MISSING_VALUE);
+    let e = error(&v, IssueCode::MissingValue);
     assert_eq!((e.line, e.column.as_deref()), (Some(2), Some("status")));
     assert_eq!(streamed(&v, EntityKind::Orgs), vec!["-s2"]);
 }
@@ -498,7 +501,10 @@ fn bom_crlf_and_unquoted_or_quoted_fields_are_tolerated() {
     assert!(v.report.ok);
     assert_eq!(v.report.error_count, 0);
     let w = warning_codes(&v);
-    assert!(w.contains(&codes::BOM) && w.contains(&codes::CRLF), "{w:?}");
+    assert!(
+        w.contains(&IssueCode::Bom) && w.contains(&IssueCode::Crlf),
+        "{w:?}"
+    );
     assert_eq!(streamed(&v, EntityKind::Orgs), vec!["d1", "s1"]);
 }
 
@@ -508,16 +514,16 @@ fn columns_are_matched_by_name_and_extensions_are_kept() {
     let v = Fixture::valid().with("orgs.csv", orgs).validate();
     assert!(v.report.ok);
     assert_eq!(v.report.error_count, 0);
-    assert!(warning_codes(&v).contains(&codes::HEADER_ORDER));
+    assert!(warning_codes(&v).contains(&IssueCode::HeaderOrder));
     assert_eq!(
         v.report
             .warnings
             .iter()
-            .filter(|w| w.code == codes::EXTENSION_COLUMN)
+            .filter(|w| w.code == IssueCode::ExtensionColumn)
             .count(),
         2
     );
-    assert!(warning_codes(&v).contains(&codes::OPTIONAL_COLUMN_MISSING));
+    assert!(warning_codes(&v).contains(&IssueCode::OptionalColumnMissing));
     let mut seen = Vec::new();
     v.package
         .as_ref()
@@ -565,15 +571,15 @@ fn enum_and_boolean_case_and_digit_booleans_are_normalised() {
         .report
         .warnings
         .iter()
-        .filter(|w| w.code == codes::ENUM_CASE)
+        .filter(|w| w.code == IssueCode::EnumCase)
         .collect();
     let role = enum_case
         .iter()
         .find(|w| w.column.as_deref() == Some("role"))
         .unwrap();
     assert_eq!(role.count, Some(2), "warnings count every occurrence");
-    assert_eq!(warning(&v, codes::BOOLEAN_FORM).count, Some(2));
-    assert_eq!(warning(&v, codes::GRADE_FORM).count, Some(2));
+    assert_eq!(warning(&v, IssueCode::BooleanForm).count, Some(2));
+    assert_eq!(warning(&v, IssueCode::GradeForm).count, Some(2));
     let mut roles = Vec::new();
     v.package
         .as_ref()
@@ -606,9 +612,9 @@ fn date_only_last_modified_inactive_and_tobedeleted_in_bulk_are_tolerated() {
     assert_eq!(v.report.error_count, 0, "{:#?}", v.report.errors);
     let w = warning_codes(&v);
     for code in [
-        codes::DATE_ONLY_DATETIME,
-        codes::INACTIVE_STATUS,
-        codes::TOBEDELETED_IN_BULK,
+        IssueCode::DateOnlyDatetime,
+        IssueCode::InactiveStatus,
+        IssueCode::TobedeletedInBulk,
     ] {
         assert!(w.contains(&code), "{code} in {w:?}");
     }
@@ -627,8 +633,8 @@ fn an_undeclared_csv_is_read_as_bulk_and_a_declared_absent_one_is_not_read() {
     let package = v.package.as_ref().unwrap();
     assert_eq!(package.mode(EntityKind::Users), FileMode::Bulk);
     assert_eq!(package.mode(EntityKind::Courses), FileMode::Absent);
-    assert!(warning_codes(&v).contains(&codes::UNDECLARED_FILE));
-    assert!(warning_codes(&v).contains(&codes::FILE_DECLARED_ABSENT));
+    assert!(warning_codes(&v).contains(&IssueCode::UndeclaredFile));
+    assert!(warning_codes(&v).contains(&IssueCode::FileDeclaredAbsent));
     assert!(streamed(&v, EntityKind::Courses).is_empty());
     // Classes refer to a course the package does not carry: unchecked, not an error.
     assert_eq!(streamed(&v, EntityKind::Classes).len(), 2);
@@ -650,7 +656,7 @@ fn other_unresolved_references_are_kept_with_a_warning() {
         .report
         .warnings
         .iter()
-        .filter(|w| w.code == codes::UNRESOLVED_REFERENCE)
+        .filter(|w| w.code == IssueCode::UnresolvedReference)
         .map(|w| (w.file.as_str(), w.column.as_deref().unwrap()))
         .collect();
     assert!(
@@ -667,7 +673,7 @@ fn forward_references_within_a_file_resolve() {
     let orgs = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\ns1,active,,School,school,,d1\nd1,active,,District,district,,\n";
     let v = Fixture::valid().with("orgs.csv", orgs).validate();
     assert!(
-        !warning_codes(&v).contains(&codes::UNRESOLVED_REFERENCE),
+        !warning_codes(&v).contains(&IssueCode::UnresolvedReference),
         "{:#?}",
         v.report.warnings
     );
@@ -737,7 +743,7 @@ fn gradebook_and_resource_files_are_counted_not_imported() {
     assert!(v.report.ok);
     let line_items = &v.report.files["lineItems"];
     assert_eq!((line_items.imported, line_items.rows), (false, 2));
-    assert!(warning_codes(&v).contains(&codes::NOT_IMPORTED));
+    assert!(warning_codes(&v).contains(&IssueCode::NotImported));
     assert_eq!(v.report.files["results"].mode, "absent");
 
     // Counted, not read: one that is not UTF-8 (Latin-1 here) is no reason
@@ -762,8 +768,8 @@ fn unknown_manifest_properties_and_stray_files_are_warnings() {
         .validate();
     assert!(v.report.ok);
     let w = warning_codes(&v);
-    assert!(w.contains(&codes::UNKNOWN_MANIFEST_PROPERTY));
-    assert_eq!(warning(&v, codes::IGNORED_ENTRY).count, Some(2));
+    assert!(w.contains(&IssueCode::UnknownManifestProperty));
+    assert_eq!(warning(&v, IssueCode::IgnoredEntry).count, Some(2));
 }
 
 #[test]

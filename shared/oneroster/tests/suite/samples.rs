@@ -1,7 +1,7 @@
 //! The public OneRoster samples (`../shared/samples/csv/`, read at run time,
 //! never copied into the repository) validate as acceptable, in folder and zip form.
 
-use oneroster::report::codes;
+use oneroster::report::IssueCode;
 use oneroster::{validate_package, EntityKind, RowItem, ValidationOptions};
 use std::path::PathBuf;
 
@@ -23,7 +23,7 @@ fn check(set: &str, expect_users: u64) {
             .report
             .warnings
             .iter()
-            .any(|w| w.code == codes::UNKNOWN_MANIFEST_PROPERTY));
+            .any(|w| w.code == IssueCode::UnknownManifestProperty));
         // ClassLink-style metadata.* columns are kept as extension attributes.
         let package = v.package.as_ref().unwrap();
         let mut with_extensions = 0;

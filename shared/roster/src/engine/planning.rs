@@ -13,7 +13,7 @@ use crate::school_year::Calendar;
 use crate::snapshot::{Snapshot, TextRow};
 use crate::store::{Lease, Store, StoredSummary};
 use crate::tenant::{HoldThresholds, TenantConfig};
-use oneroster::report::codes;
+use oneroster::IssueCode;
 use oneroster::{DeferredReference, EntityKind, FileMode, Issue, Progress, Severity};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -285,9 +285,9 @@ async fn on_blocking_thread<T: Send + 'static>(
 /// The error of an enrollment whose user or class is neither delivered nor stored.
 fn unknown_reference(d: &DeferredReference) -> Issue {
     let code = if d.target == EntityKind::Users {
-        codes::UNKNOWN_USER
+        IssueCode::UnknownUser
     } else {
-        codes::UNKNOWN_CLASS
+        IssueCode::UnknownClass
     };
     Issue::new(
         Severity::Error,
