@@ -42,6 +42,26 @@ pub fn run_mapped<B: Default + Send, S: Default>(
     circulate(batches, workers.max(1), fill, &map, consume)
 }
 
+/// Like [`run`] with the threads' roles swapped: `fill` runs on this thread
+/// (a producer that cannot leave it, such as a database cursor), `consume`
+/// on a second one.
+pub fn run_filling_here<B: Default + Send>(
+    batches: usize,
+    mut fill: impl FnMut(&mut B) -> bool,
+    mut consume: impl FnMut(&mut B) -> bool + Send,
+) {
+    let batches = batches.max(1);
+    let (to_fill, empties) = channel::<B>();
+    for _ in 0..batches {
+        let _ = to_fill.send(B::default());
+    }
+    let (to_consumer, filled) = sync_channel::<B>(batches);
+    std::thread::scope(|scope| {
+        scope.spawn(move || consume_in_turn(&[filled], to_fill, &mut consume));
+        produce(empties, vec![to_consumer], &mut fill);
+    })
+}
+
 /// [`run_mapped`], or [`run`] when `workers` is 0 (`map` then unused).
 fn circulate<B: Default + Send, S: Default, M: Fn(&mut B, &mut S) + Sync>(
     batches: usize,
@@ -142,6 +162,28 @@ mod tests {
             *next += 1;
         }
         *next < 1_000
+    }
+
+    #[test]
+    fn batches_filled_here_arrive_in_order_on_the_other_thread() {
+        let (mut next, mut reused) = (0, 0);
+        let here = std::thread::current().id();
+        let mut got = Vec::new();
+        run_filling_here(
+            2,
+            |batch| {
+                assert_eq!(std::thread::current().id(), here);
+                to_999(&mut next, &mut reused, batch)
+            },
+            |batch: &mut Vec<u64>| {
+                assert_ne!(std::thread::current().id(), here);
+                got.extend_from_slice(batch);
+                got.len() < 600
+            },
+        );
+        // Stopped after 600 (and any batch already filled never consumed).
+        assert_eq!(got, (0..600).collect::<Vec<_>>());
+        assert!(reused > 0, "batches given back are filled again");
     }
 
     #[test]

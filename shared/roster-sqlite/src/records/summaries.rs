@@ -9,15 +9,14 @@ use roster::content::digest_of_text;
 use roster::school_year::RecordFacts;
 use roster::store::*;
 use rusqlite::params;
-use std::sync::mpsc;
 
 impl SqliteStore {
     /// Every stored record of a type, summarised (the stored text's digest,
     /// its facts; timestamps and run ids that repeat parsed once).
     ///
-    /// Two threads share the work: this one steps through the rows and
-    /// copies their columns into batches, a second one summarises them
-    /// (hashing, reading the facts, building the list). A large district's
+    /// Two threads share the work ([`oneroster::pipeline`]): this one steps
+    /// through the rows and copies their columns into batches, a second one
+    /// summarises them (hashing, reading the facts, building the list). A large district's
     /// enrollments take seconds to load, and nothing else runs meanwhile.
     pub(super) fn summaries(
         &self,
@@ -37,45 +36,50 @@ impl SqliteStore {
             let mut rows = stmt
                 .query(params![key, kind_code(kind)])
                 .map_err(db_error)?;
-            std::thread::scope(|scope| {
-                let (full, filled) = mpsc::sync_channel::<RawRows>(SUMMARY_BATCHES_IN_FLIGHT);
-                let (empty, emptied) = mpsc::channel::<RawRows>();
-                let summariser = scope.spawn(move || summarise(kind, filled, empty));
-                let read = (|| -> StoreResult<()> {
-                    let mut batch = RawRows::default();
-                    let mut runs = RunNames::default();
-                    while let Some(row) = rows.next().map_err(db_error)? {
-                        let id = text_at(row, 0)?;
-                        let run = runs.name(c, run_key_at(row, 4)?, id)?;
-                        batch.push(
-                            [id, text_at(row, 1)?, run],
-                            stamp_at(row, 3)?,
-                            row.get(2).map_err(db_error)?,
-                            row.get(5).map_err(db_error)?,
-                        );
-                        if batch.is_full() {
-                            let next = emptied.try_recv().unwrap_or_default();
-                            if full.send(std::mem::replace(&mut batch, next)).is_err() {
-                                // The summariser stopped (it cannot fail, so it
-                                // panicked): joining it below raises that again.
-                                return Ok(());
-                            }
-                        }
-                    }
-                    if !batch.rows.is_empty() {
-                        let _ = full.send(batch);
-                    }
-                    Ok(())
-                })();
-                drop(full);
-                let summarised = summariser
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                read?;
-                Ok(summarised)
-            })
+            let mut runs = RunNames::default();
+            let mut read: StoreResult<()> = Ok(());
+            let mut out = Vec::new();
+            let mut first_seen = FirstSeenCache::default();
+            oneroster::pipeline::run_filling_here(
+                SUMMARY_BATCHES_IN_FLIGHT,
+                |batch: &mut RawRows| {
+                    batch.clear();
+                    let filled = fill(batch, &mut rows, &mut runs, c);
+                    let more = matches!(filled, Ok(true));
+                    read = filled.map(drop);
+                    more
+                },
+                |batch| {
+                    summarise(kind, batch, &mut first_seen, &mut out);
+                    true
+                },
+            );
+            read.map(|()| out)
         })
     }
+}
+
+/// Fills `batch` with the next rows; whether rows are left.
+fn fill(
+    batch: &mut RawRows,
+    rows: &mut rusqlite::Rows<'_>,
+    runs: &mut RunNames,
+    c: &rusqlite::Connection,
+) -> StoreResult<bool> {
+    while let Some(row) = rows.next().map_err(db_error)? {
+        let id = text_at(row, 0)?;
+        let run = runs.name(c, run_key_at(row, 4)?, id)?;
+        batch.push(
+            [id, text_at(row, 1)?, run],
+            stamp_at(row, 3)?,
+            row.get(2).map_err(db_error)?,
+            row.get(5).map_err(db_error)?,
+        );
+        if batch.is_full() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Batches of rows between the reading and the summarising thread.
@@ -143,30 +147,23 @@ impl RawRows {
     }
 }
 
-/// The summarising side of [`SqliteStore::summaries`]: every batch
-/// received, summarised, and its buffer handed back.
+/// The summarising side of [`SqliteStore::summaries`]: a batch's rows
+/// summarised into `out`.
 fn summarise(
     kind: EntityKind,
-    filled: mpsc::Receiver<RawRows>,
-    empty: mpsc::Sender<RawRows>,
-) -> Vec<StoredSummary> {
-    let mut out = Vec::new();
-    let mut first_seen = FirstSeenCache::default();
-    for mut batch in filled {
-        for ([id, sis, run], row) in batch.each() {
-            // The stored text as it is: its digest is the hash of its bytes.
-            out.push(StoredSummary {
-                sourced_id: id.into(),
-                digest: digest_of_text(sis),
-                facts: RecordFacts::for_stored_text(kind, sis, row.archived),
-                archived: row.archived,
-                first_seen: first_seen.get(row.first_seen_at, run),
-                provisional: row.provisional,
-            });
-        }
-        batch.clear();
-        // The reader may have finished: then the buffer is simply dropped.
-        let _ = empty.send(batch);
+    batch: &RawRows,
+    first_seen: &mut FirstSeenCache,
+    out: &mut Vec<StoredSummary>,
+) {
+    for ([id, sis, run], row) in batch.each() {
+        // The stored text as it is: its digest is the hash of its bytes.
+        out.push(StoredSummary {
+            sourced_id: id.into(),
+            digest: digest_of_text(sis),
+            facts: RecordFacts::for_stored_text(kind, sis, row.archived),
+            archived: row.archived,
+            first_seen: first_seen.get(row.first_seen_at, run),
+            provisional: row.provisional,
+        });
     }
-    out
 }

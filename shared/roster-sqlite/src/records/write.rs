@@ -64,23 +64,18 @@ impl SqliteStore {
     }
 }
 
-/// The writes of one transaction: its statements, prepared once, and what
-/// the put has bound so far.
-struct Writer<'c, 'w> {
+/// The writes of one transaction: its statements, prepared once.
+struct Writer<'c> {
     tx: &'c Connection,
     /// The tenant's key.
     key: i64,
     put: CachedStatement<'c>,
     restore: CachedStatement<'c>,
     archive: CachedStatement<'c>,
-    /// The put's parameters that repeat from one write to the next
-    /// (tenant, type, stamps, run) are bound only when they change:
-    /// SQLite keeps bindings from one execution to the next.
-    bound: Option<PutShared<'w>>,
     runs: RunKeys,
 }
 
-impl<'c, 'w> Writer<'c, 'w> {
+impl<'c> Writer<'c> {
     fn prepare(tx: &'c Connection, key: i64) -> StoreResult<Self> {
         let statement = |sql| tx.prepare_cached(sql).map_err(db_error);
         Ok(Writer {
@@ -89,12 +84,11 @@ impl<'c, 'w> Writer<'c, 'w> {
             put: statement(PUT)?,
             restore: statement(RESTORE)?,
             archive: statement(ARCHIVE)?,
-            bound: None,
             runs: RunKeys::default(),
         })
     }
 
-    fn write(&mut self, w: &'w EntityWrite) -> StoreResult<()> {
+    fn write(&mut self, w: &EntityWrite) -> StoreResult<()> {
         match w {
             EntityWrite::Put {
                 kind,
@@ -148,14 +142,12 @@ impl<'c, 'w> Writer<'c, 'w> {
     /// A put: its shared parameters bound if they changed, then its own.
     fn put(
         &mut self,
-        shared: PutShared<'w>,
+        shared: PutShared<'_>,
         sourced_id: &str,
         sis: &SisContent,
         keys: &IndexKeys,
     ) -> StoreResult<()> {
-        if self.bound != Some(shared) {
-            self.bind_shared(shared)?;
-        }
+        self.bind_shared(shared)?;
         let put = &mut self.put;
         put.raw_bind_parameter(3, sourced_id).map_err(db_error)?;
         put.raw_bind_parameter(4, sis.text()).map_err(db_error)?;
@@ -170,7 +162,7 @@ impl<'c, 'w> Writer<'c, 'w> {
     }
 
     /// Binds the put's parameters that repeat from one write to the next.
-    fn bind_shared(&mut self, shared: PutShared<'w>) -> StoreResult<()> {
+    fn bind_shared(&mut self, shared: PutShared<'_>) -> StoreResult<()> {
         let (kind, first_seen_at, first_seen_run, updated_at, run) = shared;
         let (tx, put) = (self.tx, &mut self.put);
         put.raw_bind_parameter(1, self.key).map_err(db_error)?;
@@ -184,7 +176,6 @@ impl<'c, 'w> Writer<'c, 'w> {
             .map_err(db_error)?;
         put.raw_bind_parameter(8, self.runs.key(tx, run)?)
             .map_err(db_error)?;
-        self.bound = Some(shared);
         Ok(())
     }
 

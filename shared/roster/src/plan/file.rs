@@ -195,63 +195,35 @@ pub fn read_plan(
     }))
 }
 
-/// A plan file read ahead on a second thread, in chunks of planned writes:
-/// parsing the next chunk overlaps with writing this one.
+/// A plan file read in chunks of planned writes.
 pub struct PlanChunks {
-    chunks: std::sync::mpsc::Receiver<Result<Vec<PlannedWrite>, SyncError>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    lines: std::io::Lines<BufReader<File>>,
+    size: usize,
 }
 
 impl PlanChunks {
-    /// Starts reading the plan file at `path` in chunks of `size` writes.
+    /// Reads the plan file at `path` in chunks of `size` writes.
     pub fn open(path: &Path, size: usize) -> Result<PlanChunks, SyncError> {
-        let lines = read_plan(path)?;
-        let size = size.max(1);
-        // Two chunks ahead at most: memory stays bounded by the chunk size.
-        let (send, chunks) = std::sync::mpsc::sync_channel(2);
-        let reader = std::thread::Builder::new()
-            .name("plan-reader".into())
-            .spawn(move || {
-                let mut chunk = Vec::with_capacity(size);
-                for planned in lines {
-                    match planned {
-                        Ok(planned) => chunk.push(planned),
-                        Err(e) => {
-                            let _ = send.send(Err(e));
-                            return;
-                        }
-                    }
-                    if chunk.len() == size {
-                        let full = std::mem::replace(&mut chunk, Vec::with_capacity(size));
-                        if send.send(Ok(full)).is_err() {
-                            return; // The applier stopped (deadline, error).
-                        }
-                    }
-                }
-                if !chunk.is_empty() {
-                    let _ = send.send(Ok(chunk));
-                }
-            })
-            .map_err(|e| SyncError::io("starting the plan reader", e))?;
+        let reader = BufReader::with_capacity(256 * 1024, File::open(path)?);
         Ok(PlanChunks {
-            chunks,
-            reader: Some(reader),
+            lines: reader.lines(),
+            size: size.max(1),
         })
     }
 
     /// The next chunk, or `None` at the end of the plan.
     pub fn next_chunk(&mut self) -> Option<Result<Vec<PlannedWrite>, SyncError>> {
-        self.chunks.recv().ok()
-    }
-}
-
-impl Drop for PlanChunks {
-    fn drop(&mut self) {
-        // Hang up first, so that a reader blocked on a full channel ends.
-        let (_, empty) = std::sync::mpsc::sync_channel(0);
-        drop(std::mem::replace(&mut self.chunks, empty));
-        if let Some(reader) = self.reader.take() {
-            let _ = reader.join();
+        let mut chunk = Vec::new();
+        for line in self.lines.by_ref().take(self.size) {
+            let planned = line.map_err(SyncError::from).and_then(|line| {
+                PlannedWrite::read_line(&line)
+                    .map_err(|e| SyncError::io("reading the plan file", e))
+            });
+            match planned {
+                Ok(planned) => chunk.push(planned),
+                Err(e) => return Some(Err(e)),
+            }
         }
+        (!chunk.is_empty()).then_some(Ok(chunk))
     }
 }
