@@ -193,80 +193,40 @@ fn middle_courses(out: &mut Vec<Course>) {
     let social = ["World Geography", "World History 7", "U.S. History 8"];
     for (i, g) in (6..=8u8).enumerate() {
         let gl = GRADES[usize::from(g)];
-        out.push(Course::new(
-            format!("English Language Arts {g}"),
-            format!("ELA-{gl}"),
-            (g, g),
-            (ELA, "01051"),
-            Core,
-            FullYear,
-        ));
-        out.push(Course::new(
-            math[i],
-            format!("MATH-{gl}"),
-            (g, g),
-            (MATH, "02001"),
-            Core,
-            FullYear,
-        ));
-        out.push(Course::new(
-            science[i],
-            format!("SCI-{gl}"),
-            (g, g),
-            (SCIENCE, "03001"),
-            Core,
-            FullYear,
-        ));
-        out.push(Course::new(
-            social[i],
-            format!("SS-{gl}"),
-            (g, g),
-            (SOCIAL, "04001"),
-            Core,
-            FullYear,
-        ));
+        let core = [
+            (format!("English Language Arts {g}"), "ELA", (ELA, "01051")),
+            (math[i].to_string(), "MATH", (MATH, "02001")),
+            (science[i].to_string(), "SCI", (SCIENCE, "03001")),
+            (social[i].to_string(), "SS", (SOCIAL, "04001")),
+        ];
+        for (title, prefix, subject) in core {
+            let code = format!("{prefix}-{gl}");
+            out.push(Course::new(title, code, (g, g), subject, Core, FullYear));
+        }
     }
-    let ms = (6, 8);
-    out.push(Course::new(
-        "Physical Education 6-8",
-        "PE-68",
-        ms,
-        (PE, "08001"),
-        Elective,
-        FullYear,
-    ));
-    out.push(Course::new(
-        "Art 6-8",
-        "ART-68",
-        ms,
-        ("Art", "05154"),
-        Elective,
-        Semester,
-    ));
-    out.push(Course::new(
-        "Band",
-        "BAND-68",
-        ms,
-        ("Music", "05101"),
-        Elective,
-        FullYear,
-    ));
-    out.push(Course::new(
-        "Exploratory Spanish",
-        "SPAN-68",
-        ms,
-        ("World Languages", "06100"),
-        Elective,
-        FullYear,
-    ));
-    out.push(Course::new(
-        "Technology",
-        "TECH-68",
-        ms,
-        ("Computer Science", "10001"),
-        Elective,
-        Semester,
-    ));
+    let electives: [(&str, &str, &str, &str, Term); 5] = [
+        ("Physical Education 6-8", "PE-68", PE, "08001", FullYear),
+        ("Art 6-8", "ART-68", "Art", "05154", Semester),
+        ("Band", "BAND-68", "Music", "05101", FullYear),
+        (
+            "Exploratory Spanish",
+            "SPAN-68",
+            "World Languages",
+            "06100",
+            FullYear,
+        ),
+        (
+            "Technology",
+            "TECH-68",
+            "Computer Science",
+            "10001",
+            Semester,
+        ),
+    ];
+    for (title, code, subject, subject_code, term) in electives {
+        let subject = (subject, subject_code);
+        out.push(Course::new(title, code, (6, 8), subject, Elective, term));
+    }
 }
 
 fn high_courses(out: &mut Vec<Course>) {

@@ -176,14 +176,12 @@ fn sections_for(count: u32) -> u32 {
     }
 }
 
-impl Plan {
-    /// The plan of the district of `students` students for `seed`, as it is
-    /// `rollovers` school years after the first (2026–2027).
-    pub(crate) fn build(students: u32, seed: u64, rollovers: u32) -> Plan {
-        let n = u64::from(students);
+impl District {
+    /// The district org drawn for `seed`.
+    fn draw(seed: u64) -> District {
         let mut rng = rng_for(seed, K_DISTRICT, 0);
         let (city, state, fips, area_code) = pick(&mut rng, DISTRICT_CITIES);
-        let district = District {
+        District {
             id: "dist-0001".to_string(),
             name: format!("{city} {}", pick(&mut rng, DISTRICT_KINDS)),
             city,
@@ -191,110 +189,129 @@ impl Plan {
             area_code,
             identifier: format!("{fips}{:05}", rng.gen_range(100..100_000)),
             sis: pick(&mut rng, SIS_NAMES),
-        };
+        }
+    }
+}
 
-        // Schools and their levels.
+/// The levels of a district's `n_schools` schools, in order.
+fn school_levels(n_schools: u32) -> Vec<Level> {
+    match n_schools {
+        1 => vec![Level::K12],
+        2 => vec![Level::K8, Level::High],
+        s => {
+            let high = ((s * 4 + 6) / 13).max(1);
+            let middle = ((s * 3 + 6) / 13).max(1);
+            let elementary = s - high - middle;
+            let mut v = vec![Level::Elementary; elementary as usize];
+            v.extend(std::iter::repeat_n(Level::Middle, middle as usize));
+            v.extend(std::iter::repeat_n(Level::High, high as usize));
+            v
+        }
+    }
+}
+
+/// The schools of `levels`, with their names, courses, offerings and
+/// students (`students` spread over the grades, then over the schools
+/// serving each grade).
+fn plan_schools(seed: u64, district: &District, levels: &[Level], students: u32) -> Vec<School> {
+    let mut names: Vec<&str> = SCHOOL_NAMES.to_vec();
+    names.shuffle(&mut rng_for(seed, K_SCHOOL_NAMES, 0));
+    let per_grade: Vec<u32> = (0..13u32)
+        .map(|g| students / 13 + u32::from(g < students % 13))
+        .collect();
+    let mut serving: [Vec<usize>; 13] = Default::default();
+    for (k, level) in levels.iter().enumerate() {
+        let (lo, hi) = level.grades();
+        for g in lo..=hi {
+            serving[usize::from(g)].push(k);
+        }
+    }
+
+    let mut schools = Vec::with_capacity(levels.len());
+    let mut next_student = 0u32;
+    // Names are numbered per level, so that "Lincoln Elementary School"
+    // and "Lincoln High School" may both exist.
+    let mut per_level = [0usize; 5];
+    for (k, &level) in levels.iter().enumerate() {
+        let nth = &mut per_level[level as usize];
+        let (name, series) = (names[*nth % names.len()], *nth / names.len());
+        *nth += 1;
+        let (lo, hi) = level.grades();
+        let first_student = next_student;
+        let mut grades = Vec::new();
+        for g in lo..=hi {
+            let gi = usize::from(g);
+            let peers = &serving[gi];
+            let pos = peers.iter().position(|&s| s == k).unwrap_or(0) as u32;
+            let count = share(per_grade[gi], peers.len() as u32, pos, u32::from(g));
+            let plan = GradePlan {
+                students: count,
+                first_student: next_student,
+                ..GradePlan::default()
+            };
+            grades.push((g, plan));
+            next_student += count;
+        }
+        let no = k as u32 + 1;
+        let mut school = School {
+            no,
+            id: format!("sch-{no:04}"),
+            name,
+            series,
+            level,
+            identifier: format!("{}{:05}", district.identifier, no * 10),
+            courses: catalogue(level),
+            offerings: Vec::new(),
+            grades,
+            students: next_student - first_student,
+            first_student,
+            classes: 0,
+            first_teacher: 0,
+            teachers: 0,
+            admins: 0,
+        };
+        school.plan_offerings(seed);
+        school.admins = if school.students > 400 { 2 } else { 1 };
+        schools.push(school);
+    }
+    schools
+}
+
+/// Shares `teachers` out: one per school, the rest proportionally to the
+/// schools' classes.
+fn share_teachers(schools: &mut [School], teachers: u32, n_schools: u32) {
+    let extra = u64::from(teachers.saturating_sub(n_schools));
+    let total_classes: u64 = schools.iter().map(|s| u64::from(s.classes)).sum();
+    let mut cum = 0u64;
+    let mut given = 0u64;
+    let mut next_teacher = 0u32;
+    for (k, school) in schools.iter_mut().enumerate() {
+        cum += u64::from(school.classes);
+        let upto = match (cum * extra).checked_div(total_classes) {
+            Some(upto) => upto,
+            // No classes at all: the extra teachers go to the first school.
+            None if k == 0 => extra,
+            None => given,
+        };
+        let share = upto - given;
+        given = upto;
+        school.first_teacher = next_teacher;
+        school.teachers = share as u32 + u32::from(teachers >= n_schools);
+        next_teacher += school.teachers;
+    }
+}
+
+impl Plan {
+    /// The plan of the district of `students` students for `seed`, as it is
+    /// `rollovers` school years after the first (2026–2027).
+    pub(crate) fn build(students: u32, seed: u64, rollovers: u32) -> Plan {
+        let n = u64::from(students);
+        let district = District::draw(seed);
         let n_schools = ((n + STUDENTS_PER_SCHOOL / 2) / STUDENTS_PER_SCHOOL).max(1) as u32;
-        let levels: Vec<Level> = match n_schools {
-            1 => vec![Level::K12],
-            2 => vec![Level::K8, Level::High],
-            s => {
-                let high = ((s * 4 + 6) / 13).max(1);
-                let middle = ((s * 3 + 6) / 13).max(1);
-                let elementary = s - high - middle;
-                let mut v = vec![Level::Elementary; elementary as usize];
-                v.extend(std::iter::repeat_n(Level::Middle, middle as usize));
-                v.extend(std::iter::repeat_n(Level::High, high as usize));
-                v
-            }
-        };
-        let mut names: Vec<&str> = SCHOOL_NAMES.to_vec();
-        names.shuffle(&mut rng_for(seed, K_SCHOOL_NAMES, 0));
-
-        // Students per grade, then per school serving the grade.
-        let per_grade: Vec<u32> = (0..13u32)
-            .map(|g| students / 13 + u32::from(g < students % 13))
-            .collect();
-        let mut serving: [Vec<usize>; 13] = Default::default();
-        for (k, level) in levels.iter().enumerate() {
-            let (lo, hi) = level.grades();
-            for g in lo..=hi {
-                serving[usize::from(g)].push(k);
-            }
-        }
-
-        let mut schools = Vec::with_capacity(levels.len());
-        let mut next_student = 0u32;
-        // Names are numbered per level, so that "Lincoln Elementary School"
-        // and "Lincoln High School" may both exist.
-        let mut per_level = [0usize; 5];
-        for (k, &level) in levels.iter().enumerate() {
-            let nth = &mut per_level[level as usize];
-            let (base, series) = (names[*nth % names.len()], *nth / names.len());
-            *nth += 1;
-            let no = k as u32 + 1;
-            let (lo, hi) = level.grades();
-            let courses = catalogue(level);
-            let mut grades = Vec::new();
-            let first_student = next_student;
-            for g in lo..=hi {
-                let gi = usize::from(g);
-                let peers = &serving[gi];
-                let pos = peers.iter().position(|&s| s == k).unwrap_or(0) as u32;
-                let count = share(per_grade[gi], peers.len() as u32, pos, u32::from(g));
-                grades.push((
-                    g,
-                    GradePlan {
-                        students: count,
-                        first_student: next_student,
-                        ..GradePlan::default()
-                    },
-                ));
-                next_student += count;
-            }
-            let mut school = School {
-                no,
-                id: format!("sch-{no:04}"),
-                name: base,
-                series,
-                level,
-                identifier: format!("{}{:05}", district.identifier, no * 10),
-                courses,
-                offerings: Vec::new(),
-                grades,
-                students: next_student - first_student,
-                first_student,
-                classes: 0,
-                first_teacher: 0,
-                teachers: 0,
-                admins: 0,
-            };
-            school.plan_offerings(seed);
-            school.admins = if school.students > 400 { 2 } else { 1 };
-            schools.push(school);
-        }
-
-        // Teachers: one per school, the rest proportional to classes.
+        let levels = school_levels(n_schools);
+        let mut schools = plan_schools(seed, &district, &levels, students);
         let teachers = n.div_ceil(STUDENTS_PER_TEACHER).max(1) as u32;
-        let extra = u64::from(teachers.saturating_sub(n_schools));
-        let total_classes: u64 = schools.iter().map(|s| u64::from(s.classes)).sum();
-        let mut cum = 0u64;
-        let mut given = 0u64;
-        let mut next_teacher = 0u32;
-        for (k, school) in schools.iter_mut().enumerate() {
-            cum += u64::from(school.classes);
-            let upto = match (cum * extra).checked_div(total_classes) {
-                Some(upto) => upto,
-                // No classes at all: the extra teachers go to the first school.
-                None if k == 0 => extra,
-                None => given,
-            };
-            let share = upto - given;
-            given = upto;
-            school.first_teacher = next_teacher;
-            school.teachers = share as u32 + u32::from(teachers >= n_schools);
-            next_teacher += school.teachers;
-        }
+        share_teachers(&mut schools, teachers, n_schools);
         Plan {
             seed,
             rollovers,
