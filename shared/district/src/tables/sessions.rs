@@ -54,87 +54,57 @@ impl SchoolYear {
     pub(crate) fn ending_in(year: u32) -> SchoolYear {
         let (y0, y1) = (year - 1, year);
         let id = format!("as-{y1}");
-        let date = |y: u32, md: &str| format!("{y}-{md}");
-        let (start, end) = (date(y0, "08-17"), date(y1, "06-11"));
-        let (fall_end, spring_start) = (date(y0, "12-18"), date(y1, "01-05"));
         let fall_id = format!("{id}-s1");
         let spring_id = format!("{id}-s2");
-        let span = format!("{y0}-{y1}");
-        let session =
-            |sid: String, title: String, kind: &str, from: &str, to: &str, parent: &str| {
-                [
-                    sid,
-                    title,
-                    kind.to_string(),
-                    from.to_string(),
-                    to.to_string(),
-                    parent.to_string(),
-                ]
-            };
-        let sessions = vec![
-            session(id.clone(), span.clone(), "schoolYear", &start, &end, ""),
-            session(
-                fall_id.clone(),
-                format!("Fall {y0}"),
-                "semester",
-                &start,
-                &fall_end,
-                &id,
-            ),
-            session(
-                spring_id.clone(),
-                format!("Spring {y1}"),
-                "semester",
-                &spring_start,
-                &end,
-                &id,
-            ),
-            session(
-                format!("{id}-gp1"),
-                format!("Quarter 1 {span}"),
-                "gradingPeriod",
-                &start,
-                &date(y0, "10-16"),
-                &id,
-            ),
-            session(
-                format!("{id}-gp2"),
-                format!("Quarter 2 {span}"),
-                "gradingPeriod",
-                &date(y0, "10-19"),
-                &fall_end,
-                &id,
-            ),
-            session(
-                format!("{id}-gp3"),
-                format!("Quarter 3 {span}"),
-                "gradingPeriod",
-                &spring_start,
-                &date(y1, "03-19"),
-                &id,
-            ),
-            session(
-                format!("{id}-gp4"),
-                format!("Quarter 4 {span}"),
-                "gradingPeriod",
-                &date(y1, "03-22"),
-                &end,
-                &id,
-            ),
-        ];
-        SchoolYear {
+        let mut school_year = SchoolYear {
             year: y1.to_string(),
             both_semesters: format!("{fall_id},{spring_id}"),
             school_year_id: id,
             fall_id,
             spring_id,
-            start,
-            end,
-            fall_end,
-            spring_start,
+            start: format!("{y0}-08-17"),
+            end: format!("{y1}-06-11"),
+            fall_end: format!("{y0}-12-18"),
+            spring_start: format!("{y1}-01-05"),
             modified: modified_in(year),
-            sessions,
-        }
+            sessions: Vec::new(),
+        };
+        school_year.sessions = school_year.session_rows(y0, y1);
+        school_year
+    }
+
+    /// The rows of the year's sessions (`y0`–`y1`): the year, its two
+    /// semesters and its four grading periods.
+    fn session_rows(&self, y0: u32, y1: u32) -> Vec<[String; 6]> {
+        let id = self.school_year_id.as_str();
+        let span = format!("{y0}-{y1}");
+        let row = |sid: String, title: String, kind: &str, from: &str, to: &str, parent: &str| {
+            let text = |s: &str| s.to_string();
+            [sid, title, text(kind), text(from), text(to), text(parent)]
+        };
+        let quarter = |n: u32, from: &str, to: &str| {
+            let (sid, title) = (format!("{id}-gp{n}"), format!("Quarter {n} {span}"));
+            row(sid, title, "gradingPeriod", from, to, id)
+        };
+        let (start, end) = (&self.start, &self.end);
+        let (fall_end, spring_start) = (&self.fall_end, &self.spring_start);
+        let (fall, spring) = (format!("Fall {y0}"), format!("Spring {y1}"));
+        vec![
+            row(id.to_string(), span.clone(), "schoolYear", start, end, ""),
+            row(self.fall_id.clone(), fall, "semester", start, fall_end, id),
+            row(
+                self.spring_id.clone(),
+                spring,
+                "semester",
+                spring_start,
+                end,
+                id,
+            ),
+            quarter(1, start, &format!("{y0}-10-16")),
+            quarter(2, &format!("{y0}-10-19"), fall_end),
+            quarter(3, spring_start, &format!("{y1}-03-19")),
+            quarter(4, &format!("{y1}-03-22"), end),
+        ]
     }
 
     /// `(termSourcedIds, beginDate, endDate)` of a class.
