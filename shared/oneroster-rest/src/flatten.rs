@@ -38,93 +38,113 @@ enum Source {
     Dropped,
 }
 
-fn sources(kind: EntityKind) -> Vec<Source> {
-    use Source::*;
-    let common = [
-        Scalar("sourcedId"),
-        Scalar("status"),
-        Scalar("dateLastModified"),
-    ];
-    let rest: Vec<Source> = match kind {
-        EntityKind::Orgs => vec![
-            Scalar("name"),
-            Scalar("type"),
-            Scalar("identifier"),
-            Ref("parent"),
-        ],
-        EntityKind::AcademicSessions => vec![
-            Scalar("title"),
-            Scalar("type"),
-            Scalar("startDate"),
-            Scalar("endDate"),
-            Ref("parent"),
-            Scalar("schoolYear"),
-        ],
-        EntityKind::Courses => vec![
-            Ref("schoolYear"),
-            Scalar("title"),
-            Scalar("courseCode"),
-            Strings("grades"),
-            Ref("org"),
-            Strings("subjects"),
-            Strings("subjectCodes"),
-        ],
-        EntityKind::Classes => vec![
-            Scalar("title"),
-            Strings("grades"),
-            Ref("course"),
-            Scalar("classCode"),
-            Scalar("classType"),
-            Scalar("location"),
-            Ref("school"),
-            Refs("terms"),
-            Strings("subjects"),
-            Strings("subjectCodes"),
-            Strings("periods"),
-        ],
-        EntityKind::Users => vec![
-            Scalar("enabledUser"),
-            Refs("orgs"),
-            Scalar("role"),
-            Scalar("username"),
-            UserIds,
-            Scalar("givenName"),
-            Scalar("familyName"),
-            Scalar("middleName"),
-            Scalar("identifier"),
-            Scalar("email"),
-            Scalar("sms"),
-            Scalar("phone"),
-            Refs("agents"),
-            Strings("grades"),
-            Dropped,
-        ],
-        EntityKind::Enrollments => vec![
-            Ref("class"),
-            Ref("school"),
-            Ref("user"),
-            Scalar("role"),
-            Scalar("primary"),
-            Scalar("beginDate"),
-            Scalar("endDate"),
-        ],
-        EntityKind::Demographics => vec![
-            Scalar("birthDate"),
-            Scalar("sex"),
-            Scalar("americanIndianOrAlaskaNative"),
-            Scalar("asian"),
-            Scalar("blackOrAfricanAmerican"),
-            Scalar("nativeHawaiianOrOtherPacificIslander"),
-            Scalar("white"),
-            Scalar("demographicRaceTwoOrMoreRaces"),
-            Scalar("hispanicOrLatinoEthnicity"),
-            Scalar("countryOfBirthCode"),
-            Scalar("stateOfBirthAbbreviation"),
-            Scalar("cityOfBirth"),
-            Scalar("publicSchoolResidenceStatus"),
-        ],
+use Source::{Dropped, Ref, Refs, Scalar, Strings, UserIds};
+
+/// The sources of the columns every file starts with.
+const COMMON: &[Source] = &[
+    Scalar("sourcedId"),
+    Scalar("status"),
+    Scalar("dateLastModified"),
+];
+
+// Each file's own columns, after the common ones.
+
+const ORGS: &[Source] = &[
+    Scalar("name"),
+    Scalar("type"),
+    Scalar("identifier"),
+    Ref("parent"),
+];
+
+const ACADEMIC_SESSIONS: &[Source] = &[
+    Scalar("title"),
+    Scalar("type"),
+    Scalar("startDate"),
+    Scalar("endDate"),
+    Ref("parent"),
+    Scalar("schoolYear"),
+];
+
+const COURSES: &[Source] = &[
+    Ref("schoolYear"),
+    Scalar("title"),
+    Scalar("courseCode"),
+    Strings("grades"),
+    Ref("org"),
+    Strings("subjects"),
+    Strings("subjectCodes"),
+];
+
+const CLASSES: &[Source] = &[
+    Scalar("title"),
+    Strings("grades"),
+    Ref("course"),
+    Scalar("classCode"),
+    Scalar("classType"),
+    Scalar("location"),
+    Ref("school"),
+    Refs("terms"),
+    Strings("subjects"),
+    Strings("subjectCodes"),
+    Strings("periods"),
+];
+
+const USERS: &[Source] = &[
+    Scalar("enabledUser"),
+    Refs("orgs"),
+    Scalar("role"),
+    Scalar("username"),
+    UserIds,
+    Scalar("givenName"),
+    Scalar("familyName"),
+    Scalar("middleName"),
+    Scalar("identifier"),
+    Scalar("email"),
+    Scalar("sms"),
+    Scalar("phone"),
+    Refs("agents"),
+    Strings("grades"),
+    Dropped,
+];
+
+const ENROLLMENTS: &[Source] = &[
+    Ref("class"),
+    Ref("school"),
+    Ref("user"),
+    Scalar("role"),
+    Scalar("primary"),
+    Scalar("beginDate"),
+    Scalar("endDate"),
+];
+
+const DEMOGRAPHICS: &[Source] = &[
+    Scalar("birthDate"),
+    Scalar("sex"),
+    Scalar("americanIndianOrAlaskaNative"),
+    Scalar("asian"),
+    Scalar("blackOrAfricanAmerican"),
+    Scalar("nativeHawaiianOrOtherPacificIslander"),
+    Scalar("white"),
+    Scalar("demographicRaceTwoOrMoreRaces"),
+    Scalar("hispanicOrLatinoEthnicity"),
+    Scalar("countryOfBirthCode"),
+    Scalar("stateOfBirthAbbreviation"),
+    Scalar("cityOfBirth"),
+    Scalar("publicSchoolResidenceStatus"),
+];
+
+/// The source of each column of `kind`, in specification order.
+fn sources(kind: EntityKind) -> impl Iterator<Item = &'static Source> {
+    let own = match kind {
+        EntityKind::Orgs => ORGS,
+        EntityKind::AcademicSessions => ACADEMIC_SESSIONS,
+        EntityKind::Courses => COURSES,
+        EntityKind::Classes => CLASSES,
+        EntityKind::Users => USERS,
+        EntityKind::Enrollments => ENROLLMENTS,
+        EntityKind::Demographics => DEMOGRAPHICS,
     };
-    common.into_iter().chain(rest).collect()
+    COMMON.iter().chain(own)
 }
 
 /// A scalar as CSV text: strings as they are, numbers and booleans as text.
@@ -180,7 +200,7 @@ fn user_ids(value: Option<&Value>) -> String {
 
 /// Flattens one JSON record of `kind`. A missing `status` reads as `active`.
 pub fn flatten(kind: EntityKind, record: &Map<String, Value>) -> FlatRow {
-    let specs = sources(kind);
+    let specs: Vec<&Source> = sources(kind).collect();
     debug_assert_eq!(specs.len(), columns(kind).len());
     let mut fields: Vec<String> = specs
         .iter()

@@ -139,6 +139,9 @@ fn write_manifest(out: &Path, kinds: &[EntityKind], mode: PullMode) -> std::io::
     std::fs::write(out.join("manifest.csv"), text)
 }
 
+/// Pulls every page of `kind` (with `filter`) into `out`'s CSV file, via a
+/// spill file of flattened records, checking the count against
+/// `X-Total-Count`.
 async fn pull_collection(
     client: &Client,
     kind: EntityKind,
@@ -171,19 +174,7 @@ async fn pull_collection(
         }
         let received = page.records.len();
         client.options().progress.advance(received as u64);
-        for record in &page.records {
-            let FlatRow {
-                fields,
-                extensions: ext,
-            } = flatten(kind, record);
-            for (k, _) in &ext {
-                if !extensions.contains(k) {
-                    extensions.insert(k.clone());
-                }
-            }
-            serde_json::to_writer(&mut spill, &(fields, ext)).map_err(std::io::Error::other)?;
-            spill.write_all(b"\n")?;
-        }
+        spill_records(kind, &page.records, &mut spill, &mut extensions)?;
         pulled.rows += received as u64;
         match pulled.total {
             Some(total) if pulled.rows >= total => break,
@@ -219,6 +210,30 @@ async fn pull_collection(
     )?;
     std::fs::remove_file(&spill_path)?;
     Ok(pulled)
+}
+
+/// Flattens `records` of `kind` into the spill file, one JSON line each,
+/// and notes the extension columns they carry.
+fn spill_records(
+    kind: EntityKind,
+    records: &[serde_json::Map<String, serde_json::Value>],
+    spill: &mut impl Write,
+    extensions: &mut BTreeSet<String>,
+) -> std::io::Result<()> {
+    for record in records {
+        let FlatRow {
+            fields,
+            extensions: ext,
+        } = flatten(kind, record);
+        for (k, _) in &ext {
+            if !extensions.contains(k) {
+                extensions.insert(k.clone());
+            }
+        }
+        serde_json::to_writer(&mut *spill, &(fields, ext)).map_err(std::io::Error::other)?;
+        spill.write_all(b"\n")?;
+    }
+    Ok(())
 }
 
 fn write_csv(
