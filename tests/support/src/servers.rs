@@ -60,6 +60,46 @@ pub fn python() -> String {
     })
 }
 
+/// A request to the local OneRoster server's control endpoints (`/_stats`,
+/// `/_faults`): a POST of `body`, or a GET without one. Blocking, on a
+/// helper thread of its own (the tests run in a tokio runtime).
+pub fn control(server: &Server, path: &str, body: Option<&str>) -> serde_json::Value {
+    let url = format!("{}{path}", server.url);
+    let body = body.map(String::from);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let client = reqwest::Client::new();
+            let response = match body {
+                Some(b) => client.post(url).body(b).send().await,
+                None => client.get(url).send().await,
+            };
+            response.unwrap().json::<serde_json::Value>().await.unwrap()
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+/// A generated district of `students` students (seed 11, no rollover) as a
+/// CSV package folder `district` in `dir`.
+pub fn district_package(dir: &Path, students: u32) -> std::path::PathBuf {
+    let out = dir.join("district");
+    district::generate(
+        &district::GenerateOptions {
+            students,
+            seed: 11,
+            rollovers: 0,
+        },
+        &out,
+    )
+    .unwrap();
+    out
+}
+
 /// The local OneRoster server serving `package` with `auth` (`oauth1`,
 /// `bearer` or `oauth2`) and the given key and secret.
 pub fn oneroster_server(package: &Path, auth: &str, key: &str, secret: &str) -> Server {
