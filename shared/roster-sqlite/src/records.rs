@@ -117,7 +117,11 @@ impl Records for SqliteStore {
     /// the WAL as usual): pages added at the end of the file are then
     /// written once, not once to the WAL and again at the checkpoint. Each
     /// chunk is still one transaction, so a load that dies keeps its
-    /// committed chunks, as through the WAL.
+    /// committed chunks, as through the WAL; and every commit is synced in
+    /// full (`synchronous = FULL`), since outside the WAL a power cut could
+    /// otherwise damage what other tenants have stored. The file is back in
+    /// WAL mode when the load ends, or is dropped (a lost lease), or at its
+    /// next open if the switch back fails.
     async fn write_all(
         &self,
         tenant: &str,
@@ -125,19 +129,13 @@ impl Records for SqliteStore {
         chunks: impl Stream<Item = Vec<EntityWrite>> + Send,
     ) -> StoreResult<u64> {
         let bulk = !self.has_records(tenant).await? && self.leave_wal()?;
+        let _wal_again = bulk.then_some(WalAgain(self));
         let mut chunks = std::pin::pin!(chunks);
-        let written = async {
-            let mut written = 0;
-            while let Some(chunk) = chunks.next().await {
-                written += self.write_now(tenant, lease, &chunk)?;
-            }
-            Ok(written)
+        let mut written = 0;
+        while let Some(chunk) = chunks.next().await {
+            written += self.write_now(tenant, lease, &chunk)?;
         }
-        .await;
-        if bulk {
-            self.with(|c| set_journal_mode(c, "WAL").map(drop))?;
-        }
-        written
+        Ok(written)
     }
 }
 
@@ -146,6 +144,15 @@ impl SqliteStore {
     /// bulk load; `memory` for an in-memory database).
     pub fn journal_mode(&self) -> StoreResult<String> {
         self.with(|c| journal_mode_of(c))
+    }
+
+    /// How fully each commit is synced: 1 (`NORMAL`, in WAL mode), 2 (`FULL`,
+    /// during a first load through the rollback journal).
+    pub fn synchronous(&self) -> StoreResult<i64> {
+        self.with(|c| {
+            c.query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .map_err(db_error)
+        })
     }
 
     /// Leaves the WAL for a rollback journal, when the file is in WAL mode
@@ -158,9 +165,33 @@ impl SqliteStore {
             // Refused (busy) while another connection has the file open.
             let switched =
                 set_journal_mode(c, "DELETE").is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
+            if switched {
+                c.execute_batch("PRAGMA synchronous = FULL")
+                    .map_err(db_error)?;
+            }
             tracing::debug!(switched, "first load: rollback journal");
             Ok(switched)
         })
+    }
+
+    /// Back to the WAL (and its `synchronous = NORMAL`) after a first load.
+    fn back_to_wal(&self) -> StoreResult<()> {
+        self.with(|c| {
+            set_journal_mode(c, "WAL")?;
+            c.execute_batch("PRAGMA synchronous = NORMAL")
+                .map_err(db_error)
+        })
+    }
+}
+
+/// Returns the file to WAL mode when a first load's writing ends, however it ends.
+struct WalAgain<'s>(&'s SqliteStore);
+
+impl Drop for WalAgain<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.back_to_wal() {
+            tracing::warn!(error = %e, "the SQLite file stays out of WAL mode until it is opened again");
+        }
     }
 }
 

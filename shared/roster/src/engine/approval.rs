@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
+    /// Applies a held run's plan, after checking that the store has not changed
     /// since the plan was made and that no newer bulk delivery was applied.
     pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
         let mut run = self.held_run(run_id).await?;

@@ -109,11 +109,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             );
             let (kind_plan, back_calendar, back_sink) = planned?;
             (calendar, sink) = (back_calendar, back_sink);
+            // A failed plan (the deadline among them) loads nothing more.
+            let mut kind_plan = kind_plan?;
             stored = match ahead {
                 Some(_) => loaded?,
                 None => self.load_next(tenant, next).await?,
             };
-            let mut kind_plan = kind_plan?;
             let (rejected, skipped) = snapshot.validation_counts(kind);
             kind_plan.counts.rejected += rejected;
             kind_plan.counts.skipped = skipped;

@@ -21,7 +21,9 @@ use oneroster::EntityKind;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -172,7 +174,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         if !run.hold.is_empty() {
             // Rejections that could hold send a first load to the plan file.
             return Err(SyncError::Refused(
-                "a first load was held although the tenant had no records; nothing more was written — run the sync again".into(),
+                "a first load was written in full, but its plan would have been held; review the tenant's records, and revert this run if they are wrong".into(),
             ));
         }
         run.before_ref =
@@ -227,7 +229,18 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         F: Future<Output = Result<(), SyncError>>,
     {
         let (send, mut receive) = mpsc::channel(CHUNKS_AHEAD);
-        let chunks = futures::stream::poll_fn(move |cx| receive.poll_recv(cx));
+        // Once the deadline has passed, no chunk after the first is written,
+        // however many the producer has handed over.
+        let (deadline, cut, mut taken) = (self.options.deadline, AtomicBool::new(false), 0);
+        let chunks = futures::stream::poll_fn(|cx| {
+            if taken > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+                cut.store(true, Ordering::Relaxed);
+                return Poll::Ready(None);
+            }
+            let next = receive.poll_recv(cx);
+            taken += u64::from(matches!(next, Poll::Ready(Some(_))));
+            next
+        });
         // Boxed: the two futures are large, and a Lambda's stack is not.
         let (produced, written) = tokio::join!(
             Box::pin(produce(send)),
@@ -235,6 +248,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         );
         // The store's error is the cause when the producer saw it stop.
         let written = written?;
+        // Cut short, the run continues in a new invocation, whatever the
+        // producer made of the closed channel.
+        if cut.load(Ordering::Relaxed) {
+            return Err(SyncError::DeadlineReached { written });
+        }
         match produced {
             Err(SyncError::DeadlineReached { .. }) => Err(SyncError::DeadlineReached { written }),
             produced => produced.map(|()| written),

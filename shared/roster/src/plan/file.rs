@@ -1,5 +1,5 @@
 //! Planned writes, and the plan files that keep them: one planned write a
-//! line, written as planned and read back (ahead, on a second thread) when
+//! line, written as planned and read back, a chunk at a time, when
 //! applied.
 
 use crate::content::{IndexKeys, SisContent};

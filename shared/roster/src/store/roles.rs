@@ -120,8 +120,9 @@ pub trait Records: Send + Sync {
         None
     }
 
-    /// How many writes the engine hands to [`Records::write`] at a time when
-    /// its options leave it to the store (one transaction or batch of calls).
+    /// The largest chunk of writes the engine hands to [`Records::write_all`]
+    /// when its options leave it to the store (one transaction or batch of
+    /// calls); a first load's chunks start at 1,000 and double up to it.
     fn write_batch(&self) -> usize {
         1000
     }

@@ -32,10 +32,15 @@ async fn journal_during_write_all(store: &SqliteStore, tenant: &str) -> (Vec<Str
         }]
     };
     let seen = std::sync::Mutex::new(Vec::new());
-    let chunks = futures::stream::iter([archive("stu-0000"), archive("stu-0001")])
-        .inspect(|_| seen.lock().unwrap().push(store.journal_mode().unwrap()));
+    let chunks = futures::stream::iter([archive("stu-0000"), archive("stu-0001")]).inspect(|_| {
+        let (mode, synced) = (store.journal_mode().unwrap(), store.synchronous().unwrap());
+        // Outside the WAL every commit is synced in full.
+        assert_eq!(synced, if mode == "delete" { 2 } else { 1 }, "{mode}");
+        seen.lock().unwrap().push(mode);
+    });
     store.write_all(tenant, &lease, chunks).await.unwrap();
     store.release_lease(tenant, &lease).await.unwrap();
+    assert_eq!(store.synchronous().unwrap(), 1, "NORMAL again in WAL mode");
     (seen.into_inner().unwrap(), store.journal_mode().unwrap())
 }
 
