@@ -232,9 +232,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         // Once the deadline has passed, no chunk after the first is written,
         // however many the producer has handed over.
         let (deadline, cut, mut taken) = (self.options.deadline, AtomicBool::new(false), 0);
-        let chunks = futures::stream::poll_fn(|cx| {
+        let cut_short = &cut;
+        // `move`: the receiver goes with the stream, so a store that stops
+        // writing drops it, and a producer waiting to send learns of it.
+        let chunks = futures::stream::poll_fn(move |cx| {
             if taken > 0 && deadline.is_some_and(|d| Instant::now() >= d) {
-                cut.store(true, Ordering::Relaxed);
+                cut_short.store(true, Ordering::Relaxed);
                 return Poll::Ready(None);
             }
             let next = receive.poll_recv(cx);
