@@ -379,8 +379,31 @@ async fn runs_list_newest_first<S: Store + PlatformEdits>(store: S) {
     assert_eq!(store.list_tenants().await.unwrap().len(), 1);
 }
 
+/// A first load past its deadline writes its first chunk and stops,
+/// `continued`; the next run goes on from the store and ends as a clean load.
+async fn a_first_load_past_its_deadline_continues<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let district = District::new(120, 6);
+    let path = bench.package(&district);
+    let mut engine = Engine::new(&store, &bench.artifacts);
+    engine.options.chunk = 50;
+    engine.options.deadline = Some(std::time::Instant::now());
+    let run = engine
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Continued, "{}", run.message);
+    assert_eq!(run.items_written, 50, "the first chunk only");
+    assert_eq!(state_of(&store, "d1").await.len(), 50);
+    let resumed = sync(&store, &bench, &t, &district, None).await;
+    assert_eq!(resumed.status, RunStatus::Applied, "{}", resumed.message);
+    assert_eq!(resumed.items_written as usize, district.record_count() - 50);
+}
+
 conformance!(
     first_load_inserts_everything,
+    a_first_load_past_its_deadline_continues,
     an_unchanged_resync_writes_nothing,
     a_run_records_what_its_requests_consumed,
     changes_write_only_the_changed_records,
