@@ -200,18 +200,7 @@ impl HeaderCheck {
                 }
                 self.map.position[spec_idx] = Some(idx);
             }
-            None if name.is_empty() => self.warnings.push(
-                Issue::new(
-                    Severity::Warning,
-                    file,
-                    IssueCode::ExtensionColumn,
-                    format!(
-                        "column {} has an empty header name; its values are ignored",
-                        idx + 1
-                    ),
-                )
-                .at_line(1),
-            ),
+            None if name.is_empty() => {}
             None => {
                 self.warnings.push(
                     Issue::new(
@@ -268,6 +257,36 @@ impl HeaderCheck {
         }
     }
 
+    /// One warning for every column with an empty header name (`columns` are
+    /// their 1-based positions): a tolerated quirk, however many there are.
+    fn note_unnamed(&mut self, file: &'static str, columns: &[usize]) {
+        let (first, count) = match columns {
+            [] => return,
+            [first, ..] => (first, columns.len()),
+        };
+        let which = match columns {
+            [one] => format!("column {one} has"),
+            _ => format!(
+                "{count} columns ({}) have",
+                columns
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.warnings.push(
+            Issue::new(
+                Severity::Warning,
+                file,
+                IssueCode::EmptyColumnName,
+                format!("{which} an empty header name; their values are ignored"),
+            )
+            .at_line(1)
+            .in_column(format!("column {first}")),
+        );
+    }
+
     /// Warns when the specified columns present are out of the specification's order.
     fn note_order(&mut self, file: &'static str) {
         let present: Vec<usize> = self.map.position.iter().flatten().copied().collect();
@@ -301,8 +320,13 @@ impl ColumnMap {
             warnings: Vec::new(),
         };
         let mut seen: Vec<String> = Vec::with_capacity(header.len());
+        let mut unnamed: Vec<usize> = Vec::new();
         for (idx, raw) in header.iter().enumerate() {
             let name = raw.trim();
+            if name.is_empty() {
+                unnamed.push(idx + 1);
+                continue;
+            }
             let lower = name.to_ascii_lowercase();
             if seen.contains(&lower) {
                 check.fatal.push(
@@ -320,6 +344,7 @@ impl ColumnMap {
             seen.push(lower);
             check.place(file, idx, name);
         }
+        check.note_unnamed(file, &unnamed);
         check.note_missing(file);
         check.note_order(file);
         check
@@ -337,6 +362,49 @@ mod tests {
 
     fn header(names: &[&str]) -> crate::records::Rows {
         crate::records::Rows::of(&[names])
+    }
+
+    #[test]
+    fn empty_header_names_are_one_tolerated_quirk_however_many() {
+        let check = ColumnMap::from_header(
+            EntityKind::Orgs,
+            header(&[
+                "sourcedId",
+                "status",
+                "dateLastModified",
+                "name",
+                "type",
+                "identifier",
+                "parentSourcedId",
+                "",
+                "",
+                "",
+            ])
+            .get(0)
+            .record,
+        );
+        assert!(check.fatal.is_empty(), "{:?}", check.fatal);
+        let unnamed: Vec<&Issue> = check
+            .warnings
+            .iter()
+            .filter(|w| w.code == IssueCode::EmptyColumnName)
+            .collect();
+        assert_eq!(unnamed.len(), 1, "{:?}", check.warnings);
+        assert!(
+            unnamed[0]
+                .message
+                .starts_with("3 columns (8, 9, 10) have an empty header name"),
+            "{}",
+            unnamed[0].message
+        );
+        assert!(check.map.extensions.is_empty());
+        // A named duplicate is still refused.
+        let check = ColumnMap::from_header(
+            EntityKind::Orgs,
+            header(&["sourcedId", "name", "name", ""]).get(0).record,
+        );
+        let fatal: Vec<IssueCode> = check.fatal.iter().map(|i| i.code).collect();
+        assert!(fatal.contains(&IssueCode::DuplicateColumn), "{fatal:?}");
     }
 
     #[test]

@@ -151,6 +151,9 @@ issue_codes! {
     /// A column outside the specification, kept as an extension attribute.
     ExtensionColumn = "extension_column":
         "A column OneRoster does not define; it was ignored.";
+    /// Columns with empty header names (a header ending `role,,,`): their values are ignored.
+    EmptyColumnName = "empty_column_name":
+        "Some columns of this file's header have no name (often a header ending in commas, as spreadsheet programs write it); their values are ignored.";
     /// A column of an optional value is missing (read as empty).
     OptionalColumnMissing = "optional_column_missing":
         "An optional column is missing; its values are taken as empty.";

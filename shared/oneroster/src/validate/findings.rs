@@ -261,14 +261,21 @@ impl RowFindings {
                 }
             }
         }
+        let sourced_id = row_sourced_id(map, row);
         if record.len() > map.width {
+            // The sourcedId, where it can be read, says which record it is.
+            let which = match sourced_id {
+                "" => String::new(),
+                id if id.len() > MAX_SOURCED_ID_BYTES => String::new(),
+                id => format!(" (sourcedId `{}`)", crate::report::escape_controls(id)),
+            };
             self.errors.push(
                 Issue::new(
                     Severity::Error,
                     kind.file_name(),
                     IssueCode::FieldCount,
                     format!(
-                        "the row has {} fields but the header has {}; the columns would be misaligned",
+                        "the row{which} has {} fields but the header has {}; the columns would be misaligned",
                         record.len(),
                         map.width
                     ),
@@ -277,7 +284,6 @@ impl RowFindings {
             );
             within = false;
         }
-        let sourced_id = row_sourced_id(map, row);
         if sourced_id.len() > MAX_SOURCED_ID_BYTES {
             self.errors.push(
                 Issue::new(

@@ -456,8 +456,49 @@ fn a_row_with_more_fields_than_the_header_is_rejected() {
             &format!("{ORGS}s2,active,,Two,school,,d1,extra\n"),
         )
         .validate();
-    assert_eq!(error(&v, IssueCode::FieldCount).line, Some(4));
+    let field_count = error(&v, IssueCode::FieldCount);
+    assert_eq!(field_count.line, Some(4));
+    assert!(
+        field_count
+            .message
+            .starts_with("the row (sourcedId `s2`) has 8 fields"),
+        "the row is named: {}",
+        field_count.message
+    );
     assert_eq!(v.report.files["orgs"].rejected, 1);
+}
+
+#[test]
+fn a_header_ending_in_empty_names_is_one_tolerated_quirk() {
+    // A spreadsheet's header `…,parentSourcedId,,,` with rows ending `,,,`.
+    let header = ORGS.lines().next().unwrap();
+    let rows: String = ORGS
+        .lines()
+        .skip(1)
+        .map(|row| format!("{row},,,\n"))
+        .collect();
+    let v = Fixture::valid()
+        .with("orgs.csv", &format!("{header},,,\n{rows}"))
+        .validate();
+    assert!(v.report.ok, "{:?}", v.report.errors);
+    let unnamed: Vec<_> = v
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == IssueCode::EmptyColumnName)
+        .collect();
+    assert_eq!(unnamed.len(), 1, "one warning for the three columns");
+    assert!(
+        unnamed[0].message.starts_with("3 columns"),
+        "{}",
+        unnamed[0].message
+    );
+    assert!(v
+        .report
+        .errors
+        .iter()
+        .all(|e| e.code != IssueCode::DuplicateColumn));
+    assert_eq!(v.report.files["orgs"].rejected, 0);
 }
 
 #[test]
