@@ -162,6 +162,8 @@ pub(crate) struct ColumnMap {
     pub(crate) position: Vec<Option<usize>>,
     /// Columns outside the specification: (header name, position).
     pub(crate) extensions: Vec<(String, usize)>,
+    /// Positions of the columns with an empty header name (their values are ignored).
+    pub(crate) unnamed: Vec<usize>,
     /// Number of columns in the header.
     pub(crate) width: usize,
 }
@@ -314,6 +316,7 @@ impl ColumnMap {
                 spec,
                 position: vec![None; spec.len()],
                 extensions: Vec::new(),
+                unnamed: Vec::new(),
                 width: header.len(),
             },
             fatal: Vec::new(),
@@ -325,6 +328,7 @@ impl ColumnMap {
             let name = raw.trim();
             if name.is_empty() {
                 unnamed.push(idx + 1);
+                check.map.unnamed.push(idx);
                 continue;
             }
             let lower = name.to_ascii_lowercase();

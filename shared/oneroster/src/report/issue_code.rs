@@ -154,6 +154,9 @@ issue_codes! {
     /// Columns with empty header names (a header ending `role,,,`): their values are ignored.
     EmptyColumnName = "empty_column_name":
         "Some columns of this file's header have no name (often a header ending in commas, as spreadsheet programs write it); their values are ignored.";
+    /// A row has a value under a column whose header has no name.
+    UnnamedColumnValue = "unnamed_column_value":
+        "A row has a value under a column whose header has no name; the value is ignored. If it matters, give the column its OneRoster name in the export.";
     /// A column of an optional value is missing (read as empty).
     OptionalColumnMissing = "optional_column_missing":
         "An optional column is missing; its values are taken as empty.";

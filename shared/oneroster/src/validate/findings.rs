@@ -171,6 +171,26 @@ impl RowFindings {
         });
     }
 
+    /// A quirk when the row has a value under a column with no header name
+    /// (the first such column; the scan counts the rows).
+    fn note_unnamed_value(&mut self, map: &ColumnMap, record: crate::records::Fields<'_>) {
+        let value = map.unnamed.iter().find_map(|&idx| {
+            let value = record.get(idx)?.trim();
+            (!value.is_empty()).then_some((idx, value))
+        });
+        if let Some((idx, value)) = value {
+            self.quirks.push((
+                IssueCode::UnnamedColumnValue,
+                super::scan::NO_COLUMN,
+                format!(
+                    "column {} has no header name, but this row has the value `{}` there; it is ignored",
+                    idx + 1,
+                    crate::report::escape_controls(&value.chars().take(80).collect::<String>())
+                ),
+            ));
+        }
+    }
+
     /// Examines `row` of `file`, resolving references to earlier files
     /// through this thread's `memo`.
     pub(super) fn examine(&mut self, file: &FileRules<'_>, memo: &mut ReferenceMemo, row: &Row) {
@@ -213,6 +233,7 @@ impl RowFindings {
         let accepted = self.within_limits(kind, map, row, item.as_ref()) && item.is_some();
         self.errors.append(&mut cx.errors);
         self.quirks.append(&mut cx.quirks);
+        self.note_unnamed_value(map, record);
         self.state = if accepted {
             IdState::Accepted
         } else {

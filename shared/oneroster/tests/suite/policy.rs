@@ -499,6 +499,40 @@ fn a_header_ending_in_empty_names_is_one_tolerated_quirk() {
         .iter()
         .all(|e| e.code != IssueCode::DuplicateColumn));
     assert_eq!(v.report.files["orgs"].rejected, 0);
+    assert!(v
+        .report
+        .warnings
+        .iter()
+        .all(|w| w.code != IssueCode::UnnamedColumnValue));
+}
+
+#[test]
+fn values_under_an_unnamed_column_are_said_once_with_their_count() {
+    let header = ORGS.lines().next().unwrap();
+    let rows: Vec<&str> = ORGS.lines().skip(1).collect();
+    let v = Fixture::valid()
+        .with(
+            "orgs.csv",
+            &format!("{header},,\n{},,note\n{},,other\n", rows[0], rows[1]),
+        )
+        .validate();
+    assert!(v.report.ok, "{:?}", v.report.errors);
+    let said: Vec<_> = v
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == IssueCode::UnnamedColumnValue)
+        .collect();
+    assert_eq!(said.len(), 1, "one warning for the file");
+    assert_eq!(said[0].line, Some(2), "the first row with a value");
+    assert_eq!(said[0].count, Some(2), "both rows counted");
+    assert!(
+        said[0].message.contains("column 9 has no header name")
+            && said[0].message.contains("`note`"),
+        "{}",
+        said[0].message
+    );
+    assert_eq!(v.report.files["orgs"].rejected, 0);
 }
 
 #[test]
