@@ -209,7 +209,11 @@ impl HeaderCheck {
                         Severity::Warning,
                         file,
                         IssueCode::ExtensionColumn,
-                        format!("column `{name}` is not in the OneRoster 1.1 specification; kept as an extension attribute"),
+                        if name.to_ascii_lowercase().starts_with("metadata.") {
+                            format!("column `{name}` is a OneRoster metadata extension; kept as an extension attribute")
+                        } else {
+                            format!("column `{name}` is not one of OneRoster 1.1's fields for this file; kept as an extension attribute")
+                        },
                     )
                     .at_line(1)
                     .in_column(name),
@@ -448,6 +452,20 @@ mod tests {
         );
         assert_eq!(check.map.position[4], Some(0));
         assert_eq!(check.map.extensions[0], ("metadata.foo".to_string(), 3));
+        let said: Vec<&str> = check
+            .warnings
+            .iter()
+            .filter(|w| w.code == IssueCode::ExtensionColumn)
+            .map(|w| w.message.as_str())
+            .collect();
+        assert_eq!(
+            said,
+            [
+                "column `metadata.foo` is a OneRoster metadata extension; kept as an extension attribute",
+                "column `ext_bar` is not one of OneRoster 1.1's fields for this file; kept as an extension attribute"
+            ]
+        );
+        assert!(IssueCode::ExtensionColumn.explanation().contains("kept"));
     }
 
     #[test]

@@ -115,7 +115,7 @@ issue_codes! {
         "The userIds value is not a list of {type:identifier} pairs.";
     /// The same sourcedId more than once in one file (every copy is rejected).
     DuplicateSourcedId = "duplicate_sourced_id":
-        "Two rows of this file have the same sourcedId; the later one is not imported. Each record needs its own id in the SIS.";
+        "Two or more rows of this file have the same sourcedId; none of them is imported, since which one is right cannot be told. Each record needs its own id in the SIS.";
     /// An enrollment's user is neither in the package nor resolvable later.
     UnknownUser = "unknown_user":
         "The row refers to a user who is not in users.csv (or was not imported); the row is not imported.";
@@ -150,7 +150,7 @@ issue_codes! {
         "A column name is in another letter case than OneRoster's; it was read anyway.";
     /// A column outside the specification, kept as an extension attribute.
     ExtensionColumn = "extension_column":
-        "A column OneRoster does not define; it was ignored.";
+        "A column that is not one of OneRoster 1.1's fields for this file (`metadata.*` columns are OneRoster's own way to extend a file); its values are kept with the record as extension attributes.";
     /// Columns with empty header names (a header ending `role,,,`): their values are ignored.
     EmptyColumnName = "empty_column_name":
         "Some columns of this file's header have no name (often a header ending in commas, as spreadsheet programs write it); their values are ignored.";

@@ -373,29 +373,23 @@ impl Scanner<'_> {
             Ok(None) => {}
             Ok(Some(first)) => {
                 let first_line = u64::from(first.line);
-                self.sink.error(
+                let copy = |at: u64, other: u64| {
                     Issue::new(
                         Severity::Error,
                         kind.file_name(),
                         IssueCode::DuplicateSourcedId,
-                        format!("sourcedId `{sourced_id}` also appears at line {first_line}; every copy is rejected"),
+                        format!("sourcedId `{sourced_id}` also appears at line {other}; every copy is rejected"),
                     )
-                    .at_line(line)
+                    .at_line(at)
                     .in_column("sourcedId")
-                    .with_value(sourced_id),
-                );
+                    .with_value(sourced_id)
+                };
+                // In line order: the first copy is named when the second is met.
                 if first.state != IdState::Duplicate {
-                    self.sink.error(
-                        Issue::new(
-                            Severity::Error,
-                            kind.file_name(),
-                            IssueCode::DuplicateSourcedId,
-                            format!("sourcedId `{sourced_id}` also appears at line {line}; every copy is rejected"),
-                        )
-                        .at_line(first_line)
-                        .in_column("sourcedId")
-                        .with_value(sourced_id),
-                    );
+                    self.sink.error(copy(first_line, line));
+                }
+                self.sink.error(copy(line, first_line));
+                if first.state != IdState::Duplicate {
                     match first.state {
                         IdState::Accepted => scan.outcome.excluded_lines.push(first_line),
                         IdState::Skipped => {

@@ -351,9 +351,17 @@ fn every_copy_of_a_duplicated_sourced_id_is_rejected() {
         .iter()
         .filter(|e| e.code == IssueCode::DuplicateSourcedId)
         .collect();
-    let mut lines: Vec<_> = dups.iter().map(|e| e.line.unwrap()).collect();
-    lines.sort();
-    assert_eq!(lines, vec![4, 6]);
+    let lines: Vec<_> = dups.iter().map(|e| e.line.unwrap()).collect();
+    assert_eq!(lines, vec![4, 6], "in line order");
+    // One truth: every copy rejected, in the message and the explanation alike.
+    assert!(dups
+        .iter()
+        .all(|e| e.message.ends_with("every copy is rejected")));
+    let explanation = IssueCode::DuplicateSourcedId.explanation();
+    assert!(
+        explanation.contains("none of them is imported") && !explanation.contains("later one"),
+        "{explanation}"
+    );
     let summary = &v.report.files["users"];
     assert_eq!(
         (summary.accepted, summary.rejected, summary.skipped),
