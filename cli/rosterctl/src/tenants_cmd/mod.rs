@@ -40,6 +40,7 @@ pub async fn add_or_update<S: Store>(
         Ok(config) => config,
         Err(outcome) => return outcome,
     };
+    let had_sftp = !create && config.uses(Connection::Sftp);
     if let Err(e) = apply(&mut config, a) {
         return failure(json, &e);
     }
@@ -78,7 +79,12 @@ pub async fn add_or_update<S: Store>(
         "tenant": config,
         "secret": secret_action,
         "schedule": schedule,
-        "sftp_user": sftp_instructions(&config, a.inbound_bucket.as_deref()),
+        // What to create on the Transfer Family side: only when SFTP is new to
+        // the tenant, and only for the deployed system (DynamoDB, or an
+        // operator naming the inbound bucket), never for a local tenant's edit.
+        "sftp_user": (!had_sftp && (store.name() == "dynamodb" || a.inbound_bucket.is_some()))
+            .then(|| sftp_instructions(&config, a.inbound_bucket.as_deref()))
+            .flatten(),
         "notices": notices,
     });
     Outcome {

@@ -187,6 +187,26 @@ fn an_sftp_district_gets_its_transfer_family_user_details() {
     assert!(policy.contains("arn:aws:s3:::roster-inbound/inbound/${transfer:UserName}/*"));
     assert!(!policy.contains("DeleteObject"), "uploads only");
     assert_eq!(report["tenant"]["display_name"], "Springfield USD");
+    // An edit of a local tenant that already had SFTP says nothing of Transfer Family.
+    let (code, out, err) = rosterctl(
+        dir.path(),
+        &[
+            "tenants",
+            "update",
+            "springfield",
+            "--demographics",
+            "false",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let updated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(updated["sftp_user"].is_null(), "{out}");
+    // Nor does a local tenant added without the deployed bucket.
+    let (code, out, err) = rosterctl(dir.path(), &["tenants", "add", "ogdenville", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let local: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(local["sftp_user"].is_null(), "{out}");
     assert_eq!(
         rosterctl(
             dir.path(),
