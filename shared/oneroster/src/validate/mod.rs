@@ -56,10 +56,11 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         .iter()
         .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
         .collect();
-    let deferred = deferred
+    let deferred: Vec<DeferredReference> = deferred
         .into_iter()
         .filter(|d| !excluded_deferred.contains(&(d.file, d.line)))
         .collect();
+    warn_of_deferred(&deferred, &mut sink);
 
     let validated = ValidatedPackage {
         package,
@@ -68,6 +69,45 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         deferred,
     };
     finish(report, sink, Some(validated))
+}
+
+/// One warning per file and referenced type for the references only the
+/// store can resolve: `validate` must not promise what a sync then refuses.
+fn warn_of_deferred(deferred: &[DeferredReference], sink: &mut IssueSink) {
+    let mut groups: Vec<(&DeferredReference, u64)> = Vec::new();
+    for d in deferred {
+        match groups
+            .iter_mut()
+            .find(|(first, _)| first.file == d.file && first.target == d.target)
+        {
+            Some((_, count)) => *count += 1,
+            None => groups.push((d, 1)),
+        }
+    }
+    for (first, count) in groups {
+        let (one, many) = match first.target {
+            EntityKind::Users => ("user", "users"),
+            _ => ("class", "classes"),
+        };
+        let id = crate::report::escape_controls(&first.target_id);
+        let rows = match count {
+            1 => format!("a row names a {one} not in this package (`{id}`)"),
+            n => format!("{n} rows name {many} not in this package (first: `{id}`)"),
+        };
+        sink.warn_n(
+            Issue::new(
+                Severity::Warning,
+                first.file.file_name(),
+                IssueCode::DeferredReference,
+                format!(
+                    "{rows}; such a row is rejected at the sync unless the district's roster already has it"
+                ),
+            )
+            .at_line(first.line)
+            .in_column(first.column),
+            count,
+        );
+    }
 }
 
 /// Reads the package's manifest; `None` after reporting why it cannot be used.

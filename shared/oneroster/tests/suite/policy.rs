@@ -454,6 +454,29 @@ fn enrollment_references_into_delta_or_absent_files_are_deferred_to_the_store() 
         ]
     );
     assert_eq!(streamed(&v, EntityKind::Enrollments).len(), 4);
+    // validate says so, one warning per referenced type, with the count.
+    let said: Vec<_> = v
+        .report
+        .warnings
+        .iter()
+        .filter(|w| w.code == IssueCode::DeferredReference)
+        .map(|w| (w.message.as_str(), w.count, w.line))
+        .collect();
+    assert_eq!(
+        said,
+        vec![
+            (
+                "4 rows name users not in this package (first: `t1u`); such a row is rejected at the sync unless the district's roster already has it",
+                Some(4),
+                Some(2)
+            ),
+            (
+                "a row names a class not in this package (`cl9`); such a row is rejected at the sync unless the district's roster already has it",
+                Some(1),
+                Some(5)
+            ),
+        ]
+    );
 }
 
 #[test]
