@@ -159,7 +159,7 @@ issue_codes! {
         "A row has a value under a column whose header has no name; the value is ignored. If it matters, give the column its OneRoster name in the export.";
     /// Enrollments naming users or classes this package does not have (a delta): the store must have them.
     DeferredReference = "deferred_reference":
-        "Some rows name users or classes that are not in this package. That is normal in a delta file when they were sent before; a row whose user or class the district's roster does not have either is rejected at the sync.";
+        "Some rows name users or classes this package does not deliver (absent, not in a delta file, or their own rows rejected). That is normal in a delta file when they were sent before; a row whose user or class the district's roster does not have either is rejected at the sync.";
     /// A column of an optional value is missing (read as empty).
     OptionalColumnMissing = "optional_column_missing":
         "An optional column is missing; its values are taken as empty.";

@@ -90,9 +90,10 @@ fn warn_of_deferred(deferred: &[DeferredReference], sink: &mut IssueSink) {
             _ => ("class", "classes"),
         };
         let id = crate::report::escape_controls(&first.target_id);
+        // Not in the package, or in it but rejected: either way not delivered.
         let rows = match count {
-            1 => format!("a row names a {one} not in this package (`{id}`)"),
-            n => format!("{n} rows name {many} not in this package (first: `{id}`)"),
+            1 => format!("a row names a {one} this package does not deliver (`{id}`)"),
+            n => format!("{n} rows name {many} this package does not deliver (first: `{id}`)"),
         };
         sink.warn_n(
             Issue::new(

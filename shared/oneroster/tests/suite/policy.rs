@@ -466,12 +466,12 @@ fn enrollment_references_into_delta_or_absent_files_are_deferred_to_the_store() 
         said,
         vec![
             (
-                "4 rows name users not in this package (first: `t1u`); such a row is rejected at the sync unless the district's roster already has it",
+                "4 rows name users this package does not deliver (first: `t1u`); such a row is rejected at the sync unless the district's roster already has it",
                 Some(4),
                 Some(2)
             ),
             (
-                "a row names a class not in this package (`cl9`); such a row is rejected at the sync unless the district's roster already has it",
+                "a row names a class this package does not deliver (`cl9`); such a row is rejected at the sync unless the district's roster already has it",
                 Some(1),
                 Some(5)
             ),
