@@ -252,7 +252,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             }));
         }
         self.fill(run, &planned, request.force);
-        let hold = tenant.hold.unwrap_or(self.options.default_hold);
+        let hold = self.hold_for(tenant);
         for (kind, archive) in &planned.archives {
             let active = planned.active.get(kind).copied().unwrap_or(0);
             if let Some(over) = hold.archive_over_limit(*archive, active) {

@@ -18,7 +18,7 @@ use crate::run::{Delivered, RunRecord, RunSource, RunStatus};
 use crate::school_year::listed;
 use crate::snapshot::{CsvSnapshot, Snapshot};
 use crate::store::{Lease, Store};
-use crate::tenant::{TenantConfig, TenantState};
+use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
 use chrono::Utc;
 use judging::clamp_generation_time;
 pub use judging::total_counts;
@@ -292,6 +292,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let _ = std::fs::remove_file(&plan_path);
         self.finish_applied(&tenant.tenant, lease, run, state, written)
             .await
+    }
+
+    /// The hold thresholds of `tenant`: its own, or the deployment's.
+    pub(crate) fn hold_for(&self, tenant: &TenantConfig) -> HoldThresholds {
+        tenant.hold.unwrap_or(self.options.default_hold)
     }
 
     /// Records an applied run: counts, tenant state (under `lease`), status

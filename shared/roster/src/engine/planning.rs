@@ -67,16 +67,13 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         lease: Option<&Lease>,
     ) -> Result<(), SyncError> {
         let mut excluded = self.check_deferred(tenant, &**snapshot, run).await?;
-        let hold = tenant.hold.unwrap_or(self.options.default_hold);
+        let hold = self.hold_for(tenant);
         let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
         // Stored records are judged ended against the delivery's time
         // (never later than its receipt: `clamp_generation_time`).
         let mut calendar = Calendar::new(run.generated_at.unwrap_or(run.started_at).date_naive());
         let kinds = planned_kinds(tenant, &**snapshot);
-        let mut stored = match kinds.first() {
-            Some(first) => self.store.load_summaries(&tenant.tenant, *first).await?,
-            None => Vec::new(),
-        };
+        let mut stored = self.load_next(tenant, kinds.first().copied()).await?;
         for (position, &kind) in kinds.iter().enumerate() {
             let mode = effective_mode(tenant, &**snapshot, kind);
             let next = kinds.get(position + 1).copied();

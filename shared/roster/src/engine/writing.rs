@@ -71,9 +71,6 @@ struct StoreSink {
     run_id: String,
     send: mpsc::Sender<Vec<EntityWrite>>,
     images: ImageWriter,
-    /// Stop handing chunks over once this instant has passed.
-    deadline: Option<Instant>,
-    sent: u64,
 }
 
 impl PlanSink for StoreSink {
@@ -109,13 +106,9 @@ impl StoreSink {
         if self.chunk.is_empty() {
             return Ok(());
         }
-        if self.sent > 0 && self.deadline.is_some_and(|d| Instant::now() >= d) {
-            return Err(SyncError::DeadlineReached { written: 0 });
-        }
         self.size = (self.size * 2).min(self.batch);
         let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(self.size));
         let writes = PlannedWrite::into_writes(full, Utc::now(), &self.run_id);
-        self.sent += 1;
         self.send
             .blocking_send(writes)
             .map_err(|_| SyncError::Refused("the store stopped writing".into()))
@@ -130,8 +123,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         tenant: &TenantConfig,
         snapshot: &dyn Snapshot,
     ) -> Result<bool, SyncError> {
-        let hold = tenant.hold.unwrap_or(self.options.default_hold);
-        if rejections_may_hold(snapshot, &hold) {
+        if rejections_may_hold(snapshot, &self.hold_for(tenant)) {
             return Ok(false);
         }
         Ok(!self.store.has_records(&tenant.tenant).await?)
@@ -150,12 +142,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .artifacts
             .scratch(&tenant.tenant, &run.run_id, BEFORE_FILE)?;
         let images = ImageWriter::create(&path)?;
-        let first = FIRST_CHUNK.min(self.write_chunk());
-        let (batch, run_id, deadline) = (
-            self.write_chunk(),
-            run.run_id.clone(),
-            self.options.deadline,
-        );
+        let (batch, run_id) = (self.write_chunk(), run.run_id.clone());
+        let first = FIRST_CHUNK.min(batch);
         let written = self
             .write_chunks(&tenant.tenant, lease, |send| {
                 let sink = Box::new(StoreSink {
@@ -165,8 +153,6 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     run_id,
                     send,
                     images,
-                    deadline,
-                    sent: 0,
                 });
                 self.plan_types(tenant, snapshot, run, sink, Some(lease))
             })
@@ -216,8 +202,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     }
 
     /// Runs `produce`, which sends chunks of writes, while the store writes
-    /// them under `lease`; returns the number of items written. A producer
-    /// stopped by the deadline ends the run `continued` with that number.
+    /// them under `lease`; returns the number of items written. The
+    /// deadline is kept here, for every producer: once it has passed, the
+    /// store takes no further chunk, and the run ends `continued` with that
+    /// number (the producer, its channel closed, stops at its next send).
     async fn write_chunks<F, P>(
         &self,
         tenant: &str,
@@ -256,15 +244,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         if cut.load(Ordering::Relaxed) {
             return Err(SyncError::DeadlineReached { written });
         }
-        match produced {
-            Err(SyncError::DeadlineReached { .. }) => Err(SyncError::DeadlineReached { written }),
-            produced => produced.map(|()| written),
-        }
+        produced.map(|()| written)
     }
 
     /// Sends the plan file's writes in chunks as run `run_id`, the stored
-    /// state of each record a chunk touches to `images` first; stops at the
-    /// deadline.
+    /// state of each record a chunk touches to `images` first.
     async fn send_plan(
         &self,
         tenant: &str,
@@ -274,11 +258,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         send: mpsc::Sender<Vec<EntityWrite>>,
     ) -> Result<(), SyncError> {
         let mut chunks = PlanChunks::open(plan, self.write_chunk())?;
-        let mut sent = 0u64;
         while let Some(chunk) = chunks.next_chunk().transpose()? {
-            if sent > 0 && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(SyncError::DeadlineReached { written: 0 });
-            }
             self.keep_before_images(tenant, &chunk, images).await?;
             let count = chunk.len() as u64;
             let writes = PlannedWrite::into_writes(chunk, Utc::now(), run_id);
@@ -286,7 +266,6 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 .await
                 .map_err(|_| SyncError::Refused("the store stopped writing".into()))?;
             self.options.progress.advance(count);
-            sent += 1;
         }
         Ok(())
     }
