@@ -143,7 +143,8 @@ fn breaks_text(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn truncate(value: &str) -> String {
+/// `value` cut to a readable length (an ellipsis marks the cut).
+pub(crate) fn truncate(value: &str) -> String {
     if value.chars().count() <= MAX_VALUE_CHARS {
         value.to_string()
     } else {

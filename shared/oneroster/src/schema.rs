@@ -266,14 +266,14 @@ impl HeaderCheck {
     /// One warning for every column with an empty header name (`columns` are
     /// their 1-based positions): a tolerated quirk, however many there are.
     fn note_unnamed(&mut self, file: &'static str, columns: &[usize]) {
-        let (first, count) = match columns {
-            [] => return,
-            [first, ..] => (first, columns.len()),
+        let Some(first) = columns.first() else {
+            return;
         };
         let which = match columns {
             [one] => format!("column {one} has"),
             _ => format!(
-                "{count} columns ({}) have",
+                "{} columns ({}) have",
+                columns.len(),
                 columns
                     .iter()
                     .map(|c| c.to_string())

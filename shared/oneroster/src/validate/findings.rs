@@ -185,7 +185,7 @@ impl RowFindings {
                 format!(
                     "column {} has no header name, but this row has the value `{}` there; it is ignored",
                     idx + 1,
-                    crate::report::escape_controls(&value.chars().take(80).collect::<String>())
+                    crate::report::escape_controls(&crate::report::truncate(value))
                 ),
             ));
         }
