@@ -40,6 +40,6 @@ pub use package::ArchiveLimits;
 pub use progress::Progress;
 pub use report::{FileSummary, Issue, IssueCode, Severity, ValidationReport};
 pub use validate::{
-    validate_package, DeferredReference, FileOutcome, ReadError, ValidatedPackage, Validation,
-    ValidationOptions,
+    validate_package, DeferredReference, FileOutcome, ReadError, RejectedRow, ValidatedPackage,
+    Validation, ValidationOptions,
 };

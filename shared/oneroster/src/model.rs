@@ -60,6 +60,19 @@ impl EntityKind {
         }
     }
 
+    /// What one record of the kind and several are called in messages: `("user", "users")`.
+    pub fn nouns(self) -> (&'static str, &'static str) {
+        match self {
+            EntityKind::Orgs => ("org", "orgs"),
+            EntityKind::AcademicSessions => ("academic session", "academic sessions"),
+            EntityKind::Courses => ("course", "courses"),
+            EntityKind::Classes => ("class", "classes"),
+            EntityKind::Users => ("user", "users"),
+            EntityKind::Enrollments => ("enrollment", "enrollments"),
+            EntityKind::Demographics => ("demographics record", "demographics records"),
+        }
+    }
+
     /// Looks a kind up by file name (case-insensitive, without extension).
     pub fn from_file_name(name: &str) -> Option<EntityKind> {
         EntityKind::ALL

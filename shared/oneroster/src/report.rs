@@ -157,6 +157,9 @@ pub(crate) fn truncate(value: &str) -> String {
 /// The pseudo file name used for findings about the package as a whole.
 pub const PACKAGE_FILE: &str = "package";
 
+/// Most row errors of one code in one file that a report lists; the rest are counted.
+pub const MAX_LISTED_PER_CODE: usize = 100;
+
 /// The longest sourcedId accepted, in bytes: ids are keys (DynamoDB's sort key
 /// `E#{sourcedId}`, index keys), and no SIS's ids come near it.
 pub const MAX_SOURCED_ID_BYTES: usize = 256;
@@ -235,6 +238,8 @@ pub(crate) struct IssueSink {
     pub(crate) fatal: Vec<Issue>,
     pub(crate) errors: Vec<Issue>,
     pub(crate) error_count: u64,
+    /// (file, code) -> errors (listed, not listed).
+    per_code: BTreeMap<(String, IssueCode), (usize, u64)>,
     /// (file, code, column) -> aggregated warning.
     warnings: BTreeMap<(String, IssueCode, Option<String>), Issue>,
     warning_order: Vec<(String, IssueCode, Option<String>)>,
@@ -247,6 +252,7 @@ impl IssueSink {
             fatal: Vec::new(),
             errors: Vec::new(),
             error_count: 0,
+            per_code: BTreeMap::new(),
             warnings: BTreeMap::new(),
             warning_order: Vec::new(),
         }
@@ -263,13 +269,22 @@ impl IssueSink {
         !self.fatal.is_empty()
     }
 
+    /// Records a row error: listed while its file and code have had fewer
+    /// than [`MAX_LISTED_PER_CODE`] and the report fewer than its cap, counted always.
     pub(crate) fn error(&mut self, issue: Issue) {
         self.error_count += 1;
-        if self.errors.len() < self.max_errors {
+        let (listed, unlisted) = self
+            .per_code
+            .entry((issue.file.clone(), issue.code))
+            .or_default();
+        if *listed < MAX_LISTED_PER_CODE && self.errors.len() < self.max_errors {
+            *listed += 1;
             self.errors.push(Issue {
                 severity: Severity::Error,
                 ..issue
             });
+        } else {
+            *unlisted += 1;
         }
     }
 
@@ -323,6 +338,7 @@ impl IssueSink {
             fatal,
             errors,
             error_count,
+            per_code,
             mut warnings,
             warning_order,
             ..
@@ -330,6 +346,19 @@ impl IssueSink {
         let fatal_count = fatal.len() as u64;
         let mut all = fatal;
         all.extend(errors);
+        for ((file, code), (_, unlisted)) in per_code {
+            if unlisted > 0 {
+                all.push(Issue {
+                    count: Some(unlisted),
+                    ..Issue::new(
+                        Severity::Error,
+                        file,
+                        code,
+                        format!("{unlisted} more rows with this error are not listed"),
+                    )
+                });
+            }
+        }
         let ordered = warning_order
             .into_iter()
             .filter_map(|key| warnings.remove(&key))
@@ -378,8 +407,10 @@ mod tests {
             ));
         }
         let (errors, count, _) = sink.into_parts();
-        assert_eq!(errors.len(), 2);
         assert_eq!(count, 5);
+        assert_eq!(errors.len(), 3, "two listed, then one that counts the rest");
+        assert_eq!(errors[2].count, Some(3));
+        assert_eq!(errors[2].line, None);
     }
 
     #[test]

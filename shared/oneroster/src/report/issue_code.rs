@@ -122,6 +122,9 @@ issue_codes! {
     /// An enrollment's class is neither in the package nor resolvable later.
     UnknownClass = "unknown_class":
         "The row refers to a class that is not in classes.csv (or was not imported); the row is not imported.";
+    /// A row names a record of a file that was refused (counted once per file and column).
+    RefusedReference = "refused_reference":
+        "The row names a record of a file that was refused as a whole (the message names that file's error); it cannot be checked. Fix the refused file: this error then goes away with it.";
     /// A row with more fields than the header.
     FieldCount = "field_count":
         "This line has more or fewer values than the header has columns.";
@@ -159,7 +162,10 @@ issue_codes! {
         "A row has a value under a column whose header has no name; the value is ignored. If it matters, give the column its OneRoster name in the export.";
     /// Enrollments naming users or classes this package does not have (a delta): the store must have them.
     DeferredReference = "deferred_reference":
-        "Some rows name users or classes this package does not deliver (absent, not in a delta file, or their own rows rejected). That is normal in a delta file when they were sent before; a row whose user or class the district's roster does not have either is rejected at the sync.";
+        "Some rows name users or classes this package does not deliver (absent, or not in a delta file). That is normal in a delta file when they were sent before; a row whose user or class the district's roster does not have either is rejected at the sync.";
+    /// Enrollments naming users or classes whose own rows were rejected.
+    RejectedReference = "rejected_reference":
+        "Some rows name users or classes that are in this package, but whose own rows were rejected (the message points at the first such row and its error). Fix that row: until then, a row naming it is applied only if the district's roster already has the user or class.";
     /// A column of an optional value is missing (read as empty).
     OptionalColumnMissing = "optional_column_missing":
         "An optional column is missing; its values are taken as empty.";

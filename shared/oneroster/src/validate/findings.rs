@@ -50,7 +50,7 @@ pub(super) struct Reference {
 /// How `id` resolves against the ids of a file read in `mode`.
 pub(super) fn resolve_in(mode: FileMode, ids: &IdMap<IdEntry>, id: &str) -> Resolution {
     match ids.get(id) {
-        Some(entry) => Resolution::Found(entry.state),
+        Some(entry) => Resolution::Found(*entry),
         None if mode == FileMode::Bulk => Resolution::Missing,
         None => Resolution::Unchecked,
     }
@@ -155,7 +155,7 @@ impl RowFindings {
         let indexes = cx.rules.indexes;
         let resolved = (target != cx.rules.kind).then(|| {
             cx.memo.resolve(target, id, || match indexes.get(&target) {
-                Some(index) => resolve_in(index.mode, &index.ids, id),
+                Some(index) => index.resolve(id),
                 None => Resolution::Unchecked,
             })
         });
@@ -402,32 +402,24 @@ mod tests {
                 answer
             })
         };
-        let found = Resolution::Found(IdState::Accepted);
-        let skipped = Resolution::Found(IdState::Skipped);
+        let entry = |state| IdEntry {
+            state,
+            ..IdEntry::default()
+        };
+        let found = Resolution::Found(entry(IdState::Accepted));
+        let skipped = Resolution::Found(entry(IdState::Skipped));
         use EntityKind::{Classes, Users};
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", found),
-            Resolution::Found(IdState::Accepted)
-        ));
+        assert_eq!(resolve(&mut memo, Users, "u1", found), found);
         // Remembered: the answer given is not asked for.
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", Resolution::Missing),
-            Resolution::Found(IdState::Accepted)
-        ));
+        assert_eq!(resolve(&mut memo, Users, "u1", Resolution::Missing), found);
         // Another file, the same id: asked.
         assert!(matches!(
             resolve(&mut memo, Classes, "u1", Resolution::Missing),
             Resolution::Missing
         ));
-        assert!(matches!(
-            resolve(&mut memo, Users, "u1", Resolution::Missing),
-            Resolution::Found(IdState::Accepted)
-        ));
+        assert_eq!(resolve(&mut memo, Users, "u1", Resolution::Missing), found);
         // Another id: asked, and then remembered in its place.
-        assert!(matches!(
-            resolve(&mut memo, Users, "u10", skipped),
-            Resolution::Found(IdState::Skipped)
-        ));
+        assert_eq!(resolve(&mut memo, Users, "u10", skipped), skipped);
         assert!(matches!(
             resolve(&mut memo, Users, "u1", Resolution::Unchecked),
             Resolution::Unchecked

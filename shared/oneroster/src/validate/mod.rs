@@ -52,13 +52,11 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     let (files, deferred) = scan_files(&package, options, &mut sink, plan.rostering);
     summarise_imported(&mut report, &files, &manifest, &sink);
     count_not_imported(&mut report, &package, plan.not_imported, &mut sink);
-    let excluded_deferred: FxHashSet<(EntityKind, u64)> = files
-        .iter()
-        .flat_map(|(kind, o)| o.excluded_lines.iter().map(move |l| (*kind, *l)))
-        .collect();
+    // A row accepted when its references were checked, rejected later as
+    // a duplicate: no longer a reference to resolve.
     let deferred: Vec<DeferredReference> = deferred
         .into_iter()
-        .filter(|d| !excluded_deferred.contains(&(d.file, d.line)))
+        .filter(|d| !files[&d.file].excluded_lines.contains(d.line))
         .collect();
     warn_of_deferred(&deferred, &mut sink);
 
@@ -72,34 +70,48 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
 }
 
 /// One warning per file and referenced type for the references only the
-/// store can resolve: `validate` must not promise what a sync then refuses.
+/// store can resolve (`validate` must not promise what a sync then refuses),
+/// and one for those whose targets' rows were rejected, pointing at the first.
 fn warn_of_deferred(deferred: &[DeferredReference], sink: &mut IssueSink) {
     let mut groups: Vec<(&DeferredReference, u64)> = Vec::new();
     for d in deferred {
-        match groups
-            .iter_mut()
-            .find(|(first, _)| first.file == d.file && first.target == d.target)
-        {
+        match groups.iter_mut().find(|(first, _)| {
+            first.file == d.file
+                && first.target == d.target
+                && first.cause.is_some() == d.cause.is_some()
+        }) {
             Some((_, count)) => *count += 1,
             None => groups.push((d, 1)),
         }
     }
     for (first, count) in groups {
-        let (one, many) = match first.target {
-            EntityKind::Users => ("user", "users"),
-            _ => ("class", "classes"),
-        };
+        let (one, many) = first.target.nouns();
         let id = crate::report::escape_controls(&first.target_id);
-        // Not in the package, or in it but rejected: either way not delivered.
-        let rows = match count {
-            1 => format!("a row names a {one} this package does not deliver (`{id}`)"),
-            n => format!("{n} rows name {many} this package does not deliver (first: `{id}`)"),
+        let (code, rows) = match (first.cause, count) {
+            (None, 1) => (
+                IssueCode::DeferredReference,
+                format!("a row names a {one} this package does not deliver (`{id}`)"),
+            ),
+            (None, n) => (
+                IssueCode::DeferredReference,
+                format!("{n} rows name {many} this package does not deliver (first: `{id}`)"),
+            ),
+            (Some(cause), 1) => (
+                IssueCode::RejectedReference,
+                format!("a row names a {one} whose own row was rejected (`{id}`, {cause})"),
+            ),
+            (Some(cause), n) => (
+                IssueCode::RejectedReference,
+                format!(
+                    "{n} rows name {many} whose own rows were rejected (first: `{id}`, {cause})"
+                ),
+            ),
         };
         sink.warn_n(
             Issue::new(
                 Severity::Warning,
                 first.file.file_name(),
-                IssueCode::DeferredReference,
+                code,
                 format!(
                     "{rows}; such a row is rejected at the sync unless the district's roster already has it"
                 ),
@@ -156,7 +168,7 @@ fn scan_files(
             _ => FileOutcome {
                 mode,
                 entry: None,
-                excluded_lines: Vec::new(),
+                excluded_lines: roaring::RoaringTreemap::new(),
                 rejected_ids: FxHashSet::default(),
                 skipped_ids: FxHashSet::default(),
                 rows: 0,

@@ -17,6 +17,7 @@ use crate::report::{
     MAX_SOURCED_ID_BYTES,
 };
 use crate::schema::{ColumnMap, SOURCED_ID};
+use roaring::RoaringTreemap;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::{BufRead, Read};
 
@@ -40,26 +41,64 @@ pub(super) enum IdState {
     Duplicate,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct IdEntry {
     /// First line of the id (saturates past 4 billion lines).
     pub(super) line: u32,
     pub(super) state: IdState,
+    /// A rejected row's first error.
+    pub(super) cause: Option<IssueCode>,
+}
+
+impl IdEntry {
+    /// The row a reference to this id points at, when it was rejected.
+    pub(super) fn rejected_row(&self, file: EntityKind) -> Option<RejectedRow> {
+        match self.state {
+            IdState::Rejected | IdState::Duplicate => Some(RejectedRow {
+                file,
+                line: u64::from(self.line),
+                code: self.cause?,
+            }),
+            IdState::Accepted | IdState::Skipped => None,
+        }
+    }
+}
+
+/// Where and why a file was refused: its first fatal issue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Refusal {
+    pub(super) line: Option<u64>,
+    pub(super) code: IssueCode,
 }
 
 pub(super) struct KindIndex {
     pub(super) mode: FileMode,
     pub(super) ids: IdMap<IdEntry>,
+    /// Set when the file could not be read to its end: an id it lacks may
+    /// be in the part not read.
+    pub(super) refused: Option<Refusal>,
+}
+
+impl KindIndex {
+    /// How `id` resolves in this file.
+    pub(super) fn resolve(&self, id: &str) -> Resolution {
+        match (self.ids.get(id), self.refused) {
+            (None, Some(refusal)) => Resolution::Refused(refusal),
+            _ => resolve_in(self.mode, &self.ids, id),
+        }
+    }
 }
 
 /// How a reference resolved against the package.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Resolution {
-    Found(IdState),
+    Found(IdEntry),
     /// Not in a bulk file of the package: it does not exist.
     Missing,
     /// The target file is delta or absent: only the store can tell.
     Unchecked,
+    /// The target file was refused before the id was read.
+    Refused(Refusal),
 }
 
 /// One aggregated quirk of the file being scanned.
@@ -78,6 +117,15 @@ pub(super) struct Scanner<'p> {
     pub(super) deferred: Vec<DeferredReference>,
 }
 
+/// References of the file being scanned into one refused file, from one column.
+pub(super) struct RefusedCount {
+    pub(super) target: EntityKind,
+    pub(super) column: &'static str,
+    pub(super) refusal: Refusal,
+    pub(super) first_line: u64,
+    pub(super) count: u64,
+}
+
 /// Pass-1 state of the file being scanned.
 pub(super) struct FileScan {
     pub(super) kind: EntityKind,
@@ -87,6 +135,8 @@ pub(super) struct FileScan {
     pub(super) quirks: Vec<QuirkCount>,
     /// Same-file references not yet resolvable when seen: (line, column, id).
     pub(super) pending: Vec<(u64, usize, Box<str>)>,
+    /// References into refused files, counted.
+    pub(super) refused: Vec<RefusedCount>,
 }
 
 impl FileScan {
@@ -120,6 +170,33 @@ impl FileScan {
     }
 }
 
+impl FileScan {
+    /// Counts a reference on `line` into a file that was refused.
+    fn refused_reference(
+        &mut self,
+        reference: &Reference,
+        refusal: Refusal,
+        line: u64,
+        map: &ColumnMap,
+    ) {
+        let (target, column) = (reference.target, map.name(reference.column));
+        match self
+            .refused
+            .iter_mut()
+            .find(|r| r.target == target && r.column == column)
+        {
+            Some(counted) => counted.count += 1,
+            None => self.refused.push(RefusedCount {
+                target,
+                column,
+                refusal,
+                first_line: line,
+                count: 1,
+            }),
+        }
+    }
+}
+
 pub(super) const NO_COLUMN: usize = usize::MAX;
 
 /// The most ids a file's table is sized for before its rows are seen (about 8 MB).
@@ -137,18 +214,20 @@ impl Scanner<'_> {
             outcome: FileOutcome {
                 mode,
                 entry: Some(entry.clone()),
-                excluded_lines: Vec::new(),
+                excluded_lines: RoaringTreemap::new(),
                 rejected_ids: FxHashSet::default(),
                 skipped_ids: FxHashSet::default(),
                 rows: 0,
             },
             quirks: Vec::new(),
             pending: Vec::new(),
+            refused: Vec::new(),
         };
         let package = self.package;
         // The files read before: looked up by the preparing threads while
         // this one is read (and not changed until it has been).
         let indexes = std::mem::take(&mut self.indexes);
+        let fatal_before = self.sink.fatal.len();
         let result = package.with_entry(&entry, |read| self.scan_stream(&mut scan, read, &indexes));
         self.indexes = indexes;
         if let Err(e) = result {
@@ -159,7 +238,11 @@ impl Scanner<'_> {
                 format!("{}.csv cannot be read: {e}", kind.file_name()),
             ));
         }
-        self.finish_file(scan)
+        let refusal = self.sink.fatal.get(fatal_before).map(|fatal| Refusal {
+            line: fatal.line,
+            code: fatal.code,
+        });
+        self.finish_file(scan, refusal)
     }
 
     fn scan_stream(
@@ -322,6 +405,7 @@ impl Scanner<'_> {
         let line = row.line();
         scan.outcome.rows += 1;
         let sourced_id = row_sourced_id(map, row);
+        let mut cause = findings.errors.first().map(|e| e.code);
         for issue in findings.errors.drain(..) {
             self.sink.error(issue);
         }
@@ -332,43 +416,51 @@ impl Scanner<'_> {
         let mut deferred = Vec::new();
         let mut state = findings.state;
         if state == IdState::Accepted {
-            state = self.check_references(scan, map, line, findings, &mut deferred);
+            state = match self.check_references(scan, map, line, findings, &mut deferred) {
+                Ok(state) => state,
+                Err(code) => {
+                    cause = Some(code);
+                    IdState::Rejected
+                }
+            };
         }
 
         if !sourced_id.is_empty() {
-            state = self.record_id(scan, sourced_id, line, state);
+            let entry = IdEntry {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                state,
+                cause,
+            };
+            state = self.record_id(scan, sourced_id, line, entry);
         }
 
         match state {
             IdState::Accepted => self.deferred.extend(deferred),
             IdState::Rejected | IdState::Duplicate => {
-                scan.outcome.excluded_lines.push(line);
+                scan.outcome.excluded_lines.insert(line);
                 if !sourced_id.is_empty() {
                     scan.outcome.rejected_ids.insert(sourced_id.to_string());
                 }
             }
             IdState::Skipped => {
-                scan.outcome.excluded_lines.push(line);
+                scan.outcome.excluded_lines.insert(line);
                 scan.outcome.skipped_ids.insert(sourced_id.to_string());
             }
         }
     }
 
-    /// Records `sourced_id` of the row on `line`, in state `state`; returns
-    /// the row's state: `state`, or duplicate (every copy then rejected, the
-    /// first one too), or rejected when the file's ids are too many to hold.
+    /// Records `sourced_id` of the row on `line` as `entry` says; returns
+    /// the row's state: the entry's, or duplicate (every copy then rejected,
+    /// the first one too), or rejected when the file's ids are too many to hold.
     fn record_id(
         &mut self,
         scan: &mut FileScan,
         sourced_id: &str,
         line: u64,
-        mut state: IdState,
+        entry: IdEntry,
     ) -> IdState {
         let kind = scan.kind;
-        let entry = IdEntry {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            state,
-        };
+        let mut state = entry.state;
         match scan.ids.get_or_insert(sourced_id, entry) {
             Ok(None) => {}
             Ok(Some(first)) => {
@@ -391,13 +483,16 @@ impl Scanner<'_> {
                 self.sink.error(copy(line, first_line));
                 if first.state != IdState::Duplicate {
                     match first.state {
-                        IdState::Accepted => scan.outcome.excluded_lines.push(first_line),
+                        IdState::Accepted => {
+                            scan.outcome.excluded_lines.insert(first_line);
+                        }
                         IdState::Skipped => {
                             scan.outcome.skipped_ids.remove(sourced_id);
                         }
                         IdState::Rejected | IdState::Duplicate => {}
                     }
                     first.state = IdState::Duplicate;
+                    first.cause = Some(IssueCode::DuplicateSourcedId);
                 }
                 state = IdState::Duplicate;
             }
@@ -429,7 +524,8 @@ impl Scanner<'_> {
     }
 
     /// Checks an accepted row's references against the files read so far.
-    /// Returns the row's state: accepted, skipped or rejected.
+    /// Returns the row's state (accepted or skipped), or the code it is
+    /// rejected with.
     fn check_references(
         &mut self,
         scan: &mut FileScan,
@@ -437,57 +533,68 @@ impl Scanner<'_> {
         line: u64,
         findings: &RowFindings,
         deferred: &mut Vec<DeferredReference>,
-    ) -> IdState {
+    ) -> Result<IdState, IssueCode> {
         let kind = scan.kind;
         for reference in &findings.references {
             let id = findings.id(reference);
             let (column, target) = (reference.column, reference.target);
             let resolution = Self::resolve(scan, reference, id);
-            match reference.rule {
-                ReferenceRule::Kept => {
-                    self.check_reference(scan, map, line, reference, id, resolution)
+            let skipped = matches!(resolution, Resolution::Found(e) if e.state == IdState::Skipped);
+            let code = match reference.rule {
+                ReferenceRule::Kept => None,
+                ReferenceRule::Subject if skipped => return Ok(IdState::Skipped),
+                ReferenceRule::Subject => None,
+                ReferenceRule::Required(_) if skipped => return Ok(IdState::Skipped),
+                ReferenceRule::Required(code) => Some(code),
+            };
+            let Some(code) = code else {
+                self.check_reference(scan, map, line, reference, id, resolution);
+                continue;
+            };
+            match resolution {
+                Resolution::Found(entry) if entry.state == IdState::Accepted => {}
+                Resolution::Found(entry) => deferred.push(DeferredReference {
+                    file: kind,
+                    line,
+                    sourced_id: findings.sourced_id.clone(),
+                    column: map.name(column),
+                    target,
+                    target_id: id.to_string(),
+                    cause: entry.rejected_row(target),
+                }),
+                Resolution::Unchecked => deferred.push(DeferredReference {
+                    file: kind,
+                    line,
+                    sourced_id: findings.sourced_id.clone(),
+                    column: map.name(column),
+                    target,
+                    target_id: id.to_string(),
+                    cause: None,
+                }),
+                Resolution::Refused(refusal) => {
+                    scan.refused_reference(reference, refusal, line, map);
+                    return Err(IssueCode::RefusedReference);
                 }
-                ReferenceRule::Subject => {
-                    if let Resolution::Found(IdState::Skipped) = resolution {
-                        return IdState::Skipped;
-                    }
-                    self.check_reference(scan, map, line, reference, id, resolution);
+                Resolution::Missing => {
+                    self.sink.error(
+                        Issue::new(
+                            Severity::Error,
+                            kind.file_name(),
+                            code,
+                            format!(
+                                "`{id}` is not in {}.csv, which is a complete (bulk) file",
+                                target.file_name()
+                            ),
+                        )
+                        .at_line(line)
+                        .in_column(map.name(column))
+                        .with_value(id),
+                    );
+                    return Err(code);
                 }
-                ReferenceRule::Required(code) => match resolution {
-                    Resolution::Found(IdState::Accepted) => {}
-                    Resolution::Found(IdState::Skipped) => return IdState::Skipped,
-                    Resolution::Found(IdState::Rejected | IdState::Duplicate)
-                    | Resolution::Unchecked => {
-                        deferred.push(DeferredReference {
-                            file: kind,
-                            line,
-                            sourced_id: findings.sourced_id.clone(),
-                            column: map.name(column),
-                            target,
-                            target_id: id.to_string(),
-                        });
-                    }
-                    Resolution::Missing => {
-                        self.sink.error(
-                            Issue::new(
-                                Severity::Error,
-                                kind.file_name(),
-                                code,
-                                format!(
-                                    "`{id}` is not in {}.csv, which is a complete (bulk) file",
-                                    target.file_name()
-                                ),
-                            )
-                            .at_line(line)
-                            .in_column(map.name(column))
-                            .with_value(id),
-                        );
-                        return IdState::Rejected;
-                    }
-                },
             }
         }
-        IdState::Accepted
+        Ok(IdState::Accepted)
     }
 
     /// Warns about a reference that a bulk file of the package cannot resolve;
@@ -504,6 +611,7 @@ impl Scanner<'_> {
         let (column, target) = (reference.column, reference.target);
         match resolution {
             Resolution::Found(_) | Resolution::Unchecked => {}
+            Resolution::Refused(refusal) => scan.refused_reference(reference, refusal, line, map),
             Resolution::Missing if target == scan.kind => {
                 scan.pending.push((line, column, id.into()));
             }
@@ -539,12 +647,13 @@ impl Scanner<'_> {
         }
     }
 
-    fn finish_file(&mut self, mut scan: FileScan) -> FileOutcome {
+    fn finish_file(&mut self, mut scan: FileScan, refusal: Option<Refusal>) -> FileOutcome {
         for q in scan.quirks.drain(..) {
             self.sink.warn_n(q.first, q.count);
         }
-        scan.outcome.excluded_lines.sort_unstable();
-        scan.outcome.excluded_lines.dedup();
+        for counted in scan.refused.drain(..) {
+            self.sink.error(refused_references(scan.kind, counted));
+        }
         // Files later in dependency order may reference this one.
         let referenced = matches!(
             scan.kind,
@@ -560,9 +669,34 @@ impl Scanner<'_> {
                 KindIndex {
                     mode: scan.mode,
                     ids: std::mem::replace(&mut scan.ids, IdMap::with_capacity(0)),
+                    refused: refusal,
                 },
             );
         }
         scan.outcome
+    }
+}
+
+/// The one error that counts a file's references into a refused file.
+fn refused_references(file: EntityKind, counted: RefusedCount) -> Issue {
+    let target = counted.target.file_name();
+    let at = match counted.refusal.line {
+        Some(line) => format!("{target}.csv:{line} {}", counted.refusal.code),
+        None => format!("{target}.csv {}", counted.refusal.code),
+    };
+    let issue = Issue::new(
+        Severity::Error,
+        file.file_name(),
+        IssueCode::RefusedReference,
+        format!(
+            "names a {} in {target}.csv, which was refused ({at}); not checked",
+            counted.target.nouns().0
+        ),
+    )
+    .at_line(counted.first_line)
+    .in_column(counted.column);
+    Issue {
+        count: Some(counted.count),
+        ..issue
     }
 }

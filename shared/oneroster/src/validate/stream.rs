@@ -16,7 +16,7 @@ impl FileOutcome {
     /// duplicated id turns every copy into a rejection), so they are counted by id.
     pub(super) fn counts(&self) -> (u64, u64, u64) {
         let skipped = self.skipped_ids.len() as u64;
-        let rejected = self.excluded_lines.len() as u64 - skipped;
+        let rejected = self.excluded_lines.len() - skipped;
         (self.rows - rejected - skipped, rejected, skipped)
     }
 }
@@ -179,7 +179,7 @@ fn parse_accepted<'r>(
     map: &'r ColumnMap,
 ) -> Parsed<'r> {
     let line = row.line();
-    if outcome.excluded_lines.binary_search(&line).is_ok() {
+    if outcome.excluded_lines.contains(line) {
         return Parsed::Excluded;
     }
     let mut cx = RowCx::new(row.record, map, kind, line, false);

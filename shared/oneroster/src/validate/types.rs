@@ -4,7 +4,8 @@
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::package::{ArchiveLimits, Entry, Package};
-use crate::report::ValidationReport;
+use crate::report::{IssueCode, ValidationReport};
+use roaring::RoaringTreemap;
 use rustc_hash::FxHashSet;
 use std::collections::BTreeMap;
 
@@ -34,7 +35,7 @@ impl Default for ValidationOptions {
 }
 
 /// An enrollment reference the package could not resolve itself, because the
-/// referenced file is delta or absent (or the referenced row was rejected).
+/// referenced file is delta or absent, or the referenced row was rejected.
 /// The sync engine checks it against the store and rejects the row if unknown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeferredReference {
@@ -50,6 +51,32 @@ pub struct DeferredReference {
     pub target: EntityKind,
     /// The referenced sourcedId.
     pub target_id: String,
+    /// Why the package does not deliver the target though it names it: its
+    /// row was rejected. `None` when the package does not have it at all.
+    pub cause: Option<RejectedRow>,
+}
+
+/// A rejected row a reference points at: where it is and its first error.
+/// Shown as `its row users.csv:4 was rejected: invalid_enum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// Its file.
+    pub file: EntityKind,
+    /// Its line.
+    pub line: u64,
+    /// Its first error.
+    pub code: IssueCode,
+}
+
+impl std::fmt::Display for RejectedRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let file = self.file.file_name();
+        write!(
+            f,
+            "its row {file}.csv:{} was rejected: {}",
+            self.line, self.code
+        )
+    }
 }
 
 /// What pass 1 learned about one rostering file.
@@ -58,8 +85,9 @@ pub struct FileOutcome {
     /// How the file is delivered.
     pub mode: FileMode,
     pub(super) entry: Option<Entry>,
-    /// Lines (sorted) that pass 2 must not hand over: rejected and skipped rows.
-    pub(super) excluded_lines: Vec<u64>,
+    /// Lines that pass 2 must not hand over: rejected and skipped rows, in a
+    /// compressed bitmap (a run of rejected lines costs next to nothing).
+    pub(super) excluded_lines: RoaringTreemap,
     /// sourcedIds of rejected rows: present in the file, so never to be archived for absence.
     pub rejected_ids: FxHashSet<String>,
     /// sourcedIds of rows skipped by policy (roles not imported).

@@ -4,5 +4,6 @@
 mod common;
 mod date_columns;
 mod folder_files;
+mod one_cause;
 mod policy;
 mod samples;

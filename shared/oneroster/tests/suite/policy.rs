@@ -588,7 +588,9 @@ fn row_errors_beyond_the_cap_are_counted() {
     };
     let fixture = Fixture::valid().with("orgs.csv", &format!("{ORGS}{rows}"));
     let v = validate_package(&fixture.folder(), &options);
-    assert_eq!(v.report.errors.len(), 10);
+    assert_eq!(v.report.errors.len(), 11);
+    let rest = &v.report.errors[10];
+    assert_eq!((rest.line, rest.count), (None, Some(40)), "{rest:?}");
     assert_eq!(v.report.error_count, 50);
     assert_eq!(v.report.files["orgs"].rejected, 50);
 }

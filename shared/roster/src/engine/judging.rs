@@ -121,15 +121,7 @@ pub(super) fn rollover_summary(run: &RunRecord, calendar: &Calendar) -> Option<S
 
 /// The plural (or singular) of a type's records, in words.
 fn plural_name(kind: EntityKind, n: u64) -> &'static str {
-    let (one, many) = match kind {
-        EntityKind::Orgs => ("org", "orgs"),
-        EntityKind::AcademicSessions => ("academic session", "academic sessions"),
-        EntityKind::Courses => ("course", "courses"),
-        EntityKind::Classes => ("class", "classes"),
-        EntityKind::Users => ("user", "users"),
-        EntityKind::Enrollments => ("enrollment", "enrollments"),
-        EntityKind::Demographics => ("demographics record", "demographics records"),
-    };
+    let (one, many) = kind.nouns();
     if n == 1 {
         one
     } else {

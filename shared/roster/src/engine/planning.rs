@@ -280,24 +280,27 @@ async fn on_blocking_thread<T: Send + 'static>(
     }
 }
 
-/// The error of an enrollment whose user or class is neither delivered nor stored.
+/// The error of an enrollment whose user or class is neither delivered
+/// (absent, or its row rejected: then it says which) nor stored.
 fn unknown_reference(d: &DeferredReference) -> Issue {
     let code = if d.target == EntityKind::Users {
         IssueCode::UnknownUser
     } else {
         IssueCode::UnknownClass
     };
-    Issue::new(
-        Severity::Error,
-        d.file.file_name(),
-        code,
-        format!(
+    let message = match d.cause {
+        Some(cause) => format!(
+            "`{}`: {cause}, and the district's roster does not have it yet",
+            d.target_id
+        ),
+        None => format!(
             "`{}` is neither in the delivery nor in the store",
             d.target_id
         ),
-    )
-    .at_line(d.line)
-    .in_column(d.column)
+    };
+    Issue::new(Severity::Error, d.file.file_name(), code, message)
+        .at_line(d.line)
+        .in_column(d.column)
 }
 
 /// The types a run reads from the store, in order: those it plans, and

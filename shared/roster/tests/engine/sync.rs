@@ -318,6 +318,45 @@ async fn deferred_enrollment_references_are_checked_against_the_store<S: Store +
         .is_none());
 }
 
+/// A delta whose new user's row is rejected: its enrollment is rejected at
+/// the sync, and the error points at the user's row, not at absence.
+async fn a_reference_to_a_rejected_row_names_it_at_the_sync<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &District::new(10, 2), None).await;
+    let dir = bench.dir.path().join("rejected-user");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.users,delta\nfile.enrollments,delta\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("users.csv"), "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nnew-1,active,,true,s1,pupil,new1,,N,One,,,,,,,,\n").unwrap();
+    std::fs::write(dir.join("enrollments.csv"), "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\nen-new,active,,cl-1,s1,new-1,student,false,,\n").unwrap();
+    let run = Engine::new(&store, &bench.artifacts)
+        .sync_package(&t, &dir, source(&dir), Delivered::now(None))
+        .await
+        .unwrap();
+    let said: Vec<_> = run
+        .errors
+        .iter()
+        .map(|e| (e.code.as_str(), e.file.as_str(), e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        vec![
+            ("invalid_enum", "users", Some(2), said[0].3),
+            (
+                "unknown_user",
+                "enrollments",
+                Some(2),
+                "`new-1`: its row users.csv:2 was rejected: invalid_enum, and the district's roster does not have it yet"
+            ),
+        ]
+    );
+    assert_eq!(counts(&run, EntityKind::Enrollments).rejected, 1);
+}
+
 async fn a_dry_run_writes_nothing<S: Store + PlatformEdits>(store: S) {
     let bench = Bench::new();
     let t = tenant(&store, "d1").await;
@@ -413,6 +452,7 @@ conformance!(
     rejected_rows_never_archive,
     tenants_are_walls,
     deferred_enrollment_references_are_checked_against_the_store,
+    a_reference_to_a_rejected_row_names_it_at_the_sync,
     a_dry_run_writes_nothing,
     a_rejected_package_changes_nothing_and_is_recorded,
     runs_list_newest_first,
