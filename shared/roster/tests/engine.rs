@@ -34,6 +34,8 @@ mod hand_edits;
 mod holds;
 #[path = "engine/leases.rs"]
 mod leases;
+#[path = "engine/model.rs"]
+mod model;
 #[path = "engine/promise.rs"]
 mod promise;
 #[path = "engine/revert.rs"]

@@ -1,0 +1,708 @@
+//! The engine against a model: random sequences of deliveries (bulk and
+//! delta, with changes, removals and rejected rows), hand edits and hand
+//! archives, Primary Administrator promotions, holds approved or discarded,
+//! reverts, and runs killed at a random write and run again, on a small
+//! district; after every step the store must equal a plain in-memory model of
+//! what the docs promise, record by record. A failure shrinks to a short
+//! sequence. SQLite runs many sequences, DynamoDB Local a few.
+
+use crate::common::*;
+use oneroster::EntityKind;
+use proptest::prelude::*;
+use roster::revert::{RevertOutcome, RevertRequest};
+use roster::tenant::HoldThresholds;
+use roster::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Students the sequences draw from (`stu-0` …).
+const POOL: usize = 8;
+/// Hold when a bulk delivery archives at least 3 records of a type, more than 25% of them.
+const HOLD: HoldThresholds = HoldThresholds {
+    max_archive_percent: 25.0,
+    min_archive_count: 3,
+    max_identity_change_percent: 100.0,
+    min_identity_change_count: 1_000,
+    max_rejected_percent: 100.0,
+    min_rejected_count: 1_000,
+};
+
+/// One student row of a delivery.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    student: usize,
+    /// Which given name the SIS sends (a change when it differs).
+    version: u8,
+    /// Sent with a role the reader rejects.
+    rejected: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// The whole roster: the teachers, the administrator and these students.
+    Bulk(Vec<Row>),
+    /// Students added or changed, and students deleted.
+    Delta(Vec<Row>, Vec<usize>),
+    /// A bulk delivery whose run is killed after this many writes, then run again.
+    Killed(Vec<Row>, u64),
+    /// A person edits a student's given name in the platform.
+    HandEdit(usize),
+    /// A person archives a student in the platform.
+    HandArchive(usize),
+    /// A person sets or clears the Primary Administrator flag of a staff member.
+    Promote(&'static str, bool),
+    /// The newest held run is approved (`true`) or discarded.
+    Decide(bool),
+    /// The newest applied sync is reverted, when nothing changed since.
+    Revert,
+}
+
+fn row() -> impl Strategy<Value = Row> {
+    (0..POOL, 0..3u8, prop::bool::weighted(0.15)).prop_map(|(student, version, rejected)| Row {
+        student,
+        version,
+        rejected,
+    })
+}
+
+/// Rows of distinct students.
+fn rows(most: usize) -> impl Strategy<Value = Vec<Row>> {
+    prop::collection::vec(row(), 0..most).prop_map(|mut rows| {
+        let mut seen = BTreeSet::new();
+        rows.retain(|r| seen.insert(r.student));
+        rows
+    })
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => rows(POOL + 3).prop_map(Step::Bulk),
+        2 => (rows(4), prop::collection::btree_set(0..POOL, 0..3))
+            .prop_map(|(up, del)| Step::Delta(up, del.into_iter().collect())),
+        1 => (rows(POOL + 3), 0..30u64).prop_map(|(rows, at)| Step::Killed(rows, at)),
+        1 => (0..POOL).prop_map(Step::HandEdit),
+        1 => (0..POOL).prop_map(Step::HandArchive),
+        1 => (prop::sample::select(vec!["adm-1", "tch-0"]), any::<bool>())
+            .prop_map(|(id, on)| Step::Promote(id, on)),
+        2 => any::<bool>().prop_map(Step::Decide),
+        1 => Just(Step::Revert),
+    ]
+}
+
+/// What the store must hold: users (their given name) and enrollments, each
+/// active or archived, and who is a Primary Administrator.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Model {
+    users: BTreeMap<String, Stored>,
+    enrollments: BTreeMap<String, Stored>,
+    primary: BTreeSet<String>,
+    /// Whether the classes are stored (after a bulk delivery; never deleted).
+    classes: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Stored {
+    given: String,
+    archived: bool,
+}
+
+fn student_id(i: usize) -> String {
+    format!("stu-{i}")
+}
+
+fn given(row: &Row) -> String {
+    format!("G{}v{}", row.student, row.version)
+}
+
+/// The staff every bulk delivery carries: (user, given name, class).
+const STAFF: [(&str, &str, Option<usize>); 3] = [
+    ("adm-1", "Ada", None),
+    ("tch-0", "Teacher0", Some(0)),
+    ("tch-1", "Teacher1", Some(1)),
+];
+
+/// One user row of a delivery, and the user's enrollment in its class.
+#[derive(Debug, Clone)]
+struct Upsert {
+    user: String,
+    given: String,
+    role: &'static str,
+    /// (enrollment, class)
+    enrollment: Option<(String, String)>,
+    rejected: bool,
+}
+
+/// What a delivery says.
+#[derive(Debug, Clone)]
+struct Delivery {
+    bulk: bool,
+    upserts: Vec<Upsert>,
+    /// Students deleted (`tobedeleted`, with their enrollments).
+    deletes: Vec<usize>,
+}
+
+impl Delivery {
+    fn new(step: &Step) -> Option<Delivery> {
+        let students = |rows: &[Row]| -> Vec<Upsert> {
+            rows.iter()
+                .map(|r| {
+                    let user = student_id(r.student);
+                    let enrollment = (format!("en-{user}"), format!("cl-{}", r.student % 2));
+                    Upsert {
+                        given: given(r),
+                        role: "student",
+                        enrollment: Some(enrollment),
+                        rejected: r.rejected,
+                        user,
+                    }
+                })
+                .collect()
+        };
+        match step {
+            Step::Bulk(rows) | Step::Killed(rows, _) => {
+                let mut upserts: Vec<Upsert> = STAFF
+                    .iter()
+                    .map(|&(user, given, class)| Upsert {
+                        user: user.to_string(),
+                        given: given.to_string(),
+                        role: if class.is_some() {
+                            "teacher"
+                        } else {
+                            "administrator"
+                        },
+                        enrollment: class.map(|c| (format!("en-t{c}"), format!("cl-{c}"))),
+                        rejected: false,
+                    })
+                    .collect();
+                upserts.extend(students(rows));
+                Some(Delivery {
+                    bulk: true,
+                    upserts,
+                    deletes: Vec::new(),
+                })
+            }
+            Step::Delta(rows, deletes) => {
+                let upserted: BTreeSet<usize> = rows.iter().map(|r| r.student).collect();
+                Some(Delivery {
+                    bulk: false,
+                    upserts: students(rows),
+                    deletes: deletes
+                        .iter()
+                        .copied()
+                        .filter(|d| !upserted.contains(d))
+                        .collect(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes the delivery as a package folder.
+    fn write(&self, bench: &Bench) -> std::path::PathBuf {
+        let mut users = USERS_HEADER.to_string();
+        let mut enrollments = ENROLLMENTS_HEADER.to_string();
+        for u in &self.upserts {
+            let role = if u.rejected { "pupil" } else { u.role };
+            let (id, given) = (&u.user, &u.given);
+            users.push_str(&format!(
+                "{id},active,,true,s1,{role},{id},,{given},Fam,,,,,,,,\n"
+            ));
+            if let Some((en, class)) = &u.enrollment {
+                let role = if u.role == "teacher" {
+                    "teacher"
+                } else {
+                    "student"
+                };
+                enrollments.push_str(&format!("{en},active,,{class},s1,{id},{role},false,,\n"));
+            }
+        }
+        for &i in &self.deletes {
+            let id = student_id(i);
+            users.push_str(&format!("{id},tobedeleted,,,,,,,,,,,,,,,,\n"));
+            enrollments.push_str(&format!("en-{id},tobedeleted,,,,,,,,\n"));
+        }
+        let mut district = District::new(0, 2)
+            .with_file("users.csv", users)
+            .with_file("enrollments.csv", enrollments);
+        if !self.bulk {
+            for file in ["orgs", "academicSessions", "courses", "classes"] {
+                district = district.mode(file, "absent");
+            }
+            district = district.mode("users", "delta").mode("enrollments", "delta");
+            district.omit = vec![
+                "orgs.csv",
+                "academicSessions.csv",
+                "courses.csv",
+                "classes.csv",
+            ];
+        }
+        bench.package(&district)
+    }
+}
+
+impl Model {
+    /// Whether a bulk delivery archives more of a type than [`HOLD`] allows.
+    fn holds(&self, d: &Delivery) -> bool {
+        if !d.bulk {
+            return false;
+        }
+        let users: BTreeSet<&str> = d.upserts.iter().map(|u| u.user.as_str()).collect();
+        let enrollments: BTreeSet<&str> = d
+            .upserts
+            .iter()
+            .filter_map(|u| u.enrollment.as_ref().map(|(en, _)| en.as_str()))
+            .collect();
+        over_limit(&self.users, &users) || over_limit(&self.enrollments, &enrollments)
+    }
+
+    /// The delivery applied as promised: the SIS wins over earlier data and
+    /// hand changes; a rejected row leaves its record as it was (never
+    /// archived); an enrollment of a rejected user stands if the store had
+    /// the user; what a bulk file leaves out is archived; what a delta deletes is archived.
+    fn apply(&mut self, d: &Delivery) {
+        let known_before: BTreeSet<String> = self.users.keys().cloned().collect();
+        // A delta's enrollments name classes only the store can have.
+        self.classes |= d.bulk;
+        let classes = self.classes;
+        for u in d.upserts.iter().filter(|u| !u.rejected) {
+            let stored = Stored {
+                given: u.given.clone(),
+                archived: false,
+            };
+            self.users.insert(u.user.clone(), stored);
+        }
+        for u in &d.upserts {
+            let Some((en, _)) = &u.enrollment else {
+                continue;
+            };
+            if classes && (!u.rejected || known_before.contains(&u.user)) {
+                let stored = Stored {
+                    given: String::new(),
+                    archived: false,
+                };
+                self.enrollments.insert(en.clone(), stored);
+            }
+        }
+        if d.bulk {
+            let users: BTreeSet<&String> = d.upserts.iter().map(|u| &u.user).collect();
+            let enrollments: BTreeSet<&String> = d
+                .upserts
+                .iter()
+                .filter_map(|u| u.enrollment.as_ref().map(|(en, _)| en))
+                .collect();
+            archive_all_but(&mut self.users, &users);
+            archive_all_but(&mut self.enrollments, &enrollments);
+        }
+        for &i in &d.deletes {
+            let user = student_id(i);
+            for (map, id) in [
+                (&mut self.users, user.clone()),
+                (&mut self.enrollments, format!("en-{user}")),
+            ] {
+                if let Some(stored) = map.get_mut(&id) {
+                    stored.archived = true;
+                }
+            }
+        }
+    }
+
+    /// Whether going from this model to `next` archives more of a type than [`HOLD`] allows.
+    fn archives_over_limit(&self, next: &Model) -> bool {
+        let over = |now: &BTreeMap<String, Stored>, then: &BTreeMap<String, Stored>| {
+            let active: Vec<&String> = now
+                .iter()
+                .filter(|(_, s)| !s.archived)
+                .map(|(id, _)| id)
+                .collect();
+            let archive = active
+                .iter()
+                .filter(|id| then.get(**id).is_some_and(|s| s.archived))
+                .count();
+            HOLD.archive_over_limit(archive as u64, active.len() as u64)
+                .is_some()
+        };
+        over(&self.users, &next.users) || over(&self.enrollments, &next.enrollments)
+    }
+
+    /// Back to `before` (a revert of the run applied since): records the run
+    /// inserted are archived, the others get their earlier state; the
+    /// platform's flags stay.
+    fn revert_to(&mut self, before: &Model) {
+        for (now, then) in [
+            (&mut self.users, &before.users),
+            (&mut self.enrollments, &before.enrollments),
+        ] {
+            for (id, stored) in now.iter_mut() {
+                match then.get(id) {
+                    Some(earlier) => *stored = earlier.clone(),
+                    None => stored.archived = true,
+                }
+            }
+        }
+    }
+}
+
+/// Whether archiving the active records of `stored` missing from `delivered` passes [`HOLD`].
+fn over_limit(stored: &BTreeMap<String, Stored>, delivered: &BTreeSet<&str>) -> bool {
+    let active = stored.values().filter(|s| !s.archived).count() as u64;
+    let archive = stored
+        .iter()
+        .filter(|(id, s)| !s.archived && !delivered.contains(id.as_str()))
+        .count() as u64;
+    HOLD.archive_over_limit(archive, active).is_some()
+}
+
+fn archive_all_but(stored: &mut BTreeMap<String, Stored>, delivered: &BTreeSet<&String>) {
+    for (id, s) in stored.iter_mut() {
+        if !delivered.contains(id) {
+            s.archived = true;
+        }
+    }
+}
+
+/// What `store` holds for the tenant, in the model's terms.
+async fn observed<S: Store>(store: &S) -> Model {
+    let mut model = Model::default();
+    for s in store
+        .load_summaries(TENANT, EntityKind::Users)
+        .await
+        .unwrap()
+    {
+        let e = entity(store, TENANT, EntityKind::Users, &s.sourced_id).await;
+        let given = e.sis.str("givenName").unwrap_or_default().to_string();
+        model.users.insert(
+            e.sourced_id,
+            Stored {
+                given,
+                archived: e.archive.is_some(),
+            },
+        );
+    }
+    for s in store
+        .load_summaries(TENANT, EntityKind::Enrollments)
+        .await
+        .unwrap()
+    {
+        let stored = Stored {
+            given: String::new(),
+            archived: s.archived,
+        };
+        model.enrollments.insert(s.sourced_id.into_string(), stored);
+    }
+    model.classes = !store
+        .load_summaries(TENANT, EntityKind::Classes)
+        .await
+        .unwrap()
+        .is_empty();
+    model.primary = store
+        .primary_admins(TENANT)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    model
+}
+
+const TENANT: &str = "d1";
+
+/// What approving a held run does.
+enum Held {
+    /// Applies the delivery.
+    Delivery(Delivery),
+    /// Reverts to this model.
+    Revert(Model),
+}
+
+/// One sequence against one store, step by step.
+struct Sequence<S> {
+    store: Arc<S>,
+    bench: Bench,
+    tenant: TenantConfig,
+    model: Model,
+    /// The run the previous step held, and what approving it does.
+    held: Option<(String, Held)>,
+    /// The run the previous step applied, and the model before it.
+    applied: Option<(String, Model)>,
+    /// How often each path was taken, over all sequences.
+    seen: Seen,
+}
+
+/// How often each path was taken: (path, count).
+type Seen = Arc<std::sync::Mutex<BTreeMap<&'static str, u64>>>;
+
+impl<S: Store + PlatformEdits + 'static> Sequence<S> {
+    async fn new(store: S, seen: Seen) -> Sequence<S> {
+        let mut tenant = TenantConfig::new(TENANT).unwrap();
+        tenant.hold = Some(HOLD);
+        store.put_tenant(&tenant).await.unwrap();
+        Sequence {
+            store: Arc::new(store),
+            bench: Bench::new(),
+            tenant,
+            model: Model::default(),
+            held: None,
+            applied: None,
+            seen,
+        }
+    }
+
+    fn saw(&self, path: &'static str) {
+        *self.seen.lock().unwrap().entry(path).or_default() += 1;
+    }
+
+    fn engine<'a, T: Store>(&'a self, store: &'a T) -> Engine<'a, T, LocalArtifacts> {
+        Engine::new(store, &self.bench.artifacts)
+    }
+
+    /// Runs `step`; an error says how the engine broke the promise.
+    async fn run(&mut self, step: &Step) -> Result<(), String> {
+        let held = self.held.take();
+        let applied = self.applied.take();
+        let store = self.store.as_ref();
+        match step {
+            Step::Bulk(_) | Step::Delta(..) => {
+                self.deliver(Delivery::new(step).unwrap(), None).await?
+            }
+            Step::Killed(_, at) => {
+                self.deliver(Delivery::new(step).unwrap(), Some(*at))
+                    .await?
+            }
+            Step::HandEdit(i) => {
+                let id = student_id(*i);
+                if let Some(stored) = self.model.users.get_mut(&id) {
+                    store
+                        .edit_sis_field(TENANT, EntityKind::Users, &id, "givenName", "Hand")
+                        .await
+                        .unwrap();
+                    stored.given = "Hand".into();
+                }
+            }
+            Step::HandArchive(i) => {
+                let id = student_id(*i);
+                if let Some(stored) = self.model.users.get_mut(&id).filter(|s| !s.archived) {
+                    store
+                        .archive_by_hand(TENANT, EntityKind::Users, &id, chrono::Utc::now())
+                        .await
+                        .unwrap();
+                    stored.archived = true;
+                }
+            }
+            Step::Promote(id, on) => {
+                if self.model.users.contains_key(*id) {
+                    store.set_primary_admin(TENANT, id, *on).await.unwrap();
+                    if *on {
+                        self.model.primary.insert(id.to_string());
+                    } else {
+                        self.model.primary.remove(*id);
+                    }
+                }
+            }
+            Step::Decide(approve) => {
+                if let Some((run_id, held)) = held {
+                    self.decide(&run_id, held, *approve).await?;
+                }
+            }
+            Step::Revert => {
+                if let Some((run_id, before)) = applied {
+                    self.revert(&run_id, &before).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Syncs `delivery`; with `killed_at`, first through a store that fails
+    /// after that many writes, then again.
+    async fn deliver(&mut self, delivery: Delivery, killed_at: Option<u64>) -> Result<(), String> {
+        let path = delivery.write(&self.bench);
+        let now = || Delivered::now(None);
+        let holds = self.model.holds(&delivery);
+        // Killed: the run fails at a write (if it gets that far) and is run again.
+        let mut first = None;
+        if let (Some(at), false) = (killed_at, holds) {
+            let faulty = Faulty::new(self.store.clone(), at);
+            first = Some(
+                self.engine(&faulty)
+                    .sync_package(&self.tenant, &path, source(&path), now())
+                    .await,
+            );
+        }
+        let killed = matches!(first, Some(Err(_)));
+        if killed {
+            self.saw("killed and run again");
+        }
+        if delivery.upserts.iter().any(|u| u.rejected) {
+            self.saw("rejected rows");
+        }
+        let run = match first {
+            Some(Ok(run)) => run,
+            _ => self
+                .engine(self.store.as_ref())
+                .sync_package(&self.tenant, &path, source(&path), now())
+                .await
+                .map_err(|e| format!("the sync failed: {e}"))?,
+        };
+        let expected = if holds {
+            RunStatus::Held
+        } else {
+            RunStatus::Applied
+        };
+        if run.status != expected {
+            return Err(format!(
+                "expected {expected:?}, got {:?}: {}",
+                run.status, run.message
+            ));
+        }
+        if holds {
+            self.saw("held");
+            self.held = Some((run.run_id, Held::Delivery(delivery)));
+            return Ok(());
+        }
+        let before = self.model.clone();
+        self.model.apply(&delivery);
+        if !killed {
+            self.applied = Some((run.run_id, before));
+        }
+        Ok(())
+    }
+
+    async fn decide(&mut self, run_id: &str, held: Held, approve: bool) -> Result<(), String> {
+        let engine = self.engine(self.store.as_ref());
+        if !approve {
+            engine
+                .discard(run_id, "tester")
+                .await
+                .map_err(|e| format!("discard: {e}"))?;
+            self.saw("discarded");
+            return Ok(());
+        }
+        self.saw("approved");
+        let run = engine
+            .approve(run_id, "tester")
+            .await
+            .map_err(|e| format!("approve: {e}"))?;
+        if run.status != RunStatus::Applied {
+            return Err(format!("approved run is {:?}: {}", run.status, run.message));
+        }
+        let before = self.model.clone();
+        match held {
+            Held::Delivery(delivery) => {
+                self.model.apply(&delivery);
+                self.applied = Some((run.run_id, before));
+            }
+            Held::Revert(target) => self.model = target,
+        }
+        Ok(())
+    }
+
+    async fn revert(&mut self, run_id: &str, before: &Model) -> Result<(), String> {
+        let request = RevertRequest {
+            force: false,
+            by: "tester".into(),
+        };
+        let outcome = self
+            .engine(self.store.as_ref())
+            .revert(run_id, &request)
+            .await;
+        let mut target = self.model.clone();
+        target.revert_to(before);
+        let holds = self.model.archives_over_limit(&target);
+        match outcome {
+            Ok(RevertOutcome::Run(run)) if run.status == RunStatus::Held && holds => {
+                self.saw("revert held");
+                self.held = Some((run.run_id, Held::Revert(target)));
+                Ok(())
+            }
+            Ok(RevertOutcome::Run(run)) if run.status == RunStatus::Applied && !holds => {
+                self.saw("reverted");
+                self.model = target;
+                Ok(())
+            }
+            Ok(other) if self.model == *before => {
+                let _ = other;
+                Ok(())
+            }
+            Ok(RevertOutcome::Run(run)) => Err(format!("revert: {:?} {}", run.status, run.message)),
+            Ok(_) => Err("revert refused or already done".into()),
+            Err(e) if self.model == *before => {
+                let _ = e;
+                Ok(())
+            }
+            Err(e) => Err(format!("revert: {e}")),
+        }
+    }
+
+    /// Runs `steps`, comparing the store with the model after each.
+    async fn check(mut self, steps: &[Step]) -> Result<(), TestCaseError> {
+        for (n, step) in steps.iter().enumerate() {
+            self.run(step)
+                .await
+                .map_err(|e| TestCaseError::fail(format!("step {n} {step:?}: {e}")))?;
+            let seen = observed(self.store.as_ref()).await;
+            prop_assert_eq!(&seen, &self.model, "after step {} {:?}", n, step);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `cases` random sequences on stores `make` builds; each path of
+/// `must_see` must have been taken by at least one.
+fn check_sequences<S, F, Fut>(cases: u32, must_see: &[&str], make: F)
+where
+    S: Store + PlatformEdits + 'static,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = S>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let steps = prop::collection::vec(step(), 1..14);
+    let seen = Seen::default();
+    let result = runner.run(&steps, |steps| {
+        runtime.block_on(async {
+            let sequence = Sequence::new(make().await, seen.clone()).await;
+            sequence.check(&steps).await
+        })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let seen = seen.lock().unwrap();
+    eprintln!("{cases} sequences took these paths: {seen:?}");
+    for path in must_see {
+        assert!(
+            seen.contains_key(path),
+            "no sequence took the path `{path}`: {seen:?}"
+        );
+    }
+}
+
+#[test]
+fn the_engine_on_sqlite_keeps_the_promise_of_the_model() {
+    let paths = [
+        "held",
+        "approved",
+        "discarded",
+        "reverted",
+        "revert held",
+        "killed and run again",
+        "rejected rows",
+    ];
+    check_sequences(200, &paths, || async { sqlite() });
+}
+
+#[test]
+fn the_engine_on_dynamodb_keeps_the_promise_of_the_model() {
+    check_sequences(10, &["rejected rows"], dynamo);
+}
+
+const USERS_HEADER: &str = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n";
+const ENROLLMENTS_HEADER: &str = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n";
