@@ -407,7 +407,7 @@ impl Source {
 /// [`IssueCode::OtherFormat`] when the header lines of its CSV `files` show
 /// another roster format, else [`IssueCode::ManifestMissing`].
 fn no_manifest<'e>(source: &Source, files: impl Iterator<Item = &'e Entry>, where_: &str) -> Issue {
-    let headers: Vec<(String, Vec<String>)> = other_format::limit(files)
+    let mut headers: Vec<(String, Vec<String>)> = other_format::limit(files)
         .filter_map(|entry| {
             let columns = source
                 .with_entry(entry, |read| other_format::read_header(read))
@@ -416,6 +416,8 @@ fn no_manifest<'e>(source: &Source, files: impl Iterator<Item = &'e Entry>, wher
             Some((entry.name.clone(), columns))
         })
         .collect();
+    // In name order, whichever order a zip lists them in.
+    headers.sort_by_key(|(name, _)| name.to_ascii_lowercase());
     match other_format::recognise(&headers) {
         Some(recognition) => fatal(IssueCode::OtherFormat, recognition.message(where_)),
         None => manifest_missing(where_),

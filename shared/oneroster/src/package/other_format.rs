@@ -16,6 +16,9 @@ const HEADER_BYTES: u64 = 64 * 1024;
 /// The most files whose header is read.
 const MAX_FILES: usize = 32;
 
+/// The most facts a message lists.
+const SHOWN_EVIDENCE: usize = 6;
+
 /// A roster format that is not OneRoster 1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Format {
@@ -48,12 +51,18 @@ pub(crate) struct Recognition {
 }
 
 impl Recognition {
-    /// The package's one fatal message.
+    /// The package's one fatal message (the first [`SHOWN_EVIDENCE`] facts, and how many more).
     pub(crate) fn message(&self, where_: &str) -> String {
+        let mut facts = self.evidence[..self.evidence.len().min(SHOWN_EVIDENCE)].join("; ");
+        if self.evidence.len() > SHOWN_EVIDENCE {
+            facts.push_str(&format!(
+                "; and {} more",
+                self.evidence.len() - SHOWN_EVIDENCE
+            ));
+        }
         format!(
-            "no manifest.csv in `{where_}`, and this looks like {}, not OneRoster 1.1 ({}). ClassLink's OneRoster 1.1 export template is what we read: choose it in ClassLink's Roster Server and export again",
+            "no manifest.csv in `{where_}`, and this looks like {}, not OneRoster 1.1 ({facts}). ClassLink's OneRoster 1.1 export template is what we read: choose it in ClassLink's Roster Server and export again",
             self.format.name(),
-            self.evidence.join("; ")
         )
     }
 }
