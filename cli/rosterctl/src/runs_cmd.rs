@@ -1,5 +1,7 @@
-//! `rosterctl runs list|show|approve|discard`: run records, and deciding held runs
-//! (a held plan kept in S3 is fetched first).
+//! `rosterctl runs list|show|approve|discard|revert`: run records, deciding
+//! held runs (a held plan kept in S3 is fetched first) and undoing applied
+//! ones; after a decision the district is told and the run's page rendered
+//! again (`runs_told`).
 
 use crate::on_store;
 use crate::outcome::*;
@@ -69,6 +71,10 @@ pub struct ApproveArgs {
     /// Who approves (recorded) [default: $USER].
     #[arg(long)]
     pub by: Option<String>,
+    /// The run-notice topic the district's contacts follow (the stack's
+    /// RunNoticeTopicArn output) [default: $ROSTER_NOTICE_TOPIC_ARN; none: nothing is published].
+    #[arg(long, value_name = "ARN")]
+    pub notice_topic_arn: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// JSON output.
@@ -79,7 +85,12 @@ pub struct ApproveArgs {
 impl ApproveArgs {
     /// Runs `rosterctl runs approve`.
     pub async fn run(self) -> Outcome {
-        decide_command(self.run_id, true, self.by, self.store, self.json).await
+        let decision = Decision {
+            approve: true,
+            by: self.by,
+            topic: self.notice_topic_arn,
+        };
+        decide_command(self.run_id, decision, self.store, self.json).await
     }
 }
 
@@ -91,6 +102,10 @@ pub struct DiscardArgs {
     /// Who discards (recorded) [default: $USER].
     #[arg(long)]
     pub by: Option<String>,
+    /// The run-notice topic the district's contacts follow (the stack's
+    /// RunNoticeTopicArn output) [default: $ROSTER_NOTICE_TOPIC_ARN; none: nothing is published].
+    #[arg(long, value_name = "ARN")]
+    pub notice_topic_arn: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// JSON output.
@@ -101,21 +116,46 @@ pub struct DiscardArgs {
 impl DiscardArgs {
     /// Runs `rosterctl runs discard`.
     pub async fn run(self) -> Outcome {
-        decide_command(self.run_id, false, self.by, self.store, self.json).await
+        let decision = Decision {
+            approve: false,
+            by: self.by,
+            topic: self.notice_topic_arn,
+        };
+        decide_command(self.run_id, decision, self.store, self.json).await
     }
 }
 
-/// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
-async fn decide_command(
-    run_id: String,
+/// What `runs approve|discard` was asked.
+struct Decision {
     approve: bool,
     by: Option<String>,
-    store: StoreArgs,
-    json: bool,
-) -> Outcome {
+    topic: Option<String>,
+}
+
+/// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
+async fn decide_command(run_id: String, d: Decision, store: StoreArgs, json: bool) -> Outcome {
     let artifacts = store.artifacts();
-    let by = operator(by);
-    on_store!(store, json, s => runs_decide(&s, &artifacts, &run_id, approve, &by, json).await)
+    let by = operator(d.by);
+    let topic = d.topic.as_deref();
+    on_store!(store, json, s => runs_decide(&s, &artifacts, &run_id, d.approve, &by, topic, json).await)
+}
+
+/// The outcome of a decided run: the run, then what the district was told
+/// and the pages rendered (lines after the run, or the fields `notice`,
+/// `pages` and `page_errors` beside the run's in its JSON).
+fn told_outcome(run: &RunRecord, told: &crate::runs_told::Told, json: bool) -> Outcome {
+    let mut outcome = run_outcome(run, json);
+    if json {
+        let mut value = serde_json::to_value(run).expect("run serialises");
+        let told = serde_json::to_value(told).expect("told serialises");
+        if let (Some(object), serde_json::Value::Object(told)) = (value.as_object_mut(), told) {
+            object.extend(told);
+        }
+        outcome.stdout = value.to_string() + "\n";
+    } else {
+        outcome.stdout.push_str(&told.render());
+    }
+    outcome
 }
 
 /// The arguments of `rosterctl runs revert`.
@@ -132,6 +172,10 @@ pub struct RevertArgs {
     /// Who reverts (recorded) [default: $USER].
     #[arg(long)]
     pub by: Option<String>,
+    /// The run-notice topic the district's contacts follow (the stack's
+    /// RunNoticeTopicArn output) [default: $ROSTER_NOTICE_TOPIC_ARN; none: nothing is published].
+    #[arg(long, value_name = "ARN")]
+    pub notice_topic_arn: Option<String>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// JSON output.
@@ -148,7 +192,8 @@ impl RevertArgs {
             by: operator(self.by),
         };
         let (run_id, dry_run, json) = (&self.run_id, self.dry_run, self.json);
-        on_store!(self.store, json, s => runs_revert(&s, &artifacts, run_id, &request, dry_run, json).await)
+        let topic = self.notice_topic_arn.as_deref();
+        on_store!(self.store, json, s => runs_revert(&s, &artifacts, run_id, &request, dry_run, topic, json).await)
     }
 }
 
@@ -400,13 +445,16 @@ async fn run_validation(run: &RunRecord) -> Result<Option<serde_json::Value>, St
     }))
 }
 
-/// `rosterctl runs approve|discard`.
+/// `rosterctl runs approve|discard`: the decision recorded, then the
+/// district told (through the topic `topic`, `--notice-topic-arn`) and the
+/// run's page rendered again.
 pub async fn runs_decide<S: Store>(
     store: &S,
     artifacts: &LocalArtifacts,
     run_id: &str,
     approve: bool,
     by: &str,
+    topic: Option<&str>,
     json: bool,
 ) -> Outcome {
     // A plan kept in S3 by a Lambda run is fetched first.
@@ -426,18 +474,24 @@ pub async fn runs_decide<S: Store>(
     };
     drop(fetched); // the fetched plan's temporary file is removed
     match result {
-        Ok(run) => run_outcome(&run, json),
+        Ok(run) => {
+            let told = crate::runs_told::tell(store, &run, std::slice::from_ref(&run), topic).await;
+            told_outcome(&run, &told, json)
+        }
         Err(e) => sync_failure(json, &e),
     }
 }
 
-/// `rosterctl runs revert`.
+/// `rosterctl runs revert`: an applied revert tells the district (through
+/// the topic `topic`, `--notice-topic-arn`) and renders the reverted run's
+/// page again.
 pub async fn runs_revert<S: Store>(
     store: &S,
     artifacts: &LocalArtifacts,
     run_id: &str,
     request: &RevertRequest,
     dry_run: bool,
+    topic: Option<&str>,
     json: bool,
 ) -> Outcome {
     // Before-images kept in S3 by a Lambda run are fetched first.
@@ -481,7 +535,16 @@ pub async fn runs_revert<S: Store>(
                 refused(false, &message)
             }
         }
-        Ok(RevertOutcome::Run(run)) => run_outcome(&run, json),
+        Ok(RevertOutcome::Run(run)) if dry_run => run_outcome(&run, json),
+        Ok(RevertOutcome::Run(run)) => {
+            // The reverted run now names the run that undid it.
+            let reverted = match store.get_run(run_id).await {
+                Ok(Some(original)) => vec![original],
+                _ => Vec::new(),
+            };
+            let told = crate::runs_told::tell(store, &run, &reverted, topic).await;
+            told_outcome(&run, &told, json)
+        }
     }
 }
 

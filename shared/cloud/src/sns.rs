@@ -121,6 +121,24 @@ impl Topic {
         Ok(out.message_id.unwrap_or_default())
     }
 
+    /// Publishes a district's run notice with its tenant and outcome as
+    /// message attributes (the subscriptions' filter policies read the
+    /// tenant); returns the message id.
+    pub async fn publish_notice(
+        &self,
+        tenant: &str,
+        outcome: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<String, Failure> {
+        self.publish(
+            subject,
+            body,
+            &[(TENANT_ATTRIBUTE, tenant), (OUTCOME_ATTRIBUTE, outcome)],
+        )
+        .await
+    }
+
     /// Publishes a district's run notice, best effort: a failure is logged
     /// (tenant, outcome and the error, never the text) and counted in the
     /// `NoticeFailures` metric, and never fails the run that was recorded.
@@ -133,14 +151,7 @@ impl Topic {
         body: &str,
     ) -> bool {
         use crate::metrics::{emit, Metric};
-        match self
-            .publish(
-                subject,
-                body,
-                &[(TENANT_ATTRIBUTE, tenant), (OUTCOME_ATTRIBUTE, outcome)],
-            )
-            .await
-        {
+        match self.publish_notice(tenant, outcome, subject, body).await {
             Ok(id) => {
                 tracing::info!(tenant, outcome, message_id = %id, "run notice published");
                 emit(&[], &[Metric::count("NoticesSent", 1)], &[]);

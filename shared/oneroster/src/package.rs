@@ -10,6 +10,7 @@ use std::fs::{File, FileType, OpenOptions};
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+mod other_format;
 mod zip_entries;
 
 use zip_entries::{check_zip_sizes, zip_csv_entries, zip_package};
@@ -287,7 +288,13 @@ impl Package {
                 warnings,
             )),
             None => Err(OpenFailure {
-                fatal: vec![manifest_missing(&dir.display().to_string())],
+                fatal: vec![no_manifest(
+                    &Source::Folder {
+                        dir: dir.to_path_buf(),
+                    },
+                    files.values(),
+                    &dir.display().to_string(),
+                )],
                 warnings,
             }),
         })
@@ -331,7 +338,23 @@ impl Package {
                 warnings,
             });
         }
-        zip_package(path, csvs, warnings)
+        let entries: Vec<Entry> = csvs
+            .iter()
+            .map(|(name, size, _)| Entry {
+                name: name.clone(),
+                size: *size,
+            })
+            .collect();
+        zip_package(path, csvs, warnings).map_err(|mut failure| {
+            // Without a manifest, the files' headers may show another format.
+            for issue in &mut failure.fatal {
+                if issue.code == IssueCode::ManifestMissing {
+                    let source = Source::Zip(path.to_path_buf());
+                    *issue = no_manifest(&source, entries.iter(), &path.display().to_string());
+                }
+            }
+            failure
+        })
     }
 
     /// Streams one file of the package through `read`. Zip entries are
@@ -341,7 +364,18 @@ impl Package {
         entry: &Entry,
         read: impl FnOnce(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<T> {
-        match &self.source {
+        self.source.with_entry(entry, read)
+    }
+}
+
+impl Source {
+    /// [`Package::with_entry`], from the package's bytes alone.
+    fn with_entry<T>(
+        &self,
+        entry: &Entry,
+        read: impl FnOnce(&mut (dyn Read + Send)) -> T,
+    ) -> io::Result<T> {
+        match self {
             Source::Folder { dir } => {
                 // Bounded by the size listed when the folder was read (the
                 // listing's total was held to the package limit): a file
@@ -366,6 +400,27 @@ impl Package {
                 Ok(read(&mut bounded))
             }
         }
+    }
+}
+
+/// The fatal finding for a package without `manifest.csv` at `where_`:
+/// [`IssueCode::OtherFormat`] when the header lines of its CSV `files` show
+/// another roster format, else [`IssueCode::ManifestMissing`].
+fn no_manifest<'e>(source: &Source, files: impl Iterator<Item = &'e Entry>, where_: &str) -> Issue {
+    let mut headers: Vec<(String, Vec<String>)> = other_format::limit(files)
+        .filter_map(|entry| {
+            let columns = source
+                .with_entry(entry, |read| other_format::read_header(read))
+                .ok()
+                .flatten()?;
+            Some((entry.name.clone(), columns))
+        })
+        .collect();
+    // In name order, whichever order a zip lists them in.
+    headers.sort_by_key(|(name, _)| name.to_ascii_lowercase());
+    match other_format::recognise(&headers) {
+        Some(recognition) => fatal(IssueCode::OtherFormat, recognition.message(where_)),
+        None => manifest_missing(where_),
     }
 }
 

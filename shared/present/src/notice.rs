@@ -51,7 +51,8 @@ fn shown_at_most(value: &str, chars: usize) -> String {
 pub struct Notice {
     /// The tenant (the message attribute subscriptions filter on).
     pub tenant: String,
-    /// The run's outcome (`rejected`, `held`, `failed`, `stale`, `applied`).
+    /// The run's outcome (`rejected`, `held`, `failed`, `stale`, `applied`,
+    /// and after an operator's decision `discarded` or `reverted`).
     pub outcome: String,
     /// A short subject line.
     pub subject: String,
@@ -84,8 +85,54 @@ pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
     .then(|| notice(run))
 }
 
+/// The message a district's contacts get when an operator decided about a
+/// run (`rosterctl runs approve|discard|revert`): always, when the tenant is
+/// enabled and has contacts. The district was told the run was held (or its
+/// roster changed by it), so it hears what became of it.
+pub fn for_decision(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
+    (tenant.enabled && !tenant.notify_emails.is_empty()).then(|| notice(run))
+}
+
+/// The run's outcome in a word: its status, or `reverted` for a run a later
+/// run undid and for the run that undid it.
+pub fn outcome_word(run: &RunRecord) -> &'static str {
+    if run.reverted_by.is_some() || run.reverts.is_some() {
+        "reverted"
+    } else {
+        run.status.as_str()
+    }
+}
+
+/// What an operator decided about `run`, in one sentence, when one did
+/// (approved or discarded a held run, reverted an applied one). Ids only:
+/// never the operator's name.
+pub fn decision(run: &RunRecord) -> Option<String> {
+    if let Some(by) = &run.reverted_by {
+        return Some(format!(
+            "The changes of this run were undone by run {}: the records it wrote are back as they were before it.",
+            shown(by)
+        ));
+    }
+    if let Some(undone) = &run.reverts {
+        return Some(format!(
+            "This run undid run {}: the records that run wrote are back as they were before it.",
+            shown(undone)
+        ));
+    }
+    run.decided_by.as_ref()?;
+    match run.status {
+        RunStatus::Applied => Some("This run was held, then approved by our team and applied.".into()),
+        RunStatus::Discarded => Some("This run was held, then discarded by our team: nothing of it was applied.".into()),
+        RunStatus::Stale => Some("This run was held; when it was approved, a newer delivery had been applied already, so it was not applied.".into()),
+        _ => None,
+    }
+}
+
 /// What the district should do next about `run`, in one sentence (empty for outcomes that need nothing).
 pub fn next_step(run: &RunRecord) -> &'static str {
+    if outcome_word(run) == "reverted" {
+        return "Nothing needs doing. If the records should come back, send the file again and it is applied anew.";
+    }
     next_step_for(run.status, &run.source.kind)
 }
 
@@ -99,20 +146,24 @@ pub fn next_step_for(status: RunStatus, delivery: &str) -> &'static str {
         RunStatus::Failed => "Nothing is assumed applied. We retry automatically; if this repeats, your Customer Success Manager will contact you.",
         RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
         RunStatus::Applied => "Your roster is up to date.",
+        RunStatus::Discarded => "Nothing was changed: this delivery was not applied. If it was right after all, send it again; otherwise send the corrected file.",
         _ => "",
     }
 }
 
 /// The message about `run` (for a district's contacts).
 pub fn notice(run: &RunRecord) -> Notice {
-    let outcome = run.status.as_str().to_string();
+    let outcome = outcome_word(run).to_string();
     let (tenant, run_id) = (shown(&run.tenant), shown(&run.run_id));
     let subject = format!("Roster sync for {tenant}: {outcome} (run {run_id})");
     let mut body = format!(
-        "District: {tenant}\nOutcome: {outcome}\nRun: {run_id}\nSource: {}\n\n{}\n",
+        "District: {tenant}\nOutcome: {outcome}\nRun: {run_id}\nSource: {}\n\n",
         shown(&run.source.kind),
-        next_step(run)
     );
+    if let Some(decision) = decision(run) {
+        let _ = writeln!(body, "{decision}");
+    }
+    let _ = writeln!(body, "{}", next_step(run));
     if !run.counts.is_empty() {
         body.push_str("\nRecords by type (inserted / updated / archived / ended / un-archived / rejected rows):\n");
         for (kind, c) in run.counts_by_kind() {
@@ -354,6 +405,55 @@ mod tests {
         assert_eq!(
             shown(&"é".repeat(NOTICE_VALUE_CHARS)).chars().count(),
             NOTICE_VALUE_CHARS
+        );
+    }
+
+    #[test]
+    fn a_decision_is_told_to_any_enabled_tenant_with_contacts_and_says_what_became_of_the_run() {
+        let mut tenant = TenantConfig::new("springfield").unwrap();
+        let mut approved = run(RunStatus::Applied);
+        approved.decided_by = Some("jsmith".into());
+        assert_eq!(for_decision(&tenant, &approved), None, "no contacts");
+        tenant.notify_emails = vec!["data@springfield.k12.us".into()];
+        let n = for_decision(&tenant, &approved).expect("an approval is told unasked");
+        assert_eq!(n.outcome, "applied");
+        assert!(
+            n.body
+                .contains("held, then approved by our team and applied"),
+            "{}",
+            n.body
+        );
+        assert!(!n.body.contains("jsmith"), "never the operator's name");
+        let mut discarded = run(RunStatus::Discarded);
+        discarded.decided_by = Some("jsmith".into());
+        let n = for_decision(&tenant, &discarded).unwrap();
+        assert_eq!(n.outcome, "discarded");
+        assert!(n.body.contains("then discarded by our team"), "{}", n.body);
+        assert!(n.body.contains("send it again"), "{}", n.body);
+        let mut revert = run(RunStatus::Applied);
+        revert.reverts = Some("r-1".into());
+        let n = for_decision(&tenant, &revert).unwrap();
+        assert_eq!(
+            (n.outcome.as_str(), outcome_word(&revert)),
+            ("reverted", "reverted")
+        );
+        assert!(n.body.contains("This run undid run r-1"), "{}", n.body);
+        let mut reverted = run(RunStatus::Applied);
+        reverted.reverted_by = Some("r-2".into());
+        assert_eq!(
+            decision(&reverted).as_deref(),
+            Some("The changes of this run were undone by run r-2: the records it wrote are back as they were before it.")
+        );
+        assert_eq!(
+            decision(&run(RunStatus::Applied)),
+            None,
+            "a run no one decided"
+        );
+        tenant.enabled = false;
+        assert_eq!(
+            for_decision(&tenant, &approved),
+            None,
+            "a disabled district"
         );
     }
 

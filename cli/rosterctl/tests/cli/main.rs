@@ -7,6 +7,7 @@ mod help_cli;
 mod progress_cli;
 mod pull_cli;
 mod roster_cli;
+mod runs_told_cli;
 mod sso_serve_cli;
 mod tenants_cli;
 mod validate_cli;

@@ -163,21 +163,8 @@ impl<S: Store> Ingest<S> {
         run: &RunRecord,
         validation: Option<&Value>,
     ) -> Result<(), Failure> {
-        s3::put_json(&self.s3, bucket, &format!("{folder}report.json"), report).await?;
-        s3::put_bytes(
-            &self.s3,
-            bucket,
-            &format!("{folder}{}", present::report_page::PAGE_FILE),
-            present::report_page::render(
-                Some(run),
-                validation
-                    .and_then(present::report_page::Findings::from_value)
-                    .as_ref(),
-            )
-            .into_bytes(),
-            "text/html; charset=utf-8",
-        )
-        .await
+        present::report_page::s3::put_report(&self.s3, bucket, folder, report, run, validation)
+            .await
     }
 
     /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).

@@ -41,6 +41,10 @@ issue_codes! {
     /// No `manifest.csv` in the package.
     ManifestMissing = "manifest_missing":
         "The package has no manifest.csv. ClassLink's OneRoster export always includes one: export again with the OneRoster 1.1 template.";
+    /// No `manifest.csv`, and the files' headers are another roster format's
+    /// (OneRoster 1.0, Microsoft School Data Sync v1 or v2.1).
+    OtherFormat = "other_format":
+        "The package is in another roster format, not OneRoster 1.1: the message says which (OneRoster 1.0, or Microsoft School Data Sync) and what shows it. ClassLink's OneRoster 1.1 export template is what we read: choose it in ClassLink's Roster Server and export again.";
     /// `manifest.csv` is unreadable or has an invalid row.
     ManifestInvalid = "manifest_invalid":
         "manifest.csv could not be read as OneRoster's list of property names and values.";

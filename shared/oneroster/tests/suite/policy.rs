@@ -59,6 +59,136 @@ fn no_manifest_is_fatal() {
     assert_eq!(error_codes(&v), vec![IssueCode::ManifestMissing]);
 }
 
+/// The one fatal finding of `fixture`, validated as a folder and as a zip
+/// (`manifest_missing` and `other_format` are judged alike in both).
+fn no_manifest_finding(fixture: &Fixture) -> Vec<(IssueCode, String)> {
+    let mut out = Vec::new();
+    for path in [fixture.folder(), fixture.zip()] {
+        let v = validate_package(&path, &ValidationOptions::default());
+        assert!(!v.report.ok && v.package.is_none(), "{:#?}", v.report);
+        assert_eq!(
+            v.report.errors.len(),
+            1,
+            "one error: {:#?}",
+            v.report.errors
+        );
+        let e = &v.report.errors[0];
+        out.push((e.code, e.message.clone()));
+    }
+    out
+}
+
+#[test]
+fn a_manifestless_oneroster_1_0_package_is_named_with_advice() {
+    let fixture = Fixture::empty()
+        .with("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,metadata.classification,metadata.gender,metadata.boarding,parentSourcedId\norg1,active,2016-01-01,North High,school,NH,public,mixed,false,\n")
+        .with("users.csv", "sourcedId,status,dateLastModified,orgSourcedIds,role,username,userId,givenName,familyName,identifier,email,sms,phone,agents,grade\nst1,active,2016-01-01,org1,student,ann,,Ann,Lee,,,,,,09\n")
+        .with("classes.csv", "sourcedId,status,dateLastModified,title,grade,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedId,subjects\ncl1,active,2016-01-01,Math,09,co1,M1,scheduled,,org1,t1,math\n")
+        .with("courses.csv", "sourcedId,status,dateLastModified,schoolYearId,title,courseCode,grade,orgSourcedId,subjects\nco1,active,2016-01-01,y1,Math,M,09,org1,math\n");
+    for (code, message) in no_manifest_finding(&fixture) {
+        assert_eq!(code, IssueCode::OtherFormat, "{message}");
+        assert!(
+            message.contains("looks like a OneRoster 1.0 export, not OneRoster 1.1"),
+            "{message}"
+        );
+        for shown in [
+            "`users.csv` has `grade`, not `grades`",
+            "; and 1 more)",
+            "`classes.csv` has `termSourcedId`, not `termSourcedIds`",
+            "`courses.csv` has `schoolYearId`, not `schoolYearSourcedId`",
+        ] {
+            assert!(message.contains(shown), "{shown}: {message}");
+        }
+        assert!(
+            message.contains("ClassLink's OneRoster 1.1 export template is what we read"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_school_data_sync_v1_export_is_named_with_advice() {
+    let fixture = Fixture::empty()
+        .with("School.csv", "SIS ID,Name\n1,North High\n")
+        .with(
+            "Section.csv",
+            "SIS ID,School SIS ID,Section Name\ns1,1,Math\n",
+        )
+        .with("Student.csv", "SIS ID,School SIS ID,Username\n100,1,ann\n")
+        .with("Teacher.csv", "SIS ID,School SIS ID,Username\n200,1,bob\n")
+        .with("StudentEnrollment.csv", "Section SIS ID,SIS ID\ns1,100\n")
+        .with("TeacherRoster.csv", "Section SIS ID,SIS ID\ns1,200\n");
+    for (code, message) in no_manifest_finding(&fixture) {
+        assert_eq!(code, IssueCode::OtherFormat, "{message}");
+        assert!(
+            message.contains("looks like a Microsoft School Data Sync (v1 format) export"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`Student.csv` is a School Data Sync file name"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`Section.csv` has the column(s) `SIS ID`, `School SIS ID`"),
+            "{message}"
+        );
+        assert!(message.contains("; and 6 more)"), "{message}");
+    }
+    // SDS columns under OneRoster's file names are recognised too.
+    let renamed = Fixture::empty()
+        .with("orgs.csv", "SIS ID,Name\n1,North High\n")
+        .with(
+            "users.csv",
+            "SIS ID,School SIS ID,First Name,Last Name,Username\n100,1,Ann,Lee,ann\n",
+        );
+    for (code, message) in no_manifest_finding(&renamed) {
+        assert_eq!(code, IssueCode::OtherFormat, "{message}");
+        assert!(
+            message.contains("`users.csv` has the column(s) `SIS ID`, `School SIS ID`"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_school_data_sync_v2_export_is_named_with_advice() {
+    let fixture = Fixture::empty()
+        .with("orgs.csv", "sourcedId,name,type\n1,North High,school\n")
+        .with("users.csv", "sourcedId,username,familyName,givenName\n100,ann@x.org,Lee,Ann\n")
+        .with("roles.csv", "userSourcedId,orgSourcedId,role,sessionSourcedIds,grade,isPrimary,roleStartDate,roleEndDate\n100,1,student,,09,true,,\n")
+        .with("classes.csv", "sourcedId,orgSourcedId,title,sessionSourcedIds,courseSourcedId\ncl1,1,Math,,\n")
+        .with("enrollments.csv", "classSourcedId,userSourcedId,role\ncl1,100,student\n");
+    for (code, message) in no_manifest_finding(&fixture) {
+        assert_eq!(code, IssueCode::OtherFormat, "{message}");
+        assert!(message.contains("this looks like a Microsoft School Data Sync v2 (v2.1 format) export, not OneRoster 1.1"), "{message}");
+        assert!(
+            message.contains(
+                "`orgs.csv` is `sourcedId,name,type`, without `status` and `dateLastModified`"
+            ),
+            "{message}"
+        );
+        assert!(
+            message.contains("`roles.csv` (School Data Sync's users' roles)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("ClassLink's OneRoster 1.1 export template is what we read"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_manifestless_oneroster_1_1_package_keeps_the_manifest_message() {
+    for (code, message) in no_manifest_finding(&Fixture::valid().without("manifest.csv")) {
+        assert_eq!(code, IssueCode::ManifestMissing, "{message}");
+        assert!(
+            message.contains("every OneRoster 1.1 package starts with manifest.csv"),
+            "{message}"
+        );
+    }
+}
+
 #[test]
 fn oneroster_1_2_is_fatal_with_advice() {
     let v = Fixture::valid()

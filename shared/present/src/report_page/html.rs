@@ -15,7 +15,7 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;background:#fff;margin:0 auto;max-width:70rem;padding:1rem}\
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem}\
 .outcome{padding:.75rem 1rem;border-left:.5rem solid #1a1a1a;background:#f2f2f2}\
-.rejected,.failed{border-color:#a40000}.held,.stale{border-color:#7a4a00}.applied{border-color:#0a6b2d}\
+.rejected,.failed{border-color:#a40000}.held,.stale,.discarded,.reverted{border-color:#7a4a00}.applied{border-color:#0a6b2d}\
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #767676;padding:.3rem .5rem;text-align:left;vertical-align:top}\
 th{background:#e6e6e6}td.n{text-align:right}code,.value{font-family:ui-monospace,monospace;word-break:break-all}\
 @media print{body{max-width:none;font-size:11pt}.outcome{background:none}th{background:none}}";
@@ -70,7 +70,9 @@ pub(super) fn page(
                     section aria-labelledby="outcome" {
                         h2 #outcome { "Outcome" }
                         p class={ "outcome " (outcome.word) } {
-                            strong { (outcome.headline()) "." } " " (outcome.next_step)
+                            strong { (outcome.headline()) "." } " "
+                            @if let Some(decision) = &outcome.decision { (decision) " " }
+                            (outcome.next_step)
                         }
                     }
                     @if let Some(run) = run.filter(|r| !r.counts.is_empty()) { (counts(run)) }

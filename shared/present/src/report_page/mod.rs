@@ -18,6 +18,8 @@
 mod findings;
 mod html;
 mod outcome;
+#[cfg(feature = "s3")]
+pub mod s3;
 
 pub use findings::{FileCounts, Finding, Findings};
 pub use outcome::{Origin, Outcome};

@@ -3,7 +3,7 @@
 //! validation alone fills it, and an upload set aside unread fills it.
 
 use super::findings::Findings;
-use crate::notice::next_step_for;
+use crate::notice::{decision, next_step, next_step_for, outcome_word};
 use chrono::{DateTime, Utc};
 use roster::run::{RunRecord, RunStatus};
 
@@ -17,6 +17,9 @@ pub struct Outcome {
     pub word: &'static str,
     /// What to do next, in one sentence (empty when nothing needs doing).
     pub next_step: &'static str,
+    /// What an operator decided about the run (approved, discarded,
+    /// reverted), in one sentence, when one did.
+    pub decision: Option<String>,
     /// Where the report came from, when known.
     pub origin: Option<Origin>,
 }
@@ -56,8 +59,9 @@ impl Outcome {
     pub fn of_run(run: &RunRecord) -> Self {
         Outcome {
             tenant: run.tenant.clone(),
-            word: run.status.as_str(),
-            next_step: next_step_for(run.status, &run.source.kind),
+            word: outcome_word(run),
+            next_step: next_step(run),
+            decision: decision(run),
             origin: Some(Origin::Run {
                 id: run.run_id.clone(),
                 delivery: run.source.kind.clone(),
@@ -77,6 +81,7 @@ impl Outcome {
             tenant: String::new(),
             word,
             next_step,
+            decision: None,
             origin: None,
         }
     }
@@ -87,6 +92,7 @@ impl Outcome {
             tenant: String::new(),
             word: RunStatus::Rejected.as_str(),
             next_step: next_step_for(RunStatus::Rejected, "upload"),
+            decision: None,
             origin: Some(Origin::SetAside {
                 file: file.to_string(),
                 at,
