@@ -109,7 +109,7 @@ fn a_mode_that_is_not_one_is_a_usage_error_naming_the_modes() {
     assert!(!dir.path().join("roster.db").exists(), "nothing created");
 }
 
-/// The generated district's users.csv with one student's role made `wizard`:
+/// The generated district's users.csv with its last student's role made `wizard`:
 /// that student's sourcedId, and the offset of the page (of `page_size`)
 /// the server sends it in (pages are sorted by sourcedId).
 fn break_one_student(package: &Path, page_size: usize) -> (String, usize) {
@@ -117,7 +117,8 @@ fn break_one_student(package: &Path, page_size: usize) -> (String, usize) {
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text
         .lines()
-        .find(|l| l.contains(",\"student\","))
+        .filter(|l| l.contains(",\"student\","))
+        .last()
         .unwrap()
         .to_string();
     std::fs::write(
@@ -142,6 +143,7 @@ fn an_api_run_keeps_its_report_and_names_the_records_the_district_sent() {
         0
     );
     let (student, offset) = break_one_student(&d.join("district"), 25);
+    assert!(offset > 0, "a record on a later page");
     let api = server(&d.join("district"));
     let (code, out) = rosterctl(
         d,
