@@ -317,6 +317,9 @@ fn render_notes(out: &mut String, run: &RunRecord) {
     for warning in &run.warnings {
         let _ = writeln!(out, "warning: {}", escape_controls(warning));
     }
+    for note in &run.delivery_notes {
+        let _ = writeln!(out, "warning: {}", escape_controls(note));
+    }
 }
 
 /// The first errors.
@@ -329,7 +332,6 @@ fn render_errors(out: &mut String, run: &RunRecord) {
             run.errors.len().min(20)
         );
         for e in run.errors.iter().take(20) {
-            let line = e.line.map(|l| format!(":{l}")).unwrap_or_default();
             let column = e
                 .column
                 .as_ref()
@@ -337,8 +339,8 @@ fn render_errors(out: &mut String, run: &RunRecord) {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {}.csv{line}{column} {}: {}",
-                e.file,
+                "  {}{column} {}: {}",
+                escape_controls(&e.place()),
                 e.code,
                 escape_controls(&e.message)
             );

@@ -123,13 +123,15 @@ pub struct PullArgs {
 
 impl PullArgs {
     /// Runs `rosterctl pull`: checks the credentials, opens (or creates) the
-    /// store, pulls into a scratch folder (removed after) and syncs.
+    /// store, pulls into a scratch folder (removed after) and syncs; the
+    /// run's report and page are kept in the runs folder, as `sync`'s.
     pub async fn run(self) -> Outcome {
         let auth = match self.auth(std::env::var("ONEROSTER_API_SECRET").ok()) {
             Ok(auth) => auth,
             Err(message) => return usage(message),
         };
         let scratch = std::env::temp_dir().join(format!("rosterctl-pull-{}", std::process::id()));
+        let artifacts = self.store.artifacts();
         let params = PullParams {
             tenant: &self.tenant,
             api_url: self.api_url.as_deref(),
@@ -139,8 +141,7 @@ impl PullArgs {
             json: self.json,
             scratch: &scratch,
         };
-        let outcome =
-            crate::on_new_store!(self.store, self.json, s => noted(pull(&s, params).await));
+        let outcome = crate::on_new_store!(self.store, self.json, s => noted(pull(&s, &artifacts, params).await));
         let _ = std::fs::remove_dir_all(&scratch);
         outcome
     }
@@ -305,7 +306,11 @@ pub struct PullParams<'p> {
 }
 
 /// `rosterctl pull`: pulls the tenant's OneRoster API locally and syncs it.
-pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<String>) {
+pub async fn pull<S: Store, A: Artifacts>(
+    store: &S,
+    artifacts: &A,
+    p: PullParams<'_>,
+) -> (Outcome, Option<String>) {
     let (mut tenant, note) = match tenant_or_default(store, p.tenant, p.json).await {
         Ok(found) => found,
         Err(outcome) => return (outcome, None),
@@ -346,12 +351,19 @@ pub async fn pull<S: Store>(store: &S, p: PullParams<'_>) -> (Outcome, Option<St
         progress: crate::progress::for_command(p.json),
         ..api_pull::PullConfig::default()
     };
-    match api_pull::pull_and_sync(
-        store, &tenant, &api, p.auth, p.mode, None, &config, p.scratch,
-    )
-    .await
+    let places = api_pull::pull::PullPlaces {
+        scratch: p.scratch,
+        artifacts,
+    };
+    match api_pull::pull_and_sync(store, &tenant, &api, p.auth, p.mode, None, &config, places).await
     {
-        Ok(run) => (run_outcome(&run, p.json), note),
+        Ok(run) => {
+            // The page a district reads, beside report.json in the runs folder.
+            if let Err(e) = present::report_page::write_beside(&run) {
+                eprintln!("warning: report.html not written: {e}");
+            }
+            (run_outcome(&run, p.json), note)
+        }
         Err(e) => (sync_failure(p.json, &e), note),
     }
 }

@@ -2,6 +2,7 @@
 //! API settings, the credentials from Secrets Manager, then the shared
 //! pull-and-sync (`api_pull`). A partial pull applies nothing.
 
+use api_pull::pull::PullPlaces;
 use api_pull::pull_and_sync;
 use api_pull::ApiSecret;
 pub use api_pull::{PullConfig, PullEvent, RequestedMode};
@@ -29,9 +30,10 @@ pub struct Puller<S: Store> {
     pub continuations: Option<ContinuationQueue>,
     /// The run-notice topic (`NOTICE_TOPIC_ARN`), if the deployment has one.
     pub notices: Option<cloud::sns::Topic>,
-    /// Where runs' files are kept (`RUN_FILES_BUCKET`): held plans for
-    /// `runs approve`, before-images for `runs revert`. Without it they stay in
-    /// `/tmp` and are lost with the container.
+    /// Where runs' files are kept (`RUN_FILES_BUCKET`): the report
+    /// (`report.json` and its page), held plans for `runs approve`,
+    /// before-images for `runs revert`. Without it they stay in `/tmp` and are
+    /// lost with the container.
     pub run_files: Option<RunFilesBucket>,
 }
 
@@ -124,6 +126,11 @@ impl<S: Store> Puller<S> {
             }
             Err(e) => return Err(e),
         };
+        let artifacts = roster::LocalArtifacts::new(self.scratch.join("runs"));
+        let places = PullPlaces {
+            scratch: &self.scratch,
+            artifacts: &artifacts,
+        };
         let mut run = pull_and_sync(
             &self.store,
             &tenant,
@@ -132,7 +139,7 @@ impl<S: Store> Puller<S> {
             event.mode,
             deadline,
             &self.config,
-            &self.scratch,
+            places,
         )
         .await?;
         self.keep_run_files(&mut run).await?;
@@ -142,24 +149,48 @@ impl<S: Store> Puller<S> {
         Ok((tenant, run))
     }
 
-    /// Moves the run's held plan and before-images from `/tmp` to the run-files
-    /// bucket and stores the record pointing at them.
+    /// Moves the run's files from `/tmp` to the run-files bucket, beside
+    /// csv-ingest's (`processed/{tenant}/{run}/`): its report as
+    /// `report.json` (`{"run", "validation"}`) and as the district's page
+    /// (`report.html`), its held plan and before-images; and stores the
+    /// record pointing at them.
     async fn keep_run_files(&self, run: &mut RunRecord) -> Result<(), Failure> {
         let local = self
             .scratch
             .join("runs")
             .join(&run.tenant)
             .join(&run.run_id);
-        if run.plan_ref.is_none() && run.before_ref.is_none() {
-            return Ok(());
-        }
         let Some(files) = &self.run_files else {
-            tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "no RUN_FILES_BUCKET: the run's plan and before-images stay in /tmp");
+            tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "no RUN_FILES_BUCKET: the run's report, plan and before-images stay in /tmp");
             return Ok(());
         };
         let folder = format!("processed/{}/{}/", run.tenant, run.run_id);
+        let validation = std::fs::read(local.join("report.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
         cloud::run_files::keep_in_s3(&files.s3, &files.bucket, &folder, run).await?;
+        run.report_ref = Some(format!("s3://{}/{folder}report.json", files.bucket));
         self.store.put_run(run).await?;
+        let report = serde_json::json!({"run": run, "validation": validation});
+        cloud::s3::put_json(
+            &files.s3,
+            &files.bucket,
+            &format!("{folder}report.json"),
+            &report,
+        )
+        .await?;
+        let findings = validation
+            .as_ref()
+            .and_then(present::report_page::Findings::from_value);
+        let page = present::report_page::render(Some(run), findings.as_ref());
+        cloud::s3::put_bytes(
+            &files.s3,
+            &files.bucket,
+            &format!("{folder}{}", present::report_page::PAGE_FILE),
+            page.into_bytes(),
+            "text/html; charset=utf-8",
+        )
+        .await?;
         let _ = std::fs::remove_dir_all(&local);
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! ([`pull_and_sync`]). The engine crate `roster` knows nothing of it.
 
 pub mod pull;
+pub mod relocate;
 pub mod secret;
 
 pub use pull::{choose_mode, pull_and_sync, PullConfig, PullEvent, RequestedMode};

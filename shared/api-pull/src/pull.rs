@@ -8,7 +8,7 @@ use oneroster::EntityKind;
 use oneroster_rest::address::AddressPolicy;
 use oneroster_rest::client::{Auth, Client, ClientBuildError, ClientError, ClientOptions};
 use oneroster_rest::pull::{pull, PullError, PullMode};
-use roster::artifacts::LocalArtifacts;
+use roster::artifacts::Artifacts;
 use roster::engine::{Engine, SyncError, SyncOptions};
 use roster::run::{Delivered, RunRecord, RunSource, RunStatus};
 use roster::store::Store;
@@ -129,10 +129,24 @@ pub async fn choose_mode<S: Store>(
     )
 }
 
+/// Collections a district's API may decline (404 or 403) without failing
+/// the pull: they are left out of the run (`absent`, nothing archived).
+pub const OPTIONAL: [EntityKind; 1] = [EntityKind::Demographics];
+
+/// Where a pull works and keeps its files.
+pub struct PullPlaces<'a, A: Artifacts> {
+    /// Scratch space for the pulled package (removed after the run).
+    pub scratch: &'a Path,
+    /// Where the run's report, held plan and before-images are kept.
+    pub artifacts: &'a A,
+}
+
 /// Pulls `tenant`'s API with `auth` and syncs it. Pull failures end as a
-/// stored `failed` run (`Ok`); store failures are errors.
+/// stored `failed` run (`Ok`); store failures are errors. The validation
+/// report (kept in `places.artifacts`) and the run's errors name records as
+/// the district sent them (collection, page offset, sourcedId).
 #[allow(clippy::too_many_arguments)]
-pub async fn pull_and_sync<S: Store>(
+pub async fn pull_and_sync<S: Store, A: Artifacts>(
     store: &S,
     tenant: &TenantConfig,
     api: &ApiSettings,
@@ -140,8 +154,9 @@ pub async fn pull_and_sync<S: Store>(
     requested: RequestedMode,
     deadline: Option<Instant>,
     config: &PullConfig,
-    scratch: &Path,
+    places: PullPlaces<'_, A>,
 ) -> Result<RunRecord, SyncError> {
+    let scratch = places.scratch;
     let started = Utc::now();
     let mut run = RunRecord::start(
         &tenant.tenant,
@@ -173,7 +188,7 @@ pub async fn pull_and_sync<S: Store>(
         .into_iter()
         .filter(|k| *k != EntityKind::Demographics || tenant.demographics)
         .collect();
-    let summary = match pull(&client, &kinds, mode, &folder, budget).await {
+    let summary = match pull(&client, &kinds, &OPTIONAL, mode, &folder, budget).await {
         Ok(summary) => summary,
         Err(e) => return record_failed_pull(store, run, &folder, e).await,
     };
@@ -183,12 +198,12 @@ pub async fn pull_and_sync<S: Store>(
         requests = summary.requests,
         retries = summary.retries,
         full = matches!(mode, PullMode::Full),
+        declined = summary.collections.values().filter(|c| c.declined.is_some()).count(),
         "pull complete"
     );
-    let artifacts = LocalArtifacts::new(scratch.join("runs"));
     let engine = Engine {
         store,
-        artifacts: &artifacts,
+        artifacts: places.artifacts,
         options: SyncOptions {
             deadline: deadline.map(|d| d.checked_sub(config.apply_margin).unwrap_or(d)),
             chunk: config.write_chunk,
@@ -203,8 +218,34 @@ pub async fn pull_and_sync<S: Store>(
     let result = engine
         .sync_package(tenant, &folder, source, Delivered::at(started))
         .await;
+    let result = match result {
+        Ok(run) => told_as_sent(store, places.artifacts, run, &folder, &summary).await,
+        Err(e) => Err(e),
+    };
     let _ = std::fs::remove_dir_all(&folder);
     result
+}
+
+/// The run and its report rewritten to name what the district sent, and
+/// stored again.
+async fn told_as_sent<S: Store, A: Artifacts>(
+    store: &S,
+    artifacts: &A,
+    mut run: RunRecord,
+    folder: &Path,
+    summary: &oneroster_rest::pull::PullSummary,
+) -> Result<RunRecord, SyncError> {
+    let report = run
+        .report_ref
+        .as_deref()
+        .and_then(|r| artifacts.fetch(r).ok());
+    let before = run.clone();
+    crate::relocate::tell_as_sent(&mut run, report.as_deref(), folder, summary)
+        .map_err(|e| SyncError::io("naming the pulled records in the report", e))?;
+    if run != before {
+        store.put_run(&run).await?;
+    }
+    Ok(run)
 }
 
 /// The client of the tenant's API.

@@ -129,6 +129,14 @@ pub enum ClientError {
         /// The collection requested.
         collection: String,
     },
+    /// 404: the API serves no such collection at this URL.
+    #[error("{collection} at offset {offset}: HTTP 404 Not Found: the API serves no `{collection}` collection at this URL; check the API URL (it ends in /ims/oneroster/v1p1)")]
+    NotFound {
+        /// Collection.
+        collection: String,
+        /// Offset of the page.
+        offset: usize,
+    },
     /// The request failed after every retry, or with a non-retryable status.
     #[error("{collection} at offset {offset}: {message}")]
     Request {
@@ -158,6 +166,19 @@ pub enum ClientError {
         /// Collection.
         collection: String,
     },
+}
+
+impl ClientError {
+    /// The HTTP status of an answer by which the API declines to serve a
+    /// collection (404, or 403 for a collection these credentials may not
+    /// read), when this error is one.
+    pub fn declined_status(&self) -> Option<u16> {
+        match self {
+            ClientError::NotFound { .. } => Some(404),
+            ClientError::CredentialsRejected { status: 403, .. } => Some(403),
+            _ => None,
+        }
+    }
 }
 
 /// Why a client could not be made.
@@ -326,6 +347,10 @@ impl<'a> PageRequest<'a> {
             status @ (401 | 403) => Err(AttemptError::Final(ClientError::CredentialsRejected {
                 status,
                 collection: self.collection.into(),
+            })),
+            404 => Err(AttemptError::Final(ClientError::NotFound {
+                collection: self.collection.into(),
+                offset: self.offset,
             })),
             429 | 500.. => Err(AttemptError::Transient {
                 retry_after: header_number(&response, "Retry-After").map(Duration::from_secs),

@@ -6,5 +6,6 @@ pub mod address;
 pub mod client;
 pub mod flatten;
 pub mod oauth1;
+pub mod origins;
 pub mod pull;
 mod token;

@@ -5,10 +5,13 @@
 //! A collection is complete only when the rows received match `X-Total-Count`
 //! (or, without a total, a short or empty final page was seen) and no page
 //! failed. Any incomplete collection fails the whole pull: nothing is applied
-//! from a partial pull.
+//! from a partial pull. An optional collection (demographics) that the API
+//! declines on its first page (404, or 403) is left out: declared `absent`,
+//! which archives nothing.
 
 use crate::client::{Client, ClientError};
 use crate::flatten::{flatten, FlatRow};
+use crate::origins::Origins;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
 use oneroster::schema::columns;
@@ -40,6 +43,13 @@ pub struct CollectionPull {
     pub total: Option<u64>,
     /// Pages read.
     pub pages: u64,
+    /// The HTTP status by which the API declined this optional collection
+    /// (404 or 403): it is left out of the package (`absent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declined: Option<u16>,
+    /// Where each row of the collection's CSV came from.
+    #[serde(skip)]
+    pub origins: Origins,
 }
 
 /// What a pull did.
@@ -81,9 +91,12 @@ pub fn delta_filter(since: DateTime<Utc>) -> String {
 }
 
 /// Pulls `kinds` into the package folder `out` (created), within `budget`.
+/// Those of `optional` the API declines (404 or 403 on their first page)
+/// are declared absent, and said so in the summary.
 pub async fn pull(
     client: &Client,
     kinds: &[EntityKind],
+    optional: &[EntityKind],
     mode: PullMode,
     out: &Path,
     budget: Duration,
@@ -99,8 +112,9 @@ pub async fn pull(
         stream::iter(kinds.iter().copied())
             .map(|kind| {
                 let filter = filter.clone();
+                let optional = optional.contains(&kind);
                 async move {
-                    pull_collection(client, kind, filter.as_deref(), out, deadline)
+                    pull_collection(client, kind, optional, filter.as_deref(), out, deadline)
                         .await
                         .map(|c| (kind, c))
                 }
@@ -118,7 +132,12 @@ pub async fn pull(
     let (requests, retries) = client.counters();
     summary.requests = requests;
     summary.retries = retries;
-    write_manifest(out, kinds, mode)?;
+    let delivered: Vec<EntityKind> = kinds
+        .iter()
+        .copied()
+        .filter(|k| summary.collections[k.file_name()].declined.is_none())
+        .collect();
+    write_manifest(out, &delivered, mode)?;
     Ok(summary)
 }
 
@@ -141,10 +160,12 @@ fn write_manifest(out: &Path, kinds: &[EntityKind], mode: PullMode) -> std::io::
 
 /// Pulls every page of `kind` (with `filter`) into `out`'s CSV file, via a
 /// spill file of flattened records, checking the count against
-/// `X-Total-Count`.
+/// `X-Total-Count`. An `optional` collection the API declines on its first
+/// page is given as declined, with no file.
 async fn pull_collection(
     client: &Client,
     kind: EntityKind,
+    optional: bool,
     filter: Option<&str>,
     out: &Path,
     deadline: Instant,
@@ -161,8 +182,20 @@ async fn pull_collection(
     };
     let mut offset = 0usize;
     loop {
-        let page = client.page(name, offset, filter, deadline).await?;
+        let page = match client.page(name, offset, filter, deadline).await {
+            Ok(page) => page,
+            Err(e) => match e.declined_status() {
+                Some(status) if optional && offset == 0 => {
+                    drop(spill);
+                    std::fs::remove_file(&spill_path)?;
+                    pulled.declined = Some(status);
+                    return Ok(pulled);
+                }
+                _ => return Err(e.into()),
+            },
+        };
         pulled.pages += 1;
+        pulled.origins.page(offset as u64);
         match (pulled.total, page.total) {
             (None, Some(t)) if pulled.pages == 1 => pulled.total = Some(t as u64),
             (Some(first), Some(now)) if first != now as u64 => {
@@ -207,6 +240,7 @@ async fn pull_collection(
         &spill_path,
         &extensions,
         &out.join(format!("{name}.csv")),
+        &mut pulled.origins,
     )?;
     std::fs::remove_file(&spill_path)?;
     Ok(pulled)
@@ -236,11 +270,14 @@ fn spill_records(
     Ok(())
 }
 
+/// Writes the CSV of `kind` from its spill file, noting in `origins` the
+/// lines each row takes.
 fn write_csv(
     kind: EntityKind,
     spill: &Path,
     extensions: &BTreeSet<String>,
     target: &Path,
+    origins: &mut Origins,
 ) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(target)?));
     let mut header: Vec<&str> = columns(kind).iter().map(|c| c.name).collect();
@@ -265,9 +302,15 @@ fn write_csv(
             }
         }
         writer.write_record(&row)?;
+        origins.row(row.iter().map(|f| line_feeds(f.as_bytes())).sum());
     }
     writer.flush()?;
     Ok(())
+}
+
+/// Line feeds in `bytes`: a quoted value with line breaks spans lines.
+fn line_feeds(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
 
 #[cfg(test)]

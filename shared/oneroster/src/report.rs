@@ -7,7 +7,7 @@
 //! total always counted); tolerated quirks are aggregated into one warning per
 //! file, code and column, with a count and the first place they were seen.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod issue_code;
@@ -47,6 +47,41 @@ pub struct Issue {
     /// For aggregated warnings: how many times the quirk was seen.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+    /// For a record pulled from a OneRoster API: the record as the district
+    /// sent it, shown instead of the line of the temporary file it was read
+    /// from (`line` is then `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<ApiLocation>,
+}
+
+/// Where a record pulled from a district's OneRoster API came from: its
+/// collection, the page that carried it (the request's `offset`) and its
+/// `sourcedId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiLocation {
+    /// The collection (`users`).
+    pub collection: String,
+    /// The `offset` of the page that carried the record.
+    pub offset: u64,
+    /// The record's `sourcedId` (empty when it had none).
+    #[serde(rename = "sourcedId")]
+    pub sourced_id: String,
+}
+
+impl ApiLocation {
+    /// `users record `stu-1` (page at offset 200)`.
+    pub fn render(&self) -> String {
+        let id = if self.sourced_id.is_empty() {
+            "without a sourcedId".to_string()
+        } else {
+            format!("`{}`", escape_controls(&truncate(&self.sourced_id)))
+        };
+        format!(
+            "{} record {id} (page at offset {})",
+            escape_controls(&self.collection),
+            self.offset
+        )
+    }
 }
 
 /// Longest value quoted back in an issue.
@@ -69,6 +104,7 @@ impl Issue {
             message: message.into(),
             severity,
             count: None,
+            record: None,
         }
     }
 
@@ -90,15 +126,20 @@ impl Issue {
         self
     }
 
-    /// One-line human rendering: `users.csv:12 [role] invalid_enum: ...`.
+    /// One-line human rendering: `users.csv:12 [role] invalid_enum: ...`,
+    /// or for a pulled record `users record `u1` (page at offset 0) [role] ...`.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str(&self.file);
-        if self.file != PACKAGE_FILE {
-            out.push_str(".csv");
-        }
-        if let Some(line) = self.line {
-            out.push_str(&format!(":{line}"));
+        if let Some(record) = &self.record {
+            out.push_str(&record.render());
+        } else {
+            out.push_str(&self.file);
+            if self.file != PACKAGE_FILE {
+                out.push_str(".csv");
+            }
+            if let Some(line) = self.line {
+                out.push_str(&format!(":{line}"));
+            }
         }
         if let Some(column) = &self.column {
             out.push_str(&format!(" [{}]", escape_controls(column)));
@@ -411,6 +452,31 @@ mod tests {
         assert_eq!(errors.len(), 3, "two listed, then one that counts the rest");
         assert_eq!(errors[2].count, Some(3));
         assert_eq!(errors[2].line, None);
+    }
+
+    #[test]
+    fn a_pulled_record_is_named_by_collection_page_and_sourced_id() {
+        let mut issue = Issue::new(Severity::Error, "users", IssueCode::InvalidEnum, "bad role")
+            .at_line(7)
+            .in_column("role");
+        assert_eq!(issue.render(), "users.csv:7 [role] invalid_enum: bad role");
+        issue.line = None;
+        issue.record = Some(ApiLocation {
+            collection: "users".into(),
+            offset: 200,
+            sourced_id: "u-9".into(),
+        });
+        assert_eq!(
+            issue.render(),
+            "users record `u-9` (page at offset 200) [role] invalid_enum: bad role"
+        );
+        let json = serde_json::to_value(&issue).unwrap();
+        assert_eq!(json["record"]["sourcedId"], "u-9");
+        let plain = Issue::new(Severity::Error, "users", IssueCode::InvalidEnum, "m");
+        assert!(serde_json::to_value(&plain)
+            .unwrap()
+            .get("record")
+            .is_none());
     }
 
     #[test]

@@ -80,7 +80,7 @@ pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
         && !tenant.notify_emails.is_empty()
         && worth_notice(
             run.status,
-            tenant.notify_applied || !run.mass_ended.is_empty(),
+            tenant.notify_applied || !run.mass_ended.is_empty() || !run.delivery_notes.is_empty(),
         ))
     .then(|| notice(run))
 }
@@ -193,6 +193,12 @@ pub fn notice(run: &RunRecord) -> Notice {
             let _ = writeln!(body, "  {}", shown_at_most(note, NOTICE_NOTE_CHARS));
         }
     }
+    if !run.delivery_notes.is_empty() {
+        body.push_str("\nWhat this delivery did not bring (this run went on without it):\n");
+        for note in &run.delivery_notes {
+            let _ = writeln!(body, "  {}", shown_at_most(note, NOTICE_NOTE_CHARS));
+        }
+    }
     if run.error_count > 0 {
         let _ = writeln!(
             body,
@@ -201,17 +207,19 @@ pub fn notice(run: &RunRecord) -> Notice {
             run.errors.len().min(NOTICE_ERRORS)
         );
         for e in run.errors.iter().take(NOTICE_ERRORS) {
-            // The reader names a file by its type (`users`): the district knows `users.csv`.
-            let file = if e.file.contains('.') {
-                e.file.clone()
-            } else {
-                format!("{}.csv", e.file)
+            // A record pulled from the district's API is named as it was sent;
+            // a row of a file by the file the district knows (`users.csv`).
+            let place = match &e.record {
+                Some(record) => shown_at_most(&record.render(), NOTICE_NOTE_CHARS),
+                None => format!(
+                    "{} line {}",
+                    shown(&e.file_name()),
+                    e.line.map_or("-".to_string(), |l| l.to_string())
+                ),
             };
             let _ = writeln!(
                 body,
-                "  {} line {} column {}: {}",
-                shown(&file),
-                e.line.map_or("-".to_string(), |l| l.to_string()),
+                "  {place} column {}: {}",
                 e.column.as_deref().map_or("-".to_string(), shown),
                 shown(&e.code)
             );
@@ -276,6 +284,7 @@ mod tests {
                 column: Some("email".into()),
                 code: "invalid_email".into(),
                 message: format!("`student{i}@x.org` is not an email, Ada Lovelace"),
+                record: None,
             });
         }
         r.error_count = 12;
@@ -353,6 +362,7 @@ mod tests {
                 column: Some(column.into()),
                 code: "duplicate_column".into(),
                 message: String::new(),
+                record: None,
             });
         }
         r.error_count = 2;

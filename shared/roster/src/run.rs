@@ -4,6 +4,7 @@
 //! `process`.
 
 use chrono::{DateTime, Utc};
+use oneroster::report::ApiLocation;
 use oneroster::Issue;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -211,6 +212,31 @@ pub struct RunIssue {
     pub code: String,
     /// Message.
     pub message: String,
+    /// For a record pulled from a OneRoster API: the record as the district
+    /// sent it (then `line`, a line of a temporary file, is `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<ApiLocation>,
+}
+
+impl RunIssue {
+    /// Where the issue is: `users.csv:4`, or `users record `u1` (page at offset 0)`.
+    pub fn place(&self) -> String {
+        match (&self.record, self.line) {
+            (Some(record), _) => record.render(),
+            (None, Some(line)) => format!("{}:{line}", self.file_name()),
+            (None, None) => self.file_name(),
+        }
+    }
+
+    /// The file as the district knows it: the reader names a file by its
+    /// type (`users`), the district knows `users.csv`.
+    pub fn file_name(&self) -> String {
+        if self.file.contains('.') || self.file == oneroster::report::PACKAGE_FILE {
+            self.file.clone()
+        } else {
+            format!("{}.csv", self.file)
+        }
+    }
 }
 
 impl From<&Issue> for RunIssue {
@@ -221,6 +247,7 @@ impl From<&Issue> for RunIssue {
             column: issue.column.clone(),
             code: issue.code.to_string(),
             message: issue.message.clone(),
+            record: issue.record.clone(),
         }
     }
 }
@@ -260,6 +287,11 @@ pub struct RunRecord {
     pub error_count: u64,
     /// Engine warnings (e.g. a Primary Administrator archived).
     pub warnings: Vec<String>,
+    /// What the delivery did not bring and the run went on without, in words
+    /// for the district ("demographics: the API answered HTTP 404 …"): the
+    /// notice and `runs show` list them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivery_notes: Vec<String>,
     /// Where the full validation report is stored.
     pub report_ref: Option<String>,
     /// Where the plan of a held run is stored.
@@ -343,6 +375,7 @@ impl RunRecord {
             errors: Vec::new(),
             error_count: 0,
             warnings: Vec::new(),
+            delivery_notes: Vec::new(),
             report_ref: None,
             plan_ref: None,
             decided_by: None,

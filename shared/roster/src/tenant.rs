@@ -180,7 +180,9 @@ pub struct TenantConfig {
     pub display_name: String,
     /// User roles imported (others are skipped).
     pub imported_roles: Vec<Role>,
-    /// Whether demographics are imported.
+    /// Whether demographics are imported: opt-in, off for a new tenant
+    /// ([`TenantConfig::new`]). Always stored, so a tenant keeps the value it
+    /// was stored with.
     pub demographics: bool,
     /// Safety-hold thresholds.
     /// The tenant's own safety-hold thresholds; `None`: the deployment's defaults.
@@ -326,7 +328,7 @@ impl TenantConfig {
             tenant: tenant.to_string(),
             display_name: tenant.to_string(),
             imported_roles: RoleSet::default_imported().iter().collect(),
-            demographics: true,
+            demographics: false,
             hold: None,
             enabled: true,
             connections: default_connections(),
@@ -442,6 +444,20 @@ mod tests {
         assert!(!set.contains(Role::Guardian));
         assert_eq!(t.hold, None);
         assert_eq!(HoldThresholds::default().min_archive_count, 25);
+    }
+
+    #[test]
+    fn demographics_are_opt_in_and_a_stored_tenant_keeps_its_choice() {
+        let new = TenantConfig::new("d1").unwrap();
+        assert!(!new.demographics, "off unless the district opts in");
+        // Every stored config carries the field: one stored with demographics on keeps them.
+        let mut stored = serde_json::to_value(&new).unwrap();
+        stored["demographics"] = serde_json::Value::Bool(true);
+        let read: TenantConfig = serde_json::from_value(stored.clone()).unwrap();
+        assert!(read.demographics);
+        // Without the field a config is refused, as it always was: nothing is guessed.
+        stored.as_object_mut().unwrap().remove("demographics");
+        assert!(serde_json::from_value::<TenantConfig>(stored).is_err());
     }
 }
 

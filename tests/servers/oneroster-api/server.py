@@ -9,7 +9,10 @@ signature is verified with oauthlib (an implementation independent of the
 client's), or a bearer token, or OAuth 2 client credentials (POST /token).
 
 Faults for tests are set with POST /_faults (JSON) and counters read with
-GET /_stats. Prints "listening on PORT" once ready.
+GET /_stats: `status_429_every`, `status_500_every`, `slow_ms`, `short_page`
+(a collection whose pages after the first are cut: fewer records than
+X-Total-Count announces), `total_changes`, `decline` ({collection: status},
+e.g. {"demographics": 404}). Prints "listening on PORT" once ready.
 """
 import argparse
 import base64
@@ -200,6 +203,10 @@ def make_handler(state, args):
             if not self.authorized():
                 return self.send(401, {"imsx_codeMajor": "failure", "imsx_description": "unauthorized"})
             f = state.faults
+            # {"decline": {"demographics": 404}}: a district API that does not serve a collection.
+            declined = (f.get("decline") or {}).get(collection)
+            if declined:
+                return self.send(int(declined), {"imsx_codeMajor": "failure", "imsx_description": f"{collection} not shared"})
             if f.get("status_429_every") and n % f["status_429_every"] == 0:
                 return self.send(429, {"error": "slow down"}, {"Retry-After": str(f.get("retry_after", 1))})
             if f.get("status_500_every") and n % f["status_500_every"] == 0:

@@ -71,7 +71,7 @@ pub struct TenantArgs {
     /// User roles imported (comma-separated).
     #[arg(long, value_name = "ROLES", value_parser = parse_roles)]
     pub roles: Option<RoleSet>,
-    /// Import demographics (true/false).
+    /// Import demographics (true/false); opt-in: a new tenant does not.
     #[arg(long)]
     pub demographics: Option<bool>,
     /// Hold a bulk sync archiving more than this percent of a type's active records.

@@ -624,6 +624,9 @@ fn history_never_shows_a_birth_date_but_shows_the_listed_fields() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let pkg = generate(d, "district", "20");
+    // Demographics are opt-in: this district shares them.
+    let add = ["tenants", "add", "t1", "--demographics", "true"];
+    assert_eq!(rosterctl(d, &add).0, 0);
     assert_eq!(rosterctl(d, &["sync", &pkg, "--tenant", "t1"]).0, 0);
     // The district corrects one student's birth date.
     let demographics = d.join("district/demographics.csv");

@@ -102,6 +102,7 @@ impl<S: Store> Ingest<S> {
             column: None,
             code: "archive_too_large".into(),
             message: message.clone(),
+            record: None,
         });
         run.error_count = 1;
         run.finish(RunStatus::Rejected, message.clone(), now);

@@ -57,6 +57,7 @@ impl<S: Store> Ingest<S> {
                 column: None,
                 code: "incomplete_set".into(),
                 message: reason.clone(),
+                record: None,
             });
             run.error_count = 1;
             run.finish(RunStatus::Rejected, reason.clone(), now);

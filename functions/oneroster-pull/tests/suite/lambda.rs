@@ -19,8 +19,19 @@ async fn setup(
     secret_json: &str,
     server_secret: &str,
 ) -> (Puller<DynamoStore>, Server, tempfile::TempDir, String) {
+    setup_with(students, secret_json, server_secret, |_| {}).await
+}
+
+/// [`setup`], the district's package edited by `edit` before it is served.
+async fn setup_with(
+    students: u32,
+    secret_json: &str,
+    server_secret: &str,
+    edit: impl FnOnce(&std::path::Path),
+) -> (Puller<DynamoStore>, Server, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let package = district(dir.path(), students);
+    edit(&package);
     let server = start(&package, "oauth1", "district-key", server_secret);
     let secrets = secrets_client();
     let secret_name = format!("roster/tenants/{}", unique("d1"));
@@ -390,5 +401,180 @@ async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
     assert_eq!(
         unchanged, first.items_written,
         "what the first invocation wrote is not rewritten"
+    );
+}
+
+/// A run-files bucket on moto for `puller`.
+async fn with_run_files(puller: &mut Puller<DynamoStore>) -> (aws_sdk_s3::Client, String) {
+    let s3 = testkit::s3_client();
+    let bucket = unique("inbound");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    puller.run_files = Some(oneroster_pull::RunFilesBucket {
+        s3: s3.clone(),
+        bucket: bucket.clone(),
+    });
+    (s3, bucket)
+}
+
+async fn object_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> String {
+    let body = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"));
+    String::from_utf8(body.body.collect().await.unwrap().into_bytes().to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declined_demographics_are_left_out_with_a_warning_and_a_notice() {
+    use testkit::notices::{notice_topic, received, sns_client, tenant_listener};
+    let (mut puller, server, _dir, _) = setup(30, GOOD_SECRET, "the-secret").await;
+    let (s3, bucket) = with_run_files(&mut puller).await;
+    let topic = notice_topic().await;
+    puller.notices = Some(cloud::sns::Topic::new(sns_client(), topic.clone()));
+    let mut tenant = puller.store.get_tenant("d1").await.unwrap().unwrap();
+    assert!(!tenant.demographics, "opt-in");
+    tenant.demographics = true;
+    tenant.notify_emails = vec!["data@d1.example.org".into()];
+    puller.store.put_tenant(&tenant).await.unwrap();
+    let listener = tenant_listener(&topic, "d1").await;
+    let first = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(first.status, RunStatus::Applied, "{}", first.message);
+    let stored = first.counts["demographics"].inserted;
+    assert!(stored > 0, "{:?}", first.counts);
+
+    for status in [404, 403] {
+        control(
+            &server,
+            "/_faults",
+            Some(&format!(r#"{{"decline": {{"demographics": {status}}}}}"#)),
+        );
+        let run = puller
+            .handle(event(RequestedMode::Full), deadline())
+            .await
+            .unwrap();
+        assert_eq!(run.status, RunStatus::Applied, "{status}: {}", run.message);
+        assert!(
+            run.counts
+                .get("demographics")
+                .is_none_or(|c| c.archived == 0 && c.inserted == 0),
+            "{status}: {:?}",
+            run.counts
+        );
+        let kept = puller
+            .store
+            .load_summaries("d1", EntityKind::Demographics)
+            .await
+            .unwrap();
+        assert_eq!(kept.len() as u64, stored);
+        assert!(kept.iter().all(|s| !s.archived), "absent archives nothing");
+        let note = format!("answered HTTP {status} for demographics");
+        assert!(
+            run.delivery_notes.iter().any(|n| n.contains(&note)),
+            "{:?}",
+            run.delivery_notes
+        );
+        let report = object_text(
+            &s3,
+            &bucket,
+            &format!("processed/d1/{}/report.json", run.run_id),
+        )
+        .await;
+        assert!(
+            report.contains("collection_declined") && report.contains(&note),
+            "{report}"
+        );
+        let heard = received(&listener).await;
+        let body = heard
+            .iter()
+            .filter_map(|m| m["Message"].as_str())
+            .find(|b| b.contains(&run.run_id))
+            .unwrap_or_else(|| panic!("no notice of {}: {heard:#?}", run.run_id));
+        assert!(body.contains(&note), "{body}");
+    }
+
+    // A required collection the API does not serve still fails the pull, clearly.
+    control(&server, "/_faults", Some(r#"{"decline": {"users": 404}}"#));
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert!(
+        run.message
+            .contains("users at offset 0: HTTP 404 Not Found")
+            && run.message.contains("nothing applied"),
+        "{}",
+        run.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_runs_report_and_page_are_kept_in_s3_naming_the_records_sent() {
+    let wizard = std::sync::Mutex::new(String::new());
+    let (mut puller, _server, dir, _) = setup_with(40, GOOD_SECRET, "the-secret", |package| {
+        let path = package.join("users.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let line = text.lines().find(|l| l.contains(",\"student\",")).unwrap();
+        *wizard.lock().unwrap() = line.split(',').next().unwrap().trim_matches('"').into();
+        let broken = line.replace(",\"student\",", ",\"wizard\",");
+        std::fs::write(&path, text.replace(line, &broken)).unwrap();
+    })
+    .await;
+    let student = wizard.into_inner().unwrap();
+    let (s3, bucket) = with_run_files(&mut puller).await;
+    let run = puller
+        .handle(event(RequestedMode::Full), deadline())
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let folder = format!("processed/d1/{}/", run.run_id);
+    let expected = format!("s3://{bucket}/{folder}report.json");
+    assert_eq!(run.report_ref.as_deref(), Some(expected.as_str()));
+    let stored = puller.store.get_run(&run.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.report_ref.as_deref(), Some(expected.as_str()));
+    let error = stored
+        .errors
+        .iter()
+        .find(|e| e.code == "invalid_enum")
+        .unwrap_or_else(|| panic!("{:?}", stored.errors));
+    let record = error.record.as_ref().expect("the record sent");
+    assert_eq!(
+        (record.collection.as_str(), record.sourced_id.as_str()),
+        ("users", student.as_str())
+    );
+    assert_eq!(error.line, None);
+
+    let report: serde_json::Value =
+        serde_json::from_str(&object_text(&s3, &bucket, &format!("{folder}report.json")).await)
+            .unwrap();
+    assert_eq!(report["run"]["run_id"], run.run_id.as_str());
+    let errors = report["validation"]["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["record"]["sourcedId"] == student.as_str()
+                && e["record"]["collection"] == "users"
+                && e["record"]["offset"].is_u64()),
+        "{errors:#?}"
+    );
+    assert!(!report.to_string().contains(".csv:"), "{report}");
+    let page = object_text(&s3, &bucket, &format!("{folder}report.html")).await;
+    assert!(
+        page.contains(&student) && page.contains("page at offset"),
+        "{page}"
+    );
+    assert!(!page.contains(".csv:"), "{page}");
+    assert!(
+        !dir.path()
+            .join("scratch/runs/d1")
+            .join(&run.run_id)
+            .exists(),
+        "the local copy is gone with /tmp's other files"
     );
 }

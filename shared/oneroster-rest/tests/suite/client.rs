@@ -31,7 +31,7 @@ async fn full_pull_error(
     folder: &std::path::Path,
     budget: Duration,
 ) -> PullError {
-    pull(client, kinds, PullMode::Full, folder, budget)
+    pull(client, kinds, &[], PullMode::Full, folder, budget)
         .await
         .unwrap_err()
 }
@@ -64,6 +64,7 @@ async fn a_full_pull_gives_the_same_roster_as_the_csv_path() {
     let summary = pull(
         &client,
         &KINDS,
+        &[],
         PullMode::Full,
         &pulled,
         Duration::from_secs(120),
@@ -175,6 +176,7 @@ async fn throttling_and_server_errors_are_retried_honouring_retry_after() {
     let summary = pull(
         &client,
         &KINDS,
+        &[],
         PullMode::Full,
         &dir.path().join("p"),
         Duration::from_secs(120),
@@ -253,6 +255,7 @@ async fn bearer_and_client_credentials_modes_work() {
     let summary = pull(
         &client,
         &KINDS,
+        &[],
         PullMode::Full,
         &dir.path().join("p"),
         Duration::from_secs(60),
@@ -303,6 +306,7 @@ async fn a_delta_filter_with_quotes_and_spaces_is_signed_correctly() {
     let all = pull(
         &client,
         &[EntityKind::Users, EntityKind::Enrollments],
+        &[],
         PullMode::Delta { since: before },
         &dir.path().join("a"),
         Duration::from_secs(60),
@@ -314,6 +318,7 @@ async fn a_delta_filter_with_quotes_and_spaces_is_signed_correctly() {
     let none = pull(
         &client,
         &[EntityKind::Users],
+        &[],
         PullMode::Delta { since: after },
         &dir.path().join("b"),
         Duration::from_secs(60),

@@ -219,6 +219,11 @@ issue_codes! {
     Whitespace = "whitespace":
         "A value had spaces before or after it; they were removed.";
 
+    // The OneRoster API path.
+    /// The district's API declined an optional collection (404 or 403): left out of the run.
+    CollectionDeclined = "collection_declined":
+        "The district's OneRoster API declined to send this collection (HTTP 404 or 403), so this run left it out: the records of it we already hold are kept as they are, none archived. If the district means to share it, check the app's permissions in ClassLink's Roster Server.";
+
     // Run records: an upload not validated at all.
     /// An upload set aside without being read (not a package, a tenant not
     /// configured or disabled).

@@ -2,7 +2,7 @@
 //! the tolerated quirks, as typed values. Read back from `report.json` (the
 //! JSON of [`oneroster::ValidationReport`]) or taken from the report itself.
 
-use oneroster::report::{FileSummary, Issue};
+use oneroster::report::{ApiLocation, FileSummary, Issue};
 use oneroster::ValidationReport;
 use roster::run::{RunIssue, RunRecord};
 use serde::Deserialize;
@@ -63,6 +63,9 @@ pub struct Finding {
     pub message: String,
     /// How many times a quirk was seen.
     pub count: Option<u64>,
+    /// A record pulled from a OneRoster API, as the district sent it (then
+    /// there is no line).
+    pub record: Option<ApiLocation>,
 }
 
 impl Findings {
@@ -130,6 +133,7 @@ impl Finding {
             code: issue.code.to_string(),
             message: issue.message.clone(),
             count: issue.count,
+            record: issue.record.clone(),
         }
     }
 
@@ -142,15 +146,31 @@ impl Finding {
             code: issue.code.clone(),
             message: issue.message.clone(),
             count: None,
+            record: issue.record.clone(),
         }
     }
 
-    /// The file as the district knows it: `users` is `users.csv`.
+    /// The file as the district knows it: `users` is `users.csv`; a pulled
+    /// record's collection by its name.
     pub fn file_name(&self) -> String {
-        if self.file.contains('.') || self.file == oneroster::report::PACKAGE_FILE {
+        if let Some(record) = &self.record {
+            record.collection.clone()
+        } else if self.file.contains('.') || self.file == oneroster::report::PACKAGE_FILE {
             self.file.clone()
         } else {
             format!("{}.csv", self.file)
+        }
+    }
+
+    /// Where in the file: its line, or a pulled record's sourcedId and page.
+    pub fn place(&self) -> String {
+        match (&self.record, self.line) {
+            (Some(r), _) if r.sourced_id.is_empty() => {
+                format!("(no sourcedId), page at offset {}", r.offset)
+            }
+            (Some(r), _) => format!("{}, page at offset {}", r.sourced_id, r.offset),
+            (None, Some(line)) => line.to_string(),
+            (None, None) => String::new(),
         }
     }
 

@@ -33,6 +33,20 @@ const QUIRK_COLUMNS: [&str; 6] = [
     "What was tolerated",
     "Times",
 ];
+/// The first two headers where records were pulled from a OneRoster API.
+const API_PLACE_COLUMNS: [&str; 2] = ["Collection", "Record (sourcedId, page)"];
+
+/// `columns`, with the place named as a pulled record when `findings` has one.
+fn place_columns<const N: usize>(
+    columns: [&'static str; N],
+    findings: &[Finding],
+) -> [&'static str; N] {
+    let mut columns = columns;
+    if findings.iter().any(|f| f.record.is_some()) {
+        columns[..2].copy_from_slice(&API_PLACE_COLUMNS);
+    }
+    columns
+}
 
 /// Text from a delivery or the store, escaped for HTML, control characters shown.
 struct Text<'a>(&'a str);
@@ -185,7 +199,7 @@ fn finding_row(finding: &Finding, with_count: bool) -> Markup {
     html! {
         tr {
             td { (Text(&finding.file_name())) }
-            td.n { @if let Some(line) = finding.line { (line) } }
+            @if finding.record.is_some() { td { (Text(&finding.place())) } } @else { td.n { (finding.place()) } }
             td { (Text(finding.column.as_deref().unwrap_or(""))) }
             td.value { (Text(finding.shown_value())) }
             td { code { (Text(&finding.code)) } br; (explained) " " (Text(&finding.message)) }
@@ -208,7 +222,7 @@ fn errors(findings: &Findings) -> Markup {
                     p { "The first " (listed) " of " (total) " are listed." }
                 }
                 table {
-                    (head_row(&ERROR_COLUMNS))
+                    (head_row(&place_columns(ERROR_COLUMNS, &findings.errors)))
                     tbody { @for e in &findings.errors { (finding_row(e, false)) } }
                 }
             }
@@ -226,7 +240,7 @@ fn quirks(findings: &Findings) -> Markup {
             h2 #quirks { "Tolerated quirks" }
             p { "These were read anyway; tidying the export removes them." }
             table {
-                (head_row(&QUIRK_COLUMNS))
+                (head_row(&place_columns(QUIRK_COLUMNS, &findings.warnings)))
                 tbody { @for w in &findings.warnings { (finding_row(w, true)) } }
             }
         }

@@ -192,6 +192,7 @@ mod tests {
             column: Some("classType".into()),
             code: "invalid_enum".into(),
             message: "not a class type".into(),
+            record: None,
         });
         run.error_count = 3;
         run

@@ -1,0 +1,262 @@
+//! An API run's findings told as what the district sent. The pull is read
+//! from temporary CSV files the district never saw, so the reader's findings
+//! name lines of them (`users.csv:2`); here each becomes the record the
+//! district's API sent — its collection, the page (`offset`) and its
+//! `sourcedId` — in the validation report, the run's errors and its message.
+//! Collections the API declined are added as warnings and delivery notes.
+
+use oneroster::report::{ApiLocation, Issue, Severity};
+use oneroster::IssueCode;
+use oneroster_rest::origins::locate;
+use oneroster_rest::pull::PullSummary;
+use roster::run::RunRecord;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::Path;
+
+/// The records behind (collection, line) pairs.
+type Located = BTreeMap<(String, u64), ApiLocation>;
+
+/// Rewrites `run` and its validation report at `report` (when there is one)
+/// for a pull written to `folder` as `summary` says.
+pub fn tell_as_sent(
+    run: &mut RunRecord,
+    report: Option<&Path>,
+    folder: &Path,
+    summary: &PullSummary,
+) -> std::io::Result<()> {
+    let mut json: Option<Value> = match report {
+        Some(path) => Some(serde_json::from_slice(&std::fs::read(path)?)?),
+        None => None,
+    };
+    let names: Vec<&str> = summary.collections.keys().map(String::as_str).collect();
+    let mut wanted: BTreeSet<(String, u64)> = BTreeSet::new();
+    let mut want_text = |text: &str| {
+        for (_, name, line) in csv_mentions(text, &names) {
+            if let Some(line) = line {
+                wanted.insert((name.to_string(), line));
+            }
+        }
+    };
+    want_text(&run.message);
+    for e in &run.errors {
+        want_text(&e.message);
+    }
+    for issue in json.iter().flat_map(report_issues) {
+        want_text(issue["message"].as_str().unwrap_or_default());
+    }
+    for e in &run.errors {
+        if let Some(line) = e.line {
+            wanted.insert((e.file.clone(), line));
+        }
+    }
+    for issue in json.iter().flat_map(report_issues) {
+        if let (Some(file), Some(line)) = (issue["file"].as_str(), issue["line"].as_u64()) {
+            wanted.insert((file.to_string(), line));
+        }
+    }
+    let located = resolve(folder, summary, &wanted)?;
+    let reword = |text: &str| reword(text, &names, &located);
+    run.message = reword(&run.message);
+    for e in &mut run.errors {
+        e.message = reword(&e.message);
+        if let Some(record) = e.line.and_then(|l| located.get(&(e.file.clone(), l))) {
+            e.record = Some(record.clone());
+            e.line = None;
+        }
+    }
+    let declined = declined_warnings(summary);
+    run.delivery_notes
+        .extend(declined.iter().map(|w| w.message.clone()));
+    if let (Some(path), Some(json)) = (report, json.as_mut()) {
+        for issue in report_issues_mut(json) {
+            relocate_issue(issue, &located, &reword);
+        }
+        if let Some(Value::Array(warnings)) = json.get_mut("warnings") {
+            warnings.extend(declined.iter().filter_map(|w| serde_json::to_value(w).ok()));
+        }
+        std::fs::write(path, serde_json::to_vec_pretty(json)?)?;
+    }
+    Ok(())
+}
+
+/// The warning for each collection the API declined.
+fn declined_warnings(summary: &PullSummary) -> Vec<Issue> {
+    summary
+        .collections
+        .iter()
+        .filter_map(|(name, c)| c.declined.map(|status| (name, status)))
+        .map(|(name, status)| {
+            Issue::new(
+                Severity::Warning,
+                name.as_str(),
+                IssueCode::CollectionDeclined,
+                format!("the district's OneRoster API answered HTTP {status} for {name}; this run left {name} out (nothing of it was archived or changed)"),
+            )
+        })
+        .collect()
+}
+
+fn report_issues(json: &Value) -> impl Iterator<Item = &Value> {
+    ["errors", "warnings"]
+        .into_iter()
+        .filter_map(|k| json.get(k).and_then(Value::as_array))
+        .flatten()
+}
+
+fn report_issues_mut(json: &mut Value) -> Vec<&mut Value> {
+    let Some(object) = json.as_object_mut() else {
+        return Vec::new();
+    };
+    object
+        .iter_mut()
+        .filter(|(k, _)| *k == "errors" || *k == "warnings")
+        .filter_map(|(_, v)| v.as_array_mut())
+        .flatten()
+        .collect()
+}
+
+/// One issue of the report JSON told as the record sent.
+fn relocate_issue(issue: &mut Value, located: &Located, reword: &dyn Fn(&str) -> String) {
+    if let Some(message) = issue["message"].as_str() {
+        issue["message"] = Value::String(reword(message));
+    }
+    let key = match (issue["file"].as_str(), issue["line"].as_u64()) {
+        (Some(file), Some(line)) => (file.to_string(), line),
+        _ => return,
+    };
+    if let Some(record) = located.get(&key) {
+        issue["record"] = serde_json::to_value(record).unwrap_or(Value::Null);
+        issue["line"] = Value::Null;
+    }
+}
+
+/// The records on the wanted lines, read back from the pulled CSV files.
+fn resolve(
+    folder: &Path,
+    summary: &PullSummary,
+    wanted: &BTreeSet<(String, u64)>,
+) -> std::io::Result<Located> {
+    let mut located = Located::new();
+    for (name, pulled) in &summary.collections {
+        let lines: BTreeSet<u64> = wanted
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, l)| *l)
+            .collect();
+        let csv = folder.join(format!("{name}.csv"));
+        if lines.is_empty() || !csv.is_file() {
+            continue;
+        }
+        for (line, record) in locate(name, &pulled.origins, &csv, &lines)? {
+            located.insert((name.clone(), line), record);
+        }
+    }
+    Ok(located)
+}
+
+/// `text` with every `users.csv:4` of a pulled collection told as the
+/// record sent (`users record `u4` (page at offset 0)`), and every other
+/// mention of its temporary file as the collection (`the users collection`).
+fn reword(text: &str, names: &[&str], located: &Located) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for (range, name, line) in csv_mentions(text, names) {
+        out.push_str(&text[from..range.start]);
+        match line.and_then(|l| located.get(&(name.to_string(), l))) {
+            Some(record) => out.push_str(&record.render()),
+            None => out.push_str(&format!("the {name} collection")),
+        }
+        from = range.end;
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
+/// Each `NAME.csv` or `NAME.csv:LINE` in `text` whose NAME is one of
+/// `names`: its byte range, the name and the line.
+fn csv_mentions<'t>(text: &'t str, names: &[&str]) -> Vec<(Range<usize>, &'t str, Option<u64>)> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(".csv") {
+        let dot = from + at;
+        let start = text[..dot]
+            .trim_end_matches(|c: char| c.is_ascii_alphanumeric())
+            .len();
+        let mut end = dot + ".csv".len();
+        from = end;
+        if text[end..].starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            continue;
+        }
+        let mut line = None;
+        if let Some(rest) = text[end..].strip_prefix(':') {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                line = rest[..digits].parse().ok();
+                end += 1 + digits;
+            }
+        }
+        let name = &text[start..dot];
+        if names.contains(&name) {
+            found.push((start..end, name, line));
+            from = end;
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn located() -> Located {
+        Located::from([(
+            ("users".to_string(), 4),
+            ApiLocation {
+                collection: "users".into(),
+                offset: 200,
+                sourced_id: "u-4".into(),
+            },
+        )])
+    }
+
+    #[test]
+    fn temporary_file_lines_become_the_records_sent() {
+        let names = ["users", "classes"];
+        assert_eq!(
+            reword(
+                "package rejected: users.csv:4 [role] invalid_enum: x",
+                &names,
+                &located()
+            ),
+            "package rejected: users record `u-4` (page at offset 200) [role] invalid_enum: x"
+        );
+        assert_eq!(
+            reword(
+                "`604863` is not in users.csv; see classes.csv:9",
+                &names,
+                &located()
+            ),
+            "`604863` is not in the users collection; see the classes collection"
+        );
+        // Other files and words are left alone.
+        for text in [
+            "manifest.csv:2 bad",
+            "myusers.csvx",
+            "résumé.csv:3",
+            "users.csv2",
+        ] {
+            assert_eq!(reword(text, &names, &located()), text);
+        }
+    }
+
+    #[test]
+    fn mentions_are_found_with_their_lines() {
+        let found = csv_mentions("a users.csv:12, users.csv: x", &["users"]);
+        assert_eq!(
+            found.iter().map(|(_, n, l)| (*n, *l)).collect::<Vec<_>>(),
+            vec![("users", Some(12)), ("users", None)]
+        );
+    }
+}
