@@ -172,23 +172,13 @@ impl<S: Store> Puller<S> {
         run.report_ref = Some(format!("s3://{}/{folder}report.json", files.bucket));
         self.store.put_run(run).await?;
         let report = serde_json::json!({"run": run, "validation": validation});
-        cloud::s3::put_json(
+        present::report_page::s3::put_report(
             &files.s3,
             &files.bucket,
-            &format!("{folder}report.json"),
+            &folder,
             &report,
-        )
-        .await?;
-        let findings = validation
-            .as_ref()
-            .and_then(present::report_page::Findings::from_value);
-        let page = present::report_page::render(Some(run), findings.as_ref());
-        cloud::s3::put_bytes(
-            &files.s3,
-            &files.bucket,
-            &format!("{folder}{}", present::report_page::PAGE_FILE),
-            page.into_bytes(),
-            "text/html; charset=utf-8",
+            run,
+            validation.as_ref(),
         )
         .await?;
         let _ = std::fs::remove_dir_all(&local);

@@ -117,8 +117,7 @@ fn break_one_student(package: &Path, page_size: usize) -> (String, usize) {
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text
         .lines()
-        .filter(|l| l.contains(",\"student\","))
-        .last()
+        .rfind(|l| l.contains(",\"student\","))
         .unwrap()
         .to_string();
     std::fs::write(
