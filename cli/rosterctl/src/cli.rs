@@ -81,6 +81,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: SsoCommand,
     },
+    /// Why a user can or cannot sign in, and why each class is or is not
+    /// listed for them at sign-in: state, role, the tenant's SSO switches,
+    /// classes and terms, last sign-ins, and what to do next.
+    ///
+    /// Exit code 0: answered; 1: no such tenant; 2: store error.
+    Explain(rosterctl::explain_cmd::ExplainArgs),
     /// Write a deterministic synthetic district as a OneRoster 1.1 package.
     Generate(GenerateArgs),
 }

@@ -4,6 +4,7 @@
 //! cannot, opens the store it names and runs the command; `cli.rs` arranges
 //! them into the command tree and `main.rs` parses and dispatches.
 
+pub mod explain_cmd;
 pub mod generate_cmd;
 pub mod history_cmd;
 pub mod outcome;

@@ -30,6 +30,7 @@ async fn run(command: Command) -> Outcome {
             SsoCommand::Audit(a) => a.run().await,
             SsoCommand::Serve(a) => a.run().await,
         },
+        Command::Explain(a) => a.run().await,
         Command::Generate(a) => a.run(),
     }
 }

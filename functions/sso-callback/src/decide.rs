@@ -247,13 +247,9 @@ pub async fn decide<S: Tenants + Records>(
         }
         _ => {}
     }
-    let allowed = |roster_role: &str| {
-        roster_role == "teacher"
-            || (roster_role == "aide" && tenant.sso_allow_aides)
-            || (roster_role == "administrator"
-                && tenant.admin_sso_enabled
-                && role == ClassLinkRole::Administrator)
-    };
+    let classlink_admin = role == ClassLinkRole::Administrator;
+    let allowed =
+        |roster_role: &str| roster::sign_in::admits(&tenant, roster_role, classlink_admin);
     // Email and username name a person only when ClassLink says they are staff:
     // another role (one ClassLink adds later) is matched by its SourcedId alone.
     let staff = matches!(role, ClassLinkRole::Teacher | ClassLinkRole::Administrator);

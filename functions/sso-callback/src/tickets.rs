@@ -7,10 +7,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use oneroster::EntityKind;
 use rand::RngCore;
-use roster::school_year::{class_is_current, RecordFacts};
-use roster::{Lookup, OneTimeKind, OneTimeRecords, Records, StoreError};
+use roster::{OneTimeKind, OneTimeRecords, Records, StoreError};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// How long a ticket lives.
 pub const TICKET_TTL_SECONDS: i64 = 60;
@@ -112,7 +110,14 @@ pub async fn redeem<S: OneTimeRecords + Records>(
     if user.archive.is_some() {
         return Ok(None);
     }
-    let classes = current_classes(store, &binding.tenant, &binding.sourced_id, now).await?;
+    // The classes the teacher teaches today (rules shared with `rosterctl explain`).
+    let classes = roster::sign_in::listed_classes(
+        store,
+        &binding.tenant,
+        &binding.sourced_id,
+        now.date_naive(),
+    )
+    .await?;
     Ok(Some(Identity {
         tenant: binding.tenant,
         sourced_id: binding.sourced_id,
@@ -129,79 +134,6 @@ pub async fn redeem<S: OneTimeRecords + Records>(
         provisional: user.provisional,
         app_state: binding.app_state,
     }))
-}
-
-/// The classes user `user` teaches at `now` (sourcedIds, sorted): active,
-/// with an active teacher enrollment, and a term that includes the day.
-async fn current_classes<S: Records>(
-    store: &S,
-    tenant: &str,
-    user: &str,
-    now: DateTime<Utc>,
-) -> Result<Vec<String>, StoreError> {
-    let today = now.date_naive();
-    let mut terms = HashMap::new();
-    let mut classes = Vec::new();
-    for enrollment_id in store
-        .lookup(tenant, &Lookup::EnrollmentsOfUser(user.to_string()))
-        .await?
-    {
-        let Some(e) = store
-            .get_entity(tenant, EntityKind::Enrollments, &enrollment_id)
-            .await?
-        else {
-            continue;
-        };
-        if e.archive.is_none() && e.sis.str("role") == Some("teacher") {
-            if let Some(class) = e.sis.str("classSourcedId") {
-                if classes.iter().any(|c: &String| c == class) {
-                    continue;
-                }
-                let Some(record) = store
-                    .get_entity(tenant, EntityKind::Classes, class)
-                    .await?
-                    .filter(|c| c.archive.is_none())
-                else {
-                    continue;
-                };
-                let class_terms: Vec<String> = record
-                    .sis
-                    .list("termSourcedIds")
-                    .into_iter()
-                    .map(String::from)
-                    .collect();
-                for term in &class_terms {
-                    if !terms.contains_key(term) {
-                        let dates = session_dates(store, tenant, term).await?;
-                        terms.insert(term.clone(), dates);
-                    }
-                }
-                if class_is_current(&class_terms, &terms, today) {
-                    classes.push(class.to_string());
-                }
-            }
-        }
-    }
-    classes.sort();
-    Ok(classes)
-}
-
-/// A session's `(startDate, endDate)`, archived or not; `(None, None)` when
-/// the store does not have it.
-async fn session_dates<S: Records>(
-    store: &S,
-    tenant: &str,
-    session: &str,
-) -> Result<(Option<chrono::NaiveDate>, Option<chrono::NaiveDate>), StoreError> {
-    let record = store
-        .get_entity(tenant, EntityKind::AcademicSessions, session)
-        .await?;
-    Ok(
-        match record.map(|r| RecordFacts::of(EntityKind::AcademicSessions, &r.sis)) {
-            Some(RecordFacts::Session { start, end, .. }) => (start, end),
-            _ => (None, None),
-        },
-    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! log lines. The engine (`roster`) and the reader (`oneroster`) produce the
 //! values; this crate only presents them, and neither depends on it.
 
+pub mod explain;
 pub mod notice;
 pub mod progress_log;
 pub mod report_page;

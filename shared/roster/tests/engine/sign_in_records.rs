@@ -490,7 +490,125 @@ async fn a_classlink_tenant_id_belongs_to_one_tenant<S: Store + PlatformEdits + 
     assert_eq!(saved, winners, "the losers were not saved");
 }
 
+/// tch-0's classes and the kind of each one's verdict, sorted.
+async fn verdicts<S: Store>(store: &S, today: chrono::NaiveDate) -> Vec<(String, String)> {
+    let mut seen: Vec<(String, String)> =
+        roster::sign_in::classes_at_sign_in(store, "d1", "tch-0", today)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                let kind = format!("{:?}", c.verdict);
+                (c.class, kind.split([' ', '{']).next().unwrap().to_string())
+            })
+            .collect();
+    seen.sort();
+    seen
+}
+
+/// Which classes sign-in lists for a teacher, and why not the others, as
+/// `rosterctl explain` and the SSO function both read them.
+async fn sign_in_lists_current_classes_taught_and_says_why_not_the_others<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    use roster::sign_in::{classes_at_sign_in, listed_classes, ClassVerdict};
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let mut district = District::new(6, 3);
+    district.extra_enrollments =
+        "en-x,active,,cl-1,s1,tch-0,teacher,false,,\nen-y,active,,cl-2,s1,tch-0,student,false,,\n"
+            .into();
+    sync(&store, &bench, &t, &district, None).await;
+    let today = Utc::now().date_naive();
+    let named = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(c, v)| (c.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        verdicts(&store, today).await,
+        named(&[
+            ("cl-0", "Listed"),
+            ("cl-1", "Listed"),
+            ("cl-2", "NotTeacher")
+        ])
+    );
+    assert_eq!(
+        listed_classes(&store, "d1", "tch-0", today).await.unwrap(),
+        vec!["cl-0", "cl-1"]
+    );
+
+    // The school year ended: no class is current.
+    store
+        .edit_sis_field(
+            "d1",
+            EntityKind::AcademicSessions,
+            "y1",
+            "endDate",
+            "2020-06-30",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        verdicts(&store, today).await,
+        named(&[
+            ("cl-0", "NotCurrent"),
+            ("cl-1", "NotCurrent"),
+            ("cl-2", "NotTeacher")
+        ])
+    );
+    // An archived class, an archived enrollment: said before the dates.
+    store
+        .archive_by_hand("d1", EntityKind::Classes, "cl-1", Utc::now())
+        .await
+        .unwrap();
+    store
+        .archive_by_hand("d1", EntityKind::Enrollments, "en-t0", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        verdicts(&store, today).await,
+        named(&[
+            ("cl-0", "EnrollmentArchived"),
+            ("cl-1", "ClassArchived"),
+            ("cl-2", "NotTeacher")
+        ])
+    );
+    assert!(listed_classes(&store, "d1", "tch-0", today)
+        .await
+        .unwrap()
+        .is_empty());
+    let archived = classes_at_sign_in(&store, "d1", "tch-0", today)
+        .await
+        .unwrap();
+    assert!(archived.iter().any(|c| matches!(&c.verdict, ClassVerdict::ClassArchived { archive } if archive.by == ArchivedBy::Manual)));
+
+    // The whole explanation: a teacher the tenant admits; an id never delivered.
+    let explained = roster::explain::explain_user(&store, &t, "tch-0", Utc::now())
+        .await
+        .unwrap();
+    let user = explained.user.expect("tch-0 is stored");
+    assert_eq!(
+        (user.role.as_str(), user.role_admitted, user.archive),
+        ("teacher", true, None)
+    );
+    assert_eq!(explained.classes.len(), 3);
+    let ghost = roster::explain::explain_user(&store, &t, "ghost", Utc::now())
+        .await
+        .unwrap();
+    assert!(ghost.user.is_none() && ghost.classes.is_empty());
+    assert_eq!(
+        ghost.recent_runs.len(),
+        1,
+        "the one sync, which did not bring it"
+    );
+}
+
 conformance!(
+    sign_in_lists_current_classes_taught_and_says_why_not_the_others,
     lookups_find_records_within_one_tenant,
     one_time_records_are_taken_once_and_expire,
     sign_in_audits_are_kept_per_tenant_newest_first,
