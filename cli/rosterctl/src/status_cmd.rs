@@ -1,12 +1,14 @@
 //! `rosterctl tenants status`: the morning check, one line per district —
-//! its last applied run and how long ago, the last run's outcome, whether a
-//! Primary Administrator exists, SSO on or off, and whether it is overdue.
+//! its last applied run and how long ago, its newest delivery and whether
+//! the roster is fresh (or the district silent, or its delivery not applied),
+//! whether a Primary Administrator exists, SSO on or off, and whether it is overdue.
 //! What needs doing follows the table, one line per district that needs it.
 
 use crate::outcome::*;
 use crate::tenants_cmd::check::age_of;
 use chrono::{DateTime, Utc};
-use roster::{RunRecord, Store, TenantConfig, TenantState};
+use roster::freshness::{Freshness, LastDelivery};
+use roster::{RunRecord, RunStatus, Store, TenantConfig, TenantState};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -58,6 +60,10 @@ pub struct StatusRow {
     pub sso_enabled: bool,
     /// Enabled, synced before, and the last applied run older than the overdue days.
     pub overdue: bool,
+    /// The newest delivery (a package or a pull), whatever its outcome.
+    pub last_delivery: Option<LastDelivery>,
+    /// Fresh; or silent (nothing sent for the overdue days); or not applied (sent, held or refused).
+    pub freshness: Freshness,
 }
 
 /// The newest run of a district.
@@ -79,6 +85,7 @@ pub struct LastRun {
 pub fn row(
     t: &TenantConfig,
     last: Option<&RunRecord>,
+    last_delivery: Option<LastDelivery>,
     state: &TenantState,
     primary_admins: Vec<String>,
     now: DateTime<Utc>,
@@ -101,6 +108,8 @@ pub fn row(
         primary_admins,
         sso_enabled: t.sso_enabled,
         overdue: roster::tenant::sync_overdue(t, state, now, overdue_days),
+        freshness: Freshness::of(last_delivery.as_ref(), now, overdue_days),
+        last_delivery,
     }
 }
 
@@ -110,7 +119,8 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         "TENANT".to_string(),
         "LAST APPLIED".to_string(),
         "AGE".to_string(),
-        "LAST OUTCOME".to_string(),
+        "LAST DELIVERY".to_string(),
+        "FRESHNESS".to_string(),
         "PRIMARY ADMIN".to_string(),
         "SSO".to_string(),
         "OVERDUE".to_string(),
@@ -118,10 +128,12 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
     let mut todo = Vec::new();
     for r in rows {
         let t = &r.tenant;
-        let outcome = r
-            .last_run
+        let delivery = r
+            .last_delivery
             .as_ref()
-            .map_or("none yet", |l| l.status.as_str());
+            .map_or("none yet".to_string(), |d| {
+                format!("{} {}", d.received_at.format("%Y-%m-%d"), d.status.as_str())
+            });
         table.push([
             if r.enabled {
                 t.clone()
@@ -132,7 +144,8 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
             r.last_applied_at
                 .map(|at| age_of(now, at))
                 .unwrap_or_else(|| "-".into()),
-            outcome.to_string(),
+            delivery,
+            r.freshness.as_str().replace('_', " "),
             if r.has_primary_admin { "yes" } else { "NONE" }.into(),
             if r.sso_enabled { "on" } else { "off" }.into(),
             if r.overdue { "OVERDUE" } else { "no" }.into(),
@@ -143,15 +156,9 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         if r.overdue {
             todo.push(format!("{t}: no applied run for more than {overdue_days} days (rosterctl runs list --tenant {t}; rosterctl tenants check {t})"));
         }
-        if let Some(last) = &r.last_run {
-            match last.status.as_str() {
-                "held" => todo.push(format!("{t}: run {} is held — rosterctl runs show {} then runs approve or runs discard", last.run_id, last.run_id)),
-                "rejected" | "failed" => todo.push(format!("{t}: the last run {} was {} — rosterctl runs show {}", last.run_id, last.status, last.run_id)),
-                _ => {}
-            }
-        }
+        todo.extend(freshness_todo(r, now, overdue_days));
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|c| {
             table
                 .iter()
@@ -179,6 +186,18 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         }
     }
     out
+}
+
+/// What a district's freshness asks of us: whose side the stale roster is on.
+fn freshness_todo(r: &StatusRow, now: DateTime<Utc>, overdue_days: u32) -> Option<String> {
+    let (t, d) = (&r.tenant, r.last_delivery.as_ref()?);
+    let day = d.received_at.format("%Y-%m-%d");
+    match (r.freshness, d.status) {
+        (Freshness::NotApplied, RunStatus::Held) => Some(format!("{t}: the district sent on {day}; we did not apply it: run {} is held — rosterctl runs show {} then runs approve or runs discard", d.run_id, d.run_id)),
+        (Freshness::NotApplied, status) => Some(format!("{t}: the district sent on {day}; we did not apply it: run {} was {} — rosterctl runs show {}", d.run_id, status.as_str(), d.run_id)),
+        (Freshness::Silent, _) => Some(format!("{t}: the district has sent nothing for {} days (more than {overdue_days}; last on {day}) — ask the district whether ClassLink's export or API sharing still runs (rosterctl tenants check {t})", (now - d.received_at).num_days())),
+        _ => None,
+    }
 }
 
 /// `rosterctl tenants status`.
@@ -210,7 +229,19 @@ pub async fn tenants_status<S: Store>(
             Ok(s) => s,
             Err(e) => return store_failure(json, &e),
         };
-        rows.push(row(t, last.as_ref(), &state, admins, now, overdue_days));
+        let delivery = match roster::freshness::tenant_last_delivery(store, &t.tenant).await {
+            Ok(d) => d,
+            Err(e) => return store_failure(json, &e),
+        };
+        rows.push(row(
+            t,
+            last.as_ref(),
+            delivery,
+            &state,
+            admins,
+            now,
+            overdue_days,
+        ));
     }
     if let (Some(t), true) = (only, rows.is_empty()) {
         return refused(
@@ -228,7 +259,8 @@ pub async fn tenants_status<S: Store>(
 mod tests {
     use super::*;
     use chrono::Duration;
-    use roster::{RunSource, RunStatus};
+    use roster::freshness::last_delivery;
+    use roster::RunSource;
 
     #[test]
     fn one_line_per_district_and_what_needs_doing_after() {
@@ -249,8 +281,18 @@ mod tests {
             now,
         );
         applied.status = RunStatus::Applied;
-        let a = row(&ready, Some(&applied), &state, vec!["adm-1".into()], now, 3);
+        let delivered = last_delivery(std::slice::from_ref(&applied));
+        let a = row(
+            &ready,
+            Some(&applied),
+            delivered,
+            &state,
+            vec!["adm-1".into()],
+            now,
+            3,
+        );
         assert!(!a.overdue && a.has_primary_admin && a.sso_enabled);
+        assert_eq!(a.freshness, Freshness::Fresh);
 
         let late = TenantConfig::new("shelbyville").unwrap();
         let old = TenantState {
@@ -261,10 +303,33 @@ mod tests {
         let mut held = applied.clone();
         held.tenant = "shelbyville".into();
         held.status = RunStatus::Held;
-        let b = row(&late, Some(&held), &old, vec![], now, 3);
+        let delivered = last_delivery(std::slice::from_ref(&held));
+        let b = row(&late, Some(&held), delivered, &old, vec![], now, 3);
         assert!(b.overdue && !b.has_primary_admin && !b.sso_enabled);
+        assert_eq!(b.freshness, Freshness::NotApplied);
 
-        let out = render(&[a, b], now, 3);
+        // The district has sent nothing for 6 days: its side, not ours.
+        let quiet_config = TenantConfig::new("ogdenville").unwrap();
+        let mut quiet_run = applied.clone();
+        quiet_run.tenant = "ogdenville".into();
+        quiet_run.started_at = now - Duration::days(6);
+        let quiet_state = TenantState {
+            last_applied_at: Some(quiet_run.started_at),
+            ..TenantState::default()
+        };
+        let delivered = last_delivery(std::slice::from_ref(&quiet_run));
+        let c = row(
+            &quiet_config,
+            Some(&quiet_run),
+            delivered,
+            &quiet_state,
+            vec!["a".into()],
+            now,
+            3,
+        );
+        assert_eq!(c.freshness, Freshness::Silent);
+
+        let out = render(&[a, b, c], now, 3);
         let lines: Vec<&str> = out.lines().collect();
         assert!(lines[0].starts_with("TENANT"), "{out}");
         assert!(
@@ -292,9 +357,19 @@ mod tests {
             "{out}"
         );
         assert!(
-            out.contains(&format!("shelbyville: run {} is held", held.run_id)),
+            out.contains(&format!(
+                "shelbyville: the district sent on {}; we did not apply it: run {} is held",
+                now.format("%Y-%m-%d"),
+                held.run_id
+            )),
             "{out}"
         );
+        assert!(lines[2].contains(" not applied "), "{out}");
+        assert!(
+            out.contains("ogdenville: the district has sent nothing for 6 days (more than 3;"),
+            "{out}"
+        );
+        assert!(lines[3].contains(" silent "), "{out}");
         assert!(
             !out.contains("springfield:"),
             "nothing to do for springfield: {out}"

@@ -14,6 +14,7 @@ pub mod content;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod freshness;
 pub mod history;
 mod memory;
 pub mod plan;

@@ -78,26 +78,39 @@ impl<S: Store> Ingest<S> {
     }
 
     /// Counts the tenants overdue for a sync into the `TenantsOverdue` metric
-    /// (the stack's per-tenant staleness alarm) and logs their ids.
+    /// (the stack's per-tenant staleness alarm), and tells apart those whose
+    /// district has sent nothing (`TenantsSilent`) from those whose newest
+    /// delivery we did not apply (`TenantsNotApplied`); logs their ids.
     pub async fn report_overdue_tenants(&self, now: DateTime<Utc>) -> Result<Vec<String>, Failure> {
-        let overdue = roster::overdue_tenants(&self.store, now, self.config.overdue_days).await?;
-        if overdue.is_empty() {
+        let days = self.config.overdue_days;
+        let overdue = roster::overdue_tenants(&self.store, now, days).await?;
+        let (silent, not_applied) =
+            roster::freshness::stale_tenants(&self.store, now, days).await?;
+        if overdue.is_empty() && silent.is_empty() && not_applied.is_empty() {
             tracing::info!(overdue = 0, "no tenant is overdue for a sync");
         } else {
             tracing::warn!(
                 overdue = overdue.len(),
                 tenants = %overdue.join(","),
-                days = self.config.overdue_days,
-                "tenants overdue for a sync"
+                silent = %silent.join(","),
+                not_applied = %not_applied.join(","),
+                days,
+                "tenants overdue for a sync, silent, or with a delivery not applied"
             );
         }
+        let count = |name, ids: &Vec<String>| cloud::metrics::Metric::count(name, ids.len() as u64);
         cloud::metrics::emit(
             &[],
-            &[cloud::metrics::Metric::count(
-                "TenantsOverdue",
-                overdue.len() as u64,
-            )],
-            &[("overdue_tenants", serde_json::json!(overdue))],
+            &[
+                count("TenantsOverdue", &overdue),
+                count("TenantsSilent", &silent),
+                count("TenantsNotApplied", &not_applied),
+            ],
+            &[
+                ("overdue_tenants", serde_json::json!(overdue)),
+                ("silent_tenants", serde_json::json!(silent)),
+                ("not_applied_tenants", serde_json::json!(not_applied)),
+            ],
         );
         Ok(overdue)
     }

@@ -3,6 +3,7 @@
 //! dry runs, rejected packages, and the runs it records.
 
 use crate::common::*;
+use chrono::{Duration as Days, Utc};
 use oneroster::EntityKind;
 use roster::*;
 use std::time::Duration;
@@ -440,8 +441,52 @@ async fn a_first_load_past_its_deadline_continues<S: Store + PlatformEdits>(stor
     assert_eq!(resumed.items_written as usize, district.record_count() - 50);
 }
 
+/// The morning check tells a silent district from one whose delivery we did
+/// not apply: one fresh, one held, one that sent nothing for six days.
+async fn freshness_tells_silence_from_deliveries_not_applied<S: Store + PlatformEdits>(store: S) {
+    use roster::freshness::{stale_tenants, tenant_last_delivery, Freshness};
+    let bench = Bench::new();
+    let district = District::new(40, 4);
+    let fresh = tenant(&store, "fresh").await;
+    sync(&store, &bench, &fresh, &district, None).await;
+    let held = tenant(&store, "held").await;
+    sync(&store, &bench, &held, &district, None).await;
+    let mut smaller = district.clone();
+    smaller.students.truncate(10);
+    let run = sync(&store, &bench, &held, &smaller, None).await;
+    assert_eq!(run.status, RunStatus::Held, "{}", run.message);
+    tenant(&store, "quiet").await;
+    let mut old = RunRecord::start(
+        "quiet",
+        source(bench.dir.path()),
+        Utc::now() - Days::days(6),
+    );
+    old.status = RunStatus::Applied;
+    store.put_run(&old).await.unwrap();
+    tenant(&store, "new").await;
+
+    let now = Utc::now();
+    let (silent, not_applied) = stale_tenants(&store, now, 3).await.unwrap();
+    assert_eq!(
+        (silent, not_applied),
+        (vec!["quiet".to_string()], vec!["held".to_string()])
+    );
+    let last = tenant_last_delivery(&store, "held").await.unwrap().unwrap();
+    assert_eq!((last.run_id, last.status), (run.run_id, RunStatus::Held));
+    let of = |l: Option<roster::freshness::LastDelivery>| Freshness::of(l.as_ref(), now, 3);
+    assert_eq!(
+        of(tenant_last_delivery(&store, "fresh").await.unwrap()),
+        Freshness::Fresh
+    );
+    assert_eq!(
+        of(tenant_last_delivery(&store, "new").await.unwrap()),
+        Freshness::NothingYet
+    );
+}
+
 conformance!(
     first_load_inserts_everything,
+    freshness_tells_silence_from_deliveries_not_applied,
     a_first_load_past_its_deadline_continues,
     an_unchanged_resync_writes_nothing,
     a_run_records_what_its_requests_consumed,

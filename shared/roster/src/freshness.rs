@@ -1,0 +1,175 @@
+//! Whether a district's roster is fresh, and when it is not, on whose side:
+//! the district has sent nothing for days, or it sent and we did not apply
+//! (held, rejected, failed, stale, discarded). For `rosterctl tenants status`
+//! and csv-ingest's daily sweep (its metrics feed the dashboard).
+
+use crate::run::{RunRecord, RunStatus};
+use crate::store::{Store, StoreResult};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Runs read to find a tenant's newest delivery among its newest runs.
+const RUNS_READ: usize = 20;
+
+/// A tenant's newest delivery (a CSV package or an API pull).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastDelivery {
+    /// Its run.
+    pub run_id: String,
+    /// When it was received (or pulled).
+    pub received_at: DateTime<Utc>,
+    /// Its run's outcome.
+    pub status: RunStatus,
+}
+
+/// How fresh a tenant's roster is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    /// Nothing delivered yet.
+    NothingYet,
+    /// The newest delivery was applied (or is being applied), within the days allowed.
+    Fresh,
+    /// The district has sent nothing for more than the days allowed.
+    Silent,
+    /// The district sent; its newest delivery was not applied.
+    NotApplied,
+}
+
+impl Freshness {
+    /// Judges a tenant from its newest delivery, `now`, and the days a
+    /// district may go without sending.
+    pub fn of(last: Option<&LastDelivery>, now: DateTime<Utc>, days: u32) -> Freshness {
+        let Some(last) = last else {
+            return Freshness::NothingYet;
+        };
+        match last.status {
+            RunStatus::Held
+            | RunStatus::Rejected
+            | RunStatus::Failed
+            | RunStatus::Stale
+            | RunStatus::Discarded => Freshness::NotApplied,
+            _ if now - last.received_at > chrono::Duration::days(i64::from(days)) => {
+                Freshness::Silent
+            }
+            _ => Freshness::Fresh,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Freshness::NothingYet => "nothing_yet",
+            Freshness::Fresh => "fresh",
+            Freshness::Silent => "silent",
+            Freshness::NotApplied => "not_applied",
+        }
+    }
+}
+
+/// The delivery among `runs` (newest first) that came last: reverts and dry runs are not deliveries.
+pub fn last_delivery(runs: &[RunRecord]) -> Option<LastDelivery> {
+    runs.iter()
+        .find(|r| matches!(r.source.kind.as_str(), "csv" | "api") && r.status != RunStatus::Planned)
+        .map(|r| LastDelivery {
+            run_id: r.run_id.clone(),
+            received_at: r.received(),
+            status: r.status,
+        })
+}
+
+/// The newest delivery of `tenant`.
+pub async fn tenant_last_delivery<S: Store>(
+    store: &S,
+    tenant: &str,
+) -> StoreResult<Option<LastDelivery>> {
+    Ok(last_delivery(
+        &store.list_runs(Some(tenant), RUNS_READ).await?,
+    ))
+}
+
+/// The enabled tenants that are silent and those whose newest delivery was not applied.
+pub async fn stale_tenants<S: Store>(
+    store: &S,
+    now: DateTime<Utc>,
+    days: u32,
+) -> StoreResult<(Vec<String>, Vec<String>)> {
+    let (mut silent, mut not_applied) = (Vec::new(), Vec::new());
+    for config in store
+        .list_tenants()
+        .await?
+        .into_iter()
+        .filter(|t| t.enabled)
+    {
+        let last = tenant_last_delivery(store, &config.tenant).await?;
+        match Freshness::of(last.as_ref(), now, days) {
+            Freshness::Silent => silent.push(config.tenant),
+            Freshness::NotApplied => not_applied.push(config.tenant),
+            Freshness::NothingYet | Freshness::Fresh => {}
+        }
+    }
+    Ok((silent, not_applied))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn delivered(days_ago: i64, status: RunStatus) -> LastDelivery {
+        LastDelivery {
+            run_id: "r".into(),
+            received_at: Utc::now() - Duration::days(days_ago),
+            status,
+        }
+    }
+
+    #[test]
+    fn silence_and_unapplied_deliveries_are_told_apart() {
+        let now = Utc::now();
+        let of = |d: Option<LastDelivery>| Freshness::of(d.as_ref(), now, 3);
+        assert_eq!(of(None), Freshness::NothingYet);
+        assert_eq!(of(Some(delivered(1, RunStatus::Applied))), Freshness::Fresh);
+        assert_eq!(
+            of(Some(delivered(5, RunStatus::Applied))),
+            Freshness::Silent
+        );
+        assert_eq!(
+            of(Some(delivered(1, RunStatus::Held))),
+            Freshness::NotApplied
+        );
+        assert_eq!(
+            of(Some(delivered(9, RunStatus::Rejected))),
+            Freshness::NotApplied,
+            "our side first"
+        );
+        assert_eq!(
+            of(Some(delivered(1, RunStatus::Continued))),
+            Freshness::Fresh
+        );
+    }
+
+    #[test]
+    fn reverts_and_dry_runs_are_not_deliveries() {
+        let mut revert = RunRecord::start(
+            "t",
+            crate::run::RunSource {
+                kind: "revert".into(),
+                reference: "x".into(),
+            },
+            Utc::now(),
+        );
+        revert.status = RunStatus::Applied;
+        let mut csv = RunRecord::start(
+            "t",
+            crate::run::RunSource {
+                kind: "csv".into(),
+                reference: "y".into(),
+            },
+            Utc::now() - Duration::days(2),
+        );
+        csv.status = RunStatus::Held;
+        let last = last_delivery(&[revert, csv.clone()]).unwrap();
+        assert_eq!((last.run_id, last.status), (csv.run_id, RunStatus::Held));
+    }
+}
