@@ -39,7 +39,8 @@ impl<S: Store> Ingest<S> {
         cloud::run_files::keep_in_s3(&self.s3, &object.bucket, &folder, &mut run).await?;
         run.report_ref = Some(format!("s3://{}/{folder}report.json", object.bucket));
         self.store.put_run(&run).await?;
-        self.put_report(
+        present::report_page::s3::put_report(
+            &self.s3,
             &object.bucket,
             &folder,
             &json!({"run": run, "validation": validation}),
@@ -141,7 +142,7 @@ impl<S: Store> Ingest<S> {
             self.store.put_run(run).await?;
         }
         let report = json!({"run": run, "reason": reason});
-        self.put_report(bucket, &folder, &report, run, None).await?;
+        present::report_page::s3::put_report(&self.s3, bucket, &folder, &report, run, None).await?;
         for (key, version) in objects {
             let dest = InboundKey::parse(key)
                 .map(|k| k.destination(key, Outcome::Rejected, &run.run_id))
@@ -152,20 +153,6 @@ impl<S: Store> Ingest<S> {
             self.notify(tenant, run).await;
         }
         Ok(folder)
-    }
-
-    /// A run's `report.json` in `folder`, and beside it the same report as a
-    /// page for the district's data manager (`report.html`).
-    async fn put_report(
-        &self,
-        bucket: &str,
-        folder: &str,
-        report: &Value,
-        run: &RunRecord,
-        validation: Option<&Value>,
-    ) -> Result<(), Failure> {
-        present::report_page::s3::put_report(&self.s3, bucket, folder, report, run, validation)
-            .await
     }
 
     /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).

@@ -117,13 +117,7 @@ async fn a_scheduled_pull_applies_a_full_then_a_delta() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_applied_pull_keeps_its_before_images_in_s3_for_revert() {
     let (mut puller, _server, dir, _) = setup(20, GOOD_SECRET, "the-secret").await;
-    let s3 = testkit::s3_client();
-    let bucket = unique("inbound");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    puller.run_files = Some(oneroster_pull::RunFilesBucket {
-        s3: s3.clone(),
-        bucket: bucket.clone(),
-    });
+    let (s3, bucket) = with_run_files(&mut puller).await;
     let run = puller
         .handle(event(RequestedMode::Full), deadline())
         .await

@@ -553,24 +553,21 @@ impl Scanner<'_> {
             };
             match resolution {
                 Resolution::Found(entry) if entry.state == IdState::Accepted => {}
-                Resolution::Found(entry) => deferred.push(DeferredReference {
-                    file: kind,
-                    line,
-                    sourced_id: findings.sourced_id.clone(),
-                    column: map.name(column),
-                    target,
-                    target_id: id.to_string(),
-                    cause: entry.rejected_row(target),
-                }),
-                Resolution::Unchecked => deferred.push(DeferredReference {
-                    file: kind,
-                    line,
-                    sourced_id: findings.sourced_id.clone(),
-                    column: map.name(column),
-                    target,
-                    target_id: id.to_string(),
-                    cause: None,
-                }),
+                Resolution::Found(_) | Resolution::Unchecked => {
+                    let cause = match resolution {
+                        Resolution::Found(entry) => entry.rejected_row(target),
+                        _ => None,
+                    };
+                    deferred.push(DeferredReference {
+                        file: kind,
+                        line,
+                        sourced_id: findings.sourced_id.clone(),
+                        column: map.name(column),
+                        target,
+                        target_id: id.to_string(),
+                        cause,
+                    });
+                }
                 Resolution::Refused(refusal) => {
                     scan.refused_reference(reference, refusal, line, map);
                     return Err(IssueCode::RefusedReference);
