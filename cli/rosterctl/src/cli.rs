@@ -40,7 +40,7 @@ pub(crate) enum Command {
     Validate(ValidateArgs),
     /// Validate, plan and apply a package to a tenant's roster.
     ///
-    /// Exit code 0: applied (or planned with --dry-run); 1: held, rejected,
+    /// Exit code 0: applied (or planned with --dry-run); 1: held, paused, rejected,
     /// stale or busy; 2: usage, I/O or store error.
     Sync(SyncArgs),
     /// Pull a tenant's OneRoster 1.1 API now and sync it (locally; the Lambda

@@ -194,6 +194,7 @@ fn freshness_todo(r: &StatusRow, now: DateTime<Utc>, overdue_days: u32) -> Optio
     let day = d.received_at.format("%Y-%m-%d");
     match (r.freshness, d.status) {
         (Freshness::NotApplied, RunStatus::Held) => Some(format!("{t}: the district sent on {day}; we did not apply it: run {} is held — rosterctl runs show {} then runs approve or runs discard", d.run_id, d.run_id)),
+        (Freshness::NotApplied, RunStatus::Paused) => Some(format!("{t}: the district sent on {day}; run {} is paused by the tenant's pause window and applied when the window ends", d.run_id)),
         (Freshness::NotApplied, status) => Some(format!("{t}: the district sent on {day}; we did not apply it: run {} was {} — rosterctl runs show {}", d.run_id, status.as_str(), d.run_id)),
         (Freshness::Silent, _) => Some(format!("{t}: the district has sent nothing for {} days (more than {overdue_days}; last on {day}) — ask the district whether ClassLink's export or API sharing still runs (rosterctl tenants check {t})", (now - d.received_at).num_days())),
         _ => None,

@@ -232,17 +232,8 @@ pub async fn move_object(
     version: Option<&str>,
     dest: &str,
 ) -> Result<(), Failure> {
-    let copied = s3
-        .copy_object()
-        .bucket(bucket)
-        .key(dest)
-        .copy_source(copy_source(bucket, key, version))
-        .send()
-        .await;
-    match copied {
-        Ok(_) => {}
-        Err(e) if is_missing(&e) => return Ok(()),
-        Err(e) => return Err(Failure::sdk("CopyObject", e)),
+    if !copy_object(s3, bucket, key, version, dest).await? {
+        return Ok(());
     }
     s3.delete_object()
         .bucket(bucket)
@@ -252,6 +243,29 @@ pub async fn move_object(
         .await
         .map_err(|e| Failure::sdk("DeleteObject", e))?;
     Ok(())
+}
+
+/// Copies `key` (at `version`) to `dest` in `bucket`; `false` when the
+/// source is gone (nothing copied).
+pub async fn copy_object(
+    s3: &Client,
+    bucket: &str,
+    key: &str,
+    version: Option<&str>,
+    dest: &str,
+) -> Result<bool, Failure> {
+    let copied = s3
+        .copy_object()
+        .bucket(bucket)
+        .key(dest)
+        .copy_source(copy_source(bucket, key, version))
+        .send()
+        .await;
+    match copied {
+        Ok(_) => Ok(true),
+        Err(e) if is_missing(&e) => Ok(false),
+        Err(e) => Err(Failure::sdk("CopyObject", e)),
+    }
 }
 
 /// Writes a JSON document.

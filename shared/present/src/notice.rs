@@ -62,8 +62,8 @@ pub struct Notice {
 
 /// Whether a run's outcome is worth a message: rejected, held, failed and
 /// stale runs always; applied runs when the tenant asked for them too (an
-/// applied run that archived many records as ended asks for itself: see
-/// [`for_tenant`]).
+/// applied run that archived many records as ended asks for itself, and a
+/// paused run with errors tells the district of them: see [`for_tenant`]).
 pub fn worth_notice(status: RunStatus, applied_too: bool) -> bool {
     match status {
         RunStatus::Rejected | RunStatus::Held | RunStatus::Failed | RunStatus::Stale => true,
@@ -78,11 +78,11 @@ pub fn worth_notice(status: RunStatus, applied_too: bool) -> bool {
 pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
     (tenant.enabled
         && !tenant.notify_emails.is_empty()
-        && worth_notice(
+        && (worth_notice(
             run.status,
             tenant.notify_applied || !run.mass_ended.is_empty() || !run.delivery_notes.is_empty(),
-        ))
-    .then(|| notice(run))
+        ) || (run.status == RunStatus::Paused && run.error_count > 0)))
+        .then(|| notice(run))
 }
 
 /// The message a district's contacts get when an operator decided about a
@@ -147,6 +147,7 @@ pub fn next_step_for(status: RunStatus, delivery: &str) -> &'static str {
         RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
         RunStatus::Applied => "Your roster is up to date.",
         RunStatus::Discarded => "Nothing was changed: this delivery was not applied. If it was right after all, send it again; otherwise send the corrected file.",
+        RunStatus::Paused => "Nothing was changed yet: your district's sync is paused (a pause window agreed with your Customer Success Manager); the newest file sent during the pause is applied when it ends. Errors listed below are worth correcting before then.",
         _ => "",
     }
 }

@@ -1,6 +1,6 @@
 //! Whether a district's roster is fresh, and when it is not, on whose side:
 //! the district has sent nothing for days, or it sent and we did not apply
-//! (held, rejected, failed, stale, discarded). For `rosterctl tenants status`
+//! (held, paused, rejected, failed, stale, discarded). For `rosterctl tenants status`
 //! and csv-ingest's daily sweep (its metrics feed the dashboard).
 
 use crate::run::{RunRecord, RunStatus};
@@ -48,7 +48,8 @@ impl Freshness {
             | RunStatus::Rejected
             | RunStatus::Failed
             | RunStatus::Stale
-            | RunStatus::Discarded => Freshness::NotApplied,
+            | RunStatus::Discarded
+            | RunStatus::Paused => Freshness::NotApplied,
             _ if now - last.received_at > chrono::Duration::days(i64::from(days)) => {
                 Freshness::Silent
             }
@@ -76,6 +77,24 @@ pub fn last_delivery(runs: &[RunRecord]) -> Option<LastDelivery> {
             received_at: r.received(),
             status: r.status,
         })
+}
+
+/// The run whose delivery is due now that `tenant`'s pause is over: the
+/// newest delivery (of `runs`, newest first) when it was paused and no window
+/// holds `now`. Older deliveries of the window are never due; once the due
+/// one is delivered again and applied, it is no longer the newest.
+pub fn due_after_pause<'r>(
+    tenant: &crate::tenant::TenantConfig,
+    runs: &'r [RunRecord],
+    now: DateTime<Utc>,
+) -> Option<&'r RunRecord> {
+    if tenant.paused_at(now).is_some() {
+        return None;
+    }
+    let newest = runs.iter().find(|r| {
+        matches!(r.source.kind.as_str(), "csv" | "api") && r.status != RunStatus::Planned
+    })?;
+    (newest.status == RunStatus::Paused).then_some(newest)
 }
 
 /// The newest delivery of `tenant`.
@@ -146,6 +165,44 @@ mod tests {
         assert_eq!(
             of(Some(delivered(1, RunStatus::Continued))),
             Freshness::Fresh
+        );
+    }
+
+    #[test]
+    fn only_the_newest_paused_delivery_is_due_and_only_after_the_window() {
+        let run = |status, days_ago| {
+            let source = crate::run::RunSource {
+                kind: "csv".into(),
+                reference: format!("d{days_ago}"),
+            };
+            let mut r = RunRecord::start("t", source, Utc::now() - Duration::days(days_ago));
+            r.status = status;
+            r
+        };
+        let mut tenant = crate::tenant::TenantConfig::new("t").unwrap();
+        let today = Utc::now().date_naive();
+        let window = format!(
+            "{}..{}",
+            today - Duration::days(9),
+            today + Duration::days(1)
+        );
+        tenant.pause = vec![crate::tenant::PauseWindow::parse(&window, "UTC").unwrap()];
+        let runs = [
+            run(RunStatus::Paused, 1),
+            run(RunStatus::Paused, 3),
+            run(RunStatus::Applied, 20),
+        ];
+        assert!(
+            due_after_pause(&tenant, &runs, Utc::now()).is_none(),
+            "still paused"
+        );
+        tenant.pause.clear();
+        let due = due_after_pause(&tenant, &runs, Utc::now()).unwrap();
+        assert_eq!(due.source.reference, "d1", "the newest of the window");
+        let replayed = [run(RunStatus::Applied, 0), runs[0].clone()];
+        assert!(
+            due_after_pause(&tenant, &replayed, Utc::now()).is_none(),
+            "applied once"
         );
     }
 

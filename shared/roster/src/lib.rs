@@ -43,5 +43,6 @@ pub mod roles {
     };
 }
 pub use tenant::{
-    overdue_tenants, sync_overdue, ApiSettings, Connection, PullSchedule, TenantConfig, TenantState,
+    overdue_tenants, sync_overdue, ApiSettings, Connection, PauseWindow, PullSchedule,
+    TenantConfig, TenantState,
 };

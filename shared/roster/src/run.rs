@@ -37,6 +37,9 @@ pub enum RunStatus {
     Failed,
     /// A held run an operator discarded.
     Discarded,
+    /// Received during one of the tenant's pause windows: validated and
+    /// reported, not applied (the newest of the window is applied when it ends).
+    Paused,
     /// A dry run: planned, nothing written, not stored.
     Planned,
     /// Stopped before a time limit (the Lambda deadline) part-way through
@@ -56,6 +59,7 @@ impl RunStatus {
             RunStatus::Busy => "busy",
             RunStatus::Failed => "failed",
             RunStatus::Discarded => "discarded",
+            RunStatus::Paused => "paused",
             RunStatus::Planned => "planned",
             RunStatus::Continued => "continued",
         }

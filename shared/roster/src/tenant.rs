@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use oneroster::{Role, RoleSet};
 use serde::{Deserialize, Serialize};
 
+mod pause;
+pub use pause::PauseWindow;
+
 /// Why a tenant id is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("tenant id `{0}` is not valid: use 1-64 characters a-z, 0-9, `-` and `_`, starting with a letter or digit")]
@@ -227,6 +230,10 @@ pub struct TenantConfig {
     /// Notify the contacts of applied runs too.
     #[serde(default)]
     pub notify_applied: bool,
+    /// Pause windows: deliveries received during one are validated and
+    /// reported, not applied; the newest is applied when the window ends.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pause: Vec<PauseWindow>,
 }
 
 /// When a tenant's API is pulled: days, a time of day, and the district's time zone.
@@ -321,6 +328,11 @@ fn default_full_every_days() -> u32 {
 }
 
 impl TenantConfig {
+    /// The pause window `at` falls in, if any.
+    pub fn paused_at(&self, at: DateTime<Utc>) -> Option<&PauseWindow> {
+        self.pause.iter().find(|w| w.contains(at))
+    }
+
     /// A tenant with default settings.
     pub fn new(tenant: &str) -> Result<TenantConfig, InvalidTenantId> {
         check_tenant_id(tenant)?;
@@ -342,6 +354,7 @@ impl TenantConfig {
             sso_provision_teachers: false,
             notify_emails: Vec::new(),
             notify_applied: false,
+            pause: Vec::new(),
         })
     }
 

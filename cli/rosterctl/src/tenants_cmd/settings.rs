@@ -125,6 +125,14 @@ pub struct TenantArgs {
     /// email subscriptions follow the contacts [default: ROSTER_NOTICE_TOPIC_ARN].
     #[arg(long, value_name = "ARN")]
     pub notice_topic_arn: Option<String>,
+    /// A pause window START..END (days included, in --timezone): deliveries
+    /// are validated and reported, not applied, and the newest is applied when
+    /// it ends. Repeatable; replaces the tenant's windows.
+    #[arg(long, value_name = "START..END")]
+    pub pause: Vec<String>,
+    /// Clear the tenant's pause windows.
+    #[arg(long, conflicts_with = "pause")]
+    pub no_pause: bool,
     /// The stack's PullScheduleGroupName output.
     #[arg(long, default_value = "roster-pulls")]
     pub schedule_group: String,
@@ -163,6 +171,18 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     }
     apply_holds(config, a)?;
     apply_switches(config, a);
+    if a.no_pause {
+        config.pause.clear();
+    }
+    if !a.pause.is_empty() {
+        config.pause = a
+            .pause
+            .iter()
+            .map(|w| {
+                roster::PauseWindow::parse(w, &a.timezone).map_err(|e| format!("--pause: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
     if let Some(list) = &a.notify_email {
         config.notify_emails = parse_emails(list)?;
     }

@@ -1,8 +1,9 @@
 //! The sweep: loose-file sets that stayed incomplete past the window moved
-//! aside, and the tenants overdue for a sync counted.
+//! aside, the newest delivery of an ended pause window delivered again, and
+//! the tenants overdue for a sync counted.
 
 use super::{file_name, Ingest, ItemOutcome};
-use crate::keys::{InboundKey, Upload};
+use crate::keys::{InboundKey, Outcome, Upload, INBOUND};
 use chrono::{DateTime, Utc};
 use cloud::s3::{self, Listed};
 use cloud::Failure;
@@ -73,8 +74,50 @@ impl<S: Store> Ingest<S> {
                 ..ItemOutcome::new(&folder, "moved_aside")
             });
         }
+        for key in self.deliver_after_pause(now).await? {
+            outcomes.push(ItemOutcome::new(&key, "delivered_after_pause"));
+        }
         self.report_overdue_tenants(now).await?;
         Ok(outcomes)
+    }
+
+    /// Delivers again, under `inbound/`, the newest delivery each SFTP tenant
+    /// received during a pause window that is now over: a copy of the files
+    /// kept in its run's folder, whose S3 events make it a new run, applied
+    /// through the usual holds. Older deliveries of the window stay paused.
+    /// Nothing is copied while a delivery of the tenant waits under `inbound/`.
+    pub async fn deliver_after_pause(&self, now: DateTime<Utc>) -> Result<Vec<String>, Failure> {
+        let bucket = &self.config.bucket;
+        let mut delivered = Vec::new();
+        for tenant in self.store.list_tenants().await? {
+            if !tenant.enabled || !tenant.uses(roster::Connection::Sftp) {
+                continue;
+            }
+            let runs = self.store.list_runs(Some(&tenant.tenant), 20).await?;
+            let Some(run) = roster::freshness::due_after_pause(&tenant, &runs, now) else {
+                continue;
+            };
+            let Some(inbound) = paused_source(&run.source.reference) else {
+                continue;
+            };
+            let waiting = format!("{INBOUND}{}/", inbound.0);
+            if !s3::list_all(&self.s3, bucket, &waiting).await?.is_empty() {
+                continue;
+            }
+            let folder = Outcome::Processed.run_folder(&tenant.tenant, &run.run_id);
+            let kept = format!("{folder}{}", inbound.1);
+            for object in s3::list_all(&self.s3, bucket, &kept).await? {
+                let rest = object.key.strip_prefix(&folder).unwrap_or_default();
+                if OUR_FILES.contains(&rest) {
+                    continue;
+                }
+                let dest = format!("{waiting}{rest}");
+                s3::copy_object(&self.s3, bucket, &object.key, None, &dest).await?;
+                delivered.push(dest);
+            }
+            tracing::info!(tenant = %tenant.tenant, run_id = %run.run_id, files = delivered.len(), "pause window over: its newest delivery delivered again");
+        }
+        Ok(delivered)
     }
 
     /// Counts the tenants overdue for a sync into the `TenantsOverdue` metric
@@ -114,4 +157,26 @@ impl<S: Store> Ingest<S> {
         );
         Ok(overdue)
     }
+}
+
+/// The files a run's folder holds beside the delivery.
+const OUR_FILES: [&str; 4] = [
+    present::report_page::s3::REPORT_FILE,
+    present::report_page::PAGE_FILE,
+    cloud::run_files::PLAN_FILE,
+    roster::before::BEFORE_FILE,
+];
+
+/// The tenant segment and the path below it of a paused delivery's source
+/// (`s3://bucket/inbound/{tenant}/{below}`, then `#etag` for one object);
+/// `None` for another source.
+fn paused_source(reference: &str) -> Option<(String, String)> {
+    let uri = s3::S3Uri::parse(reference).ok()?;
+    let key = uri
+        .key
+        .rsplit_once('#')
+        .map_or(uri.key.as_str(), |(key, _)| key);
+    let rest = key.strip_prefix(INBOUND)?;
+    let (tenant, below) = rest.split_once('/')?;
+    Some((tenant.to_string(), below.to_string()))
 }

@@ -817,3 +817,104 @@ async fn a_download_is_bounded_by_the_size_checked_before_it() {
     let read = download(100).await.unwrap().expect("the object is there");
     assert_eq!(read.bytes, 100);
 }
+
+/// A delivery during a pause window is filed and reported, not applied; when
+/// the window is over, the sweep delivers the newest one of the window again
+/// (once), and that applies. The older one of the window never does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_newest_delivery_of_a_pause_window_is_applied_when_it_ends() {
+    let world = World::new().await;
+    let mut tenant = world.tenant("d1").await;
+    let today = chrono::Utc::now().date_naive();
+    let window = format!(
+        "{}..{}",
+        today - chrono::Duration::days(1),
+        today + chrono::Duration::days(1)
+    );
+    tenant.pause = vec![roster::PauseWindow::parse(&window, "UTC").unwrap()];
+    world.ingest.store.put_tenant(&tenant).await.unwrap();
+    let deadline = || Some(Instant::now() + Duration::from_secs(600));
+    let mut runs = Vec::new();
+    for (name, students) in [("older", 20), ("newer", 30)] {
+        let zip = world.zip_of(&world.district(name, students));
+        let event = world
+            .put_file(&format!("inbound/d1/{name}.zip"), &zip)
+            .await;
+        let out = world
+            .ingest
+            .handle(decode(event).unwrap(), deadline())
+            .await
+            .unwrap();
+        assert_eq!(out[0].outcome, "paused", "{out:?}");
+        runs.push(out[0].run_id.clone().unwrap());
+    }
+    assert!(world
+        .ingest
+        .store
+        .get_state("d1")
+        .await
+        .unwrap()
+        .last_applied_run
+        .is_none());
+    let kept = world.keys(&format!("processed/d1/{}/", runs[1])).await;
+    assert!(
+        kept.iter().any(|k| k.ends_with("newer.zip"))
+            && kept.iter().any(|k| k.ends_with("report.html")),
+        "{kept:?}"
+    );
+
+    // Still paused: nothing is delivered again.
+    let now = chrono::Utc::now();
+    assert!(world
+        .ingest
+        .deliver_after_pause(now)
+        .await
+        .unwrap()
+        .is_empty());
+    tenant.pause.clear();
+    world.ingest.store.put_tenant(&tenant).await.unwrap();
+    let again = world.ingest.deliver_after_pause(now).await.unwrap();
+    assert_eq!(
+        again,
+        ["inbound/d1/newer.zip"],
+        "the newest of the window, once"
+    );
+    assert!(
+        world
+            .ingest
+            .deliver_after_pause(now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "it waits in inbound/: not copied twice"
+    );
+
+    let event = s3_event(&world.bucket, "inbound/d1/newer.zip", None, None);
+    let out = world
+        .ingest
+        .handle(decode(event).unwrap(), deadline())
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    assert_eq!(
+        world
+            .ingest
+            .store
+            .load_summaries("d1", EntityKind::Users)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|u| u.sourced_id.starts_with("stu-"))
+            .count(),
+        30
+    );
+    assert!(
+        world
+            .ingest
+            .deliver_after_pause(now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "applied: no longer due"
+    );
+}

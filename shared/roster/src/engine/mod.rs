@@ -195,6 +195,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             run.finish(RunStatus::Planned, message, Utc::now());
             return Ok(run);
         }
+        if let Some(window) = tenant.paused_at(run.received()) {
+            return self.pause(tenant, &snapshot, run, window).await;
+        }
 
         let usage_at_start = self.store.usage();
         let Some(lease) = self.start_under_lease(&mut run).await? else {
@@ -230,6 +233,32 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             }
             Err(e) => Err(self.fail(run, e).await),
         }
+    }
+
+    /// A delivery received during a pause window: planned, to count what it
+    /// would change, and recorded `paused`; nothing is applied. Its report is
+    /// kept as any run's; the newest delivery of the window is applied when it ends.
+    async fn pause(
+        &self,
+        tenant: &TenantConfig,
+        snapshot: &Arc<dyn Snapshot>,
+        mut run: RunRecord,
+        window: &crate::tenant::PauseWindow,
+    ) -> Result<RunRecord, SyncError> {
+        let plan_path = self.plan(tenant, snapshot, &mut run, None).await?;
+        let _ = std::fs::remove_file(plan_path);
+        let held = if run.hold.is_empty() {
+            ""
+        } else {
+            ", and it would be held for approval"
+        };
+        let message = format!(
+            "paused: the tenant's pause window {window} keeps deliveries unapplied; {} writes planned{held}; nothing was applied. The newest delivery of the window is applied when it ends",
+            run.total_writes()
+        );
+        run.finish(RunStatus::Paused, message, Utc::now());
+        self.store.put_run(&run).await?;
+        Ok(run)
     }
 
     /// Records a failed run (best effort) and returns the error.

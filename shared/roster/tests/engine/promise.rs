@@ -364,7 +364,50 @@ async fn a_delivery_whose_rows_are_rejected_en_masse_is_held<S: Store + Platform
     assert_eq!(counts(&run, EntityKind::Enrollments).rejected, 2);
 }
 
+/// A delivery during a pause window is validated, reported and recorded
+/// `paused`, and nothing of it is applied; once the window is cleared the
+/// same delivery applies as usual.
+async fn a_delivery_during_a_pause_window_is_reported_not_applied<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let district = District::new(40, 4);
+    let mut t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &district, None).await;
+    let today = Utc::now().date_naive();
+    let window = format!("{}..{}", today - Days::days(1), today + Days::days(1));
+    t.pause = vec![PauseWindow::parse(&window, "UTC").unwrap()];
+    store.put_tenant(&t).await.unwrap();
+    let before = state_of(&store, "d1").await;
+
+    let mut changed = district.clone();
+    changed.students.truncate(37);
+    let paused = sync(&store, &bench, &t, &changed, None).await;
+    assert_eq!(paused.status, RunStatus::Paused, "{}", paused.message);
+    assert!(
+        paused.message.contains("pause window"),
+        "{}",
+        paused.message
+    );
+    assert_eq!(
+        counts(&paused, EntityKind::Users).archived,
+        3,
+        "what it would do is counted"
+    );
+    assert!(paused.report_ref.is_some(), "its report is kept");
+    assert_eq!(state_of(&store, "d1").await, before, "nothing applied");
+    let stored = store.get_run(&paused.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.status, RunStatus::Paused);
+
+    t.pause.clear();
+    store.put_tenant(&t).await.unwrap();
+    let applied = sync(&store, &bench, &t, &changed, None).await;
+    assert_eq!(applied.status, RunStatus::Applied, "{}", applied.message);
+    assert_eq!(counts(&applied, EntityKind::Users).archived, 3);
+}
+
 conformance!(
+    a_delivery_during_a_pause_window_is_reported_not_applied,
     a_delivery_moving_session_ends_earlier_is_held_not_ended,
     a_delivery_ending_current_sessions_by_their_dates_is_held,
     a_far_school_year_ends_nothing,

@@ -64,6 +64,25 @@ pub(super) fn schedule_line(f: &Facts) -> Line {
     }
 }
 
+/// The tenant's pause windows, when it has any: paused now (a warning), or the windows to come.
+pub(super) fn pause_line(f: &Facts) -> Option<Line> {
+    let windows = &f.config.pause;
+    if windows.is_empty() {
+        return None;
+    }
+    let listed: Vec<String> = windows.iter().map(|w| w.to_string()).collect();
+    let t = &f.config.tenant;
+    Some(match f.config.paused_at(f.now) {
+        Some(window) => Line::new(
+            "pause",
+            Status::Warn,
+            format!("paused now ({window}): deliveries are validated and reported, not applied"),
+        )
+        .then(format!("the newest delivery of the window is applied when it ends; to apply sooner: rosterctl tenants update {t} --no-pause")),
+        None => Line::new("pause", Status::Ok, format!("not paused now; windows: {}", listed.join(", "))),
+    })
+}
+
 pub(super) fn delivery_line(f: &Facts) -> Line {
     let t = &f.config.tenant;
     let Some(run) = &f.last_run else {
@@ -98,6 +117,12 @@ pub(super) fn delivery_line(f: &Facts) -> Line {
         .then(format!(
             "see what is wrong ({show}) and ask the district to fix its export"
         )),
+        RunStatus::Paused => Line::new(
+            "last delivery",
+            Status::Warn,
+            format!("{detail}: received during a pause window, not applied"),
+        )
+        .then("the newest delivery of the window is applied when it ends; `rosterctl tenants update T --no-pause` to apply sooner"),
         RunStatus::Stale => Line::new(
             "last delivery",
             Status::Warn,

@@ -22,7 +22,7 @@ pub use facts::{store_facts, Facts, TypeCounts};
 pub use notices::{notice_finding, NoticeFinding};
 
 use connection::{api_line, sftp_line, tenant_line};
-use deliveries::{delivery_line, schedule_line};
+use deliveries::{delivery_line, pause_line, schedule_line};
 use notices::notice_line;
 use records::{administrators_line, primary_admin_line, roster_line};
 use serde::Serialize;
@@ -97,6 +97,7 @@ pub fn assess(f: &Facts) -> Vec<Line> {
         lines.push(api_line(t, api));
         lines.push(schedule_line(f));
     }
+    lines.extend(pause_line(f));
     lines.push(delivery_line(f));
     lines.push(roster_line(f));
     lines.push(administrators_line(f));
