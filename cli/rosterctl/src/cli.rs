@@ -24,7 +24,7 @@ pub(crate) struct Cli {
 pub(crate) const COMMAND_GROUPS: &str = "\
 Commands by task:
   A district's roster:   validate, sync, pull
-  Watching and undoing:  runs, records, users
+  Watching and undoing:  runs, records, users, explain
   Districts:             tenants, admins, sso
   Testing:               generate
 
