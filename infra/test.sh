@@ -15,7 +15,8 @@
 # when it is missing; none is skipped. template.yaml is linted (cfn-lint with the
 # serverless rules, sam validate --lint); `infra/check-template.sh --build` also
 # runs the slower offline `sam build`, which this script runs when CI=true or
-# ROSTER_SAM_BUILD=1.
+# ROSTER_SAM_BUILD=1. Every fuzz target then runs 30 s from its committed seeds
+# (infra/fuzz.sh: nightly and cargo-fuzz are installed when missing).
 #
 # Usage: infra/test.sh            (from anywhere; CI runs it via .ci/run)
 set -euo pipefail
@@ -91,6 +92,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
 cargo test --workspace --locked
+
+# Each fuzz target from the committed seeds (docs/fuzzing.md), so a crash found once fails CI
+# if it comes back. ROSTER_FUZZ_SECONDS per target (default 30).
+FUZZ_SECONDS="${ROSTER_FUZZ_SECONDS:-30}"
+log "fuzz targets, $FUZZ_SECONDS s each: infra/fuzz.sh"
+infra/fuzz.sh "$FUZZ_SECONDS"
 
 # sam build proves the template builds offline (three arm64 binaries through cargo-lambda
 # and zig): many minutes cold, so CI (CI=true) runs it, and locally ROSTER_SAM_BUILD=1 does.

@@ -198,13 +198,8 @@ pub async fn callback<S: SsoStore>(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let param = |name: &str| {
-        query
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    if param("state").is_none() && param("code").is_some() {
+    let params = CallbackQuery::read(&query);
+    if params.unsolicited() {
         // ClassLink-initiated: a code without our state is never exchanged.
         tracing::info!(
             request_id = id,
@@ -213,7 +208,7 @@ pub async fn callback<S: SsoStore>(
         return see_other(START_PATH);
     }
     let mut attempt = Attempt::new(&id, app.config.audit_retention_days);
-    let (outcome, response) = match sign_in(&app, &id, &param, &headers, &mut attempt).await {
+    let (outcome, response) = match sign_in(&app, &id, &params, &headers, &mut attempt).await {
         Ok(done) => done,
         Err(refusal) => (refusal.outcome(), refusal.page(&id).respond(&id)),
     };
@@ -250,16 +245,66 @@ async fn ticket_redirect<S: SsoStore>(
     Ok(see_other(destination.as_str()))
 }
 
+/// The parameters of a callback's query that the sign-in reads, each when
+/// present and not empty (an empty value is no value).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallbackQuery<'q> {
+    /// Our login transaction's state.
+    pub state: Option<&'q str>,
+    /// The authorization code.
+    pub code: Option<&'q str>,
+    /// ClassLink's error, when it ended the login without signing in.
+    pub error: Option<&'q str>,
+    /// The issuer of the authorization response (RFC 9207).
+    pub iss: Option<&'q str>,
+}
+
+impl<'q> CallbackQuery<'q> {
+    /// The parameters of `query`, as axum's `Query` decodes it.
+    pub fn read(query: &'q HashMap<String, String>) -> CallbackQuery<'q> {
+        let param = |name: &str| {
+            query
+                .get(name)
+                .map(String::as_str)
+                .filter(|v| !v.is_empty())
+        };
+        CallbackQuery {
+            state: param("state"),
+            code: param("code"),
+            error: param("error"),
+            iss: param("iss"),
+        }
+    }
+
+    /// A code without our state (a ClassLink-initiated login): never
+    /// exchanged; a fresh login starts instead.
+    pub fn unsolicited(&self) -> bool {
+        self.state.is_none() && self.code.is_some()
+    }
+
+    /// ClassLink's error as it may be logged: its ASCII letters, digits and
+    /// `_`, at most 64 (the value is the browser's to set).
+    pub fn logged_error(&self) -> Option<String> {
+        self.error.map(|error| {
+            error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect()
+        })
+    }
+}
+
 /// The callback's steps, in order; the first refusal ends it.
-async fn sign_in<'q, S: SsoStore>(
+async fn sign_in<S: SsoStore>(
     app: &Shared<S>,
     id: &str,
-    param: &impl Fn(&str) -> Option<&'q str>,
+    params: &CallbackQuery<'_>,
     headers: &HeaderMap,
     attempt: &mut Attempt,
 ) -> Result<(&'static str, Response), Refusal> {
-    let transaction = returning_transaction(app, id, param, headers).await?;
-    let code = param("code").ok_or(Refusal::Incomplete)?;
+    let transaction = returning_transaction(app, id, params, headers).await?;
+    let code = params.code.ok_or(Refusal::Incomplete)?;
     let secret = app.client_secret.value().await?;
     let signed_in = app
         .classlink
@@ -282,13 +327,13 @@ async fn sign_in<'q, S: SsoStore>(
 
 /// The login transaction the browser returns with (its `state`), checked:
 /// this browser's, not an error from ClassLink, and from ClassLink's issuer.
-async fn returning_transaction<'q, S: SsoStore>(
+async fn returning_transaction<S: SsoStore>(
     app: &Shared<S>,
     id: &str,
-    param: &impl Fn(&str) -> Option<&'q str>,
+    params: &CallbackQuery<'_>,
     headers: &HeaderMap,
 ) -> Result<LoginTransaction, Refusal> {
-    let state = param("state").ok_or(Refusal::Incomplete)?;
+    let state = params.state.ok_or(Refusal::Incomplete)?;
     let transaction: LoginTransaction = login::consume(&app.store, state, Utc::now())
         .await
         .map_err(Refusal::store("cannot read the login transaction"))?
@@ -299,11 +344,14 @@ async fn returning_transaction<'q, S: SsoStore>(
     ) {
         return Err(Refusal::BrowserMismatch);
     }
-    if let Some(error) = param("error") {
-        tracing::info!(request_id = id, provider_error = %error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect::<String>(), "ClassLink returned an error");
+    if let Some(error) = params.logged_error() {
+        tracing::info!(request_id = id, provider_error = %error, "ClassLink returned an error");
         return Err(Refusal::ProviderDenied);
     }
-    if param("iss").is_some_and(|iss| !app.classlink.issuer_matches(iss)) {
+    if params
+        .iss
+        .is_some_and(|iss| !app.classlink.issuer_matches(iss))
+    {
         return Err(Refusal::IssuerMismatch);
     }
     Ok(transaction)
@@ -456,4 +504,25 @@ fn misconfigured_page(id: &str, tenants: &[String], attempt: &Attempt) -> Respon
         &["Your district's sign-in settings need attention from our support team, so we cannot sign you in right now. We have been alerted; please try again later or contact your Customer Success Manager, quoting the reference below."],
     )
     .respond(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_callback_query_is_read_without_empty_values() {
+        let query: HashMap<String, String> =
+            [("state", ""), ("code", "c1"), ("error", "x y\u{1b}z")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let params = CallbackQuery::read(&query);
+        assert_eq!(
+            (params.state, params.code, params.iss),
+            (None, Some("c1"), None)
+        );
+        assert!(params.unsolicited(), "a code without a state");
+        assert_eq!(params.logged_error().as_deref(), Some("xyz"));
+    }
 }

@@ -180,6 +180,21 @@ impl ClassLinkClaims {
     }
 }
 
+/// Whom a verified ID token names (`user_id`, its verified `sub`) and, when
+/// its payload carries ClassLink's district and role claims, the user's
+/// details from them, which are always of that subject. The payload is read
+/// again for the claims the standard type leaves out; a payload that does
+/// not decode gives no tenant and no details.
+pub fn verified_subject(id_token: &str, user_id: String) -> (TokenSubject, Option<UserInfo>) {
+    let claims = ClassLinkClaims::of_verified(id_token);
+    let subject = TokenSubject {
+        tenant_id: id_text(&claims.tenant_id),
+        user_id,
+    };
+    let info = claims.user_info(&subject.user_id);
+    (subject, info)
+}
+
 struct Discovered {
     metadata: CoreProviderMetadata,
     fetched_at: Instant,
@@ -424,12 +439,8 @@ impl ClassLink {
             }
         };
         let access_token = token.access_token().clone();
-        let claims = ClassLinkClaims::of_verified(&id_token.to_string());
-        let subject = TokenSubject {
-            tenant_id: id_text(&claims.tenant_id),
-            user_id,
-        };
-        let info = match claims.user_info(&subject.user_id) {
+        let (subject, info) = verified_subject(&id_token.to_string(), user_id);
+        let info = match info {
             Some(info) => info,
             None => self.user_info(&access_token, &subject).await?,
         };
@@ -522,6 +533,31 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("line 1 column"), "{text}");
         assert!(!text.contains("5551234"), "{text}");
+    }
+
+    #[test]
+    fn a_verified_tokens_claims_give_details_of_its_subject_and_district() {
+        let token = |claims: serde_json::Value| {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(serde_json::to_vec(&claims).unwrap());
+            format!("h.{payload}.s")
+        };
+        let full = json!({"sub": "u1", "classLink_tenant_id": 42, "classLink_role": "teacher"});
+        let (subject, info) = verified_subject(&token(full), "u1".into());
+        assert_eq!(subject, self::subject("u1", Some("42")));
+        let info = info.expect("district and role");
+        assert_eq!(
+            (info.user(), info.tenant()),
+            (Some("u1".into()), Some("42".into()))
+        );
+        assert!(subject.owns(&info).is_ok());
+        // No role, or no token payload at all: no details, and no district.
+        let no_role = json!({"sub": "u1", "classLink_tenant_id": 42, "classLink_role": " "});
+        assert!(verified_subject(&token(no_role), "u1".into()).1.is_none());
+        assert_eq!(
+            verified_subject("not a token", "u1".into()),
+            (self::subject("u1", None), None)
+        );
     }
 
     fn subject(user: &str, tenant: Option<&str>) -> TokenSubject {

@@ -21,6 +21,8 @@
 
 pub mod explain;
 pub mod fields;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod idset;
 pub mod manifest;
 pub mod model;

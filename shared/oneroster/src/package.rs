@@ -7,8 +7,10 @@
 use crate::report::{Issue, IssueCode, Severity, PACKAGE_FILE};
 use std::collections::BTreeMap;
 use std::fs::{File, FileType, OpenOptions};
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 mod other_format;
 mod zip_entries;
@@ -46,10 +48,10 @@ const ARCHIVE_EXTENSIONS: [&str; 9] = ["zip", "gz", "tgz", "tar", "7z", "rar", "
 #[derive(Debug, Clone)]
 enum Source {
     /// Loose files in `dir`, each read up to the size it was listed with.
-    Folder {
-        dir: PathBuf,
-    },
-    Zip(PathBuf),
+    Folder { dir: PathBuf },
+    /// A zip archive, whose entries may not inflate past `max_ratio` to one
+    /// of the compressed bytes actually read (see [`RatioBound`]).
+    Zip { path: PathBuf, max_ratio: u64 },
 }
 
 /// One CSV file of the package.
@@ -345,11 +347,14 @@ impl Package {
                 size: *size,
             })
             .collect();
-        zip_package(path, csvs, warnings).map_err(|mut failure| {
+        zip_package(path, limits, csvs, warnings).map_err(|mut failure| {
             // Without a manifest, the files' headers may show another format.
             for issue in &mut failure.fatal {
                 if issue.code == IssueCode::ManifestMissing {
-                    let source = Source::Zip(path.to_path_buf());
+                    let source = Source::Zip {
+                        path: path.to_path_buf(),
+                        max_ratio: limits.max_compression_ratio,
+                    };
                     *issue = no_manifest(&source, entries.iter(), &path.display().to_string());
                 }
             }
@@ -358,7 +363,9 @@ impl Package {
     }
 
     /// Streams one file of the package through `read`. Zip entries are
-    /// decompressed on the fly and may not exceed their declared size.
+    /// decompressed on the fly and may not exceed their declared size, nor
+    /// inflate past the ratio limit to the compressed bytes really read (a
+    /// [`RatioExceeded`] error; see [`read_failure`]).
     pub(crate) fn with_entry<T>(
         &self,
         entry: &Entry,
@@ -388,14 +395,22 @@ impl Source {
                 };
                 Ok(read(&mut bounded))
             }
-            Source::Zip(path) => {
-                let mut archive = zip::ZipArchive::new(BufReader::new(File::open(path)?))
-                    .map_err(io::Error::other)?;
+            Source::Zip { path, max_ratio } => {
+                let counting = CountingReader::new(BufReader::new(File::open(path)?));
+                let consumed = counting.count.clone();
+                let mut archive = zip::ZipArchive::new(counting).map_err(io::Error::other)?;
                 let zipped = archive.by_name(&entry.name).map_err(io::Error::other)?;
-                let mut bounded = SizeBound {
-                    inner: zipped,
-                    remaining: entry.size,
-                    excess: "entry decompresses to more bytes than its header declares",
+                let mut bounded = RatioBound {
+                    inner: SizeBound {
+                        inner: zipped,
+                        remaining: entry.size,
+                        excess: "entry decompresses to more bytes than its header declares",
+                    },
+                    name: &entry.name,
+                    max_ratio: *max_ratio,
+                    start: consumed.load(Ordering::Relaxed),
+                    consumed,
+                    inflated: 0,
                 };
                 Ok(read(&mut bounded))
             }
@@ -496,6 +511,112 @@ impl<R: Read> Read for SizeBound<R> {
             return Err(io::Error::new(io::ErrorKind::InvalidData, self.excess));
         }
         self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Counts the bytes read through it, for a reader elsewhere to see: under a
+/// zip archive, what the inflater of an entry has really consumed.
+struct CountingReader<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R> CountingReader<R> {
+    fn new(inner: R) -> Self {
+        CountingReader {
+            inner,
+            count: Arc::new(AtomicU64::new(0)),
+        }
+    }
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for CountingReader<R> {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+/// A zip entry that inflated past the ratio limit to the compressed bytes
+/// read for it: a zip bomb whose header declares a smaller ratio. The
+/// error inside the `io::Error` a read of the entry fails with.
+#[derive(Debug, thiserror::Error)]
+#[error("archive entry `{name}` expands {ratio}:1 ({compressed} to {inflated} bytes so far), though its header declares less; more than {max_ratio}:1 is refused as a likely zip bomb")]
+pub(crate) struct RatioExceeded {
+    pub(crate) name: String,
+    ratio: u64,
+    compressed: u64,
+    inflated: u64,
+    max_ratio: u64,
+}
+
+/// The fatal issue for a failed read of `file` (`users`) of a package: a
+/// [`RatioExceeded`] is [`IssueCode::CompressionRatio`], as at opening;
+/// anything else, [`IssueCode::Io`].
+pub(crate) fn read_failure(file: &str, e: &io::Error) -> Issue {
+    match e.get_ref().and_then(|e| e.downcast_ref::<RatioExceeded>()) {
+        Some(bomb) => Issue::new(
+            Severity::Fatal,
+            file,
+            IssueCode::CompressionRatio,
+            bomb.to_string(),
+        )
+        .with_value(&bomb.name),
+        None => Issue::new(
+            Severity::Fatal,
+            file,
+            IssueCode::Io,
+            format!("{file}.csv cannot be read: {e}"),
+        ),
+    }
+}
+
+/// Fails a zip entry's read once it has inflated past [`RATIO_CHECK_MIN_BYTES`]
+/// at more than `max_ratio` to the bytes the archive's reader really gave
+/// since the entry was opened: the inflater's consumption, whatever the
+/// header says (it reads ahead a buffer, so the ratio is, if anything, low).
+struct RatioBound<'a, R> {
+    inner: R,
+    name: &'a str,
+    max_ratio: u64,
+    /// The archive reader's count when the entry was opened, and since.
+    start: u64,
+    consumed: Arc<AtomicU64>,
+    inflated: u64,
+}
+
+impl<R: Read> Read for RatioBound<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.inflated += n as u64;
+        if self.inflated > RATIO_CHECK_MIN_BYTES {
+            let read = self
+                .consumed
+                .load(Ordering::Relaxed)
+                .saturating_sub(self.start);
+            let compressed = read.max(1);
+            let ratio = self.inflated / compressed;
+            if ratio > self.max_ratio {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    RatioExceeded {
+                        name: self.name.to_string(),
+                        ratio,
+                        compressed,
+                        inflated: self.inflated,
+                        max_ratio: self.max_ratio,
+                    },
+                ));
+            }
+        }
         Ok(n)
     }
 }

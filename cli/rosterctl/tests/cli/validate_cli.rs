@@ -258,6 +258,50 @@ fn control_characters_in_values_are_shown_escaped_never_emitted() {
         .contains('\u{1b}'));
 }
 
+/// A character cut by a comma (`E7` `,` `80 80`) once passed the UTF-8
+/// check and then panicked the reader (exit 101): it is the file's
+/// invalid-UTF-8 error, in the header and in a row with no final line break.
+#[test]
+fn a_character_cut_by_a_field_boundary_is_invalid_utf8_not_a_panic() {
+    let header = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,givenName,familyName";
+    let cases: [(Vec<u8>, u64, &str); 2] = [
+        (b"\xe7,\x80\x80".to_vec(), 1, "(field 1, byte 1)"),
+        (
+            [
+                header.as_bytes(),
+                b"\nu1,,,true,o1,student,\"a\xe7\",\x80\x80,B",
+            ]
+            .concat(),
+            2,
+            "(field 7, byte 2)",
+        ),
+    ];
+    for (users, line, place) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            sample("roster-hub-ja").join("manifest.csv"),
+            dir.path().join("manifest.csv"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("users.csv"), &users).unwrap();
+        let (code, stdout, stderr) =
+            rosterctl(&["validate", dir.path().to_str().unwrap(), "--json"]);
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        let v = json(&stdout);
+        let errors = v["errors"].as_array().unwrap();
+        let e = errors
+            .iter()
+            .find(|e| e["code"] == "not_utf8")
+            .unwrap_or_else(|| panic!("no not_utf8 error: {stdout}"));
+        assert_eq!(
+            (e["file"].as_str(), e["line"].as_u64()),
+            (Some("users"), Some(line))
+        );
+        let message = e["message"].as_str().unwrap();
+        assert!(message.contains(place), "{message}");
+    }
+}
+
 #[test]
 fn a_sourced_id_over_256_bytes_is_a_row_rejection_with_its_location() {
     let dir = tempfile::tempdir().unwrap();

@@ -131,6 +131,7 @@ pub(super) fn check_zip_sizes(
 /// `manifest.csv` (at the root or in one folder), and its files.
 pub(super) fn zip_package(
     path: &Path,
+    limits: &ArchiveLimits,
     csvs: Vec<(String, u64, u64)>,
     mut warnings: Vec<Issue>,
 ) -> Result<(Package, Vec<Issue>), OpenFailure> {
@@ -163,7 +164,10 @@ pub(super) fn zip_package(
     }
     Ok((
         Package {
-            source: Source::Zip(path.to_path_buf()),
+            source: Source::Zip {
+                path: path.to_path_buf(),
+                max_ratio: limits.max_compression_ratio,
+            },
             files,
             manifest: Entry {
                 name: manifest_name,

@@ -272,34 +272,37 @@ impl<R: BufRead> RecordReader<R> {
                 from = span.1;
                 span
             }));
-            let text = std::str::from_utf8(text)
-                .map_err(|e| utf8_error(line, &mut rows.spans, spans_start, e));
-            rows.text.push_str(text?);
+            match fields_utf8(text, &rows.spans[spans_start..]) {
+                Ok(text) => rows.text.push_str(text),
+                Err((field, byte)) => {
+                    rows.spans.truncate(spans_start);
+                    return Err(RecordError::Utf8 { line, field, byte });
+                }
+            }
             rows.end_row(line, None);
         }
         Ok(true)
     }
 }
 
-/// The error for a row on `line` whose text is not UTF-8, naming the field
-/// the invalid byte is in (not a quote or comma: it is in a field, by the
-/// row's spans from `spans_start` on, which are then dropped) and the byte.
-fn utf8_error(
-    line: u64,
-    spans: &mut Vec<(usize, usize)>,
-    spans_start: usize,
-    e: std::str::Utf8Error,
-) -> RecordError {
-    let at = e.valid_up_to();
-    let row = &spans[spans_start..];
-    let field = row.partition_point(|(_, end)| *end <= at);
-    let start = row.get(field).map_or(0, |(start, _)| *start);
-    spans.truncate(spans_start);
-    RecordError::Utf8 {
-        line,
-        field: field + 1,
-        byte: at.saturating_sub(start) + 1,
+/// `text`, the row's fields one after another at `spans`, as a `str` when
+/// each field is UTF-8 on its own. Checking the text as a whole is not
+/// enough: a character cut by a field boundary (`E7` `,` `80 80`) is whole
+/// once the separator is gone. Otherwise the first field that is not UTF-8
+/// (1-based) and the 1-based byte of it where the invalid sequence starts.
+fn fields_utf8<'t>(text: &'t [u8], spans: &[(usize, usize)]) -> Result<&'t str, (usize, usize)> {
+    if let Ok(text) = std::str::from_utf8(text) {
+        if spans.iter().all(|(_, end)| text.is_char_boundary(*end)) {
+            return Ok(text);
+        }
     }
+    for (i, (start, end)) in spans.iter().enumerate() {
+        if let Err(e) = std::str::from_utf8(&text[*start..*end]) {
+            return Err((i + 1, e.valid_up_to() + 1));
+        }
+    }
+    // Every field is UTF-8, so their concatenation is: not reached.
+    std::str::from_utf8(text).map_err(|e| (1, e.valid_up_to() + 1))
 }
 
 /// Opens a [`RecordReader`] on a buffered stream (see [`super::skip_bom`]).
@@ -344,6 +347,39 @@ mod tests {
                 "{err:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_character_cut_by_a_field_boundary_is_invalid_utf8() {
+        // `E7 80 80` is one character; a comma (or a quote and a comma)
+        // between its bytes makes two fields that are neither UTF-8.
+        let cases: [(&[u8], usize, usize); 5] = [
+            (b"\xe7,\x80\x80", 1, 1),
+            (b"\xe7,\x80\x80\n", 1, 1),
+            (b"ok,\"a\xe7\",\x80\x80\r\n", 2, 2),
+            (b"ok,x\xe7\x80,\x80", 2, 2),
+            (b"ok,x,\x80\x80", 3, 1),
+        ];
+        for (text, field, byte) in cases {
+            let mut reader = csv_reader(text);
+            let mut rows = Rows::default();
+            let err = reader.read(&mut rows).unwrap_err();
+            assert!(
+                matches!(err, RecordError::Utf8 { line: 1, field: f, byte: b } if (f, b) == (field, byte)),
+                "{text:?}: {err:?}"
+            );
+            assert_eq!((rows.len(), rows.spans.len(), rows.text.len()), (0, 0, 0));
+        }
+    }
+
+    #[test]
+    fn fields_utf8_accepts_valid_fields_and_places_the_first_invalid_one() {
+        let text = "aé漢".as_bytes();
+        assert_eq!(fields_utf8(text, &[(0, 1), (1, 3), (3, 6)]), Ok("aé漢"));
+        assert_eq!(fields_utf8(text, &[(0, 2), (2, 6)]), Err((1, 2)));
+        assert_eq!(fields_utf8(text, &[(0, 3), (3, 4), (4, 6)]), Err((2, 1)));
+        assert_eq!(fields_utf8(b"", &[]), Ok(""));
+        assert_eq!(fields_utf8(b"", &[(0, 0)]), Ok(""));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::manifest::Manifest;
 use crate::model::*;
-use crate::package::{Entry, Package};
+use crate::package::{read_failure, Entry, Package};
 use crate::records::{csv_reader, skip_bom};
 use crate::report::{Issue, IssueCode, IssueSink, Severity};
 
@@ -115,12 +115,7 @@ pub(super) fn count_rows(
     match counted {
         Ok(rows) => rows,
         Err(e) => {
-            sink.fatal(Issue::new(
-                Severity::Fatal,
-                name,
-                IssueCode::Io,
-                format!("{name}.csv cannot be read: {e}"),
-            ));
+            sink.fatal(read_failure(name, &e));
             0
         }
     }

@@ -7,7 +7,7 @@ use super::findings::{
 use super::types::*;
 use crate::idset::IdMap;
 use crate::model::*;
-use crate::package::{Entry, Package};
+use crate::package::{read_failure, Entry, Package};
 use crate::records::{
     csv_reader, for_each_record_prepared, preparing_threads, skip_bom, Peek, RecordError,
     RecordReader, Row, Rows,
@@ -231,12 +231,7 @@ impl Scanner<'_> {
         let result = package.with_entry(&entry, |read| self.scan_stream(&mut scan, read, &indexes));
         self.indexes = indexes;
         if let Err(e) = result {
-            self.sink.fatal(Issue::new(
-                Severity::Fatal,
-                kind.file_name(),
-                IssueCode::Io,
-                format!("{}.csv cannot be read: {e}", kind.file_name()),
-            ));
+            self.sink.fatal(read_failure(kind.file_name(), &e));
         }
         let refusal = self.sink.fatal.get(fatal_before).map(|fatal| Refusal {
             line: fatal.line,
@@ -377,16 +372,17 @@ impl Scanner<'_> {
 
     fn csv_fatal(&mut self, file: &'static str, e: &RecordError) {
         let line = e.line();
-        let (code, message) = match e {
-            RecordError::Utf8 { field, byte, .. } => (
+        let mut issue = match e {
+            RecordError::Utf8 { field, byte, .. } => Issue::new(
+                Severity::Fatal,
+                file,
                 IssueCode::NotUtf8,
                 format!(
                     "{file}.csv is not valid UTF-8 (field {field}, byte {byte}); export the file as UTF-8"
                 ),
             ),
-            RecordError::Io(io) => (IssueCode::Io, format!("{file}.csv cannot be read: {io}")),
+            RecordError::Io(io) => read_failure(file, io),
         };
-        let mut issue = Issue::new(Severity::Fatal, file, code, message);
         if let Some(line) = line {
             issue = issue.at_line(line);
         }

@@ -360,6 +360,75 @@ fn zip_bombs_are_fatal_by_ratio_and_by_total_size() {
     assert!(v.report.ok, "the same folder under the default limit");
 }
 
+/// A zip bomb whose headers (local and central) declare 100:1, under the
+/// 200:1 refusal, while its deflate stream really inflates far more: the
+/// ratio of what was inflated to the compressed bytes really read refuses
+/// it as the entry is read, with the same code, not after reading it whole.
+#[test]
+fn a_zip_bomb_whose_header_understates_its_ratio_is_fatal_when_read() {
+    let fixture = Fixture::empty();
+    let path = fixture.root.join("lying.zip");
+    let manifest =
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\n";
+    let name = "a".repeat(8 * 1024 * 1024);
+    let orgs = format!(
+        "{}s1,active,,{name},school,,\n",
+        ORGS.lines().next().unwrap()
+    );
+    write_zip(
+        &path,
+        [
+            ("manifest.csv", manifest.as_bytes()),
+            ("orgs.csv", orgs.as_bytes()),
+        ],
+    );
+    let real = declare_compressed_size(&path, "orgs.csv", orgs.len() as u64 / 100);
+    assert!(
+        orgs.len() as u64 / real > 200,
+        "the real stream is over the limit"
+    );
+
+    let v = validate_package(&path, &ValidationOptions::default());
+    assert!(!v.report.ok);
+    assert_eq!(
+        error_codes(&v),
+        vec![IssueCode::CompressionRatio],
+        "{:#?}",
+        v.report.errors
+    );
+    let e = error(&v, IssueCode::CompressionRatio);
+    assert_eq!(
+        (e.file.as_str(), e.value.as_deref()),
+        ("orgs", Some("orgs.csv"))
+    );
+    assert!(e.message.contains("likely zip bomb"), "{}", e.message);
+}
+
+/// Rewrites the compressed size of entry `name` in the zip at `path`, in its
+/// local header and its central directory record, to `declared`; returns
+/// the size it had.
+fn declare_compressed_size(path: &std::path::Path, name: &str, declared: u64) -> u64 {
+    let mut zip = std::fs::read(path).unwrap();
+    let u16_at = |z: &[u8], at: usize| u16::from_le_bytes([z[at], z[at + 1]]) as usize;
+    let u32_at = |z: &[u8], at: usize| u32::from_le_bytes(z[at..at + 4].try_into().unwrap());
+    let central = (0..zip.len() - 46)
+        .find(|&at| {
+            zip[at..].starts_with(b"PK\x01\x02")
+                && zip[at + 46..].starts_with(name.as_bytes())
+                && u16_at(&zip, at + 28) == name.len()
+        })
+        .expect("the entry's central directory record");
+    let local = u32_at(&zip, central + 42) as usize;
+    assert!(zip[local..].starts_with(b"PK\x03\x04"));
+    let real = u32_at(&zip, central + 20);
+    assert_eq!(u32_at(&zip, local + 18), real, "no data descriptor");
+    let declared = u32::try_from(declared).unwrap().to_le_bytes();
+    zip[central + 20..central + 24].copy_from_slice(&declared);
+    zip[local + 18..local + 22].copy_from_slice(&declared);
+    std::fs::write(path, zip).unwrap();
+    real as u64
+}
+
 #[test]
 fn a_fatal_problem_in_one_file_rejects_the_whole_package() {
     let v = Fixture::valid()
