@@ -78,6 +78,9 @@ pub(crate) struct Row<'a> {
     /// content or more than [`MAX_RECORD_FIELDS`](crate::report::MAX_RECORD_FIELDS) fields: its length in the
     /// file. Its fields were read past, not kept.
     pub(crate) too_long: Option<u64>,
+    /// The row's place in the file (1-based; the header is 1): unique, where
+    /// lines are not (a row ended by a bare CR shares its line with the next).
+    pub(crate) index: u64,
 }
 
 impl Row<'_> {
@@ -106,6 +109,7 @@ struct RowEnd {
     spans: usize,
     line: u64,
     too_long: Option<u64>,
+    index: u64,
 }
 
 impl Rows {
@@ -120,7 +124,7 @@ impl Rows {
                 all.text.push_str(value);
                 all.spans.push((from, all.text.len() - start));
             }
-            all.end_row(i as u64 + 1, None);
+            all.end_row(i as u64 + 1, None, i as u64 + 1);
         }
         all
     }
@@ -141,6 +145,7 @@ impl Rows {
                 line: end.line,
             },
             too_long: end.too_long,
+            index: end.index,
         }
     }
 
@@ -161,12 +166,13 @@ impl Rows {
     }
 
     /// Ends the row whose text and spans were just added.
-    fn end_row(&mut self, line: u64, too_long: Option<u64>) {
+    fn end_row(&mut self, line: u64, too_long: Option<u64>, index: u64) {
         self.rows.push(RowEnd {
             text: self.text.len(),
             spans: self.spans.len(),
             line,
             too_long,
+            index,
         });
     }
 

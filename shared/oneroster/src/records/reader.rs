@@ -262,7 +262,7 @@ impl<R: BufRead> RecordReader<R> {
                     rows.spans.push((0, value.len()));
                 }
             }
-            rows.end_row(line, Some(self.byte - start));
+            rows.end_row(line, Some(self.byte - start), self.records);
         } else {
             let ends = &self.ends[..ends_len];
             let text = &self.fields[..ends.last().copied().unwrap_or(0)];
@@ -279,7 +279,7 @@ impl<R: BufRead> RecordReader<R> {
                     return Err(RecordError::Utf8 { line, field, byte });
                 }
             }
-            rows.end_row(line, None);
+            rows.end_row(line, None, self.records);
         }
         Ok(true)
     }

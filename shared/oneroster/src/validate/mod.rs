@@ -56,7 +56,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     // a duplicate: no longer a reference to resolve.
     let deferred: Vec<DeferredReference> = deferred
         .into_iter()
-        .filter(|d| !files[&d.file].excluded_lines.contains(d.line))
+        .filter(|d| !files[&d.file].excluded_rows.contains(d.row))
         .collect();
     warn_of_deferred(&deferred, &mut sink);
 
@@ -168,7 +168,7 @@ fn scan_files(
             _ => FileOutcome {
                 mode,
                 entry: None,
-                excluded_lines: roaring::RoaringTreemap::new(),
+                excluded_rows: roaring::RoaringTreemap::new(),
                 rejected_ids: FxHashSet::default(),
                 skipped_ids: FxHashSet::default(),
                 rows: 0,

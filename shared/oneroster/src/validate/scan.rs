@@ -45,6 +45,8 @@ pub(super) enum IdState {
 pub(super) struct IdEntry {
     /// First line of the id (saturates past 4 billion lines).
     pub(super) line: u32,
+    /// Its row's place in the file ([`Row::index`]; saturates likewise).
+    pub(super) row: u32,
     pub(super) state: IdState,
     /// A rejected row's first error.
     pub(super) cause: Option<IssueCode>,
@@ -214,7 +216,7 @@ impl Scanner<'_> {
             outcome: FileOutcome {
                 mode,
                 entry: Some(entry.clone()),
-                excluded_lines: RoaringTreemap::new(),
+                excluded_rows: RoaringTreemap::new(),
                 rejected_ids: FxHashSet::default(),
                 skipped_ids: FxHashSet::default(),
                 rows: 0,
@@ -412,7 +414,7 @@ impl Scanner<'_> {
         let mut deferred = Vec::new();
         let mut state = findings.state;
         if state == IdState::Accepted {
-            state = match self.check_references(scan, map, line, findings, &mut deferred) {
+            state = match self.check_references(scan, map, row, findings, &mut deferred) {
                 Ok(state) => state,
                 Err(code) => {
                     cause = Some(code);
@@ -424,6 +426,7 @@ impl Scanner<'_> {
         if !sourced_id.is_empty() {
             let entry = IdEntry {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
+                row: u32::try_from(row.index).unwrap_or(u32::MAX),
                 state,
                 cause,
             };
@@ -433,13 +436,13 @@ impl Scanner<'_> {
         match state {
             IdState::Accepted => self.deferred.extend(deferred),
             IdState::Rejected | IdState::Duplicate => {
-                scan.outcome.excluded_lines.insert(line);
+                scan.outcome.excluded_rows.insert(row.index);
                 if !sourced_id.is_empty() {
                     scan.outcome.rejected_ids.insert(sourced_id.to_string());
                 }
             }
             IdState::Skipped => {
-                scan.outcome.excluded_lines.insert(line);
+                scan.outcome.excluded_rows.insert(row.index);
                 scan.outcome.skipped_ids.insert(sourced_id.to_string());
             }
         }
@@ -480,7 +483,7 @@ impl Scanner<'_> {
                 if first.state != IdState::Duplicate {
                     match first.state {
                         IdState::Accepted => {
-                            scan.outcome.excluded_lines.insert(first_line);
+                            scan.outcome.excluded_rows.insert(u64::from(first.row));
                         }
                         IdState::Skipped => {
                             scan.outcome.skipped_ids.remove(sourced_id);
@@ -526,10 +529,11 @@ impl Scanner<'_> {
         &mut self,
         scan: &mut FileScan,
         map: &ColumnMap,
-        line: u64,
+        row: &Row,
         findings: &RowFindings,
         deferred: &mut Vec<DeferredReference>,
     ) -> Result<IdState, IssueCode> {
+        let line = row.line();
         let kind = scan.kind;
         for reference in &findings.references {
             let id = findings.id(reference);
@@ -557,6 +561,7 @@ impl Scanner<'_> {
                     deferred.push(DeferredReference {
                         file: kind,
                         line,
+                        row: row.index,
                         sourced_id: findings.sourced_id.clone(),
                         column: map.name(column),
                         target,

@@ -16,7 +16,7 @@ impl FileOutcome {
     /// duplicated id turns every copy into a rejection), so they are counted by id.
     pub(super) fn counts(&self) -> (u64, u64, u64) {
         let skipped = self.skipped_ids.len() as u64;
-        let rejected = self.excluded_lines.len() - skipped;
+        let rejected = self.excluded_rows.len() - skipped;
         (self.rows - rejected - skipped, rejected, skipped)
     }
 }
@@ -178,10 +178,10 @@ fn parse_accepted<'r>(
     row: &'r Row,
     map: &'r ColumnMap,
 ) -> Parsed<'r> {
-    let line = row.line();
-    if outcome.excluded_lines.contains(line) {
+    if outcome.excluded_rows.contains(row.index) {
         return Parsed::Excluded;
     }
+    let line = row.line();
     let mut cx = RowCx::new(row.record, map, kind, line, false);
     match parse_row(kind, outcome.mode, &mut cx) {
         Some(item) => Parsed::Item(item),

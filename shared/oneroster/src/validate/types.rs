@@ -51,6 +51,8 @@ pub struct DeferredReference {
     pub target: EntityKind,
     /// The referenced sourcedId.
     pub target_id: String,
+    /// The referring row's place in its file (lines are not unique).
+    pub(crate) row: u64,
     /// Why the package does not deliver the target though it names it: its
     /// row was rejected. `None` when the package does not have it at all.
     pub cause: Option<RejectedRow>,
@@ -85,9 +87,10 @@ pub struct FileOutcome {
     /// How the file is delivered.
     pub mode: FileMode,
     pub(super) entry: Option<Entry>,
-    /// Lines that pass 2 must not hand over: rejected and skipped rows, in a
-    /// compressed bitmap (a run of rejected lines costs next to nothing).
-    pub(super) excluded_lines: RoaringTreemap,
+    /// Rows (their places in the file, [`crate::records::Row::index`]) that
+    /// pass 2 must not hand over: rejected and skipped rows, in a compressed
+    /// bitmap (a run of rejected rows costs next to nothing).
+    pub(super) excluded_rows: RoaringTreemap,
     /// sourcedIds of rejected rows: present in the file, so never to be archived for absence.
     pub rejected_ids: FxHashSet<String>,
     /// sourcedIds of rows skipped by policy (roles not imported).

@@ -1175,3 +1175,27 @@ fn the_prepared_stream_stops_when_its_consumer_fails() {
     assert_eq!(seen, ["e1", "e2"]);
     assert!(error.to_string().contains("stop"), "{error}");
 }
+
+/// A row ended by a bare CR shares its line number with the next row: a
+/// rejected row there must not take the accepted one with it (pass 2 skips
+/// rows by their place in the file, not by line). Found by fuzzing.
+#[test]
+fn a_row_ended_by_a_bare_cr_is_not_lost_beside_a_rejected_one() {
+    let orgs = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,,District,district,,\r,active,,NoId,school,,\ns1,active,,School,school,,d1\n";
+    let v = Fixture::valid()
+        .with("orgs.csv", orgs)
+        .with("academicSessions.csv", SESSIONS)
+        .validate();
+    let summary = &v.report.files["orgs"];
+    assert_eq!(
+        (summary.accepted, summary.rejected),
+        (2, 1),
+        "{:#?}",
+        v.report.errors
+    );
+    assert_eq!(
+        streamed(&v, EntityKind::Orgs),
+        vec!["d1", "s1"],
+        "every accepted row is handed over"
+    );
+}
