@@ -386,7 +386,7 @@ impl IssueSink {
         } = self;
         let fatal_count = fatal.len() as u64;
         let mut all = fatal;
-        all.extend(errors);
+        all.extend(in_line_order(errors));
         for ((file, code), (_, unlisted)) in per_code {
             if unlisted > 0 {
                 all.push(Issue {
@@ -406,6 +406,25 @@ impl IssueSink {
             .collect();
         (all, error_count + fatal_count, ordered)
     }
+}
+
+/// Each file's errors in line order (a duplicate's first copy is met when
+/// the second is), the files in the order their first error came.
+fn in_line_order(mut errors: Vec<Issue>) -> Vec<Issue> {
+    let mut files: Vec<&str> = Vec::new();
+    for e in &errors {
+        if !files.contains(&e.file.as_str()) {
+            files.push(&e.file);
+        }
+    }
+    let rank: Vec<(String, usize)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.to_string(), i))
+        .collect();
+    let file_rank = |file: &str| rank.iter().find(|(f, _)| f == file).map_or(0, |(_, i)| *i);
+    errors.sort_by_key(|e| (file_rank(&e.file), e.line.unwrap_or(0)));
+    errors
 }
 
 #[cfg(test)]
@@ -477,6 +496,37 @@ mod tests {
             .unwrap()
             .get("record")
             .is_none());
+    }
+
+    #[test]
+    fn each_file_s_errors_come_in_line_order() {
+        let mut sink = IssueSink::new(10);
+        for (file, line) in [
+            ("users", 6),
+            ("users", 3),
+            ("users", 22),
+            ("enrollments", 2),
+            ("users", 9),
+        ] {
+            sink.error(
+                Issue::new(Severity::Error, file, IssueCode::MissingValue, "m").at_line(line),
+            );
+        }
+        let (errors, _, _) = sink.into_parts();
+        let order: Vec<_> = errors
+            .iter()
+            .map(|e| (e.file.as_str(), e.line.unwrap()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("users", 3),
+                ("users", 6),
+                ("users", 9),
+                ("users", 22),
+                ("enrollments", 2)
+            ]
+        );
     }
 
     #[test]
