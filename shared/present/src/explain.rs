@@ -111,7 +111,7 @@ fn classes(e: &Explanation, only: Option<&str>) -> String {
         .iter()
         .filter(|c| only.is_none_or(|id| c.class == id))
         .collect();
-    let listed = e.classes.iter().filter(|c| c.verdict.listed()).count();
+    let listed = listed_count(e);
     let mut out = match only {
         Some(id) if shown.is_empty() => {
             format!("Class {id}: `{}` has no enrollment in it.\n", e.user_id)
@@ -222,6 +222,19 @@ fn runs(runs: &[RunSeen]) -> String {
     out
 }
 
+/// How many classes sign-in lists (each once, however many enrollments name it).
+fn listed_count(e: &Explanation) -> usize {
+    let mut listed: Vec<&str> = e
+        .classes
+        .iter()
+        .filter(|c| c.verdict.listed())
+        .map(|c| c.class.as_str())
+        .collect();
+    listed.sort_unstable();
+    listed.dedup();
+    listed.len()
+}
+
 /// What to do, most important first.
 pub fn next_steps(e: &Explanation, class: Option<&str>) -> Vec<String> {
     let s = &e.switches;
@@ -238,6 +251,8 @@ pub fn next_steps(e: &Explanation, class: Option<&str>) -> Vec<String> {
     }
     match &e.user {
         None => steps.extend(unknown_user(e)),
+        // Once the tenant stops everyone, that is what to fix first.
+        Some(user) if !steps.is_empty() && user.archive.is_none() => {}
         Some(user) => steps.extend(known_user(e, user, class)),
     }
     steps
@@ -278,7 +293,7 @@ fn known_user(e: &Explanation, user: &UserFacts, class: Option<&str>) -> Vec<Str
         };
         return vec![why];
     }
-    let listed = e.classes.iter().filter(|c| c.verdict.listed()).count();
+    let listed = listed_count(e);
     let shown = class.and_then(|c| e.classes.iter().find(|x| x.class == c));
     match (class, shown) {
         (Some(c), None) => vec![format!("The district enrolls `{id}` as teacher of {c} in the SIS; the next sync lists the class.")],
@@ -464,5 +479,25 @@ mod tests {
         );
         assert!(text.contains("SSO is off for the tenant: nobody of d1 signs in with ClassLink (`rosterctl tenants update d1 --sso true`)."), "{text}");
         assert!(text.contains("turns on *Unenrolled Users*"), "{text}");
+    }
+
+    #[test]
+    fn a_tenant_that_stops_everyone_is_the_one_thing_said() {
+        let mut e = explanation(
+            Some(teacher(None)),
+            vec![class(
+                "cl-0",
+                ClassVerdict::Listed {
+                    terms: year("2026-08-01", "2027-06-30"),
+                },
+            )],
+        );
+        e.switches.sso = false;
+        let steps = next_steps(&e, None);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert!(
+            steps[0].starts_with("SSO is off for the tenant"),
+            "{steps:?}"
+        );
     }
 }

@@ -147,6 +147,7 @@ pub fn next_step_for(status: RunStatus, delivery: &str) -> &'static str {
         RunStatus::Stale => "Nothing was changed: this file is older than one already applied. If it was sent again by mistake, nothing needs doing.",
         RunStatus::Applied => "Your roster is up to date.",
         RunStatus::Discarded => "Nothing was changed: this delivery was not applied. If it was right after all, send it again; otherwise send the corrected file.",
+        RunStatus::Paused if delivery == "api" => "Nothing was changed yet: your district's sync is paused (a pause window agreed with your Customer Success Manager); the first scheduled pull after the pause applies your roster as it is then. Errors listed below are worth correcting before then.",
         RunStatus::Paused => "Nothing was changed yet: your district's sync is paused (a pause window agreed with your Customer Success Manager); the newest file sent during the pause is applied when it ends. Errors listed below are worth correcting before then.",
         _ => "",
     }

@@ -1,7 +1,7 @@
 //! Whether a district's roster is fresh, and when it is not, on whose side:
 //! the district has sent nothing for days, or it sent and we did not apply
 //! (held, paused, rejected, failed, stale, discarded). For `rosterctl tenants status`
-//! and csv-ingest's daily sweep (its metrics feed the dashboard).
+//! and csv-ingest's sweep (its metrics feed the dashboard).
 
 use crate::run::{RunRecord, RunStatus};
 use crate::store::{Store, StoreResult};
@@ -80,9 +80,10 @@ pub fn last_delivery(runs: &[RunRecord]) -> Option<LastDelivery> {
 }
 
 /// The run whose delivery is due now that `tenant`'s pause is over: the
-/// newest delivery (of `runs`, newest first) when it was paused and no window
-/// holds `now`. Older deliveries of the window are never due; once the due
-/// one is delivered again and applied, it is no longer the newest.
+/// newest paused delivery (of `runs`, newest first), passing over deliveries
+/// of a window that were rejected (a bad file is not what was kept), when no
+/// window holds `now`. Older paused deliveries are never due; once the due
+/// one is delivered again, its new run comes first and ends the search.
 pub fn due_after_pause<'r>(
     tenant: &crate::tenant::TenantConfig,
     runs: &'r [RunRecord],
@@ -91,10 +92,17 @@ pub fn due_after_pause<'r>(
     if tenant.paused_at(now).is_some() {
         return None;
     }
-    let newest = runs.iter().find(|r| {
+    let deliveries = runs.iter().filter(|r| {
         matches!(r.source.kind.as_str(), "csv" | "api") && r.status != RunStatus::Planned
-    })?;
-    (newest.status == RunStatus::Paused).then_some(newest)
+    });
+    for run in deliveries {
+        match run.status {
+            RunStatus::Paused => return Some(run),
+            RunStatus::Rejected if tenant.paused_at(run.received()).is_some() => continue,
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// The newest delivery of `tenant`.

@@ -62,9 +62,11 @@ pub struct TenantArgs {
     /// Pull time, HH:MM (24 h), in --timezone.
     #[arg(long)]
     pub schedule_time: Option<String>,
-    /// The district's IANA time zone.
-    #[arg(long, default_value = "America/New_York")]
-    pub timezone: String,
+    /// The district's IANA time zone, for --schedule-time and --pause [default:
+    /// the tenant's pull schedule's, else America/New_York for a schedule;
+    /// --pause needs one].
+    #[arg(long)]
+    pub timezone: Option<String>,
     /// A full pull at least every N days; deltas in between (0: always full).
     #[arg(long)]
     pub full_every_days: Option<u32>,
@@ -175,12 +177,11 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         config.pause.clear();
     }
     if !a.pause.is_empty() {
+        let timezone = pause_timezone(config, a)?;
         config.pause = a
             .pause
             .iter()
-            .map(|w| {
-                roster::PauseWindow::parse(w, &a.timezone).map_err(|e| format!("--pause: {e}"))
-            })
+            .map(|w| roster::PauseWindow::parse(w, &timezone).map_err(|e| format!("--pause: {e}")))
             .collect::<Result<_, _>>()?;
     }
     if let Some(list) = &a.notify_email {
@@ -223,17 +224,29 @@ fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// A pull schedule's time zone when --timezone is not given.
+const DEFAULT_TIMEZONE: &str = "America/New_York";
+
+/// The time zone of --pause windows: --timezone, else the tenant's pull
+/// schedule's; never a guess (a window's edges move with it).
+fn pause_timezone(config: &TenantConfig, a: &TenantArgs) -> Result<String, String> {
+    a.timezone
+        .clone()
+        .or_else(|| config.schedule.as_ref().map(|s| s.timezone.clone()))
+        .ok_or_else(|| "--pause: give the district's --timezone (an IANA name like America/Chicago): the window's days begin and end in it".to_string())
+}
+
 /// The pull schedule: days and time together, in a real time zone.
 fn apply_schedule(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     match (&a.schedule_days, &a.schedule_time) {
         (Some(days), Some(time)) => {
-            if a.timezone.parse::<chrono_tz::Tz>().is_err() {
+            let timezone = a.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE);
+            if timezone.parse::<chrono_tz::Tz>().is_err() {
                 return Err(format!(
-                    "--timezone `{}` is not an IANA time zone name like America/Chicago",
-                    a.timezone
+                    "--timezone `{timezone}` is not an IANA time zone name like America/Chicago"
                 ));
             }
-            config.schedule = Some(PullSchedule::new(days, time, &a.timezone)?);
+            config.schedule = Some(PullSchedule::new(days, time, timezone)?);
             Ok(())
         }
         (None, None) => Ok(()),

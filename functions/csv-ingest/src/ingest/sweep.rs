@@ -86,8 +86,9 @@ impl<S: Store> Ingest<S> {
     /// kept in its run's folder, whose S3 events make it a new run, applied
     /// through the usual holds. Older deliveries of the window stay paused.
     /// Nothing is copied while a delivery of the tenant waits under `inbound/`.
+    /// A tenant whose copy fails is logged and left for the next sweep; the
+    /// others go on.
     pub async fn deliver_after_pause(&self, now: DateTime<Utc>) -> Result<Vec<String>, Failure> {
-        let bucket = &self.config.bucket;
         let mut delivered = Vec::new();
         for tenant in self.store.list_tenants().await? {
             if !tenant.enabled || !tenant.uses(roster::Connection::Sftp) {
@@ -97,27 +98,42 @@ impl<S: Store> Ingest<S> {
             let Some(run) = roster::freshness::due_after_pause(&tenant, &runs, now) else {
                 continue;
             };
-            let Some(inbound) = paused_source(&run.source.reference) else {
-                continue;
-            };
-            let waiting = format!("{INBOUND}{}/", inbound.0);
-            if !s3::list_all(&self.s3, bucket, &waiting).await?.is_empty() {
-                continue;
-            }
-            let folder = Outcome::Processed.run_folder(&tenant.tenant, &run.run_id);
-            let kept = format!("{folder}{}", inbound.1);
-            for object in s3::list_all(&self.s3, bucket, &kept).await? {
-                let rest = object.key.strip_prefix(&folder).unwrap_or_default();
-                if OUR_FILES.contains(&rest) {
-                    continue;
+            match self.deliver_again(&tenant.tenant, run).await {
+                Ok(keys) => {
+                    tracing::info!(tenant = %tenant.tenant, run_id = %run.run_id, files = keys.len(), "pause window over: its newest delivery delivered again");
+                    delivered.extend(keys);
                 }
-                let dest = format!("{waiting}{rest}");
-                s3::copy_object(&self.s3, bucket, &object.key, None, &dest).await?;
-                delivered.push(dest);
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant.tenant, run_id = %run.run_id, error = %e, "pause window over, but its newest delivery could not be delivered again; the next sweep tries again");
+                }
             }
-            tracing::info!(tenant = %tenant.tenant, run_id = %run.run_id, files = delivered.len(), "pause window over: its newest delivery delivered again");
         }
         Ok(delivered)
+    }
+
+    /// Copies the kept files of paused `run` back under `inbound/` (nothing
+    /// while a delivery of the tenant waits there); the keys written.
+    async fn deliver_again(&self, tenant: &str, run: &RunRecord) -> Result<Vec<String>, Failure> {
+        let bucket = &self.config.bucket;
+        let Some((segment, below)) = paused_source(&run.source.reference) else {
+            return Ok(Vec::new());
+        };
+        let waiting = format!("{INBOUND}{segment}/");
+        if !s3::list_all(&self.s3, bucket, &waiting).await?.is_empty() {
+            return Ok(Vec::new());
+        }
+        let folder = Outcome::Processed.run_folder(tenant, &run.run_id);
+        let mut written = Vec::new();
+        for object in s3::list_all(&self.s3, bucket, &format!("{folder}{below}")).await? {
+            let rest = object.key.strip_prefix(&folder).unwrap_or_default();
+            if OUR_FILES.contains(&rest) {
+                continue;
+            }
+            let dest = format!("{waiting}{rest}");
+            s3::copy_object(&self.s3, bucket, &object.key, None, &dest).await?;
+            written.push(dest);
+        }
+        Ok(written)
     }
 
     /// Counts the tenants overdue for a sync into the `TenantsOverdue` metric

@@ -45,7 +45,7 @@ pub(super) enum IdState {
 pub(super) struct IdEntry {
     /// First line of the id (saturates past 4 billion lines).
     pub(super) line: u32,
-    /// Its row's place in the file ([`Row::index`]; saturates likewise).
+    /// Its row's place in the file ([`Row::index`]; a file of more rows is refused).
     pub(super) row: u32,
     pub(super) state: IdState,
     /// A rejected row's first error.
@@ -424,9 +424,25 @@ impl Scanner<'_> {
         }
 
         if !sourced_id.is_empty() {
+            let Ok(place) = u32::try_from(row.index) else {
+                // A duplicate's first copy is excluded by its place: it must be exact.
+                self.sink.fatal(
+                    Issue::new(
+                        Severity::Fatal,
+                        scan.kind.file_name(),
+                        IssueCode::ArchiveTooLarge,
+                        format!(
+                            "{}.csv has more than 4 billion rows; split the export",
+                            scan.kind.file_name()
+                        ),
+                    )
+                    .at_line(line),
+                );
+                return;
+            };
             let entry = IdEntry {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
-                row: u32::try_from(row.index).unwrap_or(u32::MAX),
+                row: place,
                 state,
                 cause,
             };

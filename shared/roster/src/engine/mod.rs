@@ -121,6 +121,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         for issue in &validation.report.errors {
             run.push_error(issue);
         }
+        // Every error counted, not only those the report lists.
+        run.error_count = validation.report.error_count;
         if !self.options.dry_run {
             let report_path = self
                 .artifacts

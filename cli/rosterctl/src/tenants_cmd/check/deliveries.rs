@@ -122,7 +122,7 @@ pub(super) fn delivery_line(f: &Facts) -> Line {
             Status::Warn,
             format!("{detail}: received during a pause window, not applied"),
         )
-        .then("the newest delivery of the window is applied when it ends; `rosterctl tenants update T --no-pause` to apply sooner"),
+        .then(format!("the newest delivery of the window is applied when it ends; to apply it sooner: rosterctl tenants update {t} --no-pause")),
         RunStatus::Stale => Line::new(
             "last delivery",
             Status::Warn,
