@@ -212,6 +212,22 @@ mod tests {
             due_after_pause(&tenant, &replayed, Utc::now()).is_none(),
             "applied once"
         );
+
+        // The window is over; its last delivery was a bad file: the paused one before it is due.
+        let over = format!(
+            "{}..{}",
+            today - Duration::days(9),
+            today - Duration::days(2)
+        );
+        tenant.pause = vec![crate::tenant::PauseWindow::parse(&over, "UTC").unwrap()];
+        let runs = [run(RunStatus::Rejected, 3), run(RunStatus::Paused, 5)];
+        let due = due_after_pause(&tenant, &runs, Utc::now()).unwrap();
+        assert_eq!(due.source.reference, "d5");
+        let after = [run(RunStatus::Rejected, 1), run(RunStatus::Paused, 5)];
+        assert!(
+            due_after_pause(&tenant, &after, Utc::now()).is_none(),
+            "a bad file after the window ends the search"
+        );
     }
 
     #[test]
