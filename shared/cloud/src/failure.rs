@@ -92,6 +92,21 @@ pub fn service_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Optio
     }
 }
 
+/// What went wrong with an SDK call, in a few words for a message: the
+/// service's error code (`AccessDenied`, `SlowDown`), or the kind of
+/// transport failure. Never a value the call carried.
+pub fn what_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> &str {
+    match error {
+        SdkError::ServiceError(service) => {
+            service.err().code().unwrap_or("an error without a code")
+        }
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "no answer (connection failed)",
+        SdkError::ResponseError(_) => "an unreadable answer",
+        _ => "the request could not be built",
+    }
+}
+
 /// A failure: what was being done, whether retrying may help, and the error
 /// that caused it (kept as the source, never flattened into a string).
 #[derive(Debug, thiserror::Error)]
@@ -268,6 +283,8 @@ mod tests {
             SdkError::construction_failure("no region");
         assert_eq!(classify(&unbuildable), Retry::Permanent);
         assert_eq!(service_code(&service("NoSuchKey", 404)), Some("NoSuchKey"));
+        assert_eq!(what_failed(&service("AccessDenied", 403)), "AccessDenied");
+        assert_eq!(what_failed(&unbuildable), "the request could not be built");
     }
 
     #[test]
