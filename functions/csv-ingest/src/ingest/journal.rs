@@ -12,7 +12,7 @@ use crate::keys::{InboundKey, Outcome};
 use chrono::Utc;
 use cloud::s3;
 use cloud::Failure;
-use roster::{ClaimOutcome, RunStatus, Store};
+use roster::{ClaimOutcome, Store};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -136,14 +136,10 @@ impl<S: Store> Ingest<S> {
         if let Some(tenant) = self.store.get_tenant(&run.tenant).await? {
             self.notify(&tenant, &run).await;
         }
-        let status = match run.status {
-            RunStatus::Rejected => "rejected",
-            other => other.as_str(),
-        };
         Ok(ItemOutcome {
             run_id: Some(run.run_id.clone()),
             moved_to,
-            ..ItemOutcome::new(&object.key, status)
+            ..ItemOutcome::new(&object.key, run.status.as_str())
         })
     }
 

@@ -264,6 +264,29 @@ async fn a_delivery_that_cannot_be_read_ends_in_a_failed_run() {
     assert_eq!(inbound, ["inbound/d1/locked.zip"]);
     assert!(done.is_empty(), "{done:?}");
     assert_eq!(world.scratch_left(), Vec::<String>::new());
+
+    // Refused at its size check (HeadObject: an answer without a body, so without a code).
+    let event = world.put_file("inbound/d1/headless.zip", &zip).await;
+    faults.always(
+        Op::HeadObject,
+        "inbound/d1/headless.zip",
+        Fault::access_denied(),
+    );
+    let error = handle(&world, event)
+        .await
+        .expect_err("the invocation fails");
+    assert!(!error.is_retryable(), "{error}");
+    let runs = world.ingest.store.list_runs(Some("d1"), 5).await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let expected = format!(
+        "HeadObject s3://{}/inbound/d1/headless.zip: HTTP 403",
+        world.bucket
+    );
+    assert!(
+        runs.iter()
+            .any(|r| r.status == RunStatus::Failed && r.message.contains(&expected)),
+        "{runs:?}"
+    );
 }
 
 /// The real binary, its S3 through the proxy (`AWS_ENDPOINT_URL_S3`): the
