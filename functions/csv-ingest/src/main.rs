@@ -20,7 +20,10 @@ async fn handler(
         .payload
         .into_invocation()
         .map_err(|e| Failure::permanent(e.to_string()))?;
-    let outcomes = ingest.handle(invocation, deadline).await?;
+    let outcomes = ingest
+        .handle(invocation, deadline)
+        .await
+        .map_err(cloud::lambda::failed)?;
     serde_json::to_value(outcomes).map_err(|e| {
         Failure::permanent("encoding the outcomes")
             .because(e)

@@ -15,7 +15,10 @@ async fn handler(
     let deadline = cloud::lambda::deadline(&event.context);
     let mut results = Vec::new();
     for request in event.payload.requests() {
-        let run = puller.handle(request, deadline).await?;
+        let run = puller
+            .handle(request, deadline)
+            .await
+            .map_err(cloud::lambda::failed)?;
         results.push(serde_json::json!({
             "run_id": run.run_id,
             "status": run.status.as_str(),

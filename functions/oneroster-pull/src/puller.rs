@@ -120,6 +120,7 @@ impl<S: Store> Puller<S> {
         let secret = match self.read_secret(&api.secret_name).await {
             Ok(s) => s,
             Err(e) if !e.is_retryable() => {
+                tracing::warn!(tenant = %tenant.tenant, run_id = %run.run_id, error = %e.chain(), "API secret unreadable: run failed");
                 run.finish(RunStatus::Failed, e.to_string(), Utc::now());
                 self.store.put_run(&run).await?;
                 return Ok((tenant, run));

@@ -92,6 +92,23 @@ pub fn service_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Optio
     }
 }
 
+/// What went wrong with an SDK call, in a few words for a message: the
+/// service's error code (`AccessDenied`, `SlowDown`), or the kind of
+/// transport failure. Never a value the call carried.
+pub fn what_failed<E: ProvideErrorMetadata>(error: &SdkError<E, Response>) -> String {
+    match error {
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(code) => code.to_string(),
+            // A HEAD answer has no body to carry a code.
+            None => format!("HTTP {}", service.raw().status().as_u16()),
+        },
+        SdkError::TimeoutError(_) => "timed out".into(),
+        SdkError::DispatchFailure(_) => "no answer (connection failed)".into(),
+        SdkError::ResponseError(_) => "an unreadable answer".into(),
+        _ => "the request could not be built".into(),
+    }
+}
+
 /// A failure: what was being done, whether retrying may help, and the error
 /// that caused it (kept as the source, never flattened into a string).
 #[derive(Debug, thiserror::Error)]
@@ -268,6 +285,13 @@ mod tests {
             SdkError::construction_failure("no region");
         assert_eq!(classify(&unbuildable), Retry::Permanent);
         assert_eq!(service_code(&service("NoSuchKey", 404)), Some("NoSuchKey"));
+        assert_eq!(what_failed(&service("AccessDenied", 403)), "AccessDenied");
+        assert_eq!(what_failed(&unbuildable), "the request could not be built");
+        let no_code: SdkError<ErrorMetadata, Response> = SdkError::service_error(
+            ErrorMetadata::builder().build(),
+            Response::new(StatusCode::try_from(403).unwrap(), SdkBody::empty()),
+        );
+        assert_eq!(what_failed(&no_code), "HTTP 403");
     }
 
     #[test]

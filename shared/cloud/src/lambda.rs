@@ -8,6 +8,18 @@ pub fn deadline(context: &lambda_runtime::Context) -> Option<Instant> {
     deadline_from(context.deadline(), SystemTime::now(), Instant::now())
 }
 
+/// A failed invocation as Lambda gets it, after a log line naming it (its
+/// type, `Retryable` or `Permanent`, and its message with causes): the
+/// runtime does not log a handler's error itself.
+pub fn failed(failure: crate::Failure) -> lambda_runtime::Diagnostic {
+    tracing::error!(
+        error_type = failure.retry().as_str(),
+        error = %failure.chain(),
+        "invocation failed"
+    );
+    failure.into()
+}
+
 fn deadline_from(deadline: SystemTime, now: SystemTime, now_instant: Instant) -> Option<Instant> {
     let left = deadline.duration_since(now).ok().filter(|d| !d.is_zero())?;
     Some(now_instant + left)

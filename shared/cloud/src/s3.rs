@@ -95,6 +95,21 @@ fn strip_quotes(etag: &str) -> String {
     etag.trim_matches('"').to_string()
 }
 
+/// An SDK error of `op` on `s3://bucket/key`: the message names both and
+/// what went wrong (`GetObject s3://b/k: AccessDenied`).
+fn failed<E>(
+    op: &str,
+    bucket: &str,
+    key: &str,
+    e: aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> Failure
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let what = crate::failure::what_failed(&e);
+    Failure::sdk(format!("{op} s3://{bucket}/{key}: {what}"), e)
+}
+
 /// Whether an SDK error is "the object is not there".
 fn is_missing<E: aws_sdk_s3::error::ProvideErrorMetadata>(
     e: &aws_sdk_s3::error::SdkError<E>,
@@ -122,7 +137,7 @@ pub async fn size_of(
     match response {
         Ok(r) => Ok(Some(r.content_length().unwrap_or(0).max(0) as u64)),
         Err(e) if is_missing(&e) => Ok(None),
-        Err(e) => Err(Failure::sdk("HeadObject", e)),
+        Err(e) => Err(failed("HeadObject", bucket, key, e)),
     }
 }
 
@@ -149,7 +164,7 @@ pub async fn download(
     let response = match response {
         Ok(r) => r,
         Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) => return Err(Failure::sdk("GetObject", e)),
+        Err(e) => return Err(failed("GetObject", bucket, key, e)),
     };
     let last_modified = response.last_modified().and_then(to_chrono);
     let etag = response.e_tag().map(strip_quotes);
@@ -206,7 +221,7 @@ async fn list(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| Failure::sdk("ListObjectsV2", e))?;
+        let page = page.map_err(|e| failed("ListObjectsV2", bucket, prefix, e))?;
         for o in page.contents() {
             let (Some(key), Some(modified)) = (o.key(), o.last_modified().and_then(to_chrono))
             else {
@@ -241,7 +256,7 @@ pub async fn move_object(
         .set_version_id(version.map(String::from))
         .send()
         .await
-        .map_err(|e| Failure::sdk("DeleteObject", e))?;
+        .map_err(|e| failed("DeleteObject", bucket, key, e))?;
     Ok(())
 }
 
@@ -264,7 +279,12 @@ pub async fn copy_object(
     match copied {
         Ok(_) => Ok(true),
         Err(e) if is_missing(&e) => Ok(false),
-        Err(e) => Err(Failure::sdk("CopyObject", e)),
+        Err(e) => Err(failed(
+            &format!("CopyObject to s3://{bucket}/{dest} from"),
+            bucket,
+            key,
+            e,
+        )),
     }
 }
 
@@ -304,7 +324,7 @@ pub async fn put_file_tagged(
         .set_tagging(tagging.map(String::from))
         .send()
         .await
-        .map_err(|e| Failure::sdk("PutObject", e))?;
+        .map_err(|e| failed("PutObject", bucket, key, e))?;
     Ok(())
 }
 
@@ -323,7 +343,7 @@ pub async fn put_bytes(
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| Failure::sdk("PutObject", e))?;
+        .map_err(|e| failed("PutObject", bucket, key, e))?;
     Ok(())
 }
 

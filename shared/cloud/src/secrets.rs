@@ -14,8 +14,8 @@ pub async fn secret_string(
         .send()
         .await
         .map_err(|e| {
-            let code = crate::failure::service_code(&e).unwrap_or("no response");
-            Failure::sdk(format!("the secret `{name}` cannot be read: {code}"), e)
+            let what = crate::failure::what_failed(&e);
+            Failure::sdk(format!("the secret `{name}` cannot be read: {what}"), e)
         })?;
     value
         .secret_string()

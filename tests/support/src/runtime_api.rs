@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What the function posted for one invocation.
 #[derive(Debug, Clone)]
@@ -28,6 +28,7 @@ pub struct RuntimeApi {
     events: Sender<(String, Value)>,
     posted: Receiver<Posted>,
     counter: Mutex<u64>,
+    first_poll: Arc<Mutex<Option<Instant>>>,
 }
 
 struct Request {
@@ -82,6 +83,7 @@ fn serve(
     function: &str,
     events: &Arc<Mutex<Receiver<(String, Value)>>>,
     posted: &Sender<Posted>,
+    first_poll: &Mutex<Option<Instant>>,
 ) {
     let Ok(mut writer) = stream.try_clone() else {
         return;
@@ -89,6 +91,7 @@ fn serve(
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
         if request.method == "GET" && request.path.ends_with("/invocation/next") {
+            first_poll.lock().unwrap().get_or_insert_with(Instant::now);
             // Wait for the next queued event (the function idles meanwhile).
             let next = events.lock().unwrap().recv();
             let Ok((request_id, event)) = next else {
@@ -144,13 +147,16 @@ impl RuntimeApi {
         let (posted_tx, posted_rx) = mpsc::channel();
         let events = Arc::new(Mutex::new(events_rx));
         let function = function.to_string();
+        let first_poll = Arc::new(Mutex::new(None));
+        let polled = first_poll.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let events = events.clone();
                 let posted = posted_tx.clone();
                 let function = function.clone();
-                std::thread::spawn(move || serve(stream, &function, &events, &posted));
+                let polled = polled.clone();
+                std::thread::spawn(move || serve(stream, &function, &events, &posted, &polled));
             }
         });
         RuntimeApi {
@@ -158,7 +164,13 @@ impl RuntimeApi {
             events: events_tx,
             posted: posted_rx,
             counter: Mutex::new(0),
+            first_poll,
         }
+    }
+
+    /// When the function first asked for an invocation (its init was done), if it has.
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.first_poll.lock().unwrap()
     }
 
     /// Queues `event` and waits (up to `timeout`) for what the function posts.

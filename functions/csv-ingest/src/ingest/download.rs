@@ -9,7 +9,7 @@ use chrono::Utc;
 use cloud::s3::{self, Listed};
 use cloud::Failure;
 use oneroster::manifest::parse_manifest;
-use roster::{ClaimOutcome, Store, TenantConfig};
+use roster::{ClaimOutcome, RunRecord, RunSource, RunStatus, Store, TenantConfig};
 use std::time::Instant;
 
 /// Largest manifest read into memory.
@@ -66,19 +66,20 @@ impl<S: Store> Ingest<S> {
         deadline: Option<Instant>,
     ) -> Result<ItemOutcome, Failure> {
         let version = object.version_id.as_deref();
-        let Some(size) = s3::size_of(&self.s3, &object.bucket, &object.key, version).await? else {
+        let reference = format!("s3://{}/{}", object.bucket, object.key);
+        let size = s3::size_of(&self.s3, &object.bucket, &object.key, version).await;
+        let Some(size) = self.readable(tenant, object, &reference, size).await? else {
             return Ok(ItemOutcome::new(&object.key, "duplicate"));
         };
         if size > self.config.max_delivery_bytes {
             let objects = [(object.key.clone(), object.version_id.clone())];
-            let reference = format!("s3://{}/{}", object.bucket, object.key);
             return self
                 .refuse_too_large(tenant, object, &objects, reference, size)
                 .await;
         }
         let work = self.work_dir()?;
         let path = work.path().join(&inbound.file_name);
-        let Some(downloaded) = s3::download(
+        let downloaded = s3::download(
             &self.s3,
             &object.bucket,
             &object.key,
@@ -86,7 +87,10 @@ impl<S: Store> Ingest<S> {
             &path,
             size,
         )
-        .await?
+        .await;
+        let Some(downloaded) = self
+            .readable(tenant, object, &reference, downloaded)
+            .await?
         else {
             return Ok(ItemOutcome::new(&object.key, "duplicate"));
         };
@@ -115,8 +119,9 @@ impl<S: Store> Ingest<S> {
         attempt: u32,
         deadline: Option<Instant>,
     ) -> Result<ItemOutcome, Failure> {
-        let listed: Vec<Listed> =
-            s3::list_folder(&self.s3, &object.bucket, &inbound.folder).await?;
+        let reference = format!("s3://{}/{}", object.bucket, inbound.folder);
+        let listed = s3::list_folder(&self.s3, &object.bucket, &inbound.folder).await;
+        let listed: Vec<Listed> = self.readable(tenant, object, &reference, listed).await?;
         let csvs: Vec<&Listed> = listed
             .iter()
             .filter(|o| o.key.to_ascii_lowercase().ends_with(".csv"))
@@ -186,7 +191,9 @@ impl<S: Store> Ingest<S> {
             &path,
             MAX_MANIFEST_BYTES,
         )
-        .await?;
+        .await;
+        let reference = format!("s3://{}/{}", object.bucket, inbound.folder);
+        let read = self.readable(tenant, object, &reference, read).await?;
         let parsed = match read {
             Some(_) => std::fs::File::open(&path)
                 .ok()
@@ -232,9 +239,10 @@ impl<S: Store> Ingest<S> {
         let work = self.work_dir()?;
         let package = work.path().join("package");
         std::fs::create_dir_all(&package)?;
+        let reference = format!("s3://{}/{}", object.bucket, inbound.folder);
         let mut objects = Vec::new();
         for o in csvs {
-            if s3::download(
+            let read = s3::download(
                 &self.s3,
                 &object.bucket,
                 &o.key,
@@ -242,8 +250,11 @@ impl<S: Store> Ingest<S> {
                 &package.join(file_name(&o.key)),
                 o.size,
             )
-            .await?
-            .is_some()
+            .await;
+            if self
+                .readable(tenant, object, &reference, read)
+                .await?
+                .is_some()
             {
                 objects.push((o.key.clone(), None));
             }
@@ -253,8 +264,42 @@ impl<S: Store> Ingest<S> {
             path: package,
             objects,
             generated_at: csvs.iter().map(|o| o.last_modified).max(),
-            reference: format!("s3://{}/{}", object.bucket, inbound.folder),
+            reference,
         };
         self.run(tenant, object, delivery, attempt, deadline).await
+    }
+
+    /// `result` of reading the delivery at `reference`; a failure retrying
+    /// will not fix (access denied, a key the bucket's policy refuses) ends
+    /// in a `failed` run naming what failed, and a log line saying it. A
+    /// retryable failure is returned as it is: the object stays in
+    /// `inbound/` for the retry.
+    async fn readable<T>(
+        &self,
+        tenant: &TenantConfig,
+        object: &ObjectRef,
+        reference: &str,
+        result: Result<T, Failure>,
+    ) -> Result<T, Failure> {
+        let failure = match result {
+            Err(f) if !f.is_retryable() => f,
+            other => return other,
+        };
+        let now = Utc::now();
+        let source = RunSource {
+            kind: "csv".into(),
+            reference: reference.to_string(),
+        };
+        let mut run = RunRecord::start(&tenant.tenant, source, now);
+        let message = format!(
+            "the delivery cannot be read, and retrying will not help: {}; it stays in inbound/",
+            failure.chain()
+        );
+        run.finish(RunStatus::Failed, message, now);
+        tracing::error!(tenant = %tenant.tenant, run_id = %run.run_id, key = %object.key, error = %failure.chain(), "delivery unreadable: run failed");
+        if let Err(e) = self.store.put_run(&run).await {
+            tracing::warn!(run_id = %run.run_id, error = %e, "the failed run could not be recorded");
+        }
+        Err(failure)
     }
 }

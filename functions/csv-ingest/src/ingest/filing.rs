@@ -2,6 +2,7 @@
 //! `report.json` and report page beside them, the run record pointing at
 //! them, and the district told; and the objects refused unread.
 
+use super::journal::Filing;
 use super::run::runs_dir;
 use super::{file_name, Delivery, Ingest, ItemOutcome};
 use crate::event::ObjectRef;
@@ -48,16 +49,13 @@ impl<S: Store> Ingest<S> {
             validation.as_ref(),
         )
         .await?;
-        let mut moved_to = None;
-        for (key, version) in &delivery.objects {
-            let dest = InboundKey::parse(key)
-                .map(|k| k.destination(key, outcome, &run.run_id))
-                .unwrap_or_else(|| format!("{folder}{}", file_name(key)));
-            s3::move_object(&self.s3, &object.bucket, key, version.as_deref(), &dest).await?;
-            if key == &object.key || moved_to.is_none() {
-                moved_to = Some(dest);
-            }
-        }
+        let filing = Filing {
+            tenant: tenant.tenant.clone(),
+            run_id: run.run_id.clone(),
+            outcome: outcome.into(),
+            objects: delivery.objects.clone(),
+        };
+        let moved_to = self.file_objects(object, &filing).await?;
         self.notify(tenant, &run).await;
         Ok(ItemOutcome {
             run_id: Some(run.run_id.clone()),
@@ -108,7 +106,13 @@ impl<S: Store> Ingest<S> {
         run.error_count = 1;
         run.finish(RunStatus::Rejected, message.clone(), now);
         let folder = self
-            .file_unread(&object.bucket, objects, &mut run, Some(tenant), &message)
+            .file_unread(
+                &object.bucket,
+                objects,
+                &mut run,
+                Some((tenant, object)),
+                &message,
+            )
             .await?;
         let moved_to = objects
             .iter()
@@ -126,37 +130,46 @@ impl<S: Store> Ingest<S> {
 
     /// Files a run rejected without reading its delivery (too large, an
     /// incomplete set): the run record (when the tenant is configured), its
-    /// report in `rejected/{tenant}/{run}/`, the objects moved there, the
-    /// district told. Returns the folder.
+    /// report in `rejected/{tenant}/{run}/`, the objects moved there (through
+    /// the filing journal when an event's object is given), the district
+    /// told. Returns the folder.
     pub(super) async fn file_unread(
         &self,
         bucket: &str,
         objects: &[(String, Option<String>)],
         run: &mut RunRecord,
-        tenant: Option<&TenantConfig>,
+        for_event: Option<(&TenantConfig, &ObjectRef)>,
         reason: &str,
     ) -> Result<String, Failure> {
         let folder = Outcome::Rejected.run_folder(&run.tenant, &run.run_id);
         run.report_ref = Some(format!("s3://{bucket}/{folder}report.json"));
+        let tenant = match for_event {
+            Some((tenant, _)) => Some(tenant.clone()),
+            None => self.store.get_tenant(&run.tenant).await.ok().flatten(),
+        };
         if tenant.is_some() {
             self.store.put_run(run).await?;
         }
         let report = json!({"run": run, "reason": reason});
         present::report_page::s3::put_report(&self.s3, bucket, &folder, &report, run, None).await?;
-        for (key, version) in objects {
-            let dest = InboundKey::parse(key)
-                .map(|k| k.destination(key, Outcome::Rejected, &run.run_id))
-                .unwrap_or_else(|| format!("{folder}{}", file_name(key)));
-            s3::move_object(&self.s3, bucket, key, version.as_deref(), &dest).await?;
-        }
-        if let Some(tenant) = tenant {
+        let filing = Filing {
+            tenant: run.tenant.clone(),
+            run_id: run.run_id.clone(),
+            outcome: Outcome::Rejected.into(),
+            objects: objects.to_vec(),
+        };
+        match for_event {
+            Some((_, object)) => self.file_objects(object, &filing).await?,
+            None => self.move_objects(bucket, &filing, "").await?,
+        };
+        if let Some(tenant) = &tenant {
             self.notify(tenant, run).await;
         }
         Ok(folder)
     }
 
     /// Tells the tenant's contacts about `run`, if its outcome is worth it (best effort).
-    async fn notify(&self, tenant: &TenantConfig, run: &RunRecord) {
+    pub(super) async fn notify(&self, tenant: &TenantConfig, run: &RunRecord) {
         if let (Some(topic), Some(n)) = (&self.notices, present::notice::for_tenant(tenant, run)) {
             topic
                 .send_notice(&n.tenant, &n.outcome, &n.subject, &n.body)

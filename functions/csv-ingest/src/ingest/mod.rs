@@ -5,11 +5,13 @@
 //! One module per job: `download` (an object, or a complete loose-file set,
 //! to a delivery on local disk), `run` (the engine on it, or its
 //! continuation), `filing` (the objects and reports moved to `processed/`
-//! or `rejected/`, the district told), `sweep` (incomplete sets and overdue
+//! or `rejected/`, the district told), `journal` (a filing a failed move
+//! left, finished by the retry), `sweep` (incomplete sets and overdue
 //! tenants). This one takes an invocation's objects and their claims.
 
 mod download;
 mod filing;
+mod journal;
 mod run;
 mod sweep;
 
@@ -135,7 +137,12 @@ impl<S: Store> Ingest<S> {
                 return Ok(ItemOutcome::new(&object.key, "in_progress"));
             }
         }
-        let result = self.process(&object, &inbound, attempt, deadline).await;
+        // A retry after a failed move finishes that filing; the delivery is not run again.
+        let result = match self.unfinished_filing(&object).await {
+            Ok(Some(filing)) => self.resume_filing(&object, filing).await,
+            Ok(None) => self.process(&object, &inbound, attempt, deadline).await,
+            Err(e) => Err(e),
+        };
         self.settle_claim(&claim_key, &owner, &result).await?;
         result
     }

@@ -63,10 +63,9 @@ impl<S: Store> Ingest<S> {
             run.error_count = 1;
             run.finish(RunStatus::Rejected, reason.clone(), now);
             tracing::warn!(tenant = %first.tenant, folder = %folder, files = objects.len(), run_id = %run.run_id, "incomplete set moved aside");
-            let tenant = self.store.get_tenant(&first.tenant).await.ok().flatten();
             let keys: Vec<_> = objects.iter().map(|o| (o.key.clone(), None)).collect();
             let dest_folder = self
-                .file_unread(&bucket, &keys, &mut run, tenant.as_ref(), &reason)
+                .file_unread(&bucket, &keys, &mut run, None, &reason)
                 .await?;
             outcomes.push(ItemOutcome {
                 run_id: Some(run.run_id),

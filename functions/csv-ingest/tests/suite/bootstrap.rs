@@ -12,6 +12,15 @@ use testkit::runtime_api::RuntimeApi;
 
 /// The built binary under a Runtime API emulator, configured for `world`.
 fn start_binary(world: &World, tmp: &std::path::Path) -> (RuntimeApi, Child) {
+    start_binary_with(world, tmp, &[])
+}
+
+/// [`start_binary`] with more environment variables (an endpoint of its own for a service).
+pub fn start_binary_with(
+    world: &World,
+    tmp: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (RuntimeApi, Child) {
     let api = RuntimeApi::start("csv-ingest");
     let mut command = Command::new(env!("CARGO_BIN_EXE_csv-ingest"));
     command
@@ -27,6 +36,7 @@ fn start_binary(world: &World, tmp: &std::path::Path) -> (RuntimeApi, Child) {
         .env("ROSTER_TABLE", &world.ingest.config.table)
         .env("INBOUND_BUCKET", &world.bucket)
         .env("TMPDIR", tmp)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

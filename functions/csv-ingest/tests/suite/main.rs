@@ -4,5 +4,6 @@
 
 mod bootstrap;
 mod common;
+mod faults;
 mod ingest;
 mod notices;

@@ -11,10 +11,10 @@ use roster_dynamodb::DynamoStore;
 use std::time::{Duration, Instant};
 
 /// The district's credentials as the server knows them, and a stale copy.
-const GOOD_SECRET: &str = r#"{"auth":"oauth1","key":"district-key","secret":"the-secret"}"#;
+pub const GOOD_SECRET: &str = r#"{"auth":"oauth1","key":"district-key","secret":"the-secret"}"#;
 const STALE_SECRET: &str = r#"{"auth":"oauth1","key":"district-key","secret":"stale-secret"}"#;
 
-async fn setup(
+pub async fn setup(
     students: u32,
     secret_json: &str,
     server_secret: &str,
@@ -65,7 +65,7 @@ async fn setup_with(
     (puller, server, dir, secret_name)
 }
 
-fn event(mode: RequestedMode) -> PullEvent {
+pub fn event(mode: RequestedMode) -> PullEvent {
     PullEvent {
         tenant: "d1".into(),
         mode,
@@ -73,7 +73,7 @@ fn event(mode: RequestedMode) -> PullEvent {
     }
 }
 
-fn deadline() -> Option<Instant> {
+pub fn deadline() -> Option<Instant> {
     Some(Instant::now() + Duration::from_secs(600))
 }
 
