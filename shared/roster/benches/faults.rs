@@ -126,7 +126,10 @@ async fn main() {
     println!("| run | status | time | items written | requests | retries | faults injected |");
     println!("|---|---|---:|---:|---:|---:|---|");
     println!("{}", row("first load, no faults", &clean_load, None));
-    println!("{}", row("first load, faults", &faulted_load, Some(injected)));
+    println!(
+        "{}",
+        row("first load, faults", &faulted_load, Some(injected))
+    );
     println!(
         "{}",
         row("re-sync of the faulted table, no faults", &resync, None)
