@@ -290,8 +290,8 @@ fn render_counts(out: &mut String, run: &RunRecord) {
         if let Some(usage) = &run.store_usage {
             let _ = writeln!(
                 out,
-                "store requests: {}, {:.1} read units, {:.1} write units",
-                usage.requests, usage.read_units, usage.write_units
+                "store requests: {}, {:.1} read units, {:.1} write units, {} retries",
+                usage.requests, usage.read_units, usage.write_units, usage.retries
             );
         }
     }

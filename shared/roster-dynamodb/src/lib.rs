@@ -41,7 +41,7 @@ mod writes;
 use items::*;
 pub use items::{attribute_to_json, entity_pk, json_to_attribute, shard_of, shard_pk};
 pub use meter::Meter;
-use meter::MeteredSend;
+use meter::{MeteredSend, RetryCounter};
 
 /// Partition-key shards per tenant and entity type.
 pub const SHARDS: u64 = 32;
@@ -67,12 +67,20 @@ pub struct DynamoStore {
 }
 
 impl DynamoStore {
-    /// A store over `table` with a client built by the caller (once, outside handlers).
+    /// A store over `table` with a client built by the caller (once,
+    /// outside handlers). The store's copy of the client counts the SDK's
+    /// retries in the store's [`Meter`].
     pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        let meter = std::sync::Arc::new(Meter::default());
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(RetryCounter(meter.clone()))
+            .build();
         DynamoStore {
-            client,
+            client: Client::from_conf(config),
             table: table.into(),
-            meter: Default::default(),
+            meter,
         }
     }
 

@@ -1,9 +1,13 @@
 //! What the store's requests consumed: every request asks for
 //! `ReturnConsumedCapacity: TOTAL`, and the requests and the read and write
-//! units are counted for the engine to put on each run record.
+//! units are counted for the engine to put on each run record, with the
+//! requests sent again: the SDK's own retries (seen by [`RetryCounter`], an
+//! interceptor on the store's client) and the store's re-sends.
 
 use super::*;
 use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::{
     batch_get_item::{builders::BatchGetItemFluentBuilder, BatchGetItemError, BatchGetItemOutput},
     batch_write_item::{
@@ -20,8 +24,11 @@ use aws_sdk_dynamodb::operation::{
     update_item::{builders::UpdateItemFluentBuilder, UpdateItemError, UpdateItemOutput},
 };
 use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Requests and capacity units since the store was made (units kept in
 /// thousandths: DynamoDB reports halves for eventually consistent reads).
@@ -30,6 +37,7 @@ pub struct Meter {
     requests: AtomicU64,
     read_milli: AtomicU64,
     write_milli: AtomicU64,
+    retries: AtomicU64,
 }
 
 impl Meter {
@@ -43,13 +51,46 @@ impl Meter {
         }
     }
 
+    /// Counts one request sent again.
+    pub(super) fn retried(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The totals so far.
     pub fn usage(&self) -> StoreUsage {
         StoreUsage {
             requests: self.requests.load(Ordering::Relaxed),
             read_units: self.read_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             write_units: self.write_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+            retries: self.retries.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// Counts the SDK's own retries in a [`Meter`]: every attempt of an
+/// operation after its first (throttled, failed or unanswered requests that
+/// the SDK's retry strategy sends again before the store sees an error).
+#[derive(Debug)]
+pub(super) struct RetryCounter(pub(super) Arc<Meter>);
+
+impl Intercept for RetryCounter {
+    fn name(&self) -> &'static str {
+        "roster-dynamodb retry counter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if cfg
+            .load::<RequestAttempts>()
+            .is_some_and(|a| a.attempts() > 1)
+        {
+            self.0.retried();
+        }
+        Ok(())
     }
 }
 

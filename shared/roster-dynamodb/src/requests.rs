@@ -6,8 +6,9 @@ use super::*;
 /// service left unprocessed, until nothing is left: leftovers and retryable
 /// errors are sent again after a backoff with jitter. Gives up after
 /// [`MAX_ATTEMPTS`] rounds in a row that made no progress, saying how many
-/// `what` remain.
+/// `what` remain. Each round sent again is counted in `meter`'s retries.
 pub(super) async fn until_processed<T, R, Fut>(
+    meter: &Meter,
     mut pending: Vec<T>,
     what: &str,
     mut send: impl FnMut(Vec<T>) -> Fut,
@@ -41,6 +42,7 @@ where
             )));
         }
         tokio::time::sleep(super::writes::backoff(attempt)).await;
+        meter.retried();
     }
 }
 
@@ -61,31 +63,36 @@ impl DynamoStore {
     /// The items of up to 100 distinct `keys` (strongly consistent; those not
     /// stored are left out), unprocessed keys retried with backoff.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
-        until_processed(keys, "records still unread", |keys| async move {
-            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                .set_keys(Some(keys))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::permanent("building a DynamoDB request").because(e))?;
-            let mut out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .metered(&self.meter)
-                .await
-                .map_err(sdk_error)?;
-            let items = out
-                .responses
-                .as_mut()
-                .and_then(|r| r.remove(&self.table))
-                .unwrap_or_default();
-            let left = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            Ok((items, left))
-        })
+        until_processed(
+            &self.meter,
+            keys,
+            "records still unread",
+            |keys| async move {
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::permanent("building a DynamoDB request").because(e))?;
+                let mut out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .metered(&self.meter)
+                    .await
+                    .map_err(sdk_error)?;
+                let items = out
+                    .responses
+                    .as_mut()
+                    .and_then(|r| r.remove(&self.table))
+                    .unwrap_or_default();
+                let left = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                Ok((items, left))
+            },
+        )
         .await
     }
 
@@ -197,29 +204,34 @@ mod tests {
     #[tokio::test]
     async fn leftovers_are_sent_again_and_progress_is_not_counted_as_failure() {
         let mut calls = 0;
+        let meter = Meter::default();
         // 12 rounds of one item each: more than MAX_ATTEMPTS, yet each made progress.
-        let got: Vec<u32> = until_processed((0..12).collect(), "items", |mut left: Vec<u32>| {
-            calls += 1;
-            async move {
-                let first = left.remove(0);
-                Ok((vec![first], left))
-            }
-        })
-        .await
-        .unwrap();
+        let got: Vec<u32> =
+            until_processed(&meter, (0..12).collect(), "items", |mut left: Vec<u32>| {
+                calls += 1;
+                async move {
+                    let first = left.remove(0);
+                    Ok((vec![first], left))
+                }
+            })
+            .await
+            .unwrap();
         assert_eq!(got, (0..12).collect::<Vec<_>>());
         assert_eq!(calls, 12);
+        assert_eq!(meter.usage().retries, 11, "every round after the first");
     }
 
     #[tokio::test]
     async fn an_error_that_retrying_cannot_fix_ends_at_once() {
         let mut calls = 0;
-        let failed = until_processed(vec![1u32], "items", |_| {
+        let meter = Meter::default();
+        let failed = until_processed(&meter, vec![1u32], "items", |_| {
             calls += 1;
             async { Err::<(Vec<u32>, Vec<u32>), _>(StoreError::permanent("bad request")) }
         })
         .await;
         assert!(failed.is_err());
         assert_eq!(calls, 1);
+        assert_eq!(meter.usage().retries, 0);
     }
 }

@@ -35,6 +35,7 @@ impl Tenants for DynamoStore {
                 Saved::Yes => return Ok(()),
                 Saved::Contended if attempt < MAX_ATTEMPTS => {
                     tokio::time::sleep(super::writes::backoff(attempt)).await;
+                    self.meter.retried();
                     attempt += 1;
                 }
                 Saved::Contended => {
@@ -117,6 +118,7 @@ impl Tenants for DynamoStore {
                 return Err(sdk_error(e));
             }
             tokio::time::sleep(super::writes::backoff(attempt)).await;
+            self.meter.retried();
         }
     }
 }

@@ -204,6 +204,7 @@ impl DynamoStore {
         fence: &Fence<'_>,
     ) -> StoreResult<()> {
         let sent: Vec<()> = super::requests::until_processed(
+            &self.meter,
             batch,
             "items still unprocessed",
             |batch| async move {
@@ -303,6 +304,7 @@ impl DynamoStore {
                         return Err(err);
                     }
                     tokio::time::sleep(backoff(attempt)).await;
+                    self.meter.retried();
                 }
             }
         }

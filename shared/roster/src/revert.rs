@@ -140,6 +140,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 .await;
         }
 
+        let usage_at_start = self.store.usage();
         let Some(lease) = self.start_under_lease(&mut run).await? else {
             return Ok(RevertOutcome::Run(Box::new(run)));
         };
@@ -151,6 +152,9 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             )
             .await;
         let released = self.store.release_lease(&tenant.tenant, &lease).await;
+        run.store_usage = usage_at_start
+            .zip(self.store.usage())
+            .map(|(start, now)| now.since(start));
         let result = released.map_err(SyncError::from).and(result);
         self.record_revert(run, run_id, result).await
     }

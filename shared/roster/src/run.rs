@@ -116,6 +116,11 @@ pub struct StoreUsage {
     pub read_units: f64,
     /// Write capacity units.
     pub write_units: f64,
+    /// Requests sent again: the SDK's own retries of throttled, failed or
+    /// unanswered requests, and the store's re-sends of what DynamoDB left
+    /// unprocessed or refused as retryable (0 on a run without faults).
+    #[serde(default)]
+    pub retries: u64,
 }
 
 impl StoreUsage {
@@ -125,6 +130,17 @@ impl StoreUsage {
             requests: self.requests.saturating_sub(earlier.requests),
             read_units: (self.read_units - earlier.read_units).max(0.0),
             write_units: (self.write_units - earlier.write_units).max(0.0),
+            retries: self.retries.saturating_sub(earlier.retries),
+        }
+    }
+
+    /// This and `other` together (a held run's planning and its approval).
+    pub fn plus(self, other: StoreUsage) -> StoreUsage {
+        StoreUsage {
+            requests: self.requests + other.requests,
+            read_units: self.read_units + other.read_units,
+            write_units: self.write_units + other.write_units,
+            retries: self.retries + other.retries,
         }
     }
 }

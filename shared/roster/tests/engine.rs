@@ -28,6 +28,8 @@ macro_rules! conformance {
     };
 }
 
+#[path = "engine/faults.rs"]
+mod faults;
 #[path = "engine/hand_edits.rs"]
 mod hand_edits;
 #[path = "engine/holds.rs"]

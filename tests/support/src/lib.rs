@@ -3,7 +3,8 @@
 //! starts (moto for S3, SQS, SNS, Secrets Manager and Scheduler; DynamoDB Local),
 //! a Lambda Runtime API emulator that runs a real function binary, a runner
 //! for the CLI, the stack's resources from template.yaml, the OneRoster
-//! samples, zip writers, and a fault-injecting proxy in front of moto.
+//! samples, zip writers, and fault-injecting proxies for DynamoDB (`faults`)
+//! and in front of moto (`moto_faults`).
 //!
 //! A test that needs an emulator panics with a clear message when its
 //! endpoint variable is not set: tests never pass by skipping.
@@ -12,6 +13,7 @@ pub mod binaries;
 pub mod browser;
 pub mod cli;
 pub mod events;
+pub mod faults;
 pub mod moto_faults;
 pub mod notices;
 pub mod runtime_api;

@@ -15,6 +15,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Applies a held run's plan, after checking that the store has not changed
     /// since the plan was made and that no newer bulk delivery was applied.
     pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
+        let usage_at_start = self.store.usage();
         let mut run = self.held_run(run_id).await?;
         let tenant = run.tenant.clone();
         let lease = match self
@@ -29,6 +30,13 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .await;
         self.store.release_lease(&tenant, &lease).await?;
         result?;
+        // The planning's requests and the approval's, on the one record.
+        if let Some(approval) = usage_at_start
+            .zip(self.store.usage())
+            .map(|(start, now)| now.since(start))
+        {
+            run.store_usage = Some(run.store_usage.unwrap_or_default().plus(approval));
+        }
         self.store.put_run(&run).await?;
         Ok(run)
     }

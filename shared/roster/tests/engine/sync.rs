@@ -71,6 +71,7 @@ async fn a_run_records_what_its_requests_consumed<S: Store + PlatformEdits>(stor
     // Every put of the first load costs at least one write unit.
     let items = district.record_count() as f64;
     assert!(first.write_units >= items, "{first:?} for {items} items");
+    assert_eq!(first.retries, 0, "nothing failed, nothing sent again");
     let again = again.store_usage.expect("DynamoDB counts");
     assert!(
         again.read_units > 0.0,
