@@ -156,13 +156,13 @@ impl<S: Store> Ingest<S> {
                 "tenants overdue for a sync, silent, or with a delivery not applied"
             );
         }
-        let count = |name, ids: &Vec<String>| cloud::metrics::Metric::count(name, ids.len() as u64);
+        let count = |ids: &Vec<String>| ids.len() as u64;
         cloud::metrics::emit(
             &[],
             &[
-                count("TenantsOverdue", &overdue),
-                count("TenantsSilent", &silent),
-                count("TenantsNotApplied", &not_applied),
+                cloud::metrics::Metric::count("TenantsOverdue", count(&overdue)),
+                cloud::metrics::Metric::count("TenantsSilent", count(&silent)),
+                cloud::metrics::Metric::count("TenantsNotApplied", count(&not_applied)),
             ],
             &[
                 ("overdue_tenants", serde_json::json!(overdue)),
