@@ -91,6 +91,9 @@ log "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test"
+# Unoptimised futures are several times their release size: a whole Lambda invocation awaited
+# on a test thread needs more than the harness's default 2 MiB of stack in a debug build.
+export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
 cargo test --workspace --locked
 
 # Each fuzz target from the committed seeds (docs/fuzzing.md), so a crash found once fails CI

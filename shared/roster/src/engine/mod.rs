@@ -198,7 +198,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             return Ok(run);
         }
         if let Some(window) = tenant.paused_at(run.received()) {
-            return self.pause(tenant, &snapshot, run, window).await;
+            // Boxed: planning's future is large, and this one is kept beside the apply's.
+            return Box::pin(self.pause(tenant, &snapshot, run, window)).await;
         }
 
         let usage_at_start = self.store.usage();
