@@ -56,7 +56,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     // a duplicate: no longer a reference to resolve.
     let deferred: Vec<DeferredReference> = deferred
         .into_iter()
-        .filter(|d| !files[&d.file].excluded_rows.contains(d.row))
+        .filter(|d| !files[&d.file].rejected_ids.contains(&d.sourced_id))
         .collect();
     warn_of_deferred(&deferred, &mut sink);
 
@@ -169,6 +169,7 @@ fn scan_files(
                 mode,
                 entry: None,
                 excluded_rows: roaring::RoaringTreemap::new(),
+                first_copies_rejected: 0,
                 rejected_ids: FxHashSet::default(),
                 skipped_ids: FxHashSet::default(),
                 rows: 0,

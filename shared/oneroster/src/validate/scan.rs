@@ -45,8 +45,6 @@ pub(super) enum IdState {
 pub(super) struct IdEntry {
     /// First line of the id (saturates past 4 billion lines).
     pub(super) line: u32,
-    /// Its row's place in the file ([`Row::index`]; a file of more rows is refused).
-    pub(super) row: u32,
     pub(super) state: IdState,
     /// A rejected row's first error.
     pub(super) cause: Option<IssueCode>,
@@ -217,6 +215,7 @@ impl Scanner<'_> {
                 mode,
                 entry: Some(entry.clone()),
                 excluded_rows: RoaringTreemap::new(),
+                first_copies_rejected: 0,
                 rejected_ids: FxHashSet::default(),
                 skipped_ids: FxHashSet::default(),
                 rows: 0,
@@ -424,25 +423,8 @@ impl Scanner<'_> {
         }
 
         if !sourced_id.is_empty() {
-            let Ok(place) = u32::try_from(row.index) else {
-                // A duplicate's first copy is excluded by its place: it must be exact.
-                self.sink.fatal(
-                    Issue::new(
-                        Severity::Fatal,
-                        scan.kind.file_name(),
-                        IssueCode::ArchiveTooLarge,
-                        format!(
-                            "{}.csv has more than 4 billion rows; split the export",
-                            scan.kind.file_name()
-                        ),
-                    )
-                    .at_line(line),
-                );
-                return;
-            };
             let entry = IdEntry {
                 line: u32::try_from(line).unwrap_or(u32::MAX),
-                row: place,
                 state,
                 cause,
             };
@@ -498,9 +480,8 @@ impl Scanner<'_> {
                 self.sink.error(copy(line, first_line));
                 if first.state != IdState::Duplicate {
                     match first.state {
-                        IdState::Accepted => {
-                            scan.outcome.excluded_rows.insert(u64::from(first.row));
-                        }
+                        // Excluded in pass 2 by its id, now among the rejected ones.
+                        IdState::Accepted => scan.outcome.first_copies_rejected += 1,
                         IdState::Skipped => {
                             scan.outcome.skipped_ids.remove(sourced_id);
                         }
@@ -577,7 +558,6 @@ impl Scanner<'_> {
                     deferred.push(DeferredReference {
                         file: kind,
                         line,
-                        row: row.index,
                         sourced_id: findings.sourced_id.clone(),
                         column: map.name(column),
                         target,

@@ -16,7 +16,7 @@ impl FileOutcome {
     /// duplicated id turns every copy into a rejection), so they are counted by id.
     pub(super) fn counts(&self) -> (u64, u64, u64) {
         let skipped = self.skipped_ids.len() as u64;
-        let rejected = self.excluded_rows.len() - skipped;
+        let rejected = self.excluded_rows.len() + self.first_copies_rejected - skipped;
         (self.rows - rejected - skipped, rejected, skipped)
     }
 }
@@ -179,6 +179,14 @@ fn parse_accepted<'r>(
     map: &'r ColumnMap,
 ) -> Parsed<'r> {
     if outcome.excluded_rows.contains(row.index) {
+        return Parsed::Excluded;
+    }
+    // The first copy of a duplicated id, accepted when pass 1 read it.
+    if !outcome.rejected_ids.is_empty()
+        && outcome
+            .rejected_ids
+            .contains(super::scan::row_sourced_id(map, row))
+    {
         return Parsed::Excluded;
     }
     let line = row.line();

@@ -51,8 +51,6 @@ pub struct DeferredReference {
     pub target: EntityKind,
     /// The referenced sourcedId.
     pub target_id: String,
-    /// The referring row's place in its file (lines are not unique).
-    pub(crate) row: u64,
     /// Why the package does not deliver the target though it names it: its
     /// row was rejected. `None` when the package does not have it at all.
     pub cause: Option<RejectedRow>,
@@ -91,6 +89,9 @@ pub struct FileOutcome {
     /// pass 2 must not hand over: rejected and skipped rows, in a compressed
     /// bitmap (a run of rejected rows costs next to nothing).
     pub(super) excluded_rows: RoaringTreemap,
+    /// Rows accepted when read, rejected when a later copy of their id was
+    /// met: pass 2 excludes them by their id (in `rejected_ids`).
+    pub(super) first_copies_rejected: u64,
     /// sourcedIds of rejected rows: present in the file, so never to be archived for absence.
     pub rejected_ids: FxHashSet<String>,
     /// sourcedIds of rows skipped by policy (roles not imported).
