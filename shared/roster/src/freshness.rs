@@ -68,15 +68,18 @@ impl Freshness {
     }
 }
 
+/// Whether `run` took in a delivery (a package or a pull): not a revert, not a dry run.
+fn is_delivery(run: &RunRecord) -> bool {
+    matches!(run.source.kind.as_str(), "csv" | "api") && run.status != RunStatus::Planned
+}
+
 /// The delivery among `runs` (newest first) that came last: reverts and dry runs are not deliveries.
 pub fn last_delivery(runs: &[RunRecord]) -> Option<LastDelivery> {
-    runs.iter()
-        .find(|r| matches!(r.source.kind.as_str(), "csv" | "api") && r.status != RunStatus::Planned)
-        .map(|r| LastDelivery {
-            run_id: r.run_id.clone(),
-            received_at: r.received(),
-            status: r.status,
-        })
+    runs.iter().find(|r| is_delivery(r)).map(|r| LastDelivery {
+        run_id: r.run_id.clone(),
+        received_at: r.received(),
+        status: r.status,
+    })
 }
 
 /// The run whose delivery is due now that `tenant`'s pause is over: the
@@ -92,9 +95,7 @@ pub fn due_after_pause<'r>(
     if tenant.paused_at(now).is_some() {
         return None;
     }
-    let deliveries = runs.iter().filter(|r| {
-        matches!(r.source.kind.as_str(), "csv" | "api") && r.status != RunStatus::Planned
-    });
+    let deliveries = runs.iter().filter(|r| is_delivery(r));
     for run in deliveries {
         match run.status {
             RunStatus::Paused => return Some(run),
