@@ -18,6 +18,7 @@ use std::path::Path;
 
 mod files;
 mod findings;
+mod references;
 mod scan;
 mod stream;
 mod types;
