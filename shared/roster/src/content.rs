@@ -239,6 +239,9 @@ pub struct Probe<'a> {
     /// `termSourcedIds`
     #[serde(borrow, default)]
     pub term_sourced_ids: Option<Vec<Cow<'a, str>>>,
+    /// `orgSourcedIds`
+    #[serde(borrow, default)]
+    pub org_sourced_ids: Option<Vec<Cow<'a, str>>>,
 }
 
 impl<'a> Probe<'a> {
@@ -251,6 +254,15 @@ impl<'a> Probe<'a> {
     /// Reads the fields from parsed ones (values of another type are absent).
     pub fn of_fields(fields: &'a Map<String, Value>) -> Probe<'a> {
         let text = |key: &str| fields.get(key).and_then(Value::as_str).map(Cow::Borrowed);
+        let list = |key: &str| {
+            fields.get(key).and_then(Value::as_array).map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(Cow::Borrowed)
+                    .collect()
+            })
+        };
         Probe {
             email: text("email"),
             username: text("username"),
@@ -266,16 +278,8 @@ impl<'a> Probe<'a> {
                 _ => None,
             }),
             school_year_sourced_id: text("schoolYearSourcedId"),
-            term_sourced_ids: fields
-                .get("termSourcedIds")
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(Cow::Borrowed)
-                        .collect()
-                }),
+            term_sourced_ids: list("termSourcedIds"),
+            org_sourced_ids: list("orgSourcedIds"),
         }
     }
 

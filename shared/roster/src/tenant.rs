@@ -52,6 +52,22 @@ pub struct HoldThresholds {
     /// ...and at least this many rows.
     #[serde(default = "default_rejected_count")]
     pub min_rejected_count: u64,
+    /// Hold one school's part of a bulk sync when it would archive more than
+    /// this share (percent) of that school's active classes, enrollments or
+    /// users...
+    #[serde(default = "default_school_percent")]
+    pub max_school_archive_percent: f64,
+    /// ...and at least this many of them.
+    #[serde(default = "default_school_count")]
+    pub min_school_archive_count: u64,
+}
+
+fn default_school_percent() -> f64 {
+    30.0
+}
+
+fn default_school_count() -> u64 {
+    25
 }
 
 fn default_rejected_percent() -> f64 {
@@ -103,11 +119,23 @@ impl HoldThresholds {
         })
     }
 
+    /// When archiving `archive` of one school's `active` active records goes
+    /// past the per-school limit, says so as [`Self::archive_over_limit`] does.
+    pub fn school_archive_over_limit(&self, archive: u64, active: u64) -> Option<String> {
+        HoldThresholds {
+            max_archive_percent: self.max_school_archive_percent,
+            min_archive_count: self.min_school_archive_count,
+            ..*self
+        }
+        .archive_over_limit(archive, active)
+    }
+
     /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT`,
     /// `HOLD_MIN_ARCHIVE_COUNT`, `HOLD_MAX_IDENTITY_CHANGE_PERCENT`,
-    /// `HOLD_MIN_IDENTITY_CHANGE_COUNT`, `HOLD_MAX_REJECTED_PERCENT` and
-    /// `HOLD_MIN_REJECTED_COUNT` when set (the template passes them), else
-    /// 10% and 25 for each.
+    /// `HOLD_MIN_IDENTITY_CHANGE_COUNT`, `HOLD_MAX_REJECTED_PERCENT`,
+    /// `HOLD_MIN_REJECTED_COUNT`, `HOLD_MAX_SCHOOL_ARCHIVE_PERCENT` and
+    /// `HOLD_MIN_SCHOOL_ARCHIVE_COUNT` when set (the template passes them),
+    /// else 10% and 25 for each (30% and 25 for one school).
     pub fn from_env() -> HoldThresholds {
         let default = HoldThresholds::default();
         let read = |name: &str| {
@@ -142,6 +170,14 @@ impl HoldThresholds {
                 default.max_rejected_percent,
             ),
             min_rejected_count: count("HOLD_MIN_REJECTED_COUNT", default.min_rejected_count),
+            max_school_archive_percent: percent(
+                "HOLD_MAX_SCHOOL_ARCHIVE_PERCENT",
+                default.max_school_archive_percent,
+            ),
+            min_school_archive_count: count(
+                "HOLD_MIN_SCHOOL_ARCHIVE_COUNT",
+                default.min_school_archive_count,
+            ),
         }
     }
 }
@@ -155,6 +191,8 @@ impl Default for HoldThresholds {
             min_identity_change_count: default_identity_count(),
             max_rejected_percent: default_rejected_percent(),
             min_rejected_count: default_rejected_count(),
+            max_school_archive_percent: default_school_percent(),
+            min_school_archive_count: default_school_count(),
         }
     }
 }

@@ -31,7 +31,9 @@ pub enum RecordFacts {
     /// A class.
     Class {
         /// `termSourcedIds`.
-        terms: Vec<String>,
+        terms: Box<[String]>,
+        /// `schoolSourcedId` (the per-school hold counts a school's classes).
+        school: Option<Box<str>>,
     },
     /// An enrollment.
     Enrollment {
@@ -40,15 +42,78 @@ pub enum RecordFacts {
         /// `classSourcedId` (short ids are kept inline: no allocation).
         class: Option<CompactString>,
     },
-    /// A user: the keys single sign-on matches on, lower-case.
-    User {
-        /// `email`.
-        email: Option<Box<str>>,
-        /// `username`.
-        username: Option<Box<str>>,
-        /// Role `administrator` (readiness checks count them).
+    /// A user: the keys single sign-on matches on, and its orgs.
+    User(UserFacts),
+}
+
+/// What is kept of a user: its sign-in keys (lower-case) and the orgs it
+/// belongs to, end to end in one text cut by lengths (a summary is kept of
+/// every stored user: one allocation, not three). An empty key is no key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserFacts {
+    /// `email`, then `username`, then `orgSourcedIds` joined by commas (a
+    /// CSV list cannot hold an id with a comma).
+    text: Box<str>,
+    email_end: u32,
+    username_end: u32,
+    administrator: bool,
+}
+
+impl UserFacts {
+    /// The facts of a user with these keys (lower-cased here), orgs and role.
+    pub fn new<'o>(
+        email: Option<&str>,
+        username: Option<&str>,
+        orgs: impl IntoIterator<Item = &'o str>,
         administrator: bool,
-    },
+    ) -> UserFacts {
+        let mut text = email.unwrap_or_default().to_lowercase();
+        let email_end = text.len();
+        text.push_str(&username.unwrap_or_default().to_lowercase());
+        let username_end = text.len();
+        for (i, org) in orgs.into_iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(org);
+        }
+        // Keys past 4 GiB are cut; no user's email or username is that long.
+        let end = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        UserFacts {
+            text: text.into_boxed_str(),
+            email_end: end(email_end),
+            username_end: end(username_end),
+            administrator,
+        }
+    }
+
+    fn part(&self, from: u32, to: u32) -> &str {
+        self.text
+            .get(from as usize..to as usize)
+            .unwrap_or_default()
+    }
+
+    /// `email`, lower-case.
+    pub fn email(&self) -> Option<&str> {
+        Some(self.part(0, self.email_end)).filter(|k| !k.is_empty())
+    }
+
+    /// `username`, lower-case.
+    pub fn username(&self) -> Option<&str> {
+        Some(self.part(self.email_end, self.username_end)).filter(|k| !k.is_empty())
+    }
+
+    /// `orgSourcedIds`.
+    pub fn orgs(&self) -> impl Iterator<Item = &str> {
+        self.part(self.username_end, self.text.len() as u32)
+            .split(',')
+            .filter(|org| !org.is_empty())
+    }
+
+    /// Role `administrator` (readiness checks count them).
+    pub fn administrator(&self) -> bool {
+        self.administrator
+    }
 }
 
 /// A `YYYY-MM-DD` date; the common form is read without chrono's format
@@ -77,8 +142,6 @@ impl RecordFacts {
     /// The facts of a record of `kind` whose content reads as `probe`.
     pub fn of_probe(kind: EntityKind, probe: &Probe<'_>) -> RecordFacts {
         let text = |key: &Option<Cow<'_, str>>| key.as_deref().map(CompactString::from);
-        let lower =
-            |key: &Option<Cow<'_, str>>| key.as_deref().map(|k| k.to_lowercase().into_boxed_str());
         match kind {
             EntityKind::AcademicSessions => RecordFacts::Session {
                 start: date(&probe.start_date),
@@ -95,16 +158,18 @@ impl RecordFacts {
                     .flatten()
                     .map(|t| t.to_string())
                     .collect(),
+                school: probe.school_sourced_id.as_deref().map(Box::from),
             },
             EntityKind::Enrollments => RecordFacts::Enrollment {
                 end: date(&probe.end_date),
                 class: text(&probe.class_sourced_id),
             },
-            EntityKind::Users => RecordFacts::User {
-                email: lower(&probe.email),
-                username: lower(&probe.username),
-                administrator: probe.role.as_deref() == Some("administrator"),
-            },
+            EntityKind::Users => RecordFacts::User(UserFacts::new(
+                probe.email.as_deref(),
+                probe.username.as_deref(),
+                probe.org_sourced_ids.iter().flatten().map(|o| &**o),
+                probe.role.as_deref() == Some("administrator"),
+            )),
             EntityKind::Orgs | EntityKind::Demographics => RecordFacts::None,
         }
     }
@@ -139,20 +204,34 @@ impl RecordFacts {
     /// in by it yet.
     pub fn rewrites_identity_of(&self, stored: &RecordFacts) -> bool {
         match (stored, self) {
-            (
-                RecordFacts::User {
-                    email, username, ..
-                },
-                RecordFacts::User {
-                    email: new_email,
-                    username: new_username,
-                    ..
-                },
-            ) => {
-                (email.is_some() && email != new_email)
-                    || (username.is_some() && username != new_username)
+            (RecordFacts::User(stored), RecordFacts::User(new)) => {
+                (stored.email().is_some() && stored.email() != new.email())
+                    || (stored.username().is_some() && stored.username() != new.username())
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_s_keys_and_orgs_read_back_from_one_text() {
+        let user = UserFacts::new(Some("A@X.org"), None, ["s1", "d1"], true);
+        assert_eq!(user.email(), Some("a@x.org"));
+        assert_eq!(user.username(), None);
+        assert_eq!(user.orgs().collect::<Vec<_>>(), ["s1", "d1"]);
+        assert!(user.administrator());
+        let bare = UserFacts::new(Some(""), Some("Kim"), [], false);
+        assert_eq!((bare.email(), bare.username()), (None, Some("kim")));
+        assert_eq!(bare.orgs().count(), 0);
+    }
+
+    #[test]
+    fn a_summary_s_facts_stay_small() {
+        // Kept for every stored record: 8M of them in a 1M-student district.
+        assert!(std::mem::size_of::<RecordFacts>() <= 40);
     }
 }

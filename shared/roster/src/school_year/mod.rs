@@ -21,7 +21,7 @@
 
 mod facts;
 
-pub use facts::RecordFacts;
+pub use facts::{RecordFacts, UserFacts};
 
 use chrono::{Datelike, NaiveDate};
 use oneroster::EntityKind;
@@ -95,8 +95,8 @@ impl Calendar {
     pub fn learn_stored(&mut self, id: &str, facts: &RecordFacts) {
         if let Some(session) = Session::of(facts) {
             self.stored_sessions.insert(id.to_string(), session);
-        } else if let RecordFacts::Class { terms } = facts {
-            self.stored_classes.insert(id.to_string(), terms.clone());
+        } else if let RecordFacts::Class { terms, .. } = facts {
+            self.stored_classes.insert(id.to_string(), terms.to_vec());
         }
     }
 
@@ -144,7 +144,7 @@ impl Calendar {
             (EntityKind::Courses, RecordFacts::Course { school_year }) => school_year
                 .as_deref()
                 .is_some_and(|year| self.session_ended(year)),
-            (EntityKind::Classes, RecordFacts::Class { terms }) => self.terms_ended(terms),
+            (EntityKind::Classes, RecordFacts::Class { terms, .. }) => self.terms_ended(terms),
             (EntityKind::Enrollments, RecordFacts::Enrollment { end, class }) => {
                 end.is_some_and(|end| end < self.today)
                     || class.as_deref().is_some_and(|c| self.class_ended(c))
@@ -225,7 +225,7 @@ impl Calendar {
             (EntityKind::Courses, RecordFacts::Course { school_year }) => {
                 sessions.extend(school_year.as_deref())
             }
-            (EntityKind::Classes, RecordFacts::Class { terms }) => {
+            (EntityKind::Classes, RecordFacts::Class { terms, .. }) => {
                 sessions.extend(terms.iter().map(String::as_str))
             }
             _ => {}

@@ -29,6 +29,8 @@ const HOLD: HoldThresholds = HoldThresholds {
     min_identity_change_count: 1_000,
     max_rejected_percent: 100.0,
     min_rejected_count: 1_000,
+    max_school_archive_percent: 100.0,
+    min_school_archive_count: 1_000,
 };
 
 /// One student row of a delivery.

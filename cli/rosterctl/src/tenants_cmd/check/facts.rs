@@ -74,11 +74,7 @@ pub async fn store_facts<S: Store>(
             }
             c.active += 1;
             provisional += u64::from(s.provisional);
-            if let RecordFacts::User {
-                administrator: true,
-                ..
-            } = s.facts
-            {
+            if matches!(&s.facts, RecordFacts::User(user) if user.administrator()) {
                 administrators.push(s.sourced_id.into_string());
             }
         }
