@@ -10,11 +10,26 @@ use crate::store::ArchiveReason;
 use crate::tenant::HoldThresholds;
 use oneroster::FileMode;
 
+mod apart;
 mod file;
 mod kind;
+mod schools;
 
+pub use apart::{split_plan, take_counts, HeldApart};
 pub use file::{read_plan, Before, PlanChunks, PlanWriter, PlannedWrite};
 pub use kind::plan_kind;
+pub use schools::Schools;
+
+/// What judges a type's plan as types are planned in turn, carried from one
+/// to the next: the calendar (which archives are ended) and the schools
+/// (what each school has and would lose).
+#[derive(Debug)]
+pub struct Judges {
+    /// The school-year calendar.
+    pub calendar: crate::school_year::Calendar,
+    /// The schools, for the per-school hold.
+    pub schools: Schools,
+}
 
 /// The plan of one type: counts and what the hold check needs.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -115,6 +130,7 @@ mod tests {
                     archived_by: None,
                     restore: None,
                     keys: None,
+                    schools: Vec::new(),
                 };
                 archives
             ],

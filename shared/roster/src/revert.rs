@@ -65,6 +65,7 @@ pub fn revert_step(image: &BeforeImage, current: Option<Before>) -> RevertStep {
             archived_by: image.before.is_none().then_some(ArchivedBy::Revert),
             restore: image.before.clone(),
             keys: None,
+            schools: Vec::new(),
         }));
     }
     if current == target(image) {

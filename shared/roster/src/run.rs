@@ -218,6 +218,32 @@ pub struct HoldReason {
     pub message: String,
 }
 
+/// One school whose part of a bulk delivery was held apart (the per-school
+/// hold), with the numbers of every type judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchoolHold {
+    /// The school's sourcedId.
+    pub school: String,
+    /// Per type judged (classes, users, enrollments): what the school had and
+    /// what the delivery would archive of it.
+    pub archives: Vec<SchoolArchive>,
+    /// Human explanation: `school `s1` would archive 40 of 100 active enrollments (…)`.
+    pub message: String,
+}
+
+/// What a delivery would archive of one type of one school.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchoolArchive {
+    /// Type (`classes`, `users`, `enrollments`).
+    pub kind: String,
+    /// The school's active records of the type before the run.
+    pub active_before: u64,
+    /// Records the delivery would archive as absent or deleted.
+    pub would_archive: u64,
+    /// Whether that goes past the per-school limit.
+    pub over_limit: bool,
+}
+
 /// An error as a run record keeps it: located and coded, without the
 /// offending value (which may be personal data; the full report has it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,6 +327,17 @@ pub struct RunRecord {
     /// Why the run was held, per type.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hold: BTreeMap<String, HoldReason>,
+    /// Schools whose part of the delivery was held apart (the per-school
+    /// hold): on the run that applied the rest, and on the held run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_schools: Vec<SchoolHold>,
+    /// On a run that applied a delivery but for some schools: the held run
+    /// that keeps their part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_apart: Option<String>,
+    /// On a held run of some schools' part: the run that applied the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_from: Option<String>,
     /// The first errors (validation and engine), at most [`MAX_RUN_ERRORS`].
     pub errors: Vec<RunIssue>,
     /// All errors.
@@ -392,6 +429,9 @@ impl RunRecord {
             message: String::new(),
             counts: BTreeMap::new(),
             hold: BTreeMap::new(),
+            held_schools: Vec::new(),
+            held_apart: None,
+            held_from: None,
             errors: Vec::new(),
             error_count: 0,
             warnings: Vec::new(),

@@ -119,15 +119,13 @@ impl HoldThresholds {
         })
     }
 
-    /// When archiving `archive` of one school's `active` active records goes
-    /// past the per-school limit, says so as [`Self::archive_over_limit`] does.
-    pub fn school_archive_over_limit(&self, archive: u64, active: u64) -> Option<String> {
-        HoldThresholds {
-            max_archive_percent: self.max_school_archive_percent,
-            min_archive_count: self.min_school_archive_count,
-            ..*self
-        }
-        .archive_over_limit(archive, active)
+    /// Whether archiving `archive` of one school's `active` active records
+    /// of a type goes past the per-school limit (at least the minimum count,
+    /// and more than the share).
+    pub fn school_archive_over_limit(&self, archive: u64, active: u64) -> bool {
+        active > 0
+            && archive >= self.min_school_archive_count
+            && archive as f64 * 100.0 / active as f64 > self.max_school_archive_percent
     }
 
     /// The deployment's defaults: `HOLD_MAX_ARCHIVE_PERCENT`,

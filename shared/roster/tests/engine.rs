@@ -42,6 +42,8 @@ mod model;
 mod promise;
 #[path = "engine/revert.rs"]
 mod revert;
+#[path = "engine/school_holds.rs"]
+mod school_holds;
 #[path = "engine/school_year.rs"]
 mod school_year;
 #[path = "engine/sign_in_records.rs"]

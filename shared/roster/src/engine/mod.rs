@@ -6,6 +6,7 @@
 //! ([`writing`]): from a plan file once the hold was checked, or, for a first
 //! load (nothing can be held), straight from the planner.
 
+mod apart;
 mod approval;
 mod judging;
 mod lease;
@@ -19,6 +20,7 @@ use crate::school_year::listed;
 use crate::snapshot::{CsvSnapshot, Snapshot};
 use crate::store::{Lease, Store};
 use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
+use apart::apart_schools;
 use chrono::Utc;
 use judging::clamp_generation_time;
 pub use judging::total_counts;
@@ -71,6 +73,22 @@ impl Default for SyncOptions {
             default_hold: crate::tenant::HoldThresholds::from_env(),
             progress: Progress::none(),
         }
+    }
+}
+
+/// What a planned run would hold, in words for its message: ", and the
+/// plan would be held", or ", and the part of school `s1` would be held
+/// apart", or nothing.
+fn would_hold(run: &RunRecord) -> String {
+    if !run.hold.is_empty() {
+        ", and the plan would be held for approval".to_string()
+    } else if !run.held_schools.is_empty() {
+        format!(
+            ", and the part of {} would be held apart",
+            apart_schools(run)
+        )
+    } else {
+        String::new()
     }
 }
 
@@ -188,11 +206,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             let message = format!(
                 "dry run: {} writes planned{}; nothing was written",
                 run.total_writes(),
-                if run.hold.is_empty() {
-                    ""
-                } else {
-                    ", and the plan would be held"
-                }
+                would_hold(&run)
             );
             run.finish(RunStatus::Planned, message, Utc::now());
             return Ok(run);
@@ -250,14 +264,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
     ) -> Result<RunRecord, SyncError> {
         let plan_path = self.plan(tenant, snapshot, &mut run, None).await?;
         let _ = std::fs::remove_file(plan_path);
-        let held = if run.hold.is_empty() {
-            ""
-        } else {
-            ", and it would be held for approval"
-        };
         let message = format!(
-            "paused: the tenant's pause window {window} keeps deliveries unapplied; {} writes planned{held}; nothing was applied. The newest delivery of the window is applied when it ends",
-            run.total_writes()
+            "paused: the tenant's pause window {window} keeps deliveries unapplied; {} writes planned{}; nothing was applied. The newest delivery of the window is applied when it ends",
+            run.total_writes(),
+            would_hold(&run)
         );
         run.finish(RunStatus::Paused, message, Utc::now());
         self.store.put_run(&run).await?;
@@ -297,6 +307,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         }
         let plan_path = self.plan(tenant, snapshot, run, Some(lease)).await?;
         if !run.hold.is_empty() {
+            // The whole delivery waits: no school's part is set apart.
+            run.held_schools.clear();
             self.keep_plan(&tenant.tenant, run, &plan_path)?;
             let reasons: Vec<String> = run
                 .hold
@@ -318,12 +330,29 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
             return Ok(());
         }
+        // Some schools' part held apart: the rest applies.
+        let apart = match run.held_schools.is_empty() {
+            true => None,
+            false => Some(self.hold_schools_apart(&tenant.tenant, run, &plan_path)?),
+        };
+        let to_apply = apart.as_ref().map_or(&plan_path, |(applied, _)| applied);
         let written = self
-            .apply_with_images(&tenant.tenant, lease, run, &plan_path)
+            .apply_with_images(&tenant.tenant, lease, run, to_apply)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
         self.finish_applied(&tenant.tenant, lease, run, state, written)
-            .await
+            .await?;
+        if let Some((applied, held)) = apart {
+            let _ = std::fs::remove_file(applied);
+            self.store.put_run(&held).await?;
+            run.message = format!(
+                "{}; the part of {} is held apart as run {} for approval",
+                run.message,
+                apart_schools(&held),
+                held.run_id
+            );
+        }
+        Ok(())
     }
 
     /// The hold thresholds of `tenant`: its own, or the deployment's.

@@ -7,7 +7,7 @@ use super::writing::PlanSink;
 use super::{kind_key, Engine, PLAN_FILE};
 use crate::artifacts::Artifacts;
 use crate::error::SyncError;
-use crate::plan::{plan_kind, KindPlan, PlanWriter, PlannedWrite};
+use crate::plan::{plan_kind, Judges, KindPlan, PlanWriter, PlannedWrite, Schools};
 use crate::run::RunRecord;
 use crate::school_year::Calendar;
 use crate::snapshot::{Snapshot, TextRow};
@@ -30,7 +30,7 @@ struct TypeJob {
     mode: FileMode,
     stored: Vec<StoredSummary>,
     excluded: HashSet<String>,
-    calendar: Calendar,
+    judges: Judges,
     sink: Box<dyn PlanSink>,
 }
 
@@ -71,7 +71,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let mut archives: Vec<(EntityKind, Vec<PlannedWrite>)> = Vec::new();
         // Stored records are judged ended against the delivery's time
         // (never later than its receipt: `clamp_generation_time`).
-        let mut calendar = Calendar::new(run.generated_at.unwrap_or(run.started_at).date_naive());
+        let mut judges = Judges {
+            calendar: Calendar::new(run.generated_at.unwrap_or(run.started_at).date_naive()),
+            schools: Schools::default(),
+        };
         let kinds = planned_kinds(tenant, &**snapshot);
         let mut stored = self.load_next(tenant, kinds.first().copied()).await?;
         for (position, &kind) in kinds.iter().enumerate() {
@@ -80,7 +83,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             if mode == FileMode::Absent {
                 // Not planned, but the calendar needs its stored terms and classes.
                 for s in &stored {
-                    calendar.learn_stored(&s.sourced_id, &s.facts);
+                    judges.calendar.learn_stored(&s.sourced_id, &s.facts);
+                }
+                if kind == EntityKind::Classes {
+                    judges.schools.learn_classes(&stored);
                 }
                 stored = self.load_next(tenant, next).await?;
                 continue;
@@ -90,7 +96,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 mode,
                 stored: std::mem::take(&mut stored),
                 excluded: excluded.remove(&kind).unwrap_or_default(),
-                calendar,
+                judges,
                 sink,
             };
             // Loaded ahead only while both types' summaries stay few (memory).
@@ -104,8 +110,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 self.plan_type(job, snapshot),
                 Box::pin(self.load_next(tenant, ahead))
             );
-            let (kind_plan, back_calendar, back_sink) = planned?;
-            (calendar, sink) = (back_calendar, back_sink);
+            let (kind_plan, back_judges, back_sink) = planned?;
+            (judges, sink) = (back_judges, back_sink);
             // A failed plan (the deadline among them) loads nothing more.
             let mut kind_plan = kind_plan?;
             stored = match ahead {
@@ -115,7 +121,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             let (rejected, skipped) = snapshot.validation_counts(kind);
             kind_plan.counts.rejected += rejected;
             kind_plan.counts.skipped = skipped;
-            judge_kind(run, kind, mode, &kind_plan, &hold, &calendar);
+            judge_kind(run, kind, mode, &kind_plan, &hold, &judges.calendar);
             run.counts.insert(kind_key(kind), kind_plan.counts);
             archives.push((kind, std::mem::take(&mut kind_plan.archives)));
             // Planning a large district takes a while: keep the lease.
@@ -123,8 +129,9 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 self.renew_or_lost(&tenant.tenant, lease).await?;
             }
         }
-        run.rollover = rollover_summary(run, &calendar);
-        run.calendar_notes.extend(calendar.notes());
+        run.rollover = rollover_summary(run, &judges.calendar);
+        run.calendar_notes.extend(judges.calendar.notes());
+        run.held_schools = judges.schools.holds(&hold);
         let archives = self
             .warn_of_archived_admins(&tenant.tenant, run, archives)
             .await?;
@@ -137,13 +144,13 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     }
 
     /// Plans one type on a blocking thread, its rows counted as they go;
-    /// gives back the calendar and the sink it was handed. The plan's
+    /// gives back the judges and the sink it was handed. The plan's
     /// `counts.rejected` holds the rows the engine excluded.
     async fn plan_type(
         &self,
         job: TypeJob,
         snapshot: &Arc<dyn Snapshot>,
-    ) -> Result<(Result<KindPlan, SyncError>, Calendar, Box<dyn PlanSink>), SyncError> {
+    ) -> Result<(Result<KindPlan, SyncError>, Judges, Box<dyn PlanSink>), SyncError> {
         let snapshot = Arc::clone(snapshot);
         let progress = self.options.progress.clone();
         let TypeJob {
@@ -151,7 +158,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             mode,
             stored,
             excluded,
-            mut calendar,
+            mut judges,
             mut sink,
         } = job;
         on_blocking_thread(move || {
@@ -165,7 +172,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 &stored,
                 &counted,
                 &excluded,
-                &mut calendar,
+                &mut judges,
                 &mut |w| sink.push(w),
             )
             .map(|mut plan| {
@@ -177,7 +184,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             if summaries >= crate::memory::RELEASE_AFTER_SUMMARIES {
                 crate::memory::release_freed_memory();
             }
-            (planned, calendar, sink)
+            (planned, judges, sink)
         })
         .await
     }

@@ -61,6 +61,11 @@ pub struct PlannedWrite {
     /// (not kept in plan files: `None` reads them from the content).
     #[serde(skip)]
     pub keys: Option<IndexKeys>,
+    /// The schools the record belongs to, stored and delivered (planned
+    /// against stored records only): the per-school hold sets a held
+    /// school's writes apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub schools: Vec<Box<str>>,
 }
 
 impl PlannedWrite {
@@ -93,6 +98,7 @@ impl PlannedWrite {
             archived_by: self.archived_by,
             restore: self.restore.clone(),
             keys: None,
+            schools: self.schools.clone(),
         }
     }
 

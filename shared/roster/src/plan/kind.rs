@@ -1,7 +1,7 @@
 //! Planning one type: every delivered row against the stored summaries,
 //! then the archives of what the delivery no longer lists.
 
-use super::{Before, KindPlan, PlannedWrite};
+use super::{Before, Judges, KindPlan, PlannedWrite, Schools};
 use crate::content::SisContent;
 use crate::error::SyncError;
 use crate::school_year::{Calendar, RecordFacts};
@@ -63,33 +63,37 @@ impl<'s> StoredIndex<'s> {
 /// Puts go to `emit` in file order; archives are returned in the plan, each
 /// with its reason. `excluded` holds sourcedIds the engine rejected (unknown
 /// references). The calendar learns this type's sessions and classes (the
-/// delivered ones first) and judges which archives are ended: plan the types
-/// in `EntityKind::ALL` order.
+/// delivered ones first) and judges which archives are ended, and the
+/// schools learn the stored classes' schools and count what each school has
+/// and would lose: plan the types in `EntityKind::ALL` order.
 pub fn plan_kind(
     kind: EntityKind,
     mode: FileMode,
     stored: &[StoredSummary],
     snapshot: &dyn Snapshot,
     excluded: &HashSet<String>,
-    calendar: &mut Calendar,
+    judges: &mut Judges,
     emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
 ) -> Result<KindPlan, SyncError> {
-    let mut planner = KindPlanner::new(kind, stored, excluded);
+    if kind == EntityKind::Classes {
+        judges.schools.learn_classes(stored);
+    }
+    let mut planner = KindPlanner::new(kind, stored, excluded, &mut judges.schools);
     // With nothing stored (a first load), every row is written: the texts are
     // made on this thread, and the writer's keeps the other core.
     snapshot.for_each_text(kind, !stored.is_empty(), &mut |row| {
-        planner.row(row, calendar, emit)
+        planner.row(row, judges, emit)
     })?;
     // The calendar reads the stored sessions and classes (to judge).
     if matches!(kind, EntityKind::AcademicSessions | EntityKind::Classes) {
         for s in stored {
-            calendar.learn_stored(&s.sourced_id, &s.facts);
+            judges.calendar.learn_stored(&s.sourced_id, &s.facts);
         }
     }
     if mode == FileMode::Bulk {
-        planner.archive_unseen(snapshot, calendar);
+        planner.archive_unseen(snapshot, &mut judges.calendar);
     }
-    Ok(planner.finish())
+    Ok(planner.finish(mode, &mut judges.schools))
 }
 
 /// The state of [`plan_kind`] while it plans a type.
@@ -110,7 +114,18 @@ struct KindPlanner<'s> {
 }
 
 impl<'s> KindPlanner<'s> {
-    fn new(kind: EntityKind, stored: &'s [StoredSummary], excluded: &'s HashSet<String>) -> Self {
+    fn new(
+        kind: EntityKind,
+        stored: &'s [StoredSummary],
+        excluded: &'s HashSet<String>,
+        schools: &mut Schools,
+    ) -> Self {
+        // Provisional users were never SIS data: they count toward no hold.
+        let mut active_before = 0;
+        for s in stored.iter().filter(|s| !s.archived && !s.provisional) {
+            active_before += 1;
+            schools.count_active(kind, s);
+        }
         KindPlanner {
             kind,
             stored,
@@ -118,11 +133,7 @@ impl<'s> KindPlanner<'s> {
             by_id: StoredIndex::new(stored),
             seen: vec![false; stored.len()],
             plan: KindPlan {
-                // Provisional users were never SIS data: they count toward no hold.
-                active_before: stored
-                    .iter()
-                    .filter(|s| !s.archived && !s.provisional)
-                    .count() as u64,
+                active_before,
                 ..KindPlan::default()
             },
             archive_ids: Vec::new(),
@@ -135,7 +146,7 @@ impl<'s> KindPlanner<'s> {
     fn row(
         &mut self,
         row: TextRow<'_>,
-        calendar: &mut Calendar,
+        judges: &mut Judges,
         emit: &mut dyn FnMut(PlannedWrite) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         let id = row.sourced_id;
@@ -150,8 +161,16 @@ impl<'s> KindPlanner<'s> {
         let stored = index.map(|i| &all[i]);
         match row.action {
             RowAction::Upsert { text, digest, keys } => {
-                if !self.upsert(id, stored, text, digest, calendar) {
+                if !self.upsert(id, stored, text, digest, &mut judges.calendar) {
                     return Ok(());
+                }
+                let mut schools = Vec::new();
+                // A first load (nothing stored) can hold nothing of a school.
+                if !self.stored.is_empty() {
+                    judges.schools.add_delivered(self.kind, text, &mut schools);
+                    if let Some(s) = stored {
+                        judges.schools.add_stored(self.kind, s, &mut schools);
+                    }
                 }
                 emit(PlannedWrite {
                     kind: self.kind,
@@ -163,6 +182,7 @@ impl<'s> KindPlanner<'s> {
                     archived_by: None,
                     restore: None,
                     keys: Some(keys.clone()),
+                    schools,
                 })
             }
             RowAction::Delete => {
@@ -245,20 +265,24 @@ impl<'s> KindPlanner<'s> {
         }
     }
 
-    /// The plan, its archives counted and made planned writes.
-    fn finish(self) -> KindPlan {
+    /// The plan, its archives counted (in their schools too, for a bulk
+    /// file) and made planned writes.
+    fn finish(self, mode: FileMode, schools: &mut Schools) -> KindPlan {
         let mut plan = self.plan;
-        for (_, reason) in &self.archive_ids {
+        let kind = self.kind;
+        for (s, reason) in self.archive_ids {
+            let mut of_school = Vec::new();
+            schools.add_stored(kind, s, &mut of_school);
             match reason {
                 ArchiveReason::Ended => plan.counts.ended += 1,
-                ArchiveReason::Absent | ArchiveReason::Deleted => plan.counts.archived += 1,
+                ArchiveReason::Absent | ArchiveReason::Deleted => {
+                    plan.counts.archived += 1;
+                    if mode == FileMode::Bulk {
+                        schools.count_archive(kind, &of_school);
+                    }
+                }
             }
-        }
-        let kind = self.kind;
-        plan.archives = self
-            .archive_ids
-            .into_iter()
-            .map(|(s, reason)| PlannedWrite {
+            plan.archives.push(PlannedWrite {
                 kind,
                 id: s.sourced_id.to_string(),
                 sis: None,
@@ -268,8 +292,9 @@ impl<'s> KindPlanner<'s> {
                 archived_by: None,
                 restore: None,
                 keys: None,
-            })
-            .collect();
+                schools: of_school,
+            });
+        }
         plan
     }
 }

@@ -25,11 +25,17 @@ pub async fn dynamo() -> DynamoStore {
     testkit::dynamo_store("roster-test").await
 }
 
-/// A small district: one school, classes of students, one teacher per class, an administrator.
+/// A small district: one school (or more), classes of students, one
+/// teacher per class, an administrator.
 #[derive(Clone)]
 pub struct District {
     pub students: Vec<Student>,
     pub classes: usize,
+    /// Schools `s1` … (class `c` is in school `c % schools + 1`); 1 by default.
+    pub schools: usize,
+    /// Schools whose records the delivery leaves out (as when ClassLink's
+    /// sharing permissions drop a school).
+    pub dropped_schools: Vec<String>,
     pub admin_given_name: String,
     pub extra_users: String,
     pub extra_enrollments: String,
@@ -67,6 +73,8 @@ impl District {
                 })
                 .collect(),
             classes,
+            schools: 1,
+            dropped_schools: Vec::new(),
             admin_given_name: "Ada".into(),
             extra_users: String::new(),
             extra_enrollments: String::new(),
@@ -114,6 +122,16 @@ impl District {
         }
     }
 
+    /// The school of class `c`.
+    pub fn school_of(&self, c: usize) -> String {
+        format!("s{}", c % self.schools + 1)
+    }
+
+    /// Whether the delivery leaves out class `c` (its school is dropped).
+    fn dropped(&self, c: usize) -> bool {
+        self.dropped_schools.contains(&self.school_of(c))
+    }
+
     /// sourcedId of class `c` in this school year.
     pub fn class_id(&self, c: usize) -> String {
         format!("cl-{c}{}", self.year_suffix())
@@ -135,7 +153,8 @@ impl District {
 
     /// Total records a first load inserts, per type.
     pub fn record_count(&self) -> usize {
-        2 + 1
+        1 + self.schools
+            + 1
             + 1
             + self.classes
             + (self.students.len() + self.classes + 1)
@@ -165,7 +184,15 @@ impl District {
         .collect::<String>();
         let files = [
             ("manifest.csv", format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n{modes}")),
-            ("orgs.csv", "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,,District,district,,\ns1,active,,School,school,,d1\n".to_string()),
+            ("orgs.csv", {
+                let mut t = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,,District,district,,\n".to_string();
+                for s in (1..=self.schools).map(|s| format!("s{s}")) {
+                    if !self.dropped_schools.contains(&s) {
+                        t.push_str(&format!("{s},active,,School,school,,d1\n"));
+                    }
+                }
+                t
+            }),
             ("academicSessions.csv", {
                 let (start, end, y) = self.school_year_dates();
                 let session = self.session_id();
@@ -174,19 +201,19 @@ impl District {
             ("courses.csv", format!("sourcedId,status,dateLastModified,schoolYearSourcedId,title,courseCode,grades,orgSourcedId,subjects,subjectCodes\nc1,active,,{},Reading,R,01,s1,,\n", self.session_id())),
             ("classes.csv", {
                 let mut t = "sourcedId,status,dateLastModified,title,grades,courseSourcedId,classCode,classType,location,schoolSourcedId,termSourcedIds,subjects,subjectCodes,periods\n".to_string();
-                for c in 0..self.classes {
-                    t.push_str(&format!("{},active,,Reading {c},01,c1,R{c},scheduled,,s1,{},,,\n", self.class_id(c), self.session_id()));
+                for c in (0..self.classes).filter(|c| !self.dropped(*c)) {
+                    t.push_str(&format!("{},active,,Reading {c},01,c1,R{c},scheduled,,{},{},,,\n", self.class_id(c), self.school_of(c), self.session_id()));
                 }
                 t
             }),
             ("users.csv", {
                 let mut t = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n".to_string();
                 t.push_str(&format!("adm-1,active,,true,s1,administrator,ada,,{},Admin,,,ada@d.example,,,,,\n", self.admin_given_name));
-                for c in 0..self.classes {
-                    t.push_str(&format!("tch-{c},active,,true,s1,teacher,tch{c},,Teacher{c},Teach,,,tch{c}@d.example,,,,,\n"));
+                for c in (0..self.classes).filter(|c| !self.dropped(*c)) {
+                    t.push_str(&format!("tch-{c},active,,true,{},teacher,tch{c},,Teacher{c},Teach,,,tch{c}@d.example,,,,,\n", self.school_of(c)));
                 }
-                for s in &self.students {
-                    t.push_str(&format!("{},active,,true,s1,student,{},,{},Stu,,,,,,,01,\n", s.id, s.username, s.given));
+                for s in self.students.iter().filter(|s| !self.dropped(s.class)) {
+                    t.push_str(&format!("{},active,,true,{},student,{},,{},Stu,,,,,,,01,\n", s.id, self.school_of(s.class), s.username, s.given));
                 }
                 t.push_str(&self.extra_users);
                 t
@@ -194,11 +221,11 @@ impl District {
             ("enrollments.csv", {
                 let mut t = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n".to_string();
                 let suffix = self.year_suffix();
-                for c in 0..self.classes {
-                    t.push_str(&format!("en-t{c}{suffix},active,,{},s1,tch-{c},teacher,true,,\n", self.class_id(c)));
+                for c in (0..self.classes).filter(|c| !self.dropped(*c)) {
+                    t.push_str(&format!("en-t{c}{suffix},active,,{},{},tch-{c},teacher,true,,\n", self.class_id(c), self.school_of(c)));
                 }
-                for s in &self.students {
-                    t.push_str(&format!("en-{}{suffix},active,,{},s1,{},student,false,,\n", s.id, self.class_id(s.class), s.id));
+                for s in self.students.iter().filter(|s| !self.dropped(s.class)) {
+                    t.push_str(&format!("en-{}{suffix},active,,{},{},{},student,false,,\n", s.id, self.class_id(s.class), self.school_of(s.class), s.id));
                 }
                 t.push_str(&self.extra_enrollments);
                 t
