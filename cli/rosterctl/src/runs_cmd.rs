@@ -5,6 +5,7 @@
 
 use crate::on_store;
 use crate::outcome::*;
+use crate::runs_changes;
 use crate::stores::StoreArgs;
 use cloud::s3::S3Uri;
 use oneroster::report::escape_controls;
@@ -68,7 +69,8 @@ impl ShowArgs {
         let (run_id, json, changes) = (&self.run_id, self.json, self.changes.as_deref());
         on_store!(self.store, json, s => {
             if let Some(path) = changes {
-                if let Err(refusal) = crate::runs_changes::show_changes(&s, &artifacts, run_id, path, json).await {
+                let written = runs_changes::show_changes(&s, &artifacts, run_id, path, json);
+                if let Err(refusal) = written.await {
                     return refusal;
                 }
             }
