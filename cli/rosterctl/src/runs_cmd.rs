@@ -5,6 +5,7 @@
 
 use crate::on_store;
 use crate::outcome::*;
+use crate::runs_changes;
 use crate::stores::StoreArgs;
 use cloud::s3::S3Uri;
 use oneroster::report::escape_controls;
@@ -53,13 +54,28 @@ pub struct ShowArgs {
     /// Also write the run's report as a self-contained HTML page (for the district).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// A held run: also write the changes it waits to make as a CSV file (for
+    /// the district): one row a record, its ids and the names of the fields
+    /// that change, never their values.
+    #[arg(long, value_name = "FILE")]
+    pub changes: Option<PathBuf>,
 }
 
 impl ShowArgs {
     /// Runs `rosterctl runs show`.
     pub async fn run(self) -> Outcome {
         let html = self.html.as_deref();
-        on_store!(self.store, self.json, s => runs_show(&s, &self.run_id, self.json, html).await)
+        let artifacts = self.store.artifacts();
+        let (run_id, json, changes) = (&self.run_id, self.json, self.changes.as_deref());
+        on_store!(self.store, json, s => {
+            if let Some(path) = changes {
+                let written = runs_changes::show_changes(&s, &artifacts, run_id, path, json);
+                if let Err(refusal) = written.await {
+                    return refusal;
+                }
+            }
+            runs_show(&s, run_id, json, html).await
+        })
     }
 }
 
@@ -611,6 +627,16 @@ pub(crate) async fn fetch_s3(uri: &str) -> Result<TempPath, String> {
 /// fails). A run file holds people's records: no other local user may read
 /// it, nor plant a file or link where it goes.
 pub async fn fetch_run_file(s3: &aws_sdk_s3::Client, uri: &str) -> Result<TempPath, String> {
+    download_run_file(s3, uri)
+        .await?
+        .ok_or_else(|| format!("the run file {uri} is gone"))
+}
+
+/// As [`fetch_run_file`]; `None` when the file is gone (expired or removed).
+pub(crate) async fn download_run_file(
+    s3: &aws_sdk_s3::Client,
+    uri: &str,
+) -> Result<Option<TempPath>, String> {
     let object = S3Uri::parse(uri)?;
     let local = tempfile::Builder::new()
         .prefix("rosterctl-run-file-")
@@ -618,8 +644,8 @@ pub async fn fetch_run_file(s3: &aws_sdk_s3::Client, uri: &str) -> Result<TempPa
         .map_err(|e| format!("cannot create a temporary file for the run file {uri}: {e}"))?
         .into_temp_path();
     match cloud::s3::download(s3, &object.bucket, &object.key, None, &local, u64::MAX).await {
-        Ok(Some(_)) => Ok(local),
-        Ok(None) => Err(format!("the run file {uri} is gone")),
+        Ok(Some(_)) => Ok(Some(local)),
+        Ok(None) => Ok(None),
         Err(e) => Err(format!("cannot fetch the run file {uri}: {}", e.chain())),
     }
 }

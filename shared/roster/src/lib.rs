@@ -15,6 +15,7 @@ pub mod engine;
 pub mod error;
 pub mod explain;
 pub mod freshness;
+pub mod held_changes;
 pub mod history;
 mod memory;
 pub mod plan;

@@ -3,6 +3,7 @@
 
 mod approve_s3_cli;
 mod browser_cli;
+mod changes_cli;
 mod explain_cli;
 mod help_cli;
 mod progress_cli;
