@@ -327,6 +327,9 @@ fn render_notes(out: &mut String, run: &RunRecord) {
     for (kind, hold) in &run.hold {
         let _ = writeln!(out, "HOLD {kind}: {}", hold.message);
     }
+    for line in present::notice::school_hold_lines(run) {
+        let _ = writeln!(out, "HOLD SCHOOL: {line}");
+    }
     for note in &run.calendar_notes {
         let _ = writeln!(out, "the delivery's dates: {}", escape_controls(note));
     }

@@ -80,7 +80,10 @@ pub fn for_tenant(tenant: &TenantConfig, run: &RunRecord) -> Option<Notice> {
         && !tenant.notify_emails.is_empty()
         && (worth_notice(
             run.status,
-            tenant.notify_applied || !run.mass_ended.is_empty() || !run.delivery_notes.is_empty(),
+            tenant.notify_applied
+                || !run.mass_ended.is_empty()
+                || !run.delivery_notes.is_empty()
+                || run.held_apart.is_some(),
         ) || (run.status == RunStatus::Paused && run.error_count > 0)))
         .then(|| notice(run))
 }
@@ -133,7 +136,44 @@ pub fn next_step(run: &RunRecord) -> &'static str {
     if outcome_word(run) == "reverted" {
         return "Nothing needs doing. If the records should come back, send the file again and it is applied anew.";
     }
+    if run.status == RunStatus::Applied && run.held_apart.is_some() {
+        return "Your roster is up to date except for the schools below: this file would remove much of one school at once (as when a school's sharing in ClassLink is switched off), so that school's changes wait for a person. Please tell your Customer Success Manager whether the change is intended.";
+    }
+    if run.status == RunStatus::Held && run.held_from.is_some() {
+        return "The rest of this delivery was applied; the changes of the schools below wait for a person, because the file would remove much of each at once. Please tell your Customer Success Manager whether the change is intended.";
+    }
     next_step_for(run.status, &run.source.kind)
+}
+
+/// The per-school hold in sentences: where the held part waits (or which
+/// run applied the rest), then each held school's reason and numbers.
+pub fn school_hold_lines(run: &RunRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(held) = &run.held_apart {
+        lines.push(format!(
+            "Held apart for approval as run {}: the changes of the schools below.",
+            shown(held)
+        ));
+    }
+    if let Some(from) = &run.held_from {
+        lines.push(format!(
+            "This run holds the changes of the schools below; run {} applied the rest of the delivery.",
+            shown(from)
+        ));
+    }
+    for school in &run.held_schools {
+        let numbers: Vec<String> = school
+            .archives
+            .iter()
+            .map(|a| format!("{} {} of {}", a.kind, a.would_archive, a.active_before))
+            .collect();
+        lines.push(format!(
+            "{} (would be archived: {}).",
+            shown_at_most(&school.message, NOTICE_NOTE_CHARS),
+            numbers.join(", ")
+        ));
+    }
+    lines
 }
 
 /// What to do next about an outcome `status` of a delivery of kind
@@ -177,6 +217,10 @@ pub fn notice(run: &RunRecord) -> Notice {
         for (kind, hold) in &run.hold {
             let _ = writeln!(body, "\nHeld ({}): {}.", shown(kind), hold.message);
         }
+    }
+    let schools = school_hold_lines(run);
+    if !schools.is_empty() {
+        let _ = writeln!(body, "\n{}", schools.join("\n  "));
     }
     if !run.mass_ended.is_empty() {
         let archived = if run.status == RunStatus::Held {
@@ -251,6 +295,53 @@ mod tests {
         );
         run.status = status;
         run
+    }
+
+    #[test]
+    fn a_school_held_apart_is_told_with_its_numbers_on_both_runs() {
+        let school = roster::run::SchoolHold {
+            school: "s3".into(),
+            archives: vec![roster::run::SchoolArchive {
+                kind: "users".into(),
+                active_before: 42,
+                would_archive: 42,
+                over_limit: true,
+            }],
+            message: "school `s3` would archive 42 of 42 active users (100.0%; the limit is 30% and at least 25)".into(),
+        };
+        let mut applied = run(RunStatus::Applied);
+        applied.held_schools = vec![school.clone()];
+        applied.held_apart = Some("run-2".into());
+        let mut tenant = TenantConfig::new("springfield").unwrap();
+        tenant.notify_emails = vec!["it@springfield.example".into()];
+        let told = for_tenant(&tenant, &applied).expect("a school held apart is told unasked");
+        assert!(
+            told.body.contains("except for the schools below"),
+            "{}",
+            told.body
+        );
+        assert!(
+            told.body.contains("Held apart for approval as run run-2"),
+            "{}",
+            told.body
+        );
+        assert!(
+            told.body.contains("42 of 42 active users (100.0%; the limit is 30% and at least 25) (would be archived: users 42 of 42)."),
+            "{}",
+            told.body
+        );
+        let mut held = run(RunStatus::Held);
+        held.held_schools = vec![school];
+        held.held_from = Some(applied.run_id.clone());
+        let body = notice(&held).body;
+        assert!(
+            body.contains("The rest of this delivery was applied"),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("run {} applied the rest", applied.run_id)),
+            "{body}"
+        );
     }
 
     #[test]

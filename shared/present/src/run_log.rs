@@ -65,6 +65,15 @@ pub fn metrics_line(
         // 1 for a run that archived records as ended beyond the hold's limits
         // (its alarm tells the operators; the district gets a notice).
         Metric::count("MassEndedRuns", u64::from(!run.mass_ended.is_empty())),
+        // Schools whose part of an applied run was held apart for approval.
+        Metric::count(
+            "SchoolsHeldApart",
+            if run.held_apart.is_some() {
+                run.held_schools.len() as u64
+            } else {
+                0
+            },
+        ),
         Metric::millis("DurationMs", elapsed),
     ];
     stack_line(

@@ -43,6 +43,9 @@ pub struct ChangeRow {
     /// The names of the fields that change, sorted, joined by `;` (an
     /// insert: the fields it brings; an archive: none).
     pub fields_changed: String,
+    /// The schools the record belongs to, joined by `;` (the per-school hold
+    /// sets a school's writes apart by them).
+    pub schools: String,
 }
 
 /// How many rows of each action.
@@ -128,6 +131,7 @@ pub fn change_row(write: &PlannedWrite, stored: Option<&SisContent>) -> ChangeRo
         action,
         reason,
         fields_changed,
+        schools: write.schools.join(";"),
     }
 }
 
@@ -190,6 +194,7 @@ mod tests {
             archived_by: None,
             restore: None,
             keys: None,
+            schools: Vec::new(),
         }
     }
 
@@ -218,6 +223,7 @@ mod tests {
                 action: ChangeAction::Update,
                 reason: None,
                 fields_changed: "email;familyName;givenName".into(),
+                schools: String::new(),
             }]
         );
     }

@@ -156,6 +156,9 @@ fn counts(run: &RunRecord) -> Markup {
             @for (kind, hold) in &run.hold {
                 p { "Held (" (Text(kind)) "): " (Text(&hold.message)) "." }
             }
+            @for line in crate::notice::school_hold_lines(run) {
+                p { (Text(&line)) }
+            }
             @for (kind, ended) in &run.mass_ended {
                 p { (archived) " (" (Text(kind)) "): " (Text(ended)) "; their school year is over by the dates we hold." }
             }

@@ -10,6 +10,7 @@
 use super::{read_plan, PlanWriter, PlannedWrite};
 use crate::content::Probe;
 use crate::error::SyncError;
+use crate::held_changes::{action_of, ChangeAction};
 use crate::run::KindCounts;
 use crate::store::ArchiveReason;
 use oneroster::EntityKind;
@@ -85,12 +86,12 @@ fn is_held(w: &PlannedWrite, schools: &HashSet<&str>, held_users: &HashSet<Strin
 /// Counts a write as planning counted it (a provisional user made an
 /// ordinary record counts as an update here).
 fn count(w: &PlannedWrite, counts: &mut KindCounts) {
-    match (&w.sis, w.before) {
-        (Some(_), None) => counts.inserted += 1,
-        (Some(_), Some(before)) if before.archived => counts.unarchived += 1,
-        (Some(_), Some(_)) => counts.updated += 1,
-        (None, _) if w.reason == Some(ArchiveReason::Ended) => counts.ended += 1,
-        (None, _) => counts.archived += 1,
+    match action_of(w) {
+        ChangeAction::Insert => counts.inserted += 1,
+        ChangeAction::Unarchive => counts.unarchived += 1,
+        ChangeAction::Update => counts.updated += 1,
+        ChangeAction::Archive if w.reason == Some(ArchiveReason::Ended) => counts.ended += 1,
+        ChangeAction::Archive => counts.archived += 1,
     }
 }
 
