@@ -103,7 +103,7 @@ fn check_changes(file: &Path, held: &Held) -> usize {
     let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         headers,
-        ["type", "sourcedId", "action", "reason", "fields_changed"]
+        ["type", "sourcedId", "action", "reason", "fields_changed", "schools"]
     );
     let rows: Vec<Vec<String>> = reader
         .records()
@@ -115,10 +115,14 @@ fn check_changes(file: &Path, held: &Held) -> usize {
             .unwrap_or_else(|| panic!("no row for user {id}"))
     };
     assert_eq!(
-        row(&held.renamed)[2..],
+        row(&held.renamed)[2..5],
         ["update", "", "familyName;givenName"]
     );
-    assert_eq!(row(&held.dropped[0])[2..], ["archive", "absent", ""]);
+    assert_eq!(row(&held.dropped[0])[2..5], ["archive", "absent", ""]);
+    assert!(
+        !row(&held.dropped[0])[5].is_empty(),
+        "an archived user names its schools"
+    );
     let archives: Vec<&Vec<String>> = rows.iter().filter(|r| r[2] == "archive").collect();
     assert!(archives.len() > 25, "{} archives", archives.len());
     for r in archives {
