@@ -232,9 +232,6 @@ fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// A pull schedule's time zone when --timezone is not given.
-const DEFAULT_TIMEZONE: &str = "America/New_York";
-
 /// The time zone of --pause windows: --timezone, else the tenant's pull
 /// schedule's; never a guess (a window's edges move with it).
 fn pause_timezone(config: &TenantConfig, a: &TenantArgs) -> Result<String, String> {
@@ -248,7 +245,10 @@ fn pause_timezone(config: &TenantConfig, a: &TenantArgs) -> Result<String, Strin
 fn apply_schedule(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     match (&a.schedule_days, &a.schedule_time) {
         (Some(days), Some(time)) => {
-            let timezone = a.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE);
+            let timezone = a
+                .timezone
+                .as_deref()
+                .unwrap_or(roster::tenant::DEFAULT_TIMEZONE);
             if timezone.parse::<chrono_tz::Tz>().is_err() {
                 return Err(format!(
                     "--timezone `{timezone}` is not an IANA time zone name like America/Chicago"
