@@ -56,6 +56,13 @@ pub fn failure(json: bool, message: &str) -> Outcome {
     error_outcome(json, "error", message, EXIT_USAGE)
 }
 
+/// The deployment's default pause window, `DEFAULT_PAUSE_WINDOW` (as the
+/// functions read it; the engine reads it too): an invalid value fails the
+/// command (exit 2), naming the variable and the form expected.
+pub fn default_pause(json: bool) -> Result<Option<roster::YearlyWindow>, Outcome> {
+    roster::YearlyWindow::from_env().map_err(|e| failure(json, &e))
+}
+
 pub(crate) fn store_failure(json: bool, e: &StoreError) -> Outcome {
     failure(json, &e.to_string())
 }

@@ -33,7 +33,16 @@ impl StatusArgs {
     /// Runs `rosterctl tenants status`.
     pub async fn run(self) -> Outcome {
         let (tenant, days, json) = (self.tenant.as_deref(), self.overdue_days, self.json);
-        crate::on_store!(self.store, json, s => tenants_status(&s, tenant, days, json).await)
+        let default_pause = match crate::outcome::default_pause(json) {
+            Ok(window) => window,
+            Err(outcome) => return outcome,
+        };
+        let report = Report {
+            overdue_days: days,
+            json,
+            default_pause,
+        };
+        crate::on_store!(self.store, json, s => tenants_status(&s, tenant, &report).await)
     }
 }
 
@@ -64,6 +73,22 @@ pub struct StatusRow {
     pub last_delivery: Option<LastDelivery>,
     /// Fresh; or silent (nothing sent for the overdue days); or not applied (sent, held or refused).
     pub freshness: Freshness,
+    /// The pause window holding the district now, if any (dated, in its time zone).
+    pub paused_now: Option<String>,
+    /// The deployment's default pause window (`MM-DD..MM-DD`, yearly) when it
+    /// applies to the district: it has no windows of its own.
+    pub default_pause: Option<String>,
+}
+
+/// How `tenants status` reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Report {
+    /// A district is overdue when its last applied run is older than this.
+    pub overdue_days: u32,
+    /// JSON output.
+    pub json: bool,
+    /// The deployment's default pause window (`DEFAULT_PAUSE_WINDOW`).
+    pub default_pause: Option<roster::YearlyWindow>,
 }
 
 /// The newest run of a district.
@@ -110,6 +135,33 @@ pub fn row(
         overdue: roster::tenant::sync_overdue(t, state, now, overdue_days),
         freshness: Freshness::of(last_delivery.as_ref(), now, overdue_days),
         last_delivery,
+        paused_now: None,
+        default_pause: None,
+    }
+}
+
+impl StatusRow {
+    /// The row with the district's pause at `now`: its own windows, or the
+    /// deployment's `default` when it has none.
+    pub fn paused(
+        mut self,
+        t: &TenantConfig,
+        default: Option<&roster::YearlyWindow>,
+        now: DateTime<Utc>,
+    ) -> StatusRow {
+        self.paused_now = t.paused_at(now, default).map(|w| w.to_string());
+        self.default_pause = default
+            .filter(|_| t.default_pause_applies(default))
+            .map(|w| w.to_string());
+        self
+    }
+
+    /// What pauses the district: "the tenant's pause window", or the deployment's default.
+    fn pause_source(&self) -> String {
+        match &self.default_pause {
+            Some(yearly) => format!("the deployment's default pause window ({yearly} yearly)"),
+            None => "the tenant's pause window".into(),
+        }
     }
 }
 
@@ -179,6 +231,29 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
     if rows.is_empty() {
         out.push_str("no tenants yet: add one with `rosterctl tenants add TENANT`\n");
     }
+    let paused: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let window = r.paused_now.as_ref()?;
+            Some(match &r.default_pause {
+                Some(yearly) => {
+                    format!(
+                        "{}: {window} — pause: {yearly} yearly (deployment default)",
+                        r.tenant
+                    )
+                }
+                None => format!("{}: {window}", r.tenant),
+            })
+        })
+        .collect();
+    if !paused.is_empty() {
+        out.push_str(
+            "\nPaused now (deliveries are reported, not applied, until the window ends):\n",
+        );
+        for p in paused {
+            let _ = writeln!(out, "  {p}");
+        }
+    }
     if !todo.is_empty() {
         out.push_str("\nTo do:\n");
         for t in todo {
@@ -194,7 +269,7 @@ fn freshness_todo(r: &StatusRow, now: DateTime<Utc>, overdue_days: u32) -> Optio
     let day = d.received_at.format("%Y-%m-%d");
     match (r.freshness, d.status) {
         (Freshness::NotApplied, RunStatus::Held) => Some(format!("{t}: the district sent on {day}; we did not apply it: run {} is held — rosterctl runs show {} then runs approve or runs discard", d.run_id, d.run_id)),
-        (Freshness::NotApplied, RunStatus::Paused) => Some(format!("{t}: the district sent on {day}; run {} is paused by the tenant's pause window and applied when the window ends", d.run_id)),
+        (Freshness::NotApplied, RunStatus::Paused) => Some(format!("{t}: the district sent on {day}; run {} is paused by {} and applied when the window ends", d.run_id, r.pause_source())),
         (Freshness::NotApplied, status) => Some(format!("{t}: the district sent on {day}; we did not apply it: run {} was {} — rosterctl runs show {}", d.run_id, status.as_str(), d.run_id)),
         (Freshness::Silent, _) => Some(format!("{t}: the district has sent nothing for {} days (more than {overdue_days}; last on {day}) — ask the district whether ClassLink's export or API sharing still runs (rosterctl tenants check {t})", (now - d.received_at).num_days())),
         _ => None,
@@ -202,12 +277,8 @@ fn freshness_todo(r: &StatusRow, now: DateTime<Utc>, overdue_days: u32) -> Optio
 }
 
 /// `rosterctl tenants status`.
-pub async fn tenants_status<S: Store>(
-    store: &S,
-    only: Option<&str>,
-    overdue_days: u32,
-    json: bool,
-) -> Outcome {
+pub async fn tenants_status<S: Store>(store: &S, only: Option<&str>, report: &Report) -> Outcome {
+    let (overdue_days, json) = (report.overdue_days, report.json);
     let tenants = match store.list_tenants().await {
         Ok(t) => t,
         Err(e) => return store_failure(json, &e),
@@ -234,15 +305,18 @@ pub async fn tenants_status<S: Store>(
             Ok(d) => d,
             Err(e) => return store_failure(json, &e),
         };
-        rows.push(row(
-            t,
-            last.as_ref(),
-            delivery,
-            &state,
-            admins,
-            now,
-            overdue_days,
-        ));
+        rows.push(
+            row(
+                t,
+                last.as_ref(),
+                delivery,
+                &state,
+                admins,
+                now,
+                overdue_days,
+            )
+            .paused(t, report.default_pause.as_ref(), now),
+        );
     }
     if let (Some(t), true) = (only, rows.is_empty()) {
         return refused(

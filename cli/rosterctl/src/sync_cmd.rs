@@ -39,6 +39,9 @@ pub struct SyncArgs {
 impl SyncArgs {
     /// Runs `rosterctl sync`: opens (or creates) the store and syncs the package.
     pub async fn run(self) -> Outcome {
+        if let Err(outcome) = crate::outcome::default_pause(self.json) {
+            return outcome;
+        }
         let artifacts = self.store.artifacts();
         let params = SyncParams {
             path: &self.path,
@@ -130,6 +133,9 @@ impl PullArgs {
             Ok(auth) => auth,
             Err(message) => return usage(message),
         };
+        if let Err(outcome) = crate::outcome::default_pause(self.json) {
+            return outcome;
+        }
         let scratch = std::env::temp_dir().join(format!("rosterctl-pull-{}", std::process::id()));
         let artifacts = self.store.artifacts();
         let params = PullParams {

@@ -1,6 +1,7 @@
 //! The function's configuration, from the environment, checked at start-up.
 
-use cloud::env::{optional, parsed_or, required, ConfigError};
+use cloud::env::{optional, parsed_optional, parsed_or, required, ConfigError};
+use roster::YearlyWindow;
 use std::time::Duration;
 
 /// Configuration of csv-ingest.
@@ -31,6 +32,10 @@ pub struct IngestConfig {
     /// which must also hold the run's plan and before-images. A larger one is
     /// rejected before a byte of it is downloaded.
     pub max_delivery_bytes: u64,
+    /// The deployment's yearly pause window for tenants without windows of
+    /// their own (`DEFAULT_PAUSE_WINDOW`, `MM-DD..MM-DD`; unset or empty: none).
+    /// The sweep delivers again the newest delivery it paused when it ends.
+    pub default_pause: Option<YearlyWindow>,
 }
 
 /// The default of `MAX_DELIVERY_MB`: 9 GiB of the function's 10 GiB of
@@ -65,6 +70,10 @@ impl IngestConfig {
                 "a number of MiB",
             )?
             .saturating_mul(1024 * 1024),
+            default_pause: parsed_optional(
+                roster::tenant::DEFAULT_PAUSE_WINDOW_VAR,
+                cloud::env::DEFAULT_PAUSE_WINDOW_EXPECTED,
+            )?,
         })
     }
 }

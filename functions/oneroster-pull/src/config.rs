@@ -1,6 +1,6 @@
 //! The function's configuration, from the environment, checked at start-up.
 
-use cloud::env::{optional, required, ConfigError};
+use cloud::env::{optional, parsed_optional, required, ConfigError};
 
 /// Configuration of oneroster-pull.
 #[derive(Debug, Clone)]
@@ -16,6 +16,11 @@ pub struct PullFunctionConfig {
     pub notice_topic_arn: Option<String>,
     /// The bucket that keeps runs' held plans and before-images (`RUN_FILES_BUCKET`).
     pub run_files_bucket: Option<String>,
+    /// The deployment's yearly pause window for tenants without windows of
+    /// their own (`DEFAULT_PAUSE_WINDOW`), checked here so that an invalid one
+    /// stops the function at start-up; the engine reads it
+    /// (`SyncOptions::default`).
+    pub default_pause: Option<roster::YearlyWindow>,
 }
 
 impl PullFunctionConfig {
@@ -27,6 +32,10 @@ impl PullFunctionConfig {
             continue_queue_url: optional("CONTINUE_QUEUE_URL"),
             notice_topic_arn: optional("NOTICE_TOPIC_ARN"),
             run_files_bucket: optional("RUN_FILES_BUCKET"),
+            default_pause: parsed_optional(
+                roster::tenant::DEFAULT_PAUSE_WINDOW_VAR,
+                cloud::env::DEFAULT_PAUSE_WINDOW_EXPECTED,
+            )?,
         })
     }
 }

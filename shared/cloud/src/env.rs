@@ -50,6 +50,29 @@ pub fn parsed_or<T: FromStr>(
     }
 }
 
+/// An optional variable parsed as `T`: `None` when unset or empty.
+pub fn parsed_optional<T: FromStr>(
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    match optional(name) {
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError::Invalid {
+                name,
+                value: v,
+                expected,
+            }),
+        None => Ok(None),
+    }
+}
+
+/// What `DEFAULT_PAUSE_WINDOW` must be (both functions read it).
+pub const DEFAULT_PAUSE_WINDOW_EXPECTED: &str =
+    "empty, or a yearly window MM-DD..MM-DD of real days, both included (e.g. 06-15..08-10)";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +86,9 @@ mod tests {
             7
         );
         assert_eq!(optional("CLOUD_TEST_SURELY_UNSET"), None);
+        assert_eq!(
+            parsed_optional::<u32>("CLOUD_TEST_SURELY_UNSET", "a number").unwrap(),
+            None
+        );
     }
 }

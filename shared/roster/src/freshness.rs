@@ -85,21 +85,23 @@ pub fn last_delivery(runs: &[RunRecord]) -> Option<LastDelivery> {
 /// The run whose delivery is due now that `tenant`'s pause is over: the
 /// newest paused delivery (of `runs`, newest first), passing over deliveries
 /// of a window that were rejected (a bad file is not what was kept), when no
-/// window holds `now`. Older paused deliveries are never due; once the due
+/// window holds `now` (the tenant's own, or the deployment's `default` for a
+/// tenant without any). Older paused deliveries are never due; once the due
 /// one is delivered again, its new run comes first and ends the search.
 pub fn due_after_pause<'r>(
     tenant: &crate::tenant::TenantConfig,
     runs: &'r [RunRecord],
     now: DateTime<Utc>,
+    default: Option<&crate::tenant::YearlyWindow>,
 ) -> Option<&'r RunRecord> {
-    if tenant.paused_at(now).is_some() {
+    if tenant.paused_at(now, default).is_some() {
         return None;
     }
     let deliveries = runs.iter().filter(|r| is_delivery(r));
     for run in deliveries {
         match run.status {
             RunStatus::Paused => return Some(run),
-            RunStatus::Rejected if tenant.paused_at(run.received()).is_some() => continue,
+            RunStatus::Rejected if tenant.paused_at(run.received(), default).is_some() => continue,
             _ => return None,
         }
     }
@@ -202,15 +204,15 @@ mod tests {
             run(RunStatus::Applied, 20),
         ];
         assert!(
-            due_after_pause(&tenant, &runs, Utc::now()).is_none(),
+            due_after_pause(&tenant, &runs, Utc::now(), None).is_none(),
             "still paused"
         );
         tenant.pause.clear();
-        let due = due_after_pause(&tenant, &runs, Utc::now()).unwrap();
+        let due = due_after_pause(&tenant, &runs, Utc::now(), None).unwrap();
         assert_eq!(due.source.reference, "d1", "the newest of the window");
         let replayed = [run(RunStatus::Applied, 0), runs[0].clone()];
         assert!(
-            due_after_pause(&tenant, &replayed, Utc::now()).is_none(),
+            due_after_pause(&tenant, &replayed, Utc::now(), None).is_none(),
             "applied once"
         );
 
@@ -222,13 +224,48 @@ mod tests {
         );
         tenant.pause = vec![crate::tenant::PauseWindow::parse(&over, "UTC").unwrap()];
         let runs = [run(RunStatus::Rejected, 3), run(RunStatus::Paused, 5)];
-        let due = due_after_pause(&tenant, &runs, Utc::now()).unwrap();
+        let due = due_after_pause(&tenant, &runs, Utc::now(), None).unwrap();
         assert_eq!(due.source.reference, "d5");
         let after = [run(RunStatus::Rejected, 1), run(RunStatus::Paused, 5)];
         assert!(
-            due_after_pause(&tenant, &after, Utc::now()).is_none(),
+            due_after_pause(&tenant, &after, Utc::now(), None).is_none(),
             "a bad file after the window ends the search"
         );
+    }
+
+    #[test]
+    fn a_delivery_paused_by_the_default_window_is_due_when_it_ends() {
+        let mut paused = RunRecord::start(
+            "t",
+            crate::run::RunSource {
+                kind: "csv".into(),
+                reference: "d1".into(),
+            },
+            Utc::now() - Duration::days(1),
+        );
+        paused.status = RunStatus::Paused;
+        let runs = [paused];
+        let tenant = crate::tenant::TenantConfig::new("t").unwrap();
+        // Month-days around today, wide enough for any time zone.
+        let yearly = |from: i64, to: i64| {
+            let today = Utc::now().date_naive();
+            let md = |d: chrono::NaiveDate| d.format("%m-%d").to_string();
+            let text = format!(
+                "{}..{}",
+                md(today + Duration::days(from)),
+                md(today + Duration::days(to))
+            );
+            crate::tenant::YearlyWindow::parse(&text).unwrap()
+        };
+        let now = Utc::now();
+        let current = yearly(-3, 3);
+        assert!(
+            due_after_pause(&tenant, &runs, now, Some(&current)).is_none(),
+            "still in the default window"
+        );
+        let ended = yearly(-20, -3);
+        let due = due_after_pause(&tenant, &runs, now, Some(&ended)).unwrap();
+        assert_eq!(due.source.reference, "d1");
     }
 
     #[test]

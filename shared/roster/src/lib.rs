@@ -45,5 +45,5 @@ pub mod roles {
 }
 pub use tenant::{
     overdue_tenants, sync_overdue, ApiSettings, Connection, PauseWindow, PullSchedule,
-    TenantConfig, TenantState,
+    TenantConfig, TenantState, YearlyWindow,
 };

@@ -6,7 +6,11 @@ use oneroster::{Role, RoleSet};
 use serde::{Deserialize, Serialize};
 
 mod pause;
-pub use pause::PauseWindow;
+pub use pause::{PauseWindow, YearlyWindow, DEFAULT_PAUSE_WINDOW_VAR};
+
+/// The district's time zone when it has no pull schedule to say it (a pull
+/// schedule set without one, and the deployment's default pause window).
+pub const DEFAULT_TIMEZONE: &str = "America/New_York";
 
 /// Why a tenant id is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -364,9 +368,32 @@ fn default_full_every_days() -> u32 {
 }
 
 impl TenantConfig {
-    /// The pause window `at` falls in, if any.
-    pub fn paused_at(&self, at: DateTime<Utc>) -> Option<&PauseWindow> {
-        self.pause.iter().find(|w| w.contains(at))
+    /// The pause window `at` falls in, if any: one of the tenant's own, or,
+    /// for a tenant without windows, the deployment's yearly `default` dated
+    /// around the district's day (see [`TenantConfig::timezone`]).
+    pub fn paused_at(
+        &self,
+        at: DateTime<Utc>,
+        default: Option<&YearlyWindow>,
+    ) -> Option<PauseWindow> {
+        if !self.pause.is_empty() {
+            return self.pause.iter().find(|w| w.contains(at)).cloned();
+        }
+        let timezone = self.timezone();
+        default?.dated_around(pause::day_in_zone(at, timezone), timezone)
+    }
+
+    /// Whether the deployment's `default` pause window applies to the tenant:
+    /// there is one, and the tenant has no windows of its own.
+    pub fn default_pause_applies(&self, default: Option<&YearlyWindow>) -> bool {
+        default.is_some() && self.pause.is_empty()
+    }
+
+    /// The district's time zone: its pull schedule's, else [`DEFAULT_TIMEZONE`].
+    pub fn timezone(&self) -> &str {
+        self.schedule
+            .as_ref()
+            .map_or(DEFAULT_TIMEZONE, |s| s.timezone.as_str())
     }
 
     /// A tenant with default settings.
@@ -493,6 +520,38 @@ mod tests {
         assert!(!set.contains(Role::Guardian));
         assert_eq!(t.hold, None);
         assert_eq!(HoldThresholds::default().min_archive_count, 25);
+    }
+
+    #[test]
+    fn the_default_pause_window_holds_tenants_without_windows_in_their_time_zone() {
+        use chrono::TimeZone;
+        let default = YearlyWindow::parse("06-15..08-10").unwrap();
+        let utc = |m, d, h| Utc.with_ymd_and_hms(2027, m, d, h, 0, 0).unwrap();
+        let mut t = TenantConfig::new("d1").unwrap();
+        assert!(t.default_pause_applies(Some(&default)));
+        assert_eq!(
+            t.paused_at(utc(7, 1, 12), None),
+            None,
+            "no default: never paused"
+        );
+        // No pull schedule: the deployment's default time zone, New York.
+        let window = t.paused_at(utc(7, 1, 12), Some(&default)).unwrap();
+        assert_eq!(
+            window.to_string(),
+            "2027-06-15..2027-08-10 (America/New_York)"
+        );
+        // 05:00 UTC on 15 June is 01:00 in New York, but still the 14th in Los Angeles.
+        assert!(t.paused_at(utc(6, 15, 5), Some(&default)).is_some());
+        t.schedule = Some(PullSchedule::new("MON", "02:00", "America/Los_Angeles").unwrap());
+        assert_eq!(t.paused_at(utc(6, 15, 5), Some(&default)), None);
+        assert!(t.paused_at(utc(6, 15, 8), Some(&default)).is_some());
+        assert_eq!(t.paused_at(utc(9, 1, 12), Some(&default)), None, "after it");
+
+        // A tenant with windows of its own: the default does not apply.
+        t.pause = vec![PauseWindow::parse("2027-12-20..2027-12-31", "UTC").unwrap()];
+        assert!(!t.default_pause_applies(Some(&default)));
+        assert_eq!(t.paused_at(utc(7, 1, 12), Some(&default)), None);
+        assert!(t.paused_at(utc(12, 24, 12), Some(&default)).is_some());
     }
 
     #[test]

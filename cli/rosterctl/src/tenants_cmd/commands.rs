@@ -156,11 +156,16 @@ pub struct CheckTenantArgs {
 impl CheckTenantArgs {
     /// Runs `rosterctl tenants check`.
     pub async fn run(self) -> Outcome {
+        let default_pause = match crate::outcome::default_pause(self.json) {
+            Ok(window) => window,
+            Err(outcome) => return outcome,
+        };
         let args = CheckArgs {
             notice_topic_arn: notices::notice_topic_arn(self.notice_topic_arn.as_deref()),
             sftp_server_id: sftp_server_id(self.sftp_server_id),
             inbound_bucket: self.inbound_bucket,
             schedule_group: self.schedule_group,
+            default_pause,
         };
         let (tenant, json) = (&self.tenant, self.json);
         on_store!(self.store, json, s => check_tenant(&s, tenant, &args, json).await)

@@ -334,6 +334,8 @@ pub struct CheckArgs {
     /// The run-notice topic (the stack's RunNoticeTopicArn output), to check
     /// the contacts' subscriptions.
     pub notice_topic_arn: Option<String>,
+    /// The deployment's default pause window (`DEFAULT_PAUSE_WINDOW`).
+    pub default_pause: Option<roster::YearlyWindow>,
 }
 
 /// `tenants check-sftp`: the district's AWS Transfer Family user on
@@ -403,6 +405,7 @@ pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json
         Ok(f) => f,
         Err(e) => return failure(json, &e.to_string()),
     };
+    facts.default_pause = a.default_pause;
     if config.uses(Connection::Sftp) {
         facts.sftp = Some(match &a.sftp_server_id {
             Some(server) => find_sftp_user(server, tenant, a.inbound_bucket.as_deref()).await,

@@ -96,6 +96,14 @@ pub struct TenantArgs {
     /// ... and at least this many rows.
     #[arg(long)]
     pub rejected_hold_min: Option<u64>,
+    /// Hold one school's part of a bulk sync (the rest applies) when it would
+    /// archive more than this percent of that school's active classes,
+    /// enrollments or users.
+    #[arg(long)]
+    pub school_hold_percent: Option<f64>,
+    /// ... and at least this many of them.
+    #[arg(long)]
+    pub school_hold_min: Option<u64>,
     /// Sync the district (true/false); `tenants disable` is `--enabled false`.
     #[arg(long)]
     pub enabled: Option<bool>,
@@ -224,9 +232,6 @@ fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// A pull schedule's time zone when --timezone is not given.
-const DEFAULT_TIMEZONE: &str = "America/New_York";
-
 /// The time zone of --pause windows: --timezone, else the tenant's pull
 /// schedule's; never a guess (a window's edges move with it).
 fn pause_timezone(config: &TenantConfig, a: &TenantArgs) -> Result<String, String> {
@@ -240,7 +245,10 @@ fn pause_timezone(config: &TenantConfig, a: &TenantArgs) -> Result<String, Strin
 fn apply_schedule(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     match (&a.schedule_days, &a.schedule_time) {
         (Some(days), Some(time)) => {
-            let timezone = a.timezone.as_deref().unwrap_or(DEFAULT_TIMEZONE);
+            let timezone = a
+                .timezone
+                .as_deref()
+                .unwrap_or(roster::tenant::DEFAULT_TIMEZONE);
             if timezone.parse::<chrono_tz::Tz>().is_err() {
                 return Err(format!(
                     "--timezone `{timezone}` is not an IANA time zone name like America/Chicago"
@@ -267,6 +275,7 @@ fn apply_holds(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> 
     let archive = percent("--hold-percent", a.hold_percent)?;
     let identity = percent("--identity-hold-percent", a.identity_hold_percent)?;
     let rejected = percent("--rejected-hold-percent", a.rejected_hold_percent)?;
+    let school = percent("--school-hold-percent", a.school_hold_percent)?;
     let hold = roster::tenant::HoldThresholds::from_env;
     if let Some(p) = archive {
         config.hold.get_or_insert_with(hold).max_archive_percent = p;
@@ -291,6 +300,18 @@ fn apply_holds(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> 
     }
     if let Some(m) = a.rejected_hold_min {
         config.hold.get_or_insert_with(hold).min_rejected_count = m;
+    }
+    if let Some(p) = school {
+        config
+            .hold
+            .get_or_insert_with(hold)
+            .max_school_archive_percent = p;
+    }
+    if let Some(m) = a.school_hold_min {
+        config
+            .hold
+            .get_or_insert_with(hold)
+            .min_school_archive_count = m;
     }
     Ok(())
 }
@@ -357,6 +378,8 @@ mod tests {
             hold_percent: Some(20.0),
             identity_hold_min: Some(7),
             rejected_hold_percent: Some(3.5),
+            school_hold_percent: Some(40.0),
+            school_hold_min: Some(12),
             enabled: Some(false),
             admin_sso: Some(true),
             notify_applied: Some(true),
@@ -372,6 +395,8 @@ mod tests {
         assert_eq!(hold.max_archive_percent, 20.0);
         assert_eq!(hold.min_identity_change_count, 7);
         assert_eq!(hold.max_rejected_percent, 3.5);
+        assert_eq!(hold.max_school_archive_percent, 40.0);
+        assert_eq!(hold.min_school_archive_count, 12);
         assert!(!config.enabled && config.admin_sso_enabled && config.notify_applied);
         assert_eq!(config.sso_enabled, before.sso_enabled, "not given");
 
@@ -394,6 +419,13 @@ mod tests {
                 "--rejected-hold-percent 200",
                 TenantArgs {
                     rejected_hold_percent: Some(200.0),
+                    ..TenantArgs::default()
+                },
+            ),
+            (
+                "--school-hold-percent 100.5",
+                TenantArgs {
+                    school_hold_percent: Some(100.5),
                     ..TenantArgs::default()
                 },
             ),

@@ -773,3 +773,104 @@ fn a_connection_or_role_that_is_not_one_is_a_usage_error_naming_the_allowed_valu
         "a refused command creates no database"
     );
 }
+
+/// The deployment's default pause window (`DEFAULT_PAUSE_WINDOW`) pauses a
+/// tenant without windows of its own, and status and check say it is the
+/// deployment's; a tenant with its own windows is not paused by it; an
+/// invalid value fails the command, naming it.
+#[test]
+fn the_deployment_default_pause_window_pauses_tenants_without_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pkg = generate(d, "district.zip", "100");
+    let with_default = |value: &str, args: &[&str]| {
+        let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+            .dir(d)
+            .env("DEFAULT_PAUSE_WINDOW", value)
+            .run(args);
+        (out.code, out.stdout)
+    };
+    // Every day of the year: whatever today is.
+    let all_year = "01-01..12-31";
+
+    let (code, out) = with_default(all_year, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let run = json(&out);
+    assert_eq!(run["status"], "paused", "{out}");
+    let message = run["message"].as_str().unwrap();
+    assert!(
+        message.contains("pause window") && message.contains("(America/New_York)"),
+        "{message}"
+    );
+
+    let (code, out) = with_default(all_year, &["tenants", "status", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let row = &json(&out)[0];
+    assert_eq!(row["default_pause"], all_year, "{row}");
+    assert!(
+        row["paused_now"]
+            .as_str()
+            .is_some_and(|w| w.ends_with("(America/New_York)")),
+        "{row}"
+    );
+    let (_, human) = with_default(all_year, &["tenants", "status"]);
+    assert!(
+        human.contains("pause: 01-01..12-31 yearly (deployment default)")
+            && human.contains("paused by the deployment's default pause window"),
+        "{human}"
+    );
+    let (_, out) = with_default(all_year, &["tenants", "check", "t1", "--json"]);
+    let report = json(&out);
+    let pause = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["topic"] == "pause")
+        .unwrap_or_else(|| panic!("no pause line: {report}"));
+    assert_eq!(pause["status"], "warn", "{pause}");
+    assert!(
+        pause["detail"]
+            .as_str()
+            .unwrap()
+            .contains("pause: 01-01..12-31 yearly (deployment default, America/New_York)"),
+        "{pause}"
+    );
+
+    // An invalid value is refused, by name, before anything is done.
+    for args in [
+        &["tenants", "status"][..],
+        &["tenants", "check", "t1"],
+        &["sync", &pkg, "--tenant", "t1"],
+    ] {
+        let (code, out) = with_default("06-31..08-10", args);
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(
+            out.contains("DEFAULT_PAUSE_WINDOW") && out.contains("`06-31`"),
+            "{args:?}: {out}"
+        );
+    }
+
+    // Windows of its own (none of them now) replace the default.
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "tenants",
+            "update",
+            "t1",
+            "--pause",
+            "2020-06-15..2020-08-10",
+            "--timezone",
+            "America/Chicago",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = with_default(all_year, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json(&out)["status"], "applied");
+    let (_, out) = with_default(all_year, &["tenants", "status", "--json"]);
+    let row = &json(&out)[0];
+    assert!(
+        row["default_pause"].is_null() && row["paused_now"].is_null(),
+        "{row}"
+    );
+}

@@ -114,6 +114,10 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         "30",
         "--rejected-hold-min",
         "100",
+        "--school-hold-percent",
+        "45",
+        "--school-hold-min",
+        "8",
     ];
     args.extend(arns);
     let (code, out, err) = rosterctl(d, &args);
@@ -141,6 +145,8 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
     assert_eq!(shown["hold"]["min_identity_change_count"], 40);
     assert_eq!(shown["hold"]["max_rejected_percent"], 30.0);
     assert_eq!(shown["hold"]["min_rejected_count"], 100);
+    assert_eq!(shown["hold"]["max_school_archive_percent"], 45.0);
+    assert_eq!(shown["hold"]["min_school_archive_count"], 8);
     assert_eq!(
         shown["api"]["url"], "https://oneroster.example/",
         "unchanged"

@@ -49,6 +49,7 @@ impl<S: Store> Ingest<S> {
                 lease_wait: self.config.tenant_wait,
                 deadline: deadline.map(|d| d.checked_sub(self.config.continue_margin).unwrap_or(d)),
                 progress: LoggedProgress::every(PROGRESS_LOG_INTERVAL),
+                default_pause: self.config.default_pause,
                 ..SyncOptions::default()
             },
         };

@@ -81,7 +81,8 @@ impl<S: Store> Ingest<S> {
     }
 
     /// Delivers again, under `inbound/`, the newest delivery each SFTP tenant
-    /// received during a pause window that is now over: a copy of the files
+    /// received during a pause window that is now over (its own, or the
+    /// deployment's default for a tenant without any): a copy of the files
     /// kept in its run's folder, whose S3 events make it a new run, applied
     /// through the usual holds. Older deliveries of the window stay paused.
     /// Nothing is copied while a delivery of the tenant waits under `inbound/`.
@@ -94,7 +95,8 @@ impl<S: Store> Ingest<S> {
                 continue;
             }
             let runs = self.store.list_runs(Some(&tenant.tenant), 20).await?;
-            let Some(run) = roster::freshness::due_after_pause(&tenant, &runs, now) else {
+            let default = self.config.default_pause.as_ref();
+            let Some(run) = roster::freshness::due_after_pause(&tenant, &runs, now, default) else {
                 continue;
             };
             match self.deliver_again(&tenant.tenant, run).await {

@@ -148,3 +148,35 @@ async fn the_built_binary_fails_events_it_cannot_handle_and_goes_on() {
     let posted = posted.unwrap();
     assert!(posted.ok, "the sweep after them fails: {}", posted.body);
 }
+
+/// An invalid `DEFAULT_PAUSE_WINDOW` stops the function at start-up, naming
+/// the variable and its value, rather than being ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_binary_refuses_to_start_with_an_invalid_default_pause_window() {
+    let world = World::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let (_api, mut child) = start_binary_with(
+        &world,
+        tmp.path(),
+        &[("DEFAULT_PAUSE_WINDOW", "06-31..08-10")],
+    );
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the binary started with an invalid DEFAULT_PAUSE_WINDOW");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success(), "{logs}");
+    assert!(
+        logs.contains("DEFAULT_PAUSE_WINDOW") && logs.contains("06-31..08-10"),
+        "{logs}"
+    );
+}

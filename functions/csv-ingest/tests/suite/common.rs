@@ -85,6 +85,7 @@ impl World {
                 overdue_days: 3,
                 notice_topic_arn: None,
                 max_delivery_bytes: csv_ingest::config::DEFAULT_MAX_DELIVERY_MB * 1024 * 1024,
+                default_pause: None,
             },
             scratch: dir.path().join("scratch"),
         };

@@ -918,3 +918,55 @@ async fn the_newest_delivery_of_a_pause_window_is_applied_when_it_ends() {
         "applied: no longer due"
     );
 }
+
+/// The deployment's yearly default window (`DEFAULT_PAUSE_WINDOW`) pauses a
+/// tenant without windows of its own; when it has ended, the sweep delivers
+/// the paused delivery again, as for a tenant's own window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_paused_by_the_default_window_is_applied_when_it_ends() {
+    let mut world = World::new().await;
+    // Month-days around today, wide enough for any time zone.
+    let today = chrono::Utc::now().date_naive();
+    let yearly = |from: i64, to: i64| {
+        let md = |d: chrono::NaiveDate| d.format("%m-%d").to_string();
+        let text = format!(
+            "{}..{}",
+            md(today + chrono::Duration::days(from)),
+            md(today + chrono::Duration::days(to))
+        );
+        roster::YearlyWindow::parse(&text).unwrap()
+    };
+    world.ingest.config.default_pause = Some(yearly(-3, 3));
+    world.tenant("d1").await;
+    let zip = world.zip_of(&world.district("summer", 20));
+    let event = world.put_file("inbound/d1/summer.zip", &zip).await;
+    let deadline = Some(Instant::now() + Duration::from_secs(600));
+    let out = world
+        .ingest
+        .handle(decode(event).unwrap(), deadline)
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome, "paused", "{out:?}");
+    let now = chrono::Utc::now();
+    assert!(
+        world
+            .ingest
+            .deliver_after_pause(now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "still in the default window"
+    );
+
+    // The window (as the deployment now has it) ended days ago.
+    world.ingest.config.default_pause = Some(yearly(-20, -3));
+    let again = world.ingest.deliver_after_pause(now).await.unwrap();
+    assert_eq!(again, ["inbound/d1/summer.zip"]);
+    let event = s3_event(&world.bucket, "inbound/d1/summer.zip", None, None);
+    let out = world
+        .ingest
+        .handle(decode(event).unwrap(), deadline)
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+}

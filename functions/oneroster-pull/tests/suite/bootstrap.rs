@@ -71,3 +71,32 @@ async fn the_built_binary_fails_events_it_cannot_handle_and_goes_on() {
         posted.body
     );
 }
+
+/// An invalid `DEFAULT_PAUSE_WINDOW` stops the function at start-up, naming
+/// the variable and its value, rather than being ignored.
+#[test]
+fn the_built_binary_refuses_to_start_with_an_invalid_default_pause_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oneroster-pull"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // Nothing listens here: the binary must stop before it asks.
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .env("AWS_LAMBDA_FUNCTION_NAME", "oneroster-pull")
+        .env("ROSTER_TABLE", "roster")
+        .env("DEFAULT_PAUSE_WINDOW", "12-20..01-32")
+        .env("TMPDIR", tmp.path());
+    let output = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("the oneroster-pull binary runs");
+    let logs = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{logs}");
+    assert!(
+        logs.contains("DEFAULT_PAUSE_WINDOW") && logs.contains("12-20..01-32"),
+        "{logs}"
+    );
+}

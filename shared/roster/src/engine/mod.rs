@@ -56,6 +56,10 @@ pub struct SyncOptions {
     pub deadline: Option<Instant>,
     /// Hold thresholds for tenants without their own.
     pub default_hold: crate::tenant::HoldThresholds,
+    /// The deployment's yearly pause window for tenants without windows of
+    /// their own (default: `DEFAULT_PAUSE_WINDOW`, unread when invalid: the
+    /// functions and rosterctl refuse to start with an invalid one).
+    pub default_pause: Option<crate::tenant::YearlyWindow>,
     /// Where the run reports what it has done so far (default: nowhere).
     pub progress: Progress,
 }
@@ -71,6 +75,7 @@ impl Default for SyncOptions {
             chunk: 0,
             deadline: None,
             default_hold: crate::tenant::HoldThresholds::from_env(),
+            default_pause: crate::tenant::YearlyWindow::from_env().unwrap_or(None),
             progress: Progress::none(),
         }
     }
@@ -211,9 +216,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             run.finish(RunStatus::Planned, message, Utc::now());
             return Ok(run);
         }
-        if let Some(window) = tenant.paused_at(run.received()) {
+        if let Some(window) = tenant.paused_at(run.received(), self.options.default_pause.as_ref())
+        {
             // Boxed: planning's future is large, and this one is kept beside the apply's.
-            return Box::pin(self.pause(tenant, &snapshot, run, window)).await;
+            return Box::pin(self.pause(tenant, &snapshot, run, &window)).await;
         }
 
         let usage_at_start = self.store.usage();

@@ -406,7 +406,67 @@ async fn a_delivery_during_a_pause_window_is_reported_not_applied<S: Store + Pla
     assert_eq!(counts(&applied, EntityKind::Users).archived, 3);
 }
 
+/// The deployment's yearly default window pauses a tenant without windows
+/// of its own, dated in the tenant's time zone; a tenant with its own
+/// windows (none of them holding today) applies as usual.
+async fn the_default_pause_window_pauses_only_tenants_without_windows<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let district = District::new(40, 4);
+    // Month-days around today, wide enough for any time zone.
+    let today = Utc::now().date_naive();
+    let md = |d: chrono::NaiveDate| d.format("%m-%d").to_string();
+    let yearly = format!(
+        "{}..{}",
+        md(today - Days::days(3)),
+        md(today + Days::days(3))
+    );
+    let engine = Engine {
+        store: &store,
+        artifacts: &bench.artifacts,
+        options: SyncOptions {
+            default_pause: Some(YearlyWindow::parse(&yearly).unwrap()),
+            ..SyncOptions::default()
+        },
+    };
+    let run = |t: TenantConfig| {
+        let path = bench.package(&district);
+        let engine = &engine;
+        async move {
+            engine
+                .sync_package(&t, &path, source(&path), Delivered::now(None))
+                .await
+                .expect("sync completes")
+        }
+    };
+
+    let bare = tenant(&store, "d1").await;
+    let paused = run(bare).await;
+    assert_eq!(paused.status, RunStatus::Paused, "{}", paused.message);
+    let start = today - Days::days(3);
+    assert!(
+        paused.message.contains(&format!("pause window {start}..")),
+        "dated around today: {}",
+        paused.message
+    );
+    assert!(
+        paused.message.contains("(America/New_York)"),
+        "the default time zone: {}",
+        paused.message
+    );
+    assert!(state_of(&store, "d1").await.is_empty(), "nothing applied");
+
+    let mut own = tenant(&store, "d2").await;
+    let past = format!("{}..{}", today - Days::days(60), today - Days::days(30));
+    own.pause = vec![PauseWindow::parse(&past, "UTC").unwrap()];
+    store.put_tenant(&own).await.unwrap();
+    let applied = run(own).await;
+    assert_eq!(applied.status, RunStatus::Applied, "{}", applied.message);
+}
+
 conformance!(
+    the_default_pause_window_pauses_only_tenants_without_windows,
     a_delivery_during_a_pause_window_is_reported_not_applied,
     a_delivery_moving_session_ends_earlier_is_held_not_ended,
     a_delivery_ending_current_sessions_by_their_dates_is_held,

@@ -64,23 +64,43 @@ pub(super) fn schedule_line(f: &Facts) -> Line {
     }
 }
 
-/// The tenant's pause windows, when it has any: paused now (a warning), or the windows to come.
+/// The tenant's pause windows, when it has any, or the deployment's default
+/// when it applies to the tenant: paused now (a warning), or the windows to come.
 pub(super) fn pause_line(f: &Facts) -> Option<Line> {
-    let windows = &f.config.pause;
-    if windows.is_empty() {
-        return None;
-    }
-    let listed: Vec<String> = windows.iter().map(|w| w.to_string()).collect();
-    let t = &f.config.tenant;
-    Some(match f.config.paused_at(f.now) {
+    let default = f.default_pause.as_ref();
+    let (listed, now_note) = match default {
+        Some(yearly) if f.config.default_pause_applies(default) => {
+            let text = format!(
+                "pause: {yearly} yearly (deployment default, {})",
+                f.config.timezone()
+            );
+            (text.clone(), format!("; {text}"))
+        }
+        _ if f.config.pause.is_empty() => return None,
+        _ => {
+            let windows: Vec<String> = f.config.pause.iter().map(|w| w.to_string()).collect();
+            (format!("windows: {}", windows.join(", ")), String::new())
+        }
+    };
+    Some(match f.config.paused_at(f.now, default) {
         Some(window) => Line::new(
             "pause",
             Status::Warn,
-            format!("paused now ({window}): deliveries are validated and reported, not applied"),
+            format!("paused now ({window}{now_note}): deliveries are validated and reported, not applied"),
         )
-        .then(format!("the newest delivery of the window is applied when it ends; to apply sooner: rosterctl tenants update {t} --no-pause")),
-        None => Line::new("pause", Status::Ok, format!("not paused now; windows: {}", listed.join(", "))),
+        .then(format!("the newest delivery of the window is applied when it ends; {}", apply_sooner(f))),
+        None => Line::new("pause", Status::Ok, format!("not paused now; {listed}")),
     })
+}
+
+/// How to apply a paused tenant's deliveries before its window ends.
+fn apply_sooner(f: &Facts) -> String {
+    let t = &f.config.tenant;
+    if f.config.default_pause_applies(f.default_pause.as_ref()) {
+        format!("to apply sooner, give the tenant windows of its own, which replace the deployment's default: rosterctl tenants update {t} --pause START..END --timezone TZ")
+    } else {
+        format!("to apply sooner: rosterctl tenants update {t} --no-pause")
+    }
 }
 
 pub(super) fn delivery_line(f: &Facts) -> Line {
@@ -122,7 +142,10 @@ pub(super) fn delivery_line(f: &Facts) -> Line {
             Status::Warn,
             format!("{detail}: received during a pause window, not applied"),
         )
-        .then(format!("the newest delivery of the window is applied when it ends; to apply it sooner: rosterctl tenants update {t} --no-pause")),
+        .then(format!(
+            "the newest delivery of the window is applied when it ends; {}",
+            apply_sooner(f)
+        )),
         RunStatus::Stale => Line::new(
             "last delivery",
             Status::Warn,

@@ -49,6 +49,9 @@ pub struct Facts {
     /// The tenant the store's mapping item of the ClassLink TenantId names
     /// (`None`: no id, or no mapping item).
     pub classlink_mapping: Option<String>,
+    /// The deployment's default pause window (`DEFAULT_PAUSE_WINDOW`), for
+    /// tenants without windows of their own.
+    pub default_pause: Option<roster::YearlyWindow>,
     /// Now.
     pub now: DateTime<Utc>,
 }
@@ -105,6 +108,7 @@ pub async fn store_facts<S: Store>(
     };
     Ok(Facts {
         classlink_mapping,
+        default_pause: None,
         sftp: None,
         api: None,
         schedule: None,

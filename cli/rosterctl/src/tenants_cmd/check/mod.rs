@@ -132,7 +132,7 @@ pub fn render(tenant: &str, lines: &[Line]) -> String {
 mod tests {
     use super::*;
     use chrono::{DateTime, Duration, Utc};
-    use roster::{PullSchedule, RunRecord, RunStatus, TenantConfig};
+    use roster::{PauseWindow, PullSchedule, RunRecord, RunStatus, TenantConfig};
     use std::collections::BTreeMap;
 
     fn at(text: &str) -> DateTime<Utc> {
@@ -202,8 +202,42 @@ mod tests {
                 missing: 0,
             },
             classlink_mapping: Some("d1".into()),
+            default_pause: None,
             now,
         }
+    }
+
+    #[test]
+    fn the_deployment_default_pause_shows_for_tenants_without_windows() {
+        let mut f = ready_facts();
+        let pause = |f: &Facts| assess(f).into_iter().find(|l| l.topic == "pause");
+        assert_eq!(pause(&f), None, "no windows, no default: no line");
+        // Now is 3 December, 12:00 UTC.
+        f.default_pause = Some(roster::YearlyWindow::parse("06-15..08-10").unwrap());
+        let line = pause(&f).unwrap();
+        assert_eq!(line.status, Status::Ok);
+        assert_eq!(
+            line.detail,
+            "not paused now; pause: 06-15..08-10 yearly (deployment default, America/New_York)"
+        );
+        f.default_pause = Some(roster::YearlyWindow::parse("12-01..01-05").unwrap());
+        let line = pause(&f).unwrap();
+        assert_eq!(line.status, Status::Warn);
+        assert!(
+            line.detail.starts_with("paused now (2026-12-01..2027-01-05 (America/New_York); pause: 12-01..01-05 yearly (deployment default"),
+            "{}",
+            line.detail
+        );
+        assert!(line.next.unwrap().contains("windows of its own"));
+
+        // Windows of its own replace the default.
+        f.config.pause = vec![PauseWindow::parse("2026-06-15..2026-08-10", "UTC").unwrap()];
+        let line = pause(&f).unwrap();
+        assert_eq!(line.status, Status::Ok);
+        assert_eq!(
+            line.detail,
+            "not paused now; windows: 2026-06-15..2026-08-10 (UTC)"
+        );
     }
 
     #[test]
