@@ -103,7 +103,14 @@ fn check_changes(file: &Path, held: &Held) -> usize {
     let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         headers,
-        ["type", "sourcedId", "action", "reason", "fields_changed", "schools"]
+        [
+            "type",
+            "sourcedId",
+            "action",
+            "reason",
+            "fields_changed",
+            "schools"
+        ]
     );
     let rows: Vec<Vec<String>> = reader
         .records()

@@ -250,7 +250,12 @@ mod tests {
         schools.learn_classes(&[class("c1", "s1"), class("c2", "s2")]);
         let user = summary(
             "u1",
-            RecordFacts::User(UserFacts::new(None, None, ["district", "s2", "s1"], false)),
+            RecordFacts::User(UserFacts::new(
+                None,
+                None,
+                ["district", "s2", "s1"].into_iter(),
+                false,
+            )),
         );
         let enrollment = summary(
             "e1",

@@ -46,6 +46,17 @@ pub enum RecordFacts {
     User(UserFacts),
 }
 
+/// Appends `key` lower-cased (ASCII in place, without a copy).
+fn push_lower(text: &mut String, key: &str) {
+    if key.is_ascii() {
+        let start = text.len();
+        text.push_str(key);
+        text[start..].make_ascii_lowercase();
+    } else {
+        text.push_str(&key.to_lowercase());
+    }
+}
+
 /// What is kept of a user: its sign-in keys (lower-case) and the orgs it
 /// belongs to, end to end in one text cut by lengths (a summary is kept of
 /// every stored user: one allocation, not three). An empty key is no key.
@@ -64,14 +75,18 @@ impl UserFacts {
     pub fn new<'o>(
         email: Option<&str>,
         username: Option<&str>,
-        orgs: impl IntoIterator<Item = &'o str>,
+        orgs: impl Iterator<Item = &'o str> + Clone,
         administrator: bool,
     ) -> UserFacts {
-        let mut text = email.unwrap_or_default().to_lowercase();
+        let (email, username) = (email.unwrap_or_default(), username.unwrap_or_default());
+        let orgs_len: usize = orgs.clone().map(|o| o.len() + 1).sum();
+        // One allocation, of the exact size: a summary is kept of every user.
+        let mut text = String::with_capacity(email.len() + username.len() + orgs_len);
+        push_lower(&mut text, email);
         let email_end = text.len();
-        text.push_str(&username.unwrap_or_default().to_lowercase());
+        push_lower(&mut text, username);
         let username_end = text.len();
-        for (i, org) in orgs.into_iter().enumerate() {
+        for (i, org) in orgs.enumerate() {
             if i > 0 {
                 text.push(',');
             }
@@ -219,14 +234,20 @@ mod tests {
 
     #[test]
     fn a_user_s_keys_and_orgs_read_back_from_one_text() {
-        let user = UserFacts::new(Some("A@X.org"), None, ["s1", "d1"], true);
+        let user = UserFacts::new(Some("A@X.org"), None, ["s1", "d1"].into_iter(), true);
         assert_eq!(user.email(), Some("a@x.org"));
         assert_eq!(user.username(), None);
         assert_eq!(user.orgs().collect::<Vec<_>>(), ["s1", "d1"]);
         assert!(user.administrator());
-        let bare = UserFacts::new(Some(""), Some("Kim"), [], false);
+        let bare = UserFacts::new(Some(""), Some("Kim"), [].into_iter(), false);
         assert_eq!((bare.email(), bare.username()), (None, Some("kim")));
         assert_eq!(bare.orgs().count(), 0);
+        let accented = UserFacts::new(Some("ÉLOÏSE@X.org"), Some("Éa"), ["s1"].into_iter(), false);
+        assert_eq!(
+            (accented.email(), accented.username()),
+            (Some("éloïse@x.org"), Some("éa"))
+        );
+        assert_eq!(accented.orgs().collect::<Vec<_>>(), ["s1"]);
     }
 
     #[test]
