@@ -19,6 +19,7 @@ pub mod held_changes;
 pub mod history;
 mod memory;
 pub mod plan;
+pub mod rekey;
 pub mod revert;
 pub mod run;
 pub mod school_year;
