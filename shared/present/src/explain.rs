@@ -72,6 +72,9 @@ pub fn archived(a: &ArchiveInfo) -> String {
         (ArchivedBy::Sync, Some(ArchiveReason::Deleted)) => {
             format!("archived{run}: the district deleted it (tobedeleted in a delta file)")
         }
+        (ArchivedBy::Sync, Some(ArchiveReason::Rekeyed)) => {
+            format!("archived{run}: the district gave this person a new sourcedId (re-key approved by an operator)")
+        }
         (ArchivedBy::Sync, None) => format!("archived{run}"),
     };
     format!("{why}, on {}", day(a.at))

@@ -56,6 +56,7 @@ fn entity_of(
         updated_run: need_s(item, "updated_run")?.to_string(),
         primary_admin,
         provisional: is_provisional(item),
+        rekey: RekeyLinks::default(),
     })
 }
 
@@ -132,15 +133,29 @@ impl Records for DynamoStore {
         else {
             return Ok(None);
         };
-        let platform = self.get_item(key(pk, format!("P#{sourced_id}"))).await?;
+        let platform = self
+            .get_item(key(pk, format!("P#{sourced_id}")))
+            .await?
+            .unwrap_or_default();
         let primary_admin = platform
-            .and_then(|p| {
-                p.get("primary_admin")
-                    .and_then(|v| v.as_bool().ok())
-                    .copied()
-            })
+            .get("primary_admin")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
             .unwrap_or(false);
-        entity_of(kind, sourced_id, &item, primary_admin).map(Some)
+        let mut entity = entity_of(kind, sourced_id, &item, primary_admin)?;
+        entity.rekey = RekeyLinks {
+            rekeyed_to: get_s(&platform, "rekeyed_to").map(String::from),
+            previous_sourced_ids: platform
+                .get("previous_ids")
+                .and_then(|v| v.as_l().ok())
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|id| id.as_s().ok().cloned())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        Ok(Some(entity))
     }
 
     /// `BatchGetItem` of the records' items (100 keys a request, strongly
@@ -352,6 +367,41 @@ impl PrimaryAdmins for DynamoStore {
                 .expression_attribute_values(":f", AttributeValue::Bool(false))
         };
         update.metered(&self.meter).await.map_err(sdk_error)?;
+        Ok(())
+    }
+}
+
+impl Rekeys for DynamoStore {
+    /// Two `UpdateItem`s of the records' platform items (`P#`): the old one
+    /// points to the new; the new lists its earlier ids.
+    async fn link_rekey(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        old: &str,
+        new: &str,
+        previous: &[String],
+    ) -> StoreResult<()> {
+        let platform = |id: &str| key(entity_pk(tenant, kind, id), format!("P#{id}"));
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(platform(old)))
+            .update_expression("SET rekeyed_to = :new")
+            .expression_attribute_values(":new", s(new))
+            .metered(&self.meter)
+            .await
+            .map_err(sdk_error)?;
+        let previous = previous.iter().map(|id| s(id)).collect();
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(platform(new)))
+            .update_expression("SET previous_ids = :previous")
+            .expression_attribute_values(":previous", AttributeValue::L(previous))
+            .metered(&self.meter)
+            .await
+            .map_err(sdk_error)?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 /// The layout this build writes, kept in the file's `PRAGMA user_version`.
 /// Raise it with any change to [`TABLES`]: files of the former layout are
 /// then refused when opened, with what to do.
-pub(super) const LAYOUT_VERSION: i64 = 3;
+pub(super) const LAYOUT_VERSION: i64 = 4;
 
 /// Set on a new file, before its first table: 16 KiB pages (records are
 /// ~500 bytes: fewer, fuller pages, a quarter less time to load a district).
@@ -59,6 +59,10 @@ CREATE TABLE platform (
     kind TEXT NOT NULL,
     sourced_id TEXT NOT NULL,
     primary_admin INTEGER NOT NULL DEFAULT 0,
+    -- A re-key: the sourcedId an archived record carries on under, and a
+    -- record's earlier sourcedIds (a JSON list, oldest first).
+    rekeyed_to TEXT,
+    previous_ids TEXT,
     PRIMARY KEY (tenant, kind, sourced_id)
 ) WITHOUT ROWID;
 CREATE TABLE runs (

@@ -29,6 +29,8 @@ pub enum MatchKey {
     Username,
     /// Given and family names with role, schools and grades.
     Name,
+    /// A pair given in a corrected mapping file without a key.
+    ByHand,
 }
 
 impl std::fmt::Display for MatchKey {
@@ -39,6 +41,7 @@ impl std::fmt::Display for MatchKey {
             MatchKey::Email => f.write_str("email"),
             MatchKey::Username => f.write_str("username"),
             MatchKey::Name => f.write_str("name, role, schools and grades"),
+            MatchKey::ByHand => f.write_str("by hand"),
         }
     }
 }
@@ -51,6 +54,7 @@ impl MatchKey {
             "email" => Some(MatchKey::Email),
             "username" => Some(MatchKey::Username),
             "name, role, schools and grades" => Some(MatchKey::Name),
+            "by hand" => Some(MatchKey::ByHand),
             other => other
                 .strip_prefix("userIds ")
                 .map(|kind| MatchKey::UserId(kind.to_string())),
@@ -300,6 +304,66 @@ pub fn propose(old: &[Person], new: &[Person]) -> Proposal {
     }
 }
 
+/// The header of a mapping file.
+pub const MAPPING_HEADER: [&str; 3] = ["old_sourcedId", "new_sourcedId", "matched_on"];
+
+/// Writes `pairs` as a mapping file (CSV: [`MAPPING_HEADER`], a pair a row;
+/// ids and the key that matched, nothing else).
+pub fn write_mapping(path: &std::path::Path, pairs: &[Pair]) -> std::io::Result<()> {
+    let mut out = csv::Writer::from_path(path)?;
+    out.write_record(MAPPING_HEADER)?;
+    for pair in pairs {
+        out.write_record([pair.old.as_str(), pair.new.as_str(), &pair.key.to_string()])?;
+    }
+    out.flush()
+}
+
+/// Reads a mapping file as [`write_mapping`] writes it (a district may have
+/// corrected it: rows removed, ids changed). A row's `matched_on` may be
+/// empty or anything (a pair made by hand): it is kept as `by hand`.
+/// Errors name the line.
+pub fn read_mapping(path: &std::path::Path) -> Result<Vec<Pair>, String> {
+    let shown = path.display();
+    let mut input = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| format!("{shown}: {e}"))?;
+    let header = input
+        .headers()
+        .map_err(|e| format!("{shown}: {e}"))?
+        .clone();
+    if header.len() < 2 || &header[0] != MAPPING_HEADER[0] || &header[1] != MAPPING_HEADER[1] {
+        return Err(format!(
+            "{shown}:1: the header must start with `{},{}`",
+            MAPPING_HEADER[0], MAPPING_HEADER[1]
+        ));
+    }
+    let mut pairs = Vec::new();
+    for (i, row) in input.records().enumerate() {
+        let line = i + 2;
+        let row = row.map_err(|e| format!("{shown}:{line}: {e}"))?;
+        let (old, new) = (
+            row.get(0).unwrap_or("").trim(),
+            row.get(1).unwrap_or("").trim(),
+        );
+        if old.is_empty() || new.is_empty() {
+            return Err(format!(
+                "{shown}:{line}: both `old_sourcedId` and `new_sourcedId` are needed"
+            ));
+        }
+        let key = row
+            .get(2)
+            .and_then(MatchKey::parse)
+            .unwrap_or(MatchKey::ByHand);
+        pairs.push(Pair {
+            old: old.to_string(),
+            new: new.to_string(),
+            key,
+        });
+    }
+    Ok(pairs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -404,9 +468,35 @@ mod tests {
             MatchKey::Email,
             MatchKey::Username,
             MatchKey::Name,
+            MatchKey::ByHand,
         ] {
             assert_eq!(MatchKey::parse(&key.to_string()), Some(key));
         }
         assert_eq!(MatchKey::parse("shoe size"), None);
+    }
+
+    #[test]
+    fn a_mapping_file_reads_back_and_its_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("map.csv");
+        let pairs = [Pair {
+            old: "o,1".into(),
+            new: "n1".into(),
+            key: MatchKey::UserId("StateID".into()),
+        }];
+        write_mapping(&path, &pairs).unwrap();
+        assert_eq!(read_mapping(&path).unwrap(), pairs);
+        std::fs::write(
+            &path,
+            "old_sourcedId,new_sourcedId,matched_on\no1,n1,\no2,,email\n",
+        )
+        .unwrap();
+        let error = read_mapping(&path).unwrap_err();
+        assert!(
+            error.ends_with("map.csv:3: both `old_sourcedId` and `new_sourcedId` are needed"),
+            "{error}"
+        );
+        std::fs::write(&path, "old,new\n").unwrap();
+        assert!(read_mapping(&path).unwrap_err().contains(":1: the header"));
     }
 }

@@ -99,6 +99,35 @@ impl PrimaryAdmins for SqliteStore {
     }
 }
 
+impl Rekeys for SqliteStore {
+    async fn link_rekey(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        old: &str,
+        new: &str,
+        previous: &[String],
+    ) -> StoreResult<()> {
+        let previous = serde_json::to_string(previous)
+            .map_err(|e| StoreError::permanent(format!("previous ids of {kind} {new}: {e}")))?;
+        self.with(|c| {
+            let link = |id: &str, to: Option<&str>, previous: Option<&str>| {
+                c.execute(
+                    "INSERT INTO platform (tenant, kind, sourced_id, rekeyed_to, previous_ids) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET
+                       rekeyed_to = COALESCE(excluded.rekeyed_to, rekeyed_to),
+                       previous_ids = COALESCE(excluded.previous_ids, previous_ids)",
+                    params![tenant, kind_name(kind), id, to, previous],
+                )
+                .map_err(db_error)
+            };
+            link(old, Some(new), None)?;
+            link(new, None, Some(&previous))?;
+            Ok(())
+        })
+    }
+}
+
 impl PlatformEdits for SqliteStore {
     async fn archive_by_hand(
         &self,

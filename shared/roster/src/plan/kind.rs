@@ -273,13 +273,12 @@ impl<'s> KindPlanner<'s> {
         for (s, reason) in self.archive_ids {
             let mut of_school = Vec::new();
             schools.add_stored(kind, s, &mut of_school);
-            match reason {
-                ArchiveReason::Ended => plan.counts.ended += 1,
-                ArchiveReason::Absent | ArchiveReason::Deleted => {
-                    plan.counts.archived += 1;
-                    if mode == FileMode::Bulk {
-                        schools.count_archive(kind, &of_school);
-                    }
+            if reason == ArchiveReason::Ended {
+                plan.counts.ended += 1;
+            } else {
+                plan.counts.archived += 1;
+                if mode == FileMode::Bulk {
+                    schools.count_archive(kind, &of_school);
                 }
             }
             plan.archives.push(PlannedWrite {

@@ -54,6 +54,10 @@ pub enum ArchiveReason {
     Ended,
     /// Deleted by the district: `tobedeleted` in a delta file.
     Deleted,
+    /// The district gave the same person a new sourcedId, and an operator
+    /// approved the held run with the re-key: the record under the new id
+    /// carries on (see [`StoredEntity::rekeyed_to`]).
+    Rekeyed,
 }
 
 impl ArchiveReason {
@@ -63,6 +67,7 @@ impl ArchiveReason {
             ArchiveReason::Absent => "absent",
             ArchiveReason::Ended => "ended",
             ArchiveReason::Deleted => "deleted",
+            ArchiveReason::Rekeyed => "rekeyed",
         }
     }
 
@@ -73,6 +78,7 @@ impl ArchiveReason {
             "absent" => Some(ArchiveReason::Absent),
             "ended" => Some(ArchiveReason::Ended),
             "deleted" => Some(ArchiveReason::Deleted),
+            "rekeyed" => Some(ArchiveReason::Rekeyed),
             _ => None,
         }
     }
@@ -168,6 +174,21 @@ pub struct StoredEntity {
     pub primary_admin: bool,
     /// Platform-owned: a provisional user made at sign-in, not yet delivered by a sync.
     pub provisional: bool,
+    /// Platform-owned: the record's place in a chain of re-keys (read by
+    /// `get_entity`; empty from lookups).
+    pub rekey: RekeyLinks,
+}
+
+/// Platform-owned: how a record is tied to the same person's records under
+/// other sourcedIds (an approved re-key; see `roster::rekey`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RekeyLinks {
+    /// On a record archived as `rekeyed`: the sourcedId it carries on under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rekeyed_to: Option<String>,
+    /// On the record it carries on under: its earlier sourcedIds, oldest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub previous_sourced_ids: Vec<String>,
 }
 
 /// A write the engine asks for. Writes touch only sync-owned data:

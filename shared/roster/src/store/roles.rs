@@ -231,6 +231,21 @@ pub trait PrimaryAdmins: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// Platform-owned re-key links (never written by a sync).
+pub trait Rekeys: Send + Sync {
+    /// Records that `old` of `kind` carries on as `new`: `old` points to
+    /// `new`, and `new` has `previous` (the ids `old` had before, then `old`)
+    /// as its earlier sourcedIds.
+    fn link_rekey(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        old: &str,
+        new: &str,
+        previous: &[String],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
 /// Run records.
 pub trait Runs: Send + Sync {
     /// Creates or replaces a run record.
@@ -379,6 +394,7 @@ pub trait Store:
     Tenants
     + Records
     + PrimaryAdmins
+    + Rekeys
     + ProvisionalUsers
     + Runs
     + OneTimeRecords
@@ -392,6 +408,7 @@ impl<T> Store for T where
     T: Tenants
         + Records
         + PrimaryAdmins
+        + Rekeys
         + ProvisionalUsers
         + Runs
         + OneTimeRecords

@@ -208,6 +208,19 @@ impl<S: Store> Records for Faulty<S> {
     }
 }
 
+impl<S: Store> Rekeys for Faulty<S> {
+    async fn link_rekey(
+        &self,
+        t: &str,
+        k: EntityKind,
+        old: &str,
+        new: &str,
+        previous: &[String],
+    ) -> StoreResult<()> {
+        self.inner.link_rekey(t, k, old, new, previous).await
+    }
+}
+
 impl<S: Store> PrimaryAdmins for Faulty<S> {
     async fn primary_admins(&self, t: &str) -> StoreResult<Vec<String>> {
         let sign_in = self.sign_in_after_planning.lock().unwrap().take();
