@@ -110,6 +110,9 @@ pub enum MatchKey {
     Email,
     /// The one active roster user of the tenant with this username (ClassLink's LoginId).
     Username,
+    /// ClassLink's SourcedId is an earlier sourcedId of the roster user (an
+    /// approved re-key): the user under its new sourcedId.
+    PreviousSourcedId,
 }
 
 impl MatchKey {
@@ -119,6 +122,7 @@ impl MatchKey {
             MatchKey::SourcedId => "sourced_id",
             MatchKey::Email => "email",
             MatchKey::Username => "username",
+            MatchKey::PreviousSourcedId => "previous_sourced_id",
         }
     }
 }
@@ -379,10 +383,15 @@ async fn find_user<S: Records>(
         })
     };
     if let Some(id) = info.sourced_id.as_deref().filter(|s| !s.is_empty()) {
-        let user = store
-            .get_entity(&tenant.tenant, EntityKind::Users, id)
-            .await?;
-        if let Some(found) = user.and_then(|u| eligible(&u, MatchKey::SourcedId)) {
+        let user = roster::sign_in::current_user(store, &tenant.tenant, id).await?;
+        if let Some(found) = user.and_then(|(u, rekeyed)| {
+            let key = if rekeyed {
+                MatchKey::PreviousSourcedId
+            } else {
+                MatchKey::SourcedId
+            };
+            eligible(&u, key)
+        }) {
             return Ok(Some(found));
         }
     }

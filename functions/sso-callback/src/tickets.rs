@@ -44,6 +44,11 @@ pub struct Identity {
     /// A provisional user: made at sign-in because the district's roster did
     /// not have them yet (no classes until a sync delivers them).
     pub provisional: bool,
+    /// The teacher's earlier sourcedIds, oldest first, when the district gave
+    /// them a new one (an approved re-key): the app merges what it keeps by
+    /// those ids into this one. Empty for almost everyone.
+    #[serde(default)]
+    pub previous_sourced_ids: Vec<String>,
     /// The `app_state` the teacher app passed to `/start`, exactly; `null`
     /// for a login started at the LaunchPad tile. The app rejects a ticket
     /// whose `app_state` is not the one it started (login CSRF).
@@ -132,6 +137,7 @@ pub async fn redeem<S: OneTimeRecords + Records>(
             .collect(),
         classes,
         provisional: user.provisional,
+        previous_sourced_ids: user.rekey.previous_sourced_ids,
         app_state: binding.app_state,
     }))
 }

@@ -218,6 +218,53 @@ pub struct HoldReason {
     pub message: String,
 }
 
+/// A held run whose users look re-keyed: the proposal, in numbers (the
+/// pairs themselves are in the mapping file kept with the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RekeySummary {
+    /// Users the delivery would archive (the old ids).
+    pub archived: u64,
+    /// Users it would insert (the new ids).
+    pub inserted: u64,
+    /// Pairs proposed, per key that matched (`identifier`, `userIds StateID`, …).
+    pub paired_by: BTreeMap<String, u64>,
+    /// The mapping file kept with the run (`old_sourcedId,new_sourcedId,matched_on`).
+    pub mapping_ref: Option<String>,
+    /// Pairs applied, once the run was approved with the re-key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<u64>,
+}
+
+impl RekeySummary {
+    /// Pairs proposed.
+    pub fn paired(&self) -> u64 {
+        self.paired_by.values().sum()
+    }
+
+    /// The proposal in a sentence: "users look re-keyed: 1,204 of 1,210
+    /// archived users paired with new ones (identifier 1,000, userIds StateID
+    /// 204); 6 unpaired".
+    pub fn sentence(&self) -> String {
+        use oneroster::progress::thousands;
+        let by: Vec<String> = self
+            .paired_by
+            .iter()
+            .map(|(key, n)| format!("{key} {}", thousands(*n)))
+            .collect();
+        let keys = if by.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", by.join(", "))
+        };
+        format!(
+            "users look re-keyed: {} of {} archived users paired with new ones{keys}; {} unpaired",
+            thousands(self.paired()),
+            thousands(self.archived),
+            thousands(self.archived.saturating_sub(self.paired()))
+        )
+    }
+}
+
 /// One school whose part of a bulk delivery was held apart (the per-school
 /// hold), with the numbers of every type judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -338,6 +385,9 @@ pub struct RunRecord {
     /// On a held run of some schools' part: the run that applied the rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_from: Option<String>,
+    /// On a held run whose users look re-keyed: the proposed mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekey: Option<RekeySummary>,
     /// The first errors (validation and engine), at most [`MAX_RUN_ERRORS`].
     pub errors: Vec<RunIssue>,
     /// All errors.
@@ -432,6 +482,7 @@ impl RunRecord {
             held_schools: Vec::new(),
             held_apart: None,
             held_from: None,
+            rekey: None,
             errors: Vec::new(),
             error_count: 0,
             warnings: Vec::new(),

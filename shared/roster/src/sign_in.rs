@@ -3,7 +3,7 @@
 //! which of a user's classes are listed at sign-in (and why the others are not).
 
 use crate::school_year::{class_is_current, RecordFacts};
-use crate::store::{ArchiveInfo, Lookup, Records, StoreError};
+use crate::store::{ArchiveInfo, Lookup, Records, StoreError, StoreResult, StoredEntity};
 use crate::tenant::TenantConfig;
 use chrono::NaiveDate;
 use oneroster::EntityKind;
@@ -196,4 +196,36 @@ async fn session_dates<S: Records>(
             _ => (None, None),
         },
     )
+}
+
+/// How many re-keys a sign-in follows from an old sourcedId (a chain longer
+/// than this is a loop, never a real history).
+const MAX_REKEY_HOPS: usize = 8;
+
+/// The user `id` of `tenant` as it is now: the record under that id, or,
+/// when it was archived as re-keyed (the district gave the person a new
+/// sourcedId and an operator approved it), the record it carries on under.
+/// The second value says whether a re-key was followed.
+pub async fn current_user<S: Records>(
+    store: &S,
+    tenant: &str,
+    id: &str,
+) -> StoreResult<Option<(StoredEntity, bool)>> {
+    let Some(mut user) = store.get_entity(tenant, EntityKind::Users, id).await? else {
+        return Ok(None);
+    };
+    let mut followed = false;
+    for _ in 0..MAX_REKEY_HOPS {
+        let Some(next) = user.rekey.rekeyed_to.clone() else {
+            break;
+        };
+        match store.get_entity(tenant, EntityKind::Users, &next).await? {
+            Some(newer) => {
+                user = newer;
+                followed = true;
+            }
+            None => break,
+        }
+    }
+    Ok(Some((user, followed)))
 }

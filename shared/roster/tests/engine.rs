@@ -40,6 +40,8 @@ mod leases;
 mod model;
 #[path = "engine/promise.rs"]
 mod promise;
+#[path = "engine/rekeys.rs"]
+mod rekeys;
 #[path = "engine/revert.rs"]
 mod revert;
 #[path = "engine/school_holds.rs"]

@@ -4,6 +4,8 @@ use super::{Engine, Taken};
 use crate::artifacts::Artifacts;
 use crate::error::SyncError;
 use crate::plan::{read_plan, Before};
+use crate::rekey::{read_mapping, Pair};
+use crate::run::RekeySummary;
 use crate::run::{RunRecord, RunStatus};
 use crate::store::{Lease, Store};
 use chrono::Utc;
@@ -11,10 +13,31 @@ use oneroster::EntityKind;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+/// Whether an approval applies a re-key (see [`crate::rekey`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RekeyChoice {
+    /// No: old records are archived as absent, new ones inserted as new people.
+    No,
+    /// The mapping proposed when the run was held.
+    Proposed,
+    /// This mapping (a corrected proposal).
+    Mapping(Vec<Pair>),
+}
+
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Applies a held run's plan, after checking that the store has not changed
     /// since the plan was made and that no newer bulk delivery was applied.
     pub async fn approve(&self, run_id: &str, by: &str) -> Result<RunRecord, SyncError> {
+        self.approve_with(run_id, by, RekeyChoice::No).await
+    }
+
+    /// [`Engine::approve`], applying a re-key as `rekey` says.
+    pub async fn approve_with(
+        &self,
+        run_id: &str,
+        by: &str,
+        rekey: RekeyChoice,
+    ) -> Result<RunRecord, SyncError> {
         let usage_at_start = self.store.usage();
         let mut run = self.held_run(run_id).await?;
         let tenant = run.tenant.clone();
@@ -26,7 +49,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             Taken::Busy(busy) => return Err(SyncError::Refused(busy)),
         };
         let result = self
-            .keeping_lease(&tenant, &lease, self.approve_locked(&mut run, &lease, by))
+            .keeping_lease(
+                &tenant,
+                &lease,
+                self.approve_locked(&mut run, &lease, by, rekey),
+            )
             .await;
         self.store.release_lease(&tenant, &lease).await?;
         result?;
@@ -46,6 +73,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         run: &mut RunRecord,
         lease: &Lease,
         by: &str,
+        rekey: RekeyChoice,
     ) -> Result<(), SyncError> {
         let state = self.store.get_state(&run.tenant).await?;
         if let Some((_, last)) = state.newer_bulk_than(run) {
@@ -59,20 +87,64 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .ok_or_else(|| SyncError::NotFound(format!("run {} has no stored plan", run.run_id)))?;
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
+        let pairs = self.rekey_pairs(run, rekey)?;
+        let plan = match &pairs {
+            Some(pairs) => self.rekeyed_plan(run, &plan, pairs).await?,
+            None => plan,
+        };
         // Apply under the approver's lease, writing as the held run.
         let tenant = run.tenant.clone();
         let written = self.apply_with_images(&tenant, lease, run, &plan).await?;
         run.items_written = written;
+        let rekeyed = match pairs {
+            Some(pairs) => {
+                self.link_rekeys(&tenant, &pairs).await?;
+                run.rekey
+                    .get_or_insert_with(|| RekeySummary {
+                        archived: 0,
+                        inserted: 0,
+                        paired_by: Default::default(),
+                        mapping_ref: None,
+                        applied: None,
+                    })
+                    .applied = Some(pairs.len() as u64);
+                format!(" with the re-key of {} users", pairs.len())
+            }
+            None => String::new(),
+        };
         run.decided_by = Some(by.to_string());
         run.hold.clear();
         self.finish_revert(run).await?;
         self.record_applied(&run.tenant, lease, run, state).await?;
         run.finish(
             RunStatus::Applied,
-            format!("approved by {by} and applied: {written} records written"),
+            format!("approved by {by} and applied{rekeyed}: {written} records written"),
             Utc::now(),
         );
         Ok(())
+    }
+
+    /// The pairs an approval applies: none, the kept proposal, or the given mapping.
+    fn rekey_pairs(
+        &self,
+        run: &RunRecord,
+        rekey: RekeyChoice,
+    ) -> Result<Option<Vec<Pair>>, SyncError> {
+        match rekey {
+            RekeyChoice::No => Ok(None),
+            RekeyChoice::Mapping(pairs) => Ok(Some(pairs)),
+            RekeyChoice::Proposed => {
+                let Some(reference) = run.rekey.as_ref().and_then(|r| r.mapping_ref.as_ref())
+                else {
+                    return Err(SyncError::Refused(format!(
+                        "run {} has no proposed re-key; give a mapping file (`--rekey map.csv`)",
+                        run.run_id
+                    )));
+                };
+                let path = self.artifacts.fetch(reference)?;
+                read_mapping(&path).map(Some).map_err(SyncError::Refused)
+            }
+        }
     }
 
     /// Refuses when any planned record changed in the store since planning.

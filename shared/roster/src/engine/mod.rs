@@ -11,6 +11,7 @@ mod approval;
 mod judging;
 mod lease;
 mod planning;
+mod rekeying;
 mod writing;
 
 use crate::artifacts::Artifacts;
@@ -21,6 +22,7 @@ use crate::snapshot::{CsvSnapshot, Snapshot};
 use crate::store::{Lease, Store};
 use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
 use apart::apart_schools;
+pub use approval::RekeyChoice;
 use chrono::Utc;
 use judging::clamp_generation_time;
 pub use judging::total_counts;
@@ -316,15 +318,21 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             // The whole delivery waits: no school's part is set apart.
             run.held_schools.clear();
             self.keep_plan(&tenant.tenant, run, &plan_path)?;
+            let hold = self.hold_for(tenant);
+            self.propose_rekey(&tenant.tenant, run, &plan_path, &hold)
+                .await?;
             let reasons: Vec<String> = run
                 .hold
                 .iter()
                 .map(|(kind, hold)| format!("{kind}: {}", hold.message))
                 .collect();
-            let why = match run.calendar_notes.as_slice() {
+            let mut why = match run.calendar_notes.as_slice() {
                 [] => String::new(),
                 notes => format!(" (the delivery's dates: {})", listed(notes, 5)),
             };
+            if let Some(rekey) = &run.rekey {
+                why = format!("{why}; {} (write the proposal with `rosterctl runs show {} --rekey map.csv`, approve with `--rekey`)", rekey.sentence(), run.run_id);
+            }
             run.finish(
                 RunStatus::Held,
                 format!(

@@ -59,6 +59,8 @@ pub struct Student {
     pub class: usize,
     /// The username (single sign-on matches on it); the sourcedId unless set.
     pub username: String,
+    /// A `{StateID:…}` entry of `userIds`; none unless set.
+    pub state_id: Option<String>,
 }
 
 impl District {
@@ -70,6 +72,7 @@ impl District {
                     given: format!("Given{i}"),
                     class: i % classes,
                     username: format!("stu-{i:04}"),
+                    state_id: None,
                 })
                 .collect(),
             classes,
@@ -213,7 +216,8 @@ impl District {
                     t.push_str(&format!("tch-{c},active,,true,{},teacher,tch{c},,Teacher{c},Teach,,,tch{c}@d.example,,,,,\n", self.school_of(c)));
                 }
                 for s in self.students.iter().filter(|s| !self.dropped(s.class)) {
-                    t.push_str(&format!("{},active,,true,{},student,{},,{},Stu,,,,,,,01,\n", s.id, self.school_of(s.class), s.username, s.given));
+                    let user_ids = s.state_id.as_ref().map(|id| format!("{{StateID:{id}}}")).unwrap_or_default();
+                    t.push_str(&format!("{},active,,true,{},student,{},{user_ids},{},Stu,,,,,,,01,\n", s.id, self.school_of(s.class), s.username, s.given));
                 }
                 t.push_str(&self.extra_users);
                 t

@@ -1,0 +1,230 @@
+//! Re-keys in a run: a held delivery whose users look re-keyed gets a
+//! proposed mapping old → new ([`crate::rekey`]); an approval with a
+//! mapping applies the run so that each new record carries on the old one
+//! (first seen, the Primary Administrator flag, the chain of earlier ids)
+//! and the old one is archived as `rekeyed`, pointing to the new.
+
+use super::Engine;
+use crate::artifacts::Artifacts;
+use crate::error::SyncError;
+use crate::plan::{read_plan, PlanWriter, PlannedWrite};
+use crate::rekey::{propose, write_mapping, Pair, Person};
+use crate::run::{RekeySummary, RunRecord};
+use crate::store::{ArchiveReason, Store};
+use crate::tenant::HoldThresholds;
+use chrono::{DateTime, Utc};
+use oneroster::EntityKind;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The mapping file kept with a held run.
+pub(crate) const MAPPING_FILE: &str = "rekey.csv";
+/// The plan rewritten for an approval with a re-key.
+const REKEYED_PLAN_FILE: &str = "plan-rekeyed.jsonl";
+/// Stored records read at a time.
+const READ_CHUNK: usize = 1_000;
+
+/// A plan's users: the ids it archives as absent, and those it inserts with their content.
+struct PlannedUsers {
+    archived: Vec<String>,
+    inserted: Vec<Person>,
+}
+
+fn planned_users(plan: &Path) -> Result<PlannedUsers, SyncError> {
+    let mut users = PlannedUsers {
+        archived: Vec::new(),
+        inserted: Vec::new(),
+    };
+    for w in read_plan(plan)? {
+        let w = w?;
+        if w.kind != EntityKind::Users {
+            continue;
+        }
+        match (&w.sis, w.before) {
+            (None, _) if w.reason == Some(ArchiveReason::Absent) => users.archived.push(w.id),
+            (Some(sis), None) => users.inserted.push(Person::of(&w.id, sis)),
+            _ => {}
+        }
+    }
+    Ok(users)
+}
+
+impl<S: Store, A: Artifacts> Engine<'_, S, A> {
+    /// When `run` is held with users archived and about as many inserted
+    /// (both past the archive hold's limits), proposes a mapping: kept
+    /// beside the plan, summed up on the run.
+    pub(super) async fn propose_rekey(
+        &self,
+        tenant: &str,
+        run: &mut RunRecord,
+        plan: &Path,
+        hold: &HoldThresholds,
+    ) -> Result<(), SyncError> {
+        let Some(users) = run.hold.get("users") else {
+            return Ok(());
+        };
+        let inserted = run.counts.get("users").map_or(0, |c| c.inserted);
+        if hold
+            .archive_over_limit(users.would_archive, users.active_before)
+            .is_none()
+            || hold
+                .archive_over_limit(inserted, users.active_before)
+                .is_none()
+        {
+            return Ok(());
+        }
+        let planned = planned_users(plan)?;
+        let mut old = Vec::with_capacity(planned.archived.len());
+        for ids in planned.archived.chunks(READ_CHUNK) {
+            let states = self
+                .store
+                .record_states(tenant, EntityKind::Users, ids)
+                .await?;
+            old.extend(
+                ids.iter()
+                    .filter_map(|id| Some(Person::of(id, &states.get(id)?.sis))),
+            );
+        }
+        let proposal = propose(&old, &planned.inserted);
+        let path = self.artifacts.scratch(tenant, &run.run_id, MAPPING_FILE)?;
+        write_mapping(&path, &proposal.pairs)
+            .map_err(|e| SyncError::io("writing the re-key mapping", e))?;
+        run.rekey = Some(RekeySummary {
+            archived: planned.archived.len() as u64,
+            inserted: planned.inserted.len() as u64,
+            paired_by: proposal
+                .by_key()
+                .into_iter()
+                .map(|(key, n)| (key.to_string(), n))
+                .collect(),
+            mapping_ref: Some(
+                self.artifacts
+                    .keep(tenant, &run.run_id, MAPPING_FILE, &path)?,
+            ),
+            applied: None,
+        });
+        Ok(())
+    }
+
+    /// Checks `pairs` against the held plan at `plan` (each old id a user
+    /// the run archives, each new one a user it inserts, each once) and
+    /// writes the plan an approval with the re-key applies: the old records'
+    /// archives as `rekeyed`, the new ones inserted with the old ones' first
+    /// seen. Returns its path.
+    pub(super) async fn rekeyed_plan(
+        &self,
+        run: &RunRecord,
+        plan: &Path,
+        pairs: &[Pair],
+    ) -> Result<PathBuf, SyncError> {
+        let planned = planned_users(plan)?;
+        check_pairs(&planned, pairs)?;
+        let old_ids: Vec<String> = pairs.iter().map(|p| p.old.clone()).collect();
+        let mut first_seen: HashMap<String, (DateTime<Utc>, String)> = HashMap::new();
+        for ids in old_ids.chunks(READ_CHUNK) {
+            for (id, state) in self
+                .store
+                .record_states(&run.tenant, EntityKind::Users, ids)
+                .await?
+            {
+                first_seen.insert(id, (state.first_seen_at, state.first_seen_run));
+            }
+        }
+        let new_of: HashMap<&str, &str> = pairs
+            .iter()
+            .map(|p| (p.new.as_str(), p.old.as_str()))
+            .collect();
+        let old: HashSet<&str> = pairs.iter().map(|p| p.old.as_str()).collect();
+        let path = self
+            .artifacts
+            .scratch(&run.tenant, &run.run_id, REKEYED_PLAN_FILE)?;
+        let mut out = PlanWriter::create(&path)?;
+        for w in read_plan(plan)? {
+            let mut w: PlannedWrite = w?;
+            if w.kind == EntityKind::Users {
+                if w.sis.is_none() && old.contains(w.id.as_str()) {
+                    w.reason = Some(ArchiveReason::Rekeyed);
+                } else if let Some(old) = new_of.get(w.id.as_str()) {
+                    w.first_seen = first_seen.get(*old).cloned().or(w.first_seen);
+                }
+            }
+            out.write(&w)?;
+        }
+        out.finish()?;
+        Ok(path)
+    }
+
+    /// After an approval with `pairs` applied: each old record points to its
+    /// new one, each new one lists the old ids, and a Primary Administrator
+    /// stays one under the new id.
+    pub(super) async fn link_rekeys(&self, tenant: &str, pairs: &[Pair]) -> Result<(), SyncError> {
+        let admins: HashSet<String> = self
+            .store
+            .primary_admins(tenant)
+            .await?
+            .into_iter()
+            .collect();
+        for pair in pairs {
+            let old = self
+                .store
+                .get_entity(tenant, EntityKind::Users, &pair.old)
+                .await?;
+            let mut previous = old
+                .map(|o| o.rekey.previous_sourced_ids)
+                .unwrap_or_default();
+            previous.push(pair.old.clone());
+            self.store
+                .link_rekey(tenant, EntityKind::Users, &pair.old, &pair.new, &previous)
+                .await?;
+            if admins.contains(&pair.old) {
+                self.store
+                    .set_primary_admin(tenant, &pair.new, true)
+                    .await?;
+                self.store
+                    .set_primary_admin(tenant, &pair.old, false)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a mapping that does not fit the plan, naming every problem (the
+/// first ten).
+fn check_pairs(planned: &PlannedUsers, pairs: &[Pair]) -> Result<(), SyncError> {
+    let archived: HashSet<&str> = planned.archived.iter().map(String::as_str).collect();
+    let inserted: HashSet<&str> = planned.inserted.iter().map(|p| p.id.as_str()).collect();
+    let (mut olds, mut news) = (HashSet::new(), HashSet::new());
+    let mut problems = Vec::new();
+    for pair in pairs {
+        if !archived.contains(pair.old.as_str()) {
+            problems.push(format!(
+                "`{}` is not a user this run archives as absent",
+                pair.old
+            ));
+        }
+        if !inserted.contains(pair.new.as_str()) {
+            problems.push(format!("`{}` is not a user this run inserts", pair.new));
+        }
+        if !olds.insert(pair.old.as_str()) {
+            problems.push(format!("`{}` is paired more than once", pair.old));
+        }
+        if !news.insert(pair.new.as_str()) {
+            problems.push(format!("`{}` is paired more than once", pair.new));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let more = problems.len().saturating_sub(10);
+    problems.truncate(10);
+    let tail = if more > 0 {
+        format!("; and {more} more")
+    } else {
+        String::new()
+    };
+    Err(SyncError::Refused(format!(
+        "the re-key mapping does not fit the held run: {}{tail}",
+        problems.join("; ")
+    )))
+}

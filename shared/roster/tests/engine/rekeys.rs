@@ -1,0 +1,126 @@
+//! Re-keys on both stores: a district whose every student got a new
+//! sourcedId (state ids kept) is held with a proposal that pairs them;
+//! approving with it keeps first seen and the Primary Administrator flag,
+//! archives the old records as `rekeyed`, and a sign-in by an old id
+//! reaches the new record. An ambiguous or conflicting pair is never made.
+
+use crate::common::*;
+use oneroster::EntityKind;
+use roster::engine::RekeyChoice;
+use roster::rekey::Pair;
+use roster::*;
+
+/// 100 students with state ids `S0` …
+fn with_state_ids() -> District {
+    let mut district = District::new(100, 4);
+    for (i, s) in district.students.iter_mut().enumerate() {
+        s.state_id = Some(format!("S{i}"));
+    }
+    district
+}
+
+/// The same students under new sourcedIds (`new-0000` …), usernames and
+/// state ids kept; the last two delivered with one state id between them.
+fn rekeyed(full: &District) -> District {
+    let mut district = full.clone();
+    for s in district.students.iter_mut() {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    district.students[99].state_id = Some("S98".into());
+    district
+}
+
+async fn a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let full = with_state_ids();
+    sync(&store, &bench, &t, &full, None).await;
+    store
+        .set_primary_admin("d1", "stu-0001", true)
+        .await
+        .unwrap();
+    let first_seen = entity(&store, "d1", EntityKind::Users, "stu-0001")
+        .await
+        .first_seen_at;
+
+    let held = sync(&store, &bench, &t, &rekeyed(&full), None).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    let rekey = held.rekey.clone().expect("a re-key proposal");
+    assert_eq!((rekey.archived, rekey.inserted), (100, 100));
+    // The two that share a delivered state id are not paired by it; then
+    // one pairs by username, and the other, by username too, would join two
+    // different state ids: never paired.
+    assert_eq!(
+        rekey.paired_by,
+        [
+            ("userIds StateID".to_string(), 98),
+            ("username".to_string(), 1)
+        ]
+        .into(),
+    );
+    assert!(
+        held.message.contains("users look re-keyed: 99 of 100 archived users paired with new ones (userIds StateID 98, username 1); 1 unpaired"),
+        "{}",
+        held.message
+    );
+
+    let engine = Engine::new(&store, &bench.artifacts);
+    let wrong = engine
+        .approve_with(
+            &held.run_id,
+            "ops",
+            RekeyChoice::Mapping(vec![Pair {
+                old: "tch-0".into(),
+                new: "new-0001".into(),
+                key: roster::rekey::MatchKey::ByHand,
+            }]),
+        )
+        .await;
+    match wrong {
+        Err(SyncError::Refused(message)) => assert!(
+            message.contains("`tch-0` is not a user this run archives as absent"),
+            "{message}"
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let approved = engine
+        .approve_with(&held.run_id, "ops", RekeyChoice::Proposed)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
+    assert!(
+        approved.message.contains("with the re-key of 99 users"),
+        "{}",
+        approved.message
+    );
+    assert_eq!(approved.rekey.unwrap().applied, Some(99));
+
+    let new = entity(&store, "d1", EntityKind::Users, "new-0001").await;
+    assert_eq!(new.first_seen_at, first_seen, "first seen carries on");
+    assert!(new.primary_admin, "the Primary Administrator stays one");
+    assert_eq!(new.rekey.previous_sourced_ids, ["stu-0001"]);
+    let old = entity(&store, "d1", EntityKind::Users, "stu-0001").await;
+    assert!(!old.primary_admin);
+    assert_eq!(
+        old.archive.as_ref().and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Rekeyed)
+    );
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-0001"));
+    let unpaired = entity(&store, "d1", EntityKind::Users, "stu-0099").await;
+    assert_eq!(
+        unpaired.archive.and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Absent)
+    );
+
+    let (found, followed) = roster::sign_in::current_user(&store, "d1", "stu-0001")
+        .await
+        .unwrap()
+        .expect("the old id is known");
+    assert_eq!((found.sourced_id.as_str(), followed), ("new-0001", true));
+}
+
+conformance!(a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,);
