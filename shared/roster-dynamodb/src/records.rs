@@ -392,7 +392,7 @@ impl Rekeys for DynamoStore {
             .metered(&self.meter)
             .await
             .map_err(sdk_error)?;
-        let previous = previous.iter().map(|id| s(id)).collect();
+        let previous = previous.iter().map(s).collect();
         self.client
             .update_item()
             .table_name(&self.table)
