@@ -11,6 +11,7 @@ pub mod outcome;
 pub mod progress;
 pub mod runs_changes;
 pub mod runs_cmd;
+pub mod runs_rekey;
 pub mod runs_told;
 pub mod sso_cmd;
 pub mod status_cmd;

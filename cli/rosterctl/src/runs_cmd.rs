@@ -10,6 +10,7 @@ use crate::stores::StoreArgs;
 use cloud::s3::S3Uri;
 use oneroster::report::escape_controls;
 use oneroster::EntityKind;
+use roster::engine::RekeyChoice;
 use roster::revert::{RevertOutcome, RevertRequest};
 use roster::{Artifacts, Engine, LocalArtifacts, Prefetched, RunRecord, Store, SyncError};
 use serde_json::json;
@@ -59,6 +60,11 @@ pub struct ShowArgs {
     /// that change, never their values.
     #[arg(long, value_name = "FILE")]
     pub changes: Option<PathBuf>,
+    /// A held run whose users look re-keyed: also write its proposed mapping
+    /// (old_sourcedId, new_sourcedId, matched_on; ids only) as a CSV file the
+    /// district can correct; approve with `runs approve RUN --rekey FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub rekey: Option<PathBuf>,
 }
 
 impl ShowArgs {
@@ -67,7 +73,14 @@ impl ShowArgs {
         let html = self.html.as_deref();
         let artifacts = self.store.artifacts();
         let (run_id, json, changes) = (&self.run_id, self.json, self.changes.as_deref());
+        let rekey = self.rekey.as_deref();
         on_store!(self.store, json, s => {
+            if let Some(path) = rekey {
+                match crate::runs_rekey::write_proposal(&s, run_id, path).await {
+                    Ok(n) => eprintln!("wrote {n} proposed pairs to {}", path.display()),
+                    Err(e) => return refused(json, &e),
+                }
+            }
             if let Some(path) = changes {
                 let written = runs_changes::show_changes(&s, &artifacts, run_id, path, json);
                 if let Err(refusal) = written.await {
@@ -91,6 +104,12 @@ pub struct ApproveArgs {
     /// RunNoticeTopicArn output) [default: $ROSTER_NOTICE_TOPIC_ARN; none: nothing is published].
     #[arg(long, value_name = "ARN")]
     pub notice_topic_arn: Option<String>,
+    /// Apply as a re-key: each new user carries on its old record (first
+    /// seen, Primary Administrator, earlier ids), the old one is archived as
+    /// `rekeyed`. Alone: the run's proposal; with a FILE: that mapping (a
+    /// corrected proposal, `runs show RUN --rekey FILE`).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub rekey: Option<Option<PathBuf>>,
     #[command(flatten)]
     pub store: StoreArgs,
     /// JSON output.
@@ -105,6 +124,7 @@ impl ApproveArgs {
             approve: true,
             by: self.by,
             topic: self.notice_topic_arn,
+            rekey: self.rekey,
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -136,24 +156,25 @@ impl DiscardArgs {
             approve: false,
             by: self.by,
             topic: self.notice_topic_arn,
+            rekey: None,
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
 }
 
 /// What `runs approve|discard` was asked.
-struct Decision {
+pub struct Decision {
     approve: bool,
     by: Option<String>,
     topic: Option<String>,
+    /// `--rekey [FILE]`.
+    rekey: Option<Option<PathBuf>>,
 }
 
 /// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
 async fn decide_command(run_id: String, d: Decision, store: StoreArgs, json: bool) -> Outcome {
     let artifacts = store.artifacts();
-    let by = operator(d.by);
-    let topic = d.topic.as_deref();
-    on_store!(store, json, s => runs_decide(&s, &artifacts, &run_id, d.approve, &by, topic, json).await)
+    on_store!(store, json, s => runs_decide(&s, &artifacts, &run_id, &d, json).await)
 }
 
 /// The outcome of a decided run: the run, then what the district was told
@@ -327,6 +348,16 @@ fn render_notes(out: &mut String, run: &RunRecord) {
     for (kind, hold) in &run.hold {
         let _ = writeln!(out, "HOLD {kind}: {}", hold.message);
     }
+    if let Some(rekey) = &run.rekey {
+        match rekey.applied {
+            Some(n) => {
+                let _ = writeln!(out, "REKEY: applied as a re-key of {n} users");
+            }
+            None => {
+                let _ = writeln!(out, "REKEY: {} (`runs show {} --rekey map.csv` writes the pairs; `runs approve {} --rekey [map.csv]` applies them)", rekey.sentence(), run.run_id, run.run_id);
+            }
+        }
+    }
     for line in present::notice::school_hold_lines(run) {
         let _ = writeln!(out, "HOLD SCHOOL: {line}");
     }
@@ -473,11 +504,14 @@ pub async fn runs_decide<S: Store>(
     store: &S,
     artifacts: &LocalArtifacts,
     run_id: &str,
-    approve: bool,
-    by: &str,
-    topic: Option<&str>,
+    d: &Decision,
     json: bool,
 ) -> Outcome {
+    let (approve, by, topic) = (d.approve, operator(d.by.clone()), d.topic.as_deref());
+    let rekey = match crate::runs_rekey::choice(store, run_id, &d.rekey).await {
+        Ok(rekey) => rekey,
+        Err(e) => return refused(json, &e),
+    };
     // A plan kept in S3 by a Lambda run is fetched first.
     let fetched = if approve {
         match prefetch_from_s3(store, artifacts, run_id, |r| r.plan_ref.clone()).await {
@@ -489,9 +523,16 @@ pub async fn runs_decide<S: Store>(
     };
     let result = match &fetched {
         Some((prefetched, _file)) => {
-            decide(&local_engine(store, prefetched), run_id, approve, by).await
+            decide(
+                &local_engine(store, prefetched),
+                run_id,
+                approve,
+                &by,
+                rekey,
+            )
+            .await
         }
-        None => decide(&local_engine(store, artifacts), run_id, approve, by).await,
+        None => decide(&local_engine(store, artifacts), run_id, approve, &by, rekey).await,
     };
     drop(fetched); // the fetched plan's temporary file is removed
     match result {
@@ -584,9 +625,10 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
     run_id: &str,
     approve: bool,
     by: &str,
+    rekey: RekeyChoice,
 ) -> Result<RunRecord, SyncError> {
     if approve {
-        engine.approve(run_id, by).await
+        engine.approve_with(run_id, by, rekey).await
     } else {
         engine.discard(run_id, by).await
     }

@@ -46,6 +46,23 @@ fn state(e: &Explanation) -> String {
             user.updated_run
         ),
     };
+    if let Some(new) = &user.rekey.rekeyed_to {
+        text.push_str(&format!(
+            "; the same person carries on as `{new}` (explain that id for their sign-in)"
+        ));
+    }
+    if !user.rekey.previous_sourced_ids.is_empty() {
+        let earlier: Vec<String> = user
+            .rekey
+            .previous_sourced_ids
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect();
+        text.push_str(&format!(
+            "; earlier sourcedIds {} (a sign-in by them finds this record)",
+            earlier.join(", ")
+        ));
+    }
     if user.primary_admin {
         text.push_str("; a Primary Administrator");
     }
@@ -350,6 +367,7 @@ mod tests {
             first_seen_run: "run-1".into(),
             updated_at: at,
             updated_run: "run-2".into(),
+            rekey: Default::default(),
         }
     }
 

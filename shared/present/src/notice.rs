@@ -145,6 +145,21 @@ pub fn next_step(run: &RunRecord) -> &'static str {
     next_step_for(run.status, &run.source.kind)
 }
 
+/// A re-key in a sentence: proposed (a held run whose users look re-keyed)
+/// or applied (approved with the re-key).
+pub fn rekey_line(run: &RunRecord) -> Option<String> {
+    let rekey = run.rekey.as_ref()?;
+    Some(match rekey.applied {
+        Some(n) => format!(
+            "Applied as a re-key: {n} users carry on under their new sourcedIds (their history in the product is kept)."
+        ),
+        None => format!(
+            "The {}. We can apply it as a re-key so that each person keeps their history in the product; the proposed pairs can be sent to you to check.",
+            rekey.sentence()
+        ),
+    })
+}
+
 /// The per-school hold in sentences: where the held part waits (or which
 /// run applied the rest), then each held school's reason and numbers.
 pub fn school_hold_lines(run: &RunRecord) -> Vec<String> {
@@ -217,6 +232,9 @@ pub fn notice(run: &RunRecord) -> Notice {
         for (kind, hold) in &run.hold {
             let _ = writeln!(body, "\nHeld ({}): {}.", shown(kind), hold.message);
         }
+    }
+    if let Some(line) = rekey_line(run) {
+        let _ = writeln!(body, "\n{line}");
     }
     let schools = school_hold_lines(run);
     if !schools.is_empty() {

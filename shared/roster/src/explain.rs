@@ -78,6 +78,8 @@ pub struct UserFacts {
     pub updated_at: DateTime<Utc>,
     /// The run that last wrote the user.
     pub updated_run: String,
+    /// Re-keys: the id it carries on under, or its earlier ids.
+    pub rekey: crate::store::RekeyLinks,
 }
 
 /// One sign-in attempt.
@@ -128,6 +130,7 @@ pub async fn explain_user<S: Store>(
         first_seen_run: r.first_seen_run,
         updated_at: r.updated_at,
         updated_run: r.updated_run,
+        rekey: r.rekey,
     });
     let sign_ins = store
         .list_sign_in_audits(Some(t), AUDITS_READ, now)

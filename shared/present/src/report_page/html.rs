@@ -156,6 +156,9 @@ fn counts(run: &RunRecord) -> Markup {
             @for (kind, hold) in &run.hold {
                 p { "Held (" (Text(kind)) "): " (Text(&hold.message)) "." }
             }
+            @if let Some(line) = crate::notice::rekey_line(run) {
+                p { (Text(&line)) }
+            }
             @for line in crate::notice::school_hold_lines(run) {
                 p { (Text(&line)) }
             }
