@@ -562,3 +562,136 @@ async fn offboarding_on_the_embedded_store_deletes_its_rows_and_run_files() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("nothing left"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_that_fails_is_reported_and_a_rerun_finishes_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (table, bucket, t) = (
+        testkit::unique("offboard"),
+        testkit::unique("stack"),
+        testkit::unique("gone"),
+    );
+    let topic = testkit::notices::notice_topic().await;
+    let prefix = format!("{}/", testkit::unique("secrets"));
+    let server = aws_sdk_transfer::Client::new(&testkit::moto_config())
+        .create_server()
+        .send()
+        .await
+        .unwrap()
+        .server_id;
+    assert_eq!(
+        rosterctl(d, &["generate", "--students", "10", "--out", "district"]).0,
+        0
+    );
+    let mut args = vec![
+        "tenants",
+        "add",
+        t.as_str(),
+        "--connection",
+        "api",
+        "--create-table",
+    ];
+    args.extend([
+        "--api-url",
+        "https://oneroster.example/",
+        "--api-token",
+        "TOKEN",
+    ]);
+    args.extend(["--secret-prefix", &prefix, "--dynamodb", &table]);
+    assert_eq!(rosterctl(d, &args).0, 0);
+    assert_eq!(
+        rosterctl(
+            d,
+            &["sync", "district", "--tenant", &t, "--dynamodb", &table]
+        )
+        .0,
+        0
+    );
+    fill_bucket(&bucket, &[&t]).await;
+    let items_before = mentioning(&scan(&table).await, &t).len();
+
+    // Secrets Manager refuses the deletion (the lookup goes through).
+    let faults = testkit::moto_faults::MotoFaults::start();
+    faults.always(
+        testkit::moto_faults::Op::Other,
+        "ForceDeleteWithoutRecovery",
+        testkit::moto_faults::Fault::access_denied(),
+    );
+    let mut args = vec![
+        "tenants",
+        "offboard",
+        t.as_str(),
+        "--confirm",
+        t.as_str(),
+        "--json",
+    ];
+    args.extend(["--inbound-bucket", &bucket, "--sftp-server-id", &server]);
+    args.extend([
+        "--notice-topic-arn",
+        &topic,
+        "--secret-prefix",
+        &prefix,
+        "--dynamodb",
+        &table,
+    ]);
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .dir(d)
+        .aws()
+        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &faults.endpoint)
+        .run(&args);
+    assert_eq!(out.code, 2, "{}", out.combined());
+    let receipt: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(receipt["complete"], false);
+    assert_eq!(receipt["not_deleted"]["secret"], true);
+    assert_eq!(receipt["deleted"]["secret"], false);
+    assert_eq!(
+        receipt["deleted"]["s3"][format!("inbound/{t}/")]["versions"],
+        2
+    );
+    let left: u64 = receipt["not_deleted"]["store_items"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        left as usize, items_before,
+        "the store is kept until the AWS steps succeed"
+    );
+    assert!(
+        receipt["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("DeleteSecret"),
+        "{receipt}"
+    );
+    assert!(secret_exists(&format!("{prefix}{t}")).await);
+    assert!(versions(&bucket)
+        .await
+        .iter()
+        .all(|v| !v.contains(&format!("/{t}/"))));
+
+    // Run again (Secrets Manager answers now): it finishes.
+    let (code, out) = rosterctl(d, &args);
+    assert_eq!(code, 0, "{out}");
+    let receipt: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(receipt["complete"], true, "{receipt}");
+    assert_eq!(receipt["deleted"]["secret"], true);
+    assert_eq!(
+        receipt["deleted"]["s3"][format!("inbound/{t}/")]["versions"],
+        0,
+        "already gone: {receipt}"
+    );
+    assert!(!secret_exists(&format!("{prefix}{t}")).await);
+    assert!(mentioning(&scan(&table).await, &t).is_empty());
+    let receipts = versions(&bucket).await;
+    assert_eq!(
+        receipts
+            .iter()
+            .filter(|v| v.starts_with("receipts/offboarding/"))
+            .count(),
+        2,
+        "one receipt a run that deleted something: {receipts:?}"
+    );
+}
