@@ -174,6 +174,14 @@ pub(crate) enum TenantsCommand {
     /// One subscription per address, its filter policy admitting the districts that name it;
     /// subscriptions made by hand without a tenant filter are left as they are.
     Notices(tenants_cmd::NoticesArgs),
+    /// Delete everything of a district: store items, bucket objects (every
+    /// version), API secret, pull schedule, SFTP user, notice subscriptions,
+    /// local run files; and keep a deletion receipt apart from it.
+    ///
+    /// --confirm must repeat the tenant id. Refused while a run holds the
+    /// tenant's lease. Exit code 0: deleted (or nothing left, or --dry-run);
+    /// 1: refused; 2: some of it could not be deleted (run again to finish).
+    Offboard(tenants_cmd::OffboardArgs),
     /// The morning check: one line per district (last applied run and its age, last outcome, Primary Administrator, SSO, overdue).
     Status(status_cmd::StatusArgs),
 }

@@ -67,6 +67,7 @@ async fn tenants(command: TenantsCommand) -> Outcome {
         TenantsCommand::Check(a) => a.run().await,
         TenantsCommand::Notices(a) => a.run().await,
         TenantsCommand::Status(a) => a.run().await,
+        TenantsCommand::Offboard(a) => a.run().await,
     }
 }
 

@@ -30,6 +30,7 @@ use xxhash_rust::xxh3::xxh3_64;
 mod coordination;
 mod items;
 mod meter;
+mod offboarding;
 mod one_time;
 mod records;
 mod requests;

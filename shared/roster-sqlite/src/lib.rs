@@ -16,6 +16,7 @@ use std::time::Duration;
 
 mod coordination;
 mod layout;
+mod offboarding;
 mod one_time;
 mod records;
 mod runs;

@@ -41,7 +41,7 @@ pub use store::*;
 pub mod roles {
     pub use crate::store::{
         Claims, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, ProvisionalUsers, Records,
-        Runs, SignInAudits, Store, Tenants,
+        Runs, SignInAudits, Store, TenantErasure, Tenants,
     };
 }
 pub use tenant::{

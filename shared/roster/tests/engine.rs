@@ -38,6 +38,8 @@ mod holds;
 mod leases;
 #[path = "engine/model.rs"]
 mod model;
+#[path = "engine/offboarding.rs"]
+mod offboarding;
 #[path = "engine/promise.rs"]
 mod promise;
 #[path = "engine/rekeys.rs"]

@@ -10,6 +10,9 @@ use serde_json::json;
 pub mod check;
 mod commands;
 pub mod notices;
+mod offboard;
+mod offboard_aws;
+mod offboard_receipt;
 mod schedule;
 mod secret;
 mod settings;
@@ -18,6 +21,7 @@ mod sftp;
 pub use commands::{
     AddArgs, ChangeArgs, CheckSftpArgs, CheckTenantArgs, ListArgs, NoticesArgs, ShowArgs,
 };
+pub use offboard::OffboardArgs;
 use schedule::{schedule_state, upsert_schedule};
 use secret::{read_secret, secret_json, store_secret};
 pub use settings::{apply, ConnectionArg, TenantArgs};

@@ -4,6 +4,11 @@ use super::TenantArgs;
 use api_pull::PullEvent;
 use roster::{Connection, TenantConfig};
 
+/// The name of a tenant's pull schedule: `{tenant}-pull`.
+pub(super) fn schedule_name(tenant: &str) -> String {
+    format!("{tenant}-pull")
+}
+
 /// Creates or updates the EventBridge Scheduler schedule `{tenant}-pull` that invokes the
 /// pull function with the schedule's own input (`PullEvent::scheduled`); disabled with the
 /// tenant. `None` for a tenant without an API schedule.
@@ -26,7 +31,7 @@ pub(super) async fn upsert_schedule(
     };
     let sdk = cloud::sdk_config().await;
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
-    let name = format!("{}-pull", config.tenant);
+    let name = schedule_name(&config.tenant);
     let mut target = Target::builder().arn(function).role_arn(role).input(
         serde_json::to_string(&PullEvent::scheduled(&config.tenant)).map_err(|e| e.to_string())?,
     );
@@ -87,7 +92,7 @@ pub(super) async fn schedule_state(group: &str, tenant: &str) -> super::check::S
     let scheduler = aws_sdk_scheduler::Client::new(&sdk);
     match scheduler
         .get_schedule()
-        .name(format!("{tenant}-pull"))
+        .name(schedule_name(tenant))
         .group_name(group)
         .send()
         .await

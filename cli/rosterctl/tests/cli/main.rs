@@ -6,6 +6,7 @@ mod browser_cli;
 mod changes_cli;
 mod explain_cli;
 mod help_cli;
+mod offboard_cli;
 mod progress_cli;
 mod pull_cli;
 mod rekey_cli;

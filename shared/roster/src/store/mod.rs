@@ -7,6 +7,7 @@
 
 mod coordination;
 mod error;
+mod offboarding;
 mod records;
 mod roles;
 
@@ -14,6 +15,7 @@ pub use crate::run::StoreUsage;
 use chrono::{DateTime, Utc};
 pub use coordination::*;
 pub use error::*;
+pub use offboarding::*;
 pub use records::*;
 pub use roles::*;
 use std::time::Duration;
