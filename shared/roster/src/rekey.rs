@@ -225,12 +225,22 @@ impl Proposal {
 }
 
 /// Pairs the records a delivery would archive (`old`) with those it would
-/// insert (`new`).
+/// insert (`new`), by every key in turn.
 pub fn propose(old: &[Person], new: &[Person]) -> Proposal {
+    propose_by(old, new, &STAGES)
+}
+
+/// Pairs as [`propose`] does by the exact keys only: `identifier` and typed
+/// `userIds` entries (what every delivery applies without a person).
+pub fn propose_exact(old: &[Person], new: &[Person]) -> Proposal {
+    propose_by(old, new, &STAGES[..2])
+}
+
+fn propose_by(old: &[Person], new: &[Person], stages: &[Stage]) -> Proposal {
     let mut old_of: HashMap<usize, usize> = HashMap::new();
     let mut pairs: Vec<(usize, usize, MatchKey)> = Vec::new();
     let mut paired_new: HashSet<usize> = HashSet::new();
-    for stage in STAGES {
+    for &stage in stages {
         let index = |people: &[Person], taken: &dyn Fn(usize) -> bool| {
             let mut by_value: HashMap<String, Vec<usize>> = HashMap::new();
             for (i, p) in people.iter().enumerate().filter(|(i, _)| !taken(*i)) {
@@ -458,6 +468,24 @@ mod tests {
         assert!(p.pairs.is_empty(), "{:?}", p.pairs);
         assert_eq!(p.unpaired_old.len(), 4);
         assert_eq!(p.unpaired_new.len(), 4);
+    }
+
+    #[test]
+    fn exact_pairs_need_an_identifier_or_a_typed_user_id() {
+        let old = [
+            person("o1", json!({"identifier": "1"})),
+            person("o2", json!({"email": "b@x.org"})),
+        ];
+        let new = [
+            person("n1", json!({"identifier": "1"})),
+            person("n2", json!({"email": "b@x.org"})),
+        ];
+        let p = propose_exact(&old, &new);
+        assert_eq!(pairs(&p), [("o1", "n1", "identifier".to_string())]);
+        assert_eq!(
+            (p.unpaired_old.as_slice(), p.unpaired_new.as_slice()),
+            (&["o2".to_string()][..], &["n2".to_string()][..])
+        );
     }
 
     #[test]

@@ -350,12 +350,29 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             false => Some(self.hold_schools_apart(&tenant.tenant, run, &plan_path)?),
         };
         let to_apply = apart.as_ref().map_or(&plan_path, |(applied, _)| applied);
+        // Users re-keyed under exact keys carry on without a person.
+        let rekeys = self.exact_rekeys(run, to_apply).await?;
+        let to_apply = rekeys.as_ref().map_or(to_apply, |(rewritten, _)| rewritten);
         let written = self
             .apply_with_images(&tenant.tenant, lease, run, to_apply)
             .await?;
         let _ = std::fs::remove_file(&plan_path);
+        if let Some((_, pairs)) = &rekeys {
+            self.link_rekeys(&tenant.tenant, pairs).await?;
+        }
         self.finish_applied(&tenant.tenant, lease, run, state, written)
             .await?;
+        if let Some((rewritten, pairs)) = rekeys {
+            let _ = std::fs::remove_file(rewritten);
+            if let Some(rekey) = run.rekey.as_mut() {
+                rekey.applied = Some(pairs.len() as u64);
+            }
+            run.message = format!(
+                "{}; {} users re-keyed (the same identifier or state id under a new sourcedId)",
+                run.message,
+                pairs.len()
+            );
+        }
         if let Some((applied, held)) = apart {
             let _ = std::fs::remove_file(applied);
             self.store.put_run(&held).await?;

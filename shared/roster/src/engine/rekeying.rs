@@ -8,7 +8,7 @@ use super::Engine;
 use crate::artifacts::Artifacts;
 use crate::error::SyncError;
 use crate::plan::{read_plan, PlanWriter, PlannedWrite};
-use crate::rekey::{propose, write_mapping, Pair, Person};
+use crate::rekey::{propose, propose_exact, write_mapping, Pair, Person, Proposal};
 use crate::run::{RekeySummary, RunRecord};
 use crate::store::{ArchiveReason, Store};
 use crate::tenant::HoldThresholds;
@@ -74,18 +74,64 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             return Ok(());
         }
         let planned = planned_users(plan)?;
-        let mut old = Vec::with_capacity(planned.archived.len());
-        for ids in planned.archived.chunks(READ_CHUNK) {
+        let old = self.archived_people(tenant, &planned.archived).await?;
+        let proposal = propose(&old, &planned.inserted);
+        self.keep_proposal(tenant, run, &planned, &proposal)
+    }
+
+    /// A delivery applied without a person: pairs the users it archives as
+    /// absent with those it inserts, by the exact keys only (`identifier`,
+    /// typed `userIds`); the plan rewritten to apply them as re-keys, and
+    /// the pairs (none when nothing pairs).
+    pub(super) async fn exact_rekeys(
+        &self,
+        run: &mut RunRecord,
+        plan: &Path,
+    ) -> Result<Option<(PathBuf, Vec<Pair>)>, SyncError> {
+        let users = run.counts.get("users");
+        if users.is_none_or(|c| c.archived == 0 || c.inserted == 0) {
+            return Ok(None);
+        }
+        let tenant = run.tenant.clone();
+        let planned = planned_users(plan)?;
+        let old = self.archived_people(&tenant, &planned.archived).await?;
+        let proposal = propose_exact(&old, &planned.inserted);
+        if proposal.pairs.is_empty() {
+            return Ok(None);
+        }
+        self.keep_proposal(&tenant, run, &planned, &proposal)?;
+        let rewritten = self.rekeyed_plan(run, plan, &proposal.pairs).await?;
+        Ok(Some((rewritten, proposal.pairs)))
+    }
+
+    /// What the district says of the stored users `ids`.
+    async fn archived_people(
+        &self,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<Person>, SyncError> {
+        let mut people = Vec::with_capacity(ids.len());
+        for ids in ids.chunks(READ_CHUNK) {
             let states = self
                 .store
                 .record_states(tenant, EntityKind::Users, ids)
                 .await?;
-            old.extend(
+            people.extend(
                 ids.iter()
                     .filter_map(|id| Some(Person::of(id, &states.get(id)?.sis))),
             );
         }
-        let proposal = propose(&old, &planned.inserted);
+        Ok(people)
+    }
+
+    /// Keeps `proposal` as the run's mapping file and sums it up on the run.
+    fn keep_proposal(
+        &self,
+        tenant: &str,
+        run: &mut RunRecord,
+        planned: &PlannedUsers,
+        proposal: &Proposal,
+    ) -> Result<(), SyncError> {
         let path = self.artifacts.scratch(tenant, &run.run_id, MAPPING_FILE)?;
         write_mapping(&path, &proposal.pairs)
             .map_err(|e| SyncError::io("writing the re-key mapping", e))?;

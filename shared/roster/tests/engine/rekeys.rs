@@ -123,4 +123,42 @@ async fn a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it<
     assert_eq!((found.sourced_id.as_str(), followed), ("new-0001", true));
 }
 
-conformance!(a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,);
+async fn a_few_users_rekeyed_by_state_id_carry_on_without_a_hold<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let mut full = with_state_ids();
+    full.students[3].state_id = None;
+    sync(&store, &bench, &t, &full, None).await;
+    let mut next = full.clone();
+    for s in next.students.iter_mut().take(4) {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    let run = sync(&store, &bench, &t, &next, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let rekey = run.rekey.clone().expect("exact pairs are applied");
+    assert_eq!(rekey.applied, Some(3));
+    assert_eq!(rekey.paired_by, [("userIds StateID".to_string(), 3)].into());
+    assert!(
+        run.message.ends_with(
+            "; 3 users re-keyed (the same identifier or state id under a new sourcedId)"
+        ),
+        "{}",
+        run.message
+    );
+    let old = entity(&store, "d1", EntityKind::Users, "stu-0000").await;
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-0000"));
+    // Only exact keys without a person: the same username is not enough.
+    let absent = entity(&store, "d1", EntityKind::Users, "stu-0003").await;
+    assert_eq!(
+        absent.archive.and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Absent)
+    );
+    assert!(absent.rekey.rekeyed_to.is_none());
+}
+
+conformance!(
+    a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
+    a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
+);
