@@ -18,6 +18,7 @@ pub mod freshness;
 pub mod held_changes;
 pub mod history;
 mod memory;
+pub mod personal;
 pub mod plan;
 pub mod revert;
 pub mod run;
