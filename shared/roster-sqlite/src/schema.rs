@@ -12,7 +12,7 @@ use rusqlite::{Connection, TransactionBehavior};
 /// The layout this build writes, kept in the file's `PRAGMA user_version`.
 /// Raise it with any change to [`TABLES`]: files of the former layout are
 /// then refused when opened, with what to do.
-pub(super) const LAYOUT_VERSION: i64 = 3;
+pub(super) const LAYOUT_VERSION: i64 = 4;
 
 /// Set on a new file, before its first table: 16 KiB pages (records are
 /// ~500 bytes: fewer, fuller pages, a quarter less time to load a district).
@@ -122,6 +122,9 @@ CREATE TABLE entities (    tenant INTEGER NOT NULL,
     user TEXT,
     -- Platform-made at sign-in (never by a sync); a sync's write clears it.
     provisional INTEGER NOT NULL DEFAULT 0,
+    -- Platform-owned: when and why the person's personal fields were erased
+    -- (JSON of `roster::store::Erasure`); a sync's write clears it.
+    erasure TEXT,
     PRIMARY KEY (tenant, kind, sourced_id)
 ) WITHOUT ROWID;
 CREATE INDEX entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;

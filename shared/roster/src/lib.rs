@@ -20,6 +20,7 @@ pub mod history;
 mod memory;
 pub mod personal;
 pub mod plan;
+pub mod retention;
 pub mod revert;
 pub mod run;
 pub mod school_year;
@@ -40,8 +41,8 @@ pub use store::*;
 /// store (`use roster::roles::*;`).
 pub mod roles {
     pub use crate::store::{
-        Claims, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, ProvisionalUsers, Records,
-        Runs, SignInAudits, Store, Tenants,
+        Claims, Erasures, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, ProvisionalUsers,
+        Records, Runs, SignInAudits, Store, Tenants,
     };
 }
 pub use tenant::{

@@ -168,6 +168,9 @@ pub struct KindCounts {
     pub rejected: u64,
     /// Rows skipped by policy.
     pub skipped: u64,
+    /// People whose personal fields were erased (retention, `users forget`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub erased: u64,
 }
 
 impl KindCounts {

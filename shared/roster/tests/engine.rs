@@ -40,6 +40,8 @@ mod leases;
 mod model;
 #[path = "engine/promise.rs"]
 mod promise;
+#[path = "engine/retention.rs"]
+mod retention;
 #[path = "engine/revert.rs"]
 mod revert;
 #[path = "engine/school_holds.rs"]

@@ -385,6 +385,7 @@ pub trait Store:
     + SignInAudits
     + Leases
     + Claims
+    + Erasures
 {
 }
 
@@ -398,6 +399,7 @@ impl<T> Store for T where
         + SignInAudits
         + Leases
         + Claims
+        + Erasures
 {
 }
 
