@@ -286,10 +286,11 @@ mod tests {
 
             let error = SqliteStore::open(&path).err().expect("refused");
             let message = error.to_string();
+            let reads = format!("reads only version {LAYOUT_VERSION}");
             for said in [
                 path.display().to_string().as_str(),
                 "layout version 0",
-                "reads only version 3",
+                reads.as_str(),
                 "move the file aside and sync the delivery again into a fresh file",
                 "rosterctl sync EXPORT.zip --tenant TENANT --db",
             ] {
