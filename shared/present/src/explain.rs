@@ -49,6 +49,9 @@ fn state(e: &Explanation) -> String {
     if user.primary_admin {
         text.push_str("; a Primary Administrator");
     }
+    if let Some(erasure) = &user.erasure {
+        text.push_str(&format!("; {}", erasure.describe()));
+    }
     text.push('.');
     text
 }
@@ -347,6 +350,7 @@ mod tests {
             first_seen_run: "run-1".into(),
             updated_at: at,
             updated_run: "run-2".into(),
+            erasure: None,
         }
     }
 

@@ -78,6 +78,9 @@ pub struct UserFacts {
     pub updated_at: DateTime<Utc>,
     /// The run that last wrote the user.
     pub updated_run: String,
+    /// Their personal data was erased (retention or `users forget`): when, why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<crate::store::Erasure>,
 }
 
 /// One sign-in attempt.
@@ -128,6 +131,7 @@ pub async fn explain_user<S: Store>(
         first_seen_run: r.first_seen_run,
         updated_at: r.updated_at,
         updated_run: r.updated_run,
+        erasure: r.erasure,
     });
     let sign_ins = store
         .list_sign_in_audits(Some(t), AUDITS_READ, now)

@@ -8,6 +8,7 @@ mod explain_cli;
 mod help_cli;
 mod progress_cli;
 mod pull_cli;
+mod retention_cli;
 mod roster_cli;
 mod runs_told_cli;
 mod sso_serve_cli;
