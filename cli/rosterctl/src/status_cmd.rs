@@ -386,7 +386,9 @@ mod tests {
             vec!["adm-1".into()],
             now,
             3,
-        );
+        )
+        .retention(&ready, 365);
+        assert_eq!(a.retain_archived_days, Some(365));
         assert!(!a.overdue && a.has_primary_admin && a.sso_enabled);
         assert_eq!(a.freshness, Freshness::Fresh);
 
@@ -435,13 +437,17 @@ mod tests {
             "{out}"
         );
         assert!(
-            lines[1].contains(" yes ") && lines[1].contains(" on ") && lines[1].ends_with("no"),
+            lines[1].contains(" yes ")
+                && lines[1].contains(" on ")
+                && lines[1].contains(" no ")
+                && lines[1].ends_with("365d"),
             "{out}"
         );
         assert!(
             lines[2].starts_with("shelbyville")
                 && lines[2].contains("4d 0h")
-                && lines[2].ends_with("OVERDUE"),
+                && lines[2].contains(" OVERDUE ")
+                && lines[2].ends_with("off"),
             "{out}"
         );
         assert!(
