@@ -145,6 +145,14 @@ pub(crate) enum UsersCommand {
     History(UserHistoryArgs),
     /// A stored user: SIS fields, archive state, Primary Administrator flag.
     Show(users_cmd::ShowArgs),
+    /// Erase one person's personal data now, at the district's request: the
+    /// user's fields but ids, status, role and enabledUser, and their
+    /// demographics (active or archived; recorded as a `forget` run).
+    ///
+    /// The next delivery brings the data back if the district's file still
+    /// has the person: the district must remove them at the source too.
+    /// Exit code 0: erased (or already); 1: no such user or tenant, or busy.
+    Forget(rosterctl::retention_cmd::ForgetArgs),
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -182,6 +190,12 @@ pub(crate) enum TenantsCommand {
     /// tenant's lease. Exit code 0: deleted (or nothing left, or --dry-run);
     /// 1: refused; 2: some of it could not be deleted (run again to finish).
     Offboard(tenants_cmd::OffboardArgs),
+    /// Erase the personal data of the district's people archived longer than
+    /// its retention (`--retain-archived-days`, else RETAIN_ARCHIVED_DAYS,
+    /// default 365; 0: off), and delete the local run folders older than it.
+    ///
+    /// Exit code 0: done (or nothing to do); 1: busy or no such tenant.
+    Retain(rosterctl::retention_cmd::RetainArgs),
     /// The morning check: one line per district (last applied run and its age, last outcome, Primary Administrator, SSO, overdue).
     Status(status_cmd::StatusArgs),
 }

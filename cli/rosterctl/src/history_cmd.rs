@@ -152,10 +152,17 @@ pub async fn record_history<S: Store, A: Artifacts>(
     };
     let rows = history_rows(&entries, &RecordState::of(&current));
     let record = Record { tenant, kind, id };
+    let erased = current.erasure.as_ref().map(|e| e.describe());
     ok(if json {
-        render_json(&record, &rows, without_images)
+        render_json(&record, &rows, without_images, erased.as_deref())
     } else {
-        render_text(&record, limit, &rows, without_images)
+        let mut out = render_text(&record, limit, &rows, without_images);
+        if let Some(said) = erased {
+            out.push_str(&format!(
+                "{said}: what earlier runs wrote of its personal fields is gone\n"
+            ));
+        }
+        out
     })
 }
 
@@ -171,7 +178,9 @@ async fn writes_of<A: Artifacts>(
     let mut without_images = 0;
     for run in runs {
         let Some(reference) = run.before_ref.clone() else {
-            if run.status == roster::RunStatus::Applied && run.items_written > 0 {
+            // Erasures keep no before-images: they would hold what was erased.
+            let erasing = matches!(run.source.kind.as_str(), "retention" | "forget");
+            if run.status == roster::RunStatus::Applied && run.items_written > 0 && !erasing {
                 without_images += 1;
             }
             continue;
@@ -236,7 +245,12 @@ fn history_rows<'a>(entries: &'a [Entry], now: &RecordState) -> Vec<Row<'a>> {
 }
 
 /// The history as one JSON object.
-fn render_json(record: &Record, rows: &[Row], without_images: usize) -> String {
+fn render_json(
+    record: &Record,
+    rows: &[Row],
+    without_images: usize,
+    erased: Option<&str>,
+) -> String {
     let history: Vec<_> = rows
         .iter()
         .map(|(e, changes, archive)| {
@@ -251,7 +265,7 @@ fn render_json(record: &Record, rows: &[Row], without_images: usize) -> String {
         .collect();
     json!({
         "tenant": record.tenant, "kind": record.kind.file_name(), "sourcedId": record.id,
-        "history": history, "runs_without_images": without_images,
+        "history": history, "runs_without_images": without_images, "erasure": erased,
     })
     .to_string()
         + "\n"

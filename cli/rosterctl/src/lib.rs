@@ -9,6 +9,7 @@ pub mod generate_cmd;
 pub mod history_cmd;
 pub mod outcome;
 pub mod progress;
+pub mod retention_cmd;
 pub mod runs_changes;
 pub mod runs_cmd;
 pub mod runs_rekey;

@@ -52,6 +52,7 @@ async fn users(command: UsersCommand) -> Outcome {
         UsersCommand::List(a) => a.run().await,
         UsersCommand::History(a) => a.run().await,
         UsersCommand::Show(a) => a.run().await,
+        UsersCommand::Forget(a) => a.run().await,
     }
 }
 
@@ -68,6 +69,7 @@ async fn tenants(command: TenantsCommand) -> Outcome {
         TenantsCommand::Notices(a) => a.run().await,
         TenantsCommand::Status(a) => a.run().await,
         TenantsCommand::Offboard(a) => a.run().await,
+        TenantsCommand::Retain(a) => a.run().await,
     }
 }
 

@@ -697,7 +697,10 @@ pub(crate) async fn download_run_file(
 
 /// The engine as the CLI runs it: its runs record this process, so a later
 /// command on this machine takes over at once if it dies.
-fn local_engine<'a, S: Store, A: Artifacts>(store: &'a S, artifacts: &'a A) -> Engine<'a, S, A> {
+pub(crate) fn local_engine<'a, S: Store, A: Artifacts>(
+    store: &'a S,
+    artifacts: &'a A,
+) -> Engine<'a, S, A> {
     let mut engine = Engine::new(store, artifacts);
     engine.options.this_process = roster::run::RunProcess::current();
     engine

@@ -37,10 +37,15 @@ impl StatusArgs {
             Ok(window) => window,
             Err(outcome) => return outcome,
         };
+        let default_retain_days = match roster::retention::retain_days_from_env() {
+            Ok(days) => days,
+            Err(e) => return failure(json, &e),
+        };
         let report = Report {
             overdue_days: days,
             json,
             default_pause,
+            default_retain_days,
         };
         crate::on_store!(self.store, json, s => tenants_status(&s, tenant, &report).await)
     }
@@ -78,6 +83,9 @@ pub struct StatusRow {
     /// The deployment's default pause window (`MM-DD..MM-DD`, yearly) when it
     /// applies to the district: it has no windows of its own.
     pub default_pause: Option<String>,
+    /// Days an archived person keeps their personal data (the tenant's own,
+    /// else the deployment's `RETAIN_ARCHIVED_DAYS`); `None`: retention off.
+    pub retain_archived_days: Option<u32>,
 }
 
 /// How `tenants status` reports.
@@ -89,6 +97,8 @@ pub struct Report {
     pub json: bool,
     /// The deployment's default pause window (`DEFAULT_PAUSE_WINDOW`).
     pub default_pause: Option<roster::YearlyWindow>,
+    /// The deployment's retention of archived people (`RETAIN_ARCHIVED_DAYS`).
+    pub default_retain_days: u32,
 }
 
 /// The newest run of a district.
@@ -137,6 +147,7 @@ pub fn row(
         last_delivery,
         paused_now: None,
         default_pause: None,
+        retain_archived_days: None,
     }
 }
 
@@ -153,6 +164,12 @@ impl StatusRow {
         self.default_pause = default
             .filter(|_| t.default_pause_applies(default))
             .map(|w| w.to_string());
+        self
+    }
+
+    /// The row with the retention in force for the district (its own, else `default`).
+    pub fn retention(mut self, t: &TenantConfig, default: u32) -> StatusRow {
+        self.retain_archived_days = roster::retention::retention_days(t, default);
         self
     }
 
@@ -176,6 +193,7 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         "PRIMARY ADMIN".to_string(),
         "SSO".to_string(),
         "OVERDUE".to_string(),
+        "RETENTION".to_string(),
     ]];
     let mut todo = Vec::new();
     for r in rows {
@@ -201,6 +219,8 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
             if r.has_primary_admin { "yes" } else { "NONE" }.into(),
             if r.sso_enabled { "on" } else { "off" }.into(),
             if r.overdue { "OVERDUE" } else { "no" }.into(),
+            r.retain_archived_days
+                .map_or("off".to_string(), |days| format!("{days}d")),
         ]);
         if !r.has_primary_admin {
             todo.push(format!("{t}: no Primary Administrator — the roster is not usable until one is promoted (rosterctl admins promote --tenant {t} SOURCEDID)"));
@@ -210,7 +230,7 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         }
         todo.extend(freshness_todo(r, now, overdue_days));
     }
-    let widths: Vec<usize> = (0..8)
+    let widths: Vec<usize> = (0..9)
         .map(|c| {
             table
                 .iter()
@@ -315,7 +335,8 @@ pub async fn tenants_status<S: Store>(store: &S, only: Option<&str>, report: &Re
                 now,
                 overdue_days,
             )
-            .paused(t, report.default_pause.as_ref(), now),
+            .paused(t, report.default_pause.as_ref(), now)
+            .retention(t, report.default_retain_days),
         );
     }
     if let (Some(t), true) = (only, rows.is_empty()) {
@@ -365,7 +386,9 @@ mod tests {
             vec!["adm-1".into()],
             now,
             3,
-        );
+        )
+        .retention(&ready, 365);
+        assert_eq!(a.retain_archived_days, Some(365));
         assert!(!a.overdue && a.has_primary_admin && a.sso_enabled);
         assert_eq!(a.freshness, Freshness::Fresh);
 
@@ -414,13 +437,17 @@ mod tests {
             "{out}"
         );
         assert!(
-            lines[1].contains(" yes ") && lines[1].contains(" on ") && lines[1].ends_with("no"),
+            lines[1].contains(" yes ")
+                && lines[1].contains(" on ")
+                && lines[1].contains(" no ")
+                && lines[1].ends_with("365d"),
             "{out}"
         );
         assert!(
             lines[2].starts_with("shelbyville")
                 && lines[2].contains("4d 0h")
-                && lines[2].ends_with("OVERDUE"),
+                && lines[2].contains(" OVERDUE ")
+                && lines[2].ends_with("off"),
             "{out}"
         );
         assert!(

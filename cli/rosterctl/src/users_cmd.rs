@@ -207,6 +207,7 @@ pub async fn users_show<S: Store>(
                 "first_seen_run": user.first_seen_run,
                 "updated_at": user.updated_at,
                 "updated_run": user.updated_run,
+                "erasure": user.erasure,
             });
             if json {
                 return ok(value.to_string() + "\n");
@@ -229,6 +230,9 @@ pub async fn users_show<S: Store>(
                 );
             }
             let _ = writeln!(out, "primary_admin: {}", user.primary_admin);
+            if let Some(erasure) = &user.erasure {
+                let _ = writeln!(out, "erased: {}", erasure.describe());
+            }
             if user.provisional {
                 let _ = writeln!(
                     out,

@@ -36,6 +36,10 @@ pub struct IngestConfig {
     /// their own (`DEFAULT_PAUSE_WINDOW`, `MM-DD..MM-DD`; unset or empty: none).
     /// The sweep delivers again the newest delivery it paused when it ends.
     pub default_pause: Option<YearlyWindow>,
+    /// Days an archived person keeps their personal data, for tenants
+    /// without their own retention (`RETAIN_ARCHIVED_DAYS`, default 365; 0:
+    /// off); the daily retention pass erases it after.
+    pub retain_archived_days: u32,
 }
 
 /// The default of `MAX_DELIVERY_MB`: 9 GiB of the function's 10 GiB of
@@ -73,6 +77,11 @@ impl IngestConfig {
             default_pause: parsed_optional(
                 roster::tenant::DEFAULT_PAUSE_WINDOW_VAR,
                 cloud::env::DEFAULT_PAUSE_WINDOW_EXPECTED,
+            )?,
+            retain_archived_days: parsed_or(
+                roster::retention::RETAIN_ARCHIVED_DAYS_VAR,
+                roster::retention::DEFAULT_RETAIN_ARCHIVED_DAYS,
+                "a number of days (0: retention off)",
             )?,
         })
     }

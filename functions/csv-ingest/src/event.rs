@@ -53,6 +53,8 @@ pub enum Invocation {
     Objects(Vec<(ObjectRef, u32)>),
     /// The periodic sweep of incomplete loose-file sets.
     Sweep,
+    /// The daily retention pass: archived people's personal data erased.
+    Retention,
 }
 
 /// Every event the function is wired to receive, typed. The Lambda runtime
@@ -66,6 +68,8 @@ pub enum IngestEvent {
     Continuations(SqsEventObj<Continuation>),
     /// The periodic sweep, `{"sweep": true}`.
     Sweep,
+    /// The daily retention pass, `{"retention": true}`.
+    Retention,
 }
 
 impl<'de> Deserialize<'de> for IngestEvent {
@@ -92,11 +96,18 @@ impl IngestEvent {
                     "records from `{other}` (this function takes `aws:s3` and `aws:sqs`)"
                 ))),
             },
-            Payload::Object(object) => match object.get("sweep") {
-                Some(Value::Bool(true)) => Ok(IngestEvent::Sweep),
-                Some(other) => Err(UnknownEvent(format!("`sweep` is {other}, not true"))),
-                None => Err(UnknownEvent(format!(
-                    "an object with keys {:?}, neither `Records` (S3, SQS) nor `sweep`",
+            Payload::Object(object) => match (object.get("sweep"), object.get("retention")) {
+                (Some(Value::Bool(true)), None) => Ok(IngestEvent::Sweep),
+                (None, Some(Value::Bool(true))) => Ok(IngestEvent::Retention),
+                (Some(other), None) => Err(UnknownEvent(format!("`sweep` is {other}, not true"))),
+                (None, Some(other)) => {
+                    Err(UnknownEvent(format!("`retention` is {other}, not true")))
+                }
+                (Some(_), Some(_)) => Err(UnknownEvent(
+                    "an object with both `sweep` and `retention`: one at a time".into(),
+                )),
+                (None, None) => Err(UnknownEvent(format!(
+                    "an object with keys {:?}, neither `Records` (S3, SQS) nor `sweep` nor `retention`",
                     object.keys().take(10).collect::<Vec<_>>()
                 ))),
             },
@@ -109,6 +120,7 @@ impl IngestEvent {
     pub fn into_invocation(self) -> Result<Invocation, UnknownEvent> {
         match self {
             IngestEvent::Sweep => Ok(Invocation::Sweep),
+            IngestEvent::Retention => Ok(Invocation::Retention),
             IngestEvent::Continuations(sqs) => Ok(Invocation::Objects(
                 sqs.records
                     .into_iter()
@@ -210,6 +222,12 @@ mod tests {
             Invocation::Objects(vec![(c.object, 3)])
         );
         assert_eq!(decode(json!({"sweep": true})).unwrap(), Invocation::Sweep);
+        assert_eq!(
+            decode(json!({"retention": true})).unwrap(),
+            Invocation::Retention
+        );
+        assert!(decode(json!({"retention": "yes"})).is_err());
+        assert!(decode(json!({"retention": true, "sweep": true})).is_err());
         assert!(decode(json!({"hello": 1})).is_err());
     }
 

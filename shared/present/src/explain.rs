@@ -66,6 +66,9 @@ fn state(e: &Explanation) -> String {
     if user.primary_admin {
         text.push_str("; a Primary Administrator");
     }
+    if let Some(erasure) = &user.erasure {
+        text.push_str(&format!("; {}", erasure.describe()));
+    }
     text.push('.');
     text
 }
@@ -368,6 +371,7 @@ mod tests {
             updated_at: at,
             updated_run: "run-2".into(),
             rekey: Default::default(),
+            erasure: None,
         }
     }
 

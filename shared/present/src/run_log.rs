@@ -62,6 +62,8 @@ pub fn metrics_line(
         Metric::count("RecordsArchived", totals.archived),
         Metric::count("RecordsEnded", totals.ended),
         Metric::count("RowsRejected", totals.rejected),
+        // People whose personal data a retention pass or a forget erased.
+        Metric::count("RecordsErased", totals.erased),
         // 1 for a run that archived records as ended beyond the hold's limits
         // (its alarm tells the operators; the district gets a notice).
         Metric::count("MassEndedRuns", u64::from(!run.mass_ended.is_empty())),
@@ -116,6 +118,7 @@ mod tests {
         assert_eq!(line["DurationMs"], 1500.0);
         assert_eq!(line["tenant"], "d1");
         assert_eq!(line["MassEndedRuns"], 0.0);
+        assert_eq!(line["RecordsErased"], 0.0);
         run.mass_ended.insert("classes".into(), "82 of 82".into());
         let line: serde_json::Value = serde_json::from_str(&metrics_line(
             "roster-dev",

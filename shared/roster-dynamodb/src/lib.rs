@@ -28,6 +28,7 @@ use std::time::Duration;
 use xxhash_rust::xxh3::xxh3_64;
 
 mod coordination;
+mod erasure;
 mod items;
 mod meter;
 mod offboarding;

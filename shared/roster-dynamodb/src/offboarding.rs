@@ -177,8 +177,8 @@ impl DynamoStore {
 
     /// Deletes `found` rank by rank ([`deletion_rank`]); stops after the
     /// first rank in which a batch failed.
-    async fn delete_found(&self, found: Vec<Found>) -> Erasure {
-        let mut erasure = Erasure::default();
+    async fn delete_found(&self, found: Vec<Found>) -> TenantDeletion {
+        let mut erasure = TenantDeletion::default();
         let mut ranks: BTreeMapRanks = BTreeMapRanks::new();
         for f in found {
             ranks.entry(deletion_rank(f.item.kind)).or_default().push(f);
@@ -241,12 +241,12 @@ impl TenantErasure for DynamoStore {
             .collect())
     }
 
-    async fn delete_tenant(&self, tenant: &str) -> Erasure {
+    async fn delete_tenant(&self, tenant: &str) -> TenantDeletion {
         match self.find_tenant(tenant).await {
             Ok(found) => self.delete_found(found).await,
-            Err(e) => Erasure {
+            Err(e) => TenantDeletion {
                 error: Some(e),
-                ..Erasure::default()
+                ..TenantDeletion::default()
             },
         }
     }

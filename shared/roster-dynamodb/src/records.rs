@@ -26,7 +26,7 @@ pub(super) fn summary_of(kind: EntityKind, item: Item) -> StoreResult<StoredSumm
 }
 
 /// A stored record from its entity item (`primary_admin` from its platform item).
-fn entity_of(
+pub(super) fn entity_of(
     kind: EntityKind,
     sourced_id: &str,
     item: &Item,
@@ -57,6 +57,7 @@ fn entity_of(
         primary_admin,
         provisional: is_provisional(item),
         rekey: RekeyLinks::default(),
+        erasure: super::erasure::erasure_of(item)?,
     })
 }
 

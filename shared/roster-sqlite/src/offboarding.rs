@@ -199,7 +199,7 @@ impl TenantErasure for SqliteStore {
         self.with(|c| find(c, tenant))
     }
 
-    async fn delete_tenant(&self, tenant: &str) -> Erasure {
+    async fn delete_tenant(&self, tenant: &str) -> TenantDeletion {
         let result = self.with(|c| {
             let tx = c
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -210,15 +210,15 @@ impl TenantErasure for SqliteStore {
             Ok(items)
         });
         match result {
-            Ok(deleted) => Erasure {
+            Ok(deleted) => TenantDeletion {
                 deleted,
-                ..Erasure::default()
+                ..TenantDeletion::default()
             },
             // One transaction: nothing went. What is left is read again.
-            Err(error) => Erasure {
+            Err(error) => TenantDeletion {
                 left: self.with(|c| find(c, tenant)).unwrap_or_default(),
                 error: Some(error),
-                ..Erasure::default()
+                ..TenantDeletion::default()
             },
         }
     }

@@ -14,6 +14,7 @@ use read::{entity_of, RunNames, ENTITY_SELECT};
 use roster::store::*;
 use rusqlite::params;
 
+mod erasure;
 mod platform;
 mod read;
 mod summaries;

@@ -126,6 +126,9 @@ CREATE TABLE entities (    tenant INTEGER NOT NULL,
     user TEXT,
     -- Platform-made at sign-in (never by a sync); a sync's write clears it.
     provisional INTEGER NOT NULL DEFAULT 0,
+    -- Platform-owned: when and why the person's personal fields were erased
+    -- (JSON of `roster::store::Erasure`); a sync's write clears it.
+    erasure TEXT,
     PRIMARY KEY (tenant, kind, sourced_id)
 ) WITHOUT ROWID;
 CREATE INDEX entities_by_email ON entities (tenant, email) WHERE email IS NOT NULL;
@@ -287,10 +290,11 @@ mod tests {
 
             let error = SqliteStore::open(&path).err().expect("refused");
             let message = error.to_string();
+            let reads = format!("reads only version {LAYOUT_VERSION}");
             for said in [
                 path.display().to_string().as_str(),
                 "layout version 0",
-                "reads only version 3",
+                reads.as_str(),
                 "move the file aside and sync the delivery again into a fresh file",
                 "rosterctl sync EXPORT.zip --tenant TENANT --db",
             ] {

@@ -30,6 +30,49 @@ impl LocalArtifacts {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// The tenant's run folders (validation reports, held plans,
+    /// before-images) of runs that started before `before`, by the time in
+    /// their run ids, sorted; folders not named by a run id are not listed.
+    pub fn runs_before(
+        &self,
+        tenant: &str,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> std::io::Result<Vec<String>> {
+        let dir = self.dir.join(tenant);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut old = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let Some(name) = entry.file_name().to_str().map(String::from) else {
+                continue;
+            };
+            let started = crate::run::run_id_time(&name);
+            if entry.file_type()?.is_dir() && started.is_some_and(|t| t < before) {
+                old.push(name);
+            }
+        }
+        old.sort();
+        Ok(old)
+    }
+
+    /// Deletes the run folders [`LocalArtifacts::runs_before`] lists; the
+    /// run ids whose folders were deleted.
+    pub fn remove_runs_before(
+        &self,
+        tenant: &str,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> std::io::Result<Vec<String>> {
+        let old = self.runs_before(tenant, before)?;
+        for run in &old {
+            std::fs::remove_dir_all(self.dir.join(tenant).join(run))?;
+        }
+        Ok(old)
+    }
 }
 
 impl Artifacts for LocalArtifacts {
@@ -105,5 +148,40 @@ impl Artifacts for Prefetched {
                     format!("run file `{reference}` was not fetched"),
                 )
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_run_folders_older_than_the_cutoff_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = LocalArtifacts::new(dir.path());
+        for name in ["20250101T000000000Z-aa", "20270101T000000000Z-bb", "notes"] {
+            std::fs::create_dir_all(dir.path().join("d1").join(name)).unwrap();
+            std::fs::write(dir.path().join("d1").join(name).join("report.json"), "{}").unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("d2").join("20250101T000000000Z-cc")).unwrap();
+        let cutoff = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            runs.remove_runs_before("d1", cutoff).unwrap(),
+            ["20250101T000000000Z-aa"]
+        );
+        assert!(!dir.path().join("d1/20250101T000000000Z-aa").exists());
+        assert!(dir
+            .path()
+            .join("d1/20270101T000000000Z-bb/report.json")
+            .exists());
+        assert!(dir.path().join("d1/notes").exists());
+        assert!(
+            dir.path().join("d2/20250101T000000000Z-cc").exists(),
+            "another tenant's"
+        );
+        assert!(runs
+            .remove_runs_before("nobody", cutoff)
+            .unwrap()
+            .is_empty());
     }
 }

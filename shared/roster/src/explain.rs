@@ -80,6 +80,9 @@ pub struct UserFacts {
     pub updated_run: String,
     /// Re-keys: the id it carries on under, or its earlier ids.
     pub rekey: crate::store::RekeyLinks,
+    /// Their personal data was erased (retention or `users forget`): when, why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<crate::store::Erasure>,
 }
 
 /// One sign-in attempt.
@@ -131,6 +134,7 @@ pub async fn explain_user<S: Store>(
         updated_at: r.updated_at,
         updated_run: r.updated_run,
         rekey: r.rekey,
+        erasure: r.erasure,
     });
     let sign_ins = store
         .list_sign_in_audits(Some(t), AUDITS_READ, now)

@@ -18,8 +18,10 @@ pub mod freshness;
 pub mod held_changes;
 pub mod history;
 mod memory;
+pub mod personal;
 pub mod plan;
 pub mod rekey;
+pub mod retention;
 pub mod revert;
 pub mod run;
 pub mod school_year;
@@ -40,8 +42,8 @@ pub use store::*;
 /// store (`use roster::roles::*;`).
 pub mod roles {
     pub use crate::store::{
-        Claims, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, ProvisionalUsers, Records,
-        Runs, SignInAudits, Store, TenantErasure, Tenants,
+        Claims, Erasures, Leases, OneTimeRecords, PlatformEdits, PrimaryAdmins, ProvisionalUsers,
+        Records, Runs, SignInAudits, Store, TenantErasure, Tenants,
     };
 }
 pub use tenant::{

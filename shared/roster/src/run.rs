@@ -168,6 +168,9 @@ pub struct KindCounts {
     pub rejected: u64,
     /// Rows skipped by policy.
     pub skipped: u64,
+    /// People whose personal fields were erased (retention, `users forget`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub erased: u64,
 }
 
 impl KindCounts {
@@ -547,9 +550,29 @@ pub fn new_run_id(now: DateTime<Utc>) -> String {
     )
 }
 
+/// When the run of id `run_id` started, to the second (`None`: not a run id).
+pub fn run_id_time(run_id: &str) -> Option<DateTime<Utc>> {
+    let stamp = run_id.get(..15)?;
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_id_says_when_the_run_started() {
+        let now: DateTime<Utc> = "2026-03-04T05:06:07.890Z".parse().unwrap();
+        assert_eq!(
+            run_id_time(&new_run_id(now)),
+            Some("2026-03-04T05:06:07Z".parse().unwrap())
+        );
+        for not_one in ["", "approve-x", "2026", "20261304T000000000Z-1", "é"] {
+            assert_eq!(run_id_time(not_one), None, "{not_one}");
+        }
+    }
 
     #[test]
     fn run_ids_sort_by_time() {

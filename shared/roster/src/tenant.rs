@@ -274,6 +274,11 @@ pub struct TenantConfig {
     /// reported, not applied; the newest is applied when the window ends.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pause: Vec<PauseWindow>,
+    /// Days an archived person keeps their personal data before retention
+    /// erases it (`crate::retention`); `None`: the deployment's default
+    /// (`RETAIN_ARCHIVED_DAYS`, 365); 0: never erased by retention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_archived_days: Option<u32>,
 }
 
 /// When a tenant's API is pulled: days, a time of day, and the district's time zone.
@@ -418,6 +423,7 @@ impl TenantConfig {
             notify_emails: Vec::new(),
             notify_applied: false,
             pause: Vec::new(),
+            retain_archived_days: None,
         })
     }
 

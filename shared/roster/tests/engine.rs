@@ -44,6 +44,8 @@ mod offboarding;
 mod promise;
 #[path = "engine/rekeys.rs"]
 mod rekeys;
+#[path = "engine/retention.rs"]
+mod retention;
 #[path = "engine/revert.rs"]
 mod revert;
 #[path = "engine/school_holds.rs"]

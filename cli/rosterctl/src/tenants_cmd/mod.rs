@@ -234,7 +234,15 @@ pub async fn sync_notices<S: Store>(
 pub async fn show<S: Store>(store: &S, tenant: &str, json: bool) -> Outcome {
     match store.get_tenant(tenant).await {
         Ok(Some(t)) => {
-            let v = serde_json::to_value(&t).unwrap_or_default();
+            let mut v = serde_json::to_value(&t).unwrap_or_default();
+            // The retention in force: the tenant's own, else the deployment's (null: off).
+            let in_force = match roster::retention::retain_days_from_env() {
+                Ok(default) => serde_json::json!(roster::retention::retention_days(&t, default)),
+                Err(e) => return failure(json, &e),
+            };
+            if let Some(map) = v.as_object_mut() {
+                map.insert("retain_archived_days_in_force".into(), in_force);
+            }
             Outcome {
                 stdout: if json {
                     v.to_string() + "\n"

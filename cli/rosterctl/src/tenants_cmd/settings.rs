@@ -143,6 +143,11 @@ pub struct TenantArgs {
     /// Clear the tenant's pause windows.
     #[arg(long, conflicts_with = "pause")]
     pub no_pause: bool,
+    /// Days an archived person keeps their personal data before the daily
+    /// retention erases it; 0: never; `default`: the deployment's
+    /// (RETAIN_ARCHIVED_DAYS, 365).
+    #[arg(long, value_name = "DAYS|default", value_parser = parse_retain_days)]
+    pub retain_archived_days: Option<RetainDays>,
     /// The stack's PullScheduleGroupName output.
     #[arg(long, default_value = "roster-pulls")]
     pub schedule_group: String,
@@ -194,6 +199,9 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     }
     if let Some(list) = &a.notify_email {
         config.notify_emails = parse_emails(list)?;
+    }
+    if let Some(RetainDays(days)) = a.retain_archived_days {
+        config.retain_archived_days = days;
     }
     if config.uses(Connection::Api) && config.api.is_none() {
         return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, or --api-token)".into());
@@ -314,6 +322,24 @@ fn apply_holds(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> 
             .min_school_archive_count = m;
     }
     Ok(())
+}
+
+/// `--retain-archived-days`: a number of days, or `None` for the deployment's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetainDays(pub Option<u32>);
+
+fn parse_retain_days(text: &str) -> Result<RetainDays, String> {
+    if text.trim().eq_ignore_ascii_case("default") {
+        return Ok(RetainDays(None));
+    }
+    text.trim()
+        .parse()
+        .map(|days| RetainDays(Some(days)))
+        .map_err(|_| {
+            format!(
+                "`{text}` is not a number of days (0: never erase; `default`: the deployment's)"
+            )
+        })
 }
 
 /// The true/false settings given.

@@ -10,6 +10,7 @@ mod offboard_cli;
 mod progress_cli;
 mod pull_cli;
 mod rekey_cli;
+mod retention_cli;
 mod roster_cli;
 mod runs_told_cli;
 mod sso_serve_cli;

@@ -7,11 +7,12 @@
 //! continuation), `filing` (the objects and reports moved to `processed/`
 //! or `rejected/`, the district told), `journal` (a filing a failed move
 //! left, finished by the retry), `sweep` (incomplete sets and overdue
-//! tenants). This one takes an invocation's objects and their claims.
+//! tenants), `retention` (the daily erasure of archived people's personal data). This one takes an invocation's objects and their claims.
 
 mod download;
 mod filing;
 mod journal;
+mod retention;
 mod run;
 mod sweep;
 
@@ -96,6 +97,8 @@ impl<S: Store> Ingest<S> {
     ) -> Result<Vec<ItemOutcome>, Failure> {
         match invocation {
             Invocation::Sweep => self.sweep(Utc::now()).await,
+            // Boxed: the pass's future stays off the stack of every invocation.
+            Invocation::Retention => Box::pin(self.retention(Utc::now())).await,
             Invocation::Objects(objects) => {
                 let mut outcomes = Vec::new();
                 for (object, attempt) in objects {

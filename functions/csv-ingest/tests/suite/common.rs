@@ -86,6 +86,7 @@ impl World {
                 notice_topic_arn: None,
                 max_delivery_bytes: csv_ingest::config::DEFAULT_MAX_DELIVERY_MB * 1024 * 1024,
                 default_pause: None,
+                retain_archived_days: 365,
             },
             scratch: dir.path().join("scratch"),
         };

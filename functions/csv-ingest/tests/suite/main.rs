@@ -7,3 +7,4 @@ mod common;
 mod faults;
 mod ingest;
 mod notices;
+mod retention;

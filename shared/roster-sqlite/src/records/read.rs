@@ -51,7 +51,7 @@ pub(super) fn text_at<'r>(row: &'r rusqlite::Row<'_>, column: usize) -> StoreRes
 pub(super) const ENTITY_SELECT: &str =
     "SELECT e.sourced_id, e.sis, e.archived_by, e.archived_at, e.archived_run,
         e.first_seen_at, e.first_seen_run, e.updated_at, e.updated_run,
-        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional,
+        COALESCE(p.primary_admin, 0), e.archive_reason, e.provisional, e.erasure,
         p.rekeyed_to, p.previous_ids
     FROM entities e LEFT JOIN platform p
       ON p.tenant = ?1 AND p.kind = ?2 AND p.sourced_id = e.sourced_id
@@ -88,9 +88,13 @@ pub(super) fn entity_of(
     let first_seen_run = run(6)?;
     let updated_run = run(8)?;
     let sis: String = r.get(1).map_err(db_error)?;
+    let erasure: Option<String> = r.get(12).map_err(db_error)?;
+    let erasure = erasure
+        .map(|text| serde_json::from_str::<Erasure>(&text).map_err(crate::json_error))
+        .transpose()?;
     let rekey = RekeyLinks {
-        rekeyed_to: r.get(12).map_err(db_error)?,
-        previous_sourced_ids: match r.get::<_, Option<String>>(13).map_err(db_error)? {
+        rekeyed_to: r.get(13).map_err(db_error)?,
+        previous_sourced_ids: match r.get::<_, Option<String>>(14).map_err(db_error)? {
             Some(list) => serde_json::from_str(&list).map_err(|e| {
                 StoreError::permanent(format!("previous_ids of {kind} {sourced_id}: {e}"))
             })?,
@@ -109,5 +113,6 @@ pub(super) fn entity_of(
         primary_admin: r.get(9).map_err(db_error)?,
         provisional: r.get(11).map_err(db_error)?,
         rekey,
+        erasure,
     })
 }

@@ -15,7 +15,7 @@ const PUT: &str = "INSERT INTO entities (tenant, kind, sourced_id, sis, archived
                          VALUES (?1, ?2, ?3, ?4, NULL, NULL, NULL, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                          ON CONFLICT (tenant, kind, sourced_id) DO UPDATE SET
                              sis = excluded.sis, archived_by = NULL, archived_at = NULL, archived_run = NULL, archive_reason = NULL,
-                             provisional = 0, first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
+                             provisional = 0, erasure = NULL, first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
                              updated_at = excluded.updated_at, updated_run = excluded.updated_run,
                              email = excluded.email, username = excluded.username, school = excluded.school,
                              class = excluded.class, user = excluded.user";
@@ -30,7 +30,8 @@ const RESTORE: &str = "INSERT INTO entities (tenant, kind, sourced_id, sis, arch
                              first_seen_at = excluded.first_seen_at, first_seen_run = excluded.first_seen_run,
                              updated_at = excluded.updated_at, updated_run = excluded.updated_run,
                              email = excluded.email, username = excluded.username, school = excluded.school,
-                             class = excluded.class, user = excluded.user, provisional = excluded.provisional";
+                             class = excluded.class, user = excluded.user, provisional = excluded.provisional,
+                             erasure = NULL";
 
 /// Archives a record, its content left as it is.
 const ARCHIVE: &str =

@@ -78,6 +78,7 @@ pub fn total_counts(run: &RunRecord) -> KindCounts {
             acc.unarchived += c.unarchived;
             acc.rejected += c.rejected;
             acc.skipped += c.skipped;
+            acc.erased += c.erased;
             acc
         })
 }

@@ -1,11 +1,12 @@
 //! The store port: everything the engine, the CLI and the Lambdas need from
 //! a roster store, as small role traits ([`Tenants`], [`Records`],
 //! [`PrimaryAdmins`], [`Runs`], [`OneTimeRecords`], [`SignInAudits`],
-//! [`Leases`], [`Claims`]) that [`Store`] gathers, and the values they
+//! [`Leases`], [`Claims`], [`Erasures`]) that [`Store`] gathers, and the values they
 //! carry. Two adapters implement them — `roster-dynamodb` (production) and
 //! `roster-sqlite` (embedded, local) — and one conformance suite keeps them equal.
 
 mod coordination;
+mod erasure;
 mod error;
 mod offboarding;
 mod records;
@@ -14,6 +15,7 @@ mod roles;
 pub use crate::run::StoreUsage;
 use chrono::{DateTime, Utc};
 pub use coordination::*;
+pub use erasure::*;
 pub use error::*;
 pub use offboarding::*;
 pub use records::*;

@@ -86,7 +86,7 @@ pub fn count_items(items: &[TenantItem]) -> BTreeMap<TenantItemKind, u64> {
 /// What a deletion of a tenant's items did: what went, what is left, and
 /// the error that stopped it (`None`: everything found went).
 #[derive(Debug, Default)]
-pub struct Erasure {
+pub struct TenantDeletion {
     /// The items deleted.
     pub deleted: Vec<TenantItem>,
     /// The items found and not deleted (an error stopped the deletion).
@@ -115,7 +115,7 @@ pub trait TenantErasure: Send + Sync {
     /// ClassLink mapping first (so that nothing starts a run or a sign-in
     /// for it meanwhile), its lease last. Idempotent: a second call finds
     /// and deletes what the first left, or nothing.
-    fn delete_tenant(&self, tenant: &str) -> impl Future<Output = Erasure> + Send;
+    fn delete_tenant(&self, tenant: &str) -> impl Future<Output = TenantDeletion> + Send;
 }
 
 /// The order items are deleted in: configuration and mapping first, lease last.

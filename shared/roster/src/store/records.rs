@@ -177,6 +177,11 @@ pub struct StoredEntity {
     /// Platform-owned: the record's place in a chain of re-keys (read by
     /// `get_entity`; empty from lookups).
     pub rekey: RekeyLinks,
+    /// Platform-owned: when and why the person's personal fields were erased
+    /// (retention, `users forget`); cleared by the next sync that writes the
+    /// record (the district's content is back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erasure: Option<Erasure>,
 }
 
 /// Platform-owned: how a record is tied to the same person's records under
@@ -189,6 +194,53 @@ pub struct RekeyLinks {
     /// On the record it carries on under: its earlier sourcedIds, oldest first.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub previous_sourced_ids: Vec<String>,
+}
+
+/// Why a person's personal data was erased.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "lowercase")]
+pub enum ErasureCause {
+    /// The tenant's retention: archived longer than `days` days.
+    Retention {
+        /// The retention in force, in days.
+        days: u32,
+    },
+    /// `rosterctl users forget`, at the district's request.
+    Forget {
+        /// Who asked for it (the operator's `--by`).
+        by: String,
+    },
+}
+
+/// When, by which run and why a record's personal fields were erased
+/// (platform-owned; see [`crate::personal`] for what is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erasure {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The run that erased it (a retention pass or a forget).
+    pub run: String,
+    /// Why.
+    #[serde(flatten)]
+    pub cause: ErasureCause,
+}
+
+impl Erasure {
+    /// In words: "personal data erased on 2027-03-01 under the retention of
+    /// 365 days (run …)", or "… at the district's request (by ops@x; run …)".
+    pub fn describe(&self) -> String {
+        let day = self.at.format("%Y-%m-%d");
+        match &self.cause {
+            ErasureCause::Retention { days } => format!(
+                "personal data erased on {day} under the retention of {days} days (run {})",
+                self.run
+            ),
+            ErasureCause::Forget { by } => format!(
+                "personal data erased on {day} at the district's request (by {by}; run {})",
+                self.run
+            ),
+        }
+    }
 }
 
 /// A write the engine asks for. Writes touch only sync-owned data:

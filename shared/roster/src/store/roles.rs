@@ -401,6 +401,7 @@ pub trait Store:
     + SignInAudits
     + Leases
     + Claims
+    + Erasures
 {
 }
 
@@ -415,6 +416,7 @@ impl<T> Store for T where
         + SignInAudits
         + Leases
         + Claims
+        + Erasures
 {
 }
 

@@ -355,3 +355,18 @@ impl<S: Store> Claims for Faulty<S> {
         self.inner.release_claim(w, o).await
     }
 }
+
+impl<S: Store> Erasures for Faulty<S> {
+    async fn archived_before(
+        &self,
+        t: &str,
+        k: EntityKind,
+        before: DateTime<Utc>,
+    ) -> StoreResult<Vec<StoredEntity>> {
+        self.inner.archived_before(t, k, before).await
+    }
+
+    async fn erase(&self, t: &str, lease: &Lease, erasures: &[Erase]) -> StoreResult<u64> {
+        self.inner.erase(t, lease, erasures).await
+    }
+}
