@@ -154,7 +154,10 @@ pub async fn record_history<S: Store, A: Artifacts>(
     let record = Record { tenant, kind, id };
     let erased = current.erasure.as_ref().map(|e| e.describe());
     ok(if json {
-        render_json(&record, &rows, without_images, erased.as_deref())
+        let text = render_json(&record, &rows, without_images, erased.as_deref());
+        let mut value: serde_json::Value = serde_json::from_str(&text).expect("our own JSON");
+        value["rekey"] = json!(current.rekey);
+        value.to_string() + "\n"
     } else {
         let mut out = render_text(&record, limit, &rows, without_images);
         if let Some(said) = erased {
@@ -162,8 +165,33 @@ pub async fn record_history<S: Store, A: Artifacts>(
                 "{said}: what earlier runs wrote of its personal fields is gone\n"
             ));
         }
+        out.push_str(&rekey_lines(kind, &current.rekey));
         out
     })
+}
+
+/// Where the same person's history goes on (or came from) across re-keys.
+fn rekey_lines(kind: EntityKind, rekey: &roster::store::RekeyLinks) -> String {
+    let mut out = String::new();
+    if let Some(new) = &rekey.rekeyed_to {
+        let _ = writeln!(
+            out,
+            "re-keyed: the district gave this person a new sourcedId; the history goes on under `{new}` (`rosterctl users history {new}`)"
+        );
+    }
+    if let Some(last) = rekey.previous_sourced_ids.last() {
+        let earlier: Vec<String> = rekey
+            .previous_sourced_ids
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "re-keyed: earlier sourcedIds {} ({kind} history before the re-key: `rosterctl users history {last}`)",
+            earlier.join(", ")
+        );
+    }
+    out
 }
 
 /// The record's writes among `runs`, newest first, and how many applied runs

@@ -1,7 +1,7 @@
 //! A re-keyed district through the CLI (embedded store): every student gets
 //! a new sourcedId, the sync is held with a proposal, `runs show --rekey`
-//! writes it, `runs approve --rekey` applies it, and `explain` of an old id
-//! says where the person went.
+//! writes it, `runs approve --rekey` applies it, and `explain` and `users
+//! history` of an old id say where the person went.
 
 use std::path::Path;
 use testkit::cli::Cli;
@@ -93,6 +93,21 @@ fn a_rekeyed_district_is_proposed_written_and_approved_with_the_mapping() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("new sourcedId"), "{out}");
     assert!(out.contains("s2-000001"), "{out}");
+    let (code, out) = rosterctl(d, &["users", "history", "--tenant", "t1", "stu-000001"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("the history goes on under `s2-000001`"),
+        "{out}"
+    );
+    let (code, out) = rosterctl(
+        d,
+        &["users", "history", "--tenant", "t1", "s2-000001", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        first_json(&out)["rekey"]["previous_sourced_ids"],
+        serde_json::json!(["stu-000001"])
+    );
     let (_, out) = rosterctl(d, &["explain", "--tenant", "t1", "stu-000002"]);
     assert!(
         out.contains("left it out"),
