@@ -8,7 +8,10 @@
 //! schools and grades. At each key a pair is made only when each side has
 //! exactly one candidate left for the other; a pair whose two records
 //! disagree on a stronger key both have (two different state ids, say) is
-//! never made. Values are compared trimmed and without case.
+//! never made. Values are compared trimmed and without case. The records
+//! that hang on people are re-keyed after them ([`records`]).
+
+pub mod records;
 
 use crate::content::SisContent;
 use serde::{Deserialize, Serialize};
@@ -31,6 +34,8 @@ pub enum MatchKey {
     Name,
     /// A pair given in a corrected mapping file without a key.
     ByHand,
+    /// A course, class or enrollment paired by what it is (see [`records`]).
+    Record,
 }
 
 impl std::fmt::Display for MatchKey {
@@ -42,6 +47,7 @@ impl std::fmt::Display for MatchKey {
             MatchKey::Username => f.write_str("username"),
             MatchKey::Name => f.write_str("name, role, schools and grades"),
             MatchKey::ByHand => f.write_str("by hand"),
+            MatchKey::Record => f.write_str("code, school and terms (or role, user and class)"),
         }
     }
 }
@@ -55,6 +61,7 @@ impl MatchKey {
             "username" => Some(MatchKey::Username),
             "name, role, schools and grades" => Some(MatchKey::Name),
             "by hand" => Some(MatchKey::ByHand),
+            "code, school and terms (or role, user and class)" => Some(MatchKey::Record),
             other => other
                 .strip_prefix("userIds ")
                 .map(|kind| MatchKey::UserId(kind.to_string())),
@@ -497,6 +504,7 @@ mod tests {
             MatchKey::Username,
             MatchKey::Name,
             MatchKey::ByHand,
+            MatchKey::Record,
         ] {
             assert_eq!(MatchKey::parse(&key.to_string()), Some(key));
         }

@@ -233,9 +233,12 @@ pub struct RekeySummary {
     pub paired_by: BTreeMap<String, u64>,
     /// The mapping file kept with the run (`old_sourcedId,new_sourcedId,matched_on`).
     pub mapping_ref: Option<String>,
-    /// Pairs applied, once the run was approved with the re-key.
+    /// Users' pairs applied, once the run was applied with the re-key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<u64>,
+    /// The courses, classes and enrollments re-keyed along with them, per type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub applied_others: BTreeMap<String, u64>,
 }
 
 impl RekeySummary {

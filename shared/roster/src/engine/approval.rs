@@ -1,11 +1,11 @@
 //! A held run: approved (applied after a check that nothing moved) or discarded.
 
+use super::rekeying::{record_applied, rekeyed_words};
 use super::{Engine, Taken};
 use crate::artifacts::Artifacts;
 use crate::error::SyncError;
 use crate::plan::{read_plan, Before};
 use crate::rekey::{read_mapping, Pair};
-use crate::run::RekeySummary;
 use crate::run::{RunRecord, RunStatus};
 use crate::store::{Lease, Store};
 use chrono::Utc;
@@ -88,9 +88,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
         let pairs = self.rekey_pairs(run, rekey)?;
-        let plan = match &pairs {
-            Some(pairs) => self.rekeyed_plan(run, &plan, pairs).await?,
-            None => plan,
+        let (plan, pairs) = match &pairs {
+            Some(pairs) => {
+                let (rewritten, all) = self.rekeyed_plan(run, &plan, pairs).await?;
+                (rewritten, Some(all))
+            }
+            None => (plan, None),
         };
         // Apply under the approver's lease, writing as the held run.
         let tenant = run.tenant.clone();
@@ -99,16 +102,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let rekeyed = match pairs {
             Some(pairs) => {
                 self.link_rekeys(&tenant, &pairs).await?;
-                run.rekey
-                    .get_or_insert_with(|| RekeySummary {
-                        archived: 0,
-                        inserted: 0,
-                        paired_by: Default::default(),
-                        mapping_ref: None,
-                        applied: None,
-                    })
-                    .applied = Some(pairs.len() as u64);
-                format!(" with the re-key of {} users", pairs.len())
+                record_applied(run, &pairs);
+                format!(" with {}", rekeyed_words(run))
             }
             None => String::new(),
         };

@@ -364,23 +364,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .await?;
         if let Some((rewritten, pairs)) = rekeys {
             let _ = std::fs::remove_file(rewritten);
-            if let Some(rekey) = run.rekey.as_mut() {
-                rekey.applied = Some(pairs.len() as u64);
-            }
+            rekeying::record_applied(run, &pairs);
             run.message = format!(
-                "{}; {} users re-keyed (the same identifier or state id under a new sourcedId)",
+                "{}; {} applied (the same identifier or state id under a new sourcedId)",
                 run.message,
-                pairs.len()
-            );
-        }
-        if let Some((applied, held)) = apart {
-            let _ = std::fs::remove_file(applied);
-            self.store.put_run(&held).await?;
-            run.message = format!(
-                "{}; the part of {} is held apart as run {} for approval",
-                run.message,
-                apart_schools(&held),
-                held.run_id
+                rekeying::rekeyed_words(run)
             );
         }
         Ok(())

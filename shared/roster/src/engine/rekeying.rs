@@ -8,6 +8,7 @@ use super::Engine;
 use crate::artifacts::Artifacts;
 use crate::error::SyncError;
 use crate::plan::{read_plan, PlanWriter, PlannedWrite};
+use crate::rekey::records::DERIVED;
 use crate::rekey::{propose, propose_exact, write_mapping, Pair, Person, Proposal};
 use crate::run::{RekeySummary, RunRecord};
 use crate::store::{ArchiveReason, Store};
@@ -16,6 +17,8 @@ use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+
+mod derived;
 
 /// The mapping file kept with a held run.
 pub(crate) const MAPPING_FILE: &str = "rekey.csv";
@@ -87,7 +90,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         &self,
         run: &mut RunRecord,
         plan: &Path,
-    ) -> Result<Option<(PathBuf, Vec<Pair>)>, SyncError> {
+    ) -> Result<Option<(PathBuf, Vec<(EntityKind, Pair)>)>, SyncError> {
         let users = run.counts.get("users");
         if users.is_none_or(|c| c.archived == 0 || c.inserted == 0) {
             return Ok(None);
@@ -100,8 +103,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             return Ok(None);
         }
         self.keep_proposal(&tenant, run, &planned, &proposal)?;
-        let rewritten = self.rekeyed_plan(run, plan, &proposal.pairs).await?;
-        Ok(Some((rewritten, proposal.pairs)))
+        let (rewritten, pairs) = self.rekeyed_plan(run, plan, &proposal.pairs).await?;
+        Ok(Some((rewritten, pairs)))
     }
 
     /// What the district says of the stored users `ids`.
@@ -148,81 +151,90 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     .keep(tenant, &run.run_id, MAPPING_FILE, &path)?,
             ),
             applied: None,
+            applied_others: Default::default(),
         });
         Ok(())
     }
 
     /// Checks `pairs` against the held plan at `plan` (each old id a user
-    /// the run archives, each new one a user it inserts, each once) and
-    /// writes the plan an approval with the re-key applies: the old records'
+    /// the run archives, each new one a user it inserts, each once), pairs
+    /// the courses, classes and enrollments that go with them, and writes
+    /// the plan an approval with the re-key applies: the old records'
     /// archives as `rekeyed`, the new ones inserted with the old ones' first
-    /// seen. Returns its path.
+    /// seen. Returns its path and every pair, users' first.
     pub(super) async fn rekeyed_plan(
         &self,
         run: &RunRecord,
         plan: &Path,
         pairs: &[Pair],
-    ) -> Result<PathBuf, SyncError> {
-        let planned = planned_users(plan)?;
-        check_pairs(&planned, pairs)?;
-        let old_ids: Vec<String> = pairs.iter().map(|p| p.old.clone()).collect();
-        let mut first_seen: HashMap<String, (DateTime<Utc>, String)> = HashMap::new();
-        for ids in old_ids.chunks(READ_CHUNK) {
-            for (id, state) in self
-                .store
-                .record_states(&run.tenant, EntityKind::Users, ids)
-                .await?
-            {
-                first_seen.insert(id, (state.first_seen_at, state.first_seen_run));
+    ) -> Result<(PathBuf, Vec<(EntityKind, Pair)>), SyncError> {
+        check_pairs(&planned_users(plan)?, pairs)?;
+        let mut all: Vec<(EntityKind, Pair)> = pairs
+            .iter()
+            .map(|p| (EntityKind::Users, p.clone()))
+            .collect();
+        all.extend(self.derived_pairs(&run.tenant, plan, pairs).await?);
+        let mut first_seen: HashMap<(EntityKind, String), (DateTime<Utc>, String)> = HashMap::new();
+        for kind in [EntityKind::Users].into_iter().chain(DERIVED) {
+            let ids: Vec<String> = all
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, p)| p.old.clone())
+                .collect();
+            for chunk in ids.chunks(READ_CHUNK) {
+                for (id, state) in self.store.record_states(&run.tenant, kind, chunk).await? {
+                    first_seen.insert((kind, id), (state.first_seen_at, state.first_seen_run));
+                }
             }
         }
-        let new_of: HashMap<&str, &str> = pairs
+        let old_of: HashMap<(EntityKind, &str), &str> = all
             .iter()
-            .map(|p| (p.new.as_str(), p.old.as_str()))
+            .map(|(k, p)| ((*k, p.new.as_str()), p.old.as_str()))
             .collect();
-        let old: HashSet<&str> = pairs.iter().map(|p| p.old.as_str()).collect();
+        let olds: HashSet<(EntityKind, &str)> =
+            all.iter().map(|(k, p)| (*k, p.old.as_str())).collect();
         let path = self
             .artifacts
             .scratch(&run.tenant, &run.run_id, REKEYED_PLAN_FILE)?;
         let mut out = PlanWriter::create(&path)?;
         for w in read_plan(plan)? {
             let mut w: PlannedWrite = w?;
-            if w.kind == EntityKind::Users {
-                if w.sis.is_none() && old.contains(w.id.as_str()) {
-                    w.reason = Some(ArchiveReason::Rekeyed);
-                } else if let Some(old) = new_of.get(w.id.as_str()) {
-                    w.first_seen = first_seen.get(*old).cloned().or(w.first_seen);
-                }
+            if w.sis.is_none() && olds.contains(&(w.kind, w.id.as_str())) {
+                w.reason = Some(ArchiveReason::Rekeyed);
+            } else if let Some(old) = old_of.get(&(w.kind, w.id.as_str())) {
+                let seen = first_seen.get(&(w.kind, old.to_string())).cloned();
+                w.first_seen = seen.or(w.first_seen);
             }
             out.write(&w)?;
         }
         out.finish()?;
-        Ok(path)
+        Ok((path, all))
     }
 
-    /// After an approval with `pairs` applied: each old record points to its
-    /// new one, each new one lists the old ids, and a Primary Administrator
-    /// stays one under the new id.
-    pub(super) async fn link_rekeys(&self, tenant: &str, pairs: &[Pair]) -> Result<(), SyncError> {
+    /// After a re-key applied: each old record points to its new one, each
+    /// new one lists the old ids, and a Primary Administrator stays one under
+    /// the new id.
+    pub(super) async fn link_rekeys(
+        &self,
+        tenant: &str,
+        pairs: &[(EntityKind, Pair)],
+    ) -> Result<(), SyncError> {
         let admins: HashSet<String> = self
             .store
             .primary_admins(tenant)
             .await?
             .into_iter()
             .collect();
-        for pair in pairs {
-            let old = self
-                .store
-                .get_entity(tenant, EntityKind::Users, &pair.old)
-                .await?;
+        for (kind, pair) in pairs {
+            let old = self.store.get_entity(tenant, *kind, &pair.old).await?;
             let mut previous = old
                 .map(|o| o.rekey.previous_sourced_ids)
                 .unwrap_or_default();
             previous.push(pair.old.clone());
             self.store
-                .link_rekey(tenant, EntityKind::Users, &pair.old, &pair.new, &previous)
+                .link_rekey(tenant, *kind, &pair.old, &pair.new, &previous)
                 .await?;
-            if admins.contains(&pair.old) {
+            if *kind == EntityKind::Users && admins.contains(&pair.old) {
                 self.store
                     .set_primary_admin(tenant, &pair.new, true)
                     .await?;
@@ -232,6 +244,48 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             }
         }
         Ok(())
+    }
+}
+
+/// What a re-key applied, in words for a run's message: "the re-key of 99
+/// users (and 4 classes, 99 enrollments)".
+pub(super) fn rekeyed_words(run: &RunRecord) -> String {
+    let Some(rekey) = &run.rekey else {
+        return String::new();
+    };
+    let others: Vec<String> = rekey
+        .applied_others
+        .iter()
+        .map(|(kind, n)| format!("{n} {kind}"))
+        .collect();
+    let others = if others.is_empty() {
+        String::new()
+    } else {
+        format!(" (and {})", others.join(", "))
+    };
+    format!("the re-key of {} users{others}", rekey.applied.unwrap_or(0))
+}
+
+/// What a re-key applied, on the run: users, and the other types by name.
+pub(super) fn record_applied(run: &mut RunRecord, pairs: &[(EntityKind, Pair)]) {
+    let summary = run.rekey.get_or_insert_with(|| RekeySummary {
+        archived: 0,
+        inserted: 0,
+        paired_by: Default::default(),
+        mapping_ref: None,
+        applied: None,
+        applied_others: Default::default(),
+    });
+    let users = pairs
+        .iter()
+        .filter(|(k, _)| *k == EntityKind::Users)
+        .count();
+    summary.applied = Some(users as u64);
+    for (kind, _) in pairs.iter().filter(|(k, _)| *k != EntityKind::Users) {
+        *summary
+            .applied_others
+            .entry(kind.file_name().to_string())
+            .or_insert(0) += 1;
     }
 }
 

@@ -93,7 +93,9 @@ async fn a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it<
         .unwrap();
     assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
     assert!(
-        approved.message.contains("with the re-key of 99 users"),
+        approved
+            .message
+            .contains("with the re-key of 99 users (and 99 enrollments)"),
         "{}",
         approved.message
     );
@@ -141,11 +143,19 @@ async fn a_few_users_rekeyed_by_state_id_carry_on_without_a_hold<S: Store + Plat
     assert_eq!(rekey.applied, Some(3));
     assert_eq!(rekey.paired_by, [("userIds StateID".to_string(), 3)].into());
     assert!(
-        run.message.ends_with(
-            "; 3 users re-keyed (the same identifier or state id under a new sourcedId)"
-        ),
+        run.message.ends_with("; the re-key of 3 users (and 3 enrollments) applied (the same identifier or state id under a new sourcedId)"),
         "{}",
         run.message
+    );
+    assert_eq!(
+        rekey.applied_others,
+        [("enrollments".to_string(), 3)].into()
+    );
+    let enrollment = entity(&store, "d1", EntityKind::Enrollments, "en-stu-0000").await;
+    assert_eq!(enrollment.rekey.rekeyed_to.as_deref(), Some("en-new-0000"));
+    assert_eq!(
+        enrollment.archive.and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Rekeyed)
     );
     let old = entity(&store, "d1", EntityKind::Users, "stu-0000").await;
     assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-0000"));
