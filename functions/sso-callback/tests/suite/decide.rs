@@ -250,6 +250,75 @@ fn chrono_now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
+/// Syncs a users delta (a header and rows) into tenant `d1`.
+async fn users_delta(store: &SqliteStore, dir: &std::path::Path, name: &str, rows: &str) {
+    let pkg = dir.join(name);
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(
+        pkg.join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.users,delta\n",
+    )
+    .unwrap();
+    std::fs::write(pkg.join("users.csv"), format!("sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n{rows}")).unwrap();
+    let tenant = store.get_tenant("d1").await.unwrap().unwrap();
+    let artifacts = LocalArtifacts::new(dir.join(format!("runs-{name}")));
+    let run = Engine::new(store, &artifacts)
+        .sync_package(
+            &tenant,
+            &pkg,
+            RunSource {
+                kind: "csv".into(),
+                reference: name.into(),
+            },
+            roster::Delivered::now(None),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run.status, roster::RunStatus::Applied, "{}", run.message);
+}
+
+#[tokio::test]
+async fn a_teacher_re_keyed_by_the_district_signs_in_by_the_old_sourced_id() {
+    let (store, dir) = roster().await;
+    users_delta(
+        &store,
+        dir.path(),
+        "id",
+        "t1,active,,true,s1,teacher,tina,,Tina,T,,T-1,tina@d.example,,,,,\n",
+    )
+    .await;
+    // The district's new SIS: Tina is `t1-new`, with the same identifier.
+    users_delta(
+        &store,
+        dir.path(),
+        "rekey",
+        "t1,tobedeleted,,true,s1,teacher,tina,,Tina,T,,T-1,tina@d.example,,,,,\nt1-new,active,,true,s1,teacher,tina,,Tina,T,,T-1,tina@d.example,,,,,\n",
+    )
+    .await;
+    let decision = decide(&store, &info("4242", "Teacher", Some("t1"), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        decision,
+        Decision::SignIn {
+            tenant: "d1".into(),
+            sourced_id: "t1-new".into(),
+            role: "teacher".into(),
+            matched_by: MatchKey::PreviousSourcedId,
+            provisional: false,
+        }
+    );
+    let now = chrono::Utc::now();
+    let ticket = sso_callback::tickets::issue(&store, "d1", "t1-new", None, now)
+        .await
+        .unwrap();
+    let identity = sso_callback::tickets::redeem(&store, &ticket, now)
+        .await
+        .unwrap()
+        .expect("redeemed");
+    assert_eq!(identity.previous_sourced_ids, ["t1"]);
+}
+
 #[tokio::test]
 async fn a_ticket_is_redeemed_once_for_the_teachers_identity_and_classes() {
     let (store, dir) = roster().await;

@@ -27,7 +27,8 @@ const REKEYED_PLAN_FILE: &str = "plan-rekeyed.jsonl";
 /// Stored records read at a time.
 const READ_CHUNK: usize = 1_000;
 
-/// A plan's users: the ids it archives as absent, and those it inserts with their content.
+/// A plan's users: the ids it archives as absent or deleted (a delta's
+/// `tobedeleted`), and those it inserts with their content.
 struct PlannedUsers {
     archived: Vec<String>,
     inserted: Vec<Person>,
@@ -44,7 +45,14 @@ fn planned_users(plan: &Path) -> Result<PlannedUsers, SyncError> {
             continue;
         }
         match (&w.sis, w.before) {
-            (None, _) if w.reason == Some(ArchiveReason::Absent) => users.archived.push(w.id),
+            (None, _)
+                if matches!(
+                    w.reason,
+                    Some(ArchiveReason::Absent | ArchiveReason::Deleted)
+                ) =>
+            {
+                users.archived.push(w.id)
+            }
             (Some(sis), None) => users.inserted.push(Person::of(&w.id, sis)),
             _ => {}
         }
@@ -299,7 +307,7 @@ fn check_pairs(planned: &PlannedUsers, pairs: &[Pair]) -> Result<(), SyncError> 
     for pair in pairs {
         if !archived.contains(pair.old.as_str()) {
             problems.push(format!(
-                "`{}` is not a user this run archives as absent",
+                "`{}` is not a user this run archives (absent or deleted)",
                 pair.old
             ));
         }

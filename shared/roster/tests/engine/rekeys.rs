@@ -82,7 +82,7 @@ async fn a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it<
         .await;
     match wrong {
         Err(SyncError::Refused(message)) => assert!(
-            message.contains("`tch-0` is not a user this run archives as absent"),
+            message.contains("`tch-0` is not a user this run archives (absent or deleted)"),
             "{message}"
         ),
         other => panic!("expected a refusal, got {other:?}"),

@@ -1,5 +1,6 @@
 //! The courses, classes and enrollments a re-key carries along: after the
-//! users' pairs, the records of those types the plan archives as absent are
+//! users' pairs, the records of those types the plan archives (absent or
+//! deleted) are
 //! paired with those it inserts by what they are ([`crate::rekey::records`]).
 
 use crate::artifacts::Artifacts;
@@ -33,7 +34,12 @@ fn planned(plan: &Path) -> Result<Planned, SyncError> {
             continue;
         }
         match (&w.sis, w.before) {
-            (None, _) if w.reason == Some(ArchiveReason::Absent) => {
+            (None, _)
+                if matches!(
+                    w.reason,
+                    Some(ArchiveReason::Absent | ArchiveReason::Deleted)
+                ) =>
+            {
                 planned.archived.entry(w.kind).or_default().push(w.id)
             }
             (Some(sis), None) => {
