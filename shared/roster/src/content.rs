@@ -242,6 +242,9 @@ pub struct Probe<'a> {
     /// `orgSourcedIds`
     #[serde(borrow, default)]
     pub org_sourced_ids: Option<Vec<Cow<'a, str>>>,
+    /// `orgSourcedId` (a course's)
+    #[serde(borrow, default)]
+    pub org_sourced_id: Option<Cow<'a, str>>,
 }
 
 impl<'a> Probe<'a> {
@@ -280,6 +283,7 @@ impl<'a> Probe<'a> {
             school_year_sourced_id: text("schoolYearSourcedId"),
             term_sourced_ids: list("termSourcedIds"),
             org_sourced_ids: list("orgSourcedIds"),
+            org_sourced_id: text("orgSourcedId"),
         }
     }
 

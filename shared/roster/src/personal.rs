@@ -47,9 +47,11 @@ pub fn kept(kind: EntityKind, field: &str) -> bool {
 }
 
 /// A reference to another record by its id (`orgSourcedIds`,
-/// `agentSourcedIds`, `schoolSourcedId`, …): not personal.
+/// `agentSourcedIds`, `schoolSourcedId`, …): not personal. An extension
+/// (`metadata.…`, a dotted name) is never one, whatever its name ends with:
+/// a `metadata.stateStudentSourcedId` is the district's id of a child.
 fn is_id(field: &str) -> bool {
-    field.ends_with("SourcedId") || field.ends_with("SourcedIds")
+    !field.contains('.') && (field.ends_with("SourcedId") || field.ends_with("SourcedIds"))
 }
 
 /// The content of a record of `kind` with its personal fields erased: only
@@ -101,6 +103,7 @@ mod tests {
             "password": "hunter2",
             "extensions": {"metadata.classlink.studentNumber": "A-77"},
             "metadata.lunchCode": "9",
+            "metadata.stateStudentSourcedId": "S-1",
             "aColumnAddedTomorrow": "x"
         }))
     }
@@ -127,7 +130,12 @@ mod tests {
 
     #[test]
     fn an_unknown_column_or_extension_is_erased_by_default() {
-        for field in ["aColumnAddedTomorrow", "metadata.lunchCode", "extensions"] {
+        for field in [
+            "aColumnAddedTomorrow",
+            "metadata.lunchCode",
+            "extensions",
+            "metadata.stateStudentSourcedId",
+        ] {
             assert!(!kept(EntityKind::Users, field), "{field}");
         }
         assert!(kept(EntityKind::Users, "guardianSourcedIds"));

@@ -79,6 +79,7 @@ pub struct Person {
     user_ids: Vec<(String, String, String)>,
     email: Option<String>,
     username: Option<String>,
+    role: Option<String>,
     /// Names, role, schools and grades, when both names and the role are given.
     name: Option<String>,
 }
@@ -116,6 +117,7 @@ impl Person {
             user_ids: user_ids(sis.fields().get("userIds")),
             email: text("email"),
             username: text("username"),
+            role: text("role"),
             name,
         }
     }
@@ -140,8 +142,9 @@ impl Person {
         }
     }
 
-    /// Whether two records disagree on a key both have that is stronger
-    /// than `stage`: then they are not the same person.
+    /// Whether two records disagree on their role, on a `userIds` entry of
+    /// one type, or on a key both have that is stronger than `stage`: then
+    /// they are not the same person.
     fn conflicts(&self, other: &Person, stage: Stage) -> bool {
         let differ =
             |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
@@ -149,8 +152,9 @@ impl Person {
             .user_ids
             .iter()
             .any(|(kind, _, id)| other.user_ids.iter().any(|(k, _, i)| k == kind && i != id));
-        (stage > Stage::Identifier && differ(&self.identifier, &other.identifier))
-            || (stage > Stage::UserIds && ids_differ)
+        differ(&self.role, &other.role)
+            || ids_differ
+            || (stage > Stage::Identifier && differ(&self.identifier, &other.identifier))
             || (stage > Stage::Email && differ(&self.email, &other.email))
     }
 }
@@ -475,6 +479,22 @@ mod tests {
         assert!(p.pairs.is_empty(), "{:?}", p.pairs);
         assert_eq!(p.unpaired_old.len(), 4);
         assert_eq!(p.unpaired_new.len(), 4);
+        // One identifier, but a teacher and a student; or two state ids.
+        let old = [
+            person("t", json!({"identifier": "1001", "role": "teacher"})),
+            person(
+                "s",
+                json!({"identifier": "2002", "userIds": [{"type": "StateID", "identifier": "A"}]}),
+            ),
+        ];
+        let new = [
+            person("n-t", json!({"identifier": "1001", "role": "student"})),
+            person(
+                "n-s",
+                json!({"identifier": "2002", "userIds": [{"type": "StateID", "identifier": "B"}]}),
+            ),
+        ];
+        assert!(propose_exact(&old, &new).pairs.is_empty());
     }
 
     #[test]

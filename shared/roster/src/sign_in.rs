@@ -204,7 +204,7 @@ const MAX_REKEY_HOPS: usize = 8;
 
 /// The user `id` of `tenant` as it is now: the record under that id, or,
 /// when it was archived as re-keyed (the district gave the person a new
-/// sourcedId and an operator approved it), the record it carries on under.
+/// sourcedId), the record it carries on under.
 /// The second value says whether a re-key was followed.
 pub async fn current_user<S: Records>(
     store: &S,
@@ -216,7 +216,13 @@ pub async fn current_user<S: Records>(
     };
     let mut followed = false;
     for _ in 0..MAX_REKEY_HOPS {
-        let Some(next) = user.rekey.rekeyed_to.clone() else {
+        // Only from a record archived as re-keyed: a link is written before
+        // the archive, and a record the district delivers again is its own.
+        let rekeyed = user
+            .archive
+            .as_ref()
+            .is_some_and(|a| a.reason == Some(crate::store::ArchiveReason::Rekeyed));
+        let Some(next) = user.rekey.rekeyed_to.clone().filter(|_| rekeyed) else {
             break;
         };
         match store.get_entity(tenant, EntityKind::Users, &next).await? {

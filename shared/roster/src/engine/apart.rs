@@ -18,15 +18,15 @@ const APPLIED_FILE: &str = "plan-applied.jsonl";
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Sets the writes of `run`'s held schools apart from the plan at
-    /// `plan`: returns the plan to apply now and the held run that keeps the
-    /// rest (its plan kept; to be recorded once the rest is applied). The
-    /// run's counts become those of what it applies.
+    /// `plan`: the plan to apply now and the held run that keeps the rest
+    /// (recorded by [`Self::record_school_part`] once the rest is applied).
+    /// The run's counts become those of what it applies.
     pub(super) fn hold_schools_apart(
         &self,
         tenant: &str,
         run: &mut RunRecord,
         plan: &std::path::Path,
-    ) -> Result<(PathBuf, RunRecord), SyncError> {
+    ) -> Result<SchoolPart, SyncError> {
         let schools: HashSet<&str> = run.held_schools.iter().map(|h| h.school.as_str()).collect();
         let mut held = RunRecord::start(tenant, run.source.clone(), Utc::now());
         let applied = self.artifacts.scratch(tenant, &run.run_id, APPLIED_FILE)?;
@@ -40,7 +40,6 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         held.counts = apart.counts;
         held.held_schools = run.held_schools.clone();
         held.held_from = Some(run.run_id.clone());
-        self.keep_plan(tenant, &mut held, &held_plan)?;
         let reasons: Vec<&str> = held
             .held_schools
             .iter()
@@ -59,8 +58,35 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             Utc::now(),
         );
         run.held_apart = Some(held.run_id.clone());
-        Ok((applied, held))
+        Ok(SchoolPart {
+            applied,
+            held,
+            held_plan,
+        })
     }
+
+    /// Keeps the held part's plan and records its run: once the rest of the
+    /// delivery is written (a run stopped before then holds nothing apart).
+    pub(super) async fn record_school_part(
+        &self,
+        tenant: &str,
+        part: &mut SchoolPart,
+    ) -> Result<(), SyncError> {
+        self.keep_plan(tenant, &mut part.held, &part.held_plan)?;
+        self.store.put_run(&part.held).await?;
+        let _ = std::fs::remove_file(&part.applied);
+        Ok(())
+    }
+}
+
+/// A plan split by the per-school hold.
+pub(super) struct SchoolPart {
+    /// The plan of what applies now.
+    pub(super) applied: PathBuf,
+    /// The held run of the schools' part (not stored yet).
+    pub(super) held: RunRecord,
+    /// Its plan.
+    held_plan: PathBuf,
 }
 
 /// "school `s1`" or "schools `s1`, `s2`".

@@ -81,6 +81,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
             return Ok(());
         }
+        if let Some(newer) = self.bulk_applied_since(&state, run).await? {
+            run.decided_by = Some(by.to_string());
+            run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery (run {newer}) was applied after this run was held; it was judged on its own"), Utc::now());
+            return Ok(());
+        }
         let plan_ref = run
             .plan_ref
             .clone()
@@ -91,6 +96,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let (plan, pairs) = match &pairs {
             Some(pairs) => {
                 let (rewritten, all) = self.rekeyed_plan(run, &plan, pairs).await?;
+                self.link_rekeys(&run.tenant, &all, true).await?;
                 (rewritten, Some(all))
             }
             None => (plan, None),
@@ -101,7 +107,6 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         run.items_written = written;
         let rekeyed = match pairs {
             Some(pairs) => {
-                self.link_rekeys(&tenant, &pairs).await?;
                 record_applied(run, &pairs);
                 format!(" with {}", rekeyed_words(run))
             }
@@ -117,6 +122,29 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             Utc::now(),
         );
         Ok(())
+    }
+
+    /// The last applied run, when it is a bulk delivery newer than `run`
+    /// (run ids are in time order): a held run's plan no longer says what to
+    /// do, even where the newer delivery wrote nothing (a school it brought
+    /// back unchanged would be archived by the older plan).
+    async fn bulk_applied_since(
+        &self,
+        state: &crate::tenant::TenantState,
+        run: &RunRecord,
+    ) -> Result<Option<String>, SyncError> {
+        let Some(last) = state.last_applied_run.as_deref() else {
+            return Ok(None);
+        };
+        if last <= run.run_id.as_str() {
+            return Ok(None);
+        }
+        let bulk = self
+            .store
+            .get_run(last)
+            .await?
+            .is_some_and(|r| r.had_bulk());
+        Ok(bulk.then(|| last.to_string()))
     }
 
     /// The pairs an approval applies: none, the kept proposal, or the given mapping.

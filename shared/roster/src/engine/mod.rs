@@ -218,8 +218,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             run.finish(RunStatus::Planned, message, Utc::now());
             return Ok(run);
         }
-        if let Some(window) = tenant.paused_at(run.received(), self.options.default_pause.as_ref())
-        {
+        if let Some(window) = self.pause_window(tenant, &run).await? {
             // Boxed: planning's future is large, and this one is kept beside the apply's.
             return Box::pin(self.pause(tenant, &snapshot, run, &window)).await;
         }
@@ -258,6 +257,25 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             }
             Err(e) => Err(self.fail(run, e).await),
         }
+    }
+
+    /// The pause window `run`'s delivery falls in: the tenant's own, or the
+    /// deployment's default for a tenant without windows, except before the
+    /// tenant's first applied run (a district onboarded in the summer gets
+    /// its roster).
+    async fn pause_window(
+        &self,
+        tenant: &TenantConfig,
+        run: &RunRecord,
+    ) -> Result<Option<crate::tenant::PauseWindow>, SyncError> {
+        let window = tenant.paused_at(run.received(), self.options.default_pause.as_ref());
+        if window.is_some() && tenant.pause.is_empty() {
+            let state = self.store.get_state(&tenant.tenant).await?;
+            if state.last_applied_run.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(window)
     }
 
     /// A delivery received during a pause window: planned, to count what it
@@ -344,24 +362,50 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             );
             return Ok(());
         }
-        // Some schools' part held apart: the rest applies.
-        let apart = match run.held_schools.is_empty() {
+        self.apply_planned(&tenant.tenant, run, lease, state, &plan_path)
+            .await
+    }
+
+    /// Applies a plan not held as a whole: some schools' part set apart as a
+    /// held run (recorded once the rest is written), users re-keyed under
+    /// exact keys carried on.
+    async fn apply_planned(
+        &self,
+        tenant: &str,
+        run: &mut RunRecord,
+        lease: &Lease,
+        state: TenantState,
+        plan: &Path,
+    ) -> Result<(), SyncError> {
+        let mut apart = match run.held_schools.is_empty() {
             true => None,
-            false => Some(self.hold_schools_apart(&tenant.tenant, run, &plan_path)?),
+            false => Some(self.hold_schools_apart(tenant, run, plan)?),
         };
-        let to_apply = apart.as_ref().map_or(&plan_path, |(applied, _)| applied);
-        // Users re-keyed under exact keys carry on without a person.
+        let to_apply = apart.as_ref().map_or(plan, |part| &part.applied);
         let rekeys = self.exact_rekeys(run, to_apply).await?;
-        let to_apply = rekeys.as_ref().map_or(to_apply, |(rewritten, _)| rewritten);
-        let written = self
-            .apply_with_images(&tenant.tenant, lease, run, to_apply)
-            .await?;
-        let _ = std::fs::remove_file(&plan_path);
         if let Some((_, pairs)) = &rekeys {
-            self.link_rekeys(&tenant.tenant, pairs).await?;
+            for admin in self.link_rekeys(tenant, pairs, false).await? {
+                run.warnings.push(format!(
+                    "user {admin} was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)"
+                ));
+            }
         }
-        self.finish_applied(&tenant.tenant, lease, run, state, written)
+        let to_apply = rekeys.as_ref().map_or(to_apply, |(rewritten, _)| rewritten);
+        let written = self.apply_with_images(tenant, lease, run, to_apply).await?;
+        let _ = std::fs::remove_file(plan);
+        if let Some(part) = apart.as_mut() {
+            self.record_school_part(tenant, part).await?;
+        }
+        self.finish_applied(tenant, lease, run, state, written)
             .await?;
+        if let Some(part) = apart {
+            run.message = format!(
+                "{}; the part of {} is held apart as run {} for approval",
+                run.message,
+                apart_schools(&part.held),
+                part.held.run_id
+            );
+        }
         if let Some((rewritten, pairs)) = rekeys {
             let _ = std::fs::remove_file(rewritten);
             rekeying::record_applied(run, &pairs);

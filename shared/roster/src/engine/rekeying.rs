@@ -25,7 +25,9 @@ pub(crate) const MAPPING_FILE: &str = "rekey.csv";
 /// The plan rewritten for an approval with a re-key.
 const REKEYED_PLAN_FILE: &str = "plan-rekeyed.jsonl";
 /// Stored records read at a time.
-const READ_CHUNK: usize = 1_000;
+pub(super) const READ_CHUNK: usize = 1_000;
+/// Re-key links written at once.
+const LINKS_AT_ONCE: usize = 16;
 
 /// A plan's users: the ids it archives as absent or deleted (a delta's
 /// `tobedeleted`), and those it inserts with their content.
@@ -219,38 +221,60 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         Ok((path, all))
     }
 
-    /// After a re-key applied: each old record points to its new one, each
-    /// new one lists the old ids, and a Primary Administrator stays one under
-    /// the new id.
+    /// Links each pair, 16 at a time: the old record points to its new one,
+    /// the new one lists the old ids (written before the records, so a run
+    /// stopped halfway links again when it is planned again; sign-in follows
+    /// a link only from a record archived as `rekeyed`). With `move_admins`
+    /// (a person approved the re-key) a Primary Administrator stays one under
+    /// the new id; without, the old ids that were one are returned.
     pub(super) async fn link_rekeys(
         &self,
         tenant: &str,
         pairs: &[(EntityKind, Pair)],
-    ) -> Result<(), SyncError> {
+        move_admins: bool,
+    ) -> Result<Vec<String>, SyncError> {
+        for chunk in pairs.chunks(LINKS_AT_ONCE) {
+            let links: Vec<_> = chunk
+                .iter()
+                .map(|(kind, pair)| self.link_one(tenant, *kind, pair))
+                .collect();
+            futures::future::try_join_all(links).await?;
+        }
         let admins: HashSet<String> = self
             .store
             .primary_admins(tenant)
             .await?
             .into_iter()
             .collect();
-        for (kind, pair) in pairs {
-            let old = self.store.get_entity(tenant, *kind, &pair.old).await?;
-            let mut previous = old
-                .map(|o| o.rekey.previous_sourced_ids)
-                .unwrap_or_default();
-            previous.push(pair.old.clone());
-            self.store
-                .link_rekey(tenant, *kind, &pair.old, &pair.new, &previous)
-                .await?;
-            if *kind == EntityKind::Users && admins.contains(&pair.old) {
+        let mut unmoved = Vec::new();
+        for (_, pair) in pairs
+            .iter()
+            .filter(|(kind, p)| *kind == EntityKind::Users && admins.contains(&p.old))
+        {
+            if move_admins {
                 self.store
                     .set_primary_admin(tenant, &pair.new, true)
                     .await?;
                 self.store
                     .set_primary_admin(tenant, &pair.old, false)
                     .await?;
+            } else {
+                unmoved.push(format!("{} (now {})", pair.old, pair.new));
             }
         }
+        Ok(unmoved)
+    }
+
+    /// Links one pair (see [`Self::link_rekeys`]).
+    async fn link_one(&self, tenant: &str, kind: EntityKind, pair: &Pair) -> Result<(), SyncError> {
+        let old = self.store.get_entity(tenant, kind, &pair.old).await?;
+        let mut previous = old
+            .map(|o| o.rekey.previous_sourced_ids)
+            .unwrap_or_default();
+        previous.push(pair.old.clone());
+        self.store
+            .link_rekey(tenant, kind, &pair.old, &pair.new, &previous)
+            .await?;
         Ok(())
     }
 }

@@ -3,12 +3,11 @@
 //!
 //! A write is held when the record belongs to a held school (its class's,
 //! its orgs, the one it names), when it is the held school's own org, or
-//! when it hangs on a held user (an enrollment of the user, its
-//! demographics): nothing applied may point at a user the held part has
-//! not made yet.
+//! when it hangs on a held user or class (an enrollment of the user or in
+//! the class, the user's demographics): nothing applied may point at a
+//! record the held part has not made yet.
 
 use super::{read_plan, PlanWriter, PlannedWrite};
-use crate::content::Probe;
 use crate::error::SyncError;
 use crate::held_changes::{action_of, ChangeAction};
 use crate::run::KindCounts;
@@ -34,18 +33,22 @@ pub fn split_plan(
     applied: &Path,
     held: &Path,
 ) -> Result<HeldApart, SyncError> {
-    let mut held_users: HashSet<String> = HashSet::new();
+    let mut held_ids = HeldIds::default();
     for w in read_plan(plan)? {
         let w = w?;
-        if w.kind == EntityKind::Users && of_held_school(&w, schools) {
-            held_users.insert(w.id);
+        if of_held_school(&w, schools) {
+            match w.kind {
+                EntityKind::Users => held_ids.users.insert(w.id),
+                EntityKind::Classes => held_ids.classes.insert(w.id),
+                _ => false,
+            };
         }
     }
     let (mut to_apply, mut to_hold) = (PlanWriter::create(applied)?, PlanWriter::create(held)?);
     let mut apart = HeldApart::default();
     for w in read_plan(plan)? {
         let w = w?;
-        if is_held(&w, schools, &held_users) {
+        if is_held(&w, schools, &held_ids) {
             count(
                 &w,
                 apart
@@ -68,16 +71,27 @@ fn of_held_school(w: &PlannedWrite, schools: &HashSet<&str>) -> bool {
     w.schools.iter().any(|s| schools.contains(&**s))
 }
 
+/// The users and classes of the held schools' writes: what hangs on them is held too.
+#[derive(Default)]
+struct HeldIds {
+    users: HashSet<String>,
+    classes: HashSet<String>,
+}
+
 /// Whether a planned write goes to the held part.
-fn is_held(w: &PlannedWrite, schools: &HashSet<&str>, held_users: &HashSet<String>) -> bool {
+fn is_held(w: &PlannedWrite, schools: &HashSet<&str>, held: &HeldIds) -> bool {
     of_held_school(w, schools)
         || match w.kind {
             EntityKind::Orgs => schools.contains(w.id.as_str()),
-            EntityKind::Demographics => held_users.contains(&w.id),
+            EntityKind::Demographics => held.users.contains(&w.id),
             EntityKind::Enrollments => w.sis.as_ref().is_some_and(|sis| {
-                Probe::of_text(sis.text())
-                    .and_then(|p| p.user_sourced_id)
-                    .is_some_and(|user| held_users.contains(&*user))
+                let probe = sis.probe();
+                probe
+                    .user_sourced_id
+                    .is_some_and(|u| held.users.contains(&*u))
+                    || probe
+                        .class_sourced_id
+                        .is_some_and(|c| held.classes.contains(&*c))
             }),
             _ => false,
         }
@@ -170,6 +184,21 @@ mod tests {
                 Some(r#"{"sourcedId":"new"}"#),
                 &[],
             ),
+            // A new class of the held school, and an enrollment in it naming the district.
+            write(
+                EntityKind::Classes,
+                "c9",
+                Some(r#"{"sourcedId":"c9","schoolSourcedId":"s1"}"#),
+                &["s1"],
+            ),
+            write(
+                EntityKind::Enrollments,
+                "e9",
+                Some(
+                    r#"{"sourcedId":"e9","userSourcedId":"u2","classSourcedId":"c9","schoolSourcedId":"d1"}"#,
+                ),
+                &[],
+            ),
             write(EntityKind::Users, "u3", None, &["s2", "s1"]),
         ];
         for w in &writes {
@@ -180,9 +209,12 @@ mod tests {
         let ids = |path: &Path| -> Vec<String> {
             read_plan(path).unwrap().map(|w| w.unwrap().id).collect()
         };
-        assert_eq!(ids(&held), ["s1", "c1", "new", "e1", "new", "u3"]);
+        assert_eq!(
+            ids(&held),
+            ["s1", "c1", "new", "e1", "new", "c9", "e9", "u3"]
+        );
         assert_eq!(ids(&applied), ["s2", "u2"]);
-        assert_eq!(apart.writes, 6);
+        assert_eq!(apart.writes, 8);
         let users = &apart.counts["users"];
         assert_eq!((users.inserted, users.archived), (1, 1));
         let mut counts = BTreeMap::from([(

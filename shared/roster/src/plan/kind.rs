@@ -164,10 +164,11 @@ impl<'s> KindPlanner<'s> {
                 if !self.upsert(id, stored, text, digest, &mut judges.calendar) {
                     return Ok(());
                 }
+                let sis = SisContent::from_stored(text.to_string());
                 let mut schools = Vec::new();
                 // A first load (nothing stored) can hold nothing of a school.
                 if !self.stored.is_empty() {
-                    judges.schools.add_delivered(self.kind, text, &mut schools);
+                    judges.schools.add_delivered(self.kind, &sis, &mut schools);
                     if let Some(s) = stored {
                         judges.schools.add_stored(self.kind, s, &mut schools);
                     }
@@ -175,7 +176,7 @@ impl<'s> KindPlanner<'s> {
                 emit(PlannedWrite {
                     kind: self.kind,
                     id: id.to_string(),
-                    sis: Some(SisContent::from_stored(text.to_string())),
+                    sis: Some(sis),
                     first_seen: stored.map(|s| (s.first_seen.at, s.first_seen.run.clone())),
                     before: stored.map(Before::of),
                     reason: None,

@@ -2,12 +2,13 @@
 //! much of one school's classes, enrollments and users a bulk delivery
 //! would archive, and which schools' part of a run waits for a person.
 //!
-//! A school is an org some stored class is in. A class belongs to its
-//! school, an enrollment to its class's school (or the one it names), a
-//! user to those of its orgs that are schools, and a school's org record
-//! to the school itself.
+//! A school is an org some stored class is in. A course belongs to its org
+//! when that is a school, a class to its school, an enrollment to the school
+//! it names and its class's, a user to those of its orgs that are schools;
+//! a school's own org record, and what hangs on a held user or a new class
+//! of a held school, are held by the split (`apart`).
 
-use crate::content::Probe;
+use crate::content::SisContent;
 use crate::run::{SchoolArchive, SchoolHold};
 use crate::school_year::RecordFacts;
 use crate::store::StoredSummary;
@@ -66,36 +67,32 @@ impl Schools {
         });
     }
 
-    /// The schools a delivered record of `kind` with content `text` belongs
-    /// to, added to `schools`.
-    pub fn add_delivered(&self, kind: EntityKind, text: &str, schools: &mut Vec<Box<str>>) {
-        let Some(probe) = Probe::of_text(text) else {
-            return;
-        };
-        let class_school = || {
-            probe
-                .class_sourced_id
-                .as_deref()
-                .and_then(|c| self.class_school.get(c))
-                .map(|s| &**s)
+    /// The schools a delivered record of `kind` with content `sis` belongs
+    /// to, added to `schools`: an enrollment's the one it names and its
+    /// class's (a stored class).
+    pub fn add_delivered(&self, kind: EntityKind, sis: &SisContent, schools: &mut Vec<Box<str>>) {
+        let probe = sis.probe();
+        let mut add = |org: Option<&str>| {
+            if let Some(org) = org {
+                self.add(org, schools);
+            }
         };
         match kind {
-            EntityKind::Classes => probe
-                .school_sourced_id
-                .as_deref()
-                .into_iter()
-                .for_each(|o| self.add(o, schools)),
+            EntityKind::Courses => add(probe.org_sourced_id.as_deref()),
+            EntityKind::Classes => add(probe.school_sourced_id.as_deref()),
             EntityKind::Users => probe
                 .org_sourced_ids
                 .iter()
                 .flatten()
-                .for_each(|o| self.add(o, schools)),
-            EntityKind::Enrollments => probe
-                .school_sourced_id
-                .as_deref()
-                .or_else(class_school)
-                .into_iter()
-                .for_each(|o| self.add(o, schools)),
+                .for_each(|org| add(Some(org))),
+            EntityKind::Enrollments => {
+                add(probe.school_sourced_id.as_deref());
+                add(probe
+                    .class_sourced_id
+                    .as_deref()
+                    .and_then(|c| self.class_school.get(c))
+                    .map(|s| &**s));
+            }
             _ => {}
         }
     }
@@ -157,6 +154,9 @@ fn each_of_stored(
     found: impl FnMut(&str),
 ) {
     match (kind, &stored.facts) {
+        (EntityKind::Courses, RecordFacts::Course { org, .. }) => {
+            org.as_deref().into_iter().for_each(found)
+        }
         (EntityKind::Classes, RecordFacts::Class { school, .. }) => {
             school.as_deref().into_iter().for_each(found)
         }
@@ -240,7 +240,7 @@ mod tests {
 
     fn delivered_schools(schools: &Schools, kind: EntityKind, text: &str) -> Vec<String> {
         let mut found = Vec::new();
-        schools.add_delivered(kind, text, &mut found);
+        schools.add_delivered(kind, &SisContent::from_stored(text.to_string()), &mut found);
         found.into_iter().map(String::from).collect()
     }
 

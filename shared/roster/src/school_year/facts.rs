@@ -26,7 +26,9 @@ pub enum RecordFacts {
     /// A course.
     Course {
         /// `schoolYearSourcedId`.
-        school_year: Option<CompactString>,
+        school_year: Option<Box<str>>,
+        /// `orgSourcedId` (the per-school hold holds a school's courses).
+        org: Option<Box<str>>,
     },
     /// A class.
     Class {
@@ -164,7 +166,8 @@ impl RecordFacts {
                 school_year: year(&probe.school_year),
             },
             EntityKind::Courses => RecordFacts::Course {
-                school_year: text(&probe.school_year_sourced_id),
+                school_year: probe.school_year_sourced_id.as_deref().map(Box::from),
+                org: probe.org_sourced_id.as_deref().map(Box::from),
             },
             EntityKind::Classes => RecordFacts::Class {
                 terms: probe

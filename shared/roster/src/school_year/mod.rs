@@ -141,7 +141,7 @@ impl Calendar {
     pub fn is_ended(&self, kind: EntityKind, id: &str, facts: &RecordFacts) -> bool {
         match (kind, facts) {
             (EntityKind::AcademicSessions, RecordFacts::Session { .. }) => self.session_ended(id),
-            (EntityKind::Courses, RecordFacts::Course { school_year }) => school_year
+            (EntityKind::Courses, RecordFacts::Course { school_year, .. }) => school_year
                 .as_deref()
                 .is_some_and(|year| self.session_ended(year)),
             (EntityKind::Classes, RecordFacts::Class { terms, .. }) => self.terms_ended(terms),
@@ -222,7 +222,7 @@ impl Calendar {
         let mut sessions: Vec<&str> = Vec::new();
         match (kind, facts) {
             (EntityKind::AcademicSessions, _) => sessions.push(id),
-            (EntityKind::Courses, RecordFacts::Course { school_year }) => {
+            (EntityKind::Courses, RecordFacts::Course { school_year, .. }) => {
                 sessions.extend(school_year.as_deref())
             }
             (EntityKind::Classes, RecordFacts::Class { terms, .. }) => {

@@ -125,6 +125,12 @@ impl District {
         }
     }
 
+    /// The same district with every school delivered again.
+    pub fn with_schools_back(mut self) -> District {
+        self.dropped_schools.clear();
+        self
+    }
+
     /// The school of class `c`.
     pub fn school_of(&self, c: usize) -> String {
         format!("s{}", c % self.schools + 1)

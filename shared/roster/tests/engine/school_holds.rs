@@ -150,7 +150,43 @@ async fn a_school_under_its_limit_is_not_held<S: Store + PlatformEdits>(store: S
     assert_eq!(counts(&run, EntityKind::Users).archived, 10);
 }
 
+async fn an_old_school_part_is_not_applied_after_a_newer_delivery<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let full = twelve_schools();
+    sync(&store, &bench, &t, &full, None).await;
+    let run = sync(&store, &bench, &t, &without_s3(&full), None).await;
+    let held_id = run.held_apart.expect("held apart");
+    // The next delivery has the school again: it writes nothing of it.
+    let back = sync(
+        &store,
+        &bench,
+        &t,
+        &without_s3(&full).with_schools_back(),
+        None,
+    )
+    .await;
+    assert_eq!(back.status, RunStatus::Applied, "{}", back.message);
+    let approved = Engine::new(&store, &bench.artifacts)
+        .approve(&held_id, "ops")
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Stale, "{}", approved.message);
+    assert!(
+        approved.message.contains(&back.run_id),
+        "{}",
+        approved.message
+    );
+    assert!(entity(&store, "d1", EntityKind::Users, "stu-0002")
+        .await
+        .archive
+        .is_none());
+}
+
 conformance!(
+    an_old_school_part_is_not_applied_after_a_newer_delivery,
     a_dropped_school_is_held_apart_and_approving_applies_only_it,
     a_discarded_school_part_leaves_the_school_as_it_was,
     a_school_under_its_limit_is_not_held,

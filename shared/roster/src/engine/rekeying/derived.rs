@@ -3,6 +3,7 @@
 //! deleted) are
 //! paired with those it inserts by what they are ([`crate::rekey::records`]).
 
+use super::READ_CHUNK;
 use crate::artifacts::Artifacts;
 use crate::engine::Engine;
 use crate::error::SyncError;
@@ -13,9 +14,6 @@ use crate::store::{ArchiveReason, Store};
 use oneroster::EntityKind;
 use std::collections::HashMap;
 use std::path::Path;
-
-/// Stored records read at a time.
-const READ_CHUNK: usize = 1_000;
 
 /// Per derived type: the ids the plan archives as absent, and the
 /// (id, key) of those it inserts.
