@@ -939,8 +939,16 @@ async fn a_delivery_paused_by_the_default_window_is_applied_when_it_ends() {
     world.ingest.config.default_pause = Some(yearly(-3, 3));
     world.tenant("d1").await;
     let zip = world.zip_of(&world.district("summer", 20));
-    let event = world.put_file("inbound/d1/summer.zip", &zip).await;
     let deadline = Some(Instant::now() + Duration::from_secs(600));
+    // A tenant's first load is never paused by the default window.
+    let first = world.put_file("inbound/d1/first.zip", &zip).await;
+    let out = world
+        .ingest
+        .handle(decode(first).unwrap(), deadline)
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    let event = world.put_file("inbound/d1/summer.zip", &zip).await;
     let out = world
         .ingest
         .handle(decode(event).unwrap(), deadline)
