@@ -99,3 +99,42 @@ fn a_1p2_package_validates_and_syncs_with_roles_folded_into_users() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(json(&out)["items_written"], 0, "{out}");
 }
+
+#[test]
+fn the_same_district_in_1p1_and_1p2_is_stored_alike_in_two_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (new, old) = (d.join("v1p2"), d.join("v1p1"));
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::create_dir_all(&old).unwrap();
+    for (name, text) in FILES {
+        std::fs::write(new.join(name), text).unwrap();
+    }
+    std::fs::write(
+        old.join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\n",
+    )
+    .unwrap();
+    std::fs::write(old.join("orgs.csv"), FILES[1].1).unwrap();
+    std::fs::write(
+        old.join("users.csv"),
+        "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nadm1,active,,true,d1,administrator,ada,,Ada,Admin,,,ada@example.org,,,,,pw-admin-1\nt1,active,,true,\"s1,d1\",teacher,tom,,Tom,Teach,,,tom@example.org,,,,,\nst1,active,,true,s1,student,sal,,Sal,Stu,,,,,,,03,\n",
+    )
+    .unwrap();
+    for (pkg, tenant) in [(&old, "old"), (&new, "new")] {
+        let (code, out) = rosterctl(d, &["sync", pkg.to_str().unwrap(), "--tenant", tenant]);
+        assert_eq!(code, 0, "{tenant}: {out}");
+    }
+    for id in ["adm1", "t1", "st1"] {
+        let sis = |tenant: &str| {
+            let (code, out) = rosterctl(d, &["users", "show", "--tenant", tenant, id, "--json"]);
+            assert_eq!(code, 0, "{out}");
+            json(&out)["sis"].clone()
+        };
+        let (before, after) = (sis("old"), sis("new"));
+        for (field, value) in before.as_object().unwrap() {
+            assert_eq!(&after[field], value, "{id}.{field}");
+        }
+        assert!(after["roles"].is_array(), "1.2 keeps the roles of {id}");
+    }
+}
