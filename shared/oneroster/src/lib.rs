@@ -1,4 +1,4 @@
-//! OneRoster 1.1 for the ClassLink roster bridge: the rostering model, a
+//! OneRoster 1.1 and 1.2 (CSV) for the ClassLink roster bridge: the rostering model, a
 //! streaming reader for CSV packages (a `.zip` or a folder of loose files) as
 //! ClassLink's Roster Server sends them, and the validation report.
 //!
@@ -34,6 +34,7 @@ pub mod report;
 mod rows;
 pub mod schema;
 mod user_ids;
+pub mod v1p2;
 mod validate;
 
 pub use manifest::Manifest;
@@ -41,6 +42,7 @@ pub use model::*;
 pub use package::ArchiveLimits;
 pub use progress::Progress;
 pub use report::{FileSummary, Issue, IssueCode, Severity, ValidationReport};
+pub use v1p2::{OneRosterVersion, RoleAssignment};
 pub use validate::{
     validate_package, DeferredReference, FileOutcome, ReadError, RejectedRow, ValidatedPackage,
     Validation, ValidationOptions,

@@ -14,8 +14,10 @@ const FILE: &str = "manifest";
 pub struct Manifest {
     /// `manifest.version` (expected 1.0).
     pub manifest_version: Option<String>,
-    /// `oneroster.version` (must be 1.1).
+    /// `oneroster.version` (1.1 or 1.2), as written.
     pub oneroster_version: String,
+    /// The version the package is read as (selects each file's columns).
+    pub version: crate::OneRosterVersion,
     /// `file.<name>` declarations by lower-case name: (canonical name, mode).
     pub files: BTreeMap<String, (String, FileMode)>,
     /// `source.systemName`.
@@ -36,13 +38,33 @@ impl Manifest {
     }
 }
 
-/// Every file name a OneRoster 1.1 manifest may declare.
+/// Every file name a OneRoster 1.1 manifest may declare (1.2 adds
+/// [`crate::v1p2::columns::FILES_1P2`]).
 fn known_file(name: &str) -> Option<&'static str> {
     EntityKind::ALL
         .iter()
         .map(|k| k.file_name())
         .chain(NOT_IMPORTED_FILES)
         .find(|known| known.eq_ignore_ascii_case(name))
+}
+
+/// A file name only a OneRoster 1.2 manifest may declare.
+fn only_1p2_file(name: &str) -> Option<&'static str> {
+    crate::v1p2::columns::FILES_1P2
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(name))
+}
+
+/// The warning for a manifest property OneRoster 1.1 does not have.
+fn unknown_property(property: &str, line: u64) -> Issue {
+    issue(
+        Severity::Warning,
+        IssueCode::UnknownManifestProperty,
+        line,
+        format!("manifest property `{property}` is not part of OneRoster 1.1; ignored"),
+    )
+    .in_column("propertyName")
+    .with_value(property)
 }
 
 fn issue(severity: Severity, code: IssueCode, line: u64, message: String) -> Issue {
@@ -124,6 +146,9 @@ struct ManifestScan {
     manifest: Manifest,
     /// The `oneroster.version` value and its line, checked at the end.
     oneroster_version: Option<(String, u64)>,
+    /// `file.NAME` rows of the files only 1.2 has, taken in once the
+    /// version is known: (where their 1.1 warning goes, the warning, name, value).
+    only_1p2: Vec<(usize, Issue, &'static str, String)>,
     warnings: Vec<Issue>,
     fatal: Vec<Issue>,
 }
@@ -153,17 +178,12 @@ impl ManifestScan {
             self.manifest.source_system_code = Some(value.to_string());
         } else if let Some(name) = lower.strip_prefix("file.").and_then(known_file) {
             self.file(name, property, value, line);
+        } else if let Some(name) = lower.strip_prefix("file.").and_then(only_1p2_file) {
+            let warning = unknown_property(property, line);
+            self.only_1p2
+                .push((self.warnings.len(), warning, name, value.to_string()));
         } else if !property.is_empty() {
-            self.warnings.push(
-                issue(
-                    Severity::Warning,
-                    IssueCode::UnknownManifestProperty,
-                    line,
-                    format!("manifest property `{property}` is not part of OneRoster 1.1; ignored"),
-                )
-                .in_column("propertyName")
-                .with_value(property),
-            );
+            self.warnings.push(unknown_property(property, line));
         }
     }
 
@@ -192,22 +212,39 @@ impl ManifestScan {
             .insert(name.to_ascii_lowercase(), (name.to_string(), mode));
     }
 
-    /// Checks `oneroster.version`, once every row has been read: present, and 1.1.
+    /// Checks `oneroster.version`, once every row has been read: present,
+    /// and 1.1 or 1.2. The files only 1.2 has are then taken in (1.2) or
+    /// warned of where their rows were (1.1).
     fn check_version(&mut self) {
-        match self.oneroster_version.take() {
+        let version = self.oneroster_version.take();
+        let v1p2 = version
+            .as_ref()
+            .and_then(|(v, _)| crate::OneRosterVersion::from_manifest(v))
+            == Some(crate::OneRosterVersion::V1p2);
+        for (at, warning, name, value) in std::mem::take(&mut self.only_1p2).into_iter().rev() {
+            if v1p2 {
+                let line = warning.line.unwrap_or(0);
+                self.file(name, &format!("file.{name}"), &value, line);
+            } else {
+                self.warnings.insert(at, warning);
+            }
+        }
+        match version {
             None => self.fatal.push(Issue::new(
                 Severity::Fatal,
                 FILE,
                 IssueCode::ManifestInvalid,
                 "manifest.csv has no `oneroster.version` row; expected oneroster.version,1.1",
             )),
-            Some((version, _)) if version == "1.1" => self.manifest.oneroster_version = version,
+            Some((version, _)) if crate::OneRosterVersion::from_manifest(&version).is_some() => {
+                self.manifest.version =
+                    crate::OneRosterVersion::from_manifest(&version).unwrap_or_default();
+                self.manifest.oneroster_version = version;
+            }
             Some((version, line)) => {
-                let message = if version.starts_with("1.2") {
-                    format!("this package is OneRoster {version}; OneRoster 1.2 is not supported. In the ClassLink Roster Server, choose the OneRoster 1.1 export template")
-                } else {
-                    format!("oneroster.version is `{version}`; only OneRoster 1.1 is supported")
-                };
+                let message = format!(
+                    "oneroster.version is `{version}`; OneRoster 1.1 and 1.2 are supported"
+                );
                 self.fatal.push(
                     issue(
                         Severity::Fatal,
@@ -251,11 +288,48 @@ mod tests {
     }
 
     #[test]
-    fn version_1_2_is_refused_with_advice() {
-        let fatal = parse("propertyName,value\noneroster.version,1.2\n").unwrap_err();
+    fn version_1_2_is_read_with_its_own_files() {
+        let (m, warnings) = parse(
+            "propertyName,value\nfile.roles,bulk\nfile.userProfiles,bulk\noneroster.version,1.2\nfile.users,bulk\n",
+        )
+        .unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(m.version, crate::OneRosterVersion::V1p2);
+        assert_eq!(m.oneroster_version, "1.2");
+        assert_eq!(m.files["roles"], ("roles".to_string(), FileMode::Bulk));
+        assert_eq!(m.files["userprofiles"].0, "userProfiles");
+        let fatal =
+            parse("propertyName,value\noneroster.version,1.2\nfile.roles,full\n").unwrap_err();
+        assert_eq!(fatal[0].code, IssueCode::ManifestInvalid);
+        assert_eq!(fatal[0].line, Some(3));
+    }
+
+    #[test]
+    fn a_1p1_manifest_declaring_roles_is_warned_of_in_row_order() {
+        let (m, warnings) =
+            parse("propertyName,value\nfile.roles,bulk\nfiel.x,absent\noneroster.version,1.1\n")
+                .unwrap();
+        assert_eq!(m.version, crate::OneRosterVersion::V1p1);
+        assert!(!m.files.contains_key("roles"));
+        let lines: Vec<_> = warnings.iter().map(|w| (w.code, w.line)).collect();
+        assert_eq!(
+            lines,
+            [
+                (IssueCode::UnknownManifestProperty, Some(2)),
+                (IssueCode::UnknownManifestProperty, Some(3))
+            ]
+        );
+        assert!(warnings[0]
+            .message
+            .contains("`file.roles` is not part of OneRoster 1.1"));
+    }
+
+    #[test]
+    fn other_versions_are_refused() {
+        let fatal = parse("propertyName,value\noneroster.version,1.3\n").unwrap_err();
         assert_eq!(fatal[0].code, IssueCode::UnsupportedVersion);
         assert_eq!(fatal[0].line, Some(2));
-        assert!(fatal[0].message.contains("OneRoster 1.1 export template"));
+        assert!(fatal[0].message.contains("1.1 and 1.2 are supported"));
     }
 
     #[test]

@@ -279,7 +279,8 @@ pub struct Class<'a> {
     pub periods: List<'a>,
 }
 
-/// `users.csv` row. The `password` column is never read.
+/// `users.csv` row. The `password` column is never read. In a OneRoster 1.2
+/// package `role` and `orgSourcedIds` come from `roles.csv` (see [`crate::v1p2`]).
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User<'a> {
@@ -314,6 +315,31 @@ pub struct User<'a> {
     pub agent_sourced_ids: List<'a>,
     /// grades
     pub grades: GradeSet,
+    /// userMasterIdentifier (1.2)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_master_identifier: Option<&'a str>,
+    /// resourceSourcedIds (1.2)
+    #[serde(skip_serializing_if = "List::is_empty")]
+    pub resource_sourced_ids: List<'a>,
+    /// preferredGivenName (1.2)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_given_name: Option<&'a str>,
+    /// preferredMiddleName (1.2)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_middle_name: Option<&'a str>,
+    /// preferredFamilyName (1.2)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_family_name: Option<&'a str>,
+    /// primaryOrgSourcedId (1.2)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub primary_org_sourced_id: Option<&'a str>,
+    /// pronouns (1.2)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pronouns: Option<&'a str>,
+    /// Every role of the user, from a 1.2 package's `roles.csv` in file
+    /// order; empty for 1.1, whose `role` and `orgSourcedIds` are the row's.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub roles: &'a [crate::v1p2::RoleAssignment],
 }
 
 /// `enrollments.csv` row.

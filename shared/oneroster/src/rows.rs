@@ -16,10 +16,15 @@ pub(crate) type Quirk = (IssueCode, usize, String);
 pub(crate) struct RowCx<'r> {
     record: crate::records::Fields<'r>,
     map: &'r ColumnMap,
-    kind: EntityKind,
+    file: &'static str,
     line: u64,
     collect: bool,
+    /// A 1.2 package's roles, by user: set for its `users.csv`.
+    pub(crate) roles: Option<&'r crate::v1p2::UserRoles>,
     pub(crate) failed: bool,
+    /// The row is valid but skipped by policy (a 1.2 user whose primary
+    /// role the platform does not know).
+    pub(crate) skipped: bool,
     pub(crate) errors: Vec<Issue>,
     pub(crate) quirks: Vec<Quirk>,
 }
@@ -32,13 +37,26 @@ impl<'r> RowCx<'r> {
         line: u64,
         collect: bool,
     ) -> Self {
+        Self::for_file(record, map, kind.file_name(), line, collect)
+    }
+
+    /// Field access for a row of `file`, which need not be an imported kind's.
+    pub(crate) fn for_file(
+        record: crate::records::Fields<'r>,
+        map: &'r ColumnMap,
+        file: &'static str,
+        line: u64,
+        collect: bool,
+    ) -> Self {
         RowCx {
             record,
             map,
-            kind,
+            file,
             line,
             collect,
+            roles: None,
             failed: false,
+            skipped: false,
             errors: Vec::new(),
             quirks: Vec::new(),
         }
@@ -61,10 +79,21 @@ impl<'r> RowCx<'r> {
         trimmed
     }
 
-    fn error(&mut self, code: IssueCode, idx: usize, value: &str, message: String) {
+    /// Reads a 1.2 package's `users.csv`, whose roles are in `roles`.
+    pub(crate) fn with_roles(mut self, roles: Option<&'r crate::v1p2::UserRoles>) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// The row's line.
+    pub(crate) fn line(&self) -> u64 {
+        self.line
+    }
+
+    pub(crate) fn error(&mut self, code: IssueCode, idx: usize, value: &str, message: String) {
         self.failed = true;
         if self.collect {
-            let mut issue = Issue::new(Severity::Error, self.kind.file_name(), code, message)
+            let mut issue = Issue::new(Severity::Error, self.file, code, message)
                 .at_line(self.line)
                 .in_column(self.map.name(idx));
             if !value.is_empty() {
@@ -414,11 +443,14 @@ pub(crate) fn parse_row<'r>(
         }
         EntityKind::Courses => parse_course(cx, common).map(Record::Course),
         EntityKind::Classes => parse_class(cx, common).map(Record::Class),
-        EntityKind::Users => parse_user(cx, common).map(Record::User),
+        EntityKind::Users => match cx.roles {
+            Some(roles) => crate::v1p2::users::parse_user(cx, common, roles).map(Record::User),
+            None => parse_user(cx, common).map(Record::User),
+        },
         EntityKind::Enrollments => parse_enrollment(cx, common).map(Record::Enrollment),
         EntityKind::Demographics => parse_demographics(cx, common).map(Record::Demographics),
     };
-    if cx.failed {
+    if cx.failed || cx.skipped {
         return None;
     }
     record.map(RowItem::Upsert)
@@ -539,6 +571,14 @@ fn parse_user<'r>(cx: &mut RowCx<'r>, common: Common<'r>) -> Option<User<'r>> {
         phone,
         agent_sourced_ids: agent_sourced_ids?,
         grades: grades?,
+        user_master_identifier: None,
+        resource_sourced_ids: List::default(),
+        preferred_given_name: None,
+        preferred_middle_name: None,
+        preferred_family_name: None,
+        primary_org_sourced_id: None,
+        pronouns: None,
+        roles: &[],
     })
 }
 

@@ -13,14 +13,14 @@ pub struct ColumnSpec {
     pub required: bool,
 }
 
-const fn req(name: &'static str) -> ColumnSpec {
+pub(crate) const fn req(name: &'static str) -> ColumnSpec {
     ColumnSpec {
         name,
         required: true,
     }
 }
 
-const fn opt(name: &'static str) -> ColumnSpec {
+pub(crate) const fn opt(name: &'static str) -> ColumnSpec {
     ColumnSpec {
         name,
         required: false,
@@ -171,6 +171,8 @@ pub(crate) struct ColumnMap {
 /// The result of mapping a header: the map, plus fatal issues and warnings.
 pub(crate) struct HeaderCheck {
     pub(crate) map: ColumnMap,
+    /// The OneRoster version the header is read as ("1.1"), for messages.
+    version: &'static str,
     pub(crate) fatal: Vec<Issue>,
     pub(crate) warnings: Vec<Issue>,
 }
@@ -212,7 +214,7 @@ impl HeaderCheck {
                         if name.to_ascii_lowercase().starts_with("metadata.") {
                             format!("column `{name}` is a OneRoster metadata extension; kept as an extension attribute")
                         } else {
-                            format!("column `{name}` is not one of OneRoster 1.1's fields for this file; kept as an extension attribute")
+                            format!("column `{name}` is not one of OneRoster {}'s fields for this file; kept as an extension attribute", self.version)
                         },
                     )
                     .at_line(1)
@@ -311,11 +313,31 @@ impl HeaderCheck {
 }
 
 impl ColumnMap {
-    /// Maps `header` (already trimmed of a BOM) against `kind`'s specification.
+    /// Maps `header` (already trimmed of a BOM) against `kind`'s 1.1 specification.
+    #[cfg(test)]
     pub(crate) fn from_header(kind: EntityKind, header: crate::records::Fields<'_>) -> HeaderCheck {
-        let file = kind.file_name();
-        let spec = columns(kind);
+        Self::from_spec(kind.file_name(), columns(kind), "1.1", header)
+    }
+
+    /// Maps `header` against `kind`'s columns in a package of `version`.
+    pub(crate) fn from_header_in(
+        kind: EntityKind,
+        version: crate::OneRosterVersion,
+        header: crate::records::Fields<'_>,
+    ) -> HeaderCheck {
+        let spec = crate::v1p2::columns::columns(kind, version);
+        Self::from_spec(kind.file_name(), spec, version.as_str(), header)
+    }
+
+    /// Maps `header` of `file` against the columns `spec` of OneRoster `version`.
+    pub(crate) fn from_spec(
+        file: &'static str,
+        spec: &'static [ColumnSpec],
+        version: &'static str,
+        header: crate::records::Fields<'_>,
+    ) -> HeaderCheck {
         let mut check = HeaderCheck {
+            version,
             map: ColumnMap {
                 spec,
                 position: vec![None; spec.len()],

@@ -7,6 +7,7 @@ mod changes_cli;
 mod explain_cli;
 mod help_cli;
 mod offboard_cli;
+mod oneroster_1p2_cli;
 mod progress_cli;
 mod pull_cli;
 mod rekey_cli;

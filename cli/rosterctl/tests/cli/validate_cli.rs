@@ -59,7 +59,7 @@ fn a_rejected_package_exits_1_and_says_why() {
     write(
         dir.path(),
         "manifest.csv",
-        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n",
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.3\n",
     );
     let (code, stdout, _) = rosterctl(&["validate", dir.path().to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");

@@ -121,6 +121,69 @@ vocabulary!(
 );
 
 vocabulary!(
+    /// OneRoster 1.2 `roles.roleType`.
+    RoleType {
+        /// primary
+        Primary = "primary",
+        /// secondary
+        Secondary = "secondary",
+    }
+);
+
+vocabulary!(
+    /// OneRoster 1.2 `roles.role` (an `ext:` value is read apart, see
+    /// [`crate::v1p2::RoleName`]).
+    UserRole {
+        /// aide
+        Aide = "aide",
+        /// counselor
+        Counselor = "counselor",
+        /// districtAdministrator
+        DistrictAdministrator = "districtAdministrator",
+        /// guardian
+        Guardian = "guardian",
+        /// parent
+        Parent = "parent",
+        /// principal
+        Principal = "principal",
+        /// proctor
+        Proctor = "proctor",
+        /// relative
+        Relative = "relative",
+        /// siteAdministrator
+        SiteAdministrator = "siteAdministrator",
+        /// student
+        Student = "student",
+        /// systemAdministrator
+        SystemAdministrator = "systemAdministrator",
+        /// teacher
+        Teacher = "teacher",
+    }
+);
+
+impl UserRole {
+    /// The OneRoster 1.1 role the platform and a tenant's role filter know
+    /// this role as: the three administrators and principals are
+    /// administrators; a counselor has none.
+    pub fn platform_role(self) -> Option<Role> {
+        Some(match self {
+            UserRole::Aide => Role::Aide,
+            UserRole::Counselor => return None,
+            UserRole::DistrictAdministrator
+            | UserRole::Principal
+            | UserRole::SiteAdministrator
+            | UserRole::SystemAdministrator => Role::Administrator,
+            UserRole::Guardian => Role::Guardian,
+            UserRole::Parent => Role::Parent,
+            UserRole::Proctor => Role::Proctor,
+            UserRole::Relative => Role::Relative,
+            UserRole::Student => Role::Student,
+            UserRole::Teacher => Role::Teacher,
+        })
+    }
+}
+
+vocabulary!(
     /// `enrollments.role`
     EnrollmentRole {
         /// administrator

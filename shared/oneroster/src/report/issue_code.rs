@@ -48,9 +48,12 @@ issue_codes! {
     /// `manifest.csv` is unreadable or has an invalid row.
     ManifestInvalid = "manifest_invalid":
         "manifest.csv could not be read as OneRoster's list of property names and values.";
-    /// `oneroster.version` is not 1.1.
+    /// `oneroster.version` is neither 1.1 nor 1.2.
     UnsupportedVersion = "unsupported_version":
-        "The package is not OneRoster 1.1. Choose the OneRoster 1.1 template in ClassLink's Roster Server.";
+        "The package is neither OneRoster 1.1 nor 1.2. Choose the OneRoster 1.1 or 1.2 template in ClassLink's Roster Server.";
+    /// A OneRoster 1.2 package delivers `users.csv` without a bulk `roles.csv`.
+    RolesFileMissing = "roles_file_missing":
+        "In OneRoster 1.2 a user's role and schools come from roles.csv, but this package delivers users.csv without roles.csv as a complete (bulk) file. Export roles.csv with users.csv, in bulk.";
     /// A file declared `bulk` or `delta` is not in the package.
     DeclaredFileMissing = "declared_file_missing":
         "manifest.csv says a file is in the package, but it is not there. The export or upload was incomplete: send the whole package again.";
@@ -126,6 +129,15 @@ issue_codes! {
     /// An enrollment's class is neither in the package nor resolvable later.
     UnknownClass = "unknown_class":
         "The row refers to a class that is not in classes.csv (or was not imported); the row is not imported.";
+    /// A 1.2 user with no row in `roles.csv`.
+    UserWithoutRole = "user_without_role":
+        "In OneRoster 1.2 a user's role and schools come from roles.csv, and this user has no row there; the user is not imported. Give the user a role in the SIS.";
+    /// A 1.2 user with roles at an org but none of them primary.
+    NoPrimaryRole = "no_primary_role":
+        "The user has roles at this org in roles.csv but none is primary; OneRoster 1.2 wants exactly one primary role per user and org. The user is not imported until one role there is primary.";
+    /// A 1.2 user with more than one primary role at one org.
+    MultiplePrimaryRoles = "multiple_primary_roles":
+        "The user has more than one primary role at this org in roles.csv; OneRoster 1.2 wants exactly one primary role per user and org. The user is not imported until only one is primary.";
     /// A row names a record of a file that was refused (counted once per file and column).
     RefusedReference = "refused_reference":
         "The row names a record of a file that was refused as a whole (the message names that file's error); it cannot be checked. Fix the refused file: this error then goes away with it.";

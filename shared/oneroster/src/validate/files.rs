@@ -9,6 +9,9 @@ use crate::report::{Issue, IssueCode, IssueSink, Severity};
 pub(super) struct FilePlan {
     pub(super) rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
     pub(super) not_imported: Vec<(&'static str, FileMode, Option<Entry>)>,
+    /// A 1.2 package's `roles.csv` and `userProfiles.csv`, when declared or present.
+    pub(super) roles: Option<(FileMode, Option<Entry>)>,
+    pub(super) user_profiles: Option<(FileMode, Option<Entry>)>,
 }
 
 /// Decides, per file, how it is read: the manifest's mode, or bulk for a
@@ -71,18 +74,34 @@ pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut Issu
             })
         })
         .collect();
+    let v1p2 = manifest.version == crate::OneRosterVersion::V1p2;
+    let mut only_1p2 = |name: &'static str| {
+        let key = name.to_ascii_lowercase();
+        let known = manifest.files.contains_key(&key) || package.files.contains_key(&key);
+        (v1p2 && known).then(|| decide(name))
+    };
+    let roles = only_1p2(crate::v1p2::columns::ROLES_FILE);
+    let user_profiles = only_1p2(crate::v1p2::columns::USER_PROFILES_FILE);
     for (stem, entry) in &package.files {
         let known = EntityKind::from_file_name(stem).is_some()
             || NOT_IMPORTED_FILES
                 .iter()
-                .any(|n| n.eq_ignore_ascii_case(stem));
+                .any(|n| n.eq_ignore_ascii_case(stem))
+            || (v1p2
+                && crate::v1p2::columns::FILES_1P2
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(stem)));
         if !known {
             sink.warn(
                 Issue::new(
                     Severity::Warning,
                     crate::report::PACKAGE_FILE,
                     IssueCode::IgnoredEntry,
-                    format!("`{}` is not a OneRoster 1.1 file; ignored", entry.name),
+                    format!(
+                        "`{}` is not a OneRoster {} file; ignored",
+                        entry.name,
+                        manifest.version.as_str()
+                    ),
                 )
                 .with_value(&entry.name),
             );
@@ -91,6 +110,8 @@ pub(super) fn plan_files(package: &Package, manifest: &Manifest, sink: &mut Issu
     FilePlan {
         rostering,
         not_imported,
+        roles,
+        user_profiles,
     }
 }
 

@@ -67,6 +67,10 @@ pub(super) struct FileRules<'a> {
     pub(super) roles: RoleSet,
     /// The files read before it.
     pub(super) indexes: &'a FxHashMap<EntityKind, KindIndex>,
+    /// A 1.2 package's roles, for its `users.csv`.
+    pub(super) user_roles: Option<&'a crate::v1p2::UserRoles>,
+    /// The version the package is read as.
+    pub(super) version: crate::OneRosterVersion,
 }
 
 /// What a row's references are resolved against on a preparing thread:
@@ -212,7 +216,7 @@ impl RowFindings {
         self.sourced_id.clear();
         let line = row.line();
         let record = row.record;
-        let mut cx = RowCx::new(record, map, kind, line, true);
+        let mut cx = RowCx::new(record, map, kind, line, true).with_roles(file.user_roles);
         // A row past the limits was not kept: it is rejected as a whole.
         let item = if let Some(size) = row.too_long {
             self.errors.push(
@@ -236,12 +240,19 @@ impl RowFindings {
         self.note_unnamed_value(map, record);
         self.state = if accepted {
             IdState::Accepted
+        } else if cx.skipped && self.errors.is_empty() {
+            // A 1.2 user whose primary role the platform does not know.
+            IdState::Skipped
         } else {
             IdState::Rejected
         };
         if let (true, Some(RowItem::Upsert(record))) = (accepted, &item) {
             let mut cx = References { rules: file, memo };
-            self.note_references(&mut cx, record, roles);
+            if file.version == crate::OneRosterVersion::V1p2 {
+                self.note_references_1p2(&mut cx, record, roles);
+            } else {
+                self.note_references(&mut cx, record, roles);
+            }
         }
     }
 
@@ -323,6 +334,29 @@ impl RowFindings {
             within = false;
         }
         within
+    }
+
+    /// [`Self::note_references`] for a 1.2 package: its users' columns are
+    /// placed otherwise, and their orgs were checked with their roles.
+    fn note_references_1p2(
+        &mut self,
+        cx: &mut References<'_>,
+        record: &Record<'_>,
+        roles: RoleSet,
+    ) {
+        let Record::User(user) = record else {
+            return self.note_references(cx, record, roles);
+        };
+        if !roles.contains(user.role) {
+            self.state = IdState::Skipped;
+            return;
+        }
+        if let Some(org) = user.primary_org_sourced_id {
+            self.refer(cx, 21, EntityKind::Orgs, ReferenceRule::Kept, org);
+        }
+        for agent in user.agent_sourced_ids.iter() {
+            self.refer(cx, 13, EntityKind::Users, ReferenceRule::Kept, agent);
+        }
     }
 
     /// The import policy (roles) and the references of an accepted record,

@@ -19,6 +19,7 @@ use std::path::Path;
 mod files;
 mod findings;
 mod references;
+mod roles;
 mod scan;
 mod stream;
 mod types;
@@ -50,9 +51,26 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     report.source_system_code = manifest.source_system_code.clone();
 
     let plan = plan_files(&package, &manifest, &mut sink);
-    let (files, deferred) = scan_files(&package, options, &mut sink, plan.rostering);
+    let v1p2 = manifest.version == crate::OneRosterVersion::V1p2;
+    let roles_entry = roles::roles_to_read(&plan, v1p2, &mut sink);
+    let scanned = scan_files(
+        &package,
+        options,
+        &mut sink,
+        plan.rostering,
+        manifest.version,
+        roles_entry,
+    );
+    let Scanned {
+        files,
+        deferred,
+        user_roles,
+        roles: roles_outcome,
+    } = scanned;
     summarise_imported(&mut report, &files, &manifest, &sink);
+    summarise_roles(&mut report, &roles_outcome, &sink);
     count_not_imported(&mut report, &package, plan.not_imported, &mut sink);
+    roles::count_user_profiles(&mut report, &package, plan.user_profiles, &mut sink);
     // A row accepted when its references were checked, rejected later as
     // a duplicate: no longer a reference to resolve.
     let deferred: Vec<DeferredReference> = deferred
@@ -66,6 +84,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         manifest,
         files,
         deferred,
+        user_roles,
     };
     finish(report, sink, Some(validated))
 }
@@ -147,25 +166,47 @@ fn read_manifest(package: &Package, sink: &mut IssueSink) -> Option<Manifest> {
     }
 }
 
+/// What pass 1 over the rostering files yields.
+struct Scanned {
+    files: BTreeMap<EntityKind, FileOutcome>,
+    deferred: Vec<DeferredReference>,
+    /// A 1.2 package's roles, by user.
+    user_roles: Option<crate::v1p2::UserRoles>,
+    roles: roles::RolesOutcome,
+}
+
 /// Pass 1 over the rostering files, in dependency order: each file's
-/// outcome, and the enrollment references left for the store.
+/// outcome, and the enrollment references left for the store. A 1.2
+/// package's `roles.csv` (`roles`) is read just before its users; without
+/// it (a fatal issue already), its users are not read.
 fn scan_files(
     package: &Package,
     options: &ValidationOptions,
     sink: &mut IssueSink,
     rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
-) -> (BTreeMap<EntityKind, FileOutcome>, Vec<DeferredReference>) {
+    version: crate::OneRosterVersion,
+    roles: Option<Entry>,
+) -> Scanned {
     let mut scanner = Scanner {
         package,
         options,
         sink,
         indexes: FxHashMap::default(),
         deferred: Vec::new(),
+        version,
+        user_roles: None,
     };
+    let v1p2 = version == crate::OneRosterVersion::V1p2;
+    let mut roles_outcome = roles::RolesOutcome::default();
     let mut files = BTreeMap::new();
     for (kind, mode, entry) in rostering {
+        let users = kind == EntityKind::Users;
+        if let (true, Some(roles)) = (users, &roles) {
+            roles_outcome = scanner.scan_roles(roles);
+        }
+        let readable = !(users && v1p2 && roles.is_none());
         let outcome = match entry {
-            Some(entry) if mode != FileMode::Absent => scanner.scan(kind, mode, entry),
+            Some(entry) if mode != FileMode::Absent && readable => scanner.scan(kind, mode, entry),
             _ => FileOutcome {
                 mode,
                 entry: None,
@@ -176,9 +217,37 @@ fn scan_files(
                 rows: 0,
             },
         };
+        if users && roles.is_some() {
+            scanner.check_role_users(&mut roles_outcome);
+        }
         files.insert(kind, outcome);
     }
-    (files, scanner.deferred)
+    Scanned {
+        files,
+        deferred: scanner.deferred,
+        user_roles: scanner.user_roles,
+        roles: roles_outcome,
+    }
+}
+
+/// The report's summary of a 1.2 package's `roles.csv`.
+fn summarise_roles(report: &mut ValidationReport, outcome: &roles::RolesOutcome, sink: &IssueSink) {
+    let Some(mode) = outcome.mode else {
+        return;
+    };
+    let name = crate::v1p2::columns::ROLES_FILE;
+    report.files.insert(
+        name.to_string(),
+        FileSummary {
+            mode: mode.as_str().to_string(),
+            imported: true,
+            rows: outcome.rows,
+            accepted: outcome.rows.saturating_sub(outcome.rejected),
+            rejected: outcome.rejected,
+            skipped: 0,
+            warnings: sink.warning_total(name),
+        },
+    );
 }
 
 /// The report's summary of each rostering file present or declared.

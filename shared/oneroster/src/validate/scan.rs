@@ -114,6 +114,10 @@ pub(super) struct Scanner<'p> {
     pub(super) sink: &'p mut IssueSink,
     pub(super) indexes: FxHashMap<EntityKind, KindIndex>,
     pub(super) deferred: Vec<DeferredReference>,
+    /// The version the package is read as.
+    pub(super) version: crate::OneRosterVersion,
+    /// A 1.2 package's roles, read before its users.
+    pub(super) user_roles: Option<crate::v1p2::UserRoles>,
 }
 
 /// Pass-1 state of the file being scanned.
@@ -191,9 +195,14 @@ impl Scanner<'_> {
         // The files read before: looked up by the preparing threads while
         // this one is read (and not changed until it has been).
         let indexes = std::mem::take(&mut self.indexes);
+        let user_roles = self.user_roles.take();
+        let roles = user_roles.as_ref().filter(|_| kind == EntityKind::Users);
         let fatal_before = self.sink.fatal.len();
-        let result = package.with_entry(&entry, |read| self.scan_stream(&mut scan, read, &indexes));
+        let result = package.with_entry(&entry, |read| {
+            self.scan_stream(&mut scan, read, &indexes, roles)
+        });
         self.indexes = indexes;
+        self.user_roles = user_roles;
         if let Err(e) = result {
             self.sink.fatal(read_failure(kind.file_name(), &e));
         }
@@ -209,6 +218,7 @@ impl Scanner<'_> {
         scan: &mut FileScan,
         read: &mut (dyn Read + Send),
         indexes: &FxHashMap<EntityKind, KindIndex>,
+        user_roles: Option<&crate::v1p2::UserRoles>,
     ) {
         let file = scan.kind.file_name();
         let (buffered, peek) = skip_bom(read);
@@ -216,7 +226,9 @@ impl Scanner<'_> {
             return;
         }
         let mut reader = csv_reader(buffered);
-        let Some(map) = self.read_header(scan.kind, &mut reader) else {
+        let spec = crate::v1p2::columns::columns(scan.kind, self.version);
+        let version = self.version.as_str();
+        let Some(map) = self.read_header(file, spec, version, &mut reader) else {
             return;
         };
         if let Some(column) = map.position[SOURCED_ID] {
@@ -232,6 +244,8 @@ impl Scanner<'_> {
             map: &map,
             roles: self.options.imported_roles,
             indexes,
+            user_roles,
+            version: self.version,
         };
         let result = for_each_record_prepared(
             &mut reader,
@@ -255,7 +269,7 @@ impl Scanner<'_> {
 
     /// Reports what the first bytes of `file` say of its encoding; `false`
     /// when it is not UTF-8 at all (a fatal issue).
-    fn check_encoding(&mut self, file: &'static str, peek: &Peek) -> bool {
+    pub(super) fn check_encoding(&mut self, file: &'static str, peek: &Peek) -> bool {
         if peek.utf16 {
             self.sink.fatal(
                 Issue::new(
@@ -293,14 +307,16 @@ impl Scanner<'_> {
         true
     }
 
-    /// Reads and checks the header row of `kind`'s file: its columns, or
-    /// `None` after reporting why the file cannot be read (a fatal issue).
-    fn read_header<R: BufRead>(
+    /// Reads and checks the header row of `file` against the columns
+    /// `spec` of OneRoster `version`: its columns, or `None` after reporting
+    /// why the file cannot be read (a fatal issue).
+    pub(super) fn read_header<R: BufRead>(
         &mut self,
-        kind: EntityKind,
+        file: &'static str,
+        spec: &'static [crate::schema::ColumnSpec],
+        version: &'static str,
         reader: &mut RecordReader<R>,
     ) -> Option<ColumnMap> {
-        let file = kind.file_name();
         let mut header = Rows::default();
         let fatal =
             |code, message: String| Issue::new(Severity::Fatal, file, code, message).at_line(1);
@@ -325,7 +341,7 @@ impl Scanner<'_> {
                 return None;
             }
         }
-        let header = ColumnMap::from_header(kind, header.get(0).record);
+        let header = ColumnMap::from_spec(file, spec, version, header.get(0).record);
         header.warnings.into_iter().for_each(|w| self.sink.warn(w));
         if !header.fatal.is_empty() {
             header.fatal.into_iter().for_each(|f| self.sink.fatal(f));
@@ -334,7 +350,7 @@ impl Scanner<'_> {
         Some(header.map)
     }
 
-    fn csv_fatal(&mut self, file: &'static str, e: &RecordError) {
+    pub(super) fn csv_fatal(&mut self, file: &'static str, e: &RecordError) {
         let line = e.line();
         let mut issue = match e {
             RecordError::Utf8 { field, byte, .. } => Issue::new(

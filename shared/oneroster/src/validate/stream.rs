@@ -52,12 +52,16 @@ impl ValidatedPackage {
         E: From<ReadError>,
         F: FnMut(RowItem<'_>) -> Result<(), E>,
     {
+        let roles = self
+            .user_roles
+            .as_ref()
+            .filter(|_| kind == EntityKind::Users);
         self.read_accepted(kind, |reader, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;
             for_each_record(reader, |row| {
                 rows += 1;
-                let outcome = match parse_accepted(kind, outcome, row, map) {
+                let outcome = match parse_accepted(kind, outcome, row, map, roles) {
                     Parsed::Excluded => return true,
                     Parsed::Item(item) => consume(item),
                     Parsed::Failed => Err(no_longer_valid(kind, row).into()),
@@ -92,6 +96,10 @@ impl ValidatedPackage {
         P: Fn(RowItem<'_>, &mut T) + Sync,
         F: FnMut(&mut T) -> Result<(), E>,
     {
+        let roles = self
+            .user_roles
+            .as_ref()
+            .filter(|_| kind == EntityKind::Users);
         self.read_accepted(kind, |reader, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;
@@ -99,7 +107,7 @@ impl ValidatedPackage {
                 reader,
                 preparing_threads(),
                 |row, slot: &mut Slot<T>, _: &mut ()| {
-                    slot.state = match parse_accepted(kind, outcome, row, map) {
+                    slot.state = match parse_accepted(kind, outcome, row, map, roles) {
                         Parsed::Excluded => SlotState::Excluded,
                         Parsed::Failed => SlotState::Failed,
                         Parsed::Item(item) => {
@@ -149,7 +157,8 @@ impl ValidatedPackage {
             if !reader.read(&mut header).map_err(|e| csv_error(kind, e))? {
                 return Err(changed(1, "the header is gone".into()).into());
             }
-            let header = ColumnMap::from_header(kind, header.get(0).record);
+            let version = self.manifest.version;
+            let header = ColumnMap::from_header_in(kind, version, header.get(0).record);
             if !header.fatal.is_empty() {
                 return Err(changed(1, "the header no longer validates".into()).into());
             }
@@ -177,6 +186,7 @@ fn parse_accepted<'r>(
     outcome: &FileOutcome,
     row: &'r Row,
     map: &'r ColumnMap,
+    roles: Option<&'r crate::v1p2::UserRoles>,
 ) -> Parsed<'r> {
     if outcome.excluded_rows.contains(row.index) {
         return Parsed::Excluded;
@@ -190,7 +200,7 @@ fn parse_accepted<'r>(
         return Parsed::Excluded;
     }
     let line = row.line();
-    let mut cx = RowCx::new(row.record, map, kind, line, false);
+    let mut cx = RowCx::new(row.record, map, kind, line, false).with_roles(roles);
     match parse_row(kind, outcome.mode, &mut cx) {
         Some(item) => Parsed::Item(item),
         None => Parsed::Failed,

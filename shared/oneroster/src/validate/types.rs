@@ -107,6 +107,8 @@ pub struct ValidatedPackage {
     pub(super) manifest: Manifest,
     pub(super) files: BTreeMap<EntityKind, FileOutcome>,
     pub(super) deferred: Vec<DeferredReference>,
+    /// A 1.2 package's roles, by user (its users' records are made with them).
+    pub(super) user_roles: Option<crate::v1p2::UserRoles>,
 }
 
 /// The result of [`validate_package`].

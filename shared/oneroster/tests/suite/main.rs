@@ -7,3 +7,4 @@ mod folder_files;
 mod one_cause;
 mod policy;
 mod samples;
+mod v1p2;

@@ -190,7 +190,7 @@ fn a_manifestless_oneroster_1_1_package_keeps_the_manifest_message() {
 }
 
 #[test]
-fn oneroster_1_2_is_fatal_with_advice() {
+fn a_1p2_package_without_roles_is_fatal_with_advice() {
     let v = Fixture::valid()
         .with(
             "manifest.csv",
@@ -198,9 +198,17 @@ fn oneroster_1_2_is_fatal_with_advice() {
         )
         .validate();
     assert!(!v.report.ok);
-    let e = error(&v, IssueCode::UnsupportedVersion);
-    assert!(e.message.contains("1.2 is not supported"));
-    assert!(e.message.contains("OneRoster 1.1 export template"));
+    let e = error(&v, IssueCode::RolesFileMissing);
+    assert!(
+        e.message.contains("the package has no roles.csv"),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("OneRoster 1.2 users.csv"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]

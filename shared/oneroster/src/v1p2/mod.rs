@@ -1,0 +1,247 @@
+//! OneRoster 1.2 CSV: what it adds to the 1.1 reader. A package whose
+//! manifest says `oneroster.version,1.2` is read with the 1.2 binding:
+//! `users.csv` without `role` and `orgSourcedIds` (and with the columns 1.2
+//! adds), `roles.csv` giving each user their roles per org, and
+//! `userProfiles.csv`, counted and never read.
+//!
+//! Roles are folded into the user's record: `role` is the user's primary
+//! role as the platform knows it (a OneRoster 1.1 role, see
+//! [`UserRole::platform_role`]), `orgSourcedIds` the orgs of all its roles,
+//! and `roles` every role row; so a district delivered in 1.1 and in 1.2
+//! gives the same `role` and `orgSourcedIds`.
+
+use crate::model::{Role, RoleType, UserRole};
+use chrono::{DateTime, NaiveDate, Utc};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+pub(crate) mod columns;
+pub(crate) mod roles;
+pub(crate) mod users;
+
+/// The OneRoster version a package's manifest declares, which selects the
+/// columns each file is read with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+pub enum OneRosterVersion {
+    /// OneRoster 1.1.
+    #[default]
+    #[serde(rename = "1.1")]
+    V1p1,
+    /// OneRoster 1.2 (CSV binding 1.2.1).
+    #[serde(rename = "1.2")]
+    V1p2,
+}
+
+impl OneRosterVersion {
+    /// The version as manifests and messages write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OneRosterVersion::V1p1 => "1.1",
+            OneRosterVersion::V1p2 => "1.2",
+        }
+    }
+
+    /// The version a manifest's `oneroster.version` value names, if supported.
+    pub fn from_manifest(value: &str) -> Option<OneRosterVersion> {
+        match value {
+            "1.1" => Some(OneRosterVersion::V1p1),
+            "1.2" | "1.2.1" => Some(OneRosterVersion::V1p2),
+            _ => None,
+        }
+    }
+}
+
+/// A `roles.role` value: one of 1.2's roles, or an `ext:` extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleName {
+    /// A role of the specification.
+    Known(UserRole),
+    /// An `ext:` value, as written.
+    Ext(String),
+}
+
+impl RoleName {
+    /// The role as the platform knows it; `None` for a counselor or an `ext:` role.
+    pub fn platform_role(&self) -> Option<Role> {
+        match self {
+            RoleName::Known(role) => role.platform_role(),
+            RoleName::Ext(_) => None,
+        }
+    }
+
+    /// The value as stored.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RoleName::Known(role) => role.as_str(),
+            RoleName::Ext(text) => text,
+        }
+    }
+}
+
+impl Serialize for RoleName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One accepted, active row of `roles.csv`, as the user's record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssignment {
+    /// sourcedId of the role row.
+    pub sourced_id: String,
+    /// dateLastModified
+    #[serde(serialize_with = "crate::fields::serde_text::option_instant")]
+    pub date_last_modified: Option<DateTime<Utc>>,
+    /// roleType* (primary or secondary)
+    pub role_type: RoleType,
+    /// role*
+    pub role: RoleName,
+    /// beginDate
+    #[serde(serialize_with = "crate::fields::serde_text::option_date")]
+    pub begin_date: Option<NaiveDate>,
+    /// endDate
+    #[serde(serialize_with = "crate::fields::serde_text::option_date")]
+    pub end_date: Option<NaiveDate>,
+    /// orgSourcedId*
+    pub org_sourced_id: String,
+    /// userProfileSourcedId
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_profile_sourced_id: Option<String>,
+    /// Line of the row in roles.csv (not part of the record).
+    #[serde(skip)]
+    pub(crate) line: u64,
+}
+
+/// Why a user's roles cannot be used: the first problem of its role rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RolesProblem {
+    /// Line in roles.csv.
+    pub(crate) line: u64,
+    pub(crate) code: crate::report::IssueCode,
+}
+
+/// One user's roles, as `roles.csv` gives them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UserRoleSet {
+    pub(crate) roles: Vec<RoleAssignment>,
+    /// The distinct orgs of the roles, in file order, comma-separated.
+    pub(crate) orgs: String,
+    /// Set when the roles break a rule (exactly one primary role per org).
+    pub(crate) problem: Option<RolesProblem>,
+}
+
+impl UserRoleSet {
+    /// The role that decides for the user: of its primary roles that the
+    /// platform knows, the most privileged (administrator, teacher, aide,
+    /// proctor, student, guardian, parent, relative). `None` when no
+    /// primary role has a platform role (a counselor, an `ext:` role).
+    pub(crate) fn platform_role(&self) -> Option<Role> {
+        const PRECEDENCE: [Role; 8] = [
+            Role::Administrator,
+            Role::Teacher,
+            Role::Aide,
+            Role::Proctor,
+            Role::Student,
+            Role::Guardian,
+            Role::Parent,
+            Role::Relative,
+        ];
+        let primary: Vec<Role> = self
+            .roles
+            .iter()
+            .filter(|r| r.role_type == RoleType::Primary)
+            .filter_map(|r| r.role.platform_role())
+            .collect();
+        PRECEDENCE.into_iter().find(|role| primary.contains(role))
+    }
+}
+
+/// Every user's roles, read from `roles.csv` before `users.csv` (a user's
+/// record needs them). Holds the accepted role rows of the package in memory:
+/// a few hundred bytes a role.
+#[derive(Debug, Default)]
+pub struct UserRoles {
+    pub(crate) by_user: FxHashMap<String, UserRoleSet>,
+}
+
+impl UserRoles {
+    /// The roles of `user`, if `roles.csv` has any.
+    pub(crate) fn get(&self, user: &str) -> Option<&UserRoleSet> {
+        self.by_user.get(user)
+    }
+
+    /// Adds an accepted role row of `user`.
+    pub(crate) fn add(&mut self, user: &str, role: RoleAssignment) {
+        let set = self.by_user.entry(user.to_string()).or_default();
+        let org = role.org_sourced_id.as_str();
+        if !set.orgs.split(',').any(|o| o == org) {
+            if !set.orgs.is_empty() {
+                set.orgs.push(',');
+            }
+            set.orgs.push_str(org);
+        }
+        set.roles.push(role);
+    }
+
+    /// How many users have roles.
+    pub fn users(&self) -> usize {
+        self.by_user.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(role_type: RoleType, role: UserRole, org: &str) -> RoleAssignment {
+        RoleAssignment {
+            sourced_id: format!("r-{org}-{role}"),
+            date_last_modified: None,
+            role_type,
+            role: RoleName::Known(role),
+            begin_date: None,
+            end_date: None,
+            org_sourced_id: org.into(),
+            user_profile_sourced_id: None,
+            line: 2,
+        }
+    }
+
+    #[test]
+    fn the_most_privileged_primary_role_decides_and_orgs_are_distinct() {
+        let mut roles = UserRoles::default();
+        roles.add("u", role(RoleType::Primary, UserRole::Teacher, "s1"));
+        roles.add("u", role(RoleType::Secondary, UserRole::Guardian, "s1"));
+        roles.add("u", role(RoleType::Primary, UserRole::Principal, "s2"));
+        let set = roles.get("u").unwrap();
+        assert_eq!(set.orgs, "s1,s2");
+        assert_eq!(set.platform_role(), Some(Role::Administrator));
+        let mut counselor = UserRoles::default();
+        counselor.add("c", role(RoleType::Primary, UserRole::Counselor, "s1"));
+        counselor.add("c", role(RoleType::Secondary, UserRole::Teacher, "s1"));
+        assert_eq!(counselor.get("c").unwrap().platform_role(), None);
+    }
+
+    #[test]
+    fn every_1p2_role_maps_as_documented() {
+        use UserRole::*;
+        let admins = [
+            DistrictAdministrator,
+            Principal,
+            SiteAdministrator,
+            SystemAdministrator,
+        ];
+        for role in UserRole::ALL {
+            let mapped = role.platform_role();
+            if admins.contains(role) {
+                assert_eq!(mapped, Some(Role::Administrator), "{role}");
+            } else if *role == Counselor {
+                assert_eq!(mapped, None);
+            } else {
+                assert_eq!(mapped.map(|r| r.as_str()), Some(role.as_str()), "{role}");
+            }
+        }
+        assert_eq!(RoleName::Ext("ext:coach".into()).platform_role(), None);
+    }
+}

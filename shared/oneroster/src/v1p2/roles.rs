@@ -1,0 +1,67 @@
+//! A `roles.csv` row: a user's role at an org, primary or secondary.
+
+use super::{RoleAssignment, RoleName};
+use crate::model::{FileMode, RoleType, Status, UserRole};
+use crate::rows::RowCx;
+use crate::schema::SOURCED_ID;
+
+/// Column indexes of `roles.csv` (see [`super::columns::ROLES`]).
+pub(crate) const USER_SOURCED_ID: usize = 3;
+pub(crate) const ROLE_TYPE: usize = 4;
+pub(crate) const ROLE: usize = 5;
+pub(crate) const ORG_SOURCED_ID: usize = 8;
+
+/// What a valid role row says.
+#[derive(Debug)]
+pub(crate) enum RoleRow<'r> {
+    /// The role of `user`.
+    Active {
+        /// userSourcedId
+        user: &'r str,
+        /// The role.
+        role: RoleAssignment,
+    },
+    /// A `tobedeleted` row: not one of the user's roles.
+    Deleted,
+}
+
+/// Reads one role row of a file in `mode`; `None` when it is rejected (the
+/// errors are in `cx`).
+pub(crate) fn parse_role<'r>(cx: &mut RowCx<'r>, mode: FileMode) -> Option<RoleRow<'r>> {
+    let sourced_id = cx.required(SOURCED_ID);
+    let status = cx.status(mode);
+    let date_last_modified = cx.date_last_modified();
+    if status == Some(Status::ToBeDeleted) {
+        sourced_id?;
+        return Some(RoleRow::Deleted);
+    }
+    let user = cx.required(USER_SOURCED_ID);
+    let role_type = cx.vocabulary::<RoleType>(ROLE_TYPE, true);
+    let role = match cx.optional(ROLE) {
+        Some(value) if value.len() > 4 && value.starts_with("ext:") => {
+            Some(RoleName::Ext(value.to_string()))
+        }
+        _ => cx.vocabulary::<UserRole>(ROLE, true).map(RoleName::Known),
+    };
+    let begin_date = cx.date(6, false);
+    let end_date = cx.date(7, false);
+    let org = cx.required(ORG_SOURCED_ID);
+    let user_profile = cx.optional(9);
+    if cx.failed {
+        return None;
+    }
+    Some(RoleRow::Active {
+        user: user?,
+        role: RoleAssignment {
+            sourced_id: sourced_id?.to_string(),
+            date_last_modified: date_last_modified?,
+            role_type: role_type?,
+            role: role?,
+            begin_date: begin_date?,
+            end_date: end_date?,
+            org_sourced_id: org?.to_string(),
+            user_profile_sourced_id: user_profile.map(str::to_string),
+            line: cx.line(),
+        },
+    })
+}

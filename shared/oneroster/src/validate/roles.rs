@@ -1,0 +1,299 @@
+//! A OneRoster 1.2 package's `roles.csv`, read before `users.csv` (a user's
+//! record is made with its roles), its rules checked (exactly one primary
+//! role per user and org; roles name users and orgs that exist), and its
+//! `userProfiles.csv`, only counted: its credentials are never read.
+
+use super::files::{count_rows, FilePlan};
+use super::scan::{Resolution, Scanner};
+use crate::model::*;
+use crate::package::{read_failure, Entry};
+use crate::records::{csv_reader, skip_bom, Row, Rows};
+use crate::report::{Issue, IssueCode, IssueSink, Severity, MAX_RECORD_BYTES};
+use crate::rows::RowCx;
+use crate::schema::ColumnMap;
+use crate::v1p2::columns::{ROLES, ROLES_FILE, USER_PROFILES_FILE};
+use crate::v1p2::roles::{parse_role, RoleRow};
+use crate::v1p2::{RolesProblem, UserRoles};
+use rustc_hash::FxHashSet;
+use std::io::Read;
+
+/// What reading `roles.csv` found, for the report.
+#[derive(Debug, Default)]
+pub(super) struct RolesOutcome {
+    pub(super) mode: Option<FileMode>,
+    pub(super) rows: u64,
+    pub(super) rejected: u64,
+}
+
+/// The `roles.csv` to read before `users.csv`: in a 1.2 package delivering
+/// users, it must be there, in bulk (a user's roles are all its role rows);
+/// anything else is fatal.
+pub(super) fn roles_to_read(plan: &FilePlan, v1p2: bool, sink: &mut IssueSink) -> Option<Entry> {
+    let users = plan.rostering.iter().any(|(kind, mode, entry)| {
+        *kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some()
+    });
+    if !v1p2 || !users {
+        return None;
+    }
+    let why = match &plan.roles {
+        Some((FileMode::Bulk, Some(entry))) => return Some(entry.clone()),
+        // Declared but missing: already fatal (declared_file_missing).
+        Some((FileMode::Bulk, None)) => return None,
+        Some((FileMode::Delta, _)) => "roles.csv is delivered as delta",
+        Some((FileMode::Absent, _)) | None => "the package has no roles.csv",
+    };
+    sink.fatal(Issue::new(
+        Severity::Fatal,
+        ROLES_FILE,
+        IssueCode::RolesFileMissing,
+        format!("{why}; a OneRoster 1.2 users.csv is read with a complete (bulk) roles.csv, which gives each user its roles and orgs"),
+    ));
+    None
+}
+
+/// Counts a 1.2 package's `userProfiles.csv`: its rows, never its fields.
+pub(super) fn count_user_profiles(
+    report: &mut crate::ValidationReport,
+    package: &crate::package::Package,
+    plan: Option<(FileMode, Option<Entry>)>,
+    sink: &mut IssueSink,
+) {
+    let Some((mode, entry)) = plan else {
+        return;
+    };
+    let rows = match (&entry, mode) {
+        (Some(entry), FileMode::Bulk | FileMode::Delta) => {
+            count_rows(package, USER_PROFILES_FILE, entry, sink)
+        }
+        _ => 0,
+    };
+    if entry.is_some() {
+        sink.warn(Issue::new(
+            Severity::Warning,
+            USER_PROFILES_FILE,
+            IssueCode::NotImported,
+            format!("userProfiles.csv ({rows} rows) is counted, not imported; its credentials are never read"),
+        ));
+    }
+    report.files.insert(
+        USER_PROFILES_FILE.to_string(),
+        crate::FileSummary {
+            mode: mode.as_str().to_string(),
+            imported: false,
+            rows,
+            warnings: sink.warning_total(USER_PROFILES_FILE),
+            ..crate::FileSummary::default()
+        },
+    );
+}
+
+impl Scanner<'_> {
+    /// Reads `roles.csv` into the scanner's user roles, checking each row
+    /// and then the primary-role rule.
+    pub(super) fn scan_roles(&mut self, entry: &Entry) -> RolesOutcome {
+        let mut roles = UserRoles::default();
+        let mut outcome = RolesOutcome {
+            mode: Some(FileMode::Bulk),
+            ..RolesOutcome::default()
+        };
+        let package = self.package;
+        let result = package.with_entry(entry, |read| {
+            self.read_roles(read, &mut roles, &mut outcome);
+        });
+        if let Err(e) = result {
+            self.sink.fatal(read_failure(ROLES_FILE, &e));
+        }
+        check_primaries(&mut roles, self.sink);
+        self.user_roles = Some(roles);
+        outcome
+    }
+
+    fn read_roles(
+        &mut self,
+        read: &mut (dyn Read + Send),
+        roles: &mut UserRoles,
+        outcome: &mut RolesOutcome,
+    ) {
+        let (buffered, peek) = skip_bom(read);
+        if !self.check_encoding(ROLES_FILE, &peek) {
+            return;
+        }
+        let mut reader = csv_reader(buffered);
+        let Some(map) = self.read_header(ROLES_FILE, ROLES, "1.2", &mut reader) else {
+            return;
+        };
+        let mut rows = Rows::default();
+        let mut seen = FxHashSet::default();
+        loop {
+            rows.clear();
+            match reader.read(&mut rows) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return self.csv_fatal(ROLES_FILE, &e),
+            }
+            outcome.rows += 1;
+            if !self.role_row(&map, &rows.get(0), &mut seen, roles) {
+                outcome.rejected += 1;
+            }
+        }
+    }
+
+    /// Checks one role row and adds it to its user's roles; `false` when it is rejected.
+    fn role_row(
+        &mut self,
+        map: &ColumnMap,
+        row: &Row<'_>,
+        seen: &mut FxHashSet<String>,
+        roles: &mut UserRoles,
+    ) -> bool {
+        let line = row.line();
+        let error = |code, message: String| {
+            Issue::new(Severity::Error, ROLES_FILE, code, message).at_line(line)
+        };
+        if let Some(size) = row.too_long {
+            self.sink.error(error(
+                IssueCode::RecordTooLong,
+                format!(
+                    "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes are accepted"
+                ),
+            ));
+            return false;
+        }
+        if row.record.len() > map.width {
+            self.sink.error(error(
+                IssueCode::FieldCount,
+                format!(
+                    "the row has {} fields but the header has {}; the columns would be misaligned",
+                    row.record.len(),
+                    map.width
+                ),
+            ));
+            return false;
+        }
+        let mut cx = RowCx::for_file(row.record, map, ROLES_FILE, line, true);
+        let parsed = parse_role(&mut cx, FileMode::Bulk);
+        cx.errors.drain(..).for_each(|e| self.sink.error(e));
+        for (code, column, message) in cx.quirks.drain(..) {
+            self.sink.warn(
+                Issue::new(Severity::Warning, ROLES_FILE, code, message)
+                    .at_line(line)
+                    .in_column(map.name(column)),
+            );
+        }
+        let Some(RoleRow::Active { user, role }) = parsed else {
+            return parsed.is_some();
+        };
+        if !seen.insert(role.sourced_id.clone()) {
+            self.sink.error(
+                error(
+                    IssueCode::DuplicateSourcedId,
+                    format!(
+                        "sourcedId `{}` appears earlier in roles.csv; this copy is rejected",
+                        role.sourced_id
+                    ),
+                )
+                .in_column("sourcedId")
+                .with_value(&role.sourced_id),
+            );
+            return false;
+        }
+        let org = role.org_sourced_id.as_str();
+        if let Some(Resolution::Missing) =
+            self.indexes.get(&EntityKind::Orgs).map(|i| i.resolve(org))
+        {
+            self.sink.warn(
+                Issue::new(
+                    Severity::Warning,
+                    ROLES_FILE,
+                    IssueCode::UnresolvedReference,
+                    format!("`{org}` is not in orgs.csv; the reference is kept"),
+                )
+                .at_line(line)
+                .in_column("orgSourcedId"),
+            );
+        }
+        roles.add(user, role);
+        true
+    }
+
+    /// Once `users.csv` is read: each role of a user a bulk `users.csv`
+    /// does not have is an error.
+    pub(super) fn check_role_users(&mut self, outcome: &mut RolesOutcome) {
+        let (Some(roles), Some(users)) = (&self.user_roles, self.indexes.get(&EntityKind::Users))
+        else {
+            return;
+        };
+        if users.mode != FileMode::Bulk || users.refused.is_some() {
+            return;
+        }
+        let mut issues: Vec<Issue> = Vec::new();
+        for (user, set) in &roles.by_user {
+            if users.ids.get(user).is_some() {
+                continue;
+            }
+            for role in &set.roles {
+                issues.push(
+                    Issue::new(
+                        Severity::Error,
+                        ROLES_FILE,
+                        IssueCode::UnknownUser,
+                        format!("`{user}` is not in users.csv, which is a complete (bulk) file; the role is not imported"),
+                    )
+                    .at_line(role.line)
+                    .in_column("userSourcedId")
+                    .with_value(user),
+                );
+            }
+        }
+        issues.sort_by_key(|i| i.line);
+        outcome.rejected += issues.len() as u64;
+        issues.into_iter().for_each(|i| self.sink.error(i));
+    }
+}
+
+/// Exactly one primary role per user and org: each user breaking the rule
+/// gets an error at the row that breaks it, and its roles are marked unusable.
+fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
+    let mut issues: Vec<Issue> = Vec::new();
+    for (user, set) in roles.by_user.iter_mut() {
+        let mut first: Option<RolesProblem> = None;
+        for org in set.orgs.split(',') {
+            let at_org: Vec<_> = set
+                .roles
+                .iter()
+                .filter(|r| r.org_sourced_id == org)
+                .collect();
+            let primaries: Vec<_> = at_org
+                .iter()
+                .filter(|r| r.role_type == RoleType::Primary)
+                .collect();
+            let (code, line, message) = match primaries.as_slice() {
+                [_] => continue,
+                [] => (
+                    IssueCode::NoPrimaryRole,
+                    at_org[0].line,
+                    format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be"),
+                ),
+                [first, second, ..] => (
+                    IssueCode::MultiplePrimaryRoles,
+                    second.line,
+                    format!(
+                        "user `{user}` has a second primary role at org `{org}` (the first is at line {}); exactly one must be",
+                        first.line
+                    ),
+                ),
+            };
+            issues.push(
+                Issue::new(Severity::Error, ROLES_FILE, code, message)
+                    .at_line(line)
+                    .in_column("roleType"),
+            );
+            if first.is_none_or(|p| line < p.line) {
+                first = Some(RolesProblem { line, code });
+            }
+        }
+        set.problem = first;
+    }
+    issues.sort_by_key(|i| i.line);
+    issues.into_iter().for_each(|i| sink.error(i));
+}
