@@ -793,6 +793,10 @@ fn the_deployment_default_pause_window_pauses_tenants_without_windows() {
     // Every day of the year: whatever today is.
     let all_year = "01-01..12-31";
 
+    // A tenant's first load is never paused by the default window.
+    let (code, out) = with_default(all_year, &["sync", &pkg, "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json(&out)["status"], "applied", "{out}");
     let (code, out) = with_default(all_year, &["sync", &pkg, "--tenant", "t1", "--json"]);
     assert_eq!(code, 1, "{out}");
     let run = json(&out);
