@@ -6,6 +6,7 @@
 //! records and sign-in audits, leases and claims); this one holds the
 //! connection, the schema and the conversions they share.
 
+use backon::{BlockingRetryable, ConstantBuilder};
 use chrono::{DateTime, SecondsFormat, Utc};
 use oneroster::EntityKind;
 use roster::store::*;
@@ -78,8 +79,22 @@ impl SqliteStore {
     /// another layout than this build's is refused, untouched (see
     /// `schema::prepare`).
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
-        let conn = Connection::open(path).map_err(db_error)?;
-        Self::init(conn, &path.display().to_string())
+        // Processes making a new file at once can find it locked while
+        // another makes it: SQLite answers busy at once there, without
+        // waiting (waiting could deadlock). Opening again finds it made.
+        let open_once = || {
+            let conn = Connection::open(path).map_err(db_error)?;
+            Self::init(conn, &path.display().to_string())
+        };
+        open_once
+            .retry(
+                ConstantBuilder::default()
+                    .with_delay(Duration::from_millis(100))
+                    .with_max_times(5),
+            )
+            .sleep(std::thread::sleep)
+            .when(|e| matches!(e, StoreError::Unavailable { .. }))
+            .call()
     }
 
     /// An in-memory database (tests).

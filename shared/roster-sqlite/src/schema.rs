@@ -151,11 +151,13 @@ enum Found {
 }
 
 fn found(c: &Connection) -> StoreResult<Found> {
-    let version: i64 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(db_error)?;
-    let objects: i64 = c
-        .query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get(0))
+    // One statement, one snapshot: another process may make the file between two.
+    let (version, objects): (i64, i64) = c
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version), (SELECT COUNT(*) FROM sqlite_master)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .map_err(db_error)?;
     Ok(match version {
         LAYOUT_VERSION => Found::Current,
