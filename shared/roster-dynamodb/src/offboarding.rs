@@ -152,27 +152,7 @@ impl DynamoStore {
                 Ok(WriteRequest::builder().delete_request(delete).build())
             })
             .collect::<StoreResult<_>>()?;
-        let _: Vec<()> = requests::until_processed(
-            &self.meter,
-            requests,
-            "deletes still unprocessed",
-            |batch| async move {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, batch)
-                    .metered(&self.meter)
-                    .await
-                    .map_err(sdk_error)?;
-                let left = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                Ok((Vec::new(), left))
-            },
-        )
-        .await?;
-        Ok(())
+        self.send_batch(requests, None).await
     }
 
     /// Deletes `found` rank by rank ([`deletion_rank`]); stops after the

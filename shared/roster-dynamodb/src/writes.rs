@@ -190,7 +190,7 @@ impl DynamoStore {
         stream::iter(
             batches
                 .into_iter()
-                .map(|batch| self.send_batch(batch, fence)),
+                .map(|batch| self.send_batch(batch, Some(fence))),
         )
         .buffer_unordered(CONCURRENCY)
         .try_collect::<Vec<()>>()
@@ -198,17 +198,22 @@ impl DynamoStore {
         Ok(count)
     }
 
+    /// Sends one `BatchWriteItem` batch, its unprocessed items again until
+    /// none are left; each request first passes `fence` when there is one
+    /// (a sync's writes; offboarding holds the lease its own way).
     pub(super) async fn send_batch(
         &self,
         batch: Vec<WriteRequest>,
-        fence: &Fence<'_>,
+        fence: Option<&Fence<'_>>,
     ) -> StoreResult<()> {
         let sent: Vec<()> = super::requests::until_processed(
             &self.meter,
             batch,
             "items still unprocessed",
             |batch| async move {
-                fence.check().await?;
+                if let Some(fence) = fence {
+                    fence.check().await?;
+                }
                 let out = self
                     .client
                     .batch_write_item()
