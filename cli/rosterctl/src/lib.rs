@@ -10,6 +10,7 @@ pub mod history_cmd;
 pub mod outcome;
 pub mod progress;
 pub mod retention_cmd;
+pub mod run_text;
 pub mod runs_changes;
 pub mod runs_cmd;
 pub mod runs_rekey;
