@@ -183,6 +183,47 @@ pub struct Common<'a> {
     pub extensions: Extensions<'a>,
 }
 
+/// A value of a vocabulary OneRoster 1.2 lets a district extend (an org's
+/// or academic session's `type`, `classType`, an enrollment's `role`): one
+/// of the specification's, or an `ext:` value as written (read only in a
+/// 1.2 package; 1.1 has no extensions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extensible<'a, V> {
+    /// A value of the specification.
+    Known(V),
+    /// An `ext:` value.
+    Ext(&'a str),
+}
+
+impl<V: Vocabulary> Extensible<'_, V> {
+    /// The value as written in the CSV binding.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Extensible::Known(value) => value.text(),
+            Extensible::Ext(text) => text,
+        }
+    }
+
+    /// The specification's value, when it is one.
+    pub fn known(self) -> Option<V> {
+        match self {
+            Extensible::Known(value) => Some(value),
+            Extensible::Ext(_) => None,
+        }
+    }
+}
+
+impl<V: Vocabulary> Serialize for Extensible<'_, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Whether `value` is an extension value of a 1.2 vocabulary: `ext:` and a name.
+pub fn is_ext_value(value: &str) -> bool {
+    value.len() > 4 && value.starts_with("ext:")
+}
+
 /// `orgs.csv` row.
 #[derive(Debug, Clone, Copy, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -194,7 +235,7 @@ pub struct Org<'a> {
     pub name: &'a str,
     /// type*
     #[serde(rename = "type")]
-    pub org_type: OrgType,
+    pub org_type: Extensible<'a, OrgType>,
     /// identifier
     pub identifier: Option<&'a str>,
     /// parentSourcedId
@@ -212,7 +253,7 @@ pub struct AcademicSession<'a> {
     pub title: &'a str,
     /// type*
     #[serde(rename = "type")]
-    pub session_type: SessionType,
+    pub session_type: Extensible<'a, SessionType>,
     /// startDate*
     #[serde(serialize_with = "crate::fields::serde_text::date")]
     pub start_date: NaiveDate,
@@ -264,7 +305,7 @@ pub struct Class<'a> {
     /// classCode
     pub class_code: Option<&'a str>,
     /// classType*
-    pub class_type: ClassType,
+    pub class_type: Extensible<'a, ClassType>,
     /// location
     pub location: Option<&'a str>,
     /// schoolSourcedId*
@@ -356,7 +397,7 @@ pub struct Enrollment<'a> {
     /// userSourcedId*
     pub user_sourced_id: &'a str,
     /// role*
-    pub role: EnrollmentRole,
+    pub role: Extensible<'a, EnrollmentRole>,
     /// primary
     pub primary: Option<bool>,
     /// beginDate

@@ -21,6 +21,8 @@ pub(crate) struct RowCx<'r> {
     collect: bool,
     /// A 1.2 package's roles, by user: set for its `users.csv`.
     pub(crate) roles: Option<&'r crate::v1p2::UserRoles>,
+    /// A 1.2 package: `ext:` values are read in extensible vocabularies.
+    extensions: bool,
     pub(crate) failed: bool,
     /// The row is valid but skipped by policy (a 1.2 user whose primary
     /// role the platform does not know).
@@ -55,6 +57,7 @@ impl<'r> RowCx<'r> {
             line,
             collect,
             roles: None,
+            extensions: false,
             failed: false,
             skipped: false,
             errors: Vec::new(),
@@ -82,6 +85,12 @@ impl<'r> RowCx<'r> {
     /// Reads a 1.2 package's `users.csv`, whose roles are in `roles`.
     pub(crate) fn with_roles(mut self, roles: Option<&'r crate::v1p2::UserRoles>) -> Self {
         self.roles = roles;
+        self
+    }
+
+    /// Reads a package of `version` (1.2 reads `ext:` values).
+    pub(crate) fn in_version(mut self, version: crate::OneRosterVersion) -> Self {
+        self.extensions = version == crate::OneRosterVersion::V1p2;
         self
     }
 
@@ -142,6 +151,19 @@ impl<'r> RowCx<'r> {
     }
 
     /// An enumeration value; `required` decides whether empty is an error.
+    /// A value of an extensible vocabulary: the specification's, or in a
+    /// 1.2 package an `ext:` value.
+    pub(crate) fn extensible<V: Vocabulary>(
+        &mut self,
+        idx: usize,
+        required: bool,
+    ) -> Option<Extensible<'r, V>> {
+        match self.optional(idx) {
+            Some(value) if self.extensions && is_ext_value(value) => Some(Extensible::Ext(value)),
+            _ => self.vocabulary(idx, required).map(Extensible::Known),
+        }
+    }
+
     pub(crate) fn vocabulary<V: Vocabulary>(&mut self, idx: usize, required: bool) -> Option<V> {
         let value = self.present(idx, required)??;
         match fields::parse_vocabulary::<V>(value) {
@@ -458,7 +480,7 @@ pub(crate) fn parse_row<'r>(
 
 fn parse_org<'r>(cx: &mut RowCx<'r>, common: Common<'r>) -> Option<Org<'r>> {
     let name = cx.required(3);
-    let org_type = cx.vocabulary::<OrgType>(4, true);
+    let org_type = cx.extensible::<OrgType>(4, true);
     let identifier = cx.optional(5);
     let parent_sourced_id = cx.optional(6);
     Some(Org {
@@ -475,7 +497,7 @@ fn parse_academic_session<'r>(
     common: Common<'r>,
 ) -> Option<AcademicSession<'r>> {
     let title = cx.required(3);
-    let session_type = cx.vocabulary::<SessionType>(4, true);
+    let session_type = cx.extensible::<SessionType>(4, true);
     let start_date = cx.date(5, true);
     let end_date = cx.date(6, true);
     let parent_sourced_id = cx.optional(7);
@@ -516,7 +538,7 @@ fn parse_class<'r>(cx: &mut RowCx<'r>, common: Common<'r>) -> Option<Class<'r>> 
     let grades = cx.grades(4);
     let course_sourced_id = cx.required(5);
     let class_code = cx.optional(6);
-    let class_type = cx.vocabulary::<ClassType>(7, true);
+    let class_type = cx.extensible::<ClassType>(7, true);
     let location = cx.optional(8);
     let school_sourced_id = cx.required(9);
     let term_sourced_ids = cx.list(10, true);
@@ -586,7 +608,7 @@ fn parse_enrollment<'r>(cx: &mut RowCx<'r>, common: Common<'r>) -> Option<Enroll
     let class_sourced_id = cx.required(3);
     let school_sourced_id = cx.required(4);
     let user_sourced_id = cx.required(5);
-    let role = cx.vocabulary::<EnrollmentRole>(6, true);
+    let role = cx.extensible::<EnrollmentRole>(6, true);
     let primary = cx.boolean(7, false);
     let begin_date = cx.date(8, false);
     let end_date = cx.date(9, false);

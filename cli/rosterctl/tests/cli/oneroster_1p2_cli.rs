@@ -105,22 +105,7 @@ fn the_same_district_in_1p1_and_1p2_is_stored_alike_in_two_tenants() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (new, old) = (d.join("v1p2"), d.join("v1p1"));
-    std::fs::create_dir_all(&new).unwrap();
-    std::fs::create_dir_all(&old).unwrap();
-    for (name, text) in FILES {
-        std::fs::write(new.join(name), text).unwrap();
-    }
-    std::fs::write(
-        old.join("manifest.csv"),
-        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\n",
-    )
-    .unwrap();
-    std::fs::write(old.join("orgs.csv"), FILES[1].1).unwrap();
-    std::fs::write(
-        old.join("users.csv"),
-        "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nadm1,active,,true,d1,administrator,ada,,Ada,Admin,,,ada@example.org,,,,,pw-admin-1\nt1,active,,true,\"s1,d1\",teacher,tom,,Tom,Teach,,,tom@example.org,,,,,\nst1,active,,true,s1,student,sal,,Sal,Stu,,,,,,,03,\n",
-    )
-    .unwrap();
+    both_versions(&old, &new);
     for (pkg, tenant) in [(&old, "old"), (&new, "new")] {
         let (code, out) = rosterctl(d, &["sync", pkg.to_str().unwrap(), "--tenant", tenant]);
         assert_eq!(code, 0, "{tenant}: {out}");
@@ -135,6 +120,71 @@ fn the_same_district_in_1p1_and_1p2_is_stored_alike_in_two_tenants() {
         for (field, value) in before.as_object().unwrap() {
             assert_eq!(&after[field], value, "{id}.{field}");
         }
-        assert!(after["roles"].is_array(), "1.2 keeps the roles of {id}");
     }
+    let roles = |id: &str| {
+        let (_, out) = rosterctl(d, &["users", "show", "--tenant", "new", id, "--json"]);
+        json(&out)["sis"]["roles"].clone()
+    };
+    assert!(roles("adm1").is_array(), "districtAdministrator says more");
+    assert!(roles("t1").is_array(), "the ext:coach role says more");
+    assert!(
+        roles("st1").is_null(),
+        "a plain student's roles are not kept"
+    );
+}
+
+/// Writes the district of [`FILES`] as a 1.1 package in `old` and a 1.2
+/// package in `new`.
+fn both_versions(old: &Path, new: &Path) {
+    std::fs::create_dir_all(new).unwrap();
+    std::fs::create_dir_all(old).unwrap();
+    for (name, text) in FILES {
+        std::fs::write(new.join(name), text).unwrap();
+    }
+    std::fs::write(
+        old.join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\n",
+    )
+    .unwrap();
+    std::fs::write(old.join("orgs.csv"), FILES[1].1).unwrap();
+    std::fs::write(
+        old.join("users.csv"),
+        "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nadm1,active,,true,d1,administrator,ada,,Ada,Admin,,,ada@example.org,,,,,pw-admin-1\nt1,active,,true,\"s1,d1\",teacher,tom,,Tom,Teach,,,tom@example.org,,,,,\nst1,active,,true,s1,student,sal,,Sal,Stu,,,,,,,03,\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_tenant_moving_from_1p1_to_1p2_writes_only_what_1p2_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (new, old) = (d.join("v1p2"), d.join("v1p1"));
+    both_versions(&old, &new);
+    // The student's 1.2 row names no primary org: it says what 1.1 said.
+    let users = std::fs::read_to_string(new.join("users.csv")).unwrap();
+    std::fs::write(
+        new.join("users.csv"),
+        users.replace(",03,,,,,,,s1,", ",03,,,,,,,,"),
+    )
+    .unwrap();
+
+    let sync = |pkg: &Path| {
+        let (code, out) = rosterctl(
+            d,
+            &["sync", pkg.to_str().unwrap(), "--tenant", "t", "--json"],
+        );
+        assert_eq!(code, 0, "{out}");
+        json(&out)
+    };
+    sync(&old);
+    let moved = sync(&new);
+    assert_eq!(moved["status"], "applied", "{moved}");
+    assert_eq!(moved["counts"]["users"]["updated"], 2, "{moved}");
+    assert_eq!(moved["counts"]["users"]["unchanged"], 1, "{moved}");
+    assert_eq!(moved["counts"]["orgs"]["updated"], 0, "{moved}");
+    assert_eq!(
+        sync(&new)["items_written"],
+        0,
+        "a second 1.2 delivery writes nothing"
+    );
 }

@@ -155,6 +155,25 @@ impl UserRoleSet {
             .collect();
         PRECEDENCE.into_iter().find(|role| primary.contains(role))
     }
+
+    /// The role rows the user's record keeps: none when they say nothing
+    /// `role` and `orgSourcedIds` do not (each a primary `role` at one of
+    /// the orgs, without dates or a user profile), so a user delivered in
+    /// 1.1 and in 1.2 is stored alike; else every row.
+    pub(crate) fn kept_roles(&self, role: Role) -> &[RoleAssignment] {
+        let plain = |r: &RoleAssignment| {
+            r.role_type == RoleType::Primary
+                && r.role.as_str() == role.as_str()
+                && r.begin_date.is_none()
+                && r.end_date.is_none()
+                && r.user_profile_sourced_id.is_none()
+        };
+        if self.roles.iter().all(plain) {
+            &[]
+        } else {
+            &self.roles
+        }
+    }
 }
 
 /// Every user's roles, read from `roles.csv` before `users.csv` (a user's
@@ -221,6 +240,30 @@ mod tests {
         counselor.add("c", role(RoleType::Primary, UserRole::Counselor, "s1"));
         counselor.add("c", role(RoleType::Secondary, UserRole::Teacher, "s1"));
         assert_eq!(counselor.get("c").unwrap().platform_role(), None);
+    }
+
+    #[test]
+    fn roles_that_say_no_more_than_role_and_orgs_are_not_kept() {
+        let mut plain = UserRoles::default();
+        plain.add("u", role(RoleType::Primary, UserRole::Teacher, "s1"));
+        plain.add("u", role(RoleType::Primary, UserRole::Teacher, "s2"));
+        let set = plain.get("u").unwrap();
+        assert!(set.kept_roles(Role::Teacher).is_empty());
+
+        let kept = |edit: fn(&mut RoleAssignment)| {
+            let mut roles = UserRoles::default();
+            let mut row = role(RoleType::Primary, UserRole::Teacher, "s1");
+            edit(&mut row);
+            roles.add("u", row);
+            roles.get("u").unwrap().kept_roles(Role::Teacher).len()
+        };
+        assert_eq!(kept(|r| r.role_type = RoleType::Secondary), 1);
+        assert_eq!(kept(|r| r.role = RoleName::Known(UserRole::Principal)), 1);
+        assert_eq!(
+            kept(|r| r.end_date = NaiveDate::from_ymd_opt(2027, 6, 30)),
+            1
+        );
+        assert_eq!(kept(|r| r.user_profile_sourced_id = Some("p1".into())), 1);
     }
 
     #[test]

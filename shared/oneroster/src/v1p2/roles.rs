@@ -38,9 +38,7 @@ pub(crate) fn parse_role<'r>(cx: &mut RowCx<'r>, mode: FileMode) -> Option<RoleR
     let user = cx.required(USER_SOURCED_ID);
     let role_type = cx.vocabulary::<RoleType>(ROLE_TYPE, true);
     let role = match cx.optional(ROLE) {
-        Some(value) if value.len() > 4 && value.starts_with("ext:") => {
-            Some(RoleName::Ext(value.to_string()))
-        }
+        Some(value) if crate::model::is_ext_value(value) => Some(RoleName::Ext(value.to_string())),
         _ => cx.vocabulary::<UserRole>(ROLE, true).map(RoleName::Known),
     };
     let begin_date = cx.date(6, false);

@@ -57,7 +57,7 @@ pub(crate) fn parse_user<'r>(
         preferred_family_name,
         primary_org_sourced_id,
         pronouns,
-        roles: &set.roles,
+        roles: set.kept_roles(role),
     })
 }
 

@@ -216,7 +216,9 @@ impl RowFindings {
         self.sourced_id.clear();
         let line = row.line();
         let record = row.record;
-        let mut cx = RowCx::new(record, map, kind, line, true).with_roles(file.user_roles);
+        let mut cx = RowCx::new(record, map, kind, line, true)
+            .with_roles(file.user_roles)
+            .in_version(file.version);
         // A row past the limits was not kept: it is rejected as a whole.
         let item = if let Some(size) = row.too_long {
             self.errors.push(

@@ -52,6 +52,7 @@ impl ValidatedPackage {
         E: From<ReadError>,
         F: FnMut(RowItem<'_>) -> Result<(), E>,
     {
+        let version = self.manifest.version;
         let roles = self
             .user_roles
             .as_ref()
@@ -61,7 +62,7 @@ impl ValidatedPackage {
             let mut rows = 0;
             for_each_record(reader, |row| {
                 rows += 1;
-                let outcome = match parse_accepted(kind, outcome, row, map, roles) {
+                let outcome = match parse_accepted(kind, outcome, row, map, (version, roles)) {
                     Parsed::Excluded => return true,
                     Parsed::Item(item) => consume(item),
                     Parsed::Failed => Err(no_longer_valid(kind, row).into()),
@@ -96,6 +97,7 @@ impl ValidatedPackage {
         P: Fn(RowItem<'_>, &mut T) + Sync,
         F: FnMut(&mut T) -> Result<(), E>,
     {
+        let version = self.manifest.version;
         let roles = self
             .user_roles
             .as_ref()
@@ -107,7 +109,7 @@ impl ValidatedPackage {
                 reader,
                 preparing_threads(),
                 |row, slot: &mut Slot<T>, _: &mut ()| {
-                    slot.state = match parse_accepted(kind, outcome, row, map, roles) {
+                    slot.state = match parse_accepted(kind, outcome, row, map, (version, roles)) {
                         Parsed::Excluded => SlotState::Excluded,
                         Parsed::Failed => SlotState::Failed,
                         Parsed::Item(item) => {
@@ -186,7 +188,7 @@ fn parse_accepted<'r>(
     outcome: &FileOutcome,
     row: &'r Row,
     map: &'r ColumnMap,
-    roles: Option<&'r crate::v1p2::UserRoles>,
+    (version, roles): (crate::OneRosterVersion, Option<&'r crate::v1p2::UserRoles>),
 ) -> Parsed<'r> {
     if outcome.excluded_rows.contains(row.index) {
         return Parsed::Excluded;
@@ -200,7 +202,9 @@ fn parse_accepted<'r>(
         return Parsed::Excluded;
     }
     let line = row.line();
-    let mut cx = RowCx::new(row.record, map, kind, line, false).with_roles(roles);
+    let mut cx = RowCx::new(row.record, map, kind, line, false)
+        .with_roles(roles)
+        .in_version(version);
     match parse_row(kind, outcome.mode, &mut cx) {
         Some(item) => Parsed::Item(item),
         None => Parsed::Failed,

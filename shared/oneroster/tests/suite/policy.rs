@@ -853,7 +853,7 @@ fn columns_are_matched_by_name_and_extensions_are_kept() {
                     .collect();
                 seen.push((
                     org.common.sourced_id.to_string(),
-                    org.org_type.as_str(),
+                    org.org_type.as_str().to_string(),
                     ext,
                 ));
             }

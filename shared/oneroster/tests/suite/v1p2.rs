@@ -99,6 +99,12 @@ fn the_same_district_in_1p1_and_1p2_gives_the_same_users() {
             assert_eq!(&after[field], value, "{id}.{field}");
         }
     }
+    // Students whose 1.2 rows say nothing 1.1 did not are the same record
+    // (no `roles`): a tenant moving from 1.1 to 1.2 writes nothing for them.
+    for id in ["st1", "st2"] {
+        assert_eq!(old[id], new[id], "{id}");
+    }
+    assert!(new["t1u"]["roles"].is_array(), "Tina's role has dates");
 }
 
 #[test]
@@ -246,5 +252,84 @@ fn a_1p1_users_file_in_a_1p2_package_is_told_apart() {
         w.message.contains("OneRoster 1.2's fields"),
         "{}",
         w.message
+    );
+}
+
+/// The fixture's files with an `ext:` value in each extensible vocabulary.
+fn with_ext_values(fixture: Fixture) -> Fixture {
+    fixture
+        .with(
+            "orgs.csv",
+            &ORGS.replace("School One,school", "School One,ext:campus"),
+        )
+        .with(
+            "academicSessions.csv",
+            &SESSIONS.replace("Fall,semester", "Fall,ext:trimester"),
+        )
+        .with(
+            "classes.csv",
+            &CLASSES.replace("R1-2,homeroom", "R1-2,ext:lab"),
+        )
+        .with(
+            "enrollments.csv",
+            &ENROLLMENTS.replace("st2,student", "st2,ext:observer"),
+        )
+}
+
+#[test]
+fn ext_values_are_read_in_1p2_and_refused_in_1p1() {
+    let v = with_ext_values(valid_1p2()).validate();
+    assert!(v.report.errors.is_empty(), "{:#?}", v.report.errors);
+    let first = |kind: EntityKind, field: &str, id: &str| {
+        let mut found = Value::Null;
+        v.package
+            .as_ref()
+            .unwrap()
+            .for_each_row(kind, |row| {
+                if let RowItem::Upsert(record) = row {
+                    if record.sourced_id() == id {
+                        found = serde_json::to_value(record).unwrap()[field].clone();
+                    }
+                }
+                Ok::<(), oneroster::ReadError>(())
+            })
+            .unwrap();
+        found
+    };
+    assert_eq!(first(EntityKind::Orgs, "type", "s1"), "ext:campus");
+    assert_eq!(
+        first(EntityKind::AcademicSessions, "type", "t1"),
+        "ext:trimester"
+    );
+    assert_eq!(first(EntityKind::Classes, "classType", "cl2"), "ext:lab");
+    assert_eq!(first(EntityKind::Enrollments, "role", "e3"), "ext:observer");
+
+    let old = with_ext_values(Fixture::valid()).validate();
+    let refused: Vec<(&str, Option<&str>)> = old
+        .report
+        .errors
+        .iter()
+        .filter(|e| e.code == IssueCode::InvalidEnum)
+        .map(|e| (e.file.as_str(), e.value.as_deref()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("orgs", Some("ext:campus")),
+            ("academicSessions", Some("ext:trimester")),
+            ("classes", Some("ext:lab")),
+            ("enrollments", Some("ext:observer")),
+        ]
+    );
+    // `ext:` alone names no extension.
+    let bare = valid_1p2()
+        .with(
+            "classes.csv",
+            &CLASSES.replace("R1-2,homeroom", "R1-2,ext:"),
+        )
+        .validate();
+    assert_eq!(
+        error(&bare, IssueCode::InvalidEnum).value.as_deref(),
+        Some("ext:")
     );
 }
