@@ -40,6 +40,8 @@ mod leases;
 mod model;
 #[path = "engine/offboarding.rs"]
 mod offboarding;
+#[path = "engine/oneroster_1p2.rs"]
+mod oneroster_1p2;
 #[path = "engine/promise.rs"]
 mod promise;
 #[path = "engine/rekeys.rs"]

@@ -50,7 +50,14 @@ pub struct District {
     pub school_year: Option<u32>,
     /// Files written with this text instead of the district's own.
     pub replace: Vec<(&'static str, String)>,
+    /// Written as a OneRoster 1.2 package: users' roles in `roles.csv`
+    /// (the administrator a `siteAdministrator`), always in bulk.
+    pub oneroster_1p2: bool,
 }
+
+/// One user of [`District`]: sourcedId, org, role, username, userIds,
+/// givenName, familyName, email, grades.
+type UserRow = [String; 9];
 
 #[derive(Clone)]
 pub struct Student {
@@ -85,6 +92,7 @@ impl District {
             omit: Vec::new(),
             school_year: None,
             replace: Vec::new(),
+            oneroster_1p2: false,
         }
     }
 
@@ -192,7 +200,11 @@ impl District {
         })
         .collect::<String>();
         let files = [
-            ("manifest.csv", format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n{modes}")),
+            ("manifest.csv", if self.oneroster_1p2 {
+                format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n{modes}file.roles,bulk\n")
+            } else {
+                format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n{modes}")
+            }),
             ("orgs.csv", {
                 let mut t = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\nd1,active,,District,district,,\n".to_string();
                 for s in (1..=self.schools).map(|s| format!("s{s}")) {
@@ -215,19 +227,8 @@ impl District {
                 }
                 t
             }),
-            ("users.csv", {
-                let mut t = "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n".to_string();
-                t.push_str(&format!("adm-1,active,,true,s1,administrator,ada,,{},Admin,,,ada@d.example,,,,,\n", self.admin_given_name));
-                for c in (0..self.classes).filter(|c| !self.dropped(*c)) {
-                    t.push_str(&format!("tch-{c},active,,true,{},teacher,tch{c},,Teacher{c},Teach,,,tch{c}@d.example,,,,,\n", self.school_of(c)));
-                }
-                for s in self.students.iter().filter(|s| !self.dropped(s.class)) {
-                    let user_ids = s.state_id.as_ref().map(|id| format!("{{StateID:{id}}}")).unwrap_or_default();
-                    t.push_str(&format!("{},active,,true,{},student,{},{user_ids},{},Stu,,,,,,,01,\n", s.id, self.school_of(s.class), s.username, s.given));
-                }
-                t.push_str(&self.extra_users);
-                t
-            }),
+            ("users.csv", self.users_csv()),
+            ("roles.csv", self.roles_csv()),
             ("enrollments.csv", {
                 let mut t = "sourcedId,status,dateLastModified,classSourcedId,schoolSourcedId,userSourcedId,role,primary,beginDate,endDate\n".to_string();
                 let suffix = self.year_suffix();
@@ -242,6 +243,9 @@ impl District {
             }),
         ];
         for (name, text) in files {
+            if name == "roles.csv" && !self.oneroster_1p2 {
+                continue;
+            }
             let text = self
                 .replace
                 .iter()
@@ -252,6 +256,91 @@ impl District {
             }
         }
         dir.to_path_buf()
+    }
+}
+
+impl District {
+    /// The administrator, a teacher a class and the students, as rows.
+    fn user_rows(&self) -> Vec<UserRow> {
+        let row = |fields: [&str; 9]| fields.map(str::to_string);
+        let mut rows = vec![row([
+            "adm-1",
+            "s1",
+            "administrator",
+            "ada",
+            "",
+            &self.admin_given_name,
+            "Admin",
+            "ada@d.example",
+            "",
+        ])];
+        for c in (0..self.classes).filter(|c| !self.dropped(*c)) {
+            let (id, name) = (format!("tch-{c}"), format!("tch{c}"));
+            rows.push(row([
+                &id,
+                &self.school_of(c),
+                "teacher",
+                &name,
+                "",
+                &format!("Teacher{c}"),
+                "Teach",
+                &format!("{name}@d.example"),
+                "",
+            ]));
+        }
+        for s in self.students.iter().filter(|s| !self.dropped(s.class)) {
+            let user_ids = s
+                .state_id
+                .as_ref()
+                .map(|id| format!("{{StateID:{id}}}"))
+                .unwrap_or_default();
+            rows.push(row([
+                &s.id,
+                &self.school_of(s.class),
+                "student",
+                &s.username,
+                &user_ids,
+                &s.given,
+                "Stu",
+                "",
+                "01",
+            ]));
+        }
+        rows
+    }
+
+    /// `users.csv` of the district, in its version.
+    pub fn users_csv(&self) -> String {
+        let mut t = if self.oneroster_1p2 {
+            assert!(self.extra_users.is_empty(), "extra users are 1.1 rows");
+            "sourcedId,status,dateLastModified,enabledUser,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password,userMasterIdentifier,resourceSourcedIds,preferredGivenName,preferredMiddleName,preferredFamilyName,primaryOrgSourcedId,pronouns\n"
+        } else {
+            "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\n"
+        }
+        .to_string();
+        for [id, org, role, username, user_ids, given, family, email, grades] in self.user_rows() {
+            t.push_str(&if self.oneroster_1p2 {
+                format!("{id},active,,true,{username},{user_ids},{given},{family},,,{email},,,,{grades},,,,,,,,\n")
+            } else {
+                format!("{id},active,,true,{org},{role},{username},{user_ids},{given},{family},,,{email},,,,{grades},\n")
+            });
+        }
+        t.push_str(&self.extra_users);
+        t
+    }
+
+    /// A 1.2 package's roles: one primary role a user, at its org.
+    fn roles_csv(&self) -> String {
+        let mut t = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n".to_string();
+        for [id, org, role, ..] in self.user_rows() {
+            let role = if role == "administrator" {
+                "siteAdministrator"
+            } else {
+                role.as_str()
+            };
+            t.push_str(&format!("r-{id},active,,{id},primary,{role},,,{org},\n"));
+        }
+        t
     }
 }
 

@@ -1,0 +1,115 @@
+//! OneRoster 1.2 deliveries on both stores: a 1.2 package (folder or zip,
+//! bulk or delta) lands as the same records as the district in 1.1; a
+//! tenant moving from 1.1 to 1.2 writes only what 1.2 adds.
+
+use crate::common::*;
+use oneroster::EntityKind;
+use roster::*;
+
+fn in_1p2(district: &District) -> District {
+    District {
+        oneroster_1p2: true,
+        ..district.clone()
+    }
+}
+
+/// Records written by a run, over every type.
+fn writes(run: &RunRecord) -> u64 {
+    EntityKind::ALL
+        .iter()
+        .map(|k| counts(run, *k).writes())
+        .sum()
+}
+
+async fn a_1p2_district_is_stored_as_in_1p1<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let district = District::new(30, 3);
+    let (old, new) = (tenant(&store, "v11").await, tenant(&store, "v12").await);
+    let run = sync(&store, &bench, &old, &district, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let run = sync(&store, &bench, &new, &in_1p2(&district), None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(writes(&run) as usize, district.record_count());
+
+    let (before, after) = (state_of(&store, "v11").await, state_of(&store, "v12").await);
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(&after) {
+        if b.1 == "adm-1" {
+            // A siteAdministrator keeps its role row: 1.1 cannot say it.
+            assert_ne!(b.2, a.2, "adm-1 carries its 1.2 role");
+        } else {
+            assert_eq!(b, a, "{} {} stored alike", b.0, b.1);
+        }
+    }
+    let admin = entity(&store, "v12", EntityKind::Users, "adm-1").await;
+    assert_eq!(admin.sis.str("role"), Some("administrator"));
+    store.set_primary_admin("v12", "adm-1", true).await.unwrap();
+
+    let again = sync(&store, &bench, &new, &in_1p2(&district), None).await;
+    assert_eq!(writes(&again), 0, "a re-sync of 1.2 writes nothing");
+    assert_eq!(store.primary_admins("v12").await.unwrap(), ["adm-1"]);
+}
+
+async fn moving_from_1p1_to_1p2_writes_only_what_1p2_adds<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let district = District::new(30, 3);
+    let t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &district, None).await;
+    let moved = sync(&store, &bench, &t, &in_1p2(&district), None).await;
+    assert_eq!(moved.status, RunStatus::Applied, "{}", moved.message);
+    let users = counts(&moved, EntityKind::Users);
+    assert_eq!(
+        (users.updated, users.unchanged),
+        (1, 33),
+        "only adm-1's role"
+    );
+    assert_eq!(writes(&moved), 1);
+}
+
+async fn a_1p2_zip_and_a_1p2_delta_apply<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let district = in_1p2(&District::new(30, 3));
+    let t = tenant(&store, "d1").await;
+    let folder = bench.package(&district);
+    let zip = bench.dir.path().join("district-1p2.zip");
+    testkit::zip::zip_folder(&folder, &zip);
+    let run = Engine::new(&store, &bench.artifacts)
+        .sync_package(&t, &zip, source(&zip), Delivered::now(None))
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(writes(&run) as usize, district.record_count());
+
+    // A delta of users (roles.csv stays complete): one renamed, one leaving.
+    let mut delta = district.clone().mode("users", "delta");
+    delta.students.truncate(2);
+    delta.students[0].given = "Renamed".into();
+    let users = delta
+        .users_csv()
+        .replace("stu-0001,active,", "stu-0001,tobedeleted,");
+    let delta = delta
+        .with_file("users.csv", users)
+        .mode("orgs", "absent")
+        .mode("academicSessions", "absent")
+        .mode("courses", "absent")
+        .mode("classes", "absent")
+        .mode("enrollments", "absent");
+    let run = sync(&store, &bench, &t, &delta, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let users = counts(&run, EntityKind::Users);
+    assert_eq!((users.updated, users.archived), (1, 1), "{}", run.message);
+    let renamed = entity(&store, "d1", EntityKind::Users, "stu-0000").await;
+    assert_eq!(renamed.sis.str("givenName"), Some("Renamed"));
+    assert!(entity(&store, "d1", EntityKind::Users, "stu-0001")
+        .await
+        .archive
+        .is_some());
+    let again = sync(&store, &bench, &t, &delta, None).await;
+    assert_eq!(writes(&again), 0, "the same delta again writes nothing");
+}
+
+conformance!(
+    a_1p2_district_is_stored_as_in_1p1,
+    moving_from_1p1_to_1p2_writes_only_what_1p2_adds,
+    a_1p2_zip_and_a_1p2_delta_apply,
+);
