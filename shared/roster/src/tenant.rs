@@ -288,6 +288,10 @@ pub struct TenantState {
     /// Start of the last full API pull that was applied.
     #[serde(default)]
     pub last_full_pull_at: Option<DateTime<Utc>>,
+    /// The kept pairs of a re-key a run began to apply and no run has
+    /// finished since (see `engine::rekeying::resume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rekey_in_progress: Option<String>,
 }
 
 impl TenantState {

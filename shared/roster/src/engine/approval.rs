@@ -75,7 +75,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         by: &str,
         rekey: RekeyChoice,
     ) -> Result<(), SyncError> {
-        let state = self.store.get_state(&run.tenant).await?;
+        let mut state = self.store.get_state(&run.tenant).await?;
         if let Some((_, last)) = state.newer_bulk_than(run) {
             run.decided_by = Some(by.to_string());
             run.finish(RunStatus::Stale, format!("not applied: a newer bulk delivery ({last}) was applied after this run was held"), Utc::now());
@@ -92,14 +92,16 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .ok_or_else(|| SyncError::NotFound(format!("run {} has no stored plan", run.run_id)))?;
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
-        let pairs = self.rekey_pairs(run, rekey)?;
-        let (plan, pairs) = match &pairs {
-            Some(pairs) => {
-                let (rewritten, all) = self.rekeyed_plan(run, &plan, pairs).await?;
-                self.link_rekeys(&run.tenant, &all, true).await?;
-                (rewritten, Some(all))
-            }
-            None => (plan, None),
+        let chosen = self.rekey_pairs(run, rekey)?;
+        let resumed = self.resumed_pairs(run, &state, &plan)?;
+        let (plan, pairs) = if chosen.is_some() || !resumed.is_empty() {
+            let chosen = chosen.unwrap_or_default();
+            let (rewritten, all) = self.rekeyed_plan(run, &plan, &chosen, resumed).await?;
+            self.note_rekey(run, lease, &mut state, &all).await?;
+            self.link_rekeys(&run.tenant, &all, true).await?;
+            (rewritten, Some(all))
+        } else {
+            (plan, None)
         };
         // Apply under the approver's lease, writing as the held run.
         let tenant = run.tenant.clone();

@@ -374,7 +374,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         tenant: &str,
         run: &mut RunRecord,
         lease: &Lease,
-        state: TenantState,
+        mut state: TenantState,
         plan: &Path,
     ) -> Result<(), SyncError> {
         let mut apart = match run.held_schools.is_empty() {
@@ -382,8 +382,10 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             false => Some(self.hold_schools_apart(tenant, run, plan)?),
         };
         let to_apply = apart.as_ref().map_or(plan, |part| &part.applied);
-        let rekeys = self.exact_rekeys(run, to_apply).await?;
+        let resumed = self.resumed_pairs(run, &state, to_apply)?;
+        let rekeys = self.exact_rekeys(run, to_apply, resumed).await?;
         if let Some((_, pairs)) = &rekeys {
+            self.note_rekey(run, lease, &mut state, pairs).await?;
             for admin in self.link_rekeys(tenant, pairs, false).await? {
                 run.warnings.push(format!(
                     "user {admin} was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)"
@@ -477,6 +479,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 state.last_full_pull_at = run.generated_at.or(state.last_full_pull_at);
             }
         }
+        state.rekey_in_progress = None;
         state.last_applied_run = Some(run.run_id.clone());
         state.last_applied_at = Some(Utc::now());
         self.store.put_state(tenant, &state, lease).await?;

@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 mod derived;
+mod resume;
 
 /// The mapping file kept with a held run.
 pub(crate) const MAPPING_FILE: &str = "rekey.csv";
@@ -94,26 +95,31 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
 
     /// A delivery applied without a person: pairs the users it archives as
     /// absent with those it inserts, by the exact keys only (`identifier`,
-    /// typed `userIds`); the plan rewritten to apply them as re-keys, and
+    /// typed `userIds`), and carries on the `resumed` pairs of a re-key
+    /// stopped part way; the plan rewritten to apply them as re-keys, and
     /// the pairs (none when nothing pairs).
     pub(super) async fn exact_rekeys(
         &self,
         run: &mut RunRecord,
         plan: &Path,
+        resumed: Vec<(EntityKind, Pair)>,
     ) -> Result<Option<(PathBuf, Vec<(EntityKind, Pair)>)>, SyncError> {
+        let mut pairs = Vec::new();
         let users = run.counts.get("users");
-        if users.is_none_or(|c| c.archived == 0 || c.inserted == 0) {
+        if users.is_some_and(|c| c.archived > 0 && c.inserted > 0) {
+            let tenant = run.tenant.clone();
+            let planned = planned_users(plan)?;
+            let old = self.archived_people(&tenant, &planned.archived).await?;
+            let proposal = propose_exact(&old, &planned.inserted);
+            if !proposal.pairs.is_empty() {
+                self.keep_proposal(&tenant, run, &planned, &proposal)?;
+                pairs = proposal.pairs;
+            }
+        }
+        if pairs.is_empty() && resumed.is_empty() {
             return Ok(None);
         }
-        let tenant = run.tenant.clone();
-        let planned = planned_users(plan)?;
-        let old = self.archived_people(&tenant, &planned.archived).await?;
-        let proposal = propose_exact(&old, &planned.inserted);
-        if proposal.pairs.is_empty() {
-            return Ok(None);
-        }
-        self.keep_proposal(&tenant, run, &planned, &proposal)?;
-        let (rewritten, pairs) = self.rekeyed_plan(run, plan, &proposal.pairs).await?;
+        let (rewritten, pairs) = self.rekeyed_plan(run, plan, &pairs, resumed).await?;
         Ok(Some((rewritten, pairs)))
     }
 
@@ -168,22 +174,41 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
 
     /// Checks `pairs` against the held plan at `plan` (each old id a user
     /// the run archives, each new one a user it inserts, each once), pairs
-    /// the courses, classes and enrollments that go with them, and writes
-    /// the plan an approval with the re-key applies: the old records'
-    /// archives as `rekeyed`, the new ones inserted with the old ones' first
-    /// seen. Returns its path and every pair, users' first.
+    /// the courses, classes and enrollments that go with them, adds the
+    /// `resumed` pairs of a re-key stopped part way, and writes the plan an
+    /// approval with the re-key applies: the old records' archives as
+    /// `rekeyed`, the new ones inserted with the old ones' first seen.
+    /// Returns its path and every pair, users' first.
     pub(super) async fn rekeyed_plan(
         &self,
         run: &RunRecord,
         plan: &Path,
         pairs: &[Pair],
+        resumed: Vec<(EntityKind, Pair)>,
     ) -> Result<(PathBuf, Vec<(EntityKind, Pair)>), SyncError> {
         check_pairs(&planned_users(plan)?, pairs)?;
         let mut all: Vec<(EntityKind, Pair)> = pairs
             .iter()
             .map(|p| (EntityKind::Users, p.clone()))
             .collect();
-        all.extend(self.derived_pairs(&run.tenant, plan, pairs).await?);
+        let renames: Vec<Pair> = pairs
+            .iter()
+            .chain(
+                resumed
+                    .iter()
+                    .filter(|(k, _)| *k == EntityKind::Users)
+                    .map(|(_, p)| p),
+            )
+            .cloned()
+            .collect();
+        all.extend(self.derived_pairs(&run.tenant, plan, &renames).await?);
+        let paired: HashSet<(EntityKind, String)> =
+            all.iter().map(|(k, p)| (*k, p.old.clone())).collect();
+        all.extend(
+            resumed
+                .into_iter()
+                .filter(|(k, p)| !paired.contains(&(*k, p.old.clone()))),
+        );
         let mut first_seen: HashMap<(EntityKind, String), (DateTime<Utc>, String)> = HashMap::new();
         for kind in [EntityKind::Users].into_iter().chain(DERIVED) {
             let ids: Vec<String> = all

@@ -1,7 +1,8 @@
 //! The engine against a model: random sequences of deliveries (bulk and
 //! delta, with changes, removals and rejected rows), hand edits and hand
 //! archives, Primary Administrator promotions, holds approved or discarded,
-//! reverts, and runs killed at a random write and run again, on a small
+//! reverts, runs killed at a random write and run again, and students the
+//! SIS gives a new sourcedId (re-keys, followed by their state id), on a small
 //! district; after every step the store must equal a plain in-memory model of
 //! what the docs promise, record by record. A failure shrinks to a short
 //! sequence. SQLite runs many sequences, DynamoDB Local a few.
@@ -9,6 +10,7 @@
 use crate::common::*;
 use oneroster::EntityKind;
 use proptest::prelude::*;
+use roster::engine::RekeyChoice;
 use roster::revert::{RevertOutcome, RevertRequest};
 use roster::tenant::HoldThresholds;
 use roster::*;
@@ -41,6 +43,17 @@ struct Row {
     version: u8,
     /// Sent with a role the reader rejects.
     rejected: bool,
+    /// The SIS gives the student a new sourcedId from this delivery on.
+    rekey: bool,
+}
+
+/// What a person decides about a held run.
+#[derive(Debug, Clone, Copy)]
+enum Decision {
+    Discard,
+    Approve,
+    /// Approved with the re-key it proposes, when it proposes one.
+    ApproveRekey,
 }
 
 #[derive(Debug, Clone)]
@@ -57,17 +70,19 @@ enum Step {
     HandArchive(usize),
     /// A person sets or clears the Primary Administrator flag of a staff member.
     Promote(&'static str, bool),
-    /// The newest held run is approved (`true`) or discarded.
-    Decide(bool),
+    /// The newest held run is decided.
+    Decide(Decision),
     /// The newest applied sync is reverted, when nothing changed since.
     Revert,
 }
 
 fn row() -> impl Strategy<Value = Row> {
-    (0..POOL, 0..3u8, prop::bool::weighted(0.15)).prop_map(|(student, version, rejected)| Row {
+    let flags = (prop::bool::weighted(0.15), prop::bool::weighted(0.1));
+    (0..POOL, 0..3u8, flags).prop_map(|(student, version, (rejected, rekey))| Row {
         student,
         version,
         rejected,
+        rekey,
     })
 }
 
@@ -83,6 +98,10 @@ fn rows(most: usize) -> impl Strategy<Value = Vec<Row>> {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         4 => rows(POOL + 3).prop_map(Step::Bulk),
+        // The SIS gives every student delivered a new sourcedId.
+        2 => rows(POOL + 3).prop_map(|rows| {
+            Step::Bulk(rows.into_iter().map(|r| Row { rekey: true, ..r }).collect())
+        }),
         2 => (rows(4), prop::collection::btree_set(0..POOL, 0..3))
             .prop_map(|(up, del)| Step::Delta(up, del.into_iter().collect())),
         1 => (rows(POOL + 3), 0..30u64).prop_map(|(rows, at)| Step::Killed(rows, at)),
@@ -90,7 +109,13 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..POOL).prop_map(Step::HandArchive),
         1 => (prop::sample::select(vec!["adm-1", "tch-0"]), any::<bool>())
             .prop_map(|(id, on)| Step::Promote(id, on)),
-        2 => any::<bool>().prop_map(Step::Decide),
+        3 => prop::sample::select(vec![
+            Decision::Discard,
+            Decision::Approve,
+            Decision::ApproveRekey,
+            Decision::ApproveRekey,
+        ])
+        .prop_map(Step::Decide),
         1 => Just(Step::Revert),
     ]
 }
@@ -106,23 +131,26 @@ async fn observed<S: Store>(store: &S) -> Model {
         let e = entity(store, TENANT, EntityKind::Users, &s.sourced_id).await;
         let given = e.sis.str("givenName").unwrap_or_default().to_string();
         model.users.insert(
-            e.sourced_id,
+            e.sourced_id.clone(),
             Stored {
                 given,
                 archived: e.archive.is_some(),
             },
         );
+        observe_links(store, &e, &mut model).await;
     }
     for s in store
         .load_summaries(TENANT, EntityKind::Enrollments)
         .await
         .unwrap()
     {
+        let e = entity(store, TENANT, EntityKind::Enrollments, &s.sourced_id).await;
         let stored = Stored {
             given: String::new(),
             archived: s.archived,
         };
         model.enrollments.insert(s.sourced_id.into_string(), stored);
+        observe_links(store, &e, &mut model).await;
     }
     model.classes = !store
         .load_summaries(TENANT, EntityKind::Classes)
@@ -136,6 +164,20 @@ async fn observed<S: Store>(store: &S) -> Model {
         .into_iter()
         .collect();
     model
+}
+
+/// `e`'s re-key link, if any, into `model`; and whether the record it
+/// carries on under kept its first seen.
+async fn observe_links<S: Store>(store: &S, e: &StoredEntity, model: &mut Model) {
+    let Some(new) = &e.rekey.rekeyed_to else {
+        return;
+    };
+    model.links.insert(e.sourced_id.clone(), new.clone());
+    if let Some(carried) = store.get_entity(TENANT, e.kind, new).await.unwrap() {
+        if carried.first_seen_at != e.first_seen_at {
+            model.first_seen_lost.insert(new.clone());
+        }
+    }
 }
 
 const TENANT: &str = "d1";
@@ -160,6 +202,8 @@ struct Sequence<S> {
     applied: Option<(String, Model)>,
     /// How often each path was taken, over all sequences.
     seen: Seen,
+    /// Each student's sourcedId generation at the SIS.
+    sis: Generations,
 }
 
 /// How often each path was taken: (path, count).
@@ -178,6 +222,7 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
             held: None,
             applied: None,
             seen,
+            sis: Generations::default(),
         }
     }
 
@@ -196,14 +241,15 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
         let store = self.store.as_ref();
         match step {
             Step::Bulk(_) | Step::Delta(..) => {
-                self.deliver(Delivery::new(step).unwrap(), None).await?
+                let delivery = Delivery::new(step, &mut self.sis).unwrap();
+                self.deliver(delivery, None).await?
             }
             Step::Killed(_, at) => {
-                self.deliver(Delivery::new(step).unwrap(), Some(*at))
-                    .await?
+                let delivery = Delivery::new(step, &mut self.sis).unwrap();
+                self.deliver(delivery, Some(*at)).await?
             }
             Step::HandEdit(i) => {
-                let id = student_id(*i);
+                let id = self.sis.id(*i);
                 if let Some(stored) = self.model.users.get_mut(&id) {
                     store
                         .edit_sis_field(TENANT, EntityKind::Users, &id, "givenName", "Hand")
@@ -213,7 +259,7 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
                 }
             }
             Step::HandArchive(i) => {
-                let id = student_id(*i);
+                let id = self.sis.id(*i);
                 if let Some(stored) = self.model.users.get_mut(&id).filter(|s| !s.archived) {
                     store
                         .archive_by_hand(TENANT, EntityKind::Users, &id, chrono::Utc::now())
@@ -232,9 +278,9 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
                     }
                 }
             }
-            Step::Decide(approve) => {
+            Step::Decide(decision) => {
                 if let Some((run_id, held)) = held {
-                    self.decide(&run_id, held, *approve).await?;
+                    self.decide(&run_id, held, *decision).await?;
                 }
             }
             Step::Revert => {
@@ -294,16 +340,18 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
             return Ok(());
         }
         let before = self.model.clone();
-        self.model.apply(&delivery);
+        if self.model.apply(&delivery, true) {
+            self.saw("re-keyed");
+        }
         if !killed {
             self.applied = Some((run.run_id, before));
         }
         Ok(())
     }
 
-    async fn decide(&mut self, run_id: &str, held: Held, approve: bool) -> Result<(), String> {
+    async fn decide(&mut self, run_id: &str, held: Held, decision: Decision) -> Result<(), String> {
         let engine = self.engine(self.store.as_ref());
-        if !approve {
+        if let Decision::Discard = decision {
             engine
                 .discard(run_id, "tester")
                 .await
@@ -312,8 +360,21 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
             return Ok(());
         }
         self.saw("approved");
+        let proposed = self
+            .store
+            .get_run(run_id)
+            .await
+            .unwrap()
+            .and_then(|r| r.rekey);
+        let rekey = matches!(decision, Decision::ApproveRekey)
+            && proposed.is_some_and(|p| p.mapping_ref.is_some());
+        let choice = if rekey {
+            RekeyChoice::Proposed
+        } else {
+            RekeyChoice::No
+        };
         let run = engine
-            .approve(run_id, "tester")
+            .approve_with(run_id, "tester", choice)
             .await
             .map_err(|e| format!("approve: {e}"))?;
         if run.status != RunStatus::Applied {
@@ -322,7 +383,9 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
         let before = self.model.clone();
         match held {
             Held::Delivery(delivery) => {
-                self.model.apply(&delivery);
+                if self.model.apply(&delivery, rekey) {
+                    self.saw("approved re-key");
+                }
                 self.applied = Some((run.run_id, before));
             }
             Held::Revert(target) => self.model = target,
@@ -430,6 +493,8 @@ fn the_engine_on_sqlite_keeps_the_promise_of_the_model() {
         "revert held",
         "killed and run again",
         "rejected rows",
+        "re-keyed",
+        "approved re-key",
     ];
     check_sequences(200, &paths, || async { sqlite() });
 }

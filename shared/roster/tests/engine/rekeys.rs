@@ -3,6 +3,7 @@
 //! approving with it keeps first seen and the Primary Administrator flag,
 //! archives the old records as `rekeyed`, and a sign-in by an old id
 //! reaches the new record. An ambiguous or conflicting pair is never made.
+//! A re-key stopped part way carries on when the delivery is run again.
 
 use crate::common::*;
 use oneroster::EntityKind;
@@ -168,7 +169,56 @@ async fn a_few_users_rekeyed_by_state_id_carry_on_without_a_hold<S: Store + Plat
     assert!(absent.rekey.rekeyed_to.is_none());
 }
 
+async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let store = std::sync::Arc::new(store);
+    let bench = Bench::new();
+    let mut full = District::new(40, 2);
+    for (i, s) in full.students.iter_mut().enumerate() {
+        s.state_id = Some(format!("S{i}"));
+    }
+    let mut next = full.clone();
+    for s in next.students.iter_mut().take(3) {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    for at in 0..16 {
+        let t = tenant(store.as_ref(), &format!("k{at}")).await;
+        sync(store.as_ref(), &bench, &t, &full, None).await;
+        let path = bench.package(&next);
+        let faulty = Faulty::new(store.clone(), at);
+        let stopped = Engine::new(&faulty, &bench.artifacts)
+            .sync_package(&t, &path, source(&path), Delivered::now(None))
+            .await;
+        let run = sync(store.as_ref(), &bench, &t, &next, None).await;
+        assert_eq!(run.status, RunStatus::Applied, "at {at}: {}", run.message);
+        for (kind, old, new) in [
+            (EntityKind::Users, "stu-0001", "new-0001"),
+            (EntityKind::Enrollments, "en-stu-0001", "en-new-0001"),
+        ] {
+            let (old_e, new_e) = (
+                entity(store.as_ref(), &t.tenant, kind, old).await,
+                entity(store.as_ref(), &t.tenant, kind, new).await,
+            );
+            assert_eq!(
+                old_e.archive.and_then(|a| a.reason),
+                Some(roster::store::ArchiveReason::Rekeyed),
+                "{kind} {old} after a stop at write {at} ({:?})",
+                stopped.as_ref().map(|r| r.status)
+            );
+            assert_eq!(old_e.rekey.rekeyed_to.as_deref(), Some(new), "at {at}");
+            assert_eq!(
+                new_e.first_seen_at, old_e.first_seen_at,
+                "{kind} {new} keeps {old}'s first seen after a stop at write {at}"
+            );
+        }
+        let state = store.get_state(&t.tenant).await.unwrap();
+        assert_eq!(state.rekey_in_progress, None, "at {at}");
+    }
+}
+
 conformance!(
     a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
     a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
+    a_rekey_stopped_at_any_write_carries_on_when_run_again,
 );

@@ -1,12 +1,13 @@
 //! The model's side: what a delivery says (and its package), and what the
 //! store must hold after each step, as the docs promise it.
 
-use super::{Row, Step, HOLD};
+use super::{Row, Step, HOLD, POOL};
 use crate::common::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What the store must hold: users (their given name) and enrollments, each
-/// active or archived, and who is a Primary Administrator.
+/// active or archived, who is a Primary Administrator, and which records
+/// carry on under a new sourcedId.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Model {
     pub(super) users: BTreeMap<String, Stored>,
@@ -14,6 +15,11 @@ pub(super) struct Model {
     pub(super) primary: BTreeSet<String>,
     /// Whether the classes are stored (after a bulk delivery; never deleted).
     pub(super) classes: bool,
+    /// Re-key links, old sourcedId to new (platform-owned: a revert keeps them).
+    pub(super) links: BTreeMap<String, String>,
+    /// Records carrying on under a new id whose first seen is not the old
+    /// record's (never, as promised).
+    pub(super) first_seen_lost: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,8 +28,32 @@ pub(super) struct Stored {
     pub(super) archived: bool,
 }
 
-pub(super) fn student_id(i: usize) -> String {
-    format!("stu-{i}")
+/// Each student's sourcedId generation at the SIS: `stu-3`, then after a
+/// re-key `stu-3-k1`, … The state id `S3` stays.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Generations([u8; POOL]);
+
+impl Generations {
+    /// The student's sourcedId at the SIS now.
+    pub(super) fn id(&self, i: usize) -> String {
+        match self.0[i] {
+            0 => format!("stu-{i}"),
+            k => format!("stu-{i}-k{k}"),
+        }
+    }
+
+    /// Gives the student a new sourcedId; the old one.
+    fn rekey(&mut self, i: usize) -> String {
+        let old = self.id(i);
+        self.0[i] += 1;
+        old
+    }
+}
+
+/// The student a sourcedId is of (its state id), for students.
+fn student_of(id: &str) -> Option<&str> {
+    let rest = id.strip_prefix("stu-")?;
+    Some(rest.split('-').next().unwrap_or(rest))
 }
 
 pub(super) fn given(row: &Row) -> String {
@@ -48,21 +78,34 @@ pub(super) struct Upsert {
     pub(super) rejected: bool,
 }
 
+impl Upsert {
+    /// Its `userIds`: a student's state id.
+    fn user_ids(&self) -> String {
+        student_of(&self.user).map_or_else(String::new, |s| format!("{{StateID:S{s}}}"))
+    }
+}
+
 /// What a delivery says.
 #[derive(Debug, Clone)]
 pub(super) struct Delivery {
     pub(super) bulk: bool,
     pub(super) upserts: Vec<Upsert>,
-    /// Students deleted (`tobedeleted`, with their enrollments).
-    pub(super) deletes: Vec<usize>,
+    /// Students deleted by sourcedId (`tobedeleted`, with their enrollments).
+    pub(super) deletes: Vec<String>,
 }
 
 impl Delivery {
-    pub(super) fn new(step: &Step) -> Option<Delivery> {
+    /// What `step` delivers, re-keying at `sis` the students whose rows say so.
+    pub(super) fn new(step: &Step, sis: &mut Generations) -> Option<Delivery> {
+        // In a delta, the SIS deletes a re-keyed student's earlier id.
+        let mut rekeyed = Vec::new();
+        for r in step_rows(step).iter().filter(|r| r.rekey) {
+            rekeyed.push(sis.rekey(r.student));
+        }
         let students = |rows: &[Row]| -> Vec<Upsert> {
             rows.iter()
                 .map(|r| {
-                    let user = student_id(r.student);
+                    let user = sis.id(r.student);
                     let enrollment = (format!("en-{user}"), format!("cl-{}", r.student % 2));
                     Upsert {
                         given: given(r),
@@ -99,14 +142,16 @@ impl Delivery {
             }
             Step::Delta(rows, deletes) => {
                 let upserted: BTreeSet<usize> = rows.iter().map(|r| r.student).collect();
+                let mut deletes: Vec<String> = deletes
+                    .iter()
+                    .filter(|d| !upserted.contains(d))
+                    .map(|d| sis.id(*d))
+                    .collect();
+                deletes.extend(rekeyed);
                 Some(Delivery {
                     bulk: false,
                     upserts: students(rows),
-                    deletes: deletes
-                        .iter()
-                        .copied()
-                        .filter(|d| !upserted.contains(d))
-                        .collect(),
+                    deletes,
                 })
             }
             _ => None,
@@ -119,9 +164,9 @@ impl Delivery {
         let mut enrollments = ENROLLMENTS_HEADER.to_string();
         for u in &self.upserts {
             let role = if u.rejected { "pupil" } else { u.role };
-            let (id, given) = (&u.user, &u.given);
+            let (id, given, user_ids) = (&u.user, &u.given, u.user_ids());
             users.push_str(&format!(
-                "{id},active,,true,s1,{role},{id},,{given},Fam,,,,,,,,\n"
+                "{id},active,,true,s1,{role},{id},{user_ids},{given},Fam,,,,,,,,\n"
             ));
             if let Some((en, class)) = &u.enrollment {
                 let role = if u.role == "teacher" {
@@ -132,8 +177,7 @@ impl Delivery {
                 enrollments.push_str(&format!("{en},active,,{class},s1,{id},{role},false,,\n"));
             }
         }
-        for &i in &self.deletes {
-            let id = student_id(i);
+        for id in &self.deletes {
             users.push_str(&format!("{id},tobedeleted,,,,,,,,,,,,,,,,\n"));
             enrollments.push_str(&format!("en-{id},tobedeleted,,,,,,,,\n"));
         }
@@ -174,8 +218,17 @@ impl Model {
     /// The delivery applied as promised: the SIS wins over earlier data and
     /// hand changes; a rejected row leaves its record as it was (never
     /// archived); an enrollment of a rejected user stands if the store had
-    /// the user; what a bulk file leaves out is archived; what a delta deletes is archived.
-    pub(super) fn apply(&mut self, d: &Delivery) {
+    /// the user; what a bulk file leaves out is archived; what a delta
+    /// deletes is archived. With `rekeys`, a student archived and one
+    /// inserted of the same state id, each the only one, are linked, and so
+    /// are their enrollments: whether any were.
+    pub(super) fn apply(&mut self, d: &Delivery, rekeys: bool) -> bool {
+        let linked = rekeys && self.link_rekeys(d);
+        self.apply_records(d);
+        linked
+    }
+
+    fn apply_records(&mut self, d: &Delivery) {
         let known_before: BTreeSet<String> = self.users.keys().cloned().collect();
         // A delta's enrollments name classes only the store can have.
         self.classes |= d.bulk;
@@ -209,8 +262,7 @@ impl Model {
             archive_all_but(&mut self.users, &users);
             archive_all_but(&mut self.enrollments, &enrollments);
         }
-        for &i in &d.deletes {
-            let user = student_id(i);
+        for user in &d.deletes {
             for (map, id) in [
                 (&mut self.users, user.clone()),
                 (&mut self.enrollments, format!("en-{user}")),
@@ -220,6 +272,44 @@ impl Model {
                 }
             }
         }
+    }
+
+    /// Links the re-keys `d` makes (before it is applied): whether any.
+    fn link_rekeys(&mut self, d: &Delivery) -> bool {
+        let delivered: BTreeSet<&str> = d.upserts.iter().map(|u| u.user.as_str()).collect();
+        let archived_by_d = |id: &str| {
+            if d.bulk {
+                !delivered.contains(id)
+            } else {
+                d.deletes.iter().any(|x| x == id)
+            }
+        };
+        let mut linked = false;
+        for u in d.upserts.iter().filter(|u| !u.rejected) {
+            let Some(student) = student_of(&u.user) else {
+                continue;
+            };
+            if self.users.contains_key(&u.user) {
+                continue;
+            }
+            let old: Vec<&String> = self
+                .users
+                .iter()
+                .filter(|(id, s)| !s.archived && student_of(id) == Some(student))
+                .map(|(id, _)| id)
+                .filter(|id| archived_by_d(id))
+                .collect();
+            let [old] = old[..] else { continue };
+            let old = old.clone();
+            let (old_en, new_en) = (format!("en-{old}"), format!("en-{}", u.user));
+            let en_active = self.enrollments.get(&old_en).is_some_and(|s| !s.archived);
+            if en_active && (self.classes || d.bulk) && !self.enrollments.contains_key(&new_en) {
+                self.links.insert(old_en, new_en);
+            }
+            self.links.insert(old, u.user.clone());
+            linked = true;
+        }
+        linked
     }
 
     /// Whether going from this model to `next` archives more of a type than [`HOLD`] allows.
@@ -255,6 +345,14 @@ impl Model {
                 }
             }
         }
+    }
+}
+
+/// The rows of a delivery step.
+fn step_rows(step: &Step) -> &[Row] {
+    match step {
+        Step::Bulk(rows) | Step::Killed(rows, _) | Step::Delta(rows, _) => rows,
+        _ => &[],
     }
 }
 
