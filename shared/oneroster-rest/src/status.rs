@@ -105,18 +105,7 @@ fn code_minor(object: &Map<String, Value>) -> Option<String> {
 /// A description fit to show: no control characters, cut short, and none
 /// at all when it looks like it quotes a credential.
 fn clean(text: &str) -> Option<String> {
-    let lower = text.to_ascii_lowercase();
-    if [
-        "bearer ",
-        "oauth_",
-        "token",
-        "secret",
-        "password",
-        "authorization",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
+    if quotes_a_credential(text) {
         return None;
     }
     let mut out: String = text
@@ -129,6 +118,29 @@ fn clean(text: &str) -> Option<String> {
     }
     let out = out.trim().to_string();
     (!out.is_empty()).then_some(out)
+}
+
+/// Whether `text` names a credential's field or holds a word that looks
+/// like a token (32 or more characters of base64 or hex, nothing else).
+fn quotes_a_credential(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let named = [
+        "bearer ",
+        "oauth_",
+        "access_token",
+        "client_secret",
+        "password",
+        "authorization:",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let opaque = text.split_whitespace().any(|word| {
+        word.len() >= 32
+            && word.chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '.' | '_' | '-')
+            })
+    });
+    named || opaque
 }
 
 #[cfg(test)]
@@ -157,7 +169,7 @@ mod tests {
     fn descriptions_are_cut_cleaned_and_dropped_when_they_quote_credentials() {
         let long = format!(
             r#"{{"imsx_description":"{}\nend","imsx_CodeMinor":"invalid_data"}}"#,
-            "x".repeat(500)
+            "word ".repeat(100)
         );
         let info = StatusInfo::parse(long.as_bytes()).unwrap();
         let text = info.description.unwrap();
@@ -166,6 +178,13 @@ mod tests {
         let info = StatusInfo::parse(leaky).unwrap();
         assert_eq!(info.description, None);
         assert_eq!(info.summary(), "unauthorisedrequest");
+        let opaque = br#"{"imsx_description":"token 655A85C862950D2E8761E6F062EB0126 expired","imsx_CodeMinor":"unauthorisedrequest"}"#;
+        assert_eq!(StatusInfo::parse(opaque).unwrap().description, None);
+        let scope = br#"{"imsx_description":"the token lacks the scope https://purl.imsglobal.org/spec/or/v1p2/scope/roster-demographics.readonly","imsx_CodeMinor":"forbidden"}"#;
+        assert!(StatusInfo::parse(scope)
+            .unwrap()
+            .summary()
+            .starts_with("forbidden: the token lacks the scope https://"));
         let odd = br#"{"imsx_CodeMinor":"bad\u0000code with spaces"}"#;
         assert_eq!(
             StatusInfo::parse(odd).unwrap().code_minor.as_deref(),
