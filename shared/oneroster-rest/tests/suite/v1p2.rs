@@ -91,8 +91,7 @@ async fn a_1p2_pull_writes_a_1p2_package_with_roles_that_validates() {
     assert!(report.ok && report.error_count == 0, "{:?}", report.errors);
     assert_eq!(report.files["users"].accepted, 3, "{:?}", report.files);
     assert_eq!(
-        report.files["users"].skipped,
-        2,
+        report.files["users"].skipped, 2,
         "the counselor, and the guardian (not imported by default)"
     );
     assert_eq!(report.files["roles"].accepted, 6);
