@@ -3,13 +3,17 @@
 //! the rest is the response body. Each record flattens to the file's
 //! columns, with a status, no password and only `metadata.*` extensions; the
 //! package of the page gets a report (`roster_fuzz::check`), and, when it
-//! may be applied, one row per record.
+//! may be applied, one row per record. The body is read as an error's
+//! status payload too, and a page of users as OneRoster 1.2 users (a row of
+//! 1.2's columns and one role row per role).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use oneroster::schema::columns;
 use oneroster::{validate_package, EntityKind, ValidationOptions};
 use oneroster_rest::flatten::{flatten, FlatRow};
+use oneroster_rest::flatten_v1p2::flatten_user;
+use oneroster_rest::status::StatusInfo;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -22,6 +26,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let kind = EntityKind::ALL[pick as usize % EntityKind::ALL.len()];
     let name = kind.file_name();
+    // As the client reads an error answer: never a panic, a bounded summary.
+    if let Some(info) = StatusInfo::parse(body) {
+        assert!(info.summary().chars().count() <= 64 + 2 + 201);
+    }
     // As the client decodes a page: a JSON object with the collection's array.
     let Ok(body) = serde_json::from_slice::<Value>(body) else {
         return;
@@ -34,6 +42,17 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(Value::as_object)
         .map(|record| flatten(kind, record))
         .collect();
+    if kind == EntityKind::Users {
+        let (users, roles) = (
+            oneroster::v1p2::columns::USERS.len(),
+            oneroster::v1p2::columns::ROLES.len(),
+        );
+        for record in items.iter().filter_map(Value::as_object) {
+            let flat = flatten_user(record);
+            assert_eq!(flat.user.fields.len(), users, "one value per 1.2 column");
+            assert!(flat.roles.iter().all(|r| r.len() == roles));
+        }
+    }
     let header: Vec<&str> = columns(kind).iter().map(|c| c.name).collect();
     for row in &rows {
         assert_eq!(row.fields.len(), header.len(), "one value per column");

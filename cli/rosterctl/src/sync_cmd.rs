@@ -93,6 +93,10 @@ pub struct PullArgs {
     /// The API URL [default: the tenant's configured URL].
     #[arg(long)]
     pub api_url: Option<String>,
+    /// The OneRoster version of the API, 1.1 or 1.2 [default: the tenant's,
+    /// else told by the API URL's path, else 1.1].
+    #[arg(long, value_name = "1.1|1.2", value_parser = crate::tenants_cmd::parse_oneroster_version)]
+    pub oneroster_version: Option<oneroster::OneRosterVersion>,
     /// OAuth 1.0a Application Key.
     #[arg(long)]
     pub key: Option<String>,
@@ -141,6 +145,7 @@ impl PullArgs {
         let params = PullParams {
             tenant: &self.tenant,
             api_url: self.api_url.as_deref(),
+            oneroster_version: self.oneroster_version,
             auth,
             mode: self.mode.into(),
             page_size: self.page_size,
@@ -299,6 +304,8 @@ pub struct PullParams<'p> {
     pub tenant: &'p str,
     /// API URL (default: the tenant's).
     pub api_url: Option<&'p str>,
+    /// OneRoster version (default: the tenant's, else told by the URL).
+    pub oneroster_version: Option<oneroster::OneRosterVersion>,
     /// Credentials.
     pub auth: Auth,
     /// Full, delta or by cadence.
@@ -335,6 +342,9 @@ pub async fn pull<S: Store, A: Artifacts>(
         }
     };
     let api = roster::ApiSettings {
+        oneroster_version: p
+            .oneroster_version
+            .or(tenant.api.as_ref().and_then(|a| a.oneroster_version)),
         url,
         secret_name: tenant
             .api

@@ -176,7 +176,11 @@ pub async fn pull_and_sync<S: Store, A: Artifacts>(
         config.delta_skew,
     )
     .await?;
-    let client = api_client(api, auth, config)?;
+    let client = api_client(api, auth, tenant.demographics, config)?;
+    if !client.scopes().is_empty() {
+        // The scopes are no secret: they say what the token is asked to read.
+        tracing::info!(tenant = %tenant.tenant, scopes = %client.scopes().join(" "), "OAuth 2 scopes requested");
+    }
     let budget = match deadline {
         Some(d) => d
             .saturating_duration_since(Instant::now())
@@ -198,6 +202,7 @@ pub async fn pull_and_sync<S: Store, A: Artifacts>(
         requests = summary.requests,
         retries = summary.retries,
         full = matches!(mode, PullMode::Full),
+        oneroster_version = client.version().as_str(),
         declined = summary.collections.values().filter(|c| c.declined.is_some()).count(),
         "pull complete"
     );
@@ -248,16 +253,25 @@ async fn told_as_sent<S: Store, A: Artifacts>(
     Ok(run)
 }
 
-/// The client of the tenant's API.
-fn api_client(api: &ApiSettings, auth: Auth, config: &PullConfig) -> Result<Client, SyncError> {
+/// The client of the tenant's API, in the tenant's OneRoster version; a
+/// 1.2 token asks for the demographics scope when `demographics` are imported.
+fn api_client(
+    api: &ApiSettings,
+    auth: Auth,
+    demographics: bool,
+    config: &PullConfig,
+) -> Result<Client, SyncError> {
     let options = ClientOptions {
         page_size: api.page_size,
         progress: config.progress.clone(),
         addresses: config.addresses,
+        version: api.oneroster_version,
+        demographics,
         ..ClientOptions::default()
     };
     Client::new(&api.url, auth, options).map_err(|e| match e {
         ClientBuildError::Address(refused) => SyncError::Refused(refused.to_string()),
+        ClientBuildError::Version(conflict) => SyncError::Refused(conflict.to_string()),
         ClientBuildError::Http(e) => SyncError::io("building the HTTP client", e),
     })
 }

@@ -1,4 +1,5 @@
-//! A OneRoster 1.1 REST client: the three authentication modes, paging with
+//! A OneRoster REST client (1.1, or the 1.2 Rostering Service; see
+//! [`crate::version`]): the three authentication modes, paging with
 //! `limit`/`offset` sorted by sourcedId, `X-Total-Count`, retries with
 //! exponential backoff and full jitter honouring `Retry-After`, fail-fast on
 //! rejected credentials, request timeouts, and no redirects followed.
@@ -6,7 +7,9 @@
 
 use crate::address::{self, AddressPolicy, AddressRefused};
 use crate::oauth1;
+use crate::request::{AttemptError, PageRequest};
 use crate::token::{Credentials, TokenCache};
+use crate::version::{self, OneRosterVersion, VersionConflict};
 use backon::{ExponentialBuilder, Retryable};
 use rand::Rng;
 use serde_json::Value;
@@ -70,6 +73,12 @@ pub struct ClientOptions {
     /// Which URLs and addresses the client may use (default: https to
     /// public addresses only).
     pub addresses: AddressPolicy,
+    /// The OneRoster version the tenant is set to (`None`: told by the API
+    /// URL's path, else 1.1); see [`version::resolve`].
+    pub version: Option<OneRosterVersion>,
+    /// Whether the pull reads demographics: a 1.2 token is then asked for
+    /// the demographics scope too.
+    pub demographics: bool,
 }
 
 /// The most a page's response body may hold: a page of 10,000 records of a
@@ -114,6 +123,8 @@ impl Default for ClientOptions {
             backoff_base: Duration::from_millis(500),
             progress: oneroster::Progress::none(),
             addresses: AddressPolicy::default(),
+            version: None,
+            demographics: false,
         }
     }
 }
@@ -122,20 +133,26 @@ impl Default for ClientOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// 401/403: the district's credentials were refused.
-    #[error("credentials rejected by the OneRoster API (HTTP {status}) on {collection}; check the Application Key, Secret and URL")]
+    #[error("credentials rejected by the OneRoster API (HTTP {status}{}) on {collection}; check the Application Key, Secret and URL", said(.detail))]
     CredentialsRejected {
         /// HTTP status.
         status: u16,
         /// The collection requested.
         collection: String,
+        /// What the API's status payload said (code minor: description).
+        detail: Option<String>,
     },
     /// 404: the API serves no such collection at this URL.
-    #[error("{collection} at offset {offset}: HTTP 404 Not Found: the API serves no `{collection}` collection at this URL; check the API URL (it ends in /ims/oneroster/v1p1)")]
+    #[error("{collection} at offset {offset}: HTTP 404 Not Found{}: the API serves no `{collection}` collection at this URL; check the API URL (it ends in {base_path}) and the tenant's OneRoster version", said(.detail))]
     NotFound {
         /// Collection.
         collection: String,
         /// Offset of the page.
         offset: usize,
+        /// The base path requested.
+        base_path: &'static str,
+        /// What the API's status payload said (code minor: description).
+        detail: Option<String>,
     },
     /// The request failed after every retry, or with a non-retryable status.
     #[error("{collection} at offset {offset}: {message}")]
@@ -168,6 +185,14 @@ pub enum ClientError {
     },
 }
 
+/// ` (what the API said)`, when it said something.
+fn said(detail: &Option<String>) -> String {
+    detail
+        .as_deref()
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default()
+}
+
 impl ClientError {
     /// The HTTP status of an answer by which the API declines to serve a
     /// collection (404, or 403 for a collection these credentials may not
@@ -187,6 +212,9 @@ pub enum ClientBuildError {
     /// A URL the address policy refuses.
     #[error(transparent)]
     Address(#[from] AddressRefused),
+    /// The API URL names another OneRoster version than the one configured.
+    #[error(transparent)]
+    Version(#[from] VersionConflict),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
@@ -205,6 +233,9 @@ pub struct Page {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    version: OneRosterVersion,
+    /// The OAuth 2 scopes asked for (1.2 client credentials only).
+    scopes: Vec<&'static str>,
     auth: Auth,
     options: ClientOptions,
     /// The OAuth 2 token (`Auth::ClientCredentials` only).
@@ -217,6 +248,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base", &self.base)
+            .field("version", &self.version)
             .field("auth", &self.auth)
             .finish()
     }
@@ -244,6 +276,7 @@ fn wait_before_retry(error: &AttemptError, step: Duration) -> Duration {
     match error {
         AttemptError::Transient {
             retry_after: Some(wait),
+            ..
         } => *wait,
         _ => full_jitter(step),
     }
@@ -254,144 +287,13 @@ fn nonce() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Why one attempt at a page gave no page.
-#[derive(Debug)]
-enum AttemptError {
-    /// No further attempt can help.
-    Final(ClientError),
-    /// Throttled (429), a server error (5xx) or a network fault: worth another
-    /// attempt, after `retry_after` when the server said how long to wait.
-    Transient { retry_after: Option<Duration> },
-}
-
-/// One page's request: its URL and query, and what errors call it.
-struct PageRequest<'a> {
-    collection: &'a str,
-    offset: usize,
-    /// The collection's URL, without the query (what OAuth 1.0a signs).
-    url: String,
-    query: Vec<(String, String)>,
-}
-
-impl<'a> PageRequest<'a> {
-    fn new(
-        base: &str,
-        collection: &'a str,
-        offset: usize,
-        filter: Option<&str>,
-        page_size: usize,
-    ) -> Self {
-        let mut query = vec![
-            ("limit".to_string(), page_size.to_string()),
-            ("offset".to_string(), offset.to_string()),
-            ("sort".to_string(), "sourcedId".to_string()),
-            ("orderBy".to_string(), "asc".to_string()),
-        ];
-        if let Some(f) = filter {
-            query.push(("filter".to_string(), f.to_string()));
-        }
-        PageRequest {
-            collection,
-            offset,
-            url: format!("{base}/{collection}"),
-            query,
-        }
-    }
-
-    fn full_url(&self) -> String {
-        format!("{}?{}", self.url, oauth1::query_string(&self.query))
-    }
-
-    fn failed(&self, message: String) -> ClientError {
-        ClientError::Request {
-            collection: self.collection.into(),
-            offset: self.offset,
-            message,
-        }
-    }
-
-    fn unreadable(&self, message: String) -> ClientError {
-        ClientError::Decode {
-            collection: self.collection.into(),
-            offset: self.offset,
-            message,
-        }
-    }
-
-    fn out_of_time(&self) -> ClientError {
-        ClientError::Budget {
-            collection: self.collection.into(),
-        }
-    }
-
-    /// A request that got no response: retried when the fault may pass.
-    fn fault(&self, error: reqwest::Error) -> AttemptError {
-        match address::refusal_in(&error) {
-            // Refused by the address policy: retrying cannot help.
-            Some(refused) => AttemptError::Final(self.failed(refused)),
-            None if error.is_timeout()
-                || error.is_connect()
-                || error.is_request()
-                || error.is_body() =>
-            {
-                AttemptError::Transient { retry_after: None }
-            }
-            None => AttemptError::Final(self.failed(error.without_url().to_string())),
-        }
-    }
-
-    /// A response by its status: the page, a final error, or a retry.
-    async fn answer(&self, response: reqwest::Response) -> Result<Page, AttemptError> {
-        match response.status().as_u16() {
-            200 => self.decode(response).await.map_err(AttemptError::Final),
-            status @ (401 | 403) => Err(AttemptError::Final(ClientError::CredentialsRejected {
-                status,
-                collection: self.collection.into(),
-            })),
-            404 => Err(AttemptError::Final(ClientError::NotFound {
-                collection: self.collection.into(),
-                offset: self.offset,
-            })),
-            429 | 500.. => Err(AttemptError::Transient {
-                retry_after: header_number(&response, "Retry-After").map(Duration::from_secs),
-            }),
-            status => Err(AttemptError::Final(self.failed(format!("HTTP {status}")))),
-        }
-    }
-
-    /// A 200 response's records and `X-Total-Count`.
-    async fn decode(&self, response: reqwest::Response) -> Result<Page, ClientError> {
-        let total = header_number(&response, "X-Total-Count").map(|n| n as usize);
-        let bytes = body_up_to(response, MAX_PAGE_BYTES)
-            .await
-            .map_err(|message| self.unreadable(message))?;
-        let body: Value =
-            serde_json::from_slice(&bytes).map_err(|e| self.unreadable(e.to_string()))?;
-        let Some(Value::Array(items)) = body.get(self.collection) else {
-            let collection = self.collection;
-            return Err(self.unreadable(format!("no `{collection}` array in the response")));
-        };
-        let records = items
-            .iter()
-            .filter_map(|v| v.as_object().cloned())
-            .collect();
-        Ok(Page { records, total })
-    }
-}
-
-/// A header's value as a whole number, when it is one.
-fn header_number(response: &reqwest::Response, name: &str) -> Option<u64> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
-}
-
 impl Client {
-    /// A client for the API at `api_url` (the district's URL; `/ims/oneroster/v1p1` is appended when missing).
-    /// Refused when the URL (or the token URL) is not https to a public
-    /// address, unless the options allow local development.
+    /// A client for the API at `api_url` (the district's URL; the version's
+    /// base path, `/ims/oneroster/v1p1` or `/ims/oneroster/rostering/v1p2`,
+    /// is appended when missing). Refused when the URL (or the token URL) is
+    /// not https to a public address, unless the options allow local
+    /// development, and when the URL's path names another version than the
+    /// one configured.
     pub fn new(
         api_url: &str,
         auth: Auth,
@@ -401,12 +303,9 @@ impl Client {
         if let Auth::ClientCredentials { token_url, .. } = &auth {
             options.addresses.check_url("token URL", token_url)?;
         }
-        let trimmed = api_url.trim_end_matches('/');
-        let base = if trimmed.ends_with("/ims/oneroster/v1p1") {
-            trimmed.to_string()
-        } else {
-            format!("{trimmed}/ims/oneroster/v1p1")
-        };
+        let version = version::resolve(api_url, options.version)?;
+        let base = version::base_url(api_url, version);
+        let scopes = version::scopes(version, options.demographics);
         let mut http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(options.request_timeout)
@@ -418,6 +317,8 @@ impl Client {
         Ok(Client {
             http,
             base,
+            version,
+            scopes,
             auth,
             options: ClientOptions {
                 page_size: options.page_size.clamp(1, 10_000),
@@ -432,6 +333,20 @@ impl Client {
     /// The API base URL.
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    /// The OneRoster version spoken.
+    pub fn version(&self) -> OneRosterVersion {
+        self.version
+    }
+
+    /// The OAuth 2 scopes a token is asked for (empty but for 1.2 client
+    /// credentials); fine to log, unlike the credentials.
+    pub fn scopes(&self) -> &[&'static str] {
+        match self.auth {
+            Auth::ClientCredentials { .. } => &self.scopes,
+            _ => &[],
+        }
     }
 
     /// Options in force.
@@ -456,6 +371,7 @@ impl Client {
     ) -> Result<Page, ClientError> {
         let request = PageRequest::new(
             &self.base,
+            version::base_path(self.version),
             collection,
             offset,
             filter,
@@ -463,6 +379,7 @@ impl Client {
         );
         let attempts = AtomicU32::new(0);
         let out_of_time = AtomicBool::new(false);
+        let last_said: std::sync::Mutex<Option<String>> = Default::default();
         let result = (|| {
             attempts.fetch_add(1, Relaxed);
             self.attempt(&request, deadline)
@@ -480,8 +397,11 @@ impl Client {
             out_of_time.store(!fits, Relaxed);
             fits.then_some(wait)
         })
-        .notify(|_, _| {
+        .notify(|e, _| {
             self.retries.fetch_add(1, Relaxed);
+            if let AttemptError::Transient { said: Some(s), .. } = e {
+                *last_said.lock().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+            }
         })
         .await;
         match result {
@@ -490,10 +410,15 @@ impl Client {
             Err(AttemptError::Transient { .. }) if out_of_time.load(Relaxed) => {
                 Err(request.out_of_time())
             }
-            Err(AttemptError::Transient { .. }) => Err(request.failed(format!(
-                "gave up after {} attempts (throttled, server errors or network faults)",
-                attempts.load(Relaxed)
-            ))),
+            Err(AttemptError::Transient { said, .. }) => {
+                let said = said.or_else(|| last_said.into_inner().ok().flatten());
+                let last = said.map(|s| format!("; the server said: {s}"));
+                Err(request.failed(format!(
+                    "gave up after {} attempts (throttled, server errors or network faults){}",
+                    attempts.load(Relaxed),
+                    last.unwrap_or_default()
+                )))
+            }
         }
     }
 
@@ -556,6 +481,7 @@ impl Client {
                     token_url,
                     client_id,
                     client_secret,
+                    scopes: &self.scopes,
                 };
                 let token = self
                     .token

@@ -23,7 +23,7 @@ pub struct FlatRow {
 }
 
 /// The JSON key of each specified column, and how it is read.
-enum Source {
+pub(crate) enum Source {
     /// A scalar field of the same name.
     Scalar(&'static str),
     /// A GUIDRef field: its `sourcedId`.
@@ -34,14 +34,32 @@ enum Source {
     Strings(&'static str),
     /// `userIds`: `{type:identifier}` entries.
     UserIds,
+    /// A scalar under the first of these keys present (1.2's JSON names
+    /// first, the CSV binding's after).
+    FirstOf(&'static [&'static str]),
     /// Never read (`password`).
     Dropped,
 }
 
 use Source::{Dropped, Ref, Refs, Scalar, Strings, UserIds};
 
+impl Source {
+    /// The column's value in `record`.
+    pub(crate) fn read(&self, record: &Map<String, Value>) -> String {
+        match self {
+            Source::Scalar(key) => scalar(record.get(*key)),
+            Source::Ref(key) => reference(record.get(*key)),
+            Source::Refs(key) => list(record.get(*key), reference),
+            Source::Strings(key) => list(record.get(*key), scalar),
+            Source::UserIds => user_ids(record.get("userIds")),
+            Source::FirstOf(keys) => scalar(keys.iter().find_map(|k| record.get(*k))),
+            Source::Dropped => String::new(),
+        }
+    }
+}
+
 /// The sources of the columns every file starts with.
-const COMMON: &[Source] = &[
+pub(crate) const COMMON: &[Source] = &[
     Scalar("sourcedId"),
     Scalar("status"),
     Scalar("dateLastModified"),
@@ -148,7 +166,7 @@ fn sources(kind: EntityKind) -> impl Iterator<Item = &'static Source> {
 }
 
 /// A scalar as CSV text: strings as they are, numbers and booleans as text.
-fn scalar(value: Option<&Value>) -> String {
+pub(crate) fn scalar(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -159,7 +177,7 @@ fn scalar(value: Option<&Value>) -> String {
 }
 
 /// The sourcedId of a GUIDRef (or a bare id string).
-fn reference(value: Option<&Value>) -> String {
+pub(crate) fn reference(value: Option<&Value>) -> String {
     match value {
         Some(Value::Object(o)) => scalar(o.get("sourcedId")),
         Some(Value::String(s)) => s.clone(),
@@ -202,17 +220,16 @@ fn user_ids(value: Option<&Value>) -> String {
 pub fn flatten(kind: EntityKind, record: &Map<String, Value>) -> FlatRow {
     let specs: Vec<&Source> = sources(kind).collect();
     debug_assert_eq!(specs.len(), columns(kind).len());
-    let mut fields: Vec<String> = specs
-        .iter()
-        .map(|s| match s {
-            Source::Scalar(key) => scalar(record.get(*key)),
-            Source::Ref(key) => reference(record.get(*key)),
-            Source::Refs(key) => list(record.get(*key), reference),
-            Source::Strings(key) => list(record.get(*key), scalar),
-            Source::UserIds => user_ids(record.get("userIds")),
-            Source::Dropped => String::new(),
-        })
-        .collect();
+    flatten_with(specs.into_iter(), record)
+}
+
+/// Flattens `record` by the column `sources`, which start with [`COMMON`]'s.
+/// A missing `status` reads as `active`; `metadata` becomes `metadata.*`.
+pub(crate) fn flatten_with<'s>(
+    sources: impl Iterator<Item = &'s Source>,
+    record: &Map<String, Value>,
+) -> FlatRow {
+    let mut fields: Vec<String> = sources.map(|s| s.read(record)).collect();
     if fields[1].is_empty() {
         fields[1] = "active".into();
     }

@@ -8,13 +8,24 @@
 //! from a partial pull. An optional collection (demographics) that the API
 //! declines on its first page (404, or 403) is left out: declared `absent`,
 //! which archives nothing.
+//!
+//! A 1.2 pull is written as a 1.2 package: `users.csv` with 1.2's columns
+//! and a `roles.csv` made of each user's `roles[]` ([`crate::flatten_v1p2`]),
+//! declared `bulk` as the reader requires. In a delta pull that `roles.csv`
+//! holds exactly the roles of the users delivered: the reader folds each
+//! delivered user's roles into its record and checks roles against the
+//! users only when `users.csv` is bulk, so a delta's roles are complete for
+//! every user it carries (roles are no records of their own: nothing is
+//! archived by their file's mode).
 
 use crate::client::{Client, ClientError};
 use crate::flatten::{flatten, FlatRow};
+use crate::flatten_v1p2::{flatten_user, FlatUser};
 use crate::origins::Origins;
+use crate::version::OneRosterVersion;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
-use oneroster::schema::columns;
+use oneroster::v1p2::columns::{columns, ROLES, ROLES_FILE};
 use oneroster::EntityKind;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -137,13 +148,24 @@ pub async fn pull(
         .copied()
         .filter(|k| summary.collections[k.file_name()].declined.is_none())
         .collect();
-    write_manifest(out, &delivered, mode)?;
+    write_manifest(out, &delivered, mode, client.version())?;
     Ok(summary)
 }
 
-fn write_manifest(out: &Path, kinds: &[EntityKind], mode: PullMode) -> std::io::Result<()> {
-    let mut text =
-        String::from("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n");
+fn write_manifest(
+    out: &Path,
+    kinds: &[EntityKind],
+    mode: PullMode,
+    version: OneRosterVersion,
+) -> std::io::Result<()> {
+    let mut text = format!(
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,{}\n",
+        version.as_str()
+    );
+    if version == OneRosterVersion::V1p2 && kinds.contains(&EntityKind::Users) {
+        // The reader reads a 1.2 users.csv with a complete (bulk) roles.csv.
+        text.push_str(&format!("file.{ROLES_FILE},bulk\n"));
+    }
     for kind in EntityKind::ALL {
         let m = if !kinds.contains(&kind) {
             "absent"
@@ -171,8 +193,13 @@ async fn pull_collection(
     deadline: Instant,
 ) -> Result<CollectionPull, PullError> {
     let name = kind.file_name();
+    let version = client.version();
     let spill_path = out.join(format!(".{name}.jsonl"));
     let mut spill = BufWriter::new(std::fs::File::create(&spill_path)?);
+    let mut roles = match (version, kind) {
+        (OneRosterVersion::V1p2, EntityKind::Users) => Some(RolesCsv::create(out)?),
+        _ => None,
+    };
     let mut extensions: BTreeSet<String> = BTreeSet::new();
     let mut pulled = CollectionPull::default();
     let limit = client.options().page_size;
@@ -207,7 +234,7 @@ async fn pull_collection(
         }
         let received = page.records.len();
         client.options().progress.advance(received as u64);
-        spill_records(kind, &page.records, &mut spill, &mut extensions)?;
+        spill_records(kind, &page.records, &mut spill, &mut extensions, &mut roles)?;
         pulled.rows += received as u64;
         match pulled.total {
             Some(total) if pulled.rows >= total => break,
@@ -235,8 +262,12 @@ async fn pull_collection(
     }
     spill.flush()?;
     drop(spill);
+    if let Some(roles) = roles {
+        roles.finish()?;
+    }
     write_csv(
         kind,
+        version,
         &spill_path,
         &extensions,
         &out.join(format!("{name}.csv")),
@@ -246,19 +277,47 @@ async fn pull_collection(
     Ok(pulled)
 }
 
+/// A 1.2 pull's `roles.csv`, written as the users arrive.
+struct RolesCsv(csv::Writer<BufWriter<std::fs::File>>);
+
+impl RolesCsv {
+    fn create(out: &Path) -> std::io::Result<RolesCsv> {
+        let file = std::fs::File::create(out.join(format!("{ROLES_FILE}.csv")))?;
+        let mut writer = csv::Writer::from_writer(BufWriter::new(file));
+        writer.write_record(ROLES.iter().map(|c| c.name))?;
+        Ok(RolesCsv(writer))
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Flattens `records` of `kind` into the spill file, one JSON line each,
-/// and notes the extension columns they carry.
+/// and notes the extension columns they carry; a 1.2 pull's users (with
+/// `roles`) have their roles written to `roles.csv`.
 fn spill_records(
     kind: EntityKind,
     records: &[serde_json::Map<String, serde_json::Value>],
     spill: &mut impl Write,
     extensions: &mut BTreeSet<String>,
+    roles: &mut Option<RolesCsv>,
 ) -> std::io::Result<()> {
     for record in records {
+        let flat = match roles.as_mut() {
+            Some(RolesCsv(writer)) => {
+                let FlatUser { user, roles } = flatten_user(record);
+                for role in roles {
+                    writer.write_record(&role)?;
+                }
+                user
+            }
+            None => flatten(kind, record),
+        };
         let FlatRow {
             fields,
             extensions: ext,
-        } = flatten(kind, record);
+        } = flat;
         for (k, _) in &ext {
             if !extensions.contains(k) {
                 extensions.insert(k.clone());
@@ -274,13 +333,15 @@ fn spill_records(
 /// lines each row takes.
 fn write_csv(
     kind: EntityKind,
+    version: OneRosterVersion,
     spill: &Path,
     extensions: &BTreeSet<String>,
     target: &Path,
     origins: &mut Origins,
 ) -> std::io::Result<()> {
     let mut writer = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(target)?));
-    let mut header: Vec<&str> = columns(kind).iter().map(|c| c.name).collect();
+    let specified = columns(kind, version);
+    let mut header: Vec<&str> = specified.iter().map(|c| c.name).collect();
     header.extend(extensions.iter().map(String::as_str));
     writer.write_record(&header)?;
     let ext_index: BTreeMap<&str, usize> = extensions
@@ -295,7 +356,7 @@ fn write_csv(
         row.clear();
         row.extend(fields);
         row.extend(std::iter::repeat_n(String::new(), extensions.len()));
-        let base = columns(kind).len();
+        let base = specified.len();
         for (k, v) in ext {
             if let Some(i) = ext_index.get(k.as_str()) {
                 row[base + i] = v;
@@ -333,6 +394,7 @@ mod tests {
             dir.path(),
             &[EntityKind::Users],
             PullMode::Delta { since: Utc::now() },
+            OneRosterVersion::V1p1,
         )
         .unwrap();
         let text = std::fs::read_to_string(dir.path().join("manifest.csv")).unwrap();
@@ -340,6 +402,35 @@ mod tests {
             text.contains("file.users,delta")
                 && text.contains("file.orgs,absent")
                 && text.contains("oneroster.version,1.1")
+                && !text.contains("file.roles")
         );
+    }
+
+    #[test]
+    fn a_1p2_manifest_declares_roles_bulk_whenever_users_are_pulled() {
+        let dir = tempfile::tempdir().unwrap();
+        write_manifest(
+            dir.path(),
+            &[EntityKind::Orgs, EntityKind::Users],
+            PullMode::Delta { since: Utc::now() },
+            OneRosterVersion::V1p2,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(dir.path().join("manifest.csv")).unwrap();
+        assert!(
+            text.contains("oneroster.version,1.2")
+                && text.contains("file.roles,bulk")
+                && text.contains("file.users,delta"),
+            "{text}"
+        );
+        write_manifest(
+            dir.path(),
+            &[EntityKind::Orgs],
+            PullMode::Full,
+            OneRosterVersion::V1p2,
+        )
+        .unwrap();
+        let text = std::fs::read_to_string(dir.path().join("manifest.csv")).unwrap();
+        assert!(!text.contains("file.roles"), "{text}");
     }
 }

@@ -1,11 +1,13 @@
 //! OAuth 2 client credentials (RFC 6749 §4.4) through the `oauth2` crate:
 //! the token is fetched with the client's own HTTP client (no redirects, the
 //! address policy, a bounded body) and cached until a minute before it expires.
+//! A 1.2 client asks for its scopes (`scope`, space-separated); a 1.1 client
+//! asks for none, as before.
 
 use crate::address;
 use crate::client::{body_up_to, ClientError, MAX_TOKEN_RESPONSE_BYTES};
 use oauth2::basic::{BasicClient, BasicErrorResponse};
-use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, TokenResponse, TokenUrl};
+use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use std::time::{Duration, Instant};
 
 /// Lifetime assumed when the token response has no `expires_in`.
@@ -23,6 +25,8 @@ pub(crate) struct Credentials<'a> {
     pub client_id: &'a str,
     /// Client secret.
     pub client_secret: &'a str,
+    /// Scopes asked for (none: no `scope` parameter).
+    pub scopes: &'a [&'static str],
 }
 
 /// The cached token; locked across a fetch so concurrent pages wait for one token.
@@ -37,6 +41,9 @@ enum TokenHttpError {
     /// 400, 401 or 403: the client credentials were refused.
     #[error("HTTP {0}")]
     Rejected(u16),
+    /// 400 `invalid_scope`: the scopes asked for were refused.
+    #[error("HTTP 400 invalid_scope")]
+    ScopeRefused,
     /// The request could not be sent, or no response came.
     #[error("token request failed")]
     Send(#[source] reqwest::Error),
@@ -65,7 +72,7 @@ impl TokenCache {
         }
         let (token, lifetime) = fetch(http, credentials)
             .await
-            .map_err(|e| token_error(e, collection))?;
+            .map_err(|e| token_error(e, collection, credentials.scopes))?;
         let until = Instant::now()
             + lifetime
                 .saturating_sub(RENEW_EARLY)
@@ -90,6 +97,7 @@ async fn fetch(
     let send = |request| exchange(http, request);
     let response = oauth
         .exchange_client_credentials()
+        .add_scopes(credentials.scopes.iter().map(|s| Scope::new(s.to_string())))
         .request_async(&send)
         .await?;
     let lifetime = response.expires_in().unwrap_or(DEFAULT_LIFETIME);
@@ -106,6 +114,16 @@ async fn exchange(
     let response = http.execute(request).await.map_err(TokenHttpError::Send)?;
     let status = response.status();
     if matches!(status.as_u16(), 400 | 401 | 403) {
+        // Only the `error` code of the body is looked at: it may hold nothing secret.
+        let body = body_up_to(response, MAX_TOKEN_RESPONSE_BYTES)
+            .await
+            .unwrap_or_default();
+        let code = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| Some(v.get("error")?.as_str()? == "invalid_scope"));
+        if status.as_u16() == 400 && code == Some(true) {
+            return Err(TokenHttpError::ScopeRefused);
+        }
         return Err(TokenHttpError::Rejected(status.as_u16()));
     }
     let headers = response.headers().clone();
@@ -123,14 +141,20 @@ async fn exchange(
 fn token_error(
     error: RequestTokenError<TokenHttpError, BasicErrorResponse>,
     collection: &str,
+    scopes: &[&str],
 ) -> ClientError {
     let message = match error {
         RequestTokenError::Request(TokenHttpError::Rejected(status)) => {
             return ClientError::CredentialsRejected {
                 status,
                 collection: collection.into(),
+                detail: None,
             }
         }
+        RequestTokenError::Request(TokenHttpError::ScopeRefused) => format!(
+            "the token endpoint refused the scopes asked for ({}): the district must grant the app these OneRoster 1.2 scopes",
+            scopes.join(" ")
+        ),
         RequestTokenError::Request(TokenHttpError::Send(e)) => match address::refusal_in(&e) {
             Some(refused) => format!("token request refused: {refused}"),
             None => format!("token request failed: {}", e.without_url()),

@@ -183,12 +183,19 @@ impl PullSchedule {
     }
 }
 
-/// A district's OneRoster 1.1 API connection. The credentials are not here:
-/// they are in Secrets Manager under `secret_name`.
+/// A district's OneRoster API connection (1.1, or the 1.2 Rostering
+/// Service). The credentials are not here: they are in Secrets Manager
+/// under `secret_name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiSettings {
-    /// The API URL the district gave (`/ims/oneroster/v1p1` is appended when missing).
+    /// The API URL the district gave (the version's base path,
+    /// `/ims/oneroster/v1p1` or `/ims/oneroster/rostering/v1p2`, is
+    /// appended when missing).
     pub url: String,
+    /// The OneRoster version of the API; `None`: told by the URL's path
+    /// when it ends in a version's base path, else 1.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oneroster_version: Option<oneroster::OneRosterVersion>,
     /// Secrets Manager secret holding the credentials (JSON; see docs/oneroster-pull.md).
     pub secret_name: String,
     /// Records per page (default 1000, at most 10000).

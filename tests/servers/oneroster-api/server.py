@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""A local OneRoster 1.1 REST server for tests and benchmarks.
+"""A local OneRoster REST server (1.1 and 1.2) for tests and benchmarks.
 
 Serves a OneRoster CSV package (e.g. from `rosterctl generate`) as the REST
-binding under /ims/oneroster/v1p1: JSON envelopes ({"users": [...]}) with
+binding under /ims/oneroster/v1p1 and, as the 1.2 Rostering Service, under
+/ims/oneroster/rostering/v1p2 (users with `roles[]` and `primaryOrg`, errors
+as 1.2 status payloads, OAuth 2 scopes checked: see v1p2.py); `--versions`
+limits which it answers. JSON envelopes ({"users": [...]}) with
 GUIDRefs, limit/offset paging sorted by sourcedId, X-Total-Count, and the
 `dateLastModified>'...'` filter. Every request's OAuth 1.0a HMAC-SHA256
 signature is verified with oauthlib (an implementation independent of the
@@ -12,7 +15,10 @@ Faults for tests are set with POST /_faults (JSON) and counters read with
 GET /_stats: `status_429_every`, `status_500_every`, `slow_ms`, `short_page`
 (a collection whose pages after the first are cut: fewer records than
 X-Total-Count announces), `total_changes`, `decline` ({collection: status},
-e.g. {"demographics": 404}). Prints "listening on PORT" once ready.
+e.g. {"demographics": 404}), `refuse_filter` (a 400 invalid_filter_field
+for any `filter`), `withhold_scopes` (scopes the token endpoint never grants).
+GET /_stats also tells the scopes of the last token request (`scopes`).
+Prints "listening on PORT" once ready.
 """
 import argparse
 import base64
@@ -26,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
+
+import v1p2
 
 BASE = "/ims/oneroster/v1p1/"
 COLLECTIONS = ["orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics"]
@@ -103,14 +111,18 @@ def to_json(collection, row):
 class State:
     def __init__(self, package):
         self.data = {}
+        self.users_1p2 = []
         for c in COLLECTIONS:
             path = os.path.join(package, f"{c}.csv")
-            rows = []
+            csv_rows = []
             if os.path.exists(path):
                 with open(path, newline="", encoding="utf-8") as f:
-                    rows = [to_json(c, r) for r in csv.DictReader(f)]
+                    csv_rows = list(csv.DictReader(f))
+            rows = [to_json(c, r) for r in csv_rows]
             rows.sort(key=lambda r: r.get("sourcedId", ""))
             self.data[c] = rows
+            if c == "users":
+                self.users_1p2 = v1p2.users(package, csv_rows, to_json)
         self.faults = {}
         self.stats = {"requests": 0, "rejected_signatures": 0, "pages": 0}
         self.lock = threading.Lock()
@@ -142,6 +154,7 @@ def make_handler(state, args):
             return f"http://{self.headers.get('Host')}{urlsplit(self.path).path}"
 
         def authorized(self):
+            """False, True, or (OAuth 2) the token's scopes (None: no scope asked)."""
             auth = self.headers.get("Authorization") or ""
             if state.faults.get("force_401"):
                 return False
@@ -164,9 +177,16 @@ def make_handler(state, args):
                 token = auth[len("Bearer "):] if auth.startswith("Bearer ") else None
                 if args.auth == "bearer":
                     return token == args.secret
-                expiry = state.tokens.get(token)
-                return expiry is not None and expiry > time.time()
+                expiry, scopes = state.tokens.get(token, (0, None))
+                return expiry > time.time() and {"scopes": scopes}
             return False
+
+        def fail(self, version, status, body, code_minor, headers=None):
+            """An error answer: `body` in 1.1, the 1.2 status payload in 1.2."""
+            if version == "1.2":
+                description = body.get("imsx_description") or body.get("error") or ""
+                body = v1p2.status_info(code_minor or v1p2.CODE_MINOR.get(status, "invalid_data"), description)
+            return self.send(status, body, headers)
 
         def do_POST(self):
             path = urlsplit(self.path).path
@@ -182,10 +202,20 @@ def make_handler(state, args):
                     form.setdefault("client_secret", pw)
                 if form.get("grant_type") != "client_credentials" or form.get("client_id") != args.key or form.get("client_secret") != args.secret:
                     return self.send(401, {"error": "invalid_client"})
+                scopes = None
+                if "scope" in form:
+                    requested = form["scope"].split()
+                    state.stats["scopes"] = requested
+                    scopes = v1p2.granted(requested, set(state.faults.get("withhold_scopes") or []))
+                    if scopes is None:
+                        return self.send(400, {"error": "invalid_scope"})
                 token = base64.b16encode(os.urandom(16)).decode()
-                state.tokens[token] = time.time() + 3600
+                state.tokens[token] = (time.time() + 3600, scopes)
                 state.stats["tokens"] = state.stats.get("tokens", 0) + 1
-                return self.send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+                answer = {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
+                if scopes is not None:
+                    answer["scope"] = " ".join(sorted(scopes))
+                return self.send(200, answer)
             self.send(404, {"error": "not found"})
 
         def do_GET(self):
@@ -195,27 +225,39 @@ def make_handler(state, args):
             with state.lock:
                 state.stats["requests"] += 1
                 n = state.stats["requests"]
-            if not split.path.startswith(BASE):
+            version = None
+            for base, v in ((BASE, "1.1"), (v1p2.BASE, "1.2")):
+                if split.path.startswith(base) and v in args.versions.split(","):
+                    version, collection = v, split.path[len(base):].strip("/")
+            if version is None:
                 return self.send(404, {"error": "not found"})
-            collection = split.path[len(BASE):].strip("/")
             if collection not in state.data:
-                return self.send(404, {"error": f"unknown collection {collection}"})
-            if not self.authorized():
-                return self.send(401, {"imsx_codeMajor": "failure", "imsx_description": "unauthorized"})
+                return self.fail(version, 404, {"error": f"unknown collection {collection}"}, "unknownobject")
+            authorized = self.authorized()
+            if not authorized:
+                return self.fail(version, 401, {"imsx_codeMajor": "failure", "imsx_description": "unauthorized"}, "unauthorisedrequest")
+            if version == "1.2" and isinstance(authorized, dict):
+                refusal = v1p2.scope_refusal(collection, authorized["scopes"])
+                if authorized["scopes"] is None:
+                    refusal = "the token was issued for no OneRoster 1.2 scope"
+                if refusal:
+                    return self.fail(version, 403, {"error": refusal}, "forbidden")
             f = state.faults
             # {"decline": {"demographics": 404}}: a district API that does not serve a collection.
             declined = (f.get("decline") or {}).get(collection)
             if declined:
-                return self.send(int(declined), {"imsx_codeMajor": "failure", "imsx_description": f"{collection} not shared"})
+                return self.fail(version, int(declined), {"imsx_codeMajor": "failure", "imsx_description": f"{collection} not shared"}, None)
             if f.get("status_429_every") and n % f["status_429_every"] == 0:
-                return self.send(429, {"error": "slow down"}, {"Retry-After": str(f.get("retry_after", 1))})
+                return self.fail(version, 429, {"error": "slow down"}, "server_busy", {"Retry-After": str(f.get("retry_after", 1))})
             if f.get("status_500_every") and n % f["status_500_every"] == 0:
-                return self.send(500, {"error": "boom"})
+                return self.fail(version, 500, {"error": "boom"}, "internal_server_error")
             if f.get("slow_ms"):
                 time.sleep(f["slow_ms"] / 1000)
             q = dict(parse_qsl(split.query))
-            rows = state.data[collection]
+            rows = state.users_1p2 if (version == "1.2" and collection == "users") else state.data[collection]
             flt = q.get("filter")
+            if flt and (f.get("refuse_filter") or (version == "1.2" and not flt.startswith("dateLastModified"))):
+                return self.fail(version, 400, {"error": f"the filter field of `{flt}` cannot be filtered on"}, "invalid_filter_field")
             if flt:
                 field, _, value = flt.partition(">")
                 value = value.strip("'")
@@ -241,6 +283,7 @@ def main():
     p.add_argument("--auth", choices=["oauth1", "bearer", "oauth2"], default="oauth1")
     p.add_argument("--key", default="key")
     p.add_argument("--secret", default="secret")
+    p.add_argument("--versions", default="1.1,1.2", help="the OneRoster versions answered: 1.1, 1.2 or 1.1,1.2")
     args = p.parse_args()
     state = State(args.package)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state, args))

@@ -20,6 +20,7 @@ pub mod runtime_api;
 pub mod samples;
 pub mod servers;
 pub mod template;
+pub mod v1p2;
 pub mod zip;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};

@@ -1,5 +1,5 @@
 //! The project's local servers, run as child processes by tests: the
-//! OneRoster 1.1 REST server (Python, `oauthlib`) and the ClassLink look-alike
+//! OneRoster REST server, 1.1 and 1.2 (Python, `oauthlib`) and the ClassLink look-alike
 //! OpenID provider (Node.js, `oidc-provider`). Each announces itself with one
 //! line on stdout; the rest of its output is drained so that it never writes
 //! into a closed pipe. Dropping a server stops it.
@@ -101,13 +101,25 @@ pub fn district_package(dir: &Path, students: u32) -> std::path::PathBuf {
 }
 
 /// The local OneRoster server serving `package` with `auth` (`oauth1`,
-/// `bearer` or `oauth2`) and the given key and secret.
+/// `bearer` or `oauth2`) and the given key and secret, as OneRoster 1.1 and 1.2.
 pub fn oneroster_server(package: &Path, auth: &str, key: &str, secret: &str) -> Server {
+    oneroster_server_of(package, auth, key, secret, "1.1,1.2")
+}
+
+/// [`oneroster_server`] answering only `versions` (`1.1`, `1.2` or `1.1,1.2`).
+pub fn oneroster_server_of(
+    package: &Path,
+    auth: &str,
+    key: &str,
+    secret: &str,
+    versions: &str,
+) -> Server {
     let mut command = Command::new(python());
     command
         .arg(repo_root().join("tests/servers/oneroster-api/server.py"))
         .args(["--package", package.to_str().unwrap()])
-        .args(["--auth", auth, "--key", key, "--secret", secret]);
+        .args(["--auth", auth, "--key", key, "--secret", secret])
+        .args(["--versions", versions]);
     let (child, port) = spawn(command, "the local OneRoster server", "listening on ");
     Server {
         child,

@@ -13,6 +13,7 @@ pub mod notices;
 mod offboard;
 mod offboard_aws;
 mod offboard_receipt;
+mod probe;
 mod schedule;
 mod secret;
 mod settings;
@@ -24,7 +25,7 @@ pub use commands::{
 pub use offboard::OffboardArgs;
 use schedule::{schedule_state, upsert_schedule};
 use secret::{read_secret, secret_json, store_secret};
-pub use settings::{apply, ConnectionArg, TenantArgs};
+pub use settings::{apply, parse_oneroster_version, ConnectionArg, TenantArgs};
 use sftp::{find_sftp_user, sftp_instructions};
 
 /// A refusal (exit code 1), worded as the tenants commands always have: `error: …`.
@@ -429,7 +430,7 @@ pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json
             None => check::ApiFinding::NoSettings,
             Some(api) => match read_secret(&api.secret_name).await {
                 Err(e) => check::ApiFinding::NoCredentials(e),
-                Ok(secret) => test_request(&api.url, secret.auth()).await,
+                Ok(secret) => probe::probe(api, secret.auth()).await,
             },
         });
         if config.schedule.is_some() {
@@ -452,33 +453,5 @@ pub async fn check_tenant<S: Store>(store: &S, tenant: &str, a: &CheckArgs, json
     Outcome {
         stdout,
         exit_code: if ready { EXIT_OK } else { EXIT_REFUSED },
-    }
-}
-
-/// One small request (the first org) with the district's credentials.
-async fn test_request(url: &str, auth: oneroster_rest::client::Auth) -> check::ApiFinding {
-    use oneroster_rest::client::{Client, ClientOptions};
-    use std::time::{Duration, Instant};
-    let options = ClientOptions {
-        page_size: 1,
-        max_in_flight: 1,
-        request_timeout: Duration::from_secs(15),
-        max_attempts: 2,
-        backoff_base: Duration::from_millis(200),
-        addresses: oneroster_rest::address::AddressPolicy::from_env(),
-        ..ClientOptions::default()
-    };
-    let client = match Client::new(url, auth, options) {
-        Ok(c) => c,
-        Err(e) => return check::ApiFinding::RequestFailed(e.to_string()),
-    };
-    match client
-        .page("orgs", 0, None, Instant::now() + Duration::from_secs(40))
-        .await
-    {
-        Ok(_) => check::ApiFinding::Answered {
-            url: client.base().to_string(),
-        },
-        Err(e) => check::ApiFinding::RequestFailed(e.to_string()),
     }
 }

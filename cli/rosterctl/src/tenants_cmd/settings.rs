@@ -1,7 +1,7 @@
 //! The settings `tenants add` and `update` take, and how they change a tenant's config.
 
 use crate::validate_cmd::parse_roles;
-use oneroster::RoleSet;
+use oneroster::{OneRosterVersion, RoleSet};
 use roster::{ApiSettings, Connection, PullSchedule, TenantConfig};
 
 /// How a district delivers its roster (`--connection`): CSV packages over
@@ -41,6 +41,11 @@ pub struct TenantArgs {
     /// OneRoster API URL.
     #[arg(long)]
     pub api_url: Option<String>,
+    /// The OneRoster version of the API, 1.1 or 1.2 [default: told by the
+    /// API URL's path (/ims/oneroster/v1p1 or /ims/oneroster/rostering/v1p2),
+    /// else 1.1].
+    #[arg(long, value_name = "1.1|1.2", value_parser = parse_oneroster_version)]
+    pub oneroster_version: Option<OneRosterVersion>,
     /// OAuth 1.0a Application Key (stored in Secrets Manager with --api-secret).
     #[arg(long)]
     pub api_key: Option<String>,
@@ -212,6 +217,7 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
 /// The API connection's settings, when one of them is given.
 fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     if a.api_url.is_none()
+        && a.oneroster_version.is_none()
         && a.page_size.is_none()
         && a.full_every_days.is_none()
         && a.api_key.is_none()
@@ -225,7 +231,12 @@ fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         .clone()
         .or(current.as_ref().map(|c| c.url.clone()))
         .ok_or("the API connection needs --api-url")?;
+    let oneroster_version = a
+        .oneroster_version
+        .or(current.as_ref().and_then(|c| c.oneroster_version));
+    oneroster_rest::version::resolve(&url, oneroster_version).map_err(|e| e.to_string())?;
     config.api = Some(ApiSettings {
+        oneroster_version,
         url,
         secret_name: format!("{}{}", a.secret_prefix, config.tenant),
         page_size: a
@@ -322,6 +333,17 @@ fn apply_holds(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> 
             .min_school_archive_count = m;
     }
     Ok(())
+}
+
+/// `--oneroster-version`: `1.1` or `1.2`.
+pub fn parse_oneroster_version(text: &str) -> Result<OneRosterVersion, String> {
+    match text.trim() {
+        "1.1" => Ok(OneRosterVersion::V1p1),
+        "1.2" => Ok(OneRosterVersion::V1p2),
+        other => Err(format!(
+            "`{other}` is not a OneRoster version this bridge speaks: 1.1 or 1.2"
+        )),
+    }
 }
 
 /// `--retain-archived-days`: a number of days, or `None` for the deployment's default.
@@ -459,6 +481,39 @@ mod tests {
             let e = apply(&mut config.clone(), &args).unwrap_err();
             assert_eq!(e, format!("{flag} is not a percentage"));
         }
+    }
+
+    #[test]
+    fn the_oneroster_version_is_stored_and_checked_against_the_url() {
+        let mut config = TenantConfig::new("t1").unwrap();
+        let v1p2 = TenantArgs {
+            api_url: Some("https://api.example/".into()),
+            oneroster_version: Some(OneRosterVersion::V1p2),
+            secret_prefix: "roster/tenants/".into(),
+            ..TenantArgs::default()
+        };
+        apply(&mut config, &v1p2).unwrap();
+        let api = config.api.clone().unwrap();
+        assert_eq!(api.oneroster_version, Some(OneRosterVersion::V1p2));
+        // Another URL keeps the version set; one naming 1.1's path conflicts with it.
+        let conflict = TenantArgs {
+            api_url: Some("https://api.example/ims/oneroster/v1p1".into()),
+            secret_prefix: "roster/tenants/".into(),
+            ..TenantArgs::default()
+        };
+        let e = apply(&mut config.clone(), &conflict).unwrap_err();
+        assert!(
+            e.contains("ends in the OneRoster 1.1 path") && e.contains("set to OneRoster 1.2"),
+            "{e}"
+        );
+        // Unset: told by the URL, nothing stored.
+        let mut plain = TenantConfig::new("t2").unwrap();
+        apply(&mut plain, &conflict).unwrap();
+        assert_eq!(plain.api.unwrap().oneroster_version, None);
+        assert_eq!(parse_oneroster_version("1.2"), Ok(OneRosterVersion::V1p2));
+        assert!(parse_oneroster_version("1.0")
+            .unwrap_err()
+            .contains("1.1 or 1.2"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod explain_cli;
 mod help_cli;
 mod offboard_cli;
 mod oneroster_1p2_cli;
+mod oneroster_1p2_pull_cli;
 mod progress_cli;
 mod pull_cli;
 mod rekey_cli;

@@ -46,6 +46,7 @@ async fn setup_with(
     let mut tenant = TenantConfig::new("d1").unwrap();
     tenant.connections = vec![Connection::Api];
     tenant.api = Some(ApiSettings {
+        oneroster_version: None,
         url: server.url.clone(),
         secret_name: secret_name.clone(),
         page_size: 200,

@@ -7,3 +7,4 @@ mod bootstrap;
 mod common;
 mod faults;
 mod lambda;
+mod v1p2;

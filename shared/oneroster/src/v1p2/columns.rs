@@ -8,7 +8,7 @@ use crate::schema::{opt, req, ColumnSpec};
 /// `users.csv` in 1.2: no `role` or `orgSourcedIds` (they come from
 /// `roles.csv`), and six columns more. `password` is mapped so that it is
 /// recognised, and never read.
-pub(crate) const USERS: &[ColumnSpec] = &[
+pub const USERS: &[ColumnSpec] = &[
     req("sourcedId"),
     opt("status"),
     opt("dateLastModified"),
@@ -39,7 +39,7 @@ pub(crate) const USERS: &[ColumnSpec] = &[
 pub(crate) const USERS_PASSWORD: usize = 15;
 
 /// `roles.csv` (1.2 only): one row per role of a user at an org.
-pub(crate) const ROLES: &[ColumnSpec] = &[
+pub const ROLES: &[ColumnSpec] = &[
     req("sourcedId"),
     opt("status"),
     opt("dateLastModified"),

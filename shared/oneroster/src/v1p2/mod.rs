@@ -13,15 +13,15 @@
 use crate::model::{Role, RoleType, UserRole};
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-pub(crate) mod columns;
+pub mod columns;
 pub(crate) mod roles;
 pub(crate) mod users;
 
 /// The OneRoster version a package's manifest declares, which selects the
 /// columns each file is read with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum OneRosterVersion {
     /// OneRoster 1.1.
     #[default]

@@ -31,6 +31,17 @@ pub enum ApiFinding {
     Answered {
         /// The API URL.
         url: String,
+        /// The OneRoster version that answered (the tenant's).
+        version: oneroster::OneRosterVersion,
+    },
+    /// The tenant's version's path is not served, the other version's is.
+    OtherVersion {
+        /// The base URL that answered.
+        url: String,
+        /// The version that answered.
+        answers: oneroster::OneRosterVersion,
+        /// The version the tenant is set to.
+        configured: oneroster::OneRosterVersion,
     },
 }
 
@@ -107,10 +118,30 @@ pub(super) fn api_line(t: &str, api: &ApiFinding) -> Line {
             format!("a test request failed: {e}"),
         )
         .then("check the API URL and the Application Key and Secret in ClassLink's OneRoster API settings; the district must have shared its roster with the app"),
-        ApiFinding::Answered { url } => Line::new(
+        ApiFinding::Answered { url, version } => Line::new(
             "api connection",
             Status::Ok,
-            format!("credentials present; a test request to {url} succeeded"),
+            format!(
+                "credentials present; a test request to {url} succeeded: the server answers OneRoster {}",
+                version.as_str()
+            ),
         ),
+        ApiFinding::OtherVersion {
+            url,
+            answers,
+            configured,
+        } => Line::new(
+            "api connection",
+            Status::Fail,
+            format!(
+                "the server answers OneRoster {} at {url}; this tenant is set to {}",
+                answers.as_str(),
+                configured.as_str()
+            ),
+        )
+        .then(format!(
+            "rosterctl tenants update {t} --oneroster-version {} (and an API URL without the other version's path)",
+            answers.as_str()
+        )),
     }
 }
