@@ -4,12 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
-
-static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
+    let dir = roster_fuzz::scratch_dir();
     for name in roster_fuzz::FILE_NAMES {
         let _ = std::fs::remove_file(dir.join(name));
     }

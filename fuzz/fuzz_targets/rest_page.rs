@@ -12,9 +12,6 @@ use oneroster::{validate_package, EntityKind, ValidationOptions};
 use oneroster_rest::flatten::{flatten, FlatRow};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
-
-static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
@@ -47,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
             .all(|(k, _)| k.starts_with("metadata.")));
     }
 
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
+    let dir = roster_fuzz::scratch_dir();
     for kind in EntityKind::ALL {
         let _ = std::fs::remove_file(dir.join(format!("{}.csv", kind.file_name())));
     }
