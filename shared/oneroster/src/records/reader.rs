@@ -3,6 +3,7 @@
 use super::{RecordError, Rows};
 use crate::report::{MAX_RECORD_BYTES, MAX_RECORD_FIELDS};
 use csv_core::ReadRecordResult;
+use std::cell::Cell;
 use std::io::BufRead;
 
 /// Field content a reader holds room for at first; it grows, up to one byte
@@ -12,6 +13,25 @@ const FIRST_FIELD_BYTES: usize = 4 * 1024;
 /// Field ends a reader holds room for at first; likewise up to one over
 /// [`MAX_RECORD_FIELDS`].
 const FIRST_FIELD_ENDS: usize = 256;
+
+thread_local! {
+    /// The parser of the last reader dropped on this thread, kept for the
+    /// next reader to reset and use: building a parser's transition table
+    /// costs more than reading a small file does.
+    static SPARE_PARSER: Cell<Option<csv_core::Reader>> = const { Cell::new(None) };
+}
+
+/// A parser with this crate's settings, as if new: the spare one of this
+/// thread, reset, or a new one.
+fn parser() -> csv_core::Reader {
+    match SPARE_PARSER.try_with(Cell::take).ok().flatten() {
+        Some(mut core) => {
+            core.reset();
+            core
+        }
+        None => csv_core::Reader::new(),
+    }
+}
 
 /// A CSV reader with this crate's settings (RFC 4180 quoting, any line
 /// ending, rows of any width: the caller checks widths) and bounded memory.
@@ -91,7 +111,7 @@ impl KeyCapture {
 impl<R: BufRead> RecordReader<R> {
     /// A reader of `input`.
     pub(crate) fn new(input: R) -> Self {
-        let mut core = csv_core::Reader::new();
+        let mut core = parser();
         // `csv_core` drops a byte order mark at the start of the first input
         // it is given: a blank line first makes that its start, so that a
         // mark is dropped once, by `skip_bom`, and a second one is data.
@@ -294,6 +314,14 @@ impl<R: BufRead> RecordReader<R> {
             rows.end_row(line, None, self.records);
         }
         Ok(true)
+    }
+}
+
+impl<R> Drop for RecordReader<R> {
+    /// Leaves the parser to the next reader made on this thread.
+    fn drop(&mut self) {
+        let core = std::mem::take(&mut self.core);
+        let _ = SPARE_PARSER.try_with(|spare| spare.set(Some(core)));
     }
 }
 
@@ -570,6 +598,33 @@ mod tests {
                 (10, Some(over_limit.len() as u64), 0),
             ]
         );
+    }
+
+    /// A reader uses the parser the one before it left, reset: a row cut
+    /// off by the end of one file, its quote open, is nothing to the next.
+    #[test]
+    fn a_reader_reads_as_a_new_one_whatever_the_one_before_it_left() {
+        let first = b"\xEF\xBB\xBFa,\"open\nquote";
+        let second = b"\xEF\xBB\xBFb,c\nd,e\n";
+        let mut reader = csv_reader(&first[..]);
+        let mut rows = Rows::default();
+        while reader.read(&mut rows).unwrap() {}
+        drop(reader);
+        assert!(SPARE_PARSER.with(|spare| {
+            let core = spare.take();
+            let kept = core.is_some();
+            spare.set(core);
+            kept
+        }));
+        // A second byte order mark is data, as in a new reader.
+        let expected = rows_of_input(std::io::BufReader::new(&second[..]));
+        SPARE_PARSER.with(|spare| spare.take());
+        assert_eq!(rows_of(second), expected);
+        assert_eq!(
+            expected[0].1,
+            Ok(vec!["\u{feff}b".to_string(), "c".to_string()])
+        );
+        assert_eq!(expected[1], (2, Ok(vec!["d".to_string(), "e".to_string()])));
     }
 
     #[test]
