@@ -9,8 +9,10 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-/// The OneRoster file names a package folder or zip may hold.
-pub const FILE_NAMES: [&str; 13] = [
+/// The OneRoster file names a package folder or zip may hold (1.2's
+/// `roles.csv` and `userProfiles.csv` last, so that the earlier names keep
+/// their name bytes).
+pub const FILE_NAMES: [&str; 15] = [
     "manifest.csv",
     "orgs.csv",
     "academicSessions.csv",
@@ -24,6 +26,8 @@ pub const FILE_NAMES: [&str; 13] = [
     "results.csv",
     "resources.csv",
     "classResources.csv",
+    "roles.csv",
+    "userProfiles.csv",
 ];
 
 /// The separator between files in a `package_folder` input.
