@@ -4,17 +4,24 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
-static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+/// The files the folder holds: the last input's.
+static WRITTEN: Mutex<Vec<&str>> = Mutex::new(Vec::new());
 
 fuzz_target!(|data: &[u8]| {
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
-    for name in roster_fuzz::FILE_NAMES {
-        let _ = std::fs::remove_file(dir.join(name));
+    let dir = roster_fuzz::scratch_dir();
+    let files = roster_fuzz::split_files(data);
+    let mut written = WRITTEN.lock().unwrap();
+    for name in written.drain(..) {
+        if !files.iter().any(|(n, _)| *n == name) {
+            std::fs::remove_file(dir.join(name)).unwrap();
+        }
     }
-    for (name, bytes) in roster_fuzz::split_files(data) {
+    for (name, bytes) in files {
         std::fs::write(dir.join(name), bytes).unwrap();
+        written.push(name);
     }
+    drop(written);
     roster_fuzz::validate_and_check(dir);
 });

@@ -4,15 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
-
-static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let path = DIR
-        .get_or_init(|| tempfile::tempdir().unwrap())
-        .path()
-        .join("package.zip");
+    let path = roster_fuzz::scratch_dir().join("package.zip");
     std::fs::write(&path, data).unwrap();
     roster_fuzz::validate_and_check(&path);
 });

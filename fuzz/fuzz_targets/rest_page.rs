@@ -16,9 +16,6 @@ use oneroster_rest::flatten_v1p2::flatten_user;
 use oneroster_rest::status::StatusInfo;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
-
-static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
@@ -66,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
             .all(|(k, _)| k.starts_with("metadata.")));
     }
 
-    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
+    let dir = roster_fuzz::scratch_dir();
     for kind in EntityKind::ALL {
         let _ = std::fs::remove_file(dir.join(format!("{}.csv", kind.file_name())));
     }

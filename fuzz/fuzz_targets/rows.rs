@@ -63,6 +63,8 @@ fn csv_crate_rows(text: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
         .flexible(true)
         .from_reader(text);
     let mut rows = Vec::new();
+    // Lines counted up to where the last row started (rows come in order).
+    let (mut counted, mut line) = (0, 1);
     for record in csv.byte_records() {
         let record = record.expect("reading a slice does not fail");
         let from = (record.position().unwrap().byte() as usize).max(offset);
@@ -71,7 +73,8 @@ fn csv_crate_rows(text: &[u8]) -> Vec<(u64, Vec<Vec<u8>>)> {
                 .iter()
                 .take_while(|b| **b == b'\n' || **b == b'\r')
                 .count();
-        let line = 1 + text[..start].iter().filter(|b| **b == b'\n').count() as u64;
+        line += text[counted..start].iter().filter(|b| **b == b'\n').count() as u64;
+        counted = start;
         rows.push((line, record.iter().map(<[u8]>::to_vec).collect()));
     }
     rows

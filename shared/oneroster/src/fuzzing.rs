@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/` (the `fuzzing` feature):
 //! the crate's row reader, which is not public otherwise.
 
-use crate::records::{csv_reader, for_each_record, RecordError, Row, Rows};
+use crate::records::{csv_reader, for_each_record, RecordError, Row, Rows, Threads};
 use std::io::BufReader;
 
 /// One row as the reader hands it over.
@@ -35,8 +35,9 @@ pub enum ReadEnd {
 
 /// Every row of `input` as validation reads a file (a leading UTF-8 byte
 /// order mark dropped), through a buffer of `capacity` bytes, and how the
-/// reading ended: on a reading thread, in batches, as validation reads
-/// (`threaded`), or row by row on this one (many times faster to fuzz).
+/// reading ended: on a reading thread, in batches, as validation reads a
+/// file over 64 KiB (`threaded`), or row by row on this one (many times
+/// faster to fuzz).
 pub fn read_rows(input: &[u8], capacity: usize, threaded: bool) -> (Vec<ReadRow>, ReadEnd) {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut reader = csv_reader(BufReader::with_capacity(capacity.max(1), input));
@@ -50,7 +51,7 @@ pub fn read_rows(input: &[u8], capacity: usize, threaded: bool) -> (Vec<ReadRow>
         true
     };
     let result = if threaded {
-        for_each_record(&mut reader, take)
+        for_each_record(&mut reader, Threads::Reader { preparing: 1 }, take)
     } else {
         let mut batch = Rows::default();
         loop {

@@ -62,6 +62,25 @@ pub fn run_filling_here<B: Default + Send>(
     })
 }
 
+/// What [`run_mapped`] does, on the caller's thread alone: one batch,
+/// filled, mapped (with an `S` made here) and consumed in turn, until `fill`
+/// says no more follow or `consume` stops. For inputs too small for threads
+/// to overlap anything, which would only hand the batch from one to the next.
+pub fn run_here<B: Default, S: Default>(
+    mut fill: impl FnMut(&mut B) -> bool,
+    map: impl Fn(&mut B, &mut S),
+    mut consume: impl FnMut(&mut B) -> bool,
+) {
+    let (mut batch, mut state) = (B::default(), S::default());
+    loop {
+        let more = fill(&mut batch);
+        map(&mut batch, &mut state);
+        if !consume(&mut batch) || !more {
+            return;
+        }
+    }
+}
+
 /// [`run_mapped`], or [`run`] when `workers` is 0 (`map` then unused).
 fn circulate<B: Default + Send, S: Default, M: Fn(&mut B, &mut S) + Sync>(
     batches: usize,
@@ -252,6 +271,40 @@ mod tests {
             .iter()
             .enumerate()
             .all(|(i, seen)| *seen == i as u64 / 3 + 1));
+    }
+
+    #[test]
+    fn batches_run_here_arrive_in_order_mapped_on_this_thread() {
+        let (mut next, mut reused) = (0, 0);
+        let here = std::thread::current().id();
+        let mut got = Vec::new();
+        run_here(
+            |batch| to_999(&mut next, &mut reused, batch),
+            |batch: &mut Vec<u64>, mapped: &mut usize| {
+                assert_eq!(std::thread::current().id(), here);
+                *mapped += 1;
+                batch.iter_mut().for_each(|n| *n *= 2);
+            },
+            |batch| {
+                got.extend_from_slice(batch);
+                true
+            },
+        );
+        let doubled: Vec<u64> = (0..1_000).map(|i| i * 2).collect();
+        assert_eq!(got, doubled);
+        // One batch, filled again and again.
+        assert_eq!(reused, 333);
+
+        let mut consumed = 0;
+        run_here(
+            |_: &mut ()| true,
+            |_, _: &mut ()| {},
+            |_| {
+                consumed += 1;
+                consumed < 3
+            },
+        );
+        assert_eq!(consumed, 3, "a consumer that stops ends the loop");
     }
 
     #[test]

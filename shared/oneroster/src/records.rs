@@ -7,14 +7,15 @@
 //! field costs no more memory than a short one.
 //! [`for_each_record`] reads ahead on a second thread, so that parsing overlaps
 //! with validation: the reader thread fills batches of rows and the caller's
-//! thread consumes them (see [`crate::pipeline`]).
+//! thread consumes them (see [`crate::pipeline`]); a small file is read on
+//! the caller's thread alone (see [`Threads::for_file`]).
 
 use std::io::{BufRead, BufReader, Read};
 
 mod batches;
 mod reader;
 
-pub(crate) use batches::{for_each_record, for_each_record_prepared, preparing_threads};
+pub(crate) use batches::{for_each_record, for_each_record_prepared, Threads};
 pub(crate) use reader::{csv_reader, RecordReader};
 
 /// A batch whose text took more than this (a batch ending on a long row)

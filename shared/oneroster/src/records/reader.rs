@@ -3,7 +3,35 @@
 use super::{RecordError, Rows};
 use crate::report::{MAX_RECORD_BYTES, MAX_RECORD_FIELDS};
 use csv_core::ReadRecordResult;
+use std::cell::Cell;
 use std::io::BufRead;
+
+/// Field content a reader holds room for at first; it grows, up to one byte
+/// over [`MAX_RECORD_BYTES`], as longer rows come, so that a small file does
+/// not allocate (and zero) buffers sized for the longest row allowed.
+const FIRST_FIELD_BYTES: usize = 4 * 1024;
+/// Field ends a reader holds room for at first; likewise up to one over
+/// [`MAX_RECORD_FIELDS`].
+const FIRST_FIELD_ENDS: usize = 256;
+
+thread_local! {
+    /// The parser of the last reader dropped on this thread, kept for the
+    /// next reader to reset and use: building a parser's transition table
+    /// costs more than reading a small file does.
+    static SPARE_PARSER: Cell<Option<csv_core::Reader>> = const { Cell::new(None) };
+}
+
+/// A parser with this crate's settings, as if new: the spare one of this
+/// thread, reset, or a new one.
+fn parser() -> csv_core::Reader {
+    match SPARE_PARSER.try_with(Cell::take).ok().flatten() {
+        Some(mut core) => {
+            core.reset();
+            core
+        }
+        None => csv_core::Reader::new(),
+    }
+}
 
 /// A CSV reader with this crate's settings (RFC 4180 quoting, any line
 /// ending, rows of any width: the caller checks widths) and bounded memory.
@@ -11,10 +39,10 @@ use std::io::BufRead;
 pub(crate) struct RecordReader<R> {
     input: R,
     core: csv_core::Reader,
-    /// Field content of the row being read; one byte over the limit, so that
-    /// filling it means the row is too long.
+    /// Field content of the row being read; grown as rows need, up to one
+    /// byte over the limit, so that filling it means the row is too long.
     fields: Vec<u8>,
-    /// Field ends of the row being read; one over the limit, likewise.
+    /// Field ends of the row being read; grown up to one over the limit, likewise.
     ends: Vec<usize>,
     byte: u64,
     /// Line ends read past outside `core`, which counts only its own.
@@ -83,7 +111,7 @@ impl KeyCapture {
 impl<R: BufRead> RecordReader<R> {
     /// A reader of `input`.
     pub(crate) fn new(input: R) -> Self {
-        let mut core = csv_core::Reader::new();
+        let mut core = parser();
         // `csv_core` drops a byte order mark at the start of the first input
         // it is given: a blank line first makes that its start, so that a
         // mark is dropped once, by `skip_bom`, and a second one is data.
@@ -92,8 +120,8 @@ impl<R: BufRead> RecordReader<R> {
         RecordReader {
             input,
             core,
-            fields: vec![0; MAX_RECORD_BYTES + 1],
-            ends: vec![0; MAX_RECORD_FIELDS + 1],
+            fields: vec![0; FIRST_FIELD_BYTES],
+            ends: vec![0; FIRST_FIELD_ENDS],
             byte: 0,
             lines_outside: 0,
             records: 0,
@@ -201,6 +229,10 @@ impl<R: BufRead> RecordReader<R> {
             fields += n_ends;
             match result {
                 ReadRecordResult::InputEmpty => {}
+                ReadRecordResult::OutputFull
+                    if !too_long && grow(&mut self.fields, MAX_RECORD_BYTES + 1) => {}
+                ReadRecordResult::OutputEndsFull
+                    if !too_long && grow(&mut self.ends, MAX_RECORD_FIELDS + 1) => {}
                 ReadRecordResult::OutputFull | ReadRecordResult::OutputEndsFull => {
                     if !too_long {
                         self.catch_key_up(out_len, ends_len);
@@ -283,6 +315,26 @@ impl<R: BufRead> RecordReader<R> {
         }
         Ok(true)
     }
+}
+
+impl<R> Drop for RecordReader<R> {
+    /// Leaves the parser to the next reader made on this thread.
+    fn drop(&mut self) {
+        let core = std::mem::take(&mut self.core);
+        let _ = SPARE_PARSER.try_with(|spare| spare.set(Some(core)));
+    }
+}
+
+/// Doubles `buffer`, up to `most` items (and no more capacity); `false`
+/// when it already holds that many.
+fn grow<T: Copy + Default>(buffer: &mut Vec<T>, most: usize) -> bool {
+    let len = (buffer.len() * 2).min(most);
+    if len <= buffer.len() {
+        return false;
+    }
+    buffer.reserve_exact(len - buffer.len());
+    buffer.resize(len, T::default());
+    true
 }
 
 /// `text`, the row's fields one after another at `spans`, as a `str` when
@@ -520,12 +572,15 @@ mod tests {
         while reader.read(&mut rows).unwrap() {
             let row = rows.get(0);
             seen.push((row.line(), row.too_long, row.record.len()));
-            // Neither the reader's buffers nor the row grew with the long rows.
-            assert_eq!(reader.fields.capacity(), MAX_RECORD_BYTES + 1);
-            assert_eq!(reader.ends.capacity(), MAX_RECORD_FIELDS + 1);
+            // Neither the reader's buffers nor the row grew past the limits.
+            assert!(reader.fields.capacity() <= MAX_RECORD_BYTES + 1);
+            assert!(reader.ends.capacity() <= MAX_RECORD_FIELDS + 1);
             assert!(rows.text.len() <= MAX_RECORD_BYTES, "{}", rows.text.len());
             rows.clear();
         }
+        // They grew to the limits, no further.
+        assert_eq!(reader.fields.capacity(), MAX_RECORD_BYTES + 1);
+        assert_eq!(reader.ends.capacity(), MAX_RECORD_FIELDS + 1);
         let huge_row = (huge.len() + "x,\"\"\n".len()) as u64;
         let commas_row = (commas.len() + "commas\n".len()) as u64;
         let over_row = (over_limit.len() + 3) as u64;
@@ -543,6 +598,66 @@ mod tests {
                 (10, Some(over_limit.len() as u64), 0),
             ]
         );
+    }
+
+    /// A reader uses the parser the one before it left, reset: a row cut
+    /// off by the end of one file, its quote open, is nothing to the next.
+    #[test]
+    fn a_reader_reads_as_a_new_one_whatever_the_one_before_it_left() {
+        let first = b"\xEF\xBB\xBFa,\"open\nquote";
+        let second = b"\xEF\xBB\xBFb,c\nd,e\n";
+        let mut reader = csv_reader(&first[..]);
+        let mut rows = Rows::default();
+        while reader.read(&mut rows).unwrap() {}
+        drop(reader);
+        assert!(SPARE_PARSER.with(|spare| {
+            let core = spare.take();
+            let kept = core.is_some();
+            spare.set(core);
+            kept
+        }));
+        // A second byte order mark is data, as in a new reader.
+        let expected = rows_of_input(std::io::BufReader::new(&second[..]));
+        SPARE_PARSER.with(|spare| spare.take());
+        assert_eq!(rows_of(second), expected);
+        assert_eq!(
+            expected[0].1,
+            Ok(vec!["\u{feff}b".to_string(), "c".to_string()])
+        );
+        assert_eq!(expected[1], (2, Ok(vec!["d".to_string(), "e".to_string()])));
+    }
+
+    #[test]
+    fn a_small_file_is_read_with_small_buffers() {
+        let mut reader = csv_reader(&b"sourcedId,status\ns1,active\n"[..]);
+        let mut rows = Rows::default();
+        while reader.read(&mut rows).unwrap() {}
+        assert_eq!(rows.len(), 2);
+        assert_eq!(reader.fields.capacity(), FIRST_FIELD_BYTES);
+        assert_eq!(reader.ends.capacity(), FIRST_FIELD_ENDS);
+    }
+
+    /// Rows ever longer and wider, past the reader's first buffers, cut
+    /// anywhere by the input's buffer: read as the `csv` crate reads them.
+    #[test]
+    fn rows_past_the_first_buffers_read_as_the_csv_crate_reads_them() {
+        let mut text = String::new();
+        for i in 0..40 {
+            let long = "l".repeat(i * 997);
+            let wide = ",w".repeat(i * 31);
+            text.push_str(&format!("{i},{long}{wide}\n\"q{long}\",x{wide}\r\n"));
+        }
+        let expected = csv_crate_rows(text.as_bytes());
+        assert_eq!(expected.len(), 80);
+        assert!(text.lines().any(|l| l.len() > 8 * FIRST_FIELD_BYTES));
+        for capacity in [1, 7, 4096, 1 << 20] {
+            let input = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            assert_eq!(
+                rows_of_input(input),
+                expected,
+                "read {capacity} bytes at a time"
+            );
+        }
     }
 
     #[test]

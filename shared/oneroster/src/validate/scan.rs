@@ -8,8 +8,8 @@ use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{read_failure, Entry, Package};
 use crate::records::{
-    csv_reader, for_each_record_prepared, preparing_threads, skip_bom, Peek, RecordError,
-    RecordReader, Row, Rows,
+    csv_reader, for_each_record_prepared, skip_bom, Peek, RecordError, RecordReader, Row, Rows,
+    Threads,
 };
 use crate::report::{
     Issue, IssueCode, IssueSink, Severity, MAX_RECORD_BYTES, MAX_RECORD_FIELDS,
@@ -198,8 +198,9 @@ impl Scanner<'_> {
         let user_roles = self.user_roles.take();
         let roles = user_roles.as_ref().filter(|_| kind == EntityKind::Users);
         let fatal_before = self.sink.fatal.len();
+        let threads = Threads::for_file(entry.size);
         let result = package.with_entry(&entry, |read| {
-            self.scan_stream(&mut scan, read, &indexes, roles)
+            self.scan_stream(&mut scan, read, threads, &indexes, roles)
         });
         self.indexes = indexes;
         self.user_roles = user_roles;
@@ -217,6 +218,7 @@ impl Scanner<'_> {
         &mut self,
         scan: &mut FileScan,
         read: &mut (dyn Read + Send),
+        threads: Threads,
         indexes: &FxHashMap<EntityKind, KindIndex>,
         user_roles: Option<&crate::v1p2::UserRoles>,
     ) {
@@ -249,7 +251,7 @@ impl Scanner<'_> {
         };
         let result = for_each_record_prepared(
             &mut reader,
-            preparing_threads(),
+            threads,
             |row, findings: &mut RowFindings, memo: &mut ReferenceMemo| {
                 findings.examine(&rules, memo, row)
             },

@@ -4,8 +4,8 @@ use super::types::*;
 use crate::manifest::Manifest;
 use crate::model::*;
 use crate::records::{
-    csv_reader, for_each_record, for_each_record_prepared, preparing_threads, skip_bom,
-    RecordError, RecordReader, Row, Rows,
+    csv_reader, for_each_record, for_each_record_prepared, skip_bom, RecordError, RecordReader,
+    Row, Rows, Threads,
 };
 use crate::rows::{parse_row, RowCx};
 use crate::schema::ColumnMap;
@@ -57,10 +57,10 @@ impl ValidatedPackage {
             .user_roles
             .as_ref()
             .filter(|_| kind == EntityKind::Users);
-        self.read_accepted(kind, |reader, map, outcome| {
+        self.read_accepted(kind, |reader, threads, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;
-            for_each_record(reader, |row| {
+            for_each_record(reader, threads, |row| {
                 rows += 1;
                 let outcome = match parse_accepted(kind, outcome, row, map, (version, roles)) {
                     Parsed::Excluded => return true,
@@ -79,8 +79,8 @@ impl ValidatedPackage {
 
     /// Like [`for_each_row`](Self::for_each_row), but each accepted row is
     /// first turned into a `T` by `prepare`, on threads of their own (one
-    /// per core, at most four), and `consume` gets the
-    /// `T`s in file order. The `T`s are kept from batch to
+    /// per core, at most four; none for a file of 64 KiB or less, read on
+    /// the caller's thread alone), and `consume` gets the `T`s in file order. The `T`s are kept from batch to
     /// batch: `prepare` overwrites one that held an earlier row, so buffers
     /// in it are reused. For consumers whose per-row work is mostly a pure
     /// function of the row (canonical text, digests): that part then runs
@@ -102,12 +102,12 @@ impl ValidatedPackage {
             .user_roles
             .as_ref()
             .filter(|_| kind == EntityKind::Users);
-        self.read_accepted(kind, |reader, map, outcome| {
+        self.read_accepted(kind, |reader, threads, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;
             for_each_record_prepared(
                 reader,
-                preparing_threads(),
+                threads,
                 |row, slot: &mut Slot<T>, _: &mut ()| {
                     slot.state = match parse_accepted(kind, outcome, row, map, (version, roles)) {
                         Parsed::Excluded => SlotState::Excluded,
@@ -136,13 +136,13 @@ impl ValidatedPackage {
         })
     }
 
-    /// Opens `kind`'s file, reads its header again, and hands the reader to
-    /// `read`, which returns how many data rows it read; checks that count
-    /// against pass 1's.
+    /// Opens `kind`'s file, reads its header again, and hands the reader
+    /// (and the threads to read the file with) to `read`, which returns how
+    /// many data rows it read; checks that count against pass 1's.
     fn read_accepted<E, F>(&self, kind: EntityKind, read: F) -> Result<(), E>
     where
         E: From<ReadError>,
-        F: FnOnce(&mut PackageReader<'_>, &ColumnMap, &FileOutcome) -> Result<u64, E>,
+        F: FnOnce(&mut PackageReader<'_>, Threads, &ColumnMap, &FileOutcome) -> Result<u64, E>,
     {
         let Some(outcome) = self.files.get(&kind) else {
             return Ok(());
@@ -164,7 +164,8 @@ impl ValidatedPackage {
             if !header.fatal.is_empty() {
                 return Err(changed(1, "the header no longer validates".into()).into());
             }
-            let rows = read(&mut reader, &header.map, outcome)?;
+            let threads = Threads::for_file(entry.size);
+            let rows = read(&mut reader, threads, &header.map, outcome)?;
             if rows != outcome.rows {
                 return Err(changed(
                     0,
