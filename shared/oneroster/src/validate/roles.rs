@@ -258,28 +258,22 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     for (user, set) in roles.by_user.iter_mut() {
         let mut first: Option<RolesProblem> = None;
         for org in set.orgs.split(',') {
-            let at_org: Vec<_> = set
-                .roles
-                .iter()
-                .filter(|r| r.org_sourced_id == org)
-                .collect();
-            let primaries: Vec<_> = at_org
-                .iter()
-                .filter(|r| r.role_type == RoleType::Primary)
-                .collect();
-            let (code, line, message) = match primaries.as_slice() {
-                [_] => continue,
-                [] => (
+            let mut at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
+            let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
+            let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
+            let (code, line, message) = match (primaries.next(), primaries.next()) {
+                (Some(_), None) => continue,
+                (None, _) => (
                     IssueCode::NoPrimaryRole,
-                    at_org[0].line,
+                    first_at_org,
                     format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be"),
                 ),
-                [first, second, ..] => (
+                (Some(one), Some(two)) => (
                     IssueCode::MultiplePrimaryRoles,
-                    second.line,
+                    two.line,
                     format!(
                         "user `{user}` has a second primary role at org `{org}` (the first is at line {}); exactly one must be",
-                        first.line
+                        one.line
                     ),
                 ),
             };
