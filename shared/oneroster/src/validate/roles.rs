@@ -258,7 +258,7 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     for (user, set) in roles.by_user.iter_mut() {
         let mut first: Option<RolesProblem> = None;
         for org in set.orgs.split(',') {
-            let mut at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
+            let at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
             let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
             let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
             let (code, line, message) = match (primaries.next(), primaries.next()) {
