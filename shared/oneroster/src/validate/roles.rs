@@ -5,6 +5,7 @@
 
 use super::files::{count_rows, FilePlan};
 use super::scan::{Resolution, Scanner};
+use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{read_failure, Entry};
 use crate::records::{csv_reader, skip_bom, Row, Rows};
@@ -14,7 +15,6 @@ use crate::schema::ColumnMap;
 use crate::v1p2::columns::{ROLES, ROLES_FILE, USER_PROFILES_FILE};
 use crate::v1p2::roles::{parse_role, RoleRow};
 use crate::v1p2::{RolesProblem, UserRoles};
-use rustc_hash::FxHashSet;
 use std::io::Read;
 
 /// What reading `roles.csv` found, for the report.
@@ -123,7 +123,8 @@ impl Scanner<'_> {
             return;
         };
         let mut rows = Rows::default();
-        let mut seen = FxHashSet::default();
+        // The role ids met, in one text (not one allocation an id).
+        let mut seen = IdMap::with_capacity(1024);
         loop {
             rows.clear();
             match reader.read(&mut rows) {
@@ -143,7 +144,7 @@ impl Scanner<'_> {
         &mut self,
         map: &ColumnMap,
         row: &Row<'_>,
-        seen: &mut FxHashSet<String>,
+        seen: &mut IdMap<()>,
         roles: &mut UserRoles,
     ) -> bool {
         let line = row.line();
@@ -183,7 +184,8 @@ impl Scanner<'_> {
         let Some(RoleRow::Active { user, role }) = parsed else {
             return parsed.is_some();
         };
-        if !seen.insert(role.sourced_id.clone()) {
+        // Ids beyond 4 GiB of text (far past any archive's limits) go unchecked.
+        if let Ok(Some(())) = seen.get_or_insert(&role.sourced_id, ()) {
             self.sink.error(
                 error(
                     IssueCode::DuplicateSourcedId,

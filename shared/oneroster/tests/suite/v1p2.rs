@@ -248,3 +248,17 @@ fn a_1p1_users_file_in_a_1p2_package_is_told_apart() {
         w.message
     );
 }
+
+#[test]
+fn a_role_id_met_again_is_rejected_and_the_first_copy_kept() {
+    // r2 is Sam's student role; the copy would give Sue a second one.
+    let v = with_roles("r2,active,,st2,secondary,aide,,,s1,\n");
+    let e = error(&v, IssueCode::DuplicateSourcedId);
+    assert_eq!(
+        (e.file.as_str(), e.line, e.value.as_deref()),
+        ("roles", Some(6), Some("r2"))
+    );
+    assert_eq!(v.report.files["roles"].rejected, 1);
+    let sue = &users(&v)["st2"];
+    assert_eq!(sue["roles"].as_array().map(Vec::len), Some(1), "{sue}");
+}
