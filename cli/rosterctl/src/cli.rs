@@ -87,7 +87,7 @@ pub(crate) enum Command {
     ///
     /// Exit code 0: answered; 1: no such tenant; 2: store error.
     Explain(rosterctl::explain_cmd::ExplainArgs),
-    /// Write a deterministic synthetic district as a OneRoster 1.1 package.
+    /// Write a deterministic synthetic district as a OneRoster 1.1 or 1.2 package.
     Generate(GenerateArgs),
 }
 

@@ -1,7 +1,10 @@
-//! `rosterctl generate`: a deterministic synthetic district as a OneRoster 1.1 package.
+//! `rosterctl generate`: a deterministic synthetic district as a OneRoster 1.1
+//! or 1.2 package.
 
 use crate::outcome::{ok, Outcome, EXIT_USAGE};
-use district::{generate_with_progress, GenerateEvent, GenerateOptions, GenerateSummary};
+use district::{
+    generate_with_progress, GenerateEvent, GenerateOptions, GenerateSummary, OneRosterVersion,
+};
 use std::path::PathBuf;
 
 /// The arguments of `rosterctl generate`.
@@ -19,6 +22,10 @@ pub struct GenerateArgs {
     /// syncing year 0 then year 1 replays a rollover.
     #[arg(long, default_value_t = 0)]
     pub rollovers: u32,
+    /// The OneRoster version of the package: 1.1, or 1.2 (the same district,
+    /// with each user's roles in roles.csv and a few of 1.2's new user fields).
+    #[arg(long, value_name = "VERSION", default_value = "1.1", value_parser = ["1.1", "1.2"])]
+    pub oneroster: String,
     /// Output folder, or a path ending in .zip.
     #[arg(long)]
     pub out: PathBuf,
@@ -35,6 +42,11 @@ impl GenerateArgs {
             students: self.students,
             seed: self.seed,
             rollovers: self.rollovers,
+            oneroster: if self.oneroster == "1.2" {
+                OneRosterVersion::V1p2
+            } else {
+                OneRosterVersion::V1p1
+            },
         };
         let result = generate_with_progress(&options, &self.out, &|event| match event {
             GenerateEvent::File(name) => progress.stage(&format!("writing {name}"), None),

@@ -1,5 +1,5 @@
 //! Deterministic synthetic school-district generator producing a OneRoster 1.1
-//! CSV package (loose files in a directory, or a deflated zip archive).
+//! or 1.2 CSV package (loose files in a directory, or a deflated zip archive).
 //!
 //! The output imitates what ClassLink exports: UTF-8 without BOM, LF line
 //! endings, every field quoted, columns in spec order, `metadata.classlink.*`
@@ -32,6 +32,17 @@
 //!   the family name); students point back via agentSourcedIds.
 //! * demographics: one row per student (sourcedId = the student's sourcedId).
 //!
+//! # OneRoster 1.2
+//!
+//! The same district, the same values: the manifest says `1.2` and lists
+//! `file.roles,bulk`; `users.csv` has 1.2's columns (no `orgSourcedIds` or
+//! `role`; `primaryOrgSourcedId` = the user's org, and a few extras: every
+//! tenth user with a middle name has it as `preferredGivenName`, every 25th
+//! has `pronouns`); `roles.csv` gives each user one primary role at its org
+//! (`rol-{user}-1`), an administrator being a `districtAdministrator` at the
+//! district and a `siteAdministrator` at a school. The other files are 1.1's,
+//! byte for byte.
+//!
 //! Determinism: every random decision is drawn from a `ChaCha8Rng` seeded with
 //! the seed and a per-entity stream number, and everything is iterated in a
 //! fixed order, so the same `(students, seed)` yields byte-identical output
@@ -57,6 +68,8 @@ mod rng;
 mod tables;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_1p2;
 mod writer;
 
 use std::collections::BTreeMap;
@@ -66,9 +79,9 @@ pub use error::GenerateError;
 use plan::Plan;
 use tables::{
     write_classes, write_courses, write_demographics, write_enrollments, write_manifest,
-    write_orgs, write_sessions, write_users, ACADEMIC_SESSIONS_HEADER, CLASSES_HEADER,
-    COURSES_HEADER, DEMOGRAPHICS_HEADER, ENROLLMENTS_HEADER, MANIFEST_HEADER, ORGS_HEADER,
-    USERS_HEADER,
+    write_manifest_1p2, write_orgs, write_roles, write_sessions, write_users, write_users_1p2,
+    ACADEMIC_SESSIONS_HEADER, CLASSES_HEADER, COURSES_HEADER, DEMOGRAPHICS_HEADER,
+    ENROLLMENTS_HEADER, MANIFEST_HEADER, ORGS_HEADER, ROLES_HEADER, USERS_1P2_HEADER, USERS_HEADER,
 };
 use writer::{Sink, TableBody};
 
@@ -86,6 +99,42 @@ pub struct GenerateOptions {
     /// the new school year, and about 8% of the students replaced by new ones
     /// (same school and grade); everyone else's rows are byte-identical.
     pub rollovers: u32,
+    /// The OneRoster version of the package (the same district either way).
+    pub oneroster: OneRosterVersion,
+}
+
+/// The OneRoster version a package is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OneRosterVersion {
+    /// OneRoster 1.1: roles and orgs in `users.csv`.
+    #[default]
+    V1p1,
+    /// OneRoster 1.2 (CSV binding 1.2.1): roles in `roles.csv`.
+    V1p2,
+}
+
+impl OneRosterVersion {
+    /// The version as manifests write it (`1.1`, `1.2`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OneRosterVersion::V1p1 => "1.1",
+            OneRosterVersion::V1p2 => "1.2",
+        }
+    }
+}
+
+impl std::str::FromStr for OneRosterVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "1.1" => Ok(OneRosterVersion::V1p1),
+            "1.2" => Ok(OneRosterVersion::V1p2),
+            other => Err(format!(
+                "OneRoster version `{other}` is not one the generator writes (1.1 or 1.2)"
+            )),
+        }
+    }
 }
 
 /// What was written (counts per file, total bytes of CSV).
@@ -129,16 +178,25 @@ pub fn generate_with_progress(
     // is used; enrollments.csv is ~0.85 kB per student.
     let mut sink = Sink::create(out, opts.students >= 2_000_000)?;
 
+    let v1p2 = opts.oneroster == OneRosterVersion::V1p2;
+    let (manifest, users_header, users): (TableBody<'_>, &[&str], TableBody<'_>) = if v1p2 {
+        (&write_manifest_1p2, USERS_1P2_HEADER, &|t| {
+            write_users_1p2(&plan, t)
+        })
+    } else {
+        (&write_manifest, USERS_HEADER, &|t| write_users(&plan, t))
+    };
     // In the order ClassLink lists them; the manifest first.
-    let files: [(&str, &[&str], TableBody<'_>); 8] = [
-        ("manifest.csv", MANIFEST_HEADER, &write_manifest),
+    let files: [(&str, &[&str], TableBody<'_>); 9] = [
+        ("manifest.csv", MANIFEST_HEADER, manifest),
         ("orgs.csv", ORGS_HEADER, &|t| write_orgs(&plan, t)),
         ("academicSessions.csv", ACADEMIC_SESSIONS_HEADER, &|t| {
             write_sessions(&plan, t)
         }),
         ("courses.csv", COURSES_HEADER, &|t| write_courses(&plan, t)),
         ("classes.csv", CLASSES_HEADER, &|t| write_classes(&plan, t)),
-        ("users.csv", USERS_HEADER, &|t| write_users(&plan, t)),
+        ("users.csv", users_header, users),
+        ("roles.csv", ROLES_HEADER, &|t| write_roles(&plan, t)),
         ("enrollments.csv", ENROLLMENTS_HEADER, &|t| {
             write_enrollments(&plan, t)
         }),
@@ -146,6 +204,10 @@ pub fn generate_with_progress(
             write_demographics(&plan, t)
         }),
     ];
+    // roles.csv is 1.2's only.
+    let files = files
+        .into_iter()
+        .filter(|(name, ..)| v1p2 || *name != "roles.csv");
     let mut summary = GenerateSummary {
         files: BTreeMap::new(),
         csv_bytes: 0,

@@ -15,6 +15,7 @@ fn opts(students: u32, seed: u64) -> GenerateOptions {
         students,
         seed,
         rollovers: 0,
+        oneroster: OneRosterVersion::V1p1,
     }
 }
 

@@ -40,6 +40,7 @@ fn district(students: u32) -> PathBuf {
             students,
             seed: 1,
             rollovers: 0,
+            oneroster: district::OneRosterVersion::V1p1,
         };
         district::generate(&options, &dir).expect("district generated");
     }

@@ -62,6 +62,7 @@ fn a_generated_district_reads_the_same_both_ways() {
             students: 400,
             seed: 7,
             rollovers: 1,
+            oneroster: district::OneRosterVersion::V1p1,
         },
         &out,
     )

@@ -93,6 +93,7 @@ pub fn district_package(dir: &Path, students: u32) -> std::path::PathBuf {
             students,
             seed: 11,
             rollovers: 0,
+            oneroster: district::OneRosterVersion::V1p1,
         },
         &out,
     )

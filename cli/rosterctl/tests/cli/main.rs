@@ -5,6 +5,7 @@ mod approve_s3_cli;
 mod browser_cli;
 mod changes_cli;
 mod explain_cli;
+mod generated_1p2_cli;
 mod help_cli;
 mod offboard_cli;
 mod oneroster_1p2_cli;

@@ -168,6 +168,7 @@ impl World {
                 students,
                 seed: 5,
                 rollovers: 0,
+                oneroster: district::OneRosterVersion::V1p1,
             },
             &out,
         )

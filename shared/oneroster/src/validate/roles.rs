@@ -5,6 +5,7 @@
 
 use super::files::{count_rows, FilePlan};
 use super::scan::{Resolution, Scanner};
+use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{read_failure, Entry};
 use crate::records::{csv_reader, skip_bom, Row, Rows};
@@ -14,7 +15,6 @@ use crate::schema::ColumnMap;
 use crate::v1p2::columns::{ROLES, ROLES_FILE, USER_PROFILES_FILE};
 use crate::v1p2::roles::{parse_role, RoleRow};
 use crate::v1p2::{RolesProblem, UserRoles};
-use rustc_hash::FxHashSet;
 use std::io::Read;
 
 /// What reading `roles.csv` found, for the report.
@@ -123,7 +123,8 @@ impl Scanner<'_> {
             return;
         };
         let mut rows = Rows::default();
-        let mut seen = FxHashSet::default();
+        // The role ids met, in one text (not one allocation an id).
+        let mut seen = IdMap::with_capacity(1024);
         loop {
             rows.clear();
             match reader.read(&mut rows) {
@@ -143,7 +144,7 @@ impl Scanner<'_> {
         &mut self,
         map: &ColumnMap,
         row: &Row<'_>,
-        seen: &mut FxHashSet<String>,
+        seen: &mut IdMap<()>,
         roles: &mut UserRoles,
     ) -> bool {
         let line = row.line();
@@ -183,7 +184,8 @@ impl Scanner<'_> {
         let Some(RoleRow::Active { user, role }) = parsed else {
             return parsed.is_some();
         };
-        if !seen.insert(role.sourced_id.clone()) {
+        // Ids beyond 4 GiB of text (far past any archive's limits) go unchecked.
+        if let Ok(Some(())) = seen.get_or_insert(&role.sourced_id, ()) {
             self.sink.error(
                 error(
                     IssueCode::DuplicateSourcedId,
@@ -258,28 +260,22 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     for (user, set) in roles.by_user.iter_mut() {
         let mut first: Option<RolesProblem> = None;
         for org in set.orgs.split(',') {
-            let at_org: Vec<_> = set
-                .roles
-                .iter()
-                .filter(|r| r.org_sourced_id == org)
-                .collect();
-            let primaries: Vec<_> = at_org
-                .iter()
-                .filter(|r| r.role_type == RoleType::Primary)
-                .collect();
-            let (code, line, message) = match primaries.as_slice() {
-                [_] => continue,
-                [] => (
+            let at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
+            let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
+            let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
+            let (code, line, message) = match (primaries.next(), primaries.next()) {
+                (Some(_), None) => continue,
+                (None, _) => (
                     IssueCode::NoPrimaryRole,
-                    at_org[0].line,
+                    first_at_org,
                     format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be"),
                 ),
-                [first, second, ..] => (
+                (Some(one), Some(two)) => (
                     IssueCode::MultiplePrimaryRoles,
-                    second.line,
+                    two.line,
                     format!(
                         "user `{user}` has a second primary role at org `{org}` (the first is at line {}); exactly one must be",
-                        first.line
+                        one.line
                     ),
                 ),
             };

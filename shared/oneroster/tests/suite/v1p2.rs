@@ -333,3 +333,19 @@ fn ext_values_are_read_in_1p2_and_refused_in_1p1() {
         Some("ext:")
     );
 }
+
+#[test]
+fn a_role_id_met_again_is_rejected_and_the_first_copy_kept() {
+    // r2 is Sam's student role; the copy would give Sue a second one.
+    let v = with_roles("r2,active,,st2,secondary,aide,,,s1,\n");
+    let e = error(&v, IssueCode::DuplicateSourcedId);
+    assert_eq!(
+        (e.file.as_str(), e.line, e.value.as_deref()),
+        ("roles", Some(6), Some("r2"))
+    );
+    assert_eq!(v.report.files["roles"].rejected, 1);
+    let sue = &users(&v)["st2"];
+    // Only her primary student role is left: as 1.1 would say it.
+    assert_eq!(sue["role"], "student");
+    assert!(sue["roles"].is_null(), "{sue}");
+}

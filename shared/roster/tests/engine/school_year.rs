@@ -38,6 +38,7 @@ async fn a_rollover_applies_on_its_own_archiving_last_years_records_as_ended<
             students: 400,
             seed: 3,
             rollovers,
+            oneroster: district::OneRosterVersion::V1p1,
         };
         district::generate(&options, &dir).unwrap();
         dir
