@@ -54,6 +54,13 @@ impl<V> IdMap<V> {
             .map(|slot| &slot.value)
     }
 
+    /// Every id and its value, in no order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.table
+            .iter()
+            .map(|slot| (key(&self.text, slot), &slot.value))
+    }
+
     /// Whether `id` is present.
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.get(id).is_some()

@@ -12,7 +12,7 @@
 
 use crate::model::{Role, RoleType, UserRole};
 use chrono::{DateTime, NaiveDate, Utc};
-use rustc_hash::FxHashMap;
+use crate::idset::IdMap;
 use serde::{Deserialize, Serialize};
 
 pub mod columns;
@@ -147,13 +147,15 @@ impl UserRoleSet {
             Role::Parent,
             Role::Relative,
         ];
-        let primary: Vec<Role> = self
-            .roles
-            .iter()
-            .filter(|r| r.role_type == RoleType::Primary)
-            .filter_map(|r| r.role.platform_role())
-            .collect();
-        PRECEDENCE.into_iter().find(|role| primary.contains(role))
+        let primary = || {
+            self.roles
+                .iter()
+                .filter(|r| r.role_type == RoleType::Primary)
+                .filter_map(|r| r.role.platform_role())
+        };
+        PRECEDENCE
+            .into_iter()
+            .find(|role| primary().any(|r| r == *role))
     }
 
     /// The role rows the user's record keeps: none when they say nothing
@@ -178,21 +180,61 @@ impl UserRoleSet {
 
 /// Every user's roles, read from `roles.csv` before `users.csv` (a user's
 /// record needs them). Holds the accepted role rows of the package in memory:
-/// a few hundred bytes a role.
-#[derive(Debug, Default)]
+/// a few hundred bytes a role; the users' ids in one text.
 pub struct UserRoles {
-    pub(crate) by_user: FxHashMap<String, UserRoleSet>,
+    /// Each user's place in `sets`.
+    index: IdMap<u32>,
+    sets: Vec<UserRoleSet>,
+}
+
+impl Default for UserRoles {
+    fn default() -> Self {
+        UserRoles {
+            index: IdMap::with_capacity(1024),
+            sets: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for UserRoles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UserRoles {{ {} users }}", self.sets.len())
+    }
 }
 
 impl UserRoles {
     /// The roles of `user`, if `roles.csv` has any.
     pub(crate) fn get(&self, user: &str) -> Option<&UserRoleSet> {
-        self.by_user.get(user)
+        self.index.get(user).map(|&i| &self.sets[i as usize])
     }
 
-    /// Adds an accepted role row of `user`.
-    pub(crate) fn add(&mut self, user: &str, role: RoleAssignment) {
-        let set = self.by_user.entry(user.to_string()).or_default();
+    /// Every user with roles, and its roles, in no order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &UserRoleSet)> {
+        self.index
+            .iter()
+            .map(|(user, &i)| (user, &self.sets[i as usize]))
+    }
+
+    /// Sets what is wrong with each user's roles, as `problem` says.
+    pub(crate) fn mark(&mut self, mut problem: impl FnMut(&str, &UserRoleSet) -> Option<RolesProblem>) {
+        for (user, &i) in self.index.iter() {
+            let set = &mut self.sets[i as usize];
+            set.problem = problem(user, set);
+        }
+    }
+
+    /// Adds an accepted role row of `user`; `false` (and nothing added)
+    /// when the users' ids outgrow 4 GiB of text.
+    pub(crate) fn add(&mut self, user: &str, role: RoleAssignment) -> bool {
+        let next = self.sets.len() as u32;
+        let set = match self.index.get_or_insert(user, next) {
+            Ok(Some(&mut i)) => &mut self.sets[i as usize],
+            Ok(None) => {
+                self.sets.push(UserRoleSet::default());
+                self.sets.last_mut().expect("just pushed")
+            }
+            Err(_) => return false,
+        };
         if set.roles.is_empty() {
             // Most users have one role: room for four (what a push makes)
             // would triple the memory roles take.
@@ -206,11 +248,12 @@ impl UserRoles {
             set.orgs.push_str(org);
         }
         set.roles.push(role);
+        true
     }
 
     /// How many users have roles.
     pub fn users(&self) -> usize {
-        self.by_user.len()
+        self.sets.len()
     }
 }
 

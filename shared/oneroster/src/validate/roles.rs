@@ -214,7 +214,14 @@ impl Scanner<'_> {
                 .in_column("orgSourcedId"),
             );
         }
-        roles.add(user, role);
+        if !roles.add(user, role) {
+            self.sink.error(error(
+                IssueCode::RecordTooLong,
+                "the users' ids in roles.csv are over 4 GiB of text; the role is not imported"
+                    .into(),
+            ));
+            return false;
+        }
         true
     }
 
@@ -229,7 +236,7 @@ impl Scanner<'_> {
             return;
         }
         let mut issues: Vec<Issue> = Vec::new();
-        for (user, set) in &roles.by_user {
+        for (user, set) in roles.iter() {
             if users.ids.get(user).is_some() {
                 continue;
             }
@@ -257,7 +264,7 @@ impl Scanner<'_> {
 /// gets an error at the row that breaks it, and its roles are marked unusable.
 fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     let mut issues: Vec<Issue> = Vec::new();
-    for (user, set) in roles.by_user.iter_mut() {
+    roles.mark(|user, set| {
         let mut first: Option<RolesProblem> = None;
         for org in set.orgs.split(',') {
             let at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
@@ -288,8 +295,8 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
                 first = Some(RolesProblem { line, code });
             }
         }
-        set.problem = first;
-    }
+        first
+    });
     issues.sort_by_key(|i| i.line);
     issues.into_iter().for_each(|i| sink.error(i));
 }
