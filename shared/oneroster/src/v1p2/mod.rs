@@ -10,9 +10,9 @@
 //! and `roles` every role row; so a district delivered in 1.1 and in 1.2
 //! gives the same `role` and `orgSourcedIds`.
 
+use crate::idset::IdMap;
 use crate::model::{Role, RoleType, UserRole};
 use chrono::{DateTime, NaiveDate, Utc};
-use crate::idset::IdMap;
 use serde::{Deserialize, Serialize};
 
 pub mod columns;
@@ -216,7 +216,10 @@ impl UserRoles {
     }
 
     /// Sets what is wrong with each user's roles, as `problem` says.
-    pub(crate) fn mark(&mut self, mut problem: impl FnMut(&str, &UserRoleSet) -> Option<RolesProblem>) {
+    pub(crate) fn mark(
+        &mut self,
+        mut problem: impl FnMut(&str, &UserRoleSet) -> Option<RolesProblem>,
+    ) {
         for (user, &i) in self.index.iter() {
             let set = &mut self.sets[i as usize];
             set.problem = problem(user, set);

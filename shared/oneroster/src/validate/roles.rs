@@ -8,13 +8,13 @@ use super::scan::{Resolution, Scanner};
 use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{read_failure, Entry};
-use crate::records::{csv_reader, skip_bom, Row, Rows};
+use crate::records::{csv_reader, for_each_record_prepared, skip_bom, Row, Threads};
 use crate::report::{Issue, IssueCode, IssueSink, Severity, MAX_RECORD_BYTES};
 use crate::rows::RowCx;
 use crate::schema::ColumnMap;
 use crate::v1p2::columns::{ROLES, ROLES_FILE, USER_PROFILES_FILE};
 use crate::v1p2::roles::{parse_role, RoleRow};
-use crate::v1p2::{RolesProblem, UserRoles};
+use crate::v1p2::{RoleAssignment, RolesProblem, UserRoles};
 use std::io::Read;
 
 /// What reading `roles.csv` found, for the report.
@@ -98,7 +98,7 @@ impl Scanner<'_> {
         };
         let package = self.package;
         let result = package.with_entry(entry, |read| {
-            self.read_roles(read, &mut roles, &mut outcome);
+            self.read_roles(read, entry.size, &mut roles, &mut outcome);
         });
         if let Err(e) = result {
             self.sink.fatal(read_failure(ROLES_FILE, &e));
@@ -111,6 +111,7 @@ impl Scanner<'_> {
     fn read_roles(
         &mut self,
         read: &mut (dyn Read + Send),
+        size: u64,
         roles: &mut UserRoles,
         outcome: &mut RolesOutcome,
     ) {
@@ -122,67 +123,41 @@ impl Scanner<'_> {
         let Some(map) = self.read_header(ROLES_FILE, ROLES, "1.2", &mut reader) else {
             return;
         };
-        let mut rows = Rows::default();
         // The role ids met, in one text (not one allocation an id).
         let mut seen = IdMap::with_capacity(1024);
-        loop {
-            rows.clear();
-            match reader.read(&mut rows) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return self.csv_fatal(ROLES_FILE, &e),
-            }
-            outcome.rows += 1;
-            if !self.role_row(&map, &rows.get(0), &mut seen, roles) {
-                outcome.rejected += 1;
-            }
+        let result = for_each_record_prepared(
+            &mut reader,
+            Threads::for_file(size),
+            |row, prepared: &mut PreparedRole, _: &mut ()| prepared.prepare(&map, row),
+            |_, prepared| {
+                outcome.rows += 1;
+                if !self.take_role(prepared, &mut seen, roles) {
+                    outcome.rejected += 1;
+                }
+                true
+            },
+        );
+        if let Err(e) = result {
+            self.csv_fatal(ROLES_FILE, &e);
         }
     }
 
-    /// Checks one role row and adds it to its user's roles; `false` when it is rejected.
-    fn role_row(
+    /// Reports what `prepared` found and adds its role to its user's roles
+    /// unless its id was met before; `false` when the row is rejected.
+    fn take_role(
         &mut self,
-        map: &ColumnMap,
-        row: &Row<'_>,
+        prepared: &mut PreparedRole,
         seen: &mut IdMap<()>,
         roles: &mut UserRoles,
     ) -> bool {
-        let line = row.line();
+        prepared.errors.drain(..).for_each(|e| self.sink.error(e));
+        prepared.warnings.drain(..).for_each(|w| self.sink.warn(w));
+        let Some((user, role)) = prepared.role.take() else {
+            return prepared.accepted;
+        };
+        let line = role.line;
         let error = |code, message: String| {
             Issue::new(Severity::Error, ROLES_FILE, code, message).at_line(line)
-        };
-        if let Some(size) = row.too_long {
-            self.sink.error(error(
-                IssueCode::RecordTooLong,
-                format!(
-                    "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes are accepted"
-                ),
-            ));
-            return false;
-        }
-        if row.record.len() > map.width {
-            self.sink.error(error(
-                IssueCode::FieldCount,
-                format!(
-                    "the row has {} fields but the header has {}; the columns would be misaligned",
-                    row.record.len(),
-                    map.width
-                ),
-            ));
-            return false;
-        }
-        let mut cx = RowCx::for_file(row.record, map, ROLES_FILE, line, true);
-        let parsed = parse_role(&mut cx, FileMode::Bulk);
-        cx.errors.drain(..).for_each(|e| self.sink.error(e));
-        for (code, column, message) in cx.quirks.drain(..) {
-            self.sink.warn(
-                Issue::new(Severity::Warning, ROLES_FILE, code, message)
-                    .at_line(line)
-                    .in_column(map.name(column)),
-            );
-        }
-        let Some(RoleRow::Active { user, role }) = parsed else {
-            return parsed.is_some();
         };
         // Ids beyond 4 GiB of text (far past any archive's limits) go unchecked.
         if let Ok(Some(())) = seen.get_or_insert(&role.sourced_id, ()) {
@@ -214,7 +189,7 @@ impl Scanner<'_> {
                 .in_column("orgSourcedId"),
             );
         }
-        if !roles.add(user, role) {
+        if !roles.add(&user, role) {
             self.sink.error(error(
                 IssueCode::RecordTooLong,
                 "the users' ids in roles.csv are over 4 GiB of text; the role is not imported"
@@ -299,4 +274,62 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     });
     issues.sort_by_key(|i| i.line);
     issues.into_iter().for_each(|i| sink.error(i));
+}
+
+/// One row of `roles.csv` parsed on a preparing thread (see
+/// [`for_each_record_prepared`]): what the scanner takes from it, in order.
+#[derive(Default)]
+struct PreparedRole {
+    /// The user and the role of an accepted, active row.
+    role: Option<(String, RoleAssignment)>,
+    /// Accepted: an active role, or a deletion.
+    accepted: bool,
+    errors: Vec<Issue>,
+    warnings: Vec<Issue>,
+}
+
+impl PreparedRole {
+    /// Parses `row` (a row of the file whose header is `map`).
+    fn prepare(&mut self, map: &ColumnMap, row: &Row<'_>) {
+        self.role = None;
+        self.accepted = false;
+        let line = row.line();
+        let error = |code, message: String| {
+            Issue::new(Severity::Error, ROLES_FILE, code, message).at_line(line)
+        };
+        if let Some(size) = row.too_long {
+            self.errors.push(error(
+                IssueCode::RecordTooLong,
+                format!(
+                    "the row is {size} bytes long; at most {MAX_RECORD_BYTES} bytes are accepted"
+                ),
+            ));
+            return;
+        }
+        if row.record.len() > map.width {
+            self.errors.push(error(
+                IssueCode::FieldCount,
+                format!(
+                    "the row has {} fields but the header has {}; the columns would be misaligned",
+                    row.record.len(),
+                    map.width
+                ),
+            ));
+            return;
+        }
+        let mut cx = RowCx::for_file(row.record, map, ROLES_FILE, line, true);
+        let parsed = parse_role(&mut cx, FileMode::Bulk);
+        self.errors.append(&mut cx.errors);
+        for (code, column, message) in cx.quirks.drain(..) {
+            self.warnings.push(
+                Issue::new(Severity::Warning, ROLES_FILE, code, message)
+                    .at_line(line)
+                    .in_column(map.name(column)),
+            );
+        }
+        self.accepted = parsed.is_some();
+        if let Some(RoleRow::Active { user, role }) = parsed {
+            self.role = Some((user.to_string(), role));
+        }
+    }
 }
