@@ -93,16 +93,25 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
         let chosen = self.rekey_pairs(run, rekey)?;
-        let resumed = self.resumed_pairs(run, &state, &plan)?;
+        let resumed = self.resumed_pairs(run, &state, &plan).await?;
         let (plan, pairs) = if chosen.is_some() || !resumed.is_empty() {
+            // A re-key stopped part way is carried on; only one the person
+            // chose moves a Primary Administrator.
+            let move_admins = chosen.is_some();
+            if !move_admins {
+                run.warnings.push(format!("{} records of a re-key stopped part way were carried on (archived `rekeyed`, first seen kept)", resumed.len()));
+            }
             let chosen = chosen.unwrap_or_default();
             let (rewritten, all) = self.rekeyed_plan(run, &plan, &chosen, resumed).await?;
             self.note_rekey(run, lease, &mut state, &all).await?;
-            self.link_rekeys(&run.tenant, &all, true).await?;
+            for admin in self.link_rekeys(&run.tenant, &all, move_admins).await? {
+                run.warnings.push(format!("user {admin} was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)"));
+            }
             (rewritten, Some(all))
         } else {
             (plan, None)
         };
+        state.rekey_in_progress = None;
         // Apply under the approver's lease, writing as the held run.
         let tenant = run.tenant.clone();
         let written = self.apply_with_images(&tenant, lease, run, &plan).await?;

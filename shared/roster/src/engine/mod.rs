@@ -382,7 +382,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             false => Some(self.hold_schools_apart(tenant, run, plan)?),
         };
         let to_apply = apart.as_ref().map_or(plan, |part| &part.applied);
-        let resumed = self.resumed_pairs(run, &state, to_apply)?;
+        let resumed = self.resumed_pairs(run, &state, to_apply).await?;
         let rekeys = self.exact_rekeys(run, to_apply, resumed).await?;
         if let Some((_, pairs)) = &rekeys {
             self.note_rekey(run, lease, &mut state, pairs).await?;
@@ -397,6 +397,11 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let _ = std::fs::remove_file(plan);
         if let Some(part) = apart.as_mut() {
             self.record_school_part(tenant, part).await?;
+        }
+        // A re-key's pairs in a school part held apart are carried on when
+        // it is approved.
+        if apart.is_none() {
+            state.rekey_in_progress = None;
         }
         self.finish_applied(tenant, lease, run, state, written)
             .await?;
@@ -479,7 +484,6 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
                 state.last_full_pull_at = run.generated_at.or(state.last_full_pull_at);
             }
         }
-        state.rekey_in_progress = None;
         state.last_applied_run = Some(run.run_id.clone());
         state.last_applied_at = Some(Utc::now());
         self.store.put_state(tenant, &state, lease).await?;

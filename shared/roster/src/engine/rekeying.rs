@@ -202,13 +202,21 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .cloned()
             .collect();
         all.extend(self.derived_pairs(&run.tenant, plan, &renames).await?);
-        let paired: HashSet<(EntityKind, String)> =
-            all.iter().map(|(k, p)| (*k, p.old.clone())).collect();
-        all.extend(
-            resumed
-                .into_iter()
-                .filter(|(k, p)| !paired.contains(&(*k, p.old.clone()))),
-        );
+        // A resumed pair whose old or new record is paired already is not
+        // made a second time.
+        let mut paired: HashSet<(EntityKind, String)> = all
+            .iter()
+            .flat_map(|(k, p)| [(*k, p.old.clone()), (*k, p.new.clone())])
+            .collect();
+        for (kind, pair) in resumed {
+            let fresh = !paired.contains(&(kind, pair.old.clone()))
+                && !paired.contains(&(kind, pair.new.clone()));
+            if fresh {
+                paired.insert((kind, pair.old.clone()));
+                paired.insert((kind, pair.new.clone()));
+                all.push((kind, pair));
+            }
+        }
         let mut first_seen: HashMap<(EntityKind, String), (DateTime<Utc>, String)> = HashMap::new();
         for kind in [EntityKind::Users].into_iter().chain(DERIVED) {
             let ids: Vec<String> = all
@@ -236,7 +244,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             let mut w: PlannedWrite = w?;
             if w.sis.is_none() && olds.contains(&(w.kind, w.id.as_str())) {
                 w.reason = Some(ArchiveReason::Rekeyed);
-            } else if let Some(old) = old_of.get(&(w.kind, w.id.as_str())) {
+            } else if let Some(old) = old_of
+                .get(&(w.kind, w.id.as_str()))
+                .filter(|_| w.sis.is_some())
+            {
                 let seen = first_seen.get(&(w.kind, old.to_string())).cloned();
                 w.first_seen = seen.or(w.first_seen);
             }

@@ -174,15 +174,9 @@ async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + Platf
 ) {
     let store = std::sync::Arc::new(store);
     let bench = Bench::new();
-    let mut full = District::new(40, 2);
-    for (i, s) in full.students.iter_mut().enumerate() {
-        s.state_id = Some(format!("S{i}"));
-    }
-    let mut next = full.clone();
-    for s in next.students.iter_mut().take(3) {
-        s.id = s.id.replace("stu-", "new-");
-    }
-    for at in 0..16 {
+    let full = forty_with_state_ids();
+    let next = three_rekeyed(&full);
+    for at in 0.. {
         let t = tenant(store.as_ref(), &format!("k{at}")).await;
         sync(store.as_ref(), &bench, &t, &full, None).await;
         let path = bench.package(&next);
@@ -190,6 +184,11 @@ async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + Platf
         let stopped = Engine::new(&faulty, &bench.artifacts)
             .sync_package(&t, &path, source(&path), Delivered::now(None))
             .await;
+        if stopped.is_ok() {
+            // Past the last write: every stop before it was tried.
+            assert!(at > 10, "only {at} writes");
+            break;
+        }
         let run = sync(store.as_ref(), &bench, &t, &next, None).await;
         assert_eq!(run.status, RunStatus::Applied, "at {at}: {}", run.message);
         for (kind, old, new) in [
@@ -217,8 +216,68 @@ async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + Platf
     }
 }
 
+/// 40 students with state ids; `three_rekeyed` gives three of them new ids.
+fn forty_with_state_ids() -> District {
+    let mut full = District::new(40, 2);
+    for (i, s) in full.students.iter_mut().enumerate() {
+        s.state_id = Some(format!("S{i}"));
+    }
+    full
+}
+
+fn three_rekeyed(full: &District) -> District {
+    let mut next = full.clone();
+    for s in next.students.iter_mut().take(3) {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    next
+}
+
+async fn a_stopped_rekey_the_district_undoes_is_not_carried_on<S: Store + PlatformEdits>(store: S) {
+    let store = std::sync::Arc::new(store);
+    let bench = Bench::new();
+    let full = forty_with_state_ids();
+    let next = three_rekeyed(&full);
+    for at in 0.. {
+        let t = tenant(store.as_ref(), &format!("u{at}")).await;
+        sync(store.as_ref(), &bench, &t, &full, None).await;
+        store
+            .set_primary_admin(&t.tenant, "stu-0001", true)
+            .await
+            .unwrap();
+        let path = bench.package(&next);
+        let faulty = Faulty::new(store.clone(), at);
+        let stopped = Engine::new(&faulty, &bench.artifacts)
+            .sync_package(&t, &path, source(&path), Delivered::now(None))
+            .await;
+        if stopped.is_ok() {
+            break;
+        }
+        // The district goes back to the old ids.
+        let run = sync(store.as_ref(), &bench, &t, &full, None).await;
+        assert_eq!(run.status, RunStatus::Applied, "at {at}: {}", run.message);
+        assert!(!run.message.contains("re-key"), "at {at}: {}", run.message);
+        let old = entity(store.as_ref(), &t.tenant, EntityKind::Users, "stu-0001").await;
+        assert!(old.archive.is_none(), "at {at}: the old id is back");
+        assert!(
+            old.primary_admin,
+            "at {at}: the Primary Administrator stays one"
+        );
+        assert_eq!(
+            store.primary_admins(&t.tenant).await.unwrap(),
+            ["stu-0001"],
+            "at {at}"
+        );
+        let again = sync(store.as_ref(), &bench, &t, &full, None).await;
+        assert_eq!(again.total_writes(), 0, "at {at}: {}", again.message);
+        let state = store.get_state(&t.tenant).await.unwrap();
+        assert_eq!(state.rekey_in_progress, None, "at {at}");
+    }
+}
+
 conformance!(
     a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
     a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
     a_rekey_stopped_at_any_write_carries_on_when_run_again,
+    a_stopped_rekey_the_district_undoes_is_not_carried_on,
 );

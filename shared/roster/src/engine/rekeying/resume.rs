@@ -3,8 +3,10 @@
 //! first, so that the next run carries on those it still writes: a new
 //! record it inserts keeps its old one's first seen, an old one it
 //! archives is archived as `rekeyed`, whichever of the two the stopped run
-//! had written. The next applied run clears the name.
+//! had written. The next run applied in full (nothing of it held apart)
+//! or approved clears the name; a revert leaves it.
 
+use super::READ_CHUNK;
 use crate::artifacts::Artifacts;
 use crate::engine::Engine;
 use crate::error::SyncError;
@@ -14,7 +16,7 @@ use crate::run::RunRecord;
 use crate::store::{Lease, Store};
 use crate::tenant::TenantState;
 use oneroster::EntityKind;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// The file of a re-key's pairs, kept with the run applying it.
@@ -22,7 +24,8 @@ const IN_PROGRESS_FILE: &str = "rekey-in-progress.json";
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Names `pairs` in `state` (written under `lease`) before any of them
-    /// is linked or applied.
+    /// is linked or applied, with those of a re-key stopped earlier that
+    /// this run does not carry on (a school part held apart may).
     pub(in crate::engine) async fn note_rekey(
         &self,
         run: &RunRecord,
@@ -30,11 +33,21 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         state: &mut TenantState,
         pairs: &[(EntityKind, Pair)],
     ) -> Result<(), SyncError> {
+        let mut named = pairs.to_vec();
+        if let Some(Ok(earlier)) = state.rekey_in_progress.as_ref().map(|r| self.read_pairs(r)) {
+            let known: HashSet<(EntityKind, String)> =
+                pairs.iter().map(|(k, p)| (*k, p.old.clone())).collect();
+            named.extend(
+                earlier
+                    .into_iter()
+                    .filter(|(k, p)| !known.contains(&(*k, p.old.clone()))),
+            );
+        }
         let path = self
             .artifacts
             .scratch(&run.tenant, &run.run_id, IN_PROGRESS_FILE)?;
         let text =
-            serde_json::to_vec(pairs).map_err(|e| SyncError::io("writing re-key pairs", e))?;
+            serde_json::to_vec(&named).map_err(|e| SyncError::io("writing re-key pairs", e))?;
         std::fs::write(&path, text)?;
         let kept = self
             .artifacts
@@ -44,10 +57,13 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         Ok(())
     }
 
-    /// The pairs of a stopped re-key `state` names that `plan` still
-    /// writes (archives the old record of, or inserts the new one of). When
-    /// they cannot be read, none, with a warning on `run`.
-    pub(in crate::engine) fn resumed_pairs(
+    /// The pairs of a stopped re-key `state` names that are still re-keys
+    /// after `plan` and that it still writes: its old record archived (by
+    /// `plan`, or already) and not delivered again, its new one inserted
+    /// by `plan` or stored active and not archived by it, and `plan`
+    /// archiving the old or inserting the new. When they cannot be read,
+    /// none, with a warning on `run`.
+    pub(in crate::engine) async fn resumed_pairs(
         &self,
         run: &mut RunRecord,
         state: &TenantState,
@@ -56,27 +72,88 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let Some(reference) = &state.rekey_in_progress else {
             return Ok(Vec::new());
         };
-        let read = self.artifacts.fetch(reference).and_then(|path| {
-            let text = std::fs::read(path)?;
-            serde_json::from_slice::<Vec<(EntityKind, Pair)>>(&text).map_err(std::io::Error::other)
-        });
-        let mut pairs = match read {
+        let pairs = match self.read_pairs(reference) {
             Ok(pairs) => pairs,
             Err(e) => {
                 run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) could not be read ({e}); what is left of it is applied as records archived absent and new ones"));
                 return Ok(Vec::new());
             }
         };
-        let mut written: HashSet<(EntityKind, String)> = HashSet::new();
-        for w in read_plan(plan)? {
-            let w = w?;
-            if w.sis.is_none() || w.before.is_none() {
-                written.insert((w.kind, w.id));
+        let writes = PlanWrites::of(plan)?;
+        let touched: Vec<(EntityKind, Pair)> = pairs
+            .into_iter()
+            .filter(|(kind, p)| writes.archives(*kind, &p.old) || writes.inserts(*kind, &p.new))
+            .filter(|(kind, p)| !writes.upserts(*kind, &p.old) && !writes.archives(*kind, &p.new))
+            .collect();
+        // Whether each id is stored archived, for the records `plan` does not write.
+        let mut archived: HashMap<(EntityKind, String), bool> = HashMap::new();
+        for kind in touched.iter().map(|(k, _)| *k).collect::<HashSet<_>>() {
+            let ids: Vec<String> = touched
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .flat_map(|(_, p)| [p.old.clone(), p.new.clone()])
+                .collect();
+            for chunk in ids.chunks(READ_CHUNK) {
+                for (id, state) in self.store.record_states(&run.tenant, kind, chunk).await? {
+                    archived.insert((kind, id), state.archive.is_some());
+                }
             }
         }
-        pairs.retain(|(kind, p)| {
-            written.contains(&(*kind, p.old.clone())) || written.contains(&(*kind, p.new.clone()))
-        });
-        Ok(pairs)
+        let stored = |kind: EntityKind, id: &str| archived.get(&(kind, id.to_string())).copied();
+        Ok(touched
+            .into_iter()
+            .filter(|(kind, p)| {
+                let old_gone =
+                    writes.archives(*kind, &p.old) || stored(*kind, &p.old) == Some(true);
+                let new_here =
+                    writes.inserts(*kind, &p.new) || stored(*kind, &p.new) == Some(false);
+                old_gone && new_here
+            })
+            .collect())
+    }
+}
+
+impl<S: Store, A: Artifacts> Engine<'_, S, A> {
+    /// The pairs kept at `reference` by [`Self::note_rekey`].
+    fn read_pairs(&self, reference: &str) -> std::io::Result<Vec<(EntityKind, Pair)>> {
+        let text = std::fs::read(self.artifacts.fetch(reference)?)?;
+        serde_json::from_slice(&text).map_err(std::io::Error::other)
+    }
+}
+
+/// What a plan writes, by type and id: archives, inserts, other upserts.
+#[derive(Default)]
+struct PlanWrites {
+    archived: HashSet<(EntityKind, String)>,
+    inserted: HashSet<(EntityKind, String)>,
+    upserted: HashSet<(EntityKind, String)>,
+}
+
+impl PlanWrites {
+    fn of(plan: &Path) -> Result<PlanWrites, SyncError> {
+        let mut writes = PlanWrites::default();
+        for w in read_plan(plan)? {
+            let w = w?;
+            let set = match (&w.sis, &w.before) {
+                (None, _) => &mut writes.archived,
+                (Some(_), None) => &mut writes.inserted,
+                (Some(_), Some(_)) => &mut writes.upserted,
+            };
+            set.insert((w.kind, w.id));
+        }
+        Ok(writes)
+    }
+
+    fn archives(&self, kind: EntityKind, id: &str) -> bool {
+        self.archived.contains(&(kind, id.to_string()))
+    }
+
+    fn inserts(&self, kind: EntityKind, id: &str) -> bool {
+        self.inserted.contains(&(kind, id.to_string()))
+    }
+
+    /// Whether the plan delivers `id` (inserted, updated or made active again).
+    fn upserts(&self, kind: EntityKind, id: &str) -> bool {
+        self.inserts(kind, id) || self.upserted.contains(&(kind, id.to_string()))
     }
 }
