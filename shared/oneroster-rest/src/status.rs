@@ -103,9 +103,10 @@ fn code_minor(object: &Map<String, Value>) -> Option<String> {
 }
 
 /// A description fit to show: no control characters, cut short, and none
-/// at all when it looks like it quotes a credential.
+/// at all when it looks like it quotes a credential or an e-mail address
+/// (a person's).
 fn clean(text: &str) -> Option<String> {
-    if quotes_a_credential(text) {
+    if quotes_a_credential(text) || text.contains('@') {
         return None;
     }
     let mut out: String = text
@@ -134,7 +135,15 @@ fn quotes_a_credential(text: &str) -> bool {
     ]
     .iter()
     .any(|w| lower.contains(w));
-    let opaque = text.split_whitespace().any(|word| {
+    // Words of token characters, whatever quotes, brackets or commas surround them.
+    let separator = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\'' | '"' | '`' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | ',' | ';'
+            )
+    };
+    let opaque = text.split(separator).any(|word| {
         word.len() >= 32
             && word.chars().all(|c| {
                 c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '.' | '_' | '-')
@@ -146,6 +155,23 @@ fn quotes_a_credential(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_token_or_an_email_address_is_never_shown() {
+        let token = "655A0F1E2D3C4B5A69788796A5B4C3D2E1F00126";
+        for text in [
+            format!("invalid token '{token}'"),
+            format!("token ({token}), expired"),
+            format!("bad \"{token}\"."),
+            "user jane.doe@example.org not found".to_string(),
+        ] {
+            assert_eq!(clean(&text), None, "{text}");
+        }
+        assert_eq!(
+            clean("dateLastModified cannot be filtered").as_deref(),
+            Some("dateLastModified cannot be filtered")
+        );
+    }
 
     #[test]
     fn the_code_minor_and_description_are_read_from_every_shape() {
