@@ -190,17 +190,13 @@ async fn a_token_endpoint_refusing_the_core_scope_is_told_with_the_scopes() {
         )),
     );
     let client = Client::new(&server.url, oauth2(&server), options_1p2(100, false)).unwrap();
-    let error = pull(
+    let error = pull_error(
         &client,
-        &[EntityKind::Orgs],
-        &[],
+        EntityKind::Orgs,
         PullMode::Full,
         &dir.path().join("p"),
-        Duration::from_secs(30),
     )
-    .await
-    .unwrap_err()
-    .to_string();
+    .await;
     assert!(
         error.contains("the token endpoint refused the scopes asked for")
             && error.contains(SCOPE_ROSTER_CORE),
@@ -215,17 +211,13 @@ async fn a_refused_delta_filter_says_so_with_the_1p2_code_minor() {
     control(&server, "/_faults", Some(r#"{"refuse_filter": true}"#));
     let client = Client::new(&server.url, oauth2(&server), options_1p2(100, false)).unwrap();
     let since = "2026-01-01T00:00:00Z".parse().unwrap();
-    let error = pull(
+    let error = pull_error(
         &client,
-        &[EntityKind::Users],
-        &[],
+        EntityKind::Users,
         PullMode::Delta { since },
         &dir.path().join("p"),
-        Duration::from_secs(30),
     )
-    .await
-    .unwrap_err()
-    .to_string();
+    .await;
     assert!(
         error.starts_with("users at offset 0: HTTP 400: invalid_filter_field: ")
             && error.contains("the server refuses the `dateLastModified` filter"),
@@ -271,20 +263,29 @@ async fn server_busy_is_retried_and_named_when_it_never_ends() {
         },
     )
     .unwrap();
-    let error = pull(
+    let error = pull_error(
         &client,
-        &[EntityKind::Orgs],
-        &[],
+        EntityKind::Orgs,
         PullMode::Full,
         &dir.path().join("q"),
-        Duration::from_secs(30),
     )
-    .await
-    .unwrap_err()
-    .to_string();
+    .await;
     assert!(
         error.contains("gave up after 2 attempts")
             && error.contains("the server said: server_busy"),
         "{error}"
     );
+}
+
+/// The error a pull of `kind` into `out` ends with.
+async fn pull_error(
+    client: &Client,
+    kind: EntityKind,
+    mode: PullMode,
+    out: &std::path::Path,
+) -> String {
+    pull(client, &[kind], &[], mode, out, Duration::from_secs(30))
+        .await
+        .unwrap_err()
+        .to_string()
 }

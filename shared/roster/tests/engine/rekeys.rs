@@ -13,7 +13,11 @@ use roster::*;
 
 /// 100 students with state ids `S0` …
 fn with_state_ids() -> District {
-    let mut district = District::new(100, 4);
+    state_ids(District::new(100, 4))
+}
+
+/// `district` with its students' state ids `S0` …
+fn state_ids(mut district: District) -> District {
     for (i, s) in district.students.iter_mut().enumerate() {
         s.state_id = Some(format!("S{i}"));
     }
@@ -218,11 +222,7 @@ async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + Platf
 
 /// 40 students with state ids; `three_rekeyed` gives three of them new ids.
 fn forty_with_state_ids() -> District {
-    let mut full = District::new(40, 2);
-    for (i, s) in full.students.iter_mut().enumerate() {
-        s.state_id = Some(format!("S{i}"));
-    }
-    full
+    state_ids(District::new(40, 2))
 }
 
 fn three_rekeyed(full: &District) -> District {
