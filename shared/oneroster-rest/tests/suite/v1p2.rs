@@ -103,13 +103,11 @@ async fn without_demographics_no_demographics_scope_is_asked_for_and_1p1_asks_no
     let server = serve_1p2(dir.path());
     let client = Client::new(&server.url, oauth2(&server), options_1p2(100, false)).unwrap();
     assert_eq!(client.scopes(), [SCOPE_ROSTER_CORE, SCOPE_ROSTER]);
-    pull(
+    pull_into(
         &client,
-        &[EntityKind::Orgs],
-        &[],
+        EntityKind::Orgs,
         PullMode::Full,
         &dir.path().join("a"),
-        Duration::from_secs(30),
     )
     .await
     .unwrap();
@@ -124,13 +122,11 @@ async fn without_demographics_no_demographics_scope_is_asked_for_and_1p1_asks_no
     };
     let client = Client::new(&server.url, oauth2(&server), v1p1).unwrap();
     assert!(client.scopes().is_empty());
-    pull(
+    pull_into(
         &client,
-        &[EntityKind::Orgs],
-        &[],
+        EntityKind::Orgs,
         PullMode::Full,
         &dir.path().join("b"),
-        Duration::from_secs(30),
     )
     .await
     .unwrap();
@@ -277,6 +273,16 @@ async fn server_busy_is_retried_and_named_when_it_never_ends() {
     );
 }
 
+/// A pull of `kind` alone into `out`, within 30 s.
+async fn pull_into(
+    client: &Client,
+    kind: EntityKind,
+    mode: PullMode,
+    out: &std::path::Path,
+) -> Result<oneroster_rest::pull::PullSummary, oneroster_rest::pull::PullError> {
+    pull(client, &[kind], &[], mode, out, Duration::from_secs(30)).await
+}
+
 /// The error a pull of `kind` into `out` ends with.
 async fn pull_error(
     client: &Client,
@@ -284,7 +290,7 @@ async fn pull_error(
     mode: PullMode,
     out: &std::path::Path,
 ) -> String {
-    pull(client, &[kind], &[], mode, out, Duration::from_secs(30))
+    pull_into(client, kind, mode, out)
         .await
         .unwrap_err()
         .to_string()

@@ -104,9 +104,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             let chosen = chosen.unwrap_or_default();
             let (rewritten, all) = self.rekeyed_plan(run, &plan, &chosen, resumed).await?;
             self.note_rekey(run, lease, &mut state, &all).await?;
-            for admin in self.link_rekeys(&run.tenant, &all, move_admins).await? {
-                run.warnings.push(format!("user {admin} was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)"));
-            }
+            self.link_rekeys(run, &all, move_admins).await?;
             (rewritten, Some(all))
         } else {
             (plan, None)

@@ -386,11 +386,7 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let rekeys = self.exact_rekeys(run, to_apply, resumed).await?;
         if let Some((_, pairs)) = &rekeys {
             self.note_rekey(run, lease, &mut state, pairs).await?;
-            for admin in self.link_rekeys(tenant, pairs, false).await? {
-                run.warnings.push(format!(
-                    "user {admin} was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)"
-                ));
-            }
+            self.link_rekeys(run, pairs, false).await?;
         }
         let to_apply = rekeys.as_ref().map_or(to_apply, |(rewritten, _)| rewritten);
         let written = self.apply_with_images(tenant, lease, run, to_apply).await?;

@@ -262,13 +262,14 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// stopped halfway links again when it is planned again; sign-in follows
     /// a link only from a record archived as `rekeyed`). With `move_admins`
     /// (a person approved the re-key) a Primary Administrator stays one under
-    /// the new id; without, the old ids that were one are returned.
+    /// the new id; without, `run` warns of each old id that was one.
     pub(super) async fn link_rekeys(
         &self,
-        tenant: &str,
+        run: &mut RunRecord,
         pairs: &[(EntityKind, Pair)],
         move_admins: bool,
-    ) -> Result<Vec<String>, SyncError> {
+    ) -> Result<(), SyncError> {
+        let tenant = run.tenant.as_str();
         for chunk in pairs.chunks(LINKS_AT_ONCE) {
             let links: Vec<_> = chunk
                 .iter()
@@ -295,10 +296,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     .set_primary_admin(tenant, &pair.old, false)
                     .await?;
             } else {
-                unmoved.push(format!("{} (now {})", pair.old, pair.new));
+                unmoved.push(format!("user {} (now {}) was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)", pair.old, pair.new));
             }
         }
-        Ok(unmoved)
+        run.warnings.extend(unmoved);
+        Ok(())
     }
 
     /// Links one pair (see [`Self::link_rekeys`]).

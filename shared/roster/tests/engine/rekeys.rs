@@ -183,11 +183,7 @@ async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + Platf
     for at in 0.. {
         let t = tenant(store.as_ref(), &format!("k{at}")).await;
         sync(store.as_ref(), &bench, &t, &full, None).await;
-        let path = bench.package(&next);
-        let faulty = Faulty::new(store.clone(), at);
-        let stopped = Engine::new(&faulty, &bench.artifacts)
-            .sync_package(&t, &path, source(&path), Delivered::now(None))
-            .await;
+        let stopped = sync_stopped_at(&store, &bench, &t, &next, at).await;
         if stopped.is_ok() {
             // Past the last write: every stop before it was tried.
             assert!(at > 10, "only {at} writes");
@@ -220,6 +216,21 @@ async fn a_rekey_stopped_at_any_write_carries_on_when_run_again<S: Store + Platf
     }
 }
 
+/// Syncs `district` through a store that fails after `at` writes.
+async fn sync_stopped_at<S: Store>(
+    store: &std::sync::Arc<S>,
+    bench: &Bench,
+    t: &TenantConfig,
+    district: &District,
+    at: u64,
+) -> Result<RunRecord, SyncError> {
+    let path = bench.package(district);
+    let faulty = Faulty::new(store.clone(), at);
+    Engine::new(&faulty, &bench.artifacts)
+        .sync_package(t, &path, source(&path), Delivered::now(None))
+        .await
+}
+
 /// 40 students with state ids; `three_rekeyed` gives three of them new ids.
 fn forty_with_state_ids() -> District {
     state_ids(District::new(40, 2))
@@ -245,11 +256,7 @@ async fn a_stopped_rekey_the_district_undoes_is_not_carried_on<S: Store + Platfo
             .set_primary_admin(&t.tenant, "stu-0001", true)
             .await
             .unwrap();
-        let path = bench.package(&next);
-        let faulty = Faulty::new(store.clone(), at);
-        let stopped = Engine::new(&faulty, &bench.artifacts)
-            .sync_package(&t, &path, source(&path), Delivered::now(None))
-            .await;
+        let stopped = sync_stopped_at(&store, &bench, &t, &next, at).await;
         if stopped.is_ok() {
             break;
         }
