@@ -6,6 +6,7 @@
 # Usage: infra/fuzz.sh [SECONDS]      (default 30 per target)
 #        infra/fuzz.sh --minimise     rewrite fuzz/seeds/* to a minimal set with the same coverage
 # Env:   FUZZ_TARGETS="rows sso_query"  run only these targets
+#        FUZZ_RUNS=10000000  stop each target after that many executions (or SECONDS, first)
 #
 # It installs what it needs, idempotently: the nightly toolchain (rustup) and cargo-fuzz
 # (under .tools/cargo-fuzz). Builds go to target/fuzz; the corpus grown by a run, the
@@ -60,7 +61,7 @@ for t in $TARGETS; do
   status=0
   # One process, one core; -rss_limit_mb is the memory promise (a finding past it).
   cargo +nightly fuzz run "${BUILD[@]}" "$t" "$OUT/corpus/$t" "fuzz/seeds/$t" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=1024 -timeout=10 \
+    -max_total_time="$SECONDS_PER_TARGET" -runs="${FUZZ_RUNS:--1}" -rss_limit_mb=1024 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$t/" \
     >"$OUT/logs/$t.log" 2>&1 || status=$?
   execs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$OUT/logs/$t.log" | grep -o '[0-9]*$' || echo '?')"
