@@ -125,13 +125,46 @@ pub(crate) struct RolesProblem {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UserRoleSet {
     pub(crate) roles: Vec<RoleAssignment>,
-    /// The distinct orgs of the roles, in file order, comma-separated.
-    pub(crate) orgs: String,
+    /// The distinct orgs of the roles, in file order, comma-separated, once
+    /// there are two (until then, the first role's org: see [`Self::orgs`]).
+    orgs: String,
     /// Set when the roles break a rule (exactly one primary role per org).
     pub(crate) problem: Option<RolesProblem>,
 }
 
 impl UserRoleSet {
+    /// The distinct orgs of the roles, in file order, comma-separated.
+    pub(crate) fn orgs(&self) -> &str {
+        match self.roles.first() {
+            Some(first) if self.orgs.is_empty() => &first.org_sourced_id,
+            _ => &self.orgs,
+        }
+    }
+
+    /// One role, primary: no rule of roles.csv can be broken.
+    fn one_primary_role(&self) -> bool {
+        matches!(self.roles.as_slice(), [only] if only.role_type == RoleType::Primary)
+    }
+
+    /// Adds a role row of the user's after those it has.
+    fn add(&mut self, role: RoleAssignment) {
+        // Most users have one org: its text is the role's own until a second.
+        let org = role.org_sourced_id.as_str();
+        if !self.roles.is_empty() && !self.orgs().split(',').any(|o| o == org) {
+            if self.orgs.is_empty() {
+                self.orgs = self.roles[0].org_sourced_id.clone();
+            }
+            self.orgs.push(',');
+            self.orgs.push_str(org);
+        }
+        if self.roles.is_empty() {
+            // Most users have one role: room for four (what a push makes)
+            // would triple the memory roles take.
+            self.roles.reserve_exact(1);
+        }
+        self.roles.push(role);
+    }
+
     /// The role that decides for the user: of its primary roles that the
     /// platform knows, the most privileged (administrator, teacher, aide,
     /// proctor, student, guardian, parent, relative). `None` when no
@@ -189,10 +222,7 @@ pub struct UserRoles {
 
 impl Default for UserRoles {
     fn default() -> Self {
-        UserRoles {
-            index: IdMap::with_capacity(1024),
-            sets: Vec::new(),
-        }
+        UserRoles::with_capacity(1024)
     }
 }
 
@@ -203,6 +233,14 @@ impl std::fmt::Debug for UserRoles {
 }
 
 impl UserRoles {
+    /// Room for about `users` users.
+    pub(crate) fn with_capacity(users: usize) -> Self {
+        UserRoles {
+            index: IdMap::with_capacity(users),
+            sets: Vec::with_capacity(users),
+        }
+    }
+
     /// The roles of `user`, if `roles.csv` has any.
     pub(crate) fn get(&self, user: &str) -> Option<&UserRoleSet> {
         self.index.get(user).map(|&i| &self.sets[i as usize])
@@ -215,14 +253,23 @@ impl UserRoles {
             .map(|(user, &i)| (user, &self.sets[i as usize]))
     }
 
-    /// Sets what is wrong with each user's roles, as `problem` says.
+    /// Sets what is wrong with each user's roles, as `problem` says. A user
+    /// with one role, primary (most users), breaks no rule and is not asked
+    /// about: the sets are walked in order, and the ids looked up only when
+    /// some user has more roles.
     pub(crate) fn mark(
         &mut self,
         mut problem: impl FnMut(&str, &UserRoleSet) -> Option<RolesProblem>,
     ) {
+        let asked: Vec<bool> = self.sets.iter().map(|s| !s.one_primary_role()).collect();
+        if !asked.contains(&true) {
+            return;
+        }
         for (user, &i) in self.index.iter() {
-            let set = &mut self.sets[i as usize];
-            set.problem = problem(user, set);
+            if asked[i as usize] {
+                let set = &mut self.sets[i as usize];
+                set.problem = problem(user, set);
+            }
         }
     }
 
@@ -230,27 +277,15 @@ impl UserRoles {
     /// when the users' ids outgrow 4 GiB of text.
     pub(crate) fn add(&mut self, user: &str, role: RoleAssignment) -> bool {
         let next = self.sets.len() as u32;
-        let set = match self.index.get_or_insert(user, next) {
-            Ok(Some(&mut i)) => &mut self.sets[i as usize],
+        match self.index.get_or_insert(user, next) {
+            Ok(Some(&mut i)) => self.sets[i as usize].add(role),
             Ok(None) => {
-                self.sets.push(UserRoleSet::default());
-                self.sets.last_mut().expect("just pushed")
+                let mut set = UserRoleSet::default();
+                set.add(role);
+                self.sets.push(set);
             }
             Err(_) => return false,
-        };
-        if set.roles.is_empty() {
-            // Most users have one role: room for four (what a push makes)
-            // would triple the memory roles take.
-            set.roles.reserve_exact(1);
         }
-        let org = role.org_sourced_id.as_str();
-        if !set.orgs.split(',').any(|o| o == org) {
-            if !set.orgs.is_empty() {
-                set.orgs.push(',');
-            }
-            set.orgs.push_str(org);
-        }
-        set.roles.push(role);
         true
     }
 
@@ -285,12 +320,41 @@ mod tests {
         roles.add("u", role(RoleType::Secondary, UserRole::Guardian, "s1"));
         roles.add("u", role(RoleType::Primary, UserRole::Principal, "s2"));
         let set = roles.get("u").unwrap();
-        assert_eq!(set.orgs, "s1,s2");
+        assert_eq!(set.orgs(), "s1,s2");
         assert_eq!(set.platform_role(), Some(Role::Administrator));
         let mut counselor = UserRoles::default();
         counselor.add("c", role(RoleType::Primary, UserRole::Counselor, "s1"));
         counselor.add("c", role(RoleType::Secondary, UserRole::Teacher, "s1"));
         assert_eq!(counselor.get("c").unwrap().platform_role(), None);
+    }
+
+    #[test]
+    fn only_users_with_more_than_one_primary_role_are_asked_about() {
+        let mut roles = UserRoles::default();
+        roles.add("plain", role(RoleType::Primary, UserRole::Student, "s1"));
+        let mut asked = Vec::new();
+        roles.mark(|user, _| {
+            asked.push(user.to_string());
+            None
+        });
+        assert!(asked.is_empty());
+
+        roles.add("secondary", role(RoleType::Secondary, UserRole::Aide, "s1"));
+        roles.add("two", role(RoleType::Primary, UserRole::Teacher, "s1"));
+        roles.add("two", role(RoleType::Primary, UserRole::Teacher, "s1"));
+        let problem = RolesProblem {
+            line: 3,
+            code: crate::report::IssueCode::NoPrimaryRole,
+        };
+        roles.mark(|user, _| {
+            asked.push(user.to_string());
+            Some(problem)
+        });
+        asked.sort();
+        assert_eq!(asked, ["secondary", "two"]);
+        assert_eq!(roles.get("plain").unwrap().problem, None);
+        assert_eq!(roles.get("two").unwrap().problem, Some(problem));
+        assert_eq!(roles.get("two").unwrap().orgs(), "s1");
     }
 
     #[test]

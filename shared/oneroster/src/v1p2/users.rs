@@ -37,7 +37,7 @@ pub(crate) fn parse_user<'r>(
     Some(User {
         common,
         enabled_user: enabled_user??,
-        org_sourced_ids: List(&set.orgs),
+        org_sourced_ids: List(set.orgs()),
         role,
         username: username?,
         user_ids: user_ids?,

@@ -91,7 +91,8 @@ impl Scanner<'_> {
     /// Reads `roles.csv` into the scanner's user roles, checking each row
     /// and then the primary-role rule.
     pub(super) fn scan_roles(&mut self, entry: &Entry) -> RolesOutcome {
-        let mut roles = UserRoles::default();
+        // About one user a role row of 100 bytes, sized as a file's ids are.
+        let mut roles = UserRoles::with_capacity(super::scan::id_table_size(entry.size));
         let mut outcome = RolesOutcome {
             mode: Some(FileMode::Bulk),
             ..RolesOutcome::default()
@@ -124,7 +125,7 @@ impl Scanner<'_> {
             return;
         };
         // The role ids met, in one text (not one allocation an id).
-        let mut seen = IdMap::with_capacity(1024);
+        let mut seen = IdMap::with_capacity(super::scan::id_table_size(size));
         let result = for_each_record_prepared(
             &mut reader,
             Threads::for_file(size),
@@ -152,7 +153,7 @@ impl Scanner<'_> {
     ) -> bool {
         prepared.errors.drain(..).for_each(|e| self.sink.error(e));
         prepared.warnings.drain(..).for_each(|w| self.sink.warn(w));
-        let Some((user, role)) = prepared.role.take() else {
+        let Some(role) = prepared.role.take() else {
             return prepared.accepted;
         };
         let line = role.line;
@@ -189,7 +190,7 @@ impl Scanner<'_> {
                 .in_column("orgSourcedId"),
             );
         }
-        if !roles.add(&user, role) {
+        if !roles.add(&prepared.user, role) {
             self.sink.error(error(
                 IssueCode::RecordTooLong,
                 "the users' ids in roles.csv are over 4 GiB of text; the role is not imported"
@@ -241,7 +242,7 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     let mut issues: Vec<Issue> = Vec::new();
     roles.mark(|user, set| {
         let mut first: Option<RolesProblem> = None;
-        for org in set.orgs.split(',') {
+        for org in set.orgs().split(',') {
             let at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
             let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
             let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
@@ -280,8 +281,10 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
 /// [`for_each_record_prepared`]): what the scanner takes from it, in order.
 #[derive(Default)]
 struct PreparedRole {
-    /// The user and the role of an accepted, active row.
-    role: Option<(String, RoleAssignment)>,
+    /// The role of an accepted, active row.
+    role: Option<RoleAssignment>,
+    /// Its user (a buffer kept from row to row).
+    user: String,
     /// Accepted: an active role, or a deletion.
     accepted: bool,
     errors: Vec<Issue>,
@@ -329,7 +332,9 @@ impl PreparedRole {
         }
         self.accepted = parsed.is_some();
         if let Some(RoleRow::Active { user, role }) = parsed {
-            self.role = Some((user.to_string(), role));
+            self.user.clear();
+            self.user.push_str(user);
+            self.role = Some(role);
         }
     }
 }

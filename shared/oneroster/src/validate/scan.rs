@@ -169,15 +169,20 @@ pub(super) const NO_COLUMN: usize = usize::MAX;
 /// The most ids a file's table is sized for before its rows are seen (about 8 MB).
 const ID_TABLE_PRESIZE: u64 = 256 * 1024;
 
+/// How many ids to size a table for, for a file of `size` bytes: rows are
+/// rarely shorter than 100 bytes, so roughly one an 100 bytes, but only so
+/// far; past that it grows with the ids it meets, so one huge field does
+/// not reserve memory.
+pub(super) fn id_table_size(size: u64) -> usize {
+    (size / 100).min(ID_TABLE_PRESIZE) as usize
+}
+
 impl Scanner<'_> {
     pub(super) fn scan(&mut self, kind: EntityKind, mode: FileMode, entry: Entry) -> FileOutcome {
         let mut scan = FileScan {
             kind,
             mode,
-            // Rows are rarely shorter than 100 bytes: size the table roughly from
-            // the file, but only so far; past that it grows with the ids it
-            // meets, so one huge field does not reserve memory.
-            ids: IdMap::with_capacity((entry.size / 100).min(ID_TABLE_PRESIZE) as usize),
+            ids: IdMap::with_capacity(id_table_size(entry.size)),
             outcome: FileOutcome {
                 mode,
                 entry: Some(entry.clone()),
