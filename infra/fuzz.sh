@@ -6,7 +6,8 @@
 # Usage: infra/fuzz.sh [SECONDS]      (default 30 per target)
 #        infra/fuzz.sh --minimise     rewrite fuzz/seeds/* to a minimal set with the same coverage
 # Env:   FUZZ_TARGETS="rows sso_query"  run only these targets
-#        FUZZ_RUNS=10000000  stop each target after that many executions (or SECONDS, first)
+#        FUZZ_RUNS=10000000  stop each target at that many executions or after SECONDS,
+#                            whichever comes first (unset: SECONDS alone)
 #
 # It installs what it needs, idempotently: the nightly toolchain (rustup) and cargo-fuzz
 # (under .tools/cargo-fuzz). Builds go to target/fuzz; the corpus grown by a run, the
@@ -25,6 +26,10 @@ case "${1:-}" in
   *[!0-9]*) echo "usage: infra/fuzz.sh [SECONDS] | --minimise" >&2; exit 2 ;;
   *) SECONDS_PER_TARGET="$1" ;;
 esac
+
+[[ "${FUZZ_RUNS:-}" =~ ^[0-9]*$ ]] ||
+  { echo "FUZZ_RUNS is a number of executions (digits only), not '$FUZZ_RUNS'" >&2; exit 2; }
+LIMIT="$SECONDS_PER_TARGET s${FUZZ_RUNS:+ or $FUZZ_RUNS executions}"
 
 log() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }
 
@@ -56,7 +61,7 @@ fi
 failed=()
 summary=()
 for t in $TARGETS; do
-  log "fuzzing $t for $SECONDS_PER_TARGET s"
+  log "fuzzing $t for $LIMIT"
   mkdir -p "$OUT/corpus/$t" "$OUT/artifacts/$t" "$OUT/logs"
   status=0
   # One process, one core; -rss_limit_mb is the memory promise (a finding past it).
@@ -74,7 +79,7 @@ for t in $TARGETS; do
   fi
 done
 
-log "summary ($SECONDS_PER_TARGET s per target)"
+log "summary ($LIMIT per target)"
 printf '%s\n' "${summary[@]}"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "fuzzing found problems in: ${failed[*]} (inputs in $OUT/artifacts/<target>/; reproduce with" >&2

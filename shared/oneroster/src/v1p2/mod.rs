@@ -150,7 +150,7 @@ impl UserRoleSet {
     fn add(&mut self, role: RoleAssignment) {
         // Most users have one org: its text is the role's own until a second.
         let org = role.org_sourced_id.as_str();
-        if !self.roles.is_empty() && !self.orgs().split(',').any(|o| o == org) {
+        if !self.roles.is_empty() && !self.roles.iter().any(|r| r.org_sourced_id == org) {
             if self.orgs.is_empty() {
                 self.orgs = self.roles[0].org_sourced_id.clone();
             }
@@ -254,9 +254,8 @@ impl UserRoles {
     }
 
     /// Sets what is wrong with each user's roles, as `problem` says. A user
-    /// with one role, primary (most users), breaks no rule and is not asked
-    /// about: the sets are walked in order, and the ids looked up only when
-    /// some user has more roles.
+    /// whose only role is primary (most users) breaks no rule and is not
+    /// asked about; when every user is such, the ids are not walked at all.
     pub(crate) fn mark(
         &mut self,
         mut problem: impl FnMut(&str, &UserRoleSet) -> Option<RolesProblem>,
@@ -329,7 +328,7 @@ mod tests {
     }
 
     #[test]
-    fn only_users_with_more_than_one_primary_role_are_asked_about() {
+    fn users_whose_only_role_is_primary_are_not_asked_about() {
         let mut roles = UserRoles::default();
         roles.add("plain", role(RoleType::Primary, UserRole::Student, "s1"));
         let mut asked = Vec::new();
@@ -355,6 +354,9 @@ mod tests {
         assert_eq!(roles.get("plain").unwrap().problem, None);
         assert_eq!(roles.get("two").unwrap().problem, Some(problem));
         assert_eq!(roles.get("two").unwrap().orgs(), "s1");
+        roles.add("two", role(RoleType::Secondary, UserRole::Aide, "s2"));
+        roles.add("two", role(RoleType::Secondary, UserRole::Aide, "s1"));
+        assert_eq!(roles.get("two").unwrap().orgs(), "s1,s2");
     }
 
     #[test]

@@ -91,7 +91,7 @@ impl Scanner<'_> {
     /// Reads `roles.csv` into the scanner's user roles, checking each row
     /// and then the primary-role rule.
     pub(super) fn scan_roles(&mut self, entry: &Entry) -> RolesOutcome {
-        // About one user a role row of 100 bytes, sized as a file's ids are.
+        // Sized as a file's ids are: about one user for each 100 bytes.
         let mut roles = UserRoles::with_capacity(super::scan::id_table_size(entry.size));
         let mut outcome = RolesOutcome {
             mode: Some(FileMode::Bulk),
@@ -242,8 +242,16 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     let mut issues: Vec<Issue> = Vec::new();
     roles.mark(|user, set| {
         let mut first: Option<RolesProblem> = None;
-        for org in set.orgs().split(',') {
-            let at_org = set.roles.iter().filter(|r| r.org_sourced_id == org);
+        // Each org once, in file order (an org's id may hold a comma).
+        let rows = &set.roles;
+        let orgs = rows.iter().enumerate().filter(|(n, r)| {
+            !rows[..*n]
+                .iter()
+                .any(|earlier| earlier.org_sourced_id == r.org_sourced_id)
+        });
+        for (_, role) in orgs {
+            let org = role.org_sourced_id.as_str();
+            let at_org = rows.iter().filter(|r| r.org_sourced_id == org);
             let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
             let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
             let (code, line, message) = match (primaries.next(), primaries.next()) {

@@ -165,6 +165,34 @@ fn roles_at_an_org_with_none_primary_are_refused() {
 }
 
 #[test]
+fn a_user_whose_only_role_is_secondary_is_refused() {
+    let rows = ROLES_ROWS.replace("st2,primary,student", "st2,secondary,student");
+    let v = valid_1p2()
+        .with("roles.csv", &format!("{ROLES_HEADER}{rows}"))
+        .validate();
+    let e = error(&v, IssueCode::NoPrimaryRole);
+    assert_eq!((e.line, e.column.as_deref()), (Some(4), Some("roleType")));
+    assert!(e.message.contains("`st2`"), "{}", e.message);
+    assert_eq!(v.report.files["users"].rejected, 1);
+}
+
+/// The primary-role rule counts an org whose id holds a comma as one org.
+#[test]
+fn an_org_id_with_a_comma_is_one_org_to_the_primary_role_rule() {
+    let v = with_roles(
+        "r5,active,,st1,secondary,aide,,,\"d,1\",\nr6,active,,st1,primary,student,,,\"d,1\",\n",
+    );
+    assert!(
+        !v.report.errors.iter().any(|e| matches!(
+            e.code,
+            IssueCode::NoPrimaryRole | IssueCode::MultiplePrimaryRoles
+        )),
+        "{:#?}",
+        v.report.errors
+    );
+}
+
+#[test]
 fn roles_must_name_users_and_orgs_and_a_known_role() {
     let v = with_roles(
         "r5,active,,nobody,primary,student,,,s1,\nr6,active,,st1,secondary,student,,,s1,\nr7,active,,st1,primary,janitor,,,s1,\n",
