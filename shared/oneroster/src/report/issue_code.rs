@@ -135,6 +135,9 @@ issue_codes! {
     /// A 1.2 user with roles at an org but none of them primary.
     NoPrimaryRole = "no_primary_role":
         "The user has roles at this org in roles.csv but none is primary; OneRoster 1.2 wants exactly one primary role per user and org. The user is not imported until one role there is primary.";
+    /// A 1.2 role at an org whose sourcedId holds a comma.
+    OrgIdWithComma = "org_id_with_comma":
+        "The role's org has a comma in its sourcedId. A user's orgs are kept as a list separated by commas (as OneRoster 1.1's orgSourcedIds), so that org cannot be one of them; the role is not imported. Give the org an id without a comma in the SIS.";
     /// A 1.2 user with more than one primary role at one org.
     MultiplePrimaryRoles = "multiple_primary_roles":
         "The user has more than one primary role at this org in roles.csv; OneRoster 1.2 wants exactly one primary role per user and org. The user is not imported until only one is primary.";

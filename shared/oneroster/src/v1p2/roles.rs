@@ -2,6 +2,7 @@
 
 use super::{RoleAssignment, RoleName};
 use crate::model::{FileMode, RoleType, Status, UserRole};
+use crate::report::IssueCode;
 use crate::rows::RowCx;
 use crate::schema::SOURCED_ID;
 
@@ -44,6 +45,14 @@ pub(crate) fn parse_role<'r>(cx: &mut RowCx<'r>, mode: FileMode) -> Option<RoleR
     let begin_date = cx.date(6, false);
     let end_date = cx.date(7, false);
     let org = cx.required(ORG_SOURCED_ID);
+    if let Some(org) = org.filter(|org| org.contains(',')) {
+        cx.error(
+            IssueCode::OrgIdWithComma,
+            ORG_SOURCED_ID,
+            org,
+            format!("org `{org}` has a comma in its sourcedId, and a user's orgs are a comma-separated list; the role is not imported"),
+        );
+    }
     let user_profile = cx.optional(9);
     if cx.failed {
         return None;

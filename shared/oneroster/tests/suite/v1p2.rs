@@ -176,20 +176,18 @@ fn a_user_whose_only_role_is_secondary_is_refused() {
     assert_eq!(v.report.files["users"].rejected, 1);
 }
 
-/// The primary-role rule counts an org whose id holds a comma as one org.
+/// A role at an org whose id holds a comma is rejected (a user's orgs are
+/// a comma-separated list); the user's other roles stand.
 #[test]
-fn an_org_id_with_a_comma_is_one_org_to_the_primary_role_rule() {
-    let v = with_roles(
-        "r5,active,,st1,secondary,aide,,,\"d,1\",\nr6,active,,st1,primary,student,,,\"d,1\",\n",
+fn a_role_at_an_org_id_with_a_comma_is_rejected() {
+    let v = with_roles("r5,active,,st1,secondary,aide,,,\"d,1\",\n");
+    let e = error(&v, IssueCode::OrgIdWithComma);
+    assert_eq!(
+        (e.file.as_str(), e.line, e.column.as_deref()),
+        ("roles", Some(6), Some("orgSourcedId"))
     );
-    assert!(
-        !v.report.errors.iter().any(|e| matches!(
-            e.code,
-            IssueCode::NoPrimaryRole | IssueCode::MultiplePrimaryRoles
-        )),
-        "{:#?}",
-        v.report.errors
-    );
+    assert_eq!(v.report.files["roles"].rejected, 1);
+    assert_eq!(users(&v)["st1"]["orgSourcedIds"], serde_json::json!(["s1"]));
 }
 
 #[test]
