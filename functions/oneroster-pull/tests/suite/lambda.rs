@@ -6,7 +6,7 @@ use crate::common::*;
 use oneroster::EntityKind;
 use oneroster_pull::{PullConfig, PullEvent, Puller, RequestedMode};
 use roster::roles::*;
-use roster::{ApiSettings, Connection, RunStatus, TenantConfig};
+use roster::{Connection, RunStatus};
 use roster_dynamodb::DynamoStore;
 use std::time::{Duration, Instant};
 
@@ -33,36 +33,8 @@ async fn setup_with(
     let package = district(dir.path(), students);
     edit(&package);
     let server = start(&package, "oauth1", "district-key", server_secret);
-    let secrets = secrets_client();
-    let secret_name = format!("roster/tenants/{}", unique("d1"));
-    secrets
-        .create_secret()
-        .name(&secret_name)
-        .secret_string(secret_json)
-        .send()
-        .await
-        .expect("secret on moto");
-    let store = dynamo_store().await;
-    let mut tenant = TenantConfig::new("d1").unwrap();
-    tenant.connections = vec![Connection::Api];
-    tenant.api = Some(ApiSettings {
-        oneroster_version: None,
-        url: server.url.clone(),
-        secret_name: secret_name.clone(),
-        page_size: 200,
-        full_every_days: 7,
-    });
-    store.put_tenant(&tenant).await.unwrap();
-    let puller = Puller {
-        store,
-        secrets,
-        config: PullConfig::default(),
-        scratch: dir.path().join("scratch"),
-        secret_prefix: Some("roster/tenants/".into()),
-        continuations: None,
-        notices: None,
-        run_files: None,
-    };
+    let scratch = dir.path().join("scratch");
+    let (puller, secret_name) = puller_for(&server.url, secret_json, scratch, |_| {}).await;
     (puller, server, dir, secret_name)
 }
 

@@ -6,10 +6,10 @@
 use crate::common::*;
 use crate::lambda::{deadline, event};
 use oneroster::{EntityKind, OneRosterVersion};
-use oneroster_pull::{PullConfig, Puller, RequestedMode};
+use oneroster_pull::RequestedMode;
 use oneroster_rest::version::{SCOPE_DEMOGRAPHICS, SCOPE_ROSTER, SCOPE_ROSTER_CORE};
 use roster::roles::*;
-use roster::{ApiSettings, Connection, RunStatus, TenantConfig};
+use roster::RunStatus;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_1p2_district_is_pulled_with_its_scopes_and_a_re_pull_writes_nothing() {
@@ -20,41 +20,18 @@ async fn a_1p2_district_is_pulled_with_its_scopes_and_a_re_pull_writes_nothing()
         "client-1",
         "cc-secret",
     );
-    let secrets = secrets_client();
-    let secret_name = format!("roster/tenants/{}", unique("d12"));
     let secret = format!(
         r#"{{"auth":"oauth2","token_url":"{}/token","client_id":"client-1","client_secret":"cc-secret"}}"#,
         server.url
     );
-    secrets
-        .create_secret()
-        .name(&secret_name)
-        .secret_string(secret)
-        .send()
-        .await
-        .expect("secret on moto");
-    let store = dynamo_store().await;
-    let mut tenant = TenantConfig::new("d1").unwrap();
-    tenant.connections = vec![Connection::Api];
-    tenant.demographics = true;
-    tenant.api = Some(ApiSettings {
-        url: server.url.clone(),
-        oneroster_version: Some(OneRosterVersion::V1p2),
-        secret_name,
-        page_size: 2,
-        full_every_days: 7,
-    });
-    store.put_tenant(&tenant).await.unwrap();
-    let puller = Puller {
-        store,
-        secrets,
-        config: PullConfig::default(),
-        scratch: dir.path().join("scratch"),
-        secret_prefix: Some("roster/tenants/".into()),
-        continuations: None,
-        notices: None,
-        run_files: None,
-    };
+    let scratch = dir.path().join("scratch");
+    let (puller, _) = puller_for(&server.url, &secret, scratch, |tenant| {
+        tenant.demographics = true;
+        let api = tenant.api.as_mut().expect("an API tenant");
+        api.oneroster_version = Some(OneRosterVersion::V1p2);
+        api.page_size = 2;
+    })
+    .await;
 
     let first = puller
         .handle(event(RequestedMode::Full), deadline())
