@@ -7,13 +7,16 @@
 use crate::report::{Issue, IssueCode, Severity, PACKAGE_FILE};
 use std::collections::BTreeMap;
 use std::fs::{File, FileType, OpenOptions};
-use std::io::{self, BufReader, Read, Seek};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+mod bounds;
 mod other_format;
 mod zip_entries;
+
+pub(crate) use bounds::read_failure;
+use bounds::{CountingReader, RatioBound, SizeBound};
 
 use zip_entries::{check_zip_sizes, zip_csv_entries, zip_package};
 
@@ -365,7 +368,7 @@ impl Package {
     /// Streams one file of the package through `read`. Zip entries are
     /// decompressed on the fly and may not exceed their declared size, nor
     /// inflate past the ratio limit to the compressed bytes really read (a
-    /// [`RatioExceeded`] error; see [`read_failure`]).
+    /// [`RatioExceeded`](bounds::RatioExceeded) error; see [`read_failure`]).
     pub(crate) fn with_entry<T>(
         &self,
         entry: &Entry,
@@ -493,130 +496,4 @@ fn open_regular(path: &Path, listed: u64) -> io::Result<File> {
         ));
     }
     Ok(file)
-}
-
-/// Fails a read that goes past `remaining` bytes: a zip entry's declared
-/// size (a lying header), or a folder file's listed size.
-struct SizeBound<R> {
-    inner: R,
-    remaining: u64,
-    /// What going past means, for the error.
-    excess: &'static str,
-}
-
-impl<R: Read> Read for SizeBound<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n as u64 > self.remaining {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, self.excess));
-        }
-        self.remaining -= n as u64;
-        Ok(n)
-    }
-}
-
-/// Counts the bytes read through it, for a reader elsewhere to see: under a
-/// zip archive, what the inflater of an entry has really consumed.
-struct CountingReader<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
-}
-
-impl<R> CountingReader<R> {
-    fn new(inner: R) -> Self {
-        CountingReader {
-            inner,
-            count: Arc::new(AtomicU64::new(0)),
-        }
-    }
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
-impl<R: Seek> Seek for CountingReader<R> {
-    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
-    }
-}
-
-/// A zip entry that inflated past the ratio limit to the compressed bytes
-/// read for it: a zip bomb whose header declares a smaller ratio. The
-/// error inside the `io::Error` a read of the entry fails with.
-#[derive(Debug, thiserror::Error)]
-#[error("archive entry `{name}` expands {ratio}:1 ({compressed} to {inflated} bytes so far), though its header declares less; more than {max_ratio}:1 is refused as a likely zip bomb")]
-pub(crate) struct RatioExceeded {
-    pub(crate) name: String,
-    ratio: u64,
-    compressed: u64,
-    inflated: u64,
-    max_ratio: u64,
-}
-
-/// The fatal issue for a failed read of `file` (`users`) of a package: a
-/// [`RatioExceeded`] is [`IssueCode::CompressionRatio`], as at opening;
-/// anything else, [`IssueCode::Io`].
-pub(crate) fn read_failure(file: &str, e: &io::Error) -> Issue {
-    match e.get_ref().and_then(|e| e.downcast_ref::<RatioExceeded>()) {
-        Some(bomb) => Issue::new(
-            Severity::Fatal,
-            file,
-            IssueCode::CompressionRatio,
-            bomb.to_string(),
-        )
-        .with_value(&bomb.name),
-        None => Issue::new(
-            Severity::Fatal,
-            file,
-            IssueCode::Io,
-            format!("{file}.csv cannot be read: {e}"),
-        ),
-    }
-}
-
-/// Fails a zip entry's read once it has inflated past [`RATIO_CHECK_MIN_BYTES`]
-/// at more than `max_ratio` to the bytes the archive's reader really gave
-/// since the entry was opened: the inflater's consumption, whatever the
-/// header says (it reads ahead a buffer, so the ratio is, if anything, low).
-struct RatioBound<'a, R> {
-    inner: R,
-    name: &'a str,
-    max_ratio: u64,
-    /// The archive reader's count when the entry was opened, and since.
-    start: u64,
-    consumed: Arc<AtomicU64>,
-    inflated: u64,
-}
-
-impl<R: Read> Read for RatioBound<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.inflated += n as u64;
-        if self.inflated > RATIO_CHECK_MIN_BYTES {
-            let read = self
-                .consumed
-                .load(Ordering::Relaxed)
-                .saturating_sub(self.start);
-            let compressed = read.max(1);
-            let ratio = self.inflated / compressed;
-            if ratio > self.max_ratio {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    RatioExceeded {
-                        name: self.name.to_string(),
-                        ratio,
-                        compressed,
-                        inflated: self.inflated,
-                        max_ratio: self.max_ratio,
-                    },
-                ));
-            }
-        }
-        Ok(n)
-    }
 }

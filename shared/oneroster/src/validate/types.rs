@@ -111,7 +111,7 @@ pub struct ValidatedPackage {
     pub(super) user_roles: Option<crate::v1p2::UserRoles>,
 }
 
-/// The result of [`validate_package`].
+/// The result of [`validate_package`](super::validate_package).
 #[derive(Debug)]
 pub struct Validation {
     /// What was found.
