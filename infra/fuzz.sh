@@ -27,8 +27,9 @@ case "${1:-}" in
   *) SECONDS_PER_TARGET="$1" ;;
 esac
 
-[[ "${FUZZ_RUNS:-}" =~ ^[0-9]*$ ]] ||
-  { echo "FUZZ_RUNS is a number of executions (digits only), not '$FUZZ_RUNS'" >&2; exit 2; }
+# libFuzzer reads -runs as a 32-bit int.
+[[ -z "${FUZZ_RUNS:-}" || ( "$FUZZ_RUNS" =~ ^[1-9][0-9]{0,9}$ && "$FUZZ_RUNS" -le 2147483647 ) ]] ||
+  { echo "FUZZ_RUNS is a number of executions from 1 to 2147483647, not '$FUZZ_RUNS'" >&2; exit 2; }
 LIMIT="$SECONDS_PER_TARGET s${FUZZ_RUNS:+ or $FUZZ_RUNS executions}"
 
 log() { printf '\n==> [%4d s] %s\n' "$SECONDS" "$*"; }

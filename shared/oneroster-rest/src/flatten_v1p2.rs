@@ -185,6 +185,17 @@ mod tests {
         );
     }
 
+    /// An org id holding a comma stays whole (the CSV writer quotes it), so
+    /// the validation names it (`org_id_with_comma`) rather than split it.
+    #[test]
+    fn a_role_s_org_id_is_written_whole() {
+        let record = json!({"sourcedId": "u1", "roles": [
+            {"roleType": "primary", "role": "student", "org": {"sourcedId": "d,1"}}
+        ]});
+        let flat = flatten_user(record.as_object().unwrap());
+        assert_eq!(flat.roles[0][8], "d,1");
+    }
+
     #[test]
     fn passwords_and_user_profiles_are_never_read() {
         let flat = flatten_user(&user());

@@ -15,8 +15,8 @@ pub async fn dynamo_store() -> roster_dynamodb::DynamoStore {
 
 /// A puller on DynamoDB Local for tenant `d1`, whose API at `url` is
 /// reached with `secret_json` (stored on moto under a name of its own,
-/// returned), after `edit` has changed the tenant (pages of 200, a full pull
-/// every 7 days, the version from the URL, until it does).
+/// returned): pages of 200, a full pull every 7 days, the version from the
+/// URL, unless `edit` changes the tenant.
 pub async fn puller_for(
     url: &str,
     secret_json: &str,

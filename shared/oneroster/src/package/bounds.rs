@@ -63,8 +63,8 @@ impl<R: Seek> Seek for CountingReader<R> {
 /// error inside the `io::Error` a read of the entry fails with.
 #[derive(Debug, thiserror::Error)]
 #[error("archive entry `{name}` expands {ratio}:1 ({compressed} to {inflated} bytes so far), though its header declares less; more than {max_ratio}:1 is refused as a likely zip bomb")]
-pub(crate) struct RatioExceeded {
-    pub(crate) name: String,
+pub(super) struct RatioExceeded {
+    pub(super) name: String,
     ratio: u64,
     compressed: u64,
     inflated: u64,

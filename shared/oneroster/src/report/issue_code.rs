@@ -129,18 +129,18 @@ issue_codes! {
     /// An enrollment's class is neither in the package nor resolvable later.
     UnknownClass = "unknown_class":
         "The row refers to a class that is not in classes.csv (or was not imported); the row is not imported.";
-    /// A 1.2 user with no row in `roles.csv`.
+    /// A 1.2 user with no accepted row in `roles.csv`.
     UserWithoutRole = "user_without_role":
-        "In OneRoster 1.2 a user's role and schools come from roles.csv, and this user has no row there; the user is not imported. Give the user a role in the SIS.";
+        "In OneRoster 1.2 a user's role and schools come from roles.csv, and this user has no row there that was accepted (a rejected one is reported on its own line); the user is not imported. Give the user a role in the SIS.";
     /// A 1.2 user with roles at an org but none of them primary.
     NoPrimaryRole = "no_primary_role":
         "The user has roles at this org in roles.csv but none is primary; OneRoster 1.2 wants exactly one primary role per user and org. The user is not imported until one role there is primary.";
-    /// A 1.2 role at an org whose sourcedId holds a comma.
-    OrgIdWithComma = "org_id_with_comma":
-        "The role's org has a comma in its sourcedId. A user's orgs are kept as a list separated by commas (as OneRoster 1.1's orgSourcedIds), so that org cannot be one of them; the role is not imported. Give the org an id without a comma in the SIS.";
     /// A 1.2 user with more than one primary role at one org.
     MultiplePrimaryRoles = "multiple_primary_roles":
         "The user has more than one primary role at this org in roles.csv; OneRoster 1.2 wants exactly one primary role per user and org. The user is not imported until only one is primary.";
+    /// A 1.2 role at an org whose sourcedId holds a comma.
+    OrgIdWithComma = "org_id_with_comma":
+        "The role's org has a comma in its sourcedId. A user's orgs are kept as a list separated by commas (as OneRoster 1.1's orgSourcedIds), so that org cannot be one of them; the role is not imported. Give the org an id without a comma in the SIS.";
     /// A row names a record of a file that was refused (counted once per file and column).
     RefusedReference = "refused_reference":
         "The row names a record of a file that was refused as a whole (the message names that file's error); it cannot be checked. Fix the refused file: this error then goes away with it.";

@@ -77,7 +77,7 @@ fn roles_of<'r>(
             IssueCode::UserWithoutRole,
             SOURCED_ID,
             sourced_id,
-            format!("user `{sourced_id}` has no row in roles.csv; in OneRoster 1.2 a user's role and orgs come from roles.csv"),
+            format!("user `{sourced_id}` has no accepted row in roles.csv (a rejected one is reported there); in OneRoster 1.2 a user's role and orgs come from roles.csv"),
         );
         return None;
     };

@@ -242,7 +242,7 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     let mut issues: Vec<Issue> = Vec::new();
     roles.mark(|user, set| {
         let mut first: Option<RolesProblem> = None;
-        // Each org once, in file order (an org's id may hold a comma).
+        // Each org once, in file order, by whole ids (never `orgs()` split).
         let rows = &set.roles;
         let orgs = rows.iter().enumerate().filter(|(n, r)| {
             !rows[..*n]

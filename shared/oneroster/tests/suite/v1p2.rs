@@ -177,17 +177,35 @@ fn a_user_whose_only_role_is_secondary_is_refused() {
 }
 
 /// A role at an org whose id holds a comma is rejected (a user's orgs are
-/// a comma-separated list); the user's other roles stand.
+/// a comma-separated list): the user's other roles stand; a user with no
+/// other role is told its only row was rejected.
 #[test]
 fn a_role_at_an_org_id_with_a_comma_is_rejected() {
-    let v = with_roles("r5,active,,st1,secondary,aide,,,\"d,1\",\n");
+    let rows = ROLES_ROWS.replace(
+        "st2,primary,student,,,s1,",
+        "st2,primary,student,,,\"d,2\",",
+    );
+    let v = valid_1p2()
+        .with(
+            "roles.csv",
+            &format!("{ROLES_HEADER}{rows}r5,active,,st1,secondary,aide,,,\"d,1\",\n"),
+        )
+        .validate();
     let e = error(&v, IssueCode::OrgIdWithComma);
     assert_eq!(
-        (e.file.as_str(), e.line, e.column.as_deref()),
-        ("roles", Some(6), Some("orgSourcedId"))
+        (
+            e.file.as_str(),
+            e.line,
+            e.column.as_deref(),
+            e.value.as_deref()
+        ),
+        ("roles", Some(4), Some("orgSourcedId"), Some("d,2"))
     );
-    assert_eq!(v.report.files["roles"].rejected, 1);
+    assert_eq!(v.report.files["roles"].rejected, 2);
     assert_eq!(users(&v)["st1"]["orgSourcedIds"], serde_json::json!(["s1"]));
+    let e = error(&v, IssueCode::UserWithoutRole);
+    assert_eq!(e.value.as_deref(), Some("st2"));
+    assert!(e.message.contains("no accepted row"), "{}", e.message);
 }
 
 #[test]
