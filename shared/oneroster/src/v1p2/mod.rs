@@ -148,19 +148,18 @@ impl UserRoleSet {
 
     /// Adds a role row of the user's after those it has.
     fn add(&mut self, role: RoleAssignment) {
-        // Most users have one org: its text is the role's own until a second.
         let org = role.org_sourced_id.as_str();
-        if !self.roles.is_empty() && !self.roles.iter().any(|r| r.org_sourced_id == org) {
+        if self.roles.is_empty() {
+            // Most users have one role: room for four (what a push makes)
+            // would triple the memory roles take.
+            self.roles.reserve_exact(1);
+        } else if !self.roles.iter().any(|r| r.org_sourced_id == org) {
+            // Most users have one org: its text is the role's own until a second.
             if self.orgs.is_empty() {
                 self.orgs = self.roles[0].org_sourced_id.clone();
             }
             self.orgs.push(',');
             self.orgs.push_str(org);
-        }
-        if self.roles.is_empty() {
-            // Most users have one role: room for four (what a push makes)
-            // would triple the memory roles take.
-            self.roles.reserve_exact(1);
         }
         self.roles.push(role);
     }

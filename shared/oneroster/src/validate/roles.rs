@@ -244,13 +244,11 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
         let mut first: Option<RolesProblem> = None;
         // Each org once, in file order, by whole ids (never `orgs()` split).
         let rows = &set.roles;
-        let orgs = rows.iter().enumerate().filter(|(n, r)| {
-            !rows[..*n]
-                .iter()
-                .any(|earlier| earlier.org_sourced_id == r.org_sourced_id)
-        });
-        for (_, role) in orgs {
+        for (n, role) in rows.iter().enumerate() {
             let org = role.org_sourced_id.as_str();
+            if rows[..n].iter().any(|earlier| earlier.org_sourced_id == org) {
+                continue;
+            }
             let at_org = rows.iter().filter(|r| r.org_sourced_id == org);
             let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
             let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);

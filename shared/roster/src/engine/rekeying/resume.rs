@@ -111,9 +111,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             })
             .collect())
     }
-}
 
-impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// The pairs kept at `reference` by [`Self::note_rekey`].
     fn read_pairs(&self, reference: &str) -> std::io::Result<Vec<(EntityKind, Pair)>> {
         let text = std::fs::read(self.artifacts.fetch(reference)?)?;
