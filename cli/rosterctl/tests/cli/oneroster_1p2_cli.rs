@@ -76,7 +76,7 @@ fn a_1p2_package_validates_and_syncs_with_roles_folded_into_users() {
     assert_eq!(teacher["sis"]["role"], "teacher");
     assert_eq!(
         teacher["sis"]["orgSourcedIds"],
-        serde_json::json!(["s1", "d1"])
+        serde_json::json!(["d1", "s1"])
     );
     assert_eq!(teacher["sis"]["pronouns"], "he/him");
     assert_eq!(teacher["sis"]["roles"][1]["role"], "ext:coach");
@@ -149,7 +149,7 @@ fn both_versions(old: &Path, new: &Path) {
     std::fs::write(old.join("orgs.csv"), FILES[1].1).unwrap();
     std::fs::write(
         old.join("users.csv"),
-        "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nadm1,active,,true,d1,administrator,ada,,Ada,Admin,,,ada@example.org,,,,,pw-admin-1\nt1,active,,true,\"s1,d1\",teacher,tom,,Tom,Teach,,,tom@example.org,,,,,\nst1,active,,true,s1,student,sal,,Sal,Stu,,,,,,,03,\n",
+        "sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,grades,password\nadm1,active,,true,d1,administrator,ada,,Ada,Admin,,,ada@example.org,,,,,pw-admin-1\nt1,active,,true,\"d1,s1\",teacher,tom,,Tom,Teach,,,tom@example.org,,,,,\nst1,active,,true,s1,student,sal,,Sal,Stu,,,,,,,03,\n",
     )
     .unwrap();
 }

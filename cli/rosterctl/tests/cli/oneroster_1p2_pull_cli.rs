@@ -71,7 +71,7 @@ fn a_1p2_api_pulls_with_roles_folded_into_users_and_a_re_pull_writes_nothing() {
     };
     let teacher = show("t1");
     assert_eq!(teacher["role"], "teacher");
-    assert_eq!(teacher["orgSourcedIds"], serde_json::json!(["s1", "d1"]));
+    assert_eq!(teacher["orgSourcedIds"], serde_json::json!(["d1", "s1"]));
     assert_eq!(teacher["roles"][0]["sourcedId"], "t1-1");
     assert_eq!(teacher["roles"][1]["role"], "ext:coach");
     assert_eq!(teacher["pronouns"], "he/him");

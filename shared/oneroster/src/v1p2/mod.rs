@@ -121,19 +121,22 @@ pub(crate) struct RolesProblem {
     pub(crate) code: crate::report::IssueCode,
 }
 
-/// One user's roles, as `roles.csv` gives them.
+/// One user's roles, as `roles.csv` gives them, each in the order of its
+/// ids (not of the file's rows): a re-delivery with its rows in another
+/// order gives the same record and writes nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct UserRoleSet {
+    /// The roles, by sourcedId.
     pub(crate) roles: Vec<RoleAssignment>,
-    /// The distinct orgs of the roles, in file order, comma-separated, once
-    /// there are two (until then, the first role's org: see [`Self::orgs`]).
+    /// The distinct orgs of the roles, by id, comma-separated, once there
+    /// are two (until then, the first role's org: see [`Self::orgs`]).
     orgs: String,
     /// Set when the roles break a rule (exactly one primary role per org).
     pub(crate) problem: Option<RolesProblem>,
 }
 
 impl UserRoleSet {
-    /// The distinct orgs of the roles, in file order, comma-separated.
+    /// The distinct orgs of the roles, by id, comma-separated.
     pub(crate) fn orgs(&self) -> &str {
         match self.roles.first() {
             Some(first) if self.orgs.is_empty() => &first.org_sourced_id,
@@ -146,7 +149,7 @@ impl UserRoleSet {
         matches!(self.roles.as_slice(), [only] if only.role_type == RoleType::Primary)
     }
 
-    /// Adds a role row of the user's after those it has.
+    /// Adds a role row of the user's, in its place by sourcedId.
     fn add(&mut self, role: RoleAssignment) {
         let org = role.org_sourced_id.as_str();
         if self.roles.is_empty() {
@@ -154,14 +157,17 @@ impl UserRoleSet {
             // would triple the memory roles take.
             self.roles.reserve_exact(1);
         } else if !self.roles.iter().any(|r| r.org_sourced_id == org) {
-            // Most users have one org: its text is the role's own until a second.
-            if self.orgs.is_empty() {
-                self.orgs = self.roles[0].org_sourced_id.clone();
-            }
-            self.orgs.push(',');
-            self.orgs.push_str(org);
+            // Most users have one org: its text is the role's own until a
+            // second. An org id holds no comma (such a role is rejected).
+            let mut orgs: Vec<&str> = self.orgs().split(',').collect();
+            orgs.push(org);
+            orgs.sort_unstable();
+            self.orgs = orgs.join(",");
         }
-        self.roles.push(role);
+        let at = self
+            .roles
+            .partition_point(|r| r.sourced_id < role.sourced_id);
+        self.roles.insert(at, role);
     }
 
     /// The role that decides for the user: of its primary roles that the
@@ -356,6 +362,29 @@ mod tests {
         roles.add("two", role(RoleType::Secondary, UserRole::Aide, "s2"));
         roles.add("two", role(RoleType::Secondary, UserRole::Aide, "s1"));
         assert_eq!(roles.get("two").unwrap().orgs(), "s1,s2");
+    }
+
+    #[test]
+    fn orgs_and_roles_are_in_id_order_whatever_the_rows_order() {
+        let rows = [
+            role(RoleType::Primary, UserRole::Teacher, "s2"),
+            role(RoleType::Primary, UserRole::Aide, "d1"),
+            role(RoleType::Secondary, UserRole::Aide, "s2"),
+        ];
+        let in_order = |order: [usize; 3]| {
+            let mut roles = UserRoles::default();
+            for i in order {
+                roles.add("u", rows[i].clone());
+            }
+            let set = roles.get("u").unwrap().clone();
+            let ids: Vec<String> = set.roles.iter().map(|r| r.sourced_id.clone()).collect();
+            (set.orgs().to_string(), ids)
+        };
+        let first = in_order([0, 1, 2]);
+        assert_eq!(first.0, "d1,s2");
+        assert_eq!(first.1, ["r-d1-aide", "r-s2-aide", "r-s2-teacher"]);
+        assert_eq!(in_order([2, 1, 0]), first);
+        assert_eq!(in_order([1, 2, 0]), first);
     }
 
     #[test]

@@ -243,13 +243,14 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     roles.mark(|user, set| {
         let mut first: Option<RolesProblem> = None;
         // Each org once, in file order, by whole ids (never `orgs()` split).
-        let rows = &set.roles;
+        let mut rows: Vec<&RoleAssignment> = set.roles.iter().collect();
+        rows.sort_unstable_by_key(|r| r.line);
         for (n, role) in rows.iter().enumerate() {
             let org = role.org_sourced_id.as_str();
             if rows[..n].iter().any(|earlier| earlier.org_sourced_id == org) {
                 continue;
             }
-            let at_org = rows.iter().filter(|r| r.org_sourced_id == org);
+            let at_org = rows.iter().copied().filter(|r| r.org_sourced_id == org);
             let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
             let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
             let (code, line, message) = match (primaries.next(), primaries.next()) {

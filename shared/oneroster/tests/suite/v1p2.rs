@@ -119,7 +119,8 @@ fn several_roles_are_kept_and_the_most_privileged_primary_decides() {
     );
     let tina = &users(&v)["t1u"];
     assert_eq!(tina["role"], "administrator");
-    assert_eq!(tina["orgSourcedIds"], serde_json::json!(["s1", "d1"]));
+    // Orgs by id, roles by sourcedId: not the rows' order.
+    assert_eq!(tina["orgSourcedIds"], serde_json::json!(["d1", "s1"]));
     let roles: Vec<&str> = tina["roles"]
         .as_array()
         .unwrap()
@@ -231,7 +232,7 @@ fn roles_must_name_users_and_orgs_and_a_known_role() {
     );
     assert_eq!(
         users(&v)["st1"]["orgSourcedIds"],
-        serde_json::json!(["s1", "nowhere"])
+        serde_json::json!(["nowhere", "s1"])
     );
 }
 

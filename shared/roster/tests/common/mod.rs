@@ -330,7 +330,7 @@ impl District {
     }
 
     /// A 1.2 package's roles: one primary role a user, at its org.
-    fn roles_csv(&self) -> String {
+    pub fn roles_csv(&self) -> String {
         let mut t = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n".to_string();
         for [id, org, role, ..] in self.user_rows() {
             let role = if role == "administrator" {

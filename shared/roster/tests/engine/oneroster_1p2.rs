@@ -108,7 +108,39 @@ async fn a_1p2_zip_and_a_1p2_delta_apply<S: Store + PlatformEdits>(store: S) {
     assert_eq!(writes(&again), 0, "the same delta again writes nothing");
 }
 
+async fn a_1p2_redelivery_with_its_roles_reordered_writes_nothing<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let district = in_1p2(&District::new(30, 3));
+    // tch-0 teaches at s1 (its first row), and is an aide there and at the district.
+    let mut roles = district.roles_csv();
+    roles.push_str("r-tch-0-b,active,,tch-0,primary,aide,,,d1,\n");
+    roles.push_str("r-tch-0-a,active,,tch-0,secondary,aide,,,s1,\n");
+    let t = tenant(&store, "d1").await;
+    let first = district.clone().with_file("roles.csv", roles.clone());
+    let run = sync(&store, &bench, &t, &first, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let teacher = entity(&store, "d1", EntityKind::Users, "tch-0").await;
+    assert_eq!(teacher.sis.list("orgSourcedIds"), ["d1", "s1"], "by id");
+    let ids: Vec<&str> = teacher.sis.fields()["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sourcedId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["r-tch-0", "r-tch-0-a", "r-tch-0-b"], "by sourcedId");
+
+    let mut lines: Vec<&str> = roles.lines().collect();
+    lines[1..].reverse();
+    let reordered = district.with_file("roles.csv", lines.join("\n") + "\n");
+    let again = sync(&store, &bench, &t, &reordered, None).await;
+    assert_eq!(again.status, RunStatus::Applied, "{}", again.message);
+    assert_eq!(writes(&again), 0, "the same roles in another order");
+}
+
 conformance!(
+    a_1p2_redelivery_with_its_roles_reordered_writes_nothing,
     a_1p2_district_is_stored_as_in_1p1,
     moving_from_1p1_to_1p2_writes_only_what_1p2_adds,
     a_1p2_zip_and_a_1p2_delta_apply,
