@@ -2,7 +2,8 @@
 # The same district in OneRoster 1.2 against 1.1: `rosterctl validate` and a first-load
 # `rosterctl sync` (a fresh SQLite file each run), in alternating pairs of whole-process runs
 # (which version goes first alternates from pair to pair). Prints each version's median wall
-# time and peak RSS, and the median (and range) of the pairs' ratios 1.2/1.1.
+# time and peak RSS, the median (and range) of the pairs' ratios 1.2/1.1, and each version's
+# speed per byte and per row (a 1.2 package of the same district holds more of both).
 #
 # Usage: infra/bench/oneroster-versions.sh [PAIRS] [STUDENTS]   (default 7 pairs, 100000)
 # ROSTERCTL overrides the binary (default: target/release/rosterctl; build it with
@@ -38,11 +39,17 @@ for step in validate sync; do
     else run v1p1 "$step"; run v1p2 "$step"; fi
   done
 done
-python3 - "$WORK" "$PAIRS" "$STUDENTS" <<'PY'
-import statistics as st, sys
-work, pairs, students = sys.argv[1], sys.argv[2], sys.argv[3]
+python3 - "$WORK" "$PAIRS" "$STUDENTS" "$DATA" <<'PY'
+import glob, os, statistics as st, sys
+work, pairs, students, data = sys.argv[1:5]
 def rows(name):
     return [list(map(float, l.split()[-2:])) for l in open(f"{work}/{name}") if l.strip()]
+def package(version):
+    """(MB of CSV, data rows) of a package: a speed is what it holds over its time."""
+    files = glob.glob(f"{data}/{version}/*.csv")
+    size = sum(os.path.getsize(f) for f in files) / 1e6
+    lines = sum(sum(1 for _ in open(f, "rb")) - 1 for f in files)
+    return size, lines
 for step in ["validate", "sync"]:
     new, old = rows(f"v1p2.{step}"), rows(f"v1p1.{step}")
     ratios = sorted(a[0] / b[0] for a, b in zip(new, old))
@@ -51,4 +58,9 @@ for step in ["validate", "sync"]:
           f"{st.median(r[1] for r in new)/1024:.0f} MiB; "
           f"1.1 {st.median(r[0] for r in old):.2f} s, {st.median(r[1] for r in old)/1024:.0f} MiB; "
           f"1.2/1.1 median {st.median(ratios):.3f} ({ratios[0]:.3f}-{ratios[-1]:.3f}, {len(ratios)} pairs)")
+    (mb2, rows2), (mb1, rows1) = package("v1p2"), package("v1p1")
+    t2, t1 = st.median(r[0] for r in new), st.median(r[0] for r in old)
+    print(f"  per byte: 1.2 {mb2 / t2:.0f} MB/s of {mb2:.1f} MB, 1.1 {mb1 / t1:.0f} MB/s of {mb1:.1f} MB "
+          f"(1.1/1.2 {mb1 / t1 / (mb2 / t2):.3f}); per row: 1.2 {rows2 / t2 / 1e6:.2f}M/s of {rows2:,}, "
+          f"1.1 {rows1 / t1 / 1e6:.2f}M/s of {rows1:,} (1.1/1.2 {rows1 / t1 / (rows2 / t2):.3f})")
 PY
