@@ -53,6 +53,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     let plan = plan_files(&package, &manifest, &mut sink);
     let v1p2 = manifest.version == crate::OneRosterVersion::V1p2;
     let roles_entry = roles::roles_to_read(&plan, v1p2, &mut sink);
+    roles::refuse_roles_without_users(&package, &plan, v1p2, &mut sink);
     let scanned = scan_files(
         &package,
         options,

@@ -51,6 +51,31 @@ pub(super) fn roles_to_read(plan: &FilePlan, v1p2: bool, sink: &mut IssueSink) -
     None
 }
 
+/// A 1.2 package with role rows but no `users.csv` is fatal: a user's roles
+/// are applied with its row of `users.csv`, so none of them could be.
+pub(super) fn refuse_roles_without_users(
+    package: &crate::package::Package,
+    plan: &FilePlan,
+    v1p2: bool,
+    sink: &mut IssueSink,
+) {
+    let users = plan.rostering.iter().any(|(kind, mode, entry)| {
+        *kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some()
+    });
+    let Some((_, Some(entry))) = plan.roles.as_ref().filter(|_| v1p2 && !users) else {
+        return;
+    };
+    let rows = count_rows(package, ROLES_FILE, entry, sink);
+    if rows > 0 {
+        sink.fatal(Issue::new(
+            Severity::Fatal,
+            ROLES_FILE,
+            IssueCode::RolesWithoutUsers,
+            format!("roles.csv has {rows} rows but the package delivers no users.csv; a OneRoster 1.2 user's roles are applied with its users.csv row, so none of them could be"),
+        ));
+    }
+}
+
 /// Counts a 1.2 package's `userProfiles.csv`: its rows, never its fields.
 pub(super) fn count_user_profiles(
     report: &mut crate::ValidationReport,
@@ -202,13 +227,23 @@ impl Scanner<'_> {
     }
 
     /// Once `users.csv` is read: each role of a user a bulk `users.csv`
-    /// does not have is an error.
+    /// does not have is an error; the roles of users a delta does not
+    /// deliver are not applied, and one warning counts them.
     pub(super) fn check_role_users(&mut self, outcome: &mut RolesOutcome) {
         let (Some(roles), Some(users)) = (&self.user_roles, self.indexes.get(&EntityKind::Users))
         else {
             return;
         };
-        if users.mode != FileMode::Bulk || users.refused.is_some() {
+        if users.refused.is_some() {
+            return;
+        }
+        if users.mode == FileMode::Delta {
+            let undelivered = roles
+                .iter()
+                .filter(|(user, _)| users.ids.get(user).is_none());
+            if let Some((issue, roles)) = roles_not_applied(undelivered) {
+                self.sink.warn_n(issue, roles);
+            }
             return;
         }
         let mut issues: Vec<Issue> = Vec::new();
@@ -234,6 +269,32 @@ impl Scanner<'_> {
         outcome.rejected += issues.len() as u64;
         issues.into_iter().for_each(|i| self.sink.error(i));
     }
+}
+
+/// One warning for the roles of users a delta does not deliver, at the
+/// first of them, and how many roles they are; `None` when there are none.
+fn roles_not_applied<'r>(
+    undelivered: impl Iterator<Item = (&'r str, &'r crate::v1p2::UserRoleSet)>,
+) -> Option<(Issue, u64)> {
+    let (mut count, mut first) = (0u64, None::<(u64, &str)>);
+    for (user, set) in undelivered {
+        count += set.roles.len() as u64;
+        let line = set.roles.iter().map(|r| r.line).min().unwrap_or(0);
+        if first.is_none_or(|(at, _)| line < at) {
+            first = Some((line, user));
+        }
+    }
+    let (line, user) = first?;
+    let issue = Issue::new(
+        Severity::Warning,
+        ROLES_FILE,
+        IssueCode::RolesNotApplied,
+        format!("{count} roles are of users this delta's users.csv does not deliver (first: `{user}`); a OneRoster 1.2 user's roles are applied with its users.csv row, so a change to these waits until the user is delivered"),
+    )
+    .at_line(line)
+    .in_column("userSourcedId")
+    .with_value(user);
+    Some((issue, count))
 }
 
 /// Exactly one primary role per user and org: each user breaking the rule

@@ -8,3 +8,4 @@ mod one_cause;
 mod policy;
 mod samples;
 mod v1p2;
+mod v1p2_files;

@@ -31,7 +31,7 @@ fn with_roles(rows: &str) -> Checked {
 }
 
 /// Every accepted user's record as JSON, by sourcedId.
-fn users(v: &Validation) -> BTreeMap<String, Value> {
+pub fn users(v: &Validation) -> BTreeMap<String, Value> {
     let package = v.package.as_ref().expect("package accepted");
     let mut out = BTreeMap::new();
     package
