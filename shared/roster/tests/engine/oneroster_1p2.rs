@@ -1,6 +1,7 @@
 //! OneRoster 1.2 deliveries on both stores: a 1.2 package (folder or zip,
 //! bulk or delta) lands as the same records as the district in 1.1; a
-//! tenant moving from 1.1 to 1.2 writes only what 1.2 adds.
+//! tenant moving from 1.1 to 1.2 writes only what 1.2 adds, and a move that
+//! re-keys the ids is held with a re-key proposal.
 
 use crate::common::*;
 use oneroster::EntityKind;
@@ -139,7 +140,48 @@ async fn a_1p2_redelivery_with_its_roles_reordered_writes_nothing<S: Store + Pla
     assert_eq!(writes(&again), 0, "the same roles in another order");
 }
 
+async fn a_move_to_1p2_that_rekeys_is_held_with_a_proposal<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let mut district = District::new(40, 4);
+    for (i, s) in district.students.iter_mut().enumerate() {
+        s.state_id = Some(format!("S{i}"));
+    }
+    let t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &district, None).await;
+    store
+        .set_primary_admin("d1", "stu-0001", true)
+        .await
+        .unwrap();
+
+    // The 1.2 export gives every student a new sourcedId, state ids kept.
+    let mut moved = in_1p2(&district);
+    for s in moved.students.iter_mut() {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    let held = sync(&store, &bench, &t, &moved, None).await;
+    assert_eq!(held.status, RunStatus::Held, "{}", held.message);
+    let rekey = held.rekey.clone().expect("a re-key proposal");
+    assert_eq!(
+        rekey.paired_by,
+        [("userIds StateID".to_string(), 40)].into(),
+        "{}",
+        held.message
+    );
+    let approved = Engine::new(&store, &bench.artifacts)
+        .approve_with(&held.run_id, "ops", roster::engine::RekeyChoice::Proposed)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
+    let new = entity(&store, "d1", EntityKind::Users, "new-0001").await;
+    assert_eq!(new.rekey.previous_sourced_ids, ["stu-0001"]);
+    assert!(new.primary_admin, "the Primary Administrator stays one");
+    assert_eq!(new.sis.str("role"), Some("student"));
+    let again = sync(&store, &bench, &t, &moved, None).await;
+    assert_eq!(writes(&again), 0, "the 1.2 delivery again writes nothing");
+}
+
 conformance!(
+    a_move_to_1p2_that_rekeys_is_held_with_a_proposal,
     a_1p2_redelivery_with_its_roles_reordered_writes_nothing,
     a_1p2_district_is_stored_as_in_1p1,
     moving_from_1p1_to_1p2_writes_only_what_1p2_adds,
