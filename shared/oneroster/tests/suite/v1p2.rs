@@ -393,3 +393,101 @@ fn a_role_id_met_again_is_rejected_and_the_first_copy_kept() {
     assert_eq!(sue["role"], "student");
     assert!(sue["roles"].is_null(), "{sue}");
 }
+
+/// `demographics.csv` with Sam as in the fixture, and Sue and Tina of `sexes`.
+fn demographics_with(sue: &str, tina: &str) -> String {
+    let row = DEMOGRAPHICS.lines().nth(1).unwrap();
+    format!(
+        "{DEMOGRAPHICS}{}\n{}\n",
+        row.replace("st1,", "st2,")
+            .replace(",male,", &format!(",{sue},")),
+        row.replace("st1,", "t1u,")
+            .replace(",male,", &format!(",{tina},")),
+    )
+}
+
+#[test]
+fn sex_takes_1p2s_values_in_1p2_only() {
+    let v = valid_1p2()
+        .with(
+            "demographics.csv",
+            &demographics_with("unspecified", "other"),
+        )
+        .validate();
+    assert!(v.report.errors.is_empty(), "{:#?}", v.report.errors);
+    assert_eq!(v.report.files["demographics"].accepted, 3);
+    let mut sexes = Vec::new();
+    v.package
+        .as_ref()
+        .unwrap()
+        .for_each_row(EntityKind::Demographics, |row| {
+            if let RowItem::Upsert(record) = row {
+                let json = serde_json::to_value(record).unwrap();
+                sexes.push(format!("{}={}", record.sourced_id(), json["sex"]));
+            }
+            Ok::<(), oneroster::ReadError>(())
+        })
+        .unwrap();
+    assert_eq!(
+        sexes,
+        ["st1=\"male\"", "st2=\"unspecified\"", "t1u=\"other\""]
+    );
+
+    // 1.1 has only male and female; 1.2's list is closed (no `ext:`).
+    let old = Fixture::valid()
+        .with(
+            "demographics.csv",
+            &demographics_with("unspecified", "other"),
+        )
+        .validate();
+    let refused: Vec<_> = old
+        .report
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.code,
+                e.file.as_str(),
+                e.line,
+                e.column.as_deref(),
+                e.value.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            (
+                IssueCode::InvalidEnum,
+                "demographics",
+                Some(3),
+                Some("sex"),
+                Some("unspecified")
+            ),
+            (
+                IssueCode::InvalidEnum,
+                "demographics",
+                Some(4),
+                Some("sex"),
+                Some("other")
+            ),
+        ]
+    );
+    assert!(
+        old.report.errors[0]
+            .message
+            .ends_with("is not one of male or female"),
+        "{}",
+        old.report.errors[0].message
+    );
+    let ext = valid_1p2()
+        .with("demographics.csv", &demographics_with("ext:x", "female"))
+        .validate();
+    let e = error(&ext, IssueCode::InvalidEnum);
+    assert_eq!((e.line, e.value.as_deref()), (Some(3), Some("ext:x")));
+    assert!(
+        e.message.ends_with("male, female, other or unspecified"),
+        "{}",
+        e.message
+    );
+}
