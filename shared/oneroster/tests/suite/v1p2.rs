@@ -378,20 +378,119 @@ fn ext_values_are_read_in_1p2_and_refused_in_1p1() {
     );
 }
 
+/// The duplicate_sourced_id errors: (line, message).
+fn duplicates(v: &Validation) -> Vec<(Option<u64>, &str)> {
+    v.report
+        .errors
+        .iter()
+        .filter(|e| e.code == IssueCode::DuplicateSourcedId)
+        .inspect(|e| {
+            assert_eq!(
+                (e.file.as_str(), e.column.as_deref()),
+                ("roles", Some("sourcedId"))
+            )
+        })
+        .map(|e| (e.line, e.message.as_str()))
+        .collect()
+}
+
 #[test]
-fn a_role_id_met_again_is_rejected_and_the_first_copy_kept() {
+fn a_role_id_met_again_rejects_every_copy_as_1p1_does() {
     // r2 is Sam's student role; the copy would give Sue a second one.
     let v = with_roles("r2,active,,st2,secondary,aide,,,s1,\n");
-    let e = error(&v, IssueCode::DuplicateSourcedId);
     assert_eq!(
-        (e.file.as_str(), e.line, e.value.as_deref()),
-        ("roles", Some(6), Some("r2"))
+        duplicates(&v),
+        [
+            (
+                Some(3),
+                "sourcedId `r2` also appears at line 6; every copy is rejected"
+            ),
+            (
+                Some(6),
+                "sourcedId `r2` also appears at line 3; every copy is rejected"
+            ),
+        ]
     );
-    assert_eq!(v.report.files["roles"].rejected, 1);
+    assert_eq!(
+        error(&v, IssueCode::DuplicateSourcedId).value.as_deref(),
+        Some("r2")
+    );
+    assert_eq!(v.report.files["roles"].rejected, 2);
+    // Sam is left without a role; Sue with her primary student role only.
+    let e = error(&v, IssueCode::UserWithoutRole);
+    assert_eq!(
+        (e.file.as_str(), e.value.as_deref()),
+        ("users", Some("st1"))
+    );
     let sue = &users(&v)["st2"];
-    // Only her primary student role is left: as 1.1 would say it.
     assert_eq!(sue["role"], "student");
     assert!(sue["roles"].is_null(), "{sue}");
+
+    // 1.1's users.csv says the same of a user's id met again.
+    let rows = format!("{USERS_ROWS}st1,tobedeleted,,,,,,,,,,,,,,,,\n");
+    let old = Fixture::valid()
+        .with("users.csv", &format!("{USERS_HEADER}{rows}"))
+        .validate();
+    let e: Vec<_> = old
+        .report
+        .errors
+        .iter()
+        .filter(|e| e.code == IssueCode::DuplicateSourcedId)
+        .map(|e| (e.line, e.message.as_str()))
+        .collect();
+    assert_eq!(
+        e,
+        [
+            (
+                Some(3),
+                "sourcedId `st1` also appears at line 6; every copy is rejected"
+            ),
+            (
+                Some(6),
+                "sourcedId `st1` also appears at line 3; every copy is rejected"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_role_id_of_an_active_row_and_a_deletion_rejects_both() {
+    for (rows, lines) in [
+        // The active row first, then the deletion, and the other way round.
+        (
+            "r5,active,,st2,secondary,aide,,,s1,\nr5,tobedeleted,,,,,,,,\n",
+            (6, 7),
+        ),
+        (
+            "r5,tobedeleted,,,,,,,,\nr5,active,,st2,secondary,aide,,,s1,\n",
+            (6, 7),
+        ),
+    ] {
+        let v = with_roles(rows);
+        let (a, b) = lines;
+        assert_eq!(
+            duplicates(&v),
+            [
+                (
+                    Some(a),
+                    format!("sourcedId `r5` also appears at line {b}; every copy is rejected")
+                        .as_str()
+                ),
+                (
+                    Some(b),
+                    format!("sourcedId `r5` also appears at line {a}; every copy is rejected")
+                        .as_str()
+                ),
+            ],
+            "{rows}"
+        );
+        let roles = &v.report.files["roles"];
+        assert_eq!((roles.rows, roles.rejected), (6, 2), "{rows}");
+        // Sue keeps her student role alone, with no aide role.
+        let sue = &users(&v)["st2"];
+        assert!(sue["roles"].is_null(), "{rows}: {sue}");
+        assert_eq!(v.report.files["users"].rejected, 0, "{rows}");
+    }
 }
 
 /// `demographics.csv` with Sam as in the fixture, and Sue and Tina of `sexes`.
