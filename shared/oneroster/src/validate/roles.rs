@@ -183,7 +183,8 @@ impl Scanner<'_> {
                     format!("`{org}` is not in orgs.csv; the reference is kept"),
                 )
                 .at_line(line)
-                .in_column("orgSourcedId"),
+                .in_column("orgSourcedId")
+                .with_value(org),
             );
         }
         if !roles.add(&prepared.user, role) {
@@ -300,9 +301,12 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
                 continue;
             }
             let at_org = rows.iter().filter(|r| r.org_sourced_id == org);
-            let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
+            let Some(first_at_org) = at_org.clone().next() else {
+                continue;
+            };
             let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
-            let (code, line, message) = match (primaries.next(), primaries.next()) {
+            // The row the finding is at, whose roleType it names.
+            let (code, at, message) = match (primaries.next(), primaries.next()) {
                 (Some(_), None) => continue,
                 (None, _) => (
                     IssueCode::NoPrimaryRole,
@@ -311,17 +315,19 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
                 ),
                 (Some(one), Some(two)) => (
                     IssueCode::MultiplePrimaryRoles,
-                    two.line,
+                    two,
                     format!(
                         "user `{user}` has a second primary role at org `{org}` (the first is at line {}); exactly one must be",
                         one.line
                     ),
                 ),
             };
+            let line = at.line;
             issues.push(
                 Issue::new(Severity::Error, ROLES_FILE, code, message)
                     .at_line(line)
-                    .in_column("roleType"),
+                    .in_column("roleType")
+                    .with_value(at.role_type.as_str()),
             );
             if first.is_none_or(|p| line < p.line) {
                 first = Some(RolesProblem { line, code });

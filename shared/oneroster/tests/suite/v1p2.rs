@@ -134,8 +134,13 @@ fn a_second_primary_role_at_an_org_rejects_the_user_where_it_is() {
     let v = with_roles("r5,active,,st2,primary,teacher,,,s1,\n");
     let e = error(&v, IssueCode::MultiplePrimaryRoles);
     assert_eq!(
-        (e.file.as_str(), e.line, e.column.as_deref()),
-        ("roles", Some(6), Some("roleType"))
+        (
+            e.file.as_str(),
+            e.line,
+            e.column.as_deref(),
+            e.value.as_deref()
+        ),
+        ("roles", Some(6), Some("roleType"), Some("primary"))
     );
     assert!(
         e.message.contains("the first is at line 4"),
@@ -159,7 +164,10 @@ fn a_second_primary_role_at_an_org_rejects_the_user_where_it_is() {
 fn roles_at_an_org_with_none_primary_are_refused() {
     let v = with_roles("r5,active,,st1,secondary,aide,,,d1,\n");
     let e = error(&v, IssueCode::NoPrimaryRole);
-    assert_eq!((e.line, e.column.as_deref()), (Some(6), Some("roleType")));
+    assert_eq!(
+        (e.line, e.column.as_deref(), e.value.as_deref()),
+        (Some(6), Some("roleType"), Some("secondary"))
+    );
     assert!(e.message.contains("`st1`") && e.message.contains("`d1`"));
     assert_eq!(v.report.files["users"].rejected, 1);
 }
@@ -171,7 +179,10 @@ fn a_user_whose_only_role_is_secondary_is_refused() {
         .with("roles.csv", &format!("{ROLES_HEADER}{rows}"))
         .validate();
     let e = error(&v, IssueCode::NoPrimaryRole);
-    assert_eq!((e.line, e.column.as_deref()), (Some(4), Some("roleType")));
+    assert_eq!(
+        (e.line, e.column.as_deref(), e.value.as_deref()),
+        (Some(4), Some("roleType"), Some("secondary"))
+    );
     assert!(e.message.contains("`st2`"), "{}", e.message);
     assert_eq!(v.report.files["users"].rejected, 1);
 }
@@ -226,8 +237,13 @@ fn roles_must_name_users_and_orgs_and_a_known_role() {
     let v = with_roles("r5,active,,st1,primary,student,,,nowhere,\n");
     let w = warning(&v, IssueCode::UnresolvedReference);
     assert_eq!(
-        (w.file.as_str(), w.column.as_deref()),
-        ("roles", Some("orgSourcedId"))
+        (
+            w.file.as_str(),
+            w.line,
+            w.column.as_deref(),
+            w.value.as_deref()
+        ),
+        ("roles", Some(6), Some("orgSourcedId"), Some("nowhere"))
     );
     assert_eq!(
         users(&v)["st1"]["orgSourcedIds"],
@@ -589,4 +605,31 @@ fn sex_takes_1p2s_values_in_1p2_only() {
         "{}",
         e.message
     );
+}
+
+/// Neither 1.1 nor 1.2 compares a row's own dates: a role that ends before
+/// it begins is kept as an enrollment that does is.
+#[test]
+fn a_role_ending_before_it_begins_is_read_as_an_enrollment_is() {
+    let enrollments = ENROLLMENTS.replace("false,2024-08-01,", "false,2024-08-01,2024-01-01");
+    let v = with_ext_values(valid_1p2())
+        .with("enrollments.csv", &enrollments)
+        .with(
+            "roles.csv",
+            &format!(
+                "{ROLES_HEADER}{}",
+                ROLES_ROWS.replace("2024-08-01,,", "2024-08-01,2024-01-01,")
+            ),
+        )
+        .validate();
+    assert!(v.report.errors.is_empty(), "{:#?}", v.report.errors);
+    assert!(
+        v.report
+            .warnings
+            .iter()
+            .all(|w| w.file != "roles" && w.file != "enrollments"),
+        "{:#?}",
+        v.report.warnings
+    );
+    assert_eq!(users(&v)["t1u"]["roles"][0]["endDate"], "2024-01-01");
 }
