@@ -612,7 +612,7 @@ fn sex_takes_1p2s_values_in_1p2_only() {
 #[test]
 fn a_role_ending_before_it_begins_is_read_as_an_enrollment_is() {
     let enrollments = ENROLLMENTS.replace("false,2024-08-01,", "false,2024-08-01,2024-01-01");
-    let v = with_ext_values(valid_1p2())
+    let v = valid_1p2()
         .with("enrollments.csv", &enrollments)
         .with(
             "roles.csv",
@@ -632,4 +632,55 @@ fn a_role_ending_before_it_begins_is_read_as_an_enrollment_is() {
         v.report.warnings
     );
     assert_eq!(users(&v)["t1u"]["roles"][0]["endDate"], "2024-01-01");
+}
+
+#[test]
+fn each_field_of_a_role_is_checked_where_it_is() {
+    let v = with_roles(concat!(
+        "r5,active,,st1,tertiary,aide,,,s1,\n",
+        "r6,active,,st1,secondary,aide,2024-13-01,,s1,\n",
+        "r7,active,,st1,secondary,aide,,soon,s1,\n",
+        "r8,active,,,secondary,aide,,,s1,\n",
+        "r9,active,,st1,secondary,aide,,,,\n",
+        "r10,active,,st1,secondary,,,,s1,\n",
+        "r11,active,,st1,,aide,,,s1,\n",
+    ));
+    let found: Vec<_> = v
+        .report
+        .errors
+        .iter()
+        .map(|e| {
+            let at = (e.file.as_str(), e.line, e.column.as_deref());
+            (e.code, at, e.value.as_deref())
+        })
+        .collect();
+    let at = |line: u64, column: &'static str| ("roles", Some(line), Some(column));
+    assert_eq!(
+        found,
+        [
+            (IssueCode::InvalidEnum, at(6, "roleType"), Some("tertiary")),
+            (
+                IssueCode::InvalidDate,
+                at(7, "beginDate"),
+                Some("2024-13-01")
+            ),
+            (IssueCode::InvalidDate, at(8, "endDate"), Some("soon")),
+            (IssueCode::MissingValue, at(9, "userSourcedId"), None),
+            (IssueCode::MissingValue, at(10, "orgSourcedId"), None),
+            (IssueCode::MissingValue, at(11, "role"), None),
+            (IssueCode::MissingValue, at(12, "roleType"), None),
+        ]
+    );
+    assert!(
+        error(&v, IssueCode::InvalidEnum)
+            .message
+            .contains("primary or secondary"),
+        "{}",
+        error(&v, IssueCode::InvalidEnum).message
+    );
+    let roles = &v.report.files["roles"];
+    assert_eq!((roles.rows, roles.rejected), (11, 7));
+    // Sam keeps his one valid role.
+    assert_eq!(users(&v)["st1"]["role"], "student");
+    assert_eq!(v.report.files["users"].rejected, 0);
 }
