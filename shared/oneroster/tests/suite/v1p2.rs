@@ -684,3 +684,30 @@ fn each_field_of_a_role_is_checked_where_it_is() {
     assert_eq!(users(&v)["st1"]["role"], "student");
     assert_eq!(v.report.files["users"].rejected, 0);
 }
+
+/// A user whose primary roles have no platform role is skipped whatever the
+/// tenant imports; an aide is imported by default, as in 1.1.
+#[test]
+fn a_counselor_is_skipped_under_any_role_filter_and_an_aide_imported_by_default() {
+    let rows = ROLES_ROWS
+        .replace("st1,primary,student", "st1,primary,counselor")
+        .replace("st2,primary,student", "st2,primary,ext:coach");
+    // Sam's secondary teacher role does not decide: his primary role does.
+    let rows = format!("{rows}r5,active,,st1,secondary,teacher,,,s1,\n");
+    let rows = rows.replace("g1,primary,guardian", "g1,primary,aide");
+    let fixture = || valid_1p2().with("roles.csv", &format!("{ROLES_HEADER}{rows}"));
+    let everyone = oneroster::ValidationOptions {
+        imported_roles: oneroster::model::Role::ALL.iter().copied().collect(),
+        ..Default::default()
+    };
+    let fixture = fixture();
+    let v = oneroster::validate_package(&fixture.folder(), &everyone);
+    assert!(v.report.errors.is_empty(), "{:#?}", v.report.errors);
+    let summary = &v.report.files["users"];
+    assert_eq!((summary.accepted, summary.skipped), (2, 2));
+    assert_eq!(streamed(&v, EntityKind::Users), ["t1u", "g1"]);
+
+    let v = fixture.validate();
+    assert_eq!(streamed(&v, EntityKind::Users), ["t1u", "g1"]);
+    assert_eq!(users(&v)["g1"]["role"], "aide");
+}
