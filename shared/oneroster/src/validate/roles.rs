@@ -300,17 +300,16 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
             if rows[..n].iter().any(|earlier| earlier.org_sourced_id == org) {
                 continue;
             }
-            let at_org = rows.iter().filter(|r| r.org_sourced_id == org);
-            let Some(first_at_org) = at_org.clone().next() else {
-                continue;
-            };
-            let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
+            // `role` is the user's first role at the org.
+            let mut primaries = rows
+                .iter()
+                .filter(|r| r.org_sourced_id == org && r.role_type == RoleType::Primary);
             // The row the finding is at, whose roleType it names.
             let (code, at, message) = match (primaries.next(), primaries.next()) {
                 (Some(_), None) => continue,
                 (None, _) => (
                     IssueCode::NoPrimaryRole,
-                    first_at_org,
+                    role,
                     format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be"),
                 ),
                 (Some(one), Some(two)) => (
