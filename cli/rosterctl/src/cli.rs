@@ -34,7 +34,7 @@ Commands that read or write a roster take --db FILE (default ./roster.db) or --d
 #[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub(crate) enum Command {
-    /// Read and validate a OneRoster 1.1 CSV package (a .zip or a folder).
+    /// Read and validate a OneRoster 1.1 or 1.2 CSV package (a .zip or a folder).
     ///
     /// Exit code 0: acceptable (warnings allowed); 1: rejected; 2: usage or I/O error.
     Validate(ValidateArgs),
@@ -43,7 +43,7 @@ pub(crate) enum Command {
     /// Exit code 0: applied (or planned with --dry-run); 1: held, paused, rejected,
     /// stale or busy; 2: usage, I/O or store error.
     Sync(SyncArgs),
-    /// Pull a tenant's OneRoster 1.1 API now and sync it (locally; the Lambda
+    /// Pull a tenant's OneRoster 1.1 or 1.2 API now and sync it (locally; the Lambda
     /// does the same on the tenant's schedule with credentials from Secrets Manager).
     ///
     /// Credentials: --key with --secret (OAuth 1.0a, ClassLink Roster Server),

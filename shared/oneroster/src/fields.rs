@@ -29,10 +29,15 @@ fn quirky<T>(value: T) -> Normalised<T> {
 
 /// Reads an enumeration value; other case is tolerated.
 pub fn parse_vocabulary<V: Vocabulary>(text: &str) -> Option<Normalised<V>> {
-    if let Some(v) = V::ALL.iter().find(|v| v.text() == text) {
+    parse_among(V::ALL, text)
+}
+
+/// Reads one of `values` (a part of a vocabulary); other case is tolerated.
+pub fn parse_among<V: Vocabulary>(values: &[V], text: &str) -> Option<Normalised<V>> {
+    if let Some(v) = values.iter().find(|v| v.text() == text) {
         return Some(exact(*v));
     }
-    V::ALL
+    values
         .iter()
         .find(|v| v.text().eq_ignore_ascii_case(text))
         .map(|v| quirky(*v))
@@ -40,7 +45,12 @@ pub fn parse_vocabulary<V: Vocabulary>(text: &str) -> Option<Normalised<V>> {
 
 /// The allowed spellings of a vocabulary, for messages: `a, b or c`.
 pub fn expected_values<V: Vocabulary>() -> String {
-    let names: Vec<&str> = V::ALL.iter().map(|v| v.text()).collect();
+    expected_among(V::ALL)
+}
+
+/// The spellings of `values`, for messages: `a, b or c`.
+pub fn expected_among<V: Vocabulary>(values: &[V]) -> String {
+    let names: Vec<&str> = values.iter().map(|v| v.text()).collect();
     match names.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {}", rest.join(", "), last),
         Some((last, _)) => last.to_string(),

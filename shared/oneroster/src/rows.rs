@@ -1,7 +1,7 @@
 //! Turning one CSV row into a typed record: every field checked, every error
 //! of the row reported, tolerated quirks counted.
 
-use crate::fields::{self, expected_values, Vocabulary};
+use crate::fields::{self, Vocabulary};
 use crate::model::*;
 use crate::report::{Issue, IssueCode, Severity};
 use crate::schema::{ColumnMap, DATE_LAST_MODIFIED, STATUS};
@@ -25,8 +25,9 @@ pub(crate) struct RowCx<'r> {
     collect: bool,
     /// A 1.2 package's roles, by user: set for its `users.csv`.
     pub(crate) roles: Option<&'r crate::v1p2::UserRoles>,
-    /// A 1.2 package: `ext:` values are read in extensible vocabularies.
-    extensions: bool,
+    /// A 1.2 package: `ext:` values are read in extensible vocabularies,
+    /// and 1.2's wider vocabularies (`demographics.sex`) apply.
+    v1p2: bool,
     pub(crate) failed: bool,
     /// The row is valid but skipped by policy (a 1.2 user whose primary
     /// role the platform does not know).
@@ -61,7 +62,7 @@ impl<'r> RowCx<'r> {
             line,
             collect,
             roles: None,
-            extensions: false,
+            v1p2: false,
             failed: false,
             skipped: false,
             errors: Vec::new(),
@@ -94,8 +95,13 @@ impl<'r> RowCx<'r> {
 
     /// Reads a package of `version` (1.2 reads `ext:` values).
     pub(crate) fn in_version(mut self, version: crate::OneRosterVersion) -> Self {
-        self.extensions = version == crate::OneRosterVersion::V1p2;
+        self.v1p2 = version == crate::OneRosterVersion::V1p2;
         self
+    }
+
+    /// Whether the row is of a OneRoster 1.2 package.
+    pub(crate) fn is_v1p2(&self) -> bool {
+        self.v1p2
     }
 
     /// The row's line.
@@ -163,14 +169,24 @@ impl<'r> RowCx<'r> {
         required: bool,
     ) -> Option<Extensible<'r, V>> {
         match self.optional(idx) {
-            Some(value) if self.extensions && is_ext_value(value) => Some(Extensible::Ext(value)),
+            Some(value) if self.v1p2 && is_ext_value(value) => Some(Extensible::Ext(value)),
             _ => self.vocabulary(idx, required).map(Extensible::Known),
         }
     }
 
     pub(crate) fn vocabulary<V: Vocabulary>(&mut self, idx: usize, required: bool) -> Option<V> {
+        self.vocabulary_among(V::ALL, idx, required)
+    }
+
+    /// A value among `values`, a part of a vocabulary (a version's).
+    pub(crate) fn vocabulary_among<V: Vocabulary>(
+        &mut self,
+        values: &[V],
+        idx: usize,
+        required: bool,
+    ) -> Option<V> {
         let value = self.present(idx, required)??;
-        match fields::parse_vocabulary::<V>(value) {
+        match fields::parse_among(values, value) {
             Some(n) => {
                 if n.quirk {
                     self.quirk(
@@ -182,7 +198,7 @@ impl<'r> RowCx<'r> {
                 Some(n.value)
             }
             None => {
-                let expected = expected_values::<V>();
+                let expected = fields::expected_among(values);
                 self.error(
                     IssueCode::InvalidEnum,
                     idx,

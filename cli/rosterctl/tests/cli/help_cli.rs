@@ -150,3 +150,23 @@ fn an_unknown_tenant_says_how_to_add_it() {
         );
     }
 }
+
+#[test]
+fn validate_and_pull_say_both_oneroster_versions() {
+    let top = help(&[]);
+    for (command, what) in [
+        ("validate", "a OneRoster 1.1 or 1.2 CSV package"),
+        ("pull", "a tenant's OneRoster 1.1 or 1.2 API"),
+    ] {
+        assert!(
+            help(&[command]).contains(what),
+            "`rosterctl {command} --help`"
+        );
+        let listed = commands(&top);
+        let (_, description) = listed.iter().find(|(name, _)| name == command).unwrap();
+        assert!(
+            description.contains("1.1 or 1.2"),
+            "{command}: {description}"
+        );
+    }
+}

@@ -198,14 +198,24 @@ vocabulary!(
 );
 
 vocabulary!(
-    /// `demographics.sex`
+    /// `demographics.sex`: OneRoster 1.1's `male` and `female`; 1.2 adds
+    /// `other` and `unspecified` (not extensible: no `ext:` value).
     Sex {
         /// male
         Male = "male",
         /// female
         Female = "female",
+        /// other (OneRoster 1.2)
+        Other = "other",
+        /// unspecified (OneRoster 1.2)
+        Unspecified = "unspecified",
     }
 );
+
+impl Sex {
+    /// OneRoster 1.1's values (1.0's too).
+    pub const V1P1: &'static [Sex] = &[Sex::Male, Sex::Female];
+}
 
 vocabulary!(
     /// CEDS grade levels.

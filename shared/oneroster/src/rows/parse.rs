@@ -199,7 +199,8 @@ fn parse_enrollment<'r>(cx: &mut RowCx<'r>, common: Common<'r>) -> Option<Enroll
 
 fn parse_demographics<'r>(cx: &mut RowCx<'r>, common: Common<'r>) -> Option<Demographics<'r>> {
     let birth_date = cx.date(3, false);
-    let sex = cx.vocabulary::<Sex>(4, false);
+    let sexes = if cx.is_v1p2() { Sex::ALL } else { Sex::V1P1 };
+    let sex = cx.vocabulary_among(sexes, 4, false);
     let sex_ok = sex.is_some() || cx.optional(4).is_none();
     let flags: Vec<Option<Option<bool>>> = (5..=11).map(|idx| cx.boolean(idx, false)).collect();
     let country_of_birth_code = cx.optional(12);

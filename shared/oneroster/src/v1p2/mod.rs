@@ -248,14 +248,35 @@ impl UserRoles {
 
     /// The roles of `user`, if `roles.csv` has any.
     pub(crate) fn get(&self, user: &str) -> Option<&UserRoleSet> {
-        self.index.get(user).map(|&i| &self.sets[i as usize])
+        self.index
+            .get(user)
+            .map(|&i| &self.sets[i as usize])
+            .filter(|set| !set.roles.is_empty())
     }
 
-    /// Every user with roles, and its roles, in no order.
+    /// Drops every role `drop` names; each user keeps its other roles, in
+    /// order. For the rare roles rejected after they were added (a role id
+    /// met twice); before the rules are checked ([`Self::mark`]).
+    pub(crate) fn remove_roles(&mut self, drop: impl Fn(&RoleAssignment) -> bool) {
+        for set in &mut self.sets {
+            if set.roles.iter().any(&drop) {
+                let roles = std::mem::take(&mut set.roles);
+                *set = UserRoleSet::default();
+                roles
+                    .into_iter()
+                    .filter(|r| !drop(r))
+                    .for_each(|r| set.add(r));
+            }
+        }
+    }
+
+    /// Every user with roles, and its roles, in no order (as [`Self::get`],
+    /// none whose roles were all dropped).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &UserRoleSet)> {
         self.index
             .iter()
             .map(|(user, &i)| (user, &self.sets[i as usize]))
+            .filter(|(_, set)| !set.roles.is_empty())
     }
 
     /// Sets what is wrong with each user's roles, as `problem` says. A user

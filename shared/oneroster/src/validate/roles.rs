@@ -15,6 +15,7 @@ use crate::schema::ColumnMap;
 use crate::v1p2::columns::{ROLES, ROLES_FILE, USER_PROFILES_FILE};
 use crate::v1p2::roles::{parse_role, RoleRow};
 use crate::v1p2::{RoleAssignment, RolesProblem, UserRoles};
+use std::collections::HashSet;
 use std::io::Read;
 
 /// What reading `roles.csv` found, for the report.
@@ -150,14 +151,18 @@ impl Scanner<'_> {
             return;
         };
         // The role ids met, in one text (not one allocation an id).
-        let mut seen = IdMap::with_capacity(super::scan::id_table_size(size));
+        let mut ids = RoleIds {
+            seen: IdMap::with_capacity(super::scan::id_table_size(size)),
+            dropped: HashSet::new(),
+        };
         let result = for_each_record_prepared(
             &mut reader,
             Threads::for_file(size),
             |row, prepared: &mut PreparedRole, _: &mut ()| prepared.prepare(&map, row),
-            |_, prepared| {
+            |row, prepared| {
                 outcome.rows += 1;
-                if !self.take_role(prepared, &mut seen, roles) {
+                let id = super::scan::row_sourced_id(&map, row);
+                if !self.take_role(id, row.line(), prepared, &mut ids, roles, outcome) {
                     outcome.rejected += 1;
                 }
                 true
@@ -166,40 +171,31 @@ impl Scanner<'_> {
         if let Err(e) = result {
             self.csv_fatal(ROLES_FILE, &e);
         }
+        if !ids.dropped.is_empty() {
+            roles.remove_roles(|role| ids.dropped.contains(&role.sourced_id));
+        }
     }
 
-    /// Reports what `prepared` found and adds its role to its user's roles
-    /// unless its id was met before; `false` when the row is rejected.
+    /// Reports what `prepared` (the row on `line`, whose sourcedId is `id`)
+    /// found and adds its role to its user's roles unless its id was met
+    /// before; `false` when the row is rejected.
     fn take_role(
         &mut self,
+        id: &str,
+        line: u64,
         prepared: &mut PreparedRole,
-        seen: &mut IdMap<()>,
+        ids: &mut RoleIds,
         roles: &mut UserRoles,
+        outcome: &mut RolesOutcome,
     ) -> bool {
         prepared.errors.drain(..).for_each(|e| self.sink.error(e));
         prepared.warnings.drain(..).for_each(|w| self.sink.warn(w));
+        if !id.is_empty() && !self.record_role_id(id, line, prepared.accepted, ids, outcome) {
+            return false;
+        }
         let Some(role) = prepared.role.take() else {
             return prepared.accepted;
         };
-        let line = role.line;
-        let error = |code, message: String| {
-            Issue::new(Severity::Error, ROLES_FILE, code, message).at_line(line)
-        };
-        // Ids beyond 4 GiB of text (far past any archive's limits) go unchecked.
-        if let Ok(Some(())) = seen.get_or_insert(&role.sourced_id, ()) {
-            self.sink.error(
-                error(
-                    IssueCode::DuplicateSourcedId,
-                    format!(
-                        "sourcedId `{}` appears earlier in roles.csv; this copy is rejected",
-                        role.sourced_id
-                    ),
-                )
-                .in_column("sourcedId")
-                .with_value(&role.sourced_id),
-            );
-            return false;
-        }
         let org = role.org_sourced_id.as_str();
         if let Some(Resolution::Missing) =
             self.indexes.get(&EntityKind::Orgs).map(|i| i.resolve(org))
@@ -212,18 +208,73 @@ impl Scanner<'_> {
                     format!("`{org}` is not in orgs.csv; the reference is kept"),
                 )
                 .at_line(line)
-                .in_column("orgSourcedId"),
+                .in_column("orgSourcedId")
+                .with_value(org),
             );
         }
         if !roles.add(&prepared.user, role) {
-            self.sink.error(error(
-                IssueCode::RecordTooLong,
-                "the users' ids in roles.csv are over 4 GiB of text; the role is not imported"
-                    .into(),
-            ));
+            self.sink.error(
+                Issue::new(
+                    Severity::Error,
+                    ROLES_FILE,
+                    IssueCode::RecordTooLong,
+                    "the users' ids in roles.csv are over 4 GiB of text; the role is not imported",
+                )
+                .at_line(line),
+            );
             return false;
         }
         true
+    }
+
+    /// Records the role id `id` of the row on `line`; `false` when it was
+    /// met before. As in 1.1's files, every copy of an id is then rejected,
+    /// a deletion too: the first copy is reported (and, when it was accepted,
+    /// counted as rejected and its role dropped) when the second is met.
+    fn record_role_id(
+        &mut self,
+        id: &str,
+        line: u64,
+        accepted: bool,
+        ids: &mut RoleIds,
+        outcome: &mut RolesOutcome,
+    ) -> bool {
+        let entry = SeenRole {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            state: if accepted {
+                SeenState::Accepted
+            } else {
+                SeenState::Rejected
+            },
+        };
+        let first = match ids.seen.get_or_insert(id, entry) {
+            Ok(Some(first)) => first,
+            // Ids beyond 4 GiB of text (far past any archive's limits) go unchecked.
+            Ok(None) | Err(_) => return true,
+        };
+        let first_line = u64::from(first.line);
+        let copy = |at: u64, other: u64| {
+            Issue::new(
+                Severity::Error,
+                ROLES_FILE,
+                IssueCode::DuplicateSourcedId,
+                format!("sourcedId `{id}` also appears at line {other}; every copy is rejected"),
+            )
+            .at_line(at)
+            .in_column("sourcedId")
+            .with_value(id)
+        };
+        // In line order: the first copy is named when the second is met.
+        if first.state != SeenState::Duplicate {
+            self.sink.error(copy(first_line, line));
+            if first.state == SeenState::Accepted {
+                outcome.rejected += 1;
+                ids.dropped.insert(id.to_string());
+            }
+            first.state = SeenState::Duplicate;
+        }
+        self.sink.error(copy(line, first_line));
+        false
     }
 
     /// Once `users.csv` is read: each role of a user a bulk `users.csv`
@@ -311,29 +362,33 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
             if rows[..n].iter().any(|earlier| earlier.org_sourced_id == org) {
                 continue;
             }
-            let at_org = rows.iter().copied().filter(|r| r.org_sourced_id == org);
-            let first_at_org = at_org.clone().next().map_or(0, |r| r.line);
-            let mut primaries = at_org.filter(|r| r.role_type == RoleType::Primary);
-            let (code, line, message) = match (primaries.next(), primaries.next()) {
+            // `role` is the user's first role at the org.
+            let mut primaries = rows
+                .iter()
+                .filter(|r| r.org_sourced_id == org && r.role_type == RoleType::Primary);
+            // The row the finding is at, whose roleType it names.
+            let (code, at, message) = match (primaries.next(), primaries.next()) {
                 (Some(_), None) => continue,
                 (None, _) => (
                     IssueCode::NoPrimaryRole,
-                    first_at_org,
+                    role,
                     format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be"),
                 ),
                 (Some(one), Some(two)) => (
                     IssueCode::MultiplePrimaryRoles,
-                    two.line,
+                    two,
                     format!(
                         "user `{user}` has a second primary role at org `{org}` (the first is at line {}); exactly one must be",
                         one.line
                     ),
                 ),
             };
+            let line = at.line;
             issues.push(
                 Issue::new(Severity::Error, ROLES_FILE, code, message)
                     .at_line(line)
-                    .in_column("roleType"),
+                    .in_column("roleType")
+                    .with_value(at.role_type.as_str()),
             );
             if first.is_none_or(|p| line < p.line) {
                 first = Some(RolesProblem { line, code });
@@ -343,6 +398,31 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     });
     issues.sort_by_key(|i| i.line);
     issues.into_iter().for_each(|i| sink.error(i));
+}
+
+/// The role ids of `roles.csv` met so far.
+struct RoleIds {
+    seen: IdMap<SeenRole>,
+    /// Ids met twice whose first copy was accepted: their roles are dropped
+    /// once the file is read.
+    dropped: HashSet<String>,
+}
+
+/// The first copy of a role id.
+#[derive(Debug, Clone, Copy)]
+struct SeenRole {
+    /// Its line (saturates past 4 billion lines).
+    line: u32,
+    state: SeenState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SeenState {
+    /// An active role or a deletion.
+    Accepted,
+    Rejected,
+    /// Met again: every copy rejected.
+    Duplicate,
 }
 
 /// One row of `roles.csv` parsed on a preparing thread (see
