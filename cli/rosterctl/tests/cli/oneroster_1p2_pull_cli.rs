@@ -230,3 +230,76 @@ fn tenants_check_names_the_version_the_server_answers() {
     );
     assert!(!out.contains("TOKEN"), "{out}");
 }
+
+/// A 1.2 district onboarded with OAuth 2 client credentials: the secret is
+/// stored as the pull function reads it, never printed, and `tenants check`
+/// gets a token with it and names 1.2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1p2_tenant_with_oauth2_client_credentials_is_stored_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let package = testkit::v1p2::package(d);
+    let api = oneroster_server_of(&package, "oauth2", "client-7", "CS-Very-Secret", "1.2");
+    let tenant = testkit::unique("o2");
+    let url = format!("{}{V1P2}", api.url);
+    let token_url = format!("{}/token", api.url);
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .dir(d)
+        .aws()
+        .env("ONEROSTER_API_SECRET", "CS-Very-Secret")
+        .run(&[
+            "tenants",
+            "add",
+            &tenant,
+            "--connection",
+            "api",
+            "--api-url",
+            &url,
+            "--api-token-url",
+            &token_url,
+            "--api-client-id",
+            "client-7",
+            "--json",
+        ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!(out.stdout.clone() + &out.stderr).contains("CS-Very-Secret"));
+    let report = json(&out.stdout);
+    assert_eq!(report["secret"], format!("created roster/tenants/{tenant}"));
+
+    let stored = testkit::secrets_client()
+        .get_secret_value()
+        .secret_id(format!("roster/tenants/{tenant}"))
+        .send()
+        .await
+        .unwrap();
+    let secret: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        secret,
+        serde_json::json!({"auth": "oauth2", "token_url": token_url, "client_id": "client-7", "client_secret": "CS-Very-Secret"})
+    );
+
+    let (_, line) = api_line(d, &tenant);
+    assert_eq!(line["status"], "ok", "{line}");
+    assert_eq!(
+        line["detail"],
+        format!("credentials present; a test request to {url} succeeded: the server answers OneRoster 1.2")
+    );
+    assert!(!line.to_string().contains("CS-Very-Secret"));
+
+    // Incomplete or mixed credentials are refused before anything is stored.
+    for (flags, says) in [
+        (
+            &["--api-token-url", token_url.as_str()][..],
+            "--api-client-id",
+        ),
+        (
+            &["--api-client-id", "c", "--api-token", "T"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let args = [&["tenants", "update", tenant.as_str()][..], flags].concat();
+        let (code, out) = rosterctl(d, &args);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains(says), "{out}");
+    }
+}
