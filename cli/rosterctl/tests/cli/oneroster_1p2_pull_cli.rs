@@ -303,3 +303,82 @@ async fn a_1p2_tenant_with_oauth2_client_credentials_is_stored_and_checks() {
         assert!(out.contains(says), "{out}");
     }
 }
+
+/// A 1.2 user whose `roles[]` breaks a rule (two primary roles at one org):
+/// the findings name the user record the district sent and the role's place
+/// in its `roles[]`, never a line of the generated roles.csv.
+#[test]
+fn a_broken_role_is_told_as_the_user_record_that_held_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let package = testkit::v1p2::package(d);
+    let roles = package.join("roles.csv");
+    let mut text = std::fs::read_to_string(&roles).unwrap();
+    text.push_str("r7,active,,st1,primary,teacher,,,s1,\n");
+    std::fs::write(&roles, text).unwrap();
+    let api = oneroster_server(&package, "oauth2", "c1", "cs");
+    let token_url = format!("{}/token", api.url);
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "pull",
+            "--tenant",
+            "t12",
+            "--api-url",
+            &format!("{}{V1P2}", api.url),
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "c1",
+            "--client-secret",
+            "cs",
+            "--page-size",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let run = json(&out);
+    let errors = run["errors"].as_array().unwrap();
+    let on = |file: &str| {
+        errors
+            .iter()
+            .find(|e| e["file"] == file && e["code"] == "multiple_primary_roles")
+            .unwrap_or_else(|| panic!("no {file} finding: {out}"))
+    };
+    // The user, st1, is the fourth by sourcedId: on the page at offset 2.
+    let role = on("roles");
+    assert_eq!(
+        role["record"],
+        serde_json::json!({"collection": "users", "offset": 2, "sourcedId": "st1", "field": "roles[1]"}),
+        "{out}"
+    );
+    assert!(role["line"].is_null(), "{out}");
+    assert!(
+        role["message"]
+            .as_str()
+            .unwrap()
+            .contains("(the first is at users record `st1` (page at offset 2), roles[0])"),
+        "{out}"
+    );
+    let user = on("users");
+    assert_eq!(user["record"]["sourcedId"], "st1", "{out}");
+    assert!(
+        user["message"]
+            .as_str()
+            .unwrap()
+            .contains("(users record `st1` (page at offset 2), roles[1] multiple_primary_roles)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("roles.csv") && !out.contains("at line"),
+        "{out}"
+    );
+
+    let report = std::fs::read_to_string(d.join(run["report_ref"].as_str().unwrap())).unwrap();
+    assert!(report.contains("\"field\": \"roles[1]\""), "{report}");
+    assert!(
+        !report.contains("roles.csv") && !report.contains("at line"),
+        "{report}"
+    );
+}
