@@ -6,8 +6,9 @@
 //! Collections the API declined are added as warnings and delivery notes.
 
 use oneroster::report::{ApiLocation, Issue, Severity};
+use oneroster::v1p2::columns::ROLES_FILE;
 use oneroster::IssueCode;
-use oneroster_rest::origins::locate;
+use oneroster_rest::origins::{locate, locate_roles, Origins, RoleOrigins};
 use oneroster_rest::pull::PullSummary;
 use roster::run::RunRecord;
 use serde_json::Value;
@@ -30,21 +31,30 @@ pub fn tell_as_sent(
         Some(path) => Some(serde_json::from_slice(&std::fs::read(path)?)?),
         None => None,
     };
-    let names: Vec<&str> = summary.collections.keys().map(String::as_str).collect();
+    let mut names: Vec<&str> = summary.collections.keys().map(String::as_str).collect();
+    if role_origins(summary).is_some() {
+        names.push(ROLES_FILE);
+    }
     let mut wanted: BTreeSet<(String, u64)> = BTreeSet::new();
-    let mut want_text = |text: &str| {
+    let mut want_text = |file: &str, text: &str| {
         for (_, name, line) in csv_mentions(text, &names) {
             if let Some(line) = line {
                 wanted.insert((name.to_string(), line));
             }
         }
+        if file == ROLES_FILE {
+            for (_, line) in role_line_mentions(text) {
+                wanted.insert((ROLES_FILE.to_string(), line));
+            }
+        }
     };
-    want_text(&run.message);
+    want_text("", &run.message);
     for e in &run.errors {
-        want_text(&e.message);
+        want_text(&e.file, &e.message);
     }
     for issue in json.iter().flat_map(report_issues) {
-        want_text(issue["message"].as_str().unwrap_or_default());
+        let file = issue["file"].as_str().unwrap_or_default();
+        want_text(file, issue["message"].as_str().unwrap_or_default());
     }
     for e in &run.errors {
         if let Some(line) = e.line {
@@ -57,10 +67,10 @@ pub fn tell_as_sent(
         }
     }
     let located = resolve(folder, summary, &wanted)?;
-    let reword = |text: &str| reword(text, &names, &located);
-    run.message = reword(&run.message);
+    let reword = |file: &str, text: &str| reword(file, text, &names, &located);
+    run.message = reword("", &run.message);
     for e in &mut run.errors {
-        e.message = reword(&e.message);
+        e.message = reword(&e.file, &e.message);
         if let Some(record) = e.line.and_then(|l| located.get(&(e.file.clone(), l))) {
             e.record = Some(record.clone());
             e.line = None;
@@ -118,9 +128,10 @@ fn report_issues_mut(json: &mut Value) -> Vec<&mut Value> {
 }
 
 /// One issue of the report JSON told as the record sent.
-fn relocate_issue(issue: &mut Value, located: &Located, reword: &dyn Fn(&str) -> String) {
+fn relocate_issue(issue: &mut Value, located: &Located, reword: &dyn Fn(&str, &str) -> String) {
     if let Some(message) = issue["message"].as_str() {
-        issue["message"] = Value::String(reword(message));
+        let file = issue["file"].as_str().unwrap_or_default();
+        issue["message"] = Value::String(reword(file, message));
     }
     let key = match (issue["file"].as_str(), issue["line"].as_u64()) {
         (Some(file), Some(line)) => (file.to_string(), line),
@@ -153,25 +164,83 @@ fn resolve(
             located.insert((name.clone(), line), record);
         }
     }
+    if let Some((users, roles)) = role_origins(summary) {
+        let lines: BTreeSet<u64> = wanted
+            .iter()
+            .filter(|(n, _)| n == ROLES_FILE)
+            .map(|(_, l)| *l)
+            .collect();
+        let csv = folder.join(format!("{ROLES_FILE}.csv"));
+        if !lines.is_empty() && csv.is_file() {
+            for (line, record) in locate_roles(users, roles, &csv, &lines)? {
+                located.insert((ROLES_FILE.to_string(), line), record);
+            }
+        }
+    }
     Ok(located)
 }
 
-/// `text` with every `users.csv:4` of a pulled collection told as the
-/// record sent (`users record `u4` (page at offset 0)`), and every other
-/// mention of its temporary file as the collection (`the users collection`).
-fn reword(text: &str, names: &[&str], located: &Located) -> String {
+/// A 1.2 pull's users and where the rows of its `roles.csv` came from.
+fn role_origins(summary: &PullSummary) -> Option<(&Origins, &RoleOrigins)> {
+    let users = summary.collections.get("users")?;
+    Some((&users.origins, users.role_origins.as_ref()?))
+}
+
+/// `text` (of a finding on `file`) with every `users.csv:4` of a pulled
+/// collection told as the record sent (`users record `u4` (page at offset
+/// 0)`), and every other mention of its temporary file as the collection
+/// (`the users collection`; `roles.csv`, made of the users' `roles[]`, as
+/// `the users' roles`). In a finding on `roles.csv`, `at line 3` (a row
+/// of it) is told as the record too.
+fn reword(file: &str, text: &str, names: &[&str], located: &Located) -> String {
+    let mut mentions: Vec<(Range<usize>, String)> = csv_mentions(text, names)
+        .into_iter()
+        .map(|(range, name, line)| {
+            let told = match line.and_then(|l| located.get(&(name.to_string(), l))) {
+                Some(record) => record.render(),
+                None if name == ROLES_FILE => "the users' roles".to_string(),
+                None => format!("the {name} collection"),
+            };
+            (range, told)
+        })
+        .collect();
+    if file == ROLES_FILE {
+        for (range, line) in role_line_mentions(text) {
+            if let Some(record) = located.get(&(ROLES_FILE.to_string(), line)) {
+                mentions.push((range, format!("at {}", record.render())));
+            }
+        }
+        mentions.sort_by_key(|(range, _)| range.start);
+    }
     let mut out = String::with_capacity(text.len());
     let mut from = 0;
-    for (range, name, line) in csv_mentions(text, names) {
+    for (range, told) in mentions {
         out.push_str(&text[from..range.start]);
-        match line.and_then(|l| located.get(&(name.to_string(), l))) {
-            Some(record) => out.push_str(&record.render()),
-            None => out.push_str(&format!("the {name} collection")),
-        }
+        out.push_str(&told);
         from = range.end;
     }
     out.push_str(&text[from..]);
     out
+}
+
+/// Each `at line N` in `text`: its byte range and N.
+fn role_line_mentions(text: &str) -> Vec<(Range<usize>, u64)> {
+    const AT_LINE: &str = "at line ";
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = text[from..].find(AT_LINE) {
+        let start = from + at;
+        let digits_at = start + AT_LINE.len();
+        let digits = text[digits_at..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        from = digits_at + digits;
+        if let Ok(line) = text[digits_at..from].parse() {
+            found.push((start..from, line));
+        }
+    }
+    found
 }
 
 /// Each `NAME.csv` or `NAME.csv:LINE` in `text` whose NAME is one of
@@ -217,6 +286,7 @@ mod tests {
                 collection: "users".into(),
                 offset: 200,
                 sourced_id: "u-4".into(),
+                field: None,
             },
         )])
     }
@@ -226,6 +296,7 @@ mod tests {
         let names = ["users", "classes"];
         assert_eq!(
             reword(
+                "users",
                 "package rejected: users.csv:4 [role] invalid_enum: x",
                 &names,
                 &located()
@@ -234,6 +305,7 @@ mod tests {
         );
         assert_eq!(
             reword(
+                "users",
                 "`604863` is not in users.csv; see classes.csv:9",
                 &names,
                 &located()
@@ -247,8 +319,48 @@ mod tests {
             "résumé.csv:3",
             "users.csv2",
         ] {
-            assert_eq!(reword(text, &names, &located()), text);
+            assert_eq!(reword("users", text, &names, &located()), text);
         }
+    }
+
+    #[test]
+    fn role_rows_are_told_as_the_users_that_held_them() {
+        let names = ["users", ROLES_FILE];
+        let mut located = located();
+        for (line, n) in [(7, 1), (6, 0)] {
+            located.insert(
+                (ROLES_FILE.into(), line),
+                ApiLocation {
+                    collection: "users".into(),
+                    offset: 2,
+                    sourced_id: "t1".into(),
+                    field: Some(format!("roles[{n}]")),
+                },
+            );
+        }
+        assert_eq!(
+            reword(
+                ROLES_FILE,
+                "user `t1` has a second primary role at org `s1` (the first is at line 6); exactly one must be",
+                &names,
+                &located
+            ),
+            "user `t1` has a second primary role at org `s1` (the first is at users record `t1` (page at offset 2), roles[0]); exactly one must be"
+        );
+        assert_eq!(
+            reword(
+                "users",
+                "the user's roles break a OneRoster 1.2 rule (roles.csv:7 multiple_primary_roles); user `x` has no accepted row in roles.csv",
+                &names,
+                &located
+            ),
+            "the user's roles break a OneRoster 1.2 rule (users record `t1` (page at offset 2), roles[1] multiple_primary_roles); user `x` has no accepted row in the users' roles"
+        );
+        assert_eq!(
+            reword("users", "at line 6", &names, &located),
+            "at line 6",
+            "only a finding on roles.csv names its lines so"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@
 use crate::client::{Client, ClientError};
 use crate::flatten::{flatten, FlatRow};
 use crate::flatten_v1p2::{flatten_user, FlatUser};
-use crate::origins::Origins;
+use crate::origins::{Origins, RoleOrigins};
 use crate::version::OneRosterVersion;
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
@@ -61,6 +61,10 @@ pub struct CollectionPull {
     /// Where each row of the collection's CSV came from.
     #[serde(skip)]
     pub origins: Origins,
+    /// A 1.2 pull's users: where each row of the `roles.csv` made of their
+    /// `roles[]` came from.
+    #[serde(skip)]
+    pub role_origins: Option<RoleOrigins>,
 }
 
 /// What a pull did.
@@ -263,7 +267,7 @@ async fn pull_collection(
     spill.flush()?;
     drop(spill);
     if let Some(roles) = roles {
-        roles.finish()?;
+        pulled.role_origins = Some(roles.finish()?);
     }
     write_csv(
         kind,
@@ -277,19 +281,40 @@ async fn pull_collection(
     Ok(pulled)
 }
 
-/// A 1.2 pull's `roles.csv`, written as the users arrive.
-struct RolesCsv(csv::Writer<BufWriter<std::fs::File>>);
+/// A 1.2 pull's `roles.csv`, written as the users arrive, and where each
+/// of its rows came from.
+struct RolesCsv {
+    writer: csv::Writer<BufWriter<std::fs::File>>,
+    origins: RoleOrigins,
+}
 
 impl RolesCsv {
     fn create(out: &Path) -> std::io::Result<RolesCsv> {
         let file = std::fs::File::create(out.join(format!("{ROLES_FILE}.csv")))?;
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         writer.write_record(ROLES.iter().map(|c| c.name))?;
-        Ok(RolesCsv(writer))
+        Ok(RolesCsv {
+            writer,
+            origins: RoleOrigins::default(),
+        })
     }
 
-    fn finish(mut self) -> std::io::Result<()> {
-        self.0.flush()
+    /// The next user's rows.
+    fn user(&mut self, roles: &[Vec<String>]) -> std::io::Result<()> {
+        for role in roles {
+            self.writer.write_record(role)?;
+        }
+        let line_breaks: Vec<u64> = roles
+            .iter()
+            .map(|r| r.iter().map(|f| line_feeds(f.as_bytes())).sum())
+            .collect();
+        self.origins.user(&line_breaks);
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<RoleOrigins> {
+        self.writer.flush()?;
+        Ok(self.origins)
     }
 }
 
@@ -305,11 +330,9 @@ fn spill_records(
 ) -> std::io::Result<()> {
     for record in records {
         let flat = match roles.as_mut() {
-            Some(RolesCsv(writer)) => {
+            Some(roles_csv) => {
                 let FlatUser { user, roles } = flatten_user(record);
-                for role in roles {
-                    writer.write_record(&role)?;
-                }
+                roles_csv.user(&roles)?;
                 user
             }
             None => flatten(kind, record),

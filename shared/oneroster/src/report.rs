@@ -66,18 +66,27 @@ pub struct ApiLocation {
     /// The record's `sourcedId` (empty when it had none).
     #[serde(rename = "sourcedId")]
     pub sourced_id: String,
+    /// The part of the record concerned, when a row was made of one (a 1.2
+    /// user's role: `roles[1]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl ApiLocation {
-    /// `users record `stu-1` (page at offset 200)`.
+    /// `users record `stu-1` (page at offset 200)`, and `, roles[1]` for a
+    /// part of it.
     pub fn render(&self) -> String {
         let id = if self.sourced_id.is_empty() {
             "without a sourcedId".to_string()
         } else {
             format!("`{}`", escape_controls(&truncate(&self.sourced_id)))
         };
+        let field = match &self.field {
+            Some(field) => format!(", {}", escape_controls(field)),
+            None => String::new(),
+        };
         format!(
-            "{} record {id} (page at offset {})",
+            "{} record {id} (page at offset {}){field}",
             escape_controls(&self.collection),
             self.offset
         )
@@ -484,6 +493,7 @@ mod tests {
             collection: "users".into(),
             offset: 200,
             sourced_id: "u-9".into(),
+            field: None,
         });
         assert_eq!(
             issue.render(),
@@ -491,6 +501,12 @@ mod tests {
         );
         let json = serde_json::to_value(&issue).unwrap();
         assert_eq!(json["record"]["sourcedId"], "u-9");
+        assert!(json["record"].get("field").is_none());
+        issue.record.as_mut().unwrap().field = Some("roles[1]".into());
+        assert_eq!(
+            issue.render(),
+            "users record `u-9` (page at offset 200), roles[1] [role] invalid_enum: bad role"
+        );
         let plain = Issue::new(Severity::Error, "users", IssueCode::InvalidEnum, "m");
         assert!(serde_json::to_value(&plain)
             .unwrap()

@@ -1,7 +1,10 @@
 """OneRoster 1.2 for the local server: users with `roles[]`, the 1.2
 status payloads of errors, and the OAuth 2 scopes of the Rostering Service.
 
-A 1.2 package's users get their roles from its roles.csv; a 1.1 package's
+A 1.2 package's users get their roles from its roles.csv, and, as a real
+1.2 server may send them, their `password` and their `userProfiles` (from
+userProfiles.csv, each with `credentials: [{type, username, password}]`):
+credentials the client must never read. A 1.1 package's
 users get one primary role per org of their `orgSourcedIds`, their 1.1
 `role` carried over, except `administrator`, which becomes
 `districtAdministrator` at a district org and `siteAdministrator` at any
@@ -85,6 +88,26 @@ def roles_by_user(package):
     return out
 
 
+def profiles_by_user(package):
+    """A 1.2 package's userProfiles.csv, as each user's `userProfiles[]`
+    (the REST binding's UserProfile, its credentials included)."""
+    out = {}
+    for row in read_rows(package, "userProfiles"):
+        if row.get("status") == "tobedeleted":
+            continue
+        profile = {"profileId": row["sourcedId"], "profileType": row.get("profileType", ""),
+                   "vendorId": row.get("vendorId", "")}
+        for key in ("applicationId", "description"):
+            if row.get(key):
+                profile[key] = row[key]
+        if row.get("credentialType") or row.get("password"):
+            profile["credentials"] = [{"type": row.get("credentialType", ""),
+                                       "username": row.get("username", ""),
+                                       "password": row.get("password", "")}]
+        out.setdefault(row["userSourcedId"], []).append(profile)
+    return out
+
+
 def roles_from_1p1(row, org_types):
     """A 1.1 user's role at each of its orgs, as 1.2 roles."""
     roles = []
@@ -96,8 +119,9 @@ def roles_from_1p1(row, org_types):
     return roles
 
 
-def user_1p2(user, row, roles):
-    """A user's 1.1-style JSON (`user`, from CSV `row`) made a 1.2 user."""
+def user_1p2(user, row, roles, profiles=()):
+    """A user's 1.1-style JSON (`user`, from CSV `row`) made a 1.2 user,
+    with its `password` and `profiles` when it has them."""
     out = {k: v for k, v in user.items() if k not in ("role", "orgs", "resourceSourcedIds", "primaryOrgSourcedId")}
     for csv_name, json_name in PREFERRED.items():
         if csv_name in out:
@@ -111,18 +135,25 @@ def user_1p2(user, row, roles):
     if resources:
         out["resources"] = [guid("resource", r) for r in resources]
     out["roles"] = roles
+    if row.get("password"):
+        out["password"] = row["password"]
+    if profiles:
+        out["userProfiles"] = list(profiles)
     return out
 
 
 def users(package, rows, to_json):
     """Every user of `package` (CSV `rows`) as 1.2 JSON, sorted by sourcedId."""
+    profiles = {}
     if package_version(package) == "1.2":
         by_user = roles_by_user(package)
         roles_of = lambda row: by_user.get(row["sourcedId"], [])
+        profiles = profiles_by_user(package)
     else:
         org_types = {o["sourcedId"]: o.get("type", "") for o in read_rows(package, "orgs")}
         roles_of = lambda row: roles_from_1p1(row, org_types)
-    out = [user_1p2(to_json("users", row), row, roles_of(row)) for row in rows]
+    out = [user_1p2(to_json("users", row), row, roles_of(row), profiles.get(row["sourcedId"], ()))
+           for row in rows]
     out.sort(key=lambda u: u.get("sourcedId", ""))
     return out
 

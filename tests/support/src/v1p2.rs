@@ -53,8 +53,42 @@ pub const DEMOGRAPHICS: (&str, &str) = (
     "sourcedId,status,dateLastModified,birthDate,sex,americanIndianOrAlaskaNative,asian,blackOrAfricanAmerican,nativeHawaiianOrOtherPacificIslander,white,demographicRaceTwoOrMoreRaces,hispanicOrLatinoEthnicity,countryOfBirthCode,stateOfBirthAbbreviation,cityOfBirth,publicSchoolResidenceStatus\nst1,active,2026-08-01T00:00:00.000Z,2018-03-04,female,false,false,false,false,true,false,false,US,IL,,\n",
 );
 
-/// Secrets in the package that no store may hold.
+/// Secrets in the package that no store may hold: the administrator's
+/// `password` and the teacher's user profile's credential password (the
+/// local server sends both in 1.2 users: `password`, `userProfiles[]`).
 pub const SECRETS: [&str; 2] = ["pw-admin-1", "Sekrit-PW-9"];
+
+/// Panics when `text` (what `what` names) holds one of [`SECRETS`].
+pub fn assert_no_secret(what: &str, text: &str) {
+    for secret in SECRETS {
+        assert!(!text.contains(secret), "`{secret}` in {what}");
+    }
+}
+
+/// Panics when a file at or under `path` holds one of [`SECRETS`] (a
+/// `.gz` file read decompressed). Returns how many files were read.
+pub fn assert_no_secret_in(path: &Path) -> usize {
+    if path.is_dir() {
+        let entries = std::fs::read_dir(path).unwrap();
+        return entries
+            .map(|e| assert_no_secret_in(&e.unwrap().path()))
+            .sum();
+    }
+    let bytes = std::fs::read(path).unwrap();
+    let bytes = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut out)
+            .unwrap();
+        out
+    } else {
+        bytes
+    };
+    assert_no_secret(
+        &path.display().to_string(),
+        &String::from_utf8_lossy(&bytes),
+    );
+    1
+}
 
 /// Writes the package as the folder `district-1p2` in `dir`.
 pub fn package(dir: &Path) -> PathBuf {

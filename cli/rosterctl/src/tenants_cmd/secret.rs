@@ -4,31 +4,51 @@
 use super::TenantArgs;
 use api_pull::ApiSecret;
 
-/// The secret JSON to store, if credentials were given.
+/// The secret JSON to store, if credentials were given: OAuth 1.0a
+/// (`--api-key`), a bearer token (`--api-token`) or OAuth 2 client
+/// credentials (`--api-token-url` and `--api-client-id`); the secret of
+/// either from `--api-secret`, else ONEROSTER_API_SECRET. (clap refuses
+/// mixed kinds and a token URL without a client id, or the reverse.)
 pub(super) fn secret_json(a: &TenantArgs) -> Result<Option<String>, String> {
-    let secret = a
-        .api_secret
-        .clone()
-        .or_else(|| std::env::var("ONEROSTER_API_SECRET").ok());
-    match (&a.api_key, &a.api_token) {
-        (Some(key), None) => {
+    let env_secret = std::env::var("ONEROSTER_API_SECRET").ok();
+    Ok(api_secret(a, env_secret)?.map(|s| s.to_secret_string()))
+}
+
+/// The credentials given, `env_secret` standing for ONEROSTER_API_SECRET.
+fn api_secret(a: &TenantArgs, env_secret: Option<String>) -> Result<Option<ApiSecret>, String> {
+    let secret = a.api_secret.clone().or(env_secret);
+    let kinds = (&a.api_key, &a.api_token, &a.api_token_url, &a.api_client_id);
+    match kinds {
+        (Some(key), None, None, None) => {
             let secret = secret.ok_or("--api-key needs --api-secret (or ONEROSTER_API_SECRET)")?;
-            Ok(Some(
-                ApiSecret::Oauth1 {
-                    key: key.clone(),
-                    secret,
-                }
-                .to_secret_string(),
-            ))
+            Ok(Some(ApiSecret::Oauth1 {
+                key: key.clone(),
+                secret,
+            }))
         }
-        (None, Some(token)) => Ok(Some(
-            ApiSecret::Bearer {
-                token: token.clone(),
+        (None, Some(token), None, None) => Ok(Some(ApiSecret::Bearer {
+            token: token.clone(),
+        })),
+        (None, None, Some(token_url), Some(client_id)) => {
+            let client_secret = secret.ok_or(
+                "--api-client-id needs --api-secret, the OAuth 2 client secret (or ONEROSTER_API_SECRET)",
+            )?;
+            if !(token_url.starts_with("https://") || token_url.starts_with("http://")) {
+                return Err(format!(
+                    "--api-token-url must be the OAuth 2 token endpoint's http(s) URL, not `{token_url}`"
+                ));
             }
-            .to_secret_string(),
-        )),
-        (None, None) => Ok(None),
-        (Some(_), Some(_)) => Err("give either --api-key/--api-secret or --api-token".into()),
+            Ok(Some(ApiSecret::Oauth2 {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                client_secret,
+            }))
+        }
+        (None, None, None, None) if a.api_secret.is_some() => Err(
+            "--api-secret is the secret of --api-key (OAuth 1.0a) or of --api-client-id with --api-token-url (OAuth 2): give one of them too".into(),
+        ),
+        (None, None, None, None) => Ok(None),
+        _ => Err("give one kind of credentials: --api-key with --api-secret, --api-token, or --api-token-url and --api-client-id with --api-secret".into()),
     }
 }
 
@@ -79,4 +99,129 @@ pub(super) async fn read_secret(name: &str) -> Result<ApiSecret, String> {
         .await
         .map_err(|e| e.to_string())?;
     ApiSecret::parse(&text).map_err(|e| format!("the secret `{name}`: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: TenantArgs,
+    }
+
+    /// The flags parsed, or clap's refusal.
+    fn parse(flags: &[&str]) -> Result<TenantArgs, String> {
+        Cmd::try_parse_from(std::iter::once("tenants").chain(flags.iter().copied()))
+            .map(|c| c.args)
+            .map_err(|e| e.to_string())
+    }
+
+    fn stored(flags: &[&str], env: Option<&str>) -> Result<Option<ApiSecret>, String> {
+        api_secret(&parse(flags)?, env.map(str::to_string))
+    }
+
+    const OAUTH2: [&str; 4] = [
+        "--api-token-url",
+        "https://idp.example/token",
+        "--api-client-id",
+        "C1",
+    ];
+
+    #[test]
+    fn oauth2_client_credentials_take_the_secret_from_the_flag_or_the_environment() {
+        let expected = Some(ApiSecret::Oauth2 {
+            token_url: "https://idp.example/token".into(),
+            client_id: "C1".into(),
+            client_secret: "S1".into(),
+        });
+        let with_flag: Vec<&str> = OAUTH2
+            .iter()
+            .copied()
+            .chain(["--api-secret", "S1"])
+            .collect();
+        assert_eq!(stored(&with_flag, Some("ENV")), Ok(expected.clone()));
+        assert_eq!(stored(&OAUTH2, Some("S1")), Ok(expected));
+        let missing = stored(&OAUTH2, None).unwrap_err();
+        assert!(
+            missing.contains("--api-client-id needs --api-secret"),
+            "{missing}"
+        );
+        let not_a_url: Vec<&str> = [
+            "--api-token-url",
+            "idp.example/token",
+            "--api-client-id",
+            "C1",
+        ]
+        .to_vec();
+        let refused = stored(&not_a_url, Some("S1")).unwrap_err();
+        assert!(refused.contains("http(s) URL"), "{refused}");
+        assert!(!refused.contains("S1"), "{refused}");
+    }
+
+    #[test]
+    fn incomplete_or_mixed_credentials_are_refused() {
+        // clap: a token URL without a client id, or the reverse.
+        for flags in [
+            &["--api-token-url", "https://idp/token"][..],
+            &["--api-client-id", "C1", "--api-secret", "S"][..],
+        ] {
+            let e = parse(flags)
+                .err()
+                .unwrap_or_else(|| panic!("{flags:?} parsed"));
+            assert!(e.contains("required arguments were not provided"), "{e}");
+        }
+        // clap: two kinds at once.
+        let mixed: [&[&str]; 4] = [
+            &[
+                "--api-key",
+                "K",
+                "--api-client-id",
+                "C1",
+                "--api-token-url",
+                "https://i/t",
+            ],
+            &[
+                "--api-token",
+                "T",
+                "--api-client-id",
+                "C1",
+                "--api-token-url",
+                "https://i/t",
+            ],
+            &["--api-key", "K", "--api-token", "T"],
+            &["--api-token", "T", "--api-secret", "S"],
+        ];
+        for flags in mixed {
+            let e = parse(flags)
+                .err()
+                .unwrap_or_else(|| panic!("{flags:?} parsed"));
+            assert!(e.contains("cannot be used with"), "{e}");
+            assert!(!e.contains("'S'") && !e.contains("'T'"), "a secret in {e}");
+        }
+        // A secret alone says what it belongs to; the environment's alone is no error.
+        let alone = stored(&["--api-secret", "S"], None).unwrap_err();
+        assert!(alone.contains("give one of them too"), "{alone}");
+        assert_eq!(stored(&[], Some("ENV")), Ok(None));
+        assert!(stored(&["--api-key", "K"], None)
+            .unwrap_err()
+            .contains("--api-key needs --api-secret"));
+    }
+
+    #[test]
+    fn the_older_kinds_are_stored_as_before() {
+        assert_eq!(
+            stored(&["--api-key", "K", "--api-secret", "S"], None),
+            Ok(Some(ApiSecret::Oauth1 {
+                key: "K".into(),
+                secret: "S".into()
+            }))
+        );
+        assert_eq!(
+            stored(&["--api-token", "T"], Some("ENV")),
+            Ok(Some(ApiSecret::Bearer { token: "T".into() }))
+        );
+    }
 }

@@ -47,14 +47,23 @@ pub struct TenantArgs {
     #[arg(long, value_name = "1.1|1.2", value_parser = parse_oneroster_version)]
     pub oneroster_version: Option<OneRosterVersion>,
     /// OAuth 1.0a Application Key (stored in Secrets Manager with --api-secret).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["api_token", "api_client_id", "api_token_url"])]
     pub api_key: Option<String>,
-    /// OAuth 1.0a Application Secret (or ONEROSTER_API_SECRET).
-    #[arg(long)]
+    /// The secret of --api-key (OAuth 1.0a Application Secret) or of
+    /// --api-client-id (OAuth 2 client secret) [default: ONEROSTER_API_SECRET].
+    #[arg(long, conflicts_with = "api_token")]
     pub api_secret: Option<String>,
     /// Bearer token (ClassLink's OneRoster proxy).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["api_client_id", "api_token_url"])]
     pub api_token: Option<String>,
+    /// OAuth 2 client credentials (OneRoster 1.2): the token endpoint's URL
+    /// (with --api-client-id and --api-secret).
+    #[arg(long, value_name = "URL", requires = "api_client_id")]
+    pub api_token_url: Option<String>,
+    /// OAuth 2 client credentials (OneRoster 1.2): the client id (with
+    /// --api-token-url and --api-secret).
+    #[arg(long, value_name = "ID", requires = "api_token_url")]
+    pub api_client_id: Option<String>,
     /// Secrets Manager name prefix of tenants' API secrets (the stack's TenantSecretPrefix).
     #[arg(long, default_value = "roster/tenants/")]
     pub secret_prefix: String,
@@ -209,7 +218,7 @@ pub fn apply(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         config.retain_archived_days = days;
     }
     if config.uses(Connection::Api) && config.api.is_none() {
-        return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, or --api-token)".into());
+        return Err("an API tenant needs --api-url (and credentials: --api-key with --api-secret, --api-token, or --api-token-url and --api-client-id with --api-secret)".into());
     }
     Ok(())
 }
@@ -222,6 +231,7 @@ fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
         && a.full_every_days.is_none()
         && a.api_key.is_none()
         && a.api_token.is_none()
+        && a.api_client_id.is_none()
     {
         return Ok(());
     }

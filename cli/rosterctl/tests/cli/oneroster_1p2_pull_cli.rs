@@ -33,9 +33,10 @@ fn a_1p2_api_pulls_with_roles_folded_into_users_and_a_re_pull_writes_nothing() {
     let api = oneroster_server(&testkit::v1p2::package(d), "oauth2", "c1", "cs");
     let token_url = format!("{}/token", api.url);
     let pull = |mode: &str| {
-        let (code, out) = rosterctl(
-            d,
-            &[
+        let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+            .dir(d)
+            .aws()
+            .run(&[
                 "pull",
                 "--tenant",
                 "t12",
@@ -54,11 +55,11 @@ fn a_1p2_api_pulls_with_roles_folded_into_users_and_a_re_pull_writes_nothing() {
                 "--mode",
                 mode,
                 "--json",
-            ],
-        );
-        assert_eq!(code, 0, "{out}");
-        let run = json(&out);
-        assert_eq!(run["status"], "applied", "{out}");
+            ]);
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+        testkit::v1p2::assert_no_secret("the output", &(out.stdout.clone() + &out.stderr));
+        let run = json(&out.stdout);
+        assert_eq!(run["status"], "applied", "{run}");
         run
     };
     let first = pull("full");
@@ -82,11 +83,16 @@ fn a_1p2_api_pulls_with_roles_folded_into_users_and_a_re_pull_writes_nothing() {
     assert_eq!(admin["roles"][0]["role"], "districtAdministrator");
     let (code, _) = rosterctl(d, &["users", "show", "--tenant", "t12", "cn1"]);
     assert_eq!(code, 1, "a counselor is not imported");
-    let db = std::fs::read(d.join("roster.db")).unwrap();
-    let db = String::from_utf8_lossy(&db);
-    for secret in testkit::v1p2::SECRETS {
-        assert!(!db.contains(secret), "{secret} stored");
+    // The server sends each user's `password` and `userProfiles[].credentials`:
+    // neither the store nor the run's files (report, page, before-image) hold them.
+    let db_files = std::fs::read_dir(d).unwrap().map(|e| e.unwrap().path());
+    for db in db_files.filter(|p| p.to_string_lossy().contains("roster.db")) {
+        testkit::v1p2::assert_no_secret_in(&db);
     }
+    assert!(testkit::v1p2::assert_no_secret_in(&d.join("runs")) >= 3);
+    let (code, shown) = rosterctl(d, &["users", "show", "--tenant", "t12", "adm1", "--json"]);
+    assert_eq!(code, 0, "{shown}");
+    testkit::v1p2::assert_no_secret("users show adm1", &shown);
 
     // A re-pull writes nothing: full, and a delta (its roles.csv holds the
     // roles of the users it delivers).
@@ -229,4 +235,156 @@ fn tenants_check_names_the_version_the_server_answers() {
         "{out}"
     );
     assert!(!out.contains("TOKEN"), "{out}");
+}
+
+/// A 1.2 district onboarded with OAuth 2 client credentials: the secret is
+/// stored as the pull function reads it, never printed, and `tenants check`
+/// gets a token with it and names 1.2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1p2_tenant_with_oauth2_client_credentials_is_stored_and_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let package = testkit::v1p2::package(d);
+    let api = oneroster_server_of(&package, "oauth2", "client-7", "CS-Very-Secret", "1.2");
+    let tenant = testkit::unique("o2");
+    let url = format!("{}{V1P2}", api.url);
+    let token_url = format!("{}/token", api.url);
+    let out = Cli::new(env!("CARGO_BIN_EXE_rosterctl"))
+        .dir(d)
+        .aws()
+        .env("ONEROSTER_API_SECRET", "CS-Very-Secret")
+        .run(&[
+            "tenants",
+            "add",
+            &tenant,
+            "--connection",
+            "api",
+            "--api-url",
+            &url,
+            "--api-token-url",
+            &token_url,
+            "--api-client-id",
+            "client-7",
+            "--json",
+        ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(!(out.stdout.clone() + &out.stderr).contains("CS-Very-Secret"));
+    let report = json(&out.stdout);
+    assert_eq!(report["secret"], format!("created roster/tenants/{tenant}"));
+
+    let stored = testkit::secrets_client()
+        .get_secret_value()
+        .secret_id(format!("roster/tenants/{tenant}"))
+        .send()
+        .await
+        .unwrap();
+    let secret: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    assert_eq!(
+        secret,
+        serde_json::json!({"auth": "oauth2", "token_url": token_url, "client_id": "client-7", "client_secret": "CS-Very-Secret"})
+    );
+
+    let (_, line) = api_line(d, &tenant);
+    assert_eq!(line["status"], "ok", "{line}");
+    assert_eq!(
+        line["detail"],
+        format!("credentials present; a test request to {url} succeeded: the server answers OneRoster 1.2")
+    );
+    assert!(!line.to_string().contains("CS-Very-Secret"));
+
+    // Incomplete or mixed credentials are refused before anything is stored.
+    for (flags, says) in [
+        (
+            &["--api-token-url", token_url.as_str()][..],
+            "--api-client-id",
+        ),
+        (
+            &["--api-client-id", "c", "--api-token", "T"][..],
+            "cannot be used with",
+        ),
+    ] {
+        let args = [&["tenants", "update", tenant.as_str()][..], flags].concat();
+        let (code, out) = rosterctl(d, &args);
+        assert_eq!(code, 2, "{out}");
+        assert!(out.contains(says), "{out}");
+    }
+}
+
+/// A 1.2 user whose `roles[]` breaks a rule (two primary roles at one org):
+/// the findings name the user record the district sent and the role's place
+/// in its `roles[]`, never a line of the generated roles.csv.
+#[test]
+fn a_broken_role_is_told_as_the_user_record_that_held_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let package = testkit::v1p2::package(d);
+    let roles = package.join("roles.csv");
+    let mut text = std::fs::read_to_string(&roles).unwrap();
+    text.push_str("r7,active,,st1,primary,teacher,,,s1,\n");
+    std::fs::write(&roles, text).unwrap();
+    let api = oneroster_server(&package, "oauth2", "c1", "cs");
+    let token_url = format!("{}/token", api.url);
+    let (code, out) = rosterctl(
+        d,
+        &[
+            "pull",
+            "--tenant",
+            "t12",
+            "--api-url",
+            &format!("{}{V1P2}", api.url),
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "c1",
+            "--client-secret",
+            "cs",
+            "--page-size",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let run = json(&out);
+    let errors = run["errors"].as_array().unwrap();
+    let on = |file: &str| {
+        errors
+            .iter()
+            .find(|e| e["file"] == file && e["code"] == "multiple_primary_roles")
+            .unwrap_or_else(|| panic!("no {file} finding: {out}"))
+    };
+    // The user, st1, is the fourth by sourcedId: on the page at offset 2.
+    let role = on("roles");
+    assert_eq!(
+        role["record"],
+        serde_json::json!({"collection": "users", "offset": 2, "sourcedId": "st1", "field": "roles[1]"}),
+        "{out}"
+    );
+    assert!(role["line"].is_null(), "{out}");
+    assert!(
+        role["message"]
+            .as_str()
+            .unwrap()
+            .contains("(the first is at users record `st1` (page at offset 2), roles[0])"),
+        "{out}"
+    );
+    let user = on("users");
+    assert_eq!(user["record"]["sourcedId"], "st1", "{out}");
+    assert!(
+        user["message"]
+            .as_str()
+            .unwrap()
+            .contains("(users record `st1` (page at offset 2), roles[1] multiple_primary_roles)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("roles.csv") && !out.contains("at line"),
+        "{out}"
+    );
+
+    let report = std::fs::read_to_string(d.join(run["report_ref"].as_str().unwrap())).unwrap();
+    assert!(report.contains("\"field\": \"roles[1]\""), "{report}");
+    assert!(
+        !report.contains("roles.csv") && !report.contains("at line"),
+        "{report}"
+    );
 }

@@ -83,9 +83,19 @@ async fn a_1p2_pull_writes_a_1p2_package_with_roles_that_validates() {
         users.contains(",UM-t1,,Tom,Quill,Teacher,s1,he/him"),
         "{users}"
     );
-    for secret in testkit::v1p2::SECRETS {
-        assert!(!users.contains(secret) && !roles.contains(secret));
+    // The server sends credentials (a `password`, `userProfiles[].credentials`):
+    // no file of the pulled package holds them.
+    let mut sent = String::new();
+    for offset in [0, 2, 4] {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let page = client.page("users", offset, None, deadline).await.unwrap();
+        sent += &serde_json::to_string(&page.records).unwrap();
     }
+    for secret in testkit::v1p2::SECRETS {
+        assert!(sent.contains(secret), "the server sends {secret}: {sent}");
+    }
+    assert!(sent.contains(r#""credentials":[{"#), "{sent}");
+    assert!(testkit::v1p2::assert_no_secret_in(&out) >= 9);
     let validation = validate_package(&out, &ValidationOptions::default());
     let report = &validation.report;
     assert!(report.ok && report.error_count == 0, "{:?}", report.errors);

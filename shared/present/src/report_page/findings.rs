@@ -165,10 +165,18 @@ impl Finding {
     /// Where in the file: its line, or a pulled record's sourcedId and page.
     pub fn place(&self) -> String {
         match (&self.record, self.line) {
-            (Some(r), _) if r.sourced_id.is_empty() => {
-                format!("(no sourcedId), page at offset {}", r.offset)
+            (Some(r), _) => {
+                let id = match r.sourced_id.as_str() {
+                    "" => "(no sourcedId)",
+                    id => id,
+                };
+                let field = r.field.as_deref().map(|f| format!(", {f}"));
+                format!(
+                    "{id}, page at offset {}{}",
+                    r.offset,
+                    field.unwrap_or_default()
+                )
             }
-            (Some(r), _) => format!("{}, page at offset {}", r.sourced_id, r.offset),
             (None, Some(line)) => line.to_string(),
             (None, None) => String::new(),
         }

@@ -111,13 +111,13 @@ pub(super) fn api_line(t: &str, api: &ApiFinding) -> Line {
             Status::Fail,
             format!("no usable credentials: {e}"),
         )
-        .then(format!("store them: rosterctl tenants update {t} --api-key KEY --api-secret SECRET (from the district's OneRoster API connection in ClassLink)")),
+        .then(format!("store them: rosterctl tenants update {t} --api-key KEY --api-secret SECRET (OneRoster 1.1: the Application Key and Secret from the district's OneRoster API connection in ClassLink), or --api-token-url URL --api-client-id ID --api-secret SECRET (OneRoster 1.2: OAuth 2 client credentials)")),
         ApiFinding::RequestFailed(e) => Line::new(
             "api connection",
             Status::Fail,
             format!("a test request failed: {e}"),
         )
-        .then("check the API URL and the Application Key and Secret in ClassLink's OneRoster API settings; the district must have shared its roster with the app"),
+        .then("check the API URL and the credentials (the Application Key and Secret, or the OAuth 2 token URL, client id and secret) in the district's OneRoster API settings; the district must have shared its roster with the app"),
         ApiFinding::Answered { url, version } => Line::new(
             "api connection",
             Status::Ok,
