@@ -54,9 +54,6 @@ issue_codes! {
     /// A OneRoster 1.2 package delivers `users.csv` without a bulk `roles.csv`.
     RolesFileMissing = "roles_file_missing":
         "In OneRoster 1.2 a user's role and schools come from roles.csv, but this package delivers users.csv without roles.csv as a complete (bulk) file. Export roles.csv with users.csv, in bulk.";
-    /// A 1.2 package delivers role rows in `roles.csv` without `users.csv`.
-    RolesWithoutUsers = "roles_without_users":
-        "In OneRoster 1.2 a user's roles are applied with the user's row of users.csv, and this package has role rows but no users.csv, so none of them could be applied; the package is refused rather than applied without them. Export users.csv with roles.csv (in a delta, every user whose roles changed).";
     /// A file declared `bulk` or `delta` is not in the package.
     DeclaredFileMissing = "declared_file_missing":
         "manifest.csv says a file is in the package, but it is not there. The export or upload was incomplete: send the whole package again.";
@@ -230,9 +227,9 @@ issue_codes! {
     /// A gradebook or resource file: counted, not imported.
     NotImported = "not_imported":
         "Gradebook and resource files are counted, not imported.";
-    /// Roles of users a 1.2 delta's `users.csv` does not deliver.
+    /// Roles of users a 1.2 package's `users.csv` does not deliver.
     RolesNotApplied = "roles_not_applied":
-        "In OneRoster 1.2 a user's roles are applied with the user's row of users.csv. These roles are of users this delta's users.csv does not deliver, so a change to them is not applied until the user is delivered (in a delta, or in a complete users.csv).";
+        "In OneRoster 1.2 a user's roles are applied with the user's row of users.csv. These roles are of users this package does not deliver (a delta's users.csv, or no users.csv at all), so they are not applied. That is expected when roles.csv is complete and the users did not change; if one of these users' roles changed, deliver the user in users.csv (in a delta, or in a complete users.csv).";
     /// A file or archive entry that is not part of a OneRoster package; ignored.
     IgnoredEntry = "ignored_entry":
         "A file that is not part of a OneRoster package; it was ignored.";

@@ -313,11 +313,6 @@ impl UserRoles {
         }
         true
     }
-
-    /// How many users have roles.
-    pub fn users(&self) -> usize {
-        self.sets.len()
-    }
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     let plan = plan_files(&package, &manifest, &mut sink);
     let v1p2 = manifest.version == crate::OneRosterVersion::V1p2;
     let roles_entry = roles::roles_to_read(&plan, v1p2, &mut sink);
-    roles::refuse_roles_without_users(&package, &plan, v1p2, &mut sink);
+    let roles_unapplied = roles::roles_without_users(&plan, v1p2);
     let scanned = scan_files(
         &package,
         options,
@@ -71,6 +71,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
     summarise_imported(&mut report, &files, &manifest, &sink);
     summarise_roles(&mut report, &roles_outcome, &sink);
     count_not_imported(&mut report, &package, plan.not_imported, &mut sink);
+    roles::count_roles_without_users(&mut report, &package, roles_unapplied, &mut sink);
     roles::count_user_profiles(&mut report, &package, plan.user_profiles, &mut sink);
     // A row accepted when its references were checked, rejected later as
     // a duplicate: no longer a reference to resolve.

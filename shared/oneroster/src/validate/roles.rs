@@ -30,10 +30,7 @@ pub(super) struct RolesOutcome {
 /// users, it must be there, in bulk (a user's roles are all its role rows);
 /// anything else is fatal.
 pub(super) fn roles_to_read(plan: &FilePlan, v1p2: bool, sink: &mut IssueSink) -> Option<Entry> {
-    let users = plan.rostering.iter().any(|(kind, mode, entry)| {
-        *kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some()
-    });
-    if !v1p2 || !users {
+    if !v1p2 || !delivers_users(plan) {
         return None;
     }
     let why = match &plan.roles {
@@ -52,29 +49,61 @@ pub(super) fn roles_to_read(plan: &FilePlan, v1p2: bool, sink: &mut IssueSink) -
     None
 }
 
-/// A 1.2 package with role rows but no `users.csv` is fatal: a user's roles
-/// are applied with its row of `users.csv`, so none of them could be.
-pub(super) fn refuse_roles_without_users(
+/// Whether the package delivers a `users.csv` (in bulk or delta).
+fn delivers_users(plan: &FilePlan) -> bool {
+    plan.rostering.iter().any(|(kind, mode, entry)| {
+        *kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some()
+    })
+}
+
+/// `n` and the noun, singular or plural.
+fn count_of(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A 1.2 package's `roles.csv` when the package delivers no `users.csv`.
+pub(super) fn roles_without_users(plan: &FilePlan, v1p2: bool) -> Option<(FileMode, Entry)> {
+    match &plan.roles {
+        Some((mode, Some(entry))) if v1p2 && !delivers_users(plan) => Some((*mode, entry.clone())),
+        _ => None,
+    }
+}
+
+/// Counts the rows of `roles` (see [`roles_without_users`]): a user's roles
+/// are applied with its row of `users.csv`, so none of them is; one warning
+/// says so.
+pub(super) fn count_roles_without_users(
+    report: &mut crate::ValidationReport,
     package: &crate::package::Package,
-    plan: &FilePlan,
-    v1p2: bool,
+    roles: Option<(FileMode, Entry)>,
     sink: &mut IssueSink,
 ) {
-    let users = plan.rostering.iter().any(|(kind, mode, entry)| {
-        *kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some()
-    });
-    let Some((_, Some(entry))) = plan.roles.as_ref().filter(|_| v1p2 && !users) else {
+    let Some((mode, entry)) = roles else {
         return;
     };
-    let rows = count_rows(package, ROLES_FILE, entry, sink);
-    if rows > 0 {
-        sink.fatal(Issue::new(
-            Severity::Fatal,
+    let rows = count_rows(package, ROLES_FILE, &entry, sink);
+    sink.warn_n(
+        Issue::new(
+            Severity::Warning,
             ROLES_FILE,
-            IssueCode::RolesWithoutUsers,
-            format!("roles.csv has {rows} rows but the package delivers no users.csv; a OneRoster 1.2 user's roles are applied with its users.csv row, so none of them could be"),
-        ));
-    }
+            IssueCode::RolesNotApplied,
+            format!(
+                "roles.csv has {} but the package delivers no users.csv; a OneRoster 1.2 user's roles are applied with its users.csv row, so these are not applied (if a user's roles changed, deliver the user)",
+                count_of(rows, "row", "rows")
+            ),
+        ),
+        rows,
+    );
+    report.files.insert(
+        ROLES_FILE.to_string(),
+        crate::FileSummary {
+            mode: mode.as_str().to_string(),
+            imported: false,
+            rows,
+            warnings: sink.warning_total(ROLES_FILE),
+            ..crate::FileSummary::default()
+        },
+    );
 }
 
 /// Counts a 1.2 package's `userProfiles.csv`: its rows, never its fields.
@@ -253,17 +282,7 @@ impl Scanner<'_> {
             Ok(None) | Err(_) => return true,
         };
         let first_line = u64::from(first.line);
-        let copy = |at: u64, other: u64| {
-            Issue::new(
-                Severity::Error,
-                ROLES_FILE,
-                IssueCode::DuplicateSourcedId,
-                format!("sourcedId `{id}` also appears at line {other}; every copy is rejected"),
-            )
-            .at_line(at)
-            .in_column("sourcedId")
-            .with_value(id)
-        };
+        let copy = |at, other| super::scan::duplicate_copy(ROLES_FILE, id, at, other);
         // In line order: the first copy is named when the second is met.
         if first.state != SeenState::Duplicate {
             self.sink.error(copy(first_line, line));
@@ -340,7 +359,10 @@ fn roles_not_applied<'r>(
         Severity::Warning,
         ROLES_FILE,
         IssueCode::RolesNotApplied,
-        format!("{count} roles are of users this delta's users.csv does not deliver (first: `{user}`); a OneRoster 1.2 user's roles are applied with its users.csv row, so a change to these waits until the user is delivered"),
+        format!(
+            "{} of users this delta's users.csv does not deliver (first: `{user}`); a OneRoster 1.2 user's roles are applied with its users.csv row, so these are not applied (expected when roles.csv is complete; if a user's roles changed, deliver the user)",
+            count_of(count, "role is", "roles are")
+        ),
     )
     .at_line(line)
     .in_column("userSourcedId")

@@ -448,17 +448,7 @@ impl Scanner<'_> {
             Ok(None) => {}
             Ok(Some(first)) => {
                 let first_line = u64::from(first.line);
-                let copy = |at: u64, other: u64| {
-                    Issue::new(
-                        Severity::Error,
-                        kind.file_name(),
-                        IssueCode::DuplicateSourcedId,
-                        format!("sourcedId `{sourced_id}` also appears at line {other}; every copy is rejected"),
-                    )
-                    .at_line(at)
-                    .in_column("sourcedId")
-                    .with_value(sourced_id)
-                };
+                let copy = |at, other| duplicate_copy(kind.file_name(), sourced_id, at, other);
                 // In line order: the first copy is named when the second is met.
                 if first.state != IdState::Duplicate {
                     self.sink.error(copy(first_line, line));
@@ -526,4 +516,18 @@ impl Scanner<'_> {
         }
         scan.outcome
     }
+}
+
+/// The error on the copy at line `at` of sourcedId `id`, met twice in
+/// `file` (the other copy at line `other`): every copy is rejected.
+pub(super) fn duplicate_copy(file: &str, id: &str, at: u64, other: u64) -> Issue {
+    Issue::new(
+        Severity::Error,
+        file,
+        IssueCode::DuplicateSourcedId,
+        format!("sourcedId `{id}` also appears at line {other}; every copy is rejected"),
+    )
+    .at_line(at)
+    .in_column("sourcedId")
+    .with_value(id)
 }
