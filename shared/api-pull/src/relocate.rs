@@ -42,9 +42,9 @@ pub fn tell_as_sent(
                 wanted.insert((name.to_string(), line));
             }
         }
-        if file == ROLES_FILE {
-            for (_, line) in role_line_mentions(text) {
-                wanted.insert((ROLES_FILE.to_string(), line));
+        if names.contains(&file) {
+            for (_, line) in line_mentions(text) {
+                wanted.insert((file.to_string(), line));
             }
         }
     };
@@ -190,7 +190,7 @@ fn role_origins(summary: &PullSummary) -> Option<(&Origins, &RoleOrigins)> {
 /// collection told as the record sent (`users record `u4` (page at offset
 /// 0)`), and every other mention of its temporary file as the collection
 /// (`the users collection`; `roles.csv`, made of the users' `roles[]`, as
-/// `the users' roles`). In a finding on `roles.csv`, `at line 3` (a row
+/// `the users' roles`). In a finding on a pulled file, `at line 3` (a row
 /// of it) is told as the record too.
 fn reword(file: &str, text: &str, names: &[&str], located: &Located) -> String {
     let mut mentions: Vec<(Range<usize>, String)> = csv_mentions(text, names)
@@ -204,9 +204,9 @@ fn reword(file: &str, text: &str, names: &[&str], located: &Located) -> String {
             (range, told)
         })
         .collect();
-    if file == ROLES_FILE {
-        for (range, line) in role_line_mentions(text) {
-            if let Some(record) = located.get(&(ROLES_FILE.to_string(), line)) {
+    if names.contains(&file) {
+        for (range, line) in line_mentions(text) {
+            if let Some(record) = located.get(&(file.to_string(), line)) {
                 mentions.push((range, format!("at {}", record.render())));
             }
         }
@@ -224,7 +224,7 @@ fn reword(file: &str, text: &str, names: &[&str], located: &Located) -> String {
 }
 
 /// Each `at line N` in `text`: its byte range and N.
-fn role_line_mentions(text: &str) -> Vec<(Range<usize>, u64)> {
+fn line_mentions(text: &str) -> Vec<(Range<usize>, u64)> {
     const AT_LINE: &str = "at line ";
     let mut found = Vec::new();
     let mut from = 0;
@@ -357,9 +357,23 @@ mod tests {
             "the user's roles break a OneRoster 1.2 rule (users record `t1` (page at offset 2), roles[1] multiple_primary_roles); user `x` has no accepted row in the users' roles"
         );
         assert_eq!(
-            reword("users", "at line 6", &names, &located),
-            "at line 6",
-            "only a finding on roles.csv names its lines so"
+            reword("users", "at line 7", &names, &located),
+            "at line 7",
+            "a line of the file the finding is on, not of another"
+        );
+    }
+
+    #[test]
+    fn a_line_a_finding_names_in_its_own_file_is_the_record_sent() {
+        let names = ["users", "classes"];
+        assert_eq!(
+            reword(
+                "users",
+                "sourcedId `u-4` also appears at line 4; every copy is rejected",
+                &names,
+                &located()
+            ),
+            "sourcedId `u-4` also appears at users record `u-4` (page at offset 200); every copy is rejected"
         );
     }
 

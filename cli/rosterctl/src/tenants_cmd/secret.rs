@@ -3,6 +3,7 @@
 
 use super::TenantArgs;
 use api_pull::ApiSecret;
+use oneroster_rest::address::AddressPolicy;
 
 /// The secret JSON to store, if credentials were given: OAuth 1.0a
 /// (`--api-key`), a bearer token (`--api-token`) or OAuth 2 client
@@ -33,11 +34,7 @@ fn api_secret(a: &TenantArgs, env_secret: Option<String>) -> Result<Option<ApiSe
             let client_secret = secret.ok_or(
                 "--api-client-id needs --api-secret, the OAuth 2 client secret (or ONEROSTER_API_SECRET)",
             )?;
-            if !(token_url.starts_with("https://") || token_url.starts_with("http://")) {
-                return Err(format!(
-                    "--api-token-url must be the OAuth 2 token endpoint's http(s) URL, not `{token_url}`"
-                ));
-            }
+            check_token_url(token_url, AddressPolicy::from_env())?;
             Ok(Some(ApiSecret::Oauth2 {
                 token_url: token_url.clone(),
                 client_id: client_id.clone(),
@@ -50,6 +47,20 @@ fn api_secret(a: &TenantArgs, env_secret: Option<String>) -> Result<Option<ApiSe
         (None, None, None, None) => Ok(None),
         _ => Err("give one kind of credentials: --api-key with --api-secret, --api-token, or --api-token-url and --api-client-id with --api-secret".into()),
     }
+}
+
+/// A token URL the pull will accept: an http(s) URL, and under `policy`
+/// (https and a public address, unless ONEROSTER_API_LOCAL_DEVELOPMENT is
+/// set), as the API URL is checked.
+fn check_token_url(url: &str, policy: AddressPolicy) -> Result<(), String> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!(
+            "--api-token-url must be the OAuth 2 token endpoint's http(s) URL, not `{url}`"
+        ));
+    }
+    policy
+        .check_url("OAuth 2 token URL (--api-token-url)", url)
+        .map_err(|e| e.to_string())
 }
 
 /// Stores the credentials in Secrets Manager under `name` (creating the secret the
@@ -159,6 +170,18 @@ mod tests {
         let refused = stored(&not_a_url, Some("S1")).unwrap_err();
         assert!(refused.contains("http(s) URL"), "{refused}");
         assert!(!refused.contains("S1"), "{refused}");
+    }
+
+    #[test]
+    fn a_token_url_must_be_https_outside_local_development() {
+        let public = AddressPolicy::PublicHttps;
+        assert_eq!(check_token_url("https://idp.example/token", public), Ok(()));
+        let plain = check_token_url("http://idp.example/token", public).unwrap_err();
+        assert!(plain.contains("must be https"), "{plain}");
+        assert!(check_token_url("https://10.0.0.5/token", public).is_err());
+        let local = AddressPolicy::LocalDevelopment;
+        assert_eq!(check_token_url("http://127.0.0.1:9/token", local), Ok(()));
+        assert!(check_token_url("idp.example/token", local).is_err());
     }
 
     #[test]

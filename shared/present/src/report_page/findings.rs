@@ -225,6 +225,30 @@ mod tests {
     }
 
     #[test]
+    fn a_pulled_record_is_placed_by_its_id_page_and_field() {
+        let record = |field: Option<&str>| Finding {
+            record: Some(oneroster::report::ApiLocation {
+                collection: "users".into(),
+                offset: 2,
+                sourced_id: "st1".into(),
+                field: field.map(str::to_string),
+            }),
+            line: Some(7),
+            ..Finding::default()
+        };
+        assert_eq!(
+            record(Some("roles[1]")).place(),
+            "st1, page at offset 2, roles[1]"
+        );
+        assert_eq!(record(None).place(), "st1, page at offset 2");
+        let line = Finding {
+            line: Some(7),
+            ..Finding::default()
+        };
+        assert_eq!(line.place(), "7");
+    }
+
+    #[test]
     fn json_that_is_not_a_report_gives_no_findings() {
         assert_eq!(
             Findings::from_value(&serde_json::json!({"key": "x.zip"})),
