@@ -11,10 +11,28 @@ use oneroster_rest::version::{SCOPE_DEMOGRAPHICS, SCOPE_ROSTER, SCOPE_ROSTER_COR
 use roster::roles::*;
 use roster::RunStatus;
 use std::sync::{Arc, Mutex};
-use tracing::instrument::WithSubscriber;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_1p2_district_is_pulled_with_its_scopes_and_a_re_pull_writes_nothing() {
+#[test]
+fn a_1p2_district_is_pulled_with_its_scopes_and_a_re_pull_writes_nothing() {
+    // Every thread of the runtime (its blocking ones too, where a sync
+    // plans) logs into `logs`.
+    let logs = Logs::default();
+    let dispatch = logs.dispatch();
+    let on_start = dispatch.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .on_thread_start(move || std::mem::forget(tracing::dispatcher::set_default(&on_start)))
+        .build()
+        .unwrap();
+    tracing::dispatcher::with_default(&dispatch, || runtime.block_on(pull_twice(&logs)));
+    let logs = logs.text();
+    assert!(logs.contains("OAuth 2 scopes requested"), "{logs}");
+    testkit::v1p2::assert_no_secret("the logs", &logs);
+}
+
+/// The test's pulls: a full one, then a full and a delta that write nothing.
+async fn pull_twice(logs: &Logs) {
     let dir = tempfile::tempdir().unwrap();
     let server = start(
         &testkit::v1p2::package(dir.path()),
@@ -35,10 +53,8 @@ async fn a_1p2_district_is_pulled_with_its_scopes_and_a_re_pull_writes_nothing()
     })
     .await;
 
-    let logs = Logs::default();
     let first = puller
         .handle(event(RequestedMode::Full), deadline())
-        .with_subscriber(logs.dispatch())
         .await
         .unwrap();
     assert_eq!(first.status, RunStatus::Applied, "{}", first.message);
@@ -74,20 +90,14 @@ async fn a_1p2_district_is_pulled_with_its_scopes_and_a_re_pull_writes_nothing()
     testkit::v1p2::assert_no_secret("the run record", &serde_json::to_string(&stored).unwrap());
 
     for mode in [RequestedMode::Full, RequestedMode::Delta] {
-        let again = puller
-            .handle(event(mode), deadline())
-            .with_subscriber(logs.dispatch())
-            .await
-            .unwrap();
+        let again = puller.handle(event(mode), deadline()).await.unwrap();
         assert_eq!(again.status, RunStatus::Applied, "{}", again.message);
         assert_eq!(again.items_written, 0, "{mode:?}: {}", again.message);
     }
-    let logs = logs.text();
-    assert!(logs.contains("OAuth 2 scopes requested"), "{logs}");
-    testkit::v1p2::assert_no_secret("the logs", &logs);
+    assert!(!logs.text().is_empty(), "the pulls' logs are captured");
 }
 
-/// The log lines (JSON, debug and up) of the futures run with [`Logs::dispatch`].
+/// The log lines (JSON, debug and up) of the threads that use [`Logs::dispatch`].
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
