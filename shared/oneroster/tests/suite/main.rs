@@ -9,3 +9,4 @@ mod policy;
 mod samples;
 mod v1p2;
 mod v1p2_files;
+mod v1p2_roles;
