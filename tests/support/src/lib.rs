@@ -112,6 +112,17 @@ pub fn secrets_client() -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(&moto_config())
 }
 
+/// The JSON value of secret `name` on moto (a test reads back what a command stored).
+pub async fn stored_secret(name: &str) -> serde_json::Value {
+    let stored = secrets_client()
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("secret {name}: {e}"));
+    serde_json::from_str(stored.secret_string().expect("a string secret")).expect("JSON")
+}
+
 /// Creates a secret with a plain string value on moto.
 pub async fn create_secret(name: &str, value: &str) {
     secrets_client()

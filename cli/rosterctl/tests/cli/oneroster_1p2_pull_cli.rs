@@ -272,13 +272,7 @@ async fn a_1p2_tenant_with_oauth2_client_credentials_is_stored_and_checks() {
     let report = json(&out.stdout);
     assert_eq!(report["secret"], format!("created roster/tenants/{tenant}"));
 
-    let stored = testkit::secrets_client()
-        .get_secret_value()
-        .secret_id(format!("roster/tenants/{tenant}"))
-        .send()
-        .await
-        .unwrap();
-    let secret: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let secret = testkit::stored_secret(&format!("roster/tenants/{tenant}")).await;
     assert_eq!(
         secret,
         serde_json::json!({"auth": "oauth2", "token_url": token_url, "client_id": "client-7", "client_secret": "CS-Very-Secret"})

@@ -58,14 +58,7 @@ async fn onboarding_an_api_district_stores_credentials_and_schedules_pulls() {
         format!("roster/tenants/{tenant}")
     );
 
-    let sm = testkit::secrets_client();
-    let stored = sm
-        .get_secret_value()
-        .secret_id(format!("roster/tenants/{tenant}"))
-        .send()
-        .await
-        .unwrap();
-    let secret: serde_json::Value = serde_json::from_str(stored.secret_string().unwrap()).unwrap();
+    let secret = testkit::stored_secret(&format!("roster/tenants/{tenant}")).await;
     assert_eq!(
         secret,
         serde_json::json!({"auth": "oauth1", "key": "KEY1", "secret": "SECRET1"})
