@@ -223,7 +223,8 @@ fn reword(file: &str, text: &str, names: &[&str], located: &Located) -> String {
     out
 }
 
-/// Each `at line N` in `text`: its byte range and N.
+/// Each `at line N` in `text` (a word of its own, outside a quoted
+/// `value`): its byte range and N.
 fn line_mentions(text: &str) -> Vec<(Range<usize>, u64)> {
     const AT_LINE: &str = "at line ";
     let mut found = Vec::new();
@@ -236,7 +237,9 @@ fn line_mentions(text: &str) -> Vec<(Range<usize>, u64)> {
             .take_while(u8::is_ascii_digit)
             .count();
         from = digits_at + digits;
-        if let Ok(line) = text[digits_at..from].parse() {
+        let word = !text[..start].ends_with(|c: char| c.is_alphanumeric());
+        let quoted = text[..start].matches('`').count() % 2 == 1;
+        if let (true, false, Ok(line)) = (word, quoted, text[digits_at..from].parse()) {
             found.push((start..from, line));
         }
     }
@@ -375,6 +378,19 @@ mod tests {
             ),
             "sourcedId `u-4` also appears at users record `u-4` (page at offset 200); every copy is rejected"
         );
+    }
+
+    #[test]
+    fn at_line_inside_a_word_or_a_quoted_value_is_left_alone() {
+        let found = |text| {
+            line_mentions(text)
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("also appears at line 4; at line 5"), [4, 5]);
+        assert_eq!(found("that line 4 and flat line 5"), Vec::<u64>::new());
+        assert_eq!(found("sourcedId `x at line 4` also appears at line 9"), [9]);
     }
 
     #[test]

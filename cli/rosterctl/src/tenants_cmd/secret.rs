@@ -34,7 +34,7 @@ fn api_secret(a: &TenantArgs, env_secret: Option<String>) -> Result<Option<ApiSe
             let client_secret = secret.ok_or(
                 "--api-client-id needs --api-secret, the OAuth 2 client secret (or ONEROSTER_API_SECRET)",
             )?;
-            check_token_url(token_url, AddressPolicy::from_env())?;
+            check_endpoint("--api-token-url", token_url, AddressPolicy::from_env())?;
             Ok(Some(ApiSecret::Oauth2 {
                 token_url: token_url.clone(),
                 client_id: client_id.clone(),
@@ -49,17 +49,15 @@ fn api_secret(a: &TenantArgs, env_secret: Option<String>) -> Result<Option<ApiSe
     }
 }
 
-/// A token URL the pull will accept: an http(s) URL, and under `policy`
-/// (https and a public address, unless ONEROSTER_API_LOCAL_DEVELOPMENT is
-/// set), as the API URL is checked.
-fn check_token_url(url: &str, policy: AddressPolicy) -> Result<(), String> {
+/// The URL given to `flag` (`--api-url`, `--api-token-url`) as the pull will
+/// accept it: an http(s) URL, and under `policy` (https and a public
+/// address, unless ONEROSTER_API_LOCAL_DEVELOPMENT is set).
+pub(super) fn check_endpoint(flag: &str, url: &str, policy: AddressPolicy) -> Result<(), String> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(format!(
-            "--api-token-url must be the OAuth 2 token endpoint's http(s) URL, not `{url}`"
-        ));
+        return Err(format!("{flag} must be an http(s) URL, not `{url}`"));
     }
     policy
-        .check_url("OAuth 2 token URL (--api-token-url)", url)
+        .check_url(&format!("URL of {flag}"), url)
         .map_err(|e| e.to_string())
 }
 
@@ -173,15 +171,18 @@ mod tests {
     }
 
     #[test]
-    fn a_token_url_must_be_https_outside_local_development() {
+    fn an_endpoint_must_be_https_outside_local_development() {
+        let check = |url, policy| check_endpoint("--api-token-url", url, policy);
         let public = AddressPolicy::PublicHttps;
-        assert_eq!(check_token_url("https://idp.example/token", public), Ok(()));
-        let plain = check_token_url("http://idp.example/token", public).unwrap_err();
+        assert_eq!(check("https://idp.example/token", public), Ok(()));
+        let plain = check("http://idp.example/token", public).unwrap_err();
         assert!(plain.contains("must be https"), "{plain}");
-        assert!(check_token_url("https://10.0.0.5/token", public).is_err());
+        assert!(plain.contains("--api-token-url"), "{plain}");
+        assert!(check("https://10.0.0.5/token", public).is_err());
         let local = AddressPolicy::LocalDevelopment;
-        assert_eq!(check_token_url("http://127.0.0.1:9/token", local), Ok(()));
-        assert!(check_token_url("idp.example/token", local).is_err());
+        assert_eq!(check("http://127.0.0.1:9/token", local), Ok(()));
+        let not_a_url = check("idp.example/token", local).unwrap_err();
+        assert!(not_a_url.contains("http(s) URL"), "{not_a_url}");
     }
 
     #[test]

@@ -235,6 +235,10 @@ fn apply_api(config: &mut TenantConfig, a: &TenantArgs) -> Result<(), String> {
     {
         return Ok(());
     }
+    if let Some(url) = &a.api_url {
+        let policy = oneroster_rest::address::AddressPolicy::from_env();
+        super::secret::check_endpoint("--api-url", url, policy)?;
+    }
     let current = config.api.clone();
     let url = a
         .api_url

@@ -88,8 +88,9 @@ pub(super) fn count_roles_without_users(
             ROLES_FILE,
             IssueCode::RolesNotApplied,
             format!(
-                "roles.csv has {} but the package delivers no users.csv; a OneRoster 1.2 user's roles are applied with its users.csv row, so these are not applied (if a user's roles changed, deliver the user)",
-                count_of(rows, "row", "rows")
+                "roles.csv has {} but the package delivers no users.csv; a OneRoster 1.2 user's roles are applied with its users.csv row, so {} (if a user's roles changed, deliver the user)",
+                count_of(rows, "row", "rows"),
+                if rows == 1 { "it is not applied" } else { "they are not applied" }
             ),
         ),
         rows,
@@ -360,8 +361,9 @@ fn roles_not_applied<'r>(
         ROLES_FILE,
         IssueCode::RolesNotApplied,
         format!(
-            "{} of users this delta's users.csv does not deliver (first: `{user}`); a OneRoster 1.2 user's roles are applied with its users.csv row, so these are not applied (expected when roles.csv is complete; if a user's roles changed, deliver the user)",
-            count_of(count, "role is", "roles are")
+            "{} of users this delta's users.csv does not deliver (first: `{user}`); a OneRoster 1.2 user's roles are applied with its users.csv row, so {} (expected when roles.csv is complete; if a user's roles changed, deliver the user)",
+            count_of(count, "role is", "roles are"),
+            if count == 1 { "it is not applied" } else { "they are not applied" }
         ),
     )
     .at_line(line)

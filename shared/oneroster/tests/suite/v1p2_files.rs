@@ -19,6 +19,7 @@ fn without_users() -> Fixture {
 #[test]
 fn roles_without_users_are_counted_as_not_applied() {
     let v = without_users().validate();
+    assert!(v.report.ok, "{:#?}", v.report.errors);
     let w = warning(&v, IssueCode::RolesNotApplied);
     assert_eq!((w.file.as_str(), w.count), ("roles", Some(4)));
     assert!(w.message.contains("has 4 rows"), "{}", w.message);
