@@ -150,31 +150,28 @@ fn resolve(
     wanted: &BTreeSet<(String, u64)>,
 ) -> std::io::Result<Located> {
     let mut located = Located::new();
-    for (name, pulled) in &summary.collections {
+    // The wanted lines of the pulled file `name`, when it is there.
+    let wanted_in = |name: &str| {
         let lines: BTreeSet<u64> = wanted
             .iter()
             .filter(|(n, _)| n == name)
             .map(|(_, l)| *l)
             .collect();
         let csv = folder.join(format!("{name}.csv"));
-        if lines.is_empty() || !csv.is_file() {
+        (!lines.is_empty() && csv.is_file()).then_some((lines, csv))
+    };
+    for (name, pulled) in &summary.collections {
+        let Some((lines, csv)) = wanted_in(name) else {
             continue;
-        }
+        };
         for (line, record) in locate(name, &pulled.origins, &csv, &lines)? {
             located.insert((name.clone(), line), record);
         }
     }
-    if let Some((users, roles)) = role_origins(summary) {
-        let lines: BTreeSet<u64> = wanted
-            .iter()
-            .filter(|(n, _)| n == ROLES_FILE)
-            .map(|(_, l)| *l)
-            .collect();
-        let csv = folder.join(format!("{ROLES_FILE}.csv"));
-        if !lines.is_empty() && csv.is_file() {
-            for (line, record) in locate_roles(users, roles, &csv, &lines)? {
-                located.insert((ROLES_FILE.to_string(), line), record);
-            }
+    let roles = role_origins(summary).zip(wanted_in(ROLES_FILE));
+    if let Some(((users, roles), (lines, csv))) = roles {
+        for (line, record) in locate_roles(users, roles, &csv, &lines)? {
+            located.insert((ROLES_FILE.to_string(), line), record);
         }
     }
     Ok(located)

@@ -304,10 +304,7 @@ impl RolesCsv {
         for role in roles {
             self.writer.write_record(role)?;
         }
-        let line_breaks: Vec<u64> = roles
-            .iter()
-            .map(|r| r.iter().map(|f| line_feeds(f.as_bytes())).sum())
-            .collect();
+        let line_breaks: Vec<u64> = roles.iter().map(|r| line_feeds(r)).collect();
         self.origins.user(&line_breaks);
         Ok(())
     }
@@ -386,15 +383,16 @@ fn write_csv(
             }
         }
         writer.write_record(&row)?;
-        origins.row(row.iter().map(|f| line_feeds(f.as_bytes())).sum());
+        origins.row(line_feeds(&row));
     }
     writer.flush()?;
     Ok(())
 }
 
-/// Line feeds in `bytes`: a quoted value with line breaks spans lines.
-fn line_feeds(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|b| **b == b'\n').count() as u64
+/// Line feeds in a row's fields: a quoted value with line breaks spans lines.
+fn line_feeds(row: &[String]) -> u64 {
+    let feeds = |f: &String| f.bytes().filter(|b| *b == b'\n').count() as u64;
+    row.iter().map(feeds).sum()
 }
 
 #[cfg(test)]

@@ -141,3 +141,24 @@ pub(super) fn count_rows(
         }
     }
 }
+
+/// Puts a file that is counted, not imported, in the report: its mode, rows
+/// and warnings.
+pub(super) fn summarise_counted(
+    report: &mut crate::ValidationReport,
+    name: &str,
+    mode: FileMode,
+    rows: u64,
+    sink: &IssueSink,
+) {
+    report.files.insert(
+        name.to_string(),
+        crate::FileSummary {
+            mode: mode.as_str().to_string(),
+            imported: false,
+            rows,
+            warnings: sink.warning_total(name),
+            ..crate::FileSummary::default()
+        },
+    );
+}

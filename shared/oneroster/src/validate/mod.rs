@@ -303,16 +303,7 @@ fn count_not_imported(
                 format!("{name}.csv ({rows} rows) is a gradebook/resource file; it is counted, not imported"),
             ));
         }
-        report.files.insert(
-            name.to_string(),
-            FileSummary {
-                mode: mode.as_str().to_string(),
-                imported: false,
-                rows,
-                warnings: sink.warning_total(name),
-                ..FileSummary::default()
-            },
-        );
+        files::summarise_counted(report, name, mode, rows, sink);
     }
 }
 

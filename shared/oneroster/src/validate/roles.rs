@@ -3,8 +3,8 @@
 //! role per user and org; roles name users and orgs that exist), and its
 //! `userProfiles.csv`, only counted: its credentials are never read.
 
-use super::files::{count_rows, FilePlan};
-use super::scan::{Resolution, Scanner};
+use super::files::{count_rows, summarise_counted, FilePlan};
+use super::scan::{IdEntry, IdState, Resolution, Scanner};
 use crate::idset::IdMap;
 use crate::model::*;
 use crate::package::{read_failure, Entry};
@@ -95,16 +95,7 @@ pub(super) fn count_roles_without_users(
         ),
         rows,
     );
-    report.files.insert(
-        ROLES_FILE.to_string(),
-        crate::FileSummary {
-            mode: mode.as_str().to_string(),
-            imported: false,
-            rows,
-            warnings: sink.warning_total(ROLES_FILE),
-            ..crate::FileSummary::default()
-        },
-    );
+    summarise_counted(report, ROLES_FILE, mode, rows, sink);
 }
 
 /// Counts a 1.2 package's `userProfiles.csv`: its rows, never its fields.
@@ -131,16 +122,7 @@ pub(super) fn count_user_profiles(
             format!("userProfiles.csv ({rows} rows) is counted, not imported; its credentials are never read"),
         ));
     }
-    report.files.insert(
-        USER_PROFILES_FILE.to_string(),
-        crate::FileSummary {
-            mode: mode.as_str().to_string(),
-            imported: false,
-            rows,
-            warnings: sink.warning_total(USER_PROFILES_FILE),
-            ..crate::FileSummary::default()
-        },
-    );
+    summarise_counted(report, USER_PROFILES_FILE, mode, rows, sink);
 }
 
 impl Scanner<'_> {
@@ -269,13 +251,14 @@ impl Scanner<'_> {
         ids: &mut RoleIds,
         outcome: &mut RolesOutcome,
     ) -> bool {
-        let entry = SeenRole {
+        let entry = IdEntry {
             line: u32::try_from(line).unwrap_or(u32::MAX),
             state: if accepted {
-                SeenState::Accepted
+                IdState::Accepted
             } else {
-                SeenState::Rejected
+                IdState::Rejected
             },
+            cause: None,
         };
         let first = match ids.seen.get_or_insert(id, entry) {
             Ok(Some(first)) => first,
@@ -285,13 +268,13 @@ impl Scanner<'_> {
         let first_line = u64::from(first.line);
         let copy = |at, other| super::scan::duplicate_copy(ROLES_FILE, id, at, other);
         // In line order: the first copy is named when the second is met.
-        if first.state != SeenState::Duplicate {
+        if first.state != IdState::Duplicate {
             self.sink.error(copy(first_line, line));
-            if first.state == SeenState::Accepted {
+            if first.state == IdState::Accepted {
                 outcome.rejected += 1;
                 ids.dropped.insert(id.to_string());
             }
-            first.state = SeenState::Duplicate;
+            first.state = IdState::Duplicate;
         }
         self.sink.error(copy(line, first_line));
         false
@@ -426,27 +409,10 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
 
 /// The role ids of `roles.csv` met so far.
 struct RoleIds {
-    seen: IdMap<SeenRole>,
+    seen: IdMap<IdEntry>,
     /// Ids met twice whose first copy was accepted: their roles are dropped
     /// once the file is read.
     dropped: HashSet<String>,
-}
-
-/// The first copy of a role id.
-#[derive(Debug, Clone, Copy)]
-struct SeenRole {
-    /// Its line (saturates past 4 billion lines).
-    line: u32,
-    state: SeenState,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SeenState {
-    /// An active role or a deletion.
-    Accepted,
-    Rejected,
-    /// Met again: every copy rejected.
-    Duplicate,
 }
 
 /// One row of `roles.csv` parsed on a preparing thread (see
