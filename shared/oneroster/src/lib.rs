@@ -44,6 +44,6 @@ pub use progress::Progress;
 pub use report::{FileSummary, Issue, IssueCode, Severity, ValidationReport};
 pub use v1p2::{OneRosterVersion, RoleAssignment};
 pub use validate::{
-    validate_package, DeferredReference, FileOutcome, ReadError, RejectedRow, ValidatedPackage,
-    Validation, ValidationOptions,
+    stored_roles_wanted, validate_package, DeferredReference, FileOutcome, ReadError, RejectedRow,
+    ValidatedPackage, Validation, ValidationOptions,
 };

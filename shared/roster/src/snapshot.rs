@@ -119,6 +119,29 @@ pub struct CsvSnapshot {
     pub report: ValidationReport,
 }
 
+impl CsvSnapshot {
+    /// Streams the stored users whose roles a delta `roles.csv` changes
+    /// without delivering them, each as its content with the new roles.
+    fn for_each_role_change(
+        &self,
+        consume: &mut dyn FnMut(TextRow<'_>) -> Result<(), SyncError>,
+    ) -> Result<(), SyncError> {
+        for change in self.package.role_changes() {
+            let content = SisContent::from_value(change.content.clone());
+            let keys = content.index_keys(EntityKind::Users);
+            consume(TextRow {
+                sourced_id: &change.user,
+                action: RowAction::Upsert {
+                    text: content.text(),
+                    digest: content.digest(),
+                    keys: &keys,
+                },
+            })?;
+        }
+        Ok(())
+    }
+}
+
 impl From<ReadError> for SyncError {
     fn from(e: ReadError) -> Self {
         SyncError::Read(Box::new(e))
@@ -139,17 +162,22 @@ impl Snapshot for CsvSnapshot {
         consume: &mut dyn FnMut(TextRow<'_>) -> Result<(), SyncError>,
     ) -> Result<(), SyncError> {
         if beside {
-            return self.package.for_each_row_prepared(
+            self.package.for_each_row_prepared(
                 kind,
                 |row, prepared: &mut PreparedText| prepared.prepare(row),
                 |prepared| consume(prepared.as_row()),
-            );
+            )?;
+        } else {
+            let mut prepared = PreparedText::default();
+            self.package.for_each_row(kind, |row| {
+                prepared.prepare(row);
+                consume(prepared.as_row())
+            })?;
         }
-        let mut prepared = PreparedText::default();
-        self.package.for_each_row(kind, |row| {
-            prepared.prepare(row);
-            consume(prepared.as_row())
-        })
+        if kind == EntityKind::Users {
+            self.for_each_role_change(consume)?;
+        }
+        Ok(())
     }
 
     fn is_rejected(&self, kind: EntityKind, sourced_id: &str) -> bool {

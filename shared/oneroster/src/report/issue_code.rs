@@ -229,7 +229,13 @@ issue_codes! {
         "Gradebook and resource files are counted, not imported.";
     /// Roles of users a 1.2 package's `users.csv` does not deliver.
     RolesNotApplied = "roles_not_applied":
-        "In OneRoster 1.2 a user's roles are applied with the user's row of users.csv. These roles are of users this package does not deliver (a delta's users.csv, or no users.csv at all), so they are not applied. That is expected when roles.csv is complete and the users did not change; if one of these users' roles changed, deliver the user in users.csv (in a delta, or in a complete users.csv).";
+        "In OneRoster 1.2 a complete (bulk) roles.csv is applied with the users' rows of users.csv. These roles are of users this package does not deliver (a delta's users.csv, or no users.csv at all), so they are not applied. That is expected when roles.csv is complete and the users did not change; if one of these users' roles changed, deliver the user in users.csv, or send the changed roles as a delta roles.csv. A delta's role changes are not applied either to a user the store has archived: deliver the user to bring it back.";
+    /// A deleted role of a delta `roles.csv` that its user does not have.
+    RoleNotFound = "role_not_found":
+        "A deleted role of a delta roles.csv is not among its user's roles as stored: not by its sourcedId, nor (for a user whose role rows the store does not keep, because they said no more than its role and orgs) as the primary role at the row's org. There was nothing to remove.";
+    /// A delta `roles.csv` validated without the stored roles it changes.
+    RolesCheckedAtSync = "roles_checked_at_sync":
+        "This package's roles.csv is a delta: it changes the roles the store holds for its users, which validation alone does not read. Each row is checked here; each user's roles as changed (exactly one primary role per org, at least one role, a role the platform imports) are checked when the package is synced, which rejects a user whose changed roles break a rule and leaves its stored record as it is.";
     /// A file or archive entry that is not part of a OneRoster package; ignored.
     IgnoredEntry = "ignored_entry":
         "A file that is not part of a OneRoster package; it was ignored.";

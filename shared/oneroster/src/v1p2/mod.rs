@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod columns;
 pub(crate) mod roles;
+pub mod stored;
+pub use stored::{RoleChange, StoredRoles};
 pub(crate) mod users;
 
 /// The OneRoster version a package's manifest declares, which selects the
@@ -58,6 +60,10 @@ pub enum RoleName {
     Known(UserRole),
     /// An `ext:` value, as written.
     Ext(String),
+    /// A role known only as the platform's role: a stored user's `role`
+    /// at one of its orgs, whose role rows the store does not keep (see
+    /// [`stored`]).
+    Platform(Role),
 }
 
 impl RoleName {
@@ -66,6 +72,7 @@ impl RoleName {
         match self {
             RoleName::Known(role) => role.platform_role(),
             RoleName::Ext(_) => None,
+            RoleName::Platform(role) => Some(*role),
         }
     }
 
@@ -74,6 +81,7 @@ impl RoleName {
         match self {
             RoleName::Known(role) => role.as_str(),
             RoleName::Ext(text) => text,
+            RoleName::Platform(role) => role.as_str(),
         }
     }
 }
@@ -108,7 +116,8 @@ pub struct RoleAssignment {
     /// userProfileSourcedId
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_profile_sourced_id: Option<String>,
-    /// Line of the row in roles.csv (not part of the record).
+    /// Line of the row in roles.csv, 0 for a stored role (not part of
+    /// the record).
     #[serde(skip)]
     pub(crate) line: u64,
 }
@@ -133,14 +142,47 @@ pub(crate) struct UserRoleSet {
     orgs: String,
     /// Set when the roles break a rule (exactly one primary role per org).
     pub(crate) problem: Option<RolesProblem>,
+    /// In a delta `roles.csv`, the line of the first row changing the
+    /// user's stored roles; 0 when none does.
+    pub(crate) delta_line: u64,
 }
 
 impl UserRoleSet {
+    /// No roles.
+    pub(crate) const EMPTY: UserRoleSet = UserRoleSet {
+        roles: Vec::new(),
+        orgs: String::new(),
+        problem: None,
+        delta_line: 0,
+    };
+
     /// The distinct orgs of the roles, by id, comma-separated.
     pub(crate) fn orgs(&self) -> &str {
         match self.roles.first() {
             Some(first) if self.orgs.is_empty() => &first.org_sourced_id,
             _ => &self.orgs,
+        }
+    }
+
+    /// Keeps the roles `keep` says (and their orgs), then adds `role`.
+    fn retain_then_add(
+        &mut self,
+        keep: impl Fn(&RoleAssignment) -> bool,
+        role: Option<RoleAssignment>,
+    ) {
+        let roles = std::mem::take(&mut self.roles);
+        self.orgs.clear();
+        roles
+            .into_iter()
+            .filter(|r| keep(r))
+            .chain(role)
+            .for_each(|r| self.add(r));
+    }
+
+    /// Notes a delta row on `line` changing the user's roles.
+    fn touched_at(&mut self, line: u64) {
+        if self.delta_line == 0 || line < self.delta_line {
+            self.delta_line = line;
         }
     }
 
@@ -219,10 +261,19 @@ impl UserRoleSet {
 /// Every user's roles, read from `roles.csv` before `users.csv` (a user's
 /// record needs them). Holds the accepted role rows of the package in memory:
 /// a few hundred bytes a role; the users' ids in one text.
+///
+/// From a delta `roles.csv`, the stored roles of the users the sync read
+/// (see [`stored`]) with the delta's rows applied; when validation was not
+/// given them (`rosterctl validate`), the delta's rows alone, `pending`.
 pub struct UserRoles {
     /// Each user's place in `sets`.
     index: IdMap<u32>,
     sets: Vec<UserRoleSet>,
+    /// Read from a delta `roles.csv`.
+    pub(crate) delta: bool,
+    /// A delta's roles without the stored ones: users' roles are known only
+    /// at the sync.
+    pub(crate) pending: bool,
 }
 
 impl Default for UserRoles {
@@ -243,10 +294,12 @@ impl UserRoles {
         UserRoles {
             index: IdMap::with_capacity(users),
             sets: Vec::with_capacity(users),
+            delta: false,
+            pending: false,
         }
     }
 
-    /// The roles of `user`, if `roles.csv` has any.
+    /// The roles of `user`, if it has any (from `roles.csv`, or stored).
     pub(crate) fn get(&self, user: &str) -> Option<&UserRoleSet> {
         self.index
             .get(user)
@@ -260,14 +313,23 @@ impl UserRoles {
     pub(crate) fn remove_roles(&mut self, drop: impl Fn(&RoleAssignment) -> bool) {
         for set in &mut self.sets {
             if set.roles.iter().any(&drop) {
-                let roles = std::mem::take(&mut set.roles);
-                *set = UserRoleSet::default();
-                roles
-                    .into_iter()
-                    .filter(|r| !drop(r))
-                    .for_each(|r| set.add(r));
+                set.retain_then_add(|r| !drop(r), None);
             }
         }
+    }
+
+    /// How many users have a place (with roles, or all removed).
+    pub(crate) fn len(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Every user whose roles a delta's rows change, with its roles (none
+    /// when the delta deleted them all), in no order.
+    pub(crate) fn touched(&self) -> impl Iterator<Item = (&str, &UserRoleSet)> {
+        self.index
+            .iter()
+            .map(|(user, &i)| (user, &self.sets[i as usize]))
+            .filter(|(_, set)| set.delta_line != 0)
     }
 
     /// Every user with roles, and its roles, in no order (as [`Self::get`],
@@ -301,16 +363,89 @@ impl UserRoles {
     /// Adds an accepted role row of `user`; `false` (and nothing added)
     /// when the users' ids outgrow 4 GiB of text.
     pub(crate) fn add(&mut self, user: &str, role: RoleAssignment) -> bool {
-        let next = self.sets.len() as u32;
-        match self.index.get_or_insert(user, next) {
-            Ok(Some(&mut i)) => self.sets[i as usize].add(role),
-            Ok(None) => {
-                let mut set = UserRoleSet::default();
-                set.add(role);
-                self.sets.push(set);
-            }
-            Err(_) => return false,
+        match self.set_of(user) {
+            Some(set) => set.add(role),
+            None => return false,
         }
+        true
+    }
+
+    /// The roles of `user`, made empty when it has none yet; `None` when
+    /// the users' ids outgrow 4 GiB of text.
+    fn set_of(&mut self, user: &str) -> Option<&mut UserRoleSet> {
+        let next = self.sets.len() as u32;
+        let i = match self.index.get_or_insert(user, next) {
+            Ok(Some(&mut i)) => i,
+            Ok(None) => {
+                self.sets.push(UserRoleSet::default());
+                next
+            }
+            Err(_) => return None,
+        };
+        Some(&mut self.sets[i as usize])
+    }
+
+    /// Applies a delta's role row (on `line`) to the roles of `user`: it
+    /// replaces the role of its sourcedId and, when primary, the stored
+    /// primary role at its org whose sourcedId the store never had (at
+    /// most one primary role per org). `false` as [`Self::add`].
+    pub(crate) fn apply_delta(&mut self, user: &str, role: RoleAssignment) -> bool {
+        let Some(set) = self.set_of(user) else {
+            return false;
+        };
+        set.touched_at(role.line);
+        let (id, org) = (role.sourced_id.clone(), role.org_sourced_id.clone());
+        let primary = role.role_type == RoleType::Primary;
+        let replaced = |r: &RoleAssignment| {
+            r.sourced_id == id
+                || (r.sourced_id.is_empty()
+                    && primary
+                    && r.role_type == RoleType::Primary
+                    && r.org_sourced_id == org)
+        };
+        set.retain_then_add(|r| !replaced(r), Some(role));
+        true
+    }
+
+    /// Applies a delta's deleted role (`id`, of `user`, at `org` when the
+    /// row says, on `line`): the role of that sourcedId, or else the stored
+    /// primary role at `org` whose sourcedId the store never had, is
+    /// removed. `false` when the user has no such role.
+    pub(crate) fn apply_deletion(
+        &mut self,
+        user: &str,
+        id: &str,
+        org: Option<&str>,
+        line: u64,
+    ) -> bool {
+        let Some(set) = self.set_of(user) else {
+            return false;
+        };
+        set.touched_at(line);
+        let by_id = |r: &RoleAssignment| r.sourced_id == id;
+        let by_org = |r: &RoleAssignment| {
+            r.sourced_id.is_empty()
+                && r.role_type == RoleType::Primary
+                && Some(r.org_sourced_id.as_str()) == org
+        };
+        let gone: &dyn Fn(&RoleAssignment) -> bool = if set.roles.iter().any(by_id) {
+            &by_id
+        } else if set.roles.iter().any(by_org) {
+            &by_org
+        } else {
+            return false;
+        };
+        set.retain_then_add(|r| !gone(r), None);
+        true
+    }
+
+    /// Starts `user`'s roles from its stored ones (before a delta's rows
+    /// are applied). `false` as [`Self::add`].
+    pub(crate) fn seed(&mut self, user: &str, roles: &[RoleAssignment]) -> bool {
+        let Some(set) = self.set_of(user) else {
+            return false;
+        };
+        roles.iter().cloned().for_each(|r| set.add(r));
         true
     }
 }

@@ -22,8 +22,17 @@ pub(crate) enum RoleRow<'r> {
         /// The role.
         role: RoleAssignment,
     },
-    /// A `tobedeleted` row: not one of the user's roles.
-    Deleted,
+    /// A `tobedeleted` row: not one of the user's roles. In a delta, it
+    /// removes the role from its user's stored roles.
+    Deleted {
+        /// sourcedId of the role.
+        sourced_id: &'r str,
+        /// userSourcedId (required in a delta: a user's roles are stored
+        /// with the user).
+        user: Option<&'r str>,
+        /// orgSourcedId, if the row gives it.
+        org: Option<&'r str>,
+    },
 }
 
 /// Reads one role row of a file in `mode`; `None` when it is rejected (the
@@ -33,8 +42,7 @@ pub(crate) fn parse_role<'r>(cx: &mut RowCx<'r>, mode: FileMode) -> Option<RoleR
     let status = cx.status(mode);
     let date_last_modified = cx.date_last_modified();
     if status == Some(Status::ToBeDeleted) {
-        sourced_id?;
-        return Some(RoleRow::Deleted);
+        return deleted_role(cx, mode, sourced_id?);
     }
     let user = cx.required(USER_SOURCED_ID);
     let role_type = cx.vocabulary::<RoleType>(ROLE_TYPE, true);
@@ -70,5 +78,31 @@ pub(crate) fn parse_role<'r>(cx: &mut RowCx<'r>, mode: FileMode) -> Option<RoleR
             user_profile_sourced_id: user_profile.map(str::to_string),
             line: cx.line(),
         },
+    })
+}
+
+/// A `tobedeleted` role row. In a delta it must name its user: the role is
+/// removed from that user's stored roles (its org, when given, finds a
+/// stored role whose sourcedId the store never had).
+fn deleted_role<'r>(
+    cx: &mut RowCx<'r>,
+    mode: FileMode,
+    sourced_id: &'r str,
+) -> Option<RoleRow<'r>> {
+    let user = cx.optional(USER_SOURCED_ID);
+    let org = cx.optional(ORG_SOURCED_ID);
+    if mode == FileMode::Delta && user.is_none() {
+        cx.error(
+            IssueCode::MissingValue,
+            USER_SOURCED_ID,
+            "",
+            format!("the deleted role `{sourced_id}` names no user; in a delta roles.csv a deleted role must give its userSourcedId (a user's roles are kept with the user)"),
+        );
+        return None;
+    }
+    Some(RoleRow::Deleted {
+        sourced_id,
+        user,
+        org,
     })
 }

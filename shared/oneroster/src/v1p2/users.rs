@@ -61,6 +61,10 @@ pub(crate) fn parse_user<'r>(
     })
 }
 
+/// The roles of a user whose stored roles a delta changes, while they are
+/// unknown (validation without the store): never made into a record.
+static PENDING: UserRoleSet = UserRoleSet::EMPTY;
+
 /// The user's role as the platform knows it, and its roles. `None` after
 /// an error when it has no usable roles, or with `cx.skipped` set when its
 /// primary role is none the platform knows (the row is skipped, not rejected).
@@ -72,16 +76,8 @@ fn roles_of<'r>(
     if sourced_id.is_empty() {
         return None;
     }
-    let Some(set) = roles.get(sourced_id) else {
-        cx.error(
-            IssueCode::UserWithoutRole,
-            SOURCED_ID,
-            sourced_id,
-            format!("user `{sourced_id}` has no accepted row in roles.csv (a rejected one is reported there); in OneRoster 1.2 a user's role and orgs come from roles.csv"),
-        );
-        return None;
-    };
-    if let Some(problem) = set.problem {
+    let set = roles.get(sourced_id);
+    if let Some(problem) = set.and_then(|set| set.problem) {
         cx.error(
             problem.code,
             SOURCED_ID,
@@ -93,6 +89,24 @@ fn roles_of<'r>(
         );
         return None;
     }
+    if roles.pending {
+        // A delta's roles, without the stored ones: known at the sync.
+        return Some((Role::Student, &PENDING));
+    }
+    let Some(set) = set else {
+        let why = if roles.delta {
+            "is not stored with roles, and this delta's roles.csv gives it none (or deletes its last)"
+        } else {
+            "has no accepted row in roles.csv (a rejected one is reported there)"
+        };
+        cx.error(
+            IssueCode::UserWithoutRole,
+            SOURCED_ID,
+            sourced_id,
+            format!("user `{sourced_id}` {why}; in OneRoster 1.2 a user's role and orgs come from roles.csv"),
+        );
+        return None;
+    };
     match set.platform_role() {
         Some(role) => Some((role, set)),
         None => {

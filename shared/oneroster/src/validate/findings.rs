@@ -349,7 +349,10 @@ impl RowFindings {
         let Record::User(user) = record else {
             return self.note_references(cx, record, roles);
         };
-        if !roles.contains(user.role) {
+        // A user whose roles a delta changes is judged at the sync, when
+        // validation is not given the stored roles (`pending`).
+        let pending = cx.rules.user_roles.is_some_and(|r| r.pending);
+        if !pending && !roles.contains(user.role) {
             self.state = IdState::Skipped;
             return;
         }

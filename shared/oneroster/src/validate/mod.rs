@@ -19,12 +19,14 @@ use std::path::Path;
 mod files;
 mod findings;
 mod references;
+mod role_changes;
 mod roles;
 mod scan;
 mod stream;
 mod types;
 
 use files::*;
+pub use role_changes::stored_roles_wanted;
 use scan::*;
 pub use types::*;
 
@@ -66,8 +68,9 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         files,
         deferred,
         user_roles,
-        roles: roles_outcome,
+        roles: mut roles_outcome,
     } = scanned;
+    let role_changes = std::mem::take(&mut roles_outcome.changes);
     summarise_imported(&mut report, &files, &manifest, &sink);
     summarise_roles(&mut report, &roles_outcome, &sink);
     count_not_imported(&mut report, &package, plan.not_imported, &mut sink);
@@ -87,6 +90,7 @@ pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation 
         files,
         deferred,
         user_roles,
+        role_changes,
     };
     finish(report, sink, Some(validated))
 }
@@ -187,7 +191,7 @@ fn scan_files(
     sink: &mut IssueSink,
     rostering: Vec<(EntityKind, FileMode, Option<Entry>)>,
     version: crate::OneRosterVersion,
-    roles: Option<Entry>,
+    roles: Option<(FileMode, Entry)>,
 ) -> Scanned {
     let mut scanner = Scanner {
         package,
@@ -203,8 +207,8 @@ fn scan_files(
     let mut files = BTreeMap::new();
     for (kind, mode, entry) in rostering {
         let users = kind == EntityKind::Users;
-        if let (true, Some(roles)) = (users, &roles) {
-            roles_outcome = scanner.scan_roles(roles);
+        if let (true, Some((mode, roles))) = (users, &roles) {
+            roles_outcome = scanner.scan_roles(*mode, roles);
         }
         let readable = !(users && v1p2 && roles.is_none());
         let outcome = match entry {
@@ -244,9 +248,11 @@ fn summarise_roles(report: &mut ValidationReport, outcome: &roles::RolesOutcome,
             mode: mode.as_str().to_string(),
             imported: true,
             rows: outcome.rows,
-            accepted: outcome.rows.saturating_sub(outcome.rejected),
+            accepted: outcome
+                .rows
+                .saturating_sub(outcome.rejected + outcome.skipped),
             rejected: outcome.rejected,
-            skipped: 0,
+            skipped: outcome.skipped,
             warnings: sink.warning_total(name),
         },
     );

@@ -24,35 +24,55 @@ pub(super) struct RolesOutcome {
     pub(super) mode: Option<FileMode>,
     pub(super) rows: u64,
     pub(super) rejected: u64,
+    /// Users of a delta whose new roles the platform does not import: their
+    /// stored records are left as they are.
+    pub(super) skipped: u64,
+    /// Stored users whose roles a delta changes without delivering them.
+    pub(super) changes: Vec<crate::v1p2::RoleChange>,
 }
 
-/// The `roles.csv` to read before `users.csv`: in a 1.2 package delivering
-/// users, it must be there, in bulk (a user's roles are all its role rows);
-/// anything else is fatal.
-pub(super) fn roles_to_read(plan: &FilePlan, v1p2: bool, sink: &mut IssueSink) -> Option<Entry> {
-    if !v1p2 || !delivers_users(plan) {
+/// The `roles.csv` to read before `users.csv`, and its mode. A 1.2 package
+/// delivering users must have it; in bulk it gives each user all its roles.
+/// As delta it changes stored users' roles, beside a delta `users.csv` or
+/// none (a bulk `users.csv` is read with a bulk `roles.csv`). Anything else
+/// is fatal.
+pub(super) fn roles_to_read(
+    plan: &FilePlan,
+    v1p2: bool,
+    sink: &mut IssueSink,
+) -> Option<(FileMode, Entry)> {
+    if !v1p2 {
         return None;
     }
-    let why = match &plan.roles {
-        Some((FileMode::Bulk, Some(entry))) => return Some(entry.clone()),
+    let users = users_mode(plan);
+    let why = match (&plan.roles, users) {
+        (Some((FileMode::Bulk, Some(entry))), Some(_)) => {
+            return Some((FileMode::Bulk, entry.clone()))
+        }
+        (Some((FileMode::Delta, Some(_))), Some(FileMode::Bulk)) => {
+            "roles.csv is delivered as delta beside a bulk users.csv"
+        }
+        (Some((FileMode::Delta, Some(entry))), _) => return Some((FileMode::Delta, entry.clone())),
         // Declared but missing: already fatal (declared_file_missing).
-        Some((FileMode::Bulk, None)) => return None,
-        Some((FileMode::Delta, _)) => "roles.csv is delivered as delta",
-        Some((FileMode::Absent, _)) | None => "the package has no roles.csv",
+        (Some((FileMode::Bulk | FileMode::Delta, None)), _) => return None,
+        (_, None) => return None,
+        (Some((FileMode::Absent, _)) | None, Some(_)) => "the package has no roles.csv",
     };
     sink.fatal(Issue::new(
         Severity::Fatal,
         ROLES_FILE,
         IssueCode::RolesFileMissing,
-        format!("{why}; a OneRoster 1.2 users.csv is read with a complete (bulk) roles.csv, which gives each user its roles and orgs"),
+        format!("{why}; a OneRoster 1.2 users.csv is read with a roles.csv giving each user its roles and orgs: in bulk (complete), or as delta beside a delta users.csv"),
     ));
     None
 }
 
-/// Whether the package delivers a `users.csv` (in bulk or delta).
-fn delivers_users(plan: &FilePlan) -> bool {
-    plan.rostering.iter().any(|(kind, mode, entry)| {
-        *kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some()
+/// How the package delivers `users.csv` (bulk or delta); `None` when it
+/// does not.
+fn users_mode(plan: &FilePlan) -> Option<FileMode> {
+    plan.rostering.iter().find_map(|(kind, mode, entry)| {
+        (*kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some())
+            .then_some(*mode)
     })
 }
 
@@ -61,10 +81,12 @@ fn count_of(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// A 1.2 package's `roles.csv` when the package delivers no `users.csv`.
+/// A 1.2 package's bulk `roles.csv` when the package delivers no `users.csv`.
 pub(super) fn roles_without_users(plan: &FilePlan, v1p2: bool) -> Option<(FileMode, Entry)> {
     match &plan.roles {
-        Some((mode, Some(entry))) if v1p2 && !delivers_users(plan) => Some((*mode, entry.clone())),
+        Some((FileMode::Bulk, Some(entry))) if v1p2 && users_mode(plan).is_none() => {
+            Some((FileMode::Bulk, entry.clone()))
+        }
         _ => None,
     }
 }
@@ -126,21 +148,28 @@ pub(super) fn count_user_profiles(
 }
 
 impl Scanner<'_> {
-    /// Reads `roles.csv` into the scanner's user roles, checking each row
-    /// and then the primary-role rule.
-    pub(super) fn scan_roles(&mut self, entry: &Entry) -> RolesOutcome {
+    /// Reads `roles.csv` (in `mode`) into the scanner's user roles,
+    /// checking each row and then the primary-role rule. A delta's rows are
+    /// applied to the stored roles of the users they name (see
+    /// [`Self::merge_with_stored`]).
+    pub(super) fn scan_roles(&mut self, mode: FileMode, entry: &Entry) -> RolesOutcome {
         // Sized as a file's ids are: about one user for each 100 bytes.
         let mut roles = UserRoles::with_capacity(super::scan::id_table_size(entry.size));
         let mut outcome = RolesOutcome {
-            mode: Some(FileMode::Bulk),
+            mode: Some(mode),
             ..RolesOutcome::default()
         };
+        let mut deleted = Vec::new();
         let package = self.package;
         let result = package.with_entry(entry, |read| {
-            self.read_roles(read, entry.size, &mut roles, &mut outcome);
+            let into = (&mut roles, &mut deleted, &mut outcome);
+            self.read_roles(read, entry.size, mode, into);
         });
         if let Err(e) = result {
             self.sink.fatal(read_failure(ROLES_FILE, &e));
+        }
+        if mode == FileMode::Delta {
+            roles = self.merge_with_stored(&roles, deleted);
         }
         check_primaries(&mut roles, self.sink);
         self.user_roles = Some(roles);
@@ -151,8 +180,8 @@ impl Scanner<'_> {
         &mut self,
         read: &mut (dyn Read + Send),
         size: u64,
-        roles: &mut UserRoles,
-        outcome: &mut RolesOutcome,
+        mode: FileMode,
+        (roles, deleted, outcome): (&mut UserRoles, &mut Vec<DeletedRole>, &mut RolesOutcome),
     ) {
         let (buffered, peek) = skip_bom(read);
         if !self.check_encoding(ROLES_FILE, &peek) {
@@ -170,12 +199,14 @@ impl Scanner<'_> {
         let result = for_each_record_prepared(
             &mut reader,
             Threads::for_file(size),
-            |row, prepared: &mut PreparedRole, _: &mut ()| prepared.prepare(&map, row),
+            |row, prepared: &mut PreparedRole, _: &mut ()| prepared.prepare(&map, row, mode),
             |row, prepared| {
                 outcome.rows += 1;
                 let id = super::scan::row_sourced_id(&map, row);
                 if !self.take_role(id, row.line(), prepared, &mut ids, roles, outcome) {
                     outcome.rejected += 1;
+                } else if let Some(deletion) = prepared.deleted.take() {
+                    deleted.push(deletion);
                 }
                 true
             },
@@ -185,6 +216,7 @@ impl Scanner<'_> {
         }
         if !ids.dropped.is_empty() {
             roles.remove_roles(|role| ids.dropped.contains(&role.sourced_id));
+            deleted.retain(|d| !ids.dropped.contains(&d.sourced_id));
         }
     }
 
@@ -284,6 +316,9 @@ impl Scanner<'_> {
     /// does not have is an error; the roles of users a delta does not
     /// deliver are not applied, and one warning counts them.
     pub(super) fn check_role_users(&mut self, outcome: &mut RolesOutcome) {
+        if self.user_roles.as_ref().is_some_and(|r| r.delta) {
+            return self.check_role_changes(outcome);
+        }
         let (Some(roles), Some(users)) = (&self.user_roles, self.indexes.get(&EntityKind::Users))
         else {
             return;
@@ -357,9 +392,16 @@ fn roles_not_applied<'r>(
 
 /// Exactly one primary role per user and org: each user breaking the rule
 /// gets an error at the row that breaks it, and its roles are marked unusable.
+/// In a delta, only the users its rows change are checked, a stored role
+/// (line 0) is told as such and the finding is at the user's first row; a
+/// missing primary role is not judged while the stored roles are unknown.
 fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
     let mut issues: Vec<Issue> = Vec::new();
+    let (delta, pending) = (roles.delta, roles.pending);
     roles.mark(|user, set| {
+        if delta && set.delta_line == 0 {
+            return None;
+        }
         let mut first: Option<RolesProblem> = None;
         // Each org once, in file order, by whole ids (never `orgs()` split).
         let mut rows: Vec<&RoleAssignment> = set.roles.iter().collect();
@@ -374,23 +416,30 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
                 .iter()
                 .filter(|r| r.org_sourced_id == org && r.role_type == RoleType::Primary);
             // The row the finding is at, whose roleType it names.
+            let stored = if delta { " (its roles as stored, with this delta's changes)" } else { "" };
             let (code, at, message) = match (primaries.next(), primaries.next()) {
                 (Some(_), None) => continue,
+                (None, _) if pending => continue,
                 (None, _) => (
                     IssueCode::NoPrimaryRole,
                     role,
-                    format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be"),
+                    format!("user `{user}` has roles at org `{org}` but none is primary; exactly one must be{stored}"),
                 ),
                 (Some(one), Some(two)) => (
                     IssueCode::MultiplePrimaryRoles,
                     two,
                     format!(
-                        "user `{user}` has a second primary role at org `{org}` (the first is at line {}); exactly one must be",
-                        one.line
+                        "user `{user}` has a second primary role at org `{org}` (the first {}); exactly one must be{stored}",
+                        match one.line {
+                            0 => "is stored from an earlier delivery".to_string(),
+                            line => format!("is at line {line}"),
+                        }
                     ),
                 ),
             };
-            let line = at.line;
+            // A stored role is no row of this package: the finding is at
+            // the user's first row of the delta.
+            let line = if at.line == 0 { set.delta_line } else { at.line };
             issues.push(
                 Issue::new(Severity::Error, ROLES_FILE, code, message)
                     .at_line(line)
@@ -415,6 +464,15 @@ struct RoleIds {
     dropped: HashSet<String>,
 }
 
+/// A deleted role of a delta `roles.csv`.
+#[derive(Debug)]
+pub(super) struct DeletedRole {
+    pub(super) sourced_id: String,
+    pub(super) user: String,
+    pub(super) org: Option<String>,
+    pub(super) line: u64,
+}
+
 /// One row of `roles.csv` parsed on a preparing thread (see
 /// [`for_each_record_prepared`]): what the scanner takes from it, in order.
 #[derive(Default)]
@@ -423,6 +481,8 @@ struct PreparedRole {
     role: Option<RoleAssignment>,
     /// Its user (a buffer kept from row to row).
     user: String,
+    /// An accepted deletion of a delta.
+    deleted: Option<DeletedRole>,
     /// Accepted: an active role, or a deletion.
     accepted: bool,
     errors: Vec<Issue>,
@@ -430,9 +490,10 @@ struct PreparedRole {
 }
 
 impl PreparedRole {
-    /// Parses `row` (a row of the file whose header is `map`).
-    fn prepare(&mut self, map: &ColumnMap, row: &Row<'_>) {
+    /// Parses `row` (a row of the file whose header is `map`, in `mode`).
+    fn prepare(&mut self, map: &ColumnMap, row: &Row<'_>, mode: FileMode) {
         self.role = None;
+        self.deleted = None;
         self.accepted = false;
         let line = row.line();
         let error = |code, message: String| {
@@ -459,7 +520,7 @@ impl PreparedRole {
             return;
         }
         let mut cx = RowCx::for_file(row.record, map, ROLES_FILE, line, true);
-        let parsed = parse_role(&mut cx, FileMode::Bulk);
+        let parsed = parse_role(&mut cx, mode);
         self.errors.append(&mut cx.errors);
         for (code, column, message) in cx.quirks.drain(..) {
             self.warnings.push(
@@ -469,10 +530,25 @@ impl PreparedRole {
             );
         }
         self.accepted = parsed.is_some();
-        if let Some(RoleRow::Active { user, role }) = parsed {
-            self.user.clear();
-            self.user.push_str(user);
-            self.role = Some(role);
+        match parsed {
+            Some(RoleRow::Active { user, role }) => {
+                self.user.clear();
+                self.user.push_str(user);
+                self.role = Some(role);
+            }
+            Some(RoleRow::Deleted {
+                sourced_id,
+                user: Some(user),
+                org,
+            }) if mode == FileMode::Delta => {
+                self.deleted = Some(DeletedRole {
+                    sourced_id: sourced_id.to_string(),
+                    user: user.to_string(),
+                    org: org.map(str::to_string),
+                    line,
+                });
+            }
+            _ => {}
         }
     }
 }

@@ -22,12 +22,36 @@ impl FileOutcome {
 }
 
 impl ValidatedPackage {
-    /// How `kind` is delivered in this package.
+    /// How `kind` is delivered in this package: users as delta when a
+    /// delta `roles.csv` changes stored users' roles without a `users.csv`.
     pub fn mode(&self, kind: EntityKind) -> FileMode {
-        self.files
-            .get(&kind)
-            .map(|f| f.mode)
-            .unwrap_or(FileMode::Absent)
+        let mode = self.files.get(&kind).map_or(FileMode::Absent, |f| f.mode);
+        match mode {
+            FileMode::Absent if kind == EntityKind::Users && !self.role_changes.is_empty() => {
+                FileMode::Delta
+            }
+            mode => mode,
+        }
+    }
+
+    /// Stored users whose roles a delta `roles.csv` changes though its
+    /// `users.csv` does not deliver them (by sourcedId): a sync writes each
+    /// one's content as given, after the users' rows.
+    pub fn role_changes(&self) -> &[crate::v1p2::RoleChange] {
+        &self.role_changes
+    }
+
+    /// The roles of `kind`'s rows (users of a 1.2 package); an error when
+    /// they are not known (see [`ReadError::RolesPending`]).
+    fn roles_for(&self, kind: EntityKind) -> Result<Option<&crate::v1p2::UserRoles>, ReadError> {
+        match self
+            .user_roles
+            .as_ref()
+            .filter(|_| kind == EntityKind::Users)
+        {
+            Some(roles) if roles.pending => Err(ReadError::RolesPending),
+            roles => Ok(roles),
+        }
     }
 
     /// What pass 1 learned about `kind`.
@@ -53,10 +77,7 @@ impl ValidatedPackage {
         F: FnMut(RowItem<'_>) -> Result<(), E>,
     {
         let version = self.manifest.version;
-        let roles = self
-            .user_roles
-            .as_ref()
-            .filter(|_| kind == EntityKind::Users);
+        let roles = self.roles_for(kind)?;
         self.read_accepted(kind, |reader, threads, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;
@@ -98,10 +119,7 @@ impl ValidatedPackage {
         F: FnMut(&mut T) -> Result<(), E>,
     {
         let version = self.manifest.version;
-        let roles = self
-            .user_roles
-            .as_ref()
-            .filter(|_| kind == EntityKind::Users);
+        let roles = self.roles_for(kind)?;
         self.read_accepted(kind, |reader, threads, map, outcome| {
             let mut failure: Option<E> = None;
             let mut rows = 0;

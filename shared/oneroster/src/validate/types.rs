@@ -21,6 +21,11 @@ pub struct ValidationOptions {
     pub limits: ArchiveLimits,
     /// Where the rows read are counted, file by file (default: nowhere).
     pub progress: crate::Progress,
+    /// The stored records of the users a 1.2 delta `roles.csv` concerns
+    /// (see [`crate::stored_roles_wanted`]), which the sync reads first;
+    /// without them (`rosterctl validate`) such a package's users' roles
+    /// are checked only as far as the delta goes, and it cannot be synced.
+    pub stored_roles: Option<std::sync::Arc<crate::v1p2::StoredRoles>>,
 }
 
 impl Default for ValidationOptions {
@@ -30,6 +35,7 @@ impl Default for ValidationOptions {
             max_reported_errors: 1000,
             limits: ArchiveLimits::default(),
             progress: crate::Progress::none(),
+            stored_roles: None,
         }
     }
 }
@@ -109,6 +115,9 @@ pub struct ValidatedPackage {
     pub(super) deferred: Vec<DeferredReference>,
     /// A 1.2 package's roles, by user (its users' records are made with them).
     pub(super) user_roles: Option<crate::v1p2::UserRoles>,
+    /// Stored users whose roles a delta `roles.csv` changes without
+    /// delivering them, by sourcedId.
+    pub(super) role_changes: Vec<crate::v1p2::RoleChange>,
 }
 
 /// The result of [`validate_package`](super::validate_package).
@@ -131,6 +140,11 @@ pub enum ReadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A delta `roles.csv` was validated without the stored roles it
+    /// changes ([`ValidationOptions::stored_roles`]): its users cannot be
+    /// made into records.
+    #[error("users.csv: the package's delta roles.csv was validated without the users' stored roles; a sync reads them first")]
+    RolesPending,
     /// The file no longer reads as it did during validation (changed underneath).
     #[error("{file}.csv line {line}: the file changed after it was validated ({detail})")]
     Changed {

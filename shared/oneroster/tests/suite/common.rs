@@ -86,7 +86,12 @@ impl Fixture {
 
     /// Validates the folder form; the result keeps the files alive for pass 2.
     pub fn validate(self) -> Checked {
-        let validation = validate_package(&self.folder(), &ValidationOptions::default());
+        self.validate_with(&ValidationOptions::default())
+    }
+
+    /// Validates the folder form with `options`.
+    pub fn validate_with(self, options: &ValidationOptions) -> Checked {
+        let validation = validate_package(&self.folder(), options);
         Checked {
             validation,
             _fixture: self,

@@ -8,5 +8,6 @@ mod one_cause;
 mod policy;
 mod samples;
 mod v1p2;
+mod v1p2_delta_roles;
 mod v1p2_files;
 mod v1p2_roles;

@@ -27,7 +27,8 @@ use chrono::Utc;
 use judging::clamp_generation_time;
 pub use judging::total_counts;
 pub(crate) use lease::Taken;
-use oneroster::{validate_package, EntityKind, Progress, ValidationOptions};
+use oneroster::v1p2::StoredRoles;
+use oneroster::{stored_roles_wanted, validate_package, EntityKind, Progress, ValidationOptions};
 use planning::snapshot_has_bulk;
 use std::path::Path;
 use std::sync::Arc;
@@ -137,11 +138,12 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let mut run = RunRecord::start(&tenant.tenant, source, Utc::now());
         run.generated_at = delivered.generated_at;
         run.received_at = Some(delivered.received_at);
-        let options = ValidationOptions {
+        let mut options = ValidationOptions {
             imported_roles: tenant.role_set(),
             progress: self.options.progress.clone(),
             ..ValidationOptions::default()
         };
+        options.stored_roles = self.stored_roles(tenant, path, &options).await?;
         let validation = validate_package(path, &options);
         for issue in &validation.report.errors {
             run.push_error(issue);
@@ -186,6 +188,30 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             report: validation.report,
         };
         self.sync_snapshot(tenant, Arc::new(snapshot), run).await
+    }
+
+    /// The stored users a 1.2 package's delta `roles.csv` changes, or whose
+    /// rows its delta `users.csv` delivers (their roles are the stored ones
+    /// with the delta's changes); `None` for any other package. Provisional
+    /// users are left out: their content is not the district's.
+    async fn stored_roles(
+        &self,
+        tenant: &TenantConfig,
+        path: &Path,
+        options: &ValidationOptions,
+    ) -> Result<Option<Arc<StoredRoles>>, SyncError> {
+        let Some(users) = stored_roles_wanted(path, options) else {
+            return Ok(None);
+        };
+        let states = self
+            .store
+            .record_states(&tenant.tenant, EntityKind::Users, &users)
+            .await?;
+        let mut stored = StoredRoles::default();
+        for (user, state) in states.iter().filter(|(_, s)| !s.provisional) {
+            stored.insert(user, state.sis.text(), state.archive.is_some());
+        }
+        Ok(Some(Arc::new(stored)))
     }
 
     /// Syncs a validated snapshot; `run` is the started run record.

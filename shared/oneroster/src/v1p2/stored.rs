@@ -1,0 +1,247 @@
+//! Users' roles as the store holds them, for a delta `roles.csv`: its rows
+//! change the roles a user has (a role by its sourcedId), so the sync reads
+//! the stored records of the users it names, and of the users its delta
+//! `users.csv` delivers, before the package is validated.
+//!
+//! A stored user keeps its role rows (with their sourcedIds) only when they
+//! say more than `role` and `orgSourcedIds` (see
+//! [`super::UserRoleSet::kept_roles`]); otherwise its roles are those two
+//! fields: a primary `role` at each org, whose sourcedIds the store never
+//! had. A delta's primary role at such an org replaces that role, and a
+//! deleted role at such an org removes it.
+
+use super::{RoleAssignment, RoleName};
+use crate::fields::{parse_date, parse_datetime, parse_vocabulary};
+use crate::model::{is_ext_value, Role, RoleType, UserRole};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// The stored records of the users whose roles a delta `roles.csv` changes
+/// or whose rows its `users.csv` delivers, by sourcedId. Given to validation
+/// by the sync ([`crate::ValidationOptions::stored_roles`]).
+#[derive(Debug, Clone, Default)]
+pub struct StoredRoles {
+    users: HashMap<String, StoredUser>,
+}
+
+/// A stored user whose roles a delta `roles.csv` changes though its
+/// `users.csv` does not deliver the user: its content with the new roles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleChange {
+    /// The user's sourcedId.
+    pub user: String,
+    /// Its SIS content as stored, with `role`, `orgSourcedIds` and `roles`
+    /// as its new roles give them.
+    pub content: Value,
+}
+
+/// One stored user: its content and the roles read from it.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredUser {
+    /// Its SIS content, as stored.
+    pub(crate) content: Map<String, Value>,
+    /// Its roles (each at line 0: none is a row of this package).
+    pub(crate) roles: Vec<RoleAssignment>,
+    /// Archived: a role change alone does not bring it back.
+    pub(crate) archived: bool,
+}
+
+impl StoredRoles {
+    /// Adds the stored user `user`, whose SIS content is the JSON `content`
+    /// (its `role`, `orgSourcedIds` and `roles` are read; a content that is
+    /// not a JSON object gives a user without roles).
+    pub fn insert(&mut self, user: &str, content: &str, archived: bool) {
+        let content = match serde_json::from_str::<Value>(content) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let roles = roles_of(&content);
+        self.users.insert(
+            user.to_string(),
+            StoredUser {
+                content,
+                roles,
+                archived,
+            },
+        );
+    }
+
+    /// The stored user `user`.
+    pub(crate) fn get(&self, user: &str) -> Option<&StoredUser> {
+        self.users.get(user)
+    }
+
+    /// Every stored user, in no order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &StoredUser)> {
+        self.users.iter().map(|(id, user)| (id.as_str(), user))
+    }
+
+    /// How many users are stored.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+}
+
+/// The roles a stored user's content gives: its kept `roles`, or else a
+/// primary `role` at each of its `orgSourcedIds`, without sourcedIds.
+fn roles_of(content: &Map<String, Value>) -> Vec<RoleAssignment> {
+    if let Some(Value::Array(kept)) = content.get("roles") {
+        return kept.iter().filter_map(kept_role).collect();
+    }
+    let Some(role) = content
+        .get("role")
+        .and_then(Value::as_str)
+        .and_then(parse_vocabulary::<Role>)
+    else {
+        return Vec::new();
+    };
+    let orgs = match content.get("orgSourcedIds") {
+        Some(Value::Array(orgs)) => orgs.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(org)) => vec![org.as_str()],
+        _ => Vec::new(),
+    };
+    orgs.into_iter()
+        .map(|org| RoleAssignment {
+            sourced_id: String::new(),
+            date_last_modified: None,
+            role_type: RoleType::Primary,
+            role: RoleName::Platform(role.value),
+            begin_date: None,
+            end_date: None,
+            org_sourced_id: org.to_string(),
+            user_profile_sourced_id: None,
+            line: 0,
+        })
+        .collect()
+}
+
+/// One kept role of a stored user; `None` when it lacks a role type, a
+/// role or an org (a content edited by hand).
+fn kept_role(value: &Value) -> Option<RoleAssignment> {
+    let text = |key: &str| value.get(key).and_then(Value::as_str);
+    let role = text("role")?;
+    let role = if is_ext_value(role) {
+        RoleName::Ext(role.to_string())
+    } else if let Some(known) = parse_vocabulary::<UserRole>(role) {
+        RoleName::Known(known.value)
+    } else {
+        RoleName::Platform(parse_vocabulary::<Role>(role)?.value)
+    };
+    Some(RoleAssignment {
+        sourced_id: text("sourcedId").unwrap_or_default().to_string(),
+        date_last_modified: text("dateLastModified")
+            .and_then(parse_datetime)
+            .map(|at| at.value),
+        role_type: parse_vocabulary::<RoleType>(text("roleType")?)?.value,
+        role,
+        begin_date: text("beginDate").and_then(parse_date),
+        end_date: text("endDate").and_then(parse_date),
+        org_sourced_id: text("orgSourcedId")?.to_string(),
+        user_profile_sourced_id: text("userProfileSourcedId").map(str::to_string),
+        line: 0,
+    })
+}
+
+/// The stored user's content with its roles changed: `role`,
+/// `orgSourcedIds` and `roles` as a users.csv row with these roles would
+/// give them (see [`super::users`]); every other field as stored.
+pub(crate) fn with_roles(
+    content: &Map<String, Value>,
+    role: Role,
+    orgs: &str,
+    kept: &[RoleAssignment],
+) -> Value {
+    let mut content = content.clone();
+    content.insert("role".into(), Value::from(role.as_str()));
+    let orgs: Vec<Value> = orgs.split(',').map(Value::from).collect();
+    content.insert("orgSourcedIds".into(), Value::Array(orgs));
+    match serde_json::to_value(kept) {
+        Ok(roles) if !kept.is_empty() => content.insert("roles".into(), roles),
+        _ => content.remove("roles"),
+    };
+    Value::Object(content)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_user_s_roles_are_its_role_at_each_org_without_ids() {
+        let mut stored = StoredRoles::default();
+        stored.insert(
+            "t1",
+            r#"{"role":"teacher","orgSourcedIds":["s1","s2"],"givenName":"A"}"#,
+            false,
+        );
+        stored.insert(
+            "a1",
+            r#"{"role":"administrator","orgSourcedIds":["d1"]}"#,
+            true,
+        );
+        let t1 = stored.get("t1").unwrap();
+        let orgs: Vec<&str> = t1.roles.iter().map(|r| r.org_sourced_id.as_str()).collect();
+        assert_eq!(orgs, ["s1", "s2"]);
+        assert!(t1
+            .roles
+            .iter()
+            .all(|r| r.sourced_id.is_empty() && r.role_type == RoleType::Primary));
+        assert_eq!(t1.roles[0].role.as_str(), "teacher");
+        let a1 = stored.get("a1").unwrap();
+        assert!(a1.archived);
+        assert_eq!(a1.roles[0].role.platform_role(), Some(Role::Administrator));
+    }
+
+    #[test]
+    fn kept_roles_read_back_as_they_were_written() {
+        let role = RoleAssignment {
+            sourced_id: "r1".into(),
+            date_last_modified: parse_datetime("2026-09-01T08:30:00.125Z").map(|d| d.value),
+            role_type: RoleType::Secondary,
+            role: RoleName::Known(UserRole::Principal),
+            begin_date: parse_date("2026-08-15"),
+            end_date: parse_date("2027-06-30"),
+            org_sourced_id: "s1".into(),
+            user_profile_sourced_id: Some("p1".into()),
+            line: 4,
+        };
+        let ext = RoleAssignment {
+            sourced_id: "r2".into(),
+            role: RoleName::Ext("ext:coach".into()),
+            role_type: RoleType::Primary,
+            user_profile_sourced_id: None,
+            date_last_modified: None,
+            begin_date: None,
+            end_date: None,
+            ..role.clone()
+        };
+        let written = with_roles(&Map::new(), Role::Teacher, "s1", &[role, ext]);
+        let mut stored = StoredRoles::default();
+        stored.insert("u", &written.to_string(), false);
+        let back = &stored.get("u").unwrap().roles;
+        let again = with_roles(&Map::new(), Role::Teacher, "s1", back);
+        assert_eq!(again, written);
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[1].role, RoleName::Ext("ext:coach".into()));
+    }
+
+    #[test]
+    fn content_without_roles_gives_none_and_keeps_its_other_fields() {
+        let mut stored = StoredRoles::default();
+        stored.insert("x", "not json", false);
+        stored.insert("y", r#"{"role":"chief","orgSourcedIds":["s1"]}"#, false);
+        assert!(stored.get("x").unwrap().roles.is_empty());
+        assert!(stored.get("y").unwrap().roles.is_empty());
+        let content = &stored.get("y").unwrap().content;
+        let changed = with_roles(content, Role::Student, "s1,s2", &[]);
+        assert_eq!(
+            changed.to_string(),
+            r#"{"orgSourcedIds":["s1","s2"],"role":"student"}"#
+        );
+    }
+}
