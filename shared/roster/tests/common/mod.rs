@@ -51,7 +51,7 @@ pub struct District {
     /// Files written with this text instead of the district's own.
     pub replace: Vec<(&'static str, String)>,
     /// Written as a OneRoster 1.2 package: users' roles in `roles.csv`
-    /// (the administrator a `siteAdministrator`), always in bulk.
+    /// (the administrator a `siteAdministrator`), in bulk unless `mode` says.
     pub oneroster_1p2: bool,
 }
 
@@ -180,6 +180,7 @@ impl District {
 
     pub fn write(&self, dir: &Path) -> PathBuf {
         std::fs::create_dir_all(dir).unwrap();
+        let roles = ["roles"].iter().filter(|_| self.oneroster_1p2);
         let modes = [
             "orgs",
             "academicSessions",
@@ -189,6 +190,7 @@ impl District {
             "enrollments",
         ]
         .iter()
+        .chain(roles)
         .map(|f| {
             let mode = self
                 .manifest_modes
@@ -201,7 +203,7 @@ impl District {
         .collect::<String>();
         let files = [
             ("manifest.csv", if self.oneroster_1p2 {
-                format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n{modes}file.roles,bulk\n")
+                format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\n{modes}")
             } else {
                 format!("propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\n{modes}")
             }),

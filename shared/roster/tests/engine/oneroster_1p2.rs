@@ -1,7 +1,8 @@
 //! OneRoster 1.2 deliveries on both stores: a 1.2 package (folder or zip,
 //! bulk or delta) lands as the same records as the district in 1.1; a
 //! tenant moving from 1.1 to 1.2 writes only what 1.2 adds, and a move that
-//! re-keys the ids is held with a re-key proposal.
+//! re-keys the ids is held with a re-key proposal; a delta `roles.csv`
+//! changes the stored users' roles.
 
 use crate::common::*;
 use oneroster::EntityKind;
@@ -109,6 +110,136 @@ async fn a_1p2_zip_and_a_1p2_delta_apply<S: Store + PlatformEdits>(store: S) {
     assert_eq!(writes(&again), 0, "the same delta again writes nothing");
 }
 
+const ROLES_HEADER: &str = "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\n";
+
+/// `district` delivering `roles` as a delta roles.csv, and users in `users`
+/// mode; nothing else.
+fn roles_delta(district: &District, users: &'static str, roles: &str) -> District {
+    let mut delta = district
+        .clone()
+        .with_file("roles.csv", format!("{ROLES_HEADER}{roles}"))
+        .mode("roles", "delta")
+        .mode("users", users);
+    for file in ["orgs", "academicSessions", "courses", "classes", "enrollments"] {
+        delta = delta.mode(file, "absent");
+    }
+    delta.omit = vec![
+        "orgs.csv",
+        "academicSessions.csv",
+        "courses.csv",
+        "classes.csv",
+        "enrollments.csv",
+    ];
+    if users == "absent" {
+        delta.omit.push("users.csv");
+    }
+    delta
+}
+
+/// The role rows of a stored user, as (sourcedId, role); "" for a role whose
+/// sourcedId the store never had.
+async fn stored_roles<S: Store>(store: &S, user: &str) -> Vec<(String, String)> {
+    let user = entity(store, "d1", EntityKind::Users, user).await;
+    let Some(roles) = user.sis.fields().get("roles") else {
+        return Vec::new();
+    };
+    let text = |r: &serde_json::Value, key: &str| r[key].as_str().unwrap_or("").to_string();
+    roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (text(r, "sourcedId"), text(r, "role")))
+        .collect()
+}
+
+/// A delta of roles alone changes the stored users it names, refuses what
+/// it cannot apply, and writes nothing when delivered again; a complete
+/// delivery of the same roles afterwards writes only the role id the store
+/// never had.
+async fn a_1p2_delta_of_roles_changes_stored_users<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let district = in_1p2(&District::new(30, 3));
+    let t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &district, None).await;
+    store.set_primary_admin("d1", "adm-1", true).await.unwrap();
+
+    let roles = "r-stu-0000,active,,stu-0000,primary,teacher,,,s1,\nr-tch-0-b,active,,tch-0,secondary,aide,,,s1,\nr-adm-1,active,,adm-1,primary,principal,,,s1,\nr-stu-0001,tobedeleted,,stu-0001,,,,,s1,\nr-gone,tobedeleted,,stu-0002,,,,,s9,\n";
+    let delta = roles_delta(&district, "absent", roles);
+    let run = sync(&store, &bench, &t, &delta, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let users = counts(&run, EntityKind::Users);
+    assert_eq!((users.updated, users.archived), (3, 0), "{}", run.message);
+    assert_eq!(writes(&run), 3);
+    let codes: Vec<&str> = run.errors.iter().map(|e| e.code.as_str()).collect();
+    assert_eq!(codes, ["user_without_role"], "stu-0001 keeps its last role");
+
+    let student = entity(&store, "d1", EntityKind::Users, "stu-0000").await;
+    assert_eq!(student.sis.str("role"), Some("teacher"));
+    assert!(stored_roles(&store, "stu-0000").await.is_empty(), "plain");
+    let teacher = entity(&store, "d1", EntityKind::Users, "tch-0").await;
+    assert_eq!(teacher.sis.str("role"), Some("teacher"));
+    assert_eq!(teacher.sis.str("givenName"), Some("Teacher0"), "as stored");
+    assert_eq!(
+        stored_roles(&store, "tch-0").await,
+        [
+            (String::new(), "teacher".to_string()),
+            ("r-tch-0-b".to_string(), "aide".to_string())
+        ]
+    );
+    let admin = entity(&store, "d1", EntityKind::Users, "adm-1").await;
+    assert_eq!(admin.sis.str("role"), Some("administrator"));
+    assert!(admin.primary_admin, "no sync changes the Primary Administrator");
+    assert_eq!(
+        stored_roles(&store, "adm-1").await,
+        [("r-adm-1".to_string(), "principal".to_string())]
+    );
+    let again = sync(&store, &bench, &t, &delta, None).await;
+    assert_eq!(writes(&again), 0, "the same delta again writes nothing");
+
+    let full = district
+        .roles_csv()
+        .replace("stu-0000,primary,student", "stu-0000,primary,teacher")
+        .replace("adm-1,primary,siteAdministrator", "adm-1,primary,principal")
+        + "r-tch-0-b,active,,tch-0,secondary,aide,,,s1,\n";
+    let bulk = district.clone().with_file("roles.csv", full);
+    let run = sync(&store, &bench, &t, &bulk, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    assert_eq!(writes(&run), 1, "tch-0's teaching role gets its id");
+    assert_eq!(stored_roles(&store, "tch-0").await[0].0, "r-tch-0");
+}
+
+/// A delta of users beside a delta of roles: a user without role rows keeps
+/// its stored roles, a new user takes the delta's.
+async fn a_1p2_delta_of_users_and_roles_keeps_stored_roles<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let district = in_1p2(&District::new(30, 3));
+    let t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &district, None).await;
+
+    let mut next = district.clone();
+    let mut newcomer = next.students[0].clone();
+    newcomer.id = "stu-0030".into();
+    newcomer.username = "stu-0030".into();
+    next.students.push(newcomer);
+    next.students[3].given = "Renamed".into();
+    let roles = "r-stu-0030,active,,stu-0030,primary,student,,,s1,\n";
+    let delta = roles_delta(&next, "delta", roles);
+    let run = sync(&store, &bench, &t, &delta, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let users = counts(&run, EntityKind::Users);
+    assert_eq!(
+        (users.inserted, users.updated, users.unchanged),
+        (1, 1, 33),
+        "{}",
+        run.message
+    );
+    let newcomer = entity(&store, "d1", EntityKind::Users, "stu-0030").await;
+    assert_eq!(newcomer.sis.str("role"), Some("student"));
+    assert_eq!(newcomer.sis.list("orgSourcedIds"), ["s1"]);
+    let again = sync(&store, &bench, &t, &delta, None).await;
+    assert_eq!(writes(&again), 0, "the same delta again writes nothing");
+}
+
 async fn a_1p2_redelivery_with_its_roles_reordered_writes_nothing<S: Store + PlatformEdits>(
     store: S,
 ) {
@@ -181,6 +312,8 @@ async fn a_move_to_1p2_that_rekeys_is_held_with_a_proposal<S: Store + PlatformEd
 }
 
 conformance!(
+    a_1p2_delta_of_roles_changes_stored_users,
+    a_1p2_delta_of_users_and_roles_keeps_stored_roles,
     a_move_to_1p2_that_rekeys_is_held_with_a_proposal,
     a_1p2_redelivery_with_its_roles_reordered_writes_nothing,
     a_1p2_district_is_stored_as_in_1p1,
