@@ -88,6 +88,23 @@ def seed_v1p2(tmp):
     seed("package_zip", archive.read_bytes())
     for name in ["users.csv", "roles.csv"]:
         seed("rows", b"\x07" + V1P2[name].encode())
+    seed_v1p2_delta(tmp)
+
+
+def seed_v1p2_delta(tmp):
+    """The 1.2 district's users and roles as deltas: a role changed, one added, one deleted
+    by its user and org, and a deletion that names no user."""
+    files = dict(V1P2)
+    files["manifest.csv"] = files["manifest.csv"].replace("file.users,bulk", "file.users,delta") \
+        .replace("file.roles,bulk", "file.roles,delta")
+    files["roles.csv"] = files["roles.csv"].split("\n", 1)[0] + "\n" \
+        "r3,active,,st2,primary,teacher,,,s1,\nr9,active,,stan,secondary,aide,,,s1,\n" \
+        "r2,tobedeleted,,st1,,,,,s1,\nr7,tobedeleted,,,,,,,s1,\n"
+    folder = tmp / "v1p2-delta"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    seed("package_folder", folder_input(folder))
 
 
 def packages(tmp):

@@ -120,7 +120,13 @@ fn roles_delta(district: &District, users: &'static str, roles: &str) -> Distric
         .with_file("roles.csv", format!("{ROLES_HEADER}{roles}"))
         .mode("roles", "delta")
         .mode("users", users);
-    for file in ["orgs", "academicSessions", "courses", "classes", "enrollments"] {
+    for file in [
+        "orgs",
+        "academicSessions",
+        "courses",
+        "classes",
+        "enrollments",
+    ] {
         delta = delta.mode(file, "absent");
     }
     delta.omit = vec![
@@ -188,7 +194,10 @@ async fn a_1p2_delta_of_roles_changes_stored_users<S: Store + PlatformEdits>(sto
     );
     let admin = entity(&store, "d1", EntityKind::Users, "adm-1").await;
     assert_eq!(admin.sis.str("role"), Some("administrator"));
-    assert!(admin.primary_admin, "no sync changes the Primary Administrator");
+    assert!(
+        admin.primary_admin,
+        "no sync changes the Primary Administrator"
+    );
     assert_eq!(
         stored_roles(&store, "adm-1").await,
         [("r-adm-1".to_string(), "principal".to_string())]
