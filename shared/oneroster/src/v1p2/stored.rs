@@ -13,6 +13,7 @@
 use super::{RoleAssignment, RoleName};
 use crate::fields::{parse_date, parse_datetime, parse_vocabulary};
 use crate::model::{is_ext_value, Role, RoleType, UserRole};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -38,8 +39,9 @@ pub struct RoleChange {
 /// One stored user: its content and the roles read from it.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredUser {
-    /// Its SIS content, as stored.
-    pub(crate) content: Map<String, Value>,
+    /// Its SIS content, as stored (JSON text: parsed again only for a
+    /// user whose roles change without its users.csv row).
+    pub(crate) content: String,
     /// Its roles (each at line 0: none is a row of this package).
     pub(crate) roles: Vec<RoleAssignment>,
     /// Archived: a role change alone does not bring it back.
@@ -51,15 +53,13 @@ impl StoredRoles {
     /// (its `role`, `orgSourcedIds` and `roles` are read; a content that is
     /// not a JSON object gives a user without roles).
     pub fn insert(&mut self, user: &str, content: &str, archived: bool) {
-        let content = match serde_json::from_str::<Value>(content) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        let roles = roles_of(&content);
+        let roles = serde_json::from_str::<RoleFields>(content)
+            .map(|fields| fields.roles())
+            .unwrap_or_default();
         self.users.insert(
             user.to_string(),
             StoredUser {
-                content,
+                content: content.to_string(),
                 roles,
                 archived,
             },
@@ -87,37 +87,47 @@ impl StoredRoles {
     }
 }
 
-/// The roles a stored user's content gives: its kept `roles`, or else a
-/// primary `role` at each of its `orgSourcedIds`, without sourcedIds.
-fn roles_of(content: &Map<String, Value>) -> Vec<RoleAssignment> {
-    if let Some(Value::Array(kept)) = content.get("roles") {
-        return kept.iter().filter_map(kept_role).collect();
+/// The fields of a stored user's content its roles are read from (the
+/// others are not parsed).
+#[derive(Deserialize)]
+struct RoleFields {
+    role: Option<String>,
+    #[serde(rename = "orgSourcedIds", default)]
+    orgs: Vec<String>,
+    roles: Option<Vec<Value>>,
+}
+
+impl RoleFields {
+    /// The roles the content gives: its kept `roles`, or else a primary
+    /// `role` at each of its `orgSourcedIds`, without sourcedIds.
+    fn roles(self) -> Vec<RoleAssignment> {
+        if let Some(kept) = self.roles {
+            return kept.iter().filter_map(kept_role).collect();
+        }
+        let Some(role) = self.role.as_deref().and_then(parse_vocabulary::<Role>) else {
+            return Vec::new();
+        };
+        self.orgs
+            .into_iter()
+            .map(|org| implied_role(role.value, org))
+            .collect()
     }
-    let Some(role) = content
-        .get("role")
-        .and_then(Value::as_str)
-        .and_then(parse_vocabulary::<Role>)
-    else {
-        return Vec::new();
-    };
-    let orgs = match content.get("orgSourcedIds") {
-        Some(Value::Array(orgs)) => orgs.iter().filter_map(Value::as_str).collect(),
-        Some(Value::String(org)) => vec![org.as_str()],
-        _ => Vec::new(),
-    };
-    orgs.into_iter()
-        .map(|org| RoleAssignment {
-            sourced_id: String::new(),
-            date_last_modified: None,
-            role_type: RoleType::Primary,
-            role: RoleName::Platform(role.value),
-            begin_date: None,
-            end_date: None,
-            org_sourced_id: org.to_string(),
-            user_profile_sourced_id: None,
-            line: 0,
-        })
-        .collect()
+}
+
+/// A stored user's primary `role` at `org`, whose sourcedId the store
+/// never had.
+fn implied_role(role: Role, org: String) -> RoleAssignment {
+    RoleAssignment {
+        sourced_id: String::new(),
+        date_last_modified: None,
+        role_type: RoleType::Primary,
+        role: RoleName::Platform(role),
+        begin_date: None,
+        end_date: None,
+        org_sourced_id: org,
+        user_profile_sourced_id: None,
+        line: 0,
+    }
 }
 
 /// One kept role of a stored user; `None` when it lacks a role type, a
@@ -147,16 +157,14 @@ fn kept_role(value: &Value) -> Option<RoleAssignment> {
     })
 }
 
-/// The stored user's content with its roles changed: `role`,
+/// The stored user's content (JSON text) with its roles changed: `role`,
 /// `orgSourcedIds` and `roles` as a users.csv row with these roles would
 /// give them (see [`super::users`]); every other field as stored.
-pub(crate) fn with_roles(
-    content: &Map<String, Value>,
-    role: Role,
-    orgs: &str,
-    kept: &[RoleAssignment],
-) -> Value {
-    let mut content = content.clone();
+pub(crate) fn with_roles(content: &str, role: Role, orgs: &str, kept: &[RoleAssignment]) -> Value {
+    let mut content = match serde_json::from_str::<Value>(content) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
     content.insert("role".into(), Value::from(role.as_str()));
     let orgs: Vec<Value> = orgs.split(',').map(Value::from).collect();
     content.insert("orgSourcedIds".into(), Value::Array(orgs));
@@ -220,11 +228,11 @@ mod tests {
             end_date: None,
             ..role.clone()
         };
-        let written = with_roles(&Map::new(), Role::Teacher, "s1", &[role, ext]);
+        let written = with_roles("{}", Role::Teacher, "s1", &[role, ext]);
         let mut stored = StoredRoles::default();
         stored.insert("u", &written.to_string(), false);
         let back = &stored.get("u").unwrap().roles;
-        let again = with_roles(&Map::new(), Role::Teacher, "s1", back);
+        let again = with_roles("{}", Role::Teacher, "s1", back);
         assert_eq!(again, written);
         assert_eq!(back.len(), 2);
         assert_eq!(back[1].role, RoleName::Ext("ext:coach".into()));

@@ -239,12 +239,7 @@ fn role_error(code: IssueCode, user: &str, line: u64, message: String) -> Issue 
 
 /// The stored user `user` (its content) with the roles `set`, whose
 /// platform role is `role`.
-fn change(
-    user: &str,
-    content: &serde_json::Map<String, serde_json::Value>,
-    role: Role,
-    set: &UserRoleSet,
-) -> RoleChange {
+fn change(user: &str, content: &str, role: Role, set: &UserRoleSet) -> RoleChange {
     RoleChange {
         user: user.to_string(),
         content: with_roles(content, role, set.orgs(), set.kept_roles(role)),
