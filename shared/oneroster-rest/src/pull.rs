@@ -167,7 +167,8 @@ fn write_manifest(
         version.as_str()
     );
     if version == OneRosterVersion::V1p2 && kinds.contains(&EntityKind::Users) {
-        // The reader reads a 1.2 users.csv with a complete (bulk) roles.csv.
+        // Each pulled user carries all its roles: roles.csv is complete
+        // for the users pulled (bulk), applied with their rows.
         text.push_str(&format!("file.{ROLES_FILE},bulk\n"));
     }
     for kind in EntityKind::ALL {

@@ -148,7 +148,7 @@ fn a_user_without_roles_is_rejected_and_a_counselor_skipped() {
 }
 
 #[test]
-fn roles_must_come_in_bulk_with_their_columns() {
+fn roles_beside_bulk_users_must_be_bulk_with_their_columns() {
     let v = valid_1p2()
         .with(
             "manifest.csv",
