@@ -188,3 +188,71 @@ fn a_tenant_moving_from_1p1_to_1p2_writes_only_what_1p2_adds() {
         "a second 1.2 delivery writes nothing"
     );
 }
+
+/// A delta `roles.csv` as an operator meets it: `validate` checks its rows
+/// and says the users' roles are checked at the sync; `sync` changes the
+/// stored users' roles and lists what it refused; again, it writes nothing.
+#[test]
+fn a_delta_of_roles_validates_and_syncs_against_the_stored_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (full, delta) = (d.join("full"), d.join("delta"));
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::create_dir_all(&delta).unwrap();
+    for (name, text) in FILES {
+        std::fs::write(full.join(name), text).unwrap();
+    }
+    std::fs::write(
+        delta.join("manifest.csv"),
+        "propertyName,value\nmanifest.version,1.0\noneroster.version,1.2\nfile.orgs,absent\nfile.users,absent\nfile.roles,delta\nfile.enrollments,absent\n",
+    )
+    .unwrap();
+    // Sal becomes an aide at s1 as well; Tom loses his ext:coach role; a
+    // role of someone the district never sent.
+    std::fs::write(
+        delta.join("roles.csv"),
+        "sourcedId,status,dateLastModified,userSourcedId,roleType,role,beginDate,endDate,orgSourcedId,userProfileSourcedId\nr6,active,,st1,secondary,aide,,,s1,\nr3,tobedeleted,,t1,,,,,,\nr7,active,,nobody,primary,student,,,s1,\n",
+    )
+    .unwrap();
+    let (full, delta) = (full.to_str().unwrap(), delta.to_str().unwrap());
+    let (code, out) = rosterctl(d, &["sync", full, "--tenant", "t", "--json"]);
+    assert_eq!(code, 0, "{out}");
+
+    let (code, out) = rosterctl(d, &["validate", delta, "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let v = json(&out);
+    assert_eq!(v["files"]["roles"]["mode"], "delta", "{out}");
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["code"].as_str())
+        .collect();
+    assert!(warnings.contains(&"roles_checked_at_sync"), "{out}");
+
+    let (code, out) = rosterctl(d, &["sync", delta, "--tenant", "t", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let run = json(&out);
+    assert_eq!(run["status"], "applied", "{out}");
+    assert_eq!(run["counts"]["users"]["updated"], 2, "{out}");
+    assert_eq!(run["errors"][0]["code"], "unknown_user", "{out}");
+    assert_eq!(run["errors"][0]["line"], 4, "{out}");
+    let show = |id: &str| {
+        let (code, out) = rosterctl(d, &["users", "show", "--tenant", "t", id, "--json"]);
+        assert_eq!(code, 0, "{out}");
+        json(&out)["sis"].clone()
+    };
+    let student = show("st1");
+    assert_eq!(student["role"], "student");
+    assert_eq!(student["roles"][1]["role"], "aide", "{student}");
+    let teacher = show("t1");
+    assert_eq!(teacher["orgSourcedIds"], serde_json::json!(["s1"]));
+    assert!(
+        teacher["roles"].is_null(),
+        "a plain teacher again: {teacher}"
+    );
+
+    let (code, out) = rosterctl(d, &["sync", delta, "--tenant", "t", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(json(&out)["items_written"], 0, "{out}");
+}
