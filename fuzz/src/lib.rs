@@ -94,11 +94,12 @@ pub fn validate_and_check(path: &Path) {
     };
     let mut stored = StoredRoles::default();
     for (i, user) in wanted.iter().enumerate() {
+        let (user, keep) = (&user.sourced_id, user.content);
         let content = match i % 2 {
             0 => r#"{"role":"student","orgSourcedIds":["s1"]}"#,
             _ => r#"{"role":"teacher","orgSourcedIds":["s1"],"roles":[{"sourcedId":"r1","roleType":"primary","role":"teacher","orgSourcedId":"s1","beginDate":"2026-08-01"}]}"#,
         };
-        stored.insert(user, content, i % 5 == 4);
+        stored.insert(user, content, i % 5 == 4, keep);
     }
     let options = ValidationOptions {
         stored_roles: Some(std::sync::Arc::new(stored)),

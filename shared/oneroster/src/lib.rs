@@ -45,5 +45,5 @@ pub use report::{FileSummary, Issue, IssueCode, Severity, ValidationReport};
 pub use v1p2::{OneRosterVersion, RoleAssignment};
 pub use validate::{
     stored_roles_wanted, validate_package, DeferredReference, FileOutcome, ReadError, RejectedRow,
-    ValidatedPackage, Validation, ValidationOptions,
+    ValidatedPackage, Validation, ValidationOptions, WantedUser,
 };

@@ -35,7 +35,7 @@ pub use content::SisContent;
 pub use engine::{Engine, SyncOptions};
 pub use error::SyncError;
 pub use run::{Delivered, KindCounts, RunRecord, RunSource, RunStatus};
-pub use snapshot::{CsvSnapshot, RowAction, Snapshot, TextRow};
+pub use snapshot::{CsvSnapshot, ReadState, RowAction, Snapshot, StoredReads, TextRow};
 pub use store::*;
 
 /// The store's role traits, to bring their methods into scope on a concrete

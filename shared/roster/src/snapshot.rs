@@ -3,9 +3,11 @@
 
 use crate::content::{digest_of_text, IndexKeys, SisContent};
 use crate::error::SyncError;
+use crate::store::{RecordState, StoredSummary};
 use oneroster::{
     DeferredReference, EntityKind, FileMode, ReadError, RowItem, ValidatedPackage, ValidationReport,
 };
+use std::collections::HashMap;
 
 /// A validated delivery, ready to plan against the store.
 pub trait Snapshot: Send + Sync {
@@ -33,6 +35,50 @@ pub trait Snapshot: Send + Sync {
     fn delivered_rows(&self, kind: EntityKind) -> u64;
     /// Enrollment references only the store can resolve.
     fn deferred_references(&self) -> &[DeferredReference];
+    /// The stored records of `kind` the delivery was made with, read before
+    /// the run's lease (the users a 1.2 delta `roles.csv` concerns), each as
+    /// it was read (`None`: not stored). Planning leaves out any whose state
+    /// has changed since, so that a run applied in between is not undone.
+    fn stored_reads(&self, kind: EntityKind) -> Option<&StoredReads> {
+        let _ = kind;
+        None
+    }
+}
+
+/// Records a delivery read from the store before planning, by sourcedId,
+/// each as it was read (see [`Snapshot::stored_reads`]).
+pub type StoredReads = HashMap<String, Option<ReadState>>;
+
+/// A stored record's state as a delivery read it: what planning compares
+/// with the store's summary of it now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadState {
+    /// Digest of its SIS content.
+    pub digest: u64,
+    /// Archived.
+    pub archived: bool,
+    /// A provisional user.
+    pub provisional: bool,
+}
+
+impl ReadState {
+    /// The state of a stored record read in full.
+    pub fn of(state: &RecordState) -> ReadState {
+        ReadState {
+            digest: state.sis.digest(),
+            archived: state.archive.is_some(),
+            provisional: state.provisional,
+        }
+    }
+
+    /// The state of a stored record as planning loads it.
+    pub fn of_summary(summary: &StoredSummary) -> ReadState {
+        ReadState {
+            digest: summary.digest,
+            archived: summary.archived,
+            provisional: summary.provisional,
+        }
+    }
 }
 
 /// One delivered row, as planning reads it.
@@ -117,6 +163,9 @@ pub struct CsvSnapshot {
     pub package: ValidatedPackage,
     /// Its validation report.
     pub report: ValidationReport,
+    /// The stored users read to validate a 1.2 delta `roles.csv` (empty
+    /// for any other package).
+    pub stored_users: StoredReads,
 }
 
 impl CsvSnapshot {
@@ -203,5 +252,9 @@ impl Snapshot for CsvSnapshot {
 
     fn deferred_references(&self) -> &[DeferredReference] {
         self.package.deferred_references()
+    }
+
+    fn stored_reads(&self, kind: EntityKind) -> Option<&StoredReads> {
+        (kind == EntityKind::Users && !self.stored_users.is_empty()).then_some(&self.stored_users)
     }
 }

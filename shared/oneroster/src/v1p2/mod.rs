@@ -122,6 +122,34 @@ pub struct RoleAssignment {
     pub(crate) line: u64,
 }
 
+/// A deleted role of a delta `roles.csv`: what the row says of it.
+#[derive(Debug, Clone)]
+pub(crate) struct DeletedRole {
+    pub(crate) sourced_id: String,
+    pub(crate) user: String,
+    pub(crate) org: Option<String>,
+    pub(crate) role_type: Option<RoleType>,
+    pub(crate) role: Option<RoleName>,
+    /// Line of the row in roles.csv.
+    pub(crate) line: u64,
+}
+
+impl DeletedRole {
+    /// Whether `stored`, a role whose sourcedId the store never had (a
+    /// primary `role` at an org), is the one this row deletes: at the row's
+    /// org, and of its role type and role where the row gives them.
+    fn is_id_less(&self, stored: &RoleAssignment) -> bool {
+        stored.sourced_id.is_empty()
+            && stored.role_type == RoleType::Primary
+            && Some(stored.org_sourced_id.as_str()) == self.org.as_deref()
+            && self.role_type.is_none_or(|t| t == RoleType::Primary)
+            && self
+                .role
+                .as_ref()
+                .is_none_or(|role| role.platform_role() == stored.role.platform_role())
+    }
+}
+
 /// Why a user's roles cannot be used: the first problem of its role rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RolesProblem {
@@ -145,6 +173,8 @@ pub(crate) struct UserRoleSet {
     /// In a delta `roles.csv`, the line of the first row changing the
     /// user's stored roles; 0 when none does.
     pub(crate) delta_line: u64,
+    /// How many of the delta's rows change them.
+    pub(crate) delta_rows: u32,
 }
 
 impl UserRoleSet {
@@ -154,6 +184,7 @@ impl UserRoleSet {
         orgs: String::new(),
         problem: None,
         delta_line: 0,
+        delta_rows: 0,
     };
 
     /// The distinct orgs of the roles, by id, comma-separated.
@@ -184,6 +215,12 @@ impl UserRoleSet {
         if self.delta_line == 0 || line < self.delta_line {
             self.delta_line = line;
         }
+        self.delta_rows += 1;
+    }
+
+    /// Whether any role is a stored one (no row of this package).
+    pub(crate) fn has_stored_role(&self) -> bool {
+        self.roles.iter().any(|r| r.line == 0)
     }
 
     /// One role, primary: no rule of roles.csv can be broken.
@@ -318,6 +355,14 @@ impl UserRoles {
         }
     }
 
+    /// Whether a delta deleted every role `user` had.
+    pub(crate) fn lost_all(&self, user: &str) -> bool {
+        self.index
+            .get(user)
+            .map(|&i| &self.sets[i as usize])
+            .is_some_and(|set| set.delta_line != 0 && set.roles.is_empty())
+    }
+
     /// How many users have a place (with roles, or all removed).
     pub(crate) fn len(&self) -> usize {
         self.sets.len()
@@ -407,34 +452,24 @@ impl UserRoles {
         true
     }
 
-    /// Applies a delta's deleted role (`id`, of `user`, at `org` when the
-    /// row says, on `line`): the role of that sourcedId, or else the stored
-    /// primary role at `org` whose sourcedId the store never had, is
-    /// removed. `false` when the user has no such role.
-    pub(crate) fn apply_deletion(
-        &mut self,
-        user: &str,
-        id: &str,
-        org: Option<&str>,
-        line: u64,
-    ) -> bool {
-        let Some(set) = self.set_of(user) else {
+    /// Applies a delta's deleted role to its user's roles: the role of its
+    /// sourcedId, or else the stored role it names whose sourcedId the store
+    /// never had ([`DeletedRole`]), is removed. `false` (and the user's
+    /// roles untouched) when the user has no such role.
+    pub(crate) fn apply_deletion(&mut self, deleted: &DeletedRole) -> bool {
+        let Some(set) = self.set_of(&deleted.user) else {
             return false;
         };
-        set.touched_at(line);
-        let by_id = |r: &RoleAssignment| r.sourced_id == id;
-        let by_org = |r: &RoleAssignment| {
-            r.sourced_id.is_empty()
-                && r.role_type == RoleType::Primary
-                && Some(r.org_sourced_id.as_str()) == org
-        };
+        let by_id = |r: &RoleAssignment| r.sourced_id == deleted.sourced_id;
+        let by_row = |r: &RoleAssignment| deleted.is_id_less(r);
         let gone: &dyn Fn(&RoleAssignment) -> bool = if set.roles.iter().any(by_id) {
             &by_id
-        } else if set.roles.iter().any(by_org) {
-            &by_org
+        } else if set.roles.iter().any(by_row) {
+            &by_row
         } else {
             return false;
         };
+        set.touched_at(deleted.line);
         set.retain_then_add(|r| !gone(r), None);
         true
     }

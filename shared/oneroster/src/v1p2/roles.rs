@@ -1,6 +1,8 @@
 //! A `roles.csv` row: a user's role at an org, primary or secondary.
 
-use super::{RoleAssignment, RoleName};
+use super::{DeletedRole, RoleAssignment, RoleName};
+use crate::fields::parse_vocabulary;
+use crate::model::is_ext_value;
 use crate::model::{FileMode, RoleType, Status, UserRole};
 use crate::report::IssueCode;
 use crate::rows::RowCx;
@@ -23,16 +25,8 @@ pub(crate) enum RoleRow<'r> {
         role: RoleAssignment,
     },
     /// A `tobedeleted` row: not one of the user's roles. In a delta, it
-    /// removes the role from its user's stored roles.
-    Deleted {
-        /// sourcedId of the role.
-        sourced_id: &'r str,
-        /// userSourcedId (required in a delta: a user's roles are stored
-        /// with the user).
-        user: Option<&'r str>,
-        /// orgSourcedId, if the row gives it.
-        org: Option<&'r str>,
-    },
+    /// removes the role from its user's stored roles (`None` in bulk).
+    Deleted(Option<DeletedRole>),
 }
 
 /// Reads one role row of a file in `mode`; `None` when it is rejected (the
@@ -82,16 +76,17 @@ pub(crate) fn parse_role<'r>(cx: &mut RowCx<'r>, mode: FileMode) -> Option<RoleR
 }
 
 /// A `tobedeleted` role row. In a delta it must name its user: the role is
-/// removed from that user's stored roles (its org, when given, finds a
-/// stored role whose sourcedId the store never had).
+/// removed from that user's stored roles (its org, role type and role, when
+/// given, find a stored role whose sourcedId the store never had).
 fn deleted_role<'r>(
     cx: &mut RowCx<'r>,
     mode: FileMode,
     sourced_id: &'r str,
 ) -> Option<RoleRow<'r>> {
-    let user = cx.optional(USER_SOURCED_ID);
-    let org = cx.optional(ORG_SOURCED_ID);
-    if mode == FileMode::Delta && user.is_none() {
+    if mode != FileMode::Delta {
+        return Some(RoleRow::Deleted(None));
+    }
+    let Some(user) = cx.optional(USER_SOURCED_ID) else {
         cx.error(
             IssueCode::MissingValue,
             USER_SOURCED_ID,
@@ -99,10 +94,23 @@ fn deleted_role<'r>(
             format!("the deleted role `{sourced_id}` names no user; in a delta roles.csv a deleted role must give its userSourcedId (a user's roles are kept with the user)"),
         );
         return None;
-    }
-    Some(RoleRow::Deleted {
-        sourced_id,
-        user,
-        org,
-    })
+    };
+    // Read only to find a stored role: a value that is none is not asked of.
+    let role = cx
+        .optional(ROLE)
+        .and_then(|value| match is_ext_value(value) {
+            true => Some(RoleName::Ext(value.to_string())),
+            false => parse_vocabulary::<UserRole>(value).map(|r| RoleName::Known(r.value)),
+        });
+    Some(RoleRow::Deleted(Some(DeletedRole {
+        sourced_id: sourced_id.to_string(),
+        user: user.to_string(),
+        org: cx.optional(ORG_SOURCED_ID).map(str::to_string),
+        role_type: cx
+            .optional(ROLE_TYPE)
+            .and_then(parse_vocabulary::<RoleType>)
+            .map(|t| t.value),
+        role,
+        line: cx.line(),
+    })))
 }

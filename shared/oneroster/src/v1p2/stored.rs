@@ -39,9 +39,10 @@ pub struct RoleChange {
 /// One stored user: its content and the roles read from it.
 #[derive(Debug, Clone)]
 pub(crate) struct StoredUser {
-    /// Its SIS content, as stored (JSON text: parsed again only for a
-    /// user whose roles change without its users.csv row).
-    pub(crate) content: String,
+    /// Its SIS content, as stored (JSON text, parsed again only to make its
+    /// [`RoleChange`]), when the sync wanted it (see
+    /// [`crate::WantedUser::content`]).
+    pub(crate) content: Option<String>,
     /// Its roles (each at line 0: none is a row of this package).
     pub(crate) roles: Vec<RoleAssignment>,
     /// Archived: a role change alone does not bring it back.
@@ -51,15 +52,16 @@ pub(crate) struct StoredUser {
 impl StoredRoles {
     /// Adds the stored user `user`, whose SIS content is the JSON `content`
     /// (its `role`, `orgSourcedIds` and `roles` are read; a content that is
-    /// not a JSON object gives a user without roles).
-    pub fn insert(&mut self, user: &str, content: &str, archived: bool) {
+    /// not a JSON object gives a user without roles); the content itself is
+    /// kept when `keep_content` (see [`crate::WantedUser::content`]).
+    pub fn insert(&mut self, user: &str, content: &str, archived: bool, keep_content: bool) {
         let roles = serde_json::from_str::<RoleFields>(content)
             .map(|fields| fields.roles())
             .unwrap_or_default();
         self.users.insert(
             user.to_string(),
             StoredUser {
-                content: content.to_string(),
+                content: keep_content.then(|| content.to_string()),
                 roles,
                 archived,
             },
@@ -74,16 +76,6 @@ impl StoredRoles {
     /// Every stored user, in no order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &StoredUser)> {
         self.users.iter().map(|(id, user)| (id.as_str(), user))
-    }
-
-    /// How many users are stored.
-    pub fn len(&self) -> usize {
-        self.users.len()
-    }
-
-    /// Whether none is.
-    pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
     }
 }
 
@@ -131,7 +123,8 @@ fn implied_role(role: Role, org: String) -> RoleAssignment {
 }
 
 /// One kept role of a stored user; `None` when it lacks a role type, a
-/// role or an org (a content edited by hand).
+/// role or an org (a content edited by hand: such a role is not kept when
+/// the user is written again, as a sync overwrites any hand edit).
 fn kept_role(value: &Value) -> Option<RoleAssignment> {
     let text = |key: &str| value.get(key).and_then(Value::as_str);
     let role = text("role")?;
@@ -186,11 +179,13 @@ mod tests {
             "t1",
             r#"{"role":"teacher","orgSourcedIds":["s1","s2"],"givenName":"A"}"#,
             false,
+            true,
         );
         stored.insert(
             "a1",
             r#"{"role":"administrator","orgSourcedIds":["d1"]}"#,
             true,
+            false,
         );
         let t1 = stored.get("t1").unwrap();
         let orgs: Vec<&str> = t1.roles.iter().map(|r| r.org_sourced_id.as_str()).collect();
@@ -230,7 +225,7 @@ mod tests {
         };
         let written = with_roles("{}", Role::Teacher, "s1", &[role, ext]);
         let mut stored = StoredRoles::default();
-        stored.insert("u", &written.to_string(), false);
+        stored.insert("u", &written.to_string(), false, true);
         let back = &stored.get("u").unwrap().roles;
         let again = with_roles("{}", Role::Teacher, "s1", back);
         assert_eq!(again, written);
@@ -241,11 +236,16 @@ mod tests {
     #[test]
     fn content_without_roles_gives_none_and_keeps_its_other_fields() {
         let mut stored = StoredRoles::default();
-        stored.insert("x", "not json", false);
-        stored.insert("y", r#"{"role":"chief","orgSourcedIds":["s1"]}"#, false);
+        stored.insert("x", "not json", false, true);
+        stored.insert(
+            "y",
+            r#"{"role":"chief","orgSourcedIds":["s1"]}"#,
+            false,
+            true,
+        );
         assert!(stored.get("x").unwrap().roles.is_empty());
         assert!(stored.get("y").unwrap().roles.is_empty());
-        let content = &stored.get("y").unwrap().content;
+        let content = stored.get("y").unwrap().content.as_deref().unwrap();
         let changed = with_roles(content, Role::Student, "s1,s2", &[]);
         assert_eq!(
             changed.to_string(),

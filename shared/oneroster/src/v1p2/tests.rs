@@ -155,10 +155,23 @@ fn a_delta_replaces_roles_by_id_or_the_id_less_primary_at_its_org() {
     // The same row again changes nothing; deletions by id, then by org.
     roles.apply_delta("u", at(9, role(RoleType::Primary, UserRole::Teacher, "s2")));
     assert_eq!(roles.get("u").unwrap().roles.len(), 3);
-    assert!(roles.apply_deletion("u", "r-s2-teacher", None, 8));
-    assert!(roles.apply_deletion("u", "gone", Some("s1"), 8));
+    let deleted = |id: &str, org: Option<&str>, role_type, role| DeletedRole {
+        sourced_id: id.into(),
+        user: "u".into(),
+        org: org.map(str::to_string),
+        role_type,
+        role,
+        line: 8,
+    };
+    assert!(roles.apply_deletion(&deleted("r-s2-teacher", None, None, None)));
+    // A secondary role, or another role, at s1 is not the stored primary one.
+    let aide = Some(RoleName::Known(UserRole::Aide));
+    assert!(!roles.apply_deletion(&deleted("x", Some("s1"), Some(RoleType::Secondary), None)));
+    assert!(!roles.apply_deletion(&deleted("x", Some("s1"), None, aide)));
+    let student = Some(RoleName::Known(UserRole::Student));
+    assert!(roles.apply_deletion(&deleted("x", Some("s1"), Some(RoleType::Primary), student)));
     assert!(
-        !roles.apply_deletion("u", "gone", Some("s1"), 8),
+        !roles.apply_deletion(&deleted("x", Some("s1"), None, None)),
         "nothing left to remove"
     );
     let set = roles.get("u").unwrap();

@@ -94,10 +94,10 @@ fn roles_of<'r>(
         return Some((Role::Student, &PENDING));
     }
     let Some(set) = set else {
-        let why = if roles.delta {
-            "is not stored with roles, and this delta's roles.csv gives it none (or deletes its last)"
-        } else {
-            "has no accepted row in roles.csv (a rejected one is reported there)"
+        let why = match (roles.delta, roles.lost_all(sourced_id)) {
+            (true, true) => "has no role left: this delta's roles.csv deletes its last",
+            (true, false) => "is not stored with roles, and this delta's roles.csv gives it none",
+            (false, _) => "has no accepted row in roles.csv (a rejected one is reported there)",
         };
         cx.error(
             IssueCode::UserWithoutRole,

@@ -24,11 +24,12 @@ mod roles;
 mod scan;
 mod stream;
 mod types;
+mod wanted;
 
 use files::*;
-pub use role_changes::stored_roles_wanted;
 use scan::*;
 pub use types::*;
+pub use wanted::{stored_roles_wanted, WantedUser};
 
 /// Reads and validates the package at `path` (a `.zip` or a folder).
 pub fn validate_package(path: &Path, options: &ValidationOptions) -> Validation {

@@ -14,7 +14,7 @@ use crate::rows::RowCx;
 use crate::schema::ColumnMap;
 use crate::v1p2::columns::{ROLES, ROLES_FILE, USER_PROFILES_FILE};
 use crate::v1p2::roles::{parse_role, RoleRow};
-use crate::v1p2::{RoleAssignment, RolesProblem, UserRoles};
+use crate::v1p2::{DeletedRole, RoleAssignment, RolesProblem, UserRoles};
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -416,7 +416,10 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
                 .iter()
                 .filter(|r| r.org_sourced_id == org && r.role_type == RoleType::Primary);
             // The row the finding is at, whose roleType it names.
-            let stored = if delta { " (its roles as stored, with this delta's changes)" } else { "" };
+            let stored = match delta && set.has_stored_role() {
+                true => " (its roles as stored, with this delta's changes)",
+                false => "",
+            };
             let (code, at, message) = match (primaries.next(), primaries.next()) {
                 (Some(_), None) => continue,
                 (None, _) if pending => continue,
@@ -462,15 +465,6 @@ struct RoleIds {
     /// Ids met twice whose first copy was accepted: their roles are dropped
     /// once the file is read.
     dropped: HashSet<String>,
-}
-
-/// A deleted role of a delta `roles.csv`.
-#[derive(Debug)]
-pub(super) struct DeletedRole {
-    pub(super) sourced_id: String,
-    pub(super) user: String,
-    pub(super) org: Option<String>,
-    pub(super) line: u64,
 }
 
 /// One row of `roles.csv` parsed on a preparing thread (see
@@ -536,19 +530,8 @@ impl PreparedRole {
                 self.user.push_str(user);
                 self.role = Some(role);
             }
-            Some(RoleRow::Deleted {
-                sourced_id,
-                user: Some(user),
-                org,
-            }) if mode == FileMode::Delta => {
-                self.deleted = Some(DeletedRole {
-                    sourced_id: sourced_id.to_string(),
-                    user: user.to_string(),
-                    org: org.map(str::to_string),
-                    line,
-                });
-            }
-            _ => {}
+            Some(RoleRow::Deleted(deleted)) => self.deleted = deleted,
+            None => {}
         }
     }
 }

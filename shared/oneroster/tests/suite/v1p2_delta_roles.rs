@@ -18,7 +18,7 @@ fn stored() -> StoredRoles {
     let tina = json!({"givenName": "Tina", "role": "teacher", "orgSourcedIds": ["s1"],
         "roles": [{"sourcedId": "r1", "roleType": "primary", "role": "teacher",
             "beginDate": "2024-08-01", "orgSourcedId": "s1", "userProfileSourcedId": "p1"}]});
-    stored.insert("t1u", &tina.to_string(), false);
+    stored.insert("t1u", &tina.to_string(), false, true);
     for (id, role) in [
         ("st1", "student"),
         ("st2", "student"),
@@ -27,7 +27,7 @@ fn stored() -> StoredRoles {
         ("arch", "student"),
     ] {
         let content = json!({"givenName": id, "role": role, "orgSourcedIds": ["s1"]});
-        stored.insert(id, &content.to_string(), id == "arch");
+        stored.insert(id, &content.to_string(), id == "arch", true);
     }
     stored
 }
@@ -63,7 +63,22 @@ fn a_delta_changes_roles_as_stored_and_users_without_rows_keep_theirs() {
     let fixture =
         delta("r3b,active,,st2,primary,teacher,,,s1,\nr9,active,,stan,secondary,aide,,,s1,\n");
     let wanted = stored_roles_wanted(&fixture.folder(), &ValidationOptions::default());
-    assert_eq!(wanted.unwrap(), ["st1", "st2", "stan", "t1u"]);
+    let wanted: Vec<(String, bool)> = wanted
+        .unwrap()
+        .into_iter()
+        .map(|w| (w.sourced_id, w.content))
+        .collect();
+    let want = |id: &str, content| (id.to_string(), content);
+    assert_eq!(
+        wanted,
+        [
+            want("st1", false),
+            want("st2", false),
+            want("stan", true),
+            want("t1u", false)
+        ],
+        "only Stan's whole record: the others' rows are delivered"
+    );
     let v = fixture.validate_with(&with_stored(stored()));
     assert!(v.report.ok, "{:#?}", v.report);
     assert!(v.report.errors.is_empty(), "{:#?}", v.report.errors);
@@ -199,7 +214,12 @@ fn a_second_primary_role_beside_a_stored_one_rejects_the_user() {
 fn a_new_user_of_a_delta_needs_role_rows() {
     let mut stored = StoredRoles::default();
     for id in ["t1u", "st1"] {
-        stored.insert(id, r#"{"role":"student","orgSourcedIds":["s1"]}"#, false);
+        stored.insert(
+            id,
+            r#"{"role":"student","orgSourcedIds":["s1"]}"#,
+            false,
+            false,
+        );
     }
     let v = delta("").validate_with(&with_stored(stored));
     let e = error(&v, IssueCode::UserWithoutRole);

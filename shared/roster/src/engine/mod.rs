@@ -18,7 +18,7 @@ use crate::artifacts::Artifacts;
 pub use crate::error::SyncError;
 use crate::run::{Delivered, RunRecord, RunSource, RunStatus};
 use crate::school_year::listed;
-use crate::snapshot::{CsvSnapshot, Snapshot};
+use crate::snapshot::{CsvSnapshot, ReadState, Snapshot, StoredReads};
 use crate::store::{Lease, Store};
 use crate::tenant::{HoldThresholds, TenantConfig, TenantState};
 use apart::apart_schools;
@@ -111,6 +111,9 @@ pub struct Engine<'a, S: Store, A: Artifacts> {
 }
 
 pub(crate) const PLAN_FILE: &str = "plan.jsonl";
+/// Users read at a time for a 1.2 delta `roles.csv` (their texts are held
+/// only while a chunk is read).
+const STORED_ROLES_CHUNK: usize = 1000;
 const REPORT_FILE: &str = "report.json";
 
 fn kind_key(kind: EntityKind) -> String {
@@ -143,7 +146,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             progress: self.options.progress.clone(),
             ..ValidationOptions::default()
         };
-        options.stored_roles = self.stored_roles(tenant, path, &options).await?;
+        let (stored_roles, stored_users) = self.stored_roles(tenant, path, &options).await?;
+        options.stored_roles = stored_roles;
         let validation = validate_package(path, &options);
         for issue in &validation.report.errors {
             run.push_error(issue);
@@ -186,32 +190,45 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let snapshot = CsvSnapshot {
             package,
             report: validation.report,
+            stored_users,
         };
         self.sync_snapshot(tenant, Arc::new(snapshot), run).await
     }
 
     /// The stored users a 1.2 package's delta `roles.csv` changes, or whose
     /// rows its delta `users.csv` delivers (their roles are the stored ones
-    /// with the delta's changes); `None` for any other package. Provisional
-    /// users are left out: their content is not the district's.
+    /// with the delta's changes), for validation; and each as it was read,
+    /// for planning (which leaves out those changed since). `None` and
+    /// nothing read for any other package. Read in chunks, each user's
+    /// content kept only where its roles change without its row; provisional
+    /// users are left out (their content is not the district's).
     async fn stored_roles(
         &self,
         tenant: &TenantConfig,
         path: &Path,
         options: &ValidationOptions,
-    ) -> Result<Option<Arc<StoredRoles>>, SyncError> {
-        let Some(users) = stored_roles_wanted(path, options) else {
-            return Ok(None);
+    ) -> Result<(Option<Arc<StoredRoles>>, StoredReads), SyncError> {
+        let mut reads = StoredReads::new();
+        let Some(wanted) = stored_roles_wanted(path, options) else {
+            return Ok((None, reads));
         };
-        let states = self
-            .store
-            .record_states(&tenant.tenant, EntityKind::Users, &users)
-            .await?;
         let mut stored = StoredRoles::default();
-        for (user, state) in states.iter().filter(|(_, s)| !s.provisional) {
-            stored.insert(user, state.sis.text(), state.archive.is_some());
+        for chunk in wanted.chunks(STORED_ROLES_CHUNK) {
+            let ids: Vec<String> = chunk.iter().map(|w| w.sourced_id.clone()).collect();
+            let states = self
+                .store
+                .record_states(&tenant.tenant, EntityKind::Users, &ids)
+                .await?;
+            for want in chunk {
+                let state = states.get(&want.sourced_id);
+                reads.insert(want.sourced_id.clone(), state.map(ReadState::of));
+                if let Some(state) = state.filter(|s| !s.provisional) {
+                    let archived = state.archive.is_some();
+                    stored.insert(&want.sourced_id, state.sis.text(), archived, want.content);
+                }
+            }
         }
-        Ok(Some(Arc::new(stored)))
+        Ok((Some(Arc::new(stored)), reads))
     }
 
     /// Syncs a validated snapshot; `run` is the started run record.

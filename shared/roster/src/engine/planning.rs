@@ -10,7 +10,7 @@ use crate::error::SyncError;
 use crate::plan::{plan_kind, Judges, KindPlan, PlanWriter, PlannedWrite, Schools};
 use crate::run::RunRecord;
 use crate::school_year::Calendar;
-use crate::snapshot::{Snapshot, TextRow};
+use crate::snapshot::{ReadState, Snapshot, StoredReads, TextRow};
 use crate::store::{Lease, Store, StoredSummary};
 use crate::tenant::{HoldThresholds, TenantConfig};
 use oneroster::IssueCode;
@@ -91,11 +91,15 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 stored = self.load_next(tenant, next).await?;
                 continue;
             }
+            let mut kind_excluded = excluded.remove(&kind).unwrap_or_default();
+            if let Some(reads) = snapshot.stored_reads(kind) {
+                exclude_changed_since_read(kind, reads, &stored, &mut kind_excluded, run);
+            }
             let job = TypeJob {
                 kind,
                 mode,
                 stored: std::mem::take(&mut stored),
-                excluded: excluded.remove(&kind).unwrap_or_default(),
+                excluded: kind_excluded,
                 judges,
                 sink,
             };
@@ -284,6 +288,43 @@ async fn on_blocking_thread<T: Send + 'static>(
         Ok(done) => Ok(done),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(e) => Err(SyncError::Refused(format!("planning stopped: {e}"))),
+    }
+}
+
+/// Leaves out the records the snapshot read before the run's lease whose
+/// stored state (`stored`, loaded under it) has changed since: a run
+/// applied in between. Each gets an error in the run.
+fn exclude_changed_since_read(
+    kind: EntityKind,
+    reads: &StoredReads,
+    stored: &[StoredSummary],
+    excluded: &mut HashSet<String>,
+    run: &mut RunRecord,
+) {
+    let now: HashMap<&str, ReadState> = stored
+        .iter()
+        .filter(|s| reads.contains_key(s.sourced_id.as_str()))
+        .map(|s| (s.sourced_id.as_str(), ReadState::of_summary(s)))
+        .collect();
+    let mut changed: Vec<&String> = reads
+        .iter()
+        .filter(|(id, read)| now.get(id.as_str()).copied() != **read)
+        .map(|(id, _)| id)
+        .collect();
+    changed.sort();
+    for id in changed {
+        if excluded.insert(id.clone()) {
+            let message = format!("`{id}` changed in the store after this delivery read it (another run was applied in between); its change is not applied: sync the package again");
+            let issue = Issue::new(
+                Severity::Error,
+                kind.file_name(),
+                IssueCode::StoredRecordChanged,
+                message,
+            )
+            .in_column("sourcedId")
+            .with_value(id);
+            run.push_error(&issue);
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 use crate::common::*;
 use oneroster::EntityKind;
 use roster::*;
+use std::sync::Arc;
 
 fn in_1p2(district: &District) -> District {
     District {
@@ -249,6 +250,74 @@ async fn a_1p2_delta_of_users_and_roles_keeps_stored_roles<S: Store + PlatformEd
     assert_eq!(writes(&again), 0, "the same delta again writes nothing");
 }
 
+/// A delta of roles read from the store, then another run applied before
+/// it plans (as after `--wait` for the lease): the user it read is left out
+/// with `stored_record_changed`, not reverted to what was read.
+async fn a_delta_of_roles_does_not_undo_a_run_applied_after_its_read<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let district = in_1p2(&District::new(30, 3));
+    let t = tenant(&store, "d1").await;
+    sync(&store, &bench, &t, &district, None).await;
+    let roles = "r-stu-0000,active,,stu-0000,primary,teacher,,,s1,\nr-tch-0-b,active,,tch-0,secondary,aide,,,s1,\n";
+    let path = bench.package(&roles_delta(&district, "absent", roles));
+
+    // Read and validated as `sync_package` does.
+    let mut options = oneroster::ValidationOptions::default();
+    let wanted = oneroster::stored_roles_wanted(&path, &options).expect("a delta of roles");
+    let ids: Vec<String> = wanted.iter().map(|w| w.sourced_id.clone()).collect();
+    let states = store
+        .record_states("d1", EntityKind::Users, &ids)
+        .await
+        .unwrap();
+    let mut stored = oneroster::v1p2::StoredRoles::default();
+    let mut reads = StoredReads::new();
+    for want in &wanted {
+        let state = &states[&want.sourced_id];
+        stored.insert(&want.sourced_id, state.sis.text(), false, want.content);
+        reads.insert(want.sourced_id.clone(), Some(ReadState::of(state)));
+    }
+    options.stored_roles = Some(std::sync::Arc::new(stored));
+    let validation = oneroster::validate_package(&path, &options);
+    let snapshot = CsvSnapshot {
+        package: validation.package.expect("valid"),
+        report: validation.report,
+        stored_users: reads,
+    };
+
+    // Another delivery renames stu-0000 meanwhile.
+    let mut renamed = district.clone().mode("users", "delta");
+    renamed.students[0].given = "Renamed".into();
+    let run = sync(&store, &bench, &t, &renamed, None).await;
+    assert_eq!(
+        counts(&run, EntityKind::Users).updated,
+        1,
+        "{}",
+        run.message
+    );
+
+    let engine = Engine::new(&store, &bench.artifacts);
+    let start = RunRecord::start("d1", source(&path), chrono::Utc::now());
+    let run = engine
+        .sync_snapshot(&t, Arc::new(snapshot), start)
+        .await
+        .unwrap();
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let codes: Vec<&str> = run.errors.iter().map(|e| e.code.as_str()).collect();
+    assert_eq!(codes, ["stored_record_changed"]);
+    assert!(
+        run.errors[0].message.contains("`stu-0000`"),
+        "{:?}",
+        run.errors
+    );
+    let users = counts(&run, EntityKind::Users);
+    assert_eq!((users.updated, users.rejected), (1, 1), "tch-0 only");
+    let student = entity(&store, "d1", EntityKind::Users, "stu-0000").await;
+    assert_eq!(student.sis.str("givenName"), Some("Renamed"), "not undone");
+    assert_eq!(student.sis.str("role"), Some("student"));
+}
+
 async fn a_1p2_redelivery_with_its_roles_reordered_writes_nothing<S: Store + PlatformEdits>(
     store: S,
 ) {
@@ -321,6 +390,7 @@ async fn a_move_to_1p2_that_rekeys_is_held_with_a_proposal<S: Store + PlatformEd
 }
 
 conformance!(
+    a_delta_of_roles_does_not_undo_a_run_applied_after_its_read,
     a_1p2_delta_of_roles_changes_stored_users,
     a_1p2_delta_of_users_and_roles_keeps_stored_roles,
     a_move_to_1p2_that_rekeys_is_held_with_a_proposal,
