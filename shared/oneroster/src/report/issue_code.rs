@@ -51,7 +51,8 @@ issue_codes! {
     /// `oneroster.version` is neither 1.1 nor 1.2.
     UnsupportedVersion = "unsupported_version":
         "The package is neither OneRoster 1.1 nor 1.2. Choose the OneRoster 1.1 or 1.2 template in ClassLink's Roster Server.";
-    /// A OneRoster 1.2 package delivers `users.csv` without a bulk `roles.csv`.
+    /// A OneRoster 1.2 package delivers `users.csv` without `roles.csv`, or
+    /// a bulk `users.csv` with a delta `roles.csv`.
     RolesFileMissing = "roles_file_missing":
         "In OneRoster 1.2 a user's role and schools come from roles.csv, but this package delivers users.csv without it, or a complete (bulk) users.csv with roles.csv as a delta. Export roles.csv with users.csv: in bulk with a bulk users.csv; a delta roles.csv goes with a delta users.csv (or none).";
     /// A file declared `bulk` or `delta` is not in the package.

@@ -7,8 +7,9 @@
 //! Roles are folded into the user's record: `role` is the user's primary
 //! role as the platform knows it (a OneRoster 1.1 role, see
 //! [`UserRole::platform_role`]), `orgSourcedIds` the orgs of all its roles,
-//! and `roles` every role row; so a district delivered in 1.1 and in 1.2
-//! gives the same `role` and `orgSourcedIds`.
+//! and `roles` its role rows when they say more than those two; so a
+//! district delivered in 1.1 and in 1.2 gives the same record. A delta
+//! `roles.csv` changes the roles as stored ([`stored`]).
 
 use crate::idset::IdMap;
 use crate::model::{Role, RoleType, UserRole};

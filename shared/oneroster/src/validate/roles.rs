@@ -313,8 +313,9 @@ impl Scanner<'_> {
     }
 
     /// Once `users.csv` is read: each role of a user a bulk `users.csv`
-    /// does not have is an error; the roles of users a delta does not
-    /// deliver are not applied, and one warning counts them.
+    /// does not have is an error; the roles (of a bulk `roles.csv`) of users
+    /// a delta does not deliver are not applied, and one warning counts
+    /// them. A delta `roles.csv` is [`Self::check_role_changes`]'.
     pub(super) fn check_role_users(&mut self, outcome: &mut RolesOutcome) {
         if self.user_roles.as_ref().is_some_and(|r| r.delta) {
             return self.check_role_changes(outcome);
