@@ -289,8 +289,10 @@ fn a_deleted_secondary_role_is_not_the_stored_primary_one() {
     let mut stored = StoredRoles::default();
     let teacher = r#"{"role":"teacher","orgSourcedIds":["s1","s2"]}"#;
     stored.insert("stan", teacher, false, true);
-    let v = roles_alone("r9,tobedeleted,,stan,secondary,aide,,,s1,\nr8,tobedeleted,,stan,primary,aide,,,s2,\n")
-        .validate_with(&with_stored(stored));
+    let v = roles_alone(
+        "r9,tobedeleted,,stan,secondary,aide,,,s1,\nr8,tobedeleted,,stan,primary,aide,,,s2,\n",
+    )
+    .validate_with(&with_stored(stored));
     assert!(v.report.ok, "{:#?}", v.report);
     let w = warning(&v, IssueCode::RoleNotFound);
     assert_eq!((w.line, w.count), (Some(2), Some(2)), "{w:?}");
@@ -299,8 +301,10 @@ fn a_deleted_secondary_role_is_not_the_stored_primary_one() {
 
 #[test]
 fn a_role_under_a_new_id_replaces_the_stored_one_without_a_warning() {
-    let v = roles_alone("r2n,active,,stan,primary,teacher,,,s1,\nr2,tobedeleted,,stan,primary,student,,,s1,\n")
-        .validate_with(&with_stored(stored()));
+    let v = roles_alone(
+        "r2n,active,,stan,primary,teacher,,,s1,\nr2,tobedeleted,,stan,primary,student,,,s1,\n",
+    )
+    .validate_with(&with_stored(stored()));
     assert!(!warning_codes(&v).contains(&IssueCode::RoleNotFound));
     let changes = v.package.as_ref().unwrap().role_changes();
     assert_eq!(changes[0].content["role"], "teacher");
@@ -316,7 +320,15 @@ fn refused_and_skipped_changes_count_every_row() {
         (6, 0, 4, 2)
     );
     let e = error(&v, IssueCode::UnknownUser);
-    assert!(e.message.contains("no record of it from the district"), "{}", e.message);
+    assert!(
+        e.message.contains("no record of it from the district"),
+        "{}",
+        e.message
+    );
     let e = error(&v, IssueCode::NoPrimaryRole);
-    assert!(!e.message.contains("as stored"), "not stored: {}", e.message);
+    assert!(
+        !e.message.contains("as stored"),
+        "not stored: {}",
+        e.message
+    );
 }
