@@ -44,6 +44,9 @@ pub struct KindPlan {
     pub archives: Vec<PlannedWrite>,
     /// Active users whose stored email or username the delivery rewrites.
     pub identity_changes: u64,
+    /// Records the delivery would write that it read before the run's lease
+    /// and that changed since: left out (see [`crate::Snapshot::stored_reads`]).
+    pub changed_since_read: Vec<String>,
 }
 
 impl KindPlan {

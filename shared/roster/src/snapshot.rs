@@ -39,10 +39,7 @@ pub trait Snapshot: Send + Sync {
     /// the run's lease (the users a 1.2 delta `roles.csv` concerns), each as
     /// it was read (`None`: not stored). Planning leaves out any whose state
     /// has changed since, so that a run applied in between is not undone.
-    fn stored_reads(&self, kind: EntityKind) -> Option<&StoredReads> {
-        let _ = kind;
-        None
-    }
+    fn stored_reads(&self, kind: EntityKind) -> Option<&StoredReads>;
 }
 
 /// Records a delivery read from the store before planning, by sourcedId,

@@ -236,7 +236,7 @@ issue_codes! {
         "A deleted role of a delta roles.csv is not among its user's roles as stored: not by its sourcedId, nor (for a user whose role rows the store does not keep, because they said no more than its role and orgs) as the primary role at the row's org. There was nothing to remove.";
     /// A stored user read for a delta `roles.csv`, changed before the run planned.
     StoredRecordChanged = "stored_record_changed":
-        "This user's stored record changed after this delivery read it to apply its delta roles.csv (another run of the district was applied in between). The delivery's change to the user is not applied, so that it does not undo that run; sync the package again to apply it.";
+        "This user's stored record changed after this delivery read it to apply its delta roles.csv (another run of the district was applied in between, or the record was edited). The delivery's change to the user is not applied, so that it does not undo that change. Sync the package again only if it is still the newest delivery for the user: a newer one already says what the user is.";
     /// A delta `roles.csv` validated without the stored roles it changes.
     RolesCheckedAtSync = "roles_checked_at_sync":
         "This package's roles.csv is a delta: it changes the roles the store holds for its users, which validation alone does not read. Each row is checked here; each user's roles as changed (exactly one primary role per org, at least one role, a role the platform imports) are checked when the package is synced, which rejects a user whose changed roles break a rule and leaves its stored record as it is.";

@@ -68,6 +68,15 @@ pub enum RoleName {
 }
 
 impl RoleName {
+    /// A role as written: an `ext:` value or one of 1.2's roles; `None`
+    /// for any other text.
+    pub(crate) fn parse(value: &str) -> Option<RoleName> {
+        if crate::model::is_ext_value(value) {
+            return Some(RoleName::Ext(value.to_string()));
+        }
+        crate::fields::parse_vocabulary::<UserRole>(value).map(|r| RoleName::Known(r.value))
+    }
+
     /// The role as the platform knows it; `None` for a counselor or an `ext:` role.
     pub fn platform_role(&self) -> Option<Role> {
         match self {
@@ -140,14 +149,24 @@ impl DeletedRole {
     /// primary `role` at an org), is the one this row deletes: at the row's
     /// org, and of its role type and role where the row gives them.
     fn is_id_less(&self, stored: &RoleAssignment) -> bool {
-        stored.sourced_id.is_empty()
-            && stored.role_type == RoleType::Primary
-            && Some(stored.org_sourced_id.as_str()) == self.org.as_deref()
+        self.org
+            .as_deref()
+            .is_some_and(|org| stored.is_id_less_primary_at(org))
             && self.role_type.is_none_or(|t| t == RoleType::Primary)
             && self
                 .role
                 .as_ref()
                 .is_none_or(|role| role.platform_role() == stored.role.platform_role())
+    }
+}
+
+impl RoleAssignment {
+    /// A stored primary role at `org` whose sourcedId the store never had
+    /// (see [`stored`]).
+    fn is_id_less_primary_at(&self, org: &str) -> bool {
+        self.sourced_id.is_empty()
+            && self.role_type == RoleType::Primary
+            && self.org_sourced_id == org
     }
 }
 
@@ -442,13 +461,8 @@ impl UserRoles {
         set.touched_at(role.line);
         let (id, org) = (role.sourced_id.clone(), role.org_sourced_id.clone());
         let primary = role.role_type == RoleType::Primary;
-        let replaced = |r: &RoleAssignment| {
-            r.sourced_id == id
-                || (r.sourced_id.is_empty()
-                    && primary
-                    && r.role_type == RoleType::Primary
-                    && r.org_sourced_id == org)
-        };
+        let replaced =
+            |r: &RoleAssignment| r.sourced_id == id || (primary && r.is_id_less_primary_at(&org));
         set.retain_then_add(|r| !replaced(r), Some(role));
         true
     }
@@ -458,9 +472,10 @@ impl UserRoles {
     /// never had ([`DeletedRole`]), is removed. `false` (and the user's
     /// roles untouched) when the user has no such role.
     pub(crate) fn apply_deletion(&mut self, deleted: &DeletedRole) -> bool {
-        let Some(set) = self.set_of(&deleted.user) else {
+        let Some(&i) = self.index.get(&deleted.user) else {
             return false;
         };
+        let set = &mut self.sets[i as usize];
         let by_id = |r: &RoleAssignment| r.sourced_id == deleted.sourced_id;
         let by_row = |r: &RoleAssignment| deleted.is_id_less(r);
         let gone: &dyn Fn(&RoleAssignment) -> bool = if set.roles.iter().any(by_id) {

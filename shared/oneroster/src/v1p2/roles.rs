@@ -2,7 +2,6 @@
 
 use super::{DeletedRole, RoleAssignment, RoleName};
 use crate::fields::parse_vocabulary;
-use crate::model::is_ext_value;
 use crate::model::{FileMode, RoleType, Status, UserRole};
 use crate::report::IssueCode;
 use crate::rows::RowCx;
@@ -96,12 +95,7 @@ fn deleted_role<'r>(
         return None;
     };
     // Read only to find a stored role: a value that is none is not asked of.
-    let role = cx
-        .optional(ROLE)
-        .and_then(|value| match is_ext_value(value) {
-            true => Some(RoleName::Ext(value.to_string())),
-            false => parse_vocabulary::<UserRole>(value).map(|r| RoleName::Known(r.value)),
-        });
+    let role = cx.optional(ROLE).and_then(RoleName::parse);
     Some(RoleRow::Deleted(Some(DeletedRole {
         sourced_id: sourced_id.to_string(),
         user: user.to_string(),

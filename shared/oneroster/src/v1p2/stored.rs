@@ -12,7 +12,7 @@
 
 use super::{RoleAssignment, RoleName};
 use crate::fields::{parse_date, parse_datetime, parse_vocabulary};
-use crate::model::{is_ext_value, Role, RoleType, UserRole};
+use crate::model::{Role, RoleType};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -73,6 +73,11 @@ impl StoredRoles {
         self.users.get(user)
     }
 
+    /// How many users are stored.
+    pub(crate) fn len(&self) -> usize {
+        self.users.len()
+    }
+
     /// Every stored user, in no order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &StoredUser)> {
         self.users.iter().map(|(id, user)| (id.as_str(), user))
@@ -128,13 +133,8 @@ fn implied_role(role: Role, org: String) -> RoleAssignment {
 fn kept_role(value: &Value) -> Option<RoleAssignment> {
     let text = |key: &str| value.get(key).and_then(Value::as_str);
     let role = text("role")?;
-    let role = if is_ext_value(role) {
-        RoleName::Ext(role.to_string())
-    } else if let Some(known) = parse_vocabulary::<UserRole>(role) {
-        RoleName::Known(known.value)
-    } else {
-        RoleName::Platform(parse_vocabulary::<Role>(role)?.value)
-    };
+    let role = RoleName::parse(role)
+        .or_else(|| parse_vocabulary::<Role>(role).map(|r| RoleName::Platform(r.value)))?;
     Some(RoleAssignment {
         sourced_id: text("sourcedId").unwrap_or_default().to_string(),
         date_last_modified: text("dateLastModified")
@@ -171,6 +171,7 @@ pub(crate) fn with_roles(content: &str, role: Role, orgs: &str, kept: &[RoleAssi
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UserRole;
 
     #[test]
     fn a_plain_user_s_roles_are_its_role_at_each_org_without_ids() {

@@ -96,7 +96,7 @@ fn roles_of<'r>(
     let Some(set) = set else {
         let why = match (roles.delta, roles.lost_all(sourced_id)) {
             (true, true) => "has no role left: this delta's roles.csv deletes its last",
-            (true, false) => "is not stored with roles, and this delta's roles.csv gives it none",
+            (true, false) => "is not stored with roles, and this delta's roles.csv gives it no accepted role (a rejected one is reported there)",
             (false, _) => "has no accepted row in roles.csv (a rejected one is reported there)",
         };
         cx.error(

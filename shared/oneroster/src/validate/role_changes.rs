@@ -2,7 +2,7 @@
 //! holds (given by the sync as [`crate::v1p2::StoredRoles`]); the users it
 //! changes but does not deliver in `users.csv` become [`RoleChange`]s.
 
-use super::roles::RolesOutcome;
+use super::roles::{count_of, RolesOutcome};
 use super::scan::Scanner;
 use crate::model::*;
 use crate::report::{Issue, IssueCode, Severity};
@@ -21,7 +21,8 @@ impl Scanner<'_> {
         deleted: Vec<DeletedRole>,
     ) -> UserRoles {
         let stored = self.options.stored_roles.clone();
-        let mut merged = UserRoles::with_capacity(delta.len() + deleted.len());
+        let seeded = stored.as_ref().map_or(0, |s| s.len());
+        let mut merged = UserRoles::with_capacity(seeded + delta.len() + deleted.len());
         merged.delta = true;
         merged.pending = stored.is_none();
         if merged.pending {
@@ -65,8 +66,9 @@ impl Scanner<'_> {
                 ROLES_FILE,
                 IssueCode::RoleNotFound,
                 format!(
-                    "{} not among {} roles as stored (first: `{}` of user `{}`); nothing was removed",
-                    if n == 1 { "1 deleted role is".to_string() } else { format!("{n} deleted roles are") },
+                    "{} {} not among {} roles as stored (first: `{}` of user `{}`); nothing was removed",
+                    count_of(n as u64, "deleted role", "deleted roles"),
+                    if n == 1 { "is" } else { "are" },
                     if n == 1 { "its user's" } else { "their users'" },
                     first.sourced_id,
                     first.user
@@ -102,10 +104,7 @@ impl Scanner<'_> {
                 continue;
             }
             let rows = u64::from(set.delta_rows);
-            let content = stored
-                .get(user)
-                .and_then(|s| s.content.as_deref().map(|c| (s, c)));
-            let Some((stored, content)) = content else {
+            let Some(stored) = stored.get(user) else {
                 outcome.rejected += rows;
                 errors.push(role_error(
                     IssueCode::UnknownUser,
@@ -115,15 +114,27 @@ impl Scanner<'_> {
                 ));
                 continue;
             };
-            if stored.archived {
-                archived.push((user.to_string(), set.delta_line, set.delta_rows));
-                continue;
-            }
             if set.problem.is_some() {
                 // Reported at its row by the primary-role check.
                 outcome.rejected += rows;
                 continue;
             }
+            if stored.archived {
+                outcome.skipped += rows;
+                archived.push((user.to_string(), set.delta_line, set.delta_rows));
+                continue;
+            }
+            let Some(content) = stored.content.as_deref() else {
+                // Its users.csv row was counted, but not read with an id.
+                outcome.rejected += rows;
+                errors.push(role_error(
+                    IssueCode::UnknownUser,
+                    user,
+                    set.delta_line,
+                    format!("user `{user}`'s row of users.csv could not be read (see its error); its roles are not changed"),
+                ));
+                continue;
+            };
             if set.roles.is_empty() {
                 outcome.rejected += rows;
                 errors.push(role_error(
@@ -160,7 +171,7 @@ impl Scanner<'_> {
                 IssueCode::RolesNotApplied,
                 format!(
                     "{} of users the store has archived {} not applied (first: `{user}`); a role change does not bring a user back: deliver the user in users.csv",
-                    if rows == 1 { "1 role row".to_string() } else { format!("{rows} role rows") },
+                    count_of(rows, "role row", "role rows"),
                     if rows == 1 { "is" } else { "are" },
                 ),
             )

@@ -77,7 +77,7 @@ fn users_mode(plan: &FilePlan) -> Option<FileMode> {
 }
 
 /// `n` and the noun, singular or plural.
-fn count_of(n: u64, one: &str, many: &str) -> String {
+pub(super) fn count_of(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
@@ -442,13 +442,16 @@ fn check_primaries(roles: &mut UserRoles, sink: &mut IssueSink) {
                 ),
             };
             // A stored role is no row of this package: the finding is at
-            // the user's first row of the delta.
-            let line = if at.line == 0 { set.delta_line } else { at.line };
+            // the user's first row of the delta, on its user.
+            let (line, column, value) = match at.line {
+                0 => (set.delta_line, "userSourcedId", user),
+                line => (line, "roleType", at.role_type.as_str()),
+            };
             issues.push(
                 Issue::new(Severity::Error, ROLES_FILE, code, message)
                     .at_line(line)
-                    .in_column("roleType")
-                    .with_value(at.role_type.as_str()),
+                    .in_column(column)
+                    .with_value(value),
             );
             if first.is_none_or(|p| line < p.line) {
                 first = Some(RolesProblem { line, code });

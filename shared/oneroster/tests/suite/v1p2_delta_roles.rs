@@ -140,8 +140,8 @@ fn a_delta_of_roles_alone_changes_stored_users() {
     let roles = &v.report.files["roles"];
     assert_eq!(
         (roles.rows, roles.accepted, roles.rejected, roles.skipped),
-        (4, 2, 1, 1),
-        "the counselor is skipped"
+        (4, 1, 1, 2),
+        "the counselor and the archived user are skipped"
     );
     let package = v.package.as_ref().unwrap();
     assert_eq!(package.mode(EntityKind::Users), FileMode::Delta);

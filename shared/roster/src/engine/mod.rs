@@ -149,6 +149,8 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         let (stored_roles, stored_users) = self.stored_roles(tenant, path, &options).await?;
         options.stored_roles = stored_roles;
         let validation = validate_package(path, &options);
+        // The stored users' roles and content are in the validation now.
+        drop(options);
         for issue in &validation.report.errors {
             run.push_error(issue);
         }

@@ -10,7 +10,7 @@ use crate::error::SyncError;
 use crate::plan::{plan_kind, Judges, KindPlan, PlanWriter, PlannedWrite, Schools};
 use crate::run::RunRecord;
 use crate::school_year::Calendar;
-use crate::snapshot::{ReadState, Snapshot, StoredReads, TextRow};
+use crate::snapshot::{Snapshot, StoredReads, TextRow};
 use crate::store::{Lease, Store, StoredSummary};
 use crate::tenant::{HoldThresholds, TenantConfig};
 use oneroster::IssueCode;
@@ -91,15 +91,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 stored = self.load_next(tenant, next).await?;
                 continue;
             }
-            let mut kind_excluded = excluded.remove(&kind).unwrap_or_default();
-            if let Some(reads) = snapshot.stored_reads(kind) {
-                exclude_changed_since_read(kind, reads, &stored, &mut kind_excluded, run);
-            }
             let job = TypeJob {
                 kind,
                 mode,
                 stored: std::mem::take(&mut stored),
-                excluded: kind_excluded,
+                excluded: excluded.remove(&kind).unwrap_or_default(),
                 judges,
                 sink,
             };
@@ -118,6 +114,9 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             (judges, sink) = (back_judges, back_sink);
             // A failed plan (the deadline among them) loads nothing more.
             let mut kind_plan = kind_plan?;
+            for id in std::mem::take(&mut kind_plan.changed_since_read) {
+                run.push_error(&changed_since_read(kind, &id));
+            }
             stored = match ahead {
                 Some(_) => loaded?,
                 None => self.load_next(tenant, next).await?,
@@ -180,7 +179,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 &mut |w| sink.push(w),
             )
             .map(|mut plan| {
-                plan.counts.rejected = excluded.len() as u64;
+                plan.counts.rejected = (excluded.len() + plan.changed_since_read.len()) as u64;
                 plan
             });
             let summaries = stored.len();
@@ -291,41 +290,18 @@ async fn on_blocking_thread<T: Send + 'static>(
     }
 }
 
-/// Leaves out the records the snapshot read before the run's lease whose
-/// stored state (`stored`, loaded under it) has changed since: a run
-/// applied in between. Each gets an error in the run.
-fn exclude_changed_since_read(
-    kind: EntityKind,
-    reads: &StoredReads,
-    stored: &[StoredSummary],
-    excluded: &mut HashSet<String>,
-    run: &mut RunRecord,
-) {
-    let now: HashMap<&str, ReadState> = stored
-        .iter()
-        .filter(|s| reads.contains_key(s.sourced_id.as_str()))
-        .map(|s| (s.sourced_id.as_str(), ReadState::of_summary(s)))
-        .collect();
-    let mut changed: Vec<&String> = reads
-        .iter()
-        .filter(|(id, read)| now.get(id.as_str()).copied() != **read)
-        .map(|(id, _)| id)
-        .collect();
-    changed.sort();
-    for id in changed {
-        if excluded.insert(id.clone()) {
-            let message = format!("`{id}` changed in the store after this delivery read it (another run was applied in between); its change is not applied: sync the package again");
-            let issue = Issue::new(
-                Severity::Error,
-                kind.file_name(),
-                IssueCode::StoredRecordChanged,
-                message,
-            )
-            .in_column("sourcedId")
-            .with_value(id);
-            run.push_error(&issue);
-        }
-    }
+/// The error of a record left out because it changed after the delivery
+/// read it (see [`crate::plan::KindPlan::changed_since_read`]).
+fn changed_since_read(kind: EntityKind, id: &str) -> Issue {
+    let message = format!("`{id}` changed in the store after this delivery read it (another run, or an edit); its change is not applied. Sync this package again only if it is still the newest delivery for it");
+    Issue::new(
+        Severity::Error,
+        kind.file_name(),
+        IssueCode::StoredRecordChanged,
+        message,
+    )
+    .in_column("sourcedId")
+    .with_value(id)
 }
 
 /// The error of an enrollment whose user or class is neither delivered
@@ -401,6 +377,10 @@ impl Snapshot for CountedSnapshot<'_> {
 
     fn deferred_references(&self) -> &[DeferredReference] {
         self.inner.deferred_references()
+    }
+
+    fn stored_reads(&self, kind: EntityKind) -> Option<&StoredReads> {
+        self.inner.stored_reads(kind)
     }
 }
 

@@ -5,7 +5,7 @@ use super::{Before, Judges, KindPlan, PlannedWrite, Schools};
 use crate::content::SisContent;
 use crate::error::SyncError;
 use crate::school_year::{Calendar, RecordFacts};
-use crate::snapshot::{RowAction, Snapshot, TextRow};
+use crate::snapshot::{ReadState, RowAction, Snapshot, StoredReads, TextRow};
 use crate::store::{ArchiveReason, StoredSummary};
 use oneroster::{EntityKind, FileMode};
 use rustc_hash::FxHashMap;
@@ -78,7 +78,8 @@ pub fn plan_kind(
     if kind == EntityKind::Classes {
         judges.schools.learn_classes(stored);
     }
-    let mut planner = KindPlanner::new(kind, stored, excluded, &mut judges.schools);
+    let reads = snapshot.stored_reads(kind);
+    let mut planner = KindPlanner::new(kind, stored, excluded, reads, &mut judges.schools);
     // With nothing stored (a first load), every row is written: the texts are
     // made on this thread, and the writer's keeps the other core.
     snapshot.for_each_text(kind, !stored.is_empty(), &mut |row| {
@@ -101,6 +102,8 @@ struct KindPlanner<'s> {
     kind: EntityKind,
     stored: &'s [StoredSummary],
     excluded: &'s HashSet<String>,
+    /// Stored records the delivery read before the run's lease.
+    reads: Option<&'s StoredReads>,
     /// Index into `stored`.
     by_id: StoredIndex<'s>,
     /// `seen[i]` marks stored records the delivery mentions.
@@ -118,6 +121,7 @@ impl<'s> KindPlanner<'s> {
         kind: EntityKind,
         stored: &'s [StoredSummary],
         excluded: &'s HashSet<String>,
+        reads: Option<&'s StoredReads>,
         schools: &mut Schools,
     ) -> Self {
         // Provisional users were never SIS data: they count toward no hold.
@@ -130,6 +134,7 @@ impl<'s> KindPlanner<'s> {
             kind,
             stored,
             excluded,
+            reads,
             by_id: StoredIndex::new(stored),
             seen: vec![false; stored.len()],
             plan: KindPlan {
@@ -161,6 +166,9 @@ impl<'s> KindPlanner<'s> {
         let stored = index.map(|i| &all[i]);
         match row.action {
             RowAction::Upsert { text, digest, keys } => {
+                if self.changed_since_read(id, stored, digest) {
+                    return Ok(());
+                }
                 if !self.upsert(id, stored, text, digest, &mut judges.calendar) {
                     return Ok(());
                 }
@@ -195,6 +203,27 @@ impl<'s> KindPlanner<'s> {
                 Ok(())
             }
         }
+    }
+
+    /// Whether the row, which would write the record (`stored` now), is of
+    /// one the delivery read before the run's lease that has changed since
+    /// (a run applied in between, or an edit): then it is left out, and
+    /// counted in the plan, so that what happened in between is not undone.
+    fn changed_since_read(
+        &mut self,
+        id: &str,
+        stored: Option<&StoredSummary>,
+        digest: u64,
+    ) -> bool {
+        let Some(read) = self.reads.and_then(|reads| reads.get(id)) else {
+            return false;
+        };
+        let writes = stored.is_none_or(|s| s.digest != digest || s.archived || s.provisional);
+        if !writes || stored.map(ReadState::of_summary) == *read {
+            return false;
+        }
+        self.plan.changed_since_read.push(id.to_string());
+        true
     }
 
     /// Counts an upsert row against its stored record (if any); whether it

@@ -260,7 +260,8 @@ async fn a_delta_of_roles_does_not_undo_a_run_applied_after_its_read<S: Store + 
     let district = in_1p2(&District::new(30, 3));
     let t = tenant(&store, "d1").await;
     sync(&store, &bench, &t, &district, None).await;
-    let roles = "r-stu-0000,active,,stu-0000,primary,teacher,,,s1,\nr-tch-0-b,active,,tch-0,secondary,aide,,,s1,\n";
+    // stu-0003 is read too, for a deletion that finds nothing: no write.
+    let roles = "r-stu-0000,active,,stu-0000,primary,teacher,,,s1,\nr-tch-0-b,active,,tch-0,secondary,aide,,,s1,\nr-x,tobedeleted,,stu-0003,,,,,s9,\n";
     let path = bench.package(&roles_delta(&district, "absent", roles));
 
     // Read and validated as `sync_package` does.
@@ -286,16 +287,13 @@ async fn a_delta_of_roles_does_not_undo_a_run_applied_after_its_read<S: Store + 
         stored_users: reads,
     };
 
-    // Another delivery renames stu-0000 meanwhile.
+    // Another delivery renames stu-0000 and stu-0003 meanwhile.
     let mut renamed = district.clone().mode("users", "delta");
     renamed.students[0].given = "Renamed".into();
+    renamed.students[3].given = "Renamed".into();
     let run = sync(&store, &bench, &t, &renamed, None).await;
-    assert_eq!(
-        counts(&run, EntityKind::Users).updated,
-        1,
-        "{}",
-        run.message
-    );
+    let updated = counts(&run, EntityKind::Users).updated;
+    assert_eq!(updated, 2, "{}", run.message);
 
     let engine = Engine::new(&store, &bench.artifacts);
     let start = RunRecord::start("d1", source(&path), chrono::Utc::now());
@@ -305,7 +303,11 @@ async fn a_delta_of_roles_does_not_undo_a_run_applied_after_its_read<S: Store + 
         .unwrap();
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
     let codes: Vec<&str> = run.errors.iter().map(|e| e.code.as_str()).collect();
-    assert_eq!(codes, ["stored_record_changed"]);
+    assert_eq!(
+        codes,
+        ["stored_record_changed"],
+        "stu-0000's, not stu-0003's"
+    );
     assert!(
         run.errors[0].message.contains("`stu-0000`"),
         "{:?}",
