@@ -331,10 +331,10 @@ impl<'s> KindPlanner<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::content::IndexKeys;
 
-    #[test]
-    fn stored_records_are_found_in_order_and_out_of_it() {
-        let summary = |id: &str| StoredSummary {
+    fn summary(id: &str) -> StoredSummary {
+        StoredSummary {
             sourced_id: id.into(),
             digest: 0,
             archived: false,
@@ -344,7 +344,91 @@ mod tests {
             }),
             facts: Default::default(),
             provisional: false,
+        }
+    }
+
+    /// Records read before the lease are planned only when the row would
+    /// write them and they are as read: not one changed, archived or made
+    /// since, nor one the row leaves as it is.
+    #[test]
+    fn a_record_changed_since_the_delivery_read_it_is_left_out() {
+        let with = |id: &str, digest, archived| StoredSummary {
+            digest,
+            archived,
+            ..summary(id)
         };
+        let stored = vec![
+            with("same", 1, false),
+            with("edited", 2, false),
+            with("archived", 3, true),
+            with("made", 4, false),
+            with("kept", 5, false),
+        ];
+        let read = |digest| {
+            Some(ReadState {
+                digest,
+                archived: false,
+                provisional: false,
+            })
+        };
+        let reads: StoredReads = [
+            ("same", read(1)),
+            ("edited", read(1)),
+            ("archived", read(3)),
+            ("made", None),
+            ("kept", read(1)),
+        ]
+        .into_iter()
+        .map(|(id, state)| (id.to_string(), state))
+        .collect();
+        let (excluded, mut schools) = (HashSet::new(), Schools::default());
+        let mut planner = KindPlanner::new(
+            EntityKind::Users,
+            &stored,
+            &excluded,
+            Some(&reads),
+            &mut schools,
+        );
+        let mut judges = Judges {
+            calendar: Calendar::new(chrono::Utc::now().date_naive()),
+            schools: Schools::default(),
+        };
+        let keys = IndexKeys::default();
+        let mut planned = Vec::new();
+        for (id, digest) in [
+            ("same", 9),
+            ("edited", 9),
+            ("archived", 3),
+            ("made", 9),
+            ("kept", 5),
+            ("new", 9),
+        ] {
+            let action = RowAction::Upsert {
+                text: "{}",
+                digest,
+                keys: &keys,
+            };
+            let row = TextRow {
+                sourced_id: id,
+                action,
+            };
+            planner
+                .row(row, &mut judges, &mut |w| {
+                    planned.push(w.id);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        assert_eq!(planned, ["same", "new"]);
+        assert_eq!(
+            planner.plan.changed_since_read,
+            ["edited", "archived", "made"],
+            "`kept` is written by no row: its change since is no matter"
+        );
+    }
+
+    #[test]
+    fn stored_records_are_found_in_order_and_out_of_it() {
         let stored: Vec<StoredSummary> = ["a", "b", "c", "d"].map(summary).into();
         let mut index = StoredIndex::new(&stored);
         assert_eq!(index.find("a"), Some(0));
