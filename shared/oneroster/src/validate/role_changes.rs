@@ -8,6 +8,7 @@ use crate::model::*;
 use crate::report::{Issue, IssueCode, Severity};
 use crate::v1p2::columns::ROLES_FILE;
 use crate::v1p2::stored::with_roles;
+use crate::v1p2::stored::StoredUser;
 use crate::v1p2::{DeletedRole, RoleChange, UserRoleSet, UserRoles};
 
 impl Scanner<'_> {
@@ -104,52 +105,18 @@ impl Scanner<'_> {
                 continue;
             }
             let rows = u64::from(set.delta_rows);
-            let Some(stored) = stored.get(user) else {
-                outcome.rejected += rows;
-                errors.push(role_error(
-                    IssueCode::UnknownUser,
-                    user,
-                    set.delta_line,
-                    format!("user `{user}` is not in this package's users.csv, and the store has no record of it from the district (a user made at sign-in is none); its roles are not imported"),
-                ));
-                continue;
-            };
-            if set.problem.is_some() {
-                // Reported at its row by the primary-role check.
-                outcome.rejected += rows;
-                continue;
-            }
-            if stored.archived {
-                outcome.skipped += rows;
-                archived.push((user.to_string(), set.delta_line, set.delta_rows));
-                continue;
-            }
-            let Some(content) = stored.content.as_deref() else {
-                // Its users.csv row was counted, but not read with an id.
-                outcome.rejected += rows;
-                errors.push(role_error(
-                    IssueCode::UnknownUser,
-                    user,
-                    set.delta_line,
-                    format!("user `{user}`'s row of users.csv could not be read (see its error); its roles are not changed"),
-                ));
-                continue;
-            };
-            if set.roles.is_empty() {
-                outcome.rejected += rows;
-                errors.push(role_error(
-                    IssueCode::UserWithoutRole,
-                    user,
-                    set.delta_line,
-                    format!("the delta deletes the last role of user `{user}`; a user keeps at least one role (to remove the user, deliver it as tobedeleted in users.csv); the user is left as stored"),
-                ));
-                continue;
-            }
-            match set.platform_role() {
-                Some(role) if self.options.imported_roles.contains(role) => {
-                    outcome.changes.push(change(user, content, role, set));
+            let imported = self.options.imported_roles;
+            match fate(user, set, stored.get(user), imported) {
+                Fate::Change(change) => outcome.changes.push(change),
+                Fate::Refused(issue) => {
+                    outcome.rejected += rows;
+                    errors.extend(issue);
                 }
-                _ => outcome.skipped += rows,
+                Fate::Skipped => outcome.skipped += rows,
+                Fate::Archived => {
+                    outcome.skipped += rows;
+                    archived.push((user.to_string(), set.delta_line, set.delta_rows));
+                }
             }
         }
         errors.sort_by_key(|i| i.line);
@@ -180,6 +147,55 @@ impl Scanner<'_> {
             .with_value(user),
             rows,
         );
+    }
+}
+
+/// What becomes of a user whose roles a delta changes without its row.
+enum Fate {
+    /// Its new roles are written.
+    Change(RoleChange),
+    /// Refused: its rows rejected, with this error (none: reported already).
+    Refused(Option<Issue>),
+    /// Its new role is not imported: left as stored.
+    Skipped,
+    /// Archived: left as stored (a role change does not bring it back).
+    Archived,
+}
+
+/// The fate of `user`, whose roles as changed are `set` and whose stored
+/// record is `stored`, for a tenant importing `imported`.
+fn fate(user: &str, set: &UserRoleSet, stored: Option<&StoredUser>, imported: RoleSet) -> Fate {
+    let refused =
+        |code, message| Fate::Refused(Some(role_error(code, user, set.delta_line, message)));
+    let Some(stored) = stored else {
+        return refused(
+            IssueCode::UnknownUser,
+            format!("user `{user}` is not in this package's users.csv, and the store has no record of it from the district (a user made at sign-in is none); its roles are not imported"),
+        );
+    };
+    if set.problem.is_some() {
+        // Reported at its row by the primary-role check.
+        return Fate::Refused(None);
+    }
+    if stored.archived {
+        return Fate::Archived;
+    }
+    let Some(content) = stored.content.as_deref() else {
+        // Its users.csv row was counted, but not read with an id.
+        return refused(
+            IssueCode::UnknownUser,
+            format!("user `{user}`'s row of users.csv could not be read (see its error); its roles are not changed"),
+        );
+    };
+    if set.roles.is_empty() {
+        return refused(
+            IssueCode::UserWithoutRole,
+            format!("the delta deletes the last role of user `{user}`; a user keeps at least one role (to remove the user, deliver it as tobedeleted in users.csv); the user is left as stored"),
+        );
+    }
+    match set.platform_role() {
+        Some(role) if imported.contains(role) => Fate::Change(change(user, content, role, set)),
+        _ => Fate::Skipped,
     }
 }
 
