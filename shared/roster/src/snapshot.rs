@@ -37,8 +37,9 @@ pub trait Snapshot: Send + Sync {
     fn deferred_references(&self) -> &[DeferredReference];
     /// The stored records of `kind` the delivery was made with, read before
     /// the run's lease (the users a 1.2 delta `roles.csv` concerns), each as
-    /// it was read (`None`: not stored). Planning leaves out any whose state
-    /// has changed since, so that a run applied in between is not undone.
+    /// it was read (`None`: not stored). Planning leaves out a row that would
+    /// write one whose state has changed since, so that a run applied in
+    /// between is not undone.
     fn stored_reads(&self, kind: EntityKind) -> Option<&StoredReads>;
 }
 
