@@ -8,7 +8,8 @@
 //! [`super::UserRoleSet::kept_roles`]); otherwise its roles are those two
 //! fields: a primary `role` at each org, whose sourcedIds the store never
 //! had. A delta's primary role at such an org replaces that role, and a
-//! deleted role at such an org removes it.
+//! deleted role at such an org removes it when the row's role type and
+//! role, where it gives them, are that role's.
 
 use super::{RoleAssignment, RoleName};
 use crate::fields::{parse_date, parse_datetime, parse_vocabulary};

@@ -44,7 +44,7 @@ pub(super) fn roles_to_read(
     if !v1p2 {
         return None;
     }
-    let users = users_mode(plan);
+    let users = users_file(plan).map(|(mode, _)| mode);
     let why = match (&plan.roles, users) {
         (Some((FileMode::Bulk, Some(entry))), Some(_)) => {
             return Some((FileMode::Bulk, entry.clone()))
@@ -67,13 +67,17 @@ pub(super) fn roles_to_read(
     None
 }
 
-/// How the package delivers `users.csv` (bulk or delta); `None` when it
-/// does not.
-fn users_mode(plan: &FilePlan) -> Option<FileMode> {
-    plan.rostering.iter().find_map(|(kind, mode, entry)| {
-        (*kind == EntityKind::Users && *mode != FileMode::Absent && entry.is_some())
-            .then_some(*mode)
-    })
+/// The package's `users.csv` and how it is delivered (bulk or delta);
+/// `None` when it delivers none.
+pub(super) fn users_file(plan: &FilePlan) -> Option<(FileMode, &Entry)> {
+    plan.rostering
+        .iter()
+        .find_map(|(kind, mode, entry)| match entry {
+            Some(entry) if *kind == EntityKind::Users && *mode != FileMode::Absent => {
+                Some((*mode, entry))
+            }
+            _ => None,
+        })
 }
 
 /// `n` and the noun, singular or plural.
@@ -84,7 +88,7 @@ pub(super) fn count_of(n: u64, one: &str, many: &str) -> String {
 /// A 1.2 package's bulk `roles.csv` when the package delivers no `users.csv`.
 pub(super) fn roles_without_users(plan: &FilePlan, v1p2: bool) -> Option<(FileMode, Entry)> {
     match &plan.roles {
-        Some((FileMode::Bulk, Some(entry))) if v1p2 && users_mode(plan).is_none() => {
+        Some((FileMode::Bulk, Some(entry))) if v1p2 && users_file(plan).is_none() => {
             Some((FileMode::Bulk, entry.clone()))
         }
         _ => None,

@@ -1,7 +1,7 @@
 //! Which stored users a sync reads before it validates a OneRoster 1.2
 //! package whose `roles.csv` is a delta (see [`crate::v1p2::stored`]).
 
-use super::roles::roles_to_read;
+use super::roles::{roles_to_read, users_file};
 use super::{files::plan_files, read_manifest, ValidationOptions};
 use crate::model::*;
 use crate::package::{Entry, Package};
@@ -38,15 +38,9 @@ pub fn stored_roles_wanted(path: &Path, options: &ValidationOptions) -> Option<V
     };
     let mut named = Vec::new();
     read_column(&package, &roles, "userSourcedId", &mut named)?;
-    let delivered = plan
-        .rostering
-        .iter()
-        .find_map(|(kind, mode, entry)| match entry {
-            Some(entry) if *kind == EntityKind::Users && *mode == FileMode::Delta => Some(entry),
-            _ => None,
-        });
+    // Beside a delta roles.csv, users.csv is a delta or absent.
     let mut delivered_ids = Vec::new();
-    if let Some(entry) = delivered {
+    if let Some((_, entry)) = users_file(&plan) {
         read_column(&package, entry, "sourcedId", &mut delivered_ids)?;
     }
     // A user's content is wanted unless its row is delivered.
