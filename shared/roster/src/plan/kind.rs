@@ -218,7 +218,7 @@ impl<'s> KindPlanner<'s> {
         let Some(read) = self.reads.and_then(|reads| reads.get(id)) else {
             return false;
         };
-        let writes = stored.is_none_or(|s| s.digest != digest || s.archived || s.provisional);
+        let writes = !stored.is_some_and(|s| is_current(s, digest));
         if !writes || stored.map(ReadState::of_summary) == *read {
             return false;
         }
@@ -254,7 +254,7 @@ impl<'s> KindPlanner<'s> {
         }
         let counts = &mut self.plan.counts;
         match stored {
-            Some(s) if s.digest == digest && !s.archived && !s.provisional => {
+            Some(s) if is_current(s, digest) => {
                 counts.unchanged += 1;
                 return false;
             }
@@ -326,6 +326,12 @@ impl<'s> KindPlanner<'s> {
         }
         plan
     }
+}
+
+/// Whether the stored record `s` is already what a row of content digest
+/// `digest` would write: the same content, active, not provisional.
+fn is_current(s: &StoredSummary, digest: u64) -> bool {
+    s.digest == digest && !s.archived && !s.provisional
 }
 
 #[cfg(test)]
