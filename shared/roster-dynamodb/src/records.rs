@@ -405,6 +405,45 @@ impl Rekeys for DynamoStore {
             .map_err(sdk_error)?;
         Ok(())
     }
+
+    /// Two conditional `UpdateItem`s of the same platform items: each
+    /// removes its link only where it is there (and makes no item).
+    async fn unlink_rekey(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()> {
+        let platform = |id: &str| key(entity_pk(tenant, kind, id), format!("P#{id}"));
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(platform(old)))
+            .update_expression("REMOVE rekeyed_to")
+            .condition_expression("rekeyed_to = :new")
+            .expression_attribute_values(":new", s(new))
+            .metered(&self.meter)
+            .await;
+        match removed {
+            Err(e) if !is_condition_failed(&e) => return Err(sdk_error(e)),
+            _ => {}
+        }
+        let removed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(platform(new)))
+            .update_expression("REMOVE previous_ids")
+            .condition_expression("attribute_exists(previous_ids)")
+            .metered(&self.meter)
+            .await;
+        match removed {
+            Err(e) if !is_condition_failed(&e) => Err(sdk_error(e)),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl PlatformEdits for DynamoStore {

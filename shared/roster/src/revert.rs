@@ -4,7 +4,9 @@
 //! with source `revert`). Records it updated get their earlier state back,
 //! records it archived are un-archived, records it inserted are archived
 //! (`archived_by: revert`, never deleted). A record a later run changed since
-//! is left alone: listed, and the revert refused unless forced.
+//! is left alone: listed, and the revert refused unless forced. A re-key's
+//! links, and a Primary Administrator moved with it, are put back with the
+//! records ([`rekeys`]).
 
 use crate::artifacts::Artifacts;
 use crate::before::{read_images, BeforeImage};
@@ -17,6 +19,8 @@ use chrono::Utc;
 use oneroster::EntityKind;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+mod rekeys;
 
 /// How many conflicting records a refusal or a warning lists by id.
 pub const LISTED_CONFLICTS: usize = 20;
@@ -295,14 +299,14 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
             .await?;
         let _ = std::fs::remove_file(&plan);
         run.items_written = written;
-        self.finish_revert(run).await?;
+        let unlinked = self.finish_revert(run).await?;
         let state = self.store.get_state(&tenant.tenant).await?;
         self.record_applied(&tenant.tenant, lease, run, state)
             .await?;
         run.finish(
             RunStatus::Applied,
             format!(
-                "reverted run {}: {written} records written{}",
+                "reverted run {}: {written} records written{}{unlinked}",
                 original.run_id,
                 conflicts_note(&planned)
             ),
@@ -311,16 +315,21 @@ impl<'a, S: Store, A: Artifacts> Engine<'a, S, A> {
         Ok(None)
     }
 
-    /// Marks the run a revert reverted (when the revert is applied, also after approval).
-    pub(crate) async fn finish_revert(&self, run: &RunRecord) -> Result<(), SyncError> {
-        let Some(reverted) = &run.reverts else {
-            return Ok(());
+    /// Once a revert is applied (also after approval): puts the re-key
+    /// links of the records it put back as they were ([`rekeys`]) and marks
+    /// the run it reverted. The words for the revert's message: what it did
+    /// to links, or nothing.
+    pub(crate) async fn finish_revert(&self, run: &mut RunRecord) -> Result<String, SyncError> {
+        let Some(reverted) = run.reverts.clone() else {
+            return Ok(String::new());
         };
-        if let Some(mut original) = self.store.get_run(reverted).await? {
-            original.reverted_by = Some(run.run_id.clone());
-            self.store.put_run(&original).await?;
-        }
-        Ok(())
+        let Some(mut original) = self.store.get_run(&reverted).await? else {
+            return Ok(String::new());
+        };
+        let links = self.put_back_rekey_links(run, &original).await?;
+        original.reverted_by = Some(run.run_id.clone());
+        self.store.put_run(&original).await?;
+        Ok(links)
     }
 
     /// Plans the inverse of a run's writes into `plan`, type by type (each

@@ -126,6 +126,29 @@ impl Rekeys for SqliteStore {
             Ok(())
         })
     }
+
+    async fn unlink_rekey(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE platform SET rekeyed_to = NULL
+                 WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3 AND rekeyed_to = ?4",
+                params![tenant, kind_name(kind), old, new],
+            )
+            .map_err(db_error)?;
+            c.execute(
+                "UPDATE platform SET previous_ids = NULL WHERE tenant = ?1 AND kind = ?2 AND sourced_id = ?3",
+                params![tenant, kind_name(kind), new],
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+    }
 }
 
 impl PlatformEdits for SqliteStore {

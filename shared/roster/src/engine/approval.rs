@@ -123,11 +123,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         };
         run.decided_by = Some(by.to_string());
         run.hold.clear();
-        self.finish_revert(run).await?;
+        let unlinked = self.finish_revert(run).await?;
         self.record_applied(&run.tenant, lease, run, state).await?;
         run.finish(
             RunStatus::Applied,
-            format!("approved by {by} and applied{rekeyed}: {written} records written"),
+            format!("approved by {by} and applied{rekeyed}: {written} records written{unlinked}"),
             Utc::now(),
         );
         Ok(())

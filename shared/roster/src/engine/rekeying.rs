@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 mod derived;
 mod resume;
+pub(crate) use resume::APPLIED_FILE;
 
 /// The mapping file kept with a held run.
 pub(crate) const MAPPING_FILE: &str = "rekey.csv";
@@ -28,7 +29,7 @@ const REKEYED_PLAN_FILE: &str = "plan-rekeyed.jsonl";
 /// Stored records read at a time.
 pub(super) const READ_CHUNK: usize = 1_000;
 /// Re-key links written at once.
-const LINKS_AT_ONCE: usize = 16;
+pub(crate) const LINKS_AT_ONCE: usize = 16;
 
 /// A plan's users: the ids it archives as absent or deleted (a delta's
 /// `tobedeleted`), and those it inserts with their content.
@@ -168,6 +169,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             ),
             applied: None,
             applied_others: Default::default(),
+            applied_ref: None,
         });
         Ok(())
     }
@@ -304,7 +306,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     }
 
     /// Links one pair (see [`Self::link_rekeys`]).
-    async fn link_one(&self, tenant: &str, kind: EntityKind, pair: &Pair) -> Result<(), SyncError> {
+    pub(crate) async fn link_one(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        pair: &Pair,
+    ) -> Result<(), SyncError> {
         let old = self.store.get_entity(tenant, kind, &pair.old).await?;
         let mut previous = old
             .map(|o| o.rekey.previous_sourced_ids)
@@ -337,15 +344,8 @@ pub(super) fn rekeyed_words(run: &RunRecord) -> String {
 }
 
 /// What a re-key applied, on the run: users, and the other types by name.
-pub(super) fn record_applied(run: &mut RunRecord, pairs: &[(EntityKind, Pair)]) {
-    let summary = run.rekey.get_or_insert_with(|| RekeySummary {
-        archived: 0,
-        inserted: 0,
-        paired_by: Default::default(),
-        mapping_ref: None,
-        applied: None,
-        applied_others: Default::default(),
-    });
+pub(crate) fn record_applied(run: &mut RunRecord, pairs: &[(EntityKind, Pair)]) {
+    let summary = summary_of(run);
     let users = pairs
         .iter()
         .filter(|(k, _)| *k == EntityKind::Users)
@@ -357,6 +357,19 @@ pub(super) fn record_applied(run: &mut RunRecord, pairs: &[(EntityKind, Pair)]) 
             .entry(kind.file_name().to_string())
             .or_insert(0) += 1;
     }
+}
+
+/// The run's re-key summary, made empty when it has none.
+pub(crate) fn summary_of(run: &mut RunRecord) -> &mut RekeySummary {
+    run.rekey.get_or_insert_with(|| RekeySummary {
+        archived: 0,
+        inserted: 0,
+        paired_by: Default::default(),
+        mapping_ref: None,
+        applied: None,
+        applied_others: Default::default(),
+        applied_ref: None,
+    })
 }
 
 /// Refuses a mapping that does not fit the plan, naming every problem (the

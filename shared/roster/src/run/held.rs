@@ -42,6 +42,10 @@ pub struct RekeySummary {
     /// The courses, classes and enrollments re-keyed along with them, per type.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub applied_others: BTreeMap<String, u64>,
+    /// The pairs applied (every type), kept with the run: what a revert of
+    /// the run unlinks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_ref: Option<String>,
 }
 
 impl RekeySummary {

@@ -244,6 +244,17 @@ pub trait Rekeys: Send + Sync {
         new: &str,
         previous: &[String],
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Undoes [`Self::link_rekey`] for a revert: `old` no longer points
+    /// to `new` (left as it is when it points elsewhere), and `new` has no
+    /// earlier sourcedIds (it was inserted by the re-key).
+    fn unlink_rekey(
+        &self,
+        tenant: &str,
+        kind: EntityKind,
+        old: &str,
+        new: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Run records.

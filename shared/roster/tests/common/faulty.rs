@@ -219,6 +219,10 @@ impl<S: Store> Rekeys for Faulty<S> {
     ) -> StoreResult<()> {
         self.inner.link_rekey(t, k, old, new, previous).await
     }
+
+    async fn unlink_rekey(&self, t: &str, k: EntityKind, old: &str, new: &str) -> StoreResult<()> {
+        self.inner.unlink_rekey(t, k, old, new).await
+    }
 }
 
 impl<S: Store> PrimaryAdmins for Faulty<S> {

@@ -3,7 +3,8 @@
 //! approving with it keeps first seen and the Primary Administrator flag,
 //! archives the old records as `rekeyed`, and a sign-in by an old id
 //! reaches the new record. An ambiguous or conflicting pair is never made.
-//! A re-key stopped part way carries on when the delivery is run again.
+//! A re-key stopped part way carries on when the delivery is run again. A
+//! revert of a re-key unlinks it and gives the Primary Administrator back.
 
 use crate::common::*;
 use oneroster::EntityKind;
@@ -282,9 +283,159 @@ async fn a_stopped_rekey_the_district_undoes_is_not_carried_on<S: Store + Platfo
     }
 }
 
+/// Reverts `run` (with `force`): the revert's run.
+async fn revert_run<S: Store>(store: &S, bench: &Bench, run: &str, force: bool) -> RunRecord {
+    let request = roster::revert::RevertRequest {
+        force,
+        by: "ops".into(),
+    };
+    match Engine::new(store, &bench.artifacts)
+        .revert(run, &request)
+        .await
+        .expect("the revert runs")
+    {
+        roster::revert::RevertOutcome::Run(run) => *run,
+        other => panic!("not run: {other:?}"),
+    }
+}
+
+async fn a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let full = with_state_ids();
+    sync(&store, &bench, &t, &full, None).await;
+    store
+        .set_primary_admin("d1", "stu-0001", true)
+        .await
+        .unwrap();
+    let held = sync(&store, &bench, &t, &rekeyed(&full), None).await;
+    let engine = Engine::new(&store, &bench.artifacts);
+    let approved = engine
+        .approve_with(&held.run_id, "ops", RekeyChoice::Proposed)
+        .await
+        .unwrap();
+    assert_eq!(store.primary_admins("d1").await.unwrap(), ["new-0001"]);
+
+    // The revert archives the 100 new students: held, then approved.
+    let revert = revert_run(&store, &bench, &approved.run_id, false).await;
+    assert_eq!(revert.status, RunStatus::Held, "{}", revert.message);
+    let reverted = engine.approve(&revert.run_id, "ops").await.unwrap();
+    assert_eq!(reverted.status, RunStatus::Applied, "{}", reverted.message);
+    assert!(
+        reverted.message.ends_with(
+            "; 198 re-key pairs unlinked (the Primary Administrator flag back on stu-0001)"
+        ),
+        "{}",
+        reverted.message
+    );
+    assert!(reverted.warnings.is_empty(), "{:?}", reverted.warnings);
+    assert_eq!(store.primary_admins("d1").await.unwrap(), ["stu-0001"]);
+    for (kind, old, new) in [
+        (EntityKind::Users, "stu-0001", "new-0001"),
+        (EntityKind::Enrollments, "en-stu-0001", "en-new-0001"),
+    ] {
+        let old_e = entity(&store, "d1", kind, old).await;
+        assert!(old_e.archive.is_none(), "{kind} {old} is back");
+        assert_eq!(
+            old_e.rekey,
+            roster::store::RekeyLinks::default(),
+            "{kind} {old}"
+        );
+        let new_e = entity(&store, "d1", kind, new).await;
+        assert!(new_e.archive.is_some(), "{kind} {new} is archived");
+        assert_eq!(
+            new_e.rekey,
+            roster::store::RekeyLinks::default(),
+            "{kind} {new}"
+        );
+    }
+    let (found, followed) = roster::sign_in::current_user(&store, "d1", "stu-0001")
+        .await
+        .unwrap()
+        .expect("the old id is known");
+    assert_eq!((found.sourced_id.as_str(), followed), ("stu-0001", false));
+
+    // Reverting the revert re-keys again: linked, the flag moved forward.
+    let revert = revert_run(&store, &bench, &reverted.run_id, false).await;
+    assert_eq!(revert.status, RunStatus::Held, "{}", revert.message);
+    let rekeyed_again = engine.approve(&revert.run_id, "ops").await.unwrap();
+    assert!(
+        rekeyed_again.message.ends_with(
+            "; 198 re-key pairs linked again (the Primary Administrator flag back on new-0001)"
+        ),
+        "{}",
+        rekeyed_again.message
+    );
+    assert_eq!(rekeyed_again.rekey.and_then(|r| r.applied), Some(99));
+    assert_eq!(store.primary_admins("d1").await.unwrap(), ["new-0001"]);
+    let old = entity(&store, "d1", EntityKind::Enrollments, "en-stu-0001").await;
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("en-new-0001"));
+    let new = entity(&store, "d1", EntityKind::Users, "new-0001").await;
+    assert_eq!(new.rekey.previous_sourced_ids, ["stu-0001"]);
+    let (found, followed) = roster::sign_in::current_user(&store, "d1", "stu-0001")
+        .await
+        .unwrap()
+        .expect("the old id is known");
+    assert_eq!((found.sourced_id.as_str(), followed), ("new-0001", true));
+    // The store is the re-keyed district again.
+    let again = sync(&store, &bench, &t, &rekeyed(&full), None).await;
+    assert_eq!(again.total_writes(), 0, "{}", again.message);
+}
+
+async fn a_forced_revert_leaves_a_rekey_changed_since_linked<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let full = forty_with_state_ids();
+    sync(&store, &bench, &t, &full, None).await;
+    let run = sync(&store, &bench, &t, &three_rekeyed(&full), None).await;
+    assert_eq!(run.rekey.as_ref().and_then(|r| r.applied), Some(3));
+    // Re-keyed without a person, the old ids stay Primary Administrators;
+    // the district promotes a new id by hand.
+    store
+        .set_primary_admin("d1", "new-0000", true)
+        .await
+        .unwrap();
+    store
+        .edit_sis_field("d1", EntityKind::Users, "new-0002", "givenName", "Edited")
+        .await
+        .unwrap();
+
+    let revert = revert_run(&store, &bench, &run.run_id, true).await;
+    assert_eq!(revert.status, RunStatus::Applied, "{}", revert.message);
+    assert!(
+        revert.message.ends_with(
+            "; 5 re-key pairs unlinked (the Primary Administrator flag back on stu-0000)"
+        ),
+        "{}",
+        revert.message
+    );
+    assert!(
+        revert.warnings.iter().any(|w| w.starts_with(&format!(
+            "1 re-key pair of run {} not put back (links and Primary Administrator flag as they are): changed since the run",
+            run.run_id
+        ))),
+        "{:?}",
+        revert.warnings
+    );
+    assert_eq!(store.primary_admins("d1").await.unwrap(), ["stu-0000"]);
+    let kept = entity(&store, "d1", EntityKind::Users, "stu-0002").await;
+    assert_eq!(kept.rekey.rekeyed_to.as_deref(), Some("new-0002"));
+    let unlinked = entity(&store, "d1", EntityKind::Enrollments, "en-stu-0002").await;
+    assert_eq!(
+        unlinked.rekey.rekeyed_to, None,
+        "its enrollment was put back"
+    );
+}
+
 conformance!(
     a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
     a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
     a_rekey_stopped_at_any_write_carries_on_when_run_again,
     a_stopped_rekey_the_district_undoes_is_not_carried_on,
+    a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back,
+    a_forced_revert_leaves_a_rekey_changed_since_linked,
 );

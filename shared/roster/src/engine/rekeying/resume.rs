@@ -19,22 +19,33 @@ use oneroster::EntityKind;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
+/// Re-key pairs, of every type.
+type Pairs = Vec<(EntityKind, Pair)>;
+
 /// The file of a re-key's pairs, kept with the run applying it.
 const IN_PROGRESS_FILE: &str = "rekey-in-progress.json";
+/// The file of the pairs the run itself applies, kept for its revert.
+pub(crate) const APPLIED_FILE: &str = "rekey-applied.json";
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Names `pairs` in `state` (written under `lease`) before any of them
     /// is linked or applied, with those of a re-key stopped earlier that
-    /// this run does not carry on (a school part held apart may).
+    /// this run does not carry on (a school part held apart may); and keeps
+    /// `pairs` alone with the run, for its revert to unlink
+    /// ([`RekeySummary::applied_ref`](crate::run::RekeySummary::applied_ref)).
     pub(in crate::engine) async fn note_rekey(
         &self,
-        run: &RunRecord,
+        run: &mut RunRecord,
         lease: &Lease,
         state: &mut TenantState,
         pairs: &[(EntityKind, Pair)],
     ) -> Result<(), SyncError> {
         let mut named = pairs.to_vec();
-        if let Some(Ok(earlier)) = state.rekey_in_progress.as_ref().map(|r| self.read_pairs(r)) {
+        if let Some(Ok(earlier)) = state
+            .rekey_in_progress
+            .as_ref()
+            .map(|r| self.read_pairs::<Pairs>(r))
+        {
             let known: HashSet<(EntityKind, String)> =
                 pairs.iter().map(|(k, p)| (*k, p.old.clone())).collect();
             named.extend(
@@ -43,18 +54,26 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     .filter(|(k, p)| !known.contains(&(*k, p.old.clone()))),
             );
         }
-        let path = self
-            .artifacts
-            .scratch(&run.tenant, &run.run_id, IN_PROGRESS_FILE)?;
-        let text =
-            serde_json::to_vec(&named).map_err(|e| SyncError::io("writing re-key pairs", e))?;
-        std::fs::write(&path, text)?;
-        let kept = self
-            .artifacts
-            .keep(&run.tenant, &run.run_id, IN_PROGRESS_FILE, &path)?;
-        state.rekey_in_progress = Some(kept);
+        let applied = self.keep_pairs(run, APPLIED_FILE, pairs)?;
+        super::summary_of(run).applied_ref = Some(applied);
+        state.rekey_in_progress = Some(self.keep_pairs(run, IN_PROGRESS_FILE, &named)?);
         self.store.put_state(&run.tenant, state, lease).await?;
         Ok(())
+    }
+
+    /// Keeps `pairs` (re-key pairs, as JSON) with `run` as its file `name`:
+    /// the reference.
+    pub(crate) fn keep_pairs(
+        &self,
+        run: &RunRecord,
+        name: &str,
+        pairs: &(impl serde::Serialize + ?Sized),
+    ) -> Result<String, SyncError> {
+        let path = self.artifacts.scratch(&run.tenant, &run.run_id, name)?;
+        let text =
+            serde_json::to_vec(pairs).map_err(|e| SyncError::io("writing re-key pairs", e))?;
+        std::fs::write(&path, text)?;
+        Ok(self.artifacts.keep(&run.tenant, &run.run_id, name, &path)?)
     }
 
     /// The pairs of a stopped re-key `state` names that are still re-keys
@@ -72,7 +91,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let Some(reference) = &state.rekey_in_progress else {
             return Ok(Vec::new());
         };
-        let pairs = match self.read_pairs(reference) {
+        let pairs = match self.read_pairs::<Pairs>(reference) {
             Ok(pairs) => pairs,
             Err(e) => {
                 run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) could not be read ({e}); what is left of it is applied as records archived absent and new ones"));
@@ -86,19 +105,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .filter(|(kind, p)| !writes.upserts(*kind, &p.old) && !writes.archives(*kind, &p.new))
             .collect();
         // Whether each id is stored archived, for the records `plan` does not write.
-        let mut archived: HashMap<(EntityKind, String), bool> = HashMap::new();
-        for kind in touched.iter().map(|(k, _)| *k).collect::<HashSet<_>>() {
-            let ids: Vec<String> = touched
-                .iter()
-                .filter(|(k, _)| *k == kind)
-                .flat_map(|(_, p)| [p.old.clone(), p.new.clone()])
-                .collect();
-            for chunk in ids.chunks(READ_CHUNK) {
-                for (id, state) in self.store.record_states(&run.tenant, kind, chunk).await? {
-                    archived.insert((kind, id), state.archive.is_some());
-                }
-            }
-        }
+        let archived = self.archived_states(&run.tenant, &touched).await?;
         let stored = |kind: EntityKind, id: &str| archived.get(&(kind, id.to_string())).copied();
         Ok(touched
             .into_iter()
@@ -112,8 +119,33 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .collect())
     }
 
-    /// The pairs kept at `reference` by [`Self::note_rekey`].
-    fn read_pairs(&self, reference: &str) -> std::io::Result<Vec<(EntityKind, Pair)>> {
+    /// Whether each record of `pairs` is stored archived (stored ones only).
+    pub(crate) async fn archived_states(
+        &self,
+        tenant: &str,
+        pairs: &[(EntityKind, Pair)],
+    ) -> Result<HashMap<(EntityKind, String), bool>, SyncError> {
+        let mut archived = HashMap::new();
+        for kind in pairs.iter().map(|(k, _)| *k).collect::<HashSet<_>>() {
+            let ids: Vec<String> = pairs
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .flat_map(|(_, p)| [p.old.clone(), p.new.clone()])
+                .collect();
+            for chunk in ids.chunks(READ_CHUNK) {
+                for (id, state) in self.store.record_states(tenant, kind, chunk).await? {
+                    archived.insert((kind, id), state.archive.is_some());
+                }
+            }
+        }
+        Ok(archived)
+    }
+
+    /// The pairs kept at `reference` by [`Self::keep_pairs`].
+    pub(crate) fn read_pairs<T: serde::de::DeserializeOwned>(
+        &self,
+        reference: &str,
+    ) -> std::io::Result<T> {
         let text = std::fs::read(self.artifacts.fetch(reference)?)?;
         serde_json::from_slice(&text).map_err(std::io::Error::other)
     }

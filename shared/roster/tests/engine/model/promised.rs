@@ -15,7 +15,8 @@ pub(super) struct Model {
     pub(super) primary: BTreeSet<String>,
     /// Whether the classes are stored (after a bulk delivery; never deleted).
     pub(super) classes: bool,
-    /// Re-key links, old sourcedId to new (platform-owned: a revert keeps them).
+    /// Re-key links, old sourcedId to new (platform-owned: a revert undoes
+    /// only those of its run that it puts back).
     pub(super) links: BTreeMap<String, String>,
     /// Records carrying on under a new id whose first seen is not the old
     /// record's (never, as promised).
@@ -332,8 +333,30 @@ impl Model {
 
     /// Back to `before` (a revert of the run applied since): records the run
     /// inserted are archived, the others get their earlier state; the
-    /// platform's flags stay.
+    /// platform's flags stay, but a re-key link the run made is gone where
+    /// both its records are put back (the old one active, the new archived).
     pub(super) fn revert_to(&mut self, before: &Model) {
+        self.revert_records(before);
+        let put_back = |old: &str, new: &str| {
+            let records = match old.starts_with("en-") {
+                true => &self.enrollments,
+                false => &self.users,
+            };
+            let archived = |id: &str| records.get(id).map(|s| s.archived);
+            archived(old) == Some(false) && archived(new) == Some(true)
+        };
+        let unlinked: Vec<String> = self
+            .links
+            .iter()
+            .filter(|(old, new)| before.links.get(*old) != Some(new) && put_back(old, new))
+            .map(|(old, _)| old.clone())
+            .collect();
+        for old in unlinked {
+            self.links.remove(&old);
+        }
+    }
+
+    fn revert_records(&mut self, before: &Model) {
         for (now, then) in [
             (&mut self.users, &before.users),
             (&mut self.enrollments, &before.enrollments),
