@@ -373,8 +373,8 @@ impl PrimaryAdmins for DynamoStore {
 }
 
 impl Rekeys for DynamoStore {
-    /// Two `UpdateItem`s of the records' platform items (`P#`): the old one
-    /// points to the new; the new lists its earlier ids.
+    /// Two `UpdateItem`s of the records' platform items (`P#`): the new one
+    /// lists its earlier ids, then the old one points to the new.
     async fn link_rekey(
         &self,
         tenant: &str,
@@ -384,15 +384,6 @@ impl Rekeys for DynamoStore {
         previous: &[String],
     ) -> StoreResult<()> {
         let platform = |id: &str| key(entity_pk(tenant, kind, id), format!("P#{id}"));
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(platform(old)))
-            .update_expression("SET rekeyed_to = :new")
-            .expression_attribute_values(":new", s(new))
-            .metered(&self.meter)
-            .await
-            .map_err(sdk_error)?;
         let previous = previous.iter().map(s).collect();
         self.client
             .update_item()
@@ -400,6 +391,15 @@ impl Rekeys for DynamoStore {
             .set_key(Some(platform(new)))
             .update_expression("SET previous_ids = :previous")
             .expression_attribute_values(":previous", AttributeValue::L(previous))
+            .metered(&self.meter)
+            .await
+            .map_err(sdk_error)?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(platform(old)))
+            .update_expression("SET rekeyed_to = :new")
+            .expression_attribute_values(":new", s(new))
             .metered(&self.meter)
             .await
             .map_err(sdk_error)?;

@@ -121,8 +121,8 @@ impl Rekeys for SqliteStore {
                 )
                 .map_err(db_error)
             };
-            link(old, Some(new), None)?;
             link(new, None, Some(&previous))?;
+            link(old, Some(new), None)?;
             Ok(())
         })
     }

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use oneroster::EntityKind;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 mod derived;
 mod resume;
@@ -272,12 +273,18 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         move_admins: bool,
     ) -> Result<(), SyncError> {
         let tenant = run.tenant.as_str();
+        let mut linked = 0;
         for chunk in pairs.chunks(LINKS_AT_ONCE) {
-            let links: Vec<_> = chunk
+            // As the writes: past the deadline, nothing after the first chunk
+            // that linked; the next invocation passes over what is linked.
+            if linked > 0 && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SyncError::DeadlineReached { written: 0 });
+            }
+            let links = chunk
                 .iter()
-                .map(|(kind, pair)| self.link_one(tenant, *kind, pair))
-                .collect();
-            futures::future::try_join_all(links).await?;
+                .map(|(kind, pair)| self.link_one(tenant, *kind, pair));
+            let done = futures::future::try_join_all(links).await?;
+            linked += done.into_iter().filter(|wrote| *wrote).count();
         }
         let admins: HashSet<String> = self
             .store
@@ -305,22 +312,27 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         Ok(())
     }
 
-    /// Links one pair (see [`Self::link_rekeys`]).
+    /// Links one pair (see [`Self::link_rekeys`]), unless the old record
+    /// points to the new already (the link is then whole: see
+    /// [`Rekeys::link_rekey`](crate::store::Rekeys::link_rekey)); whether
+    /// it wrote.
     pub(crate) async fn link_one(
         &self,
         tenant: &str,
         kind: EntityKind,
         pair: &Pair,
-    ) -> Result<(), SyncError> {
+    ) -> Result<bool, SyncError> {
         let old = self.store.get_entity(tenant, kind, &pair.old).await?;
-        let mut previous = old
-            .map(|o| o.rekey.previous_sourced_ids)
-            .unwrap_or_default();
+        let old = old.map(|o| o.rekey).unwrap_or_default();
+        if old.rekeyed_to.as_deref() == Some(pair.new.as_str()) {
+            return Ok(false);
+        }
+        let mut previous = old.previous_sourced_ids;
         previous.push(pair.old.clone());
         self.store
             .link_rekey(tenant, kind, &pair.old, &pair.new, &previous)
             .await?;
-        Ok(())
+        Ok(true)
     }
 }
 

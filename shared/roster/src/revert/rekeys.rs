@@ -138,7 +138,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                         .store
                         .unlink_rekey(tenant, *kind, &p.old, &p.new)
                         .await?),
-                    Direction::LinkAgain => self.link_one(tenant, *kind, p).await,
+                    Direction::LinkAgain => self.link_one(tenant, *kind, p).await.map(|_| ()),
                 }
             });
             futures::future::try_join_all(puts).await?;

@@ -233,9 +233,10 @@ pub trait PrimaryAdmins: Send + Sync {
 
 /// Platform-owned re-key links (never written by a sync).
 pub trait Rekeys: Send + Sync {
-    /// Records that `old` of `kind` carries on as `new`: `old` points to
-    /// `new`, and `new` has `previous` (the ids `old` had before, then `old`)
-    /// as its earlier sourcedIds.
+    /// Records that `old` of `kind` carries on as `new`: `new` has
+    /// `previous` (the ids `old` had before, then `old`) as its earlier
+    /// sourcedIds, and then `old` points to `new` (so a link stopped
+    /// halfway is whole once `old` points to `new`).
     fn link_rekey(
         &self,
         tenant: &str,

@@ -431,6 +431,50 @@ async fn a_forced_revert_leaves_a_rekey_changed_since_linked<S: Store + Platform
     );
 }
 
+async fn a_rekey_past_its_deadline_links_part_and_continues<S: Store + PlatformEdits>(store: S) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let full = with_state_ids();
+    sync(&store, &bench, &t, &full, None).await;
+    // 20 students re-keyed (under the hold): 40 pairs with their enrollments.
+    let mut next = full.clone();
+    for s in next.students.iter_mut().take(20) {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    let path = bench.package(&next);
+    let (mut invocations, mut linking_only) = (0, 0);
+    let applied = loop {
+        invocations += 1;
+        assert!(invocations <= 10, "no progress after 10 invocations");
+        let mut engine = Engine::new(&store, &bench.artifacts);
+        engine.options.deadline = Some(std::time::Instant::now());
+        let run = engine
+            .sync_package(&t, &path, source(&path), Delivered::now(None))
+            .await
+            .unwrap();
+        match run.status {
+            RunStatus::Continued => linking_only += u32::from(run.items_written == 0),
+            _ => break run,
+        }
+    };
+    assert_eq!(applied.status, RunStatus::Applied, "{}", applied.message);
+    // 16 pairs linked an invocation, each past what the last one linked:
+    // two stop while linking, the third links the last 8 and writes.
+    assert_eq!(linking_only, 2);
+    for i in 0..20 {
+        let old = entity(&store, "d1", EntityKind::Users, &format!("stu-{i:04}")).await;
+        let new = format!("new-{i:04}");
+        assert_eq!(old.rekey.rekeyed_to.as_deref(), Some(new.as_str()));
+        assert_eq!(
+            old.archive.and_then(|a| a.reason),
+            Some(roster::store::ArchiveReason::Rekeyed)
+        );
+        let carried = entity(&store, "d1", EntityKind::Users, &new).await;
+        assert_eq!(carried.first_seen_at, old.first_seen_at, "{new}");
+        assert_eq!(carried.rekey.previous_sourced_ids, [format!("stu-{i:04}")]);
+    }
+}
+
 conformance!(
     a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
     a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
@@ -438,4 +482,5 @@ conformance!(
     a_stopped_rekey_the_district_undoes_is_not_carried_on,
     a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back,
     a_forced_revert_leaves_a_rekey_changed_since_linked,
+    a_rekey_past_its_deadline_links_part_and_continues,
 );
