@@ -16,7 +16,10 @@ use std::path::Path;
 /// Whether an approval applies a re-key (see [`crate::rekey`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RekeyChoice {
-    /// No: old records are archived as absent, new ones inserted as new people.
+    /// None chosen. A proposal is declined: old records are archived as
+    /// absent, new ones inserted as new people. Without a proposal (a school
+    /// part held apart, a run held for another reason), the pairs of exact
+    /// keys are applied, as the run applied without a hold applies them.
     No,
     /// The mapping proposed when the run was held.
     Proposed,
@@ -94,20 +97,28 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         self.recheck(&run.tenant, &plan).await?;
         let chosen = self.rekey_pairs(run, rekey)?;
         let resumed = self.resumed_pairs(run, &state, &plan).await?;
-        let (plan, pairs) = if chosen.is_some() || !resumed.is_empty() {
-            // A re-key stopped part way is carried on; only one the person
-            // chose moves a Primary Administrator.
-            let move_admins = chosen.is_some();
-            if !move_admins {
-                run.warnings.push(format!("{} records of a re-key stopped part way were carried on (archived `rekeyed`, first seen kept)", resumed.len()));
+        // Only a re-key the person chose moves a Primary Administrator.
+        let move_admins = chosen.is_some();
+        if !move_admins && !resumed.is_empty() {
+            run.warnings.push(format!("{} records of a re-key stopped part way were carried on (archived `rekeyed`, first seen kept)", resumed.len()));
+        }
+        let proposed = run.rekey.as_ref().is_some_and(|r| r.mapping_ref.is_some());
+        let rekeyed = match chosen {
+            Some(chosen) => Some(self.rekeyed_plan(run, &plan, &chosen, resumed).await?),
+            // A proposal declined: only a re-key stopped part way carries on.
+            None if proposed && resumed.is_empty() => None,
+            None if proposed => Some(self.rekeyed_plan(run, &plan, &[], resumed).await?),
+            // Nothing proposed (a school part held apart, a run held for
+            // another reason): the exact pairs, as the run unheld applies them.
+            None => self.exact_rekeys(run, &plan, resumed).await?,
+        };
+        let (plan, pairs) = match rekeyed {
+            Some((rewritten, all)) => {
+                self.note_rekey(run, lease, &mut state, &all).await?;
+                self.link_rekeys(run, &all, move_admins).await?;
+                (rewritten, Some(all))
             }
-            let chosen = chosen.unwrap_or_default();
-            let (rewritten, all) = self.rekeyed_plan(run, &plan, &chosen, resumed).await?;
-            self.note_rekey(run, lease, &mut state, &all).await?;
-            self.link_rekeys(run, &all, move_admins).await?;
-            (rewritten, Some(all))
-        } else {
-            (plan, None)
+            None => (plan, None),
         };
         state.rekey_in_progress = None;
         // Apply under the approver's lease, writing as the held run.

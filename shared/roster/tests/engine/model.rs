@@ -366,8 +366,8 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
             .await
             .unwrap()
             .and_then(|r| r.rekey);
-        let rekey = matches!(decision, Decision::ApproveRekey)
-            && proposed.is_some_and(|p| p.mapping_ref.is_some());
+        let proposed = proposed.is_some_and(|p| p.mapping_ref.is_some());
+        let rekey = matches!(decision, Decision::ApproveRekey) && proposed;
         let choice = if rekey {
             RekeyChoice::Proposed
         } else {
@@ -383,7 +383,8 @@ impl<S: Store + PlatformEdits + 'static> Sequence<S> {
         let before = self.model.clone();
         match held {
             Held::Delivery(delivery) => {
-                if self.model.apply(&delivery, rekey) {
+                // Without a proposal, the exact pairs, as an unheld run.
+                if self.model.apply(&delivery, rekey || !proposed) {
                     self.saw("approved re-key");
                 }
                 self.applied = Some((run.run_id, before));

@@ -185,7 +185,51 @@ async fn an_old_school_part_is_not_applied_after_a_newer_delivery<S: Store + Pla
         .is_none());
 }
 
+async fn a_school_part_rekeyed_by_state_id_carries_on_when_approved<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let mut full = twelve_schools();
+    for (i, s) in full.students.iter_mut().enumerate() {
+        s.state_id = Some(format!("S{i}"));
+    }
+    sync(&store, &bench, &t, &full, None).await;
+    // School s3's SIS gives its 40 students new sourcedIds (state ids kept).
+    let mut rekeyed = full.clone();
+    for s in rekeyed.students.iter_mut().filter(|s| s.class % 12 == 2) {
+        s.id = s.id.replace("stu-", "new-");
+    }
+    let run = sync(&store, &bench, &t, &rekeyed, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let held_id = run.held_apart.expect("the part of s3 is held apart");
+    let approved = Engine::new(&store, &bench.artifacts)
+        .approve(&held_id, "ops")
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
+    assert!(
+        approved
+            .message
+            .contains("with the re-key of 40 users (and 40 enrollments)"),
+        "{}",
+        approved.message
+    );
+    let old = entity(&store, "d1", EntityKind::Users, "stu-0002").await;
+    assert_eq!(
+        old.archive.as_ref().and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Rekeyed)
+    );
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-0002"));
+    let new = entity(&store, "d1", EntityKind::Users, "new-0002").await;
+    assert_eq!(
+        new.first_seen_at, old.first_seen_at,
+        "first seen carries on"
+    );
+}
+
 conformance!(
+    a_school_part_rekeyed_by_state_id_carries_on_when_approved,
     an_old_school_part_is_not_applied_after_a_newer_delivery,
     a_dropped_school_is_held_apart_and_approving_applies_only_it,
     a_discarded_school_part_leaves_the_school_as_it_was,
