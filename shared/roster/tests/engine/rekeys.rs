@@ -36,6 +36,19 @@ fn rekeyed(full: &District) -> District {
     district
 }
 
+/// [`with_state_ids`] synced with `stu-0001` a Primary Administrator, then
+/// [`rekeyed`]: the district and the held run.
+async fn held_rekey<S: Store>(store: &S, bench: &Bench, t: &TenantConfig) -> (District, RunRecord) {
+    let full = with_state_ids();
+    sync(store, bench, t, &full, None).await;
+    store
+        .set_primary_admin("d1", "stu-0001", true)
+        .await
+        .unwrap();
+    let held = sync(store, bench, t, &rekeyed(&full), None).await;
+    (full, held)
+}
+
 async fn a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it<
     S: Store + PlatformEdits,
 >(
@@ -43,17 +56,10 @@ async fn a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it<
 ) {
     let bench = Bench::new();
     let t = tenant(&store, "d1").await;
-    let full = with_state_ids();
-    sync(&store, &bench, &t, &full, None).await;
-    store
-        .set_primary_admin("d1", "stu-0001", true)
-        .await
-        .unwrap();
+    let (_, held) = held_rekey(&store, &bench, &t).await;
     let first_seen = entity(&store, "d1", EntityKind::Users, "stu-0001")
         .await
         .first_seen_at;
-
-    let held = sync(&store, &bench, &t, &rekeyed(&full), None).await;
     assert_eq!(held.status, RunStatus::Held, "{}", held.message);
     let rekey = held.rekey.clone().expect("a re-key proposal");
     assert_eq!((rekey.archived, rekey.inserted), (100, 100));
@@ -306,13 +312,7 @@ async fn a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back<
 ) {
     let bench = Bench::new();
     let t = tenant(&store, "d1").await;
-    let full = with_state_ids();
-    sync(&store, &bench, &t, &full, None).await;
-    store
-        .set_primary_admin("d1", "stu-0001", true)
-        .await
-        .unwrap();
-    let held = sync(&store, &bench, &t, &rekeyed(&full), None).await;
+    let (full, held) = held_rekey(&store, &bench, &t).await;
     let engine = Engine::new(&store, &bench.artifacts);
     let approved = engine
         .approve_with(&held.run_id, "ops", RekeyChoice::Proposed)
