@@ -30,7 +30,7 @@ pub(crate) use lease::Taken;
 use oneroster::v1p2::StoredRoles;
 use oneroster::{stored_roles_wanted, validate_package, EntityKind, Progress, ValidationOptions};
 use planning::snapshot_has_bulk;
-pub(crate) use rekeying::{record_applied, summary_of, APPLIED_FILE, LINKS_AT_ONCE};
+pub(crate) use rekeying::{record_applied, summary_of, LINKS_AT_ONCE, REKEY_APPLIED_FILE};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 mod derived;
 mod resume;
-pub(crate) use resume::APPLIED_FILE;
+pub(crate) use resume::REKEY_APPLIED_FILE;
 
 /// The mapping file kept with a held run.
 pub(crate) const MAPPING_FILE: &str = "rekey.csv";

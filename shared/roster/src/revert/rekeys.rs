@@ -1,136 +1,136 @@
 //! A revert puts a re-key's links back as they were before the run it
 //! reverts. Of a run that applied a re-key: each pair the revert put back
-//! (the old record active again, the new one archived) is unlinked, and a
-//! Primary Administrator under the new id is one under the old id again.
-//! Of such a revert: the pairs it unlinked are linked again where the
-//! records are re-keyed again, and the flags it moved back move forward.
+//! (the old record active again, the new one archived by the revert) is
+//! unlinked, and where the new id is a Primary Administrator the old id is
+//! one again (the new keeps its flag, for a district that sends the new
+//! ids again). Of such a revert: the pairs it unlinked are linked again
+//! where the records are re-keyed again, and the old id's flag is cleared
+//! where the new id still has its own.
 
 use crate::artifacts::Artifacts;
-use crate::engine::{record_applied, summary_of, Engine, APPLIED_FILE, LINKS_AT_ONCE};
+use crate::engine::{record_applied, summary_of, Engine, LINKS_AT_ONCE, REKEY_APPLIED_FILE};
 use crate::error::SyncError;
 use crate::rekey::Pair;
 use crate::run::RunRecord;
-use crate::store::Store;
+use crate::store::{ArchiveInfo, ArchiveReason, ArchivedBy, Store};
 use oneroster::EntityKind;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
-/// The file of what a revert unlinked, kept with it for its own revert.
+/// The file of the pairs a revert unlinked, kept with it for its own revert.
 const UNLINKED_FILE: &str = "rekey-unlinked.json";
 
-/// Pairs a revert changed the links of, and the Primary Administrators it
-/// moved with them (their ids as they are after the revert).
-#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct LinksPutBack {
-    pairs: Vec<(EntityKind, Pair)>,
-    admins: Vec<String>,
-}
-
-impl LinksPutBack {
-    /// "; 3 re-key pairs unlinked (the Primary Administrator flag back on
-    /// stu-1)", or nothing.
-    fn words(&self, done: &str) -> String {
-        let n = self.pairs.len();
-        if n == 0 {
-            return String::new();
-        }
-        let admins = match self.admins.as_slice() {
-            [] => String::new(),
-            ids => format!(
-                " (the Primary Administrator flag back on {})",
-                ids.join(", ")
-            ),
-        };
-        let s = if n == 1 { "" } else { "s" };
-        format!("; {n} re-key pair{s} {done}{admins}")
-    }
-}
-
-/// Which records of a pair a revert must have put back: the old one
-/// active and the new one archived (unlinking), or the other way round.
-#[derive(Clone, Copy)]
+/// Which way a revert puts a re-key's links.
+#[derive(Clone, Copy, PartialEq)]
 enum Direction {
+    /// The revert of a re-key.
     Unlink,
+    /// The revert of a revert that unlinked.
     LinkAgain,
+}
+
+impl Direction {
+    /// Whether a pair's records are as this revert puts them: the old one
+    /// active and the new one archived by a revert (unlinking), or the old
+    /// one archived `rekeyed` and the new one active (linking again).
+    fn put_back(
+        self,
+        old: Option<&Option<ArchiveInfo>>,
+        new: Option<&Option<ArchiveInfo>>,
+    ) -> bool {
+        match (self, old, new) {
+            (Direction::Unlink, Some(None), Some(Some(new))) => new.by == ArchivedBy::Revert,
+            (Direction::LinkAgain, Some(Some(old)), Some(None)) => {
+                old.reason == Some(ArchiveReason::Rekeyed)
+            }
+            _ => false,
+        }
+    }
+
+    /// "; 3 re-key pairs unlinked (stu-1 a Primary Administrator again)".
+    fn words(self, pairs: usize, admins: &[String]) -> String {
+        let s = if pairs == 1 { "" } else { "s" };
+        let (done, flag) = match self {
+            Direction::Unlink => ("unlinked", "a Primary Administrator again"),
+            Direction::LinkAgain => ("linked again", "no longer a Primary Administrator"),
+        };
+        let admins = match admins {
+            [] => String::new(),
+            ids => format!(" ({} {flag})", ids.join(", ")),
+        };
+        format!("; {pairs} re-key pair{s} {done}{admins}")
+    }
 }
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Puts the links of the re-key `original` applied, or its revert
     /// unlinked, back as they were before `original`, where `run` (its
     /// revert) put the records back; a pair changed since is left, with a
-    /// warning. Keeps what it did with `run`, for `run`'s own revert. The
-    /// words for `run`'s message.
+    /// warning. Keeps the pairs it changed with `run`, for `run`'s own
+    /// revert. The words for `run`'s message.
     pub(crate) async fn put_back_rekey_links(
         &self,
         run: &mut RunRecord,
         original: &RunRecord,
     ) -> Result<String, SyncError> {
-        let applied = original.rekey.as_ref().and_then(|r| r.applied_ref.as_ref());
-        let (direction, reference) = match (applied, &original.unlinked_ref) {
+        let rekey = original.rekey.as_ref();
+        let (direction, reference) = match (
+            rekey.and_then(|r| r.applied_ref.as_ref()),
+            &original.unlinked_ref,
+        ) {
             (Some(applied), _) => (Direction::Unlink, applied),
             (None, Some(unlinked)) => (Direction::LinkAgain, unlinked),
-            (None, None) => return Ok(String::new()),
+            (None, None) => {
+                if rekey.is_some_and(|r| r.applied.is_some()) {
+                    run.warnings.push(format!("run {} applied a re-key before its pairs were kept: its links are left as they are; promote a Primary Administrator by hand if one was re-keyed (`rosterctl admins promote`)", original.run_id));
+                }
+                return Ok(String::new());
+            }
         };
-        let earlier = match direction {
-            Direction::Unlink => self.read_pairs(reference).map(|pairs| LinksPutBack {
-                pairs,
-                admins: Vec::new(),
-            }),
-            Direction::LinkAgain => self.read_pairs::<LinksPutBack>(reference),
-        };
-        let earlier = match earlier {
-            Ok(earlier) => earlier,
+        let pairs: Vec<(EntityKind, Pair)> = match self.read_pairs(reference) {
+            Ok(pairs) => pairs,
             Err(e) => {
                 run.warnings.push(format!("the re-key pairs of run {} ({reference}) could not be read ({e}): their links, and a Primary Administrator moved with them, are left as they are", original.run_id));
                 return Ok(String::new());
             }
         };
-        let (done, left) = self.put_back(run, direction, earlier).await?;
-        if left > 0 {
-            let s = if left == 1 { "" } else { "s" };
+        let archives = self.archive_states(&run.tenant, &pairs).await?;
+        let state = |kind: EntityKind, id: &str| archives.get(&(kind, id.to_string()));
+        let (done, left): (Vec<_>, Vec<_>) = pairs
+            .into_iter()
+            .partition(|(kind, p)| direction.put_back(state(*kind, &p.old), state(*kind, &p.new)));
+        if !left.is_empty() {
+            let (n, s) = (left.len(), if left.len() == 1 { "" } else { "s" });
             run.warnings.push(format!(
-                "{left} re-key pair{s} of run {} not put back (links and Primary Administrator flag as they are): changed since the run",
+                "{n} re-key pair{s} of run {} not put back (links and Primary Administrator flags as they are): changed since the run",
                 original.run_id
             ));
         }
-        if done.pairs.is_empty() {
+        if done.is_empty() {
             return Ok(String::new());
         }
+        self.relink(&run.tenant, direction, &done).await?;
+        let admins = self.put_back_admins(&run.tenant, direction, &done).await?;
         match direction {
             Direction::Unlink => {
-                run.unlinked_ref = Some(self.keep_pairs(run, UNLINKED_FILE, &done)?);
-                Ok(done.words("unlinked"))
+                run.unlinked_ref = Some(self.keep_pairs(run, UNLINKED_FILE, &done)?)
             }
             Direction::LinkAgain => {
                 // A re-key applied again: counted as one.
-                let kept = self.keep_pairs(run, APPLIED_FILE, &done.pairs)?;
-                record_applied(run, &done.pairs);
+                let kept = self.keep_pairs(run, REKEY_APPLIED_FILE, &done)?;
+                record_applied(run, &done);
                 summary_of(run).applied_ref = Some(kept);
-                Ok(done.words("linked again"))
             }
         }
+        Ok(direction.words(done.len(), &admins))
     }
 
-    /// Unlinks (or links again) each pair of `earlier` whose records are
-    /// put back, moving the Primary Administrators with them: what it did,
-    /// and how many pairs it left.
-    async fn put_back(
+    /// Unlinks (or links again) `pairs`, 16 at a time.
+    async fn relink(
         &self,
-        run: &RunRecord,
+        tenant: &str,
         direction: Direction,
-        earlier: LinksPutBack,
-    ) -> Result<(LinksPutBack, usize), SyncError> {
-        let tenant = run.tenant.as_str();
-        let archived = self.archived_states(tenant, &earlier.pairs).await?;
-        let put_back = |kind: EntityKind, pair: &Pair| {
-            let state = |id: &str| archived.get(&(kind, id.to_string())).copied();
-            let wanted = matches!(direction, Direction::Unlink);
-            state(&pair.old) == Some(!wanted) && state(&pair.new) == Some(wanted)
-        };
-        let (pairs, left): (Vec<_>, Vec<_>) = earlier
-            .pairs
-            .into_iter()
-            .partition(|(kind, pair)| put_back(*kind, pair));
+        pairs: &[(EntityKind, Pair)],
+    ) -> Result<(), SyncError> {
         for chunk in pairs.chunks(LINKS_AT_ONCE) {
             let puts = chunk.iter().map(|(kind, p)| async move {
                 match direction {
@@ -143,66 +143,55 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             });
             futures::future::try_join_all(puts).await?;
         }
+        Ok(())
+    }
+
+    /// The Primary Administrator flags of the users' `pairs`: unlinking, the
+    /// old id gets the new one's; linking again, the old id loses its flag
+    /// where the new one has its own. The old ids whose flag changed.
+    async fn put_back_admins(
+        &self,
+        tenant: &str,
+        direction: Direction,
+        pairs: &[(EntityKind, Pair)],
+    ) -> Result<Vec<String>, SyncError> {
         let admins: HashSet<String> = self
             .store
             .primary_admins(tenant)
             .await?
             .into_iter()
             .collect();
-        let mut moved = Vec::new();
+        let mut changed = Vec::new();
         for (_, pair) in pairs.iter().filter(|(kind, _)| *kind == EntityKind::Users) {
-            let (from, to) = match direction {
-                Direction::Unlink => (&pair.new, &pair.old),
-                Direction::LinkAgain if earlier.admins.contains(&pair.old) => {
-                    (&pair.old, &pair.new)
-                }
-                Direction::LinkAgain => continue,
+            let (old, new) = (admins.contains(&pair.old), admins.contains(&pair.new));
+            let flag = match direction {
+                Direction::Unlink if new && !old => true,
+                Direction::LinkAgain if new && old => false,
+                _ => continue,
             };
-            if admins.contains(from) {
-                // The new holder first: a stop in between leaves two, never none.
-                self.store.set_primary_admin(tenant, to, true).await?;
-                self.store.set_primary_admin(tenant, from, false).await?;
-                moved.push(to.clone());
-            }
+            self.store
+                .set_primary_admin(tenant, &pair.old, flag)
+                .await?;
+            changed.push(pair.old.clone());
         }
-        let done = LinksPutBack {
-            pairs,
-            admins: moved,
-        };
-        Ok((done, left.len()))
+        Ok(changed)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::LinksPutBack;
-    use crate::rekey::{MatchKey, Pair};
-    use oneroster::EntityKind;
-
-    fn pairs(n: usize) -> Vec<(EntityKind, Pair)> {
-        let pair = Pair {
-            old: "a".into(),
-            new: "b".into(),
-            key: MatchKey::ByHand,
-        };
-        vec![(EntityKind::Users, pair); n]
-    }
+    use super::Direction;
 
     #[test]
-    fn words_name_the_pairs_and_the_admins_moved() {
-        assert_eq!(LinksPutBack::default().words("unlinked"), "");
-        let one = LinksPutBack {
-            pairs: pairs(1),
-            admins: Vec::new(),
-        };
-        assert_eq!(one.words("unlinked"), "; 1 re-key pair unlinked");
-        let more = LinksPutBack {
-            pairs: pairs(99),
-            admins: vec!["stu-1".into()],
-        };
+    fn words_name_the_pairs_and_the_admins() {
+        assert_eq!(Direction::Unlink.words(1, &[]), "; 1 re-key pair unlinked");
         assert_eq!(
-            more.words("linked again"),
-            "; 99 re-key pairs linked again (the Primary Administrator flag back on stu-1)"
+            Direction::Unlink.words(99, &["stu-1".into()]),
+            "; 99 re-key pairs unlinked (stu-1 a Primary Administrator again)"
+        );
+        assert_eq!(
+            Direction::LinkAgain.words(2, &["stu-1".into()]),
+            "; 2 re-key pairs linked again (stu-1 no longer a Primary Administrator)"
         );
     }
 }

@@ -326,14 +326,18 @@ async fn a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back<
     let reverted = engine.approve(&revert.run_id, "ops").await.unwrap();
     assert_eq!(reverted.status, RunStatus::Applied, "{}", reverted.message);
     assert!(
-        reverted.message.ends_with(
-            "; 198 re-key pairs unlinked (the Primary Administrator flag back on stu-0001)"
-        ),
+        reverted
+            .message
+            .ends_with("; 198 re-key pairs unlinked (stu-0001 a Primary Administrator again)"),
         "{}",
         reverted.message
     );
     assert!(reverted.warnings.is_empty(), "{:?}", reverted.warnings);
-    assert_eq!(store.primary_admins("d1").await.unwrap(), ["stu-0001"]);
+    // The new id keeps its flag, for a district that sends it again.
+    assert_eq!(
+        store.primary_admins("d1").await.unwrap(),
+        ["new-0001", "stu-0001"]
+    );
     for (kind, old, new) in [
         (EntityKind::Users, "stu-0001", "new-0001"),
         (EntityKind::Enrollments, "en-stu-0001", "en-new-0001"),
@@ -365,7 +369,7 @@ async fn a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back<
     let rekeyed_again = engine.approve(&revert.run_id, "ops").await.unwrap();
     assert!(
         rekeyed_again.message.ends_with(
-            "; 198 re-key pairs linked again (the Primary Administrator flag back on new-0001)"
+            "; 198 re-key pairs linked again (stu-0001 no longer a Primary Administrator)"
         ),
         "{}",
         rekeyed_again.message
@@ -394,9 +398,13 @@ async fn a_forced_revert_leaves_a_rekey_changed_since_linked<S: Store + Platform
     let run = sync(&store, &bench, &t, &three_rekeyed(&full), None).await;
     assert_eq!(run.rekey.as_ref().and_then(|r| r.applied), Some(3));
     // Re-keyed without a person, the old ids stay Primary Administrators;
-    // the district promotes a new id by hand.
+    // an operator moves the flag to the new id by hand.
     store
         .set_primary_admin("d1", "new-0000", true)
+        .await
+        .unwrap();
+    store
+        .set_primary_admin("d1", "stu-0000", false)
         .await
         .unwrap();
     store
@@ -407,21 +415,24 @@ async fn a_forced_revert_leaves_a_rekey_changed_since_linked<S: Store + Platform
     let revert = revert_run(&store, &bench, &run.run_id, true).await;
     assert_eq!(revert.status, RunStatus::Applied, "{}", revert.message);
     assert!(
-        revert.message.ends_with(
-            "; 5 re-key pairs unlinked (the Primary Administrator flag back on stu-0000)"
-        ),
+        revert
+            .message
+            .ends_with("; 5 re-key pairs unlinked (stu-0000 a Primary Administrator again)"),
         "{}",
         revert.message
     );
     assert!(
         revert.warnings.iter().any(|w| w.starts_with(&format!(
-            "1 re-key pair of run {} not put back (links and Primary Administrator flag as they are): changed since the run",
+            "1 re-key pair of run {} not put back (links and Primary Administrator flags as they are): changed since the run",
             run.run_id
         ))),
         "{:?}",
         revert.warnings
     );
-    assert_eq!(store.primary_admins("d1").await.unwrap(), ["stu-0000"]);
+    assert_eq!(
+        store.primary_admins("d1").await.unwrap(),
+        ["new-0000", "stu-0000"]
+    );
     let kept = entity(&store, "d1", EntityKind::Users, "stu-0002").await;
     assert_eq!(kept.rekey.rekeyed_to.as_deref(), Some("new-0002"));
     let unlinked = entity(&store, "d1", EntityKind::Enrollments, "en-stu-0002").await;

@@ -13,7 +13,7 @@ use crate::error::SyncError;
 use crate::plan::read_plan;
 use crate::rekey::Pair;
 use crate::run::RunRecord;
-use crate::store::{Lease, Store};
+use crate::store::{ArchiveInfo, Lease, Store};
 use crate::tenant::TenantState;
 use oneroster::EntityKind;
 use std::collections::{HashMap, HashSet};
@@ -25,7 +25,7 @@ type Pairs = Vec<(EntityKind, Pair)>;
 /// The file of a re-key's pairs, kept with the run applying it.
 const IN_PROGRESS_FILE: &str = "rekey-in-progress.json";
 /// The file of the pairs the run itself applies, kept for its revert.
-pub(crate) const APPLIED_FILE: &str = "rekey-applied.json";
+pub(crate) const REKEY_APPLIED_FILE: &str = "rekey-applied.json";
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Names `pairs` in `state` (written under `lease`) before any of them
@@ -54,7 +54,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     .filter(|(k, p)| !known.contains(&(*k, p.old.clone()))),
             );
         }
-        let applied = self.keep_pairs(run, APPLIED_FILE, pairs)?;
+        let applied = self.keep_pairs(run, REKEY_APPLIED_FILE, pairs)?;
         super::summary_of(run).applied_ref = Some(applied);
         state.rekey_in_progress = Some(self.keep_pairs(run, IN_PROGRESS_FILE, &named)?);
         self.store.put_state(&run.tenant, state, lease).await?;
@@ -105,8 +105,9 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .filter(|(kind, p)| !writes.upserts(*kind, &p.old) && !writes.archives(*kind, &p.new))
             .collect();
         // Whether each id is stored archived, for the records `plan` does not write.
-        let archived = self.archived_states(&run.tenant, &touched).await?;
-        let stored = |kind: EntityKind, id: &str| archived.get(&(kind, id.to_string())).copied();
+        let archives = self.archive_states(&run.tenant, &touched).await?;
+        let stored =
+            |kind: EntityKind, id: &str| archives.get(&(kind, id.to_string())).map(Option::is_some);
         Ok(touched
             .into_iter()
             .filter(|(kind, p)| {
@@ -119,13 +120,13 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .collect())
     }
 
-    /// Whether each record of `pairs` is stored archived (stored ones only).
-    pub(crate) async fn archived_states(
+    /// How each stored record of `pairs` is archived (`None`: active).
+    pub(crate) async fn archive_states(
         &self,
         tenant: &str,
         pairs: &[(EntityKind, Pair)],
-    ) -> Result<HashMap<(EntityKind, String), bool>, SyncError> {
-        let mut archived = HashMap::new();
+    ) -> Result<HashMap<(EntityKind, String), Option<ArchiveInfo>>, SyncError> {
+        let mut archives = HashMap::new();
         for kind in pairs.iter().map(|(k, _)| *k).collect::<HashSet<_>>() {
             let ids: Vec<String> = pairs
                 .iter()
@@ -134,11 +135,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 .collect();
             for chunk in ids.chunks(READ_CHUNK) {
                 for (id, state) in self.store.record_states(tenant, kind, chunk).await? {
-                    archived.insert((kind, id), state.archive.is_some());
+                    archives.insert((kind, id), state.archive);
                 }
             }
         }
-        Ok(archived)
+        Ok(archives)
     }
 
     /// The pairs kept at `reference` by [`Self::keep_pairs`].
