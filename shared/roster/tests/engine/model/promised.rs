@@ -29,6 +29,17 @@ pub(super) struct Stored {
     pub(super) archived: bool,
 }
 
+/// How a delivery's re-keys are paired: not at all (a proposal declined),
+/// by state id alone (as every delivery, and an approval without a
+/// proposal), or as a proposal approved pairs them (by state id, then, where
+/// several share one, by name).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Pairing {
+    None,
+    Exact,
+    Proposed,
+}
+
 /// Each student's sourcedId generation at the SIS: `stu-3`, then after a
 /// re-key `stu-3-k1`, … The state id `S3` stays.
 #[derive(Debug, Clone, Default)]
@@ -220,11 +231,10 @@ impl Model {
     /// hand changes; a rejected row leaves its record as it was (never
     /// archived); an enrollment of a rejected user stands if the store had
     /// the user; what a bulk file leaves out is archived; what a delta
-    /// deletes is archived. With `rekeys`, a student archived and one
-    /// inserted of the same state id, each the only one, are linked, and so
-    /// are their enrollments: whether any were.
-    pub(super) fn apply(&mut self, d: &Delivery, rekeys: bool) -> bool {
-        let linked = rekeys && self.link_rekeys(d);
+    /// deletes is archived. Re-keys are paired as `pairing` says, and their
+    /// enrollments with them: whether any were.
+    pub(super) fn apply(&mut self, d: &Delivery, pairing: Pairing) -> bool {
+        let linked = pairing != Pairing::None && self.link_rekeys(d, pairing);
         self.apply_records(d);
         linked
     }
@@ -276,7 +286,7 @@ impl Model {
     }
 
     /// Links the re-keys `d` makes (before it is applied): whether any.
-    fn link_rekeys(&mut self, d: &Delivery) -> bool {
+    fn link_rekeys(&mut self, d: &Delivery, pairing: Pairing) -> bool {
         let delivered: BTreeSet<&str> = d.upserts.iter().map(|u| u.user.as_str()).collect();
         let archived_by_d = |id: &str| {
             if d.bulk {
@@ -300,8 +310,19 @@ impl Model {
                 .map(|(id, _)| id)
                 .filter(|id| archived_by_d(id))
                 .collect();
-            let [old] = old[..] else { continue };
-            let old = old.clone();
+            // Several of one state id: a proposal pairs the one of the same name.
+            let named: Vec<&String> = match pairing {
+                Pairing::Proposed => old
+                    .iter()
+                    .copied()
+                    .filter(|id| self.users[*id].given == u.given)
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let old = match (&old[..], &named[..]) {
+                ([one], _) | (_, [one]) => (*one).clone(),
+                _ => continue,
+            };
             let (old_en, new_en) = (format!("en-{old}"), format!("en-{}", u.user));
             let en_active = self.enrollments.get(&old_en).is_some_and(|s| !s.archived);
             if en_active && (self.classes || d.bulk) && !self.enrollments.contains_key(&new_en) {
