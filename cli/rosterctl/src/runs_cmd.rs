@@ -356,7 +356,7 @@ pub async fn runs_decide<S: Store>(
     };
     // A plan kept in S3 by a Lambda run is fetched first.
     let fetched = if approve {
-        match prefetch_from_s3(store, artifacts, run_id, |r| r.plan_ref.clone()).await {
+        match prefetch_from_s3(store, artifacts, run_id, false).await {
             Ok(f) => f,
             Err(e) => return failure(json, &e),
         }
@@ -399,7 +399,7 @@ pub async fn runs_revert<S: Store>(
     json: bool,
 ) -> Outcome {
     // Before-images kept in S3 by a Lambda run are fetched first.
-    let fetched = match prefetch_from_s3(store, artifacts, run_id, |r| r.before_ref.clone()).await {
+    let fetched = match prefetch_from_s3(store, artifacts, run_id, true).await {
         Ok(f) => f,
         Err(e) => return failure(json, &e),
     };
@@ -476,29 +476,53 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
     }
 }
 
-/// The run file `file` of run `run_id` names, downloaded when it is kept in
-/// S3 (by a Lambda run), with its temporary file (removed when dropped):
-/// `None` when it is local (or the run is unknown). The files the new run
-/// keeps (its before-images) go where local runs keep theirs (`--runs-dir`),
-/// not to a shared temporary folder.
+/// The run files a decision on `run_id` (or with `revert`, a revert of it)
+/// reads that are kept in S3 (by a Lambda run), downloaded, with their
+/// temporary files (removed when dropped): `None` when there are none (or
+/// the run is unknown). A revert reads the run's before-images and re-key
+/// pairs; an approval its plan, and for a held revert the re-key pairs of
+/// the run it reverts. The files the new run keeps (its before-images) go
+/// where local runs keep theirs (`--runs-dir`), not to a shared temporary
+/// folder.
 async fn prefetch_from_s3<S: Store>(
     store: &S,
     artifacts: &LocalArtifacts,
     run_id: &str,
-    file: impl Fn(&RunRecord) -> Option<String>,
-) -> Result<Option<(Prefetched, TempPath)>, String> {
+    revert: bool,
+) -> Result<Option<(Prefetched, Vec<TempPath>)>, String> {
     let Ok(Some(run)) = store.get_run(run_id).await else {
         return Ok(None);
     };
-    let Some(uri) = file(&run).filter(|r| r.starts_with("s3://")) else {
-        return Ok(None);
+    let (mut refs, reverted) = match revert {
+        true => (vec![run.before_ref.clone()], Some(run)),
+        false => match &run.reverts {
+            Some(id) => (
+                vec![run.plan_ref.clone()],
+                store.get_run(id).await.ok().flatten(),
+            ),
+            None => (vec![run.plan_ref.clone()], None),
+        },
     };
-    let local = fetch_s3(&uri).await?;
-    let prefetched = Prefetched::new(
-        vec![(uri, local.to_path_buf())],
-        artifacts.dir().to_path_buf(),
-    );
-    Ok(Some((prefetched, local)))
+    if let Some(reverted) = reverted {
+        refs.push(reverted.rekey.and_then(|r| r.applied_ref));
+        refs.push(reverted.unlinked_ref);
+    }
+    let uris: Vec<String> = refs
+        .into_iter()
+        .flatten()
+        .filter(|r| r.starts_with("s3://"))
+        .collect();
+    if uris.is_empty() {
+        return Ok(None);
+    }
+    let (mut files, mut temps) = (Vec::new(), Vec::new());
+    for uri in uris {
+        let local = fetch_s3(&uri).await?;
+        files.push((uri, local.to_path_buf()));
+        temps.push(local);
+    }
+    let prefetched = Prefetched::new(files, artifacts.dir().to_path_buf());
+    Ok(Some((prefetched, temps)))
 }
 
 /// Downloads a run file kept in S3 (a held plan, before-images) with the

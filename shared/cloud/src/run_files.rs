@@ -1,7 +1,8 @@
-//! A Lambda run's files kept in S3: the held plan (for `runs approve`) and
-//! the applied run's before-images (for `runs revert` and history) leave the
-//! function's `/tmp` for `s3://{bucket}/{folder}`, and the run record points
-//! at them. Shared by csv-ingest and oneroster-pull.
+//! A Lambda run's files kept in S3: the held plan (for `runs approve`), the
+//! applied run's before-images (for `runs revert` and history) and its
+//! re-key files leave the function's `/tmp` for `s3://{bucket}/{folder}`,
+//! and the run record points at them. Shared by csv-ingest and
+//! oneroster-pull.
 
 use crate::s3::{self, S3Uri};
 use crate::Failure;
@@ -15,9 +16,15 @@ pub const BEFORE_IMAGES_TAG: &str = "roster-file=before-images";
 /// The name of a held run's plan in S3.
 pub const PLAN_FILE: &str = "plan.jsonl";
 
-/// Uploads `run`'s local held plan and before-images (those that exist) to
-/// `s3://{bucket}/{folder}` (`folder` ends with `/`) and points `plan_ref`
-/// and `before_ref` at the copies. The before-images are tagged
+/// The name in S3 of a held run's proposed re-key (for `runs show|approve
+/// --rekey`).
+pub const REKEY_MAPPING_FILE: &str = "rekey.csv";
+/// The name in S3 of the re-key pairs a run applied (for `runs revert`).
+pub const REKEY_APPLIED_FILE: &str = "rekey-applied.json";
+
+/// Uploads `run`'s local held plan, before-images and re-key files (those
+/// that exist) to `s3://{bucket}/{folder}` (`folder` ends with `/`) and
+/// points the run's references at the copies. The before-images are tagged
 /// [`BEFORE_IMAGES_TAG`]. The caller stores the run record.
 pub async fn keep_in_s3(
     client: &aws_sdk_s3::Client,
@@ -25,15 +32,32 @@ pub async fn keep_in_s3(
     folder: &str,
     run: &mut RunRecord,
 ) -> Result<(), Failure> {
-    if let Some(plan) = local_file(&run.plan_ref) {
-        let key = format!("{folder}{PLAN_FILE}");
-        s3::put_file(client, bucket, &key, &plan).await?;
-        run.plan_ref = Some(uri(bucket, key));
+    let images = roster::before::BEFORE_FILE;
+    keep_one(client, (bucket, folder), PLAN_FILE, None, &mut run.plan_ref).await?;
+    let tag = Some(BEFORE_IMAGES_TAG);
+    keep_one(client, (bucket, folder), images, tag, &mut run.before_ref).await?;
+    if let Some(rekey) = run.rekey.as_mut() {
+        let mapping = &mut rekey.mapping_ref;
+        keep_one(client, (bucket, folder), REKEY_MAPPING_FILE, None, mapping).await?;
+        let applied = &mut rekey.applied_ref;
+        keep_one(client, (bucket, folder), REKEY_APPLIED_FILE, None, applied).await?;
     }
-    if let Some(images) = local_file(&run.before_ref) {
-        let key = format!("{folder}{}", roster::before::BEFORE_FILE);
-        s3::put_file_tagged(client, bucket, &key, &images, Some(BEFORE_IMAGES_TAG)).await?;
-        run.before_ref = Some(uri(bucket, key));
+    Ok(())
+}
+
+/// Uploads the local run file `reference` names, if it exists, as `name`
+/// in the folder (tagged `tag`), and points `reference` at the copy.
+async fn keep_one(
+    client: &aws_sdk_s3::Client,
+    (bucket, folder): (&str, &str),
+    name: &str,
+    tag: Option<&str>,
+    reference: &mut Option<String>,
+) -> Result<(), Failure> {
+    if let Some(file) = local_file(reference) {
+        let key = format!("{folder}{name}");
+        s3::put_file_tagged(client, bucket, &key, &file, tag).await?;
+        *reference = Some(uri(bucket, key));
     }
     Ok(())
 }

@@ -104,7 +104,8 @@ impl Artifacts for LocalArtifacts {
 }
 
 /// Run files fetched beforehand (a held plan downloaded from S3): the engine
-/// reads them by their references; new files go to a scratch folder.
+/// reads them by their references (local ones as they are); new files go
+/// to a scratch folder.
 pub struct Prefetched {
     files: Vec<(String, PathBuf)>,
     scratch: PathBuf,
@@ -137,11 +138,15 @@ impl Artifacts for Prefetched {
         Ok(path.display().to_string())
     }
 
+    /// A fetched file, or a local file as it is (another run's, kept on
+    /// this machine).
     fn fetch(&self, reference: &str) -> std::io::Result<PathBuf> {
+        let local = Some(PathBuf::from(reference)).filter(|p| p.is_file());
         self.files
             .iter()
             .find(|(r, _)| r == reference)
             .map(|(_, p)| p.clone())
+            .or(local.filter(|_| !reference.starts_with("s3://")))
             .ok_or_else(|| {
                 std::io::Error::new(
                     std::io::ErrorKind::NotFound,

@@ -125,6 +125,79 @@ async fn before_images_kept_in_s3_are_fetched_for_a_revert() {
     assert_eq!(reverted["counts"]["users"]["unarchived"], 3);
 }
 
+/// Moves the local run file `reference` (relative to `d` or absolute) to
+/// `bucket` under `key`, as csv-ingest keeps it: its S3 URI.
+async fn move_to_s3(d: &Path, reference: &str, bucket: &str, key: &str) -> String {
+    let local = d.join(reference);
+    testkit::s3_client()
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(std::fs::read(&local).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+    std::fs::remove_file(&local).unwrap();
+    format!("s3://{bucket}/{key}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rekey_kept_in_s3_is_unlinked_by_its_revert() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        rosterctl(d, &["generate", "--students", "40", "--out", "district"]).0,
+        0
+    );
+    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
+    // Two students under new sourcedIds, identifiers and state ids kept.
+    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
+        let path = d.join("district").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("stu-000001", "new-000001")
+            .replace("stu-000002", "new-000002");
+        std::fs::write(&path, text).unwrap();
+    }
+    let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let change: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let run_id = change["run_id"].as_str().unwrap().to_string();
+    assert_eq!(change["rekey"]["applied"], 2, "{change}");
+
+    // The run's files in S3, as a function keeps them.
+    let bucket = testkit::unique("runs");
+    let s3 = testkit::s3_client();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let mut run = store.get_run(&run_id).await.unwrap().unwrap();
+    let folder = format!("processed/t1/{run_id}");
+    let images = run.before_ref.clone().unwrap();
+    run.before_ref =
+        Some(move_to_s3(d, &images, &bucket, &format!("{folder}/before.jsonl.gz")).await);
+    let rekey = run.rekey.as_mut().unwrap();
+    let pairs = rekey.applied_ref.clone().unwrap();
+    let key = format!("{folder}/rekey-applied.json");
+    rekey.applied_ref = Some(move_to_s3(d, &pairs, &bucket, &key).await);
+    store.put_run(&run).await.unwrap();
+    drop(store);
+
+    let (code, out) = rosterctl(d, &["runs", "revert", &run_id, "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let reverted: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(reverted["status"], "applied", "{reverted}");
+    let message = reverted["message"].as_str().unwrap();
+    assert!(message.contains("re-key pairs unlinked"), "{message}");
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let old = store
+        .get_entity("t1", oneroster::EntityKind::Users, "stu-000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(old.archive.is_none(), "the old record is back");
+    assert_eq!(old.rekey.rekeyed_to, None, "and unlinked");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_file_is_fetched_to_a_private_temporary_file_removed_after_use() {
     use std::os::unix::fs::PermissionsExt;

@@ -978,3 +978,50 @@ async fn a_delivery_paused_by_the_default_window_is_applied_when_it_ends() {
         .unwrap();
     assert_eq!(out[0].outcome, "applied", "{out:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rekey_applied_keeps_its_pairs_in_s3_for_a_revert() {
+    let world = World::new().await;
+    world.tenant("d1").await;
+    let folder = world.district("district", 60);
+    let event = world
+        .put_file("inbound/d1/first.zip", &world.zip_of(&folder))
+        .await;
+    assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "applied");
+    // Two students under new sourcedIds, their identifiers and state ids kept.
+    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
+        let path = folder.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("stu-000001", "new-000001")
+            .replace("stu-000002", "new-000002");
+        std::fs::write(&path, text).unwrap();
+    }
+    let event = world
+        .put_file("inbound/d1/rekeyed.zip", &world.zip_of(&folder))
+        .await;
+    let out = handle(&world, event).await.unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    let run_id = out[0].run_id.clone().unwrap();
+    let run = world.ingest.store.get_run(&run_id).await.unwrap().unwrap();
+    let rekey = run.rekey.expect("the re-key is applied");
+    assert_eq!(rekey.applied, Some(2));
+    let folder = format!("s3://{}/processed/d1/{run_id}/", world.bucket);
+    assert_eq!(
+        rekey.applied_ref,
+        Some(format!("{folder}rekey-applied.json"))
+    );
+    assert_eq!(rekey.mapping_ref, Some(format!("{folder}rekey.csv")));
+    let keys = world.keys(&format!("processed/d1/{run_id}/")).await;
+    for file in ["rekey-applied.json", "rekey.csv"] {
+        assert!(
+            keys.contains(&format!("processed/d1/{run_id}/{file}")),
+            "{keys:?}"
+        );
+    }
+    assert_eq!(
+        world.scratch_left(),
+        Vec::<String>::new(),
+        "nothing in /tmp"
+    );
+}
