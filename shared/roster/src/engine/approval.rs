@@ -104,6 +104,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         }
         let proposed = run.rekey.as_ref().is_some_and(|r| r.mapping_ref.is_some());
         let rekeyed = match chosen {
+            // An empty mapping declines every pair.
+            Some(chosen) if chosen.is_empty() && resumed.is_empty() => None,
             Some(chosen) => Some(self.rekeyed_plan(run, &plan, &chosen, resumed).await?),
             // A proposal declined: only a re-key stopped part way carries on.
             None if proposed && resumed.is_empty() => None,

@@ -305,7 +305,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     .set_primary_admin(tenant, &pair.old, false)
                     .await?;
             } else {
-                unmoved.push(format!("user {} (now {}) was a Primary Administrator and was re-keyed without a person: promote the new id (`rosterctl admins promote`)", pair.old, pair.new));
+                unmoved.push(format!("user {} (now {}) was a Primary Administrator and was re-keyed by exact keys, which move no flag: promote the new id (`rosterctl admins promote`)", pair.old, pair.new));
             }
         }
         run.warnings.extend(unmoved);

@@ -185,24 +185,29 @@ async fn an_old_school_part_is_not_applied_after_a_newer_delivery<S: Store + Pla
         .is_none());
 }
 
-async fn a_school_part_rekeyed_by_state_id_carries_on_when_approved<S: Store + PlatformEdits>(
-    store: S,
-) {
-    let bench = Bench::new();
-    let t = tenant(&store, "d1").await;
+/// A district with state ids whose school s3's SIS gives its 40 students new
+/// sourcedIds (state ids kept), synced: the part of s3 held apart.
+async fn a_rekeyed_school_held_apart<S: Store>(store: &S, bench: &Bench) -> String {
+    let t = tenant(store, "d1").await;
     let mut full = twelve_schools();
     for (i, s) in full.students.iter_mut().enumerate() {
         s.state_id = Some(format!("S{i}"));
     }
-    sync(&store, &bench, &t, &full, None).await;
-    // School s3's SIS gives its 40 students new sourcedIds (state ids kept).
+    sync(store, bench, &t, &full, None).await;
     let mut rekeyed = full.clone();
     for s in rekeyed.students.iter_mut().filter(|s| s.class % 12 == 2) {
         s.id = s.id.replace("stu-", "new-");
     }
-    let run = sync(&store, &bench, &t, &rekeyed, None).await;
+    let run = sync(store, bench, &t, &rekeyed, None).await;
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
-    let held_id = run.held_apart.expect("the part of s3 is held apart");
+    run.held_apart.expect("the part of s3 is held apart")
+}
+
+async fn a_school_part_rekeyed_by_state_id_carries_on_when_approved<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let held_id = a_rekeyed_school_held_apart(&store, &bench).await;
     let approved = Engine::new(&store, &bench.artifacts)
         .approve(&held_id, "ops")
         .await
@@ -228,8 +233,32 @@ async fn a_school_part_rekeyed_by_state_id_carries_on_when_approved<S: Store + P
     );
 }
 
+async fn a_school_part_approved_with_an_empty_mapping_pairs_no_one<S: Store + PlatformEdits>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let held_id = a_rekeyed_school_held_apart(&store, &bench).await;
+    let approved = Engine::new(&store, &bench.artifacts)
+        .approve_with(
+            &held_id,
+            "ops",
+            roster::engine::RekeyChoice::Mapping(Vec::new()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Applied, "{}", approved.message);
+    assert!(!approved.message.contains("re-key"), "{}", approved.message);
+    let old = entity(&store, "d1", EntityKind::Users, "stu-0002").await;
+    assert_eq!(
+        old.archive.as_ref().and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Absent)
+    );
+    assert_eq!(old.rekey.rekeyed_to, None);
+}
+
 conformance!(
     a_school_part_rekeyed_by_state_id_carries_on_when_approved,
+    a_school_part_approved_with_an_empty_mapping_pairs_no_one,
     an_old_school_part_is_not_applied_after_a_newer_delivery,
     a_dropped_school_is_held_apart_and_approving_applies_only_it,
     a_discarded_school_part_leaves_the_school_as_it_was,
