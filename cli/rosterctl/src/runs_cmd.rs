@@ -493,33 +493,34 @@ async fn prefetch_from_s3<S: Store>(
     let Ok(Some(run)) = store.get_run(run_id).await else {
         return Ok(None);
     };
-    let (mut refs, reverted) = match revert {
-        true => (vec![run.before_ref.clone()], Some(run)),
+    let (refs, reverted) = match revert {
+        true => (run.before_ref.clone(), Some(run)),
         false => match &run.reverts {
-            Some(id) => (
-                vec![run.plan_ref.clone()],
-                store.get_run(id).await.ok().flatten(),
-            ),
-            None => (vec![run.plan_ref.clone()], None),
+            Some(id) => {
+                let reverted = store.get_run(id).await.map_err(|e| e.to_string())?;
+                (run.plan_ref.clone(), reverted)
+            }
+            None => (run.plan_ref.clone(), None),
         },
     };
-    if let Some(reverted) = reverted {
-        refs.push(reverted.rekey.and_then(|r| r.applied_ref));
-        refs.push(reverted.unlinked_ref);
-    }
-    let uris: Vec<String> = refs
-        .into_iter()
-        .flatten()
-        .filter(|r| r.starts_with("s3://"))
-        .collect();
-    if uris.is_empty() {
-        return Ok(None);
-    }
+    let in_s3 = |r: &Option<String>| r.clone().filter(|r| r.starts_with("s3://"));
     let (mut files, mut temps) = (Vec::new(), Vec::new());
-    for uri in uris {
+    // The plan or before-images must be there; the re-key pairs may be gone
+    // (the revert then warns and leaves the links).
+    if let Some(uri) = in_s3(&refs) {
         let local = fetch_s3(&uri).await?;
         files.push((uri, local.to_path_buf()));
         temps.push(local);
+    }
+    if let Some(uri) = reverted.and_then(|r| in_s3(&r.rekey.and_then(|k| k.applied_ref))) {
+        let s3 = cloud::s3_client(&cloud::sdk_config().await);
+        if let Some(local) = download_run_file(&s3, &uri).await? {
+            files.push((uri, local.to_path_buf()));
+            temps.push(local);
+        }
+    }
+    if files.is_empty() {
+        return Ok(None);
     }
     let prefetched = Prefetched::new(files, artifacts.dir().to_path_buf());
     Ok(Some((prefetched, temps)))

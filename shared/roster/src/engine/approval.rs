@@ -96,7 +96,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let plan = self.artifacts.fetch(&plan_ref)?;
         self.recheck(&run.tenant, &plan).await?;
         let chosen = self.rekey_pairs(run, rekey)?;
-        let resumed = self.resumed_pairs(run, &state, &plan).await?;
+        // A revert pairs no one: it puts links back itself (`finish_revert`).
+        let revert = run.reverts.is_some();
+        let resumed = match revert {
+            true => Vec::new(),
+            false => self.resumed_pairs(run, &state, &plan).await?,
+        };
         // Only a re-key the person chose moves a Primary Administrator.
         let move_admins = chosen.is_some();
         if !move_admins && !resumed.is_empty() {
@@ -110,6 +115,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             // A proposal declined: only a re-key stopped part way carries on.
             None if proposed && resumed.is_empty() => None,
             None if proposed => Some(self.rekeyed_plan(run, &plan, &[], resumed).await?),
+            None if revert => None,
             // Nothing proposed (a school part held apart, a run held for
             // another reason): the exact pairs, as the run unheld applies them.
             None => self.exact_rekeys(run, &plan, resumed).await?,
@@ -122,7 +128,9 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             }
             None => (plan, None),
         };
-        state.rekey_in_progress = None;
+        if !revert {
+            state.rekey_in_progress = None;
+        }
         // Apply under the approver's lease, writing as the held run.
         let tenant = run.tenant.clone();
         let written = self.apply_with_images(&tenant, lease, run, &plan).await?;

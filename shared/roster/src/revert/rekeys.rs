@@ -1,11 +1,12 @@
 //! A revert puts a re-key's links back as they were before the run it
 //! reverts. Of a run that applied a re-key: each pair the revert put back
-//! (the old record active again, the new one archived by the revert) is
-//! unlinked, and where the new id is a Primary Administrator the old id is
-//! one again (the new keeps its flag, for a district that sends the new
-//! ids again). Of such a revert: the pairs it unlinked are linked again
-//! where the records are re-keyed again, and the old id's flag is cleared
-//! where the new id still has its own.
+//! (the old record active again, the new one archived by a revert: this
+//! one, or an earlier attempt of it) is unlinked; and wherever the old
+//! record is active again and the new one archived holding the Primary
+//! Administrator flag, the old id is given the flag (the new keeps its own,
+//! for a district that sends the new ids again). Of such a revert: the
+//! pairs it unlinked are linked again where the records are re-keyed again,
+//! and an old id's flag moves to the new id.
 
 use crate::artifacts::Artifacts;
 use crate::engine::{record_applied, summary_of, Engine, LINKS_AT_ONCE, REKEY_APPLIED_FILE};
@@ -20,7 +21,7 @@ use std::collections::HashSet;
 const UNLINKED_FILE: &str = "rekey-unlinked.json";
 
 /// Which way a revert puts a re-key's links.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Direction {
     /// The revert of a re-key.
     Unlink,
@@ -28,15 +29,14 @@ enum Direction {
     LinkAgain,
 }
 
+/// A stored record's archive: `None` when not stored, `Some(None)` active.
+type Archive<'a> = Option<Option<&'a ArchiveInfo>>;
+
 impl Direction {
     /// Whether a pair's records are as this revert puts them: the old one
     /// active and the new one archived by a revert (unlinking), or the old
     /// one archived `rekeyed` and the new one active (linking again).
-    fn put_back(
-        self,
-        old: Option<&Option<ArchiveInfo>>,
-        new: Option<&Option<ArchiveInfo>>,
-    ) -> bool {
+    fn put_back(self, old: Archive, new: Archive) -> bool {
         match (self, old, new) {
             (Direction::Unlink, Some(None), Some(Some(new))) => new.by == ArchivedBy::Revert,
             (Direction::LinkAgain, Some(Some(old)), Some(None)) => {
@@ -46,71 +46,76 @@ impl Direction {
         }
     }
 
-    /// "; 3 re-key pairs unlinked (stu-1 a Primary Administrator again)".
+    /// "; 3 re-key pairs unlinked; stu-1 a Primary Administrator again", or
+    /// nothing.
     fn words(self, pairs: usize, admins: &[String]) -> String {
         let s = if pairs == 1 { "" } else { "s" };
         let (done, flag) = match self {
             Direction::Unlink => ("unlinked", "a Primary Administrator again"),
-            Direction::LinkAgain => ("linked again", "no longer a Primary Administrator"),
+            Direction::LinkAgain => ("linked again", "a Primary Administrator under the new id"),
         };
-        let admins = match admins {
-            [] => String::new(),
-            ids => format!(" ({} {flag})", ids.join(", ")),
-        };
-        format!("; {pairs} re-key pair{s} {done}{admins}")
+        let mut words = String::new();
+        if pairs > 0 {
+            words += &format!("; {pairs} re-key pair{s} {done}");
+        }
+        if !admins.is_empty() {
+            words += &format!("; {} {flag}", admins.join(", "));
+        }
+        words
+    }
+
+    /// Whether the flag of a users' pair follows the records: unlinking,
+    /// wherever the old record is active and the new one archived, whatever
+    /// became of the link; linking again, where the pair is linked again.
+    fn moves_flag(self, old: Archive, new: Archive) -> bool {
+        match self {
+            Direction::Unlink => matches!((old, new), (Some(None), Some(Some(_)))),
+            Direction::LinkAgain => self.put_back(old, new),
+        }
     }
 }
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Puts the links of the re-key `original` applied, or its revert
     /// unlinked, back as they were before `original`, where `run` (its
-    /// revert) put the records back; a pair changed since is left, with a
-    /// warning. Keeps the pairs it changed with `run`, for `run`'s own
-    /// revert. The words for `run`'s message.
+    /// revert) put the records back, and the Primary Administrator flags
+    /// with them; a pair changed since is left, with a warning. Keeps the
+    /// pairs it changed with `run`, for `run`'s own revert. The words for
+    /// `run`'s message.
     pub(crate) async fn put_back_rekey_links(
         &self,
         run: &mut RunRecord,
         original: &RunRecord,
     ) -> Result<String, SyncError> {
-        let rekey = original.rekey.as_ref();
-        let (direction, reference) = match (
-            rekey.and_then(|r| r.applied_ref.as_ref()),
-            &original.unlinked_ref,
-        ) {
-            (Some(applied), _) => (Direction::Unlink, applied),
-            (None, Some(unlinked)) => (Direction::LinkAgain, unlinked),
-            (None, None) => {
-                if rekey.is_some_and(|r| r.applied.is_some()) {
-                    run.warnings.push(format!("run {} applied a re-key before its pairs were kept: its links are left as they are; promote a Primary Administrator by hand if one was re-keyed (`rosterctl admins promote`)", original.run_id));
-                }
-                return Ok(String::new());
-            }
-        };
-        let pairs: Vec<(EntityKind, Pair)> = match self.read_pairs(reference) {
-            Ok(pairs) => pairs,
-            Err(e) => {
-                run.warnings.push(format!("the re-key pairs of run {} ({reference}) could not be read ({e}): their links, and a Primary Administrator moved with them, are left as they are", original.run_id));
-                return Ok(String::new());
-            }
+        let Some((direction, pairs)) = self.pairs_to_put_back(run, original) else {
+            return Ok(String::new());
         };
         let archives = self.archive_states(&run.tenant, &pairs).await?;
-        let state = |kind: EntityKind, id: &str| archives.get(&(kind, id.to_string()));
+        let state =
+            |kind: EntityKind, id: &str| archives.get(&(kind, id.to_string())).map(Option::as_ref);
+        let flagged: Vec<&Pair> = pairs
+            .iter()
+            .filter(|(kind, _)| *kind == EntityKind::Users)
+            .filter(|(kind, p)| direction.moves_flag(state(*kind, &p.old), state(*kind, &p.new)))
+            .map(|(_, p)| p)
+            .collect();
         let (done, left): (Vec<_>, Vec<_>) = pairs
-            .into_iter()
+            .iter()
+            .cloned()
             .partition(|(kind, p)| direction.put_back(state(*kind, &p.old), state(*kind, &p.new)));
         if !left.is_empty() {
             let (n, s) = (left.len(), if left.len() == 1 { "" } else { "s" });
             run.warnings.push(format!(
-                "{n} re-key pair{s} of run {} not put back (links and Primary Administrator flags as they are): changed since the run",
+                "{n} re-key pair{s} of run {} not put back (their links as they are): changed since the run",
                 original.run_id
             ));
         }
-        if done.is_empty() {
-            return Ok(String::new());
-        }
         self.relink(&run.tenant, direction, &done).await?;
-        let admins = self.put_back_admins(&run.tenant, direction, &done).await?;
+        let admins = self
+            .put_back_admins(&run.tenant, direction, &flagged)
+            .await?;
         match direction {
+            _ if done.is_empty() => {}
             Direction::Unlink => {
                 run.unlinked_ref = Some(self.keep_pairs(run, UNLINKED_FILE, &done)?)
             }
@@ -124,7 +129,36 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         Ok(direction.words(done.len(), &admins))
     }
 
-    /// Unlinks (or links again) `pairs`, 16 at a time.
+    /// Which way `run`, the revert of `original`, puts re-key links, and
+    /// the pairs; `None` (with a warning when something was lost) when
+    /// there are none.
+    fn pairs_to_put_back(
+        &self,
+        run: &mut RunRecord,
+        original: &RunRecord,
+    ) -> Option<(Direction, Vec<(EntityKind, Pair)>)> {
+        let rekey = original.rekey.as_ref();
+        let applied = rekey.and_then(|r| r.applied_ref.as_ref());
+        let (direction, reference) = match (applied, &original.unlinked_ref) {
+            (Some(applied), _) => (Direction::Unlink, applied),
+            (None, Some(unlinked)) => (Direction::LinkAgain, unlinked),
+            (None, None) => {
+                if rekey.is_some_and(|r| r.applied.is_some()) {
+                    run.warnings.push(format!("run {} applied a re-key before its pairs were kept: its links are left as they are; promote a Primary Administrator by hand if one was re-keyed (`rosterctl admins promote`)", original.run_id));
+                }
+                return None;
+            }
+        };
+        match self.read_pairs(reference) {
+            Ok(pairs) => Some((direction, pairs)),
+            Err(e) => {
+                run.warnings.push(format!("the re-key pairs of run {} ({reference}) could not be read ({e}): their links, and a Primary Administrator moved with them, are left as they are", original.run_id));
+                None
+            }
+        }
+    }
+
+    /// Unlinks (or links again) `pairs`, [`LINKS_AT_ONCE`] at a time.
     async fn relink(
         &self,
         tenant: &str,
@@ -146,14 +180,15 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         Ok(())
     }
 
-    /// The Primary Administrator flags of the users' `pairs`: unlinking, the
-    /// old id gets the new one's; linking again, the old id loses its flag
-    /// where the new one has its own. The old ids whose flag changed.
+    /// The Primary Administrator flags of the users' `pairs`: unlinking,
+    /// the old id gets the new one's flag (the new keeps it); linking
+    /// again, the old id's flag moves to the new id. The old ids whose flag
+    /// changed.
     async fn put_back_admins(
         &self,
         tenant: &str,
         direction: Direction,
-        pairs: &[(EntityKind, Pair)],
+        pairs: &[&Pair],
     ) -> Result<Vec<String>, SyncError> {
         let admins: HashSet<String> = self
             .store
@@ -162,16 +197,25 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .into_iter()
             .collect();
         let mut changed = Vec::new();
-        for (_, pair) in pairs.iter().filter(|(kind, _)| *kind == EntityKind::Users) {
+        for pair in pairs {
             let (old, new) = (admins.contains(&pair.old), admins.contains(&pair.new));
-            let flag = match direction {
-                Direction::Unlink if new && !old => true,
-                Direction::LinkAgain if new && old => false,
+            match direction {
+                Direction::Unlink if new && !old => {
+                    self.store
+                        .set_primary_admin(tenant, &pair.old, true)
+                        .await?;
+                }
+                Direction::LinkAgain if old => {
+                    // The new holder first: a stop in between leaves two, never none.
+                    self.store
+                        .set_primary_admin(tenant, &pair.new, true)
+                        .await?;
+                    self.store
+                        .set_primary_admin(tenant, &pair.old, false)
+                        .await?;
+                }
                 _ => continue,
-            };
-            self.store
-                .set_primary_admin(tenant, &pair.old, flag)
-                .await?;
+            }
             changed.push(pair.old.clone());
         }
         Ok(changed)
@@ -184,14 +228,19 @@ mod tests {
 
     #[test]
     fn words_name_the_pairs_and_the_admins() {
+        assert_eq!(Direction::Unlink.words(0, &[]), "");
         assert_eq!(Direction::Unlink.words(1, &[]), "; 1 re-key pair unlinked");
         assert_eq!(
             Direction::Unlink.words(99, &["stu-1".into()]),
-            "; 99 re-key pairs unlinked (stu-1 a Primary Administrator again)"
+            "; 99 re-key pairs unlinked; stu-1 a Primary Administrator again"
+        );
+        assert_eq!(
+            Direction::Unlink.words(0, &["stu-1".into()]),
+            "; stu-1 a Primary Administrator again"
         );
         assert_eq!(
             Direction::LinkAgain.words(2, &["stu-1".into()]),
-            "; 2 re-key pairs linked again (stu-1 no longer a Primary Administrator)"
+            "; 2 re-key pairs linked again; stu-1 a Primary Administrator under the new id"
         );
     }
 }

@@ -328,7 +328,7 @@ async fn a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back<
     assert!(
         reverted
             .message
-            .ends_with("; 198 re-key pairs unlinked (stu-0001 a Primary Administrator again)"),
+            .ends_with("; 198 re-key pairs unlinked; stu-0001 a Primary Administrator again"),
         "{}",
         reverted.message
     );
@@ -363,13 +363,18 @@ async fn a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back<
         .expect("the old id is known");
     assert_eq!((found.sourced_id.as_str(), followed), ("stu-0001", false));
 
-    // Reverting the revert re-keys again: linked, the flag moved forward.
+    // An operator tidies the archived id's flag away; reverting the revert
+    // re-keys again: linked, the flag moved forward.
+    store
+        .set_primary_admin("d1", "new-0001", false)
+        .await
+        .unwrap();
     let revert = revert_run(&store, &bench, &reverted.run_id, false).await;
     assert_eq!(revert.status, RunStatus::Held, "{}", revert.message);
     let rekeyed_again = engine.approve(&revert.run_id, "ops").await.unwrap();
     assert!(
         rekeyed_again.message.ends_with(
-            "; 198 re-key pairs linked again (stu-0001 no longer a Primary Administrator)"
+            "; 198 re-key pairs linked again; stu-0001 a Primary Administrator under the new id"
         ),
         "{}",
         rekeyed_again.message
@@ -417,13 +422,13 @@ async fn a_forced_revert_leaves_a_rekey_changed_since_linked<S: Store + Platform
     assert!(
         revert
             .message
-            .ends_with("; 5 re-key pairs unlinked (stu-0000 a Primary Administrator again)"),
+            .ends_with("; 5 re-key pairs unlinked; stu-0000 a Primary Administrator again"),
         "{}",
         revert.message
     );
     assert!(
         revert.warnings.iter().any(|w| w.starts_with(&format!(
-            "1 re-key pair of run {} not put back (links and Primary Administrator flags as they are): changed since the run",
+            "1 re-key pair of run {} not put back (their links as they are): changed since the run",
             run.run_id
         ))),
         "{:?}",
@@ -486,6 +491,44 @@ async fn a_rekey_past_its_deadline_links_part_and_continues<S: Store + PlatformE
     }
 }
 
+async fn a_forced_revert_gives_the_flag_back_where_the_new_record_was_archived_since<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    let bench = Bench::new();
+    let t = tenant(&store, "d1").await;
+    let (_, held) = held_rekey(&store, &bench, &t).await;
+    let engine = Engine::new(&store, &bench.artifacts);
+    let approved = engine
+        .approve_with(&held.run_id, "ops", RekeyChoice::Proposed)
+        .await
+        .unwrap();
+    // The new record of the Primary Administrator is archived by hand since.
+    store
+        .archive_by_hand("d1", EntityKind::Users, "new-0001", chrono::Utc::now())
+        .await
+        .unwrap();
+    let revert = revert_run(&store, &bench, &approved.run_id, true).await;
+    let reverted = engine.approve(&revert.run_id, "ops").await.unwrap();
+    assert_eq!(reverted.status, RunStatus::Applied, "{}", reverted.message);
+    assert!(
+        reverted
+            .message
+            .ends_with("; 197 re-key pairs unlinked; stu-0001 a Primary Administrator again"),
+        "{}",
+        reverted.message
+    );
+    // Its link is not the revert's to undo; the flag follows the records.
+    let old = entity(&store, "d1", EntityKind::Users, "stu-0001").await;
+    assert!(old.archive.is_none());
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-0001"));
+    assert_eq!(
+        store.primary_admins("d1").await.unwrap(),
+        ["new-0001", "stu-0001"]
+    );
+}
+
 conformance!(
     a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
     a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
@@ -494,4 +537,5 @@ conformance!(
     a_revert_of_an_approved_rekey_unlinks_it_and_gives_the_admin_back,
     a_forced_revert_leaves_a_rekey_changed_since_linked,
     a_rekey_past_its_deadline_links_part_and_continues,
+    a_forced_revert_gives_the_flag_back_where_the_new_record_was_archived_since,
 );
