@@ -273,8 +273,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         move_admins: bool,
     ) -> Result<(), SyncError> {
         let tenant = run.tenant.as_str();
+        // In one order every time: what an invocation linked comes first in
+        // the next, which passes over it.
+        let mut ordered: Vec<&(EntityKind, Pair)> = pairs.iter().collect();
+        ordered.sort_by(|(a, p), (b, q)| (a, &p.old).cmp(&(b, &q.old)));
         let mut linked = 0;
-        for chunk in pairs.chunks(LINKS_AT_ONCE) {
+        for chunk in ordered.chunks(LINKS_AT_ONCE) {
             // As the writes: past the deadline, nothing after the first chunk
             // that linked; the next invocation passes over what is linked.
             if linked > 0 && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
