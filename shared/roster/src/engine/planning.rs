@@ -213,12 +213,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         run: &mut RunRecord,
         archives: Vec<(EntityKind, Vec<PlannedWrite>)>,
     ) -> Result<Vec<PlannedWrite>, SyncError> {
-        let admins: HashSet<String> = self
-            .store
-            .primary_admins(tenant)
-            .await?
-            .into_iter()
-            .collect();
+        let admins = self.primary_admin_set(tenant).await?;
         let ordered: Vec<PlannedWrite> = archives
             .into_iter()
             .rev()

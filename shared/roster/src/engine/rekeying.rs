@@ -290,23 +290,14 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             let done = futures::future::try_join_all(links).await?;
             linked += done.into_iter().filter(|wrote| *wrote).count();
         }
-        let admins: HashSet<String> = self
-            .store
-            .primary_admins(tenant)
-            .await?
-            .into_iter()
-            .collect();
+        let admins = self.primary_admin_set(tenant).await?;
         let mut unmoved = Vec::new();
         for (_, pair) in pairs
             .iter()
             .filter(|(kind, p)| *kind == EntityKind::Users && admins.contains(&p.old))
         {
             if move_admins {
-                self.store
-                    .set_primary_admin(tenant, &pair.new, true)
-                    .await?;
-                self.store
-                    .set_primary_admin(tenant, &pair.old, false)
+                self.move_primary_admin(tenant, &pair.old, &pair.new)
                     .await?;
             } else {
                 unmoved.push(format!("user {} (now {}) was a Primary Administrator and was re-keyed by exact keys, which move no flag: promote the new id (`rosterctl admins promote`)", pair.old, pair.new));
@@ -314,6 +305,32 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         }
         run.warnings.extend(unmoved);
         Ok(())
+    }
+
+    /// Moves the Primary Administrator flag from `from` to `to`, `to`
+    /// first: a stop in between leaves two, never none.
+    pub(crate) async fn move_primary_admin(
+        &self,
+        tenant: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<(), SyncError> {
+        self.store.set_primary_admin(tenant, to, true).await?;
+        self.store.set_primary_admin(tenant, from, false).await?;
+        Ok(())
+    }
+
+    /// The sourcedIds of the tenant's Primary Administrators, as a set.
+    pub(crate) async fn primary_admin_set(
+        &self,
+        tenant: &str,
+    ) -> Result<HashSet<String>, SyncError> {
+        Ok(self
+            .store
+            .primary_admins(tenant)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// Links one pair (see [`Self::link_rekeys`]), unless the old record

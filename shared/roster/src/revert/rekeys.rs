@@ -15,7 +15,6 @@ use crate::rekey::Pair;
 use crate::run::RunRecord;
 use crate::store::{ArchiveInfo, ArchiveReason, ArchivedBy, Store};
 use oneroster::EntityKind;
-use std::collections::HashSet;
 
 /// The file of the pairs a revert unlinked, kept with it for its own revert.
 const UNLINKED_FILE: &str = "rekey-unlinked.json";
@@ -190,12 +189,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         direction: Direction,
         pairs: &[&Pair],
     ) -> Result<Vec<String>, SyncError> {
-        let admins: HashSet<String> = self
-            .store
-            .primary_admins(tenant)
-            .await?
-            .into_iter()
-            .collect();
+        let admins = self.primary_admin_set(tenant).await?;
         let mut changed = Vec::new();
         for pair in pairs {
             let (old, new) = (admins.contains(&pair.old), admins.contains(&pair.new));
@@ -206,12 +200,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                         .await?;
                 }
                 Direction::LinkAgain if old => {
-                    // The new holder first: a stop in between leaves two, never none.
-                    self.store
-                        .set_primary_admin(tenant, &pair.new, true)
-                        .await?;
-                    self.store
-                        .set_primary_admin(tenant, &pair.old, false)
+                    self.move_primary_admin(tenant, &pair.old, &pair.new)
                         .await?;
                 }
                 _ => continue,
