@@ -356,9 +356,8 @@ pub struct RunRecord {
     /// For a reverted run: the run that reverted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverted_by: Option<String>,
-    /// For a revert of a re-key: the pairs it unlinked and the Primary
-    /// Administrators it moved back, kept with it (what a revert of the
-    /// revert links again).
+    /// For a revert of a re-key: the pairs it unlinked, kept with it (what
+    /// a revert of the revert links again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unlinked_ref: Option<String>,
     /// The process the run ran in, when on an operator's machine (`rosterctl`):

@@ -30,7 +30,7 @@ pub(crate) use lease::Taken;
 use oneroster::v1p2::StoredRoles;
 use oneroster::{stored_roles_wanted, validate_package, EntityKind, Progress, ValidationOptions};
 use planning::snapshot_has_bulk;
-pub(crate) use rekeying::{record_applied, summary_of, LINKS_AT_ONCE, REKEY_APPLIED_FILE};
+pub(crate) use rekeying::{record_applied, LINKS_AT_ONCE};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

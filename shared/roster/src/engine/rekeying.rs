@@ -21,7 +21,6 @@ use std::time::Instant;
 
 mod derived;
 mod resume;
-pub(crate) use resume::REKEY_APPLIED_FILE;
 
 /// The mapping file kept with a held run.
 pub(crate) const MAPPING_FILE: &str = "rekey.csv";
@@ -273,23 +272,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         move_admins: bool,
     ) -> Result<(), SyncError> {
         let tenant = run.tenant.as_str();
-        // In one order every time: what an invocation linked comes first in
-        // the next, which passes over it.
-        let mut ordered: Vec<&(EntityKind, Pair)> = pairs.iter().collect();
-        ordered.sort_by(|(a, p), (b, q)| (a, &p.old).cmp(&(b, &q.old)));
-        let mut linked = 0;
-        for chunk in ordered.chunks(LINKS_AT_ONCE) {
-            // As the writes: past the deadline, nothing after the first chunk
-            // that linked; the next invocation passes over what is linked.
-            if linked > 0 && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(SyncError::DeadlineReached { written: 0 });
-            }
-            let links = chunk
-                .iter()
-                .map(|(kind, pair)| self.link_one(tenant, *kind, pair));
-            let done = futures::future::try_join_all(links).await?;
-            linked += done.into_iter().filter(|wrote| *wrote).count();
-        }
+        self.link_pairs(tenant, pairs).await?;
         let admins = self.primary_admin_set(tenant).await?;
         let mut unmoved = Vec::new();
         for (_, pair) in pairs
@@ -304,6 +287,31 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             }
         }
         run.warnings.extend(unmoved);
+        Ok(())
+    }
+
+    /// Links `pairs`, [`LINKS_AT_ONCE`] at a time, in one order every time:
+    /// what an invocation linked comes first in the next, which passes over
+    /// it. As the writes keep the deadline, past it nothing is linked after
+    /// the first chunk that linked.
+    pub(crate) async fn link_pairs(
+        &self,
+        tenant: &str,
+        pairs: &[(EntityKind, Pair)],
+    ) -> Result<(), SyncError> {
+        let mut ordered: Vec<&(EntityKind, Pair)> = pairs.iter().collect();
+        ordered.sort_by(|(a, p), (b, q)| (a, &p.old).cmp(&(b, &q.old)));
+        let mut linked = 0;
+        for chunk in ordered.chunks(LINKS_AT_ONCE) {
+            if linked > 0 && self.options.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SyncError::DeadlineReached { written: 0 });
+            }
+            let links = chunk
+                .iter()
+                .map(|(kind, pair)| self.link_one(tenant, *kind, pair));
+            let done = futures::future::try_join_all(links).await?;
+            linked += done.into_iter().filter(|wrote| *wrote).count();
+        }
         Ok(())
     }
 
@@ -333,11 +341,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .collect())
     }
 
-    /// Links one pair (see [`Self::link_rekeys`]), unless the old record
+    /// Links one pair (see [`Self::link_pairs`]), unless the old record
     /// points to the new already (the link is then whole: see
     /// [`Rekeys::link_rekey`](crate::store::Rekeys::link_rekey)); whether
     /// it wrote.
-    pub(crate) async fn link_one(
+    async fn link_one(
         &self,
         tenant: &str,
         kind: EntityKind,
@@ -393,7 +401,7 @@ pub(crate) fn record_applied(run: &mut RunRecord, pairs: &[(EntityKind, Pair)]) 
 }
 
 /// The run's re-key summary, made empty when it has none.
-pub(crate) fn summary_of(run: &mut RunRecord) -> &mut RekeySummary {
+pub(super) fn summary_of(run: &mut RunRecord) -> &mut RekeySummary {
     run.rekey.get_or_insert_with(|| RekeySummary {
         archived: 0,
         inserted: 0,

@@ -9,7 +9,7 @@
 //! and an old id's flag moves to the new id.
 
 use crate::artifacts::Artifacts;
-use crate::engine::{record_applied, summary_of, Engine, LINKS_AT_ONCE, REKEY_APPLIED_FILE};
+use crate::engine::{record_applied, Engine, LINKS_AT_ONCE};
 use crate::error::SyncError;
 use crate::rekey::Pair;
 use crate::run::RunRecord;
@@ -109,7 +109,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                 original.run_id
             ));
         }
-        self.relink(&run.tenant, direction, &done).await?;
+        match direction {
+            Direction::Unlink => self.unlink_pairs(&run.tenant, &done).await?,
+            Direction::LinkAgain => self.link_pairs(&run.tenant, &done).await?,
+        }
         let admins = self
             .put_back_admins(&run.tenant, direction, &flagged)
             .await?;
@@ -120,9 +123,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             }
             Direction::LinkAgain => {
                 // A re-key applied again: counted as one.
-                let kept = self.keep_pairs(run, REKEY_APPLIED_FILE, &done)?;
+                self.keep_applied_pairs(run, &done)?;
                 record_applied(run, &done);
-                summary_of(run).applied_ref = Some(kept);
             }
         }
         Ok(direction.words(done.len(), &admins))
@@ -157,24 +159,17 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         }
     }
 
-    /// Unlinks (or links again) `pairs`, [`LINKS_AT_ONCE`] at a time.
-    async fn relink(
+    /// Unlinks `pairs`, [`LINKS_AT_ONCE`] at a time.
+    async fn unlink_pairs(
         &self,
         tenant: &str,
-        direction: Direction,
         pairs: &[(EntityKind, Pair)],
     ) -> Result<(), SyncError> {
         for chunk in pairs.chunks(LINKS_AT_ONCE) {
-            let puts = chunk.iter().map(|(kind, p)| async move {
-                match direction {
-                    Direction::Unlink => Ok(self
-                        .store
-                        .unlink_rekey(tenant, *kind, &p.old, &p.new)
-                        .await?),
-                    Direction::LinkAgain => self.link_one(tenant, *kind, p).await.map(|_| ()),
-                }
-            });
-            futures::future::try_join_all(puts).await?;
+            let unlinks = chunk
+                .iter()
+                .map(|(kind, p)| self.store.unlink_rekey(tenant, *kind, &p.old, &p.new));
+            futures::future::try_join_all(unlinks).await?;
         }
         Ok(())
     }

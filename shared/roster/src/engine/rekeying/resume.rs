@@ -25,7 +25,7 @@ type Pairs = Vec<(EntityKind, Pair)>;
 /// The file of a re-key's pairs, kept with the run applying it.
 const IN_PROGRESS_FILE: &str = "rekey-in-progress.json";
 /// The file of the pairs the run itself applies, kept for its revert.
-pub(crate) const REKEY_APPLIED_FILE: &str = "rekey-applied.json";
+const APPLIED_PAIRS_FILE: &str = "rekey-applied.json";
 
 impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// Names `pairs` in `state` (written under `lease`) before any of them
@@ -54,10 +54,21 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
                     .filter(|(k, p)| !known.contains(&(*k, p.old.clone()))),
             );
         }
-        let applied = self.keep_pairs(run, REKEY_APPLIED_FILE, pairs)?;
-        super::summary_of(run).applied_ref = Some(applied);
+        self.keep_applied_pairs(run, pairs)?;
         state.rekey_in_progress = Some(self.keep_pairs(run, IN_PROGRESS_FILE, &named)?);
         self.store.put_state(&run.tenant, state, lease).await?;
+        Ok(())
+    }
+
+    /// Keeps `pairs` with `run` as the pairs it applies, for its revert
+    /// ([`RekeySummary::applied_ref`](crate::run::RekeySummary::applied_ref)).
+    pub(crate) fn keep_applied_pairs(
+        &self,
+        run: &mut RunRecord,
+        pairs: &[(EntityKind, Pair)],
+    ) -> Result<(), SyncError> {
+        let kept = self.keep_pairs(run, APPLIED_PAIRS_FILE, pairs)?;
+        super::summary_of(run).applied_ref = Some(kept);
         Ok(())
     }
 
