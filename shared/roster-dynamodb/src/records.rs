@@ -416,27 +416,33 @@ impl Rekeys for DynamoStore {
         new: &str,
     ) -> StoreResult<()> {
         let platform = |id: &str| key(entity_pk(tenant, kind, id), format!("P#{id}"));
+        let to_new = Some([(":new".to_string(), s(new))].into());
+        self.remove_where(platform(old), "rekeyed_to", "rekeyed_to = :new", to_new)
+            .await?;
+        let previous = "attribute_exists(previous_ids)";
+        self.remove_where(platform(new), "previous_ids", previous, None)
+            .await
+    }
+}
+
+impl DynamoStore {
+    /// Removes `attribute` from the item at `key` where `condition` (with
+    /// `values`) holds; nothing, and no item made, where it does not.
+    async fn remove_where(
+        &self,
+        key: Item,
+        attribute: &str,
+        condition: &str,
+        values: Option<std::collections::HashMap<String, AttributeValue>>,
+    ) -> StoreResult<()> {
         let removed = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(platform(old)))
-            .update_expression("REMOVE rekeyed_to")
-            .condition_expression("rekeyed_to = :new")
-            .expression_attribute_values(":new", s(new))
-            .metered(&self.meter)
-            .await;
-        match removed {
-            Err(e) if !is_condition_failed(&e) => return Err(sdk_error(e)),
-            _ => {}
-        }
-        let removed = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(platform(new)))
-            .update_expression("REMOVE previous_ids")
-            .condition_expression("attribute_exists(previous_ids)")
+            .set_key(Some(key))
+            .update_expression(format!("REMOVE {attribute}"))
+            .condition_expression(condition)
+            .set_expression_attribute_values(values)
             .metered(&self.meter)
             .await;
         match removed {
