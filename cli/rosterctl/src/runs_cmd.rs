@@ -503,24 +503,26 @@ async fn prefetch_from_s3<S: Store>(
             None => (run.plan_ref.clone(), None),
         },
     };
-    let in_s3 = |r: &Option<String>| r.clone().filter(|r| r.starts_with("s3://"));
+    let in_s3 = |r: Option<String>| r.filter(|r| r.starts_with("s3://"));
+    let required = in_s3(refs);
+    let pairs = in_s3(reverted.and_then(|r| r.rekey).and_then(|k| k.applied_ref));
+    if required.is_none() && pairs.is_none() {
+        return Ok(None);
+    }
+    let s3 = cloud::s3_client(&cloud::sdk_config().await);
     let (mut files, mut temps) = (Vec::new(), Vec::new());
     // The plan or before-images must be there; the re-key pairs may be gone
     // (the revert then warns and leaves the links).
-    if let Some(uri) = in_s3(&refs) {
-        let local = fetch_s3(&uri).await?;
+    if let Some(uri) = required {
+        let local = fetch_run_file(&s3, &uri).await?;
         files.push((uri, local.to_path_buf()));
         temps.push(local);
     }
-    if let Some(uri) = reverted.and_then(|r| in_s3(&r.rekey.and_then(|k| k.applied_ref))) {
-        let s3 = cloud::s3_client(&cloud::sdk_config().await);
+    if let Some(uri) = pairs {
         if let Some(local) = download_run_file(&s3, &uri).await? {
             files.push((uri, local.to_path_buf()));
             temps.push(local);
         }
-    }
-    if files.is_empty() {
-        return Ok(None);
     }
     let prefetched = Prefetched::new(files, artifacts.dir().to_path_buf());
     Ok(Some((prefetched, temps)))

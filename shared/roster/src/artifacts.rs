@@ -141,12 +141,12 @@ impl Artifacts for Prefetched {
     /// A fetched file, or a local file as it is (another run's, kept on
     /// this machine).
     fn fetch(&self, reference: &str) -> std::io::Result<PathBuf> {
-        let local = Some(PathBuf::from(reference)).filter(|p| p.is_file());
+        let local = || Some(PathBuf::from(reference)).filter(|p| p.is_file());
         self.files
             .iter()
             .find(|(r, _)| r == reference)
             .map(|(_, p)| p.clone())
-            .or(local.filter(|_| !reference.starts_with("s3://")))
+            .or_else(|| local().filter(|_| !reference.starts_with("s3://")))
             .ok_or_else(|| {
                 std::io::Error::new(
                     std::io::ErrorKind::NotFound,
