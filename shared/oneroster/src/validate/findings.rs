@@ -51,8 +51,16 @@ pub(super) struct Reference {
 pub(super) fn resolve_in(mode: FileMode, ids: &IdMap<IdEntry>, id: &str) -> Resolution {
     match ids.get(id) {
         Some(entry) => Resolution::Found(*entry),
-        None if mode == FileMode::Bulk => Resolution::Missing,
-        None => Resolution::Unchecked,
+        None => absent_in(mode),
+    }
+}
+
+/// How an id a file of `mode` does not have resolves: missing from a bulk
+/// file; unchecked against a delta one (only the store can tell).
+pub(super) fn absent_in(mode: FileMode) -> Resolution {
+    match mode {
+        FileMode::Bulk => Resolution::Missing,
+        _ => Resolution::Unchecked,
     }
 }
 

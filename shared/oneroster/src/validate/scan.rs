@@ -1,7 +1,7 @@
 //! Pass 1: every row of every file checked, in dependency order, keeping only
 //! identifiers (accepted, rejected, skipped) and the references the store must resolve.
 
-use super::findings::{resolve_in, FileRules, ReferenceMemo, RowFindings};
+use super::findings::{absent_in, FileRules, ReferenceMemo, RowFindings};
 use super::references::RefusedCount;
 use super::types::*;
 use crate::idset::IdMap;
@@ -82,8 +82,9 @@ impl KindIndex {
     /// How `id` resolves in this file.
     pub(super) fn resolve(&self, id: &str) -> Resolution {
         match (self.ids.get(id), self.refused) {
+            (Some(entry), _) => Resolution::Found(*entry),
             (None, Some(refusal)) => Resolution::Refused(refusal),
-            _ => resolve_in(self.mode, &self.ids, id),
+            (None, None) => absent_in(self.mode),
         }
     }
 }
