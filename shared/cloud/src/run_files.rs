@@ -78,3 +78,91 @@ fn local_file(reference: &Option<String>) -> Option<PathBuf> {
         .map(PathBuf::from)
         .filter(|p| p.is_file())
 }
+
+/// A Lambda run's files: written in the function's `/tmp` (see
+/// [`keep_in_s3`] for those that leave it when the run ends), except a
+/// file the tenant's state names for the next run (the pairs of a re-key in
+/// progress): that next run may be another invocation, in another
+/// container, so the file goes to S3 at once, into the run's folder.
+pub struct FunctionArtifacts {
+    local: roster::LocalArtifacts,
+    /// The S3 client and bucket lasting files go to; without them they
+    /// stay local (a deployment without a run-files bucket).
+    lasting: Option<(aws_sdk_s3::Client, String)>,
+    /// The folder of a tenant's run in the bucket, with its trailing `/`.
+    run_folder: fn(&str, &str) -> String,
+    /// Where lasting files fetched from S3 are put: removed with this.
+    fetched: tempfile::TempDir,
+}
+
+impl FunctionArtifacts {
+    /// Run files under `dir`; lasting ones in `bucket`'s `run_folder`.
+    /// Fails when no temporary folder can be made for fetched files.
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        lasting: Option<(aws_sdk_s3::Client, String)>,
+        run_folder: fn(&str, &str) -> String,
+    ) -> std::io::Result<FunctionArtifacts> {
+        Ok(FunctionArtifacts {
+            local: roster::LocalArtifacts::new(dir),
+            lasting,
+            run_folder,
+            fetched: tempfile::Builder::new().prefix("run-files-").tempdir()?,
+        })
+    }
+}
+
+impl roster::Artifacts for FunctionArtifacts {
+    fn scratch(&self, tenant: &str, run_id: &str, name: &str) -> std::io::Result<PathBuf> {
+        self.local.scratch(tenant, run_id, name)
+    }
+
+    fn keep(
+        &self,
+        tenant: &str,
+        run_id: &str,
+        name: &str,
+        path: &std::path::Path,
+    ) -> std::io::Result<String> {
+        self.local.keep(tenant, run_id, name, path)
+    }
+
+    fn fetch(&self, reference: &str) -> std::io::Result<PathBuf> {
+        self.local.fetch(reference)
+    }
+
+    async fn keep_lasting(
+        &self,
+        tenant: &str,
+        run_id: &str,
+        name: &str,
+        path: &std::path::Path,
+    ) -> std::io::Result<String> {
+        let local = self.local.keep(tenant, run_id, name, path)?;
+        let Some((client, bucket)) = &self.lasting else {
+            return Ok(local);
+        };
+        let key = format!("{}{name}", (self.run_folder)(tenant, run_id));
+        s3::put_file(client, bucket, &key, std::path::Path::new(&local))
+            .await
+            .map_err(|e| std::io::Error::other(e.chain()))?;
+        Ok(uri(bucket, key))
+    }
+
+    /// A file in S3 is downloaded to a temporary folder removed with
+    /// `self`; a local one is as [`Self::fetch`] finds it.
+    async fn fetch_lasting(&self, reference: &str) -> std::io::Result<PathBuf> {
+        let (Some((client, _)), Ok(object)) = (&self.lasting, S3Uri::parse(reference)) else {
+            return self.local.fetch(reference);
+        };
+        let path = self.fetched.path().join(object.key.replace('/', "_"));
+        match s3::download(client, &object.bucket, &object.key, None, &path, u64::MAX).await {
+            Ok(Some(_)) => Ok(path),
+            Ok(None) => Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("run file `{reference}` is gone"),
+            )),
+            Err(e) => Err(std::io::Error::other(e.chain())),
+        }
+    }
+}

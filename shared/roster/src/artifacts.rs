@@ -2,7 +2,10 @@
 //! held run. Locally a folder (`runs/{tenant}/{run_id}/`); in Lambda, S3 beside
 //! the delivery's `report.json`, written by csv-ingest and fetched by `rosterctl
 //! runs approve` (`cloud::s3`) into a [`Prefetched`] set before the engine reads it.
+//! A file the tenant's state names for the next run (a re-key in progress)
+//! must outlive the process that wrote it: [`Artifacts::keep_lasting`].
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 
 /// Storage for run files.
@@ -13,6 +16,29 @@ pub trait Artifacts: Send + Sync {
     fn keep(&self, tenant: &str, run_id: &str, name: &str, path: &Path) -> std::io::Result<String>;
     /// Makes a kept file available locally; returns its path.
     fn fetch(&self, reference: &str) -> std::io::Result<PathBuf>;
+
+    /// Keeps a file that a later run, perhaps in another process or on
+    /// another machine, must read (the tenant's state names it), where that
+    /// run can; returns its reference. By default [`Self::keep`]: a local
+    /// folder outlives the process.
+    fn keep_lasting(
+        &self,
+        tenant: &str,
+        run_id: &str,
+        name: &str,
+        path: &Path,
+    ) -> impl Future<Output = std::io::Result<String>> + Send {
+        std::future::ready(self.keep(tenant, run_id, name, path))
+    }
+
+    /// Makes a file [`Self::keep_lasting`] kept (perhaps in another process)
+    /// available locally; returns its path. By default [`Self::fetch`].
+    fn fetch_lasting(
+        &self,
+        reference: &str,
+    ) -> impl Future<Output = std::io::Result<PathBuf>> + Send {
+        std::future::ready(self.fetch(reference))
+    }
 }
 
 /// Run files in a local folder.

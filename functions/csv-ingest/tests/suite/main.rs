@@ -7,4 +7,5 @@ mod common;
 mod faults;
 mod ingest;
 mod notices;
+mod rekeys;
 mod retention;

@@ -4,7 +4,8 @@
 //! record it inserts keeps its old one's first seen, an old one it
 //! archives is archived as `rekeyed`, whichever of the two the stopped run
 //! had written. The next run applied in full (nothing of it held apart)
-//! or approved clears the name; a revert leaves it.
+//! or approved clears the name; a revert leaves it. The next run may be
+//! another process: the file is kept with [`Artifacts::keep_lasting`].
 
 use super::READ_CHUNK;
 use crate::artifacts::Artifacts;
@@ -17,7 +18,7 @@ use crate::store::{ArchiveInfo, Lease, Store};
 use crate::tenant::TenantState;
 use oneroster::EntityKind;
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Re-key pairs, of every type.
 type Pairs = Vec<(EntityKind, Pair)>;
@@ -41,11 +42,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         pairs: &[(EntityKind, Pair)],
     ) -> Result<(), SyncError> {
         let mut named = pairs.to_vec();
-        if let Some(Ok(earlier)) = state
-            .rekey_in_progress
-            .as_ref()
-            .map(|r| self.read_pairs::<Pairs>(r))
-        {
+        let earlier = match &state.rekey_in_progress {
+            Some(reference) => Some(self.read_lasting_pairs(reference).await),
+            None => None,
+        };
+        if let Some(Ok(earlier)) = earlier {
             let known: HashSet<(EntityKind, String)> =
                 pairs.iter().map(|(k, p)| (*k, p.old.clone())).collect();
             named.extend(
@@ -55,7 +56,12 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             );
         }
         self.keep_applied_pairs(run, pairs)?;
-        state.rekey_in_progress = Some(self.keep_pairs(run, IN_PROGRESS_FILE, &named)?);
+        let path = self.write_pairs(run, IN_PROGRESS_FILE, &named)?;
+        let (tenant, run_id) = (&run.tenant, &run.run_id);
+        let kept = self
+            .artifacts
+            .keep_lasting(tenant, run_id, IN_PROGRESS_FILE, &path);
+        state.rekey_in_progress = Some(kept.await?);
         self.store.put_state(&run.tenant, state, lease).await?;
         Ok(())
     }
@@ -80,11 +86,22 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         name: &str,
         pairs: &(impl serde::Serialize + ?Sized),
     ) -> Result<String, SyncError> {
+        let path = self.write_pairs(run, name, pairs)?;
+        Ok(self.artifacts.keep(&run.tenant, &run.run_id, name, &path)?)
+    }
+
+    /// Writes `pairs` (as JSON) to `run`'s scratch file `name`: its path.
+    fn write_pairs(
+        &self,
+        run: &RunRecord,
+        name: &str,
+        pairs: &(impl serde::Serialize + ?Sized),
+    ) -> Result<PathBuf, SyncError> {
         let path = self.artifacts.scratch(&run.tenant, &run.run_id, name)?;
         let text =
             serde_json::to_vec(pairs).map_err(|e| SyncError::io("writing re-key pairs", e))?;
         std::fs::write(&path, text)?;
-        Ok(self.artifacts.keep(&run.tenant, &run.run_id, name, &path)?)
+        Ok(path)
     }
 
     /// The pairs of a stopped re-key `state` names that are still re-keys
@@ -102,7 +119,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let Some(reference) = &state.rekey_in_progress else {
             return Ok(Vec::new());
         };
-        let pairs = match self.read_pairs::<Pairs>(reference) {
+        let pairs = match self.read_lasting_pairs(reference).await {
             Ok(pairs) => pairs,
             Err(e) => {
                 run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) could not be read ({e}); what is left of it is applied as records archived absent and new ones"));
@@ -151,6 +168,13 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             }
         }
         Ok(archives)
+    }
+
+    /// The pairs of a re-key in progress, kept at `reference` by
+    /// [`Self::note_rekey`] (perhaps in another process).
+    async fn read_lasting_pairs(&self, reference: &str) -> std::io::Result<Pairs> {
+        let text = std::fs::read(self.artifacts.fetch_lasting(reference).await?)?;
+        serde_json::from_slice(&text).map_err(std::io::Error::other)
     }
 
     /// The pairs kept at `reference` by [`Self::keep_pairs`].

@@ -1,0 +1,123 @@
+//! A re-key stopped part way and carried on by later invocations, each in
+//! a container of its own: the pairs the tenant's state names for them are
+//! in S3, not in the `/tmp` of the invocation that wrote them.
+
+use crate::common::*;
+use oneroster::EntityKind;
+use roster::roles::*;
+use roster::store::ArchiveReason;
+use serde_json::Value;
+use std::time::Instant;
+
+/// The continuation message on the queue, as the SQS event Lambda gives.
+async fn next_continuation(world: &World) -> Value {
+    let received = sqs_client()
+        .receive_message()
+        .queue_url(&world.queue_url)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap();
+    let message = received
+        .messages()
+        .first()
+        .expect("a continuation message")
+        .clone();
+    let receipt = message.receipt_handle().unwrap();
+    sqs_client()
+        .delete_message()
+        .queue_url(&world.queue_url)
+        .receipt_handle(receipt)
+        .send()
+        .await
+        .unwrap();
+    serde_json::json!({"Records": [{"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rekey_stopped_part_way_carries_on_in_another_container() {
+    let world = World::new().await;
+    // Limits no re-key of a whole school passes without a person: this
+    // one is applied as the exact keys pair it.
+    let mut tenant = world.tenant("d1").await;
+    tenant.hold = Some(roster::tenant::HoldThresholds {
+        max_archive_percent: 100.0,
+        max_school_archive_percent: 100.0,
+        ..Default::default()
+    });
+    world.ingest.store.put_tenant(&tenant).await.unwrap();
+    let folder = world.district("district", 150);
+    let first = world
+        .put_file("inbound/d1/first.zip", &world.zip_of(&folder))
+        .await;
+    let out = world
+        .ingest
+        .handle(decode(first).unwrap(), None)
+        .await
+        .unwrap();
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    // Every student under a new sourcedId, identifiers and state ids kept:
+    // more writes than one chunk of the store's.
+    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
+        let path = folder.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("stu-", "new-")).unwrap();
+    }
+    let mut event = world
+        .put_file("inbound/d1/rekeyed.zip", &world.zip_of(&folder))
+        .await;
+    // Each invocation's deadline has already come: it stops after a chunk,
+    // and its container's /tmp goes with it.
+    let mut stops = 0;
+    let last = loop {
+        let out = world
+            .ingest
+            .handle(decode(event).unwrap(), Some(Instant::now()))
+            .await
+            .unwrap();
+        if out[0].outcome != "continued" {
+            break out;
+        }
+        stops += 1;
+        assert_eq!(world.scratch_left(), Vec::<String>::new(), "stop {stops}");
+        let state = world.ingest.store.get_state("d1").await.unwrap();
+        let named = state.rekey_in_progress.expect("the re-key is named");
+        let key = named
+            .strip_prefix(&format!("s3://{}/", world.bucket))
+            .unwrap_or_else(|| panic!("the pairs are in S3, not {named}"));
+        assert!(world.keys(key).await.contains(&key.to_string()), "{key}");
+        event = next_continuation(&world).await;
+        assert!(stops < 400, "the re-key never finished");
+    };
+    assert!(
+        stops >= 2,
+        "stopped {stops} times: once linking, then writing"
+    );
+    assert_eq!(last[0].outcome, "applied", "{last:?}");
+    let run_id = last[0].run_id.as_deref().unwrap();
+    let run = world.ingest.store.get_run(run_id).await.unwrap().unwrap();
+    assert!(
+        run.warnings
+            .iter()
+            .all(|w| !w.contains("could not be read")),
+        "{:?}",
+        run.warnings
+    );
+    for n in 1..=150 {
+        let (old, new) = (format!("stu-{n:06}"), format!("new-{n:06}"));
+        let kind = EntityKind::Users;
+        let stored = world.ingest.store.get_entity("d1", kind, &old);
+        let old_e = stored.await.unwrap().unwrap();
+        assert_eq!(
+            old_e.archive.and_then(|a| a.reason),
+            Some(ArchiveReason::Rekeyed),
+            "{kind} {old}"
+        );
+        assert_eq!(old_e.rekey.rekeyed_to.as_deref(), Some(new.as_str()));
+        let stored = world.ingest.store.get_entity("d1", kind, &new);
+        let new_e = stored.await.unwrap().unwrap();
+        assert_eq!(new_e.first_seen_at, old_e.first_seen_at, "{kind} {new}");
+    }
+    let state = world.ingest.store.get_state("d1").await.unwrap();
+    assert_eq!(state.rekey_in_progress, None);
+}
