@@ -480,8 +480,9 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
 /// reads that are kept in S3 (by a Lambda run), downloaded, with their
 /// temporary files (removed when dropped): `None` when there are none (or
 /// the run is unknown). A revert reads the run's before-images and re-key
-/// pairs; an approval its plan, and for a held revert the re-key pairs of
-/// the run it reverts. The files the new run keeps (its before-images) go
+/// pairs; an approval its plan, the pairs of a re-key a function stopped
+/// part way (named in the tenant's state), and for a held revert the re-key
+/// pairs of the run it reverts. The files the new run keeps (its before-images) go
 /// where local runs keep theirs (`--runs-dir`), not to a shared temporary
 /// folder.
 async fn prefetch_from_s3<S: Store>(
@@ -493,6 +494,7 @@ async fn prefetch_from_s3<S: Store>(
     let Ok(Some(run)) = store.get_run(run_id).await else {
         return Ok(None);
     };
+    let tenant = run.tenant.clone();
     let (refs, reverted) = match revert {
         true => (run.before_ref.clone(), Some(run)),
         false => match &run.reverts {
@@ -506,7 +508,14 @@ async fn prefetch_from_s3<S: Store>(
     let in_s3 = |r: Option<String>| r.filter(|r| r.starts_with("s3://"));
     let required = in_s3(refs);
     let pairs = in_s3(reverted.and_then(|r| r.rekey).and_then(|k| k.applied_ref));
-    if required.is_none() && pairs.is_none() {
+    let in_progress = match revert {
+        true => None,
+        false => {
+            let state = store.get_state(&tenant).await.map_err(|e| e.to_string())?;
+            in_s3(state.rekey_in_progress)
+        }
+    };
+    if required.is_none() && pairs.is_none() && in_progress.is_none() {
         return Ok(None);
     }
     let s3 = cloud::s3_client(&cloud::sdk_config().await);
@@ -518,7 +527,7 @@ async fn prefetch_from_s3<S: Store>(
         files.push((uri, local.to_path_buf()));
         temps.push(local);
     }
-    if let Some(uri) = pairs {
+    for uri in pairs.into_iter().chain(in_progress) {
         if let Some(local) = download_run_file(&s3, &uri).await? {
             files.push((uri, local.to_path_buf()));
             temps.push(local);

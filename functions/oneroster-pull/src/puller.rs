@@ -173,7 +173,7 @@ impl<S: Store> Puller<S> {
             .join(&run.tenant)
             .join(&run.run_id);
         let Some(files) = &self.run_files else {
-            tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "no RUN_FILES_BUCKET: the run's report, plan and before-images stay in /tmp");
+            tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "no RUN_FILES_BUCKET: the run's report, plan, before-images and re-key pairs stay in /tmp (a re-key cannot be carried on by another invocation)");
             return Ok(());
         };
         let folder = run_folder(&run.tenant, &run.run_id);

@@ -79,6 +79,10 @@ fn local_file(reference: &Option<String>) -> Option<PathBuf> {
         .filter(|p| p.is_file())
 }
 
+/// The largest lasting file fetched: the pairs of a re-key of every
+/// record of a large district take a few tens of MB.
+const MAX_LASTING_FILE_BYTES: u64 = 1 << 30;
+
 /// A Lambda run's files: written in the function's `/tmp` (see
 /// [`keep_in_s3`] for those that leave it when the run ends), except a
 /// file the tenant's state names for the next run (the pairs of a re-key in
@@ -87,27 +91,34 @@ fn local_file(reference: &Option<String>) -> Option<PathBuf> {
 pub struct FunctionArtifacts {
     local: roster::LocalArtifacts,
     /// The S3 client and bucket lasting files go to; without them they
-    /// stay local (a deployment without a run-files bucket).
+    /// stay local (a deployment without a run-files bucket), and a re-key
+    /// cannot be carried on by another container.
     lasting: Option<(aws_sdk_s3::Client, String)>,
     /// The folder of a tenant's run in the bucket, with its trailing `/`.
     run_folder: fn(&str, &str) -> String,
-    /// Where lasting files fetched from S3 are put: removed with this.
+    /// Where lasting files fetched from S3 are put, under `dir`: removed
+    /// with this.
     fetched: tempfile::TempDir,
 }
 
 impl FunctionArtifacts {
     /// Run files under `dir`; lasting ones in `bucket`'s `run_folder`.
-    /// Fails when no temporary folder can be made for fetched files.
+    /// Fails when `dir` cannot be made.
     pub fn new(
         dir: impl Into<PathBuf>,
         lasting: Option<(aws_sdk_s3::Client, String)>,
         run_folder: fn(&str, &str) -> String,
     ) -> std::io::Result<FunctionArtifacts> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        let fetched = tempfile::Builder::new()
+            .prefix("fetched-")
+            .tempdir_in(&dir)?;
         Ok(FunctionArtifacts {
             local: roster::LocalArtifacts::new(dir),
             lasting,
             run_folder,
-            fetched: tempfile::Builder::new().prefix("run-files-").tempdir()?,
+            fetched,
         })
     }
 }
@@ -149,14 +160,21 @@ impl roster::Artifacts for FunctionArtifacts {
         Ok(uri(bucket, key))
     }
 
-    /// A file in S3 is downloaded to a temporary folder removed with
-    /// `self`; a local one is as [`Self::fetch`] finds it.
+    /// A file in this deployment's bucket is downloaded to a temporary
+    /// folder removed with `self`; a local one is as [`Self::fetch`] finds it.
     async fn fetch_lasting(&self, reference: &str) -> std::io::Result<PathBuf> {
-        let (Some((client, _)), Ok(object)) = (&self.lasting, S3Uri::parse(reference)) else {
+        let Ok(object) = S3Uri::parse(reference) else {
             return self.local.fetch(reference);
         };
-        let path = self.fetched.path().join(object.key.replace('/', "_"));
-        match s3::download(client, &object.bucket, &object.key, None, &path, u64::MAX).await {
+        let Some((client, _)) = self.lasting.as_ref().filter(|(_, b)| *b == object.bucket) else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("run file `{reference}` is not in this function's run-files bucket"),
+            ));
+        };
+        let path = self.fetched.path().join("lasting-file");
+        let limit = MAX_LASTING_FILE_BYTES;
+        match s3::download(client, &object.bucket, &object.key, None, &path, limit).await {
             Ok(Some(_)) => Ok(path),
             Ok(None) => Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,

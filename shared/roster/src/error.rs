@@ -22,6 +22,16 @@ pub enum SyncError {
         #[source]
         source: BoxError,
     },
+    /// A run file that must outlive this process (kept in S3 by the
+    /// functions) could not be kept or read: retrying may succeed.
+    #[error("run file: {context}")]
+    LastingFile {
+        /// What was being done.
+        context: &'static str,
+        /// Why it failed.
+        #[source]
+        source: BoxError,
+    },
     /// The snapshot could not be streamed.
     #[error("reading the delivery failed")]
     Read(#[source] BoxError),
@@ -44,7 +54,11 @@ pub enum SyncError {
 impl SyncError {
     /// Whether retrying later may succeed (throttling, network).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, SyncError::Store(e) if e.is_retryable())
+        match self {
+            SyncError::Store(e) => e.is_retryable(),
+            SyncError::LastingFile { .. } => true,
+            _ => false,
+        }
     }
 }
 

@@ -273,3 +273,122 @@ async fn a_run_file_is_fetched_to_a_private_temporary_file_removed_after_use() {
         .unwrap_err();
     assert!(gone.contains("is gone"), "{gone}");
 }
+
+/// Names `pairs` in tenant `t1`'s state as a re-key in progress, kept in S3
+/// as a function keeps it: its reference.
+async fn rekey_in_progress_in_s3(
+    d: &Path,
+    pairs: &[(oneroster::EntityKind, roster::rekey::Pair)],
+) -> String {
+    let bucket = testkit::unique("runs");
+    let s3 = testkit::s3_client();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let key = "processed/t1/20261207T000000000Z-stopped/rekey-in-progress.json";
+    let body = serde_json::to_vec(pairs).unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap();
+    let reference = format!("s3://{bucket}/{key}");
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let now = chrono::Utc::now();
+    let ttl = std::time::Duration::from_secs(60);
+    let roster::store::LeaseOutcome::Acquired { lease, .. } =
+        store.acquire_lease("t1", "test", now, ttl).await.unwrap()
+    else {
+        panic!("the tenant is free");
+    };
+    let mut state = store.get_state("t1").await.unwrap();
+    state.rekey_in_progress = Some(reference.clone());
+    store.put_state("t1", &state, &lease).await.unwrap();
+    store.release_lease("t1", &lease).await.unwrap();
+    reference
+}
+
+/// Gives the user row of `from` in `users.csv` the sourcedId `to` and ids
+/// of its own (no exact key pairs them), and its enrollments and
+/// demographics `to`.
+fn rename_user(district: &Path, from: &str, to: &str) {
+    let path = district.join("users.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let renamed: Vec<String> = text
+        .lines()
+        .map(|line| match line.starts_with(&format!("\"{from}\"")) {
+            false => line.to_string(),
+            true => {
+                let mut fields: Vec<String> = line[1..line.len() - 1]
+                    .split("\",\"")
+                    .map(String::from)
+                    .collect();
+                (fields[0], fields[7], fields[11]) =
+                    (to.into(), "{StateID:XX9999999}".into(), "999999".into());
+                format!("\"{}\"", fields.join("\",\""))
+            }
+        })
+        .collect();
+    std::fs::write(&path, renamed.join("\n") + "\n").unwrap();
+    for file in ["enrollments.csv", "demographics.csv"] {
+        let path = district.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_carries_on_a_rekey_a_function_stopped_in_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        rosterctl(d, &["generate", "--students", "300", "--out", "district"]).0,
+        0
+    );
+    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
+    // Held (half the users gone), with one student under a new sourcedId
+    // that only the stopped re-key pairs.
+    let users = std::fs::read_to_string(d.join("district/users.csv")).unwrap();
+    let lines: Vec<&str> = users.lines().collect();
+    std::fs::write(
+        d.join("district/users.csv"),
+        lines[..lines.len() / 2].join("\n") + "\n",
+    )
+    .unwrap();
+    rename_user(&d.join("district"), "stu-000001", "new-000001");
+    let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let held: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let run_id = held["run_id"].as_str().unwrap().to_string();
+    let pair = roster::rekey::Pair {
+        old: "stu-000001".into(),
+        new: "new-000001".into(),
+        key: roster::rekey::MatchKey::Identifier,
+    };
+    rekey_in_progress_in_s3(d, &[(oneroster::EntityKind::Users, pair)]).await;
+
+    let (code, out) = rosterctl(
+        d,
+        &["runs", "approve", &run_id, "--by", "ops@vendor", "--json"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let approved: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(approved["rekey"]["applied"], 1, "{}", approved["message"]);
+    assert!(
+        !approved["warnings"].to_string().contains("are gone"),
+        "{}",
+        approved["warnings"]
+    );
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let old = store
+        .get_entity("t1", oneroster::EntityKind::Users, "stu-000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        old.archive.and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Rekeyed)
+    );
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-000001"));
+    assert_eq!(store.get_state("t1").await.unwrap().rekey_in_progress, None);
+}

@@ -529,8 +529,80 @@ async fn a_forced_revert_gives_the_flag_back_where_the_new_record_was_archived_s
     );
 }
 
+/// The bench's run files, except that a re-key in progress cannot be read
+/// back for another reason than its being gone (S3 refusing, say).
+struct Unreadable<'a>(&'a LocalArtifacts);
+
+impl Artifacts for Unreadable<'_> {
+    fn scratch(&self, tenant: &str, run: &str, name: &str) -> std::io::Result<std::path::PathBuf> {
+        self.0.scratch(tenant, run, name)
+    }
+
+    fn keep(
+        &self,
+        tenant: &str,
+        run: &str,
+        name: &str,
+        path: &std::path::Path,
+    ) -> std::io::Result<String> {
+        self.0.keep(tenant, run, name, path)
+    }
+
+    fn fetch(&self, reference: &str) -> std::io::Result<std::path::PathBuf> {
+        self.0.fetch(reference)
+    }
+
+    async fn fetch_lasting(&self, _reference: &str) -> std::io::Result<std::path::PathBuf> {
+        let denied = std::io::ErrorKind::PermissionDenied;
+        Err(std::io::Error::new(denied, "access denied"))
+    }
+}
+
+async fn a_rekey_in_progress_that_cannot_be_read_stops_the_run_for_a_retry<
+    S: Store + PlatformEdits,
+>(
+    store: S,
+) {
+    let store = std::sync::Arc::new(store);
+    let bench = Bench::new();
+    let full = forty_with_state_ids();
+    let next = three_rekeyed(&full);
+    let t = tenant(store.as_ref(), "d1").await;
+    sync(store.as_ref(), &bench, &t, &full, None).await;
+    // Stopped at its first write: the re-key is named in the state.
+    sync_stopped_at(&store, &bench, &t, &next, 0)
+        .await
+        .unwrap_err();
+    let named = store.get_state("d1").await.unwrap().rekey_in_progress;
+    assert!(named.is_some());
+
+    let path = bench.package(&next);
+    let unreadable = Unreadable(&bench.artifacts);
+    let error = Engine::new(store.as_ref(), &unreadable)
+        .sync_package(&t, &path, source(&path), Delivered::now(None))
+        .await
+        .expect_err("the pairs cannot be read");
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(
+        store.get_state("d1").await.unwrap().rekey_in_progress,
+        named
+    );
+    let old = entity(store.as_ref(), "d1", EntityKind::Users, "stu-0001").await;
+    assert!(old.archive.is_none(), "nothing archived as absent");
+
+    // The retry reads them.
+    let run = sync(store.as_ref(), &bench, &t, &next, None).await;
+    assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
+    let old = entity(store.as_ref(), "d1", EntityKind::Users, "stu-0001").await;
+    assert_eq!(
+        old.archive.and_then(|a| a.reason),
+        Some(roster::store::ArchiveReason::Rekeyed)
+    );
+}
+
 conformance!(
     a_rekeyed_district_is_held_with_a_proposal_and_approved_with_it,
+    a_rekey_in_progress_that_cannot_be_read_stops_the_run_for_a_retry,
     a_few_users_rekeyed_by_state_id_carry_on_without_a_hold,
     a_rekey_stopped_at_any_write_carries_on_when_run_again,
     a_stopped_rekey_the_district_undoes_is_not_carried_on,

@@ -43,10 +43,10 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     ) -> Result<(), SyncError> {
         let mut named = pairs.to_vec();
         let earlier = match &state.rekey_in_progress {
-            Some(reference) => Some(self.read_lasting_pairs(reference).await),
+            Some(reference) => self.read_lasting_pairs(reference).await?,
             None => None,
         };
-        if let Some(Ok(earlier)) = earlier {
+        if let Some(earlier) = earlier {
             let known: HashSet<(EntityKind, String)> =
                 pairs.iter().map(|(k, p)| (*k, p.old.clone())).collect();
             named.extend(
@@ -61,7 +61,11 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let kept = self
             .artifacts
             .keep_lasting(tenant, run_id, IN_PROGRESS_FILE, &path);
-        state.rekey_in_progress = Some(kept.await?);
+        let kept = kept.await.map_err(|e| SyncError::LastingFile {
+            context: "keeping the pairs of a re-key in progress",
+            source: e.into(),
+        })?;
+        state.rekey_in_progress = Some(kept);
         self.store.put_state(&run.tenant, state, lease).await?;
         Ok(())
     }
@@ -119,12 +123,9 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let Some(reference) = &state.rekey_in_progress else {
             return Ok(Vec::new());
         };
-        let pairs = match self.read_lasting_pairs(reference).await {
-            Ok(pairs) => pairs,
-            Err(e) => {
-                run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) could not be read ({e}); what is left of it is applied as records archived absent and new ones"));
-                return Ok(Vec::new());
-            }
+        let Some(pairs) = self.read_lasting_pairs(reference).await? else {
+            run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) are gone; what is left of it is applied as records archived absent and new ones"));
+            return Ok(Vec::new());
         };
         let writes = PlanWrites::of(plan)?;
         let touched: Vec<(EntityKind, Pair)> = pairs
@@ -171,10 +172,22 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     }
 
     /// The pairs of a re-key in progress, kept at `reference` by
-    /// [`Self::note_rekey`] (perhaps in another process).
-    async fn read_lasting_pairs(&self, reference: &str) -> std::io::Result<Pairs> {
-        let text = std::fs::read(self.artifacts.fetch_lasting(reference).await?)?;
-        serde_json::from_slice(&text).map_err(std::io::Error::other)
+    /// [`Self::note_rekey`] (perhaps in another process); `None` when the
+    /// file is gone. Any other failure is an error (retried), not a re-key
+    /// lost.
+    async fn read_lasting_pairs(&self, reference: &str) -> Result<Option<Pairs>, SyncError> {
+        let failed = |e: std::io::Error| SyncError::LastingFile {
+            context: "reading the pairs of a re-key in progress",
+            source: e.into(),
+        };
+        let path = match self.artifacts.fetch_lasting(reference).await {
+            Ok(path) => path,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(failed(e)),
+        };
+        let text = std::fs::read(path).map_err(failed)?;
+        let pairs = serde_json::from_slice(&text).map_err(|e| SyncError::io("re-key pairs", e))?;
+        Ok(Some(pairs))
     }
 
     /// The pairs kept at `reference` by [`Self::keep_pairs`].
