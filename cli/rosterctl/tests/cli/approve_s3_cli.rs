@@ -13,10 +13,9 @@ fn rosterctl(dir: &Path, args: &[&str]) -> (i32, String) {
     (out.code, out.combined())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A 300-student district synced as `t1` in `d`, then delivered again
+/// with half its users gone (and `edit` made to it): the held run.
+fn a_held_run(d: &Path, edit: impl FnOnce(&Path)) -> serde_json::Value {
     assert_eq!(
         rosterctl(d, &["generate", "--students", "300", "--out", "district"]).0,
         0
@@ -29,9 +28,17 @@ async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
         lines[..lines.len() / 2].join("\n") + "\n",
     )
     .unwrap();
+    edit(&d.join("district"));
     let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
     assert_eq!(code, 1, "{out}");
-    let held: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    serde_json::from_str(out.lines().next().unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_plan_kept_in_s3_is_fetched_and_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let held = a_held_run(d, |_| {});
     let run_id = held["run_id"].as_str().unwrap().to_string();
     let local_plan = std::path::PathBuf::from(held["plan_ref"].as_str().unwrap());
     let local_plan = if local_plan.is_absolute() {
@@ -341,24 +348,11 @@ fn rename_user(district: &Path, from: &str, to: &str) {
 async fn an_approval_carries_on_a_rekey_a_function_stopped_in_s3() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_eq!(
-        rosterctl(d, &["generate", "--students", "300", "--out", "district"]).0,
-        0
-    );
-    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
     // Held (half the users gone), with one student under a new sourcedId
     // that only the stopped re-key pairs.
-    let users = std::fs::read_to_string(d.join("district/users.csv")).unwrap();
-    let lines: Vec<&str> = users.lines().collect();
-    std::fs::write(
-        d.join("district/users.csv"),
-        lines[..lines.len() / 2].join("\n") + "\n",
-    )
-    .unwrap();
-    rename_user(&d.join("district"), "stu-000001", "new-000001");
-    let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
-    assert_eq!(code, 1, "{out}");
-    let held: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let held = a_held_run(d, |district| {
+        rename_user(district, "stu-000001", "new-000001")
+    });
     let run_id = held["run_id"].as_str().unwrap().to_string();
     let pair = roster::rekey::Pair {
         old: "stu-000001".into(),

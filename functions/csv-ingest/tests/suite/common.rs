@@ -176,6 +176,32 @@ impl World {
         out
     }
 
+    /// Takes the continuation message off the queue: the SQS event Lambda
+    /// gives for it.
+    pub async fn next_continuation(&self) -> Value {
+        let received = sqs_client()
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .unwrap();
+        let message = received
+            .messages()
+            .first()
+            .expect("a continuation message")
+            .clone();
+        let receipt = message.receipt_handle().unwrap();
+        sqs_client()
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .unwrap();
+        serde_json::json!({"Records": [{"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}]})
+    }
+
     /// Everything left under the scratch space (paths relative to it): a
     /// finished invocation, whatever its outcome, leaves nothing there.
     pub fn scratch_left(&self) -> Vec<String> {

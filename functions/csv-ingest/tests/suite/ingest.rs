@@ -492,19 +492,7 @@ async fn a_long_run_continues_in_a_fresh_invocation_through_the_queue() {
         "the before-images went to S3, not left in /tmp"
     );
 
-    let received = crate::common::sqs_client()
-        .receive_message()
-        .queue_url(&world.queue_url)
-        .max_number_of_messages(1)
-        .send()
-        .await
-        .unwrap();
-    let message = received
-        .messages()
-        .first()
-        .expect("a continuation message")
-        .clone();
-    let sqs_event = serde_json::json!({"Records": [{"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}]});
+    let sqs_event = world.next_continuation().await;
     let out = handle(&world, sqs_event).await.unwrap();
     assert_eq!(out[0].outcome, "applied", "{out:?}");
     let second_run = world

@@ -6,33 +6,7 @@ use crate::common::*;
 use oneroster::EntityKind;
 use roster::roles::*;
 use roster::store::ArchiveReason;
-use serde_json::Value;
 use std::time::Instant;
-
-/// The continuation message on the queue, as the SQS event Lambda gives.
-async fn next_continuation(world: &World) -> Value {
-    let received = sqs_client()
-        .receive_message()
-        .queue_url(&world.queue_url)
-        .max_number_of_messages(1)
-        .send()
-        .await
-        .unwrap();
-    let message = received
-        .messages()
-        .first()
-        .expect("a continuation message")
-        .clone();
-    let receipt = message.receipt_handle().unwrap();
-    sqs_client()
-        .delete_message()
-        .queue_url(&world.queue_url)
-        .receipt_handle(receipt)
-        .send()
-        .await
-        .unwrap();
-    serde_json::json!({"Records": [{"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}]})
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rekey_stopped_part_way_carries_on_in_another_container() {
@@ -87,7 +61,7 @@ async fn a_rekey_stopped_part_way_carries_on_in_another_container() {
             .strip_prefix(&format!("s3://{}/", world.bucket))
             .unwrap_or_else(|| panic!("the pairs are in S3, not {named}"));
         assert!(world.keys(key).await.contains(&key.to_string()), "{key}");
-        event = next_continuation(&world).await;
+        event = world.next_continuation().await;
         assert!(stops < 400, "the re-key never finished");
     };
     assert!(
