@@ -116,10 +116,14 @@ impl Artifacts for LocalArtifacts {
         Ok(target.display().to_string())
     }
 
+    /// A local file; one in S3 is an error of its own (not "gone": a
+    /// re-key's pairs it names must not be given up).
     fn fetch(&self, reference: &str) -> std::io::Result<PathBuf> {
         let path = PathBuf::from(reference);
         if path.is_file() {
             Ok(path)
+        } else if reference.starts_with("s3://") {
+            Err(in_s3(reference))
         } else {
             Err(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
@@ -173,18 +177,45 @@ impl Artifacts for Prefetched {
             .find(|(r, _)| r == reference)
             .map(|(_, p)| p.clone())
             .or_else(|| local().filter(|_| !reference.starts_with("s3://")))
-            .ok_or_else(|| {
-                std::io::Error::new(
+            .ok_or_else(|| match reference.starts_with("s3://") {
+                true => in_s3(reference),
+                false => std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!("run file `{reference}` was not fetched"),
-                )
+                ),
             })
     }
+}
+
+/// A run file in S3 that was not fetched beforehand: not known to be gone.
+fn in_s3(reference: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("run file `{reference}` is in S3 and was not fetched; run this where the functions' run files can be read (`runs approve` fetches them)"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run file kept in S3 that this process did not fetch is not told as
+    /// gone: a re-key's pairs it names are then kept, not given up.
+    #[test]
+    fn a_file_in_s3_not_fetched_is_not_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let reference = "s3://bucket/processed/d1/run/rekey-in-progress.json";
+        let local = LocalArtifacts::new(dir.path())
+            .fetch(reference)
+            .unwrap_err();
+        let prefetched = Prefetched::new(Vec::new(), dir.path()).fetch(reference);
+        for error in [local, prefetched.unwrap_err()] {
+            assert_eq!(error.kind(), std::io::ErrorKind::Unsupported, "{error}");
+        }
+        let missing = dir.path().join("gone.json").display().to_string();
+        let gone = LocalArtifacts::new(dir.path()).fetch(&missing).unwrap_err();
+        assert_eq!(gone.kind(), std::io::ErrorKind::NotFound);
+    }
 
     #[test]
     fn only_run_folders_older_than_the_cutoff_are_removed() {

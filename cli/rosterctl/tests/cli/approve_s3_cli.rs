@@ -282,11 +282,8 @@ async fn a_run_file_is_fetched_to_a_private_temporary_file_removed_after_use() {
 }
 
 /// Names `pairs` in tenant `t1`'s state as a re-key in progress, kept in S3
-/// as a function keeps it: its reference.
-async fn rekey_in_progress_in_s3(
-    d: &Path,
-    pairs: &[(oneroster::EntityKind, roster::rekey::Pair)],
-) -> String {
+/// as a function keeps it.
+async fn rekey_in_progress_in_s3(d: &Path, pairs: &[(oneroster::EntityKind, roster::rekey::Pair)]) {
     let bucket = testkit::unique("runs");
     let s3 = testkit::s3_client();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -309,10 +306,9 @@ async fn rekey_in_progress_in_s3(
         panic!("the tenant is free");
     };
     let mut state = store.get_state("t1").await.unwrap();
-    state.rekey_in_progress = Some(reference.clone());
+    state.rekey_in_progress = Some(reference);
     store.put_state("t1", &state, &lease).await.unwrap();
     store.release_lease("t1", &lease).await.unwrap();
-    reference
 }
 
 /// Gives the user row of `from` in `users.csv` the sourcedId `to` and ids
@@ -320,23 +316,23 @@ async fn rekey_in_progress_in_s3(
 /// demographics `to`.
 fn rename_user(district: &Path, from: &str, to: &str) {
     let path = district.join("users.csv");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let renamed: Vec<String> = text
-        .lines()
-        .map(|line| match line.starts_with(&format!("\"{from}\"")) {
-            false => line.to_string(),
-            true => {
-                let mut fields: Vec<String> = line[1..line.len() - 1]
-                    .split("\",\"")
-                    .map(String::from)
-                    .collect();
-                (fields[0], fields[7], fields[11]) =
-                    (to.into(), "{StateID:XX9999999}".into(), "999999".into());
-                format!("\"{}\"", fields.join("\",\""))
-            }
-        })
-        .collect();
-    std::fs::write(&path, renamed.join("\n") + "\n").unwrap();
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let column = |name: &str| header.iter().position(|c| c == name).unwrap();
+    let (id, user_ids, identifier) = (column("sourcedId"), column("userIds"), column("identifier"));
+    let mut writer = csv::Writer::from_path(district.join("users.renamed")).unwrap();
+    writer.write_record(&header).unwrap();
+    for row in reader.records() {
+        let mut row: Vec<String> = row.unwrap().iter().map(String::from).collect();
+        if row[id] == from {
+            row[id] = to.into();
+            row[user_ids] = "{StateID:XX9999999}".into();
+            row[identifier] = "999999".into();
+        }
+        writer.write_record(&row).unwrap();
+    }
+    writer.flush().unwrap();
+    std::fs::rename(district.join("users.renamed"), &path).unwrap();
     for file in ["enrollments.csv", "demographics.csv"] {
         let path = district.join(file);
         let text = std::fs::read_to_string(&path).unwrap();

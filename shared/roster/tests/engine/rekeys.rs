@@ -590,7 +590,7 @@ async fn a_rekey_in_progress_that_cannot_be_read_stops_the_run_for_a_retry<
     let old = entity(store.as_ref(), "d1", EntityKind::Users, "stu-0001").await;
     assert!(old.archive.is_none(), "nothing archived as absent");
 
-    // The retry reads them.
+    // A retry applies the re-key.
     let run = sync(store.as_ref(), &bench, &t, &next, None).await;
     assert_eq!(run.status, RunStatus::Applied, "{}", run.message);
     let old = entity(store.as_ref(), "d1", EntityKind::Users, "stu-0001").await;

@@ -124,7 +124,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             return Ok(Vec::new());
         };
         let Some(pairs) = self.read_lasting_pairs(reference).await? else {
-            run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) are gone; what is left of it is applied as records archived absent and new ones"));
+            run.warnings.push(format!("the pairs of a re-key stopped part way ({reference}) are gone or unreadable; what is left of it is applied as records archived absent and new ones"));
             return Ok(Vec::new());
         };
         let writes = PlanWrites::of(plan)?;
@@ -173,8 +173,8 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
 
     /// The pairs of a re-key in progress, kept at `reference` by
     /// [`Self::note_rekey`] (perhaps in another process); `None` when the
-    /// file is gone. Any other failure is an error (retried), not a re-key
-    /// lost.
+    /// file is gone or not pairs (a retry cannot help). Any other failure
+    /// is an error (retried), not a re-key lost.
     async fn read_lasting_pairs(&self, reference: &str) -> Result<Option<Pairs>, SyncError> {
         let failed = |e: std::io::Error| SyncError::LastingFile {
             context: "reading the pairs of a re-key in progress",
@@ -186,8 +186,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             Err(e) => return Err(failed(e)),
         };
         let text = std::fs::read(path).map_err(failed)?;
-        let pairs = serde_json::from_slice(&text).map_err(|e| SyncError::io("re-key pairs", e))?;
-        Ok(Some(pairs))
+        Ok(serde_json::from_slice(&text).ok())
     }
 
     /// The pairs kept at `reference` by [`Self::keep_pairs`].
