@@ -23,14 +23,14 @@ pub enum SyncError {
         source: BoxError,
     },
     /// A run file that must outlive this process (kept in S3 by the
-    /// functions) could not be kept or read: retrying may succeed.
-    #[error("run file: {context}")]
+    /// functions) could not be kept or read: retrying may succeed. The
+    /// failed run's message says why (the file, the error code).
+    #[error("run file: {context}: {why}")]
     LastingFile {
         /// What was being done.
         context: &'static str,
         /// Why it failed.
-        #[source]
-        source: BoxError,
+        why: String,
     },
     /// The snapshot could not be streamed.
     #[error("reading the delivery failed")]

@@ -583,6 +583,7 @@ async fn a_rekey_in_progress_that_cannot_be_read_stops_the_run_for_a_retry<
         .await
         .expect_err("the pairs cannot be read");
     assert!(error.is_retryable(), "{error}");
+    assert!(error.to_string().ends_with(": access denied"), "{error}");
     assert_eq!(
         store.get_state("d1").await.unwrap().rekey_in_progress,
         named

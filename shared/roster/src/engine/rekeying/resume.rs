@@ -63,7 +63,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
             .keep_lasting(tenant, run_id, IN_PROGRESS_FILE, &path);
         let kept = kept.await.map_err(|e| SyncError::LastingFile {
             context: "keeping the pairs of a re-key in progress",
-            source: e.into(),
+            why: e.to_string(),
         })?;
         state.rekey_in_progress = Some(kept);
         self.store.put_state(&run.tenant, state, lease).await?;
@@ -178,7 +178,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     async fn read_lasting_pairs(&self, reference: &str) -> Result<Option<Pairs>, SyncError> {
         let failed = |e: std::io::Error| SyncError::LastingFile {
             context: "reading the pairs of a re-key in progress",
-            source: e.into(),
+            why: e.to_string(),
         };
         let path = match self.artifacts.fetch_lasting(reference).await {
             Ok(path) => path,
