@@ -1,8 +1,9 @@
 //! csv-ingest with S3 behind a fault-injecting proxy (testkit::moto_faults):
 //! transient errors are retried and the run completes; a move that fails for
 //! good is finished by the event's retry into the same run; a delivery that
-//! cannot be read ends in a failed run. After each, the bucket holds the
-//! delivery in exactly one place and the run's report once.
+//! cannot be read ends in a failed run; a re-key whose pairs cannot be kept
+//! is retried, not lost. After each, the bucket holds the delivery in
+//! exactly one place and the run's report once.
 
 use crate::common::*;
 use csv_ingest::ItemOutcome;
@@ -331,4 +332,53 @@ async fn the_built_binary_logs_the_failure_it_reports() {
     assert!(named("invocation failed"), "{logs}");
     assert!(named("delivery unreadable: run failed"), "{logs}");
     assert!(!logs.contains("testing"), "no credentials in the logs");
+}
+
+/// The pairs of a re-key cannot be kept in S3 (throttled past the SDK's
+/// retries): the run stops before any link or write and fails as
+/// retryable, the delivery stays in `inbound/`, and the event's retry
+/// applies the re-key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rekey_whose_pairs_cannot_be_kept_is_retried_not_lost() {
+    let (world, faults) = world_with_faults().await;
+    let folder = world.district("district", 60);
+    let first = world
+        .put_file("inbound/d1/first.zip", &world.zip_of(&folder))
+        .await;
+    assert_eq!(handle(&world, first).await.unwrap()[0].outcome, "applied");
+    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
+        let path = folder.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("stu-000001", "new-000001")).unwrap();
+    }
+    let event = world
+        .put_file("inbound/d1/rekeyed.zip", &world.zip_of(&folder))
+        .await;
+    faults.always(Op::PutObject, "rekey-in-progress.json", Fault::slow_down());
+    let error = handle(&world, event.clone())
+        .await
+        .expect_err("the pairs cannot be kept");
+    assert!(error.is_retryable(), "{}", error.chain());
+    assert!(
+        error.chain().contains("re-key in progress"),
+        "{}",
+        error.chain()
+    );
+    assert_eq!(world.keys("inbound/").await, ["inbound/d1/rekeyed.zip"]);
+    let stored = world
+        .ingest
+        .store
+        .get_entity("d1", oneroster::EntityKind::Users, "stu-000001");
+    let old = stored.await.unwrap().unwrap();
+    assert!(old.archive.is_none() && old.rekey.rekeyed_to.is_none());
+
+    faults.heal();
+    let out = handle(&world, event).await.expect("the retry");
+    assert_eq!(out[0].outcome, "applied", "{out:?}");
+    let stored = world
+        .ingest
+        .store
+        .get_entity("d1", oneroster::EntityKind::Users, "stu-000001");
+    let old = stored.await.unwrap().unwrap();
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-000001"));
 }
