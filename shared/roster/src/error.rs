@@ -70,6 +70,15 @@ impl SyncError {
             source: source.into(),
         }
     }
+
+    /// A run file that must outlive this process could not be kept or
+    /// read while doing `context` (see [`SyncError::LastingFile`]).
+    pub fn lasting(context: &'static str, e: std::io::Error) -> SyncError {
+        SyncError::LastingFile {
+            context,
+            why: e.to_string(),
+        }
+    }
 }
 
 impl From<std::io::Error> for SyncError {

@@ -61,10 +61,9 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
         let kept = self
             .artifacts
             .keep_lasting(tenant, run_id, IN_PROGRESS_FILE, &path);
-        let kept = kept.await.map_err(|e| SyncError::LastingFile {
-            context: "keeping the pairs of a re-key in progress",
-            why: e.to_string(),
-        })?;
+        let kept = kept
+            .await
+            .map_err(|e| SyncError::lasting("keeping the pairs of a re-key in progress", e))?;
         state.rekey_in_progress = Some(kept);
         self.store.put_state(&run.tenant, state, lease).await?;
         Ok(())
@@ -176,10 +175,7 @@ impl<S: Store, A: Artifacts> Engine<'_, S, A> {
     /// file is gone or not pairs (a retry cannot help). Any other failure
     /// is an error (retried), not a re-key lost.
     async fn read_lasting_pairs(&self, reference: &str) -> Result<Option<Pairs>, SyncError> {
-        let failed = |e: std::io::Error| SyncError::LastingFile {
-            context: "reading the pairs of a re-key in progress",
-            why: e.to_string(),
-        };
+        let failed = |e| SyncError::lasting("reading the pairs of a re-key in progress", e);
         let path = match self.artifacts.fetch_lasting(reference).await {
             Ok(path) => path,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
