@@ -125,6 +125,7 @@ impl ApproveArgs {
             by: self.by,
             topic: self.notice_topic_arn,
             rekey: self.rekey,
+            bucket: self.store.run_files_bucket.clone(),
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -157,6 +158,7 @@ impl DiscardArgs {
             by: self.by,
             topic: self.notice_topic_arn,
             rekey: None,
+            bucket: None,
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -169,6 +171,8 @@ pub struct Decision {
     topic: Option<String>,
     /// `--rekey [FILE]`.
     rekey: Option<Option<PathBuf>>,
+    /// `--run-files-bucket`.
+    bucket: Option<String>,
 }
 
 /// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
@@ -363,27 +367,46 @@ pub async fn runs_decide<S: Store>(
     } else {
         None
     };
-    let result = match &fetched {
-        Some((prefetched, _file)) => {
-            decide(
-                &local_engine(store, prefetched),
-                run_id,
-                approve,
-                &by,
-                rekey,
-            )
-            .await
+    let result = match fetched {
+        Some((prefetched, files)) => {
+            let result = decide_keeping(store, prefetched, run_id, d, &by, rekey).await;
+            drop(files); // the fetched plan's temporary file is removed
+            result
         }
-        None => decide(&local_engine(store, artifacts), run_id, approve, &by, rekey).await,
+        None => {
+            let local = LocalArtifacts::new(artifacts.dir());
+            decide_keeping(store, local, run_id, d, &by, rekey).await
+        }
     };
-    drop(fetched); // the fetched plan's temporary file is removed
     match result {
-        Ok(run) => {
+        Err(e) => failure(json, &e),
+        Ok(Ok(run)) => {
             let told = crate::runs_told::tell(store, &run, std::slice::from_ref(&run), topic).await;
             told_outcome(&run, &told, json)
         }
-        Err(e) => sync_failure(json, &e),
+        Ok(Err(e)) => sync_failure(json, &e),
     }
+}
+
+/// [`decide`] on `run_id` with the run files of `inner`, the lasting ones
+/// kept where a function reads them ([`crate::lasting`]); `Err` when those
+/// cannot be set up.
+async fn decide_keeping<S: Store, A: Artifacts>(
+    store: &S,
+    inner: A,
+    run_id: &str,
+    d: &Decision,
+    by: &str,
+    rekey: RekeyChoice,
+) -> Result<Result<RunRecord, SyncError>, String> {
+    let held = store.get_run(run_id).await.map_err(|e| e.to_string())?;
+    let Some(held) = held else {
+        // Unknown: the engine says so.
+        return Ok(decide(&local_engine(store, &inner), run_id, d.approve, by, rekey).await);
+    };
+    let (bucket, plan) = (d.bucket.as_deref(), held.plan_ref.as_deref());
+    let files = crate::lasting::run_files(store, inner, &held.tenant, bucket, plan).await?;
+    Ok(decide(&local_engine(store, &files), run_id, d.approve, by, rekey).await)
 }
 
 /// `rosterctl runs revert`: an applied revert tells the district (through
@@ -480,9 +503,10 @@ pub(crate) async fn decide<S: Store, A: Artifacts>(
 /// reads that are kept in S3 (by a Lambda run), downloaded, with their
 /// temporary files (removed when dropped): `None` when there are none (or
 /// the run is unknown). A revert reads the run's before-images and re-key
-/// pairs; an approval its plan, the pairs of a re-key a function stopped
-/// part way (named in the tenant's state), and for a held revert the re-key
-/// pairs of the run it reverts. The files the new run keeps (its before-images) go
+/// pairs; an approval its plan, and for a held revert the re-key pairs of
+/// the run it reverts (the pairs of a re-key a function stopped part way,
+/// which the tenant's state names, are read from S3 as the run needs them:
+/// [`crate::lasting`]). The files the new run keeps (its before-images) go
 /// where local runs keep theirs (`--runs-dir`), not to a shared temporary
 /// folder.
 async fn prefetch_from_s3<S: Store>(
@@ -494,7 +518,6 @@ async fn prefetch_from_s3<S: Store>(
     let Ok(Some(run)) = store.get_run(run_id).await else {
         return Ok(None);
     };
-    let tenant = run.tenant.clone();
     let (refs, reverted) = match revert {
         true => (run.before_ref.clone(), Some(run)),
         false => match &run.reverts {
@@ -508,14 +531,7 @@ async fn prefetch_from_s3<S: Store>(
     let in_s3 = |r: Option<String>| r.filter(|r| r.starts_with("s3://"));
     let required = in_s3(refs);
     let pairs = in_s3(reverted.and_then(|r| r.rekey).and_then(|k| k.applied_ref));
-    let in_progress = match revert {
-        true => None,
-        false => {
-            let state = store.get_state(&tenant).await.map_err(|e| e.to_string())?;
-            in_s3(state.rekey_in_progress)
-        }
-    };
-    if required.is_none() && pairs.is_none() && in_progress.is_none() {
+    if required.is_none() && pairs.is_none() {
         return Ok(None);
     }
     let s3 = cloud::s3_client(&cloud::sdk_config().await);
@@ -527,7 +543,7 @@ async fn prefetch_from_s3<S: Store>(
         files.push((uri, local.to_path_buf()));
         temps.push(local);
     }
-    for uri in pairs.into_iter().chain(in_progress) {
+    if let Some(uri) = pairs {
         if let Some(local) = download_run_file(&s3, &uri).await? {
             files.push((uri, local.to_path_buf()));
             temps.push(local);

@@ -51,7 +51,13 @@ impl SyncArgs {
             generated_at: self.generated_at,
             wait: self.wait,
         };
-        crate::on_new_store!(self.store, self.json, s => noted(sync(&s, &artifacts, params).await))
+        let bucket = self.store.run_files_bucket.clone();
+        crate::on_new_store!(self.store, self.json, s => {
+            match crate::lasting::run_files(&s, artifacts, &self.tenant, bucket.as_deref(), None).await {
+                Ok(artifacts) => noted(sync(&s, &artifacts, params).await),
+                Err(e) => failure(self.json, &e),
+            }
+        })
     }
 }
 
@@ -152,7 +158,13 @@ impl PullArgs {
             json: self.json,
             scratch: &scratch,
         };
-        let outcome = crate::on_new_store!(self.store, self.json, s => noted(pull(&s, &artifacts, params).await));
+        let bucket = self.store.run_files_bucket.clone();
+        let outcome = crate::on_new_store!(self.store, self.json, s => {
+            match crate::lasting::run_files(&s, artifacts, &self.tenant, bucket.as_deref(), None).await {
+                Ok(artifacts) => noted(pull(&s, &artifacts, params).await),
+                Err(e) => failure(self.json, &e),
+            }
+        });
         let _ = std::fs::remove_dir_all(&scratch);
         outcome
     }

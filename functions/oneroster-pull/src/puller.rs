@@ -8,7 +8,7 @@ use api_pull::ApiSecret;
 pub use api_pull::{PullConfig, PullEvent, RequestedMode};
 use chrono::Utc;
 use cloud::continuation::{ContinuationQueue, MAX_HOPS};
-use cloud::run_files::FunctionArtifacts;
+use cloud::run_files::{processed_run_folder, FunctionArtifacts};
 use cloud::Failure;
 use roster::{Connection, RunRecord, RunSource, RunStatus, Store, TenantConfig};
 use std::path::PathBuf;
@@ -45,12 +45,6 @@ pub struct RunFilesBucket {
     pub s3: aws_sdk_s3::Client,
     /// The bucket (the stack's inbound bucket).
     pub bucket: String,
-}
-
-/// The folder of `tenant`'s run `run_id` in the run-files bucket, beside
-/// csv-ingest's: `processed/{tenant}/{run_id}/`.
-fn run_folder(tenant: &str, run_id: &str) -> String {
-    format!("processed/{tenant}/{run_id}/")
 }
 
 impl<S: Store> Puller<S> {
@@ -138,7 +132,8 @@ impl<S: Store> Puller<S> {
             .run_files
             .as_ref()
             .map(|f| (f.s3.clone(), f.bucket.clone()));
-        let artifacts = FunctionArtifacts::new(self.scratch.join("runs"), lasting, run_folder)?;
+        let artifacts =
+            FunctionArtifacts::new(self.scratch.join("runs"), lasting, processed_run_folder)?;
         let places = PullPlaces {
             scratch: &self.scratch,
             artifacts: &artifacts,
@@ -176,7 +171,7 @@ impl<S: Store> Puller<S> {
             tracing::warn!(tenant = %run.tenant, run_id = %run.run_id, "no RUN_FILES_BUCKET: the run's report, plan, before-images and re-key pairs stay in /tmp (a re-key cannot be carried on by another invocation)");
             return Ok(());
         };
-        let folder = run_folder(&run.tenant, &run.run_id);
+        let folder = processed_run_folder(&run.tenant, &run.run_id);
         let validation = std::fs::read(local.join("report.json"))
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());

@@ -79,27 +79,40 @@ fn local_file(reference: &Option<String>) -> Option<PathBuf> {
         .filter(|p| p.is_file())
 }
 
+/// A run's folder in the run-files bucket, `processed/{tenant}/{run}/`, as
+/// oneroster-pull and `rosterctl` keep run files (csv-ingest's folder
+/// passes the tenant through its own key rules).
+pub fn processed_run_folder(tenant: &str, run_id: &str) -> String {
+    format!("processed/{tenant}/{run_id}/")
+}
+
 /// The largest lasting file fetched: the pairs of a re-key of every
 /// record of a large district take a few tens of MB.
 const MAX_LASTING_FILE_BYTES: u64 = 1 << 30;
 
-/// A Lambda run's files: written in the function's `/tmp` (see
-/// [`keep_in_s3`] for those that leave it when the run ends), except a
-/// file the tenant's state names for the next run (the pairs of a re-key in
-/// progress): that next run may be another invocation, in another
-/// container, so the file goes to S3 at once, into the run's folder.
-pub struct FunctionArtifacts {
-    local: roster::LocalArtifacts,
+/// The folder of a tenant's run (tenant, run id) in the run-files bucket,
+/// with its trailing `/`.
+pub type RunFolder = Box<dyn Fn(&str, &str) -> String + Send + Sync>;
+
+/// Run files of `A` (a function's `/tmp`, an operator's runs folder),
+/// except a file the tenant's state names for the next run (the pairs of a
+/// re-key in progress): that next run may be another invocation, in another
+/// container, or a function after an operator's command, so the file goes
+/// to S3 at once, into the run's folder.
+pub struct LastingInS3<A> {
+    inner: A,
     /// The S3 client and bucket lasting files go to; without them they
-    /// stay local (a deployment without a run-files bucket), and a re-key
-    /// cannot be carried on by another container.
+    /// stay where `inner` keeps files (a deployment without a run-files
+    /// bucket), and a re-key cannot be carried on by another container.
     lasting: Option<(aws_sdk_s3::Client, String)>,
     /// The folder of a tenant's run in the bucket, with its trailing `/`.
-    run_folder: fn(&str, &str) -> String,
-    /// Where lasting files fetched from S3 are put, under `dir`: removed
-    /// with this.
+    run_folder: RunFolder,
+    /// Where lasting files fetched from S3 are put: removed with this.
     fetched: tempfile::TempDir,
 }
+
+/// A Lambda run's files: in the function's `/tmp`, lasting ones in S3.
+pub type FunctionArtifacts = LastingInS3<roster::LocalArtifacts>;
 
 impl FunctionArtifacts {
     /// Run files under `dir`; lasting ones in `bucket`'s `run_folder`.
@@ -111,11 +124,26 @@ impl FunctionArtifacts {
     ) -> std::io::Result<FunctionArtifacts> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
+        let local = roster::LocalArtifacts::new(&dir);
+        LastingInS3::wrap(local, lasting, Box::new(run_folder), &dir)
+    }
+}
+
+impl<A> LastingInS3<A> {
+    /// `inner`'s run files, lasting ones in `lasting`'s bucket, in the
+    /// folder `run_folder` names; files fetched from S3 go to a private
+    /// temporary folder in `fetch_in`. Fails when that cannot be made.
+    pub fn wrap(
+        inner: A,
+        lasting: Option<(aws_sdk_s3::Client, String)>,
+        run_folder: RunFolder,
+        fetch_in: &std::path::Path,
+    ) -> std::io::Result<LastingInS3<A>> {
         let fetched = tempfile::Builder::new()
             .prefix("fetched-")
-            .tempdir_in(&dir)?;
-        Ok(FunctionArtifacts {
-            local: roster::LocalArtifacts::new(dir),
+            .tempdir_in(fetch_in)?;
+        Ok(LastingInS3 {
+            inner,
             lasting,
             run_folder,
             fetched,
@@ -123,9 +151,9 @@ impl FunctionArtifacts {
     }
 }
 
-impl roster::Artifacts for FunctionArtifacts {
+impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
     fn scratch(&self, tenant: &str, run_id: &str, name: &str) -> std::io::Result<PathBuf> {
-        self.local.scratch(tenant, run_id, name)
+        self.inner.scratch(tenant, run_id, name)
     }
 
     fn keep(
@@ -135,11 +163,11 @@ impl roster::Artifacts for FunctionArtifacts {
         name: &str,
         path: &std::path::Path,
     ) -> std::io::Result<String> {
-        self.local.keep(tenant, run_id, name, path)
+        self.inner.keep(tenant, run_id, name, path)
     }
 
     fn fetch(&self, reference: &str) -> std::io::Result<PathBuf> {
-        self.local.fetch(reference)
+        self.inner.fetch(reference)
     }
 
     async fn keep_lasting(
@@ -149,7 +177,7 @@ impl roster::Artifacts for FunctionArtifacts {
         name: &str,
         path: &std::path::Path,
     ) -> std::io::Result<String> {
-        let local = self.local.keep(tenant, run_id, name, path)?;
+        let local = self.inner.keep(tenant, run_id, name, path)?;
         let Some((client, bucket)) = &self.lasting else {
             return Ok(local);
         };
@@ -164,14 +192,20 @@ impl roster::Artifacts for FunctionArtifacts {
     /// folder removed with `self`; a local one is as [`Self::fetch`] finds it.
     async fn fetch_lasting(&self, reference: &str) -> std::io::Result<PathBuf> {
         let Ok(object) = S3Uri::parse(reference) else {
-            return self.local.fetch(reference);
+            return self.inner.fetch(reference);
         };
-        let Some((client, _)) = self.lasting.as_ref().filter(|(_, b)| *b == object.bucket) else {
+        let Some((client, bucket)) = &self.lasting else {
             return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                format!("run file `{reference}` is not in this function's run-files bucket"),
+                std::io::ErrorKind::Unsupported,
+                format!("run file `{reference}` is kept in S3, and no run-files bucket is given"),
             ));
         };
+        if *bucket != object.bucket {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("run file `{reference}` is not in the run-files bucket `{bucket}`"),
+            ));
+        }
         let path = self.fetched.path().join("lasting-file");
         let limit = MAX_LASTING_FILE_BYTES;
         match s3::download(client, &object.bucket, &object.key, None, &path, limit).await {

@@ -157,15 +157,7 @@ async fn a_rekey_run_in_s3(d: &Path) -> (String, String, String) {
         0
     );
     assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
-    // Two students under new sourcedIds, identifiers and state ids kept.
-    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
-        let path = d.join("district").join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace("stu-000001", "new-000001")
-            .replace("stu-000002", "new-000002");
-        std::fs::write(&path, text).unwrap();
-    }
+    rekey_two_students(&d.join("district"));
     let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
     assert_eq!(code, 0, "{out}");
     let change: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
@@ -282,8 +274,11 @@ async fn a_run_file_is_fetched_to_a_private_temporary_file_removed_after_use() {
 }
 
 /// Names `pairs` in tenant `t1`'s state as a re-key in progress, kept in S3
-/// as a function keeps it.
-async fn rekey_in_progress_in_s3(d: &Path, pairs: &[(oneroster::EntityKind, roster::rekey::Pair)]) {
+/// as a function keeps it: the bucket.
+async fn rekey_in_progress_in_s3(
+    d: &Path,
+    pairs: &[(oneroster::EntityKind, roster::rekey::Pair)],
+) -> String {
     let bucket = testkit::unique("runs");
     let s3 = testkit::s3_client();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -309,6 +304,7 @@ async fn rekey_in_progress_in_s3(d: &Path, pairs: &[(oneroster::EntityKind, rost
     state.rekey_in_progress = Some(reference);
     store.put_state("t1", &state, &lease).await.unwrap();
     store.release_lease("t1", &lease).await.unwrap();
+    bucket
 }
 
 /// Gives the user row of `from` in `users.csv` the sourcedId `to` and ids
@@ -381,4 +377,139 @@ async fn an_approval_carries_on_a_rekey_a_function_stopped_in_s3() {
     );
     assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-000001"));
     assert_eq!(store.get_state("t1").await.unwrap().rekey_in_progress, None);
+}
+
+/// The re-key pairs kept in S3 as `bucket`'s `key`: (old, new) sourcedIds.
+async fn pairs_in_s3(bucket: &str, key: &str) -> Vec<(String, String)> {
+    let object = testkit::s3_client()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"));
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    let pairs: Vec<(oneroster::EntityKind, roster::rekey::Pair)> =
+        serde_json::from_slice(&bytes).unwrap();
+    let mut pairs: Vec<_> = pairs.into_iter().map(|(_, p)| (p.old, p.new)).collect();
+    pairs.sort();
+    pairs
+}
+
+/// Gives the students `stu-000001` and `stu-000002` of `district` new
+/// sourcedIds, their other ids kept: exact keys pair them.
+fn rekey_two_students(district: &Path) {
+    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
+        let path = district.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text
+            .replace("stu-000001", "new-000001")
+            .replace("stu-000002", "new-000002");
+        std::fs::write(&path, text).unwrap();
+    }
+}
+
+fn the_pairs() -> Vec<(String, String)> {
+    [("stu-000001", "new-000001"), ("stu-000002", "new-000002")]
+        .map(|(old, new)| (old.to_string(), new.to_string()))
+        .to_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_keeps_its_rekey_in_progress_beside_the_held_plan_in_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let held = a_held_run(d, rekey_two_students);
+    let run_id = held["run_id"].as_str().unwrap().to_string();
+    let bucket = testkit::unique("runs");
+    testkit::s3_client()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let folder = format!("processed/t1/{run_id}");
+    let plan = held["plan_ref"].as_str().unwrap();
+    let plan = move_to_s3(d, plan, &bucket, &format!("{folder}/plan.jsonl")).await;
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let mut run = store.get_run(&run_id).await.unwrap().unwrap();
+    run.plan_ref = Some(plan);
+    store.put_run(&run).await.unwrap();
+
+    let (code, out) = rosterctl(d, &["runs", "approve", &run_id, "--by", "ops", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let approved: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(approved["rekey"]["applied"], 2, "{}", approved["message"]);
+    // Named in the state while the approval linked and wrote, where a
+    // function carrying it on reads it: beside the plan.
+    let key = format!("{folder}/rekey-in-progress.json");
+    assert_eq!(pairs_in_s3(&bucket, &key).await, the_pairs());
+    assert_eq!(store.get_state("t1").await.unwrap().rekey_in_progress, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_carries_on_a_rekey_a_function_stopped_in_s3_and_keeps_its_own_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let generate = ["generate", "--students", "40", "--out", "district"];
+    assert_eq!(rosterctl(d, &generate).0, 0);
+    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
+    // The stopped re-key pairs a student no exact key pairs; this delivery
+    // re-keys two more.
+    let district = d.join("district");
+    rename_user(&district, "stu-000003", "new-000003");
+    rekey_two_students(&district);
+    let stopped = roster::rekey::Pair {
+        old: "stu-000003".into(),
+        new: "new-000003".into(),
+        key: roster::rekey::MatchKey::Identifier,
+    };
+    let bucket = rekey_in_progress_in_s3(d, &[(oneroster::EntityKind::Users, stopped)]).await;
+
+    let (code, out) = rosterctl(d, &["sync", "district", "--tenant", "t1", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let run: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(run["rekey"]["applied"], 3, "{}", run["message"]);
+    let run_id = run["run_id"].as_str().unwrap();
+    let key = format!("processed/t1/{run_id}/rekey-in-progress.json");
+    let mut expected = the_pairs();
+    expected.push(("stu-000003".into(), "new-000003".into()));
+    let kept = pairs_in_s3(&bucket, &key).await;
+    assert_eq!(kept, expected, "this run's pairs and the stopped one's");
+    let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
+    let old = store
+        .get_entity("t1", oneroster::EntityKind::Users, "stu-000003")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.rekey.rekeyed_to.as_deref(), Some("new-000003"));
+    assert_eq!(store.get_state("t1").await.unwrap().rekey_in_progress, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_given_a_run_files_bucket_keeps_its_rekey_in_progress_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let generate = ["generate", "--students", "40", "--out", "district"];
+    assert_eq!(rosterctl(d, &generate).0, 0);
+    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
+    rekey_two_students(&d.join("district"));
+    let bucket = testkit::unique("runs");
+    testkit::s3_client()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+
+    let args = ["sync", "district", "--tenant", "t1", "--json"];
+    let (code, out) = rosterctl(d, &[&args[..], &["--run-files-bucket", &bucket]].concat());
+    assert_eq!(code, 0, "{out}");
+    let run: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(run["rekey"]["applied"], 2, "{}", run["message"]);
+    let key = format!(
+        "processed/t1/{}/rekey-in-progress.json",
+        run["run_id"].as_str().unwrap()
+    );
+    assert_eq!(pairs_in_s3(&bucket, &key).await, the_pairs());
 }
