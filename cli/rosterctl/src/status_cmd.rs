@@ -86,6 +86,9 @@ pub struct StatusRow {
     /// Days an archived person keeps their personal data (the tenant's own,
     /// else the deployment's `RETAIN_ARCHIVED_DAYS`); `None`: retention off.
     pub retain_archived_days: Option<u32>,
+    /// The pairs of a re-key a run stopped part way, which the district's
+    /// next run carries on (the run file the tenant's state names).
+    pub rekey_in_progress: Option<String>,
 }
 
 /// How `tenants status` reports.
@@ -148,6 +151,7 @@ pub fn row(
         paused_now: None,
         default_pause: None,
         retain_archived_days: None,
+        rekey_in_progress: state.rekey_in_progress.clone(),
     }
 }
 
@@ -272,6 +276,16 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         );
         for p in paused {
             let _ = writeln!(out, "  {p}");
+        }
+    }
+    let rekeys: Vec<String> = rows
+        .iter()
+        .filter_map(|r| Some(format!("{}: {}", r.tenant, r.rekey_in_progress.as_ref()?)))
+        .collect();
+    if !rekeys.is_empty() {
+        out.push_str("\nRe-keys stopped part way (the district's next run carries each on; its pairs are in this file):\n");
+        for r in rekeys {
+            let _ = writeln!(out, "  {r}");
         }
     }
     if !todo.is_empty() {
@@ -476,5 +490,25 @@ mod tests {
             !out.contains("springfield:"),
             "nothing to do for springfield: {out}"
         );
+        assert!(!out.contains("Re-keys stopped part way"), "{out}");
+    }
+
+    #[test]
+    fn a_rekey_stopped_part_way_is_shown_with_its_file() {
+        let now = Utc::now();
+        let config = TenantConfig::new("springfield").unwrap();
+        let pairs = "s3://runs/processed/springfield/r-9/rekey-in-progress.json";
+        let state = TenantState {
+            rekey_in_progress: Some(pairs.into()),
+            ..TenantState::default()
+        };
+        let row = row(&config, None, None, &state, vec!["a".into()], now, 3);
+        assert_eq!(row.rekey_in_progress.as_deref(), Some(pairs));
+        let out = render(&[row], now, 3);
+        let shown = out
+            .split("Re-keys stopped part way")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(shown.contains(&format!("springfield: {pairs}")), "{out}");
     }
 }
