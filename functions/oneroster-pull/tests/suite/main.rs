@@ -7,4 +7,5 @@ mod bootstrap;
 mod common;
 mod faults;
 mod lambda;
+mod rekeys;
 mod v1p2;
