@@ -7,7 +7,7 @@
 pub mod explain_cmd;
 pub mod generate_cmd;
 pub mod history_cmd;
-mod lasting;
+pub mod lasting;
 pub mod outcome;
 pub mod progress;
 pub mod retention_cmd;

@@ -112,6 +112,8 @@ pub struct ApproveArgs {
     pub rekey: Option<Option<PathBuf>>,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub run_files: crate::lasting::RunFilesBucketArg,
     /// JSON output.
     #[arg(long)]
     pub json: bool,
@@ -125,7 +127,7 @@ impl ApproveArgs {
             by: self.by,
             topic: self.notice_topic_arn,
             rekey: self.rekey,
-            bucket: self.store.run_files_bucket.clone(),
+            run_files: Some(self.run_files),
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -158,7 +160,7 @@ impl DiscardArgs {
             by: self.by,
             topic: self.notice_topic_arn,
             rekey: None,
-            bucket: None,
+            run_files: None,
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -171,8 +173,8 @@ pub struct Decision {
     topic: Option<String>,
     /// `--rekey [FILE]`.
     rekey: Option<Option<PathBuf>>,
-    /// `--run-files-bucket`.
-    bucket: Option<String>,
+    /// An approval's `--run-files-bucket`.
+    run_files: Option<crate::lasting::RunFilesBucketArg>,
 }
 
 /// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
@@ -388,9 +390,9 @@ pub async fn runs_decide<S: Store>(
     }
 }
 
-/// [`decide`] on `run_id` with the run files of `inner`, the lasting ones
-/// kept where a function reads them ([`crate::lasting`]); `Err` when those
-/// cannot be set up.
+/// [`decide`] on `run_id` with the run files of `inner`, an approval's
+/// lasting ones kept where a function reads them ([`crate::lasting`]);
+/// `Err` when those cannot be set up.
 async fn decide_keeping<S: Store, A: Artifacts>(
     store: &S,
     inner: A,
@@ -400,12 +402,12 @@ async fn decide_keeping<S: Store, A: Artifacts>(
     rekey: RekeyChoice,
 ) -> Result<Result<RunRecord, SyncError>, String> {
     let held = store.get_run(run_id).await.map_err(|e| e.to_string())?;
-    let Some(held) = held else {
-        // Unknown: the engine says so.
+    let (Some(held), Some(given)) = (held, &d.run_files) else {
+        // A discard, or a run unknown (the engine says so).
         return Ok(decide(&local_engine(store, &inner), run_id, d.approve, by, rekey).await);
     };
-    let (bucket, plan) = (d.bucket.as_deref(), held.plan_ref.as_deref());
-    let files = crate::lasting::run_files(store, inner, &held.tenant, bucket, plan).await?;
+    let plan = held.plan_ref.as_deref();
+    let files = crate::lasting::run_files(store, inner, &held.tenant, given, plan).await?;
     Ok(decide(&local_engine(store, &files), run_id, d.approve, by, rekey).await)
 }
 

@@ -86,8 +86,8 @@ pub struct StatusRow {
     /// Days an archived person keeps their personal data (the tenant's own,
     /// else the deployment's `RETAIN_ARCHIVED_DAYS`); `None`: retention off.
     pub retain_archived_days: Option<u32>,
-    /// The pairs of a re-key a run stopped part way, which the district's
-    /// next run carries on (the run file the tenant's state names).
+    /// The pairs of a re-key in progress (a run applying it, stopped part
+    /// way, or with a part held apart): the run file the tenant's state names.
     pub rekey_in_progress: Option<String>,
 }
 
@@ -283,7 +283,7 @@ pub fn render(rows: &[StatusRow], now: DateTime<Utc>, overdue_days: u32) -> Stri
         .filter_map(|r| Some(format!("{}: {}", r.tenant, r.rekey_in_progress.as_ref()?)))
         .collect();
     if !rekeys.is_empty() {
-        out.push_str("\nRe-keys stopped part way (the district's next run carries each on; its pairs are in this file):\n");
+        out.push_str("\nRe-keys in progress (a run applying one now, stopped part way, or with a part held apart; the next run, or the approval, carries each on; the pairs are in this file):\n");
         for r in rekeys {
             let _ = writeln!(out, "  {r}");
         }
@@ -490,11 +490,11 @@ mod tests {
             !out.contains("springfield:"),
             "nothing to do for springfield: {out}"
         );
-        assert!(!out.contains("Re-keys stopped part way"), "{out}");
+        assert!(!out.contains("Re-keys in progress"), "{out}");
     }
 
     #[test]
-    fn a_rekey_stopped_part_way_is_shown_with_its_file() {
+    fn a_rekey_in_progress_is_shown_with_its_file() {
         let now = Utc::now();
         let config = TenantConfig::new("springfield").unwrap();
         let pairs = "s3://runs/processed/springfield/r-9/rekey-in-progress.json";
@@ -506,7 +506,7 @@ mod tests {
         assert_eq!(row.rekey_in_progress.as_deref(), Some(pairs));
         let out = render(&[row], now, 3);
         let shown = out
-            .split("Re-keys stopped part way")
+            .split("Re-keys in progress")
             .nth(1)
             .unwrap_or_else(|| panic!("{out}"));
         assert!(shown.contains(&format!("springfield: {pairs}")), "{out}");

@@ -23,12 +23,6 @@ pub struct StoreArgs {
     /// [default: `runs/` beside the database, or `./runs` with --dynamodb].
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
-    /// The deployment's run-files bucket: the pairs of a re-key in progress
-    /// go there, so that a function carries on a run this command stops
-    /// part way [default: the bucket a function kept the held run's plan,
-    /// or the tenant's re-key in progress, in; else they stay in the runs folder].
-    #[arg(long, value_name = "BUCKET")]
-    pub run_files_bucket: Option<String>,
 }
 
 /// An opened store.

@@ -1,6 +1,7 @@
 //! `rosterctl sync` and `rosterctl pull`: a package or a district's OneRoster API
 //! through the engine into the store.
 
+use crate::lasting::RunFilesBucketArg;
 use crate::outcome::*;
 use crate::runs_cmd::*;
 use crate::stores::StoreArgs;
@@ -21,6 +22,8 @@ pub struct SyncArgs {
     pub tenant: String,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub run_files: RunFilesBucketArg,
     /// Plan only: show what would be written; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -51,9 +54,8 @@ impl SyncArgs {
             generated_at: self.generated_at,
             wait: self.wait,
         };
-        let bucket = self.store.run_files_bucket.clone();
         crate::on_new_store!(self.store, self.json, s => {
-            match crate::lasting::run_files(&s, artifacts, &self.tenant, bucket.as_deref(), None).await {
+            match crate::lasting::run_files(&s, artifacts, &self.tenant, &self.run_files, None).await {
                 Ok(artifacts) => noted(sync(&s, &artifacts, params).await),
                 Err(e) => failure(self.json, &e),
             }
@@ -129,6 +131,8 @@ pub struct PullArgs {
     pub page_size: usize,
     #[command(flatten)]
     pub store: StoreArgs,
+    #[command(flatten)]
+    pub run_files: RunFilesBucketArg,
     /// Print the run record as JSON.
     #[arg(long)]
     pub json: bool,
@@ -158,9 +162,8 @@ impl PullArgs {
             json: self.json,
             scratch: &scratch,
         };
-        let bucket = self.store.run_files_bucket.clone();
         let outcome = crate::on_new_store!(self.store, self.json, s => {
-            match crate::lasting::run_files(&s, artifacts, &self.tenant, bucket.as_deref(), None).await {
+            match crate::lasting::run_files(&s, artifacts, &self.tenant, &self.run_files, None).await {
                 Ok(artifacts) => noted(pull(&s, &artifacts, params).await),
                 Err(e) => failure(self.json, &e),
             }

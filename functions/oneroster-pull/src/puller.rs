@@ -132,8 +132,7 @@ impl<S: Store> Puller<S> {
             .run_files
             .as_ref()
             .map(|f| (f.s3.clone(), f.bucket.clone()));
-        let artifacts =
-            FunctionArtifacts::new(self.scratch.join("runs"), lasting, processed_run_folder)?;
+        let artifacts = FunctionArtifacts::new(self.scratch.join("runs"), lasting)?;
         let places = PullPlaces {
             scratch: &self.scratch,
             artifacts: &artifacts,

@@ -79,9 +79,8 @@ fn local_file(reference: &Option<String>) -> Option<PathBuf> {
         .filter(|p| p.is_file())
 }
 
-/// A run's folder in the run-files bucket, `processed/{tenant}/{run}/`, as
-/// oneroster-pull and `rosterctl` keep run files (csv-ingest's folder
-/// passes the tenant through its own key rules).
+/// A run's folder in the run-files bucket, `processed/{tenant}/{run}/`,
+/// where the functions keep its files (csv-ingest beside the delivery).
 pub fn processed_run_folder(tenant: &str, run_id: &str) -> String {
     format!("processed/{tenant}/{run_id}/")
 }
@@ -90,24 +89,24 @@ pub fn processed_run_folder(tenant: &str, run_id: &str) -> String {
 /// record of a large district take a few tens of MB.
 const MAX_LASTING_FILE_BYTES: u64 = 1 << 30;
 
-/// The folder of a tenant's run (tenant, run id) in the run-files bucket,
-/// with its trailing `/`.
-pub type RunFolder = Box<dyn Fn(&str, &str) -> String + Send + Sync>;
-
 /// Run files of `A` (a function's `/tmp`, an operator's runs folder),
 /// except a file the tenant's state names for the next run (the pairs of a
 /// re-key in progress): that next run may be another invocation, in another
 /// container, or a function after an operator's command, so the file goes
-/// to S3 at once, into the run's folder.
+/// to S3 at once, into the run's folder ([`processed_run_folder`]).
 pub struct LastingInS3<A> {
     inner: A,
-    /// The S3 client and bucket lasting files go to; without them they
-    /// stay where `inner` keeps files (a deployment without a run-files
-    /// bucket), and a re-key cannot be carried on by another container.
-    lasting: Option<(aws_sdk_s3::Client, String)>,
-    /// The folder of a tenant's run in the bucket, with its trailing `/`.
-    run_folder: RunFolder,
-    /// Where lasting files fetched from S3 are put: removed with this.
+    /// Where lasting files go; without it they stay where `inner` keeps
+    /// files (a deployment without a run-files bucket), and a re-key cannot
+    /// be carried on by another container.
+    lasting: Option<Lasting>,
+}
+
+/// The bucket lasting files go to, and where those fetched from it are put
+/// (a private temporary folder, removed with this).
+struct Lasting {
+    client: aws_sdk_s3::Client,
+    bucket: String,
     fetched: tempfile::TempDir,
 }
 
@@ -115,39 +114,39 @@ pub struct LastingInS3<A> {
 pub type FunctionArtifacts = LastingInS3<roster::LocalArtifacts>;
 
 impl FunctionArtifacts {
-    /// Run files under `dir`; lasting ones in `bucket`'s `run_folder`.
-    /// Fails when `dir` cannot be made.
+    /// Run files under `dir`; lasting ones in `lasting`'s bucket. Fails
+    /// when `dir` cannot be made.
     pub fn new(
         dir: impl Into<PathBuf>,
         lasting: Option<(aws_sdk_s3::Client, String)>,
-        run_folder: fn(&str, &str) -> String,
     ) -> std::io::Result<FunctionArtifacts> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
         let local = roster::LocalArtifacts::new(&dir);
-        LastingInS3::wrap(local, lasting, Box::new(run_folder), &dir)
+        LastingInS3::wrap(local, lasting, &dir)
     }
 }
 
 impl<A> LastingInS3<A> {
-    /// `inner`'s run files, lasting ones in `lasting`'s bucket, in the
-    /// folder `run_folder` names; files fetched from S3 go to a private
-    /// temporary folder in `fetch_in`. Fails when that cannot be made.
+    /// `inner`'s run files, lasting ones in `lasting`'s bucket; files
+    /// fetched from it go to a private temporary folder in `fetch_in`.
+    /// Fails when that cannot be made.
     pub fn wrap(
         inner: A,
         lasting: Option<(aws_sdk_s3::Client, String)>,
-        run_folder: RunFolder,
         fetch_in: &std::path::Path,
     ) -> std::io::Result<LastingInS3<A>> {
-        let fetched = tempfile::Builder::new()
-            .prefix("fetched-")
-            .tempdir_in(fetch_in)?;
-        Ok(LastingInS3 {
-            inner,
-            lasting,
-            run_folder,
-            fetched,
-        })
+        let lasting = match lasting {
+            Some((client, bucket)) => Some(Lasting {
+                client,
+                bucket,
+                fetched: tempfile::Builder::new()
+                    .prefix("fetched-")
+                    .tempdir_in(fetch_in)?,
+            }),
+            None => None,
+        };
+        Ok(LastingInS3 { inner, lasting })
     }
 }
 
@@ -178,10 +177,10 @@ impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
         path: &std::path::Path,
     ) -> std::io::Result<String> {
         let local = self.inner.keep(tenant, run_id, name, path)?;
-        let Some((client, bucket)) = &self.lasting else {
+        let Some(Lasting { client, bucket, .. }) = &self.lasting else {
             return Ok(local);
         };
-        let key = format!("{}{name}", (self.run_folder)(tenant, run_id));
+        let key = format!("{}{name}", processed_run_folder(tenant, run_id));
         s3::put_file(client, bucket, &key, std::path::Path::new(&local))
             .await
             .map_err(|e| std::io::Error::other(e.chain()))?;
@@ -194,10 +193,15 @@ impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
         let Ok(object) = S3Uri::parse(reference) else {
             return self.inner.fetch(reference);
         };
-        let Some((client, bucket)) = &self.lasting else {
+        let Some(Lasting {
+            client,
+            bucket,
+            fetched,
+        }) = &self.lasting
+        else {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::Unsupported,
-                format!("run file `{reference}` is kept in S3, and no run-files bucket is given"),
+                format!("run file `{reference}` is kept in S3, and no run-files bucket is given to read it from"),
             ));
         };
         if *bucket != object.bucket {
@@ -206,7 +210,7 @@ impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
                 format!("run file `{reference}` is not in the run-files bucket `{bucket}`"),
             ));
         }
-        let path = self.fetched.path().join("lasting-file");
+        let path = fetched.path().join("lasting-file");
         let limit = MAX_LASTING_FILE_BYTES;
         match s3::download(client, &object.bucket, &object.key, None, &path, limit).await {
             Ok(Some(_)) => Ok(path),

@@ -513,3 +513,60 @@ async fn a_sync_given_a_run_files_bucket_keeps_its_rekey_in_progress_there() {
     );
     assert_eq!(pairs_in_s3(&bucket, &key).await, the_pairs());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lasting_file_is_named_by_its_copy_in_s3_and_read_back_from_there() {
+    use roster::Artifacts;
+    use std::io::ErrorKind;
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = testkit::s3_client();
+    let bucket = testkit::unique("runs");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let local = || roster::LocalArtifacts::new(dir.path().join("runs"));
+    let lasting = Some((s3.clone(), bucket.clone()));
+    let files = cloud::run_files::LastingInS3::wrap(local(), lasting, dir.path()).unwrap();
+    let name = "rekey-in-progress.json";
+    let path = files.scratch("t1", "r1", name).unwrap();
+    std::fs::write(&path, b"[]").unwrap();
+
+    let kept = files.keep_lasting("t1", "r1", name, &path).await.unwrap();
+    let key = format!("processed/t1/r1/{name}");
+    assert_eq!(
+        kept,
+        format!("s3://{bucket}/{key}"),
+        "named by its copy in S3"
+    );
+    std::fs::remove_dir_all(dir.path().join("runs")).unwrap();
+    let fetched = files.fetch_lasting(&kept).await.unwrap();
+    assert_eq!(std::fs::read(&fetched).unwrap(), b"[]", "read back from S3");
+    let elsewhere = files.fetch_lasting("s3://another-bucket/x.json").await;
+    assert_eq!(elsewhere.unwrap_err().kind(), ErrorKind::PermissionDenied);
+    s3.delete_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let gone = files.fetch_lasting(&kept).await.unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
+
+    drop(files);
+    // Without a bucket: kept locally, and a file in S3 is not told as gone.
+    let files = cloud::run_files::LastingInS3::wrap(local(), None, dir.path()).unwrap();
+    let path = files.scratch("t1", "r2", name).unwrap();
+    std::fs::write(&path, b"[]").unwrap();
+    let kept = files.keep_lasting("t1", "r2", name, &path).await.unwrap();
+    assert!(!kept.starts_with("s3://"), "{kept}");
+    let unread = files.fetch_lasting(&format!("s3://{bucket}/{key}")).await;
+    assert_eq!(unread.unwrap_err().kind(), ErrorKind::Unsupported);
+    drop(files);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("runs")],
+        "no temporary folder is left"
+    );
+}

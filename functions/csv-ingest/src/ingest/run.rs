@@ -15,11 +15,6 @@ use std::time::{Duration, Instant};
 /// A long run logs a progress line at most this often (CloudWatch).
 const PROGRESS_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The folder in S3 of `tenant`'s run `run_id`: `processed/{tenant}/{run_id}/`.
-fn processed_run_folder(tenant: &str, run_id: &str) -> String {
-    Outcome::Processed.run_folder(tenant, run_id)
-}
-
 /// An S3 object's time is when it reached us, and the delivery's time too.
 fn delivered(delivery: &Delivery) -> Delivered {
     delivery
@@ -46,7 +41,7 @@ impl<S: Store> Ingest<S> {
         let started = Instant::now();
         let runs = runs_dir(&delivery);
         let lasting = Some((self.s3.clone(), object.bucket.clone()));
-        let artifacts = FunctionArtifacts::new(&runs, lasting, processed_run_folder)?;
+        let artifacts = FunctionArtifacts::new(&runs, lasting)?;
         let engine = Engine {
             store: &self.store,
             artifacts: &artifacts,
