@@ -87,6 +87,30 @@ pub fn s3_client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// A new bucket on moto, named `prefix` and a unique suffix: its name.
+pub async fn s3_bucket(prefix: &str) -> String {
+    let bucket = unique(prefix);
+    s3_client()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("bucket {bucket} on moto: {e:?}"));
+    bucket
+}
+
+/// An S3 object's bytes on moto.
+pub async fn s3_object(bucket: &str, key: &str) -> Vec<u8> {
+    let object = s3_client()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await;
+    let object = object.unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"));
+    object.body.collect().await.unwrap().into_bytes().to_vec()
+}
+
 /// An S3 object's tags on moto, as (key, value) pairs.
 pub async fn s3_tags(bucket: &str, key: &str) -> Vec<(String, String)> {
     s3_client()

@@ -164,9 +164,7 @@ async fn a_rekey_run_in_s3(d: &Path) -> (String, String, String) {
     let run_id = change["run_id"].as_str().unwrap().to_string();
     assert_eq!(change["rekey"]["applied"], 2, "{change}");
 
-    let bucket = testkit::unique("runs");
-    let s3 = testkit::s3_client();
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let bucket = testkit::s3_bucket("runs").await;
     let store = roster_sqlite::SqliteStore::open(&d.join("roster.db")).unwrap();
     let mut run = store.get_run(&run_id).await.unwrap().unwrap();
     let folder = format!("processed/t1/{run_id}");
@@ -279,9 +277,8 @@ async fn rekey_in_progress_in_s3(
     d: &Path,
     pairs: &[(oneroster::EntityKind, roster::rekey::Pair)],
 ) -> String {
-    let bucket = testkit::unique("runs");
+    let bucket = testkit::s3_bucket("runs").await;
     let s3 = testkit::s3_client();
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let key = "processed/t1/20261207T000000000Z-stopped/rekey-in-progress.json";
     let body = serde_json::to_vec(pairs).unwrap();
     s3.put_object()
@@ -381,19 +378,22 @@ async fn an_approval_carries_on_a_rekey_a_function_stopped_in_s3() {
 
 /// The re-key pairs kept in S3 as `bucket`'s `key`: (old, new) sourcedIds.
 async fn pairs_in_s3(bucket: &str, key: &str) -> Vec<(String, String)> {
-    let object = testkit::s3_client()
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"));
-    let bytes = object.body.collect().await.unwrap().into_bytes();
+    let bytes = testkit::s3_object(bucket, key).await;
     let pairs: Vec<(oneroster::EntityKind, roster::rekey::Pair)> =
         serde_json::from_slice(&bytes).unwrap();
     let mut pairs: Vec<_> = pairs.into_iter().map(|(_, p)| (p.old, p.new)).collect();
     pairs.sort();
     pairs
+}
+
+/// A folder holding a 40-student district, synced as `t1`.
+fn a_synced_district() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let generate = ["generate", "--students", "40", "--out", "district"];
+    assert_eq!(rosterctl(dir.path(), &generate).0, 0);
+    let sync = ["sync", "district", "--tenant", "t1"];
+    assert_eq!(rosterctl(dir.path(), &sync).0, 0);
+    dir
 }
 
 /// Gives the students `stu-000001` and `stu-000002` of `district` new
@@ -421,13 +421,7 @@ async fn an_approval_keeps_its_rekey_in_progress_beside_the_held_plan_in_s3() {
     let d = dir.path();
     let held = a_held_run(d, rekey_two_students);
     let run_id = held["run_id"].as_str().unwrap().to_string();
-    let bucket = testkit::unique("runs");
-    testkit::s3_client()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = testkit::s3_bucket("runs").await;
     let folder = format!("processed/t1/{run_id}");
     let plan = held["plan_ref"].as_str().unwrap();
     let plan = move_to_s3(d, plan, &bucket, &format!("{folder}/plan.jsonl")).await;
@@ -449,11 +443,8 @@ async fn an_approval_keeps_its_rekey_in_progress_beside_the_held_plan_in_s3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_carries_on_a_rekey_a_function_stopped_in_s3_and_keeps_its_own_there() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = a_synced_district();
     let d = dir.path();
-    let generate = ["generate", "--students", "40", "--out", "district"];
-    assert_eq!(rosterctl(d, &generate).0, 0);
-    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
     // The stopped re-key pairs a student no exact key pairs; this delivery
     // re-keys two more.
     let district = d.join("district");
@@ -488,19 +479,10 @@ async fn a_sync_carries_on_a_rekey_a_function_stopped_in_s3_and_keeps_its_own_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_given_a_run_files_bucket_keeps_its_rekey_in_progress_there() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = a_synced_district();
     let d = dir.path();
-    let generate = ["generate", "--students", "40", "--out", "district"];
-    assert_eq!(rosterctl(d, &generate).0, 0);
-    assert_eq!(rosterctl(d, &["sync", "district", "--tenant", "t1"]).0, 0);
     rekey_two_students(&d.join("district"));
-    let bucket = testkit::unique("runs");
-    testkit::s3_client()
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
+    let bucket = testkit::s3_bucket("runs").await;
 
     let args = ["sync", "district", "--tenant", "t1", "--json"];
     let (code, out) = rosterctl(d, &[&args[..], &["--run-files-bucket", &bucket]].concat());
@@ -520,8 +502,7 @@ async fn a_lasting_file_is_named_by_its_copy_in_s3_and_read_back_from_there() {
     use std::io::ErrorKind;
     let dir = tempfile::tempdir().unwrap();
     let s3 = testkit::s3_client();
-    let bucket = testkit::unique("runs");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let bucket = testkit::s3_bucket("runs").await;
     let local = || roster::LocalArtifacts::new(dir.path().join("runs"));
     let lasting = Some((s3.clone(), bucket.clone()));
     let files = cloud::run_files::LastingInS3::wrap(local(), lasting, dir.path()).unwrap();

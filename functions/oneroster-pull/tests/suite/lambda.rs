@@ -372,7 +372,7 @@ async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
 }
 
 /// A run-files bucket on moto for `puller`.
-async fn with_run_files(puller: &mut Puller<DynamoStore>) -> (aws_sdk_s3::Client, String) {
+pub async fn with_run_files(puller: &mut Puller<DynamoStore>) -> (aws_sdk_s3::Client, String) {
     let s3 = testkit::s3_client();
     let bucket = unique("inbound");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();

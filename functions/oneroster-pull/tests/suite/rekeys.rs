@@ -4,9 +4,9 @@
 //! them.
 
 use crate::common::*;
-use crate::lambda::{deadline, event, setup, GOOD_SECRET};
+use crate::lambda::{deadline, event, setup, with_run_files, GOOD_SECRET};
 use oneroster::EntityKind;
-use oneroster_pull::{PullInvocation, RunFilesBucket};
+use oneroster_pull::PullInvocation;
 use roster::roles::*;
 use roster::store::ArchiveReason;
 use roster::RunStatus;
@@ -30,13 +30,7 @@ fn rekeyed_copy(from: &std::path::Path, to: &std::path::Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rekey_a_pull_stops_part_way_carries_on_in_another_container() {
     let (mut puller, _server, dir, _) = setup(60, GOOD_SECRET, "the-secret").await;
-    let s3 = testkit::s3_client();
-    let bucket = unique("inbound");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    puller.run_files = Some(RunFilesBucket {
-        s3: s3.clone(),
-        bucket: bucket.clone(),
-    });
+    let (_, bucket) = with_run_files(&mut puller).await;
     let first = puller.handle(event(oneroster_pull::RequestedMode::Full), deadline());
     let first = first.await.unwrap();
     assert_eq!(first.status, RunStatus::Applied, "{}", first.message);
