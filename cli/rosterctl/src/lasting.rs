@@ -16,10 +16,11 @@ use roster::{Artifacts, Store};
 pub struct RunFilesBucketArg {
     /// The deployment's run-files bucket (the stack's inbound bucket): the
     /// pairs of a re-key in progress go there, so that a function carries
-    /// on a run this command stops part way [default:
-    /// $ROSTER_RUN_FILES_BUCKET, else the bucket of the held run's plan or
-    /// of the tenant's re-key in progress, kept there by a function; else
-    /// they stay in the runs folder].
+    /// on a run this command stops part way, and those of a re-key a
+    /// function stopped are read only from there [default:
+    /// $ROSTER_RUN_FILES_BUCKET, else the bucket a function kept the run's
+    /// plan or the tenant's re-key in progress in; else they stay in the
+    /// runs folder].
     #[arg(long = "run-files-bucket", value_name = "BUCKET")]
     pub bucket: Option<String>,
 }
@@ -35,6 +36,7 @@ async fn bucket<S: Store>(
     held_plan: Option<&str>,
 ) -> Result<Option<String>, String> {
     let from_env = std::env::var("ROSTER_RUN_FILES_BUCKET").ok();
+    let from_env = from_env.filter(|b| !b.trim().is_empty());
     if let Some(bucket) = given.map(String::from).or(from_env) {
         return Ok(Some(bucket));
     }

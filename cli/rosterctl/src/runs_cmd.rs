@@ -127,7 +127,7 @@ impl ApproveArgs {
             by: self.by,
             topic: self.notice_topic_arn,
             rekey: self.rekey,
-            run_files: Some(self.run_files),
+            run_files: self.run_files,
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -160,7 +160,7 @@ impl DiscardArgs {
             by: self.by,
             topic: self.notice_topic_arn,
             rekey: None,
-            run_files: None,
+            run_files: crate::lasting::RunFilesBucketArg { bucket: None },
         };
         decide_command(self.run_id, decision, self.store, self.json).await
     }
@@ -174,7 +174,7 @@ pub struct Decision {
     /// `--rekey [FILE]`.
     rekey: Option<Option<PathBuf>>,
     /// An approval's `--run-files-bucket`.
-    run_files: Option<crate::lasting::RunFilesBucketArg>,
+    run_files: crate::lasting::RunFilesBucketArg,
 }
 
 /// `runs approve` (`approve`) or `runs discard`, on the store `store` names.
@@ -401,12 +401,15 @@ async fn decide_keeping<S: Store, A: Artifacts>(
     by: &str,
     rekey: RekeyChoice,
 ) -> Result<Result<RunRecord, SyncError>, String> {
-    let held = store.get_run(run_id).await.map_err(|e| e.to_string())?;
-    let (Some(held), Some(given)) = (held, &d.run_files) else {
+    let held = match d.approve {
+        true => store.get_run(run_id).await.map_err(|e| e.to_string())?,
+        false => None,
+    };
+    let Some(held) = held else {
         // A discard, or a run unknown (the engine says so).
         return Ok(decide(&local_engine(store, &inner), run_id, d.approve, by, rekey).await);
     };
-    let plan = held.plan_ref.as_deref();
+    let (given, plan) = (&d.run_files, held.plan_ref.as_deref());
     let files = crate::lasting::run_files(store, inner, &held.tenant, given, plan).await?;
     Ok(decide(&local_engine(store, &files), run_id, d.approve, by, rekey).await)
 }

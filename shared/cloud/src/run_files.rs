@@ -2,7 +2,7 @@
 //! applied run's before-images (for `runs revert` and history) and its
 //! re-key files leave the function's `/tmp` for `s3://{bucket}/{folder}`,
 //! and the run record points at them. Shared by csv-ingest and
-//! oneroster-pull.
+//! oneroster-pull; [`LastingInS3`] by `rosterctl` too.
 
 use crate::s3::{self, S3Uri};
 use crate::Failure;
@@ -140,14 +140,22 @@ impl<A> LastingInS3<A> {
             Some((client, bucket)) => Some(Lasting {
                 client,
                 bucket,
-                fetched: tempfile::Builder::new()
-                    .prefix("fetched-")
-                    .tempdir_in(fetch_in)?,
+                fetched: private_folder(fetch_in)?,
             }),
             None => None,
         };
         Ok(LastingInS3 { inner, lasting })
     }
+}
+
+/// A new temporary folder in `dir` that only its owner may enter (0700):
+/// fetched run files hold ids of children.
+fn private_folder(dir: &std::path::Path) -> std::io::Result<tempfile::TempDir> {
+    use std::os::unix::fs::PermissionsExt;
+    tempfile::Builder::new()
+        .prefix("lasting-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(dir)
 }
 
 impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
@@ -176,10 +184,10 @@ impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
         name: &str,
         path: &std::path::Path,
     ) -> std::io::Result<String> {
-        let local = self.inner.keep(tenant, run_id, name, path)?;
         let Some(Lasting { client, bucket, .. }) = &self.lasting else {
-            return Ok(local);
+            return self.inner.keep_lasting(tenant, run_id, name, path).await;
         };
+        let local = self.inner.keep(tenant, run_id, name, path)?;
         let key = format!("{}{name}", processed_run_folder(tenant, run_id));
         s3::put_file(client, bucket, &key, std::path::Path::new(&local))
             .await
@@ -187,11 +195,12 @@ impl<A: roster::Artifacts> roster::Artifacts for LastingInS3<A> {
         Ok(uri(bucket, key))
     }
 
-    /// A file in this deployment's bucket is downloaded to a temporary
-    /// folder removed with `self`; a local one is as [`Self::fetch`] finds it.
+    /// A file in this deployment's bucket is downloaded to a private
+    /// temporary folder removed with `self`; a local one is as the wrapped
+    /// run files find it.
     async fn fetch_lasting(&self, reference: &str) -> std::io::Result<PathBuf> {
         let Ok(object) = S3Uri::parse(reference) else {
-            return self.inner.fetch(reference);
+            return self.inner.fetch_lasting(reference).await;
         };
         let Some(Lasting {
             client,

@@ -191,7 +191,7 @@ impl Artifacts for Prefetched {
 fn in_s3(reference: &str) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::Unsupported,
-        format!("run file `{reference}` is in S3 and was not fetched; run this where the deployment's run files can be read (rosterctl: `--run-files-bucket BUCKET`)"),
+        format!("run file `{reference}` is in S3 and was not fetched (it is not known to be gone); run this where the deployment's run files in S3 can be read"),
     )
 }
 

@@ -479,20 +479,39 @@ async fn a_sync_carries_on_a_rekey_a_function_stopped_in_s3_and_keeps_its_own_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_given_a_run_files_bucket_keeps_its_rekey_in_progress_there() {
+    a_sync_keeps_its_rekey_in_progress_in_a_bucket_given(|cli, bucket, args| {
+        cli.run(&[args, &["--run-files-bucket", bucket]].concat())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_in_an_environment_naming_the_bucket_keeps_its_rekey_in_progress_there() {
+    a_sync_keeps_its_rekey_in_progress_in_a_bucket_given(|cli, bucket, args| {
+        cli.env("ROSTER_RUN_FILES_BUCKET", bucket).run(args)
+    })
+    .await;
+}
+
+/// A sync re-keying two students, with a new bucket given by `sync`
+/// (which runs `rosterctl` with the bucket and these arguments), keeps the
+/// pairs there.
+async fn a_sync_keeps_its_rekey_in_progress_in_a_bucket_given(
+    sync: impl FnOnce(Cli, &str, &[&str]) -> testkit::cli::Output,
+) {
     let dir = a_synced_district();
     let d = dir.path();
     rekey_two_students(&d.join("district"));
     let bucket = testkit::s3_bucket("runs").await;
 
+    let cli = Cli::new(env!("CARGO_BIN_EXE_rosterctl")).dir(d).aws();
     let args = ["sync", "district", "--tenant", "t1", "--json"];
-    let (code, out) = rosterctl(d, &[&args[..], &["--run-files-bucket", &bucket]].concat());
-    assert_eq!(code, 0, "{out}");
-    let run: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    let out = sync(cli, &bucket, &args);
+    assert_eq!(out.code, 0, "{}", out.combined());
+    let run: serde_json::Value = serde_json::from_str(out.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(run["rekey"]["applied"], 2, "{}", run["message"]);
-    let key = format!(
-        "processed/t1/{}/rekey-in-progress.json",
-        run["run_id"].as_str().unwrap()
-    );
+    let run_id = run["run_id"].as_str().unwrap();
+    let key = format!("processed/t1/{run_id}/rekey-in-progress.json");
     assert_eq!(pairs_in_s3(&bucket, &key).await, the_pairs());
 }
 
@@ -520,6 +539,9 @@ async fn a_lasting_file_is_named_by_its_copy_in_s3_and_read_back_from_there() {
     std::fs::remove_dir_all(dir.path().join("runs")).unwrap();
     let fetched = files.fetch_lasting(&kept).await.unwrap();
     assert_eq!(std::fs::read(&fetched).unwrap(), b"[]", "read back from S3");
+    let folder = std::fs::metadata(fetched.parent().unwrap()).unwrap();
+    let mode = std::os::unix::fs::PermissionsExt::mode(&folder.permissions()) & 0o777;
+    assert_eq!(mode, 0o700, "only its owner enters the folder: {mode:o}");
     let elsewhere = files.fetch_lasting("s3://another-bucket/x.json").await;
     assert_eq!(elsewhere.unwrap_err().kind(), ErrorKind::PermissionDenied);
     s3.delete_object()
