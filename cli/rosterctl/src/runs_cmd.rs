@@ -173,7 +173,7 @@ pub struct Decision {
     topic: Option<String>,
     /// `--rekey [FILE]`.
     rekey: Option<Option<PathBuf>>,
-    /// An approval's `--run-files-bucket`.
+    /// An approval's `--run-files-bucket` (none for a discard).
     run_files: crate::lasting::RunFilesBucketArg,
 }
 
@@ -360,25 +360,21 @@ pub async fn runs_decide<S: Store>(
         Ok(rekey) => rekey,
         Err(e) => return refused(json, &e),
     };
-    // A plan kept in S3 by a Lambda run is fetched first.
-    let fetched = if approve {
-        match prefetch_from_s3(store, artifacts, run_id, false).await {
-            Ok(f) => f,
-            Err(e) => return failure(json, &e),
-        }
-    } else {
-        None
-    };
-    let result = match fetched {
-        Some((prefetched, files)) => {
-            let result = decide_keeping(store, prefetched, run_id, d, &by, rekey).await;
-            drop(files); // the fetched plan's temporary file is removed
-            result
-        }
-        None => {
-            let local = LocalArtifacts::new(artifacts.dir());
-            decide_keeping(store, local, run_id, d, &by, rekey).await
-        }
+    let result = match approve {
+        false => Ok(decide(&local_engine(store, artifacts), run_id, false, &by, rekey).await),
+        // A plan kept in S3 by a Lambda run is fetched first.
+        true => match prefetch_from_s3(store, artifacts, run_id, false).await {
+            Err(e) => Err(e),
+            Ok(Some((prefetched, files))) => {
+                let result = approve_keeping(store, prefetched, run_id, d, &by, rekey).await;
+                drop(files); // the fetched plan's temporary file is removed
+                result
+            }
+            Ok(None) => {
+                let local = LocalArtifacts::new(artifacts.dir());
+                approve_keeping(store, local, run_id, d, &by, rekey).await
+            }
+        },
     };
     match result {
         Err(e) => failure(json, &e),
@@ -390,10 +386,10 @@ pub async fn runs_decide<S: Store>(
     }
 }
 
-/// [`decide`] on `run_id` with the run files of `inner`, an approval's
+/// Approves `run_id` ([`decide`]) with the run files of `inner`, the
 /// lasting ones kept where a function reads them ([`crate::lasting`]);
 /// `Err` when those cannot be set up.
-async fn decide_keeping<S: Store, A: Artifacts>(
+async fn approve_keeping<S: Store, A: Artifacts>(
     store: &S,
     inner: A,
     run_id: &str,
@@ -401,17 +397,13 @@ async fn decide_keeping<S: Store, A: Artifacts>(
     by: &str,
     rekey: RekeyChoice,
 ) -> Result<Result<RunRecord, SyncError>, String> {
-    let held = match d.approve {
-        true => store.get_run(run_id).await.map_err(|e| e.to_string())?,
-        false => None,
-    };
-    let Some(held) = held else {
-        // A discard, or a run unknown (the engine says so).
-        return Ok(decide(&local_engine(store, &inner), run_id, d.approve, by, rekey).await);
+    let Some(held) = store.get_run(run_id).await.map_err(|e| e.to_string())? else {
+        // Unknown: the engine says so.
+        return Ok(decide(&local_engine(store, &inner), run_id, true, by, rekey).await);
     };
     let (given, plan) = (&d.run_files, held.plan_ref.as_deref());
     let files = crate::lasting::run_files(store, inner, &held.tenant, given, plan).await?;
-    Ok(decide(&local_engine(store, &files), run_id, d.approve, by, rekey).await)
+    Ok(decide(&local_engine(store, &files), run_id, true, by, rekey).await)
 }
 
 /// `rosterctl runs revert`: an applied revert tells the district (through
