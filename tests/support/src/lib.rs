@@ -87,6 +87,18 @@ pub fn s3_client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
+/// Gives the people of the package `folder` whose sourcedIds hold `from`
+/// that text as `to` instead, in `users.csv` and the files naming them
+/// (`enrollments.csv`, `demographics.csv`); their other ids are kept, so
+/// exact keys pair old and new (a district's SIS re-keying them).
+pub fn rekey_in_package(folder: &std::path::Path, from: &str, to: &str) {
+    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
+        let path = folder.join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+}
+
 /// A new bucket on moto, named `prefix` and a unique suffix: its name.
 pub async fn s3_bucket(prefix: &str) -> String {
     let bucket = unique(prefix);

@@ -399,14 +399,8 @@ fn a_synced_district() -> tempfile::TempDir {
 /// Gives the students `stu-000001` and `stu-000002` of `district` new
 /// sourcedIds, their other ids kept: exact keys pair them.
 fn rekey_two_students(district: &Path) {
-    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
-        let path = district.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace("stu-000001", "new-000001")
-            .replace("stu-000002", "new-000002");
-        std::fs::write(&path, text).unwrap();
-    }
+    testkit::rekey_in_package(district, "stu-000001", "new-000001");
+    testkit::rekey_in_package(district, "stu-000002", "new-000002");
 }
 
 fn the_pairs() -> Vec<(String, String)> {

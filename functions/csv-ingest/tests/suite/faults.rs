@@ -346,11 +346,7 @@ async fn a_rekey_whose_pairs_cannot_be_kept_is_retried_not_lost() {
         .put_file("inbound/d1/first.zip", &world.zip_of(&folder))
         .await;
     assert_eq!(handle(&world, first).await.unwrap()[0].outcome, "applied");
-    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
-        let path = folder.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace("stu-000001", "new-000001")).unwrap();
-    }
+    testkit::rekey_in_package(&folder, "stu-000001", "new-000001");
     let event = world
         .put_file("inbound/d1/rekeyed.zip", &world.zip_of(&folder))
         .await;

@@ -977,14 +977,8 @@ async fn a_rekey_applied_keeps_its_pairs_in_s3_for_a_revert() {
         .await;
     assert_eq!(handle(&world, event).await.unwrap()[0].outcome, "applied");
     // Two students under new sourcedIds, their identifiers and state ids kept.
-    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
-        let path = folder.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text
-            .replace("stu-000001", "new-000001")
-            .replace("stu-000002", "new-000002");
-        std::fs::write(&path, text).unwrap();
-    }
+    testkit::rekey_in_package(&folder, "stu-000001", "new-000001");
+    testkit::rekey_in_package(&folder, "stu-000002", "new-000002");
     let event = world
         .put_file("inbound/d1/rekeyed.zip", &world.zip_of(&folder))
         .await;

@@ -32,11 +32,7 @@ async fn a_rekey_stopped_part_way_carries_on_in_another_container() {
     assert_eq!(out[0].outcome, "applied", "{out:?}");
     // Every student under a new sourcedId, identifiers and state ids kept:
     // more writes than one chunk of the store's.
-    for file in ["users.csv", "enrollments.csv", "demographics.csv"] {
-        let path = folder.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(&path, text.replace("stu-", "new-")).unwrap();
-    }
+    testkit::rekey_in_package(&folder, "stu-", "new-");
     let mut event = world
         .put_file("inbound/d1/rekeyed.zip", &world.zip_of(&folder))
         .await;
