@@ -316,23 +316,8 @@ async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
         "s",
     )
     .await;
-    let sqs = sqs_client();
-    let url = sqs
-        .create_queue()
-        .queue_name(unique("pull-continue"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    puller.continuations = Some(cloud::continuation::ContinuationQueue::new(
-        sqs.clone(),
-        url.clone(),
-    ));
     // Time enough to pull, none left to apply: the engine stops after its first chunk.
-    puller.config.pull_margin = Duration::from_secs(5);
-    puller.config.apply_margin = Duration::from_secs(60);
-    puller.config.write_chunk = 100;
+    let (sqs, url) = stopping_after_each_chunk(&mut puller).await;
     let first = puller
         .handle(
             event(RequestedMode::Full),
@@ -369,6 +354,23 @@ async fn a_pull_that_reaches_the_deadline_continues_through_the_queue() {
         unchanged, first.items_written,
         "what the first invocation wrote is not rewritten"
     );
+}
+
+/// A continuation queue on moto for `puller` (its client and URL), and
+/// margins under which an invocation given 30 s has time to pull and none
+/// to apply: it stops after each chunk (100 writes, or of links).
+pub async fn stopping_after_each_chunk(
+    puller: &mut Puller<DynamoStore>,
+) -> (aws_sdk_sqs::Client, String) {
+    let sqs = sqs_client();
+    let queue = sqs.create_queue().queue_name(unique("pull-continue"));
+    let url = queue.send().await.unwrap().queue_url.unwrap();
+    let queue = cloud::continuation::ContinuationQueue::new(sqs.clone(), url.clone());
+    puller.continuations = Some(queue);
+    puller.config.pull_margin = Duration::from_secs(5);
+    puller.config.apply_margin = Duration::from_secs(60);
+    puller.config.write_chunk = 100;
+    (sqs, url)
 }
 
 /// A run-files bucket on moto for `puller`.

@@ -4,7 +4,9 @@
 //! them.
 
 use crate::common::*;
-use crate::lambda::{deadline, event, setup, with_run_files, GOOD_SECRET};
+use crate::lambda::{
+    deadline, event, setup, stopping_after_each_chunk, with_run_files, GOOD_SECRET,
+};
 use oneroster::EntityKind;
 use oneroster_pull::PullInvocation;
 use roster::roles::*;
@@ -48,18 +50,9 @@ async fn a_rekey_a_pull_stops_part_way_carries_on_in_another_container() {
         ..Default::default()
     });
     puller.store.put_tenant(&tenant).await.unwrap();
-    let sqs = sqs_client();
-    let queue = sqs.create_queue().queue_name(unique("pull-rekey"));
-    let queue = queue.send().await.unwrap().queue_url.unwrap();
-    puller.continuations = Some(cloud::continuation::ContinuationQueue::new(
-        sqs.clone(),
-        queue.clone(),
-    ));
     // Time enough to pull, none left to apply: each invocation stops after
     // a chunk (of links, or of writes).
-    puller.config.pull_margin = Duration::from_secs(5);
-    puller.config.apply_margin = Duration::from_secs(60);
-    puller.config.write_chunk = 100;
+    let (sqs, queue) = stopping_after_each_chunk(&mut puller).await;
 
     let (mut request, mut stops, mut runs) =
         (event(oneroster_pull::RequestedMode::Full), 0, vec![]);
